@@ -1,0 +1,58 @@
+"""Typing rules of the contract (data-contract.md section 1)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from trial_outcomes.analysis.parse import parse_records
+from trial_outcomes.schema import ADVERSE_EVENTS, ASSESSMENTS
+
+
+def _raw(schema, **values):
+    row = {c: values.get(c, "") for c in schema.column_names}
+    return pl.DataFrame([row], schema={c: pl.String for c in schema.column_names}).with_columns(
+        pl.lit("f.csv").alias("_source_file"), pl.lit(2, dtype=pl.Int64).alias("_source_row")
+    )
+
+
+GOOD_AE = dict(subject_id="S1", ae_id="AE1", term="Febrile neutropenia", onset_date="2021-01-05", grade="3",
+               serious="Yes", related="1", tocilizumab="false", corticosteroids="n")
+
+
+def test_yn_accepts_every_spelling_of_the_contract():
+    typed, problems = parse_records(_raw(ADVERSE_EVENTS, **GOOD_AE), ADVERSE_EVENTS)
+    assert problems.is_empty()
+    assert typed.select("serious", "related", "tocilizumab", "corticosteroids").row(0) == (True, True, False, False)
+
+
+def test_codes_are_case_insensitive_and_canonical():
+    raw = _raw(ASSESSMENTS, subject_id="S1", assessment_date="2021-02-01", visit="D28", response="cri", relapse_site="")
+    typed, problems = parse_records(raw, ASSESSMENTS)
+    assert problems.is_empty()
+    assert typed["response"][0] == "CRi"
+
+
+def test_grade_out_of_range_and_fractional_grade_are_reported():
+    for grade, rule in (("6", "out of range"), ("2.5", "not a whole number"), ("0", "out of range")):
+        _, problems = parse_records(_raw(ADVERSE_EVENTS, **{**GOOD_AE, "grade": grade}), ADVERSE_EVENTS)
+        assert problems.select("column", "value").row(0) == ("grade", grade)
+        assert rule in problems["rule"][0]
+
+
+def test_blank_required_value_is_reported_blank_optional_is_not():
+    typed, problems = parse_records(_raw(ADVERSE_EVENTS, **{**GOOD_AE, "term": " "}), ADVERSE_EVENTS)
+    assert problems.select("column", "rule").rows() == [("term", "required value is blank")]
+    assert typed["resolution_date"][0] is None
+
+
+def test_nan_and_infinity_are_not_numbers():
+    raw = _raw(ASSESSMENTS, subject_id="S1", assessment_date="2021-02-01", visit="D28", response="CR", mrd_pct="NaN")
+    _, problems = parse_records(raw, ASSESSMENTS)
+    assert problems["rule"].to_list() == ["not a number"]
+
+
+def test_dates_must_be_iso_with_two_digit_month_and_day():
+    for value in ("2021-2-1", "01/02/2021", "2021-02-01T00:00", "2021-13-01"):
+        raw = _raw(ASSESSMENTS, subject_id="S1", assessment_date=value, visit="D28", response="CR")
+        _, problems = parse_records(raw, ASSESSMENTS)
+        assert problems["column"].to_list() == ["assessment_date"], value

@@ -1,0 +1,94 @@
+"""Readers: every format and encoding the contract allows lands in the raw layer with provenance."""
+
+from __future__ import annotations
+
+import hashlib
+
+import polars as pl
+import pytest
+
+from trial_outcomes.errors import DataDropError
+from trial_outcomes.io.readers import find_file, read_raw
+from trial_outcomes.schema import ENROLMENT, FOLLOWUP, INFUSION
+
+
+def _frame(drop, record):
+    return pl.read_csv(drop / f"{record}.csv", infer_schema=False)
+
+
+def test_utf8_with_bom_reads_like_without(drop):
+    plain, _ = read_raw(drop / "enrolment.csv", ENROLMENT)
+    data = (drop / "enrolment.csv").read_bytes()
+    (drop / "enrolment.csv").write_bytes(b"\xef\xbb\xbf" + data)
+    bom, facts = read_raw(drop / "enrolment.csv", ENROLMENT)
+    assert facts["encoding"] == "utf-8-sig"
+    assert bom.drop("_source_sha256").equals(plain.drop("_source_sha256"))
+
+
+def test_gb18030_text_is_decoded(drop):
+    frame = _frame(drop, "followup").with_columns(pl.lit("复发后死亡").alias("detail"))
+    (drop / "followup.csv").write_bytes(frame.write_csv().encode("gb18030"))
+    raw, facts = read_raw(drop / "followup.csv", FOLLOWUP)
+    assert facts["encoding"] == "gb18030"
+    assert raw["detail"].unique().to_list() == ["复发后死亡"]
+
+
+def test_provenance_names_file_line_and_hash(drop):
+    raw, facts = read_raw(drop / "infusion.csv", INFUSION)
+    assert raw["_source_file"].unique().to_list() == ["infusion.csv"]
+    assert raw["_source_row"].to_list() == list(range(2, raw.height + 2))
+    assert raw["_source_sha256"][0] == hashlib.sha256((drop / "infusion.csv").read_bytes()).hexdigest()
+    assert facts["rows"] == raw.height
+
+
+def test_column_names_match_case_insensitively_and_extra_columns_are_kept(drop):
+    frame = _frame(drop, "infusion")
+    frame = frame.rename({"subject_id": " Subject_ID ", "infusion_date": "INFUSION_DATE"}).with_columns(pl.lit("x").alias("Comment"))
+    frame.write_csv(drop / "infusion.csv")
+    raw, _ = read_raw(drop / "infusion.csv", INFUSION)
+    assert raw.columns[:6] == INFUSION.column_names
+    assert "comment" in raw.columns
+
+
+def test_xlsx_first_sheet_with_excel_dates(drop):
+    frame = _frame(drop, "infusion").with_columns(pl.col("infusion_date").str.to_date(), pl.col("dose_cells_per_kg").cast(pl.Float64))
+    (drop / "infusion.csv").unlink()
+    frame.write_excel(drop / "infusion.xlsx")
+    path = find_file(drop, INFUSION)
+    raw, facts = read_raw(path, INFUSION)
+    assert facts["encoding"] == "xlsx"
+    assert raw["infusion_date"].to_list() == frame["infusion_date"].cast(pl.String).to_list()
+    assert raw["_source_row"][0] == 2
+
+
+def test_parquet_rows_are_numbered_from_one(drop):
+    frame = _frame(drop, "enrolment")
+    (drop / "enrolment.csv").unlink()
+    frame.write_parquet(drop / "enrolment.parquet")
+    raw, _ = read_raw(drop / "enrolment.parquet", ENROLMENT)
+    assert raw["_source_row"][0] == 1
+    assert raw["subject_id"].to_list() == frame["subject_id"].to_list()
+
+
+def test_two_files_for_one_record_are_refused(drop):
+    _frame(drop, "enrolment").write_parquet(drop / "enrolment.parquet")
+    with pytest.raises(DataDropError, match="more than one file"):
+        find_file(drop, ENROLMENT)
+
+
+def test_header_only_enrolment_is_refused(drop):
+    (drop / "enrolment.csv").write_text(",".join(ENROLMENT.column_names) + "\n")
+    with pytest.raises(DataDropError, match="no data rows"):
+        read_raw(drop / "enrolment.csv", ENROLMENT)
+
+
+def test_duplicate_header_is_refused(drop):
+    (drop / "followup.csv").write_text("subject_id,event_date,event,detail,EVENT\nBR-001,2021-01-01,CONTACT,,x\n")
+    with pytest.raises(DataDropError, match="column appears twice"):
+        read_raw(drop / "followup.csv", FOLLOWUP)
+
+
+def test_quoted_field_with_comma_and_newline_stays_one_value(drop):
+    (drop / "followup.csv").write_text('subject_id,event_date,event,detail\nBR-001,2021-01-01,DEATH,"Relapse, then\nsepsis"\n')
+    raw, _ = read_raw(drop / "followup.csv", FOLLOWUP)
+    assert raw["detail"].to_list() == ["Relapse, then\nsepsis"]

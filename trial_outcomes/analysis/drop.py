@@ -1,0 +1,34 @@
+"""A validated data drop: typed frames per record type, and its data cut."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from trial_outcomes.schema import SCHEMAS
+
+
+@dataclass(frozen=True)
+class TrialDrop:
+    """Typed frames (``analysis.parse``) keyed by record type, the cut, and file hashes."""
+
+    records: dict[str, pl.DataFrame]
+    cut: dt.date
+    files: dict[str, str] = field(default_factory=dict)  # file name -> SHA-256
+
+    def __getitem__(self, record: str) -> pl.DataFrame:
+        return self.records[record]
+
+
+def latest_date(records: dict[str, pl.DataFrame]) -> dt.date | None:
+    """The latest date of any record in the drop: the default data cut."""
+    latest = None
+    for record, frame in records.items():
+        for col in SCHEMAS[record].columns:
+            if col.kind == "date" and frame.height:
+                value = frame.get_column(col.name).max()
+                if value is not None and (latest is None or value > latest):
+                    latest = value
+    return latest

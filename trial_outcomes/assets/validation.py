@@ -1,0 +1,81 @@
+"""Validated drop: typed records with the cross-file checks, and eligibility."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from trial_outcomes.analysis import validation
+from trial_outcomes.analysis.drop import TrialDrop, latest_date
+from trial_outcomes.analysis import eligibility as elig
+from trial_outcomes.analysis.parse import parse_records
+from trial_outcomes.assets.metadata import problems_check, table_metadata
+from trial_outcomes.io.outputs import work_dir, write_csv
+from trial_outcomes.pipelines.resources import DropSettings
+from trial_outcomes.schema import SCHEMAS
+
+DROP_KEY = dg.AssetKey("trial_drop")
+RULES = {
+    "unique_keys": (validation.duplicate_keys, "Each record's key is unique in its file"),
+    "subjects_enrolled": (validation.orphan_records, "Every record's subject is in enrolment"),
+    "date_order": (validation.date_order, "Dates are in clinical order; nothing but the death after a death"),
+}
+
+
+@dg.asset(
+    key=DROP_KEY,
+    group_name="validation",
+    code_version="1",
+    ins={record: dg.AssetIn(key=dg.AssetKey(["raw", record])) for record in SCHEMAS},
+    check_specs=[dg.AssetCheckSpec(name, asset=DROP_KEY, blocking=True, description=text) for name, (_, text) in RULES.items()],
+)
+def trial_drop(settings: DropSettings, enrolment: pl.DataFrame, eligibility: pl.DataFrame, infusion: pl.DataFrame,
+               assessments: pl.DataFrame, followup: pl.DataFrame, adverse_events: pl.DataFrame,
+               crs_monitoring: pl.DataFrame):
+    """The drop typed by its schemas, with its data cut (the configured one, or the
+    latest date in the drop). Blocking checks: unique keys, enrolled subjects, date order."""
+    raw = {"enrolment": enrolment, "eligibility": eligibility, "infusion": infusion, "assessments": assessments,
+           "followup": followup, "adverse_events": adverse_events, "crs_monitoring": crs_monitoring}
+    records = {record: parse_records(raw[record], SCHEMAS[record])[0] for record in SCHEMAS}
+    try:
+        cut = settings.fixed_cut() or latest_date(records)
+    except ValueError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    files = {}
+    for frame in raw.values():
+        if frame.height:
+            files[frame["_source_file"][0]] = frame["_source_sha256"][0]
+    drop = TrialDrop(records=records, cut=cut, files=dict(sorted(files.items())))
+    yield dg.Output(drop, metadata={
+        "data cut": str(cut),
+        "subjects enrolled": records["enrolment"].height,
+        **{f"rows: {r}": f.height for r, f in records.items()},
+    })
+    for name, (rule, text) in RULES.items():
+        yield problems_check(name, rule(records), text)
+
+
+@dg.asset(
+    group_name="validation",
+    code_version="1",
+    check_specs=[dg.AssetCheckSpec("checklist_agrees", asset="eligibility_deviations", blocking=False,
+                                   description="Computed eligibility agrees with the investigator's checklist")],
+)
+def eligibility_deviations(settings: DropSettings, trial_drop: TrialDrop):
+    """Each computable criterion evaluated from enrolment and compared with the checklist;
+    every disagreement, failure or missing criterion is listed (protocol.md). A
+    deviation does not stop the run: infused subjects stay in the safety set."""
+    table = elig.eligibility_deviations(trial_drop["enrolment"], trial_drop["eligibility"])
+    path = write_csv(table, work_dir(settings.out_path, str(trial_drop.cut)) / "eligibility_deviations.csv")
+    yield dg.Output(table, metadata={**table_metadata(table), "path": dg.MetadataValue.path(str(path)),
+                                     "subjects": table["subject_id"].n_unique()})
+    subjects = sorted(table["subject_id"].unique().to_list())
+    yield dg.AssetCheckResult(
+        check_name="checklist_agrees",
+        passed=table.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        description=("no deviations" if table.is_empty() else
+                     f"{len(subjects)} subject(s) with eligibility findings: " + ", ".join(subjects[:30])),
+        metadata={"findings": table.height},
+    )
+

@@ -1,0 +1,107 @@
+"""`trial-outcomes`: run the pipeline on a drop, write a synthetic drop, open the UI."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import sys
+import time
+import warnings
+from pathlib import Path
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _fail(message: str) -> int:
+    print(f"trial-outcomes: error: {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from trial_outcomes.pipelines.resources import parse_cut
+
+    data = Path(args.data)
+    if not data.is_dir():
+        return _fail(f"--data {data}: no such folder")
+    if args.cut:
+        try:
+            parse_cut(args.cut)
+        except ValueError as exc:
+            return _fail(f"--cut: {exc}")
+    warnings.filterwarnings("ignore")
+    from trial_outcomes.pipelines.runner import run_pipeline
+
+    started = time.perf_counter()
+    outcome = run_pipeline(data, Path(args.out), args.cut or "")
+    for line in outcome.warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    if not outcome.success:
+        print("trial-outcomes run FAILED; nothing was published, earlier outputs are untouched.", file=sys.stderr)
+        for line in outcome.failures:
+            print(f"\n{line}", file=sys.stderr)
+        return 1
+    print(f"data cut {outcome.cut}: outputs in {outcome.published}")
+    for path in sorted(Path(outcome.published).iterdir()):
+        print(f"  {path}")
+    print(f"done in {time.perf_counter() - started:.1f} s, peak RSS {_peak_rss_mb():.0f} MB")
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from trial_outcomes.synth.generator import generate
+
+    if args.subjects < 1:
+        return _fail("--subjects must be at least 1")
+    started = time.perf_counter()
+    counts = generate(Path(args.out), args.subjects, args.seed, args.format)
+    print(f"synthetic drop of {args.subjects} subjects (seed {args.seed}) in {args.out}")
+    for record, n in counts.items():
+        print(f"  {record}.{args.format}: {n} rows")
+    print(f"done in {time.perf_counter() - started:.1f} s, peak RSS {_peak_rss_mb():.0f} MB")
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    """`dagster dev` on the project's definitions, with a project-local SQLite home."""
+    home = Path(os.environ.get("DAGSTER_HOME", ".dagster_home")).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists() and Path("dagster.yaml").exists():
+        shutil.copyfile("dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "TRIAL_DATA_DIR": args.data, "TRIAL_OUT_DIR": args.out}
+    exe = shutil.which("dagster") or "dagster"
+    cmd = [exe, "dev", "-m", "trial_outcomes.pipelines.definitions", "-h", args.host, "-p", str(args.port)]
+    print(f"DAGSTER_HOME={home}\n{' '.join(cmd)}")
+    os.execve(exe, cmd, env)
+    return 0  # not reached
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="trial-outcomes", description="Outcomes pipeline of NCT04325841")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="materialize every asset for one drop and one data cut")
+    run.add_argument("--data", default="data/sample", help="folder of the data drop (default data/sample)")
+    run.add_argument("--cut", default="", help="data cut YYYY-MM-DD (default: latest date in the drop)")
+    run.add_argument("--out", default="outputs", help="output folder (default outputs)")
+    run.set_defaults(func=cmd_run)
+    synth = sub.add_parser("synth", help="write a synthetic drop, realistic for this trial")
+    synth.add_argument("--subjects", type=int, default=120)
+    synth.add_argument("--seed", type=int, default=20201)
+    synth.add_argument("--out", required=True)
+    synth.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv")
+    synth.set_defaults(func=cmd_synth)
+    ui = sub.add_parser("ui", help="open the Dagster UI (dagster dev) with a project-local home")
+    ui.add_argument("--data", default="data/sample")
+    ui.add_argument("--out", default="outputs")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Where a cut's outputs go, and how they land without damaging earlier ones.
+
+Assets write into a work folder, ``<out>/.work/<cut>/``; each file there is
+written to a temporary name and renamed, so no reader sees half a file. The
+last asset, ``published_cut``, then replaces ``<out>/<cut>`` as a whole by
+re-pointing one symbolic link, so a failed or killed run leaves the previous
+outputs of that cut as they were.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import polars as pl
+
+
+def work_dir(out_dir: Path, cut: str) -> Path:
+    path = out_dir / ".work" / cut
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_parquet(frame: pl.DataFrame, path: Path) -> Path:
+    """Parquet with no write-time statistics variance: same frame, same bytes."""
+    import io
+
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="zstd", statistics=True)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def write_csv(frame: pl.DataFrame, path: Path) -> Path:
+    return atomic_write_bytes(path, frame.write_csv(null_value="", float_precision=None).encode("utf-8"))
+
+
+def publish(out_dir: Path, cut: str, files: list[Path]) -> Path:
+    """Make ``<out>/<cut>`` show exactly ``files``, in one atomic step.
+
+    The files are copied into a new folder ``<out>/.versions/<cut>.<id>/``;
+    ``<out>/<cut>`` is a symbolic link that is then re-pointed to it by a
+    single rename, so at every instant it names a complete set of outputs.
+    The version it pointed to before is removed afterwards.
+    """
+    versions = out_dir / ".versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    new = versions / f"{cut}.{uuid.uuid4().hex[:12]}"
+    new.mkdir()
+    final = out_dir / cut
+    try:
+        for f in files:
+            shutil.copyfile(f, new / f.name)
+        previous = final.resolve() if final.is_symlink() else None
+        if final.exists() and not final.is_symlink():
+            # an output folder from before versioned publishing: retire it first
+            os.replace(final, versions / f"{cut}.{uuid.uuid4().hex[:12]}.legacy")
+        link = out_dir / f".{cut}.{uuid.uuid4().hex[:12]}.link"
+        os.symlink(os.path.relpath(new, out_dir), link)
+        os.replace(link, final)
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    if previous is not None and previous != new.resolve():
+        shutil.rmtree(previous, ignore_errors=True)
+    return final

@@ -1,0 +1,172 @@
+"""Read one file of a data drop into the raw layer.
+
+The raw layer is every source row as text, exactly as the file holds it
+(values are only stripped of surrounding blanks), plus three provenance
+columns: ``_source_file``, ``_source_row`` and ``_source_sha256``.
+
+``_source_row`` is the row as the user sees it: the line number in a CSV file
+and the row number in an XLSX sheet (the header is row 1 in both), and the
+1-based record number in a Parquet file (which has no header row).
+
+Structural faults (missing or empty file, undecodable bytes, a line with the
+wrong number of fields, a missing required column) raise ``DataDropError``
+naming the file and, where there is one, the row. Cell values are checked
+later, against the schema, by ``analysis.parse``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from pathlib import Path
+
+import polars as pl
+
+from trial_outcomes.errors import DataDropError, Problem
+from trial_outcomes.schema import RecordSchema
+
+EXTENSIONS = ("csv", "xlsx", "parquet")
+PROVENANCE = ("_source_file", "_source_row", "_source_sha256")
+
+
+def find_file(data_dir: Path, schema: RecordSchema) -> Path | None:
+    """The one file of ``schema.record`` in ``data_dir``, or None if optional and absent."""
+    found = [data_dir / f"{schema.record}.{ext}" for ext in EXTENSIONS]
+    found = [p for p in found if p.is_file()]
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise DataDropError(Problem(str(data_dir), None, None, None, f"more than one file for {schema.record!r}: {names}; keep one"))
+    if not found:
+        if schema.required_file:
+            raise DataDropError(
+                Problem(str(data_dir / f"{schema.record}.csv"), None, None, None,
+                        f"required file is missing (looked for {schema.record}.csv, .xlsx or .parquet)")
+            )
+        return None
+    return found[0]
+
+
+def empty_raw_frame(schema: RecordSchema) -> pl.DataFrame:
+    """The raw layer of an optional file that the drop does not have."""
+    cols = {c: pl.String for c in schema.column_names}
+    cols.update({"_source_file": pl.String, "_source_row": pl.Int64, "_source_sha256": pl.String})
+    return pl.DataFrame(schema=cols)
+
+
+def read_raw(path: Path, schema: RecordSchema) -> tuple[pl.DataFrame, dict]:
+    """Read ``path`` into the raw layer; return the frame and facts about the file."""
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    name = path.name
+    if not data.strip():
+        raise DataDropError(Problem(name, None, None, None, "file is empty: it needs a header row naming the columns"))
+    ext = path.suffix.lower().lstrip(".")
+    if ext == "csv":
+        frame, encoding = _read_csv(data, name)
+    elif ext == "xlsx":
+        frame, encoding = _read_xlsx(data, name), "xlsx"
+    else:
+        frame, encoding = _read_parquet(data, name), "parquet"
+    frame = _normalise_columns(frame, name, schema)
+    if frame.height < schema.min_rows:
+        raise DataDropError(Problem(name, None, None, None, f"file has a header but no data rows; {schema.record} needs at least {schema.min_rows}"))
+    frame = frame.with_columns(
+        pl.lit(name).alias("_source_file"),
+        pl.col("_source_row").cast(pl.Int64),
+        pl.lit(sha).alias("_source_sha256"),
+    )
+    ordered = schema.column_names + [c for c in frame.columns if c not in schema.column_names and c not in PROVENANCE] + list(PROVENANCE)
+    facts = {"file": name, "sha256": sha, "bytes": len(data), "encoding": encoding, "rows": frame.height}
+    return frame.select(ordered), facts
+
+
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    """UTF-8 (with or without BOM) first, then GB18030 (a superset of GBK)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data, bom = data[3:], True
+    else:
+        bom = False
+    try:
+        return data.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
+    except UnicodeDecodeError as utf8_error:
+        try:
+            return data.decode("gb18030"), "gb18030"
+        except UnicodeDecodeError:
+            line = data[: utf8_error.start].count(b"\n") + 1
+            raise DataDropError(
+                Problem(name, line, None, repr(data[utf8_error.start : utf8_error.start + 4])[2:-1],
+                        "text is neither UTF-8 nor GB18030/GBK; export the file as UTF-8 CSV")
+            ) from None
+
+
+def _read_csv(data: bytes, name: str) -> tuple[pl.DataFrame, str]:
+    text, encoding = _decode(data, name)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise DataDropError(Problem(name, None, None, None, "file is empty: it needs a header row")) from None
+    width = len(header)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank line holds no record
+            if len(row) != width:
+                raise DataDropError(
+                    Problem(name, reader.line_num, None, None,
+                            f"line has {len(row)} fields but the header has {width}")
+                )
+            rows.append(row)
+            lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise DataDropError(Problem(name, reader.line_num, None, None, f"malformed CSV: {exc}")) from None
+    seen: set[str] = set()
+    for col in header:
+        norm = col.strip().lower().lstrip("\ufeff")
+        if norm in seen:
+            raise DataDropError(Problem(name, 1, col, None, "column appears twice in the header"))
+        seen.add(norm)
+    columns = list(zip(*rows)) if rows else [() for _ in header]
+    frame = pl.DataFrame({col: pl.Series(values, dtype=pl.String) for col, values in zip(header, columns)})
+    return frame.with_columns(pl.Series("_source_row", lines, dtype=pl.Int64)), encoding
+
+
+def _read_xlsx(data: bytes, name: str) -> pl.DataFrame:
+    try:
+        frame = pl.read_excel(io.BytesIO(data), sheet_id=1, infer_schema_length=0)
+    except Exception as exc:  # the engine's own error types vary
+        raise DataDropError(Problem(name, None, None, None, f"cannot read the first sheet as a table: {exc}")) from None
+    # Excel dates arrive as 'YYYY-MM-DD 00:00:00': keep the date part only.
+    frame = frame.with_columns(pl.all().str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "$1"))
+    return frame.with_row_index("_source_row", offset=2)
+
+
+def _read_parquet(data: bytes, name: str) -> pl.DataFrame:
+    try:
+        frame = pl.read_parquet(io.BytesIO(data))
+    except Exception as exc:
+        raise DataDropError(Problem(name, None, None, None, f"not a readable Parquet file: {exc}")) from None
+    frame = frame.with_columns(pl.all().cast(pl.String))
+    return frame.with_row_index("_source_row", offset=1)
+
+
+def _normalise_columns(frame: pl.DataFrame, name: str, schema: RecordSchema) -> pl.DataFrame:
+    """Match column names case-insensitively without surrounding blanks; require the schema's."""
+    renamed: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for col in frame.columns:
+        if col == "_source_row":
+            continue
+        norm = col.strip().lower().lstrip("\ufeff")
+        if norm in seen:
+            raise DataDropError(Problem(name, 1, col, None, f"column appears twice (also as {seen[norm]!r})"))
+        seen[norm] = col
+        renamed[col] = norm
+    frame = frame.rename(renamed)
+    missing = [c for c in schema.column_names if c not in frame.columns]
+    if missing:
+        raise DataDropError([Problem(name, 1, c, None, "required column is missing from the header") for c in missing])
+    return frame.with_columns(pl.col(c).str.strip_chars() for c in frame.columns if c != "_source_row")

@@ -1,0 +1,27 @@
+"""The Dagster definitions: the one asset graph that the UI and the CLI run."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from trial_outcomes.assets.ingest import RAW_ASSETS
+from trial_outcomes.assets.publish import published_cut
+from trial_outcomes.assets.validation import eligibility_deviations, trial_drop
+from trial_outcomes.pipelines.resources import DropSettings
+
+ALL_JOB = "all_outcomes"
+
+
+def build_definitions(settings: DropSettings | None = None) -> dg.Definitions:
+    """Definitions for one drop and output folder (from the environment by default)."""
+    settings = settings or DropSettings.from_env()
+    storage = dg.FilesystemIOManager(base_dir=str(settings.out_path / ".storage"))
+    return dg.Definitions(
+        assets=[*RAW_ASSETS, trial_drop, eligibility_deviations, published_cut],
+        jobs=[dg.define_asset_job(ALL_JOB, selection=dg.AssetSelection.all(),
+                                  description="Every outcome asset for one drop and cut")],
+        resources={"settings": settings, "io_manager": storage},
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,56 @@
+"""Run the whole asset job in process, and say in words what failed."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
+from trial_outcomes.pipelines.resources import DropSettings
+
+
+@dataclass
+class RunOutcome:
+    success: bool
+    cut: str | None = None
+    published: str | None = None
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    run_id: str = ""
+
+
+def _instance() -> dg.DagsterInstance:
+    """The instance of ``DAGSTER_HOME`` when set (runs then show in the UI), else a throwaway one."""
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def run_pipeline(data_dir: Path, out_dir: Path, cut: str = "") -> RunOutcome:
+    defs = build_definitions(DropSettings(data_dir=str(data_dir), out_dir=str(out_dir), cut=cut))
+    job = defs.resolve_job_def(ALL_JOB)
+    with _instance() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        )
+        outcome = RunOutcome(success=result.success, run_id=result.run_id)
+        for event in result.all_events:
+            if event.event_type_value == "ASSET_CHECK_EVALUATION":
+                check = event.event_specific_data
+                if not check.passed:
+                    blocking = check.severity == dg.AssetCheckSeverity.ERROR
+                    text = f"check {check.asset_key.to_user_string()}:{check.check_name} failed: {check.description}"
+                    (outcome.failures if blocking else outcome.warnings).append(text)
+            elif event.event_type_value == "STEP_FAILURE":
+                data = event.step_failure_data
+                if data.user_failure_data is not None:
+                    outcome.failures.append(f"step {event.step_key} failed: {data.user_failure_data.description}")
+                elif "DagsterAssetCheckFailedError" not in (data.error.cls_name or "") and "blocking asset check" not in data.error.message:
+                    outcome.failures.append(f"step {event.step_key} failed: {data.error.to_string()}")
+        if result.success:
+            outcome.cut = str(result.output_for_node("trial_drop").cut)
+            outcome.published = str(out_dir / outcome.cut)
+    return outcome

@@ -1,0 +1,184 @@
+"""Input schemas of a data drop, declared once (data-contract.md section 1).
+
+Every reader, validator, generator and test takes its column names, types,
+codes and ranges from here; nothing else in the code repeats them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["text", "date", "number", "integer", "code", "yn"]
+
+YES_VALUES = ("y", "yes", "1", "true")
+NO_VALUES = ("n", "no", "0", "false")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input file.
+
+    ``codes`` holds the canonical spelling of each allowed code; input is
+    matched case-insensitively and rewritten to that spelling. ``low`` and
+    ``high`` bound numbers (inclusive unless ``low_exclusive``).
+    """
+
+    name: str
+    kind: Kind
+    nullable: bool = False
+    codes: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    low_exclusive: bool = False
+    description: str = ""
+
+    def range_text(self) -> str:
+        low = "" if self.low is None else f"{'>' if self.low_exclusive else '>='} {self.low:g}"
+        high = "" if self.high is None else f"<= {self.high:g}"
+        return " and ".join(p for p in (low, high) if p)
+
+
+@dataclass(frozen=True)
+class RecordSchema:
+    """One record type (one file of the drop)."""
+
+    record: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    required_file: bool = True
+    min_rows: int = 0
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+CRITERIA = tuple(f"IN{i:02d}" for i in range(1, 4)) + tuple(f"EX{i:02d}" for i in range(1, 17))
+RESPONSES = ("CR", "CRi", "PR", "NR", "RELAPSE", "NE")
+FOLLOWUP_EVENTS = ("CONTACT", "DEATH", "HSCT", "NEW_THERAPY", "WITHDRAWAL", "LOST")
+DISEASE_STATUS = ("primary_refractory", "relapsed", "mrd_persistent")
+HYPOTENSION = ("NONE", "FLUIDS", "ONE_VASOPRESSOR", "MULTI_VASOPRESSOR")
+OXYGEN = ("NONE", "LOW_FLOW", "HIGH_FLOW", "POSITIVE_PRESSURE")
+
+CRS_TERM = "Cytokine release syndrome"
+ICANS_TERM = "Immune effector cell-associated neurotoxicity syndrome"
+
+ENROLMENT = RecordSchema(
+    record="enrolment",
+    key=("subject_id",),
+    min_rows=1,
+    columns=(
+        Column("subject_id", "text"),
+        Column("site", "text"),
+        Column("consent_date", "date"),
+        Column("enrol_date", "date"),
+        # 0 to 18 is inclusion criterion IN02, checked as eligibility; the
+        # validation range only rejects values that cannot be an age.
+        Column("age_years", "number", low=0, high=100),
+        Column("sex", "code", codes=("M", "F")),
+        Column("diagnosis_date", "date"),
+        Column("disease_status", "code", codes=DISEASE_STATUS),
+        Column("prior_relapses", "integer", low=0),
+        Column("prior_hsct", "yn"),
+        Column("cd19_pct", "number", low=0, high=100),
+        Column("bm_blast_pct", "number", low=0, high=100),
+        Column("pb_blast_pct", "number", low=0, high=100),
+        Column("csf_blasts_per_ul", "number", low=0),
+        Column("emd", "yn"),
+        Column("fusion_gene", "text", nullable=True),
+        Column("ecog", "integer", low=0, high=4),
+        Column("creatinine_x_uln", "number", low=0, low_exclusive=True),
+        Column("bun_x_uln", "number", low=0, low_exclusive=True),
+    ),
+)
+
+ELIGIBILITY = RecordSchema(
+    record="eligibility",
+    key=("subject_id", "criterion"),
+    columns=(
+        Column("subject_id", "text"),
+        Column("criterion", "code", codes=CRITERIA),
+        Column("met", "yn"),
+    ),
+)
+
+INFUSION = RecordSchema(
+    record="infusion",
+    key=("subject_id", "infusion_date"),
+    columns=(
+        Column("subject_id", "text"),
+        Column("ld_regimen", "text"),
+        Column("ld_start_date", "date"),
+        Column("infusion_date", "date"),
+        Column("dose_cells_per_kg", "number", low=0, low_exclusive=True),
+        Column("product_lot", "text", nullable=True),
+    ),
+)
+
+ASSESSMENTS = RecordSchema(
+    record="assessments",
+    key=("subject_id", "assessment_date"),
+    columns=(
+        Column("subject_id", "text"),
+        Column("assessment_date", "date"),
+        Column("visit", "text"),
+        Column("response", "code", codes=RESPONSES),
+        Column("mrd_pct", "number", nullable=True, low=0, high=100),
+        Column("relapse_site", "code", nullable=True, codes=("BM", "CNS", "TESTIS", "OTHER")),
+        Column("cd19_at_relapse", "code", nullable=True, codes=("POS", "NEG", "UNKNOWN")),
+    ),
+)
+
+FOLLOWUP = RecordSchema(
+    record="followup",
+    key=("subject_id", "event_date", "event"),
+    columns=(
+        Column("subject_id", "text"),
+        Column("event_date", "date"),
+        Column("event", "code", codes=FOLLOWUP_EVENTS),
+        Column("detail", "text", nullable=True),
+    ),
+)
+
+ADVERSE_EVENTS = RecordSchema(
+    record="adverse_events",
+    key=("subject_id", "ae_id"),
+    columns=(
+        Column("subject_id", "text"),
+        Column("ae_id", "text"),
+        Column("term", "text"),
+        Column("onset_date", "date"),
+        Column("resolution_date", "date", nullable=True),
+        Column("grade", "integer", low=1, high=5),
+        Column("serious", "yn"),
+        Column("related", "yn"),
+        Column("tocilizumab", "yn"),
+        Column("corticosteroids", "yn"),
+    ),
+)
+
+CRS_MONITORING = RecordSchema(
+    record="crs_monitoring",
+    key=("subject_id", "obs_date"),
+    required_file=False,
+    columns=(
+        Column("subject_id", "text"),
+        Column("obs_date", "date"),
+        Column("max_temp_c", "number", low=30, high=45),
+        Column("hypotension", "code", codes=HYPOTENSION),
+        Column("oxygen", "code", codes=OXYGEN),
+    ),
+)
+
+SCHEMAS: dict[str, RecordSchema] = {
+    s.record: s
+    for s in (ENROLMENT, ELIGIBILITY, INFUSION, ASSESSMENTS, FOLLOWUP, ADVERSE_EVENTS, CRS_MONITORING)
+}
+RECORDS: tuple[str, ...] = tuple(SCHEMAS)

@@ -1,0 +1,82 @@
+"""Write a synthetic data drop: ``trial-outcomes synth``.
+
+Subjects are simulated in blocks of ``BLOCK`` with one random generator per
+block, seeded by (seed, block number), and each block is appended to the
+files as soon as it is made, so memory stays flat however many subjects
+are asked for, and the same seed gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from trial_outcomes.schema import SCHEMAS
+from trial_outcomes.synth.model import Subject, simulate_subject
+
+BLOCK = 2000
+ACCRUAL_START = dt.date(2020, 6, 1)
+ACCRUAL_DAYS = 1000
+EXPORT_DAY = 1400  # days after the accrual start: the drop's latest date
+EPOCH = dt.date(1970, 1, 1)
+
+
+def _frame(rows: list[dict], record: str) -> pl.DataFrame:
+    """Rows of one record type as text, with dates in ISO form."""
+    schema = SCHEMAS[record]
+    if not rows:
+        return pl.DataFrame(schema={c: pl.String for c in schema.column_names})
+    frame = pl.DataFrame(rows, infer_schema_length=None)
+    exprs = []
+    for col in schema.columns:
+        if col.kind == "date":
+            exprs.append(pl.col(col.name).cast(pl.Int32).cast(pl.Date).cast(pl.String))
+        else:
+            exprs.append(pl.col(col.name).cast(pl.String))
+    return frame.select(exprs)
+
+
+def generate(out_dir: Path, subjects: int, seed: int, fmt: str = "csv") -> dict[str, int]:
+    """Write ``subjects`` synthetic subjects to ``out_dir``; return row counts per file."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start = (ACCRUAL_START - EPOCH).days
+    export = start + EXPORT_DAY
+    width = max(3, len(str(subjects)))
+    tmp_paths = {r: out_dir / f".{r}.csv.partial" for r in SCHEMAS}
+    counts = dict.fromkeys(SCHEMAS, 0)
+    handles = {r: open(p, "wb") for r, p in tmp_paths.items()}
+    try:
+        for block, first in enumerate(range(0, subjects, BLOCK)):
+            rng = np.random.default_rng([seed, block])
+            n = min(BLOCK, subjects - first)
+            enrol_days = np.sort(start + (rng.random(n) * ACCRUAL_DAYS).astype(int))
+            batch: dict[str, list[dict]] = {r: [] for r in SCHEMAS}
+            for i in range(n):
+                subject: Subject = simulate_subject(rng, f"BR-{first + i + 1:0{width}d}", int(enrol_days[i]), export)
+                batch["enrolment"].append(subject.enrolment)
+                for record in SCHEMAS:
+                    if record != "enrolment":
+                        batch[record].extend(getattr(subject, record))
+            for record, rows in batch.items():
+                frame = _frame(rows, record)
+                frame.write_csv(handles[record], include_header=block == 0, null_value="")
+                counts[record] += frame.height
+    finally:
+        for h in handles.values():
+            h.close()
+    for record, tmp in tmp_paths.items():
+        final = out_dir / f"{record}.{fmt}"
+        if fmt == "csv":
+            os.replace(tmp, final)
+            continue
+        frame = pl.read_csv(tmp, infer_schema=False)
+        if fmt == "parquet":
+            frame.write_parquet(final, statistics=False)
+        else:
+            frame.write_excel(final)
+        tmp.unlink()
+    return counts
