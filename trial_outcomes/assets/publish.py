@@ -9,7 +9,8 @@ from trial_outcomes.io.outputs import publish, work_dir
 from trial_outcomes.pipelines.resources import DropSettings
 
 #: every asset that writes a file into the cut's work folder
-OUTPUT_ASSETS = ["eligibility_deviations"]
+OUTPUT_ASSETS = ["eligibility_deviations", "adsl", "adrs", "adtte", "adae", "crs_grading", "response_summary",
+                 "ae_summary"]
 
 
 @dg.asset(group_name="report", code_version="1", deps=OUTPUT_ASSETS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from trial_outcomes.assets import adverse_events, subject_level, time_to_event
 from trial_outcomes.assets.ingest import RAW_ASSETS
 from trial_outcomes.assets.publish import published_cut
 from trial_outcomes.assets.validation import eligibility_deviations, trial_drop
@@ -17,7 +18,11 @@ def build_definitions(settings: DropSettings | None = None) -> dg.Definitions:
     settings = settings or DropSettings.from_env()
     storage = dg.FilesystemIOManager(base_dir=str(settings.out_path / ".storage"))
     return dg.Definitions(
-        assets=[*RAW_ASSETS, trial_drop, eligibility_deviations, published_cut],
+        assets=[
+            *RAW_ASSETS, trial_drop, eligibility_deviations,
+            *dg.load_assets_from_modules([subject_level, adverse_events, time_to_event]),
+            published_cut,
+        ],
         jobs=[dg.define_asset_job(ALL_JOB, selection=dg.AssetSelection.all(),
                                   description="Every outcome asset for one drop and cut")],
         resources={"settings": settings, "io_manager": storage},

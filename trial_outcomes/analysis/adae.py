@@ -1,0 +1,69 @@
+"""ADAE and per-subject CRS/ICANS details (endpoints.md, Adverse events)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from trial_outcomes.analysis.adsl import treatment_dates
+from trial_outcomes.analysis.cut import Records
+from trial_outcomes.schema import CRS_TERM, ICANS_TERM
+
+_YN = {True: "Y", False: "N"}
+
+
+def treatment_emergent(onset: pl.Expr, ld_start: pl.Expr) -> pl.Expr:
+    """Treatment-emergent: onset on or after the first lymphodepletion day."""
+    return (onset >= ld_start).fill_null(False)
+
+
+def ae_duration_days(onset: pl.Expr, resolution: pl.Expr) -> pl.Expr:
+    """Duration in days counting both the onset and the resolution day
+    (onset day 3, resolved day 5: 3 days); empty while ongoing."""
+    return (resolution - onset).dt.total_days() + 1
+
+
+def derive_adae(records: Records) -> pl.DataFrame:
+    """One row per AE known at the cut: study day of onset (day 0 = infusion),
+    ``TRTEMFL``, ``CRSFL``/``ICANSFL``, duration, and ``WORSTFL`` marking one row with
+    the subject's worst grade of that term (the earliest such onset)."""
+    dates = treatment_dates(records)
+    ae = records["adverse_events"].join(dates, on="subject_id", how="left")
+    out = ae.select(
+        pl.col("subject_id").alias("USUBJID"),
+        pl.col("ae_id").alias("AESPID"),
+        pl.col("term").alias("AEDECOD"),
+        pl.col("onset_date").alias("ASTDT"),
+        pl.col("resolution_date").alias("AENDT"),
+        (pl.col("onset_date") - pl.col("TRTSDT")).dt.total_days().alias("ASTDY"),
+        ae_duration_days(pl.col("onset_date"), pl.col("resolution_date")).alias("ADURN"),
+        pl.when(pl.col("resolution_date").is_null()).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("AEONGO"),
+        pl.col("grade").alias("AETOXGR"),
+        pl.col("serious").replace_strict(_YN, return_dtype=pl.String).alias("AESER"),
+        pl.col("related").replace_strict(_YN, return_dtype=pl.String).alias("AEREL"),
+        pl.col("tocilizumab").replace_strict(_YN, return_dtype=pl.String).alias("AETOCI"),
+        pl.col("corticosteroids").replace_strict(_YN, return_dtype=pl.String).alias("AESTER"),
+        treatment_emergent(pl.col("onset_date"), pl.col("LDSTDT")).replace_strict(_YN, return_dtype=pl.String).alias("TRTEMFL"),
+        (pl.col("term") == CRS_TERM).replace_strict(_YN, return_dtype=pl.String).alias("CRSFL"),
+        (pl.col("term") == ICANS_TERM).replace_strict(_YN, return_dtype=pl.String).alias("ICANSFL"),
+    ).sort("USUBJID", "AEDECOD", "AETOXGR", "ASTDT", "AESPID", descending=[False, False, True, False, False])
+    worst = pl.int_range(pl.len()).over("USUBJID", "AEDECOD", "TRTEMFL") == 0
+    return out.with_columns(pl.when(worst).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("WORSTFL")).sort("USUBJID", "ASTDT", "AESPID")
+
+
+def syndrome_details(adae: pl.DataFrame, flag: str, prefix: str) -> pl.DataFrame:
+    """Per subject with the syndrome (``flag`` = CRSFL or ICANSFL), treatment-emergent:
+    worst grade, onset day of the first episode, total duration (empty if any
+    episode is ongoing), tocilizumab and corticosteroid use."""
+    rows = adae.filter((pl.col(flag) == "Y") & (pl.col("TRTEMFL") == "Y"))
+    return rows.group_by("USUBJID").agg(
+        pl.col("AETOXGR").max().alias(f"{prefix}GR"),
+        pl.col("ASTDY").min().alias(f"{prefix}ONDY"),
+        pl.when((pl.col("AEONGO") == "N").all()).then(pl.col("ADURN").sum()).alias(f"{prefix}DUR"),
+        pl.when((pl.col("AETOCI") == "Y").any()).then(pl.lit("Y")).otherwise(pl.lit("N")).alias(f"{prefix}TOCI"),
+        pl.when((pl.col("AESTER") == "Y").any()).then(pl.lit("Y")).otherwise(pl.lit("N")).alias(f"{prefix}STER"),
+    )
+
+
+def worst_grade_by_term(adae: pl.DataFrame) -> pl.DataFrame:
+    """Worst grade per subject and term among treatment-emergent AEs."""
+    return adae.filter(pl.col("TRTEMFL") == "Y").group_by("USUBJID", "AEDECOD").agg(pl.col("AETOXGR").max().alias("WORSTGR"))

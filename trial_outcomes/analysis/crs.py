@@ -1,0 +1,72 @@
+"""ASTCT consensus grading of CRS from daily monitoring (Lee et al., BBMT 2019).
+
+endpoints.md: CRS needs fever >= 38.0 C (or fever masked by antipyretic or
+anticytokine therapy). Grade 1: fever only. Grade 2: hypotension not needing
+vasopressors and/or low-flow oxygen (<= 6 L/min). Grade 3: one vasopressor
+and/or high-flow oxygen. Grade 4: several vasopressors and/or positive
+pressure. The more severe of hypotension and hypoxia sets the grade. Death
+from CRS is grade 5.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from trial_outcomes.schema import CRS_TERM
+
+FEVER_C = 38.0
+HYPOTENSION_GRADE = {"NONE": 1, "FLUIDS": 2, "ONE_VASOPRESSOR": 3, "MULTI_VASOPRESSOR": 4}
+OXYGEN_GRADE = {"NONE": 1, "LOW_FLOW": 2, "HIGH_FLOW": 3, "POSITIVE_PRESSURE": 4}
+CRS_DEATH = r"(?i)cytokine release|\bCRS\b"
+
+
+def astct_daily_grade(monitoring: pl.DataFrame, crs_treated: pl.DataFrame) -> pl.DataFrame:
+    """Grade 0-4 per subject and day. ``crs_treated`` lists subjects (``subject_id``)
+    given tocilizumab or corticosteroids for CRS: after their first febrile day,
+    a day without fever still counts as CRS (fever masked by treatment).
+
+    Worked examples (tests/analysis/test_crs.py): 38.0 C alone is grade 1;
+    37.9 C with fluids is grade 0 untreated; FLUIDS + HIGH_FLOW is grade 3.
+    """
+    treated = crs_treated.select("subject_id").unique().with_columns(pl.lit(True).alias("_treated"))
+    fever = pl.col("max_temp_c") >= FEVER_C
+    return (
+        monitoring.sort("subject_id", "obs_date")
+        .join(treated, on="subject_id", how="left")
+        .with_columns(fever.cum_max().over("subject_id").alias("_had_fever"))
+        .with_columns(
+            (fever | (pl.col("_treated").fill_null(False) & pl.col("_had_fever"))).alias("CRS_DAY"),
+            pl.max_horizontal(
+                pl.col("hypotension").replace_strict(HYPOTENSION_GRADE, return_dtype=pl.Int8),
+                pl.col("oxygen").replace_strict(OXYGEN_GRADE, return_dtype=pl.Int8),
+            ).alias("_organ"),
+        )
+        .with_columns(pl.when(pl.col("CRS_DAY")).then(pl.col("_organ")).otherwise(0).cast(pl.Int8).alias("ASTCT_GRADE"))
+        .select("subject_id", "obs_date", "max_temp_c", "hypotension", "oxygen", "CRS_DAY", "ASTCT_GRADE")
+    )
+
+
+def derived_crs_grade(daily: pl.DataFrame, deaths: pl.DataFrame) -> pl.DataFrame:
+    """Worst derived grade per monitored subject; 5 when the subject died of CRS
+    (``deaths``: ``subject_id, DTHCAUS``, cause matching 'cytokine release' or 'CRS')."""
+    worst = daily.group_by("subject_id").agg(pl.col("ASTCT_GRADE").max().alias("CRSGR_DERIVED"))
+    crs_death = deaths.filter(pl.col("DTHCAUS").str.contains(CRS_DEATH).fill_null(False)).select("subject_id")
+    return worst.with_columns(
+        pl.when(pl.col("subject_id").is_in(crs_death["subject_id"].implode()))
+        .then(5).otherwise(pl.col("CRSGR_DERIVED")).cast(pl.Int8).alias("CRSGR_DERIVED")
+    )
+
+
+def crs_grade_discrepancies(reported: pl.DataFrame, derived: pl.DataFrame) -> pl.DataFrame:
+    """Subjects whose reported worst CRS grade (``CRSGR_REPORTED``, 0 when no CRS was
+    reported) differs from the grade derived from monitoring."""
+    both = derived.join(reported, on="subject_id", how="left").with_columns(pl.col("CRSGR_REPORTED").fill_null(0).cast(pl.Int8))
+    return both.filter(pl.col("CRSGR_REPORTED") != pl.col("CRSGR_DERIVED")).select(
+        pl.col("subject_id").alias("USUBJID"), "CRSGR_REPORTED", "CRSGR_DERIVED",
+    ).sort("USUBJID")
+
+
+def crs_treated_subjects(adverse_events: pl.DataFrame) -> pl.DataFrame:
+    return adverse_events.filter(
+        (pl.col("term") == CRS_TERM) & (pl.col("tocilizumab") | pl.col("corticosteroids"))
+    ).select("subject_id").unique()
