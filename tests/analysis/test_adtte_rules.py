@@ -1,0 +1,122 @@
+"""One test per endpoint rule of endpoints.md, each on a hand-made subject.
+
+Day 0 is the infusion (2021-01-01); the cut is day 1000 unless said.
+"""
+
+from __future__ import annotations
+
+from tests.builders import Trial, adsl_row, day, tte
+
+
+def responder(sid: str = "S1") -> Trial:
+    """Infused day 0, CR MRD-negative on day 28."""
+    return Trial().enrol(sid).infuse(sid).assess(sid, 28, "CR", 0.0)
+
+
+def test_dfs_censors_at_last_remission_assessment_not_last_contact():
+    """CR day 28 and day 90, contact on day 400: DFS starts day 28 and is censored
+    at day 90 (AVAL 90 - 28 = 62); OS is censored at the contact, day 400."""
+    t = responder().assess("S1", 90, "CR", 0.0).event("S1", 400, "CONTACT")
+    d = t.derive()
+    dfs = tte(d, "DFS")
+    assert (dfs["STARTDT"], dfs["ADT"], dfs["AVAL"], dfs["CNSR"]) == (day(28), day(90), 62, 1)
+    assert dfs["CNSDTDSC"] == "Last assessment in remission"
+    assert (tte(d, "OS")["AVAL"], tte(d, "OS")["CNSR"]) == (400, 1)
+
+
+def test_death_after_the_cut_is_ignored():
+    """Death on day 200, cut on day 150: OS censored at the last record known
+    alive by the cut, the CR of day 90 (AVAL 90); with a cut on day 200 the
+    death counts (AVAL 200, CNSR 0)."""
+    t = responder().assess("S1", 90, "CR", 0.0).event("S1", 200, "DEATH", "Relapse")
+    before = tte(t.derive(cut_day=150), "OS")
+    assert (before["AVAL"], before["CNSR"]) == (90, 1)
+    after = tte(t.derive(cut_day=200), "OS")
+    assert (after["AVAL"], after["CNSR"], after["EVNTDESC"]) == (200, 0, "Death")
+
+
+def test_relapse_on_the_day_of_the_last_assessment_is_an_event():
+    """CR day 28, RELAPSE day 180 (the last assessment): DFS event at day 180,
+    AVAL 152; CIR event type 1; EFS event at day 180, AVAL 180."""
+    d = responder().assess("S1", 180, "RELAPSE").derive()
+    assert (tte(d, "DFS")["AVAL"], tte(d, "DFS")["CNSR"], tte(d, "DFS")["EVNTDESC"]) == (152, 0, "Relapse")
+    assert (tte(d, "CIR")["EVNTTYPE"], tte(d, "CIR")["CNSR"]) == (1, 0)
+    assert (tte(d, "EFS")["AVAL"], tte(d, "EFS")["CNSR"]) == (180, 0)
+
+
+def test_no_cr_by_day_28_is_an_efs_event_at_day_1_and_absent_from_dfs_and_cir():
+    """NR on day 28, alive at day 300: EFS event at day 1 (AVAL 1); no DFS or
+    CIR row; OS censored at day 300."""
+    d = Trial().enrol("S1").infuse("S1").assess("S1", 28, "NR").event("S1", 300, "CONTACT").derive()
+    efs = tte(d, "EFS")
+    assert (efs["ADT"], efs["AVAL"], efs["CNSR"], efs["EVNTDESC"]) == (day(1), 1, 0, "No CR/CRi by day 28")
+    assert tte(d, "DFS") is None and tte(d, "CIR") is None
+    assert (tte(d, "OS")["AVAL"], tte(d, "OS")["CNSR"]) == (300, 1)
+
+
+def test_hsct_censors_only_in_the_sensitivity_analysis():
+    """CR day 28, HSCT day 100, relapse day 300, contact day 400.
+    primary DFS: relapse event, AVAL 300 - 28 = 272; censor_at_hsct: censored
+    at HSCT, AVAL 100 - 28 = 72, reason 'Consolidative HSCT'. OS: censored at
+    day 400 (primary) and day 100 (sensitivity)."""
+    d = responder().event("S1", 100, "HSCT").assess("S1", 300, "RELAPSE").event("S1", 400, "CONTACT").derive()
+    assert (tte(d, "DFS")["AVAL"], tte(d, "DFS")["CNSR"]) == (272, 0)
+    sens = tte(d, "DFS", analysis="censor_at_hsct")
+    assert (sens["AVAL"], sens["CNSR"], sens["CNSDTDSC"]) == (72, 1, "Consolidative HSCT")
+    assert tte(d, "CIR", analysis="censor_at_hsct")["EVNTTYPE"] == 0
+    assert tte(d, "OS")["AVAL"] == 400 and tte(d, "OS", analysis="censor_at_hsct")["AVAL"] == 100
+
+
+def test_event_on_the_day_of_hsct_still_counts_in_the_sensitivity_analysis():
+    """CR day 28; HSCT and death both on day 100: the death is kept (AVAL 100, CNSR 0)."""
+    d = responder().event("S1", 100, "HSCT").event("S1", 100, "DEATH", "Infection").derive()
+    sens = tte(d, "OS", analysis="censor_at_hsct")
+    assert (sens["AVAL"], sens["CNSR"]) == (100, 0)
+
+
+def test_death_before_day_28():
+    """CRS death on day 9: OS event AVAL 9; EFS event at day 1 (no CR/CRi by day
+    28); not in DFS; death within 30 and 100 days; non-relapse mortality."""
+    t = Trial().enrol("S1").infuse("S1").ae("S1", "Cytokine release syndrome", 2, 5).event("S1", 9, "DEATH", "Cytokine release syndrome")
+    d = t.derive()
+    assert (tte(d, "OS")["AVAL"], tte(d, "OS")["CNSR"]) == (9, 0)
+    assert (tte(d, "EFS")["AVAL"], tte(d, "EFS")["CNSR"]) == (1, 0)
+    assert tte(d, "DFS") is None
+    row = adsl_row(d)
+    assert (row["DTH30FL"], row["DTH100FL"], row["NRMFL"], row["DTHDY"], row["BOR28"]) == ("Y", "Y", "Y", 9, "NE")
+
+
+def test_death_in_remission_is_the_competing_event_of_cir():
+    """CR day 28, death from infection day 150 without relapse: CIR type 2 at
+    AVAL 122; DFS event (death) at AVAL 122."""
+    d = responder().event("S1", 150, "DEATH", "Infection").derive()
+    cir = tte(d, "CIR")
+    assert (cir["EVNTTYPE"], cir["CNSR"], cir["AVAL"]) == (2, 0, 122)
+    assert (tte(d, "DFS")["EVNTDESC"], tte(d, "DFS")["AVAL"]) == ("Death", 122)
+
+
+def test_relapse_and_death_on_the_same_day_count_as_relapse():
+    """CR day 28; RELAPSE assessment and death both on day 200: CIR type 1."""
+    d = responder().assess("S1", 200, "RELAPSE").event("S1", 200, "DEATH", "Relapse").derive()
+    assert tte(d, "CIR")["EVNTTYPE"] == 1
+
+
+def test_efs_pending_while_the_day_28_window_is_open():
+    """Infused day 0, NR on day 14, cut on day 30 (window closes day 42): not yet
+    a failure; EFS censored at the day-14 assessment (AVAL 14)."""
+    d = Trial().enrol("S1").infuse("S1").assess("S1", 14, "NR").derive(cut_day=30)
+    efs = tte(d, "EFS")
+    assert (efs["AVAL"], efs["CNSR"], efs["CNSDTDSC"]) == (14, 1, "Day-28 response pending at the cut")
+
+
+def test_efs_censored_at_the_last_disease_assessment():
+    """CR day 28 and day 180, contact day 500: EFS censored day 180 (AVAL 180)."""
+    d = responder().assess("S1", 180, "CR", 0.0).event("S1", 500, "CONTACT").derive()
+    assert (tte(d, "EFS")["AVAL"], tte(d, "EFS")["CNSR"]) == (180, 1)
+
+
+def test_late_remission_after_day_28_enters_dfs_but_fails_efs():
+    """NR day 28, CR day 60: EFS event at day 1; DFS starts on day 60."""
+    d = Trial().enrol("S1").infuse("S1").assess("S1", 28, "NR").assess("S1", 60, "CR").derive()
+    assert tte(d, "EFS")["AVAL"] == 1
+    assert tte(d, "DFS")["STARTDT"] == day(60)

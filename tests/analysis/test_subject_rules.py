@@ -1,0 +1,82 @@
+"""ADSL and ADRS rules of endpoints.md, on hand-made subjects (day 0 = infusion)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from trial_outcomes.analysis.adrs import derive_adrs, best_response_day28
+from tests.builders import Trial, adsl_row, day
+
+
+def test_enrolled_not_infused_is_out_of_the_safety_set_and_every_tte():
+    """S2 enrolled, withdrew on day -2, never infused: ENRLFL Y, SAFFL/EFFFL N,
+    no ADTTE row, disposition WITHDRAWN with the withdrawal reason."""
+    t = Trial().enrol("S1").infuse("S1").enrol("S2").event("S2", -2, "WITHDRAWAL", "Manufacturing failure")
+    d = t.derive()
+    s2 = adsl_row(d, "S2")
+    assert (s2["ENRLFL"], s2["SAFFL"], s2["EFFFL"], s2["PPROTFL"]) == ("Y", "N", "N", "N")
+    assert (s2["DISPSTAT"], s2["NINFREAS"]) == ("WITHDRAWN", "Manufacturing failure")
+    assert d["adtte"].filter(pl.col("USUBJID") == "S2").is_empty()
+
+
+def test_withdrawn_before_any_assessment_is_out_of_the_efficacy_set():
+    """Infused day 0, withdrew day 10, no assessment: SAFFL Y, EFFFL N."""
+    row = adsl_row(Trial().enrol("S1").infuse("S1").event("S1", 10, "WITHDRAWAL").derive())
+    assert (row["SAFFL"], row["EFFFL"]) == ("Y", "N")
+
+
+def test_protocol_deviation_keeps_safety_set_but_not_per_protocol():
+    """CD19 on 94 % of blasts (IN01 fails), infused: SAFFL Y, PPROTFL N, ELIGDVFL Y."""
+    row = adsl_row(Trial().enrol("S1", cd19_pct=94.0).infuse("S1").derive())
+    assert (row["SAFFL"], row["PPROTFL"], row["ELIGDVFL"]) == ("Y", "N", "Y")
+
+
+def test_enrolled_after_the_cut_is_not_in_adsl():
+    d = Trial().enrol("S1").enrol("S2", enrol_day=50).derive(cut_day=40)
+    assert d["adsl"]["USUBJID"].to_list() == ["S1"]
+
+
+def test_last_known_alive_is_the_latest_record_showing_life():
+    """Assessment day 90, AE resolved day 120, contact day 100, LOST day 150:
+    last known alive is day 120 (a LOST record does not show the subject alive)."""
+    t = (Trial().enrol("S1").infuse("S1").assess("S1", 90, "CR").ae("S1", "Anaemia", 60, 2, resolved=120)
+         .event("S1", 100, "CONTACT").event("S1", 150, "LOST"))
+    row = adsl_row(t.derive())
+    assert row["LSTALVDT"] == day(120)
+    assert row["DISPSTAT"] == "LOST"
+
+
+def test_best_response_window_is_day_21_to_42_and_cr_beats_cri():
+    """S1: CR on day 20 (outside), CRi day 28 -> CRi. S2: CRi day 21, CR day 42 -> CR
+    dated day 42. S3: CR on day 43 only -> NE (non-responder)."""
+    t = (Trial().enrol("S1").infuse("S1").assess("S1", 20, "CR").assess("S1", 28, "CRi")
+         .enrol("S2").infuse("S2").assess("S2", 21, "CRi").assess("S2", 42, "CR")
+         .enrol("S3").infuse("S3").assess("S3", 43, "CR"))
+    d = t.derive()
+    assert [adsl_row(d, s)["BOR28"] for s in ("S1", "S2", "S3")] == ["CRi", "CR", "NE"]
+    assert adsl_row(d, "S2")["BORDY"] == 42
+    assert [adsl_row(d, s)["CRFL"] for s in ("S1", "S2", "S3")] == ["Y", "Y", "N"]
+
+
+def test_mrd_negative_means_below_0_01_at_the_response_assessment():
+    """MRD 0.009 % is negative; 0.01 % is positive; not done is not negative."""
+    t = Trial()
+    for sid, mrd in (("S1", 0.009), ("S2", 0.01), ("S3", None)):
+        t.enrol(sid).infuse(sid).assess(sid, 28, "CR", mrd)
+    d = t.derive()
+    assert [adsl_row(d, s)["MRDNEGFL"] for s in ("S1", "S2", "S3")] == ["Y", "N", "N"]
+
+
+def test_adrs_has_each_visit_and_one_best_response_row():
+    t = Trial().enrol("S1").infuse("S1").assess("S1", 14, "NR", visit="D14").assess("S1", 28, "CR", 0.0, visit="D28")
+    records = t.records()
+    adrs = derive_adrs(records, best_response_day28(records, day(1000)))
+    assert adrs.select("PARAMCD", "AVISIT", "ADY", "AVALC").rows() == [
+        ("BOR28", "D28", 28, "CR"), ("OVRLRESP", "D14", 14, "NR"), ("OVRLRESP", "D28", 28, "CR")]
+
+
+def test_relapse_is_a_relapse_assessment_not_mrd_reappearance():
+    """CR day 28 (MRD 0), CR day 90 with MRD 0.5 %, RELAPSE day 200: relapse day 200."""
+    row = adsl_row(Trial().enrol("S1").infuse("S1").assess("S1", 28, "CR", 0.0).assess("S1", 90, "CR", 0.5)
+                   .assess("S1", 200, "RELAPSE").derive())
+    assert row["RELDT"] == day(200)
