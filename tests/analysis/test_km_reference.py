@@ -1,0 +1,132 @@
+"""Kaplan-Meier, medians, landmarks, log-rank, reverse KM and Cox against R
+(shared/reference: survival 3.5-3). Tolerances from its README: estimates
+1e-9, CI bounds 1e-6, medians exactly, statistics 1e-6 relative."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from trial_outcomes.analysis.km import fit_km, median_followup
+from trial_outcomes.analysis.survival_tests import cox_hazard_ratios, logrank_test
+from tests.analysis.reference import LANDMARKS, approx_or_none, load
+
+CASES = [("aml", "x"), ("lung", "sex")]
+
+
+def _groups(data: pl.DataFrame, group: str, ref: dict):
+    yield "all", data
+    for level in sorted(data[group].unique().to_list()):
+        yield level, data.filter(pl.col(group) == level)
+
+
+def _none_if_nan(values):
+    return [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in values]
+
+
+@pytest.mark.parametrize(("name", "group"), CASES)
+def test_curve_rows_match_r_summary(name, group):
+    data, ref = load(name)
+    for level, part in _groups(data, group, ref):
+        fit = fit_km(part["time"].to_numpy(), part["status"].to_numpy())
+        curve = ref[level]["curve"]
+        assert fit.time.tolist() == curve["time"]
+        assert fit.n_risk.tolist() == curve["n_risk"]
+        assert fit.n_event.tolist() == curve["n_event"]
+        assert fit.n_censor.tolist() == curve["n_censor"]
+        np.testing.assert_allclose(fit.surv, curve["surv"], rtol=0, atol=1e-9)
+        expected_se = np.array([np.nan if v is None else v for v in curve["std_err"]])
+        np.testing.assert_allclose(fit.std_err, expected_se, rtol=1e-9, atol=1e-12, equal_nan=True)
+        for ours, theirs in ((fit.lcl, curve["lcl"]), (fit.ucl, curve["ucl"])):
+            np.testing.assert_allclose(ours, np.array([np.nan if v is None else v for v in theirs]), rtol=0, atol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize(("name", "group"), CASES)
+def test_median_and_brookmeyer_crowley_ci_match_r_exactly(name, group):
+    data, ref = load(name)
+    for level, part in _groups(data, group, ref):
+        fit = fit_km(part["time"].to_numpy(), part["status"].to_numpy())
+        assert fit.median() == (ref[level]["median"], ref[level]["median_lcl"], ref[level]["median_ucl"]), level
+        assert fit.n == ref[level]["n"] and fit.n_events == ref[level]["n_events"]
+
+
+@pytest.mark.parametrize(("name", "group"), CASES)
+def test_reverse_km_median_followup_matches_r(name, group):
+    data, ref = load(name)
+    for level, part in _groups(data, group, ref):
+        assert median_followup(part["time"].to_numpy(), part["status"].to_numpy()) == ref[level]["median_followup_reverse_km"]
+
+
+@pytest.mark.parametrize(("name", "group"), CASES)
+def test_landmark_rates_match_r_summary_with_extend(name, group):
+    """R's reference uses summary(fit, times, extend = TRUE), which carries the
+    last value past the last observation; our contract leaves those empty
+    (test_landmark_past_last_observation_is_empty), so compare with extend."""
+    data, ref = load(name)
+    for level, part in _groups(data, group, ref):
+        fit = fit_km(part["time"].to_numpy(), part["status"].to_numpy())
+        for key, t in LANDMARKS.items():
+            est, lcl, ucl = fit.at(t, extend=True)
+            r = ref[level]
+            assert est == approx_or_none(r[key], abs=1e-9)
+            assert lcl == approx_or_none(r[f"{key}_lcl"], abs=1e-6)
+            assert ucl == approx_or_none(r[f"{key}_ucl"], abs=1e-6)
+
+
+def test_landmark_past_last_observation_is_empty():
+    """aml's last time is 161 weeks; at 182.6 (6 'months' of weeks) the contract
+    says empty, where R with extend = TRUE gives S(161) = 0.0828."""
+    data, _ = load("aml")
+    fit = fit_km(data["time"].to_numpy(), data["status"].to_numpy())
+    assert fit.at(LANDMARKS["rate_6m"]) == (None, None, None)
+    assert fit.at(161)[0] == pytest.approx(0.082815734989648, abs=1e-12)
+
+
+def test_lifelines_median_differs_from_r_midpoint_rule():
+    """Six subjects, events at 1, 2, 3 and censored at 4, 5, 6... simpler: times
+    1..4 all events: S = 0.75, 0.5, 0.25, 0. S equals 0.5 exactly on [2, 3):
+    R's median is (2 + 3) / 2 = 2.5; lifelines' median_survival_time_ is 2."""
+    from lifelines import KaplanMeierFitter
+
+    t, e = np.array([1, 2, 3, 4]), np.array([1, 1, 1, 1])
+    assert fit_km(t, e).median()[0] == 2.5
+    assert KaplanMeierFitter().fit(t, e).median_survival_time_ == 2
+
+
+def test_lifelines_ci_is_the_same_log_log_interval():
+    """lifelines' KM CI is already the log(-log) one: equal to ours where defined."""
+    from lifelines import KaplanMeierFitter
+
+    data, _ = load("lung")
+    t, e = data["time"].to_numpy(), data["status"].to_numpy()
+    ours = fit_km(t, e)
+    theirs = KaplanMeierFitter().fit(t, e).confidence_interval_.loc[ours.time]
+    mask = np.isfinite(ours.lcl)
+    np.testing.assert_allclose(ours.lcl[mask], theirs.iloc[:, 0].to_numpy()[mask], atol=1e-9)
+
+
+@pytest.mark.parametrize(("name", "group"), CASES)
+def test_logrank_matches_survdiff(name, group):
+    data, ref = load(name)
+    chisq, df, p = logrank_test(data["time"].to_numpy(), data["status"].to_numpy(), data[group].to_numpy())
+    assert chisq == pytest.approx(ref["logrank"]["chisq"], rel=1e-6)
+    assert df == ref["logrank"]["df"]
+    assert p == pytest.approx(ref["logrank"]["p"], rel=1e-6)
+
+
+def test_cox_efron_matches_coxph_aml():
+    data, ref = load("aml")
+    frame = data.with_columns((pl.col("x") == "Nonmaintained").cast(pl.Int8).alias("xNonmaintained"))
+    (row,) = cox_hazard_ratios(frame, "time", "status", ["xNonmaintained"])
+    assert row["hr"] == pytest.approx(ref["cox"]["hr"], rel=1e-6)
+    assert (row["hr_lcl"], row["hr_ucl"]) == (pytest.approx(ref["cox"]["lcl"], rel=1e-6), pytest.approx(ref["cox"]["ucl"], rel=1e-6))
+
+
+def test_cox_efron_matches_coxph_lung_two_covariates():
+    data, ref = load("lung")
+    frame = data.with_columns((pl.col("sex") == "M").cast(pl.Int8).alias("sexM"))
+    rows = cox_hazard_ratios(frame, "time", "status", ["sexM", "age"])
+    assert [r["term"] for r in rows] == ref["cox"]["term"]
+    for r, hr, lcl, ucl in zip(rows, ref["cox"]["hr"], ref["cox"]["lcl"], ref["cox"]["ucl"]):
+        assert (r["hr"], r["hr_lcl"], r["hr_ucl"]) == (pytest.approx(hr, rel=1e-6), pytest.approx(lcl, rel=1e-6), pytest.approx(ucl, rel=1e-6))

@@ -1,0 +1,145 @@
+"""Kaplan-Meier estimation with the conventions of R ``survival`` and SAS LIFETEST.
+
+The curve is fitted by lifelines' ``KaplanMeierFitter``; on top of it:
+
+* Greenwood variance, ``se_log`` = sqrt(sum d / (n (n - d))): R's ``fit$std.err``
+  (the standard error of log S); ``std_err`` = S * se_log as in R's ``summary``.
+* Pointwise CI on the log(-log) scale (R ``conf.type = "log-log"``, SAS
+  ``CONFTYPE=LOGLOG``): S^exp(-z se_log / log S) to S^exp(z se_log / log S),
+  empty where S is 0 or 1 (R's ``survfit_confint``).
+* Quantiles (the median) by R's ``quantile.survfit``: the first time the curve
+  reaches 1 - p; where it sits exactly at 1 - p (within sqrt(machine eps)) over an
+  interval, the midpoint of that interval, and at the end of the curve the
+  midpoint with the last follow-up time. The CI is the same rule applied to the
+  CI curves (Brookmeyer-Crowley). lifelines' own median takes no midpoint
+  (tests/analysis/test_km_reference.py pins the difference).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+Z95 = 1.959963984540054  # qnorm(0.975)
+TOL = np.sqrt(np.finfo(float).eps)
+
+
+@dataclass(frozen=True)
+class KMFit:
+    time: np.ndarray      # distinct observed times (events and censorings), increasing
+    n_risk: np.ndarray
+    n_event: np.ndarray
+    n_censor: np.ndarray
+    surv: np.ndarray
+    se_log: np.ndarray    # standard error of log S (Greenwood); nan where S = 0
+    lcl: np.ndarray
+    ucl: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.n_risk[0]) if len(self.n_risk) else 0
+
+    @property
+    def n_events(self) -> int:
+        return int(self.n_event.sum())
+
+    @property
+    def std_err(self) -> np.ndarray:
+        return self.surv * self.se_log
+
+    def at(self, t: float, extend: bool = False) -> tuple[float | None, float | None, float | None]:
+        """S(t) and its CI; empty past the last observation unless ``extend``
+        (R ``summary(fit, times, extend = TRUE)`` carries the last value on)."""
+        if not len(self.time) or (t > self.time[-1] and not extend):
+            return None, None, None
+        i = int(np.searchsorted(self.time, t, side="right")) - 1
+        if i < 0:
+            return 1.0, None, None
+        return _value(self.surv[i]), _value(self.lcl[i]), _value(self.ucl[i])
+
+    def quantile(self, p: float = 0.5) -> tuple[float | None, float | None, float | None]:
+        """The time by which a fraction ``p`` has had the event, with its CI."""
+        if not len(self.time):
+            return None, None, None
+        x = np.concatenate([[0.0], self.time.astype(float)])
+        return tuple(_value(r_quantile(x, np.concatenate([[0.0], 1 - y]), p)) for y in (self.surv, self.lcl, self.ucl))
+
+    def median(self) -> tuple[float | None, float | None, float | None]:
+        return self.quantile(0.5)
+
+
+def _value(v: float) -> float | None:
+    return None if v is None or not np.isfinite(v) else float(v)
+
+
+def loglog_ci(surv: np.ndarray, se_log: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
+    """R's log-log interval; nan where S is 0 or 1 or the variance is undefined."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xx = np.where((surv == 0) | (surv == 1), np.nan, surv)
+        se2 = z * se_log / np.log(xx)
+        lower = np.exp(-np.exp(np.log(-np.log(xx)) - se2))
+        upper = np.exp(-np.exp(np.log(-np.log(xx)) + se2))
+    return lower, upper
+
+
+def r_quantile(x: np.ndarray, y: np.ndarray, p: float, tol: float = TOL) -> float:
+    """R ``survival:::findq``: ``x`` times (first the start time), ``y`` the
+    increasing curve 1 - S (first 0), possibly with nan; nan if not reached."""
+    finite = y[np.isfinite(y)]
+    if not len(finite) or finite.max() < p:
+        return np.nan
+    xmax = x[-1]
+    keep = np.ones(len(y), dtype=bool)
+    seen: set = set()
+    for i, v in enumerate(y):  # R duplicated(): keep the first of equal values (nan included)
+        key = "nan" if np.isnan(v) else v
+        keep[i] = key not in seen
+        seen.add(key)
+    x, y = x[keep], y[keep]
+
+    def first_at_least(shift: float) -> int | None:
+        # approx(y + shift, 1:n, p, method = "constant", f = 1): first index with y + shift >= p
+        valid = np.flatnonzero(np.isfinite(y))
+        ys = y[valid] + shift
+        if p < ys[0] or p > ys[-1]:
+            return None
+        return int(valid[np.searchsorted(ys, p, side="left")])
+
+    i1, i2 = first_at_least(tol), first_at_least(-tol)
+    quant = np.nan if i1 is None or i2 is None else (x[i1] + x[i2]) / 2
+    if p == 0:
+        quant = x[0]
+    if np.isfinite(y[-1]) and abs(p - y[-1]) < tol and i1 is not None:
+        quant = (x[i1] + xmax) / 2
+    return quant
+
+
+def fit_km(time: np.ndarray, event: np.ndarray, z: float = Z95) -> KMFit:
+    """Kaplan-Meier of ``time`` (>= 0) with ``event`` (1 event, 0 censored)."""
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=int)
+    if not len(time):
+        empty = np.array([], dtype=float)
+        return KMFit(empty, empty.astype(int), empty.astype(int), empty.astype(int), empty, empty, empty, empty)
+    from lifelines import KaplanMeierFitter
+
+    kmf = KaplanMeierFitter().fit(time, event_observed=event)
+    table = kmf.event_table
+    table = table[table["removed"] > 0]  # lifelines adds a time-0 row of entries
+    t = table.index.to_numpy(dtype=float)
+    n = table["at_risk"].to_numpy(dtype=int)
+    d = table["observed"].to_numpy(dtype=int)
+    c = table["censored"].to_numpy(dtype=int)
+    surv = kmf.survival_function_.loc[t].to_numpy(dtype=float).ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        increment = np.where(d > 0, d / (n * (n - d)), 0.0)
+    se_log = np.sqrt(np.cumsum(increment))
+    se_log = np.where(np.isfinite(se_log), se_log, np.nan)
+    lcl, ucl = loglog_ci(surv, se_log, z)
+    return KMFit(t, n, d, c, surv, se_log, lcl, ucl)
+
+
+def median_followup(time: np.ndarray, event: np.ndarray) -> float | None:
+    """Median follow-up by reverse Kaplan-Meier: censoring is the event."""
+    return fit_km(time, 1 - np.asarray(event, dtype=int)).median()[0]
