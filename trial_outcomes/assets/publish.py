@@ -10,7 +10,7 @@ from trial_outcomes.pipelines.resources import DropSettings
 
 #: every asset that writes a file into the cut's work folder
 OUTPUT_ASSETS = ["eligibility_deviations", "adsl", "adrs", "adtte", "adae", "crs_grading", "response_summary",
-                 "ae_summary"]
+                 "ae_summary", "survival_analysis", "survival_plots"]
 
 
 @dg.asset(group_name="report", code_version="1", deps=OUTPUT_ASSETS)
@@ -19,10 +19,10 @@ def published_cut(settings: DropSettings, trial_drop: TrialDrop) -> dg.Materiali
     reaches this step, so earlier outputs of the cut stay as they were."""
     cut = str(trial_drop.cut)
     work = work_dir(settings.out_path, cut)
-    files = sorted(p for p in work.iterdir() if p.is_file() and not p.name.startswith("."))
+    files = sorted(p for p in work.iterdir() if not p.name.startswith("."))
     final = publish(settings.out_path, cut, files)
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(final)),
-        "files": dg.MetadataValue.md("\n".join(f"- `{p.name}`" for p in files)),
+        "files": dg.MetadataValue.md("\n".join(f"- `{p.name}{'/' if p.is_dir() else ''}`" for p in files)),
         "data cut": cut,
     })

@@ -53,7 +53,7 @@ def write_csv(frame: pl.DataFrame, path: Path) -> Path:
 
 
 def publish(out_dir: Path, cut: str, files: list[Path]) -> Path:
-    """Make ``<out>/<cut>`` show exactly ``files``, in one atomic step.
+    """Make ``<out>/<cut>`` show exactly ``files`` (files or folders), in one atomic step.
 
     The files are copied into a new folder ``<out>/.versions/<cut>.<id>/``;
     ``<out>/<cut>`` is a symbolic link that is then re-pointed to it by a
@@ -67,7 +67,10 @@ def publish(out_dir: Path, cut: str, files: list[Path]) -> Path:
     final = out_dir / cut
     try:
         for f in files:
-            shutil.copyfile(f, new / f.name)
+            if f.is_dir():
+                shutil.copytree(f, new / f.name)
+            else:
+                shutil.copyfile(f, new / f.name)
         previous = final.resolve() if final.is_symlink() else None
         if final.exists() and not final.is_symlink():
             # an output folder from before versioned publishing: retire it first

@@ -8,17 +8,24 @@ from pathlib import Path
 
 import dagster as dg
 
+from trial_outcomes.plan import AnalysisPlan, load_plan
+
 
 class DropSettings(dg.ConfigurableResource):
     """One data drop, one output folder and, optionally, a fixed data cut.
 
-    An empty ``cut`` means the latest date in the drop (data-contract.md 2).
-    Defaults come from ``TRIAL_DATA_DIR``, ``TRIAL_OUT_DIR`` and ``TRIAL_CUT``.
+    An empty ``cut`` means the latest date in the drop (data-contract.md 2);
+    an empty ``plan`` the packaged analysis plan. Defaults come from
+    ``TRIAL_DATA_DIR``, ``TRIAL_OUT_DIR``, ``TRIAL_CUT`` and ``TRIAL_PLAN``.
     """
 
     data_dir: str = "data/sample"
     out_dir: str = "outputs"
     cut: str = ""
+    plan: str = ""
+
+    def analysis_plan(self) -> AnalysisPlan:
+        return load_plan(self.plan or None)
 
     @property
     def data_path(self) -> Path:
@@ -37,6 +44,7 @@ class DropSettings(dg.ConfigurableResource):
             data_dir=os.environ.get("TRIAL_DATA_DIR", "data/sample"),
             out_dir=os.environ.get("TRIAL_OUT_DIR", "outputs"),
             cut=os.environ.get("TRIAL_CUT", ""),
+            plan=os.environ.get("TRIAL_PLAN", ""),
         )
 
 

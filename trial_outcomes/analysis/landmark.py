@@ -1,0 +1,65 @@
+"""HSCT landmark analysis (endpoints.md: never a plain log-rank on "ever had HSCT").
+
+Subjects in remission and event-free at the landmark day L after infusion are
+grouped by consolidative HSCT on or before day L; survival is then measured
+from the landmark. A transplant after day L leaves the subject in the
+no-HSCT group (the group is fixed at the landmark).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from trial_outcomes.analysis.km import fit_km
+from trial_outcomes.analysis.survival_tests import cox_hazard_ratios, logrank_test
+
+HSCT_GROUP, NO_HSCT_GROUP = "HSCT by landmark", "No HSCT by landmark"
+
+
+def landmark_cohort(adtte: pl.DataFrame, adsl: pl.DataFrame, endpoint: str, landmark_day: int) -> pl.DataFrame:
+    """Primary-analysis rows of ``endpoint`` (OS or DFS) for subjects in remission
+    by the landmark, without relapse and still followed after it; ``LMAVAL`` is
+    days from the landmark, ``LMGROUP`` the HSCT status at the landmark."""
+    dates = adsl.select("USUBJID", "TRTSDT", "FRMDT", "RELDT", "HSCTDT")
+    lm = pl.col("TRTSDT") + pl.duration(days=landmark_day)
+    return (
+        adtte.filter((pl.col("PARAMCD") == endpoint) & (pl.col("ANALYSIS") == "primary"))
+        .join(dates, on="USUBJID", how="left")
+        .filter((pl.col("FRMDT") <= lm) & (pl.col("RELDT").is_null() | (pl.col("RELDT") > lm)) & (pl.col("ADT") > lm))
+        .with_columns(
+            (pl.col("ADT") - lm).dt.total_days().alias("LMAVAL"),
+            pl.when(pl.col("HSCTDT") <= lm).then(pl.lit(HSCT_GROUP)).otherwise(pl.lit(NO_HSCT_GROUP)).alias("LMGROUP"),
+        )
+    )
+
+
+def hsct_landmark(adtte: pl.DataFrame, adsl: pl.DataFrame, landmark_day: int) -> pl.DataFrame:
+    """One row per endpoint (OS, DFS) and landmark group: n, events, median from
+    the landmark, log-rank and the Cox HR of HSCT vs none (repeated per group)."""
+    rows = []
+    for endpoint in ("OS", "DFS"):
+        cohort = landmark_cohort(adtte, adsl, endpoint, landmark_day)
+        event = (1 - cohort["CNSR"]).to_numpy()
+        chisq = p = hr = lcl = ucl = None
+        if cohort["LMGROUP"].n_unique() == 2:
+            chisq, _, p = logrank_test(cohort["LMAVAL"].to_numpy(), event, cohort["LMGROUP"].to_numpy())
+            data = cohort.with_columns((1 - pl.col("CNSR")).alias("_event"), pl.col("LMAVAL").cast(pl.Float64).alias("_time"),
+                                       (pl.col("LMGROUP") == HSCT_GROUP).cast(pl.Int8).alias("_hsct"))
+            if data["_event"].sum() > 0:
+                try:
+                    (fit,) = cox_hazard_ratios(data, "_time", "_event", ["_hsct"])
+                    hr, lcl, ucl = fit["hr"], fit["hr_lcl"], fit["hr_ucl"]
+                except Exception:  # no convergence: leave empty
+                    pass
+        for group in (HSCT_GROUP, NO_HSCT_GROUP):
+            part = cohort.filter(pl.col("LMGROUP") == group)
+            km = fit_km(part["LMAVAL"].to_numpy(), (1 - part["CNSR"]).to_numpy())
+            median = km.median() if part.height else (None, None, None)
+            rows.append({"endpoint": endpoint, "landmark_day": landmark_day, "group": group, "n": part.height,
+                         "n_events": int((part["CNSR"] == 0).sum()), "median_days_from_landmark": median[0],
+                         "median_lcl": median[1], "median_ucl": median[2], "logrank_chisq": chisq, "logrank_p": p,
+                         "hr_hsct": hr, "hr_lcl": lcl, "hr_ucl": ucl})
+    schema = {"endpoint": pl.String, "landmark_day": pl.Int64, "group": pl.String, "n": pl.Int64, "n_events": pl.Int64,
+              "median_days_from_landmark": pl.Float64, "median_lcl": pl.Float64, "median_ucl": pl.Float64,
+              "logrank_chisq": pl.Float64, "logrank_p": pl.Float64, "hr_hsct": pl.Float64, "hr_lcl": pl.Float64, "hr_ucl": pl.Float64}
+    return pl.DataFrame(rows, schema=schema, orient="row")
