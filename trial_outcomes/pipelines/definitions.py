@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from trial_outcomes.assets import adverse_events, subject_level, survival, time_to_event
+from trial_outcomes.assets import adverse_events, report, subject_level, survival, time_to_event
 from trial_outcomes.assets.ingest import RAW_ASSETS
 from trial_outcomes.assets.publish import published_cut
 from trial_outcomes.assets.validation import eligibility_deviations, trial_drop
@@ -20,7 +20,7 @@ def build_definitions(settings: DropSettings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[
             *RAW_ASSETS, trial_drop, eligibility_deviations,
-            *dg.load_assets_from_modules([subject_level, adverse_events, time_to_event, survival]),
+            *dg.load_assets_from_modules([subject_level, adverse_events, time_to_event, survival, report]),
             published_cut,
         ],
         jobs=[dg.define_asset_job(ALL_JOB, selection=dg.AssetSelection.all(),

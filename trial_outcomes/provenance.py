@@ -1,0 +1,58 @@
+"""Where an output came from: code version, environment, and file hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import subprocess
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("trial-outcomes", "dagster", "polars", "lifelines", "numpy", "scipy", "pandas", "matplotlib",
+            "xhtml2pdf", "reportlab", "jinja2", "fastexcel")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@lru_cache(maxsize=1)
+def code_version() -> dict:
+    """The git commit of the checkout the code runs from, and whether it has
+    uncommitted changes to tracked files; 'unknown' outside a git checkout."""
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "git_commit": commit or "unknown",
+        "dirty": bool(dirty) if dirty is not None else None,
+        "package_version": _version("trial-outcomes"),
+    }
+
+
+def short_version() -> str:
+    v = code_version()
+    return v["git_commit"][:10] + ("-dirty" if v["dirty"] else "")
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def environment() -> dict:
+    return {"python": platform.python_version(), "packages": {p: _version(p) for p in PACKAGES}}
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
