@@ -48,6 +48,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     for path in sorted(Path(outcome.published).iterdir()):
         print(f"  {path}")
     print(f"done in {time.perf_counter() - started:.1f} s, peak RSS {_peak_rss_mb():.0f} MB")
+    if outcome.boundaries:
+        print("\nSTOPPING BOUNDARY CROSSED (see report.html, section Stopping rules):", file=sys.stderr)
+        for line in outcome.boundaries:
+            print(f"  {line}", file=sys.stderr)
+        return 3
     return 0
 
 

@@ -11,10 +11,12 @@ from trial_outcomes.analysis.drop import TrialDrop
 from trial_outcomes.analysis.rates import ae_summary as summarise_ae
 from trial_outcomes.assets.metadata import markdown_table
 from trial_outcomes.assets.outputs import save_table
+from trial_outcomes.pipelines.partitions import DATA_CUTS
 from trial_outcomes.pipelines.resources import DropSettings
 
 
-@dg.asset(group_name="derivation", code_version="1")
+@dg.asset(
+    partitions_def=DATA_CUTS,group_name="derivation", code_version="1")
 def adae(settings: DropSettings, cut_records: TrialDrop) -> dg.Output:
     """ADAE: every AE at the cut with study day, duration, treatment-emergent flag
     (onset on or after lymphodepletion), CRS/ICANS flags and worst-grade flag."""
@@ -23,6 +25,7 @@ def adae(settings: DropSettings, cut_records: TrialDrop) -> dg.Output:
 
 
 @dg.asset(
+    partitions_def=DATA_CUTS,
     group_name="derivation",
     code_version="1",
     check_specs=[dg.AssetCheckSpec("reported_grade_matches_monitoring", asset="crs_grading", blocking=False,
@@ -51,7 +54,8 @@ def crs_grading(settings: DropSettings, cut_records: TrialDrop, adae: pl.DataFra
     )
 
 
-@dg.asset(group_name="derivation", code_version="1")
+@dg.asset(
+    partitions_def=DATA_CUTS,group_name="derivation", code_version="1")
 def ae_summary(settings: DropSettings, cut_records: TrialDrop, adae: pl.DataFrame, adsl: pl.DataFrame) -> dg.Output:
     """Treatment-emergent AEs by term: subjects with any grade, grade 3+, and each
     worst grade, over the safety set."""

@@ -8,6 +8,7 @@ from trial_outcomes.analysis.parse import parse_records
 from trial_outcomes.assets.metadata import problems_check, table_metadata
 from trial_outcomes.errors import DataDropError
 from trial_outcomes.io.readers import empty_raw_frame, find_file, read_raw
+from trial_outcomes.pipelines.partitions import DATA_CUTS
 from trial_outcomes.pipelines.resources import DropSettings
 from trial_outcomes.schema import SCHEMAS, RecordSchema
 
@@ -16,6 +17,7 @@ def _raw_asset(schema: RecordSchema) -> dg.AssetsDefinition:
     key = dg.AssetKey(["raw", schema.record])
 
     @dg.asset(
+    partitions_def=DATA_CUTS,
         key=key,
         group_name="ingest",
         code_version="1",

@@ -9,12 +9,13 @@ import dagster as dg
 
 from trial_outcomes.analysis.drop import TrialDrop
 from trial_outcomes.io.outputs import atomic_write_bytes, publish, work_dir
+from trial_outcomes.pipelines.partitions import DATA_CUTS
 from trial_outcomes.pipelines.resources import DropSettings
 from trial_outcomes.provenance import code_version, environment, sha256_file
 
 #: every asset that writes a file into the cut's work folder
 OUTPUT_ASSETS = ["eligibility_deviations", "adsl", "adrs", "adtte", "adae", "crs_grading", "response_summary",
-                 "ae_summary", "survival_analysis", "survival_plots", "report"]
+                 "ae_summary", "survival_analysis", "survival_plots", "stopping_rules", "report"]
 
 
 def build_manifest(settings: DropSettings, drop: TrialDrop, files: list[Path], work: Path) -> dict:
@@ -32,13 +33,13 @@ def build_manifest(settings: DropSettings, drop: TrialDrop, files: list[Path], w
         "data_drop": {"folder": settings.data_path.resolve().name, "files": drop.files},
         "code": code_version(),
         "environment": environment(),
-        "analysis_plan": {"file": Path(plan.path).name, "sha256": plan.sha256, "subgroups": list(plan.subgroups),
-                          "landmark_months": list(plan.landmark_months), "hsct_landmark_day": plan.hsct_landmark_day},
+        "analysis_plan": {"file": Path(plan.path).name, "sha256": plan.sha256, "parameters": plan.parameters()},
         "outputs": dict(sorted(outputs.items())),
     }
 
 
-@dg.asset(group_name="report", code_version="1", deps=OUTPUT_ASSETS)
+@dg.asset(
+    partitions_def=DATA_CUTS,group_name="report", code_version="1", deps=OUTPUT_ASSETS)
 def published_cut(settings: DropSettings, trial_drop: TrialDrop) -> dg.MaterializeResult:
     """Write `manifest.json` and swap `<out>/<cut>` to this run's files, atomically: a
     failed run never reaches this step, so earlier outputs of the cut stay as they were."""

@@ -9,14 +9,16 @@ import polars as pl
 
 from trial_outcomes.analysis.drop import TrialDrop
 from trial_outcomes.io.outputs import atomic_write_bytes, work_dir
+from trial_outcomes.pipelines.partitions import DATA_CUTS
 from trial_outcomes.pipelines.resources import DropSettings
 from trial_outcomes.provenance import short_version
 
 
-@dg.asset(group_name="report", code_version="1")
+@dg.asset(
+    partitions_def=DATA_CUTS,group_name="report", code_version="1")
 def report(settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame, response_summary: pl.DataFrame,
            ae_summary: pl.DataFrame, eligibility_deviations: pl.DataFrame, crs_grading: dict, survival_analysis: dict,
-           survival_plots: list) -> dg.Output:
+           survival_plots: list, stopping_rules: pl.DataFrame, cut_comparison: pl.DataFrame) -> dg.Output:
     """`report.html` (self-contained) and `report.pdf` from one template: disposition,
     baseline, eligibility deviations, response, each endpoint's curves and tables,
     subgroup forest plots, HSCT landmark, AEs with CRS/ICANS, deaths, swimmer plot,
@@ -34,7 +36,8 @@ def report(settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame, r
               "hsct_landmark_day": plan.hsct_landmark_day},
         adsl=adsl, response_summary=response_summary, ae_summary=ae_summary,
         eligibility_deviations=eligibility_deviations, crs_discrepancies=crs_grading["discrepancies"],
-        survival=survival_analysis, survival_figures=figures,
+        survival=survival_analysis, survival_figures=figures, stopping_rules=stopping_rules.to_dicts(),
+        comparison=cut_comparison if cut_comparison.height else None,
     )
     context = build_context(inputs)
     html = render_html(context)

@@ -6,12 +6,13 @@ import dagster as dg
 import polars as pl
 
 from trial_outcomes.analysis import validation
-from trial_outcomes.analysis.drop import TrialDrop, latest_date
+from trial_outcomes.analysis.drop import TrialDrop
 from trial_outcomes.analysis import eligibility as elig
 from trial_outcomes.analysis.parse import parse_records
 from trial_outcomes.assets.metadata import problems_check, table_metadata
 from trial_outcomes.io.outputs import work_dir, write_csv
-from trial_outcomes.pipelines.resources import DropSettings
+from trial_outcomes.pipelines.partitions import DATA_CUTS
+from trial_outcomes.pipelines.resources import DropSettings, parse_cut
 from trial_outcomes.schema import SCHEMAS
 
 DROP_KEY = dg.AssetKey("trial_drop")
@@ -23,22 +24,23 @@ RULES = {
 
 
 @dg.asset(
+    partitions_def=DATA_CUTS,
     key=DROP_KEY,
     group_name="validation",
     code_version="1",
     ins={record: dg.AssetIn(key=dg.AssetKey(["raw", record])) for record in SCHEMAS},
     check_specs=[dg.AssetCheckSpec(name, asset=DROP_KEY, blocking=True, description=text) for name, (_, text) in RULES.items()],
 )
-def trial_drop(settings: DropSettings, enrolment: pl.DataFrame, eligibility: pl.DataFrame, infusion: pl.DataFrame,
+def trial_drop(context, settings: DropSettings, enrolment: pl.DataFrame, eligibility: pl.DataFrame, infusion: pl.DataFrame,
                assessments: pl.DataFrame, followup: pl.DataFrame, adverse_events: pl.DataFrame,
                crs_monitoring: pl.DataFrame):
-    """The drop typed by its schemas, with its data cut (the configured one, or the
-    latest date in the drop). Blocking checks: unique keys, enrolled subjects, date order."""
+    """The drop typed by its schemas, with its data cut (the partition key).
+    Blocking checks: unique keys, enrolled subjects, date order."""
     raw = {"enrolment": enrolment, "eligibility": eligibility, "infusion": infusion, "assessments": assessments,
            "followup": followup, "adverse_events": adverse_events, "crs_monitoring": crs_monitoring}
     records = {record: parse_records(raw[record], SCHEMAS[record])[0] for record in SCHEMAS}
     try:
-        cut = settings.fixed_cut() or latest_date(records)
+        cut = parse_cut(context.partition_key)
     except ValueError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     files = {}
@@ -48,6 +50,7 @@ def trial_drop(settings: DropSettings, enrolment: pl.DataFrame, eligibility: pl.
     drop = TrialDrop(records=records, cut=cut, files=dict(sorted(files.items())))
     yield dg.Output(drop, metadata={
         "data cut": str(cut),
+        "data drop": settings.data_path.resolve().name,
         "subjects enrolled": records["enrolment"].height,
         **{f"rows: {r}": f.height for r, f in records.items()},
     })
@@ -56,6 +59,7 @@ def trial_drop(settings: DropSettings, enrolment: pl.DataFrame, eligibility: pl.
 
 
 @dg.asset(
+    partitions_def=DATA_CUTS,
     group_name="validation",
     code_version="1",
     check_specs=[dg.AssetCheckSpec("checklist_agrees", asset="eligibility_deviations", blocking=False,

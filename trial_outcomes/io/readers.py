@@ -170,3 +170,20 @@ def _normalise_columns(frame: pl.DataFrame, name: str, schema: RecordSchema) -> 
     if missing:
         raise DataDropError([Problem(name, 1, c, None, "required column is missing from the header") for c in missing])
     return frame.with_columns(pl.col(c).str.strip_chars() for c in frame.columns if c != "_source_row")
+
+
+def latest_date_in_drop(data_dir: Path):
+    """The latest valid date of any record in the drop: the default data cut.
+    Structural faults raise ``DataDropError``; invalid values are skipped here
+    (the schema checks of the run report them)."""
+    from trial_outcomes.analysis.drop import latest_date
+    from trial_outcomes.analysis.parse import parse_records
+    from trial_outcomes.schema import SCHEMAS
+
+    records = {}
+    for schema in SCHEMAS.values():
+        path = find_file(data_dir, schema)
+        if path is not None:
+            raw, _ = read_raw(path, schema)
+            records[schema.record] = parse_records(raw, schema)[0]
+    return latest_date(records)

@@ -12,20 +12,27 @@ from trial_outcomes.plan import AnalysisPlan, load_plan
 
 
 class DropSettings(dg.ConfigurableResource):
-    """One data drop, one output folder and, optionally, a fixed data cut.
-
-    An empty ``cut`` means the latest date in the drop (data-contract.md 2);
-    an empty ``plan`` the packaged analysis plan. Defaults come from
-    ``TRIAL_DATA_DIR``, ``TRIAL_OUT_DIR``, ``TRIAL_CUT`` and ``TRIAL_PLAN``.
+    """One data drop, one output folder and the analysis plan; the data cut is
+    the partition key of the run. An empty ``plan`` is the packaged analysis
+    plan. Defaults come from ``TRIAL_DATA_DIR``, ``TRIAL_OUT_DIR`` and ``TRIAL_PLAN``.
     """
 
     data_dir: str = "data/sample"
     out_dir: str = "outputs"
-    cut: str = ""
     plan: str = ""
+    landing_dir: str = ""  # empty: the analysis plan's [sensor] landing_dir
 
     def analysis_plan(self) -> AnalysisPlan:
         return load_plan(self.plan or None)
+
+    def run_config(self, **changes: str) -> dict:
+        """Run config for these settings with ``changes`` (run config replaces every field)."""
+        fields = {"data_dir": self.data_dir, "out_dir": self.out_dir, "plan": self.plan, "landing_dir": self.landing_dir}
+        return {"resources": {"settings": {"config": {**fields, **changes}}}}
+
+    @property
+    def landing_path(self) -> Path:
+        return Path(self.landing_dir or self.analysis_plan().landing_dir)
 
     @property
     def data_path(self) -> Path:
@@ -35,16 +42,13 @@ class DropSettings(dg.ConfigurableResource):
     def out_path(self) -> Path:
         return Path(self.out_dir)
 
-    def fixed_cut(self) -> dt.date | None:
-        return parse_cut(self.cut) if self.cut else None
-
     @classmethod
     def from_env(cls) -> "DropSettings":
         return cls(
             data_dir=os.environ.get("TRIAL_DATA_DIR", "data/sample"),
             out_dir=os.environ.get("TRIAL_OUT_DIR", "outputs"),
-            cut=os.environ.get("TRIAL_CUT", ""),
             plan=os.environ.get("TRIAL_PLAN", ""),
+            landing_dir=os.environ.get("TRIAL_LANDING_DIR", ""),
         )
 
 

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from trial_outcomes.errors import DataDropError, Problem
+from trial_outcomes.io.readers import latest_date_in_drop
+from trial_outcomes.assets.monitoring import CHECKS as BOUNDARY_CHECKS
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
+from trial_outcomes.pipelines.partitions import DATA_CUTS
 from trial_outcomes.pipelines.resources import DropSettings
 
 
@@ -19,6 +23,7 @@ class RunOutcome:
     published: str | None = None
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    boundaries: list[str] = field(default_factory=list)
     run_id: str = ""
 
 
@@ -27,12 +32,28 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
+def default_cut(data_dir: Path) -> str:
+    """The latest date in the drop (data-contract.md section 2)."""
+    latest = latest_date_in_drop(data_dir)
+    if latest is None:
+        raise DataDropError(Problem(str(data_dir), None, None, None, "no valid date in the drop to take as the data cut"))
+    return latest.isoformat()
+
+
 def run_pipeline(data_dir: Path, out_dir: Path, cut: str = "") -> RunOutcome:
-    defs = build_definitions(DropSettings(data_dir=str(data_dir), out_dir=str(out_dir), cut=cut))
+    """Materialize every asset for one drop and one cut (the partition ``cut``,
+    added if new); ``cut`` empty: the latest date in the drop."""
+    try:
+        cut = cut or default_cut(data_dir)
+    except DataDropError as exc:
+        return RunOutcome(success=False, failures=[str(exc)])
+    defs = build_definitions(DropSettings(data_dir=str(data_dir), out_dir=str(out_dir)))
     job = defs.resolve_job_def(ALL_JOB)
     with _instance() as instance:
+        instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
         result = job.execute_in_process(
             instance=instance,
+            partition_key=cut,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
@@ -44,6 +65,8 @@ def run_pipeline(data_dir: Path, out_dir: Path, cut: str = "") -> RunOutcome:
                     blocking = check.severity == dg.AssetCheckSeverity.ERROR
                     text = f"check {check.asset_key.to_user_string()}:{check.check_name} failed: {check.description}"
                     (outcome.failures if blocking else outcome.warnings).append(text)
+                    if check.check_name in BOUNDARY_CHECKS:
+                        outcome.boundaries.append(text)
             elif event.event_type_value == "STEP_FAILURE":
                 data = event.step_failure_data
                 if data.user_failure_data is not None:

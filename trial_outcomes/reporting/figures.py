@@ -58,25 +58,32 @@ def forest_figure(cox: pl.DataFrame, endpoint: str, dpi: int = 150) -> bytes:
     n = max(rows.height, 1)
     fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.38 * n))
     fig.subplots_adjust(left=0.42, right=0.78, top=0.88, bottom=0.18)
+    from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
+
+    def usable(v) -> bool:
+        return v is not None and np.isfinite(v) and v > 0
+
+    finite = [v for v in rows["hr_lcl"].to_list() + rows["hr_ucl"].to_list() if usable(v)]
+    low, high = (min(finite + [0.5]), max(finite + [2.0])) if finite else (0.25, 4.0)
+    low, high = max(low, 1 / 64), min(high, 64)  # a CI wider than that is drawn to the edge
+    ticks = [t for t in (1 / 64, 1 / 32, 0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64) if low / 2 <= t <= high * 2]
+    xlim = (min(ticks[0], low * 0.9), max(ticks[-1], high * 1.1))
     y = np.arange(rows.height)[::-1]
     for yi, r in zip(y, rows.iter_rows(named=True)):
         label = f"{r['group_var']}: {r['group']} vs {r['reference']}"
         ax.text(-0.02, yi, label, transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=8)
-        if r["hr"] is None:
+        if not usable(r["hr"]):
             ax.text(1.0, yi, "not estimable", ha="center", va="center", fontsize=7.5, color="#777777")
             continue
-        ax.plot([r["hr_lcl"], r["hr_ucl"]], [yi, yi], color="#1f4e79", linewidth=1.2)
-        ax.plot([r["hr"]], [yi], marker="s", color="#1f4e79", markersize=5)
-        ax.text(1.02, yi, f"{r['hr']:.2f} ({r['hr_lcl']:.2f}-{r['hr_ucl']:.2f})", transform=ax.get_yaxis_transform(),
-                ha="left", va="center", fontsize=8)
+        lo = r["hr_lcl"] if usable(r["hr_lcl"]) else xlim[0]
+        hi = r["hr_ucl"] if usable(r["hr_ucl"]) else xlim[1]
+        ax.plot([max(lo, xlim[0]), min(hi, xlim[1])], [yi, yi], color="#1f4e79", linewidth=1.2)
+        ax.plot([min(max(r["hr"], xlim[0]), xlim[1])], [yi], marker="s", color="#1f4e79", markersize=5)
+        ax.text(1.02, yi, f"{r['hr']:.2f} ({lo:.2f}-{hi:.2f})" if usable(r["hr_ucl"]) else f"{r['hr']:.2f} (CI not finite)",
+                transform=ax.get_yaxis_transform(), ha="left", va="center", fontsize=8)
     ax.axvline(1.0, color="#999999", linewidth=0.8, linestyle="--")
     ax.set_xscale("log")
-    from matplotlib.ticker import FixedLocator, NullLocator, StrMethodFormatter
-
-    finite = [v for v in rows["hr_lcl"].to_list() + rows["hr_ucl"].to_list() if v is not None and v > 0]
-    low, high = (min(finite + [0.5]), max(finite + [2.0])) if finite else (0.25, 4.0)
-    ticks = [t for t in (0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16) if low / 2 <= t <= high * 2]
-    ax.set_xlim(min(ticks[0], low * 0.9), max(ticks[-1], high * 1.1))
+    ax.set_xlim(*xlim)
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))

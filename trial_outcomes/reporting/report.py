@@ -78,8 +78,10 @@ def build_context(inp: ReportInputs) -> dict:
                  "arrows mark subjects ongoing at the cut.", 100)]))
     sections.append(c.Section("Stopping rules", "stopping", _stopping_blocks(inp.stopping_rules)))
     if inp.comparison is not None:
-        sections.append(c.Section("Changes since the previous interim analysis", "changes",
-                                  [c.listing(inp.comparison, "What changed between the two data cuts")]))
+        previous = inp.comparison["previous_cut"][0]
+        sections.append(c.Section("Changes since the previous interim analysis", "changes", [c.listing(
+            inp.comparison, f"Data cut {previous} (previous) against {inp.cut} (this report)",
+            columns={"item": "Item", "previous": previous, "current": inp.cut, "change": "Change / subjects"})]))
     facts = [
         ("Data cut", inp.cut),
         ("Data drop", f"{inp.drop_name} ({len(inp.drop_files)} files)"),

@@ -1,0 +1,75 @@
+"""Stopping rules: Bayesian safety monitoring and Simon's two-stage design."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from trial_outcomes.analysis.stopping import evaluate_safety, evaluate_simon, safety_events, simon_design
+from trial_outcomes.plan import EfficacyRule, SafetyRule
+
+CUT = dt.date(2022, 1, 1)
+RULE = SafetyRule(prior_a=0.5, prior_b=4.5, threshold=0.20, probability=0.90, min_evaluable=6, window_days=30)
+
+
+def _adsl(n: int, events: int, infused_days_before_cut: int = 100) -> pl.DataFrame:
+    day0 = CUT - dt.timedelta(days=infused_days_before_cut)
+    return pl.DataFrame({
+        "USUBJID": [f"S{i:02d}" for i in range(n)], "SAFFL": ["Y"] * n, "TRTSDT": [day0] * n,
+        "CRSGR": [4 if i < events else 1 for i in range(n)], "ICANSGR": [None] * n, "DTHDY": [None] * n,
+    }, schema_overrides={"ICANSGR": pl.Int64, "DTHDY": pl.Int64})
+
+
+NO_AE = pl.DataFrame(schema={"USUBJID": pl.String, "AETOXGR": pl.Int64, "AEREL": pl.String, "TRTEMFL": pl.String})
+
+
+def test_posterior_probability_matches_quadrature():
+    """P(p > 0.2) under Beta(4.5, 10.5) = 0.795977 and under Beta(6.5, 8.5) = 0.976733,
+    by numerical integration of x^(a-1) (1-x)^(b-1) / B(a, b) over [0.2, 1] (mpmath)."""
+    four = evaluate_safety(_adsl(10, 4), NO_AE, CUT, RULE)
+    assert four.statistic == pytest.approx(0.795977441571942, rel=1e-9)
+    assert not four.crossed
+    six = evaluate_safety(_adsl(10, 6), NO_AE, CUT, RULE)
+    assert six.statistic == pytest.approx(0.976733435828328, rel=1e-9)
+    assert six.crossed and "6 of 10" in six.data
+
+
+def test_monitoring_waits_for_the_minimum_number_of_evaluable_subjects():
+    """5 of 5 with events: posterior far above 0.9, but fewer than 6 evaluable."""
+    assert not evaluate_safety(_adsl(5, 5), NO_AE, CUT, RULE).crossed
+
+
+def test_subjects_without_30_days_of_follow_up_are_not_yet_evaluable():
+    """Infused 10 days before the cut without an event: not evaluable; with an event: evaluable."""
+    events = safety_events(_adsl(3, 1, infused_days_before_cut=10), NO_AE, CUT, 30)
+    assert events.select("EVENT", "EVALUABLE").rows() == [(True, True), (False, False), (False, False)]
+
+
+def test_related_death_within_30_days_is_an_event():
+    adsl = _adsl(2, 0).with_columns(pl.Series("DTHDY", [12, 45]))
+    adae = pl.DataFrame({"USUBJID": ["S00", "S01"], "AETOXGR": [5, 5], "AEREL": ["Y", "Y"], "TRTEMFL": ["Y", "Y"]})
+    assert safety_events(adsl, adae, CUT, 30)["EVENT"].to_list() == [True, False]
+
+
+@pytest.mark.parametrize(("p0", "p1", "design"), [
+    (0.05, 0.25, (0, 9, 2, 17)),   # Simon (1989), Table 1, optimal, alpha 0.05, beta 0.20
+    (0.10, 0.30, (1, 10, 5, 29)),
+    (0.20, 0.40, (3, 13, 12, 43)),
+])
+def test_simon_optimal_designs_match_the_published_table(p0, p1, design):
+    d = simon_design(p0, p1, 0.05, 0.20)
+    assert (d.r1, d.n1, d.r, d.n) == design
+    assert d.alpha <= 0.05 and d.power >= 0.80
+
+
+def test_simon_futility_is_crossed_when_stage_one_fails():
+    """p0 0.05, p1 0.25: 0/9 then 2/17. Nine evaluable subjects, none responding: crossed."""
+    rule = EfficacyRule(p0=0.05, p1=0.25, alpha=0.05, beta=0.20)
+    adsl = pl.DataFrame({"USUBJID": [f"S{i}" for i in range(9)], "EFFFL": ["Y"] * 9, "TRTSDT": [CUT] * 9,
+                         "CRFL": ["N"] * 9, "WINOPEN": ["N"] * 9})
+    assert evaluate_simon(adsl, rule).crossed
+    one = adsl.with_columns(pl.when(pl.col("USUBJID") == "S3").then(pl.lit("Y")).otherwise(pl.col("CRFL")).alias("CRFL"))
+    assert not evaluate_simon(one, rule).crossed
+    assert not evaluate_simon(adsl.head(8), rule).crossed  # stage 1 incomplete

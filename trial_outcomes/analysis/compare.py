@@ -1,0 +1,59 @@
+"""What changed between two interim analyses (two data cuts)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+COLUMNS = {"item": pl.String, "previous": pl.String, "current": pl.String, "change": pl.String}
+
+
+def _count(adsl: pl.DataFrame, expr: pl.Expr) -> int:
+    return int(adsl.select(expr.fill_null(False).sum()).item())
+
+
+def _ids(frame: pl.DataFrame, limit: int = 12) -> str:
+    ids = sorted(frame["USUBJID"].to_list())
+    return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def compare_cuts(prev_adsl: pl.DataFrame, prev_summary: pl.DataFrame, adsl: pl.DataFrame, summary: pl.DataFrame) -> pl.DataFrame:
+    """Counts, new subjects and events, and overall primary estimates side by side.
+    ``change`` is current minus previous for counts; the new subjects' ids otherwise."""
+    rows = []
+    counts = {
+        "Enrolled": pl.col("USUBJID").is_not_null(),
+        "Infused (safety set)": pl.col("SAFFL") == "Y",
+        "CR/CRi by day 28 (efficacy set)": (pl.col("EFFFL") == "Y") & (pl.col("CRFL") == "Y"),
+        "Relapses": pl.col("RELDT").is_not_null(),
+        "Consolidative HSCT": pl.col("HSCTDT").is_not_null(),
+        "Deaths": pl.col("DTHDT").is_not_null(),
+        "Lost or withdrawn": pl.col("DISPSTAT").is_in(["LOST", "WITHDRAWN"]),
+    }
+    for item, expr in counts.items():
+        before, now = _count(prev_adsl, expr), _count(adsl, expr)
+        rows.append({"item": item, "previous": str(before), "current": str(now), "change": f"{now - before:+d}"})
+    new_subjects = adsl.join(prev_adsl.select("USUBJID"), on="USUBJID", how="anti")
+    rows.append({"item": "New subjects", "previous": "", "current": str(new_subjects.height), "change": _ids(new_subjects)})
+    for label, col in (("New deaths", "DTHDT"), ("New relapses", "RELDT")):
+        had = prev_adsl.filter(pl.col(col).is_not_null()).select("USUBJID")
+        new = adsl.filter(pl.col(col).is_not_null()).join(had, on="USUBJID", how="anti")
+        rows.append({"item": label, "previous": "", "current": str(new.height), "change": _ids(new)})
+    overall = (pl.col("group_var") == "all") & (pl.col("analysis") == "primary")
+    before = {r["endpoint"]: r for r in prev_summary.filter(overall).iter_rows(named=True)}
+    for r in summary.filter(overall).sort("endpoint").iter_rows(named=True):
+        p = before.get(r["endpoint"], {})
+        for key, label in (("n_events", "events"), ("median_days", "median, days"), ("rate_12m", "12-month estimate")):
+            if r["endpoint"] == "CIR" and key == "median_days":
+                continue
+            old, new = p.get(key), r[key]
+            rows.append({"item": f"{r['endpoint']} {label}", "previous": _fmt(old), "current": _fmt(new),
+                         "change": "" if old is None or new is None else _fmt(new - old, signed=True)})
+    return pl.DataFrame(rows, schema=COLUMNS)
+
+
+def _fmt(value, signed: bool = False) -> str:
+    if value is None:
+        return "NE"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:+.3f}" if signed else f"{value:.3f}"
+    return f"{int(value):+d}" if signed else str(int(value))

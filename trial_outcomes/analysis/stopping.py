@@ -1,0 +1,140 @@
+"""Stopping rules evaluated at every cut (endpoints.md, Interim analyses).
+
+* Safety: Bayesian beta-binomial monitoring. With x events in n evaluable
+  subjects and a Beta(a, b) prior, the posterior is Beta(a + x, b + n - x);
+  the boundary is crossed when P(rate > threshold | data) > probability.
+* Efficacy: Simon's (1989) optimal two-stage design on the day-28 CR/CRi rate:
+  stop for futility when the first n1 evaluable subjects have r1 or fewer
+  responders; the drug is promising when more than r of n respond.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import polars as pl
+
+from trial_outcomes.plan import EfficacyRule, SafetyRule
+
+
+@dataclass(frozen=True)
+class RuleStatus:
+    rule: str
+    data: str
+    boundary: str
+    crossed: bool
+    statistic: float | None
+
+    def as_row(self) -> dict:
+        return {"rule": self.rule, "data": self.data, "boundary": self.boundary, "crossed": self.crossed,
+                "statistic": self.statistic}
+
+
+def safety_events(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, window_days: int = 30) -> pl.DataFrame:
+    """Per infused subject: ``EVENT`` (grade >= 4 CRS or ICANS by ASTCT, or a death
+    within ``window_days`` with a related grade-5 AE or from CRS/ICANS) and
+    ``EVALUABLE`` (``window_days`` of follow-up by the cut, or the event)."""
+    related_fatal = (
+        adae.filter((pl.col("AETOXGR") == 5) & (pl.col("AEREL") == "Y") & (pl.col("TRTEMFL") == "Y"))
+        .select("USUBJID").unique().with_columns(pl.lit(True).alias("_related_death"))
+    )
+    safety = adsl.filter(pl.col("SAFFL") == "Y").join(related_fatal, on="USUBJID", how="left")
+    early_death = pl.col("DTHDY").is_not_null() & (pl.col("DTHDY") <= window_days)
+    syndrome_death = (pl.col("CRSGR") == 5) | (pl.col("ICANSGR") == 5)
+    event = ((pl.col("CRSGR") >= 4) | (pl.col("ICANSGR") >= 4) |
+             (early_death & (pl.col("_related_death").fill_null(False) | syndrome_death.fill_null(False)))).fill_null(False)
+    followed = (pl.col("TRTSDT") + pl.duration(days=window_days)) <= cut
+    return safety.select("USUBJID", event.alias("EVENT"), (event | followed).alias("EVALUABLE"))
+
+
+def evaluate_safety(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, rule: SafetyRule) -> RuleStatus:
+    """Worked example (tests/analysis/test_stopping.py): prior Beta(0.5, 4.5), 4 events
+    in 10 -> posterior Beta(4.5, 10.5); P(rate > 0.20) = 0.79598 (not crossed at 0.90);
+    6 events in 10 -> Beta(6.5, 8.5), P = 0.97673 (crossed)."""
+    from scipy.stats import beta
+
+    events = safety_events(adsl, adae, cut, rule.window_days).filter(pl.col("EVALUABLE"))
+    n, x = events.height, int(events["EVENT"].sum())
+    prob = float(beta.sf(rule.threshold, rule.prior_a + x, rule.prior_b + n - x))
+    active = n >= rule.min_evaluable
+    crossed = active and prob > rule.probability
+    boundary = (f"stop if P(rate > {rule.threshold:g} | data) > {rule.probability:g}, prior Beta({rule.prior_a:g}, "
+                f"{rule.prior_b:g}), from {rule.min_evaluable} evaluable subjects")
+    data = f"{x} of {n} evaluable subjects with grade >= 4 CRS/ICANS or treatment-related death <= day {rule.window_days}; " \
+           f"P(rate > {rule.threshold:g}) = {prob:.4f}" + ("" if active else " (monitoring starts later)")
+    return RuleStatus("Safety (Bayesian beta-binomial)", data, boundary, crossed, prob)
+
+
+@dataclass(frozen=True)
+class SimonDesign:
+    r1: int
+    n1: int
+    r: int
+    n: int
+    expected_n0: float
+    pet0: float
+    alpha: float   # attained
+    power: float   # attained
+
+
+@lru_cache(maxsize=32)
+def simon_design(p0: float, p1: float, alpha: float, beta: float, n_max: int = 90) -> SimonDesign:
+    """Simon's optimal design: among (r1/n1, r/n) with type I error <= alpha and
+    power >= 1 - beta, the one with the smallest expected size under p0.
+    Simon (1989) Table 1: p0 0.05, p1 0.25 -> 0/9, 2/17; p0 0.10, p1 0.30 -> 1/10, 5/29."""
+    from scipy.stats import binom
+
+    best: SimonDesign | None = None
+    for n in range(2, n_max + 1):
+        for n1 in range(1, n):
+            n2 = n - n1
+            x1 = np.arange(n1 + 1)
+            r = np.arange(n + 1)
+            # P(stage-2 responses > r - x1) for every (x1, r)
+            k = r[None, :] - x1[:, None]
+            sf0 = np.where(k < 0, 1.0, binom.sf(np.clip(k, 0, None), n2, p0))
+            sf1 = np.where(k < 0, 1.0, binom.sf(np.clip(k, 0, None), n2, p1))
+            m0 = binom.pmf(x1, n1, p0)[:, None] * sf0
+            m1 = binom.pmf(x1, n1, p1)[:, None] * sf1
+            # rejection probability for (r1, r): sum over x1 > r1 -> reverse cumulative sums
+            rej0 = np.cumsum(m0[::-1], axis=0)[::-1]
+            rej1 = np.cumsum(m1[::-1], axis=0)[::-1]
+            rej0 = np.vstack([rej0[1:], np.zeros((1, n + 1))])  # row r1: x1 >= r1 + 1
+            rej1 = np.vstack([rej1[1:], np.zeros((1, n + 1))])
+            ok = (rej0 <= alpha) & (rej1 >= 1 - beta)
+            ok &= r[None, :] >= x1[:, None]  # r >= r1
+            if not ok.any():
+                continue
+            pet = binom.cdf(x1, n1, p0)
+            en = n1 + (1 - pet) * n2
+            for r1 in np.flatnonzero(ok.any(axis=1)):
+                rr = int(np.flatnonzero(ok[r1])[0])
+                cand = SimonDesign(int(r1), n1, rr, n, float(en[r1]), float(pet[r1]), float(rej0[r1, rr]), float(rej1[r1, rr]))
+                if best is None or cand.expected_n0 < best.expected_n0 - 1e-12:
+                    best = cand
+        if best is not None and n > best.expected_n0 * 3:
+            break
+    if best is None:
+        raise ValueError(f"no Simon design with n <= {n_max} for p0={p0}, p1={p1}, alpha={alpha}, beta={beta}")
+    return best
+
+
+def evaluate_simon(adsl: pl.DataFrame, rule: EfficacyRule) -> RuleStatus:
+    """Efficacy-set subjects in order of infusion; a subject is evaluable once a
+    CR/CRi is seen or the day-28 window has closed. Futility is crossed when the
+    first n1 evaluable subjects show r1 or fewer responders."""
+    design = simon_design(rule.p0, rule.p1, rule.alpha, rule.beta)
+    eff = adsl.filter(pl.col("EFFFL") == "Y").sort("TRTSDT", "USUBJID")
+    evaluable = eff.filter((pl.col("CRFL") == "Y") | (pl.col("WINOPEN") == "N"))
+    responders = (evaluable["CRFL"] == "Y").to_list()
+    stage1 = responders[: design.n1]
+    crossed = len(stage1) == design.n1 and sum(stage1) <= design.r1
+    boundary = (f"Simon optimal two-stage (p0 {rule.p0:g}, p1 {rule.p1:g}, alpha {rule.alpha:g}, beta {rule.beta:g}): "
+                f"stop for futility if <= {design.r1} of the first {design.n1} respond; promising if > {design.r} of {design.n}")
+    data = f"{sum(stage1)} of the first {len(stage1)} evaluable (stage 1 needs {design.n1}); {sum(responders)} of {len(responders)} overall"
+    if len(responders) >= design.n:
+        data += "; " + ("efficacy shown" if sum(responders[: design.n]) > design.r else "efficacy not shown") + f" at n = {design.n}"
+    return RuleStatus("Efficacy (Simon two-stage, CR/CRi by day 28)", data, boundary, crossed, float(sum(stage1)))
