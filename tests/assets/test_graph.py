@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import dagster as dg
 import polars as pl
 import pytest
 
-from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
-from trial_outcomes.pipelines.resources import DropSettings
+from tests.conftest import materialize_cut
 
 DATASETS = ("adsl", "adrs", "adtte", "adae", "response_summary", "ae_summary")
 
@@ -15,8 +13,7 @@ DATASETS = ("adsl", "adrs", "adtte", "adae", "response_summary", "ae_summary")
 @pytest.fixture(scope="module")
 def materialized(small_drop_master, tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
-    defs = build_definitions(DropSettings(data_dir=str(small_drop_master), out_dir=str(out)))
-    result = defs.resolve_job_def(ALL_JOB).execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    result, _ = materialize_cut(small_drop_master, out)
     assert result.success
     return result, out
 

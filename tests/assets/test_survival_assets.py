@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import dagster as dg
 import polars as pl
 import pytest
 
+from tests.conftest import materialize_cut
 from trial_outcomes.analysis.survival_summary import SUMMARY_COLUMNS
-from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
-from trial_outcomes.pipelines.resources import DropSettings
 
 
 @pytest.fixture(scope="module")
 def run(small_drop_master, tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
-    defs = build_definitions(DropSettings(data_dir=str(small_drop_master), out_dir=str(out)))
-    result = defs.resolve_job_def(ALL_JOB).execute_in_process(instance=dg.DagsterInstance.ephemeral())
-    cut = str(result.output_for_node("trial_drop").cut)
+    result, cut = materialize_cut(small_drop_master, out)
+    assert result.success
     return result, out / cut
 
 

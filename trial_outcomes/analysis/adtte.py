@@ -22,6 +22,7 @@ PARAMS = {
     "DFS": "Disease-free survival",
     "CIR": "Cumulative incidence of relapse",
 }
+ENDPOINT_ORDER = ("OS", "EFS", "DFS", "CIR")  # the order of every table and figure
 SUBGROUP_COLUMNS = ("sex", "prior_hsct", "disease_status", "age_group")
 _ROW = ("USUBJID", "STARTDT", "ADT", "CNSR", "EVNTTYPE", "EVNTDESC", "CNSDTDSC")
 

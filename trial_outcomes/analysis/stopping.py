@@ -84,35 +84,41 @@ class SimonDesign:
 def simon_design(p0: float, p1: float, alpha: float, beta: float, n_max: int = 90) -> SimonDesign:
     """Simon's optimal design: among (r1/n1, r/n) with type I error <= alpha and
     power >= 1 - beta, the one with the smallest expected size under p0.
-    Simon (1989) Table 1: p0 0.05, p1 0.25 -> 0/9, 2/17; p0 0.10, p1 0.30 -> 1/10, 5/29."""
+    Simon (1989) Table 1: p0 0.05, p1 0.25 -> 0/9, 2/17; p0 0.10, p1 0.30 -> 1/10, 5/29.
+    The search stops once n exceeds three times the best expected size found."""
     from scipy.stats import binom
 
+    counts = np.arange(n_max + 1)
+    # pmf[m, x] = P(X = x) for X ~ Bin(m, p); sf[m, k] = P(X > k), with P(X > k) = 1 for k < 0
+    tables = {}
+    for p in (p0, p1):
+        pmf = binom.pmf(counts[None, :], counts[:, None], p)
+        sf = 1.0 - np.cumsum(pmf, axis=1)
+        tables[p] = (pmf, np.clip(sf, 0.0, 1.0))
     best: SimonDesign | None = None
     for n in range(2, n_max + 1):
+        r = np.arange(n + 1)
         for n1 in range(1, n):
             n2 = n - n1
             x1 = np.arange(n1 + 1)
-            r = np.arange(n + 1)
-            # P(stage-2 responses > r - x1) for every (x1, r)
             k = r[None, :] - x1[:, None]
-            sf0 = np.where(k < 0, 1.0, binom.sf(np.clip(k, 0, None), n2, p0))
-            sf1 = np.where(k < 0, 1.0, binom.sf(np.clip(k, 0, None), n2, p1))
-            m0 = binom.pmf(x1, n1, p0)[:, None] * sf0
-            m1 = binom.pmf(x1, n1, p1)[:, None] * sf1
-            # rejection probability for (r1, r): sum over x1 > r1 -> reverse cumulative sums
-            rej0 = np.cumsum(m0[::-1], axis=0)[::-1]
-            rej1 = np.cumsum(m1[::-1], axis=0)[::-1]
-            rej0 = np.vstack([rej0[1:], np.zeros((1, n + 1))])  # row r1: x1 >= r1 + 1
-            rej1 = np.vstack([rej1[1:], np.zeros((1, n + 1))])
-            ok = (rej0 <= alpha) & (rej1 >= 1 - beta)
-            ok &= r[None, :] >= x1[:, None]  # r >= r1
+            rej = {}
+            for p in (p0, p1):
+                pmf, sf = tables[p]
+                stage2 = np.where(k < 0, 1.0, sf[n2][np.clip(k, 0, n_max)])
+                m = pmf[n1][: n1 + 1, None] * stage2
+                # rejection probability for (r1, r): sum over x1 >= r1 + 1
+                tail = np.cumsum(m[::-1], axis=0)[::-1]
+                rej[p] = np.vstack([tail[1:], np.zeros((1, n + 1))])
+            ok = (rej[p0] <= alpha) & (rej[p1] >= 1 - beta) & (r[None, :] >= x1[:, None])
             if not ok.any():
                 continue
-            pet = binom.cdf(x1, n1, p0)
+            pet = np.cumsum(tables[p0][0][n1][: n1 + 1])
             en = n1 + (1 - pet) * n2
             for r1 in np.flatnonzero(ok.any(axis=1)):
                 rr = int(np.flatnonzero(ok[r1])[0])
-                cand = SimonDesign(int(r1), n1, rr, n, float(en[r1]), float(pet[r1]), float(rej0[r1, rr]), float(rej1[r1, rr]))
+                cand = SimonDesign(int(r1), n1, rr, n, float(en[r1]), float(pet[r1]), float(rej[p0][r1, rr]),
+                                   float(rej[p1][r1, rr]))
                 if best is None or cand.expected_n0 < best.expected_n0 - 1e-12:
                     best = cand
         if best is not None and n > best.expected_n0 * 3:

@@ -7,7 +7,7 @@ import base64
 import dagster as dg
 import polars as pl
 
-from trial_outcomes.analysis.adtte import PARAMS
+from trial_outcomes.analysis.adtte import ENDPOINT_ORDER, PARAMS
 from trial_outcomes.analysis.drop import TrialDrop
 from trial_outcomes.analysis.landmark import hsct_landmark
 from trial_outcomes.analysis.survival_summary import followup_summary, subgroup_hazard_ratios, summarise_survival
@@ -96,9 +96,10 @@ def survival_plots(settings: DropSettings, cut_records: TrialDrop, survival_anal
         written.append(name)
         if analysis == "primary" and group_var == "all":
             small = base64.b64encode(survival_figure(**args, dpi=55)).decode("ascii")
-            previews.append(f"**{PARAMS[endpoint]}**\n\n![{endpoint}](data:image/png;base64,{small})")
+            previews.append((endpoint, f"**{PARAMS[endpoint]}**\n\n![{endpoint}](data:image/png;base64,{small})"))
+    previews.sort(key=lambda item: ENDPOINT_ORDER.index(item[0]))
     return dg.Output(written, metadata={
-        "curves (primary, overall)": dg.MetadataValue.md("\n\n".join(previews)),
+        "curves (primary, overall)": dg.MetadataValue.md("\n\n".join(text for _, text in previews)),
         "figures": dg.MetadataValue.int(len(written)),
         "folder": dg.MetadataValue.path(str(folder)),
     })

@@ -9,9 +9,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from trial_outcomes.analysis.adtte import PARAMS
-
-ENDPOINT_ORDER = ("OS", "EFS", "DFS", "CIR")
+from trial_outcomes.analysis.adtte import ENDPOINT_ORDER, PARAMS
 
 
 @dataclass
@@ -178,9 +176,17 @@ def _median_range(series: pl.Series) -> str:
     return "" if s.is_empty() else f"{s.median():.0f} ({s.min()}-{s.max()})"
 
 
-def listing(frame: pl.DataFrame, caption: str, note: str = "", columns: dict[str, str] | None = None) -> Table:
+LISTING_LIMIT = 200  # rows of a listing shown in the report; the full table is in the cut's files
+
+
+def listing(frame: pl.DataFrame, caption: str, note: str = "", columns: dict[str, str] | None = None,
+            source: str = "") -> Table:
+    """A listing of ``frame``; past ``LISTING_LIMIT`` rows the report shows the first
+    ones and says where the full table is."""
     columns = columns or {c: c for c in frame.columns}
-    rows = [[fmt(v) if v is not None else "" for v in row] for row in frame.select(list(columns)).iter_rows()]
+    rows = [[fmt(v) if v is not None else "" for v in row] for row in frame.head(LISTING_LIMIT).select(list(columns)).iter_rows()]
+    if frame.height > LISTING_LIMIT:
+        note = (note + " " if note else "") + f"First {LISTING_LIMIT} of {frame.height} rows" + (f"; all in {source}." if source else ".")
     return Table(list(columns.values()), rows, caption, note or ("No rows." if not rows else ""))
 
 
@@ -188,7 +194,7 @@ def deaths_listing(adsl: pl.DataFrame) -> Table:
     deaths = adsl.filter(pl.col("DTHDT").is_not_null()).sort("DTHDT", "USUBJID").select(
         "USUBJID", pl.col("DTHDT").cast(pl.String), pl.col("DTHDY").cast(pl.String), "DTHCAUS", "SAFFL", "DTH30FL", "DTH100FL",
         "NRMFL", pl.col("RELDT").is_not_null().replace_strict({True: "Y", False: "N"}).alias("RELAPSED"))
-    return listing(deaths, "Deaths", columns={"USUBJID": "Subject", "DTHDT": "Date", "DTHDY": "Day", "DTHCAUS": "Cause",
+    return listing(deaths, "Deaths", source="adsl.parquet (DTHDT, DTHCAUS)", columns={"USUBJID": "Subject", "DTHDT": "Date", "DTHDY": "Day", "DTHCAUS": "Cause",
                                                "SAFFL": "Infused", "DTH30FL": "<= 30 d", "DTH100FL": "<= 100 d",
                                                "NRMFL": "NRM", "RELAPSED": "After relapse"})
 

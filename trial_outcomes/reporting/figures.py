@@ -94,11 +94,16 @@ def forest_figure(cox: pl.DataFrame, endpoint: str, dpi: int = 150) -> bytes:
     return png_bytes(fig, dpi)
 
 
-def swimmer_figure(adsl: pl.DataFrame, cut_day: object, dpi: int = 120) -> bytes:
+SWIMMER_LIMIT = 150
+
+
+def swimmer_figure(adsl: pl.DataFrame, dpi: int = 120) -> bytes:
     """One lane per infused subject from day 0 to death or last follow-up, with
-    remission, relapse, HSCT, death and ongoing (arrow) marks."""
+    remission, relapse, HSCT, death and ongoing (arrow) marks; past
+    ``SWIMMER_LIMIT`` subjects, the most recently infused ones."""
     plt = _pyplot()
-    safety = adsl.filter(pl.col("SAFFL") == "Y").with_columns(
+    recent = adsl.filter(pl.col("SAFFL") == "Y").sort("TRTSDT", "USUBJID", descending=True).head(SWIMMER_LIMIT)
+    safety = recent.with_columns(
         ((pl.coalesce("DTHDT", "LSTALVDT") - pl.col("TRTSDT")).dt.total_days()).alias("_end"),
     ).sort("_end", "USUBJID")
 

@@ -8,7 +8,7 @@ import polars as pl
 
 from trial_outcomes.analysis.adtte import PARAMS
 from trial_outcomes.reporting import content as c
-from trial_outcomes.reporting.figures import consort_figure, forest_figure, swimmer_figure
+from trial_outcomes.reporting.figures import SWIMMER_LIMIT, consort_figure, forest_figure, swimmer_figure
 
 TITLE = "NCT04325841: anti-CD19 CAR-T in children with r/r B-ALL"
 
@@ -46,7 +46,7 @@ def build_context(inp: ReportInputs) -> dict:
             inp.eligibility_deviations, "Computable criteria against the investigator's checklist",
             "Subjects infused despite a failed criterion stay in the safety set and are excluded from the per-protocol set.",
             {"subject_id": "Subject", "criterion": "Criterion", "computed_met": "Computed", "checklist_met": "Checklist",
-             "finding": "Finding"})]),
+             "finding": "Finding"}, source="eligibility_deviations.csv")]),
         c.Section("Day-28 response", "response", [c.response_table(inp.response_summary)]),
     ]
     for endpoint in c.ENDPOINT_ORDER:
@@ -70,12 +70,13 @@ def build_context(inp: ReportInputs) -> dict:
         c.syndrome_table(adsl),
         c.ae_table(inp.ae_summary),
         c.listing(inp.crs_discrepancies, "CRS: reported worst grade against the ASTCT grade derived from daily monitoring",
-                  columns={"USUBJID": "Subject", "CRSGR_REPORTED": "Reported", "CRSGR_DERIVED": "Derived"}),
+                  columns={"USUBJID": "Subject", "CRSGR_REPORTED": "Reported", "CRSGR_DERIVED": "Derived"},
+                  source="crs_grade_discrepancies.csv"),
     ]))
     sections.append(c.Section("Deaths", "deaths", [c.deaths_listing(adsl)]))
     sections.append(c.Section("Course of each subject", "swimmer", [
-        c.Figure(swimmer_figure(adsl, inp.cut), "Swimmer plot of infused subjects: remission, HSCT, relapse, death; "
-                 "arrows mark subjects ongoing at the cut.", 100)]))
+        c.Figure(swimmer_figure(adsl), "Swimmer plot of infused subjects: remission, HSCT, relapse, death; arrows mark "
+                 f"subjects ongoing at the cut. Past {SWIMMER_LIMIT} subjects, the {SWIMMER_LIMIT} most recently infused.", 100)]))
     sections.append(c.Section("Stopping rules", "stopping", _stopping_blocks(inp.stopping_rules)))
     if inp.comparison is not None:
         previous = inp.comparison["previous_cut"][0]

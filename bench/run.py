@@ -1,0 +1,126 @@
+"""Benchmark: speed and memory at scale, printed as a table (issue: robustness).
+
+    .venv/bin/python bench/run.py [--sizes 1000 10000 100000] [--km 1000000]
+
+For each size it writes a synthetic drop with `trial-outcomes synth` (timed),
+reads its files with bare polars (the floor), runs `trial-outcomes run` end to
+end (wall time and peak RSS of that process), and prints the ratio of the two;
+then the scaling exponent between the two largest sizes, Kaplan-Meier on a
+million subjects (ours, and R's survfit when Rscript is installed), and the
+time to load the Dagster definitions against `import dagster` alone.
+Drops and outputs go to bench/data/ (ignored by git).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / "data"
+PY = sys.executable
+
+MEASURE = """
+import json, resource, subprocess, sys, time
+t = time.perf_counter()
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+wall = time.perf_counter() - t
+print(json.dumps({"wall": wall, "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                  "rc": done.returncode, "err": done.stderr[-2000:]}))
+"""
+
+
+def measure(cmd: list[str]) -> dict:
+    """Wall time and peak RSS of one command, measured in a fresh parent process."""
+    out = subprocess.run([PY, "-c", MEASURE, *cmd], capture_output=True, text=True, cwd=ROOT, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bare_read_seconds(drop: Path) -> float:
+    code = (
+        "import time, polars as pl, pathlib\n"
+        f"files = sorted(pathlib.Path({str(drop)!r}).glob('*.csv'))\n"
+        "t = time.perf_counter()\n"
+        "for f in files: pl.read_csv(f, infer_schema=False)\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    best = min(float(subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True).stdout) for _ in range(3))
+    return best
+
+
+def import_seconds(module: str) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    return min(float(subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout)
+               for _ in range(3))
+
+
+def km_million(n: int) -> tuple[float, float | None]:
+    import numpy as np
+
+    from trial_outcomes.analysis.km import fit_km
+
+    rng = np.random.default_rng(1)
+    time_ = np.ceil(rng.exponential(500, n))
+    censor = np.ceil(rng.uniform(1, 1500, n))
+    event = (time_ <= censor).astype(int)
+    t_obs = np.minimum(time_, censor)
+    start = time.perf_counter()
+    fit = fit_km(t_obs, event)
+    fit.median()
+    ours = time.perf_counter() - start
+    if not shutil.which("Rscript"):
+        return ours, None
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "km.csv"
+        np.savetxt(csv, np.column_stack([t_obs, event]), delimiter=",", fmt="%d", header="time,status", comments="")
+        script = (f"suppressMessages(library(survival)); d <- read.csv('{csv}'); "
+                  "t <- system.time({f <- survfit(Surv(time, status) ~ 1, data = d, conf.type = 'log-log'); "
+                  "q <- quantile(f, 0.5)}); cat(t[['elapsed']])")
+        out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True)
+        return ours, float(out.stdout.strip()) if out.returncode == 0 else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--km", type=int, default=1_000_000)
+    args = parser.parse_args()
+    DATA.mkdir(exist_ok=True)
+    rows = []
+    for n in args.sizes:
+        drop, out = DATA / f"drop_{n}", DATA / f"out_{n}"
+        shutil.rmtree(out, ignore_errors=True)
+        synth = measure([PY, "-m", "trial_outcomes.cli", "synth", "--subjects", str(n), "--seed", "1", "--out", str(drop)])
+        bare = bare_read_seconds(drop)
+        run = measure([PY, "-m", "trial_outcomes.cli", "run", "--data", str(drop), "--out", str(out)])
+        if run["rc"] not in (0, 3):
+            print(f"run failed for {n} subjects:\n{run['err']}", file=sys.stderr)
+        rows.append({"n": n, "synth": synth, "bare": bare, "run": run})
+        print(f"  {n} subjects done: run {run['wall']:.1f} s", file=sys.stderr)
+
+    print("\n| subjects | synth s | synth RSS MB | bare polars read s | run s | run peak RSS MB | run / bare read |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['n']:,} | {r['synth']['wall']:.1f} | {r['synth']['rss_mb']:.0f} | {r['bare']:.2f} | "
+              f"{r['run']['wall']:.1f} | {r['run']['rss_mb']:.0f} | {r['run']['wall'] / r['bare']:.0f}x |")
+    if len(rows) >= 2:
+        a, b = rows[-2], rows[-1]
+        exponent = math.log(b["run"]["wall"] / a["run"]["wall"]) / math.log(b["n"] / a["n"])
+        print(f"\nscaling exponent of run time, {a['n']:,} -> {b['n']:,} subjects: {exponent:.2f}")
+    ours, r_time = km_million(args.km)
+    print(f"\nKaplan-Meier with log-log CI and median, {args.km:,} subjects: ours {ours:.2f} s; "
+          + (f"R survfit {r_time:.2f} s" if r_time is not None else "R not installed (column skipped)"))
+    dagster_s, defs_s = import_seconds("dagster"), import_seconds("trial_outcomes.pipelines.definitions")
+    print(f"\nimport dagster: {dagster_s:.2f} s; load the definitions: {defs_s:.2f} s ({defs_s / dagster_s:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
