@@ -70,21 +70,27 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ui(args: argparse.Namespace) -> int:
-    """`dagster dev` on the project's definitions, with a project-local SQLite home."""
+def ui_command(args: argparse.Namespace) -> tuple[list[str], dict]:
+    """`dagster dev` on the project's definitions, with a project-local SQLite home,
+    bound to ``--host`` (127.0.0.1 unless told otherwise)."""
     home = Path(os.environ.get("DAGSTER_HOME", ".dagster_home")).resolve()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "TRIAL_DATA_DIR": args.data, "TRIAL_OUT_DIR": args.out}
+    exe = shutil.which("dagster") or "dagster"
+    return [exe, "dev", "-m", "trial_outcomes.pipelines.definitions", "-h", args.host, "-p", str(args.port)], env
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    cmd, env = ui_command(args)
+    home = Path(env["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists() and Path("dagster.yaml").exists():
         shutil.copyfile("dagster.yaml", home / "dagster.yaml")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "TRIAL_DATA_DIR": args.data, "TRIAL_OUT_DIR": args.out}
-    exe = shutil.which("dagster") or "dagster"
-    cmd = [exe, "dev", "-m", "trial_outcomes.pipelines.definitions", "-h", args.host, "-p", str(args.port)]
     print(f"DAGSTER_HOME={home}\n{' '.join(cmd)}")
-    os.execve(exe, cmd, env)
+    os.execve(cmd[0], cmd, env)
     return 0  # not reached
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trial-outcomes", description="Outcomes pipeline of NCT04325841")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="materialize every asset for one drop and one data cut")
@@ -104,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     return args.func(args)
 
 

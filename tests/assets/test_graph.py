@@ -1,4 +1,5 @@
-"""The asset graph materialized on a small drop, as the UI would."""
+"""The asset graph materialized once on a small drop, as the UI would: datasets,
+checks, survival files and the metadata a statistician sees."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import materialize_cut
+from trial_outcomes.analysis.survival_summary import SUMMARY_COLUMNS
 
 DATASETS = ("adsl", "adrs", "adtte", "adae", "response_summary", "ae_summary")
 
@@ -45,3 +47,43 @@ def test_each_check_reports_in_the_run(materialized):
     assert ("trial_drop", "date_order") in checks
     assert ("raw/enrolment", "schema_conformance") in checks
     assert ("crs_grading", "reported_grade_matches_monitoring") in checks
+
+
+def test_survival_files_follow_the_contract(materialized):
+    result, out = materialized
+    folder = out / str(result.output_for_node("trial_drop").cut)
+    summary = pl.read_csv(folder / "survival_summary.csv")
+    assert summary.columns == SUMMARY_COLUMNS
+    assert set(summary["endpoint"].unique().to_list()) == {"OS", "EFS", "DFS", "CIR"}
+    assert set(summary["analysis"].unique().to_list()) == {"primary", "censor_at_hsct"}
+    adtte = pl.read_parquet(folder / "adtte.parquet")
+    overall = summary.filter((pl.col("group_var") == "all"))
+    for row in overall.iter_rows(named=True):
+        rows = adtte.filter((pl.col("PARAMCD") == row["endpoint"]) & (pl.col("ANALYSIS") == row["analysis"]))
+        assert row["n"] == rows.height
+    curves = pl.read_parquet(folder / "km_curves.parquet")
+    assert curves.columns == ["endpoint", "analysis", "group_var", "group", "time_days", "n_risk", "n_event",
+                              "n_censor", "estimate", "lcl", "ucl"]
+    assert (folder / "plots" / "OS_primary_all.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (folder / "plots" / "CIR_primary_sex.png").exists()
+
+
+def test_plots_show_in_the_ui_metadata(materialized):
+    result, _ = materialized
+    (event,) = result.asset_materializations_for_node("survival_plots")
+    markdown = event.metadata["curves (primary, overall)"].value
+    assert markdown.count("data:image/png;base64,") == 4
+    (summary_event,) = result.asset_materializations_for_node("survival_analysis")
+    assert "EFS 12-month rate" in summary_event.metadata
+
+
+def test_figures_are_byte_identical_for_the_same_data(materialized):
+    from trial_outcomes.reporting.plots import survival_figure
+
+    result, out = materialized
+    folder = out / str(result.output_for_node("trial_drop").cut)
+    curves = pl.read_parquet(folder / "km_curves.parquet").filter(
+        (pl.col("endpoint") == "OS") & (pl.col("analysis") == "primary") & (pl.col("group_var") == "all"))
+    summary = pl.read_csv(folder / "survival_summary.csv").filter(
+        (pl.col("endpoint") == "OS") & (pl.col("analysis") == "primary") & (pl.col("group_var") == "all"))
+    assert survival_figure(curves, summary, "t") == survival_figure(curves, summary, "t")

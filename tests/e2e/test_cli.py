@@ -51,3 +51,13 @@ def test_synth_prints_time_and_memory_and_is_reproducible(tmp_path):
     assert a.returncode == 0 and b.returncode == 0
     assert "peak RSS" in a.stdout
     assert (tmp_path / "b" / "enrolment.parquet").is_file()
+
+
+def test_ui_binds_to_loopback_unless_told_otherwise():
+    from trial_outcomes.cli import build_parser, ui_command
+
+    cmd, env = ui_command(build_parser().parse_args(["ui"]))
+    assert cmd[cmd.index("-h") + 1] == "127.0.0.1"
+    assert env["DAGSTER_HOME"].endswith(".dagster_home")
+    cmd, _ = ui_command(build_parser().parse_args(["ui", "--host", "0.0.0.0"]))
+    assert cmd[cmd.index("-h") + 1] == "0.0.0.0"

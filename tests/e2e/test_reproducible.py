@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +92,13 @@ def test_html_opens_in_chromium_without_any_request_leaving_the_file(two_runs, t
         browser.close()
     assert images and all(w > 0 for w in images)
     assert all(u == page_url or u.startswith("data:") for u in requests), requests
+
+
+def test_outputs_hold_no_absolute_path_or_host_name(two_runs, small_drop_master):
+    folder = two_runs[0]
+    secrets = [str(small_drop_master), str(folder.parents[1]), str(ROOT), socket.gethostname(), os.path.expanduser("~")]
+    secrets = [s.encode() for s in secrets if len(s) > 3]
+    for path in folder.rglob("*"):
+        if path.is_file() and path.suffix in (".csv", ".json", ".html", ".pdf"):
+            data = path.read_bytes()
+            assert not [s for s in secrets if s in data], path.name

@@ -92,3 +92,22 @@ def test_quoted_field_with_comma_and_newline_stays_one_value(drop):
     (drop / "followup.csv").write_text('subject_id,event_date,event,detail\nBR-001,2021-01-01,DEATH,"Relapse, then\nsepsis"\n')
     raw, _ = read_raw(drop / "followup.csv", FOLLOWUP)
     assert raw["detail"].to_list() == ["Relapse, then\nsepsis"]
+
+
+def test_fast_and_quote_aware_csv_readers_agree(drop):
+    """The vectorized path (no quotes) and the csv-module path give the same raw layer."""
+    from trial_outcomes.io.readers import _decode, _read_quoted_csv, _read_simple_csv
+
+    for path in sorted(drop.glob("*.csv")):
+        text, _ = _decode(path.read_bytes(), path.name)
+        fast = _read_simple_csv(text, path.name)
+        assert fast is not None, path.name
+        assert fast.equals(_read_quoted_csv(text, path.name)), path.name
+
+
+def test_blank_lines_and_crlf_keep_true_line_numbers(drop):
+    text = "subject_id,event_date,event,detail\r\nBR-001,2021-01-01,CONTACT,\r\n\r\nBR-001,2021-02-01,CONTACT,x\r\n"
+    (drop / "followup.csv").write_text(text, newline="")
+    raw, _ = read_raw(drop / "followup.csv", FOLLOWUP)
+    assert raw["_source_row"].to_list() == [2, 4]
+    assert raw["detail"].to_list() == ["", "x"]

@@ -71,7 +71,6 @@ def publish(out_dir: Path, cut: str, files: list[Path]) -> Path:
                 shutil.copytree(f, new / f.name)
             else:
                 shutil.copyfile(f, new / f.name)
-        previous = final.resolve() if final.is_symlink() else None
         if final.exists() and not final.is_symlink():
             # an output folder from before versioned publishing: retire it first
             os.replace(final, versions / f"{cut}.{uuid.uuid4().hex[:12]}.legacy")
@@ -81,6 +80,11 @@ def publish(out_dir: Path, cut: str, files: list[Path]) -> Path:
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
         raise
-    if previous is not None and previous != new.resolve():
-        shutil.rmtree(previous, ignore_errors=True)
+    # the version now shown stays; the one it replaced and any left by killed runs go
+    current = new.resolve()
+    for stale in versions.glob(f"{cut}.*"):
+        if stale.resolve() != current and stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+    for link in out_dir.glob(f".{cut}.*.link"):
+        link.unlink(missing_ok=True)
     return final

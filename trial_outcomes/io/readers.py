@@ -22,6 +22,7 @@ import io
 from pathlib import Path
 
 import polars as pl
+from polars.exceptions import PanicException
 
 from trial_outcomes.errors import DataDropError, Problem
 from trial_outcomes.schema import RecordSchema
@@ -102,11 +103,53 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
 
 def _read_csv(data: bytes, name: str) -> tuple[pl.DataFrame, str]:
     text, encoding = _decode(data, name)
+    fast = _read_simple_csv(text, name)
+    if fast is not None:
+        return fast, encoding
+    return _read_quoted_csv(text, name), encoding
+
+
+def _check_header(header: list[str], name: str) -> None:
+    seen: set[str] = set()
+    for col in header:
+        norm = col.strip().lower().lstrip("\ufeff")
+        if norm in seen:
+            raise DataDropError(Problem(name, 1, col, None, "column appears twice in the header"))
+        seen.add(norm)
+
+
+def _read_simple_csv(text: str, name: str) -> pl.DataFrame | None:
+    """The fast path, vectorized in polars, for a file without quotes (the usual EDC
+    export): each line is one record, so its line number is exact. None: use the
+    quote-aware reader."""
+    if '"' in text or "\x1f" in text or not text.strip():
+        return None
+    lines = pl.read_csv(text.encode("utf-8"), has_header=False, separator="\x1f", quote_char=None, infer_schema=False,
+                        new_columns=["line"], raise_if_empty=False)
+    lines = lines.with_row_index("_source_row", offset=1).with_columns(
+        pl.col("line").str.strip_suffix("\r").fill_null(""), pl.col("_source_row").cast(pl.Int64))
+    header = lines["line"][0].split(",")
+    _check_header(header, name)
+    width = len(header)
+    body = lines.slice(1).filter(pl.col("line").str.strip_chars() != "")
+    counts = body.select("_source_row", (pl.col("line").str.count_matches(",", literal=True) + 1).alias("n"))
+    ragged = counts.filter(pl.col("n") != width)
+    if ragged.height:
+        row, n = ragged.row(0)
+        raise DataDropError(Problem(name, row, None, None, f"line has {n} fields but the header has {width}"))
+    fields = pl.col("line").str.split_exact(",", width - 1).struct.rename_fields([f"__f{i}" for i in range(width)])
+    frame = body.select("_source_row", fields.alias("_fields")).unnest("_fields")
+    return frame.rename({f"__f{i}": col for i, col in enumerate(header)}).select(*header, "_source_row")
+
+
+def _read_quoted_csv(text: str, name: str) -> pl.DataFrame:
+    """Quote-aware reading with Python's csv module, for files with quoted fields."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
     except StopIteration:
         raise DataDropError(Problem(name, None, None, None, "file is empty: it needs a header row")) from None
+    _check_header(header, name)
     width = len(header)
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -123,22 +166,16 @@ def _read_csv(data: bytes, name: str) -> tuple[pl.DataFrame, str]:
             lines.append(reader.line_num)
     except csv.Error as exc:
         raise DataDropError(Problem(name, reader.line_num, None, None, f"malformed CSV: {exc}")) from None
-    seen: set[str] = set()
-    for col in header:
-        norm = col.strip().lower().lstrip("\ufeff")
-        if norm in seen:
-            raise DataDropError(Problem(name, 1, col, None, "column appears twice in the header"))
-        seen.add(norm)
     columns = list(zip(*rows)) if rows else [() for _ in header]
     frame = pl.DataFrame({col: pl.Series(values, dtype=pl.String) for col, values in zip(header, columns)})
-    return frame.with_columns(pl.Series("_source_row", lines, dtype=pl.Int64)), encoding
+    return frame.with_columns(pl.Series("_source_row", lines, dtype=pl.Int64))
 
 
 def _read_xlsx(data: bytes, name: str) -> pl.DataFrame:
     try:
         frame = pl.read_excel(io.BytesIO(data), sheet_id=1, infer_schema_length=0)
-    except Exception as exc:  # the engine's own error types vary
-        raise DataDropError(Problem(name, None, None, None, f"cannot read the first sheet as a table: {exc}")) from None
+    except (Exception, PanicException) as exc:  # the engine's own error types vary; a corrupt file may panic
+        raise DataDropError(Problem(name, None, None, None, f"cannot read the first sheet as a table: {_short(exc)}")) from None
     # Excel dates arrive as 'YYYY-MM-DD 00:00:00': keep the date part only.
     frame = frame.with_columns(pl.all().str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "$1"))
     return frame.with_row_index("_source_row", offset=2)
@@ -147,10 +184,20 @@ def _read_xlsx(data: bytes, name: str) -> pl.DataFrame:
 def _read_parquet(data: bytes, name: str) -> pl.DataFrame:
     try:
         frame = pl.read_parquet(io.BytesIO(data))
-    except Exception as exc:
-        raise DataDropError(Problem(name, None, None, None, f"not a readable Parquet file: {exc}")) from None
+    except (Exception, PanicException) as exc:  # a corrupt file can make the Rust reader panic
+        raise DataDropError(Problem(name, None, None, None, f"not a readable Parquet file: {_short(exc)}")) from None
+    nested = [c for c, t in frame.schema.items() if t.is_nested()]
+    if nested:
+        raise DataDropError(Problem(name, None, nested[0], None, f"column holds nested values ({frame.schema[nested[0]]}); "
+                                                                  "a drop file needs one plain value per cell"))
     frame = frame.with_columns(pl.all().cast(pl.String))
     return frame.with_row_index("_source_row", offset=1)
+
+
+def _short(exc: BaseException) -> str:
+    """The first line of an engine's error, without its backtrace."""
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
 
 
 def _normalise_columns(frame: pl.DataFrame, name: str, schema: RecordSchema) -> pl.DataFrame:

@@ -1,0 +1,102 @@
+"""Faults: a run killed at any moment leaves the previous outputs of its cut intact
+and readable, a re-run is idempotent, two cuts run at the same time do not
+interfere, and a failed publish keeps the previous version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from trial_outcomes.io import outputs
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+CUT = "2023-12-31"
+
+
+def _cli(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "trial_outcomes.cli", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _complete_and_consistent(folder: Path) -> dict:
+    """Every file the manifest names is there with its hash; the tables load."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for name, sha in manifest["outputs"].items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == sha, name
+    pl.read_parquet(folder / "adtte.parquet")
+    pl.read_csv(folder / "survival_summary.csv")
+    return manifest["outputs"]
+
+
+def test_killed_runs_leave_the_previous_outputs_intact_and_a_rerun_is_idempotent(small_drop_master, tmp_path):
+    drop, out = tmp_path / "drop", tmp_path / "out"
+    shutil.copytree(small_drop_master, drop)
+    first = _cli("run", "--data", str(drop), "--cut", CUT, "--out", str(out))
+    assert first.wait(timeout=900) == 0, first.stderr.read()
+    before = _complete_and_consistent(out / CUT)
+
+    # new data: a later export with one more contact; kill runs of it at several moments
+    with (drop / "followup.csv").open("a") as handle:
+        handle.write("BR-001,2023-12-30,CONTACT,\n")
+    for delay in (1, 6, 12):
+        run = _cli("run", "--data", str(drop), "--cut", CUT, "--out", str(out))
+        time.sleep(delay)
+        finished = run.poll() is not None
+        if not finished:
+            run.send_signal(signal.SIGKILL)
+        run.wait(timeout=60)
+        now = _complete_and_consistent(out / CUT)
+        assert now == before or finished  # intact, unless the run got to the end before the kill
+
+    rerun = _cli("run", "--data", str(drop), "--cut", CUT, "--out", str(out))
+    assert rerun.wait(timeout=900) == 0
+    after = _complete_and_consistent(out / CUT)
+    again = _cli("run", "--data", str(drop), "--cut", CUT, "--out", str(out))
+    assert again.wait(timeout=900) == 0
+    assert _complete_and_consistent(out / CUT) == after != before
+    versions = [p for p in (out / ".versions").iterdir() if p.name.startswith(CUT)]
+    assert len(versions) == 1  # older and half-written versions are cleared
+
+
+def test_two_cuts_at_the_same_time_do_not_interfere(small_drop_master, tmp_path):
+    cuts = ("2022-06-30", "2023-06-30")
+    together = tmp_path / "together"
+    runs = [_cli("run", "--data", str(small_drop_master), "--cut", c, "--out", str(together)) for c in cuts]
+    for run in runs:
+        assert run.wait(timeout=900) == 0, run.stderr.read()
+    for cut in cuts:
+        alone = tmp_path / f"alone_{cut}"
+        solo = _cli("run", "--data", str(small_drop_master), "--cut", cut, "--out", str(alone))
+        assert solo.wait(timeout=900) == 0
+        a, b = _complete_and_consistent(together / cut), _complete_and_consistent(alone / cut)
+        # the analysis files must agree; the report and manifest may mention the other cut
+        for name in ("adsl.parquet", "adtte.parquet", "adae.parquet", "survival_summary.csv", "km_curves.parquet"):
+            assert a[name] == b[name], (cut, name)
+
+
+def test_a_failed_publish_keeps_the_previous_version(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    old = tmp_path / "old.csv"
+    old.write_text("old\n")
+    outputs.publish(out, CUT, [old])
+    new = tmp_path / "new.csv"
+    new.write_text("new\n")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(outputs.os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        outputs.publish(out, CUT, [new])
+    assert (out / CUT / "old.csv").read_text() == "old\n"
+    assert not (out / CUT / "new.csv").exists()
