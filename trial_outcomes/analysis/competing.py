@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trial_outcomes.analysis.km import Z95, _value
+from trial_outcomes.analysis.km import Z95, _value, step_value
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,7 @@ class CIFFit:
 
     def at(self, t: float, extend: bool = False) -> tuple[float | None, float | None, float | None]:
         """F(t) with its CI; empty past the last observation unless ``extend``."""
-        if not len(self.time) or (t > self.time[-1] and not extend):
-            return None, None, None
-        i = int(np.searchsorted(self.time, t, side="right")) - 1
-        if i < 0:
-            return 0.0, None, None
-        return _value(self.cif[i]), _value(self.lcl[i]), _value(self.ucl[i])
+        return step_value(self.time, (self.cif, self.lcl, self.ucl), t, extend, start=0.0)
 
     def variance_at(self, t: float) -> float | None:
         i = int(np.searchsorted(self.time, t, side="right")) - 1

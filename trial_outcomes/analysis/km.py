@@ -51,12 +51,7 @@ class KMFit:
     def at(self, t: float, extend: bool = False) -> tuple[float | None, float | None, float | None]:
         """S(t) and its CI; empty past the last observation unless ``extend``
         (R ``summary(fit, times, extend = TRUE)`` carries the last value on)."""
-        if not len(self.time) or (t > self.time[-1] and not extend):
-            return None, None, None
-        i = int(np.searchsorted(self.time, t, side="right")) - 1
-        if i < 0:
-            return 1.0, None, None
-        return _value(self.surv[i]), _value(self.lcl[i]), _value(self.ucl[i])
+        return step_value(self.time, (self.surv, self.lcl, self.ucl), t, extend, start=1.0)
 
     def quantile(self, p: float = 0.5) -> tuple[float | None, float | None, float | None]:
         """The time by which a fraction ``p`` has had the event, with its CI."""
@@ -67,6 +62,18 @@ class KMFit:
 
     def median(self) -> tuple[float | None, float | None, float | None]:
         return self.quantile(0.5)
+
+
+def step_value(time: np.ndarray, curves: tuple[np.ndarray, ...], t: float, extend: bool, start: float):
+    """The step curves (estimate, lower, upper) at ``t``: their value at the last time
+    <= t; ``start`` (no CI) before the first time; empty past the last time unless
+    ``extend``."""
+    if not len(time) or (t > time[-1] and not extend):
+        return None, None, None
+    i = int(np.searchsorted(time, t, side="right")) - 1
+    if i < 0:
+        return start, None, None
+    return tuple(_value(c[i]) for c in curves)
 
 
 def _value(v: float) -> float | None:
