@@ -20,26 +20,14 @@ def logrank_test(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> tupl
 
 
 def cox_hazard_ratios(frame: pl.DataFrame, duration: str, event: str, covariates: list[str]) -> list[dict]:
-    """Cox proportional hazards, Efron ties (lifelines' method), Wald 95 % CIs:
-    one dict per covariate with ``term, hr, hr_lcl, hr_ucl, p``. Convergence is
-    tightened to 1e-14 so estimates agree with R's ``coxph`` to 1e-8."""
-    import warnings
+    """Cox proportional hazards, Efron ties, Wald 95 % CIs (``analysis.cox``): one dict
+    per covariate with ``term, hr, hr_lcl, hr_ucl, p``. A coefficient that runs off
+    to infinity (no event in one level: monotone likelihood) raises ValueError."""
+    from trial_outcomes.analysis.cox import fit_cox
 
-    import pandas as pd
-    from lifelines import CoxPHFitter
-
-    # column by column: polars' to_pandas() would need pyarrow
-    data = pd.DataFrame({c: frame[c].to_numpy() for c in (duration, event, *covariates)})
-    with warnings.catch_warnings():
-        # lifelines warns on near-separation (a level with few events); the wide CI says it
-        warnings.simplefilter("ignore")
-        fitter = CoxPHFitter().fit(data, duration_col=duration, event_col=event,
-                                   fit_options={"precision": 1e-14, "r_precision": 1e-14, "max_steps": 500})
-    summary = fitter.summary
-    return [
-        {"term": term, "hr": float(summary.loc[term, "exp(coef)"]),
-         "hr_lcl": float(summary.loc[term, "exp(coef) lower 95%"]),
-         "hr_ucl": float(summary.loc[term, "exp(coef) upper 95%"]),
-         "p": float(summary.loc[term, "p"])}
-        for term in covariates
-    ]
+    x = np.column_stack([frame[c].cast(pl.Float64).to_numpy() for c in covariates])
+    fit = fit_cox(frame[duration].to_numpy(), frame[event].to_numpy(), x)
+    if not np.all(np.isfinite(fit.se)) or np.abs(fit.beta).max() > 15:
+        raise ValueError("Cox model not estimable (monotone likelihood)")
+    return [{"term": term, "hr": hr, "hr_lcl": lcl, "hr_ucl": ucl, "p": p}
+            for term, (hr, lcl, ucl, p) in zip(covariates, fit.hazard_ratios())]
