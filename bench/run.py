@@ -56,10 +56,16 @@ def bare_read_seconds(drop: Path) -> float:
     return best
 
 
-def import_seconds(module: str) -> float:
-    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    return min(float(subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout)
-               for _ in range(3))
+def import_seconds(modules: tuple[str, ...], repeats: int = 9) -> list[float]:
+    """Best of ``repeats`` fresh-process import times of each module, taken in turn
+    so that load on the machine falls on both alike."""
+    best = [float("inf")] * len(modules)
+    for _ in range(repeats):
+        for i, module in enumerate(modules):
+            code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+            out = subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+            best[i] = min(best[i], float(out))
+    return best
 
 
 def km_million(n: int) -> tuple[float, float | None]:
@@ -118,7 +124,7 @@ def main() -> None:
     ours, r_time = km_million(args.km)
     print(f"\nKaplan-Meier with log-log CI and median, {args.km:,} subjects: ours {ours:.2f} s; "
           + (f"R survfit {r_time:.2f} s" if r_time is not None else "R not installed (column skipped)"))
-    dagster_s, defs_s = import_seconds("dagster"), import_seconds("trial_outcomes.pipelines.definitions")
+    dagster_s, defs_s = import_seconds(("dagster", "trial_outcomes.pipelines.definitions"))
     print(f"\nimport dagster: {dagster_s:.2f} s; load the definitions: {defs_s:.2f} s ({defs_s / dagster_s:.2f}x)")
 
 

@@ -10,7 +10,6 @@ import polars as pl
 from trial_outcomes.analysis.compare import COLUMNS as COMPARISON_COLUMNS
 from trial_outcomes.analysis.compare import compare_cuts
 from trial_outcomes.analysis.drop import TrialDrop
-from trial_outcomes.analysis.stopping import evaluate_safety, evaluate_simon
 from trial_outcomes.assets.metadata import markdown_table
 from trial_outcomes.assets.outputs import save_table
 from trial_outcomes.pipelines.partitions import DATA_CUTS
@@ -33,6 +32,8 @@ def stopping_rules(context, settings: DropSettings, cut_records: TrialDrop, adsl
     monitoring of grade >= 4 CRS/ICANS or treatment-related death within 30 days,
     and Simon's two-stage futility rule on the day-28 CR/CRi rate. A crossed
     boundary fails its (non-blocking) check and tags the run."""
+    from trial_outcomes.analysis.stopping import evaluate_safety, evaluate_simon  # numpy/scipy: load when run
+
     plan = settings.analysis_plan()
     statuses = [evaluate_safety(adsl, adae, cut_records.cut, plan.safety), evaluate_simon(adsl, plan.efficacy)]
     table = pl.DataFrame([s.as_row() for s in statuses],

@@ -9,8 +9,6 @@ import polars as pl
 
 from trial_outcomes.analysis.adtte import ENDPOINT_ORDER, PARAMS
 from trial_outcomes.analysis.drop import TrialDrop
-from trial_outcomes.analysis.landmark import hsct_landmark
-from trial_outcomes.analysis.survival_summary import followup_summary, subgroup_hazard_ratios, summarise_survival
 from trial_outcomes.assets.metadata import markdown_table
 from trial_outcomes.assets.outputs import save_table
 from trial_outcomes.io.outputs import atomic_write_bytes, work_dir
@@ -28,6 +26,10 @@ def survival_analysis(settings: DropSettings, cut_records: TrialDrop, adtte: pl.
     tests (`survival_summary.csv`, `km_curves.parquet`); Cox hazard ratios by subgroup
     (`cox_summary.csv`); median follow-up by reverse KM (`followup_summary.csv`);
     the HSCT landmark analysis (`hsct_landmark.csv`)."""
+    # numpy, scipy and lifelines load when the asset runs, not when the UI loads the definitions
+    from trial_outcomes.analysis.landmark import hsct_landmark
+    from trial_outcomes.analysis.survival_summary import followup_summary, subgroup_hazard_ratios, summarise_survival
+
     plan = settings.analysis_plan()
     cut = str(cut_records.cut)
     summary, curves = summarise_survival(adtte, plan.subgroups, plan.landmark_months)
