@@ -31,7 +31,6 @@ class Column:
     low: float | None = None
     high: float | None = None
     low_exclusive: bool = False
-    description: str = ""
 
     def range_text(self) -> str:
         low = "" if self.low is None else f"{'>' if self.low_exclusive else '>='} {self.low:g}"

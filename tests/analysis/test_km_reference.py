@@ -84,8 +84,7 @@ def test_landmark_past_last_observation_is_empty():
 
 
 def test_lifelines_median_differs_from_r_midpoint_rule():
-    """Six subjects, events at 1, 2, 3 and censored at 4, 5, 6... simpler: times
-    1..4 all events: S = 0.75, 0.5, 0.25, 0. S equals 0.5 exactly on [2, 3):
+    """Four subjects with events at 1, 2, 3, 4: S = 0.75, 0.5, 0.25, 0. S equals 0.5 exactly on [2, 3):
     R's median is (2 + 3) / 2 = 2.5; lifelines' median_survival_time_ is 2."""
     from lifelines import KaplanMeierFitter
 

@@ -6,10 +6,8 @@ import polars as pl
 
 from trial_outcomes.analysis.adsl import treatment_dates
 from trial_outcomes.analysis.cut import Records
+from trial_outcomes.analysis.flags import yn_flag, yn_value
 from trial_outcomes.schema import CRS_TERM, ICANS_TERM
-
-_YN = {True: "Y", False: "N"}
-
 
 def treatment_emergent(onset: pl.Expr, ld_start: pl.Expr) -> pl.Expr:
     """Treatment-emergent: onset on or after the first lymphodepletion day."""
@@ -38,13 +36,13 @@ def derive_adae(records: Records) -> pl.DataFrame:
         ae_duration_days(pl.col("onset_date"), pl.col("resolution_date")).alias("ADURN"),
         pl.when(pl.col("resolution_date").is_null()).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("AEONGO"),
         pl.col("grade").alias("AETOXGR"),
-        pl.col("serious").replace_strict(_YN, return_dtype=pl.String).alias("AESER"),
-        pl.col("related").replace_strict(_YN, return_dtype=pl.String).alias("AEREL"),
-        pl.col("tocilizumab").replace_strict(_YN, return_dtype=pl.String).alias("AETOCI"),
-        pl.col("corticosteroids").replace_strict(_YN, return_dtype=pl.String).alias("AESTER"),
-        treatment_emergent(pl.col("onset_date"), pl.col("LDSTDT")).replace_strict(_YN, return_dtype=pl.String).alias("TRTEMFL"),
-        (pl.col("term") == CRS_TERM).replace_strict(_YN, return_dtype=pl.String).alias("CRSFL"),
-        (pl.col("term") == ICANS_TERM).replace_strict(_YN, return_dtype=pl.String).alias("ICANSFL"),
+        yn_value(pl.col("serious")).alias("AESER"),
+        yn_value(pl.col("related")).alias("AEREL"),
+        yn_value(pl.col("tocilizumab")).alias("AETOCI"),
+        yn_value(pl.col("corticosteroids")).alias("AESTER"),
+        yn_flag(treatment_emergent(pl.col("onset_date"), pl.col("LDSTDT"))).alias("TRTEMFL"),
+        yn_flag(pl.col("term") == CRS_TERM).alias("CRSFL"),
+        yn_flag(pl.col("term") == ICANS_TERM).alias("ICANSFL"),
     ).sort("USUBJID", "AEDECOD", "AETOXGR", "ASTDT", "AESPID", descending=[False, False, True, False, False])
     worst = pl.int_range(pl.len()).over("USUBJID", "AEDECOD", "TRTEMFL") == 0
     return out.with_columns(pl.when(worst).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("WORSTFL")).sort("USUBJID", "ASTDT", "AESPID")

@@ -8,6 +8,7 @@ import polars as pl
 
 from trial_outcomes.analysis.adsl import REMISSION, WINDOW_FIRST_DAY, WINDOW_LAST_DAY, treatment_dates
 from trial_outcomes.analysis.cut import Records
+from trial_outcomes.analysis.flags import yn_flag
 
 #: best first; RELAPSE is not a day-28 response
 RESPONSE_ORDER = ("CR", "CRi", "PR", "NR", "NE")
@@ -42,7 +43,6 @@ def best_response_day28(records: Records, cut: dt.date) -> pl.DataFrame:
     out = day0.join(in_window.select("subject_id", "response", "assessment_date", "ADY", "mrd_pct"), on="subject_id", how="left")
     responder = pl.col("BOR28").is_in(REMISSION)
     window_closes = pl.col("TRTSDT") + pl.duration(days=WINDOW_LAST_DAY)
-    yn = lambda e: pl.when(e).then(pl.lit("Y")).otherwise(pl.lit("N"))  # noqa: E731
     return out.select(
         "subject_id",
         pl.col("response").fill_null("NE").alias("BOR28"),
@@ -50,10 +50,10 @@ def best_response_day28(records: Records, cut: dt.date) -> pl.DataFrame:
         pl.col("ADY").alias("BORDY"),
         pl.col("mrd_pct").alias("BORMRD"),
     ).with_columns(
-        yn(responder).alias("CRFL"),
-        yn(responder & mrd_negative(pl.col("BORMRD"))).alias("MRDNEGFL"),
+        yn_flag(responder).alias("CRFL"),
+        yn_flag(responder & mrd_negative(pl.col("BORMRD"))).alias("MRDNEGFL"),
     ).join(day0, on="subject_id").with_columns(
-        yn((window_closes > cut) & ~responder).alias("WINOPEN"),
+        yn_flag((window_closes > cut) & ~responder).alias("WINOPEN"),
     ).drop("TRTSDT")
 
 
@@ -70,8 +70,7 @@ def derive_adrs(records: Records, bor: pl.DataFrame) -> pl.DataFrame:
         (pl.col("assessment_date") - pl.col("TRTSDT")).dt.total_days().alias("ADY"),
         pl.col("response").alias("AVALC"),
         pl.col("mrd_pct").alias("MRDPCT"),
-        pl.when(pl.col("mrd_pct").is_null()).then(None).otherwise(
-            pl.when(mrd_negative(pl.col("mrd_pct"))).then(pl.lit("Y")).otherwise(pl.lit("N"))).alias("MRDNEGFL"),
+        pl.when(pl.col("mrd_pct").is_not_null()).then(yn_flag(mrd_negative(pl.col("mrd_pct")))).alias("MRDNEGFL"),
         pl.lit(None, dtype=pl.String).alias("CRFL"),
     )
     best = bor.select(

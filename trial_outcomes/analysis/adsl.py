@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from trial_outcomes.analysis.cut import Records
+from trial_outcomes.analysis.flags import yn_flag, yn_value
 
 REMISSION = ("CR", "CRi")
 WINDOW_FIRST_DAY, WINDOW_LAST_DAY = 21, 42  # day-28 response window
@@ -105,12 +106,11 @@ def populations(adsl: pl.DataFrame) -> pl.DataFrame:
     any assessment; ``PPROTFL`` infused and meeting every computable criterion."""
     infused = pl.col("TRTSDT").is_not_null()
     withdrawn_first = pl.col("WDDT").is_not_null() & (pl.col("FASDT").is_null() | (pl.col("WDDT") < pl.col("FASDT")))
-    yn = lambda e: pl.when(e).then(pl.lit("Y")).otherwise(pl.lit("N"))  # noqa: E731
     return adsl.with_columns(
-        yn(pl.lit(True)).alias("ENRLFL"),
-        yn(infused).alias("SAFFL"),
-        yn(infused & ~withdrawn_first).alias("EFFFL"),
-        yn(infused & pl.col("eligible_computed").fill_null(False)).alias("PPROTFL"),
+        yn_flag(pl.lit(True)).alias("ENRLFL"),
+        yn_flag(infused).alias("SAFFL"),
+        yn_flag(infused & ~withdrawn_first).alias("EFFFL"),
+        yn_flag(infused & pl.col("eligible_computed").fill_null(False)).alias("PPROTFL"),
     )
 
 
@@ -140,12 +140,11 @@ def early_death_flags(adsl: pl.DataFrame) -> pl.DataFrame:
     day = (pl.col("DTHDT") - pl.col("TRTSDT")).dt.total_days()
     died = pl.col("DTHDT").is_not_null() & pl.col("TRTSDT").is_not_null()
     nrm = died & pl.col("RELDT").is_null() & ~pl.col("BOR28").is_in(["PR", "NR"]).fill_null(False)
-    yn = lambda e: pl.when(e).then(pl.lit("Y")).otherwise(pl.lit("N"))  # noqa: E731
     return adsl.with_columns(
         pl.when(died).then(day).alias("DTHDY"),
-        yn(died & (day <= 30)).alias("DTH30FL"),
-        yn(died & (day <= 100)).alias("DTH100FL"),
-        yn(nrm).alias("NRMFL"),
+        yn_flag(died & (day <= 30)).alias("DTH30FL"),
+        yn_flag(died & (day <= 100)).alias("DTH100FL"),
+        yn_flag(nrm).alias("NRMFL"),
     )
 
 
@@ -157,10 +156,9 @@ def age_group(age: pl.Expr) -> pl.Expr:
 def derive_adsl(records: Records, eligibility: pl.DataFrame, bor: pl.DataFrame) -> pl.DataFrame:
     """ADSL from the cut records, per-subject eligibility (``analysis.eligibility.
     subject_eligibility``) and the day-28 best response (``analysis.adrs.best_response_day28``)."""
-    yn = {True: "Y", False: "N"}
     enrol = records["enrolment"].with_columns(
-        pl.col("prior_hsct").replace_strict(yn, return_dtype=pl.String),
-        pl.col("emd").replace_strict(yn, return_dtype=pl.String),
+        yn_value(pl.col("prior_hsct")),
+        yn_value(pl.col("emd")),
         age_group(pl.col("age_years")).alias("age_group"),
     ).drop("_source_file", "_source_row")
     first_assessment = records["assessments"].group_by("subject_id").agg(pl.col("assessment_date").min().alias("FASDT"))
@@ -171,6 +169,6 @@ def derive_adsl(records: Records, eligibility: pl.DataFrame, bor: pl.DataFrame) 
         adsl = adsl.join(part, on="subject_id", how="left")
     adsl = early_death_flags(disposition(populations(adsl)))
     adsl = adsl.with_columns(
-        pl.col("eligibility_deviation").replace_strict(yn, default="N", return_dtype=pl.String).alias("ELIGDVFL"),
+        yn_flag(pl.col("eligibility_deviation")).alias("ELIGDVFL"),
     ).drop("eligibility_deviation", "eligible_computed")
     return adsl.rename({"subject_id": "USUBJID"}).sort("USUBJID")

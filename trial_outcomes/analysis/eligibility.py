@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from trial_outcomes.analysis.flags import yn_value
 from trial_outcomes.schema import CRITERIA
 
 #: criterion -> (expression giving ``met`` from enrolment, rule in words)
@@ -65,12 +66,11 @@ def eligibility_deviations(enrolment: pl.DataFrame, checklist: pl.DataFrame) -> 
         .when(checklist_fails).then(pl.lit("criterion failed on the investigator's checklist"))
     )
     flagged = merged.with_columns(finding.alias("finding")).filter(pl.col("finding").is_not_null())
-    yn = {True: "Y", False: "N"}
     return flagged.select(
         "subject_id",
         "criterion",
-        pl.col("computed_met").replace_strict(yn, default=None, return_dtype=pl.String),
-        pl.col("checklist_met").replace_strict(yn, default=None, return_dtype=pl.String),
+        yn_value(pl.col("computed_met")),
+        yn_value(pl.col("checklist_met")),
         "finding",
     ).sort("subject_id", "criterion")
 

@@ -9,7 +9,7 @@ from trial_outcomes.analysis.adae import derive_adae, worst_grade_by_term
 from trial_outcomes.analysis.crs import astct_daily_grade, crs_grade_discrepancies, crs_treated_subjects, derived_crs_grade
 from trial_outcomes.analysis.drop import TrialDrop
 from trial_outcomes.analysis.rates import ae_summary as summarise_ae
-from trial_outcomes.assets.metadata import markdown_table
+from trial_outcomes.assets.metadata import listing_check
 from trial_outcomes.assets.outputs import save_table
 from trial_outcomes.pipelines.partitions import DATA_CUTS
 from trial_outcomes.pipelines.resources import DropSettings
@@ -45,13 +45,8 @@ def crs_grading(settings: DropSettings, cut_records: TrialDrop, adae: pl.DataFra
     meta = save_table(settings, str(cut_records.cut), "crs_grade_discrepancies.csv", listing)
     yield dg.Output({"daily": daily, "derived": derived, "discrepancies": listing},
                     metadata={**meta, "subjects monitored": derived.height})
-    yield dg.AssetCheckResult(
-        check_name="reported_grade_matches_monitoring",
-        passed=listing.is_empty(),
-        severity=dg.AssetCheckSeverity.WARN,
-        description=f"{listing.height} of {derived.height} monitored subject(s) with a reported CRS grade that differs",
-        metadata={"listing": dg.MetadataValue.md(markdown_table(listing, 50))},
-    )
+    yield listing_check("reported_grade_matches_monitoring", listing,
+                        f"{listing.height} of {derived.height} monitored subject(s) with a reported CRS grade that differs")
 
 
 @dg.asset(

@@ -28,8 +28,7 @@ def table_metadata(frame: pl.DataFrame) -> dict:
     }
 
 
-def problems_check(check_name: str, problems: pl.DataFrame, what: str, asset_key: dg.AssetKey | None = None,
-                   severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR) -> dg.AssetCheckResult:
+def problems_check(check_name: str, problems: pl.DataFrame, what: str) -> dg.AssetCheckResult:
     """Pass when ``problems`` is empty; otherwise name each file, row, column, value and rule."""
     lines = [
         f"{r['file']}, row {r['row']}, column {r['column']}, value {r['value']!r}: {r['rule']}"
@@ -40,9 +39,20 @@ def problems_check(check_name: str, problems: pl.DataFrame, what: str, asset_key
     description = f"{what}: passed" if problems.is_empty() else f"{what}: {problems.height} problem(s)\n" + "\n".join(lines)
     return dg.AssetCheckResult(
         check_name=check_name,
-        asset_key=asset_key,
         passed=problems.is_empty(),
-        severity=severity,
+        severity=dg.AssetCheckSeverity.ERROR,
         description=description,
         metadata={"problems": dg.MetadataValue.int(problems.height), "first problems": dg.MetadataValue.md(markdown_table(problems, 50))},
+    )
+
+
+def listing_check(check_name: str, listing: pl.DataFrame, description: str) -> dg.AssetCheckResult:
+    """A warning (non-blocking) check that passes when ``listing`` has no rows and
+    shows the rows when it has."""
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        passed=listing.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        description=description,
+        metadata={"rows": dg.MetadataValue.int(listing.height), "listing": dg.MetadataValue.md(markdown_table(listing, 50))},
     )

@@ -9,8 +9,8 @@ from trial_outcomes.analysis import validation
 from trial_outcomes.analysis.drop import TrialDrop
 from trial_outcomes.analysis import eligibility as elig
 from trial_outcomes.analysis.parse import parse_records
-from trial_outcomes.assets.metadata import problems_check, table_metadata
-from trial_outcomes.io.outputs import work_dir, write_csv
+from trial_outcomes.assets.metadata import listing_check, problems_check
+from trial_outcomes.assets.outputs import save_table
 from trial_outcomes.pipelines.partitions import DATA_CUTS
 from trial_outcomes.pipelines.resources import DropSettings, parse_cut
 from trial_outcomes.schema import SCHEMAS
@@ -70,16 +70,9 @@ def eligibility_deviations(settings: DropSettings, trial_drop: TrialDrop):
     every disagreement, failure or missing criterion is listed (protocol.md). A
     deviation does not stop the run: infused subjects stay in the safety set."""
     table = elig.eligibility_deviations(trial_drop["enrolment"], trial_drop["eligibility"])
-    path = write_csv(table, work_dir(settings.out_path, str(trial_drop.cut)) / "eligibility_deviations.csv")
-    yield dg.Output(table, metadata={**table_metadata(table), "path": dg.MetadataValue.path(str(path)),
-                                     "subjects": table["subject_id"].n_unique()})
+    meta = save_table(settings, str(trial_drop.cut), "eligibility_deviations.csv", table)
+    yield dg.Output(table, metadata={**meta, "subjects": table["subject_id"].n_unique()})
     subjects = sorted(table["subject_id"].unique().to_list())
-    yield dg.AssetCheckResult(
-        check_name="checklist_agrees",
-        passed=table.is_empty(),
-        severity=dg.AssetCheckSeverity.WARN,
-        description=("no deviations" if table.is_empty() else
-                     f"{len(subjects)} subject(s) with eligibility findings: " + ", ".join(subjects[:30])),
-        metadata={"findings": table.height},
-    )
+    yield listing_check("checklist_agrees", table, "no deviations" if table.is_empty() else
+                        f"{len(subjects)} subject(s) with eligibility findings: " + ", ".join(subjects[:30]))
 

@@ -9,6 +9,7 @@ outputs of that cut as they were.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
@@ -40,9 +41,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
 
 
 def write_parquet(frame: pl.DataFrame, path: Path) -> Path:
-    """Parquet with no write-time statistics variance: same frame, same bytes."""
-    import io
-
+    """Parquet written whole, then renamed into place: same frame, same bytes."""
     buffer = io.BytesIO()
     frame.write_parquet(buffer, compression="zstd", statistics=True)
     return atomic_write_bytes(path, buffer.getvalue())

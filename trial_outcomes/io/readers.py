@@ -109,10 +109,15 @@ def _read_csv(data: bytes, name: str) -> tuple[pl.DataFrame, str]:
     return _read_quoted_csv(text, name), encoding
 
 
+def normalise_name(column: str) -> str:
+    """Column names match case-insensitively, without surrounding blanks or a BOM."""
+    return column.strip().lower().lstrip("\ufeff")
+
+
 def _check_header(header: list[str], name: str) -> None:
     seen: set[str] = set()
     for col in header:
-        norm = col.strip().lower().lstrip("\ufeff")
+        norm = normalise_name(col)
         if norm in seen:
             raise DataDropError(Problem(name, 1, col, None, "column appears twice in the header"))
         seen.add(norm)
@@ -207,7 +212,7 @@ def _normalise_columns(frame: pl.DataFrame, name: str, schema: RecordSchema) -> 
     for col in frame.columns:
         if col == "_source_row":
             continue
-        norm = col.strip().lower().lstrip("\ufeff")
+        norm = normalise_name(col)
         if norm in seen:
             raise DataDropError(Problem(name, 1, col, None, f"column appears twice (also as {seen[norm]!r})"))
         seen[norm] = col

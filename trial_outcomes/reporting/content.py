@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from trial_outcomes.analysis.adtte import ENDPOINT_ORDER, PARAMS
+from trial_outcomes.analysis.adtte import PARAMS
 
 
 @dataclass

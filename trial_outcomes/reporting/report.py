@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from trial_outcomes.analysis.adtte import PARAMS
+from trial_outcomes.analysis.adtte import ENDPOINT_ORDER, PARAMS
 from trial_outcomes.reporting import content as c
 from trial_outcomes.reporting.figures import SWIMMER_LIMIT, consort_figure, forest_figure, swimmer_figure
 
@@ -49,7 +49,7 @@ def build_context(inp: ReportInputs) -> dict:
              "finding": "Finding"}, source="eligibility_deviations.csv")]),
         c.Section("Day-28 response", "response", [c.response_table(inp.response_summary)]),
     ]
-    for endpoint in c.ENDPOINT_ORDER:
+    for endpoint in ENDPOINT_ORDER:
         blocks = []
         overall = inp.survival_figures.get(f"{endpoint}_primary_all")
         if overall:
