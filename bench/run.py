@@ -34,7 +34,7 @@ t = time.perf_counter()
 done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
 wall = time.perf_counter() - t
 print(json.dumps({"wall": wall, "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-                  "rc": done.returncode, "err": done.stderr[-2000:]}))
+                  "rc": done.returncode, "err": done.stderr[-2000:], "out": done.stdout[-6000:]}))
 """
 
 
@@ -106,7 +106,7 @@ def main() -> None:
         shutil.rmtree(out, ignore_errors=True)
         synth = measure([PY, "-m", "trial_outcomes.cli", "synth", "--subjects", str(n), "--seed", "1", "--out", str(drop)])
         bare = bare_read_seconds(drop)
-        run = measure([PY, "-m", "trial_outcomes.cli", "run", "--data", str(drop), "--out", str(out)])
+        run = measure([PY, "-m", "trial_outcomes.cli", "run", "--data", str(drop), "--out", str(out), "--timings"])
         if run["rc"] not in (0, 3):
             print(f"run failed for {n} subjects:\n{run['err']}", file=sys.stderr)
         rows.append({"n": n, "synth": synth, "bare": bare, "run": run})
@@ -117,6 +117,14 @@ def main() -> None:
     for r in rows:
         print(f"| {r['n']:,} | {r['synth']['wall']:.1f} | {r['synth']['rss_mb']:.0f} | {r['bare']:.2f} | "
               f"{r['run']['wall']:.1f} | {r['run']['rss_mb']:.0f} | {r['run']['wall'] / r['bare']:.0f}x |")
+    largest = rows[-1]
+    steps = largest["run"]["out"].split("seconds by step", 1)
+    if len(steps) == 2:
+        print(f"\nWhere the {largest['n']:,}-subject run spends its time (`trial-outcomes run --timings`):")
+        print("\n| seconds | step |\n|---:|---|")
+        for line in steps[1].splitlines()[1:]:
+            seconds, _, step = line.strip().partition("  ")
+            print(f"| {seconds} | {step.strip()} |")
     if len(rows) >= 2:
         a, b = rows[-2], rows[-1]
         exponent = math.log(b["run"]["wall"] / a["run"]["wall"]) / math.log(b["n"] / a["n"])

@@ -16,7 +16,7 @@ from trial_outcomes.analysis.adrs import best_response_day28
 from trial_outcomes.analysis.adsl import derive_adsl
 from trial_outcomes.analysis.adtte import derive_adtte
 from trial_outcomes.analysis.cut import apply_cut
-from trial_outcomes.analysis.eligibility import subject_eligibility
+from trial_outcomes.analysis.eligibility import eligibility_deviations, subject_eligibility
 from trial_outcomes.schema import CRITERIA, SCHEMAS
 
 DAY0 = dt.date(2021, 1, 1)
@@ -84,7 +84,7 @@ class Trial:
 
 def derive_all(records: dict[str, pl.DataFrame], cut: dt.date) -> dict[str, pl.DataFrame]:
     records = apply_cut(records, cut)
-    elig = subject_eligibility(records["enrolment"], records["eligibility"])
+    elig = subject_eligibility(records["enrolment"], eligibility_deviations(records["enrolment"], records["eligibility"]))
     adsl = derive_adsl(records, elig, best_response_day28(records, cut))
     return {"records": records, "adsl": adsl, "adtte": derive_adtte(adsl), "adae": derive_adae(records)}
 

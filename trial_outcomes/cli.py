@@ -47,7 +47,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"data cut {outcome.cut}: outputs in {outcome.published}")
     for path in sorted(Path(outcome.published).iterdir()):
         print(f"  {path}")
-    print(f"done in {time.perf_counter() - started:.1f} s, peak RSS {_peak_rss_mb():.0f} MB")
+    total = time.perf_counter() - started
+    print(f"done in {total:.1f} s, peak RSS {_peak_rss_mb():.0f} MB")
+    if args.timings:
+        print("seconds by step (the rest is starting up and Dagster's own bookkeeping):")
+        for step, seconds in sorted(outcome.timings.items(), key=lambda kv: -kv[1]):
+            print(f"  {seconds:7.2f}  {step}")
+        print(f"  {total - sum(outcome.timings.values()):7.2f}  (the rest)")
     if outcome.boundaries:
         print("\nSTOPPING BOUNDARY CROSSED (see report.html, section Stopping rules):", file=sys.stderr)
         for line in outcome.boundaries:
@@ -97,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data", default="data/sample", help="folder of the data drop (default data/sample)")
     run.add_argument("--cut", default="", help="data cut YYYY-MM-DD (default: latest date in the drop)")
     run.add_argument("--out", default="outputs", help="output folder (default outputs)")
+    run.add_argument("--timings", action="store_true", help="print the seconds spent in each step")
     run.set_defaults(func=cmd_run)
     synth = sub.add_parser("synth", help="write a synthetic drop, realistic for this trial")
     synth.add_argument("--subjects", type=int, default=120)

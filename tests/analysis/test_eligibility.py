@@ -53,5 +53,5 @@ def test_missing_checklist_row_and_checklist_only_failure_are_listed():
 def test_subject_flags():
     enrol = pl.DataFrame([OK, {**OK, "subject_id": "S2", "ecog": 3}])
     checklist = pl.concat([_checklist("S1"), _checklist("S2")])
-    flags = subject_eligibility(enrol, checklist).sort("subject_id")
+    flags = subject_eligibility(enrol, eligibility_deviations(enrol, checklist)).sort("subject_id")
     assert flags.rows() == [("S1", True, False), ("S2", False, True)]

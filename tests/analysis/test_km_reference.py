@@ -161,3 +161,30 @@ def test_cox_with_no_event_in_one_level_is_not_estimable():
     frame = pl.DataFrame({"t": [1.0, 2, 3, 4, 5, 6], "e": [1, 1, 1, 0, 0, 0], "x": [0, 0, 0, 1, 1, 1]})
     with pytest.raises(ValueError, match="not estimable"):
         cox_hazard_ratios(frame, "t", "e", ["x"])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_logrank_with_three_groups_and_ties_matches_lifelines(seed):
+    """R's references have two groups only; for k = 3 the vectorized statistic is
+    held to lifelines' ``multivariate_logrank_test`` (an independent
+    implementation, equal to ``survdiff`` on the references above), on
+    day-rounded times so that ties across groups are common."""
+    from lifelines.statistics import multivariate_logrank_test
+
+    rng = np.random.default_rng(seed)
+    n = 300
+    group = rng.choice(["a", "b", "c"], n)
+    time = np.ceil(rng.exponential(np.where(group == "a", 100, np.where(group == "b", 140, 200)))) + 1
+    event = (rng.uniform(size=n) < 0.7).astype(int)
+    chisq, df, p = logrank_test(time, event, group)
+    theirs = multivariate_logrank_test(time, group, event)
+    assert df == 2
+    assert chisq == pytest.approx(theirs.test_statistic, rel=1e-9)
+    assert p == pytest.approx(theirs.p_value, rel=1e-9)
+
+
+def test_logrank_without_events_is_zero_not_an_error():
+    """No events at all: O = E = 0 and V = 0, so the statistic is 0 and p = 1
+    (a generalized inverse, as lifelines), where a plain solve would fail."""
+    chisq, df, p = logrank_test(np.array([5.0, 7.0, 9.0, 11.0]), np.zeros(4, dtype=int), np.array(["a", "b", "a", "b"]))
+    assert (chisq, df, p) == (0.0, 1, 1.0)

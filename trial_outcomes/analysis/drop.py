@@ -11,6 +11,14 @@ from trial_outcomes.schema import SCHEMAS
 
 
 @dataclass(frozen=True)
+class RawRecords:
+    """One file of the drop: every row as text (the raw layer), and typed by its schema."""
+
+    text: pl.DataFrame
+    typed: pl.DataFrame
+
+
+@dataclass(frozen=True)
 class TrialDrop:
     """Typed frames (``analysis.parse``) keyed by record type, the cut, and file hashes."""
 

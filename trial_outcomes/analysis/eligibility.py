@@ -75,13 +75,14 @@ def eligibility_deviations(enrolment: pl.DataFrame, checklist: pl.DataFrame) -> 
     ).sort("subject_id", "criterion")
 
 
-def subject_eligibility(enrolment: pl.DataFrame, checklist: pl.DataFrame) -> pl.DataFrame:
+def subject_eligibility(enrolment: pl.DataFrame, deviations: pl.DataFrame) -> pl.DataFrame:
     """Per subject: ``eligible_computed`` (every computable criterion passes) and
-    ``eligibility_deviation`` (any finding in ``eligibility_deviations``)."""
+    ``eligibility_deviation`` (any finding in ``deviations``, the table of
+    ``eligibility_deviations``)."""
     comp = computed_criteria(enrolment).group_by("subject_id").agg(
         (~_fails(pl.col("criterion"), pl.col("computed_met")).fill_null(True)).all().alias("eligible_computed")
     )
-    dev = eligibility_deviations(enrolment, checklist).select("subject_id").unique().with_columns(
+    dev = deviations.select("subject_id").unique().with_columns(
         pl.lit(True).alias("eligibility_deviation")
     )
     return (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from trial_outcomes.analysis.drop import RawRecords
 from trial_outcomes.analysis.parse import parse_records
 from trial_outcomes.assets.metadata import problems_check, table_metadata
 from trial_outcomes.errors import DataDropError
@@ -23,8 +24,8 @@ def _raw_asset(schema: RecordSchema) -> dg.AssetsDefinition:
         code_version="1",
         description=(
             f"Every row of `{schema.record}` (.csv, .xlsx or .parquet) as text, with its source file, "
-            "row number and the file's SHA-256. Required file." if schema.required_file else
-            f"Every row of the optional `{schema.record}` file as text, with provenance; empty if absent."
+            "row number and the file's SHA-256, and typed by its schema. Required file." if schema.required_file else
+            f"Every row of the optional `{schema.record}` file as text and typed, with provenance; empty if absent."
         ),
         check_specs=[dg.AssetCheckSpec(
             "schema_conformance", asset=key, blocking=True,
@@ -40,8 +41,8 @@ def _raw_asset(schema: RecordSchema) -> dg.AssetsDefinition:
                 frame, facts = read_raw(path, schema)
         except DataDropError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
-        _, problems = parse_records(frame, schema)
-        yield dg.Output(frame, metadata={**table_metadata(frame), **{k: str(v) for k, v in facts.items() if k != "rows"}})
+        typed, problems = parse_records(frame, schema)
+        yield dg.Output(RawRecords(text=frame, typed=typed), metadata={**table_metadata(frame), **{k: str(v) for k, v in facts.items() if k != "rows"}})
         yield problems_check("schema_conformance", problems, f"{schema.record}: types, codes and ranges")
 
     return raw

@@ -33,12 +33,13 @@ def cut_records(trial_drop: TrialDrop) -> dg.Output:
 
 @dg.asset(
     partitions_def=DATA_CUTS,group_name="derivation", code_version="1")
-def adsl(settings: DropSettings, cut_records: TrialDrop, adae: pl.DataFrame, crs_grading: dict) -> dg.Output:
+def adsl(settings: DropSettings, cut_records: TrialDrop, eligibility_deviations: pl.DataFrame, adae: pl.DataFrame,
+         crs_grading: dict) -> dg.Output:
     """ADSL: one row per enrolled subject: populations (ENRLFL, SAFFL, EFFFL, PPROTFL),
     baseline and subgroup variables, key dates, disposition, day-28 response,
     CRS/ICANS details, early deaths and the eligibility-deviation flag."""
     records = cut_records.records
-    elig = subject_eligibility(records["enrolment"], records["eligibility"])
+    elig = subject_eligibility(records["enrolment"], eligibility_deviations)
     bor = best_response_day28(records, cut_records.cut)
     table = derive_adsl(records, elig, bor)
     for flag, prefix in (("CRSFL", "CRS"), ("ICANSFL", "ICANS")):

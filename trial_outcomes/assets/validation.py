@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import dagster as dg
-import polars as pl
 
 from trial_outcomes.analysis import validation
-from trial_outcomes.analysis.drop import TrialDrop
+from trial_outcomes.analysis.drop import RawRecords, TrialDrop
 from trial_outcomes.analysis import eligibility as elig
-from trial_outcomes.analysis.parse import parse_records
 from trial_outcomes.assets.metadata import listing_check, problems_check
 from trial_outcomes.assets.outputs import save_table
 from trial_outcomes.pipelines.partitions import DATA_CUTS
@@ -31,20 +29,20 @@ RULES = {
     ins={record: dg.AssetIn(key=dg.AssetKey(["raw", record])) for record in SCHEMAS},
     check_specs=[dg.AssetCheckSpec(name, asset=DROP_KEY, blocking=True, description=text) for name, (_, text) in RULES.items()],
 )
-def trial_drop(context, settings: DropSettings, enrolment: pl.DataFrame, eligibility: pl.DataFrame, infusion: pl.DataFrame,
-               assessments: pl.DataFrame, followup: pl.DataFrame, adverse_events: pl.DataFrame,
-               crs_monitoring: pl.DataFrame):
+def trial_drop(context, settings: DropSettings, enrolment: RawRecords, eligibility: RawRecords, infusion: RawRecords,
+               assessments: RawRecords, followup: RawRecords, adverse_events: RawRecords,
+               crs_monitoring: RawRecords):
     """The drop typed by its schemas, with its data cut (the partition key).
     Blocking checks: unique keys, enrolled subjects, date order."""
     raw = {"enrolment": enrolment, "eligibility": eligibility, "infusion": infusion, "assessments": assessments,
            "followup": followup, "adverse_events": adverse_events, "crs_monitoring": crs_monitoring}
-    records = {record: parse_records(raw[record], SCHEMAS[record])[0] for record in SCHEMAS}
+    records = {record: raw[record].typed for record in SCHEMAS}
     try:
         cut = parse_cut(context.partition_key)
     except ValueError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     files = {}
-    for frame in raw.values():
+    for frame in (r.text for r in raw.values()):
         if frame.height:
             files[frame["_source_file"][0]] = frame["_source_sha256"][0]
     drop = TrialDrop(records=records, cut=cut, files=dict(sorted(files.items())))

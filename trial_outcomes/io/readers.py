@@ -226,16 +226,20 @@ def _normalise_columns(frame: pl.DataFrame, name: str, schema: RecordSchema) -> 
 
 def latest_date_in_drop(data_dir: Path):
     """The latest valid date of any record in the drop: the default data cut.
+    Only files with date columns are read, and only those columns typed.
     Structural faults raise ``DataDropError``; invalid values are skipped here
     (the schema checks of the run report them)."""
+    from dataclasses import replace
+
     from trial_outcomes.analysis.drop import latest_date
     from trial_outcomes.analysis.parse import parse_records
     from trial_outcomes.schema import SCHEMAS
 
     records = {}
     for schema in SCHEMAS.values():
-        path = find_file(data_dir, schema)
+        dates = replace(schema, columns=tuple(c for c in schema.columns if c.kind == "date"), key=())
+        path = find_file(data_dir, schema) if dates.columns else None
         if path is not None:
             raw, _ = read_raw(path, schema)
-            records[schema.record] = parse_records(raw, schema)[0]
+            records[schema.record] = parse_records(raw, dates)[0]
     return latest_date(records)

@@ -11,6 +11,7 @@ from trial_outcomes.assets.validation import eligibility_deviations, trial_drop
 from trial_outcomes.pipelines.automation import build_drop_sensor, build_interim_schedule
 from trial_outcomes.pipelines.partitions import DATA_CUTS
 from trial_outcomes.pipelines.resources import DropSettings
+from trial_outcomes.pipelines.storage import FrameIOManager
 
 ALL_JOB = "all_outcomes"
 
@@ -18,7 +19,7 @@ ALL_JOB = "all_outcomes"
 def build_definitions(settings: DropSettings | None = None) -> dg.Definitions:
     """Definitions for one drop and output folder (from the environment by default)."""
     settings = settings or DropSettings.from_env()
-    storage = dg.FilesystemIOManager(base_dir=str(settings.out_path / ".storage"))
+    storage = FrameIOManager(base_dir=str(settings.out_path / ".storage"))
     plan = settings.analysis_plan()
     return dg.Definitions(
         assets=[

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,8 @@ class RunOutcome:
     warnings: list[str] = field(default_factory=list)
     boundaries: list[str] = field(default_factory=list)
     run_id: str = ""
+    #: seconds spent finding the default cut, then in each step that succeeded (Dagster's own count)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def _instance() -> dg.DagsterInstance:
@@ -43,10 +46,14 @@ def default_cut(data_dir: Path) -> str:
 def run_pipeline(data_dir: Path, out_dir: Path, cut: str = "") -> RunOutcome:
     """Materialize every asset for one drop and one cut (the partition ``cut``,
     added if new); ``cut`` empty: the latest date in the drop."""
-    try:
-        cut = cut or default_cut(data_dir)
-    except DataDropError as exc:
-        return RunOutcome(success=False, failures=[str(exc)])
+    timings = {}
+    if not cut:
+        started = time.perf_counter()
+        try:
+            cut = default_cut(data_dir)
+        except DataDropError as exc:
+            return RunOutcome(success=False, failures=[str(exc)])
+        timings["(default cut: latest date in the drop)"] = time.perf_counter() - started
     defs = build_definitions(DropSettings(data_dir=str(data_dir), out_dir=str(out_dir)))
     job = defs.resolve_job_def(ALL_JOB)
     with _instance() as instance:
@@ -57,9 +64,11 @@ def run_pipeline(data_dir: Path, out_dir: Path, cut: str = "") -> RunOutcome:
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
-        outcome = RunOutcome(success=result.success, run_id=result.run_id)
+        outcome = RunOutcome(success=result.success, run_id=result.run_id, timings=timings)
         for event in result.all_events:
-            if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            if event.event_type_value == "STEP_SUCCESS":
+                outcome.timings[event.step_key] = event.step_success_data.duration_ms / 1000
+            elif event.event_type_value == "ASSET_CHECK_EVALUATION":
                 check = event.event_specific_data
                 if not check.passed:
                     blocking = check.severity == dg.AssetCheckSeverity.ERROR
