@@ -1,0 +1,112 @@
+"""The IO manager between steps: frames as Arrow IPC beside a pickle, reused in process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import pickle
+
+import dagster as dg
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from upath import UPath
+
+from trial_outcomes.analysis.drop import TrialDrop
+from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
+from trial_outcomes.pipelines.partitions import DATA_CUTS
+from trial_outcomes.pipelines.resources import DropSettings
+from trial_outcomes.pipelines.storage import FrameStore
+from tests.conftest import materialize_cut
+
+
+def _value() -> dict:
+    enrolment = pl.DataFrame({"subject_id": ["S1", "S2"], "enrol_date": [dt.date(2024, 1, 2), None]})
+    curve = pl.DataFrame({"time": [1.0, 2.5], "estimate": [0.9, None]})
+    drop = TrialDrop(records={"enrolment": enrolment}, cut=dt.date(2024, 3, 1), files={"enrolment.csv": "ab"})
+    return {"drop": drop, "tables": {"curve": curve, "again": curve}, "titles": ["OS", "EFS"], "n": 2}
+
+
+def _assert_same(loaded: dict, original: dict) -> None:
+    assert loaded["drop"].cut == original["drop"].cut and loaded["drop"].files == original["drop"].files
+    assert_frame_equal(loaded["drop"]["enrolment"], original["drop"]["enrolment"])
+    assert_frame_equal(loaded["tables"]["curve"], original["tables"]["curve"])
+    assert_frame_equal(loaded["tables"]["again"], original["tables"]["curve"])
+    assert (loaded["titles"], loaded["n"]) == (original["titles"], original["n"])
+
+
+def test_round_trip_from_memory_and_from_disk(tmp_path):
+    """Frames at any depth come back equal, from the writer's memory and from a
+    new store (another process) reading the files; a frame held twice is stored once."""
+    path = UPath(tmp_path / "value" / "2024-03-01.pickle")
+    path.parent.mkdir()
+    value = _value()
+    writer = FrameStore(str(tmp_path))
+    writer.dump_to_path(None, value, path)
+    _assert_same(writer.load_from_path(None, path), value)
+    _assert_same(FrameStore(str(tmp_path)).load_from_path(None, path), value)
+    (folder,) = [p for p in path.parent.iterdir() if p.name.endswith(".frames")]
+    assert sorted(p.name for p in folder.iterdir()) == ["0.arrow", "1.arrow"]
+
+
+def test_each_load_has_its_own_containers(tmp_path):
+    """A step that changes what it loaded cannot change what the next step loads."""
+    path = UPath(tmp_path / "2024-03-01.pickle")
+    store = FrameStore(str(tmp_path))
+    store.dump_to_path(None, _value(), path)
+    first = store.load_from_path(None, path)
+    first["titles"].append("changed")
+    first["tables"].pop("curve")
+    first["drop"].records.clear()
+    _assert_same(store.load_from_path(None, path), _value())
+
+
+def test_a_value_rewritten_elsewhere_is_read_from_disk(tmp_path):
+    """The in-memory copy is used only while the file is the one this store wrote."""
+    path = UPath(tmp_path / "2024-03-01.pickle")
+    mine, other = FrameStore(str(tmp_path)), FrameStore(str(tmp_path))
+    mine.dump_to_path(None, {"t": pl.DataFrame({"x": [1]})}, path)
+    other.dump_to_path(None, {"t": pl.DataFrame({"x": [2]})}, path)
+    assert mine.load_from_path(None, path)["t"]["x"].to_list() == [2]
+
+
+def test_rewrite_clears_old_frames_and_a_killed_write_leaves_the_value(tmp_path):
+    """Each write has its own frame folder and swaps the pickle atomically: the
+    folder of the previous write is removed; a write killed before the swap
+    (its folder and temporary pickle left behind) does not disturb the value."""
+    path = UPath(tmp_path / "2024-03-01.pickle")
+    store = FrameStore(str(tmp_path))
+    store.dump_to_path(None, {"t": pl.DataFrame({"x": [1]})}, path)
+    store.dump_to_path(None, {"t": pl.DataFrame({"x": [2]})}, path)
+    assert len([p for p in tmp_path.iterdir() if p.name.endswith(".frames")]) == 1
+    (tmp_path / "2024-03-01.deadbeef0000.frames").mkdir()
+    (tmp_path / ".2024-03-01.pickle.deadbeef0000.tmp").write_bytes(b"half a pick")
+    assert FrameStore(str(tmp_path)).load_from_path(None, path)["t"]["x"].to_list() == [2]
+    with open(path, "rb") as handle:
+        folder, _ = pickle.load(handle)
+    assert os.path.isdir(tmp_path / folder)
+
+
+@pytest.mark.parametrize("key", ["../escape", "/abs", "a/b", ".hidden", ""])
+def test_a_partition_key_that_could_leave_the_store_is_refused(tmp_path, key):
+    with pytest.raises(dg.Failure, match="not a plain name"):
+        FrameStore(str(tmp_path)).make_safe_partition_path(UPath(tmp_path), key)
+
+
+def test_one_asset_rematerialized_alone_reads_its_inputs_from_disk(drop, tmp_path):
+    """As when a statistician re-runs one asset from the UI: a new instance and
+    store (nothing in memory) load the upstream values written by the full run."""
+    out = tmp_path / "out"
+    result, cut = materialize_cut(drop, out)
+    assert result.success
+    work = out / ".work" / cut / "adrs.parquet"  # where assets write before publishing
+    before = work.read_bytes()
+    work.unlink()
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
+    defs = build_definitions(DropSettings(data_dir=str(drop), out_dir=str(out)))
+    again = defs.resolve_job_def(ALL_JOB).execute_in_process(
+        instance=instance, partition_key=cut, asset_selection=[dg.AssetKey("adrs")])
+    assert again.success
+    assert [e.step_key for e in again.all_events if e.event_type_value == "STEP_SUCCESS"] == ["adrs"]
+    assert work.read_bytes() == before == (out / cut / "adrs.parquet").read_bytes()
