@@ -100,3 +100,39 @@ def test_a_failed_publish_keeps_the_previous_version(tmp_path, monkeypatch):
         outputs.publish(out, CUT, [new])
     assert (out / CUT / "old.csv").read_text() == "old\n"
     assert not (out / CUT / "new.csv").exists()
+
+
+def test_a_second_run_of_a_cut_being_written_is_refused_clearly(small_drop_master, tmp_path):
+    """While one run holds a cut (here the test holds its lock), another run of the
+    same cut into the same folder exits 1 at once, saying why, and touches nothing;
+    once the lock is free the same command runs."""
+    out = tmp_path / "out"
+    with outputs.cut_lock(out, CUT):
+        blocked = _cli("run", "--data", str(small_drop_master), "--cut", CUT, "--out", str(out))
+        assert blocked.wait(timeout=120) == 1
+        assert f"data cut {CUT} is being written to {out} by process" in blocked.stderr.read()
+        assert not (out / CUT).exists() and not (out / ".work").exists()
+    free = _cli("run", "--data", str(small_drop_master), "--cut", CUT, "--out", str(out))
+    assert free.wait(timeout=900) == 0, free.stderr.read()
+    _complete_and_consistent(out / CUT)
+
+
+def test_the_dagster_instances_queue_one_run_per_cut(tmp_path):
+    """Both instance files (laptop and production) give the run queue a limit of one
+    in-progress run per value of the ``dagster/partition`` tag (the data cut)."""
+    import dagster as dg
+
+    per_cut = {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+    for source in (ROOT / "dagster.yaml", ROOT / "deploy" / "dagster-postgres.yaml"):
+        text = source.read_text()
+        if "postgres" in source.name:  # only the queue settings: no database needed here
+            text = text[text.index("run_coordinator:"):]
+        home = tmp_path / source.stem
+        home.mkdir()
+        (home / "dagster.yaml").write_text(text)
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            queue = instance.get_concurrency_config().run_queue_config
+            assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+            assert per_cut in queue.tag_concurrency_limits, source.name
+            if "postgres" in source.name:
+                assert queue.max_concurrent_runs == 4

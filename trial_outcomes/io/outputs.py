@@ -5,18 +5,56 @@ written to a temporary name and renamed, so no reader sees half a file. The
 last asset, ``published_cut``, then replaces ``<out>/<cut>`` as a whole by
 re-pointing one symbolic link, so a failed or killed run leaves the previous
 outputs of that cut as they were.
+
+Two runs of the same cut into the same folder would write the same work files;
+``cut_lock`` lets only one of them in (the CLI takes it for the whole run; runs
+launched by the Dagster daemon are kept apart by the run queue, see
+``dagster.yaml``).
 """
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
+
+
+class CutBusy(RuntimeError):
+    """Another process holds the lock of this cut in this output folder."""
+
+
+@contextmanager
+def cut_lock(out_dir: Path, cut: str) -> Iterator[None]:
+    """Hold ``<out>/.locks/<cut>.lock`` (an advisory ``flock``, released by the
+    kernel when the holder exits, even when killed); raise ``CutBusy`` at once
+    if another process holds it."""
+    locks = out_dir / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"{cut}.lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise CutBusy(f"data cut {cut} is being written to {out_dir} by {holder}; "
+                          "wait for that run to end and run again") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def work_dir(out_dir: Path, cut: str) -> Path:

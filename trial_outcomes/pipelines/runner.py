@@ -10,11 +10,12 @@ from pathlib import Path
 import dagster as dg
 
 from trial_outcomes.errors import DataDropError, Problem
+from trial_outcomes.io.outputs import CutBusy, cut_lock
 from trial_outcomes.io.readers import latest_date_in_drop
 from trial_outcomes.assets.monitoring import CHECKS as BOUNDARY_CHECKS
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
 from trial_outcomes.pipelines.partitions import DATA_CUTS
-from trial_outcomes.pipelines.resources import DropSettings
+from trial_outcomes.pipelines.resources import DropSettings, parse_cut
 
 
 @dataclass
@@ -54,6 +55,18 @@ def run_pipeline(data_dir: Path, out_dir: Path, cut: str = "") -> RunOutcome:
         except DataDropError as exc:
             return RunOutcome(success=False, failures=[str(exc)])
         timings["(default cut: latest date in the drop)"] = time.perf_counter() - started
+    try:
+        parse_cut(cut)
+    except ValueError as exc:
+        return RunOutcome(success=False, failures=[f"data cut: {exc}"])
+    try:
+        with cut_lock(out_dir, cut):
+            return _execute(data_dir, out_dir, cut, timings)
+    except CutBusy as exc:
+        return RunOutcome(success=False, failures=[str(exc)])
+
+
+def _execute(data_dir: Path, out_dir: Path, cut: str, timings: dict[str, float]) -> RunOutcome:
     defs = build_definitions(DropSettings(data_dir=str(data_dir), out_dir=str(out_dir)))
     job = defs.resolve_job_def(ALL_JOB)
     with _instance() as instance:
