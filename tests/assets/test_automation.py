@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 
 import dagster as dg
 import polars as pl
 import pytest
 
-from trial_outcomes.pipelines.automation import scheduled_cut
+from trial_outcomes.analysis.drop import drop_fingerprint
+from trial_outcomes.pipelines.automation import DROP_FINGERPRINT_TAG, drop_files, scheduled_cut
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
 from trial_outcomes.pipelines.partitions import DATA_CUTS
 from trial_outcomes.pipelines.resources import DropSettings
@@ -19,35 +21,92 @@ def _sensor(defs: dg.Definitions):
     return defs.resolve_sensor_def("new_drop_sensor")
 
 
-def test_new_drop_in_the_landing_folder_triggers_a_run(small_drop_master, tmp_path):
+def _evaluate(defs, instance, settings, cursor=None) -> dg.SensorResult:
+    context = dg.build_sensor_context(instance=instance, resources={"settings": settings}, definitions=defs, cursor=cursor)
+    return _sensor(defs)(context)
+
+
+def test_new_drop_runs_once_it_has_stopped_changing(small_drop_master, tmp_path):
+    """A drop is analysed only when the next evaluation (a minute later) finds the
+    same files: an export still being copied is not. Unchanged afterwards: no
+    new run; changed: one more run, again after it settles."""
     landing, out = tmp_path / "landing", tmp_path / "out"
     landing.mkdir()
     settings = DropSettings(out_dir=str(out), landing_dir=str(landing))
     defs = build_definitions(settings)
     with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(instance=instance, resources={"settings": settings}, definitions=defs)
-        assert not _sensor(defs)(context).run_requests  # empty landing folder
+        assert not _evaluate(defs, instance, settings).run_requests  # empty landing folder
 
         shutil.copytree(small_drop_master, landing / "export_2024_01")
-        result = _sensor(defs)(context)
-        (request,) = result.run_requests
+        first = _evaluate(defs, instance, settings)
+        assert not first.run_requests  # new: wait for the next evaluation
+        settled = _evaluate(defs, instance, settings, first.cursor)
+        (request,) = settled.run_requests
         assert request.tags["trial/drop"] == "export_2024_01"
-        assert result.dynamic_partitions_requests[0].partition_keys == [request.partition_key]
+        assert request.tags[DROP_FINGERPRINT_TAG] == drop_fingerprint(drop_files(landing / "export_2024_01"))
+        assert settled.dynamic_partitions_requests[0].partition_keys == [request.partition_key]
 
-        # the same drop again: nothing; a changed file: a new run
-        again = dg.build_sensor_context(instance=instance, resources={"settings": settings}, definitions=defs,
-                                        cursor=result.cursor)
-        assert not _sensor(defs)(again).run_requests
-        (landing / "export_2024_01" / "followup.csv").open("a").write("BR-001,2021-01-01,CONTACT,\n")
-        (changed,) = _sensor(defs)(again).run_requests
-        assert changed.run_key != request.run_key
+        assert not _evaluate(defs, instance, settings, settled.cursor).run_requests  # the same drop again
+        with (landing / "export_2024_01" / "followup.csv").open("a") as handle:
+            handle.write("BR-001,2021-01-01,CONTACT,\n")
+        changed = _evaluate(defs, instance, settings, settled.cursor)
+        assert not changed.run_requests
+        (again,) = _evaluate(defs, instance, settings, changed.cursor).run_requests
+        assert again.run_key != request.run_key
 
         # the requested run goes through
+        instance.add_dynamic_partitions(DATA_CUTS.name, [again.partition_key])
+        run = defs.resolve_job_def(ALL_JOB).execute_in_process(
+            instance=instance, partition_key=again.partition_key, run_config=again.run_config, tags=again.tags)
+        assert run.success
+        assert (out / again.partition_key / "report.html").is_file()
+
+
+def test_a_drop_still_being_copied_waits(small_drop_master, tmp_path):
+    """Files arriving one by one: each evaluation sees a different drop, so none runs."""
+    landing = tmp_path / "landing"
+    drop = landing / "export"
+    drop.mkdir(parents=True)
+    settings = DropSettings(out_dir=str(tmp_path / "out"), landing_dir=str(landing))
+    defs = build_definitions(settings)
+    cursor = None
+    with dg.instance_for_test() as instance:
+        for path in sorted(small_drop_master.iterdir(), key=lambda p: p.name != "enrolment.csv"):
+            shutil.copy(path, drop / path.name)
+            result = _evaluate(defs, instance, settings, cursor)
+            assert not result.run_requests, path.name
+            cursor = result.cursor
+        assert len(_evaluate(defs, instance, settings, cursor).run_requests) == 1
+
+
+def test_a_run_whose_drop_changed_after_the_sensor_saw_it_fails_and_publishes_nothing(small_drop_master, tmp_path):
+    landing, out = tmp_path / "landing", tmp_path / "out"
+    shutil.copytree(small_drop_master, landing / "export")
+    settings = DropSettings(out_dir=str(out), landing_dir=str(landing))
+    defs = build_definitions(settings)
+    with dg.instance_for_test() as instance:
+        (request,) = _evaluate(defs, instance, settings, _evaluate(defs, instance, settings).cursor).run_requests
+        with (landing / "export" / "followup.csv").open("a") as handle:
+            handle.write("BR-001,2021-01-01,CONTACT,\n")
         instance.add_dynamic_partitions(DATA_CUTS.name, [request.partition_key])
         run = defs.resolve_job_def(ALL_JOB).execute_in_process(
-            instance=instance, partition_key=request.partition_key, run_config=request.run_config, tags=request.tags)
-        assert run.success
-        assert (out / request.partition_key / "report.html").is_file()
+            instance=instance, partition_key=request.partition_key, run_config=request.run_config, tags=request.tags,
+            raise_on_error=False)
+    assert not run.success
+    (failure,) = [e for e in run.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.step_key == "trial_drop"
+    assert "changed after the new-drop sensor saw them" in failure.step_failure_data.user_failure_data.description
+    assert not (out / request.partition_key).exists()
+
+
+def test_a_cursor_from_before_the_settling_rule_still_counts_its_drops_as_run(small_drop_master, tmp_path):
+    landing = tmp_path / "landing"
+    shutil.copytree(small_drop_master, landing / "export")
+    settings = DropSettings(out_dir=str(tmp_path / "out"), landing_dir=str(landing))
+    defs = build_definitions(settings)
+    old_cursor = json.dumps({(landing / "export").resolve().as_posix(): drop_fingerprint(drop_files(landing / "export"))})
+    with dg.instance_for_test() as instance:
+        assert not _evaluate(defs, instance, settings, old_cursor).run_requests
 
 
 def test_schedule_requests_the_cut_of_the_day_before_and_adds_its_partition(tmp_path):

@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 
 from tests.browser import launch
+from trial_outcomes.analysis.drop import drop_fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -60,7 +61,10 @@ def test_manifest_records_inputs_code_plan_and_every_output(two_runs):
     folder = two_runs[0]
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["data_cut"] == CUT
-    assert set(manifest["data_drop"]["files"]) >= {"enrolment.csv", "followup.csv"}
+    drop = folder.parents[1] / "drop"
+    read = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in drop.iterdir()}
+    assert manifest["data_drop"]["files"] == read  # every file of the drop, with its hash
+    assert manifest["data_drop"]["sha256"] == drop_fingerprint(read)
     assert manifest["code"]["git_commit"] and "dirty" in manifest["code"]
     assert manifest["environment"]["packages"]["polars"]
     assert len(manifest["analysis_plan"]["sha256"]) == 64

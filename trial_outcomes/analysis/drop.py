@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -12,10 +13,22 @@ from trial_outcomes.schema import SCHEMAS
 
 @dataclass(frozen=True)
 class RawRecords:
-    """One file of the drop: every row as text (the raw layer), and typed by its schema."""
+    """One file of the drop: every row as text (the raw layer), typed by its schema,
+    and the file's name and SHA-256 (None for an optional file the drop lacks)."""
 
     text: pl.DataFrame
     typed: pl.DataFrame
+    file: str | None = None
+    sha256: str | None = None
+
+
+def drop_fingerprint(files: dict[str, str]) -> str:
+    """One SHA-256 for a drop: over each data file's name and SHA-256 (hex), in name order.
+    The new-drop sensor tags its runs with it; ``trial_drop`` checks the files it read against it."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + bytes.fromhex(files[name]))
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,9 @@ def _raw_asset(schema: RecordSchema) -> dg.AssetsDefinition:
         except DataDropError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         typed, problems = parse_records(frame, schema)
-        yield dg.Output(RawRecords(text=frame, typed=typed), metadata={**table_metadata(frame), **{k: str(v) for k, v in facts.items() if k != "rows"}})
+        value = RawRecords(text=frame, typed=typed, file=path.name if path else None, sha256=facts.get("sha256"))
+        metadata = {**table_metadata(frame), **{k: str(v) for k, v in facts.items() if k != "rows"}}
+        yield dg.Output(value, metadata=metadata)
         yield problems_check("schema_conformance", problems, f"{schema.record}: types, codes and ranges")
 
     return raw

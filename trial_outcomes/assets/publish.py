@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from trial_outcomes.analysis.drop import TrialDrop
+from trial_outcomes.analysis.drop import TrialDrop, drop_fingerprint
 from trial_outcomes.io.outputs import atomic_write_bytes, publish, work_dir
 from trial_outcomes.pipelines.partitions import DATA_CUTS
 from trial_outcomes.pipelines.resources import DropSettings
@@ -30,7 +30,8 @@ def build_manifest(settings: DropSettings, drop: TrialDrop, files: list[Path], w
     return {
         "trial": "NCT04325841",
         "data_cut": str(drop.cut),
-        "data_drop": {"folder": settings.data_path.resolve().name, "files": drop.files},
+        "data_drop": {"folder": settings.data_path.resolve().name, "files": drop.files,
+                      "sha256": drop_fingerprint(drop.files)},
         "code": code_version(),
         "environment": environment(),
         "analysis_plan": {"file": Path(plan.path).name, "sha256": plan.sha256, "parameters": plan.parameters()},

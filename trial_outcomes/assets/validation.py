@@ -5,10 +5,11 @@ from __future__ import annotations
 import dagster as dg
 
 from trial_outcomes.analysis import validation
-from trial_outcomes.analysis.drop import RawRecords, TrialDrop
+from trial_outcomes.analysis.drop import RawRecords, TrialDrop, drop_fingerprint
 from trial_outcomes.analysis import eligibility as elig
 from trial_outcomes.assets.metadata import listing_check, problems_check
 from trial_outcomes.assets.outputs import save_table
+from trial_outcomes.pipelines.automation import DROP_FINGERPRINT_TAG
 from trial_outcomes.pipelines.partitions import DATA_CUTS
 from trial_outcomes.pipelines.resources import DropSettings, parse_cut
 from trial_outcomes.schema import SCHEMAS
@@ -41,14 +42,19 @@ def trial_drop(context, settings: DropSettings, enrolment: RawRecords, eligibili
         cut = parse_cut(context.partition_key)
     except ValueError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
-    files = {}
-    for frame in (r.text for r in raw.values()):
-        if frame.height:
-            files[frame["_source_file"][0]] = frame["_source_sha256"][0]
+    files = {r.file: r.sha256 for r in raw.values() if r.file}
+    fingerprint = drop_fingerprint(files)
+    expected = context.run.tags.get(DROP_FINGERPRINT_TAG)
+    if expected and expected != fingerprint:
+        raise dg.Failure(description=(
+            f"the files of drop {settings.data_path.name} changed after the new-drop sensor saw them "
+            f"(drop SHA-256 {expected[:16]}... then, {fingerprint[:16]}... now); nothing is published. "
+            "The sensor requests a run of the new files once they stop changing."), allow_retries=False)
     drop = TrialDrop(records=records, cut=cut, files=dict(sorted(files.items())))
     yield dg.Output(drop, metadata={
         "data cut": str(cut),
         "data drop": settings.data_path.resolve().name,
+        "drop sha256": fingerprint,
         "subjects enrolled": records["enrolment"].height,
         **{f"rows: {r}": f.height for r, f in records.items()},
     })

@@ -9,12 +9,16 @@ from pathlib import Path
 
 import dagster as dg
 
+from trial_outcomes.analysis.drop import drop_fingerprint
 from trial_outcomes.errors import DataDropError
 from trial_outcomes.io.readers import EXTENSIONS, latest_date_in_drop
 from trial_outcomes.pipelines.partitions import DATA_CUTS
 from trial_outcomes.pipelines.resources import DropSettings
+from trial_outcomes.schema import SCHEMAS
 
 SENSOR_INTERVAL_SECONDS = 60
+#: run tag: the SHA-256 of the drop's files (``analysis.drop.drop_fingerprint``) when the sensor requested the run
+DROP_FINGERPRINT_TAG = "trial/drop_sha256"
 
 
 def drop_folders(landing: Path) -> list[Path]:
@@ -26,28 +30,34 @@ def drop_folders(landing: Path) -> list[Path]:
     return [p for p in candidates if any((p / f"enrolment.{ext}").is_file() for ext in EXTENSIONS)]
 
 
-def drop_fingerprint(folder: Path) -> str:
-    """SHA-256 over the names and SHA-256 of the drop's data files."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lstrip(".") in EXTENSIONS):
-        digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+def drop_files(folder: Path) -> dict[str, str]:
+    """Name -> SHA-256 (hex) of each file in ``folder`` that the pipeline would read."""
+    paths = [folder / f"{schema.record}.{ext}" for schema in SCHEMAS.values() for ext in EXTENSIONS]
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths if p.is_file()}
 
 
 def build_drop_sensor(job_name: str) -> dg.SensorDefinition:
     @dg.sensor(job_name=job_name, minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
                default_status=dg.DefaultSensorStatus.STOPPED)
     def new_drop_sensor(context: dg.SensorEvaluationContext, settings: DropSettings):
-        """A new drop folder, or changed file hashes in one, under the landing folder
-        requests a run for the drop's data cut (its latest date), adding the partition."""
-        seen = json.loads(context.cursor) if context.cursor else {}
+        """A drop folder under the landing folder that is new or changed, and then
+        unchanged at the next evaluation (at least a minute later, so that an export
+        still being copied is not analysed), requests a run for the drop's data cut
+        (its latest date), adding the partition. The run is tagged with the drop's
+        SHA-256, and fails without publishing if the files differ when it reads them."""
+        seen = _read_cursor(context.cursor)
         requests, cuts = [], set()
         for folder in drop_folders(settings.landing_path):
             key = folder.resolve().as_posix()
-            fingerprint = drop_fingerprint(folder)
-            if seen.get(key) == fingerprint:
+            fingerprint = drop_fingerprint(drop_files(folder))
+            state = seen.get(key, {})
+            if state.get("sha256") != fingerprint:
+                seen[key] = {"sha256": fingerprint, "requested": False}
+                context.log.info(f"drop {folder.name} is new or changed; it runs if unchanged at the next evaluation")
                 continue
-            seen[key] = fingerprint
+            if state["requested"]:
+                continue
+            state["requested"] = True
             try:
                 latest = latest_date_in_drop(folder)
             except DataDropError as exc:
@@ -62,14 +72,22 @@ def build_drop_sensor(job_name: str) -> dg.SensorDefinition:
                 run_key=f"{folder.name}:{fingerprint[:16]}",
                 partition_key=cut,
                 run_config=settings.run_config(data_dir=str(folder)),
-                tags={"trial/drop": folder.name, "trial/trigger": "new drop"},
+                tags={"trial/drop": folder.name, "trial/trigger": "new drop", DROP_FINGERPRINT_TAG: fingerprint},
             ))
+        cursor = json.dumps(seen, sort_keys=True)
         if not requests:
-            return dg.SensorResult(skip_reason="no new or changed drop", cursor=json.dumps(seen, sort_keys=True))
-        return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True),
+            return dg.SensorResult(skip_reason="no new drop unchanged since the last evaluation", cursor=cursor)
+        return dg.SensorResult(run_requests=requests, cursor=cursor,
                                dynamic_partitions_requests=[DATA_CUTS.build_add_request(sorted(cuts))])
 
     return new_drop_sensor
+
+
+def _read_cursor(cursor: str | None) -> dict[str, dict]:
+    """Per drop folder: its SHA-256 when last seen, and whether a run was requested for it.
+    (Cursors written before the settling rule hold the SHA-256 alone: those drops had runs.)"""
+    seen = json.loads(cursor) if cursor else {}
+    return {key: value if isinstance(value, dict) else {"sha256": value, "requested": True} for key, value in seen.items()}
 
 
 def scheduled_cut(execution_time: dt.datetime) -> str:
