@@ -12,6 +12,9 @@ import warnings
 from pathlib import Path
 
 
+INTERRUPTED = 130  # the shell's code for a command stopped by SIGINT
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -36,7 +39,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from trial_outcomes.pipelines.runner import run_pipeline
 
     started = time.perf_counter()
-    outcome = run_pipeline(data, Path(args.out), args.cut or "")
+    try:
+        outcome = run_pipeline(data, Path(args.out), args.cut or "")
+    except KeyboardInterrupt:
+        outcome = None
+    if outcome is None or outcome.interrupted:
+        print("trial-outcomes run INTERRUPTED; nothing was published, earlier outputs are untouched.", file=sys.stderr)
+        return INTERRUPTED
     for line in outcome.warnings:
         print(f"warning: {line}", file=sys.stderr)
     if not outcome.success:

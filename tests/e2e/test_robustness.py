@@ -136,3 +136,27 @@ def test_the_dagster_instances_queue_one_run_per_cut(tmp_path):
             assert per_cut in queue.tag_concurrency_limits, source.name
             if "postgres" in source.name:
                 assert queue.max_concurrent_runs == 4
+
+
+def test_an_interrupted_run_says_so_and_leaves_the_previous_outputs(small_drop_master, tmp_path):
+    """Ctrl-C (SIGINT) while the steps run: exit 130, one line saying nothing was
+    published (no stack trace), the earlier outputs of the cut as they were, and
+    the cut's lock free for the next run."""
+    out = tmp_path / "out"
+    first = _cli("run", "--data", str(small_drop_master), "--cut", CUT, "--out", str(out))
+    assert first.wait(timeout=900) == 0
+    before = _complete_and_consistent(out / CUT)
+    run = _cli("run", "--data", str(small_drop_master), "--cut", CUT, "--out", str(out))
+    marker = out / ".storage" / "adsl"  # ADSL written again: the run is past its start, mid-way
+    stamp = max((p.stat().st_mtime_ns for p in marker.iterdir()), default=0)
+    deadline = time.monotonic() + 300
+    while not any(p.stat().st_mtime_ns > stamp for p in marker.iterdir()) and run.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    run.send_signal(signal.SIGINT)
+    assert run.wait(timeout=120) == 130
+    err = run.stderr.read()
+    assert "INTERRUPTED; nothing was published" in err and "Traceback" not in err and "Stack Trace" not in err
+    assert _complete_and_consistent(out / CUT) == before
+    with outputs.cut_lock(out, CUT):
+        pass

@@ -27,6 +27,7 @@ class RunOutcome:
     warnings: list[str] = field(default_factory=list)
     boundaries: list[str] = field(default_factory=list)
     run_id: str = ""
+    interrupted: bool = False  # stopped by an interrupt (Ctrl-C, SIGINT/SIGTERM), not by the data
     #: seconds spent finding the default cut, then in each step that succeeded (Dagster's own count)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -91,7 +92,10 @@ def _execute(data_dir: Path, out_dir: Path, cut: str, timings: dict[str, float])
                         outcome.boundaries.append(text)
             elif event.event_type_value == "STEP_FAILURE":
                 data = event.step_failure_data
-                if data.user_failure_data is not None:
+                if data.error is not None and data.error.cls_name == "DagsterExecutionInterruptedError":
+                    outcome.interrupted = True
+                    outcome.failures.append(f"step {event.step_key} was interrupted")
+                elif data.user_failure_data is not None:
                     outcome.failures.append(f"step {event.step_key} failed: {data.user_failure_data.description}")
                 elif "DagsterAssetCheckFailedError" not in (data.error.cls_name or "") and "blocking asset check" not in data.error.message:
                     outcome.failures.append(f"step {event.step_key} failed: {data.error.to_string()}")
