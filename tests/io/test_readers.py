@@ -111,3 +111,45 @@ def test_blank_lines_and_crlf_keep_true_line_numbers(drop):
     raw, _ = read_raw(drop / "followup.csv", FOLLOWUP)
     assert raw["_source_row"].to_list() == [2, 4]
     assert raw["detail"].to_list() == ["", "x"]
+
+
+def _with_late_dates(drop, followup_dates: list[str]) -> None:
+    """Append follow-up contacts on ``followup_dates`` for the drop's first subject."""
+    subject = _frame(drop, "enrolment")["subject_id"][0]
+    with (drop / "followup.csv").open("a") as handle:
+        for date in followup_dates:
+            handle.write(f"{subject},{date},CONTACT,\n")
+
+
+def test_default_cut_is_the_latest_valid_date_whichever_reader_finds_it(drop, monkeypatch):
+    """The latest date of any record, skipping values that are not real dates:
+    with an impossible '2099-02-30' and a valid '2098-01-05' added to follow-up,
+    the cut is 2098-01-05, whether polars reads the date columns straight (plain
+    UTF-8 CSV) or the full reader is needed (a quoted field, a BOM, XLSX)."""
+    import datetime as dt
+
+    from trial_outcomes.io import readers
+    from trial_outcomes.io.readers import latest_date_in_drop
+
+    _with_late_dates(drop, ["2099-02-30", "2098-01-05", " 2097-12-31 "])
+    expected = dt.date(2098, 1, 5)
+    with monkeypatch.context() as patch:  # plain CSV files: the full reader is not needed
+        patch.setattr(readers, "read_raw", lambda *a: pytest.fail("full reader used on plain CSV"))
+        assert latest_date_in_drop(drop) == expected
+    with (drop / "followup.csv").open("a") as handle:
+        handle.write('BR-001,2020-01-01,CONTACT,"seen, well"\n')  # quotes: the full reader
+    assert latest_date_in_drop(drop) == expected
+    data = (drop / "followup.csv").read_bytes()
+    (drop / "followup.csv").write_bytes(b"\xef\xbb\xbf" + data.replace(b'"seen, well"', b""))
+    assert latest_date_in_drop(drop) == expected
+    _frame(drop, "followup").write_excel(drop / "followup.xlsx")
+    (drop / "followup.csv").unlink()
+    assert latest_date_in_drop(drop) == expected
+
+
+def test_default_cut_names_a_missing_required_file(drop):
+    from trial_outcomes.io.readers import latest_date_in_drop
+
+    (drop / "infusion.csv").unlink()
+    with pytest.raises(DataDropError, match="infusion.csv.*required file is missing"):
+        latest_date_in_drop(drop)

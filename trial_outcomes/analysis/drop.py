@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from trial_outcomes.schema import SCHEMAS
-
 
 @dataclass(frozen=True)
 class RawRecords:
@@ -41,15 +39,3 @@ class TrialDrop:
 
     def __getitem__(self, record: str) -> pl.DataFrame:
         return self.records[record]
-
-
-def latest_date(records: dict[str, pl.DataFrame]) -> dt.date | None:
-    """The latest date of any record in the drop: the default data cut."""
-    latest = None
-    for record, frame in records.items():
-        for col in SCHEMAS[record].columns:
-            if col.kind == "date" and frame.height:
-                value = frame.get_column(col.name).max()
-                if value is not None and (latest is None or value > latest):
-                    latest = value
-    return latest

@@ -19,7 +19,7 @@ def empty_problems() -> pl.DataFrame:
     return pl.DataFrame(schema=PROBLEM_SCHEMA)
 
 
-def _typed(col: Column) -> pl.Expr:
+def typed_value(col: Column) -> pl.Expr:
     """The typed value of one column; null where blank or invalid."""
     raw = pl.col(col.name).str.strip_chars()
     raw = pl.when(raw == "").then(None).otherwise(raw)
@@ -79,7 +79,7 @@ def parse_records(raw: pl.DataFrame, schema: RecordSchema) -> tuple[pl.DataFrame
     Boolean, codes in their canonical spelling) plus ``_source_file`` and
     ``_source_row``; values breaking a range stay in it, and are reported.
     """
-    work = raw.with_columns(_typed(c).alias(f"__typed_{c.name}") for c in schema.columns)
+    work = raw.with_columns(typed_value(c).alias(f"__typed_{c.name}") for c in schema.columns)
     problem_frames = []
     for col in schema.columns:
         for condition, rule in _column_problems(col):
