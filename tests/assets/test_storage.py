@@ -110,3 +110,29 @@ def test_one_asset_rematerialized_alone_reads_its_inputs_from_disk(drop, tmp_pat
     assert again.success
     assert [e.step_key for e in again.all_events if e.event_type_value == "STEP_SUCCESS"] == ["adrs"]
     assert work.read_bytes() == before == (out / cut / "adrs.parquet").read_bytes()
+
+
+def _job_from_environment():
+    """The job as a separate process rebuilds it (``reconstructable``): settings from TRIAL_* variables."""
+    return build_definitions().resolve_job_def(ALL_JOB)
+
+
+@pytest.mark.slow
+def test_the_ui_default_multiprocess_executor_gives_the_same_tables(drop, tmp_path, monkeypatch):
+    """Runs launched from the UI execute each step in its own process, so every
+    value crosses processes through the files: the published tables equal those
+    of the in-process run (the CLI's)."""
+    in_process, multi = tmp_path / "in_process", tmp_path / "multi"
+    result, cut = materialize_cut(drop, in_process)
+    assert result.success
+    monkeypatch.setenv("TRIAL_DATA_DIR", str(drop))
+    monkeypatch.setenv("TRIAL_OUT_DIR", str(multi))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
+        run = dg.execute_job(dg.reconstructable(_job_from_environment), instance=instance,
+                             tags={"dagster/partition": cut}, run_config={"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}})
+        assert run.success
+        starts = [e for e in run.all_events if e.event_type_value == "STEP_WORKER_STARTED"]
+        assert len(starts) > 20  # each step in a worker process
+    for name in ("adsl.parquet", "adtte.parquet", "adae.parquet", "survival_summary.csv", "km_curves.parquet"):
+        assert (multi / cut / name).read_bytes() == (in_process / cut / name).read_bytes(), name
