@@ -163,6 +163,20 @@ def test_cox_with_no_event_in_one_level_is_not_estimable():
         cox_hazard_ratios(frame, "t", "e", ["x"])
 
 
+def test_group_hazard_ratio_is_empty_where_no_model_can_be_fitted():
+    """None for no event at all, for everyone in one group, and for no event in one
+    group; otherwise the same numbers as ``cox_hazard_ratios`` (R's aml reference)."""
+    from trial_outcomes.analysis.survival_tests import group_hazard_ratio
+
+    frame = pl.DataFrame({"t": [1.0, 2, 3, 4, 5, 6], "e": [1, 1, 1, 0, 0, 0], "x": [0, 0, 0, 1, 1, 1]})
+    assert group_hazard_ratio(frame, "t", "e", "x") is None  # monotone likelihood
+    assert group_hazard_ratio(frame.with_columns(pl.lit(0).alias("e")), "t", "e", "x") is None
+    assert group_hazard_ratio(frame.with_columns(pl.lit(1).alias("x")), "t", "e", "x") is None
+    data, ref = load("aml")
+    aml = data.with_columns((pl.col("x") == "Nonmaintained").cast(pl.Int8).alias("xNonmaintained"))
+    assert group_hazard_ratio(aml, "time", "status", "xNonmaintained")["hr"] == pytest.approx(ref["cox"]["hr"], rel=1e-6)
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_logrank_with_three_groups_and_ties_matches_lifelines(seed):
     """R's references have two groups only; for k = 3 the vectorized statistic is

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from trial_outcomes.analysis.adsl import treatment_dates
+from trial_outcomes.analysis.adsl import study_day, treatment_dates
 from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.flags import yn_flag, yn_value
 from trial_outcomes.schema import CRS_TERM, ICANS_TERM
+
 
 def treatment_emergent(onset: pl.Expr, ld_start: pl.Expr) -> pl.Expr:
     """Treatment-emergent: onset on or after the first lymphodepletion day."""
@@ -32,9 +33,9 @@ def derive_adae(records: Records) -> pl.DataFrame:
         pl.col("term").alias("AEDECOD"),
         pl.col("onset_date").alias("ASTDT"),
         pl.col("resolution_date").alias("AENDT"),
-        (pl.col("onset_date") - pl.col("TRTSDT")).dt.total_days().alias("ASTDY"),
+        study_day(pl.col("onset_date")).alias("ASTDY"),
         ae_duration_days(pl.col("onset_date"), pl.col("resolution_date")).alias("ADURN"),
-        pl.when(pl.col("resolution_date").is_null()).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("AEONGO"),
+        yn_flag(pl.col("resolution_date").is_null()).alias("AEONGO"),
         pl.col("grade").alias("AETOXGR"),
         yn_value(pl.col("serious")).alias("AESER"),
         yn_value(pl.col("related")).alias("AEREL"),
@@ -45,7 +46,7 @@ def derive_adae(records: Records) -> pl.DataFrame:
         yn_flag(pl.col("term") == ICANS_TERM).alias("ICANSFL"),
     ).sort("USUBJID", "AEDECOD", "AETOXGR", "ASTDT", "AESPID", descending=[False, False, True, False, False])
     worst = pl.int_range(pl.len()).over("USUBJID", "AEDECOD", "TRTEMFL") == 0
-    return out.with_columns(pl.when(worst).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("WORSTFL")).sort("USUBJID", "ASTDT", "AESPID")
+    return out.with_columns(yn_flag(worst).alias("WORSTFL")).sort("USUBJID", "ASTDT", "AESPID")
 
 
 def syndrome_details(adae: pl.DataFrame, flag: str, prefix: str) -> pl.DataFrame:
@@ -57,8 +58,8 @@ def syndrome_details(adae: pl.DataFrame, flag: str, prefix: str) -> pl.DataFrame
         pl.col("AETOXGR").max().alias(f"{prefix}GR"),
         pl.col("ASTDY").min().alias(f"{prefix}ONDY"),
         pl.when((pl.col("AEONGO") == "N").all()).then(pl.col("ADURN").sum()).alias(f"{prefix}DUR"),
-        pl.when((pl.col("AETOCI") == "Y").any()).then(pl.lit("Y")).otherwise(pl.lit("N")).alias(f"{prefix}TOCI"),
-        pl.when((pl.col("AESTER") == "Y").any()).then(pl.lit("Y")).otherwise(pl.lit("N")).alias(f"{prefix}STER"),
+        yn_flag((pl.col("AETOCI") == "Y").any()).alias(f"{prefix}TOCI"),
+        yn_flag((pl.col("AESTER") == "Y").any()).alias(f"{prefix}STER"),
     )
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from trial_outcomes.analysis.adsl import REMISSION, WINDOW_FIRST_DAY, WINDOW_LAST_DAY, treatment_dates
+from trial_outcomes.analysis.adsl import REMISSION, WINDOW_FIRST_DAY, WINDOW_LAST_DAY, study_day, treatment_dates
 from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.flags import yn_flag
 
@@ -34,7 +34,7 @@ def best_response_day28(records: Records, cut: dt.date) -> pl.DataFrame:
     rank = {r: i for i, r in enumerate(RESPONSE_ORDER)}
     in_window = (
         records["assessments"].join(day0, on="subject_id", how="inner")
-        .with_columns((pl.col("assessment_date") - pl.col("TRTSDT")).dt.total_days().alias("ADY"))
+        .with_columns(study_day(pl.col("assessment_date")).alias("ADY"))
         .filter(pl.col("ADY").is_between(WINDOW_FIRST_DAY, WINDOW_LAST_DAY) & pl.col("response").is_in(RESPONSE_ORDER))
         .with_columns(pl.col("response").replace_strict(rank, return_dtype=pl.Int32).alias("_rank"))
         .sort("subject_id", "_rank", "assessment_date")
@@ -67,7 +67,7 @@ def derive_adrs(records: Records, bor: pl.DataFrame) -> pl.DataFrame:
         pl.lit("Overall response by visit").alias("PARAM"),
         pl.col("visit").alias("AVISIT"),
         pl.col("assessment_date").alias("ADT"),
-        (pl.col("assessment_date") - pl.col("TRTSDT")).dt.total_days().alias("ADY"),
+        study_day(pl.col("assessment_date")).alias("ADY"),
         pl.col("response").alias("AVALC"),
         pl.col("mrd_pct").alias("MRDPCT"),
         pl.when(pl.col("mrd_pct").is_not_null()).then(yn_flag(mrd_negative(pl.col("mrd_pct")))).alias("MRDNEGFL"),

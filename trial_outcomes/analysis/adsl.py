@@ -25,6 +25,12 @@ def treatment_dates(records: Records) -> pl.DataFrame:
     )
 
 
+def study_day(date: pl.Expr, day0: pl.Expr = pl.col("TRTSDT")) -> pl.Expr:
+    """Days from the first infusion (``TRTSDT``, day 0) to ``date``: the day after
+    infusion is day 1, the day before is day -1 (endpoints.md: day 0 = infusion)."""
+    return (date - day0).dt.total_days()
+
+
 def first_remission_date(records: Records) -> pl.DataFrame:
     """``FRMDT``: "the earliest CR/CRi assessment date" (endpoints.md, Response)."""
     return (
@@ -137,7 +143,7 @@ def early_death_flags(adsl: pl.DataFrame) -> pl.DataFrame:
     """``DTH30FL``/``DTH100FL``: death within 30/100 days of infusion (day <= 30/100);
     ``NRMFL``: non-relapse mortality, a death without prior relapse in a subject
     whose day-28 response was not PR or NR (refractory disease is not NRM)."""
-    day = (pl.col("DTHDT") - pl.col("TRTSDT")).dt.total_days()
+    day = study_day(pl.col("DTHDT"))
     died = pl.col("DTHDT").is_not_null() & pl.col("TRTSDT").is_not_null()
     nrm = died & pl.col("RELDT").is_null() & ~pl.col("BOR28").is_in(["PR", "NR"]).fill_null(False)
     return adsl.with_columns(

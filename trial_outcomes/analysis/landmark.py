@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from trial_outcomes.analysis.km import fit_km
-from trial_outcomes.analysis.survival_tests import cox_hazard_ratios, logrank_test
+from trial_outcomes.analysis.survival_tests import group_hazard_ratio, logrank_test
 
 HSCT_GROUP, NO_HSCT_GROUP = "HSCT by landmark", "No HSCT by landmark"
 
@@ -45,12 +45,9 @@ def hsct_landmark(adtte: pl.DataFrame, adsl: pl.DataFrame, landmark_day: int) ->
             chisq, _, p = logrank_test(cohort["LMAVAL"].to_numpy(), event, cohort["LMGROUP"].to_numpy())
             data = cohort.with_columns((1 - pl.col("CNSR")).alias("_event"), pl.col("LMAVAL").cast(pl.Float64).alias("_time"),
                                        (pl.col("LMGROUP") == HSCT_GROUP).cast(pl.Int8).alias("_hsct"))
-            if data["_event"].sum() > 0:
-                try:
-                    (fit,) = cox_hazard_ratios(data, "_time", "_event", ["_hsct"])
-                    hr, lcl, ucl = fit["hr"], fit["hr_lcl"], fit["hr_ucl"]
-                except Exception:  # no convergence: leave empty
-                    pass
+            fit = group_hazard_ratio(data, "_time", "_event", "_hsct")
+            if fit is not None:  # else left empty
+                hr, lcl, ucl = fit["hr"], fit["hr_lcl"], fit["hr_ucl"]
         for group in (HSCT_GROUP, NO_HSCT_GROUP):
             part = cohort.filter(pl.col("LMGROUP") == group)
             km = fit_km(part["LMAVAL"].to_numpy(), (1 - part["CNSR"]).to_numpy())

@@ -8,9 +8,9 @@ import polars as pl
 
 from trial_outcomes.analysis.competing import fit_cif, gray_test
 from trial_outcomes.analysis.km import fit_km, median_followup
-from trial_outcomes.analysis.survival_tests import cox_hazard_ratios, logrank_test
+from trial_outcomes.analysis.survival_tests import group_hazard_ratio, logrank_test
 
-DAYS_PER_MONTH = 30.4375
+DAYS_PER_MONTH = 30.4375  # endpoints.md: months are 30.4375 days
 POPULATION = {"OS": "SAFFL", "EFS": "SAFFL", "DFS": "SAFFL & CR/CRi", "CIR": "SAFFL & CR/CRi"}
 SUMMARY_COLUMNS = [
     "endpoint", "analysis", "population", "group_var", "group", "n", "n_events", "n_censored",
@@ -112,12 +112,9 @@ def subgroup_hazard_ratios(adtte: pl.DataFrame, subgroups: tuple[str, ...]) -> p
                 sub = data.filter(pl.col(var).is_not_null()).with_columns((pl.col(var).cast(pl.String) == level).cast(pl.Int8).alias("_x"))
                 row = {"endpoint": endpoint, "analysis": analysis, "group_var": var, "group": level, "reference": levels[0],
                        "n": sub.height, "n_events": int(sub["_event"].sum()), "hr": None, "hr_lcl": None, "hr_ucl": None, "p": None}
-                if sub["_event"].sum() > 0 and 0 < sub["_x"].sum() < sub.height:
-                    try:
-                        (fit,) = cox_hazard_ratios(sub, "_time", "_event", ["_x"])
-                        row.update(hr=fit["hr"], hr_lcl=fit["hr_lcl"], hr_ucl=fit["hr_ucl"], p=fit["p"])
-                    except Exception:  # no convergence (e.g. no events in one level): leave empty
-                        pass
+                fit = group_hazard_ratio(sub, "_time", "_event", "_x")
+                if fit is not None:  # else left empty
+                    row.update(hr=fit["hr"], hr_lcl=fit["hr_lcl"], hr_ucl=fit["hr_ucl"], p=fit["p"])
                 out.append(row)
     schema = {"endpoint": pl.String, "analysis": pl.String, "group_var": pl.String, "group": pl.String, "reference": pl.String,
               "n": pl.Int64, "n_events": pl.Int64, "hr": pl.Float64, "hr_lcl": pl.Float64, "hr_ucl": pl.Float64, "p": pl.Float64}

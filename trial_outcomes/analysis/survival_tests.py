@@ -55,3 +55,16 @@ def cox_hazard_ratios(frame: pl.DataFrame, duration: str, event: str, covariates
         raise ValueError("Cox model not estimable (monotone likelihood)")
     return [{"term": term, "hr": hr, "hr_lcl": lcl, "hr_ucl": ucl, "p": p}
             for term, (hr, lcl, ucl, p) in zip(covariates, fit.hazard_ratios())]
+
+
+def group_hazard_ratio(frame: pl.DataFrame, duration: str, event: str, in_group: str) -> dict | None:
+    """The Cox hazard ratio of the 0/1 column ``in_group`` (``cox_hazard_ratios``), or
+    None where it cannot be estimated: no event, everyone in one group, or a
+    monotone likelihood (no event in one group)."""
+    if frame[event].sum() == 0 or not 0 < frame[in_group].sum() < frame.height:
+        return None
+    try:
+        (fit,) = cox_hazard_ratios(frame, duration, event, [in_group])
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    return fit

@@ -15,8 +15,7 @@ from trial_outcomes.pipelines.partitions import DATA_CUTS
 from trial_outcomes.pipelines.resources import DropSettings
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,group_name="derivation", code_version="1")
+@dg.asset(partitions_def=DATA_CUTS, group_name="derivation", code_version="1")
 def adae(settings: DropSettings, cut_records: TrialDrop) -> dg.Output:
     """ADAE: every AE at the cut with study day, duration, treatment-emergent flag
     (onset on or after lymphodepletion), CRS/ICANS flags and worst-grade flag."""
@@ -43,14 +42,13 @@ def crs_grading(settings: DropSettings, cut_records: TrialDrop, adae: pl.DataFra
         pl.col("AETOXGR").max().cast(pl.Int8).alias("CRSGR_REPORTED")).rename({"USUBJID": "subject_id"})
     listing = crs_grade_discrepancies(reported, derived)
     meta = save_table(settings, str(cut_records.cut), "crs_grade_discrepancies.csv", listing)
-    yield dg.Output({"daily": daily, "derived": derived, "discrepancies": listing},
+    yield dg.Output({"derived": derived, "discrepancies": listing},
                     metadata={**meta, "subjects monitored": derived.height})
     yield listing_check("reported_grade_matches_monitoring", listing,
                         f"{listing.height} of {derived.height} monitored subject(s) with a reported CRS grade that differs")
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,group_name="derivation", code_version="1")
+@dg.asset(partitions_def=DATA_CUTS, group_name="derivation", code_version="1")
 def ae_summary(settings: DropSettings, cut_records: TrialDrop, adae: pl.DataFrame, adsl: pl.DataFrame) -> dg.Output:
     """Treatment-emergent AEs by term: subjects with any grade, grade 3+, and each
     worst grade, over the safety set."""

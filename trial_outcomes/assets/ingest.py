@@ -18,7 +18,7 @@ def _raw_asset(schema: RecordSchema) -> dg.AssetsDefinition:
     key = dg.AssetKey(["raw", schema.record])
 
     @dg.asset(
-    partitions_def=DATA_CUTS,
+        partitions_def=DATA_CUTS,
         key=key,
         group_name="ingest",
         code_version="1",

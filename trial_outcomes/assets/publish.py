@@ -39,8 +39,7 @@ def build_manifest(settings: DropSettings, drop: TrialDrop, files: list[Path], w
     }
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,group_name="report", code_version="1", deps=OUTPUT_ASSETS)
+@dg.asset(partitions_def=DATA_CUTS, group_name="report", code_version="1", deps=OUTPUT_ASSETS)
 def published_cut(settings: DropSettings, trial_drop: TrialDrop) -> dg.MaterializeResult:
     """Write `manifest.json` and swap `<out>/<cut>` to this run's files, atomically: a
     failed run never reaches this step, so earlier outputs of the cut stay as they were."""

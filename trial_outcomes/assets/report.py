@@ -14,8 +14,7 @@ from trial_outcomes.pipelines.resources import DropSettings
 from trial_outcomes.provenance import short_version
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,group_name="report", code_version="1")
+@dg.asset(partitions_def=DATA_CUTS, group_name="report", code_version="1")
 def report(settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame, response_summary: pl.DataFrame,
            ae_summary: pl.DataFrame, eligibility_deviations: pl.DataFrame, crs_grading: dict, survival_analysis: dict,
            survival_plots: list, stopping_rules: pl.DataFrame, cut_comparison: pl.DataFrame) -> dg.Output:
@@ -40,8 +39,8 @@ def report(settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame, r
         comparison=cut_comparison if cut_comparison.height else None,
     )
     context = build_context(inputs)
-    html = render_html(context)
-    atomic_write_bytes(folder / "report.html", html.encode("utf-8"))
+    html = render_html(context).encode("utf-8")
+    atomic_write_bytes(folder / "report.html", html)
     pdf = render_pdf(context)
     atomic_write_bytes(folder / "report.pdf", pdf)
     consort = next(b for b in context["sections"][0].blocks if b.kind == "figure")
@@ -51,6 +50,6 @@ def report(settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame, r
         "pdf": dg.MetadataValue.path(str(folder / "report.pdf")),
         "sections": dg.MetadataValue.md("\n".join(f"1. {s.title}" for s in context["sections"])),
         "preview": dg.MetadataValue.md(f"![disposition](data:image/png;base64,{thumbnail})"),
-        "html bytes": len(html.encode("utf-8")),
+        "html bytes": len(html),
         "pdf bytes": len(pdf),
     })

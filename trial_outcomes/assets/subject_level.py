@@ -17,8 +17,7 @@ from trial_outcomes.pipelines.partitions import DATA_CUTS
 from trial_outcomes.pipelines.resources import DropSettings
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,group_name="derivation", code_version="1")
+@dg.asset(partitions_def=DATA_CUTS, group_name="derivation", code_version="1")
 def cut_records(trial_drop: TrialDrop) -> dg.Output:
     """The drop as known at the data cut: records dated after it ignored, AEs
     resolving after it ongoing, subjects enrolled after it left out."""
@@ -31,8 +30,7 @@ def cut_records(trial_drop: TrialDrop) -> dg.Output:
     })
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,group_name="derivation", code_version="1")
+@dg.asset(partitions_def=DATA_CUTS, group_name="derivation", code_version="1")
 def adsl(settings: DropSettings, cut_records: TrialDrop, eligibility_deviations: pl.DataFrame, adae: pl.DataFrame,
          crs_grading: dict) -> dg.Output:
     """ADSL: one row per enrolled subject: populations (ENRLFL, SAFFL, EFFFL, PPROTFL),
@@ -50,8 +48,7 @@ def adsl(settings: DropSettings, cut_records: TrialDrop, eligibility_deviations:
     return dg.Output(table, metadata={**meta, **counts})
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,group_name="derivation", code_version="1")
+@dg.asset(partitions_def=DATA_CUTS, group_name="derivation", code_version="1")
 def adrs(settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame) -> dg.Output:
     """ADRS: overall response at every assessment and the best overall response by day 28."""
     bor = adsl.filter(pl.col("SAFFL") == "Y").select(
@@ -60,8 +57,7 @@ def adrs(settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame) -> 
     return dg.Output(table, metadata=save_table(settings, str(cut_records.cut), "adrs.parquet", table))
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,group_name="derivation", code_version="1")
+@dg.asset(partitions_def=DATA_CUTS, group_name="derivation", code_version="1")
 def response_summary(settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame) -> dg.Output:
     """Day-28 CR/CRi, CR and MRD-negative CR/CRi rates over the efficacy set, with
     exact Clopper-Pearson 95 % CIs, overall and by subgroup."""

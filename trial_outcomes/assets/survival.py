@@ -18,8 +18,7 @@ from trial_outcomes.pipelines.resources import DropSettings
 OVERALL = (pl.col("group_var") == "all") & (pl.col("analysis") == "primary")
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,group_name="survival", code_version="1")
+@dg.asset(partitions_def=DATA_CUTS, group_name="survival", code_version="1")
 def survival_analysis(settings: DropSettings, cut_records: TrialDrop, adtte: pl.DataFrame, adsl: pl.DataFrame) -> dg.Output:
     """Kaplan-Meier (OS, EFS, DFS) and Aalen-Johansen (CIR) per endpoint, analysis and
     subgroup: medians with Brookmeyer-Crowley CIs, landmark rates, log-rank / Gray's
@@ -71,8 +70,7 @@ def _figure_title(endpoint: str, analysis: str, group_var: str, rows: pl.DataFra
     return title
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,group_name="survival", code_version="1")
+@dg.asset(partitions_def=DATA_CUTS, group_name="survival", code_version="1")
 def survival_plots(settings: DropSettings, cut_records: TrialDrop, survival_analysis: dict) -> dg.Output:
     """One figure per endpoint and subgroup variable, and per sensitivity analysis (`plots/*.png`):
     KM or cumulative-incidence curves with CI band, censoring ticks, median and

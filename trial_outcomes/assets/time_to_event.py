@@ -12,8 +12,7 @@ from trial_outcomes.pipelines.partitions import DATA_CUTS
 from trial_outcomes.pipelines.resources import DropSettings
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,group_name="derivation", code_version="1")
+@dg.asset(partitions_def=DATA_CUTS, group_name="derivation", code_version="1")
 def adtte(settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame) -> dg.Output:
     """ADTTE: OS, EFS, DFS and CIR for the primary analysis and `censor_at_hsct`,
     with STARTDT, ADT, AVAL (days), CNSR, event and censoring descriptions, and

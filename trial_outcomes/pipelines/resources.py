@@ -27,7 +27,7 @@ class DropSettings(dg.ConfigurableResource):
 
     def run_config(self, **changes: str) -> dict:
         """Run config for these settings with ``changes`` (run config replaces every field)."""
-        fields = {"data_dir": self.data_dir, "out_dir": self.out_dir, "plan": self.plan, "landing_dir": self.landing_dir}
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
         return {"resources": {"settings": {"config": {**fields, **changes}}}}
 
     @property

@@ -100,6 +100,6 @@ def _execute(data_dir: Path, out_dir: Path, cut: str, timings: dict[str, float])
                 elif "DagsterAssetCheckFailedError" not in (data.error.cls_name or "") and "blocking asset check" not in data.error.message:
                     outcome.failures.append(f"step {event.step_key} failed: {data.error.to_string()}")
         if result.success:
-            outcome.cut = str(result.output_for_node("trial_drop").cut)
-            outcome.published = str(out_dir / outcome.cut)
+            outcome.cut = cut  # the partition key is the cut (trial_drop has checked it)
+            outcome.published = str(out_dir / cut)
     return outcome

@@ -10,6 +10,7 @@ import textwrap
 import numpy as np
 import polars as pl
 
+from trial_outcomes.analysis.adsl import study_day
 from trial_outcomes.reporting.plots import DAYS_PER_MONTH, _pyplot, png_bytes
 
 
@@ -103,15 +104,9 @@ def swimmer_figure(adsl: pl.DataFrame, dpi: int = 120) -> bytes:
     ``SWIMMER_LIMIT`` subjects, the most recently infused ones."""
     plt = _pyplot()
     recent = adsl.filter(pl.col("SAFFL") == "Y").sort("TRTSDT", "USUBJID", descending=True).head(SWIMMER_LIMIT)
-    safety = recent.with_columns(
-        ((pl.coalesce("DTHDT", "LSTALVDT") - pl.col("TRTSDT")).dt.total_days()).alias("_end"),
-    ).sort("_end", "USUBJID")
-
-    def day(col: str) -> pl.Expr:
-        return (pl.col(col) - pl.col("TRTSDT")).dt.total_days()
-
-    lanes = safety.with_columns(day("FRMDT").alias("_cr"), day("RELDT").alias("_rel"), day("HSCTDT").alias("_hsct"),
-                                day("DTHDT").alias("_dth"))
+    safety = recent.with_columns(study_day(pl.coalesce("DTHDT", "LSTALVDT")).alias("_end")).sort("_end", "USUBJID")
+    lanes = safety.with_columns(study_day(pl.col(date)).alias(name) for date, name in
+                                (("FRMDT", "_cr"), ("RELDT", "_rel"), ("HSCTDT", "_hsct"), ("DTHDT", "_dth")))
     n = lanes.height
     fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.085 * n))
     fig.subplots_adjust(left=0.12, right=0.97, top=1 - 0.5 / (1.2 + 0.085 * n), bottom=0.6 / (1.2 + 0.085 * n))

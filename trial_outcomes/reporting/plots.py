@@ -10,7 +10,8 @@ import io
 import numpy as np
 import polars as pl
 
-DAYS_PER_MONTH = 30.4375
+from trial_outcomes.analysis.survival_summary import DAYS_PER_MONTH
+
 COLOURS = ("#1f4e79", "#c0392b", "#2e8b57", "#8e44ad", "#d35400", "#7f8c8d")
 
 
