@@ -52,7 +52,9 @@ def bare_read_seconds(drop: Path) -> float:
         "for f in files: pl.read_csv(f, infer_schema=False)\n"
         "print(time.perf_counter() - t)\n"
     )
-    best = min(float(subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True).stdout) for _ in range(3))
+    best = min(
+        float(subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True).stdout) for _ in range(3)
+    )
     return best
 
 
@@ -87,9 +89,11 @@ def km_million(n: int) -> tuple[float, float | None]:
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "km.csv"
         np.savetxt(csv, np.column_stack([t_obs, event]), delimiter=",", fmt="%d", header="time,status", comments="")
-        script = (f"suppressMessages(library(survival)); d <- read.csv('{csv}'); "
-                  "t <- system.time({f <- survfit(Surv(time, status) ~ 1, data = d, conf.type = 'log-log'); "
-                  "q <- quantile(f, 0.5)}); cat(t[['elapsed']])")
+        script = (
+            f"suppressMessages(library(survival)); d <- read.csv('{csv}'); "
+            "t <- system.time({f <- survfit(Surv(time, status) ~ 1, data = d, conf.type = 'log-log'); "
+            "q <- quantile(f, 0.5)}); cat(t[['elapsed']])"
+        )
         out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True)
         return ours, float(out.stdout.strip()) if out.returncode == 0 else None
 
@@ -104,7 +108,9 @@ def main() -> None:
     for n in args.sizes:
         drop, out = DATA / f"drop_{n}", DATA / f"out_{n}"
         shutil.rmtree(out, ignore_errors=True)
-        synth = measure([PY, "-m", "trial_outcomes.cli", "synth", "--subjects", str(n), "--seed", "1", "--out", str(drop)])
+        synth = measure(
+            [PY, "-m", "trial_outcomes.cli", "synth", "--subjects", str(n), "--seed", "1", "--out", str(drop)]
+        )
         bare = bare_read_seconds(drop)
         run = measure([PY, "-m", "trial_outcomes.cli", "run", "--data", str(drop), "--out", str(out), "--timings"])
         if run["rc"] not in (0, 3):
@@ -115,8 +121,10 @@ def main() -> None:
     print("\n| subjects | synth s | synth RSS MB | bare polars read s | run s | run peak RSS MB | run / bare read |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['n']:,} | {r['synth']['wall']:.1f} | {r['synth']['rss_mb']:.0f} | {r['bare']:.2f} | "
-              f"{r['run']['wall']:.1f} | {r['run']['rss_mb']:.0f} | {r['run']['wall'] / r['bare']:.0f}x |")
+        print(
+            f"| {r['n']:,} | {r['synth']['wall']:.1f} | {r['synth']['rss_mb']:.0f} | {r['bare']:.2f} | "
+            f"{r['run']['wall']:.1f} | {r['run']['rss_mb']:.0f} | {r['run']['wall'] / r['bare']:.0f}x |"
+        )
     largest = rows[-1]
     steps = largest["run"]["out"].split("seconds by step", 1)
     if len(steps) == 2:
@@ -130,8 +138,10 @@ def main() -> None:
         exponent = math.log(b["run"]["wall"] / a["run"]["wall"]) / math.log(b["n"] / a["n"])
         print(f"\nscaling exponent of run time, {a['n']:,} -> {b['n']:,} subjects: {exponent:.2f}")
     ours, r_time = km_million(args.km)
-    print(f"\nKaplan-Meier with log-log CI and median, {args.km:,} subjects: ours {ours:.2f} s; "
-          + (f"R survfit {r_time:.2f} s" if r_time is not None else "R not installed (column skipped)"))
+    print(
+        f"\nKaplan-Meier with log-log CI and median, {args.km:,} subjects: ours {ours:.2f} s; "
+        + (f"R survfit {r_time:.2f} s" if r_time is not None else "R not installed (column skipped)")
+    )
     dagster_s, defs_s = import_seconds(("dagster", "trial_outcomes.pipelines.definitions"))
     print(f"\nimport dagster: {dagster_s:.2f} s; load the definitions: {defs_s:.2f} s ({defs_s / dagster_s:.2f}x)")
 

@@ -31,51 +31,95 @@ class Trial:
     def __init__(self) -> None:
         self.rows: dict[str, list[dict]] = {r: [] for r in SCHEMAS}
 
-    def enrol(self, sid: str, enrol_day: int = -10, **values) -> "Trial":
-        row = dict(subject_id=sid, site="X", consent_date=day(enrol_day - 1), enrol_date=day(enrol_day), age_years=8.0,
-                   sex="F", diagnosis_date=day(-400), disease_status="relapsed", prior_relapses=1, prior_hsct=False,
-                   cd19_pct=99.0, bm_blast_pct=50.0, pb_blast_pct=5.0, csf_blasts_per_ul=0.0, emd=False,
-                   fusion_gene="none", ecog=1, creatinine_x_uln=0.5, bun_x_uln=0.5)
+    def enrol(self, sid: str, enrol_day: int = -10, **values) -> Trial:
+        row = dict(
+            subject_id=sid,
+            site="X",
+            consent_date=day(enrol_day - 1),
+            enrol_date=day(enrol_day),
+            age_years=8.0,
+            sex="F",
+            diagnosis_date=day(-400),
+            disease_status="relapsed",
+            prior_relapses=1,
+            prior_hsct=False,
+            cd19_pct=99.0,
+            bm_blast_pct=50.0,
+            pb_blast_pct=5.0,
+            csf_blasts_per_ul=0.0,
+            emd=False,
+            fusion_gene="none",
+            ecog=1,
+            creatinine_x_uln=0.5,
+            bun_x_uln=0.5,
+        )
         row.update(values)
         self.rows["enrolment"].append(row)
         for c in CRITERIA:
             self.rows["eligibility"].append(dict(subject_id=sid, criterion=c, met=c.startswith("IN")))
         return self
 
-    def infuse(self, sid: str, at: int = 0, ld: int = -5) -> "Trial":
-        self.rows["infusion"].append(dict(subject_id=sid, ld_regimen="FC", ld_start_date=day(at + ld),
-                                          infusion_date=day(at), dose_cells_per_kg=1e6, product_lot="L"))
+    def infuse(self, sid: str, at: int = 0, ld: int = -5) -> Trial:
+        self.rows["infusion"].append(
+            dict(
+                subject_id=sid,
+                ld_regimen="FC",
+                ld_start_date=day(at + ld),
+                infusion_date=day(at),
+                dose_cells_per_kg=1e6,
+                product_lot="L",
+            )
+        )
         return self
 
-    def assess(self, sid: str, at: int, response: str, mrd: float | None = None, visit: str = "V") -> "Trial":
-        self.rows["assessments"].append(dict(subject_id=sid, assessment_date=day(at), visit=visit, response=response, mrd_pct=mrd))
+    def assess(self, sid: str, at: int, response: str, mrd: float | None = None, visit: str = "V") -> Trial:
+        self.rows["assessments"].append(
+            dict(subject_id=sid, assessment_date=day(at), visit=visit, response=response, mrd_pct=mrd)
+        )
         return self
 
-    def event(self, sid: str, at: int, event: str, detail: str | None = None) -> "Trial":
+    def event(self, sid: str, at: int, event: str, detail: str | None = None) -> Trial:
         self.rows["followup"].append(dict(subject_id=sid, event_date=day(at), event=event, detail=detail))
         return self
 
-    def ae(self, sid: str, term: str, onset: int, grade: int, resolved: int | None = None, toci=False, steroid=False) -> "Trial":
+    def ae(
+        self, sid: str, term: str, onset: int, grade: int, resolved: int | None = None, toci=False, steroid=False
+    ) -> Trial:
         n = sum(r["subject_id"] == sid for r in self.rows["adverse_events"]) + 1
-        self.rows["adverse_events"].append(dict(
-            subject_id=sid, ae_id=f"AE{n}", term=term, onset_date=day(onset),
-            resolution_date=None if resolved is None else day(resolved), grade=grade, serious=grade >= 3,
-            related=True, tocilizumab=toci, corticosteroids=steroid))
+        self.rows["adverse_events"].append(
+            dict(
+                subject_id=sid,
+                ae_id=f"AE{n}",
+                term=term,
+                onset_date=day(onset),
+                resolution_date=None if resolved is None else day(resolved),
+                grade=grade,
+                serious=grade >= 3,
+                related=True,
+                tocilizumab=toci,
+                corticosteroids=steroid,
+            )
+        )
         return self
 
-    def crs(self, sid: str, at: int, temp: float, hypotension: str = "NONE", oxygen: str = "NONE") -> "Trial":
-        self.rows["crs_monitoring"].append(dict(subject_id=sid, obs_date=day(at), max_temp_c=temp,
-                                                hypotension=hypotension, oxygen=oxygen))
+    def crs(self, sid: str, at: int, temp: float, hypotension: str = "NONE", oxygen: str = "NONE") -> Trial:
+        self.rows["crs_monitoring"].append(
+            dict(subject_id=sid, obs_date=day(at), max_temp_c=temp, hypotension=hypotension, oxygen=oxygen)
+        )
         return self
 
     def records(self) -> dict[str, pl.DataFrame]:
         out = {}
         for record, rows in self.rows.items():
             schema = SCHEMAS[record]
-            frame = pl.DataFrame([{c: r.get(c) for c in schema.column_names} for r in rows],
-                                 schema={c.name: _DTYPES.get(c.kind, pl.String) for c in schema.columns})
-            out[record] = frame.with_columns(pl.lit(f"{record}.csv").alias("_source_file"),
-                                             (pl.int_range(pl.len()) + 2).cast(pl.Int64).alias("_source_row"))
+            frame = pl.DataFrame(
+                [{c: r.get(c) for c in schema.column_names} for r in rows],
+                schema={c.name: _DTYPES.get(c.kind, pl.String) for c in schema.columns},
+            )
+            out[record] = frame.with_columns(
+                pl.lit(f"{record}.csv").alias("_source_file"),
+                (pl.int_range(pl.len()) + 2).cast(pl.Int64).alias("_source_row"),
+            )
         return out
 
     def derive(self, cut_day: int = 1000) -> dict[str, pl.DataFrame]:
@@ -84,14 +128,18 @@ class Trial:
 
 def derive_all(records: dict[str, pl.DataFrame], cut: dt.date) -> dict[str, pl.DataFrame]:
     records = apply_cut(records, cut)
-    elig = subject_eligibility(records["enrolment"], eligibility_deviations(records["enrolment"], records["eligibility"]))
+    elig = subject_eligibility(
+        records["enrolment"], eligibility_deviations(records["enrolment"], records["eligibility"])
+    )
     adsl = derive_adsl(records, elig, best_response_day28(records, cut))
     return {"records": records, "adsl": adsl, "adtte": derive_adtte(adsl), "adae": derive_adae(records)}
 
 
 def tte(derived: dict, paramcd: str, sid: str = "S1", analysis: str = "primary") -> dict | None:
     """The ADTTE row of one subject, endpoint and analysis, or None if absent."""
-    rows = derived["adtte"].filter((pl.col("PARAMCD") == paramcd) & (pl.col("ANALYSIS") == analysis) & (pl.col("USUBJID") == sid))
+    rows = derived["adtte"].filter(
+        (pl.col("PARAMCD") == paramcd) & (pl.col("ANALYSIS") == analysis) & (pl.col("USUBJID") == sid)
+    )
     return rows.row(0, named=True) if rows.height else None
 
 

@@ -8,9 +8,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
-from trial_outcomes.pipelines.partitions import DATA_CUTS
-from trial_outcomes.pipelines.resources import DropSettings
 from trial_outcomes.pipelines.runner import default_cut
 from trial_outcomes.synth.generator import generate
 
@@ -39,5 +38,7 @@ def materialize_cut(data_dir: Path, out_dir: Path, cut: str | None = None, insta
     defs = build_definitions(DropSettings(data_dir=str(data_dir), out_dir=str(out_dir)))
     instance = instance or dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
-    result = defs.resolve_job_def(ALL_JOB).execute_in_process(instance=instance, partition_key=cut, raise_on_error=False)
+    result = defs.resolve_job_def(ALL_JOB).execute_in_process(
+        instance=instance, partition_key=cut, raise_on_error=False
+    )
     return result, cut

@@ -11,7 +11,6 @@ import time
 import warnings
 from pathlib import Path
 
-
 INTERRUPTED = 130  # the shell's code for a command stopped by SIGINT
 
 
@@ -25,7 +24,7 @@ def _fail(message: str) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from trial_outcomes.pipelines.resources import parse_cut
+    from trial_outcomes.dates import parse_cut
 
     data = Path(args.data)
     if not data.is_dir():

@@ -9,8 +9,20 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("trial-outcomes", "dagster", "polars", "lifelines", "numpy", "scipy", "pandas", "matplotlib",
-            "xhtml2pdf", "reportlab", "jinja2", "fastexcel")
+PACKAGES = (
+    "trial-outcomes",
+    "dagster",
+    "polars",
+    "lifelines",
+    "numpy",
+    "scipy",
+    "pandas",
+    "matplotlib",
+    "xhtml2pdf",
+    "reportlab",
+    "jinja2",
+    "fastexcel",
+)
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -18,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def code_version() -> dict:
     """The git commit of the checkout the code runs from, and whether it has
     uncommitted changes to tracked files; 'unknown' outside a git checkout."""
+
     def git(*args: str) -> str | None:
         try:
             out = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=10)

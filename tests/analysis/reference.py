@@ -1,25 +1,21 @@
-"""R's reference results (shared/reference): loading helpers for the tests."""
+"""R's reference results (tests/reference, copied from the shared reference set with
+the R script that made them): loading helpers for the tests."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 LANDMARKS = {"rate_6m": 6 * 30.4375, "rate_12m": 12 * 30.4375, "rate_24m": 24 * 30.4375}
 
 
 def load(name: str) -> tuple[pl.DataFrame, dict]:
-    csv, js = REFERENCE / f"{name}.csv", REFERENCE / f"{name}.json"
-    if not csv.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"reference data {csv} missing in CI")
-        pytest.skip(f"reference data {csv} not found (shared/ is laid beside the checkout)")
-    return pl.read_csv(csv), json.loads(js.read_text())
+    """The data set ``name`` and R's results for it; both ship with the tests."""
+    return pl.read_csv(REFERENCE / f"{name}.csv"), json.loads((REFERENCE / f"{name}.json").read_text())
 
 
 def approx_or_none(expected, rel=None, abs=None):

@@ -5,10 +5,15 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from trial_outcomes.analysis.adae import syndrome_details, worst_grade_by_term
-from trial_outcomes.analysis.crs import astct_daily_grade, crs_grade_discrepancies, crs_treated_subjects, derived_crs_grade
-from trial_outcomes.analysis.rates import ae_summary, clopper_pearson
 from tests.builders import Trial
+from trial_outcomes.analysis.adae import syndrome_details, worst_grade_by_term
+from trial_outcomes.analysis.crs import (
+    astct_daily_grade,
+    crs_grade_discrepancies,
+    crs_treated_subjects,
+    derived_crs_grade,
+)
+from trial_outcomes.analysis.rates import ae_summary, clopper_pearson
 
 CRS = "Cytokine release syndrome"
 ICANS = "Immune effector cell-associated neurotoxicity syndrome"
@@ -24,8 +29,14 @@ def test_crs_details_worst_grade_onset_duration_and_drugs():
     """CRS day 2-5 grade 2 with tocilizumab, and day 9-10 grade 3 with steroids:
     worst grade 3, onset day 2, duration 4 + 2 = 6 days (both ends counted),
     tocilizumab Y, steroids Y."""
-    adae = (Trial().enrol("S1").infuse("S1").ae("S1", CRS, 2, 2, resolved=5, toci=True)
-            .ae("S1", CRS, 9, 3, resolved=10, steroid=True).derive()["adae"])
+    adae = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .ae("S1", CRS, 2, 2, resolved=5, toci=True)
+        .ae("S1", CRS, 9, 3, resolved=10, steroid=True)
+        .derive()["adae"]
+    )
     row = syndrome_details(adae, "CRSFL", "CRS").row(0, named=True)
     assert (row["CRSGR"], row["CRSONDY"], row["CRSDUR"], row["CRSTOCI"], row["CRSSTER"]) == (3, 2, 6, "Y", "Y")
 
@@ -50,14 +61,14 @@ def _grade(temp: float, hypotension: str = "NONE", oxygen: str = "NONE", treated
 @pytest.mark.parametrize(
     ("temp", "hypotension", "oxygen", "grade"),
     [
-        (37.9, "NONE", "NONE", 0),             # no fever, no CRS
+        (37.9, "NONE", "NONE", 0),  # no fever, no CRS
         (37.9, "MULTI_VASOPRESSOR", "NONE", 0),  # no fever, untreated: not CRS
-        (38.0, "NONE", "NONE", 1),             # fever >= 38.0 alone: grade 1
-        (38.5, "FLUIDS", "NONE", 2),           # hypotension without vasopressor
-        (38.5, "NONE", "LOW_FLOW", 2),         # low-flow oxygen <= 6 L/min
+        (38.0, "NONE", "NONE", 1),  # fever >= 38.0 alone: grade 1
+        (38.5, "FLUIDS", "NONE", 2),  # hypotension without vasopressor
+        (38.5, "NONE", "LOW_FLOW", 2),  # low-flow oxygen <= 6 L/min
         (38.5, "ONE_VASOPRESSOR", "NONE", 3),  # one vasopressor
-        (38.5, "NONE", "HIGH_FLOW", 3),        # high-flow oxygen
-        (38.5, "FLUIDS", "HIGH_FLOW", 3),      # the more severe of the two sets it
+        (38.5, "NONE", "HIGH_FLOW", 3),  # high-flow oxygen
+        (38.5, "FLUIDS", "HIGH_FLOW", 3),  # the more severe of the two sets it
         (38.5, "MULTI_VASOPRESSOR", "LOW_FLOW", 4),
         (38.5, "NONE", "POSITIVE_PRESSURE", 4),
     ],
@@ -80,9 +91,21 @@ def test_fever_masked_by_tocilizumab_still_counts():
 def test_death_from_crs_is_grade_5_and_differences_are_listed():
     """S1 reported grade 3, monitoring says 3 and died of CRS: derived 5, listed.
     S2 reported grade 1, monitoring shows fluids (2): listed. S3 agrees: not listed."""
-    t = (Trial().enrol("S1").infuse("S1").ae("S1", CRS, 2, 3, toci=True).crs("S1", 2, 39.5, "ONE_VASOPRESSOR")
-         .enrol("S2").infuse("S2").ae("S2", CRS, 2, 1).crs("S2", 2, 38.4, "FLUIDS")
-         .enrol("S3").infuse("S3").ae("S3", CRS, 2, 2).crs("S3", 2, 38.4, "NONE", "LOW_FLOW"))
+    t = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .ae("S1", CRS, 2, 3, toci=True)
+        .crs("S1", 2, 39.5, "ONE_VASOPRESSOR")
+        .enrol("S2")
+        .infuse("S2")
+        .ae("S2", CRS, 2, 1)
+        .crs("S2", 2, 38.4, "FLUIDS")
+        .enrol("S3")
+        .infuse("S3")
+        .ae("S3", CRS, 2, 2)
+        .crs("S3", 2, 38.4, "NONE", "LOW_FLOW")
+    )
     records = t.records()
     daily = astct_daily_grade(records["crs_monitoring"], crs_treated_subjects(records["adverse_events"]))
     deaths = pl.DataFrame({"subject_id": ["S1"], "DTHCAUS": ["Cytokine release syndrome"]})
@@ -104,12 +127,32 @@ def test_ae_summary_counts_subjects_once_by_worst_grade():
     """S1: CRS grades 1 and 3 -> worst 3; S2: CRS 2 and anaemia 3; S3: nothing.
     Safety set 3. Any AE: 2 subjects (66.7 %), both grade 3+.
     CRS: 2 subjects, one worst 2, one worst 3; grade 3+: 1 (33.3 %)."""
-    t = (Trial().enrol("S1").infuse("S1").ae("S1", CRS, 1, 1, resolved=3).ae("S1", CRS, 6, 3, resolved=8)
-         .enrol("S2").infuse("S2").ae("S2", CRS, 2, 2, resolved=4).ae("S2", "Anaemia", 3, 3)
-         .enrol("S3").infuse("S3"))
+    t = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .ae("S1", CRS, 1, 1, resolved=3)
+        .ae("S1", CRS, 6, 3, resolved=8)
+        .enrol("S2")
+        .infuse("S2")
+        .ae("S2", CRS, 2, 2, resolved=4)
+        .ae("S2", "Anaemia", 3, 3)
+        .enrol("S3")
+        .infuse("S3")
+    )
     table = ae_summary(worst_grade_by_term(t.derive()["adae"]), 3)
     rows = {r["term"]: r for r in table.iter_rows(named=True)}
     assert table["term"][0] == "Any adverse event"
-    assert (rows["Any adverse event"]["n_any"], rows["Any adverse event"]["pct_any"], rows["Any adverse event"]["n_grade3plus"]) == (2, 66.7, 2)
+    assert (
+        rows["Any adverse event"]["n_any"],
+        rows["Any adverse event"]["pct_any"],
+        rows["Any adverse event"]["n_grade3plus"],
+    ) == (2, 66.7, 2)
     crs = rows[CRS]
-    assert (crs["n_any"], crs["n_grade2"], crs["n_grade3"], crs["n_grade3plus"], crs["pct_grade3plus"]) == (2, 1, 1, 1, 33.3)
+    assert (crs["n_any"], crs["n_grade2"], crs["n_grade3"], crs["n_grade3plus"], crs["pct_grade3plus"]) == (
+        2,
+        1,
+        1,
+        1,
+        33.3,
+    )

@@ -10,11 +10,11 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trial_outcomes.analysis.parse import parse_records
+from tests.builders import derive_all
+from trial_outcomes.io.parse import parse_records
 from trial_outcomes.io.readers import read_raw
 from trial_outcomes.schema import SCHEMAS
 from trial_outcomes.synth.generator import ACCRUAL_START, EXPORT_DAY, generate
-from tests.builders import derive_all
 
 
 def _derive(seed: int, subjects: int, cut_offset: int) -> tuple[dict, dt.date]:
@@ -42,7 +42,10 @@ def test_adtte_invariants(seed, subjects, cut_offset):
     # counts reconcile with ADSL, for both analyses
     n_safety = int((adsl["SAFFL"] == "Y").sum())
     n_remission = adsl.filter((pl.col("SAFFL") == "Y") & pl.col("FRMDT").is_not_null()).height
-    counts = {(r["PARAMCD"], r["ANALYSIS"]): r["len"] for r in adtte.group_by("PARAMCD", "ANALYSIS").len().iter_rows(named=True)}
+    counts = {
+        (r["PARAMCD"], r["ANALYSIS"]): r["len"]
+        for r in adtte.group_by("PARAMCD", "ANALYSIS").len().iter_rows(named=True)
+    }
     for analysis in ("primary", "censor_at_hsct"):
         assert counts.get(("OS", analysis), 0) == n_safety
         assert counts.get(("EFS", analysis), 0) == n_safety
@@ -50,7 +53,9 @@ def test_adtte_invariants(seed, subjects, cut_offset):
         assert counts.get(("CIR", analysis), 0) == n_remission
     assert adtte.select("USUBJID", "PARAMCD", "ANALYSIS").is_duplicated().sum() == 0
     # deaths in ADSL are OS events in the primary analysis
-    os_events = adtte.filter((pl.col("PARAMCD") == "OS") & (pl.col("ANALYSIS") == "primary") & (pl.col("CNSR") == 0)).height
+    os_events = adtte.filter(
+        (pl.col("PARAMCD") == "OS") & (pl.col("ANALYSIS") == "primary") & (pl.col("CNSR") == 0)
+    ).height
     assert os_events == adsl.filter((pl.col("SAFFL") == "Y") & pl.col("DTHDT").is_not_null()).height
     # DFS and CIR share events; CIR event types partition them
     cir = adtte.filter((pl.col("PARAMCD") == "CIR") & (pl.col("ANALYSIS") == "primary"))
@@ -59,5 +64,6 @@ def test_adtte_invariants(seed, subjects, cut_offset):
     assert set(cir["EVNTTYPE"].unique().to_list()) <= {0, 1, 2}
     # the sensitivity analysis never lengthens follow-up
     joined = adtte.filter(pl.col("ANALYSIS") == "primary").join(
-        adtte.filter(pl.col("ANALYSIS") == "censor_at_hsct"), on=["USUBJID", "PARAMCD"], suffix="_s")
+        adtte.filter(pl.col("ANALYSIS") == "censor_at_hsct"), on=["USUBJID", "PARAMCD"], suffix="_s"
+    )
     assert (joined["AVAL_s"] <= joined["AVAL"]).all()

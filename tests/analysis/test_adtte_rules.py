@@ -77,7 +77,13 @@ def test_event_on_the_day_of_hsct_still_counts_in_the_sensitivity_analysis():
 def test_death_before_day_28():
     """CRS death on day 9: OS event AVAL 9; EFS event at day 1 (no CR/CRi by day
     28); not in DFS; death within 30 and 100 days; non-relapse mortality."""
-    t = Trial().enrol("S1").infuse("S1").ae("S1", "Cytokine release syndrome", 2, 5).event("S1", 9, "DEATH", "Cytokine release syndrome")
+    t = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .ae("S1", "Cytokine release syndrome", 2, 5)
+        .event("S1", 9, "DEATH", "Cytokine release syndrome")
+    )
     d = t.derive()
     assert (tte(d, "OS")["AVAL"], tte(d, "OS")["CNSR"]) == (9, 0)
     assert (tte(d, "EFS")["AVAL"], tte(d, "EFS")["CNSR"]) == (1, 0)

@@ -6,8 +6,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from trial_outcomes.analysis.competing import fit_cif, gray_test
 from tests.analysis.reference import LANDMARKS, load
+from trial_outcomes.analysis.competing import fit_cif, gray_test
 
 
 def _parts(data):
@@ -21,7 +21,11 @@ def test_cumulative_incidence_and_variance_match_cuminc():
     for level, part in _parts(data):
         fit = fit_cif(part["time"].to_numpy(), part["status"].to_numpy())
         r = ref[level]
-        assert fit.n == r["n"] and int(fit.n_event.sum()) == r["n_relapse"] and int(fit.n_competing.sum()) == r["n_competing"]
+        assert (
+            fit.n == r["n"]
+            and int(fit.n_event.sum()) == r["n_relapse"]
+            and int(fit.n_competing.sum()) == r["n_competing"]
+        )
         for key, t in LANDMARKS.items():
             assert fit.at(t)[0] == pytest.approx(r[key], abs=1e-9), (level, key)
             assert fit.variance_at(t) == pytest.approx(r[f"{key}_var"], rel=1e-6), (level, key)

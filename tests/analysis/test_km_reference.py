@@ -8,9 +8,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from trial_outcomes.analysis.km import fit_km, median_followup
-from trial_outcomes.analysis.survival_tests import cox_hazard_ratios, logrank_test
 from tests.analysis.reference import LANDMARKS, approx_or_none, load
+from trial_outcomes.analysis.comparisons import cox_hazard_ratios, logrank_test
+from trial_outcomes.analysis.km import fit_km, median_followup
 
 CASES = [("aml", "x"), ("lung", "sex")]
 
@@ -39,7 +39,9 @@ def test_curve_rows_match_r_summary(name, group):
         expected_se = np.array([np.nan if v is None else v for v in curve["std_err"]])
         np.testing.assert_allclose(fit.std_err, expected_se, rtol=1e-9, atol=1e-12, equal_nan=True)
         for ours, theirs in ((fit.lcl, curve["lcl"]), (fit.ucl, curve["ucl"])):
-            np.testing.assert_allclose(ours, np.array([np.nan if v is None else v for v in theirs]), rtol=0, atol=1e-6, equal_nan=True)
+            np.testing.assert_allclose(
+                ours, np.array([np.nan if v is None else v for v in theirs]), rtol=0, atol=1e-6, equal_nan=True
+            )
 
 
 @pytest.mark.parametrize(("name", "group"), CASES)
@@ -55,7 +57,10 @@ def test_median_and_brookmeyer_crowley_ci_match_r_exactly(name, group):
 def test_reverse_km_median_followup_matches_r(name, group):
     data, ref = load(name)
     for level, part in _groups(data, group, ref):
-        assert median_followup(part["time"].to_numpy(), part["status"].to_numpy()) == ref[level]["median_followup_reverse_km"]
+        assert (
+            median_followup(part["time"].to_numpy(), part["status"].to_numpy())
+            == ref[level]["median_followup_reverse_km"]
+        )
 
 
 @pytest.mark.parametrize(("name", "group"), CASES)
@@ -119,7 +124,10 @@ def test_cox_efron_matches_coxph_aml():
     frame = data.with_columns((pl.col("x") == "Nonmaintained").cast(pl.Int8).alias("xNonmaintained"))
     (row,) = cox_hazard_ratios(frame, "time", "status", ["xNonmaintained"])
     assert row["hr"] == pytest.approx(ref["cox"]["hr"], rel=1e-6)
-    assert (row["hr_lcl"], row["hr_ucl"]) == (pytest.approx(ref["cox"]["lcl"], rel=1e-6), pytest.approx(ref["cox"]["ucl"], rel=1e-6))
+    assert (row["hr_lcl"], row["hr_ucl"]) == (
+        pytest.approx(ref["cox"]["lcl"], rel=1e-6),
+        pytest.approx(ref["cox"]["ucl"], rel=1e-6),
+    )
 
 
 def test_cox_efron_matches_coxph_lung_two_covariates():
@@ -128,7 +136,11 @@ def test_cox_efron_matches_coxph_lung_two_covariates():
     rows = cox_hazard_ratios(frame, "time", "status", ["sexM", "age"])
     assert [r["term"] for r in rows] == ref["cox"]["term"]
     for r, hr, lcl, ucl in zip(rows, ref["cox"]["hr"], ref["cox"]["lcl"], ref["cox"]["ucl"]):
-        assert (r["hr"], r["hr_lcl"], r["hr_ucl"]) == (pytest.approx(hr, rel=1e-6), pytest.approx(lcl, rel=1e-6), pytest.approx(ucl, rel=1e-6))
+        assert (r["hr"], r["hr_lcl"], r["hr_ucl"]) == (
+            pytest.approx(hr, rel=1e-6),
+            pytest.approx(lcl, rel=1e-6),
+            pytest.approx(ucl, rel=1e-6),
+        )
 
 
 def test_our_efron_cox_equals_lifelines_on_heavily_tied_data():
@@ -148,15 +160,20 @@ def test_our_efron_cox_equals_lifelines_on_heavily_tied_data():
     ours = fit_cox(t, e, x).hazard_ratios()[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        theirs = CoxPHFitter().fit(pd.DataFrame({"t": t, "e": e, "x": x}), "t", "e",
-                                   fit_options={"precision": 1e-14, "r_precision": 1e-14}).summary.loc["x"]
+        theirs = (
+            CoxPHFitter()
+            .fit(
+                pd.DataFrame({"t": t, "e": e, "x": x}), "t", "e", fit_options={"precision": 1e-14, "r_precision": 1e-14}
+            )
+            .summary.loc["x"]
+        )
     assert ours[0] == pytest.approx(theirs["exp(coef)"], rel=1e-8)
     assert ours[1] == pytest.approx(theirs["exp(coef) lower 95%"], rel=1e-8)
     assert ours[3] == pytest.approx(theirs["p"], rel=1e-6)
 
 
 def test_cox_with_no_event_in_one_level_is_not_estimable():
-    from trial_outcomes.analysis.survival_tests import cox_hazard_ratios
+    from trial_outcomes.analysis.comparisons import cox_hazard_ratios
 
     frame = pl.DataFrame({"t": [1.0, 2, 3, 4, 5, 6], "e": [1, 1, 1, 0, 0, 0], "x": [0, 0, 0, 1, 1, 1]})
     with pytest.raises(ValueError, match="not estimable"):
@@ -166,7 +183,7 @@ def test_cox_with_no_event_in_one_level_is_not_estimable():
 def test_group_hazard_ratio_is_empty_where_no_model_can_be_fitted():
     """None for no event at all, for everyone in one group, and for no event in one
     group; otherwise the same numbers as ``cox_hazard_ratios`` (R's aml reference)."""
-    from trial_outcomes.analysis.survival_tests import group_hazard_ratio
+    from trial_outcomes.analysis.comparisons import group_hazard_ratio
 
     frame = pl.DataFrame({"t": [1.0, 2, 3, 4, 5, 6], "e": [1, 1, 1, 0, 0, 0], "x": [0, 0, 0, 1, 1, 1]})
     assert group_hazard_ratio(frame, "t", "e", "x") is None  # monotone likelihood
@@ -174,7 +191,9 @@ def test_group_hazard_ratio_is_empty_where_no_model_can_be_fitted():
     assert group_hazard_ratio(frame.with_columns(pl.lit(1).alias("x")), "t", "e", "x") is None
     data, ref = load("aml")
     aml = data.with_columns((pl.col("x") == "Nonmaintained").cast(pl.Int8).alias("xNonmaintained"))
-    assert group_hazard_ratio(aml, "time", "status", "xNonmaintained")["hr"] == pytest.approx(ref["cox"]["hr"], rel=1e-6)
+    assert group_hazard_ratio(aml, "time", "status", "xNonmaintained")["hr"] == pytest.approx(
+        ref["cox"]["hr"], rel=1e-6
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

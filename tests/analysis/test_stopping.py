@@ -16,10 +16,17 @@ RULE = SafetyRule(prior_a=0.5, prior_b=4.5, threshold=0.20, probability=0.90, mi
 
 def _adsl(n: int, events: int, infused_days_before_cut: int = 100) -> pl.DataFrame:
     day0 = CUT - dt.timedelta(days=infused_days_before_cut)
-    return pl.DataFrame({
-        "USUBJID": [f"S{i:02d}" for i in range(n)], "SAFFL": ["Y"] * n, "TRTSDT": [day0] * n,
-        "CRSGR": [4 if i < events else 1 for i in range(n)], "ICANSGR": [None] * n, "DTHDY": [None] * n,
-    }, schema_overrides={"ICANSGR": pl.Int64, "DTHDY": pl.Int64})
+    return pl.DataFrame(
+        {
+            "USUBJID": [f"S{i:02d}" for i in range(n)],
+            "SAFFL": ["Y"] * n,
+            "TRTSDT": [day0] * n,
+            "CRSGR": [4 if i < events else 1 for i in range(n)],
+            "ICANSGR": [None] * n,
+            "DTHDY": [None] * n,
+        },
+        schema_overrides={"ICANSGR": pl.Int64, "DTHDY": pl.Int64},
+    )
 
 
 NO_AE = pl.DataFrame(schema={"USUBJID": pl.String, "AETOXGR": pl.Int64, "AEREL": pl.String, "TRTEMFL": pl.String})
@@ -53,11 +60,14 @@ def test_related_death_within_30_days_is_an_event():
     assert safety_events(adsl, adae, CUT, 30)["EVENT"].to_list() == [True, False]
 
 
-@pytest.mark.parametrize(("p0", "p1", "design"), [
-    (0.05, 0.25, (0, 9, 2, 17)),   # Simon (1989), Table 1, optimal, alpha 0.05, beta 0.20
-    (0.10, 0.30, (1, 10, 5, 29)),
-    (0.20, 0.40, (3, 13, 12, 43)),
-])
+@pytest.mark.parametrize(
+    ("p0", "p1", "design"),
+    [
+        (0.05, 0.25, (0, 9, 2, 17)),  # Simon (1989), Table 1, optimal, alpha 0.05, beta 0.20
+        (0.10, 0.30, (1, 10, 5, 29)),
+        (0.20, 0.40, (3, 13, 12, 43)),
+    ],
+)
 def test_simon_optimal_designs_match_the_published_table(p0, p1, design):
     d = simon_design(p0, p1, 0.05, 0.20)
     assert (d.r1, d.n1, d.r, d.n) == design
@@ -67,9 +77,18 @@ def test_simon_optimal_designs_match_the_published_table(p0, p1, design):
 def test_simon_futility_is_crossed_when_stage_one_fails():
     """p0 0.05, p1 0.25: 0/9 then 2/17. Nine evaluable subjects, none responding: crossed."""
     rule = EfficacyRule(p0=0.05, p1=0.25, alpha=0.05, beta=0.20)
-    adsl = pl.DataFrame({"USUBJID": [f"S{i}" for i in range(9)], "EFFFL": ["Y"] * 9, "TRTSDT": [CUT] * 9,
-                         "CRFL": ["N"] * 9, "WINOPEN": ["N"] * 9})
+    adsl = pl.DataFrame(
+        {
+            "USUBJID": [f"S{i}" for i in range(9)],
+            "EFFFL": ["Y"] * 9,
+            "TRTSDT": [CUT] * 9,
+            "CRFL": ["N"] * 9,
+            "WINOPEN": ["N"] * 9,
+        }
+    )
     assert evaluate_simon(adsl, rule).crossed
-    one = adsl.with_columns(pl.when(pl.col("USUBJID") == "S3").then(pl.lit("Y")).otherwise(pl.col("CRFL")).alias("CRFL"))
+    one = adsl.with_columns(
+        pl.when(pl.col("USUBJID") == "S3").then(pl.lit("Y")).otherwise(pl.col("CRFL")).alias("CRFL")
+    )
     assert not evaluate_simon(one, rule).crossed
     assert not evaluate_simon(adsl.head(8), rule).crossed  # stage 1 incomplete

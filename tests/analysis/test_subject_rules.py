@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from trial_outcomes.analysis.adrs import derive_adrs, best_response_day28
 from tests.builders import Trial, adsl_row, day
+from trial_outcomes.analysis.adrs import best_response_day28, derive_adrs
 
 
 def test_enrolled_not_infused_is_out_of_the_safety_set_and_every_tte():
@@ -39,8 +39,15 @@ def test_enrolled_after_the_cut_is_not_in_adsl():
 def test_last_known_alive_is_the_latest_record_showing_life():
     """Assessment day 90, AE resolved day 120, contact day 100, LOST day 150:
     last known alive is day 120 (a LOST record does not show the subject alive)."""
-    t = (Trial().enrol("S1").infuse("S1").assess("S1", 90, "CR").ae("S1", "Anaemia", 60, 2, resolved=120)
-         .event("S1", 100, "CONTACT").event("S1", 150, "LOST"))
+    t = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .assess("S1", 90, "CR")
+        .ae("S1", "Anaemia", 60, 2, resolved=120)
+        .event("S1", 100, "CONTACT")
+        .event("S1", 150, "LOST")
+    )
     row = adsl_row(t.derive())
     assert row["LSTALVDT"] == day(120)
     assert row["DISPSTAT"] == "LOST"
@@ -49,9 +56,20 @@ def test_last_known_alive_is_the_latest_record_showing_life():
 def test_best_response_window_is_day_21_to_42_and_cr_beats_cri():
     """S1: CR on day 20 (outside), CRi day 28 -> CRi. S2: CRi day 21, CR day 42 -> CR
     dated day 42. S3: CR on day 43 only -> NE (non-responder)."""
-    t = (Trial().enrol("S1").infuse("S1").assess("S1", 20, "CR").assess("S1", 28, "CRi")
-         .enrol("S2").infuse("S2").assess("S2", 21, "CRi").assess("S2", 42, "CR")
-         .enrol("S3").infuse("S3").assess("S3", 43, "CR"))
+    t = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .assess("S1", 20, "CR")
+        .assess("S1", 28, "CRi")
+        .enrol("S2")
+        .infuse("S2")
+        .assess("S2", 21, "CRi")
+        .assess("S2", 42, "CR")
+        .enrol("S3")
+        .infuse("S3")
+        .assess("S3", 43, "CR")
+    )
     d = t.derive()
     assert [adsl_row(d, s)["BOR28"] for s in ("S1", "S2", "S3")] == ["CRi", "CR", "NE"]
     assert adsl_row(d, "S2")["BORDY"] == 42
@@ -72,11 +90,21 @@ def test_adrs_has_each_visit_and_one_best_response_row():
     records = t.records()
     adrs = derive_adrs(records, best_response_day28(records, day(1000)))
     assert adrs.select("PARAMCD", "AVISIT", "ADY", "AVALC").rows() == [
-        ("BOR28", "D28", 28, "CR"), ("OVRLRESP", "D14", 14, "NR"), ("OVRLRESP", "D28", 28, "CR")]
+        ("BOR28", "D28", 28, "CR"),
+        ("OVRLRESP", "D14", 14, "NR"),
+        ("OVRLRESP", "D28", 28, "CR"),
+    ]
 
 
 def test_relapse_is_a_relapse_assessment_not_mrd_reappearance():
     """CR day 28 (MRD 0), CR day 90 with MRD 0.5 %, RELAPSE day 200: relapse day 200."""
-    row = adsl_row(Trial().enrol("S1").infuse("S1").assess("S1", 28, "CR", 0.0).assess("S1", 90, "CR", 0.5)
-                   .assess("S1", 200, "RELAPSE").derive())
+    row = adsl_row(
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .assess("S1", 28, "CR", 0.0)
+        .assess("S1", 90, "CR", 0.5)
+        .assess("S1", 200, "RELAPSE")
+        .derive()
+    )
     assert row["RELDT"] == day(200)

@@ -10,11 +10,10 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from trial_outcomes.analysis.drop import drop_fingerprint
-from trial_outcomes.pipelines.automation import DROP_FINGERPRINT_TAG, drop_files, scheduled_cut
+from trial_outcomes.assets.shared import DATA_CUTS, DROP_FINGERPRINT_TAG, DropSettings
+from trial_outcomes.io.records import drop_files, drop_fingerprint
+from trial_outcomes.pipelines.automation import scheduled_cut
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
-from trial_outcomes.pipelines.partitions import DATA_CUTS
-from trial_outcomes.pipelines.resources import DropSettings
 
 
 def _sensor(defs: dg.Definitions):
@@ -22,7 +21,9 @@ def _sensor(defs: dg.Definitions):
 
 
 def _evaluate(defs, instance, settings, cursor=None) -> dg.SensorResult:
-    context = dg.build_sensor_context(instance=instance, resources={"settings": settings}, definitions=defs, cursor=cursor)
+    context = dg.build_sensor_context(
+        instance=instance, resources={"settings": settings}, definitions=defs, cursor=cursor
+    )
     return _sensor(defs)(context)
 
 
@@ -57,7 +58,8 @@ def test_new_drop_runs_once_it_has_stopped_changing(small_drop_master, tmp_path)
         # the requested run goes through
         instance.add_dynamic_partitions(DATA_CUTS.name, [again.partition_key])
         run = defs.resolve_job_def(ALL_JOB).execute_in_process(
-            instance=instance, partition_key=again.partition_key, run_config=again.run_config, tags=again.tags)
+            instance=instance, partition_key=again.partition_key, run_config=again.run_config, tags=again.tags
+        )
         assert run.success
         assert (out / again.partition_key / "report.html").is_file()
 
@@ -90,8 +92,12 @@ def test_a_run_whose_drop_changed_after_the_sensor_saw_it_fails_and_publishes_no
             handle.write("BR-001,2021-01-01,CONTACT,\n")
         instance.add_dynamic_partitions(DATA_CUTS.name, [request.partition_key])
         run = defs.resolve_job_def(ALL_JOB).execute_in_process(
-            instance=instance, partition_key=request.partition_key, run_config=request.run_config, tags=request.tags,
-            raise_on_error=False)
+            instance=instance,
+            partition_key=request.partition_key,
+            run_config=request.run_config,
+            tags=request.tags,
+            raise_on_error=False,
+        )
     assert not run.success
     (failure,) = [e for e in run.all_events if e.event_type_value == "STEP_FAILURE"]
     assert failure.step_key == "trial_drop"
@@ -104,7 +110,9 @@ def test_a_cursor_from_before_the_settling_rule_still_counts_its_drops_as_run(sm
     shutil.copytree(small_drop_master, landing / "export")
     settings = DropSettings(out_dir=str(tmp_path / "out"), landing_dir=str(landing))
     defs = build_definitions(settings)
-    old_cursor = json.dumps({(landing / "export").resolve().as_posix(): drop_fingerprint(drop_files(landing / "export"))})
+    old_cursor = json.dumps(
+        {(landing / "export").resolve().as_posix(): drop_fingerprint(drop_files(landing / "export"))}
+    )
     with dg.instance_for_test() as instance:
         assert not _evaluate(defs, instance, settings, old_cursor).run_requests
 
@@ -114,9 +122,10 @@ def test_schedule_requests_the_cut_of_the_day_before_and_adds_its_partition(tmp_
     schedule = defs.resolve_schedule_def("interim_schedule")
     assert schedule.cron_schedule == "0 6 1 * *"
     with dg.instance_for_test() as instance:
-        when = dt.datetime(2024, 7, 1, 6, 0, tzinfo=dt.timezone.utc)
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when,
-                                            repository_def=defs.get_repository_def())
+        when = dt.datetime(2024, 7, 1, 6, 0, tzinfo=dt.UTC)
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
+        )
         (request,) = schedule.evaluate_tick(context).run_requests
         assert request.partition_key == "2024-06-30" == scheduled_cut(when)
         assert instance.get_dynamic_partitions(DATA_CUTS.name) == ["2024-06-30"]
@@ -140,8 +149,10 @@ def test_three_cuts_are_three_partitions_whose_outputs_differ_as_the_data_do(sma
     deaths = [adsl[c]["DTHDT"].is_not_null().sum() for c in cuts]
     assert enrolled == sorted(enrolled) and enrolled[0] < enrolled[-1]
     assert deaths == sorted(deaths)
-    assert all(adsl[c]["DTHDT"].drop_nulls().max() is None or adsl[c]["DTHDT"].drop_nulls().max() <= dt.date.fromisoformat(c)
-               for c in cuts)
+    assert all(
+        adsl[c]["DTHDT"].drop_nulls().max() is None or adsl[c]["DTHDT"].drop_nulls().max() <= dt.date.fromisoformat(c)
+        for c in cuts
+    )
     comparison = pl.read_csv(tmp_path / cuts[2] / "cut_comparison.csv")
     assert comparison["previous_cut"][0] == cuts[1]
     row = comparison.filter(pl.col("item") == "Enrolled").row(0, named=True)

@@ -33,7 +33,14 @@ def test_published_cut_holds_the_contract_files(materialized):
     result, out = materialized
     cut = str(result.output_for_node("trial_drop").cut)
     names = sorted(p.name for p in (out / cut).iterdir())
-    for expected in ("adsl.parquet", "adtte.parquet", "adrs.parquet", "adae.parquet", "response_summary.csv", "ae_summary.csv"):
+    for expected in (
+        "adsl.parquet",
+        "adtte.parquet",
+        "adrs.parquet",
+        "adae.parquet",
+        "response_summary.csv",
+        "ae_summary.csv",
+    ):
         assert expected in names
     adsl = pl.read_parquet(out / cut / "adsl.parquet")
     assert adsl.height == adsl["USUBJID"].n_unique()
@@ -57,13 +64,24 @@ def test_survival_files_follow_the_contract(materialized):
     assert set(summary["endpoint"].unique().to_list()) == {"OS", "EFS", "DFS", "CIR"}
     assert set(summary["analysis"].unique().to_list()) == {"primary", "censor_at_hsct"}
     adtte = pl.read_parquet(folder / "adtte.parquet")
-    overall = summary.filter((pl.col("group_var") == "all"))
+    overall = summary.filter(pl.col("group_var") == "all")
     for row in overall.iter_rows(named=True):
         rows = adtte.filter((pl.col("PARAMCD") == row["endpoint"]) & (pl.col("ANALYSIS") == row["analysis"]))
         assert row["n"] == rows.height
     curves = pl.read_parquet(folder / "km_curves.parquet")
-    assert curves.columns == ["endpoint", "analysis", "group_var", "group", "time_days", "n_risk", "n_event",
-                              "n_censor", "estimate", "lcl", "ucl"]
+    assert curves.columns == [
+        "endpoint",
+        "analysis",
+        "group_var",
+        "group",
+        "time_days",
+        "n_risk",
+        "n_event",
+        "n_censor",
+        "estimate",
+        "lcl",
+        "ucl",
+    ]
     assert (folder / "plots" / "OS_primary_all.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (folder / "plots" / "CIR_primary_sex.png").exists()
 
@@ -78,12 +96,14 @@ def test_plots_show_in_the_ui_metadata(materialized):
 
 
 def test_figures_are_byte_identical_for_the_same_data(materialized):
-    from trial_outcomes.reporting.plots import survival_figure
+    from trial_outcomes.reporting.figures.survival import survival_figure
 
     result, out = materialized
     folder = out / str(result.output_for_node("trial_drop").cut)
     curves = pl.read_parquet(folder / "km_curves.parquet").filter(
-        (pl.col("endpoint") == "OS") & (pl.col("analysis") == "primary") & (pl.col("group_var") == "all"))
+        (pl.col("endpoint") == "OS") & (pl.col("analysis") == "primary") & (pl.col("group_var") == "all")
+    )
     summary = pl.read_csv(folder / "survival_summary.csv").filter(
-        (pl.col("endpoint") == "OS") & (pl.col("analysis") == "primary") & (pl.col("group_var") == "all"))
+        (pl.col("endpoint") == "OS") & (pl.col("analysis") == "primary") & (pl.col("group_var") == "all")
+    )
     assert survival_figure(curves, summary, "t") == survival_figure(curves, summary, "t")

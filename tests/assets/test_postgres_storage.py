@@ -12,14 +12,17 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
-from trial_outcomes.pipelines.partitions import DATA_CUTS
-from trial_outcomes.pipelines.resources import DropSettings
 
 ROOT = Path(__file__).resolve().parents[2]
-PG = {"DAGSTER_PG_HOST": os.environ.get("TEST_PG_HOST", "127.0.0.1"), "DAGSTER_PG_PORT": "5432",
-      "DAGSTER_PG_DB": os.environ.get("TEST_PG_DB", "test"), "DAGSTER_PG_USERNAME": os.environ.get("TEST_PG_USER", "postgres"),
-      "DAGSTER_PG_PASSWORD": os.environ.get("TEST_PG_PASSWORD", "")}
+PG = {
+    "DAGSTER_PG_HOST": os.environ.get("TEST_PG_HOST", "127.0.0.1"),
+    "DAGSTER_PG_PORT": "5432",
+    "DAGSTER_PG_DB": os.environ.get("TEST_PG_DB", "test"),
+    "DAGSTER_PG_USERNAME": os.environ.get("TEST_PG_USER", "postgres"),
+    "DAGSTER_PG_PASSWORD": os.environ.get("TEST_PG_PASSWORD", ""),
+}
 pytestmark = pytest.mark.slow
 
 

@@ -12,12 +12,11 @@ import pytest
 from polars.testing import assert_frame_equal
 from upath import UPath
 
-from trial_outcomes.analysis.drop import TrialDrop
-from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
-from trial_outcomes.pipelines.partitions import DATA_CUTS
-from trial_outcomes.pipelines.resources import DropSettings
-from trial_outcomes.pipelines.storage import FrameStore
 from tests.conftest import materialize_cut
+from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
+from trial_outcomes.io.records import TrialDrop
+from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
+from trial_outcomes.pipelines.storage import FrameStore
 
 
 def _value() -> dict:
@@ -106,7 +105,8 @@ def test_one_asset_rematerialized_alone_reads_its_inputs_from_disk(drop, tmp_pat
     instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
     defs = build_definitions(DropSettings(data_dir=str(drop), out_dir=str(out)))
     again = defs.resolve_job_def(ALL_JOB).execute_in_process(
-        instance=instance, partition_key=cut, asset_selection=[dg.AssetKey("adrs")])
+        instance=instance, partition_key=cut, asset_selection=[dg.AssetKey("adrs")]
+    )
     assert again.success
     assert [e.step_key for e in again.all_events if e.event_type_value == "STEP_SUCCESS"] == ["adrs"]
     assert work.read_bytes() == before == (out / cut / "adrs.parquet").read_bytes()
@@ -129,8 +129,12 @@ def test_the_ui_default_multiprocess_executor_gives_the_same_tables(drop, tmp_pa
     monkeypatch.setenv("TRIAL_OUT_DIR", str(multi))
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
-        run = dg.execute_job(dg.reconstructable(_job_from_environment), instance=instance,
-                             tags={"dagster/partition": cut}, run_config={"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}})
+        run = dg.execute_job(
+            dg.reconstructable(_job_from_environment),
+            instance=instance,
+            tags={"dagster/partition": cut},
+            run_config={"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}},
+        )
         assert run.success
         starts = [e for e in run.all_events if e.event_type_value == "STEP_WORKER_STARTED"]
         assert len(starts) > 20  # each step in a worker process

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from trial_outcomes.io.outputs import publish
+from trial_outcomes.io.publishing import publish
 from trial_outcomes.pipelines.runner import run_pipeline
 
 CUT = "2024-03-30"
@@ -82,7 +82,9 @@ def test_partial_date_is_refused_not_nulled(drop, earlier_output):
 
 def test_unknown_code_lists_allowed_codes(drop, earlier_output):
     _set_cell(drop / "assessments.csv", 4, "response", "sCR")
-    _refused(drop, earlier_output, "assessments.csv, row 4, column response, value 'sCR'", "unknown code; allowed: CR, CRi")
+    _refused(
+        drop, earlier_output, "assessments.csv, row 4, column response, value 'sCR'", "unknown code; allowed: CR, CRi"
+    )
 
 
 def test_duplicate_subject_id_points_to_first_row(drop, earlier_output):
@@ -96,7 +98,9 @@ def test_orphan_record_is_named(drop, earlier_output):
     lines = _lines(drop / "followup.csv")
     lines.append("BR-999,2021-01-01,CONTACT,")
     _write_lines(drop / "followup.csv", lines)
-    _refused(drop, earlier_output, f"followup.csv, row {len(lines)}, column subject_id, value 'BR-999'", "not in enrolment")
+    _refused(
+        drop, earlier_output, f"followup.csv, row {len(lines)}, column subject_id, value 'BR-999'", "not in enrolment"
+    )
 
 
 def test_text_in_numeric_column_is_named(drop, earlier_output):
@@ -123,7 +127,9 @@ def test_gbk_file_with_an_invalid_code_names_the_row(drop, earlier_output):
     """A GBK export is decoded (not refused for its encoding): its Chinese text is
     read, and its bad value is reported like any other."""
     frame = pl.read_csv(drop / "followup.csv", infer_schema=False)
-    frame = frame.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("死亡")).otherwise(pl.col("event")).alias("event"))
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("死亡")).otherwise(pl.col("event")).alias("event")
+    )
     (drop / "followup.csv").write_bytes(frame.write_csv().encode("gbk"))
     _refused(drop, earlier_output, "followup.csv, row 2, column event, value '死亡'", "unknown code")
 

@@ -13,8 +13,9 @@ pytestmark = pytest.mark.slow
 
 
 def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "trial_outcomes.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "trial_outcomes.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_run_on_the_sample_exits_zero_and_says_where_outputs_are(tmp_path):

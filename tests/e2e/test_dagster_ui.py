@@ -14,9 +14,8 @@ import dagster as dg
 import pytest
 
 from tests.browser import launch
+from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
-from trial_outcomes.pipelines.partitions import DATA_CUTS
-from trial_outcomes.pipelines.resources import DropSettings
 
 pytestmark = pytest.mark.slow
 CUT = "2023-12-31"
@@ -38,8 +37,22 @@ def webserver(small_drop_master, tmp_path_factory):
         assert defs.resolve_job_def(ALL_JOB).execute_in_process(instance=instance, partition_key=CUT).success
     port = _free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "TRIAL_DATA_DIR": str(small_drop_master), "TRIAL_OUT_DIR": str(out)}
-    server = subprocess.Popen([sys.executable, "-m", "dagster_webserver", "-m", "trial_outcomes.pipelines.definitions",
-                               "-h", "127.0.0.1", "-p", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dagster_webserver",
+            "-m",
+            "trial_outcomes.pipelines.definitions",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from tests.browser import launch
-from trial_outcomes.analysis.drop import drop_fingerprint
+from trial_outcomes.io.records import drop_fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -23,8 +23,11 @@ CUT = "2023-12-31"
 
 
 def _hashes(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -35,15 +38,25 @@ def two_runs(small_drop_master, tmp_path_factory):
     for f in small_drop_master.iterdir():
         (drop / f.name).write_bytes(f.read_bytes())
     fu = pl.read_csv(drop / "followup.csv", infer_schema=False)
-    fu = fu.with_columns(pl.when(pl.col("event") == "DEATH").then(pl.lit('<script>alert("dsmb")</script> relapse'))
-                         .otherwise(pl.col("detail")).alias("detail"))
+    fu = fu.with_columns(
+        pl.when(pl.col("event") == "DEATH")
+        .then(pl.lit('<script>alert("dsmb")</script> relapse'))
+        .otherwise(pl.col("detail"))
+        .alias("detail")
+    )
     fu.write_csv(drop / "followup.csv")
     outs = []
     for i in range(2):
         out = base / f"out{i}"
         env = {**os.environ, "PYTHONHASHSEED": str(i + 1)}
-        result = subprocess.run([sys.executable, "-m", "trial_outcomes.cli", "run", "--data", str(drop), "--cut", CUT,
-                                 "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        result = subprocess.run(
+            [sys.executable, "-m", "trial_outcomes.cli", "run", "--data", str(drop), "--cut", CUT, "--out", str(out)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert result.returncode == 0, result.stderr
         outs.append(out / CUT)
     return outs
@@ -52,8 +65,16 @@ def two_runs(small_drop_master, tmp_path_factory):
 def test_two_runs_give_identical_bytes(two_runs):
     first, second = (_hashes(folder) for folder in two_runs)
     assert first == second
-    for name in ("adsl.parquet", "adtte.parquet", "survival_summary.csv", "km_curves.parquet", "report.html",
-                 "report.pdf", "manifest.json", "plots/OS_primary_all.png"):
+    for name in (
+        "adsl.parquet",
+        "adtte.parquet",
+        "survival_summary.csv",
+        "km_curves.parquet",
+        "report.html",
+        "report.pdf",
+        "manifest.json",
+        "plots/OS_primary_all.png",
+    ):
         assert name in first
 
 

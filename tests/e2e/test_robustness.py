@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from trial_outcomes.io import outputs
+from trial_outcomes.io import publishing as outputs
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -24,8 +24,13 @@ CUT = "2023-12-31"
 
 
 def _cli(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "trial_outcomes.cli", *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "trial_outcomes.cli", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _complete_and_consistent(folder: Path) -> dict:
@@ -126,7 +131,7 @@ def test_the_dagster_instances_queue_one_run_per_cut(tmp_path):
     for source in (ROOT / "dagster.yaml", ROOT / "deploy" / "dagster-postgres.yaml"):
         text = source.read_text()
         if "postgres" in source.name:  # only the queue settings: no database needed here
-            text = text[text.index("run_coordinator:"):]
+            text = text[text.index("run_coordinator:") :]
         home = tmp_path / source.stem
         home.mkdir()
         (home / "dagster.yaml").write_text(text)

@@ -12,10 +12,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from trial_outcomes.assets.monitoring import STOPPING_TAG
+from trial_outcomes.assets.shared import DATA_CUTS, STOPPING_TAG, DropSettings
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
-from trial_outcomes.pipelines.partitions import DATA_CUTS
-from trial_outcomes.pipelines.resources import DropSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -29,14 +27,32 @@ def toxic_drop(small_drop_master, tmp_path_factory) -> Path:
     shutil.copytree(small_drop_master, drop, dirs_exist_ok=True)
     ae = pl.read_csv(drop / "adverse_events.csv", infer_schema=False)
     crs = pl.col("term") == "Cytokine release syndrome"
-    ae = ae.with_columns(pl.when(crs & (pl.col("grade") != "5")).then(pl.lit("4")).otherwise(pl.col("grade")).alias("grade"))
+    ae = ae.with_columns(
+        pl.when(crs & (pl.col("grade") != "5")).then(pl.lit("4")).otherwise(pl.col("grade")).alias("grade")
+    )
     ae.write_csv(drop / "adverse_events.csv")
     return drop
 
 
 def test_cli_exits_3_and_names_the_crossed_boundary(toxic_drop, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "trial_outcomes.cli", "run", "--data", str(toxic_drop), "--cut", CUT,
-                             "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "trial_outcomes.cli",
+            "run",
+            "--data",
+            str(toxic_drop),
+            "--cut",
+            CUT,
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 3, result.stderr
     assert "STOPPING BOUNDARY CROSSED" in result.stderr
     assert "stopping_rules:safety_boundary failed: BOUNDARY CROSSED" in result.stderr

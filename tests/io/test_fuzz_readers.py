@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trial_outcomes.analysis.parse import parse_records
 from trial_outcomes.errors import DataDropError
+from trial_outcomes.io.parse import parse_records
 from trial_outcomes.io.readers import read_raw
 from trial_outcomes.schema import SCHEMAS
 
@@ -37,7 +37,7 @@ def mutation(draw, data: bytes) -> bytes:
     lines = data.split(b"\n")
     at = draw(st.integers(0, len(lines) - 1))
     if kind == "drop_line":
-        return b"\n".join(lines[:at] + lines[at + 1:])
+        return b"\n".join(lines[:at] + lines[at + 1 :])
     if kind == "dup_line":
         return b"\n".join(lines[: at + 1] + lines[at:])
     if kind == "cell":
@@ -63,7 +63,11 @@ def test_mutated_csv_loads_or_is_refused_clearly(record, small_drop_master, tmp_
     folder = tmp_path_factory.mktemp(f"fuzz_{record}")
     schema = SCHEMAS[record]
 
-    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(data=mutation(original))
     def check(data):
         path = folder / f"{record}.csv"
@@ -81,7 +85,11 @@ def test_mutated_binary_files_load_or_are_refused_clearly(ext, small_drop_master
     original = buffer.getvalue()
     folder = tmp_path_factory.mktemp(f"fuzz_{ext}")
 
-    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(
+        max_examples=30,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(data=mutation(original))
     def check(data):
         path = folder / f"infusion.{ext}"

@@ -43,7 +43,9 @@ def test_provenance_names_file_line_and_hash(drop):
 
 def test_column_names_match_case_insensitively_and_extra_columns_are_kept(drop):
     frame = _frame(drop, "infusion")
-    frame = frame.rename({"subject_id": " Subject_ID ", "infusion_date": "INFUSION_DATE"}).with_columns(pl.lit("x").alias("Comment"))
+    frame = frame.rename({"subject_id": " Subject_ID ", "infusion_date": "INFUSION_DATE"}).with_columns(
+        pl.lit("x").alias("Comment")
+    )
     frame.write_csv(drop / "infusion.csv")
     raw, _ = read_raw(drop / "infusion.csv", INFUSION)
     assert raw.columns[:6] == INFUSION.column_names
@@ -51,7 +53,9 @@ def test_column_names_match_case_insensitively_and_extra_columns_are_kept(drop):
 
 
 def test_xlsx_first_sheet_with_excel_dates(drop):
-    frame = _frame(drop, "infusion").with_columns(pl.col("infusion_date").str.to_date(), pl.col("dose_cells_per_kg").cast(pl.Float64))
+    frame = _frame(drop, "infusion").with_columns(
+        pl.col("infusion_date").str.to_date(), pl.col("dose_cells_per_kg").cast(pl.Float64)
+    )
     (drop / "infusion.csv").unlink()
     frame.write_excel(drop / "infusion.xlsx")
     path = find_file(drop, INFUSION)
@@ -89,7 +93,9 @@ def test_duplicate_header_is_refused(drop):
 
 
 def test_quoted_field_with_comma_and_newline_stays_one_value(drop):
-    (drop / "followup.csv").write_text('subject_id,event_date,event,detail\nBR-001,2021-01-01,DEATH,"Relapse, then\nsepsis"\n')
+    (drop / "followup.csv").write_text(
+        'subject_id,event_date,event,detail\nBR-001,2021-01-01,DEATH,"Relapse, then\nsepsis"\n'
+    )
     raw, _ = read_raw(drop / "followup.csv", FOLLOWUP)
     assert raw["detail"].to_list() == ["Relapse, then\nsepsis"]
 

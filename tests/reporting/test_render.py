@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
-from trial_outcomes.reporting.plots import _pyplot, png_bytes
+from trial_outcomes.reporting.figures.survival import _pyplot, png_bytes
 from trial_outcomes.reporting.render import render_html, render_pdf
 
 
@@ -15,8 +15,14 @@ def _context(cell: str) -> dict:
     ax.plot([0, 1], [0, 1])
     figure = Figure(png_bytes(fig, 50), "a figure")
     sections = [Section("Deaths", "deaths", [Paragraph(cell), Table(["Cause"], [[cell]], "Deaths"), figure])]
-    return {"title": "T", "subtitle": "S", "cut": "2024-01-01", "code_version": "abc", "title_facts": [("Drop", cell)],
-            "sections": sections}
+    return {
+        "title": "T",
+        "subtitle": "S",
+        "cut": "2024-01-01",
+        "code_version": "abc",
+        "title_facts": [("Drop", cell)],
+        "sections": sections,
+    }
 
 
 def test_free_text_is_escaped_in_html():

@@ -65,4 +65,8 @@ def syndrome_details(adae: pl.DataFrame, flag: str, prefix: str) -> pl.DataFrame
 
 def worst_grade_by_term(adae: pl.DataFrame) -> pl.DataFrame:
     """Worst grade per subject and term among treatment-emergent AEs."""
-    return adae.filter(pl.col("TRTEMFL") == "Y").group_by("USUBJID", "AEDECOD").agg(pl.col("AETOXGR").max().alias("WORSTGR"))
+    return (
+        adae.filter(pl.col("TRTEMFL") == "Y")
+        .group_by("USUBJID", "AEDECOD")
+        .agg(pl.col("AETOXGR").max().alias("WORSTGR"))
+    )

@@ -33,45 +33,59 @@ def best_response_day28(records: Records, cut: dt.date) -> pl.DataFrame:
     day0 = treatment_dates(records).select("subject_id", "TRTSDT")
     rank = {r: i for i, r in enumerate(RESPONSE_ORDER)}
     in_window = (
-        records["assessments"].join(day0, on="subject_id", how="inner")
+        records["assessments"]
+        .join(day0, on="subject_id", how="inner")
         .with_columns(study_day(pl.col("assessment_date")).alias("ADY"))
         .filter(pl.col("ADY").is_between(WINDOW_FIRST_DAY, WINDOW_LAST_DAY) & pl.col("response").is_in(RESPONSE_ORDER))
         .with_columns(pl.col("response").replace_strict(rank, return_dtype=pl.Int32).alias("_rank"))
         .sort("subject_id", "_rank", "assessment_date")
-        .group_by("subject_id", maintain_order=True).first()
+        .group_by("subject_id", maintain_order=True)
+        .first()
     )
-    out = day0.join(in_window.select("subject_id", "response", "assessment_date", "ADY", "mrd_pct"), on="subject_id", how="left")
+    out = day0.join(
+        in_window.select("subject_id", "response", "assessment_date", "ADY", "mrd_pct"), on="subject_id", how="left"
+    )
     responder = pl.col("BOR28").is_in(REMISSION)
     window_closes = pl.col("TRTSDT") + pl.duration(days=WINDOW_LAST_DAY)
-    return out.select(
-        "subject_id",
-        pl.col("response").fill_null("NE").alias("BOR28"),
-        pl.col("assessment_date").alias("BORDT"),
-        pl.col("ADY").alias("BORDY"),
-        pl.col("mrd_pct").alias("BORMRD"),
-    ).with_columns(
-        yn_flag(responder).alias("CRFL"),
-        yn_flag(responder & mrd_negative(pl.col("BORMRD"))).alias("MRDNEGFL"),
-    ).join(day0, on="subject_id").with_columns(
-        yn_flag((window_closes > cut) & ~responder).alias("WINOPEN"),
-    ).drop("TRTSDT")
+    return (
+        out.select(
+            "subject_id",
+            pl.col("response").fill_null("NE").alias("BOR28"),
+            pl.col("assessment_date").alias("BORDT"),
+            pl.col("ADY").alias("BORDY"),
+            pl.col("mrd_pct").alias("BORMRD"),
+        )
+        .with_columns(
+            yn_flag(responder).alias("CRFL"),
+            yn_flag(responder & mrd_negative(pl.col("BORMRD"))).alias("MRDNEGFL"),
+        )
+        .join(day0, on="subject_id")
+        .with_columns(
+            yn_flag((window_closes > cut) & ~responder).alias("WINOPEN"),
+        )
+        .drop("TRTSDT")
+    )
 
 
 def derive_adrs(records: Records, bor: pl.DataFrame) -> pl.DataFrame:
     """ADRS: ``OVRLRESP`` rows (each assessment, with its study day and MRD) and one
     ``BOR28`` row per infused subject."""
     day0 = treatment_dates(records).select("subject_id", "TRTSDT")
-    visits = records["assessments"].join(day0, on="subject_id", how="inner").select(
-        pl.col("subject_id").alias("USUBJID"),
-        pl.lit("OVRLRESP").alias("PARAMCD"),
-        pl.lit("Overall response by visit").alias("PARAM"),
-        pl.col("visit").alias("AVISIT"),
-        pl.col("assessment_date").alias("ADT"),
-        study_day(pl.col("assessment_date")).alias("ADY"),
-        pl.col("response").alias("AVALC"),
-        pl.col("mrd_pct").alias("MRDPCT"),
-        pl.when(pl.col("mrd_pct").is_not_null()).then(yn_flag(mrd_negative(pl.col("mrd_pct")))).alias("MRDNEGFL"),
-        pl.lit(None, dtype=pl.String).alias("CRFL"),
+    visits = (
+        records["assessments"]
+        .join(day0, on="subject_id", how="inner")
+        .select(
+            pl.col("subject_id").alias("USUBJID"),
+            pl.lit("OVRLRESP").alias("PARAMCD"),
+            pl.lit("Overall response by visit").alias("PARAM"),
+            pl.col("visit").alias("AVISIT"),
+            pl.col("assessment_date").alias("ADT"),
+            study_day(pl.col("assessment_date")).alias("ADY"),
+            pl.col("response").alias("AVALC"),
+            pl.col("mrd_pct").alias("MRDPCT"),
+            pl.when(pl.col("mrd_pct").is_not_null()).then(yn_flag(mrd_negative(pl.col("mrd_pct")))).alias("MRDNEGFL"),
+            pl.lit(None, dtype=pl.String).alias("CRFL"),
+        )
     )
     best = bor.select(
         pl.col("subject_id").alias("USUBJID"),

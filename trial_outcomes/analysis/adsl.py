@@ -18,10 +18,14 @@ WINDOW_FIRST_DAY, WINDOW_LAST_DAY = 21, 42  # day-28 response window
 
 def treatment_dates(records: Records) -> pl.DataFrame:
     """``TRTSDT``: the first infusion (day 0); ``LDSTDT``: the first lymphodepletion start."""
-    return records["infusion"].group_by("subject_id").agg(
-        pl.col("infusion_date").min().alias("TRTSDT"),
-        pl.col("ld_start_date").min().alias("LDSTDT"),
-        pl.len().alias("N_INFUSIONS"),
+    return (
+        records["infusion"]
+        .group_by("subject_id")
+        .agg(
+            pl.col("infusion_date").min().alias("TRTSDT"),
+            pl.col("ld_start_date").min().alias("LDSTDT"),
+            pl.len().alias("N_INFUSIONS"),
+        )
     )
 
 
@@ -34,8 +38,10 @@ def study_day(date: pl.Expr, day0: pl.Expr = pl.col("TRTSDT")) -> pl.Expr:
 def first_remission_date(records: Records) -> pl.DataFrame:
     """``FRMDT``: "the earliest CR/CRi assessment date" (endpoints.md, Response)."""
     return (
-        records["assessments"].filter(pl.col("response").is_in(REMISSION))
-        .group_by("subject_id").agg(pl.col("assessment_date").min().alias("FRMDT"))
+        records["assessments"]
+        .filter(pl.col("response").is_in(REMISSION))
+        .group_by("subject_id")
+        .agg(pl.col("assessment_date").min().alias("FRMDT"))
     )
 
 
@@ -44,14 +50,19 @@ def relapse_date(records: Records) -> pl.DataFrame:
     site and CD19 status. MRD reappearance alone is not relapse."""
     frm = first_remission_date(records)
     return (
-        records["assessments"].filter(pl.col("response") == "RELAPSE")
+        records["assessments"]
+        .filter(pl.col("response") == "RELAPSE")
         .join(frm, on="subject_id", how="inner")
         .filter(pl.col("assessment_date") > pl.col("FRMDT"))
         .sort("subject_id", "assessment_date")
         .group_by("subject_id", maintain_order=True)
         .first()
-        .select("subject_id", pl.col("assessment_date").alias("RELDT"),
-                pl.col("relapse_site").alias("RELSITE"), pl.col("cd19_at_relapse").alias("RELCD19"))
+        .select(
+            "subject_id",
+            pl.col("assessment_date").alias("RELDT"),
+            pl.col("relapse_site").alias("RELSITE"),
+            pl.col("cd19_at_relapse").alias("RELCD19"),
+        )
     )
 
 
@@ -81,19 +92,24 @@ def last_known_alive_date(records: Records) -> pl.DataFrame:
     never infused has one. A date after a death is not taken (validation forbids
     them; the filter keeps this rule whole on its own)."""
     fu = records["followup"]
-    alive = pl.concat([
-        records["enrolment"].select("subject_id", pl.col("enrol_date").alias("d")),
-        records["infusion"].select("subject_id", pl.col("infusion_date").alias("d")),
-        records["assessments"].select("subject_id", pl.col("assessment_date").alias("d")),
-        fu.filter(pl.col("event").is_in(["CONTACT", "HSCT", "NEW_THERAPY"])).select("subject_id", pl.col("event_date").alias("d")),
-        records["adverse_events"].select("subject_id", pl.col("onset_date").alias("d")),
-        records["adverse_events"].select("subject_id", pl.col("resolution_date").alias("d")).drop_nulls(),
-    ])
+    alive = pl.concat(
+        [
+            records["enrolment"].select("subject_id", pl.col("enrol_date").alias("d")),
+            records["infusion"].select("subject_id", pl.col("infusion_date").alias("d")),
+            records["assessments"].select("subject_id", pl.col("assessment_date").alias("d")),
+            fu.filter(pl.col("event").is_in(["CONTACT", "HSCT", "NEW_THERAPY"])).select(
+                "subject_id", pl.col("event_date").alias("d")
+            ),
+            records["adverse_events"].select("subject_id", pl.col("onset_date").alias("d")),
+            records["adverse_events"].select("subject_id", pl.col("resolution_date").alias("d")).drop_nulls(),
+        ]
+    )
     deaths = fu.filter(pl.col("event") == "DEATH").group_by("subject_id").agg(pl.col("event_date").min().alias("_dth"))
     return (
         alive.join(deaths, on="subject_id", how="left")
         .filter(pl.col("_dth").is_null() | (pl.col("d") <= pl.col("_dth")))
-        .group_by("subject_id").agg(pl.col("d").max().alias("LSTALVDT"))
+        .group_by("subject_id")
+        .agg(pl.col("d").max().alias("LSTALVDT"))
     )
 
 
@@ -124,16 +140,23 @@ def disposition(adsl: pl.DataFrame) -> pl.DataFrame:
     """``DISPSTAT`` at the cut: DIED, WITHDRAWN, LOST, or ONGOING; ``NINFREAS``: why an
     enrolled subject was not infused (the withdrawal or death detail, else pending)."""
     status = (
-        pl.when(pl.col("DTHDT").is_not_null()).then(pl.lit("DIED"))
-        .when(pl.col("WDDT").is_not_null()).then(pl.lit("WITHDRAWN"))
-        .when(pl.col("LOSTDT").is_not_null()).then(pl.lit("LOST"))
+        pl.when(pl.col("DTHDT").is_not_null())
+        .then(pl.lit("DIED"))
+        .when(pl.col("WDDT").is_not_null())
+        .then(pl.lit("WITHDRAWN"))
+        .when(pl.col("LOSTDT").is_not_null())
+        .then(pl.lit("LOST"))
         .otherwise(pl.lit("ONGOING"))
     )
     not_infused = (
-        pl.when(pl.col("TRTSDT").is_not_null()).then(None)
-        .when(pl.col("DTHDT").is_not_null()).then(pl.concat_str(pl.lit("Died before infusion: "), pl.col("DTHCAUS").fill_null("cause not given")))
-        .when(pl.col("WDDT").is_not_null()).then(pl.col("WDREAS").fill_null("Withdrawn before infusion"))
-        .when(pl.col("LOSTDT").is_not_null()).then(pl.lit("Lost before infusion"))
+        pl.when(pl.col("TRTSDT").is_not_null())
+        .then(None)
+        .when(pl.col("DTHDT").is_not_null())
+        .then(pl.concat_str(pl.lit("Died before infusion: "), pl.col("DTHCAUS").fill_null("cause not given")))
+        .when(pl.col("WDDT").is_not_null())
+        .then(pl.col("WDREAS").fill_null("Withdrawn before infusion"))
+        .when(pl.col("LOSTDT").is_not_null())
+        .then(pl.lit("Lost before infusion"))
         .otherwise(pl.lit("Awaiting infusion at the cut"))
     )
     return adsl.with_columns(status.alias("DISPSTAT"), not_infused.alias("NINFREAS"))
@@ -162,16 +185,28 @@ def age_group(age: pl.Expr) -> pl.Expr:
 def derive_adsl(records: Records, eligibility: pl.DataFrame, bor: pl.DataFrame) -> pl.DataFrame:
     """ADSL from the cut records, per-subject eligibility (``analysis.eligibility.
     subject_eligibility``) and the day-28 best response (``analysis.adrs.best_response_day28``)."""
-    enrol = records["enrolment"].with_columns(
-        yn_value(pl.col("prior_hsct")),
-        yn_value(pl.col("emd")),
-        age_group(pl.col("age_years")).alias("age_group"),
-    ).drop("_source_file", "_source_row")
+    enrol = (
+        records["enrolment"]
+        .with_columns(
+            yn_value(pl.col("prior_hsct")),
+            yn_value(pl.col("emd")),
+            age_group(pl.col("age_years")).alias("age_group"),
+        )
+        .drop("_source_file", "_source_row")
+    )
     first_assessment = records["assessments"].group_by("subject_id").agg(pl.col("assessment_date").min().alias("FASDT"))
     adsl = enrol
-    for part in (treatment_dates(records), first_remission_date(records), relapse_date(records),
-                 followup_dates(records), last_known_alive_date(records), last_disease_assessments(records),
-                 first_assessment, eligibility, bor):
+    for part in (
+        treatment_dates(records),
+        first_remission_date(records),
+        relapse_date(records),
+        followup_dates(records),
+        last_known_alive_date(records),
+        last_disease_assessments(records),
+        first_assessment,
+        eligibility,
+        bor,
+    ):
         adsl = adsl.join(part, on="subject_id", how="left")
     adsl = early_death_flags(disposition(populations(adsl)))
     adsl = adsl.with_columns(

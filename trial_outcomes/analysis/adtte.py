@@ -27,8 +27,15 @@ SUBGROUP_COLUMNS = ("sex", "prior_hsct", "disease_status", "age_group")
 _ROW = ("USUBJID", "STARTDT", "ADT", "CNSR", "EVNTTYPE", "EVNTDESC", "CNSDTDSC")
 
 
-def _rows(frame: pl.DataFrame, start: pl.Expr, adt: pl.Expr, event: pl.Expr, desc: pl.Expr, censor_desc: pl.Expr,
-          event_type: pl.Expr | None = None) -> pl.DataFrame:
+def _rows(
+    frame: pl.DataFrame,
+    start: pl.Expr,
+    adt: pl.Expr,
+    event: pl.Expr,
+    desc: pl.Expr,
+    censor_desc: pl.Expr,
+    event_type: pl.Expr | None = None,
+) -> pl.DataFrame:
     return frame.select(
         "USUBJID",
         start.alias("STARTDT"),
@@ -45,8 +52,14 @@ def overall_survival(adsl: pl.DataFrame) -> pl.DataFrame:
     known alive date (``LSTALVDT``)."""
     safety = adsl.filter(pl.col("SAFFL") == "Y")
     died = pl.col("DTHDT").is_not_null()
-    return _rows(safety, pl.col("TRTSDT"), pl.coalesce(pl.col("DTHDT"), pl.col("LSTALVDT")), died,
-                 pl.lit("Death"), pl.lit("Last known alive"))
+    return _rows(
+        safety,
+        pl.col("TRTSDT"),
+        pl.coalesce(pl.col("DTHDT"), pl.col("LSTALVDT")),
+        died,
+        pl.lit("Death"),
+        pl.lit("Last known alive"),
+    )
 
 
 def induction_failure(adsl: pl.DataFrame) -> pl.Expr:
@@ -64,16 +77,24 @@ def event_free_survival(adsl: pl.DataFrame) -> pl.DataFrame:
     first_of = pl.min_horizontal("RELDT", "DTHDT")
     event = failed | ((pl.col("CRFL") == "Y") & first_of.is_not_null())
     adt = (
-        pl.when(failed).then(pl.col("TRTSDT") + pl.duration(days=1))
-        .when(event).then(first_of)
+        pl.when(failed)
+        .then(pl.col("TRTSDT") + pl.duration(days=1))
+        .when(event)
+        .then(first_of)
         .otherwise(pl.coalesce(pl.col("LSTASDT"), pl.col("TRTSDT")))
     )
     desc = (
-        pl.when(failed).then(pl.lit("No CR/CRi by day 28"))
-        .when(pl.col("RELDT") == first_of).then(pl.lit("Relapse"))
+        pl.when(failed)
+        .then(pl.lit("No CR/CRi by day 28"))
+        .when(pl.col("RELDT") == first_of)
+        .then(pl.lit("Relapse"))
         .otherwise(pl.lit("Death"))
     )
-    censor = pl.when(pl.col("WINOPEN") == "Y").then(pl.lit("Day-28 response pending at the cut")).otherwise(pl.lit("Last disease assessment"))
+    censor = (
+        pl.when(pl.col("WINOPEN") == "Y")
+        .then(pl.lit("Day-28 response pending at the cut"))
+        .otherwise(pl.lit("Last disease assessment"))
+    )
     return _rows(safety, pl.col("TRTSDT"), adt, event, desc, censor)
 
 
@@ -87,8 +108,14 @@ def disease_free_survival(adsl: pl.DataFrame) -> pl.DataFrame:
     rem = _remission_set(adsl)
     first_of = pl.min_horizontal("RELDT", "DTHDT")
     desc = pl.when(pl.col("RELDT") == first_of).then(pl.lit("Relapse")).otherwise(pl.lit("Death"))
-    return _rows(rem, pl.col("FRMDT"), pl.coalesce(first_of, pl.col("LSTREMDT")), first_of.is_not_null(),
-                 desc, pl.lit("Last assessment in remission"))
+    return _rows(
+        rem,
+        pl.col("FRMDT"),
+        pl.coalesce(first_of, pl.col("LSTREMDT")),
+        first_of.is_not_null(),
+        desc,
+        pl.lit("Last assessment in remission"),
+    )
 
 
 def cumulative_incidence_of_relapse(adsl: pl.DataFrame) -> pl.DataFrame:
@@ -100,8 +127,15 @@ def cumulative_incidence_of_relapse(adsl: pl.DataFrame) -> pl.DataFrame:
     relapse = pl.col("RELDT").is_not_null() & (pl.col("RELDT") == first_of)
     kind = pl.when(relapse).then(1).when(first_of.is_not_null()).then(2).otherwise(0)
     desc = pl.when(relapse).then(pl.lit("Relapse")).otherwise(pl.lit("Death in remission (competing)"))
-    return _rows(rem, pl.col("FRMDT"), pl.coalesce(first_of, pl.col("LSTREMDT")), first_of.is_not_null(),
-                 desc, pl.lit("Last assessment in remission"), kind)
+    return _rows(
+        rem,
+        pl.col("FRMDT"),
+        pl.coalesce(first_of, pl.col("LSTREMDT")),
+        first_of.is_not_null(),
+        desc,
+        pl.lit("Last assessment in remission"),
+        kind,
+    )
 
 
 ENDPOINTS = {
@@ -120,17 +154,27 @@ def censor_at_hsct(rows: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
     therapy = adsl.select(
         "USUBJID",
         pl.min_horizontal("HSCTDT", "NTHERDT").alias("_thdt"),
-        pl.when(pl.col("HSCTDT") <= pl.col("NTHERDT").fill_null(pl.col("HSCTDT"))).then(pl.lit("Consolidative HSCT"))
-        .otherwise(pl.lit("New anti-leukemia therapy")).alias("_thdesc"),
+        pl.when(pl.col("HSCTDT") <= pl.col("NTHERDT").fill_null(pl.col("HSCTDT")))
+        .then(pl.lit("Consolidative HSCT"))
+        .otherwise(pl.lit("New anti-leukemia therapy"))
+        .alias("_thdesc"),
     )
     hit = pl.col("_thdt").is_not_null() & (pl.col("_thdt") < pl.col("ADT"))
-    return rows.join(therapy, on="USUBJID", how="left").with_columns(
-        pl.when(hit).then(pl.max_horizontal("_thdt", "STARTDT")).otherwise(pl.col("ADT")).alias("ADT"),
-        pl.when(hit).then(1).otherwise(pl.col("CNSR")).cast(pl.Int8).alias("CNSR"),
-        pl.when(hit).then(pl.when(pl.col("EVNTTYPE").is_not_null()).then(0)).otherwise(pl.col("EVNTTYPE")).cast(pl.Int8).alias("EVNTTYPE"),
-        pl.when(hit).then(None).otherwise(pl.col("EVNTDESC")).alias("EVNTDESC"),
-        pl.when(hit).then(pl.col("_thdesc")).otherwise(pl.col("CNSDTDSC")).alias("CNSDTDSC"),
-    ).drop("_thdt", "_thdesc")
+    return (
+        rows.join(therapy, on="USUBJID", how="left")
+        .with_columns(
+            pl.when(hit).then(pl.max_horizontal("_thdt", "STARTDT")).otherwise(pl.col("ADT")).alias("ADT"),
+            pl.when(hit).then(1).otherwise(pl.col("CNSR")).cast(pl.Int8).alias("CNSR"),
+            pl.when(hit)
+            .then(pl.when(pl.col("EVNTTYPE").is_not_null()).then(0))
+            .otherwise(pl.col("EVNTTYPE"))
+            .cast(pl.Int8)
+            .alias("EVNTTYPE"),
+            pl.when(hit).then(None).otherwise(pl.col("EVNTDESC")).alias("EVNTDESC"),
+            pl.when(hit).then(pl.col("_thdesc")).otherwise(pl.col("CNSDTDSC")).alias("CNSDTDSC"),
+        )
+        .drop("_thdt", "_thdesc")
+    )
 
 
 def derive_adtte(adsl: pl.DataFrame) -> pl.DataFrame:
@@ -141,13 +185,30 @@ def derive_adtte(adsl: pl.DataFrame) -> pl.DataFrame:
         rows = derive(adsl)
         for analysis in ANALYSES:
             data = rows if analysis == PRIMARY else censor_at_hsct(rows, adsl)
-            parts.append(data.with_columns(pl.lit(paramcd).alias("PARAMCD"), pl.lit(PARAMS[paramcd]).alias("PARAM"),
-                                           pl.lit(analysis).alias("ANALYSIS")))
+            parts.append(
+                data.with_columns(
+                    pl.lit(paramcd).alias("PARAMCD"),
+                    pl.lit(PARAMS[paramcd]).alias("PARAM"),
+                    pl.lit(analysis).alias("ANALYSIS"),
+                )
+            )
     tte = pl.concat(parts).with_columns(
         (pl.col("ADT") - pl.col("STARTDT")).dt.total_days().cast(pl.Int64).alias("AVAL"),
         pl.lit("DAYS").alias("AVALU"),
     )
     carried = adsl.select("USUBJID", "SAFFL", "EFFFL", "PPROTFL", *SUBGROUP_COLUMNS)
-    columns = ["USUBJID", "PARAMCD", "PARAM", "ANALYSIS", "STARTDT", "ADT", "AVAL", "AVALU", "CNSR", "EVNTTYPE",
-               "EVNTDESC", "CNSDTDSC"]
+    columns = [
+        "USUBJID",
+        "PARAMCD",
+        "PARAM",
+        "ANALYSIS",
+        "STARTDT",
+        "ADT",
+        "AVAL",
+        "AVALU",
+        "CNSR",
+        "EVNTTYPE",
+        "EVNTDESC",
+        "CNSDTDSC",
+    ]
     return tte.select(columns).join(carried, on="USUBJID", how="left").sort("PARAMCD", "ANALYSIS", "USUBJID")

@@ -27,9 +27,9 @@ from trial_outcomes.analysis.km import Z95, _value, step_value
 
 @dataclass(frozen=True)
 class CIFFit:
-    time: np.ndarray      # distinct observed times
+    time: np.ndarray  # distinct observed times
     n_risk: np.ndarray
-    n_event: np.ndarray   # cause 1
+    n_event: np.ndarray  # cause 1
     n_competing: np.ndarray
     n_censor: np.ndarray
     cif: np.ndarray
@@ -119,8 +119,8 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, rho: floa
     stops = np.append(start[1:], len(time))
 
     rs = np.bincount(g, minlength=k).astype(float)
-    f1m = np.zeros(k)      # group CIF, left-continuous
-    skmm = np.ones(k)      # group KM of any event, left-continuous
+    f1m = np.zeros(k)  # group CIF, left-continuous
+    skmm = np.ones(k)  # group KM of any event, left-continuous
     f1 = np.zeros(k)
     skm = np.ones(k)
     fm = 0.0
@@ -151,7 +151,9 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, rho: floa
                 a[:, ~at_risk] = 0.0
                 c += a * nd1 / (tr * (1 - fm))
                 risk = at_risk[: k - 1]
-                score += np.where(risk, fb * (d[1, : k - 1] - nd1 * rs[: k - 1] * (1 - f1m[: k - 1]) / (skmm[: k - 1] * tq)), 0.0)
+                score += np.where(
+                    risk, fb * (d[1, : k - 1] - nd1 * rs[: k - 1] * (1 - f1m[: k - 1]) / (skmm[: k - 1] * tq)), 0.0
+                )
                 if nd1 > 0:
                     for j in np.flatnonzero(at_risk):
                         t4 = 1 - (1 - f) / skm[j] if skm[j] > 0 else 1.0

@@ -53,20 +53,33 @@ def derived_crs_grade(daily: pl.DataFrame, deaths: pl.DataFrame) -> pl.DataFrame
     crs_death = deaths.filter(pl.col("DTHCAUS").str.contains(CRS_DEATH).fill_null(False)).select("subject_id")
     return worst.with_columns(
         pl.when(pl.col("subject_id").is_in(crs_death["subject_id"].implode()))
-        .then(5).otherwise(pl.col("CRSGR_DERIVED")).cast(pl.Int8).alias("CRSGR_DERIVED")
+        .then(5)
+        .otherwise(pl.col("CRSGR_DERIVED"))
+        .cast(pl.Int8)
+        .alias("CRSGR_DERIVED")
     )
 
 
 def crs_grade_discrepancies(reported: pl.DataFrame, derived: pl.DataFrame) -> pl.DataFrame:
     """Subjects whose reported worst CRS grade (``CRSGR_REPORTED``, 0 when no CRS was
     reported) differs from the grade derived from monitoring."""
-    both = derived.join(reported, on="subject_id", how="left").with_columns(pl.col("CRSGR_REPORTED").fill_null(0).cast(pl.Int8))
-    return both.filter(pl.col("CRSGR_REPORTED") != pl.col("CRSGR_DERIVED")).select(
-        pl.col("subject_id").alias("USUBJID"), "CRSGR_REPORTED", "CRSGR_DERIVED",
-    ).sort("USUBJID")
+    both = derived.join(reported, on="subject_id", how="left").with_columns(
+        pl.col("CRSGR_REPORTED").fill_null(0).cast(pl.Int8)
+    )
+    return (
+        both.filter(pl.col("CRSGR_REPORTED") != pl.col("CRSGR_DERIVED"))
+        .select(
+            pl.col("subject_id").alias("USUBJID"),
+            "CRSGR_REPORTED",
+            "CRSGR_DERIVED",
+        )
+        .sort("USUBJID")
+    )
 
 
 def crs_treated_subjects(adverse_events: pl.DataFrame) -> pl.DataFrame:
-    return adverse_events.filter(
-        (pl.col("term") == CRS_TERM) & (pl.col("tocilizumab") | pl.col("corticosteroids"))
-    ).select("subject_id").unique()
+    return (
+        adverse_events.filter((pl.col("term") == CRS_TERM) & (pl.col("tocilizumab") | pl.col("corticosteroids")))
+        .select("subject_id")
+        .unique()
+    )

@@ -13,13 +13,16 @@ from trial_outcomes.schema import CRITERIA
 
 #: criterion -> (expression giving ``met`` from enrolment, rule in words)
 COMPUTABLE: dict[str, tuple[pl.Expr, str]] = {
-    "IN01": (pl.col("disease_status").is_not_null() & (pl.col("cd19_pct") > 95),
-             "r/r B-ALL status and CD19 on > 95 % of blasts"),
+    "IN01": (
+        pl.col("disease_status").is_not_null() & (pl.col("cd19_pct") > 95),
+        "r/r B-ALL status and CD19 on > 95 % of blasts",
+    ),
     "IN02": (pl.col("age_years").is_between(0, 18), "age 0 to 18 years"),
-    "IN03": (pl.col("consent_date").is_not_null() & (pl.col("consent_date") <= pl.col("enrol_date")),
-             "consent signed on or before enrolment"),
-    "EX06": ((pl.col("creatinine_x_uln") > 1.5) | (pl.col("bun_x_uln") > 1.5),
-             "creatinine or BUN > 1.5 x ULN"),
+    "IN03": (
+        pl.col("consent_date").is_not_null() & (pl.col("consent_date") <= pl.col("enrol_date")),
+        "consent signed on or before enrolment",
+    ),
+    "EX06": ((pl.col("creatinine_x_uln") > 1.5) | (pl.col("bun_x_uln") > 1.5), "creatinine or BUN > 1.5 x ULN"),
     "EX11": (pl.col("csf_blasts_per_ul") > 20, "CSF > 20 leukemic cells/uL"),
     "EX12": (pl.col("pb_blast_pct") > 30, "peripheral blood blasts > 30 %"),
     "EX13": (pl.col("ecog") >= 3, "ECOG >= 3"),
@@ -49,10 +52,10 @@ def eligibility_deviations(enrolment: pl.DataFrame, checklist: pl.DataFrame) -> 
     """
     subjects = enrolment.select("subject_id")
     grid = subjects.join(pl.DataFrame({"criterion": list(CRITERIA)}), how="cross")
-    merged = (
-        grid.join(computed_criteria(enrolment), on=["subject_id", "criterion"], how="left")
-        .join(checklist.select("subject_id", "criterion", pl.col("met").alias("checklist_met")),
-              on=["subject_id", "criterion"], how="left")
+    merged = grid.join(computed_criteria(enrolment), on=["subject_id", "criterion"], how="left").join(
+        checklist.select("subject_id", "criterion", pl.col("met").alias("checklist_met")),
+        on=["subject_id", "criterion"],
+        how="left",
     )
     crit = pl.col("criterion")
     computed_fails = _fails(crit, pl.col("computed_met")).fill_null(False)
@@ -60,10 +63,14 @@ def eligibility_deviations(enrolment: pl.DataFrame, checklist: pl.DataFrame) -> 
     missing = pl.col("checklist_met").is_null()
     disagree = pl.col("computed_met").is_not_null() & ~missing & (pl.col("computed_met") != pl.col("checklist_met"))
     finding = (
-        pl.when(missing).then(pl.lit("criterion missing from the investigator's checklist"))
-        .when(disagree).then(pl.format("checklist disagrees with the data ({})", pl.col("rule")))
-        .when(computed_fails).then(pl.format("criterion failed by the data ({})", pl.col("rule")))
-        .when(checklist_fails).then(pl.lit("criterion failed on the investigator's checklist"))
+        pl.when(missing)
+        .then(pl.lit("criterion missing from the investigator's checklist"))
+        .when(disagree)
+        .then(pl.format("checklist disagrees with the data ({})", pl.col("rule")))
+        .when(computed_fails)
+        .then(pl.format("criterion failed by the data ({})", pl.col("rule")))
+        .when(checklist_fails)
+        .then(pl.lit("criterion failed on the investigator's checklist"))
     )
     flagged = merged.with_columns(finding.alias("finding")).filter(pl.col("finding").is_not_null())
     return flagged.select(
@@ -79,12 +86,12 @@ def subject_eligibility(enrolment: pl.DataFrame, deviations: pl.DataFrame) -> pl
     """Per subject: ``eligible_computed`` (every computable criterion passes) and
     ``eligibility_deviation`` (any finding in ``deviations``, the table of
     ``eligibility_deviations``)."""
-    comp = computed_criteria(enrolment).group_by("subject_id").agg(
-        (~_fails(pl.col("criterion"), pl.col("computed_met")).fill_null(True)).all().alias("eligible_computed")
+    comp = (
+        computed_criteria(enrolment)
+        .group_by("subject_id")
+        .agg((~_fails(pl.col("criterion"), pl.col("computed_met")).fill_null(True)).all().alias("eligible_computed"))
     )
-    dev = deviations.select("subject_id").unique().with_columns(
-        pl.lit(True).alias("eligibility_deviation")
-    )
+    dev = deviations.select("subject_id").unique().with_columns(pl.lit(True).alias("eligibility_deviation"))
     return (
         enrolment.select("subject_id")
         .join(comp, on="subject_id", how="left")

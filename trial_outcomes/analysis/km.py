@@ -27,12 +27,12 @@ TOL = np.sqrt(np.finfo(float).eps)
 
 @dataclass(frozen=True)
 class KMFit:
-    time: np.ndarray      # distinct observed times (events and censorings), increasing
+    time: np.ndarray  # distinct observed times (events and censorings), increasing
     n_risk: np.ndarray
     n_event: np.ndarray
     n_censor: np.ndarray
     surv: np.ndarray
-    se_log: np.ndarray    # standard error of log S (Greenwood); nan where S = 0
+    se_log: np.ndarray  # standard error of log S (Greenwood); nan where S = 0
     lcl: np.ndarray
     ucl: np.ndarray
 

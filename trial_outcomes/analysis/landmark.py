@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from trial_outcomes.analysis.comparisons import group_hazard_ratio, logrank_test
 from trial_outcomes.analysis.km import fit_km
-from trial_outcomes.analysis.survival_tests import group_hazard_ratio, logrank_test
 
 HSCT_GROUP, NO_HSCT_GROUP = "HSCT by landmark", "No HSCT by landmark"
 
@@ -43,8 +43,11 @@ def hsct_landmark(adtte: pl.DataFrame, adsl: pl.DataFrame, landmark_day: int) ->
         chisq = p = hr = lcl = ucl = None
         if cohort["LMGROUP"].n_unique() == 2:
             chisq, _, p = logrank_test(cohort["LMAVAL"].to_numpy(), event, cohort["LMGROUP"].to_numpy())
-            data = cohort.with_columns((1 - pl.col("CNSR")).alias("_event"), pl.col("LMAVAL").cast(pl.Float64).alias("_time"),
-                                       (pl.col("LMGROUP") == HSCT_GROUP).cast(pl.Int8).alias("_hsct"))
+            data = cohort.with_columns(
+                (1 - pl.col("CNSR")).alias("_event"),
+                pl.col("LMAVAL").cast(pl.Float64).alias("_time"),
+                (pl.col("LMGROUP") == HSCT_GROUP).cast(pl.Int8).alias("_hsct"),
+            )
             fit = group_hazard_ratio(data, "_time", "_event", "_hsct")
             if fit is not None:  # else left empty
                 hr, lcl, ucl = fit["hr"], fit["hr_lcl"], fit["hr_ucl"]
@@ -52,11 +55,36 @@ def hsct_landmark(adtte: pl.DataFrame, adsl: pl.DataFrame, landmark_day: int) ->
             part = cohort.filter(pl.col("LMGROUP") == group)
             km = fit_km(part["LMAVAL"].to_numpy(), (1 - part["CNSR"]).to_numpy())
             median = km.median() if part.height else (None, None, None)
-            rows.append({"endpoint": endpoint, "landmark_day": landmark_day, "group": group, "n": part.height,
-                         "n_events": int((part["CNSR"] == 0).sum()), "median_days_from_landmark": median[0],
-                         "median_lcl": median[1], "median_ucl": median[2], "logrank_chisq": chisq, "logrank_p": p,
-                         "hr_hsct": hr, "hr_lcl": lcl, "hr_ucl": ucl})
-    schema = {"endpoint": pl.String, "landmark_day": pl.Int64, "group": pl.String, "n": pl.Int64, "n_events": pl.Int64,
-              "median_days_from_landmark": pl.Float64, "median_lcl": pl.Float64, "median_ucl": pl.Float64,
-              "logrank_chisq": pl.Float64, "logrank_p": pl.Float64, "hr_hsct": pl.Float64, "hr_lcl": pl.Float64, "hr_ucl": pl.Float64}
+            rows.append(
+                {
+                    "endpoint": endpoint,
+                    "landmark_day": landmark_day,
+                    "group": group,
+                    "n": part.height,
+                    "n_events": int((part["CNSR"] == 0).sum()),
+                    "median_days_from_landmark": median[0],
+                    "median_lcl": median[1],
+                    "median_ucl": median[2],
+                    "logrank_chisq": chisq,
+                    "logrank_p": p,
+                    "hr_hsct": hr,
+                    "hr_lcl": lcl,
+                    "hr_ucl": ucl,
+                }
+            )
+    schema = {
+        "endpoint": pl.String,
+        "landmark_day": pl.Int64,
+        "group": pl.String,
+        "n": pl.Int64,
+        "n_events": pl.Int64,
+        "median_days_from_landmark": pl.Float64,
+        "median_lcl": pl.Float64,
+        "median_ucl": pl.Float64,
+        "logrank_chisq": pl.Float64,
+        "logrank_p": pl.Float64,
+        "hr_hsct": pl.Float64,
+        "hr_lcl": pl.Float64,
+        "hr_ucl": pl.Float64,
+    }
     return pl.DataFrame(rows, schema=schema, orient="row")

@@ -45,19 +45,46 @@ def response_summary(adsl: pl.DataFrame, subgroups: tuple[str, ...] = SUBGROUP_C
             n = part.height
             x = int(part.select(responder.fill_null(False).sum()).item())
             lcl, ucl = clopper_pearson(x, n)
-            rows.append({"parameter": parameter, "population": "EFFFL", "group_var": var, "group": level, "n": n,
-                         "responders": x, "rate": x / n if n else None, "rate_lcl": lcl, "rate_ucl": ucl,
-                         "n_window_open": int((part["WINOPEN"] == "Y").sum())})
-    return pl.DataFrame(rows, schema={"parameter": pl.String, "population": pl.String, "group_var": pl.String,
-                                      "group": pl.String, "n": pl.Int64, "responders": pl.Int64, "rate": pl.Float64,
-                                      "rate_lcl": pl.Float64, "rate_ucl": pl.Float64, "n_window_open": pl.Int64})
+            rows.append(
+                {
+                    "parameter": parameter,
+                    "population": "EFFFL",
+                    "group_var": var,
+                    "group": level,
+                    "n": n,
+                    "responders": x,
+                    "rate": x / n if n else None,
+                    "rate_lcl": lcl,
+                    "rate_ucl": ucl,
+                    "n_window_open": int((part["WINOPEN"] == "Y").sum()),
+                }
+            )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "parameter": pl.String,
+            "population": pl.String,
+            "group_var": pl.String,
+            "group": pl.String,
+            "n": pl.Int64,
+            "responders": pl.Int64,
+            "rate": pl.Float64,
+            "rate_lcl": pl.Float64,
+            "rate_ucl": pl.Float64,
+            "n_window_open": pl.Int64,
+        },
+    )
 
 
 def ae_summary(worst: pl.DataFrame, n_safety: int) -> pl.DataFrame:
     """Subjects by term and worst grade among treatment-emergent AEs, over the
     safety set: any grade, grade 3+, and each worst grade 1-5, with percentages.
     The first row, ``Any adverse event``, counts each subject once."""
-    any_term = worst.group_by("USUBJID").agg(pl.col("WORSTGR").max()).with_columns(pl.lit("Any adverse event").alias("AEDECOD"))
+    any_term = (
+        worst.group_by("USUBJID")
+        .agg(pl.col("WORSTGR").max())
+        .with_columns(pl.lit("Any adverse event").alias("AEDECOD"))
+    )
     both = pl.concat([any_term.select("USUBJID", "AEDECOD", "WORSTGR"), worst.select("USUBJID", "AEDECOD", "WORSTGR")])
     grade_counts = [(pl.col("WORSTGR") == g).sum().cast(pl.Int64).alias(f"n_grade{g}") for g in range(1, 6)]
     table = both.group_by("AEDECOD").agg(
@@ -72,5 +99,12 @@ def ae_summary(worst: pl.DataFrame, n_safety: int) -> pl.DataFrame:
         pct("n_grade3plus").alias("pct_grade3plus"),
         (pl.col("AEDECOD") == "Any adverse event").alias("_first"),
     ).sort(["_first", "n_any", "AEDECOD"], descending=[True, True, False])
-    return table.select(pl.col("AEDECOD").alias("term"), "n_safety", "n_any", "pct_any", "n_grade3plus", "pct_grade3plus",
-                        *[f"n_grade{g}" for g in range(1, 6)])
+    return table.select(
+        pl.col("AEDECOD").alias("term"),
+        "n_safety",
+        "n_any",
+        "pct_any",
+        "n_grade3plus",
+        "pct_grade3plus",
+        *[f"n_grade{g}" for g in range(1, 6)],
+    )

@@ -29,8 +29,13 @@ class RuleStatus:
     statistic: float | None
 
     def as_row(self) -> dict:
-        return {"rule": self.rule, "data": self.data, "boundary": self.boundary, "crossed": self.crossed,
-                "statistic": self.statistic}
+        return {
+            "rule": self.rule,
+            "data": self.data,
+            "boundary": self.boundary,
+            "crossed": self.crossed,
+            "statistic": self.statistic,
+        }
 
 
 def safety_events(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, window_days: int = 30) -> pl.DataFrame:
@@ -39,13 +44,18 @@ def safety_events(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, window_d
     ``EVALUABLE`` (``window_days`` of follow-up by the cut, or the event)."""
     related_fatal = (
         adae.filter((pl.col("AETOXGR") == 5) & (pl.col("AEREL") == "Y") & (pl.col("TRTEMFL") == "Y"))
-        .select("USUBJID").unique().with_columns(pl.lit(True).alias("_related_death"))
+        .select("USUBJID")
+        .unique()
+        .with_columns(pl.lit(True).alias("_related_death"))
     )
     safety = adsl.filter(pl.col("SAFFL") == "Y").join(related_fatal, on="USUBJID", how="left")
     early_death = pl.col("DTHDY").is_not_null() & (pl.col("DTHDY") <= window_days)
     syndrome_death = (pl.col("CRSGR") == 5) | (pl.col("ICANSGR") == 5)
-    event = ((pl.col("CRSGR") >= 4) | (pl.col("ICANSGR") >= 4) |
-             (early_death & (pl.col("_related_death").fill_null(False) | syndrome_death.fill_null(False)))).fill_null(False)
+    event = (
+        (pl.col("CRSGR") >= 4)
+        | (pl.col("ICANSGR") >= 4)
+        | (early_death & (pl.col("_related_death").fill_null(False) | syndrome_death.fill_null(False)))
+    ).fill_null(False)
     followed = (pl.col("TRTSDT") + pl.duration(days=window_days)) <= cut
     return safety.select("USUBJID", event.alias("EVENT"), (event | followed).alias("EVALUABLE"))
 
@@ -61,10 +71,14 @@ def evaluate_safety(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, rule: 
     prob = float(beta.sf(rule.threshold, rule.prior_a + x, rule.prior_b + n - x))
     active = n >= rule.min_evaluable
     crossed = active and prob > rule.probability
-    boundary = (f"stop if P(rate > {rule.threshold:g} | data) > {rule.probability:g}, prior Beta({rule.prior_a:g}, "
-                f"{rule.prior_b:g}), from {rule.min_evaluable} evaluable subjects")
-    data = f"{x} of {n} evaluable subjects with grade >= 4 CRS/ICANS or treatment-related death <= day {rule.window_days}; " \
-           f"P(rate > {rule.threshold:g}) = {prob:.4f}" + ("" if active else " (monitoring starts later)")
+    boundary = (
+        f"stop if P(rate > {rule.threshold:g} | data) > {rule.probability:g}, prior Beta({rule.prior_a:g}, "
+        f"{rule.prior_b:g}), from {rule.min_evaluable} evaluable subjects"
+    )
+    data = (
+        f"{x} of {n} evaluable subjects with grade >= 4 CRS/ICANS or treatment-related death <= day {rule.window_days}; "
+        f"P(rate > {rule.threshold:g}) = {prob:.4f}" + ("" if active else " (monitoring starts later)")
+    )
     return RuleStatus("Safety (Bayesian beta-binomial)", data, boundary, crossed, prob)
 
 
@@ -76,8 +90,8 @@ class SimonDesign:
     n: int
     expected_n0: float
     pet0: float
-    alpha: float   # attained
-    power: float   # attained
+    alpha: float  # attained
+    power: float  # attained
 
 
 @lru_cache(maxsize=32)
@@ -117,8 +131,9 @@ def simon_design(p0: float, p1: float, alpha: float, beta: float, n_max: int = 9
             en = n1 + (1 - pet) * n2
             for r1 in np.flatnonzero(ok.any(axis=1)):
                 rr = int(np.flatnonzero(ok[r1])[0])
-                cand = SimonDesign(int(r1), n1, rr, n, float(en[r1]), float(pet[r1]), float(rej[p0][r1, rr]),
-                                   float(rej[p1][r1, rr]))
+                cand = SimonDesign(
+                    int(r1), n1, rr, n, float(en[r1]), float(pet[r1]), float(rej[p0][r1, rr]), float(rej[p1][r1, rr])
+                )
                 if best is None or cand.expected_n0 < best.expected_n0 - 1e-12:
                     best = cand
         if best is not None and n > best.expected_n0 * 3:
@@ -138,9 +153,15 @@ def evaluate_simon(adsl: pl.DataFrame, rule: EfficacyRule) -> RuleStatus:
     responders = (evaluable["CRFL"] == "Y").to_list()
     stage1 = responders[: design.n1]
     crossed = len(stage1) == design.n1 and sum(stage1) <= design.r1
-    boundary = (f"Simon optimal two-stage (p0 {rule.p0:g}, p1 {rule.p1:g}, alpha {rule.alpha:g}, beta {rule.beta:g}): "
-                f"stop for futility if <= {design.r1} of the first {design.n1} respond; promising if > {design.r} of {design.n}")
+    boundary = (
+        f"Simon optimal two-stage (p0 {rule.p0:g}, p1 {rule.p1:g}, alpha {rule.alpha:g}, beta {rule.beta:g}): "
+        f"stop for futility if <= {design.r1} of the first {design.n1} respond; promising if > {design.r} of {design.n}"
+    )
     data = f"{sum(stage1)} of the first {len(stage1)} evaluable (stage 1 needs {design.n1}); {sum(responders)} of {len(responders)} overall"
     if len(responders) >= design.n:
-        data += "; " + ("efficacy shown" if sum(responders[: design.n]) > design.r else "efficacy not shown") + f" at n = {design.n}"
+        data += (
+            "; "
+            + ("efficacy shown" if sum(responders[: design.n]) > design.r else "efficacy not shown")
+            + f" at n = {design.n}"
+        )
     return RuleStatus("Efficacy (Simon two-stage, CR/CRi by day 28)", data, boundary, crossed, float(sum(stage1)))

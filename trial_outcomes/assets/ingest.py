@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from trial_outcomes.analysis.drop import RawRecords
-from trial_outcomes.analysis.parse import parse_records
 from trial_outcomes.assets.metadata import problems_check, table_metadata
+from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
 from trial_outcomes.errors import DataDropError
+from trial_outcomes.io.parse import parse_records
 from trial_outcomes.io.readers import empty_raw_frame, find_file, read_raw
-from trial_outcomes.pipelines.partitions import DATA_CUTS
-from trial_outcomes.pipelines.resources import DropSettings
+from trial_outcomes.io.records import RawRecords
 from trial_outcomes.schema import SCHEMAS, RecordSchema
 
 
@@ -24,13 +23,18 @@ def _raw_asset(schema: RecordSchema) -> dg.AssetsDefinition:
         code_version="1",
         description=(
             f"Every row of `{schema.record}` (.csv, .xlsx or .parquet) as text, with its source file, "
-            "row number and the file's SHA-256, and typed by its schema. Required file." if schema.required_file else
-            f"Every row of the optional `{schema.record}` file as text and typed, with provenance; empty if absent."
+            "row number and the file's SHA-256, and typed by its schema. Required file."
+            if schema.required_file
+            else f"Every row of the optional `{schema.record}` file as text and typed, with provenance; empty if absent."
         ),
-        check_specs=[dg.AssetCheckSpec(
-            "schema_conformance", asset=key, blocking=True,
-            description="Every value has its declared type, code and range (data-contract.md section 1).",
-        )],
+        check_specs=[
+            dg.AssetCheckSpec(
+                "schema_conformance",
+                asset=key,
+                blocking=True,
+                description="Every value has its declared type, code and range (data-contract.md section 1).",
+            )
+        ],
     )
     def raw(settings: DropSettings):
         try:

@@ -11,9 +11,11 @@ PREVIEW_ROWS = 10
 def markdown_table(frame: pl.DataFrame, rows: int = PREVIEW_ROWS) -> str:
     """A Markdown table of the first ``rows`` rows; cell text is escaped."""
     head = frame.head(rows)
+
     def cell(value) -> str:
         text = "" if value is None else str(value)
         return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
+
     lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in head.iter_rows()]
     if frame.height > rows:
@@ -36,13 +38,18 @@ def problems_check(check_name: str, problems: pl.DataFrame, what: str) -> dg.Ass
     ]
     if problems.height > 20:
         lines.append(f"... and {problems.height - 20} more")
-    description = f"{what}: passed" if problems.is_empty() else f"{what}: {problems.height} problem(s)\n" + "\n".join(lines)
+    description = (
+        f"{what}: passed" if problems.is_empty() else f"{what}: {problems.height} problem(s)\n" + "\n".join(lines)
+    )
     return dg.AssetCheckResult(
         check_name=check_name,
         passed=problems.is_empty(),
         severity=dg.AssetCheckSeverity.ERROR,
         description=description,
-        metadata={"problems": dg.MetadataValue.int(problems.height), "first problems": dg.MetadataValue.md(markdown_table(problems, 50))},
+        metadata={
+            "problems": dg.MetadataValue.int(problems.height),
+            "first problems": dg.MetadataValue.md(markdown_table(problems, 50)),
+        },
     )
 
 
@@ -54,5 +61,8 @@ def listing_check(check_name: str, listing: pl.DataFrame, description: str) -> d
         passed=listing.is_empty(),
         severity=dg.AssetCheckSeverity.WARN,
         description=description,
-        metadata={"rows": dg.MetadataValue.int(listing.height), "listing": dg.MetadataValue.md(markdown_table(listing, 50))},
+        metadata={
+            "rows": dg.MetadataValue.int(listing.height),
+            "listing": dg.MetadataValue.md(markdown_table(listing, 50)),
+        },
     )

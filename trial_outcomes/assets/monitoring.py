@@ -7,25 +7,28 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from trial_outcomes.analysis.compare import COLUMNS as COMPARISON_COLUMNS
-from trial_outcomes.analysis.compare import compare_cuts
-from trial_outcomes.analysis.drop import TrialDrop
+from trial_outcomes.analysis.cut_comparison import COLUMNS as COMPARISON_COLUMNS
+from trial_outcomes.analysis.cut_comparison import compare_cuts
+from trial_outcomes.assets.files import save_table
 from trial_outcomes.assets.metadata import markdown_table
-from trial_outcomes.assets.outputs import save_table
-from trial_outcomes.pipelines.partitions import DATA_CUTS
-from trial_outcomes.pipelines.resources import DropSettings, parse_cut
+from trial_outcomes.assets.shared import DATA_CUTS, STOPPING_TAG, DropSettings
+from trial_outcomes.dates import parse_cut
+from trial_outcomes.io.records import TrialDrop
 
-STOPPING_TAG = "trial/stopping_boundary"
-CHECKS = {"safety_boundary": "Safety (Bayesian beta-binomial)",
-          "efficacy_futility_boundary": "Efficacy (Simon two-stage, CR/CRi by day 28)"}
+CHECKS = {
+    "safety_boundary": "Safety (Bayesian beta-binomial)",
+    "efficacy_futility_boundary": "Efficacy (Simon two-stage, CR/CRi by day 28)",
+}
 
 
 @dg.asset(
     partitions_def=DATA_CUTS,
     group_name="monitoring",
     code_version="1",
-    check_specs=[dg.AssetCheckSpec(name, asset="stopping_rules", blocking=False, description=f"{rule}: boundary not crossed")
-                 for name, rule in CHECKS.items()],
+    check_specs=[
+        dg.AssetCheckSpec(name, asset="stopping_rules", blocking=False, description=f"{rule}: boundary not crossed")
+        for name, rule in CHECKS.items()
+    ],
 )
 def stopping_rules(context, settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame, adae: pl.DataFrame):
     """The analysis plan's stopping rules evaluated on this cut: Bayesian safety
@@ -36,19 +39,36 @@ def stopping_rules(context, settings: DropSettings, cut_records: TrialDrop, adsl
 
     plan = settings.analysis_plan()
     statuses = [evaluate_safety(adsl, adae, cut_records.cut, plan.safety), evaluate_simon(adsl, plan.efficacy)]
-    table = pl.DataFrame([s.as_row() for s in statuses],
-                         schema={"rule": pl.String, "data": pl.String, "boundary": pl.String, "crossed": pl.Boolean,
-                                 "statistic": pl.Float64})
+    table = pl.DataFrame(
+        [s.as_row() for s in statuses],
+        schema={
+            "rule": pl.String,
+            "data": pl.String,
+            "boundary": pl.String,
+            "crossed": pl.Boolean,
+            "statistic": pl.Float64,
+        },
+    )
     crossed = [s.rule for s in statuses if s.crossed]
     if crossed:
         context.instance.add_run_tags(context.run_id, {STOPPING_TAG: "CROSSED: " + "; ".join(crossed)})
-    yield dg.Output(table, metadata={**save_table(settings, str(cut_records.cut), "stopping_rules.csv", table),
-                                     "boundaries crossed": len(crossed),
-                                     "rules": dg.MetadataValue.md(markdown_table(table))})
+    yield dg.Output(
+        table,
+        metadata={
+            **save_table(settings, str(cut_records.cut), "stopping_rules.csv", table),
+            "boundaries crossed": len(crossed),
+            "rules": dg.MetadataValue.md(markdown_table(table)),
+        },
+    )
     for (name, _), status in zip(CHECKS.items(), statuses):
         yield dg.AssetCheckResult(
-            check_name=name, passed=not status.crossed, severity=dg.AssetCheckSeverity.WARN,
-            description=("BOUNDARY CROSSED: " if status.crossed else "not crossed: ") + status.data + ". Rule: " + status.boundary,
+            check_name=name,
+            passed=not status.crossed,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=("BOUNDARY CROSSED: " if status.crossed else "not crossed: ")
+            + status.data
+            + ". Rule: "
+            + status.boundary,
             metadata={"statistic": dg.MetadataValue.float(status.statistic) if status.statistic is not None else None},
         )
 
@@ -67,7 +87,9 @@ def previous_cut(out_dir: Path, cut: str) -> str | None:
 
 
 @dg.asset(partitions_def=DATA_CUTS, group_name="monitoring", code_version="1")
-def cut_comparison(settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame, survival_analysis: dict) -> dg.Output:
+def cut_comparison(
+    settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame, survival_analysis: dict
+) -> dg.Output:
     """What changed since the previous interim analysis published in the output
     folder (new subjects, new events, changed medians); empty for the first cut."""
     cut = str(cut_records.cut)
@@ -76,8 +98,12 @@ def cut_comparison(settings: DropSettings, cut_records: TrialDrop, adsl: pl.Data
         table = pl.DataFrame(schema=COMPARISON_COLUMNS)
     else:
         folder = settings.out_path / previous
-        table = compare_cuts(pl.read_parquet(folder / "adsl.parquet"), pl.read_csv(folder / "survival_summary.csv"),
-                             adsl, survival_analysis["survival_summary"])
+        table = compare_cuts(
+            pl.read_parquet(folder / "adsl.parquet"),
+            pl.read_csv(folder / "survival_summary.csv"),
+            adsl,
+            survival_analysis["survival_summary"],
+        )
         table = table.with_columns(pl.lit(previous).alias("previous_cut"))
     meta = save_table(settings, cut, "cut_comparison.csv", table) if previous else {}
     return dg.Output(table, metadata={**meta, "previous cut": previous or "none"})

@@ -7,15 +7,27 @@ from pathlib import Path
 
 import dagster as dg
 
-from trial_outcomes.analysis.drop import TrialDrop, drop_fingerprint
-from trial_outcomes.io.outputs import atomic_write_bytes, publish, work_dir
-from trial_outcomes.pipelines.partitions import DATA_CUTS
-from trial_outcomes.pipelines.resources import DropSettings
+from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
+from trial_outcomes.io.publishing import publish, work_dir
+from trial_outcomes.io.records import TrialDrop, drop_fingerprint
+from trial_outcomes.io.writers import atomic_write_bytes
 from trial_outcomes.provenance import code_version, environment, sha256_file
 
 #: every asset that writes a file into the cut's work folder
-OUTPUT_ASSETS = ["eligibility_deviations", "adsl", "adrs", "adtte", "adae", "crs_grading", "response_summary",
-                 "ae_summary", "survival_analysis", "survival_plots", "stopping_rules", "report"]
+OUTPUT_ASSETS = [
+    "eligibility_deviations",
+    "adsl",
+    "adrs",
+    "adtte",
+    "adae",
+    "crs_grading",
+    "response_summary",
+    "ae_summary",
+    "survival_analysis",
+    "survival_plots",
+    "stopping_rules",
+    "report",
+]
 
 
 def build_manifest(settings: DropSettings, drop: TrialDrop, files: list[Path], work: Path) -> dict:
@@ -30,8 +42,11 @@ def build_manifest(settings: DropSettings, drop: TrialDrop, files: list[Path], w
     return {
         "trial": "NCT04325841",
         "data_cut": str(drop.cut),
-        "data_drop": {"folder": settings.data_path.resolve().name, "files": drop.files,
-                      "sha256": drop_fingerprint(drop.files)},
+        "data_drop": {
+            "folder": settings.data_path.resolve().name,
+            "files": drop.files,
+            "sha256": drop_fingerprint(drop.files),
+        },
         "code": code_version(),
         "environment": environment(),
         "analysis_plan": {"file": Path(plan.path).name, "sha256": plan.sha256, "parameters": plan.parameters()},
@@ -49,9 +64,11 @@ def published_cut(settings: DropSettings, trial_drop: TrialDrop) -> dg.Materiali
     manifest = build_manifest(settings, trial_drop, files, work)
     atomic_write_bytes(work / "manifest.json", (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"))
     final = publish(settings.out_path, cut, files + [work / "manifest.json"])
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(final)),
-        "files": dg.MetadataValue.md("\n".join(f"- `{name}`" for name in manifest["outputs"])),
-        "data cut": cut,
-        "code version": manifest["code"]["git_commit"],
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(final)),
+            "files": dg.MetadataValue.md("\n".join(f"- `{name}`" for name in manifest["outputs"])),
+            "data cut": cut,
+            "code version": manifest["code"]["git_commit"],
+        }
+    )

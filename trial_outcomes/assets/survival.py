@@ -8,18 +8,20 @@ import dagster as dg
 import polars as pl
 
 from trial_outcomes.analysis.adtte import ENDPOINT_ORDER, PARAMS
-from trial_outcomes.analysis.drop import TrialDrop
+from trial_outcomes.assets.files import save_table
 from trial_outcomes.assets.metadata import markdown_table
-from trial_outcomes.assets.outputs import save_table
-from trial_outcomes.io.outputs import atomic_write_bytes, work_dir
-from trial_outcomes.pipelines.partitions import DATA_CUTS
-from trial_outcomes.pipelines.resources import DropSettings
+from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
+from trial_outcomes.io.publishing import work_dir
+from trial_outcomes.io.records import TrialDrop
+from trial_outcomes.io.writers import atomic_write_bytes
 
 OVERALL = (pl.col("group_var") == "all") & (pl.col("analysis") == "primary")
 
 
 @dg.asset(partitions_def=DATA_CUTS, group_name="survival", code_version="1")
-def survival_analysis(settings: DropSettings, cut_records: TrialDrop, adtte: pl.DataFrame, adsl: pl.DataFrame) -> dg.Output:
+def survival_analysis(
+    settings: DropSettings, cut_records: TrialDrop, adtte: pl.DataFrame, adsl: pl.DataFrame
+) -> dg.Output:
     """Kaplan-Meier (OS, EFS, DFS) and Aalen-Johansen (CIR) per endpoint, analysis and
     subgroup: medians with Brookmeyer-Crowley CIs, landmark rates, log-rank / Gray's
     tests (`survival_summary.csv`, `km_curves.parquet`); Cox hazard ratios by subgroup
@@ -50,15 +52,29 @@ def survival_analysis(settings: DropSettings, cut_records: TrialDrop, adtte: pl.
     followup = tables["followup_summary"]["median_followup_days"][0]
     if followup is not None:
         numbers["median follow-up (days)"] = dg.MetadataValue.float(float(followup))
-    shown = overall.select("endpoint", "n", "n_events", "median_days", "median_lcl_days", "median_ucl_days",
-                           "rate_12m", "rate_12m_lcl", "rate_12m_ucl")
-    return dg.Output(tables, metadata={
-        "summary (primary, overall)": dg.MetadataValue.md(markdown_table(shown.with_columns(pl.col(pl.Float64).round(3)), 10)),
-        "dagster/row_count": dg.MetadataValue.int(summary.height),
-        "path": dg.MetadataValue.path(str(work_dir(settings.out_path, cut) / "survival_summary.csv")),
-        "analysis plan sha256": plan.sha256,
-        **numbers,
-    })
+    shown = overall.select(
+        "endpoint",
+        "n",
+        "n_events",
+        "median_days",
+        "median_lcl_days",
+        "median_ucl_days",
+        "rate_12m",
+        "rate_12m_lcl",
+        "rate_12m_ucl",
+    )
+    return dg.Output(
+        tables,
+        metadata={
+            "summary (primary, overall)": dg.MetadataValue.md(
+                markdown_table(shown.with_columns(pl.col(pl.Float64).round(3)), 10)
+            ),
+            "dagster/row_count": dg.MetadataValue.int(summary.height),
+            "path": dg.MetadataValue.path(str(work_dir(settings.out_path, cut) / "survival_summary.csv")),
+            "analysis plan sha256": plan.sha256,
+            **numbers,
+        },
+    )
 
 
 def _figure_title(endpoint: str, analysis: str, group_var: str, rows: pl.DataFrame) -> str:
@@ -76,21 +92,32 @@ def survival_plots(settings: DropSettings, cut_records: TrialDrop, survival_anal
     KM or cumulative-incidence curves with CI band, censoring ticks, median and
     landmark marks, and the number-at-risk table. The overall primary curves show
     here in the UI."""
-    from trial_outcomes.reporting.plots import survival_figure
+    from trial_outcomes.reporting.figures.survival import survival_figure
 
     plan = settings.analysis_plan()
     summary, curves = survival_analysis["survival_summary"], survival_analysis["km_curves"]
     folder = work_dir(settings.out_path, str(cut_records.cut)) / "plots"
     written, previews = [], []
     # every subgroup figure for the primary analysis; the overall curve for the sensitivity analyses
-    keys = (curves.filter((pl.col("analysis") == "primary") | (pl.col("group_var") == "all"))
-            .select("endpoint", "analysis", "group_var").unique().sort("endpoint", "analysis", "group_var"))
+    keys = (
+        curves.filter((pl.col("analysis") == "primary") | (pl.col("group_var") == "all"))
+        .select("endpoint", "analysis", "group_var")
+        .unique()
+        .sort("endpoint", "analysis", "group_var")
+    )
     for endpoint, analysis, group_var in keys.iter_rows():
-        select = (pl.col("endpoint") == endpoint) & (pl.col("analysis") == analysis) & (pl.col("group_var") == group_var)
+        select = (
+            (pl.col("endpoint") == endpoint) & (pl.col("analysis") == analysis) & (pl.col("group_var") == group_var)
+        )
         rows = summary.filter(select)
-        args = dict(curves=curves.filter(select), summary=rows, title=_figure_title(endpoint, analysis, group_var, rows),
-                    cumulative=endpoint == "CIR", landmark_months=plan.landmark_months,
-                    origin="remission" if endpoint in ("DFS", "CIR") else "infusion")
+        args = dict(
+            curves=curves.filter(select),
+            summary=rows,
+            title=_figure_title(endpoint, analysis, group_var, rows),
+            cumulative=endpoint == "CIR",
+            landmark_months=plan.landmark_months,
+            origin="remission" if endpoint in ("DFS", "CIR") else "infusion",
+        )
         name = f"{endpoint}_{analysis}_{group_var}.png"
         atomic_write_bytes(folder / name, survival_figure(**args))
         written.append(name)
@@ -98,8 +125,11 @@ def survival_plots(settings: DropSettings, cut_records: TrialDrop, survival_anal
             small = base64.b64encode(survival_figure(**args, dpi=55)).decode("ascii")
             previews.append((endpoint, f"**{PARAMS[endpoint]}**\n\n![{endpoint}](data:image/png;base64,{small})"))
     previews.sort(key=lambda item: ENDPOINT_ORDER.index(item[0]))
-    return dg.Output(written, metadata={
-        "curves (primary, overall)": dg.MetadataValue.md("\n\n".join(text for _, text in previews)),
-        "figures": dg.MetadataValue.int(len(written)),
-        "folder": dg.MetadataValue.path(str(folder)),
-    })
+    return dg.Output(
+        written,
+        metadata={
+            "curves (primary, overall)": dg.MetadataValue.md("\n\n".join(text for _, text in previews)),
+            "figures": dg.MetadataValue.int(len(written)),
+            "folder": dg.MetadataValue.path(str(folder)),
+        },
+    )

@@ -37,12 +37,19 @@ def find_file(data_dir: Path, schema: RecordSchema) -> Path | None:
     found = [p for p in found if p.is_file()]
     if len(found) > 1:
         names = ", ".join(p.name for p in found)
-        raise DataDropError(Problem(str(data_dir), None, None, None, f"more than one file for {schema.record!r}: {names}; keep one"))
+        raise DataDropError(
+            Problem(str(data_dir), None, None, None, f"more than one file for {schema.record!r}: {names}; keep one")
+        )
     if not found:
         if schema.required_file:
             raise DataDropError(
-                Problem(str(data_dir / f"{schema.record}.csv"), None, None, None,
-                        f"required file is missing (looked for {schema.record}.csv, .xlsx or .parquet)")
+                Problem(
+                    str(data_dir / f"{schema.record}.csv"),
+                    None,
+                    None,
+                    None,
+                    f"required file is missing (looked for {schema.record}.csv, .xlsx or .parquet)",
+                )
             )
         return None
     return found[0]
@@ -50,7 +57,7 @@ def find_file(data_dir: Path, schema: RecordSchema) -> Path | None:
 
 def empty_raw_frame(schema: RecordSchema) -> pl.DataFrame:
     """The raw layer of an optional file that the drop does not have."""
-    cols = {c: pl.String for c in schema.column_names}
+    cols = dict.fromkeys(schema.column_names, pl.String)
     cols.update({"_source_file": pl.String, "_source_row": pl.Int64, "_source_sha256": pl.String})
     return pl.DataFrame(schema=cols)
 
@@ -71,13 +78,25 @@ def read_raw(path: Path, schema: RecordSchema) -> tuple[pl.DataFrame, dict]:
         frame, encoding = _read_parquet(data, name), "parquet"
     frame = _normalise_columns(frame, name, schema)
     if frame.height < schema.min_rows:
-        raise DataDropError(Problem(name, None, None, None, f"file has a header but no data rows; {schema.record} needs at least {schema.min_rows}"))
+        raise DataDropError(
+            Problem(
+                name,
+                None,
+                None,
+                None,
+                f"file has a header but no data rows; {schema.record} needs at least {schema.min_rows}",
+            )
+        )
     frame = frame.with_columns(
         pl.lit(name).alias("_source_file"),
         pl.col("_source_row").cast(pl.Int64),
         pl.lit(sha).alias("_source_sha256"),
     )
-    ordered = schema.column_names + [c for c in frame.columns if c not in schema.column_names and c not in PROVENANCE] + list(PROVENANCE)
+    ordered = (
+        schema.column_names
+        + [c for c in frame.columns if c not in schema.column_names and c not in PROVENANCE]
+        + list(PROVENANCE)
+    )
     facts = {"file": name, "sha256": sha, "bytes": len(data), "encoding": encoding, "rows": frame.height}
     return frame.select(ordered), facts
 
@@ -96,8 +115,13 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         except UnicodeDecodeError:
             line = data[: utf8_error.start].count(b"\n") + 1
             raise DataDropError(
-                Problem(name, line, None, repr(data[utf8_error.start : utf8_error.start + 4])[2:-1],
-                        "text is neither UTF-8 nor GB18030/GBK; export the file as UTF-8 CSV")
+                Problem(
+                    name,
+                    line,
+                    None,
+                    repr(data[utf8_error.start : utf8_error.start + 4])[2:-1],
+                    "text is neither UTF-8 nor GB18030/GBK; export the file as UTF-8 CSV",
+                )
             ) from None
 
 
@@ -129,10 +153,18 @@ def _read_simple_csv(text: str, name: str) -> pl.DataFrame | None:
     quote-aware reader."""
     if '"' in text or "\x1f" in text or not text.strip():
         return None
-    lines = pl.read_csv(text.encode("utf-8"), has_header=False, separator="\x1f", quote_char=None, infer_schema=False,
-                        new_columns=["line"], raise_if_empty=False)
+    lines = pl.read_csv(
+        text.encode("utf-8"),
+        has_header=False,
+        separator="\x1f",
+        quote_char=None,
+        infer_schema=False,
+        new_columns=["line"],
+        raise_if_empty=False,
+    )
     lines = lines.with_row_index("_source_row", offset=1).with_columns(
-        pl.col("line").str.strip_suffix("\r").fill_null(""), pl.col("_source_row").cast(pl.Int64))
+        pl.col("line").str.strip_suffix("\r").fill_null(""), pl.col("_source_row").cast(pl.Int64)
+    )
     header = lines["line"][0].split(",")
     _check_header(header, name)
     width = len(header)
@@ -164,8 +196,7 @@ def _read_quoted_csv(text: str, name: str) -> pl.DataFrame:
                 continue  # a blank line holds no record
             if len(row) != width:
                 raise DataDropError(
-                    Problem(name, reader.line_num, None, None,
-                            f"line has {len(row)} fields but the header has {width}")
+                    Problem(name, reader.line_num, None, None, f"line has {len(row)} fields but the header has {width}")
                 )
             rows.append(row)
             lines.append(reader.line_num)
@@ -180,7 +211,9 @@ def _read_xlsx(data: bytes, name: str) -> pl.DataFrame:
     try:
         frame = pl.read_excel(io.BytesIO(data), sheet_id=1, infer_schema_length=0)
     except (Exception, PanicException) as exc:  # the engine's own error types vary; a corrupt file may panic
-        raise DataDropError(Problem(name, None, None, None, f"cannot read the first sheet as a table: {_short(exc)}")) from None
+        raise DataDropError(
+            Problem(name, None, None, None, f"cannot read the first sheet as a table: {_short(exc)}")
+        ) from None
     # Excel dates arrive as 'YYYY-MM-DD 00:00:00': keep the date part only.
     frame = frame.with_columns(pl.all().str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "$1"))
     return frame.with_row_index("_source_row", offset=2)
@@ -193,8 +226,15 @@ def _read_parquet(data: bytes, name: str) -> pl.DataFrame:
         raise DataDropError(Problem(name, None, None, None, f"not a readable Parquet file: {_short(exc)}")) from None
     nested = [c for c, t in frame.schema.items() if t.is_nested()]
     if nested:
-        raise DataDropError(Problem(name, None, nested[0], None, f"column holds nested values ({frame.schema[nested[0]]}); "
-                                                                  "a drop file needs one plain value per cell"))
+        raise DataDropError(
+            Problem(
+                name,
+                None,
+                nested[0],
+                None,
+                f"column holds nested values ({frame.schema[nested[0]]}); a drop file needs one plain value per cell",
+            )
+        )
     frame = frame.with_columns(pl.all().cast(pl.String))
     return frame.with_row_index("_source_row", offset=1)
 
@@ -231,7 +271,7 @@ def latest_date_in_drop(data_dir: Path):
     are skipped here (the schema checks of the run report them)."""
     from dataclasses import replace
 
-    from trial_outcomes.analysis.parse import parse_records
+    from trial_outcomes.io.parse import parse_records
     from trial_outcomes.schema import SCHEMAS
 
     latest = []
@@ -258,7 +298,7 @@ def _latest_date_fast(path: Path, dates: RecordSchema):
     columns), for the usual file: UTF-8 CSV without BOM or quotes, with every
     column in its header. Anything else: ``_NO_FAST_PATH``, and the full reader
     (which names any fault) decides."""
-    from trial_outcomes.analysis.parse import typed_value
+    from trial_outcomes.io.parse import typed_value
 
     if path.suffix.lower() != ".csv":
         return _NO_FAST_PATH

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from pathlib import Path
 
 import dagster as dg
 
-from trial_outcomes.analysis.drop import drop_fingerprint
+from trial_outcomes.assets.shared import DATA_CUTS, DROP_FINGERPRINT_TAG, DropSettings
 from trial_outcomes.errors import DataDropError
 from trial_outcomes.io.readers import EXTENSIONS, latest_date_in_drop
-from trial_outcomes.pipelines.partitions import DATA_CUTS
-from trial_outcomes.pipelines.resources import DropSettings
-from trial_outcomes.schema import SCHEMAS
+from trial_outcomes.io.records import drop_files, drop_fingerprint
 
 SENSOR_INTERVAL_SECONDS = 60
 #: run tag: the SHA-256 of the drop's files (``analysis.drop.drop_fingerprint``) when the sensor requested the run
-DROP_FINGERPRINT_TAG = "trial/drop_sha256"
 
 
 def drop_folders(landing: Path) -> list[Path]:
@@ -30,15 +26,12 @@ def drop_folders(landing: Path) -> list[Path]:
     return [p for p in candidates if any((p / f"enrolment.{ext}").is_file() for ext in EXTENSIONS)]
 
 
-def drop_files(folder: Path) -> dict[str, str]:
-    """Name -> SHA-256 (hex) of each file in ``folder`` that the pipeline would read."""
-    paths = [folder / f"{schema.record}.{ext}" for schema in SCHEMAS.values() for ext in EXTENSIONS]
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths if p.is_file()}
-
-
 def build_drop_sensor(job_name: str) -> dg.SensorDefinition:
-    @dg.sensor(job_name=job_name, minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
-               default_status=dg.DefaultSensorStatus.STOPPED)
+    @dg.sensor(
+        job_name=job_name,
+        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+    )
     def new_drop_sensor(context: dg.SensorEvaluationContext, settings: DropSettings):
         """A drop folder under the landing folder that is new or changed, and then
         unchanged at the next evaluation (at least a minute later, so that an export
@@ -68,17 +61,22 @@ def build_drop_sensor(job_name: str) -> dg.SensorDefinition:
                 continue
             cut = latest.isoformat()
             cuts.add(cut)
-            requests.append(dg.RunRequest(
-                run_key=f"{folder.name}:{fingerprint[:16]}",
-                partition_key=cut,
-                run_config=settings.run_config(data_dir=str(folder)),
-                tags={"trial/drop": folder.name, "trial/trigger": "new drop", DROP_FINGERPRINT_TAG: fingerprint},
-            ))
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{folder.name}:{fingerprint[:16]}",
+                    partition_key=cut,
+                    run_config=settings.run_config(data_dir=str(folder)),
+                    tags={"trial/drop": folder.name, "trial/trigger": "new drop", DROP_FINGERPRINT_TAG: fingerprint},
+                )
+            )
         cursor = json.dumps(seen, sort_keys=True)
         if not requests:
             return dg.SensorResult(skip_reason="no new drop unchanged since the last evaluation", cursor=cursor)
-        return dg.SensorResult(run_requests=requests, cursor=cursor,
-                               dynamic_partitions_requests=[DATA_CUTS.build_add_request(sorted(cuts))])
+        return dg.SensorResult(
+            run_requests=requests,
+            cursor=cursor,
+            dynamic_partitions_requests=[DATA_CUTS.build_add_request(sorted(cuts))],
+        )
 
     return new_drop_sensor
 
@@ -87,7 +85,9 @@ def _read_cursor(cursor: str | None) -> dict[str, dict]:
     """Per drop folder: its SHA-256 when last seen, and whether a run was requested for it.
     (Cursors written before the settling rule hold the SHA-256 alone: those drops had runs.)"""
     seen = json.loads(cursor) if cursor else {}
-    return {key: value if isinstance(value, dict) else {"sha256": value, "requested": True} for key, value in seen.items()}
+    return {
+        key: value if isinstance(value, dict) else {"sha256": value, "requested": True} for key, value in seen.items()
+    }
 
 
 def scheduled_cut(execution_time: dt.datetime) -> str:
@@ -96,8 +96,9 @@ def scheduled_cut(execution_time: dt.datetime) -> str:
 
 
 def build_interim_schedule(job_name: str, cron: str) -> dg.ScheduleDefinition:
-    @dg.schedule(job_name=job_name, cron_schedule=cron, execution_timezone="UTC",
-                 default_status=dg.DefaultScheduleStatus.STOPPED)
+    @dg.schedule(
+        job_name=job_name, cron_schedule=cron, execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.STOPPED
+    )
     def interim_schedule(context: dg.ScheduleEvaluationContext):
         """Periodic interim analysis of the configured drop (cadence from the analysis plan)."""
         cut = scheduled_cut(context.scheduled_execution_time)

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from trial_outcomes.errors import DataDropError, Problem
-from trial_outcomes.io.outputs import CutBusy, cut_lock
-from trial_outcomes.io.readers import latest_date_in_drop
 from trial_outcomes.assets.monitoring import CHECKS as BOUNDARY_CHECKS
+from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
+from trial_outcomes.dates import parse_cut
+from trial_outcomes.errors import DataDropError, Problem
+from trial_outcomes.io.publishing import CutBusy, cut_lock
+from trial_outcomes.io.readers import latest_date_in_drop
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
-from trial_outcomes.pipelines.partitions import DATA_CUTS
-from trial_outcomes.pipelines.resources import DropSettings, parse_cut
 
 
 @dataclass
@@ -41,7 +41,9 @@ def default_cut(data_dir: Path) -> str:
     """The latest date in the drop (data-contract.md section 2)."""
     latest = latest_date_in_drop(data_dir)
     if latest is None:
-        raise DataDropError(Problem(str(data_dir), None, None, None, "no valid date in the drop to take as the data cut"))
+        raise DataDropError(
+            Problem(str(data_dir), None, None, None, "no valid date in the drop to take as the data cut")
+        )
     return latest.isoformat()
 
 
@@ -97,7 +99,10 @@ def _execute(data_dir: Path, out_dir: Path, cut: str, timings: dict[str, float])
                     outcome.failures.append(f"step {event.step_key} was interrupted")
                 elif data.user_failure_data is not None:
                     outcome.failures.append(f"step {event.step_key} failed: {data.user_failure_data.description}")
-                elif "DagsterAssetCheckFailedError" not in (data.error.cls_name or "") and "blocking asset check" not in data.error.message:
+                elif (
+                    "DagsterAssetCheckFailedError" not in (data.error.cls_name or "")
+                    and "blocking asset check" not in data.error.message
+                ):
                     outcome.failures.append(f"step {event.step_key} failed: {data.error.to_string()}")
         if result.success:
             outcome.cut = cut  # the partition key is the cut (trial_drop has checked it)

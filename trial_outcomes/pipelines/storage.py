@@ -23,7 +23,8 @@ import pickle
 import re
 import shutil
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -78,7 +79,9 @@ class FrameStore(dg.UPathIOManager):
     def make_safe_partition_path(self, base_path: UPath, partition: str) -> UPath:
         """Partition keys are data cuts; anything that could leave ``base_path`` is refused."""
         if not _SAFE_PART.fullmatch(partition):
-            raise dg.Failure(description=f"partition key {partition!r} is not a plain name (letters, digits, '.', '-', '_')")
+            raise dg.Failure(
+                description=f"partition key {partition!r} is not a plain name (letters, digits, '.', '-', '_')"
+            )
         return base_path / partition
 
     def dump_to_path(self, context, obj: Any, path: UPath) -> None:

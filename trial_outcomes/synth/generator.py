@@ -29,7 +29,7 @@ def _frame(rows: list[dict], record: str) -> pl.DataFrame:
     """Rows of one record type as text, with dates in ISO form."""
     schema = SCHEMAS[record]
     if not rows:
-        return pl.DataFrame(schema={c: pl.String for c in schema.column_names})
+        return pl.DataFrame(schema=dict.fromkeys(schema.column_names, pl.String))
     frame = pl.DataFrame(rows, infer_schema_length=None)
     exprs = []
     for col in schema.columns:

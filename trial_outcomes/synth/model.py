@@ -14,8 +14,19 @@ import numpy as np
 from trial_outcomes.schema import CRITERIA, CRS_TERM, ICANS_TERM
 
 # Scheduled disease assessments: visit -> (target day, half window)
-VISITS = {"D14": (14, 1), "D28": (28, 3), "M2": (61, 5), "M3": (91, 7), "M6": (182, 14), "M9": (274, 14),
-          "M12": (365, 14), "M18": (548, 21), "M24": (730, 21), "M36": (1096, 30), "M48": (1461, 30)}
+VISITS = {
+    "D14": (14, 1),
+    "D28": (28, 3),
+    "M2": (61, 5),
+    "M3": (91, 7),
+    "M6": (182, 14),
+    "M9": (274, 14),
+    "M12": (365, 14),
+    "M18": (548, 21),
+    "M24": (730, 21),
+    "M36": (1096, 30),
+    "M48": (1461, 30),
+}
 FUSIONS = ("none", "ETV6-RUNX1", "BCR-ABL1", "KMT2A-r", "TCF3-PBX1", "Ph-like (CRLF2-r)")
 FUSION_P = (0.55, 0.12, 0.10, 0.09, 0.06, 0.08)
 NEW_THERAPIES = ("CD22 CAR-T", "Blinatumomab", "Inotuzumab ozogamicin", "Salvage chemotherapy")
@@ -77,17 +88,25 @@ def simulate_subject(rng: np.random.Generator, subject_id: str, enrol: int, expo
     s = Subject(enrolment)
     _deviation(rng, enrolment)
     # The checklist says what the investigator believed: every criterion fine.
-    s.eligibility = [{"subject_id": subject_id, "criterion": c, "met": "Y" if c.startswith("IN") else "N"} for c in CRITERIA]
+    s.eligibility = [
+        {"subject_id": subject_id, "criterion": c, "met": "Y" if c.startswith("IN") else "N"} for c in CRITERIA
+    ]
 
     u = r()
     if u < 0.025:
-        s.followup.append(_fu(subject_id, enrol + int(rng.integers(15, 40)), "WITHDRAWAL", "Not infused: CAR-T manufacturing failure"))
+        s.followup.append(
+            _fu(subject_id, enrol + int(rng.integers(15, 40)), "WITHDRAWAL", "Not infused: CAR-T manufacturing failure")
+        )
         return s
     if u < 0.045:
-        s.followup.append(_fu(subject_id, enrol + int(rng.integers(4, 16)), "DEATH", "Disease progression before infusion"))
+        s.followup.append(
+            _fu(subject_id, enrol + int(rng.integers(4, 16)), "DEATH", "Disease progression before infusion")
+        )
         return s
     if u < 0.06:
-        s.followup.append(_fu(subject_id, enrol + int(rng.integers(2, 10)), "WITHDRAWAL", "Guardian withdrew consent before infusion"))
+        s.followup.append(
+            _fu(subject_id, enrol + int(rng.integers(2, 10)), "WITHDRAWAL", "Guardian withdrew consent before infusion")
+        )
         return s
     _infused_course(rng, s, enrol, export)
     return s
@@ -121,11 +140,16 @@ def _infused_course(rng: np.random.Generator, s: Subject, enrol: int, export: in
     ld = enrol + int(rng.integers(5, 15))
     day0 = ld + 5
     year = 1970 + day0 // 365
-    s.infusion.append({
-        "subject_id": sid, "ld_regimen": "FC", "ld_start_date": ld, "infusion_date": day0,
-        "dose_cells_per_kg": int(round(float(np.exp(rng.normal(np.log(1.0e6), 0.45))), -3)),
-        "product_lot": f"CD19-{year}-{int(rng.integers(0, 100000)):05d}",
-    })
+    s.infusion.append(
+        {
+            "subject_id": sid,
+            "ld_regimen": "FC",
+            "ld_start_date": ld,
+            "infusion_date": day0,
+            "dose_cells_per_kg": int(round(float(np.exp(rng.normal(np.log(1.0e6), 0.45))), -3)),
+            "product_lot": f"CD19-{year}-{int(rng.integers(0, 100000)):05d}",
+        }
+    )
 
     # Cytokine release syndrome: most subjects, onset day 1-7, mostly grade 1-2.
     crs_grade = int(rng.choice((0, 1, 2, 3, 4, 5), p=(0.12, 0.40, 0.29, 0.11, 0.072, 0.008)))
@@ -196,7 +220,7 @@ def _assessments(rng, s: Subject, day0: int, end: int, response: str, mrd_neg: b
     rows = []
     for visit, (target, window) in VISITS.items():
         day = target + int(rng.integers(-window, window + 1))
-        if death is not None and day >= death or day > end:
+        if (death is not None and day >= death) or day > end:
             break
         if relapse is not None and day >= relapse:
             break
@@ -225,15 +249,28 @@ def _assessments(rng, s: Subject, day0: int, end: int, response: str, mrd_neg: b
         mrd = round(float(rng.uniform(5, 80)), 1) if site == "BM" else None
         rows.append((relapse, "UNSCHED", "RELAPSE", mrd, site, cd19))
     for day, visit, resp, mrd, site, cd19 in rows:
-        s.assessments.append({"subject_id": sid, "assessment_date": day0 + day, "visit": visit, "response": resp,
-                              "mrd_pct": mrd, "relapse_site": site, "cd19_at_relapse": cd19})
+        s.assessments.append(
+            {
+                "subject_id": sid,
+                "assessment_date": day0 + day,
+                "visit": visit,
+                "response": resp,
+                "mrd_pct": mrd,
+                "relapse_site": site,
+                "cd19_at_relapse": cd19,
+            }
+        )
 
 
-def _followup(rng, s: Subject, day0: int, end: int, death, cause: str, relapse, hsct, response: str, stop_event) -> None:
+def _followup(
+    rng, s: Subject, day0: int, end: int, death, cause: str, relapse, hsct, response: str, stop_event
+) -> None:
     sid = s.enrolment["subject_id"]
     events: dict[tuple[int, str], str] = {}
     if hsct is not None:
-        events[(day0 + hsct, "HSCT")] = str(rng.choice(("Matched sibling donor", "Haploidentical donor", "Matched unrelated donor")))
+        events[(day0 + hsct, "HSCT")] = str(
+            rng.choice(("Matched sibling donor", "Haploidentical donor", "Matched unrelated donor"))
+        )
     therapy_day = None
     if relapse is not None:
         therapy_day = relapse + int(rng.integers(7, 22))
@@ -253,13 +290,35 @@ def _followup(rng, s: Subject, day0: int, end: int, death, cause: str, relapse, 
         s.followup.append(_fu(sid, date, event, detail))
 
 
-def _ae(sid: str, n: int, term: str, onset: int, resolution, grade: int, serious: bool, related: bool, toci=False, steroid=False) -> dict:
-    return {"subject_id": sid, "ae_id": f"AE{n:03d}", "term": term, "onset_date": onset, "resolution_date": resolution,
-            "grade": grade, "serious": _yn(serious), "related": _yn(related), "tocilizumab": _yn(toci), "corticosteroids": _yn(steroid)}
+def _ae(
+    sid: str,
+    n: int,
+    term: str,
+    onset: int,
+    resolution,
+    grade: int,
+    serious: bool,
+    related: bool,
+    toci=False,
+    steroid=False,
+) -> dict:
+    return {
+        "subject_id": sid,
+        "ae_id": f"AE{n:03d}",
+        "term": term,
+        "onset_date": onset,
+        "resolution_date": resolution,
+        "grade": grade,
+        "serious": _yn(serious),
+        "related": _yn(related),
+        "tocilizumab": _yn(toci),
+        "corticosteroids": _yn(steroid),
+    }
 
 
-def _adverse_events(rng, s: Subject, ld: int, day0: int, end: int, death, cause: str,
-                    crs_grade: int, crs_onset: int, crs_duration: int) -> None:
+def _adverse_events(
+    rng, s: Subject, ld: int, day0: int, end: int, death, cause: str, crs_grade: int, crs_onset: int, crs_duration: int
+) -> None:
     sid = s.enrolment["subject_id"]
     r = rng.random
     last = day0 + end
@@ -269,17 +328,38 @@ def _adverse_events(rng, s: Subject, ld: int, day0: int, end: int, death, cause:
     if crs_grade and day0 + crs_onset <= last:
         toci = r() < {1: 0.05, 2: 0.6}.get(crs_grade, 0.95)
         steroid = r() < {1: 0.0, 2: 0.15}.get(crs_grade, 0.7)
-        rows.append((CRS_TERM, day0 + crs_onset, crs_duration, crs_grade, crs_grade >= 3 or r() < 0.3, True, toci, steroid))
+        rows.append(
+            (CRS_TERM, day0 + crs_onset, crs_duration, crs_grade, crs_grade >= 3 or r() < 0.3, True, toci, steroid)
+        )
         _crs_monitoring(rng, s, day0 + crs_onset, crs_duration, crs_grade, last)
         if r() < 0.28:
             grade = int(rng.choice((1, 2, 3, 4), p=(0.45, 0.30, 0.17, 0.08)))
-            rows.append((ICANS_TERM, day0 + crs_onset + int(rng.integers(2, 7)), int(rng.integers(2, 11)), grade,
-                         grade >= 3, True, False, grade >= 2 and r() < 0.8))
+            rows.append(
+                (
+                    ICANS_TERM,
+                    day0 + crs_onset + int(rng.integers(2, 7)),
+                    int(rng.integers(2, 11)),
+                    grade,
+                    grade >= 3,
+                    True,
+                    False,
+                    grade >= 2 and r() < 0.8,
+                )
+            )
     for term, p, grades, gp, (lo, hi), dur in OTHER_AES:
         if r() < p:
             duration = None if dur is None else int(rng.integers(dur[0], dur[1] + 1))
             grade = int(rng.choice(grades, p=gp))
-            rows.append((term, day0 + int(rng.integers(lo, hi + 1)), duration, grade, grade >= 3 and term == "Pneumonia", term != "Pneumonia"))
+            rows.append(
+                (
+                    term,
+                    day0 + int(rng.integers(lo, hi + 1)),
+                    duration,
+                    grade,
+                    grade >= 3 and term == "Pneumonia",
+                    term != "Pneumonia",
+                )
+            )
     if death is not None and cause.startswith("Infection"):
         rows.append(("Sepsis", last - int(rng.integers(0, 4)), 0, 5, True, cause.endswith("aplasia")))
     n = 0
@@ -308,8 +388,12 @@ def _crs_monitoring(rng, s: Subject, onset: int, duration: int, grade: int, last
         by_hypo = rng.random() < 0.5
         if onset + k > last:
             break
-        s.crs_monitoring.append({
-            "subject_id": sid, "obs_date": onset + k, "max_temp_c": round(float(rng.uniform(38.0, 40.5)), 1),
-            "hypotension": hypo_by[level] if by_hypo else "NONE",
-            "oxygen": "NONE" if by_hypo else oxy_by[level],
-        })
+        s.crs_monitoring.append(
+            {
+                "subject_id": sid,
+                "obs_date": onset + k,
+                "max_temp_c": round(float(rng.uniform(38.0, 40.5)), 1),
+                "hypotension": hypo_by[level] if by_hypo else "NONE",
+                "oxygen": "NONE" if by_hypo else oxy_by[level],
+            }
+        )

@@ -53,8 +53,10 @@ def cox_hazard_ratios(frame: pl.DataFrame, duration: str, event: str, covariates
     fit = fit_cox(frame[duration].to_numpy(), frame[event].to_numpy(), x)
     if not np.all(np.isfinite(fit.se)) or np.abs(fit.beta).max() > 15:
         raise ValueError("Cox model not estimable (monotone likelihood)")
-    return [{"term": term, "hr": hr, "hr_lcl": lcl, "hr_ucl": ucl, "p": p}
-            for term, (hr, lcl, ucl, p) in zip(covariates, fit.hazard_ratios())]
+    return [
+        {"term": term, "hr": hr, "hr_lcl": lcl, "hr_ucl": ucl, "p": p}
+        for term, (hr, lcl, ucl, p) in zip(covariates, fit.hazard_ratios())
+    ]
 
 
 def group_hazard_ratio(frame: pl.DataFrame, duration: str, event: str, in_group: str) -> dict | None:

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import polars as pl
 
-from trial_outcomes.analysis.parse import parse_records
+from trial_outcomes.io.parse import parse_records
 from trial_outcomes.schema import ADVERSE_EVENTS, ASSESSMENTS
 
 
 def _raw(schema, **values):
     row = {c: values.get(c, "") for c in schema.column_names}
-    return pl.DataFrame([row], schema={c: pl.String for c in schema.column_names}).with_columns(
+    return pl.DataFrame([row], schema=dict.fromkeys(schema.column_names, pl.String)).with_columns(
         pl.lit("f.csv").alias("_source_file"), pl.lit(2, dtype=pl.Int64).alias("_source_row")
     )
 
 
-GOOD_AE = dict(subject_id="S1", ae_id="AE1", term="Febrile neutropenia", onset_date="2021-01-05", grade="3",
-               serious="Yes", related="1", tocilizumab="false", corticosteroids="n")
+GOOD_AE = dict(
+    subject_id="S1",
+    ae_id="AE1",
+    term="Febrile neutropenia",
+    onset_date="2021-01-05",
+    grade="3",
+    serious="Yes",
+    related="1",
+    tocilizumab="false",
+    corticosteroids="n",
+)
 
 
 def test_yn_accepts_every_spelling_of_the_contract():

@@ -5,8 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
+
+from trial_outcomes.io.readers import EXTENSIONS
+from trial_outcomes.schema import SCHEMAS
 
 
 @dataclass(frozen=True)
@@ -39,3 +43,9 @@ class TrialDrop:
 
     def __getitem__(self, record: str) -> pl.DataFrame:
         return self.records[record]
+
+
+def drop_files(folder: Path) -> dict[str, str]:
+    """Name -> SHA-256 (hex) of each file in ``folder`` that the pipeline would read."""
+    paths = [folder / f"{schema.record}.{ext}" for schema in SCHEMAS.values() for ext in EXTENSIONS]
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths if p.is_file()}

@@ -6,8 +6,9 @@ import dagster as dg
 import polars as pl
 
 from trial_outcomes.assets.metadata import table_metadata
-from trial_outcomes.io.outputs import work_dir, write_csv, write_parquet
-from trial_outcomes.pipelines.resources import DropSettings
+from trial_outcomes.assets.shared import DropSettings
+from trial_outcomes.io.publishing import work_dir
+from trial_outcomes.io.writers import write_csv, write_parquet
 
 
 def save_table(settings: DropSettings, cut: str, name: str, frame: pl.DataFrame) -> dict:

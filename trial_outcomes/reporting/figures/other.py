@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from trial_outcomes.analysis.adsl import study_day
-from trial_outcomes.reporting.plots import DAYS_PER_MONTH, _pyplot, png_bytes
+from trial_outcomes.reporting.figures.survival import DAYS_PER_MONTH, _pyplot, png_bytes
 
 
 def consort_figure(counts: dict, not_infused: list[tuple[str, int]], dpi: int = 150) -> bytes:
@@ -34,13 +34,21 @@ def consort_figure(counts: dict, not_infused: list[tuple[str, int]], dpi: int = 
     box(3, 9.2, f"Enrolled (consented)\nn = {counts['enrolled']}")
     box(3, 6.9, f"Infused: safety set\nn = {counts['infused']}")
     box(3, 4.6, f"Evaluable: efficacy set\nn = {counts['evaluable']}")
-    status = (f"Status at the data cut\nongoing {counts['ongoing']}   died {counts['died']}\n"
-              f"withdrawn {counts['withdrawn']}   lost {counts['lost']}")
+    status = (
+        f"Status at the data cut\nongoing {counts['ongoing']}   died {counts['died']}\n"
+        f"withdrawn {counts['withdrawn']}   lost {counts['lost']}"
+    )
     box(3, 2.0, status, h=1.5)
     lines = [textwrap.fill(f"{reason}: {n}", 34, subsequent_indent="  ") for reason, n in not_infused] or ["none"]
     reasons = "\n".join(lines)
     n_lines = reasons.count("\n") + 2
-    box(7.5, 8.05, f"Not infused: n = {counts['enrolled'] - counts['infused']}\n{reasons}", w=4.6, h=0.3 + 0.36 * n_lines)
+    box(
+        7.5,
+        8.05,
+        f"Not infused: n = {counts['enrolled'] - counts['infused']}\n{reasons}",
+        w=4.6,
+        h=0.3 + 0.36 * n_lines,
+    )
     arrow(3, 8.65, 3, 7.45)
     arrow(3, 6.35, 3, 5.15)
     arrow(3, 4.05, 3, 2.75)
@@ -80,8 +88,15 @@ def forest_figure(cox: pl.DataFrame, endpoint: str, dpi: int = 150) -> bytes:
         hi = r["hr_ucl"] if usable(r["hr_ucl"]) else xlim[1]
         ax.plot([max(lo, xlim[0]), min(hi, xlim[1])], [yi, yi], color="#1f4e79", linewidth=1.2)
         ax.plot([min(max(r["hr"], xlim[0]), xlim[1])], [yi], marker="s", color="#1f4e79", markersize=5)
-        ax.text(1.02, yi, f"{r['hr']:.2f} ({lo:.2f}-{hi:.2f})" if usable(r["hr_ucl"]) else f"{r['hr']:.2f} (CI not finite)",
-                transform=ax.get_yaxis_transform(), ha="left", va="center", fontsize=8)
+        ax.text(
+            1.02,
+            yi,
+            f"{r['hr']:.2f} ({lo:.2f}-{hi:.2f})" if usable(r["hr_ucl"]) else f"{r['hr']:.2f} (CI not finite)",
+            transform=ax.get_yaxis_transform(),
+            ha="left",
+            va="center",
+            fontsize=8,
+        )
     ax.axvline(1.0, color="#999999", linewidth=0.8, linestyle="--")
     ax.set_xscale("log")
     ax.set_xlim(*xlim)
@@ -105,23 +120,43 @@ def swimmer_figure(adsl: pl.DataFrame, dpi: int = 120) -> bytes:
     plt = _pyplot()
     recent = adsl.filter(pl.col("SAFFL") == "Y").sort("TRTSDT", "USUBJID", descending=True).head(SWIMMER_LIMIT)
     safety = recent.with_columns(study_day(pl.coalesce("DTHDT", "LSTALVDT")).alias("_end")).sort("_end", "USUBJID")
-    lanes = safety.with_columns(study_day(pl.col(date)).alias(name) for date, name in
-                                (("FRMDT", "_cr"), ("RELDT", "_rel"), ("HSCTDT", "_hsct"), ("DTHDT", "_dth")))
+    lanes = safety.with_columns(
+        study_day(pl.col(date)).alias(name)
+        for date, name in (("FRMDT", "_cr"), ("RELDT", "_rel"), ("HSCTDT", "_hsct"), ("DTHDT", "_dth"))
+    )
     n = lanes.height
     fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.085 * n))
     fig.subplots_adjust(left=0.12, right=0.97, top=1 - 0.5 / (1.2 + 0.085 * n), bottom=0.6 / (1.2 + 0.085 * n))
     y = np.arange(n)
     months = lambda s: s.to_numpy().astype(float) / DAYS_PER_MONTH  # noqa: E731
     ax.barh(y, months(lanes["_end"]), height=0.6, color="#d6e4f0", edgecolor="none")
-    marks = (("_cr", "o", "#2e8b57", "CR/CRi"), ("_hsct", "D", "#8e44ad", "HSCT"), ("_rel", "X", "#d35400", "Relapse"),
-             ("_dth", "s", "#000000", "Death"))
+    marks = (
+        ("_cr", "o", "#2e8b57", "CR/CRi"),
+        ("_hsct", "D", "#8e44ad", "HSCT"),
+        ("_rel", "X", "#d35400", "Relapse"),
+        ("_dth", "s", "#000000", "Death"),
+    )
     for col, marker, colour, label in marks:
         has = lanes[col].is_not_null().to_numpy()
-        ax.plot(months(lanes[col].fill_null(0))[has], y[has], linestyle="none", marker=marker, markersize=3.2,
-                color=colour, label=label)
+        ax.plot(
+            months(lanes[col].fill_null(0))[has],
+            y[has],
+            linestyle="none",
+            marker=marker,
+            markersize=3.2,
+            color=colour,
+            label=label,
+        )
     ongoing = (lanes["DISPSTAT"] == "ONGOING").to_numpy()
-    ax.plot(months(lanes["_end"])[ongoing] + 0.4, y[ongoing], linestyle="none", marker=">", markersize=3,
-            color="#1f4e79", label="Ongoing at cut")
+    ax.plot(
+        months(lanes["_end"])[ongoing] + 0.4,
+        y[ongoing],
+        linestyle="none",
+        marker=">",
+        markersize=3,
+        color="#1f4e79",
+        label="Ongoing at cut",
+    )
     ax.set_yticks(y)
     ax.set_yticklabels(lanes["USUBJID"].to_list(), fontsize=4.5)
     ax.set_ylim(-1, n)

@@ -15,16 +15,12 @@ launched by the Dagster daemon are kept apart by the run queue, see
 from __future__ import annotations
 
 import fcntl
-import io
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import polars as pl
 
 
 class CutBusy(RuntimeError):
@@ -44,8 +40,9 @@ def cut_lock(out_dir: Path, cut: str) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise CutBusy(f"data cut {cut} is being written to {out_dir} by {holder}; "
-                          "wait for that run to end and run again") from None
+            raise CutBusy(
+                f"data cut {cut} is being written to {out_dir} by {holder}; wait for that run to end and run again"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"process {os.getpid()}")
@@ -61,32 +58,6 @@ def work_dir(out_dir: Path, cut: str) -> Path:
     path = out_dir / ".work" / cut
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_parquet(frame: pl.DataFrame, path: Path) -> Path:
-    """Parquet written whole, then renamed into place: same frame, same bytes."""
-    buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd", statistics=True)
-    return atomic_write_bytes(path, buffer.getvalue())
-
-
-def write_csv(frame: pl.DataFrame, path: Path) -> Path:
-    return atomic_write_bytes(path, frame.write_csv(null_value="", float_precision=None).encode("utf-8"))
 
 
 def publish(out_dir: Path, cut: str, files: list[Path]) -> Path:

@@ -21,8 +21,15 @@ def _pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"font.family": "DejaVu Sans", "font.size": 9, "svg.hashsalt": "trial-outcomes",
-                         "axes.spines.top": False, "axes.spines.right": False})
+    plt.rcParams.update(
+        {
+            "font.family": "DejaVu Sans",
+            "font.size": 9,
+            "svg.hashsalt": "trial-outcomes",
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    )
     return plt
 
 
@@ -51,8 +58,15 @@ def _fmt_days(value) -> str:
     return "NE" if value is None else f"{value:.0f}"
 
 
-def survival_figure(curves: pl.DataFrame, summary: pl.DataFrame, title: str, cumulative: bool = False,
-                    landmark_months: tuple[int, ...] = (6, 12, 24), origin: str = "infusion", dpi: int = 150) -> bytes:
+def survival_figure(
+    curves: pl.DataFrame,
+    summary: pl.DataFrame,
+    title: str,
+    cumulative: bool = False,
+    landmark_months: tuple[int, ...] = (6, 12, 24),
+    origin: str = "infusion",
+    dpi: int = 150,
+) -> bytes:
     """One figure: a curve per ``group`` of ``curves`` (already filtered to one
     endpoint, analysis and group variable) and the matching ``summary`` rows."""
     plt = _pyplot()
@@ -61,8 +75,9 @@ def survival_figure(curves: pl.DataFrame, summary: pl.DataFrame, title: str, cum
     step = 3 if horizon <= 24 else 6 if horizon <= 60 else 12
     ticks = np.arange(0, horizon + step, step)
     fig = plt.figure(figsize=(7.5, 4.2 + 0.22 * len(groups)))
-    grid = fig.add_gridspec(2, 1, height_ratios=[4.2, 0.35 + 0.22 * len(groups)], hspace=0.38,
-                            left=0.2, right=0.97, top=0.93, bottom=0.04)
+    grid = fig.add_gridspec(
+        2, 1, height_ratios=[4.2, 0.35 + 0.22 * len(groups)], hspace=0.38, left=0.2, right=0.97, top=0.93, bottom=0.04
+    )
     ax = fig.add_subplot(grid[0])
     table_ax = fig.add_subplot(grid[1], sharex=ax)
     start = 0.0 if cumulative else 1.0
@@ -80,12 +95,28 @@ def survival_figure(curves: pl.DataFrame, summary: pl.DataFrame, title: str, cum
         if len(groups) == 1:  # bands of several groups hide each other: single curves only
             ax.fill_between(t, lcl, ucl, step="post", color=colour, alpha=0.12, linewidth=0)
         censored = curve.filter(pl.col("n_censor") > 0)
-        ax.plot(censored["time_days"].to_numpy() / DAYS_PER_MONTH, censored["estimate"].to_numpy(), linestyle="none",
-                marker="|", markersize=7, color=colour)
-        table_ax.text(-0.045, -i, name, transform=table_ax.get_yaxis_transform(),
-                      ha="right", va="center", color=colour, fontsize=8)
+        ax.plot(
+            censored["time_days"].to_numpy() / DAYS_PER_MONTH,
+            censored["estimate"].to_numpy(),
+            linestyle="none",
+            marker="|",
+            markersize=7,
+            color=colour,
+        )
+        table_ax.text(
+            -0.045,
+            -i,
+            name,
+            transform=table_ax.get_yaxis_transform(),
+            ha="right",
+            va="center",
+            color=colour,
+            fontsize=8,
+        )
         for tick in ticks:
-            table_ax.text(tick, -i, str(number_at_risk(curve, tick * DAYS_PER_MONTH)), ha="center", va="center", fontsize=8)
+            table_ax.text(
+                tick, -i, str(number_at_risk(curve, tick * DAYS_PER_MONTH)), ha="center", va="center", fontsize=8
+            )
     if not cumulative:
         ax.axhline(0.5, color="#999999", linewidth=0.7, linestyle="--")
     for months in landmark_months:
@@ -93,11 +124,22 @@ def survival_figure(curves: pl.DataFrame, summary: pl.DataFrame, title: str, cum
             ax.axvline(months, color="#bbbbbb", linewidth=0.6, linestyle=":")
     if len(groups) == 1 and summary.height:
         row = summary.row(0, named=True)
-        notes = [f"{m} mo: {_pct(row.get(f'rate_{m}m'))} ({_pct(row.get(f'rate_{m}m_lcl'))}-{_pct(row.get(f'rate_{m}m_ucl'))})"
-                 for m in landmark_months if row.get(f"rate_{m}m") is not None]
+        notes = [
+            f"{m} mo: {_pct(row.get(f'rate_{m}m'))} ({_pct(row.get(f'rate_{m}m_lcl'))}-{_pct(row.get(f'rate_{m}m_ucl'))})"
+            for m in landmark_months
+            if row.get(f"rate_{m}m") is not None
+        ]
         if notes:
-            ax.text(0.99, 0.97 if cumulative is False else 0.03, "\n".join(notes), transform=ax.transAxes, ha="right",
-                    va="top" if not cumulative else "bottom", fontsize=8, color="#333333")
+            ax.text(
+                0.99,
+                0.97 if cumulative is False else 0.03,
+                "\n".join(notes),
+                transform=ax.transAxes,
+                ha="right",
+                va="top" if not cumulative else "bottom",
+                fontsize=8,
+                color="#333333",
+            )
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, ticks[-1])
     ax.set_xticks(ticks)

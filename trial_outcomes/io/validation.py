@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from trial_outcomes.analysis.parse import empty_problems
+from trial_outcomes.io.parse import empty_problems
 from trial_outcomes.schema import SCHEMAS
 
 Records = dict[str, pl.DataFrame]
@@ -46,7 +46,14 @@ def duplicate_keys(records: Records) -> pl.DataFrame:
         first = pl.col("_source_row").min().over(key)
         dup = repeated.with_columns(first.alias("_first")).filter(pl.col("_source_row") != pl.col("_first"))
         value = pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" / ")
-        out.append(_problems(dup, " + ".join(key), value, pl.format("duplicate key: the same {} is at row {}", pl.lit(" + ".join(key)), pl.col("_first"))))
+        out.append(
+            _problems(
+                dup,
+                " + ".join(key),
+                value,
+                pl.format("duplicate key: the same {} is at row {}", pl.lit(" + ".join(key)), pl.col("_first")),
+            )
+        )
     return _concat(out)
 
 
@@ -78,16 +85,37 @@ def date_order(records: Records) -> pl.DataFrame:
     out = [
         _order(enr, "consent_date", "enrol_date", "enrol_date", "enrolment is before consent"),
         _order(enr, "diagnosis_date", "enrol_date", "diagnosis_date", "diagnosis is after enrolment"),
-        _order(inf.join(enr.select("subject_id", "enrol_date"), on="subject_id", how="left"),
-               "enrol_date", "ld_start_date", "ld_start_date", "lymphodepletion starts before enrolment"),
+        _order(
+            inf.join(enr.select("subject_id", "enrol_date"), on="subject_id", how="left"),
+            "enrol_date",
+            "ld_start_date",
+            "ld_start_date",
+            "lymphodepletion starts before enrolment",
+        ),
         _order(inf, "ld_start_date", "infusion_date", "infusion_date", "infusion is before lymphodepletion start"),
-        _order(records["adverse_events"], "onset_date", "resolution_date", "resolution_date", "AE resolves before its onset"),
+        _order(
+            records["adverse_events"],
+            "onset_date",
+            "resolution_date",
+            "resolution_date",
+            "AE resolves before its onset",
+        ),
     ]
     assess = records["assessments"].join(first_inf, on="subject_id", how="left")
-    out.append(_order(assess, "_day0", "assessment_date", "assessment_date",
-                      "disease assessment is not after the first infusion", strict=True))
+    out.append(
+        _order(
+            assess,
+            "_day0",
+            "assessment_date",
+            "assessment_date",
+            "disease assessment is not after the first infusion",
+            strict=True,
+        )
+    )
     never = assess.filter(pl.col("_day0").is_null() & pl.col("subject_id").is_not_null())
-    out.append(_problems(never, "subject_id", pl.col("subject_id"), "disease assessment for a subject with no infusion"))
+    out.append(
+        _problems(never, "subject_id", pl.col("subject_id"), "disease assessment for a subject with no infusion")
+    )
     out.append(_after_death(records))
     return _concat(out)
 
@@ -96,7 +124,12 @@ def _after_death(records: Records) -> pl.DataFrame:
     fu = records["followup"]
     deaths = fu.filter(pl.col("event") == "DEATH")
     out = [
-        _problems(deaths.filter(pl.len().over("subject_id") > 1), "event", pl.col("event"), "subject has more than one DEATH record")
+        _problems(
+            deaths.filter(pl.len().over("subject_id") > 1),
+            "event",
+            pl.col("event"),
+            "subject has more than one DEATH record",
+        )
     ]
     death_day = deaths.group_by("subject_id").agg(pl.col("event_date").min().alias("_death"))
     dated = {

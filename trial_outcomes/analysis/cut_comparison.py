@@ -16,7 +16,9 @@ def _ids(frame: pl.DataFrame, limit: int = 12) -> str:
     return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
-def compare_cuts(prev_adsl: pl.DataFrame, prev_summary: pl.DataFrame, adsl: pl.DataFrame, summary: pl.DataFrame) -> pl.DataFrame:
+def compare_cuts(
+    prev_adsl: pl.DataFrame, prev_summary: pl.DataFrame, adsl: pl.DataFrame, summary: pl.DataFrame
+) -> pl.DataFrame:
     """Counts, new subjects and events, and overall primary estimates side by side.
     ``change`` is current minus previous for counts; the new subjects' ids otherwise."""
     rows = []
@@ -33,7 +35,9 @@ def compare_cuts(prev_adsl: pl.DataFrame, prev_summary: pl.DataFrame, adsl: pl.D
         before, now = _count(prev_adsl, expr), _count(adsl, expr)
         rows.append({"item": item, "previous": str(before), "current": str(now), "change": f"{now - before:+d}"})
     new_subjects = adsl.join(prev_adsl.select("USUBJID"), on="USUBJID", how="anti")
-    rows.append({"item": "New subjects", "previous": "", "current": str(new_subjects.height), "change": _ids(new_subjects)})
+    rows.append(
+        {"item": "New subjects", "previous": "", "current": str(new_subjects.height), "change": _ids(new_subjects)}
+    )
     for label, col in (("New deaths", "DTHDT"), ("New relapses", "RELDT")):
         had = prev_adsl.filter(pl.col(col).is_not_null()).select("USUBJID")
         new = adsl.filter(pl.col(col).is_not_null()).join(had, on="USUBJID", how="anti")
@@ -46,8 +50,14 @@ def compare_cuts(prev_adsl: pl.DataFrame, prev_summary: pl.DataFrame, adsl: pl.D
             if r["endpoint"] == "CIR" and key == "median_days":
                 continue
             old, new = p.get(key), r[key]
-            rows.append({"item": f"{r['endpoint']} {label}", "previous": _fmt(old), "current": _fmt(new),
-                         "change": "" if old is None or new is None else _fmt(new - old, signed=True)})
+            rows.append(
+                {
+                    "item": f"{r['endpoint']} {label}",
+                    "previous": _fmt(old),
+                    "current": _fmt(new),
+                    "change": "" if old is None or new is None else _fmt(new - old, signed=True),
+                }
+            )
     return pl.DataFrame(rows, schema=COLUMNS)
 
 

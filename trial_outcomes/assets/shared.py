@@ -1,14 +1,25 @@
-"""Resources: where the drop is, where outputs go, which cut."""
+"""The Dagster pieces every asset and the wiring share: the data-cut partitions,
+the settings resource, and the run tags. It sits low, so imports run one way:
+schema -> io -> analysis -> assets -> pipelines -> cli."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
 
 import dagster as dg
 
 from trial_outcomes.plan import AnalysisPlan, load_plan
+
+#: one partition per data cut, keyed by its date (YYYY-MM-DD)
+DATA_CUTS = dg.DynamicPartitionsDefinition(name="data_cut")
+
+#: run tag: the drop's SHA-256 (``io.records.drop_fingerprint``) when the run was requested
+DROP_FINGERPRINT_TAG = "trial/drop_sha256"
+#: run tag set when a stopping boundary of the analysis plan is crossed
+STOPPING_TAG = "trial/stopping_boundary"
+#: asset tag of every asset that writes a file published with the cut
+OUTPUT_TAG = "trial/output"
 
 
 class DropSettings(dg.ConfigurableResource):
@@ -43,20 +54,10 @@ class DropSettings(dg.ConfigurableResource):
         return Path(self.out_dir)
 
     @classmethod
-    def from_env(cls) -> "DropSettings":
+    def from_env(cls) -> DropSettings:
         return cls(
             data_dir=os.environ.get("TRIAL_DATA_DIR", "data/sample"),
             out_dir=os.environ.get("TRIAL_OUT_DIR", "outputs"),
             plan=os.environ.get("TRIAL_PLAN", ""),
             landing_dir=os.environ.get("TRIAL_LANDING_DIR", ""),
         )
-
-
-def parse_cut(text: str) -> dt.date:
-    """A data cut given as YYYY-MM-DD, or a ValueError that says so."""
-    try:
-        if len(text) != 10:
-            raise ValueError
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"data cut {text!r} is not a real date in the form YYYY-MM-DD") from None

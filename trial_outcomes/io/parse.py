@@ -37,7 +37,7 @@ def typed_value(col: Column) -> pl.Expr:
         mapping = {code.lower(): code for code in col.codes}
         return raw.str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.String)
     if col.kind == "yn":
-        mapping = {**{v: True for v in YES_VALUES}, **{v: False for v in NO_VALUES}}
+        mapping = {**dict.fromkeys(YES_VALUES, True), **dict.fromkeys(NO_VALUES, False)}
         return raw.str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.Boolean)
     raise ValueError(col.kind)
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from trial_outcomes.analysis.validation import date_order, duplicate_keys, orphan_records
+from trial_outcomes.io.validation import date_order, duplicate_keys, orphan_records
 from trial_outcomes.schema import SCHEMAS
 
 D = dt.date
@@ -20,19 +20,24 @@ def _typed(record: str, rows: list[dict]) -> pl.DataFrame:
         [{c: r.get(c) for c in schema.column_names} for r in rows],
         schema={c.name: dtypes.get(c.kind, pl.String) for c in schema.columns},
     )
-    return frame.with_columns(pl.lit(f"{record}.csv").alias("_source_file"),
-                              (pl.int_range(pl.len()) + 2).cast(pl.Int64).alias("_source_row"))
+    return frame.with_columns(
+        pl.lit(f"{record}.csv").alias("_source_file"), (pl.int_range(pl.len()) + 2).cast(pl.Int64).alias("_source_row")
+    )
 
 
 def _records(**overrides) -> dict[str, pl.DataFrame]:
     """One subject, S1, enrolled 2021-01-10, infused 2021-01-20, alive; valid as given."""
     base = {
-        "enrolment": [dict(subject_id="S1", consent_date=D(2021, 1, 8), enrol_date=D(2021, 1, 10), diagnosis_date=D(2019, 5, 1))],
+        "enrolment": [
+            dict(subject_id="S1", consent_date=D(2021, 1, 8), enrol_date=D(2021, 1, 10), diagnosis_date=D(2019, 5, 1))
+        ],
         "eligibility": [],
         "infusion": [dict(subject_id="S1", ld_start_date=D(2021, 1, 15), infusion_date=D(2021, 1, 20))],
         "assessments": [dict(subject_id="S1", assessment_date=D(2021, 2, 17), visit="D28", response="CR")],
         "followup": [dict(subject_id="S1", event_date=D(2021, 6, 1), event="CONTACT")],
-        "adverse_events": [dict(subject_id="S1", ae_id="AE1", onset_date=D(2021, 1, 22), resolution_date=D(2021, 1, 25))],
+        "adverse_events": [
+            dict(subject_id="S1", ae_id="AE1", onset_date=D(2021, 1, 22), resolution_date=D(2021, 1, 25))
+        ],
         "crs_monitoring": [],
     }
     base.update(overrides)
@@ -47,7 +52,11 @@ def test_valid_subject_has_no_findings():
 
 
 def test_enrolment_before_consent_is_found():
-    records = _records(enrolment=[dict(subject_id="S1", consent_date=D(2021, 1, 11), enrol_date=D(2021, 1, 10), diagnosis_date=D(2019, 5, 1))])
+    records = _records(
+        enrolment=[
+            dict(subject_id="S1", consent_date=D(2021, 1, 11), enrol_date=D(2021, 1, 10), diagnosis_date=D(2019, 5, 1))
+        ]
+    )
     assert date_order(records).select("file", "row", "column").rows() == [("enrolment.csv", 2, "enrol_date")]
 
 
@@ -62,10 +71,14 @@ def test_assessment_on_infusion_day_is_not_after_infusion():
 
 
 def test_records_after_death_are_found_but_the_death_day_is_allowed():
-    followup = [dict(subject_id="S1", event_date=D(2021, 3, 1), event="DEATH"),
-                dict(subject_id="S1", event_date=D(2021, 6, 1), event="CONTACT")]
-    aes = [dict(subject_id="S1", ae_id="AE1", onset_date=D(2021, 3, 1)),
-           dict(subject_id="S1", ae_id="AE2", onset_date=D(2021, 2, 1), resolution_date=D(2021, 3, 2))]
+    followup = [
+        dict(subject_id="S1", event_date=D(2021, 3, 1), event="DEATH"),
+        dict(subject_id="S1", event_date=D(2021, 6, 1), event="CONTACT"),
+    ]
+    aes = [
+        dict(subject_id="S1", ae_id="AE1", onset_date=D(2021, 3, 1)),
+        dict(subject_id="S1", ae_id="AE2", onset_date=D(2021, 2, 1), resolution_date=D(2021, 3, 2)),
+    ]
     found = date_order(_records(followup=followup, adverse_events=aes))
     assert found.select("file", "row", "column").rows() == [
         ("adverse_events.csv", 3, "resolution_date"),
@@ -74,8 +87,10 @@ def test_records_after_death_are_found_but_the_death_day_is_allowed():
 
 
 def test_two_deaths_are_found():
-    followup = [dict(subject_id="S1", event_date=D(2021, 3, 1), event="DEATH"),
-                dict(subject_id="S1", event_date=D(2021, 3, 2), event="DEATH")]
+    followup = [
+        dict(subject_id="S1", event_date=D(2021, 3, 1), event="DEATH"),
+        dict(subject_id="S1", event_date=D(2021, 3, 2), event="DEATH"),
+    ]
     found = date_order(_records(followup=followup))
     assert "more than one DEATH" in " ".join(found["rule"].to_list())
 
