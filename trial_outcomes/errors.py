@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+SHOWN = 20  # problems spelled out in one message; the rest are counted
+
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding about one place in the input."""
+    """One finding about one place in the input: file, row, column, value, the
+    subject it concerns (so a data manager can raise a query) and the rule."""
 
     file: str
     row: int | None
     column: str | None
     value: str | None
     rule: str
+    subject: str | None = None
 
     def __str__(self) -> str:
         where = self.file
@@ -22,7 +26,10 @@ class Problem:
         if self.column is not None:
             where += f", column {self.column}"
         if self.value is not None:
-            where += f", value {self.value!r}"
+            shown = self.value if len(self.value) <= 80 else f"{self.value[:77]}... ({len(self.value):,} characters)"
+            where += f", value {shown!r}"
+        if self.subject is not None:
+            where += f", subject {self.subject}"
         return f"{where}: {self.rule}"
 
 
@@ -31,8 +38,12 @@ class DataDropError(Exception):
 
     def __init__(self, problems: list[Problem] | Problem):
         self.problems = problems if isinstance(problems, list) else [problems]
-        shown = "\n".join(f"  - {p}" for p in self.problems[:20])
-        more = len(self.problems) - 20
+        shown = "\n".join(f"  - {p}" for p in self.problems[:SHOWN])
+        more = len(self.problems) - SHOWN
         if more > 0:
             shown += f"\n  ... and {more} more"
         super().__init__(f"data drop refused:\n{shown}")
+
+
+class UsageError(Exception):
+    """A command or option the user gave that cannot be carried out (exit 2)."""

@@ -9,10 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["text", "date", "number", "integer", "code", "yn"]
+Kind = Literal["id", "text", "date", "number", "integer", "code", "yn"]
 
 YES_VALUES = ("y", "yes", "1", "true")
 NO_VALUES = ("n", "no", "0", "false")
+
+#: the longest identifier (subject_id, ae_id) and the longest free-text cell accepted
+MAX_ID_LENGTH = 64
+MAX_TEXT_LENGTH = 2000
 
 
 @dataclass(frozen=True)
@@ -21,7 +25,9 @@ class Column:
 
     ``codes`` holds the canonical spelling of each allowed code; input is
     matched case-insensitively and rewritten to that spelling. ``low`` and
-    ``high`` bound numbers (inclusive unless ``low_exclusive``).
+    ``high`` bound numbers (inclusive unless ``low_exclusive``). ``optional``
+    columns may be absent from a file (data-contract.md: new optional columns);
+    ``nullable`` ones may hold blanks.
     """
 
     name: str
@@ -31,11 +37,16 @@ class Column:
     low: float | None = None
     high: float | None = None
     low_exclusive: bool = False
+    optional: bool = False
 
     def range_text(self) -> str:
         low = "" if self.low is None else f"{'>' if self.low_exclusive else '>='} {self.low:g}"
         high = "" if self.high is None else f"<= {self.high:g}"
         return " and ".join(p for p in (low, high) if p)
+
+    @property
+    def max_length(self) -> int:
+        return MAX_ID_LENGTH if self.kind == "id" else MAX_TEXT_LENGTH
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,10 @@ class RecordSchema:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if not c.optional]
+
     def column(self, name: str) -> Column:
         for c in self.columns:
             if c.name == name:
@@ -65,6 +80,10 @@ FOLLOWUP_EVENTS = ("CONTACT", "DEATH", "HSCT", "NEW_THERAPY", "WITHDRAWAL", "LOS
 DISEASE_STATUS = ("primary_refractory", "relapsed", "mrd_persistent")
 HYPOTENSION = ("NONE", "FLUIDS", "ONE_VASOPRESSOR", "MULTI_VASOPRESSOR")
 OXYGEN = ("NONE", "LOW_FLOW", "HIGH_FLOW", "POSITIVE_PRESSURE")
+CAUSE_CATEGORIES = ("LEUKEMIA", "CRS", "ICANS", "INFECTION", "TRANSPLANT", "OTHER", "UNKNOWN")
+CONSCIOUSNESS = ("AWAKE", "VOICE", "TACTILE", "UNAROUSABLE")
+SEIZURE = ("NONE", "RESOLVED", "PROLONGED")
+CEREBRAL_EDEMA = ("NONE", "FOCAL", "DIFFUSE")
 
 CRS_TERM = "Cytokine release syndrome"
 ICANS_TERM = "Immune effector cell-associated neurotoxicity syndrome"
@@ -74,7 +93,7 @@ ENROLMENT = RecordSchema(
     key=("subject_id",),
     min_rows=1,
     columns=(
-        Column("subject_id", "text"),
+        Column("subject_id", "id"),
         Column("site", "text"),
         Column("consent_date", "date"),
         Column("enrol_date", "date"),
@@ -102,7 +121,7 @@ ELIGIBILITY = RecordSchema(
     record="eligibility",
     key=("subject_id", "criterion"),
     columns=(
-        Column("subject_id", "text"),
+        Column("subject_id", "id"),
         Column("criterion", "code", codes=CRITERIA),
         Column("met", "yn"),
     ),
@@ -112,12 +131,13 @@ INFUSION = RecordSchema(
     record="infusion",
     key=("subject_id", "infusion_date"),
     columns=(
-        Column("subject_id", "text"),
+        Column("subject_id", "id"),
         Column("ld_regimen", "text"),
         Column("ld_start_date", "date"),
         Column("infusion_date", "date"),
         Column("dose_cells_per_kg", "number", low=0, low_exclusive=True),
         Column("product_lot", "text", nullable=True),
+        Column("bridging", "text", nullable=True, optional=True),
     ),
 )
 
@@ -125,7 +145,7 @@ ASSESSMENTS = RecordSchema(
     record="assessments",
     key=("subject_id", "assessment_date"),
     columns=(
-        Column("subject_id", "text"),
+        Column("subject_id", "id"),
         Column("assessment_date", "date"),
         Column("visit", "text"),
         Column("response", "code", codes=RESPONSES),
@@ -139,10 +159,11 @@ FOLLOWUP = RecordSchema(
     record="followup",
     key=("subject_id", "event_date", "event"),
     columns=(
-        Column("subject_id", "text"),
+        Column("subject_id", "id"),
         Column("event_date", "date"),
         Column("event", "code", codes=FOLLOWUP_EVENTS),
         Column("detail", "text", nullable=True),
+        Column("cause_category", "code", nullable=True, codes=CAUSE_CATEGORIES, optional=True),
     ),
 )
 
@@ -150,9 +171,10 @@ ADVERSE_EVENTS = RecordSchema(
     record="adverse_events",
     key=("subject_id", "ae_id"),
     columns=(
-        Column("subject_id", "text"),
-        Column("ae_id", "text"),
+        Column("subject_id", "id"),
+        Column("ae_id", "id"),
         Column("term", "text"),
+        Column("soc", "text", nullable=True, optional=True),
         Column("onset_date", "date"),
         Column("resolution_date", "date", nullable=True),
         Column("grade", "integer", low=1, high=5),
@@ -168,7 +190,7 @@ CRS_MONITORING = RecordSchema(
     key=("subject_id", "obs_date"),
     required_file=False,
     columns=(
-        Column("subject_id", "text"),
+        Column("subject_id", "id"),
         Column("obs_date", "date"),
         Column("max_temp_c", "number", low=30, high=45),
         Column("hypotension", "code", codes=HYPOTENSION),
@@ -176,7 +198,37 @@ CRS_MONITORING = RecordSchema(
     ),
 )
 
+ICANS_MONITORING = RecordSchema(
+    record="icans_monitoring",
+    key=("subject_id", "obs_date"),
+    required_file=False,
+    columns=(
+        Column("subject_id", "id"),
+        Column("obs_date", "date"),
+        Column("ice_score", "integer", nullable=True, low=0, high=10),
+        Column("capd_score", "integer", nullable=True, low=0, high=32),
+        Column("unable_capd", "yn", nullable=True),
+        Column("consciousness", "code", codes=CONSCIOUSNESS),
+        Column("seizure", "code", codes=SEIZURE),
+        Column("motor_weakness", "yn"),
+        Column("cerebral_edema", "code", codes=CEREBRAL_EDEMA),
+    ),
+)
+
 SCHEMAS: dict[str, RecordSchema] = {
-    s.record: s for s in (ENROLMENT, ELIGIBILITY, INFUSION, ASSESSMENTS, FOLLOWUP, ADVERSE_EVENTS, CRS_MONITORING)
+    s.record: s
+    for s in (
+        ENROLMENT,
+        ELIGIBILITY,
+        INFUSION,
+        ASSESSMENTS,
+        FOLLOWUP,
+        ADVERSE_EVENTS,
+        CRS_MONITORING,
+        ICANS_MONITORING,
+    )
 }
 RECORDS: tuple[str, ...] = tuple(SCHEMAS)
+
+#: an optional file of the drop that says which required files are empty on purpose
+DROP_INFO_FILE = "drop_info.toml"

@@ -2,28 +2,49 @@
 
 ``parse_records`` never drops a row: a value that cannot be typed becomes
 null in the typed frame and a row in the problems frame
-(``file, row, column, value, rule``), which the schema check reports.
+(``file, row, column, value, subject, rule``), which the schema check reports.
+
+Rules beyond the type of a column:
+
+* identifiers (``subject_id``, ``ae_id``) are printable: no control, format or
+  unassigned characters and no spaces (a zero-width space once made a second
+  "BR-001"), at most ``MAX_ID_LENGTH`` characters, and never starting with
+  ``=``, ``+``, ``-`` or ``@`` (a spreadsheet would run them as a formula).
+  Identifiers are case-sensitive; two that differ only in case are refused by
+  ``io.validation.case_twins``.
+* free text is at most ``MAX_TEXT_LENGTH`` characters.
+* dates are real calendar days written ``YYYY-MM-DD``, on or after
+  ``dates.EARLIEST_DATE`` and not after today.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
+from trial_outcomes.dates import EARLIEST_DATE, today
 from trial_outcomes.schema import NO_VALUES, YES_VALUES, Column, RecordSchema
 
-PROBLEM_SCHEMA = {"file": pl.String, "row": pl.Int64, "column": pl.String, "value": pl.String, "rule": pl.String}
+PROBLEM_SCHEMA = {"file": pl.String, "row": pl.Int64, "column": pl.String, "value": pl.String,
+                  "subject": pl.String, "rule": pl.String}
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+INVISIBLE = r"[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Z}]"
+FORMULA_START = r"^[=+\-@]"
 
 
 def empty_problems() -> pl.DataFrame:
     return pl.DataFrame(schema=PROBLEM_SCHEMA)
 
 
+def _blank_to_null(raw: pl.Expr) -> pl.Expr:
+    return pl.when(raw == "").then(None).otherwise(raw)
+
+
 def typed_value(col: Column) -> pl.Expr:
     """The typed value of one column; null where blank or invalid."""
-    raw = pl.col(col.name).str.strip_chars()
-    raw = pl.when(raw == "").then(None).otherwise(raw)
-    if col.kind == "text":
+    raw = _blank_to_null(pl.col(col.name).str.strip_chars())
+    if col.kind in ("text", "id"):
         return raw
     if col.kind == "date":
         return pl.when(raw.str.contains(ISO_DATE)).then(raw.str.to_date("%Y-%m-%d", strict=False))
@@ -37,8 +58,8 @@ def typed_value(col: Column) -> pl.Expr:
         mapping = {code.lower(): code for code in col.codes}
         return raw.str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.String)
     if col.kind == "yn":
-        mapping = {**dict.fromkeys(YES_VALUES, True), **dict.fromkeys(NO_VALUES, False)}
-        return raw.str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.Boolean)
+        yn = {**dict.fromkeys(YES_VALUES, True), **dict.fromkeys(NO_VALUES, False)}
+        return raw.str.to_lowercase().replace_strict(yn, default=None, return_dtype=pl.Boolean)
     raise ValueError(col.kind)
 
 
@@ -52,7 +73,7 @@ def _type_rule(col: Column) -> str:
     }.get(col.kind, "invalid")
 
 
-def _column_problems(col: Column) -> list[tuple[pl.Expr, str]]:
+def _column_problems(col: Column, latest: dt.date) -> list[tuple[pl.Expr, str]]:
     """(condition on the raw and typed values, rule) for each rule of a column."""
     raw = pl.col(col.name).str.strip_chars()
     blank = raw.is_null() | (raw == "")
@@ -60,8 +81,18 @@ def _column_problems(col: Column) -> list[tuple[pl.Expr, str]]:
     checks: list[tuple[pl.Expr, str]] = []
     if not col.nullable:
         checks.append((blank, "required value is blank"))
-    if col.kind != "text":
+    if col.kind not in ("text", "id"):
         checks.append((~blank & typed.is_null(), _type_rule(col)))
+    if col.kind in ("text", "id"):
+        checks.append((raw.str.len_chars() > col.max_length,
+                       f"longer than {col.max_length} characters (the limit for this column)"))
+    if col.kind == "id":
+        checks.append((raw.str.contains(INVISIBLE), "identifier holds a space or an invisible or control character"))
+        checks.append((raw.str.contains(FORMULA_START),
+                       "identifier starts with =, +, - or @ (a spreadsheet would read it as a formula)"))
+    if col.kind == "date":
+        checks.append((typed < EARLIEST_DATE, f"implausible date: before {EARLIEST_DATE.isoformat()}"))
+        checks.append((typed > latest, f"implausible date: after today ({latest.isoformat()})"))
     if col.kind in ("number", "integer") and (col.low is not None or col.high is not None):
         bad = pl.lit(False)
         if col.low is not None:
@@ -72,28 +103,30 @@ def _column_problems(col: Column) -> list[tuple[pl.Expr, str]]:
     return checks
 
 
-def parse_records(raw: pl.DataFrame, schema: RecordSchema) -> tuple[pl.DataFrame, pl.DataFrame]:
+def parse_records(raw: pl.DataFrame, schema: RecordSchema,
+                  latest: dt.date | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return (typed frame, problems frame) for a raw-layer frame.
 
     The typed frame has the schema's columns typed (dates as Date, Y/N as
     Boolean, codes in their canonical spelling) plus ``_source_file`` and
     ``_source_row``; values breaking a range stay in it, and are reported.
-    """
+    ``latest`` is the latest plausible date (today unless given)."""
+    latest = latest or today()
     work = raw.with_columns(typed_value(c).alias(f"__typed_{c.name}") for c in schema.columns)
+    subject = pl.col("subject_id").str.strip_chars() if "subject_id" in raw.columns else pl.lit(None, pl.String)
     problem_frames = []
     for col in schema.columns:
-        for condition, rule in _column_problems(col):
-            found = work.filter(condition)
+        for condition, rule in _column_problems(col, latest):
+            found = work.filter(condition.fill_null(False))
             if found.height:
-                problem_frames.append(
-                    found.select(
-                        pl.col("_source_file").alias("file"),
-                        pl.col("_source_row").alias("row"),
-                        pl.lit(col.name).alias("column"),
-                        pl.col(col.name).alias("value"),
-                        pl.lit(rule).alias("rule"),
-                    )
-                )
+                problem_frames.append(found.select(
+                    pl.col("_source_file").alias("file"),
+                    pl.col("_source_row").alias("row"),
+                    pl.lit(col.name).alias("column"),
+                    pl.col(col.name).alias("value"),
+                    subject.alias("subject"),
+                    pl.lit(rule).alias("rule"),
+                ))
     problems = pl.concat(problem_frames) if problem_frames else empty_problems()
     typed = work.select(
         *[pl.col(f"__typed_{c.name}").alias(c.name) for c in schema.columns],

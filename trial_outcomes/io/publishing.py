@@ -1,51 +1,73 @@
 """Where a cut's outputs go, and how they land without damaging earlier ones.
 
-Assets write into a work folder, ``<out>/.work/<cut>/``; each file there is
-written to a temporary name and renamed, so no reader sees half a file. The
-last asset, ``published_cut``, then replaces ``<out>/<cut>`` as a whole by
-re-pointing one symbolic link, so a failed or killed run leaves the previous
-outputs of that cut as they were.
+Layout of an output folder:
 
-Two runs of the same cut into the same folder would write the same work files;
-``cut_lock`` lets only one of them in (the CLI takes it for the whole run; runs
-launched by the Dagster daemon are kept apart by the run queue, see
-``dagster.yaml``).
+* ``<out>/<cut>``: a symbolic link to the version of the cut that is current;
+* ``<out>/.versions/<cut>/v001/``, ``v002/``, ...: every version ever published,
+  each complete with its ``manifest.json``; none is ever deleted;
+* ``<out>/.work/<cut>/<run id>/``: the files of one run, empty when the run starts;
+* ``<out>/.locks/<cut>.lock``: held by the run of the cut (one at a time).
+
+A published cut is identified by its date and its drop (the drop's SHA-256 in
+the manifest). Running the same drop and cut again is idempotent: identical
+outputs publish nothing new; outputs that differ (new code or plan) become a
+new version. A different drop for a published cut is refused unless the run
+supersedes it with a reason, which the manifest and the report record with
+both drops' hashes. A real folder at ``<out>/<cut>`` that the pipeline did not
+make is never touched.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
+
+from trial_outcomes.io.writers import dir_mode, make_dirs
+
+VERSION = re.compile(r"^v(\d{3,})$")
 
 
 class CutBusy(RuntimeError):
     """Another process holds the lock of this cut in this output folder."""
 
 
+class PublishRefused(RuntimeError):
+    """Publishing this run would mix or replace outputs it must not touch."""
+
+
+def _lock_path(out_dir: Path, cut: str) -> Path:
+    return make_dirs(out_dir / ".locks") / f"{cut}.lock"
+
+
+def _try_lock(handle: IO[str], out_dir: Path, cut: str) -> None:
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        raise CutBusy(f"data cut {cut} is being written to {out_dir} by {holder}; "
+                      "wait for that run to end and run again") from None
+
+
 @contextmanager
-def cut_lock(out_dir: Path, cut: str) -> Iterator[None]:
-    """Hold ``<out>/.locks/<cut>.lock`` (an advisory ``flock``, released by the
-    kernel when the holder exits, even when killed); raise ``CutBusy`` at once
-    if another process holds it."""
-    locks = out_dir / ".locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    with open(locks / f"{cut}.lock", "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise CutBusy(
-                f"data cut {cut} is being written to {out_dir} by {holder}; wait for that run to end and run again"
-            ) from None
+def cut_lock(out_dir: Path, cut: str, holder: str = "") -> Iterator[None]:
+    """Hold ``<out>/.locks/<cut>.lock`` (an advisory ``flock``, released by the kernel
+    when the holder exits, even when killed); raise ``CutBusy`` at once if another
+    run holds it. Every run of a cut takes it, whoever launched it."""
+    with open(_lock_path(out_dir, cut), "a+") as handle:
+        _try_lock(handle, out_dir, cut)
         handle.seek(0)
         handle.truncate()
-        handle.write(f"process {os.getpid()}")
+        handle.write(holder or f"process {os.getpid()}")
         handle.flush()
         try:
             yield
@@ -54,45 +76,128 @@ def cut_lock(out_dir: Path, cut: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def work_dir(out_dir: Path, cut: str) -> Path:
-    path = out_dir / ".work" / cut
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def lock_is_free(out_dir: Path, cut: str) -> None:
+    """Raise ``CutBusy`` now if a run holds the cut (a quick look before starting one)."""
+    with open(_lock_path(out_dir, cut), "a+") as handle:
+        _try_lock(handle, out_dir, cut)
+        fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def publish(out_dir: Path, cut: str, files: list[Path]) -> Path:
-    """Make ``<out>/<cut>`` show exactly ``files`` (files or folders), in one atomic step.
+def run_work_dir(out_dir: Path, cut: str, run_id: str) -> Path:
+    """The folder of one run's files: ``<out>/.work/<cut>/<run id>/``."""
+    return make_dirs(out_dir / ".work" / cut / run_id)
 
-    The files are copied into a new folder ``<out>/.versions/<cut>.<id>/``;
-    ``<out>/<cut>`` is a symbolic link that is then re-pointed to it by a
-    single rename, so at every instant it names a complete set of outputs.
-    The version it pointed to before is removed afterwards.
-    """
-    versions = out_dir / ".versions"
-    versions.mkdir(parents=True, exist_ok=True)
-    new = versions / f"{cut}.{uuid.uuid4().hex[:12]}"
-    new.mkdir()
+
+def clear_work(out_dir: Path, cut: str) -> None:
+    """Start a run of the cut with no earlier run's files (called under the cut's lock)."""
+    folder = out_dir / ".work" / cut
+    if folder.is_dir():
+        shutil.rmtree(folder)
+
+
+@dataclass(frozen=True)
+class Published:
+    """The version of a cut that ``<out>/<cut>`` shows."""
+
+    version: str
+    drop_sha256: str
+    manifest: dict[str, Any]
+
+
+def current(out_dir: Path, cut: str) -> Published | None:
+    """The current published version of ``cut``, or None. A real folder at
+    ``<out>/<cut>`` (not a link the pipeline made) is refused, never read or moved."""
     final = out_dir / cut
+    if not final.is_symlink():
+        if final.exists():
+            raise PublishRefused(
+                f"{final} is a folder the pipeline did not make (published cuts are links into "
+                f"{out_dir / '.versions'}); move it away or choose another --out: it is left untouched")
+        return None
+    manifest_path = final / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return Published(Path(os.readlink(final)).name, manifest.get("data_drop", {}).get("sha256", ""), manifest)
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What publishing this run will do, decided when the run starts (and recorded
+    in the manifest and the report): which version it will be, and what it replaces."""
+
+    cut: str
+    drop_sha256: str
+    previous_version: str | None
+    previous_drop_sha256: str | None
+    supersede_reason: str
+
+    @property
+    def supersedes(self) -> bool:
+        return self.previous_drop_sha256 is not None and self.previous_drop_sha256 != self.drop_sha256
+
+    def manifest_entry(self) -> dict[str, Any]:
+        if not self.supersedes:
+            return {}
+        return {"supersedes": {"version": self.previous_version, "drop_sha256": self.previous_drop_sha256,
+                               "reason": self.supersede_reason}}
+
+
+def plan_publication(out_dir: Path, cut: str, drop_sha256: str, supersede_reason: str = "") -> Publication:
+    """Refuse now what publishing would refuse later: a real folder in the way, or
+    another drop already published for this cut without a reason to supersede it."""
+    published = current(out_dir, cut)
+    if published is None:
+        return Publication(cut, drop_sha256, None, None, supersede_reason)
+    if published.drop_sha256 and published.drop_sha256 != drop_sha256 and not supersede_reason.strip():
+        raise PublishRefused(
+            f"data cut {cut} is already published from another drop (SHA-256 {published.drop_sha256[:16]}..., "
+            f"version {published.version}); this drop is {drop_sha256[:16]}.... Two drops never share a cut: to "
+            "replace it, run again with --supersede \"REASON\" (the earlier version is kept), or choose another cut")
+    return Publication(cut, drop_sha256, published.version, published.drop_sha256, supersede_reason.strip())
+
+
+def _next_version(versions: Path) -> str:
+    numbers = [int(m.group(1)) for p in versions.iterdir() if (m := VERSION.match(p.name))] if versions.is_dir() else []
+    return f"v{max(numbers, default=0) + 1:03d}"
+
+
+def publish(out_dir: Path, cut: str, files: list[Path], manifest_outputs: dict[str, str]) -> tuple[Path, bool]:
+    """Make ``<out>/<cut>`` show exactly ``files`` (files or folders) as a new version,
+    in one atomic step, unless the current version holds the same outputs (then
+    nothing changes: a re-run is idempotent). Returns the link and whether a new
+    version was published. Earlier versions are kept."""
+    published = current(out_dir, cut)
+    if published is not None and published.manifest.get("outputs") == manifest_outputs:
+        return out_dir / cut, False
+    versions = make_dirs(out_dir / ".versions" / cut)
+    staging = versions / f".staging-{uuid.uuid4().hex[:12]}"
+    staging.mkdir(mode=dir_mode())
     try:
         for f in files:
             if f.is_dir():
-                shutil.copytree(f, new / f.name)
+                shutil.copytree(f, staging / f.name)
             else:
-                shutil.copyfile(f, new / f.name)
-        if final.exists() and not final.is_symlink():
-            # an output folder from before versioned publishing: retire it first
-            os.replace(final, versions / f"{cut}.{uuid.uuid4().hex[:12]}.legacy")
+                shutil.copyfile(f, staging / f.name)
+        version = _next_version(versions)
+        target = versions / version
+        os.rename(staging, target)
         link = out_dir / f".{cut}.{uuid.uuid4().hex[:12]}.link"
-        os.symlink(os.path.relpath(new, out_dir), link)
-        os.replace(link, final)
+        os.symlink(os.path.relpath(target, out_dir), link)
+        os.replace(link, out_dir / cut)
     except BaseException:
-        shutil.rmtree(new, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
         raise
-    # the version now shown stays; the one it replaced and any left by killed runs go
-    current = new.resolve()
-    for stale in versions.glob(f"{cut}.*"):
-        if stale.resolve() != current and stale.is_dir():
-            shutil.rmtree(stale, ignore_errors=True)
-    for link in out_dir.glob(f".{cut}.*.link"):
-        link.unlink(missing_ok=True)
-    return final
+    for stale in versions.glob(".staging-*"):  # left by a run killed while copying
+        shutil.rmtree(stale, ignore_errors=True)
+    for leftover in out_dir.glob(f".{cut}.*.link"):
+        leftover.unlink(missing_ok=True)
+    return out_dir / cut, True
+
+
+def published_cuts(out_dir: Path) -> list[str]:
+    """The cuts published in ``out_dir`` (links the pipeline made), in date order."""
+    if not out_dir.is_dir():
+        return []
+    return sorted(p.name for p in out_dir.iterdir() if p.is_symlink() and (p / "manifest.json").is_file())

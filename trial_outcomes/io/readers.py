@@ -8,67 +8,121 @@ columns: ``_source_file``, ``_source_row`` and ``_source_sha256``.
 and the row number in an XLSX sheet (the header is row 1 in both), and the
 1-based record number in a Parquet file (which has no header row).
 
-Structural faults (missing or empty file, undecodable bytes, a line with the
-wrong number of fields, a missing required column) raise ``DataDropError``
-naming the file and, where there is one, the row. Cell values are checked
-later, against the schema, by ``analysis.parse``.
+Structural faults (missing, empty or non-regular file, undecodable bytes, a
+quote never closed, a line with the wrong number of fields, a missing or
+reserved column, an XLSX formula without a cached value, a file past a size
+limit) raise ``DataDropError`` naming the file and, where there is one, the
+row. Cell values are checked later, against the schema, by ``io.parse``.
+
+Columns outside the data contract (a name, a date of birth, a hospital
+number) are dropped here, before anything is stored, previewed or logged;
+``RawFile.dropped_columns`` names them so the run can warn.
+
+Limits (README, "What is refused"): ``MAX_FILE_BYTES`` on disk for any file,
+``MAX_XLSX_XML_BYTES`` of XML inside an XLSX (checked from the zip directory
+before anything is parsed), ``MAX_ROWS`` rows per file, and the schema's
+``MAX_TEXT_LENGTH`` characters per cell (``MAX_ID_LENGTH`` for identifiers,
+checked by ``io.parse``).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
-from pathlib import Path
+import stat
+import tomllib
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+from xml.etree import ElementTree
 
 import polars as pl
 from polars.exceptions import PanicException
 
 from trial_outcomes.errors import DataDropError, Problem
-from trial_outcomes.schema import RecordSchema
+from trial_outcomes.schema import DROP_INFO_FILE, SCHEMAS, RecordSchema
 
 EXTENSIONS = ("csv", "xlsx", "parquet")
 PROVENANCE = ("_source_file", "_source_row", "_source_sha256")
 
+MAX_FILE_BYTES = 4 * 1024**3
+MAX_XLSX_XML_BYTES = 512 * 1024**2
+MAX_ROWS = 50_000_000
+
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """One file read into the raw layer, with what is known about the file."""
+
+    frame: pl.DataFrame
+    file: str
+    sha256: str
+    size: int
+    encoding: str
+    absent_columns: tuple[str, ...] = ()  # optional contract columns the file does not have
+    dropped_columns: tuple[str, ...] = ()  # columns outside the contract, dropped unread
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return {"file": self.file, "sha256": self.sha256, "bytes": self.size, "encoding": self.encoding,
+                "rows": self.frame.height}
+
+
+def _refuse(file: str, rule: str, row: int | None = None, column: str | None = None,
+            value: str | None = None) -> DataDropError:
+    return DataDropError(Problem(file, row, column, value, rule))
+
 
 def find_file(data_dir: Path, schema: RecordSchema) -> Path | None:
-    """The one file of ``schema.record`` in ``data_dir``, or None if optional and absent."""
-    found = [data_dir / f"{schema.record}.{ext}" for ext in EXTENSIONS]
-    found = [p for p in found if p.is_file()]
-    if len(found) > 1:
-        names = ", ".join(p.name for p in found)
-        raise DataDropError(
-            Problem(str(data_dir), None, None, None, f"more than one file for {schema.record!r}: {names}; keep one")
-        )
-    if not found:
+    """The one file of ``schema.record`` in ``data_dir``, or None if optional and absent.
+
+    A name that exists but is not a regular file (a folder, a device, a link to
+    ``/dev/zero``, a broken link) is refused, not taken for absent."""
+    candidates = [data_dir / f"{schema.record}.{ext}" for ext in EXTENSIONS]
+    present = [p for p in candidates if p.is_symlink() or p.exists()]
+    for path in present:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            raise _refuse(path.name, "is a link to nothing (broken symbolic link)") from None
+        if not stat.S_ISREG(mode):
+            raise _refuse(path.name, "is not a regular file (a folder, a device or a link to one); "
+                                     "a drop holds plain files")
+    if len(present) > 1:
+        names = ", ".join(p.name for p in present)
+        raise _refuse(str(data_dir), f"more than one file for {schema.record!r}: {names}; keep one")
+    if not present:
         if schema.required_file:
-            raise DataDropError(
-                Problem(
-                    str(data_dir / f"{schema.record}.csv"),
-                    None,
-                    None,
-                    None,
-                    f"required file is missing (looked for {schema.record}.csv, .xlsx or .parquet)",
-                )
-            )
+            raise _refuse(f"{schema.record}.csv", "required file is missing "
+                                                  f"(looked for {schema.record}.csv, .xlsx or .parquet)")
         return None
-    return found[0]
+    return present[0]
 
 
 def empty_raw_frame(schema: RecordSchema) -> pl.DataFrame:
     """The raw layer of an optional file that the drop does not have."""
-    cols = dict.fromkeys(schema.column_names, pl.String)
-    cols.update({"_source_file": pl.String, "_source_row": pl.Int64, "_source_sha256": pl.String})
+    cols: dict[str, pl.DataType] = {c: pl.String() for c in schema.column_names}
+    cols.update({"_source_file": pl.String(), "_source_row": pl.Int64(), "_source_sha256": pl.String()})
     return pl.DataFrame(schema=cols)
 
 
-def read_raw(path: Path, schema: RecordSchema) -> tuple[pl.DataFrame, dict]:
-    """Read ``path`` into the raw layer; return the frame and facts about the file."""
+def read_raw(path: Path, schema: RecordSchema) -> RawFile:
+    """Read ``path`` into the raw layer."""
+    name = path.name
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise _refuse(name, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
-    name = path.name
     if not data.strip():
-        raise DataDropError(Problem(name, None, None, None, "file is empty: it needs a header row naming the columns"))
+        raise _refuse(name, "file is empty: it needs a header row naming the columns")
     ext = path.suffix.lower().lstrip(".")
     if ext == "csv":
         frame, encoding = _read_csv(data, name)
@@ -76,57 +130,67 @@ def read_raw(path: Path, schema: RecordSchema) -> tuple[pl.DataFrame, dict]:
         frame, encoding = _read_xlsx(data, name), "xlsx"
     else:
         frame, encoding = _read_parquet(data, name), "parquet"
-    frame = _normalise_columns(frame, name, schema)
+    if frame.height > MAX_ROWS:
+        raise _refuse(name, f"file has {frame.height:,} rows; the limit is {MAX_ROWS:,}")
+    frame, absent, dropped = _normalise_columns(frame, name, schema)
     if frame.height < schema.min_rows:
-        raise DataDropError(
-            Problem(
-                name,
-                None,
-                None,
-                None,
-                f"file has a header but no data rows; {schema.record} needs at least {schema.min_rows}",
-            )
-        )
+        raise _refuse(name, f"file has a header but no data rows; {schema.record} needs at least {schema.min_rows}")
     frame = frame.with_columns(
         pl.lit(name).alias("_source_file"),
         pl.col("_source_row").cast(pl.Int64),
         pl.lit(sha).alias("_source_sha256"),
     )
-    ordered = (
-        schema.column_names
-        + [c for c in frame.columns if c not in schema.column_names and c not in PROVENANCE]
-        + list(PROVENANCE)
-    )
-    facts = {"file": name, "sha256": sha, "bytes": len(data), "encoding": encoding, "rows": frame.height}
-    return frame.select(ordered), facts
+    frame = frame.select([*schema.column_names, *PROVENANCE])
+    return RawFile(frame, name, sha, len(data), encoding, absent, dropped)
 
 
-def _decode(data: bytes, name: str) -> tuple[str, str]:
-    """UTF-8 (with or without BOM) first, then GB18030 (a superset of GBK)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data, bom = data[3:], True
-    else:
-        bom = False
+# --- CSV ---------------------------------------------------------------------------------------
+
+
+def decode_text(data: bytes, name: str) -> tuple[str, str]:
+    """The text of a CSV file: UTF-8 (with or without BOM), else GB18030/GBK.
+
+    The whole file is decoded strictly. GB18030 is taken only when the bytes
+    round-trip and every non-ASCII character is in GB2312, the simplified
+    Chinese set a Chinese-locale Excel export uses: a Windows-1252 file
+    ("Décès" as bytes 44 E9 63 E8 73) also decodes as GB18030, but into rare
+    traditional characters outside GB2312 ("D閏鑣"), and is refused rather
+    than read as mojibake."""
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise _refuse(name, "file holds NUL bytes: not a text CSV (UTF-16, or a binary file renamed .csv?); "
+                            "export it as UTF-8 CSV", row=line)
+    body, bom = (data[3:], True) if data.startswith(b"\xef\xbb\xbf") else (data, False)
     try:
-        return data.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
+        return body.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
     except UnicodeDecodeError as utf8_error:
-        try:
-            return data.decode("gb18030"), "gb18030"
-        except UnicodeDecodeError:
-            line = data[: utf8_error.start].count(b"\n") + 1
-            raise DataDropError(
-                Problem(
-                    name,
-                    line,
-                    None,
-                    repr(data[utf8_error.start : utf8_error.start + 4])[2:-1],
-                    "text is neither UTF-8 nor GB18030/GBK; export the file as UTF-8 CSV",
-                )
-            ) from None
+        first_bad = utf8_error.start
+    refusal = "text is neither UTF-8 nor GB18030/GBK Chinese; export the file as UTF-8 CSV"
+    try:
+        text = body.decode("gb18030")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or text.encode("gb18030") != body:
+        line = body[:first_bad].count(b"\n") + 1
+        raise _refuse(name, refusal, row=line, value=repr(body[first_bad: first_bad + 4])[2:-1])
+    for offset, char in enumerate(text):
+        if ord(char) > 0x7F and not _in_gb2312(char):
+            line = text.count("\n", 0, offset) + 1
+            raise _refuse(name, refusal + f" (bytes that would decode as the unusual character {char!r} "
+                                          "look like another encoding, such as Windows-1252)", row=line)
+    return text, "gb18030"
+
+
+def _in_gb2312(char: str) -> bool:
+    try:
+        char.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _read_csv(data: bytes, name: str) -> tuple[pl.DataFrame, str]:
-    text, encoding = _decode(data, name)
+    text, encoding = decode_text(data, name)
     fast = _read_simple_csv(text, name)
     if fast is not None:
         return fast, encoding
@@ -143,7 +207,7 @@ def _check_header(header: list[str], name: str) -> None:
     for col in header:
         norm = normalise_name(col)
         if norm in seen:
-            raise DataDropError(Problem(name, 1, col, None, "column appears twice in the header"))
+            raise _refuse(name, "column appears twice in the header", row=1, column=col)
         seen.add(norm)
 
 
@@ -153,18 +217,10 @@ def _read_simple_csv(text: str, name: str) -> pl.DataFrame | None:
     quote-aware reader."""
     if '"' in text or "\x1f" in text or not text.strip():
         return None
-    lines = pl.read_csv(
-        text.encode("utf-8"),
-        has_header=False,
-        separator="\x1f",
-        quote_char=None,
-        infer_schema=False,
-        new_columns=["line"],
-        raise_if_empty=False,
-    )
+    lines = pl.read_csv(text.encode("utf-8"), has_header=False, separator="\x1f", quote_char=None, infer_schema=False,
+                        new_columns=["line"], raise_if_empty=False)
     lines = lines.with_row_index("_source_row", offset=1).with_columns(
-        pl.col("line").str.strip_suffix("\r").fill_null(""), pl.col("_source_row").cast(pl.Int64)
-    )
+        pl.col("line").str.strip_suffix("\r").fill_null(""), pl.col("_source_row").cast(pl.Int64))
     header = lines["line"][0].split(",")
     _check_header(header, name)
     width = len(header)
@@ -173,69 +229,136 @@ def _read_simple_csv(text: str, name: str) -> pl.DataFrame | None:
     ragged = counts.filter(pl.col("n") != width)
     if ragged.height:
         row, n = ragged.row(0)
-        raise DataDropError(Problem(name, row, None, None, f"line has {n} fields but the header has {width}"))
+        raise _refuse(name, f"line has {n} fields but the header has {width}", row=row)
     fields = pl.col("line").str.split_exact(",", width - 1).struct.rename_fields([f"__f{i}" for i in range(width)])
     frame = body.select("_source_row", fields.alias("_fields")).unnest("_fields")
     return frame.rename({f"__f{i}": col for i, col in enumerate(header)}).select(*header, "_source_row")
 
 
 def _read_quoted_csv(text: str, name: str) -> pl.DataFrame:
-    """Quote-aware reading with Python's csv module, for files with quoted fields."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    """Quote-aware reading with Python's csv module in strict mode: a quote that is
+    never closed (which the default mode silently turns into one field holding the
+    rest of the file) is an error naming the line where the field opened."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
     except StopIteration:
-        raise DataDropError(Problem(name, None, None, None, "file is empty: it needs a header row")) from None
+        raise _refuse(name, "file is empty: it needs a header row") from None
+    except csv.Error as exc:
+        raise _refuse(name, f"malformed CSV header: {exc}", row=1) from None
     _check_header(header, name)
     width = len(header)
     rows: list[list[str]] = []
     lines: list[int] = []
+    started = reader.line_num + 1
     try:
         for row in reader:
             if not row or (len(row) == 1 and not row[0].strip()):
+                started = reader.line_num + 1
                 continue  # a blank line holds no record
             if len(row) != width:
-                raise DataDropError(
-                    Problem(name, reader.line_num, None, None, f"line has {len(row)} fields but the header has {width}")
-                )
+                raise _refuse(name, f"line has {len(row)} fields but the header has {width}", row=started)
             rows.append(row)
-            lines.append(reader.line_num)
+            lines.append(started)
+            started = reader.line_num + 1
     except csv.Error as exc:
-        raise DataDropError(Problem(name, reader.line_num, None, None, f"malformed CSV: {exc}")) from None
-    columns = list(zip(*rows)) if rows else [() for _ in header]
-    frame = pl.DataFrame({col: pl.Series(values, dtype=pl.String) for col, values in zip(header, columns)})
+        if "unexpected end of data" in str(exc):
+            raise _refuse(name, "a quoted field that opens on this line is never closed: the file ends inside "
+                                "quotes (a missing closing \")", row=started) from None
+        raise _refuse(name, f"malformed CSV: {exc}", row=started) from None
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
+    frame = pl.DataFrame({col: pl.Series(values, dtype=pl.String) for col, values in zip(header, columns, strict=True)})
     return frame.with_columns(pl.Series("_source_row", lines, dtype=pl.Int64))
 
 
+# --- XLSX --------------------------------------------------------------------------------------
+
+
 def _read_xlsx(data: bytes, name: str) -> pl.DataFrame:
+    sheet_xml = _inspect_xlsx(data, name)
+    if sheet_xml is not None:
+        _refuse_formulas_without_values(sheet_xml, name)
     try:
         frame = pl.read_excel(io.BytesIO(data), sheet_id=1, infer_schema_length=0)
     except (Exception, PanicException) as exc:  # the engine's own error types vary; a corrupt file may panic
-        raise DataDropError(
-            Problem(name, None, None, None, f"cannot read the first sheet as a table: {_short(exc)}")
-        ) from None
+        raise _refuse(name, f"cannot read the first sheet as a table: {_short(exc)}") from None
     # Excel dates arrive as 'YYYY-MM-DD 00:00:00': keep the date part only.
     frame = frame.with_columns(pl.all().str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "$1"))
     return frame.with_row_index("_source_row", offset=2)
+
+
+def _inspect_xlsx(data: bytes, name: str) -> bytes | None:
+    """Refuse a workbook whose XML would expand past ``MAX_XLSX_XML_BYTES`` (a zip bomb)
+    from the zip directory alone, before any XML is parsed; return the first sheet's XML."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise _refuse(name, "not a readable XLSX file (not a zip archive)") from None
+    with archive:
+        expanded = sum(info.file_size for info in archive.infolist())
+        if expanded > MAX_XLSX_XML_BYTES:
+            raise _refuse(name, f"the workbook expands to {expanded:,} bytes of XML; the limit is "
+                                f"{MAX_XLSX_XML_BYTES:,} (a compressed 'zip bomb', or a sheet far larger than a drop)")
+        path = _first_sheet_path(archive)
+        if path is None:
+            return None
+        try:
+            return archive.read(path)
+        except KeyError:
+            return None
+
+
+def _first_sheet_path(archive: zipfile.ZipFile) -> str | None:
+    try:
+        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):
+        return None
+    sheet = workbook.find(f"{_NS_MAIN}sheets/{_NS_MAIN}sheet")
+    if sheet is None:
+        return None
+    rel_id = sheet.get(f"{_NS_REL}id")
+    for rel in rels.iter(f"{_NS_PKG_REL}Relationship"):
+        if rel.get("Id") == rel_id:
+            target = rel.get("Target", "")
+            return target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+    return None
+
+
+def _refuse_formulas_without_values(sheet_xml: bytes, name: str) -> None:
+    """A formula cell saved without its computed value (a workbook written by a
+    program that does not calculate) would read as 0 or blank: refuse naming it."""
+    bad: list[str] = []
+    for _, element in ElementTree.iterparse(io.BytesIO(sheet_xml), events=("end",)):
+        if element.tag == f"{_NS_MAIN}c":
+            formula = element.find(f"{_NS_MAIN}f")
+            value = element.find(f"{_NS_MAIN}v")
+            if formula is not None and (value is None or not (value.text or "").strip()):
+                bad.append(element.get("r", "?"))
+            element.clear()
+    if bad:
+        shown = ", ".join(bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+        raise _refuse(name, f"formula cell(s) without a computed value: {shown}; open the workbook in Excel, "
+                            "let it calculate and save, or export values only", column=bad[0])
+
+
+# --- Parquet -----------------------------------------------------------------------------------
 
 
 def _read_parquet(data: bytes, name: str) -> pl.DataFrame:
     try:
         frame = pl.read_parquet(io.BytesIO(data))
     except (Exception, PanicException) as exc:  # a corrupt file can make the Rust reader panic
-        raise DataDropError(Problem(name, None, None, None, f"not a readable Parquet file: {_short(exc)}")) from None
-    nested = [c for c, t in frame.schema.items() if t.is_nested()]
-    if nested:
-        raise DataDropError(
-            Problem(
-                name,
-                None,
-                nested[0],
-                None,
-                f"column holds nested values ({frame.schema[nested[0]]}); a drop file needs one plain value per cell",
-            )
-        )
-    frame = frame.with_columns(pl.all().cast(pl.String))
+        raise _refuse(name, f"not a readable Parquet file: {_short(exc)}") from None
+    for column, dtype in frame.schema.items():
+        if dtype.is_nested():
+            raise _refuse(name, f"column holds nested values ({dtype}); a drop file needs one plain value per cell",
+                          column=column)
+        if dtype == pl.Binary or dtype == pl.Object:
+            raise _refuse(name, f"column holds {dtype} values, not text, numbers or dates", column=column)
+    frame = frame.with_columns(
+        pl.col(pl.Datetime).dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(r" 00:00:00$", ""),
+    ).with_columns(pl.all().cast(pl.String))
     return frame.with_row_index("_source_row", offset=1)
 
 
@@ -245,55 +368,112 @@ def _short(exc: BaseException) -> str:
     return text[0][:300] if text else type(exc).__name__
 
 
-def _normalise_columns(frame: pl.DataFrame, name: str, schema: RecordSchema) -> pl.DataFrame:
-    """Match column names case-insensitively without surrounding blanks; require the schema's."""
+# --- columns -----------------------------------------------------------------------------------
+
+
+def _normalise_columns(frame: pl.DataFrame, name: str,
+                       schema: RecordSchema) -> tuple[pl.DataFrame, tuple[str, ...], tuple[str, ...]]:
+    """Match column names case-insensitively without surrounding blanks; require the
+    schema's required columns, add its optional ones as blank when absent, and drop
+    every other column unread."""
     renamed: dict[str, str] = {}
     seen: dict[str, str] = {}
+    dropped: list[str] = []
     for col in frame.columns:
         if col == "_source_row":
             continue
         norm = normalise_name(col)
+        if norm in PROVENANCE or norm.startswith("_"):
+            raise _refuse(name, "column name is reserved (names starting with '_' mark provenance); rename it",
+                          row=1, column=col)
         if norm in seen:
-            raise DataDropError(Problem(name, 1, col, None, f"column appears twice (also as {seen[norm]!r})"))
+            raise _refuse(name, f"column appears twice (also as {seen[norm]!r})", row=1, column=col)
         seen[norm] = col
-        renamed[col] = norm
-    frame = frame.rename(renamed)
-    missing = [c for c in schema.column_names if c not in frame.columns]
+        if norm in schema.column_names:
+            renamed[col] = norm
+        else:
+            dropped.append(col.strip() or "(blank header)")
+    missing = [c for c in schema.required_columns if c not in renamed.values()]
     if missing:
         raise DataDropError([Problem(name, 1, c, None, "required column is missing from the header") for c in missing])
-    return frame.with_columns(pl.col(c).str.strip_chars() for c in frame.columns if c != "_source_row")
+    keep = [*renamed, "_source_row"]
+    frame = frame.select(keep).rename(renamed)
+    absent = tuple(c for c in schema.column_names if c not in frame.columns)
+    frame = frame.with_columns(
+        *[pl.col(c).str.strip_chars() for c in frame.columns if c != "_source_row"],
+        *[pl.lit(None, dtype=pl.String).alias(c) for c in absent],
+    )
+    return frame, absent, tuple(dropped)
 
 
-def latest_date_in_drop(data_dir: Path):
+# --- the drop as a whole ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DropInfo:
+    """``drop_info.toml``: what the exporter states about the drop. Today one key:
+    ``empty_files``, the required files that have no rows on purpose (for example
+    ``["adverse_events"]`` before the first adverse event)."""
+
+    empty_files: tuple[str, ...] = field(default_factory=tuple)
+
+
+def read_drop_info(data_dir: Path) -> DropInfo:
+    path = data_dir / DROP_INFO_FILE
+    if not (path.is_symlink() or path.exists()):
+        return DropInfo()
+    if not path.is_file():
+        raise _refuse(DROP_INFO_FILE, "is not a regular file")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise _refuse(DROP_INFO_FILE, f"not valid TOML: {exc}") from None
+    unknown = sorted(set(raw) - {"empty_files"})
+    if unknown:
+        raise _refuse(DROP_INFO_FILE, "unknown key; the only key is empty_files", column=unknown[0])
+    empty = raw.get("empty_files", [])
+    if not isinstance(empty, list) or not all(isinstance(x, str) for x in empty):
+        raise _refuse(DROP_INFO_FILE, "empty_files must be a list of record names", column="empty_files")
+    bad = [x for x in empty if x not in SCHEMAS or x == "enrolment"]
+    if bad:
+        raise _refuse(DROP_INFO_FILE, "not a record that may be empty (enrolment never may)",
+                      column="empty_files", value=bad[0])
+    return DropInfo(tuple(empty))
+
+
+def latest_date_in_drop(data_dir: Path, latest_allowed: dt.date | None = None) -> dt.date | None:
     """The latest valid date of any record in the drop: the default data cut.
     Only files with date columns are read, and only those columns typed (by the
-    schema's own rule). Structural faults raise ``DataDropError``; invalid values
-    are skipped here (the schema checks of the run report them)."""
+    schema's own rule). Dates after ``latest_allowed`` (today) are implausible
+    and never move the cut (the schema checks of the run refuse them).
+    Structural faults raise ``DataDropError``; invalid values are skipped here."""
     from dataclasses import replace
 
+    from trial_outcomes.dates import today
     from trial_outcomes.io.parse import parse_records
-    from trial_outcomes.schema import SCHEMAS
 
+    ceiling = latest_allowed or today()
     latest = []
     for schema in SCHEMAS.values():
         dates = replace(schema, columns=tuple(c for c in schema.columns if c.kind == "date"), key=())
         path = find_file(data_dir, schema) if dates.columns else None
         if path is None:
             continue
-        value = _latest_date_fast(path, dates)
+        value = _latest_date_fast(path, dates, ceiling)
         if value is _NO_FAST_PATH:
-            raw, _ = read_raw(path, schema)
+            raw = read_raw(path, schema).frame
             typed = parse_records(raw, dates)[0]
-            value = typed.select(pl.max_horizontal(pl.col(c.name).max() for c in dates.columns)).item()
+            value = typed.select(pl.max_horizontal(
+                pl.col(c.name).filter(pl.col(c.name) <= ceiling).max() for c in dates.columns)).item()
         if value is not None:
             latest.append(value)
     return max(latest, default=None)
 
 
-_NO_FAST_PATH = object()
+_NO_FAST_PATH: Any = object()
 
 
-def _latest_date_fast(path: Path, dates: RecordSchema):
+def _latest_date_fast(path: Path, dates: RecordSchema, ceiling: dt.date) -> Any:
     """The latest date of ``dates``' columns read straight by polars (only those
     columns), for the usual file: UTF-8 CSV without BOM or quotes, with every
     column in its header. Anything else: ``_NO_FAST_PATH``, and the full reader
@@ -303,7 +483,7 @@ def _latest_date_fast(path: Path, dates: RecordSchema):
     if path.suffix.lower() != ".csv":
         return _NO_FAST_PATH
     data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf") or b'"' in data:
+    if data.startswith(b"\xef\xbb\xbf") or b'"' in data or b"\x00" in data:
         return _NO_FAST_PATH
     try:
         header = data[: data.find(b"\n") if b"\n" in data else len(data)].decode("utf-8").rstrip("\r").split(",")
@@ -312,6 +492,7 @@ def _latest_date_fast(path: Path, dates: RecordSchema):
             return _NO_FAST_PATH
         frame = pl.read_csv(data, columns=[names[c.name] for c in dates.columns], quote_char=None, infer_schema=False)
         frame = frame.rename({names[c.name]: c.name for c in dates.columns})
-        return frame.select(pl.max_horizontal(typed_value(c).max() for c in dates.columns)).item()
+        return frame.select(pl.max_horizontal(
+            typed_value(c).filter(typed_value(c) <= ceiling).max() for c in dates.columns)).item()
     except (UnicodeDecodeError, pl.exceptions.PolarsError, PanicException):
         return _NO_FAST_PATH

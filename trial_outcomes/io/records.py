@@ -1,4 +1,4 @@
-"""A validated data drop: typed frames per record type, and its data cut."""
+"""A data drop read and typed: its files, their hashes, and the records at a cut."""
 
 from __future__ import annotations
 
@@ -10,23 +10,28 @@ from pathlib import Path
 import polars as pl
 
 from trial_outcomes.io.readers import EXTENSIONS
-from trial_outcomes.schema import SCHEMAS
+from trial_outcomes.schema import DROP_INFO_FILE, SCHEMAS
 
 
 @dataclass(frozen=True)
 class RawRecords:
-    """One file of the drop: every row as text (the raw layer), typed by its schema,
-    and the file's name and SHA-256 (None for an optional file the drop lacks)."""
+    """One file of the drop: every row as text (the raw layer, contract columns
+    only), typed by its schema, the file's name and SHA-256 (None for an optional
+    file the drop lacks), the optional columns it lacks and the columns outside
+    the contract that were dropped unread."""
 
     text: pl.DataFrame
     typed: pl.DataFrame
     file: str | None = None
     sha256: str | None = None
+    absent_columns: tuple[str, ...] = ()
+    dropped_columns: tuple[str, ...] = ()
 
 
 def drop_fingerprint(files: dict[str, str]) -> str:
     """One SHA-256 for a drop: over each data file's name and SHA-256 (hex), in name order.
-    The new-drop sensor tags its runs with it; ``trial_drop`` checks the files it read against it."""
+    Runs are tagged with it when requested; ``trial_drop`` checks the files it read
+    against it and ``published_cut`` checks the files on disk again before publishing."""
     digest = hashlib.sha256()
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + bytes.fromhex(files[name]))
@@ -35,17 +40,41 @@ def drop_fingerprint(files: dict[str, str]) -> str:
 
 @dataclass(frozen=True)
 class TrialDrop:
-    """Typed frames (``analysis.parse``) keyed by record type, the cut, and file hashes."""
+    """Typed frames (``io.parse``) keyed by record type, the cut, the file hashes and
+    what the drop lacks: ``absent`` maps a record to the optional columns its file
+    does not have (every column, for an optional file the drop does not have)."""
 
     records: dict[str, pl.DataFrame]
     cut: dt.date
     files: dict[str, str] = field(default_factory=dict)  # file name -> SHA-256
+    absent: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __getitem__(self, record: str) -> pl.DataFrame:
         return self.records[record]
 
+    def has(self, record: str, column: str | None = None) -> bool:
+        """Whether the drop holds ``record`` (and its ``column``)."""
+        missing = self.absent.get(record, ())
+        if column is None:
+            return set(missing) != set(SCHEMAS[record].column_names)
+        return column not in missing
+
+    @property
+    def fingerprint(self) -> str:
+        return drop_fingerprint(self.files)
+
 
 def drop_files(folder: Path) -> dict[str, str]:
-    """Name -> SHA-256 (hex) of each file in ``folder`` that the pipeline would read."""
+    """Name -> SHA-256 (hex) of each file in ``folder`` that the pipeline would read,
+    ``drop_info.toml`` included."""
     paths = [folder / f"{schema.record}.{ext}" for schema in SCHEMAS.values() for ext in EXTENSIONS]
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths if p.is_file()}
+    paths.append(folder / DROP_INFO_FILE)
+    return {p.name: _sha256(p) for p in paths if p.is_file()}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,9 +1,11 @@
-"""Rules that span rows and files: keys, orphans, date order.
+"""Rules that span rows and files: keys, identifiers, orphans, empty files, date
+order, values that depend on another column.
 
-Each rule returns a problems frame (``file, row, column, value, rule``);
+Each rule returns a problems frame (``file, row, column, value, subject, rule``);
 an empty frame means the rule holds. ``records`` maps a record type to its
-typed frame (from ``analysis.parse``), which carries ``_source_file`` and
-``_source_row`` so every finding points back into the drop.
+typed frame (from ``io.parse``), which carries ``_source_file`` and
+``_source_row`` so every finding points back into the drop, and names the
+subject so that a data manager can raise a query.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ Records = dict[str, pl.DataFrame]
 
 def _problems(found: pl.DataFrame, column: str, value: pl.Expr, rule: pl.Expr | str) -> pl.DataFrame:
     rule_expr = pl.lit(rule) if isinstance(rule, str) else rule
+    subject = pl.col("subject_id").cast(pl.String) if "subject_id" in found.columns else pl.lit(None, pl.String)
     return found.select(
         pl.col("_source_file").alias("file"),
         pl.col("_source_row").cast(pl.Int64).alias("row"),
         pl.lit(column).alias("column"),
         value.cast(pl.String).alias("value"),
-        rule_expr.alias("rule"),
+        subject.alias("subject"),
+        rule_expr.cast(pl.String).alias("rule"),
     )
 
 
@@ -46,15 +50,22 @@ def duplicate_keys(records: Records) -> pl.DataFrame:
         first = pl.col("_source_row").min().over(key)
         dup = repeated.with_columns(first.alias("_first")).filter(pl.col("_source_row") != pl.col("_first"))
         value = pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=" / ")
-        out.append(
-            _problems(
-                dup,
-                " + ".join(key),
-                value,
-                pl.format("duplicate key: the same {} is at row {}", pl.lit(" + ".join(key)), pl.col("_first")),
-            )
-        )
+        rule = pl.format("duplicate key: the same {} is at row {}", pl.lit(" + ".join(key)), pl.col("_first"))
+        out.append(_problems(dup, " + ".join(key), value, rule))
     return _concat(out)
+
+
+def case_twins(records: Records) -> pl.DataFrame:
+    """Identifiers are case-sensitive, so ``BR-001`` and ``br-001`` would be two
+    subjects; two enrolled ids that differ only in case are refused as a likely
+    typing error."""
+    enrol = records["enrolment"].filter(pl.col("subject_id").is_not_null())
+    folded = pl.col("subject_id").str.to_lowercase()
+    twins = enrol.filter(pl.col("subject_id").n_unique().over(folded) > 1)
+    first = pl.col("_source_row").min().over(folded)
+    later = twins.with_columns(first.alias("_first")).filter(pl.col("_source_row") != pl.col("_first"))
+    rule = pl.format("subject id differs only in letter case from the one at row {}", pl.col("_first"))
+    return _concat([_problems(later, "subject_id", pl.col("subject_id"), rule)])
 
 
 def orphan_records(records: Records) -> pl.DataFrame:
@@ -69,6 +80,22 @@ def orphan_records(records: Records) -> pl.DataFrame:
     return _concat(out)
 
 
+def empty_required_files(records: Records, files: dict[str, str | None], declared_empty: tuple[str, ...]) -> pl.DataFrame:
+    """A required file with a header and no rows, while subjects are enrolled, is
+    refused unless ``drop_info.toml`` lists it in ``empty_files`` (a header-only
+    ``followup.csv`` once gave 100 % overall survival without a word)."""
+    enrolled = records["enrolment"].height
+    rows = []
+    for record, schema in SCHEMAS.items():
+        if not schema.required_file or record == "enrolment" or records[record].height or record in declared_empty:
+            continue
+        rows.append({"file": files.get(record) or f"{record}.csv", "row": None, "column": None, "value": None,
+                     "subject": None,
+                     "rule": f"file has a header but no rows while {enrolled} subject(s) are enrolled; if that is "
+                             f"true at this export, say so in drop_info.toml: empty_files = [\"{record}\"]"})
+    return pl.DataFrame(rows, schema=empty_problems().schema) if rows else empty_problems()
+
+
 def _order(frame: pl.DataFrame, earlier: str, later: str, column: str, rule: str, strict: bool = False) -> pl.DataFrame:
     bad = (pl.col(later) <= pl.col(earlier)) if strict else (pl.col(later) < pl.col(earlier))
     found = frame.filter(bad.fill_null(False))
@@ -77,66 +104,60 @@ def _order(frame: pl.DataFrame, earlier: str, later: str, column: str, rule: str
 
 def date_order(records: Records) -> pl.DataFrame:
     """Consent <= enrolment <= lymphodepletion <= infusion; diagnosis <= enrolment;
-    assessments after the first infusion; AE resolution >= onset; and nothing
-    but the death itself dated after a death."""
+    assessments after the first infusion; AE resolution >= onset; follow-up events
+    not before consent (death), enrolment (any) or the first infusion (HSCT, new
+    therapy) of an infused subject; and nothing but the death itself dated after a
+    death."""
     enr = records["enrolment"]
     inf = records["infusion"]
     first_inf = inf.group_by("subject_id").agg(pl.col("infusion_date").min().alias("_day0"))
     out = [
         _order(enr, "consent_date", "enrol_date", "enrol_date", "enrolment is before consent"),
         _order(enr, "diagnosis_date", "enrol_date", "diagnosis_date", "diagnosis is after enrolment"),
-        _order(
-            inf.join(enr.select("subject_id", "enrol_date"), on="subject_id", how="left"),
-            "enrol_date",
-            "ld_start_date",
-            "ld_start_date",
-            "lymphodepletion starts before enrolment",
-        ),
+        _order(inf.join(enr.select("subject_id", "enrol_date"), on="subject_id", how="left"),
+               "enrol_date", "ld_start_date", "ld_start_date", "lymphodepletion starts before enrolment"),
         _order(inf, "ld_start_date", "infusion_date", "infusion_date", "infusion is before lymphodepletion start"),
-        _order(
-            records["adverse_events"],
-            "onset_date",
-            "resolution_date",
-            "resolution_date",
-            "AE resolves before its onset",
-        ),
+        _order(records["adverse_events"], "onset_date", "resolution_date", "resolution_date",
+               "AE resolves before its onset"),
     ]
     assess = records["assessments"].join(first_inf, on="subject_id", how="left")
-    out.append(
-        _order(
-            assess,
-            "_day0",
-            "assessment_date",
-            "assessment_date",
-            "disease assessment is not after the first infusion",
-            strict=True,
-        )
-    )
+    out.append(_order(assess, "_day0", "assessment_date", "assessment_date",
+                      "disease assessment is not after the first infusion", strict=True))
     never = assess.filter(pl.col("_day0").is_null() & pl.col("subject_id").is_not_null())
-    out.append(
-        _problems(never, "subject_id", pl.col("subject_id"), "disease assessment for a subject with no infusion")
-    )
+    out.append(_problems(never, "subject_id", pl.col("subject_id"), "disease assessment for a subject with no infusion"))
+    out.append(_followup_order(records, first_inf))
     out.append(_after_death(records))
     return _concat(out)
+
+
+def _followup_order(records: Records, first_inf: pl.DataFrame) -> pl.DataFrame:
+    fu = (records["followup"]
+          .join(records["enrolment"].select("subject_id", "consent_date", "enrol_date"), on="subject_id", how="left")
+          .join(first_inf, on="subject_id", how="left"))
+    event = pl.col("event")
+    death = fu.filter(event == "DEATH")
+    other = fu.filter(event != "DEATH")
+    therapy = fu.filter(event.is_in(["HSCT", "NEW_THERAPY"]) & pl.col("_day0").is_not_null())
+    return _concat([
+        _order(death, "consent_date", "event_date", "event_date", "death is dated before consent"),
+        _order(other, "enrol_date", "event_date", "event_date", "follow-up event is dated before enrolment"),
+        _order(therapy, "_day0", "event_date", "event_date",
+               "HSCT or new therapy is dated before the first CAR-T infusion (bridging belongs in infusion.bridging)"),
+    ])
 
 
 def _after_death(records: Records) -> pl.DataFrame:
     fu = records["followup"]
     deaths = fu.filter(pl.col("event") == "DEATH")
-    out = [
-        _problems(
-            deaths.filter(pl.len().over("subject_id") > 1),
-            "event",
-            pl.col("event"),
-            "subject has more than one DEATH record",
-        )
-    ]
+    out = [_problems(deaths.filter(pl.len().over("subject_id") > 1), "event", pl.col("event"),
+                     "subject has more than one DEATH record")]
     death_day = deaths.group_by("subject_id").agg(pl.col("event_date").min().alias("_death"))
     dated = {
         "infusion": ["infusion_date"],
         "assessments": ["assessment_date"],
         "adverse_events": ["onset_date", "resolution_date"],
         "crs_monitoring": ["obs_date"],
+        "icans_monitoring": ["obs_date"],
         "followup": ["event_date"],
     }
     for record, columns in dated.items():
@@ -145,4 +166,31 @@ def _after_death(records: Records) -> pl.DataFrame:
             frame = frame.filter(pl.col("event") != "DEATH")
         for column in columns:
             out.append(_order(frame, column, "_death", column, "dated after the subject's death"))
+    return _concat(out)
+
+
+#: age from which ASTCT grades ICANS by the ICE score; below it, by the CAPD
+ICE_FROM_AGE = 12
+
+
+def dependent_values(records: Records) -> pl.DataFrame:
+    """Values that depend on another column: ``cause_category`` only on DEATH rows;
+    ICANS monitoring uses the instrument of the child's age at the observation
+    (ICE from 12 years, CAPD below; data-contract.md)."""
+    fu = records["followup"]
+    out = [_problems(fu.filter((pl.col("event") != "DEATH") & pl.col("cause_category").is_not_null()),
+                     "cause_category", pl.col("cause_category"), "cause_category is for DEATH rows only")]
+    icans = records["icans_monitoring"].join(
+        records["enrolment"].select("subject_id", "age_years", "enrol_date"), on="subject_id", how="left")
+    age = pl.col("age_years") + (pl.col("obs_date") - pl.col("enrol_date")).dt.total_days() / 365.25
+    icans = icans.with_columns(age.alias("_age"))
+    out.append(_problems(icans.filter((pl.col("_age") < ICE_FROM_AGE) & pl.col("ice_score").is_not_null()),
+                         "ice_score", pl.col("ice_score"),
+                         pl.format("ICE score for a child aged {} at the observation; under 12 the CAPD is used",
+                                   pl.col("_age").round(1))))
+    out.append(_problems(icans.filter((pl.col("_age") >= ICE_FROM_AGE) &
+                                      (pl.col("capd_score").is_not_null() | pl.col("unable_capd").fill_null(False))),
+                         "capd_score", pl.col("capd_score"),
+                         pl.format("CAPD for a subject aged {} at the observation; from 12 the ICE score is used",
+                                   pl.col("_age").round(1))))
     return _concat(out)

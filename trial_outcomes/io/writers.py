@@ -1,5 +1,12 @@
 """Writing output files whole: each file goes to a temporary name and is renamed,
-so no reader ever sees half a file."""
+so no reader ever sees half a file. Files get the permissions the user's umask
+gives (``mkstemp`` alone would make them private to the owner).
+
+CSV files are safe to open in a spreadsheet: text from the drop that starts
+with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would run as a
+formula (CSV injection, OWASP), so such a cell is written with a leading
+single quote. Numbers written as text (``-3``, ``+0.5``) are left alone.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +17,40 @@ from pathlib import Path
 
 import polars as pl
 
+FORMULA_START = r"^[=+\-@\t\r]"
+PLAIN_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode a newly created file gets under the current umask."""
+    return 0o666 & ~_umask()
+
+
+def dir_mode() -> int:
+    return 0o777 & ~_umask()
+
+
+def make_dirs(path: Path) -> Path:
+    """``mkdir -p`` with the umask's permissions."""
+    path.mkdir(parents=True, exist_ok=True, mode=dir_mode())
+    return path
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -33,5 +65,21 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> Path:
     return atomic_write_bytes(path, buffer.getvalue())
 
 
+def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading quote."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+
+    def safe(name: str) -> pl.Expr:
+        value = pl.col(name)
+        risky = value.str.contains(FORMULA_START) & ~value.str.contains(PLAIN_NUMBER)
+        return pl.when(risky).then(pl.concat_str(pl.lit("'"), value)).otherwise(value).alias(name)
+
+    return frame.with_columns(safe(name) for name in text)
+
+
+def csv_bytes(frame: pl.DataFrame) -> bytes:
+    return neutralise_formulas(frame).write_csv(null_value="", float_precision=None).encode("utf-8")
+
+
 def write_csv(frame: pl.DataFrame, path: Path) -> Path:
-    return atomic_write_bytes(path, frame.write_csv(null_value="", float_precision=None).encode("utf-8"))
+    return atomic_write_bytes(path, csv_bytes(frame))
