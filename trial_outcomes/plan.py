@@ -1,31 +1,164 @@
-"""The analysis plan: the parameters endpoints.md leaves to the plan, read from TOML."""
+"""The analysis plan: the parameters endpoints.md leaves to the plan, read from TOML
+and validated when it is loaded.
+
+Every key is declared below (pydantic models that forbid unknown keys); a bad
+plan is refused with ``PlanError`` naming the file, the key and what is wrong
+(``survival.subgroups[2]: 'emdx' is not an ADSL subgroup variable; ...``), before
+any data is read.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from trial_outcomes.contracts import SUBGROUP_VARIABLES
 
 DEFAULT_PLAN = Path(__file__).with_name("analysis_plan.toml")
+CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
 
 
-@dataclass(frozen=True)
-class SafetyRule:
-    prior_a: float
-    prior_b: float
-    threshold: float
-    probability: float
-    min_evaluable: int
-    window_days: int
+class PlanError(ValueError):
+    """An analysis plan that cannot be used; the message names the file and key."""
 
 
-@dataclass(frozen=True)
-class EfficacyRule:
-    p0: float
-    p1: float
-    alpha: float
-    beta: float
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SafetyRule(_Strict):
+    prior_a: float = Field(gt=0)
+    prior_b: float = Field(gt=0)
+    threshold: float = Field(gt=0, lt=1)
+    probability: float = Field(gt=0, lt=1)
+    min_evaluable: int = Field(ge=1)
+    window_days: int = Field(ge=1, le=365)
+
+
+class EfficacyRule(_Strict):
+    p0: float = Field(gt=0, lt=1)
+    p1: float = Field(gt=0, lt=1)
+    alpha: float = Field(gt=0, lt=0.5)
+    beta: float = Field(gt=0, lt=0.5)
+
+    @model_validator(mode="after")
+    def _p1_above_p0(self) -> EfficacyRule:
+        if self.p1 <= self.p0:
+            raise ValueError(f"p1 ({self.p1}) must be above p0 ({self.p0})")
+        return self
+
+
+class _Survival(_Strict):
+    subgroups: tuple[str, ...]
+    landmark_months: tuple[int, ...] = Field(min_length=1)
+    hsct_landmark_day: int = Field(ge=1, le=3650)
+    forest_reference: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("subgroups")
+    @classmethod
+    def _known_subgroups(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for i, name in enumerate(value):
+            if name not in SUBGROUP_VARIABLES:
+                raise ValueError(f"[{i}] {name!r} is not an ADSL subgroup variable; allowed: "
+                                 + ", ".join(SUBGROUP_VARIABLES))
+        if len(set(value)) != len(value):
+            raise ValueError("a subgroup variable is named twice")
+        return value
+
+    @field_validator("landmark_months")
+    @classmethod
+    def _landmarks(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(m < 1 or m > 240 for m in value):
+            raise ValueError("landmark months must be whole months from 1 to 240")
+        if list(value) != sorted(set(value)):
+            raise ValueError("landmark months must be increasing, each once")
+        return value
+
+    @model_validator(mode="after")
+    def _reference_of_a_subgroup(self) -> _Survival:
+        for name in self.forest_reference:
+            if name not in self.subgroups:
+                raise ValueError(f"forest_reference.{name}: not one of the plan's subgroups")
+        return self
+
+
+class _Stopping(_Strict):
+    safety: SafetyRule
+    efficacy: EfficacyRule
+
+
+class _Schedule(_Strict):
+    cron: str
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        fields = value.split()
+        if len(fields) != 5 or not all(CRON_FIELD.match(f) for f in fields):
+            raise ValueError(f"{value!r} is not a cron string of five fields (minute hour day month weekday)")
+        return value
+
+
+class _Sensor(_Strict):
+    landing_dir: str
+
+
+class _Comparison(_Strict):
+    previous_cut: str = "auto"
+
+    @field_validator("previous_cut")
+    @classmethod
+    def _cut_or_word(cls, value: str) -> str:
+        if value in ("auto", "none"):
+            return value
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r}: use auto, none or a cut date YYYY-MM-DD") from None
+        return value
+
+
+class Notify(_Strict):
+    """Where a crossed stopping boundary is announced (both optional)."""
+
+    webhook_url: str = ""
+    webhook_format: Literal["slack", "teams", "generic"] = "slack"
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = ""
+    smtp_to: tuple[str, ...] = ()
+    smtp_starttls: bool = False
+    smtp_user_env: str = ""  # the names of environment variables holding the credentials, never the secrets
+    smtp_password_env: str = ""
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    @model_validator(mode="after")
+    def _complete_smtp(self) -> Notify:
+        if self.smtp_host and (not self.smtp_from or not self.smtp_to):
+            raise ValueError("smtp_host needs smtp_from and smtp_to")
+        if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):
+            raise ValueError("webhook_url must start with http:// or https://")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.webhook_url or self.smtp_host)
+
+
+class _PlanFile(_Strict):
+    survival: _Survival
+    stopping: _Stopping
+    schedule: _Schedule
+    sensor: _Sensor
+    comparison: _Comparison = Field(default_factory=_Comparison)
+    notify: Notify = Field(default_factory=Notify)
 
 
 @dataclass(frozen=True)
@@ -37,30 +170,64 @@ class AnalysisPlan:
     efficacy: EfficacyRule
     schedule_cron: str
     landing_dir: str
+    forest_reference: dict[str, str] = field(default_factory=dict)
+    previous_cut: str = "auto"
+    notify: Notify = field(default_factory=Notify)
     sha256: str = ""
     path: str = ""
+    text: str = ""
 
-    def parameters(self) -> dict:
-        """Every parameter, for the manifest and the report."""
-        from dataclasses import asdict
+    def parameters(self) -> dict[str, Any]:
+        """Every parameter, for the manifest and the report (no secrets: the plan holds none)."""
+        out = {k: v for k, v in asdict(self).items() if k not in ("sha256", "path", "text", "safety", "efficacy",
+                                                                   "notify")}
+        out["safety"] = self.safety.model_dump()
+        out["efficacy"] = self.efficacy.model_dump()
+        out["notify"] = {"webhook": bool(self.notify.webhook_url), "email": bool(self.notify.smtp_host)}
+        return out
 
-        return {k: v for k, v in asdict(self).items() if k not in ("sha256", "path")}
+
+def _format_errors(path: Path, error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (a typing error, or a key this version does not know)"
+        elif item["type"] == "missing":
+            message = "required key is missing"
+        lines.append(f"  - {key}: {message}")
+    return f"analysis plan {path} refused:\n" + "\n".join(lines)
 
 
 def load_plan(path: str | Path | None = None) -> AnalysisPlan:
-    """Read the plan (the packaged default when ``path`` is empty)."""
+    """Read and validate the plan (the packaged default when ``path`` is empty)."""
     path = Path(path) if path else DEFAULT_PLAN
-    data = path.read_bytes()
-    raw = tomllib.loads(data.decode("utf-8"))
-    survival = raw["survival"]
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PlanError(f"analysis plan {path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        text = data.decode("utf-8")
+        raw = tomllib.loads(text)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise PlanError(f"analysis plan {path}: not valid TOML ({exc})") from None
+    try:
+        plan = _PlanFile.model_validate(raw)
+    except ValidationError as exc:
+        raise PlanError(_format_errors(path, exc)) from None
     return AnalysisPlan(
-        subgroups=tuple(survival["subgroups"]),
-        landmark_months=tuple(int(m) for m in survival["landmark_months"]),
-        hsct_landmark_day=int(survival["hsct_landmark_day"]),
-        safety=SafetyRule(**raw["stopping"]["safety"]),
-        efficacy=EfficacyRule(**raw["stopping"]["efficacy"]),
-        schedule_cron=raw["schedule"]["cron"],
-        landing_dir=raw["sensor"]["landing_dir"],
+        subgroups=plan.survival.subgroups,
+        landmark_months=plan.survival.landmark_months,
+        hsct_landmark_day=plan.survival.hsct_landmark_day,
+        safety=plan.stopping.safety,
+        efficacy=plan.stopping.efficacy,
+        schedule_cron=plan.schedule.cron,
+        landing_dir=plan.sensor.landing_dir,
+        forest_reference=dict(plan.survival.forest_reference),
+        previous_cut=plan.comparison.previous_cut,
+        notify=plan.notify,
         sha256=hashlib.sha256(data).hexdigest(),
         path=str(path),
+        text=text,
     )

@@ -1,18 +1,36 @@
-"""ADAE and per-subject CRS/ICANS details (endpoints.md, Adverse events)."""
+"""ADAE: one row per adverse event known at the cut (endpoints.md, Adverse events)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
-from trial_outcomes.analysis.adsl import study_day, treatment_dates
+from trial_outcomes.analysis.aesi import PROLONGED_DAYS, aesi_category, prolonged_cytopenia
 from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.flags import yn_flag, yn_value
+from trial_outcomes.analysis.frames import require
+from trial_outcomes.analysis.timeline import followup_dates, attribution_end, study_day, treatment_dates
 from trial_outcomes.schema import CRS_TERM, ICANS_TERM
 
+NOT_CODED = "Not coded"
 
-def treatment_emergent(onset: pl.Expr, ld_start: pl.Expr) -> pl.Expr:
-    """Treatment-emergent: onset on or after the first lymphodepletion day."""
-    return (onset >= ld_start).fill_null(False)
+
+def treatment_emergent(onset: pl.Expr, ld_start: pl.Expr, window_end: pl.Expr) -> pl.Expr:
+    """Treatment-emergent: onset on or after the first lymphodepletion day and before
+    the first HSCT or new anti-leukemia therapy (``ATTRENDT``). Version 1 never closed
+    the window, so GVHD on day 173 after a transplant counted as a CAR-T toxicity."""
+    return ((onset >= ld_start) & (window_end.is_null() | (onset < window_end))).fill_null(False)
+
+
+def not_emergent_reason(onset: pl.Expr) -> pl.Expr:
+    """``TRTEMRSN``: why an AE is not treatment-emergent (null when it is)."""
+    return (
+        pl.when(pl.col("LDSTDT").is_null()).then(pl.lit("Subject not infused"))
+        .when(onset < pl.col("LDSTDT")).then(pl.lit("Before lymphodepletion"))
+        .when(pl.col("ATTRENDT").is_not_null() & (onset >= pl.col("ATTRENDT")))
+        .then(pl.concat_str(pl.lit("On or after the first "), pl.col("ATTRENRS")))
+    )
 
 
 def ae_duration_days(onset: pl.Expr, resolution: pl.Expr) -> pl.Expr:
@@ -21,19 +39,29 @@ def ae_duration_days(onset: pl.Expr, resolution: pl.Expr) -> pl.Expr:
     return (resolution - onset).dt.total_days() + 1
 
 
-def derive_adae(records: Records) -> pl.DataFrame:
-    """One row per AE known at the cut: study day of onset (day 0 = infusion),
-    ``TRTEMFL``, ``CRSFL``/``ICANSFL``, duration, and ``WORSTFL`` marking one row with
-    the subject's worst grade of that term (the earliest such onset)."""
-    dates = treatment_dates(records)
-    ae = records["adverse_events"].join(dates, on="subject_id", how="left")
-    out = ae.select(
+def derive_adae(records: Records, cut: dt.date) -> pl.DataFrame:
+    """One row per AE known at the cut: SOC (``AESOC``, "Not coded" without a coded
+    SOC), study days of onset and resolution (day 0 = infusion), duration,
+    ``TRTEMFL`` with ``TRTEMRSN``, ``CRSFL``/``ICANSFL``, ``AESIFL``/``AESICAT``,
+    ``CYTO28FL``/``CYTO90FL`` (grade >= 3 cytopenia unresolved at day 28 / 90), and
+    ``WORSTFL`` marking one row with the subject's worst grade of that term among
+    treatment-emergent AEs (the earliest such onset)."""
+    ae = require(records["adverse_events"], "adverse_events", "subject_id", "ae_id", "term", "soc", "onset_date",
+                 "resolution_date", "grade", "serious", "related", "tocilizumab", "corticosteroids")
+    dates = treatment_dates(records).join(attribution_end(followup_dates(records)).select(
+        "subject_id", "ATTRENDT", "ATTRENRS"), on="subject_id", how="left")
+    ae = ae.join(dates, on="subject_id", how="left")
+    emergent = treatment_emergent(pl.col("onset_date"), pl.col("LDSTDT"), pl.col("ATTRENDT"))
+    base = ae.select(
         pl.col("subject_id").alias("USUBJID"),
         pl.col("ae_id").alias("AESPID"),
         pl.col("term").alias("AEDECOD"),
+        pl.col("soc").fill_null(NOT_CODED).alias("AESOC"),
+        pl.col("soc").alias("AESOCRAW"),
         pl.col("onset_date").alias("ASTDT"),
         pl.col("resolution_date").alias("AENDT"),
         study_day(pl.col("onset_date")).alias("ASTDY"),
+        study_day(pl.col("resolution_date")).alias("AENDY"),
         ae_duration_days(pl.col("onset_date"), pl.col("resolution_date")).alias("ADURN"),
         yn_flag(pl.col("resolution_date").is_null()).alias("AEONGO"),
         pl.col("grade").alias("AETOXGR"),
@@ -41,32 +69,24 @@ def derive_adae(records: Records) -> pl.DataFrame:
         yn_value(pl.col("related")).alias("AEREL"),
         yn_value(pl.col("tocilizumab")).alias("AETOCI"),
         yn_value(pl.col("corticosteroids")).alias("AESTER"),
-        yn_flag(treatment_emergent(pl.col("onset_date"), pl.col("LDSTDT"))).alias("TRTEMFL"),
+        yn_flag(emergent).alias("TRTEMFL"),
+        pl.when(~emergent).then(not_emergent_reason(pl.col("onset_date"))).alias("TRTEMRSN"),
         yn_flag(pl.col("term") == CRS_TERM).alias("CRSFL"),
         yn_flag(pl.col("term") == ICANS_TERM).alias("ICANSFL"),
-    ).sort("USUBJID", "AEDECOD", "AETOXGR", "ASTDT", "AESPID", descending=[False, False, True, False, False])
-    worst = pl.int_range(pl.len()).over("USUBJID", "AEDECOD", "TRTEMFL") == 0
+        study_day(pl.lit(cut)).alias("_cut_day"),
+    )
+    cut_day = pl.col("_cut_day")
+    out = base.with_columns(
+        aesi_category(cut_day).alias("AESICAT"),
+        yn_flag(prolonged_cytopenia(PROLONGED_DAYS[0], cut_day).fill_null(False)).alias("CYTO28FL"),
+        yn_flag(prolonged_cytopenia(PROLONGED_DAYS[1], cut_day).fill_null(False)).alias("CYTO90FL"),
+    ).with_columns(yn_flag(pl.col("AESICAT").is_not_null()).alias("AESIFL")).drop("AESOCRAW", "_cut_day")
+    out = out.sort("USUBJID", "AEDECOD", "AETOXGR", "ASTDT", "AESPID", descending=[False, False, True, False, False])
+    worst = (pl.int_range(pl.len()).over("USUBJID", "AEDECOD", "TRTEMFL") == 0) & (pl.col("TRTEMFL") == "Y")
     return out.with_columns(yn_flag(worst).alias("WORSTFL")).sort("USUBJID", "ASTDT", "AESPID")
 
 
-def syndrome_details(adae: pl.DataFrame, flag: str, prefix: str) -> pl.DataFrame:
-    """Per subject with the syndrome (``flag`` = CRSFL or ICANSFL), treatment-emergent:
-    worst grade, onset day of the first episode, total duration (empty if any
-    episode is ongoing), tocilizumab and corticosteroid use."""
-    rows = adae.filter((pl.col(flag) == "Y") & (pl.col("TRTEMFL") == "Y"))
-    return rows.group_by("USUBJID").agg(
-        pl.col("AETOXGR").max().alias(f"{prefix}GR"),
-        pl.col("ASTDY").min().alias(f"{prefix}ONDY"),
-        pl.when((pl.col("AEONGO") == "N").all()).then(pl.col("ADURN").sum()).alias(f"{prefix}DUR"),
-        yn_flag((pl.col("AETOCI") == "Y").any()).alias(f"{prefix}TOCI"),
-        yn_flag((pl.col("AESTER") == "Y").any()).alias(f"{prefix}STER"),
-    )
-
-
 def worst_grade_by_term(adae: pl.DataFrame) -> pl.DataFrame:
-    """Worst grade per subject and term among treatment-emergent AEs."""
-    return (
-        adae.filter(pl.col("TRTEMFL") == "Y")
-        .group_by("USUBJID", "AEDECOD")
-        .agg(pl.col("AETOXGR").max().alias("WORSTGR"))
-    )
+    """Worst grade per subject and term among treatment-emergent AEs, with the SOC."""
+    return (adae.filter(pl.col("TRTEMFL") == "Y").group_by("USUBJID", "AESOC", "AEDECOD")
+            .agg(pl.col("AETOXGR").max().alias("WORSTGR")))

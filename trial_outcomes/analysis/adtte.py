@@ -1,41 +1,48 @@
 """ADTTE: one row per subject, endpoint and analysis (endpoints.md, Time-to-event).
 
 Every endpoint is one function from ADSL to rows ``USUBJID, STARTDT, ADT,
-CNSR, EVNTTYPE, EVNTDESC, CNSDTDSC``; ``AVAL`` (days from STARTDT) and the
-sensitivity analysis ``censor_at_hsct`` are applied to all of them alike.
-ADSL holds only what is known at the cut, so no date here passes the cut.
+CNSR, EVNTTYPE, EVNTDESC, CNSDTDSC``; ``AVAL`` (days from STARTDT) is added to
+all alike, and the sensitivity analysis ``censor_at_hsct`` applies to the
+endpoints in ``SENSITIVITY[CENSOR_AT_HSCT]``. ADSL holds only what is known at
+the cut, so no date here passes the cut.
 
-CNSR is 0 for an event and 1 for a censoring. For CIR, ``EVNTTYPE`` is 1 for
-relapse, 2 for the competing death in remission and 0 for a censoring, and
-both event types have CNSR 0.
+CNSR is 0 for an event and 1 for a censoring. For the competing-risk endpoints
+(CIR, NRM) ``EVNTTYPE`` is 1 for the event, 2 for the competing event and 0
+for a censoring, and both event types have CNSR 0.
+
+Deaths in remission are split by cause (``DTHCAT``): a death from leukaemia
+with no relapse on record is the disease returning unseen, so CIR counts it
+with relapse (type 1) and NRM as competing; any other death in remission is
+non-relapse mortality (CIR type 2, NRM type 1). This keeps CIR + NRM + DFS = 1
+at every time, and matches NRM as endpoints.md defines it.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from trial_outcomes.analysis.frames import require
+from trial_outcomes.labels import ENDPOINTS
+
 PRIMARY, CENSOR_AT_HSCT = "primary", "censor_at_hsct"
-ANALYSES = (PRIMARY, CENSOR_AT_HSCT)
-PARAMS = {
-    "OS": "Overall survival",
-    "EFS": "Event-free survival",
-    "DFS": "Disease-free survival",
-    "CIR": "Cumulative incidence of relapse",
-}
-ENDPOINT_ORDER = ("OS", "EFS", "DFS", "CIR")  # the order of every table and figure
-SUBGROUP_COLUMNS = ("sex", "prior_hsct", "disease_status", "age_group")
-_ROW = ("USUBJID", "STARTDT", "ADT", "CNSR", "EVNTTYPE", "EVNTDESC", "CNSDTDSC")
+PARAMS = ENDPOINTS  # PARAM of each PARAMCD
+ENDPOINT_ORDER = tuple(PARAMS)  # the order of every table and figure
+COMPETING = ("CIR", "NRM")  # cumulative-incidence endpoints (Aalen-Johansen, Gray's test)
+#: sensitivity analysis -> the endpoints it applies to (endpoints.md: OS is not part of censor_at_hsct)
+SENSITIVITY = {CENSOR_AT_HSCT: ("EFS", "DFS", "CIR", "DOR")}
+POPULATION = {"OS": "SAFFL", "EFS": "SAFFL", "DFS": "SAFFL & remission", "CIR": "SAFFL & remission",
+              "NRM": "SAFFL & remission", "DOR": "SAFFL & remission"}
+_ADSL_NEEDS = ("USUBJID", "SAFFL", "TRTSDT", "DTHDT", "DTHCAT", "LSTALVDT", "LSTASDT", "RELDT", "FRMDT", "LSTREMDT",
+               "RSP42FL", "TRTFLFL", "D28PENDFL", "HSCTDT", "NTHERDT", "ATTRENDT", "ATTRENRS")
 
 
-def _rows(
-    frame: pl.DataFrame,
-    start: pl.Expr,
-    adt: pl.Expr,
-    event: pl.Expr,
-    desc: pl.Expr,
-    censor_desc: pl.Expr,
-    event_type: pl.Expr | None = None,
-) -> pl.DataFrame:
+def analyses(endpoint: str) -> tuple[str, ...]:
+    """The analyses of one endpoint: the primary one and the sensitivity analyses that include it."""
+    return (PRIMARY, *[name for name, endpoints in SENSITIVITY.items() if endpoint in endpoints])
+
+
+def _rows(frame: pl.DataFrame, start: pl.Expr, adt: pl.Expr, event: pl.Expr, desc: pl.Expr, censor_desc: pl.Expr,
+          event_type: pl.Expr | None = None) -> pl.DataFrame:
     return frame.select(
         "USUBJID",
         start.alias("STARTDT"),
@@ -49,52 +56,36 @@ def _rows(
 
 def overall_survival(adsl: pl.DataFrame) -> pl.DataFrame:
     """OS, safety set: day 0 to death from any cause; else censored at the last
-    known alive date (``LSTALVDT``)."""
+    known alive date (``LSTALVDT``). Never censored at HSCT or new therapy."""
     safety = adsl.filter(pl.col("SAFFL") == "Y")
     died = pl.col("DTHDT").is_not_null()
-    return _rows(
-        safety,
-        pl.col("TRTSDT"),
-        pl.coalesce(pl.col("DTHDT"), pl.col("LSTALVDT")),
-        died,
-        pl.lit("Death"),
-        pl.lit("Last known alive"),
-    )
-
-
-def induction_failure(adsl: pl.DataFrame) -> pl.Expr:
-    """No CR/CRi by day 28, known at the cut: not a responder, and the day-28 window
-    closed before the cut (``WINOPEN`` = N) or the subject died."""
-    return (pl.col("CRFL") != "Y") & ((pl.col("WINOPEN") == "N") | pl.col("DTHDT").is_not_null())
+    return _rows(safety, pl.col("TRTSDT"), pl.coalesce(pl.col("DTHDT"), pl.col("LSTALVDT")), died,
+                 pl.lit("Death"), pl.lit("Last known alive"))
 
 
 def event_free_survival(adsl: pl.DataFrame) -> pl.DataFrame:
-    """EFS, safety set: day 0 to the earliest of no CR/CRi by day 28 (an event at
-    day 1), relapse, or death; else censored at the last disease assessment
-    (day 0 when there is none, e.g. a subject whose window is still open)."""
+    """EFS, safety set: day 0 to the earliest of treatment failure (no attributable
+    CR/CRi at any assessment up to day 42: an event at day 1, ``TRTFLFL``), relapse,
+    or death; else censored at the last disease assessment (day 0 when there is
+    none). A subject in CR at day 14 who relapses at day 28 responded: the event
+    is the relapse, on its day. While the window is open without a remission the
+    subject is censored, "pending"."""
     safety = adsl.filter(pl.col("SAFFL") == "Y")
-    failed = induction_failure(safety)
+    failed = pl.col("TRTFLFL") == "Y"
     first_of = pl.min_horizontal("RELDT", "DTHDT")
-    event = failed | ((pl.col("CRFL") == "Y") & first_of.is_not_null())
+    event = failed | first_of.is_not_null()
     adt = (
-        pl.when(failed)
-        .then(pl.col("TRTSDT") + pl.duration(days=1))
-        .when(event)
-        .then(first_of)
+        pl.when(failed).then(pl.col("TRTSDT") + pl.duration(days=1))
+        .when(event).then(first_of)
         .otherwise(pl.coalesce(pl.col("LSTASDT"), pl.col("TRTSDT")))
     )
     desc = (
-        pl.when(failed)
-        .then(pl.lit("No CR/CRi by day 28"))
-        .when(pl.col("RELDT") == first_of)
-        .then(pl.lit("Relapse"))
+        pl.when(failed).then(pl.lit("Treatment failure: no CR/CRi by day 42"))
+        .when(pl.col("RELDT") == first_of).then(pl.lit("Relapse"))
         .otherwise(pl.lit("Death"))
     )
-    censor = (
-        pl.when(pl.col("WINOPEN") == "Y")
-        .then(pl.lit("Day-28 response pending at the cut"))
-        .otherwise(pl.lit("Last disease assessment"))
-    )
+    censor = (pl.when((pl.col("D28PENDFL") == "Y") & (pl.col("RSP42FL") != "Y")).then(pl.lit("Day-28 response pending at the cut"))
+              .otherwise(pl.lit("Last disease assessment")))
     return _rows(safety, pl.col("TRTSDT"), adt, event, desc, censor)
 
 
@@ -102,40 +93,67 @@ def _remission_set(adsl: pl.DataFrame) -> pl.DataFrame:
     return adsl.filter((pl.col("SAFFL") == "Y") & pl.col("FRMDT").is_not_null())
 
 
+_LEUKEMIA_DEATH = pl.col("DTHCAT") == "LEUKEMIA"
+_IN_REMISSION_END = pl.min_horizontal("RELDT", "DTHDT")
+
+
 def disease_free_survival(adsl: pl.DataFrame) -> pl.DataFrame:
-    """DFS, subjects reaching CR/CRi: first remission date to relapse or death from
-    any cause; else censored at the last assessment that showed remission."""
+    """DFS, subjects reaching a remission: first remission date to relapse (a
+    ``RELAPSE`` assessment; MRD reappearance alone is not relapse) or death from any
+    cause; else censored at the last assessment that showed remission."""
     rem = _remission_set(adsl)
-    first_of = pl.min_horizontal("RELDT", "DTHDT")
-    desc = pl.when(pl.col("RELDT") == first_of).then(pl.lit("Relapse")).otherwise(pl.lit("Death"))
-    return _rows(
-        rem,
-        pl.col("FRMDT"),
-        pl.coalesce(first_of, pl.col("LSTREMDT")),
-        first_of.is_not_null(),
-        desc,
-        pl.lit("Last assessment in remission"),
-    )
+    desc = pl.when(pl.col("RELDT") == _IN_REMISSION_END).then(pl.lit("Relapse")).otherwise(pl.lit("Death"))
+    return _rows(rem, pl.col("FRMDT"), pl.coalesce(_IN_REMISSION_END, pl.col("LSTREMDT")),
+                 _IN_REMISSION_END.is_not_null(), desc, pl.lit("Last assessment in remission"))
+
+
+def _relapse_first() -> pl.Expr:
+    """The subject left remission by relapse (a relapse and a death on the same day
+    count as relapse), or by a death from leukaemia without a recorded relapse."""
+    relapse = pl.col("RELDT").is_not_null() & (pl.col("RELDT") == _IN_REMISSION_END)
+    return relapse | (pl.col("RELDT").is_null() & pl.col("DTHDT").is_not_null() & _LEUKEMIA_DEATH.fill_null(False))
 
 
 def cumulative_incidence_of_relapse(adsl: pl.DataFrame) -> pl.DataFrame:
-    """CIR, same subjects, start and censoring as DFS: relapse is the event
-    (type 1), death in remission the competing event (type 2); a relapse and a
-    death on the same day count as relapse."""
+    """CIR, same subjects, start and censoring as DFS: relapse is the event (type 1),
+    death in remission the competing event (type 2)."""
     rem = _remission_set(adsl)
-    first_of = pl.min_horizontal("RELDT", "DTHDT")
-    relapse = pl.col("RELDT").is_not_null() & (pl.col("RELDT") == first_of)
-    kind = pl.when(relapse).then(1).when(first_of.is_not_null()).then(2).otherwise(0)
-    desc = pl.when(relapse).then(pl.lit("Relapse")).otherwise(pl.lit("Death in remission (competing)"))
-    return _rows(
-        rem,
-        pl.col("FRMDT"),
-        pl.coalesce(first_of, pl.col("LSTREMDT")),
-        first_of.is_not_null(),
-        desc,
-        pl.lit("Last assessment in remission"),
-        kind,
-    )
+    ended = _IN_REMISSION_END.is_not_null()
+    relapse = _relapse_first()
+    kind = pl.when(relapse).then(1).when(ended).then(2).otherwise(0)
+    desc = (pl.when(pl.col("RELDT") == _IN_REMISSION_END).then(pl.lit("Relapse"))
+            .when(relapse).then(pl.lit("Death from leukaemia without recorded relapse"))
+            .otherwise(pl.lit("Death in remission (competing)")))
+    return _rows(rem, pl.col("FRMDT"), pl.coalesce(_IN_REMISSION_END, pl.col("LSTREMDT")), ended,
+                 desc, pl.lit("Last assessment in remission"), kind)
+
+
+def non_relapse_mortality(adsl: pl.DataFrame) -> pl.DataFrame:
+    """NRM, same subjects and start as CIR, as its own cumulative incidence: death in
+    remission not from leukaemia is the event (type 1), relapse the competing event
+    (type 2)."""
+    rem = _remission_set(adsl)
+    ended = _IN_REMISSION_END.is_not_null()
+    relapse = _relapse_first()
+    kind = pl.when(ended & ~relapse).then(1).when(relapse).then(2).otherwise(0)
+    desc = (pl.when(ended & ~relapse).then(pl.concat_str(pl.lit("Non-relapse death: "), pl.col("DTHCAT")))
+            .otherwise(pl.lit("Relapse (competing)")))
+    return _rows(rem, pl.col("FRMDT"), pl.coalesce(_IN_REMISSION_END, pl.col("LSTREMDT")), ended,
+                 desc, pl.lit("Last assessment in remission"), kind)
+
+
+def duration_of_remission(adsl: pl.DataFrame) -> pl.DataFrame:
+    """DOR, same subjects and start as DFS: to relapse or death due to leukaemia;
+    death from another cause is censored at death; else censored at the last
+    assessment in remission."""
+    rem = _remission_set(adsl)
+    relapse = _relapse_first()
+    other_death = _IN_REMISSION_END.is_not_null() & ~relapse
+    desc = (pl.when(pl.col("RELDT") == _IN_REMISSION_END).then(pl.lit("Relapse"))
+            .otherwise(pl.lit("Death from leukaemia")))
+    censor = (pl.when(other_death).then(pl.concat_str(pl.lit("Death from another cause: "), pl.col("DTHCAT")))
+              .otherwise(pl.lit("Last assessment in remission")))
+    return _rows(rem, pl.col("FRMDT"), pl.coalesce(_IN_REMISSION_END, pl.col("LSTREMDT")), relapse, desc, censor)
 
 
 ENDPOINTS = {
@@ -143,72 +161,50 @@ ENDPOINTS = {
     "EFS": event_free_survival,
     "DFS": disease_free_survival,
     "CIR": cumulative_incidence_of_relapse,
+    "NRM": non_relapse_mortality,
+    "DOR": duration_of_remission,
 }
 
 
 def censor_at_hsct(rows: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
     """Sensitivity analysis ``censor_at_hsct``: censor at consolidative HSCT or new
-    anti-leukemia therapy, whichever is first, when it comes before the event or
-    censoring date (an event on the day of HSCT still counts). A therapy before
-    the start date censors at the start (AVAL 0)."""
-    therapy = adsl.select(
-        "USUBJID",
-        pl.min_horizontal("HSCTDT", "NTHERDT").alias("_thdt"),
-        pl.when(pl.col("HSCTDT") <= pl.col("NTHERDT").fill_null(pl.col("HSCTDT")))
-        .then(pl.lit("Consolidative HSCT"))
-        .otherwise(pl.lit("New anti-leukemia therapy"))
-        .alias("_thdesc"),
-    )
+    anti-leukemia therapy, whichever is first (``ATTRENDT``), when it comes before
+    the event or censoring date (an event on the day of HSCT still counts). A
+    therapy before the start date censors at the start (AVAL 0)."""
+    therapy = adsl.select("USUBJID", pl.col("ATTRENDT").alias("_thdt"), pl.col("ATTRENRS").alias("_thdesc"))
     hit = pl.col("_thdt").is_not_null() & (pl.col("_thdt") < pl.col("ADT"))
-    return (
-        rows.join(therapy, on="USUBJID", how="left")
-        .with_columns(
-            pl.when(hit).then(pl.max_horizontal("_thdt", "STARTDT")).otherwise(pl.col("ADT")).alias("ADT"),
-            pl.when(hit).then(1).otherwise(pl.col("CNSR")).cast(pl.Int8).alias("CNSR"),
-            pl.when(hit)
-            .then(pl.when(pl.col("EVNTTYPE").is_not_null()).then(0))
-            .otherwise(pl.col("EVNTTYPE"))
-            .cast(pl.Int8)
-            .alias("EVNTTYPE"),
-            pl.when(hit).then(None).otherwise(pl.col("EVNTDESC")).alias("EVNTDESC"),
-            pl.when(hit).then(pl.col("_thdesc")).otherwise(pl.col("CNSDTDSC")).alias("CNSDTDSC"),
-        )
-        .drop("_thdt", "_thdesc")
-    )
+    return rows.join(therapy, on="USUBJID", how="left").with_columns(
+        pl.when(hit).then(pl.max_horizontal("_thdt", "STARTDT")).otherwise(pl.col("ADT")).alias("ADT"),
+        pl.when(hit).then(1).otherwise(pl.col("CNSR")).cast(pl.Int8).alias("CNSR"),
+        pl.when(hit).then(pl.when(pl.col("EVNTTYPE").is_not_null()).then(0)).otherwise(pl.col("EVNTTYPE"))
+        .cast(pl.Int8).alias("EVNTTYPE"),
+        pl.when(hit).then(None).otherwise(pl.col("EVNTDESC")).alias("EVNTDESC"),
+        pl.when(hit).then(pl.col("_thdesc")).otherwise(pl.col("CNSDTDSC")).alias("CNSDTDSC"),
+    ).drop("_thdt", "_thdesc")
 
 
-def derive_adtte(adsl: pl.DataFrame) -> pl.DataFrame:
-    """All endpoints, primary and ``censor_at_hsct``, with AVAL in days and the
-    ADSL population flags and subgroup variables."""
+ADTTE_COLUMNS = ("USUBJID", "PARAMCD", "PARAM", "ANALYSIS", "STARTDT", "ADT", "AVAL", "AVALU", "CNSR", "EVNTTYPE",
+                 "EVNTDESC", "CNSDTDSC")
+CARRIED = ("SAFFL", "EFFFL", "PPROTFL")
+
+
+def derive_adtte(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> pl.DataFrame:
+    """Every endpoint with its analyses, AVAL in days, the ADSL population flags and
+    the analysis plan's subgroup variables (``subgroups``)."""
+    require(adsl, "ADSL", *_ADSL_NEEDS, *CARRIED, *subgroups)
     parts = []
     for paramcd, derive in ENDPOINTS.items():
         rows = derive(adsl)
-        for analysis in ANALYSES:
+        for analysis in analyses(paramcd):
             data = rows if analysis == PRIMARY else censor_at_hsct(rows, adsl)
-            parts.append(
-                data.with_columns(
-                    pl.lit(paramcd).alias("PARAMCD"),
-                    pl.lit(PARAMS[paramcd]).alias("PARAM"),
-                    pl.lit(analysis).alias("ANALYSIS"),
-                )
-            )
+            parts.append(data.with_columns(pl.lit(paramcd).alias("PARAMCD"), pl.lit(PARAMS[paramcd]).alias("PARAM"),
+                                           pl.lit(analysis).alias("ANALYSIS")))
     tte = pl.concat(parts).with_columns(
         (pl.col("ADT") - pl.col("STARTDT")).dt.total_days().cast(pl.Int64).alias("AVAL"),
         pl.lit("DAYS").alias("AVALU"),
     )
-    carried = adsl.select("USUBJID", "SAFFL", "EFFFL", "PPROTFL", *SUBGROUP_COLUMNS)
-    columns = [
-        "USUBJID",
-        "PARAMCD",
-        "PARAM",
-        "ANALYSIS",
-        "STARTDT",
-        "ADT",
-        "AVAL",
-        "AVALU",
-        "CNSR",
-        "EVNTTYPE",
-        "EVNTDESC",
-        "CNSDTDSC",
-    ]
-    return tte.select(columns).join(carried, on="USUBJID", how="left").sort("PARAMCD", "ANALYSIS", "USUBJID")
+    carried = adsl.select("USUBJID", *CARRIED, *dict.fromkeys(subgroups))
+    order = {p: i for i, p in enumerate(ENDPOINT_ORDER)}
+    return (tte.select(ADTTE_COLUMNS).join(carried, on="USUBJID", how="left")
+            .with_columns(pl.col("PARAMCD").replace_strict(order, return_dtype=pl.Int8).alias("_order"))
+            .sort("_order", "ANALYSIS", "USUBJID").drop("_order"))

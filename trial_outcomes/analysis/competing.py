@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trial_outcomes.analysis.comparisons import TestResult
 from trial_outcomes.analysis.km import Z95, _value, step_value
 
 
@@ -41,9 +42,18 @@ class CIFFit:
     def n(self) -> int:
         return int(self.n_risk[0]) if len(self.n_risk) else 0
 
+    @property
+    def ended_in_events(self) -> bool:
+        """Everyone still at risk at the last time had an event (of either type)
+        there: the incidence is final and known past it."""
+        if not len(self.time):
+            return False
+        return int(self.n_event[-1] + self.n_competing[-1]) == int(self.n_risk[-1])
+
     def at(self, t: float, extend: bool = False) -> tuple[float | None, float | None, float | None]:
-        """F(t) with its CI; empty past the last observation unless ``extend``."""
-        return step_value(self.time, (self.cif, self.lcl, self.ucl), t, extend, start=0.0)
+        """F(t) with its CI; empty past the last observation unless ``extend`` or the
+        incidence is final there (``ended_in_events``)."""
+        return step_value(self.time, (self.cif, self.lcl, self.ucl), t, extend or self.ended_in_events, start=0.0)
 
     def variance_at(self, t: float) -> float | None:
         i = int(np.searchsorted(self.time, t, side="right")) - 1
@@ -103,8 +113,10 @@ def fit_cif(time: np.ndarray, status: np.ndarray, z: float = Z95) -> CIFFit:
     return CIFFit(t, n, d1, d2, c, cif, var, lower, upper)
 
 
-def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, rho: float = 0.0) -> tuple[float, int, float]:
-    """Gray's k-sample test for the cause-1 cumulative incidence: (chisq, df, p)."""
+def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, rho: float = 0.0) -> TestResult:
+    """Gray's k-sample test for the cause-1 cumulative incidence. Empty, with the
+    reason, when it is undefined: one group, no event of interest, or a singular
+    variance (R's ``cuminc`` stops with an error there; a run must not)."""
     from scipy.stats import chi2
 
     time = np.asarray(time, dtype=float)
@@ -112,7 +124,9 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, rho: floa
     levels, g = np.unique(np.asarray(group), return_inverse=True)
     k = len(levels)
     if k < 2:
-        return np.nan, 0, np.nan
+        return TestResult("Gray", None, 0, None, "one group only")
+    if not (status == 1).any():
+        return TestResult("Gray", None, k - 1, None, "no event of interest")
     order = np.argsort(time, kind="stable")
     time, status, g = time[order], status[order], g[order]
     t_unique, start = np.unique(time, return_index=True)
@@ -177,5 +191,10 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, rho: floa
             f1m, skmm = f1.copy(), skm.copy()
     cc = c[: k - 1, :]
     v = v + cc @ np.diag(v3) @ cc.T + cc @ v2.T + v2 @ cc.T
-    chisq = float(score @ np.linalg.solve(v, score))
-    return chisq, k - 1, float(chi2.sf(chisq, k - 1))
+    try:
+        chisq = float(score @ np.linalg.solve(v, score))
+    except np.linalg.LinAlgError:
+        return TestResult("Gray", None, k - 1, None, "variance matrix is singular (a group without events or at risk)")
+    if not np.isfinite(chisq):
+        return TestResult("Gray", None, k - 1, None, "statistic not finite")
+    return TestResult("Gray", chisq, k - 1, float(chi2.sf(chisq, k - 1)))

@@ -5,19 +5,19 @@ anticytokine therapy). Grade 1: fever only. Grade 2: hypotension not needing
 vasopressors and/or low-flow oxygen (<= 6 L/min). Grade 3: one vasopressor
 and/or high-flow oxygen. Grade 4: several vasopressors and/or positive
 pressure. The more severe of hypotension and hypoxia sets the grade. Death
-from CRS is grade 5.
+from CRS is grade 5. Worked examples: tests/analysis/test_adae_rules.py.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from trial_outcomes.analysis.frames import require
 from trial_outcomes.schema import CRS_TERM
 
 FEVER_C = 38.0
 HYPOTENSION_GRADE = {"NONE": 1, "FLUIDS": 2, "ONE_VASOPRESSOR": 3, "MULTI_VASOPRESSOR": 4}
 OXYGEN_GRADE = {"NONE": 1, "LOW_FLOW": 2, "HIGH_FLOW": 3, "POSITIVE_PRESSURE": 4}
-CRS_DEATH = r"(?i)cytokine release|\bCRS\b"
 
 
 def astct_daily_grade(monitoring: pl.DataFrame, crs_treated: pl.DataFrame) -> pl.DataFrame:
@@ -25,9 +25,10 @@ def astct_daily_grade(monitoring: pl.DataFrame, crs_treated: pl.DataFrame) -> pl
     given tocilizumab or corticosteroids for CRS: after their first febrile day,
     a day without fever still counts as CRS (fever masked by treatment).
 
-    Worked examples (tests/analysis/test_crs.py): 38.0 C alone is grade 1;
-    37.9 C with fluids is grade 0 untreated; FLUIDS + HIGH_FLOW is grade 3.
+    Worked examples: 38.0 C alone is grade 1; 37.9 C with fluids is grade 0
+    untreated; FLUIDS + HIGH_FLOW is grade 3.
     """
+    require(monitoring, "crs_monitoring", "subject_id", "obs_date", "max_temp_c", "hypotension", "oxygen")
     treated = crs_treated.select("subject_id").unique().with_columns(pl.lit(True).alias("_treated"))
     fever = pl.col("max_temp_c") >= FEVER_C
     return (
@@ -46,40 +47,29 @@ def astct_daily_grade(monitoring: pl.DataFrame, crs_treated: pl.DataFrame) -> pl
     )
 
 
-def derived_crs_grade(daily: pl.DataFrame, deaths: pl.DataFrame) -> pl.DataFrame:
-    """Worst derived grade per monitored subject; 5 when the subject died of CRS
-    (``deaths``: ``subject_id, DTHCAUS``, cause matching 'cytokine release' or 'CRS')."""
-    worst = daily.group_by("subject_id").agg(pl.col("ASTCT_GRADE").max().alias("CRSGR_DERIVED"))
-    crs_death = deaths.filter(pl.col("DTHCAUS").str.contains(CRS_DEATH).fill_null(False)).select("subject_id")
+def derived_grade(daily: pl.DataFrame, deaths: pl.DataFrame, death_category: str, name: str) -> pl.DataFrame:
+    """Worst derived grade per monitored subject; 5 when the subject died of the
+    syndrome (``deaths``: ``subject_id, DTHCAT`` with ``death_category``)."""
+    worst = daily.group_by("subject_id").agg(pl.col("ASTCT_GRADE").max().alias(name))
+    died = deaths.filter(pl.col("DTHCAT") == death_category).select("subject_id")
     return worst.with_columns(
-        pl.when(pl.col("subject_id").is_in(crs_death["subject_id"].implode()))
-        .then(5)
-        .otherwise(pl.col("CRSGR_DERIVED"))
-        .cast(pl.Int8)
-        .alias("CRSGR_DERIVED")
+        pl.when(pl.col("subject_id").is_in(died["subject_id"].implode())).then(5).otherwise(pl.col(name))
+        .cast(pl.Int8).alias(name)
     )
 
 
-def crs_grade_discrepancies(reported: pl.DataFrame, derived: pl.DataFrame) -> pl.DataFrame:
-    """Subjects whose reported worst CRS grade (``CRSGR_REPORTED``, 0 when no CRS was
-    reported) differs from the grade derived from monitoring."""
-    both = derived.join(reported, on="subject_id", how="left").with_columns(
-        pl.col("CRSGR_REPORTED").fill_null(0).cast(pl.Int8)
-    )
-    return (
-        both.filter(pl.col("CRSGR_REPORTED") != pl.col("CRSGR_DERIVED"))
-        .select(
-            pl.col("subject_id").alias("USUBJID"),
-            "CRSGR_REPORTED",
-            "CRSGR_DERIVED",
-        )
-        .sort("USUBJID")
-    )
+def grade_discrepancies(reported: pl.DataFrame, derived: pl.DataFrame, prefix: str) -> pl.DataFrame:
+    """Monitored subjects whose reported worst grade (``<prefix>_REPORTED``, 0 when none
+    was reported) differs from the grade derived from monitoring (``<prefix>_DERIVED``)."""
+    rep, der = f"{prefix}_REPORTED", f"{prefix}_DERIVED"
+    both = (derived.rename({derived.columns[1]: der}).join(reported.rename({reported.columns[1]: rep}),
+                                                           on="subject_id", how="left")
+            .with_columns(pl.col(rep).fill_null(0).cast(pl.Int8), pl.col(der).cast(pl.Int8)))
+    return both.filter(pl.col(rep) != pl.col(der)).select(
+        pl.col("subject_id").alias("USUBJID"), rep, der).sort("USUBJID")
 
 
 def crs_treated_subjects(adverse_events: pl.DataFrame) -> pl.DataFrame:
-    return (
-        adverse_events.filter((pl.col("term") == CRS_TERM) & (pl.col("tocilizumab") | pl.col("corticosteroids")))
-        .select("subject_id")
-        .unique()
-    )
+    return adverse_events.filter(
+        (pl.col("term") == CRS_TERM) & (pl.col("tocilizumab") | pl.col("corticosteroids"))
+    ).select("subject_id").unique()

@@ -1,8 +1,9 @@
 """The data cut (endpoints.md, Time and populations).
 
 "Every record dated after the cut is ignored; an ongoing subject is followed
-to the cut at most." Subjects enrolled after the cut are not in the analysis;
-an adverse event that resolves after the cut is ongoing at the cut.
+to the cut at most." Subjects enrolled after the cut are not in the analysis,
+and none of their records is seen by any output (eligibility deviations
+included); an adverse event that resolves after the cut is ongoing at the cut.
 """
 
 from __future__ import annotations
@@ -21,14 +22,17 @@ RECORD_DATE = {
     "followup": "event_date",
     "adverse_events": "onset_date",
     "crs_monitoring": "obs_date",
+    "icans_monitoring": "obs_date",
 }
 
 
 def apply_cut(records: Records, cut: dt.date) -> Records:
-    """Records as known at ``cut``: later records dropped, later resolutions blanked.
+    """Records as known at ``cut``: later records dropped, later resolutions blanked,
+    and only subjects enrolled by the cut kept in every record type.
 
-    Worked example (tests/analysis/test_cut.py): a death on cut + 1 day is
-    ignored; an AE from cut - 3 resolving on cut + 2 is kept, ongoing.
+    Worked example (tests/analysis/test_subject_rules.py): a death on cut + 1 day
+    is ignored; an AE from cut - 3 resolving on cut + 2 is kept, ongoing; a
+    subject enrolled after the cut has no eligibility row either.
     """
     out: Records = {}
     for record, frame in records.items():

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-COLUMNS = {"item": pl.String, "previous": pl.String, "current": pl.String, "change": pl.String}
+from trial_outcomes.contracts import CutComparison
+
+COLUMNS = {name: col.dtype for name, col in CutComparison.columns().items()}
 
 
 def _count(adsl: pl.DataFrame, expr: pl.Expr) -> int:
@@ -16,9 +18,8 @@ def _ids(frame: pl.DataFrame, limit: int = 12) -> str:
     return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
-def compare_cuts(
-    prev_adsl: pl.DataFrame, prev_summary: pl.DataFrame, adsl: pl.DataFrame, summary: pl.DataFrame
-) -> pl.DataFrame:
+def compare_cuts(previous_cut: str, prev_adsl: pl.DataFrame, prev_summary: pl.DataFrame, adsl: pl.DataFrame,
+                 summary: pl.DataFrame) -> pl.DataFrame:
     """Counts, new subjects and events, and overall primary estimates side by side.
     ``change`` is current minus previous for counts; the new subjects' ids otherwise."""
     rows = []
@@ -44,10 +45,13 @@ def compare_cuts(
         rows.append({"item": label, "previous": "", "current": str(new.height), "change": _ids(new)})
     overall = (pl.col("group_var") == "all") & (pl.col("analysis") == "primary")
     before = {r["endpoint"]: r for r in prev_summary.filter(overall).iter_rows(named=True)}
-    for r in summary.filter(overall).sort("endpoint").iter_rows(named=True):
+    rates = [c for c in summary.columns if c.startswith("rate_") and c.endswith("m") and c in prev_summary.columns]
+    measures = [("n_events", "events"), ("median_days", "median, days"),
+                *[(c, f"{c.removeprefix('rate_').removesuffix('m')}-month estimate") for c in rates]]
+    for r in summary.filter(overall).iter_rows(named=True):
         p = before.get(r["endpoint"], {})
-        for key, label in (("n_events", "events"), ("median_days", "median, days"), ("rate_12m", "12-month estimate")):
-            if r["endpoint"] == "CIR" and key == "median_days":
+        for key, label in measures:
+            if r["endpoint"] in ("CIR", "NRM") and key == "median_days":
                 continue
             old, new = p.get(key), r[key]
             rows.append(
@@ -58,7 +62,7 @@ def compare_cuts(
                     "change": "" if old is None or new is None else _fmt(new - old, signed=True),
                 }
             )
-    return pl.DataFrame(rows, schema=COLUMNS)
+    return pl.DataFrame([{**r, "previous_cut": previous_cut} for r in rows], schema=COLUMNS)
 
 
 def _fmt(value, signed: bool = False) -> str:

@@ -1,6 +1,8 @@
 """Kaplan-Meier estimation with the conventions of R ``survival`` and SAS LIFETEST.
 
-The curve is fitted by lifelines' ``KaplanMeierFitter``; on top of it:
+The product-limit estimate is computed here (vectorized over distinct times; it
+equals lifelines' ``KaplanMeierFitter``, which tests/analysis/test_km_reference.py
+holds it to, and R's ``survfit``), with:
 
 * Greenwood variance, ``se_log`` = sqrt(sum d / (n (n - d))): R's ``fit$std.err``
   (the standard error of log S); ``std_err`` = S * se_log as in R's ``summary``.
@@ -48,10 +50,17 @@ class KMFit:
     def std_err(self) -> np.ndarray:
         return self.surv * self.se_log
 
+    @property
+    def ended_in_events(self) -> bool:
+        """Everyone still at risk at the last time had the event there: the curve
+        reached 0 and is known to stay there."""
+        return bool(len(self.time)) and int(self.n_event[-1]) == int(self.n_risk[-1])
+
     def at(self, t: float, extend: bool = False) -> tuple[float | None, float | None, float | None]:
-        """S(t) and its CI; empty past the last observation unless ``extend``
-        (R ``summary(fit, times, extend = TRUE)`` carries the last value on)."""
-        return step_value(self.time, (self.surv, self.lcl, self.ucl), t, extend, start=1.0)
+        """S(t) and its CI; empty past the last observation unless ``extend`` (R
+        ``summary(fit, times, extend = TRUE)`` carries the last value on) or the curve
+        reached 0 there (known: 0, with no CI, as R)."""
+        return step_value(self.time, (self.surv, self.lcl, self.ucl), t, extend or self.ended_in_events, start=1.0)
 
     def quantile(self, p: float = 0.5) -> tuple[float | None, float | None, float | None]:
         """The time by which a fraction ``p`` has had the event, with its CI."""
@@ -64,7 +73,8 @@ class KMFit:
         return self.quantile(0.5)
 
 
-def step_value(time: np.ndarray, curves: tuple[np.ndarray, ...], t: float, extend: bool, start: float):
+def step_value(time: np.ndarray, curves: tuple[np.ndarray, ...], t: float, extend: bool,
+               start: float) -> tuple[float | None, ...]:
     """The step curves (estimate, lower, upper) at ``t``: their value at the last time
     <= t; ``start`` (no CI) before the first time; empty past the last time unless
     ``extend``."""
@@ -123,28 +133,25 @@ def r_quantile(x: np.ndarray, y: np.ndarray, p: float, tol: float = TOL) -> floa
 
 
 def fit_km(time: np.ndarray, event: np.ndarray, z: float = Z95) -> KMFit:
-    """Kaplan-Meier of ``time`` (>= 0) with ``event`` (1 event, 0 censored)."""
+    """Kaplan-Meier of ``time`` (>= 0) with ``event`` (1 event, 0 censored): one row per
+    distinct observed time with the number at risk, events and censorings."""
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=int)
     if not len(time):
         empty = np.array([], dtype=float)
         return KMFit(empty, empty.astype(int), empty.astype(int), empty.astype(int), empty, empty, empty, empty)
-    from lifelines import KaplanMeierFitter
-
-    kmf = KaplanMeierFitter().fit(time, event_observed=event)
-    table = kmf.event_table
-    table = table[table["removed"] > 0]  # lifelines adds a time-0 row of entries
-    t = table.index.to_numpy(dtype=float)
-    n = table["at_risk"].to_numpy(dtype=int)
-    d = table["observed"].to_numpy(dtype=int)
-    c = table["censored"].to_numpy(dtype=int)
-    surv = kmf.survival_function_.loc[t].to_numpy(dtype=float).ravel()
+    t, inverse = np.unique(time, return_inverse=True)
+    d = np.bincount(inverse, weights=event, minlength=len(t)).astype(int)
+    removed = np.bincount(inverse, minlength=len(t))
+    n = len(time) - np.concatenate([[0], np.cumsum(removed)[:-1]])
+    c = removed - d
+    surv = np.cumprod(1.0 - d / n)
     with np.errstate(divide="ignore", invalid="ignore"):
         increment = np.where(d > 0, d / (n * (n - d)), 0.0)
     se_log = np.sqrt(np.cumsum(increment))
     se_log = np.where(np.isfinite(se_log), se_log, np.nan)
     lcl, ucl = loglog_ci(surv, se_log, z)
-    return KMFit(t, n, d, c, surv, se_log, lcl, ucl)
+    return KMFit(t, n.astype(int), d, c.astype(int), surv, se_log, lcl, ucl)
 
 
 def median_followup(time: np.ndarray, event: np.ndarray) -> float | None:

@@ -12,6 +12,7 @@ import polars as pl
 
 from trial_outcomes.analysis.comparisons import group_hazard_ratio, logrank_test
 from trial_outcomes.analysis.km import fit_km
+from trial_outcomes.contracts import HsctLandmark
 
 HSCT_GROUP, NO_HSCT_GROUP = "HSCT by landmark", "No HSCT by landmark"
 
@@ -35,56 +36,25 @@ def landmark_cohort(adtte: pl.DataFrame, adsl: pl.DataFrame, endpoint: str, land
 
 def hsct_landmark(adtte: pl.DataFrame, adsl: pl.DataFrame, landmark_day: int) -> pl.DataFrame:
     """One row per endpoint (OS, DFS) and landmark group: n, events, median from
-    the landmark, log-rank and the Cox HR of HSCT vs none (repeated per group)."""
+    the landmark, log-rank and the Cox HR of HSCT vs none (repeated per group),
+    with the reason when a statistic is empty."""
     rows = []
     for endpoint in ("OS", "DFS"):
         cohort = landmark_cohort(adtte, adsl, endpoint, landmark_day)
         event = (1 - cohort["CNSR"]).to_numpy()
-        chisq = p = hr = lcl = ucl = None
-        if cohort["LMGROUP"].n_unique() == 2:
-            chisq, _, p = logrank_test(cohort["LMAVAL"].to_numpy(), event, cohort["LMGROUP"].to_numpy())
-            data = cohort.with_columns(
-                (1 - pl.col("CNSR")).alias("_event"),
-                pl.col("LMAVAL").cast(pl.Float64).alias("_time"),
-                (pl.col("LMGROUP") == HSCT_GROUP).cast(pl.Int8).alias("_hsct"),
-            )
-            fit = group_hazard_ratio(data, "_time", "_event", "_hsct")
-            if fit is not None:  # else left empty
-                hr, lcl, ucl = fit["hr"], fit["hr_lcl"], fit["hr_ucl"]
+        test = logrank_test(cohort["LMAVAL"].to_numpy(), event, cohort["LMGROUP"].to_numpy())
+        data = cohort.with_columns((1 - pl.col("CNSR")).alias("_event"), pl.col("LMAVAL").cast(pl.Float64).alias("_time"),
+                                   (pl.col("LMGROUP") == HSCT_GROUP).cast(pl.Int8).alias("_hsct"))
+        hr = group_hazard_ratio(data, "_time", "_event", "_hsct")
+        notes = [f"{test.test}: {test.reason}" if test.reason else "", f"hazard ratio: {hr.reason}" if hr.reason else ""]
         for group in (HSCT_GROUP, NO_HSCT_GROUP):
             part = cohort.filter(pl.col("LMGROUP") == group)
             km = fit_km(part["LMAVAL"].to_numpy(), (1 - part["CNSR"]).to_numpy())
             median = km.median() if part.height else (None, None, None)
-            rows.append(
-                {
-                    "endpoint": endpoint,
-                    "landmark_day": landmark_day,
-                    "group": group,
-                    "n": part.height,
-                    "n_events": int((part["CNSR"] == 0).sum()),
-                    "median_days_from_landmark": median[0],
-                    "median_lcl": median[1],
-                    "median_ucl": median[2],
-                    "logrank_chisq": chisq,
-                    "logrank_p": p,
-                    "hr_hsct": hr,
-                    "hr_lcl": lcl,
-                    "hr_ucl": ucl,
-                }
-            )
-    schema = {
-        "endpoint": pl.String,
-        "landmark_day": pl.Int64,
-        "group": pl.String,
-        "n": pl.Int64,
-        "n_events": pl.Int64,
-        "median_days_from_landmark": pl.Float64,
-        "median_lcl": pl.Float64,
-        "median_ucl": pl.Float64,
-        "logrank_chisq": pl.Float64,
-        "logrank_p": pl.Float64,
-        "hr_hsct": pl.Float64,
-        "hr_lcl": pl.Float64,
-        "hr_ucl": pl.Float64,
-    }
+            rows.append({"endpoint": endpoint, "landmark_day": landmark_day, "group": group, "n": part.height,
+                         "n_events": int((part["CNSR"] == 0).sum()), "median_days_from_landmark": median[0],
+                         "median_lcl": median[1], "median_ucl": median[2], "logrank_chisq": test.statistic,
+                         "logrank_p": test.p_value, "hr_hsct": hr.hr, "hr_lcl": hr.lcl, "hr_ucl": hr.ucl,
+                         "note": "; ".join(n for n in notes if n) or None})
+    schema = {name: col.dtype for name, col in HsctLandmark.columns().items()}
     return pl.DataFrame(rows, schema=schema, orient="row")

@@ -1,10 +1,14 @@
-"""Rates with exact confidence intervals: response and adverse-event summaries."""
+"""Rates with exact confidence intervals: the response summary (endpoints.md, Response)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import polars as pl
 
-from trial_outcomes.analysis.adtte import SUBGROUP_COLUMNS
+from trial_outcomes.contracts import ResponseSummary
+
+STRATUM = "disease_stratum"
 
 
 def clopper_pearson(x: int, n: int, level: float = 0.95) -> tuple[float | None, float | None]:
@@ -20,91 +24,44 @@ def clopper_pearson(x: int, n: int, level: float = 0.95) -> tuple[float | None, 
     return lower, upper
 
 
+#: parameter -> (responder flag, pending flag) in ADSL
 RESPONSE_PARAMETERS = {
-    "CR/CRi by day 28": pl.col("BOR28").is_in(["CR", "CRi"]),
-    "CR by day 28": pl.col("BOR28") == "CR",
-    "MRD-negative CR/CRi by day 28": pl.col("MRDNEGFL") == "Y",
+    "CR/CRi by day 28": ("CRFL", "D28PENDFL"),
+    "CR by day 28": ("CR28FL", "D28PENDFL"),
+    "MRD-negative CR/CRi by day 28": ("MRDNEGFL", "D28PENDFL"),
+    "ORR3M: CR/CRi within 3 months, maintained 28 days": ("ORR3MFL", "ORR3MPFL"),
 }
 
 
-def _groups(adsl: pl.DataFrame, subgroups: tuple[str, ...]):
+def groups(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> Iterator[tuple[str, str, pl.DataFrame]]:
+    """('all', 'all', everyone), then the response stratum and each plan subgroup by level."""
     yield "all", "all", adsl
-    for var in subgroups:
-        for (level,), part in sorted(adsl.group_by(var), key=lambda kv: str(kv[0][0])):
-            yield var, "" if level is None else str(level), part
+    for var in (STRATUM, *[s for s in subgroups if s != STRATUM]):
+        known = adsl.filter(pl.col(var).is_not_null())
+        for level in sorted(known[var].cast(pl.String).unique().to_list()):
+            yield var, level, known.filter(pl.col(var).cast(pl.String) == level)
 
 
-def response_summary(adsl: pl.DataFrame, subgroups: tuple[str, ...] = SUBGROUP_COLUMNS) -> pl.DataFrame:
-    """Day-28 response rates over the efficacy set (no assessment = non-responder),
-    overall and by subgroup, with Clopper-Pearson 95 % CIs. ``n_window_open`` counts
-    subjects whose day-28 window had not closed at the cut (counted as non-responders)."""
+def response_summary(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> pl.DataFrame:
+    """Response rates over the efficacy set with Clopper-Pearson 95 % CIs, overall, by
+    response stratum (morphologic disease, MRD-persistent: endpoints.md, "every
+    response rate is shown overall and separately") and by each plan subgroup.
+
+    Interim denominators: a subject pending at the cut (window open, no remission
+    yet) is left out of ``n`` and counted in ``n_pending``, never as a
+    non-responder (27/30, not 27/32). A subject with no assessment in a closed
+    window is a non-responder."""
     eff = adsl.filter(pl.col("EFFFL") == "Y")
     rows = []
-    for parameter, responder in RESPONSE_PARAMETERS.items():
-        for var, level, part in _groups(eff, subgroups):
-            n = part.height
-            x = int(part.select(responder.fill_null(False).sum()).item())
+    for parameter, (flag, pending_flag) in RESPONSE_PARAMETERS.items():
+        for var, level, part in groups(eff, subgroups):
+            pending = part.filter(pl.col(pending_flag) == "Y")
+            evaluable = part.filter(pl.col(pending_flag) != "Y")
+            n = evaluable.height
+            x = int((evaluable[flag] == "Y").sum())
             lcl, ucl = clopper_pearson(x, n)
-            rows.append(
-                {
-                    "parameter": parameter,
-                    "population": "EFFFL",
-                    "group_var": var,
-                    "group": level,
-                    "n": n,
-                    "responders": x,
-                    "rate": x / n if n else None,
-                    "rate_lcl": lcl,
-                    "rate_ucl": ucl,
-                    "n_window_open": int((part["WINOPEN"] == "Y").sum()),
-                }
-            )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "parameter": pl.String,
-            "population": pl.String,
-            "group_var": pl.String,
-            "group": pl.String,
-            "n": pl.Int64,
-            "responders": pl.Int64,
-            "rate": pl.Float64,
-            "rate_lcl": pl.Float64,
-            "rate_ucl": pl.Float64,
-            "n_window_open": pl.Int64,
-        },
-    )
-
-
-def ae_summary(worst: pl.DataFrame, n_safety: int) -> pl.DataFrame:
-    """Subjects by term and worst grade among treatment-emergent AEs, over the
-    safety set: any grade, grade 3+, and each worst grade 1-5, with percentages.
-    The first row, ``Any adverse event``, counts each subject once."""
-    any_term = (
-        worst.group_by("USUBJID")
-        .agg(pl.col("WORSTGR").max())
-        .with_columns(pl.lit("Any adverse event").alias("AEDECOD"))
-    )
-    both = pl.concat([any_term.select("USUBJID", "AEDECOD", "WORSTGR"), worst.select("USUBJID", "AEDECOD", "WORSTGR")])
-    grade_counts = [(pl.col("WORSTGR") == g).sum().cast(pl.Int64).alias(f"n_grade{g}") for g in range(1, 6)]
-    table = both.group_by("AEDECOD").agg(
-        pl.len().cast(pl.Int64).alias("n_any"),
-        (pl.col("WORSTGR") >= 3).sum().cast(pl.Int64).alias("n_grade3plus"),
-        *grade_counts,
-    )
-    pct = lambda c: (pl.col(c) / n_safety * 100).round(1) if n_safety else pl.lit(None, dtype=pl.Float64)  # noqa: E731
-    table = table.with_columns(
-        pl.lit(n_safety, dtype=pl.Int64).alias("n_safety"),
-        pct("n_any").alias("pct_any"),
-        pct("n_grade3plus").alias("pct_grade3plus"),
-        (pl.col("AEDECOD") == "Any adverse event").alias("_first"),
-    ).sort(["_first", "n_any", "AEDECOD"], descending=[True, True, False])
-    return table.select(
-        pl.col("AEDECOD").alias("term"),
-        "n_safety",
-        "n_any",
-        "pct_any",
-        "n_grade3plus",
-        "pct_grade3plus",
-        *[f"n_grade{g}" for g in range(1, 6)],
-    )
+            rows.append({"parameter": parameter, "population": "EFFFL, not pending", "group_var": var, "group": level,
+                         "n": n, "responders": x, "rate": x / n if n else None, "rate_lcl": lcl, "rate_ucl": ucl,
+                         "n_pending": pending.height})
+    schema = {name: col.dtype for name, col in ResponseSummary.columns().items()}
+    return pl.DataFrame(rows, schema=schema, orient="row")

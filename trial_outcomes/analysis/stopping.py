@@ -17,43 +17,47 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 
-from trial_outcomes.plan import EfficacyRule, SafetyRule
+from trial_outcomes.plan import AnalysisPlan, EfficacyRule, SafetyRule
+
+
+SAFETY, EFFICACY_FUTILITY = "safety", "efficacy_futility"
+RULES = {SAFETY: "Safety (Bayesian beta-binomial)", EFFICACY_FUTILITY: "Efficacy (Simon two-stage, CR/CRi by day 28)"}
 
 
 @dataclass(frozen=True)
 class RuleStatus:
-    rule: str
+    """One stopping rule evaluated at a cut, keyed by its ``rule_id``."""
+
+    rule_id: str
     data: str
     boundary: str
     crossed: bool
     statistic: float | None
 
-    def as_row(self) -> dict:
-        return {
-            "rule": self.rule,
-            "data": self.data,
-            "boundary": self.boundary,
-            "crossed": self.crossed,
-            "statistic": self.statistic,
-        }
+    @property
+    def rule(self) -> str:
+        return RULES[self.rule_id]
+
+    def as_row(self) -> dict[str, object]:
+        return {"rule_id": self.rule_id, "rule": self.rule, "data": self.data, "boundary": self.boundary,
+                "crossed": self.crossed, "statistic": self.statistic}
 
 
 def safety_events(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, window_days: int = 30) -> pl.DataFrame:
-    """Per infused subject: ``EVENT`` (grade >= 4 CRS or ICANS by ASTCT, or a death
-    within ``window_days`` with a related grade-5 AE or from CRS/ICANS) and
-    ``EVALUABLE`` (``window_days`` of follow-up by the cut, or the event)."""
+    """Per infused subject: ``EVENT`` (grade >= 4 CRS or ICANS by the adjudicated ASTCT
+    grade, or a treatment-related death within ``window_days``: a related grade-5
+    treatment-emergent AE, or a death whose cause is CRS or ICANS) and ``EVALUABLE``
+    (``window_days`` of follow-up by the cut, or the event)."""
     related_fatal = (
         adae.filter((pl.col("AETOXGR") == 5) & (pl.col("AEREL") == "Y") & (pl.col("TRTEMFL") == "Y"))
-        .select("USUBJID")
-        .unique()
-        .with_columns(pl.lit(True).alias("_related_death"))
+        .select("USUBJID").unique().with_columns(pl.lit(True).alias("_related_death"))
     )
     safety = adsl.filter(pl.col("SAFFL") == "Y").join(related_fatal, on="USUBJID", how="left")
     early_death = pl.col("DTHDY").is_not_null() & (pl.col("DTHDY") <= window_days)
-    syndrome_death = (pl.col("CRSGR") == 5) | (pl.col("ICANSGR") == 5)
+    syndrome_death = pl.col("DTHCAT").is_in(["CRS", "ICANS"]) | (pl.col("CRSGRADJ") == 5) | (pl.col("ICANSGRADJ") == 5)
     event = (
-        (pl.col("CRSGR") >= 4)
-        | (pl.col("ICANSGR") >= 4)
+        (pl.col("CRSGRADJ") >= 4).fill_null(False)
+        | (pl.col("ICANSGRADJ") >= 4).fill_null(False)
         | (early_death & (pl.col("_related_death").fill_null(False) | syndrome_death.fill_null(False)))
     ).fill_null(False)
     followed = (pl.col("TRTSDT") + pl.duration(days=window_days)) <= cut
@@ -79,7 +83,7 @@ def evaluate_safety(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, rule: 
         f"{x} of {n} evaluable subjects with grade >= 4 CRS/ICANS or treatment-related death <= day {rule.window_days}; "
         f"P(rate > {rule.threshold:g}) = {prob:.4f}" + ("" if active else " (monitoring starts later)")
     )
-    return RuleStatus("Safety (Bayesian beta-binomial)", data, boundary, crossed, prob)
+    return RuleStatus(SAFETY, data, boundary, crossed, prob)
 
 
 @dataclass(frozen=True)
@@ -143,13 +147,16 @@ def simon_design(p0: float, p1: float, alpha: float, beta: float, n_max: int = 9
     return best
 
 
-def evaluate_simon(adsl: pl.DataFrame, rule: EfficacyRule) -> RuleStatus:
-    """Efficacy-set subjects in order of infusion; a subject is evaluable once a
-    CR/CRi is seen or the day-28 window has closed. Futility is crossed when the
-    first n1 evaluable subjects show r1 or fewer responders."""
+def evaluate_simon(adsl: pl.DataFrame, rule: EfficacyRule, cut: dt.date) -> RuleStatus:
+    """Efficacy-set subjects in order of infusion; evaluability is symmetric
+    (endpoints.md): a subject counts once its day-42 window has closed (day 42, or
+    earlier death or other therapy), responder or not. Counting responders as soon
+    as they respond but non-responders only at day 42 would enrich an interim for
+    responders. Futility is crossed when the first n1 evaluable subjects show r1 or
+    fewer responders."""
     design = simon_design(rule.p0, rule.p1, rule.alpha, rule.beta)
     eff = adsl.filter(pl.col("EFFFL") == "Y").sort("TRTSDT", "USUBJID")
-    evaluable = eff.filter((pl.col("CRFL") == "Y") | (pl.col("WINOPEN") == "N"))
+    evaluable = eff.filter(pl.col("D28CLSDT") <= cut)
     responders = (evaluable["CRFL"] == "Y").to_list()
     stage1 = responders[: design.n1]
     crossed = len(stage1) == design.n1 and sum(stage1) <= design.r1
@@ -157,11 +164,15 @@ def evaluate_simon(adsl: pl.DataFrame, rule: EfficacyRule) -> RuleStatus:
         f"Simon optimal two-stage (p0 {rule.p0:g}, p1 {rule.p1:g}, alpha {rule.alpha:g}, beta {rule.beta:g}): "
         f"stop for futility if <= {design.r1} of the first {design.n1} respond; promising if > {design.r} of {design.n}"
     )
-    data = f"{sum(stage1)} of the first {len(stage1)} evaluable (stage 1 needs {design.n1}); {sum(responders)} of {len(responders)} overall"
+    waiting = eff.height - evaluable.height
+    data = (f"{sum(stage1)} of the first {len(stage1)} evaluable (stage 1 needs {design.n1}); "
+            f"{sum(responders)} of {len(responders)} evaluable overall; {waiting} with the day-42 window still open")
     if len(responders) >= design.n:
-        data += (
-            "; "
-            + ("efficacy shown" if sum(responders[: design.n]) > design.r else "efficacy not shown")
-            + f" at n = {design.n}"
-        )
-    return RuleStatus("Efficacy (Simon two-stage, CR/CRi by day 28)", data, boundary, crossed, float(sum(stage1)))
+        shown = sum(responders[: design.n]) > design.r
+        data += "; " + ("efficacy shown" if shown else "efficacy not shown") + f" at n = {design.n}"
+    return RuleStatus(EFFICACY_FUTILITY, data, boundary, crossed, float(sum(stage1)))
+
+
+def evaluate_rules(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, plan: AnalysisPlan) -> list[RuleStatus]:
+    """Every stopping rule of the plan at this cut, keyed by rule id (``RULES``)."""
+    return [evaluate_safety(adsl, adae, cut, plan.safety), evaluate_simon(adsl, plan.efficacy, cut)]

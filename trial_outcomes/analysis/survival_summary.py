@@ -1,224 +1,200 @@
-"""Survival summaries from ADTTE: ``survival_summary.csv`` and ``km_curves.parquet``
-(data-contract.md section 3), subgroup Cox models and median follow-up."""
+"""Survival summaries from ADTTE: ``survival_summary.csv``, ``survival_details.csv`` and
+``km_curves.parquet`` (data-contract.md section 3), subgroup Cox models and
+median follow-up.
+
+No statistic stops a run: a median not reached, a landmark past the last
+follow-up, a test on one group or a hazard ratio without events is left empty,
+and ``survival_details.csv`` says why (endpoints.md, Interim analyses).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
 
-from trial_outcomes.analysis.comparisons import group_hazard_ratio, logrank_test
-from trial_outcomes.analysis.competing import fit_cif, gray_test
-from trial_outcomes.analysis.km import fit_km, median_followup
+from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER, POPULATION
+from trial_outcomes.analysis.comparisons import TestResult, factor_hazard_ratios, logrank_test
+from trial_outcomes.analysis.competing import CIFFit, fit_cif, gray_test
+from trial_outcomes.analysis.km import KMFit, fit_km
+from trial_outcomes.contracts import CoxSummary, FollowupSummary, KmCurves, SurvivalDetails, survival_summary_schema
 
 DAYS_PER_MONTH = 30.4375  # endpoints.md: months are 30.4375 days
-POPULATION = {"OS": "SAFFL", "EFS": "SAFFL", "DFS": "SAFFL & CR/CRi", "CIR": "SAFFL & CR/CRi"}
-SUMMARY_COLUMNS = [
-    "endpoint",
-    "analysis",
-    "population",
-    "group_var",
-    "group",
-    "n",
-    "n_events",
-    "n_censored",
-    "median_days",
-    "median_lcl_days",
-    "median_ucl_days",
-    "rate_6m",
-    "rate_6m_lcl",
-    "rate_6m_ucl",
-    "rate_12m",
-    "rate_12m_lcl",
-    "rate_12m_ucl",
-    "rate_24m",
-    "rate_24m_lcl",
-    "rate_24m_ucl",
-    "logrank_chisq",
-    "logrank_p",
-]
-CURVE_SCHEMA = {
-    "endpoint": pl.String,
-    "analysis": pl.String,
-    "group_var": pl.String,
-    "group": pl.String,
-    "time_days": pl.Float64,
-    "n_risk": pl.Int64,
-    "n_event": pl.Int64,
-    "n_censor": pl.Int64,
-    "estimate": pl.Float64,
-    "lcl": pl.Float64,
-    "ucl": pl.Float64,
-}
+ALL = "all"
 
 
-def _event_and_status(rows: pl.DataFrame, endpoint: str) -> tuple[np.ndarray, np.ndarray]:
-    """Time in days and status: 1/0 for KM, the CIR event type (1, 2, 0) for CIR."""
+def _schema(schema: Any) -> dict[str, pl.DataType]:
+    return {name: col.dtype for name, col in schema.columns().items()}
+
+
+def _time_status(rows: pl.DataFrame, endpoint: str) -> tuple[np.ndarray, np.ndarray]:
+    """Time in days and status: 1/0 for KM, the event type (1, 2, 0) for CIR and NRM."""
     time = rows["AVAL"].to_numpy().astype(float)
-    status = rows["EVNTTYPE"].to_numpy() if endpoint == "CIR" else (1 - rows["CNSR"].to_numpy())
+    status = rows["EVNTTYPE"].to_numpy() if endpoint in COMPETING else (1 - rows["CNSR"].to_numpy())
     return time, np.asarray(status, dtype=int)
 
 
-def _fit(rows: pl.DataFrame, endpoint: str):
-    time, status = _event_and_status(rows, endpoint)
-    return fit_cif(time, status) if endpoint == "CIR" else fit_km(time, status)
+def fit_endpoint(rows: pl.DataFrame, endpoint: str) -> KMFit | CIFFit:
+    time, status = _time_status(rows, endpoint)
+    return fit_cif(time, status) if endpoint in COMPETING else fit_km(time, status)
 
 
-def _curve_frame(fit, endpoint: str, analysis: str, group_var: str, group: str) -> pl.DataFrame:
-    is_cif = endpoint == "CIR"
-    return pl.DataFrame(
-        {
-            "endpoint": endpoint,
-            "analysis": analysis,
-            "group_var": group_var,
-            "group": group,
-            "time_days": fit.time.astype(float),
-            "n_risk": fit.n_risk.astype(np.int64),
-            "n_event": fit.n_event.astype(np.int64),
-            "n_censor": fit.n_censor.astype(np.int64),
-            "estimate": fit.cif if is_cif else fit.surv,
-            "lcl": fit.lcl,
-            "ucl": fit.ucl,
-        },
-        schema=CURVE_SCHEMA,
-    ).with_columns(pl.col("estimate", "lcl", "ucl").fill_nan(None))
+def _curve_frame(fit: KMFit | CIFFit, endpoint: str, analysis: str, group_var: str, group: str) -> pl.DataFrame:
+    estimate = fit.cif if isinstance(fit, CIFFit) else fit.surv
+    return pl.DataFrame({
+        "endpoint": endpoint, "analysis": analysis, "group_var": group_var, "group": group,
+        "time_days": fit.time.astype(float),
+        "n_risk": fit.n_risk.astype(np.int64),
+        "n_event": fit.n_event.astype(np.int64),
+        "n_censor": fit.n_censor.astype(np.int64),
+        "estimate": estimate, "lcl": fit.lcl, "ucl": fit.ucl,
+    }, schema=_schema(KmCurves)).with_columns(pl.col("estimate", "lcl", "ucl").fill_nan(None))
 
 
-def _summary_row(
-    fit, rows: pl.DataFrame, endpoint: str, analysis: str, group_var: str, group: str, landmark_months: tuple[int, ...]
-) -> dict:
-    time, status = _event_and_status(rows, endpoint)
-    row = {
-        "endpoint": endpoint,
-        "analysis": analysis,
-        "population": POPULATION[endpoint],
-        "group_var": group_var,
-        "group": group,
-        "n": len(time),
-        "n_events": int((status == 1).sum()),
-        "n_censored": int((status == 0).sum()),
-    }
-    median = (None, None, None) if endpoint == "CIR" or not len(time) else fit.median()
-    row.update(median_days=median[0], median_lcl_days=median[1], median_ucl_days=median[2])
+@dataclass(frozen=True)
+class _Row:
+    summary: dict[str, Any]
+    details: dict[str, Any]
+
+
+def _summarise(fit: KMFit | CIFFit, rows: pl.DataFrame, endpoint: str, analysis: str, group_var: str, group: str,
+               landmark_months: tuple[int, ...], test: TestResult | None) -> _Row:
+    time, status = _time_status(rows, endpoint)
+    notes: list[str] = []
+    summary: dict[str, Any] = {
+        "endpoint": endpoint, "analysis": analysis, "population": POPULATION[endpoint], "group_var": group_var,
+        "group": group, "n": len(time), "n_events": int((status == 1).sum()), "n_censored": int((status == 0).sum())}
+    median: tuple[float | None, ...] = (None, None, None)
+    if not len(time):
+        notes.append("no subjects")
+    elif isinstance(fit, KMFit):
+        median = fit.median()
+        if median[0] is None:
+            notes.append("median not reached")
+        elif median[2] is None:
+            notes.append("median CI upper bound not reached")
+    summary.update(median_days=median[0], median_lcl_days=median[1], median_ucl_days=median[2])
+    last_day = float(time.max()) if len(time) else None
     for months in landmark_months:
         est, lcl, ucl = fit.at(months * DAYS_PER_MONTH) if len(time) else (None, None, None)
-        row.update({f"rate_{months}m": est, f"rate_{months}m_lcl": lcl, f"rate_{months}m_ucl": ucl})
-    return row
+        if est is None and len(time):
+            notes.append(f"{months}-month rate: no follow-up that long (last day {last_day:.0f})")
+        summary.update({f"rate_{months}m": est, f"rate_{months}m_lcl": lcl, f"rate_{months}m_ucl": ucl})
+    summary.update(logrank_chisq=None if test is None else test.statistic,
+                   logrank_p=None if test is None else test.p_value)
+    if test is not None and test.reason:
+        notes.append(f"{test.test} test not computed: {test.reason}")
+    details = {"endpoint": endpoint, "analysis": analysis, "group_var": group_var, "group": group,
+               "n_competing": int((status == 2).sum()) if endpoint in COMPETING else None,
+               "last_day": last_day, "notes": "; ".join(notes) or None}
+    return _Row(summary, details)
 
 
-def compare_groups(rows: pl.DataFrame, endpoint: str, group_var: str) -> tuple[float | None, float | None]:
-    """Log-rank (Gray's test for CIR) across the levels of ``group_var``; empty if < 2 levels."""
+def levels(rows: pl.DataFrame, var: str) -> list[str]:
+    """The levels of a subgroup variable present in ``rows`` (as text), sorted."""
+    return sorted(rows[var].drop_nulls().cast(pl.String).unique().to_list())
+
+
+def compare_groups(rows: pl.DataFrame, endpoint: str, group_var: str) -> TestResult:
+    """Log-rank (Gray's test for CIR and NRM) across the levels of ``group_var``."""
     data = rows.filter(pl.col(group_var).is_not_null())
+    test = "Gray" if endpoint in COMPETING else "log-rank"
     if data[group_var].n_unique() < 2:
-        return None, None
-    time, status = _event_and_status(data, endpoint)
+        return TestResult(test, None, 0, None, "one group only")
+    time, status = _time_status(data, endpoint)
     groups = data[group_var].cast(pl.String).rank("dense").to_numpy()  # level codes: np.unique on text is slow
-    chisq, _, p = gray_test(time, status, groups) if endpoint == "CIR" else logrank_test(time, status, groups)
-    return (float(chisq), float(p)) if np.isfinite(chisq) else (None, None)
+    return gray_test(time, status, groups) if endpoint in COMPETING else logrank_test(time, status, groups)
 
 
-def summarise_survival(
-    adtte: pl.DataFrame, subgroups: tuple[str, ...], landmark_months: tuple[int, ...] = (6, 12, 24)
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(survival_summary, km_curves): one summary row per endpoint x analysis x
-    subgroup level ('all'/'all' first), and the curve of each."""
-    summary, curves = [], []
-    for (endpoint, analysis), rows in sorted(adtte.group_by("PARAMCD", "ANALYSIS"), key=lambda kv: kv[0]):
-        fit = _fit(rows, endpoint)
-        summary.append(
-            {
-                **_summary_row(fit, rows, endpoint, analysis, "all", "all", landmark_months),
-                "logrank_chisq": None,
-                "logrank_p": None,
-            }
-        )
-        curves.append(_curve_frame(fit, endpoint, analysis, "all", "all"))
+@dataclass(frozen=True)
+class SurvivalTables:
+    summary: pl.DataFrame  # survival_summary.csv
+    details: pl.DataFrame  # survival_details.csv
+    curves: pl.DataFrame  # km_curves.parquet
+
+
+def _endpoint_groups(adtte: pl.DataFrame) -> list[tuple[tuple[str, str], pl.DataFrame]]:
+    order = {e: i for i, e in enumerate(ENDPOINT_ORDER)}
+    groups = [((str(k[0]), str(k[1])), rows) for k, rows in adtte.group_by("PARAMCD", "ANALYSIS")]
+    return sorted(groups, key=lambda kv: (order[kv[0][0]], kv[0][1] != "primary", kv[0][1]))
+
+
+def summarise_survival(adtte: pl.DataFrame, subgroups: tuple[str, ...],
+                       landmark_months: tuple[int, ...]) -> SurvivalTables:
+    """One summary row per endpoint x analysis x subgroup level ('all'/'all' first),
+    with its details row and its curve."""
+    summary, details, curves = [], [], []
+    for (endpoint, analysis), rows in _endpoint_groups(adtte):
+        fit = fit_endpoint(rows, endpoint)
+        row = _summarise(fit, rows, endpoint, analysis, ALL, ALL, landmark_months, None)
+        summary.append(row.summary)
+        details.append(row.details)
+        curves.append(_curve_frame(fit, endpoint, analysis, ALL, ALL))
         for var in subgroups:
-            chisq, p = compare_groups(rows, endpoint, var)
-            for level in sorted(rows[var].drop_nulls().cast(pl.String).unique().to_list()):
+            test = compare_groups(rows, endpoint, var)
+            for level in levels(rows, var):
                 part = rows.filter(pl.col(var).cast(pl.String) == level)
-                fit = _fit(part, endpoint)
-                summary.append(
-                    {
-                        **_summary_row(fit, part, endpoint, analysis, var, level, landmark_months),
-                        "logrank_chisq": chisq,
-                        "logrank_p": p,
-                    }
-                )
+                fit = fit_endpoint(part, endpoint)
+                row = _summarise(fit, part, endpoint, analysis, var, level, landmark_months, test)
+                summary.append(row.summary)
+                details.append(row.details)
                 curves.append(_curve_frame(fit, endpoint, analysis, var, level))
-    table = (
-        pl.DataFrame(
-            summary,
-            schema={
-                c: (
-                    pl.String
-                    if c in ("endpoint", "analysis", "population", "group_var", "group")
-                    else pl.Int64
-                    if c.startswith("n")
-                    else pl.Float64
-                )
-                for c in SUMMARY_COLUMNS
-            },
-            orient="row",
-        )
-        if summary
-        else pl.DataFrame(schema=SUMMARY_COLUMNS)
+    schema = _schema(survival_summary_schema(landmark_months))
+    return SurvivalTables(
+        pl.DataFrame(summary, schema=schema, orient="row"),
+        pl.DataFrame(details, schema=_schema(SurvivalDetails), orient="row"),
+        pl.concat(curves) if curves else pl.DataFrame(schema=_schema(KmCurves)),
     )
-    curve_table = pl.concat(curves) if curves else pl.DataFrame(schema=CURVE_SCHEMA)
-    return table.select(SUMMARY_COLUMNS), curve_table
 
 
-def subgroup_hazard_ratios(adtte: pl.DataFrame, subgroups: tuple[str, ...]) -> pl.DataFrame:
-    """Univariate Cox model per endpoint (not CIR), analysis and subgroup variable:
-    the hazard ratio of each level against the first level in sort order."""
+def reference_level(rows: pl.DataFrame, var: str, preferred: str | None) -> str | None:
+    """The reference level of a subgroup's hazard ratios: the plan's choice when that
+    level is present, else the largest group (ties: the first in sort order)."""
+    present = levels(rows, var)
+    if not present:
+        return None
+    if preferred is not None and preferred in present:
+        return preferred
+    counts = rows.filter(pl.col(var).is_not_null()).group_by(pl.col(var).cast(pl.String)).len()
+    largest = counts.sort(["len", var], descending=[True, False])
+    return str(largest[var][0])
+
+
+def subgroup_hazard_ratios(adtte: pl.DataFrame, subgroups: tuple[str, ...],
+                           reference: dict[str, str] | None = None) -> pl.DataFrame:
+    """Cox model per endpoint (OS, EFS, DFS, DOR: the Kaplan-Meier ones), analysis and
+    subgroup variable, with the variable as a factor (R ``coxph(Surv ~ factor(x))``):
+    the hazard ratio of each level against the reference level (``reference_level``).
+    Subjects without a value are left out."""
+    reference = reference or {}
     out = []
-    for (endpoint, analysis), rows in sorted(
-        adtte.filter(pl.col("PARAMCD") != "CIR").group_by("PARAMCD", "ANALYSIS"), key=lambda kv: kv[0]
-    ):
+    for (endpoint, analysis), rows in _endpoint_groups(adtte.filter(~pl.col("PARAMCD").is_in(COMPETING))):
         data = rows.with_columns((1 - pl.col("CNSR")).alias("_event"), pl.col("AVAL").cast(pl.Float64).alias("_time"))
         for var in subgroups:
-            levels = sorted(data[var].drop_nulls().cast(pl.String).unique().to_list())
-            for level in levels[1:]:
-                sub = data.filter(pl.col(var).is_not_null()).with_columns(
-                    (pl.col(var).cast(pl.String) == level).cast(pl.Int8).alias("_x")
-                )
-                row = {
-                    "endpoint": endpoint,
-                    "analysis": analysis,
-                    "group_var": var,
-                    "group": level,
-                    "reference": levels[0],
-                    "n": sub.height,
-                    "n_events": int(sub["_event"].sum()),
-                    "hr": None,
-                    "hr_lcl": None,
-                    "hr_ucl": None,
-                    "p": None,
-                }
-                fit = group_hazard_ratio(sub, "_time", "_event", "_x")
-                if fit is not None:  # else left empty
-                    row.update(hr=fit["hr"], hr_lcl=fit["hr_lcl"], hr_ucl=fit["hr_ucl"], p=fit["p"])
-                out.append(row)
-    schema = {
-        "endpoint": pl.String,
-        "analysis": pl.String,
-        "group_var": pl.String,
-        "group": pl.String,
-        "reference": pl.String,
-        "n": pl.Int64,
-        "n_events": pl.Int64,
-        "hr": pl.Float64,
-        "hr_lcl": pl.Float64,
-        "hr_ucl": pl.Float64,
-        "p": pl.Float64,
-    }
-    return pl.DataFrame(out, schema=schema, orient="row")
+            ref = reference_level(data, var, reference.get(var))
+            if ref is None:
+                continue
+            known = data.filter(pl.col(var).is_not_null())
+            others = [level for level in levels(known, var) if level != ref]
+            fits = factor_hazard_ratios(known.with_columns(pl.col(var).cast(pl.String)), "_time", "_event", var, ref,
+                                        others)
+            for level, fit in zip(others, fits, strict=True):
+                pair = known.filter(pl.col(var).cast(pl.String).is_in([level, ref]))
+                out.append({"endpoint": endpoint, "analysis": analysis, "group_var": var, "group": level,
+                            "reference": ref, "n": pair.height, "n_events": int(pair["_event"].sum()),
+                            "hr": fit.hr, "hr_lcl": fit.lcl, "hr_ucl": fit.ucl, "p": fit.p_value, "note": fit.reason})
+    return pl.DataFrame(out, schema=_schema(CoxSummary), orient="row")
 
 
 def followup_summary(adtte: pl.DataFrame) -> pl.DataFrame:
-    """Median follow-up by reverse Kaplan-Meier of OS (primary analysis)."""
+    """Median follow-up by reverse Kaplan-Meier of OS (primary analysis: censoring is
+    the event) with its CI, and the range of follow-up (shortest and longest OS time)."""
     os_rows = adtte.filter((pl.col("PARAMCD") == "OS") & (pl.col("ANALYSIS") == "primary"))
-    value = median_followup(os_rows["AVAL"].to_numpy(), 1 - os_rows["CNSR"].to_numpy()) if os_rows.height else None
-    return pl.DataFrame(
-        {"endpoint": ["OS"], "analysis": ["primary"], "n": [os_rows.height], "median_followup_days": [value]},
-        schema={"endpoint": pl.String, "analysis": pl.String, "n": pl.Int64, "median_followup_days": pl.Float64},
-    )
+    time = os_rows["AVAL"].to_numpy().astype(float)
+    median = fit_km(time, os_rows["CNSR"].to_numpy()).median() if os_rows.height else (None, None, None)
+    row = {"endpoint": "OS", "analysis": "primary", "n": os_rows.height, "median_followup_days": median[0],
+           "median_followup_lcl_days": median[1], "median_followup_ucl_days": median[2],
+           "min_days": float(time.min()) if len(time) else None, "max_days": float(time.max()) if len(time) else None}
+    return pl.DataFrame([row], schema=_schema(FollowupSummary), orient="row")

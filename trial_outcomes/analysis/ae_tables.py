@@ -1,0 +1,122 @@
+"""Adverse-event tables over the safety set (tern's AET01/AET02/AET04 in spirit):
+by preferred term and worst grade, by system organ class and preferred term for
+all, serious, related and fatal TEAEs, and adverse events of special interest.
+
+Subjects are counted once per row at their worst grade; percentages are of the
+safety set. Only treatment-emergent AEs (``TRTEMFL`` = Y) are tabulated.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from trial_outcomes.analysis.aesi import CATEGORIES
+from trial_outcomes.contracts import AeSocSummary, AeSummary, AesiSummary
+
+ANY_AE, ANY_SOC, ANY_TERM = "Any adverse event", "Any SOC", "Any term"
+#: table -> the TEAEs it counts
+SOC_TABLES = {
+    "All TEAEs": pl.lit(True),
+    "Serious TEAEs": pl.col("AESER") == "Y",
+    "Related TEAEs": pl.col("AEREL") == "Y",
+    "Fatal TEAEs": pl.col("AETOXGR") == 5,
+}
+
+
+def _schema(schema: type) -> dict[str, pl.DataType]:
+    return {name: col.dtype for name, col in schema.columns().items()}  # type: ignore[attr-defined]
+
+
+def _pct(column: str, n_safety: int) -> pl.Expr:
+    return (pl.col(column) / n_safety * 100).round(1) if n_safety else pl.lit(None, dtype=pl.Float64)
+
+
+def teae_safety(adae: pl.DataFrame, adsl: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Treatment-emergent AEs of safety-set subjects, and the safety-set N."""
+    safety = adsl.filter(pl.col("SAFFL") == "Y").select("USUBJID")
+    teae = adae.filter(pl.col("TRTEMFL") == "Y").join(safety, on="USUBJID", how="semi")
+    return teae, safety.height
+
+
+def ae_summary(adae: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
+    """Subjects by preferred term and worst grade: any grade, grade 3+, and each worst
+    grade 1-5. The first row, ``Any adverse event``, counts each subject once."""
+    teae, n_safety = teae_safety(adae, adsl)
+    worst = teae.group_by("USUBJID", "AEDECOD").agg(pl.col("AETOXGR").max().alias("WORSTGR"))
+    any_term = worst.group_by("USUBJID").agg(pl.col("WORSTGR").max()).with_columns(pl.lit(ANY_AE).alias("AEDECOD"))
+    both = pl.concat([any_term.select("USUBJID", "AEDECOD", "WORSTGR"), worst.select("USUBJID", "AEDECOD", "WORSTGR")])
+    table = both.group_by("AEDECOD").agg(
+        pl.len().cast(pl.Int64).alias("n_any"),
+        (pl.col("WORSTGR") >= 3).sum().cast(pl.Int64).alias("n_grade3plus"),
+        *[(pl.col("WORSTGR") == g).sum().cast(pl.Int64).alias(f"n_grade{g}") for g in range(1, 6)],
+    )
+    table = table.with_columns(
+        pl.lit(n_safety, dtype=pl.Int64).alias("n_safety"),
+        _pct("n_any", n_safety).alias("pct_any"),
+        _pct("n_grade3plus", n_safety).alias("pct_grade3plus"),
+        (pl.col("AEDECOD") == ANY_AE).alias("_first"),
+    ).sort(["_first", "n_any", "AEDECOD"], descending=[True, True, False])
+    return table.rename({"AEDECOD": "term"}).select(list(_schema(AeSummary))).cast(_schema(AeSummary))
+
+
+def _soc_rows(teae: pl.DataFrame, name: str, n_safety: int) -> pl.DataFrame:
+    worst = teae.group_by("USUBJID", "AESOC", "AEDECOD").agg(pl.col("AETOXGR").max().alias("g"))
+    levels = [
+        worst.group_by("USUBJID").agg(pl.col("g").max()).with_columns(
+            pl.lit(ANY_SOC).alias("soc"), pl.lit(ANY_TERM).alias("term"), pl.lit("overall").alias("row_type")),
+        worst.group_by("USUBJID", "AESOC").agg(pl.col("g").max()).rename({"AESOC": "soc"}).with_columns(
+            pl.lit(ANY_TERM).alias("term"), pl.lit("soc").alias("row_type")),
+        worst.rename({"AESOC": "soc", "AEDECOD": "term"}).with_columns(pl.lit("term").alias("row_type")),
+    ]
+    counts = pl.concat([lv.select("USUBJID", "soc", "term", "row_type", "g") for lv in levels]).group_by(
+        "soc", "term", "row_type").agg(
+        pl.len().cast(pl.Int64).alias("n_any"),
+        (pl.col("g") >= 3).sum().cast(pl.Int64).alias("n_grade3plus"),
+        (pl.col("g") == 5).sum().cast(pl.Int64).alias("n_grade5"),
+    )
+    if counts.is_empty():  # an empty table still shows the overall row, with zeros
+        counts = pl.DataFrame({"soc": [ANY_SOC], "term": [ANY_TERM], "row_type": ["overall"], "n_any": [0],
+                               "n_grade3plus": [0], "n_grade5": [0]},
+                              schema={"soc": pl.String, "term": pl.String, "row_type": pl.String, "n_any": pl.Int64,
+                                      "n_grade3plus": pl.Int64, "n_grade5": pl.Int64})
+    soc_size = counts.filter(pl.col("row_type") == "soc").select("soc", pl.col("n_any").alias("_soc_n"))
+    ordered = counts.join(soc_size, on="soc", how="left").with_columns(
+        pl.col("row_type").replace_strict({"overall": 0, "soc": 1, "term": 2}, return_dtype=pl.Int8).alias("_rank"),
+        pl.col("_soc_n").fill_null(0),
+    ).with_columns(pl.when(pl.col("_rank") == 0).then(pl.lit(10**9)).otherwise(pl.col("_soc_n")).alias("_soc_n"))
+    ordered = ordered.sort(["_soc_n", "soc", "_rank", "n_any", "term"], descending=[True, False, False, True, False])
+    return ordered.with_columns(
+        pl.lit(name).alias("table"),
+        pl.lit(n_safety, dtype=pl.Int64).alias("n_safety"),
+        _pct("n_any", n_safety).alias("pct_any"),
+        _pct("n_grade3plus", n_safety).alias("pct_grade3plus"),
+        _pct("n_grade5", n_safety).alias("pct_grade5"),
+    ).select(list(_schema(AeSocSummary)))
+
+
+def ae_soc_summary(adae: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
+    """``ae_soc_summary.csv``: one table per ``SOC_TABLES`` entry (the ``table`` column),
+    each with the overall row, then each SOC (largest first) followed by its terms,
+    subjects counted at their worst grade: any, >= 3, and 5. Without a coded SOC
+    every term sits under "Not coded"."""
+    teae, n_safety = teae_safety(adae, adsl)
+    parts = [_soc_rows(teae.filter(condition), name, n_safety) for name, condition in SOC_TABLES.items()]
+    return pl.concat(parts).cast(_schema(AeSocSummary))
+
+
+def aesi_summary(adae: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
+    """``aesi_summary.csv``: per AESI category, subjects with any such TEAE and with a
+    worst grade >= 3, and the number of events; every category appears, with zeros
+    when none occurred."""
+    teae, n_safety = teae_safety(adae, adsl)
+    aesi = teae.filter(pl.col("AESIFL") == "Y")
+    counts = aesi.group_by("AESICAT").agg(
+        pl.col("USUBJID").n_unique().cast(pl.Int64).alias("n_any"),
+        pl.col("USUBJID").filter(pl.col("AETOXGR") >= 3).n_unique().cast(pl.Int64).alias("n_grade3plus"),
+        pl.len().cast(pl.Int64).alias("n_events"),
+    ).rename({"AESICAT": "category"})
+    table = pl.DataFrame({"category": list(CATEGORIES)}).join(counts, on="category", how="left").with_columns(
+        pl.col("n_any", "n_grade3plus", "n_events").fill_null(0),
+        pl.lit(n_safety, dtype=pl.Int64).alias("n_safety"),
+    ).with_columns(_pct("n_any", n_safety).alias("pct_any"), _pct("n_grade3plus", n_safety).alias("pct_grade3plus"))
+    return table.select(list(_schema(AesiSummary))).cast(_schema(AesiSummary))

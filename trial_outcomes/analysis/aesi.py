@@ -1,0 +1,68 @@
+"""Adverse events of special interest after CAR-T (endpoints.md, Adverse events).
+
+One rule per category, each a polars condition on ADAE rows; an AE takes the
+first category whose rule it meets. Terms are matched without regard to case
+or British/American spelling. Worked examples: tests/analysis/test_aesi.py.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from trial_outcomes.schema import CRS_TERM, ICANS_TERM
+
+INFECTIONS_SOC = "Infections and infestations"
+#: without a coded SOC, an infection is recognised by its term
+INFECTION_TERMS = r"(?i)infect|sepsis|septic|pneumonia|bacter|fung|viral|virus|cellulitis|abscess|candid|aspergill"
+CYTOPENIA_TERMS = ("neutrophil count decreased", "neutropenia", "platelet count decreased", "thrombocytopenia")
+PROLONGED_DAYS = (28, 90)
+
+CRS, ICANS = "CRS", "ICANS"
+CATEGORIES = (CRS, ICANS, "Prolonged cytopenia", "Grade >= 3 infection", "Hypogammaglobulinaemia",
+              "Tumour lysis syndrome", "IEC-associated HLH/MAS")
+
+
+def is_cytopenia(term: pl.Expr) -> pl.Expr:
+    return term.str.to_lowercase().is_in(CYTOPENIA_TERMS)
+
+
+def present_at_day(day: int, cut_day: pl.Expr) -> pl.Expr:
+    """The AE (onset ``ASTDY``, resolution ``AENDY``) was present on study day ``day``
+    and the cut let us see that day: onset on or before it and resolved after it,
+    or ongoing at a cut on or after it."""
+    ongoing = pl.col("AENDY").is_null() & (cut_day >= day)
+    return (pl.col("ASTDY") <= day) & ((pl.col("AENDY") > day) | ongoing)
+
+
+def prolonged_cytopenia(day: int, cut_day: pl.Expr) -> pl.Expr:
+    """Grade >= 3 neutrophil or platelet count decreased not resolved by ``day``."""
+    return is_cytopenia(pl.col("AEDECOD")) & (pl.col("AETOXGR") >= 3) & present_at_day(day, cut_day)
+
+
+def is_infection(soc: pl.Expr, term: pl.Expr) -> pl.Expr:
+    """SOC ``Infections and infestations``; without a coded SOC, the term's words."""
+    return pl.when(soc.is_not_null()).then(soc == INFECTIONS_SOC).otherwise(term.str.contains(INFECTION_TERMS))
+
+
+def aesi_rules(cut_day: pl.Expr) -> dict[str, pl.Expr]:
+    """Category -> condition, in order of precedence."""
+    term = pl.col("AEDECOD")
+    return {
+        CRS: term == CRS_TERM,
+        ICANS: term == ICANS_TERM,
+        "Prolonged cytopenia": prolonged_cytopenia(PROLONGED_DAYS[0], cut_day),
+        "Grade >= 3 infection": is_infection(pl.col("AESOCRAW"), term) & (pl.col("AETOXGR") >= 3),
+        "Hypogammaglobulinaemia": term.str.contains(r"(?i)hypogammaglobulin|immunoglobulin.{0,3} decreased"),
+        "Tumour lysis syndrome": term.str.contains(r"(?i)tumou?r lysis"),
+        "IEC-associated HLH/MAS": term.str.contains(
+            r"(?i)ha?emophagocytic|lymphohistiocytosis|macrophage activation|\bHLH\b|\bMAS\b"),
+    }
+
+
+def aesi_category(cut_day: pl.Expr) -> pl.Expr:
+    """``AESICAT``: the first category whose rule the AE meets; null for none."""
+    rules = list(aesi_rules(cut_day).items())
+    expr = pl.when(rules[0][1].fill_null(False)).then(pl.lit(rules[0][0]))
+    for category, condition in rules[1:]:
+        expr = expr.when(condition.fill_null(False)).then(pl.lit(category))
+    return expr.otherwise(pl.lit(None, dtype=pl.String))

@@ -1,0 +1,109 @@
+"""Exposure to CAR-T (tern's EXT01): dose, lymphodepletion, bridging, time from
+enrolment to infusion, and why enrolled subjects were not infused."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from trial_outcomes.analysis.cut import Records
+from trial_outcomes.analysis.flags import yn_flag
+from trial_outcomes.analysis.frames import require
+
+NOT_INFUSED = {
+    "MANUFACTURING_FAILURE": "Manufacturing failure",
+    "DEATH": "Death before infusion",
+    "WITHDRAWAL": "Withdrawal before infusion",
+    "LOST": "Lost before infusion",
+    "AWAITING": "Awaiting infusion at the cut",
+}
+
+EXPOSURE_COLUMNS = {"measure": pl.String, "category": pl.String, "n": pl.Int64, "pct": pl.Float64,
+                    "median": pl.Float64, "min": pl.Float64, "max": pl.Float64, "population_n": pl.Int64}
+
+
+def exposure_variables(records: Records) -> pl.DataFrame:
+    """Per infused subject, from the first infusion: ``DOSE`` (CAR+ T cells/kg),
+    ``LDREGIMEN``, ``BRIDGING`` (text; null when none or not collected) and
+    ``BRIDGFL`` (Y when bridging therapy is recorded)."""
+    infusion = require(records["infusion"], "infusion", "subject_id", "infusion_date", "dose_cells_per_kg",
+                       "ld_regimen", "bridging")
+    first = infusion.sort("subject_id", "infusion_date").group_by("subject_id", maintain_order=True).first()
+    return first.select(
+        "subject_id",
+        pl.col("dose_cells_per_kg").alias("DOSE"),
+        pl.col("ld_regimen").alias("LDREGIMEN"),
+        pl.col("bridging").alias("BRIDGING"),
+        yn_flag(pl.col("bridging").is_not_null()).alias("BRIDGFL"),
+    )
+
+
+def time_to_infusion(adsl: pl.DataFrame) -> pl.DataFrame:
+    """``ENRINFDY``: days from enrolment to the first infusion (the vein-to-vein time
+    as far as the drop shows it: apheresis is not collected); ``LDINFDY``: days
+    from the start of lymphodepletion to infusion."""
+    require(adsl, "ADSL", "enrol_date", "TRTSDT", "LDSTDT")
+    return adsl.with_columns(
+        (pl.col("TRTSDT") - pl.col("enrol_date")).dt.total_days().alias("ENRINFDY"),
+        (pl.col("TRTSDT") - pl.col("LDSTDT")).dt.total_days().alias("LDINFDY"),
+    )
+
+
+def not_infused_reason(adsl: pl.DataFrame) -> pl.DataFrame:
+    """``NINFCAT``: why an enrolled subject was not infused by the cut: a withdrawal
+    whose reason names manufacturing is a manufacturing failure; then death,
+    other withdrawal, loss to follow-up; otherwise still awaiting infusion.
+    ``NINFREAS`` keeps the text as recorded."""
+    require(adsl, "ADSL", "TRTSDT", "DTHDT", "DTHCAUS", "WDDT", "WDREAS", "LOSTDT")
+    category = (
+        pl.when(pl.col("TRTSDT").is_not_null()).then(None)
+        .when(pl.col("WDDT").is_not_null() & pl.col("WDREAS").str.contains("(?i)manufactur").fill_null(False))
+        .then(pl.lit("MANUFACTURING_FAILURE"))
+        .when(pl.col("DTHDT").is_not_null()).then(pl.lit("DEATH"))
+        .when(pl.col("WDDT").is_not_null()).then(pl.lit("WITHDRAWAL"))
+        .when(pl.col("LOSTDT").is_not_null()).then(pl.lit("LOST"))
+        .otherwise(pl.lit("AWAITING"))
+    )
+    text = (
+        pl.when(pl.col("TRTSDT").is_not_null()).then(None)
+        .when(pl.col("DTHDT").is_not_null()).then(pl.col("DTHCAUS").fill_null("cause not given"))
+        .when(pl.col("WDDT").is_not_null()).then(pl.col("WDREAS").fill_null("reason not given"))
+        .when(pl.col("LOSTDT").is_not_null()).then(pl.lit("Lost to follow-up"))
+        .otherwise(pl.lit("Awaiting infusion at the cut"))
+    )
+    return adsl.with_columns(category.alias("NINFCAT"), text.alias("NINFREAS"))
+
+
+def _continuous(measure: str, values: pl.Series, n_population: int) -> dict[str, object]:
+    values = values.drop_nulls().cast(pl.Float64)
+    return {"measure": measure, "category": "", "n": values.len(), "pct": None,
+            "median": values.median() if values.len() else None, "min": values.min(), "max": values.max(),
+            "population_n": n_population}
+
+
+def _categories(measure: str, values: pl.Series, n_population: int, order: list[str] | None = None) -> list[dict[str, object]]:
+    counts = values.fill_null("None").value_counts()
+    found = dict(zip(counts[values.name].to_list(), counts["count"].to_list(), strict=True))
+    keys = order if order is not None else sorted(found)
+    return [{"measure": measure, "category": k, "n": int(found.get(k, 0)),
+             "pct": 100 * found.get(k, 0) / n_population if n_population else None,
+             "median": None, "min": None, "max": None, "population_n": n_population} for k in keys]
+
+
+def exposure_summary(adsl: pl.DataFrame) -> pl.DataFrame:
+    """``exposure_summary.csv``: over the safety set, dose (median, range), days from
+    enrolment to infusion and from lymphodepletion to infusion, LD regimen and
+    bridging therapy (counts and % of the safety set); over the enrolled subjects
+    not infused, the reasons (manufacturing failure, death, withdrawal, lost,
+    awaiting)."""
+    safety = adsl.filter(pl.col("SAFFL") == "Y")
+    n = safety.height
+    rows: list[dict[str, object]] = [
+        _continuous("Dose, CAR+ T cells/kg", safety["DOSE"], n),
+        _continuous("Days from enrolment to infusion", safety["ENRINFDY"], n),
+        _continuous("Days from lymphodepletion start to infusion", safety["LDINFDY"], n),
+        *_categories("Lymphodepletion regimen", safety["LDREGIMEN"], n),
+        *_categories("Bridging therapy", safety["BRIDGING"], n),
+    ]
+    not_infused = adsl.filter(pl.col("SAFFL") == "N")
+    rows += _categories("Enrolled, not infused", not_infused["NINFCAT"], not_infused.height, list(NOT_INFUSED))
+    return pl.DataFrame(rows, schema=EXPOSURE_COLUMNS, orient="row")

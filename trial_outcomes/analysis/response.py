@@ -1,0 +1,210 @@
+"""Response to CAR-T (endpoints.md version 2, Response).
+
+Each rule is one function; ``derive_response`` composes them into one row per
+infused subject. Worked examples, in study days, are the tests in
+tests/analysis/test_response_rules.py.
+
+* Attribution: only assessments before the first HSCT or NEW_THERAPY count
+  toward any response of CAR-T (``attributable_assessments``).
+* A remission is CR/CRi; for MRD-persistent entrants, who enter in morphologic
+  remission, it is MRD conversion: CR/CRi with ``mrd_pct < 0.01``
+  (``is_remission``).
+* Best overall response by day 28: the best attributable assessment on day
+  21 to 42 (``best_response_day28``).
+* Interim denominators: a subject whose day-42 window is open and who has no
+  remission yet is pending (``PENDING``), never a non-responder. The window
+  closes on day 42, or earlier at death, HSCT, new therapy, withdrawal or loss
+  to follow-up, after which no CAR-T response can be seen.
+* ``ORR3M`` (ELIANA's primary endpoint): a remission on day 0 to 91, maintained:
+  no relapse recorded within 28 days after it (``overall_remission_3m``).
+* First remission date, relapse and the last assessment in remission, for
+  DFS, CIR, NRM and DOR (``remission_dates``, ``relapse_after_remission``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from trial_outcomes.analysis.flags import yn_flag
+from trial_outcomes.analysis.frames import require
+from trial_outcomes.analysis.timeline import study_day
+
+REMISSION = ("CR", "CRi")
+#: best first; RELAPSE is not a response
+RESPONSE_ORDER = ("CR", "CRi", "PR", "NR", "NE")
+MRD_NEGATIVE_BELOW = 0.01  # % of nucleated cells
+WINDOW_FIRST_DAY, WINDOW_LAST_DAY = 21, 42  # day-28 response window
+ORR3M_LAST_DAY, ORR3M_MAINTAINED_DAYS = 91, 28
+PENDING = "PENDING"
+MORPHOLOGIC, MRD_PERSISTENT = "morphologic", "mrd_persistent"
+
+#: the per-subject columns ``derive_response`` needs (one row per infused subject)
+SUBJECT_COLUMNS = ("subject_id", "TRTSDT", "disease_stratum", "ATTRENDT", "DTHDT", "WDDT", "LOSTDT")
+
+
+def disease_stratum(disease_status: pl.Expr) -> pl.Expr:
+    """``disease_stratum``: ``mrd_persistent`` entrants respond by MRD conversion;
+    relapsed and primary refractory entrants (``morphologic``) by morphologic
+    remission. Every response rate is shown overall and by this stratum."""
+    return pl.when(disease_status == MRD_PERSISTENT).then(pl.lit(MRD_PERSISTENT)).otherwise(pl.lit(MORPHOLOGIC))
+
+
+def mrd_negative(mrd: pl.Expr) -> pl.Expr:
+    """MRD-negative: ``mrd_pct < 0.01`` (0.01 itself is positive); not done is not negative."""
+    return (mrd < MRD_NEGATIVE_BELOW).fill_null(False)
+
+
+def is_remission(response: pl.Expr, mrd: pl.Expr, stratum: pl.Expr) -> pl.Expr:
+    """A CAR-T remission at one assessment: CR or CRi; for an MRD-persistent entrant
+    also MRD-negative (their morphologic CR says nothing)."""
+    morphologic = response.is_in(REMISSION).fill_null(False)
+    return morphologic & ((stratum != MRD_PERSISTENT) | mrd_negative(mrd))
+
+
+def attributable_assessments(assessments: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFrame:
+    """Every assessment of an infused subject with its study day ``ADY``, ``ANL01FL``
+    (Y: before the first HSCT or new therapy, so attributable to CAR-T) and
+    ``REMISSION`` (``is_remission`` at this assessment). A remission reached only
+    after salvage therapy started (CR at month 2, salvage from day 43) has
+    ``ANL01FL`` = N and counts toward no CAR-T response."""
+    require(assessments, "assessments", "subject_id", "assessment_date", "response", "mrd_pct")
+    require(subjects, "subjects", "subject_id", "TRTSDT", "disease_stratum", "ATTRENDT")
+    joined = assessments.join(subjects.select("subject_id", "TRTSDT", "disease_stratum", "ATTRENDT"),
+                              on="subject_id", how="inner")
+    attributable = pl.col("ATTRENDT").is_null() | (pl.col("assessment_date") < pl.col("ATTRENDT"))
+    return joined.with_columns(
+        study_day(pl.col("assessment_date")).alias("ADY"),
+        attributable.alias("_attributable"),
+        yn_flag(attributable).alias("ANL01FL"),
+        is_remission(pl.col("response"), pl.col("mrd_pct"), pl.col("disease_stratum")).alias("REMISSION"),
+    )
+
+
+def window_close_date(last_day: int) -> pl.Expr:
+    """The date a response window ending on ``last_day`` closes: that day, or the
+    subject's death, first other therapy, withdrawal or loss to follow-up, if earlier."""
+    return pl.min_horizontal(pl.col("TRTSDT") + pl.duration(days=last_day), "DTHDT", "ATTRENDT", "WDDT", "LOSTDT")
+
+
+def best_response_day28(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.date) -> pl.DataFrame:
+    """``BOR28``: the best of CR > CRi > PR > NR > NE among attributable assessments on
+    day 21 to 42 (a remission first, so an MRD-negative CR of an MRD-persistent
+    entrant beats an MRD-positive one); ``PENDING`` while the window is open at the
+    cut with no remission yet; ``NE`` when it closed with no assessment in it.
+    ``BORDT``/``BORDY``/``BORMRD``: the first assessment giving it. Flags: ``CRFL``
+    remission (the CR/CRi rate's responder), ``CR28FL`` CR, ``MRDNEGFL`` MRD-negative
+    remission, ``D28PENDFL`` pending, and ``D28CLSDT`` the date the window closes."""
+    rank = {r: i for i, r in enumerate(RESPONSE_ORDER)}
+    in_window = (
+        assessed.filter(pl.col("_attributable") & pl.col("ADY").is_between(WINDOW_FIRST_DAY, WINDOW_LAST_DAY)
+                        & pl.col("response").is_in(RESPONSE_ORDER))
+        .with_columns(pl.col("response").replace_strict(rank, return_dtype=pl.Int32).alias("_rank"))
+        .sort("subject_id", "REMISSION", "_rank", "assessment_date", descending=[False, True, False, False])
+        .group_by("subject_id", maintain_order=True).first()
+        .select("subject_id", "response", "assessment_date", "ADY", "mrd_pct", "REMISSION")
+    )
+    out = subjects.select(*SUBJECT_COLUMNS).join(in_window, on="subject_id", how="left")
+    remission = pl.col("REMISSION").fill_null(False)
+    closes = window_close_date(WINDOW_LAST_DAY)
+    pending = ~remission & (closes > cut)
+    return out.with_columns(closes.alias("D28CLSDT")).select(
+        "subject_id",
+        pl.when(pending).then(pl.lit(PENDING)).otherwise(pl.col("response").fill_null("NE")).alias("BOR28"),
+        pl.when(~pending).then(pl.col("assessment_date")).alias("BORDT"),
+        pl.when(~pending).then(pl.col("ADY")).alias("BORDY"),
+        pl.when(~pending).then(pl.col("mrd_pct")).alias("BORMRD"),
+        yn_flag(remission).alias("CRFL"),
+        yn_flag(remission & (pl.col("response") == "CR")).alias("CR28FL"),
+        yn_flag(remission & mrd_negative(pl.col("mrd_pct"))).alias("MRDNEGFL"),
+        yn_flag(pending).alias("D28PENDFL"),
+        "D28CLSDT",
+    )
+
+
+def early_response(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.date) -> pl.DataFrame:
+    """For EFS: ``RSP42FL`` (Y: an attributable remission at any assessment up to day
+    42, the end of the day-28 window) and ``TRTFLFL`` (Y: treatment failure, known at
+    the cut: no such remission and the window closed). endpoints.md: a subject in
+    CR at day 14 who relapses at day 28 responded; the EFS event is the relapse."""
+    early = (assessed.filter(pl.col("_attributable") & (pl.col("ADY") <= WINDOW_LAST_DAY) & pl.col("REMISSION"))
+             .select("subject_id").unique().with_columns(pl.lit(True).alias("_early")))
+    out = subjects.select(*SUBJECT_COLUMNS).join(early, on="subject_id", how="left")
+    responded = pl.col("_early").fill_null(False)
+    closed = window_close_date(WINDOW_LAST_DAY) <= cut
+    return out.select("subject_id", yn_flag(responded).alias("RSP42FL"), yn_flag(~responded & closed).alias("TRTFLFL"))
+
+
+def remission_dates(assessed: pl.DataFrame) -> pl.DataFrame:
+    """``FRMDT``/``FRMDY``: the first attributable remission (for an MRD-persistent
+    entrant the first MRD-negative one); ``LATERMFL``: Y when that is after day 42
+    (a late responder, who enters DFS but is an EFS treatment failure);
+    ``LSTREMDT``: the last CR/CRi assessment on or after it, the DFS censoring date."""
+    first = (assessed.filter(pl.col("_attributable") & pl.col("REMISSION"))
+             .group_by("subject_id").agg(pl.col("assessment_date").min().alias("FRMDT"), pl.col("ADY").min().alias("FRMDY")))
+    last = (assessed.join(first, on="subject_id", how="inner")
+            .filter(pl.col("response").is_in(REMISSION) & (pl.col("assessment_date") >= pl.col("FRMDT")))
+            .group_by("subject_id").agg(pl.col("assessment_date").max().alias("LSTREMDT")))
+    return first.join(last, on="subject_id", how="left").with_columns(
+        yn_flag(pl.col("FRMDY") > WINDOW_LAST_DAY).alias("LATERMFL"))
+
+
+def relapse_after_remission(assessed: pl.DataFrame, remission: pl.DataFrame) -> pl.DataFrame:
+    """``RELDT``: the first ``RELAPSE`` assessment after the first remission, with its
+    site (``RELSITE``) and CD19 status (``RELCD19``). MRD reappearance alone is not
+    relapse. A relapse after HSCT or new therapy still counts (the primary
+    analyses do not censor at consolidation)."""
+    return (
+        assessed.filter(pl.col("response") == "RELAPSE")
+        .join(remission.select("subject_id", "FRMDT"), on="subject_id", how="inner")
+        .filter(pl.col("assessment_date") > pl.col("FRMDT"))
+        .sort("subject_id", "assessment_date")
+        .group_by("subject_id", maintain_order=True).first()
+        .select("subject_id", pl.col("assessment_date").alias("RELDT"),
+                pl.col("relapse_site").alias("RELSITE"), pl.col("cd19_at_relapse").alias("RELCD19"))
+    )
+
+
+def overall_remission_3m(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.date) -> pl.DataFrame:
+    """``ORR3MFL``: Y when an attributable remission on day 0 to 91 was maintained, i.e.
+    no relapse was recorded within 28 days after it, and those 28 days had passed
+    by the cut; ``ORR3MDT`` is the first such remission. ``ORR3MPFL``: pending (left
+    out of the rate's denominator) while a remission awaits its 28 days without a
+    relapse so far, or day 91 has not come and the subject is still followed on
+    CAR-T alone."""
+    cut_day = study_day(pl.lit(cut))
+    relapses = assessed.filter(pl.col("response") == "RELAPSE").select("subject_id", pl.col("ADY").alias("_rel_day"))
+    candidates = assessed.filter(pl.col("_attributable") & pl.col("REMISSION") & (pl.col("ADY") <= ORR3M_LAST_DAY))
+    relapsed_within = (
+        candidates.select("subject_id", "ADY").join(relapses, on="subject_id", how="inner")
+        .filter((pl.col("_rel_day") > pl.col("ADY")) & (pl.col("_rel_day") <= pl.col("ADY") + ORR3M_MAINTAINED_DAYS))
+        .select("subject_id", "ADY").unique().with_columns(pl.lit(True).alias("_broken"))
+    )
+    judged = (candidates.join(relapsed_within, on=["subject_id", "ADY"], how="left")
+              .with_columns(pl.col("_broken").fill_null(False)))
+    maintained = (judged.filter(~pl.col("_broken") & (pl.col("ADY") + ORR3M_MAINTAINED_DAYS <= cut_day))
+                  .group_by("subject_id").agg(pl.col("assessment_date").min().alias("ORR3MDT")))
+    awaiting = (judged.filter(~pl.col("_broken") & (pl.col("ADY") + ORR3M_MAINTAINED_DAYS > cut_day))
+                .select("subject_id").unique().with_columns(pl.lit(True).alias("_awaiting")))
+    out = (subjects.select(*SUBJECT_COLUMNS).join(maintained, on="subject_id", how="left")
+           .join(awaiting, on="subject_id", how="left"))
+    responder = pl.col("ORR3MDT").is_not_null()
+    open_window = window_close_date(ORR3M_LAST_DAY) > cut
+    pending = ~responder & (pl.col("_awaiting").fill_null(False) | open_window)
+    return out.select("subject_id", yn_flag(responder).alias("ORR3MFL"), "ORR3MDT", yn_flag(pending).alias("ORR3MPFL"))
+
+
+def derive_response(assessments: pl.DataFrame, subjects: pl.DataFrame, cut: dt.date) -> pl.DataFrame:
+    """Every response variable of ADSL, one row per infused subject in ``subjects``
+    (``SUBJECT_COLUMNS``): day-28 best response and flags, early response for EFS,
+    ORR3M, first remission, last assessment in remission and relapse."""
+    require(subjects, "subjects", *SUBJECT_COLUMNS)
+    assessed = attributable_assessments(assessments, subjects)
+    remission = remission_dates(assessed)
+    out = subjects.select("subject_id")
+    for part in (best_response_day28(assessed, subjects, cut), early_response(assessed, subjects, cut),
+                 overall_remission_3m(assessed, subjects, cut), remission,
+                 relapse_after_remission(assessed, remission)):
+        out = out.join(part, on="subject_id", how="left")
+    return out

@@ -1,0 +1,113 @@
+"""Safety summaries over the safety set: CRS and ICANS (incidence, worst grade
+reported, derived and adjudicated, onset, duration, drugs), the headline safety
+rates with exact CIs, and deaths by cause category (tern's DTHT01 in spirit)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from trial_outcomes.analysis.rates import clopper_pearson
+from trial_outcomes.contracts import DeathsSummary, SafetySummary, SyndromeSummary
+from trial_outcomes.schema import CAUSE_CATEGORIES
+
+BASES = {"reported": "GR", "derived": "GRDRV", "adjudicated": "GRADJ"}
+
+
+def _schema(schema: type) -> dict[str, pl.DataType]:
+    return {name: col.dtype for name, col in schema.columns().items()}  # type: ignore[attr-defined]
+
+
+def _share(measure: str, n: int, denominator: int, ci: bool = False) -> dict[str, Any]:
+    lcl, ucl = clopper_pearson(n, denominator) if ci else (None, None)
+    return {"measure": measure, "n": n, "denominator": denominator,
+            "pct": 100 * n / denominator if denominator else None,
+            "lcl": None if lcl is None else 100 * lcl, "ucl": None if ucl is None else 100 * ucl}
+
+
+def _spread(measure: str, values: pl.Series, denominator: int) -> dict[str, Any]:
+    values = values.drop_nulls().cast(pl.Float64)
+    return {"measure": measure, "n": values.len(), "denominator": denominator, "median": values.median(),
+            "min": values.min(), "max": values.max()}
+
+
+def syndrome_summary(adsl: pl.DataFrame, monitored: dict[str, bool]) -> pl.DataFrame:
+    """``crs_icans_summary.csv``: for CRS and ICANS and each basis of the worst grade
+    (reported; derived from monitoring, when the drop has it; adjudicated: the
+    higher of the two), subjects with any grade and with each worst grade 1-5,
+    and grade >= 3 with its Clopper-Pearson CI (percentages of the safety set).
+    For the reported events: onset day and duration (median, range), and
+    tocilizumab and corticosteroid use as a share of subjects with the event."""
+    safety = adsl.filter(pl.col("SAFFL") == "Y")
+    n = safety.height
+    rows: list[dict[str, Any]] = []
+    for syndrome in ("CRS", "ICANS"):
+        for basis, suffix in BASES.items():
+            if basis == "derived" and not monitored.get(syndrome, False):
+                continue
+            grade = safety[f"{syndrome}{suffix}"].fill_null(0)
+            for measure, count, ci in (
+                ("Any grade", int((grade >= 1).sum()), False),
+                *[(f"Grade {g}", int((grade == g).sum()), False) for g in range(1, 6)],
+                ("Grade >= 3", int((grade >= 3).sum()), True),
+            ):
+                rows.append({"syndrome": syndrome, "basis": basis, **_share(measure, count, n, ci)})
+        with_event = safety.filter(pl.col(f"{syndrome}GR").is_not_null())
+        m = with_event.height
+        rows += [
+            {"syndrome": syndrome, "basis": "reported", **_spread("Onset, study day", with_event[f"{syndrome}ONDY"], m)},
+            {"syndrome": syndrome, "basis": "reported",
+             **_spread("Duration, days (resolved)", with_event[f"{syndrome}DUR"], m)},
+            {"syndrome": syndrome, "basis": "reported",
+             **_share("Tocilizumab", int((with_event[f"{syndrome}TOCI"] == "Y").sum()), m)},
+            {"syndrome": syndrome, "basis": "reported",
+             **_share("Corticosteroids", int((with_event[f"{syndrome}STER"] == "Y").sum()), m)},
+        ]
+    return pl.DataFrame(rows, schema=_schema(SyndromeSummary), orient="row")
+
+
+def _rate_row(measure: str, events: int, n: int) -> dict[str, Any]:
+    lcl, ucl = clopper_pearson(events, n)
+    return {"measure": measure, "n_events": events, "n": n, "rate": events / n if n else None,
+            "rate_lcl": lcl, "rate_ucl": ucl}
+
+
+def safety_headline(adsl: pl.DataFrame) -> pl.DataFrame:
+    """``safety_summary.csv``: the headline safety rates over the safety set, with
+    exact Clopper-Pearson 95 % CIs: grade >= 3 CRS and ICANS (adjudicated, then
+    reported), deaths within 30 and 100 days of infusion, non-relapse mortality."""
+    safety = adsl.filter(pl.col("SAFFL") == "Y")
+    n = safety.height
+
+    def count(expr: pl.Expr) -> int:
+        return int(safety.select(expr.fill_null(False).sum()).item())
+
+    rows = [
+        _rate_row("Grade >= 3 CRS (adjudicated)", count(pl.col("CRSGRADJ") >= 3), n),
+        _rate_row("Grade >= 3 ICANS (adjudicated)", count(pl.col("ICANSGRADJ") >= 3), n),
+        _rate_row("Grade >= 3 CRS (reported)", count(pl.col("CRSGR") >= 3), n),
+        _rate_row("Grade >= 3 ICANS (reported)", count(pl.col("ICANSGR") >= 3), n),
+        _rate_row("Death within 30 days of infusion", count(pl.col("DTH30FL") == "Y"), n),
+        _rate_row("Death within 100 days of infusion", count(pl.col("DTH100FL") == "Y"), n),
+        _rate_row("Non-relapse mortality (any time)", count(pl.col("NRMFL") == "Y"), n),
+    ]
+    return pl.DataFrame(rows, schema=_schema(SafetySummary), orient="row")
+
+
+def deaths_summary(adsl: pl.DataFrame) -> pl.DataFrame:
+    """``deaths_summary.csv``: deaths of enrolled subjects by cause category (the
+    ``All`` row first): before infusion, within 30 and 100 days of it, after a
+    relapse, and non-relapse deaths."""
+    died = adsl.filter(pl.col("DTHDT").is_not_null())
+
+    def row(category: str, part: pl.DataFrame) -> dict[str, Any]:
+        return {"cause_category": category, "n_deaths": part.height,
+                "n_before_infusion": int(part["TRTSDT"].is_null().sum()),
+                "n_within_30d": int((part["DTH30FL"] == "Y").sum()),
+                "n_within_100d": int((part["DTH100FL"] == "Y").sum()),
+                "n_after_relapse": int(part["RELDT"].is_not_null().sum()),
+                "n_nrm": int((part["NRMFL"] == "Y").sum())}
+
+    rows = [row("All", died)] + [row(c, died.filter(pl.col("DTHCAT") == c)) for c in CAUSE_CATEGORIES]
+    return pl.DataFrame(rows, schema=_schema(DeathsSummary), orient="row")

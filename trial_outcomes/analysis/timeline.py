@@ -1,0 +1,103 @@
+"""Each subject's key dates (endpoints.md, Time and populations).
+
+One small function per date, each taking the records at the cut and returning
+one row per subject (``subject_id`` and the dates it derives). ``derive_adsl``
+joins them; ADAE and the CRS/ICANS grading take the few they need.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from trial_outcomes.analysis.cut import Records
+from trial_outcomes.analysis.frames import require
+
+
+def study_day(date: pl.Expr, day0: pl.Expr | None = None) -> pl.Expr:
+    """Days from the first infusion (``TRTSDT``, day 0) to ``date``: the day after
+    infusion is day 1, the day before is day -1 (endpoints.md: day 0 = infusion)."""
+    return (date - (pl.col("TRTSDT") if day0 is None else day0)).dt.total_days()
+
+
+def treatment_dates(records: Records) -> pl.DataFrame:
+    """``TRTSDT``: the first infusion (day 0); ``LDSTDT``: the first lymphodepletion
+    start; ``N_INFUSIONS``."""
+    infusion = require(records["infusion"], "infusion", "subject_id", "infusion_date", "ld_start_date")
+    return infusion.group_by("subject_id").agg(
+        pl.col("infusion_date").min().alias("TRTSDT"),
+        pl.col("ld_start_date").min().alias("LDSTDT"),
+        pl.len().cast(pl.Int64).alias("N_INFUSIONS"),
+    )
+
+
+def _first_event(fu: pl.DataFrame, event: str, date_name: str, detail_name: str | None = None) -> list[pl.Expr]:
+    rows = pl.col("event") == event
+    out = [pl.col("event_date").filter(rows).min().alias(date_name)]
+    if detail_name:
+        out.append(pl.col("detail").filter(rows).sort_by(pl.col("event_date").filter(rows)).first().alias(detail_name))
+    return out
+
+
+def followup_dates(records: Records) -> pl.DataFrame:
+    """``HSCTDT`` (first consolidative HSCT) with its detail ``HSCTDSC``, ``NTHERDT`` (first
+    new anti-leukemia therapy) with ``NTHERDSC``, ``WDDT``/``WDREAS`` (withdrawal) and
+    ``LOSTDT`` (lost to follow-up). Deaths are ``analysis.deaths.death_details``."""
+    fu = require(records["followup"], "followup", "subject_id", "event_date", "event", "detail")
+    return fu.group_by("subject_id").agg(
+        *_first_event(fu, "HSCT", "HSCTDT", "HSCTDSC"),
+        *_first_event(fu, "NEW_THERAPY", "NTHERDT", "NTHERDSC"),
+        *_first_event(fu, "WITHDRAWAL", "WDDT", "WDREAS"),
+        *_first_event(fu, "LOST", "LOSTDT"),
+    )
+
+
+def attribution_end(dates: pl.DataFrame) -> pl.DataFrame:
+    """``ATTRENDT``: the first HSCT or new anti-leukemia therapy, whichever is first.
+    endpoints.md, Response: "only assessments before the first HSCT or NEW_THERAPY
+    (and before the cut) count toward any response of CAR-T". The same date closes
+    the treatment-emergent window of ADAE and censors ``censor_at_hsct``.
+    ``ATTRENRS`` says which therapy it was."""
+    therapy = pl.min_horizontal("HSCTDT", "NTHERDT")
+    reason = (
+        pl.when(pl.col("HSCTDT").is_not_null() & (pl.col("HSCTDT") == therapy)).then(pl.lit("Consolidative HSCT"))
+        .when(pl.col("NTHERDT").is_not_null()).then(pl.lit("New anti-leukemia therapy"))
+    )
+    return dates.with_columns(therapy.alias("ATTRENDT"), reason.alias("ATTRENRS"))
+
+
+def therapy_dates(records: Records) -> pl.DataFrame:
+    """Per subject with any follow-up: HSCT, new therapy and the end of attribution."""
+    return attribution_end(followup_dates(records)).select(
+        "subject_id", "HSCTDT", "HSCTDSC", "NTHERDT", "NTHERDSC", "ATTRENDT", "ATTRENRS")
+
+
+def last_known_alive_date(records: Records) -> pl.DataFrame:
+    """``LSTALVDT``: "the latest date, up to the cut, of any record that shows the
+    subject alive (infusion, assessment, CONTACT, HSCT, NEW_THERAPY, AE onset or
+    resolution), never after a death". Enrolment counts too, so that a subject
+    never infused has one. A date after a death is not taken (validation forbids
+    them; the filter keeps this rule whole on its own)."""
+    fu = records["followup"]
+    alive = pl.concat([
+        records["enrolment"].select("subject_id", pl.col("enrol_date").alias("d")),
+        records["infusion"].select("subject_id", pl.col("infusion_date").alias("d")),
+        records["assessments"].select("subject_id", pl.col("assessment_date").alias("d")),
+        fu.filter(pl.col("event").is_in(["CONTACT", "HSCT", "NEW_THERAPY"]))
+        .select("subject_id", pl.col("event_date").alias("d")),
+        records["adverse_events"].select("subject_id", pl.col("onset_date").alias("d")),
+        records["adverse_events"].select("subject_id", pl.col("resolution_date").alias("d")).drop_nulls(),
+    ])
+    deaths = fu.filter(pl.col("event") == "DEATH").group_by("subject_id").agg(pl.col("event_date").min().alias("_dth"))
+    return (
+        alive.join(deaths, on="subject_id", how="left")
+        .filter(pl.col("_dth").is_null() | (pl.col("d") <= pl.col("_dth")))
+        .group_by("subject_id").agg(pl.col("d").max().alias("LSTALVDT"))
+    )
+
+
+def last_disease_assessment(records: Records) -> pl.DataFrame:
+    """``FASDT``/``LSTASDT``: the first and last disease assessment (the EFS censoring date)."""
+    return records["assessments"].group_by("subject_id").agg(
+        pl.col("assessment_date").min().alias("FASDT"),
+        pl.col("assessment_date").max().alias("LSTASDT"),
+    )

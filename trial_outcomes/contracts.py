@@ -1,0 +1,528 @@
+"""Every output table, declared once: columns, types, labels, keys and row rules.
+
+Each published table has one ``Output`` here with a dataframely schema. The
+asset that makes a table checks it against its contract before writing it (a
+blocking asset check, ``assets.files.save_table``); the column lists of the
+CSV files, the UI's column schemas (``dagster/column_schema`` with these
+labels), the publish list and the subgroup variables a plan may name are all
+derived from these declarations, never kept beside them.
+
+Two tables take columns from the analysis plan: ``survival_summary`` has one
+``rate_<m>m`` triple per landmark month, and ``adtte`` carries the plan's
+subgroup variables; ``survival_summary_schema`` and ``adtte_schema`` build
+those schemas for a plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import dataframely as dy
+import polars as pl
+
+YN = "^[YN]$"
+
+
+def _s(label: str, nullable: bool = True, **kw: Any) -> dy.Column:
+    return dy.String(nullable=nullable, description=label, **kw)
+
+
+def _flag(label: str, nullable: bool = False) -> dy.Column:
+    return dy.String(nullable=nullable, regex=YN, description=label)
+
+
+def _d(label: str, nullable: bool = True) -> dy.Column:
+    return dy.Date(nullable=nullable, description=label)
+
+
+def _f(label: str, nullable: bool = True, **kw: Any) -> dy.Column:
+    return dy.Float64(nullable=nullable, description=label, **kw)
+
+
+def _i(label: str, nullable: bool = True, **kw: Any) -> dy.Column:
+    return dy.Int64(nullable=nullable, description=label, **kw)
+
+
+def _subgroup(column: dy.Column) -> dy.Column:
+    column.metadata = {**(column.metadata or {}), "subgroup": True}
+    return column
+
+
+class ADSL(dy.Schema):
+    """Subject-level analysis dataset: one row per enrolled subject."""
+
+    USUBJID = dy.String(primary_key=True, description="Unique subject identifier")
+    site = _subgroup(_s("Study site", nullable=False))
+    consent_date = _d("Date of informed consent", nullable=False)
+    enrol_date = _d("Date of enrolment", nullable=False)
+    age_years = _f("Age at enrolment (years)", nullable=False)
+    sex = _subgroup(_s("Sex", nullable=False, regex="^[MF]$"))
+    diagnosis_date = _d("Date of diagnosis", nullable=False)
+    disease_status = _subgroup(_s("Disease status at enrolment", nullable=False))
+    prior_relapses = _subgroup(_i("Number of prior relapses", nullable=False, min=0))
+    prior_hsct = _subgroup(_flag("Prior allogeneic HSCT"))
+    cd19_pct = _f("CD19+ blasts at baseline (%)", nullable=False)
+    bm_blast_pct = _f("Marrow blasts at baseline (%)", nullable=False)
+    pb_blast_pct = _f("Peripheral blood blasts at baseline (%)", nullable=False)
+    csf_blasts_per_ul = _f("Leukaemic cells in CSF (/uL)", nullable=False)
+    emd = _subgroup(_flag("Extramedullary disease at baseline"))
+    fusion_gene = _subgroup(_s("Fusion gene"))
+    ecog = _subgroup(_i("ECOG performance status", nullable=False, min=0, max=4))
+    creatinine_x_uln = _f("Serum creatinine / ULN", nullable=False)
+    bun_x_uln = _f("Blood urea nitrogen / ULN", nullable=False)
+    age_group = _subgroup(_s("Age group (<10, >=10 years)", nullable=False))
+    disease_stratum = _subgroup(_s("Response stratum (morphologic disease, MRD-persistent)", nullable=False))
+    TRTSDT = _d("Date of first CAR-T infusion (day 0)")
+    LDSTDT = _d("Date lymphodepletion started")
+    N_INFUSIONS = _i("Number of CAR-T infusions")
+    HSCTDT = _d("Date of first consolidative HSCT")
+    HSCTDSC = _s("Consolidative HSCT: detail as reported")
+    NTHERDT = _d("Date of first new anti-leukemia therapy")
+    NTHERDSC = _s("New anti-leukemia therapy: detail as reported")
+    WDDT = _d("Date of withdrawal")
+    WDREAS = _s("Reason for withdrawal as reported")
+    LOSTDT = _d("Date lost to follow-up")
+    ATTRENDT = _d("End of response attribution: first HSCT or new therapy")
+    ATTRENRS = _s("Therapy that ended attribution")
+    DTHDT = _d("Date of death")
+    DTHCAUS = _s("Cause of death as reported")
+    DTHCAT = _s("Cause of death category")
+    DTHCATSR = _s("Source of the cause of death category")
+    LSTALVDT = _d("Date last known alive")
+    FASDT = _d("Date of first disease assessment")
+    LSTASDT = _d("Date of last disease assessment")
+    DOSE = _f("CAR+ T cells per kg (first infusion)")
+    LDREGIMEN = _subgroup(_s("Lymphodepletion regimen"))
+    BRIDGING = _s("Bridging therapy as reported")
+    BRIDGFL = _subgroup(_flag("Bridging therapy given", nullable=True))
+    BOR28 = _s("Best overall response by day 28 (day 21-42), or PENDING")
+    BORDT = _d("Date of the best response by day 28")
+    BORDY = _i("Study day of the best response by day 28")
+    BORMRD = _f("MRD (%) at the best response by day 28")
+    CRFL = _flag("Remission by day 28 (CR/CRi; MRD conversion if MRD-persistent)", nullable=True)
+    CR28FL = _flag("CR by day 28", nullable=True)
+    MRDNEGFL = _flag("MRD-negative remission by day 28", nullable=True)
+    D28PENDFL = _flag("Day-28 response pending at the cut", nullable=True)
+    D28CLSDT = _d("Date the day-28 response window closes")
+    RSP42FL = _flag("Attributable remission at any assessment up to day 42", nullable=True)
+    TRTFLFL = _flag("Treatment failure (no remission by day 42), known at the cut", nullable=True)
+    ORR3MFL = _flag("CR/CRi within 3 months, maintained 28 days (ORR3M)", nullable=True)
+    ORR3MDT = _d("Date of the ORR3M remission")
+    ORR3MPFL = _flag("ORR3M pending at the cut", nullable=True)
+    FRMDT = _d("Date of first attributable remission")
+    FRMDY = _i("Study day of first attributable remission")
+    LSTREMDT = _d("Date of last assessment in remission")
+    LATERMFL = _flag("First remission after day 42 (late responder)", nullable=True)
+    RELDT = _d("Date of first relapse after remission")
+    RELSITE = _s("Site of relapse")
+    RELCD19 = _s("CD19 status at relapse")
+    CRSGR = _i("Worst CRS grade, reported (ASTCT)")
+    CRSONDY = _i("CRS onset, study day")
+    CRSDUR = _i("CRS duration (days)")
+    CRSTOCI = _flag("Tocilizumab for CRS", nullable=True)
+    CRSSTER = _flag("Corticosteroids for CRS", nullable=True)
+    CRSGRDRV = _i("Worst CRS grade derived from monitoring (ASTCT)")
+    CRSGRADJ = _i("Worst CRS grade, adjudicated (higher of reported and derived)")
+    ICANSGR = _i("Worst ICANS grade, reported (ASTCT)")
+    ICANSONDY = _i("ICANS onset, study day")
+    ICANSDUR = _i("ICANS duration (days)")
+    ICANSTOCI = _flag("Tocilizumab for ICANS", nullable=True)
+    ICANSSTER = _flag("Corticosteroids for ICANS", nullable=True)
+    ICANSGRDRV = _i("Worst ICANS grade derived from monitoring (ASTCT)")
+    ICANSGRADJ = _i("Worst ICANS grade, adjudicated (higher of reported and derived)")
+    ENRLFL = _flag("Enrolled population flag")
+    SAFFL = _flag("Safety population flag (infused)")
+    EFFFL = _flag("Efficacy population flag")
+    PPROTFL = _flag("Per-protocol population flag")
+    DISPSTAT = _s("Disposition status at the cut", nullable=False)
+    ENRINFDY = _i("Days from enrolment to infusion")
+    LDINFDY = _i("Days from lymphodepletion start to infusion")
+    NINFCAT = _s("Reason not infused (category)")
+    NINFREAS = _s("Reason not infused as recorded")
+    DTHDY = _i("Study day of death")
+    DTH30FL = _flag("Death within 30 days of infusion")
+    DTH100FL = _flag("Death within 100 days of infusion")
+    NRMFL = _flag("Non-relapse mortality")
+    ELIGDVFL = _flag("Eligibility deviation")
+
+
+class ADRS(dy.Schema):
+    """Response analysis dataset: each assessment, the best response by day 28 and ORR3M."""
+
+    USUBJID = _s("Unique subject identifier", nullable=False)
+    PARAMCD = _s("Parameter code", nullable=False)
+    PARAM = _s("Parameter", nullable=False)
+    AVISIT = _s("Analysis visit")
+    ADT = _d("Analysis date")
+    ADY = _i("Analysis study day")
+    AVALC = _s("Analysis value (character)")
+    MRDPCT = _f("MRD (% of nucleated cells)")
+    MRDNEGFL = _flag("MRD negative (< 0.01 %)", nullable=True)
+    CRFL = _flag("Remission (CR/CRi; MRD conversion if MRD-persistent)", nullable=True)
+    ANL01FL = _flag("Attributable to CAR-T (before HSCT or new therapy)")
+
+
+class ADTTE(dy.Schema):
+    """Time-to-event analysis dataset: one row per subject, endpoint and analysis."""
+
+    USUBJID = _s("Unique subject identifier", nullable=False)
+    PARAMCD = _s("Parameter code", nullable=False)
+    PARAM = _s("Parameter", nullable=False)
+    ANALYSIS = _s("Analysis (primary or sensitivity)", nullable=False)
+    STARTDT = _d("Time-to-event origin date", nullable=False)
+    ADT = _d("Analysis date", nullable=False)
+    AVAL = _i("Analysis value (days)", nullable=False, min=0)
+    AVALU = _s("Analysis value unit", nullable=False)
+    CNSR = dy.Int8(min=0, max=1, description="Censor (0 event, 1 censored)")
+    EVNTTYPE = dy.Int8(nullable=True, min=0, max=2, description="Event type: 1 event, 2 competing, 0 censored")
+    EVNTDESC = _s("Event description")
+    CNSDTDSC = _s("Censor date description")
+    SAFFL = _flag("Safety population flag")
+    EFFFL = _flag("Efficacy population flag")
+    PPROTFL = _flag("Per-protocol population flag")
+
+    @dy.rule()
+    def event_xor_censor(cls) -> pl.Expr:  # type: ignore[no-untyped-def]
+        return pl.col("EVNTDESC").is_null() != pl.col("CNSDTDSC").is_null()
+
+
+class ADAE(dy.Schema):
+    """Adverse events analysis dataset: one row per adverse event."""
+
+    USUBJID = dy.String(primary_key=True, description="Unique subject identifier")
+    AESPID = dy.String(primary_key=True, description="Sponsor-defined AE identifier")
+    AEDECOD = _s("Preferred term", nullable=False)
+    AESOC = _s("System organ class (or Not coded)", nullable=False)
+    ASTDT = _d("Analysis start date", nullable=False)
+    AENDT = _d("Analysis end date")
+    ASTDY = _i("Analysis start study day")
+    AENDY = _i("Analysis end study day")
+    ADURN = _i("Duration (days, onset and resolution days counted)")
+    AEONGO = _flag("Ongoing at the cut")
+    AETOXGR = _i("Toxicity grade (ASTCT for CRS/ICANS, else CTCAE v5.0)", nullable=False, min=1, max=5)
+    AESER = _flag("Serious event")
+    AEREL = _flag("Related to CAR-T (investigator)")
+    AETOCI = _flag("Tocilizumab given")
+    AESTER = _flag("Corticosteroids given")
+    TRTEMFL = _flag("Treatment-emergent flag")
+    TRTEMRSN = _s("Why not treatment-emergent")
+    CRSFL = _flag("Cytokine release syndrome")
+    ICANSFL = _flag("Immune effector cell-associated neurotoxicity syndrome")
+    AESICAT = _s("Adverse event of special interest: category")
+    CYTO28FL = _flag("Grade >= 3 cytopenia unresolved at day 28")
+    CYTO90FL = _flag("Grade >= 3 cytopenia unresolved at day 90")
+    AESIFL = _flag("Adverse event of special interest")
+    WORSTFL = _flag("Worst grade of the term for the subject (treatment-emergent)")
+
+
+class EligibilityDeviations(dy.Schema):
+    subject_id = dy.String(primary_key=True, description="Subject")
+    criterion = dy.String(primary_key=True, description="Criterion (IN01-IN03, EX01-EX16)")
+    computed_met = _flag("Met by the data (computable criteria)", nullable=True)
+    checklist_met = _flag("Met on the investigator's checklist", nullable=True)
+    finding = _s("Finding", nullable=False)
+
+
+class CrsDiscrepancies(dy.Schema):
+    USUBJID = dy.String(primary_key=True, description="Unique subject identifier")
+    CRSGR_REPORTED = dy.Int8(description="Worst CRS grade reported (0: none)")
+    CRSGR_DERIVED = dy.Int8(description="Worst CRS grade derived from monitoring")
+
+
+class IcansDiscrepancies(dy.Schema):
+    USUBJID = dy.String(primary_key=True, description="Unique subject identifier")
+    ICANSGR_REPORTED = dy.Int8(description="Worst ICANS grade reported (0: none)")
+    ICANSGR_DERIVED = dy.Int8(description="Worst ICANS grade derived from monitoring")
+
+
+def _rate(label: str) -> dict[str, dy.Column]:
+    return {"rate": _f(f"{label}", min=0, max=1), "rate_lcl": _f("95% CI lower (Clopper-Pearson)", min=0, max=1),
+            "rate_ucl": _f("95% CI upper (Clopper-Pearson)", min=0, max=1)}
+
+
+class ResponseSummary(dy.Schema):
+    parameter = dy.String(primary_key=True, description="Response parameter")
+    population = _s("Population", nullable=False)
+    group_var = dy.String(primary_key=True, description="Subgroup variable (all: whole population)")
+    group = dy.String(primary_key=True, description="Subgroup level")
+    n = _i("Evaluable subjects (denominator)", nullable=False, min=0)
+    responders = _i("Responders", nullable=False, min=0)
+    rate = _f("Rate", min=0, max=1)
+    rate_lcl = _f("95% CI lower (Clopper-Pearson)", min=0, max=1)
+    rate_ucl = _f("95% CI upper (Clopper-Pearson)", min=0, max=1)
+    n_pending = _i("Pending at the cut (not in the denominator)", nullable=False, min=0)
+
+
+class AeSummary(dy.Schema):
+    term = dy.String(primary_key=True, description="Preferred term (first row: any adverse event)")
+    n_safety = _i("Safety set N", nullable=False)
+    n_any = _i("Subjects, any grade", nullable=False)
+    pct_any = _f("% of the safety set, any grade")
+    n_grade3plus = _i("Subjects, grade >= 3", nullable=False)
+    pct_grade3plus = _f("% of the safety set, grade >= 3")
+    n_grade1 = _i("Subjects with worst grade 1", nullable=False)
+    n_grade2 = _i("Subjects with worst grade 2", nullable=False)
+    n_grade3 = _i("Subjects with worst grade 3", nullable=False)
+    n_grade4 = _i("Subjects with worst grade 4", nullable=False)
+    n_grade5 = _i("Subjects with worst grade 5", nullable=False)
+
+
+class AeSocSummary(dy.Schema):
+    table = dy.String(primary_key=True, description="Table: all, serious, related or fatal TEAEs")
+    soc = dy.String(primary_key=True, description="System organ class (Any SOC on the overall row)")
+    term = dy.String(primary_key=True, description="Preferred term (Any term on SOC rows)")
+    row_type = _s("overall, soc or term", nullable=False)
+    n_safety = _i("Safety set N", nullable=False)
+    n_any = _i("Subjects, any grade", nullable=False)
+    pct_any = _f("% any grade")
+    n_grade3plus = _i("Subjects, worst grade >= 3", nullable=False)
+    pct_grade3plus = _f("% grade >= 3")
+    n_grade5 = _i("Subjects, grade 5", nullable=False)
+    pct_grade5 = _f("% grade 5")
+
+
+class AesiSummary(dy.Schema):
+    category = dy.String(primary_key=True, description="AESI category")
+    n_safety = _i("Safety set N", nullable=False)
+    n_any = _i("Subjects with the AESI", nullable=False)
+    pct_any = _f("% of the safety set")
+    n_grade3plus = _i("Subjects, worst grade >= 3", nullable=False)
+    pct_grade3plus = _f("% grade >= 3")
+    n_events = _i("Events", nullable=False)
+
+
+class SyndromeSummary(dy.Schema):
+    syndrome = dy.String(primary_key=True, description="CRS or ICANS")
+    basis = dy.String(primary_key=True, description="reported, derived or adjudicated grade")
+    measure = dy.String(primary_key=True, description="Measure")
+    n = _i("Subjects")
+    denominator = _i("Denominator")
+    pct = _f("%")
+    lcl = _f("95% CI lower (Clopper-Pearson), %")
+    ucl = _f("95% CI upper (Clopper-Pearson), %")
+    median = _f("Median")
+    min = _f("Minimum")
+    max = _f("Maximum")
+
+
+class SafetySummary(dy.Schema):
+    measure = dy.String(primary_key=True, description="Headline safety rate")
+    n_events = _i("Subjects with the event", nullable=False)
+    n = _i("Denominator (safety set)", nullable=False)
+    rate = _f("Rate", min=0, max=1)
+    rate_lcl = _f("95% CI lower (Clopper-Pearson)", min=0, max=1)
+    rate_ucl = _f("95% CI upper (Clopper-Pearson)", min=0, max=1)
+
+
+class DeathsSummary(dy.Schema):
+    cause_category = dy.String(primary_key=True, description="Cause of death category (All first)")
+    n_deaths = _i("Deaths", nullable=False)
+    n_before_infusion = _i("Deaths before infusion", nullable=False)
+    n_within_30d = _i("Deaths within 30 days of infusion", nullable=False)
+    n_within_100d = _i("Deaths within 100 days of infusion", nullable=False)
+    n_after_relapse = _i("Deaths after relapse", nullable=False)
+    n_nrm = _i("Non-relapse deaths", nullable=False)
+
+
+class ExposureSummary(dy.Schema):
+    measure = dy.String(primary_key=True, description="Measure")
+    category = dy.String(primary_key=True, description="Category (blank for continuous measures)")
+    n = _i("Subjects", nullable=False)
+    pct = _f("% of the population")
+    median = _f("Median")
+    min = _f("Minimum")
+    max = _f("Maximum")
+    population_n = _i("Population N", nullable=False)
+
+
+class RelapseSummary(dy.Schema):
+    section = dy.String(primary_key=True, description="site_by_cd19 or cd19_negative_incidence")
+    site = dy.String(primary_key=True, description="Relapse site (All for totals)")
+    cd19 = dy.String(primary_key=True, description="CD19 status at relapse (All for totals)")
+    months = dy.Int64(primary_key=True, description="Landmark month (0 for counts)")
+    n = _i("Subjects", nullable=False)
+    estimate = _f("Cumulative incidence", min=0, max=1)
+    lcl = _f("95% CI lower (log-log)", min=0, max=1)
+    ucl = _f("95% CI upper (log-log)", min=0, max=1)
+
+
+def survival_summary_schema(landmark_months: tuple[int, ...], subgroups: tuple[str, ...] = ()) -> type[dy.Schema]:
+    """``survival_summary.csv`` (data-contract.md section 3): the fixed columns with one
+    ``rate_<m>m``, ``rate_<m>m_lcl``, ``rate_<m>m_ucl`` triple per landmark month."""
+    columns: dict[str, dy.Column] = {
+        "endpoint": dy.String(primary_key=True, description="Endpoint"),
+        "analysis": dy.String(primary_key=True, description="Analysis"),
+        "population": _s("Population", nullable=False),
+        "group_var": dy.String(primary_key=True, description="Subgroup variable"),
+        "group": dy.String(primary_key=True, description="Subgroup level"),
+        "n": _i("Subjects", nullable=False, min=0),
+        "n_events": _i("Events (the event of interest)", nullable=False, min=0),
+        "n_censored": _i("Censored", nullable=False, min=0),
+        "median_days": _f("Median (days)"),
+        "median_lcl_days": _f("Median 95% CI lower (days)"),
+        "median_ucl_days": _f("Median 95% CI upper (days)"),
+    }
+    for m in landmark_months:
+        columns[f"rate_{m}m"] = _f(f"Estimate at {m} months", min=0, max=1)
+        columns[f"rate_{m}m_lcl"] = _f(f"95% CI lower at {m} months", min=0, max=1)
+        columns[f"rate_{m}m_ucl"] = _f(f"95% CI upper at {m} months", min=0, max=1)
+    columns["logrank_chisq"] = _f("Log-rank (Gray's test for CIR/NRM) chi-square")
+    columns["logrank_p"] = _f("Log-rank (Gray's test) p-value", min=0, max=1)
+    return type("SurvivalSummary", (dy.Schema,), columns)
+
+
+class SurvivalDetails(dy.Schema):
+    endpoint = dy.String(primary_key=True, description="Endpoint")
+    analysis = dy.String(primary_key=True, description="Analysis")
+    group_var = dy.String(primary_key=True, description="Subgroup variable")
+    group = dy.String(primary_key=True, description="Subgroup level")
+    n_competing = _i("Competing events (CIR, NRM)")
+    last_day = _f("Last observed day")
+    notes = _s("Why a statistic is empty")
+
+
+class KmCurves(dy.Schema):
+    endpoint = dy.String(primary_key=True, description="Endpoint")
+    analysis = dy.String(primary_key=True, description="Analysis")
+    group_var = dy.String(primary_key=True, description="Subgroup variable")
+    group = dy.String(primary_key=True, description="Subgroup level")
+    time_days = dy.Float64(primary_key=True, description="Time (days)")
+    n_risk = _i("Number at risk", nullable=False)
+    n_event = _i("Events", nullable=False)
+    n_censor = _i("Censored", nullable=False)
+    estimate = _f("Survival (KM) or cumulative incidence", min=0, max=1)
+    lcl = _f("95% CI lower (log-log)", min=0, max=1)
+    ucl = _f("95% CI upper (log-log)", min=0, max=1)
+
+
+class CoxSummary(dy.Schema):
+    endpoint = dy.String(primary_key=True, description="Endpoint")
+    analysis = dy.String(primary_key=True, description="Analysis")
+    group_var = dy.String(primary_key=True, description="Subgroup variable")
+    group = dy.String(primary_key=True, description="Level compared with the reference")
+    reference = _s("Reference level", nullable=False)
+    n = _i("Subjects in the two levels", nullable=False)
+    n_events = _i("Events", nullable=False)
+    hr = _f("Hazard ratio (Cox, Efron ties)")
+    hr_lcl = _f("95% CI lower (Wald)")
+    hr_ucl = _f("95% CI upper (Wald)")
+    p = _f("Wald p-value", min=0, max=1)
+    note = _s("Why the hazard ratio is empty")
+
+
+class FollowupSummary(dy.Schema):
+    endpoint = dy.String(primary_key=True, description="Endpoint")
+    analysis = dy.String(primary_key=True, description="Analysis")
+    n = _i("Subjects", nullable=False)
+    median_followup_days = _f("Median follow-up, reverse Kaplan-Meier (days)")
+    median_followup_lcl_days = _f("95% CI lower (days)")
+    median_followup_ucl_days = _f("95% CI upper (days)")
+    min_days = _f("Shortest follow-up (days)")
+    max_days = _f("Longest follow-up (days)")
+
+
+class HsctLandmark(dy.Schema):
+    endpoint = dy.String(primary_key=True, description="Endpoint")
+    landmark_day = _i("Landmark day", nullable=False)
+    group = dy.String(primary_key=True, description="HSCT status at the landmark")
+    n = _i("Subjects", nullable=False)
+    n_events = _i("Events", nullable=False)
+    median_days_from_landmark = _f("Median from the landmark (days)")
+    median_lcl = _f("95% CI lower")
+    median_ucl = _f("95% CI upper")
+    logrank_chisq = _f("Log-rank chi-square")
+    logrank_p = _f("Log-rank p-value")
+    hr_hsct = _f("Hazard ratio, HSCT vs none")
+    hr_lcl = _f("95% CI lower")
+    hr_ucl = _f("95% CI upper")
+    note = _s("Why a statistic is empty")
+
+
+class StoppingRules(dy.Schema):
+    rule_id = dy.String(primary_key=True, description="Rule id (safety, efficacy_futility)")
+    rule = _s("Rule", nullable=False)
+    data = _s("Data the rule saw", nullable=False)
+    boundary = _s("Boundary", nullable=False)
+    crossed = dy.Bool(description="Boundary crossed")
+    statistic = _f("Statistic")
+
+
+class CutComparison(dy.Schema):
+    item = dy.String(primary_key=True, description="Item")
+    previous = _s("Previous cut")
+    current = _s("This cut")
+    change = _s("Change or new subjects")
+    previous_cut = _s("Date of the previous cut", nullable=False)
+
+
+def adtte_schema(subgroups: tuple[str, ...]) -> type[dy.Schema]:
+    """ADTTE with the plan's subgroup variables carried from ADSL."""
+    adsl = ADSL.columns()
+    extra = {name: adsl[name] for name in subgroups if name not in ADTTE.columns()}
+    return type("ADTTE", (ADTTE,), extra) if extra else ADTTE
+
+
+
+@dataclass(frozen=True)
+class Output:
+    """One published table: its file, the asset that writes it, and its contract."""
+
+    file: str
+    asset: str
+    title: str
+    schema: type[dy.Schema] | Callable[[tuple[int, ...], tuple[str, ...]], type[dy.Schema]]
+
+    @property
+    def name(self) -> str:
+        return self.file.rsplit(".", 1)[0]
+
+    def schema_for(self, landmark_months: tuple[int, ...], subgroups: tuple[str, ...]) -> type[dy.Schema]:
+        """The contract under an analysis plan (its landmarks and subgroups)."""
+        if isinstance(self.schema, type):
+            return self.schema
+        return self.schema(landmark_months, subgroups)
+
+
+OUTPUTS: tuple[Output, ...] = (
+    Output("adsl.parquet", "adsl", "Subject-level analysis dataset", ADSL),
+    Output("adrs.parquet", "adrs", "Response analysis dataset", ADRS),
+    Output("adtte.parquet", "adtte", "Time-to-event analysis dataset", lambda _, subgroups: adtte_schema(subgroups)),
+    Output("adae.parquet", "adae", "Adverse events analysis dataset", ADAE),
+    Output("eligibility_deviations.csv", "eligibility_deviations", "Eligibility deviations", EligibilityDeviations),
+    Output("crs_grade_discrepancies.csv", "crs_grading", "CRS: reported against derived grade", CrsDiscrepancies),
+    Output("icans_grade_discrepancies.csv", "icans_grading", "ICANS: reported against derived grade",
+           IcansDiscrepancies),
+    Output("response_summary.csv", "response_summary", "Response rates", ResponseSummary),
+    Output("ae_summary.csv", "ae_summary", "TEAEs by preferred term and worst grade", AeSummary),
+    Output("ae_soc_summary.csv", "ae_soc_summary", "TEAEs by SOC and preferred term", AeSocSummary),
+    Output("aesi_summary.csv", "aesi_summary", "Adverse events of special interest", AesiSummary),
+    Output("crs_icans_summary.csv", "syndrome_summary", "CRS and ICANS", SyndromeSummary),
+    Output("safety_summary.csv", "safety_summary", "Headline safety rates", SafetySummary),
+    Output("deaths_summary.csv", "deaths_summary", "Deaths by cause category", DeathsSummary),
+    Output("exposure_summary.csv", "exposure_summary", "Exposure", ExposureSummary),
+    Output("relapse_summary.csv", "relapse_summary", "Relapse by site and CD19 status", RelapseSummary),
+    Output("survival_summary.csv", "survival_analysis", "Survival summary", survival_summary_schema),
+    Output("survival_details.csv", "survival_analysis", "Survival summary: competing events and notes",
+           SurvivalDetails),
+    Output("km_curves.parquet", "survival_analysis", "Kaplan-Meier and cumulative-incidence curves", KmCurves),
+    Output("cox_summary.csv", "survival_analysis", "Hazard ratios by subgroup", CoxSummary),
+    Output("followup_summary.csv", "survival_analysis", "Median follow-up", FollowupSummary),
+    Output("hsct_landmark.csv", "survival_analysis", "HSCT landmark analysis", HsctLandmark),
+    Output("stopping_rules.csv", "stopping_rules", "Stopping rules", StoppingRules),
+    Output("cut_comparison.csv", "cut_comparison", "Changes since the previous cut", CutComparison),
+)
+OUTPUT_BY_FILE = {o.file: o for o in OUTPUTS}
+#: tables written only when there is something to compare with
+OPTIONAL_OUTPUTS = ("cut_comparison.csv",)
+
+
+#: ADSL variables a plan may name as subgroups (categorical, declared above)
+SUBGROUP_VARIABLES: tuple[str, ...] = tuple(
+    name for name, column in ADSL.columns().items() if (column.metadata or {}).get("subgroup"))
+
+
+def label(schema: type[dy.Schema], column: str) -> str:
+    """The declared label of ``column`` (its name when it has none)."""
+    return schema.columns()[column].description or column
