@@ -1,4 +1,10 @@
-"""`trial-outcomes`: run the pipeline on a drop, write a synthetic drop, open the UI."""
+"""`trial-outcomes`: run the pipeline on a drop, write a synthetic drop, open the UI,
+open a published report.
+
+Exit status: 0 done; 1 the run failed (named checks, rows, subjects); 2 a usage
+error (a bad option, plan, folder or database); 3 the run succeeded but a
+stopping boundary was crossed; 130 interrupted.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,18 @@ import argparse
 import os
 import resource
 import shutil
+import signal
+import subprocess
 import sys
+import tempfile
 import time
-import warnings
+import webbrowser
 from pathlib import Path
 
+from trial_outcomes.errors import UsageError
+
 INTERRUPTED = 130  # the shell's code for a command stopped by SIGINT
+BOUNDARY_CROSSED = 3
 
 
 def _peak_rss_mb() -> float:
@@ -23,25 +35,60 @@ def _fail(message: str) -> int:
     return 2
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from trial_outcomes.dates import parse_cut
+def writable_folder(path: Path, option: str) -> Path:
+    """``path`` as an output folder: made if missing; refused, in one line, when it is a
+    file or cannot be written (a read-only file system)."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{option} {path} cannot be written ({exc.strerror or exc})") from None
+    return path
 
-    data = Path(args.data)
-    if not data.is_dir():
-        return _fail(f"--data {data}: no such folder")
+
+def _check_run_arguments(args: argparse.Namespace) -> None:
+    from trial_outcomes.dates import parse_cut
+    from trial_outcomes.plan import load_plan
+
+    if not Path(args.data).is_dir():
+        raise UsageError(f"--data {args.data}: no such folder")
     if args.cut:
         try:
             parse_cut(args.cut)
         except ValueError as exc:
-            return _fail(f"--cut: {exc}")
-    warnings.filterwarnings("ignore")
-    from trial_outcomes.pipelines.runner import run_pipeline
+            raise UsageError(f"--cut: {exc}") from None
+    if args.compare not in ("", "auto", "none"):
+        try:
+            parse_cut(args.compare)
+        except ValueError as exc:
+            raise UsageError(f"--compare: {exc}") from None
+    writable_folder(Path(args.out), "--out")
+    load_plan(args.plan or None)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from trial_outcomes.plan import PlanError
+
+    args.plan = args.plan or os.environ.get("TRIAL_PLAN", "")
+    try:
+        _check_run_arguments(args)
+    except (UsageError, PlanError) as exc:
+        return _fail(str(exc))
+    from trial_outcomes.pipelines.runner import run_pipeline, stdout_progress
 
     started = time.perf_counter()
+    print(f"running drop {args.data} (cut {args.cut or 'the latest date in the drop'}) into {args.out}", flush=True)
     try:
-        outcome = run_pipeline(data, Path(args.out), args.cut or "")
+        outcome = run_pipeline(Path(args.data), Path(args.out), args.cut or "", plan=args.plan,
+                               supersede=args.supersede, previous_cut=args.compare,
+                               progress=None if args.quiet else stdout_progress)
     except KeyboardInterrupt:
         outcome = None
+    except UsageError as exc:
+        return _fail(str(exc))
     if outcome is None or outcome.interrupted:
         print("trial-outcomes run INTERRUPTED; nothing was published, earlier outputs are untouched.", file=sys.stderr)
         return INTERRUPTED
@@ -53,8 +100,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"\n{line}", file=sys.stderr)
         return 1
     print(f"data cut {outcome.cut}: outputs in {outcome.published}")
-    for path in sorted(Path(outcome.published).iterdir()):
-        print(f"  {path}")
+    print(f"  report: {Path(outcome.published or '').resolve() / 'report.pdf'}")
     total = time.perf_counter() - started
     print(f"done in {total:.1f} s, peak RSS {_peak_rss_mb():.0f} MB")
     if args.timings:
@@ -63,10 +109,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"  {seconds:7.2f}  {step}")
         print(f"  {total - sum(outcome.timings.values()):7.2f}  (the rest)")
     if outcome.boundaries:
-        print("\nSTOPPING BOUNDARY CROSSED (see report.html, section Stopping rules):", file=sys.stderr)
+        print("\nSTOPPING BOUNDARY CROSSED (see report.pdf, page 1):", file=sys.stderr)
         for line in outcome.boundaries:
             print(f"  {line}", file=sys.stderr)
-        return 3
+        return BOUNDARY_CROSSED
     return 0
 
 
@@ -75,8 +121,12 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
     if args.subjects < 1:
         return _fail("--subjects must be at least 1")
+    try:
+        writable_folder(Path(args.out), "--out")
+    except UsageError as exc:
+        return _fail(str(exc))
     started = time.perf_counter()
-    counts = generate(Path(args.out), args.subjects, args.seed, args.format)
+    counts = generate(Path(args.out), args.subjects, args.seed, args.format, progress=not args.quiet)
     print(f"synthetic drop of {args.subjects} subjects (seed {args.seed}) in {args.out}")
     for record, n in counts.items():
         print(f"  {record}.{args.format}: {n} rows")
@@ -84,53 +134,110 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def ui_command(args: argparse.Namespace) -> tuple[list[str], dict]:
-    """`dagster dev` on the project's definitions, with a project-local SQLite home,
-    bound to ``--host`` (127.0.0.1 unless told otherwise)."""
-    home = Path(os.environ.get("DAGSTER_HOME", ".dagster_home")).resolve()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "TRIAL_DATA_DIR": args.data, "TRIAL_OUT_DIR": args.out}
-    exe = shutil.which("dagster") or "dagster"
-    return [exe, "dev", "-m", "trial_outcomes.pipelines.definitions", "-h", args.host, "-p", str(args.port)], env
+def ui_commands(args: argparse.Namespace, home: Path) -> tuple[list[list[str]], dict[str, str]]:
+    """The web server and the daemon, started from this interpreter (no PATH needed),
+    with the project-local home shared with ``run``."""
+    env = {**os.environ, "DAGSTER_HOME": str(home), "TRIAL_DATA_DIR": str(Path(args.data).resolve()),
+           "TRIAL_OUT_DIR": str(Path(args.out).resolve())}
+    plan = args.plan or os.environ.get("TRIAL_PLAN", "")
+    if plan:
+        env["TRIAL_PLAN"] = str(Path(plan).resolve())
+    module = ["-m", "trial_outcomes.pipelines.definitions", "--location-name", "trial_outcomes"]
+    webserver = [sys.executable, "-m", "dagster_webserver", *module, "-h", args.host, "-p", str(args.port)]
+    daemon = [sys.executable, "-m", "dagster._daemon", "run", *module]
+    return [webserver, daemon], env
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    cmd, env = ui_command(args)
-    home = Path(env["DAGSTER_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists() and Path("dagster.yaml").exists():
-        shutil.copyfile("dagster.yaml", home / "dagster.yaml")
-    print(f"DAGSTER_HOME={home}\n{' '.join(cmd)}")
-    os.execve(cmd[0], cmd, env)
-    return 0  # not reached
+    from trial_outcomes.pipelines.instance import home as dagster_home
+
+    try:
+        home = dagster_home()
+    except UsageError as exc:
+        return _fail(str(exc))
+    commands, env = ui_commands(args, home)
+    print(f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={home}); Ctrl-C stops it", flush=True)
+    # run from the home folder: Dagster then finds no second dagster.yaml to warn about
+    processes = [subprocess.Popen(cmd, env=env, cwd=home) for cmd in commands]
+    try:
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        for p in processes:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    return 0
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    from trial_outcomes.io.publishing import published_cuts
+
+    out = Path(args.out)
+    cuts = published_cuts(out)
+    if not cuts:
+        return _fail(f"no published cut in {out}")
+    cut = args.cut or cuts[-1]
+    if cut not in cuts:
+        return _fail(f"cut {cut} is not published in {out}; published: {', '.join(cuts)}")
+    report = (out / cut / f"report.{args.format}").resolve()
+    print(report)
+    if not args.print_only and (os.environ.get("DISPLAY") or sys.platform == "darwin" or shutil.which("xdg-open")):
+        webbrowser.open(report.as_uri())
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="trial-outcomes", description="Outcomes pipeline of NCT04325841")
+    parser = argparse.ArgumentParser(prog="trial-outcomes", description="Outcomes pipeline of NCT04325841",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="materialize every asset for one drop and one data cut")
-    run.add_argument("--data", default="data/sample", help="folder of the data drop (default data/sample)")
-    run.add_argument("--cut", default="", help="data cut YYYY-MM-DD (default: latest date in the drop)")
-    run.add_argument("--out", default="outputs", help="output folder (default outputs)")
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    run = sub.add_parser("run", help="materialize every asset for one drop and one data cut", formatter_class=fmt)
+    run.add_argument("--data", default="data/sample", help="folder of the data drop")
+    run.add_argument("--cut", default="", help="data cut YYYY-MM-DD (empty: the latest date in the drop)")
+    run.add_argument("--out", default="outputs", help="output folder")
+    run.add_argument("--plan", default="", help="analysis plan TOML (empty: TRIAL_PLAN, else the packaged plan)")
+    run.add_argument("--supersede", default="", metavar="REASON",
+                     help="publish this drop for a cut already published from another drop, for this reason "
+                          "(the earlier version is kept)")
+    run.add_argument("--compare", default="", metavar="CUT",
+                     help="the published cut to compare with: a date, auto or none (empty: the plan's choice)")
     run.add_argument("--timings", action="store_true", help="print the seconds spent in each step")
+    run.add_argument("--quiet", action="store_true", help="no line per finished step")
     run.set_defaults(func=cmd_run)
-    synth = sub.add_parser("synth", help="write a synthetic drop, realistic for this trial")
-    synth.add_argument("--subjects", type=int, default=120)
-    synth.add_argument("--seed", type=int, default=20201)
-    synth.add_argument("--out", required=True)
-    synth.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv")
+    synth = sub.add_parser("synth", help="write a synthetic drop, realistic for this trial", formatter_class=fmt)
+    synth.add_argument("--subjects", type=int, default=120, help="number of subjects")
+    synth.add_argument("--seed", type=int, default=20201, help="random seed: the same seed gives the same bytes")
+    synth.add_argument("--out", required=True, help="folder to write the drop into")
+    synth.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv", help="file format")
+    synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(func=cmd_synth)
-    ui = sub.add_parser("ui", help="open the Dagster UI (dagster dev) with a project-local home")
-    ui.add_argument("--data", default="data/sample")
-    ui.add_argument("--out", default="outputs")
-    ui.add_argument("--host", default="127.0.0.1")
-    ui.add_argument("--port", type=int, default=3000)
+    ui = sub.add_parser("ui", help="open the Dagster UI (web server and daemon) on the project-local home",
+                        formatter_class=fmt)
+    ui.add_argument("--data", default="data/sample", help="folder of the data drop")
+    ui.add_argument("--out", default="outputs", help="output folder")
+    ui.add_argument("--plan", default="", help="analysis plan TOML")
+    ui.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback by default)")
+    ui.add_argument("--port", type=int, default=3000, help="port")
     ui.set_defaults(func=cmd_ui)
+    opener = sub.add_parser("open", help="open a published report (print its path)", formatter_class=fmt)
+    opener.add_argument("cut", nargs="?", default="", help="data cut (default: the latest published)")
+    opener.add_argument("--out", default="outputs", help="output folder")
+    opener.add_argument("--format", choices=("pdf", "html"), default="pdf", help="which report")
+    opener.add_argument("--print-only", action="store_true", help="only print the path")
+    opener.set_defaults(func=cmd_open)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    return int(args.func(args))
 
 
 if __name__ == "__main__":

@@ -1,78 +1,74 @@
-"""Adverse events: ADAE, ASTCT CRS grading from monitoring, the AE summary."""
+"""Adverse events: ADAE, and ASTCT CRS and ICANS grading from daily monitoring."""
 
-from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
+from dagster import AssetExecutionContext
 import polars as pl
 
-from trial_outcomes.analysis.adae import derive_adae, worst_grade_by_term
-from trial_outcomes.analysis.crs import (
-    astct_daily_grade,
-    crs_grade_discrepancies,
-    crs_treated_subjects,
-    derived_crs_grade,
-)
-from trial_outcomes.analysis.rates import ae_summary as summarise_ae
-from trial_outcomes.assets.files import save_table
+from trial_outcomes.analysis.adae import derive_adae
+from trial_outcomes.analysis.syndromes import SyndromeGrading, grade_crs, grade_icans
+from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
 from trial_outcomes.assets.metadata import listing_check
-from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
+from trial_outcomes.assets.shared import DATA_CUTS, OUTPUT_TAGS, OWNERS, DropSettings, code_version
 from trial_outcomes.io.records import TrialDrop
 
-
-@dg.asset(partitions_def=DATA_CUTS, group_name="derivation", code_version="1")
-def adae(settings: DropSettings, cut_records: TrialDrop) -> dg.Output:
-    """ADAE: every AE at the cut with study day, duration, treatment-emergent flag
-    (onset on or after lymphodepletion), CRS/ICANS flags and worst-grade flag."""
-    table = derive_adae(cut_records.records)
-    return dg.Output(table, metadata=save_table(settings, str(cut_records.cut), "adae.parquet", table))
+VERSION = code_version("assets/adverse_events.py")
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,
-    group_name="derivation",
-    code_version="1",
-    check_specs=[
-        dg.AssetCheckSpec(
-            "reported_grade_matches_monitoring",
-            asset="crs_grading",
-            blocking=False,
-            description="Reported worst CRS grade equals the ASTCT grade derived from monitoring",
-        )
-    ],
-)
-def crs_grading(settings: DropSettings, cut_records: TrialDrop, adae: pl.DataFrame):
-    """ASTCT 2019 CRS grade derived day by day from `crs_monitoring`, the worst per
-    subject (5 for a death from CRS), and the listing of subjects whose reported
-    grade differs (`crs_grade_discrepancies.csv`)."""
-    records = cut_records.records
-    daily = astct_daily_grade(records["crs_monitoring"], crs_treated_subjects(records["adverse_events"]))
-    deaths = (
-        records["followup"].filter(pl.col("event") == "DEATH").select("subject_id", pl.col("detail").alias("DTHCAUS"))
-    )
-    derived = derived_crs_grade(daily, deaths)
-    reported = (
-        adae.filter((pl.col("CRSFL") == "Y") & (pl.col("TRTEMFL") == "Y"))
-        .group_by("USUBJID")
-        .agg(pl.col("AETOXGR").max().cast(pl.Int8).alias("CRSGR_REPORTED"))
-        .rename({"USUBJID": "subject_id"})
-    )
-    listing = crs_grade_discrepancies(reported, derived)
-    meta = save_table(settings, str(cut_records.cut), "crs_grade_discrepancies.csv", listing)
-    yield dg.Output(
-        {"derived": derived, "discrepancies": listing}, metadata={**meta, "subjects monitored": derived.height}
-    )
-    yield listing_check(
-        "reported_grade_matches_monitoring",
-        listing,
-        f"{listing.height} of {derived.height} monitored subject(s) with a reported CRS grade that differs",
-    )
+@dg.asset(partitions_def=DATA_CUTS, group_name="derivation", code_version=VERSION, kinds={"polars", "parquet"},
+          owners=OWNERS, tags={**OUTPUT_TAGS, "domain": "safety"},
+          check_specs=[contract_check_spec("adae", ["adae.parquet"])])
+def adae(context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop) -> Iterator[Any]:
+    """ADAE: every AE at the cut with its SOC ("Not coded" without one), study days,
+    duration, treatment-emergent flag (from lymphodepletion to the first HSCT or
+    new therapy; later AEs stay with TRTEMFL = N and the reason), CRS/ICANS flags,
+    AESI flag and category, prolonged-cytopenia flags (day 28, day 90) and the
+    worst-grade flag."""
+    table = derive_adae(cut_records.records, cut_records.cut)
+    meta, problems = save_table(context, settings, "adae.parquet", table)
+    counts = {
+        "treatment-emergent": int((table["TRTEMFL"] == "Y").sum()),
+        "after the treatment-emergent window": int((table["TRTEMFL"] == "N").sum()),
+        "AESI": int((table["AESIFL"] == "Y").sum()),
+        "SOC coded": "yes" if cut_records.has("adverse_events", "soc") else "no: tables say Not coded",
+    }
+    yield dg.Output(table, metadata={**meta, **counts})
+    yield contract_result("adae", {"adae.parquet": problems})
 
 
-@dg.asset(partitions_def=DATA_CUTS, group_name="derivation", code_version="1")
-def ae_summary(settings: DropSettings, cut_records: TrialDrop, adae: pl.DataFrame, adsl: pl.DataFrame) -> dg.Output:
-    """Treatment-emergent AEs by term: subjects with any grade, grade 3+, and each
-    worst grade, over the safety set."""
-    n_safety = int((adsl["SAFFL"] == "Y").sum())
-    safety = adsl.filter(pl.col("SAFFL") == "Y").select("USUBJID")
-    table = summarise_ae(worst_grade_by_term(adae.join(safety, on="USUBJID", how="semi")), n_safety)
-    return dg.Output(table, metadata=save_table(settings, str(cut_records.cut), "ae_summary.csv", table))
+def _grading_asset(syndrome: str, record: str, grade: Any) -> dg.AssetsDefinition:
+    name = f"{syndrome.lower()}_grading"
+    file = f"{syndrome.lower()}_grade_discrepancies.csv"
+
+    @dg.asset(name=name, partitions_def=DATA_CUTS, group_name="derivation", code_version=VERSION,
+              kinds={"polars", "csv"}, owners=OWNERS, tags={**OUTPUT_TAGS, "domain": "safety"},
+              description=(f"ASTCT 2019 {syndrome} grade derived day by day from `{record}` (when the drop has it), "
+                           f"the worst per subject (5 for a death from {syndrome}), and `{file}`: every subject whose "
+                           "reported worst grade differs from the derived one."),
+              check_specs=[
+                  contract_check_spec(name, [file]),
+                  dg.AssetCheckSpec("reported_grade_matches_monitoring", asset=name, blocking=False,
+                                    description=f"Reported worst {syndrome} grade equals the ASTCT grade derived "
+                                                "from daily monitoring"),
+              ])
+    def grading(context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop,
+                adae: pl.DataFrame) -> Iterator[Any]:
+        monitored = cut_records.has(record)
+        result: SyndromeGrading = grade(cut_records.records, adae, monitored)
+        listing = result.discrepancies
+        meta, problems = save_table(context, settings, file, listing)
+        yield dg.Output(result, metadata={**meta, "subjects monitored": result.derived.height,
+                                          "monitoring file": "present" if monitored else "absent from the drop"})
+        yield contract_result(name, {file: problems})
+        text = (f"{listing.height} of {result.derived.height} monitored subject(s) with a reported {syndrome} grade "
+                "that differs" if monitored else f"not checked: the drop has no {record} file")
+        yield listing_check("reported_grade_matches_monitoring", listing, text)
+
+    return grading
+
+
+crs_grading = _grading_asset("CRS", "crs_monitoring", grade_crs)
+icans_grading = _grading_asset("ICANS", "icans_monitoring", grade_icans)

@@ -1,18 +1,75 @@
-"""Writing an asset's table into the cut's work folder, with its metadata."""
+"""Writing an asset's tables into its run's work folder, checked against their
+declared contracts (``contracts.py``), with the metadata the UI shows."""
 
-from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
+from dagster import AssetExecutionContext
+import dataframely as dy
 import polars as pl
 
-from trial_outcomes.assets.metadata import table_metadata
+from trial_outcomes.assets.metadata import column_schema, table_metadata
 from trial_outcomes.assets.shared import DropSettings
-from trial_outcomes.io.publishing import work_dir
+from trial_outcomes.contracts import OUTPUT_BY_FILE, Output
+from trial_outcomes.io.publishing import run_work_dir
 from trial_outcomes.io.writers import write_csv, write_parquet
 
+CONTRACT_CHECK = "output_contract"
 
-def save_table(settings: DropSettings, cut: str, name: str, frame: pl.DataFrame) -> dict:
-    """Write ``frame`` as ``name`` (.parquet or .csv) for the cut; return UI metadata."""
-    path = work_dir(settings.out_path, cut) / name
-    (write_parquet if name.endswith(".parquet") else write_csv)(frame, path)
-    return {**table_metadata(frame), "path": dg.MetadataValue.path(str(path))}
+
+def work_folder(context: AssetExecutionContext, settings: DropSettings) -> Path:
+    """This run's folder for the cut: ``<out>/.work/<cut>/<run id>/``."""
+    return run_work_dir(settings.out_path, context.partition_key, context.run.run_id)
+
+
+def contract_check_spec(asset: str, files: list[str]) -> dg.AssetCheckSpec:
+    names = ", ".join(files)
+    return dg.AssetCheckSpec(CONTRACT_CHECK, asset=asset, blocking=True,
+                             description=f"{names}: the declared columns, types, keys and rules (contracts.py)")
+
+
+def contract_problems(frame: pl.DataFrame, schema: type[dy.Schema]) -> list[str]:
+    """What breaks the contract: missing or extra columns, types, nulls, keys, rules."""
+    expected = schema.column_names()
+    missing = [c for c in expected if c not in frame.columns]
+    extra = [c for c in frame.columns if c not in expected]
+    problems = [f"missing column {c}" for c in missing] + [f"undeclared column {c}" for c in extra]
+    if problems:
+        return problems
+    try:
+        _, failures = schema.filter(frame.select(expected), cast=False)
+    except Exception as exc:  # noqa: BLE001 - dataframely raises its own schema errors for types
+        return [str(exc).splitlines()[0]]
+    return [f"{rule}: {n} row(s)" for rule, n in sorted(failures.counts().items())]
+
+
+def save_table(context: AssetExecutionContext, settings: DropSettings, file: str, frame: pl.DataFrame,
+               schema: type[dy.Schema] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """Check ``frame`` against the contract of ``file``, put its columns in the declared
+    order and write it (CSV neutralised against formulas, or Parquet) into the run's
+    work folder. Returns the UI metadata and the contract problems (empty: kept)."""
+    output: Output = OUTPUT_BY_FILE[file]
+    if schema is None:
+        plan = settings.analysis_plan()
+        schema = output.schema_for(plan.landmark_months, plan.subgroups)
+    problems = contract_problems(frame, schema)
+    if not problems:
+        frame = frame.select(schema.column_names())
+    path = work_folder(context, settings) / file
+    (write_parquet if file.endswith(".parquet") else write_csv)(frame, path)
+    return {**table_metadata(frame), "dagster/column_schema": column_schema(schema)}, problems
+
+
+def contract_result(asset: str, checked: dict[str, list[str]]) -> dg.AssetCheckResult:
+    """The blocking contract check of an asset over the files it wrote."""
+    failed = {f: p for f, p in checked.items() if p}
+    lines = [f"{f}: " + "; ".join(p[:5]) for f, p in failed.items()]
+    return dg.AssetCheckResult(
+        check_name=CONTRACT_CHECK, asset_key=dg.AssetKey(asset), passed=not failed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=("every table meets its declared contract" if not failed else
+                     "table does not meet its contract (a defect in the pipeline, not in the data): " + " | ".join(lines)),
+        metadata={"tables": dg.MetadataValue.text(", ".join(checked))},
+    )

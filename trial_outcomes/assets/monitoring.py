@@ -1,109 +1,116 @@
-"""Stopping rules at every cut: non-blocking checks, a run tag, and a table for the report."""
+"""Interim monitoring at every cut: the stopping rules (non-blocking checks keyed by
+rule id, a run tag, a table) and the comparison with an earlier published cut."""
 
-from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
+from dagster import AssetExecutionContext
 import polars as pl
 
 from trial_outcomes.analysis.cut_comparison import COLUMNS as COMPARISON_COLUMNS
 from trial_outcomes.analysis.cut_comparison import compare_cuts
-from trial_outcomes.assets.files import save_table
-from trial_outcomes.assets.metadata import markdown_table
-from trial_outcomes.assets.shared import DATA_CUTS, STOPPING_TAG, DropSettings
-from trial_outcomes.dates import parse_cut
+from trial_outcomes.analysis.stopping import RULES
+from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
+from trial_outcomes.assets.metadata import records_table
+from trial_outcomes.assets.shared import DATA_CUTS, OUTPUT_TAGS, OWNERS, STOPPING_TAG, DropSettings, code_version
+from trial_outcomes.assets.survival import SurvivalResults
+from trial_outcomes.io.publishing import published_cuts
 from trial_outcomes.io.records import TrialDrop
 
-CHECKS = {
-    "safety_boundary": "Safety (Bayesian beta-binomial)",
-    "efficacy_futility_boundary": "Efficacy (Simon two-stage, CR/CRi by day 28)",
-}
+VERSION = code_version("assets/monitoring.py")
+#: check name -> rule id
+CHECKS = {f"{rule_id}_boundary": rule_id for rule_id in RULES}
+
+
+def check_description(rule_id: str) -> str:
+    return f"{RULES[rule_id]}: the analysis plan's stopping rule, evaluated on this cut (fails when crossed)"
 
 
 @dg.asset(
-    partitions_def=DATA_CUTS,
-    group_name="monitoring",
-    code_version="1",
-    check_specs=[
-        dg.AssetCheckSpec(name, asset="stopping_rules", blocking=False, description=f"{rule}: boundary not crossed")
-        for name, rule in CHECKS.items()
-    ],
+    partitions_def=DATA_CUTS, group_name="monitoring", code_version=VERSION, kinds={"polars", "csv"}, owners=OWNERS,
+    tags={**OUTPUT_TAGS, "domain": "monitoring"},
+    check_specs=[contract_check_spec("stopping_rules", ["stopping_rules.csv"]),
+                 *[dg.AssetCheckSpec(name, asset="stopping_rules", blocking=False, description=check_description(rid))
+                   for name, rid in CHECKS.items()]],
 )
-def stopping_rules(context, settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame, adae: pl.DataFrame):
-    """The analysis plan's stopping rules evaluated on this cut: Bayesian safety
-    monitoring of grade >= 4 CRS/ICANS or treatment-related death within 30 days,
-    and Simon's two-stage futility rule on the day-28 CR/CRi rate. A crossed
-    boundary fails its (non-blocking) check and tags the run."""
-    from trial_outcomes.analysis.stopping import evaluate_safety, evaluate_simon  # numpy/scipy: load when run
+def stopping_rules(context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop,
+                   adsl: pl.DataFrame, adae: pl.DataFrame) -> Iterator[Any]:
+    """The analysis plan's stopping rules on this cut: Bayesian safety monitoring of
+    grade >= 4 CRS/ICANS (adjudicated) or treatment-related death within 30 days,
+    and Simon's two-stage futility rule on the day-28 CR/CRi rate with symmetric
+    evaluability. A crossed boundary fails its (non-blocking) check, tags the run
+    and is announced by the boundary sensor."""
+    from trial_outcomes.analysis.stopping import evaluate_rules  # numpy/scipy: load when run
 
-    plan = settings.analysis_plan()
-    statuses = [evaluate_safety(adsl, adae, cut_records.cut, plan.safety), evaluate_simon(adsl, plan.efficacy)]
-    table = pl.DataFrame(
-        [s.as_row() for s in statuses],
-        schema={
-            "rule": pl.String,
-            "data": pl.String,
-            "boundary": pl.String,
-            "crossed": pl.Boolean,
-            "statistic": pl.Float64,
-        },
-    )
-    crossed = [s.rule for s in statuses if s.crossed]
+    statuses = evaluate_rules(adsl, adae, cut_records.cut, settings.analysis_plan())
+    table = pl.DataFrame([s.as_row() for s in statuses],
+                         schema={"rule_id": pl.String, "rule": pl.String, "data": pl.String, "boundary": pl.String,
+                                 "crossed": pl.Boolean, "statistic": pl.Float64})
+    crossed = [s for s in statuses if s.crossed]
     if crossed:
-        context.instance.add_run_tags(context.run_id, {STOPPING_TAG: "CROSSED: " + "; ".join(crossed)})
-    yield dg.Output(
-        table,
-        metadata={
-            **save_table(settings, str(cut_records.cut), "stopping_rules.csv", table),
-            "boundaries crossed": len(crossed),
-            "rules": dg.MetadataValue.md(markdown_table(table)),
-        },
-    )
-    for (name, _), status in zip(CHECKS.items(), statuses):
+        context.instance.add_run_tags(context.run.run_id,
+                                      {STOPPING_TAG: "CROSSED " + ",".join(s.rule_id for s in crossed)})
+    meta, problems = save_table(context, settings, "stopping_rules.csv", table)
+    rows = [{"rule": s.rule, "status": "BOUNDARY CROSSED" if s.crossed else "not crossed", "data": s.data}
+            for s in statuses]
+    yield dg.Output(table, metadata={**meta, "boundaries crossed": len(crossed),
+                                     "rules": records_table(rows, ["status", "rule", "data"])})
+    yield contract_result("stopping_rules", {"stopping_rules.csv": problems})
+    by_id = {s.rule_id: s for s in statuses}
+    for name, rule_id in CHECKS.items():
+        status = by_id[rule_id]
         yield dg.AssetCheckResult(
-            check_name=name,
-            passed=not status.crossed,
-            severity=dg.AssetCheckSeverity.WARN,
-            description=("BOUNDARY CROSSED: " if status.crossed else "not crossed: ")
-            + status.data
-            + ". Rule: "
-            + status.boundary,
-            metadata={"statistic": dg.MetadataValue.float(status.statistic) if status.statistic is not None else None},
+            check_name=name, passed=not status.crossed, severity=dg.AssetCheckSeverity.WARN,
+            description=(f"BOUNDARY CROSSED at cut {context.partition_key}: " if status.crossed
+                         else f"Not crossed at cut {context.partition_key}: ") + f"{status.data}. Rule: {status.boundary}",
+            metadata={"statistic": dg.MetadataValue.float(status.statistic) if status.statistic is not None else None,
+                      "data cut": context.partition_key},
         )
 
 
-def previous_cut(out_dir: Path, cut: str) -> str | None:
-    """The latest published cut in ``out_dir`` before ``cut``."""
-    earlier = []
-    for path in out_dir.iterdir() if out_dir.is_dir() else []:
+def choose_previous_cut(out_dir: Path, cut: str, drop_name: str, choice: str) -> str | None:
+    """The cut to compare with: ``none``; a date (used when published); or ``auto``:
+    the latest earlier published cut of the same drop folder, else of any drop."""
+    if choice == "none":
+        return None
+    earlier = [c for c in published_cuts(out_dir) if c < cut]
+    if choice != "auto":
+        return choice if choice in earlier else None
+    same_drop = []
+    for c in earlier:
         try:
-            when = parse_cut(path.name)
-        except ValueError:
+            manifest = json.loads((out_dir / c / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             continue
-        if str(when) < cut and (path / "adsl.parquet").exists():
-            earlier.append(path.name)
-    return max(earlier) if earlier else None
+        if manifest.get("data_drop", {}).get("folder") == drop_name:
+            same_drop.append(c)
+    return max(same_drop or earlier, default=None)
 
 
-@dg.asset(partitions_def=DATA_CUTS, group_name="monitoring", code_version="1")
-def cut_comparison(
-    settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame, survival_analysis: dict
-) -> dg.Output:
-    """What changed since the previous interim analysis published in the output
-    folder (new subjects, new events, changed medians); empty for the first cut."""
-    cut = str(cut_records.cut)
-    previous = previous_cut(settings.out_path, cut)
+@dg.asset(partitions_def=DATA_CUTS, group_name="monitoring", code_version=VERSION, kinds={"polars", "csv"},
+          owners=OWNERS, tags={**OUTPUT_TAGS, "domain": "monitoring"},
+          check_specs=[contract_check_spec("cut_comparison", ["cut_comparison.csv"])])
+def cut_comparison(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame,
+                   survival_analysis: SurvivalResults) -> Iterator[Any]:
+    """What changed since an earlier interim analysis published in the output folder
+    (new subjects, new events, changed medians and rates): the cut named by the run
+    or the plan (``[comparison] previous_cut``; auto: the latest earlier published
+    cut of the same drop). Empty, and no file, when there is none."""
+    choice = settings.previous_cut or settings.analysis_plan().previous_cut
+    previous = choose_previous_cut(settings.out_path, context.partition_key, settings.data_path.resolve().name, choice)
     if previous is None:
         table = pl.DataFrame(schema=COMPARISON_COLUMNS)
-    else:
-        folder = settings.out_path / previous
-        table = compare_cuts(
-            pl.read_parquet(folder / "adsl.parquet"),
-            pl.read_csv(folder / "survival_summary.csv"),
-            adsl,
-            survival_analysis["survival_summary"],
-        )
-        table = table.with_columns(pl.lit(previous).alias("previous_cut"))
-    meta = save_table(settings, cut, "cut_comparison.csv", table) if previous else {}
-    return dg.Output(table, metadata={**meta, "previous cut": previous or "none"})
+        yield dg.Output(table, metadata={"previous cut": "none"})
+        yield contract_result("cut_comparison", {})
+        return
+    folder = settings.out_path / previous
+    table = compare_cuts(previous, pl.read_parquet(folder / "adsl.parquet"),
+                         pl.read_csv(folder / "survival_summary.csv", infer_schema_length=None),
+                         adsl, survival_analysis["survival_summary"])
+    meta, problems = save_table(context, settings, "cut_comparison.csv", table)
+    yield dg.Output(table, metadata={**meta, "previous cut": previous})
+    yield contract_result("cut_comparison", {"cut_comparison.csv": problems})

@@ -1,38 +1,39 @@
-"""The last step of a run: write the manifest, then publish the cut's outputs as one set."""
+"""The last step of a run: check the run's files are complete and the drop unchanged,
+write the manifest and a copy of the plan, and publish the cut's outputs as one
+set (a new version, or nothing when identical to the current one)."""
 
-from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
+from dagster import AssetExecutionContext
 
-from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
-from trial_outcomes.io.publishing import publish, work_dir
-from trial_outcomes.io.records import TrialDrop, drop_fingerprint
+from trial_outcomes.assets.files import work_folder
+from trial_outcomes.assets.shared import DATA_CUTS, OWNERS, DropSettings, code_version
+from trial_outcomes.contracts import OPTIONAL_OUTPUTS, OUTPUTS
+from trial_outcomes.io.publishing import PublishRefused, plan_publication, publish
+from trial_outcomes.io.records import TrialDrop, drop_files, drop_fingerprint
 from trial_outcomes.io.writers import atomic_write_bytes
-from trial_outcomes.provenance import code_version, environment, sha256_file
+from trial_outcomes.provenance import code_version as git_version
+from trial_outcomes.provenance import environment, sha256_file
 
-#: every asset that writes a file into the cut's work folder
-OUTPUT_ASSETS = [
-    "eligibility_deviations",
-    "adsl",
-    "adrs",
-    "adtte",
-    "adae",
-    "crs_grading",
-    "response_summary",
-    "ae_summary",
-    "survival_analysis",
-    "survival_plots",
-    "stopping_rules",
-    "report",
-]
+PLAN_COPY = "analysis_plan.toml"
+REPORT_FILES = ("report.html", "report.pdf")
 
 
-def build_manifest(settings: DropSettings, drop: TrialDrop, files: list[Path], work: Path) -> dict:
-    """What produced this cut: input hashes, cut, code and environment, plan, output hashes.
-    No timestamp and no absolute path, so the same inputs give the same bytes."""
+def expected_files() -> list[str]:
+    """Every file a complete run writes (``plots/`` apart)."""
+    return [o.file for o in OUTPUTS if o.file not in OPTIONAL_OUTPUTS] + list(REPORT_FILES)
+
+
+def build_manifest(settings: DropSettings, drop: TrialDrop, files: list[Path], work: Path,
+                   publication: dict[str, Any]) -> dict[str, Any]:
+    """What produced this cut: input hashes, cut, code and environment, plan, the
+    version it supersedes (if any), output hashes. No timestamp and no absolute
+    path, so the same inputs give the same bytes."""
     plan = settings.analysis_plan()
     outputs = {}
     for path in files:
@@ -42,33 +43,62 @@ def build_manifest(settings: DropSettings, drop: TrialDrop, files: list[Path], w
     return {
         "trial": "NCT04325841",
         "data_cut": str(drop.cut),
-        "data_drop": {
-            "folder": settings.data_path.resolve().name,
-            "files": drop.files,
-            "sha256": drop_fingerprint(drop.files),
-        },
-        "code": code_version(),
+        "data_drop": {"folder": settings.data_path.resolve().name, "files": drop.files,
+                      "sha256": drop_fingerprint(drop.files)},
+        "code": git_version(),
         "environment": environment(),
-        "analysis_plan": {"file": Path(plan.path).name, "sha256": plan.sha256, "parameters": plan.parameters()},
+        "analysis_plan": {"file": Path(plan.path).name, "copy": PLAN_COPY, "sha256": plan.sha256,
+                          "parameters": plan.parameters()},
+        **publication,
         "outputs": dict(sorted(outputs.items())),
     }
 
 
-@dg.asset(partitions_def=DATA_CUTS, group_name="report", code_version="1", deps=OUTPUT_ASSETS)
-def published_cut(settings: DropSettings, trial_drop: TrialDrop) -> dg.MaterializeResult:
-    """Write `manifest.json` and swap `<out>/<cut>` to this run's files, atomically: a
-    failed run never reaches this step, so earlier outputs of the cut stay as they were."""
-    cut = str(trial_drop.cut)
-    work = work_dir(settings.out_path, cut)
-    files = sorted(p for p in work.iterdir() if not p.name.startswith(".") and p.name != "manifest.json")
-    manifest = build_manifest(settings, trial_drop, files, work)
-    atomic_write_bytes(work / "manifest.json", (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"))
-    final = publish(settings.out_path, cut, files + [work / "manifest.json"])
-    return dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(final)),
-            "files": dg.MetadataValue.md("\n".join(f"- `{name}`" for name in manifest["outputs"])),
+def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
+    """``published_cut``, after every asset that writes a published file (the assets
+    tagged ``trial/output``, found by the definitions)."""
+
+    @dg.asset(partitions_def=DATA_CUTS, group_name="report", code_version=code_version("assets/publish.py"),
+              deps=list(output_assets), owners=OWNERS, kinds={"json"}, tags={"domain": "report"})
+    def published_cut(context: AssetExecutionContext, settings: DropSettings,
+                      trial_drop: TrialDrop) -> dg.MaterializeResult:
+        """Publish `<out>/<cut>`: the run's files are checked complete and the drop's
+        files unchanged since the run read them; `manifest.json` and a copy of the
+        analysis plan are written; the cut then shows the new version, in one
+        atomic step (earlier versions stay under `.versions/`). A failed run never
+        reaches this step, so nothing it made is published."""
+        cut = context.partition_key
+        work = work_folder(context, settings)
+        missing = [name for name in expected_files() if not (work / name).is_file()]
+        if missing:
+            raise dg.Failure(description="publishing needs every output of the cut in this run (materialize the "
+                                         "whole job); missing: " + ", ".join(missing), allow_retries=False)
+        on_disk = drop_files(settings.data_path)
+        if on_disk != trial_drop.files:
+            changed = sorted(set(on_disk.items()) ^ set(trial_drop.files.items()))
+            raise dg.Failure(description=f"the drop's files changed while the run read them ({changed[0][0]}); "
+                                         "nothing is published: run again on the settled drop", allow_retries=False)
+        try:
+            publication = plan_publication(settings.out_path, cut, trial_drop.fingerprint, settings.supersede_reason)
+        except PublishRefused as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
+        plan = settings.analysis_plan()
+        atomic_write_bytes(work / PLAN_COPY, plan.text.encode("utf-8"))
+        files = sorted(p for p in work.iterdir() if not p.name.startswith(".") and p.name != "manifest.json")
+        manifest = build_manifest(settings, trial_drop, files, work, publication.manifest_entry())
+        atomic_write_bytes(work / "manifest.json", (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+        final, new = publish(settings.out_path, cut, [*files, work / "manifest.json"], manifest["outputs"])
+        shown = final.resolve()
+        return dg.MaterializeResult(metadata={
+            "folder": dg.MetadataValue.path(str(shown)),
+            "report (pdf)": dg.MetadataValue.path(str(shown / "report.pdf")),
+            "report (html)": dg.MetadataValue.path(str(shown / "report.html")),
+            "version": shown.name + ("" if new else " (unchanged: the same outputs were already published)"),
+            "supersedes": publication.previous_version if publication.supersedes else "none",
             "data cut": cut,
+            "drop sha256": trial_drop.fingerprint,
             "code version": manifest["code"]["git_commit"],
-        }
-    )
+            "files": dg.MetadataValue.md("\n".join(f"- `{name}`" for name in manifest["outputs"])),
+        })
+
+    return published_cut

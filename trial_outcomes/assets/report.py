@@ -1,80 +1,127 @@
-"""The DSMB report of one cut (HTML and PDF) and its metadata in the UI."""
+"""The figures and the DSMB report of one cut (HTML and PDF from one content model)."""
 
-from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
+from dagster import AssetExecutionContext
 import polars as pl
 
-from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
-from trial_outcomes.io.publishing import work_dir
+from trial_outcomes.analysis.relapse import RelapseTables
+from trial_outcomes.analysis.syndromes import SyndromeGrading
+from trial_outcomes.assets.files import work_folder
+from trial_outcomes.assets.shared import DATA_CUTS, OUTPUT_TAGS, OWNERS, DropSettings, code_version
+from trial_outcomes.assets.survival import SurvivalResults
+from trial_outcomes.io.publishing import plan_publication
 from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.io.writers import atomic_write_bytes
+from trial_outcomes.labels import endpoint as endpoint_label
 from trial_outcomes.provenance import short_version
 
+VERSION = code_version("assets/report.py", "reporting")
+UI_ENDPOINTS = ("OS", "EFS", "DFS", "CIR", "NRM", "DOR")
 
-@dg.asset(partitions_def=DATA_CUTS, group_name="report", code_version="1")
-def report(
-    settings: DropSettings,
-    cut_records: TrialDrop,
-    adsl: pl.DataFrame,
-    response_summary: pl.DataFrame,
-    ae_summary: pl.DataFrame,
-    eligibility_deviations: pl.DataFrame,
-    crs_grading: dict,
-    survival_analysis: dict,
-    survival_plots: list,
-    stopping_rules: pl.DataFrame,
-    cut_comparison: pl.DataFrame,
-) -> dg.Output:
-    """`report.html` (self-contained) and `report.pdf` from one template: disposition,
-    baseline, eligibility deviations, response, each endpoint's curves and tables,
-    subgroup forest plots, HSCT landmark, AEs with CRS/ICANS, deaths, swimmer plot,
-    stopping rules."""
-    from trial_outcomes.reporting.render import render_html, render_pdf
-    from trial_outcomes.reporting.report import ReportInputs, build_context
+
+def _write_plots(folder: Path, images: dict[str, bytes]) -> None:
+    for name, png in images.items():
+        path = folder / "plots" / name
+        if not path.is_file() or path.read_bytes() != png:
+            atomic_write_bytes(path, png)
+
+
+def _gallery(images: dict[str, bytes], prefix: str) -> str:
+    from trial_outcomes.reporting.figures.style import thumbnail
+
+    parts = []
+    for name in sorted(n for n in images if n.startswith(prefix) and "_censor_at_hsct_" not in n):
+        small = base64.b64encode(thumbnail(images[name], 0.7)).decode("ascii")
+        parts.append(f"**{name.removesuffix('.png')}**\n\n![{name}](data:image/png;base64,{small})")
+    return "\n\n".join(parts)
+
+
+@dg.asset(partitions_def=DATA_CUTS, group_name="report", code_version=VERSION, kinds={"matplotlib", "png"},
+          owners=OWNERS, tags={**OUTPUT_TAGS, "domain": "report"})
+def figures(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame,
+            survival_analysis: SurvivalResults, response_summary: pl.DataFrame,
+            relapse_summary: RelapseTables) -> dg.Output[dict[str, bytes]]:
+    """Every figure of the report (`plots/*.png`): Kaplan-Meier and cumulative-incidence
+    curves per endpoint and subgroup (number at risk under the axis, censoring ticks,
+    median lines, CI band for single curves, months on the axis), forest plots of
+    hazard ratios and response rates, the CONSORT flow, the CD19-negative relapse
+    incidence and the swimmer plots. Drawn in worker processes. Each endpoint's
+    curves show here, one metadata entry per endpoint."""
+    from trial_outcomes.reporting.figures.render import render_all
+    from trial_outcomes.reporting.figures.specs import all_specs
 
     plan = settings.analysis_plan()
-    cut = str(cut_records.cut)
-    folder = work_dir(settings.out_path, cut)
-    figures = {name.removesuffix(".png"): (folder / "plots" / name).read_bytes() for name in survival_plots}
+    specs = all_specs(adsl, survival_analysis.tables, response_summary, relapse_summary.curve, plan.landmark_months)
+    images = render_all(specs)
+    folder = work_folder(context, settings)
+    _write_plots(folder, images)
+    gallery = {f"curves: {endpoint_label(e)}": dg.MetadataValue.md(_gallery(images, f"{e}_")) for e in UI_ENDPOINTS}
+    return dg.Output(images, metadata={
+        "figures": dg.MetadataValue.int(len(images)),
+        **gallery,
+        "forest plots": dg.MetadataValue.md(_gallery(images, "forest_")),
+    })
+
+
+@dg.asset(partitions_def=DATA_CUTS, group_name="report", code_version=VERSION, kinds={"pdf", "html"},
+          owners=OWNERS, tags={**OUTPUT_TAGS, "domain": "report"})
+def report(context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame,
+           adae: pl.DataFrame, eligibility_deviations: pl.DataFrame, response_summary: pl.DataFrame,
+           survival_analysis: SurvivalResults, crs_grading: SyndromeGrading, icans_grading: SyndromeGrading,
+           ae_summary: pl.DataFrame, ae_soc_summary: pl.DataFrame, aesi_summary: pl.DataFrame,
+           syndrome_summary: pl.DataFrame, safety_summary: pl.DataFrame, deaths_summary: pl.DataFrame,
+           exposure_summary: pl.DataFrame, relapse_summary: RelapseTables, stopping_rules: pl.DataFrame,
+           cut_comparison: pl.DataFrame, figures: dict[str, bytes]) -> Iterator[Any]:
+    """`report.html` (self-contained) and `report.pdf` (Typst) from one content model:
+    page 1 the executive summary with any crossed stopping boundary first, then
+    disposition, baseline and exposure, eligibility, response, each endpoint,
+    subgroups and HSCT, relapse, safety (headline rates, CRS/ICANS, AESI, SOC/PT,
+    deaths, listings), the course of each subject, the stopping rules, the changes
+    since the previous cut and the provenance. Tables and figures are numbered."""
+    from trial_outcomes.reporting.inputs import ReportInputs
+    from trial_outcomes.reporting.render import render_html, render_pdf
+    from trial_outcomes.reporting.report import build_document
+
+    plan = settings.analysis_plan()
+    folder = work_folder(context, settings)
+    _write_plots(folder, figures)
+    publication = plan_publication(settings.out_path, context.partition_key, cut_records.fingerprint,
+                                   settings.supersede_reason)
+    tables = {**survival_analysis.tables, "response_summary": response_summary,
+              "eligibility_deviations": eligibility_deviations, "crs_grade_discrepancies": crs_grading.discrepancies,
+              "icans_grade_discrepancies": icans_grading.discrepancies, "ae_summary": ae_summary,
+              "ae_soc_summary": ae_soc_summary, "aesi_summary": aesi_summary, "crs_icans_summary": syndrome_summary,
+              "safety_summary": safety_summary, "deaths_summary": deaths_summary,
+              "exposure_summary": exposure_summary, "relapse_summary": relapse_summary.summary,
+              "stopping_rules": stopping_rules}
+    supersedes = publication.manifest_entry().get("supersedes", {})
     inputs = ReportInputs(
-        cut=cut,
-        drop_name=settings.data_path.resolve().name,
-        drop_files=cut_records.files,
-        code_version=short_version(),
-        plan={
-            "sha256": plan.sha256,
-            "subgroups": list(plan.subgroups),
-            "landmark_months": list(plan.landmark_months),
-            "hsct_landmark_day": plan.hsct_landmark_day,
-        },
-        adsl=adsl,
-        response_summary=response_summary,
-        ae_summary=ae_summary,
-        eligibility_deviations=eligibility_deviations,
-        crs_discrepancies=crs_grading["discrepancies"],
-        survival=survival_analysis,
-        survival_figures=figures,
-        stopping_rules=stopping_rules.to_dicts(),
-        comparison=cut_comparison if cut_comparison.height else None,
-    )
-    context = build_context(inputs)
-    html = render_html(context).encode("utf-8")
+        cut=context.partition_key, drop_name=settings.data_path.resolve().name, drop_sha256=cut_records.fingerprint,
+        drop_files=cut_records.files, code_version=short_version(), plan=plan, adsl=adsl, adae=adae, tables=tables,
+        figures=set(figures), absent=cut_records.absent,
+        supersedes={k: str(v) for k, v in supersedes.items()},
+        comparison=cut_comparison if cut_comparison.height else None)
+    doc = build_document(inputs)
+    html = render_html(doc, figures).encode("utf-8")
     atomic_write_bytes(folder / "report.html", html)
-    pdf = render_pdf(context)
+    pdf = render_pdf(doc, folder)
     atomic_write_bytes(folder / "report.pdf", pdf)
-    consort = next(b for b in context["sections"][0].blocks if b.kind == "figure")
-    thumbnail = base64.b64encode(consort.png).decode("ascii")
-    return dg.Output(
-        [s.title for s in context["sections"]],
-        metadata={
-            "html": dg.MetadataValue.path(str(folder / "report.html")),
-            "pdf": dg.MetadataValue.path(str(folder / "report.pdf")),
-            "sections": dg.MetadataValue.md("\n".join(f"1. {s.title}" for s in context["sections"])),
-            "preview": dg.MetadataValue.md(f"![disposition](data:image/png;base64,{thumbnail})"),
-            "html bytes": len(html),
-            "pdf bytes": len(pdf),
-        },
-    )
+    summary = doc.sections[0]
+    facts = next(b for b in summary.blocks if getattr(b, "kind", "") == "facts")
+    rows = [{"item": label, "value": value} for label, value, _ in facts.rows]  # type: ignore[attr-defined]
+    from trial_outcomes.assets.metadata import records_table
+
+    yield dg.Output([s.title for s in doc.sections], metadata={
+        "executive summary": records_table(rows, ["item", "value"]),
+        "sections": dg.MetadataValue.md("\n".join(f"1. {s.title}" for s in doc.sections)),
+        "tables / figures": f"{sum(1 for s in doc.sections for b in s.blocks if getattr(b, 'kind', '') == 'table')}"
+                            f" / {len(doc.figures)}",
+        "html bytes": len(html),
+        "pdf bytes": len(pdf),
+    })

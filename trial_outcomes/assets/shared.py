@@ -1,42 +1,81 @@
 """The Dagster pieces every asset and the wiring share: the data-cut partitions,
-the settings resource, and the run tags. It sits low, so imports run one way:
-schema -> io -> analysis -> assets -> pipelines -> cli."""
+the settings resource, the run tags and the code versions. It sits low, so
+imports run one way: schema -> io -> analysis -> assets -> pipelines -> cli."""
 
-from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import dagster as dg
 
-from trial_outcomes.plan import AnalysisPlan, load_plan
+from trial_outcomes.dates import parse_cut
+from trial_outcomes.io.publishing import CutBusy, clear_work, cut_lock
+from trial_outcomes.plan import AnalysisPlan, PlanError, load_plan
 
-#: one partition per data cut, keyed by its date (YYYY-MM-DD)
+#: one partition per data cut, keyed by its date, written YYYY-MM-DD
 DATA_CUTS = dg.DynamicPartitionsDefinition(name="data_cut")
 
 #: run tag: the drop's SHA-256 (``io.records.drop_fingerprint``) when the run was requested
 DROP_FINGERPRINT_TAG = "trial/drop_sha256"
 #: run tag set when a stopping boundary of the analysis plan is crossed
 STOPPING_TAG = "trial/stopping_boundary"
+#: run tag saying who started the run (cli, ui, sensor, schedule)
+TRIGGER_TAG = "trial/trigger"
 #: asset tag of every asset that writes a file published with the cut
 OUTPUT_TAG = "trial/output"
+OUTPUT_TAGS = {OUTPUT_TAG: "published"}
+OWNERS = ["team:biostatistics"]
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+@cache
+def code_version(*parts: str) -> str:
+    """A code version derived from the code: the SHA-256 (first 16 hex digits) of the
+    sources that shape an asset's data (``schema``, ``contracts``, ``plan``,
+    ``labels``, ``dates``, ``io/``, ``analysis/``) and of ``parts`` (package-relative
+    files or folders, such as the asset's own module). Any change to them marks the
+    asset stale in the UI; nothing else does."""
+    digest = hashlib.sha256()
+    sources: list[Path] = []
+    for part in ("schema.py", "contracts.py", "plan.py", "labels.py", "dates.py", "io", "analysis", *parts):
+        path = _PACKAGE / part
+        sources += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    for source in sources:
+        digest.update(source.relative_to(_PACKAGE).as_posix().encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 class DropSettings(dg.ConfigurableResource):
-    """One data drop, one output folder and the analysis plan; the data cut is
-    the partition key of the run. An empty ``plan`` is the packaged analysis
-    plan. Defaults come from ``TRIAL_DATA_DIR``, ``TRIAL_OUT_DIR`` and ``TRIAL_PLAN``.
-    """
+    """One data drop, one output folder and the analysis plan; the data cut is the
+    partition key of the run. An empty ``plan`` is the packaged analysis plan.
+    Defaults come from ``TRIAL_DATA_DIR``, ``TRIAL_OUT_DIR`` and ``TRIAL_PLAN``.
+
+    ``supersede_reason``: publish this drop for a cut already published from
+    another drop (the earlier version is kept; the reason goes in the manifest and
+    the report). ``previous_cut``: the cut to compare with (empty: the plan's
+    ``[comparison] previous_cut``).
+
+    For the run of a cut, the resource holds the cut's lock from the run's start
+    to its end, whoever launched it (CLI, UI, sensor, schedule), refuses a
+    partition key that is not a cut date before any step runs, and empties the
+    cut's working folder."""
 
     data_dir: str = "data/sample"
     out_dir: str = "outputs"
     plan: str = ""
     landing_dir: str = ""  # empty: the analysis plan's [sensor] landing_dir
+    supersede_reason: str = ""
+    previous_cut: str = ""
 
     def analysis_plan(self) -> AnalysisPlan:
         return load_plan(self.plan or None)
 
-    def run_config(self, **changes: str) -> dict:
+    def run_config(self, **changes: str) -> dict[str, object]:
         """Run config for these settings with ``changes`` (run config replaces every field)."""
         fields = {name: getattr(self, name) for name in type(self).model_fields}
         return {"resources": {"settings": {"config": {**fields, **changes}}}}
@@ -54,10 +93,29 @@ class DropSettings(dg.ConfigurableResource):
         return Path(self.out_dir)
 
     @classmethod
-    def from_env(cls) -> DropSettings:
+    def from_env(cls) -> "DropSettings":
         return cls(
             data_dir=os.environ.get("TRIAL_DATA_DIR", "data/sample"),
             out_dir=os.environ.get("TRIAL_OUT_DIR", "outputs"),
             plan=os.environ.get("TRIAL_PLAN", ""),
             landing_dir=os.environ.get("TRIAL_LANDING_DIR", ""),
         )
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["DropSettings"]:
+        run = context.dagster_run
+        partition = run.tags.get("dagster/partition") if run is not None else None
+        if partition is None:  # a sensor, a schedule, or a run outside the data-cut job
+            yield self
+            return
+        try:
+            parse_cut(partition)
+            self.analysis_plan()
+        except (ValueError, PlanError) as exc:
+            raise dg.Failure(description=f"nothing was run: {exc}", allow_retries=False) from None
+        try:
+            with cut_lock(self.out_path, partition, f"run {run.run_id[:8]} (process {os.getpid()})"):
+                clear_work(self.out_path, partition)
+                yield self
+        except CutBusy as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None

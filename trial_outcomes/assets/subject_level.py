@@ -1,82 +1,99 @@
-"""Subject-level analysis data: the cut, ADSL, ADRS and the response summary."""
+"""Subject-level analysis data: eligibility deviations, ADSL, ADRS and the response summary."""
 
-from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
+from dagster import AssetExecutionContext
 import polars as pl
 
-from trial_outcomes.analysis.adae import syndrome_details
-from trial_outcomes.analysis.adrs import best_response_day28, derive_adrs
+from trial_outcomes.analysis.adrs import derive_adrs
 from trial_outcomes.analysis.adsl import derive_adsl
-from trial_outcomes.analysis.cut import apply_cut
-from trial_outcomes.analysis.eligibility import subject_eligibility
+from trial_outcomes.analysis.eligibility import eligibility_deviations as find_deviations
 from trial_outcomes.analysis.rates import response_summary as summarise_response
-from trial_outcomes.assets.files import save_table
-from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
+from trial_outcomes.analysis.syndromes import SyndromeGrading
+from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
+from trial_outcomes.assets.metadata import listing_check, records_table
+from trial_outcomes.assets.shared import DATA_CUTS, OUTPUT_TAGS, OWNERS, DropSettings, code_version
 from trial_outcomes.io.records import TrialDrop
+from trial_outcomes.labels import group as group_label
+
+VERSION = code_version("assets/subject_level.py")
 
 
-@dg.asset(partitions_def=DATA_CUTS, group_name="derivation", code_version="1")
-def cut_records(trial_drop: TrialDrop) -> dg.Output:
-    """The drop as known at the data cut: records dated after it ignored, AEs
-    resolving after it ongoing, subjects enrolled after it left out."""
-    records = apply_cut(trial_drop.records, trial_drop.cut)
-    dropped = {r: trial_drop[r].height - f.height for r, f in records.items()}
-    return dg.Output(
-        TrialDrop(records=records, cut=trial_drop.cut, files=trial_drop.files),
-        metadata={
-            "data cut": str(trial_drop.cut),
-            "subjects at the cut": records["enrolment"].height,
-            **{f"rows after the cut: {r}": n for r, n in dropped.items() if n},
-        },
-    )
+def _asset(name: str, files: list[str], kinds: set[str], extra_checks: list[dg.AssetCheckSpec] | None = None,
+           domain: str = "efficacy") -> Any:
+    return dg.asset(name=name, partitions_def=DATA_CUTS, group_name="derivation", code_version=VERSION, kinds=kinds,
+                    owners=OWNERS, tags={**OUTPUT_TAGS, "domain": domain},
+                    check_specs=[contract_check_spec(name, files), *(extra_checks or [])])
 
 
-@dg.asset(partitions_def=DATA_CUTS, group_name="derivation", code_version="1")
-def adsl(
-    settings: DropSettings,
-    cut_records: TrialDrop,
-    eligibility_deviations: pl.DataFrame,
-    adae: pl.DataFrame,
-    crs_grading: dict,
-) -> dg.Output:
+@_asset("eligibility_deviations", ["eligibility_deviations.csv"], {"polars", "csv"}, domain="validation",
+        extra_checks=[dg.AssetCheckSpec("checklist_agrees", asset="eligibility_deviations", blocking=False,
+                                        description="Computed eligibility agrees with the investigator's checklist")])
+def eligibility_deviations(context: AssetExecutionContext, settings: DropSettings,
+                           cut_records: TrialDrop) -> Iterator[Any]:
+    """Each computable criterion evaluated from enrolment and compared with the
+    checklist, for the subjects enrolled by the cut; every disagreement, failure
+    or missing criterion is listed (protocol.md). A deviation does not stop the
+    run: infused subjects stay in the safety set."""
+    table = find_deviations(cut_records["enrolment"], cut_records["eligibility"])
+    meta, problems = save_table(context, settings, "eligibility_deviations.csv", table)
+    yield dg.Output(table, metadata={**meta, "subjects": table["subject_id"].n_unique()})
+    yield contract_result("eligibility_deviations", {"eligibility_deviations.csv": problems})
+    subjects = sorted(table["subject_id"].unique().to_list())
+    yield listing_check("checklist_agrees", table, "no deviations" if table.is_empty() else
+                        f"{len(subjects)} subject(s) with eligibility findings: " + ", ".join(subjects[:30]))
+
+
+@_asset("adsl", ["adsl.parquet"], {"polars", "parquet"})
+def adsl(context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop,
+         eligibility_deviations: pl.DataFrame, adae: pl.DataFrame, crs_grading: SyndromeGrading,
+         icans_grading: SyndromeGrading) -> Iterator[Any]:
     """ADSL: one row per enrolled subject: populations (ENRLFL, SAFFL, EFFFL, PPROTFL),
-    baseline and subgroup variables, key dates, disposition, day-28 response,
-    CRS/ICANS details, early deaths and the eligibility-deviation flag."""
-    records = cut_records.records
-    elig = subject_eligibility(records["enrolment"], eligibility_deviations)
-    bor = best_response_day28(records, cut_records.cut)
-    table = derive_adsl(records, elig, bor)
-    for flag, prefix in (("CRSFL", "CRS"), ("ICANSFL", "ICANS")):
-        table = table.join(syndrome_details(adae, flag, prefix), on="USUBJID", how="left")
-    table = table.join(crs_grading["derived"].rename({"subject_id": "USUBJID"}), on="USUBJID", how="left")
-    meta = save_table(settings, str(cut_records.cut), "adsl.parquet", table)
+    baseline and subgroup variables, key dates, the end of response attribution,
+    disposition, exposure, day-28 response, ORR3M, remission and relapse, CRS/ICANS
+    (reported, derived, adjudicated), deaths with cause category, early deaths and
+    NRM, and the eligibility-deviation flag."""
+    table = derive_adsl(cut_records.records, cut_records.cut, eligibility_deviations, adae,
+                        (crs_grading, icans_grading))
+    meta, problems = save_table(context, settings, "adsl.parquet", table)
     counts = {f"n {flag}": int((table[flag] == "Y").sum()) for flag in ("ENRLFL", "SAFFL", "EFFFL", "PPROTFL")}
-    return dg.Output(table, metadata={**meta, **counts})
+    yield dg.Output(table, metadata={**meta, **counts})
+    yield contract_result("adsl", {"adsl.parquet": problems})
 
 
-@dg.asset(partitions_def=DATA_CUTS, group_name="derivation", code_version="1")
-def adrs(settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame) -> dg.Output:
-    """ADRS: overall response at every assessment and the best overall response by day 28."""
-    bor = adsl.filter(pl.col("SAFFL") == "Y").select(
-        pl.col("USUBJID").alias("subject_id"), "BOR28", "BORDT", "BORDY", "BORMRD", "CRFL", "MRDNEGFL"
-    )
-    table = derive_adrs(cut_records.records, bor)
-    return dg.Output(table, metadata=save_table(settings, str(cut_records.cut), "adrs.parquet", table))
+@_asset("adrs", ["adrs.parquet"], {"polars", "parquet"})
+def adrs(context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop,
+         adsl: pl.DataFrame) -> Iterator[Any]:
+    """ADRS: response at every assessment (ANL01FL: attributable to CAR-T), the best
+    overall response by day 28 and ORR3M per infused subject."""
+    table = derive_adrs(cut_records.records, adsl)
+    meta, problems = save_table(context, settings, "adrs.parquet", table)
+    yield dg.Output(table, metadata=meta)
+    yield contract_result("adrs", {"adrs.parquet": problems})
 
 
-@dg.asset(partitions_def=DATA_CUTS, group_name="derivation", code_version="1")
-def response_summary(settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame) -> dg.Output:
-    """Day-28 CR/CRi, CR and MRD-negative CR/CRi rates over the efficacy set, with
-    exact Clopper-Pearson 95 % CIs, overall and by subgroup."""
-    table = summarise_response(adsl)
-    overall = table.filter((pl.col("group_var") == "all") & (pl.col("parameter") == "CR/CRi by day 28")).row(
-        0, named=True
-    )
-    return dg.Output(
-        table,
-        metadata={
-            **save_table(settings, str(cut_records.cut), "response_summary.csv", table),
-            "CR/CRi rate": dg.MetadataValue.float(overall["rate"] if overall["rate"] is not None else float("nan")),
-        },
-    )
+@_asset("response_summary", ["response_summary.csv"], {"polars", "csv"})
+def response_summary(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame) -> Iterator[Any]:
+    """CR/CRi, CR and MRD-negative CR/CRi by day 28 and ORR3M over the efficacy set,
+    with exact Clopper-Pearson 95 % CIs, overall, by response stratum (morphologic
+    disease, MRD-persistent) and by the plan's subgroups; subjects pending at the
+    cut are counted apart, not in the denominators."""
+    plan = settings.analysis_plan()
+    table = summarise_response(adsl, plan.subgroups)
+    meta, problems = save_table(context, settings, "response_summary.csv", table)
+    shown = table.filter(pl.col("group_var").is_in(["all", "disease_stratum"]))
+    rows = [{"parameter": r["parameter"], "group": group_label(r["group_var"], r["group"]),
+             "responders / evaluable": f"{r['responders']}/{r['n']}",
+             "rate (95% CI)": "NE" if r["rate"] is None else
+             f"{100 * r['rate']:.1f}% ({100 * r['rate_lcl']:.1f}-{100 * r['rate_ucl']:.1f})",
+             "pending": r["n_pending"]} for r in shown.iter_rows(named=True)]
+    overall = table.row(0, named=True)
+    yield dg.Output(table, metadata={
+        **meta,
+        "headline": records_table(rows, ["parameter", "group", "responders / evaluable", "rate (95% CI)", "pending"]),
+        "CR/CRi rate": dg.MetadataValue.float(overall["rate"] if overall["rate"] is not None else float("nan")),
+    })
+    yield contract_result("response_summary", {"response_summary.csv": problems})

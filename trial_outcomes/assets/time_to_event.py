@@ -1,29 +1,32 @@
 """Time-to-event analysis data: ADTTE."""
 
-from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
+from dagster import AssetExecutionContext
 import polars as pl
 
 from trial_outcomes.analysis.adtte import derive_adtte
-from trial_outcomes.assets.files import save_table
-from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
-from trial_outcomes.io.records import TrialDrop
+from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
+from trial_outcomes.assets.shared import DATA_CUTS, OUTPUT_TAGS, OWNERS, DropSettings, code_version
 
 
-@dg.asset(partitions_def=DATA_CUTS, group_name="derivation", code_version="1")
-def adtte(settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame) -> dg.Output:
-    """ADTTE: OS, EFS, DFS and CIR for the primary analysis and `censor_at_hsct`,
-    with STARTDT, ADT, AVAL (days), CNSR, event and censoring descriptions, and
-    the CIR event type (1 relapse, 2 competing death, 0 censored)."""
-    table = derive_adtte(adsl)
-    counts = (
-        table.group_by("PARAMCD", "ANALYSIS")
-        .agg(pl.len(), (pl.col("CNSR") == 0).sum().alias("events"))
-        .sort("PARAMCD", "ANALYSIS")
-    )
-    meta = {
-        f"{r['PARAMCD']} {r['ANALYSIS']}": f"{r['len']} subjects, {r['events']} events"
-        for r in counts.iter_rows(named=True)
-    }
-    return dg.Output(table, metadata={**save_table(settings, str(cut_records.cut), "adtte.parquet", table), **meta})
+@dg.asset(partitions_def=DATA_CUTS, group_name="derivation", code_version=code_version("assets/time_to_event.py"),
+          kinds={"polars", "parquet"}, owners=OWNERS, tags={**OUTPUT_TAGS, "domain": "efficacy"},
+          check_specs=[contract_check_spec("adtte", ["adtte.parquet"])])
+def adtte(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame) -> Iterator[Any]:
+    """ADTTE: OS, EFS, DFS, CIR, NRM and DOR, primary and (EFS, DFS, CIR, DOR)
+    `censor_at_hsct`, with STARTDT, ADT, AVAL (days), CNSR, event and censoring
+    descriptions, the event type of CIR and NRM (1 event, 2 competing, 0
+    censored) and the analysis plan's subgroup variables."""
+    plan = settings.analysis_plan()
+    table = derive_adtte(adsl, plan.subgroups)
+    meta, problems = save_table(context, settings, "adtte.parquet", table)
+    counts = (table.group_by("PARAMCD", "ANALYSIS").agg(pl.len(), (pl.col("CNSR") == 0).sum().alias("events"))
+              .sort("PARAMCD", "ANALYSIS"))
+    extra = {f"{r['PARAMCD']} {r['ANALYSIS']}": f"{r['len']} subjects, {r['events']} events"
+             for r in counts.iter_rows(named=True)}
+    yield dg.Output(table, metadata={**meta, **extra})
+    yield contract_result("adtte", {"adtte.parquet": problems})

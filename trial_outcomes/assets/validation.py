@@ -1,115 +1,128 @@
-"""Validated drop: typed records with the cross-file checks, and eligibility."""
+"""The validated drop: typed records with the cross-file checks, and the records at the cut."""
 
-from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import dagster as dg
+from dagster import AssetExecutionContext
+import polars as pl
 
-from trial_outcomes.analysis import eligibility as elig
-from trial_outcomes.assets.files import save_table
-from trial_outcomes.assets.metadata import listing_check, problems_check
-from trial_outcomes.assets.shared import DATA_CUTS, DROP_FINGERPRINT_TAG, DropSettings
+from trial_outcomes.analysis.cut import apply_cut
+from trial_outcomes.assets.metadata import problems_check
+from trial_outcomes.assets.shared import DATA_CUTS, DROP_FINGERPRINT_TAG, OWNERS, DropSettings, code_version
 from trial_outcomes.dates import parse_cut
+from trial_outcomes.errors import DataDropError
 from trial_outcomes.io import validation
+from trial_outcomes.io.publishing import PublishRefused, plan_publication
+from trial_outcomes.io.readers import read_drop_info
 from trial_outcomes.io.records import RawRecords, TrialDrop, drop_fingerprint
 from trial_outcomes.schema import SCHEMAS
 
 DROP_KEY = dg.AssetKey("trial_drop")
-RULES = {
-    "unique_keys": (validation.duplicate_keys, "Each record's key is unique in its file"),
+Rule = Callable[[dict[str, pl.DataFrame]], pl.DataFrame]
+RULES: dict[str, tuple[Rule, str]] = {
+    "unique_keys": (lambda r: pl.concat([validation.duplicate_keys(r), validation.case_twins(r)]),
+                    "Each record's key is unique in its file; no two subject ids differ only in letter case"),
     "subjects_enrolled": (validation.orphan_records, "Every record's subject is in enrolment"),
-    "date_order": (validation.date_order, "Dates are in clinical order; nothing but the death after a death"),
+    "date_order": (validation.date_order,
+                   "Dates are in clinical order (follow-up events included); nothing but the death after a death"),
+    "dependent_values": (validation.dependent_values,
+                         "cause_category only on deaths; ICANS scored by ICE from age 12, by CAPD below"),
 }
+
+
+def cut_in_drop(cut: str, records: dict[str, pl.DataFrame]) -> str | None:
+    """Why a cut does not fit the drop: before its first enrolment, or after its
+    latest record (a cut from the future of the export)."""
+    when = parse_cut(cut)
+    first = records["enrolment"]["enrol_date"].min()
+    dates = [frame[c].max() for r, frame in records.items() for c in frame.columns
+             if c in [col.name for col in SCHEMAS[r].columns if col.kind == "date"] and frame.height]
+    latest = max((d for d in dates if d is not None), default=None)
+    if first is not None and when < first:
+        return f"data cut {cut} is before the first enrolment ({first}): nothing to analyse"
+    if latest is not None and when > latest:
+        return (f"data cut {cut} is after the drop's latest record ({latest}): the drop cannot show what happened "
+                "until then; take a cut on or before it (the default cut is the latest date)")
+    return None
 
 
 @dg.asset(
     partitions_def=DATA_CUTS,
     key=DROP_KEY,
     group_name="validation",
-    code_version="1",
+    code_version=code_version("assets/validation.py"),
+    kinds={"polars"},
+    owners=OWNERS,
+    tags={"domain": "validation"},
     ins={record: dg.AssetIn(key=dg.AssetKey(["raw", record])) for record in SCHEMAS},
     check_specs=[
-        dg.AssetCheckSpec(name, asset=DROP_KEY, blocking=True, description=text) for name, (_, text) in RULES.items()
+        *[dg.AssetCheckSpec(name, asset=DROP_KEY, blocking=True, description=text) for name, (_, text) in RULES.items()],
+        dg.AssetCheckSpec("required_rows", asset=DROP_KEY, blocking=True,
+                          description="Required files have rows while subjects are enrolled, unless drop_info.toml "
+                                      "says a file is empty on purpose"),
     ],
 )
-def trial_drop(
-    context,
-    settings: DropSettings,
-    enrolment: RawRecords,
-    eligibility: RawRecords,
-    infusion: RawRecords,
-    assessments: RawRecords,
-    followup: RawRecords,
-    adverse_events: RawRecords,
-    crs_monitoring: RawRecords,
-):
-    """The drop typed by its schemas, with its data cut (the partition key).
-    Blocking checks: unique keys, enrolled subjects, date order."""
-    raw = {
-        "enrolment": enrolment,
-        "eligibility": eligibility,
-        "infusion": infusion,
-        "assessments": assessments,
-        "followup": followup,
-        "adverse_events": adverse_events,
-        "crs_monitoring": crs_monitoring,
-    }
+def trial_drop(context: AssetExecutionContext, settings: DropSettings, **raw: RawRecords) -> Iterator[Any]:
+    """The drop typed by its schemas, with its data cut (the partition key) and its
+    SHA-256. Refuses, before any analysis: a cut outside the drop's dates, files
+    that changed since the run was requested, and a cut already published from
+    another drop (unless the run supersedes it with a reason). Blocking checks:
+    unique keys, enrolled subjects, rows in required files, date order, values
+    that depend on another column."""
     records = {record: raw[record].typed for record in SCHEMAS}
+    files = {r.file: r.sha256 for r in raw.values() if r.file and r.sha256}
     try:
-        cut = parse_cut(context.partition_key)
-    except ValueError as exc:
+        info = read_drop_info(settings.data_path)
+    except DataDropError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
-    files = {r.file: r.sha256 for r in raw.values() if r.file}
+    info_path = settings.data_path / "drop_info.toml"
+    if info_path.is_file():
+        from trial_outcomes.io.records import drop_files
+
+        files["drop_info.toml"] = drop_files(settings.data_path)["drop_info.toml"]
     fingerprint = drop_fingerprint(files)
     expected = context.run.tags.get(DROP_FINGERPRINT_TAG)
     if expected and expected != fingerprint:
-        raise dg.Failure(
-            description=(
-                f"the files of drop {settings.data_path.name} changed after the new-drop sensor saw them "
-                f"(drop SHA-256 {expected[:16]}... then, {fingerprint[:16]}... now); nothing is published. "
-                "The sensor requests a run of the new files once they stop changing."
-            ),
-            allow_retries=False,
-        )
-    drop = TrialDrop(records=records, cut=cut, files=dict(sorted(files.items())))
-    yield dg.Output(
-        drop,
-        metadata={
-            "data cut": str(cut),
-            "data drop": settings.data_path.resolve().name,
-            "drop sha256": fingerprint,
-            "subjects enrolled": records["enrolment"].height,
-            **{f"rows: {r}": f.height for r, f in records.items()},
-        },
-    )
+        raise dg.Failure(description=(
+            f"the files of drop {settings.data_path.name} changed after the run was requested "
+            f"(drop SHA-256 {expected[:16]}... then, {fingerprint[:16]}... now); nothing is published"),
+            allow_retries=False)
+    problem = cut_in_drop(context.partition_key, records)
+    if problem:
+        raise dg.Failure(description=problem, allow_retries=False)
+    try:
+        publication = plan_publication(settings.out_path, context.partition_key, fingerprint, settings.supersede_reason)
+    except PublishRefused as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    absent = {record: r.absent_columns for record, r in raw.items() if r.absent_columns}
+    drop = TrialDrop(records=records, cut=parse_cut(context.partition_key), files=dict(sorted(files.items())),
+                     absent=absent)
+    yield dg.Output(drop, metadata={
+        "data cut": context.partition_key,
+        "data drop": settings.data_path.resolve().name,
+        "drop sha256": fingerprint,
+        "subjects enrolled": records["enrolment"].height,
+        "publication": (f"supersedes {publication.previous_version} (drop {publication.previous_drop_sha256})"
+                        if publication.supersedes else "a new cut, or the drop already published for it"),
+        **{f"rows: {r}": f.height for r, f in records.items()},
+    })
     for name, (rule, text) in RULES.items():
         yield problems_check(name, rule(records), text)
+    file_names = {record: r.file for record, r in raw.items()}
+    yield problems_check("required_rows", validation.empty_required_files(records, file_names, info.empty_files),
+                         "rows in required files")
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,
-    group_name="validation",
-    code_version="1",
-    check_specs=[
-        dg.AssetCheckSpec(
-            "checklist_agrees",
-            asset="eligibility_deviations",
-            blocking=False,
-            description="Computed eligibility agrees with the investigator's checklist",
-        )
-    ],
-)
-def eligibility_deviations(settings: DropSettings, trial_drop: TrialDrop):
-    """Each computable criterion evaluated from enrolment and compared with the checklist;
-    every disagreement, failure or missing criterion is listed (protocol.md). A
-    deviation does not stop the run: infused subjects stay in the safety set."""
-    table = elig.eligibility_deviations(trial_drop["enrolment"], trial_drop["eligibility"])
-    meta = save_table(settings, str(trial_drop.cut), "eligibility_deviations.csv", table)
-    yield dg.Output(table, metadata={**meta, "subjects": table["subject_id"].n_unique()})
-    subjects = sorted(table["subject_id"].unique().to_list())
-    yield listing_check(
-        "checklist_agrees",
-        table,
-        "no deviations"
-        if table.is_empty()
-        else f"{len(subjects)} subject(s) with eligibility findings: " + ", ".join(subjects[:30]),
-    )
+@dg.asset(partitions_def=DATA_CUTS, group_name="validation", code_version=code_version("assets/validation.py"),
+          kinds={"polars"}, owners=OWNERS, tags={"domain": "validation"})
+def cut_records(trial_drop: TrialDrop) -> dg.Output[TrialDrop]:
+    """The drop as known at the data cut: records dated after it ignored, AEs
+    resolving after it ongoing, subjects enrolled after it left out of every
+    record type. Every output after this step sees only these records."""
+    records = apply_cut(trial_drop.records, trial_drop.cut)
+    dropped = {r: trial_drop[r].height - f.height for r, f in records.items()}
+    return dg.Output(TrialDrop(records=records, cut=trial_drop.cut, files=trial_drop.files, absent=trial_drop.absent),
+                     metadata={"data cut": str(trial_drop.cut), "subjects at the cut": records["enrolment"].height,
+                               **{f"rows after the cut: {r}": n for r, n in dropped.items() if n}})

@@ -4,39 +4,40 @@ from __future__ import annotations
 
 import dagster as dg
 
-from trial_outcomes.assets import adverse_events, monitoring, report, subject_level, survival, time_to_event
+from trial_outcomes.assets import adverse_events, monitoring, report, safety, subject_level, survival, time_to_event
 from trial_outcomes.assets.ingest import RAW_ASSETS
-from trial_outcomes.assets.publish import published_cut
-from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
-from trial_outcomes.assets.validation import eligibility_deviations, trial_drop
-from trial_outcomes.pipelines.automation import build_drop_sensor, build_interim_schedule
+from trial_outcomes.assets.publish import build_published_cut
+from trial_outcomes.assets.shared import DATA_CUTS, OUTPUT_TAG, DropSettings
+from trial_outcomes.assets.validation import cut_records, trial_drop
+from trial_outcomes.pipelines.sensors import build_boundary_sensor, build_drop_sensor
+from trial_outcomes.pipelines.schedules import build_interim_schedule
 from trial_outcomes.pipelines.storage import FrameIOManager
 
 ALL_JOB = "all_outcomes"
 
 
+def output_asset_keys(assets: list[dg.AssetsDefinition]) -> list[dg.AssetKey]:
+    """The assets that write a published file: those tagged ``trial/output``."""
+    return sorted(key for a in assets for key in a.keys if OUTPUT_TAG in a.tags_by_key.get(key, {}))
+
+
 def build_definitions(settings: DropSettings | None = None) -> dg.Definitions:
-    """Definitions for one drop and output folder (from the environment by default)."""
+    """Definitions for one drop and output folder (from the environment by default).
+    The job runs in one process (its steps share values in memory; the cut's lock
+    is held by the run), whoever launches it."""
     settings = settings or DropSettings.from_env()
     storage = FrameIOManager(base_dir=str(settings.out_path / ".storage"))
     plan = settings.analysis_plan()
+    derived = dg.load_assets_from_modules([subject_level, adverse_events, time_to_event, safety, survival, monitoring,
+                                           report])
+    assets = [*RAW_ASSETS, trial_drop, cut_records, *derived]
+    published_cut = build_published_cut(output_asset_keys(assets))  # type: ignore[arg-type]
     return dg.Definitions(
-        assets=[
-            *RAW_ASSETS,
-            trial_drop,
-            eligibility_deviations,
-            *dg.load_assets_from_modules([subject_level, adverse_events, time_to_event, survival, monitoring, report]),
-            published_cut,
-        ],
-        jobs=[
-            dg.define_asset_job(
-                ALL_JOB,
-                selection=dg.AssetSelection.all(),
-                partitions_def=DATA_CUTS,
-                description="Every outcome asset for one drop and data cut",
-            )
-        ],
-        sensors=[build_drop_sensor(ALL_JOB)],
+        assets=[*assets, published_cut],
+        jobs=[dg.define_asset_job(ALL_JOB, selection=dg.AssetSelection.all(), partitions_def=DATA_CUTS,
+                                  executor_def=dg.in_process_executor,
+                                  description="Every outcome asset of one drop and data cut, published as one set")],
+        sensors=[build_drop_sensor(ALL_JOB), build_boundary_sensor(ALL_JOB)],
         schedules=[build_interim_schedule(ALL_JOB, plan.schedule_cron)],
         resources={"settings": settings, "io_manager": storage},
     )

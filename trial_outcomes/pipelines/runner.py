@@ -1,21 +1,30 @@
-"""Run the whole asset job in process, and say in words what failed."""
+"""Run the whole asset job in process for one drop and cut, and say in words what
+happened: which checks failed (file, row, column, value, subject), which
+stopping boundaries were crossed, how long each step took."""
 
 from __future__ import annotations
 
-import os
+import logging
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
 from trial_outcomes.assets.monitoring import CHECKS as BOUNDARY_CHECKS
-from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
+from trial_outcomes.assets.shared import DATA_CUTS, DROP_FINGERPRINT_TAG, TRIGGER_TAG, DropSettings
 from trial_outcomes.dates import parse_cut
 from trial_outcomes.errors import DataDropError, Problem
-from trial_outcomes.io.publishing import CutBusy, cut_lock
+from trial_outcomes.io.publishing import CutBusy, lock_is_free
 from trial_outcomes.io.readers import latest_date_in_drop
+from trial_outcomes.io.records import drop_files, drop_fingerprint
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
+from trial_outcomes.pipelines.instance import open_instance
+
+PROGRESS_LOGGER = "trial_progress"
 
 
 @dataclass
@@ -32,22 +41,45 @@ class RunOutcome:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _instance() -> dg.DagsterInstance:
-    """The instance of ``DAGSTER_HOME`` when set (runs then show in the UI), else a throwaway one."""
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-
-
 def default_cut(data_dir: Path) -> str:
-    """The latest date in the drop (data-contract.md section 2)."""
+    """The latest plausible date in the drop (data-contract.md section 2; a date after
+    today never moves it)."""
     latest = latest_date_in_drop(data_dir)
     if latest is None:
-        raise DataDropError(
-            Problem(str(data_dir), None, None, None, "no valid date in the drop to take as the data cut")
-        )
+        raise DataDropError(Problem(str(data_dir), None, None, None, "no valid date in the drop to take as the data cut"))
     return latest.isoformat()
 
 
-def run_pipeline(data_dir: Path, out_dir: Path, cut: str = "") -> RunOutcome:
+class _Progress(logging.Handler):
+    """One line per finished step, with its time (plain text: no spinner, fine in a log)."""
+
+    def __init__(self, write: Callable[[str], None]):
+        super().__init__()
+        self.write = write
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event = getattr(record, "dagster_meta", {}).get("dagster_event")
+        if event is None:
+            return
+        kind = event.event_type_value
+        if kind == "STEP_SUCCESS":
+            self.write(f"  done    {event.step_success_data.duration_ms / 1000:6.2f} s  {event.step_key}")
+        elif kind == "STEP_FAILURE":
+            self.write(f"  FAILED            {event.step_key}")
+
+
+def progress_logger(write: Callable[[str], None]) -> dg.LoggerDefinition:
+    @dg.logger(description="One line per finished step")
+    def trial_progress(_context: dg.InitLoggerContext) -> logging.Logger:
+        log = logging.Logger("trial_progress", level=logging.DEBUG)
+        log.addHandler(_Progress(write))
+        return log
+
+    return trial_progress
+
+
+def run_pipeline(data_dir: Path, out_dir: Path, cut: str = "", plan: str = "", supersede: str = "",
+                 previous_cut: str = "", progress: Callable[[str], None] | None = None) -> RunOutcome:
     """Materialize every asset for one drop and one cut (the partition ``cut``,
     added if new); ``cut`` empty: the latest date in the drop."""
     timings = {}
@@ -60,51 +92,85 @@ def run_pipeline(data_dir: Path, out_dir: Path, cut: str = "") -> RunOutcome:
         timings["(default cut: latest date in the drop)"] = time.perf_counter() - started
     try:
         parse_cut(cut)
+        lock_is_free(out_dir, cut)
     except ValueError as exc:
-        return RunOutcome(success=False, failures=[f"data cut: {exc}"])
-    try:
-        with cut_lock(out_dir, cut):
-            return _execute(data_dir, out_dir, cut, timings)
+        return RunOutcome(success=False, failures=[str(exc)])
     except CutBusy as exc:
         return RunOutcome(success=False, failures=[str(exc)])
+    settings = DropSettings(data_dir=str(data_dir), out_dir=str(out_dir), plan=plan, supersede_reason=supersede,
+                            previous_cut=previous_cut)
+    return _execute(settings, cut, timings, progress)
 
 
-def _execute(data_dir: Path, out_dir: Path, cut: str, timings: dict[str, float]) -> RunOutcome:
-    defs = build_definitions(DropSettings(data_dir=str(data_dir), out_dir=str(out_dir)))
+def _describe_failure(event: dg.DagsterEvent) -> str | None:
+    data = event.step_failure_data
+    if data.error is not None and data.error.cls_name == "DagsterExecutionInterruptedError":
+        return None
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return f"step {event.step_key} failed: {data.user_failure_data.description}"
+    if data.error is not None and data.error.cls_name == "DagsterAssetCheckFailedError":
+        return None  # a blocking check failed: it is reported as the check itself
+    error = data.error
+    return f"step {event.step_key} failed: {error.to_string() if error else 'unknown error'}"
+
+
+def _execute(settings: DropSettings, cut: str, timings: dict[str, float],
+             progress: Callable[[str], None] | None) -> RunOutcome:
+    defs = build_definitions(settings)
     job = defs.resolve_job_def(ALL_JOB)
-    with _instance() as instance:
+    fingerprint = drop_fingerprint(drop_files(settings.data_path))
+    run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    if progress is not None:
+        job = job.with_logger_defs({"console": dg.colored_console_logger, PROGRESS_LOGGER: progress_logger(progress)})
+        run_config["loggers"][PROGRESS_LOGGER] = {}
+    with open_instance() as instance:
         instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
         result = job.execute_in_process(
-            instance=instance,
-            partition_key=cut,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            instance=instance, partition_key=cut, raise_on_error=False, run_config=run_config,
+            tags={DROP_FINGERPRINT_TAG: fingerprint, TRIGGER_TAG: "cli"},
         )
         outcome = RunOutcome(success=result.success, run_id=result.run_id, timings=timings)
-        for event in result.all_events:
-            if event.event_type_value == "STEP_SUCCESS":
-                outcome.timings[event.step_key] = event.step_success_data.duration_ms / 1000
-            elif event.event_type_value == "ASSET_CHECK_EVALUATION":
-                check = event.event_specific_data
-                if not check.passed:
-                    blocking = check.severity == dg.AssetCheckSeverity.ERROR
-                    text = f"check {check.asset_key.to_user_string()}:{check.check_name} failed: {check.description}"
-                    (outcome.failures if blocking else outcome.warnings).append(text)
-                    if check.check_name in BOUNDARY_CHECKS:
-                        outcome.boundaries.append(text)
-            elif event.event_type_value == "STEP_FAILURE":
-                data = event.step_failure_data
-                if data.error is not None and data.error.cls_name == "DagsterExecutionInterruptedError":
-                    outcome.interrupted = True
-                    outcome.failures.append(f"step {event.step_key} was interrupted")
-                elif data.user_failure_data is not None:
-                    outcome.failures.append(f"step {event.step_key} failed: {data.user_failure_data.description}")
-                elif (
-                    "DagsterAssetCheckFailedError" not in (data.error.cls_name or "")
-                    and "blocking asset check" not in data.error.message
-                ):
-                    outcome.failures.append(f"step {event.step_key} failed: {data.error.to_string()}")
+        for event in result.get_step_success_events():
+            outcome.timings[event.step_key or "?"] = event.step_success_data.duration_ms / 1000
+        for check in result.get_asset_check_evaluations():
+            if check.passed:
+                continue
+            text = f"check {check.asset_key.to_user_string()}:{check.check_name} failed: {check.description}"
+            blocking = check.severity == dg.AssetCheckSeverity.ERROR
+            (outcome.failures if blocking else outcome.warnings).append(text)
+            if check.check_name in BOUNDARY_CHECKS:
+                outcome.boundaries.append(text)
+        for event in result.get_step_failure_events():
+            data = event.step_failure_data
+            if data.error is not None and data.error.cls_name == "DagsterExecutionInterruptedError":
+                outcome.interrupted = True
+            described = _describe_failure(event)
+            if described:
+                outcome.failures.append(described)
+        if not result.success and not outcome.failures and not outcome.interrupted:
+            failure = result.get_run_failure_event()
+            message = failure.message if failure is not None else "the run failed"
+            outcome.failures.append(_resource_failure(instance, result.run_id) or message)
         if result.success:
-            outcome.cut = cut  # the partition key is the cut (trial_drop has checked it)
-            outcome.published = str(out_dir / cut)
+            outcome.cut = cut
+            outcome.published = str(settings.out_path / cut)
     return outcome
+
+
+def _resource_failure(instance: dg.DagsterInstance, run_id: str) -> str | None:
+    """The words of a failure before any step ran (the settings resource refuses a busy
+    cut or a bad partition key there)."""
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None or event.event_type_value not in ("RESOURCE_INIT_FAILURE", "ENGINE_EVENT", "RUN_FAILURE"):
+            continue
+        error = getattr(event.event_specific_data, "error", None)
+        while error is not None:
+            if "Failure" in (error.cls_name or "") and error.message:
+                return error.message.split("\n")[0].removeprefix("dagster._core.definitions.events.Failure: ")
+            error = error.cause
+    return None
+
+
+def stdout_progress(line: str) -> None:
+    print(line, file=sys.stdout, flush=True)

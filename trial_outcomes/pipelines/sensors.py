@@ -1,20 +1,20 @@
-"""Interim analyses on a schedule and whenever a new EDC export lands."""
+"""Sensors: a run for each new EDC export once it stops changing, and an alert to
+the people the plan names when a run crosses a stopping boundary."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
 import dagster as dg
 
-from trial_outcomes.assets.shared import DATA_CUTS, DROP_FINGERPRINT_TAG, DropSettings
+from trial_outcomes.assets.shared import DATA_CUTS, DROP_FINGERPRINT_TAG, STOPPING_TAG, TRIGGER_TAG, DropSettings
 from trial_outcomes.errors import DataDropError
 from trial_outcomes.io.readers import EXTENSIONS, latest_date_in_drop
 from trial_outcomes.io.records import drop_files, drop_fingerprint
+from trial_outcomes.pipelines.notify import Alert, announce
 
 SENSOR_INTERVAL_SECONDS = 60
-#: run tag: the SHA-256 of the drop's files (``analysis.drop.drop_fingerprint``) when the sensor requested the run
 
 
 def drop_folders(landing: Path) -> list[Path]:
@@ -66,7 +66,7 @@ def build_drop_sensor(job_name: str) -> dg.SensorDefinition:
                     run_key=f"{folder.name}:{fingerprint[:16]}",
                     partition_key=cut,
                     run_config=settings.run_config(data_dir=str(folder)),
-                    tags={"trial/drop": folder.name, "trial/trigger": "new drop", DROP_FINGERPRINT_TAG: fingerprint},
+                    tags={"trial/drop": folder.name, TRIGGER_TAG: "sensor", DROP_FINGERPRINT_TAG: fingerprint},
                 )
             )
         cursor = json.dumps(seen, sort_keys=True)
@@ -90,20 +90,41 @@ def _read_cursor(cursor: str | None) -> dict[str, dict]:
     }
 
 
-def scheduled_cut(execution_time: dt.datetime) -> str:
-    """The data cut of a scheduled interim analysis: the day before the tick."""
-    return (execution_time.date() - dt.timedelta(days=1)).isoformat()
+def crossed_rules(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """The failed stopping-boundary checks of a run, each with the data it saw."""
+    from trial_outcomes.assets.monitoring import CHECKS
+
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    out = []
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data  # type: ignore[union-attr]
+        if evaluation.check_name in CHECKS and not evaluation.passed:
+            out.append(evaluation.description or evaluation.check_name)
+    return out
 
 
-def build_interim_schedule(job_name: str, cron: str) -> dg.ScheduleDefinition:
-    @dg.schedule(
-        job_name=job_name, cron_schedule=cron, execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.STOPPED
-    )
-    def interim_schedule(context: dg.ScheduleEvaluationContext):
-        """Periodic interim analysis of the configured drop (cadence from the analysis plan)."""
-        cut = scheduled_cut(context.scheduled_execution_time)
-        # a schedule cannot return partition requests: add the cut's partition here
-        context.instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
-        return dg.RunRequest(run_key=f"interim-{cut}", partition_key=cut, tags={"trial/trigger": "schedule"})
+def build_boundary_sensor(job_name: str) -> dg.SensorDefinition:
+    @dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, name="stopping_boundary_alert",
+                          minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
+                          description="Announces a crossed stopping boundary (webhook and e-mail, as the analysis "
+                                      "plan's [notify] says) for every successful run of the data-cut job, "
+                                      "whoever launched it.")
+    def stopping_boundary_alert(context: dg.RunStatusSensorContext, settings: DropSettings) -> dg.SkipReason | None:
+        run = context.dagster_run
+        if run.job_name != job_name or STOPPING_TAG not in run.tags:
+            return dg.SkipReason(f"run {run.run_id[:8]}: no boundary crossed")
+        notify = settings.analysis_plan().notify
+        cut = run.tags.get("dagster/partition", "?")
+        rules = crossed_rules(context.instance, run.run_id) or [run.tags[STOPPING_TAG]]
+        out_dir = Path(run.run_config.get("resources", {}).get("settings", {}).get("config", {}).get(
+            "out_dir", settings.out_dir)) if isinstance(run.run_config, dict) else settings.out_path
+        report = out_dir.resolve() / cut / "report.pdf"
+        alert = Alert(cut, run.run_id, rules, str(report) if report.is_file() else "")
+        if not notify.enabled:
+            context.log.warning(f"{alert.subject}: no one to tell ([notify] in the analysis plan is empty)")
+            return None
+        for line in announce(notify, alert):
+            context.log.info(f"{alert.subject}: {line}")
+        return None
 
-    return interim_schedule
+    return stopping_boundary_alert

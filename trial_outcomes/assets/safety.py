@@ -1,0 +1,109 @@
+"""Safety and exposure tables of a cut: AEs by term and by SOC, AESI, CRS/ICANS,
+headline safety rates, deaths, exposure and relapse."""
+
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+from dagster import AssetExecutionContext
+import polars as pl
+
+from trial_outcomes.analysis import ae_tables, exposure, relapse, safety_summary
+from trial_outcomes.analysis.syndromes import SyndromeGrading
+from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
+from trial_outcomes.assets.metadata import records_table
+from trial_outcomes.assets.shared import DATA_CUTS, OUTPUT_TAGS, OWNERS, DropSettings, code_version
+
+VERSION = code_version("assets/safety.py")
+
+
+def _asset(name: str, file: str, domain: str = "safety") -> Any:
+    return dg.asset(name=name, partitions_def=DATA_CUTS, group_name="safety", code_version=VERSION,
+                    kinds={"polars", "csv"}, owners=OWNERS, tags={**OUTPUT_TAGS, "domain": domain},
+                    check_specs=[contract_check_spec(name, [file])])
+
+
+def _emit(context: AssetExecutionContext, settings: DropSettings, name: str, file: str, table: pl.DataFrame,
+          value: Any = None, **metadata: Any) -> Iterator[Any]:
+    meta, problems = save_table(context, settings, file, table)
+    yield dg.Output(table if value is None else value, metadata={**meta, **metadata})
+    yield contract_result(name, {file: problems})
+
+
+@_asset("ae_summary", "ae_summary.csv")
+def ae_summary(context: AssetExecutionContext, settings: DropSettings, adae: pl.DataFrame,
+               adsl: pl.DataFrame) -> Iterator[Any]:
+    """Treatment-emergent AEs by preferred term: subjects with any grade, grade 3+ and
+    each worst grade, over the safety set."""
+    yield from _emit(context, settings, "ae_summary", "ae_summary.csv", ae_tables.ae_summary(adae, adsl))
+
+
+@_asset("ae_soc_summary", "ae_soc_summary.csv")
+def ae_soc_summary(context: AssetExecutionContext, settings: DropSettings, adae: pl.DataFrame,
+                   adsl: pl.DataFrame) -> Iterator[Any]:
+    """TEAEs by system organ class and preferred term, worst grade per subject (any,
+    >= 3, 5), in four tables (the `table` column): all, serious, related, fatal.
+    Without a coded SOC every term sits under "Not coded"."""
+    yield from _emit(context, settings, "ae_soc_summary", "ae_soc_summary.csv", ae_tables.ae_soc_summary(adae, adsl))
+
+
+@_asset("aesi_summary", "aesi_summary.csv")
+def aesi_summary(context: AssetExecutionContext, settings: DropSettings, adae: pl.DataFrame,
+                 adsl: pl.DataFrame) -> Iterator[Any]:
+    """Adverse events of special interest by category: CRS, ICANS, prolonged
+    cytopenia, grade >= 3 infection, hypogammaglobulinaemia, TLS, HLH/MAS."""
+    table = ae_tables.aesi_summary(adae, adsl)
+    rows = [{"category": r["category"], "subjects": f"{r['n_any']} ({r['pct_any'] or 0:.1f}%)",
+             "grade >= 3": r["n_grade3plus"]} for r in table.iter_rows(named=True)]
+    yield from _emit(context, settings, "aesi_summary", "aesi_summary.csv", table,
+                     headline=records_table(rows, ["category", "subjects", "grade >= 3"]))
+
+
+@_asset("syndrome_summary", "crs_icans_summary.csv")
+def syndrome_summary(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame,
+                     crs_grading: SyndromeGrading, icans_grading: SyndromeGrading) -> Iterator[Any]:
+    """CRS and ICANS: incidence by worst grade (reported, derived from monitoring and
+    adjudicated), grade >= 3 with exact CIs, onset and duration (median, range),
+    tocilizumab and corticosteroid use among subjects with the event."""
+    monitored = {g.syndrome: g.monitored for g in (crs_grading, icans_grading)}
+    yield from _emit(context, settings, "syndrome_summary", "crs_icans_summary.csv",
+                     safety_summary.syndrome_summary(adsl, monitored))
+
+
+@_asset("safety_summary", "safety_summary.csv")
+def safety_headline(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame) -> Iterator[Any]:
+    """The headline safety rates with exact Clopper-Pearson 95 % CIs: grade >= 3 CRS
+    and ICANS (adjudicated and reported), deaths within 30 and 100 days, NRM."""
+    table = safety_summary.safety_headline(adsl)
+    rows = [{"measure": r["measure"], "n": f"{r['n_events']}/{r['n']}",
+             "rate (95% CI)": "NE" if r["rate"] is None else
+             f"{100 * r['rate']:.1f}% ({100 * r['rate_lcl']:.1f}-{100 * r['rate_ucl']:.1f})"}
+            for r in table.iter_rows(named=True)]
+    yield from _emit(context, settings, "safety_summary", "safety_summary.csv", table,
+                     headline=records_table(rows, ["measure", "n", "rate (95% CI)"]))
+
+
+@_asset("deaths_summary", "deaths_summary.csv")
+def deaths_summary(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame) -> Iterator[Any]:
+    """Deaths by cause category: before infusion, within 30 and 100 days, after
+    relapse, non-relapse."""
+    yield from _emit(context, settings, "deaths_summary", "deaths_summary.csv", safety_summary.deaths_summary(adsl))
+
+
+@_asset("exposure_summary", "exposure_summary.csv", domain="exposure")
+def exposure_summary(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame) -> Iterator[Any]:
+    """Exposure: dose (median, range), lymphodepletion regimen, bridging therapy,
+    days from enrolment and from lymphodepletion to infusion, and the enrolled
+    subjects not infused by reason."""
+    yield from _emit(context, settings, "exposure_summary", "exposure_summary.csv", exposure.exposure_summary(adsl))
+
+
+@_asset("relapse_summary", "relapse_summary.csv", domain="efficacy")
+def relapse_summary(context: AssetExecutionContext, settings: DropSettings,
+                    adsl: pl.DataFrame) -> Iterator[Any]:
+    """Relapses by site and CD19 status, and the cumulative incidence of CD19-negative
+    relapse (CD19-positive relapse and death in remission competing) at the plan's
+    landmarks."""
+    tables = relapse.relapse_summary(adsl, settings.analysis_plan().landmark_months)
+    yield from _emit(context, settings, "relapse_summary", "relapse_summary.csv", tables.summary, value=tables)
