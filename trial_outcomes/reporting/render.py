@@ -1,47 +1,47 @@
-"""Lay the report content out as HTML and PDF from one Jinja2 template.
+"""Lay the report's content model out as a self-contained HTML file (Jinja2) and as
+a PDF typeset by Typst (the ``typst`` wheel carries the compiler: no browser, no
+system library). Both read the same ``Document``; neither formats a number.
 
-HTML is one self-contained file (styles inline, figures as data URIs, no
-network); the PDF is the same template with ``pdf=True`` rendered by
-xhtml2pdf (pure Python on ReportLab, so no browser or system library is
-needed), with ReportLab's invariant mode so the bytes carry no date."""
+The PDF is reproducible: the document has no date (``date: none``) and only the
+fonts shipped with the packages are used (Typst's own and matplotlib's DejaVu
+Sans, the figures' font), never the machine's, so the same content gives the
+same bytes everywhere.
+"""
 
 from __future__ import annotations
 
-import io
+import base64
+import json
 from pathlib import Path
+
+from trial_outcomes.reporting.content import Document
 
 TEMPLATES = Path(__file__).with_name("templates")
 
 
-def _template():
+def render_html(doc: Document, images: dict[str, bytes]) -> str:
+    """Every value from the data is escaped (autoescape): '<script>' shows as text.
+    Figures are inlined as data URIs: the file makes no request."""
     import jinja2
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    return env.get_template("report.html.j2")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, keep_trailing_newline=True,
+                             undefined=jinja2.StrictUndefined)
+    uris = {f"plots/{name}": "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+            for name, png in images.items()}
+    return env.get_template("report.html.j2").render(doc=doc.as_dict(), images=uris)
 
 
-def render_html(context: dict, pdf: bool = False) -> str:
-    """Every value from the data is escaped (autoescape): '<script>' shows as text."""
-    return _template().render(**context, pdf=pdf)
+def font_paths() -> list[str]:
+    """matplotlib's own fonts (DejaVu Sans): the same on every machine with the package."""
+    import matplotlib
+
+    return [str(Path(matplotlib.get_data_path()) / "fonts" / "ttf")]
 
 
-def render_pdf(context: dict) -> bytes:
-    import logging
+def render_pdf(doc: Document, root: Path) -> bytes:
+    """The PDF, with the figures read from ``root/plots/``."""
+    import typst
 
-    from reportlab import rl_config
-
-    rl_config.invariant = 1  # no creation date, fixed document id: same input, same bytes
-    rl_config.useA85 = 0  # binary image streams: smaller, and no slow pure-Python ASCII85 pass
-    from xhtml2pdf import pisa
-
-    logging.getLogger("xhtml2pdf").setLevel(logging.ERROR)
-    buffer = io.BytesIO()
-    status = pisa.CreatePDF(render_html(context, pdf=True), dest=buffer, encoding="utf-8")
-    if status.err:
-        raise RuntimeError(f"PDF rendering failed with {status.err} error(s)")
-    return buffer.getvalue()
+    content = json.dumps(doc.as_dict(), ensure_ascii=False, sort_keys=True)
+    return typst.compile((TEMPLATES / "report.typ").read_bytes(), root=str(root), font_paths=font_paths(),
+                         ignore_system_fonts=True, sys_inputs={"content": content})

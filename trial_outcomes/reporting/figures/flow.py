@@ -1,0 +1,98 @@
+"""The CONSORT-style flow of subjects and the swimmer plot of each infused subject."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+
+import numpy as np
+
+from trial_outcomes.reporting.figures.style import GREY, new_figure, png_bytes
+
+
+@dataclass(frozen=True)
+class ConsortSpec:
+    enrolled: int
+    infused: int
+    evaluable: int
+    per_protocol: int
+    not_infused: list[tuple[str, int]]  # reason, subjects
+    status: dict[str, int]  # ongoing, died, withdrawn, lost (infused subjects)
+
+
+def draw_consort(spec: ConsortSpec) -> bytes:
+    fig = new_figure(7.4, 4.9)
+    ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    ax.axis("off")
+
+    def box(x: float, y: float, text: str, w: float = 3.6, h: float = 1.1) -> None:
+        from matplotlib.patches import FancyBboxPatch
+
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02", fill=False,
+                                    linewidth=1.0, edgecolor="#1f4e79"))
+        ax.text(x, y, text, ha="center", va="center", fontsize=8.5)
+
+    def arrow(x0: float, y0: float, x1: float, y1: float) -> None:
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "->", "color": GREY, "lw": 0.9})
+
+    box(3, 9.2, f"Enrolled (consented)\nn = {spec.enrolled}")
+    box(3, 6.9, f"Infused: safety set\nn = {spec.infused}")
+    box(3, 4.6, f"Evaluable: efficacy set\nn = {spec.evaluable}")
+    s = spec.status
+    box(3, 2.0, f"Status at the data cut\nongoing {s.get('ONGOING', 0)}   died {s.get('DIED', 0)}\n"
+                f"withdrawn {s.get('WITHDRAWN', 0)}   lost {s.get('LOST', 0)}", h=1.5)
+    lines = [textwrap.fill(f"{reason}: {n}", 34, subsequent_indent="  ") for reason, n in spec.not_infused if n]
+    reasons = "\n".join(lines) or "none"
+    n_lines = reasons.count("\n") + 2
+    box(7.5, 8.05, f"Not infused: n = {spec.enrolled - spec.infused}\n{reasons}", w=4.6, h=0.3 + 0.36 * n_lines)
+    arrow(3, 8.65, 3, 7.45)
+    arrow(3, 6.35, 3, 5.15)
+    arrow(3, 4.05, 3, 2.75)
+    arrow(3, 8.05, 5.2, 8.05)
+    ax.text(3.15, 5.75, f"withdrawn before any assessment: {spec.infused - spec.evaluable}", fontsize=7.5, color=GREY)
+    ax.text(3.15, 3.45, f"per-protocol set: {spec.per_protocol}", fontsize=7.5, color=GREY)
+    return png_bytes(fig)
+
+
+@dataclass(frozen=True)
+class SwimmerSpec:
+    ids: list[str]
+    end: list[float]  # months of follow-up (to death or last known alive)
+    remission: list[float | None]
+    hsct: list[float | None]
+    new_therapy: list[float | None]
+    relapse: list[float | None]
+    death: list[float | None]
+    ongoing: list[bool]
+    title: str
+
+
+def draw_swimmer(spec: SwimmerSpec) -> bytes:
+    n = len(spec.ids)
+    lane = 0.13
+    height = 1.3 + lane * n
+    fig = new_figure(7.4, height)
+    ax = fig.add_axes((0.13, 0.65 / height, 0.84, 1 - 1.05 / height))
+    y = np.arange(n)
+    ax.barh(y, spec.end, height=0.62, color="#d6e4f0", edgecolor="none")
+    marks = (("remission", "o", "#2e8b57", "First remission (CR/CRi)"), ("hsct", "D", "#8e44ad", "HSCT"),
+             ("new_therapy", "P", "#b7950b", "New therapy"), ("relapse", "X", "#d35400", "Relapse"),
+             ("death", "s", "#000000", "Death"))
+    for name, marker, colour, label in marks:
+        values = getattr(spec, name)
+        has = [i for i, v in enumerate(values) if v is not None]
+        ax.plot([values[i] for i in has], [y[i] for i in has], linestyle="none", marker=marker, markersize=4,
+                color=colour, label=label)
+    ongoing = [i for i, o in enumerate(spec.ongoing) if o]
+    ax.plot([spec.end[i] + 0.5 for i in ongoing], [y[i] for i in ongoing], linestyle="none", marker=">", markersize=4,
+            color="#1f4e79", label="Ongoing at the cut")
+    ax.set_yticks(y)
+    ax.set_yticklabels(spec.ids, fontsize=6.5)
+    ax.set_ylim(-0.8, n - 0.2)
+    ax.set_xlim(0, max(spec.end, default=1) + 2)
+    ax.set_xlabel("Months since infusion")
+    fig.text(0.01, 1 - 0.12 / height, spec.title, fontsize=10, fontweight="bold", va="top")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, 1 + 0.3 / (height - 1.05)), ncol=6, fontsize=7, frameon=False)
+    return png_bytes(fig)

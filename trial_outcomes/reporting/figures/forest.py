@@ -1,0 +1,79 @@
+"""Forest plots: hazard ratios of subgroups against their reference level (log
+scale), and response rates by subgroup against the overall rate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from trial_outcomes.reporting.figures.style import COLOURS, GREY, new_figure, png_bytes
+
+
+@dataclass(frozen=True)
+class ForestRow:
+    label: str  # "Sex: Female vs Male"
+    estimate: float | None
+    lcl: float | None
+    ucl: float | None
+    right: str  # the numbers printed at the right: "1.23 (0.80-1.90)" or "not estimable: ..."
+    heading: bool = False  # a subgroup heading line, without an estimate
+
+
+@dataclass(frozen=True)
+class ForestSpec:
+    title: str
+    xlabel: str
+    rows: list[ForestRow]
+    log_scale: bool  # hazard ratios
+    reference: float  # 1 for hazard ratios, the overall rate for response
+    reference_label: str
+    right_header: str
+
+
+def _finite(v: float | None) -> bool:
+    return v is not None and bool(np.isfinite(v)) and v > 0
+
+
+def draw(spec: ForestSpec) -> bytes:
+    n = max(len(spec.rows), 1)
+    height = 1.2 + 0.24 * n
+    fig = new_figure(7.4, height)
+    ax = fig.add_axes((0.40, 0.55 / height, 0.33, 1 - 1.05 / height))
+    values = [v for r in spec.rows for v in (r.lcl, r.ucl, r.estimate) if _finite(v)] + [spec.reference]
+    if spec.log_scale:
+        low, high = max(min(values + [0.5]), 1 / 64), min(max(values + [2.0]), 64)
+        ax.set_xscale("log")
+        ticks = [t for t in (1 / 64, 1 / 32, 1 / 16, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64) if low / 1.5 <= t <= high * 1.5]
+        limits = (min(ticks[0], low * 0.9), max(ticks[-1], high * 1.1))
+    else:
+        ticks = [0, 0.25, 0.5, 0.75, 1.0]
+        limits = (0.0, 1.0)
+    y = np.arange(len(spec.rows))[::-1]
+    for yi, row in zip(y, spec.rows, strict=True):
+        weight = "bold" if row.heading else "normal"
+        ax.text(-0.03, yi, row.label, transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=7.5,
+                fontweight=weight, clip_on=False)
+        ax.text(1.03, yi, row.right, transform=ax.get_yaxis_transform(), ha="left", va="center", fontsize=7.5,
+                color="#333333" if _finite(row.estimate) else GREY, clip_on=False)
+        if row.heading or not _finite(row.estimate):
+            continue
+        lo = row.lcl if _finite(row.lcl) else limits[0]
+        hi = row.ucl if _finite(row.ucl) else limits[1]
+        ax.plot([max(lo, limits[0]), min(hi, limits[1])], [yi, yi], color=COLOURS[0], linewidth=1.2)
+        ax.plot([min(max(row.estimate, limits[0]), limits[1])], [yi], marker="s", color=COLOURS[0],  # type: ignore[type-var]
+                markersize=4.5)
+    ax.axvline(spec.reference, color=GREY, linewidth=0.8, linestyle="--")
+    ax.set_xlim(*limits)
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{t:g}" if spec.log_scale else f"{100 * t:.0f}%" for t in ticks])
+    ax.minorticks_off()
+    ax.set_yticks([])
+    ax.spines["left"].set_visible(False)
+    ax.set_ylim(-0.7, len(spec.rows) - 0.3)
+    ax.set_xlabel(spec.xlabel, fontsize=8)
+    ax.text(1.03, len(spec.rows) - 0.1, spec.right_header, transform=ax.get_yaxis_transform(), ha="left", va="bottom",
+            fontsize=7.5, fontweight="bold", clip_on=False)
+    ax.text(spec.reference, -0.7, spec.reference_label, ha="center", va="top", fontsize=6.5, color=GREY)
+    fig.text(0.01, 1 - 0.15 / height, spec.title, fontsize=10, fontweight="bold", va="top")
+    return png_bytes(fig)

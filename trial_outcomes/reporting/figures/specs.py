@@ -1,0 +1,203 @@
+"""What each figure of a cut shows, built from the analysis tables (polars, in the
+calling process) as plain data that ``render.render_all`` draws, possibly in
+worker processes. Names are the PNG file names under ``plots/``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from trial_outcomes import labels
+from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER
+from trial_outcomes.analysis.survival_summary import DAYS_PER_MONTH
+from trial_outcomes.reporting.figures.flow import ConsortSpec, SwimmerSpec
+from trial_outcomes.reporting.figures.forest import ForestRow, ForestSpec
+from trial_outcomes.reporting.figures.survival import Curve, SurvivalSpec, time_ticks
+
+SWIMMER_LANES = 60  # subjects per swimmer figure (one page)
+SWIMMER_LIMIT = 180  # the most recently infused subjects shown; all are in ADSL
+
+
+def _pct(v: float | None) -> str:
+    return "NE" if v is None else f"{100 * v:.0f}%"
+
+
+def _months(days: float | None) -> str:
+    return "NR" if days is None else f"{days / DAYS_PER_MONTH:.1f} mo"
+
+
+def at_risk(time_days: np.ndarray, n_risk: np.ndarray, ticks_months: list[float]) -> list[int]:
+    """Subjects still at risk at each tick: the number at risk at the first observed
+    time on or after it (0 past the last one)."""
+    idx = np.searchsorted(time_days, np.asarray(ticks_months) * DAYS_PER_MONTH, side="left")
+    return [int(n_risk[i]) if i < len(n_risk) else 0 for i in idx]
+
+
+def _curve(part: pl.DataFrame, summary: dict[str, Any], details: dict[str, Any], label: str, ticks: list[float],
+           cumulative: bool) -> Curve:
+    part = part.sort("time_days")
+    t = part["time_days"].to_numpy()
+    censored = part.filter(pl.col("n_censor") > 0)
+    counts = f"n={summary['n']}, {summary['n_events']} events"
+    if cumulative and details.get("n_competing") is not None:
+        counts += f", {details['n_competing']} competing"
+    if not cumulative:
+        counts += f"; median {_months(summary['median_days'])}"
+    return Curve(
+        label=f"{label} ({counts})",
+        time=list(t / DAYS_PER_MONTH),
+        estimate=part["estimate"].fill_null(0.0).to_list(),
+        lcl=part["lcl"].to_list(), ucl=part["ucl"].to_list(),
+        censor_time=list(censored["time_days"].to_numpy() / DAYS_PER_MONTH),
+        censor_estimate=censored["estimate"].fill_null(0.0).to_list(),
+        at_risk=at_risk(t, part["n_risk"].to_numpy(), ticks),
+        median_months=None if cumulative or summary["median_days"] is None else summary["median_days"] / DAYS_PER_MONTH,
+    )
+
+
+def survival_specs(summary: pl.DataFrame, details: pl.DataFrame, curves: pl.DataFrame,
+                   landmarks: tuple[int, ...]) -> dict[str, SurvivalSpec]:
+    """One figure per endpoint and subgroup variable of the primary analysis, and the
+    overall curve of each sensitivity analysis."""
+    keys = (curves.filter((pl.col("analysis") == "primary") | (pl.col("group_var") == "all"))
+            .select("endpoint", "analysis", "group_var").unique())
+    order = {e: i for i, e in enumerate(ENDPOINT_ORDER)}
+    keys = sorted(keys.iter_rows(), key=lambda k: (order[k[0]], k[1] != "primary", k[2] != "all", k[2]))
+    details_by = {(r["endpoint"], r["analysis"], r["group_var"], r["group"]): r for r in details.iter_rows(named=True)}
+    specs = {}
+    for endpoint, analysis, group_var in keys:
+        select = (pl.col("endpoint") == endpoint) & (pl.col("analysis") == analysis) & (pl.col("group_var") == group_var)
+        rows = summary.filter(select)
+        part = curves.filter(select)
+        cumulative = endpoint in COMPETING
+        ticks = time_ticks(float(part["time_days"].max() or 0) / DAYS_PER_MONTH)
+        made = []
+        for r in rows.sort("group").iter_rows(named=True):
+            d = details_by.get((endpoint, analysis, group_var, r["group"]), {})
+            label = "All" if group_var == "all" else labels.level(group_var, r["group"])
+            made.append(_curve(part.filter(pl.col("group") == r["group"]), r, d, label, ticks, cumulative))
+        title = f"{labels.endpoint(endpoint)} ({endpoint})"
+        if group_var != "all":
+            p = rows["logrank_p"][0] if rows.height else None
+            test = "Gray's test" if cumulative else "log-rank"
+            title += f" by {labels.variable(group_var).lower()}" + (f"; {test} p = {p:.3f}" if p is not None else "")
+        n_all = int(rows["n"].sum()) if rows.height else 0
+        subtitle = f"{labels.ANALYSES[analysis]}; {n_all} subjects"
+        notes = []
+        if group_var == "all" and rows.height:
+            r = rows.row(0, named=True)
+            notes = [f"{m} mo: {_pct(r[f'rate_{m}m'])} ({_pct(r[f'rate_{m}m_lcl'])}-{_pct(r[f'rate_{m}m_ucl'])})"
+                     for m in landmarks if r[f"rate_{m}m"] is not None]
+        specs[f"{endpoint}_{analysis}_{group_var}.png"] = SurvivalSpec(
+            title, subtitle, cumulative, labels.ORIGINS[endpoint], ticks, made, notes)
+    return specs
+
+
+def hazard_ratio_spec(cox: pl.DataFrame, endpoint: str) -> ForestSpec:
+    rows: list[ForestRow] = []
+    part = cox.filter((pl.col("endpoint") == endpoint) & (pl.col("analysis") == "primary"))
+    for var in part["group_var"].unique(maintain_order=True).to_list():
+        sub = part.filter(pl.col("group_var") == var)
+        reference = labels.level(var, sub["reference"][0])
+        rows.append(ForestRow(f"{labels.variable(var)} (reference: {reference})", None, None, None, "", heading=True))
+        for r in sub.iter_rows(named=True):
+            right = (f"{r['hr']:.2f} ({r['hr_lcl']:.2f}-{r['hr_ucl']:.2f})" if r["hr"] is not None
+                     else f"NE: {r['note'] or 'not estimable'}"[:46])
+            rows.append(ForestRow(f"   {labels.level(var, r['group'])} (n={r['n']}, {r['n_events']} ev.)",
+                                  r["hr"], r["hr_lcl"], r["hr_ucl"], right))
+    return ForestSpec(f"{labels.endpoint(endpoint)}: hazard ratios by subgroup (Cox, Efron ties)",
+                      "Hazard ratio against the reference level (log scale)", rows, True, 1.0,
+                      "no difference", "HR (95% CI)")
+
+
+def response_forest_spec(response: pl.DataFrame, parameter: str = "CR/CRi by day 28") -> ForestSpec:
+    part = response.filter(pl.col("parameter") == parameter)
+    overall = part.filter(pl.col("group_var") == "all").row(0, named=True)
+    rows = [ForestRow(f"All evaluable (n={overall['n']})", overall["rate"], overall["rate_lcl"], overall["rate_ucl"],
+                      _rate_text(overall))]
+    for var in part.filter(pl.col("group_var") != "all")["group_var"].unique(maintain_order=True).to_list():
+        rows.append(ForestRow(labels.variable(var), None, None, None, "", heading=True))
+        for r in part.filter(pl.col("group_var") == var).iter_rows(named=True):
+            rows.append(ForestRow(f"   {labels.level(var, r['group'])} (n={r['n']})", r["rate"], r["rate_lcl"],
+                                  r["rate_ucl"], _rate_text(r)))
+    reference = overall["rate"] if overall["rate"] is not None else 0.5
+    return ForestSpec(f"{parameter}: rate by subgroup (exact 95% CI)", "Response rate", rows, False, reference,
+                      "overall rate", "x/n, rate (95% CI)")
+
+
+def _rate_text(r: dict[str, Any]) -> str:
+    if r["rate"] is None:
+        return "no evaluable subject"
+    return f"{r['responders']}/{r['n']}, {100 * r['rate']:.0f}% ({100 * r['rate_lcl']:.0f}-{100 * r['rate_ucl']:.0f})"
+
+
+def consort_spec(adsl: pl.DataFrame) -> ConsortSpec:
+    from trial_outcomes.analysis.exposure import NOT_INFUSED
+
+    def flag(col: str) -> int:
+        return int((adsl[col] == "Y").sum())
+
+    not_infused = adsl.filter(pl.col("SAFFL") == "N")
+    reasons = [(label, int((not_infused["NINFCAT"] == code).sum())) for code, label in NOT_INFUSED.items()]
+    safety = adsl.filter(pl.col("SAFFL") == "Y")
+    status = {s: int((safety["DISPSTAT"] == s).sum()) for s in ("ONGOING", "DIED", "WITHDRAWN", "LOST")}
+    return ConsortSpec(adsl.height, flag("SAFFL"), flag("EFFFL"), flag("PPROTFL"), reasons, status)
+
+
+def swimmer_specs(adsl: pl.DataFrame) -> dict[str, SwimmerSpec]:
+    """The most recently infused subjects (up to ``SWIMMER_LIMIT``), ``SWIMMER_LANES``
+    to a figure, each lane from day 0 to death or the last known alive date."""
+    infused = adsl.filter(pl.col("SAFFL") == "Y").sort("TRTSDT", "USUBJID", descending=True).head(SWIMMER_LIMIT)
+
+    def months(col: str) -> pl.Expr:
+        return ((pl.col(col) - pl.col("TRTSDT")).dt.total_days() / DAYS_PER_MONTH).alias(col)
+
+    lanes = infused.select(
+        "USUBJID", "DISPSTAT",
+        ((pl.coalesce("DTHDT", "LSTALVDT") - pl.col("TRTSDT")).dt.total_days() / DAYS_PER_MONTH).alias("_end"),
+        months("FRMDT"), months("HSCTDT"), months("NTHERDT"), months("RELDT"), months("DTHDT"),
+    ).sort("_end", "USUBJID")
+    specs = {}
+    chunks = max(1, -(-lanes.height // SWIMMER_LANES))
+    for k in range(chunks):
+        part = lanes.slice(k * SWIMMER_LANES, SWIMMER_LANES)
+        title = "Course of each infused subject" + (f" ({k + 1} of {chunks})" if chunks > 1 else "")
+        specs[f"swimmer_{k + 1}.png"] = SwimmerSpec(
+            part["USUBJID"].to_list(), part["_end"].fill_null(0).to_list(), part["FRMDT"].to_list(),
+            part["HSCTDT"].to_list(), part["NTHERDT"].to_list(), part["RELDT"].to_list(), part["DTHDT"].to_list(),
+            (part["DISPSTAT"] == "ONGOING").to_list(), title)
+    return specs
+
+
+def cd19_negative_spec(curve: pl.DataFrame, n: int, landmarks: tuple[int, ...]) -> SurvivalSpec:
+    ticks = time_ticks(float(curve["time_days"].max() or 0) / DAYS_PER_MONTH if curve.height else 12)
+    t = curve["time_days"].to_numpy() if curve.height else np.array([])
+    censored = curve.filter(pl.col("n_censor") > 0)
+    events = int(curve["n_event"].sum()) if curve.height else 0
+    made = Curve(f"CD19-negative relapse (n={n}, {events} events)", list(t / DAYS_PER_MONTH),
+                 curve["estimate"].fill_null(0.0).to_list(), curve["lcl"].to_list(), curve["ucl"].to_list(),
+                 list(censored["time_days"].to_numpy() / DAYS_PER_MONTH), censored["estimate"].fill_null(0.0).to_list(),
+                 at_risk(t, curve["n_risk"].to_numpy(), ticks) if curve.height else [0] * len(ticks))
+    return SurvivalSpec("Cumulative incidence of CD19-negative relapse",
+                        "CD19-positive or unknown relapse and death in remission competing; subjects in remission",
+                        True, "first remission", ticks, [made])
+
+
+def all_specs(adsl: pl.DataFrame, survival: dict[str, pl.DataFrame], response: pl.DataFrame,
+              relapse_curve: pl.DataFrame, landmarks: tuple[int, ...]) -> dict[str, Any]:
+    """Every figure of a cut, by file name."""
+    specs: dict[str, Any] = {"consort.png": consort_spec(adsl)}
+    specs.update(survival_specs(survival["survival_summary"], survival["survival_details"], survival["km_curves"],
+                                landmarks))
+    cox = survival["cox_summary"]
+    for endpoint in ("OS", "EFS", "DFS", "DOR"):
+        if cox.filter(pl.col("endpoint") == endpoint).height:
+            specs[f"forest_hr_{endpoint}.png"] = hazard_ratio_spec(cox, endpoint)
+    if response.height:
+        specs["forest_response.png"] = response_forest_spec(response)
+    remission_n = int(((adsl["SAFFL"] == "Y") & adsl["FRMDT"].is_not_null()).sum())
+    specs["relapse_cd19_negative.png"] = cd19_negative_spec(relapse_curve, remission_n, landmarks)
+    specs.update(swimmer_specs(adsl))
+    return specs

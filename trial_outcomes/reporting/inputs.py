@@ -1,0 +1,39 @@
+"""Everything the report of one cut is made from: the analysis tables as published,
+and what the run knows about the drop, the plan and the publication."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from trial_outcomes.plan import AnalysisPlan
+
+
+@dataclass
+class ReportInputs:
+    cut: str
+    drop_name: str
+    drop_sha256: str
+    drop_files: dict[str, str]  # file -> SHA-256
+    code_version: str
+    plan: AnalysisPlan
+    adsl: pl.DataFrame
+    adae: pl.DataFrame
+    tables: dict[str, pl.DataFrame]  # by file stem: response_summary, survival_summary, ae_soc_summary, ...
+    figures: set[str]  # the PNG names under plots/
+    absent: dict[str, tuple[str, ...]] = field(default_factory=dict)  # record -> optional columns the drop lacks
+    supersedes: dict[str, str] = field(default_factory=dict)  # version, drop_sha256, reason (when superseding)
+    comparison: pl.DataFrame | None = None
+
+    def table(self, name: str) -> pl.DataFrame:
+        return self.tables[name]
+
+    def lacks(self, record: str, column: str | None = None) -> bool:
+        """Whether the drop lacks an optional file (``column`` None) or column."""
+        from trial_outcomes.schema import SCHEMAS
+
+        missing = self.absent.get(record, ())
+        if column is None:
+            return set(missing) == set(SCHEMAS[record].column_names)
+        return column in missing
