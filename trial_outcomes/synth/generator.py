@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -25,7 +27,29 @@ EXPORT_DAY = 1400  # days after the accrual start: the drop's latest date
 EPOCH = dt.date(1970, 1, 1)
 
 
-def _frame(rows: list[dict], record: str) -> pl.DataFrame:
+class Progress:
+    """A progress bar on a terminal; on anything else (a log, CI) a line every 10 %."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.enabled = total, enabled and total > BLOCK
+        self.tty = sys.stderr.isatty()
+        self.shown = -1
+
+    def update(self, done: int) -> None:
+        if not self.enabled:
+            return
+        share = done / self.total
+        if self.tty:
+            bar = "#" * int(30 * share)
+            print(f"\r  [{bar:<30}] {done:,}/{self.total:,} subjects", end="", file=sys.stderr, flush=True)
+            if done == self.total:
+                print(file=sys.stderr)
+        elif int(share * 10) > self.shown:
+            self.shown = int(share * 10)
+            print(f"  {done:,}/{self.total:,} subjects", file=sys.stderr, flush=True)
+
+
+def _frame(rows: list[dict[str, Any]], record: str) -> pl.DataFrame:
     """Rows of one record type as text, with dates in ISO form."""
     schema = SCHEMAS[record]
     if not rows:
@@ -40,7 +64,7 @@ def _frame(rows: list[dict], record: str) -> pl.DataFrame:
     return frame.select(exprs)
 
 
-def generate(out_dir: Path, subjects: int, seed: int, fmt: str = "csv") -> dict[str, int]:
+def generate(out_dir: Path, subjects: int, seed: int, fmt: str = "csv", progress: bool = False) -> dict[str, int]:
     """Write ``subjects`` synthetic subjects to ``out_dir``; return row counts per file."""
     out_dir.mkdir(parents=True, exist_ok=True)
     start = (ACCRUAL_START - EPOCH).days
@@ -48,13 +72,14 @@ def generate(out_dir: Path, subjects: int, seed: int, fmt: str = "csv") -> dict[
     width = max(3, len(str(subjects)))
     tmp_paths = {r: out_dir / f".{r}.csv.partial" for r in SCHEMAS}
     counts = dict.fromkeys(SCHEMAS, 0)
-    handles = {r: open(p, "wb") for r, p in tmp_paths.items()}
+    handles = {r: open(p, "wb") for r, p in tmp_paths.items()}  # noqa: SIM115 - closed in finally
+    bar = Progress(subjects, progress)
     try:
         for block, first in enumerate(range(0, subjects, BLOCK)):
             rng = np.random.default_rng([seed, block])
             n = min(BLOCK, subjects - first)
             enrol_days = np.sort(start + (rng.random(n) * ACCRUAL_DAYS).astype(int))
-            batch: dict[str, list[dict]] = {r: [] for r in SCHEMAS}
+            batch: dict[str, list[dict[str, Any]]] = {r: [] for r in SCHEMAS}
             for i in range(n):
                 subject: Subject = simulate_subject(rng, f"BR-{first + i + 1:0{width}d}", int(enrol_days[i]), export)
                 batch["enrolment"].append(subject.enrolment)
@@ -65,6 +90,7 @@ def generate(out_dir: Path, subjects: int, seed: int, fmt: str = "csv") -> dict[
                 frame = _frame(rows, record)
                 frame.write_csv(handles[record], include_header=block == 0, null_value="")
                 counts[record] += frame.height
+            bar.update(first + n)
     finally:
         for h in handles.values():
             h.close()
