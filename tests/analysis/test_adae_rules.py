@@ -1,19 +1,15 @@
-"""ADAE and ASTCT CRS grading rules (endpoints.md, Adverse events)."""
+"""ADAE and ASTCT CRS grading rules (endpoints.md, Adverse events), in study days."""
 
 from __future__ import annotations
 
 import polars as pl
 import pytest
 
-from tests.builders import Trial
-from trial_outcomes.analysis.adae import syndrome_details, worst_grade_by_term
-from trial_outcomes.analysis.crs import (
-    astct_daily_grade,
-    crs_grade_discrepancies,
-    crs_treated_subjects,
-    derived_crs_grade,
-)
-from trial_outcomes.analysis.rates import ae_summary, clopper_pearson
+from tests.builders import Trial, adae_rows, adsl_row
+from trial_outcomes.analysis.ae_tables import ae_summary
+from trial_outcomes.analysis.crs import astct_daily_grade, crs_treated_subjects, derived_grade, grade_discrepancies
+from trial_outcomes.analysis.rates import clopper_pearson
+from trial_outcomes.analysis.syndromes import syndrome_details
 
 CRS = "Cytokine release syndrome"
 ICANS = "Immune effector cell-associated neurotoxicity syndrome"
@@ -21,41 +17,62 @@ ICANS = "Immune effector cell-associated neurotoxicity syndrome"
 
 def test_treatment_emergent_from_the_first_lymphodepletion_day():
     """Lymphodepletion starts day -5: onset day -5 is treatment-emergent, day -6 is not."""
-    adae = Trial().enrol("S1").infuse("S1").ae("S1", "Headache", -6, 1).ae("S1", "Nausea", -5, 1).derive()["adae"]
-    assert adae.sort("ASTDT").select("AEDECOD", "TRTEMFL").rows() == [("Headache", "N"), ("Nausea", "Y")]
+    d = Trial().enrol("S1").infuse("S1").ae("S1", "Headache", -6, 1).ae("S1", "Nausea", -5, 1).derive()
+    assert [(r["AEDECOD"], r["TRTEMFL"], r["TRTEMRSN"]) for r in adae_rows(d)] == [
+        ("Headache", "N", "Before lymphodepletion"), ("Nausea", "Y", None)]
+
+
+def test_treatment_emergent_window_closes_at_hsct():
+    """HSCT on day 120; GVHD from day 173 is not a CAR-T toxicity (TRTEMFL N, listed
+    apart); an infection on day 119 still is; an AE on the day of HSCT is not."""
+    d = (Trial().enrol("S1").infuse("S1").assess("S1", 28, "CR", 0.0).event("S1", 120, "HSCT", "Sibling donor")
+         .ae("S1", "Pneumonia", 119, 3).ae("S1", "Graft versus host disease", 173, 3).ae("S1", "Nausea", 120, 1)
+         .derive())
+    flags = {r["AEDECOD"]: (r["TRTEMFL"], r["TRTEMRSN"]) for r in adae_rows(d)}
+    assert flags["Pneumonia"] == ("Y", None)
+    assert flags["Graft versus host disease"] == ("N", "On or after the first Consolidative HSCT")
+    assert flags["Nausea"][0] == "N"
+
+
+def test_treatment_emergent_window_closes_at_new_therapy():
+    """NR at day 28, blinatumomab from day 35: a CRS-like event on day 40 belongs to the
+    new therapy (TRTEMFL N) and is not the subject's CAR-T CRS grade."""
+    d = (Trial().enrol("S1").infuse("S1").assess("S1", 28, "NR").event("S1", 35, "NEW_THERAPY", "Blinatumomab")
+         .ae("S1", CRS, 2, 1, resolved=4).ae("S1", CRS, 40, 3, resolved=43).derive())
+    assert [r["TRTEMFL"] for r in adae_rows(d)] == ["Y", "N"]
+    assert adsl_row(d)["CRSGR"] == 1
 
 
 def test_crs_details_worst_grade_onset_duration_and_drugs():
     """CRS day 2-5 grade 2 with tocilizumab, and day 9-10 grade 3 with steroids:
     worst grade 3, onset day 2, duration 4 + 2 = 6 days (both ends counted),
     tocilizumab Y, steroids Y."""
-    adae = (
-        Trial()
-        .enrol("S1")
-        .infuse("S1")
-        .ae("S1", CRS, 2, 2, resolved=5, toci=True)
-        .ae("S1", CRS, 9, 3, resolved=10, steroid=True)
-        .derive()["adae"]
-    )
-    row = syndrome_details(adae, "CRSFL", "CRS").row(0, named=True)
+    d = (Trial().enrol("S1").infuse("S1").ae("S1", CRS, 2, 2, resolved=5, toci=True)
+         .ae("S1", CRS, 9, 3, resolved=10, steroid=True).derive())
+    row = syndrome_details(d.adae, "CRSFL", "CRS").row(0, named=True)
     assert (row["CRSGR"], row["CRSONDY"], row["CRSDUR"], row["CRSTOCI"], row["CRSSTER"]) == (3, 2, 6, "Y", "Y")
 
 
 def test_ongoing_crs_has_no_duration():
-    adae = Trial().enrol("S1").infuse("S1").ae("S1", CRS, 2, 2).derive(cut_day=4)["adae"]
-    assert syndrome_details(adae, "CRSFL", "CRS")["CRSDUR"].to_list() == [None]
+    d = Trial().enrol("S1").infuse("S1").ae("S1", CRS, 2, 2).derive(cut_day=4)
+    assert syndrome_details(d.adae, "CRSFL", "CRS")["CRSDUR"].to_list() == [None]
 
 
 def test_resolution_after_the_cut_is_ongoing_at_the_cut():
-    adae = Trial().enrol("S1").infuse("S1").ae("S1", ICANS, 5, 2, resolved=12).derive(cut_day=10)["adae"]
-    assert adae.select("AENDT", "AEONGO").row(0) == (None, "Y")
+    d = Trial().enrol("S1").infuse("S1").ae("S1", ICANS, 5, 2, resolved=12).derive(cut_day=10)
+    assert [(r["AENDT"], r["AEONGO"]) for r in adae_rows(d)] == [(None, "Y")]
 
 
-def _grade(temp: float, hypotension: str = "NONE", oxygen: str = "NONE", treated: bool = False) -> int:
-    t = Trial().enrol("S1").infuse("S1").crs("S1", 3, temp, hypotension, oxygen)
-    records = t.records()
-    treated_frame = pl.DataFrame({"subject_id": ["S1"] if treated else []}, schema={"subject_id": pl.String})
-    return astct_daily_grade(records["crs_monitoring"], treated_frame)["ASTCT_GRADE"][0]
+def test_soc_as_coded_or_not_coded():
+    d = Trial().enrol("S1").infuse("S1").ae("S1", "Pneumonia", 20, 3, soc="Infections and infestations").ae(
+        "S1", "Nausea", 21, 1).derive()
+    assert [r["AESOC"] for r in adae_rows(d)] == ["Infections and infestations", "Not coded"]
+
+
+def _grade(temp: float, hypotension: str = "NONE", oxygen: str = "NONE") -> int:
+    records = Trial().enrol("S1").infuse("S1").crs("S1", 3, temp, hypotension, oxygen).records()
+    untreated = pl.DataFrame({"subject_id": []}, schema={"subject_id": pl.String})
+    return int(astct_daily_grade(records["crs_monitoring"], untreated)["ASTCT_GRADE"][0])
 
 
 @pytest.mark.parametrize(
@@ -83,35 +100,34 @@ def test_fever_masked_by_tocilizumab_still_counts():
     records = Trial().enrol("S1").infuse("S1").crs("S1", 3, 39.0).crs("S1", 4, 37.2, "ONE_VASOPRESSOR").records()
     mon = records["crs_monitoring"]
     treated = pl.DataFrame({"subject_id": ["S1"]})
-    untreated = treated.clear()
     assert astct_daily_grade(mon, treated)["ASTCT_GRADE"].to_list() == [1, 3]
-    assert astct_daily_grade(mon, untreated)["ASTCT_GRADE"].to_list() == [1, 0]
+    assert astct_daily_grade(mon, treated.clear())["ASTCT_GRADE"].to_list() == [1, 0]
 
 
 def test_death_from_crs_is_grade_5_and_differences_are_listed():
     """S1 reported grade 3, monitoring says 3 and died of CRS: derived 5, listed.
     S2 reported grade 1, monitoring shows fluids (2): listed. S3 agrees: not listed."""
-    t = (
-        Trial()
-        .enrol("S1")
-        .infuse("S1")
-        .ae("S1", CRS, 2, 3, toci=True)
-        .crs("S1", 2, 39.5, "ONE_VASOPRESSOR")
-        .enrol("S2")
-        .infuse("S2")
-        .ae("S2", CRS, 2, 1)
-        .crs("S2", 2, 38.4, "FLUIDS")
-        .enrol("S3")
-        .infuse("S3")
-        .ae("S3", CRS, 2, 2)
-        .crs("S3", 2, 38.4, "NONE", "LOW_FLOW")
-    )
+    t = (Trial().enrol("S1").infuse("S1").ae("S1", CRS, 2, 3, toci=True).crs("S1", 2, 39.5, "ONE_VASOPRESSOR")
+         .enrol("S2").infuse("S2").ae("S2", CRS, 2, 1).crs("S2", 2, 38.4, "FLUIDS")
+         .enrol("S3").infuse("S3").ae("S3", CRS, 2, 2).crs("S3", 2, 38.4, "NONE", "LOW_FLOW"))
     records = t.records()
     daily = astct_daily_grade(records["crs_monitoring"], crs_treated_subjects(records["adverse_events"]))
-    deaths = pl.DataFrame({"subject_id": ["S1"], "DTHCAUS": ["Cytokine release syndrome"]})
-    derived = derived_crs_grade(daily, deaths)
-    reported = pl.DataFrame({"subject_id": ["S1", "S2", "S3"], "CRSGR_REPORTED": [3, 1, 2]})
-    assert crs_grade_discrepancies(reported, derived).rows() == [("S1", 3, 5), ("S2", 1, 2)]
+    deaths = pl.DataFrame({"subject_id": ["S1"], "DTHCAT": ["CRS"]})
+    derived = derived_grade(daily, deaths, "CRS", "CRSGRDRV")
+    reported = pl.DataFrame({"subject_id": ["S1", "S2", "S3"], "CRSGR": [3, 1, 2]})
+    assert grade_discrepancies(reported, derived, "CRSGR").rows() == [("S1", 3, 5), ("S2", 1, 2)]
+
+
+def test_adjudicated_grade_is_the_higher_of_reported_and_derived():
+    """S1 reported grade 2, monitoring shows one vasopressor (3): adjudicated 3.
+    S2 reported 3, monitoring shows fluids (2): adjudicated 3. S3 never reported CRS
+    but has a febrile day on high-flow oxygen (3): adjudicated 3, reported empty."""
+    d = (Trial().enrol("S1").infuse("S1").ae("S1", CRS, 2, 2).crs("S1", 2, 39.0, "ONE_VASOPRESSOR")
+         .enrol("S2").infuse("S2").ae("S2", CRS, 2, 3).crs("S2", 2, 39.0, "FLUIDS")
+         .enrol("S3").infuse("S3").crs("S3", 2, 38.6, "NONE", "HIGH_FLOW").derive())
+    rows = {s: adsl_row(d, s) for s in ("S1", "S2", "S3")}
+    assert [(r["CRSGR"], r["CRSGRDRV"], r["CRSGRADJ"]) for r in rows.values()] == [(2, 3, 3), (3, 2, 3), (None, 3, 3)]
+    assert d.crs.discrepancies.rows() == [("S1", 2, 3), ("S2", 3, 2), ("S3", 0, 3)]
 
 
 def test_clopper_pearson_matches_r_binom_test():
@@ -127,32 +143,15 @@ def test_ae_summary_counts_subjects_once_by_worst_grade():
     """S1: CRS grades 1 and 3 -> worst 3; S2: CRS 2 and anaemia 3; S3: nothing.
     Safety set 3. Any AE: 2 subjects (66.7 %), both grade 3+.
     CRS: 2 subjects, one worst 2, one worst 3; grade 3+: 1 (33.3 %)."""
-    t = (
-        Trial()
-        .enrol("S1")
-        .infuse("S1")
-        .ae("S1", CRS, 1, 1, resolved=3)
-        .ae("S1", CRS, 6, 3, resolved=8)
-        .enrol("S2")
-        .infuse("S2")
-        .ae("S2", CRS, 2, 2, resolved=4)
-        .ae("S2", "Anaemia", 3, 3)
-        .enrol("S3")
-        .infuse("S3")
-    )
-    table = ae_summary(worst_grade_by_term(t.derive()["adae"]), 3)
+    t = (Trial().enrol("S1").infuse("S1").ae("S1", CRS, 1, 1, resolved=3).ae("S1", CRS, 6, 3, resolved=8)
+         .enrol("S2").infuse("S2").ae("S2", CRS, 2, 2, resolved=4).ae("S2", "Anaemia", 3, 3)
+         .enrol("S3").infuse("S3"))
+    d = t.derive()
+    table = ae_summary(d.adae, d.adsl)
     rows = {r["term"]: r for r in table.iter_rows(named=True)}
     assert table["term"][0] == "Any adverse event"
-    assert (
-        rows["Any adverse event"]["n_any"],
-        rows["Any adverse event"]["pct_any"],
-        rows["Any adverse event"]["n_grade3plus"],
-    ) == (2, 66.7, 2)
+    anyae = rows["Any adverse event"]
+    assert (anyae["n_any"], anyae["pct_any"], anyae["n_grade3plus"]) == (2, 66.7, 2)
     crs = rows[CRS]
     assert (crs["n_any"], crs["n_grade2"], crs["n_grade3"], crs["n_grade3plus"], crs["pct_grade3plus"]) == (
-        2,
-        1,
-        1,
-        1,
-        33.3,
-    )
+        2, 1, 1, 1, 33.3)

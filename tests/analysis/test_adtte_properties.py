@@ -10,17 +10,17 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.builders import derive_all
+from trial_outcomes.analysis.derive import Derived, derive_all
 from trial_outcomes.io.parse import parse_records
 from trial_outcomes.io.readers import read_raw
 from trial_outcomes.schema import SCHEMAS
 from trial_outcomes.synth.generator import ACCRUAL_START, EXPORT_DAY, generate
 
 
-def _derive(seed: int, subjects: int, cut_offset: int) -> tuple[dict, dt.date]:
+def _derive(seed: int, subjects: int, cut_offset: int) -> tuple[Derived, dt.date]:
     with tempfile.TemporaryDirectory() as tmp:
         generate(Path(tmp), subjects, seed)
-        records = {r: parse_records(read_raw(Path(tmp) / f"{r}.csv", s)[0], s)[0] for r, s in SCHEMAS.items()}
+        records = {r: parse_records(read_raw(Path(tmp) / f"{r}.csv", s).frame, s)[0] for r, s in SCHEMAS.items()}
     cut = ACCRUAL_START + dt.timedelta(days=cut_offset)
     return derive_all(records, cut), cut
 
@@ -29,7 +29,7 @@ def _derive(seed: int, subjects: int, cut_offset: int) -> tuple[dict, dt.date]:
 @given(seed=st.integers(0, 2**31), subjects=st.integers(1, 60), cut_offset=st.integers(30, EXPORT_DAY + 30))
 def test_adtte_invariants(seed, subjects, cut_offset):
     derived, cut = _derive(seed, subjects, cut_offset)
-    adsl, adtte = derived["adsl"], derived["adtte"]
+    adsl, adtte = derived.adsl, derived.adtte
 
     # AVAL is never negative, and every date is on or before the cut
     assert (adtte["AVAL"] >= 0).all()
@@ -46,22 +46,28 @@ def test_adtte_invariants(seed, subjects, cut_offset):
         (r["PARAMCD"], r["ANALYSIS"]): r["len"]
         for r in adtte.group_by("PARAMCD", "ANALYSIS").len().iter_rows(named=True)
     }
+    assert counts.get(("OS", "primary"), 0) == n_safety and ("OS", "censor_at_hsct") not in counts
+    assert counts.get(("NRM", "primary"), 0) == n_remission and ("NRM", "censor_at_hsct") not in counts
     for analysis in ("primary", "censor_at_hsct"):
-        assert counts.get(("OS", analysis), 0) == n_safety
         assert counts.get(("EFS", analysis), 0) == n_safety
-        assert counts.get(("DFS", analysis), 0) == n_remission
-        assert counts.get(("CIR", analysis), 0) == n_remission
+        for endpoint in ("DFS", "CIR", "DOR"):
+            assert counts.get((endpoint, analysis), 0) == n_remission
     assert adtte.select("USUBJID", "PARAMCD", "ANALYSIS").is_duplicated().sum() == 0
     # deaths in ADSL are OS events in the primary analysis
     os_events = adtte.filter(
         (pl.col("PARAMCD") == "OS") & (pl.col("ANALYSIS") == "primary") & (pl.col("CNSR") == 0)
     ).height
     assert os_events == adsl.filter((pl.col("SAFFL") == "Y") & pl.col("DTHDT").is_not_null()).height
-    # DFS and CIR share events; CIR event types partition them
-    cir = adtte.filter((pl.col("PARAMCD") == "CIR") & (pl.col("ANALYSIS") == "primary"))
-    dfs = adtte.filter((pl.col("PARAMCD") == "DFS") & (pl.col("ANALYSIS") == "primary"))
-    assert (cir["CNSR"] == 0).sum() == (dfs["CNSR"] == 0).sum()
+    # DFS, CIR and NRM share their events: CIR's relapses are NRM's competing events and
+    # CIR's competing deaths NRM's events, so CIR + NRM + DFS = 1 at every time
+    primary = adtte.filter(pl.col("ANALYSIS") == "primary")
+    cir = primary.filter(pl.col("PARAMCD") == "CIR").sort("USUBJID")
+    nrm = primary.filter(pl.col("PARAMCD") == "NRM").sort("USUBJID")
+    dfs = primary.filter(pl.col("PARAMCD") == "DFS").sort("USUBJID")
+    assert (cir["CNSR"] == 0).sum() == (dfs["CNSR"] == 0).sum() == (nrm["CNSR"] == 0).sum()
     assert set(cir["EVNTTYPE"].unique().to_list()) <= {0, 1, 2}
+    swapped = cir["EVNTTYPE"].replace_strict({0: 0, 1: 2, 2: 1}, return_dtype=pl.Int8)
+    assert swapped.to_list() == nrm["EVNTTYPE"].to_list() and cir["AVAL"].to_list() == nrm["AVAL"].to_list()
     # the sensitivity analysis never lengthens follow-up
     joined = adtte.filter(pl.col("ANALYSIS") == "primary").join(
         adtte.filter(pl.col("ANALYSIS") == "censor_at_hsct"), on=["USUBJID", "PARAMCD"], suffix="_s"

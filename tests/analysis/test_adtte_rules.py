@@ -44,34 +44,47 @@ def test_relapse_on_the_day_of_the_last_assessment_is_an_event():
     assert (tte(d, "EFS")["AVAL"], tte(d, "EFS")["CNSR"]) == (180, 0)
 
 
-def test_no_cr_by_day_28_is_an_efs_event_at_day_1_and_absent_from_dfs_and_cir():
-    """NR on day 28, alive at day 300: EFS event at day 1 (AVAL 1); no DFS or
-    CIR row; OS censored at day 300."""
+def test_no_cr_by_day_42_is_an_efs_event_at_day_1_and_absent_from_dfs_and_cir():
+    """NR on day 28, alive at day 300: treatment failure, an EFS event at day 1 (AVAL
+    1); no DFS or CIR row; OS censored at day 300."""
     d = Trial().enrol("S1").infuse("S1").assess("S1", 28, "NR").event("S1", 300, "CONTACT").derive()
     efs = tte(d, "EFS")
-    assert (efs["ADT"], efs["AVAL"], efs["CNSR"], efs["EVNTDESC"]) == (day(1), 1, 0, "No CR/CRi by day 28")
+    assert (efs["ADT"], efs["AVAL"], efs["CNSR"], efs["EVNTDESC"]) == (
+        day(1), 1, 0, "Treatment failure: no CR/CRi by day 42")
     assert tte(d, "DFS") is None and tte(d, "CIR") is None
     assert (tte(d, "OS")["AVAL"], tte(d, "OS")["CNSR"]) == (300, 1)
 
 
-def test_hsct_censors_only_in_the_sensitivity_analysis():
+def test_hsct_censors_only_in_the_sensitivity_analysis_and_never_os():
     """CR day 28, HSCT day 100, relapse day 300, contact day 400.
     primary DFS: relapse event, AVAL 300 - 28 = 272; censor_at_hsct: censored
-    at HSCT, AVAL 100 - 28 = 72, reason 'Consolidative HSCT'. OS: censored at
-    day 400 (primary) and day 100 (sensitivity)."""
+    at HSCT, AVAL 100 - 28 = 72, reason 'Consolidative HSCT'; the same for CIR and
+    DOR. OS has no censor_at_hsct analysis (censoring deaths at a later therapy is
+    informative; version 1 had it): censored at day 400 only."""
     d = responder().event("S1", 100, "HSCT").assess("S1", 300, "RELAPSE").event("S1", 400, "CONTACT").derive()
     assert (tte(d, "DFS")["AVAL"], tte(d, "DFS")["CNSR"]) == (272, 0)
     sens = tte(d, "DFS", analysis="censor_at_hsct")
     assert (sens["AVAL"], sens["CNSR"], sens["CNSDTDSC"]) == (72, 1, "Consolidative HSCT")
     assert tte(d, "CIR", analysis="censor_at_hsct")["EVNTTYPE"] == 0
-    assert tte(d, "OS")["AVAL"] == 400 and tte(d, "OS", analysis="censor_at_hsct")["AVAL"] == 100
+    assert tte(d, "DOR", analysis="censor_at_hsct")["AVAL"] == 72
+    assert tte(d, "OS")["AVAL"] == 400 and tte(d, "OS", analysis="censor_at_hsct") is None
+    assert tte(d, "NRM", analysis="censor_at_hsct") is None
+
+
+def test_sensitivity_censors_at_the_earlier_of_hsct_and_new_therapy():
+    """CR day 28, maintenance blinatumomab from day 70, HSCT day 120, relapse day
+    300: censor_at_hsct DFS censored at day 70 (AVAL 42), 'New anti-leukemia therapy'."""
+    d = (responder().event("S1", 70, "NEW_THERAPY", "Blinatumomab").event("S1", 120, "HSCT")
+         .assess("S1", 300, "RELAPSE").derive())
+    sens = tte(d, "DFS", analysis="censor_at_hsct")
+    assert (sens["AVAL"], sens["CNSR"], sens["CNSDTDSC"]) == (42, 1, "New anti-leukemia therapy")
 
 
 def test_event_on_the_day_of_hsct_still_counts_in_the_sensitivity_analysis():
-    """CR day 28; HSCT and death both on day 100: the death is kept (AVAL 100, CNSR 0)."""
+    """CR day 28; HSCT and death both on day 100: the DFS death is kept (AVAL 72, CNSR 0)."""
     d = responder().event("S1", 100, "HSCT").event("S1", 100, "DEATH", "Infection").derive()
-    sens = tte(d, "OS", analysis="censor_at_hsct")
-    assert (sens["AVAL"], sens["CNSR"]) == (100, 0)
+    sens = tte(d, "DFS", analysis="censor_at_hsct")
+    assert (sens["AVAL"], sens["CNSR"]) == (72, 0)
 
 
 def test_death_before_day_28():
@@ -92,13 +105,32 @@ def test_death_before_day_28():
     assert (row["DTH30FL"], row["DTH100FL"], row["NRMFL"], row["DTHDY"], row["BOR28"]) == ("Y", "Y", "Y", 9, "NE")
 
 
-def test_death_in_remission_is_the_competing_event_of_cir():
+def test_death_in_remission_is_the_competing_event_of_cir_and_the_event_of_nrm():
     """CR day 28, death from infection day 150 without relapse: CIR type 2 at
-    AVAL 122; DFS event (death) at AVAL 122."""
+    AVAL 122; NRM type 1 at AVAL 122; DFS event (death) at AVAL 122; DOR censored
+    at the death (another cause than leukaemia)."""
     d = responder().event("S1", 150, "DEATH", "Infection").derive()
-    cir = tte(d, "CIR")
+    cir, nrm, dor = tte(d, "CIR"), tte(d, "NRM"), tte(d, "DOR")
     assert (cir["EVNTTYPE"], cir["CNSR"], cir["AVAL"]) == (2, 0, 122)
+    assert (nrm["EVNTTYPE"], nrm["CNSR"], nrm["AVAL"], nrm["EVNTDESC"]) == (1, 0, 122, "Non-relapse death: INFECTION")
     assert (tte(d, "DFS")["EVNTDESC"], tte(d, "DFS")["AVAL"]) == ("Death", 122)
+    assert (dor["CNSR"], dor["AVAL"], dor["CNSDTDSC"]) == (1, 122, "Death from another cause: INFECTION")
+
+
+def test_relapse_is_the_event_of_dor_and_the_competing_event_of_nrm():
+    """CR day 28, relapse day 200: DOR event at AVAL 172; NRM type 2 (competing) at 172."""
+    d = responder().assess("S1", 200, "RELAPSE").derive()
+    assert (tte(d, "DOR")["CNSR"], tte(d, "DOR")["AVAL"]) == (0, 172)
+    assert (tte(d, "NRM")["EVNTTYPE"], tte(d, "NRM")["AVAL"]) == (2, 172)
+
+
+def test_death_from_leukaemia_without_recorded_relapse_counts_with_relapse():
+    """CR day 28, death from 'Relapsed leukemia' on day 300 with no RELAPSE assessment
+    (the marrow was not examined): CIR type 1, NRM competing (type 2), DOR event;
+    NRMFL N."""
+    d = responder().event("S1", 300, "DEATH", "Relapsed leukemia").derive()
+    assert (tte(d, "CIR")["EVNTTYPE"], tte(d, "NRM")["EVNTTYPE"], tte(d, "DOR")["CNSR"]) == (1, 2, 0)
+    assert adsl_row(d)["NRMFL"] == "N"
 
 
 def test_relapse_and_death_on_the_same_day_count_as_relapse():
@@ -121,8 +153,8 @@ def test_efs_censored_at_the_last_disease_assessment():
     assert (tte(d, "EFS")["AVAL"], tte(d, "EFS")["CNSR"]) == (180, 1)
 
 
-def test_late_remission_after_day_28_enters_dfs_but_fails_efs():
-    """NR day 28, CR day 60: EFS event at day 1; DFS starts on day 60."""
+def test_late_remission_after_day_42_enters_dfs_but_fails_efs():
+    """NR day 28, CR day 60 on CAR-T alone: EFS event at day 1; DFS starts on day 60."""
     d = Trial().enrol("S1").infuse("S1").assess("S1", 28, "NR").assess("S1", 60, "CR").derive()
     assert tte(d, "EFS")["AVAL"] == 1
     assert tte(d, "DFS")["STARTDT"] == day(60)

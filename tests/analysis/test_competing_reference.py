@@ -33,10 +33,19 @@ def test_cumulative_incidence_and_variance_match_cuminc():
 
 def test_grays_test_matches_cuminc():
     data, ref = load("competing")
-    chisq, df, p = gray_test(data["time"].to_numpy(), data["status"].to_numpy(), data["group"].to_numpy())
-    assert chisq == pytest.approx(ref["gray"]["chisq"], rel=1e-6)
-    assert df == ref["gray"]["df"]
-    assert p == pytest.approx(ref["gray"]["p"], rel=1e-6)
+    test = gray_test(data["time"].to_numpy(), data["status"].to_numpy(), data["group"].to_numpy())
+    assert test.statistic == pytest.approx(ref["gray"]["chisq"], rel=1e-6)
+    assert test.df == ref["gray"]["df"]
+    assert test.p_value == pytest.approx(ref["gray"]["p"], rel=1e-6)
+
+
+def test_grays_test_on_a_singular_variance_is_empty_with_its_reason():
+    """Group B has one subject, censored before any event: its variance row is zero,
+    the matrix singular (R's cuminc stops with an error): empty, with the reason."""
+    time = np.array([1.0, 2, 3, 4, 0.5])
+    status = np.array([1, 2, 1, 0, 0])
+    test = gray_test(time, status, np.array(["A", "A", "A", "A", "B"]))
+    assert test.statistic is None and test.p_value is None and "singular" in (test.reason or "")
 
 
 def test_ties_are_not_jittered():

@@ -113,18 +113,18 @@ def test_lifelines_ci_is_the_same_log_log_interval():
 @pytest.mark.parametrize(("name", "group"), CASES)
 def test_logrank_matches_survdiff(name, group):
     data, ref = load(name)
-    chisq, df, p = logrank_test(data["time"].to_numpy(), data["status"].to_numpy(), data[group].to_numpy())
-    assert chisq == pytest.approx(ref["logrank"]["chisq"], rel=1e-6)
-    assert df == ref["logrank"]["df"]
-    assert p == pytest.approx(ref["logrank"]["p"], rel=1e-6)
+    test = logrank_test(data["time"].to_numpy(), data["status"].to_numpy(), data[group].to_numpy())
+    assert test.statistic == pytest.approx(ref["logrank"]["chisq"], rel=1e-6)
+    assert test.df == ref["logrank"]["df"]
+    assert test.p_value == pytest.approx(ref["logrank"]["p"], rel=1e-6)
 
 
 def test_cox_efron_matches_coxph_aml():
     data, ref = load("aml")
     frame = data.with_columns((pl.col("x") == "Nonmaintained").cast(pl.Int8).alias("xNonmaintained"))
     (row,) = cox_hazard_ratios(frame, "time", "status", ["xNonmaintained"])
-    assert row["hr"] == pytest.approx(ref["cox"]["hr"], rel=1e-6)
-    assert (row["hr_lcl"], row["hr_ucl"]) == (
+    assert row.hr == pytest.approx(ref["cox"]["hr"], rel=1e-6)
+    assert (row.lcl, row.ucl) == (
         pytest.approx(ref["cox"]["lcl"], rel=1e-6),
         pytest.approx(ref["cox"]["ucl"], rel=1e-6),
     )
@@ -134,9 +134,9 @@ def test_cox_efron_matches_coxph_lung_two_covariates():
     data, ref = load("lung")
     frame = data.with_columns((pl.col("sex") == "M").cast(pl.Int8).alias("sexM"))
     rows = cox_hazard_ratios(frame, "time", "status", ["sexM", "age"])
-    assert [r["term"] for r in rows] == ref["cox"]["term"]
-    for r, hr, lcl, ucl in zip(rows, ref["cox"]["hr"], ref["cox"]["lcl"], ref["cox"]["ucl"]):
-        assert (r["hr"], r["hr_lcl"], r["hr_ucl"]) == (
+    assert ["sexM", "age"] == ref["cox"]["term"]
+    for r, hr, lcl, ucl in zip(rows, ref["cox"]["hr"], ref["cox"]["lcl"], ref["cox"]["ucl"], strict=True):
+        assert (r.hr, r.lcl, r.ucl) == (
             pytest.approx(hr, rel=1e-6),
             pytest.approx(lcl, rel=1e-6),
             pytest.approx(ucl, rel=1e-6),
@@ -180,20 +180,20 @@ def test_cox_with_no_event_in_one_level_is_not_estimable():
         cox_hazard_ratios(frame, "t", "e", ["x"])
 
 
-def test_group_hazard_ratio_is_empty_where_no_model_can_be_fitted():
-    """None for no event at all, for everyone in one group, and for no event in one
-    group; otherwise the same numbers as ``cox_hazard_ratios`` (R's aml reference)."""
+def test_group_hazard_ratio_is_empty_with_its_reason_where_no_model_can_be_fitted():
+    """Empty, with the reason, for no event in one group (monotone likelihood), no event
+    at all, and everyone in one group; otherwise the numbers of ``cox_hazard_ratios``
+    (R's aml reference)."""
     from trial_outcomes.analysis.comparisons import group_hazard_ratio
 
     frame = pl.DataFrame({"t": [1.0, 2, 3, 4, 5, 6], "e": [1, 1, 1, 0, 0, 0], "x": [0, 0, 0, 1, 1, 1]})
-    assert group_hazard_ratio(frame, "t", "e", "x") is None  # monotone likelihood
-    assert group_hazard_ratio(frame.with_columns(pl.lit(0).alias("e")), "t", "e", "x") is None
-    assert group_hazard_ratio(frame.with_columns(pl.lit(1).alias("x")), "t", "e", "x") is None
+    assert group_hazard_ratio(frame, "t", "e", "x").reason.startswith("not estimable: no event in one")
+    assert group_hazard_ratio(frame.with_columns(pl.lit(0).alias("e")), "t", "e", "x").reason == "no events"
+    assert group_hazard_ratio(frame.with_columns(pl.lit(1).alias("x")), "t", "e", "x").reason == "one group only"
     data, ref = load("aml")
     aml = data.with_columns((pl.col("x") == "Nonmaintained").cast(pl.Int8).alias("xNonmaintained"))
-    assert group_hazard_ratio(aml, "time", "status", "xNonmaintained")["hr"] == pytest.approx(
-        ref["cox"]["hr"], rel=1e-6
-    )
+    fit = group_hazard_ratio(aml, "time", "status", "xNonmaintained")
+    assert (fit.hr, fit.reason) == (pytest.approx(ref["cox"]["hr"], rel=1e-6), None)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -209,15 +209,28 @@ def test_logrank_with_three_groups_and_ties_matches_lifelines(seed):
     group = rng.choice(["a", "b", "c"], n)
     time = np.ceil(rng.exponential(np.where(group == "a", 100, np.where(group == "b", 140, 200)))) + 1
     event = (rng.uniform(size=n) < 0.7).astype(int)
-    chisq, df, p = logrank_test(time, event, group)
+    test = logrank_test(time, event, group)
     theirs = multivariate_logrank_test(time, group, event)
-    assert df == 2
-    assert chisq == pytest.approx(theirs.test_statistic, rel=1e-9)
-    assert p == pytest.approx(theirs.p_value, rel=1e-9)
+    assert test.df == 2
+    assert test.statistic == pytest.approx(theirs.test_statistic, rel=1e-9)
+    assert test.p_value == pytest.approx(theirs.p_value, rel=1e-9)
 
 
-def test_logrank_without_events_is_zero_not_an_error():
-    """No events at all: O = E = 0 and V = 0, so the statistic is 0 and p = 1
-    (a generalized inverse, as lifelines), where a plain solve would fail."""
-    chisq, df, p = logrank_test(np.array([5.0, 7.0, 9.0, 11.0]), np.zeros(4, dtype=int), np.array(["a", "b", "a", "b"]))
-    assert (chisq, df, p) == (0.0, 1, 1.0)
+def test_logrank_without_events_or_with_one_group_is_empty_with_its_reason():
+    """No events at all, or a single group: no test, the statistic empty and why."""
+    no_events = logrank_test(np.array([5.0, 7.0, 9.0, 11.0]), np.zeros(4, dtype=int), np.array(["a", "b", "a", "b"]))
+    one_group = logrank_test(np.array([5.0, 7.0]), np.array([1, 1]), np.array(["a", "a"]))
+    assert (no_events.statistic, no_events.p_value, no_events.reason) == (None, None, "no events")
+    assert (one_group.statistic, one_group.reason) == (None, "one group only")
+
+
+def test_km_equals_lifelines_product_limit():
+    """Our vectorized product-limit estimate against lifelines' KaplanMeierFitter on
+    lung: the same survival at every distinct time."""
+    from lifelines import KaplanMeierFitter
+
+    data, _ = load("lung")
+    t, e = data["time"].to_numpy(), data["status"].to_numpy()
+    ours = fit_km(t, e)
+    theirs = KaplanMeierFitter().fit(t, e).survival_function_.loc[ours.time].to_numpy().ravel()
+    np.testing.assert_allclose(ours.surv, theirs, atol=1e-12)

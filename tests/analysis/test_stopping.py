@@ -21,11 +21,12 @@ def _adsl(n: int, events: int, infused_days_before_cut: int = 100) -> pl.DataFra
             "USUBJID": [f"S{i:02d}" for i in range(n)],
             "SAFFL": ["Y"] * n,
             "TRTSDT": [day0] * n,
-            "CRSGR": [4 if i < events else 1 for i in range(n)],
-            "ICANSGR": [None] * n,
+            "CRSGRADJ": [4 if i < events else 1 for i in range(n)],
+            "ICANSGRADJ": [None] * n,
             "DTHDY": [None] * n,
+            "DTHCAT": [None] * n,
         },
-        schema_overrides={"ICANSGR": pl.Int64, "DTHDY": pl.Int64},
+        schema_overrides={"ICANSGRADJ": pl.Int64, "DTHDY": pl.Int64, "DTHCAT": pl.String},
     )
 
 
@@ -60,6 +61,14 @@ def test_related_death_within_30_days_is_an_event():
     assert safety_events(adsl, adae, CUT, 30)["EVENT"].to_list() == [True, False]
 
 
+def test_the_safety_rule_uses_the_adjudicated_grade():
+    """Reported CRS grade 3 but grade 4 derived from monitoring (adjudicated 4): an
+    event; a death from ICANS on day 20 (cause category) is an event too."""
+    adsl = _adsl(2, 0).with_columns(pl.Series("CRSGR", [3, 1]), pl.Series("CRSGRADJ", [4, 1]),
+                                    pl.Series("DTHDY", [None, 20]), pl.Series("DTHCAT", [None, "ICANS"]))
+    assert safety_events(adsl, NO_AE, CUT, 30)["EVENT"].to_list() == [True, True]
+
+
 @pytest.mark.parametrize(
     ("p0", "p1", "design"),
     [
@@ -74,21 +83,37 @@ def test_simon_optimal_designs_match_the_published_table(p0, p1, design):
     assert d.alpha <= 0.05 and d.power >= 0.80
 
 
+def _efficacy_set(n: int, closed: list[bool], responders: list[bool]) -> pl.DataFrame:
+    """n subjects infused in order; the day-42 window closed before the cut or not."""
+    return pl.DataFrame({
+        "USUBJID": [f"S{i}" for i in range(n)],
+        "EFFFL": ["Y"] * n,
+        "TRTSDT": [CUT - dt.timedelta(days=100 - i) for i in range(n)],
+        "CRFL": ["Y" if r else "N" for r in responders],
+        "D28CLSDT": [CUT - dt.timedelta(days=1) if c else CUT + dt.timedelta(days=5) for c in closed],
+    })
+
+
 def test_simon_futility_is_crossed_when_stage_one_fails():
-    """p0 0.05, p1 0.25: 0/9 then 2/17. Nine evaluable subjects, none responding: crossed."""
+    """p0 0.05, p1 0.25: 0/9 then 2/17. Nine evaluable subjects, none responding: crossed;
+    one responder: not; eight evaluable: stage 1 incomplete."""
     rule = EfficacyRule(p0=0.05, p1=0.25, alpha=0.05, beta=0.20)
-    adsl = pl.DataFrame(
-        {
-            "USUBJID": [f"S{i}" for i in range(9)],
-            "EFFFL": ["Y"] * 9,
-            "TRTSDT": [CUT] * 9,
-            "CRFL": ["N"] * 9,
-            "WINOPEN": ["N"] * 9,
-        }
-    )
-    assert evaluate_simon(adsl, rule).crossed
-    one = adsl.with_columns(
-        pl.when(pl.col("USUBJID") == "S3").then(pl.lit("Y")).otherwise(pl.col("CRFL")).alias("CRFL")
-    )
-    assert not evaluate_simon(one, rule).crossed
-    assert not evaluate_simon(adsl.head(8), rule).crossed  # stage 1 incomplete
+    adsl = _efficacy_set(9, [True] * 9, [False] * 9)
+    assert evaluate_simon(adsl, rule, CUT).crossed
+    one = _efficacy_set(9, [True] * 9, [i == 3 for i in range(9)])
+    assert not evaluate_simon(one, rule, CUT).crossed
+    assert not evaluate_simon(adsl.head(8), rule, CUT).crossed
+
+
+def test_simon_evaluability_is_symmetric():
+    """Nine subjects infused 30 days before the cut, two of them in CR since day 21:
+    every day-42 window is still open, so no subject is evaluable yet, responders
+    included (version 1 counted the two responders at once, 2 of 2, enriching the
+    interim for responders). Once the windows close, all nine count."""
+    rule = EfficacyRule(p0=0.05, p1=0.25, alpha=0.05, beta=0.20)
+    responders = [i < 2 for i in range(9)]
+    now = evaluate_simon(_efficacy_set(9, [False] * 9, responders), rule, CUT)
+    assert (now.crossed, now.rule_id) == (False, "efficacy_futility")
+    assert now.data.startswith("0 of the first 0 evaluable") and "9 with the day-42 window still open" in now.data
+    later = evaluate_simon(_efficacy_set(9, [True] * 9, responders), rule, CUT)
+    assert later.data.startswith("2 of the first 9 evaluable")

@@ -5,18 +5,19 @@ from __future__ import annotations
 import polars as pl
 
 from tests.builders import Trial, adsl_row, day
-from trial_outcomes.analysis.adrs import best_response_day28, derive_adrs
 
 
 def test_enrolled_not_infused_is_out_of_the_safety_set_and_every_tte():
-    """S2 enrolled, withdrew on day -2, never infused: ENRLFL Y, SAFFL/EFFFL N,
-    no ADTTE row, disposition WITHDRAWN with the withdrawal reason."""
+    """S2 enrolled, withdrew on day -2 for a manufacturing failure, never infused:
+    ENRLFL Y, SAFFL/EFFFL N, no ADTTE row, disposition WITHDRAWN with the reason as
+    recorded and the category MANUFACTURING_FAILURE."""
     t = Trial().enrol("S1").infuse("S1").enrol("S2").event("S2", -2, "WITHDRAWAL", "Manufacturing failure")
     d = t.derive()
     s2 = adsl_row(d, "S2")
     assert (s2["ENRLFL"], s2["SAFFL"], s2["EFFFL"], s2["PPROTFL"]) == ("Y", "N", "N", "N")
-    assert (s2["DISPSTAT"], s2["NINFREAS"]) == ("WITHDRAWN", "Manufacturing failure")
-    assert d["adtte"].filter(pl.col("USUBJID") == "S2").is_empty()
+    assert (s2["DISPSTAT"], s2["NINFREAS"], s2["NINFCAT"]) == ("WITHDRAWN", "Manufacturing failure",
+                                                               "MANUFACTURING_FAILURE")
+    assert d.adtte.filter(pl.col("USUBJID") == "S2").is_empty()
 
 
 def test_withdrawn_before_any_assessment_is_out_of_the_efficacy_set():
@@ -33,7 +34,7 @@ def test_protocol_deviation_keeps_safety_set_but_not_per_protocol():
 
 def test_enrolled_after_the_cut_is_not_in_adsl():
     d = Trial().enrol("S1").enrol("S2", enrol_day=50).derive(cut_day=40)
-    assert d["adsl"]["USUBJID"].to_list() == ["S1"]
+    assert d.adsl["USUBJID"].to_list() == ["S1"]
 
 
 def test_last_known_alive_is_the_latest_record_showing_life():
@@ -53,29 +54,6 @@ def test_last_known_alive_is_the_latest_record_showing_life():
     assert row["DISPSTAT"] == "LOST"
 
 
-def test_best_response_window_is_day_21_to_42_and_cr_beats_cri():
-    """S1: CR on day 20 (outside), CRi day 28 -> CRi. S2: CRi day 21, CR day 42 -> CR
-    dated day 42. S3: CR on day 43 only -> NE (non-responder)."""
-    t = (
-        Trial()
-        .enrol("S1")
-        .infuse("S1")
-        .assess("S1", 20, "CR")
-        .assess("S1", 28, "CRi")
-        .enrol("S2")
-        .infuse("S2")
-        .assess("S2", 21, "CRi")
-        .assess("S2", 42, "CR")
-        .enrol("S3")
-        .infuse("S3")
-        .assess("S3", 43, "CR")
-    )
-    d = t.derive()
-    assert [adsl_row(d, s)["BOR28"] for s in ("S1", "S2", "S3")] == ["CRi", "CR", "NE"]
-    assert adsl_row(d, "S2")["BORDY"] == 42
-    assert [adsl_row(d, s)["CRFL"] for s in ("S1", "S2", "S3")] == ["Y", "Y", "N"]
-
-
 def test_mrd_negative_means_below_0_01_at_the_response_assessment():
     """MRD 0.009 % is negative; 0.01 % is positive; not done is not negative."""
     t = Trial()
@@ -85,15 +63,26 @@ def test_mrd_negative_means_below_0_01_at_the_response_assessment():
     assert [adsl_row(d, s)["MRDNEGFL"] for s in ("S1", "S2", "S3")] == ["Y", "N", "N"]
 
 
-def test_adrs_has_each_visit_and_one_best_response_row():
-    t = Trial().enrol("S1").infuse("S1").assess("S1", 14, "NR", visit="D14").assess("S1", 28, "CR", 0.0, visit="D28")
-    records = t.records()
-    adrs = derive_adrs(records, best_response_day28(records, day(1000)))
-    assert adrs.select("PARAMCD", "AVISIT", "ADY", "AVALC").rows() == [
-        ("BOR28", "D28", 28, "CR"),
-        ("OVRLRESP", "D14", 14, "NR"),
-        ("OVRLRESP", "D28", 28, "CR"),
+def test_adrs_has_each_visit_its_attribution_and_one_best_response_and_orr3m_row():
+    """NR on day 14, CR on day 28, HSCT on day 60, CR on day 91 (after the HSCT: not
+    attributable, ANL01FL N): one BOR28 row (CR) and one ORR3M row (Y)."""
+    d = (Trial().enrol("S1").infuse("S1").assess("S1", 14, "NR", visit="D14").assess("S1", 28, "CR", 0.0, visit="D28")
+         .event("S1", 60, "HSCT", "Donor").assess("S1", 91, "CR", 0.0, visit="M3").derive())
+    assert d.adrs.select("PARAMCD", "AVISIT", "ADY", "AVALC", "ANL01FL").rows() == [
+        ("BOR28", "D28", 28, "CR", "Y"),
+        ("ORR3M", "M3", 28, "Y", "Y"),
+        ("OVRLRESP", "D14", 14, "NR", "Y"),
+        ("OVRLRESP", "D28", 28, "CR", "Y"),
+        ("OVRLRESP", "M3", 91, "CR", "N"),
     ]
+
+
+def test_early_cut_sees_only_subjects_and_records_up_to_the_cut():
+    """Cut on day 40: S2 enrolled on day 50 is in no dataset, not even the eligibility
+    deviations (S2's CD19 of 90 % would be one)."""
+    d = Trial().enrol("S1").enrol("S2", enrol_day=50, cd19_pct=90.0).derive(cut_day=40)
+    assert d.adsl["USUBJID"].to_list() == ["S1"]
+    assert d.deviations["subject_id"].to_list() == []
 
 
 def test_relapse_is_a_relapse_assessment_not_mrd_reappearance():
@@ -108,3 +97,11 @@ def test_relapse_is_a_relapse_assessment_not_mrd_reappearance():
         .derive()
     )
     assert row["RELDT"] == day(200)
+
+
+def test_exposure_variables_from_the_first_infusion():
+    """Enrolled day -10, lymphodepletion day -5, infused day 0 with 2.5e6 cells/kg after
+    bridging with hydroxyurea: DOSE 2.5e6, ENRINFDY 10, LDINFDY 5, BRIDGFL Y."""
+    row = adsl_row(Trial().enrol("S1").infuse("S1", dose=2.5e6, bridging="Hydroxyurea").derive())
+    assert (row["DOSE"], row["ENRINFDY"], row["LDINFDY"], row["BRIDGING"], row["BRIDGFL"]) == (
+        2.5e6, 10, 5, "Hydroxyurea", "Y")

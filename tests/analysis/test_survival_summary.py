@@ -1,14 +1,21 @@
-"""survival_summary / km_curves as the contract defines them, on R's data sets."""
+"""survival_summary / survival_details / km_curves as the contract defines them, on R's
+data sets and on hand-made subjects."""
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 
 from tests.analysis.reference import load
 from tests.builders import Trial
+from trial_outcomes.analysis.competing import fit_cif
+from trial_outcomes.analysis.km import fit_km
 from trial_outcomes.analysis.landmark import HSCT_GROUP, NO_HSCT_GROUP, hsct_landmark
-from trial_outcomes.analysis.survival_summary import CURVE_SCHEMA, SUMMARY_COLUMNS, summarise_survival
+from trial_outcomes.analysis.survival_summary import reference_level, subgroup_hazard_ratios, summarise_survival
+from trial_outcomes.contracts import KmCurves, survival_summary_schema
+
+LANDMARKS = (6, 12, 24)
 
 
 def _as_adtte(data: pl.DataFrame, paramcd: str, group: str, status: str = "status") -> pl.DataFrame:
@@ -24,53 +31,99 @@ def _as_adtte(data: pl.DataFrame, paramcd: str, group: str, status: str = "statu
     )
 
 
-def test_contract_columns_exactly():
+def test_contract_columns_exactly_and_the_landmarks_of_the_plan():
+    """The default plan's landmarks give data-contract.md's columns exactly; a plan with
+    landmarks [3, 12] gives rate_3m and rate_12m triples in the same place."""
     data, _ = load("aml")
-    summary, curves = summarise_survival(_as_adtte(data, "OS", "x"), ("grp",))
-    assert summary.columns == SUMMARY_COLUMNS
-    assert curves.columns == list(CURVE_SCHEMA)
+    adtte = _as_adtte(data, "OS", "x")
+    tables = summarise_survival(adtte, ("grp",), LANDMARKS)
+    assert tables.summary.columns == [
+        "endpoint", "analysis", "population", "group_var", "group", "n", "n_events", "n_censored",
+        "median_days", "median_lcl_days", "median_ucl_days", "rate_6m", "rate_6m_lcl", "rate_6m_ucl",
+        "rate_12m", "rate_12m_lcl", "rate_12m_ucl", "rate_24m", "rate_24m_lcl", "rate_24m_ucl",
+        "logrank_chisq", "logrank_p"]
+    assert tables.curves.columns == KmCurves.column_names()
+    other = summarise_survival(adtte, ("grp",), (3, 12)).summary
+    assert other.columns == survival_summary_schema((3, 12)).column_names()
+    assert "rate_3m" in other.columns and "rate_24m" not in other.columns
 
 
 def test_os_rows_match_r_for_lung():
     """lung (days): the overall and per-sex rows equal R's survfit/survdiff."""
     data, ref = load("lung")
-    summary, curves = summarise_survival(_as_adtte(data, "OS", "sex"), ("grp",))
-    rows = {r["group"]: r for r in summary.iter_rows(named=True)}
+    tables = summarise_survival(_as_adtte(data, "OS", "sex"), ("grp",), LANDMARKS)
+    rows = {r["group"]: r for r in tables.summary.iter_rows(named=True)}
     for level in ("all", "F", "M"):
         r, expected = rows[level], ref[level]
         assert (r["n"], r["n_events"], r["n_censored"]) == (
-            expected["n"],
-            expected["n_events"],
-            expected["n"] - expected["n_events"],
-        )
+            expected["n"], expected["n_events"], expected["n"] - expected["n_events"])
         assert (r["median_days"], r["median_lcl_days"], r["median_ucl_days"]) == (
-            expected["median"],
-            expected["median_lcl"],
-            expected["median_ucl"],
-        )
+            expected["median"], expected["median_lcl"], expected["median_ucl"])
         for key in ("rate_6m", "rate_12m", "rate_24m"):
             assert r[key] == pytest.approx(expected[key], abs=1e-9)
             assert r[f"{key}_lcl"] == pytest.approx(expected[f"{key}_lcl"], abs=1e-6)
     assert rows["all"]["logrank_chisq"] is None
     assert rows["F"]["logrank_chisq"] == pytest.approx(ref["logrank"]["chisq"], rel=1e-6) == rows["M"]["logrank_chisq"]
-    f_curve = curves.filter(pl.col("group") == "F")
+    f_curve = tables.curves.filter(pl.col("group") == "F")
     assert f_curve["time_days"].to_list() == ref["F"]["curve"]["time"]
     assert f_curve["estimate"].to_list() == pytest.approx(ref["F"]["curve"]["surv"], abs=1e-9)
 
 
-def test_cir_rows_are_incidences_with_grays_test():
+def test_cir_rows_are_incidences_with_grays_test_and_competing_counts():
     data, ref = load("competing")
-    summary, _ = summarise_survival(_as_adtte(data, "CIR", "group"), ("grp",))
-    rows = {r["group"]: r for r in summary.iter_rows(named=True)}
+    tables = summarise_survival(_as_adtte(data, "CIR", "group"), ("grp",), LANDMARKS)
+    rows = {r["group"]: r for r in tables.summary.iter_rows(named=True)}
+    details = {r["group"]: r for r in tables.details.iter_rows(named=True)}
     assert rows["all"]["rate_6m"] == pytest.approx(ref["all"]["rate_6m"], abs=1e-9)
     assert rows["all"]["median_days"] is None
     a = ref["A"]  # R: 58 relapses and 20 competing deaths among 100
-    assert (
-        (rows["A"]["n_events"], rows["A"]["n_censored"])
-        == (a["n_relapse"], a["n"] - a["n_relapse"] - a["n_competing"])
-        == (58, 22)
-    )
+    assert (rows["A"]["n_events"], details["A"]["n_competing"], rows["A"]["n_censored"]) == (
+        a["n_relapse"], a["n_competing"], a["n"] - a["n_relapse"] - a["n_competing"]) == (58, 20, 22)
     assert rows["A"]["logrank_chisq"] == pytest.approx(ref["gray"]["chisq"], rel=1e-6)
+
+
+def test_a_curve_at_zero_before_a_landmark_gives_zero_not_empty():
+    """Three subjects, deaths on days 10, 20, 30: S reaches 0 on day 30, so the rate at
+    6 months (182.6 days) is 0, known (CI empty). With the last subject censored on
+    day 30 instead, S = 1/3 until day 30 and nothing is known after: empty."""
+    dead = fit_km(np.array([10.0, 20, 30]), np.array([1, 1, 1]))
+    censored = fit_km(np.array([10.0, 20, 30]), np.array([1, 1, 0]))
+    assert dead.at(182.6) == (0.0, None, None)
+    assert censored.at(182.6) == (None, None, None)
+    assert censored.at(25)[0] == pytest.approx(1 / 3)
+
+
+def test_a_cumulative_incidence_ended_by_events_is_known_after_the_last_time():
+    """Relapse on day 5, death in remission on day 8: everyone had an event, F(1 year)
+    = 1/2 is known; if the day-8 subject were censored instead, F(1 year) is empty."""
+    assert fit_cif(np.array([5.0, 8]), np.array([1, 2])).at(365)[0] == pytest.approx(0.5)
+    assert fit_cif(np.array([5.0, 8]), np.array([1, 0])).at(365)[0] is None
+
+
+def test_details_say_why_a_statistic_is_empty():
+    """aml's Maintained arm (times in weeks; R: median 31, 95% CI 18-NA) is followed to
+    161: the CI's upper bound is not reached, and every landmark (6 x 30.4375 = 182.6
+    and more) is past the last time."""
+    data, ref = load("aml")
+    tables = summarise_survival(_as_adtte(data, "OS", "x"), ("grp",), LANDMARKS)
+    row = tables.summary.filter(pl.col("group") == "Maintained").row(0, named=True)
+    notes = tables.details.filter(pl.col("group") == "Maintained")["notes"][0]
+    assert (row["median_days"], row["median_ucl_days"]) == (ref["Maintained"]["median"], None)
+    assert notes.split("; ") == ["median CI upper bound not reached",
+                                 *[f"{m}-month rate: no follow-up that long (last day 161)" for m in LANDMARKS]]
+
+
+def test_hazard_ratios_use_the_largest_group_or_the_plans_reference():
+    """lung: 138 men and 90 women. Default reference: the largest group (M), so the row
+    is F vs M, HR = 1 / R's M-vs-F HR; with the plan's reference F the row is M vs F."""
+    data, ref = load("lung")
+    adtte = _as_adtte(data, "OS", "sex").rename({"grp": "sex"})
+    assert reference_level(adtte, "sex", None) == "M"
+    default = subgroup_hazard_ratios(adtte, ("sex",)).row(0, named=True)
+    chosen = subgroup_hazard_ratios(adtte, ("sex",), {"sex": "F"}).row(0, named=True)
+    assert (default["group"], default["reference"]) == ("F", "M")
+    assert (chosen["group"], chosen["reference"]) == ("M", "F")
+    assert default["hr"] == pytest.approx(1 / chosen["hr"], rel=1e-9)
 
 
 def test_hsct_landmark_groups_at_the_landmark_and_measures_from_it():
@@ -79,34 +132,13 @@ def test_hsct_landmark_groups_at_the_landmark_and_measures_from_it():
     group (the group is fixed at the landmark), death day 200 -> event at 100.
     S3: CR day 28, relapse day 80 -> not in the landmark cohort. S4: death day 90
     -> not in the cohort."""
-    t = (
-        Trial()
-        .enrol("S1")
-        .infuse("S1")
-        .assess("S1", 28, "CR", 0.0)
-        .event("S1", 60, "HSCT")
-        .event("S1", 400, "CONTACT")
-        .enrol("S2")
-        .infuse("S2")
-        .assess("S2", 28, "CR", 0.0)
-        .event("S2", 150, "HSCT")
-        .event("S2", 200, "DEATH", "GVHD")
-        .enrol("S3")
-        .infuse("S3")
-        .assess("S3", 28, "CR", 0.0)
-        .assess("S3", 80, "RELAPSE")
-        .event("S3", 300, "CONTACT")
-        .enrol("S4")
-        .infuse("S4")
-        .assess("S4", 28, "CR", 0.0)
-        .event("S4", 90, "DEATH", "Infection")
-    )
+    t = (Trial().enrol("S1").infuse("S1").assess("S1", 28, "CR", 0.0).event("S1", 60, "HSCT").event("S1", 400, "CONTACT")
+         .enrol("S2").infuse("S2").assess("S2", 28, "CR", 0.0).event("S2", 150, "HSCT").event("S2", 200, "DEATH", "GVHD")
+         .enrol("S3").infuse("S3").assess("S3", 28, "CR", 0.0).assess("S3", 80, "RELAPSE").event("S3", 300, "CONTACT")
+         .enrol("S4").infuse("S4").assess("S4", 28, "CR", 0.0).event("S4", 90, "DEATH", "Infection"))
     d = t.derive()
-    table = hsct_landmark(d["adtte"], d["adsl"], 100).filter(pl.col("endpoint") == "OS")
+    table = hsct_landmark(d.adtte, d.adsl, 100).filter(pl.col("endpoint") == "OS")
     rows = {r["group"]: r for r in table.iter_rows(named=True)}
     assert (rows[HSCT_GROUP]["n"], rows[HSCT_GROUP]["n_events"]) == (1, 0)
-    assert (
-        rows[NO_HSCT_GROUP]["n"],
-        rows[NO_HSCT_GROUP]["n_events"],
-        rows[NO_HSCT_GROUP]["median_days_from_landmark"],
-    ) == (1, 1, 100)
+    assert (rows[NO_HSCT_GROUP]["n"], rows[NO_HSCT_GROUP]["n_events"],
+            rows[NO_HSCT_GROUP]["median_days_from_landmark"]) == (1, 1, 100)

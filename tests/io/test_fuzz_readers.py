@@ -51,8 +51,7 @@ def mutation(draw, data: bytes) -> bytes:
 
 def _load(path, schema):
     try:
-        raw, _ = read_raw(path, schema)
-        parse_records(raw, schema)
+        parse_records(read_raw(path, schema).frame, schema)
     except DataDropError as exc:
         assert path.name in str(exc)
 

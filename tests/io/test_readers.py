@@ -17,39 +17,49 @@ def _frame(drop, record):
 
 
 def test_utf8_with_bom_reads_like_without(drop):
-    plain, _ = read_raw(drop / "enrolment.csv", ENROLMENT)
+    plain = read_raw(drop / "enrolment.csv", ENROLMENT).frame
     data = (drop / "enrolment.csv").read_bytes()
     (drop / "enrolment.csv").write_bytes(b"\xef\xbb\xbf" + data)
-    bom, facts = read_raw(drop / "enrolment.csv", ENROLMENT)
-    assert facts["encoding"] == "utf-8-sig"
-    assert bom.drop("_source_sha256").equals(plain.drop("_source_sha256"))
+    bom = read_raw(drop / "enrolment.csv", ENROLMENT)
+    assert bom.encoding == "utf-8-sig"
+    assert bom.frame.drop("_source_sha256").equals(plain.drop("_source_sha256"))
 
 
 def test_gb18030_text_is_decoded(drop):
     frame = _frame(drop, "followup").with_columns(pl.lit("复发后死亡").alias("detail"))
     (drop / "followup.csv").write_bytes(frame.write_csv().encode("gb18030"))
-    raw, facts = read_raw(drop / "followup.csv", FOLLOWUP)
-    assert facts["encoding"] == "gb18030"
-    assert raw["detail"].unique().to_list() == ["复发后死亡"]
+    raw = read_raw(drop / "followup.csv", FOLLOWUP)
+    assert raw.encoding == "gb18030"
+    assert raw.frame["detail"].unique().to_list() == ["复发后死亡"]
 
 
 def test_provenance_names_file_line_and_hash(drop):
-    raw, facts = read_raw(drop / "infusion.csv", INFUSION)
-    assert raw["_source_file"].unique().to_list() == ["infusion.csv"]
-    assert raw["_source_row"].to_list() == list(range(2, raw.height + 2))
-    assert raw["_source_sha256"][0] == hashlib.sha256((drop / "infusion.csv").read_bytes()).hexdigest()
-    assert facts["rows"] == raw.height
+    raw = read_raw(drop / "infusion.csv", INFUSION)
+    frame = raw.frame
+    assert frame["_source_file"].unique().to_list() == ["infusion.csv"]
+    assert frame["_source_row"].to_list() == list(range(2, frame.height + 2))
+    assert frame["_source_sha256"][0] == hashlib.sha256((drop / "infusion.csv").read_bytes()).hexdigest() == raw.sha256
+    assert raw.facts["rows"] == frame.height
 
 
-def test_column_names_match_case_insensitively_and_extra_columns_are_kept(drop):
+def test_column_names_match_case_insensitively_and_columns_outside_the_contract_are_dropped(drop):
+    """A patient's name and date of birth are never stored: dropped unread, and named."""
     frame = _frame(drop, "infusion")
     frame = frame.rename({"subject_id": " Subject_ID ", "infusion_date": "INFUSION_DATE"}).with_columns(
-        pl.lit("x").alias("Comment")
-    )
+        pl.lit("Wang Xiaoming").alias("Patient Name"), pl.lit("2012-03-04").alias("DOB"))
     frame.write_csv(drop / "infusion.csv")
-    raw, _ = read_raw(drop / "infusion.csv", INFUSION)
-    assert raw.columns[:6] == INFUSION.column_names
-    assert "comment" in raw.columns
+    raw = read_raw(drop / "infusion.csv", INFUSION)
+    assert raw.frame.columns == [*INFUSION.column_names, "_source_file", "_source_row", "_source_sha256"]
+    assert raw.dropped_columns == ("Patient Name", "DOB")
+    assert "Wang" not in str(raw.frame.to_dicts())
+
+
+def test_an_optional_column_may_be_absent(drop):
+    """followup without cause_category, infusion without bridging: read as blank, and
+    said so."""
+    _frame(drop, "infusion").drop("bridging").write_csv(drop / "infusion.csv")
+    raw = read_raw(drop / "infusion.csv", INFUSION)
+    assert raw.absent_columns == ("bridging",) and raw.frame["bridging"].is_null().all()
 
 
 def test_xlsx_first_sheet_with_excel_dates(drop):
@@ -59,17 +69,17 @@ def test_xlsx_first_sheet_with_excel_dates(drop):
     (drop / "infusion.csv").unlink()
     frame.write_excel(drop / "infusion.xlsx")
     path = find_file(drop, INFUSION)
-    raw, facts = read_raw(path, INFUSION)
-    assert facts["encoding"] == "xlsx"
-    assert raw["infusion_date"].to_list() == frame["infusion_date"].cast(pl.String).to_list()
-    assert raw["_source_row"][0] == 2
+    raw = read_raw(path, INFUSION)
+    assert raw.encoding == "xlsx"
+    assert raw.frame["infusion_date"].to_list() == frame["infusion_date"].cast(pl.String).to_list()
+    assert raw.frame["_source_row"][0] == 2
 
 
 def test_parquet_rows_are_numbered_from_one(drop):
     frame = _frame(drop, "enrolment")
     (drop / "enrolment.csv").unlink()
     frame.write_parquet(drop / "enrolment.parquet")
-    raw, _ = read_raw(drop / "enrolment.parquet", ENROLMENT)
+    raw = read_raw(drop / "enrolment.parquet", ENROLMENT).frame
     assert raw["_source_row"][0] == 1
     assert raw["subject_id"].to_list() == frame["subject_id"].to_list()
 
@@ -96,16 +106,18 @@ def test_quoted_field_with_comma_and_newline_stays_one_value(drop):
     (drop / "followup.csv").write_text(
         'subject_id,event_date,event,detail\nBR-001,2021-01-01,DEATH,"Relapse, then\nsepsis"\n'
     )
-    raw, _ = read_raw(drop / "followup.csv", FOLLOWUP)
+    raw = read_raw(drop / "followup.csv", FOLLOWUP).frame
     assert raw["detail"].to_list() == ["Relapse, then\nsepsis"]
 
 
 def test_fast_and_quote_aware_csv_readers_agree(drop):
     """The vectorized path (no quotes) and the csv-module path give the same raw layer."""
-    from trial_outcomes.io.readers import _decode, _read_quoted_csv, _read_simple_csv
+    from trial_outcomes.io.readers import _read_quoted_csv, _read_simple_csv, decode_text
 
     for path in sorted(drop.glob("*.csv")):
-        text, _ = _decode(path.read_bytes(), path.name)
+        if b'"' in path.read_bytes():
+            continue  # quoted fields (bridging therapies with commas): the quote-aware path only
+        text, _ = decode_text(path.read_bytes(), path.name)
         fast = _read_simple_csv(text, path.name)
         assert fast is not None, path.name
         assert fast.equals(_read_quoted_csv(text, path.name)), path.name
@@ -114,7 +126,7 @@ def test_fast_and_quote_aware_csv_readers_agree(drop):
 def test_blank_lines_and_crlf_keep_true_line_numbers(drop):
     text = "subject_id,event_date,event,detail\r\nBR-001,2021-01-01,CONTACT,\r\n\r\nBR-001,2021-02-01,CONTACT,x\r\n"
     (drop / "followup.csv").write_text(text, newline="")
-    raw, _ = read_raw(drop / "followup.csv", FOLLOWUP)
+    raw = read_raw(drop / "followup.csv", FOLLOWUP).frame
     assert raw["_source_row"].to_list() == [2, 4]
     assert raw["detail"].to_list() == ["", "x"]
 
@@ -124,26 +136,28 @@ def _with_late_dates(drop, followup_dates: list[str]) -> None:
     subject = _frame(drop, "enrolment")["subject_id"][0]
     with (drop / "followup.csv").open("a") as handle:
         for date in followup_dates:
-            handle.write(f"{subject},{date},CONTACT,\n")
+            handle.write(f"{subject},{date},CONTACT,,\n")
 
 
-def test_default_cut_is_the_latest_valid_date_whichever_reader_finds_it(drop, monkeypatch):
-    """The latest date of any record, skipping values that are not real dates:
-    with an impossible '2099-02-30' and a valid '2098-01-05' added to follow-up,
-    the cut is 2098-01-05, whether polars reads the date columns straight (plain
-    UTF-8 CSV) or the full reader is needed (a quoted field, a BOM, XLSX)."""
+def test_default_cut_is_the_latest_plausible_date_whichever_reader_finds_it(drop, monkeypatch):
+    """The latest date of any record, skipping values that are not real dates and dates
+    after today (which validation refuses): with '2099-02-30' (impossible), '2098-01-05'
+    (the future) and '2024-06-01' added to follow-up, the cut is 2024-06-01, whether
+    polars reads the date columns straight (plain UTF-8 CSV) or the full reader is
+    needed (a quoted field, a BOM, XLSX). A far-future typo never moves the cut."""
     import datetime as dt
 
     from trial_outcomes.io import readers
     from trial_outcomes.io.readers import latest_date_in_drop
 
-    _with_late_dates(drop, ["2099-02-30", "2098-01-05", " 2097-12-31 "])
-    expected = dt.date(2098, 1, 5)
+    _with_late_dates(drop, ["2099-02-30", "2098-01-05", " 2024-06-01 "])
+    expected = dt.date(2024, 6, 1)
+    (drop / "infusion.csv").write_text(_frame(drop, "infusion").drop("bridging").write_csv())  # no quotes left
     with monkeypatch.context() as patch:  # plain CSV files: the full reader is not needed
         patch.setattr(readers, "read_raw", lambda *a: pytest.fail("full reader used on plain CSV"))
         assert latest_date_in_drop(drop) == expected
     with (drop / "followup.csv").open("a") as handle:
-        handle.write('BR-001,2020-01-01,CONTACT,"seen, well"\n')  # quotes: the full reader
+        handle.write('BR-001,2020-01-01,CONTACT,"seen, well",\n')  # quotes: the full reader
     assert latest_date_in_drop(drop) == expected
     data = (drop / "followup.csv").read_bytes()
     (drop / "followup.csv").write_bytes(b"\xef\xbb\xbf" + data.replace(b'"seen, well"', b""))

@@ -6,7 +6,14 @@ import datetime as dt
 
 import polars as pl
 
-from trial_outcomes.io.validation import date_order, duplicate_keys, orphan_records
+from trial_outcomes.io.validation import (
+    case_twins,
+    date_order,
+    dependent_values,
+    duplicate_keys,
+    empty_required_files,
+    orphan_records,
+)
 from trial_outcomes.schema import SCHEMAS
 
 D = dt.date
@@ -39,6 +46,7 @@ def _records(**overrides) -> dict[str, pl.DataFrame]:
             dict(subject_id="S1", ae_id="AE1", onset_date=D(2021, 1, 22), resolution_date=D(2021, 1, 25))
         ],
         "crs_monitoring": [],
+        "icans_monitoring": [],
     }
     base.update(overrides)
     return {record: _typed(record, rows) for record, rows in base.items()}
@@ -57,7 +65,8 @@ def test_enrolment_before_consent_is_found():
             dict(subject_id="S1", consent_date=D(2021, 1, 11), enrol_date=D(2021, 1, 10), diagnosis_date=D(2019, 5, 1))
         ]
     )
-    assert date_order(records).select("file", "row", "column").rows() == [("enrolment.csv", 2, "enrol_date")]
+    found = date_order(records)
+    assert found.select("file", "row", "column", "subject").rows() == [("enrolment.csv", 2, "enrol_date", "S1")]
 
 
 def test_infusion_before_lymphodepletion_is_found():
@@ -105,3 +114,53 @@ def test_duplicate_assessment_key_points_at_first_row():
 def test_orphan_in_any_file_is_found():
     found = orphan_records(_records(crs_monitoring=[dict(subject_id="S9", obs_date=D(2021, 1, 22))]))
     assert found.select("file", "value").rows() == [("crs_monitoring.csv", "S9")]
+
+
+def test_death_therapy_and_contacts_before_consent_enrolment_or_infusion_are_found():
+    """S1 consented 2021-01-08, enrolled 01-10, infused 01-20: a DEATH on 01-05 (before
+    consent), a CONTACT on 01-09 (before enrolment), an HSCT on 01-19 (before the
+    CAR-T infusion): each named with its row and subject."""
+    def followup_rules(rows: list[dict]) -> dict[int, tuple[str, str]]:
+        found = date_order(_records(followup=rows, assessments=[], adverse_events=[], infusion=[
+            dict(subject_id="S1", ld_start_date=D(2021, 1, 15), infusion_date=D(2021, 1, 20))]))
+        return {r["row"]: (r["rule"], r["subject"]) for r in found.iter_rows(named=True)
+                if r["file"] == "followup.csv" and "death" not in r["rule"].split(" ")[-1]}
+
+    death = followup_rules([dict(subject_id="S1", event_date=D(2021, 1, 5), event="DEATH")])
+    assert death == {2: ("death is dated before consent", "S1")}
+    others = followup_rules([dict(subject_id="S1", event_date=D(2021, 1, 9), event="CONTACT"),
+                             dict(subject_id="S1", event_date=D(2021, 1, 19), event="HSCT")])
+    assert others[2] == ("follow-up event is dated before enrolment", "S1")
+    assert others[3][0].startswith("HSCT or new therapy is dated before the first CAR-T infusion")
+
+
+def test_subject_ids_differing_only_in_case_are_found():
+    """'BR-001' and 'br-001' would be two subjects; the second is refused."""
+    enrol = [dict(subject_id="BR-001", consent_date=D(2021, 1, 8), enrol_date=D(2021, 1, 10)),
+             dict(subject_id="br-001", consent_date=D(2021, 1, 8), enrol_date=D(2021, 1, 10))]
+    found = case_twins(_records(enrolment=enrol))
+    assert found.select("row", "value").rows() == [(3, "br-001")]
+    assert "differs only in letter case from the one at row 2" in found["rule"][0]
+
+
+def test_cause_category_only_on_deaths_and_icans_instrument_by_age():
+    """A cause_category on a CONTACT row is refused; an ICE score for a child of 8
+    (CAPD is the instrument under 12) is refused."""
+    followup = [dict(subject_id="S1", event_date=D(2021, 6, 1), event="CONTACT", cause_category="INFECTION")]
+    enrol = [dict(subject_id="S1", consent_date=D(2021, 1, 8), enrol_date=D(2021, 1, 10), age_years=8.0)]
+    icans = [dict(subject_id="S1", obs_date=D(2021, 1, 25), ice_score=6, consciousness="AWAKE")]
+    found = dependent_values(_records(followup=followup, enrolment=enrol, icans_monitoring=icans))
+    assert found.select("file", "column").rows() == [("followup.csv", "cause_category"),
+                                                     ("icans_monitoring.csv", "ice_score")]
+    assert "CAPD is used" in found["rule"][1]
+
+
+def test_an_empty_required_file_is_refused_unless_the_drop_says_so():
+    """followup with a header and no rows while S1 is enrolled: refused, naming the file
+    and the way to declare it; declared in drop_info.toml: accepted."""
+    records = _records(followup=[])
+    files = {"followup": "followup.csv"}
+    found = empty_required_files(records, files, ("eligibility",))
+    assert found.select("file").rows() == [("followup.csv",)]
+    assert 'drop_info.toml: empty_files = ["followup"]' in found["rule"][0]
+    assert empty_required_files(records, files, ("eligibility", "followup")).is_empty()

@@ -208,3 +208,9 @@ def derive_adtte(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> pl.DataFrame
     return (tte.select(ADTTE_COLUMNS).join(carried, on="USUBJID", how="left")
             .with_columns(pl.col("PARAMCD").replace_strict(order, return_dtype=pl.Int8).alias("_order"))
             .sort("_order", "ANALYSIS", "USUBJID").drop("_order"))
+
+
+def event_counts(adtte: pl.DataFrame) -> pl.DataFrame:
+    """Subjects and events per endpoint and analysis (``PARAMCD, ANALYSIS, n, events``)."""
+    return (adtte.group_by("PARAMCD", "ANALYSIS").agg(pl.len().alias("n"), (pl.col("CNSR") == 0).sum().alias("events"))
+            .sort("PARAMCD", "ANALYSIS"))

@@ -66,7 +66,7 @@ def _counts(time: np.ndarray, status: np.ndarray):
     d2 = np.bincount(inverse, weights=(status == 2), minlength=len(t)).astype(int)
     c = np.bincount(inverse, weights=(status == 0), minlength=len(t)).astype(int)
     removed = d1 + d2 + c
-    n = len(time) - np.concatenate([[0], np.cumsum(removed)[:-1]])
+    n = len(time) - np.concatenate([[0], np.cumsum(removed)[:-1]])[: len(t)]
     return t, n, d1, d2, c
 
 

@@ -8,7 +8,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 import polars as pl
 
-from trial_outcomes.analysis.adtte import derive_adtte
+from trial_outcomes.analysis.adtte import derive_adtte, event_counts
 from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
 from trial_outcomes.assets.shared import DATA_CUTS, OUTPUT_TAGS, OWNERS, DropSettings, code_version
 
@@ -24,9 +24,7 @@ def adtte(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataF
     plan = settings.analysis_plan()
     table = derive_adtte(adsl, plan.subgroups)
     meta, problems = save_table(context, settings, "adtte.parquet", table)
-    counts = (table.group_by("PARAMCD", "ANALYSIS").agg(pl.len(), (pl.col("CNSR") == 0).sum().alias("events"))
-              .sort("PARAMCD", "ANALYSIS"))
-    extra = {f"{r['PARAMCD']} {r['ANALYSIS']}": f"{r['len']} subjects, {r['events']} events"
-             for r in counts.iter_rows(named=True)}
+    extra = {f"{r['PARAMCD']} {r['ANALYSIS']}": f"{r['n']} subjects, {r['events']} events"
+             for r in event_counts(table).iter_rows(named=True)}
     yield dg.Output(table, metadata={**meta, **extra})
     yield contract_result("adtte", {"adtte.parquet": problems})

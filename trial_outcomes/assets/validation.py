@@ -22,7 +22,7 @@ from trial_outcomes.schema import SCHEMAS
 DROP_KEY = dg.AssetKey("trial_drop")
 Rule = Callable[[dict[str, pl.DataFrame]], pl.DataFrame]
 RULES: dict[str, tuple[Rule, str]] = {
-    "unique_keys": (lambda r: pl.concat([validation.duplicate_keys(r), validation.case_twins(r)]),
+    "unique_keys": (validation.unique_keys,
                     "Each record's key is unique in its file; no two subject ids differ only in letter case"),
     "subjects_enrolled": (validation.orphan_records, "Every record's subject is in enrolment"),
     "date_order": (validation.date_order,

@@ -34,6 +34,7 @@ import io
 import stat
 import tomllib
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -202,7 +203,15 @@ def normalise_name(column: str) -> str:
     return column.strip().lower().lstrip("\ufeff")
 
 
+def _refuse_reserved(columns: list[str], name: str) -> None:
+    for col in columns:
+        if normalise_name(col).startswith("_"):
+            raise _refuse(name, "column name is reserved (names starting with '_' mark provenance); rename it",
+                          row=1, column=col)
+
+
 def _check_header(header: list[str], name: str) -> None:
+    _refuse_reserved(header, name)
     seen: set[str] = set()
     for col in header:
         norm = normalise_name(col)
@@ -282,6 +291,7 @@ def _read_xlsx(data: bytes, name: str) -> pl.DataFrame:
         frame = pl.read_excel(io.BytesIO(data), sheet_id=1, infer_schema_length=0)
     except (Exception, PanicException) as exc:  # the engine's own error types vary; a corrupt file may panic
         raise _refuse(name, f"cannot read the first sheet as a table: {_short(exc)}") from None
+    _refuse_reserved(frame.columns, name)
     # Excel dates arrive as 'YYYY-MM-DD 00:00:00': keep the date part only.
     frame = frame.with_columns(pl.all().str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "$1"))
     return frame.with_row_index("_source_row", offset=2)
@@ -299,13 +309,13 @@ def _inspect_xlsx(data: bytes, name: str) -> bytes | None:
         if expanded > MAX_XLSX_XML_BYTES:
             raise _refuse(name, f"the workbook expands to {expanded:,} bytes of XML; the limit is "
                                 f"{MAX_XLSX_XML_BYTES:,} (a compressed 'zip bomb', or a sheet far larger than a drop)")
-        path = _first_sheet_path(archive)
-        if path is None:
-            return None
         try:
-            return archive.read(path)
+            path = _first_sheet_path(archive)
+            return archive.read(path) if path is not None else None
         except KeyError:
             return None
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+            raise _refuse(name, f"not a readable XLSX file ({_short(exc)})") from None
 
 
 def _first_sheet_path(archive: zipfile.ZipFile) -> str | None:
@@ -329,13 +339,16 @@ def _refuse_formulas_without_values(sheet_xml: bytes, name: str) -> None:
     """A formula cell saved without its computed value (a workbook written by a
     program that does not calculate) would read as 0 or blank: refuse naming it."""
     bad: list[str] = []
-    for _, element in ElementTree.iterparse(io.BytesIO(sheet_xml), events=("end",)):
-        if element.tag == f"{_NS_MAIN}c":
-            formula = element.find(f"{_NS_MAIN}f")
-            value = element.find(f"{_NS_MAIN}v")
-            if formula is not None and (value is None or not (value.text or "").strip()):
-                bad.append(element.get("r", "?"))
-            element.clear()
+    try:
+        for _, element in ElementTree.iterparse(io.BytesIO(sheet_xml), events=("end",)):
+            if element.tag == f"{_NS_MAIN}c":
+                formula = element.find(f"{_NS_MAIN}f")
+                value = element.find(f"{_NS_MAIN}v")
+                if formula is not None and (value is None or not (value.text or "").strip()):
+                    bad.append(element.get("r", "?"))
+                element.clear()
+    except ElementTree.ParseError as exc:
+        raise _refuse(name, f"the first sheet is not readable XML ({exc})") from None
     if bad:
         shown = ", ".join(bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
         raise _refuse(name, f"formula cell(s) without a computed value: {shown}; open the workbook in Excel, "
@@ -350,6 +363,7 @@ def _read_parquet(data: bytes, name: str) -> pl.DataFrame:
         frame = pl.read_parquet(io.BytesIO(data))
     except (Exception, PanicException) as exc:  # a corrupt file can make the Rust reader panic
         raise _refuse(name, f"not a readable Parquet file: {_short(exc)}") from None
+    _refuse_reserved(frame.columns, name)
     for column, dtype in frame.schema.items():
         if dtype.is_nested():
             raise _refuse(name, f"column holds nested values ({dtype}); a drop file needs one plain value per cell",
@@ -383,9 +397,6 @@ def _normalise_columns(frame: pl.DataFrame, name: str,
         if col == "_source_row":
             continue
         norm = normalise_name(col)
-        if norm in PROVENANCE or norm.startswith("_"):
-            raise _refuse(name, "column name is reserved (names starting with '_' mark provenance); rename it",
-                          row=1, column=col)
         if norm in seen:
             raise _refuse(name, f"column appears twice (also as {seen[norm]!r})", row=1, column=col)
         seen[norm] = col

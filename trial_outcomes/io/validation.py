@@ -194,3 +194,8 @@ def dependent_values(records: Records) -> pl.DataFrame:
                          pl.format("CAPD for a subject aged {} at the observation; from 12 the ICE score is used",
                                    pl.col("_age").round(1))))
     return _concat(out)
+
+
+def unique_keys(records: Records) -> pl.DataFrame:
+    """The keys of every file are unique, and no two subject ids differ only in case."""
+    return _concat([duplicate_keys(records), case_twins(records)])

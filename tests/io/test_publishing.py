@@ -1,0 +1,103 @@
+"""Publishing a cut: versions never lost, drops never mixed, a user's folder never
+touched, files safe to open in a spreadsheet and readable as the umask says."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import polars as pl
+import pytest
+
+from trial_outcomes.io.publishing import (
+    CutBusy,
+    PublishRefused,
+    clear_work,
+    cut_lock,
+    lock_is_free,
+    plan_publication,
+    publish,
+    published_cuts,
+    run_work_dir,
+)
+from trial_outcomes.io.writers import csv_bytes, write_csv
+
+CUT = "2024-03-31"
+
+
+def _version(tmp_path, out, name: str, drop: str, content: str):
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "table.csv").write_text(content)
+    manifest = {"data_drop": {"sha256": drop}, "outputs": {"table.csv": content}}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return publish(out, CUT, [folder / "table.csv", folder / "manifest.json"], manifest["outputs"])
+
+
+def test_versions_are_kept_and_an_identical_rerun_publishes_nothing(tmp_path):
+    out = tmp_path / "out"
+    _, new = _version(tmp_path, out, "a", "d1", "one")
+    assert new and (out / CUT / "table.csv").read_text() == "one"
+    _, again = _version(tmp_path, out, "b", "d1", "one")
+    assert not again  # same outputs: idempotent
+    _version(tmp_path, out, "c", "d1", "two")  # new code or plan, same drop: a new version
+    versions = sorted(p.name for p in (out / ".versions" / CUT).iterdir())
+    assert versions == ["v001", "v002"]
+    assert (out / ".versions" / CUT / "v001" / "table.csv").read_text() == "one"  # never deleted
+    assert (out / CUT / "table.csv").read_text() == "two"
+    assert published_cuts(out) == [CUT]
+
+
+def test_another_drop_for_a_published_cut_needs_a_reason(tmp_path):
+    out = tmp_path / "out"
+    _version(tmp_path, out, "a", "d1" * 32, "one")
+    with pytest.raises(PublishRefused, match="already published from another drop.*--supersede"):
+        plan_publication(out, CUT, "d2" * 32)
+    same = plan_publication(out, CUT, "d1" * 32)
+    assert not same.supersedes
+    superseding = plan_publication(out, CUT, "d2" * 32, "  corrected death dates at site 02  ")
+    assert superseding.manifest_entry() == {"supersedes": {"version": "v001", "drop_sha256": "d1" * 32,
+                                                           "reason": "corrected death dates at site 02"}}
+
+
+def test_a_users_own_folder_at_the_cut_is_never_touched(tmp_path):
+    out = tmp_path / "out"
+    (out / CUT).mkdir(parents=True)
+    (out / CUT / "my_notes.txt").write_text("mine")
+    with pytest.raises(PublishRefused, match="a folder the pipeline did not make"):
+        plan_publication(out, CUT, "d1")
+    with pytest.raises(PublishRefused):
+        _version(tmp_path, out, "a", "d1", "one")
+    assert (out / CUT / "my_notes.txt").read_text() == "mine"
+
+
+def test_one_run_per_cut_and_a_fresh_work_folder(tmp_path):
+    out = tmp_path / "out"
+    stale = run_work_dir(out, CUT, "old-run")
+    (stale / "cut_comparison.csv").write_text("stale")
+    with cut_lock(out, CUT, "run abc"):
+        with pytest.raises(CutBusy, match="by run abc"):
+            lock_is_free(out, CUT)
+        clear_work(out, CUT)
+    assert not (out / ".work" / CUT).exists()
+    lock_is_free(out, CUT)
+
+
+def test_csv_cells_that_would_run_as_formulas_are_neutralised():
+    """OWASP: a leading =, +, -, @, tab or CR gets a quote; numbers stay numbers."""
+    frame = pl.DataFrame({"term": ["=HYPERLINK(\"x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "Fever",
+                                   "-3", "+0.5"], "n": [1, 2, 3, 4, 5, 6, 7, 8]})
+    text = csv_bytes(frame).decode()
+    assert text.splitlines()[1:] == ["\"'=HYPERLINK(\"\"x\"\")\",1", "'+cmd|' /C calc'!A0,2", "'-2+3,3",
+                                     "'@SUM(A1),4", "'\tx,5", "Fever,6", "-3,7", "+0.5,8"]
+
+
+def test_files_follow_the_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        path = write_csv(pl.DataFrame({"a": [1]}), tmp_path / "x" / "a.csv")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o750

@@ -1,0 +1,187 @@
+"""Input the readers refuse, each with a message naming the file and the place (issue:
+nothing lost, nothing mixed). The end-to-end versions, with the earlier published
+cut checked byte-identical, are in tests/e2e/test_bad_input.py."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+
+import polars as pl
+import pytest
+
+from trial_outcomes.errors import DataDropError
+from trial_outcomes.io.parse import parse_records
+from trial_outcomes.io.readers import MAX_XLSX_XML_BYTES, find_file, read_drop_info, read_raw
+from trial_outcomes.schema import ENROLMENT, FOLLOWUP, INFUSION
+
+HEADER = "subject_id,event_date,event,detail,cause_category\n"
+
+
+def _refused(path, schema, *fragments: str) -> str:
+    with pytest.raises(DataDropError) as caught:
+        read_raw(path, schema)
+    message = str(caught.value)
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def test_a_quote_never_closed_names_the_line_where_it_opened(tmp_path):
+    """The last field of line 3 opens a quote that is never closed: the default csv
+    module would read lines 3-5 as one field (0 of 2 deaths); strict mode refuses."""
+    path = tmp_path / "followup.csv"
+    path.write_text(HEADER + 'BR-001,2021-01-01,CONTACT,,\nBR-001,2021-02-01,DEATH,"Relapse,LEUKEMIA\n'
+                    "BR-002,2021-03-01,DEATH,Sepsis,INFECTION\nBR-003,2021-04-01,CONTACT,,\n")
+    _refused(path, FOLLOWUP, "followup.csv, row 3", "never closed")
+
+
+def test_windows_1252_text_is_refused_not_read_as_mojibake(tmp_path):
+    """cp1252 'Décès' (44 E9 63 E8 73) decodes as GB18030 'D閏鑣': refused, naming the line."""
+    path = tmp_path / "followup.csv"
+    path.write_bytes((HEADER + "BR-001,2021-02-01,DEATH,Décès,OTHER\n").encode("cp1252"))
+    _refused(path, FOLLOWUP, "followup.csv, row 2", "neither UTF-8 nor GB18030", "Windows-1252")
+
+
+def test_simplified_chinese_gbk_is_read(tmp_path):
+    path = tmp_path / "followup.csv"
+    path.write_bytes((HEADER + "BR-001,2021-02-01,DEATH,复发后死亡（白血病）,LEUKEMIA\n").encode("gbk"))
+    raw = read_raw(path, FOLLOWUP)
+    assert (raw.encoding, raw.frame["detail"][0]) == ("gb18030", "复发后死亡（白血病）")
+
+
+def test_utf16_and_binary_files_are_refused(tmp_path):
+    path = tmp_path / "followup.csv"
+    path.write_bytes((HEADER + "BR-001,2021-02-01,CONTACT,,\n").encode("utf-16"))
+    _refused(path, FOLLOWUP, "NUL bytes")
+
+
+def test_a_reserved_column_name_is_refused(tmp_path):
+    path = tmp_path / "followup.csv"
+    path.write_text("subject_id,event_date,event,detail,_source_row\nBR-001,2021-01-01,CONTACT,,7\n")
+    _refused(path, FOLLOWUP, "column _source_row", "reserved")
+
+
+def test_a_binary_parquet_column_is_refused(tmp_path):
+    frame = pl.DataFrame({"subject_id": ["BR-001"], "event_date": ["2021-01-01"], "event": ["CONTACT"],
+                          "detail": [b"\x00\x01"]})
+    frame.write_parquet(tmp_path / "followup.parquet")
+    _refused(tmp_path / "followup.parquet", FOLLOWUP, "column detail", "Binary")
+
+
+def _xlsx_with_formula(tmp_path, cached: bool) -> bytes:
+    value = "<v>7</v>" if cached else ""
+    sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+             'spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>subject_id</t></is></c>'
+             '<c r="B1" t="inlineStr"><is><t>n</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>BR-001'
+             f'</t></is></c><c r="B2"><f>3+4</f>{value}</c></row></sheetData></worksheet>')
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
+                   'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override '
+                   'PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+                   'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType='
+                   '"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>')
+        z.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+                   'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+                   'officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+        z.writestr("xl/workbook.xml", '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/'
+                   'spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/'
+                   'relationships"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        z.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.'
+                   'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
+                   'openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+                   '</Relationships>')
+        z.writestr("xl/worksheets/sheet1.xml", sheet)
+    return buffer.getvalue()
+
+
+def test_an_xlsx_formula_without_its_computed_value_is_refused_naming_the_cell(tmp_path):
+    """A workbook written by a program that does not calculate: B2 holds =3+4 and no
+    value, which would read as 0 or blank. With the cached value 7 it reads."""
+    (tmp_path / "enrolment.xlsx").write_bytes(_xlsx_with_formula(tmp_path, cached=False))
+    _refused(tmp_path / "enrolment.xlsx", ENROLMENT, "column B2", "formula cell(s) without a computed value: B2")
+    (tmp_path / "enrolment.xlsx").write_bytes(_xlsx_with_formula(tmp_path, cached=True))
+    with pytest.raises(DataDropError, match="required column is missing"):  # it reads, then lacks columns
+        read_raw(tmp_path / "enrolment.xlsx", ENROLMENT)
+
+
+def test_an_xlsx_zip_bomb_is_refused_from_its_directory_before_parsing(tmp_path):
+    """A sheet of zeros that expands past the limit: refused from the zip directory,
+    without expanding it (the check reads only the declared sizes)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as handle:
+            chunk = b"0" * (1 << 20)
+            for _ in range(MAX_XLSX_XML_BYTES // len(chunk) + 2):
+                handle.write(chunk)
+    assert len(buffer.getvalue()) < 2 * 1024 * 1024  # small on disk
+    (tmp_path / "enrolment.xlsx").write_bytes(buffer.getvalue())
+    _refused(tmp_path / "enrolment.xlsx", ENROLMENT, "zip bomb", f"{MAX_XLSX_XML_BYTES:,}")
+
+
+def test_an_optional_file_that_is_not_a_regular_file_is_refused(tmp_path):
+    """icans_monitoring.csv as a link to /dev/zero is not taken for absent."""
+    from trial_outcomes.schema import ICANS_MONITORING
+
+    os.symlink("/dev/zero", tmp_path / "icans_monitoring.csv")
+    with pytest.raises(DataDropError, match="icans_monitoring.csv: is not a regular file"):
+        find_file(tmp_path, ICANS_MONITORING)
+    (tmp_path / "icans_monitoring.csv").unlink()
+    os.symlink(tmp_path / "nowhere.csv", tmp_path / "icans_monitoring.csv")
+    with pytest.raises(DataDropError, match="broken symbolic link"):
+        find_file(tmp_path, ICANS_MONITORING)
+
+
+def _problems(text: str, schema=FOLLOWUP) -> list[tuple]:
+    from pathlib import Path
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{schema.record}.csv"
+        path.write_text(text, encoding="utf-8")
+        raw = read_raw(path, schema).frame
+    return parse_records(raw, schema)[1].select("row", "column", "subject", "rule").rows()
+
+
+def test_identifiers_with_invisible_characters_or_formulas_are_refused():
+    """A zero-width space made a second 'BR-001'; '=cmd|...' would run in a spreadsheet."""
+    found = _problems(HEADER + "BR-001\u200b,2021-01-01,CONTACT,,\n=HYPERLINK(1),2021-01-01,CONTACT,,\n")
+    assert [(row, column) for row, column, _, _ in found] == [(2, "subject_id"), (3, "subject_id")]
+    assert "invisible" in found[0][3] and "formula" in found[1][3]
+
+
+def test_dates_after_today_or_before_1900_are_refused():
+    found = _problems(HEADER + "BR-001,2099-01-01,CONTACT,,\nBR-001,1899-12-31,CONTACT,,\n")
+    assert [(r, c, s, rule.split(":")[0]) for r, c, s, rule in found] == [
+        (2, "event_date", "BR-001", "implausible date"), (3, "event_date", "BR-001", "implausible date")]
+
+
+def test_a_text_cell_past_the_limit_is_refused_and_the_message_stays_short():
+    """A 320,000-character cause of death (it once made a run take five minutes)."""
+    long = "x" * 320_000
+    found = _problems(HEADER + f"BR-001,2021-01-01,DEATH,{long},OTHER\n")
+    assert found[0][1:] == ("detail", "BR-001", "longer than 2000 characters (the limit for this column)")
+    from trial_outcomes.errors import Problem
+
+    shown = str(Problem("followup.csv", 2, "detail", long, "too long", "BR-001"))
+    assert len(shown) < 200 and "320,000 characters" in shown
+
+
+def test_drop_info_declares_empty_files_and_nothing_else(tmp_path):
+    (tmp_path / "drop_info.toml").write_text('empty_files = ["adverse_events"]\n')
+    assert read_drop_info(tmp_path).empty_files == ("adverse_events",)
+    (tmp_path / "drop_info.toml").write_text('empty_file = ["adverse_events"]\n')
+    with pytest.raises(DataDropError, match="column empty_file: unknown key"):
+        read_drop_info(tmp_path)
+    (tmp_path / "drop_info.toml").write_text('empty_files = ["enrolment"]\n')
+    with pytest.raises(DataDropError, match="enrolment never may"):
+        read_drop_info(tmp_path)
+
+
+def test_infusion_bridging_with_commas_is_one_value(tmp_path):
+    path = tmp_path / "infusion.csv"
+    path.write_text("subject_id,ld_regimen,ld_start_date,infusion_date,dose_cells_per_kg,product_lot,bridging\n"
+                    'BR-001,FC,2021-01-01,2021-01-06,1000000,L1,"Vincristine, dexamethasone"\n')
+    assert read_raw(path, INFUSION).frame["bridging"][0] == "Vincristine, dexamethasone"

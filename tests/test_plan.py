@@ -1,0 +1,59 @@
+"""The analysis plan is validated when it is loaded: a bad plan is refused with a
+message naming the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from trial_outcomes.plan import DEFAULT_PLAN, PlanError, load_plan
+
+
+def _plan(tmp_path: Path, old: str, new: str) -> Path:
+    path = tmp_path / "plan.toml"
+    text = DEFAULT_PLAN.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    return path
+
+
+def test_the_packaged_plan_loads_with_its_defaults():
+    plan = load_plan()
+    assert plan.subgroups == ("sex", "prior_hsct", "disease_status", "age_group")
+    assert plan.landmark_months == (6, 12, 24) and plan.previous_cut == "auto" and not plan.notify.enabled
+    assert len(plan.sha256) == 64 and plan.text == DEFAULT_PLAN.read_text()
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ('"age_group"]', '"age_group", "emdx"]', "survival.subgroups: [4] 'emdx' is not an ADSL subgroup variable"),
+    ("landmark_months = [6, 12, 24]", "landmark_months = [12, 3]", "survival.landmark_months: landmark months must "
+                                                                   "be increasing"),
+    ("landmark_months = [6, 12, 24]", "landmark_months = [6, 12, 24]\nlandmarks = [3]",
+     "survival.landmarks: unknown key"),
+    ("p1 = 0.80", "p1 = 0.50", "stopping.efficacy: p1 (0.5) must be above p0 (0.6)"),
+    ("threshold = 0.20", "threshold = 1.5", "stopping.safety.threshold: Input should be less than 1"),
+    ('cron = "0 6 1 * *"', 'cron = "monthly"', "schedule.cron: 'monthly' is not a cron string"),
+    ("# takes its largest group. Example: sex = \"M\"", 'emd = "Y"', "forest_reference.emd: not one of the "
+                                                                   "plan's subgroups"),
+    ('smtp_host = ""', 'smtp_host = "127.0.0.1"', "notify: smtp_host needs smtp_from and smtp_to"),
+    ('previous_cut = "auto"', 'previous_cut = "last"', "comparison.previous_cut: 'last': use auto, none or a cut"),
+    ("hsct_landmark_day = 120", "", "survival.hsct_landmark_day: required key is missing"),
+])
+def test_a_bad_plan_is_refused_naming_the_key(tmp_path, old, new, message):
+    with pytest.raises(PlanError) as caught:
+        load_plan(_plan(tmp_path, old, new))
+    assert message in str(caught.value) and str(tmp_path / "plan.toml") in str(caught.value)
+
+
+def test_a_plan_that_is_not_toml_or_not_there_is_refused(tmp_path):
+    (tmp_path / "bad.toml").write_text("[survival\nsubgroups = [")
+    with pytest.raises(PlanError, match="not valid TOML"):
+        load_plan(tmp_path / "bad.toml")
+    with pytest.raises(PlanError, match="cannot be read"):
+        load_plan(tmp_path / "missing.toml")
+
+
+def test_any_adsl_subgroup_and_other_landmarks_are_accepted(tmp_path):
+    plan = load_plan(_plan(tmp_path, '"age_group"]', '"age_group", "emd", "disease_stratum"]'))
+    assert plan.subgroups[-2:] == ("emd", "disease_stratum")
