@@ -1,16 +1,16 @@
-"""Shared fixtures: a small synthetic drop made once, copied for each test."""
+"""Shared fixtures: a small synthetic drop made once, copied for each test, and one
+full run of the asset graph on it shared by the tests that only read its results."""
 
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
-from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
-from trial_outcomes.pipelines.runner import default_cut
+from tests.helpers import materialize_cut
 from trial_outcomes.synth.generator import generate
 
 SMALL_SUBJECTS = 40
@@ -32,13 +32,21 @@ def drop(small_drop_master, tmp_path) -> Path:
     return target
 
 
-def materialize_cut(data_dir: Path, out_dir: Path, cut: str | None = None, instance: dg.DagsterInstance | None = None):
-    """Run the whole job for one cut (the drop's latest date by default), in process."""
-    cut = cut or default_cut(data_dir)
-    defs = build_definitions(DropSettings(data_dir=str(data_dir), out_dir=str(out_dir)))
-    instance = instance or dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
-    result = defs.resolve_job_def(ALL_JOB).execute_in_process(
-        instance=instance, partition_key=cut, raise_on_error=False
-    )
-    return result, cut
+@dataclass(frozen=True)
+class Materialized:
+    result: dg.ExecuteInProcessResult
+    out: Path
+    cut: str
+
+    @property
+    def folder(self) -> Path:
+        return self.out / self.cut
+
+
+@pytest.fixture(scope="session")
+def materialized(small_drop_master, tmp_path_factory) -> Materialized:
+    """The whole job on the small drop, once per test session (per worker)."""
+    out = tmp_path_factory.mktemp("materialized")
+    result, cut = materialize_cut(small_drop_master, out)
+    assert result.success, [e.message for e in result.get_step_failure_events()]
+    return Materialized(result, out, cut)

@@ -1,4 +1,5 @@
-"""Data cuts as partitions, the new-drop sensor and the interim schedule."""
+"""Data cuts as partitions, the new-drop sensor, the interim schedule, and the alert
+when a stopping boundary is crossed."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from trial_outcomes.assets.shared import DATA_CUTS, DROP_FINGERPRINT_TAG, DropSettings
 from trial_outcomes.io.records import drop_files, drop_fingerprint
-from trial_outcomes.pipelines.automation import scheduled_cut
+from trial_outcomes.pipelines.schedules import scheduled_cut
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
 
 
@@ -21,10 +22,9 @@ def _sensor(defs: dg.Definitions):
 
 
 def _evaluate(defs, instance, settings, cursor=None) -> dg.SensorResult:
-    context = dg.build_sensor_context(
-        instance=instance, resources={"settings": settings}, definitions=defs, cursor=cursor
-    )
-    return _sensor(defs)(context)
+    with dg.build_sensor_context(instance=instance, resources={"settings": settings}, definitions=defs,
+                                 cursor=cursor) as context:
+        return _sensor(defs)(context)
 
 
 def test_new_drop_runs_once_it_has_stopped_changing(small_drop_master, tmp_path):
@@ -49,7 +49,7 @@ def test_new_drop_runs_once_it_has_stopped_changing(small_drop_master, tmp_path)
 
         assert not _evaluate(defs, instance, settings, settled.cursor).run_requests  # the same drop again
         with (landing / "export_2024_01" / "followup.csv").open("a") as handle:
-            handle.write("BR-001,2021-01-01,CONTACT,\n")
+            handle.write("BR-001,2021-01-01,CONTACT,,\n")
         changed = _evaluate(defs, instance, settings, settled.cursor)
         assert not changed.run_requests
         (again,) = _evaluate(defs, instance, settings, changed.cursor).run_requests
@@ -89,7 +89,7 @@ def test_a_run_whose_drop_changed_after_the_sensor_saw_it_fails_and_publishes_no
     with dg.instance_for_test() as instance:
         (request,) = _evaluate(defs, instance, settings, _evaluate(defs, instance, settings).cursor).run_requests
         with (landing / "export" / "followup.csv").open("a") as handle:
-            handle.write("BR-001,2021-01-01,CONTACT,\n")
+            handle.write("BR-001,2021-01-01,CONTACT,,\n")
         instance.add_dynamic_partitions(DATA_CUTS.name, [request.partition_key])
         run = defs.resolve_job_def(ALL_JOB).execute_in_process(
             instance=instance,
@@ -101,7 +101,7 @@ def test_a_run_whose_drop_changed_after_the_sensor_saw_it_fails_and_publishes_no
     assert not run.success
     (failure,) = [e for e in run.all_events if e.event_type_value == "STEP_FAILURE"]
     assert failure.step_key == "trial_drop"
-    assert "changed after the new-drop sensor saw them" in failure.step_failure_data.user_failure_data.description
+    assert "changed after the run was requested" in failure.step_failure_data.user_failure_data.description
     assert not (out / request.partition_key).exists()
 
 

@@ -1,109 +1,108 @@
 """The asset graph materialized once on a small drop, as the UI would: datasets,
-checks, survival files and the metadata a statistician sees."""
+checks, contracts, the metadata a statistician sees, and the one derivation chain."""
 
 from __future__ import annotations
 
 import polars as pl
-import pytest
+from polars.testing import assert_frame_equal
 
-from tests.conftest import materialize_cut
-from trial_outcomes.analysis.survival_summary import SUMMARY_COLUMNS
+from tests.conftest import Materialized
+from trial_outcomes.analysis.derive import derive_all
+from trial_outcomes.assets.shared import OUTPUT_TAG
+from trial_outcomes.contracts import OPTIONAL_OUTPUTS, OUTPUTS, survival_summary_schema
+from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions, output_asset_keys
 
-DATASETS = ("adsl", "adrs", "adtte", "adae", "response_summary", "ae_summary")
-
-
-@pytest.fixture(scope="module")
-def materialized(small_drop_master, tmp_path_factory):
-    out = tmp_path_factory.mktemp("out")
-    result, _ = materialize_cut(small_drop_master, out)
-    assert result.success
-    return result, out
+DATASETS = ("adsl", "adrs", "adtte", "adae", "response_summary", "ae_summary", "ae_soc_summary")
 
 
-def test_each_dataset_shows_row_count_and_preview(materialized):
-    result, _ = materialized
+def test_each_dataset_shows_row_count_preview_and_labelled_column_schema(materialized: Materialized):
     for name in DATASETS:
-        (event,) = result.asset_materializations_for_node(name)
+        (event,) = materialized.result.asset_materializations_for_node(name)
         meta = event.metadata
         assert meta["dagster/row_count"].value > 0, name
         assert "|" in meta["preview"].value, name
+        schema = meta["dagster/column_schema"].schema
+        assert all(column.description for column in schema.columns), name
+    adsl_schema = materialized.result.asset_materializations_for_node("adsl")[0].metadata["dagster/column_schema"]
+    labels = {c.name: c.description for c in adsl_schema.schema.columns}
+    assert labels["SAFFL"] == "Safety population flag (infused)"
 
 
-def test_published_cut_holds_the_contract_files(materialized):
-    result, out = materialized
-    cut = str(result.output_for_node("trial_drop").cut)
-    names = sorted(p.name for p in (out / cut).iterdir())
-    for expected in (
-        "adsl.parquet",
-        "adtte.parquet",
-        "adrs.parquet",
-        "adae.parquet",
-        "response_summary.csv",
-        "ae_summary.csv",
-    ):
-        assert expected in names
-    adsl = pl.read_parquet(out / cut / "adsl.parquet")
+def test_every_contract_check_passes_and_every_rule_is_reported(materialized: Materialized):
+    checks = {(e.asset_key.to_user_string(), e.check_name): e for e in materialized.result.get_asset_check_evaluations()}
+    contract = [k for k in checks if k[1] == "output_contract"]
+    assert len(contract) >= 18 and all(checks[k].passed for k in contract)
+    for key in (("trial_drop", "date_order"), ("trial_drop", "required_rows"), ("raw/enrolment", "schema_conformance"),
+                ("raw/icans_monitoring", "known_columns"), ("crs_grading", "reported_grade_matches_monitoring"),
+                ("icans_grading", "reported_grade_matches_monitoring"), ("stopping_rules", "safety_boundary"),
+                ("stopping_rules", "efficacy_futility_boundary")):
+        assert key in checks, key
+
+
+def test_published_cut_holds_every_contract_file_and_the_plan(materialized: Materialized):
+    names = {p.name for p in materialized.folder.iterdir()}
+    expected = {o.file for o in OUTPUTS if o.file not in OPTIONAL_OUTPUTS}
+    assert expected | {"report.html", "report.pdf", "manifest.json", "analysis_plan.toml", "plots"} == names
+    adsl = pl.read_parquet(materialized.folder / "adsl.parquet")
     assert adsl.height == adsl["USUBJID"].n_unique()
     assert set(adsl["SAFFL"].unique().to_list()) <= {"Y", "N"}
-    assert set(adsl["sex"].unique().to_list()) <= {"M", "F"}
+    summary = pl.read_csv(materialized.folder / "survival_summary.csv")
+    assert summary.columns == survival_summary_schema((6, 12, 24)).column_names()
+    assert set(summary["endpoint"].unique().to_list()) == {"OS", "EFS", "DFS", "CIR", "NRM", "DOR"}
+    assert summary.filter(pl.col("endpoint") == "OS")["analysis"].unique().to_list() == ["primary"]
 
 
-def test_each_check_reports_in_the_run(materialized):
-    result, _ = materialized
-    checks = {(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations()}
-    assert ("trial_drop", "date_order") in checks
-    assert ("raw/enrolment", "schema_conformance") in checks
-    assert ("crs_grading", "reported_grade_matches_monitoring") in checks
+def test_the_graph_and_the_test_builders_run_the_same_derivation(materialized: Materialized):
+    """derive_all (what tests/builders.py calls) gives exactly the published datasets."""
+    drop = materialized.result.output_for_node("trial_drop")
+    derived = derive_all(drop.records, drop.cut, ("sex", "prior_hsct", "disease_status", "age_group"),
+                         {"CRS": drop.has("crs_monitoring"), "ICANS": drop.has("icans_monitoring")})
+    for name, frame in (("adsl", derived.adsl), ("adae", derived.adae), ("adrs", derived.adrs),
+                        ("adtte", derived.adtte)):
+        published = pl.read_parquet(materialized.folder / f"{name}.parquet")
+        assert_frame_equal(frame.select(published.columns), published)
 
 
-def test_survival_files_follow_the_contract(materialized):
-    result, out = materialized
-    folder = out / str(result.output_for_node("trial_drop").cut)
-    summary = pl.read_csv(folder / "survival_summary.csv")
-    assert summary.columns == SUMMARY_COLUMNS
-    assert set(summary["endpoint"].unique().to_list()) == {"OS", "EFS", "DFS", "CIR"}
-    assert set(summary["analysis"].unique().to_list()) == {"primary", "censor_at_hsct"}
-    adtte = pl.read_parquet(folder / "adtte.parquet")
-    overall = summary.filter(pl.col("group_var") == "all")
-    for row in overall.iter_rows(named=True):
-        rows = adtte.filter((pl.col("PARAMCD") == row["endpoint"]) & (pl.col("ANALYSIS") == row["analysis"]))
-        assert row["n"] == rows.height
-    curves = pl.read_parquet(folder / "km_curves.parquet")
-    assert curves.columns == [
-        "endpoint",
-        "analysis",
-        "group_var",
-        "group",
-        "time_days",
-        "n_risk",
-        "n_event",
-        "n_censor",
-        "estimate",
-        "lcl",
-        "ucl",
-    ]
-    assert (folder / "plots" / "OS_primary_all.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (folder / "plots" / "CIR_primary_sex.png").exists()
+def test_the_publish_list_is_every_asset_tagged_as_output(materialized: Materialized):
+    defs = build_definitions()
+    graph = defs.resolve_asset_graph()
+    published = defs.resolve_assets_def("published_cut")
+    deps = {key for key in graph.get(published.key).parent_keys}
+    tagged = set(output_asset_keys(list(defs.assets)))  # type: ignore[arg-type]
+    assert tagged <= deps and len(tagged) >= 20
+    assert all(OUTPUT_TAG in graph.get(k).tags for k in tagged)
+    assert {o.asset for o in OUTPUTS} <= {k.to_user_string() for k in tagged}
 
 
-def test_plots_show_in_the_ui_metadata(materialized):
-    result, _ = materialized
-    (event,) = result.asset_materializations_for_node("survival_plots")
-    markdown = event.metadata["curves (primary, overall)"].value
-    assert markdown.count("data:image/png;base64,") == 4
-    (summary_event,) = result.asset_materializations_for_node("survival_analysis")
-    assert "EFS 12-month rate" in summary_event.metadata
+def test_code_versions_come_from_the_code_and_the_job_runs_in_one_process():
+    defs = build_definitions()
+    graph = defs.resolve_asset_graph()
+    versions = {graph.get(k).code_version for k in graph.get_all_asset_keys()}
+    assert "1" not in versions and all(v and len(v) == 16 for v in versions)
+    assert defs.resolve_job_def(ALL_JOB).executor_def.name == "in_process"
 
 
-def test_figures_are_byte_identical_for_the_same_data(materialized):
-    from trial_outcomes.reporting.figures.survival import survival_figure
+def test_figures_show_in_the_ui_one_entry_per_endpoint(materialized: Materialized):
+    (event,) = materialized.result.asset_materializations_for_node("figures")
+    meta = event.metadata
+    os_figures = meta["curves: Overall survival"].value
+    assert os_figures.count("data:image/png;base64,") == 1 + 4  # overall and the four subgroups
+    assert meta["figures"].value == len(list((materialized.folder / "plots").iterdir()))
+    (survival,) = materialized.result.asset_materializations_for_node("survival_analysis")
+    headline = survival.metadata["headline (primary, all subjects)"]
+    assert [r.data["endpoint"] for r in headline.records][:2] == ["Overall survival", "Event-free survival"]
+    first = headline.records[0].data
+    assert set(first) == {"endpoint", "N", "events", "median, months (95% CI)", "12 months, % (95% CI)",
+                          "24 months, % (95% CI)"}
+    assert all(len(v) < 30 for v in first.values())  # rounded for people, no raw floats
 
-    result, out = materialized
-    folder = out / str(result.output_for_node("trial_drop").cut)
-    curves = pl.read_parquet(folder / "km_curves.parquet").filter(
-        (pl.col("endpoint") == "OS") & (pl.col("analysis") == "primary") & (pl.col("group_var") == "all")
-    )
-    summary = pl.read_csv(folder / "survival_summary.csv").filter(
-        (pl.col("endpoint") == "OS") & (pl.col("analysis") == "primary") & (pl.col("group_var") == "all")
-    )
-    assert survival_figure(curves, summary, "t") == survival_figure(curves, summary, "t")
+
+def test_figures_are_byte_identical_for_the_same_data(materialized: Materialized):
+    from trial_outcomes.reporting.figures.render import draw
+    from trial_outcomes.reporting.figures.specs import survival_specs
+
+    folder = materialized.folder
+    specs = survival_specs(pl.read_csv(folder / "survival_summary.csv"), pl.read_csv(folder / "survival_details.csv"),
+                           pl.read_parquet(folder / "km_curves.parquet"), (6, 12, 24))
+    spec = specs["OS_primary_all.png"]
+    assert draw(spec) == draw(spec) == (folder / "plots" / "OS_primary_all.png").read_bytes()

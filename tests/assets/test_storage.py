@@ -12,7 +12,7 @@ import pytest
 from polars.testing import assert_frame_equal
 from upath import UPath
 
-from tests.conftest import materialize_cut
+from tests.helpers import materialize_cut
 from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
 from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
@@ -93,50 +93,38 @@ def test_a_partition_key_that_could_leave_the_store_is_refused(tmp_path, key):
 
 
 def test_one_asset_rematerialized_alone_reads_its_inputs_from_disk(drop, tmp_path):
-    """As when a statistician re-runs one asset from the UI: a new instance and
-    store (nothing in memory) load the upstream values written by the full run."""
+    """As when a statistician re-runs one asset from the UI: a new instance and store
+    (nothing in memory) load the upstream values written by the full run, and the run
+    writes into its own, empty work folder."""
     out = tmp_path / "out"
     result, cut = materialize_cut(drop, out)
     assert result.success
-    work = out / ".work" / cut / "adrs.parquet"  # where assets write before publishing
-    before = work.read_bytes()
-    work.unlink()
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
     defs = build_definitions(DropSettings(data_dir=str(drop), out_dir=str(out)))
     again = defs.resolve_job_def(ALL_JOB).execute_in_process(
-        instance=instance, partition_key=cut, asset_selection=[dg.AssetKey("adrs")]
-    )
+        instance=instance, partition_key=cut, asset_selection=[dg.AssetKey("adrs")])
     assert again.success
-    assert [e.step_key for e in again.all_events if e.event_type_value == "STEP_SUCCESS"] == ["adrs"]
-    assert work.read_bytes() == before == (out / cut / "adrs.parquet").read_bytes()
+    assert [e.step_key for e in again.get_step_success_events()] == ["adrs"]
+    work = out / ".work" / cut / again.run_id
+    assert sorted(p.name for p in work.iterdir()) == ["adrs.parquet"]
+    assert (work / "adrs.parquet").read_bytes() == (out / cut / "adrs.parquet").read_bytes()
 
 
-def _job_from_environment():
-    """The job as a separate process rebuilds it (``reconstructable``): settings from TRIAL_* variables."""
-    return build_definitions().resolve_job_def(ALL_JOB)
-
-
-@pytest.mark.slow
-def test_the_ui_default_multiprocess_executor_gives_the_same_tables(drop, tmp_path, monkeypatch):
-    """Runs launched from the UI execute each step in its own process, so every
-    value crosses processes through the files: the published tables equal those
-    of the in-process run (the CLI's)."""
-    in_process, multi = tmp_path / "in_process", tmp_path / "multi"
-    result, cut = materialize_cut(drop, in_process)
+def test_publishing_needs_every_output_of_the_run(drop, tmp_path):
+    """Re-running only the report and published_cut cannot publish a partial set: the
+    earlier version stays."""
+    out = tmp_path / "out"
+    result, cut = materialize_cut(drop, out)
     assert result.success
-    monkeypatch.setenv("TRIAL_DATA_DIR", str(drop))
-    monkeypatch.setenv("TRIAL_OUT_DIR", str(multi))
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
-        run = dg.execute_job(
-            dg.reconstructable(_job_from_environment),
-            instance=instance,
-            tags={"dagster/partition": cut},
-            run_config={"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}},
-        )
-        assert run.success
-        starts = [e for e in run.all_events if e.event_type_value == "STEP_WORKER_STARTED"]
-        assert len(starts) > 20  # each step in a worker process
-    for name in ("adsl.parquet", "adtte.parquet", "adae.parquet", "survival_summary.csv", "km_curves.parquet"):
-        assert (multi / cut / name).read_bytes() == (in_process / cut / name).read_bytes(), name
+    before = (out / cut / "manifest.json").read_bytes()
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
+    defs = build_definitions(DropSettings(data_dir=str(drop), out_dir=str(out)))
+    partial = defs.resolve_job_def(ALL_JOB).execute_in_process(
+        instance=instance, partition_key=cut, raise_on_error=False,
+        asset_selection=[dg.AssetKey("report"), dg.AssetKey("published_cut")])
+    assert not partial.success
+    (failure,) = partial.get_step_failure_events()
+    assert "publishing needs every output of the cut in this run" in failure.step_failure_data.user_failure_data.description
+    assert (out / cut / "manifest.json").read_bytes() == before

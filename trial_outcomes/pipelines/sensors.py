@@ -92,6 +92,7 @@ def _read_cursor(cursor: str | None) -> dict[str, dict]:
 
 def crossed_rules(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     """The failed stopping-boundary checks of a run, each with the data it saw."""
+    from trial_outcomes.analysis.stopping import RULES
     from trial_outcomes.assets.monitoring import CHECKS
 
     records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
@@ -99,7 +100,7 @@ def crossed_rules(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     for record in records:
         evaluation = record.event_log_entry.dagster_event.event_specific_data  # type: ignore[union-attr]
         if evaluation.check_name in CHECKS and not evaluation.passed:
-            out.append(evaluation.description or evaluation.check_name)
+            out.append(f"{RULES[CHECKS[evaluation.check_name]]}: {evaluation.description or 'crossed'}")
     return out
 
 
