@@ -3,6 +3,7 @@ full run of the asset graph on it shared by the tests that only read its results
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,15 @@ from trial_outcomes.synth.generator import generate
 
 SMALL_SUBJECTS = 40
 SEED = 7
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dagster_home(tmp_path_factory) -> Path:
+    """Every test session (each xdist worker) has its own Dagster home: CLI runs in the
+    tests never touch the project's .dagster_home, nor each other's."""
+    home = tmp_path_factory.mktemp("dagster_home")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
 
 
 @pytest.fixture(scope="session")

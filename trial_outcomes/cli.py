@@ -142,9 +142,11 @@ def ui_commands(args: argparse.Namespace, home: Path) -> tuple[list[list[str]], 
     plan = args.plan or os.environ.get("TRIAL_PLAN", "")
     if plan:
         env["TRIAL_PLAN"] = str(Path(plan).resolve())
-    module = ["-m", "trial_outcomes.pipelines.definitions", "--location-name", "trial_outcomes"]
-    webserver = [sys.executable, "-m", "dagster_webserver", *module, "-h", args.host, "-p", str(args.port)]
-    daemon = [sys.executable, "-m", "dagster._daemon", "run", *module]
+    workspace = home / "workspace.yaml"  # one code location, named as in pyproject.toml's [tool.dagster]
+    workspace.write_text("load_from:\n  - python_module:\n      module_name: trial_outcomes.pipelines.definitions\n"
+                         "      location_name: trial_outcomes\n")
+    webserver = [sys.executable, "-m", "dagster_webserver", "-w", str(workspace), "-h", args.host, "-p", str(args.port)]
+    daemon = [sys.executable, "-m", "dagster._daemon", "run", "-w", str(workspace)]
     return [webserver, daemon], env
 
 

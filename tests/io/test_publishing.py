@@ -101,3 +101,17 @@ def test_files_follow_the_umask(tmp_path):
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o750
+
+
+def test_a_rerun_of_the_superseding_drop_keeps_saying_what_it_superseded(tmp_path):
+    """v001 from drop 1; v002 from drop 2 supersedes it; re-running drop 2 (no reason
+    given this time) carries the same 'supersedes' entry, so its outputs are identical."""
+    out = tmp_path / "out"
+    _version(tmp_path, out, "a", "d1" * 32, "one")
+    entry = plan_publication(out, CUT, "d2" * 32, "corrected dates").manifest_entry()
+    folder = tmp_path / "b"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(json.dumps({"data_drop": {"sha256": "d2" * 32}, **entry, "outputs": {}}))
+    publish(out, CUT, [folder / "manifest.json"], {})
+    again = plan_publication(out, CUT, "d2" * 32)
+    assert not again.supersedes and again.manifest_entry() == entry

@@ -89,6 +89,11 @@ def trial_drop(context: AssetExecutionContext, settings: DropSettings, **raw: Ra
             f"the files of drop {settings.data_path.name} changed after the run was requested "
             f"(drop SHA-256 {expected[:16]}... then, {fingerprint[:16]}... now); nothing is published"),
             allow_retries=False)
+    file_names = {record: r.file for record, r in raw.items()}
+    empty = validation.empty_required_files(records, file_names, info.empty_files)
+    if empty.height:  # say this first: an empty file also makes a cut look outside the drop
+        raise dg.Failure(description="; ".join(f"{r['file']}: {r['rule']}" for r in empty.iter_rows(named=True)),
+                         allow_retries=False)
     problem = cut_in_drop(context.partition_key, records)
     if problem:
         raise dg.Failure(description=problem, allow_retries=False)
@@ -110,9 +115,7 @@ def trial_drop(context: AssetExecutionContext, settings: DropSettings, **raw: Ra
     })
     for name, (rule, text) in RULES.items():
         yield problems_check(name, rule(records), text)
-    file_names = {record: r.file for record, r in raw.items()}
-    yield problems_check("required_rows", validation.empty_required_files(records, file_names, info.empty_files),
-                         "rows in required files")
+    yield problems_check("required_rows", empty, "rows in required files")
 
 
 @dg.asset(partitions_def=DATA_CUTS, group_name="validation", code_version=code_version("assets/validation.py"),

@@ -132,14 +132,17 @@ class Publication:
     previous_version: str | None
     previous_drop_sha256: str | None
     supersede_reason: str
+    inherited: dict[str, Any] | None = None  # what the current version of this same drop superseded
 
     @property
     def supersedes(self) -> bool:
         return self.previous_drop_sha256 is not None and self.previous_drop_sha256 != self.drop_sha256
 
     def manifest_entry(self) -> dict[str, Any]:
+        """The ``supersedes`` entry of the manifest. A re-run of the drop that superseded
+        an earlier one keeps saying so, so that re-running it stays idempotent."""
         if not self.supersedes:
-            return {}
+            return {"supersedes": self.inherited} if self.inherited else {}
         return {"supersedes": {"version": self.previous_version, "drop_sha256": self.previous_drop_sha256,
                                "reason": self.supersede_reason}}
 
@@ -150,7 +153,10 @@ def plan_publication(out_dir: Path, cut: str, drop_sha256: str, supersede_reason
     published = current(out_dir, cut)
     if published is None:
         return Publication(cut, drop_sha256, None, None, supersede_reason)
-    if published.drop_sha256 and published.drop_sha256 != drop_sha256 and not supersede_reason.strip():
+    if published.drop_sha256 == drop_sha256:
+        return Publication(cut, drop_sha256, published.version, published.drop_sha256, supersede_reason.strip(),
+                           published.manifest.get("supersedes"))
+    if published.drop_sha256 and not supersede_reason.strip():
         raise PublishRefused(
             f"data cut {cut} is already published from another drop (SHA-256 {published.drop_sha256[:16]}..., "
             f"version {published.version}); this drop is {drop_sha256[:16]}.... Two drops never share a cut: to "

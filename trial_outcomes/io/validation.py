@@ -151,7 +151,12 @@ def _after_death(records: Records) -> pl.DataFrame:
     deaths = fu.filter(pl.col("event") == "DEATH")
     out = [_problems(deaths.filter(pl.len().over("subject_id") > 1), "event", pl.col("event"),
                      "subject has more than one DEATH record")]
-    death_day = deaths.group_by("subject_id").agg(pl.col("event_date").min().alias("_death"))
+    consent = records["enrolment"].select("subject_id", "consent_date")
+    # a death dated before consent is itself refused (``_followup_order``): records after it are not findings
+    death_day = (deaths.group_by("subject_id").agg(pl.col("event_date").min().alias("_death"))
+                 .join(consent, on="subject_id", how="left")
+                 .filter(pl.col("consent_date").is_null() | (pl.col("_death") >= pl.col("consent_date")))
+                 .select("subject_id", "_death"))
     dated = {
         "infusion": ["infusion_date"],
         "assessments": ["assessment_date"],

@@ -124,7 +124,7 @@ def _execute(settings: DropSettings, cut: str, timings: dict[str, float],
         job = job.with_logger_defs({"console": dg.colored_console_logger, PROGRESS_LOGGER: progress_logger(progress)})
         run_config["loggers"][PROGRESS_LOGGER] = {}
     with open_instance() as instance:
-        instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
+        add_partition(instance, cut)
         result = job.execute_in_process(
             instance=instance, partition_key=cut, raise_on_error=False, run_config=run_config,
             tags={DROP_FINGERPRINT_TAG: fingerprint, TRIGGER_TAG: "cli"},
@@ -155,6 +155,17 @@ def _execute(settings: DropSettings, cut: str, timings: dict[str, float],
             outcome.cut = cut
             outcome.published = str(settings.out_path / cut)
     return outcome
+
+
+def add_partition(instance: dg.DagsterInstance, cut: str) -> None:
+    """Add the cut's partition unless it is there (another process may add it at the same moment)."""
+    if instance.has_dynamic_partition(DATA_CUTS.name, cut):
+        return
+    try:
+        instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
+    except Exception:  # noqa: BLE001 - a unique-key race between two processes; the partition then exists
+        if not instance.has_dynamic_partition(DATA_CUTS.name, cut):
+            raise
 
 
 def _resource_failure(instance: dg.DagsterInstance, run_id: str) -> str | None:

@@ -1,0 +1,179 @@
+"""Published cuts are never mixed or lost, and what is published is safe: one drop
+per cut unless superseded with a reason, identical re-runs publish nothing new, a
+run's work folder starts empty, a user's folder is left alone, identifiers from
+outside the contract never reach storage or the UI, spreadsheet formulas are
+neutralised and figure labels are text."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from tests.helpers import materialize_cut
+from trial_outcomes.pipelines.runner import run_pipeline
+
+CUT = "2023-12-31"
+pytestmark = pytest.mark.slow
+
+
+def _manifest(out: Path) -> dict:
+    return json.loads((out / CUT / "manifest.json").read_text())
+
+
+def test_another_drop_for_a_published_cut_is_refused_unless_superseded_with_a_reason(drop, tmp_path):
+    out = tmp_path / "out"
+    assert run_pipeline(drop, out, CUT).success
+    first = _manifest(out)
+    again = run_pipeline(drop, out, CUT)  # the same drop and cut: nothing new
+    assert again.success and sorted(p.name for p in (out / ".versions" / CUT).iterdir()) == ["v001"]
+
+    with (drop / "followup.csv").open("a") as handle:  # a corrected export of the same cut
+        handle.write("BR-001,2023-12-30,CONTACT,,\n")
+    refused = run_pipeline(drop, out, CUT)
+    assert not refused.success
+    assert "already published from another drop" in "\n".join(refused.failures)
+    assert _manifest(out) == first
+
+    reason = "site 01 corrected a contact date"
+    superseding = run_pipeline(drop, out, CUT, supersede=reason)
+    assert superseding.success, superseding.failures
+    manifest = _manifest(out)
+    assert manifest["supersedes"] == {"version": "v001", "drop_sha256": first["data_drop"]["sha256"], "reason": reason}
+    assert manifest["data_drop"]["sha256"] != first["data_drop"]["sha256"]
+    assert sorted(p.name for p in (out / ".versions" / CUT).iterdir()) == ["v001", "v002"]
+    assert json.loads((out / ".versions" / CUT / "v001" / "manifest.json").read_text()) == first  # kept
+    html = (out / CUT / "report.html").read_text()
+    assert "Supersedes" in html and reason in html and first["data_drop"]["sha256"][:16] in html
+
+
+def test_a_stale_file_in_the_work_folder_is_never_published(drop, tmp_path):
+    out = tmp_path / "out"
+    stale = out / ".work" / CUT / "killed-run"
+    stale.mkdir(parents=True)
+    (stale / "cut_comparison.csv").write_text("item,previous\nstale,1\n")
+    assert run_pipeline(drop, out, CUT).success
+    assert not (out / CUT / "cut_comparison.csv").exists()
+    assert "cut_comparison.csv" not in _manifest(out)["outputs"]
+
+
+def test_a_users_folder_at_the_cut_is_refused_and_untouched(drop, tmp_path):
+    out = tmp_path / "out"
+    (out / CUT).mkdir(parents=True)
+    (out / CUT / "my_notes.txt").write_text("mine")
+    outcome = run_pipeline(drop, out, CUT)
+    assert not outcome.success and "a folder the pipeline did not make" in "\n".join(outcome.failures)
+    assert [p.name for p in (out / CUT).iterdir()] == ["my_notes.txt"]
+
+
+def test_columns_outside_the_contract_are_never_stored_shown_or_logged(drop, tmp_path):
+    """A name, a date of birth and a hospital number added to enrolment: dropped at
+    ingestion with a warning naming the columns, never in the IO manager's storage,
+    the published files or the event log."""
+    frame = pl.read_csv(drop / "enrolment.csv", infer_schema=False).with_columns(
+        pl.lit("Zhang Wei").alias("patient_name"), pl.lit("2013-05-06").alias("date_of_birth"),
+        pl.lit("MRN-4477").alias("hospital_number"))
+    frame.write_csv(drop / "enrolment.csv")
+    out = tmp_path / "out"
+    with dg.instance_for_test() as instance:
+        result, _ = materialize_cut(drop, out, CUT, instance=instance)
+        assert result.success
+        checks = {c.check_name: c for c in result.get_asset_check_evaluations()
+                  if c.asset_key == dg.AssetKey(["raw", "enrolment"])}
+        warning = checks["known_columns"]
+        assert not warning.passed and "patient_name, date_of_birth, hospital_number" in warning.description
+        logged = " ".join(str(record) for record in instance.all_logs(result.run_id))
+    assert "Zhang Wei" not in logged and "MRN-4477" not in logged
+    for path in out.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert b"Zhang Wei" not in data and b"MRN-4477" not in data, path
+
+
+def test_formula_text_from_the_drop_is_neutralised_in_every_csv(drop, tmp_path):
+    """An AE term '=HYPERLINK(...)' reaches ae_summary.csv as text, with a quote first."""
+    ae = pl.read_csv(drop / "adverse_events.csv", infer_schema=False)
+    ae = ae.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit('=HYPERLINK("http://x","y")'))
+                         .otherwise(pl.col("term")).alias("term"))
+    ae.write_csv(drop / "adverse_events.csv")
+    out = tmp_path / "out"
+    assert run_pipeline(drop, out, CUT).success
+    for csv in (out / CUT).glob("*.csv"):
+        for line in csv.read_text().splitlines():
+            for cell in line.split(","):
+                assert not cell.lstrip('"').startswith("=HYPERLINK"), (csv.name, line)
+    assert "'=HYPERLINK" in (out / CUT / "ae_summary.csv").read_text()
+
+
+def test_dollar_signs_in_labels_are_text_not_mathtext(drop, tmp_path):
+    """A subject id '$\\notacommand$' would stop matplotlib's mathtext parser; as text the
+    swimmer plot draws it."""
+    for name in ("enrolment", "eligibility", "infusion", "assessments", "followup", "adverse_events",
+                 "crs_monitoring", "icans_monitoring"):
+        path = drop / f"{name}.csv"
+        path.write_text(path.read_text().replace("BR-001,", "BR-$\\notacommand$,"))
+    outcome = run_pipeline(drop, tmp_path / "out", CUT)
+    assert outcome.success, outcome.failures
+
+
+def test_a_drop_changed_while_the_run_read_it_is_not_published(drop, tmp_path, monkeypatch):
+    """The files are hashed when the run starts and again before publishing: a file
+    rewritten in between (here, by the time publish looks) stops the publication."""
+    from trial_outcomes.assets import publish as publish_module
+
+    real = publish_module.drop_files
+
+    def changed(folder: Path) -> dict[str, str]:
+        files = real(folder)
+        files["followup.csv"] = "0" * 64
+        return files
+
+    monkeypatch.setattr(publish_module, "drop_files", changed)
+    outcome = run_pipeline(drop, tmp_path / "out", CUT)
+    assert not outcome.success
+    assert "the drop's files changed while the run read them (followup.csv)" in "\n".join(outcome.failures)
+    assert not (tmp_path / "out" / CUT).exists()
+
+
+def test_a_cli_run_and_a_ui_run_of_the_same_cut_exclude_each_other(drop, tmp_path):
+    """The run itself holds the cut's lock (the settings resource), whoever launched it:
+    while it is held, a run launched as the daemon launches it fails before any
+    step, saying who holds the cut."""
+    from trial_outcomes.io.publishing import cut_lock
+
+    out = tmp_path / "out"
+    with cut_lock(out, CUT, "a CLI run (process 4242)"):
+        result, _ = materialize_cut(drop, out, CUT)
+    assert not result.success and not result.get_step_success_events()
+    failure = result.get_run_failure_event()
+    text = str(failure.event_specific_data) if failure else ""
+    assert "is being written" in text and "a CLI run (process 4242)" in text
+
+
+def test_a_bad_partition_key_fails_before_any_work(drop, tmp_path):
+    """'2024-4-1' typed in the UI: one clear failure, no step runs."""
+    result, _ = materialize_cut(drop, tmp_path / "out", "2024-4-1")
+    assert not result.success and not result.get_step_success_events()
+    failure = result.get_run_failure_event()
+    assert "data cut '2024-4-1' is not written YYYY-MM-DD" in str(failure.event_specific_data)
+
+
+@pytest.fixture
+def shared_instance_home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+def test_cli_runs_are_in_the_shared_instance_the_ui_reads(drop, tmp_path, shared_instance_home):
+    out = tmp_path / "out"
+    outcome = run_pipeline(drop, out, CUT)
+    assert outcome.success
+    with dg.DagsterInstance.from_config(str(shared_instance_home)) as instance:
+        run = instance.get_run_by_id(outcome.run_id)
+        assert run is not None and run.tags["trial/trigger"] == "cli" and run.tags["dagster/partition"] == CUT
+        shutil.rmtree(out)
