@@ -38,9 +38,10 @@ def column_schema(schema: type[dy.Schema]) -> dg.TableSchema:
     """The UI's column schema (``dagster/column_schema``) from a declared contract,
     with each column's label (CDISC-style) as its description."""
     columns = []
+    single_key = len(schema.primary_key()) == 1  # a column of a composite key is not unique on its own
     for name, column in schema.columns().items():
         dtype = _DTYPE_NAMES.get(type(column.dtype), str(column.dtype).lower())
-        constraints = dg.TableColumnConstraints(nullable=column.nullable, unique=column.primary_key)
+        constraints = dg.TableColumnConstraints(nullable=column.nullable, unique=single_key and column.primary_key)
         columns.append(dg.TableColumn(name=name, type=dtype, description=column.description,
                                       constraints=constraints))
     return dg.TableSchema(columns=columns)

@@ -84,6 +84,14 @@ class FrameStore(dg.UPathIOManager):
             )
         return base_path / partition
 
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        """Store the value without telling the UI where: the pickle's path is storage
+        detail, and the published files' absolute paths are what the assets show."""
+        path = (next(iter(self._get_paths_for_partitions(context).values())) if context.has_asset_partitions
+                else self._get_path(context))
+        self.make_directory(path.parent)
+        self.dump_to_path(context=context, obj=obj, path=path)
+
     def dump_to_path(self, context, obj: Any, path: UPath) -> None:
         frames: list[pl.DataFrame] = []
         buffer = io.BytesIO()
