@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import pytest
 
-from tests.helpers import materialize_cut
+from tests.helpers import materialize_cut, webhook_server
 from trial_outcomes.synth.generator import generate
 
 SMALL_SUBJECTS = 40
@@ -40,6 +41,26 @@ def drop(small_drop_master, tmp_path) -> Path:
     target = tmp_path / "drop"
     shutil.copytree(small_drop_master, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def toxic_drop(small_drop_master, tmp_path_factory) -> Path:
+    """The small drop with every reported CRS made grade 4: far above the safety rule's
+    20 % threshold, so the boundary is crossed at any cut."""
+    drop = tmp_path_factory.mktemp("toxic")
+    shutil.copytree(small_drop_master, drop, dirs_exist_ok=True)
+    ae = pl.read_csv(drop / "adverse_events.csv", infer_schema=False)
+    crs = pl.col("term") == "Cytokine release syndrome"
+    ae.with_columns(pl.when(crs & (pl.col("grade") != "5")).then(pl.lit("4")).otherwise(pl.col("grade")).alias("grade")
+                    ).write_csv(drop / "adverse_events.csv")
+    return drop
+
+
+@pytest.fixture
+def webhook():
+    """A webhook server on 127.0.0.1 for one test: its URL and the bodies it received."""
+    with webhook_server() as server:
+        yield server
 
 
 @dataclass(frozen=True)

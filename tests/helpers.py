@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import dagster as dg
@@ -12,6 +17,7 @@ import dagster as dg
 from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
 from trial_outcomes.pipelines.runner import default_cut
+from trial_outcomes.plan import DEFAULT_PLAN
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,3 +47,41 @@ def cli_process(*args: str, home: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "trial_outcomes.cli", *args], cwd=ROOT,
                             env={**os.environ, "DAGSTER_HOME": str(home)}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+
+
+class _WebhookHandler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        self.server.received.append(json.loads(self.rfile.read(length)))  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def webhook_server() -> Iterator[tuple[str, list[dict]]]:
+    """A webhook receiver on 127.0.0.1 while the block runs: its URL and every JSON
+    body posted to it."""
+    server = HTTPServer(("127.0.0.1", 0), _WebhookHandler)
+    server.received = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hook", server.received  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def plan_with_notify(path: Path, webhook_url: str, smtp_port: int | None = None) -> Path:
+    """The packaged analysis plan, with [notify] pointing at the test's servers."""
+    text = DEFAULT_PLAN.read_text().replace('webhook_url = ""', f'webhook_url = "{webhook_url}"')
+    if smtp_port is not None:
+        text = text.replace('smtp_host = ""', 'smtp_host = "127.0.0.1"').replace(
+            "smtp_port = 25", f"smtp_port = {smtp_port}").replace(
+            'smtp_from = ""', 'smtp_from = "pipeline@trial.example"').replace(
+            "smtp_to = []", 'smtp_to = ["dsmb-statistician@trial.example"]')
+    path.write_text(text)
+    return path

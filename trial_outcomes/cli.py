@@ -112,6 +112,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("\nSTOPPING BOUNDARY CROSSED (see report.pdf, page 1):", file=sys.stderr)
         for line in outcome.boundaries:
             print(f"  {line}", file=sys.stderr)
+        for line in outcome.announcements:
+            print(f"  {line}", file=sys.stderr)
         return BOUNDARY_CROSSED
     return 0
 

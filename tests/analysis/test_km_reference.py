@@ -134,7 +134,7 @@ def test_cox_efron_matches_coxph_lung_two_covariates():
     data, ref = load("lung")
     frame = data.with_columns((pl.col("sex") == "M").cast(pl.Int8).alias("sexM"))
     rows = cox_hazard_ratios(frame, "time", "status", ["sexM", "age"])
-    assert ["sexM", "age"] == ref["cox"]["term"]
+    assert ref["cox"]["term"] == ["sexM", "age"]
     for r, hr, lcl, ucl in zip(rows, ref["cox"]["hr"], ref["cox"]["lcl"], ref["cox"]["ucl"], strict=True):
         assert (r.hr, r.lcl, r.ucl) == (
             pytest.approx(hr, rel=1e-6),

@@ -5,48 +5,20 @@ test only and stop by themselves."""
 
 from __future__ import annotations
 
-import json
-import shutil
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 import pytest
 
-from tests.helpers import materialize_cut
-from trial_outcomes.assets.shared import STOPPING_TAG, DropSettings
+from tests.helpers import materialize_cut, plan_with_notify
+from trial_outcomes.assets.shared import ANNOUNCED_TAG, STOPPING_TAG, TRIGGER_TAG, DropSettings
 from trial_outcomes.pipelines.definitions import build_definitions
 from trial_outcomes.pipelines.notify import Alert, announce, webhook_payload
-from trial_outcomes.plan import DEFAULT_PLAN, Notify
+from trial_outcomes.pipelines.runner import run_pipeline
+from trial_outcomes.plan import Notify
 
 CUT = "2023-12-31"
-
-
-class _Webhook(BaseHTTPRequestHandler):
-    received: list[dict] = []
-
-    def do_POST(self) -> None:  # noqa: N802 - the http.server hook
-        length = int(self.headers["Content-Length"])
-        type(self).received.append(json.loads(self.rfile.read(length)))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def webhook():
-    _Webhook.received = []
-    server = HTTPServer(("127.0.0.1", 0), _Webhook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", _Webhook.received
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
@@ -69,27 +41,8 @@ def smtp_server():
     controller.stop()
 
 
-@pytest.fixture(scope="module")
-def toxic_drop(small_drop_master, tmp_path_factory) -> Path:
-    """Every reported CRS becomes grade 4: far above the 20 % threshold."""
-    drop = tmp_path_factory.mktemp("toxic")
-    shutil.copytree(small_drop_master, drop, dirs_exist_ok=True)
-    ae = pl.read_csv(drop / "adverse_events.csv", infer_schema=False)
-    crs = pl.col("term") == "Cytokine release syndrome"
-    ae.with_columns(pl.when(crs & (pl.col("grade") != "5")).then(pl.lit("4")).otherwise(pl.col("grade")).alias("grade")
-                    ).write_csv(drop / "adverse_events.csv")
-    return drop
-
-
 def _plan_with_notify(tmp_path: Path, webhook_url: str, smtp_port: int) -> Path:
-    text = DEFAULT_PLAN.read_text()
-    text = text.replace('webhook_url = ""', f'webhook_url = "{webhook_url}"').replace(
-        'smtp_host = ""', 'smtp_host = "127.0.0.1"').replace("smtp_port = 25", f"smtp_port = {smtp_port}").replace(
-        'smtp_from = ""', 'smtp_from = "pipeline@trial.example"').replace(
-        "smtp_to = []", 'smtp_to = ["dsmb-statistician@trial.example"]')
-    path = tmp_path / "plan.toml"
-    path.write_text(text)
-    return path
+    return plan_with_notify(tmp_path / "plan.toml", webhook_url, smtp_port)
 
 
 def test_a_crossed_boundary_is_in_the_check_the_run_tags_and_the_alerts(toxic_drop, tmp_path, webhook, smtp_server):
@@ -111,16 +64,42 @@ def test_a_crossed_boundary_is_in_the_check_the_run_tags_and_the_alerts(toxic_dr
         defs = build_definitions(DropSettings(data_dir=str(toxic_drop), out_dir=str(out), plan=str(plan)))
         sensor = defs.resolve_sensor_def("stopping_boundary_alert")
         success = result.get_run_success_event()
-        with dg.build_run_status_sensor_context(sensor_name=sensor.name, dagster_instance=instance,
-                                                dagster_run=run, dagster_event=success,
-                                                resources={"settings": defs.resources["settings"]}) as context:
-            sensor(context)
+        for _ in range(2):  # a second evaluation of the same run tells no one again
+            with dg.build_run_status_sensor_context(sensor_name=sensor.name, dagster_instance=instance,
+                                                    dagster_run=instance.get_run_by_id(result.run_id),
+                                                    dagster_event=success,
+                                                    resources={"settings": defs.resources["settings"]}) as context:
+                sensor(context)
+        assert instance.get_run_by_id(result.run_id).tags[ANNOUNCED_TAG] == "webhook: sent; e-mail: sent"
     assert len(posts) == 1 and posts[0]["text"].startswith(f"*[DSMB] Stopping boundary crossed at data cut {CUT}*")
     assert "- Safety (Bayesian beta-binomial): BOUNDARY CROSSED" in posts[0]["text"]
     assert str(out.resolve() / CUT / "report.pdf") in posts[0]["text"]
     assert len(mails) == 1 and mails[0]["To"] == "dsmb-statistician@trial.example"
     body = mails[0].get_payload(decode=True).decode()
     assert "Safety (Bayesian beta-binomial): BOUNDARY CROSSED" in body
+
+
+def test_a_cli_run_announces_its_own_crossed_boundary_once(toxic_drop, tmp_path, webhook):
+    """Nobody need run the daemon: `trial-outcomes run` tells the plan's people itself,
+    and tags the run, so the boundary sensor (when a daemon runs) does not say it twice."""
+    url, posts = webhook
+    plan = plan_with_notify(tmp_path / "plan.toml", url)
+    outcome = run_pipeline(toxic_drop, tmp_path / "out", CUT, plan=str(plan))
+    assert outcome.success and outcome.boundaries
+    assert outcome.announcements == [f"[DSMB] Stopping boundary crossed at data cut {CUT}: webhook: sent"]
+    assert len(posts) == 1
+    defs = build_definitions(DropSettings(data_dir=str(toxic_drop), out_dir=str(tmp_path / "out"), plan=str(plan)))
+    sensor = defs.resolve_sensor_def("stopping_boundary_alert")
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(outcome.run_id)
+        assert run.tags[TRIGGER_TAG] == "cli" and run.tags[ANNOUNCED_TAG] == "webhook: sent"
+        with dg.build_run_status_sensor_context(sensor_name=sensor.name, dagster_instance=instance, dagster_run=run,
+                                                dagster_event=instance.get_records_for_run(
+                                                    outcome.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS
+                                                ).records[0].event_log_entry.dagster_event,
+                                                resources={"settings": defs.resources["settings"]}) as context:
+            skipped = sensor(context)
+    assert "announced already" in str(skipped) and len(posts) == 1
 
 
 def test_webhook_payloads_for_slack_teams_and_plain_json():

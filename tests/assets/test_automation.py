@@ -13,8 +13,8 @@ import pytest
 
 from trial_outcomes.assets.shared import DATA_CUTS, DROP_FINGERPRINT_TAG, DropSettings
 from trial_outcomes.io.records import drop_files, drop_fingerprint
-from trial_outcomes.pipelines.schedules import scheduled_cut
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
+from trial_outcomes.pipelines.schedules import scheduled_cut
 
 
 def _sensor(defs: dg.Definitions):

@@ -89,11 +89,10 @@ def test_figures_show_in_the_ui_one_entry_per_endpoint(materialized: Materialize
     assert os_figures.count("data:image/png;base64,") == 1 + 4  # overall and the four subgroups
     assert meta["figures"].value == len(list((materialized.folder / "plots").iterdir()))
     (survival,) = materialized.result.asset_materializations_for_node("survival_analysis")
-    headline = survival.metadata["headline (primary, all subjects)"]
+    headline = survival.metadata["headline: median and rates with 95% CIs (primary, all subjects)"]
     assert [r.data["endpoint"] for r in headline.records][:2] == ["Overall survival", "Event-free survival"]
     first = headline.records[0].data
-    assert set(first) == {"endpoint", "N", "events", "median, months (95% CI)", "12 months, % (95% CI)",
-                          "24 months, % (95% CI)"}
+    assert set(first) == {"endpoint", "N", "events", "median, mo", "12 mo, %", "24 mo, %"}
     assert all(len(v) < 30 for v in first.values())  # rounded for people, no raw floats
 
 

@@ -3,9 +3,6 @@ in the exit status, on the terminal, first on page 1 of the report, and in the t
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import polars as pl
 import pytest
 
@@ -13,18 +10,6 @@ from tests.helpers import cli
 
 pytestmark = pytest.mark.slow
 CUT = "2023-12-31"
-
-
-@pytest.fixture(scope="module")
-def toxic_drop(small_drop_master, tmp_path_factory) -> Path:
-    """Every reported CRS becomes grade 4: far above a 20 % threshold."""
-    drop = tmp_path_factory.mktemp("toxic")
-    shutil.copytree(small_drop_master, drop, dirs_exist_ok=True)
-    ae = pl.read_csv(drop / "adverse_events.csv", infer_schema=False)
-    crs = pl.col("term") == "Cytokine release syndrome"
-    ae.with_columns(pl.when(crs & (pl.col("grade") != "5")).then(pl.lit("4")).otherwise(pl.col("grade")).alias("grade")
-                    ).write_csv(drop / "adverse_events.csv")
-    return drop
 
 
 def test_cli_exits_3_and_the_report_opens_on_the_crossed_boundary(toxic_drop, tmp_path):

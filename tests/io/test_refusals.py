@@ -135,8 +135,8 @@ def test_an_optional_file_that_is_not_a_regular_file_is_refused(tmp_path):
 
 
 def _problems(text: str, schema=FOLLOWUP) -> list[tuple]:
-    from pathlib import Path
     import tempfile
+    from pathlib import Path
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{schema.record}.csv"

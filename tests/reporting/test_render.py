@@ -1,45 +1,75 @@
-"""The report template: escaping, self-containment, PDF without dates."""
+"""The report's two layouts of one content model: text from the data stays text (HTML
+escaping, no Typst markup, no mathtext), the HTML makes no request, the PDF is
+Typst's, numbered in reading order, and the same content gives the same bytes."""
 
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
 
-from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
-from trial_outcomes.reporting.figures.survival import _pyplot, png_bytes
+import pytest
+
+from trial_outcomes.reporting.content import Document, Figure, Paragraph, Section, Table
+from trial_outcomes.reporting.figures.style import new_figure, png_bytes
 from trial_outcomes.reporting.render import render_html, render_pdf
 
-
-def _context(cell: str) -> dict:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(2, 1))
-    ax.plot([0, 1], [0, 1])
-    figure = Figure(png_bytes(fig, 50), "a figure")
-    sections = [Section("Deaths", "deaths", [Paragraph(cell), Table(["Cause"], [[cell]], "Deaths"), figure])]
-    return {
-        "title": "T",
-        "subtitle": "S",
-        "cut": "2024-01-01",
-        "code_version": "abc",
-        "title_facts": [("Drop", cell)],
-        "sections": sections,
-    }
+HOSTILE = '<script>alert("x")</script> #set page(width: 1cm) *bold* $x^2$ @ref \\ ] ['
 
 
-def test_free_text_is_escaped_in_html():
-    html = render_html(_context('<script>alert("x")</script>'))
+def _document(cell: str) -> Document:
+    sections = [
+        Section("Deaths", "deaths", [
+            Paragraph(cell),
+            Table("Deaths by cause", ["Cause", "n"], [[cell, "1"], ["Relapse", "2"]], population="Infused",
+                  method="Counts", notes=[f"note {cell}"]),
+            Figure("plots/curve.png", f"A figure {cell}"),
+            Table("Second table", ["a"], [["1"]]),
+        ]),
+    ]
+    return Document(title="Interim report", subtitle=cell, cut="2024-01-01", code_version="abc", sections=sections).number()
+
+
+@pytest.fixture
+def image_root(tmp_path) -> tuple[Path, dict[str, bytes]]:
+    fig = new_figure(2, 1)
+    fig.add_subplot().plot([0, 1], [0, 1])
+    png = png_bytes(fig, 50)
+    (tmp_path / "plots").mkdir()
+    (tmp_path / "plots" / "curve.png").write_bytes(png)
+    return tmp_path, {"curve.png": png}
+
+
+def test_numbering_follows_reading_order():
+    doc = _document("x")
+    tables = [b for b in doc.sections[0].blocks if isinstance(b, Table)]
+    assert [t.number for t in tables] == [1, 2] and doc.figures[0].number == 1
+
+
+def test_free_text_is_escaped_in_html(image_root):
+    html = render_html(_document(HOSTILE), image_root[1])
     assert "<script>" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
 
 
-def test_html_is_self_contained():
-    html = render_html(_context("x"))
+def test_html_is_self_contained(image_root):
+    html = render_html(_document("x"), image_root[1])
     external = re.findall(r'(?:src|href)="(?!data:|#)([^"]*)"', html)
     assert external == []
     assert "<style>" in html and "data:image/png;base64," in html
 
 
-def test_pdf_carries_no_creation_date_and_is_stable():
-    a, b = render_pdf(_context("x")), render_pdf(_context("x"))
-    assert a == b
-    assert a.startswith(b"%PDF")
-    assert b"D:20000101000000" in a  # ReportLab's invariant date, not today's
+def test_pdf_is_typst_numbered_literal_and_the_same_bytes_twice(image_root):
+    from pypdf import PdfReader
+
+    root, _ = image_root
+    first, second = render_pdf(_document(HOSTILE), root), render_pdf(_document(HOSTILE), root)
+    assert first == second and first.startswith(b"%PDF")
+    reader = PdfReader(io.BytesIO(first))
+    assert "Typst" in (reader.metadata.creator or "")
+    assert reader.metadata.get("/CreationDate") is None  # no date: the bytes do not depend on the day
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert "Table 1. Deaths by cause" in text and "Table 2. Second table" in text and "Figure 1." in text
+    # the hostile text is shown as typed: not a page setting, not bold, not a formula
+    assert '#set page(width: 1cm) *bold* $x^2$' in text
+    assert reader.pages[0].mediabox.width > 500  # A4, the injected page width did nothing

@@ -10,7 +10,7 @@ from trial_outcomes.analysis.aesi import PROLONGED_DAYS, aesi_category, prolonge
 from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.flags import yn_flag, yn_value
 from trial_outcomes.analysis.frames import require
-from trial_outcomes.analysis.timeline import followup_dates, attribution_end, study_day, treatment_dates
+from trial_outcomes.analysis.timeline import attribution_end, followup_dates, study_day, treatment_dates
 from trial_outcomes.schema import CRS_TERM, ICANS_TERM
 
 NOT_CODED = "Not coded"

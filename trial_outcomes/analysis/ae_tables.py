@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from trial_outcomes.analysis.aesi import CATEGORIES
-from trial_outcomes.contracts import AeSocSummary, AeSummary, AesiSummary
+from trial_outcomes.contracts import AesiSummary, AeSocSummary, AeSummary
 
 ANY_AE, ANY_SOC, ANY_TERM = "Any adverse event", "Any SOC", "Any term"
 #: table -> the TEAEs it counts

@@ -19,7 +19,6 @@ import polars as pl
 
 from trial_outcomes.plan import AnalysisPlan, EfficacyRule, SafetyRule
 
-
 SAFETY, EFFICACY_FUTILITY = "safety", "efficacy_futility"
 RULES = {SAFETY: "Safety (Bayesian beta-binomial)", EFFICACY_FUTILITY: "Efficacy (Simon two-stage, CR/CRi by day 28)"}
 

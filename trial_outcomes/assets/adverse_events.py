@@ -1,12 +1,11 @@
 """Adverse events: ADAE, and ASTCT CRS and ICANS grading from daily monitoring."""
 
-
 from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
-from dagster import AssetExecutionContext
 import polars as pl
+from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.adae import derive_adae
 from trial_outcomes.analysis.syndromes import SyndromeGrading, grade_crs, grade_icans
@@ -18,9 +17,15 @@ from trial_outcomes.io.records import TrialDrop
 VERSION = code_version("assets/adverse_events.py")
 
 
-@dg.asset(partitions_def=DATA_CUTS, group_name="derivation", code_version=VERSION, kinds={"polars", "parquet"},
-          owners=OWNERS, tags={**OUTPUT_TAGS, "domain": "safety"},
-          check_specs=[contract_check_spec("adae", ["adae.parquet"])])
+@dg.asset(
+    partitions_def=DATA_CUTS,
+    group_name="derivation",
+    code_version=VERSION,
+    kinds={"polars", "parquet"},
+    owners=OWNERS,
+    tags={**OUTPUT_TAGS, "domain": "safety"},
+    check_specs=[contract_check_spec("adae", ["adae.parquet"])],
+)
 def adae(context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop) -> Iterator[Any]:
     """ADAE: every AE at the cut with its SOC ("Not coded" without one), study days,
     duration, treatment-emergent flag (from lymphodepletion to the first HSCT or
@@ -43,28 +48,51 @@ def _grading_asset(syndrome: str, record: str, grade: Any) -> dg.AssetsDefinitio
     name = f"{syndrome.lower()}_grading"
     file = f"{syndrome.lower()}_grade_discrepancies.csv"
 
-    @dg.asset(name=name, partitions_def=DATA_CUTS, group_name="derivation", code_version=VERSION,
-              kinds={"polars", "csv"}, owners=OWNERS, tags={**OUTPUT_TAGS, "domain": "safety"},
-              description=(f"ASTCT 2019 {syndrome} grade derived day by day from `{record}` (when the drop has it), "
-                           f"the worst per subject (5 for a death from {syndrome}), and `{file}`: every subject whose "
-                           "reported worst grade differs from the derived one."),
-              check_specs=[
-                  contract_check_spec(name, [file]),
-                  dg.AssetCheckSpec("reported_grade_matches_monitoring", asset=name, blocking=False,
-                                    description=f"Reported worst {syndrome} grade equals the ASTCT grade derived "
-                                                "from daily monitoring"),
-              ])
-    def grading(context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop,
-                adae: pl.DataFrame) -> Iterator[Any]:
+    @dg.asset(
+        name=name,
+        partitions_def=DATA_CUTS,
+        group_name="derivation",
+        code_version=VERSION,
+        kinds={"polars", "csv"},
+        owners=OWNERS,
+        tags={**OUTPUT_TAGS, "domain": "safety"},
+        description=(
+            f"ASTCT 2019 {syndrome} grade derived day by day from `{record}` (when the drop has it), "
+            f"the worst per subject (5 for a death from {syndrome}), and `{file}`: every subject whose "
+            "reported worst grade differs from the derived one."
+        ),
+        check_specs=[
+            contract_check_spec(name, [file]),
+            dg.AssetCheckSpec(
+                "reported_grade_matches_monitoring",
+                asset=name,
+                blocking=False,
+                description=f"Reported worst {syndrome} grade equals the ASTCT grade derived from daily monitoring",
+            ),
+        ],
+    )
+    def grading(
+        context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop, adae: pl.DataFrame
+    ) -> Iterator[Any]:
         monitored = cut_records.has(record)
         result: SyndromeGrading = grade(cut_records.records, adae, monitored)
         listing = result.discrepancies
         meta, problems = save_table(context, settings, file, listing)
-        yield dg.Output(result, metadata={**meta, "subjects monitored": result.derived.height,
-                                          "monitoring file": "present" if monitored else "absent from the drop"})
+        yield dg.Output(
+            result,
+            metadata={
+                **meta,
+                "subjects monitored": result.derived.height,
+                "monitoring file": "present" if monitored else "absent from the drop",
+            },
+        )
         yield contract_result(name, {file: problems})
-        text = (f"{listing.height} of {result.derived.height} monitored subject(s) with a reported {syndrome} grade "
-                "that differs" if monitored else f"not checked: the drop has no {record} file")
+        text = (
+            f"{listing.height} of {result.derived.height} monitored subject(s) with a reported {syndrome} grade "
+            "that differs"
+            if monitored
+            else f"not checked: the drop has no {record} file"
+        )
         yield listing_check("reported_grade_matches_monitoring", listing, text)
 
     return grading

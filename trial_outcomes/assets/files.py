@@ -1,14 +1,13 @@
 """Writing an asset's tables into its run's work folder, checked against their
 declared contracts (``contracts.py``), with the metadata the UI shows."""
 
-
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster import AssetExecutionContext
 import dataframely as dy
 import polars as pl
+from dagster import AssetExecutionContext
 
 from trial_outcomes.assets.metadata import column_schema, table_metadata
 from trial_outcomes.assets.shared import DropSettings
@@ -26,8 +25,12 @@ def work_folder(context: AssetExecutionContext, settings: DropSettings) -> Path:
 
 def contract_check_spec(asset: str, files: list[str]) -> dg.AssetCheckSpec:
     names = ", ".join(files)
-    return dg.AssetCheckSpec(CONTRACT_CHECK, asset=asset, blocking=True,
-                             description=f"{names}: the declared columns, types, keys and rules (contracts.py)")
+    return dg.AssetCheckSpec(
+        CONTRACT_CHECK,
+        asset=asset,
+        blocking=True,
+        description=f"{names}: the declared columns, types, keys and rules (contracts.py)",
+    )
 
 
 def contract_problems(frame: pl.DataFrame, schema: type[dy.Schema]) -> list[str]:
@@ -40,13 +43,18 @@ def contract_problems(frame: pl.DataFrame, schema: type[dy.Schema]) -> list[str]
         return problems
     try:
         _, failures = schema.filter(frame.select(expected), cast=False)
-    except Exception as exc:  # noqa: BLE001 - dataframely raises its own schema errors for types
+    except Exception as exc:
         return [str(exc).splitlines()[0]]
     return [f"{rule}: {n} row(s)" for rule, n in sorted(failures.counts().items())]
 
 
-def save_table(context: AssetExecutionContext, settings: DropSettings, file: str, frame: pl.DataFrame,
-               schema: type[dy.Schema] | None = None) -> tuple[dict[str, Any], list[str]]:
+def save_table(
+    context: AssetExecutionContext,
+    settings: DropSettings,
+    file: str,
+    frame: pl.DataFrame,
+    schema: type[dy.Schema] | None = None,
+) -> tuple[dict[str, Any], list[str]]:
     """Check ``frame`` against the contract of ``file``, put its columns in the declared
     order and write it (CSV neutralised against formulas, or Parquet) into the run's
     work folder. Returns the UI metadata and the contract problems (empty: kept)."""
@@ -67,9 +75,14 @@ def contract_result(asset: str, checked: dict[str, list[str]]) -> dg.AssetCheckR
     failed = {f: p for f, p in checked.items() if p}
     lines = [f"{f}: " + "; ".join(p[:5]) for f, p in failed.items()]
     return dg.AssetCheckResult(
-        check_name=CONTRACT_CHECK, asset_key=dg.AssetKey(asset), passed=not failed,
+        check_name=CONTRACT_CHECK,
+        asset_key=dg.AssetKey(asset),
+        passed=not failed,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=("every table meets its declared contract" if not failed else
-                     "table does not meet its contract (a defect in the pipeline, not in the data): " + " | ".join(lines)),
+        description=(
+            "every table meets its declared contract"
+            if not failed
+            else "table does not meet its contract (a defect in the pipeline, not in the data): " + " | ".join(lines)
+        ),
         metadata={"tables": dg.MetadataValue.text(", ".join(checked))},
     )

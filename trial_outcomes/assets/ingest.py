@@ -1,7 +1,6 @@
 """Raw layer: one asset per record type, each with a blocking schema check and a
 warning that names any column outside the data contract (dropped unread)."""
 
-
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,9 +17,11 @@ from trial_outcomes.schema import SCHEMAS, RecordSchema
 
 def _describe(schema: RecordSchema) -> str:
     what = "Required file." if schema.required_file else "Optional file: empty when the drop does not have it."
-    return (f"Every row of `{schema.record}` (.csv, .xlsx or .parquet): the contract's columns as text and typed "
-            f"by the schema, with the source file, row and the file's SHA-256. {what} Columns outside the data "
-            "contract are dropped unread (never stored, previewed or logged).")
+    return (
+        f"Every row of `{schema.record}` (.csv, .xlsx or .parquet): the contract's columns as text and typed "
+        f"by the schema, with the source file, row and the file's SHA-256. {what} Columns outside the data "
+        "contract are dropped unread (never stored, previewed or logged)."
+    )
 
 
 def _raw_asset(schema: RecordSchema) -> dg.AssetsDefinition:
@@ -36,10 +37,18 @@ def _raw_asset(schema: RecordSchema) -> dg.AssetsDefinition:
         owners=OWNERS,
         tags={"domain": "ingest"},
         check_specs=[
-            dg.AssetCheckSpec("schema_conformance", asset=key, blocking=True,
-                              description="Every value has its declared type, code and range (docs/data-contract.md)"),
-            dg.AssetCheckSpec("known_columns", asset=key, blocking=False,
-                              description="No column outside the data contract (such columns are dropped unread)"),
+            dg.AssetCheckSpec(
+                "schema_conformance",
+                asset=key,
+                blocking=True,
+                description="Every value has its declared type, code and range (docs/data-contract.md)",
+            ),
+            dg.AssetCheckSpec(
+                "known_columns",
+                asset=key,
+                blocking=False,
+                description="No column outside the data contract (such columns are dropped unread)",
+            ),
         ],
     )
     def raw(settings: DropSettings) -> Iterator[Any]:
@@ -52,17 +61,26 @@ def _raw_asset(schema: RecordSchema) -> dg.AssetsDefinition:
         typed, problems = parse_records(frame, schema)
         absent = raw_file.absent_columns if raw_file else tuple(schema.column_names)
         dropped = raw_file.dropped_columns if raw_file else ()
-        value = RawRecords(text=frame, typed=typed, file=path.name if path else None,
-                           sha256=raw_file.sha256 if raw_file else None, absent_columns=absent, dropped_columns=dropped)
+        value = RawRecords(
+            text=frame,
+            typed=typed,
+            file=path.name if path else None,
+            sha256=raw_file.sha256 if raw_file else None,
+            absent_columns=absent,
+            dropped_columns=dropped,
+        )
         facts = {k: str(v) for k, v in raw_file.facts.items() if k != "rows"} if raw_file else {"file": "(absent)"}
         if raw_file and absent:
             facts["optional columns absent"] = ", ".join(absent)
         yield dg.Output(value, metadata={**table_metadata(frame.drop("_source_sha256")), **facts})
         yield problems_check("schema_conformance", problems, f"{schema.record}: types, codes and ranges")
         yield dg.AssetCheckResult(
-            check_name="known_columns", passed=not dropped, severity=dg.AssetCheckSeverity.WARN,
-            description="every column is in the data contract" if not dropped else
-            f"{path.name if path else schema.record}: {len(dropped)} column(s) outside the data contract were dropped "
+            check_name="known_columns",
+            passed=not dropped,
+            severity=dg.AssetCheckSeverity.WARN,
+            description="every column is in the data contract"
+            if not dropped
+            else f"{path.name if path else schema.record}: {len(dropped)} column(s) outside the data contract were dropped "
             f"unread: {', '.join(dropped)}",
         )
 

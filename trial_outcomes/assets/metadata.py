@@ -1,6 +1,5 @@
 """Metadata helpers: what a statistician sees first on an asset in the UI."""
 
-
 from typing import Any
 
 import dagster as dg
@@ -8,8 +7,14 @@ import dataframely as dy
 import polars as pl
 
 PREVIEW_ROWS = 10
-_DTYPE_NAMES = {pl.String: "string", pl.Date: "date", pl.Float64: "float", pl.Int64: "int", pl.Int8: "int",
-                pl.Boolean: "bool"}
+_DTYPE_NAMES = {
+    pl.String: "string",
+    pl.Date: "date",
+    pl.Float64: "float",
+    pl.Int64: "int",
+    pl.Int8: "int",
+    pl.Boolean: "bool",
+}
 
 
 def _cell(value: object) -> str:
@@ -42,8 +47,7 @@ def column_schema(schema: type[dy.Schema]) -> dg.TableSchema:
     for name, column in schema.columns().items():
         dtype = _DTYPE_NAMES.get(type(column.dtype), str(column.dtype).lower())
         constraints = dg.TableColumnConstraints(nullable=column.nullable, unique=single_key and column.primary_key)
-        columns.append(dg.TableColumn(name=name, type=dtype, description=column.description,
-                                      constraints=constraints))
+        columns.append(dg.TableColumn(name=name, type=dtype, description=column.description, constraints=constraints))
     return dg.TableSchema(columns=columns)
 
 
@@ -54,8 +58,9 @@ def records_table(rows: list[dict[str, Any]], columns: list[str]) -> dg.Metadata
     return dg.MetadataValue.table(records=records, schema=schema)
 
 
-def problems_check(check_name: str, problems: pl.DataFrame, what: str,
-                   severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR) -> dg.AssetCheckResult:
+def problems_check(
+    check_name: str, problems: pl.DataFrame, what: str, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+) -> dg.AssetCheckResult:
     """Pass when ``problems`` is empty; otherwise name each file, row, column, value,
     subject and rule."""
     lines = []
@@ -67,14 +72,18 @@ def problems_check(check_name: str, problems: pl.DataFrame, what: str,
         lines.append(f"{where}: {r['rule']}")
     if problems.height > 20:
         lines.append(f"... and {problems.height - 20} more")
-    description = f"{what}: passed" if problems.is_empty() else f"{what}: {problems.height} problem(s)\n" + "\n".join(lines)
+    description = (
+        f"{what}: passed" if problems.is_empty() else f"{what}: {problems.height} problem(s)\n" + "\n".join(lines)
+    )
     return dg.AssetCheckResult(
         check_name=check_name,
         passed=problems.is_empty(),
         severity=severity,
         description=description,
-        metadata={"problems": dg.MetadataValue.int(problems.height),
-                  "first problems": dg.MetadataValue.md(markdown_table(problems, 50))},
+        metadata={
+            "problems": dg.MetadataValue.int(problems.height),
+            "first problems": dg.MetadataValue.md(markdown_table(problems, 50)),
+        },
     )
 
 
@@ -90,5 +99,8 @@ def listing_check(check_name: str, listing: pl.DataFrame, description: str) -> d
         passed=listing.is_empty(),
         severity=dg.AssetCheckSeverity.WARN,
         description=description,
-        metadata={"rows": dg.MetadataValue.int(listing.height), "listing": dg.MetadataValue.md(markdown_table(listing, 50))},
+        metadata={
+            "rows": dg.MetadataValue.int(listing.height),
+            "listing": dg.MetadataValue.md(markdown_table(listing, 50)),
+        },
     )

@@ -1,22 +1,28 @@
 """Interim monitoring at every cut: the stopping rules (non-blocking checks keyed by
 rule id, a run tag, a table) and the comparison with an earlier published cut."""
 
-
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster import AssetExecutionContext
 import polars as pl
+from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.cut_comparison import COLUMNS as COMPARISON_COLUMNS
 from trial_outcomes.analysis.cut_comparison import compare_cuts
 from trial_outcomes.analysis.stopping import RULES
 from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
 from trial_outcomes.assets.metadata import records_table
-from trial_outcomes.assets.shared import DATA_CUTS, OUTPUT_TAGS, OWNERS, STOPPING_TAG, DropSettings, code_version
+from trial_outcomes.assets.shared import (
+    DATA_CUTS,
+    OUTPUT_TAGS,
+    OWNERS,
+    STOPPING_TAG,
+    DropSettings,
+    code_version,
+)
 from trial_outcomes.assets.survival import SurvivalResults
 from trial_outcomes.io.publishing import published_cuts
 from trial_outcomes.io.records import TrialDrop
@@ -31,14 +37,27 @@ def check_description(rule_id: str) -> str:
 
 
 @dg.asset(
-    partitions_def=DATA_CUTS, group_name="monitoring", code_version=VERSION, kinds={"polars", "csv"}, owners=OWNERS,
+    partitions_def=DATA_CUTS,
+    group_name="monitoring",
+    code_version=VERSION,
+    kinds={"polars", "csv"},
+    owners=OWNERS,
     tags={**OUTPUT_TAGS, "domain": "monitoring"},
-    check_specs=[contract_check_spec("stopping_rules", ["stopping_rules.csv"]),
-                 *[dg.AssetCheckSpec(name, asset="stopping_rules", blocking=False, description=check_description(rid))
-                   for name, rid in CHECKS.items()]],
+    check_specs=[
+        contract_check_spec("stopping_rules", ["stopping_rules.csv"]),
+        *[
+            dg.AssetCheckSpec(name, asset="stopping_rules", blocking=False, description=check_description(rid))
+            for name, rid in CHECKS.items()
+        ],
+    ],
 )
-def stopping_rules(context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop,
-                   adsl: pl.DataFrame, adae: pl.DataFrame) -> Iterator[Any]:
+def stopping_rules(
+    context: AssetExecutionContext,
+    settings: DropSettings,
+    cut_records: TrialDrop,
+    adsl: pl.DataFrame,
+    adae: pl.DataFrame,
+) -> Iterator[Any]:
     """The analysis plan's stopping rules on this cut: Bayesian safety monitoring of
     grade >= 4 CRS/ICANS (adjudicated) or treatment-related death within 30 days,
     and Simon's two-stage futility rule on the day-28 CR/CRi rate with symmetric
@@ -47,28 +66,48 @@ def stopping_rules(context: AssetExecutionContext, settings: DropSettings, cut_r
     from trial_outcomes.analysis.stopping import evaluate_rules  # numpy/scipy: load when run
 
     statuses = evaluate_rules(adsl, adae, cut_records.cut, settings.analysis_plan())
-    table = pl.DataFrame([s.as_row() for s in statuses],
-                         schema={"rule_id": pl.String, "rule": pl.String, "data": pl.String, "boundary": pl.String,
-                                 "crossed": pl.Boolean, "statistic": pl.Float64})
+    table = pl.DataFrame(
+        [s.as_row() for s in statuses],
+        schema={
+            "rule_id": pl.String,
+            "rule": pl.String,
+            "data": pl.String,
+            "boundary": pl.String,
+            "crossed": pl.Boolean,
+            "statistic": pl.Float64,
+        },
+    )
     crossed = [s for s in statuses if s.crossed]
     if crossed:
-        context.instance.add_run_tags(context.run.run_id,
-                                      {STOPPING_TAG: "CROSSED " + ",".join(s.rule_id for s in crossed)})
+        context.instance.add_run_tags(
+            context.run.run_id, {STOPPING_TAG: "CROSSED " + ",".join(s.rule_id for s in crossed)}
+        )
     meta, problems = save_table(context, settings, "stopping_rules.csv", table)
-    rows = [{"rule": s.rule, "status": "BOUNDARY CROSSED" if s.crossed else "not crossed", "data": s.data}
-            for s in statuses]
-    yield dg.Output(table, metadata={**meta, "boundaries crossed": len(crossed),
-                                     "rules": records_table(rows, ["status", "rule", "data"])})
+    rows = [
+        {"rule": s.rule, "status": "BOUNDARY CROSSED" if s.crossed else "not crossed", "data": s.data} for s in statuses
+    ]
+    yield dg.Output(
+        table,
+        metadata={**meta, "boundaries crossed": len(crossed), "rules": records_table(rows, ["status", "rule", "data"])},
+    )
     yield contract_result("stopping_rules", {"stopping_rules.csv": problems})
     by_id = {s.rule_id: s for s in statuses}
     for name, rule_id in CHECKS.items():
         status = by_id[rule_id]
         yield dg.AssetCheckResult(
-            check_name=name, passed=not status.crossed, severity=dg.AssetCheckSeverity.WARN,
-            description=(f"BOUNDARY CROSSED at cut {context.partition_key}: " if status.crossed
-                         else f"Not crossed at cut {context.partition_key}: ") + f"{status.data}. Rule: {status.boundary}",
-            metadata={"statistic": dg.MetadataValue.float(status.statistic) if status.statistic is not None else None,
-                      "data cut": context.partition_key},
+            check_name=name,
+            passed=not status.crossed,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=(
+                f"BOUNDARY CROSSED at cut {context.partition_key}: "
+                if status.crossed
+                else f"Not crossed at cut {context.partition_key}: "
+            )
+            + f"{status.data}. Rule: {status.boundary}",
+            metadata={
+                "statistic": dg.MetadataValue.float(status.statistic) if status.statistic is not None else None,
+                "data cut": context.partition_key,
+            },
         )
 
 
@@ -91,11 +130,18 @@ def choose_previous_cut(out_dir: Path, cut: str, drop_name: str, choice: str) ->
     return max(same_drop or earlier, default=None)
 
 
-@dg.asset(partitions_def=DATA_CUTS, group_name="monitoring", code_version=VERSION, kinds={"polars", "csv"},
-          owners=OWNERS, tags={**OUTPUT_TAGS, "domain": "monitoring"},
-          check_specs=[contract_check_spec("cut_comparison", ["cut_comparison.csv"])])
-def cut_comparison(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame,
-                   survival_analysis: SurvivalResults) -> Iterator[Any]:
+@dg.asset(
+    partitions_def=DATA_CUTS,
+    group_name="monitoring",
+    code_version=VERSION,
+    kinds={"polars", "csv"},
+    owners=OWNERS,
+    tags={**OUTPUT_TAGS, "domain": "monitoring"},
+    check_specs=[contract_check_spec("cut_comparison", ["cut_comparison.csv"])],
+)
+def cut_comparison(
+    context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame, survival_analysis: SurvivalResults
+) -> Iterator[Any]:
     """What changed since an earlier interim analysis published in the output folder
     (new subjects, new events, changed medians and rates): the cut named by the run
     or the plan (``[comparison] previous_cut``; auto: the latest earlier published
@@ -108,9 +154,13 @@ def cut_comparison(context: AssetExecutionContext, settings: DropSettings, adsl:
         yield contract_result("cut_comparison", {})
         return
     folder = settings.out_path / previous
-    table = compare_cuts(previous, pl.read_parquet(folder / "adsl.parquet"),
-                         pl.read_csv(folder / "survival_summary.csv", infer_schema_length=None),
-                         adsl, survival_analysis["survival_summary"])
+    table = compare_cuts(
+        previous,
+        pl.read_parquet(folder / "adsl.parquet"),
+        pl.read_csv(folder / "survival_summary.csv", infer_schema_length=None),
+        adsl,
+        survival_analysis["survival_summary"],
+    )
     meta, problems = save_table(context, settings, "cut_comparison.csv", table)
     yield dg.Output(table, metadata={**meta, "previous cut": previous})
     yield contract_result("cut_comparison", {"cut_comparison.csv": problems})

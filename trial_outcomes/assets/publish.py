@@ -2,7 +2,6 @@
 write the manifest and a copy of the plan, and publish the cut's outputs as one
 set (a new version, or nothing when identical to the current one)."""
 
-
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,8 +28,9 @@ def expected_files() -> list[str]:
     return [o.file for o in OUTPUTS if o.file not in OPTIONAL_OUTPUTS] + list(REPORT_FILES)
 
 
-def build_manifest(settings: DropSettings, drop: TrialDrop, files: list[Path], work: Path,
-                   publication: dict[str, Any]) -> dict[str, Any]:
+def build_manifest(
+    settings: DropSettings, drop: TrialDrop, files: list[Path], work: Path, publication: dict[str, Any]
+) -> dict[str, Any]:
     """What produced this cut: input hashes, cut, code and environment, plan, the
     version it supersedes (if any), output hashes. No timestamp and no absolute
     path, so the same inputs give the same bytes."""
@@ -43,12 +43,19 @@ def build_manifest(settings: DropSettings, drop: TrialDrop, files: list[Path], w
     return {
         "trial": "NCT04325841",
         "data_cut": str(drop.cut),
-        "data_drop": {"folder": settings.data_path.resolve().name, "files": drop.files,
-                      "sha256": drop_fingerprint(drop.files)},
+        "data_drop": {
+            "folder": settings.data_path.resolve().name,
+            "files": drop.files,
+            "sha256": drop_fingerprint(drop.files),
+        },
         "code": git_version(),
         "environment": environment(),
-        "analysis_plan": {"file": Path(plan.path).name, "copy": PLAN_COPY, "sha256": plan.sha256,
-                          "parameters": plan.parameters()},
+        "analysis_plan": {
+            "file": Path(plan.path).name,
+            "copy": PLAN_COPY,
+            "sha256": plan.sha256,
+            "parameters": plan.parameters(),
+        },
         **publication,
         "outputs": dict(sorted(outputs.items())),
     }
@@ -58,10 +65,18 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
     """``published_cut``, after every asset that writes a published file (the assets
     tagged ``trial/output``, found by the definitions)."""
 
-    @dg.asset(partitions_def=DATA_CUTS, group_name="report", code_version=code_version("assets/publish.py"),
-              deps=list(output_assets), owners=OWNERS, kinds={"json"}, tags={"domain": "report"})
-    def published_cut(context: AssetExecutionContext, settings: DropSettings,
-                      trial_drop: TrialDrop) -> dg.MaterializeResult:
+    @dg.asset(
+        partitions_def=DATA_CUTS,
+        group_name="report",
+        code_version=code_version("assets/publish.py"),
+        deps=list(output_assets),
+        owners=OWNERS,
+        kinds={"json"},
+        tags={"domain": "report"},
+    )
+    def published_cut(
+        context: AssetExecutionContext, settings: DropSettings, trial_drop: TrialDrop
+    ) -> dg.MaterializeResult:
         """Publish `<out>/<cut>`: the run's files are checked complete and the drop's
         files unchanged since the run read them; `manifest.json` and a copy of the
         analysis plan are written; the cut then shows the new version, in one
@@ -71,13 +86,19 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
         work = work_folder(context, settings)
         missing = [name for name in expected_files() if not (work / name).is_file()]
         if missing:
-            raise dg.Failure(description="publishing needs every output of the cut in this run (materialize the "
-                                         "whole job); missing: " + ", ".join(missing), allow_retries=False)
+            raise dg.Failure(
+                description="publishing needs every output of the cut in this run (materialize the "
+                "whole job); missing: " + ", ".join(missing),
+                allow_retries=False,
+            )
         on_disk = drop_files(settings.data_path)
         if on_disk != trial_drop.files:
             changed = sorted(set(on_disk.items()) ^ set(trial_drop.files.items()))
-            raise dg.Failure(description=f"the drop's files changed while the run read them ({changed[0][0]}); "
-                                         "nothing is published: run again on the settled drop", allow_retries=False)
+            raise dg.Failure(
+                description=f"the drop's files changed while the run read them ({changed[0][0]}); "
+                "nothing is published: run again on the settled drop",
+                allow_retries=False,
+            )
         try:
             publication = plan_publication(settings.out_path, cut, trial_drop.fingerprint, settings.supersede_reason)
         except PublishRefused as exc:
@@ -89,16 +110,18 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
         atomic_write_bytes(work / "manifest.json", (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
         final, new = publish(settings.out_path, cut, [*files, work / "manifest.json"], manifest["outputs"])
         shown = final.resolve()
-        return dg.MaterializeResult(metadata={
-            "folder": dg.MetadataValue.path(str(shown)),
-            "report (pdf)": dg.MetadataValue.path(str(shown / "report.pdf")),
-            "report (html)": dg.MetadataValue.path(str(shown / "report.html")),
-            "version": shown.name + ("" if new else " (unchanged: the same outputs were already published)"),
-            "supersedes": publication.previous_version if publication.supersedes else "none",
-            "data cut": cut,
-            "drop sha256": trial_drop.fingerprint,
-            "code version": manifest["code"]["git_commit"],
-            "files": dg.MetadataValue.md("\n".join(f"- `{name}`" for name in manifest["outputs"])),
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "folder": dg.MetadataValue.path(str(shown)),
+                "report (pdf)": dg.MetadataValue.path(str(shown / "report.pdf")),
+                "report (html)": dg.MetadataValue.path(str(shown / "report.html")),
+                "version": shown.name + ("" if new else " (unchanged: the same outputs were already published)"),
+                "supersedes": publication.previous_version if publication.supersedes else "none",
+                "data cut": cut,
+                "drop sha256": trial_drop.fingerprint,
+                "code version": manifest["code"]["git_commit"],
+                "files": dg.MetadataValue.md("\n".join(f"- `{name}`" for name in manifest["outputs"])),
+            }
+        )
 
     return published_cut

@@ -1,14 +1,13 @@
 """The figures and the DSMB report of one cut (HTML and PDF from one content model)."""
 
-
 import base64
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster import AssetExecutionContext
 import polars as pl
+from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.relapse import RelapseTables
 from trial_outcomes.analysis.syndromes import SyndromeGrading
@@ -36,17 +35,29 @@ def _gallery(images: dict[str, bytes], prefix: str) -> str:
     from trial_outcomes.reporting.figures.style import thumbnail
 
     parts = []
-    for name in sorted(n for n in images if n.startswith(prefix) and "_censor_at_hsct_" not in n):
+    names = [n for n in images if n.startswith(prefix) and "_censor_at_hsct_" not in n]
+    for name in sorted(names, key=lambda n: (not n.endswith("_all.png"), n)):  # all subjects first
         small = base64.b64encode(thumbnail(images[name], 0.7)).decode("ascii")
         parts.append(f"**{name.removesuffix('.png')}**\n\n![{name}](data:image/png;base64,{small})")
     return "\n\n".join(parts)
 
 
-@dg.asset(partitions_def=DATA_CUTS, group_name="report", code_version=VERSION, kinds={"matplotlib", "png"},
-          owners=OWNERS, tags={**OUTPUT_TAGS, "domain": "report"})
-def figures(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame,
-            survival_analysis: SurvivalResults, response_summary: pl.DataFrame,
-            relapse_summary: RelapseTables) -> dg.Output[dict[str, bytes]]:
+@dg.asset(
+    partitions_def=DATA_CUTS,
+    group_name="report",
+    code_version=VERSION,
+    kinds={"matplotlib", "png"},
+    owners=OWNERS,
+    tags={**OUTPUT_TAGS, "domain": "report"},
+)
+def figures(
+    context: AssetExecutionContext,
+    settings: DropSettings,
+    adsl: pl.DataFrame,
+    survival_analysis: SurvivalResults,
+    response_summary: pl.DataFrame,
+    relapse_summary: RelapseTables,
+) -> dg.Output[dict[str, bytes]]:
     """Every figure of the report (`plots/*.png`): Kaplan-Meier and cumulative-incidence
     curves per endpoint and subgroup (number at risk under the axis, censoring ticks,
     median lines, CI band for single curves, months on the axis), forest plots of
@@ -62,22 +73,47 @@ def figures(context: AssetExecutionContext, settings: DropSettings, adsl: pl.Dat
     folder = work_folder(context, settings)
     _write_plots(folder, images)
     gallery = {f"curves: {endpoint_label(e)}": dg.MetadataValue.md(_gallery(images, f"{e}_")) for e in UI_ENDPOINTS}
-    return dg.Output(images, metadata={
-        "figures": dg.MetadataValue.int(len(images)),
-        **gallery,
-        "forest plots": dg.MetadataValue.md(_gallery(images, "forest_")),
-    })
+    return dg.Output(
+        images,
+        metadata={
+            "figures": dg.MetadataValue.int(len(images)),
+            **gallery,
+            "forest plots": dg.MetadataValue.md(_gallery(images, "forest_")),
+        },
+    )
 
 
-@dg.asset(partitions_def=DATA_CUTS, group_name="report", code_version=VERSION, kinds={"pdf", "html"},
-          owners=OWNERS, tags={**OUTPUT_TAGS, "domain": "report"})
-def report(context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame,
-           adae: pl.DataFrame, eligibility_deviations: pl.DataFrame, response_summary: pl.DataFrame,
-           survival_analysis: SurvivalResults, crs_grading: SyndromeGrading, icans_grading: SyndromeGrading,
-           ae_summary: pl.DataFrame, ae_soc_summary: pl.DataFrame, aesi_summary: pl.DataFrame,
-           syndrome_summary: pl.DataFrame, safety_summary: pl.DataFrame, deaths_summary: pl.DataFrame,
-           exposure_summary: pl.DataFrame, relapse_summary: RelapseTables, stopping_rules: pl.DataFrame,
-           cut_comparison: pl.DataFrame, figures: dict[str, bytes]) -> Iterator[Any]:
+@dg.asset(
+    partitions_def=DATA_CUTS,
+    group_name="report",
+    code_version=VERSION,
+    kinds={"pdf", "html"},
+    owners=OWNERS,
+    tags={**OUTPUT_TAGS, "domain": "report"},
+)
+def report(
+    context: AssetExecutionContext,
+    settings: DropSettings,
+    cut_records: TrialDrop,
+    adsl: pl.DataFrame,
+    adae: pl.DataFrame,
+    eligibility_deviations: pl.DataFrame,
+    response_summary: pl.DataFrame,
+    survival_analysis: SurvivalResults,
+    crs_grading: SyndromeGrading,
+    icans_grading: SyndromeGrading,
+    ae_summary: pl.DataFrame,
+    ae_soc_summary: pl.DataFrame,
+    aesi_summary: pl.DataFrame,
+    syndrome_summary: pl.DataFrame,
+    safety_summary: pl.DataFrame,
+    deaths_summary: pl.DataFrame,
+    exposure_summary: pl.DataFrame,
+    relapse_summary: RelapseTables,
+    stopping_rules: pl.DataFrame,
+    cut_comparison: pl.DataFrame,
+    figures: dict[str, bytes],
+) -> Iterator[Any]:
     """`report.html` (self-contained) and `report.pdf` (Typst) from one content model:
     page 1 the executive summary with any crossed stopping boundary first, then
     disposition, baseline and exposure, eligibility, response, each endpoint,
@@ -91,22 +127,41 @@ def report(context: AssetExecutionContext, settings: DropSettings, cut_records: 
     plan = settings.analysis_plan()
     folder = work_folder(context, settings)
     _write_plots(folder, figures)
-    publication = plan_publication(settings.out_path, context.partition_key, cut_records.fingerprint,
-                                   settings.supersede_reason)
-    tables = {**survival_analysis.tables, "response_summary": response_summary,
-              "eligibility_deviations": eligibility_deviations, "crs_grade_discrepancies": crs_grading.discrepancies,
-              "icans_grade_discrepancies": icans_grading.discrepancies, "ae_summary": ae_summary,
-              "ae_soc_summary": ae_soc_summary, "aesi_summary": aesi_summary, "crs_icans_summary": syndrome_summary,
-              "safety_summary": safety_summary, "deaths_summary": deaths_summary,
-              "exposure_summary": exposure_summary, "relapse_summary": relapse_summary.summary,
-              "stopping_rules": stopping_rules}
+    publication = plan_publication(
+        settings.out_path, context.partition_key, cut_records.fingerprint, settings.supersede_reason
+    )
+    tables = {
+        **survival_analysis.tables,
+        "response_summary": response_summary,
+        "eligibility_deviations": eligibility_deviations,
+        "crs_grade_discrepancies": crs_grading.discrepancies,
+        "icans_grade_discrepancies": icans_grading.discrepancies,
+        "ae_summary": ae_summary,
+        "ae_soc_summary": ae_soc_summary,
+        "aesi_summary": aesi_summary,
+        "crs_icans_summary": syndrome_summary,
+        "safety_summary": safety_summary,
+        "deaths_summary": deaths_summary,
+        "exposure_summary": exposure_summary,
+        "relapse_summary": relapse_summary.summary,
+        "stopping_rules": stopping_rules,
+    }
     supersedes = publication.manifest_entry().get("supersedes", {})
     inputs = ReportInputs(
-        cut=context.partition_key, drop_name=settings.data_path.resolve().name, drop_sha256=cut_records.fingerprint,
-        drop_files=cut_records.files, code_version=short_version(), plan=plan, adsl=adsl, adae=adae, tables=tables,
-        figures=set(figures), absent=cut_records.absent,
+        cut=context.partition_key,
+        drop_name=settings.data_path.resolve().name,
+        drop_sha256=cut_records.fingerprint,
+        drop_files=cut_records.files,
+        code_version=short_version(),
+        plan=plan,
+        adsl=adsl,
+        adae=adae,
+        tables=tables,
+        figures=set(figures),
+        absent=cut_records.absent,
         supersedes={k: str(v) for k, v in supersedes.items()},
-        comparison=cut_comparison if cut_comparison.height else None)
+        comparison=cut_comparison if cut_comparison.height else None,
+    )
     doc = build_document(inputs)
     html = render_html(doc, figures).encode("utf-8")
     atomic_write_bytes(folder / "report.html", html)
@@ -117,11 +172,14 @@ def report(context: AssetExecutionContext, settings: DropSettings, cut_records: 
     rows = [{"item": label, "value": value} for label, value, _ in facts.rows]  # type: ignore[attr-defined]
     from trial_outcomes.assets.metadata import records_table
 
-    yield dg.Output([s.title for s in doc.sections], metadata={
-        "executive summary": records_table(rows, ["item", "value"]),
-        "sections": dg.MetadataValue.md("\n".join(f"1. {s.title}" for s in doc.sections)),
-        "tables / figures": f"{sum(1 for s in doc.sections for b in s.blocks if getattr(b, 'kind', '') == 'table')}"
-                            f" / {len(doc.figures)}",
-        "html bytes": len(html),
-        "pdf bytes": len(pdf),
-    })
+    yield dg.Output(
+        [s.title for s in doc.sections],
+        metadata={
+            "executive summary": records_table(rows, ["item", "value"]),
+            "sections": dg.MetadataValue.md("\n".join(f"1. {s.title}" for s in doc.sections)),
+            "tables / figures": f"{sum(1 for s in doc.sections for b in s.blocks if getattr(b, 'kind', '') == 'table')}"
+            f" / {len(doc.figures)}",
+            "html bytes": len(html),
+            "pdf bytes": len(pdf),
+        },
+    )

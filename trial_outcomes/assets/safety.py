@@ -1,13 +1,12 @@
 """Safety and exposure tables of a cut: AEs by term and by SOC, AESI, CRS/ICANS,
 headline safety rates, deaths, exposure and relapse."""
 
-
 from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
-from dagster import AssetExecutionContext
 import polars as pl
+from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis import ae_tables, exposure, relapse, safety_summary
 from trial_outcomes.analysis.syndromes import SyndromeGrading
@@ -19,29 +18,45 @@ VERSION = code_version("assets/safety.py")
 
 
 def _asset(name: str, file: str, domain: str = "safety") -> Any:
-    return dg.asset(name=name, partitions_def=DATA_CUTS, group_name="safety", code_version=VERSION,
-                    kinds={"polars", "csv"}, owners=OWNERS, tags={**OUTPUT_TAGS, "domain": domain},
-                    check_specs=[contract_check_spec(name, [file])])
+    return dg.asset(
+        name=name,
+        partitions_def=DATA_CUTS,
+        group_name="safety",
+        code_version=VERSION,
+        kinds={"polars", "csv"},
+        owners=OWNERS,
+        tags={**OUTPUT_TAGS, "domain": domain},
+        check_specs=[contract_check_spec(name, [file])],
+    )
 
 
-def _emit(context: AssetExecutionContext, settings: DropSettings, name: str, file: str, table: pl.DataFrame,
-          value: Any = None, **metadata: Any) -> Iterator[Any]:
+def _emit(
+    context: AssetExecutionContext,
+    settings: DropSettings,
+    name: str,
+    file: str,
+    table: pl.DataFrame,
+    value: Any = None,
+    **metadata: Any,
+) -> Iterator[Any]:
     meta, problems = save_table(context, settings, file, table)
     yield dg.Output(table if value is None else value, metadata={**meta, **metadata})
     yield contract_result(name, {file: problems})
 
 
 @_asset("ae_summary", "ae_summary.csv")
-def ae_summary(context: AssetExecutionContext, settings: DropSettings, adae: pl.DataFrame,
-               adsl: pl.DataFrame) -> Iterator[Any]:
+def ae_summary(
+    context: AssetExecutionContext, settings: DropSettings, adae: pl.DataFrame, adsl: pl.DataFrame
+) -> Iterator[Any]:
     """Treatment-emergent AEs by preferred term: subjects with any grade, grade 3+ and
     each worst grade, over the safety set."""
     yield from _emit(context, settings, "ae_summary", "ae_summary.csv", ae_tables.ae_summary(adae, adsl))
 
 
 @_asset("ae_soc_summary", "ae_soc_summary.csv")
-def ae_soc_summary(context: AssetExecutionContext, settings: DropSettings, adae: pl.DataFrame,
-                   adsl: pl.DataFrame) -> Iterator[Any]:
+def ae_soc_summary(
+    context: AssetExecutionContext, settings: DropSettings, adae: pl.DataFrame, adsl: pl.DataFrame
+) -> Iterator[Any]:
     """TEAEs by system organ class and preferred term, worst grade per subject (any,
     >= 3, 5), in four tables (the `table` column): all, serious, related, fatal.
     Without a coded SOC every term sits under "Not coded"."""
@@ -49,26 +64,45 @@ def ae_soc_summary(context: AssetExecutionContext, settings: DropSettings, adae:
 
 
 @_asset("aesi_summary", "aesi_summary.csv")
-def aesi_summary(context: AssetExecutionContext, settings: DropSettings, adae: pl.DataFrame,
-                 adsl: pl.DataFrame) -> Iterator[Any]:
+def aesi_summary(
+    context: AssetExecutionContext, settings: DropSettings, adae: pl.DataFrame, adsl: pl.DataFrame
+) -> Iterator[Any]:
     """Adverse events of special interest by category: CRS, ICANS, prolonged
     cytopenia, grade >= 3 infection, hypogammaglobulinaemia, TLS, HLH/MAS."""
     table = ae_tables.aesi_summary(adae, adsl)
-    rows = [{"category": r["category"], "subjects": f"{r['n_any']} ({r['pct_any'] or 0:.1f}%)",
-             "grade >= 3": r["n_grade3plus"]} for r in table.iter_rows(named=True)]
-    yield from _emit(context, settings, "aesi_summary", "aesi_summary.csv", table,
-                     headline=records_table(rows, ["category", "subjects", "grade >= 3"]))
+    rows = [
+        {
+            "category": r["category"],
+            "subjects": f"{r['n_any']} ({r['pct_any'] or 0:.1f}%)",
+            "grade >= 3": r["n_grade3plus"],
+        }
+        for r in table.iter_rows(named=True)
+    ]
+    yield from _emit(
+        context,
+        settings,
+        "aesi_summary",
+        "aesi_summary.csv",
+        table,
+        headline=records_table(rows, ["category", "subjects", "grade >= 3"]),
+    )
 
 
 @_asset("syndrome_summary", "crs_icans_summary.csv")
-def syndrome_summary(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame,
-                     crs_grading: SyndromeGrading, icans_grading: SyndromeGrading) -> Iterator[Any]:
+def syndrome_summary(
+    context: AssetExecutionContext,
+    settings: DropSettings,
+    adsl: pl.DataFrame,
+    crs_grading: SyndromeGrading,
+    icans_grading: SyndromeGrading,
+) -> Iterator[Any]:
     """CRS and ICANS: incidence by worst grade (reported, derived from monitoring and
     adjudicated), grade >= 3 with exact CIs, onset and duration (median, range),
     tocilizumab and corticosteroid use among subjects with the event."""
     monitored = {g.syndrome: g.monitored for g in (crs_grading, icans_grading)}
-    yield from _emit(context, settings, "syndrome_summary", "crs_icans_summary.csv",
-                     safety_summary.syndrome_summary(adsl, monitored))
+    yield from _emit(
+        context, settings, "syndrome_summary", "crs_icans_summary.csv", safety_summary.syndrome_summary(adsl, monitored)
+    )
 
 
 @_asset("safety_summary", "safety_summary.csv")
@@ -76,12 +110,24 @@ def safety_headline(context: AssetExecutionContext, settings: DropSettings, adsl
     """The headline safety rates with exact Clopper-Pearson 95 % CIs: grade >= 3 CRS
     and ICANS (adjudicated and reported), deaths within 30 and 100 days, NRM."""
     table = safety_summary.safety_headline(adsl)
-    rows = [{"measure": r["measure"], "n": f"{r['n_events']}/{r['n']}",
-             "rate (95% CI)": "NE" if r["rate"] is None else
-             f"{100 * r['rate']:.1f}% ({100 * r['rate_lcl']:.1f}-{100 * r['rate_ucl']:.1f})"}
-            for r in table.iter_rows(named=True)]
-    yield from _emit(context, settings, "safety_summary", "safety_summary.csv", table,
-                     headline=records_table(rows, ["measure", "n", "rate (95% CI)"]))
+    rows = [
+        {
+            "measure": r["measure"],
+            "n": f"{r['n_events']}/{r['n']}",
+            "rate (95% CI)": "NE"
+            if r["rate"] is None
+            else f"{100 * r['rate']:.1f}% ({100 * r['rate_lcl']:.1f}-{100 * r['rate_ucl']:.1f})",
+        }
+        for r in table.iter_rows(named=True)
+    ]
+    yield from _emit(
+        context,
+        settings,
+        "safety_summary",
+        "safety_summary.csv",
+        table,
+        headline=records_table(rows, ["measure", "n", "rate (95% CI)"]),
+    )
 
 
 @_asset("deaths_summary", "deaths_summary.csv")
@@ -100,8 +146,7 @@ def exposure_summary(context: AssetExecutionContext, settings: DropSettings, ads
 
 
 @_asset("relapse_summary", "relapse_summary.csv", domain="efficacy")
-def relapse_summary(context: AssetExecutionContext, settings: DropSettings,
-                    adsl: pl.DataFrame) -> Iterator[Any]:
+def relapse_summary(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame) -> Iterator[Any]:
     """Relapses by site and CD19 status, and the cumulative incidence of CD19-negative
     relapse (CD19-positive relapse and death in remission competing) at the plan's
     landmarks."""

@@ -2,7 +2,6 @@
 the settings resource, the run tags and the code versions. It sits low, so
 imports run one way: schema -> io -> analysis -> assets -> pipelines -> cli."""
 
-
 import hashlib
 import os
 from collections.abc import Iterator
@@ -23,6 +22,8 @@ DATA_CUTS = dg.DynamicPartitionsDefinition(name="data_cut")
 DROP_FINGERPRINT_TAG = "trial/drop_sha256"
 #: run tag set when a stopping boundary of the analysis plan is crossed
 STOPPING_TAG = "trial/stopping_boundary"
+#: run tag set once the people the plan names were told of a crossed boundary
+ANNOUNCED_TAG = "trial/boundary_announced"
 #: run tag saying who started the run (cli, ui, sensor, schedule)
 TRIGGER_TAG = "trial/trigger"
 #: asset tag of every asset that writes a file published with the cut

@@ -1,12 +1,11 @@
 """Subject-level analysis data: eligibility deviations, ADSL, ADRS and the response summary."""
 
-
 from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
-from dagster import AssetExecutionContext
 import polars as pl
+from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.adrs import derive_adrs
 from trial_outcomes.analysis.adsl import derive_adsl
@@ -22,18 +21,42 @@ from trial_outcomes.labels import group as group_label
 VERSION = code_version("assets/subject_level.py")
 
 
-def _asset(name: str, files: list[str], kinds: set[str], extra_checks: list[dg.AssetCheckSpec] | None = None,
-           domain: str = "efficacy") -> Any:
-    return dg.asset(name=name, partitions_def=DATA_CUTS, group_name="derivation", code_version=VERSION, kinds=kinds,
-                    owners=OWNERS, tags={**OUTPUT_TAGS, "domain": domain},
-                    check_specs=[contract_check_spec(name, files), *(extra_checks or [])])
+def _asset(
+    name: str,
+    files: list[str],
+    kinds: set[str],
+    extra_checks: list[dg.AssetCheckSpec] | None = None,
+    domain: str = "efficacy",
+) -> Any:
+    return dg.asset(
+        name=name,
+        partitions_def=DATA_CUTS,
+        group_name="derivation",
+        code_version=VERSION,
+        kinds=kinds,
+        owners=OWNERS,
+        tags={**OUTPUT_TAGS, "domain": domain},
+        check_specs=[contract_check_spec(name, files), *(extra_checks or [])],
+    )
 
 
-@_asset("eligibility_deviations", ["eligibility_deviations.csv"], {"polars", "csv"}, domain="validation",
-        extra_checks=[dg.AssetCheckSpec("checklist_agrees", asset="eligibility_deviations", blocking=False,
-                                        description="Computed eligibility agrees with the investigator's checklist")])
-def eligibility_deviations(context: AssetExecutionContext, settings: DropSettings,
-                           cut_records: TrialDrop) -> Iterator[Any]:
+@_asset(
+    "eligibility_deviations",
+    ["eligibility_deviations.csv"],
+    {"polars", "csv"},
+    domain="validation",
+    extra_checks=[
+        dg.AssetCheckSpec(
+            "checklist_agrees",
+            asset="eligibility_deviations",
+            blocking=False,
+            description="Computed eligibility agrees with the investigator's checklist",
+        )
+    ],
+)
+def eligibility_deviations(
+    context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop
+) -> Iterator[Any]:
     """Each computable criterion evaluated from enrolment and compared with the
     checklist, for the subjects enrolled by the cut; every disagreement, failure
     or missing criterion is listed (protocol.md). A deviation does not stop the
@@ -43,21 +66,33 @@ def eligibility_deviations(context: AssetExecutionContext, settings: DropSetting
     yield dg.Output(table, metadata={**meta, "subjects": table["subject_id"].n_unique()})
     yield contract_result("eligibility_deviations", {"eligibility_deviations.csv": problems})
     subjects = sorted(table["subject_id"].unique().to_list())
-    yield listing_check("checklist_agrees", table, "no deviations" if table.is_empty() else
-                        f"{len(subjects)} subject(s) with eligibility findings: " + ", ".join(subjects[:30]))
+    yield listing_check(
+        "checklist_agrees",
+        table,
+        "no deviations"
+        if table.is_empty()
+        else f"{len(subjects)} subject(s) with eligibility findings: " + ", ".join(subjects[:30]),
+    )
 
 
 @_asset("adsl", ["adsl.parquet"], {"polars", "parquet"})
-def adsl(context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop,
-         eligibility_deviations: pl.DataFrame, adae: pl.DataFrame, crs_grading: SyndromeGrading,
-         icans_grading: SyndromeGrading) -> Iterator[Any]:
+def adsl(
+    context: AssetExecutionContext,
+    settings: DropSettings,
+    cut_records: TrialDrop,
+    eligibility_deviations: pl.DataFrame,
+    adae: pl.DataFrame,
+    crs_grading: SyndromeGrading,
+    icans_grading: SyndromeGrading,
+) -> Iterator[Any]:
     """ADSL: one row per enrolled subject: populations (ENRLFL, SAFFL, EFFFL, PPROTFL),
     baseline and subgroup variables, key dates, the end of response attribution,
     disposition, exposure, day-28 response, ORR3M, remission and relapse, CRS/ICANS
     (reported, derived, adjudicated), deaths with cause category, early deaths and
     NRM, and the eligibility-deviation flag."""
-    table = derive_adsl(cut_records.records, cut_records.cut, eligibility_deviations, adae,
-                        (crs_grading, icans_grading))
+    table = derive_adsl(
+        cut_records.records, cut_records.cut, eligibility_deviations, adae, (crs_grading, icans_grading)
+    )
     meta, problems = save_table(context, settings, "adsl.parquet", table)
     counts = {f"n {flag}": int((table[flag] == "Y").sum()) for flag in ("ENRLFL", "SAFFL", "EFFFL", "PPROTFL")}
     yield dg.Output(table, metadata={**meta, **counts})
@@ -65,8 +100,9 @@ def adsl(context: AssetExecutionContext, settings: DropSettings, cut_records: Tr
 
 
 @_asset("adrs", ["adrs.parquet"], {"polars", "parquet"})
-def adrs(context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop,
-         adsl: pl.DataFrame) -> Iterator[Any]:
+def adrs(
+    context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame
+) -> Iterator[Any]:
     """ADRS: response at every assessment (ANL01FL: attributable to CAR-T), the best
     overall response by day 28 and ORR3M per infused subject."""
     table = derive_adrs(cut_records.records, adsl)
@@ -85,15 +121,27 @@ def response_summary(context: AssetExecutionContext, settings: DropSettings, ads
     table = summarise_response(adsl, plan.subgroups)
     meta, problems = save_table(context, settings, "response_summary.csv", table)
     shown = table.filter(pl.col("group_var").is_in(["all", "disease_stratum"]))
-    rows = [{"parameter": r["parameter"], "group": group_label(r["group_var"], r["group"]),
-             "responders / evaluable": f"{r['responders']}/{r['n']}",
-             "rate (95% CI)": "NE" if r["rate"] is None else
-             f"{100 * r['rate']:.1f}% ({100 * r['rate_lcl']:.1f}-{100 * r['rate_ucl']:.1f})",
-             "pending": r["n_pending"]} for r in shown.iter_rows(named=True)]
+    rows = [
+        {
+            "parameter": r["parameter"],
+            "group": group_label(r["group_var"], r["group"]),
+            "responders / evaluable": f"{r['responders']}/{r['n']}",
+            "rate (95% CI)": "NE"
+            if r["rate"] is None
+            else f"{100 * r['rate']:.1f}% ({100 * r['rate_lcl']:.1f}-{100 * r['rate_ucl']:.1f})",
+            "pending": r["n_pending"],
+        }
+        for r in shown.iter_rows(named=True)
+    ]
     overall = table.row(0, named=True)
-    yield dg.Output(table, metadata={
-        **meta,
-        "headline": records_table(rows, ["parameter", "group", "responders / evaluable", "rate (95% CI)", "pending"]),
-        "CR/CRi rate": dg.MetadataValue.float(overall["rate"] if overall["rate"] is not None else float("nan")),
-    })
+    yield dg.Output(
+        table,
+        metadata={
+            **meta,
+            "headline": records_table(
+                rows, ["parameter", "group", "responders / evaluable", "rate (95% CI)", "pending"]
+            ),
+            "CR/CRi rate": dg.MetadataValue.float(overall["rate"] if overall["rate"] is not None else float("nan")),
+        },
+    )
     yield contract_result("response_summary", {"response_summary.csv": problems})

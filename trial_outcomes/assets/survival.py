@@ -1,22 +1,26 @@
 """Survival analysis: summaries, curves, Cox models, follow-up and the HSCT landmark."""
 
-
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
-from dagster import AssetExecutionContext
 import polars as pl
+from dagster import AssetExecutionContext
 
 from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
 from trial_outcomes.assets.metadata import records_table
 from trial_outcomes.assets.shared import DATA_CUTS, OUTPUT_TAGS, OWNERS, DropSettings, code_version
 from trial_outcomes.labels import endpoint as endpoint_label
 
-FILES = {"survival_summary": "survival_summary.csv", "survival_details": "survival_details.csv",
-         "km_curves": "km_curves.parquet", "cox_summary": "cox_summary.csv",
-         "followup_summary": "followup_summary.csv", "hsct_landmark": "hsct_landmark.csv"}
+FILES = {
+    "survival_summary": "survival_summary.csv",
+    "survival_details": "survival_details.csv",
+    "km_curves": "km_curves.parquet",
+    "cox_summary": "cox_summary.csv",
+    "followup_summary": "followup_summary.csv",
+    "hsct_landmark": "hsct_landmark.csv",
+}
 DAYS_PER_MONTH = 30.4375
 
 
@@ -46,21 +50,29 @@ def headline_rows(summary: pl.DataFrame, landmarks: tuple[int, ...]) -> list[dic
     rows = []
     for r in summary.filter((pl.col("group_var") == "all") & (pl.col("analysis") == "primary")).iter_rows(named=True):
         row: dict[str, Any] = {"endpoint": endpoint_label(r["endpoint"]), "N": r["n"], "events": r["n_events"]}
-        row["median, months (95% CI)"] = ("-" if r["endpoint"] in ("CIR", "NRM") else
-                                          f"{_months(r['median_days'])} ({_months(r['median_lcl_days'])}-"
-                                          f"{_months(r['median_ucl_days'])})")
+        row["median, mo"] = (
+            "-"
+            if r["endpoint"] in ("CIR", "NRM")
+            else f"{_months(r['median_days'])} ({_months(r['median_lcl_days'])}-{_months(r['median_ucl_days'])})"
+        )
         for m in shown:
-            row[f"{m} months, % (95% CI)"] = (f"{_pct(r[f'rate_{m}m'])} ({_pct(r[f'rate_{m}m_lcl'])}-"
-                                              f"{_pct(r[f'rate_{m}m_ucl'])})")
+            row[f"{m} mo, %"] = f"{_pct(r[f'rate_{m}m'])} ({_pct(r[f'rate_{m}m_lcl'])}-{_pct(r[f'rate_{m}m_ucl'])})"
         rows.append(row)
     return rows
 
 
-@dg.asset(partitions_def=DATA_CUTS, group_name="survival", code_version=code_version("assets/survival.py"),
-          kinds={"polars", "csv", "parquet"}, owners=OWNERS, tags={**OUTPUT_TAGS, "domain": "efficacy"},
-          check_specs=[contract_check_spec("survival_analysis", list(FILES.values()))])
-def survival_analysis(context: AssetExecutionContext, settings: DropSettings, adtte: pl.DataFrame,
-                      adsl: pl.DataFrame) -> Iterator[Any]:
+@dg.asset(
+    partitions_def=DATA_CUTS,
+    group_name="survival",
+    code_version=code_version("assets/survival.py"),
+    kinds={"polars", "csv", "parquet"},
+    owners=OWNERS,
+    tags={**OUTPUT_TAGS, "domain": "efficacy"},
+    check_specs=[contract_check_spec("survival_analysis", list(FILES.values()))],
+)
+def survival_analysis(
+    context: AssetExecutionContext, settings: DropSettings, adtte: pl.DataFrame, adsl: pl.DataFrame
+) -> Iterator[Any]:
     """Kaplan-Meier (OS, EFS, DFS, DOR) and Aalen-Johansen (CIR, NRM) per endpoint,
     analysis and subgroup: medians with Brookmeyer-Crowley CIs, landmark rates,
     log-rank / Gray's tests (`survival_summary.csv`, with competing events and the
@@ -91,19 +103,28 @@ def survival_analysis(context: AssetExecutionContext, settings: DropSettings, ad
     rows = headline_rows(survival.summary, plan.landmark_months)
     numbers: dict[str, Any] = {}
     for r in survival.summary.filter((pl.col("group_var") == "all") & (pl.col("analysis") == "primary")).iter_rows(
-            named=True):
+        named=True
+    ):
         if r["median_days"] is not None:
-            numbers[f"{r['endpoint']} median (months)"] = dg.MetadataValue.float(round(r["median_days"] / DAYS_PER_MONTH, 2))
+            numbers[f"{r['endpoint']} median (months)"] = dg.MetadataValue.float(
+                round(r["median_days"] / DAYS_PER_MONTH, 2)
+            )
         if r.get("rate_12m") is not None:
             numbers[f"{r['endpoint']} 12-month rate (%)"] = dg.MetadataValue.float(round(100 * r["rate_12m"], 1))
     followup = tables["followup_summary"].row(0, named=True)
     if followup["median_followup_days"] is not None:
         numbers["median follow-up (months)"] = dg.MetadataValue.float(
-            round(followup["median_followup_days"] / DAYS_PER_MONTH, 1))
-    yield dg.Output(SurvivalResults(tables), metadata={
-        **meta,
-        "headline (primary, all subjects)": records_table(rows, list(rows[0]) if rows else ["endpoint"]),
-        "analysis plan sha256": plan.sha256,
-        **numbers,
-    })
+            round(followup["median_followup_days"] / DAYS_PER_MONTH, 1)
+        )
+    yield dg.Output(
+        SurvivalResults(tables),
+        metadata={
+            **meta,
+            "headline: median and rates with 95% CIs (primary, all subjects)": records_table(
+                rows, list(rows[0]) if rows else ["endpoint"]
+            ),
+            "analysis plan sha256": plan.sha256,
+            **numbers,
+        },
+    )
     yield contract_result("survival_analysis", checked)

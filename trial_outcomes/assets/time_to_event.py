@@ -1,21 +1,26 @@
 """Time-to-event analysis data: ADTTE."""
 
-
 from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
-from dagster import AssetExecutionContext
 import polars as pl
+from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.adtte import derive_adtte, event_counts
 from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
 from trial_outcomes.assets.shared import DATA_CUTS, OUTPUT_TAGS, OWNERS, DropSettings, code_version
 
 
-@dg.asset(partitions_def=DATA_CUTS, group_name="derivation", code_version=code_version("assets/time_to_event.py"),
-          kinds={"polars", "parquet"}, owners=OWNERS, tags={**OUTPUT_TAGS, "domain": "efficacy"},
-          check_specs=[contract_check_spec("adtte", ["adtte.parquet"])])
+@dg.asset(
+    partitions_def=DATA_CUTS,
+    group_name="derivation",
+    code_version=code_version("assets/time_to_event.py"),
+    kinds={"polars", "parquet"},
+    owners=OWNERS,
+    tags={**OUTPUT_TAGS, "domain": "efficacy"},
+    check_specs=[contract_check_spec("adtte", ["adtte.parquet"])],
+)
 def adtte(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame) -> Iterator[Any]:
     """ADTTE: OS, EFS, DFS, CIR, NRM and DOR, primary and (EFS, DFS, CIR, DOR)
     `censor_at_hsct`, with STARTDT, ADT, AVAL (days), CNSR, event and censoring
@@ -24,7 +29,9 @@ def adtte(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataF
     plan = settings.analysis_plan()
     table = derive_adtte(adsl, plan.subgroups)
     meta, problems = save_table(context, settings, "adtte.parquet", table)
-    extra = {f"{r['PARAMCD']} {r['ANALYSIS']}": f"{r['n']} subjects, {r['events']} events"
-             for r in event_counts(table).iter_rows(named=True)}
+    extra = {
+        f"{r['PARAMCD']} {r['ANALYSIS']}": f"{r['n']} subjects, {r['events']} events"
+        for r in event_counts(table).iter_rows(named=True)
+    }
     yield dg.Output(table, metadata={**meta, **extra})
     yield contract_result("adtte", {"adtte.parquet": problems})

@@ -1,12 +1,11 @@
 """The validated drop: typed records with the cross-file checks, and the records at the cut."""
 
-
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import dagster as dg
-from dagster import AssetExecutionContext
 import polars as pl
+from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.cut import apply_cut
 from trial_outcomes.assets.metadata import problems_check
@@ -22,13 +21,19 @@ from trial_outcomes.schema import SCHEMAS
 DROP_KEY = dg.AssetKey("trial_drop")
 Rule = Callable[[dict[str, pl.DataFrame]], pl.DataFrame]
 RULES: dict[str, tuple[Rule, str]] = {
-    "unique_keys": (validation.unique_keys,
-                    "Each record's key is unique in its file; no two subject ids differ only in letter case"),
+    "unique_keys": (
+        validation.unique_keys,
+        "Each record's key is unique in its file; no two subject ids differ only in letter case",
+    ),
     "subjects_enrolled": (validation.orphan_records, "Every record's subject is in enrolment"),
-    "date_order": (validation.date_order,
-                   "Dates are in clinical order (follow-up events included); nothing but the death after a death"),
-    "dependent_values": (validation.dependent_values,
-                         "cause_category only on deaths; ICANS scored by ICE from age 12, by CAPD below"),
+    "date_order": (
+        validation.date_order,
+        "Dates are in clinical order (follow-up events included); nothing but the death after a death",
+    ),
+    "dependent_values": (
+        validation.dependent_values,
+        "cause_category only on deaths; ICANS scored by ICE from age 12, by CAPD below",
+    ),
 }
 
 
@@ -37,14 +42,20 @@ def cut_in_drop(cut: str, records: dict[str, pl.DataFrame]) -> str | None:
     latest record (a cut from the future of the export)."""
     when = parse_cut(cut)
     first = records["enrolment"]["enrol_date"].min()
-    dates = [frame[c].max() for r, frame in records.items() for c in frame.columns
-             if c in [col.name for col in SCHEMAS[r].columns if col.kind == "date"] and frame.height]
+    dates = [
+        frame[c].max()
+        for r, frame in records.items()
+        for c in frame.columns
+        if c in [col.name for col in SCHEMAS[r].columns if col.kind == "date"] and frame.height
+    ]
     latest = max((d for d in dates if d is not None), default=None)
     if first is not None and when < first:
         return f"data cut {cut} is before the first enrolment ({first}): nothing to analyse"
     if latest is not None and when > latest:
-        return (f"data cut {cut} is after the drop's latest record ({latest}): the drop cannot show what happened "
-                "until then; take a cut on or before it (the default cut is the latest date)")
+        return (
+            f"data cut {cut} is after the drop's latest record ({latest}): the drop cannot show what happened "
+            "until then; take a cut on or before it (the default cut is the latest date)"
+        )
     return None
 
 
@@ -58,10 +69,17 @@ def cut_in_drop(cut: str, records: dict[str, pl.DataFrame]) -> str | None:
     tags={"domain": "validation"},
     ins={record: dg.AssetIn(key=dg.AssetKey(["raw", record])) for record in SCHEMAS},
     check_specs=[
-        *[dg.AssetCheckSpec(name, asset=DROP_KEY, blocking=True, description=text) for name, (_, text) in RULES.items()],
-        dg.AssetCheckSpec("required_rows", asset=DROP_KEY, blocking=True,
-                          description="Required files have rows while subjects are enrolled, unless drop_info.toml "
-                                      "says a file is empty on purpose"),
+        *[
+            dg.AssetCheckSpec(name, asset=DROP_KEY, blocking=True, description=text)
+            for name, (_, text) in RULES.items()
+        ],
+        dg.AssetCheckSpec(
+            "required_rows",
+            asset=DROP_KEY,
+            blocking=True,
+            description="Required files have rows while subjects are enrolled, unless drop_info.toml "
+            "says a file is empty on purpose",
+        ),
     ],
 )
 def trial_drop(context: AssetExecutionContext, settings: DropSettings, **raw: RawRecords) -> Iterator[Any]:
@@ -85,15 +103,19 @@ def trial_drop(context: AssetExecutionContext, settings: DropSettings, **raw: Ra
     fingerprint = drop_fingerprint(files)
     expected = context.run.tags.get(DROP_FINGERPRINT_TAG)
     if expected and expected != fingerprint:
-        raise dg.Failure(description=(
-            f"the files of drop {settings.data_path.name} changed after the run was requested "
-            f"(drop SHA-256 {expected[:16]}... then, {fingerprint[:16]}... now); nothing is published"),
-            allow_retries=False)
+        raise dg.Failure(
+            description=(
+                f"the files of drop {settings.data_path.name} changed after the run was requested "
+                f"(drop SHA-256 {expected[:16]}... then, {fingerprint[:16]}... now); nothing is published"
+            ),
+            allow_retries=False,
+        )
     file_names = {record: r.file for record, r in raw.items()}
     empty = validation.empty_required_files(records, file_names, info.empty_files)
     if empty.height:  # say this first: an empty file also makes a cut look outside the drop
-        raise dg.Failure(description="; ".join(f"{r['file']}: {r['rule']}" for r in empty.iter_rows(named=True)),
-                         allow_retries=False)
+        raise dg.Failure(
+            description="; ".join(f"{r['file']}: {r['rule']}" for r in empty.iter_rows(named=True)), allow_retries=False
+        )
     problem = cut_in_drop(context.partition_key, records)
     if problem:
         raise dg.Failure(description=problem, allow_retries=False)
@@ -102,30 +124,48 @@ def trial_drop(context: AssetExecutionContext, settings: DropSettings, **raw: Ra
     except PublishRefused as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     absent = {record: r.absent_columns for record, r in raw.items() if r.absent_columns}
-    drop = TrialDrop(records=records, cut=parse_cut(context.partition_key), files=dict(sorted(files.items())),
-                     absent=absent)
-    yield dg.Output(drop, metadata={
-        "data cut": context.partition_key,
-        "data drop": settings.data_path.resolve().name,
-        "drop sha256": fingerprint,
-        "subjects enrolled": records["enrolment"].height,
-        "publication": (f"supersedes {publication.previous_version} (drop {publication.previous_drop_sha256})"
-                        if publication.supersedes else "a new cut, or the drop already published for it"),
-        **{f"rows: {r}": f.height for r, f in records.items()},
-    })
+    drop = TrialDrop(
+        records=records, cut=parse_cut(context.partition_key), files=dict(sorted(files.items())), absent=absent
+    )
+    yield dg.Output(
+        drop,
+        metadata={
+            "data cut": context.partition_key,
+            "data drop": settings.data_path.resolve().name,
+            "drop sha256": fingerprint,
+            "subjects enrolled": records["enrolment"].height,
+            "publication": (
+                f"supersedes {publication.previous_version} (drop {publication.previous_drop_sha256})"
+                if publication.supersedes
+                else "a new cut, or the drop already published for it"
+            ),
+            **{f"rows: {r}": f.height for r, f in records.items()},
+        },
+    )
     for name, (rule, text) in RULES.items():
         yield problems_check(name, rule(records), text)
     yield problems_check("required_rows", empty, "rows in required files")
 
 
-@dg.asset(partitions_def=DATA_CUTS, group_name="validation", code_version=code_version("assets/validation.py"),
-          kinds={"polars"}, owners=OWNERS, tags={"domain": "validation"})
+@dg.asset(
+    partitions_def=DATA_CUTS,
+    group_name="validation",
+    code_version=code_version("assets/validation.py"),
+    kinds={"polars"},
+    owners=OWNERS,
+    tags={"domain": "validation"},
+)
 def cut_records(trial_drop: TrialDrop) -> dg.Output[TrialDrop]:
     """The drop as known at the data cut: records dated after it ignored, AEs
     resolving after it ongoing, subjects enrolled after it left out of every
     record type. Every output after this step sees only these records."""
     records = apply_cut(trial_drop.records, trial_drop.cut)
     dropped = {r: trial_drop[r].height - f.height for r, f in records.items()}
-    return dg.Output(TrialDrop(records=records, cut=trial_drop.cut, files=trial_drop.files, absent=trial_drop.absent),
-                     metadata={"data cut": str(trial_drop.cut), "subjects at the cut": records["enrolment"].height,
-                               **{f"rows after the cut: {r}": n for r, n in dropped.items() if n}})
+    return dg.Output(
+        TrialDrop(records=records, cut=trial_drop.cut, files=trial_drop.files, absent=trial_drop.absent),
+        metadata={
+            "data cut": str(trial_drop.cut),
+            "subjects at the cut": records["enrolment"].height,
+            **{f"rows after the cut: {r}": n for r, n in dropped.items() if n},
+        },
+    )

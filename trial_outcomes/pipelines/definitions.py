@@ -9,11 +9,16 @@ from trial_outcomes.assets.ingest import RAW_ASSETS
 from trial_outcomes.assets.publish import build_published_cut
 from trial_outcomes.assets.shared import DATA_CUTS, OUTPUT_TAG, DropSettings
 from trial_outcomes.assets.validation import cut_records, trial_drop
-from trial_outcomes.pipelines.sensors import build_boundary_sensor, build_drop_sensor
 from trial_outcomes.pipelines.schedules import build_interim_schedule
+from trial_outcomes.pipelines.sensors import build_boundary_sensor, build_drop_sensor
 from trial_outcomes.pipelines.storage import FrameIOManager
 
 ALL_JOB = "all_outcomes"
+JOB_DESCRIPTION = (
+    "Every outcome asset of one drop and data cut, published as one set. To analyse a new cut: "
+    "Materialize all, then Add a partition named by the cut's date as YYYY-MM-DD (for example 2024-06-30), "
+    "on or before the drop's latest date; any other name fails the run at once, before anything is read."
+)
 
 
 def output_asset_keys(assets: list[dg.AssetsDefinition]) -> list[dg.AssetKey]:
@@ -23,8 +28,9 @@ def output_asset_keys(assets: list[dg.AssetsDefinition]) -> list[dg.AssetKey]:
 
 def build_definitions(settings: DropSettings | None = None) -> dg.Definitions:
     """Definitions for one drop and output folder (from the environment by default).
-    The job runs in one process (its steps share values in memory; the cut's lock
-    is held by the run), whoever launches it."""
+    Every job runs in one process (its steps share values in memory; the cut's lock
+    is held by the run), whoever launches it: the data-cut job, and a selection
+    materialized from the asset graph too (the default executor)."""
     settings = settings or DropSettings.from_env()
     storage = FrameIOManager(base_dir=str(settings.out_path / ".storage"))
     plan = settings.analysis_plan()
@@ -36,10 +42,11 @@ def build_definitions(settings: DropSettings | None = None) -> dg.Definitions:
         assets=[*assets, published_cut],
         jobs=[dg.define_asset_job(ALL_JOB, selection=dg.AssetSelection.all(), partitions_def=DATA_CUTS,
                                   executor_def=dg.in_process_executor,
-                                  description="Every outcome asset of one drop and data cut, published as one set")],
+                                  description=JOB_DESCRIPTION)],
         sensors=[build_drop_sensor(ALL_JOB), build_boundary_sensor(ALL_JOB)],
         schedules=[build_interim_schedule(ALL_JOB, plan.schedule_cron)],
         resources={"settings": settings, "io_manager": storage},
+        executor=dg.in_process_executor,
     )
 
 

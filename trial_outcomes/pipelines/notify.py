@@ -59,7 +59,7 @@ def send_webhook(notify: Notify, alert: Alert) -> None:
     data = json.dumps(webhook_payload(alert, notify.webhook_format)).encode("utf-8")
     request = urllib.request.Request(notify.webhook_url, data=data, method="POST",
                                      headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=notify.timeout_seconds) as response:  # noqa: S310 - the plan's URL
+    with urllib.request.urlopen(request, timeout=notify.timeout_seconds) as response:
         if response.status >= 300:
             raise OSError(f"webhook answered HTTP {response.status}")
 

@@ -23,6 +23,7 @@ from trial_outcomes.io.readers import latest_date_in_drop
 from trial_outcomes.io.records import drop_files, drop_fingerprint
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
 from trial_outcomes.pipelines.instance import open_instance
+from trial_outcomes.pipelines.sensors import announce_run
 
 PROGRESS_LOGGER = "trial_progress"
 
@@ -35,6 +36,7 @@ class RunOutcome:
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     boundaries: list[str] = field(default_factory=list)
+    announcements: list[str] = field(default_factory=list)  # who was told of a crossed boundary, and how
     run_id: str = ""
     interrupted: bool = False  # stopped by an interrupt (Ctrl-C, SIGINT/SIGTERM), not by the data
     #: seconds spent finding the default cut, then in each step that succeeded (Dagster's own count)
@@ -154,6 +156,9 @@ def _execute(settings: DropSettings, cut: str, timings: dict[str, float],
         if result.success:
             outcome.cut = cut
             outcome.published = str(settings.out_path / cut)
+        run = instance.get_run_by_id(result.run_id)
+        if result.success and outcome.boundaries and run is not None:
+            outcome.announcements = announce_run(instance, run, settings.analysis_plan().notify, settings.out_path)
     return outcome
 
 
@@ -163,7 +168,7 @@ def add_partition(instance: dg.DagsterInstance, cut: str) -> None:
         return
     try:
         instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
-    except Exception:  # noqa: BLE001 - a unique-key race between two processes; the partition then exists
+    except Exception:
         if not instance.has_dynamic_partition(DATA_CUTS.name, cut):
             raise
 

@@ -8,11 +8,19 @@ from pathlib import Path
 
 import dagster as dg
 
-from trial_outcomes.assets.shared import DATA_CUTS, DROP_FINGERPRINT_TAG, STOPPING_TAG, TRIGGER_TAG, DropSettings
+from trial_outcomes.assets.shared import (
+    ANNOUNCED_TAG,
+    DATA_CUTS,
+    DROP_FINGERPRINT_TAG,
+    STOPPING_TAG,
+    TRIGGER_TAG,
+    DropSettings,
+)
 from trial_outcomes.errors import DataDropError
 from trial_outcomes.io.readers import EXTENSIONS, latest_date_in_drop
 from trial_outcomes.io.records import drop_files, drop_fingerprint
 from trial_outcomes.pipelines.notify import Alert, announce
+from trial_outcomes.plan import Notify
 
 SENSOR_INTERVAL_SECONDS = 60
 
@@ -104,28 +112,45 @@ def crossed_rules(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     return out
 
 
+def announce_run(instance: dg.DagsterInstance, run: dg.DagsterRun, notify: Notify, out_dir: Path) -> list[str]:
+    """Tell the people the plan names that ``run`` crossed a stopping boundary, once:
+    the run is tagged before anything is sent, so the CLI (right after its run) and the
+    boundary sensor (for every launcher) never both announce it. Returns what was done."""
+    if ANNOUNCED_TAG in run.tags:
+        return []
+    cut = run.tags.get("dagster/partition", "?")
+    rules = crossed_rules(instance, run.run_id) or [run.tags.get(STOPPING_TAG, "crossed")]
+    report = out_dir.resolve() / cut / "report.pdf"
+    alert = Alert(cut, run.run_id, rules, str(report) if report.is_file() else "")
+    if not notify.enabled:
+        return [f"{alert.subject}: no one to tell ([notify] in the analysis plan is empty)"]
+    instance.add_run_tags(run.run_id, {ANNOUNCED_TAG: "sending"})
+    results = announce(notify, alert)  # e.g. ["webhook: sent", "e-mail: FAILED (...)"]
+    instance.add_run_tags(run.run_id, {ANNOUNCED_TAG: "; ".join(results)})
+    lines = [f"{alert.subject}: {result}" for result in results]
+    return lines
+
+
+def _run_out_dir(run: dg.DagsterRun, settings: DropSettings) -> Path:
+    config = run.run_config.get("resources", {}).get("settings", {}).get("config", {}) if run.run_config else {}
+    return Path(config.get("out_dir") or settings.out_dir)
+
+
 def build_boundary_sensor(job_name: str) -> dg.SensorDefinition:
     @dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, name="stopping_boundary_alert",
                           minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
                           description="Announces a crossed stopping boundary (webhook and e-mail, as the analysis "
                                       "plan's [notify] says) for every successful run of the data-cut job, "
-                                      "whoever launched it.")
+                                      "whoever launched it, once per run.")
     def stopping_boundary_alert(context: dg.RunStatusSensorContext, settings: DropSettings) -> dg.SkipReason | None:
         run = context.dagster_run
         if run.job_name != job_name or STOPPING_TAG not in run.tags:
             return dg.SkipReason(f"run {run.run_id[:8]}: no boundary crossed")
-        notify = settings.analysis_plan().notify
-        cut = run.tags.get("dagster/partition", "?")
-        rules = crossed_rules(context.instance, run.run_id) or [run.tags[STOPPING_TAG]]
-        out_dir = Path(run.run_config.get("resources", {}).get("settings", {}).get("config", {}).get(
-            "out_dir", settings.out_dir)) if isinstance(run.run_config, dict) else settings.out_path
-        report = out_dir.resolve() / cut / "report.pdf"
-        alert = Alert(cut, run.run_id, rules, str(report) if report.is_file() else "")
-        if not notify.enabled:
-            context.log.warning(f"{alert.subject}: no one to tell ([notify] in the analysis plan is empty)")
-            return None
-        for line in announce(notify, alert):
-            context.log.info(f"{alert.subject}: {line}")
+        if ANNOUNCED_TAG in run.tags:
+            return dg.SkipReason(f"run {run.run_id[:8]}: announced already ({run.tags[ANNOUNCED_TAG]})")
+        lines = announce_run(context.instance, run, settings.analysis_plan().notify, _run_out_dir(run, settings))
+        for line in lines:
+            (context.log.info if line.endswith(": sent") else context.log.warning)(line)
         return None
 
     return stopping_boundary_alert

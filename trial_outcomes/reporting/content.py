@@ -1,6 +1,6 @@
 """The content of the DSMB report as plain data: numbered tables (rows of text) and
 figures, grouped in sections. Every number is formatted here, once; the HTML and
-the PDF only lay this model out (``html.py``, ``pdf.py``), so the two can never
+the PDF only lay this model out (``render.py``), so the two can never
 show different numbers."""
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ from typing import Any
 import polars as pl
 
 from trial_outcomes import labels
-from trial_outcomes.analysis.ae_tables import ANY_SOC, ANY_TERM
 from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table, count_pct, pct_ci
 from trial_outcomes.reporting.efficacy import listing
 from trial_outcomes.reporting.inputs import ReportInputs

@@ -8,7 +8,16 @@ from typing import Any
 import polars as pl
 
 from trial_outcomes import labels
-from trial_outcomes.reporting.content import Facts, Paragraph, Section, Table, count_pct, median_months_days, months, pct_ci
+from trial_outcomes.reporting.content import (
+    Facts,
+    Paragraph,
+    Section,
+    Table,
+    count_pct,
+    median_months_days,
+    months,
+    pct_ci,
+)
 from trial_outcomes.reporting.inputs import ReportInputs
 
 

@@ -46,9 +46,9 @@ def render_all(specs: dict[str, Any]) -> dict[str, bytes]:
     n = workers()
     if n <= 1 or len(names) < PARALLEL_FROM:
         return {name: draw(specs[name]) for name in names}
-    import matplotlib.figure  # noqa: F401 - loaded once here, inherited by the forked workers
-
     from concurrent.futures import ProcessPoolExecutor
+
+    import matplotlib.figure  # noqa: F401 - loaded once here, inherited by the forked workers
 
     # costly figures first, spread over the workers
     ordered = sorted(names, key=lambda name: -_cost(specs[name]))
