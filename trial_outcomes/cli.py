@@ -100,7 +100,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"\n{line}", file=sys.stderr)
         return 1
     print(f"data cut {outcome.cut}: outputs in {outcome.published}")
-    print(f"  report: {Path(outcome.published or '').resolve() / 'report.pdf'}")
+    print(f"  report: {Path(outcome.published or '').absolute() / 'report.pdf'}")
     total = time.perf_counter() - started
     print(f"done in {total:.1f} s, peak RSS {_peak_rss_mb():.0f} MB")
     if args.timings:
@@ -190,7 +190,7 @@ def cmd_open(args: argparse.Namespace) -> int:
     cut = args.cut or cuts[-1]
     if cut not in cuts:
         return _fail(f"cut {cut} is not published in {out}; published: {', '.join(cuts)}")
-    report = (out / cut / f"report.{args.format}").resolve()
+    report = (out / cut / f"report.{args.format}").absolute()
     print(report)
     if not args.print_only and (os.environ.get("DISPLAY") or sys.platform == "darwin" or shutil.which("xdg-open")):
         webbrowser.open(report.as_uri())

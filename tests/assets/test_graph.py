@@ -86,7 +86,7 @@ def test_figures_show_in_the_ui_one_entry_per_endpoint(materialized: Materialize
     (event,) = materialized.result.asset_materializations_for_node("figures")
     meta = event.metadata
     os_figures = meta["curves: Overall survival"].value
-    assert os_figures.count("data:image/png;base64,") == 1 + 4  # overall and the four subgroups
+    assert os_figures.count("data:image/svg+xml;base64,") == 1 + 4  # overall and the four subgroups
     assert meta["figures"].value == len(list((materialized.folder / "plots").iterdir()))
     (survival,) = materialized.result.asset_materializations_for_node("survival_analysis")
     headline = survival.metadata["headline: median and rates with 95% CIs (primary, all subjects)"]
@@ -103,5 +103,5 @@ def test_figures_are_byte_identical_for_the_same_data(materialized: Materialized
     folder = materialized.folder
     specs = survival_specs(pl.read_csv(folder / "survival_summary.csv"), pl.read_csv(folder / "survival_details.csv"),
                            pl.read_parquet(folder / "km_curves.parquet"), (6, 12, 24))
-    spec = specs["OS_primary_all.png"]
-    assert draw(spec) == draw(spec) == (folder / "plots" / "OS_primary_all.png").read_bytes()
+    spec = specs["OS_primary_all.svg"]
+    assert draw(spec) == draw(spec) == (folder / "plots" / "OS_primary_all.svg").read_bytes()

@@ -195,7 +195,7 @@ def test_4_every_km_figure_shows(page, project):
             page.screenshot(path=str(project.shots / "3-figures-os.png"))
         page.keyboard.press("Escape")
         dialog.wait_for(state="detached")
-    n_km = len(list((project.folder / "out" / CLI_CUT / "plots").glob("*.png")))
+    n_km = len(list((project.folder / "out" / CLI_CUT / "plots").glob("*.svg")))
     assert len(widths) >= 6 and all(w >= 600 for w in widths), widths
     assert n_km >= len(widths)
 

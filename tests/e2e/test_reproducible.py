@@ -65,7 +65,7 @@ def test_two_runs_give_identical_bytes(two_runs):
         "report.html",
         "report.pdf",
         "manifest.json",
-        "plots/OS_primary_all.png",
+        "plots/OS_primary_all.svg",
     ):
         assert name in first
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from trial_outcomes.reporting.content import Document, Figure, Paragraph, Section, Table
-from trial_outcomes.reporting.figures.style import new_figure, png_bytes
+from trial_outcomes.reporting.figures.style import figure_bytes, new_figure
 from trial_outcomes.reporting.render import render_html, render_pdf
 
 HOSTILE = '<script>alert("x")</script> #set page(width: 1cm) *bold* $x^2$ @ref \\ ] ['
@@ -23,7 +23,7 @@ def _document(cell: str) -> Document:
             Paragraph(cell),
             Table("Deaths by cause", ["Cause", "n"], [[cell, "1"], ["Relapse", "2"]], population="Infused",
                   method="Counts", notes=[f"note {cell}"]),
-            Figure("plots/curve.png", f"A figure {cell}"),
+            Figure("plots/curve.svg", f"A figure {cell}"),
             Table("Second table", ["a"], [["1"]]),
         ]),
     ]
@@ -34,10 +34,10 @@ def _document(cell: str) -> Document:
 def image_root(tmp_path) -> tuple[Path, dict[str, bytes]]:
     fig = new_figure(2, 1)
     fig.add_subplot().plot([0, 1], [0, 1])
-    png = png_bytes(fig, 50)
+    svg = figure_bytes(fig)
     (tmp_path / "plots").mkdir()
-    (tmp_path / "plots" / "curve.png").write_bytes(png)
-    return tmp_path, {"curve.png": png}
+    (tmp_path / "plots" / "curve.svg").write_bytes(svg)
+    return tmp_path, {"curve.svg": svg}
 
 
 def test_numbering_follows_reading_order():
@@ -56,7 +56,7 @@ def test_html_is_self_contained(image_root):
     html = render_html(_document("x"), image_root[1])
     external = re.findall(r'(?:src|href)="(?!data:|#)([^"]*)"', html)
     assert external == []
-    assert "<style>" in html and "data:image/png;base64," in html
+    assert "<style>" in html and "data:image/svg+xml;base64," in html
 
 
 def test_pdf_is_typst_numbered_literal_and_the_same_bytes_twice(image_root):

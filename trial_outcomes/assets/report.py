@@ -25,20 +25,20 @@ UI_ENDPOINTS = ("OS", "EFS", "DFS", "CIR", "NRM", "DOR")
 
 
 def _write_plots(folder: Path, images: dict[str, bytes]) -> None:
-    for name, png in images.items():
+    for name, svg in images.items():
         path = folder / "plots" / name
-        if not path.is_file() or path.read_bytes() != png:
-            atomic_write_bytes(path, png)
+        if not path.is_file() or path.read_bytes() != svg:
+            atomic_write_bytes(path, svg)
 
 
 def _gallery(images: dict[str, bytes], prefix: str) -> str:
-    from trial_outcomes.reporting.figures.style import thumbnail
-
+    """The figures whose names start with ``prefix`` (all subjects first), as the
+    report has them: vector images, readable at any size in the UI."""
     parts = []
-    names = [n for n in images if n.startswith(prefix) and "_censor_at_hsct_" not in n]
-    for name in sorted(names, key=lambda n: (not n.endswith("_all.png"), n)):  # all subjects first
-        small = base64.b64encode(thumbnail(images[name], 0.7)).decode("ascii")
-        parts.append(f"**{name.removesuffix('.png')}**\n\n![{name}](data:image/png;base64,{small})")
+    names = [n for n in images if n.startswith(prefix)]
+    for name in sorted(names, key=lambda n: (not n.endswith("_all.svg"), n)):
+        data = base64.b64encode(images[name]).decode("ascii")
+        parts.append(f"**{name.removesuffix('.svg')}**\n\n![{name}](data:image/svg+xml;base64,{data})")
     return "\n\n".join(parts)
 
 
@@ -46,7 +46,7 @@ def _gallery(images: dict[str, bytes], prefix: str) -> str:
     partitions_def=DATA_CUTS,
     group_name="report",
     code_version=VERSION,
-    kinds={"matplotlib", "png"},
+    kinds={"matplotlib", "svg"},
     owners=OWNERS,
     tags={**OUTPUT_TAGS, "domain": "report"},
 )
@@ -58,7 +58,7 @@ def figures(
     response_summary: pl.DataFrame,
     relapse_summary: RelapseTables,
 ) -> dg.Output[dict[str, bytes]]:
-    """Every figure of the report (`plots/*.png`): Kaplan-Meier and cumulative-incidence
+    """Every figure of the report (`plots/*.svg`): Kaplan-Meier and cumulative-incidence
     curves per endpoint and subgroup (number at risk under the axis, censoring ticks,
     median lines, CI band for single curves, months on the axis), forest plots of
     hazard ratios and response rates, the CONSORT flow, the CD19-negative relapse

@@ -117,6 +117,49 @@ class DropSettings(dg.ConfigurableResource):
         try:
             with cut_lock(self.out_path, partition, f"run {run.run_id[:8]} (process {os.getpid()})"):
                 clear_work(self.out_path, partition)
-                yield self
+                with _partitions_known_for_the_run(context.instance), _figure_workers(run):
+                    yield self
         except CutBusy as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
+
+
+@contextmanager
+def _partitions_known_for_the_run(instance: dg.DagsterInstance | None) -> Iterator[None]:
+    """Dagster asks the instance whether the run's data cut exists for every input and
+    output of every step: several hundred queries of the same row in a run (about a
+    second of the sample's six). A cut that exists stays known for the rest of the
+    run (the run started with it); a cut not found is asked again."""
+    if instance is None:
+        yield
+        return
+    ask = instance.has_dynamic_partition
+    known: set[tuple[str, str]] = set()
+
+    def has_dynamic_partition(partitions_def_name: str, partition_key: str) -> bool:
+        if (partitions_def_name, partition_key) in known:
+            return True
+        found = ask(partitions_def_name, partition_key)
+        if found:
+            known.add((partitions_def_name, partition_key))
+        return found
+
+    instance.has_dynamic_partition = has_dynamic_partition  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del instance.has_dynamic_partition
+
+
+@contextmanager
+def _figure_workers(run: dg.DagsterRun) -> Iterator[None]:
+    """Start the figure workers with the run when it draws figures: they load
+    matplotlib and its fonts on the other core while the first steps read the drop,
+    so the figures step finds them ready."""
+    selection = run.asset_selection  # None or empty: the whole job
+    if selection and dg.AssetKey("figures") not in selection:
+        yield
+        return
+    from trial_outcomes.reporting.figures.render import figure_workers
+
+    with figure_workers():
+        yield

@@ -31,7 +31,7 @@ class Table:
 
 @dataclass
 class Figure:
-    file: str  # "plots/<name>.png"
+    file: str  # "plots/<name>.svg"
     title: str
     footnote: str = ""
     width: int = 100  # % of the text width

@@ -166,7 +166,7 @@ def response_rates_table(inp: ReportInputs) -> Table:
 
 def response_section(inp: ReportInputs) -> Section:
     blocks: list[Any] = [best_response_table(inp), response_rates_table(inp)]
-    blocks += _plot(inp, "forest_response.png", "CR/CRi by day 28 by subgroup",
+    blocks += _plot(inp, "forest_response.svg", "CR/CRi by day 28 by subgroup",
                     "Efficacy set, pending subjects excluded; exact 95% CIs; the dashed line is the overall rate.")
     return Section("Response", "response", blocks, new_page=True)
 
@@ -233,13 +233,13 @@ ENDPOINT_NOTES = {
 
 def endpoint_section(inp: ReportInputs, endpoint: str) -> Section:
     name = labels.endpoint(endpoint)
-    blocks: list[Any] = _plot(inp, f"{endpoint}_primary_all.png", f"{name}, primary analysis",
+    blocks: list[Any] = _plot(inp, f"{endpoint}_primary_all.svg", f"{name}, primary analysis",
                               ENDPOINT_NOTES[endpoint] + " Shaded: 95% CI; ticks: censored; table: number at risk.")
     blocks.append(endpoint_table(inp, endpoint))
     if endpoint not in ("OS", "NRM"):
         blocks.append(endpoint_table(inp, endpoint, "censor_at_hsct", overall_only=True))
     for var in inp.plan.subgroups:
-        blocks += _plot(inp, f"{endpoint}_primary_{var}.png", f"{name} by {labels.variable(var).lower()}",
+        blocks += _plot(inp, f"{endpoint}_primary_{var}.svg", f"{name} by {labels.variable(var).lower()}",
                         "Number at risk under the axis; the test compares the levels.")
     return Section(f"{name} ({endpoint})", endpoint.lower(), blocks, new_page=True)
 
@@ -247,7 +247,7 @@ def endpoint_section(inp: ReportInputs, endpoint: str) -> Section:
 def subgroup_section(inp: ReportInputs) -> Section:
     blocks: list[Any] = []
     for endpoint in ("OS", "EFS", "DFS", "DOR"):
-        blocks += _plot(inp, f"forest_hr_{endpoint}.png", f"{labels.endpoint(endpoint)}: hazard ratios by subgroup",
+        blocks += _plot(inp, f"forest_hr_{endpoint}.svg", f"{labels.endpoint(endpoint)}: hazard ratios by subgroup",
                         "Cox proportional hazards with Efron ties, the subgroup as a factor against its reference level "
                         "(the analysis plan's, else the largest group); Wald 95% CIs.")
     cox = inp.table("cox_summary").filter(pl.col("analysis") == "primary")
@@ -296,7 +296,7 @@ def relapse_section(inp: ReportInputs) -> Section:
     blocks.append(Table("Cumulative incidence of CD19-negative relapse", ["Time", "N", "Incidence (95% CI)"], inc_rows,
                         population="Subjects in remission, from the first remission.",
                         method="Aalen-Johansen; CD19-positive or unknown relapse and death in remission competing."))
-    blocks += _plot(inp, "relapse_cd19_negative.png", "Cumulative incidence of CD19-negative relapse")
+    blocks += _plot(inp, "relapse_cd19_negative.svg", "Cumulative incidence of CD19-negative relapse")
     return Section("Relapse", "relapse", blocks, new_page=True)
 
 
@@ -316,7 +316,7 @@ def subject_sections(inp: ReportInputs) -> list[Section]:
     from trial_outcomes.reporting.summary import disposition_table
 
     disposition = Section("Disposition", "disposition", _plot(
-        inp, "consort.png", "Flow of subjects at the data cut",
+        inp, "consort.svg", "Flow of subjects at the data cut",
         "Enrolled (consented), infused (safety set), evaluable (efficacy set: infused unless withdrawn before any "
         "assessment); status of the infused subjects at the cut.", 90) + [disposition_table(inp)], new_page=True)
     baseline = Section("Baseline characteristics and exposure", "baseline",

@@ -21,7 +21,7 @@ class ReportInputs:
     adsl: pl.DataFrame
     adae: pl.DataFrame
     tables: dict[str, pl.DataFrame]  # by file stem: response_summary, survival_summary, ae_soc_summary, ...
-    figures: set[str]  # the PNG names under plots/
+    figures: set[str]  # the SVG names under plots/
     absent: dict[str, tuple[str, ...]] = field(default_factory=dict)  # record -> optional columns the drop lacks
     supersedes: dict[str, str] = field(default_factory=dict)  # version, drop_sha256, reason (when superseding)
     comparison: pl.DataFrame | None = None

@@ -26,8 +26,8 @@ def render_html(doc: Document, images: dict[str, bytes]) -> str:
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, keep_trailing_newline=True,
                              undefined=jinja2.StrictUndefined)
-    uris = {f"plots/{name}": "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-            for name, png in images.items()}
+    uris = {f"plots/{name}": "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+            for name, svg in images.items()}
     return env.get_template("report.html.j2").render(doc=doc.as_dict(), images=uris)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trial_outcomes.reporting.figures.style import COLOURS, GREY, new_figure, png_bytes
+from trial_outcomes.reporting.figures.style import COLOURS, GREY, new_figure, figure_bytes
 
 
 @dataclass(frozen=True)
@@ -76,4 +76,4 @@ def draw(spec: ForestSpec) -> bytes:
             fontsize=7.5, fontweight="bold", clip_on=False)
     ax.text(spec.reference, -0.7, spec.reference_label, ha="center", va="top", fontsize=6.5, color=GREY)
     fig.text(0.01, 1 - 0.15 / height, spec.title, fontsize=10, fontweight="bold", va="top")
-    return png_bytes(fig)
+    return figure_bytes(fig)

@@ -1,6 +1,6 @@
 """What each figure of a cut shows, built from the analysis tables (polars, in the
 calling process) as plain data that ``render.render_all`` draws, possibly in
-worker processes. Names are the PNG file names under ``plots/``."""
+worker processes. Names are the SVG file names under ``plots/``."""
 
 from __future__ import annotations
 
@@ -59,9 +59,9 @@ def _curve(part: pl.DataFrame, summary: dict[str, Any], details: dict[str, Any],
 
 def survival_specs(summary: pl.DataFrame, details: pl.DataFrame, curves: pl.DataFrame,
                    landmarks: tuple[int, ...]) -> dict[str, SurvivalSpec]:
-    """One figure per endpoint and subgroup variable of the primary analysis, and the
-    overall curve of each sensitivity analysis."""
-    keys = (curves.filter((pl.col("analysis") == "primary") | (pl.col("group_var") == "all"))
+    """One figure per endpoint and subgroup variable of the primary analysis (the
+    sensitivity analyses are tables in the report, not figures)."""
+    keys = (curves.filter(pl.col("analysis") == "primary")
             .select("endpoint", "analysis", "group_var").unique())
     order = {e: i for i, e in enumerate(ENDPOINT_ORDER)}
     keys = sorted(keys.iter_rows(), key=lambda k: (order[k[0]], k[1] != "primary", k[2] != "all", k[2]))
@@ -90,7 +90,7 @@ def survival_specs(summary: pl.DataFrame, details: pl.DataFrame, curves: pl.Data
             r = rows.row(0, named=True)
             notes = [f"{m} mo: {_pct(r[f'rate_{m}m'])} ({_pct(r[f'rate_{m}m_lcl'])}-{_pct(r[f'rate_{m}m_ucl'])})"
                      for m in landmarks if r[f"rate_{m}m"] is not None]
-        specs[f"{endpoint}_{analysis}_{group_var}.png"] = SurvivalSpec(
+        specs[f"{endpoint}_{analysis}_{group_var}.svg"] = SurvivalSpec(
             title, subtitle, cumulative, labels.ORIGINS[endpoint], ticks, made, notes)
     return specs
 
@@ -160,14 +160,15 @@ def swimmer_specs(adsl: pl.DataFrame) -> dict[str, SwimmerSpec]:
         months("FRMDT"), months("HSCTDT"), months("NTHERDT"), months("RELDT"), months("DTHDT"),
     ).sort("_end", "USUBJID")
     specs = {}
+    longest = float(lanes["_end"].max() or 0.0)  # one time axis for every page
     chunks = max(1, -(-lanes.height // SWIMMER_LANES))
     for k in range(chunks):
         part = lanes.slice(k * SWIMMER_LANES, SWIMMER_LANES)
         title = "Course of each infused subject" + (f" ({k + 1} of {chunks})" if chunks > 1 else "")
-        specs[f"swimmer_{k + 1}.png"] = SwimmerSpec(
+        specs[f"swimmer_{k + 1}.svg"] = SwimmerSpec(
             part["USUBJID"].to_list(), part["_end"].fill_null(0).to_list(), part["FRMDT"].to_list(),
             part["HSCTDT"].to_list(), part["NTHERDT"].to_list(), part["RELDT"].to_list(), part["DTHDT"].to_list(),
-            (part["DISPSTAT"] == "ONGOING").to_list(), title)
+            (part["DISPSTAT"] == "ONGOING").to_list(), title, longest)
     return specs
 
 
@@ -188,16 +189,16 @@ def cd19_negative_spec(curve: pl.DataFrame, n: int, landmarks: tuple[int, ...]) 
 def all_specs(adsl: pl.DataFrame, survival: dict[str, pl.DataFrame], response: pl.DataFrame,
               relapse_curve: pl.DataFrame, landmarks: tuple[int, ...]) -> dict[str, Any]:
     """Every figure of a cut, by file name."""
-    specs: dict[str, Any] = {"consort.png": consort_spec(adsl)}
+    specs: dict[str, Any] = {"consort.svg": consort_spec(adsl)}
     specs.update(survival_specs(survival["survival_summary"], survival["survival_details"], survival["km_curves"],
                                 landmarks))
     cox = survival["cox_summary"]
     for endpoint in ("OS", "EFS", "DFS", "DOR"):
         if cox.filter(pl.col("endpoint") == endpoint).height:
-            specs[f"forest_hr_{endpoint}.png"] = hazard_ratio_spec(cox, endpoint)
+            specs[f"forest_hr_{endpoint}.svg"] = hazard_ratio_spec(cox, endpoint)
     if response.height:
-        specs["forest_response.png"] = response_forest_spec(response)
+        specs["forest_response.svg"] = response_forest_spec(response)
     remission_n = int(((adsl["SAFFL"] == "Y") & adsl["FRMDT"].is_not_null()).sum())
-    specs["relapse_cd19_negative.png"] = cd19_negative_spec(relapse_curve, remission_n, landmarks)
+    specs["relapse_cd19_negative.svg"] = cd19_negative_spec(relapse_curve, remission_n, landmarks)
     specs.update(swimmer_specs(adsl))
     return specs

@@ -4,7 +4,7 @@ curve, median lines, labels (not codes) in the legend, months on the time axis,
 and the number at risk in a table aligned to that axis.
 
 The spec is plain data (lists and numbers), so figures can be drawn in worker
-processes; ``draw`` turns one spec into PNG bytes.
+processes; ``draw`` turns one spec into SVG bytes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from trial_outcomes.reporting.figures.style import COLOURS, GREY, LIGHT, new_figure, png_bytes
+from trial_outcomes.reporting.figures.style import COLOURS, GREY, LIGHT, new_figure, figure_bytes
 
 
 @dataclass(frozen=True)
@@ -58,12 +58,17 @@ def _step(curve: Curve, start: float) -> tuple[np.ndarray, ...]:
 
 
 def draw(spec: SurvivalSpec) -> bytes:
+    """One axes; the number-at-risk table is text under it, each tick's column one
+    text (a line per group), placed in the axes' time coordinates so it lines up
+    with the ticks at any size."""
+    from matplotlib.transforms import blended_transform_factory
+
     n_groups = len(spec.curves)
     height = 3.9 + 0.2 * n_groups
     fig = new_figure(7.4, height)
-    table_height = (0.32 + 0.19 * n_groups) / height
-    ax = fig.add_axes((0.21, table_height + 0.55 / height, 0.76, 1 - table_height - 1.25 / height))
-    table = fig.add_axes((0.21, 0.02, 0.76, table_height - 0.1 / height), sharex=ax)
+    row = 0.19 / height  # one line of the risk table, in figure height
+    table_top = (0.22 + row * height * n_groups) / height
+    ax = fig.add_axes((0.21, table_top + 0.55 / height, 0.76, 1 - table_top - 1.25 / height))
     start = 0.0 if spec.cumulative else 1.0
     medians = []
     for i, curve in enumerate(spec.curves):
@@ -78,10 +83,6 @@ def draw(spec: SurvivalSpec) -> bytes:
                     markeredgewidth=1.0, color=colour)
         if not spec.cumulative and curve.median_months is not None:
             medians.append((curve.median_months, colour))
-        table.text(-0.02, -i, curve.label.split(" (")[0], transform=table.get_yaxis_transform(), ha="right",
-                   va="center", color=colour, fontsize=7.5, clip_on=False)
-        for tick, n in zip(spec.ticks, curve.at_risk, strict=True):
-            table.text(tick, -i, str(n), ha="center", va="center", fontsize=7.5)
     if medians:
         ax.hlines(0.5, 0, max(m for m, _ in medians), color=GREY, linewidth=0.7, linestyle="--")
         for m, colour in medians:
@@ -101,7 +102,14 @@ def draw(spec: SurvivalSpec) -> bytes:
     fig.text(0.01, 1 - 0.18 / height, spec.title, fontsize=10, fontweight="bold", va="top")
     fig.text(0.01, 1 - 0.42 / height, spec.subtitle, fontsize=8, color=GREY, va="top")
     ax.legend(loc="upper right" if spec.cumulative else "lower left", frameon=False, fontsize=7.5)
-    table.set_ylim(-n_groups + 0.5, 0.5)
-    table.set_title("Number at risk", fontsize=8, loc="left", x=-0.26, pad=2)
-    table.axis("off")
-    return png_bytes(fig)
+    # the number at risk: a title, then one line per group under the time axis
+    first = table_top - 0.14 / height
+    fig.text(0.01, table_top + 0.08 / height, "Number at risk", fontsize=8, va="bottom")
+    under_ticks = blended_transform_factory(ax.transData, fig.transFigure)
+    lines = {"fontsize": 7.5, "va": "top", "linespacing": 1.5}
+    for tick, column in zip(spec.ticks, zip(*(c.at_risk for c in spec.curves), strict=True), strict=True):
+        fig.text(tick, first, "\n".join(str(n) for n in column), transform=under_ticks, ha="center", **lines)
+    for i, curve in enumerate(spec.curves):  # each label in its curve's colour, on its line of the columns
+        fig.text(0.19, first, "\n" * i + curve.label.split(" (")[0], ha="right", color=COLOURS[i % len(COLOURS)],
+                 **lines)
+    return figure_bytes(fig)
