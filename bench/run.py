@@ -7,7 +7,10 @@ reads its files with bare polars (the floor), runs `trial-outcomes run` end to
 end (wall time and peak RSS of that process), and prints the ratio of the two;
 then the scaling exponent between the two largest sizes, Kaplan-Meier on a
 million subjects (ours, and R's survfit when Rscript is installed), and the
-time to load the Dagster definitions against `import dagster` alone.
+time to load the Dagster definitions against `import dagster` alone; on the
+120-subject sample, the report and figures steps (`run --timings`, median of
+three runs) and a run launched the UI's way (through the instance's run
+launcher, a new process per run) against the same cut from the CLI.
 Drops and outputs go to bench/data/ (ignored by git).
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -98,6 +102,62 @@ def km_million(n: int) -> tuple[float, float | None]:
         return ours, float(out.stdout.strip()) if out.returncode == 0 else None
 
 
+def sample_report_seconds(repeats: int = 3) -> list[float]:
+    """Seconds of the figures and report steps together on data/sample, per run."""
+    totals = []
+    for i in range(repeats):
+        out = DATA / f"out_sample_{i}"
+        shutil.rmtree(out, ignore_errors=True)
+        with tempfile.TemporaryDirectory() as home:
+            run = subprocess.run([PY, "-m", "trial_outcomes.cli", "run", "--data", str(ROOT / "data" / "sample"),
+                                  "--out", str(out), "--timings", "--quiet"], capture_output=True, text=True, cwd=ROOT,
+                                 env={**os.environ, "DAGSTER_HOME": home})
+        steps = {}
+        for line in run.stdout.split("seconds by step", 1)[-1].splitlines()[1:]:
+            seconds, _, step = line.strip().partition("  ")
+            steps[step.strip()] = float(seconds)
+        totals.append(steps.get("figures", float("nan")) + steps.get("report", float("nan")))
+    return totals
+
+
+LAUNCHED_YAML = """telemetry:
+  enabled: false
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: DefaultRunCoordinator
+"""
+
+
+def ui_launch_vs_cli(cut: str = "2024-04-01") -> tuple[float, float]:
+    """Wall seconds of the same cut of data/sample launched as the UI launches it (the
+    instance's run launcher: a new `dagster api execute_run` process loading the code
+    location), and run from the CLI (`trial-outcomes run`, in process)."""
+    import dagster as dg
+
+    sample = ROOT / "data" / "sample"
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        home.mkdir()
+        (home / "dagster.yaml").write_text(LAUNCHED_YAML)
+        env = {**os.environ, "DAGSTER_HOME": str(home), "TRIAL_DATA_DIR": str(sample),
+               "TRIAL_OUT_DIR": str(Path(tmp) / "out_ui")}
+        os.environ["DAGSTER_HOME"] = str(home)
+        with dg.DagsterInstance.get() as instance:
+            instance.add_dynamic_partitions("data_cut", [cut])
+        subprocess.run([PY, "-m", "dagster", "job", "launch", "-m", "trial_outcomes.pipelines.definitions", "-j",
+                        "all_outcomes", "--tags", json.dumps({"dagster/partition": cut})], env=env, cwd=tmp,
+                       check=True, capture_output=True)
+        with dg.DagsterInstance.get() as instance:
+            while not any(r.dagster_run.is_finished for r in instance.get_run_records(limit=1)):
+                time.sleep(0.2)
+            record = instance.get_run_records(limit=1)[0]
+            # from the run's creation (the click in the UI) to its end, as the instance recorded them
+            ui = (record.end_time or time.time()) - record.create_timestamp.timestamp()
+        cli = measure([PY, "-m", "trial_outcomes.cli", "run", "--data", str(sample), "--out", str(Path(tmp) / "out_cli"),
+                       "--cut", cut, "--quiet"])["wall"]
+    return ui, cli
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
@@ -144,6 +204,12 @@ def main() -> None:
     )
     dagster_s, defs_s = import_seconds(("dagster", "trial_outcomes.pipelines.definitions"))
     print(f"\nimport dagster: {dagster_s:.2f} s; load the definitions: {defs_s:.2f} s ({defs_s / dagster_s:.2f}x)")
+    report = sorted(sample_report_seconds())
+    print(f"\nfigures + report steps on the sample (run --timings, 3 runs): median {report[1]:.2f} s "
+          f"({', '.join(f'{x:.2f}' for x in report)}); target under 1.5 s")
+    ui, cli = ui_launch_vs_cli()
+    print(f"\none cut of the sample launched the UI's way: {ui:.1f} s; from the CLI: {cli:.1f} s "
+          f"({ui / cli:.2f}x; target within 1.5x)")
 
 
 if __name__ == "__main__":
