@@ -51,8 +51,9 @@ def toxic_drop(small_drop_master, tmp_path_factory) -> Path:
     shutil.copytree(small_drop_master, drop, dirs_exist_ok=True)
     ae = pl.read_csv(drop / "adverse_events.csv", infer_schema=False)
     crs = pl.col("term") == "Cytokine release syndrome"
-    ae.with_columns(pl.when(crs & (pl.col("grade") != "5")).then(pl.lit("4")).otherwise(pl.col("grade")).alias("grade")
-                    ).write_csv(drop / "adverse_events.csv")
+    ae.with_columns(
+        pl.when(crs & (pl.col("grade") != "5")).then(pl.lit("4")).otherwise(pl.col("grade")).alias("grade")
+    ).write_csv(drop / "adverse_events.csv")
     return drop
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
+from trial_outcomes.assets.shared import DATA_CUT_PARTITIONS, DropSettings
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
 from trial_outcomes.pipelines.runner import default_cut
 from trial_outcomes.plan import DEFAULT_PLAN
@@ -22,31 +22,53 @@ from trial_outcomes.plan import DEFAULT_PLAN
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def materialize_cut(data_dir: Path, out_dir: Path, cut: str | None = None,
-                    instance: dg.DagsterInstance | None = None, **settings: str) -> tuple[dg.ExecuteInProcessResult, str]:
+def materialize_cut(
+    data_dir: Path, out_dir: Path, cut: str | None = None, instance: dg.DagsterInstance | None = None, **settings: str
+) -> tuple[dg.ExecuteInProcessResult, str]:
     """Run the whole job for one cut (the drop's latest date by default), in process."""
     cut = cut or default_cut(data_dir)
     defs = build_definitions(DropSettings(data_dir=str(data_dir), out_dir=str(out_dir), **settings))
     instance = instance or dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
-    result = defs.resolve_job_def(ALL_JOB).execute_in_process(instance=instance, partition_key=cut,
-                                                              raise_on_error=False)
+    instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, [cut])
+    result = defs.resolve_job_def(ALL_JOB).execute_in_process(
+        instance=instance, partition_key=cut, raise_on_error=False
+    )
     return result, cut
 
 
-def cli(*args: str, home: Path, env: dict[str, str] | None = None, timeout: int = 600,
-        cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, home: Path, env: dict[str, str] | None = None, timeout: int = 600, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
     """``trial-outcomes`` as a user runs it, with its own Dagster home (tests never share
     the project's .dagster_home)."""
     full_env = {**os.environ, "DAGSTER_HOME": str(home), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "trial_outcomes.cli", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "trial_outcomes.cli", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def finish(process: subprocess.Popen[str], timeout: float) -> int:
+    """Wait for a ``cli_process``, reading its output (kept as ``.output`` and
+    ``.errors``) so that its pipes are closed; its exit status."""
+    out, err = process.communicate(timeout=timeout)
+    process.output, process.errors = out, err  # type: ignore[attr-defined]
+    return process.returncode
 
 
 def cli_process(*args: str, home: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "trial_outcomes.cli", *args], cwd=ROOT,
-                            env={**os.environ, "DAGSTER_HOME": str(home)}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "trial_outcomes.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, "DAGSTER_HOME": str(home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 class _WebhookHandler(BaseHTTPRequestHandler):
@@ -79,9 +101,11 @@ def plan_with_notify(path: Path, webhook_url: str, smtp_port: int | None = None)
     """The packaged analysis plan, with [notify] pointing at the test's servers."""
     text = DEFAULT_PLAN.read_text().replace('webhook_url = ""', f'webhook_url = "{webhook_url}"')
     if smtp_port is not None:
-        text = text.replace('smtp_host = ""', 'smtp_host = "127.0.0.1"').replace(
-            "smtp_port = 25", f"smtp_port = {smtp_port}").replace(
-            'smtp_from = ""', 'smtp_from = "pipeline@trial.example"').replace(
-            "smtp_to = []", 'smtp_to = ["dsmb-statistician@trial.example"]')
+        text = (
+            text.replace('smtp_host = ""', 'smtp_host = "127.0.0.1"')
+            .replace("smtp_port = 25", f"smtp_port = {smtp_port}")
+            .replace('smtp_from = ""', 'smtp_from = "pipeline@trial.example"')
+            .replace("smtp_to = []", 'smtp_to = ["dsmb-statistician@trial.example"]')
+        )
     path.write_text(text)
     return path

@@ -8,10 +8,36 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "trial_outcomes"
-LAYER = {"schema": 0, "errors": 0, "dates": 0, "labels": 0, "contracts": 0, "provenance": 0, "plan": 1, "io": 2,
-         "synth": 2, "analysis": 3, "reporting": 4, "assets": 5, "pipelines": 6, "cli": 7}
-FILE_IO = {"open", "read_text", "read_bytes", "write_text", "write_bytes", "read_csv", "read_parquet", "write_csv",
-           "write_parquet", "read_excel", "mkdir", "unlink"}
+LAYER = {
+    "schema": 0,
+    "errors": 0,
+    "dates": 0,
+    "labels": 0,
+    "contracts": 0,
+    "provenance": 0,
+    "plan": 1,
+    "io": 2,
+    "synth": 2,
+    "analysis": 3,
+    "reporting": 4,
+    "assets": 5,
+    "pipelines": 6,
+    "cli": 7,
+}
+FILE_IO = {
+    "open",
+    "read_text",
+    "read_bytes",
+    "write_text",
+    "write_bytes",
+    "read_csv",
+    "read_parquet",
+    "write_csv",
+    "write_parquet",
+    "read_excel",
+    "mkdir",
+    "unlink",
+}
 
 
 def _modules() -> list[tuple[str, Path]]:
@@ -35,7 +61,7 @@ def _imports(path: Path) -> list[str]:
 def test_imports_run_one_way():
     wrong = []
     for top, path in _modules():
-        if top == "__init__" or top == "analysis_plan":
+        if top in {"__init__", "analysis_plan"}:
             continue
         for name in _imports(path):
             if not name.startswith("trial_outcomes."):

@@ -25,21 +25,33 @@ def test_the_packaged_plan_loads_with_its_defaults():
     assert len(plan.sha256) == 64 and plan.text == DEFAULT_PLAN.read_text()
 
 
-@pytest.mark.parametrize(("old", "new", "message"), [
-    ('"age_group"]', '"age_group", "emdx"]', "survival.subgroups: [4] 'emdx' is not an ADSL subgroup variable"),
-    ("landmark_months = [6, 12, 24]", "landmark_months = [12, 3]", "survival.landmark_months: landmark months must "
-                                                                   "be increasing"),
-    ("landmark_months = [6, 12, 24]", "landmark_months = [6, 12, 24]\nlandmarks = [3]",
-     "survival.landmarks: unknown key"),
-    ("p1 = 0.80", "p1 = 0.50", "stopping.efficacy: p1 (0.5) must be above p0 (0.6)"),
-    ("threshold = 0.20", "threshold = 1.5", "stopping.safety.threshold: Input should be less than 1"),
-    ('cron = "0 6 1 * *"', 'cron = "monthly"', "schedule.cron: 'monthly' is not a cron string"),
-    ("# takes its largest group. Example: sex = \"M\"", 'emd = "Y"', "forest_reference.emd: not one of the "
-                                                                   "plan's subgroups"),
-    ('smtp_host = ""', 'smtp_host = "127.0.0.1"', "notify: smtp_host needs smtp_from and smtp_to"),
-    ('previous_cut = "auto"', 'previous_cut = "last"', "comparison.previous_cut: 'last': use auto, none or a cut"),
-    ("hsct_landmark_day = 120", "", "survival.hsct_landmark_day: required key is missing"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('"age_group"]', '"age_group", "emdx"]', "survival.subgroups: [4] 'emdx' is not an ADSL subgroup variable"),
+        (
+            "landmark_months = [6, 12, 24]",
+            "landmark_months = [12, 3]",
+            "survival.landmark_months: landmark months must be increasing",
+        ),
+        (
+            "landmark_months = [6, 12, 24]",
+            "landmark_months = [6, 12, 24]\nlandmarks = [3]",
+            "survival.landmarks: unknown key",
+        ),
+        ("p1 = 0.80", "p1 = 0.50", "stopping.efficacy: p1 (0.5) must be above p0 (0.6)"),
+        ("threshold = 0.20", "threshold = 1.5", "stopping.safety.threshold: Input should be less than 1"),
+        ('cron = "0 6 1 * *"', 'cron = "monthly"', "schedule.cron: 'monthly' is not a cron string"),
+        (
+            '# takes its largest group. Example: sex = "M"',
+            'emd = "Y"',
+            "forest_reference.emd: not one of the plan's subgroups",
+        ),
+        ('smtp_host = ""', 'smtp_host = "127.0.0.1"', "notify: smtp_host needs smtp_from and smtp_to"),
+        ('previous_cut = "auto"', 'previous_cut = "last"', "comparison.previous_cut: 'last': use auto, none or a cut"),
+        ("hsct_landmark_day = 120", "", "survival.hsct_landmark_day: required key is missing"),
+    ],
+)
 def test_a_bad_plan_is_refused_naming_the_key(tmp_path, old, new, message):
     with pytest.raises(PlanError) as caught:
         load_plan(_plan(tmp_path, old, new))

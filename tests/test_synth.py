@@ -67,20 +67,29 @@ def test_every_pattern_of_the_version_2_rules_occurs(trial):
     bridging, ICANS monitoring: each at least a few times in 2000 subjects."""
     _, d = trial
     adsl, adae, adrs = d.adsl, d.adae, d.adrs
-    salvage = adrs.filter((pl.col("PARAMCD") == "OVRLRESP") & pl.col("AVALC").is_in(["CR", "CRi"])
-                          & (pl.col("ANL01FL") == "N"))
+    salvage = adrs.filter(
+        (pl.col("PARAMCD") == "OVRLRESP") & pl.col("AVALC").is_in(["CR", "CRi"]) & (pl.col("ANL01FL") == "N")
+    )
     counts = {
-        "remission after salvage": salvage.join(adsl.filter(pl.col("FRMDT").is_null()), on="USUBJID",
-                                                how="semi")["USUBJID"].n_unique(),
-        "relapse after an early CR": adsl.filter((pl.col("RSP42FL") == "Y") & (pl.col("CRFL") == "N")
-                                                 & pl.col("RELDT").is_not_null()).height,
+        "remission after salvage": salvage.join(adsl.filter(pl.col("FRMDT").is_null()), on="USUBJID", how="semi")[
+            "USUBJID"
+        ].n_unique(),
+        "relapse after an early CR": adsl.filter(
+            (pl.col("RSP42FL") == "Y") & (pl.col("CRFL") == "N") & pl.col("RELDT").is_not_null()
+        ).height,
         "late responders": adsl.filter(pl.col("LATERMFL") == "Y").height,
-        "refractory deaths": adsl.filter(pl.col("DTHDT").is_not_null() & pl.col("FRMDT").is_null()
-                                         & (pl.col("DTHCAT") == "LEUKEMIA") & pl.col("TRTSDT").is_not_null()).height,
-        "MRD-persistent non-converters": adsl.filter((pl.col("disease_stratum") == "mrd_persistent")
-                                                     & (pl.col("BOR28") == "CR") & (pl.col("CRFL") == "N")).height,
-        "GVHD after HSCT": adae.filter((pl.col("AEDECOD") == "Graft versus host disease")
-                                       & (pl.col("TRTEMFL") == "N")).height,
+        "refractory deaths": adsl.filter(
+            pl.col("DTHDT").is_not_null()
+            & pl.col("FRMDT").is_null()
+            & (pl.col("DTHCAT") == "LEUKEMIA")
+            & pl.col("TRTSDT").is_not_null()
+        ).height,
+        "MRD-persistent non-converters": adsl.filter(
+            (pl.col("disease_stratum") == "mrd_persistent") & (pl.col("BOR28") == "CR") & (pl.col("CRFL") == "N")
+        ).height,
+        "GVHD after HSCT": adae.filter(
+            (pl.col("AEDECOD") == "Graft versus host disease") & (pl.col("TRTEMFL") == "N")
+        ).height,
         "coded causes": adsl.filter(pl.col("DTHCATSR").str.starts_with("Reported")).height,
         "bridging": adsl.filter(pl.col("BRIDGFL") == "Y").height,
         "ICANS monitored": d.icans.derived.height,

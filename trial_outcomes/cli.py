@@ -82,9 +82,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     print(f"running drop {args.data} (cut {args.cut or 'the latest date in the drop'}) into {args.out}", flush=True)
     try:
-        outcome = run_pipeline(Path(args.data), Path(args.out), args.cut or "", plan=args.plan,
-                               supersede=args.supersede, previous_cut=args.compare,
-                               progress=None if args.quiet else stdout_progress)
+        outcome = run_pipeline(
+            Path(args.data),
+            Path(args.out),
+            args.cut or "",
+            plan=args.plan,
+            supersede=args.supersede,
+            previous_cut=args.compare,
+            progress=None if args.quiet else stdout_progress,
+        )
     except KeyboardInterrupt:
         outcome = None
     except UsageError as exc:
@@ -139,14 +145,20 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def ui_commands(args: argparse.Namespace, home: Path) -> tuple[list[list[str]], dict[str, str]]:
     """The web server and the daemon, started from this interpreter (no PATH needed),
     with the project-local home shared with ``run``."""
-    env = {**os.environ, "DAGSTER_HOME": str(home), "TRIAL_DATA_DIR": str(Path(args.data).resolve()),
-           "TRIAL_OUT_DIR": str(Path(args.out).resolve())}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "TRIAL_DATA_DIR": str(Path(args.data).resolve()),
+        "TRIAL_OUT_DIR": str(Path(args.out).resolve()),
+    }
     plan = args.plan or os.environ.get("TRIAL_PLAN", "")
     if plan:
         env["TRIAL_PLAN"] = str(Path(plan).resolve())
     workspace = home / "workspace.yaml"  # one code location, named as in pyproject.toml's [tool.dagster]
-    workspace.write_text("load_from:\n  - python_module:\n      module_name: trial_outcomes.pipelines.definitions\n"
-                         "      location_name: trial_outcomes\n")
+    workspace.write_text(
+        "load_from:\n  - python_module:\n      module_name: trial_outcomes.pipelines.definitions\n"
+        "      location_name: trial_outcomes\n"
+    )
     webserver = [sys.executable, "-m", "dagster_webserver", "-w", str(workspace), "-h", args.host, "-p", str(args.port)]
     daemon = [sys.executable, "-m", "dagster._daemon", "run", "-w", str(workspace)]
     return [webserver, daemon], env
@@ -198,8 +210,11 @@ def cmd_open(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="trial-outcomes", description="Outcomes pipeline of NCT04325841",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="trial-outcomes",
+        description="Outcomes pipeline of NCT04325841",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     fmt = argparse.ArgumentDefaultsHelpFormatter
     run = sub.add_parser("run", help="materialize every asset for one drop and one data cut", formatter_class=fmt)
@@ -207,11 +222,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cut", default="", help="data cut YYYY-MM-DD (empty: the latest date in the drop)")
     run.add_argument("--out", default="outputs", help="output folder")
     run.add_argument("--plan", default="", help="analysis plan TOML (empty: TRIAL_PLAN, else the packaged plan)")
-    run.add_argument("--supersede", default="", metavar="REASON",
-                     help="publish this drop for a cut already published from another drop, for this reason "
-                          "(the earlier version is kept)")
-    run.add_argument("--compare", default="", metavar="CUT",
-                     help="the published cut to compare with: a date, auto or none (empty: the plan's choice)")
+    run.add_argument(
+        "--supersede",
+        default="",
+        metavar="REASON",
+        help="publish this drop for a cut already published from another drop, for this reason "
+        "(the earlier version is kept)",
+    )
+    run.add_argument(
+        "--compare",
+        default="",
+        metavar="CUT",
+        help="the published cut to compare with: a date, auto or none (empty: the plan's choice)",
+    )
     run.add_argument("--timings", action="store_true", help="print the seconds spent in each step")
     run.add_argument("--quiet", action="store_true", help="no line per finished step")
     run.set_defaults(func=cmd_run)
@@ -222,8 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv", help="file format")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(func=cmd_synth)
-    ui = sub.add_parser("ui", help="open the Dagster UI (web server and daemon) on the project-local home",
-                        formatter_class=fmt)
+    ui = sub.add_parser(
+        "ui", help="open the Dagster UI (web server and daemon) on the project-local home", formatter_class=fmt
+    )
     ui.add_argument("--data", default="data/sample", help="folder of the data drop")
     ui.add_argument("--out", default="outputs", help="output folder")
     ui.add_argument("--plan", default="", help="analysis plan TOML")

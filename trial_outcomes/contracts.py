@@ -184,7 +184,7 @@ class ADTTE(dy.Schema):
     PPROTFL = _flag("Per-protocol population flag")
 
     @dy.rule()
-    def event_xor_censor(cls) -> pl.Expr:  # type: ignore[no-untyped-def]
+    def event_xor_censor(cls) -> pl.Expr:  # noqa: N805 - dataframely rules take the schema class
         return pl.col("EVNTDESC").is_null() != pl.col("CNSDTDSC").is_null()
 
 
@@ -238,8 +238,11 @@ class IcansDiscrepancies(dy.Schema):
 
 
 def _rate(label: str) -> dict[str, dy.Column]:
-    return {"rate": _f(f"{label}", min=0, max=1), "rate_lcl": _f("95% CI lower (Clopper-Pearson)", min=0, max=1),
-            "rate_ucl": _f("95% CI upper (Clopper-Pearson)", min=0, max=1)}
+    return {
+        "rate": _f(f"{label}", min=0, max=1),
+        "rate_lcl": _f("95% CI lower (Clopper-Pearson)", min=0, max=1),
+        "rate_ucl": _f("95% CI upper (Clopper-Pearson)", min=0, max=1),
+    }
 
 
 class ResponseSummary(dy.Schema):
@@ -464,7 +467,6 @@ def adtte_schema(subgroups: tuple[str, ...]) -> type[dy.Schema]:
     return type("ADTTE", (ADTTE,), extra) if extra else ADTTE
 
 
-
 @dataclass(frozen=True)
 class Output:
     """One published table: its file, the asset that writes it, and its contract."""
@@ -492,8 +494,9 @@ OUTPUTS: tuple[Output, ...] = (
     Output("adae.parquet", "adae", "Adverse events analysis dataset", ADAE),
     Output("eligibility_deviations.csv", "eligibility_deviations", "Eligibility deviations", EligibilityDeviations),
     Output("crs_grade_discrepancies.csv", "crs_grading", "CRS: reported against derived grade", CrsDiscrepancies),
-    Output("icans_grade_discrepancies.csv", "icans_grading", "ICANS: reported against derived grade",
-           IcansDiscrepancies),
+    Output(
+        "icans_grade_discrepancies.csv", "icans_grading", "ICANS: reported against derived grade", IcansDiscrepancies
+    ),
     Output("response_summary.csv", "response_summary", "Response rates", ResponseSummary),
     Output("ae_summary.csv", "ae_summary", "TEAEs by preferred term and worst grade", AeSummary),
     Output("ae_soc_summary.csv", "ae_soc_summary", "TEAEs by SOC and preferred term", AeSocSummary),
@@ -504,8 +507,9 @@ OUTPUTS: tuple[Output, ...] = (
     Output("exposure_summary.csv", "exposure_summary", "Exposure", ExposureSummary),
     Output("relapse_summary.csv", "relapse_summary", "Relapse by site and CD19 status", RelapseSummary),
     Output("survival_summary.csv", "survival_analysis", "Survival summary", survival_summary_schema),
-    Output("survival_details.csv", "survival_analysis", "Survival summary: competing events and notes",
-           SurvivalDetails),
+    Output(
+        "survival_details.csv", "survival_analysis", "Survival summary: competing events and notes", SurvivalDetails
+    ),
     Output("km_curves.parquet", "survival_analysis", "Kaplan-Meier and cumulative-incidence curves", KmCurves),
     Output("cox_summary.csv", "survival_analysis", "Hazard ratios by subgroup", CoxSummary),
     Output("followup_summary.csv", "survival_analysis", "Median follow-up", FollowupSummary),
@@ -520,7 +524,8 @@ OPTIONAL_OUTPUTS = ("cut_comparison.csv",)
 
 #: ADSL variables a plan may name as subgroups (categorical, declared above)
 SUBGROUP_VARIABLES: tuple[str, ...] = tuple(
-    name for name, column in ADSL.columns().items() if (column.metadata or {}).get("subgroup"))
+    name for name, column in ADSL.columns().items() if (column.metadata or {}).get("subgroup")
+)
 
 
 def label(schema: type[dy.Schema], column: str) -> str:

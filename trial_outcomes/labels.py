@@ -18,8 +18,14 @@ ANALYSES = {
     "censor_at_hsct": "Sensitivity analysis: censored at HSCT or new therapy",
 }
 
-ORIGINS = {"OS": "infusion", "EFS": "infusion", "DFS": "first remission", "CIR": "first remission",
-           "NRM": "first remission", "DOR": "first remission"}
+ORIGINS = {
+    "OS": "infusion",
+    "EFS": "infusion",
+    "DFS": "first remission",
+    "CIR": "first remission",
+    "NRM": "first remission",
+    "DOR": "first remission",
+}
 
 VARIABLES = {
     "all": "All",
@@ -41,8 +47,11 @@ _YES_NO = {"Y": "Yes", "N": "No"}
 LEVELS: dict[str, dict[str, str]] = {
     "all": {"all": "All subjects"},
     "sex": {"M": "Male", "F": "Female"},
-    "disease_status": {"relapsed": "Relapsed", "primary_refractory": "Primary refractory",
-                       "mrd_persistent": "MRD-persistent"},
+    "disease_status": {
+        "relapsed": "Relapsed",
+        "primary_refractory": "Primary refractory",
+        "mrd_persistent": "MRD-persistent",
+    },
     "disease_stratum": {"morphologic": "Morphologic disease", "mrd_persistent": "MRD-persistent"},
     "age_group": {"<10": "< 10 years", ">=10": ">= 10 years"},
     "prior_hsct": _YES_NO,
@@ -50,12 +59,24 @@ LEVELS: dict[str, dict[str, str]] = {
     "BRIDGFL": _YES_NO,
 }
 
-RESPONSES = {"CR": "Complete remission (CR)", "CRi": "CR with incomplete count recovery (CRi)",
-             "PR": "Partial remission (PR)", "NR": "No response (NR)", "NE": "Not evaluable (NE)",
-             "PENDING": "Pending at the cut"}
+RESPONSES = {
+    "CR": "Complete remission (CR)",
+    "CRi": "CR with incomplete count recovery (CRi)",
+    "PR": "Partial remission (PR)",
+    "NR": "No response (NR)",
+    "NE": "Not evaluable (NE)",
+    "PENDING": "Pending at the cut",
+}
 
-CAUSES = {"LEUKEMIA": "Leukaemia", "CRS": "CRS", "ICANS": "ICANS", "INFECTION": "Infection",
-          "TRANSPLANT": "Transplant-related", "OTHER": "Other", "UNKNOWN": "Unknown"}
+CAUSES = {
+    "LEUKEMIA": "Leukaemia",
+    "CRS": "CRS",
+    "ICANS": "ICANS",
+    "INFECTION": "Infection",
+    "TRANSPLANT": "Transplant-related",
+    "OTHER": "Other",
+    "UNKNOWN": "Unknown",
+}
 
 
 def variable(name: str) -> str:

@@ -66,8 +66,9 @@ class _Survival(_Strict):
     def _known_subgroups(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for i, name in enumerate(value):
             if name not in SUBGROUP_VARIABLES:
-                raise ValueError(f"[{i}] {name!r} is not an ADSL subgroup variable; allowed: "
-                                 + ", ".join(SUBGROUP_VARIABLES))
+                raise ValueError(
+                    f"[{i}] {name!r} is not an ADSL subgroup variable; allowed: " + ", ".join(SUBGROUP_VARIABLES)
+                )
         if len(set(value)) != len(value):
             raise ValueError("a subgroup variable is named twice")
         return value
@@ -179,8 +180,9 @@ class AnalysisPlan:
 
     def parameters(self) -> dict[str, Any]:
         """Every parameter, for the manifest and the report (no secrets: the plan holds none)."""
-        out = {k: v for k, v in asdict(self).items() if k not in ("sha256", "path", "text", "safety", "efficacy",
-                                                                   "notify")}
+        out = {
+            k: v for k, v in asdict(self).items() if k not in ("sha256", "path", "text", "safety", "efficacy", "notify")
+        }
         out["safety"] = self.safety.model_dump()
         out["efficacy"] = self.efficacy.model_dump()
         out["notify"] = {"webhook": bool(self.notify.webhook_url), "email": bool(self.notify.smtp_host)}

@@ -8,32 +8,34 @@ import subprocess
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 PACKAGES = (
     "trial-outcomes",
     "dagster",
     "polars",
-    "lifelines",
+    "dataframely",
     "numpy",
     "scipy",
-    "pandas",
     "matplotlib",
-    "xhtml2pdf",
-    "reportlab",
+    "typst",
     "jinja2",
     "fastexcel",
+    "pydantic",
 )
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @lru_cache(maxsize=1)
-def code_version() -> dict:
+def code_version() -> dict[str, Any]:
     """The git commit of the checkout the code runs from, and whether it has
     uncommitted changes to tracked files; 'unknown' outside a git checkout."""
 
     def git(*args: str) -> str | None:
         try:
-            out = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=10)
+            out = subprocess.run(
+                ["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=10, check=False
+            )
         except (OSError, subprocess.SubprocessError):
             return None
         return out.stdout.strip() if out.returncode == 0 else None
@@ -49,7 +51,7 @@ def code_version() -> dict:
 
 def short_version() -> str:
     v = code_version()
-    return v["git_commit"][:10] + ("-dirty" if v["dirty"] else "")
+    return str(v["git_commit"])[:10] + ("-dirty" if v["dirty"] else "")
 
 
 def _version(name: str) -> str | None:
@@ -59,7 +61,7 @@ def _version(name: str) -> str | None:
         return None
 
 
-def environment() -> dict:
+def environment() -> dict[str, Any]:
     return {"python": platform.python_version(), "packages": {p: _version(p) for p in PACKAGES}}
 
 

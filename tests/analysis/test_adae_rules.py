@@ -19,15 +19,25 @@ def test_treatment_emergent_from_the_first_lymphodepletion_day():
     """Lymphodepletion starts day -5: onset day -5 is treatment-emergent, day -6 is not."""
     d = Trial().enrol("S1").infuse("S1").ae("S1", "Headache", -6, 1).ae("S1", "Nausea", -5, 1).derive()
     assert [(r["AEDECOD"], r["TRTEMFL"], r["TRTEMRSN"]) for r in adae_rows(d)] == [
-        ("Headache", "N", "Before lymphodepletion"), ("Nausea", "Y", None)]
+        ("Headache", "N", "Before lymphodepletion"),
+        ("Nausea", "Y", None),
+    ]
 
 
 def test_treatment_emergent_window_closes_at_hsct():
     """HSCT on day 120; GVHD from day 173 is not a CAR-T toxicity (TRTEMFL N, listed
     apart); an infection on day 119 still is; an AE on the day of HSCT is not."""
-    d = (Trial().enrol("S1").infuse("S1").assess("S1", 28, "CR", 0.0).event("S1", 120, "HSCT", "Sibling donor")
-         .ae("S1", "Pneumonia", 119, 3).ae("S1", "Graft versus host disease", 173, 3).ae("S1", "Nausea", 120, 1)
-         .derive())
+    d = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .assess("S1", 28, "CR", 0.0)
+        .event("S1", 120, "HSCT", "Sibling donor")
+        .ae("S1", "Pneumonia", 119, 3)
+        .ae("S1", "Graft versus host disease", 173, 3)
+        .ae("S1", "Nausea", 120, 1)
+        .derive()
+    )
     flags = {r["AEDECOD"]: (r["TRTEMFL"], r["TRTEMRSN"]) for r in adae_rows(d)}
     assert flags["Pneumonia"] == ("Y", None)
     assert flags["Graft versus host disease"] == ("N", "On or after the first Consolidative HSCT")
@@ -37,8 +47,16 @@ def test_treatment_emergent_window_closes_at_hsct():
 def test_treatment_emergent_window_closes_at_new_therapy():
     """NR at day 28, blinatumomab from day 35: a CRS-like event on day 40 belongs to the
     new therapy (TRTEMFL N) and is not the subject's CAR-T CRS grade."""
-    d = (Trial().enrol("S1").infuse("S1").assess("S1", 28, "NR").event("S1", 35, "NEW_THERAPY", "Blinatumomab")
-         .ae("S1", CRS, 2, 1, resolved=4).ae("S1", CRS, 40, 3, resolved=43).derive())
+    d = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .assess("S1", 28, "NR")
+        .event("S1", 35, "NEW_THERAPY", "Blinatumomab")
+        .ae("S1", CRS, 2, 1, resolved=4)
+        .ae("S1", CRS, 40, 3, resolved=43)
+        .derive()
+    )
     assert [r["TRTEMFL"] for r in adae_rows(d)] == ["Y", "N"]
     assert adsl_row(d)["CRSGR"] == 1
 
@@ -47,8 +65,14 @@ def test_crs_details_worst_grade_onset_duration_and_drugs():
     """CRS day 2-5 grade 2 with tocilizumab, and day 9-10 grade 3 with steroids:
     worst grade 3, onset day 2, duration 4 + 2 = 6 days (both ends counted),
     tocilizumab Y, steroids Y."""
-    d = (Trial().enrol("S1").infuse("S1").ae("S1", CRS, 2, 2, resolved=5, toci=True)
-         .ae("S1", CRS, 9, 3, resolved=10, steroid=True).derive())
+    d = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .ae("S1", CRS, 2, 2, resolved=5, toci=True)
+        .ae("S1", CRS, 9, 3, resolved=10, steroid=True)
+        .derive()
+    )
     row = syndrome_details(d.adae, "CRSFL", "CRS").row(0, named=True)
     assert (row["CRSGR"], row["CRSONDY"], row["CRSDUR"], row["CRSTOCI"], row["CRSSTER"]) == (3, 2, 6, "Y", "Y")
 
@@ -64,8 +88,14 @@ def test_resolution_after_the_cut_is_ongoing_at_the_cut():
 
 
 def test_soc_as_coded_or_not_coded():
-    d = Trial().enrol("S1").infuse("S1").ae("S1", "Pneumonia", 20, 3, soc="Infections and infestations").ae(
-        "S1", "Nausea", 21, 1).derive()
+    d = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .ae("S1", "Pneumonia", 20, 3, soc="Infections and infestations")
+        .ae("S1", "Nausea", 21, 1)
+        .derive()
+    )
     assert [r["AESOC"] for r in adae_rows(d)] == ["Infections and infestations", "Not coded"]
 
 
@@ -107,9 +137,21 @@ def test_fever_masked_by_tocilizumab_still_counts():
 def test_death_from_crs_is_grade_5_and_differences_are_listed():
     """S1 reported grade 3, monitoring says 3 and died of CRS: derived 5, listed.
     S2 reported grade 1, monitoring shows fluids (2): listed. S3 agrees: not listed."""
-    t = (Trial().enrol("S1").infuse("S1").ae("S1", CRS, 2, 3, toci=True).crs("S1", 2, 39.5, "ONE_VASOPRESSOR")
-         .enrol("S2").infuse("S2").ae("S2", CRS, 2, 1).crs("S2", 2, 38.4, "FLUIDS")
-         .enrol("S3").infuse("S3").ae("S3", CRS, 2, 2).crs("S3", 2, 38.4, "NONE", "LOW_FLOW"))
+    t = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .ae("S1", CRS, 2, 3, toci=True)
+        .crs("S1", 2, 39.5, "ONE_VASOPRESSOR")
+        .enrol("S2")
+        .infuse("S2")
+        .ae("S2", CRS, 2, 1)
+        .crs("S2", 2, 38.4, "FLUIDS")
+        .enrol("S3")
+        .infuse("S3")
+        .ae("S3", CRS, 2, 2)
+        .crs("S3", 2, 38.4, "NONE", "LOW_FLOW")
+    )
     records = t.records()
     daily = astct_daily_grade(records["crs_monitoring"], crs_treated_subjects(records["adverse_events"]))
     deaths = pl.DataFrame({"subject_id": ["S1"], "DTHCAT": ["CRS"]})
@@ -122,9 +164,21 @@ def test_adjudicated_grade_is_the_higher_of_reported_and_derived():
     """S1 reported grade 2, monitoring shows one vasopressor (3): adjudicated 3.
     S2 reported 3, monitoring shows fluids (2): adjudicated 3. S3 never reported CRS
     but has a febrile day on high-flow oxygen (3): adjudicated 3, reported empty."""
-    d = (Trial().enrol("S1").infuse("S1").ae("S1", CRS, 2, 2).crs("S1", 2, 39.0, "ONE_VASOPRESSOR")
-         .enrol("S2").infuse("S2").ae("S2", CRS, 2, 3).crs("S2", 2, 39.0, "FLUIDS")
-         .enrol("S3").infuse("S3").crs("S3", 2, 38.6, "NONE", "HIGH_FLOW").derive())
+    d = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .ae("S1", CRS, 2, 2)
+        .crs("S1", 2, 39.0, "ONE_VASOPRESSOR")
+        .enrol("S2")
+        .infuse("S2")
+        .ae("S2", CRS, 2, 3)
+        .crs("S2", 2, 39.0, "FLUIDS")
+        .enrol("S3")
+        .infuse("S3")
+        .crs("S3", 2, 38.6, "NONE", "HIGH_FLOW")
+        .derive()
+    )
     rows = {s: adsl_row(d, s) for s in ("S1", "S2", "S3")}
     assert [(r["CRSGR"], r["CRSGRDRV"], r["CRSGRADJ"]) for r in rows.values()] == [(2, 3, 3), (3, 2, 3), (None, 3, 3)]
     assert d.crs.discrepancies.rows() == [("S1", 2, 3), ("S2", 3, 2), ("S3", 0, 3)]
@@ -143,9 +197,19 @@ def test_ae_summary_counts_subjects_once_by_worst_grade():
     """S1: CRS grades 1 and 3 -> worst 3; S2: CRS 2 and anaemia 3; S3: nothing.
     Safety set 3. Any AE: 2 subjects (66.7 %), both grade 3+.
     CRS: 2 subjects, one worst 2, one worst 3; grade 3+: 1 (33.3 %)."""
-    t = (Trial().enrol("S1").infuse("S1").ae("S1", CRS, 1, 1, resolved=3).ae("S1", CRS, 6, 3, resolved=8)
-         .enrol("S2").infuse("S2").ae("S2", CRS, 2, 2, resolved=4).ae("S2", "Anaemia", 3, 3)
-         .enrol("S3").infuse("S3"))
+    t = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .ae("S1", CRS, 1, 1, resolved=3)
+        .ae("S1", CRS, 6, 3, resolved=8)
+        .enrol("S2")
+        .infuse("S2")
+        .ae("S2", CRS, 2, 2, resolved=4)
+        .ae("S2", "Anaemia", 3, 3)
+        .enrol("S3")
+        .infuse("S3")
+    )
     d = t.derive()
     table = ae_summary(d.adae, d.adsl)
     rows = {r["term"]: r for r in table.iter_rows(named=True)}
@@ -154,4 +218,9 @@ def test_ae_summary_counts_subjects_once_by_worst_grade():
     assert (anyae["n_any"], anyae["pct_any"], anyae["n_grade3plus"]) == (2, 66.7, 2)
     crs = rows[CRS]
     assert (crs["n_any"], crs["n_grade2"], crs["n_grade3"], crs["n_grade3plus"], crs["pct_grade3plus"]) == (
-        2, 1, 1, 1, 33.3)
+        2,
+        1,
+        1,
+        1,
+        33.3,
+    )

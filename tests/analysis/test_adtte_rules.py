@@ -50,7 +50,11 @@ def test_no_cr_by_day_42_is_an_efs_event_at_day_1_and_absent_from_dfs_and_cir():
     d = Trial().enrol("S1").infuse("S1").assess("S1", 28, "NR").event("S1", 300, "CONTACT").derive()
     efs = tte(d, "EFS")
     assert (efs["ADT"], efs["AVAL"], efs["CNSR"], efs["EVNTDESC"]) == (
-        day(1), 1, 0, "Treatment failure: no CR/CRi by day 42")
+        day(1),
+        1,
+        0,
+        "Treatment failure: no CR/CRi by day 42",
+    )
     assert tte(d, "DFS") is None and tte(d, "CIR") is None
     assert (tte(d, "OS")["AVAL"], tte(d, "OS")["CNSR"]) == (300, 1)
 
@@ -74,8 +78,13 @@ def test_hsct_censors_only_in_the_sensitivity_analysis_and_never_os():
 def test_sensitivity_censors_at_the_earlier_of_hsct_and_new_therapy():
     """CR day 28, maintenance blinatumomab from day 70, HSCT day 120, relapse day
     300: censor_at_hsct DFS censored at day 70 (AVAL 42), 'New anti-leukemia therapy'."""
-    d = (responder().event("S1", 70, "NEW_THERAPY", "Blinatumomab").event("S1", 120, "HSCT")
-         .assess("S1", 300, "RELAPSE").derive())
+    d = (
+        responder()
+        .event("S1", 70, "NEW_THERAPY", "Blinatumomab")
+        .event("S1", 120, "HSCT")
+        .assess("S1", 300, "RELAPSE")
+        .derive()
+    )
     sens = tte(d, "DFS", analysis="censor_at_hsct")
     assert (sens["AVAL"], sens["CNSR"], sens["CNSDTDSC"]) == (42, 1, "New anti-leukemia therapy")
 

@@ -17,11 +17,15 @@ def test_prolonged_cytopenia_is_grade_3_unresolved_at_day_28_and_day_90():
     by day 90. Thrombocytopenia grade 3 from day 3 to day 120: both. Neutropenia
     grade 3 from day 1 resolved day 20: not prolonged. Platelets grade 2 to day
     60: grade 2, not an AESI."""
-    t = (Trial().enrol("S1").infuse("S1")
-         .ae("S1", "Neutrophil count decreased", 1, 3, resolved=20)
-         .ae("S1", "Neutrophil count decreased", 2, 4, resolved=40)
-         .ae("S1", "Platelet count decreased", 3, 3, resolved=120)
-         .ae("S1", "Platelet count decreased", 4, 2, resolved=60))
+    t = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .ae("S1", "Neutrophil count decreased", 1, 3, resolved=20)
+        .ae("S1", "Neutrophil count decreased", 2, 4, resolved=40)
+        .ae("S1", "Platelet count decreased", 3, 3, resolved=120)
+        .ae("S1", "Platelet count decreased", 4, 2, resolved=60)
+    )
     assert _aesi(t) == [
         ("Neutrophil count decreased", None, "N", "N"),
         ("Neutrophil count decreased", "Prolonged cytopenia", "Y", "N"),
@@ -41,27 +45,58 @@ def test_cytopenia_ongoing_at_an_early_cut_is_not_yet_prolonged():
 def test_infections_by_soc_or_by_term_and_grade():
     """Grade 3 pneumonia coded to Infections and infestations: AESI; grade 2 sepsis:
     not (grade < 3); grade 3 'Device related infection' without a SOC: by its term."""
-    t = (Trial().enrol("S1").infuse("S1").ae("S1", "Pneumonia", 30, 3, soc="Infections and infestations")
-         .ae("S1", "Sepsis", 31, 2, soc="Infections and infestations").ae("S1", "Device related infection", 32, 3))
+    t = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .ae("S1", "Pneumonia", 30, 3, soc="Infections and infestations")
+        .ae("S1", "Sepsis", 31, 2, soc="Infections and infestations")
+        .ae("S1", "Device related infection", 32, 3)
+    )
     assert [row[1] for row in _aesi(t)] == ["Grade >= 3 infection", None, "Grade >= 3 infection"]
 
 
 def test_named_syndromes():
-    t = (Trial().enrol("S1").infuse("S1").ae("S1", CRS, 1, 2).ae("S1", "Tumor lysis syndrome", 2, 3)
-         .ae("S1", "Haemophagocytic lymphohistiocytosis", 8, 4).ae("S1", "Hypogammaglobulinemia", 30, 2)
-         .ae("S1", "Headache", 31, 1))
-    assert [row[1] for row in _aesi(t)] == ["CRS", "Tumour lysis syndrome", "IEC-associated HLH/MAS",
-                                            "Hypogammaglobulinaemia", None]
+    t = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .ae("S1", CRS, 1, 2)
+        .ae("S1", "Tumor lysis syndrome", 2, 3)
+        .ae("S1", "Haemophagocytic lymphohistiocytosis", 8, 4)
+        .ae("S1", "Hypogammaglobulinemia", 30, 2)
+        .ae("S1", "Headache", 31, 1)
+    )
+    assert [row[1] for row in _aesi(t)] == [
+        "CRS",
+        "Tumour lysis syndrome",
+        "IEC-associated HLH/MAS",
+        "Hypogammaglobulinaemia",
+        None,
+    ]
 
 
 def test_aesi_summary_counts_subjects_and_events_with_every_category():
     """S1: two TLS events (grade 3 and 4); S2: one HLH grade 4; S3 nothing. Safety set
     3: TLS 1 subject (33.3 %), 2 events; HLH 1 (33.3 %); other categories 0."""
-    d = (Trial().enrol("S1").infuse("S1").ae("S1", "Tumour lysis syndrome", 2, 3, resolved=5)
-         .ae("S1", "Tumour lysis syndrome", 9, 4).enrol("S2").infuse("S2").ae("S2", "HLH", 8, 4)
-         .enrol("S3").infuse("S3").derive())
+    d = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .ae("S1", "Tumour lysis syndrome", 2, 3, resolved=5)
+        .ae("S1", "Tumour lysis syndrome", 9, 4)
+        .enrol("S2")
+        .infuse("S2")
+        .ae("S2", "HLH", 8, 4)
+        .enrol("S3")
+        .infuse("S3")
+        .derive()
+    )
     rows = {r["category"]: r for r in aesi_summary(d.adae, d.adsl).iter_rows(named=True)}
-    assert (rows["Tumour lysis syndrome"]["n_any"], rows["Tumour lysis syndrome"]["n_events"],
-            rows["Tumour lysis syndrome"]["pct_any"]) == (1, 2, 33.3)
+    assert (
+        rows["Tumour lysis syndrome"]["n_any"],
+        rows["Tumour lysis syndrome"]["n_events"],
+        rows["Tumour lysis syndrome"]["pct_any"],
+    ) == (1, 2, 33.3)
     assert rows["IEC-associated HLH/MAS"]["n_grade3plus"] == 1
     assert rows["CRS"]["n_any"] == 0 and len(rows) == 7

@@ -9,19 +9,22 @@ from tests.builders import Trial, adsl_row
 from trial_outcomes.analysis.deaths import cause_category_from_text
 
 
-@pytest.mark.parametrize(("text", "category"), [
-    ("Relapsed leukemia", "LEUKEMIA"),
-    ("Refractory leukaemia", "LEUKEMIA"),
-    ("Disease progression before infusion", "LEUKEMIA"),
-    ("Cytokine release syndrome", "CRS"),
-    ("ICANS with cerebral edema", "ICANS"),
-    ("Transplant-related (GVHD and infection)", "TRANSPLANT"),
-    ("Infection in remission", "INFECTION"),
-    ("Septic shock", "INFECTION"),
-    ("Road accident", "OTHER"),
-    ("", "UNKNOWN"),
-    (None, "UNKNOWN"),
-])
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Relapsed leukemia", "LEUKEMIA"),
+        ("Refractory leukaemia", "LEUKEMIA"),
+        ("Disease progression before infusion", "LEUKEMIA"),
+        ("Cytokine release syndrome", "CRS"),
+        ("ICANS with cerebral edema", "ICANS"),
+        ("Transplant-related (GVHD and infection)", "TRANSPLANT"),
+        ("Infection in remission", "INFECTION"),
+        ("Septic shock", "INFECTION"),
+        ("Road accident", "OTHER"),
+        ("", "UNKNOWN"),
+        (None, "UNKNOWN"),
+    ],
+)
 def test_keyword_rule_for_a_cause_without_a_category(text, category):
     frame = pl.DataFrame({"t": [text]}, schema={"t": pl.String})
     assert frame.select(cause_category_from_text(pl.col("t"))).item() == category
@@ -46,10 +49,22 @@ def test_infection_death_without_relapse_is_nrm_and_early():
     d = Trial().enrol("S1").infuse("S1").event("S1", 25, "DEATH", "Sepsis during aplasia").derive()
     row = adsl_row(d)
     assert (row["DTHCAT"], row["NRMFL"], row["DTH30FL"], row["DTH100FL"], row["DTHDY"]) == (
-        "INFECTION", "Y", "Y", "Y", 25)
+        "INFECTION",
+        "Y",
+        "Y",
+        "Y",
+        25,
+    )
 
 
 def test_death_after_relapse_is_not_nrm_whatever_its_cause():
-    d = (Trial().enrol("S1").infuse("S1").assess("S1", 28, "CR", 0.0).assess("S1", 200, "RELAPSE")
-         .event("S1", 260, "DEATH", "Pneumonia").derive())
+    d = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .assess("S1", 28, "CR", 0.0)
+        .assess("S1", 200, "RELAPSE")
+        .event("S1", 260, "DEATH", "Pneumonia")
+        .derive()
+    )
     assert (adsl_row(d)["DTHCAT"], adsl_row(d)["NRMFL"]) == ("INFECTION", "N")

@@ -17,43 +17,52 @@ def _grade(age: float, **day: object) -> int:
     return int(icans_daily_grade(records["icans_monitoring"], records["enrolment"])["ASTCT_GRADE"][0])
 
 
-@pytest.mark.parametrize(("ice", "consciousness", "grade"), [
-    (10, "AWAKE", 0),  # a normal ICE: no ICANS
-    (9, "AWAKE", 1),  # 7-9: grade 1
-    (7, "AWAKE", 1),
-    (6, "AWAKE", 2),  # 3-6: grade 2
-    (3, "AWAKE", 2),
-    (2, "AWAKE", 3),  # 0-2: grade 3
-    (0, "AWAKE", 3),  # 0 while awake (global aphasia): grade 3
-    (0, "UNAROUSABLE", 4),  # 0 and unarousable: grade 4
-])
+@pytest.mark.parametrize(
+    ("ice", "consciousness", "grade"),
+    [
+        (10, "AWAKE", 0),  # a normal ICE: no ICANS
+        (9, "AWAKE", 1),  # 7-9: grade 1
+        (7, "AWAKE", 1),
+        (6, "AWAKE", 2),  # 3-6: grade 2
+        (3, "AWAKE", 2),
+        (2, "AWAKE", 3),  # 0-2: grade 3
+        (0, "AWAKE", 3),  # 0 while awake (global aphasia): grade 3
+        (0, "UNAROUSABLE", 4),  # 0 and unarousable: grade 4
+    ],
+)
 def test_ice_score_boundaries_from_age_12(ice, consciousness, grade):
     assert _grade(14.0, ice=ice, consciousness=consciousness) == grade
 
 
-@pytest.mark.parametrize(("capd", "unable", "consciousness", "grade"), [
-    (0, False, "AWAKE", 0),  # no delirium
-    (1, False, "AWAKE", 1),  # CAPD 1-8 and awakens spontaneously: grade 1
-    (8, False, "AWAKE", 1),
-    (8, False, "VOICE", 2),  # CAPD 1-8 and awakens to voice: grade 2
-    (9, False, "AWAKE", 3),  # CAPD >= 9: grade 3
-    (32, False, "AWAKE", 3),
-    (None, True, "AWAKE", 4),  # unable to perform the CAPD: grade 4
-])
+@pytest.mark.parametrize(
+    ("capd", "unable", "consciousness", "grade"),
+    [
+        (0, False, "AWAKE", 0),  # no delirium
+        (1, False, "AWAKE", 1),  # CAPD 1-8 and awakens spontaneously: grade 1
+        (8, False, "AWAKE", 1),
+        (8, False, "VOICE", 2),  # CAPD 1-8 and awakens to voice: grade 2
+        (9, False, "AWAKE", 3),  # CAPD >= 9: grade 3
+        (32, False, "AWAKE", 3),
+        (None, True, "AWAKE", 4),  # unable to perform the CAPD: grade 4
+    ],
+)
 def test_capd_boundaries_under_12(capd, unable, consciousness, grade):
     assert _grade(6.0, capd=capd, unable=unable, consciousness=consciousness) == grade
 
 
-@pytest.mark.parametrize(("domain", "value", "grade"), [
-    ("consciousness", "VOICE", 2),  # awakens to voice
-    ("consciousness", "TACTILE", 3),  # awakens only to tactile stimulus
-    ("consciousness", "UNAROUSABLE", 4),  # stupor or coma
-    ("seizure", "RESOLVED", 3),  # rapidly resolving, or non-convulsive resolving with intervention
-    ("seizure", "PROLONGED", 4),  # > 5 min or repetitive without return to baseline
-    ("motor", True, 4),  # deep focal motor weakness
-    ("edema", "FOCAL", 3),  # focal/local oedema on imaging
-    ("edema", "DIFFUSE", 4),  # diffuse oedema, posturing, papilloedema
-])
+@pytest.mark.parametrize(
+    ("domain", "value", "grade"),
+    [
+        ("consciousness", "VOICE", 2),  # awakens to voice
+        ("consciousness", "TACTILE", 3),  # awakens only to tactile stimulus
+        ("consciousness", "UNAROUSABLE", 4),  # stupor or coma
+        ("seizure", "RESOLVED", 3),  # rapidly resolving, or non-convulsive resolving with intervention
+        ("seizure", "PROLONGED", 4),  # > 5 min or repetitive without return to baseline
+        ("motor", True, 4),  # deep focal motor weakness
+        ("edema", "FOCAL", 3),  # focal/local oedema on imaging
+        ("edema", "DIFFUSE", 4),  # diffuse oedema, posturing, papilloedema
+    ],
+)
 def test_other_domains_with_a_normal_ice(domain, value, grade):
     """ICE 10 (normal): the other domain alone sets the grade."""
     assert _grade(15.0, ice=10, **{domain: value}) == grade
@@ -73,11 +82,21 @@ def test_the_instrument_follows_the_age_at_the_observation():
 def test_subject_grade_is_the_worst_day_and_death_from_icans_is_5():
     """S1: ICE 8 then 4 (grades 1, 2): derived 2, reported 2. S2 died of ICANS
     (category ICANS): derived 5. Adjudicated: the higher of reported and derived."""
-    d = (Trial().enrol("S1", age_years=14.0).infuse("S1").ae("S1", ICANS, 5, 2, resolved=7)
-         .icans("S1", 5, ice=8).icans("S1", 6, ice=4)
-         .enrol("S2", age_years=15.0).infuse("S2").ae("S2", ICANS, 5, 4).icans("S2", 5, ice=0,
-                                                                              consciousness="UNAROUSABLE")
-         .event("S2", 9, "DEATH", "Diffuse cerebral oedema", "ICANS").derive())
-    assert [(adsl_row(d, s)["ICANSGR"], adsl_row(d, s)["ICANSGRDRV"], adsl_row(d, s)["ICANSGRADJ"])
-            for s in ("S1", "S2")] == [(2, 2, 2), (4, 5, 5)]
+    d = (
+        Trial()
+        .enrol("S1", age_years=14.0)
+        .infuse("S1")
+        .ae("S1", ICANS, 5, 2, resolved=7)
+        .icans("S1", 5, ice=8)
+        .icans("S1", 6, ice=4)
+        .enrol("S2", age_years=15.0)
+        .infuse("S2")
+        .ae("S2", ICANS, 5, 4)
+        .icans("S2", 5, ice=0, consciousness="UNAROUSABLE")
+        .event("S2", 9, "DEATH", "Diffuse cerebral oedema", "ICANS")
+        .derive()
+    )
+    assert [
+        (adsl_row(d, s)["ICANSGR"], adsl_row(d, s)["ICANSGRDRV"], adsl_row(d, s)["ICANSGRADJ"]) for s in ("S1", "S2")
+    ] == [(2, 2, 2), (4, 5, 5)]
     assert d.icans.discrepancies.rows() == [("S2", 4, 5)]

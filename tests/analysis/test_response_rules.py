@@ -13,8 +13,15 @@ def test_remission_after_salvage_is_not_a_car_t_remission():
     """NR at day 28, salvage chemotherapy from day 43, CR at month 2 (day 61): no
     attributable remission, so no DFS/CIR row, EFS treatment failure at day 1,
     ORR3M N. Version 1 credited the CR to CAR-T."""
-    d = (Trial().enrol("S1").infuse("S1").assess("S1", 28, "NR")
-         .event("S1", 43, "NEW_THERAPY", "Salvage chemotherapy").assess("S1", 61, "CR", 0.0).derive())
+    d = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .assess("S1", 28, "NR")
+        .event("S1", 43, "NEW_THERAPY", "Salvage chemotherapy")
+        .assess("S1", 61, "CR", 0.0)
+        .derive()
+    )
     row = adsl_row(d)
     assert (row["FRMDT"], row["CRFL"], row["ORR3MFL"], row["ATTRENDT"]) == (None, "N", "N", day(43))
     assert tte(d, "DFS") is None and tte(d, "CIR") is None
@@ -32,9 +39,21 @@ def test_assessment_on_the_day_of_new_therapy_does_not_count():
 def test_best_response_window_is_day_21_to_42_and_cr_beats_cri():
     """S1: CR on day 20 (outside), CRi day 28 -> CRi. S2: CRi day 21, CR day 42 -> CR
     dated day 42. S3: CR on day 43 only -> NE (non-responder), a late responder."""
-    d = (Trial().enrol("S1").infuse("S1").assess("S1", 20, "CR").assess("S1", 28, "CRi")
-         .enrol("S2").infuse("S2").assess("S2", 21, "CRi").assess("S2", 42, "CR")
-         .enrol("S3").infuse("S3").assess("S3", 43, "CR").derive())
+    d = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .assess("S1", 20, "CR")
+        .assess("S1", 28, "CRi")
+        .enrol("S2")
+        .infuse("S2")
+        .assess("S2", 21, "CRi")
+        .assess("S2", 42, "CR")
+        .enrol("S3")
+        .infuse("S3")
+        .assess("S3", 43, "CR")
+        .derive()
+    )
     assert [adsl_row(d, s)["BOR28"] for s in ("S1", "S2", "S3")] == ["CRi", "CR", "NE"]
     assert adsl_row(d, "S2")["BORDY"] == 42
     assert [adsl_row(d, s)["CRFL"] for s in ("S1", "S2", "S3")] == ["Y", "Y", "N"]
@@ -49,7 +68,9 @@ def test_mrd_persistent_entrants_respond_by_mrd_conversion():
     t = Trial()
     for sid in ("S1", "S2", "S3"):
         t.enrol(sid, disease_status="mrd_persistent", bm_blast_pct=2.0).infuse(sid)
-    t.assess("S1", 28, "CR", 0.005).assess("S2", 28, "CR", 0.3).assess("S3", 28, "CR", 0.3).assess("S3", 61, "CR", 0.004)
+    t.assess("S1", 28, "CR", 0.005).assess("S2", 28, "CR", 0.3).assess("S3", 28, "CR", 0.3).assess(
+        "S3", 61, "CR", 0.004
+    )
     d = t.derive()
     assert [adsl_row(d, s)["CRFL"] for s in ("S1", "S2", "S3")] == ["Y", "N", "N"]
     assert [adsl_row(d, s)["BOR28"] for s in ("S1", "S2", "S3")] == ["CR", "CR", "CR"]
@@ -62,8 +83,14 @@ def test_relapse_in_the_window_after_an_early_cr_is_a_relapse_not_a_failure():
     """CR on day 14, relapse on day 28: the subject responded (by day 42), so the EFS
     event is the relapse on day 28, consistent with DFS (from day 14, event at 14
     days); the day-28 best response has no remission in day 21-42 (NE)."""
-    d = Trial().enrol("S1").infuse("S1").assess("S1", 14, "CR", 0.0).assess("S1", 28, "RELAPSE", site="BM",
-                                                                                cd19="NEG").derive()
+    d = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .assess("S1", 14, "CR", 0.0)
+        .assess("S1", 28, "RELAPSE", site="BM", cd19="NEG")
+        .derive()
+    )
     efs, dfs = tte(d, "EFS"), tte(d, "DFS")
     assert (efs["AVAL"], efs["CNSR"], efs["EVNTDESC"]) == (28, 0, "Relapse")
     assert (dfs["STARTDT"], dfs["AVAL"], dfs["EVNTDESC"]) == (day(14), 14, "Relapse")
@@ -77,15 +104,31 @@ def test_pending_subjects_leave_the_denominator():
     death closes the window, a non-responder. S4, infused 20 days earlier: NR on its
     days 23 and 25, window closed on its day 42 (before the cut): a non-responder.
     CR/CRi by day 28: 1/3 with 1 pending (version 1 said 1/4)."""
-    t = (Trial().enrol("S1").infuse("S1").assess("S1", 21, "CR", 0.0)
-         .enrol("S2").infuse("S2").assess("S2", 21, "NR")
-         .enrol("S3").infuse("S3").assess("S3", 28, "NR").event("S3", 29, "DEATH", "Refractory leukemia")
-         .enrol("S4", enrol_day=-30).infuse("S4", at=-20).assess("S4", 3, "NR").assess("S4", 5, "NR"))
+    t = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .assess("S1", 21, "CR", 0.0)
+        .enrol("S2")
+        .infuse("S2")
+        .assess("S2", 21, "NR")
+        .enrol("S3")
+        .infuse("S3")
+        .assess("S3", 28, "NR")
+        .event("S3", 29, "DEATH", "Refractory leukemia")
+        .enrol("S4", enrol_day=-30)
+        .infuse("S4", at=-20)
+        .assess("S4", 3, "NR")
+        .assess("S4", 5, "NR")
+    )
     d = t.derive(cut_day=30)
     assert [adsl_row(d, s)["D28PENDFL"] for s in ("S1", "S2", "S3", "S4")] == ["N", "Y", "N", "N"]
     assert adsl_row(d, "S2")["BOR28"] == "PENDING"
-    overall = response_summary(d.adsl, ()).filter(
-        (pl.col("parameter") == "CR/CRi by day 28") & (pl.col("group_var") == "all")).row(0, named=True)
+    overall = (
+        response_summary(d.adsl, ())
+        .filter((pl.col("parameter") == "CR/CRi by day 28") & (pl.col("group_var") == "all"))
+        .row(0, named=True)
+    )
     assert (overall["responders"], overall["n"], overall["n_pending"]) == (1, 3, 1)
 
 
@@ -95,10 +138,25 @@ def test_orr3m_needs_a_remission_by_day_91_maintained_28_days():
     no other remission by day 91: N. S3: first CR on day 85; its 28 days end on day
     113, after the cut: pending (Y at a cut on day 120). S4: NR on day 28 and 61,
     day 91 passed: N."""
-    t = (Trial().enrol("S1").infuse("S1").assess("S1", 28, "CR", 0.0).assess("S1", 61, "CR", 0.0)
-         .enrol("S2").infuse("S2").assess("S2", 28, "CR", 0.0).assess("S2", 50, "RELAPSE")
-         .enrol("S3").infuse("S3").assess("S3", 28, "NR").assess("S3", 85, "CR", 0.0)
-         .enrol("S4").infuse("S4").assess("S4", 28, "NR").assess("S4", 61, "NR"))
+    t = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .assess("S1", 28, "CR", 0.0)
+        .assess("S1", 61, "CR", 0.0)
+        .enrol("S2")
+        .infuse("S2")
+        .assess("S2", 28, "CR", 0.0)
+        .assess("S2", 50, "RELAPSE")
+        .enrol("S3")
+        .infuse("S3")
+        .assess("S3", 28, "NR")
+        .assess("S3", 85, "CR", 0.0)
+        .enrol("S4")
+        .infuse("S4")
+        .assess("S4", 28, "NR")
+        .assess("S4", 61, "NR")
+    )
     d = t.derive(cut_day=100)
     rows = [adsl_row(d, s) for s in ("S1", "S2", "S3", "S4")]
     assert [(r["ORR3MFL"], r["ORR3MPFL"]) for r in rows] == [("Y", "N"), ("N", "N"), ("N", "Y"), ("N", "N")]
@@ -109,10 +167,21 @@ def test_orr3m_needs_a_remission_by_day_91_maintained_28_days():
 def test_rates_by_response_stratum():
     """Morphologic S1 responder, S2 NR; MRD-persistent S3 converted, S4 not: overall 2/4;
     morphologic 1/2; MRD-persistent 1/2."""
-    t = (Trial().enrol("S1").infuse("S1").assess("S1", 28, "CR", 0.5)
-         .enrol("S2").infuse("S2").assess("S2", 28, "NR")
-         .enrol("S3", disease_status="mrd_persistent").infuse("S3").assess("S3", 28, "CR", 0.001)
-         .enrol("S4", disease_status="mrd_persistent").infuse("S4").assess("S4", 28, "CR", 0.2))
+    t = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .assess("S1", 28, "CR", 0.5)
+        .enrol("S2")
+        .infuse("S2")
+        .assess("S2", 28, "NR")
+        .enrol("S3", disease_status="mrd_persistent")
+        .infuse("S3")
+        .assess("S3", 28, "CR", 0.001)
+        .enrol("S4", disease_status="mrd_persistent")
+        .infuse("S4")
+        .assess("S4", 28, "CR", 0.2)
+    )
     table = response_summary(t.derive().adsl, ("sex",)).filter(pl.col("parameter") == "CR/CRi by day 28")
     got = {(r["group_var"], r["group"]): (r["responders"], r["n"]) for r in table.iter_rows(named=True)}
     assert got[("all", "all")] == (2, 4)

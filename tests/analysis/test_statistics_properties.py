@@ -20,26 +20,32 @@ from trial_outcomes.plan import load_plan
 SUBGROUPS = ("sex", "prior_hsct", "disease_status", "age_group", "emd")
 DAYS = st.sampled_from([5, 10, 10, 28, 60, 60, 120, 400])  # few distinct days: ties everywhere
 
-subject = st.fixed_dictionaries({
-    "infused": st.booleans(),
-    "sex": st.sampled_from(["M", "F"]),
-    "status": st.sampled_from(["relapsed", "primary_refractory", "mrd_persistent"]),
-    "response": st.sampled_from(["CR", "CRi", "NR", "PR", None]),
-    "mrd": st.sampled_from([0.001, 0.5, None]),
-    "relapse": st.one_of(st.none(), DAYS),
-    "death": st.one_of(st.none(), DAYS),
-    "cause": st.sampled_from(["Relapsed leukemia", "Sepsis", "Cytokine release syndrome", ""]),
-    "hsct": st.one_of(st.none(), DAYS),
-    "crs": st.one_of(st.none(), st.integers(1, 5)),
-})
+subject = st.fixed_dictionaries(
+    {
+        "infused": st.booleans(),
+        "sex": st.sampled_from(["M", "F"]),
+        "status": st.sampled_from(["relapsed", "primary_refractory", "mrd_persistent"]),
+        "response": st.sampled_from(["CR", "CRi", "NR", "PR", None]),
+        "mrd": st.sampled_from([0.001, 0.5, None]),
+        "relapse": st.one_of(st.none(), DAYS),
+        "death": st.one_of(st.none(), DAYS),
+        "cause": st.sampled_from(["Relapsed leukemia", "Sepsis", "Cytokine release syndrome", ""]),
+        "hsct": st.one_of(st.none(), DAYS),
+        "crs": st.one_of(st.none(), st.integers(1, 5)),
+    }
+)
 
 
 def _trial(subjects: list[dict[str, object]], same_sex: bool) -> Trial:
     t = Trial()
     for i, s in enumerate(subjects):
         sid = f"S{i}"
-        t.enrol(sid, sex="M" if same_sex else s["sex"], disease_status=s["status"],
-                age_years=3.0 if same_sex else 3.0 + 3 * i)
+        t.enrol(
+            sid,
+            sex="M" if same_sex else s["sex"],
+            disease_status=s["status"],
+            age_years=3.0 if same_sex else 3.0 + 3 * i,
+        )
         if not s["infused"]:
             continue
         t.infuse(sid)
@@ -58,8 +64,11 @@ def _trial(subjects: list[dict[str, object]], same_sex: bool) -> Trial:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(subjects=st.lists(subject, min_size=1, max_size=7), same_sex=st.booleans(),
-       cut_day=st.sampled_from([1, 20, 45, 200, 1000]))
+@given(
+    subjects=st.lists(subject, min_size=1, max_size=7),
+    same_sex=st.booleans(),
+    cut_day=st.sampled_from([1, 20, 45, 200, 1000]),
+)
 def test_degenerate_drops_give_tables_never_an_exception(subjects, same_sex, cut_day):
     plan = load_plan()
     d = _trial(subjects, same_sex).derive(cut_day=cut_day, subgroups=SUBGROUPS)
@@ -68,17 +77,25 @@ def test_degenerate_drops_give_tables_never_an_exception(subjects, same_sex, cut
     follow = followup_summary(d.adtte)
     landmark = hsct_landmark(d.adtte, d.adsl, 100)
     response = response_summary(d.adsl, SUBGROUPS)
-    for frame in (ae_tables.ae_summary(d.adae, d.adsl), ae_tables.ae_soc_summary(d.adae, d.adsl),
-                  ae_tables.aesi_summary(d.adae, d.adsl), safety_summary.safety_headline(d.adsl),
-                  safety_summary.deaths_summary(d.adsl), exposure.exposure_summary(d.adsl),
-                  relapse.relapse_summary(d.adsl, (6, 12)).summary,
-                  safety_summary.syndrome_summary(d.adsl, {"CRS": True, "ICANS": True})):
+    for frame in (
+        ae_tables.ae_summary(d.adae, d.adsl),
+        ae_tables.ae_soc_summary(d.adae, d.adsl),
+        ae_tables.aesi_summary(d.adae, d.adsl),
+        safety_summary.safety_headline(d.adsl),
+        safety_summary.deaths_summary(d.adsl),
+        exposure.exposure_summary(d.adsl),
+        relapse.relapse_summary(d.adsl, (6, 12)).summary,
+        safety_summary.syndrome_summary(d.adsl, {"CRS": True, "ICANS": True}),
+    ):
         assert isinstance(frame, pl.DataFrame)
     evaluate_rules(d.adsl, d.adae, d.records["enrolment"]["enrol_date"].max() or d.adsl["enrol_date"].max(), plan)
     # every empty test or hazard ratio says why
     empty_tests = tables.summary.filter((pl.col("group_var") != "all") & pl.col("logrank_p").is_null())
-    reasons = tables.details.join(empty_tests.select("endpoint", "analysis", "group_var", "group"),
-                                  on=["endpoint", "analysis", "group_var", "group"], how="semi")
+    reasons = tables.details.join(
+        empty_tests.select("endpoint", "analysis", "group_var", "group"),
+        on=["endpoint", "analysis", "group_var", "group"],
+        how="semi",
+    )
     assert reasons["notes"].str.contains("test not computed").all()
     assert cox.filter(pl.col("hr").is_null())["note"].is_not_null().all()
     assert follow.height == 1 and landmark.height == 4

@@ -64,8 +64,12 @@ def test_related_death_within_30_days_is_an_event():
 def test_the_safety_rule_uses_the_adjudicated_grade():
     """Reported CRS grade 3 but grade 4 derived from monitoring (adjudicated 4): an
     event; a death from ICANS on day 20 (cause category) is an event too."""
-    adsl = _adsl(2, 0).with_columns(pl.Series("CRSGR", [3, 1]), pl.Series("CRSGRADJ", [4, 1]),
-                                    pl.Series("DTHDY", [None, 20]), pl.Series("DTHCAT", [None, "ICANS"]))
+    adsl = _adsl(2, 0).with_columns(
+        pl.Series("CRSGR", [3, 1]),
+        pl.Series("CRSGRADJ", [4, 1]),
+        pl.Series("DTHDY", [None, 20]),
+        pl.Series("DTHCAT", [None, "ICANS"]),
+    )
     assert safety_events(adsl, NO_AE, CUT, 30)["EVENT"].to_list() == [True, True]
 
 
@@ -85,13 +89,15 @@ def test_simon_optimal_designs_match_the_published_table(p0, p1, design):
 
 def _efficacy_set(n: int, closed: list[bool], responders: list[bool]) -> pl.DataFrame:
     """n subjects infused in order; the day-42 window closed before the cut or not."""
-    return pl.DataFrame({
-        "USUBJID": [f"S{i}" for i in range(n)],
-        "EFFFL": ["Y"] * n,
-        "TRTSDT": [CUT - dt.timedelta(days=100 - i) for i in range(n)],
-        "CRFL": ["Y" if r else "N" for r in responders],
-        "D28CLSDT": [CUT - dt.timedelta(days=1) if c else CUT + dt.timedelta(days=5) for c in closed],
-    })
+    return pl.DataFrame(
+        {
+            "USUBJID": [f"S{i}" for i in range(n)],
+            "EFFFL": ["Y"] * n,
+            "TRTSDT": [CUT - dt.timedelta(days=100 - i) for i in range(n)],
+            "CRFL": ["Y" if r else "N" for r in responders],
+            "D28CLSDT": [CUT - dt.timedelta(days=1) if c else CUT + dt.timedelta(days=5) for c in closed],
+        }
+    )
 
 
 def test_simon_futility_is_crossed_when_stage_one_fails():

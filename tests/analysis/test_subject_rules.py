@@ -15,8 +15,11 @@ def test_enrolled_not_infused_is_out_of_the_safety_set_and_every_tte():
     d = t.derive()
     s2 = adsl_row(d, "S2")
     assert (s2["ENRLFL"], s2["SAFFL"], s2["EFFFL"], s2["PPROTFL"]) == ("Y", "N", "N", "N")
-    assert (s2["DISPSTAT"], s2["NINFREAS"], s2["NINFCAT"]) == ("WITHDRAWN", "Manufacturing failure",
-                                                               "MANUFACTURING_FAILURE")
+    assert (s2["DISPSTAT"], s2["NINFREAS"], s2["NINFCAT"]) == (
+        "WITHDRAWN",
+        "Manufacturing failure",
+        "MANUFACTURING_FAILURE",
+    )
     assert d.adtte.filter(pl.col("USUBJID") == "S2").is_empty()
 
 
@@ -66,8 +69,16 @@ def test_mrd_negative_means_below_0_01_at_the_response_assessment():
 def test_adrs_has_each_visit_its_attribution_and_one_best_response_and_orr3m_row():
     """NR on day 14, CR on day 28, HSCT on day 60, CR on day 91 (after the HSCT: not
     attributable, ANL01FL N): one BOR28 row (CR) and one ORR3M row (Y)."""
-    d = (Trial().enrol("S1").infuse("S1").assess("S1", 14, "NR", visit="D14").assess("S1", 28, "CR", 0.0, visit="D28")
-         .event("S1", 60, "HSCT", "Donor").assess("S1", 91, "CR", 0.0, visit="M3").derive())
+    d = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .assess("S1", 14, "NR", visit="D14")
+        .assess("S1", 28, "CR", 0.0, visit="D28")
+        .event("S1", 60, "HSCT", "Donor")
+        .assess("S1", 91, "CR", 0.0, visit="M3")
+        .derive()
+    )
     assert d.adrs.select("PARAMCD", "AVISIT", "ADY", "AVALC", "ANL01FL").rows() == [
         ("BOR28", "D28", 28, "CR", "Y"),
         ("ORR3M", "M3", 28, "Y", "Y"),
@@ -104,4 +115,9 @@ def test_exposure_variables_from_the_first_infusion():
     bridging with hydroxyurea: DOSE 2.5e6, ENRINFDY 10, LDINFDY 5, BRIDGFL Y."""
     row = adsl_row(Trial().enrol("S1").infuse("S1", dose=2.5e6, bridging="Hydroxyurea").derive())
     assert (row["DOSE"], row["ENRINFDY"], row["LDINFDY"], row["BRIDGING"], row["BRIDGFL"]) == (
-        2.5e6, 10, 5, "Hydroxyurea", "Y")
+        2.5e6,
+        10,
+        5,
+        "Hydroxyurea",
+        "Y",
+    )

@@ -38,10 +38,29 @@ def test_contract_columns_exactly_and_the_landmarks_of_the_plan():
     adtte = _as_adtte(data, "OS", "x")
     tables = summarise_survival(adtte, ("grp",), LANDMARKS)
     assert tables.summary.columns == [
-        "endpoint", "analysis", "population", "group_var", "group", "n", "n_events", "n_censored",
-        "median_days", "median_lcl_days", "median_ucl_days", "rate_6m", "rate_6m_lcl", "rate_6m_ucl",
-        "rate_12m", "rate_12m_lcl", "rate_12m_ucl", "rate_24m", "rate_24m_lcl", "rate_24m_ucl",
-        "logrank_chisq", "logrank_p"]
+        "endpoint",
+        "analysis",
+        "population",
+        "group_var",
+        "group",
+        "n",
+        "n_events",
+        "n_censored",
+        "median_days",
+        "median_lcl_days",
+        "median_ucl_days",
+        "rate_6m",
+        "rate_6m_lcl",
+        "rate_6m_ucl",
+        "rate_12m",
+        "rate_12m_lcl",
+        "rate_12m_ucl",
+        "rate_24m",
+        "rate_24m_lcl",
+        "rate_24m_ucl",
+        "logrank_chisq",
+        "logrank_p",
+    ]
     assert tables.curves.columns == KmCurves.column_names()
     other = summarise_survival(adtte, ("grp",), (3, 12)).summary
     assert other.columns == survival_summary_schema((3, 12)).column_names()
@@ -56,9 +75,15 @@ def test_os_rows_match_r_for_lung():
     for level in ("all", "F", "M"):
         r, expected = rows[level], ref[level]
         assert (r["n"], r["n_events"], r["n_censored"]) == (
-            expected["n"], expected["n_events"], expected["n"] - expected["n_events"])
+            expected["n"],
+            expected["n_events"],
+            expected["n"] - expected["n_events"],
+        )
         assert (r["median_days"], r["median_lcl_days"], r["median_ucl_days"]) == (
-            expected["median"], expected["median_lcl"], expected["median_ucl"])
+            expected["median"],
+            expected["median_lcl"],
+            expected["median_ucl"],
+        )
         for key in ("rate_6m", "rate_12m", "rate_24m"):
             assert r[key] == pytest.approx(expected[key], abs=1e-9)
             assert r[f"{key}_lcl"] == pytest.approx(expected[f"{key}_lcl"], abs=1e-6)
@@ -77,8 +102,11 @@ def test_cir_rows_are_incidences_with_grays_test_and_competing_counts():
     assert rows["all"]["rate_6m"] == pytest.approx(ref["all"]["rate_6m"], abs=1e-9)
     assert rows["all"]["median_days"] is None
     a = ref["A"]  # R: 58 relapses and 20 competing deaths among 100
-    assert (rows["A"]["n_events"], details["A"]["n_competing"], rows["A"]["n_censored"]) == (
-        a["n_relapse"], a["n_competing"], a["n"] - a["n_relapse"] - a["n_competing"]) == (58, 20, 22)
+    assert (
+        (rows["A"]["n_events"], details["A"]["n_competing"], rows["A"]["n_censored"])
+        == (a["n_relapse"], a["n_competing"], a["n"] - a["n_relapse"] - a["n_competing"])
+        == (58, 20, 22)
+    )
     assert rows["A"]["logrank_chisq"] == pytest.approx(ref["gray"]["chisq"], rel=1e-6)
 
 
@@ -109,14 +137,16 @@ def test_details_say_why_a_statistic_is_empty():
     row = tables.summary.filter(pl.col("group") == "Maintained").row(0, named=True)
     notes = tables.details.filter(pl.col("group") == "Maintained")["notes"][0]
     assert (row["median_days"], row["median_ucl_days"]) == (ref["Maintained"]["median"], None)
-    assert notes.split("; ") == ["median CI upper bound not reached",
-                                 *[f"{m}-month rate: no follow-up that long (last day 161)" for m in LANDMARKS]]
+    assert notes.split("; ") == [
+        "median CI upper bound not reached",
+        *[f"{m}-month rate: no follow-up that long (last day 161)" for m in LANDMARKS],
+    ]
 
 
 def test_hazard_ratios_use_the_largest_group_or_the_plans_reference():
     """lung: 138 men and 90 women. Default reference: the largest group (M), so the row
     is F vs M, HR = 1 / R's M-vs-F HR; with the plan's reference F the row is M vs F."""
-    data, ref = load("lung")
+    data, _ = load("lung")
     adtte = _as_adtte(data, "OS", "sex").rename({"grp": "sex"})
     assert reference_level(adtte, "sex", None) == "M"
     default = subgroup_hazard_ratios(adtte, ("sex",)).row(0, named=True)
@@ -132,13 +162,34 @@ def test_hsct_landmark_groups_at_the_landmark_and_measures_from_it():
     group (the group is fixed at the landmark), death day 200 -> event at 100.
     S3: CR day 28, relapse day 80 -> not in the landmark cohort. S4: death day 90
     -> not in the cohort."""
-    t = (Trial().enrol("S1").infuse("S1").assess("S1", 28, "CR", 0.0).event("S1", 60, "HSCT").event("S1", 400, "CONTACT")
-         .enrol("S2").infuse("S2").assess("S2", 28, "CR", 0.0).event("S2", 150, "HSCT").event("S2", 200, "DEATH", "GVHD")
-         .enrol("S3").infuse("S3").assess("S3", 28, "CR", 0.0).assess("S3", 80, "RELAPSE").event("S3", 300, "CONTACT")
-         .enrol("S4").infuse("S4").assess("S4", 28, "CR", 0.0).event("S4", 90, "DEATH", "Infection"))
+    t = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .assess("S1", 28, "CR", 0.0)
+        .event("S1", 60, "HSCT")
+        .event("S1", 400, "CONTACT")
+        .enrol("S2")
+        .infuse("S2")
+        .assess("S2", 28, "CR", 0.0)
+        .event("S2", 150, "HSCT")
+        .event("S2", 200, "DEATH", "GVHD")
+        .enrol("S3")
+        .infuse("S3")
+        .assess("S3", 28, "CR", 0.0)
+        .assess("S3", 80, "RELAPSE")
+        .event("S3", 300, "CONTACT")
+        .enrol("S4")
+        .infuse("S4")
+        .assess("S4", 28, "CR", 0.0)
+        .event("S4", 90, "DEATH", "Infection")
+    )
     d = t.derive()
     table = hsct_landmark(d.adtte, d.adsl, 100).filter(pl.col("endpoint") == "OS")
     rows = {r["group"]: r for r in table.iter_rows(named=True)}
     assert (rows[HSCT_GROUP]["n"], rows[HSCT_GROUP]["n_events"]) == (1, 0)
-    assert (rows[NO_HSCT_GROUP]["n"], rows[NO_HSCT_GROUP]["n_events"],
-            rows[NO_HSCT_GROUP]["median_days_from_landmark"]) == (1, 1, 100)
+    assert (
+        rows[NO_HSCT_GROUP]["n"],
+        rows[NO_HSCT_GROUP]["n_events"],
+        rows[NO_HSCT_GROUP]["median_days_from_landmark"],
+    ) == (1, 1, 100)

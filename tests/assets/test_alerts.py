@@ -51,7 +51,7 @@ def test_a_crossed_boundary_is_in_the_check_the_run_tags_and_the_alerts(toxic_dr
     plan = _plan_with_notify(tmp_path, url, port)
     out = tmp_path / "out"
     with dg.instance_for_test() as instance:
-        result, cut = materialize_cut(toxic_drop, out, CUT, instance=instance, plan=str(plan))
+        result, _ = materialize_cut(toxic_drop, out, CUT, instance=instance, plan=str(plan))
         assert result.success  # non-blocking: the report still comes out
         checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
         safety = checks["safety_boundary"]
@@ -65,10 +65,13 @@ def test_a_crossed_boundary_is_in_the_check_the_run_tags_and_the_alerts(toxic_dr
         sensor = defs.resolve_sensor_def("stopping_boundary_alert")
         success = result.get_run_success_event()
         for _ in range(2):  # a second evaluation of the same run tells no one again
-            with dg.build_run_status_sensor_context(sensor_name=sensor.name, dagster_instance=instance,
-                                                    dagster_run=instance.get_run_by_id(result.run_id),
-                                                    dagster_event=success,
-                                                    resources={"settings": defs.resources["settings"]}) as context:
+            with dg.build_run_status_sensor_context(
+                sensor_name=sensor.name,
+                dagster_instance=instance,
+                dagster_run=instance.get_run_by_id(result.run_id),
+                dagster_event=success,
+                resources={"settings": defs.resources["settings"]},
+            ) as context:
                 sensor(context)
         assert instance.get_run_by_id(result.run_id).tags[ANNOUNCED_TAG] == "webhook: sent; e-mail: sent"
     assert len(posts) == 1 and posts[0]["text"].startswith(f"*[DSMB] Stopping boundary crossed at data cut {CUT}*")
@@ -93,11 +96,15 @@ def test_a_cli_run_announces_its_own_crossed_boundary_once(toxic_drop, tmp_path,
     with dg.DagsterInstance.get() as instance:
         run = instance.get_run_by_id(outcome.run_id)
         assert run.tags[TRIGGER_TAG] == "cli" and run.tags[ANNOUNCED_TAG] == "webhook: sent"
-        with dg.build_run_status_sensor_context(sensor_name=sensor.name, dagster_instance=instance, dagster_run=run,
-                                                dagster_event=instance.get_records_for_run(
-                                                    outcome.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS
-                                                ).records[0].event_log_entry.dagster_event,
-                                                resources={"settings": defs.resources["settings"]}) as context:
+        with dg.build_run_status_sensor_context(
+            sensor_name=sensor.name,
+            dagster_instance=instance,
+            dagster_run=run,
+            dagster_event=instance.get_records_for_run(outcome.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)
+            .records[0]
+            .event_log_entry.dagster_event,
+            resources={"settings": defs.resources["settings"]},
+        ) as context:
             skipped = sensor(context)
     assert "announced already" in str(skipped) and len(posts) == 1
 
@@ -109,15 +116,24 @@ def test_webhook_payloads_for_slack_teams_and_plain_json():
     assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
     assert card["content"]["body"][0]["text"] == alert.subject
     plain = webhook_payload(alert, "generic")
-    assert (plain["event"], plain["data_cut"], plain["report"]) == ("stopping_boundary_crossed", "2024-03-31",
-                                                                   "/r/report.pdf")
+    assert (plain["event"], plain["data_cut"], plain["report"]) == (
+        "stopping_boundary_crossed",
+        "2024-03-31",
+        "/r/report.pdf",
+    )
 
 
 def test_one_channel_failing_does_not_stop_the_other(webhook):
     """A webhook on a closed port fails (said so); the e-mail channel is still tried."""
     url, posts = webhook
-    notify = Notify(webhook_url="http://127.0.0.1:9/none", smtp_host="127.0.0.1", smtp_port=9,
-                    smtp_from="a@b.c", smtp_to=("d@e.f",), timeout_seconds=2)
+    notify = Notify(
+        webhook_url="http://127.0.0.1:9/none",
+        smtp_host="127.0.0.1",
+        smtp_port=9,
+        smtp_from="a@b.c",
+        smtp_to=("d@e.f",),
+        timeout_seconds=2,
+    )
     done = announce(notify, Alert("2024-03-31", "abc", ["x"]))
     assert [line.split(":")[0] for line in done] == ["webhook", "e-mail"]
     assert all("FAILED" in line for line in done)

@@ -11,7 +11,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from trial_outcomes.assets.shared import DATA_CUTS, DROP_FINGERPRINT_TAG, DropSettings
+from trial_outcomes.assets.shared import DATA_CUT_PARTITIONS, DROP_FINGERPRINT_TAG, DropSettings
 from trial_outcomes.io.records import drop_files, drop_fingerprint
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
 from trial_outcomes.pipelines.schedules import scheduled_cut
@@ -22,8 +22,9 @@ def _sensor(defs: dg.Definitions):
 
 
 def _evaluate(defs, instance, settings, cursor=None) -> dg.SensorResult:
-    with dg.build_sensor_context(instance=instance, resources={"settings": settings}, definitions=defs,
-                                 cursor=cursor) as context:
+    with dg.build_sensor_context(
+        instance=instance, resources={"settings": settings}, definitions=defs, cursor=cursor
+    ) as context:
         return _sensor(defs)(context)
 
 
@@ -56,7 +57,7 @@ def test_new_drop_runs_once_it_has_stopped_changing(small_drop_master, tmp_path)
         assert again.run_key != request.run_key
 
         # the requested run goes through
-        instance.add_dynamic_partitions(DATA_CUTS.name, [again.partition_key])
+        instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, [again.partition_key])
         run = defs.resolve_job_def(ALL_JOB).execute_in_process(
             instance=instance, partition_key=again.partition_key, run_config=again.run_config, tags=again.tags
         )
@@ -90,7 +91,7 @@ def test_a_run_whose_drop_changed_after_the_sensor_saw_it_fails_and_publishes_no
         (request,) = _evaluate(defs, instance, settings, _evaluate(defs, instance, settings).cursor).run_requests
         with (landing / "export" / "followup.csv").open("a") as handle:
             handle.write("BR-001,2021-01-01,CONTACT,,\n")
-        instance.add_dynamic_partitions(DATA_CUTS.name, [request.partition_key])
+        instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, [request.partition_key])
         run = defs.resolve_job_def(ALL_JOB).execute_in_process(
             instance=instance,
             partition_key=request.partition_key,
@@ -128,7 +129,7 @@ def test_schedule_requests_the_cut_of_the_day_before_and_adds_its_partition(tmp_
         )
         (request,) = schedule.evaluate_tick(context).run_requests
         assert request.partition_key == "2024-06-30" == scheduled_cut(when)
-        assert instance.get_dynamic_partitions(DATA_CUTS.name) == ["2024-06-30"]
+        assert instance.get_dynamic_partitions(DATA_CUT_PARTITIONS) == ["2024-06-30"]
 
 
 @pytest.mark.slow
@@ -139,7 +140,7 @@ def test_three_cuts_are_three_partitions_whose_outputs_differ_as_the_data_do(sma
     defs = build_definitions(DropSettings(data_dir=str(small_drop_master), out_dir=str(tmp_path)))
     job = defs.resolve_job_def(ALL_JOB)
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(DATA_CUTS.name, cuts)
+        instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, cuts)
         for cut in cuts:
             assert job.execute_in_process(instance=instance, partition_key=cut).success
         materialized = instance.get_materialized_partitions(dg.AssetKey("adsl"))

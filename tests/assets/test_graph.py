@@ -29,13 +29,21 @@ def test_each_dataset_shows_row_count_preview_and_labelled_column_schema(materia
 
 
 def test_every_contract_check_passes_and_every_rule_is_reported(materialized: Materialized):
-    checks = {(e.asset_key.to_user_string(), e.check_name): e for e in materialized.result.get_asset_check_evaluations()}
+    checks = {
+        (e.asset_key.to_user_string(), e.check_name): e for e in materialized.result.get_asset_check_evaluations()
+    }
     contract = [k for k in checks if k[1] == "output_contract"]
     assert len(contract) >= 18 and all(checks[k].passed for k in contract)
-    for key in (("trial_drop", "date_order"), ("trial_drop", "required_rows"), ("raw/enrolment", "schema_conformance"),
-                ("raw/icans_monitoring", "known_columns"), ("crs_grading", "reported_grade_matches_monitoring"),
-                ("icans_grading", "reported_grade_matches_monitoring"), ("stopping_rules", "safety_boundary"),
-                ("stopping_rules", "efficacy_futility_boundary")):
+    for key in (
+        ("trial_drop", "date_order"),
+        ("trial_drop", "required_rows"),
+        ("raw/enrolment", "schema_conformance"),
+        ("raw/icans_monitoring", "known_columns"),
+        ("crs_grading", "reported_grade_matches_monitoring"),
+        ("icans_grading", "reported_grade_matches_monitoring"),
+        ("stopping_rules", "safety_boundary"),
+        ("stopping_rules", "efficacy_futility_boundary"),
+    ):
         assert key in checks, key
 
 
@@ -55,10 +63,18 @@ def test_published_cut_holds_every_contract_file_and_the_plan(materialized: Mate
 def test_the_graph_and_the_test_builders_run_the_same_derivation(materialized: Materialized):
     """derive_all (what tests/builders.py calls) gives exactly the published datasets."""
     drop = materialized.result.output_for_node("trial_drop")
-    derived = derive_all(drop.records, drop.cut, ("sex", "prior_hsct", "disease_status", "age_group"),
-                         {"CRS": drop.has("crs_monitoring"), "ICANS": drop.has("icans_monitoring")})
-    for name, frame in (("adsl", derived.adsl), ("adae", derived.adae), ("adrs", derived.adrs),
-                        ("adtte", derived.adtte)):
+    derived = derive_all(
+        drop.records,
+        drop.cut,
+        ("sex", "prior_hsct", "disease_status", "age_group"),
+        {"CRS": drop.has("crs_monitoring"), "ICANS": drop.has("icans_monitoring")},
+    )
+    for name, frame in (
+        ("adsl", derived.adsl),
+        ("adae", derived.adae),
+        ("adrs", derived.adrs),
+        ("adtte", derived.adtte),
+    ):
         published = pl.read_parquet(materialized.folder / f"{name}.parquet")
         assert_frame_equal(frame.select(published.columns), published)
 
@@ -67,7 +83,7 @@ def test_the_publish_list_is_every_asset_tagged_as_output(materialized: Material
     defs = build_definitions()
     graph = defs.resolve_asset_graph()
     published = defs.resolve_assets_def("published_cut")
-    deps = {key for key in graph.get(published.key).parent_keys}
+    deps = set(graph.get(published.key).parent_keys)
     tagged = set(output_asset_keys(list(defs.assets)))  # type: ignore[arg-type]
     assert tagged <= deps and len(tagged) >= 20
     assert all(OUTPUT_TAG in graph.get(k).tags for k in tagged)
@@ -101,7 +117,11 @@ def test_figures_are_byte_identical_for_the_same_data(materialized: Materialized
     from trial_outcomes.reporting.figures.specs import survival_specs
 
     folder = materialized.folder
-    specs = survival_specs(pl.read_csv(folder / "survival_summary.csv"), pl.read_csv(folder / "survival_details.csv"),
-                           pl.read_parquet(folder / "km_curves.parquet"), (6, 12, 24))
+    specs = survival_specs(
+        pl.read_csv(folder / "survival_summary.csv"),
+        pl.read_csv(folder / "survival_details.csv"),
+        pl.read_parquet(folder / "km_curves.parquet"),
+        (6, 12, 24),
+    )
     spec = specs["OS_primary_all.svg"]
     assert draw(spec) == draw(spec) == (folder / "plots" / "OS_primary_all.svg").read_bytes()

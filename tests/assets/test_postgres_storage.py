@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
+from trial_outcomes.assets.shared import DATA_CUT_PARTITIONS, DropSettings
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +55,7 @@ def test_materialization_is_stored_in_postgres_and_read_back(postgres_home, smal
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
         assert type(instance.schedule_storage).__name__ == "PostgresScheduleStorage"
-        instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
+        instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, [cut])
         result = defs.resolve_job_def(ALL_JOB).execute_in_process(instance=instance, partition_key=cut)
         assert result.success
         run_id = result.run_id
@@ -68,4 +68,4 @@ def test_materialization_is_stored_in_postgres_and_read_back(postgres_home, smal
         assert len(mine) == 1
         assert mine[0].partition_key == cut
         assert mine[0].asset_materialization.metadata["dagster/row_count"].value > 0
-        assert cut in reader.get_dynamic_partitions(DATA_CUTS.name)
+        assert cut in reader.get_dynamic_partitions(DATA_CUT_PARTITIONS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import pickle
 
 import dagster as dg
@@ -13,7 +12,7 @@ from polars.testing import assert_frame_equal
 from upath import UPath
 
 from tests.helpers import materialize_cut
-from trial_outcomes.assets.shared import DATA_CUTS, DropSettings
+from trial_outcomes.assets.shared import DATA_CUT_PARTITIONS, DropSettings
 from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
 from trial_outcomes.pipelines.storage import FrameStore
@@ -83,7 +82,7 @@ def test_rewrite_clears_old_frames_and_a_killed_write_leaves_the_value(tmp_path)
     assert FrameStore(str(tmp_path)).load_from_path(None, path)["t"]["x"].to_list() == [2]
     with open(path, "rb") as handle:
         folder, _ = pickle.load(handle)
-    assert os.path.isdir(tmp_path / folder)
+    assert (tmp_path / folder).is_dir()
 
 
 @pytest.mark.parametrize("key", ["../escape", "/abs", "a/b", ".hidden", ""])
@@ -100,10 +99,11 @@ def test_one_asset_rematerialized_alone_reads_its_inputs_from_disk(drop, tmp_pat
     result, cut = materialize_cut(drop, out)
     assert result.success
     instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
+    instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, [cut])
     defs = build_definitions(DropSettings(data_dir=str(drop), out_dir=str(out)))
     again = defs.resolve_job_def(ALL_JOB).execute_in_process(
-        instance=instance, partition_key=cut, asset_selection=[dg.AssetKey("adrs")])
+        instance=instance, partition_key=cut, asset_selection=[dg.AssetKey("adrs")]
+    )
     assert again.success
     assert [e.step_key for e in again.get_step_success_events()] == ["adrs"]
     work = out / ".work" / cut / again.run_id
@@ -119,12 +119,18 @@ def test_publishing_needs_every_output_of_the_run(drop, tmp_path):
     assert result.success
     before = (out / cut / "manifest.json").read_bytes()
     instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
+    instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, [cut])
     defs = build_definitions(DropSettings(data_dir=str(drop), out_dir=str(out)))
     partial = defs.resolve_job_def(ALL_JOB).execute_in_process(
-        instance=instance, partition_key=cut, raise_on_error=False,
-        asset_selection=[dg.AssetKey("report"), dg.AssetKey("published_cut")])
+        instance=instance,
+        partition_key=cut,
+        raise_on_error=False,
+        asset_selection=[dg.AssetKey("report"), dg.AssetKey("published_cut")],
+    )
     assert not partial.success
     (failure,) = partial.get_step_failure_events()
-    assert "publishing needs every output of the cut in this run" in failure.step_failure_data.user_failure_data.description
+    assert (
+        "publishing needs every output of the cut in this run"
+        in failure.step_failure_data.user_failure_data.description
+    )
     assert (out / cut / "manifest.json").read_bytes() == before

@@ -23,8 +23,11 @@ pytestmark = pytest.mark.slow
 
 
 def _hashes(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -85,8 +88,12 @@ def test_empty_file_is_named(drop, earlier_output):
 def test_a_required_file_with_a_header_and_no_rows_is_refused(drop, earlier_output, record):
     """A header-only followup.csv once gave 100 % overall survival without a word."""
     (drop / f"{record}.csv").write_text(_lines(drop / f"{record}.csv")[0] + "\n")
-    _refused(drop, earlier_output, f"{record}.csv: file has a header but no rows",
-             f'drop_info.toml: empty_files = ["{record}"]')
+    _refused(
+        drop,
+        earlier_output,
+        f"{record}.csv: file has a header but no rows",
+        f'drop_info.toml: empty_files = ["{record}"]',
+    )
 
 
 def test_an_empty_adverse_events_file_is_accepted_when_the_drop_says_so(drop, tmp_path):
@@ -112,8 +119,12 @@ def test_missing_required_column_is_named(drop, earlier_output):
 
 def test_impossible_date_names_row_column_and_subject(drop, earlier_output):
     subject = _set_cell(drop / "enrolment.csv", 3, "enrol_date", "2024-02-30")
-    _refused(drop, earlier_output, f"enrolment.csv, row 3, column enrol_date, value '2024-02-30', subject {subject}",
-             "not a valid date")
+    _refused(
+        drop,
+        earlier_output,
+        f"enrolment.csv, row 3, column enrol_date, value '2024-02-30', subject {subject}",
+        "not a valid date",
+    )
 
 
 def test_partial_date_is_refused_not_nulled(drop, earlier_output):
@@ -121,8 +132,10 @@ def test_partial_date_is_refused_not_nulled(drop, earlier_output):
     _refused(drop, earlier_output, "infusion.csv, row 2, column infusion_date, value '2021-03'", "not a valid date")
 
 
-@pytest.mark.parametrize(("value", "rule"), [("2099-01-01", "implausible date: after today"),
-                                             ("1899-12-31", "implausible date: before 1900-01-01")])
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [("2099-01-01", "implausible date: after today"), ("1899-12-31", "implausible date: before 1900-01-01")],
+)
 def test_implausible_dates_are_refused(drop, earlier_output, value, rule):
     _set_cell(drop / "followup.csv", 4, "event_date", value)
     _refused(drop, earlier_output, f"followup.csv, row 4, column event_date, value '{value}'", rule)
@@ -139,12 +152,17 @@ def test_an_hsct_before_the_infusion_is_refused(drop, earlier_output):
     infusion = pl.read_csv(drop / "infusion.csv", infer_schema=False).row(0, named=True)
     with (drop / "followup.csv").open("a") as handle:
         handle.write(f"{infusion['subject_id']},{infusion['ld_start_date']},HSCT,Sibling donor,\n")
-    _refused(drop, earlier_output, "HSCT or new therapy is dated before the first CAR-T infusion",
-             f"subject {infusion['subject_id']}")
+    _refused(
+        drop,
+        earlier_output,
+        "HSCT or new therapy is dated before the first CAR-T infusion",
+        f"subject {infusion['subject_id']}",
+    )
 
 
-@pytest.mark.parametrize(("cut", "message"), [("2000-01-01", "before the first enrolment"),
-                                              ("2024-12-31", "after the drop's latest record")])
+@pytest.mark.parametrize(
+    ("cut", "message"), [("2000-01-01", "before the first enrolment"), ("2024-12-31", "after the drop's latest record")]
+)
 def test_a_cut_outside_the_drop_is_refused(drop, tmp_path, cut, message):
     outcome = run_pipeline(drop, tmp_path / "out", cut)
     assert not outcome.success and message in "\n".join(outcome.failures)
@@ -153,8 +171,9 @@ def test_a_cut_outside_the_drop_is_refused(drop, tmp_path, cut, message):
 
 def test_unknown_code_lists_allowed_codes(drop, earlier_output):
     _set_cell(drop / "assessments.csv", 4, "response", "sCR")
-    _refused(drop, earlier_output, "assessments.csv, row 4, column response, value 'sCR'",
-             "unknown code; allowed: CR, CRi")
+    _refused(
+        drop, earlier_output, "assessments.csv, row 4, column response, value 'sCR'", "unknown code; allowed: CR, CRi"
+    )
 
 
 def test_duplicate_subject_id_points_to_first_row(drop, earlier_output):
@@ -171,8 +190,12 @@ def test_an_id_with_a_zero_width_space_is_not_a_second_subject(drop, earlier_out
     cells[0] += "\u200b"
     lines.append(",".join(cells))
     _write_lines(drop / "enrolment.csv", lines)
-    _refused(drop, earlier_output, f"enrolment.csv, row {len(lines)}, column subject_id",
-             "identifier holds a space or an invisible or control character")
+    _refused(
+        drop,
+        earlier_output,
+        f"enrolment.csv, row {len(lines)}, column subject_id",
+        "identifier holds a space or an invisible or control character",
+    )
 
 
 def test_ids_that_differ_only_in_case_are_refused(drop, earlier_output):
@@ -212,8 +235,9 @@ def test_windows_1252_text_is_refused_not_read_as_mojibake(drop, earlier_output)
 
 def test_gbk_file_with_an_invalid_code_names_the_row(drop, earlier_output):
     frame = pl.read_csv(drop / "followup.csv", infer_schema=False)
-    frame = frame.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("死亡")).otherwise(pl.col("event"))
-                               .alias("event"))
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("死亡")).otherwise(pl.col("event")).alias("event")
+    )
     (drop / "followup.csv").write_bytes(frame.write_csv().encode("gbk"))
     _refused(drop, earlier_output, "followup.csv, row 2, column event, value '死亡'", "unknown code")
 
@@ -233,7 +257,8 @@ def test_a_reserved_column_name_is_refused(drop, earlier_output):
 
 def test_a_binary_parquet_column_is_refused(drop, earlier_output):
     frame = pl.read_csv(drop / "followup.csv", infer_schema=False).with_columns(
-        pl.col("detail").cast(pl.Binary, strict=False))
+        pl.col("detail").cast(pl.Binary, strict=False)
+    )
     (drop / "followup.csv").unlink()
     frame.write_parquet(drop / "followup.parquet")
     _refused(drop, earlier_output, "followup.parquet, column detail", "Binary values")
@@ -303,8 +328,13 @@ def test_an_unreachable_postgresql_is_one_line_within_seconds(drop, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text((ROOT / "deploy" / "dagster-postgres.yaml").read_text())
-    env = {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": "9", "DAGSTER_PG_DB": "test",
-           "DAGSTER_PG_USERNAME": "postgres", "DAGSTER_PG_PASSWORD": ""}
+    env = {
+        "DAGSTER_PG_HOST": "127.0.0.1",
+        "DAGSTER_PG_PORT": "9",
+        "DAGSTER_PG_DB": "test",
+        "DAGSTER_PG_USERNAME": "postgres",
+        "DAGSTER_PG_PASSWORD": "",
+    }
     started = time.monotonic()
     result = cli("run", "--data", str(drop), "--out", str(tmp_path / "o"), home=home, env=env)
     assert result.returncode == 2, result.stderr

@@ -14,8 +14,15 @@ pytestmark = pytest.mark.slow
 
 
 def test_run_on_the_sample_prints_each_step_and_where_the_report_is(tmp_path):
-    result = cli("run", "--data", str(ROOT / "data" / "sample"), "--out", str(tmp_path / "out"), "--timings",
-                 home=tmp_path / "home")
+    result = cli(
+        "run",
+        "--data",
+        str(ROOT / "data" / "sample"),
+        "--out",
+        str(tmp_path / "out"),
+        "--timings",
+        home=tmp_path / "home",
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "outputs in" in out and "report: " in out and "report.pdf" in out
@@ -24,7 +31,7 @@ def test_run_on_the_sample_prints_each_step_and_where_the_report_is(tmp_path):
     cut = out.split("data cut ")[1][:10]
     assert (tmp_path / "out" / cut / "eligibility_deviations.csv").is_file()
     opened = cli("open", "--out", str(tmp_path / "out"), "--print-only", home=tmp_path / "home")
-    assert opened.returncode == 0 and opened.stdout.strip() == str((tmp_path / "out" / cut / "report.pdf").resolve())
+    assert opened.returncode == 0 and opened.stdout.strip() == str((tmp_path / "out" / cut / "report.pdf").absolute())
 
 
 def test_run_on_a_bad_drop_exits_1_naming_the_check_row_and_subject(drop, tmp_path):
@@ -37,8 +44,10 @@ def test_run_on_a_bad_drop_exits_1_naming_the_check_row_and_subject(drop, tmp_pa
     result = cli("run", "--data", str(drop), "--out", str(tmp_path), "--quiet", home=tmp_path / "home")
     assert result.returncode == 1
     assert "raw/infusion:schema_conformance failed" in result.stderr
-    assert (f"infusion.csv, row 3, column dose_cells_per_kg, value 'lots', subject {cells[0]}: not a number"
-            in result.stderr)
+    assert (
+        f"infusion.csv, row 3, column dose_cells_per_kg, value 'lots', subject {cells[0]}: not a number"
+        in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -53,12 +62,27 @@ def test_run_with_another_plan_changes_every_output_that_depends_on_it(drop, tmp
     survival_summary has rate_3m/rate_12m triples (no 6 or 24), the response summary
     and the report show emd, and the manifest records the plan (with a copy of it)."""
     plan = tmp_path / "plan.toml"
-    plan.write_text(DEFAULT_PLAN.read_text()
-                    .replace('subgroups = ["sex", "prior_hsct", "disease_status", "age_group"]',
-                             'subgroups = ["sex", "emd", "disease_stratum"]')
-                    .replace("landmark_months = [6, 12, 24]", "landmark_months = [3, 12]"))
-    result = cli("run", "--data", str(drop), "--out", str(tmp_path / "out"), "--plan", str(plan), "--cut", "2023-12-31",
-                 "--quiet", home=tmp_path / "home")
+    plan.write_text(
+        DEFAULT_PLAN.read_text()
+        .replace(
+            'subgroups = ["sex", "prior_hsct", "disease_status", "age_group"]',
+            'subgroups = ["sex", "emd", "disease_stratum"]',
+        )
+        .replace("landmark_months = [6, 12, 24]", "landmark_months = [3, 12]")
+    )
+    result = cli(
+        "run",
+        "--data",
+        str(drop),
+        "--out",
+        str(tmp_path / "out"),
+        "--plan",
+        str(plan),
+        "--cut",
+        "2023-12-31",
+        "--quiet",
+        home=tmp_path / "home",
+    )
     assert result.returncode in (0, 3), result.stderr
     folder = tmp_path / "out" / "2023-12-31"
     assert "emd" in pl.read_parquet(folder / "adtte.parquet").columns
@@ -76,15 +100,30 @@ def test_run_with_another_plan_changes_every_output_that_depends_on_it(drop, tmp
 def test_synth_help_describes_every_option_with_its_default(tmp_path):
     result = cli("synth", "--help", home=tmp_path / "home")
     assert result.returncode == 0
-    for text in ("number of subjects (default: 120)", "random seed", "(default: 20201)", "file format",
-                 "(default: csv)"):
+    for text in (
+        "number of subjects (default: 120)",
+        "random seed",
+        "(default: 20201)",
+        "file format",
+        "(default: csv)",
+    ):
         assert text in result.stdout.replace("\n", " ").replace("  ", " "), text
 
 
 def test_synth_is_reproducible_prints_progress_and_writes_xlsx(tmp_path):
     a = cli("synth", "--subjects", "2500", "--seed", "5", "--out", str(tmp_path / "a"), home=tmp_path / "home")
-    b = cli("synth", "--subjects", "50", "--seed", "5", "--out", str(tmp_path / "b"), "--format", "xlsx",
-            home=tmp_path / "home")
+    b = cli(
+        "synth",
+        "--subjects",
+        "50",
+        "--seed",
+        "5",
+        "--out",
+        str(tmp_path / "b"),
+        "--format",
+        "xlsx",
+        home=tmp_path / "home",
+    )
     assert a.returncode == 0 and b.returncode == 0, b.stderr
     assert "peak RSS" in a.stdout and "2,500/2,500 subjects" in a.stderr  # a progress line, not a spinner
     assert (tmp_path / "b" / "enrolment.xlsx").is_file()

@@ -75,15 +75,20 @@ def test_columns_outside_the_contract_are_never_stored_shown_or_logged(drop, tmp
     ingestion with a warning naming the columns, never in the IO manager's storage,
     the published files or the event log."""
     frame = pl.read_csv(drop / "enrolment.csv", infer_schema=False).with_columns(
-        pl.lit("Zhang Wei").alias("patient_name"), pl.lit("2013-05-06").alias("date_of_birth"),
-        pl.lit("MRN-4477").alias("hospital_number"))
+        pl.lit("Zhang Wei").alias("patient_name"),
+        pl.lit("2013-05-06").alias("date_of_birth"),
+        pl.lit("MRN-4477").alias("hospital_number"),
+    )
     frame.write_csv(drop / "enrolment.csv")
     out = tmp_path / "out"
     with dg.instance_for_test() as instance:
         result, _ = materialize_cut(drop, out, CUT, instance=instance)
         assert result.success
-        checks = {c.check_name: c for c in result.get_asset_check_evaluations()
-                  if c.asset_key == dg.AssetKey(["raw", "enrolment"])}
+        checks = {
+            c.check_name: c
+            for c in result.get_asset_check_evaluations()
+            if c.asset_key == dg.AssetKey(["raw", "enrolment"])
+        }
         warning = checks["known_columns"]
         assert not warning.passed and "patient_name, date_of_birth, hospital_number" in warning.description
         logged = " ".join(str(record) for record in instance.all_logs(result.run_id))
@@ -97,8 +102,12 @@ def test_columns_outside_the_contract_are_never_stored_shown_or_logged(drop, tmp
 def test_formula_text_from_the_drop_is_neutralised_in_every_csv(drop, tmp_path):
     """An AE term '=HYPERLINK(...)' reaches ae_summary.csv as text, with a quote first."""
     ae = pl.read_csv(drop / "adverse_events.csv", infer_schema=False)
-    ae = ae.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit('=HYPERLINK("http://x","y")'))
-                         .otherwise(pl.col("term")).alias("term"))
+    ae = ae.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit('=HYPERLINK("http://x","y")'))
+        .otherwise(pl.col("term"))
+        .alias("term")
+    )
     ae.write_csv(drop / "adverse_events.csv")
     out = tmp_path / "out"
     assert run_pipeline(drop, out, CUT).success
@@ -112,8 +121,16 @@ def test_formula_text_from_the_drop_is_neutralised_in_every_csv(drop, tmp_path):
 def test_dollar_signs_in_labels_are_text_not_mathtext(drop, tmp_path):
     """A subject id '$\\notacommand$' would stop matplotlib's mathtext parser; as text the
     swimmer plot draws it."""
-    for name in ("enrolment", "eligibility", "infusion", "assessments", "followup", "adverse_events",
-                 "crs_monitoring", "icans_monitoring"):
+    for name in (
+        "enrolment",
+        "eligibility",
+        "infusion",
+        "assessments",
+        "followup",
+        "adverse_events",
+        "crs_monitoring",
+        "icans_monitoring",
+    ):
         path = drop / f"{name}.csv"
         path.write_text(path.read_text().replace("BR-001,", "BR-$\\notacommand$,"))
     outcome = run_pipeline(drop, tmp_path / "out", CUT)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import socket
 from pathlib import Path
 
@@ -47,8 +46,19 @@ def two_runs(small_drop_master, tmp_path_factory):
     for i in range(2):
         out = base / f"out{i}"
         env = {"PYTHONHASHSEED": str(i + 1), "TRIAL_FIGURE_WORKERS": str(i + 1)}  # one, then two figure workers
-        result = cli("run", "--data", str(drop), "--cut", CUT, "--out", str(out), "--quiet", home=base / f"home{i}",
-                     env=env, timeout=900)
+        result = cli(
+            "run",
+            "--data",
+            str(drop),
+            "--cut",
+            CUT,
+            "--out",
+            str(out),
+            "--quiet",
+            home=base / f"home{i}",
+            env=env,
+            timeout=900,
+        )
         assert result.returncode in (0, 3), result.stderr
         outs.append(out / CUT)
     return outs
@@ -113,7 +123,7 @@ def test_html_opens_in_chromium_without_any_request_leaving_the_file(two_runs, t
 
 def test_outputs_hold_no_absolute_path_or_host_name(two_runs, small_drop_master):
     folder = two_runs[0]
-    secrets = [str(small_drop_master), str(folder.parents[1]), str(ROOT), socket.gethostname(), os.path.expanduser("~")]
+    secrets = [str(small_drop_master), str(folder.parents[1]), str(ROOT), socket.gethostname(), str(Path.home())]
     secrets = [s.encode() for s in secrets if len(s) > 3]
     for path in folder.rglob("*"):
         if path.is_file() and path.suffix in (".csv", ".json", ".html", ".pdf"):

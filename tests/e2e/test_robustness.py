@@ -4,6 +4,7 @@ interfere, and a failed publish keeps the previous version."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -16,7 +17,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.helpers import cli_process
+from tests.helpers import cli_process, finish
 from trial_outcomes.io import publishing as outputs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,32 +40,59 @@ def _complete_and_consistent(folder: Path) -> dict:
     return manifest["outputs"]
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):  # the process ended meanwhile
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _all_gone(pids: list[int], within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        alive = [p for p in pids if Path(f"/proc/{p}").exists() and "Z" not in _state(p)]
+        if not alive:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][:1]
+    except (OSError, IndexError):
+        return "Z"
+
+
 def test_killed_runs_leave_the_previous_outputs_intact_and_a_rerun_is_idempotent(small_drop_master, tmp_path):
     drop, out = tmp_path / "drop", tmp_path / "out"
     shutil.copytree(small_drop_master, drop)
     first = _cli("run", "--data", str(drop), "--cut", CUT, "--out", str(out))
-    assert first.wait(timeout=900) in OK, first.stderr.read()
+    assert finish(first, 900) in OK, first.errors
     before = _complete_and_consistent(out / CUT)
 
     # new data: a later export with one more contact (it supersedes the cut); kill runs of it at several moments
     with (drop / "followup.csv").open("a") as handle:
         handle.write("BR-001,2023-12-30,CONTACT,,\n")
     supersede = ["--supersede", "later export with a corrected contact"]
-    for delay in (1, 4, 8):
+    seen = []
+    for delay in (1, 3, 5):  # a run takes about 7 s here: killed while starting, deriving, drawing
         run = _cli("run", "--data", str(drop), "--cut", CUT, "--out", str(out), *supersede)
         time.sleep(delay)
-        finished = run.poll() is not None
-        if not finished:
-            run.send_signal(signal.SIGKILL)
-        run.wait(timeout=60)
-        now = _complete_and_consistent(out / CUT)
-        assert now == before or finished  # intact, unless the run got to the end before the kill
+        workers = _children(run.pid)  # the figure workers start with the run
+        run.send_signal(signal.SIGKILL)
+        finish(run, 60)
+        assert _all_gone(workers), "a killed run left processes behind"
+        seen.append(_complete_and_consistent(out / CUT))
 
     rerun = _cli("run", "--data", str(drop), "--cut", CUT, "--out", str(out), *supersede)
-    assert rerun.wait(timeout=900) in OK
+    assert finish(rerun, 900) in OK
     after = _complete_and_consistent(out / CUT)
+    # after each kill the cut was the earlier version, whole, or (killed after publishing) the new one, whole
+    assert all(now in (before, after) for now in seen)
     again = _cli("run", "--data", str(drop), "--cut", CUT, "--out", str(out), *supersede)
-    assert again.wait(timeout=900) in OK
+    assert finish(again, 900) in OK
     assert _complete_and_consistent(out / CUT) == after != before  # idempotent
     versions = sorted(p.name for p in (out / ".versions" / CUT).iterdir())
     assert versions[0] == "v001" and all(v.startswith("v") for v in versions)  # kept; no half-copied version
@@ -76,11 +104,11 @@ def test_two_cuts_at_the_same_time_do_not_interfere(small_drop_master, tmp_path)
     together = tmp_path / "together"
     runs = [_cli("run", "--data", str(small_drop_master), "--cut", c, "--out", str(together)) for c in cuts]
     for run in runs:
-        assert run.wait(timeout=900) in OK, run.stderr.read()
+        assert finish(run, 900) in OK, run.errors
     for cut in cuts:
         alone = tmp_path / f"alone_{cut}"
         solo = _cli("run", "--data", str(small_drop_master), "--cut", cut, "--out", str(alone))
-        assert solo.wait(timeout=900) in OK
+        assert finish(solo, 900) in OK
         a, b = _complete_and_consistent(together / cut), _complete_and_consistent(alone / cut)
         # the analysis files must agree; the report and manifest may mention the other cut
         for name in ("adsl.parquet", "adtte.parquet", "adae.parquet", "survival_summary.csv", "km_curves.parquet"):
@@ -112,11 +140,11 @@ def test_a_second_run_of_a_cut_being_written_is_refused_clearly(small_drop_maste
     out = tmp_path / "out"
     with outputs.cut_lock(out, CUT):
         blocked = _cli("run", "--data", str(small_drop_master), "--cut", CUT, "--out", str(out))
-        assert blocked.wait(timeout=120) == 1
-        assert f"data cut {CUT} is being written to {out} by process" in blocked.stderr.read()
+        assert finish(blocked, 120) == 1
+        assert f"data cut {CUT} is being written to {out} by process" in blocked.errors
         assert not (out / CUT).exists() and not (out / ".work").exists()
     free = _cli("run", "--data", str(small_drop_master), "--cut", CUT, "--out", str(out))
-    assert free.wait(timeout=900) in OK, free.stderr.read()
+    assert finish(free, 900) in OK, free.errors
     _complete_and_consistent(out / CUT)
 
 
@@ -147,7 +175,7 @@ def test_an_interrupted_run_says_so_and_leaves_the_previous_outputs(small_drop_m
     the cut's lock free for the next run."""
     out = tmp_path / "out"
     first = _cli("run", "--data", str(small_drop_master), "--cut", CUT, "--out", str(out))
-    assert first.wait(timeout=900) in OK
+    assert finish(first, 900) in OK
     before = _complete_and_consistent(out / CUT)
     run = _cli("run", "--data", str(small_drop_master), "--cut", CUT, "--out", str(out))
     marker = out / ".storage" / "adsl"  # ADSL written again: the run is past its start, mid-way
@@ -157,8 +185,8 @@ def test_an_interrupted_run_says_so_and_leaves_the_previous_outputs(small_drop_m
         assert time.monotonic() < deadline
         time.sleep(0.05)
     run.send_signal(signal.SIGINT)
-    assert run.wait(timeout=120) == 130
-    err = run.stderr.read()
+    assert finish(run, 120) == 130
+    err = run.errors
     assert "INTERRUPTED; nothing was published" in err and "Traceback" not in err and "Stack Trace" not in err
     assert _complete_and_consistent(out / CUT) == before
     with outputs.cut_lock(out, CUT):

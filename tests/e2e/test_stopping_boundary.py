@@ -15,8 +15,9 @@ CUT = "2023-12-31"
 def test_cli_exits_3_and_the_report_opens_on_the_crossed_boundary(toxic_drop, tmp_path):
     from pypdf import PdfReader
 
-    result = cli("run", "--data", str(toxic_drop), "--cut", CUT, "--out", str(tmp_path), "--quiet",
-                 home=tmp_path / "home")
+    result = cli(
+        "run", "--data", str(toxic_drop), "--cut", CUT, "--out", str(tmp_path), "--quiet", home=tmp_path / "home"
+    )
     assert result.returncode == 3, result.stderr
     assert "STOPPING BOUNDARY CROSSED" in result.stderr
     assert "stopping_rules:safety_boundary failed: BOUNDARY CROSSED at cut 2023-12-31" in result.stderr

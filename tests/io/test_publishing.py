@@ -52,13 +52,14 @@ def test_versions_are_kept_and_an_identical_rerun_publishes_nothing(tmp_path):
 def test_another_drop_for_a_published_cut_needs_a_reason(tmp_path):
     out = tmp_path / "out"
     _version(tmp_path, out, "a", "d1" * 32, "one")
-    with pytest.raises(PublishRefused, match="already published from another drop.*--supersede"):
+    with pytest.raises(PublishRefused, match=r"already published from another drop.*--supersede"):
         plan_publication(out, CUT, "d2" * 32)
     same = plan_publication(out, CUT, "d1" * 32)
     assert not same.supersedes
     superseding = plan_publication(out, CUT, "d2" * 32, "  corrected death dates at site 02  ")
-    assert superseding.manifest_entry() == {"supersedes": {"version": "v001", "drop_sha256": "d1" * 32,
-                                                           "reason": "corrected death dates at site 02"}}
+    assert superseding.manifest_entry() == {
+        "supersedes": {"version": "v001", "drop_sha256": "d1" * 32, "reason": "corrected death dates at site 02"}
+    }
 
 
 def test_a_users_own_folder_at_the_cut_is_never_touched(tmp_path):
@@ -86,11 +87,23 @@ def test_one_run_per_cut_and_a_fresh_work_folder(tmp_path):
 
 def test_csv_cells_that_would_run_as_formulas_are_neutralised():
     """OWASP: a leading =, +, -, @, tab or CR gets a quote; numbers stay numbers."""
-    frame = pl.DataFrame({"term": ["=HYPERLINK(\"x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "Fever",
-                                   "-3", "+0.5"], "n": [1, 2, 3, 4, 5, 6, 7, 8]})
+    frame = pl.DataFrame(
+        {
+            "term": ['=HYPERLINK("x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "Fever", "-3", "+0.5"],
+            "n": [1, 2, 3, 4, 5, 6, 7, 8],
+        }
+    )
     text = csv_bytes(frame).decode()
-    assert text.splitlines()[1:] == ["\"'=HYPERLINK(\"\"x\"\")\",1", "'+cmd|' /C calc'!A0,2", "'-2+3,3",
-                                     "'@SUM(A1),4", "'\tx,5", "Fever,6", "-3,7", "+0.5,8"]
+    assert text.splitlines()[1:] == [
+        '"\'=HYPERLINK(""x"")",1',
+        "'+cmd|' /C calc'!A0,2",
+        "'-2+3,3",
+        "'@SUM(A1),4",
+        "'\tx,5",
+        "Fever,6",
+        "-3,7",
+        "+0.5,8",
+    ]
 
 
 def test_files_follow_the_umask(tmp_path):

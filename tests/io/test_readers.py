@@ -46,7 +46,8 @@ def test_column_names_match_case_insensitively_and_columns_outside_the_contract_
     """A patient's name and date of birth are never stored: dropped unread, and named."""
     frame = _frame(drop, "infusion")
     frame = frame.rename({"subject_id": " Subject_ID ", "infusion_date": "INFUSION_DATE"}).with_columns(
-        pl.lit("Wang Xiaoming").alias("Patient Name"), pl.lit("2012-03-04").alias("DOB"))
+        pl.lit("Wang Xiaoming").alias("Patient Name"), pl.lit("2012-03-04").alias("DOB")
+    )
     frame.write_csv(drop / "infusion.csv")
     raw = read_raw(drop / "infusion.csv", INFUSION)
     assert raw.frame.columns == [*INFUSION.column_names, "_source_file", "_source_row", "_source_sha256"]
@@ -171,5 +172,5 @@ def test_default_cut_names_a_missing_required_file(drop):
     from trial_outcomes.io.readers import latest_date_in_drop
 
     (drop / "infusion.csv").unlink()
-    with pytest.raises(DataDropError, match="infusion.csv.*required file is missing"):
+    with pytest.raises(DataDropError, match=r"infusion\.csv.*required file is missing"):
         latest_date_in_drop(drop)

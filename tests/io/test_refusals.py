@@ -32,8 +32,10 @@ def test_a_quote_never_closed_names_the_line_where_it_opened(tmp_path):
     """The last field of line 3 opens a quote that is never closed: the default csv
     module would read lines 3-5 as one field (0 of 2 deaths); strict mode refuses."""
     path = tmp_path / "followup.csv"
-    path.write_text(HEADER + 'BR-001,2021-01-01,CONTACT,,\nBR-001,2021-02-01,DEATH,"Relapse,LEUKEMIA\n'
-                    "BR-002,2021-03-01,DEATH,Sepsis,INFECTION\nBR-003,2021-04-01,CONTACT,,\n")
+    path.write_text(
+        HEADER + 'BR-001,2021-01-01,CONTACT,,\nBR-001,2021-02-01,DEATH,"Relapse,LEUKEMIA\n'
+        "BR-002,2021-03-01,DEATH,Sepsis,INFECTION\nBR-003,2021-04-01,CONTACT,,\n"
+    )
     _refused(path, FOLLOWUP, "followup.csv, row 3", "never closed")
 
 
@@ -64,35 +66,50 @@ def test_a_reserved_column_name_is_refused(tmp_path):
 
 
 def test_a_binary_parquet_column_is_refused(tmp_path):
-    frame = pl.DataFrame({"subject_id": ["BR-001"], "event_date": ["2021-01-01"], "event": ["CONTACT"],
-                          "detail": [b"\x00\x01"]})
+    frame = pl.DataFrame(
+        {"subject_id": ["BR-001"], "event_date": ["2021-01-01"], "event": ["CONTACT"], "detail": [b"\x00\x01"]}
+    )
     frame.write_parquet(tmp_path / "followup.parquet")
     _refused(tmp_path / "followup.parquet", FOLLOWUP, "column detail", "Binary")
 
 
 def _xlsx_with_formula(tmp_path, cached: bool) -> bytes:
     value = "<v>7</v>" if cached else ""
-    sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-             'spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>subject_id</t></is></c>'
-             '<c r="B1" t="inlineStr"><is><t>n</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>BR-001'
-             f'</t></is></c><c r="B2"><f>3+4</f>{value}</c></row></sheetData></worksheet>')
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        'spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>subject_id</t></is></c>'
+        '<c r="B1" t="inlineStr"><is><t>n</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>BR-001'
+        f'</t></is></c><c r="B2"><f>3+4</f>{value}</c></row></sheetData></worksheet>'
+    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as z:
-        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
-                   'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override '
-                   'PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
-                   'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType='
-                   '"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>')
-        z.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
-                   'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
-                   'officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>')
-        z.writestr("xl/workbook.xml", '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/'
-                   'spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/'
-                   'relationships"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>')
-        z.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.'
-                   'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
-                   'openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
-                   '</Relationships>')
+        z.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
+            'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override '
+            'PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType='
+            '"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
+        )
+        z.writestr(
+            "_rels/.rels",
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+            'officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        )
+        z.writestr(
+            "xl/workbook.xml",
+            '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/'
+            'spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/'
+            'relationships"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        z.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.'
+            'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
+            'openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+            "</Relationships>",
+        )
         z.writestr("xl/worksheets/sheet1.xml", sheet)
     return buffer.getvalue()
 
@@ -111,11 +128,13 @@ def test_an_xlsx_zip_bomb_is_refused_from_its_directory_before_parsing(tmp_path)
     """A sheet of zeros that expands past the limit: refused from the zip directory,
     without expanding it (the check reads only the declared sizes)."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as handle:
-            chunk = b"0" * (1 << 20)
-            for _ in range(MAX_XLSX_XML_BYTES // len(chunk) + 2):
-                handle.write(chunk)
+    with (
+        zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as z,
+        z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as handle,
+    ):
+        chunk = b"0" * (1 << 20)
+        for _ in range(MAX_XLSX_XML_BYTES // len(chunk) + 2):
+            handle.write(chunk)
     assert len(buffer.getvalue()) < 2 * 1024 * 1024  # small on disk
     (tmp_path / "enrolment.xlsx").write_bytes(buffer.getvalue())
     _refused(tmp_path / "enrolment.xlsx", ENROLMENT, "zip bomb", f"{MAX_XLSX_XML_BYTES:,}")
@@ -126,7 +145,7 @@ def test_an_optional_file_that_is_not_a_regular_file_is_refused(tmp_path):
     from trial_outcomes.schema import ICANS_MONITORING
 
     os.symlink("/dev/zero", tmp_path / "icans_monitoring.csv")
-    with pytest.raises(DataDropError, match="icans_monitoring.csv: is not a regular file"):
+    with pytest.raises(DataDropError, match=r"icans_monitoring\.csv: is not a regular file"):
         find_file(tmp_path, ICANS_MONITORING)
     (tmp_path / "icans_monitoring.csv").unlink()
     os.symlink(tmp_path / "nowhere.csv", tmp_path / "icans_monitoring.csv")
@@ -155,7 +174,9 @@ def test_identifiers_with_invisible_characters_or_formulas_are_refused():
 def test_dates_after_today_or_before_1900_are_refused():
     found = _problems(HEADER + "BR-001,2099-01-01,CONTACT,,\nBR-001,1899-12-31,CONTACT,,\n")
     assert [(r, c, s, rule.split(":")[0]) for r, c, s, rule in found] == [
-        (2, "event_date", "BR-001", "implausible date"), (3, "event_date", "BR-001", "implausible date")]
+        (2, "event_date", "BR-001", "implausible date"),
+        (3, "event_date", "BR-001", "implausible date"),
+    ]
 
 
 def test_a_text_cell_past_the_limit_is_refused_and_the_message_stays_short():
@@ -182,6 +203,8 @@ def test_drop_info_declares_empty_files_and_nothing_else(tmp_path):
 
 def test_infusion_bridging_with_commas_is_one_value(tmp_path):
     path = tmp_path / "infusion.csv"
-    path.write_text("subject_id,ld_regimen,ld_start_date,infusion_date,dose_cells_per_kg,product_lot,bridging\n"
-                    'BR-001,FC,2021-01-01,2021-01-06,1000000,L1,"Vincristine, dexamethasone"\n')
+    path.write_text(
+        "subject_id,ld_regimen,ld_start_date,infusion_date,dose_cells_per_kg,product_lot,bridging\n"
+        'BR-001,FC,2021-01-01,2021-01-06,1000000,L1,"Vincristine, dexamethasone"\n'
+    )
     assert read_raw(path, INFUSION).frame["bridging"][0] == "Vincristine, dexamethasone"

@@ -120,24 +120,40 @@ def test_death_therapy_and_contacts_before_consent_enrolment_or_infusion_are_fou
     """S1 consented 2021-01-08, enrolled 01-10, infused 01-20: a DEATH on 01-05 (before
     consent), a CONTACT on 01-09 (before enrolment), an HSCT on 01-19 (before the
     CAR-T infusion): each named with its row and subject."""
+
     def followup_rules(rows: list[dict]) -> dict[int, tuple[str, str]]:
-        found = date_order(_records(followup=rows, assessments=[], adverse_events=[], infusion=[
-            dict(subject_id="S1", ld_start_date=D(2021, 1, 15), infusion_date=D(2021, 1, 20))]))
-        return {r["row"]: (r["rule"], r["subject"]) for r in found.iter_rows(named=True)
-                if r["file"] == "followup.csv" and "death" not in r["rule"].split(" ")[-1]}
+        found = date_order(
+            _records(
+                followup=rows,
+                assessments=[],
+                adverse_events=[],
+                infusion=[dict(subject_id="S1", ld_start_date=D(2021, 1, 15), infusion_date=D(2021, 1, 20))],
+            )
+        )
+        return {
+            r["row"]: (r["rule"], r["subject"])
+            for r in found.iter_rows(named=True)
+            if r["file"] == "followup.csv" and "death" not in r["rule"].split(" ")[-1]
+        }
 
     death = followup_rules([dict(subject_id="S1", event_date=D(2021, 1, 5), event="DEATH")])
     assert death == {2: ("death is dated before consent", "S1")}
-    others = followup_rules([dict(subject_id="S1", event_date=D(2021, 1, 9), event="CONTACT"),
-                             dict(subject_id="S1", event_date=D(2021, 1, 19), event="HSCT")])
+    others = followup_rules(
+        [
+            dict(subject_id="S1", event_date=D(2021, 1, 9), event="CONTACT"),
+            dict(subject_id="S1", event_date=D(2021, 1, 19), event="HSCT"),
+        ]
+    )
     assert others[2] == ("follow-up event is dated before enrolment", "S1")
     assert others[3][0].startswith("HSCT or new therapy is dated before the first CAR-T infusion")
 
 
 def test_subject_ids_differing_only_in_case_are_found():
     """'BR-001' and 'br-001' would be two subjects; the second is refused."""
-    enrol = [dict(subject_id="BR-001", consent_date=D(2021, 1, 8), enrol_date=D(2021, 1, 10)),
-             dict(subject_id="br-001", consent_date=D(2021, 1, 8), enrol_date=D(2021, 1, 10))]
+    enrol = [
+        dict(subject_id="BR-001", consent_date=D(2021, 1, 8), enrol_date=D(2021, 1, 10)),
+        dict(subject_id="br-001", consent_date=D(2021, 1, 8), enrol_date=D(2021, 1, 10)),
+    ]
     found = case_twins(_records(enrolment=enrol))
     assert found.select("row", "value").rows() == [(3, "br-001")]
     assert "differs only in letter case from the one at row 2" in found["rule"][0]
@@ -150,8 +166,10 @@ def test_cause_category_only_on_deaths_and_icans_instrument_by_age():
     enrol = [dict(subject_id="S1", consent_date=D(2021, 1, 8), enrol_date=D(2021, 1, 10), age_years=8.0)]
     icans = [dict(subject_id="S1", obs_date=D(2021, 1, 25), ice_score=6, consciousness="AWAKE")]
     found = dependent_values(_records(followup=followup, enrolment=enrol, icans_monitoring=icans))
-    assert found.select("file", "column").rows() == [("followup.csv", "cause_category"),
-                                                     ("icans_monitoring.csv", "ice_score")]
+    assert found.select("file", "column").rows() == [
+        ("followup.csv", "cause_category"),
+        ("icans_monitoring.csv", "ice_score"),
+    ]
     assert "CAPD is used" in found["rule"][1]
 
 

@@ -19,15 +19,27 @@ HOSTILE = '<script>alert("x")</script> #set page(width: 1cm) *bold* $x^2$ @ref \
 
 def _document(cell: str) -> Document:
     sections = [
-        Section("Deaths", "deaths", [
-            Paragraph(cell),
-            Table("Deaths by cause", ["Cause", "n"], [[cell, "1"], ["Relapse", "2"]], population="Infused",
-                  method="Counts", notes=[f"note {cell}"]),
-            Figure("plots/curve.svg", f"A figure {cell}"),
-            Table("Second table", ["a"], [["1"]]),
-        ]),
+        Section(
+            "Deaths",
+            "deaths",
+            [
+                Paragraph(cell),
+                Table(
+                    "Deaths by cause",
+                    ["Cause", "n"],
+                    [[cell, "1"], ["Relapse", "2"]],
+                    population="Infused",
+                    method="Counts",
+                    notes=[f"note {cell}"],
+                ),
+                Figure("plots/curve.svg", f"A figure {cell}"),
+                Table("Second table", ["a"], [["1"]]),
+            ],
+        ),
     ]
-    return Document(title="Interim report", subtitle=cell, cut="2024-01-01", code_version="abc", sections=sections).number()
+    return Document(
+        title="Interim report", subtitle=cell, cut="2024-01-01", code_version="abc", sections=sections
+    ).number()
 
 
 @pytest.fixture
@@ -71,5 +83,5 @@ def test_pdf_is_typst_numbered_literal_and_the_same_bytes_twice(image_root):
     text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
     assert "Table 1. Deaths by cause" in text and "Table 2. Second table" in text and "Figure 1." in text
     # the hostile text is shown as typed: not a page setting, not bold, not a formula
-    assert '#set page(width: 1cm) *bold* $x^2$' in text
+    assert "#set page(width: 1cm) *bold* $x^2$" in text
     assert reader.pages[0].mediabox.width > 500  # A4, the injected page width did nothing

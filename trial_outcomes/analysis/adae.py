@@ -26,8 +26,10 @@ def treatment_emergent(onset: pl.Expr, ld_start: pl.Expr, window_end: pl.Expr) -
 def not_emergent_reason(onset: pl.Expr) -> pl.Expr:
     """``TRTEMRSN``: why an AE is not treatment-emergent (null when it is)."""
     return (
-        pl.when(pl.col("LDSTDT").is_null()).then(pl.lit("Subject not infused"))
-        .when(onset < pl.col("LDSTDT")).then(pl.lit("Before lymphodepletion"))
+        pl.when(pl.col("LDSTDT").is_null())
+        .then(pl.lit("Subject not infused"))
+        .when(onset < pl.col("LDSTDT"))
+        .then(pl.lit("Before lymphodepletion"))
         .when(pl.col("ATTRENDT").is_not_null() & (onset >= pl.col("ATTRENDT")))
         .then(pl.concat_str(pl.lit("On or after the first "), pl.col("ATTRENRS")))
     )
@@ -46,10 +48,26 @@ def derive_adae(records: Records, cut: dt.date) -> pl.DataFrame:
     ``CYTO28FL``/``CYTO90FL`` (grade >= 3 cytopenia unresolved at day 28 / 90), and
     ``WORSTFL`` marking one row with the subject's worst grade of that term among
     treatment-emergent AEs (the earliest such onset)."""
-    ae = require(records["adverse_events"], "adverse_events", "subject_id", "ae_id", "term", "soc", "onset_date",
-                 "resolution_date", "grade", "serious", "related", "tocilizumab", "corticosteroids")
-    dates = treatment_dates(records).join(attribution_end(followup_dates(records)).select(
-        "subject_id", "ATTRENDT", "ATTRENRS"), on="subject_id", how="left")
+    ae = require(
+        records["adverse_events"],
+        "adverse_events",
+        "subject_id",
+        "ae_id",
+        "term",
+        "soc",
+        "onset_date",
+        "resolution_date",
+        "grade",
+        "serious",
+        "related",
+        "tocilizumab",
+        "corticosteroids",
+    )
+    dates = treatment_dates(records).join(
+        attribution_end(followup_dates(records)).select("subject_id", "ATTRENDT", "ATTRENRS"),
+        on="subject_id",
+        how="left",
+    )
     ae = ae.join(dates, on="subject_id", how="left")
     emergent = treatment_emergent(pl.col("onset_date"), pl.col("LDSTDT"), pl.col("ATTRENDT"))
     base = ae.select(
@@ -76,11 +94,15 @@ def derive_adae(records: Records, cut: dt.date) -> pl.DataFrame:
         study_day(pl.lit(cut)).alias("_cut_day"),
     )
     cut_day = pl.col("_cut_day")
-    out = base.with_columns(
-        aesi_category(cut_day).alias("AESICAT"),
-        yn_flag(prolonged_cytopenia(PROLONGED_DAYS[0], cut_day).fill_null(False)).alias("CYTO28FL"),
-        yn_flag(prolonged_cytopenia(PROLONGED_DAYS[1], cut_day).fill_null(False)).alias("CYTO90FL"),
-    ).with_columns(yn_flag(pl.col("AESICAT").is_not_null()).alias("AESIFL")).drop("AESOCRAW", "_cut_day")
+    out = (
+        base.with_columns(
+            aesi_category(cut_day).alias("AESICAT"),
+            yn_flag(prolonged_cytopenia(PROLONGED_DAYS[0], cut_day).fill_null(False)).alias("CYTO28FL"),
+            yn_flag(prolonged_cytopenia(PROLONGED_DAYS[1], cut_day).fill_null(False)).alias("CYTO90FL"),
+        )
+        .with_columns(yn_flag(pl.col("AESICAT").is_not_null()).alias("AESIFL"))
+        .drop("AESOCRAW", "_cut_day")
+    )
     out = out.sort("USUBJID", "AEDECOD", "AETOXGR", "ASTDT", "AESPID", descending=[False, False, True, False, False])
     worst = (pl.int_range(pl.len()).over("USUBJID", "AEDECOD", "TRTEMFL") == 0) & (pl.col("TRTEMFL") == "Y")
     return out.with_columns(yn_flag(worst).alias("WORSTFL")).sort("USUBJID", "ASTDT", "AESPID")
@@ -88,5 +110,8 @@ def derive_adae(records: Records, cut: dt.date) -> pl.DataFrame:
 
 def worst_grade_by_term(adae: pl.DataFrame) -> pl.DataFrame:
     """Worst grade per subject and term among treatment-emergent AEs, with the SOC."""
-    return (adae.filter(pl.col("TRTEMFL") == "Y").group_by("USUBJID", "AESOC", "AEDECOD")
-            .agg(pl.col("AETOXGR").max().alias("WORSTGR")))
+    return (
+        adae.filter(pl.col("TRTEMFL") == "Y")
+        .group_by("USUBJID", "AESOC", "AEDECOD")
+        .agg(pl.col("AETOXGR").max().alias("WORSTGR"))
+    )

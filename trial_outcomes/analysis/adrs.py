@@ -21,8 +21,24 @@ def derive_adrs(records: Records, adsl: pl.DataFrame) -> pl.DataFrame:
     * ``ORR3M``: one row per infused subject, ``AVALC`` ``Y``/``N`` (CR/CRi within 3
       months, maintained 28 days) or ``PENDING``.
     """
-    require(adsl, "ADSL", "USUBJID", "SAFFL", "TRTSDT", "disease_stratum", "ATTRENDT", "BOR28", "BORDT", "BORDY",
-            "BORMRD", "CRFL", "MRDNEGFL", "ORR3MFL", "ORR3MDT", "ORR3MPFL")
+    require(
+        adsl,
+        "ADSL",
+        "USUBJID",
+        "SAFFL",
+        "TRTSDT",
+        "disease_stratum",
+        "ATTRENDT",
+        "BOR28",
+        "BORDT",
+        "BORDY",
+        "BORMRD",
+        "CRFL",
+        "MRDNEGFL",
+        "ORR3MFL",
+        "ORR3MDT",
+        "ORR3MPFL",
+    )
     infused = adsl.filter(pl.col("SAFFL") == "Y")
     subjects = infused.select(pl.col("USUBJID").alias("subject_id"), "TRTSDT", "disease_stratum", "ATTRENDT")
     assessed = attributable_assessments(records["assessments"], subjects)

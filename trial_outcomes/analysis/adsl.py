@@ -61,16 +61,20 @@ def populations(adsl: pl.DataFrame) -> pl.DataFrame:
 def disposition(adsl: pl.DataFrame) -> pl.DataFrame:
     """``DISPSTAT`` at the cut: DIED, WITHDRAWN, LOST, or ONGOING."""
     status = (
-        pl.when(pl.col("DTHDT").is_not_null()).then(pl.lit("DIED"))
-        .when(pl.col("WDDT").is_not_null()).then(pl.lit("WITHDRAWN"))
-        .when(pl.col("LOSTDT").is_not_null()).then(pl.lit("LOST"))
+        pl.when(pl.col("DTHDT").is_not_null())
+        .then(pl.lit("DIED"))
+        .when(pl.col("WDDT").is_not_null())
+        .then(pl.lit("WITHDRAWN"))
+        .when(pl.col("LOSTDT").is_not_null())
+        .then(pl.lit("LOST"))
         .otherwise(pl.lit("ONGOING"))
     )
     return adsl.with_columns(status.alias("DISPSTAT"))
 
 
-def derive_adsl(records: Records, cut: dt.date, deviations: pl.DataFrame, adae: pl.DataFrame,
-                gradings: tuple[SyndromeGrading, ...]) -> pl.DataFrame:
+def derive_adsl(
+    records: Records, cut: dt.date, deviations: pl.DataFrame, adae: pl.DataFrame, gradings: tuple[SyndromeGrading, ...]
+) -> pl.DataFrame:
     """ADSL from the records at the cut, the eligibility deviations
     (``eligibility.eligibility_deviations``), ADAE and the CRS/ICANS gradings
     (``syndromes.grade_crs``, ``grade_icans``), whose per-subject variables it joins
@@ -81,11 +85,23 @@ def derive_adsl(records: Records, cut: dt.date, deviations: pl.DataFrame, adae: 
     dates = treatment_dates(records)
     therapy = attribution_end(followup_dates(records))
     deaths = death_details(records)
-    subjects = (adsl.select("subject_id", "disease_stratum").join(dates, on="subject_id", how="inner")
-                .join(therapy, on="subject_id", how="left").join(deaths, on="subject_id", how="left"))
+    subjects = (
+        adsl.select("subject_id", "disease_stratum")
+        .join(dates, on="subject_id", how="inner")
+        .join(therapy, on="subject_id", how="left")
+        .join(deaths, on="subject_id", how="left")
+    )
     response = derive_response(records["assessments"], subjects, cut)
-    for part in (dates, therapy, deaths, last_known_alive_date(records), last_disease_assessment(records),
-                 exposure_variables(records), subject_eligibility(enrolment, deviations), response):
+    for part in (
+        dates,
+        therapy,
+        deaths,
+        last_known_alive_date(records),
+        last_disease_assessment(records),
+        exposure_variables(records),
+        subject_eligibility(enrolment, deviations),
+        response,
+    ):
         adsl = adsl.join(part, on="subject_id", how="left")
     adsl = adsl.rename({"subject_id": "USUBJID"}).join(syndromes, on="USUBJID", how="left")
     adsl = early_death_flags(not_infused_reason(time_to_infusion(disposition(populations(adsl)))))

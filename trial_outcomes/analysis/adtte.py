@@ -19,21 +19,46 @@ at every time, and matches NRM as endpoints.md defines it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from trial_outcomes.analysis.frames import require
-from trial_outcomes.labels import ENDPOINTS
+from trial_outcomes.labels import ENDPOINTS as ENDPOINT_NAMES
 
 PRIMARY, CENSOR_AT_HSCT = "primary", "censor_at_hsct"
-PARAMS = ENDPOINTS  # PARAM of each PARAMCD
+PARAMS = ENDPOINT_NAMES  # PARAM of each PARAMCD
 ENDPOINT_ORDER = tuple(PARAMS)  # the order of every table and figure
 COMPETING = ("CIR", "NRM")  # cumulative-incidence endpoints (Aalen-Johansen, Gray's test)
 #: sensitivity analysis -> the endpoints it applies to (endpoints.md: OS is not part of censor_at_hsct)
 SENSITIVITY = {CENSOR_AT_HSCT: ("EFS", "DFS", "CIR", "DOR")}
-POPULATION = {"OS": "SAFFL", "EFS": "SAFFL", "DFS": "SAFFL & remission", "CIR": "SAFFL & remission",
-              "NRM": "SAFFL & remission", "DOR": "SAFFL & remission"}
-_ADSL_NEEDS = ("USUBJID", "SAFFL", "TRTSDT", "DTHDT", "DTHCAT", "LSTALVDT", "LSTASDT", "RELDT", "FRMDT", "LSTREMDT",
-               "RSP42FL", "TRTFLFL", "D28PENDFL", "HSCTDT", "NTHERDT", "ATTRENDT", "ATTRENRS")
+POPULATION = {
+    "OS": "SAFFL",
+    "EFS": "SAFFL",
+    "DFS": "SAFFL & remission",
+    "CIR": "SAFFL & remission",
+    "NRM": "SAFFL & remission",
+    "DOR": "SAFFL & remission",
+}
+_ADSL_NEEDS = (
+    "USUBJID",
+    "SAFFL",
+    "TRTSDT",
+    "DTHDT",
+    "DTHCAT",
+    "LSTALVDT",
+    "LSTASDT",
+    "RELDT",
+    "FRMDT",
+    "LSTREMDT",
+    "RSP42FL",
+    "TRTFLFL",
+    "D28PENDFL",
+    "HSCTDT",
+    "NTHERDT",
+    "ATTRENDT",
+    "ATTRENRS",
+)
 
 
 def analyses(endpoint: str) -> tuple[str, ...]:
@@ -41,8 +66,15 @@ def analyses(endpoint: str) -> tuple[str, ...]:
     return (PRIMARY, *[name for name, endpoints in SENSITIVITY.items() if endpoint in endpoints])
 
 
-def _rows(frame: pl.DataFrame, start: pl.Expr, adt: pl.Expr, event: pl.Expr, desc: pl.Expr, censor_desc: pl.Expr,
-          event_type: pl.Expr | None = None) -> pl.DataFrame:
+def _rows(
+    frame: pl.DataFrame,
+    start: pl.Expr,
+    adt: pl.Expr,
+    event: pl.Expr,
+    desc: pl.Expr,
+    censor_desc: pl.Expr,
+    event_type: pl.Expr | None = None,
+) -> pl.DataFrame:
     return frame.select(
         "USUBJID",
         start.alias("STARTDT"),
@@ -59,8 +91,14 @@ def overall_survival(adsl: pl.DataFrame) -> pl.DataFrame:
     known alive date (``LSTALVDT``). Never censored at HSCT or new therapy."""
     safety = adsl.filter(pl.col("SAFFL") == "Y")
     died = pl.col("DTHDT").is_not_null()
-    return _rows(safety, pl.col("TRTSDT"), pl.coalesce(pl.col("DTHDT"), pl.col("LSTALVDT")), died,
-                 pl.lit("Death"), pl.lit("Last known alive"))
+    return _rows(
+        safety,
+        pl.col("TRTSDT"),
+        pl.coalesce(pl.col("DTHDT"), pl.col("LSTALVDT")),
+        died,
+        pl.lit("Death"),
+        pl.lit("Last known alive"),
+    )
 
 
 def event_free_survival(adsl: pl.DataFrame) -> pl.DataFrame:
@@ -75,17 +113,24 @@ def event_free_survival(adsl: pl.DataFrame) -> pl.DataFrame:
     first_of = pl.min_horizontal("RELDT", "DTHDT")
     event = failed | first_of.is_not_null()
     adt = (
-        pl.when(failed).then(pl.col("TRTSDT") + pl.duration(days=1))
-        .when(event).then(first_of)
+        pl.when(failed)
+        .then(pl.col("TRTSDT") + pl.duration(days=1))
+        .when(event)
+        .then(first_of)
         .otherwise(pl.coalesce(pl.col("LSTASDT"), pl.col("TRTSDT")))
     )
     desc = (
-        pl.when(failed).then(pl.lit("Treatment failure: no CR/CRi by day 42"))
-        .when(pl.col("RELDT") == first_of).then(pl.lit("Relapse"))
+        pl.when(failed)
+        .then(pl.lit("Treatment failure: no CR/CRi by day 42"))
+        .when(pl.col("RELDT") == first_of)
+        .then(pl.lit("Relapse"))
         .otherwise(pl.lit("Death"))
     )
-    censor = (pl.when((pl.col("D28PENDFL") == "Y") & (pl.col("RSP42FL") != "Y")).then(pl.lit("Day-28 response pending at the cut"))
-              .otherwise(pl.lit("Last disease assessment")))
+    censor = (
+        pl.when((pl.col("D28PENDFL") == "Y") & (pl.col("RSP42FL") != "Y"))
+        .then(pl.lit("Day-28 response pending at the cut"))
+        .otherwise(pl.lit("Last disease assessment"))
+    )
     return _rows(safety, pl.col("TRTSDT"), adt, event, desc, censor)
 
 
@@ -103,8 +148,14 @@ def disease_free_survival(adsl: pl.DataFrame) -> pl.DataFrame:
     cause; else censored at the last assessment that showed remission."""
     rem = _remission_set(adsl)
     desc = pl.when(pl.col("RELDT") == _IN_REMISSION_END).then(pl.lit("Relapse")).otherwise(pl.lit("Death"))
-    return _rows(rem, pl.col("FRMDT"), pl.coalesce(_IN_REMISSION_END, pl.col("LSTREMDT")),
-                 _IN_REMISSION_END.is_not_null(), desc, pl.lit("Last assessment in remission"))
+    return _rows(
+        rem,
+        pl.col("FRMDT"),
+        pl.coalesce(_IN_REMISSION_END, pl.col("LSTREMDT")),
+        _IN_REMISSION_END.is_not_null(),
+        desc,
+        pl.lit("Last assessment in remission"),
+    )
 
 
 def _relapse_first() -> pl.Expr:
@@ -121,11 +172,22 @@ def cumulative_incidence_of_relapse(adsl: pl.DataFrame) -> pl.DataFrame:
     ended = _IN_REMISSION_END.is_not_null()
     relapse = _relapse_first()
     kind = pl.when(relapse).then(1).when(ended).then(2).otherwise(0)
-    desc = (pl.when(pl.col("RELDT") == _IN_REMISSION_END).then(pl.lit("Relapse"))
-            .when(relapse).then(pl.lit("Death from leukaemia without recorded relapse"))
-            .otherwise(pl.lit("Death in remission (competing)")))
-    return _rows(rem, pl.col("FRMDT"), pl.coalesce(_IN_REMISSION_END, pl.col("LSTREMDT")), ended,
-                 desc, pl.lit("Last assessment in remission"), kind)
+    desc = (
+        pl.when(pl.col("RELDT") == _IN_REMISSION_END)
+        .then(pl.lit("Relapse"))
+        .when(relapse)
+        .then(pl.lit("Death from leukaemia without recorded relapse"))
+        .otherwise(pl.lit("Death in remission (competing)"))
+    )
+    return _rows(
+        rem,
+        pl.col("FRMDT"),
+        pl.coalesce(_IN_REMISSION_END, pl.col("LSTREMDT")),
+        ended,
+        desc,
+        pl.lit("Last assessment in remission"),
+        kind,
+    )
 
 
 def non_relapse_mortality(adsl: pl.DataFrame) -> pl.DataFrame:
@@ -136,10 +198,20 @@ def non_relapse_mortality(adsl: pl.DataFrame) -> pl.DataFrame:
     ended = _IN_REMISSION_END.is_not_null()
     relapse = _relapse_first()
     kind = pl.when(ended & ~relapse).then(1).when(relapse).then(2).otherwise(0)
-    desc = (pl.when(ended & ~relapse).then(pl.concat_str(pl.lit("Non-relapse death: "), pl.col("DTHCAT")))
-            .otherwise(pl.lit("Relapse (competing)")))
-    return _rows(rem, pl.col("FRMDT"), pl.coalesce(_IN_REMISSION_END, pl.col("LSTREMDT")), ended,
-                 desc, pl.lit("Last assessment in remission"), kind)
+    desc = (
+        pl.when(ended & ~relapse)
+        .then(pl.concat_str(pl.lit("Non-relapse death: "), pl.col("DTHCAT")))
+        .otherwise(pl.lit("Relapse (competing)"))
+    )
+    return _rows(
+        rem,
+        pl.col("FRMDT"),
+        pl.coalesce(_IN_REMISSION_END, pl.col("LSTREMDT")),
+        ended,
+        desc,
+        pl.lit("Last assessment in remission"),
+        kind,
+    )
 
 
 def duration_of_remission(adsl: pl.DataFrame) -> pl.DataFrame:
@@ -149,14 +221,18 @@ def duration_of_remission(adsl: pl.DataFrame) -> pl.DataFrame:
     rem = _remission_set(adsl)
     relapse = _relapse_first()
     other_death = _IN_REMISSION_END.is_not_null() & ~relapse
-    desc = (pl.when(pl.col("RELDT") == _IN_REMISSION_END).then(pl.lit("Relapse"))
-            .otherwise(pl.lit("Death from leukaemia")))
-    censor = (pl.when(other_death).then(pl.concat_str(pl.lit("Death from another cause: "), pl.col("DTHCAT")))
-              .otherwise(pl.lit("Last assessment in remission")))
+    desc = (
+        pl.when(pl.col("RELDT") == _IN_REMISSION_END).then(pl.lit("Relapse")).otherwise(pl.lit("Death from leukaemia"))
+    )
+    censor = (
+        pl.when(other_death)
+        .then(pl.concat_str(pl.lit("Death from another cause: "), pl.col("DTHCAT")))
+        .otherwise(pl.lit("Last assessment in remission"))
+    )
     return _rows(rem, pl.col("FRMDT"), pl.coalesce(_IN_REMISSION_END, pl.col("LSTREMDT")), relapse, desc, censor)
 
 
-ENDPOINTS = {
+DERIVATIONS: dict[str, Callable[[pl.DataFrame], pl.DataFrame]] = {  # the rows of each PARAMCD
     "OS": overall_survival,
     "EFS": event_free_survival,
     "DFS": disease_free_survival,
@@ -173,18 +249,37 @@ def censor_at_hsct(rows: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
     therapy before the start date censors at the start (AVAL 0)."""
     therapy = adsl.select("USUBJID", pl.col("ATTRENDT").alias("_thdt"), pl.col("ATTRENRS").alias("_thdesc"))
     hit = pl.col("_thdt").is_not_null() & (pl.col("_thdt") < pl.col("ADT"))
-    return rows.join(therapy, on="USUBJID", how="left").with_columns(
-        pl.when(hit).then(pl.max_horizontal("_thdt", "STARTDT")).otherwise(pl.col("ADT")).alias("ADT"),
-        pl.when(hit).then(1).otherwise(pl.col("CNSR")).cast(pl.Int8).alias("CNSR"),
-        pl.when(hit).then(pl.when(pl.col("EVNTTYPE").is_not_null()).then(0)).otherwise(pl.col("EVNTTYPE"))
-        .cast(pl.Int8).alias("EVNTTYPE"),
-        pl.when(hit).then(None).otherwise(pl.col("EVNTDESC")).alias("EVNTDESC"),
-        pl.when(hit).then(pl.col("_thdesc")).otherwise(pl.col("CNSDTDSC")).alias("CNSDTDSC"),
-    ).drop("_thdt", "_thdesc")
+    return (
+        rows.join(therapy, on="USUBJID", how="left")
+        .with_columns(
+            pl.when(hit).then(pl.max_horizontal("_thdt", "STARTDT")).otherwise(pl.col("ADT")).alias("ADT"),
+            pl.when(hit).then(1).otherwise(pl.col("CNSR")).cast(pl.Int8).alias("CNSR"),
+            pl.when(hit)
+            .then(pl.when(pl.col("EVNTTYPE").is_not_null()).then(0))
+            .otherwise(pl.col("EVNTTYPE"))
+            .cast(pl.Int8)
+            .alias("EVNTTYPE"),
+            pl.when(hit).then(None).otherwise(pl.col("EVNTDESC")).alias("EVNTDESC"),
+            pl.when(hit).then(pl.col("_thdesc")).otherwise(pl.col("CNSDTDSC")).alias("CNSDTDSC"),
+        )
+        .drop("_thdt", "_thdesc")
+    )
 
 
-ADTTE_COLUMNS = ("USUBJID", "PARAMCD", "PARAM", "ANALYSIS", "STARTDT", "ADT", "AVAL", "AVALU", "CNSR", "EVNTTYPE",
-                 "EVNTDESC", "CNSDTDSC")
+ADTTE_COLUMNS = (
+    "USUBJID",
+    "PARAMCD",
+    "PARAM",
+    "ANALYSIS",
+    "STARTDT",
+    "ADT",
+    "AVAL",
+    "AVALU",
+    "CNSR",
+    "EVNTTYPE",
+    "EVNTDESC",
+    "CNSDTDSC",
+)
 CARRIED = ("SAFFL", "EFFFL", "PPROTFL")
 
 
@@ -193,24 +288,36 @@ def derive_adtte(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> pl.DataFrame
     the analysis plan's subgroup variables (``subgroups``)."""
     require(adsl, "ADSL", *_ADSL_NEEDS, *CARRIED, *subgroups)
     parts = []
-    for paramcd, derive in ENDPOINTS.items():
+    for paramcd, derive in DERIVATIONS.items():
         rows = derive(adsl)
         for analysis in analyses(paramcd):
             data = rows if analysis == PRIMARY else censor_at_hsct(rows, adsl)
-            parts.append(data.with_columns(pl.lit(paramcd).alias("PARAMCD"), pl.lit(PARAMS[paramcd]).alias("PARAM"),
-                                           pl.lit(analysis).alias("ANALYSIS")))
+            parts.append(
+                data.with_columns(
+                    pl.lit(paramcd).alias("PARAMCD"),
+                    pl.lit(PARAMS[paramcd]).alias("PARAM"),
+                    pl.lit(analysis).alias("ANALYSIS"),
+                )
+            )
     tte = pl.concat(parts).with_columns(
         (pl.col("ADT") - pl.col("STARTDT")).dt.total_days().cast(pl.Int64).alias("AVAL"),
         pl.lit("DAYS").alias("AVALU"),
     )
     carried = adsl.select("USUBJID", *CARRIED, *dict.fromkeys(subgroups))
     order = {p: i for i, p in enumerate(ENDPOINT_ORDER)}
-    return (tte.select(ADTTE_COLUMNS).join(carried, on="USUBJID", how="left")
-            .with_columns(pl.col("PARAMCD").replace_strict(order, return_dtype=pl.Int8).alias("_order"))
-            .sort("_order", "ANALYSIS", "USUBJID").drop("_order"))
+    return (
+        tte.select(ADTTE_COLUMNS)
+        .join(carried, on="USUBJID", how="left")
+        .with_columns(pl.col("PARAMCD").replace_strict(order, return_dtype=pl.Int8).alias("_order"))
+        .sort("_order", "ANALYSIS", "USUBJID")
+        .drop("_order")
+    )
 
 
 def event_counts(adtte: pl.DataFrame) -> pl.DataFrame:
     """Subjects and events per endpoint and analysis (``PARAMCD, ANALYSIS, n, events``)."""
-    return (adtte.group_by("PARAMCD", "ANALYSIS").agg(pl.len().alias("n"), (pl.col("CNSR") == 0).sum().alias("events"))
-            .sort("PARAMCD", "ANALYSIS"))
+    return (
+        adtte.group_by("PARAMCD", "ANALYSIS")
+        .agg(pl.len().alias("n"), (pl.col("CNSR") == 0).sum().alias("events"))
+        .sort("PARAMCD", "ANALYSIS")
+    )

@@ -8,6 +8,7 @@ safety set. Only treatment-emergent AEs (``TRTEMFL`` = Y) are tabulated.
 
 from __future__ import annotations
 
+import dataframely as dy
 import polars as pl
 
 from trial_outcomes.analysis.aesi import CATEGORIES
@@ -23,8 +24,8 @@ SOC_TABLES = {
 }
 
 
-def _schema(schema: type) -> dict[str, pl.DataType]:
-    return {name: col.dtype for name, col in schema.columns().items()}  # type: ignore[attr-defined]
+def _schema(schema: type[dy.Schema]) -> pl.Schema:
+    return pl.Schema({name: col.dtype for name, col in schema.columns().items()})
 
 
 def _pct(column: str, n_safety: int) -> pl.Expr:
@@ -62,28 +63,54 @@ def ae_summary(adae: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
 def _soc_rows(teae: pl.DataFrame, name: str, n_safety: int) -> pl.DataFrame:
     worst = teae.group_by("USUBJID", "AESOC", "AEDECOD").agg(pl.col("AETOXGR").max().alias("g"))
     levels = [
-        worst.group_by("USUBJID").agg(pl.col("g").max()).with_columns(
-            pl.lit(ANY_SOC).alias("soc"), pl.lit(ANY_TERM).alias("term"), pl.lit("overall").alias("row_type")),
-        worst.group_by("USUBJID", "AESOC").agg(pl.col("g").max()).rename({"AESOC": "soc"}).with_columns(
-            pl.lit(ANY_TERM).alias("term"), pl.lit("soc").alias("row_type")),
+        worst.group_by("USUBJID")
+        .agg(pl.col("g").max())
+        .with_columns(
+            pl.lit(ANY_SOC).alias("soc"), pl.lit(ANY_TERM).alias("term"), pl.lit("overall").alias("row_type")
+        ),
+        worst.group_by("USUBJID", "AESOC")
+        .agg(pl.col("g").max())
+        .rename({"AESOC": "soc"})
+        .with_columns(pl.lit(ANY_TERM).alias("term"), pl.lit("soc").alias("row_type")),
         worst.rename({"AESOC": "soc", "AEDECOD": "term"}).with_columns(pl.lit("term").alias("row_type")),
     ]
-    counts = pl.concat([lv.select("USUBJID", "soc", "term", "row_type", "g") for lv in levels]).group_by(
-        "soc", "term", "row_type").agg(
-        pl.len().cast(pl.Int64).alias("n_any"),
-        (pl.col("g") >= 3).sum().cast(pl.Int64).alias("n_grade3plus"),
-        (pl.col("g") == 5).sum().cast(pl.Int64).alias("n_grade5"),
+    counts = (
+        pl.concat([lv.select("USUBJID", "soc", "term", "row_type", "g") for lv in levels])
+        .group_by("soc", "term", "row_type")
+        .agg(
+            pl.len().cast(pl.Int64).alias("n_any"),
+            (pl.col("g") >= 3).sum().cast(pl.Int64).alias("n_grade3plus"),
+            (pl.col("g") == 5).sum().cast(pl.Int64).alias("n_grade5"),
+        )
     )
     if counts.is_empty():  # an empty table still shows the overall row, with zeros
-        counts = pl.DataFrame({"soc": [ANY_SOC], "term": [ANY_TERM], "row_type": ["overall"], "n_any": [0],
-                               "n_grade3plus": [0], "n_grade5": [0]},
-                              schema={"soc": pl.String, "term": pl.String, "row_type": pl.String, "n_any": pl.Int64,
-                                      "n_grade3plus": pl.Int64, "n_grade5": pl.Int64})
+        counts = pl.DataFrame(
+            {
+                "soc": [ANY_SOC],
+                "term": [ANY_TERM],
+                "row_type": ["overall"],
+                "n_any": [0],
+                "n_grade3plus": [0],
+                "n_grade5": [0],
+            },
+            schema={
+                "soc": pl.String,
+                "term": pl.String,
+                "row_type": pl.String,
+                "n_any": pl.Int64,
+                "n_grade3plus": pl.Int64,
+                "n_grade5": pl.Int64,
+            },
+        )
     soc_size = counts.filter(pl.col("row_type") == "soc").select("soc", pl.col("n_any").alias("_soc_n"))
-    ordered = counts.join(soc_size, on="soc", how="left").with_columns(
-        pl.col("row_type").replace_strict({"overall": 0, "soc": 1, "term": 2}, return_dtype=pl.Int8).alias("_rank"),
-        pl.col("_soc_n").fill_null(0),
-    ).with_columns(pl.when(pl.col("_rank") == 0).then(pl.lit(10**9)).otherwise(pl.col("_soc_n")).alias("_soc_n"))
+    ordered = (
+        counts.join(soc_size, on="soc", how="left")
+        .with_columns(
+            pl.col("row_type").replace_strict({"overall": 0, "soc": 1, "term": 2}, return_dtype=pl.Int8).alias("_rank"),
+            pl.col("_soc_n").fill_null(0),
+        )
+        .with_columns(pl.when(pl.col("_rank") == 0).then(pl.lit(10**9)).otherwise(pl.col("_soc_n")).alias("_soc_n"))
+    )
     ordered = ordered.sort(["_soc_n", "soc", "_rank", "n_any", "term"], descending=[True, False, False, True, False])
     return ordered.with_columns(
         pl.lit(name).alias("table"),
@@ -110,13 +137,22 @@ def aesi_summary(adae: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
     when none occurred."""
     teae, n_safety = teae_safety(adae, adsl)
     aesi = teae.filter(pl.col("AESIFL") == "Y")
-    counts = aesi.group_by("AESICAT").agg(
-        pl.col("USUBJID").n_unique().cast(pl.Int64).alias("n_any"),
-        pl.col("USUBJID").filter(pl.col("AETOXGR") >= 3).n_unique().cast(pl.Int64).alias("n_grade3plus"),
-        pl.len().cast(pl.Int64).alias("n_events"),
-    ).rename({"AESICAT": "category"})
-    table = pl.DataFrame({"category": list(CATEGORIES)}).join(counts, on="category", how="left").with_columns(
-        pl.col("n_any", "n_grade3plus", "n_events").fill_null(0),
-        pl.lit(n_safety, dtype=pl.Int64).alias("n_safety"),
-    ).with_columns(_pct("n_any", n_safety).alias("pct_any"), _pct("n_grade3plus", n_safety).alias("pct_grade3plus"))
+    counts = (
+        aesi.group_by("AESICAT")
+        .agg(
+            pl.col("USUBJID").n_unique().cast(pl.Int64).alias("n_any"),
+            pl.col("USUBJID").filter(pl.col("AETOXGR") >= 3).n_unique().cast(pl.Int64).alias("n_grade3plus"),
+            pl.len().cast(pl.Int64).alias("n_events"),
+        )
+        .rename({"AESICAT": "category"})
+    )
+    table = (
+        pl.DataFrame({"category": list(CATEGORIES)})
+        .join(counts, on="category", how="left")
+        .with_columns(
+            pl.col("n_any", "n_grade3plus", "n_events").fill_null(0),
+            pl.lit(n_safety, dtype=pl.Int64).alias("n_safety"),
+        )
+        .with_columns(_pct("n_any", n_safety).alias("pct_any"), _pct("n_grade3plus", n_safety).alias("pct_grade3plus"))
+    )
     return table.select(list(_schema(AesiSummary))).cast(_schema(AesiSummary))

@@ -18,8 +18,15 @@ CYTOPENIA_TERMS = ("neutrophil count decreased", "neutropenia", "platelet count 
 PROLONGED_DAYS = (28, 90)
 
 CRS, ICANS = "CRS", "ICANS"
-CATEGORIES = (CRS, ICANS, "Prolonged cytopenia", "Grade >= 3 infection", "Hypogammaglobulinaemia",
-              "Tumour lysis syndrome", "IEC-associated HLH/MAS")
+CATEGORIES = (
+    CRS,
+    ICANS,
+    "Prolonged cytopenia",
+    "Grade >= 3 infection",
+    "Hypogammaglobulinaemia",
+    "Tumour lysis syndrome",
+    "IEC-associated HLH/MAS",
+)
 
 
 def is_cytopenia(term: pl.Expr) -> pl.Expr:
@@ -55,14 +62,15 @@ def aesi_rules(cut_day: pl.Expr) -> dict[str, pl.Expr]:
         "Hypogammaglobulinaemia": term.str.contains(r"(?i)hypogammaglobulin|immunoglobulin.{0,3} decreased"),
         "Tumour lysis syndrome": term.str.contains(r"(?i)tumou?r lysis"),
         "IEC-associated HLH/MAS": term.str.contains(
-            r"(?i)ha?emophagocytic|lymphohistiocytosis|macrophage activation|\bHLH\b|\bMAS\b"),
+            r"(?i)ha?emophagocytic|lymphohistiocytosis|macrophage activation|\bHLH\b|\bMAS\b"
+        ),
     }
 
 
 def aesi_category(cut_day: pl.Expr) -> pl.Expr:
     """``AESICAT``: the first category whose rule the AE meets; null for none."""
     rules = list(aesi_rules(cut_day).items())
-    expr = pl.when(rules[0][1].fill_null(False)).then(pl.lit(rules[0][0]))
-    for category, condition in rules[1:]:
-        expr = expr.when(condition.fill_null(False)).then(pl.lit(category))
-    return expr.otherwise(pl.lit(None, dtype=pl.String))
+    expr: pl.Expr = pl.lit(None, dtype=pl.String)
+    for category, condition in reversed(rules):  # built from the last: the first category that applies wins
+        expr = pl.when(condition.fill_null(False)).then(pl.lit(category)).otherwise(expr)
+    return expr

@@ -89,6 +89,7 @@ def group_hazard_ratio(frame: pl.DataFrame, duration: str, event: str, in_group:
     """The Cox hazard ratio of the 0/1 column ``in_group`` against the rest, or empty
     with the reason: no event, everyone in one group, a monotone likelihood (no
     event in one group) or a singular information matrix."""
+
     def empty(reason: str) -> HazardRatio:
         return HazardRatio(None, None, None, None, reason)
 
@@ -105,12 +106,14 @@ def group_hazard_ratio(frame: pl.DataFrame, duration: str, event: str, in_group:
     return fit
 
 
-def factor_hazard_ratios(frame: pl.DataFrame, duration: str, event: str, factor: str, reference: str,
-                         others: list[str]) -> list[HazardRatio]:
+def factor_hazard_ratios(
+    frame: pl.DataFrame, duration: str, event: str, factor: str, reference: str, others: list[str]
+) -> list[HazardRatio]:
     """One Cox model with ``factor`` as indicator columns for ``others`` against
     ``reference`` (R ``coxph(Surv(t, e) ~ relevel(factor(x), reference))``): one
     ``HazardRatio`` per level of ``others``, all empty with the reason when the model
     cannot be estimated (no events, a level without events: monotone likelihood)."""
+
     def empty(reason: str) -> list[HazardRatio]:
         return [HazardRatio(None, None, None, None, reason) for _ in others]
 
@@ -119,8 +122,9 @@ def factor_hazard_ratios(frame: pl.DataFrame, duration: str, event: str, factor:
     if frame.height == 0 or frame[event].sum() == 0:
         return empty("no events")
     names = [f"_level_{i}" for i in range(len(others))]
-    data = frame.with_columns((pl.col(factor) == level).cast(pl.Int8).alias(name)
-                              for level, name in zip(others, names, strict=True))
+    data = frame.with_columns(
+        (pl.col(factor) == level).cast(pl.Int8).alias(name) for level, name in zip(others, names, strict=True)
+    )
     try:
         return cox_hazard_ratios(data, duration, event, names)
     except ValueError:

@@ -60,7 +60,7 @@ class CIFFit:
         return None if i < 0 else _value(self.var[i])
 
 
-def _counts(time: np.ndarray, status: np.ndarray):
+def _counts(time: np.ndarray, status: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     t, inverse = np.unique(time, return_inverse=True)
     d1 = np.bincount(inverse, weights=(status == 1), minlength=len(t)).astype(int)
     d2 = np.bincount(inverse, weights=(status == 2), minlength=len(t)).astype(int)
@@ -129,7 +129,7 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, rho: floa
         return TestResult("Gray", None, k - 1, None, "no event of interest")
     order = np.argsort(time, kind="stable")
     time, status, g = time[order], status[order], g[order]
-    t_unique, start = np.unique(time, return_index=True)
+    _, start = np.unique(time, return_index=True)
     stops = np.append(start[1:], len(time))
 
     rs = np.bincount(g, minlength=k).astype(float)
@@ -144,7 +144,7 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, rho: floa
     v2 = np.zeros((k - 1, k))
     v3 = np.zeros(k)
     with np.errstate(divide="ignore", invalid="ignore"):  # masked branches of np.where divide by 0
-        for lo, hi in zip(start, stops):
+        for lo, hi in zip(start, stops, strict=True):
             d = np.zeros((3, k))
             np.add.at(d, (status[lo:hi], g[lo:hi]), 1)
             nd1, nd2 = d[1].sum(), d[2].sum()

@@ -39,7 +39,7 @@ class CoxFit:
         from scipy.stats import norm
 
         out = []
-        for b, s in zip(self.beta, self.se):
+        for b, s in zip(self.beta, self.se, strict=True):
             p = float(2 * norm.sf(abs(b / s))) if s > 0 and np.isfinite(s) else float("nan")
             out.append((float(np.exp(b)), float(np.exp(b - z * s)), float(np.exp(b + z * s)), p))
         return out
@@ -79,11 +79,11 @@ def _risk_sets(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> _RiskSets:
     d = np.bincount(group[dead], weights=n[dead], minlength=len(uniq)).astype(np.int64)
     has = d > 0
     j = np.repeat(np.flatnonzero(has), d[has])
-    l = np.arange(len(j)) - np.repeat(np.cumsum(d[has]) - d[has], d[has])
-    return _RiskSets(x=x, n=n, dead=dead, last=last, group=group, j=j, frac=l / d[j], n_times=len(uniq))
+    rank = np.arange(len(j)) - np.repeat(np.cumsum(d[has]) - d[has], d[has])  # 0..d-1 within each tied time
+    return _RiskSets(x=x, n=n, dead=dead, last=last, group=group, j=j, frac=rank / d[j], n_times=len(uniq))
 
 
-def _efron_terms(rs: _RiskSets, beta: np.ndarray):
+def _efron_terms(rs: _RiskSets, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """(loglik, score, information) at ``beta``."""
     x, n, dead, group, j, frac, m = rs.x, rs.n, rs.dead, rs.group, rs.j, rs.frac, rs.n_times
     p = x.shape[1]
@@ -118,7 +118,8 @@ def fit_cox(time: np.ndarray, event: np.ndarray, x: np.ndarray, tol: float = 1e-
     rs = _risk_sets(time, np.asarray(event, dtype=int), x)
     beta = np.zeros(x.shape[1])
     loglik, score, info = _efron_terms(rs, beta)
-    for iteration in range(1, max_iter + 1):
+    iteration = 0
+    for iteration in range(1, max_iter + 1):  # noqa: B007 - the count is returned
         step = np.linalg.lstsq(info, score, rcond=None)[0]
         for _ in range(30):  # step halving keeps the likelihood rising
             new_loglik, new_score, new_info = _efron_terms(rs, beta + step)

@@ -53,8 +53,11 @@ def derived_grade(daily: pl.DataFrame, deaths: pl.DataFrame, death_category: str
     worst = daily.group_by("subject_id").agg(pl.col("ASTCT_GRADE").max().alias(name))
     died = deaths.filter(pl.col("DTHCAT") == death_category).select("subject_id")
     return worst.with_columns(
-        pl.when(pl.col("subject_id").is_in(died["subject_id"].implode())).then(5).otherwise(pl.col(name))
-        .cast(pl.Int8).alias(name)
+        pl.when(pl.col("subject_id").is_in(died["subject_id"].implode()))
+        .then(5)
+        .otherwise(pl.col(name))
+        .cast(pl.Int8)
+        .alias(name)
     )
 
 
@@ -62,14 +65,19 @@ def grade_discrepancies(reported: pl.DataFrame, derived: pl.DataFrame, prefix: s
     """Monitored subjects whose reported worst grade (``<prefix>_REPORTED``, 0 when none
     was reported) differs from the grade derived from monitoring (``<prefix>_DERIVED``)."""
     rep, der = f"{prefix}_REPORTED", f"{prefix}_DERIVED"
-    both = (derived.rename({derived.columns[1]: der}).join(reported.rename({reported.columns[1]: rep}),
-                                                           on="subject_id", how="left")
-            .with_columns(pl.col(rep).fill_null(0).cast(pl.Int8), pl.col(der).cast(pl.Int8)))
-    return both.filter(pl.col(rep) != pl.col(der)).select(
-        pl.col("subject_id").alias("USUBJID"), rep, der).sort("USUBJID")
+    both = (
+        derived.rename({derived.columns[1]: der})
+        .join(reported.rename({reported.columns[1]: rep}), on="subject_id", how="left")
+        .with_columns(pl.col(rep).fill_null(0).cast(pl.Int8), pl.col(der).cast(pl.Int8))
+    )
+    return (
+        both.filter(pl.col(rep) != pl.col(der)).select(pl.col("subject_id").alias("USUBJID"), rep, der).sort("USUBJID")
+    )
 
 
 def crs_treated_subjects(adverse_events: pl.DataFrame) -> pl.DataFrame:
-    return adverse_events.filter(
-        (pl.col("term") == CRS_TERM) & (pl.col("tocilizumab") | pl.col("corticosteroids"))
-    ).select("subject_id").unique()
+    return (
+        adverse_events.filter((pl.col("term") == CRS_TERM) & (pl.col("tocilizumab") | pl.col("corticosteroids")))
+        .select("subject_id")
+        .unique()
+    )

@@ -18,8 +18,9 @@ def _ids(frame: pl.DataFrame, limit: int = 12) -> str:
     return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
-def compare_cuts(previous_cut: str, prev_adsl: pl.DataFrame, prev_summary: pl.DataFrame, adsl: pl.DataFrame,
-                 summary: pl.DataFrame) -> pl.DataFrame:
+def compare_cuts(
+    previous_cut: str, prev_adsl: pl.DataFrame, prev_summary: pl.DataFrame, adsl: pl.DataFrame, summary: pl.DataFrame
+) -> pl.DataFrame:
     """Counts, new subjects and events, and overall primary estimates side by side.
     ``change`` is current minus previous for counts; the new subjects' ids otherwise."""
     rows = []
@@ -44,12 +45,15 @@ def compare_cuts(previous_cut: str, prev_adsl: pl.DataFrame, prev_summary: pl.Da
         new = adsl.filter(pl.col(col).is_not_null()).join(had, on="USUBJID", how="anti")
         rows.append({"item": label, "previous": "", "current": str(new.height), "change": _ids(new)})
     overall = (pl.col("group_var") == "all") & (pl.col("analysis") == "primary")
-    before = {r["endpoint"]: r for r in prev_summary.filter(overall).iter_rows(named=True)}
+    previous = {r["endpoint"]: r for r in prev_summary.filter(overall).iter_rows(named=True)}
     rates = [c for c in summary.columns if c.startswith("rate_") and c.endswith("m") and c in prev_summary.columns]
-    measures = [("n_events", "events"), ("median_days", "median, days"),
-                *[(c, f"{c.removeprefix('rate_').removesuffix('m')}-month estimate") for c in rates]]
+    measures = [
+        ("n_events", "events"),
+        ("median_days", "median, days"),
+        *[(c, f"{c.removeprefix('rate_').removesuffix('m')}-month estimate") for c in rates],
+    ]
     for r in summary.filter(overall).iter_rows(named=True):
-        p = before.get(r["endpoint"], {})
+        p = previous.get(r["endpoint"], {})
         for key, label in measures:
             if r["endpoint"] in ("CIR", "NRM") and key == "median_days":
                 continue
@@ -65,7 +69,7 @@ def compare_cuts(previous_cut: str, prev_adsl: pl.DataFrame, prev_summary: pl.Da
     return pl.DataFrame([{**r, "previous_cut": previous_cut} for r in rows], schema=COLUMNS)
 
 
-def _fmt(value, signed: bool = False) -> str:
+def _fmt(value: float | None, signed: bool = False) -> str:
     if value is None:
         return "NE"
     if isinstance(value, float) and not value.is_integer():

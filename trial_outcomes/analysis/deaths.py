@@ -34,24 +34,30 @@ def cause_category_from_text(text: pl.Expr) -> pl.Expr:
     anything else ``OTHER``. Matching ignores case. Worked examples: "Relapsed
     leukemia" -> LEUKEMIA; "Infection in remission" -> INFECTION; "Transplant-related
     (GVHD and infection)" -> TRANSPLANT; "Road accident" -> OTHER."""
-    rule = pl.when(text.is_null() | (text.str.strip_chars() == "")).then(pl.lit("UNKNOWN"))
-    for category, pattern in CAUSE_KEYWORDS:
-        rule = rule.when(text.str.contains(f"(?i){pattern}")).then(pl.lit(category))
-    return rule.otherwise(pl.lit("OTHER"))
+    rule: pl.Expr = pl.lit("OTHER")
+    for category, pattern in reversed(CAUSE_KEYWORDS):  # built from the last: the first pattern that matches wins
+        rule = pl.when(text.str.contains(f"(?i){pattern}")).then(pl.lit(category)).otherwise(rule)
+    return pl.when(text.is_null() | (text.str.strip_chars() == "")).then(pl.lit("UNKNOWN")).otherwise(rule)
 
 
 def death_details(records: Records) -> pl.DataFrame:
     """Per subject who died: ``DTHDT``, ``DTHCAUS`` (the text as reported), ``DTHCAT``
     (the category) and ``DTHCATSR`` (where the category comes from)."""
     fu = require(records["followup"], "followup", "subject_id", "event_date", "event", "detail", "cause_category")
-    deaths = fu.filter(pl.col("event") == "DEATH").sort("subject_id", "event_date").group_by(
-        "subject_id", maintain_order=True).first()
+    deaths = (
+        fu.filter(pl.col("event") == "DEATH")
+        .sort("subject_id", "event_date")
+        .group_by("subject_id", maintain_order=True)
+        .first()
+    )
     coded = pl.col("cause_category").is_not_null()
     return deaths.select(
         "subject_id",
         pl.col("event_date").alias("DTHDT"),
         pl.col("detail").alias("DTHCAUS"),
-        pl.when(coded).then(pl.col("cause_category")).otherwise(cause_category_from_text(pl.col("detail")))
+        pl.when(coded)
+        .then(pl.col("cause_category"))
+        .otherwise(cause_category_from_text(pl.col("detail")))
         .alias("DTHCAT"),
         pl.when(coded).then(pl.lit(REPORTED)).otherwise(pl.lit(KEYWORD_RULE)).alias("DTHCATSR"),
     )

@@ -40,8 +40,12 @@ class Derived:
     monitored: dict[str, bool] = field(default_factory=dict)
 
 
-def derive_all(records: Records, cut: dt.date, subgroups: tuple[str, ...] = DEFAULT_SUBGROUPS,
-               monitored: dict[str, bool] | None = None) -> Derived:
+def derive_all(
+    records: Records,
+    cut: dt.date,
+    subgroups: tuple[str, ...] = DEFAULT_SUBGROUPS,
+    monitored: dict[str, bool] | None = None,
+) -> Derived:
     """All datasets at ``cut`` from the typed records of a drop. ``monitored`` says
     whether the drop has the CRS and ICANS monitoring files (both by default)."""
     monitored = monitored or {"CRS": True, "ICANS": True}

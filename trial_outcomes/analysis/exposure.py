@@ -17,16 +17,25 @@ NOT_INFUSED = {
     "AWAITING": "Awaiting infusion at the cut",
 }
 
-EXPOSURE_COLUMNS = {"measure": pl.String, "category": pl.String, "n": pl.Int64, "pct": pl.Float64,
-                    "median": pl.Float64, "min": pl.Float64, "max": pl.Float64, "population_n": pl.Int64}
+EXPOSURE_COLUMNS = {
+    "measure": pl.String,
+    "category": pl.String,
+    "n": pl.Int64,
+    "pct": pl.Float64,
+    "median": pl.Float64,
+    "min": pl.Float64,
+    "max": pl.Float64,
+    "population_n": pl.Int64,
+}
 
 
 def exposure_variables(records: Records) -> pl.DataFrame:
     """Per infused subject, from the first infusion: ``DOSE`` (CAR+ T cells/kg),
     ``LDREGIMEN``, ``BRIDGING`` (text; null when none or not collected) and
     ``BRIDGFL`` (Y when bridging therapy is recorded)."""
-    infusion = require(records["infusion"], "infusion", "subject_id", "infusion_date", "dose_cells_per_kg",
-                       "ld_regimen", "bridging")
+    infusion = require(
+        records["infusion"], "infusion", "subject_id", "infusion_date", "dose_cells_per_kg", "ld_regimen", "bridging"
+    )
     first = infusion.sort("subject_id", "infusion_date").group_by("subject_id", maintain_order=True).first()
     return first.select(
         "subject_id",
@@ -55,19 +64,27 @@ def not_infused_reason(adsl: pl.DataFrame) -> pl.DataFrame:
     ``NINFREAS`` keeps the text as recorded."""
     require(adsl, "ADSL", "TRTSDT", "DTHDT", "DTHCAUS", "WDDT", "WDREAS", "LOSTDT")
     category = (
-        pl.when(pl.col("TRTSDT").is_not_null()).then(None)
+        pl.when(pl.col("TRTSDT").is_not_null())
+        .then(None)
         .when(pl.col("WDDT").is_not_null() & pl.col("WDREAS").str.contains("(?i)manufactur").fill_null(False))
         .then(pl.lit("MANUFACTURING_FAILURE"))
-        .when(pl.col("DTHDT").is_not_null()).then(pl.lit("DEATH"))
-        .when(pl.col("WDDT").is_not_null()).then(pl.lit("WITHDRAWAL"))
-        .when(pl.col("LOSTDT").is_not_null()).then(pl.lit("LOST"))
+        .when(pl.col("DTHDT").is_not_null())
+        .then(pl.lit("DEATH"))
+        .when(pl.col("WDDT").is_not_null())
+        .then(pl.lit("WITHDRAWAL"))
+        .when(pl.col("LOSTDT").is_not_null())
+        .then(pl.lit("LOST"))
         .otherwise(pl.lit("AWAITING"))
     )
     text = (
-        pl.when(pl.col("TRTSDT").is_not_null()).then(None)
-        .when(pl.col("DTHDT").is_not_null()).then(pl.col("DTHCAUS").fill_null("cause not given"))
-        .when(pl.col("WDDT").is_not_null()).then(pl.col("WDREAS").fill_null("reason not given"))
-        .when(pl.col("LOSTDT").is_not_null()).then(pl.lit("Lost to follow-up"))
+        pl.when(pl.col("TRTSDT").is_not_null())
+        .then(None)
+        .when(pl.col("DTHDT").is_not_null())
+        .then(pl.col("DTHCAUS").fill_null("cause not given"))
+        .when(pl.col("WDDT").is_not_null())
+        .then(pl.col("WDREAS").fill_null("reason not given"))
+        .when(pl.col("LOSTDT").is_not_null())
+        .then(pl.lit("Lost to follow-up"))
         .otherwise(pl.lit("Awaiting infusion at the cut"))
     )
     return adsl.with_columns(category.alias("NINFCAT"), text.alias("NINFREAS"))
@@ -75,18 +92,37 @@ def not_infused_reason(adsl: pl.DataFrame) -> pl.DataFrame:
 
 def _continuous(measure: str, values: pl.Series, n_population: int) -> dict[str, object]:
     values = values.drop_nulls().cast(pl.Float64)
-    return {"measure": measure, "category": "", "n": values.len(), "pct": None,
-            "median": values.median() if values.len() else None, "min": values.min(), "max": values.max(),
-            "population_n": n_population}
+    return {
+        "measure": measure,
+        "category": "",
+        "n": values.len(),
+        "pct": None,
+        "median": values.median() if values.len() else None,
+        "min": values.min(),
+        "max": values.max(),
+        "population_n": n_population,
+    }
 
 
-def _categories(measure: str, values: pl.Series, n_population: int, order: list[str] | None = None) -> list[dict[str, object]]:
+def _categories(
+    measure: str, values: pl.Series, n_population: int, order: list[str] | None = None
+) -> list[dict[str, object]]:
     counts = values.fill_null("None").value_counts()
     found = dict(zip(counts[values.name].to_list(), counts["count"].to_list(), strict=True))
     keys = order if order is not None else sorted(found)
-    return [{"measure": measure, "category": k, "n": int(found.get(k, 0)),
-             "pct": 100 * found.get(k, 0) / n_population if n_population else None,
-             "median": None, "min": None, "max": None, "population_n": n_population} for k in keys]
+    return [
+        {
+            "measure": measure,
+            "category": k,
+            "n": int(found.get(k, 0)),
+            "pct": 100 * found.get(k, 0) / n_population if n_population else None,
+            "median": None,
+            "min": None,
+            "max": None,
+            "population_n": n_population,
+        }
+        for k in keys
+    ]
 
 
 def exposure_summary(adsl: pl.DataFrame) -> pl.DataFrame:

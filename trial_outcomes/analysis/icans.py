@@ -33,27 +33,59 @@ EDEMA_GRADE = {"NONE": 0, "FOCAL": 3, "DIFFUSE": 4}
 def ice_grade(ice: pl.Expr) -> pl.Expr:
     """ICE 10: 0; 7-9: 1; 3-6: 2; 0-2: 3 (0 with an unarousable patient is grade 4 by
     the consciousness domain); not done: 0."""
-    return (pl.when(ice.is_null()).then(0).when(ice >= 10).then(0).when(ice >= 7).then(1)
-            .when(ice >= 3).then(2).otherwise(3))
+    return (
+        pl.when(ice.is_null())
+        .then(0)
+        .when(ice >= 10)
+        .then(0)
+        .when(ice >= 7)
+        .then(1)
+        .when(ice >= 3)
+        .then(2)
+        .otherwise(3)
+    )
 
 
 def capd_grade(capd: pl.Expr, unable: pl.Expr) -> pl.Expr:
     """Unable to perform the CAPD: 4; CAPD >= 9: 3; 1-8: 1 (2 when the child only
     awakens to voice, from the consciousness domain); 0 or not done: 0."""
-    return (pl.when(unable.fill_null(False)).then(4).when(capd.is_null()).then(0).when(capd >= 9).then(3)
-            .when(capd >= 1).then(1).otherwise(0))
+    return (
+        pl.when(unable.fill_null(False))
+        .then(4)
+        .when(capd.is_null())
+        .then(0)
+        .when(capd >= 9)
+        .then(3)
+        .when(capd >= 1)
+        .then(1)
+        .otherwise(0)
+    )
 
 
 def icans_daily_grade(monitoring: pl.DataFrame, enrolment: pl.DataFrame) -> pl.DataFrame:
     """Grade 0-4 per subject and day: the most severe of the ICE (age >= 12) or CAPD
     (age < 12) score, consciousness, seizure, motor weakness and cerebral oedema."""
-    require(monitoring, "icans_monitoring", "subject_id", "obs_date", "ice_score", "capd_score", "unable_capd",
-            "consciousness", "seizure", "motor_weakness", "cerebral_edema")
+    require(
+        monitoring,
+        "icans_monitoring",
+        "subject_id",
+        "obs_date",
+        "ice_score",
+        "capd_score",
+        "unable_capd",
+        "consciousness",
+        "seizure",
+        "motor_weakness",
+        "cerebral_edema",
+    )
     require(enrolment, "enrolment", "subject_id", "age_years", "enrol_date")
     age = pl.col("age_years") + (pl.col("obs_date") - pl.col("enrol_date")).dt.total_days() / 365.25
     with_age = monitoring.join(enrolment.select("subject_id", "age_years", "enrol_date"), on="subject_id", how="left")
-    score = pl.when(age >= ICE_FROM_AGE).then(ice_grade(pl.col("ice_score"))).otherwise(
-        capd_grade(pl.col("capd_score"), pl.col("unable_capd")))
+    score = (
+        pl.when(age >= ICE_FROM_AGE)
+        .then(ice_grade(pl.col("ice_score")))
+        .otherwise(capd_grade(pl.col("capd_score"), pl.col("unable_capd")))
+    )
     domains = pl.max_horizontal(
         score,
         pl.col("consciousness").replace_strict(CONSCIOUSNESS_GRADE, return_dtype=pl.Int8),
@@ -61,7 +93,20 @@ def icans_daily_grade(monitoring: pl.DataFrame, enrolment: pl.DataFrame) -> pl.D
         pl.when(pl.col("motor_weakness").fill_null(False)).then(4).otherwise(0),
         pl.col("cerebral_edema").replace_strict(EDEMA_GRADE, return_dtype=pl.Int8),
     )
-    return (with_age.with_columns(age.alias("AGE_AT_OBS"), domains.cast(pl.Int8).alias("ASTCT_GRADE"))
-            .sort("subject_id", "obs_date")
-            .select("subject_id", "obs_date", "AGE_AT_OBS", "ice_score", "capd_score", "unable_capd",
-                    "consciousness", "seizure", "motor_weakness", "cerebral_edema", "ASTCT_GRADE"))
+    return (
+        with_age.with_columns(age.alias("AGE_AT_OBS"), domains.cast(pl.Int8).alias("ASTCT_GRADE"))
+        .sort("subject_id", "obs_date")
+        .select(
+            "subject_id",
+            "obs_date",
+            "AGE_AT_OBS",
+            "ice_score",
+            "capd_score",
+            "unable_capd",
+            "consciousness",
+            "seizure",
+            "motor_weakness",
+            "cerebral_edema",
+            "ASTCT_GRADE",
+        )
+    )

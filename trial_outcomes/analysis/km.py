@@ -48,7 +48,7 @@ class KMFit:
 
     @property
     def std_err(self) -> np.ndarray:
-        return self.surv * self.se_log
+        return np.asarray(self.surv * self.se_log)
 
     @property
     def ended_in_events(self) -> bool:
@@ -67,14 +67,18 @@ class KMFit:
         if not len(self.time):
             return None, None, None
         x = np.concatenate([[0.0], self.time.astype(float)])
-        return tuple(_value(r_quantile(x, np.concatenate([[0.0], 1 - y]), p)) for y in (self.surv, self.lcl, self.ucl))
+        estimate, lower, upper = (
+            _value(r_quantile(x, np.concatenate([[0.0], 1 - y]), p)) for y in (self.surv, self.lcl, self.ucl)
+        )
+        return estimate, lower, upper
 
     def median(self) -> tuple[float | None, float | None, float | None]:
         return self.quantile(0.5)
 
 
-def step_value(time: np.ndarray, curves: tuple[np.ndarray, ...], t: float, extend: bool,
-               start: float) -> tuple[float | None, ...]:
+def step_value(
+    time: np.ndarray, curves: tuple[np.ndarray, ...], t: float, extend: bool, start: float
+) -> tuple[float | None, float | None, float | None]:
     """The step curves (estimate, lower, upper) at ``t``: their value at the last time
     <= t; ``start`` (no CI) before the first time; empty past the last time unless
     ``extend``."""
@@ -83,7 +87,8 @@ def step_value(time: np.ndarray, curves: tuple[np.ndarray, ...], t: float, exten
     i = int(np.searchsorted(time, t, side="right")) - 1
     if i < 0:
         return start, None, None
-    return tuple(_value(c[i]) for c in curves)
+    estimate, lower, upper = (_value(c[i]) for c in curves)
+    return estimate, lower, upper
 
 
 def _value(v: float) -> float | None:
@@ -108,7 +113,7 @@ def r_quantile(x: np.ndarray, y: np.ndarray, p: float, tol: float = TOL) -> floa
         return np.nan
     xmax = x[-1]
     keep = np.ones(len(y), dtype=bool)
-    seen: set = set()
+    seen: set[object] = set()
     for i, v in enumerate(y):  # R duplicated(): keep the first of equal values (nan included)
         key = "nan" if np.isnan(v) else v
         keep[i] = key not in seen

@@ -43,18 +43,37 @@ def hsct_landmark(adtte: pl.DataFrame, adsl: pl.DataFrame, landmark_day: int) ->
         cohort = landmark_cohort(adtte, adsl, endpoint, landmark_day)
         event = (1 - cohort["CNSR"]).to_numpy()
         test = logrank_test(cohort["LMAVAL"].to_numpy(), event, cohort["LMGROUP"].to_numpy())
-        data = cohort.with_columns((1 - pl.col("CNSR")).alias("_event"), pl.col("LMAVAL").cast(pl.Float64).alias("_time"),
-                                   (pl.col("LMGROUP") == HSCT_GROUP).cast(pl.Int8).alias("_hsct"))
+        data = cohort.with_columns(
+            (1 - pl.col("CNSR")).alias("_event"),
+            pl.col("LMAVAL").cast(pl.Float64).alias("_time"),
+            (pl.col("LMGROUP") == HSCT_GROUP).cast(pl.Int8).alias("_hsct"),
+        )
         hr = group_hazard_ratio(data, "_time", "_event", "_hsct")
-        notes = [f"{test.test}: {test.reason}" if test.reason else "", f"hazard ratio: {hr.reason}" if hr.reason else ""]
+        notes = [
+            f"{test.test}: {test.reason}" if test.reason else "",
+            f"hazard ratio: {hr.reason}" if hr.reason else "",
+        ]
         for group in (HSCT_GROUP, NO_HSCT_GROUP):
             part = cohort.filter(pl.col("LMGROUP") == group)
             km = fit_km(part["LMAVAL"].to_numpy(), (1 - part["CNSR"]).to_numpy())
             median = km.median() if part.height else (None, None, None)
-            rows.append({"endpoint": endpoint, "landmark_day": landmark_day, "group": group, "n": part.height,
-                         "n_events": int((part["CNSR"] == 0).sum()), "median_days_from_landmark": median[0],
-                         "median_lcl": median[1], "median_ucl": median[2], "logrank_chisq": test.statistic,
-                         "logrank_p": test.p_value, "hr_hsct": hr.hr, "hr_lcl": hr.lcl, "hr_ucl": hr.ucl,
-                         "note": "; ".join(n for n in notes if n) or None})
+            rows.append(
+                {
+                    "endpoint": endpoint,
+                    "landmark_day": landmark_day,
+                    "group": group,
+                    "n": part.height,
+                    "n_events": int((part["CNSR"] == 0).sum()),
+                    "median_days_from_landmark": median[0],
+                    "median_lcl": median[1],
+                    "median_ucl": median[2],
+                    "logrank_chisq": test.statistic,
+                    "logrank_p": test.p_value,
+                    "hr_hsct": hr.hr,
+                    "hr_lcl": hr.lcl,
+                    "hr_ucl": hr.ucl,
+                    "note": "; ".join(n for n in notes if n) or None,
+                }
+            )
     schema = {name: col.dtype for name, col in HsctLandmark.columns().items()}
     return pl.DataFrame(rows, schema=schema, orient="row")

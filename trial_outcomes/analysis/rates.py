@@ -60,8 +60,19 @@ def response_summary(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> pl.DataF
             n = evaluable.height
             x = int((evaluable[flag] == "Y").sum())
             lcl, ucl = clopper_pearson(x, n)
-            rows.append({"parameter": parameter, "population": "EFFFL, not pending", "group_var": var, "group": level,
-                         "n": n, "responders": x, "rate": x / n if n else None, "rate_lcl": lcl, "rate_ucl": ucl,
-                         "n_pending": pending.height})
+            rows.append(
+                {
+                    "parameter": parameter,
+                    "population": "EFFFL, not pending",
+                    "group_var": var,
+                    "group": level,
+                    "n": n,
+                    "responders": x,
+                    "rate": x / n if n else None,
+                    "rate_lcl": lcl,
+                    "rate_ucl": ucl,
+                    "n_pending": pending.height,
+                }
+            )
     schema = {name: col.dtype for name, col in ResponseSummary.columns().items()}
     return pl.DataFrame(rows, schema=schema, orient="row")

@@ -30,9 +30,12 @@ def cd19_negative_rows(adsl: pl.DataFrame) -> pl.DataFrame:
     rem = adsl.filter((pl.col("SAFFL") == "Y") & pl.col("FRMDT").is_not_null())
     end = pl.min_horizontal("RELDT", "DTHDT")
     relapse = pl.col("RELDT").is_not_null() & (pl.col("RELDT") == end)
-    kind = (pl.when(relapse & (pl.col("RELCD19") == "NEG")).then(1).when(end.is_not_null()).then(2).otherwise(0))
-    return rem.select("USUBJID", kind.cast(pl.Int8).alias("EVNTTYPE"),
-                      (pl.coalesce(end, pl.col("LSTREMDT")) - pl.col("FRMDT")).dt.total_days().alias("AVAL"))
+    kind = pl.when(relapse & (pl.col("RELCD19") == "NEG")).then(1).when(end.is_not_null()).then(2).otherwise(0)
+    return rem.select(
+        "USUBJID",
+        kind.cast(pl.Int8).alias("EVNTTYPE"),
+        (pl.coalesce(end, pl.col("LSTREMDT")) - pl.col("FRMDT")).dt.total_days().alias("AVAL"),
+    )
 
 
 def relapse_summary(adsl: pl.DataFrame, landmark_months: tuple[int, ...]) -> RelapseTables:
@@ -40,23 +43,52 @@ def relapse_summary(adsl: pl.DataFrame, landmark_months: tuple[int, ...]) -> Rel
     and the CD19-negative relapse incidence at each landmark month (Aalen-Johansen,
     log-log CI)."""
     relapsed = adsl.filter(pl.col("RELDT").is_not_null()).with_columns(
-        pl.col("RELSITE").fill_null("OTHER"), pl.col("RELCD19").fill_null("UNKNOWN"))
+        pl.col("RELSITE").fill_null("OTHER"), pl.col("RELCD19").fill_null("UNKNOWN")
+    )
     rows = []
     for site in (*SITES, "All"):
         for cd19 in (*CD19, "All"):
-            part = relapsed.filter(((pl.col("RELSITE") == site) | (site == "All"))
-                                   & ((pl.col("RELCD19") == cd19) | (cd19 == "All")))
-            rows.append({"section": "site_by_cd19", "site": site, "cd19": cd19, "months": 0, "n": part.height,
-                         "estimate": None, "lcl": None, "ucl": None})
+            part = relapsed.filter(
+                ((pl.col("RELSITE") == site) | (site == "All")) & ((pl.col("RELCD19") == cd19) | (cd19 == "All"))
+            )
+            rows.append(
+                {
+                    "section": "site_by_cd19",
+                    "site": site,
+                    "cd19": cd19,
+                    "months": 0,
+                    "n": part.height,
+                    "estimate": None,
+                    "lcl": None,
+                    "ucl": None,
+                }
+            )
     data = cd19_negative_rows(adsl)
     fit = fit_cif(data["AVAL"].to_numpy().astype(float), data["EVNTTYPE"].to_numpy().astype(int))
     for months in landmark_months:
         est, lcl, ucl = fit.at(months * DAYS_PER_MONTH) if data.height else (None, None, None)
-        rows.append({"section": "cd19_negative_incidence", "site": "All", "cd19": "NEG", "months": months,
-                     "n": data.height, "estimate": est, "lcl": lcl, "ucl": ucl})
+        rows.append(
+            {
+                "section": "cd19_negative_incidence",
+                "site": "All",
+                "cd19": "NEG",
+                "months": months,
+                "n": data.height,
+                "estimate": est,
+                "lcl": lcl,
+                "ucl": ucl,
+            }
+        )
     schema = {name: col.dtype for name, col in RelapseSummary.columns().items()}
-    curve = pl.DataFrame({"time_days": fit.time.astype(float), "n_risk": fit.n_risk.astype(np.int64),
-                          "n_event": fit.n_event.astype(np.int64), "n_censor": fit.n_censor.astype(np.int64),
-                          "estimate": fit.cif, "lcl": fit.lcl, "ucl": fit.ucl}).with_columns(
-        pl.col("estimate", "lcl", "ucl").fill_nan(None))
+    curve = pl.DataFrame(
+        {
+            "time_days": fit.time.astype(float),
+            "n_risk": fit.n_risk.astype(np.int64),
+            "n_event": fit.n_event.astype(np.int64),
+            "n_censor": fit.n_censor.astype(np.int64),
+            "estimate": fit.cif,
+            "lcl": fit.lcl,
+            "ucl": fit.ucl,
+        }
+    ).with_columns(pl.col("estimate", "lcl", "ucl").fill_nan(None))
     return RelapseTables(pl.DataFrame(rows, schema=schema, orient="row"), curve)

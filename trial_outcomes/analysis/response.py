@@ -71,8 +71,9 @@ def attributable_assessments(assessments: pl.DataFrame, subjects: pl.DataFrame) 
     ``ANL01FL`` = N and counts toward no CAR-T response."""
     require(assessments, "assessments", "subject_id", "assessment_date", "response", "mrd_pct")
     require(subjects, "subjects", "subject_id", "TRTSDT", "disease_stratum", "ATTRENDT")
-    joined = assessments.join(subjects.select("subject_id", "TRTSDT", "disease_stratum", "ATTRENDT"),
-                              on="subject_id", how="inner")
+    joined = assessments.join(
+        subjects.select("subject_id", "TRTSDT", "disease_stratum", "ATTRENDT"), on="subject_id", how="inner"
+    )
     attributable = pl.col("ATTRENDT").is_null() | (pl.col("assessment_date") < pl.col("ATTRENDT"))
     return joined.with_columns(
         study_day(pl.col("assessment_date")).alias("ADY"),
@@ -98,11 +99,15 @@ def best_response_day28(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.
     remission, ``D28PENDFL`` pending, and ``D28CLSDT`` the date the window closes."""
     rank = {r: i for i, r in enumerate(RESPONSE_ORDER)}
     in_window = (
-        assessed.filter(pl.col("_attributable") & pl.col("ADY").is_between(WINDOW_FIRST_DAY, WINDOW_LAST_DAY)
-                        & pl.col("response").is_in(RESPONSE_ORDER))
+        assessed.filter(
+            pl.col("_attributable")
+            & pl.col("ADY").is_between(WINDOW_FIRST_DAY, WINDOW_LAST_DAY)
+            & pl.col("response").is_in(RESPONSE_ORDER)
+        )
         .with_columns(pl.col("response").replace_strict(rank, return_dtype=pl.Int32).alias("_rank"))
         .sort("subject_id", "REMISSION", "_rank", "assessment_date", descending=[False, True, False, False])
-        .group_by("subject_id", maintain_order=True).first()
+        .group_by("subject_id", maintain_order=True)
+        .first()
         .select("subject_id", "response", "assessment_date", "ADY", "mrd_pct", "REMISSION")
     )
     out = subjects.select(*SUBJECT_COLUMNS).join(in_window, on="subject_id", how="left")
@@ -128,8 +133,12 @@ def early_response(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.date)
     42, the end of the day-28 window) and ``TRTFLFL`` (Y: treatment failure, known at
     the cut: no such remission and the window closed). endpoints.md: a subject in
     CR at day 14 who relapses at day 28 responded; the EFS event is the relapse."""
-    early = (assessed.filter(pl.col("_attributable") & (pl.col("ADY") <= WINDOW_LAST_DAY) & pl.col("REMISSION"))
-             .select("subject_id").unique().with_columns(pl.lit(True).alias("_early")))
+    early = (
+        assessed.filter(pl.col("_attributable") & (pl.col("ADY") <= WINDOW_LAST_DAY) & pl.col("REMISSION"))
+        .select("subject_id")
+        .unique()
+        .with_columns(pl.lit(True).alias("_early"))
+    )
     out = subjects.select(*SUBJECT_COLUMNS).join(early, on="subject_id", how="left")
     responded = pl.col("_early").fill_null(False)
     closed = window_close_date(WINDOW_LAST_DAY) <= cut
@@ -141,13 +150,20 @@ def remission_dates(assessed: pl.DataFrame) -> pl.DataFrame:
     entrant the first MRD-negative one); ``LATERMFL``: Y when that is after day 42
     (a late responder, who enters DFS but is an EFS treatment failure);
     ``LSTREMDT``: the last CR/CRi assessment on or after it, the DFS censoring date."""
-    first = (assessed.filter(pl.col("_attributable") & pl.col("REMISSION"))
-             .group_by("subject_id").agg(pl.col("assessment_date").min().alias("FRMDT"), pl.col("ADY").min().alias("FRMDY")))
-    last = (assessed.join(first, on="subject_id", how="inner")
-            .filter(pl.col("response").is_in(REMISSION) & (pl.col("assessment_date") >= pl.col("FRMDT")))
-            .group_by("subject_id").agg(pl.col("assessment_date").max().alias("LSTREMDT")))
+    first = (
+        assessed.filter(pl.col("_attributable") & pl.col("REMISSION"))
+        .group_by("subject_id")
+        .agg(pl.col("assessment_date").min().alias("FRMDT"), pl.col("ADY").min().alias("FRMDY"))
+    )
+    last = (
+        assessed.join(first, on="subject_id", how="inner")
+        .filter(pl.col("response").is_in(REMISSION) & (pl.col("assessment_date") >= pl.col("FRMDT")))
+        .group_by("subject_id")
+        .agg(pl.col("assessment_date").max().alias("LSTREMDT"))
+    )
     return first.join(last, on="subject_id", how="left").with_columns(
-        yn_flag(pl.col("FRMDY") > WINDOW_LAST_DAY).alias("LATERMFL"))
+        yn_flag(pl.col("FRMDY") > WINDOW_LAST_DAY).alias("LATERMFL")
+    )
 
 
 def relapse_after_remission(assessed: pl.DataFrame, remission: pl.DataFrame) -> pl.DataFrame:
@@ -160,9 +176,14 @@ def relapse_after_remission(assessed: pl.DataFrame, remission: pl.DataFrame) -> 
         .join(remission.select("subject_id", "FRMDT"), on="subject_id", how="inner")
         .filter(pl.col("assessment_date") > pl.col("FRMDT"))
         .sort("subject_id", "assessment_date")
-        .group_by("subject_id", maintain_order=True).first()
-        .select("subject_id", pl.col("assessment_date").alias("RELDT"),
-                pl.col("relapse_site").alias("RELSITE"), pl.col("cd19_at_relapse").alias("RELCD19"))
+        .group_by("subject_id", maintain_order=True)
+        .first()
+        .select(
+            "subject_id",
+            pl.col("assessment_date").alias("RELDT"),
+            pl.col("relapse_site").alias("RELSITE"),
+            pl.col("cd19_at_relapse").alias("RELCD19"),
+        )
     )
 
 
@@ -177,18 +198,32 @@ def overall_remission_3m(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt
     relapses = assessed.filter(pl.col("response") == "RELAPSE").select("subject_id", pl.col("ADY").alias("_rel_day"))
     candidates = assessed.filter(pl.col("_attributable") & pl.col("REMISSION") & (pl.col("ADY") <= ORR3M_LAST_DAY))
     relapsed_within = (
-        candidates.select("subject_id", "ADY").join(relapses, on="subject_id", how="inner")
+        candidates.select("subject_id", "ADY")
+        .join(relapses, on="subject_id", how="inner")
         .filter((pl.col("_rel_day") > pl.col("ADY")) & (pl.col("_rel_day") <= pl.col("ADY") + ORR3M_MAINTAINED_DAYS))
-        .select("subject_id", "ADY").unique().with_columns(pl.lit(True).alias("_broken"))
+        .select("subject_id", "ADY")
+        .unique()
+        .with_columns(pl.lit(True).alias("_broken"))
     )
-    judged = (candidates.join(relapsed_within, on=["subject_id", "ADY"], how="left")
-              .with_columns(pl.col("_broken").fill_null(False)))
-    maintained = (judged.filter(~pl.col("_broken") & (pl.col("ADY") + ORR3M_MAINTAINED_DAYS <= cut_day))
-                  .group_by("subject_id").agg(pl.col("assessment_date").min().alias("ORR3MDT")))
-    awaiting = (judged.filter(~pl.col("_broken") & (pl.col("ADY") + ORR3M_MAINTAINED_DAYS > cut_day))
-                .select("subject_id").unique().with_columns(pl.lit(True).alias("_awaiting")))
-    out = (subjects.select(*SUBJECT_COLUMNS).join(maintained, on="subject_id", how="left")
-           .join(awaiting, on="subject_id", how="left"))
+    judged = candidates.join(relapsed_within, on=["subject_id", "ADY"], how="left").with_columns(
+        pl.col("_broken").fill_null(False)
+    )
+    maintained = (
+        judged.filter(~pl.col("_broken") & (pl.col("ADY") + ORR3M_MAINTAINED_DAYS <= cut_day))
+        .group_by("subject_id")
+        .agg(pl.col("assessment_date").min().alias("ORR3MDT"))
+    )
+    awaiting = (
+        judged.filter(~pl.col("_broken") & (pl.col("ADY") + ORR3M_MAINTAINED_DAYS > cut_day))
+        .select("subject_id")
+        .unique()
+        .with_columns(pl.lit(True).alias("_awaiting"))
+    )
+    out = (
+        subjects.select(*SUBJECT_COLUMNS)
+        .join(maintained, on="subject_id", how="left")
+        .join(awaiting, on="subject_id", how="left")
+    )
     responder = pl.col("ORR3MDT").is_not_null()
     open_window = window_close_date(ORR3M_LAST_DAY) > cut
     pending = ~responder & (pl.col("_awaiting").fill_null(False) | open_window)
@@ -203,8 +238,12 @@ def derive_response(assessments: pl.DataFrame, subjects: pl.DataFrame, cut: dt.d
     assessed = attributable_assessments(assessments, subjects)
     remission = remission_dates(assessed)
     out = subjects.select("subject_id")
-    for part in (best_response_day28(assessed, subjects, cut), early_response(assessed, subjects, cut),
-                 overall_remission_3m(assessed, subjects, cut), remission,
-                 relapse_after_remission(assessed, remission)):
+    for part in (
+        best_response_day28(assessed, subjects, cut),
+        early_response(assessed, subjects, cut),
+        overall_remission_3m(assessed, subjects, cut),
+        remission,
+        relapse_after_remission(assessed, remission),
+    ):
         out = out.join(part, on="subject_id", how="left")
     return out

@@ -21,15 +21,26 @@ def _schema(schema: type) -> dict[str, pl.DataType]:
 
 def _share(measure: str, n: int, denominator: int, ci: bool = False) -> dict[str, Any]:
     lcl, ucl = clopper_pearson(n, denominator) if ci else (None, None)
-    return {"measure": measure, "n": n, "denominator": denominator,
-            "pct": 100 * n / denominator if denominator else None,
-            "lcl": None if lcl is None else 100 * lcl, "ucl": None if ucl is None else 100 * ucl}
+    return {
+        "measure": measure,
+        "n": n,
+        "denominator": denominator,
+        "pct": 100 * n / denominator if denominator else None,
+        "lcl": None if lcl is None else 100 * lcl,
+        "ucl": None if ucl is None else 100 * ucl,
+    }
 
 
 def _spread(measure: str, values: pl.Series, denominator: int) -> dict[str, Any]:
     values = values.drop_nulls().cast(pl.Float64)
-    return {"measure": measure, "n": values.len(), "denominator": denominator, "median": values.median(),
-            "min": values.min(), "max": values.max()}
+    return {
+        "measure": measure,
+        "n": values.len(),
+        "denominator": denominator,
+        "median": values.median(),
+        "min": values.min(),
+        "max": values.max(),
+    }
 
 
 def syndrome_summary(adsl: pl.DataFrame, monitored: dict[str, bool]) -> pl.DataFrame:
@@ -56,21 +67,40 @@ def syndrome_summary(adsl: pl.DataFrame, monitored: dict[str, bool]) -> pl.DataF
         with_event = safety.filter(pl.col(f"{syndrome}GR").is_not_null())
         m = with_event.height
         rows += [
-            {"syndrome": syndrome, "basis": "reported", **_spread("Onset, study day", with_event[f"{syndrome}ONDY"], m)},
-            {"syndrome": syndrome, "basis": "reported",
-             **_spread("Duration, days (resolved)", with_event[f"{syndrome}DUR"], m)},
-            {"syndrome": syndrome, "basis": "reported",
-             **_share("Tocilizumab", int((with_event[f"{syndrome}TOCI"] == "Y").sum()), m)},
-            {"syndrome": syndrome, "basis": "reported",
-             **_share("Corticosteroids", int((with_event[f"{syndrome}STER"] == "Y").sum()), m)},
+            {
+                "syndrome": syndrome,
+                "basis": "reported",
+                **_spread("Onset, study day", with_event[f"{syndrome}ONDY"], m),
+            },
+            {
+                "syndrome": syndrome,
+                "basis": "reported",
+                **_spread("Duration, days (resolved)", with_event[f"{syndrome}DUR"], m),
+            },
+            {
+                "syndrome": syndrome,
+                "basis": "reported",
+                **_share("Tocilizumab", int((with_event[f"{syndrome}TOCI"] == "Y").sum()), m),
+            },
+            {
+                "syndrome": syndrome,
+                "basis": "reported",
+                **_share("Corticosteroids", int((with_event[f"{syndrome}STER"] == "Y").sum()), m),
+            },
         ]
     return pl.DataFrame(rows, schema=_schema(SyndromeSummary), orient="row")
 
 
 def _rate_row(measure: str, events: int, n: int) -> dict[str, Any]:
     lcl, ucl = clopper_pearson(events, n)
-    return {"measure": measure, "n_events": events, "n": n, "rate": events / n if n else None,
-            "rate_lcl": lcl, "rate_ucl": ucl}
+    return {
+        "measure": measure,
+        "n_events": events,
+        "n": n,
+        "rate": events / n if n else None,
+        "rate_lcl": lcl,
+        "rate_ucl": ucl,
+    }
 
 
 def safety_headline(adsl: pl.DataFrame) -> pl.DataFrame:
@@ -102,12 +132,15 @@ def deaths_summary(adsl: pl.DataFrame) -> pl.DataFrame:
     died = adsl.filter(pl.col("DTHDT").is_not_null())
 
     def row(category: str, part: pl.DataFrame) -> dict[str, Any]:
-        return {"cause_category": category, "n_deaths": part.height,
-                "n_before_infusion": int(part["TRTSDT"].is_null().sum()),
-                "n_within_30d": int((part["DTH30FL"] == "Y").sum()),
-                "n_within_100d": int((part["DTH100FL"] == "Y").sum()),
-                "n_after_relapse": int(part["RELDT"].is_not_null().sum()),
-                "n_nrm": int((part["NRMFL"] == "Y").sum())}
+        return {
+            "cause_category": category,
+            "n_deaths": part.height,
+            "n_before_infusion": int(part["TRTSDT"].is_null().sum()),
+            "n_within_30d": int((part["DTH30FL"] == "Y").sum()),
+            "n_within_100d": int((part["DTH100FL"] == "Y").sum()),
+            "n_after_relapse": int(part["RELDT"].is_not_null().sum()),
+            "n_nrm": int((part["NRMFL"] == "Y").sum()),
+        }
 
     rows = [row("All", died)] + [row(c, died.filter(pl.col("DTHCAT") == c)) for c in CAUSE_CATEGORIES]
     return pl.DataFrame(rows, schema=_schema(DeathsSummary), orient="row")

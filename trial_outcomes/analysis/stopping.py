@@ -38,8 +38,14 @@ class RuleStatus:
         return RULES[self.rule_id]
 
     def as_row(self) -> dict[str, object]:
-        return {"rule_id": self.rule_id, "rule": self.rule, "data": self.data, "boundary": self.boundary,
-                "crossed": self.crossed, "statistic": self.statistic}
+        return {
+            "rule_id": self.rule_id,
+            "rule": self.rule,
+            "data": self.data,
+            "boundary": self.boundary,
+            "crossed": self.crossed,
+            "statistic": self.statistic,
+        }
 
 
 def safety_events(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, window_days: int = 30) -> pl.DataFrame:
@@ -49,7 +55,9 @@ def safety_events(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, window_d
     (``window_days`` of follow-up by the cut, or the event)."""
     related_fatal = (
         adae.filter((pl.col("AETOXGR") == 5) & (pl.col("AEREL") == "Y") & (pl.col("TRTEMFL") == "Y"))
-        .select("USUBJID").unique().with_columns(pl.lit(True).alias("_related_death"))
+        .select("USUBJID")
+        .unique()
+        .with_columns(pl.lit(True).alias("_related_death"))
     )
     safety = adsl.filter(pl.col("SAFFL") == "Y").join(related_fatal, on="USUBJID", how="left")
     early_death = pl.col("DTHDY").is_not_null() & (pl.col("DTHDY") <= window_days)
@@ -79,7 +87,8 @@ def evaluate_safety(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, rule: 
         f"{rule.prior_b:g}), from {rule.min_evaluable} evaluable subjects"
     )
     data = (
-        f"{x} of {n} evaluable subjects with grade >= 4 CRS/ICANS or treatment-related death <= day {rule.window_days}; "
+        f"{x} of {n} evaluable subjects with grade >= 4 CRS/ICANS or treatment-related death "
+        f"<= day {rule.window_days}; "
         f"P(rate > {rule.threshold:g}) = {prob:.4f}" + ("" if active else " (monitoring starts later)")
     )
     return RuleStatus(SAFETY, data, boundary, crossed, prob)
@@ -164,8 +173,10 @@ def evaluate_simon(adsl: pl.DataFrame, rule: EfficacyRule, cut: dt.date) -> Rule
         f"stop for futility if <= {design.r1} of the first {design.n1} respond; promising if > {design.r} of {design.n}"
     )
     waiting = eff.height - evaluable.height
-    data = (f"{sum(stage1)} of the first {len(stage1)} evaluable (stage 1 needs {design.n1}); "
-            f"{sum(responders)} of {len(responders)} evaluable overall; {waiting} with the day-42 window still open")
+    data = (
+        f"{sum(stage1)} of the first {len(stage1)} evaluable (stage 1 needs {design.n1}); "
+        f"{sum(responders)} of {len(responders)} evaluable overall; {waiting} with the day-42 window still open"
+    )
     if len(responders) >= design.n:
         shown = sum(responders[: design.n]) > design.r
         data += "; " + ("efficacy shown" if shown else "efficacy not shown") + f" at n = {design.n}"

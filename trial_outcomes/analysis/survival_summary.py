@@ -43,14 +43,22 @@ def fit_endpoint(rows: pl.DataFrame, endpoint: str) -> KMFit | CIFFit:
 
 def _curve_frame(fit: KMFit | CIFFit, endpoint: str, analysis: str, group_var: str, group: str) -> pl.DataFrame:
     estimate = fit.cif if isinstance(fit, CIFFit) else fit.surv
-    return pl.DataFrame({
-        "endpoint": endpoint, "analysis": analysis, "group_var": group_var, "group": group,
-        "time_days": fit.time.astype(float),
-        "n_risk": fit.n_risk.astype(np.int64),
-        "n_event": fit.n_event.astype(np.int64),
-        "n_censor": fit.n_censor.astype(np.int64),
-        "estimate": estimate, "lcl": fit.lcl, "ucl": fit.ucl,
-    }, schema=_schema(KmCurves)).with_columns(pl.col("estimate", "lcl", "ucl").fill_nan(None))
+    return pl.DataFrame(
+        {
+            "endpoint": endpoint,
+            "analysis": analysis,
+            "group_var": group_var,
+            "group": group,
+            "time_days": fit.time.astype(float),
+            "n_risk": fit.n_risk.astype(np.int64),
+            "n_event": fit.n_event.astype(np.int64),
+            "n_censor": fit.n_censor.astype(np.int64),
+            "estimate": estimate,
+            "lcl": fit.lcl,
+            "ucl": fit.ucl,
+        },
+        schema=_schema(KmCurves),
+    ).with_columns(pl.col("estimate", "lcl", "ucl").fill_nan(None))
 
 
 @dataclass(frozen=True)
@@ -59,13 +67,28 @@ class _Row:
     details: dict[str, Any]
 
 
-def _summarise(fit: KMFit | CIFFit, rows: pl.DataFrame, endpoint: str, analysis: str, group_var: str, group: str,
-               landmark_months: tuple[int, ...], test: TestResult | None) -> _Row:
+def _summarise(
+    fit: KMFit | CIFFit,
+    rows: pl.DataFrame,
+    endpoint: str,
+    analysis: str,
+    group_var: str,
+    group: str,
+    landmark_months: tuple[int, ...],
+    test: TestResult | None,
+) -> _Row:
     time, status = _time_status(rows, endpoint)
     notes: list[str] = []
     summary: dict[str, Any] = {
-        "endpoint": endpoint, "analysis": analysis, "population": POPULATION[endpoint], "group_var": group_var,
-        "group": group, "n": len(time), "n_events": int((status == 1).sum()), "n_censored": int((status == 0).sum())}
+        "endpoint": endpoint,
+        "analysis": analysis,
+        "population": POPULATION[endpoint],
+        "group_var": group_var,
+        "group": group,
+        "n": len(time),
+        "n_events": int((status == 1).sum()),
+        "n_censored": int((status == 0).sum()),
+    }
     median: tuple[float | None, ...] = (None, None, None)
     if not len(time):
         notes.append("no subjects")
@@ -82,13 +105,20 @@ def _summarise(fit: KMFit | CIFFit, rows: pl.DataFrame, endpoint: str, analysis:
         if est is None and len(time):
             notes.append(f"{months}-month rate: no follow-up that long (last day {last_day:.0f})")
         summary.update({f"rate_{months}m": est, f"rate_{months}m_lcl": lcl, f"rate_{months}m_ucl": ucl})
-    summary.update(logrank_chisq=None if test is None else test.statistic,
-                   logrank_p=None if test is None else test.p_value)
+    summary.update(
+        logrank_chisq=None if test is None else test.statistic, logrank_p=None if test is None else test.p_value
+    )
     if test is not None and test.reason:
         notes.append(f"{test.test} test not computed: {test.reason}")
-    details = {"endpoint": endpoint, "analysis": analysis, "group_var": group_var, "group": group,
-               "n_competing": int((status == 2).sum()) if endpoint in COMPETING else None,
-               "last_day": last_day, "notes": "; ".join(notes) or None}
+    details = {
+        "endpoint": endpoint,
+        "analysis": analysis,
+        "group_var": group_var,
+        "group": group,
+        "n_competing": int((status == 2).sum()) if endpoint in COMPETING else None,
+        "last_day": last_day,
+        "notes": "; ".join(notes) or None,
+    }
     return _Row(summary, details)
 
 
@@ -121,8 +151,9 @@ def _endpoint_groups(adtte: pl.DataFrame) -> list[tuple[tuple[str, str], pl.Data
     return sorted(groups, key=lambda kv: (order[kv[0][0]], kv[0][1] != "primary", kv[0][1]))
 
 
-def summarise_survival(adtte: pl.DataFrame, subgroups: tuple[str, ...],
-                       landmark_months: tuple[int, ...]) -> SurvivalTables:
+def summarise_survival(
+    adtte: pl.DataFrame, subgroups: tuple[str, ...], landmark_months: tuple[int, ...]
+) -> SurvivalTables:
     """One summary row per endpoint x analysis x subgroup level ('all'/'all' first),
     with its details row and its curve."""
     summary, details, curves = [], [], []
@@ -162,8 +193,9 @@ def reference_level(rows: pl.DataFrame, var: str, preferred: str | None) -> str 
     return str(largest[var][0])
 
 
-def subgroup_hazard_ratios(adtte: pl.DataFrame, subgroups: tuple[str, ...],
-                           reference: dict[str, str] | None = None) -> pl.DataFrame:
+def subgroup_hazard_ratios(
+    adtte: pl.DataFrame, subgroups: tuple[str, ...], reference: dict[str, str] | None = None
+) -> pl.DataFrame:
     """Cox model per endpoint (OS, EFS, DFS, DOR: the Kaplan-Meier ones), analysis and
     subgroup variable, with the variable as a factor (R ``coxph(Surv ~ factor(x))``):
     the hazard ratio of each level against the reference level (``reference_level``).
@@ -178,13 +210,27 @@ def subgroup_hazard_ratios(adtte: pl.DataFrame, subgroups: tuple[str, ...],
                 continue
             known = data.filter(pl.col(var).is_not_null())
             others = [level for level in levels(known, var) if level != ref]
-            fits = factor_hazard_ratios(known.with_columns(pl.col(var).cast(pl.String)), "_time", "_event", var, ref,
-                                        others)
+            fits = factor_hazard_ratios(
+                known.with_columns(pl.col(var).cast(pl.String)), "_time", "_event", var, ref, others
+            )
             for level, fit in zip(others, fits, strict=True):
                 pair = known.filter(pl.col(var).cast(pl.String).is_in([level, ref]))
-                out.append({"endpoint": endpoint, "analysis": analysis, "group_var": var, "group": level,
-                            "reference": ref, "n": pair.height, "n_events": int(pair["_event"].sum()),
-                            "hr": fit.hr, "hr_lcl": fit.lcl, "hr_ucl": fit.ucl, "p": fit.p_value, "note": fit.reason})
+                out.append(
+                    {
+                        "endpoint": endpoint,
+                        "analysis": analysis,
+                        "group_var": var,
+                        "group": level,
+                        "reference": ref,
+                        "n": pair.height,
+                        "n_events": int(pair["_event"].sum()),
+                        "hr": fit.hr,
+                        "hr_lcl": fit.lcl,
+                        "hr_ucl": fit.ucl,
+                        "p": fit.p_value,
+                        "note": fit.reason,
+                    }
+                )
     return pl.DataFrame(out, schema=_schema(CoxSummary), orient="row")
 
 
@@ -194,7 +240,14 @@ def followup_summary(adtte: pl.DataFrame) -> pl.DataFrame:
     os_rows = adtte.filter((pl.col("PARAMCD") == "OS") & (pl.col("ANALYSIS") == "primary"))
     time = os_rows["AVAL"].to_numpy().astype(float)
     median = fit_km(time, os_rows["CNSR"].to_numpy()).median() if os_rows.height else (None, None, None)
-    row = {"endpoint": "OS", "analysis": "primary", "n": os_rows.height, "median_followup_days": median[0],
-           "median_followup_lcl_days": median[1], "median_followup_ucl_days": median[2],
-           "min_days": float(time.min()) if len(time) else None, "max_days": float(time.max()) if len(time) else None}
+    row = {
+        "endpoint": "OS",
+        "analysis": "primary",
+        "n": os_rows.height,
+        "median_followup_days": median[0],
+        "median_followup_lcl_days": median[1],
+        "median_followup_ucl_days": median[2],
+        "min_days": float(time.min()) if len(time) else None,
+        "max_days": float(time.max()) if len(time) else None,
+    }
     return pl.DataFrame([row], schema=_schema(FollowupSummary), orient="row")

@@ -33,12 +33,17 @@ class SyndromeGrading:
 
 def reported_grade(adae: pl.DataFrame, flag: str, name: str) -> pl.DataFrame:
     """Worst treatment-emergent grade reported for the syndrome, per subject."""
-    return (adae.filter((pl.col(flag) == "Y") & (pl.col("TRTEMFL") == "Y")).group_by("USUBJID")
-            .agg(pl.col("AETOXGR").max().cast(pl.Int8).alias(name)).rename({"USUBJID": "subject_id"}))
+    return (
+        adae.filter((pl.col(flag) == "Y") & (pl.col("TRTEMFL") == "Y"))
+        .group_by("USUBJID")
+        .agg(pl.col("AETOXGR").max().cast(pl.Int8).alias(name))
+        .rename({"USUBJID": "subject_id"})
+    )
 
 
-def _grading(syndrome: str, daily: pl.DataFrame, adae: pl.DataFrame, deaths: pl.DataFrame,
-             monitored: bool) -> SyndromeGrading:
+def _grading(
+    syndrome: str, daily: pl.DataFrame, adae: pl.DataFrame, deaths: pl.DataFrame, monitored: bool
+) -> SyndromeGrading:
     derived = derived_grade(daily, deaths, syndrome, f"{syndrome}GRDRV")
     reported = reported_grade(adae, f"{syndrome}FL", f"{syndrome}GR")
     return SyndromeGrading(syndrome, daily, derived, grade_discrepancies(reported, derived, f"{syndrome}GR"), monitored)
@@ -83,13 +88,19 @@ def syndrome_variables(adae: pl.DataFrame, gradings: tuple[SyndromeGrading, ...]
     (``CRSGR``), onset, duration, drugs, the derived grade (``CRSGRDRV``, 0 for a
     monitored subject whose days never met the syndrome) and the adjudicated grade
     (``CRSGRADJ``)."""
-    subjects = pl.concat([adae.select("USUBJID"), *[g.derived.select(pl.col("subject_id").alias("USUBJID"))
-                                                    for g in gradings]]).unique()
+    subjects = pl.concat(
+        [adae.select("USUBJID"), *[g.derived.select(pl.col("subject_id").alias("USUBJID")) for g in gradings]]
+    ).unique()
     out = subjects
     for grading in gradings:
         prefix = grading.syndrome
         details = syndrome_details(adae, grading.flag, prefix)
-        derived = grading.derived.rename({"subject_id": "USUBJID"}).with_columns(pl.col(f"{prefix}GRDRV").cast(pl.Int64))
-        out = out.join(details, on="USUBJID", how="left").join(derived, on="USUBJID", how="left").with_columns(
-            adjudicated(pl.col(f"{prefix}GR"), pl.col(f"{prefix}GRDRV")).alias(f"{prefix}GRADJ"))
+        derived = grading.derived.rename({"subject_id": "USUBJID"}).with_columns(
+            pl.col(f"{prefix}GRDRV").cast(pl.Int64)
+        )
+        out = (
+            out.join(details, on="USUBJID", how="left")
+            .join(derived, on="USUBJID", how="left")
+            .with_columns(adjudicated(pl.col(f"{prefix}GR"), pl.col(f"{prefix}GRDRV")).alias(f"{prefix}GRADJ"))
+        )
     return out.sort("USUBJID")

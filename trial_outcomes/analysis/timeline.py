@@ -59,8 +59,10 @@ def attribution_end(dates: pl.DataFrame) -> pl.DataFrame:
     ``ATTRENRS`` says which therapy it was."""
     therapy = pl.min_horizontal("HSCTDT", "NTHERDT")
     reason = (
-        pl.when(pl.col("HSCTDT").is_not_null() & (pl.col("HSCTDT") == therapy)).then(pl.lit("Consolidative HSCT"))
-        .when(pl.col("NTHERDT").is_not_null()).then(pl.lit("New anti-leukemia therapy"))
+        pl.when(pl.col("HSCTDT").is_not_null() & (pl.col("HSCTDT") == therapy))
+        .then(pl.lit("Consolidative HSCT"))
+        .when(pl.col("NTHERDT").is_not_null())
+        .then(pl.lit("New anti-leukemia therapy"))
     )
     return dates.with_columns(therapy.alias("ATTRENDT"), reason.alias("ATTRENRS"))
 
@@ -68,7 +70,8 @@ def attribution_end(dates: pl.DataFrame) -> pl.DataFrame:
 def therapy_dates(records: Records) -> pl.DataFrame:
     """Per subject with any follow-up: HSCT, new therapy and the end of attribution."""
     return attribution_end(followup_dates(records)).select(
-        "subject_id", "HSCTDT", "HSCTDSC", "NTHERDT", "NTHERDSC", "ATTRENDT", "ATTRENRS")
+        "subject_id", "HSCTDT", "HSCTDSC", "NTHERDT", "NTHERDSC", "ATTRENDT", "ATTRENRS"
+    )
 
 
 def last_known_alive_date(records: Records) -> pl.DataFrame:
@@ -78,26 +81,34 @@ def last_known_alive_date(records: Records) -> pl.DataFrame:
     never infused has one. A date after a death is not taken (validation forbids
     them; the filter keeps this rule whole on its own)."""
     fu = records["followup"]
-    alive = pl.concat([
-        records["enrolment"].select("subject_id", pl.col("enrol_date").alias("d")),
-        records["infusion"].select("subject_id", pl.col("infusion_date").alias("d")),
-        records["assessments"].select("subject_id", pl.col("assessment_date").alias("d")),
-        fu.filter(pl.col("event").is_in(["CONTACT", "HSCT", "NEW_THERAPY"]))
-        .select("subject_id", pl.col("event_date").alias("d")),
-        records["adverse_events"].select("subject_id", pl.col("onset_date").alias("d")),
-        records["adverse_events"].select("subject_id", pl.col("resolution_date").alias("d")).drop_nulls(),
-    ])
+    alive = pl.concat(
+        [
+            records["enrolment"].select("subject_id", pl.col("enrol_date").alias("d")),
+            records["infusion"].select("subject_id", pl.col("infusion_date").alias("d")),
+            records["assessments"].select("subject_id", pl.col("assessment_date").alias("d")),
+            fu.filter(pl.col("event").is_in(["CONTACT", "HSCT", "NEW_THERAPY"])).select(
+                "subject_id", pl.col("event_date").alias("d")
+            ),
+            records["adverse_events"].select("subject_id", pl.col("onset_date").alias("d")),
+            records["adverse_events"].select("subject_id", pl.col("resolution_date").alias("d")).drop_nulls(),
+        ]
+    )
     deaths = fu.filter(pl.col("event") == "DEATH").group_by("subject_id").agg(pl.col("event_date").min().alias("_dth"))
     return (
         alive.join(deaths, on="subject_id", how="left")
         .filter(pl.col("_dth").is_null() | (pl.col("d") <= pl.col("_dth")))
-        .group_by("subject_id").agg(pl.col("d").max().alias("LSTALVDT"))
+        .group_by("subject_id")
+        .agg(pl.col("d").max().alias("LSTALVDT"))
     )
 
 
 def last_disease_assessment(records: Records) -> pl.DataFrame:
     """``FASDT``/``LSTASDT``: the first and last disease assessment (the EFS censoring date)."""
-    return records["assessments"].group_by("subject_id").agg(
-        pl.col("assessment_date").min().alias("FASDT"),
-        pl.col("assessment_date").max().alias("LSTASDT"),
+    return (
+        records["assessments"]
+        .group_by("subject_id")
+        .agg(
+            pl.col("assessment_date").min().alias("FASDT"),
+            pl.col("assessment_date").max().alias("LSTASDT"),
+        )
     )

@@ -80,8 +80,8 @@ def _raw_asset(schema: RecordSchema) -> dg.AssetsDefinition:
             severity=dg.AssetCheckSeverity.WARN,
             description="every column is in the data contract"
             if not dropped
-            else f"{path.name if path else schema.record}: {len(dropped)} column(s) outside the data contract were dropped "
-            f"unread: {', '.join(dropped)}",
+            else f"{path.name if path else schema.record}: {len(dropped)} column(s) outside the data contract were "
+            f"dropped unread: {', '.join(dropped)}",
         )
 
     return raw

@@ -19,6 +19,7 @@ from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.io.writers import atomic_write_bytes
 from trial_outcomes.labels import endpoint as endpoint_label
 from trial_outcomes.provenance import short_version
+from trial_outcomes.reporting.content import Facts
 
 VERSION = code_version("assets/report.py", "reporting")
 UI_ENDPOINTS = ("OS", "EFS", "DFS", "CIR", "NRM", "DOR")
@@ -168,8 +169,8 @@ def report(
     pdf = render_pdf(doc, folder)
     atomic_write_bytes(folder / "report.pdf", pdf)
     summary = doc.sections[0]
-    facts = next(b for b in summary.blocks if getattr(b, "kind", "") == "facts")
-    rows = [{"item": label, "value": value} for label, value, _ in facts.rows]  # type: ignore[attr-defined]
+    facts = next(b for b in summary.blocks if isinstance(b, Facts))
+    rows = [{"item": label, "value": value} for label, value, _ in facts.rows]
     from trial_outcomes.assets.metadata import records_table
 
     yield dg.Output(

@@ -16,7 +16,8 @@ from trial_outcomes.io.publishing import CutBusy, clear_work, cut_lock
 from trial_outcomes.plan import AnalysisPlan, PlanError, load_plan
 
 #: one partition per data cut, keyed by its date, written YYYY-MM-DD
-DATA_CUTS = dg.DynamicPartitionsDefinition(name="data_cut")
+DATA_CUT_PARTITIONS = "data_cut"
+DATA_CUTS = dg.DynamicPartitionsDefinition(name=DATA_CUT_PARTITIONS)
 
 #: run tag: the drop's SHA-256 (``io.records.drop_fingerprint``) when the run was requested
 DROP_FINGERPRINT_TAG = "trial/drop_sha256"
@@ -104,9 +105,9 @@ class DropSettings(dg.ConfigurableResource):
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["DropSettings"]:
-        run = context.dagster_run
+        run = context.run
         partition = run.tags.get("dagster/partition") if run is not None else None
-        if partition is None:  # a sensor, a schedule, or a run outside the data-cut job
+        if run is None or partition is None:  # a sensor, a schedule, or a run outside the data-cut job
             yield self
             return
         try:

@@ -46,7 +46,7 @@ def headline_rows(summary: pl.DataFrame, landmarks: tuple[int, ...]) -> list[dic
     """One row per endpoint (primary analysis, all subjects), rounded for people:
     median in months with its CI, and the landmark rates with their CIs; NE where
     not estimable."""
-    shown = [m for m in (12, 24) if m in landmarks] or list(landmarks[:2])
+    shown: list[int] = [m for m in (12, 24) if m in landmarks] or list(landmarks[:2])
     rows = []
     for r in summary.filter((pl.col("group_var") == "all") & (pl.col("analysis") == "primary")).iter_rows(named=True):
         row: dict[str, Any] = {"endpoint": endpoint_label(r["endpoint"]), "N": r["n"], "events": r["n_events"]}

@@ -1,5 +1,6 @@
 """The validated drop: typed records with the cross-file checks, and the records at the cut."""
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -41,14 +42,15 @@ def cut_in_drop(cut: str, records: dict[str, pl.DataFrame]) -> str | None:
     """Why a cut does not fit the drop: before its first enrolment, or after its
     latest record (a cut from the future of the export)."""
     when = parse_cut(cut)
-    first = records["enrolment"]["enrol_date"].min()
+    earliest = records["enrolment"]["enrol_date"].min()
+    first = earliest if isinstance(earliest, dt.date) else None
     dates = [
         frame[c].max()
         for r, frame in records.items()
         for c in frame.columns
         if c in [col.name for col in SCHEMAS[r].columns if col.kind == "date"] and frame.height
     ]
-    latest = max((d for d in dates if d is not None), default=None)
+    latest = max((d for d in dates if isinstance(d, dt.date)), default=None)
     if first is not None and when < first:
         return f"data cut {cut} is before the first enrolment ({first}): nothing to analyse"
     if latest is not None and when > latest:

@@ -26,8 +26,14 @@ import polars as pl
 from trial_outcomes.dates import EARLIEST_DATE, today
 from trial_outcomes.schema import NO_VALUES, YES_VALUES, Column, RecordSchema
 
-PROBLEM_SCHEMA = {"file": pl.String, "row": pl.Int64, "column": pl.String, "value": pl.String,
-                  "subject": pl.String, "rule": pl.String}
+PROBLEM_SCHEMA = {
+    "file": pl.String,
+    "row": pl.Int64,
+    "column": pl.String,
+    "value": pl.String,
+    "subject": pl.String,
+    "rule": pl.String,
+}
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 INVISIBLE = r"[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Z}]"
 FORMULA_START = r"^[=+\-@]"
@@ -84,12 +90,20 @@ def _column_problems(col: Column, latest: dt.date) -> list[tuple[pl.Expr, str]]:
     if col.kind not in ("text", "id"):
         checks.append((~blank & typed.is_null(), _type_rule(col)))
     if col.kind in ("text", "id"):
-        checks.append((raw.str.len_chars() > col.max_length,
-                       f"longer than {col.max_length} characters (the limit for this column)"))
+        checks.append(
+            (
+                raw.str.len_chars() > col.max_length,
+                f"longer than {col.max_length} characters (the limit for this column)",
+            )
+        )
     if col.kind == "id":
         checks.append((raw.str.contains(INVISIBLE), "identifier holds a space or an invisible or control character"))
-        checks.append((raw.str.contains(FORMULA_START),
-                       "identifier starts with =, +, - or @ (a spreadsheet would read it as a formula)"))
+        checks.append(
+            (
+                raw.str.contains(FORMULA_START),
+                "identifier starts with =, +, - or @ (a spreadsheet would read it as a formula)",
+            )
+        )
     if col.kind == "date":
         checks.append((typed < EARLIEST_DATE, f"implausible date: before {EARLIEST_DATE.isoformat()}"))
         checks.append((typed > latest, f"implausible date: after today ({latest.isoformat()})"))
@@ -103,8 +117,9 @@ def _column_problems(col: Column, latest: dt.date) -> list[tuple[pl.Expr, str]]:
     return checks
 
 
-def parse_records(raw: pl.DataFrame, schema: RecordSchema,
-                  latest: dt.date | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def parse_records(
+    raw: pl.DataFrame, schema: RecordSchema, latest: dt.date | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return (typed frame, problems frame) for a raw-layer frame.
 
     The typed frame has the schema's columns typed (dates as Date, Y/N as
@@ -119,14 +134,16 @@ def parse_records(raw: pl.DataFrame, schema: RecordSchema,
         for condition, rule in _column_problems(col, latest):
             found = work.filter(condition.fill_null(False))
             if found.height:
-                problem_frames.append(found.select(
-                    pl.col("_source_file").alias("file"),
-                    pl.col("_source_row").alias("row"),
-                    pl.lit(col.name).alias("column"),
-                    pl.col(col.name).alias("value"),
-                    subject.alias("subject"),
-                    pl.lit(rule).alias("rule"),
-                ))
+                problem_frames.append(
+                    found.select(
+                        pl.col("_source_file").alias("file"),
+                        pl.col("_source_row").alias("row"),
+                        pl.lit(col.name).alias("column"),
+                        pl.col(col.name).alias("value"),
+                        subject.alias("subject"),
+                        pl.lit(rule).alias("rule"),
+                    )
+                )
     problems = pl.concat(problem_frames) if problem_frames else empty_problems()
     typed = work.select(
         *[pl.col(f"__typed_{c.name}").alias(c.name) for c in schema.columns],

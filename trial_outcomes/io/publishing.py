@@ -54,8 +54,9 @@ def _try_lock(handle: IO[str], out_dir: Path, cut: str) -> None:
     except BlockingIOError:
         handle.seek(0)
         holder = handle.read().strip() or "another process"
-        raise CutBusy(f"data cut {cut} is being written to {out_dir} by {holder}; "
-                      "wait for that run to end and run again") from None
+        raise CutBusy(
+            f"data cut {cut} is being written to {out_dir} by {holder}; wait for that run to end and run again"
+        ) from None
 
 
 @contextmanager
@@ -112,7 +113,8 @@ def current(out_dir: Path, cut: str) -> Published | None:
         if final.exists():
             raise PublishRefused(
                 f"{final} is a folder the pipeline did not make (published cuts are links into "
-                f"{out_dir / '.versions'}); move it away or choose another --out: it is left untouched")
+                f"{out_dir / '.versions'}); move it away or choose another --out: it is left untouched"
+            )
         return None
     manifest_path = final / "manifest.json"
     try:
@@ -143,8 +145,13 @@ class Publication:
         an earlier one keeps saying so, so that re-running it stays idempotent."""
         if not self.supersedes:
             return {"supersedes": self.inherited} if self.inherited else {}
-        return {"supersedes": {"version": self.previous_version, "drop_sha256": self.previous_drop_sha256,
-                               "reason": self.supersede_reason}}
+        return {
+            "supersedes": {
+                "version": self.previous_version,
+                "drop_sha256": self.previous_drop_sha256,
+                "reason": self.supersede_reason,
+            }
+        }
 
 
 def plan_publication(out_dir: Path, cut: str, drop_sha256: str, supersede_reason: str = "") -> Publication:
@@ -154,13 +161,20 @@ def plan_publication(out_dir: Path, cut: str, drop_sha256: str, supersede_reason
     if published is None:
         return Publication(cut, drop_sha256, None, None, supersede_reason)
     if published.drop_sha256 == drop_sha256:
-        return Publication(cut, drop_sha256, published.version, published.drop_sha256, supersede_reason.strip(),
-                           published.manifest.get("supersedes"))
+        return Publication(
+            cut,
+            drop_sha256,
+            published.version,
+            published.drop_sha256,
+            supersede_reason.strip(),
+            published.manifest.get("supersedes"),
+        )
     if published.drop_sha256 and not supersede_reason.strip():
         raise PublishRefused(
             f"data cut {cut} is already published from another drop (SHA-256 {published.drop_sha256[:16]}..., "
             f"version {published.version}); this drop is {drop_sha256[:16]}.... Two drops never share a cut: to "
-            "replace it, run again with --supersede \"REASON\" (the earlier version is kept), or choose another cut")
+            'replace it, run again with --supersede "REASON" (the earlier version is kept), or choose another cut'
+        )
     return Publication(cut, drop_sha256, published.version, published.drop_sha256, supersede_reason.strip())
 
 

@@ -72,12 +72,18 @@ class RawFile:
 
     @property
     def facts(self) -> dict[str, Any]:
-        return {"file": self.file, "sha256": self.sha256, "bytes": self.size, "encoding": self.encoding,
-                "rows": self.frame.height}
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "bytes": self.size,
+            "encoding": self.encoding,
+            "rows": self.frame.height,
+        }
 
 
-def _refuse(file: str, rule: str, row: int | None = None, column: str | None = None,
-            value: str | None = None) -> DataDropError:
+def _refuse(
+    file: str, rule: str, row: int | None = None, column: str | None = None, value: str | None = None
+) -> DataDropError:
     return DataDropError(Problem(file, row, column, value, rule))
 
 
@@ -94,15 +100,17 @@ def find_file(data_dir: Path, schema: RecordSchema) -> Path | None:
         except OSError:
             raise _refuse(path.name, "is a link to nothing (broken symbolic link)") from None
         if not stat.S_ISREG(mode):
-            raise _refuse(path.name, "is not a regular file (a folder, a device or a link to one); "
-                                     "a drop holds plain files")
+            raise _refuse(
+                path.name, "is not a regular file (a folder, a device or a link to one); a drop holds plain files"
+            )
     if len(present) > 1:
         names = ", ".join(p.name for p in present)
         raise _refuse(str(data_dir), f"more than one file for {schema.record!r}: {names}; keep one")
     if not present:
         if schema.required_file:
-            raise _refuse(f"{schema.record}.csv", "required file is missing "
-                                                  f"(looked for {schema.record}.csv, .xlsx or .parquet)")
+            raise _refuse(
+                f"{schema.record}.csv", f"required file is missing (looked for {schema.record}.csv, .xlsx or .parquet)"
+            )
         return None
     return present[0]
 
@@ -159,8 +167,11 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
     than read as mojibake."""
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise _refuse(name, "file holds NUL bytes: not a text CSV (UTF-16, or a binary file renamed .csv?); "
-                            "export it as UTF-8 CSV", row=line)
+        raise _refuse(
+            name,
+            "file holds NUL bytes: not a text CSV (UTF-16, or a binary file renamed .csv?); export it as UTF-8 CSV",
+            row=line,
+        )
     body, bom = (data[3:], True) if data.startswith(b"\xef\xbb\xbf") else (data, False)
     try:
         return body.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
@@ -173,12 +184,16 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
         text = None
     if text is None or text.encode("gb18030") != body:
         line = body[:first_bad].count(b"\n") + 1
-        raise _refuse(name, refusal, row=line, value=repr(body[first_bad: first_bad + 4])[2:-1])
+        raise _refuse(name, refusal, row=line, value=repr(body[first_bad : first_bad + 4])[2:-1])
     for offset, char in enumerate(text):
         if ord(char) > 0x7F and not _in_gb2312(char):
             line = text.count("\n", 0, offset) + 1
-            raise _refuse(name, refusal + f" (bytes that would decode as the unusual character {char!r} "
-                                          "look like another encoding, such as Windows-1252)", row=line)
+            raise _refuse(
+                name,
+                refusal + f" (bytes that would decode as the unusual character {char!r} "
+                "look like another encoding, such as Windows-1252)",
+                row=line,
+            )
     return text, "gb18030"
 
 
@@ -206,8 +221,9 @@ def normalise_name(column: str) -> str:
 def _refuse_reserved(columns: list[str], name: str) -> None:
     for col in columns:
         if normalise_name(col).startswith("_"):
-            raise _refuse(name, "column name is reserved (names starting with '_' mark provenance); rename it",
-                          row=1, column=col)
+            raise _refuse(
+                name, "column name is reserved (names starting with '_' mark provenance); rename it", row=1, column=col
+            )
 
 
 def _check_header(header: list[str], name: str) -> None:
@@ -226,10 +242,18 @@ def _read_simple_csv(text: str, name: str) -> pl.DataFrame | None:
     quote-aware reader."""
     if '"' in text or "\x1f" in text or not text.strip():
         return None
-    lines = pl.read_csv(text.encode("utf-8"), has_header=False, separator="\x1f", quote_char=None, infer_schema=False,
-                        new_columns=["line"], raise_if_empty=False)
+    lines = pl.read_csv(
+        text.encode("utf-8"),
+        has_header=False,
+        separator="\x1f",
+        quote_char=None,
+        infer_schema=False,
+        new_columns=["line"],
+        raise_if_empty=False,
+    )
     lines = lines.with_row_index("_source_row", offset=1).with_columns(
-        pl.col("line").str.strip_suffix("\r").fill_null(""), pl.col("_source_row").cast(pl.Int64))
+        pl.col("line").str.strip_suffix("\r").fill_null(""), pl.col("_source_row").cast(pl.Int64)
+    )
     header = lines["line"][0].split(",")
     _check_header(header, name)
     width = len(header)
@@ -272,8 +296,12 @@ def _read_quoted_csv(text: str, name: str) -> pl.DataFrame:
             started = reader.line_num + 1
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
-            raise _refuse(name, "a quoted field that opens on this line is never closed: the file ends inside "
-                                "quotes (a missing closing \")", row=started) from None
+            raise _refuse(
+                name,
+                "a quoted field that opens on this line is never closed: the file ends inside "
+                'quotes (a missing closing ")',
+                row=started,
+            ) from None
         raise _refuse(name, f"malformed CSV: {exc}", row=started) from None
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
     frame = pl.DataFrame({col: pl.Series(values, dtype=pl.String) for col, values in zip(header, columns, strict=True)})
@@ -307,8 +335,11 @@ def _inspect_xlsx(data: bytes, name: str) -> bytes | None:
     with archive:
         expanded = sum(info.file_size for info in archive.infolist())
         if expanded > MAX_XLSX_XML_BYTES:
-            raise _refuse(name, f"the workbook expands to {expanded:,} bytes of XML; the limit is "
-                                f"{MAX_XLSX_XML_BYTES:,} (a compressed 'zip bomb', or a sheet far larger than a drop)")
+            raise _refuse(
+                name,
+                f"the workbook expands to {expanded:,} bytes of XML; the limit is "
+                f"{MAX_XLSX_XML_BYTES:,} (a compressed 'zip bomb', or a sheet far larger than a drop)",
+            )
         try:
             path = _first_sheet_path(archive)
             return archive.read(path) if path is not None else None
@@ -351,8 +382,12 @@ def _refuse_formulas_without_values(sheet_xml: bytes, name: str) -> None:
         raise _refuse(name, f"the first sheet is not readable XML ({exc})") from None
     if bad:
         shown = ", ".join(bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
-        raise _refuse(name, f"formula cell(s) without a computed value: {shown}; open the workbook in Excel, "
-                            "let it calculate and save, or export values only", column=bad[0])
+        raise _refuse(
+            name,
+            f"formula cell(s) without a computed value: {shown}; open the workbook in Excel, "
+            "let it calculate and save, or export values only",
+            column=bad[0],
+        )
 
 
 # --- Parquet -----------------------------------------------------------------------------------
@@ -366,9 +401,10 @@ def _read_parquet(data: bytes, name: str) -> pl.DataFrame:
     _refuse_reserved(frame.columns, name)
     for column, dtype in frame.schema.items():
         if dtype.is_nested():
-            raise _refuse(name, f"column holds nested values ({dtype}); a drop file needs one plain value per cell",
-                          column=column)
-        if dtype == pl.Binary or dtype == pl.Object:
+            raise _refuse(
+                name, f"column holds nested values ({dtype}); a drop file needs one plain value per cell", column=column
+            )
+        if dtype in (pl.Binary, pl.Object):
             raise _refuse(name, f"column holds {dtype} values, not text, numbers or dates", column=column)
     frame = frame.with_columns(
         pl.col(pl.Datetime).dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(r" 00:00:00$", ""),
@@ -385,8 +421,9 @@ def _short(exc: BaseException) -> str:
 # --- columns -----------------------------------------------------------------------------------
 
 
-def _normalise_columns(frame: pl.DataFrame, name: str,
-                       schema: RecordSchema) -> tuple[pl.DataFrame, tuple[str, ...], tuple[str, ...]]:
+def _normalise_columns(
+    frame: pl.DataFrame, name: str, schema: RecordSchema
+) -> tuple[pl.DataFrame, tuple[str, ...], tuple[str, ...]]:
     """Match column names case-insensitively without surrounding blanks; require the
     schema's required columns, add its optional ones as blank when absent, and drop
     every other column unread."""
@@ -447,8 +484,9 @@ def read_drop_info(data_dir: Path) -> DropInfo:
         raise _refuse(DROP_INFO_FILE, "empty_files must be a list of record names", column="empty_files")
     bad = [x for x in empty if x not in SCHEMAS or x == "enrolment"]
     if bad:
-        raise _refuse(DROP_INFO_FILE, "not a record that may be empty (enrolment never may)",
-                      column="empty_files", value=bad[0])
+        raise _refuse(
+            DROP_INFO_FILE, "not a record that may be empty (enrolment never may)", column="empty_files", value=bad[0]
+        )
     return DropInfo(tuple(empty))
 
 
@@ -474,8 +512,9 @@ def latest_date_in_drop(data_dir: Path, latest_allowed: dt.date | None = None) -
         if value is _NO_FAST_PATH:
             raw = read_raw(path, schema).frame
             typed = parse_records(raw, dates)[0]
-            value = typed.select(pl.max_horizontal(
-                pl.col(c.name).filter(pl.col(c.name) <= ceiling).max() for c in dates.columns)).item()
+            value = typed.select(
+                pl.max_horizontal(pl.col(c.name).filter(pl.col(c.name) <= ceiling).max() for c in dates.columns)
+            ).item()
         if value is not None:
             latest.append(value)
     return max(latest, default=None)
@@ -503,7 +542,8 @@ def _latest_date_fast(path: Path, dates: RecordSchema, ceiling: dt.date) -> Any:
             return _NO_FAST_PATH
         frame = pl.read_csv(data, columns=[names[c.name] for c in dates.columns], quote_char=None, infer_schema=False)
         frame = frame.rename({names[c.name]: c.name for c in dates.columns})
-        return frame.select(pl.max_horizontal(
-            typed_value(c).filter(typed_value(c) <= ceiling).max() for c in dates.columns)).item()
+        return frame.select(
+            pl.max_horizontal(typed_value(c).filter(typed_value(c) <= ceiling).max() for c in dates.columns)
+        ).item()
     except (UnicodeDecodeError, pl.exceptions.PolarsError, PanicException):
         return _NO_FAST_PATH

@@ -80,7 +80,9 @@ def orphan_records(records: Records) -> pl.DataFrame:
     return _concat(out)
 
 
-def empty_required_files(records: Records, files: dict[str, str | None], declared_empty: tuple[str, ...]) -> pl.DataFrame:
+def empty_required_files(
+    records: Records, files: dict[str, str | None], declared_empty: tuple[str, ...]
+) -> pl.DataFrame:
     """A required file with a header and no rows, while subjects are enrolled, is
     refused unless ``drop_info.toml`` lists it in ``empty_files`` (a header-only
     ``followup.csv`` once gave 100 % overall survival without a word)."""
@@ -89,10 +91,17 @@ def empty_required_files(records: Records, files: dict[str, str | None], declare
     for record, schema in SCHEMAS.items():
         if not schema.required_file or record == "enrolment" or records[record].height or record in declared_empty:
             continue
-        rows.append({"file": files.get(record) or f"{record}.csv", "row": None, "column": None, "value": None,
-                     "subject": None,
-                     "rule": f"file has a header but no rows while {enrolled} subject(s) are enrolled; if that is "
-                             f"true at this export, say so in drop_info.toml: empty_files = [\"{record}\"]"})
+        rows.append(
+            {
+                "file": files.get(record) or f"{record}.csv",
+                "row": None,
+                "column": None,
+                "value": None,
+                "subject": None,
+                "rule": f"file has a header but no rows while {enrolled} subject(s) are enrolled; if that is "
+                f'true at this export, say so in drop_info.toml: empty_files = ["{record}"]',
+            }
+        )
     return pl.DataFrame(rows, schema=empty_problems().schema) if rows else empty_problems()
 
 
@@ -114,49 +123,87 @@ def date_order(records: Records) -> pl.DataFrame:
     out = [
         _order(enr, "consent_date", "enrol_date", "enrol_date", "enrolment is before consent"),
         _order(enr, "diagnosis_date", "enrol_date", "diagnosis_date", "diagnosis is after enrolment"),
-        _order(inf.join(enr.select("subject_id", "enrol_date"), on="subject_id", how="left"),
-               "enrol_date", "ld_start_date", "ld_start_date", "lymphodepletion starts before enrolment"),
+        _order(
+            inf.join(enr.select("subject_id", "enrol_date"), on="subject_id", how="left"),
+            "enrol_date",
+            "ld_start_date",
+            "ld_start_date",
+            "lymphodepletion starts before enrolment",
+        ),
         _order(inf, "ld_start_date", "infusion_date", "infusion_date", "infusion is before lymphodepletion start"),
-        _order(records["adverse_events"], "onset_date", "resolution_date", "resolution_date",
-               "AE resolves before its onset"),
+        _order(
+            records["adverse_events"],
+            "onset_date",
+            "resolution_date",
+            "resolution_date",
+            "AE resolves before its onset",
+        ),
     ]
     assess = records["assessments"].join(first_inf, on="subject_id", how="left")
-    out.append(_order(assess, "_day0", "assessment_date", "assessment_date",
-                      "disease assessment is not after the first infusion", strict=True))
+    out.append(
+        _order(
+            assess,
+            "_day0",
+            "assessment_date",
+            "assessment_date",
+            "disease assessment is not after the first infusion",
+            strict=True,
+        )
+    )
     never = assess.filter(pl.col("_day0").is_null() & pl.col("subject_id").is_not_null())
-    out.append(_problems(never, "subject_id", pl.col("subject_id"), "disease assessment for a subject with no infusion"))
+    out.append(
+        _problems(never, "subject_id", pl.col("subject_id"), "disease assessment for a subject with no infusion")
+    )
     out.append(_followup_order(records, first_inf))
     out.append(_after_death(records))
     return _concat(out)
 
 
 def _followup_order(records: Records, first_inf: pl.DataFrame) -> pl.DataFrame:
-    fu = (records["followup"]
-          .join(records["enrolment"].select("subject_id", "consent_date", "enrol_date"), on="subject_id", how="left")
-          .join(first_inf, on="subject_id", how="left"))
+    fu = (
+        records["followup"]
+        .join(records["enrolment"].select("subject_id", "consent_date", "enrol_date"), on="subject_id", how="left")
+        .join(first_inf, on="subject_id", how="left")
+    )
     event = pl.col("event")
     death = fu.filter(event == "DEATH")
     other = fu.filter(event != "DEATH")
     therapy = fu.filter(event.is_in(["HSCT", "NEW_THERAPY"]) & pl.col("_day0").is_not_null())
-    return _concat([
-        _order(death, "consent_date", "event_date", "event_date", "death is dated before consent"),
-        _order(other, "enrol_date", "event_date", "event_date", "follow-up event is dated before enrolment"),
-        _order(therapy, "_day0", "event_date", "event_date",
-               "HSCT or new therapy is dated before the first CAR-T infusion (bridging belongs in infusion.bridging)"),
-    ])
+    return _concat(
+        [
+            _order(death, "consent_date", "event_date", "event_date", "death is dated before consent"),
+            _order(other, "enrol_date", "event_date", "event_date", "follow-up event is dated before enrolment"),
+            _order(
+                therapy,
+                "_day0",
+                "event_date",
+                "event_date",
+                "HSCT or new therapy is dated before the first CAR-T infusion (bridging belongs in infusion.bridging)",
+            ),
+        ]
+    )
 
 
 def _after_death(records: Records) -> pl.DataFrame:
     fu = records["followup"]
     deaths = fu.filter(pl.col("event") == "DEATH")
-    out = [_problems(deaths.filter(pl.len().over("subject_id") > 1), "event", pl.col("event"),
-                     "subject has more than one DEATH record")]
+    out = [
+        _problems(
+            deaths.filter(pl.len().over("subject_id") > 1),
+            "event",
+            pl.col("event"),
+            "subject has more than one DEATH record",
+        )
+    ]
     consent = records["enrolment"].select("subject_id", "consent_date")
     # a death dated before consent is itself refused (``_followup_order``): records after it are not findings
-    death_day = (deaths.group_by("subject_id").agg(pl.col("event_date").min().alias("_death"))
-                 .join(consent, on="subject_id", how="left")
-                 .filter(pl.col("consent_date").is_null() | (pl.col("_death") >= pl.col("consent_date")))
-                 .select("subject_id", "_death"))
+    death_day = (
+        deaths.group_by("subject_id")
+        .agg(pl.col("event_date").min().alias("_death"))
+        .join(consent, on="subject_id", how="left")
+        .filter(pl.col("consent_date").is_null() | (pl.col("_death") >= pl.col("consent_date")))
+        .select("subject_id", "_death")
+    )
     dated = {
         "infusion": ["infusion_date"],
         "assessments": ["assessment_date"],
@@ -183,21 +230,42 @@ def dependent_values(records: Records) -> pl.DataFrame:
     ICANS monitoring uses the instrument of the child's age at the observation
     (ICE from 12 years, CAPD below; data-contract.md)."""
     fu = records["followup"]
-    out = [_problems(fu.filter((pl.col("event") != "DEATH") & pl.col("cause_category").is_not_null()),
-                     "cause_category", pl.col("cause_category"), "cause_category is for DEATH rows only")]
+    out = [
+        _problems(
+            fu.filter((pl.col("event") != "DEATH") & pl.col("cause_category").is_not_null()),
+            "cause_category",
+            pl.col("cause_category"),
+            "cause_category is for DEATH rows only",
+        )
+    ]
     icans = records["icans_monitoring"].join(
-        records["enrolment"].select("subject_id", "age_years", "enrol_date"), on="subject_id", how="left")
+        records["enrolment"].select("subject_id", "age_years", "enrol_date"), on="subject_id", how="left"
+    )
     age = pl.col("age_years") + (pl.col("obs_date") - pl.col("enrol_date")).dt.total_days() / 365.25
     icans = icans.with_columns(age.alias("_age"))
-    out.append(_problems(icans.filter((pl.col("_age") < ICE_FROM_AGE) & pl.col("ice_score").is_not_null()),
-                         "ice_score", pl.col("ice_score"),
-                         pl.format("ICE score for a child aged {} at the observation; under 12 the CAPD is used",
-                                   pl.col("_age").round(1))))
-    out.append(_problems(icans.filter((pl.col("_age") >= ICE_FROM_AGE) &
-                                      (pl.col("capd_score").is_not_null() | pl.col("unable_capd").fill_null(False))),
-                         "capd_score", pl.col("capd_score"),
-                         pl.format("CAPD for a subject aged {} at the observation; from 12 the ICE score is used",
-                                   pl.col("_age").round(1))))
+    out.append(
+        _problems(
+            icans.filter((pl.col("_age") < ICE_FROM_AGE) & pl.col("ice_score").is_not_null()),
+            "ice_score",
+            pl.col("ice_score"),
+            pl.format(
+                "ICE score for a child aged {} at the observation; under 12 the CAPD is used", pl.col("_age").round(1)
+            ),
+        )
+    )
+    out.append(
+        _problems(
+            icans.filter(
+                (pl.col("_age") >= ICE_FROM_AGE)
+                & (pl.col("capd_score").is_not_null() | pl.col("unable_capd").fill_null(False))
+            ),
+            "capd_score",
+            pl.col("capd_score"),
+            pl.format(
+                "CAPD for a subject aged {} at the observation; from 12 the ICE score is used", pl.col("_age").round(1)
+            ),
+        )
+    )
     return _concat(out)
 
 

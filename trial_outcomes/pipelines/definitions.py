@@ -7,7 +7,7 @@ import dagster as dg
 from trial_outcomes.assets import adverse_events, monitoring, report, safety, subject_level, survival, time_to_event
 from trial_outcomes.assets.ingest import RAW_ASSETS
 from trial_outcomes.assets.publish import build_published_cut
-from trial_outcomes.assets.shared import DATA_CUTS, OUTPUT_TAG, DropSettings
+from trial_outcomes.assets.shared import OUTPUT_TAG, DropSettings
 from trial_outcomes.assets.validation import cut_records, trial_drop
 from trial_outcomes.pipelines.schedules import build_interim_schedule
 from trial_outcomes.pipelines.sensors import build_boundary_sensor, build_drop_sensor
@@ -34,15 +34,21 @@ def build_definitions(settings: DropSettings | None = None) -> dg.Definitions:
     settings = settings or DropSettings.from_env()
     storage = FrameIOManager(base_dir=str(settings.out_path / ".storage"))
     plan = settings.analysis_plan()
-    derived = dg.load_assets_from_modules([subject_level, adverse_events, time_to_event, safety, survival, monitoring,
-                                           report])
+    derived = dg.load_assets_from_modules(
+        [subject_level, adverse_events, time_to_event, safety, survival, monitoring, report]
+    )
     assets = [*RAW_ASSETS, trial_drop, cut_records, *derived]
     published_cut = build_published_cut(output_asset_keys(assets))  # type: ignore[arg-type]
     return dg.Definitions(
         assets=[*assets, published_cut],
-        jobs=[dg.define_asset_job(ALL_JOB, selection=dg.AssetSelection.all(), partitions_def=DATA_CUTS,
-                                  executor_def=dg.in_process_executor,
-                                  description=JOB_DESCRIPTION)],
+        jobs=[
+            dg.define_asset_job(
+                ALL_JOB,
+                selection=dg.AssetSelection.all(),  # every asset is partitioned by data cut: so is the job
+                executor_def=dg.in_process_executor,
+                description=JOB_DESCRIPTION,
+            )
+        ],
         sensors=[build_drop_sensor(ALL_JOB), build_boundary_sensor(ALL_JOB)],
         schedules=[build_interim_schedule(ALL_JOB, plan.schedule_cron)],
         resources={"settings": settings, "io_manager": storage},

@@ -83,15 +83,21 @@ def check_database(path: Path) -> None:
             psycopg2.connect(_value(settings["postgres_url"]), connect_timeout=3).close()
             where = "the configured URL"
         else:
-            params = {"host": _value(settings.get("hostname")), "port": _value(settings.get("port") or 5432),
-                      "user": _value(settings.get("username")), "password": _value(settings.get("password")),
-                      "dbname": _value(settings.get("db_name"))}
+            params = {
+                "host": _value(settings.get("hostname")),
+                "port": _value(settings.get("port") or 5432),
+                "user": _value(settings.get("username")),
+                "password": _value(settings.get("password")),
+                "dbname": _value(settings.get("db_name")),
+            }
             where = f"{params['host']}:{params['port']}/{params['dbname']}"
             psycopg2.connect(connect_timeout=3, **params).close()
     except psycopg2.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"the Dagster instance's PostgreSQL at {where} cannot be used ({first}); "
-                         f"check {path / 'dagster.yaml'} and the DAGSTER_PG_* variables") from None
+        raise UsageError(
+            f"the Dagster instance's PostgreSQL at {where} cannot be used ({first}); "
+            f"check {path / 'dagster.yaml'} and the DAGSTER_PG_* variables"
+        ) from None
 
 
 @contextmanager

@@ -32,8 +32,11 @@ class Alert:
 
     @property
     def text(self) -> str:
-        lines = [f"A stopping boundary of the NCT04325841 analysis plan was crossed at data cut {self.cut} "
-                 f"(run {self.run_id[:8]}).", ""]
+        lines = [
+            f"A stopping boundary of the NCT04325841 analysis plan was crossed at data cut {self.cut} "
+            f"(run {self.run_id[:8]}).",
+            "",
+        ]
         lines += [f"- {rule}" for rule in self.rules]
         if self.report:
             lines += ["", f"Report: {self.report}"]
@@ -44,21 +47,44 @@ def webhook_payload(alert: Alert, fmt: str) -> dict[str, Any]:
     if fmt == "slack":
         return {"text": f"*{alert.subject}*\n{alert.text}"}
     if fmt == "teams":
-        body = [{"type": "TextBlock", "size": "Large", "weight": "Bolder", "color": "Attention", "text": alert.subject,
-                 "wrap": True}]
+        body = [
+            {
+                "type": "TextBlock",
+                "size": "Large",
+                "weight": "Bolder",
+                "color": "Attention",
+                "text": alert.subject,
+                "wrap": True,
+            }
+        ]
         body += [{"type": "TextBlock", "text": line, "wrap": True} for line in alert.text.splitlines() if line]
-        card = {"type": "AdaptiveCard", "version": "1.4", "body": body,
-                "$schema": "http://adaptivecards.io/schemas/adaptive-card.json"}
-        return {"type": "message", "attachments": [
-            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}]}
-    return {"event": "stopping_boundary_crossed", "trial": "NCT04325841", "data_cut": alert.cut,
-            "run_id": alert.run_id, "rules": alert.rules, "report": alert.report}
+        card = {
+            "type": "AdaptiveCard",
+            "version": "1.4",
+            "body": body,
+            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        }
+        return {
+            "type": "message",
+            "attachments": [
+                {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+            ],
+        }
+    return {
+        "event": "stopping_boundary_crossed",
+        "trial": "NCT04325841",
+        "data_cut": alert.cut,
+        "run_id": alert.run_id,
+        "rules": alert.rules,
+        "report": alert.report,
+    }
 
 
 def send_webhook(notify: Notify, alert: Alert) -> None:
     data = json.dumps(webhook_payload(alert, notify.webhook_format)).encode("utf-8")
-    request = urllib.request.Request(notify.webhook_url, data=data, method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        notify.webhook_url, data=data, method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=notify.timeout_seconds) as response:
         if response.status >= 300:
             raise OSError(f"webhook answered HTTP {response.status}")
@@ -83,8 +109,10 @@ def announce(notify: Notify, alert: Alert) -> list[str]:
     """Send the alert every way the plan configures; return what was done (or failed:
     one channel failing does not stop the other)."""
     done = []
-    for name, configured, send in (("webhook", bool(notify.webhook_url), send_webhook),
-                                   ("e-mail", bool(notify.smtp_host), send_email)):
+    for name, configured, send in (
+        ("webhook", bool(notify.webhook_url), send_webhook),
+        ("e-mail", bool(notify.smtp_host), send_email),
+    ):
         if not configured:
             continue
         try:

@@ -15,7 +15,7 @@ from typing import Any
 import dagster as dg
 
 from trial_outcomes.assets.monitoring import CHECKS as BOUNDARY_CHECKS
-from trial_outcomes.assets.shared import DATA_CUTS, DROP_FINGERPRINT_TAG, TRIGGER_TAG, DropSettings
+from trial_outcomes.assets.shared import DATA_CUT_PARTITIONS, DROP_FINGERPRINT_TAG, TRIGGER_TAG, DropSettings
 from trial_outcomes.dates import parse_cut
 from trial_outcomes.errors import DataDropError, Problem
 from trial_outcomes.io.publishing import CutBusy, lock_is_free
@@ -48,7 +48,9 @@ def default_cut(data_dir: Path) -> str:
     today never moves it)."""
     latest = latest_date_in_drop(data_dir)
     if latest is None:
-        raise DataDropError(Problem(str(data_dir), None, None, None, "no valid date in the drop to take as the data cut"))
+        raise DataDropError(
+            Problem(str(data_dir), None, None, None, "no valid date in the drop to take as the data cut")
+        )
     return latest.isoformat()
 
 
@@ -71,7 +73,7 @@ class _Progress(logging.Handler):
 
 
 def progress_logger(write: Callable[[str], None]) -> dg.LoggerDefinition:
-    @dg.logger(description="One line per finished step")
+    @dg.logger(config_schema={}, description="One line per finished step")
     def trial_progress(_context: dg.InitLoggerContext) -> logging.Logger:
         log = logging.Logger("trial_progress", level=logging.DEBUG)
         log.addHandler(_Progress(write))
@@ -80,8 +82,15 @@ def progress_logger(write: Callable[[str], None]) -> dg.LoggerDefinition:
     return trial_progress
 
 
-def run_pipeline(data_dir: Path, out_dir: Path, cut: str = "", plan: str = "", supersede: str = "",
-                 previous_cut: str = "", progress: Callable[[str], None] | None = None) -> RunOutcome:
+def run_pipeline(
+    data_dir: Path,
+    out_dir: Path,
+    cut: str = "",
+    plan: str = "",
+    supersede: str = "",
+    previous_cut: str = "",
+    progress: Callable[[str], None] | None = None,
+) -> RunOutcome:
     """Materialize every asset for one drop and one cut (the partition ``cut``,
     added if new); ``cut`` empty: the latest date in the drop."""
     timings = {}
@@ -99,8 +108,9 @@ def run_pipeline(data_dir: Path, out_dir: Path, cut: str = "", plan: str = "", s
         return RunOutcome(success=False, failures=[str(exc)])
     except CutBusy as exc:
         return RunOutcome(success=False, failures=[str(exc)])
-    settings = DropSettings(data_dir=str(data_dir), out_dir=str(out_dir), plan=plan, supersede_reason=supersede,
-                            previous_cut=previous_cut)
+    settings = DropSettings(
+        data_dir=str(data_dir), out_dir=str(out_dir), plan=plan, supersede_reason=supersede, previous_cut=previous_cut
+    )
     return _execute(settings, cut, timings, progress)
 
 
@@ -116,8 +126,9 @@ def _describe_failure(event: dg.DagsterEvent) -> str | None:
     return f"step {event.step_key} failed: {error.to_string() if error else 'unknown error'}"
 
 
-def _execute(settings: DropSettings, cut: str, timings: dict[str, float],
-             progress: Callable[[str], None] | None) -> RunOutcome:
+def _execute(
+    settings: DropSettings, cut: str, timings: dict[str, float], progress: Callable[[str], None] | None
+) -> RunOutcome:
     defs = build_definitions(settings)
     job = defs.resolve_job_def(ALL_JOB)
     fingerprint = drop_fingerprint(drop_files(settings.data_path))
@@ -128,7 +139,10 @@ def _execute(settings: DropSettings, cut: str, timings: dict[str, float],
     with open_instance() as instance:
         add_partition(instance, cut)
         result = job.execute_in_process(
-            instance=instance, partition_key=cut, raise_on_error=False, run_config=run_config,
+            instance=instance,
+            partition_key=cut,
+            raise_on_error=False,
+            run_config=run_config,
             tags={DROP_FINGERPRINT_TAG: fingerprint, TRIGGER_TAG: "cli"},
         )
         outcome = RunOutcome(success=result.success, run_id=result.run_id, timings=timings)
@@ -152,7 +166,7 @@ def _execute(settings: DropSettings, cut: str, timings: dict[str, float],
         if not result.success and not outcome.failures and not outcome.interrupted:
             failure = result.get_run_failure_event()
             message = failure.message if failure is not None else "the run failed"
-            outcome.failures.append(_resource_failure(instance, result.run_id) or message)
+            outcome.failures.append(_resource_failure(instance, result.run_id) or message or "the run failed")
         if result.success:
             outcome.cut = cut
             outcome.published = str(settings.out_path / cut)
@@ -164,12 +178,12 @@ def _execute(settings: DropSettings, cut: str, timings: dict[str, float],
 
 def add_partition(instance: dg.DagsterInstance, cut: str) -> None:
     """Add the cut's partition unless it is there (another process may add it at the same moment)."""
-    if instance.has_dynamic_partition(DATA_CUTS.name, cut):
+    if instance.has_dynamic_partition(DATA_CUT_PARTITIONS, cut):
         return
     try:
-        instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
+        instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, [cut])
     except Exception:
-        if not instance.has_dynamic_partition(DATA_CUTS.name, cut):
+        if not instance.has_dynamic_partition(DATA_CUT_PARTITIONS, cut):
             raise
 
 

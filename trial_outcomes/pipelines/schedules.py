@@ -6,7 +6,7 @@ import datetime as dt
 
 import dagster as dg
 
-from trial_outcomes.assets.shared import DATA_CUTS, TRIGGER_TAG
+from trial_outcomes.assets.shared import DATA_CUT_PARTITIONS, TRIGGER_TAG
 
 
 def scheduled_cut(execution_time: dt.datetime) -> str:
@@ -22,7 +22,7 @@ def build_interim_schedule(job_name: str, cron: str) -> dg.ScheduleDefinition:
         """Periodic interim analysis of the configured drop (cadence from the analysis plan)."""
         cut = scheduled_cut(context.scheduled_execution_time)
         # a schedule cannot return partition requests: add the cut's partition here
-        context.instance.add_dynamic_partitions(DATA_CUTS.name, [cut])
+        context.instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, [cut])
         return dg.RunRequest(run_key=f"interim-{cut}", partition_key=cut, tags={TRIGGER_TAG: "schedule"})
 
     return interim_schedule

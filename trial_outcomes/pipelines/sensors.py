@@ -106,7 +106,11 @@ def crossed_rules(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
     out = []
     for record in records:
-        evaluation = record.event_log_entry.dagster_event.event_specific_data  # type: ignore[union-attr]
+        evaluation = (
+            record.event_log_entry.dagster_event.event_specific_data if record.event_log_entry.dagster_event else None
+        )
+        if not isinstance(evaluation, dg.AssetCheckEvaluation):
+            continue
         if evaluation.check_name in CHECKS and not evaluation.passed:
             out.append(f"{RULES[CHECKS[evaluation.check_name]]}: {evaluation.description or 'crossed'}")
     return out
@@ -132,16 +136,21 @@ def announce_run(instance: dg.DagsterInstance, run: dg.DagsterRun, notify: Notif
 
 
 def _run_out_dir(run: dg.DagsterRun, settings: DropSettings) -> Path:
-    config = run.run_config.get("resources", {}).get("settings", {}).get("config", {}) if run.run_config else {}
+    resources = run.run_config.get("resources", {}) if isinstance(run.run_config, dict) else {}
+    config = resources.get("settings", {}).get("config", {}) if isinstance(resources, dict) else {}
     return Path(config.get("out_dir") or settings.out_dir)
 
 
 def build_boundary_sensor(job_name: str) -> dg.SensorDefinition:
-    @dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, name="stopping_boundary_alert",
-                          minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
-                          description="Announces a crossed stopping boundary (webhook and e-mail, as the analysis "
-                                      "plan's [notify] says) for every successful run of the data-cut job, "
-                                      "whoever launched it, once per run.")
+    @dg.run_status_sensor(
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        name="stopping_boundary_alert",
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Announces a crossed stopping boundary (webhook and e-mail, as the analysis "
+        "plan's [notify] says) for every successful run of the data-cut job, "
+        "whoever launched it, once per run.",
+    )
     def stopping_boundary_alert(context: dg.RunStatusSensorContext, settings: DropSettings) -> dg.SkipReason | None:
         run = context.dagster_run
         if run.job_name != job_name or STOPPING_TAG not in run.tags:

@@ -24,6 +24,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -61,8 +62,13 @@ class _FrameUnpickler(pickle.Unpickler):
         return self.frame(index)
 
 
+def _local(path: UPath) -> Path:
+    """The store is on the local file system: the path as a plain ``Path``."""
+    return Path(path.path)
+
+
 def _signature(path: UPath) -> tuple[int, int, int]:
-    stat = os.stat(path)
+    stat = os.stat(_local(path))
     return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
@@ -87,42 +93,47 @@ class FrameStore(dg.UPathIOManager):
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         """Store the value without telling the UI where: the pickle's path is storage
         detail, and the published files' absolute paths are what the assets show."""
-        path = (next(iter(self._get_paths_for_partitions(context).values())) if context.has_asset_partitions
-                else self._get_path(context))
+        path = (
+            next(iter(self._get_paths_for_partitions(context).values()))
+            if context.has_asset_partitions
+            else self._get_path(context)
+        )
         self.make_directory(path.parent)
         self.dump_to_path(context=context, obj=obj, path=path)
 
-    def dump_to_path(self, context, obj: Any, path: UPath) -> None:
+    def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
         frames: list[pl.DataFrame] = []
         buffer = io.BytesIO()
         _FramePickler(buffer, frames).dump(obj)
         skeleton = buffer.getvalue()
-        folder_name = f"{path.stem}.{uuid.uuid4().hex[:12]}.frames"
-        folder = path.parent / folder_name
+        target = _local(path)
+        folder_name = f"{target.stem}.{uuid.uuid4().hex[:12]}.frames"
+        folder = target.parent / folder_name
         folder.mkdir(parents=True)
         for i, frame in enumerate(frames):
-            frame.write_ipc(os.fspath(folder / f"{i}.arrow"), compression="lz4")
-        tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
+            frame.write_ipc(folder / f"{i}.arrow", compression="lz4")
+        tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}.tmp"
         with open(tmp, "wb") as handle:
             pickle.dump((folder_name if frames else None, skeleton), handle, protocol=pickle.HIGHEST_PROTOCOL)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        self._remove_stale(path, keep=folder_name)
+        os.replace(tmp, target)
+        self._remove_stale(target, keep=folder_name)
         self._written[str(path)] = (_signature(path), skeleton, frames)
 
-    def load_from_path(self, context, path: UPath) -> Any:
+    def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         cached = self._written.get(str(path))
         if cached is not None and cached[0] == _signature(path):
             _, skeleton, frames = cached
             return _FrameUnpickler(io.BytesIO(skeleton), lambda i: frames[i]).load()
-        with open(path, "rb") as handle:
+        source = _local(path)
+        with open(source, "rb") as handle:
             folder_name, skeleton = pickle.load(handle)
-        folder = path.parent / folder_name if folder_name else None
-        return _FrameUnpickler(io.BytesIO(skeleton), lambda i: pl.read_ipc(os.fspath(folder / f"{i}.arrow"))).load()
+        folder = source.parent / (folder_name or "")
+        return _FrameUnpickler(io.BytesIO(skeleton), lambda i: pl.read_ipc(folder / f"{i}.arrow")).load()
 
     @staticmethod
-    def _remove_stale(path: UPath, keep: str) -> None:
+    def _remove_stale(path: Path, keep: str) -> None:
         """Frame folders of earlier writes of this value (and of a write killed half-way)."""
         prefix = f"{path.stem}."
         for entry in path.parent.iterdir():

@@ -114,8 +114,10 @@ def pct_ci(rate: float | None, lcl: float | None, ucl: float | None, digits: int
     """``56.0% (45.1-66.3)``; NE where not estimable."""
     if rate is None:
         return "NE"
+
     def p(v: float | None) -> str:
         return "NE" if v is None else f"{100 * v:.{digits}f}"
+
     return f"{100 * rate:.{digits}f}% ({p(lcl)}-{p(ucl)})"
 
 
@@ -140,6 +142,8 @@ def pct_ci_short(rate: float | None, lcl: float | None, ucl: float | None) -> st
     """``56.0 (45.1-66.3)``: a percentage and its CI, the % in the column header."""
     if rate is None:
         return "NE"
+
     def p(v: float | None) -> str:
         return "NE" if v is None else f"{100 * v:.1f}"
+
     return f"{p(rate)} ({p(lcl)}-{p(ucl)})"

@@ -31,11 +31,19 @@ def _plot(inp: ReportInputs, name: str, title: str, footnote: str = "", width: i
     return [Figure(f"plots/{name}", title, footnote, width)] if name in inp.figures else []
 
 
+def _num(value: object) -> float:
+    """A polars aggregate of a float column, as a float (mypy sees a union)."""
+    return float(value) if isinstance(value, int | float) else float("nan")
+
+
 def baseline_table(inp: ReportInputs) -> Table:
     """Baseline characteristics by population: enrolled, safety and efficacy sets."""
     adsl = inp.adsl
-    pops = [("Enrolled", adsl), ("Infused (safety)", adsl.filter(pl.col("SAFFL") == "Y")),
-            ("Efficacy", adsl.filter(pl.col("EFFFL") == "Y"))]
+    pops = [
+        ("Enrolled", adsl),
+        ("Infused (safety)", adsl.filter(pl.col("SAFFL") == "Y")),
+        ("Efficacy", adsl.filter(pl.col("EFFFL") == "Y")),
+    ]
     rows: list[list[str]] = [["N"] + [str(p.height) for _, p in pops]]
     bold = [0]
 
@@ -43,16 +51,21 @@ def baseline_table(inp: ReportInputs) -> Table:
         cells = []
         for _, p in pops:
             s = p[col].drop_nulls()
-            cells.append("" if s.is_empty() else
-                         f"{s.median():.{digits}f} ({s.min():.{digits}f}-{s.max():.{digits}f})")  # type: ignore[str-format]
+            values = s.cast(pl.Float64)
+            low, mid, high = (_num(v) for v in (values.min(), values.median(), values.max()))
+            cells.append("" if s.is_empty() else f"{mid:.{digits}f} ({low:.{digits}f}-{high:.{digits}f})")
         rows.append([f"{label}, median (range)", *cells])
 
     def categorical(col: str) -> None:
         bold.append(len(rows))
         rows.append([labels.variable(col), "", "", ""])
         for value in sorted(adsl[col].drop_nulls().cast(pl.String).unique().to_list()):
-            rows.append([f"   {labels.level(col, value)}",
-                         *[count_pct(int((p[col].cast(pl.String) == value).sum()), p.height) for _, p in pops]])
+            rows.append(
+                [
+                    f"   {labels.level(col, value)}",
+                    *[count_pct(int((p[col].cast(pl.String) == value).sum()), p.height) for _, p in pops],
+                ]
+            )
 
     continuous("Age, years", "age_years")
     categorical("age_group")
@@ -66,20 +79,32 @@ def baseline_table(inp: ReportInputs) -> Table:
     categorical("emd")
     categorical("fusion_gene")
     categorical("ecog")
-    return Table("Baseline characteristics", ["Characteristic", *[name for name, _ in pops]], rows,
-                 population="Enrolled subjects; the safety set (infused) and the efficacy set.",
-                 method="Counts with percentages of each population's N; continuous variables as median (range).",
-                 bold_rows=bold)
+    return Table(
+        "Baseline characteristics",
+        ["Characteristic", *[name for name, _ in pops]],
+        rows,
+        population="Enrolled subjects; the safety set (infused) and the efficacy set.",
+        method="Counts with percentages of each population's N; continuous variables as median (range).",
+        bold_rows=bold,
+    )
 
 
 def exposure_table(inp: ReportInputs) -> Table:
     table = inp.table("exposure_summary")
-    rows, bold, last = [], [], None
+    rows: list[list[str]] = []
+    bold: list[int] = []
+    last = None
     for r in table.iter_rows(named=True):
         if r["category"] == "":
-            value = "-" if r["median"] is None else (
-                f"{r['median']:.3g} ({r['min']:.3g}-{r['max']:.3g})" if r["measure"].startswith("Dose")
-                else f"{r['median']:g} ({r['min']:g}-{r['max']:g})")
+            value = (
+                "-"
+                if r["median"] is None
+                else (
+                    f"{r['median']:.3g} ({r['min']:.3g}-{r['max']:.3g})"
+                    if r["measure"].startswith("Dose")
+                    else f"{r['median']:g} ({r['min']:g}-{r['max']:g})"
+                )
+            )
             rows.append([f"{r['measure']}, median (range)", str(r["n"]), value])
             continue
         if r["measure"] != last:
@@ -88,14 +113,21 @@ def exposure_table(inp: ReportInputs) -> Table:
             last = r["measure"]
         rows.append([f"   {r['category']}", str(r["n"]), "" if r["pct"] is None else f"{r['pct']:.1f}%"])
     notes = ["Bridging therapy is not collected in this drop."] if inp.lacks("infusion", "bridging") else []
-    return Table("Exposure to CAR-T", ["Measure", "n", "Value"], rows, bold_rows=bold, notes=notes,
-                 population="Safety set (infused); the not-infused rows: enrolled subjects not infused by the cut.",
-                 method="Dose of the first infusion; days from enrolment (no apheresis date in the drop) and from "
-                        "the start of lymphodepletion to the first infusion.")
+    return Table(
+        "Exposure to CAR-T",
+        ["Measure", "n", "Value"],
+        rows,
+        bold_rows=bold,
+        notes=notes,
+        population="Safety set (infused); the not-infused rows: enrolled subjects not infused by the cut.",
+        method="Dose of the first infusion; days from enrolment (no apheresis date in the drop) and from "
+        "the start of lymphodepletion to the first infusion.",
+    )
 
 
-def listing(frame: pl.DataFrame, title: str, columns: dict[str, str], population: str, source: str,
-            method: str = "") -> Table:
+def listing(
+    frame: pl.DataFrame, title: str, columns: dict[str, str], population: str, source: str, method: str = ""
+) -> Table:
     """A listing of ``frame``; past ``LISTING_LIMIT`` rows the report shows the first
     ones and says where the full table is."""
     shown = frame.head(LISTING_LIMIT).select(list(columns))
@@ -103,18 +135,39 @@ def listing(frame: pl.DataFrame, title: str, columns: dict[str, str], population
     notes = [] if rows else ["No rows."]
     if frame.height > LISTING_LIMIT:
         notes.append(f"First {LISTING_LIMIT} of {frame.height} rows; all of them in {source}.")
-    return Table(title, list(columns.values()), rows, population=population, method=method, notes=notes,
-                 align=["left"] * len(columns))
+    return Table(
+        title,
+        list(columns.values()),
+        rows,
+        population=population,
+        method=method,
+        notes=notes,
+        align=["left"] * len(columns),
+    )
 
 
 def eligibility_section(inp: ReportInputs) -> Section:
-    return Section("Eligibility deviations", "eligibility", [listing(
-        inp.table("eligibility_deviations"), "Computable eligibility criteria against the investigator's checklist",
-        {"subject_id": "Subject", "criterion": "Criterion", "computed_met": "Computed", "checklist_met": "Checklist",
-         "finding": "Finding"},
-        population="Subjects enrolled by the cut.", source="eligibility_deviations.csv",
-        method="IN01-IN03, EX06 and EX11-EX13 computed from enrolment (protocol.md); subjects infused despite a "
-               "failed criterion stay in the safety set and leave the per-protocol set.")])
+    return Section(
+        "Eligibility deviations",
+        "eligibility",
+        [
+            listing(
+                inp.table("eligibility_deviations"),
+                "Computable eligibility criteria against the investigator's checklist",
+                {
+                    "subject_id": "Subject",
+                    "criterion": "Criterion",
+                    "computed_met": "Computed",
+                    "checklist_met": "Checklist",
+                    "finding": "Finding",
+                },
+                population="Subjects enrolled by the cut.",
+                source="eligibility_deviations.csv",
+                method="IN01-IN03, EX06 and EX11-EX13 computed from enrolment (protocol.md); subjects infused "
+                "despite a failed criterion stay in the safety set and leave the per-protocol set.",
+            )
+        ],
+    )
 
 
 BOR_ROWS = ("CR", "CRi", "PR", "NR", "NE")
@@ -124,8 +177,13 @@ def best_response_table(inp: ReportInputs) -> Table:
     """Counts of the best response by day 28, overall and by response stratum, with the
     pending subjects apart."""
     eff = inp.adsl.filter(pl.col("EFFFL") == "Y")
-    strata = [("All", eff), *[(labels.level("disease_stratum", s), eff.filter(pl.col("disease_stratum") == s))
-                              for s in ("morphologic", "mrd_persistent")]]
+    strata = [
+        ("All", eff),
+        *[
+            (labels.level("disease_stratum", s), eff.filter(pl.col("disease_stratum") == s))
+            for s in ("morphologic", "mrd_persistent")
+        ],
+    ]
     rows = []
     for code in BOR_ROWS:
         cells = []
@@ -133,51 +191,88 @@ def best_response_table(inp: ReportInputs) -> Table:
             evaluable = part.filter(pl.col("D28PENDFL") != "Y")
             cells.append(count_pct(int((evaluable["BOR28"] == code).sum()), evaluable.height))
         rows.append([labels.RESPONSES[code], *cells])
-    rows.append(["   of which remission (CR/CRi; MRD conversion if MRD-persistent)",
-                 *[count_pct(int(((p["D28PENDFL"] != "Y") & (p["CRFL"] == "Y")).sum()),
-                             int((p["D28PENDFL"] != "Y").sum())) for _, p in strata]])
+    rows.append(
+        [
+            "   of which remission (CR/CRi; MRD conversion if MRD-persistent)",
+            *[
+                count_pct(int(((p["D28PENDFL"] != "Y") & (p["CRFL"] == "Y")).sum()), int((p["D28PENDFL"] != "Y").sum()))
+                for _, p in strata
+            ],
+        ]
+    )
     rows.append(["Evaluable (denominator)", *[str(int((p["D28PENDFL"] != "Y").sum())) for _, p in strata]])
     rows.append([labels.RESPONSES["PENDING"], *[str(int((p["D28PENDFL"] == "Y").sum())) for _, p in strata]])
-    return Table("Best overall response by day 28", ["Response", *[f"{name} (N = {p.height})" for name, p in strata]],
-                 rows, bold_rows=[len(rows) - 2],
-                 population="Efficacy set. Pending: day-42 window open at the cut without a remission yet (not in "
-                            "the denominator).",
-                 method="Best response among attributable assessments on day 21-42 (before any HSCT or new therapy); "
-                        "no assessment in a closed window is NE. For MRD-persistent entrants (in morphologic remission "
-                        "at entry) the response is MRD conversion (MRD < 0.01% at a CR/CRi).")
+    return Table(
+        "Best overall response by day 28",
+        ["Response", *[f"{name} (N = {p.height})" for name, p in strata]],
+        rows,
+        bold_rows=[len(rows) - 2],
+        population="Efficacy set. Pending: day-42 window open at the cut without a remission yet (not in "
+        "the denominator).",
+        method="Best response among attributable assessments on day 21-42 (before any HSCT or new therapy); "
+        "no assessment in a closed window is NE. For MRD-persistent entrants (in morphologic remission "
+        "at entry) the response is MRD conversion (MRD < 0.01% at a CR/CRi).",
+    )
 
 
 def response_rates_table(inp: ReportInputs) -> Table:
     table = inp.table("response_summary")
-    rows, bold, last = [], [], None
+    rows: list[list[str]] = []
+    bold: list[int] = []
+    last = None
     for r in table.iter_rows(named=True):
         if r["parameter"] != last:
             bold.append(len(rows))
             rows.append([r["parameter"], "", "", "", ""])
             last = r["parameter"]
-        rows.append([f"   {labels.group(r['group_var'], r['group'])}", str(r["n"]), str(r["responders"]),
-                     pct_ci(r["rate"], r["rate_lcl"], r["rate_ucl"]), str(r["n_pending"])])
-    return Table("Response rates", ["Parameter / group", "Evaluable", "Responders", "Rate (95% CI)", "Pending"],
-                 rows, bold_rows=bold,
-                 population="Efficacy set, less subjects pending at the cut (counted apart).",
-                 method="Exact Clopper-Pearson 95% CIs. ORR3M (ELIANA's primary endpoint): an attributable CR/CRi on "
-                        "day 0-91 with no relapse recorded within 28 days after it.")
+        rows.append(
+            [
+                f"   {labels.group(r['group_var'], r['group'])}",
+                str(r["n"]),
+                str(r["responders"]),
+                pct_ci(r["rate"], r["rate_lcl"], r["rate_ucl"]),
+                str(r["n_pending"]),
+            ]
+        )
+    return Table(
+        "Response rates",
+        ["Parameter / group", "Evaluable", "Responders", "Rate (95% CI)", "Pending"],
+        rows,
+        bold_rows=bold,
+        population="Efficacy set, less subjects pending at the cut (counted apart).",
+        method="Exact Clopper-Pearson 95% CIs. ORR3M (ELIANA's primary endpoint): an attributable CR/CRi on "
+        "day 0-91 with no relapse recorded within 28 days after it.",
+    )
 
 
 def response_section(inp: ReportInputs) -> Section:
     blocks: list[Any] = [best_response_table(inp), response_rates_table(inp)]
-    blocks += _plot(inp, "forest_response.svg", "CR/CRi by day 28 by subgroup",
-                    "Efficacy set, pending subjects excluded; exact 95% CIs; the dashed line is the overall rate.")
+    blocks += _plot(
+        inp,
+        "forest_response.svg",
+        "CR/CRi by day 28 by subgroup",
+        "Efficacy set, pending subjects excluded; exact 95% CIs; the dashed line is the overall rate.",
+    )
     return Section("Response", "response", blocks, new_page=True)
 
 
-def _endpoint_rows(summary: pl.DataFrame, details: pl.DataFrame, endpoint: str, landmarks: tuple[int, ...],
-                   analysis: str = "primary", overall_only: bool = False) -> tuple[list[list[str]], list[str]]:
+def _endpoint_rows(
+    summary: pl.DataFrame,
+    details: pl.DataFrame,
+    endpoint: str,
+    landmarks: tuple[int, ...],
+    analysis: str = "primary",
+    overall_only: bool = False,
+) -> tuple[list[list[str]], list[str]]:
     rows_df = summary.filter((pl.col("endpoint") == endpoint) & (pl.col("analysis") == analysis))
     if overall_only:
         rows_df = rows_df.filter(pl.col("group_var") == "all")
-    detail = {(r["group_var"], r["group"]): r for r in details.filter(
-        (pl.col("endpoint") == endpoint) & (pl.col("analysis") == analysis)).iter_rows(named=True)}
+    detail = {
+        (r["group_var"], r["group"]): r
+        for r in details.filter((pl.col("endpoint") == endpoint) & (pl.col("analysis") == analysis)).iter_rows(
+            named=True
+        )
+    }
     competing = endpoint in COMPETING
     rows, notes = [], []
     for r in rows_df.iter_rows(named=True):
@@ -210,20 +305,25 @@ def endpoint_table(inp: ReportInputs, endpoint: str, analysis: str = "primary", 
     columns += [] if competing else ["Median, months (95% CI)", "Median, days"]
     columns += [f"{what} at {m} mo, % (95% CI)" for m in landmarks]
     columns.append("Gray chi2 / p" if competing else "Log-rank chi2 / p")
-    method = ("Aalen-Johansen with cmprsk's variance and log-log 95% CIs; Gray's test across groups."
-              if competing else "Kaplan-Meier with Greenwood variance and log-log 95% CIs; median and its CI by "
-                                "Brookmeyer-Crowley (NR: not reached); log-rank test across groups.")
-    title = f"{labels.endpoint(endpoint)} ({endpoint})" + ("" if analysis == "primary" else
-                                                           f": {labels.ANALYSES[analysis].lower()}")
-    population = {"SAFFL": "Safety set (infused)."}.get(POPULATION[endpoint],
-                                                         "Infused subjects who reached a remission, from its date.")
+    method = (
+        "Aalen-Johansen with cmprsk's variance and log-log 95% CIs; Gray's test across groups."
+        if competing
+        else "Kaplan-Meier with Greenwood variance and log-log 95% CIs; median and its CI by "
+        "Brookmeyer-Crowley (NR: not reached); log-rank test across groups."
+    )
+    title = f"{labels.endpoint(endpoint)} ({endpoint})" + (
+        "" if analysis == "primary" else f": {labels.ANALYSES[analysis].lower()}"
+    )
+    population = {"SAFFL": "Safety set (infused)."}.get(
+        POPULATION[endpoint], "Infused subjects who reached a remission, from its date."
+    )
     return Table(title, columns, rows, population=population, method=method, notes=notes)
 
 
 ENDPOINT_NOTES = {
     "OS": "Death from any cause; alive subjects censored at the last date known alive. Never censored at HSCT.",
     "EFS": "Treatment failure (no attributable CR/CRi by day 42: an event at day 1), relapse or death; censored at the "
-           "last disease assessment.",
+    "last disease assessment.",
     "DFS": "From the first attributable remission to relapse or death; censored at the last assessment in remission.",
     "CIR": "Relapse (a death from leukaemia without recorded relapse counts as relapse); death in remission competing.",
     "NRM": "Death in remission not from leukaemia; relapse competing.",
@@ -233,48 +333,93 @@ ENDPOINT_NOTES = {
 
 def endpoint_section(inp: ReportInputs, endpoint: str) -> Section:
     name = labels.endpoint(endpoint)
-    blocks: list[Any] = _plot(inp, f"{endpoint}_primary_all.svg", f"{name}, primary analysis",
-                              ENDPOINT_NOTES[endpoint] + " Shaded: 95% CI; ticks: censored; table: number at risk.")
+    blocks: list[Any] = _plot(
+        inp,
+        f"{endpoint}_primary_all.svg",
+        f"{name}, primary analysis",
+        ENDPOINT_NOTES[endpoint] + " Shaded: 95% CI; ticks: censored; table: number at risk.",
+    )
     blocks.append(endpoint_table(inp, endpoint))
     if endpoint not in ("OS", "NRM"):
         blocks.append(endpoint_table(inp, endpoint, "censor_at_hsct", overall_only=True))
     for var in inp.plan.subgroups:
-        blocks += _plot(inp, f"{endpoint}_primary_{var}.svg", f"{name} by {labels.variable(var).lower()}",
-                        "Number at risk under the axis; the test compares the levels.")
+        blocks += _plot(
+            inp,
+            f"{endpoint}_primary_{var}.svg",
+            f"{name} by {labels.variable(var).lower()}",
+            "Number at risk under the axis; the test compares the levels.",
+        )
     return Section(f"{name} ({endpoint})", endpoint.lower(), blocks, new_page=True)
 
 
 def subgroup_section(inp: ReportInputs) -> Section:
     blocks: list[Any] = []
     for endpoint in ("OS", "EFS", "DFS", "DOR"):
-        blocks += _plot(inp, f"forest_hr_{endpoint}.svg", f"{labels.endpoint(endpoint)}: hazard ratios by subgroup",
-                        "Cox proportional hazards with Efron ties, the subgroup as a factor against its reference level "
-                        "(the analysis plan's, else the largest group); Wald 95% CIs.")
+        blocks += _plot(
+            inp,
+            f"forest_hr_{endpoint}.svg",
+            f"{labels.endpoint(endpoint)}: hazard ratios by subgroup",
+            "Cox proportional hazards with Efron ties, the subgroup as a factor against its reference level "
+            "(the analysis plan's, else the largest group); Wald 95% CIs.",
+        )
     cox = inp.table("cox_summary").filter(pl.col("analysis") == "primary")
-    rows = [[labels.endpoint(r["endpoint"]), labels.variable(r["group_var"]),
-             f"{labels.level(r['group_var'], r['group'])} vs {labels.level(r['group_var'], r['reference'])}",
-             str(r["n"]), str(r["n_events"]),
-             "NE" if r["hr"] is None else f"{r['hr']:.2f} ({r['hr_lcl']:.2f}-{r['hr_ucl']:.2f})",
-             "" if r["p"] is None else f"{r['p']:.3f}", r["note"] or ""] for r in cox.iter_rows(named=True)]
-    blocks.append(Table("Hazard ratios by subgroup", ["Endpoint", "Subgroup", "Comparison", "N", "Events",
-                                                      "HR (95% CI)", "p", "Note"], rows,
-                        align=["left", "left", "left", "right", "right", "right", "right", "left"],
-                        population="As each endpoint; subjects without a value of the subgroup left out.",
-                        method="Cox model, Efron ties, Wald CI and p; empty where not estimable, with the reason."))
+    rows = [
+        [
+            labels.endpoint(r["endpoint"]),
+            labels.variable(r["group_var"]),
+            f"{labels.level(r['group_var'], r['group'])} vs {labels.level(r['group_var'], r['reference'])}",
+            str(r["n"]),
+            str(r["n_events"]),
+            "NE" if r["hr"] is None else f"{r['hr']:.2f} ({r['hr_lcl']:.2f}-{r['hr_ucl']:.2f})",
+            "" if r["p"] is None else f"{r['p']:.3f}",
+            r["note"] or "",
+        ]
+        for r in cox.iter_rows(named=True)
+    ]
+    blocks.append(
+        Table(
+            "Hazard ratios by subgroup",
+            ["Endpoint", "Subgroup", "Comparison", "N", "Events", "HR (95% CI)", "p", "Note"],
+            rows,
+            align=["left", "left", "left", "right", "right", "right", "right", "left"],
+            population="As each endpoint; subjects without a value of the subgroup left out.",
+            method="Cox model, Efron ties, Wald CI and p; empty where not estimable, with the reason.",
+        )
+    )
     landmark = inp.table("hsct_landmark")
     day = landmark["landmark_day"][0] if landmark.height else inp.plan.hsct_landmark_day
-    rows = [[r["endpoint"], r["group"], str(r["n"]), str(r["n_events"]),
-             median_months_days(r["median_days_from_landmark"], r["median_lcl"], r["median_ucl"]),
-             "" if r["logrank_p"] is None else f"{r['logrank_p']:.3f}",
-             "NE" if r["hr_hsct"] is None else f"{r['hr_hsct']:.2f} ({r['hr_lcl']:.2f}-{r['hr_ucl']:.2f})"]
-            for r in landmark.iter_rows(named=True)]
+    rows = [
+        [
+            r["endpoint"],
+            r["group"],
+            str(r["n"]),
+            str(r["n_events"]),
+            median_months_days(r["median_days_from_landmark"], r["median_lcl"], r["median_ucl"]),
+            "" if r["logrank_p"] is None else f"{r['logrank_p']:.3f}",
+            "NE" if r["hr_hsct"] is None else f"{r['hr_hsct']:.2f} ({r['hr_lcl']:.2f}-{r['hr_ucl']:.2f})",
+        ]
+        for r in landmark.iter_rows(named=True)
+    ]
     notes = sorted({r["note"] for r in landmark.iter_rows(named=True) if r["note"]})
-    blocks.append(Table(f"Consolidative HSCT: landmark analysis at day {day}",
-                        ["Endpoint", "Group at the landmark", "N", "Events", "Median from the landmark",
-                         "Log-rank p", "HR, HSCT vs none (95% CI)"], rows, notes=notes,
-                        population="Subjects in remission and event-free at the landmark, grouped by HSCT on or "
-                                   "before it; time from the landmark.",
-                        method="A plain comparison of 'ever transplanted' would favour HSCT by immortal-time bias."))
+    blocks.append(
+        Table(
+            f"Consolidative HSCT: landmark analysis at day {day}",
+            [
+                "Endpoint",
+                "Group at the landmark",
+                "N",
+                "Events",
+                "Median from the landmark",
+                "Log-rank p",
+                "HR, HSCT vs none (95% CI)",
+            ],
+            rows,
+            notes=notes,
+            population="Subjects in remission and event-free at the landmark, grouped by HSCT on or "
+            "before it; time from the landmark.",
+            method="A plain comparison of 'ever transplanted' would favour HSCT by immortal-time bias.",
+        )
+    )
     return Section("Subgroups and HSCT", "subgroups", blocks, new_page=True)
 
 
@@ -285,17 +430,35 @@ def relapse_section(inp: ReportInputs) -> Section:
     rows = []
     for site in ("BM", "CNS", "TESTIS", "OTHER", "All"):
         part = {r["cd19"]: r["n"] for r in counts.filter(pl.col("site") == site).iter_rows(named=True)}
-        rows.append([{"BM": "Bone marrow", "CNS": "CNS", "TESTIS": "Testis", "OTHER": "Other", "All": "All sites"}[site],
-                     *[str(part.get(c, 0)) for c in cd19]])
-    blocks: list[Any] = [Table("Relapses by site and CD19 status", ["Site", "CD19+", "CD19-", "Unknown", "All"], rows,
-                               bold_rows=[len(rows) - 1],
-                               population="Subjects with a relapse after an attributable remission.")]
+        rows.append(
+            [
+                {"BM": "Bone marrow", "CNS": "CNS", "TESTIS": "Testis", "OTHER": "Other", "All": "All sites"}[site],
+                *[str(part.get(c, 0)) for c in cd19],
+            ]
+        )
+    blocks: list[Any] = [
+        Table(
+            "Relapses by site and CD19 status",
+            ["Site", "CD19+", "CD19-", "Unknown", "All"],
+            rows,
+            bold_rows=[len(rows) - 1],
+            population="Subjects with a relapse after an attributable remission.",
+        )
+    ]
     incidence = table.filter(pl.col("section") == "cd19_negative_incidence")
-    inc_rows = [[f"{r['months']} months", str(r["n"]), pct_ci(r["estimate"], r["lcl"], r["ucl"])]
-                for r in incidence.iter_rows(named=True)]
-    blocks.append(Table("Cumulative incidence of CD19-negative relapse", ["Time", "N", "Incidence (95% CI)"], inc_rows,
-                        population="Subjects in remission, from the first remission.",
-                        method="Aalen-Johansen; CD19-positive or unknown relapse and death in remission competing."))
+    inc_rows = [
+        [f"{r['months']} months", str(r["n"]), pct_ci(r["estimate"], r["lcl"], r["ucl"])]
+        for r in incidence.iter_rows(named=True)
+    ]
+    blocks.append(
+        Table(
+            "Cumulative incidence of CD19-negative relapse",
+            ["Time", "N", "Incidence (95% CI)"],
+            inc_rows,
+            population="Subjects in remission, from the first remission.",
+            method="Aalen-Johansen; CD19-positive or unknown relapse and death in remission competing.",
+        )
+    )
     blocks += _plot(inp, "relapse_cd19_negative.svg", "Cumulative incidence of CD19-negative relapse")
     return Section("Relapse", "relapse", blocks, new_page=True)
 
@@ -305,22 +468,37 @@ def efficacy_sections(inp: ReportInputs) -> list[Section]:
     sections += [endpoint_section(inp, endpoint) for endpoint in ENDPOINT_ORDER]
     sections += [subgroup_section(inp), relapse_section(inp)]
     followup = inp.table("followup_summary").row(0, named=True)
-    sections[1].blocks.append(Paragraph(
-        f"Median follow-up (reverse Kaplan-Meier of OS): {months(followup['median_followup_days'])} months "
-        f"(95% CI {months(followup['median_followup_lcl_days'])}-{months(followup['median_followup_ucl_days'])}); "
-        f"range {months(followup['min_days'])}-{months(followup['max_days'])} months.", "note"))
+    sections[1].blocks.append(
+        Paragraph(
+            f"Median follow-up (reverse Kaplan-Meier of OS): {months(followup['median_followup_days'])} months "
+            f"(95% CI {months(followup['median_followup_lcl_days'])}-{months(followup['median_followup_ucl_days'])}); "
+            f"range {months(followup['min_days'])}-{months(followup['max_days'])} months.",
+            "note",
+        )
+    )
     return sections
 
 
 def subject_sections(inp: ReportInputs) -> list[Section]:
     from trial_outcomes.reporting.summary import disposition_table
 
-    disposition = Section("Disposition", "disposition", _plot(
-        inp, "consort.svg", "Flow of subjects at the data cut",
-        "Enrolled (consented), infused (safety set), evaluable (efficacy set: infused unless withdrawn before any "
-        "assessment); status of the infused subjects at the cut.", 90) + [disposition_table(inp)], new_page=True)
-    baseline = Section("Baseline characteristics and exposure", "baseline",
-                       [baseline_table(inp), exposure_table(inp)], new_page=True)
+    disposition = Section(
+        "Disposition",
+        "disposition",
+        [
+            *_plot(
+                inp,
+                "consort.svg",
+                "Flow of subjects at the data cut",
+                "Enrolled (consented), infused (safety set), evaluable (efficacy set: infused unless withdrawn before "
+                "any assessment); status of the infused subjects at the cut.",
+                90,
+            ),
+            disposition_table(inp),
+        ],
+        new_page=True,
+    )
+    baseline = Section(
+        "Baseline characteristics and exposure", "baseline", [baseline_table(inp), exposure_table(inp)], new_page=True
+    )
     return [disposition, baseline, eligibility_section(inp)]
-
-

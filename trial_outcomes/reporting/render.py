@@ -24,10 +24,16 @@ def render_html(doc: Document, images: dict[str, bytes]) -> str:
     Figures are inlined as data URIs: the file makes no request."""
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, keep_trailing_newline=True,
-                             undefined=jinja2.StrictUndefined)
-    uris = {f"plots/{name}": "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
-            for name, svg in images.items()}
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    uris = {
+        f"plots/{name}": "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+        for name, svg in images.items()
+    }
     return env.get_template("report.html.j2").render(doc=doc.as_dict(), images=uris)
 
 
@@ -43,5 +49,12 @@ def render_pdf(doc: Document, root: Path) -> bytes:
     import typst
 
     content = json.dumps(doc.as_dict(), ensure_ascii=False, sort_keys=True)
-    return typst.compile((TEMPLATES / "report.typ").read_bytes(), root=str(root), font_paths=font_paths(),
-                         ignore_system_fonts=True, sys_inputs={"content": content})
+    # the stub types the template, the root and the font folders with one TypeVar: bytes and str differ
+    pdf: bytes = typst.compile(  # type: ignore[misc]
+        (TEMPLATES / "report.typ").read_bytes(),
+        root=str(root),
+        font_paths=font_paths(),
+        ignore_system_fonts=True,
+        sys_inputs={"content": content},
+    )
+    return pdf

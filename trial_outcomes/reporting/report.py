@@ -21,8 +21,14 @@ TITLE = "NCT04325841: anti-CD19 CAR-T in children with relapsed or refractory B-
 
 
 def build_document(inp: ReportInputs) -> Document:
-    sections: list[Section] = [executive_summary(inp), *subject_sections(inp), *efficacy_sections(inp),
-                               *safety_sections(inp), course_section(inp), stopping_section(inp)]
+    sections: list[Section] = [
+        executive_summary(inp),
+        *subject_sections(inp),
+        *efficacy_sections(inp),
+        *safety_sections(inp),
+        course_section(inp),
+        stopping_section(inp),
+    ]
     changes = changes_section(inp)
     if changes is not None:
         sections.append(changes)
@@ -31,5 +37,6 @@ def build_document(inp: ReportInputs) -> Document:
     if note is not None:
         last.blocks.append(note)
     sections.append(last)
-    return Document(TITLE, f"Interim analysis report for the DSMB, data cut {inp.cut}", inp.cut, inp.code_version,
-                    sections).number()
+    return Document(
+        TITLE, f"Interim analysis report for the DSMB, data cut {inp.cut}", inp.cut, inp.code_version, sections
+    ).number()

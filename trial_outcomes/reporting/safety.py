@@ -14,21 +14,31 @@ from trial_outcomes.reporting.efficacy import listing
 from trial_outcomes.reporting.inputs import ReportInputs
 
 SAFETY_POPULATION = "Safety set (infused subjects)."
-TEAE = ("Treatment-emergent: onset from the first day of lymphodepletion until the first HSCT or new "
-        "anti-leukemia therapy. Subjects counted once per row at their worst grade.")
+TEAE = (
+    "Treatment-emergent: onset from the first day of lymphodepletion until the first HSCT or new "
+    "anti-leukemia therapy. Subjects counted once per row at their worst grade."
+)
 
 
 def headline_table(inp: ReportInputs) -> Table:
-    rows = [[r["measure"], f"{r['n_events']}/{r['n']}", pct_ci(r["rate"], r["rate_lcl"], r["rate_ucl"])]
-            for r in inp.table("safety_summary").iter_rows(named=True)]
-    return Table("Headline safety rates", ["Measure", "n/N", "Rate (95% CI)"], rows, population=SAFETY_POPULATION,
-                 method="Exact Clopper-Pearson 95% CIs. CRS and ICANS by ASTCT 2019; adjudicated grade: the higher of "
-                        "the investigator's and the grade derived from daily monitoring.")
+    rows = [
+        [r["measure"], f"{r['n_events']}/{r['n']}", pct_ci(r["rate"], r["rate_lcl"], r["rate_ucl"])]
+        for r in inp.table("safety_summary").iter_rows(named=True)
+    ]
+    return Table(
+        "Headline safety rates",
+        ["Measure", "n/N", "Rate (95% CI)"],
+        rows,
+        population=SAFETY_POPULATION,
+        method="Exact Clopper-Pearson 95% CIs. CRS and ICANS by ASTCT 2019; adjudicated grade: the higher of "
+        "the investigator's and the grade derived from daily monitoring.",
+    )
 
 
 def soc_table(inp: ReportInputs, table_name: str) -> Table:
     part = inp.table("ae_soc_summary").filter(pl.col("table") == table_name)
-    rows, bold = [], []
+    rows: list[list[str]] = []
+    bold: list[int] = []
     for r in part.iter_rows(named=True):
         if r["row_type"] == "overall":
             label = f"Any {table_name.lower().replace('teaes', 'TEAE')}"
@@ -43,34 +53,65 @@ def soc_table(inp: ReportInputs, table_name: str) -> Table:
     notes = []
     if inp.lacks("adverse_events", "soc"):
         notes.append('The drop codes no system organ class: every term is under "Not coded".')
-    return Table(f"{table_name} by system organ class and preferred term",
-                 ["SOC / preferred term", "Any grade", "Grade >= 3", "Grade 5"], rows, bold_rows=bold,
-                 population=SAFETY_POPULATION, method=TEAE, notes=notes)
+    return Table(
+        f"{table_name} by system organ class and preferred term",
+        ["SOC / preferred term", "Any grade", "Grade >= 3", "Grade 5"],
+        rows,
+        bold_rows=bold,
+        population=SAFETY_POPULATION,
+        method=TEAE,
+        notes=notes,
+    )
 
 
 def pt_grade_table(inp: ReportInputs) -> Table:
-    rows = [[r["term"], count_pct(r["n_any"], r["n_safety"]), count_pct(r["n_grade3plus"], r["n_safety"]),
-             *[str(r[f"n_grade{g}"]) for g in range(1, 6)]] for r in inp.table("ae_summary").iter_rows(named=True)]
-    return Table("Treatment-emergent adverse events by preferred term and worst grade",
-                 ["Preferred term", "Any grade", "Grade >= 3", "G1", "G2", "G3", "G4", "G5"], rows, bold_rows=[0],
-                 population=SAFETY_POPULATION, method=TEAE + " CRS and ICANS graded by ASTCT 2019, others by CTCAE v5.0.")
+    rows = [
+        [
+            r["term"],
+            count_pct(r["n_any"], r["n_safety"]),
+            count_pct(r["n_grade3plus"], r["n_safety"]),
+            *[str(r[f"n_grade{g}"]) for g in range(1, 6)],
+        ]
+        for r in inp.table("ae_summary").iter_rows(named=True)
+    ]
+    return Table(
+        "Treatment-emergent adverse events by preferred term and worst grade",
+        ["Preferred term", "Any grade", "Grade >= 3", "G1", "G2", "G3", "G4", "G5"],
+        rows,
+        bold_rows=[0],
+        population=SAFETY_POPULATION,
+        method=TEAE + " CRS and ICANS graded by ASTCT 2019, others by CTCAE v5.0.",
+    )
 
 
 def aesi_table(inp: ReportInputs) -> Table:
-    rows = [[r["category"], count_pct(r["n_any"], r["n_safety"]), count_pct(r["n_grade3plus"], r["n_safety"]),
-             str(r["n_events"])] for r in inp.table("aesi_summary").iter_rows(named=True)]
+    rows = [
+        [
+            r["category"],
+            count_pct(r["n_any"], r["n_safety"]),
+            count_pct(r["n_grade3plus"], r["n_safety"]),
+            str(r["n_events"]),
+        ]
+        for r in inp.table("aesi_summary").iter_rows(named=True)
+    ]
     notes = []
     if inp.lacks("adverse_events", "soc"):
         notes.append("Without a coded SOC, infections are recognised by their terms.")
-    return Table("Adverse events of special interest", ["Category", "Subjects", "Grade >= 3", "Events"], rows,
-                 population=SAFETY_POPULATION, notes=notes,
-                 method="Treatment-emergent. Prolonged cytopenia: grade >= 3 neutrophil or platelet count decreased "
-                        "not resolved by day 28 (day 90 in ADAE's CYTO90FL).")
+    return Table(
+        "Adverse events of special interest",
+        ["Category", "Subjects", "Grade >= 3", "Events"],
+        rows,
+        population=SAFETY_POPULATION,
+        notes=notes,
+        method="Treatment-emergent. Prolonged cytopenia: grade >= 3 neutrophil or platelet count decreased "
+        "not resolved by day 28 (day 90 in ADAE's CYTO90FL).",
+    )
 
 
 def syndrome_table(inp: ReportInputs) -> Table:
     table = inp.table("crs_icans_summary")
-    rows, bold = [], []
+    rows: list[list[str]] = []
+    bold: list[int] = []
     for syndrome in ("CRS", "ICANS"):
         part = table.filter(pl.col("syndrome") == syndrome)
         bases = [b for b in ("reported", "derived", "adjudicated") if part.filter(pl.col("basis") == b).height]
@@ -90,58 +131,119 @@ def syndrome_table(inp: ReportInputs) -> Table:
                 cells.append(text)
             rows.append([f"   {measure}", *cells])
         for measure in ("Onset, study day", "Duration, days (resolved)"):
-            r = part.filter(pl.col("measure") == measure).row(0, named=True)
-            value = "-" if r["median"] is None else f"{r['median']:g} ({r['min']:g}-{r['max']:g})"
+            summary = part.filter(pl.col("measure") == measure).row(0, named=True)
+            value = (
+                "-" if summary["median"] is None else f"{summary['median']:g} ({summary['min']:g}-{summary['max']:g})"
+            )
             rows.append([f"   {measure}, median (range)", value, "", ""])
         for measure in ("Tocilizumab", "Corticosteroids"):
-            r = part.filter(pl.col("measure") == measure).row(0, named=True)
-            rows.append([f"   {measure} (of subjects with {syndrome})",
-                         f"{r['n']}/{r['denominator']}" + (f" ({r['pct']:.1f}%)" if r["pct"] is not None else ""),
-                         "", ""])
+            drug = part.filter(pl.col("measure") == measure).row(0, named=True)
+            rows.append(
+                [
+                    f"   {measure} (of subjects with {syndrome})",
+                    f"{drug['n']}/{drug['denominator']}"
+                    + (f" ({drug['pct']:.1f}%)" if drug["pct"] is not None else ""),
+                    "",
+                    "",
+                ]
+            )
     notes = []
     for record, name in (("crs_monitoring", "CRS"), ("icans_monitoring", "ICANS")):
         if inp.lacks(record):
             notes.append(f"No {record} file in the drop: no derived {name} grade; adjudicated = reported.")
-    return Table("CRS and ICANS", ["", "Reported grade", "Derived from monitoring", "Adjudicated grade"], rows,
-                 bold_rows=bold, population=SAFETY_POPULATION, notes=notes,
-                 method="Worst ASTCT 2019 grade per subject, as % of the safety set (exact 95% CI for grade >= 3). "
-                        "Adjudicated: the higher of reported and derived. Onset from day 0; duration counts onset and "
-                        "resolution days, ongoing episodes excluded; drugs as a share of subjects with the event.")
+    return Table(
+        "CRS and ICANS",
+        ["", "Reported grade", "Derived from monitoring", "Adjudicated grade"],
+        rows,
+        bold_rows=bold,
+        population=SAFETY_POPULATION,
+        notes=notes,
+        method="Worst ASTCT 2019 grade per subject, as % of the safety set (exact 95% CI for grade >= 3). "
+        "Adjudicated: the higher of reported and derived. Onset from day 0; duration counts onset and "
+        "resolution days, ongoing episodes excluded; drugs as a share of subjects with the event.",
+    )
 
 
 def deaths_tables(inp: ReportInputs) -> list[Table]:
     table = inp.table("deaths_summary")
-    rows = [[labels.CAUSES.get(r["cause_category"], r["cause_category"]), str(r["n_deaths"]),
-             str(r["n_before_infusion"]), str(r["n_within_30d"]), str(r["n_within_100d"]), str(r["n_after_relapse"]),
-             str(r["n_nrm"])] for r in table.iter_rows(named=True) if r["n_deaths"] or r["cause_category"] == "All"]
-    source = ("the keyword rule on the cause text (leukaemia, relapse, refractory, progression: leukaemia)"
-              if inp.lacks("followup", "cause_category") else "the drop's cause_category")
-    summary = Table("Deaths by cause category", ["Cause category", "Deaths", "Before infusion", "<= 30 days",
-                                                 "<= 100 days", "After relapse", "Non-relapse"], rows, bold_rows=[0],
-                    population="All enrolled subjects.",
-                    method=f"Category from {source}. Non-relapse mortality: a death without relapse whose category "
-                           "is not leukaemia.")
-    deaths = inp.adsl.filter(pl.col("DTHDT").is_not_null()).sort("DTHDT", "USUBJID").with_columns(
-        pl.col("DTHDT").cast(pl.String), pl.col("DTHDY").cast(pl.String),
-        pl.col("DTHCAT").replace_strict(labels.CAUSES, default=pl.col("DTHCAT")),
-        pl.col("RELDT").is_not_null().replace_strict({True: "Y", False: "N"}).alias("RELAPSED"))
-    listed = listing(deaths, "Listing of deaths", {
-        "USUBJID": "Subject", "DTHDT": "Date", "DTHDY": "Day", "DTHCAUS": "Cause as reported",
-        "DTHCAT": "Category", "DTH30FL": "<= 30 d", "NRMFL": "NRM", "RELAPSED": "After relapse"},
-        population="All enrolled subjects who died by the cut.", source="adsl.parquet (DTHDT, DTHCAUS, DTHCAT)",
-        method="Day from infusion (empty if never infused).")
+    rows = [
+        [
+            labels.CAUSES.get(r["cause_category"], r["cause_category"]),
+            str(r["n_deaths"]),
+            str(r["n_before_infusion"]),
+            str(r["n_within_30d"]),
+            str(r["n_within_100d"]),
+            str(r["n_after_relapse"]),
+            str(r["n_nrm"]),
+        ]
+        for r in table.iter_rows(named=True)
+        if r["n_deaths"] or r["cause_category"] == "All"
+    ]
+    source = (
+        "the keyword rule on the cause text (leukaemia, relapse, refractory, progression: leukaemia)"
+        if inp.lacks("followup", "cause_category")
+        else "the drop's cause_category"
+    )
+    summary = Table(
+        "Deaths by cause category",
+        ["Cause category", "Deaths", "Before infusion", "<= 30 days", "<= 100 days", "After relapse", "Non-relapse"],
+        rows,
+        bold_rows=[0],
+        population="All enrolled subjects.",
+        method=f"Category from {source}. Non-relapse mortality: a death without relapse whose category "
+        "is not leukaemia.",
+    )
+    deaths = (
+        inp.adsl.filter(pl.col("DTHDT").is_not_null())
+        .sort("DTHDT", "USUBJID")
+        .with_columns(
+            pl.col("DTHDT").cast(pl.String),
+            pl.col("DTHDY").cast(pl.String),
+            pl.col("DTHCAT").replace_strict(labels.CAUSES, default=pl.col("DTHCAT")),
+            pl.col("RELDT").is_not_null().replace_strict({True: "Y", False: "N"}).alias("RELAPSED"),
+        )
+    )
+    listed = listing(
+        deaths,
+        "Listing of deaths",
+        {
+            "USUBJID": "Subject",
+            "DTHDT": "Date",
+            "DTHDY": "Day",
+            "DTHCAUS": "Cause as reported",
+            "DTHCAT": "Category",
+            "DTH30FL": "<= 30 d",
+            "NRMFL": "NRM",
+            "RELAPSED": "After relapse",
+        },
+        population="All enrolled subjects who died by the cut.",
+        source="adsl.parquet (DTHDT, DTHCAUS, DTHCAT)",
+        method="Day from infusion (empty if never infused).",
+    )
     return [summary, listed]
 
 
 def after_window_listing(inp: ReportInputs) -> Table:
-    late = inp.adae.filter(pl.col("TRTEMFL") == "N").sort("USUBJID", "ASTDT").with_columns(
-        pl.col("ASTDY").cast(pl.String), pl.col("AETOXGR").cast(pl.String))
-    return listing(late, "Adverse events outside the treatment-emergent window", {
-        "USUBJID": "Subject", "AEDECOD": "Preferred term", "ASTDY": "Onset day", "AETOXGR": "Grade",
-        "TRTEMRSN": "Why not treatment-emergent"},
-        population="All enrolled subjects.", source="adae.parquet (TRTEMFL = N)",
+    late = (
+        inp.adae.filter(pl.col("TRTEMFL") == "N")
+        .sort("USUBJID", "ASTDT")
+        .with_columns(pl.col("ASTDY").cast(pl.String), pl.col("AETOXGR").cast(pl.String))
+    )
+    return listing(
+        late,
+        "Adverse events outside the treatment-emergent window",
+        {
+            "USUBJID": "Subject",
+            "AEDECOD": "Preferred term",
+            "ASTDY": "Onset day",
+            "AETOXGR": "Grade",
+            "TRTEMRSN": "Why not treatment-emergent",
+        },
+        population="All enrolled subjects.",
+        source="adae.parquet (TRTEMFL = N)",
         method="Not counted in the tables above: before lymphodepletion, or on or after the first HSCT or new therapy "
-               "(a GVHD after transplant is not a CAR-T toxicity).")
+        "(a GVHD after transplant is not a CAR-T toxicity).",
+    )
 
 
 def discrepancy_listings(inp: ReportInputs) -> list[Table]:
@@ -149,45 +251,64 @@ def discrepancy_listings(inp: ReportInputs) -> list[Table]:
     for syndrome, record in (("CRS", "crs_monitoring"), ("ICANS", "icans_monitoring")):
         if inp.lacks(record):
             continue
-        out.append(listing(inp.table(f"{syndrome.lower()}_grade_discrepancies"),
-                           f"{syndrome}: reported worst grade against the grade derived from daily monitoring",
-                           {"USUBJID": "Subject", f"{syndrome}GR_REPORTED": "Reported",
-                            f"{syndrome}GR_DERIVED": "Derived"},
-                           population="Monitored subjects whose grades differ (0: none reported).",
-                           source=f"{syndrome.lower()}_grade_discrepancies.csv"))
+        out.append(
+            listing(
+                inp.table(f"{syndrome.lower()}_grade_discrepancies"),
+                f"{syndrome}: reported worst grade against the grade derived from daily monitoring",
+                {"USUBJID": "Subject", f"{syndrome}GR_REPORTED": "Reported", f"{syndrome}GR_DERIVED": "Derived"},
+                population="Monitored subjects whose grades differ (0: none reported).",
+                source=f"{syndrome.lower()}_grade_discrepancies.csv",
+            )
+        )
     return out
 
 
 def safety_sections(inp: ReportInputs) -> list[Section]:
     overview: list[Any] = [headline_table(inp), syndrome_table(inp), aesi_table(inp)]
-    soc = [soc_table(inp, name) for name in ("All TEAEs", "Serious TEAEs", "Related TEAEs", "Fatal TEAEs")]
+    soc: list[Any] = [soc_table(inp, name) for name in ("All TEAEs", "Serious TEAEs", "Related TEAEs", "Fatal TEAEs")]
     return [
         Section("Safety overview: CRS, ICANS and AESI", "safety", overview, new_page=True),
         Section("Adverse events by system organ class", "soc", soc, new_page=True),
         Section("Adverse events by preferred term and grade", "terms", [pt_grade_table(inp)], new_page=True),
-        Section("Deaths", "deaths", deaths_tables(inp), new_page=True),
-        Section("Listings: grade discrepancies and events outside the window", "listings",
-                [*discrepancy_listings(inp), after_window_listing(inp)], new_page=True),
+        Section("Deaths", "deaths", [*deaths_tables(inp)], new_page=True),
+        Section(
+            "Listings: grade discrepancies and events outside the window",
+            "listings",
+            [*discrepancy_listings(inp), after_window_listing(inp)],
+            new_page=True,
+        ),
     ]
 
 
 def course_section(inp: ReportInputs) -> Section:
     names = sorted(n for n in inp.figures if n.startswith("swimmer_"))
-    blocks: list[Any] = [Figure(f"plots/{name}", "Course of each infused subject",
-                                "From day 0 to death or the last date known alive: first remission, HSCT, new therapy, "
-                                "relapse, death; arrows: ongoing at the cut. The most recently infused subjects first "
-                                "(at most 180).") for name in names]
+    blocks: list[Any] = [
+        Figure(
+            f"plots/{name}",
+            "Course of each infused subject",
+            "From day 0 to death or the last date known alive: first remission, HSCT, new therapy, "
+            "relapse, death; arrows: ongoing at the cut. The most recently infused subjects first "
+            "(at most 180).",
+        )
+        for name in names
+    ]
     return Section("Course of each subject", "swimmer", blocks, new_page=True)
 
 
 def stopping_section(inp: ReportInputs) -> Section:
     rules = inp.table("stopping_rules")
-    rows = [[r["rule"], r["data"], r["boundary"], "CROSSED" if r["crossed"] else "not crossed"]
-            for r in rules.iter_rows(named=True)]
-    table = Table("Stopping rules evaluated at this cut", ["Rule", "Data at the cut", "Boundary", "Status"], rows,
-                  align=["left", "left", "left", "left"], population="Safety set (safety rule); efficacy set with the "
-                                                                     "day-42 window closed (efficacy rule).",
-                  method="Rules and parameters from the analysis plan; a crossed boundary is also on page 1.")
+    rows = [
+        [r["rule"], r["data"], r["boundary"], "CROSSED" if r["crossed"] else "not crossed"]
+        for r in rules.iter_rows(named=True)
+    ]
+    table = Table(
+        "Stopping rules evaluated at this cut",
+        ["Rule", "Data at the cut", "Boundary", "Status"],
+        rows,
+        align=["left", "left", "left", "left"],
+        population="Safety set (safety rule); efficacy set with the day-42 window closed (efficacy rule).",
+        method="Rules and parameters from the analysis plan; a crossed boundary is also on page 1.",
+    )
     return Section("Stopping rules", "stopping", [table])
 
 
@@ -195,10 +316,17 @@ def changes_section(inp: ReportInputs) -> Section | None:
     if inp.comparison is None or inp.comparison.is_empty():
         return None
     previous = inp.comparison["previous_cut"][0]
-    rows = [[r["item"], r["previous"] or "", r["current"] or "", r["change"] or ""]
-            for r in inp.comparison.iter_rows(named=True)]
-    table = Table(f"Changes since the interim analysis of {previous}", ["Item", previous, inp.cut, "Change / subjects"],
-                  rows, align=["left", "right", "right", "left"], population="As in each table of the two reports.")
+    rows = [
+        [r["item"], r["previous"] or "", r["current"] or "", r["change"] or ""]
+        for r in inp.comparison.iter_rows(named=True)
+    ]
+    table = Table(
+        f"Changes since the interim analysis of {previous}",
+        ["Item", previous, inp.cut, "Change / subjects"],
+        rows,
+        align=["left", "right", "right", "left"],
+        population="As in each table of the two reports.",
+    )
     return Section("Changes since the previous interim analysis", "changes", [table])
 
 

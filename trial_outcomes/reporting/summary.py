@@ -39,8 +39,9 @@ def stopping_blocks(inp: ReportInputs) -> list[Paragraph]:
     crossed = rules.filter(pl.col("crossed"))
     blocks = []
     for r in crossed.iter_rows(named=True):
-        blocks.append(Paragraph(f"STOPPING BOUNDARY CROSSED - {r['rule']}: {r['data']}. Rule: {r['boundary']}.",
-                                "alert"))
+        blocks.append(
+            Paragraph(f"STOPPING BOUNDARY CROSSED - {r['rule']}: {r['data']}. Rule: {r['boundary']}.", "alert")
+        )
     if crossed.is_empty():
         names = "; ".join(rules["rule"].to_list())
         blocks.append(Paragraph(f"No stopping boundary crossed at this cut ({names}).", "ok"))
@@ -58,14 +59,24 @@ def executive_summary(inp: ReportInputs) -> Section:
         ("Data drop", f"{inp.drop_name} (SHA-256 {inp.drop_sha256[:16]}...)", "normal"),
     ]
     if inp.supersedes:
-        items.append(("Supersedes", f"version {inp.supersedes['version']} of this cut (drop "
-                                    f"{inp.supersedes['drop_sha256'][:16]}...): {inp.supersedes['reason']}", "alert"))
+        items.append(
+            (
+                "Supersedes",
+                f"version {inp.supersedes['version']} of this cut (drop "
+                f"{inp.supersedes['drop_sha256'][:16]}...): {inp.supersedes['reason']}",
+                "alert",
+            )
+        )
     enrolled, infused = adsl.height, int((adsl["SAFFL"] == "Y").sum())
     evaluable = int((adsl["EFFFL"] == "Y").sum())
     pending = int(((adsl["EFFFL"] == "Y") & (adsl["D28PENDFL"] == "Y")).sum())
-    items.append(("Enrolled / infused / evaluable",
-                  f"{enrolled} / {infused} / {evaluable}" + (f" ({pending} pending day-28 response)" if pending else ""),
-                  "normal"))
+    items.append(
+        (
+            "Enrolled / infused / evaluable",
+            f"{enrolled} / {infused} / {evaluable}" + (f" ({pending} pending day-28 response)" if pending else ""),
+            "normal",
+        )
+    )
     cr = _row(response, parameter="CR/CRi by day 28", group_var="all")
     orr = _row(response, parameter="ORR3M: CR/CRi within 3 months, maintained 28 days", group_var="all")
     items.append(("CR/CRi by day 28", _rate(cr), "normal"))
@@ -76,14 +87,24 @@ def executive_summary(inp: ReportInputs) -> Section:
         if r is None:
             continue
         rates = "; ".join(f"{m} mo {pct_ci(r[f'rate_{m}m'], r[f'rate_{m}m_lcl'], r[f'rate_{m}m_ucl'])}" for m in shown)
-        items.append((f"{labels.endpoint(endpoint)} ({endpoint}): median; rates",
-                      f"{median_months_days(r['median_days'], r['median_lcl_days'], r['median_ucl_days'])}"
-                      + (f"; {rates}" if rates else ""), "normal"))
+        items.append(
+            (
+                f"{labels.endpoint(endpoint)} ({endpoint}): median; rates",
+                f"{median_months_days(r['median_days'], r['median_lcl_days'], r['median_ucl_days'])}"
+                + (f"; {rates}" if rates else ""),
+                "normal",
+            )
+        )
     cir = _row(survival, endpoint="CIR", analysis="primary", group_var="all")
     if cir is not None and shown:
         m = shown[0]
-        items.append((f"Cumulative incidence of relapse at {m} months",
-                      pct_ci(cir[f"rate_{m}m"], cir[f"rate_{m}m_lcl"], cir[f"rate_{m}m_ucl"]), "normal"))
+        items.append(
+            (
+                f"Cumulative incidence of relapse at {m} months",
+                pct_ci(cir[f"rate_{m}m"], cir[f"rate_{m}m_lcl"], cir[f"rate_{m}m_ucl"]),
+                "normal",
+            )
+        )
     for measure in ("Grade >= 3 CRS (adjudicated)", "Grade >= 3 ICANS (adjudicated)"):
         r = _row(safety, measure=measure)
         if r is not None:
@@ -92,46 +113,82 @@ def executive_summary(inp: ReportInputs) -> Section:
     d30 = int((adsl["DTH30FL"] == "Y").sum())
     d100 = int((adsl["DTH100FL"] == "Y").sum())
     nrm = int((adsl["NRMFL"] == "Y").sum())
-    items.append(("Deaths", f"{deaths.height} of {enrolled} enrolled; {d30} within 30 and {d100} within 100 days "
-                            f"of infusion; {nrm} non-relapse", "normal"))
-    items.append(("Median follow-up (reverse Kaplan-Meier of OS)",
-                  f"{months(followup['median_followup_days'])} months (range {months(followup['min_days'])}-"
-                  f"{months(followup['max_days'])})", "normal"))
+    items.append(
+        (
+            "Deaths",
+            f"{deaths.height} of {enrolled} enrolled; {d30} within 30 and {d100} within 100 days "
+            f"of infusion; {nrm} non-relapse",
+            "normal",
+        )
+    )
+    items.append(
+        (
+            "Median follow-up (reverse Kaplan-Meier of OS)",
+            f"{months(followup['median_followup_days'])} months (range {months(followup['min_days'])}-"
+            f"{months(followup['max_days'])})",
+            "normal",
+        )
+    )
     blocks: list[Any] = [*stopping_blocks(inp), Facts("Headline results", items)]
-    blocks.append(Paragraph("Rates are over evaluable subjects with exact Clopper-Pearson 95% CIs; subjects whose "
-                            "response window is open at the cut are pending, not non-responders. Medians and landmark "
-                            "rates are Kaplan-Meier with log-log 95% CIs (NR: not reached; NE: not estimable). Grades "
-                            "are ASTCT 2019, adjudicated as the higher of the reported and the derived grade.", "note"))
+    blocks.append(
+        Paragraph(
+            "Rates are over evaluable subjects with exact Clopper-Pearson 95% CIs; subjects whose "
+            "response window is open at the cut are pending, not non-responders. Medians and landmark "
+            "rates are Kaplan-Meier with log-log 95% CIs (NR: not reached; NE: not estimable). Grades "
+            "are ASTCT 2019, adjudicated as the higher of the reported and the derived grade.",
+            "note",
+        )
+    )
     return Section("Executive summary", "summary", blocks)
 
 
 def about(inp: ReportInputs) -> Section:
     """What the report was made from: drop and files, code, plan, and what the drop lacks."""
-    rows = [["Data cut", inp.cut], ["Data drop", inp.drop_name], ["Drop SHA-256", inp.drop_sha256],
-            *[[f"File {name}", sha] for name, sha in inp.drop_files.items()],
-            ["Code version", inp.code_version], ["Analysis plan SHA-256", inp.plan.sha256],
-            ["Subgroups", ", ".join(labels.variable(s) for s in inp.plan.subgroups)],
-            ["Landmarks", ", ".join(f"{m} months" for m in inp.plan.landmark_months)],
-            ["HSCT landmark day", str(inp.plan.hsct_landmark_day)]]
+    rows = [
+        ["Data cut", inp.cut],
+        ["Data drop", inp.drop_name],
+        ["Drop SHA-256", inp.drop_sha256],
+        *[[f"File {name}", sha] for name, sha in inp.drop_files.items()],
+        ["Code version", inp.code_version],
+        ["Analysis plan SHA-256", inp.plan.sha256],
+        ["Subgroups", ", ".join(labels.variable(s) for s in inp.plan.subgroups)],
+        ["Landmarks", ", ".join(f"{m} months" for m in inp.plan.landmark_months)],
+        ["HSCT landmark day", str(inp.plan.hsct_landmark_day)],
+    ]
     if inp.supersedes:
-        rows += [["Supersedes version", inp.supersedes["version"]],
-                 ["Superseded drop SHA-256", inp.supersedes["drop_sha256"]],
-                 ["Reason", inp.supersedes["reason"]]]
+        rows += [
+            ["Supersedes version", inp.supersedes["version"]],
+            ["Superseded drop SHA-256", inp.supersedes["drop_sha256"]],
+            ["Reason", inp.supersedes["reason"]],
+        ]
     absent = []
     if inp.lacks("adverse_events", "soc"):
-        absent.append("adverse_events has no soc column: SOC tables show every term under \"Not coded\", and grade "
-                      ">= 3 infections are recognised by their terms.")
+        absent.append(
+            'adverse_events has no soc column: SOC tables show every term under "Not coded", and grade '
+            ">= 3 infections are recognised by their terms."
+        )
     if inp.lacks("followup", "cause_category"):
-        absent.append("followup has no cause_category column: causes of death are categorised by the keyword rule "
-                      "on the cause text (leukaemia, relapse, refractory, progression mean LEUKEMIA).")
+        absent.append(
+            "followup has no cause_category column: causes of death are categorised by the keyword rule "
+            "on the cause text (leukaemia, relapse, refractory, progression mean LEUKEMIA)."
+        )
     if inp.lacks("infusion", "bridging"):
         absent.append("infusion has no bridging column: bridging therapy is not reported.")
     for record, name in (("crs_monitoring", "CRS"), ("icans_monitoring", "ICANS")):
         if inp.lacks(record):
-            absent.append(f"the drop has no {record} file: the {name} grade is the reported one only (no derived "
-                          "grade, no discrepancy listing).")
-    blocks: list[Any] = [Table("Provenance of this report", ["Item", "Value"], rows, align=["left", "left"],
-                               method="manifest.json in the cut's folder records the same, with every output's hash.")]
+            absent.append(
+                f"the drop has no {record} file: the {name} grade is the reported one only (no derived "
+                "grade, no discrepancy listing)."
+            )
+    blocks: list[Any] = [
+        Table(
+            "Provenance of this report",
+            ["Item", "Value"],
+            rows,
+            align=["left", "left"],
+            method="manifest.json in the cut's folder records the same, with every output's hash.",
+        )
+    ]
     if absent:
         blocks.append(Paragraph("What the drop does not have: " + " ".join(absent), "note"))
     return Section("About this report", "about", blocks, new_page=True)
@@ -141,13 +198,24 @@ def disposition_table(inp: ReportInputs) -> Table:
     adsl = inp.adsl
     safety = adsl.filter(pl.col("SAFFL") == "Y")
     n = safety.height
-    rows = [["Enrolled", str(adsl.height)], ["Infused (safety set)", str(n)],
-            ["Evaluable for response (efficacy set)", count_pct(int((adsl["EFFFL"] == "Y").sum()), n)],
-            ["Per-protocol set", count_pct(int((adsl["PPROTFL"] == "Y").sum()), n)]]
-    for status, text in (("ONGOING", "Ongoing at the cut"), ("DIED", "Died"), ("WITHDRAWN", "Withdrawn"),
-                         ("LOST", "Lost to follow-up")):
+    rows = [
+        ["Enrolled", str(adsl.height)],
+        ["Infused (safety set)", str(n)],
+        ["Evaluable for response (efficacy set)", count_pct(int((adsl["EFFFL"] == "Y").sum()), n)],
+        ["Per-protocol set", count_pct(int((adsl["PPROTFL"] == "Y").sum()), n)],
+    ]
+    for status, text in (
+        ("ONGOING", "Ongoing at the cut"),
+        ("DIED", "Died"),
+        ("WITHDRAWN", "Withdrawn"),
+        ("LOST", "Lost to follow-up"),
+    ):
         rows.append([f"   {text}", count_pct(int((safety["DISPSTAT"] == status).sum()), n)])
     rows.append(["   Consolidative HSCT after CAR-T", count_pct(int(safety["HSCTDT"].is_not_null().sum()), n)])
     rows.append(["   New anti-leukemia therapy after CAR-T", count_pct(int(safety["NTHERDT"].is_not_null().sum()), n)])
-    return Table("Disposition at the data cut", ["Subjects", "n (% of infused)"], rows,
-                 population="All enrolled subjects; percentages of the safety set.")
+    return Table(
+        "Disposition at the data cut",
+        ["Subjects", "n (% of infused)"],
+        rows,
+        population="All enrolled subjects; percentages of the safety set.",
+    )

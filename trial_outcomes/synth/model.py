@@ -20,13 +20,28 @@ from trial_outcomes.schema import CRITERIA, CRS_TERM, ICANS_TERM
 Row = dict[str, Any]
 
 # Scheduled disease assessments: visit -> (target day, half window)
-VISITS = {"D14": (14, 1), "D28": (28, 3), "M2": (61, 5), "M3": (91, 7), "M6": (182, 14), "M9": (274, 14),
-          "M12": (365, 14), "M18": (548, 21), "M24": (730, 21), "M36": (1096, 30), "M48": (1461, 30)}
+VISITS = {
+    "D14": (14, 1),
+    "D28": (28, 3),
+    "M2": (61, 5),
+    "M3": (91, 7),
+    "M6": (182, 14),
+    "M9": (274, 14),
+    "M12": (365, 14),
+    "M18": (548, 21),
+    "M24": (730, 21),
+    "M36": (1096, 30),
+    "M48": (1461, 30),
+}
 FUSIONS = ("none", "ETV6-RUNX1", "BCR-ABL1", "KMT2A-r", "TCF3-PBX1", "Ph-like (CRLF2-r)")
 FUSION_P = (0.55, 0.12, 0.10, 0.09, 0.06, 0.08)
 NEW_THERAPIES = ("CD22 CAR-T", "Blinatumomab", "Inotuzumab ozogamicin", "Salvage chemotherapy")
-BRIDGING = ("Low-intensity chemotherapy (vincristine, dexamethasone)", "Inotuzumab ozogamicin", "Hydroxyurea",
-            "Cytarabine")
+BRIDGING = (
+    "Low-intensity chemotherapy (vincristine, dexamethasone)",
+    "Inotuzumab ozogamicin",
+    "Hydroxyurea",
+    "Cytarabine",
+)
 SOC = {
     CRS_TERM: "Immune system disorders",
     ICANS_TERM: "Nervous system disorders",
@@ -116,21 +131,27 @@ def simulate_subject(rng: np.random.Generator, subject_id: str, enrol: int, expo
     s = Subject(enrolment)
     _deviation(rng, enrolment)
     # The checklist says what the investigator believed: every criterion fine.
-    s.eligibility = [{"subject_id": subject_id, "criterion": c, "met": "Y" if c.startswith("IN") else "N"}
-                     for c in CRITERIA]
+    s.eligibility = [
+        {"subject_id": subject_id, "criterion": c, "met": "Y" if c.startswith("IN") else "N"} for c in CRITERIA
+    ]
 
     u = r()
     if u < 0.025:
-        s.followup.append(_fu(subject_id, enrol + int(rng.integers(15, 40)), "WITHDRAWAL",
-                              "Not infused: CAR-T manufacturing failure"))
+        s.followup.append(
+            _fu(subject_id, enrol + int(rng.integers(15, 40)), "WITHDRAWAL", "Not infused: CAR-T manufacturing failure")
+        )
         return s
     if u < 0.045:
-        s.followup.append(_fu(subject_id, enrol + int(rng.integers(4, 16)), "DEATH",
-                              "Disease progression before infusion", "LEUKEMIA"))
+        s.followup.append(
+            _fu(
+                subject_id, enrol + int(rng.integers(4, 16)), "DEATH", "Disease progression before infusion", "LEUKEMIA"
+            )
+        )
         return s
     if u < 0.06:
-        s.followup.append(_fu(subject_id, enrol + int(rng.integers(2, 10)), "WITHDRAWAL",
-                              "Guardian withdrew consent before infusion"))
+        s.followup.append(
+            _fu(subject_id, enrol + int(rng.integers(2, 10)), "WITHDRAWAL", "Guardian withdrew consent before infusion")
+        )
         return s
     _infused_course(rng, s, enrol, export)
     return s
@@ -155,8 +176,13 @@ def _deviation(rng: np.random.Generator, enrolment: Row) -> None:
 
 
 def _fu(subject_id: str, day: int, event: str, detail: str = "", category: str | None = None) -> Row:
-    return {"subject_id": subject_id, "event_date": day, "event": event, "detail": detail or None,
-            "cause_category": category}
+    return {
+        "subject_id": subject_id,
+        "event_date": day,
+        "event": event,
+        "detail": detail or None,
+        "cause_category": category,
+    }
 
 
 @dataclass
@@ -174,14 +200,21 @@ class Course:
     remission_visit: str | None = None  # the visit from which assessments show remission
 
 
-def _course(rng: np.random.Generator, mrd_persistent: bool, crs_grade: int, crs_onset: int, crs_duration: int) -> Course:
+def _course(
+    rng: np.random.Generator, mrd_persistent: bool, crs_grade: int, crs_onset: int, crs_duration: int
+) -> Course:
     r = rng.random
     if crs_grade == 5:
-        return Course("early_death", death=crs_onset + crs_duration, death_cause="Cytokine release syndrome",
-                      death_category="CRS")
+        return Course(
+            "early_death", death=crs_onset + crs_duration, death_cause="Cytokine release syndrome", death_category="CRS"
+        )
     if r() < 0.015:
-        return Course("early_death", death=int(rng.integers(9, 26)), death_cause="Infection (sepsis) during aplasia",
-                      death_category="INFECTION")
+        return Course(
+            "early_death",
+            death=int(rng.integers(9, 26)),
+            death_cause="Infection (sepsis) during aplasia",
+            death_category="INFECTION",
+        )
     if mrd_persistent:
         scenario = "mrd_converter" if r() < 0.8 else "mrd_nonconverter"
     else:
@@ -189,7 +222,8 @@ def _course(rng: np.random.Generator, mrd_persistent: bool, crs_grade: int, crs_
     c = Course(scenario)
     if scenario in ("responder", "mrd_converter", "late_responder", "early_relapse"):
         c.remission_visit = {"late_responder": str(rng.choice(("M2", "M3"))), "early_relapse": "D14"}.get(
-            scenario, "D14" if r() < 0.6 else "D28")
+            scenario, "D14" if r() < 0.6 else "D28"
+        )
         c.remission_day = VISITS[c.remission_visit][0]
         if scenario == "early_relapse":
             c.relapse = int(rng.integers(24, 32))
@@ -204,13 +238,19 @@ def _course(rng: np.random.Generator, mrd_persistent: bool, crs_grade: int, crs_
         if c.relapse is not None:
             c.new_therapy = c.relapse + int(rng.integers(7, 22))
             if r() < 0.55:
-                c.death, c.death_cause, c.death_category = (c.relapse + 20 + int(rng.exponential(200)),
-                                                            "Relapsed leukemia", "LEUKEMIA")
+                c.death, c.death_cause, c.death_category = (
+                    c.relapse + 20 + int(rng.exponential(200)),
+                    "Relapsed leukemia",
+                    "LEUKEMIA",
+                )
         elif r() < (0.10 if c.hsct else 0.02):
             start = c.hsct if c.hsct else 40
             c.death = start + int(rng.integers(30, 300))
-            c.death_cause, c.death_category = (("Transplant-related (GVHD and infection)", "TRANSPLANT") if c.hsct
-                                               else ("Infection in remission", "INFECTION"))
+            c.death_cause, c.death_category = (
+                ("Transplant-related (GVHD and infection)", "TRANSPLANT")
+                if c.hsct
+                else ("Infection in remission", "INFECTION")
+            )
     elif scenario == "salvage_remission":
         c.new_therapy = int(rng.integers(30, 45))
         c.remission_visit = str(rng.choice(("M2", "M3")))  # reached on salvage: not attributable
@@ -218,18 +258,20 @@ def _course(rng: np.random.Generator, mrd_persistent: bool, crs_grade: int, crs_
         if r() < 0.4:
             c.relapse = c.remission_day + int(rng.weibull(1.2) * 200) + 30
             if r() < 0.6:
-                c.death, c.death_cause, c.death_category = (c.relapse + 30 + int(rng.exponential(150)),
-                                                            "Relapsed leukemia", "LEUKEMIA")
+                c.death, c.death_cause, c.death_category = (
+                    c.relapse + 30 + int(rng.exponential(150)),
+                    "Relapsed leukemia",
+                    "LEUKEMIA",
+                )
     elif scenario in ("partial", "refractory", "mrd_nonconverter"):
         if scenario != "mrd_nonconverter":
             c.new_therapy = int(rng.integers(30, 50))
         if scenario == "refractory" and r() < 0.7:
             c.death, c.death_cause, c.death_category = int(rng.integers(20, 400)), "Refractory leukemia", "LEUKEMIA"
-            if c.death <= c.new_therapy:
+            if c.new_therapy is not None and c.death <= c.new_therapy:
                 c.new_therapy = None
         elif scenario == "partial" and r() < 0.5:
-            c.death, c.death_cause, c.death_category = (int(rng.integers(90, 500)), "Progressive leukemia",
-                                                        "LEUKEMIA")
+            c.death, c.death_cause, c.death_category = (int(rng.integers(90, 500)), "Progressive leukemia", "LEUKEMIA")
     return c
 
 
@@ -239,12 +281,17 @@ def _infused_course(rng: np.random.Generator, s: Subject, enrol: int, export: in
     ld = enrol + int(rng.integers(5, 15))
     day0 = ld + 5
     year = 1970 + day0 // 365
-    s.infusion.append({
-        "subject_id": sid, "ld_regimen": "FC" if r() < 0.95 else "Fludarabine alone", "ld_start_date": ld,
-        "infusion_date": day0, "dose_cells_per_kg": int(round(float(np.exp(rng.normal(np.log(1.0e6), 0.45))), -3)),
-        "product_lot": f"CD19-{year}-{int(rng.integers(0, 100000)):05d}",
-        "bridging": str(rng.choice(BRIDGING)) if r() < 0.55 else None,
-    })
+    s.infusion.append(
+        {
+            "subject_id": sid,
+            "ld_regimen": "FC" if r() < 0.95 else "Fludarabine alone",
+            "ld_start_date": ld,
+            "infusion_date": day0,
+            "dose_cells_per_kg": int(round(float(np.exp(rng.normal(np.log(1.0e6), 0.45))), -3)),
+            "product_lot": f"CD19-{year}-{int(rng.integers(0, 100000)):05d}",
+            "bridging": str(rng.choice(BRIDGING)) if r() < 0.55 else None,
+        }
+    )
     # Cytokine release syndrome: most subjects, onset day 1-7, mostly grade 1-2.
     crs_grade = int(rng.choice((0, 1, 2, 3, 4, 5), p=(0.12, 0.40, 0.29, 0.11, 0.072, 0.008)))
     crs_onset = int(rng.choice(range(1, 8), p=(0.25, 0.22, 0.18, 0.13, 0.1, 0.07, 0.05)))
@@ -278,8 +325,9 @@ def _mrd(rng: np.random.Generator, negative: bool) -> float:
     return round(float(rng.uniform(0.0, 0.009)), 3) if negative else round(float(rng.uniform(0.01, 3.0)), 2)
 
 
-def _visit_response(rng: np.random.Generator, visit: str, day: int, c: Course, mrd_persistent: bool,
-                    mrd_neg: bool) -> tuple[str, float | None]:
+def _visit_response(
+    rng: np.random.Generator, visit: str, day: int, c: Course, mrd_persistent: bool, mrd_neg: bool
+) -> tuple[str, float | None]:
     if mrd_persistent:  # in morphologic remission throughout; the MRD decides
         negative = c.scenario == "mrd_converter" and day >= 14 and (visit != "D14" or rng.random() < 0.5)
         return "CR", _mrd(rng, negative and rng.random() > 0.03)
@@ -298,7 +346,7 @@ def _visit_response(rng: np.random.Generator, visit: str, day: int, c: Course, m
 def _assessments(rng: np.random.Generator, s: Subject, day0: int, end: int, c: Course, mrd_persistent: bool) -> None:
     sid = s.enrolment["subject_id"]
     mrd_neg = rng.random() < 0.88
-    rows = []
+    rows: list[tuple[int, str, str, float | None, str | None, str | None]] = []
     followed = c.remission_day is not None or mrd_persistent
     for visit, (target, window) in VISITS.items():
         day = target + int(rng.integers(-window, window + 1))
@@ -313,19 +361,29 @@ def _assessments(rng: np.random.Generator, s: Subject, day0: int, end: int, c: C
         response, mrd = _visit_response(rng, visit, day, c, mrd_persistent, mrd_neg)
         rows.append((day, visit, response, mrd, None, None))
     if c.relapse is not None:
-        site = str(rng.choice(("BM", "CNS", "TESTIS", "OTHER"), p=(0.78, 0.12, 0.05, 0.05)))
-        cd19 = str(rng.choice(("POS", "NEG", "UNKNOWN"), p=(0.55, 0.40, 0.05)))
-        mrd = round(float(rng.uniform(5, 80)), 1) if site == "BM" else None
+        relapse_site = str(rng.choice(("BM", "CNS", "TESTIS", "OTHER"), p=(0.78, 0.12, 0.05, 0.05)))
+        relapse_cd19 = str(rng.choice(("POS", "NEG", "UNKNOWN"), p=(0.55, 0.40, 0.05)))
+        blasts = round(float(rng.uniform(5, 80)), 1) if relapse_site == "BM" else None
         visit = "D28" if c.scenario == "early_relapse" else "UNSCHED"
         rows = [row for row in rows if not (c.scenario == "early_relapse" and row[1] == "D28")]
-        rows.append((c.relapse, visit, "RELAPSE", mrd, site, cd19))
+        rows.append((c.relapse, visit, "RELAPSE", blasts, relapse_site, relapse_cd19))
     for day, visit, resp, mrd, site, cd19 in sorted(rows):
-        s.assessments.append({"subject_id": sid, "assessment_date": day0 + day, "visit": visit, "response": resp,
-                              "mrd_pct": mrd, "relapse_site": site, "cd19_at_relapse": cd19})
+        s.assessments.append(
+            {
+                "subject_id": sid,
+                "assessment_date": day0 + day,
+                "visit": visit,
+                "response": resp,
+                "mrd_pct": mrd,
+                "relapse_site": site,
+                "cd19_at_relapse": cd19,
+            }
+        )
 
 
-def _followup(rng: np.random.Generator, s: Subject, day0: int, end: int, c: Course,
-              stop_event: tuple[str, str] | None) -> None:
+def _followup(
+    rng: np.random.Generator, s: Subject, day0: int, end: int, c: Course, stop_event: tuple[str, str] | None
+) -> None:
     sid = s.enrolment["subject_id"]
     events: dict[tuple[int, str], tuple[str, str | None]] = {}
     if c.hsct is not None:
@@ -339,23 +397,52 @@ def _followup(rng: np.random.Generator, s: Subject, day0: int, end: int, c: Cour
         events.setdefault((day0 + day, "CONTACT"), ("", None))
         day += int(rng.integers(60, 120))
     if c.death is not None:
-        category = c.death_category if rng.random() > 0.02 else "UNKNOWN"
-        events[(day0 + c.death, "DEATH")] = (c.death_cause, category)
+        coded = c.death_category if rng.random() > 0.02 else "UNKNOWN"
+        events[(day0 + c.death, "DEATH")] = (c.death_cause, coded)
     elif stop_event is not None:
         events[(day0 + end, stop_event[0])] = (stop_event[1], None)
-    for (date, event), (detail, category) in sorted(events.items()):
+    for (date, event), (detail, category) in sorted(events.items(), key=lambda item: item[0]):
         s.followup.append(_fu(sid, date, event, detail, category))
 
 
-def _ae(sid: str, n: int, term: str, onset: int, resolution: int | None, grade: int, serious: bool, related: bool,
-        toci: bool = False, steroid: bool = False) -> Row:
-    return {"subject_id": sid, "ae_id": f"AE{n:03d}", "term": term, "soc": SOC.get(term), "onset_date": onset,
-            "resolution_date": resolution, "grade": grade, "serious": _yn(serious), "related": _yn(related),
-            "tocilizumab": _yn(toci), "corticosteroids": _yn(steroid)}
+def _ae(
+    sid: str,
+    n: int,
+    term: str,
+    onset: int,
+    resolution: int | None,
+    grade: int,
+    serious: bool,
+    related: bool,
+    toci: bool = False,
+    steroid: bool = False,
+) -> Row:
+    return {
+        "subject_id": sid,
+        "ae_id": f"AE{n:03d}",
+        "term": term,
+        "soc": SOC.get(term),
+        "onset_date": onset,
+        "resolution_date": resolution,
+        "grade": grade,
+        "serious": _yn(serious),
+        "related": _yn(related),
+        "tocilizumab": _yn(toci),
+        "corticosteroids": _yn(steroid),
+    }
 
 
-def _adverse_events(rng: np.random.Generator, s: Subject, ld: int, day0: int, end: int, c: Course, crs_grade: int,
-                    crs_onset: int, crs_duration: int) -> None:
+def _adverse_events(
+    rng: np.random.Generator,
+    s: Subject,
+    ld: int,
+    day0: int,
+    end: int,
+    c: Course,
+    crs_grade: int,
+    crs_onset: int,
+    crs_duration: int,
+) -> None:
     sid = s.enrolment["subject_id"]
     r = rng.random
     last = day0 + end
@@ -365,18 +452,29 @@ def _adverse_events(rng: np.random.Generator, s: Subject, ld: int, day0: int, en
     if crs_grade and day0 + crs_onset <= last:
         toci = r() < {1: 0.05, 2: 0.6}.get(crs_grade, 0.95)
         steroid = r() < {1: 0.0, 2: 0.15}.get(crs_grade, 0.7)
-        rows.append((CRS_TERM, day0 + crs_onset, crs_duration, crs_grade, crs_grade >= 3 or r() < 0.3, True, toci,
-                     steroid))
+        rows.append(
+            (CRS_TERM, day0 + crs_onset, crs_duration, crs_grade, crs_grade >= 3 or r() < 0.3, True, toci, steroid)
+        )
         _crs_monitoring(rng, s, day0 + crs_onset, crs_duration, crs_grade, last)
         if r() < 0.28:
             grade = int(rng.choice((1, 2, 3, 4), p=(0.45, 0.30, 0.17, 0.08)))
             onset = day0 + crs_onset + int(rng.integers(2, 7))
-            duration = int(rng.integers(2, 11))
-            rows.append((ICANS_TERM, onset, duration, grade, grade >= 3, True, False, grade >= 2 and r() < 0.8))
-            _icans_monitoring(rng, s, onset, duration, grade, last)
+            icans_days = int(rng.integers(2, 11))
+            rows.append((ICANS_TERM, onset, icans_days, grade, grade >= 3, True, False, grade >= 2 and r() < 0.8))
+            _icans_monitoring(rng, s, onset, icans_days, grade, last)
         if crs_grade >= 3 and r() < 0.12:
-            rows.append(("Haemophagocytic lymphohistiocytosis", day0 + crs_onset + int(rng.integers(3, 8)),
-                         int(rng.integers(5, 15)), int(rng.choice((3, 4))), True, True, False, True))
+            rows.append(
+                (
+                    "Haemophagocytic lymphohistiocytosis",
+                    day0 + crs_onset + int(rng.integers(3, 8)),
+                    int(rng.integers(5, 15)),
+                    int(rng.choice((3, 4))),
+                    True,
+                    True,
+                    False,
+                    True,
+                )
+            )
     for term, p, grades, gp, (lo, hi), dur in OTHER_AES:
         if r() < p:
             duration = None if dur is None else int(rng.integers(dur[0], dur[1] + 1))
@@ -384,11 +482,20 @@ def _adverse_events(rng: np.random.Generator, s: Subject, ld: int, day0: int, en
                 duration = int(rng.integers(60, 150))  # prolonged cytopenia, unresolved at day 28 and 90
             grade = int(rng.choice(grades, p=gp))
             infection = SOC.get(term) == "Infections and infestations"
-            rows.append((term, day0 + int(rng.integers(lo, hi + 1)), duration, grade, grade >= 3 and infection,
-                         not infection))
+            rows.append(
+                (term, day0 + int(rng.integers(lo, hi + 1)), duration, grade, grade >= 3 and infection, not infection)
+            )
     if c.hsct is not None and r() < 0.35:  # after the transplant: not treatment-emergent for CAR-T
-        rows.append(("Graft versus host disease", day0 + c.hsct + int(rng.integers(20, 60)), int(rng.integers(14, 90)),
-                     int(rng.choice((2, 3))), True, False))
+        rows.append(
+            (
+                "Graft versus host disease",
+                day0 + c.hsct + int(rng.integers(20, 60)),
+                int(rng.integers(14, 90)),
+                int(rng.choice((2, 3))),
+                True,
+                False,
+            )
+        )
     if c.death is not None and c.death_category == "INFECTION":
         rows.append(("Sepsis", last - int(rng.integers(0, 4)), 0, 5, True, c.death < 30))
     n = 0
@@ -396,10 +503,9 @@ def _adverse_events(rng: np.random.Generator, s: Subject, ld: int, day0: int, en
         if onset > last:
             continue
         resolution = None if duration is None or grade == 5 or onset + duration > last else onset + duration
-        if grade == 5:
-            onset = min(onset, last)
+        start = min(onset, last) if grade == 5 else onset
         n += 1
-        s.adverse_events.append(_ae(sid, n, term, onset, resolution, grade, serious, related, *drugs))
+        s.adverse_events.append(_ae(sid, n, term, start, resolution, grade, serious, related, *drugs))
 
 
 def _crs_monitoring(rng: np.random.Generator, s: Subject, onset: int, duration: int, grade: int, last: int) -> None:
@@ -417,11 +523,15 @@ def _crs_monitoring(rng: np.random.Generator, s: Subject, onset: int, duration: 
         by_hypo = rng.random() < 0.5
         if onset + k > last:
             break
-        s.crs_monitoring.append({
-            "subject_id": sid, "obs_date": onset + k, "max_temp_c": round(float(rng.uniform(38.0, 40.5)), 1),
-            "hypotension": hypo_by[level] if by_hypo else "NONE",
-            "oxygen": "NONE" if by_hypo else oxy_by[level],
-        })
+        s.crs_monitoring.append(
+            {
+                "subject_id": sid,
+                "obs_date": onset + k,
+                "max_temp_c": round(float(rng.uniform(38.0, 40.5)), 1),
+                "hypotension": hypo_by[level] if by_hypo else "NONE",
+                "oxygen": "NONE" if by_hypo else oxy_by[level],
+            }
+        )
 
 
 def _icans_day(rng: np.random.Generator, level: int, age: float) -> Row:
@@ -447,9 +557,15 @@ def _icans_day(rng: np.random.Generator, level: int, age: float) -> Row:
         if rng.random() < 0.2:
             seizure = "PROLONGED"
     child = age < 12
-    return {"ice_score": None if child else ice, "capd_score": (None if unable else capd) if child else None,
-            "unable_capd": (unable or "N") if child else None, "consciousness": consciousness, "seizure": seizure,
-            "motor_weakness": motor, "cerebral_edema": edema}
+    return {
+        "ice_score": None if child else ice,
+        "capd_score": (None if unable else capd) if child else None,
+        "unable_capd": (unable or "N") if child else None,
+        "consciousness": consciousness,
+        "seizure": seizure,
+        "motor_weakness": motor,
+        "cerebral_edema": edema,
+    }
 
 
 def _icans_monitoring(rng: np.random.Generator, s: Subject, onset: int, duration: int, grade: int, last: int) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trial_outcomes.reporting.figures.style import GREY, new_figure, figure_bytes
+from trial_outcomes.reporting.figures.style import GREY, figure_bytes, new_figure
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,11 @@ def draw_consort(spec: ConsortSpec) -> bytes:
     def box(x: float, y: float, text: str, w: float = 3.6, h: float = 1.1) -> None:
         from matplotlib.patches import FancyBboxPatch
 
-        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02", fill=False,
-                                    linewidth=1.0, edgecolor="#1f4e79"))
+        ax.add_patch(
+            FancyBboxPatch(
+                (x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02", fill=False, linewidth=1.0, edgecolor="#1f4e79"
+            )
+        )
         ax.text(x, y, text, ha="center", va="center", fontsize=8.5)
 
     def arrow(x0: float, y0: float, x1: float, y1: float) -> None:
@@ -41,8 +44,13 @@ def draw_consort(spec: ConsortSpec) -> bytes:
     box(3, 6.9, f"Infused: safety set\nn = {spec.infused}")
     box(3, 4.6, f"Evaluable: efficacy set\nn = {spec.evaluable}")
     s = spec.status
-    box(3, 2.0, f"Status at the data cut\nongoing {s.get('ONGOING', 0)}   died {s.get('DIED', 0)}\n"
-                f"withdrawn {s.get('WITHDRAWN', 0)}   lost {s.get('LOST', 0)}", h=1.5)
+    box(
+        3,
+        2.0,
+        f"Status at the data cut\nongoing {s.get('ONGOING', 0)}   died {s.get('DIED', 0)}\n"
+        f"withdrawn {s.get('WITHDRAWN', 0)}   lost {s.get('LOST', 0)}",
+        h=1.5,
+    )
     lines = [textwrap.fill(f"{reason}: {n}", 34, subsequent_indent="  ") for reason, n in spec.not_infused if n]
     reasons = "\n".join(lines) or "none"
     n_lines = reasons.count("\n") + 2
@@ -79,23 +87,48 @@ def draw_swimmer(spec: SwimmerSpec) -> bytes:
     y = np.arange(n)
     # one line per subject (a single collection, cheaper than a bar each), 62 % of its lane
     ax.hlines(y, 0, spec.end, color="#d6e4f0", linewidth=0.62 * lane * 72, capstyle="butt")
-    marks = (("remission", "o", "#2e8b57", "First remission (CR/CRi)"), ("hsct", "D", "#8e44ad", "HSCT"),
-             ("new_therapy", "P", "#b7950b", "New therapy"), ("relapse", "X", "#d35400", "Relapse"),
-             ("death", "s", "#000000", "Death"))
+    marks = (
+        ("remission", "o", "#2e8b57", "First remission (CR/CRi)"),
+        ("hsct", "D", "#8e44ad", "HSCT"),
+        ("new_therapy", "P", "#b7950b", "New therapy"),
+        ("relapse", "X", "#d35400", "Relapse"),
+        ("death", "s", "#000000", "Death"),
+    )
     for name, marker, colour, label in marks:
         values = getattr(spec, name)
         has = [i for i, v in enumerate(values) if v is not None]
-        ax.plot([values[i] for i in has], [y[i] for i in has], linestyle="none", marker=marker, markersize=4,
-                color=colour, label=label)
+        ax.plot(
+            [values[i] for i in has],
+            [y[i] for i in has],
+            linestyle="none",
+            marker=marker,
+            markersize=4,
+            color=colour,
+            label=label,
+        )
     ongoing = [i for i, o in enumerate(spec.ongoing) if o]
-    ax.plot([spec.end[i] + 0.5 for i in ongoing], [y[i] for i in ongoing], linestyle="none", marker=">", markersize=4,
-            color="#1f4e79", label="Ongoing at the cut")
+    ax.plot(
+        [spec.end[i] + 0.5 for i in ongoing],
+        [y[i] for i in ongoing],
+        linestyle="none",
+        marker=">",
+        markersize=4,
+        color="#1f4e79",
+        label="Ongoing at the cut",
+    )
     ax.set_yticks(y)
     ax.set_yticklabels(spec.ids, fontsize=6.5)
     ax.set_ylim(-0.8, n - 0.2)
     ax.set_xlim(0, max(spec.max_months, max(spec.end, default=1)) + 2)
     ax.set_xlabel("Months since infusion")
     fig.text(0.01, 1 - 0.12 / height, spec.title, fontsize=10, fontweight="bold", va="top")
-    fig.legend(loc="upper center", bbox_to_anchor=(0.55, 1 - 0.36 / height), ncol=6, fontsize=7, frameon=False,
-               handletextpad=0.3, columnspacing=1.2)
+    fig.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.55, 1 - 0.36 / height),
+        ncol=6,
+        fontsize=7,
+        frameon=False,
+        handletextpad=0.3,
+        columnspacing=1.2,
+    )
     return figure_bytes(fig)

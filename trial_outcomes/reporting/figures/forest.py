@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from typing_extensions import TypeIs
 
-from trial_outcomes.reporting.figures.style import COLOURS, GREY, new_figure, figure_bytes
+from trial_outcomes.reporting.figures.style import COLOURS, GREY, figure_bytes, new_figure
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class ForestSpec:
     right_header: str
 
 
-def _finite(v: float | None) -> bool:
+def _finite(v: float | None) -> TypeIs[float]:
     return v is not None and bool(np.isfinite(v)) and v > 0
 
 
@@ -42,9 +43,13 @@ def draw(spec: ForestSpec) -> bytes:
     ax = fig.add_axes((0.40, 0.55 / height, 0.33, 1 - 1.05 / height))
     values = [v for r in spec.rows for v in (r.lcl, r.ucl, r.estimate) if _finite(v)] + [spec.reference]
     if spec.log_scale:
-        low, high = max(min(values + [0.5]), 1 / 64), min(max(values + [2.0]), 64)
+        low, high = max(min([*values, 0.5]), 1 / 64), min(max([*values, 2.0]), 64)
         ax.set_xscale("log")
-        ticks = [t for t in (1 / 64, 1 / 32, 1 / 16, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64) if low / 1.5 <= t <= high * 1.5]
+        ticks = [
+            t
+            for t in (1 / 64, 1 / 32, 1 / 16, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64)
+            if low / 1.5 <= t <= high * 1.5
+        ]
         limits = (min(ticks[0], low * 0.9), max(ticks[-1], high * 1.1))
     else:
         ticks = [0, 0.25, 0.5, 0.75, 1.0]
@@ -52,17 +57,40 @@ def draw(spec: ForestSpec) -> bytes:
     y = np.arange(len(spec.rows))[::-1]
     for yi, row in zip(y, spec.rows, strict=True):
         weight = "bold" if row.heading else "normal"
-        ax.text(-0.03, yi, row.label, transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=7.5,
-                fontweight=weight, clip_on=False)
-        ax.text(1.03, yi, row.right, transform=ax.get_yaxis_transform(), ha="left", va="center", fontsize=7.5,
-                color="#333333" if _finite(row.estimate) else GREY, clip_on=False)
+        ax.text(
+            -0.03,
+            yi,
+            row.label,
+            transform=ax.get_yaxis_transform(),
+            ha="right",
+            va="center",
+            fontsize=7.5,
+            fontweight=weight,
+            clip_on=False,
+        )
+        ax.text(
+            1.03,
+            yi,
+            row.right,
+            transform=ax.get_yaxis_transform(),
+            ha="left",
+            va="center",
+            fontsize=7.5,
+            color="#333333" if _finite(row.estimate) else GREY,
+            clip_on=False,
+        )
         if row.heading or not _finite(row.estimate):
             continue
         lo = row.lcl if _finite(row.lcl) else limits[0]
         hi = row.ucl if _finite(row.ucl) else limits[1]
         ax.plot([max(lo, limits[0]), min(hi, limits[1])], [yi, yi], color=COLOURS[0], linewidth=1.2)
-        ax.plot([min(max(row.estimate, limits[0]), limits[1])], [yi], marker="s", color=COLOURS[0],  # type: ignore[type-var]
-                markersize=4.5)
+        ax.plot(
+            [min(max(row.estimate, limits[0]), limits[1])],
+            [yi],
+            marker="s",
+            color=COLOURS[0],
+            markersize=4.5,
+        )
     ax.axvline(spec.reference, color=GREY, linewidth=0.8, linestyle="--")
     ax.set_xlim(*limits)
     ax.set_xticks(ticks)
@@ -72,8 +100,17 @@ def draw(spec: ForestSpec) -> bytes:
     ax.spines["left"].set_visible(False)
     ax.set_ylim(-0.7, len(spec.rows) - 0.3)
     ax.set_xlabel(spec.xlabel, fontsize=8)
-    ax.text(1.03, len(spec.rows) - 0.1, spec.right_header, transform=ax.get_yaxis_transform(), ha="left", va="bottom",
-            fontsize=7.5, fontweight="bold", clip_on=False)
+    ax.text(
+        1.03,
+        len(spec.rows) - 0.1,
+        spec.right_header,
+        transform=ax.get_yaxis_transform(),
+        ha="left",
+        va="bottom",
+        fontsize=7.5,
+        fontweight="bold",
+        clip_on=False,
+    )
     ax.text(spec.reference, -0.7, spec.reference_label, ha="center", va="top", fontsize=6.5, color=GREY)
     fig.text(0.01, 1 - 0.15 / height, spec.title, fontsize=10, fontweight="bold", va="top")
     return figure_bytes(fig)

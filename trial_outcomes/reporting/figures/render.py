@@ -59,7 +59,7 @@ def figure_workers() -> Iterator[None]:
     if n <= 1 or os.getpid() in _started:
         yield
         return
-    pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"))
+    pool = _pool(n)
     _started[os.getpid()] = pool
     for _ in range(n):
         pool.submit(_warm_up)
@@ -82,10 +82,31 @@ def render_all(specs: dict[str, Any]) -> dict[str, bytes]:
         images = dict(zip(ordered, pool.map(draw, [specs[name] for name in ordered], chunksize=1), strict=True))
     else:
         _warm_up()  # fonts and text layout loaded once here, inherited by the forked workers
-        with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork")) as new_pool:
-            images = dict(zip(ordered, new_pool.map(draw, [specs[name] for name in ordered], chunksize=1),
-                              strict=True))
+        with _pool(n) as new_pool:
+            images = dict(zip(ordered, new_pool.map(draw, [specs[name] for name in ordered], chunksize=1), strict=True))
     return {name: images[name] for name in names}
+
+
+def _pool(n: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=n,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker ends when the run's process ends, even by SIGKILL: otherwise it would
+    wait forever for figures (holding the terminal's pipes). Linux's parent-death
+    signal; the workers are forked only on Linux."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
 
 
 def _warm_up() -> None:
@@ -95,10 +116,30 @@ def _warm_up() -> None:
     curve = survival.Curve("A (n=2)", [1.0, 2.0], [0.9, 0.5], [0.8, 0.3], [1.0, 0.7], [1.5], [0.9], [2, 1], 2.0)
     draw(survival.SurvivalSpec("Warm-up", "", False, "infusion", [0.0, 3.0], [curve, curve], ["6 mo: 50%"]))
     draw(survival.SurvivalSpec("Warm-up", "", False, "infusion", [0.0, 3.0], [curve], ["6 mo: 50%"]))
-    draw(forest.ForestSpec("Warm-up", "HR", [forest.ForestRow("Sex", None, None, None, "", True),
-                                             forest.ForestRow("F vs M", 1.2, 0.8, 1.9, "1.2")], True, 1.0, "1", "HR"))
-    draw(flow.SwimmerSpec(["A", "B"], [3.0, 4.0], [1.0, None], [2.0, None], [None, 1.0], [2.5, None], [3.0, None],
-                          [False, True], "Warm-up"))
+    draw(
+        forest.ForestSpec(
+            "Warm-up",
+            "HR",
+            [forest.ForestRow("Sex", None, None, None, "", True), forest.ForestRow("F vs M", 1.2, 0.8, 1.9, "1.2")],
+            True,
+            1.0,
+            "1",
+            "HR",
+        )
+    )
+    draw(
+        flow.SwimmerSpec(
+            ["A", "B"],
+            [3.0, 4.0],
+            [1.0, None],
+            [2.0, None],
+            [None, 1.0],
+            [2.5, None],
+            [3.0, None],
+            [False, True],
+            "Warm-up",
+        )
+    )
 
 
 def _cost(spec: Any) -> int:

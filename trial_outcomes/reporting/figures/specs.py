@@ -28,6 +28,12 @@ def _months(days: float | None) -> str:
     return "NR" if days is None else f"{days / DAYS_PER_MONTH:.1f} mo"
 
 
+def _largest(values: pl.Series) -> float:
+    """The largest value of a numeric column; 0 when it is empty or all null."""
+    largest = values.max()
+    return float(largest) if isinstance(largest, int | float) else 0.0
+
+
 def at_risk(time_days: np.ndarray, n_risk: np.ndarray, ticks_months: list[float]) -> list[int]:
     """Subjects still at risk at each tick: the number at risk at the first observed
     time on or after it (0 past the last one)."""
@@ -35,8 +41,14 @@ def at_risk(time_days: np.ndarray, n_risk: np.ndarray, ticks_months: list[float]
     return [int(n_risk[i]) if i < len(n_risk) else 0 for i in idx]
 
 
-def _curve(part: pl.DataFrame, summary: dict[str, Any], details: dict[str, Any], label: str, ticks: list[float],
-           cumulative: bool) -> Curve:
+def _curve(
+    part: pl.DataFrame,
+    summary: dict[str, Any],
+    details: dict[str, Any],
+    label: str,
+    ticks: list[float],
+    cumulative: bool,
+) -> Curve:
     part = part.sort("time_days")
     t = part["time_days"].to_numpy()
     censored = part.filter(pl.col("n_censor") > 0)
@@ -49,7 +61,8 @@ def _curve(part: pl.DataFrame, summary: dict[str, Any], details: dict[str, Any],
         label=f"{label} ({counts})",
         time=list(t / DAYS_PER_MONTH),
         estimate=part["estimate"].fill_null(0.0).to_list(),
-        lcl=part["lcl"].to_list(), ucl=part["ucl"].to_list(),
+        lcl=part["lcl"].to_list(),
+        ucl=part["ucl"].to_list(),
         censor_time=list(censored["time_days"].to_numpy() / DAYS_PER_MONTH),
         censor_estimate=censored["estimate"].fill_null(0.0).to_list(),
         at_risk=at_risk(t, part["n_risk"].to_numpy(), ticks),
@@ -57,22 +70,24 @@ def _curve(part: pl.DataFrame, summary: dict[str, Any], details: dict[str, Any],
     )
 
 
-def survival_specs(summary: pl.DataFrame, details: pl.DataFrame, curves: pl.DataFrame,
-                   landmarks: tuple[int, ...]) -> dict[str, SurvivalSpec]:
+def survival_specs(
+    summary: pl.DataFrame, details: pl.DataFrame, curves: pl.DataFrame, landmarks: tuple[int, ...]
+) -> dict[str, SurvivalSpec]:
     """One figure per endpoint and subgroup variable of the primary analysis (the
     sensitivity analyses are tables in the report, not figures)."""
-    keys = (curves.filter(pl.col("analysis") == "primary")
-            .select("endpoint", "analysis", "group_var").unique())
+    found = curves.filter(pl.col("analysis") == "primary").select("endpoint", "analysis", "group_var").unique()
     order = {e: i for i, e in enumerate(ENDPOINT_ORDER)}
-    keys = sorted(keys.iter_rows(), key=lambda k: (order[k[0]], k[1] != "primary", k[2] != "all", k[2]))
+    keys = sorted(found.iter_rows(), key=lambda k: (order[k[0]], k[1] != "primary", k[2] != "all", k[2]))
     details_by = {(r["endpoint"], r["analysis"], r["group_var"], r["group"]): r for r in details.iter_rows(named=True)}
     specs = {}
     for endpoint, analysis, group_var in keys:
-        select = (pl.col("endpoint") == endpoint) & (pl.col("analysis") == analysis) & (pl.col("group_var") == group_var)
+        select = (
+            (pl.col("endpoint") == endpoint) & (pl.col("analysis") == analysis) & (pl.col("group_var") == group_var)
+        )
         rows = summary.filter(select)
         part = curves.filter(select)
         cumulative = endpoint in COMPETING
-        ticks = time_ticks(float(part["time_days"].max() or 0) / DAYS_PER_MONTH)
+        ticks = time_ticks(_largest(part["time_days"]) / DAYS_PER_MONTH)
         made = []
         for r in rows.sort("group").iter_rows(named=True):
             d = details_by.get((endpoint, analysis, group_var, r["group"]), {})
@@ -88,10 +103,14 @@ def survival_specs(summary: pl.DataFrame, details: pl.DataFrame, curves: pl.Data
         notes = []
         if group_var == "all" and rows.height:
             r = rows.row(0, named=True)
-            notes = [f"{m} mo: {_pct(r[f'rate_{m}m'])} ({_pct(r[f'rate_{m}m_lcl'])}-{_pct(r[f'rate_{m}m_ucl'])})"
-                     for m in landmarks if r[f"rate_{m}m"] is not None]
+            notes = [
+                f"{m} mo: {_pct(r[f'rate_{m}m'])} ({_pct(r[f'rate_{m}m_lcl'])}-{_pct(r[f'rate_{m}m_ucl'])})"
+                for m in landmarks
+                if r[f"rate_{m}m"] is not None
+            ]
         specs[f"{endpoint}_{analysis}_{group_var}.svg"] = SurvivalSpec(
-            title, subtitle, cumulative, labels.ORIGINS[endpoint], ticks, made, notes)
+            title, subtitle, cumulative, labels.ORIGINS[endpoint], ticks, made, notes
+        )
     return specs
 
 
@@ -103,28 +122,65 @@ def hazard_ratio_spec(cox: pl.DataFrame, endpoint: str) -> ForestSpec:
         reference = labels.level(var, sub["reference"][0])
         rows.append(ForestRow(f"{labels.variable(var)} (reference: {reference})", None, None, None, "", heading=True))
         for r in sub.iter_rows(named=True):
-            right = (f"{r['hr']:.2f} ({r['hr_lcl']:.2f}-{r['hr_ucl']:.2f})" if r["hr"] is not None
-                     else f"NE: {r['note'] or 'not estimable'}"[:46])
-            rows.append(ForestRow(f"   {labels.level(var, r['group'])} (n={r['n']}, {r['n_events']} ev.)",
-                                  r["hr"], r["hr_lcl"], r["hr_ucl"], right))
-    return ForestSpec(f"{labels.endpoint(endpoint)}: hazard ratios by subgroup (Cox, Efron ties)",
-                      "Hazard ratio against the reference level (log scale)", rows, True, 1.0,
-                      "no difference", "HR (95% CI)")
+            right = (
+                f"{r['hr']:.2f} ({r['hr_lcl']:.2f}-{r['hr_ucl']:.2f})"
+                if r["hr"] is not None
+                else f"NE: {r['note'] or 'not estimable'}"[:46]
+            )
+            rows.append(
+                ForestRow(
+                    f"   {labels.level(var, r['group'])} (n={r['n']}, {r['n_events']} ev.)",
+                    r["hr"],
+                    r["hr_lcl"],
+                    r["hr_ucl"],
+                    right,
+                )
+            )
+    return ForestSpec(
+        f"{labels.endpoint(endpoint)}: hazard ratios by subgroup (Cox, Efron ties)",
+        "Hazard ratio against the reference level (log scale)",
+        rows,
+        True,
+        1.0,
+        "no difference",
+        "HR (95% CI)",
+    )
 
 
 def response_forest_spec(response: pl.DataFrame, parameter: str = "CR/CRi by day 28") -> ForestSpec:
     part = response.filter(pl.col("parameter") == parameter)
     overall = part.filter(pl.col("group_var") == "all").row(0, named=True)
-    rows = [ForestRow(f"All evaluable (n={overall['n']})", overall["rate"], overall["rate_lcl"], overall["rate_ucl"],
-                      _rate_text(overall))]
+    rows = [
+        ForestRow(
+            f"All evaluable (n={overall['n']})",
+            overall["rate"],
+            overall["rate_lcl"],
+            overall["rate_ucl"],
+            _rate_text(overall),
+        )
+    ]
     for var in part.filter(pl.col("group_var") != "all")["group_var"].unique(maintain_order=True).to_list():
         rows.append(ForestRow(labels.variable(var), None, None, None, "", heading=True))
         for r in part.filter(pl.col("group_var") == var).iter_rows(named=True):
-            rows.append(ForestRow(f"   {labels.level(var, r['group'])} (n={r['n']})", r["rate"], r["rate_lcl"],
-                                  r["rate_ucl"], _rate_text(r)))
+            rows.append(
+                ForestRow(
+                    f"   {labels.level(var, r['group'])} (n={r['n']})",
+                    r["rate"],
+                    r["rate_lcl"],
+                    r["rate_ucl"],
+                    _rate_text(r),
+                )
+            )
     reference = overall["rate"] if overall["rate"] is not None else 0.5
-    return ForestSpec(f"{parameter}: rate by subgroup (exact 95% CI)", "Response rate", rows, False, reference,
-                      "overall rate", "x/n, rate (95% CI)")
+    return ForestSpec(
+        f"{parameter}: rate by subgroup (exact 95% CI)",
+        "Response rate",
+        rows,
+        False,
+        reference,
+        "overall rate",
+        "x/n, rate (95% CI)",
+    )
 
 
 def _rate_text(r: dict[str, Any]) -> str:
@@ -155,43 +211,73 @@ def swimmer_specs(adsl: pl.DataFrame) -> dict[str, SwimmerSpec]:
         return ((pl.col(col) - pl.col("TRTSDT")).dt.total_days() / DAYS_PER_MONTH).alias(col)
 
     lanes = infused.select(
-        "USUBJID", "DISPSTAT",
+        "USUBJID",
+        "DISPSTAT",
         ((pl.coalesce("DTHDT", "LSTALVDT") - pl.col("TRTSDT")).dt.total_days() / DAYS_PER_MONTH).alias("_end"),
-        months("FRMDT"), months("HSCTDT"), months("NTHERDT"), months("RELDT"), months("DTHDT"),
+        months("FRMDT"),
+        months("HSCTDT"),
+        months("NTHERDT"),
+        months("RELDT"),
+        months("DTHDT"),
     ).sort("_end", "USUBJID")
     specs = {}
-    longest = float(lanes["_end"].max() or 0.0)  # one time axis for every page
+    longest = _largest(lanes["_end"])  # one time axis for every page
     chunks = max(1, -(-lanes.height // SWIMMER_LANES))
     for k in range(chunks):
         part = lanes.slice(k * SWIMMER_LANES, SWIMMER_LANES)
         title = "Course of each infused subject" + (f" ({k + 1} of {chunks})" if chunks > 1 else "")
         specs[f"swimmer_{k + 1}.svg"] = SwimmerSpec(
-            part["USUBJID"].to_list(), part["_end"].fill_null(0).to_list(), part["FRMDT"].to_list(),
-            part["HSCTDT"].to_list(), part["NTHERDT"].to_list(), part["RELDT"].to_list(), part["DTHDT"].to_list(),
-            (part["DISPSTAT"] == "ONGOING").to_list(), title, longest)
+            part["USUBJID"].to_list(),
+            part["_end"].fill_null(0).to_list(),
+            part["FRMDT"].to_list(),
+            part["HSCTDT"].to_list(),
+            part["NTHERDT"].to_list(),
+            part["RELDT"].to_list(),
+            part["DTHDT"].to_list(),
+            (part["DISPSTAT"] == "ONGOING").to_list(),
+            title,
+            longest,
+        )
     return specs
 
 
 def cd19_negative_spec(curve: pl.DataFrame, n: int, landmarks: tuple[int, ...]) -> SurvivalSpec:
-    ticks = time_ticks(float(curve["time_days"].max() or 0) / DAYS_PER_MONTH if curve.height else 12)
+    ticks = time_ticks(_largest(curve["time_days"]) / DAYS_PER_MONTH if curve.height else 12)
     t = curve["time_days"].to_numpy() if curve.height else np.array([])
     censored = curve.filter(pl.col("n_censor") > 0)
     events = int(curve["n_event"].sum()) if curve.height else 0
-    made = Curve(f"CD19-negative relapse (n={n}, {events} events)", list(t / DAYS_PER_MONTH),
-                 curve["estimate"].fill_null(0.0).to_list(), curve["lcl"].to_list(), curve["ucl"].to_list(),
-                 list(censored["time_days"].to_numpy() / DAYS_PER_MONTH), censored["estimate"].fill_null(0.0).to_list(),
-                 at_risk(t, curve["n_risk"].to_numpy(), ticks) if curve.height else [0] * len(ticks))
-    return SurvivalSpec("Cumulative incidence of CD19-negative relapse",
-                        "CD19-positive or unknown relapse and death in remission competing; subjects in remission",
-                        True, "first remission", ticks, [made])
+    made = Curve(
+        f"CD19-negative relapse (n={n}, {events} events)",
+        list(t / DAYS_PER_MONTH),
+        curve["estimate"].fill_null(0.0).to_list(),
+        curve["lcl"].to_list(),
+        curve["ucl"].to_list(),
+        list(censored["time_days"].to_numpy() / DAYS_PER_MONTH),
+        censored["estimate"].fill_null(0.0).to_list(),
+        at_risk(t, curve["n_risk"].to_numpy(), ticks) if curve.height else [0] * len(ticks),
+    )
+    return SurvivalSpec(
+        "Cumulative incidence of CD19-negative relapse",
+        "CD19-positive or unknown relapse and death in remission competing; subjects in remission",
+        True,
+        "first remission",
+        ticks,
+        [made],
+    )
 
 
-def all_specs(adsl: pl.DataFrame, survival: dict[str, pl.DataFrame], response: pl.DataFrame,
-              relapse_curve: pl.DataFrame, landmarks: tuple[int, ...]) -> dict[str, Any]:
+def all_specs(
+    adsl: pl.DataFrame,
+    survival: dict[str, pl.DataFrame],
+    response: pl.DataFrame,
+    relapse_curve: pl.DataFrame,
+    landmarks: tuple[int, ...],
+) -> dict[str, Any]:
     """Every figure of a cut, by file name."""
     specs: dict[str, Any] = {"consort.svg": consort_spec(adsl)}
-    specs.update(survival_specs(survival["survival_summary"], survival["survival_details"], survival["km_curves"],
-                                landmarks))
+    specs.update(
+        survival_specs(survival["survival_summary"], survival["survival_details"], survival["km_curves"], landmarks)
+    )
     cox = survival["cox_summary"]
     for endpoint in ("OS", "EFS", "DFS", "DOR"):
         if cox.filter(pl.col("endpoint") == endpoint).height:

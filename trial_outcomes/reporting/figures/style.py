@@ -36,7 +36,7 @@ def new_figure(width: float, height: float) -> Any:
     """A figure that does not touch pyplot's global state."""
     import matplotlib
 
-    matplotlib.rcParams.update(RC)
+    matplotlib.rcParams.update(RC)  # type: ignore[arg-type]  # the keys are rcParams names, checked by matplotlib
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height))

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from trial_outcomes.reporting.figures.style import COLOURS, GREY, LIGHT, new_figure, figure_bytes
+from trial_outcomes.reporting.figures.style import COLOURS, GREY, LIGHT, figure_bytes, new_figure
 
 
 @dataclass(frozen=True)
@@ -76,11 +76,25 @@ def draw(spec: SurvivalSpec) -> bytes:
         t, est, lcl, ucl = _step(curve, start)
         ax.step(t, est, where="post", color=colour, linewidth=1.6, label=curve.label)
         if n_groups == 1:  # bands of several groups hide each other (survminer shows them for one curve)
-            ax.fill_between(t, np.where(np.isnan(lcl), est, lcl), np.where(np.isnan(ucl), est, ucl), step="post",
-                            color=colour, alpha=0.14, linewidth=0)
+            ax.fill_between(
+                t,
+                np.where(np.isnan(lcl), est, lcl),
+                np.where(np.isnan(ucl), est, ucl),
+                step="post",
+                color=colour,
+                alpha=0.14,
+                linewidth=0,
+            )
         if curve.censor_time:
-            ax.plot(curve.censor_time, curve.censor_estimate, linestyle="none", marker="|", markersize=6,
-                    markeredgewidth=1.0, color=colour)
+            ax.plot(
+                curve.censor_time,
+                curve.censor_estimate,
+                linestyle="none",
+                marker="|",
+                markersize=6,
+                markeredgewidth=1.0,
+                color=colour,
+            )
         if not spec.cumulative and curve.median_months is not None:
             medians.append((curve.median_months, colour))
     if medians:
@@ -88,9 +102,17 @@ def draw(spec: SurvivalSpec) -> bytes:
         for m, colour in medians:
             ax.vlines(m, 0, 0.5, color=colour, linewidth=0.7, linestyle="--")
     if spec.notes and n_groups == 1:
-        ax.text(0.99, 0.03 if not spec.cumulative else 0.97, "\n".join(spec.notes), transform=ax.transAxes,
-                ha="right", va="bottom" if not spec.cumulative else "top", fontsize=7.5, color="#333333",
-                bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": LIGHT, "linewidth": 0.6})
+        ax.text(
+            0.99,
+            0.03 if not spec.cumulative else 0.97,
+            "\n".join(spec.notes),
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom" if not spec.cumulative else "top",
+            fontsize=7.5,
+            color="#333333",
+            bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": LIGHT, "linewidth": 0.6},
+        )
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, spec.ticks[-1])
     ax.set_xticks(spec.ticks)
@@ -110,6 +132,7 @@ def draw(spec: SurvivalSpec) -> bytes:
     for tick, column in zip(spec.ticks, zip(*(c.at_risk for c in spec.curves), strict=True), strict=True):
         fig.text(tick, first, "\n".join(str(n) for n in column), transform=under_ticks, ha="center", **lines)
     for i, curve in enumerate(spec.curves):  # each label in its curve's colour, on its line of the columns
-        fig.text(0.19, first, "\n" * i + curve.label.split(" (")[0], ha="right", color=COLOURS[i % len(COLOURS)],
-                 **lines)
+        fig.text(
+            0.19, first, "\n" * i + curve.label.split(" (")[0], ha="right", color=COLOURS[i % len(COLOURS)], **lines
+        )
     return figure_bytes(fig)
