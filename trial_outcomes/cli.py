@@ -209,14 +209,23 @@ def cmd_open(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Each option's default, where it has one worth showing (not empty, off or none)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in ("", None, False) or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trial-outcomes",
         description="Outcomes pipeline of NCT04325841",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Help,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = _Help
     run = sub.add_parser("run", help="materialize every asset for one drop and one data cut", formatter_class=fmt)
     run.add_argument("--data", default="data/sample", help="folder of the data drop")
     run.add_argument("--cut", default="", help="data cut YYYY-MM-DD (empty: the latest date in the drop)")
