@@ -59,7 +59,7 @@ def eligibility_deviations(
 ) -> Iterator[Any]:
     """Each computable criterion evaluated from enrolment and compared with the
     checklist, for the subjects enrolled by the cut; every disagreement, failure
-    or missing criterion is listed (protocol.md). A deviation does not stop the
+    or missing criterion is listed (docs/protocol.md). A deviation does not stop the
     run: infused subjects stay in the safety set."""
     table = find_deviations(cut_records["enrolment"], cut_records["eligibility"])
     meta, problems = save_table(context, settings, "eligibility_deviations.csv", table)

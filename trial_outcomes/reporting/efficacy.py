@@ -163,8 +163,8 @@ def eligibility_section(inp: ReportInputs) -> Section:
                 },
                 population="Subjects enrolled by the cut.",
                 source="eligibility_deviations.csv",
-                method="IN01-IN03, EX06 and EX11-EX13 computed from enrolment (protocol.md); subjects infused "
-                "despite a failed criterion stay in the safety set and leave the per-protocol set.",
+                method="The protocol's criteria IN01-IN03, EX06 and EX11-EX13 computed from enrolment; subjects "
+                "infused despite a failed criterion stay in the safety set and leave the per-protocol set.",
             )
         ],
     )
