@@ -98,13 +98,18 @@ def _pool(n: int) -> ProcessPoolExecutor:
 
 def _die_with_parent(parent: int) -> None:
     """A worker ends when the run's process ends, even by SIGKILL: otherwise it would
-    wait forever for figures (holding the terminal's pipes). Linux's parent-death
-    signal; the workers are forked only on Linux."""
+    wait forever for figures, holding the terminal's pipes. Linux's parent-death
+    signal, SIGKILL: the worker inherited the run's handlers for SIGTERM and SIGINT
+    (Dagster's, which only note an interrupt), so only an uncatchable signal is sure
+    to end it. Ctrl-C is the parent's to handle: it stops the pool. The workers are
+    forked only on Linux."""
     import ctypes
     import signal
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     pr_set_pdeathsig = 1
-    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the signal was asked for
         os._exit(1)
 
