@@ -20,6 +20,31 @@ from trial_outcomes.pipelines.runner import default_cut
 from trial_outcomes.plan import DEFAULT_PLAN
 
 ROOT = Path(__file__).resolve().parents[1]
+#: survival_summary.csv's columns as the data contract lists them (docs/data-contract.md, section 3)
+SURVIVAL_SUMMARY_COLUMNS = [
+    "endpoint",
+    "analysis",
+    "population",
+    "group_var",
+    "group",
+    "n",
+    "n_events",
+    "n_censored",
+    "median_days",
+    "median_lcl_days",
+    "median_ucl_days",
+    "rate_6m",
+    "rate_6m_lcl",
+    "rate_6m_ucl",
+    "rate_12m",
+    "rate_12m_lcl",
+    "rate_12m_ucl",
+    "rate_24m",
+    "rate_24m_lcl",
+    "rate_24m_ucl",
+    "logrank_chisq",
+    "logrank_p",
+]
 
 
 def materialize_cut(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from tests.helpers import SURVIVAL_SUMMARY_COLUMNS
 from trial_outcomes.assets.files import contract_problems
 from trial_outcomes.contracts import ADAE, OUTPUTS, SUBGROUP_VARIABLES, ResponseSummary, survival_summary_schema
 
@@ -46,30 +47,7 @@ def test_each_kind_of_drift_is_named():
 
 def test_the_survival_summary_has_the_contract_columns_for_the_default_landmarks():
     """data-contract.md section 3 lists the columns exactly."""
-    assert survival_summary_schema((6, 12, 24)).column_names() == [
-        "endpoint",
-        "analysis",
-        "population",
-        "group_var",
-        "group",
-        "n",
-        "n_events",
-        "n_censored",
-        "median_days",
-        "median_lcl_days",
-        "median_ucl_days",
-        "rate_6m",
-        "rate_6m_lcl",
-        "rate_6m_ucl",
-        "rate_12m",
-        "rate_12m_lcl",
-        "rate_12m_ucl",
-        "rate_24m",
-        "rate_24m_lcl",
-        "rate_24m_ucl",
-        "logrank_chisq",
-        "logrank_p",
-    ]
+    assert survival_summary_schema((6, 12, 24)).column_names() == SURVIVAL_SUMMARY_COLUMNS
 
 
 def test_every_column_has_a_label_and_every_output_a_unique_file():

@@ -9,6 +9,7 @@ import pytest
 
 from tests.analysis.reference import load
 from tests.builders import Trial
+from tests.helpers import SURVIVAL_SUMMARY_COLUMNS
 from trial_outcomes.analysis.competing import fit_cif
 from trial_outcomes.analysis.km import fit_km
 from trial_outcomes.analysis.landmark import HSCT_GROUP, NO_HSCT_GROUP, hsct_landmark
@@ -37,30 +38,7 @@ def test_contract_columns_exactly_and_the_landmarks_of_the_plan():
     data, _ = load("aml")
     adtte = _as_adtte(data, "OS", "x")
     tables = summarise_survival(adtte, ("grp",), LANDMARKS)
-    assert tables.summary.columns == [
-        "endpoint",
-        "analysis",
-        "population",
-        "group_var",
-        "group",
-        "n",
-        "n_events",
-        "n_censored",
-        "median_days",
-        "median_lcl_days",
-        "median_ucl_days",
-        "rate_6m",
-        "rate_6m_lcl",
-        "rate_6m_ucl",
-        "rate_12m",
-        "rate_12m_lcl",
-        "rate_12m_ucl",
-        "rate_24m",
-        "rate_24m_lcl",
-        "rate_24m_ucl",
-        "logrank_chisq",
-        "logrank_p",
-    ]
+    assert tables.summary.columns == SURVIVAL_SUMMARY_COLUMNS
     assert tables.curves.columns == KmCurves.column_names()
     other = summarise_survival(adtte, ("grp",), (3, 12)).summary
     assert other.columns == survival_summary_schema((3, 12)).column_names()
