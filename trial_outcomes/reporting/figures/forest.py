@@ -111,6 +111,16 @@ def draw(spec: ForestSpec) -> bytes:
         fontweight="bold",
         clip_on=False,
     )
-    ax.text(spec.reference, -0.7, spec.reference_label, ha="center", va="top", fontsize=6.5, color=GREY)
+    # over the plot, beside the header of the numbers: under the axis it would touch the tick labels
+    ax.text(
+        spec.reference,
+        len(spec.rows) - 0.1,
+        spec.reference_label,
+        ha="center",
+        va="bottom",
+        fontsize=6.5,
+        color=GREY,
+        clip_on=False,
+    )
     fig.text(0.01, 1 - 0.15 / height, spec.title, fontsize=10, fontweight="bold", va="top")
     return figure_bytes(fig)

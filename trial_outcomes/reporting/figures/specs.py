@@ -120,7 +120,8 @@ def hazard_ratio_spec(cox: pl.DataFrame, endpoint: str) -> ForestSpec:
     for var in part["group_var"].unique(maintain_order=True).to_list():
         sub = part.filter(pl.col("group_var") == var)
         reference = labels.level(var, sub["reference"][0])
-        rows.append(ForestRow(f"{labels.variable(var)} (reference: {reference})", None, None, None, "", heading=True))
+        model = f"{sub['n'][0]} subjects, {sub['n_events'][0]} events"  # of the model: all levels together
+        rows.append(ForestRow(f"{labels.variable(var)} (vs {reference})", None, None, None, model, heading=True))
         for r in sub.iter_rows(named=True):
             right = (
                 f"{r['hr']:.2f} ({r['hr_lcl']:.2f}-{r['hr_ucl']:.2f})"
@@ -129,7 +130,7 @@ def hazard_ratio_spec(cox: pl.DataFrame, endpoint: str) -> ForestSpec:
             )
             rows.append(
                 ForestRow(
-                    f"   {labels.level(var, r['group'])} (n={r['n']}, {r['n_events']} ev.)",
+                    f"   {labels.level(var, r['group'])}",
                     r["hr"],
                     r["hr_lcl"],
                     r["hr_ucl"],
