@@ -11,19 +11,17 @@ from trial_outcomes.analysis.adae import derive_adae
 from trial_outcomes.analysis.syndromes import SyndromeGrading, grade_crs, grade_icans
 from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
 from trial_outcomes.assets.metadata import listing_check
-from trial_outcomes.assets.shared import DATA_CUTS, OUTPUT_TAGS, OWNERS, DropSettings, code_version
+from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
 from trial_outcomes.io.records import TrialDrop
 
 VERSION = code_version("assets/adverse_events.py")
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,
-    group_name="derivation",
-    code_version=VERSION,
+@cut_asset(
+    group="derivation",
+    version=VERSION,
     kinds={"polars", "parquet"},
-    owners=OWNERS,
-    tags={**OUTPUT_TAGS, "domain": "safety"},
+    domain="safety",
     check_specs=[contract_check_spec("adae", ["adae.parquet"])],
 )
 def adae(context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop) -> Iterator[Any]:
@@ -48,14 +46,12 @@ def _grading_asset(syndrome: str, record: str, grade: Any) -> dg.AssetsDefinitio
     name = f"{syndrome.lower()}_grading"
     file = f"{syndrome.lower()}_grade_discrepancies.csv"
 
-    @dg.asset(
+    @cut_asset(
         name=name,
-        partitions_def=DATA_CUTS,
-        group_name="derivation",
-        code_version=VERSION,
+        group="derivation",
+        version=VERSION,
         kinds={"polars", "csv"},
-        owners=OWNERS,
-        tags={**OUTPUT_TAGS, "domain": "safety"},
+        domain="safety",
         description=(
             f"ASTCT 2019 {syndrome} grade derived day by day from `{record}` (when the drop has it), "
             f"the worst per subject (5 for a death from {syndrome}), and `{file}`: every subject whose "

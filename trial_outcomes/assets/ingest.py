@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 
 from trial_outcomes.assets.metadata import problems_check, table_metadata
-from trial_outcomes.assets.shared import DATA_CUTS, OWNERS, DropSettings, code_version
+from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
 from trial_outcomes.errors import DataDropError
 from trial_outcomes.io.parse import parse_records
 from trial_outcomes.io.readers import empty_raw_frame, find_file, read_raw
@@ -27,15 +27,14 @@ def _describe(schema: RecordSchema) -> str:
 def _raw_asset(schema: RecordSchema) -> dg.AssetsDefinition:
     key = dg.AssetKey(["raw", schema.record])
 
-    @dg.asset(
-        partitions_def=DATA_CUTS,
+    @cut_asset(
         key=key,
-        group_name="ingest",
-        code_version=code_version("assets/ingest.py"),
+        group="ingest",
+        version=code_version("assets/ingest.py"),
         description=_describe(schema),
         kinds={"polars", "csv"},
-        owners=OWNERS,
-        tags={"domain": "ingest"},
+        domain="ingest",
+        published=False,
         check_specs=[
             dg.AssetCheckSpec(
                 "schema_conformance",

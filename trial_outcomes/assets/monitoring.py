@@ -16,12 +16,10 @@ from trial_outcomes.analysis.stopping import RULES
 from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
 from trial_outcomes.assets.metadata import records_table
 from trial_outcomes.assets.shared import (
-    DATA_CUTS,
-    OUTPUT_TAGS,
-    OWNERS,
     STOPPING_TAG,
     DropSettings,
     code_version,
+    cut_asset,
 )
 from trial_outcomes.assets.survival import SurvivalResults
 from trial_outcomes.io.publishing import published_cuts
@@ -36,13 +34,11 @@ def check_description(rule_id: str) -> str:
     return f"{RULES[rule_id]}: the analysis plan's stopping rule, evaluated on this cut (fails when crossed)"
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,
-    group_name="monitoring",
-    code_version=VERSION,
+@cut_asset(
+    group="monitoring",
+    version=VERSION,
     kinds={"polars", "csv"},
-    owners=OWNERS,
-    tags={**OUTPUT_TAGS, "domain": "monitoring"},
+    domain="monitoring",
     check_specs=[
         contract_check_spec("stopping_rules", ["stopping_rules.csv"]),
         *[
@@ -130,13 +126,11 @@ def choose_previous_cut(out_dir: Path, cut: str, drop_name: str, choice: str) ->
     return max(same_drop or earlier, default=None)
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,
-    group_name="monitoring",
-    code_version=VERSION,
+@cut_asset(
+    group="monitoring",
+    version=VERSION,
     kinds={"polars", "csv"},
-    owners=OWNERS,
-    tags={**OUTPUT_TAGS, "domain": "monitoring"},
+    domain="monitoring",
     check_specs=[contract_check_spec("cut_comparison", ["cut_comparison.csv"])],
 )
 def cut_comparison(

@@ -11,7 +11,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from trial_outcomes.assets.files import work_folder
-from trial_outcomes.assets.shared import DATA_CUTS, OWNERS, DropSettings, code_version
+from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
 from trial_outcomes.contracts import OPTIONAL_OUTPUTS, OUTPUTS
 from trial_outcomes.io.publishing import PublishRefused, plan_publication, publish
 from trial_outcomes.io.records import TrialDrop, drop_files, drop_fingerprint
@@ -65,14 +65,13 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
     """``published_cut``, after every asset that writes a published file (the assets
     tagged ``trial/output``, found by the definitions)."""
 
-    @dg.asset(
-        partitions_def=DATA_CUTS,
-        group_name="report",
-        code_version=code_version("assets/publish.py"),
+    @cut_asset(
+        group="report",
+        version=code_version("assets/publish.py"),
         deps=list(output_assets),
-        owners=OWNERS,
         kinds={"json"},
-        tags={"domain": "report"},
+        domain="report",
+        published=False,
     )
     def published_cut(
         context: AssetExecutionContext, settings: DropSettings, trial_drop: TrialDrop

@@ -12,7 +12,7 @@ from dagster import AssetExecutionContext
 from trial_outcomes.analysis.relapse import RelapseTables
 from trial_outcomes.analysis.syndromes import SyndromeGrading
 from trial_outcomes.assets.files import work_folder
-from trial_outcomes.assets.shared import DATA_CUTS, OUTPUT_TAGS, OWNERS, DropSettings, code_version
+from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
 from trial_outcomes.assets.survival import SurvivalResults
 from trial_outcomes.io.publishing import plan_publication
 from trial_outcomes.io.records import TrialDrop
@@ -43,13 +43,11 @@ def _gallery(images: dict[str, bytes], prefix: str) -> str:
     return "\n\n".join(parts)
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,
-    group_name="report",
-    code_version=VERSION,
+@cut_asset(
+    group="report",
+    version=VERSION,
     kinds={"matplotlib", "svg"},
-    owners=OWNERS,
-    tags={**OUTPUT_TAGS, "domain": "report"},
+    domain="report",
 )
 def figures(
     context: AssetExecutionContext,
@@ -84,13 +82,11 @@ def figures(
     )
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,
-    group_name="report",
-    code_version=VERSION,
+@cut_asset(
+    group="report",
+    version=VERSION,
     kinds={"pdf", "html"},
-    owners=OWNERS,
-    tags={**OUTPUT_TAGS, "domain": "report"},
+    domain="report",
 )
 def report(
     context: AssetExecutionContext,

@@ -12,20 +12,18 @@ from trial_outcomes.analysis import ae_tables, exposure, relapse, safety_summary
 from trial_outcomes.analysis.syndromes import SyndromeGrading
 from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
 from trial_outcomes.assets.metadata import records_table
-from trial_outcomes.assets.shared import DATA_CUTS, OUTPUT_TAGS, OWNERS, DropSettings, code_version
+from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
 
 VERSION = code_version("assets/safety.py")
 
 
 def _asset(name: str, file: str, domain: str = "safety") -> Any:
-    return dg.asset(
+    return cut_asset(
         name=name,
-        partitions_def=DATA_CUTS,
-        group_name="safety",
-        code_version=VERSION,
+        group="safety",
+        version=VERSION,
         kinds={"polars", "csv"},
-        owners=OWNERS,
-        tags={**OUTPUT_TAGS, "domain": domain},
+        domain=domain,
         check_specs=[contract_check_spec(name, [file])],
     )
 

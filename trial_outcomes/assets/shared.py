@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -31,6 +32,18 @@ TRIGGER_TAG = "trial/trigger"
 OUTPUT_TAG = "trial/output"
 OUTPUT_TAGS = {OUTPUT_TAG: "published"}
 OWNERS = ["team:biostatistics"]
+
+
+def cut_asset(*, group: str, version: str, domain: str, published: bool = True, **kwargs: Any) -> Any:
+    """The decorator of every asset: one partition per data cut, owned by the
+    biostatistics team, tagged with its domain and, when it writes a file that is
+    published with the cut, with ``trial/output`` (the publish step waits for
+    exactly those). Other ``dg.asset`` arguments pass through."""
+    tags = {**(OUTPUT_TAGS if published else {}), "domain": domain}
+    return dg.asset(
+        partitions_def=DATA_CUTS, group_name=group, code_version=version, owners=OWNERS, tags=tags, **kwargs
+    )
+
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 

@@ -14,7 +14,7 @@ from trial_outcomes.analysis.rates import response_summary as summarise_response
 from trial_outcomes.analysis.syndromes import SyndromeGrading
 from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
 from trial_outcomes.assets.metadata import listing_check, records_table
-from trial_outcomes.assets.shared import DATA_CUTS, OUTPUT_TAGS, OWNERS, DropSettings, code_version
+from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
 from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.labels import group as group_label
 
@@ -28,14 +28,12 @@ def _asset(
     extra_checks: list[dg.AssetCheckSpec] | None = None,
     domain: str = "efficacy",
 ) -> Any:
-    return dg.asset(
+    return cut_asset(
         name=name,
-        partitions_def=DATA_CUTS,
-        group_name="derivation",
-        code_version=VERSION,
+        group="derivation",
+        version=VERSION,
         kinds=kinds,
-        owners=OWNERS,
-        tags={**OUTPUT_TAGS, "domain": domain},
+        domain=domain,
         check_specs=[contract_check_spec(name, files), *(extra_checks or [])],
     )
 

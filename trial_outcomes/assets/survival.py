@@ -10,7 +10,7 @@ from dagster import AssetExecutionContext
 
 from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
 from trial_outcomes.assets.metadata import records_table
-from trial_outcomes.assets.shared import DATA_CUTS, OUTPUT_TAGS, OWNERS, DropSettings, code_version
+from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
 from trial_outcomes.labels import endpoint as endpoint_label
 
 FILES = {
@@ -61,13 +61,11 @@ def headline_rows(summary: pl.DataFrame, landmarks: tuple[int, ...]) -> list[dic
     return rows
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,
-    group_name="survival",
-    code_version=code_version("assets/survival.py"),
+@cut_asset(
+    group="survival",
+    version=code_version("assets/survival.py"),
     kinds={"polars", "csv", "parquet"},
-    owners=OWNERS,
-    tags={**OUTPUT_TAGS, "domain": "efficacy"},
+    domain="efficacy",
     check_specs=[contract_check_spec("survival_analysis", list(FILES.values()))],
 )
 def survival_analysis(

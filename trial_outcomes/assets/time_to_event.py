@@ -9,16 +9,14 @@ from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.adtte import derive_adtte, event_counts
 from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
-from trial_outcomes.assets.shared import DATA_CUTS, OUTPUT_TAGS, OWNERS, DropSettings, code_version
+from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,
-    group_name="derivation",
-    code_version=code_version("assets/time_to_event.py"),
+@cut_asset(
+    group="derivation",
+    version=code_version("assets/time_to_event.py"),
     kinds={"polars", "parquet"},
-    owners=OWNERS,
-    tags={**OUTPUT_TAGS, "domain": "efficacy"},
+    domain="efficacy",
     check_specs=[contract_check_spec("adtte", ["adtte.parquet"])],
 )
 def adtte(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame) -> Iterator[Any]:

@@ -10,7 +10,7 @@ from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.cut import apply_cut
 from trial_outcomes.assets.metadata import problems_check
-from trial_outcomes.assets.shared import DATA_CUTS, DROP_FINGERPRINT_TAG, OWNERS, DropSettings, code_version
+from trial_outcomes.assets.shared import DROP_FINGERPRINT_TAG, DropSettings, code_version, cut_asset
 from trial_outcomes.dates import parse_cut
 from trial_outcomes.errors import DataDropError
 from trial_outcomes.io import validation
@@ -61,14 +61,13 @@ def cut_in_drop(cut: str, records: dict[str, pl.DataFrame]) -> str | None:
     return None
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,
+@cut_asset(
     key=DROP_KEY,
-    group_name="validation",
-    code_version=code_version("assets/validation.py"),
+    group="validation",
+    version=code_version("assets/validation.py"),
     kinds={"polars"},
-    owners=OWNERS,
-    tags={"domain": "validation"},
+    domain="validation",
+    published=False,
     ins={record: dg.AssetIn(key=dg.AssetKey(["raw", record])) for record in SCHEMAS},
     check_specs=[
         *[
@@ -149,13 +148,12 @@ def trial_drop(context: AssetExecutionContext, settings: DropSettings, **raw: Ra
     yield problems_check("required_rows", empty, "rows in required files")
 
 
-@dg.asset(
-    partitions_def=DATA_CUTS,
-    group_name="validation",
-    code_version=code_version("assets/validation.py"),
+@cut_asset(
+    group="validation",
+    version=code_version("assets/validation.py"),
     kinds={"polars"},
-    owners=OWNERS,
-    tags={"domain": "validation"},
+    domain="validation",
+    published=False,
 )
 def cut_records(trial_drop: TrialDrop) -> dg.Output[TrialDrop]:
     """The drop as known at the data cut: records dated after it ignored, AEs

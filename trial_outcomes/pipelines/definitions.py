@@ -38,7 +38,7 @@ def build_definitions(settings: DropSettings | None = None) -> dg.Definitions:
         [subject_level, adverse_events, time_to_event, safety, survival, monitoring, report]
     )
     assets = [*RAW_ASSETS, trial_drop, cut_records, *derived]
-    published_cut = build_published_cut(output_asset_keys(assets))  # type: ignore[arg-type]
+    published_cut = build_published_cut(output_asset_keys(assets))
     return dg.Definitions(
         assets=[*assets, published_cut],
         jobs=[
