@@ -15,6 +15,7 @@ import re
 
 CUT_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
 EARLIEST_DATE = dt.date(1900, 1, 1)
+DAYS_PER_MONTH = 30.4375  # endpoints: a month is 30.4375 days (365.25 / 12), everywhere
 
 
 def parse_cut(text: str) -> dt.date:

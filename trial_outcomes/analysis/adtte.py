@@ -86,6 +86,27 @@ def _rows(
     )
 
 
+def _from_remission(
+    adsl: pl.DataFrame,
+    event: pl.Expr,
+    desc: pl.Expr,
+    censor_desc: pl.Expr | None = None,
+    event_type: pl.Expr | None = None,
+) -> pl.DataFrame:
+    """The rows of an endpoint measured from the first remission (DFS, CIR, NRM,
+    DOR): subjects in remission, from ``FRMDT`` to the end of remission (relapse or
+    death), else censored at the last assessment in remission."""
+    return _rows(
+        _remission_set(adsl),
+        pl.col("FRMDT"),
+        pl.coalesce(_IN_REMISSION_END, pl.col("LSTREMDT")),
+        event,
+        desc,
+        censor_desc if censor_desc is not None else pl.lit("Last assessment in remission"),
+        event_type,
+    )
+
+
 def overall_survival(adsl: pl.DataFrame) -> pl.DataFrame:
     """OS, safety set: day 0 to death from any cause; else censored at the last
     known alive date (``LSTALVDT``). Never censored at HSCT or new therapy."""
@@ -146,16 +167,8 @@ def disease_free_survival(adsl: pl.DataFrame) -> pl.DataFrame:
     """DFS, subjects reaching a remission: first remission date to relapse (a
     ``RELAPSE`` assessment; MRD reappearance alone is not relapse) or death from any
     cause; else censored at the last assessment that showed remission."""
-    rem = _remission_set(adsl)
     desc = pl.when(pl.col("RELDT") == _IN_REMISSION_END).then(pl.lit("Relapse")).otherwise(pl.lit("Death"))
-    return _rows(
-        rem,
-        pl.col("FRMDT"),
-        pl.coalesce(_IN_REMISSION_END, pl.col("LSTREMDT")),
-        _IN_REMISSION_END.is_not_null(),
-        desc,
-        pl.lit("Last assessment in remission"),
-    )
+    return _from_remission(adsl, _IN_REMISSION_END.is_not_null(), desc)
 
 
 def _relapse_first() -> pl.Expr:
@@ -168,7 +181,6 @@ def _relapse_first() -> pl.Expr:
 def cumulative_incidence_of_relapse(adsl: pl.DataFrame) -> pl.DataFrame:
     """CIR, same subjects, start and censoring as DFS: relapse is the event (type 1),
     death in remission the competing event (type 2)."""
-    rem = _remission_set(adsl)
     ended = _IN_REMISSION_END.is_not_null()
     relapse = _relapse_first()
     kind = pl.when(relapse).then(1).when(ended).then(2).otherwise(0)
@@ -179,22 +191,13 @@ def cumulative_incidence_of_relapse(adsl: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("Death from leukaemia without recorded relapse"))
         .otherwise(pl.lit("Death in remission (competing)"))
     )
-    return _rows(
-        rem,
-        pl.col("FRMDT"),
-        pl.coalesce(_IN_REMISSION_END, pl.col("LSTREMDT")),
-        ended,
-        desc,
-        pl.lit("Last assessment in remission"),
-        kind,
-    )
+    return _from_remission(adsl, ended, desc, event_type=kind)
 
 
 def non_relapse_mortality(adsl: pl.DataFrame) -> pl.DataFrame:
     """NRM, same subjects and start as CIR, as its own cumulative incidence: death in
     remission not from leukaemia is the event (type 1), relapse the competing event
     (type 2)."""
-    rem = _remission_set(adsl)
     ended = _IN_REMISSION_END.is_not_null()
     relapse = _relapse_first()
     kind = pl.when(ended & ~relapse).then(1).when(relapse).then(2).otherwise(0)
@@ -203,22 +206,13 @@ def non_relapse_mortality(adsl: pl.DataFrame) -> pl.DataFrame:
         .then(pl.concat_str(pl.lit("Non-relapse death: "), pl.col("DTHCAT")))
         .otherwise(pl.lit("Relapse (competing)"))
     )
-    return _rows(
-        rem,
-        pl.col("FRMDT"),
-        pl.coalesce(_IN_REMISSION_END, pl.col("LSTREMDT")),
-        ended,
-        desc,
-        pl.lit("Last assessment in remission"),
-        kind,
-    )
+    return _from_remission(adsl, ended, desc, event_type=kind)
 
 
 def duration_of_remission(adsl: pl.DataFrame) -> pl.DataFrame:
     """DOR, same subjects and start as DFS: to relapse or death due to leukaemia;
     death from another cause is censored at death; else censored at the last
     assessment in remission."""
-    rem = _remission_set(adsl)
     relapse = _relapse_first()
     other_death = _IN_REMISSION_END.is_not_null() & ~relapse
     desc = (
@@ -229,7 +223,7 @@ def duration_of_remission(adsl: pl.DataFrame) -> pl.DataFrame:
         .then(pl.concat_str(pl.lit("Death from another cause: "), pl.col("DTHCAT")))
         .otherwise(pl.lit("Last assessment in remission"))
     )
-    return _rows(rem, pl.col("FRMDT"), pl.coalesce(_IN_REMISSION_END, pl.col("LSTREMDT")), relapse, desc, censor)
+    return _from_remission(adsl, relapse, desc, censor)
 
 
 DERIVATIONS: dict[str, Callable[[pl.DataFrame], pl.DataFrame]] = {  # the rows of each PARAMCD

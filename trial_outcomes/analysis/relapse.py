@@ -11,8 +11,8 @@ import polars as pl
 
 from trial_outcomes.analysis.competing import fit_cif
 from trial_outcomes.contracts import RelapseSummary
+from trial_outcomes.dates import DAYS_PER_MONTH
 
-DAYS_PER_MONTH = 30.4375
 SITES = ("BM", "CNS", "TESTIS", "OTHER")
 CD19 = ("POS", "NEG", "UNKNOWN")
 

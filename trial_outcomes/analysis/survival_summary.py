@@ -20,8 +20,8 @@ from trial_outcomes.analysis.comparisons import TestResult, factor_hazard_ratios
 from trial_outcomes.analysis.competing import CIFFit, fit_cif, gray_test
 from trial_outcomes.analysis.km import KMFit, fit_km
 from trial_outcomes.contracts import CoxSummary, FollowupSummary, KmCurves, SurvivalDetails, survival_summary_schema
+from trial_outcomes.dates import DAYS_PER_MONTH
 
-DAYS_PER_MONTH = 30.4375  # endpoints.md: months are 30.4375 days
 ALL = "all"
 
 

@@ -11,7 +11,9 @@ from dagster import AssetExecutionContext
 from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
 from trial_outcomes.assets.metadata import records_table
 from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
+from trial_outcomes.dates import DAYS_PER_MONTH
 from trial_outcomes.labels import endpoint as endpoint_label
+from trial_outcomes.reporting.content import median_ci_months, pct_ci_short
 
 FILES = {
     "survival_summary": "survival_summary.csv",
@@ -21,7 +23,6 @@ FILES = {
     "followup_summary": "followup_summary.csv",
     "hsct_landmark": "hsct_landmark.csv",
 }
-DAYS_PER_MONTH = 30.4375
 
 
 @dataclass(frozen=True)
@@ -34,18 +35,11 @@ class SurvivalResults:
         return self.tables[name]
 
 
-def _months(days: float | None) -> str:
-    return "NE" if days is None else f"{days / DAYS_PER_MONTH:.1f}"
-
-
-def _pct(value: float | None) -> str:
-    return "NE" if value is None else f"{100 * value:.1f}"
-
-
 def headline_rows(summary: pl.DataFrame, landmarks: tuple[int, ...]) -> list[dict[str, Any]]:
-    """One row per endpoint (primary analysis, all subjects), rounded for people:
-    median in months with its CI, and the landmark rates with their CIs; NE where
-    not estimable."""
+    """One row per endpoint (primary analysis, all subjects), rounded for people as
+    the report rounds them (the report's own formatters): median in months with its
+    CI (NR not reached), and the landmark rates with their CIs; NE where not
+    estimable."""
     shown: list[int] = [m for m in (12, 24) if m in landmarks] or list(landmarks[:2])
     rows = []
     for r in summary.filter((pl.col("group_var") == "all") & (pl.col("analysis") == "primary")).iter_rows(named=True):
@@ -53,10 +47,10 @@ def headline_rows(summary: pl.DataFrame, landmarks: tuple[int, ...]) -> list[dic
         row["median, mo"] = (
             "-"
             if r["endpoint"] in ("CIR", "NRM")
-            else f"{_months(r['median_days'])} ({_months(r['median_lcl_days'])}-{_months(r['median_ucl_days'])})"
+            else median_ci_months(r["median_days"], r["median_lcl_days"], r["median_ucl_days"])
         )
         for m in shown:
-            row[f"{m} mo, %"] = f"{_pct(r[f'rate_{m}m'])} ({_pct(r[f'rate_{m}m_lcl'])}-{_pct(r[f'rate_{m}m_ucl'])})"
+            row[f"{m} mo, %"] = pct_ci_short(r[f"rate_{m}m"], r[f"rate_{m}m_lcl"], r[f"rate_{m}m_ucl"])
         rows.append(row)
     return rows
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-DAYS_PER_MONTH = 30.4375
+from trial_outcomes.dates import DAYS_PER_MONTH
 
 
 @dataclass

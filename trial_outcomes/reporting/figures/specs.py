@@ -11,7 +11,7 @@ import polars as pl
 
 from trial_outcomes import labels
 from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER
-from trial_outcomes.analysis.survival_summary import DAYS_PER_MONTH
+from trial_outcomes.dates import DAYS_PER_MONTH
 from trial_outcomes.reporting.figures.flow import ConsortSpec, SwimmerSpec
 from trial_outcomes.reporting.figures.forest import ForestRow, ForestSpec
 from trial_outcomes.reporting.figures.survival import Curve, SurvivalSpec, time_ticks
