@@ -108,10 +108,7 @@ def derive_adae(records: Records, cut: dt.date) -> pl.DataFrame:
     return out.with_columns(yn_flag(worst).alias("WORSTFL")).sort("USUBJID", "ASTDT", "AESPID")
 
 
-def worst_grade_by_term(adae: pl.DataFrame) -> pl.DataFrame:
-    """Worst grade per subject and term among treatment-emergent AEs, with the SOC."""
-    return (
-        adae.filter(pl.col("TRTEMFL") == "Y")
-        .group_by("USUBJID", "AESOC", "AEDECOD")
-        .agg(pl.col("AETOXGR").max().alias("WORSTGR"))
-    )
+def worst_grade(adae: pl.DataFrame, *by: str) -> pl.DataFrame:
+    """``WORSTGR``: the worst grade per subject and ``by`` (a term, or a SOC and a
+    term) among treatment-emergent AEs: each subject counts once, at that grade."""
+    return adae.filter(pl.col("TRTEMFL") == "Y").group_by("USUBJID", *by).agg(pl.col("AETOXGR").max().alias("WORSTGR"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataframely as dy
 import polars as pl
 
+from trial_outcomes.analysis.adae import worst_grade
 from trial_outcomes.analysis.aesi import CATEGORIES
 from trial_outcomes.contracts import AesiSummary, AeSocSummary, AeSummary
 
@@ -43,7 +44,7 @@ def ae_summary(adae: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
     """Subjects by preferred term and worst grade: any grade, grade 3+, and each worst
     grade 1-5. The first row, ``Any adverse event``, counts each subject once."""
     teae, n_safety = teae_safety(adae, adsl)
-    worst = teae.group_by("USUBJID", "AEDECOD").agg(pl.col("AETOXGR").max().alias("WORSTGR"))
+    worst = worst_grade(teae, "AEDECOD")
     any_term = worst.group_by("USUBJID").agg(pl.col("WORSTGR").max()).with_columns(pl.lit(ANY_AE).alias("AEDECOD"))
     both = pl.concat([any_term.select("USUBJID", "AEDECOD", "WORSTGR"), worst.select("USUBJID", "AEDECOD", "WORSTGR")])
     table = both.group_by("AEDECOD").agg(
@@ -61,26 +62,26 @@ def ae_summary(adae: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
 
 
 def _soc_rows(teae: pl.DataFrame, name: str, n_safety: int) -> pl.DataFrame:
-    worst = teae.group_by("USUBJID", "AESOC", "AEDECOD").agg(pl.col("AETOXGR").max().alias("g"))
+    worst = worst_grade(teae, "AESOC", "AEDECOD")
     levels = [
         worst.group_by("USUBJID")
-        .agg(pl.col("g").max())
+        .agg(pl.col("WORSTGR").max())
         .with_columns(
             pl.lit(ANY_SOC).alias("soc"), pl.lit(ANY_TERM).alias("term"), pl.lit("overall").alias("row_type")
         ),
         worst.group_by("USUBJID", "AESOC")
-        .agg(pl.col("g").max())
+        .agg(pl.col("WORSTGR").max())
         .rename({"AESOC": "soc"})
         .with_columns(pl.lit(ANY_TERM).alias("term"), pl.lit("soc").alias("row_type")),
         worst.rename({"AESOC": "soc", "AEDECOD": "term"}).with_columns(pl.lit("term").alias("row_type")),
     ]
     counts = (
-        pl.concat([lv.select("USUBJID", "soc", "term", "row_type", "g") for lv in levels])
+        pl.concat([lv.select("USUBJID", "soc", "term", "row_type", "WORSTGR") for lv in levels])
         .group_by("soc", "term", "row_type")
         .agg(
             pl.len().cast(pl.Int64).alias("n_any"),
-            (pl.col("g") >= 3).sum().cast(pl.Int64).alias("n_grade3plus"),
-            (pl.col("g") == 5).sum().cast(pl.Int64).alias("n_grade5"),
+            (pl.col("WORSTGR") >= 3).sum().cast(pl.Int64).alias("n_grade3plus"),
+            (pl.col("WORSTGR") == 5).sum().cast(pl.Int64).alias("n_grade5"),
         )
     )
     if counts.is_empty():  # an empty table still shows the overall row, with zeros

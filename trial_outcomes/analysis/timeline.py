@@ -67,13 +67,6 @@ def attribution_end(dates: pl.DataFrame) -> pl.DataFrame:
     return dates.with_columns(therapy.alias("ATTRENDT"), reason.alias("ATTRENRS"))
 
 
-def therapy_dates(records: Records) -> pl.DataFrame:
-    """Per subject with any follow-up: HSCT, new therapy and the end of attribution."""
-    return attribution_end(followup_dates(records)).select(
-        "subject_id", "HSCTDT", "HSCTDSC", "NTHERDT", "NTHERDSC", "ATTRENDT", "ATTRENRS"
-    )
-
-
 def last_known_alive_date(records: Records) -> pl.DataFrame:
     """``LSTALVDT``: "the latest date, up to the cut, of any record that shows the
     subject alive (infusion, assessment, CONTACT, HSCT, NEW_THERAPY, AE onset or

@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 from typing import Any
 
-EXTENSION = ".svg"
 COLOURS = ("#1f4e79", "#c0392b", "#2e8b57", "#8e44ad", "#d35400", "#7f8c8d", "#b7950b", "#17a589")
 GREY, LIGHT = "#666666", "#bbbbbb"
 RC = {
