@@ -8,6 +8,7 @@ import polars as pl
 
 from trial_outcomes.io.validation import (
     case_twins,
+    cut_in_drop,
     date_order,
     dependent_values,
     duplicate_keys,
@@ -182,3 +183,18 @@ def test_an_empty_required_file_is_refused_unless_the_drop_says_so():
     assert found.select("file").rows() == [("followup.csv",)]
     assert 'drop_info.toml: empty_files = ["followup"]' in found["rule"][0]
     assert empty_required_files(records, files, ("eligibility", "followup")).is_empty()
+
+
+def test_a_cut_must_lie_between_the_first_enrolment_and_the_latest_record():
+    """First enrolment 2020-06-04, latest record (a contact) 2020-07-01: both days are
+    valid cuts; the day before the first and the day after the latest are not."""
+    records = {
+        "enrolment": pl.DataFrame(
+            {"subject_id": ["A", "B"], "enrol_date": [dt.date(2020, 6, 4), dt.date(2020, 6, 20)]}
+        ),
+        "followup": pl.DataFrame({"subject_id": ["A"], "event_date": [dt.date(2020, 7, 1)]}),
+    }
+    assert cut_in_drop("2020-06-04", records) is None
+    assert cut_in_drop("2020-07-01", records) is None
+    assert "before the first enrolment (2020-06-04)" in (cut_in_drop("2020-06-03", records) or "")
+    assert "after the drop's latest record (2020-07-01)" in (cut_in_drop("2020-07-02", records) or "")

@@ -1,6 +1,5 @@
 """The validated drop: typed records with the cross-file checks, and the records at the cut."""
 
-import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +16,7 @@ from trial_outcomes.io import validation
 from trial_outcomes.io.publishing import PublishRefused, plan_publication
 from trial_outcomes.io.readers import read_drop_info
 from trial_outcomes.io.records import RawRecords, TrialDrop, drop_fingerprint
+from trial_outcomes.io.validation import cut_in_drop
 from trial_outcomes.schema import SCHEMAS
 
 DROP_KEY = dg.AssetKey("trial_drop")
@@ -36,29 +36,6 @@ RULES: dict[str, tuple[Rule, str]] = {
         "cause_category only on deaths; ICANS scored by ICE from age 12, by CAPD below",
     ),
 }
-
-
-def cut_in_drop(cut: str, records: dict[str, pl.DataFrame]) -> str | None:
-    """Why a cut does not fit the drop: before its first enrolment, or after its
-    latest record (a cut from the future of the export)."""
-    when = parse_cut(cut)
-    earliest = records["enrolment"]["enrol_date"].min()
-    first = earliest if isinstance(earliest, dt.date) else None
-    dates = [
-        frame[c].max()
-        for r, frame in records.items()
-        for c in frame.columns
-        if c in [col.name for col in SCHEMAS[r].columns if col.kind == "date"] and frame.height
-    ]
-    latest = max((d for d in dates if isinstance(d, dt.date)), default=None)
-    if first is not None and when < first:
-        return f"data cut {cut} is before the first enrolment ({first}): nothing to analyse"
-    if latest is not None and when > latest:
-        return (
-            f"data cut {cut} is after the drop's latest record ({latest}): the drop cannot show what happened "
-            "until then; take a cut on or before it (the default cut is the latest date)"
-        )
-    return None
 
 
 @cut_asset(

@@ -10,8 +10,11 @@ subject so that a data manager can raise a query.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
+from trial_outcomes.dates import parse_cut
 from trial_outcomes.io.parse import empty_problems
 from trial_outcomes.schema import SCHEMAS
 
@@ -272,3 +275,26 @@ def dependent_values(records: Records) -> pl.DataFrame:
 def unique_keys(records: Records) -> pl.DataFrame:
     """The keys of every file are unique, and no two subject ids differ only in case."""
     return _concat([duplicate_keys(records), case_twins(records)])
+
+
+def cut_in_drop(cut: str, records: dict[str, pl.DataFrame]) -> str | None:
+    """Why a cut does not fit the drop: before its first enrolment, or after its
+    latest record (a cut from the future of the export)."""
+    when = parse_cut(cut)
+    earliest = records["enrolment"]["enrol_date"].min()
+    first = earliest if isinstance(earliest, dt.date) else None
+    dates = [
+        frame[c].max()
+        for r, frame in records.items()
+        for c in frame.columns
+        if c in [col.name for col in SCHEMAS[r].columns if col.kind == "date"] and frame.height
+    ]
+    latest = max((d for d in dates if isinstance(d, dt.date)), default=None)
+    if first is not None and when < first:
+        return f"data cut {cut} is before the first enrolment ({first}): nothing to analyse"
+    if latest is not None and when > latest:
+        return (
+            f"data cut {cut} is after the drop's latest record ({latest}): the drop cannot show what happened "
+            "until then; take a cut on or before it (the default cut is the latest date)"
+        )
+    return None
