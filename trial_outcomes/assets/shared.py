@@ -56,13 +56,20 @@ def code_version(*parts: str) -> str:
     files or folders, such as the asset's own module). Any change to them marks the
     asset stale in the UI; nothing else does."""
     digest = hashlib.sha256()
-    sources: list[Path] = []
     for part in ("schema.py", "contracts.py", "plan.py", "labels.py", "dates.py", "io", "analysis", *parts):
-        path = _PACKAGE / part
-        sources += sorted(path.rglob("*.py")) if path.is_dir() else [path]
-    for source in sources:
-        digest.update(source.relative_to(_PACKAGE).as_posix().encode() + b"\0" + source.read_bytes())
+        digest.update(_source_digest(part))
     return digest.hexdigest()[:16]
+
+
+@cache
+def _source_digest(part: str) -> bytes:
+    """The SHA-256 of one package file or folder (its ``*.py`` files), read once per
+    process: every asset module shares most of its sources with the others."""
+    path = _PACKAGE / part
+    digest = hashlib.sha256()
+    for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+        digest.update(source.relative_to(_PACKAGE).as_posix().encode() + b"\0" + source.read_bytes())
+    return digest.digest()
 
 
 class DropSettings(dg.ConfigurableResource):
