@@ -52,7 +52,8 @@ def _curve(
     part = part.sort("time_days")
     t = part["time_days"].to_numpy()
     censored = part.filter(pl.col("n_censor") > 0)
-    counts = f"n={summary['n']}, {summary['n_events']} events"
+    events = summary["n_events"]
+    counts = f"n={summary['n']}, {events} event{'' if events == 1 else 's'}"
     if cumulative and details.get("n_competing") is not None:
         counts += f", {details['n_competing']} competing"
     if not cumulative:

@@ -123,7 +123,9 @@ def draw(spec: SurvivalSpec) -> bytes:
     ax.grid(axis="y", color="#eeeeee", linewidth=0.6)
     fig.text(0.01, 1 - 0.18 / height, spec.title, fontsize=10, fontweight="bold", va="top")
     fig.text(0.01, 1 - 0.42 / height, spec.subtitle, fontsize=8, color=GREY, va="top")
-    ax.legend(loc="upper right" if spec.cumulative else "lower left", frameon=False, fontsize=7.5)
+    # an incidence rises from the lower left: its legend goes upper left, clear of the curve and of the
+    # landmark box (upper right); a survival curve falls from the upper left: lower left
+    ax.legend(loc="upper left" if spec.cumulative else "lower left", frameon=False, fontsize=7.5)
     # the number at risk: a title, then one line per group under the time axis
     first = table_top - 0.14 / height
     fig.text(0.01, table_top + 0.08 / height, "Number at risk", fontsize=8, va="bottom")
