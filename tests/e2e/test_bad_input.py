@@ -109,7 +109,8 @@ def test_an_unclosed_quote_names_the_line_where_it_opened(drop, earlier_output):
     lines = _lines(drop / "followup.csv")
     lines[5] = lines[5].rstrip(",") + ',"Relapse'  # the last column opens a quote, never closed
     _write_lines(drop / "followup.csv", lines)
-    _refused(drop, earlier_output, "followup.csv, row 6", "never closed")
+    subject = lines[5].split(",")[0]  # subject_id is the first column, before the quote
+    _refused(drop, earlier_output, f"followup.csv, row 6, subject {subject}", "never closed")
 
 
 def test_missing_required_column_is_named(drop, earlier_output):
@@ -222,7 +223,9 @@ def test_line_with_wrong_number_of_fields_is_named(drop, earlier_output):
     lines = _lines(drop / "adverse_events.csv")
     lines[6] = lines[6] + ",extra"
     _write_lines(drop / "adverse_events.csv", lines)
-    _refused(drop, earlier_output, "adverse_events.csv, row 7", "line has 12 fields but the header has 11")
+    subject = lines[6].split(",")[0]
+    where = f"adverse_events.csv, row 7, subject {subject}"
+    _refused(drop, earlier_output, where, "line has 12 fields but the header has 11")
 
 
 def test_windows_1252_text_is_refused_not_read_as_mojibake(drop, earlier_output):

@@ -36,7 +36,7 @@ def test_a_quote_never_closed_names_the_line_where_it_opened(tmp_path):
         HEADER + 'BR-001,2021-01-01,CONTACT,,\nBR-001,2021-02-01,DEATH,"Relapse,LEUKEMIA\n'
         "BR-002,2021-03-01,DEATH,Sepsis,INFECTION\nBR-003,2021-04-01,CONTACT,,\n"
     )
-    _refused(path, FOLLOWUP, "followup.csv, row 3", "never closed")
+    _refused(path, FOLLOWUP, "followup.csv, row 3, subject BR-001", "never closed")
 
 
 def test_windows_1252_text_is_refused_not_read_as_mojibake(tmp_path):

@@ -82,9 +82,28 @@ class RawFile:
 
 
 def _refuse(
-    file: str, rule: str, row: int | None = None, column: str | None = None, value: str | None = None
+    file: str,
+    rule: str,
+    row: int | None = None,
+    column: str | None = None,
+    value: str | None = None,
+    subject: str | None = None,
 ) -> DataDropError:
-    return DataDropError(Problem(file, row, column, value, rule))
+    return DataDropError(Problem(file, row, column, value, rule, subject))
+
+
+def _subject_on_line(line: str, header: list[str]) -> str | None:
+    """The subject of a CSV line that cannot be parsed (a quote never closed, a wrong
+    number of fields), when its ``subject_id`` field comes before anything quoted:
+    the data manager's query can then name the subject."""
+    names = [normalise_name(h) for h in header]
+    if "subject_id" not in names:
+        return None
+    fields = line.split(",")
+    position = names.index("subject_id")
+    if position >= len(fields) or any('"' in f for f in fields[: position + 1]):
+        return None
+    return fields[position].strip() or None
 
 
 def find_file(data_dir: Path, schema: RecordSchema) -> Path | None:
@@ -262,10 +281,19 @@ def _read_simple_csv(text: str, name: str) -> pl.DataFrame | None:
     ragged = counts.filter(pl.col("n") != width)
     if ragged.height:
         row, n = ragged.row(0)
-        raise _refuse(name, f"line has {n} fields but the header has {width}", row=row)
+        line = body.filter(pl.col("_source_row") == row)["line"][0]
+        raise _refuse(
+            name, f"line has {n} fields but the header has {width}", row=row, subject=_subject_on_line(line, header)
+        )
     fields = pl.col("line").str.split_exact(",", width - 1).struct.rename_fields([f"__f{i}" for i in range(width)])
     frame = body.select("_source_row", fields.alias("_fields")).unnest("_fields")
     return frame.rename({f"__f{i}": col for i, col in enumerate(header)}).select(*header, "_source_row")
+
+
+def _line(text: str, number: int) -> str:
+    """Line ``number`` (1-based) of a file's text, or '' past its end."""
+    lines = text.split("\n")
+    return lines[number - 1].rstrip("\r") if 0 < number <= len(lines) else ""
 
 
 def _read_quoted_csv(text: str, name: str) -> pl.DataFrame:
@@ -290,7 +318,12 @@ def _read_quoted_csv(text: str, name: str) -> pl.DataFrame:
                 started = reader.line_num + 1
                 continue  # a blank line holds no record
             if len(row) != width:
-                raise _refuse(name, f"line has {len(row)} fields but the header has {width}", row=started)
+                raise _refuse(
+                    name,
+                    f"line has {len(row)} fields but the header has {width}",
+                    row=started,
+                    subject=_subject_on_line(_line(text, started), header),
+                )
             rows.append(row)
             lines.append(started)
             started = reader.line_num + 1
@@ -301,8 +334,11 @@ def _read_quoted_csv(text: str, name: str) -> pl.DataFrame:
                 "a quoted field that opens on this line is never closed: the file ends inside "
                 'quotes (a missing closing ")',
                 row=started,
+                subject=_subject_on_line(_line(text, started), header),
             ) from None
-        raise _refuse(name, f"malformed CSV: {exc}", row=started) from None
+        raise _refuse(
+            name, f"malformed CSV: {exc}", row=started, subject=_subject_on_line(_line(text, started), header)
+        ) from None
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
     frame = pl.DataFrame({col: pl.Series(values, dtype=pl.String) for col, values in zip(header, columns, strict=True)})
     return frame.with_columns(pl.Series("_source_row", lines, dtype=pl.Int64))
