@@ -4,6 +4,7 @@ byte-identical (issues: foundation; nothing lost, nothing mixed)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -16,7 +17,7 @@ import pytest
 
 from tests.helpers import cli
 from trial_outcomes.io.publishing import publish
-from trial_outcomes.pipelines.runner import run_pipeline
+from trial_outcomes.pipelines.runner import default_cut, run_pipeline
 
 CUT = "2023-12-31"
 pytestmark = pytest.mark.slow
@@ -161,12 +162,20 @@ def test_an_hsct_before_the_infusion_is_refused(drop, earlier_output):
     )
 
 
-@pytest.mark.parametrize(
-    ("cut", "message"), [("2000-01-01", "before the first enrolment"), ("2024-12-31", "after the drop's latest record")]
-)
-def test_a_cut_outside_the_drop_is_refused(drop, tmp_path, cut, message):
+def test_a_cut_before_the_first_enrolment_is_refused(drop, tmp_path):
+    outcome = run_pipeline(drop, tmp_path / "out", "2000-01-01")
+    assert not outcome.success and "before the first enrolment" in "\n".join(outcome.failures)
+    assert not (tmp_path / "out" / "2000-01-01").exists()
+
+
+def test_a_cut_after_the_extraction_date_is_refused_naming_both_dates(drop, tmp_path):
+    latest = dt.date.fromisoformat(default_cut(drop))
+    extracted, cut = latest + dt.timedelta(days=5), str(latest + dt.timedelta(days=6))
+    (drop / "drop_info.toml").write_text(f"extracted_on = {extracted}\n")
     outcome = run_pipeline(drop, tmp_path / "out", cut)
-    assert not outcome.success and message in "\n".join(outcome.failures)
+    said = "\n".join(outcome.failures)
+    assert not outcome.success
+    assert f"data cut {cut} is after the drop's extraction date ({extracted}" in said
     assert not (tmp_path / "out" / cut).exists()
 
 

@@ -13,6 +13,7 @@ from trial_outcomes.io.validation import (
     dependent_values,
     duplicate_keys,
     empty_required_files,
+    latest_record,
     orphan_records,
 )
 from trial_outcomes.schema import SCHEMAS
@@ -185,9 +186,12 @@ def test_an_empty_required_file_is_refused_unless_the_drop_says_so():
     assert empty_required_files(records, files, ("eligibility", "followup")).is_empty()
 
 
-def test_a_cut_must_lie_between_the_first_enrolment_and_the_latest_record():
-    """First enrolment 2020-06-04, latest record (a contact) 2020-07-01: both days are
-    valid cuts; the day before the first and the day after the latest are not."""
+def test_a_planned_cut_may_pass_the_latest_record_but_not_the_extraction_date():
+    """First enrolment 2020-06-04, latest record (a contact) 2020-07-01. The first
+    enrolment is a valid cut and the day before it is not; a planned cut ten days
+    after the latest record is valid (endpoints.md v3, Time and populations); with
+    ``extracted_on = 2020-07-05`` that day is valid and the next is refused, the
+    message naming both dates."""
     records = {
         "enrolment": pl.DataFrame(
             {"subject_id": ["A", "B"], "enrol_date": [dt.date(2020, 6, 4), dt.date(2020, 6, 20)]}
@@ -197,4 +201,10 @@ def test_a_cut_must_lie_between_the_first_enrolment_and_the_latest_record():
     assert cut_in_drop("2020-06-04", records) is None
     assert cut_in_drop("2020-07-01", records) is None
     assert "before the first enrolment (2020-06-04)" in (cut_in_drop("2020-06-03", records) or "")
-    assert "after the drop's latest record (2020-07-01)" in (cut_in_drop("2020-07-02", records) or "")
+    assert cut_in_drop("2020-07-11", records) is None
+    extracted = dt.date(2020, 7, 5)
+    assert cut_in_drop("2020-07-05", records, extracted) is None
+    refused = cut_in_drop("2020-07-06", records, extracted) or ""
+    assert "data cut 2020-07-06 is after the drop's extraction date (2020-07-05" in refused
+    assert "after today" in (cut_in_drop("2999-01-01", records) or "")
+    assert latest_record(records) == dt.date(2020, 7, 1)

@@ -57,7 +57,10 @@ def logrank_test(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> Test
     # a generalized inverse, as lifelines: no events at all, or a group with nobody at risk
     # at any event time, leaves V singular (statistic 0 then, p-value 1)
     chisq = float(diff @ np.linalg.pinv(variance[: k - 1, : k - 1]) @ diff)
-    return TestResult("log-rank", chisq, k - 1, float(chdtrc(k - 1, chisq)))
+    p_value = float(chdtrc(k - 1, chisq))
+    if not (np.isfinite(chisq) and np.isfinite(p_value)):
+        return TestResult("log-rank", None, k - 1, None, "statistic not finite")
+    return TestResult("log-rank", chisq, k - 1, p_value)
 
 
 @dataclass(frozen=True)
@@ -72,17 +75,26 @@ class HazardRatio:
     reason: str | None = None
 
 
+def _estimable(hr: float, lcl: float, ucl: float, p: float) -> HazardRatio:
+    """A fitted hazard ratio, or empty with the reason when a number is not finite
+    (a zero or infinite standard error leaves the CI and the p-value undefined)."""
+    if all(np.isfinite(v) for v in (hr, lcl, ucl, p)):
+        return HazardRatio(hr, lcl, ucl, p)
+    return HazardRatio(None, None, None, None, "not estimable: zero or infinite standard error")
+
+
 def cox_hazard_ratios(frame: pl.DataFrame, duration: str, event: str, covariates: list[str]) -> list[HazardRatio]:
     """Cox proportional hazards, Efron ties, Wald 95 % CIs (``analysis.cox``): one
-    ``HazardRatio`` per covariate. A coefficient that runs off to infinity (no event
-    in one level: monotone likelihood) raises ValueError."""
+    ``HazardRatio`` per covariate, empty with its reason where a standard error is
+    zero or infinite. A coefficient that runs off to infinity (monotone likelihood)
+    raises ValueError."""
     from trial_outcomes.analysis.cox import fit_cox
 
     x = np.column_stack([frame[c].cast(pl.Float64).to_numpy() for c in covariates])
     fit = fit_cox(frame[duration].to_numpy(), frame[event].to_numpy(), x)
     if not np.all(np.isfinite(fit.se)) or np.abs(fit.beta).max() > 15:
         raise ValueError("Cox model not estimable (monotone likelihood)")
-    return [HazardRatio(hr, lcl, ucl, p) for hr, lcl, ucl, p in fit.hazard_ratios()]
+    return [_estimable(*values) for values in fit.hazard_ratios()]
 
 
 def group_hazard_ratio(frame: pl.DataFrame, duration: str, event: str, in_group: str) -> HazardRatio:
@@ -111,23 +123,39 @@ def factor_hazard_ratios(
 ) -> list[HazardRatio]:
     """One Cox model with ``factor`` as indicator columns for ``others`` against
     ``reference`` (R ``coxph(Surv(t, e) ~ relevel(factor(x), reference))``): one
-    ``HazardRatio`` per level of ``others``, all empty with the reason when the model
-    cannot be estimated (no events, a level without events: monotone likelihood)."""
+    ``HazardRatio`` per level of ``others``.
 
-    def empty(reason: str) -> list[HazardRatio]:
-        return [HazardRatio(None, None, None, None, reason) for _ in others]
+    A level without events has an empty hazard ratio with its reason, and only that
+    level (endpoints.md, Estimation conventions): its coefficient runs to minus
+    infinity in R's fit, so its subjects' weight exp(beta) vanishes from every risk
+    set, and the other coefficients converge to the fit without those subjects,
+    which is what is fitted here (R's estimates equal it to the precision of its
+    convergence). A reference level without events leaves every ratio infinite:
+    all empty. No events at all, or a model that still cannot be estimated, empties
+    the remaining levels with the reason."""
+
+    def empty(reason: str) -> HazardRatio:
+        return HazardRatio(None, None, None, None, reason)
 
     if not others:
         return []
     if frame.height == 0 or frame[event].sum() == 0:
-        return empty("no events")
-    names = [f"_level_{i}" for i in range(len(others))]
-    data = frame.with_columns(
-        (pl.col(factor) == level).cast(pl.Int8).alias(name) for level, name in zip(others, names, strict=True)
-    )
-    try:
-        return cox_hazard_ratios(data, duration, event, names)
-    except ValueError:
-        return empty("not estimable: a level without events (monotone likelihood)")
-    except np.linalg.LinAlgError:
-        return empty("not estimable: singular information matrix")
+        return [empty("no events") for _ in others]
+    events = dict(frame.group_by(factor).agg(pl.col(event).sum()).iter_rows())
+    if not events.get(reference):
+        return [empty(f"not estimable: no events in the reference level ({reference})") for _ in others]
+    fitted = [level for level in others if events.get(level)]
+    out = {level: empty("not estimable: no events in this level") for level in others if level not in fitted}
+    if fitted:
+        names = [f"_level_{i}" for i in range(len(fitted))]
+        data = frame.filter(pl.col(factor).is_in([reference, *fitted])).with_columns(
+            (pl.col(factor) == level).cast(pl.Int8).alias(name) for level, name in zip(fitted, names, strict=True)
+        )
+        try:
+            ratios = cox_hazard_ratios(data, duration, event, names)
+        except ValueError:
+            ratios = [empty("not estimable: monotone likelihood") for _ in fitted]
+        except np.linalg.LinAlgError:
+            ratios = [empty("not estimable: singular information matrix") for _ in fitted]
+        out.update(zip(fitted, ratios, strict=True))
+    return [out[level] for level in others]

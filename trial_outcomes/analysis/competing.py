@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trial_outcomes.analysis.comparisons import TestResult
-from trial_outcomes.analysis.km import Z95, _value, step_value
+from trial_outcomes.analysis.km import Z95, _value, as_probability, step_value
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,8 @@ def fit_cif(time: np.ndarray, status: np.ndarray, z: float = Z95) -> CIFFit:
         se_g = np.sqrt(var) / (ff * np.abs(np.log(ff)))
         lower = np.exp(-np.exp(np.log(-np.log(ff)) + z * se_g))
         upper = np.exp(-np.exp(np.log(-np.log(ff)) - z * se_g))
+    # a sum of S(s-) d1 / n can end at 1.0000000000000002 when the last subject at risk has the event
+    cif, lower, upper = (as_probability(a) for a in (cif, lower, upper))
     return CIFFit(t, n, d1, d2, c, cif, var, lower, upper)
 
 

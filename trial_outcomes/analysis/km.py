@@ -7,13 +7,20 @@ holds it to, and R's ``survfit``), with:
 * Greenwood variance, ``se_log`` = sqrt(sum d / (n (n - d))): R's ``fit$std.err``
   (the standard error of log S); ``std_err`` = S * se_log as in R's ``summary``.
 * Pointwise CI on the log(-log) scale (R ``conf.type = "log-log"``, SAS
-  ``CONFTYPE=LOGLOG``): S^exp(-z se_log / log S) to S^exp(z se_log / log S),
-  empty where S is 0 or 1 (R's ``survfit_confint``).
+  ``CONFTYPE=LOGLOG``): S^exp(-z se_log / log S) to S^exp(z se_log / log S);
+  1 and 1 where S is 1 and empty where S is 0 (R's ``survfit_confint``).
+* Estimates are probabilities (endpoints.md, Estimation conventions): every
+  estimate and limit lies in [0, 1], and a floating-point result within 1e-12
+  of a bound is that bound (``as_probability``: a product of factors can end at
+  0.9999999999999998 or an Aalen-Johansen sum at 1.0000000000000002).
 * Quantiles (the median) by R's ``quantile.survfit``: the first time the curve
   reaches 1 - p; where it sits exactly at 1 - p (within sqrt(machine eps)) over an
   interval, the midpoint of that interval, and at the end of the curve the
-  midpoint with the last follow-up time. The CI is the same rule applied to the
-  CI curves (Brookmeyer-Crowley). lifelines' own median takes no midpoint
+  midpoint with the last follow-up time. The tolerance applies before the
+  curve is declared never to reach 1 - p: a curve that sits at
+  0.5000000000000001 over an interval has its median at the interval's
+  midpoint, as R (whose product gives 0.5 there). The CI is the same rule
+  applied to the CI curves (Brookmeyer-Crowley). lifelines' own median takes no midpoint
   (tests/analysis/test_km_reference.py pins the difference).
 """
 
@@ -25,6 +32,17 @@ import numpy as np
 
 Z95 = 1.959963984540054  # qnorm(0.975)
 TOL = np.sqrt(np.finfo(float).eps)
+PROBABILITY_TOL = 1e-12  # endpoints.md: within 1e-12 of 0 or 1 is 0 or 1
+
+
+def as_probability(values: np.ndarray) -> np.ndarray:
+    """``values`` (nan allowed) with every value within ``PROBABILITY_TOL`` of 0 or 1
+    set to that bound. A value further outside [0, 1] is left as it is: it is a
+    defect of the estimator, which the output contract then reports."""
+    v = np.asarray(values, dtype=float).copy()
+    v[np.abs(v - 1.0) <= PROBABILITY_TOL] = 1.0
+    v[np.abs(v) <= PROBABILITY_TOL] = 0.0
+    return v
 
 
 @dataclass(frozen=True)
@@ -96,20 +114,24 @@ def _value(v: float) -> float | None:
 
 
 def loglog_ci(surv: np.ndarray, se_log: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
-    """R's log-log interval; nan where S is 0 or 1 or the variance is undefined."""
+    """R's log-log interval: 1 and 1 where S is 1 (R's ``survfit_confint`` reports
+    the limits 1-1 there), nan where S is 0 or the variance is undefined."""
     with np.errstate(divide="ignore", invalid="ignore"):
         xx = np.where((surv == 0) | (surv == 1), np.nan, surv)
         se2 = z * se_log / np.log(xx)
         lower = np.exp(-np.exp(np.log(-np.log(xx)) - se2))
         upper = np.exp(-np.exp(np.log(-np.log(xx)) + se2))
-    return lower, upper
+    at_one = surv == 1
+    lower = np.where(at_one, 1.0, lower)
+    upper = np.where(at_one, 1.0, upper)
+    return as_probability(lower), as_probability(upper)
 
 
 def r_quantile(x: np.ndarray, y: np.ndarray, p: float, tol: float = TOL) -> float:
     """R ``survival:::findq``: ``x`` times (first the start time), ``y`` the
     increasing curve 1 - S (first 0), possibly with nan; nan if not reached."""
     finite = y[np.isfinite(y)]
-    if not len(finite) or finite.max() < p:
+    if not len(finite) or finite.max() < p - tol:  # R: max(y) < p; the tolerance first (see the module)
         return np.nan
     xmax = x[-1]
     keep = np.ones(len(y), dtype=bool)
@@ -150,7 +172,7 @@ def fit_km(time: np.ndarray, event: np.ndarray, z: float = Z95) -> KMFit:
     removed = np.bincount(inverse, minlength=len(t))
     n = len(time) - np.concatenate([[0], np.cumsum(removed)[:-1]])
     c = removed - d
-    surv = np.cumprod(1.0 - d / n)
+    surv = as_probability(np.cumprod(1.0 - d / n))
     with np.errstate(divide="ignore", invalid="ignore"):
         increment = np.where(d > 0, d / (n * (n - d)), 0.0)
     se_log = np.sqrt(np.cumsum(increment))
@@ -159,6 +181,7 @@ def fit_km(time: np.ndarray, event: np.ndarray, z: float = Z95) -> KMFit:
     return KMFit(t, n.astype(int), d, c.astype(int), surv, se_log, lcl, ucl)
 
 
-def median_followup(time: np.ndarray, event: np.ndarray) -> float | None:
-    """Median follow-up by reverse Kaplan-Meier: censoring is the event."""
-    return fit_km(time, 1 - np.asarray(event, dtype=int)).median()[0]
+def median_followup(time: np.ndarray, event: np.ndarray) -> tuple[float | None, float | None, float | None]:
+    """Median follow-up by reverse Kaplan-Meier (censoring is the event), with its
+    Brookmeyer-Crowley CI: R ``quantile(survfit(Surv(time, 1 - event) ~ 1))``."""
+    return fit_km(time, 1 - np.asarray(event, dtype=int)).median()

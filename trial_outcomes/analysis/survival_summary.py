@@ -18,7 +18,7 @@ import polars as pl
 from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER, POPULATION
 from trial_outcomes.analysis.comparisons import TestResult, factor_hazard_ratios, logrank_test
 from trial_outcomes.analysis.competing import CIFFit, fit_cif, gray_test
-from trial_outcomes.analysis.km import KMFit, fit_km
+from trial_outcomes.analysis.km import KMFit, fit_km, median_followup
 from trial_outcomes.contracts import CoxSummary, FollowupSummary, KmCurves, SurvivalDetails, survival_summary_schema
 from trial_outcomes.dates import DAYS_PER_MONTH
 
@@ -239,7 +239,7 @@ def followup_summary(adtte: pl.DataFrame) -> pl.DataFrame:
     the event) with its CI, and the range of follow-up (shortest and longest OS time)."""
     os_rows = adtte.filter((pl.col("PARAMCD") == "OS") & (pl.col("ANALYSIS") == "primary"))
     time = os_rows["AVAL"].to_numpy().astype(float)
-    median = fit_km(time, os_rows["CNSR"].to_numpy()).median() if os_rows.height else (None, None, None)
+    median = median_followup(time, 1 - os_rows["CNSR"].to_numpy()) if os_rows.height else (None, None, None)
     row = {
         "endpoint": "OS",
         "analysis": "primary",

@@ -158,6 +158,9 @@ def report(
         absent=cut_records.absent,
         supersedes={k: str(v) for k, v in supersedes.items()},
         comparison=cut_comparison if cut_comparison.height else None,
+        latest_record=str(cut_records.latest_record) if cut_records.latest_record else None,
+        days_after_latest_record=cut_records.days_after_latest_record,
+        extracted_on=str(cut_records.extracted_on) if cut_records.extracted_on else None,
     )
     doc = build_document(inputs)
     html = render_html(doc, figures).encode("utf-8")

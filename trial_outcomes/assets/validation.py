@@ -1,6 +1,7 @@
 """The validated drop: typed records with the cross-file checks, and the records at the cut."""
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import dagster as dg
@@ -16,7 +17,7 @@ from trial_outcomes.io import validation
 from trial_outcomes.io.publishing import PublishRefused, plan_publication
 from trial_outcomes.io.readers import read_drop_info
 from trial_outcomes.io.records import RawRecords, TrialDrop, drop_fingerprint
-from trial_outcomes.io.validation import cut_in_drop
+from trial_outcomes.io.validation import cut_in_drop, latest_record
 from trial_outcomes.schema import SCHEMAS
 
 DROP_KEY = dg.AssetKey("trial_drop")
@@ -94,7 +95,7 @@ def trial_drop(context: AssetExecutionContext, settings: DropSettings, **raw: Ra
         raise dg.Failure(
             description="; ".join(f"{r['file']}: {r['rule']}" for r in empty.iter_rows(named=True)), allow_retries=False
         )
-    problem = cut_in_drop(context.partition_key, records)
+    problem = cut_in_drop(context.partition_key, records, info.extracted_on)
     if problem:
         raise dg.Failure(description=problem, allow_retries=False)
     try:
@@ -103,7 +104,12 @@ def trial_drop(context: AssetExecutionContext, settings: DropSettings, **raw: Ra
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     absent = {record: r.absent_columns for record, r in raw.items() if r.absent_columns}
     drop = TrialDrop(
-        records=records, cut=parse_cut(context.partition_key), files=dict(sorted(files.items())), absent=absent
+        records=records,
+        cut=parse_cut(context.partition_key),
+        files=dict(sorted(files.items())),
+        absent=absent,
+        latest_record=latest_record(records),
+        extracted_on=info.extracted_on,
     )
     yield dg.Output(
         drop,
@@ -139,7 +145,7 @@ def cut_records(trial_drop: TrialDrop) -> dg.Output[TrialDrop]:
     records = apply_cut(trial_drop.records, trial_drop.cut)
     dropped = {r: trial_drop[r].height - f.height for r, f in records.items()}
     return dg.Output(
-        TrialDrop(records=records, cut=trial_drop.cut, files=trial_drop.files, absent=trial_drop.absent),
+        replace(trial_drop, records=records),
         metadata={
             "data cut": str(trial_drop.cut),
             "subjects at the cut": records["enrolment"].height,

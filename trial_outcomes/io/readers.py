@@ -495,11 +495,16 @@ def _normalise_columns(
 
 @dataclass(frozen=True)
 class DropInfo:
-    """``drop_info.toml``: what the exporter states about the drop. Today one key:
+    """``drop_info.toml``: what the exporter states about the drop (data-contract.md):
     ``empty_files``, the required files that have no rows on purpose (for example
-    ``["adverse_events"]`` before the first adverse event)."""
+    ``["adverse_events"]`` before the first adverse event), and ``extracted_on``,
+    the day the EDC export was taken (a cut after it is refused)."""
 
     empty_files: tuple[str, ...] = field(default_factory=tuple)
+    extracted_on: dt.date | None = None
+
+
+DROP_INFO_KEYS = ("empty_files", "extracted_on")
 
 
 def read_drop_info(data_dir: Path) -> DropInfo:
@@ -512,9 +517,9 @@ def read_drop_info(data_dir: Path) -> DropInfo:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise _refuse(DROP_INFO_FILE, f"not valid TOML: {exc}") from None
-    unknown = sorted(set(raw) - {"empty_files"})
+    unknown = sorted(set(raw) - set(DROP_INFO_KEYS))
     if unknown:
-        raise _refuse(DROP_INFO_FILE, "unknown key; the only key is empty_files", column=unknown[0])
+        raise _refuse(DROP_INFO_FILE, f"unknown key; the keys are {', '.join(DROP_INFO_KEYS)}", column=unknown[0])
     empty = raw.get("empty_files", [])
     if not isinstance(empty, list) or not all(isinstance(x, str) for x in empty):
         raise _refuse(DROP_INFO_FILE, "empty_files must be a list of record names", column="empty_files")
@@ -523,7 +528,28 @@ def read_drop_info(data_dir: Path) -> DropInfo:
         raise _refuse(
             DROP_INFO_FILE, "not a record that may be empty (enrolment never may)", column="empty_files", value=bad[0]
         )
-    return DropInfo(tuple(empty))
+    return DropInfo(tuple(empty), _extraction_date(raw.get("extracted_on")))
+
+
+def _extraction_date(value: object) -> dt.date | None:
+    """``extracted_on``: a TOML date (``2024-04-02``) or the same as text; never a
+    date-time, and never after today."""
+    from trial_outcomes.dates import today
+
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value) if len(value) == 10 else None
+        except ValueError:
+            value = None
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise _refuse(
+            DROP_INFO_FILE, "extracted_on must be a date, YYYY-MM-DD", column="extracted_on", value=str(value)
+        )
+    if value > today():
+        raise _refuse(DROP_INFO_FILE, "extracted_on is after today", column="extracted_on", value=value.isoformat())
+    return value
 
 
 def latest_date_in_drop(data_dir: Path, latest_allowed: dt.date | None = None) -> dt.date | None:

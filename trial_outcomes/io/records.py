@@ -48,6 +48,14 @@ class TrialDrop:
     cut: dt.date
     files: dict[str, str] = field(default_factory=dict)  # file name -> SHA-256
     absent: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    latest_record: dt.date | None = None  # the latest date of any record of the whole drop
+    extracted_on: dt.date | None = None  # drop_info.toml: the day the export was taken
+
+    @property
+    def days_after_latest_record(self) -> int:
+        """How many days the (planned) cut lies after the drop's latest record; 0 when
+        the cut falls on or before it."""
+        return max(0, (self.cut - self.latest_record).days) if self.latest_record else 0
 
     def __getitem__(self, record: str) -> pl.DataFrame:
         return self.records[record]

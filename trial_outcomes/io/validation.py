@@ -277,24 +277,35 @@ def unique_keys(records: Records) -> pl.DataFrame:
     return _concat([duplicate_keys(records), case_twins(records)])
 
 
-def cut_in_drop(cut: str, records: dict[str, pl.DataFrame]) -> str | None:
-    """Why a cut does not fit the drop: before its first enrolment, or after its
-    latest record (a cut from the future of the export)."""
-    when = parse_cut(cut)
-    earliest = records["enrolment"]["enrol_date"].min()
-    first = earliest if isinstance(earliest, dt.date) else None
+def latest_record(records: dict[str, pl.DataFrame]) -> dt.date | None:
+    """The latest date of any record of the drop."""
     dates = [
         frame[c].max()
         for r, frame in records.items()
         for c in frame.columns
         if c in [col.name for col in SCHEMAS[r].columns if col.kind == "date"] and frame.height
     ]
-    latest = max((d for d in dates if isinstance(d, dt.date)), default=None)
+    return max((d for d in dates if isinstance(d, dt.date)), default=None)
+
+
+def cut_in_drop(cut: str, records: dict[str, pl.DataFrame], extracted_on: dt.date | None = None) -> str | None:
+    """Why a cut does not fit the drop: before its first enrolment, after the day the
+    drop was extracted (``drop_info.toml`` ``extracted_on``: the drop cannot know
+    what happened after it), or after today. A planned cut later than the drop's
+    latest record is accepted (endpoints.md, Time and populations: no visit need
+    fall on the cut); the report states the gap."""
+    from trial_outcomes.dates import today
+
+    when = parse_cut(cut)
+    earliest = records["enrolment"]["enrol_date"].min()
+    first = earliest if isinstance(earliest, dt.date) else None
     if first is not None and when < first:
         return f"data cut {cut} is before the first enrolment ({first}): nothing to analyse"
-    if latest is not None and when > latest:
+    if extracted_on is not None and when > extracted_on:
         return (
-            f"data cut {cut} is after the drop's latest record ({latest}): the drop cannot show what happened "
-            "until then; take a cut on or before it (the default cut is the latest date)"
+            f"data cut {cut} is after the drop's extraction date ({extracted_on}, drop_info.toml extracted_on): "
+            "the drop cannot show what happened after it was extracted; take a cut on or before it"
         )
+    if when > today():
+        return f"data cut {cut} is after today ({today()}): a cut cannot be in the future"
     return None

@@ -25,6 +25,9 @@ class ReportInputs:
     absent: dict[str, tuple[str, ...]] = field(default_factory=dict)  # record -> optional columns the drop lacks
     supersedes: dict[str, str] = field(default_factory=dict)  # version, drop_sha256, reason (when superseding)
     comparison: pl.DataFrame | None = None
+    latest_record: str | None = None  # the drop's latest record (YYYY-MM-DD)
+    days_after_latest_record: int = 0  # a planned cut later than the latest record: by how much
+    extracted_on: str | None = None  # drop_info.toml, when stated
 
     def table(self, name: str) -> pl.DataFrame:
         return self.tables[name]

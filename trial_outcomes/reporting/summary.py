@@ -48,6 +48,21 @@ def stopping_blocks(inp: ReportInputs) -> list[Paragraph]:
     return blocks
 
 
+def data_cut_text(inp: ReportInputs) -> str:
+    """The cut, and for a planned cut later than the drop's latest record the gap in
+    days (endpoints.md, Time and populations), with the extraction date when known."""
+    text = inp.cut
+    gap = inp.days_after_latest_record
+    if gap:
+        text += (
+            f" (planned cut: {gap} day{'s' if gap != 1 else ''} after the drop's latest record, "
+            f"{inp.latest_record}; subjects without later news are censored at their last contact)"
+        )
+    if inp.extracted_on:
+        text += f"; drop extracted on {inp.extracted_on}"
+    return text
+
+
 def executive_summary(inp: ReportInputs) -> Section:
     adsl = inp.adsl
     response = inp.table("response_summary")
@@ -55,7 +70,7 @@ def executive_summary(inp: ReportInputs) -> Section:
     safety = inp.table("safety_summary")
     followup = inp.table("followup_summary").row(0, named=True)
     items: list[tuple[str, str, str]] = [
-        ("Data cut", inp.cut, "normal"),
+        ("Data cut", data_cut_text(inp), "alert" if inp.days_after_latest_record else "normal"),
         ("Data drop", f"{inp.drop_name} (SHA-256 {inp.drop_sha256[:16]}...)", "normal"),
     ]
     if inp.supersedes:
