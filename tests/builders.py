@@ -8,6 +8,7 @@ chain the assets run (``analysis.derive.derive_all``).
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -175,6 +176,28 @@ class Trial:
                 (pl.int_range(pl.len()) + 2).cast(pl.Int64).alias("_source_row"),
             )
         return out
+
+    def write_drop(self, folder: Path) -> Path:
+        """The trial as an EDC drop of CSV files (a file per record; the optional
+        monitoring files only when they have rows, and ``drop_info.toml`` naming the
+        required files that have none)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        empty = []
+        for record, frame in self.records().items():
+            schema = SCHEMAS[record]
+            if frame.is_empty() and not schema.required_file:
+                continue
+            if frame.is_empty():
+                empty.append(record)
+            out = frame.drop("_source_file", "_source_row").with_columns(
+                pl.col(c).replace_strict({True: "Y", False: "N"}, return_dtype=pl.String)
+                for c, t in frame.schema.items()
+                if t == pl.Boolean
+            )
+            out.write_csv(folder / f"{record}.csv")
+        if empty:
+            (folder / "drop_info.toml").write_text("empty_files = [" + ", ".join(f'"{r}"' for r in empty) + "]\n")
+        return folder
 
     def derive(self, cut_day: int = 1000, subgroups: tuple[str, ...] = DEFAULT_SUBGROUPS) -> Derived:
         return derive_all(self.records(), day(cut_day), subgroups)
