@@ -193,7 +193,8 @@ class ADAE(dy.Schema):
 
     USUBJID = dy.String(primary_key=True, description="Unique subject identifier")
     AESPID = dy.String(primary_key=True, description="Sponsor-defined AE identifier")
-    AEDECOD = _s("Preferred term", nullable=False)
+    AETERM = _s("Reported term (verbatim)", nullable=False)
+    AEDECOD = _s("Preferred term (CRS and ICANS however spelled)", nullable=False)
     AESOC = _s("System organ class (or Not coded)", nullable=False)
     ASTDT = _d("Analysis start date", nullable=False)
     AENDT = _d("Analysis end date")

@@ -10,8 +10,8 @@ from trial_outcomes.analysis.aesi import PROLONGED_DAYS, aesi_category, prolonge
 from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.flags import yn_flag, yn_value
 from trial_outcomes.analysis.frames import require
+from trial_outcomes.analysis.terms import decoded_term, is_crs, is_icans
 from trial_outcomes.analysis.timeline import attribution_end, followup_dates, study_day, treatment_dates
-from trial_outcomes.schema import CRS_TERM, ICANS_TERM
 
 NOT_CODED = "Not coded"
 
@@ -42,7 +42,9 @@ def ae_duration_days(onset: pl.Expr, resolution: pl.Expr) -> pl.Expr:
 
 
 def derive_adae(records: Records, cut: dt.date) -> pl.DataFrame:
-    """One row per AE known at the cut: SOC (``AESOC``, "Not coded" without a coded
+    """One row per AE known at the cut: the verbatim term (``AETERM``) and the
+    decoded one (``AEDECOD``: the preferred term for CRS and ICANS however the
+    export spells them, ``analysis.terms``), SOC (``AESOC``, "Not coded" without a coded
     SOC), study days of onset and resolution (day 0 = infusion), duration,
     ``TRTEMFL`` with ``TRTEMRSN``, ``CRSFL``/``ICANSFL``, ``AESIFL``/``AESICAT``,
     ``CYTO28FL``/``CYTO90FL`` (grade >= 3 cytopenia unresolved at day 28 / 90), and
@@ -73,7 +75,8 @@ def derive_adae(records: Records, cut: dt.date) -> pl.DataFrame:
     base = ae.select(
         pl.col("subject_id").alias("USUBJID"),
         pl.col("ae_id").alias("AESPID"),
-        pl.col("term").alias("AEDECOD"),
+        pl.col("term").alias("AETERM"),
+        decoded_term(pl.col("term")).alias("AEDECOD"),
         pl.col("soc").fill_null(NOT_CODED).alias("AESOC"),
         pl.col("soc").alias("AESOCRAW"),
         pl.col("onset_date").alias("ASTDT"),
@@ -89,8 +92,8 @@ def derive_adae(records: Records, cut: dt.date) -> pl.DataFrame:
         yn_value(pl.col("corticosteroids")).alias("AESTER"),
         yn_flag(emergent).alias("TRTEMFL"),
         pl.when(~emergent).then(not_emergent_reason(pl.col("onset_date"))).alias("TRTEMRSN"),
-        yn_flag(pl.col("term") == CRS_TERM).alias("CRSFL"),
-        yn_flag(pl.col("term") == ICANS_TERM).alias("ICANSFL"),
+        yn_flag(is_crs(pl.col("term"))).alias("CRSFL"),
+        yn_flag(is_icans(pl.col("term"))).alias("ICANSFL"),
         study_day(pl.lit(cut)).alias("_cut_day"),
     )
     cut_day = pl.col("_cut_day")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from trial_outcomes.schema import CRS_TERM, ICANS_TERM
+from trial_outcomes.analysis.terms import is_crs, is_icans
 
 INFECTIONS_SOC = "Infections and infestations"
 #: without a coded SOC, an infection is recognised by its term
@@ -55,8 +55,8 @@ def aesi_rules(cut_day: pl.Expr) -> dict[str, pl.Expr]:
     """Category -> condition, in order of precedence."""
     term = pl.col("AEDECOD")
     return {
-        CRS: term == CRS_TERM,
-        ICANS: term == ICANS_TERM,
+        CRS: is_crs(term),
+        ICANS: is_icans(term),
         "Prolonged cytopenia": prolonged_cytopenia(PROLONGED_DAYS[0], cut_day),
         "Grade >= 3 infection": is_infection(pl.col("AESOCRAW"), term) & (pl.col("AETOXGR") >= 3),
         "Hypogammaglobulinaemia": term.str.contains(r"(?i)hypogammaglobulin|immunoglobulin.{0,3} decreased"),

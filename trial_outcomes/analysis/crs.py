@@ -13,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from trial_outcomes.analysis.frames import require
-from trial_outcomes.schema import CRS_TERM
+from trial_outcomes.analysis.terms import is_crs
 
 FEVER_C = 38.0
 HYPOTENSION_GRADE = {"NONE": 1, "FLUIDS": 2, "ONE_VASOPRESSOR": 3, "MULTI_VASOPRESSOR": 4}
@@ -77,7 +77,7 @@ def grade_discrepancies(reported: pl.DataFrame, derived: pl.DataFrame, prefix: s
 
 def crs_treated_subjects(adverse_events: pl.DataFrame) -> pl.DataFrame:
     return (
-        adverse_events.filter((pl.col("term") == CRS_TERM) & (pl.col("tocilizumab") | pl.col("corticosteroids")))
+        adverse_events.filter(is_crs(pl.col("term")) & (pl.col("tocilizumab") | pl.col("corticosteroids")))
         .select("subject_id")
         .unique()
     )

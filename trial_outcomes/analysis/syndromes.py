@@ -1,19 +1,30 @@
 """CRS and ICANS per subject: the investigator's grade, the grade derived from daily
 monitoring, and the adjudicated grade (endpoints.md: "the higher of the
 investigator's grade and the derived grade. Tables show both; stopping rules
-use the adjudicated grade. Every disagreement is listed.")."""
+use the adjudicated grade. Every disagreement is listed.").
+
+Grading windows (endpoints.md v3, replacing version 2's grading of every
+monitoring day): the derived grade uses only monitoring days inside the
+treatment-emergent window, from the first lymphodepletion day to the day before
+the first HSCT or new therapy (``adae.treatment_emergent``), and a death from
+the syndrome is grade 5 only inside it. A CRS-like episode on day 74 after a
+transplant is listed apart (``SyndromeGrading.outside``) and never reaches the
+adjudicated grade or a stopping rule."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
+from trial_outcomes.analysis.adae import treatment_emergent
 from trial_outcomes.analysis.crs import astct_daily_grade, crs_treated_subjects, derived_grade, grade_discrepancies
 from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.deaths import death_details
 from trial_outcomes.analysis.flags import yn_flag
 from trial_outcomes.analysis.icans import icans_daily_grade
+from trial_outcomes.analysis.timeline import attribution_end, followup_dates, treatment_dates
 
 
 @dataclass(frozen=True)
@@ -25,6 +36,7 @@ class SyndromeGrading:
     derived: pl.DataFrame  # subject_id, <syndrome>GRDRV: worst derived grade per monitored subject
     discrepancies: pl.DataFrame  # USUBJID, <syndrome>GR_REPORTED, <syndrome>GR_DERIVED
     monitored: bool  # the drop has the monitoring file
+    outside: pl.DataFrame | None = None  # monitoring days outside the treatment-emergent window, listed apart
 
     @property
     def flag(self) -> str:
@@ -41,26 +53,58 @@ def reported_grade(adae: pl.DataFrame, flag: str, name: str) -> pl.DataFrame:
     )
 
 
+def treatment_window(records: Records) -> pl.DataFrame:
+    """Per infused subject: ``LDSTDT`` (first lymphodepletion day) and ``ATTRENDT``
+    (first HSCT or new therapy, null without one): the treatment-emergent window."""
+    window = treatment_dates(records).select("subject_id", "LDSTDT")
+    end = attribution_end(followup_dates(records)).select("subject_id", "ATTRENDT")
+    return window.join(end, on="subject_id", how="left")
+
+
+def in_treatment_window(frame: pl.DataFrame, date: str, window: pl.DataFrame) -> pl.Series:
+    """Whether each row of ``frame`` (``subject_id`` and the date column ``date``) lies
+    inside its subject's treatment-emergent window."""
+    joined = frame.select("subject_id", date).join(window, on="subject_id", how="left", maintain_order="left")
+    return joined.select(treatment_emergent(pl.col(date), pl.col("LDSTDT"), pl.col("ATTRENDT"))).to_series()
+
+
 def _grading(
-    syndrome: str, daily: pl.DataFrame, adae: pl.DataFrame, deaths: pl.DataFrame, monitored: bool
+    syndrome: str, monitoring: pl.DataFrame, daily_grade: Any, adae: pl.DataFrame, records: Records, monitored: bool
 ) -> SyndromeGrading:
+    window = treatment_window(records)
+    inside = in_treatment_window(monitoring, "obs_date", window)
+    daily = daily_grade(monitoring.filter(inside))
+    deaths = death_details(records)
+    deaths = deaths.filter(in_treatment_window(deaths, "DTHDT", window))
     derived = derived_grade(daily, deaths, syndrome, f"{syndrome}GRDRV")
     reported = reported_grade(adae, f"{syndrome}FL", f"{syndrome}GR")
-    return SyndromeGrading(syndrome, daily, derived, grade_discrepancies(reported, derived, f"{syndrome}GR"), monitored)
+    discrepancies = grade_discrepancies(reported, derived, f"{syndrome}GR")
+    return SyndromeGrading(syndrome, daily, derived, discrepancies, monitored, monitoring.filter(~inside))
 
 
 def grade_crs(records: Records, adae: pl.DataFrame, monitored: bool = True) -> SyndromeGrading:
-    """ASTCT CRS grade by day and subject from ``crs_monitoring`` (``analysis.crs``);
-    grade 5 for a death whose cause category is CRS."""
-    daily = astct_daily_grade(records["crs_monitoring"], crs_treated_subjects(records["adverse_events"]))
-    return _grading("CRS", daily, adae, death_details(records), monitored)
+    """ASTCT CRS grade by day and subject from ``crs_monitoring`` (``analysis.crs``)
+    inside the treatment-emergent window; grade 5 for a death there whose cause
+    category is CRS."""
+    treated = crs_treated_subjects(records["adverse_events"])
+    return _grading(
+        "CRS", records["crs_monitoring"], lambda days: astct_daily_grade(days, treated), adae, records, monitored
+    )
 
 
 def grade_icans(records: Records, adae: pl.DataFrame, monitored: bool = True) -> SyndromeGrading:
-    """ASTCT ICANS grade by day and subject from ``icans_monitoring`` (``analysis.icans``);
-    grade 5 for a death whose cause category is ICANS."""
-    daily = icans_daily_grade(records["icans_monitoring"], records["enrolment"])
-    return _grading("ICANS", daily, adae, death_details(records), monitored)
+    """ASTCT ICANS grade by day and subject from ``icans_monitoring`` (``analysis.icans``)
+    inside the treatment-emergent window; grade 5 for a death there whose cause
+    category is ICANS."""
+    enrolment = records["enrolment"]
+    return _grading(
+        "ICANS",
+        records["icans_monitoring"],
+        lambda days: icans_daily_grade(days, enrolment),
+        adae,
+        records,
+        monitored,
+    )
 
 
 def syndrome_details(adae: pl.DataFrame, flag: str, prefix: str) -> pl.DataFrame:

@@ -9,6 +9,7 @@ from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.adae import derive_adae
 from trial_outcomes.analysis.syndromes import SyndromeGrading, grade_crs, grade_icans
+from trial_outcomes.analysis.terms import mapped_terms
 from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
 from trial_outcomes.assets.metadata import listing_check
 from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
@@ -22,7 +23,15 @@ VERSION = code_version("assets/adverse_events.py")
     version=VERSION,
     kinds={"polars", "parquet"},
     domain="safety",
-    check_specs=[contract_check_spec("adae", ["adae.parquet"])],
+    check_specs=[
+        contract_check_spec("adae", ["adae.parquet"]),
+        dg.AssetCheckSpec(
+            "crs_reported",
+            asset="adae",
+            blocking=False,
+            description="A CAR-T drop reports CRS: none at all suggests an unrecognised term or a missing export",
+        ),
+    ],
 )
 def adae(context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop) -> Iterator[Any]:
     """ADAE: every AE at the cut with its SOC ("Not coded" without one), study days,
@@ -38,8 +47,21 @@ def adae(context: AssetExecutionContext, settings: DropSettings, cut_records: Tr
         "AESI": int((table["AESIFL"] == "Y").sum()),
         "SOC coded": "yes" if cut_records.has("adverse_events", "soc") else "no: tables say Not coded",
     }
-    yield dg.Output(table, metadata={**meta, **counts})
+    mapped = mapped_terms(cut_records["adverse_events"])
+    terms = {
+        f"{r['syndrome']} terms": ", ".join(mapped.filter(pl.col("syndrome") == r["syndrome"])["term"])
+        for r in mapped.unique("syndrome").iter_rows(named=True)
+    }
+    yield dg.Output(table, metadata={**meta, **counts, **terms})
     yield contract_result("adae", {"adae.parquet": problems})
+    crs = int((table["CRSFL"] == "Y").sum())
+    yield dg.AssetCheckResult(
+        check_name="crs_reported",
+        passed=crs > 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{crs} CRS event(s)" if crs else "no AE term is CRS: check the export's spelling of the syndromes",
+        metadata={"CRS events": crs, **terms},
+    )
 
 
 def _grading_asset(syndrome: str, record: str, grade: Any) -> dg.AssetsDefinition:
@@ -74,11 +96,13 @@ def _grading_asset(syndrome: str, record: str, grade: Any) -> dg.AssetsDefinitio
         result: SyndromeGrading = grade(cut_records.records, adae, monitored)
         listing = result.discrepancies
         meta, problems = save_table(context, settings, file, listing)
+        outside = 0 if result.outside is None else result.outside.height
         yield dg.Output(
             result,
             metadata={
                 **meta,
                 "subjects monitored": result.derived.height,
+                "monitoring days outside the treatment-emergent window (not graded)": outside,
                 "monitoring file": "present" if monitored else "absent from the drop",
             },
         )

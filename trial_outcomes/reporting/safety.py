@@ -108,6 +108,24 @@ def aesi_table(inp: ReportInputs) -> Table:
     )
 
 
+def syndrome_term_notes(adae: pl.DataFrame) -> list[str]:
+    """Every verbatim AE term counted as CRS or ICANS (``analysis.terms``), and a
+    warning when a CAR-T drop reports no CRS at all (a coding or export fault is
+    likelier than a trial without CRS)."""
+    notes = []
+    for flag, name in (("CRSFL", "CRS"), ("ICANSFL", "ICANS")):
+        terms = adae.filter(pl.col(flag) == "Y").group_by("AETERM").len().sort("AETERM")
+        if terms.height:
+            listed = ", ".join(f'"{t}" ({n})' for t, n in terms.iter_rows())
+            notes.append(f"AE terms counted as {name}: {listed}.")
+    if not (adae["CRSFL"] == "Y").any():
+        notes.append(
+            "WARNING: no adverse event is coded as CRS in this drop. In a CAR-T trial this usually means a "
+            "term the pipeline does not recognise or a missing export: query the data manager."
+        )
+    return notes
+
+
 def syndrome_table(inp: ReportInputs) -> Table:
     table = inp.table("crs_icans_summary")
     rows: list[list[str]] = []
@@ -147,7 +165,7 @@ def syndrome_table(inp: ReportInputs) -> Table:
                     "",
                 ]
             )
-    notes = []
+    notes = syndrome_term_notes(inp.adae)
     for record, name in (("crs_monitoring", "CRS"), ("icans_monitoring", "ICANS")):
         if inp.lacks(record):
             notes.append(f"No {record} file in the drop: no derived {name} grade; adjudicated = reported.")

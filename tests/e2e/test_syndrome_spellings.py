@@ -1,0 +1,49 @@
+"""An export that capitalises "Cytokine Release Syndrome" and abbreviates "ICANS",
+without the optional monitoring files (issue 21's worst attack: CRS 98 -> 0 and
+the safety rule's events 12 -> 5, exit 0, no warning), gives the same CRS and
+ICANS counts and the same safety stopping rule as the canonical spellings; the
+report lists the spellings it mapped."""
+
+from __future__ import annotations
+
+import html
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.helpers import materialize_cut
+from trial_outcomes.schema import CRS_TERM, ICANS_TERM
+
+pytestmark = pytest.mark.slow
+
+
+def _without_monitoring(master: Path, target: Path, spellings: dict[str, str]) -> Path:
+    shutil.copytree(master, target)
+    for record in ("crs_monitoring", "icans_monitoring"):
+        (target / f"{record}.csv").unlink()
+    ae = pl.read_csv(target / "adverse_events.csv", infer_schema=False)
+    ae.with_columns(pl.col("term").replace(spellings)).write_csv(target / "adverse_events.csv")
+    return target
+
+
+def test_capitalised_and_abbreviated_syndromes_count_the_same(small_drop_master, tmp_path):
+    canonical = _without_monitoring(small_drop_master, tmp_path / "canonical", {})
+    exported = _without_monitoring(
+        small_drop_master, tmp_path / "exported", {CRS_TERM: "Cytokine Release Syndrome", ICANS_TERM: "ICANS"}
+    )
+    outputs = {}
+    for name, drop in (("canonical", canonical), ("exported", exported)):
+        result, cut = materialize_cut(drop, tmp_path / f"out-{name}")
+        assert result.success, [e.message for e in result.get_step_failure_events()]
+        outputs[name] = tmp_path / f"out-{name}" / cut
+    for table in ("safety_summary.csv", "crs_icans_summary.csv", "stopping_rules.csv"):
+        assert pl.read_csv(outputs["exported"] / table).equals(pl.read_csv(outputs["canonical"] / table)), table
+    crs = pl.read_csv(outputs["exported"] / "crs_icans_summary.csv").filter(
+        (pl.col("syndrome") == "CRS") & (pl.col("basis") == "reported") & (pl.col("measure") == "Any grade")
+    )
+    assert crs["n"].item() > 0
+    report = html.unescape((outputs["exported"] / "report.html").read_text())
+    assert 'AE terms counted as CRS: "Cytokine Release Syndrome"' in report
+    assert 'AE terms counted as ICANS: "ICANS"' in report
