@@ -97,8 +97,10 @@ def test_event_on_the_day_of_hsct_still_counts_in_the_sensitivity_analysis():
 
 
 def test_death_before_day_28():
-    """CRS death on day 9: OS event AVAL 9; EFS event at day 1 (no CR/CRi by day
-    28); not in DFS; death within 30 and 100 days; non-relapse mortality."""
+    """CRS death on day 9 before any assessment: OS event AVAL 9; EFS event the
+    death on day 9 (v3: without any disease assessment there is no treatment
+    failure; version 2 put the event at day 1); not in DFS; death within 30 and
+    100 days; non-relapse mortality."""
     t = (
         Trial()
         .enrol("S1")
@@ -108,7 +110,7 @@ def test_death_before_day_28():
     )
     d = t.derive()
     assert (tte(d, "OS")["AVAL"], tte(d, "OS")["CNSR"]) == (9, 0)
-    assert (tte(d, "EFS")["AVAL"], tte(d, "EFS")["CNSR"]) == (1, 0)
+    assert (tte(d, "EFS")["AVAL"], tte(d, "EFS")["CNSR"], tte(d, "EFS")["EVNTDESC"]) == (9, 0, "Death")
     assert tte(d, "DFS") is None
     row = adsl_row(d)
     assert (row["DTH30FL"], row["DTH100FL"], row["NRMFL"], row["DTHDY"], row["BOR28"]) == ("Y", "Y", "Y", 9, "NE")
@@ -167,3 +169,16 @@ def test_late_remission_after_day_42_enters_dfs_but_fails_efs():
     d = Trial().enrol("S1").infuse("S1").assess("S1", 28, "NR").assess("S1", 60, "CR").derive()
     assert tte(d, "EFS")["AVAL"] == 1
     assert tte(d, "DFS")["STARTDT"] == day(60)
+
+
+def test_a_subject_withdrawn_before_any_assessment_is_censored_at_day_0_not_a_failure():
+    """endpoints.md v3, EFS: S1 withdrawn on day 10 without any disease assessment is
+    not a treatment failure (version 2: an EFS event at day 1): censored at day 0.
+    S2, no assessment, dies on day 12: the death is the event, on day 12."""
+    t = Trial().enrol("S1").infuse("S1").event("S1", 10, "WITHDRAWAL", "Consent withdrawn")
+    t.enrol("S2").infuse("S2").event("S2", 12, "DEATH", "Sepsis", "INFECTION")
+    d = t.derive()
+    s1 = tte(d, "EFS", "S1")
+    assert s1 is not None and (s1["AVAL"], s1["CNSR"]) == (0, 1)
+    s2 = tte(d, "EFS", "S2")
+    assert s2 is not None and (s2["AVAL"], s2["CNSR"], s2["EVNTDESC"]) == (12, 0, "Death")

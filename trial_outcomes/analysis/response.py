@@ -131,18 +131,25 @@ def best_response_day28(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.
 def early_response(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.date) -> pl.DataFrame:
     """For EFS: ``RSP42FL`` (Y: an attributable remission at any assessment up to day
     42, the end of the day-28 window) and ``TRTFLFL`` (Y: treatment failure, known at
-    the cut: no such remission and the window closed). endpoints.md: a subject in
-    CR at day 14 who relapses at day 28 responded; the EFS event is the relapse."""
+    the cut: no such remission, the window closed, and at least one disease
+    assessment). endpoints.md: a subject in CR at day 14 who relapses at day 28
+    responded; the EFS event is the relapse. Version 3: a subject without any
+    disease assessment (withdrawn or lost before day 21) is not a treatment
+    failure (version 2 made a withdrawal on day 10 an EFS event at day 1); EFS
+    then censors at day 0, or takes a recorded death as the event."""
     early = (
         assessed.filter(pl.col("_attributable") & (pl.col("ADY") <= WINDOW_LAST_DAY) & pl.col("REMISSION"))
         .select("subject_id")
         .unique()
         .with_columns(pl.lit(True).alias("_early"))
     )
+    seen = assessed.select("subject_id").unique().with_columns(pl.lit(True).alias("_assessed"))
     out = subjects.select(*SUBJECT_COLUMNS).join(early, on="subject_id", how="left")
+    out = out.join(seen, on="subject_id", how="left")
     responded = pl.col("_early").fill_null(False)
     closed = window_close_date(WINDOW_LAST_DAY) <= cut
-    return out.select("subject_id", yn_flag(responded).alias("RSP42FL"), yn_flag(~responded & closed).alias("TRTFLFL"))
+    failed = ~responded & closed & pl.col("_assessed").fill_null(False)
+    return out.select("subject_id", yn_flag(responded).alias("RSP42FL"), yn_flag(failed).alias("TRTFLFL"))
 
 
 def remission_dates(assessed: pl.DataFrame) -> pl.DataFrame:
