@@ -538,6 +538,7 @@ def _extraction_date(value: object) -> dt.date | None:
 
     if value is None:
         return None
+    written = value
     if isinstance(value, str):
         try:
             value = dt.date.fromisoformat(value) if len(value) == 10 else None
@@ -545,7 +546,7 @@ def _extraction_date(value: object) -> dt.date | None:
             value = None
     if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
         raise _refuse(
-            DROP_INFO_FILE, "extracted_on must be a date, YYYY-MM-DD", column="extracted_on", value=str(value)
+            DROP_INFO_FILE, "extracted_on must be a date, YYYY-MM-DD", column="extracted_on", value=str(written)
         )
     if value > today():
         raise _refuse(DROP_INFO_FILE, "extracted_on is after today", column="extracted_on", value=value.isoformat())
