@@ -24,6 +24,7 @@ def _response() -> pl.DataFrame:
                 "rate_lcl": 0.44,
                 "rate_ucl": 0.97,
                 "n_pending": 0,
+                "n_pending_responders": 0,
             }
         ],
         schema=schema,

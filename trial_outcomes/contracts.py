@@ -105,6 +105,7 @@ class ADSL(dy.Schema):
     CR28FL = _flag("CR by day 28", nullable=True)
     MRDNEGFL = _flag("MRD-negative remission by day 28", nullable=True)
     D28PENDFL = _flag("Day-28 response pending at the cut", nullable=True)
+    D28ERLFL = _flag("Pending, already in remission (early responder)", nullable=True)
     D28CLSDT = _d("Date the day-28 response window closes")
     RSP42FL = _flag("Attributable remission at any assessment up to day 42", nullable=True)
     TRTFLFL = _flag("Treatment failure (no remission by day 42), known at the cut", nullable=True)
@@ -144,7 +145,8 @@ class ADSL(dy.Schema):
     DTHDY = _i("Study day of death")
     DTH30FL = _flag("Death within 30 days of infusion")
     DTH100FL = _flag("Death within 100 days of infusion")
-    NRMFL = _flag("Non-relapse mortality")
+    NRMFL = _flag("Non-relapse mortality (NRM endpoint event)")
+    DTHCGR1 = _s("Death: leukaemia, NRM, other not in remission")
     ELIGDVFL = _flag("Eligibility deviation")
 
 
@@ -257,6 +259,7 @@ class ResponseSummary(dy.Schema):
     rate_lcl = _f("95% CI lower (Clopper-Pearson)", min=0, max=1)
     rate_ucl = _f("95% CI upper (Clopper-Pearson)", min=0, max=1)
     n_pending = _i("Pending at the cut (not in the denominator)", nullable=False, min=0)
+    n_pending_responders = _i("Pending, already responders (information)", nullable=False, min=0)
 
 
 class AeSummary(dy.Schema):
@@ -327,7 +330,8 @@ class DeathsSummary(dy.Schema):
     n_within_30d = _i("Deaths within 30 days of infusion", nullable=False)
     n_within_100d = _i("Deaths within 100 days of infusion", nullable=False)
     n_after_relapse = _i("Deaths after relapse", nullable=False)
-    n_nrm = _i("Non-relapse deaths", nullable=False)
+    n_nrm = _i("Non-relapse mortality (NRM endpoint events)", nullable=False)
+    n_not_in_remission = _i("Deaths of another cause, not in remission", nullable=False)
 
 
 class ExposureSummary(dy.Schema):
@@ -385,6 +389,16 @@ class SurvivalDetails(dy.Schema):
     n_competing = _i("Competing events (CIR, NRM)")
     last_day = _f("Last observed day")
     notes = _s("Why a statistic is empty")
+
+
+def survival_details_schema(landmark_months: tuple[int, ...], subgroups: tuple[str, ...] = ()) -> type[dy.Schema]:
+    """``survival_details.csv``: ``SurvivalDetails`` and the number at risk at each
+    landmark of the plan (``nrisk_<m>m``; survival_summary.csv's columns are fixed
+    by data-contract.md, so the numbers at risk live here)."""
+    columns: dict[str, dy.Column] = {
+        f"nrisk_{m}m": _i(f"Number at risk at {m} months", nullable=False, min=0) for m in landmark_months
+    }
+    return type("SurvivalDetails", (SurvivalDetails,), columns)
 
 
 class KmCurves(dy.Schema):
@@ -509,7 +523,10 @@ OUTPUTS: tuple[Output, ...] = (
     Output("relapse_summary.csv", "relapse_summary", "Relapse by site and CD19 status", RelapseSummary),
     Output("survival_summary.csv", "survival_analysis", "Survival summary", survival_summary_schema),
     Output(
-        "survival_details.csv", "survival_analysis", "Survival summary: competing events and notes", SurvivalDetails
+        "survival_details.csv",
+        "survival_analysis",
+        "Survival summary: competing events, numbers at risk and notes",
+        survival_details_schema,
     ),
     Output("km_curves.parquet", "survival_analysis", "Kaplan-Meier and cumulative-incidence curves", KmCurves),
     Output("cox_summary.csv", "survival_analysis", "Hazard ratios by subgroup", CoxSummary),

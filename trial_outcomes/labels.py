@@ -68,6 +68,23 @@ RESPONSES = {
     "PENDING": "Pending at the cut",
 }
 
+NOT_INFUSED = {
+    "MANUFACTURING_FAILURE": "Manufacturing failure",
+    "DEATH": "Death before infusion",
+    "WITHDRAWAL": "Withdrawal before infusion",
+    "LOST": "Lost before infusion",
+    "AWAITING": "Awaiting infusion at the cut",
+}
+
+#: the three death categories of endpoints.md version 3 (ADSL ``DTHCGR1``)
+DEATH_GROUPS = {
+    "LEUKEMIA": "Death from leukaemia (relapse, progression or refractory disease)",
+    "NRM": "Non-relapse mortality (another cause, in remission, no relapse)",
+    "NOT_IN_REMISSION": "Death of another cause, not in remission (never reached or after relapse)",
+}
+
+LD_REGIMENS = {"FC": "Fludarabine + cyclophosphamide"}
+
 CAUSES = {
     "LEUKEMIA": "Leukaemia",
     "CRS": "CRS",
@@ -81,6 +98,21 @@ CAUSES = {
 
 def variable(name: str) -> str:
     return VARIABLES.get(name, name)
+
+
+def in_sentence(label: str) -> str:
+    """A label inside a sentence: the first letter lower-cased unless the first word is
+    an abbreviation (``Prior HSCT`` -> ``prior HSCT``, ``ECOG`` stays ``ECOG``;
+    ``.lower()`` gave "by prior hsct")."""
+    first = label.split(" ", 1)[0]
+    if not label or sum(c.isupper() for c in first) > 1 or any(c.isdigit() for c in first):
+        return label
+    return label[0].lower() + label[1:]
+
+
+def title_case(label: str) -> str:
+    """A label as a title: the first letter upper-cased, abbreviations kept."""
+    return label[:1].upper() + label[1:]
 
 
 def level(var: str, value: object) -> str:

@@ -113,7 +113,8 @@ def test_death_before_day_28():
     assert (tte(d, "EFS")["AVAL"], tte(d, "EFS")["CNSR"], tte(d, "EFS")["EVNTDESC"]) == (9, 0, "Death")
     assert tte(d, "DFS") is None
     row = adsl_row(d)
-    assert (row["DTH30FL"], row["DTH100FL"], row["NRMFL"], row["DTHDY"], row["BOR28"]) == ("Y", "Y", "Y", 9, "NE")
+    assert (row["DTH30FL"], row["DTH100FL"], row["NRMFL"], row["DTHDY"], row["BOR28"]) == ("Y", "Y", "N", 9, "NE")
+    assert row["DTHCGR1"] == "NOT_IN_REMISSION"
 
 
 def test_death_in_remission_is_the_competing_event_of_cir_and_the_event_of_nrm():

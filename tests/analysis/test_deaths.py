@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from tests.builders import Trial, adsl_row
+from tests.builders import Trial, adsl_row, tte
 from trial_outcomes.analysis.deaths import cause_category_from_text
 
 
@@ -17,8 +17,18 @@ from trial_outcomes.analysis.deaths import cause_category_from_text
         ("Disease progression before infusion", "LEUKEMIA"),
         ("Cytokine release syndrome", "CRS"),
         ("ICANS with cerebral edema", "ICANS"),
-        ("Transplant-related (GVHD and infection)", "TRANSPLANT"),
-        ("Infection in remission", "INFECTION"),
+        ("Transplant-related mortality after HSCT", "TRANSPLANT"),
+        ("Infection (sepsis) during aplasia", "INFECTION"),
+        # version 3: a negation or several categories is UNKNOWN (a data query)
+        ("Sepsis; in continuing remission, no relapse", "UNKNOWN"),
+        ("Transplant-related mortality, leukaemia-free", "UNKNOWN"),
+        ("Pneumonia without evidence of relapse", "UNKNOWN"),
+        ("Infection in remission", "UNKNOWN"),
+        ("Non-relapse mortality", "UNKNOWN"),
+        ("MRD-negative; died of GVHD", "UNKNOWN"),
+        ("Transplant-related (GVHD and infection)", "UNKNOWN"),
+        ("Relapsed leukaemia and sepsis", "UNKNOWN"),
+        ("Progressive leukemia", "LEUKEMIA"),
         ("Septic shock", "INFECTION"),
         ("Road accident", "OTHER"),
         ("", "UNKNOWN"),
@@ -44,17 +54,62 @@ def test_non_responder_dying_of_refractory_leukaemia_is_not_nrm():
     assert (adsl_row(d)["DTHCAT"], adsl_row(d)["NRMFL"]) == ("LEUKEMIA", "N")
 
 
-def test_infection_death_without_relapse_is_nrm_and_early():
-    """Sepsis on day 25 without relapse: NRM, within 30 and 100 days."""
-    d = Trial().enrol("S1").infuse("S1").event("S1", 25, "DEATH", "Sepsis during aplasia").derive()
+def test_infection_death_in_remission_is_nrm_and_early():
+    """CR on day 21, sepsis on day 25 without relapse: NRM (DTHCGR1 NRM, the NRM
+    endpoint's event at AVAL 25 - 21 = 4), within 30 and 100 days."""
+    d = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .assess("S1", 21, "CR", 0.0)
+        .event("S1", 25, "DEATH", "Sepsis during aplasia")
+        .derive()
+    )
     row = adsl_row(d)
-    assert (row["DTHCAT"], row["NRMFL"], row["DTH30FL"], row["DTH100FL"], row["DTHDY"]) == (
+    assert (row["DTHCAT"], row["NRMFL"], row["DTHCGR1"], row["DTH30FL"], row["DTH100FL"], row["DTHDY"]) == (
         "INFECTION",
         "Y",
+        "NRM",
         "Y",
         "Y",
         25,
     )
+    assert (tte(d, "NRM")["AVAL"], tte(d, "NRM")["EVNTTYPE"]) == (4, 1)
+
+
+def test_three_death_categories_never_overlap_and_nrm_is_the_endpoint():
+    """Version 3's three categories. S1 NR on day 28, dies of sepsis on day 35 (never
+    in remission): NOT_IN_REMISSION, NRMFL N (version 2 counted it non-relapse).
+    S2 CR day 28, relapse day 90, dies of pneumonia day 120: NOT_IN_REMISSION. S3
+    CR day 28, dies of GVHD day 150 without relapse: NRM. S4 CR day 28, dies of
+    relapsed leukaemia (no relapse record) day 200: LEUKEMIA. S5 dies of progression
+    before infusion: LEUKEMIA. S6 CR day 28, dies day 60 of "Sepsis; in continuing
+    remission, no relapse" without cause_category: UNKNOWN, and NRM. The counts 2 +
+    2 + 2 = 6 deaths; NRMFL = Y exactly for the 2 NRM endpoint events (S3, S6)."""
+    t = Trial()
+    for sid in ("S1", "S2", "S3", "S4", "S6"):
+        t.enrol(sid).infuse(sid)
+    t.enrol("S5")
+    t.assess("S1", 28, "NR").event("S1", 35, "DEATH", "Sepsis during aplasia")
+    t.assess("S2", 28, "CR", 0.0).assess("S2", 90, "RELAPSE").event("S2", 120, "DEATH", "Pneumonia")
+    t.assess("S3", 28, "CR", 0.0).event("S3", 150, "DEATH", "Graft-versus-host disease")
+    t.assess("S4", 28, "CR", 0.0).event("S4", 200, "DEATH", "Relapsed leukaemia")
+    t.event("S5", -2, "DEATH", "Disease progression before infusion")
+    t.assess("S6", 28, "CR", 0.0).event("S6", 60, "DEATH", "Sepsis; in continuing remission, no relapse")
+    d = t.derive()
+    groups = {s: adsl_row(d, s)["DTHCGR1"] for s in ("S1", "S2", "S3", "S4", "S5", "S6")}
+    assert groups == {
+        "S1": "NOT_IN_REMISSION",
+        "S2": "NOT_IN_REMISSION",
+        "S3": "NRM",
+        "S4": "LEUKEMIA",
+        "S5": "LEUKEMIA",
+        "S6": "NRM",
+    }
+    assert adsl_row(d, "S6")["DTHCAT"] == "UNKNOWN"
+    nrm_flags = {s for s in groups if adsl_row(d, s)["NRMFL"] == "Y"}
+    nrm_events = set(d.adtte.filter((pl.col("PARAMCD") == "NRM") & (pl.col("EVNTTYPE") == 1))["USUBJID"])
+    assert nrm_flags == nrm_events == {"S3", "S6"}
 
 
 def test_death_after_relapse_is_not_nrm_whatever_its_cause():

@@ -1,4 +1,4 @@
-"""Response rules of endpoints.md version 2, each with its worked example in study
+"""Response rules of endpoints.md version 3, each with its worked example in study
 days (day 0 = infusion; the cut is day 1000 unless said)."""
 
 from __future__ import annotations
@@ -98,12 +98,14 @@ def test_relapse_in_the_window_after_an_early_cr_is_a_relapse_not_a_failure():
     assert (row["BOR28"], row["RSP42FL"], row["TRTFLFL"], row["RELCD19"]) == ("NE", "Y", "N", "NEG")
 
 
-def test_pending_subjects_leave_the_denominator():
-    """Cut on 2021-01-31 (day 30 of S1-S3). S1: CR on day 21, a responder. S2: NR on day
-    21, window open until day 42: pending. S3: NR on day 28, died on day 29: the
-    death closes the window, a non-responder. S4, infused 20 days earlier: NR on its
-    days 23 and 25, window closed on its day 42 (before the cut): a non-responder.
-    CR/CRi by day 28: 1/3 with 1 pending (version 1 said 1/4)."""
+def test_pending_subjects_leave_the_denominator_responders_too():
+    """Cut on 2021-01-31 (day 30 of S1-S3). S1: CR on day 21, window open until day
+    42: pending, an early responder (version 3: out of numerator and denominator;
+    version 2 counted it, 1/3). S2: NR on day 21, window open: pending. S3: NR on
+    day 28, died on day 29: the death closes the window, a non-responder. S4,
+    infused 20 days earlier: NR on its days 23 and 25, window closed on its day 42
+    (before the cut): a non-responder. CR/CRi by day 28: 0/2 with 2 pending, 1 of
+    them responding (the futility rule's set: S3 and S4)."""
     t = (
         Trial()
         .enrol("S1")
@@ -122,14 +124,41 @@ def test_pending_subjects_leave_the_denominator():
         .assess("S4", 5, "NR")
     )
     d = t.derive(cut_day=30)
-    assert [adsl_row(d, s)["D28PENDFL"] for s in ("S1", "S2", "S3", "S4")] == ["N", "Y", "N", "N"]
-    assert adsl_row(d, "S2")["BOR28"] == "PENDING"
+    assert [adsl_row(d, s)["D28PENDFL"] for s in ("S1", "S2", "S3", "S4")] == ["Y", "Y", "N", "N"]
+    assert [adsl_row(d, s)["D28ERLFL"] for s in ("S1", "S2", "S3", "S4")] == ["Y", "N", "N", "N"]
+    assert [adsl_row(d, s)["BOR28"] for s in ("S1", "S2")] == ["PENDING", "PENDING"]
     overall = (
         response_summary(d.adsl, ())
         .filter((pl.col("parameter") == "CR/CRi by day 28") & (pl.col("group_var") == "all"))
         .row(0, named=True)
     )
-    assert (overall["responders"], overall["n"], overall["n_pending"]) == (1, 3, 1)
+    assert (overall["responders"], overall["n"], overall["n_pending"], overall["n_pending_responders"]) == (
+        0,
+        2,
+        2,
+        1,
+    )
+    # at day 42 S1's and S2's windows close: 1/4
+    later = response_summary(t.derive(cut_day=42).adsl, ()).row(0, named=True)
+    assert (later["responders"], later["n"], later["n_pending"]) == (1, 4, 0)
+
+
+def test_mrd_negative_at_any_remission_in_the_window():
+    """Version 3. S1: CR with MRD 0.5 % on day 27, then CR with MRD 0 on day 39:
+    MRD-negative (version 2 looked only at day 27, the best response's first date).
+    S2: CRi MRD 0 on day 22, then CR MRD 0.8 % on day 28: best response CR (MRD 0.8),
+    and MRD-negative by the CRi. S3: CR MRD 0 on day 45 only (outside the window):
+    not MRD-negative. S4: PR MRD 0 on day 28: not a remission, not MRD-negative."""
+    t = Trial()
+    for sid in ("S1", "S2", "S3", "S4"):
+        t.enrol(sid).infuse(sid)
+    t.assess("S1", 27, "CR", 0.5).assess("S1", 39, "CR", 0.0)
+    t.assess("S2", 22, "CRi", 0.0).assess("S2", 28, "CR", 0.8)
+    t.assess("S3", 28, "NR").assess("S3", 45, "CR", 0.0)
+    t.assess("S4", 28, "PR", 0.0)
+    d = t.derive()
+    assert [adsl_row(d, s)["MRDNEGFL"] for s in ("S1", "S2", "S3", "S4")] == ["Y", "Y", "N", "N"]
+    assert (adsl_row(d, "S2")["BOR28"], adsl_row(d, "S2")["BORMRD"]) == ("CR", 0.8)
 
 
 def test_orr3m_needs_a_remission_by_day_91_maintained_28_days():
@@ -162,6 +191,39 @@ def test_orr3m_needs_a_remission_by_day_91_maintained_28_days():
     assert [(r["ORR3MFL"], r["ORR3MPFL"]) for r in rows] == [("Y", "N"), ("N", "N"), ("N", "Y"), ("N", "N")]
     assert rows[0]["ORR3MDT"] == day(28)
     assert adsl_row(t.derive(cut_day=120), "S3")["ORR3MFL"] == "Y"
+
+
+def test_orr3m_remission_must_last_28_days_without_relapse_loss_or_death():
+    """Version 3 (version 2 looked only for a relapse record). Cut day 1000.
+    S1: CR on days 15 and 28, dies of leukaemia on day 40 with no relapse record:
+    both remissions end by death within 28 days (40 - 15 = 25, 40 - 28 = 12): N.
+    S2: CR on day 28, dies of sepsis on day 52 (24 days later): N.
+    S3: CR on day 13, NR on day 26 (13 days later): the remission is lost: N.
+    S4: CR on day 13, NR on day 26, CR again on day 60 and 90, alive: the day-60
+    remission lasts to day 88 unbroken: Y, dated day 60.
+    S5: CR on day 28, HSCT on day 40, CR after it on day 60: consolidation does not
+    end a remission: Y, dated day 28.
+    S6: CR on day 28, death on day 57 (29 days later): maintained: Y."""
+    t = Trial()
+    for sid in ("S1", "S2", "S3", "S4", "S5", "S6"):
+        t.enrol(sid).infuse(sid)
+    t.assess("S1", 15, "CR", 0.0).assess("S1", 28, "CR", 0.0).event("S1", 40, "DEATH", "Leukaemia")
+    t.assess("S2", 28, "CR", 0.0).event("S2", 52, "DEATH", "Sepsis")
+    t.assess("S3", 13, "CR", 0.0).assess("S3", 26, "NR")
+    t.assess("S4", 13, "CR", 0.0).assess("S4", 26, "NR").assess("S4", 60, "CR", 0.0).assess("S4", 90, "CR", 0.0)
+    t.assess("S5", 28, "CR", 0.0).event("S5", 40, "HSCT", "Donor").assess("S5", 60, "CR", 0.0)
+    t.assess("S6", 28, "CR", 0.0).event("S6", 57, "DEATH", "Sepsis")
+    d = t.derive()
+    got = {s: (adsl_row(d, s)["ORR3MFL"], adsl_row(d, s)["ORR3MDT"]) for s in ("S1", "S2", "S3", "S4", "S5", "S6")}
+    assert got == {
+        "S1": ("N", None),
+        "S2": ("N", None),
+        "S3": ("N", None),
+        "S4": ("Y", day(60)),
+        "S5": ("Y", day(28)),
+        "S6": ("Y", day(28)),
+    }
+    assert all(adsl_row(d, s)["ORR3MPFL"] == "N" for s in got)
 
 
 def test_rates_by_response_stratum():

@@ -309,9 +309,18 @@ def derive_adtte(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> pl.DataFrame
 
 
 def event_counts(adtte: pl.DataFrame) -> pl.DataFrame:
-    """Subjects and events per endpoint and analysis (``PARAMCD, ANALYSIS, n, events``)."""
+    """Subjects, events and competing events per endpoint and analysis (``PARAMCD,
+    ANALYSIS, n, events, competing``). For CIR and NRM an event is ``EVNTTYPE`` 1
+    only: the competing event (type 2) also has CNSR 0 and is counted apart, so the
+    UI reads as the report does (version 2 counted 41 CIR events where the report
+    had 38 relapses and 3 competing deaths)."""
+    competing = pl.col("PARAMCD").is_in(COMPETING)
     return (
         adtte.group_by("PARAMCD", "ANALYSIS")
-        .agg(pl.len().alias("n"), (pl.col("CNSR") == 0).sum().alias("events"))
+        .agg(
+            pl.len().alias("n"),
+            pl.when(competing).then(pl.col("EVNTTYPE") == 1).otherwise(pl.col("CNSR") == 0).sum().alias("events"),
+            (competing & (pl.col("EVNTTYPE") == 2)).sum().alias("competing"),
+        )
         .sort("PARAMCD", "ANALYSIS")
     )

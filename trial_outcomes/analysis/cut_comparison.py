@@ -5,6 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from trial_outcomes.contracts import CutComparison
+from trial_outcomes.dates import DAYS_PER_MONTH
+from trial_outcomes.formatting import months, number, pct, signed
 
 COLUMNS = {name: col.dtype for name, col in CutComparison.columns().items()}
 
@@ -27,7 +29,9 @@ def compare_cuts(
     counts = {
         "Enrolled": pl.col("USUBJID").is_not_null(),
         "Infused (safety set)": pl.col("SAFFL") == "Y",
-        "CR/CRi by day 28 (efficacy set)": (pl.col("EFFFL") == "Y") & (pl.col("CRFL") == "Y"),
+        "CR/CRi by day 28 (efficacy set, evaluable)": (pl.col("EFFFL") == "Y")
+        & (pl.col("CRFL") == "Y")
+        & (pl.col("D28PENDFL") != "Y"),
         "Relapses": pl.col("RELDT").is_not_null(),
         "Consolidative HSCT": pl.col("HSCTDT").is_not_null(),
         "Deaths": pl.col("DTHDT").is_not_null(),
@@ -49,8 +53,8 @@ def compare_cuts(
     rates = [c for c in summary.columns if c.startswith("rate_") and c.endswith("m") and c in prev_summary.columns]
     measures = [
         ("n_events", "events"),
-        ("median_days", "median, days"),
-        *[(c, f"{c.removeprefix('rate_').removesuffix('m')}-month estimate") for c in rates],
+        ("median_days", "median, months"),
+        *[(c, f"{c.removeprefix('rate_').removesuffix('m')}-month estimate, %") for c in rates],
     ]
     for r in summary.filter(overall).iter_rows(named=True):
         p = previous.get(r["endpoint"], {})
@@ -58,20 +62,27 @@ def compare_cuts(
             if r["endpoint"] in ("CIR", "NRM") and key == "median_days":
                 continue
             old, new = p.get(key), r[key]
-            rows.append(
-                {
-                    "item": f"{r['endpoint']} {label}",
-                    "previous": _fmt(old),
-                    "current": _fmt(new),
-                    "change": "" if old is None or new is None else _fmt(new - old, signed=True),
-                }
-            )
+            rows.append({"item": f"{r['endpoint']} {label}", **_side_by_side(key, old, new)})
     return pl.DataFrame([{**r, "previous_cut": previous_cut} for r in rows], schema=COLUMNS)
 
 
-def _fmt(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "NE"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:+.3f}" if signed else f"{value:.3f}"
-    return f"{int(value):+d}" if signed else str(int(value))
+def _side_by_side(key: str, old: float | None, new: float | None) -> dict[str, str]:
+    """Previous, current and change in the report's units: counts as counts, medians
+    in months (NR when not reached), estimates in % with the change in percentage
+    points (trial_outcomes.formatting)."""
+    both = old is not None and new is not None
+    if key == "median_days":
+        change = signed((new - old) / DAYS_PER_MONTH, " mo") if both else ""  # type: ignore[operator]
+        return {
+            "previous": "NR" if old is None else months(old),
+            "current": "NR" if new is None else months(new),
+            "change": change,
+        }
+    if key.startswith("rate_"):
+        change = signed(100 * (new - old), " pp") if both else ""  # type: ignore[operator]
+        return {"previous": pct(old), "current": pct(new), "change": change}
+    return {
+        "previous": number(old),
+        "current": number(new),
+        "change": signed(new - old, "", 0) if both else "",  # type: ignore[operator]
+    }

@@ -16,7 +16,7 @@ from trial_outcomes.analysis.flags import yn_flag
 from trial_outcomes.analysis.frames import require
 from trial_outcomes.analysis.timeline import study_day
 
-#: keyword rules in order: the first that matches the cause's text gives its category
+#: keyword rules: the categories a cause's text names (matching ignores case)
 CAUSE_KEYWORDS: tuple[tuple[str, str], ...] = (
     ("LEUKEMIA", r"leuka?emi|\brelaps|refractor|progressi"),
     ("CRS", r"cytokine release|\bCRS\b"),
@@ -24,20 +24,40 @@ CAUSE_KEYWORDS: tuple[tuple[str, str], ...] = (
     ("TRANSPLANT", r"transplant|\bGVHD\b|graft.versus|\bHSCT\b|veno-?occlusive"),
     ("INFECTION", r"infect|sepsis|septic|pneumonia|bacter|fung|viral|virus|aspergill|candid"),
 )
+#: a negation of the disease: "no relapse", "without evidence of leukaemia",
+#: "leukaemia-free", "in (continuing) remission", "non-relapse", "MRD-negative"
+NEGATION = (
+    r"\b(?:no|not|never|without|free of|absence of|negative for)\b(?:[\s,]+\w+){0,3}?[\s,]+"
+    r"(?:relaps|leuka?emi|disease|progressi|refractor|blast)"
+    r"|(?:leuka?emi\w*|relapse|disease|progression|blast)[\s-]*free\b"
+    r"|\bin\s+(?:\w+\s+)?remission\b|\bnon[\s-]?relapse|\bMRD[\s-]*neg"
+)
 REPORTED, KEYWORD_RULE = "Reported (cause_category)", "Keyword rule on the cause text"
+#: the three death categories of endpoints.md version 3 (``DTHCGR1``): never overlapping, summing to all deaths
+DEATH_GROUPS = ("LEUKEMIA", "NRM", "NOT_IN_REMISSION")
 
 
 def cause_category_from_text(text: pl.Expr) -> pl.Expr:
-    """The keyword rule for a death without a coded category: leukaemia, relapse,
-    refractory or progression means ``LEUKEMIA`` (endpoints.md); then CRS, ICANS,
-    transplant (GVHD) and infection by their words; a blank cause is ``UNKNOWN``,
-    anything else ``OTHER``. Matching ignores case. Worked examples: "Relapsed
-    leukemia" -> LEUKEMIA; "Infection in remission" -> INFECTION; "Transplant-related
-    (GVHD and infection)" -> TRANSPLANT; "Road accident" -> OTHER."""
-    rule: pl.Expr = pl.lit("OTHER")
-    for category, pattern in reversed(CAUSE_KEYWORDS):  # built from the last: the first pattern that matches wins
-        rule = pl.when(text.str.contains(f"(?i){pattern}")).then(pl.lit(category)).otherwise(rule)
-    return pl.when(text.is_null() | (text.str.strip_chars() == "")).then(pl.lit("UNKNOWN")).otherwise(rule)
+    """The keyword rule for a death without a coded category (endpoints.md version
+    3): a text is classified only when it is unambiguous. It names exactly one
+    category by its words (``CAUSE_KEYWORDS``: leukaemia, relapse, refractory or
+    progression means ``LEUKEMIA``; then CRS, ICANS, transplant and infection) and
+    has no negation (``NEGATION``). A text with a negation or naming several
+    categories is ``UNKNOWN``, listed in the report as a data query; a blank cause
+    is ``UNKNOWN``; a text naming none is ``OTHER``. Worked examples: "Relapsed
+    leukemia" -> LEUKEMIA; "Septic shock" -> INFECTION; "Sepsis; in continuing
+    remission, no relapse" -> UNKNOWN and "Transplant-related mortality,
+    leukaemia-free" -> UNKNOWN (version 2 read both as leukaemia); "Transplant-related
+    (GVHD and infection)" -> UNKNOWN (two categories); "Road accident" -> OTHER."""
+    named = pl.sum_horizontal(
+        [text.str.contains(f"(?i){pattern}").fill_null(False).cast(pl.Int32) for _, pattern in CAUSE_KEYWORDS]
+    )
+    single: pl.Expr = pl.lit("OTHER")
+    for category, pattern in reversed(CAUSE_KEYWORDS):
+        single = pl.when(text.str.contains(f"(?i){pattern}")).then(pl.lit(category)).otherwise(single)
+    ambiguous = text.str.contains(f"(?i){NEGATION}").fill_null(False) | (named > 1)
+    blank = text.is_null() | (text.str.strip_chars() == "")
+    return pl.when(blank | ambiguous).then(pl.lit("UNKNOWN")).otherwise(single)
 
 
 def death_details(records: Records) -> pl.DataFrame:
@@ -63,19 +83,44 @@ def death_details(records: Records) -> pl.DataFrame:
     )
 
 
+def death_group(died: pl.Expr) -> pl.Expr:
+    """``DTHCGR1``, the three death categories of endpoints.md version 3, which never
+    overlap and sum to all deaths: ``LEUKEMIA`` (category leukaemia: relapse,
+    progression or refractory disease); ``NRM`` (another cause, in a subject who
+    reached a CAR-T remission and had not relapsed by the death: exactly the NRM
+    endpoint's events, an ``UNKNOWN`` cause included as the registries count it);
+    ``NOT_IN_REMISSION`` (another cause, never in remission or after a relapse:
+    infection during aplasia in a non-responder). Version 2 called every death
+    without relapse that was not leukaemia "non-relapse" (8 in the sample where the
+    NRM endpoint had 3 events)."""
+    leukaemia = pl.col("DTHCAT") == "LEUKEMIA"
+    not_relapsed = pl.col("RELDT").is_null() | (pl.col("RELDT") > pl.col("DTHDT"))
+    in_remission = pl.col("TRTSDT").is_not_null() & pl.col("FRMDT").is_not_null() & not_relapsed
+    return (
+        pl.when(~died)
+        .then(None)
+        .when(leukaemia.fill_null(False))
+        .then(pl.lit("LEUKEMIA"))
+        .when(in_remission)
+        .then(pl.lit("NRM"))
+        .otherwise(pl.lit("NOT_IN_REMISSION"))
+    )
+
+
 def early_death_flags(adsl: pl.DataFrame) -> pl.DataFrame:
     """``DTHDY`` (study day of death), ``DTH30FL``/``DTH100FL`` (death within 30/100
-    days of infusion, day <= 30/100) and ``NRMFL``: non-relapse mortality, "a death
-    without relapse whose category is not LEUKEMIA" (endpoints.md; version 1
-    counted any death without relapse after a CR, so a non-responder dying of
-    refractory leukaemia on day 20 was wrongly NRM)."""
-    require(adsl, "ADSL", "DTHDT", "TRTSDT", "RELDT", "DTHCAT")
+    days of infusion, day <= 30/100), ``DTHCGR1`` (``death_group``) and ``NRMFL``:
+    non-relapse mortality, ``DTHCGR1 = NRM``, the NRM endpoint's events exactly
+    (version 2 also counted non-responders' deaths of other causes; version 1 any
+    death without relapse after a CR)."""
+    require(adsl, "ADSL", "DTHDT", "TRTSDT", "RELDT", "FRMDT", "DTHCAT")
     day = study_day(pl.col("DTHDT"))
-    died = pl.col("DTHDT").is_not_null() & pl.col("TRTSDT").is_not_null()
-    nrm = died & pl.col("RELDT").is_null() & (pl.col("DTHCAT") != "LEUKEMIA")
+    died = pl.col("DTHDT").is_not_null()
+    infused_died = died & pl.col("TRTSDT").is_not_null()
+    adsl = adsl.with_columns(death_group(died).alias("DTHCGR1"))
     return adsl.with_columns(
-        pl.when(died).then(day).alias("DTHDY"),
-        yn_flag(died & (day <= 30)).alias("DTH30FL"),
-        yn_flag(died & (day <= 100)).alias("DTH100FL"),
-        yn_flag(nrm).alias("NRMFL"),
+        pl.when(infused_died).then(day).alias("DTHDY"),
+        yn_flag(infused_died & (day <= 30)).alias("DTH30FL"),
+        yn_flag(infused_died & (day <= 100)).alias("DTH100FL"),
+        yn_flag(pl.col("DTHCGR1") == "NRM").alias("NRMFL"),
     )

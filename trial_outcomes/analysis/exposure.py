@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import polars as pl
 
+from trial_outcomes import labels
 from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.flags import yn_flag
 from trial_outcomes.analysis.frames import require
 
-NOT_INFUSED = {
-    "MANUFACTURING_FAILURE": "Manufacturing failure",
-    "DEATH": "Death before infusion",
-    "WITHDRAWAL": "Withdrawal before infusion",
-    "LOST": "Lost before infusion",
-    "AWAITING": "Awaiting infusion at the cut",
-}
+NOT_INFUSED = labels.NOT_INFUSED  # code -> label; the codes are NINFCAT's values
 
 EXPOSURE_COLUMNS = {
     "measure": pl.String,

@@ -47,10 +47,11 @@ def response_summary(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> pl.DataF
     response stratum (morphologic disease, MRD-persistent: endpoints.md, "every
     response rate is shown overall and separately") and by each plan subgroup.
 
-    Interim denominators: a subject pending at the cut (window open, no remission
-    yet) is left out of ``n`` and counted in ``n_pending``, never as a
-    non-responder (27/30, not 27/32). A subject with no assessment in a closed
-    window is a non-responder."""
+    Interim denominators (endpoints.md version 3, symmetric): a subject pending at
+    the cut (window open, responder so far or not) is left out of ``n`` and of the
+    responders and counted in ``n_pending``; ``n_pending_responders`` of them are
+    already responders, shown as information only. A subject with no assessment
+    in a closed window is a non-responder."""
     eff = adsl.filter(pl.col("EFFFL") == "Y")
     rows = []
     for parameter, (flag, pending_flag) in RESPONSE_PARAMETERS.items():
@@ -72,6 +73,7 @@ def response_summary(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> pl.DataF
                     "rate_lcl": lcl,
                     "rate_ucl": ucl,
                     "n_pending": pending.height,
+                    "n_pending_responders": int((pending[flag] == "Y").sum()),
                 }
             )
     schema = {name: col.dtype for name, col in ResponseSummary.columns().items()}

@@ -1,4 +1,4 @@
-"""Response to CAR-T (endpoints.md version 2, Response).
+"""Response to CAR-T (endpoints.md version 3, Response).
 
 Each rule is one function; ``derive_response`` composes them into one row per
 infused subject. Worked examples, in study days, are the tests in
@@ -11,12 +11,17 @@ tests/analysis/test_response_rules.py.
   (``is_remission``).
 * Best overall response by day 28: the best attributable assessment on day
   21 to 42 (``best_response_day28``).
-* Interim denominators: a subject whose day-42 window is open and who has no
-  remission yet is pending (``PENDING``), never a non-responder. The window
-  closes on day 42, or earlier at death, HSCT, new therapy, withdrawal or loss
-  to follow-up, after which no CAR-T response can be seen.
+* MRD-negative CR/CRi by day 28: any attributable CR/CRi in the window with
+  ``mrd_pct < 0.01``, not only the one that gave the best response
+  (``best_response_day28``).
+* Interim denominators (version 3, symmetric): a subject whose day-42 window is
+  open at the cut is pending (``PENDING``), responder so far or not: out of the
+  numerator and the denominator, as in the futility rule. The window closes on
+  day 42, or earlier at death, HSCT, new therapy, withdrawal or loss to
+  follow-up, after which no CAR-T response can be seen.
 * ``ORR3M`` (ELIANA's primary endpoint): a remission on day 0 to 91, maintained:
-  no relapse recorded within 28 days after it (``overall_remission_3m``).
+  within the 28 days after it no relapse, no attributable PR/NR/RELAPSE
+  assessment and no death (``overall_remission_3m``).
 * First remission date, relapse and the last assessment in remission, for
   DFS, CIR, NRM and DOR (``remission_dates``, ``relapse_after_remission``).
 """
@@ -93,27 +98,43 @@ def best_response_day28(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.
     """``BOR28``: the best of CR > CRi > PR > NR > NE among attributable assessments on
     day 21 to 42 (a remission first, so an MRD-negative CR of an MRD-persistent
     entrant beats an MRD-positive one); ``PENDING`` while the window is open at the
-    cut with no remission yet; ``NE`` when it closed with no assessment in it.
+    cut, responder so far or not (version 3: the symmetric evaluable set; version 2
+    left out only pending non-responders, which enriched an interim rate for
+    responders); ``NE`` when it closed with no assessment in it.
     ``BORDT``/``BORDY``/``BORMRD``: the first assessment giving it. Flags: ``CRFL``
-    remission (the CR/CRi rate's responder), ``CR28FL`` CR, ``MRDNEGFL`` MRD-negative
-    remission, ``D28PENDFL`` pending, and ``D28CLSDT`` the date the window closes."""
+    remission, ``CR28FL`` CR, ``MRDNEGFL`` MRD-negative remission at any attributable
+    CR/CRi in the window (version 3: version 2 looked only at the assessment giving
+    the best response, so CR with MRD 0.5 % on day 27 then CR with MRD 0 on day 39
+    was MRD-positive), ``D28PENDFL`` pending, ``D28ERLFL`` pending but already in
+    remission (an early responder, shown apart as information) and ``D28CLSDT`` the
+    date the window closes."""
     rank = {r: i for i, r in enumerate(RESPONSE_ORDER)}
-    in_window = (
-        assessed.filter(
-            pl.col("_attributable")
-            & pl.col("ADY").is_between(WINDOW_FIRST_DAY, WINDOW_LAST_DAY)
-            & pl.col("response").is_in(RESPONSE_ORDER)
-        )
-        .with_columns(pl.col("response").replace_strict(rank, return_dtype=pl.Int32).alias("_rank"))
+    window = assessed.filter(
+        pl.col("_attributable")
+        & pl.col("ADY").is_between(WINDOW_FIRST_DAY, WINDOW_LAST_DAY)
+        & pl.col("response").is_in(RESPONSE_ORDER)
+    )
+    best = (
+        window.with_columns(pl.col("response").replace_strict(rank, return_dtype=pl.Int32).alias("_rank"))
         .sort("subject_id", "REMISSION", "_rank", "assessment_date", descending=[False, True, False, False])
         .group_by("subject_id", maintain_order=True)
         .first()
         .select("subject_id", "response", "assessment_date", "ADY", "mrd_pct", "REMISSION")
     )
-    out = subjects.select(*SUBJECT_COLUMNS).join(in_window, on="subject_id", how="left")
+    mrd_negative_remission = (
+        window.filter(pl.col("REMISSION") & mrd_negative(pl.col("mrd_pct")))
+        .select("subject_id")
+        .unique()
+        .with_columns(pl.lit(True).alias("_mrdneg"))
+    )
+    out = (
+        subjects.select(*SUBJECT_COLUMNS)
+        .join(best, on="subject_id", how="left")
+        .join(mrd_negative_remission, on="subject_id", how="left")
+    )
     remission = pl.col("REMISSION").fill_null(False)
     closes = window_close_date(WINDOW_LAST_DAY)
-    pending = ~remission & (closes > cut)
+    pending = closes > cut
     return out.with_columns(closes.alias("D28CLSDT")).select(
         "subject_id",
         pl.when(pending).then(pl.lit(PENDING)).otherwise(pl.col("response").fill_null("NE")).alias("BOR28"),
@@ -122,8 +143,9 @@ def best_response_day28(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.
         pl.when(~pending).then(pl.col("mrd_pct")).alias("BORMRD"),
         yn_flag(remission).alias("CRFL"),
         yn_flag(remission & (pl.col("response") == "CR")).alias("CR28FL"),
-        yn_flag(remission & mrd_negative(pl.col("mrd_pct"))).alias("MRDNEGFL"),
+        yn_flag(remission & pl.col("_mrdneg").fill_null(False)).alias("MRDNEGFL"),
         yn_flag(pending).alias("D28PENDFL"),
+        yn_flag(pending & remission).alias("D28ERLFL"),
         "D28CLSDT",
     )
 
@@ -194,25 +216,53 @@ def relapse_after_remission(assessed: pl.DataFrame, remission: pl.DataFrame) -> 
     )
 
 
+#: an attributable assessment with one of these ends a remission (ORR3M: "no loss of CR/CRi")
+LOSS_OF_REMISSION = ("PR", "NR", "RELAPSE")
+
+
+def remission_ends(assessed: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFrame:
+    """The study days on which a remission can end, one row per subject and day
+    (``_end_day``): any ``RELAPSE`` assessment (attributable or not), any attributable
+    PR/NR assessment, and death; ``_death`` marks the death, which ends a remission
+    assessed on its own day too."""
+    relapse = pl.col("response") == "RELAPSE"
+    lost = pl.col("_attributable") & pl.col("response").is_in(LOSS_OF_REMISSION)
+    from_assessments = assessed.filter(relapse | lost).select(
+        "subject_id", pl.col("ADY").cast(pl.Int64).alias("_end_day"), pl.lit(False).alias("_death")
+    )
+    deaths = subjects.filter(pl.col("DTHDT").is_not_null() & pl.col("TRTSDT").is_not_null()).select(
+        "subject_id",
+        (pl.col("DTHDT") - pl.col("TRTSDT")).dt.total_days().cast(pl.Int64).alias("_end_day"),
+        pl.lit(True).alias("_death"),
+    )
+    return pl.concat([from_assessments, deaths])
+
+
 def overall_remission_3m(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.date) -> pl.DataFrame:
-    """``ORR3MFL``: Y when an attributable remission on day 0 to 91 was maintained, i.e.
-    no relapse was recorded within 28 days after it, and those 28 days had passed
-    by the cut; ``ORR3MDT`` is the first such remission. ``ORR3MPFL``: pending (left
-    out of the rate's denominator) while a remission awaits its 28 days without a
-    relapse so far, or day 91 has not come and the subject is still followed on
-    CAR-T alone."""
+    """``ORR3MFL``: Y when an attributable remission on day 0 to 91 was maintained for
+    28 days: within the 28 days after it (days d+1 to d+28) no relapse, no attributable
+    PR, NR or RELAPSE assessment and no death (``remission_ends``), and those 28 days
+    had passed by the cut; ``ORR3MDT`` is the first such remission. Several
+    remissions: any one maintained qualifies. ``ORR3MPFL``: pending (left out of the
+    rate's denominator) while a remission awaits its 28 days unbroken so far, or
+    day 91 has not come and the subject is still followed on CAR-T alone.
+    Version 3: version 2 looked only for a relapse record, so a remission ended by
+    death on day 12 after it, or by an NR assessment, counted."""
     cut_day = study_day(pl.lit(cut))
-    relapses = assessed.filter(pl.col("response") == "RELAPSE").select("subject_id", pl.col("ADY").alias("_rel_day"))
+    ends = remission_ends(assessed, subjects)
     candidates = assessed.filter(pl.col("_attributable") & pl.col("REMISSION") & (pl.col("ADY") <= ORR3M_LAST_DAY))
-    relapsed_within = (
+    broken = (
         candidates.select("subject_id", "ADY")
-        .join(relapses, on="subject_id", how="inner")
-        .filter((pl.col("_rel_day") > pl.col("ADY")) & (pl.col("_rel_day") <= pl.col("ADY") + ORR3M_MAINTAINED_DAYS))
+        .join(ends, on="subject_id", how="inner")
+        .filter(
+            ((pl.col("_end_day") > pl.col("ADY")) | (pl.col("_death") & (pl.col("_end_day") == pl.col("ADY"))))
+            & (pl.col("_end_day") <= pl.col("ADY") + ORR3M_MAINTAINED_DAYS)
+        )
         .select("subject_id", "ADY")
         .unique()
         .with_columns(pl.lit(True).alias("_broken"))
     )
-    judged = candidates.join(relapsed_within, on=["subject_id", "ADY"], how="left").with_columns(
+    judged = candidates.join(broken, on=["subject_id", "ADY"], how="left").with_columns(
         pl.col("_broken").fill_null(False)
     )
     maintained = (

@@ -128,7 +128,8 @@ def safety_headline(adsl: pl.DataFrame) -> pl.DataFrame:
 def deaths_summary(adsl: pl.DataFrame) -> pl.DataFrame:
     """``deaths_summary.csv``: deaths of enrolled subjects by cause category (the
     ``All`` row first): before infusion, within 30 and 100 days of it, after a
-    relapse, and non-relapse deaths."""
+    relapse, non-relapse mortality (``DTHCGR1 = NRM``, the NRM endpoint's events) and
+    deaths of another cause not in remission (endpoints.md version 3)."""
     died = adsl.filter(pl.col("DTHDT").is_not_null())
 
     def row(category: str, part: pl.DataFrame) -> dict[str, Any]:
@@ -140,6 +141,7 @@ def deaths_summary(adsl: pl.DataFrame) -> pl.DataFrame:
             "n_within_100d": int((part["DTH100FL"] == "Y").sum()),
             "n_after_relapse": int(part["RELDT"].is_not_null().sum()),
             "n_nrm": int((part["NRMFL"] == "Y").sum()),
+            "n_not_in_remission": int((part["DTHCGR1"] == "NOT_IN_REMISSION").sum()),
         }
 
     rows = [row("All", died)] + [row(c, died.filter(pl.col("DTHCAT") == c)) for c in CAUSE_CATEGORIES]

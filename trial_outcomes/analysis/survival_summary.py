@@ -19,7 +19,13 @@ from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER, POPULATION
 from trial_outcomes.analysis.comparisons import TestResult, factor_hazard_ratios, logrank_test
 from trial_outcomes.analysis.competing import CIFFit, fit_cif, gray_test
 from trial_outcomes.analysis.km import KMFit, fit_km, median_followup
-from trial_outcomes.contracts import CoxSummary, FollowupSummary, KmCurves, SurvivalDetails, survival_summary_schema
+from trial_outcomes.contracts import (
+    CoxSummary,
+    FollowupSummary,
+    KmCurves,
+    survival_details_schema,
+    survival_summary_schema,
+)
 from trial_outcomes.dates import DAYS_PER_MONTH
 
 ALL = "all"
@@ -100,11 +106,13 @@ def _summarise(
             notes.append("median CI upper bound not reached")
     summary.update(median_days=median[0], median_lcl_days=median[1], median_ucl_days=median[2])
     last_day = float(time.max()) if len(time) else None
+    nrisk: dict[str, int] = {}
     for months in landmark_months:
         est, lcl, ucl = fit.at(months * DAYS_PER_MONTH) if len(time) else (None, None, None)
         if est is None and len(time):
             notes.append(f"{months}-month rate: no follow-up that long (last day {last_day:.0f})")
         summary.update({f"rate_{months}m": est, f"rate_{months}m_lcl": lcl, f"rate_{months}m_ucl": ucl})
+        nrisk[f"nrisk_{months}m"] = int((time >= months * DAYS_PER_MONTH).sum())  # R: summary(fit, t)$n.risk
     summary.update(
         logrank_chisq=None if test is None else test.statistic, logrank_p=None if test is None else test.p_value
     )
@@ -118,6 +126,7 @@ def _summarise(
         "n_competing": int((status == 2).sum()) if endpoint in COMPETING else None,
         "last_day": last_day,
         "notes": "; ".join(notes) or None,
+        **nrisk,
     }
     return _Row(summary, details)
 
@@ -175,7 +184,7 @@ def summarise_survival(
     schema = _schema(survival_summary_schema(landmark_months))
     return SurvivalTables(
         pl.DataFrame(summary, schema=schema, orient="row"),
-        pl.DataFrame(details, schema=_schema(SurvivalDetails), orient="row"),
+        pl.DataFrame(details, schema=_schema(survival_details_schema(landmark_months)), orient="row"),
         pl.concat(curves) if curves else pl.DataFrame(schema=_schema(KmCurves)),
     )
 

@@ -12,8 +12,8 @@ from trial_outcomes.assets.files import contract_check_spec, contract_result, sa
 from trial_outcomes.assets.metadata import records_table
 from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
 from trial_outcomes.dates import DAYS_PER_MONTH
+from trial_outcomes.formatting import median_ci_months, pct_ci_short
 from trial_outcomes.labels import endpoint as endpoint_label
-from trial_outcomes.reporting.content import median_ci_months, pct_ci_short
 
 FILES = {
     "survival_summary": "survival_summary.csv",

@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
-from trial_outcomes.analysis.adtte import derive_adtte, event_counts
+from trial_outcomes.analysis.adtte import COMPETING, derive_adtte, event_counts
 from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
 from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
 
@@ -29,6 +29,7 @@ def adtte(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataF
     meta, problems = save_table(context, settings, "adtte.parquet", table)
     extra = {
         f"{r['PARAMCD']} {r['ANALYSIS']}": f"{r['n']} subjects, {r['events']} events"
+        + (f", {r['competing']} competing" if r["PARAMCD"] in COMPETING else "")
         for r in event_counts(table).iter_rows(named=True)
     }
     yield dg.Output(table, metadata={**meta, **extra})

@@ -9,19 +9,19 @@ import polars as pl
 
 from trial_outcomes import labels
 from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER, POPULATION
-from trial_outcomes.reporting.content import (
-    Figure,
-    Paragraph,
-    Section,
-    Table,
+from trial_outcomes.formatting import (
+    FEW_AT_RISK,
+    FEW_AT_RISK_NOTE,
     count_pct,
     fmt,
+    landmark_rate,
     median_ci_months,
     median_months_days,
+    median_range,
     months,
     pct_ci,
-    pct_ci_short,
 )
+from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.inputs import ReportInputs
 
 LISTING_LIMIT = 200  # rows of a listing shown in the report; the full table is in the cut's files
@@ -96,22 +96,15 @@ def exposure_table(inp: ReportInputs) -> Table:
     last = None
     for r in table.iter_rows(named=True):
         if r["category"] == "":
-            value = (
-                "-"
-                if r["median"] is None
-                else (
-                    f"{r['median']:.3g} ({r['min']:.3g}-{r['max']:.3g})"
-                    if r["measure"].startswith("Dose")
-                    else f"{r['median']:g} ({r['min']:g}-{r['max']:g})"
-                )
-            )
+            value = median_range(r["median"], r["min"], r["max"], as_dose=r["measure"].startswith("Dose"))
             rows.append([f"{r['measure']}, median (range)", str(r["n"]), value])
             continue
         if r["measure"] != last:
             bold.append(len(rows))
             rows.append([f"{r['measure']} (N = {r['population_n']})", "", ""])
             last = r["measure"]
-        rows.append([f"   {r['category']}", str(r["n"]), "" if r["pct"] is None else f"{r['pct']:.1f}%"])
+        shown = {**labels.NOT_INFUSED, **labels.LD_REGIMENS}.get(r["category"], r["category"])
+        rows.append([f"   {shown}", str(r["n"]), "" if r["pct"] is None else f"{r['pct']:.1f}%"])
     notes = ["Bridging therapy is not collected in this drop."] if inp.lacks("infusion", "bridging") else []
     return Table(
         "Exposure to CAR-T",
@@ -202,13 +195,19 @@ def best_response_table(inp: ReportInputs) -> Table:
     )
     rows.append(["Evaluable (denominator)", *[str(int((p["D28PENDFL"] != "Y").sum())) for _, p in strata]])
     rows.append([labels.RESPONSES["PENDING"], *[str(int((p["D28PENDFL"] == "Y").sum())) for _, p in strata]])
+    rows.append(
+        [
+            "   of which already in remission (information only)",
+            *[str(int((p["D28ERLFL"] == "Y").sum())) for _, p in strata],
+        ]
+    )
     return Table(
         "Best overall response by day 28",
         ["Response", *[f"{name} (N = {p.height})" for name, p in strata]],
         rows,
-        bold_rows=[len(rows) - 2],
-        population="Efficacy set. Pending: day-42 window open at the cut without a remission yet (not in "
-        "the denominator).",
+        bold_rows=[len(rows) - 3],
+        population="Efficacy set. Pending: day-42 window open at the cut, responder so far or not (in neither "
+        "the numerator nor the denominator, the same evaluable set as the futility rule).",
         method="Best response among attributable assessments on day 21-42 (before any HSCT or new therapy); "
         "no assessment in a closed window is NE. For MRD-persistent entrants (in morphologic remission "
         "at entry) the response is MRD conversion (MRD < 0.01% at a CR/CRi).",
@@ -231,17 +230,19 @@ def response_rates_table(inp: ReportInputs) -> Table:
                 str(r["n"]),
                 str(r["responders"]),
                 pct_ci(r["rate"], r["rate_lcl"], r["rate_ucl"]),
-                str(r["n_pending"]),
+                f"{r['n_pending']} ({r['n_pending_responders']})" if r["n_pending_responders"] else str(r["n_pending"]),
             ]
         )
     return Table(
         "Response rates",
-        ["Parameter / group", "Evaluable", "Responders", "Rate (95% CI)", "Pending"],
+        ["Parameter / group", "Evaluable", "Responders", "Rate (95% CI)", "Pending (responders)"],
         rows,
         bold_rows=bold,
-        population="Efficacy set, less subjects pending at the cut (counted apart).",
-        method="Exact Clopper-Pearson 95% CIs. ORR3M (ELIANA's primary endpoint): an attributable CR/CRi on "
-        "day 0-91 with no relapse recorded within 28 days after it.",
+        population="Efficacy set, less subjects pending at the cut (counted apart, responder so far or not; in "
+        "brackets those already responding, as information).",
+        method="Exact Clopper-Pearson 95% CIs. MRD-negative: any attributable CR/CRi on day 21-42 with MRD < "
+        "0.01%. ORR3M (ELIANA's primary endpoint): an attributable CR/CRi on day 0-91 maintained 28 days: no "
+        "relapse, no PR/NR assessment and no death within the 28 days after it.",
     )
 
 
@@ -275,6 +276,7 @@ def _endpoint_rows(
     }
     competing = endpoint in COMPETING
     rows, notes = [], []
+    few = False
     for r in rows_df.iter_rows(named=True):
         d = detail.get((r["group_var"], r["group"]), {})
         row = [labels.group(r["group_var"], r["group"]), str(r["n"]), str(r["n_events"])]
@@ -284,13 +286,16 @@ def _endpoint_rows(
         if not competing:
             row.append(median_ci_months(r["median_days"], r["median_lcl_days"], r["median_ucl_days"]))
             row.append("NR" if r["median_days"] is None else f"{r['median_days']:.0f}")
-        row += [pct_ci_short(r[f"rate_{m}m"], r[f"rate_{m}m_lcl"], r[f"rate_{m}m_ucl"]) for m in landmarks]
+        row += [landmark_rate(r, d, m, short=True) for m in landmarks]
+        few = few or any(r[f"rate_{m}m"] is not None and d.get(f"nrisk_{m}m", 0) < FEW_AT_RISK for m in landmarks)
         test = "" if r["logrank_p"] is None else f"{r['logrank_chisq']:.2f} / {r['logrank_p']:.3f}"
         row.append(test)
         rows.append(row)
         shown = [n for n in (d.get("notes") or "").split("; ") if n and not n.startswith("median")]
         if shown:  # an NR in the table already says the median was not reached
             notes.append(f"{labels.group(r['group_var'], r['group'])}: {'; '.join(shown)}.")
+    if few:
+        notes.append(FEW_AT_RISK_NOTE)
     return rows, notes
 
 
@@ -312,7 +317,7 @@ def endpoint_table(inp: ReportInputs, endpoint: str, analysis: str = "primary", 
         "Brookmeyer-Crowley (NR: not reached); log-rank test across groups."
     )
     title = f"{labels.endpoint(endpoint)} ({endpoint})" + (
-        "" if analysis == "primary" else f": {labels.ANALYSES[analysis].lower()}"
+        "" if analysis == "primary" else f": {labels.in_sentence(labels.ANALYSES[analysis])}"
     )
     population = {"SAFFL": "Safety set (infused)."}.get(
         POPULATION[endpoint], "Infused subjects who reached a remission, from its date."
@@ -346,7 +351,7 @@ def endpoint_section(inp: ReportInputs, endpoint: str) -> Section:
         blocks += _plot(
             inp,
             f"{endpoint}_primary_{var}.svg",
-            f"{name} by {labels.variable(var).lower()}",
+            f"{name} by {labels.in_sentence(labels.variable(var))}",
             "Number at risk under the axis; the test compares the levels.",
         )
     return Section(f"{name} ({endpoint})", endpoint.lower(), blocks, new_page=True)

@@ -9,7 +9,8 @@ from typing import Any
 import polars as pl
 
 from trial_outcomes import labels
-from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table, count_pct, pct_ci
+from trial_outcomes.formatting import count_pct, median_range, pct_ci
+from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.efficacy import listing
 from trial_outcomes.reporting.inputs import ReportInputs
 
@@ -150,9 +151,7 @@ def syndrome_table(inp: ReportInputs) -> Table:
             rows.append([f"   {measure}", *cells])
         for measure in ("Onset, study day", "Duration, days (resolved)"):
             summary = part.filter(pl.col("measure") == measure).row(0, named=True)
-            value = (
-                "-" if summary["median"] is None else f"{summary['median']:g} ({summary['min']:g}-{summary['max']:g})"
-            )
+            value = median_range(summary["median"], summary["min"], summary["max"])
             rows.append([f"   {measure}, median (range)", value, "", ""])
         for measure in ("Tocilizumab", "Corticosteroids"):
             drug = part.filter(pl.col("measure") == measure).row(0, named=True)
@@ -183,6 +182,44 @@ def syndrome_table(inp: ReportInputs) -> Table:
 
 
 def deaths_tables(inp: ReportInputs) -> list[Table]:
+    """Deaths in endpoints.md version 3's three categories (never overlapping, summing
+    to all deaths), by cause category, listed, and every death whose cause the
+    keyword rule could not read as a data query."""
+    adsl = inp.adsl
+    died = adsl.filter(pl.col("DTHDT").is_not_null())
+    groups = [
+        [
+            text,
+            count_pct(int((died["DTHCGR1"] == code).sum()), died.height),
+            str(int(((died["DTHCGR1"] == code) & (died["DTH30FL"] == "Y")).sum())),
+            str(int(((died["DTHCGR1"] == code) & (died["DTH100FL"] == "Y")).sum())),
+        ]
+        for code, text in labels.DEATH_GROUPS.items()
+    ]
+    groups.append(
+        [
+            "All deaths",
+            str(died.height),
+            str(int((died["DTH30FL"] == "Y").sum())),
+            str(int((died["DTH100FL"] == "Y").sum())),
+        ]
+    )
+    unknown_nrm = int(((died["DTHCGR1"] == "NRM") & (died["DTHCAT"] == "UNKNOWN")).sum())
+    by_group = Table(
+        "Deaths in three categories",
+        ["Category", "Deaths (% of deaths)", "<= 30 days", "<= 100 days"],
+        groups,
+        bold_rows=[len(groups) - 1],
+        population="All enrolled subjects who died by the cut.",
+        method="Leukaemia: cause category leukaemia. Non-relapse mortality: another cause in a subject who "
+        "reached a CAR-T remission and had not relapsed (exactly the NRM endpoint's events). The third "
+        "category: another cause, never in remission or after a relapse. Days from infusion.",
+        notes=[
+            f"{unknown_nrm} non-relapse death(s) with an unknown cause (counted as NRM, as transplant registries do)."
+        ]
+        if unknown_nrm
+        else [],
+    )
     table = inp.table("deaths_summary")
     rows = [
         [
@@ -193,33 +230,38 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
             str(r["n_within_100d"]),
             str(r["n_after_relapse"]),
             str(r["n_nrm"]),
+            str(r["n_not_in_remission"]),
         ]
         for r in table.iter_rows(named=True)
         if r["n_deaths"] or r["cause_category"] == "All"
     ]
     source = (
-        "the keyword rule on the cause text (leukaemia, relapse, refractory, progression: leukaemia)"
+        "the keyword rule on the cause text (one category named and no negation; otherwise unknown)"
         if inp.lacks("followup", "cause_category")
         else "the drop's cause_category"
     )
     summary = Table(
         "Deaths by cause category",
-        ["Cause category", "Deaths", "Before infusion", "<= 30 days", "<= 100 days", "After relapse", "Non-relapse"],
+        [
+            "Cause category",
+            "Deaths",
+            "Before infusion",
+            "<= 30 days",
+            "<= 100 days",
+            "After relapse",
+            "NRM",
+            "Other, not in remission",
+        ],
         rows,
         bold_rows=[0],
         population="All enrolled subjects.",
-        method=f"Category from {source}. Non-relapse mortality: a death without relapse whose category "
-        "is not leukaemia.",
+        method=f"Category from {source}. NRM and 'other, not in remission' as in the table of three categories.",
     )
-    deaths = (
-        inp.adsl.filter(pl.col("DTHDT").is_not_null())
-        .sort("DTHDT", "USUBJID")
-        .with_columns(
-            pl.col("DTHDT").cast(pl.String),
-            pl.col("DTHDY").cast(pl.String),
-            pl.col("DTHCAT").replace_strict(labels.CAUSES, default=pl.col("DTHCAT")),
-            pl.col("RELDT").is_not_null().replace_strict({True: "Y", False: "N"}).alias("RELAPSED"),
-        )
+    deaths = died.sort("DTHDT", "USUBJID").with_columns(
+        pl.col("DTHDT").cast(pl.String),
+        pl.col("DTHDY").cast(pl.String),
+        pl.col("DTHCAT").replace_strict(labels.CAUSES, default=pl.col("DTHCAT")),
+        pl.col("RELDT").is_not_null().replace_strict({True: "Y", False: "N"}).alias("RELAPSED"),
     )
     listed = listing(
         deaths,
@@ -235,10 +277,31 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
             "RELAPSED": "After relapse",
         },
         population="All enrolled subjects who died by the cut.",
-        source="adsl.parquet (DTHDT, DTHCAUS, DTHCAT)",
+        source="adsl.parquet (DTHDT, DTHCAUS, DTHCAT, DTHCGR1)",
         method="Day from infusion (empty if never infused).",
     )
-    return [summary, listed]
+    tables = [by_group, summary, listed]
+    queries = died.filter(pl.col("DTHCAT") == "UNKNOWN").sort("USUBJID")
+    if queries.height:
+        tables.append(
+            listing(
+                queries.with_columns(
+                    pl.col("DTHDT").cast(pl.String),
+                    pl.col("DTHCAUS").fill_null("(blank)"),
+                    pl.col("DTHCGR1").replace_strict(
+                        {"NRM": "NRM", "NOT_IN_REMISSION": "Other, not in remission", "LEUKEMIA": "Leukaemia"},
+                        default=pl.col("DTHCGR1"),
+                    ),
+                ),
+                "Data queries: causes of death the keyword rule could not classify",
+                {"USUBJID": "Subject", "DTHDT": "Date", "DTHCAUS": "Cause as reported", "DTHCGR1": "Counted as"},
+                population="Deaths with cause category UNKNOWN.",
+                source="adsl.parquet (DTHCAUS, DTHCAT)",
+                method="A cause is classified only when its text names one category and negates none "
+                "(endpoints.md); please code cause_category on these DEATH rows.",
+            )
+        )
+    return tables
 
 
 def after_window_listing(inp: ReportInputs) -> Table:
@@ -305,8 +368,8 @@ def course_section(inp: ReportInputs) -> Section:
             f"plots/{name}",
             "Course of each infused subject",
             "From day 0 to death or the last date known alive: first remission, HSCT, new therapy, "
-            "relapse, death; arrows: ongoing at the cut. The most recently infused subjects first "
-            "(at most 180).",
+            "relapse, death; arrows: ongoing at the cut. The 180 most recently infused subjects at most, "
+            "in order of follow-up (shortest first).",
         )
         for name in names
     ]

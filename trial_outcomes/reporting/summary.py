@@ -8,16 +8,16 @@ from typing import Any
 import polars as pl
 
 from trial_outcomes import labels
-from trial_outcomes.reporting.content import (
-    Facts,
-    Paragraph,
-    Section,
-    Table,
+from trial_outcomes.formatting import (
+    FEW_AT_RISK,
+    FEW_AT_RISK_MARK,
     count_pct,
+    landmark_rate,
     median_months_days,
     months,
     pct_ci,
 )
+from trial_outcomes.reporting.content import Facts, Paragraph, Section, Table
 from trial_outcomes.reporting.inputs import ReportInputs
 
 
@@ -34,17 +34,31 @@ def _rate(r: dict[str, Any] | None, x: str = "responders", n: str = "n") -> str:
     return f"{r[x]}/{r[n]}, {pct_ci(r['rate'], r['rate_lcl'], r['rate_ucl'])}"
 
 
-def stopping_blocks(inp: ReportInputs) -> list[Paragraph]:
+def stopping_blocks(inp: ReportInputs) -> list[Any]:
+    """The stopping rules on page 1, always: a crossed boundary in red first, then
+    every rule with the data it saw and its boundary (endpoints.md, Interim analyses)."""
     rules = inp.table("stopping_rules")
     crossed = rules.filter(pl.col("crossed"))
-    blocks = []
+    blocks: list[Any] = []
     for r in crossed.iter_rows(named=True):
         blocks.append(
             Paragraph(f"STOPPING BOUNDARY CROSSED - {r['rule']}: {r['data']}. Rule: {r['boundary']}.", "alert")
         )
     if crossed.is_empty():
-        names = "; ".join(rules["rule"].to_list())
-        blocks.append(Paragraph(f"No stopping boundary crossed at this cut ({names}).", "ok"))
+        blocks.append(Paragraph("No stopping boundary crossed at this cut.", "ok"))
+    blocks.append(
+        Facts(
+            "Stopping rules at this cut",
+            [
+                (
+                    f"{r['rule']}: {'BOUNDARY CROSSED' if r['crossed'] else 'not crossed'}",
+                    f"{r['data']}. Rule: {r['boundary']}.",
+                    "alert" if r["crossed"] else "normal",
+                )
+                for r in rules.iter_rows(named=True)
+            ],
+        )
+    )
     return blocks
 
 
@@ -67,6 +81,7 @@ def executive_summary(inp: ReportInputs) -> Section:
     adsl = inp.adsl
     response = inp.table("response_summary")
     survival = inp.table("survival_summary")
+    details = inp.table("survival_details")
     safety = inp.table("safety_summary")
     followup = inp.table("followup_summary").row(0, named=True)
     items: list[tuple[str, str, str]] = [
@@ -96,12 +111,13 @@ def executive_summary(inp: ReportInputs) -> Section:
     orr = _row(response, parameter="ORR3M: CR/CRi within 3 months, maintained 28 days", group_var="all")
     items.append(("CR/CRi by day 28", _rate(cr), "normal"))
     items.append(("ORR3M (CR/CRi within 3 months, maintained 28 days)", _rate(orr), "normal"))
-    shown = [m for m in (12, 24) if m in inp.plan.landmark_months]
+    shown = list(inp.plan.landmark_months[:2])  # endpoints.md v3: the plan's first two landmarks, whatever they are
     for endpoint in ("OS", "EFS", "DFS"):
         r = _row(survival, endpoint=endpoint, analysis="primary", group_var="all")
         if r is None:
             continue
-        rates = "; ".join(f"{m} mo {pct_ci(r[f'rate_{m}m'], r[f'rate_{m}m_lcl'], r[f'rate_{m}m_ucl'])}" for m in shown)
+        d = _row(details, endpoint=endpoint, analysis="primary", group_var="all") or {}
+        rates = "; ".join(f"{m} mo {landmark_rate(r, d, m)}" for m in shown)
         items.append(
             (
                 f"{labels.endpoint(endpoint)} ({endpoint}): median; rates",
@@ -116,7 +132,7 @@ def executive_summary(inp: ReportInputs) -> Section:
         items.append(
             (
                 f"Cumulative incidence of relapse at {m} months",
-                pct_ci(cir[f"rate_{m}m"], cir[f"rate_{m}m_lcl"], cir[f"rate_{m}m_ucl"]),
+                landmark_rate(cir, _row(details, endpoint="CIR", analysis="primary", group_var="all") or {}, m),
                 "normal",
             )
         )
@@ -127,12 +143,13 @@ def executive_summary(inp: ReportInputs) -> Section:
     deaths = adsl.filter(pl.col("DTHDT").is_not_null())
     d30 = int((adsl["DTH30FL"] == "Y").sum())
     d100 = int((adsl["DTH100FL"] == "Y").sum())
-    nrm = int((adsl["NRMFL"] == "Y").sum())
+    group = {g: int((adsl["DTHCGR1"] == g).sum()) for g in labels.DEATH_GROUPS}
     items.append(
         (
             "Deaths",
-            f"{deaths.height} of {enrolled} enrolled; {d30} within 30 and {d100} within 100 days "
-            f"of infusion; {nrm} non-relapse",
+            f"{deaths.height} of {enrolled} enrolled ({d30} within 30 and {d100} within 100 days of infusion): "
+            f"{group['LEUKEMIA']} from leukaemia, {group['NRM']} non-relapse mortality (in remission), "
+            f"{group['NOT_IN_REMISSION']} of another cause not in remission",
             "normal",
         )
     )
@@ -148,8 +165,10 @@ def executive_summary(inp: ReportInputs) -> Section:
     blocks.append(
         Paragraph(
             "Rates are over evaluable subjects with exact Clopper-Pearson 95% CIs; subjects whose "
-            "response window is open at the cut are pending, not non-responders. Medians and landmark "
-            "rates are Kaplan-Meier with log-log 95% CIs (NR: not reached; NE: not estimable). Grades "
+            "response window is open at the cut are pending, responders so far or not, in neither numerator "
+            "nor denominator (the futility rule's set). Medians and landmark rates are Kaplan-Meier with "
+            "log-log 95% CIs (NR: not reached; NE: not estimable), each rate with its number at risk "
+            f"({FEW_AT_RISK_MARK}: fewer than {FEW_AT_RISK}). Grades "
             "are ASTCT 2019, adjudicated as the higher of the reported and the derived grade.",
             "note",
         )

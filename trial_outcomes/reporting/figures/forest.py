@@ -3,6 +3,7 @@ scale), and response rates by subgroup against the overall rate."""
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,11 @@ def _finite(v: float | None) -> TypeIs[float]:
     return v is not None and bool(np.isfinite(v)) and v > 0
 
 
+def tick_label(t: float) -> str:
+    """A hazard-ratio tick: ``1/16`` rather than ``0.0625`` (the decimals ran together)."""
+    return f"{t:g}" if t >= 0.25 else f"1/{round(1 / t)}"
+
+
 def draw(spec: ForestSpec) -> bytes:
     n = max(len(spec.rows), 1)
     height = 1.2 + 0.24 * n
@@ -51,6 +57,8 @@ def draw(spec: ForestSpec) -> bytes:
             if low / 1.5 <= t <= high * 1.5
         ]
         limits = (min(ticks[0], low * 0.9), max(ticks[-1], high * 1.1))
+        if len(ticks) > 6:  # powers of 4 only: on 0.33 of a 7.4-inch figure the labels never run together
+            ticks = [t for t in ticks if round(np.log2(t)) % 2 == 0]
     else:
         ticks = [0, 0.25, 0.5, 0.75, 1.0]
         limits = (0.0, 1.0)
@@ -68,14 +76,16 @@ def draw(spec: ForestSpec) -> bytes:
             fontweight=weight,
             clip_on=False,
         )
+        right = textwrap.wrap(row.right, 38, max_lines=2, placeholder="...") or [""]
         ax.text(
             1.03,
             yi,
-            row.right,
+            "\n".join(right),
             transform=ax.get_yaxis_transform(),
             ha="left",
             va="center",
-            fontsize=7.5,
+            fontsize=7.5 if len(right) == 1 else 6,
+            linespacing=1.0,
             color="#333333" if _finite(row.estimate) else GREY,
             clip_on=False,
         )
@@ -94,7 +104,7 @@ def draw(spec: ForestSpec) -> bytes:
     ax.axvline(spec.reference, color=GREY, linewidth=0.8, linestyle="--")
     ax.set_xlim(*limits)
     ax.set_xticks(ticks)
-    ax.set_xticklabels([f"{t:g}" if spec.log_scale else f"{100 * t:.0f}%" for t in ticks])
+    ax.set_xticklabels([tick_label(t) if spec.log_scale else f"{100 * t:.0f}%" for t in ticks])
     ax.minorticks_off()
     ax.set_yticks([])
     ax.spines["left"].set_visible(False)

@@ -12,6 +12,7 @@ import polars as pl
 from trial_outcomes import labels
 from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER
 from trial_outcomes.dates import DAYS_PER_MONTH
+from trial_outcomes.formatting import landmark_rate
 from trial_outcomes.reporting.figures.flow import ConsortSpec, SwimmerSpec
 from trial_outcomes.reporting.figures.forest import ForestRow, ForestSpec
 from trial_outcomes.reporting.figures.survival import Curve, SurvivalSpec, time_ticks
@@ -98,17 +99,16 @@ def survival_specs(
         if group_var != "all":
             p = rows["logrank_p"][0] if rows.height else None
             test = "Gray's test" if cumulative else "log-rank"
-            title += f" by {labels.variable(group_var).lower()}" + (f"; {test} p = {p:.3f}" if p is not None else "")
+            title += f" by {labels.in_sentence(labels.variable(group_var))}" + (
+                f"; {test} p = {p:.3f}" if p is not None else ""
+            )
         n_all = int(rows["n"].sum()) if rows.height else 0
         subtitle = f"{labels.ANALYSES[analysis]}; {n_all} subjects"
         notes = []
         if group_var == "all" and rows.height:
             r = rows.row(0, named=True)
-            notes = [
-                f"{m} mo: {_pct(r[f'rate_{m}m'])} ({_pct(r[f'rate_{m}m_lcl'])}-{_pct(r[f'rate_{m}m_ucl'])})"
-                for m in landmarks
-                if r[f"rate_{m}m"] is not None
-            ]
+            d = details_by.get((endpoint, analysis, "all", "all"), {})
+            notes = [f"{m} mo: {landmark_rate(r, d, m)}" for m in landmarks if r[f"rate_{m}m"] is not None]
         specs[f"{endpoint}_{analysis}_{group_var}.svg"] = SurvivalSpec(
             title, subtitle, cumulative, labels.ORIGINS[endpoint], ticks, made, notes
         )
@@ -127,7 +127,7 @@ def hazard_ratio_spec(cox: pl.DataFrame, endpoint: str) -> ForestSpec:
             right = (
                 f"{r['hr']:.2f} ({r['hr_lcl']:.2f}-{r['hr_ucl']:.2f})"
                 if r["hr"] is not None
-                else f"NE: {r['note'] or 'not estimable'}"[:46]
+                else f"NE: {r['note'] or 'not estimable'}"
             )
             rows.append(
                 ForestRow(

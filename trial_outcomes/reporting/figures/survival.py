@@ -57,6 +57,22 @@ def _step(curve: Curve, start: float) -> tuple[np.ndarray, ...]:
     return t, values(curve.estimate), values(curve.lcl), values(curve.ucl)
 
 
+def y_axis(spec: SurvivalSpec) -> tuple[float, list[float]]:
+    """The probability axis: 0-100 % for survival; for a cumulative incidence whose
+    upper limits stay low, the smallest of 10, 20, 30, 50 and 100 % that holds every
+    curve and CI with room (a 4 % NRM curve lay on a 0-100 % axis)."""
+    if not spec.cumulative:
+        return 1.02, [0, 0.25, 0.5, 0.75, 1.0]
+    band = len(spec.curves) == 1  # a single curve is drawn with its CI band
+    drawn = [v for c in spec.curves for v in (*c.estimate, *(c.ucl if band else []))]
+    values = [v for v in drawn if v is not None and np.isfinite(v)]
+    highest = max(values, default=0.0)
+    for top, step in ((0.1, 0.02), (0.2, 0.05), (0.3, 0.1), (0.5, 0.1)):
+        if highest <= top * 0.9:
+            return top * 1.02, [round(step * k, 2) for k in range(round(top / step) + 1)]
+    return 1.02, [0, 0.25, 0.5, 0.75, 1.0]
+
+
 def draw(spec: SurvivalSpec) -> bytes:
     """One axes; the number-at-risk table is text under it, each tick's column one
     text (a line per group), placed in the axes' time coordinates so it lines up
@@ -113,11 +129,12 @@ def draw(spec: SurvivalSpec) -> bytes:
             color="#333333",
             bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": LIGHT, "linewidth": 0.6},
         )
-    ax.set_ylim(0, 1.02)
+    top, yticks = y_axis(spec)
+    ax.set_ylim(0, top)
     ax.set_xlim(0, spec.ticks[-1])
     ax.set_xticks(spec.ticks)
-    ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
-    ax.set_yticklabels(["0%", "25%", "50%", "75%", "100%"])
+    ax.set_yticks(yticks)
+    ax.set_yticklabels([f"{100 * t:.0f}%" for t in yticks])
     ax.set_ylabel("Cumulative incidence" if spec.cumulative else "Probability of survival")
     ax.set_xlabel(f"Months since {spec.origin}")
     ax.grid(axis="y", color="#eeeeee", linewidth=0.6)
