@@ -111,7 +111,14 @@ class _WebhookHandler(BaseHTTPRequestHandler):
 def webhook_server() -> Iterator[tuple[str, list[dict]]]:
     """A webhook receiver on 127.0.0.1 while the block runs: its URL and every JSON
     body posted to it."""
-    server = HTTPServer(("127.0.0.1", 0), _WebhookHandler)
+    with webhook_server_on(0) as served:
+        yield served
+
+
+@contextmanager
+def webhook_server_on(port: int) -> Iterator[tuple[str, list[dict]]]:
+    """``webhook_server`` on a given port (0: any free one)."""
+    server = HTTPServer(("127.0.0.1", port), _WebhookHandler)
     server.received = []  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

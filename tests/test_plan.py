@@ -50,6 +50,37 @@ def test_the_packaged_plan_loads_with_its_defaults():
         ('smtp_host = ""', 'smtp_host = "127.0.0.1"', "notify: smtp_host needs smtp_from and smtp_to"),
         ('previous_cut = "auto"', 'previous_cut = "last"', "comparison.previous_cut: 'last': use auto, none or a cut"),
         ("hsct_landmark_day = 120", "", "survival.hsct_landmark_day: required key is missing"),
+        # issue 21: every key's domain
+        ("prior_b = 4.5", "prior_b = inf", "stopping.safety.prior_b: Input should be a finite number"),
+        ("prior_a = 0.5", "prior_a = nan", "stopping.safety.prior_a: Input should be a finite number"),
+        ('cron = "0 6 1 * *"', 'cron = "a b c d e"', "schedule.cron: 'a b c d e' is not a cron string"),
+        ('cron = "0 6 1 * *"', 'cron = "0 25 1 * *"', "schedule.cron: '0 25 1 * *' is not a cron string"),
+        ('cron = "0 6 1 * *"', 'cron = "0 6 1 * MON-SUX"', "is not a cron string"),
+        (
+            'previous_cut = "auto"',
+            'previous_cut = "2024-W05-3"',
+            "comparison.previous_cut: '2024-W05-3': use auto, none or a cut date",
+        ),
+        (
+            '# takes its largest group. Example: sex = "M"',
+            'sex = "Male"',
+            "forest_reference.sex: 'Male' is not a level of sex; its levels: M, F",
+        ),
+        (
+            'webhook_url = ""',
+            'webhook_url = "https://hooks.example/a b"',
+            "webhook_url 'https://hooks.example/a b': contains a space",
+        ),
+        ('webhook_url = ""', 'webhook_url = "https://"', "has no host"),
+        ('webhook_url = ""', 'webhook_url = "https://h:99999/x"', "not a URL"),
+        (
+            "smtp_to = []",
+            'smtp_to = ["dsmb@trial.example\\r\\nBcc: spy@evil.example"]',
+            "smtp_to[0]",
+        ),
+        ('smtp_from = ""', 'smtp_from = "a@b.example, c@d.example"', "smtp_from 'a@b.example, c@d.example' is not one"),
+        ("smtp_port = 25", 'smtp_port = 25\nsmtp_user_env = "$(whoami)"', "is not an environment variable name"),
+        ("retry_wait_seconds = 2.0", "retry_wait_seconds = -1", "notify.retry_wait_seconds"),
     ],
 )
 def test_a_bad_plan_is_refused_naming_the_key(tmp_path, old, new, message):

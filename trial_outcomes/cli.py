@@ -60,12 +60,20 @@ def _check_run_arguments(args: argparse.Namespace) -> None:
             parse_cut(args.cut)
         except ValueError as exc:
             raise UsageError(f"--cut: {exc}") from None
+    writable_folder(Path(args.out), "--out")
     if args.compare not in ("", "auto", "none"):
+        from trial_outcomes.io.publishing import published_cuts
+
         try:
             parse_cut(args.compare)
         except ValueError as exc:
             raise UsageError(f"--compare: {exc}") from None
-    writable_folder(Path(args.out), "--out")
+        published = published_cuts(Path(args.out))
+        if args.compare not in published:
+            shown = ", ".join(published[-5:]) or "none"
+            raise UsageError(
+                f"--compare {args.compare}: no cut {args.compare} is published in {args.out} (published: {shown})"
+            )
     load_plan(args.plan or None)
 
 

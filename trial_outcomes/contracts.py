@@ -465,6 +465,16 @@ class StoppingRules(dy.Schema):
     boundary = _s("Boundary", nullable=False)
     crossed = dy.Bool(description="Boundary crossed")
     statistic = _f("Statistic")
+    boundary_value = _f("The statistic's boundary")
+
+
+class StoppingHistory(dy.Schema):
+    cut = dy.String(primary_key=True, description="Data cut")
+    rule_id = dy.String(primary_key=True, description="Rule id")
+    statistic = _f("Statistic at that cut")
+    boundary_value = _f("The statistic's boundary")
+    crossed = dy.Bool(description="Boundary crossed at that cut")
+    current = dy.Bool(description="This report's cut")
 
 
 class CutComparison(dy.Schema):
@@ -534,6 +544,7 @@ OUTPUTS: tuple[Output, ...] = (
     Output("hsct_landmark.csv", "survival_analysis", "HSCT landmark analysis", HsctLandmark),
     Output("stopping_rules.csv", "stopping_rules", "Stopping rules", StoppingRules),
     Output("cut_comparison.csv", "cut_comparison", "Changes since the previous cut", CutComparison),
+    Output("stopping_history.csv", "stopping_history", "Stopping rules across the published cuts", StoppingHistory),
 )
 OUTPUT_BY_FILE = {o.file: o for o in OUTPUTS}
 #: tables written only when there is something to compare with

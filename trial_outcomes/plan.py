@@ -9,7 +9,6 @@ any data is read.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 import tomllib
@@ -20,9 +19,45 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from trial_outcomes.contracts import SUBGROUP_VARIABLES
+from trial_outcomes.dates import parse_cut
+from trial_outcomes.labels import LEVELS
 
 DEFAULT_PLAN = Path(__file__).with_name("analysis_plan.toml")
-CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
+#: cron fields: (lowest, highest, names) for minute, hour, day of month, month, weekday
+_CRON_FIELDS = (
+    (0, 59, ()),
+    (0, 23, ()),
+    (1, 31, ()),
+    (1, 12, ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")),
+    (0, 7, ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")),
+)
+
+
+def cron_field_ok(text: str, position: int) -> bool:
+    """One field of a five-field cron string: ``*`` or a comma list of values and
+    ranges, each with an optional ``/step``; values in the field's range or its names
+    (``a b c d e`` passed version 2's character check and failed at schedule time)."""
+    low, high, names = _CRON_FIELDS[position]
+
+    def value(v: str) -> int | None:
+        if v.isdigit():
+            n = int(v)
+            return n if low <= n <= high else None
+        upper = v.upper()
+        return low + names.index(upper) if upper in names else None
+
+    for part in text.split(","):
+        base, _, step = part.partition("/")
+        if step and (not step.isdigit() or int(step) < 1):
+            return False
+        if base == "*":
+            continue
+        first, _, last = base.partition("-")
+        a = value(first)
+        b = value(last) if last else a
+        if a is None or b is None or b < a:
+            return False
+    return True
 
 
 class PlanError(ValueError):
@@ -30,12 +65,14 @@ class PlanError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: ``prior_b = inf`` (TOML's inf and nan) is refused; it passed and
+    # silently disabled the safety rule (P 1.0 -> 0.0000)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SafetyRule(_Strict):
-    prior_a: float = Field(gt=0)
-    prior_b: float = Field(gt=0)
+    prior_a: float = Field(gt=0, le=1000)
+    prior_b: float = Field(gt=0, le=1000)
     threshold: float = Field(gt=0, lt=1)
     probability: float = Field(gt=0, lt=1)
     min_evaluable: int = Field(ge=1)
@@ -84,9 +121,14 @@ class _Survival(_Strict):
 
     @model_validator(mode="after")
     def _reference_of_a_subgroup(self) -> _Survival:
-        for name in self.forest_reference:
+        for name, level in self.forest_reference.items():
             if name not in self.subgroups:
                 raise ValueError(f"forest_reference.{name}: not one of the plan's subgroups")
+            codes = LEVELS.get(name)
+            if codes and level not in codes:
+                raise ValueError(
+                    f"forest_reference.{name}: {level!r} is not a level of {name}; its levels: " + ", ".join(codes)
+                )
         return self
 
 
@@ -102,8 +144,11 @@ class _Schedule(_Strict):
     @classmethod
     def _cron(cls, value: str) -> str:
         fields = value.split()
-        if len(fields) != 5 or not all(CRON_FIELD.match(f) for f in fields):
-            raise ValueError(f"{value!r} is not a cron string of five fields (minute hour day month weekday)")
+        if len(fields) != 5 or not all(cron_field_ok(f, i) for i, f in enumerate(fields)):
+            raise ValueError(
+                f"{value!r} is not a cron string of five fields (minute 0-59, hour 0-23, day 1-31, month 1-12 "
+                "or JAN-DEC, weekday 0-7 or SUN-SAT; *, lists, ranges and steps)"
+            )
         return value
 
 
@@ -120,10 +165,39 @@ class _Comparison(_Strict):
         if value in ("auto", "none"):
             return value
         try:
-            dt.date.fromisoformat(value)
+            parse_cut(value)  # YYYY-MM-DD only: fromisoformat took the week date 2024-W05-3
         except ValueError:
             raise ValueError(f"{value!r}: use auto, none or a cut date YYYY-MM-DD") from None
         return value
+
+
+#: one mailbox: local@domain, printable ASCII without spaces, commas, angle brackets or line breaks
+MAILBOX = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+)
+HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def webhook_problem(url: str) -> str | None:
+    """Why ``url`` cannot be posted to, or None: http(s), a host, no whitespace or
+    control characters (a URL with a space passed version 2 and failed after publishing)."""
+    from urllib.parse import urlsplit
+
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return "contains a space, a line break or a control character"
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises on a port that is not a number
+    except ValueError as exc:
+        return f"not a URL ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return "must start with http:// or https://"
+    if not parts.hostname:
+        return "has no host"
+    if port is not None and not 1 <= port <= 65535:
+        return "port out of range"
+    return None
 
 
 class Notify(_Strict):
@@ -139,13 +213,30 @@ class Notify(_Strict):
     smtp_user_env: str = ""  # the names of environment variables holding the credentials, never the secrets
     smtp_password_env: str = ""
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    retries: int = Field(default=2, ge=0, le=10)  # further tries of a channel in one round
+    retry_wait_seconds: float = Field(default=2.0, ge=0, le=300)
 
     @model_validator(mode="after")
     def _complete_smtp(self) -> Notify:
         if self.smtp_host and (not self.smtp_from or not self.smtp_to):
             raise ValueError("smtp_host needs smtp_from and smtp_to")
-        if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):
-            raise ValueError("webhook_url must start with http:// or https://")
+        if self.webhook_url:
+            problem = webhook_problem(self.webhook_url)
+            if problem:
+                raise ValueError(f"webhook_url {self.webhook_url!r}: {problem}")
+        if self.smtp_host and not HOST.fullmatch(self.smtp_host):
+            raise ValueError(f"smtp_host {self.smtp_host!r} is not a host name or address")
+        for key, address in [("smtp_from", self.smtp_from)] + [
+            (f"smtp_to[{i}]", a) for i, a in enumerate(self.smtp_to)
+        ]:
+            if address and not MAILBOX.fullmatch(address):
+                raise ValueError(
+                    f"{key} {address!r} is not one e-mail address (name@domain, no spaces, line breaks or commas)"
+                )
+        for key in ("smtp_user_env", "smtp_password_env"):
+            name = getattr(self, key)
+            if name and not ENV_NAME.fullmatch(name):
+                raise ValueError(f"{key} {name!r} is not an environment variable name")
         return self
 
     @property

@@ -133,9 +133,81 @@ def test_one_channel_failing_does_not_stop_the_other(webhook):
         smtp_from="a@b.c",
         smtp_to=("d@e.f",),
         timeout_seconds=2,
+        retries=0,
     )
     done = announce(notify, Alert("2024-03-31", "abc", ["x"]))
     assert [line.split(":")[0] for line in done] == ["webhook", "e-mail"]
     assert all("FAILED" in line for line in done)
     ok = announce(Notify(webhook_url=url), Alert("2024-03-31", "abc", ["x"]))
     assert ok == ["webhook: sent"] and len(posts) == 1
+
+
+def test_a_delivery_is_retried_with_waits_and_never_raises():
+    """Version 2: any error other than OSError (a ValueError from a bad URL) escaped
+    after the cut was published. Now: two retries waiting 2 s and 4 s, then FAILED
+    with the error's type, and no exception."""
+    waits: list[float] = []
+    calls = {"n": 0}
+
+    def flaky(notify, alert):
+        calls["n"] += 1
+        raise ValueError("URL can't contain control characters")
+
+    from trial_outcomes.pipelines import notify as module
+
+    original = module.send_webhook
+    module.send_webhook = flaky
+    try:
+        done = announce(
+            Notify(webhook_url="http://127.0.0.1:9/x"), Alert("2024-03-31", "abc", ["x"]), sleep=waits.append
+        )
+    finally:
+        module.send_webhook = original
+    assert calls["n"] == 3 and waits == [2.0, 4.0]
+    assert done == ["webhook: FAILED (ValueError: URL can't contain control characters)"]
+
+
+def test_alert_state_is_durable_retried_and_never_sent_twice(toxic_drop, tmp_path):
+    """The receiver is down when the run crosses the boundary: the cut is still
+    published (success, the boundary reported) and the run's tag says FAILED, round 1,
+    will retry. The receiver comes up on the same port: the retry sensor sends it
+    once; evaluated again it sends nothing. A "sending" state left by a process that
+    died is retried after ten minutes, not before."""
+    import datetime as dt
+
+    from tests.helpers import webhook_server_on
+    from trial_outcomes.pipelines.sensors import ALERT_ROUNDS_TAG, alert_pending
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/hook"
+    plan = plan_with_notify(tmp_path / "plan.toml", url)
+    plan.write_text(plan.read_text().replace("retry_wait_seconds = 2.0", "retry_wait_seconds = 0.0"))
+    out = tmp_path / "out"
+    outcome = run_pipeline(toxic_drop, out, CUT, plan=str(plan))
+    assert outcome.success and outcome.boundaries and (out / CUT / "report.pdf").is_file()
+    assert len(outcome.announcements) == 1 and "webhook: FAILED (URLError" in outcome.announcements[0]
+    defs = build_definitions(DropSettings(data_dir=str(toxic_drop), out_dir=str(out), plan=str(plan)))
+    retry = defs.resolve_sensor_def("stopping_boundary_alert_retry")
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(outcome.run_id)
+        assert run.tags[ALERT_ROUNDS_TAG] == "1"
+        assert "webhook: FAILED" in run.tags[ANNOUNCED_TAG] and "will retry" in run.tags[ANNOUNCED_TAG]
+        with webhook_server_on(port) as (_, posts):
+            for _ in range(2):
+                with dg.build_sensor_context(
+                    instance=instance, resources={"settings": defs.resources["settings"]}
+                ) as context:
+                    retry(context)
+            assert len(posts) == 1 and posts[0]["text"].startswith("*[DSMB] Stopping boundary crossed")
+        run = instance.get_run_by_id(outcome.run_id)
+        assert run.tags[ANNOUNCED_TAG] == "webhook: sent" and run.tags[ALERT_ROUNDS_TAG] == "2"
+    now = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
+    sending = {
+        STOPPING_TAG: "CROSSED safety",
+        ANNOUNCED_TAG: f"sending since {(now - dt.timedelta(minutes=5)).isoformat()}",
+    }
+    assert not alert_pending(sending, now)
+    assert alert_pending(sending, now + dt.timedelta(minutes=6))
+    assert not alert_pending({STOPPING_TAG: "x", ANNOUNCED_TAG: "webhook: FAILED (x); GAVE UP after 10 rounds"}, now)

@@ -32,6 +32,8 @@ class RuleStatus:
     boundary: str
     crossed: bool
     statistic: float | None
+    #: the statistic's boundary: the safety rule crosses above it, the futility rule at or below it
+    boundary_value: float | None = None
 
     @property
     def rule(self) -> str:
@@ -45,6 +47,7 @@ class RuleStatus:
             "boundary": self.boundary,
             "crossed": self.crossed,
             "statistic": self.statistic,
+            "boundary_value": self.boundary_value,
         }
 
 
@@ -91,7 +94,7 @@ def evaluate_safety(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, rule: 
         f"<= day {rule.window_days}; "
         f"P(rate > {rule.threshold:g}) = {prob:.4f}" + ("" if active else " (monitoring starts later)")
     )
-    return RuleStatus(SAFETY, data, boundary, crossed, prob)
+    return RuleStatus(SAFETY, data, boundary, crossed, prob, rule.probability)
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,50 @@ def evaluate_simon(adsl: pl.DataFrame, rule: EfficacyRule, cut: dt.date) -> Rule
     if len(responders) >= design.n:
         shown = sum(responders[: design.n]) > design.r
         data += "; " + ("efficacy shown" if shown else "efficacy not shown") + f" at n = {design.n}"
-    return RuleStatus(EFFICACY_FUTILITY, data, boundary, crossed, float(sum(stage1)))
+    return RuleStatus(EFFICACY_FUTILITY, data, boundary, crossed, float(sum(stage1)), float(design.r1))
+
+
+#: what each rule's ``statistic`` is, for its plot across cuts
+STATISTICS = {
+    SAFETY: "P(rate > threshold)",
+    EFFICACY_FUTILITY: "Stage-1 responders",
+}
+STOPPING_HISTORY_COLUMNS = {
+    "cut": pl.String,
+    "rule_id": pl.String,
+    "statistic": pl.Float64,
+    "boundary_value": pl.Float64,
+    "crossed": pl.Boolean,
+    "current": pl.Boolean,
+}
+
+
+def stopping_history(earlier: dict[str, pl.DataFrame], cut: str, current: pl.DataFrame) -> pl.DataFrame:
+    """Each rule's statistic at every earlier published cut (``earlier``: cut -> its
+    stopping_rules.csv) and at this one, in date order: the data of page 1's plot.
+    A cut published before the rules had a ``boundary_value`` shows none."""
+    parts = []
+    for when, table in sorted(earlier.items()):
+        if when >= cut:
+            continue
+        parts.append(
+            table.select(
+                pl.lit(when).alias("cut"),
+                pl.col("rule_id").cast(pl.String),
+                pl.col("statistic").cast(pl.Float64),
+                (pl.col("boundary_value") if "boundary_value" in table.columns else pl.lit(None))
+                .cast(pl.Float64)
+                .alias("boundary_value"),
+                pl.col("crossed").cast(pl.Boolean),
+                pl.lit(False).alias("current"),
+            )
+        )
+    parts.append(
+        current.select(
+            pl.lit(cut).alias("cut"), "rule_id", "statistic", "boundary_value", "crossed", pl.lit(True).alias("current")
+        )
+    )
+    return pl.concat(parts, how="vertical_relaxed").cast(STOPPING_HISTORY_COLUMNS).sort("rule_id", "cut")  # type: ignore[arg-type]
 
 
 def evaluate_rules(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, plan: AnalysisPlan) -> list[RuleStatus]:

@@ -71,6 +71,7 @@ def stopping_rules(
             "boundary": pl.String,
             "crossed": pl.Boolean,
             "statistic": pl.Float64,
+            "boundary_value": pl.Float64,
         },
     )
     crossed = [s for s in statuses if s.crossed]
@@ -107,23 +108,64 @@ def stopping_rules(
         )
 
 
-def choose_previous_cut(out_dir: Path, cut: str, drop_name: str, choice: str) -> str | None:
-    """The cut to compare with: ``none``; a date (used when published); or ``auto``:
-    the latest earlier published cut of the same drop folder, else of any drop."""
-    if choice == "none":
-        return None
-    earlier = [c for c in published_cuts(out_dir) if c < cut]
-    if choice != "auto":
-        return choice if choice in earlier else None
-    same_drop = []
-    for c in earlier:
+def same_drop_cuts(out_dir: Path, before: str, drop_name: str) -> list[str]:
+    """The cuts published in ``out_dir`` before ``before`` from the drop folder named
+    ``drop_name`` (by each cut's manifest), oldest first."""
+    found = []
+    for c in published_cuts(out_dir):
+        if c >= before:
+            continue
         try:
             manifest = json.loads((out_dir / c / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
         if manifest.get("data_drop", {}).get("folder") == drop_name:
-            same_drop.append(c)
-    return max(same_drop or earlier, default=None)
+            found.append(c)
+    return sorted(found)
+
+
+def choose_previous_cut(out_dir: Path, cut: str, drop_name: str, choice: str) -> str | None:
+    """The cut to compare with: ``none``; a date, which must be a published earlier
+    cut (anything else is refused: version 2 silently compared nothing); or ``auto``:
+    the latest earlier published cut of the same drop folder, else of any drop."""
+    if choice == "none":
+        return None
+    earlier = [c for c in published_cuts(out_dir) if c < cut]
+    if choice != "auto":
+        if choice not in earlier:
+            shown = ", ".join(earlier[-5:]) or "none"
+            raise ValueError(
+                f"previous cut {choice!r} to compare with is not a cut published in {out_dir} before {cut} "
+                f"(published earlier: {shown}); name one of them, or 'auto' or 'none'"
+            )
+        return choice
+    return max(same_drop_cuts(out_dir, cut, drop_name) or earlier, default=None)
+
+
+@cut_asset(
+    group="monitoring",
+    version=VERSION,
+    kinds={"polars", "csv"},
+    domain="monitoring",
+    check_specs=[contract_check_spec("stopping_history", ["stopping_history.csv"])],
+)
+def stopping_history(
+    context: AssetExecutionContext, settings: DropSettings, stopping_rules: pl.DataFrame
+) -> Iterator[Any]:
+    """Each stopping rule's statistic at every earlier published cut of this drop
+    folder and at this cut, for the plot on page 1 of the report."""
+    from trial_outcomes.analysis.stopping import stopping_history as history
+
+    cut = context.partition_key
+    earlier = {}
+    for c in same_drop_cuts(settings.out_path, cut, settings.data_path.resolve().name):
+        path = settings.out_path / c / "stopping_rules.csv"
+        if path.is_file():
+            earlier[c] = pl.read_csv(path, infer_schema_length=None)
+    table = history(earlier, cut, stopping_rules)
+    meta, problems = save_table(context, settings, "stopping_history.csv", table)
+    yield dg.Output(table, metadata={**meta, "cuts": len(earlier) + 1})
+    yield contract_result("stopping_history", {"stopping_history.csv": problems})
 
 
 @cut_asset(
@@ -141,7 +183,12 @@ def cut_comparison(
     or the plan (``[comparison] previous_cut``; auto: the latest earlier published
     cut of the same drop). Empty, and no file, when there is none."""
     choice = settings.previous_cut or settings.analysis_plan().previous_cut
-    previous = choose_previous_cut(settings.out_path, context.partition_key, settings.data_path.resolve().name, choice)
+    try:
+        previous = choose_previous_cut(
+            settings.out_path, context.partition_key, settings.data_path.resolve().name, choice
+        )
+    except ValueError as exc:
+        raise dg.Failure(description=str(exc)) from None
     if previous is None:
         table = pl.DataFrame(schema=COMPARISON_COLUMNS)
         yield dg.Output(table, metadata={"previous cut": "none"})

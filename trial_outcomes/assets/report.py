@@ -20,6 +20,7 @@ from trial_outcomes.io.writers import atomic_write_bytes
 from trial_outcomes.labels import endpoint as endpoint_label
 from trial_outcomes.provenance import short_version
 from trial_outcomes.reporting.content import Facts
+from trial_outcomes.reporting.summary import HEADLINE
 
 VERSION = code_version("assets/report.py", "reporting")
 UI_ENDPOINTS = ("OS", "EFS", "DFS", "CIR", "NRM", "DOR")
@@ -56,6 +57,7 @@ def figures(
     survival_analysis: SurvivalResults,
     response_summary: pl.DataFrame,
     relapse_summary: RelapseTables,
+    stopping_history: pl.DataFrame,
 ) -> dg.Output[dict[str, bytes]]:
     """Every figure of the report (`plots/*.svg`): Kaplan-Meier and cumulative-incidence
     curves per endpoint and subgroup (number at risk under the axis, censoring ticks,
@@ -67,7 +69,9 @@ def figures(
     from trial_outcomes.reporting.figures.specs import all_specs
 
     plan = settings.analysis_plan()
-    specs = all_specs(adsl, survival_analysis.tables, response_summary, relapse_summary.curve, plan.landmark_months)
+    specs = all_specs(
+        adsl, survival_analysis.tables, response_summary, relapse_summary.curve, plan.landmark_months, stopping_history
+    )
     images = render_all(specs)
     folder = work_folder(context, settings)
     _write_plots(folder, images)
@@ -108,6 +112,7 @@ def report(
     exposure_summary: pl.DataFrame,
     relapse_summary: RelapseTables,
     stopping_rules: pl.DataFrame,
+    stopping_history: pl.DataFrame,
     cut_comparison: pl.DataFrame,
     figures: dict[str, bytes],
 ) -> Iterator[Any]:
@@ -142,6 +147,7 @@ def report(
         "exposure_summary": exposure_summary,
         "relapse_summary": relapse_summary.summary,
         "stopping_rules": stopping_rules,
+        "stopping_history": stopping_history,
     }
     supersedes = publication.manifest_entry().get("supersedes", {})
     inputs = ReportInputs(
@@ -168,7 +174,7 @@ def report(
     pdf = render_pdf(doc, folder)
     atomic_write_bytes(folder / "report.pdf", pdf)
     summary = doc.sections[0]
-    facts = next(b for b in summary.blocks if isinstance(b, Facts))
+    facts = next(b for b in summary.blocks if isinstance(b, Facts) and b.title == HEADLINE)
     rows = [{"item": label, "value": value} for label, value, _ in facts.rows]
     from trial_outcomes.assets.metadata import records_table
 

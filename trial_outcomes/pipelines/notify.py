@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import os
 import smtplib
+import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -105,19 +107,36 @@ def send_email(notify: Notify, alert: Alert) -> None:
         smtp.send_message(message)
 
 
-def announce(notify: Notify, alert: Alert) -> list[str]:
-    """Send the alert every way the plan configures; return what was done (or failed:
-    one channel failing does not stop the other)."""
+CHANNELS = ("webhook", "e-mail")
+
+
+def configured_channels(notify: Notify) -> list[str]:
+    return [name for name, on in zip(CHANNELS, (bool(notify.webhook_url), bool(notify.smtp_host)), strict=True) if on]
+
+
+def announce(
+    notify: Notify,
+    alert: Alert,
+    channels: list[str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[str]:
+    """Send the alert every way the plan configures (or only ``channels``); return one
+    line per channel, ``<channel>: sent`` or ``<channel>: FAILED (<why>)``. Each
+    channel is tried ``1 + notify.retries`` times, waiting ``retry_wait_seconds``
+    times the attempt between tries; one channel failing never stops the other, and
+    no error of any kind escapes (a bad URL raised ValueError after publishing)."""
+    senders = {"webhook": send_webhook, "e-mail": send_email}
     done = []
-    for name, configured, send in (
-        ("webhook", bool(notify.webhook_url), send_webhook),
-        ("e-mail", bool(notify.smtp_host), send_email),
-    ):
-        if not configured:
-            continue
-        try:
-            send(notify, alert)
-            done.append(f"{name}: sent")
-        except (OSError, smtplib.SMTPException) as exc:
-            done.append(f"{name}: FAILED ({exc})")
+    for name in channels if channels is not None else configured_channels(notify):
+        error = ""
+        for attempt in range(1, notify.retries + 2):
+            try:
+                senders[name](notify, alert)
+                error = ""
+                break
+            except Exception as exc:  # any failure of delivery is reported, never raised
+                error = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:300]
+                if attempt <= notify.retries:
+                    sleep(notify.retry_wait_seconds * attempt)
+        done.append(f"{name}: sent" if not error else f"{name}: FAILED ({error})")
     return done

@@ -172,7 +172,10 @@ def _execute(
             outcome.published = str(settings.out_path / cut)
         run = instance.get_run_by_id(result.run_id)
         if result.success and outcome.boundaries and run is not None:
-            outcome.announcements = announce_run(instance, run, settings.analysis_plan().notify, settings.out_path)
+            try:  # the cut is published: no failure of an alert may turn that into exit 1
+                outcome.announcements = announce_run(instance, run, settings.analysis_plan().notify, settings.out_path)
+            except Exception as exc:  # announce_run reports delivery itself; this guards the instance calls
+                outcome.announcements = [f"alert FAILED ({type(exc).__name__}: {exc}); the retry sensor will try again"]
     return outcome
 
 

@@ -3,8 +3,10 @@ the people the plan names when a run crosses a stopping boundary."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -19,7 +21,7 @@ from trial_outcomes.assets.shared import (
 from trial_outcomes.errors import DataDropError
 from trial_outcomes.io.readers import EXTENSIONS, latest_date_in_drop
 from trial_outcomes.io.records import drop_files, drop_fingerprint
-from trial_outcomes.pipelines.notify import Alert, announce
+from trial_outcomes.pipelines.notify import Alert, announce, configured_channels
 from trial_outcomes.plan import Notify
 
 SENSOR_INTERVAL_SECONDS = 60
@@ -116,29 +118,113 @@ def crossed_rules(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     return out
 
 
-def announce_run(instance: dg.DagsterInstance, run: dg.DagsterRun, notify: Notify, out_dir: Path) -> list[str]:
-    """Tell the people the plan names that ``run`` crossed a stopping boundary, once:
-    the run is tagged before anything is sent, so the CLI (right after its run) and the
-    boundary sensor (for every launcher) never both announce it. Returns what was done."""
-    if ANNOUNCED_TAG in run.tags:
+ALERT_ROUNDS_TAG = "trial/boundary_alert_rounds"
+MAX_ALERT_ROUNDS = 10  # rounds of delivery (each with the plan's retries) before giving up, said in the tag
+STALE_SENDING = dt.timedelta(minutes=10)  # a "sending" state older than this was a process that died
+
+
+def _sending_since(tag: str) -> dt.datetime | None:
+    if not tag.startswith("sending since "):
+        return None
+    try:
+        return dt.datetime.fromisoformat(tag.removeprefix("sending since "))
+    except ValueError:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+def alert_pending(tags: dict[str, str], now: dt.datetime) -> bool:
+    """Whether a run that crossed a boundary still owes an alert: never tried, a channel
+    FAILED in the last round (and the rounds are not spent), or a "sending" state left
+    by a process that died (version 2 tagged "sending" and never tried again)."""
+    if STOPPING_TAG not in tags:
+        return False
+    tag = tags.get(ANNOUNCED_TAG)
+    if tag is None:
+        return True
+    since = _sending_since(tag)
+    if since is not None:
+        return now - since > STALE_SENDING
+    return "FAILED" in tag and "GAVE UP" not in tag
+
+
+def run_notify(run: dg.DagsterRun, settings: DropSettings) -> Notify:
+    """The ``[notify]`` of the plan the run itself used: the copy published with its
+    cut, else the plan named in its run config, else the one the process was started
+    with (version 2 always used the last: a launchpad run naming another plan told
+    no one)."""
+    from trial_outcomes.plan import PlanError, load_plan
+
+    cut = run.tags.get("dagster/partition", "")
+    candidates = [_run_out_dir(run, settings) / cut / "analysis_plan.toml"] if cut else []
+    named = _run_config(run).get("plan")
+    if named:
+        candidates.append(Path(named))
+    for path in candidates:
+        if path.is_file():
+            try:
+                return load_plan(path).notify
+            except PlanError:
+                continue
+    return settings.analysis_plan().notify
+
+
+def announce_run(
+    instance: dg.DagsterInstance,
+    run: dg.DagsterRun,
+    notify: Notify,
+    out_dir: Path,
+    now: dt.datetime | None = None,
+) -> list[str]:
+    """Tell the people the plan names that ``run`` crossed a stopping boundary. The
+    state is durable, in the run's tags: ``sending since <time>`` before anything is
+    sent (so the CLI, right after its run, and the sensors never both send), then one
+    result per channel. A channel that FAILED is tried again by the retry sensor, up
+    to ``MAX_ALERT_ROUNDS`` rounds, each with the plan's retries; a channel already
+    sent is never sent twice. Never raises: a delivery problem is a line returned."""
+    now = now or dt.datetime.now(dt.UTC)
+    tags = dict(run.tags)
+    if not alert_pending(tags, now):
         return []
-    cut = run.tags.get("dagster/partition", "?")
-    rules = crossed_rules(instance, run.run_id) or [run.tags.get(STOPPING_TAG, "crossed")]
+    cut = tags.get("dagster/partition", "?")
+    rules = crossed_rules(instance, run.run_id) or [tags.get(STOPPING_TAG, "crossed")]
     report = out_dir.resolve() / cut / "report.pdf"
     alert = Alert(cut, run.run_id, rules, str(report) if report.is_file() else "")
     if not notify.enabled:
         return [f"{alert.subject}: no one to tell ([notify] in the analysis plan is empty)"]
-    instance.add_run_tags(run.run_id, {ANNOUNCED_TAG: "sending"})
-    results = announce(notify, alert)  # e.g. ["webhook: sent", "e-mail: FAILED (...)"]
-    instance.add_run_tags(run.run_id, {ANNOUNCED_TAG: "; ".join(results)})
-    lines = [f"{alert.subject}: {result}" for result in results]
-    return lines
+    previous = tags.get(ANNOUNCED_TAG, "")
+    sent = [line for line in previous.split("; ") if line.endswith(": sent")]
+    pending = [c for c in configured_channels(notify) if f"{c}: sent" not in sent]
+    rounds = int(tags.get(ALERT_ROUNDS_TAG, "0") or 0) + 1
+    instance.add_run_tags(
+        run.run_id, {ANNOUNCED_TAG: f"sending since {now.isoformat()}", ALERT_ROUNDS_TAG: str(rounds)}
+    )
+    try:
+        results = announce(notify, alert, pending)
+    except Exception as exc:  # announce catches per channel; this is the last guard
+        results = [f"{c}: FAILED ({type(exc).__name__}: {exc})" for c in pending]
+    state = sent + results
+    failed = any("FAILED" in r for r in results)
+    if failed and rounds >= MAX_ALERT_ROUNDS:
+        state.append(f"GAVE UP after {rounds} rounds")
+    elif failed:
+        state.append(f"round {rounds} of {MAX_ALERT_ROUNDS}: will retry")
+    instance.add_run_tags(run.run_id, {ANNOUNCED_TAG: "; ".join(state)})
+    return [f"{alert.subject}: {result}" for result in results]
+
+
+def _run_config(run: dg.DagsterRun) -> dict[str, Any]:
+    resources = run.run_config.get("resources", {}) if isinstance(run.run_config, dict) else {}
+    config = resources.get("settings", {}).get("config", {}) if isinstance(resources, dict) else {}
+    return config if isinstance(config, dict) else {}
 
 
 def _run_out_dir(run: dg.DagsterRun, settings: DropSettings) -> Path:
-    resources = run.run_config.get("resources", {}) if isinstance(run.run_config, dict) else {}
-    config = resources.get("settings", {}).get("config", {}) if isinstance(resources, dict) else {}
-    return Path(config.get("out_dir") or settings.out_dir)
+    return Path(_run_config(run).get("out_dir") or settings.out_dir)
+
+
+def _log_lines(context: Any, lines: list[str]) -> None:
+    for line in lines:
+        (context.log.info if line.endswith(": sent") else context.log.warning)(line)
 
 
 def build_boundary_sensor(job_name: str) -> dg.SensorDefinition:
@@ -147,19 +233,40 @@ def build_boundary_sensor(job_name: str) -> dg.SensorDefinition:
         name="stopping_boundary_alert",
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Announces a crossed stopping boundary (webhook and e-mail, as the analysis "
-        "plan's [notify] says) for every successful run of the data-cut job, "
-        "whoever launched it, once per run.",
+        description="Announces a crossed stopping boundary (webhook and e-mail, as the [notify] of the "
+        "analysis plan the run used says) for every successful run of the data-cut job, whoever "
+        "launched it, once per run; failed deliveries are retried by stopping_boundary_alert_retry.",
     )
     def stopping_boundary_alert(context: dg.RunStatusSensorContext, settings: DropSettings) -> dg.SkipReason | None:
         run = context.dagster_run
         if run.job_name != job_name or STOPPING_TAG not in run.tags:
             return dg.SkipReason(f"run {run.run_id[:8]}: no boundary crossed")
-        if ANNOUNCED_TAG in run.tags:
+        if not alert_pending(dict(run.tags), dt.datetime.now(dt.UTC)):
             return dg.SkipReason(f"run {run.run_id[:8]}: announced already ({run.tags[ANNOUNCED_TAG]})")
-        lines = announce_run(context.instance, run, settings.analysis_plan().notify, _run_out_dir(run, settings))
-        for line in lines:
-            (context.log.info if line.endswith(": sent") else context.log.warning)(line)
+        _log_lines(context, announce_run(context.instance, run, run_notify(run, settings), _run_out_dir(run, settings)))
         return None
 
     return stopping_boundary_alert
+
+
+def build_alert_retry_sensor(job_name: str) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="stopping_boundary_alert_retry",
+        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"Retries every crossed-boundary alert whose delivery failed (or whose sender died), "
+        f"up to {MAX_ALERT_ROUNDS} rounds per run; the run's trial/boundary_announced tag says where it stands.",
+    )
+    def stopping_boundary_alert_retry(context: dg.SensorEvaluationContext, settings: DropSettings) -> dg.SkipReason:
+        now = dt.datetime.now(dt.UTC)
+        runs = context.instance.get_runs(
+            filters=dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=200
+        )
+        owed = [r for r in runs if alert_pending(dict(r.tags), now) and ANNOUNCED_TAG in r.tags]
+        for run in owed:
+            _log_lines(
+                context, announce_run(context.instance, run, run_notify(run, settings), _run_out_dir(run, settings))
+            )
+        return dg.SkipReason(f"{len(owed)} alert(s) retried" if owed else "no alert owed")
+
+    return stopping_boundary_alert_retry

@@ -17,7 +17,7 @@ from trial_outcomes.formatting import (
     months,
     pct_ci,
 )
-from trial_outcomes.reporting.content import Facts, Paragraph, Section, Table
+from trial_outcomes.reporting.content import Facts, Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.inputs import ReportInputs
 
 
@@ -32,6 +32,9 @@ def _rate(r: dict[str, Any] | None, x: str = "responders", n: str = "n") -> str:
     if r is None:
         return "not evaluated"
     return f"{r[x]}/{r[n]}, {pct_ci(r['rate'], r['rate_lcl'], r['rate_ucl'])}"
+
+
+HEADLINE = "Headline results"
 
 
 def stopping_blocks(inp: ReportInputs) -> list[Any]:
@@ -59,6 +62,17 @@ def stopping_blocks(inp: ReportInputs) -> list[Any]:
             ],
         )
     )
+    if "stopping_history.svg" in inp.figures:
+        cuts = inp.table("stopping_history")["cut"].n_unique()
+        blocks.append(
+            Figure(
+                "plots/stopping_history.svg",
+                "Stopping rules across the published cuts of this drop",
+                f"Each rule's statistic at the {cuts} cut(s) published from this drop folder up to this one, "
+                "against its boundary (dashed); a red point crossed it.",
+                width=85,
+            )
+        )
     return blocks
 
 
@@ -161,7 +175,7 @@ def executive_summary(inp: ReportInputs) -> Section:
             "normal",
         )
     )
-    blocks: list[Any] = [*stopping_blocks(inp), Facts("Headline results", items)]
+    blocks: list[Any] = [*stopping_blocks(inp), Facts(HEADLINE, items)]
     blocks.append(
         Paragraph(
             "Rates are over evaluable subjects with exact Clopper-Pearson 95% CIs; subjects whose "

@@ -26,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-from trial_outcomes.reporting.figures import flow, forest, survival
+from trial_outcomes.reporting.figures import flow, forest, monitoring, survival
 
 PARALLEL_FROM = 6  # fewer figures than this are drawn in this process
 _started: dict[int, ProcessPoolExecutor] = {}  # the warm workers of this process (by pid: a fork has none)
@@ -41,6 +41,8 @@ def draw(spec: Any) -> bytes:
         return flow.draw_consort(spec)
     if isinstance(spec, flow.SwimmerSpec):
         return flow.draw_swimmer(spec)
+    if isinstance(spec, monitoring.StoppingHistorySpec):
+        return monitoring.draw(spec)
     raise TypeError(f"no figure for {type(spec).__name__}")
 
 

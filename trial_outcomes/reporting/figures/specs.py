@@ -11,10 +11,12 @@ import polars as pl
 
 from trial_outcomes import labels
 from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER
+from trial_outcomes.analysis.stopping import RULES, SAFETY, STATISTICS
 from trial_outcomes.dates import DAYS_PER_MONTH
 from trial_outcomes.formatting import landmark_rate
 from trial_outcomes.reporting.figures.flow import ConsortSpec, SwimmerSpec
 from trial_outcomes.reporting.figures.forest import ForestRow, ForestSpec
+from trial_outcomes.reporting.figures.monitoring import RulePanel, StoppingHistorySpec
 from trial_outcomes.reporting.figures.survival import Curve, SurvivalSpec, time_ticks
 
 SWIMMER_LANES = 60  # subjects per swimmer figure (one page)
@@ -268,15 +270,47 @@ def cd19_negative_spec(curve: pl.DataFrame, n: int, landmarks: tuple[int, ...]) 
     )
 
 
+def stopping_history_spec(history: pl.DataFrame) -> StoppingHistorySpec:
+    """One panel per stopping rule: its statistic at each published cut of the drop
+    and this one, against the boundary it crosses."""
+    panels = []
+    for rule_id in (r for r in RULES if r in set(history["rule_id"].to_list())):
+        part = history.filter(pl.col("rule_id") == rule_id).sort("cut")
+        boundaries = part.filter(pl.col("current"))["boundary_value"].drop_nulls()
+        boundary = float(boundaries[0]) if boundaries.len() else None
+        probability = rule_id == SAFETY
+        label = (
+            (f"stop above {boundary:g}" if probability else f"futility at or below {boundary:g}")
+            if boundary is not None
+            else ""
+        )
+        panels.append(
+            RulePanel(
+                RULES[rule_id],
+                STATISTICS[rule_id],
+                part["cut"].to_list(),
+                part["statistic"].to_list(),
+                part["crossed"].fill_null(False).to_list(),
+                boundary,
+                label,
+                probability,
+            )
+        )
+    return StoppingHistorySpec(panels)
+
+
 def all_specs(
     adsl: pl.DataFrame,
     survival: dict[str, pl.DataFrame],
     response: pl.DataFrame,
     relapse_curve: pl.DataFrame,
     landmarks: tuple[int, ...],
+    history: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Every figure of a cut, by file name."""
     specs: dict[str, Any] = {"consort.svg": consort_spec(adsl)}
+    if history is not None and history.height:
+        specs["stopping_history.svg"] = stopping_history_spec(history)
     specs.update(
         survival_specs(survival["survival_summary"], survival["survival_details"], survival["km_curves"], landmarks)
     )

@@ -1,0 +1,70 @@
+"""The stopping rules across the published cuts of a drop: one panel per rule, its
+statistic at each cut against its boundary (page 1 of the report)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trial_outcomes.reporting.figures.style import COLOURS, GREY, figure_bytes, new_figure
+
+ALERT = "#c0392b"
+
+
+@dataclass(frozen=True)
+class RulePanel:
+    title: str
+    ylabel: str
+    cuts: list[str]
+    statistic: list[float | None]
+    crossed: list[bool]
+    boundary: float | None
+    boundary_label: str
+    probability: bool  # a probability axis (0-1) rather than a count
+
+
+@dataclass(frozen=True)
+class StoppingHistorySpec:
+    panels: list[RulePanel]
+
+
+def draw(spec: StoppingHistorySpec) -> bytes:
+    n = max(len(spec.panels), 1)
+    fig = new_figure(7.4, 1.75)
+    for k, panel in enumerate(spec.panels):
+        ax = fig.add_axes((0.08 + k * 0.5, 0.3, 0.38, 0.55))
+        x = list(range(len(panel.cuts)))
+        points = [(xi, y, c) for xi, y, c in zip(x, panel.statistic, panel.crossed, strict=True) if y is not None]
+        if points:
+            ax.plot([p[0] for p in points], [p[1] for p in points], color=COLOURS[0], linewidth=1.2)
+            for xi, y, crossed in points:
+                ax.plot([xi], [y], marker="o", markersize=4.5, color=ALERT if crossed else COLOURS[0])
+        if panel.boundary is not None:
+            ax.axhline(panel.boundary, color=ALERT, linewidth=0.9, linestyle="--")
+            ax.text(
+                0.01,
+                panel.boundary,
+                f" {panel.boundary_label}",
+                color=ALERT,
+                fontsize=7,
+                va="bottom",
+                transform=ax.get_yaxis_transform(),
+            )
+        values = [p[1] for p in points] + ([panel.boundary] if panel.boundary is not None else [])
+        if panel.probability:
+            ax.set_ylim(0, 1.02)
+        else:
+            from matplotlib.ticker import MaxNLocator
+
+            ax.set_ylim(0, max([*values, 1.0]) * 1.35)
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
+        ax.set_xlim(-0.5, max(len(x) - 0.5, 0.5))
+        step = max(1, -(-len(x) // 6))  # at most six date labels
+        ax.set_xticks(x[::step])
+        ax.set_xticklabels(panel.cuts[::step], fontsize=7, rotation=20, ha="right")
+        ax.tick_params(axis="y", labelsize=7)
+        ax.set_ylabel(panel.ylabel, fontsize=7.5)
+        ax.set_title(panel.title, fontsize=8.5, loc="left")
+        ax.grid(axis="y", color="#eeeeee", linewidth=0.6)
+    if n == 0:
+        fig.text(0.5, 0.5, "No stopping rules", ha="center", color=GREY)
+    return figure_bytes(fig)
