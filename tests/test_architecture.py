@@ -13,6 +13,7 @@ LAYER = {
     "errors": 0,
     "dates": 0,
     "labels": 0,
+    "text": 0,
     "formatting": 0,
     "contracts": 0,
     "provenance": 0,

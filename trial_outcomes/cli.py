@@ -21,6 +21,7 @@ import webbrowser
 from pathlib import Path
 
 from trial_outcomes.errors import UsageError
+from trial_outcomes.text import printable
 
 INTERRUPTED = 130  # the shell's code for a command stopped by SIGINT
 BOUNDARY_CROSSED = 3
@@ -31,7 +32,7 @@ def _peak_rss_mb() -> float:
 
 
 def _fail(message: str) -> int:
-    print(f"trial-outcomes: error: {message}", file=sys.stderr)
+    print(f"trial-outcomes: error: {printable(message)}", file=sys.stderr)
     return 2
 
 
@@ -107,11 +108,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("trial-outcomes run INTERRUPTED; nothing was published, earlier outputs are untouched.", file=sys.stderr)
         return INTERRUPTED
     for line in outcome.warnings:
-        print(f"warning: {line}", file=sys.stderr)
+        print(f"warning: {printable(line)}", file=sys.stderr)
     if not outcome.success:
         print("trial-outcomes run FAILED; nothing was published, earlier outputs are untouched.", file=sys.stderr)
         for line in outcome.failures:
-            print(f"\n{line}", file=sys.stderr)
+            print(f"\n{printable(line)}", file=sys.stderr)
         return 1
     print(f"data cut {outcome.cut}: outputs in {outcome.published}")
     print(f"  report: {Path(outcome.published or '').absolute() / 'report.pdf'}")
@@ -125,9 +126,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if outcome.boundaries:
         print("\nSTOPPING BOUNDARY CROSSED (see report.pdf, page 1):", file=sys.stderr)
         for line in outcome.boundaries:
-            print(f"  {line}", file=sys.stderr)
+            print(f"  {printable(line)}", file=sys.stderr)
         for line in outcome.announcements:
-            print(f"  {line}", file=sys.stderr)
+            print(f"  {printable(line)}", file=sys.stderr)
         return BOUNDARY_CROSSED
     return 0
 

@@ -20,17 +20,19 @@ class Problem:
     subject: str | None = None
 
     def __str__(self) -> str:
-        where = self.file
+        from trial_outcomes.text import printable  # escapes control and bidirectional characters
+
+        where = printable(self.file)
         if self.row is not None:
             where += f", row {self.row}"
         if self.column is not None:
-            where += f", column {self.column}"
+            where += f", column {printable(self.column)}"
         if self.value is not None:
             shown = self.value if len(self.value) <= 80 else f"{self.value[:77]}... ({len(self.value):,} characters)"
-            where += f", value {shown!r}"
+            where += f", value {printable(repr(shown))}"
         if self.subject is not None:
-            where += f", subject {self.subject}"
-        return f"{where}: {self.rule}"
+            where += f", subject {printable(self.subject)}"
+        return f"{where}: {printable(self.rule)}"
 
 
 class DataDropError(Exception):

@@ -214,7 +214,7 @@ def test_ids_that_differ_only_in_case_are_refused(drop, earlier_output):
     cells[0] = cells[0].lower()
     lines.append(",".join(cells))
     _write_lines(drop / "enrolment.csv", lines)
-    _refused(drop, earlier_output, "differs only in letter case from the one at row 2")
+    _refused(drop, earlier_output, "looks like the one at row 2 (it differs only in letter case")
 
 
 def test_orphan_record_is_named(drop, earlier_output):

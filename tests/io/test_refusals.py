@@ -118,7 +118,7 @@ def test_an_xlsx_formula_without_its_computed_value_is_refused_naming_the_cell(t
     """A workbook written by a program that does not calculate: B2 holds =3+4 and no
     value, which would read as 0 or blank. With the cached value 7 it reads."""
     (tmp_path / "enrolment.xlsx").write_bytes(_xlsx_with_formula(tmp_path, cached=False))
-    _refused(tmp_path / "enrolment.xlsx", ENROLMENT, "column B2", "formula cell(s) without a computed value: B2")
+    _refused(tmp_path / "enrolment.xlsx", ENROLMENT, "row 2, column B", "formula cell(s) without a computed value: B2")
     (tmp_path / "enrolment.xlsx").write_bytes(_xlsx_with_formula(tmp_path, cached=True))
     with pytest.raises(DataDropError, match="required column is missing"):  # it reads, then lacks columns
         read_raw(tmp_path / "enrolment.xlsx", ENROLMENT)

@@ -158,7 +158,7 @@ def test_subject_ids_differing_only_in_case_are_found():
     ]
     found = case_twins(_records(enrolment=enrol))
     assert found.select("row", "value").rows() == [(3, "br-001")]
-    assert "differs only in letter case from the one at row 2" in found["rule"][0]
+    assert "looks like the one at row 2 (it differs only in letter case" in found["rule"][0]
 
 
 def test_cause_category_only_on_deaths_and_icans_instrument_by_age():

@@ -85,3 +85,36 @@ def test_pdf_is_typst_numbered_literal_and_the_same_bytes_twice(image_root):
     # the hostile text is shown as typed: not a page setting, not bold, not a formula
     assert "#set page(width: 1cm) *bold* $x^2$" in text
     assert reader.pages[0].mediabox.width > 500  # A4, the injected page width did nothing
+
+
+def test_cjk_text_uses_a_cjk_font_or_says_on_page_1_that_there_is_none(image_root, monkeypatch, tmp_path):
+    """Ids from a GB18030 export (患者-035) printed as empty boxes without a word. With
+    the machine's CJK font (Debian's fonts-wqy-microhei in CI) the PDF embeds it; with
+    none, page 1 says so in red."""
+    from pypdf import PdfReader
+
+    from trial_outcomes.reporting import render
+
+    root, _ = image_root
+    doc = _document("患者-035 复发后死亡")
+    empty = tmp_path / "no-fonts"
+    empty.mkdir()
+    monkeypatch.setattr(render, "CJK_FONT_DIRS", ())
+    monkeypatch.setenv("TRIAL_CJK_FONT_DIR", str(empty))
+    data, cjk = render.pdf_content(doc)
+    assert cjk and data["font_warning"] == render.NO_CJK_FONT
+    text = " ".join(PdfReader(io.BytesIO(render_pdf(doc, root))).pages[0].extract_text().split())
+    assert "no CJK font was found on this machine" in text
+    assert "font_warning" not in render.pdf_content(_document("plain"))[0]
+    monkeypatch.undo()
+    if render.cjk_font_dir() is None:
+        pytest.skip("no CJK font on this machine (CI installs fonts-wqy-microhei)")
+    pdf = PdfReader(io.BytesIO(render_pdf(doc, root)))
+    fonts = {
+        str(f["/BaseFont"])
+        for page in pdf.pages
+        for f in (page["/Resources"].get("/Font") or {}).values()
+        if "/BaseFont" in f.get_object()
+    }
+    assert any("WenQuanYi" in f or "Noto" in f or "UMing" in f for f in fonts), fonts
+    assert "患者-035" in " ".join(page.extract_text() for page in pdf.pages)

@@ -25,6 +25,7 @@ import polars as pl
 
 from trial_outcomes.dates import EARLIEST_DATE, today
 from trial_outcomes.schema import NO_VALUES, YES_VALUES, Column, RecordSchema
+from trial_outcomes.text import UNSAFE_TEXT
 
 PROBLEM_SCHEMA = {
     "file": pl.String,
@@ -50,7 +51,9 @@ def _blank_to_null(raw: pl.Expr) -> pl.Expr:
 def typed_value(col: Column) -> pl.Expr:
     """The typed value of one column; null where blank or invalid."""
     raw = _blank_to_null(pl.col(col.name).str.strip_chars())
-    if col.kind in ("text", "id"):
+    if col.kind == "id":
+        return raw.str.normalize("NFC")  # text.py: the two spellings of BR-É02 are one subject
+    if col.kind == "text":
         return raw
     if col.kind == "date":
         return pl.when(raw.str.contains(ISO_DATE)).then(raw.str.to_date("%Y-%m-%d", strict=False))
@@ -96,8 +99,30 @@ def _column_problems(col: Column, latest: dt.date) -> list[tuple[pl.Expr, str]]:
                 f"longer than {col.max_length} characters (the limit for this column)",
             )
         )
+    if col.kind in ("text", "id"):
+        checks.append(
+            (
+                raw.str.contains(UNSAFE_TEXT),
+                "text holds a control or bidirectional character (NUL, ESC, U+202E, ...): "
+                "it would reach the published tables and the report; remove it",
+            )
+        )
     if col.kind == "id":
         checks.append((raw.str.contains(INVISIBLE), "identifier holds a space or an invisible or control character"))
+        checks.append(
+            (
+                raw.str.normalize("NFKC") != raw.str.normalize("NFC"),
+                "identifier holds a compatibility character (a full-width or styled letter, a ligature): "
+                "it would look like another id; type it in plain characters",
+            )
+        )
+        checks.append(
+            (
+                raw.str.contains(r"[A-Za-z\u00c0-\u024f]") & raw.str.contains(r"[\u0370-\u03ff\u0400-\u052f]"),
+                "identifier mixes Latin letters with Cyrillic or Greek ones (a look-alike such as Cyrillic В "
+                "for B would make another subject)",
+            )
+        )
         checks.append(
             (
                 raw.str.contains(FORMULA_START),

@@ -45,7 +45,27 @@ class PublishRefused(RuntimeError):
 
 
 def _lock_path(out_dir: Path, cut: str) -> Path:
-    return make_dirs(out_dir / ".locks") / f"{cut}.lock"
+    locks = out_dir / ".locks"
+    if locks.is_symlink() or (locks.exists() and not locks.is_dir()):
+        raise CutBusy(
+            f"{locks} is not the pipeline's lock folder (a file or a link is there); move it away and run again"
+        )
+    return make_dirs(locks) / f"{cut}.lock"
+
+
+def _pipeline_link(out_dir: Path, cut: str) -> bool:
+    """Whether ``<out>/<cut>`` is a link the pipeline made: relative, into
+    ``.versions/<cut>/vNNN`` (a user's own link elsewhere is not one)."""
+    final = out_dir / cut
+    if not final.is_symlink():
+        return False
+    target = Path(os.readlink(final))
+    return (
+        not target.is_absolute()
+        and len(target.parts) == 3
+        and target.parts[:2] == (".versions", cut)
+        and VERSION.match(target.parts[2]) is not None
+    )
 
 
 def _try_lock(handle: IO[str], out_dir: Path, cut: str) -> None:
@@ -109,6 +129,11 @@ def current(out_dir: Path, cut: str) -> Published | None:
     """The current published version of ``cut``, or None. A real folder at
     ``<out>/<cut>`` (not a link the pipeline made) is refused, never read or moved."""
     final = out_dir / cut
+    if final.is_symlink() and not _pipeline_link(out_dir, cut):
+        raise PublishRefused(
+            f"{final} is a link the pipeline did not make (it points to {os.readlink(final)}, not into "
+            f"{out_dir / '.versions' / cut}); move it away or choose another --out: it is left untouched"
+        )
     if not final.is_symlink():
         if final.exists():
             raise PublishRefused(
@@ -220,4 +245,8 @@ def published_cuts(out_dir: Path) -> list[str]:
     """The cuts published in ``out_dir`` (links the pipeline made), in date order."""
     if not out_dir.is_dir():
         return []
-    return sorted(p.name for p in out_dir.iterdir() if p.is_symlink() and (p / "manifest.json").is_file())
+    return sorted(
+        p.name
+        for p in out_dir.iterdir()
+        if p.is_symlink() and _pipeline_link(out_dir, p.name) and (p / "manifest.json").is_file()
+    )

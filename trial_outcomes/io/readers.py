@@ -31,6 +31,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import re
 import stat
 import tomllib
 import zipfile
@@ -45,6 +46,7 @@ from polars.exceptions import PanicException
 
 from trial_outcomes.errors import DataDropError, Problem
 from trial_outcomes.schema import DROP_INFO_FILE, SCHEMAS, RecordSchema
+from trial_outcomes.text import char_name, header_key, lookalike_of, printable
 
 EXTENSIONS = ("csv", "xlsx", "parquet")
 PROVENANCE = ("_source_file", "_source_row", "_source_sha256")
@@ -226,15 +228,45 @@ def _in_gb2312(char: str) -> bool:
 
 def _read_csv(data: bytes, name: str) -> tuple[pl.DataFrame, str]:
     text, encoding = decode_text(data, name)
+    if "\r" in text and "\n" not in text:
+        text = text.replace("\r", "\n")  # classic Mac line endings (CR only): one line per record, as written
     fast = _read_simple_csv(text, name)
-    if fast is not None:
-        return fast, encoding
-    return _read_quoted_csv(text, name), encoding
+    return (fast if fast is not None else _read_quoted_csv(text, name)), encoding
+
+
+BLANK_HEADER = "__blank_header_"
+#: a header cell that is a value: a date, a number, or an id such as BR-001
+LOOKS_LIKE_VALUE = re.compile(r"\d{4}-\d{2}-\d{2}.*|[-+]?\d+(\.\d+)?|[A-Za-z]{1,6}-?\d{2,}")
+
+
+def _header_names(header: list[str]) -> list[str]:
+    """The header with a placeholder for each blank name (a spreadsheet's trailing
+    empty columns), so that the blanks are not "a column named twice"."""
+    return [col if col.strip() else f"{BLANK_HEADER}{i}" for i, col in enumerate(header)]
+
+
+def _blank_header_columns(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    """Drop a column without a header and without values (Excel's trailing empty
+    columns); refuse one that holds values, naming its first."""
+    for column in [c for c in frame.columns if c.startswith(BLANK_HEADER)]:
+        filled = frame.filter(pl.col(column).is_not_null() & (pl.col(column).str.strip_chars() != ""))
+        if filled.height:
+            position = int(column.removeprefix(BLANK_HEADER)) + 1
+            raise _refuse(
+                name,
+                f"column {position} has values but no header",
+                row=int(filled["_source_row"][0]),
+                column=f"(blank header, column {position})",
+                value=filled[column][0],
+            )
+        frame = frame.drop(column)
+    return frame
 
 
 def normalise_name(column: str) -> str:
-    """Column names match case-insensitively, without surrounding blanks or a BOM."""
-    return column.strip().lower().lstrip("\ufeff")
+    """Column names match case-insensitively (NFKC, case folded), without surrounding
+    blanks or a BOM (``text.header_key``)."""
+    return header_key(column)
 
 
 def _refuse_reserved(columns: list[str], name: str) -> None:
@@ -245,13 +277,15 @@ def _refuse_reserved(columns: list[str], name: str) -> None:
             )
 
 
-def _check_header(header: list[str], name: str) -> None:
+def _check_header(header: list[str], name: str, row: int = 1) -> None:
     _refuse_reserved(header, name)
     seen: set[str] = set()
     for col in header:
+        if not col.strip() or col.startswith(BLANK_HEADER):
+            continue  # blank names: _blank_header_columns
         norm = normalise_name(col)
         if norm in seen:
-            raise _refuse(name, "column appears twice in the header", row=1, column=col)
+            raise _refuse(name, "column appears twice in the header", row=row, column=printable(col))
         seen.add(norm)
 
 
@@ -275,6 +309,7 @@ def _read_simple_csv(text: str, name: str) -> pl.DataFrame | None:
     )
     header = lines["line"][0].split(",")
     _check_header(header, name)
+    header = _header_names(header)
     width = len(header)
     body = lines.slice(1).filter(pl.col("line").str.strip_chars() != "")
     counts = body.select("_source_row", (pl.col("line").str.count_matches(",", literal=True) + 1).alias("n"))
@@ -308,6 +343,7 @@ def _read_quoted_csv(text: str, name: str) -> pl.DataFrame:
     except csv.Error as exc:
         raise _refuse(name, f"malformed CSV header: {exc}", row=1) from None
     _check_header(header, name)
+    header = _header_names(header)
     width = len(header)
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -347,23 +383,84 @@ def _read_quoted_csv(text: str, name: str) -> pl.DataFrame:
 # --- XLSX --------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Workbook:
+    """What the workbook's XML says before any cell is read."""
+
+    sheets: list[tuple[str, str]]  # (name, state: visible / hidden / veryHidden)
+    sheet_xml: bytes | None  # the first sheet's XML
+    recalculate_on_open: bool  # calcPr fullCalcOnLoad: the writer never computed its formulas
+
+
 def _read_xlsx(data: bytes, name: str) -> pl.DataFrame:
-    sheet_xml = _inspect_xlsx(data, name)
-    if sheet_xml is not None:
-        _refuse_formulas_without_values(sheet_xml, name)
+    """One XLSX policy (issue 21): the workbook holds one sheet; its first row with a
+    value is the header, named by its Excel row; no formula without a computed value
+    (nor any formula in a workbook that asks Excel to recalculate on opening, whose
+    cached values are placeholders), no Excel error value (#N/A read as blank), no
+    merged cell (one value shown for several rows), no column named twice; a column
+    with neither header nor values (Excel's trailing empty columns) is ignored. Each
+    row keeps its Excel row number."""
+    book = _inspect_xlsx(data, name)
+    if len(book.sheets) > 1:
+        shown = ", ".join(f"{n!r}" + ("" if state == "visible" else f" ({state})") for n, state in book.sheets)
+        raise _refuse(
+            name,
+            f"the workbook holds {len(book.sheets)} sheets ({shown}); a drop file is one table on one sheet "
+            "(a hidden or stale sheet could be read instead of the one you see): delete the others",
+        )
+    header_row = 1
+    if book.sheet_xml is not None:
+        header_row = _check_sheet_cells(book.sheet_xml, name, book.recalculate_on_open)
     try:
-        frame = pl.read_excel(io.BytesIO(data), sheet_id=1, infer_schema_length=0)
+        frame = pl.read_excel(
+            io.BytesIO(data),
+            sheet_id=1,
+            has_header=False,
+            infer_schema_length=0,
+            drop_empty_rows=False,
+            drop_empty_cols=False,
+            raise_if_empty=False,
+        )
     except (Exception, PanicException) as exc:  # the engine's own error types vary; a corrupt file may panic
         raise _refuse(name, f"cannot read the first sheet as a table: {_short(exc)}") from None
-    _refuse_reserved(frame.columns, name)
+    if frame.height == 0:
+        raise _refuse(name, "the sheet is empty: it needs a header row naming the columns")
+    frame = frame.select(pl.all().cast(pl.String))
+    header = ["" if v is None else str(v).strip() for v in frame.row(0)]
+    body = frame.slice(1)
+    keep = []
+    for i, (column, title) in enumerate(zip(frame.columns, header, strict=True)):
+        has_values = body[column].drop_nulls().str.strip_chars().str.len_chars().gt(0).any()
+        if not title:
+            if has_values:
+                raise _refuse(
+                    name, f"column {_excel_column(i)} has values but no header", row=header_row, column="(blank header)"
+                )
+            continue  # Excel's trailing empty columns: nothing in them
+        keep.append((column, title))
+    _check_header([title for _, title in keep], name, row=header_row)
+    body = body.select([pl.col(c).alias(t) for c, t in keep]).with_row_index("_source_row", offset=header_row + 1)
+    values = [pl.col(t).is_not_null() & (pl.col(t).str.strip_chars() != "") for _, t in keep]
+    body = body.filter(pl.any_horizontal(values)) if values else body.clear()
     # Excel dates arrive as 'YYYY-MM-DD 00:00:00': keep the date part only.
-    frame = frame.with_columns(pl.all().str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "$1"))
-    return frame.with_row_index("_source_row", offset=2)
+    body = body.with_columns(pl.exclude("_source_row").str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00(\.0+)?$", "$1"))
+    return body.with_columns(pl.col("_source_row").cast(pl.Int64))
 
 
-def _inspect_xlsx(data: bytes, name: str) -> bytes | None:
+def _excel_column(index: int) -> str:
+    """0 -> A, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _inspect_xlsx(data: bytes, name: str) -> _Workbook:
     """Refuse a workbook whose XML would expand past ``MAX_XLSX_XML_BYTES`` (a zip bomb)
-    from the zip directory alone, before any XML is parsed; return the first sheet's XML."""
+    from the zip directory alone, before any XML is parsed; return its sheets, the
+    first sheet's XML and whether it asks to be recalculated on opening."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
@@ -377,24 +474,29 @@ def _inspect_xlsx(data: bytes, name: str) -> bytes | None:
                 f"{MAX_XLSX_XML_BYTES:,} (a compressed 'zip bomb', or a sheet far larger than a drop)",
             )
         try:
-            path = _first_sheet_path(archive)
-            return archive.read(path) if path is not None else None
-        except KeyError:
-            return None
+            workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        except (KeyError, ElementTree.ParseError):
+            return _Workbook([], None, False)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
             raise _refuse(name, f"not a readable XLSX file ({_short(exc)})") from None
+        sheets = workbook.findall(f"{_NS_MAIN}sheets/{_NS_MAIN}sheet")
+        listed = [(s.get("name", "?"), s.get("state", "visible")) for s in sheets]
+        calc = workbook.find(f"{_NS_MAIN}calcPr")
+        recalc = calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
+        if not sheets:
+            return _Workbook(listed, None, recalc)
+        path = _sheet_path(rels, sheets[0].get(f"{_NS_REL}id"))
+        try:
+            xml = archive.read(path) if path is not None else None
+        except KeyError:
+            xml = None
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+            raise _refuse(name, f"not a readable XLSX file ({_short(exc)})") from None
+        return _Workbook(listed, xml, recalc)
 
 
-def _first_sheet_path(archive: zipfile.ZipFile) -> str | None:
-    try:
-        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, ElementTree.ParseError):
-        return None
-    sheet = workbook.find(f"{_NS_MAIN}sheets/{_NS_MAIN}sheet")
-    if sheet is None:
-        return None
-    rel_id = sheet.get(f"{_NS_REL}id")
+def _sheet_path(rels: ElementTree.Element, rel_id: str | None) -> str | None:
     for rel in rels.iter(f"{_NS_PKG_REL}Relationship"):
         if rel.get("Id") == rel_id:
             target = rel.get("Target", "")
@@ -402,28 +504,79 @@ def _first_sheet_path(archive: zipfile.ZipFile) -> str | None:
     return None
 
 
-def _refuse_formulas_without_values(sheet_xml: bytes, name: str) -> None:
-    """A formula cell saved without its computed value (a workbook written by a
-    program that does not calculate) would read as 0 or blank: refuse naming it."""
-    bad: list[str] = []
+def _where(ref: str) -> dict[str, Any]:
+    """A cell reference (``L5``) as the row and column of a message: row 5, column L."""
+    letters = "".join(ch for ch in ref if ch.isalpha())
+    digits = "".join(ch for ch in ref if ch.isdigit())
+    return {"row": int(digits) if digits else None, "column": f"{letters} (Excel column)" if letters else None}
+
+
+def _cells(refs: list[str]) -> str:
+    return ", ".join(refs[:10]) + (f" and {len(refs) - 10} more" if len(refs) > 10 else "")
+
+
+def _check_sheet_cells(sheet_xml: bytes, name: str, recalculate_on_open: bool) -> int:
+    """Refuse what the cell engine would read silently wrong, naming the cells; return
+    the Excel row of the header (the first row holding a value)."""
+    uncomputed: list[str] = []
+    formulas: list[str] = []
+    errors: list[tuple[str, str]] = []
+    merged: list[str] = []
+    header_row: int | None = None
     try:
         for _, element in ElementTree.iterparse(io.BytesIO(sheet_xml), events=("end",)):
             if element.tag == f"{_NS_MAIN}c":
+                ref = element.get("r", "?")
                 formula = element.find(f"{_NS_MAIN}f")
                 value = element.find(f"{_NS_MAIN}v")
-                if formula is not None and (value is None or not (value.text or "").strip()):
-                    bad.append(element.get("r", "?"))
+                text = (value.text or "").strip() if value is not None else ""
+                inline = element.find(f"{_NS_MAIN}is")
+                if formula is not None:
+                    formulas.append(ref)
+                    if not text:
+                        uncomputed.append(ref)
+                if element.get("t") == "e":
+                    errors.append((ref, text or "#error"))
+                if header_row is None and (text or inline is not None):
+                    digits = "".join(ch for ch in ref if ch.isdigit())
+                    header_row = int(digits) if digits else 1
                 element.clear()
+            elif element.tag == f"{_NS_MAIN}mergeCell":
+                merged.append(element.get("ref", "?"))
     except ElementTree.ParseError as exc:
         raise _refuse(name, f"the first sheet is not readable XML ({exc})") from None
-    if bad:
-        shown = ", ".join(bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+    if errors:
+        ref, value = errors[0]
         raise _refuse(
             name,
-            f"formula cell(s) without a computed value: {shown}; open the workbook in Excel, "
-            "let it calculate and save, or export values only",
-            column=bad[0],
+            f"cell(s) holding an Excel error value: {_cells([f'{r} {v}' for r, v in errors])}; an error is "
+            "not a value (#N/A would read as blank): correct the formula or enter the value",
+            **_where(ref),
+            value=value,
         )
+    if uncomputed:
+        raise _refuse(
+            name,
+            f"formula cell(s) without a computed value: {_cells(uncomputed)}; open the workbook in Excel, "
+            "let it calculate and save, or export values only",
+            **_where(uncomputed[0]),
+        )
+    if formulas and recalculate_on_open:
+        raise _refuse(
+            name,
+            f"formula cell(s) {_cells(formulas)} in a workbook that asks Excel to recalculate when opened: "
+            "their stored values were never computed (a program wrote 0 as a placeholder); open it in Excel, "
+            "let it calculate and save, or export values only",
+            **_where(formulas[0]),
+        )
+    if merged:
+        raise _refuse(
+            name,
+            f"merged cells {_cells(merged)}: a merged cell shows one value for several rows or columns and "
+            "reads as a value and blanks; unmerge them and fill every cell",
+            **_where(merged[0].split(":")[0]),
+        )
+    return header_row or 1
 
 
 # --- Parquet -----------------------------------------------------------------------------------
@@ -463,6 +616,17 @@ def _normalise_columns(
     """Match column names case-insensitively without surrounding blanks; require the
     schema's required columns, add its optional ones as blank when absent, and drop
     every other column unread."""
+    header = [c for c in frame.columns if c != "_source_row"]
+    if not any(normalise_name(c) in schema.column_names for c in header):
+        values = [c for c in header if LOOKS_LIKE_VALUE.fullmatch(c.strip())]
+        if values:
+            raise _refuse(
+                name,
+                f"the file has no header row: its first line holds values (such as {values[0]!r}), not "
+                f"column names; add the header ({', '.join(schema.required_columns)}, ...)",
+                row=1,
+            )
+    frame = _blank_header_columns(frame, name)
     renamed: dict[str, str] = {}
     seen: dict[str, str] = {}
     dropped: list[str] = []
@@ -475,8 +639,18 @@ def _normalise_columns(
         seen[norm] = col
         if norm in schema.column_names:
             renamed[col] = norm
-        else:
-            dropped.append(col.strip() or "(blank header)")
+            continue
+        twin = lookalike_of(col, schema.column_names)
+        if twin is not None:
+            known, odd = twin
+            raise _refuse(
+                name,
+                f"column header looks like {known!r} but holds {char_name(odd)}; retype the header "
+                "(a look-alike header would be dropped as unknown)",
+                row=1,
+                column=printable(col),
+            )
+        dropped.append(printable(col.strip()) or "(blank header)")
     missing = [c for c in schema.required_columns if c not in renamed.values()]
     if missing:
         raise DataDropError([Problem(name, 1, c, None, "required column is missing from the header") for c in missing])
@@ -514,7 +688,7 @@ def read_drop_info(data_dir: Path) -> DropInfo:
     if not path.is_file():
         raise _refuse(DROP_INFO_FILE, "is not a regular file")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM (Notepad) is no TOML error
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise _refuse(DROP_INFO_FILE, f"not valid TOML: {exc}") from None
     unknown = sorted(set(raw) - set(DROP_INFO_KEYS))

@@ -17,6 +17,7 @@ import polars as pl
 from trial_outcomes.dates import parse_cut
 from trial_outcomes.io.parse import empty_problems
 from trial_outcomes.schema import SCHEMAS
+from trial_outcomes.text import skeleton
 
 Records = dict[str, pl.DataFrame]
 
@@ -60,14 +61,19 @@ def duplicate_keys(records: Records) -> pl.DataFrame:
 
 def case_twins(records: Records) -> pl.DataFrame:
     """Identifiers are case-sensitive, so ``BR-001`` and ``br-001`` would be two
-    subjects; two enrolled ids that differ only in case are refused as a likely
-    typing error."""
+    subjects; two enrolled ids that look alike (``text.skeleton``: differing only in
+    letter case, in an invisible character or in a Cyrillic or Greek look-alike
+    letter) are refused as a likely error."""
     enrol = records["enrolment"].filter(pl.col("subject_id").is_not_null())
-    folded = pl.col("subject_id").str.to_lowercase()
-    twins = enrol.filter(pl.col("subject_id").n_unique().over(folded) > 1)
-    first = pl.col("_source_row").min().over(folded)
+    folded = pl.col("subject_id").map_elements(skeleton, return_dtype=pl.String)
+    enrol = enrol.with_columns(folded.alias("_skeleton"))
+    twins = enrol.filter(pl.col("subject_id").n_unique().over("_skeleton") > 1)
+    first = pl.col("_source_row").min().over("_skeleton")
     later = twins.with_columns(first.alias("_first")).filter(pl.col("_source_row") != pl.col("_first"))
-    rule = pl.format("subject id differs only in letter case from the one at row {}", pl.col("_first"))
+    rule = pl.format(
+        "subject id looks like the one at row {} (it differs only in letter case or in look-alike characters)",
+        pl.col("_first"),
+    )
     return _concat([_problems(later, "subject_id", pl.col("subject_id"), rule)])
 
 
@@ -229,8 +235,9 @@ ICE_FROM_AGE = 12
 
 
 def dependent_values(records: Records) -> pl.DataFrame:
-    """Values that depend on another column: ``cause_category`` only on DEATH rows;
-    ICANS monitoring uses the instrument of the child's age at the observation
+    """Values that depend on another column: ``cause_category`` only on DEATH rows; a
+    grade-5 AE only for a subject who died (``fatal_events_without_death``); ICANS
+    monitoring uses the instrument of the child's age at the observation
     (ICE from 12 years, CAPD below; data-contract.md)."""
     fu = records["followup"]
     out = [
@@ -241,6 +248,7 @@ def dependent_values(records: Records) -> pl.DataFrame:
             "cause_category is for DEATH rows only",
         )
     ]
+    out.append(fatal_events_without_death(records))
     icans = records["icans_monitoring"].join(
         records["enrolment"].select("subject_id", "age_years", "enrol_date"), on="subject_id", how="left"
     )
@@ -270,6 +278,35 @@ def dependent_values(records: Records) -> pl.DataFrame:
         )
     )
     return _concat(out)
+
+
+def fatal_events_without_death(records: Records) -> pl.DataFrame:
+    """A grade-5 (fatal) adverse event needs the subject's DEATH record, on or after
+    its onset: a subject alive at later contacts with a fatal AE was accepted
+    (fatal TEAEs 6 -> 7 while deaths and OS stayed the same)."""
+    deaths = (
+        records["followup"]
+        .filter(pl.col("event") == "DEATH")
+        .group_by("subject_id")
+        .agg(pl.col("event_date").min().alias("_death"))
+    )
+    fatal = records["adverse_events"].filter(pl.col("grade") == 5).join(deaths, on="subject_id", how="left")
+    return _concat(
+        [
+            _problems(
+                fatal.filter(pl.col("_death").is_null()),
+                "grade",
+                pl.col("grade").cast(pl.String),
+                "grade 5 (fatal) adverse event, but followup has no DEATH record for this subject",
+            ),
+            _problems(
+                fatal.filter(pl.col("_death") < pl.col("onset_date")),
+                "grade",
+                pl.col("grade").cast(pl.String),
+                pl.format("grade 5 (fatal) adverse event starting after the subject's death on {}", pl.col("_death")),
+            ),
+        ]
+    )
 
 
 def unique_keys(records: Records) -> pl.DataFrame:

@@ -18,7 +18,7 @@ from trial_outcomes.assets.monitoring import CHECKS as BOUNDARY_CHECKS
 from trial_outcomes.assets.shared import DATA_CUT_PARTITIONS, DROP_FINGERPRINT_TAG, TRIGGER_TAG, DropSettings
 from trial_outcomes.dates import parse_cut
 from trial_outcomes.errors import DataDropError, Problem
-from trial_outcomes.io.publishing import CutBusy, lock_is_free
+from trial_outcomes.io.publishing import CutBusy, PublishRefused, current, lock_is_free
 from trial_outcomes.io.readers import latest_date_in_drop
 from trial_outcomes.io.records import drop_files, drop_fingerprint
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
@@ -132,6 +132,11 @@ def _execute(
     defs = build_definitions(settings)
     job = defs.resolve_job_def(ALL_JOB)
     fingerprint = drop_fingerprint(drop_files(settings.data_path))
+    try:
+        published = current(settings.out_path, cut)
+    except PublishRefused:
+        published = None  # the run itself refuses it, in its own words
+    same_drop_published = published.version if published and published.drop_sha256 == fingerprint else None
     run_config: dict[str, Any] = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     if progress is not None:
         job = job.with_logger_defs({"console": dg.colored_console_logger, PROGRESS_LOGGER: progress_logger(progress)})
@@ -146,6 +151,11 @@ def _execute(
             tags={DROP_FINGERPRINT_TAG: fingerprint, TRIGGER_TAG: "cli"},
         )
         outcome = RunOutcome(success=result.success, run_id=result.run_id, timings=timings)
+        if settings.supersede_reason.strip() and same_drop_published is not None:
+            outcome.warnings.append(
+                f"--supersede: data cut {cut} was already published from this same drop (version "
+                f"{same_drop_published}); there is nothing to supersede and the reason is not recorded"
+            )
         for event in result.get_step_success_events():
             outcome.timings[event.step_key or "?"] = event.step_success_data.duration_ms / 1000
         for check in result.get_asset_check_evaluations():

@@ -13,7 +13,7 @@ from trial_outcomes.plan import AnalysisPlan
 @dataclass
 class ReportInputs:
     cut: str
-    drop_name: str
+    drop_name: str  # the folder it was read from: never printed (the drop is its content, not its folder's name)
     drop_sha256: str
     drop_files: dict[str, str]  # file -> SHA-256
     code_version: str

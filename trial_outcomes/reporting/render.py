@@ -5,14 +5,19 @@ system library). Both read the same ``Document``; neither formats a number.
 The PDF is reproducible: the document has no date (``date: none``) and only the
 fonts shipped with the packages are used (Typst's own and matplotlib's DejaVu
 Sans, the figures' font), never the machine's, so the same content gives the
-same bytes everywhere.
+same bytes everywhere. The one exception: a drop with Chinese, Japanese or
+Korean text takes the machine's CJK font (``cjk_font_dir``), or says on page 1
+that it has none.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
+import re
 from pathlib import Path
+from typing import Any
 
 from trial_outcomes.reporting.content import Document
 
@@ -37,23 +42,66 @@ def render_html(doc: Document, images: dict[str, bytes]) -> str:
     return env.get_template("report.html.j2").render(doc=doc.as_dict(), images=uris)
 
 
-def font_paths() -> list[str]:
-    """matplotlib's own fonts (DejaVu Sans): the same on every machine with the package."""
+#: Chinese, Japanese and Korean text (a GB18030 export's ids such as 患者-035)
+CJK = re.compile(r"[\u2e80-\u2fdf\u3000-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+#: where Debian's CJK font packages put their fonts (fonts-wqy-microhei, fonts-noto-cjk, fonts-arphic-uming);
+#: TRIAL_CJK_FONT_DIR names another folder
+CJK_FONT_DIRS = (
+    "/usr/share/fonts/truetype/wqy",
+    "/usr/share/fonts/opentype/noto",
+    "/usr/share/fonts/truetype/arphic",
+)
+CJK_FAMILIES = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "AR PL UMing CN")
+NO_CJK_FONT = (
+    "This report holds Chinese, Japanese or Korean characters (in subject ids or text from the drop), but "
+    "no CJK font was found on this machine: in this PDF they show as empty boxes. The HTML report shows "
+    "them. Install Debian's fonts-wqy-microhei or fonts-noto-cjk (or set TRIAL_CJK_FONT_DIR) and run again."
+)
+
+
+def cjk_font_dir() -> str | None:
+    """The first folder holding a CJK font, or None."""
+    named = os.environ.get("TRIAL_CJK_FONT_DIR", "")
+    for folder in ([named] if named else []) + list(CJK_FONT_DIRS):
+        fonts = [p for p in Path(folder).glob("*") if p.suffix.lower() in (".ttf", ".ttc", ".otf")] if folder else []
+        if fonts:
+            return folder
+    return None
+
+
+def font_paths(cjk: bool = False) -> list[str]:
+    """matplotlib's own fonts (DejaVu Sans): the same on every machine with the package;
+    with ``cjk``, the machine's CJK font folder too (``cjk_font_dir``)."""
     import matplotlib
 
-    return [str(Path(matplotlib.get_data_path()) / "fonts" / "ttf")]
+    paths = [str(Path(matplotlib.get_data_path()) / "fonts" / "ttf")]
+    folder = cjk_font_dir() if cjk else None
+    return paths + ([folder] if folder else [])
+
+
+def pdf_content(doc: Document) -> tuple[dict[str, Any], bool]:
+    """The content the PDF template reads, and whether it holds CJK text; with CJK
+    text and no CJK font, ``font_warning`` for page 1."""
+    data = doc.as_dict()
+    cjk = bool(CJK.search(json.dumps(data, ensure_ascii=False)))
+    if cjk and cjk_font_dir() is None:
+        data["font_warning"] = NO_CJK_FONT
+    return data, cjk
 
 
 def render_pdf(doc: Document, root: Path) -> bytes:
-    """The PDF, with the figures read from ``root/plots/``."""
+    """The PDF, with the figures read from ``root/plots/``. Text in Chinese, Japanese
+    or Korean is set in the machine's CJK font when there is one; without one, page 1
+    says so in red (the characters would otherwise be silent empty boxes)."""
     import typst
 
-    content = json.dumps(doc.as_dict(), ensure_ascii=False, sort_keys=True)
+    data, cjk = pdf_content(doc)
+    content = json.dumps(data, ensure_ascii=False, sort_keys=True)
     # the stub types the template, the root and the font folders with one TypeVar: bytes and str differ
     pdf: bytes = typst.compile(  # type: ignore[misc]
         (TEMPLATES / "report.typ").read_bytes(),
         root=str(root),
-        font_paths=font_paths(),
+        font_paths=font_paths(cjk),
         ignore_system_fonts=True,
         sys_inputs={"content": content},
     )

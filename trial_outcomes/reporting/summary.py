@@ -100,7 +100,7 @@ def executive_summary(inp: ReportInputs) -> Section:
     followup = inp.table("followup_summary").row(0, named=True)
     items: list[tuple[str, str, str]] = [
         ("Data cut", data_cut_text(inp), "alert" if inp.days_after_latest_record else "normal"),
-        ("Data drop", f"{inp.drop_name} (SHA-256 {inp.drop_sha256[:16]}...)", "normal"),
+        ("Data drop", f"SHA-256 {inp.drop_sha256[:16]}... ({len(inp.drop_files)} files)", "normal"),
     ]
     if inp.supersedes:
         items.append(
@@ -194,7 +194,6 @@ def about(inp: ReportInputs) -> Section:
     """What the report was made from: drop and files, code, plan, and what the drop lacks."""
     rows = [
         ["Data cut", inp.cut],
-        ["Data drop", inp.drop_name],
         ["Drop SHA-256", inp.drop_sha256],
         *[[f"File {name}", sha] for name, sha in inp.drop_files.items()],
         ["Code version", inp.code_version],

@@ -1,0 +1,216 @@
+"""Issue 21 (a red team's round 3), at the readers: each attack is refused with a
+message naming file, row, column and value, or handled as stated. The whole-run
+versions (published cuts byte-identical) are in tests/e2e/test_attacks_round3.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+import xlsxwriter
+
+from trial_outcomes.errors import DataDropError
+from trial_outcomes.io.parse import parse_records
+from trial_outcomes.io.readers import read_drop_info, read_raw
+from trial_outcomes.schema import ENROLMENT, FOLLOWUP, INFUSION
+
+
+def _enrolment(drop: Path) -> pl.DataFrame:
+    return pl.read_csv(drop / "enrolment.csv", infer_schema=False)
+
+
+def _refused(path: Path, schema, *fragments: str) -> str:
+    with pytest.raises(DataDropError) as caught:
+        read_raw(path, schema)
+    message = str(caught.value)
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message}"
+    return message
+
+
+def _workbook(path: Path, rows: list[list[object]], first_row: int = 0, **options) -> xlsxwriter.Workbook:
+    book = xlsxwriter.Workbook(str(path), options)
+    sheet = book.add_worksheet("data")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is not None:
+                sheet.write(first_row + r, c, value)
+    return book
+
+
+def _rows(frame: pl.DataFrame) -> list[list[object]]:
+    return [frame.columns, *[list(r) for r in frame.iter_rows()]]
+
+
+# --- XLSX ------------------------------------------------------------------------------------
+
+
+def test_a_hidden_stale_first_sheet_is_not_read(drop):
+    """Version 2 read the hidden first sheet; now a workbook of two sheets is refused, naming both."""
+    frame = _enrolment(drop)
+    book = xlsxwriter.Workbook(str(drop / "enrolment.xlsx"))
+    stale = book.add_worksheet("old export")
+    current = book.add_worksheet("enrolment")
+    for sheet, part in ((stale, frame.head(3)), (current, frame)):
+        for r, row in enumerate(_rows(part)):
+            sheet.write_row(r, 0, row)
+    stale.hide()
+    current.activate()
+    book.close()
+    _refused(drop / "enrolment.xlsx", ENROLMENT, "2 sheets", "'old export' (hidden)", "'enrolment'")
+
+
+def test_a_column_named_twice_is_refused_by_its_own_name(drop):
+    """Two age_years columns: version 2 kept the first and warned about 'age_years_1'."""
+    frame = _enrolment(drop)
+    rows = _rows(frame.with_columns(pl.col("age_years").alias("age_years_stale")))
+    rows[0][-1] = "age_years"
+    _workbook(drop / "enrolment.xlsx", rows).close()
+    _refused(drop / "enrolment.xlsx", ENROLMENT, "row 1, column age_years", "column appears twice")
+
+
+def test_an_excel_error_value_is_refused_not_read_as_blank(drop):
+    """#N/A in mrd_pct was read as blank (MRD-negative CR/CRi 71 -> 67)."""
+    frame = _enrolment(drop)
+    book = _workbook(drop / "enrolment.xlsx", _rows(frame))
+    book.worksheets()[0].write_formula(4, frame.columns.index("bm_blast_pct"), "=NA()", None, "#N/A")
+    book.close()
+    message = _refused(drop / "enrolment.xlsx", ENROLMENT, "Excel error value", "#N/A")
+    assert "column " in message
+
+
+def test_formulas_never_computed_are_refused(drop):
+    """xlsxwriter writes a formula's value as 0 and asks Excel to recalculate on opening:
+    the 0 is a placeholder, never a value."""
+    frame = _enrolment(drop)
+    book = _workbook(drop / "enrolment.xlsx", _rows(frame))
+    book.worksheets()[0].write_formula(3, frame.columns.index("age_years"), "=2+3")
+    book.close()
+    _refused(drop / "enrolment.xlsx", ENROLMENT, "recalculate when opened", "never computed")
+
+
+def test_merged_cells_are_refused(drop):
+    frame = _enrolment(drop)
+    book = _workbook(drop / "enrolment.xlsx", _rows(frame))
+    column = frame.columns.index("site")
+    book.worksheets()[0].merge_range(1, column, 2, column, frame["site"][0])
+    book.close()
+    _refused(drop / "enrolment.xlsx", ENROLMENT, "merged cells", "unmerge")
+
+
+def test_blank_rows_above_the_header_keep_excel_row_numbers(drop):
+    """Header on Excel row 3: the first subject is on row 4; a bad age on its 3rd subject is row 6."""
+    frame = _enrolment(drop).with_columns(
+        pl.when(pl.int_range(pl.len()) == 2).then(pl.lit("twelve")).otherwise(pl.col("age_years")).alias("age_years")
+    )
+    _workbook(drop / "enrolment.xlsx", _rows(frame), first_row=2).close()
+    raw = read_raw(drop / "enrolment.xlsx", ENROLMENT)
+    assert raw.frame["_source_row"][:3].to_list() == [4, 5, 6]
+    _, problems = parse_records(raw.frame, ENROLMENT)
+    assert problems.filter(pl.col("column") == "age_years").select("row", "value").rows() == [(6, "twelve")]
+
+
+def test_excels_trailing_empty_columns_are_ignored_and_a_value_without_header_refused(drop):
+    frame = _enrolment(drop)
+    rows = _rows(frame)
+    rows[0] += ["", ""]
+    _workbook(drop / "enrolment.xlsx", rows).close()
+    assert read_raw(drop / "enrolment.xlsx", ENROLMENT).frame.height == frame.height
+    rows = _rows(frame)
+    rows[0].append("")
+    rows[2].append("stray")
+    _workbook(drop / "enrolment.xlsx", rows).close()
+    _refused(drop / "enrolment.xlsx", ENROLMENT, "has values but no header")
+
+
+# --- look-alikes and control characters --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "character"),
+    [
+        ("cause_category\u200b", "U+200B ZERO WIDTH SPACE"),
+        ("cause_cat\u00adegory", "U+00AD SOFT HYPHEN"),
+        ("cause_c\u0430tegory", "U+0430 CYRILLIC SMALL LETTER A"),
+    ],
+)
+def test_a_look_alike_optional_header_is_refused_not_dropped(drop, header, character):
+    """Version 2 dropped the column as unknown and the report said the drop lacked it."""
+    text = (drop / "followup.csv").read_text(encoding="utf-8")
+    (drop / "followup.csv").write_text(text.replace("cause_category", header, 1), encoding="utf-8")
+    message = _refused(drop / "followup.csv", FOLLOWUP, "looks like 'cause_category'", character)
+    assert "\u200b" not in message and "\u00ad" not in message  # escaped, printable
+
+
+def test_nfc_and_nfd_spellings_of_one_id_are_one_subject(drop):
+    """BR-É02 written precomposed (U+00C9) in enrolment and decomposed (E + U+0301) elsewhere."""
+    second = pl.int_range(pl.len()) == 1
+    frame = _enrolment(drop).with_columns(
+        pl.when(second).then(pl.lit("BR-\u00c902")).otherwise(pl.col("subject_id")).alias("subject_id")
+    )
+    frame.write_csv(drop / "enrolment.csv")
+    raw = read_raw(drop / "enrolment.csv", ENROLMENT)
+    typed, _ = parse_records(raw.frame, ENROLMENT)
+    decomposed = pl.DataFrame({"x": ["BR-E\u030102"]}).select(pl.col("x").str.normalize("NFC")).item()
+    assert typed["subject_id"][1] == decomposed == "BR-\u00c902"
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [
+        ("\u0412R-001", "mixes Latin letters with Cyrillic or Greek"),
+        ("\uff22\uff32-001", "compatibility character"),
+    ],
+)
+def test_look_alike_ids_are_refused(drop, value, rule):
+    frame = _enrolment(drop).with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(pl.lit(value)).otherwise(pl.col("subject_id")).alias("subject_id")
+    )
+    frame.write_csv(drop / "enrolment.csv")
+    _, problems = parse_records(read_raw(drop / "enrolment.csv", ENROLMENT).frame, ENROLMENT)
+    found = problems.filter(pl.col("column") == "subject_id")
+    assert found["row"].to_list() == [5] and rule in found["rule"][0]
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1b[31m", "\u202e"])
+def test_control_characters_from_parquet_text_are_refused(drop, char):
+    """The same NUL in a CSV was refused; from Parquet it reached the CSVs and the HTML."""
+    frame = pl.read_csv(drop / "followup.csv", infer_schema=False)
+    frame = frame.with_columns(
+        pl.when(pl.col("event") == "DEATH").then(pl.lit(f"Sepsis{char}")).otherwise(pl.col("detail")).alias("detail")
+    )
+    (drop / "followup.csv").unlink()
+    frame.write_parquet(drop / "followup.parquet")
+    _, problems = parse_records(read_raw(drop / "followup.parquet", FOLLOWUP).frame, FOLLOWUP)
+    found = problems.filter(pl.col("column") == "detail")
+    assert found.height and "control or bidirectional character" in found["rule"][0]
+
+
+# --- text files and drop_info.toml -------------------------------------------------------
+
+
+def test_a_bom_in_drop_info_toml_is_read(drop):
+    (drop / "drop_info.toml").write_bytes(b"\xef\xbb\xbfextracted_on = 2024-04-01\n")
+    assert read_drop_info(drop).extracted_on == dt.date(2024, 4, 1)
+
+
+def test_cr_only_line_endings_read_as_lines(drop):
+    """A classic-Mac export (CR only) was one long line: 'N fields but the header has M'."""
+    text = (drop / "infusion.csv").read_text(encoding="utf-8")
+    (drop / "infusion.csv").write_bytes(text.replace("\n", "\r").encode("utf-8"))
+    raw = read_raw(drop / "infusion.csv", INFUSION)
+    assert raw.frame.height == len(text.strip().splitlines()) - 1
+
+
+def test_trailing_empty_csv_columns_are_ignored(drop):
+    lines = (drop / "infusion.csv").read_text(encoding="utf-8").splitlines()
+    (drop / "infusion.csv").write_text("\n".join(line + ",," for line in lines) + "\n", encoding="utf-8")
+    assert read_raw(drop / "infusion.csv", INFUSION).frame.height == len(lines) - 1
+
+
+def test_a_csv_without_a_header_says_so(drop):
+    lines = (drop / "infusion.csv").read_text(encoding="utf-8").splitlines()
+    (drop / "infusion.csv").write_text("\n".join(lines[1:]) + "\n", encoding="utf-8")
+    _refused(drop / "infusion.csv", INFUSION, "no header row", "row 1")

@@ -1,0 +1,94 @@
+"""One normalisation and one look-alike check for every identifier and header.
+
+Identifiers (``subject_id``, ``ae_id``) are compared in Unicode NFC, so the two
+spellings of ``BR-É02`` (one precomposed letter, or E and a combining accent)
+are one subject. What NFC cannot make equal is refused, never guessed:
+
+* a compatibility character (full-width ``ＢＲ-001``, a ligature): its NFKC
+  form differs;
+* Latin letters mixed with Cyrillic or Greek ones (``ВR-001`` with a Cyrillic В):
+  ``mixed_script``;
+* two ids of one drop that look alike (``skeleton``: NFKC, invisible characters
+  removed, Cyrillic and Greek look-alikes read as Latin, case folded).
+
+A header is matched by ``header_key`` (NFKC, blanks and a BOM stripped, case
+folded); a header whose look-alike skeleton names a known column without being
+it (``sоc`` with a Cyrillic о, ``cause_category`` with a zero-width space or a
+soft hyphen) is refused naming the character (``lookalike_of``).
+
+``printable`` escapes control, format and bidirectional characters for any
+message a terminal or a log shows (an id holding ESC sequences once recoloured
+the terminal).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+#: Cyrillic and Greek letters drawn like Latin ones (Unicode's confusables, the common part)
+CONFUSABLES = str.maketrans(
+    {
+        **dict(zip("АВЕЅІЈКМНОРСТХУаеіјорсхуѕԁԛԝһӏ", "ABESIJKMHOPCTXYaeijopcxysdqwhl", strict=True)),
+        **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαοριυνκ", "ABEZHIKMNOPTYXaopiuvk", strict=True)),
+    }
+)
+_INVISIBLE = re.compile(
+    r"[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    r"\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]"
+)
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_OTHER_SCRIPT = re.compile(r"[\u0370-\u03ff\u0400-\u04ff\u0500-\u052f]")
+#: control characters (but tab, line feed, carriage return), bidirectional controls, NUL
+UNSAFE_TEXT = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]"
+_UNSAFE = re.compile(UNSAFE_TEXT)
+
+
+def char_name(char: str) -> str:
+    """``U+043E CYRILLIC SMALL LETTER O``."""
+    return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')}"
+
+
+def skeleton(text: str) -> str:
+    """What ``text`` looks like: NFKC, invisible characters removed, Cyrillic and
+    Greek look-alikes as Latin, case folded. ``ВR-001`` and ``br-001`` -> ``br-001``."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).translate(CONFUSABLES).casefold()
+
+
+def mixed_script(text: str) -> str | None:
+    """The first Cyrillic or Greek letter of a text that also holds Latin letters, or None."""
+    if not _LATIN.search(text):
+        return None
+    found = _OTHER_SCRIPT.search(text)
+    return found.group(0) if found else None
+
+
+def header_key(column: str) -> str:
+    """A header as matched: NFKC, without surrounding blanks or a BOM, case folded."""
+    return unicodedata.normalize("NFKC", column).strip().lstrip("\ufeff").strip().casefold()
+
+
+def lookalike_of(column: str, known: tuple[str, ...] | list[str]) -> tuple[str, str] | None:
+    """``(known column, the odd character)`` when ``column`` is not a known name but
+    looks like one (a Cyrillic letter, an invisible character), else None."""
+    key = header_key(column)
+    if key in known:
+        return None
+    target = skeleton(key)
+    for name in known:
+        if skeleton(name) == target:
+            odd = next((c for c in key if c not in name), key[:1])
+            return name, odd
+    return None
+
+
+def printable(text: object) -> str:
+    """``text`` with control, format (invisible) and bidirectional characters escaped
+    (``\\x1b``, ``\\u202e``, ``\\u200b``), for a message shown on a terminal or in a log."""
+    value = str(text)
+    return "".join(
+        char.encode("unicode_escape").decode("ascii")
+        if _UNSAFE.match(char) or (ord(char) > 0x7F and unicodedata.category(char) in ("Cf", "Cc", "Co", "Cn"))
+        else char
+        for char in value
+    )
