@@ -53,7 +53,8 @@ def test_proportions_are_those_of_the_trial(trial):
     d28 = assess.filter(pl.col("visit") == "D28")
     assert 0.70 < d28.filter(pl.col("response").is_in(["CR", "CRi"])).height / infused < 0.82
     crs = ae.filter(pl.col("term") == "Cytokine release syndrome")
-    assert 0.80 < crs.height / infused < 0.93
+    # subjects, not rows: some transplanted subjects have a second, post-HSCT CRS-like episode (V3_PATTERNS)
+    assert 0.80 < crs["subject_id"].n_unique() / infused < 0.93
     assert (crs["grade"].cast(int) <= 2).mean() > 0.7
     relapses = assess.filter(pl.col("response") == "RELAPSE")
     assert 0.2 < (relapses["cd19_at_relapse"] == "NEG").mean() < 0.6

@@ -18,7 +18,9 @@ from trial_outcomes.dates import DAYS_PER_MONTH
 #: a landmark estimate resting on fewer subjects at risk than this is marked (imprecise)
 FEW_AT_RISK = 10
 FEW_AT_RISK_MARK = "*"
-FEW_AT_RISK_NOTE = f"{FEW_AT_RISK_MARK} fewer than {FEW_AT_RISK} subjects at risk at the landmark: imprecise."
+FEW_AT_RISK_NOTE = (
+    f"[n]: subjects at risk at the landmark; {FEW_AT_RISK_MARK} fewer than {FEW_AT_RISK}: the estimate is imprecise."
+)
 
 
 def fmt(value: Any, digits: int = 1) -> str:
@@ -60,13 +62,14 @@ def pct_ci_short(rate: float | None, lcl: float | None, ucl: float | None) -> st
     return f"{_percent(rate)} ({_percent(lcl)}-{_percent(ucl)})"
 
 
-def at_risk(text: str, n_risk: int | None) -> str:
-    """A landmark estimate with its number at risk: ``56.0 (45.1-66.3); 34 at risk``,
-    marked ``FEW_AT_RISK_MARK`` when fewer than ``FEW_AT_RISK`` remain."""
+def at_risk(text: str, n_risk: int | None, short: bool = False) -> str:
+    """A landmark estimate with its number at risk: ``56.0% (45.1-66.3); 34 at risk``,
+    or in a table column ``56.0 (45.1-66.3) [34]``; marked ``FEW_AT_RISK_MARK`` when
+    fewer than ``FEW_AT_RISK`` remain."""
     if n_risk is None or text == "NE":
         return text
     mark = FEW_AT_RISK_MARK if n_risk < FEW_AT_RISK else ""
-    return f"{text}; {n_risk} at risk{mark}"
+    return f"{text} [{n_risk}]{mark}" if short else f"{text}; {n_risk} at risk{mark}"
 
 
 def months(days: float | None) -> str:
@@ -143,4 +146,4 @@ def landmark_rate(row: dict[str, Any], details: dict[str, Any], months_: int, sh
     ``survival_details`` row (``nrisk_<m>m``)."""
     key = f"rate_{months_}m"
     text = (pct_ci_short if short else pct_ci)(row[key], row[f"{key}_lcl"], row[f"{key}_ucl"])
-    return at_risk(text, details.get(f"nrisk_{months_}m"))
+    return at_risk(text, details.get(f"nrisk_{months_}m"), short)

@@ -49,6 +49,8 @@ def test_a_crossed_boundary_is_in_the_check_the_run_tags_and_the_alerts(toxic_dr
     url, posts = webhook
     port, mails = smtp_server
     plan = _plan_with_notify(tmp_path, url, port)
+    # a lenient futility rule (p0 0.3, p1 0.5): only the safety boundary is crossed in this drop
+    plan.write_text(plan.read_text().replace("p0 = 0.60", "p0 = 0.30").replace("p1 = 0.80", "p1 = 0.50"))
     out = tmp_path / "out"
     with dg.instance_for_test() as instance:
         result, _ = materialize_cut(toxic_drop, out, CUT, instance=instance, plan=str(plan))

@@ -51,7 +51,7 @@ def test_landmark_rates_carry_their_number_at_risk():
     """9 at risk is fewer than 10: marked."""
     row = {"rate_12m": 0.8, "rate_12m_lcl": 0.7, "rate_12m_ucl": 0.9}
     assert landmark_rate(row, {"nrisk_12m": 34}, 12) == "80.0% (70.0-90.0); 34 at risk"
-    assert landmark_rate(row, {"nrisk_12m": 9}, 12, short=True) == "80.0 (70.0-90.0); 9 at risk*"
+    assert landmark_rate(row, {"nrisk_12m": 9}, 12, short=True) == "80.0 (70.0-90.0) [9]*"
     assert at_risk("NE", 3) == "NE"
 
 

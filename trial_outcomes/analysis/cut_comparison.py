@@ -39,7 +39,7 @@ def compare_cuts(
     }
     for item, expr in counts.items():
         before, now = _count(prev_adsl, expr), _count(adsl, expr)
-        rows.append({"item": item, "previous": str(before), "current": str(now), "change": f"{now - before:+d}"})
+        rows.append({"item": item, "previous": str(before), "current": str(now), "change": signed(now - before, "", 0)})
     new_subjects = adsl.join(prev_adsl.select("USUBJID"), on="USUBJID", how="anti")
     rows.append(
         {"item": "New subjects", "previous": "", "current": str(new_subjects.height), "change": _ids(new_subjects)}

@@ -10,7 +10,6 @@ import polars as pl
 from trial_outcomes import labels
 from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER, POPULATION
 from trial_outcomes.formatting import (
-    FEW_AT_RISK,
     FEW_AT_RISK_NOTE,
     count_pct,
     fmt,
@@ -178,15 +177,32 @@ def best_response_table(inp: ReportInputs) -> Table:
         ],
     ]
     rows = []
+    morphologic_remission = pl.col("BOR28").is_in(["CR", "CRi"])
+    # an MRD-persistent entrant's morphologic CR without MRD conversion is not a response: its own row
+    unconverted = morphologic_remission & (pl.col("CRFL") != "Y")
     for code in BOR_ROWS:
         cells = []
         for _, part in strata:
             evaluable = part.filter(pl.col("D28PENDFL") != "Y")
-            cells.append(count_pct(int((evaluable["BOR28"] == code).sum()), evaluable.height))
+            hit = (pl.col("BOR28") == code) & ~unconverted
+            cells.append(count_pct(int(evaluable.select(hit.sum()).item()), evaluable.height))
         rows.append([labels.RESPONSES[code], *cells])
+        if code == "CRi":
+            rows.append(
+                [
+                    "CR/CRi without MRD conversion (MRD-persistent entrants: no response)",
+                    *[
+                        count_pct(
+                            int(p.filter(pl.col("D28PENDFL") != "Y").select(unconverted.sum()).item()),
+                            int((p["D28PENDFL"] != "Y").sum()),
+                        )
+                        for _, p in strata
+                    ],
+                ]
+            )
     rows.append(
         [
-            "   of which remission (CR/CRi; MRD conversion if MRD-persistent)",
+            "   Remission (CR + CRi above)",
             *[
                 count_pct(int(((p["D28PENDFL"] != "Y") & (p["CRFL"] == "Y")).sum()), int((p["D28PENDFL"] != "Y").sum()))
                 for _, p in strata
@@ -276,7 +292,6 @@ def _endpoint_rows(
     }
     competing = endpoint in COMPETING
     rows, notes = [], []
-    few = False
     for r in rows_df.iter_rows(named=True):
         d = detail.get((r["group_var"], r["group"]), {})
         row = [labels.group(r["group_var"], r["group"]), str(r["n"]), str(r["n_events"])]
@@ -287,15 +302,13 @@ def _endpoint_rows(
             row.append(median_ci_months(r["median_days"], r["median_lcl_days"], r["median_ucl_days"]))
             row.append("NR" if r["median_days"] is None else f"{r['median_days']:.0f}")
         row += [landmark_rate(r, d, m, short=True) for m in landmarks]
-        few = few or any(r[f"rate_{m}m"] is not None and d.get(f"nrisk_{m}m", 0) < FEW_AT_RISK for m in landmarks)
         test = "" if r["logrank_p"] is None else f"{r['logrank_chisq']:.2f} / {r['logrank_p']:.3f}"
         row.append(test)
         rows.append(row)
         shown = [n for n in (d.get("notes") or "").split("; ") if n and not n.startswith("median")]
         if shown:  # an NR in the table already says the median was not reached
             notes.append(f"{labels.group(r['group_var'], r['group'])}: {'; '.join(shown)}.")
-    if few:
-        notes.append(FEW_AT_RISK_NOTE)
+    notes.append(FEW_AT_RISK_NOTE)
     return rows, notes
 
 
@@ -308,7 +321,7 @@ def endpoint_table(inp: ReportInputs, endpoint: str, analysis: str = "primary", 
     what = "Incidence" if competing else "Rate"
     columns = ["Group", "N", "Events"] + (["Competing"] if competing else []) + ["Censored"]
     columns += [] if competing else ["Median, months (95% CI)", "Median, days"]
-    columns += [f"{what} at {m} mo, % (95% CI)" for m in landmarks]
+    columns += [f"{what} at {m} mo, % (95% CI) [at risk]" for m in landmarks]
     columns.append("Gray chi2 / p" if competing else "Log-rank chi2 / p")
     method = (
         "Aalen-Johansen with cmprsk's variance and log-log 95% CIs; Gray's test across groups."

@@ -3,9 +3,13 @@
 Dates are whole days since 1970-01-01 (ints) until ``generator`` writes them.
 Every draw comes from the ``numpy.random.Generator`` passed in, so one seed
 gives one trial. The course of each subject follows one scenario (``SCENARIOS``)
-chosen to exercise every rule of endpoints.md version 2 at a realistic rate:
-remission after salvage therapy, relapse after an early CR, late responders,
-deaths of refractory disease, GVHD after transplant, MRD-persistent entrants.
+chosen to exercise every rule of endpoints.md at a realistic rate: remission
+after salvage therapy, relapse after an early CR, late responders, deaths of
+refractory disease, GVHD after transplant, MRD-persistent entrants; and the
+version-3 cases (``V3_PATTERNS``): a remission lost within 28 days, a death in
+remission within 28 days of it, an MRD-negative confirmation after an
+MRD-positive day-28 CR, a CRS-like episode after a transplant, a withdrawal
+before any assessment, causes of death written with a negation.
 """
 
 from __future__ import annotations
@@ -75,12 +79,23 @@ OTHER_AES = (
 )
 #: scenario of a subject entering with morphologic disease -> probability (the README's percentages)
 SCENARIOS = {
-    "responder": 0.735,  # CR/CRi by day 28, attributable
+    "responder": 0.715,  # CR/CRi by day 28, attributable
+    "transient_remission": 0.02,  # CR on day 14, NR on day 28 (no relapse record): lost within 28 days
     "early_relapse": 0.04,  # CR on day 14, relapse in the day-28 window: responded, then relapsed
     "late_responder": 0.045,  # NR/PR at day 28, CR at month 2 or 3 on CAR-T alone
     "salvage_remission": 0.05,  # NR at day 28, salvage from day 30-45, CR later: not a CAR-T remission
     "partial": 0.03,  # PR, then new therapy
     "refractory": 0.10,  # NR: most die of refractory leukaemia without a relapse on record
+}
+
+
+#: the rates of endpoints.md version 3's cases (per infused subject, or as said)
+V3_PATTERNS = {
+    "death_in_remission_within_28_days": 0.025,  # of responders: sepsis 8-27 days after the first CR
+    "mrd_negative_confirmation": 0.5,  # of responders MRD-positive at day 28: a negative marrow on day 33-41
+    "crs_like_after_hsct": 0.2,  # of transplanted subjects: fever and hypotension days after the HSCT
+    "withdrawal_before_assessment": 0.012,  # withdrawn on day 5-12, before the first marrow
+    "cause_with_negation": 0.5,  # of transplant deaths: "Transplant-related mortality (leukaemia-free)"
 }
 
 
@@ -198,6 +213,7 @@ class Course:
     new_therapy: int | None = None
     remission_day: int | None = None  # about when the first CR/CRi is seen
     remission_visit: str | None = None  # the visit from which assessments show remission
+    loss_visit: str | None = None  # the visit from which remission is lost without a relapse record
 
 
 def _course(
@@ -220,11 +236,22 @@ def _course(
     else:
         scenario = str(rng.choice(list(SCENARIOS), p=list(SCENARIOS.values())))
     c = Course(scenario)
+    if scenario == "transient_remission":
+        c.remission_visit, c.loss_visit = "D14", "D28"
+        c.remission_day = VISITS["D14"][0]
+        c.new_therapy = int(rng.integers(35, 50))
+        if r() < 0.6:
+            c.death, c.death_cause, c.death_category = int(rng.integers(60, 400)), "Refractory leukemia", "LEUKEMIA"
+        return c
     if scenario in ("responder", "mrd_converter", "late_responder", "early_relapse"):
         c.remission_visit = {"late_responder": str(rng.choice(("M2", "M3"))), "early_relapse": "D14"}.get(
             scenario, "D14" if r() < 0.6 else "D28"
         )
         c.remission_day = VISITS[c.remission_visit][0]
+        if scenario == "responder" and r() < V3_PATTERNS["death_in_remission_within_28_days"]:
+            c.death = c.remission_day + int(rng.integers(8, 28))
+            c.death_cause, c.death_category = "Sepsis in continuing remission; no relapse", "INFECTION"
+            return c
         if scenario == "early_relapse":
             c.relapse = int(rng.integers(24, 32))
         elif r() < 0.30:
@@ -246,8 +273,12 @@ def _course(
         elif r() < (0.10 if c.hsct else 0.02):
             start = c.hsct if c.hsct else 40
             c.death = start + int(rng.integers(30, 300))
+            negated = r() < V3_PATTERNS["cause_with_negation"]
             c.death_cause, c.death_category = (
-                ("Transplant-related (GVHD and infection)", "TRANSPLANT")
+                (
+                    "Transplant-related mortality (leukaemia-free)" if negated else "Transplant-related (GVHD)",
+                    "TRANSPLANT",
+                )
                 if c.hsct
                 else ("Infection in remission", "INFECTION")
             )
@@ -301,7 +332,11 @@ def _infused_course(rng: np.random.Generator, s: Subject, enrol: int, export: in
 
     end = export - day0  # last day of observation, relative to infusion
     stop_event = None
-    if r() < 0.06:
+    if r() < V3_PATTERNS["withdrawal_before_assessment"]:
+        stop_day = int(rng.integers(5, 13))
+        if stop_day < end and (c.death is None or stop_day < c.death):
+            end, stop_event = stop_day, ("WITHDRAWAL", "Family withdrew from the study")
+    elif r() < 0.06:
         stop_day = int(rng.integers(60, 1200))
         stop_event = ("LOST", "") if r() < 0.7 else ("WITHDRAWAL", "Family withdrew from follow-up")
         if stop_day < end and (c.death is None or stop_day < c.death):
@@ -319,6 +354,34 @@ def _infused_course(rng: np.random.Generator, s: Subject, enrol: int, export: in
     _assessments(rng, s, day0, end, c, mrd_persistent)
     _followup(rng, s, day0, end, c, stop_event)
     _adverse_events(rng, s, ld, day0, end, c, crs_grade, crs_onset, crs_duration)
+    if c.hsct is not None and r() < V3_PATTERNS["crs_like_after_hsct"]:
+        _crs_after_hsct(rng, s, day0, c.hsct, end)
+
+
+def _crs_after_hsct(rng: np.random.Generator, s: Subject, day0: int, hsct: int, end: int) -> None:
+    """A CRS-like episode days after the transplant (engraftment): monitoring days and an
+    AE after the treatment-emergent window, never a CAR-T toxicity (endpoints.md v3)."""
+    onset = hsct + int(rng.integers(2, 8))
+    duration = int(rng.integers(3, 7))
+    if onset + duration >= end:
+        return
+    grade = int(rng.choice((2, 3, 4), p=(0.5, 0.3, 0.2)))
+    _crs_monitoring(rng, s, day0 + onset, duration, grade, day0 + end)
+    n = len(s.adverse_events) + 1
+    s.adverse_events.append(
+        _ae(
+            s.enrolment["subject_id"],
+            n,
+            "Cytokine release syndrome",
+            day0 + onset,
+            day0 + onset + duration,
+            grade,
+            grade >= 3,
+            False,
+            grade >= 3,
+            False,
+        )
+    )
 
 
 def _mrd(rng: np.random.Generator, negative: bool) -> float:
@@ -333,6 +396,8 @@ def _visit_response(
         return "CR", _mrd(rng, negative and rng.random() > 0.03)
     order = list(VISITS)
     in_remission = c.remission_visit is not None and order.index(visit) >= order.index(c.remission_visit)
+    if c.loss_visit is not None and order.index(visit) >= order.index(c.loss_visit):
+        in_remission = False
     if in_remission:
         resp = "CR" if rng.random() < 0.82 else "CRi"
         return resp, _mrd(rng, mrd_neg and rng.random() > 0.03)
@@ -360,6 +425,18 @@ def _assessments(rng: np.random.Generator, s: Subject, day0: int, end: int, c: C
             continue  # missed visit
         response, mrd = _visit_response(rng, visit, day, c, mrd_persistent, mrd_neg)
         rows.append((day, visit, response, mrd, None, None))
+        confirm = V3_PATTERNS["mrd_negative_confirmation"]
+        if (
+            visit == "D28"
+            and response in ("CR", "CRi")
+            and not mrd_persistent
+            and not mrd_neg
+            and rng.random() < confirm
+        ):
+            extra = int(rng.integers(33, 42))  # a confirmatory marrow in the window, MRD-negative
+            if extra < end and (c.death is None or extra < c.death) and (c.relapse is None or extra < c.relapse):
+                rows.append((extra, "UNSCHED", "CR", _mrd(rng, True), None, None))
+                mrd_neg = True
     if c.relapse is not None:
         relapse_site = str(rng.choice(("BM", "CNS", "TESTIS", "OTHER"), p=(0.78, 0.12, 0.05, 0.05)))
         relapse_cd19 = str(rng.choice(("POS", "NEG", "UNKNOWN"), p=(0.55, 0.40, 0.05)))

@@ -123,8 +123,9 @@ def hazard_ratio_spec(cox: pl.DataFrame, endpoint: str) -> ForestSpec:
     for var in part["group_var"].unique(maintain_order=True).to_list():
         sub = part.filter(pl.col("group_var") == var)
         reference = labels.level(var, sub["reference"][0])
-        model = f"{sub['n'][0]} subjects, {sub['n_events'][0]} events"  # of the model: all levels together
-        rows.append(ForestRow(f"{labels.variable(var)} (vs {reference})", None, None, None, model, heading=True))
+        # each level's row is that level against the reference (its n in cox_summary.csv counts the two
+        # levels only): a count on the heading would read as the model's and was wrong for 3+ levels
+        rows.append(ForestRow(f"{labels.variable(var)} (vs {reference})", None, None, None, "", heading=True))
         for r in sub.iter_rows(named=True):
             right = (
                 f"{r['hr']:.2f} ({r['hr_lcl']:.2f}-{r['hr_ucl']:.2f})"
