@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-CUT_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
+CUT_FORMAT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: \d took full-width ones
 EARLIEST_DATE = dt.date(1900, 1, 1)
 DAYS_PER_MONTH = 30.4375  # endpoints: a month is 30.4375 days (365.25 / 12), everywhere
 

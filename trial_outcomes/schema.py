@@ -135,7 +135,7 @@ INFUSION = RecordSchema(
         Column("ld_regimen", "text"),
         Column("ld_start_date", "date"),
         Column("infusion_date", "date"),
-        Column("dose_cells_per_kg", "number", low=0, low_exclusive=True),
+        Column("dose_cells_per_kg", "number", low=0, low_exclusive=True, high=1e9),  # 6e30 was accepted
         Column("product_lot", "text", nullable=True),
         Column("bridging", "text", nullable=True, optional=True),
     ),

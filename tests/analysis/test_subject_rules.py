@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from tests.builders import Trial, adsl_row, day
+from tests.builders import Trial, adae_rows, adsl_row, day
 
 
 def test_enrolled_not_infused_is_out_of_the_safety_set_and_every_tte():
@@ -121,3 +121,22 @@ def test_exposure_variables_from_the_first_infusion():
         "Hydroxyurea",
         "Y",
     )
+
+
+def test_a_fatal_ae_whose_death_is_after_the_cut_is_grade_4_ongoing_at_the_cut():
+    """Sepsis from day 96, grade 5, death on day 108; cut on day 100: at the cut the AE
+    is grade 4 and ongoing, no death, no fatal TEAE (the red team's drop counted 7
+    fatal TEAEs with 6 deaths). At a cut on day 110 it is grade 5 and the death counts."""
+    t = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .assess("S1", 28, "CR", 0.0)
+        .ae("S1", "Sepsis", 96, 5, soc="Infections and infestations")
+        .event("S1", 108, "DEATH", "Sepsis", "INFECTION")
+    )
+    before = t.derive(cut_day=100)
+    row = adae_rows(before)[0]
+    assert (row["AETOXGR"], row["AENDT"], adsl_row(before)["DTHDT"]) == (4, None, None)
+    after = t.derive(cut_day=110)
+    assert (adae_rows(after)[0]["AETOXGR"], adsl_row(after)["DTHDT"]) == (5, day(108))

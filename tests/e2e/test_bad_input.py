@@ -157,7 +157,7 @@ def test_an_hsct_before_the_infusion_is_refused(drop, earlier_output):
     _refused(
         drop,
         earlier_output,
-        "HSCT or new therapy is dated before the first CAR-T infusion",
+        "HSCT or new therapy is dated on or before the day of the first CAR-T infusion",
         f"subject {infusion['subject_id']}",
     )
 

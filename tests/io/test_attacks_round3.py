@@ -214,3 +214,124 @@ def test_a_csv_without_a_header_says_so(drop):
     lines = (drop / "infusion.csv").read_text(encoding="utf-8").splitlines()
     (drop / "infusion.csv").write_text("\n".join(lines[1:]) + "\n", encoding="utf-8")
     _refused(drop / "infusion.csv", INFUSION, "no header row", "row 1")
+
+
+# --- our own attacks (the red team helper's round; each a defect before its fix) -----------
+
+
+def _validate(drop: Path):
+    """Every record of the drop read, typed and put through the cross-file rules."""
+    from trial_outcomes.io import validation
+    from trial_outcomes.io.readers import empty_raw_frame, find_file
+    from trial_outcomes.schema import SCHEMAS
+
+    records, problems = {}, []
+    for record, schema in SCHEMAS.items():
+        path = find_file(drop, schema)
+        raw = read_raw(path, schema).frame if path else empty_raw_frame(schema)
+        records[record], found = parse_records(raw, schema)
+        problems.append(found)
+    problems += [validation.date_order(records), validation.dependent_values(records)]
+    return pl.concat(problems)
+
+
+def test_a_whole_number_too_large_for_any_integer_is_a_named_problem_not_a_crash(drop):
+    """1e19 prior relapses crashed the Int64 cast with a traceback and no row."""
+    frame = _enrolment(drop).with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit("1e19"))
+        .otherwise(pl.col("prior_relapses"))
+        .alias("prior_relapses")
+    )
+    frame.write_csv(drop / "enrolment.csv")
+    _, problems = parse_records(read_raw(drop / "enrolment.csv", ENROLMENT).frame, ENROLMENT)
+    found = problems.filter(pl.col("column") == "prior_relapses")
+    assert found.select("row", "value").rows() == [(2, "1e19")] and "not a whole number" in found["rule"][0]
+
+
+def test_an_xlsx_percentage_cell_is_refused(drop):
+    """Excel shows 0.006% (MRD-negative) but stores 0.00006: version 2 read the stored value."""
+    frame = pl.read_csv(drop / "assessments.csv", infer_schema=False)
+    book = xlsxwriter.Workbook(str(drop / "assessments.xlsx"))
+    sheet = book.add_worksheet()
+    percent = book.add_format({"num_format": "0.000%"})
+    column = frame.columns.index("mrd_pct")
+    for r, row in enumerate(_rows(frame)):
+        for c, value in enumerate(row):
+            if value is None:
+                continue
+            if r and c == column:
+                sheet.write_number(r, c, float(value) / 100, percent)
+            else:
+                sheet.write(r, c, value)
+    book.close()
+    (drop / "assessments.csv").unlink()
+    from trial_outcomes.schema import ASSESSMENTS
+
+    _refused(drop / "assessments.xlsx", ASSESSMENTS, "formatted as a percentage", "100 times too small")
+
+
+def test_a_file_name_in_another_letter_case_is_refused_not_missed(drop):
+    """CRS_Monitoring.csv: the report said the drop had no crs_monitoring file (grade >= 3 CRS 20 -> 18)."""
+    from trial_outcomes.io.readers import find_file
+    from trial_outcomes.schema import CRS_MONITORING
+
+    (drop / "crs_monitoring.csv").rename(drop / "CRS_Monitoring.csv")
+    with pytest.raises(DataDropError, match=r"differs from crs_monitoring\.csv only in letter case"):
+        find_file(drop, CRS_MONITORING)
+
+
+def test_new_therapy_on_the_day_of_infusion_is_refused(drop):
+    """A NEW_THERAPY on day 0 ended the treatment-emergent window at once (7 AEs lost, CR/CRi 81 -> 80)."""
+    infusion = pl.read_csv(drop / "infusion.csv", infer_schema=False).row(0, named=True)
+    with (drop / "followup.csv").open("a") as handle:
+        handle.write(f"{infusion['subject_id']},{infusion['infusion_date']},NEW_THERAPY,Bridging chemotherapy,\n")
+    problems = _validate(drop)
+    assert problems.filter(pl.col("rule").str.contains("on or before the day of the first CAR-T infusion")).height == 1
+
+
+def test_a_relapse_before_any_remission_is_refused(drop):
+    """RELAPSE as a subject's first response (never in remission, not MRD-persistent): it vanished from every count."""
+    assess = pl.read_csv(drop / "assessments.csv", infer_schema=False)
+    status = _enrolment(drop).select("subject_id", "disease_status")
+    first = (
+        assess.join(status, on="subject_id")
+        .filter(pl.col("disease_status") != "mrd_persistent")
+        .sort("subject_id", "assessment_date")
+        .group_by("subject_id", maintain_order=True)
+        .first()
+        .row(0, named=True)
+    )
+    assess = assess.with_columns(
+        pl.when((pl.col("subject_id") == first["subject_id"]) & (pl.col("assessment_date") == first["assessment_date"]))
+        .then(pl.lit("RELAPSE"))
+        .otherwise(pl.col("response"))
+        .alias("response")
+    )
+    assess.write_csv(drop / "assessments.csv")
+    problems = _validate(drop).filter(pl.col("rule").str.contains("RELAPSE before any CR/CRi"))
+    assert problems["subject"].to_list()[:1] == [first["subject_id"]]
+
+
+def test_bridging_written_as_none_is_no_bridging(drop):
+    """'None' in bridging made BRIDGFL = Y for all 113 infused subjects."""
+    from trial_outcomes.analysis.exposure import bridging_given
+
+    texts = pl.DataFrame({"b": ["None", " none ", "N/A", "-", "", None, "Hydroxyurea"]})
+    assert texts.select(bridging_given(pl.col("b")))["b"].to_list() == [False] * 6 + [True]
+
+
+def test_an_impossible_dose_and_a_cut_in_full_width_digits_are_refused(drop):
+    from trial_outcomes.dates import parse_cut
+
+    frame = pl.read_csv(drop / "infusion.csv", infer_schema=False).with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit("6e30"))
+        .otherwise(pl.col("dose_cells_per_kg"))
+        .alias("dose_cells_per_kg")
+    )
+    frame.write_csv(drop / "infusion.csv")
+    _, problems = parse_records(read_raw(drop / "infusion.csv", INFUSION).frame, INFUSION)
+    assert "out of range: must be > 0 and <= 1e+09" in problems["rule"].to_list()
+    with pytest.raises(ValueError, match="is not written YYYY-MM-DD"):
+        parse_cut("\uff12\uff10\uff12\uff14-\uff10\uff14-\uff10\uff11")

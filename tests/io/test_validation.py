@@ -147,7 +147,7 @@ def test_death_therapy_and_contacts_before_consent_enrolment_or_infusion_are_fou
         ]
     )
     assert others[2] == ("follow-up event is dated before enrolment", "S1")
-    assert others[3][0].startswith("HSCT or new therapy is dated before the first CAR-T infusion")
+    assert others[3][0].startswith("HSCT or new therapy is dated on or before the day of the first CAR-T infusion")
 
 
 def test_subject_ids_differing_only_in_case_are_found():

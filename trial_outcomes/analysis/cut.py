@@ -4,6 +4,8 @@
 to the cut at most." Subjects enrolled after the cut are not in the analysis,
 and none of their records is seen by any output (eligibility deviations
 included); an adverse event that resolves after the cut is ongoing at the cut.
+A grade-5 (fatal) adverse event whose death falls after the cut was not fatal at
+the cut: it is ongoing there at grade 4 (``fatal_grade_at_cut``).
 """
 
 from __future__ import annotations
@@ -38,11 +40,36 @@ def apply_cut(records: Records, cut: dt.date) -> Records:
     for record, frame in records.items():
         column = RECORD_DATE.get(record)
         out[record] = frame.filter(pl.col(column) <= cut) if column else frame
-    out["adverse_events"] = out["adverse_events"].with_columns(
-        pl.when(pl.col("resolution_date") <= cut).then(pl.col("resolution_date")).alias("resolution_date")
+    out["adverse_events"] = fatal_grade_at_cut(
+        out["adverse_events"].with_columns(
+            pl.when(pl.col("resolution_date") <= cut).then(pl.col("resolution_date")).alias("resolution_date")
+        ),
+        out["followup"],
     )
     enrolled = out["enrolment"].select("subject_id")
     for record in out:
         if record != "enrolment":
             out[record] = out[record].join(enrolled, on="subject_id", how="semi")
     return out
+
+
+#: the grade a fatal AE shows at a cut before its death: life-threatening, ongoing
+GRADE_BEFORE_DEATH = 4
+
+
+def fatal_grade_at_cut(adverse_events: pl.DataFrame, followup_at_cut: pl.DataFrame) -> pl.DataFrame:
+    """A grade-5 AE of a subject with no death by the cut is shown at grade 4 (the
+    worst grade short of death), ongoing: its fatal outcome is not known at the cut.
+    Worked example (tests/analysis/test_subject_rules.py): sepsis from cut - 4, grade 5,
+    death at cut + 8: at the cut a grade-4 ongoing AE, no fatal TEAE, no death (the red
+    team's drop counted 7 fatal TEAEs with 6 deaths)."""
+    if "grade" not in adverse_events.columns or adverse_events.is_empty():
+        return adverse_events
+    died = followup_at_cut.filter(pl.col("event") == "DEATH").select("subject_id").unique()
+    dead = pl.col("subject_id").is_in(died["subject_id"].implode())
+    return adverse_events.with_columns(
+        pl.when((pl.col("grade") == 5) & ~dead)
+        .then(pl.lit(GRADE_BEFORE_DEATH, dtype=adverse_events.schema["grade"]))
+        .otherwise(pl.col("grade"))
+        .alias("grade")
+    )

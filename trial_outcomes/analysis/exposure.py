@@ -10,6 +10,16 @@ from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.flags import yn_flag
 from trial_outcomes.analysis.frames import require
 
+#: free text that records no bridging therapy ("None" made BRIDGFL = Y for every subject)
+NO_BRIDGING = ("none", "no", "nil", "n/a", "na", "-", "no bridging", "not given", "not applicable")
+
+
+def bridging_given(text: pl.Expr) -> pl.Expr:
+    """Bridging therapy was given: a recorded therapy, not blank and not a word for none."""
+    cleaned = text.str.strip_chars().str.to_lowercase()
+    return text.is_not_null() & (cleaned != "") & ~cleaned.is_in(NO_BRIDGING)
+
+
 NOT_INFUSED = labels.NOT_INFUSED  # code -> label; the codes are NINFCAT's values
 
 EXPOSURE_COLUMNS = {
@@ -37,7 +47,7 @@ def exposure_variables(records: Records) -> pl.DataFrame:
         pl.col("dose_cells_per_kg").alias("DOSE"),
         pl.col("ld_regimen").alias("LDREGIMEN"),
         pl.col("bridging").alias("BRIDGING"),
-        yn_flag(pl.col("bridging").is_not_null()).alias("BRIDGFL"),
+        yn_flag(bridging_given(pl.col("bridging"))).alias("BRIDGFL"),
     )
 
 

@@ -35,7 +35,7 @@ PROBLEM_SCHEMA = {
     "subject": pl.String,
     "rule": pl.String,
 }
-ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 INVISIBLE = r"[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Z}]"
 FORMULA_START = r"^[=+\-@]"
 
@@ -62,7 +62,9 @@ def typed_value(col: Column) -> pl.Expr:
         return pl.when(num.is_finite()).then(num)
     if col.kind == "integer":
         num = raw.cast(pl.Float64, strict=False)
-        return pl.when(num.is_finite() & (num == num.round(0))).then(num).cast(pl.Int64)
+        # within 2**53: a whole number a float holds exactly, far inside Int64 (1e19 crashed the cast)
+        whole = num.is_finite() & (num == num.round(0)) & (num.abs() <= 2**53)
+        return pl.when(whole).then(num).otherwise(None).cast(pl.Int64, strict=False)
     if col.kind == "code":
         mapping = {code.lower(): code for code in col.codes}
         return raw.str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.String)

@@ -113,8 +113,19 @@ def find_file(data_dir: Path, schema: RecordSchema) -> Path | None:
 
     A name that exists but is not a regular file (a folder, a device, a link to
     ``/dev/zero``, a broken link) is refused, not taken for absent."""
-    candidates = [data_dir / f"{schema.record}.{ext}" for ext in EXTENSIONS]
-    present = [p for p in candidates if p.is_symlink() or p.exists()]
+    wanted = {f"{schema.record}.{ext}" for ext in EXTENSIONS}
+    present = sorted(p for p in data_dir.iterdir() if p.name in wanted) if data_dir.is_dir() else []
+    other_case = sorted(
+        p.name
+        for p in (data_dir.iterdir() if data_dir.is_dir() else [])
+        if p.name.lower() in wanted and p.name not in wanted
+    )
+    if other_case:  # CRS_Monitoring.csv: the report said the drop had no crs_monitoring file
+        raise _refuse(
+            other_case[0],
+            f"file name differs from {schema.record}.{other_case[0].rsplit('.', 1)[-1].lower()} only in letter case: "
+            "rename it (file names are matched exactly)",
+        )
     for path in present:
         try:
             mode = path.stat().st_mode
@@ -390,6 +401,7 @@ class _Workbook:
     sheets: list[tuple[str, str]]  # (name, state: visible / hidden / veryHidden)
     sheet_xml: bytes | None  # the first sheet's XML
     recalculate_on_open: bool  # calcPr fullCalcOnLoad: the writer never computed its formulas
+    percent_styles: frozenset[int] = frozenset()  # cell styles that show a number as a percentage
 
 
 def _read_xlsx(data: bytes, name: str) -> pl.DataFrame:
@@ -410,7 +422,7 @@ def _read_xlsx(data: bytes, name: str) -> pl.DataFrame:
         )
     header_row = 1
     if book.sheet_xml is not None:
-        header_row = _check_sheet_cells(book.sheet_xml, name, book.recalculate_on_open)
+        header_row = _check_sheet_cells(book.sheet_xml, name, book.recalculate_on_open, book.percent_styles)
     try:
         frame = pl.read_excel(
             io.BytesIO(data),
@@ -484,8 +496,12 @@ def _inspect_xlsx(data: bytes, name: str) -> _Workbook:
         listed = [(s.get("name", "?"), s.get("state", "visible")) for s in sheets]
         calc = workbook.find(f"{_NS_MAIN}calcPr")
         recalc = calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
+        try:
+            percent = _percent_styles(archive)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+            raise _refuse(name, f"not a readable XLSX file ({_short(exc)})") from None
         if not sheets:
-            return _Workbook(listed, None, recalc)
+            return _Workbook(listed, None, recalc, percent)
         path = _sheet_path(rels, sheets[0].get(f"{_NS_REL}id"))
         try:
             xml = archive.read(path) if path is not None else None
@@ -493,7 +509,27 @@ def _inspect_xlsx(data: bytes, name: str) -> _Workbook:
             xml = None
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
             raise _refuse(name, f"not a readable XLSX file ({_short(exc)})") from None
-        return _Workbook(listed, xml, recalc)
+        return _Workbook(listed, xml, recalc, percent)
+
+
+def _percent_styles(archive: zipfile.ZipFile) -> frozenset[int]:
+    """The cell styles (indexes into ``cellXfs``) whose number format is a percentage:
+    the built-in formats 9 and 10 (``0%``, ``0.00%``) and any custom one with ``%``."""
+    try:
+        styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
+    except (KeyError, ElementTree.ParseError):
+        return frozenset()
+    percent_ids = {9, 10}
+    for fmt in styles.iter(f"{_NS_MAIN}numFmt"):
+        code = fmt.get("formatCode", "")
+        if "%" in code.replace("\\%", "").replace('"%"', ""):
+            percent_ids.add(int(fmt.get("numFmtId", "-1")))
+    xfs = styles.find(f"{_NS_MAIN}cellXfs")
+    if xfs is None:
+        return frozenset()
+    return frozenset(
+        i for i, xf in enumerate(xfs.findall(f"{_NS_MAIN}xf")) if int(xf.get("numFmtId", "0")) in percent_ids
+    )
 
 
 def _sheet_path(rels: ElementTree.Element, rel_id: str | None) -> str | None:
@@ -515,9 +551,12 @@ def _cells(refs: list[str]) -> str:
     return ", ".join(refs[:10]) + (f" and {len(refs) - 10} more" if len(refs) > 10 else "")
 
 
-def _check_sheet_cells(sheet_xml: bytes, name: str, recalculate_on_open: bool) -> int:
+def _check_sheet_cells(
+    sheet_xml: bytes, name: str, recalculate_on_open: bool, percent_styles: frozenset[int] = frozenset()
+) -> int:
     """Refuse what the cell engine would read silently wrong, naming the cells; return
     the Excel row of the header (the first row holding a value)."""
+    percent: list[tuple[str, str]] = []
     uncomputed: list[str] = []
     formulas: list[str] = []
     errors: list[tuple[str, str]] = []
@@ -537,6 +576,8 @@ def _check_sheet_cells(sheet_xml: bytes, name: str, recalculate_on_open: bool) -
                         uncomputed.append(ref)
                 if element.get("t") == "e":
                     errors.append((ref, text or "#error"))
+                elif text and element.get("t") in (None, "n") and int(element.get("s", "0")) in percent_styles:
+                    percent.append((ref, text))
                 if header_row is None and (text or inline is not None):
                     digits = "".join(ch for ch in ref if ch.isdigit())
                     header_row = int(digits) if digits else 1
@@ -568,6 +609,16 @@ def _check_sheet_cells(sheet_xml: bytes, name: str, recalculate_on_open: bool) -
             "their stored values were never computed (a program wrote 0 as a placeholder); open it in Excel, "
             "let it calculate and save, or export values only",
             **_where(formulas[0]),
+        )
+    if percent:
+        ref, value = percent[0]
+        raise _refuse(
+            name,
+            f"cell(s) formatted as a percentage: {_cells([r for r, _ in percent])}; Excel shows {value} as "
+            f"{float(value) * 100:g}% but stores {value}, which would be read (a value 100 times too small in a "
+            "% column): format the cells as plain numbers holding the value shown",
+            **_where(ref),
+            value=value,
         )
     if merged:
         raise _refuse(

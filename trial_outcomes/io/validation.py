@@ -187,7 +187,9 @@ def _followup_order(records: Records, first_inf: pl.DataFrame) -> pl.DataFrame:
                 "_day0",
                 "event_date",
                 "event_date",
-                "HSCT or new therapy is dated before the first CAR-T infusion (bridging belongs in infusion.bridging)",
+                "HSCT or new therapy is dated on or before the day of the first CAR-T infusion (bridging belongs "
+                "in infusion.bridging; on day 0 it would end the treatment-emergent window at once)",
+                strict=True,
             ),
         ]
     )
@@ -249,6 +251,7 @@ def dependent_values(records: Records) -> pl.DataFrame:
         )
     ]
     out.append(fatal_events_without_death(records))
+    out.append(relapse_without_remission(records))
     icans = records["icans_monitoring"].join(
         records["enrolment"].select("subject_id", "age_years", "enrol_date"), on="subject_id", how="left"
     )
@@ -278,6 +281,36 @@ def dependent_values(records: Records) -> pl.DataFrame:
         )
     )
     return _concat(out)
+
+
+def relapse_without_remission(records: Records) -> pl.DataFrame:
+    """A ``RELAPSE`` assessment needs an earlier CR/CRi of the subject (any, after other
+    therapy included), except for an MRD-persistent entrant, who enters in remission:
+    a relapse of a subject never in remission is a miscoded NR, which version 2 let
+    vanish from every count (BOR28 NE)."""
+    assess = records["assessments"]
+    first_cr = (
+        assess.filter(pl.col("response").is_in(["CR", "CRi"]))
+        .group_by("subject_id")
+        .agg(pl.col("assessment_date").min().alias("_first_cr"))
+    )
+    status = records["enrolment"].select("subject_id", "disease_status")
+    relapses = (
+        assess.filter(pl.col("response") == "RELAPSE")
+        .join(first_cr, on="subject_id", how="left")
+        .join(status, on="subject_id", how="left")
+    )
+    bad = relapses.filter(
+        (pl.col("disease_status") != "mrd_persistent").fill_null(True)
+        & (pl.col("_first_cr").is_null() | (pl.col("_first_cr") >= pl.col("assessment_date")))
+    )
+    return _problems(
+        bad,
+        "response",
+        pl.col("response"),
+        "RELAPSE before any CR/CRi of this subject: a subject never in remission cannot relapse (code NR, or "
+        "record the remission)",
+    )
 
 
 def fatal_events_without_death(records: Records) -> pl.DataFrame:
