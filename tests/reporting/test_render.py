@@ -93,21 +93,21 @@ def test_cjk_text_uses_a_cjk_font_or_says_on_page_1_that_there_is_none(image_roo
     none, page 1 says so in red."""
     from pypdf import PdfReader
 
-    from trial_outcomes.reporting import render
+    from trial_outcomes.reporting import fonts, render
 
     root, _ = image_root
     doc = _document("患者-035 复发后死亡")
     empty = tmp_path / "no-fonts"
     empty.mkdir()
-    monkeypatch.setattr(render, "CJK_FONT_DIRS", ())
+    monkeypatch.setattr(fonts, "CJK_FONT_DIRS", ())
     monkeypatch.setenv("TRIAL_CJK_FONT_DIR", str(empty))
     data, cjk = render.pdf_content(doc)
-    assert cjk and data["font_warning"] == render.NO_CJK_FONT
+    assert cjk and data["font_warning"] == fonts.NO_CJK_FONT
     text = " ".join(PdfReader(io.BytesIO(render_pdf(doc, root))).pages[0].extract_text().split())
     assert "no CJK font was found on this machine" in text
     assert "font_warning" not in render.pdf_content(_document("plain"))[0]
     monkeypatch.undo()
-    if render.cjk_font_dir() is None:
+    if fonts.cjk_font_dir() is None:
         pytest.skip("no CJK font on this machine (CI installs fonts-wqy-microhei)")
     pdf = PdfReader(io.BytesIO(render_pdf(doc, root)))
     fonts = {

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import re
 from pathlib import Path
 from typing import Any
 
 from trial_outcomes.reporting.content import Document
+from trial_outcomes.reporting.fonts import CJK, NO_CJK_FONT, cjk_font_dir
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -40,33 +39,6 @@ def render_html(doc: Document, images: dict[str, bytes]) -> str:
         for name, svg in images.items()
     }
     return env.get_template("report.html.j2").render(doc=doc.as_dict(), images=uris)
-
-
-#: Chinese, Japanese and Korean text (a GB18030 export's ids such as 患者-035)
-CJK = re.compile(r"[\u2e80-\u2fdf\u3000-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-#: where Debian's CJK font packages put their fonts (fonts-wqy-microhei, fonts-noto-cjk, fonts-arphic-uming);
-#: TRIAL_CJK_FONT_DIR names another folder
-CJK_FONT_DIRS = (
-    "/usr/share/fonts/truetype/wqy",
-    "/usr/share/fonts/opentype/noto",
-    "/usr/share/fonts/truetype/arphic",
-)
-CJK_FAMILIES = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "AR PL UMing CN")
-NO_CJK_FONT = (
-    "This report holds Chinese, Japanese or Korean characters (in subject ids or text from the drop), but "
-    "no CJK font was found on this machine: in this PDF they show as empty boxes. The HTML report shows "
-    "them. Install Debian's fonts-wqy-microhei or fonts-noto-cjk (or set TRIAL_CJK_FONT_DIR) and run again."
-)
-
-
-def cjk_font_dir() -> str | None:
-    """The first folder holding a CJK font, or None."""
-    named = os.environ.get("TRIAL_CJK_FONT_DIR", "")
-    for folder in ([named] if named else []) + list(CJK_FONT_DIRS):
-        fonts = [p for p in Path(folder).glob("*") if p.suffix.lower() in (".ttf", ".ttc", ".otf")] if folder else []
-        if fonts:
-            return folder
-    return None
 
 
 def font_paths(cjk: bool = False) -> list[str]:

@@ -10,6 +10,7 @@ of print resolution, since nothing is rasterised or compressed.
 
 from __future__ import annotations
 
+import functools
 import io
 from typing import Any
 
@@ -31,11 +32,37 @@ RC = {
 }
 
 
+@functools.cache
+def _cjk_families() -> tuple[str, ...]:
+    """Register the machine's CJK font with matplotlib (``reporting.fonts``) and return
+    its family names, for per-glyph fallback after DejaVu Sans; none found: the
+    missing-glyph warning is silenced (page 1 of the PDF says it once)."""
+    import warnings
+
+    from matplotlib import font_manager
+
+    from trial_outcomes.reporting.fonts import cjk_font_files
+
+    families: list[str] = []
+    for path in cjk_font_files():
+        try:
+            font_manager.fontManager.addfont(str(path))
+            families.append(font_manager.FontProperties(fname=str(path)).get_name())
+        except (OSError, RuntimeError, ValueError):
+            continue
+    if not families:
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
+    return tuple(dict.fromkeys(families))
+
+
 def new_figure(width: float, height: float) -> Any:
     """A figure that does not touch pyplot's global state."""
     import matplotlib
 
     matplotlib.rcParams.update(RC)  # type: ignore[arg-type]  # the keys are rcParams names, checked by matplotlib
+    fallback = _cjk_families()
+    if fallback:
+        matplotlib.rcParams["font.family"] = ["DejaVu Sans", *fallback]
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height))

@@ -1,0 +1,130 @@
+"""Issue 21, whole runs: each attack through `run_pipeline`, refused with a one-line
+message naming where, the cut published earlier byte-identical; or handled as stated."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from trial_outcomes.pipelines.runner import run_pipeline
+
+pytestmark = pytest.mark.slow
+CUT = "2023-12-31"
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def published(small_drop_master, tmp_path) -> tuple[Path, Path]:
+    """A good drop and an output folder in which its cut is published."""
+    drop = tmp_path / "drop"
+    shutil.copytree(small_drop_master, drop)
+    out = tmp_path / "out"
+    assert run_pipeline(drop, out, CUT).success
+    return drop, out
+
+
+def _refused(drop: Path, out: Path, *fragments: str) -> str:
+    before = _hashes(out / ".versions")
+    outcome = run_pipeline(drop, out, CUT, supersede="the red team's attack")
+    assert not outcome.success
+    message = "\n".join(outcome.failures)
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in:\n{message}"
+    assert "Traceback" not in message
+    assert _hashes(out / ".versions") == before
+    return message
+
+
+def _replace_id(drop: Path, old: str, new: str) -> None:
+    for path in drop.glob("*.csv"):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace(f"{old},", f"{new},"), encoding="utf-8")
+
+
+def test_a_cyrillic_look_alike_id_is_refused(published):
+    """ВR-001 (Cyrillic В) became a 121st subject."""
+    drop, out = published
+    first = pl.read_csv(drop / "enrolment.csv", infer_schema=False)["subject_id"][0]
+    enrol = (drop / "enrolment.csv").read_text(encoding="utf-8")
+    (drop / "enrolment.csv").write_text(enrol.replace(f"{first},", "\u0412" + first[1:] + ",", 1), encoding="utf-8")
+    _refused(drop, out, "enrolment.csv, row 2, column subject_id", "mixes Latin letters with Cyrillic")
+
+
+def test_a_grade_5_ae_of_a_subject_alive_is_refused(published):
+    drop, out = published
+    ae = pl.read_csv(drop / "adverse_events.csv", infer_schema=False)
+    dead = set(pl.read_csv(drop / "followup.csv", infer_schema=False).filter(pl.col("event") == "DEATH")["subject_id"])
+    alive = ae.filter(~pl.col("subject_id").is_in(list(dead))).row(0, named=True)
+    ae.with_columns(
+        pl.when((pl.col("subject_id") == alive["subject_id"]) & (pl.col("ae_id") == alive["ae_id"]))
+        .then(pl.lit("5"))
+        .otherwise(pl.col("grade"))
+        .alias("grade")
+    ).write_csv(drop / "adverse_events.csv")
+    _refused(drop, out, "grade 5 (fatal) adverse event, but followup has no DEATH", alive["subject_id"])
+
+
+def test_the_same_drop_from_another_folder_is_the_same_publication(published, tmp_path):
+    """The report printed the folder name, so a renamed folder published a new version."""
+    drop, out = published
+    renamed = tmp_path / "export-2024-01-05"
+    shutil.copytree(drop, renamed)
+    before = _hashes(out / ".versions")
+    outcome = run_pipeline(renamed, out, CUT, supersede="re-export")
+    assert outcome.success and _hashes(out / ".versions") == before
+    assert any("nothing to supersede" in w for w in outcome.warnings)
+
+
+def test_a_users_own_link_at_the_cut_is_refused(published, tmp_path):
+    drop, out = published
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    link = out / "2024-01-31"
+    os.symlink(mine, link)
+    outcome = run_pipeline(drop, out, "2024-01-31")
+    assert not outcome.success and "is a link the pipeline did not make" in "\\n".join(outcome.failures)
+    assert os.readlink(link) == str(mine)
+
+
+def test_a_file_at_locks_is_one_line(published):
+    drop, out = published
+    shutil.rmtree(out / ".locks")
+    (out / ".locks").write_text("not a folder")
+    outcome = run_pipeline(drop, out, CUT)
+    assert not outcome.success
+    assert outcome.failures == [
+        f"{out / '.locks'} is not the pipeline's lock folder (a file or a link is there); move it away and run again"
+    ]
+
+
+def test_a_drop_with_chinese_ids_publishes(published, tmp_path):
+    """Ids from a GB18030 export: the PDF sets them in a CJK font, or says on page 1 it has none."""
+    from pypdf import PdfReader
+
+    from trial_outcomes.reporting.fonts import NO_CJK_FONT, cjk_font_dir
+
+    drop, _ = published
+    chinese = tmp_path / "chinese"
+    shutil.copytree(drop, chinese)
+    first = pl.read_csv(chinese / "enrolment.csv", infer_schema=False)["subject_id"][0]
+    _replace_id(chinese, first, "患者-001")
+    out = tmp_path / "out-cn"
+    outcome = run_pipeline(chinese, out, CUT)
+    assert outcome.success, outcome.failures
+    text = " ".join(page.extract_text() for page in PdfReader(out / CUT / "report.pdf").pages)
+    if cjk_font_dir() is None:
+        assert NO_CJK_FONT.split(":")[0] in " ".join(text.split())
+    else:
+        assert "患者-001" in text
