@@ -369,7 +369,7 @@ def course_section(inp: ReportInputs) -> Section:
             "Course of each infused subject",
             "From day 0 to death or the last date known alive: first remission, HSCT, new therapy, "
             "relapse, death; arrows: ongoing at the cut. The 180 most recently infused subjects at most, "
-            "in order of follow-up (shortest first).",
+            "in order of follow-up, the longest at the top.",
         )
         for name in names
     ]

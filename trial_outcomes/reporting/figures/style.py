@@ -60,16 +60,30 @@ def new_figure(width: float, height: float) -> Any:
     import matplotlib
 
     matplotlib.rcParams.update(RC)  # type: ignore[arg-type]  # the keys are rcParams names, checked by matplotlib
-    fallback = _cjk_families()
-    if fallback:
-        matplotlib.rcParams["font.family"] = ["DejaVu Sans", *fallback]
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height))
 
 
 def figure_bytes(fig: Any) -> bytes:
-    """The figure as SVG, without a date: the same data give the same bytes."""
+    """The figure as SVG, without a date: the same data give the same bytes. A figure
+    whose text holds Chinese, Japanese or Korean characters (a subject id 患者-035) is
+    written with its text as outlines, drawn with the machine's CJK font after DejaVu
+    Sans: SVG text naming a CJK font showed as empty boxes in the PDF. Every other
+    figure keeps its text as text, the same bytes on every machine."""
+    import matplotlib
+    from matplotlib.text import Text
+
+    from trial_outcomes.reporting.fonts import CJK
+
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None})
+    texts = [t for t in fig.findobj(Text) if CJK.search(t.get_text() or "")]
+    fallback = _cjk_families() if texts else ()
+    if fallback:
+        for text in texts:
+            text.set_fontfamily(["DejaVu Sans", *fallback])
+        with matplotlib.rc_context({"svg.fonttype": "path"}):
+            fig.savefig(buffer, format="svg", metadata={"Date": None})
+    else:
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
