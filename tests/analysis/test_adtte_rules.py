@@ -180,6 +180,10 @@ def test_a_subject_withdrawn_before_any_assessment_is_censored_at_day_0_not_a_fa
     t.enrol("S2").infuse("S2").event("S2", 12, "DEATH", "Sepsis", "INFECTION")
     d = t.derive()
     s1 = tte(d, "EFS", "S1")
-    assert s1 is not None and (s1["AVAL"], s1["CNSR"]) == (0, 1)
+    assert s1 is not None and (s1["AVAL"], s1["CNSR"], s1["CNSDTDSC"]) == (
+        0,
+        1,
+        "No disease assessment: censored at day 0",
+    )
     s2 = tte(d, "EFS", "S2")
     assert s2 is not None and (s2["AVAL"], s2["CNSR"], s2["EVNTDESC"]) == (12, 0, "Death")

@@ -213,3 +213,29 @@ def test_alert_state_is_durable_retried_and_never_sent_twice(toxic_drop, tmp_pat
     assert not alert_pending(sending, now)
     assert alert_pending(sending, now + dt.timedelta(minutes=6))
     assert not alert_pending({STOPPING_TAG: "x", ANNOUNCED_TAG: "webhook: FAILED (x); GAVE UP after 10 rounds"}, now)
+
+
+def test_the_alert_uses_the_plan_the_run_used_not_the_uis(toxic_drop, tmp_path, webhook):
+    """Issue 22: a launchpad run naming a plan with [notify] crossed the boundary and the
+    sensor, reading the plan the UI was started with (no one to tell), told nobody. The
+    sensor now reads the plan published with the cut."""
+    url, posts = webhook
+    plan = plan_with_notify(tmp_path / "plan.toml", url)
+    plan.write_text(plan.read_text().replace("p0 = 0.60", "p0 = 0.30").replace("p1 = 0.80", "p1 = 0.50"))
+    out = tmp_path / "out"
+    with dg.instance_for_test() as instance:
+        result, _ = materialize_cut(toxic_drop, out, CUT, instance=instance, plan=str(plan))
+        assert result.success
+        ui = build_definitions(DropSettings(data_dir=str(toxic_drop), out_dir=str(out)))  # the UI's default plan
+        assert not ui.resources["settings"].analysis_plan().notify.enabled
+        sensor = ui.resolve_sensor_def("stopping_boundary_alert")
+        with dg.build_run_status_sensor_context(
+            sensor_name=sensor.name,
+            dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(result.run_id),
+            dagster_event=result.get_run_success_event(),
+            resources={"settings": ui.resources["settings"]},
+        ) as context:
+            sensor(context)
+        assert instance.get_run_by_id(result.run_id).tags[ANNOUNCED_TAG] == "webhook: sent"
+    assert len(posts) == 1

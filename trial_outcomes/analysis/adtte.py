@@ -150,6 +150,8 @@ def event_free_survival(adsl: pl.DataFrame) -> pl.DataFrame:
     censor = (
         pl.when((pl.col("D28PENDFL") == "Y") & (pl.col("RSP42FL") != "Y"))
         .then(pl.lit("Day-28 response pending at the cut"))
+        .when(pl.col("LSTASDT").is_null())
+        .then(pl.lit("No disease assessment: censored at day 0"))
         .otherwise(pl.lit("Last disease assessment"))
     )
     return _rows(safety, pl.col("TRTSDT"), adt, event, desc, censor)
