@@ -9,6 +9,7 @@ stopping boundary was crossed; 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import resource
 import shutil
@@ -19,6 +20,7 @@ import tempfile
 import time
 import webbrowser
 from pathlib import Path
+from typing import NoReturn
 
 from trial_outcomes.errors import UsageError
 from trial_outcomes.text import printable
@@ -115,6 +117,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"\n{printable(line)}", file=sys.stderr)
         return 1
     print(f"data cut {outcome.cut}: outputs in {outcome.published}")
+    if outcome.publication:
+        print(f"  {outcome.publication}")
     print(f"  report: {Path(outcome.published or '').absolute() / 'report.pdf'}")
     total = time.perf_counter() - started
     print(f"done in {total:.1f} s, peak RSS {_peak_rss_mb():.0f} MB")
@@ -218,8 +222,9 @@ def cmd_open(args: argparse.Namespace) -> int:
     return 0
 
 
-class _Help(argparse.ArgumentDefaultsHelpFormatter):
-    """Each option's default, where it has one worth showing (not empty, off or none)."""
+class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Each option's default, where it has one worth showing (not empty, off or none);
+    the examples and exit statuses of the epilog as written."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         if action.default in ("", None, False) or action.default is argparse.SUPPRESS:
@@ -227,15 +232,53 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a did-you-mean for a mistyped option (``--dta`` -> ``--data``)."""
+
+    def error(self, message: str) -> NoReturn:
+        if "unrecognized arguments:" in message:
+            parsers = [self]
+            for action in self._actions:
+                if isinstance(action, argparse._SubParsersAction):
+                    parsers += list(action.choices.values())
+            known = sorted({o for p in parsers for o in p._option_string_actions if o.startswith("--")})
+            for token in message.split("unrecognized arguments:", 1)[1].split():
+                close = difflib.get_close_matches(token.split("=", 1)[0], known, n=1, cutoff=0.6)
+                if close:
+                    message += f" (did you mean {close[0]}?)"
+                    break
+        super().error(message)
+
+
+EXIT_STATUSES = """exit statuses:
+  0    published (or already published with the same outputs)
+  1    refused or failed: nothing was published, earlier outputs are untouched
+  2    a usage error (an option, a folder, the analysis plan)
+  3    published, and a stopping boundary was crossed (see page 1 of the report)
+  130  interrupted: nothing was published"""
+
+RUN_EXAMPLES = f"""examples:
+  trial-outcomes run                                  the sample drop at its latest date
+  trial-outcomes run --data /drops/2024-04 --cut 2024-03-31 --out /dsmb/outputs
+  trial-outcomes run --cut 2024-03-31 --supersede "corrected export of 5 April"
+  trial-outcomes run --plan plan.toml --compare 2023-12-31 --timings
+
+{EXIT_STATUSES}"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="trial-outcomes",
         description="Outcomes pipeline of NCT04325841",
         formatter_class=_Help,
+        epilog="examples:\n  trial-outcomes run\n  trial-outcomes ui\n  trial-outcomes open --format html\n"
+        "  trial-outcomes synth --subjects 120 --seed 7 --out data/sample\n\n" + EXIT_STATUSES,
     )
     sub = parser.add_subparsers(dest="command", required=True)
     fmt = _Help
-    run = sub.add_parser("run", help="materialize every asset for one drop and one data cut", formatter_class=fmt)
+    run = sub.add_parser(
+        "run", help="materialize every asset for one drop and one data cut", formatter_class=fmt, epilog=RUN_EXAMPLES
+    )
     run.add_argument("--data", default="data/sample", help="folder of the data drop")
     run.add_argument("--cut", default="", help="data cut YYYY-MM-DD (empty: the latest date in the drop)")
     run.add_argument("--out", default="outputs", help="output folder")
@@ -256,7 +299,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timings", action="store_true", help="print the seconds spent in each step")
     run.add_argument("--quiet", action="store_true", help="no line per finished step")
     run.set_defaults(func=cmd_run)
-    synth = sub.add_parser("synth", help="write a synthetic drop, realistic for this trial", formatter_class=fmt)
+    synth = sub.add_parser(
+        "synth",
+        help="write a synthetic drop, realistic for this trial",
+        formatter_class=fmt,
+        epilog="example:\n  trial-outcomes synth --subjects 2000 --seed 3 --format parquet --out /tmp/drop\n\n"
+        "exit statuses:\n  0    written\n  2    a usage error",
+    )
     synth.add_argument("--subjects", type=int, default=120, help="number of subjects")
     synth.add_argument("--seed", type=int, default=20201, help="random seed: the same seed gives the same bytes")
     synth.add_argument("--out", required=True, help="folder to write the drop into")
@@ -264,7 +313,11 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(func=cmd_synth)
     ui = sub.add_parser(
-        "ui", help="open the Dagster UI (web server and daemon) on the project-local home", formatter_class=fmt
+        "ui",
+        help="open the Dagster UI (web server and daemon) on the project-local home",
+        formatter_class=fmt,
+        epilog="example:\n  trial-outcomes ui --port 3001 --plan plan.toml\n\n"
+        "exit statuses:\n  0    stopped by Ctrl-C\n  2    a usage error",
     )
     ui.add_argument("--data", default="data/sample", help="folder of the data drop")
     ui.add_argument("--out", default="outputs", help="output folder")
@@ -272,7 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback by default)")
     ui.add_argument("--port", type=int, default=3000, help="port")
     ui.set_defaults(func=cmd_ui)
-    opener = sub.add_parser("open", help="open a published report (print its path)", formatter_class=fmt)
+    opener = sub.add_parser(
+        "open",
+        help="open a published report (print its path)",
+        formatter_class=fmt,
+        epilog="examples:\n  trial-outcomes open\n  trial-outcomes open 2023-12-31 --format html --print-only\n\n"
+        "exit statuses:\n  0    the report's path printed (and opened)\n  2    no such published cut",
+    )
     opener.add_argument("cut", nargs="?", default="", help="data cut (default: the latest published)")
     opener.add_argument("--out", default="outputs", help="output folder")
     opener.add_argument("--format", choices=("pdf", "html"), default="pdf", help="which report")

@@ -27,11 +27,28 @@ def test_run_on_the_sample_prints_each_step_and_where_the_report_is(tmp_path):
     out = result.stdout
     assert "outputs in" in out and "report: " in out and "report.pdf" in out
     assert out.count("  done  ") >= 30  # one line per finished step, with its seconds
-    assert "seconds by step" in out
+    assert "seconds by step" in out and "  published v001\n" in out
     cut = out.split("data cut ")[1][:10]
     assert (tmp_path / "out" / cut / "eligibility_deviations.csv").is_file()
     opened = cli("open", "--out", str(tmp_path / "out"), "--print-only", home=tmp_path / "home")
     assert opened.returncode == 0 and opened.stdout.strip() == str((tmp_path / "out" / cut / "report.pdf").absolute())
+    again = cli(
+        "run",
+        "--data",
+        str(ROOT / "data" / "sample"),
+        "--out",
+        str(tmp_path / "out"),
+        "--quiet",
+        home=tmp_path / "home",
+    )
+    assert again.returncode == 0 and "no new version: v001 already holds these outputs" in again.stdout
+
+
+def test_a_mistyped_option_gets_a_suggestion_and_help_has_examples_and_exit_statuses(tmp_path):
+    typo = cli("run", "--dta", "x", home=tmp_path / "home")
+    assert typo.returncode == 2 and "unrecognized arguments: --dta x (did you mean --data?)" in typo.stderr
+    helped = cli("run", "--help", home=tmp_path / "home")
+    assert "examples:" in helped.stdout and "3    published, and a stopping boundary was crossed" in helped.stdout
 
 
 def test_run_on_a_bad_drop_exits_1_naming_the_check_row_and_subject(drop, tmp_path):

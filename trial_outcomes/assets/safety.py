@@ -13,6 +13,7 @@ from trial_outcomes.analysis.syndromes import SyndromeGrading
 from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
 from trial_outcomes.assets.metadata import records_table
 from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
+from trial_outcomes.formatting import pct, pct_ci
 
 VERSION = code_version("assets/safety.py")
 
@@ -71,7 +72,7 @@ def aesi_summary(
     rows = [
         {
             "category": r["category"],
-            "subjects": f"{r['n_any']} ({r['pct_any'] or 0:.1f}%)",
+            "subjects": f"{r['n_any']} ({pct((r['pct_any'] or 0) / 100)})",
             "grade >= 3": r["n_grade3plus"],
         }
         for r in table.iter_rows(named=True)
@@ -112,9 +113,7 @@ def safety_headline(context: AssetExecutionContext, settings: DropSettings, adsl
         {
             "measure": r["measure"],
             "n": f"{r['n_events']}/{r['n']}",
-            "rate (95% CI)": "NE"
-            if r["rate"] is None
-            else f"{100 * r['rate']:.1f}% ({100 * r['rate_lcl']:.1f}-{100 * r['rate_ucl']:.1f})",
+            "rate (95% CI)": pct_ci(r["rate"], r["rate_lcl"], r["rate_ucl"]),
         }
         for r in table.iter_rows(named=True)
     ]

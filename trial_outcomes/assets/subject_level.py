@@ -15,6 +15,7 @@ from trial_outcomes.analysis.syndromes import SyndromeGrading
 from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
 from trial_outcomes.assets.metadata import listing_check, records_table
 from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
+from trial_outcomes.formatting import pct_ci
 from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.labels import group as group_label
 
@@ -124,9 +125,7 @@ def response_summary(context: AssetExecutionContext, settings: DropSettings, ads
             "parameter": r["parameter"],
             "group": group_label(r["group_var"], r["group"]),
             "responders / evaluable": f"{r['responders']}/{r['n']}",
-            "rate (95% CI)": "NE"
-            if r["rate"] is None
-            else f"{100 * r['rate']:.1f}% ({100 * r['rate_lcl']:.1f}-{100 * r['rate_ucl']:.1f})",
+            "rate (95% CI)": pct_ci(r["rate"], r["rate_lcl"], r["rate_ucl"]),
             "pending": r["n_pending"],
         }
         for r in shown.iter_rows(named=True)

@@ -34,6 +34,7 @@ class RunOutcome:
     cut: str | None = None
     published: str | None = None
     failures: list[str] = field(default_factory=list)
+    publication: str = ""  # "published v002 (...)" or "no new version: ..."
     warnings: list[str] = field(default_factory=list)
     boundaries: list[str] = field(default_factory=list)
     announcements: list[str] = field(default_factory=list)  # who was told of a crossed boundary, and how
@@ -180,6 +181,7 @@ def _execute(
         if result.success:
             outcome.cut = cut
             outcome.published = str(settings.out_path / cut)
+            outcome.publication = _publication_line(settings.out_path, cut, published)
         run = instance.get_run_by_id(result.run_id)
         if result.success and outcome.boundaries and run is not None:
             try:  # the cut is published: no failure of an alert may turn that into exit 1
@@ -187,6 +189,31 @@ def _execute(
             except Exception as exc:  # announce_run reports delivery itself; this guards the instance calls
                 outcome.announcements = [f"alert FAILED ({type(exc).__name__}: {exc}); the retry sensor will try again"]
     return outcome
+
+
+def _publication_line(out_dir: Path, cut: str, before: Any) -> str:
+    """What the run did to ``<out>/<cut>``: a new version (which, and what it replaced)
+    or nothing (the current version holds the same outputs), and the cut it compared with."""
+    try:
+        after = current(out_dir, cut)
+    except PublishRefused:
+        return ""
+    if after is None:
+        return ""
+    if before is not None and before.version == after.version:
+        line = f"no new version: {after.version} already holds these outputs"
+    elif before is None:
+        line = f"published {after.version}"
+    else:
+        line = f"published {after.version} (the previous, {before.version}, is kept)"
+    comparison = out_dir / cut / "cut_comparison.csv"
+    if comparison.is_file():
+        import polars as pl
+
+        previous = pl.read_csv(comparison, infer_schema=False)["previous_cut"].drop_nulls()
+        if previous.len():
+            line += f"; compared with the published cut {previous[0]}"
+    return line
 
 
 def add_partition(instance: dg.DagsterInstance, cut: str) -> None:
