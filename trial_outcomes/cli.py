@@ -172,8 +172,24 @@ def ui_commands(args: argparse.Namespace, home: Path) -> tuple[list[list[str]], 
         "load_from:\n  - python_module:\n      module_name: trial_outcomes.pipelines.definitions\n"
         "      location_name: trial_outcomes\n"
     )
-    webserver = [sys.executable, "-m", "dagster_webserver", "-w", str(workspace), "-h", args.host, "-p", str(args.port)]
-    daemon = [sys.executable, "-m", "dagster._daemon", "run", "-w", str(workspace)]
+    # quiet by default (warnings and errors: ~2,100 DEBUG lines a run otherwise); --verbose shows Dagster's own
+    level = "debug" if getattr(args, "verbose", False) else "warning"
+    webserver = [
+        sys.executable,
+        "-m",
+        "dagster_webserver",
+        "-w",
+        str(workspace),
+        "-h",
+        args.host,
+        "-p",
+        str(args.port),
+        "--dagster-log-level",
+        level,
+        "--code-server-log-level",
+        level,
+    ]
+    daemon = [sys.executable, "-m", "dagster._daemon", "run", "-w", str(workspace), "--log-level", level]
     return [webserver, daemon], env
 
 
@@ -324,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--plan", default="", help="analysis plan TOML")
     ui.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback by default)")
     ui.add_argument("--port", type=int, default=3000, help="port")
+    ui.add_argument("--verbose", action="store_true", help="Dagster's info and debug lines on the console")
     ui.set_defaults(func=cmd_ui)
     opener = sub.add_parser(
         "open",

@@ -57,11 +57,11 @@ def test_a_crossed_boundary_is_in_the_check_the_run_tags_and_the_alerts(toxic_dr
         assert result.success  # non-blocking: the report still comes out
         checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
         safety = checks["safety_boundary"]
-        assert not safety.passed and safety.severity == dg.AssetCheckSeverity.WARN
+        assert not safety.passed and safety.severity == dg.AssetCheckSeverity.ERROR
         assert safety.description.startswith(f"BOUNDARY CROSSED at cut {CUT}: ")
         assert checks["efficacy_futility_boundary"].description.startswith("Not crossed")
         run = instance.get_run_by_id(result.run_id)
-        assert run.tags[STOPPING_TAG] == "CROSSED safety"
+        assert run.tags[STOPPING_TAG] == "BOUNDARY CROSSED: safety"
 
         defs = build_definitions(DropSettings(data_dir=str(toxic_drop), out_dir=str(out), plan=str(plan)))
         sensor = defs.resolve_sensor_def("stopping_boundary_alert")
@@ -207,7 +207,7 @@ def test_alert_state_is_durable_retried_and_never_sent_twice(toxic_drop, tmp_pat
         assert run.tags[ANNOUNCED_TAG] == "webhook: sent" and run.tags[ALERT_ROUNDS_TAG] == "2"
     now = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
     sending = {
-        STOPPING_TAG: "CROSSED safety",
+        STOPPING_TAG: "BOUNDARY CROSSED: safety",
         ANNOUNCED_TAG: f"sending since {(now - dt.timedelta(minutes=5)).isoformat()}",
     }
     assert not alert_pending(sending, now)

@@ -147,14 +147,13 @@ def _goto(page, url: str) -> None:
 
 def test_1_the_ui_started_without_the_venv_on_path_or_warnings(project):
     """Started from the CLI's own interpreter (no ``dagster`` on PATH), the current way
-    (no 'superseded' notice, no second dagster.yaml to ignore): nothing to decode."""
-    deadline = time.monotonic() + 60
-    console = project.folder / "ui-console.txt"
-    while "daemon" not in console.read_text().lower() and time.monotonic() < deadline:
-        time.sleep(1)
-    text = console.read_text()
-    assert "Serving dagster-webserver on http://127.0.0.1:" in text, text
-    for noise in ("superseded", "will not be used", "Traceback", "Warning", "FileNotFoundError"):
+    (no 'superseded' notice, no second dagster.yaml to ignore), and quiet (issue 22: a
+    heartbeat warning a minute and ~2,100 DEBUG lines a run): the console holds the
+    UI's address and nothing to decode."""
+    time.sleep(10)  # the daemon's first heartbeats and sensor ticks
+    text = (project.folder / "ui-console.txt").read_text()
+    assert "Dagster UI on http://127.0.0.1:" in text, text
+    for noise in ("superseded", "will not be used", "Traceback", "Warning", "FileNotFoundError", "DEBUG", "heartbeat"):
         assert noise not in text, text
 
 
@@ -234,7 +233,8 @@ def test_5_a_new_cut_launched_from_the_ui_crosses_the_boundary_and_someone_is_to
     assert (project.folder / "out" / UI_CUT / "report.pdf").is_file()
 
     _goto(page, f"{project.url}/runs")
-    page.get_by_text("trial/stopping_boundary: CROSSED safety").first.wait_for()
+    page.get_by_text("trial/stopping_boundary: BOUNDARY CROSSED: safety").first.wait_for()
+    page.get_by_text("trial/trigger: ui").first.wait_for()  # a launchpad run names its launcher and drop
     page.screenshot(path=str(project.shots / "5-runs-crossed.png"))
     _goto(page, f"{project.url}/assets/stopping_rules?view=checks")
     page.get_by_text("safety_boundary").first.click()

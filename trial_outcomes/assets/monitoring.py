@@ -77,7 +77,7 @@ def stopping_rules(
     crossed = [s for s in statuses if s.crossed]
     if crossed:
         context.instance.add_run_tags(
-            context.run.run_id, {STOPPING_TAG: "CROSSED " + ",".join(s.rule_id for s in crossed)}
+            context.run.run_id, {STOPPING_TAG: "BOUNDARY CROSSED: " + ", ".join(s.rule_id for s in crossed)}
         )
     meta, problems = save_table(context, settings, "stopping_rules.csv", table)
     rows = [
@@ -94,7 +94,8 @@ def stopping_rules(
         yield dg.AssetCheckResult(
             check_name=name,
             passed=not status.crossed,
-            severity=dg.AssetCheckSeverity.WARN,
+            # red in the UI wherever the asset or the run appears; non-blocking: the report still publishes
+            severity=dg.AssetCheckSeverity.ERROR,
             description=(
                 f"BOUNDARY CROSSED at cut {context.partition_key}: "
                 if status.crossed

@@ -10,7 +10,7 @@ from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.cut import apply_cut
 from trial_outcomes.assets.metadata import problems_check
-from trial_outcomes.assets.shared import DROP_FINGERPRINT_TAG, DropSettings, code_version, cut_asset
+from trial_outcomes.assets.shared import DROP_FINGERPRINT_TAG, TRIGGER_TAG, DropSettings, code_version, cut_asset
 from trial_outcomes.dates import parse_cut
 from trial_outcomes.errors import DataDropError
 from trial_outcomes.io import validation
@@ -89,6 +89,13 @@ def trial_drop(context: AssetExecutionContext, settings: DropSettings, **raw: Ra
             ),
             allow_retries=False,
         )
+    missing = {
+        tag: value
+        for tag, value in ((DROP_FINGERPRINT_TAG, fingerprint), (TRIGGER_TAG, "ui"))
+        if tag not in context.run.tags
+    }
+    if missing:  # a run launched from the UI carries the drop it read and its launcher too (issue 22)
+        context.instance.add_run_tags(context.run.run_id, missing)
     file_names = {record: r.file for record, r in raw.items()}
     empty = validation.empty_required_files(records, file_names, info.empty_files)
     if empty.height:  # say this first: an empty file also makes a cut look outside the drop
