@@ -94,3 +94,14 @@ def test_stopping_history_orders_cuts_and_ignores_later_ones():
     assert got["cut"].to_list() == ["2022-01-01", "2023-01-01", "2024-04-01"]
     assert got["boundary_value"].to_list() == [None, 0.9, 0.9]
     assert got["current"].to_list() == [False, False, True]
+
+
+def test_a_planned_reference_level_absent_at_the_cut_is_said():
+    """The plan names site 'ZZ' (no subject at this cut): the note says the largest group, BOREN, is used."""
+    from trial_outcomes.reporting.efficacy import reference_notes
+
+    cox = pl.DataFrame({"group_var": ["site", "sex"], "reference": ["BOREN", "M"]})
+    assert reference_notes(cox, {"site": "ZZ", "sex": "M"}) == [
+        "The analysis plan's reference level for site, 'ZZ', has no subjects at this cut: the largest group, "
+        "'BOREN', is the reference instead."
+    ]

@@ -370,6 +370,22 @@ def endpoint_section(inp: ReportInputs, endpoint: str) -> Section:
     return Section(f"{name} ({endpoint})", endpoint.lower(), blocks, new_page=True)
 
 
+def reference_notes(cox: pl.DataFrame, planned: dict[str, str]) -> list[str]:
+    """Where the plan names a reference level that the data at this cut do not have,
+    say which level was used instead (version 2 fell back silently while the text
+    said the plan's was used)."""
+    notes = []
+    for var, level in planned.items():
+        used = cox.filter(pl.col("group_var") == var)["reference"].unique().to_list()
+        if used and level not in used:
+            notes.append(
+                f"The analysis plan's reference level for {labels.in_sentence(labels.variable(var))}, "
+                f"{labels.level(var, level)!r}, has no subjects at this cut: the largest group, "
+                f"{labels.level(var, used[0])!r}, is the reference instead."
+            )
+    return notes
+
+
 def subgroup_section(inp: ReportInputs) -> Section:
     blocks: list[Any] = []
     for endpoint in ("OS", "EFS", "DFS", "DOR"):
@@ -402,6 +418,7 @@ def subgroup_section(inp: ReportInputs) -> Section:
             align=["left", "left", "left", "right", "right", "right", "right", "left"],
             population="As each endpoint; subjects without a value of the subgroup left out.",
             method="Cox model, Efron ties, Wald CI and p; empty where not estimable, with the reason.",
+            notes=reference_notes(cox, inp.plan.forest_reference),
         )
     )
     landmark = inp.table("hsct_landmark")
