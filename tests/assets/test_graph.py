@@ -113,7 +113,9 @@ def test_figures_show_in_the_ui_one_entry_per_endpoint(materialized: Materialize
 
 
 def test_figures_are_byte_identical_for_the_same_data(materialized: Materialized):
-    from trial_outcomes.reporting.figures.render import draw
+    import json
+
+    from trial_outcomes.reporting.figures.render import Stamped, draw, figure_stamp
     from trial_outcomes.reporting.figures.specs import survival_specs
 
     folder = materialized.folder
@@ -123,5 +125,7 @@ def test_figures_are_byte_identical_for_the_same_data(materialized: Materialized
         pl.read_parquet(folder / "km_curves.parquet"),
         (6, 12, 24),
     )
-    spec = specs["OS_primary_all.svg"]
+    drop = json.loads((folder / "manifest.json").read_text())["data_drop"]["sha256"]
+    spec = Stamped(specs["OS_primary_all.svg"], figure_stamp(materialized.cut, drop))  # each figure states its cut
     assert draw(spec) == draw(spec) == (folder / "plots" / "OS_primary_all.svg").read_bytes()
+    assert f"Data cut {materialized.cut}".encode() in draw(spec)

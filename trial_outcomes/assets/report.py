@@ -58,6 +58,7 @@ def figures(
     response_summary: pl.DataFrame,
     relapse_summary: RelapseTables,
     stopping_history: pl.DataFrame,
+    cut_records: TrialDrop,
 ) -> dg.Output[dict[str, bytes]]:
     """Every figure of the report (`plots/*.svg`): Kaplan-Meier and cumulative-incidence
     curves per endpoint and subgroup (number at risk under the axis, censoring ticks,
@@ -65,14 +66,14 @@ def figures(
     hazard ratios and response rates, the CONSORT flow, the CD19-negative relapse
     incidence and the swimmer plots. Drawn in worker processes. Each endpoint's
     curves show here, one metadata entry per endpoint."""
-    from trial_outcomes.reporting.figures.render import render_all
+    from trial_outcomes.reporting.figures.render import figure_stamp, render_all
     from trial_outcomes.reporting.figures.specs import all_specs
 
     plan = settings.analysis_plan()
     specs = all_specs(
         adsl, survival_analysis.tables, response_summary, relapse_summary.curve, plan.landmark_months, stopping_history
     )
-    images = render_all(specs)
+    images = render_all(specs, stamp=figure_stamp(context.partition_key, cut_records.fingerprint))
     folder = work_folder(context, settings)
     _write_plots(folder, images)
     gallery = {f"curves: {endpoint_label(e)}": dg.MetadataValue.md(_gallery(images, f"{e}_")) for e in UI_ENDPOINTS}

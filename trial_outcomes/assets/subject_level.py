@@ -135,6 +135,7 @@ def response_summary(context: AssetExecutionContext, settings: DropSettings, ads
         table,
         metadata={
             **meta,
+            "data cut": context.partition_key,
             "headline": records_table(
                 rows, ["parameter", "group", "responders / evaluable", "rate (95% CI)", "pending"]
             ),

@@ -112,6 +112,7 @@ def survival_analysis(
         SurvivalResults(tables),
         metadata={
             **meta,
+            "data cut": context.partition_key,  # every headline states its cut (issue 22)
             "headline: median and rates with 95% CIs (primary, all subjects)": records_table(
                 rows, list(rows[0]) if rows else ["endpoint"]
             ),

@@ -24,15 +24,22 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from trial_outcomes.reporting.figures import flow, forest, monitoring, survival
+from trial_outcomes.reporting.figures import flow, forest, monitoring, style, survival
 
 PARALLEL_FROM = 6  # fewer figures than this are drawn in this process
 _started: dict[int, ProcessPoolExecutor] = {}  # the warm workers of this process (by pid: a fork has none)
 
 
 def draw(spec: Any) -> bytes:
+    if isinstance(spec, Stamped):
+        style.STAMP[0] = spec.stamp  # this process draws this figure: its stamp, then the figure
+        try:
+            return draw(spec.spec)
+        finally:
+            style.STAMP[0] = ""
     if isinstance(spec, survival.SurvivalSpec):
         return survival.draw(spec)
     if isinstance(spec, forest.ForestSpec):
@@ -72,8 +79,24 @@ def figure_workers() -> Iterator[None]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def render_all(specs: dict[str, Any]) -> dict[str, bytes]:
-    """SVG bytes of every spec, by name (in name order)."""
+@dataclass(frozen=True)
+class Stamped:
+    """A figure spec and the words stamped in its corner (the cut and the drop)."""
+
+    spec: Any
+    stamp: str
+
+
+def figure_stamp(cut: str, drop_sha256: str) -> str:
+    """The words in each figure's corner: its data cut and drop."""
+    return f"Data cut {cut} · drop {drop_sha256[:12]}"
+
+
+def render_all(specs: dict[str, Any], stamp: str = "") -> dict[str, bytes]:
+    """SVG bytes of every spec, by name (in name order); with ``stamp``, each figure
+    carries it in its lower right corner (issue 22: every figure states its cut)."""
+    if stamp:
+        specs = {name: Stamped(spec, stamp) for name, spec in specs.items()}
     names = sorted(specs)
     n = workers()
     if n <= 1 or len(names) < PARALLEL_FROM:
@@ -150,6 +173,8 @@ def _warm_up() -> None:
 
 
 def _cost(spec: Any) -> int:
+    if isinstance(spec, Stamped):
+        return _cost(spec.spec)
     if isinstance(spec, flow.SwimmerSpec):
         return 3
     if isinstance(spec, survival.SurvivalSpec):

@@ -65,6 +65,10 @@ def new_figure(width: float, height: float) -> Any:
     return Figure(figsize=(width, height))
 
 
+#: the stamp of the figure this process is drawing (``render.Stamped``), or ""
+STAMP = [""]
+
+
 def figure_bytes(fig: Any) -> bytes:
     """The figure as SVG, without a date: the same data give the same bytes. A figure
     whose text holds Chinese, Japanese or Korean characters (a subject id 患者-035) is
@@ -76,6 +80,8 @@ def figure_bytes(fig: Any) -> bytes:
 
     from trial_outcomes.reporting.fonts import CJK
 
+    if STAMP[0]:
+        fig.text(0.995, 0.004, STAMP[0], ha="right", va="bottom", fontsize=5.5, color=GREY)
     buffer = io.BytesIO()
     texts = [t for t in fig.findobj(Text) if CJK.search(t.get_text() or "")]
     fallback = _cjk_families() if texts else ()
