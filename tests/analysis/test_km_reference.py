@@ -234,3 +234,22 @@ def test_km_equals_lifelines_product_limit():
     ours = fit_km(t, e)
     theirs = KaplanMeierFitter().fit(t, e).survival_function_.loc[ours.time].to_numpy().ravel()
     np.testing.assert_allclose(ours.surv, theirs, atol=1e-12)
+
+
+def test_the_runtime_product_limit_is_lifelines_with_the_event_table_of_r():
+    """The estimate comes from lifelines' KaplanMeierFitter (weighted distinct pairs),
+    the table from its event table: aml's maintained arm (R: survfit(Surv(time, status)
+    ~ 1, aml[aml$x == "Maintained", ])) has times 9 13 13+ 18 23 28+ 31 34 45+ 48 161+,
+    n.risk 11 10 8 7 6 5 4 3 2 1 at the distinct times 9 13 18 23 28 31 34 45 48 161
+    and S(13) = 10/11 * 9/10 = 0.8181818 (R: 0.818)."""
+    import numpy as np
+
+    from trial_outcomes.analysis.lifelines_fit import product_limit
+
+    time = np.array([9, 13, 13, 18, 23, 28, 31, 34, 45, 48, 161], dtype=float)
+    event = np.array([1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0])
+    fit = product_limit(time, event)
+    assert fit.time.tolist() == [9, 13, 18, 23, 28, 31, 34, 45, 48, 161]
+    assert fit.n_risk.tolist() == [11, 10, 8, 7, 6, 5, 4, 3, 2, 1]
+    assert fit.n_censor.tolist() == [0, 1, 0, 0, 1, 0, 0, 1, 0, 1]
+    assert abs(fit.surv[1] - 10 / 11 * 9 / 10) < 1e-12 and fit.notes == []

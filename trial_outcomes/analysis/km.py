@@ -1,8 +1,8 @@
 """Kaplan-Meier estimation with the conventions of R ``survival`` and SAS LIFETEST.
 
-The product-limit estimate is computed here (vectorized over distinct times; it
-equals lifelines' ``KaplanMeierFitter``, which tests/analysis/test_km_reference.py
-holds it to, and R's ``survfit``), with:
+The product-limit estimate is lifelines' ``KaplanMeierFitter``
+(``lifelines_fit.product_limit``), held to R's ``survfit`` by
+tests/analysis/test_km_reference.py and the public-data corpus; on its output:
 
 * Greenwood variance, ``se_log`` = sqrt(sum d / (n (n - d))): R's ``fit$std.err``
   (the standard error of log S); ``std_err`` = S * se_log as in R's ``summary``.
@@ -29,6 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from trial_outcomes.analysis.lifelines_fit import product_limit
 
 Z95 = 1.959963984540054  # qnorm(0.975)
 TOL = np.sqrt(np.finfo(float).eps)
@@ -167,12 +169,9 @@ def fit_km(time: np.ndarray, event: np.ndarray, z: float = Z95) -> KMFit:
     if not len(time):
         empty = np.array([], dtype=float)
         return KMFit(empty, empty.astype(int), empty.astype(int), empty.astype(int), empty, empty, empty, empty)
-    t, inverse = np.unique(time, return_inverse=True)
-    d = np.bincount(inverse, weights=event, minlength=len(t)).astype(int)
-    removed = np.bincount(inverse, minlength=len(t))
-    n = len(time) - np.concatenate([[0], np.cumsum(removed)[:-1]])
-    c = removed - d
-    surv = as_probability(np.cumprod(1.0 - d / n))
+    fit = product_limit(time, event)
+    t, n, d, c = fit.time, fit.n_risk, fit.n_event, fit.n_censor
+    surv = as_probability(fit.surv)
     with np.errstate(divide="ignore", invalid="ignore"):
         increment = np.where(d > 0, d / (n * (n - d)), 0.0)
     se_log = np.sqrt(np.cumsum(increment))

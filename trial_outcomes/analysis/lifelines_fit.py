@@ -1,0 +1,64 @@
+"""The one door to lifelines (the design card's survival library): polars and numpy
+columns in, plain numpy arrays out, lifelines' warnings turned into notes.
+
+``product_limit`` fits the Kaplan-Meier estimate with lifelines'
+``KaplanMeierFitter`` on the distinct (time, event) pairs weighted by their
+counts (a polars aggregation: one row per pair, however many subjects). ``km.py``
+applies R's conventions to its output (Greenwood variance on log S, log-log
+limits with 1-1 at S = 1, quantiles with R's midpoint rule, probabilities
+within 1e-12 of a bound set to it): lifelines' own median takes no midpoint and
+its limits at S = 1 are not R's, so only the product-limit estimate and its
+event table come from it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+
+@dataclass(frozen=True)
+class ProductLimit:
+    """lifelines' event table at the observed times, and its estimate there."""
+
+    time: np.ndarray  # distinct observed times (events and censorings), increasing
+    n_risk: np.ndarray
+    n_event: np.ndarray
+    n_censor: np.ndarray
+    surv: np.ndarray
+    notes: list[str] = field(default_factory=list)  # lifelines' warnings, as text
+
+
+def product_limit(time: np.ndarray, event: np.ndarray) -> ProductLimit:
+    """Kaplan-Meier of ``time`` (>= 0) with ``event`` (1 event, 0 censored), by
+    lifelines' ``KaplanMeierFitter``, one row per distinct observed time."""
+    from lifelines import KaplanMeierFitter
+
+    pairs = (
+        pl.DataFrame({"t": np.asarray(time, dtype=float), "e": np.asarray(event, dtype=np.int64)})
+        .group_by("t", "e")
+        .agg(pl.len().alias("w"))
+        .sort("t", "e")
+    )
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fitter = KaplanMeierFitter().fit(
+            pairs["t"].to_numpy(), pairs["e"].to_numpy(), weights=pairs["w"].to_numpy().astype(float)
+        )
+    notes += [f"lifelines: {w.message}" for w in caught]
+    table = fitter.event_table
+    observed_at = table["removed"].to_numpy() > 0  # lifelines adds a row at time 0 even without one
+    at = table.index.to_numpy(dtype=float)[observed_at]
+    surv = fitter.survival_function_.iloc[:, 0].reindex(table.index).to_numpy(dtype=float)[observed_at]
+    return ProductLimit(
+        at,
+        np.rint(table["at_risk"].to_numpy()[observed_at]).astype(int),
+        np.rint(table["observed"].to_numpy()[observed_at]).astype(int),
+        np.rint(table["censored"].to_numpy()[observed_at]).astype(int),
+        surv,
+        notes,
+    )
