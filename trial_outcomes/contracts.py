@@ -458,6 +458,20 @@ class HsctLandmark(dy.Schema):
     note = _s("Why a statistic is empty")
 
 
+class HsctTimeDependent(dy.Schema):
+    endpoint = dy.String(primary_key=True, description="Endpoint of the model")
+    paramcd = _s("ADTTE PARAMCD", nullable=False)
+    n_subjects = _i("Subjects", nullable=False, min=0)
+    n_events = _i("Events", nullable=False, min=0)
+    n_transplanted = _i("Subjects transplanted during follow-up", nullable=False, min=0)
+    n_events_after_hsct = _i("Events after a transplant", nullable=False, min=0)
+    hr = _f("Hazard ratio of HSCT (time-dependent)")
+    hr_lcl = _f("95% CI lower (Wald)")
+    hr_ucl = _f("95% CI upper (Wald)")
+    p = _f("Wald p-value", min=0, max=1)
+    note = _s("Why the hazard ratio is empty")
+
+
 class StoppingRules(dy.Schema):
     rule_id = dy.String(primary_key=True, description="Rule id (safety, efficacy_futility)")
     rule = _s("Rule", nullable=False)
@@ -542,6 +556,12 @@ OUTPUTS: tuple[Output, ...] = (
     Output("cox_summary.csv", "survival_analysis", "Hazard ratios by subgroup", CoxSummary),
     Output("followup_summary.csv", "survival_analysis", "Median follow-up", FollowupSummary),
     Output("hsct_landmark.csv", "survival_analysis", "HSCT landmark analysis", HsctLandmark),
+    Output(
+        "hsct_time_dependent.csv",
+        "survival_analysis",
+        "HSCT as a time-dependent covariate (Cox)",
+        HsctTimeDependent,
+    ),
     Output("stopping_rules.csv", "stopping_rules", "Stopping rules", StoppingRules),
     Output("cut_comparison.csv", "cut_comparison", "Changes since the previous cut", CutComparison),
     Output("stopping_history.csv", "stopping_history", "Stopping rules across the published cuts", StoppingHistory),

@@ -62,3 +62,42 @@ def product_limit(time: np.ndarray, event: np.ndarray) -> ProductLimit:
         surv,
         notes,
     )
+
+
+@dataclass(frozen=True)
+class CoxEstimate:
+    hr: float | None
+    lcl: float | None
+    ucl: float | None
+    p: float | None
+    reason: str | None = None  # why it is empty, lifelines' convergence warnings included
+
+
+def time_varying_cox(rows: pl.DataFrame) -> CoxEstimate:
+    """R's ``coxph(Surv(start, stop, event) ~ hsct)`` (Efron ties) by lifelines'
+    ``CoxTimeVaryingFitter`` on counting-process ``rows`` (``USUBJID, start, stop,
+    event, hsct``): the hazard ratio, its Wald 95 % CI and p. A convergence warning
+    or a non-finite estimate empties it, with lifelines' words as the reason."""
+    import math
+
+    import pandas as pd
+    from lifelines import CoxTimeVaryingFitter
+
+    # column by column through numpy (polars' to_pandas needs pyarrow, which the pipeline does not install)
+    frame = pd.DataFrame({c: rows[c].to_numpy() for c in ("USUBJID", "start", "stop", "event", "hsct")})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fitter = CoxTimeVaryingFitter().fit(
+                frame, id_col="USUBJID", event_col="event", start_col="start", stop_col="stop"
+            )
+        except Exception as exc:  # lifelines raises ConvergenceError and numpy's errors alike
+            return CoxEstimate(None, None, None, None, f"not estimable ({type(exc).__name__}: {str(exc)[:120]})")
+    problems = [str(w.message) for w in caught if "converge" in str(w.message).lower()]
+    summary = fitter.summary.loc["hsct"]
+    coef, se, p = float(summary["coef"]), float(summary["se(coef)"]), float(summary["p"])
+    if problems or not all(math.isfinite(v) for v in (coef, se, p)) or se == 0:
+        reason = "lifelines: " + problems[0][:160] if problems else "not estimable (an infinite or zero standard error)"
+        return CoxEstimate(None, None, None, None, reason)
+    z = 1.959963984540054
+    return CoxEstimate(math.exp(coef), math.exp(coef - z * se), math.exp(coef + z * se), p)

@@ -22,6 +22,7 @@ FILES = {
     "cox_summary": "cox_summary.csv",
     "followup_summary": "followup_summary.csv",
     "hsct_landmark": "hsct_landmark.csv",
+    "hsct_time_dependent": "hsct_time_dependent.csv",
 }
 
 
@@ -75,6 +76,7 @@ def survival_analysis(
     # numpy, scipy and the statistics load when the asset runs, not when the UI loads the definitions
     from trial_outcomes.analysis.landmark import hsct_landmark
     from trial_outcomes.analysis.survival_summary import followup_summary, subgroup_hazard_ratios, summarise_survival
+    from trial_outcomes.analysis.time_dependent import hsct_time_dependent
 
     plan = settings.analysis_plan()
     survival = summarise_survival(adtte, plan.subgroups, plan.landmark_months)
@@ -85,6 +87,7 @@ def survival_analysis(
         "cox_summary": subgroup_hazard_ratios(adtte, plan.subgroups, plan.forest_reference),
         "followup_summary": followup_summary(adtte),
         "hsct_landmark": hsct_landmark(adtte, adsl, plan.hsct_landmark_day),
+        "hsct_time_dependent": hsct_time_dependent(adtte, adsl),
     }
     checked = {}
     meta: dict[str, Any] = {}
