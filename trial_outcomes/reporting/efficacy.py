@@ -480,7 +480,8 @@ def hsct_time_dependent_table(inp: ReportInputs) -> Table:
         rows,
         align=["left", "right", "right", "right", "right", "right", "right", "left"],
         population="OS and EFS: safety set from day 0; relapse: subjects in remission from the first "
-        "remission (a death in remission censored: the cause-specific hazard).",
+        "remission (a death in remission censored: the cause-specific hazard). A subject with no time at "
+        "risk (censored on day 0) has no row.",
         method="Cox model with HSCT switching from 0 to 1 on the day of the transplant (counting-process "
         "rows; R coxph(Surv(start, stop, event) ~ hsct), Efron ties), fitted by lifelines' "
         "CoxTimeVaryingFitter; Wald 95% CI and p.",
