@@ -76,3 +76,15 @@ def test_follow_up_is_split_at_the_transplant():
     # two deaths, both before any transplant: the hazard ratio is not estimable, and said so
     assert os_row["hr"] is None and "no event on one side" in os_row["note"]
     assert (os_row["n_subjects"], os_row["n_events"], os_row["n_transplanted"]) == (3, 2, 1)
+
+
+def test_a_diverging_fit_is_empty_with_its_reason_not_an_overflow():
+    """A generated drop gave a coefficient whose upper limit overflowed math.exp and the
+    run failed. coef -0.5445, se 0.9202 (R's example above) gives exp(-0.5445) = 0.5801;
+    coef 25 with se 120 has an upper limit exp(260.2) past 1e100: empty, with the reason."""
+    from trial_outcomes.analysis.lifelines_fit import wald_estimate
+
+    fine = wald_estimate(-0.5445091359, 0.9201775694, 0.554)
+    assert fine.hr == pytest.approx(0.5801264767, rel=1e-9) and fine.ucl == pytest.approx(3.5219181125, rel=1e-6)
+    diverging = wald_estimate(25.0, 120.0, 0.83)
+    assert diverging.hr is None and "diverges" in (diverging.reason or "")

@@ -64,6 +64,10 @@ def product_limit(time: np.ndarray, event: np.ndarray) -> ProductLimit:
     )
 
 
+#: |log hazard ratio| beyond this (a ratio past 1e100 or under 1e-100) is a diverging fit, not an estimate
+MAX_LOG_HR = 230.0
+
+
 @dataclass(frozen=True)
 class CoxEstimate:
     hr: float | None
@@ -99,5 +103,20 @@ def time_varying_cox(rows: pl.DataFrame) -> CoxEstimate:
     if problems or not all(math.isfinite(v) for v in (coef, se, p)) or se == 0:
         reason = "lifelines: " + problems[0][:160] if problems else "not estimable (an infinite or zero standard error)"
         return CoxEstimate(None, None, None, None, reason)
+    return wald_estimate(coef, se, p)
+
+
+def wald_estimate(coef: float, se: float, p: float) -> CoxEstimate:
+    """The hazard ratio exp(coef) with its Wald 95 % limits exp(coef -/+ 1.96 se); empty
+    when |coef| or a limit passes ``MAX_LOG_HR`` (a generated drop's limit overflowed
+    math.exp and the run failed)."""
+    import math
+
     z = 1.959963984540054
-    return CoxEstimate(math.exp(coef), math.exp(coef - z * se), math.exp(coef + z * se), p)
+    limits = (coef, coef - z * se, coef + z * se)
+    if max(abs(v) for v in limits) > MAX_LOG_HR:
+        return CoxEstimate(
+            None, None, None, None, "not estimable (the estimate diverges: a hazard ratio of 0 or infinity)"
+        )
+    hr, lcl, ucl = (math.exp(v) for v in limits)
+    return CoxEstimate(hr, lcl, ucl, p)
