@@ -141,3 +141,15 @@ def plan_with_notify(path: Path, webhook_url: str, smtp_port: int | None = None)
         )
     path.write_text(text)
     return path
+
+
+def file_hashes(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file below ``folder``, by relative path: a published cut's
+    bytes, to show that a refused run left it as it was."""
+    import hashlib
+
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }

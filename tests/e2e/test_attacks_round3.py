@@ -3,7 +3,6 @@ message naming where, the cut published earlier byte-identical; or handled as st
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -11,18 +10,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tests.helpers import file_hashes
 from trial_outcomes.pipelines.runner import run_pipeline
 
 pytestmark = pytest.mark.slow
 CUT = "2023-12-31"
-
-
-def _hashes(folder: Path) -> dict[str, str]:
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture
@@ -36,14 +28,14 @@ def published(small_drop_master, tmp_path) -> tuple[Path, Path]:
 
 
 def _refused(drop: Path, out: Path, *fragments: str) -> str:
-    before = _hashes(out / ".versions")
+    before = file_hashes(out / ".versions")
     outcome = run_pipeline(drop, out, CUT, supersede="the red team's attack")
     assert not outcome.success
     message = "\n".join(outcome.failures)
     for fragment in fragments:
         assert fragment in message, f"{fragment!r} not in:\n{message}"
     assert "Traceback" not in message
-    assert _hashes(out / ".versions") == before
+    assert file_hashes(out / ".versions") == before
     return message
 
 
@@ -81,9 +73,9 @@ def test_the_same_drop_from_another_folder_is_the_same_publication(published, tm
     drop, out = published
     renamed = tmp_path / "export-2024-01-05"
     shutil.copytree(drop, renamed)
-    before = _hashes(out / ".versions")
+    before = file_hashes(out / ".versions")
     outcome = run_pipeline(renamed, out, CUT, supersede="re-export")
-    assert outcome.success and _hashes(out / ".versions") == before
+    assert outcome.success and file_hashes(out / ".versions") == before
     assert any("nothing to supersede" in w for w in outcome.warnings)
 
 

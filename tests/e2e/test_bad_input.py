@@ -5,7 +5,6 @@ byte-identical (issues: foundation; nothing lost, nothing mixed)."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
 import os
@@ -15,20 +14,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.helpers import cli
+from tests.helpers import cli, file_hashes
 from trial_outcomes.io.publishing import publish
 from trial_outcomes.pipelines.runner import default_cut, run_pipeline
 
 CUT = "2023-12-31"
 pytestmark = pytest.mark.slow
-
-
-def _hashes(folder: Path) -> dict[str, str]:
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture
@@ -64,14 +55,14 @@ def _set_cell(path: Path, line_no: int, column: str, value: str) -> str:
 
 
 def _refused(drop: Path, out: Path, *fragments: str, cut: str = CUT) -> str:
-    before = _hashes(out / CUT)
+    before = file_hashes(out / CUT)
     outcome = run_pipeline(drop, out, cut)
     assert not outcome.success
     message = "\n".join(outcome.failures)
     for fragment in fragments:
         assert fragment in message, f"{fragment!r} not in:\n{message}"
     assert "Traceback" not in message and "Stack Trace" not in message
-    assert _hashes(out / CUT) == before  # the earlier version, byte for byte
+    assert file_hashes(out / CUT) == before  # the earlier version, byte for byte
     return message
 
 

@@ -12,19 +12,11 @@ import polars as pl
 import pytest
 
 from tests.browser import launch
-from tests.helpers import ROOT, cli
+from tests.helpers import ROOT, cli, file_hashes
 from trial_outcomes.io.records import drop_fingerprint
 
 pytestmark = pytest.mark.slow
 CUT = "2023-12-31"
-
-
-def _hashes(folder: Path) -> dict[str, str]:
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +57,7 @@ def two_runs(small_drop_master, tmp_path_factory):
 
 
 def test_two_runs_give_identical_bytes(two_runs):
-    first, second = (_hashes(folder) for folder in two_runs)
+    first, second = (file_hashes(folder) for folder in two_runs)
     assert first == second
     for name in (
         "adsl.parquet",
@@ -91,7 +83,7 @@ def test_manifest_records_inputs_code_plan_and_every_output(two_runs):
     assert manifest["code"]["git_commit"] and "dirty" in manifest["code"]
     assert manifest["environment"]["packages"]["polars"]
     assert len(manifest["analysis_plan"]["sha256"]) == 64
-    on_disk = _hashes(folder)
+    on_disk = file_hashes(folder)
     on_disk.pop("manifest.json")
     assert manifest["outputs"] == on_disk
     assert str(ROOT) not in (folder / "manifest.json").read_text()
