@@ -49,6 +49,11 @@ MORPHOLOGIC, MRD_PERSISTENT = "morphologic", "mrd_persistent"
 SUBJECT_COLUMNS = ("subject_id", "TRTSDT", "disease_stratum", "ATTRENDT", "DTHDT", "WDDT", "LOSTDT")
 
 
+def _flagged(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    """One row per subject in ``frame`` with the marker column ``name`` (True), to join."""
+    return frame.select("subject_id").unique().with_columns(pl.lit(True).alias(name))
+
+
 def disease_stratum(disease_status: pl.Expr) -> pl.Expr:
     """``disease_stratum``: ``mrd_persistent`` entrants respond by MRD conversion;
     relapsed and primary refractory entrants (``morphologic``) by morphologic
@@ -121,11 +126,8 @@ def best_response_day28(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.
         .first()
         .select("subject_id", "response", "assessment_date", "ADY", "mrd_pct", "REMISSION")
     )
-    mrd_negative_remission = (
-        window.filter(pl.col("REMISSION") & mrd_negative(pl.col("mrd_pct")))
-        .select("subject_id")
-        .unique()
-        .with_columns(pl.lit(True).alias("_mrdneg"))
+    mrd_negative_remission = window.filter(pl.col("REMISSION") & mrd_negative(pl.col("mrd_pct"))).pipe(
+        _flagged, "_mrdneg"
     )
     out = (
         subjects.select(*SUBJECT_COLUMNS)
@@ -159,13 +161,10 @@ def early_response(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.date)
     disease assessment (withdrawn or lost before day 21) is not a treatment
     failure (version 2 made a withdrawal on day 10 an EFS event at day 1); EFS
     then censors at day 0, or takes a recorded death as the event."""
-    early = (
-        assessed.filter(pl.col("_attributable") & (pl.col("ADY") <= WINDOW_LAST_DAY) & pl.col("REMISSION"))
-        .select("subject_id")
-        .unique()
-        .with_columns(pl.lit(True).alias("_early"))
+    early = assessed.filter(pl.col("_attributable") & (pl.col("ADY") <= WINDOW_LAST_DAY) & pl.col("REMISSION")).pipe(
+        _flagged, "_early"
     )
-    seen = assessed.select("subject_id").unique().with_columns(pl.lit(True).alias("_assessed"))
+    seen = _flagged(assessed, "_assessed")
     out = subjects.select(*SUBJECT_COLUMNS).join(early, on="subject_id", how="left")
     out = out.join(seen, on="subject_id", how="left")
     responded = pl.col("_early").fill_null(False)
@@ -270,11 +269,8 @@ def overall_remission_3m(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt
         .group_by("subject_id")
         .agg(pl.col("assessment_date").min().alias("ORR3MDT"))
     )
-    awaiting = (
-        judged.filter(~pl.col("_broken") & (pl.col("ADY") + ORR3M_MAINTAINED_DAYS > cut_day))
-        .select("subject_id")
-        .unique()
-        .with_columns(pl.lit(True).alias("_awaiting"))
+    awaiting = judged.filter(~pl.col("_broken") & (pl.col("ADY") + ORR3M_MAINTAINED_DAYS > cut_day)).pipe(
+        _flagged, "_awaiting"
     )
     out = (
         subjects.select(*SUBJECT_COLUMNS)

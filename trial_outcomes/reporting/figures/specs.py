@@ -13,7 +13,7 @@ from trial_outcomes import labels
 from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER
 from trial_outcomes.analysis.stopping import RULES, SAFETY, STATISTICS
 from trial_outcomes.dates import DAYS_PER_MONTH
-from trial_outcomes.formatting import landmark_rate
+from trial_outcomes.formatting import landmark_rate, months
 from trial_outcomes.reporting.figures.flow import ConsortSpec, SwimmerSpec
 from trial_outcomes.reporting.figures.forest import ForestRow, ForestSpec
 from trial_outcomes.reporting.figures.monitoring import RulePanel, StoppingHistorySpec
@@ -21,14 +21,6 @@ from trial_outcomes.reporting.figures.survival import Curve, SurvivalSpec, time_
 
 SWIMMER_LANES = 60  # subjects per swimmer figure (one page)
 SWIMMER_LIMIT = 180  # the most recently infused subjects shown; all are in ADSL
-
-
-def _pct(v: float | None) -> str:
-    return "NE" if v is None else f"{100 * v:.0f}%"
-
-
-def _months(days: float | None) -> str:
-    return "NR" if days is None else f"{days / DAYS_PER_MONTH:.1f} mo"
 
 
 def _largest(values: pl.Series) -> float:
@@ -60,7 +52,8 @@ def _curve(
     if cumulative and details.get("n_competing") is not None:
         counts += f", {details['n_competing']} competing"
     if not cumulative:
-        counts += f"; median {_months(summary['median_days'])}"
+        median = summary["median_days"]
+        counts += f"; median {'NR' if median is None else months(median) + ' mo'}"
     return Curve(
         label=f"{label} ({counts})",
         time=list(t / DAYS_PER_MONTH),
