@@ -153,3 +153,24 @@ def file_hashes(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+def derive_sample(
+    cut: str = "2024-03-31", subgroups: tuple[str, ...] = ("sex", "prior_hsct", "disease_status", "age_group")
+):
+    """The sample drop's analysis datasets at ``cut``, derived in-process (no Dagster)."""
+    import datetime as dt
+
+    from trial_outcomes.analysis.derive import derive_all
+    from trial_outcomes.io.parse import parse_records
+    from trial_outcomes.io.readers import read_raw
+    from trial_outcomes.schema import SCHEMAS
+
+    records = {}
+    for record, schema in SCHEMAS.items():
+        path = ROOT / "data" / "sample" / f"{record}.csv"
+        if path.exists():
+            typed, problems = parse_records(read_raw(path, schema).frame, schema)
+            assert problems.is_empty(), (record, problems.head())
+            records[record] = typed
+    return derive_all(records, dt.date.fromisoformat(cut), subgroups)

@@ -472,6 +472,65 @@ class HsctTimeDependent(dy.Schema):
     note = _s("Why the hazard ratio is empty")
 
 
+class MultivariableModels(dy.Schema):
+    model = dy.String(primary_key=True, description="Cox (cause-specific for relapse) or Fine-Gray")
+    endpoint = dy.String(primary_key=True, description="Endpoint (ADTTE PARAMCD)")
+    covariate = dy.String(primary_key=True, description="Covariate named by the analysis plan")
+    level = dy.String(primary_key=True, description="Level compared with the reference; per unit for a number")
+    reference = _s("Reference level")
+    n = _i("Subjects in the model", nullable=False, min=0)
+    n_events = _i("Events in the model", nullable=False, min=0)
+    estimate = _f("Hazard ratio (Cox) or subdistribution hazard ratio (Fine-Gray)")
+    lcl = _f("95% CI lower (Wald; Fine-Gray: crr's robust variance)")
+    ucl = _f("95% CI upper")
+    p = _f("Wald p-value", min=0, max=1)
+    note = _s("Why an estimate is empty, and what the model left out")
+
+
+class PhTests(dy.Schema):
+    endpoint = dy.String(primary_key=True, description="Endpoint of the multivariable Cox model")
+    covariate = dy.String(primary_key=True, description="Covariate, or GLOBAL")
+    chisq = _f("Score test chi-square (R cox.zph, KM transform)", min=0)
+    df = _i("Degrees of freedom", nullable=False, min=0)
+    p = _f("p-value", min=0, max=1)
+    verdict = _s("Plain-language reading at the plan's alpha", nullable=False)
+
+
+class PhResiduals(dy.Schema):
+    endpoint = dy.String(description="Endpoint of the multivariable Cox model")
+    covariate = dy.String(description="Covariate")
+    level = dy.String(description="Model column: the level against the reference, or per unit")
+    time_days = _f("Event time (days)", nullable=False)
+    km_time = _f("1 - KM(t-): the time transform of the test", nullable=False)
+    residual = _f("Scaled Schoenfeld residual (R's plot.cox.zph)", nullable=False)
+
+
+class FineGraySubgroups(dy.Schema):
+    group_var = dy.String(primary_key=True, description="Subgroup variable")
+    group = dy.String(primary_key=True, description="Level compared with the reference")
+    reference = _s("Reference level", nullable=False)
+    n = _i("Subjects in the two levels", nullable=False, min=0)
+    n_events = _i("Relapses", nullable=False, min=0)
+    n_competing = _i("Deaths in remission (competing)", nullable=False, min=0)
+    shr = _f("Subdistribution hazard ratio (Fine-Gray)")
+    shr_lcl = _f("95% CI lower (crr's robust variance)")
+    shr_ucl = _f("95% CI upper")
+    p = _f("Wald p-value", min=0, max=1)
+    note = _s("Why the ratio is empty")
+
+
+class StratifiedLogrank(dy.Schema):
+    endpoint = dy.String(primary_key=True, description="Endpoint")
+    group_var = dy.String(primary_key=True, description="Subgroup variable compared")
+    strata = dy.String(primary_key=True, description="Stratification variables (plan)")
+    n = _i("Subjects with a value of both", nullable=False, min=0)
+    n_events = _i("Events", nullable=False, min=0)
+    chisq = _f("Stratified log-rank chi-square (R survdiff + strata())", min=0)
+    df = _i("Degrees of freedom", nullable=False, min=0)
+    p = _f("p-value", min=0, max=1)
+    note = _s("Why the test is empty")
+
+
 class StoppingRules(dy.Schema):
     rule_id = dy.String(primary_key=True, description="Rule id (safety, efficacy_futility)")
     rule = _s("Rule", nullable=False)
@@ -562,6 +621,21 @@ OUTPUTS: tuple[Output, ...] = (
         "HSCT as a time-dependent covariate (Cox)",
         HsctTimeDependent,
     ),
+    Output(
+        "multivariable_models.csv",
+        "survival_analysis",
+        "Multivariable Cox and Fine-Gray models of the plan's covariates",
+        MultivariableModels,
+    ),
+    Output("ph_tests.csv", "survival_analysis", "Proportional-hazards tests (cox.zph)", PhTests),
+    Output("ph_residuals.parquet", "survival_analysis", "Scaled Schoenfeld residuals", PhResiduals),
+    Output(
+        "fine_gray_subgroups.csv",
+        "survival_analysis",
+        "Fine-Gray subdistribution hazard ratios of relapse by subgroup",
+        FineGraySubgroups,
+    ),
+    Output("stratified_logrank.csv", "survival_analysis", "Stratified log-rank tests", StratifiedLogrank),
     Output("stopping_rules.csv", "stopping_rules", "Stopping rules", StoppingRules),
     Output("cut_comparison.csv", "cut_comparison", "Changes since the previous cut", CutComparison),
     Output("stopping_history.csv", "stopping_history", "Stopping rules across the published cuts", StoppingHistory),
@@ -580,3 +654,9 @@ SUBGROUP_VARIABLES: tuple[str, ...] = tuple(
 def label(schema: type[dy.Schema], column: str) -> str:
     """The declared label of ``column`` (its name when it has none)."""
     return schema.columns()[column].description or column
+
+
+#: covariates a plan may name for the multivariable models besides the subgroup variables
+#: (factors): derived from ADSL's baseline values (analysis/models.py; labels in labels.VARIABLES)
+DERIVED_COVARIATES: tuple[str, ...] = ("bm_blasts_ge50", "cd19_pct", "age_years")
+MODEL_COVARIATES: tuple[str, ...] = (*SUBGROUP_VARIABLES, *DERIVED_COVARIATES)

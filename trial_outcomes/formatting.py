@@ -147,3 +147,17 @@ def landmark_rate(row: dict[str, Any], details: dict[str, Any], months_: int, sh
     key = f"rate_{months_}m"
     text = (pct_ci_short if short else pct_ci)(row[key], row[f"{key}_lcl"], row[f"{key}_ucl"])
     return at_risk(text, details.get(f"nrisk_{months_}m"), short)
+
+
+def ratio_ci(estimate: float | None, lcl: float | None, ucl: float | None) -> str:
+    """A hazard ratio with its CI: ``0.91 (0.45-1.83)``; ``NE`` when not estimable."""
+    if estimate is None or lcl is None or ucl is None:
+        return "NE"
+    return f"{estimate:.2f} ({lcl:.2f}-{ucl:.2f})"
+
+
+def p_value(p: float | None) -> str:
+    """``0.043``; ``<0.001`` below a thousandth; empty when there is no test."""
+    if p is None:
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"

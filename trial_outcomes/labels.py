@@ -41,6 +41,10 @@ VARIABLES = {
     "age_group": "Age",
     "LDREGIMEN": "Lymphodepletion",
     "BRIDGFL": "Bridging therapy",
+    # covariates of the multivariable models (contracts.DERIVED_COVARIATES)
+    "bm_blasts_ge50": "Marrow blasts >= 50%",
+    "cd19_pct": "CD19+ blasts, per 10 percentage points",
+    "age_years": "Age, per year",
 }
 
 _YES_NO = {"Y": "Yes", "N": "No"}
@@ -57,6 +61,7 @@ LEVELS: dict[str, dict[str, str]] = {
     "prior_hsct": _YES_NO,
     "emd": _YES_NO,
     "BRIDGFL": _YES_NO,
+    "bm_blasts_ge50": {"Yes": "Yes", "No": "No"},
 }
 
 RESPONSES = {

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from trial_outcomes.contracts import SUBGROUP_VARIABLES
+from trial_outcomes.contracts import MODEL_COVARIATES, SUBGROUP_VARIABLES
 from trial_outcomes.dates import parse_cut
 from trial_outcomes.labels import LEVELS
 
@@ -156,6 +156,39 @@ class _Sensor(_Strict):
     landing_dir: str
 
 
+DEFAULT_MODEL_COVARIATES = ("age_group", "disease_status", "prior_hsct", "bm_blasts_ge50", "cd19_pct")
+
+
+def _named_once(value: tuple[str, ...], allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
+    for i, name in enumerate(value):
+        if name not in allowed:
+            raise ValueError(f"[{i}] {name!r} is not {what}; allowed: " + ", ".join(allowed))
+    if len(set(value)) != len(value):
+        raise ValueError("a variable is named twice")
+    return value
+
+
+class Models(_Strict):
+    """``[models]``: the multivariable models, the proportional-hazards verdict and the
+    stratified log-rank test."""
+
+    covariates: tuple[str, ...] = DEFAULT_MODEL_COVARIATES
+    logrank_strata: tuple[str, ...] = ("disease_stratum",)
+    ph_alpha: float = Field(default=0.05, gt=0, lt=1, allow_inf_nan=False)
+
+    @field_validator("covariates")
+    @classmethod
+    def _known_covariates(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("name at least one covariate")
+        return _named_once(value, MODEL_COVARIATES, "a model covariate")
+
+    @field_validator("logrank_strata")
+    @classmethod
+    def _known_strata(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _named_once(value, SUBGROUP_VARIABLES, "an ADSL subgroup variable")
+
+
 class _Comparison(_Strict):
     previous_cut: str = "auto"
 
@@ -251,6 +284,11 @@ class _PlanFile(_Strict):
     sensor: _Sensor
     comparison: _Comparison = Field(default_factory=_Comparison)
     notify: Notify = Field(default_factory=Notify)
+    models: Models = Field(default_factory=Models)
+
+
+#: AnalysisPlan fields not copied as they are into the parameters
+_STRUCTURED = ("sha256", "path", "text", "safety", "efficacy", "notify", "models")
 
 
 @dataclass(frozen=True)
@@ -265,15 +303,15 @@ class AnalysisPlan:
     forest_reference: dict[str, str] = field(default_factory=dict)
     previous_cut: str = "auto"
     notify: Notify = field(default_factory=Notify)
+    models: Models = field(default_factory=Models)
     sha256: str = ""
     path: str = ""
     text: str = ""
 
     def parameters(self) -> dict[str, Any]:
         """Every parameter, for the manifest and the report (no secrets: the plan holds none)."""
-        out = {
-            k: v for k, v in asdict(self).items() if k not in ("sha256", "path", "text", "safety", "efficacy", "notify")
-        }
+        out = {k: v for k, v in asdict(self).items() if k not in _STRUCTURED}
+        out["models"] = self.models.model_dump()
         out["safety"] = self.safety.model_dump()
         out["efficacy"] = self.efficacy.model_dump()
         out["notify"] = {"webhook": bool(self.notify.webhook_url), "email": bool(self.notify.smtp_host)}
@@ -320,6 +358,7 @@ def load_plan(path: str | Path | None = None) -> AnalysisPlan:
         forest_reference=dict(plan.survival.forest_reference),
         previous_cut=plan.comparison.previous_cut,
         notify=plan.notify,
+        models=plan.models,
         sha256=hashlib.sha256(data).hexdigest(),
         path=str(path),
         text=text,

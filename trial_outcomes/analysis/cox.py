@@ -33,6 +33,7 @@ class CoxFit:
     se: np.ndarray
     loglik: float
     iterations: int
+    var: np.ndarray | None = None  # the inverse information (model-based variance)
 
     def hazard_ratios(self, z: float = Z95) -> list[tuple[float, float, float, float]]:
         """(HR, lower, upper, Wald p) per covariate."""
@@ -62,6 +63,7 @@ class _RiskSets:
     j: np.ndarray  # distinct-time index of each Efron term (one per death)
     frac: np.ndarray  # l / d of each Efron term, l = 0..d-1
     n_times: int
+    times: np.ndarray  # the distinct times, descending (index = ``group``)
 
 
 def _risk_sets(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> _RiskSets:
@@ -80,11 +82,18 @@ def _risk_sets(time: np.ndarray, event: np.ndarray, x: np.ndarray) -> _RiskSets:
     has = d > 0
     j = np.repeat(np.flatnonzero(has), d[has])
     rank = np.arange(len(j)) - np.repeat(np.cumsum(d[has]) - d[has], d[has])  # 0..d-1 within each tied time
-    return _RiskSets(x=x, n=n, dead=dead, last=last, group=group, j=j, frac=rank / d[j], n_times=len(uniq))
+    return _RiskSets(x=x, n=n, dead=dead, last=last, group=group, j=j, frac=rank / d[j], n_times=len(uniq), times=-uniq)
 
 
 def _efron_terms(rs: _RiskSets, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """(loglik, score, information) at ``beta``."""
+    loglik, score, _, info_terms = _efron_parts(rs, beta)
+    return loglik, score, info_terms.sum(axis=0)
+
+
+def _efron_parts(rs: _RiskSets, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """(loglik, score, the weighted mean of x in each Efron term, each term's
+    information s_2/s_0 - mean mean') at ``beta``: one term per death."""
     x, n, dead, group, j, frac, m = rs.x, rs.n, rs.dead, rs.group, rs.j, rs.frac, rs.n_times
     p = x.shape[1]
     eta = x @ beta
@@ -106,8 +115,8 @@ def _efron_terms(rs: _RiskSets, beta: np.ndarray) -> tuple[float, np.ndarray, np
     loglik = float((n[dead] * eta[dead]).sum() - np.log(s0).sum())
     score = (n[dead, None] * x[dead]).sum(axis=0) - (s1 / s0[:, None]).sum(axis=0)
     mean = s1 / s0[:, None]
-    info = (s2 / s0[:, None, None]).sum(axis=0) - np.einsum("ni,nj->ij", mean, mean)
-    return loglik, score, info
+    info_terms = s2 / s0[:, None, None] - np.einsum("ni,nj->nij", mean, mean)
+    return loglik, score, mean, info_terms
 
 
 def fit_cox(time: np.ndarray, event: np.ndarray, x: np.ndarray, tol: float = 1e-12, max_iter: int = 50) -> CoxFit:
@@ -131,6 +140,98 @@ def fit_cox(time: np.ndarray, event: np.ndarray, x: np.ndarray, tol: float = 1e-
         loglik, score, info = new_loglik, new_score, new_info
         if converged and np.abs(step).max() < 1e-8:
             break
+    var = np.linalg.pinv(info)
     with np.errstate(invalid="ignore"):
-        se = np.sqrt(np.diag(np.linalg.pinv(info)))
-    return CoxFit(beta=beta, se=se, loglik=loglik, iterations=iteration)
+        se = np.sqrt(np.diag(var))
+    return CoxFit(beta=beta, se=se, loglik=loglik, iterations=iteration, var=var)
+
+
+@dataclass(frozen=True)
+class ZphTest:
+    """R's ``cox.zph`` (survival 3.x, ``transform = "km"``): a score test per term and
+    a global one, and the scaled Schoenfeld residuals its plot draws."""
+
+    chisq: list[float]  # per term, in the order of ``terms``
+    df: list[int]
+    p: list[float]
+    global_chisq: float
+    global_df: int
+    global_p: float
+    transformed_time: np.ndarray  # g(t) of each death, before centring: 1 - S(t-) (KM of the data)
+    scaled_residuals: np.ndarray  # deaths x covariates: n_events V r + beta (R's plot.cox.zph y)
+
+
+def cox_zph(
+    time: np.ndarray, event: np.ndarray, x: np.ndarray, beta: np.ndarray, var: np.ndarray, terms: list[list[int]]
+) -> ZphTest:
+    """The proportional-hazards test R's ``cox.zph(fit)`` reports (survival >= 3.0).
+
+    The model is widened with x g(t) for each covariate, g(t) = 1 - S(t-) (the
+    left-continuous Kaplan-Meier of the data: R's default "km" transform), centred
+    on its mean over the deaths; the test is the score test of the new
+    coefficients at (beta-hat, 0): u' I^-1 u with u = (0, sum_deaths g (x - xbar))
+    and I the 2p x 2p Efron information of the widened model, the beta block
+    included (so the test allows for beta being estimated). A term of several
+    columns (a factor) is tested on its columns together. This is not lifelines'
+    ``proportional_hazard_test``, which computes the older Grambsch-Therneau
+    approximation (survival < 3.0; it uses the information of beta alone, scaled):
+    its statistics differ from R's current ones. Held to R in
+    tests/analysis/test_models_reference.py.
+    """
+    from scipy.special import chdtrc
+
+    time = np.asarray(time, dtype=float)
+    x = np.asarray(x, dtype=float).reshape(len(time), -1)
+    x = x - x.mean(axis=0)
+    event = np.asarray(event, dtype=int)
+    rs = _risk_sets(time, event, x)
+    p = x.shape[1]
+    _, _, mean, info_terms = _efron_parts(rs, np.asarray(beta, dtype=float))
+    # g at each distinct time: 1 - S(t-), S the Kaplan-Meier of (time, event)
+    deaths = np.bincount(rs.group[rs.dead], weights=rs.n[rs.dead], minlength=rs.n_times)[::-1]
+    leaving = np.bincount(rs.group, weights=rs.n, minlength=rs.n_times)[::-1]
+    at_risk = np.cumsum(leaving[::-1])[::-1]
+    surv = np.cumprod(1 - deaths / at_risk)
+    g_asc = 1 - np.concatenate([[1.0], surv[:-1]])  # S(t-)
+    g_time = g_asc[::-1]  # by descending-time index, as rs.group
+    death_rows = np.flatnonzero(rs.dead)
+    mean_g = float((rs.n[death_rows] * g_time[rs.group[death_rows]]).sum() / rs.n[death_rows].sum())
+    g = g_time - mean_g
+    g_terms = g[rs.j]  # one per Efron term
+    u = (rs.n[death_rows, None] * g[rs.group[death_rows], None] * rs.x[death_rows]).sum(axis=0) - (
+        g_terms[:, None] * mean
+    ).sum(axis=0)
+    imat = np.zeros((2 * p, 2 * p))
+    imat[:p, :p] = info_terms.sum(axis=0)
+    imat[:p, p:] = imat[p:, :p] = (g_terms[:, None, None] * info_terms).sum(axis=0)
+    imat[p:, p:] = (g_terms[:, None, None] ** 2 * info_terms).sum(axis=0)
+    full_u = np.concatenate([np.zeros(p), u])
+
+    def test(cols: list[int]) -> float:
+        keep = list(range(p)) + [p + c for c in cols]
+        uu = full_u[keep]
+        return float(uu @ np.linalg.solve(imat[np.ix_(keep, keep)], uu))
+
+    chisq = [test(cols) for cols in terms]
+    df = [len(cols) for cols in terms]
+    global_chisq = test(list(range(p)))
+    # scaled Schoenfeld residuals: each death's x minus the mean of its Efron terms' means
+    d_per_time = np.bincount(rs.j, minlength=rs.n_times)
+    mean_of_means = np.zeros((rs.n_times, p))
+    np.add.at(mean_of_means, rs.j, mean)
+    mean_of_means /= np.maximum(d_per_time, 1)[:, None]
+    reps = rs.n[death_rows].astype(int)
+    r = np.repeat(rs.x[death_rows] - mean_of_means[rs.group[death_rows]], reps, axis=0)
+    order = np.argsort(np.repeat(rs.times[rs.group[death_rows]], reps), kind="stable")  # ascending time
+    n_events = int(reps.sum())
+    scaled = (r @ np.asarray(var).reshape(p, p)) * n_events + np.asarray(beta)
+    return ZphTest(
+        chisq=chisq,
+        df=df,
+        p=[float(chdtrc(d, c)) for d, c in zip(df, chisq, strict=True)],
+        global_chisq=global_chisq,
+        global_df=p,
+        global_p=float(chdtrc(p, global_chisq)),
+        transformed_time=np.repeat(g_time[rs.group[death_rows]], reps)[order],
+        scaled_residuals=scaled[order],
+    )

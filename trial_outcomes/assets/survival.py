@@ -23,6 +23,11 @@ FILES = {
     "followup_summary": "followup_summary.csv",
     "hsct_landmark": "hsct_landmark.csv",
     "hsct_time_dependent": "hsct_time_dependent.csv",
+    "multivariable_models": "multivariable_models.csv",
+    "ph_tests": "ph_tests.csv",
+    "ph_residuals": "ph_residuals.parquet",
+    "fine_gray_subgroups": "fine_gray_subgroups.csv",
+    "stratified_logrank": "stratified_logrank.csv",
 }
 
 
@@ -72,14 +77,20 @@ def survival_analysis(
     reason for every empty statistic in `survival_details.csv`, and the curves in
     `km_curves.parquet`); Cox hazard ratios by subgroup against the plan's reference
     level (`cox_summary.csv`); median follow-up by reverse KM with its range
-    (`followup_summary.csv`); the HSCT landmark analysis (`hsct_landmark.csv`)."""
+    (`followup_summary.csv`); the HSCT landmark analysis (`hsct_landmark.csv`) and
+    HSCT as a time-dependent covariate; the multivariable Cox models with their
+    proportional-hazards tests and the Fine-Gray models of relapse
+    (`multivariable_models.csv`, `ph_tests.csv`, `ph_residuals.parquet`,
+    `fine_gray_subgroups.csv`); the stratified log-rank tests."""
     # numpy, scipy and the statistics load when the asset runs, not when the UI loads the definitions
     from trial_outcomes.analysis.landmark import hsct_landmark
+    from trial_outcomes.analysis.models import fine_gray_subgroups, multivariable_cox, stratified_logrank
     from trial_outcomes.analysis.survival_summary import followup_summary, subgroup_hazard_ratios, summarise_survival
     from trial_outcomes.analysis.time_dependent import hsct_time_dependent
 
     plan = settings.analysis_plan()
     survival = summarise_survival(adtte, plan.subgroups, plan.landmark_months)
+    models = multivariable_cox(adtte, adsl, plan.models.covariates, plan.forest_reference, plan.models.ph_alpha)
     tables = {
         "survival_summary": survival.summary,
         "survival_details": survival.details,
@@ -88,6 +99,11 @@ def survival_analysis(
         "followup_summary": followup_summary(adtte),
         "hsct_landmark": hsct_landmark(adtte, adsl, plan.hsct_landmark_day),
         "hsct_time_dependent": hsct_time_dependent(adtte, adsl),
+        "multivariable_models": models.models,
+        "ph_tests": models.ph_tests,
+        "ph_residuals": models.ph_residuals,
+        "fine_gray_subgroups": fine_gray_subgroups(adtte, adsl, plan.subgroups, plan.forest_reference),
+        "stratified_logrank": stratified_logrank(adtte, adsl, plan.subgroups, plan.models.logrank_strata),
     }
     checked = {}
     meta: dict[str, Any] = {}

@@ -455,7 +455,6 @@ def subgroup_section(inp: ReportInputs) -> Section:
             method="A plain comparison of 'ever transplanted' would favour HSCT by immortal-time bias.",
         )
     )
-    blocks.append(hsct_time_dependent_table(inp))
     return Section("Subgroups and HSCT", "subgroups", blocks, new_page=True)
 
 
@@ -531,7 +530,9 @@ def relapse_section(inp: ReportInputs) -> Section:
 def efficacy_sections(inp: ReportInputs) -> list[Section]:
     sections = [response_section(inp)]
     sections += [endpoint_section(inp, endpoint) for endpoint in ENDPOINT_ORDER]
-    sections += [subgroup_section(inp), relapse_section(inp)]
+    from trial_outcomes.reporting.models import models_section
+
+    sections += [subgroup_section(inp), models_section(inp), relapse_section(inp)]
     followup = inp.table("followup_summary").row(0, named=True)
     sections[1].blocks.append(
         Paragraph(

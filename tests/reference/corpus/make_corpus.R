@@ -17,19 +17,7 @@
 suppressMessages({library(survival); library(cmprsk)})
 months <- c(6, 12, 24)
 landmarks <- months * 30.4375
-to_json <- function(v) {
-  if (is.null(v)) return("null")
-  if (is.list(v)) {
-    if (!is.null(names(v)) && all(names(v) != "")) {
-      items <- mapply(function(k, x) paste0('"', k, '":', to_json(x)), names(v), v)
-      return(paste0("{", paste(items, collapse = ","), "}"))
-    }
-    return(paste0("[", paste(sapply(v, to_json), collapse = ","), "]"))
-  }
-  s <- if (is.character(v)) paste0('"', v, '"') else
-    ifelse(is.na(v), "null", formatC(v, digits = 15, format = "g"))
-  if (length(v) == 1) s else paste0("[", paste(s, collapse = ","), "]")
-}
+source("../json.R")  # to_json
 na <- function(x) if (length(x) == 0) NA else unname(x)
 
 km <- function(t, s) {

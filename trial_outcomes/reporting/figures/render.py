@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from trial_outcomes.reporting.figures import flow, forest, monitoring, style, survival
+from trial_outcomes.reporting.figures import flow, forest, models, monitoring, style, survival
 
 PARALLEL_FROM = 6  # fewer figures than this are drawn in this process
 _started: dict[int, ProcessPoolExecutor] = {}  # the warm workers of this process (by pid: a fork has none)
@@ -50,6 +50,8 @@ def draw(spec: Any) -> bytes:
         return flow.draw_swimmer(spec)
     if isinstance(spec, monitoring.StoppingHistorySpec):
         return monitoring.draw(spec)
+    if isinstance(spec, models.SchoenfeldSpec):
+        return models.draw(spec)
     raise TypeError(f"no figure for {type(spec).__name__}")
 
 

@@ -11,11 +11,13 @@ import polars as pl
 
 from trial_outcomes import labels
 from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER
+from trial_outcomes.analysis.models import PER_UNIT, PH_REJECTS
 from trial_outcomes.analysis.stopping import RULES, SAFETY, STATISTICS
 from trial_outcomes.dates import DAYS_PER_MONTH
 from trial_outcomes.formatting import landmark_rate, months
 from trial_outcomes.reporting.figures.flow import ConsortSpec, SwimmerSpec
 from trial_outcomes.reporting.figures.forest import ForestRow, ForestSpec
+from trial_outcomes.reporting.figures.models import ResidualPanel, SchoenfeldSpec
 from trial_outcomes.reporting.figures.monitoring import RulePanel, StoppingHistorySpec
 from trial_outcomes.reporting.figures.survival import Curve, SurvivalSpec, time_ticks
 
@@ -143,6 +145,90 @@ def hazard_ratio_spec(cox: pl.DataFrame, endpoint: str) -> ForestSpec:
         "no difference",
         "HR (95% CI)",
     )
+
+
+#: the multivariable models drawn as forest plots: file name -> (model, endpoint)
+MODEL_FORESTS = {
+    "forest_mv_OS.svg": ("Cox", "OS"),
+    "forest_mv_EFS.svg": ("Cox", "EFS"),
+    "forest_mv_CIR.svg": ("Cox", "CIR"),
+    "forest_fg_CIR.svg": ("Fine-Gray", "CIR"),
+}
+
+
+def model_term_label(covariate: str, level: str) -> str:
+    """``CD19+ blasts, per 10 percentage points``; a factor's level ``   Yes``."""
+    return labels.variable(covariate) if level == PER_UNIT else f"   {labels.level(covariate, level)}"
+
+
+def model_forest_spec(models: pl.DataFrame, model: str, endpoint: str) -> ForestSpec:
+    """One multivariable model as a forest plot: each covariate (a factor under a
+    heading naming its reference level) with its ratio adjusted for the others."""
+    part = models.filter((pl.col("model") == model) & (pl.col("endpoint") == endpoint))
+    rows: list[ForestRow] = []
+    for covariate in part["covariate"].unique(maintain_order=True).to_list():
+        sub = part.filter((pl.col("covariate") == covariate) & (pl.col("level") != ""))
+        if sub.height == 0:  # left out of the model: the table says why
+            continue
+        if sub["level"][0] != PER_UNIT:
+            reference = labels.level(covariate, sub["reference"][0])
+            rows.append(ForestRow(f"{labels.variable(covariate)} (vs {reference})", None, None, None, "", heading=True))
+        for r in sub.iter_rows(named=True):
+            right = (
+                f"{r['estimate']:.2f} ({r['lcl']:.2f}-{r['ucl']:.2f})"
+                if r["estimate"] is not None
+                else f"NE: {r['note'] or 'not estimable'}"
+            )
+            rows.append(ForestRow(model_term_label(covariate, r["level"]), r["estimate"], r["lcl"], r["ucl"], right))
+    what = "subdistribution hazard ratios (Fine-Gray)" if model == "Fine-Gray" else "hazard ratios (Cox, Efron ties)"
+    name = "Relapse" if endpoint == "CIR" else labels.endpoint(endpoint)
+    if model == "Cox" and endpoint == "CIR":
+        name = "Relapse (cause-specific)"
+    return ForestSpec(
+        f"{name}: multivariable {what}",
+        "Adjusted ratio against the reference level (log scale)",
+        rows,
+        True,
+        1.0,
+        "no difference",
+        "SHR (95% CI)" if model == "Fine-Gray" else "HR (95% CI)",
+    )
+
+
+def schoenfeld_specs(
+    ph_tests: pl.DataFrame, residuals: pl.DataFrame, models: pl.DataFrame
+) -> dict[str, SchoenfeldSpec]:
+    """A residual plot for each covariate whose proportional-hazards test rejects
+    (the verdict in ph_tests.csv), named ``ph_<endpoint>_<covariate>.svg``."""
+    specs: dict[str, SchoenfeldSpec] = {}
+    rejected = ph_tests.filter(pl.col("verdict").str.starts_with(PH_REJECTS) & (pl.col("covariate") != "GLOBAL"))
+    for r in rejected.iter_rows(named=True):
+        endpoint, covariate = r["endpoint"], r["covariate"]
+        part = residuals.filter((pl.col("endpoint") == endpoint) & (pl.col("covariate") == covariate))
+        panels = []
+        for level in part["level"].unique(maintain_order=True).to_list():
+            rows = part.filter(pl.col("level") == level)
+            estimate = models.filter(
+                (pl.col("model") == "Cox")
+                & (pl.col("endpoint") == endpoint)
+                & (pl.col("covariate") == covariate)
+                & (pl.col("level") == level)
+            )["estimate"]
+            coefficient = float(np.log(estimate[0])) if estimate.len() and estimate[0] is not None else None
+            panels.append(
+                ResidualPanel(
+                    model_term_label(covariate, level).strip(),
+                    rows["km_time"].to_list(),
+                    list(rows["time_days"].to_numpy() / DAYS_PER_MONTH),
+                    rows["residual"].to_list(),
+                    coefficient,
+                )
+            )
+        name = "relapse (cause-specific)" if endpoint == "CIR" else labels.endpoint(endpoint)
+        specs[f"ph_{endpoint}_{covariate}.svg"] = SchoenfeldSpec(
+            f"{name}: {labels.variable(covariate)}, scaled Schoenfeld residuals (PH test p = {r['p']:.3f})", panels
+        )
+    return specs
 
 
 def response_forest_spec(response: pl.DataFrame, parameter: str = "CR/CRi by day 28") -> ForestSpec:
@@ -314,6 +400,12 @@ def all_specs(
             specs[f"forest_hr_{endpoint}.svg"] = hazard_ratio_spec(cox, endpoint)
     if response.height:
         specs["forest_response.svg"] = response_forest_spec(response)
+    models = survival.get("multivariable_models")
+    if models is not None:
+        for name, (model, endpoint) in MODEL_FORESTS.items():
+            if models.filter((pl.col("model") == model) & (pl.col("endpoint") == endpoint)).height:
+                specs[name] = model_forest_spec(models, model, endpoint)
+        specs.update(schoenfeld_specs(survival["ph_tests"], survival["ph_residuals"], models))
     remission_n = int(((adsl["SAFFL"] == "Y") & adsl["FRMDT"].is_not_null()).sum())
     specs["relapse_cd19_negative.svg"] = cd19_negative_spec(relapse_curve, remission_n, landmarks)
     specs.update(swimmer_specs(adsl))

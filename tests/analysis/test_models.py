@@ -1,0 +1,166 @@
+"""The multivariable models at their edges (R's numbers are in test_models_reference.py):
+what is left out and why, degenerate trials that must still publish, and the plan key."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from tests.builders import Trial
+from trial_outcomes.analysis.cox import fit_cox
+from trial_outcomes.analysis.fine_gray import censoring_left_limits, fine_gray
+from trial_outcomes.analysis.models import design, fine_gray_subgroups, multivariable_cox, stratified_logrank
+from trial_outcomes.contracts import FineGraySubgroups, MultivariableModels, PhTests, StratifiedLogrank
+
+COVARIATES = ("age_group", "disease_status", "prior_hsct", "bm_blasts_ge50", "cd19_pct")
+
+
+def frame(rows: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=["USUBJID", "_time", "_event", "g", "cd19_pct"], orient="row")
+
+
+def test_a_level_without_events_is_empty_and_its_subjects_leave_the_model():
+    """Level c has no events: its ratio is empty with the reason, and the model is the one
+    without its two subjects (what R's fit converges to as that coefficient runs to
+    minus infinity). A null CD19 share leaves one subject out, and that is said."""
+    rows = frame(
+        [
+            ("1", 5.0, 1, "a", 1.0),
+            ("2", 8.0, 1, "a", 2.0),
+            ("3", 3.0, 1, "b", 0.5),
+            ("4", 9.0, 0, "b", 1.5),
+            ("5", 4.0, 0, "c", 1.0),
+            ("6", 7.0, 0, "c", 2.0),
+            ("7", 6.0, 1, "b", None),
+            ("8", 2.0, 1, "a", 3.0),
+        ]
+    ).with_columns(pl.col("cd19_pct").cast(pl.Float64))
+    d = design(rows, ("g", "cd19_pct"), {}, "_event")
+    assert d.reference == {"g": "a"}
+    assert d.columns == [("g", "b"), ("cd19_pct", "per unit")]
+    assert d.empty == {("g", "c"): "not estimable: no events in this level (its subjects leave the model)"}
+    assert sorted(d.frame["USUBJID"].to_list()) == ["1", "2", "3", "4", "8"]
+    assert d.notes == ["1 subject(s) without a value of a covariate left out"]
+
+
+def test_a_covariate_with_one_level_is_left_out_with_the_reason():
+    rows = frame([("1", 5.0, 1, "a", 1.0), ("2", 8.0, 1, "a", 2.0), ("3", 3.0, 0, "a", 0.5)])
+    d = design(rows, ("g", "cd19_pct"), {}, "_event")
+    assert d.columns == [("cd19_pct", "per unit")]
+    assert d.dropped == {"g": "g: one level only, left out of the model"}
+
+
+def test_the_reference_level_without_events_drops_the_covariate():
+    rows = frame([("1", 5.0, 0, "a", 1.0), ("2", 8.0, 0, "a", 2.0), ("3", 3.0, 1, "b", 0.5), ("4", 4.0, 1, "b", 1.0)])
+    d = design(rows, ("g",), {"g": "a"}, "_event")
+    assert d.columns == []
+    assert d.dropped == {"g": "g: no events in the reference level (a), left out of the model"}
+
+
+def test_fine_gray_without_competing_events_is_cox():
+    """With no competing event every weight is 1 and the risk sets are Cox's: crr's
+    coefficients are coxph's (distinct times: Breslow = Efron), to crr's own
+    convergence (gtol 1e-6)."""
+    rng = np.random.default_rng(3)
+    n = 80
+    x = rng.normal(size=(n, 2))
+    t = rng.exponential(1 / np.exp(x @ np.array([0.7, -0.4])))
+    c = rng.exponential(1.5, n)
+    time = np.minimum(t, c)
+    cause = (t <= c).astype(int)
+    fg = fine_gray(time, cause, x)
+    cox = fit_cox(time, cause, x)
+    assert fg.converged
+    np.testing.assert_allclose(fg.beta, cox.beta, atol=1e-4)
+
+
+def test_censoring_weights_are_the_left_limit_of_the_censoring_km():
+    """Times 1 (censored), 2 (event), 3 (censored), 4 (competing), 5 (censored):
+    G(1-) = 1; G(2-) = 1 - 1/5 = 0.8; G(3-) = 0.8; G(4-) = 0.8 (1 - 1/3) = 0.5333;
+    G(5-) = 0.5333."""
+    g = censoring_left_limits(np.array([1.0, 2, 3, 4, 5]), np.array([0, 1, 0, 2, 0]))
+    np.testing.assert_allclose(g, [1, 0.8, 0.8, 0.8 * 2 / 3, 0.8 * 2 / 3])
+
+
+def _tiny_trial() -> Trial:
+    """Four infused subjects, all relapsed disease, one death, no relapse."""
+    t = Trial()
+    for k, status in enumerate(("relapsed", "relapsed", "relapsed", "relapsed")):
+        sid = f"S{k + 1}"
+        t.enrol(sid, disease_status=status, age_years=5.0 + 4 * k).infuse(sid).assess(sid, 28, "CR", 0.0)
+    t.event("S2", 200, "DEATH", "Sepsis")
+    return t
+
+
+def _valid(frame: pl.DataFrame, schema) -> None:
+    schema.validate(frame, cast=True)
+
+
+def test_a_degenerate_trial_publishes_empty_models_with_their_reasons():
+    """One event for five terms and no relapse: every model is empty with the reason, the
+    tables keep their contracts, and nothing raises."""
+    d = _tiny_trial().derive(cut_day=400)
+    tables = multivariable_cox(d.adtte, d.adsl, COVARIATES, {})
+    _valid(tables.models, MultivariableModels)
+    _valid(tables.ph_tests, PhTests)
+    assert tables.models["estimate"].is_null().all()
+    notes = dict(
+        zip(
+            tables.models.select(pl.concat_str("model", "endpoint", "covariate", separator="/")).to_series(),
+            tables.models["note"],
+            strict=True,
+        )
+    )
+    # one death, in S2 (under 10): the >= 10 level has no event; every subject has relapsed
+    # disease: disease status is left out; no relapse: the relapse models have no event
+    assert notes["Cox/OS/age_group"] == "not estimable: no events in this level (its subjects leave the model)"
+    assert notes["Cox/OS/disease_status"] == "disease_status: one level only, left out of the model"
+    assert notes["Cox/CIR/age_group"] == "fewer than 2 events"
+    assert notes["Fine-Gray/CIR/age_group"] == "fewer than 2 events"
+    assert tables.ph_tests.height == 0
+    fg = fine_gray_subgroups(d.adtte, d.adsl, ("sex", "prior_hsct", "disease_status", "age_group"), {})
+    _valid(fg, FineGraySubgroups)
+    logrank = stratified_logrank(d.adtte, d.adsl, ("sex", "age_group"), ("disease_stratum",))
+    _valid(logrank, StratifiedLogrank)
+    assert logrank["chisq"].is_null().all()
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('covariates = ["age_group", "cd19"]', "'cd19' is not a model covariate"),
+        ("covariates = []", "name at least one covariate"),
+        ('logrank_strata = ["bm_blasts_ge50"]', "is not an ADSL subgroup variable"),
+        ("ph_alpha = 1.5", "less than 1"),
+        ("ph_alpha = nan", "finite number"),
+        ('covariate = ["sex"]', "unknown key"),
+    ],
+)
+def test_the_models_plan_key_is_validated(tmp_path, text, problem):
+    from trial_outcomes.plan import DEFAULT_PLAN, PlanError, load_plan
+
+    plan = DEFAULT_PLAN.read_text().replace("[models]\n", f"[models]\n{text}\n", 1)
+    if text.startswith(("covariates", "logrank_strata", "ph_alpha")):  # replace the packaged line, not add a second
+        key = text.split(" = ")[0]
+        lines = [line for line in plan.splitlines() if not (line.startswith(f"{key} = ") and line != text)]
+        plan = "\n".join(lines) + "\n"
+    path = tmp_path / "plan.toml"
+    path.write_text(plan)
+    with pytest.raises(PlanError) as error:
+        load_plan(path)
+    assert problem in str(error.value)
+    assert "models." in str(error.value)
+
+
+def test_a_plan_without_models_takes_the_defaults(tmp_path):
+    from trial_outcomes.plan import DEFAULT_MODEL_COVARIATES, DEFAULT_PLAN, load_plan
+
+    text = DEFAULT_PLAN.read_text()
+    start = text.index("[models]")
+    end = text.index("[stopping.safety]")
+    path = tmp_path / "plan.toml"
+    path.write_text(text[:start] + text[end:])
+    plan = load_plan(path)
+    assert plan.models.covariates == DEFAULT_MODEL_COVARIATES
+    assert plan.models.logrank_strata == ("disease_stratum",)
