@@ -167,6 +167,10 @@ def ui_commands(args: argparse.Namespace, home: Path) -> tuple[list[list[str]], 
     plan = args.plan or os.environ.get("TRIAL_PLAN", "")
     if plan:
         env["TRIAL_PLAN"] = str(Path(plan).resolve())
+    if getattr(args, "files_port", 0):
+        from trial_outcomes.io.file_server import FILES_URL_ENV
+
+        env[FILES_URL_ENV] = f"http://{args.host}:{args.files_port}"
     workspace = home / "workspace.yaml"  # one code location, named as in pyproject.toml's [tool.dagster]
     workspace.write_text(
         "load_from:\n  - python_module:\n      module_name: trial_outcomes.pipelines.definitions\n"
@@ -200,8 +204,19 @@ def cmd_ui(args: argparse.Namespace) -> int:
         home = dagster_home()
     except UsageError as exc:
         return _fail(str(exc))
+    from trial_outcomes.io.file_server import serve_outputs
+
+    try:
+        files = serve_outputs(Path(args.out).resolve(), args.host, args.files_port)
+    except OSError as exc:
+        return _fail(
+            f"cannot serve the outputs on {args.host}:{args.files_port} ({exc.strerror or exc}): "
+            "choose another --files-port"
+        )
+    args.files_port = files.server_address[1]
     commands, env = ui_commands(args, home)
     print(f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={home}); Ctrl-C stops it", flush=True)
+    print(f"published reports on http://{args.host}:{args.files_port}/ (linked from each cut's asset page)", flush=True)
     # run from the home folder: Dagster then finds no second dagster.yaml to warn about
     processes = [subprocess.Popen(cmd, env=env, cwd=home) for cmd in commands]
     try:
@@ -210,6 +225,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        files.shutdown()
+        files.server_close()
         for p in processes:
             if p.poll() is None:
                 p.send_signal(signal.SIGINT)
@@ -340,6 +357,12 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--plan", default="", help="analysis plan TOML")
     ui.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback by default)")
     ui.add_argument("--port", type=int, default=3000, help="port")
+    ui.add_argument(
+        "--files-port",
+        type=int,
+        default=3080,
+        help="port serving the published reports and figures, read-only, for the UI's links (0: any free port)",
+    )
     ui.add_argument("--verbose", action="store_true", help="Dagster's info and debug lines on the console")
     ui.set_defaults(func=cmd_ui)
     opener = sub.add_parser(

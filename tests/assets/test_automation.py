@@ -158,3 +158,25 @@ def test_three_cuts_are_three_partitions_whose_outputs_differ_as_the_data_do(sma
     assert comparison["previous_cut"][0] == cuts[1]
     row = comparison.filter(pl.col("item") == "Enrolled").row(0, named=True)
     assert (int(row["previous"]), int(row["current"])) == (enrolled[1], enrolled[2])
+
+
+def test_a_junk_cut_partition_is_removed_with_the_reason_and_real_cuts_stay():
+    """The UI's add-partition dialog accepts any text: 2024-4-1 (not YYYY-MM-DD) and
+    2024-02-30 (no such day) are removed by the data_cut_keys sensor; 2024-03-31 stays."""
+    from trial_outcomes.pipelines.sensors import build_cut_keys_sensor
+
+    sensor = build_cut_keys_sensor()
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, ["2024-03-31", "2024-4-1", "2024-02-30"])
+        with dg.build_sensor_context(instance=instance) as context:
+            result = sensor(context)
+        assert isinstance(result, dg.SensorResult)
+        (request,) = result.dynamic_partitions_requests
+        assert sorted(request.partition_keys) == ["2024-02-30", "2024-4-1"]
+        # what the daemon does with the request, then the next tick has nothing to do
+        instance.delete_dynamic_partition(DATA_CUT_PARTITIONS, "2024-4-1")
+        instance.delete_dynamic_partition(DATA_CUT_PARTITIONS, "2024-02-30")
+        with dg.build_sensor_context(instance=instance) as context:
+            again = sensor(context)
+        assert isinstance(again, dg.SkipReason)
+        assert instance.get_dynamic_partitions(DATA_CUT_PARTITIONS) == ["2024-03-31"]

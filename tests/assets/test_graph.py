@@ -104,6 +104,9 @@ def test_figures_show_in_the_ui_one_entry_per_endpoint(materialized: Materialize
     os_figures = meta["curves: Overall survival"].value
     assert os_figures.count("data:image/svg+xml;base64,") == 1 + 4  # overall and the four subgroups
     assert meta["figures"].value == len(list((materialized.folder / "plots").iterdir()))
+    # every figure of the cut is on the asset page (the UI showed 35 of 39: issue 22)
+    shown = sum(v.value.count("data:image/svg+xml;base64,") for k, v in meta.items() if k != "figures")
+    assert shown == meta["figures"].value
     (survival,) = materialized.result.asset_materializations_for_node("survival_analysis")
     headline = survival.metadata["headline: median and rates with 95% CIs (primary, all subjects)"]
     assert [r.data["endpoint"] for r in headline.records][:2] == ["Overall survival", "Event-free survival"]

@@ -163,5 +163,7 @@ def test_ui_starts_from_this_interpreter_on_loopback_with_the_shared_home(tmp_pa
     assert commands[0][commands[0].index("-h") + 1] == "0.0.0.0"
     # a quiet console by default (issue 22: ~2,100 DEBUG lines a run), Dagster's own lines with --verbose
     assert webserver[webserver.index("--dagster-log-level") + 1] == daemon[daemon.index("--log-level") + 1] == "warning"
+    # the code server learns where the published reports are served (one click from the asset page)
+    assert env["TRIAL_FILES_URL"] == "http://127.0.0.1:3080"
     loud, _ = ui_commands(build_parser().parse_args(["ui", "--verbose"]), tmp_path)
     assert loud[1][loud[1].index("--log-level") + 1] == "debug"

@@ -109,11 +109,20 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
         atomic_write_bytes(work / "manifest.json", (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
         final, new = publish(settings.out_path, cut, [*files, work / "manifest.json"], manifest["outputs"])
         shown = final.resolve()
+        from trial_outcomes.io.file_server import file_url
+
+        links = {
+            f"open the report ({kind})": dg.MetadataValue.url(url)
+            for kind in ("pdf", "html")
+            if (url := file_url(cut, f"report.{kind}"))
+        }
         return dg.MaterializeResult(
             metadata={
-                "folder": dg.MetadataValue.path(str(shown)),
-                "report (pdf)": dg.MetadataValue.path(str(shown / "report.pdf")),
-                "report (html)": dg.MetadataValue.path(str(shown / "report.html")),
+                **links,  # one click from the asset page, served by `trial-outcomes ui` (issue 22)
+                # the cut's stable path (it always shows the latest version), not .versions/...
+                "folder": dg.MetadataValue.path(str(final.absolute())),
+                "report (pdf)": dg.MetadataValue.path(str(final.absolute() / "report.pdf")),
+                "report (html)": dg.MetadataValue.path(str(final.absolute() / "report.html")),
                 "version": shown.name + ("" if new else " (unchanged: the same outputs were already published)"),
                 "supersedes": publication.previous_version if publication.supersedes else "none",
                 "data cut": cut,

@@ -24,6 +24,23 @@ from trial_outcomes.reporting.summary import HEADLINE
 
 VERSION = code_version("assets/report.py", "reporting")
 UI_ENDPOINTS = ("OS", "EFS", "DFS", "CIR", "NRM", "DOR")
+#: the figures' metadata entries besides the curves: title -> file-name prefix (every figure is in one)
+UI_GALLERIES = {
+    "disposition (CONSORT)": "consort",
+    "forest plots": "forest_",
+    "proportional-hazards residuals": "ph_",
+    "relapse: CD19-negative": "relapse_",
+    "swimmer plots": "swimmer_",
+    "stopping rules across cuts": "stopping_history",
+}
+
+
+def galleries(images: dict[str, bytes]) -> dict[str, str]:
+    """Every figure of the cut as markdown for the asset page: the curves by endpoint,
+    then ``UI_GALLERIES``; a group without a figure at this cut is left out."""
+    out = {f"curves: {endpoint_label(e)}": _gallery(images, f"{e}_") for e in UI_ENDPOINTS}
+    out.update({title: _gallery(images, prefix) for title, prefix in UI_GALLERIES.items()})
+    return {title: md for title, md in out.items() if md}
 
 
 def _write_plots(folder: Path, images: dict[str, bytes]) -> None:
@@ -76,13 +93,12 @@ def figures(
     images = render_all(specs, stamp=figure_stamp(context.partition_key, cut_records.fingerprint))
     folder = work_folder(context, settings)
     _write_plots(folder, images)
-    gallery = {f"curves: {endpoint_label(e)}": dg.MetadataValue.md(_gallery(images, f"{e}_")) for e in UI_ENDPOINTS}
+    gallery = {title: dg.MetadataValue.md(md) for title, md in galleries(images).items()}
     return dg.Output(
         images,
         metadata={
             "figures": dg.MetadataValue.int(len(images)),
             **gallery,
-            "forest plots": dg.MetadataValue.md(_gallery(images, "forest_")),
         },
     )
 

@@ -10,7 +10,12 @@ from trial_outcomes.assets.publish import build_published_cut
 from trial_outcomes.assets.shared import OUTPUT_TAG, DropSettings
 from trial_outcomes.assets.validation import cut_records, trial_drop
 from trial_outcomes.pipelines.schedules import build_interim_schedule
-from trial_outcomes.pipelines.sensors import build_alert_retry_sensor, build_boundary_sensor, build_drop_sensor
+from trial_outcomes.pipelines.sensors import (
+    build_alert_retry_sensor,
+    build_boundary_sensor,
+    build_cut_keys_sensor,
+    build_drop_sensor,
+)
 from trial_outcomes.pipelines.storage import FrameIOManager
 
 ALL_JOB = "all_outcomes"
@@ -49,7 +54,12 @@ def build_definitions(settings: DropSettings | None = None) -> dg.Definitions:
                 description=JOB_DESCRIPTION,
             )
         ],
-        sensors=[build_drop_sensor(ALL_JOB), build_boundary_sensor(ALL_JOB), build_alert_retry_sensor(ALL_JOB)],
+        sensors=[
+            build_drop_sensor(ALL_JOB),
+            build_boundary_sensor(ALL_JOB),
+            build_alert_retry_sensor(ALL_JOB),
+            build_cut_keys_sensor(),
+        ],
         schedules=[build_interim_schedule(ALL_JOB, plan.schedule_cron)],
         resources={"settings": settings, "io_manager": storage},
         executor=dg.in_process_executor,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import dagster as dg
 
 from trial_outcomes.assets.shared import (
     ANNOUNCED_TAG,
+    DATA_CUT_PARTITIONS,
     DATA_CUTS,
     DROP_FINGERPRINT_TAG,
     STOPPING_TAG,
@@ -270,3 +272,36 @@ def build_alert_retry_sensor(job_name: str) -> dg.SensorDefinition:
         return dg.SkipReason(f"{len(owed)} alert(s) retried" if owed else "no alert owed")
 
     return stopping_boundary_alert_retry
+
+
+def junk_cut_keys(keys: Sequence[str]) -> dict[str, str]:
+    """The data-cut partition keys that are not cuts, with the reason (``2024-4-1``:
+    a cut is a real date written YYYY-MM-DD)."""
+    from trial_outcomes.dates import parse_cut
+
+    out = {}
+    for key in keys:
+        try:
+            parse_cut(key)
+        except ValueError as exc:
+            out[key] = str(exc)
+    return out
+
+
+def build_cut_keys_sensor() -> dg.SensorDefinition:
+    @dg.sensor(
+        name="data_cut_keys",
+        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Removes a data-cut partition that is not a cut (the UI's add-partition dialog accepts "
+        "any text, such as 2024-4-1): a run on it would only fail. Says which key and why in its log.",
+    )
+    def data_cut_keys(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        junk = junk_cut_keys(context.instance.get_dynamic_partitions(DATA_CUT_PARTITIONS))
+        if not junk:
+            return dg.SkipReason("every data cut is a date (YYYY-MM-DD)")
+        for key, why in junk.items():
+            context.log.warning(f"removed the data cut partition {key!r}: {why}")
+        return dg.SensorResult(dynamic_partitions_requests=[DATA_CUTS.build_delete_request(list(junk))])
+
+    return data_cut_keys

@@ -1,0 +1,57 @@
+"""The published outputs over HTTP, read-only, for the UI's links (issue 22: the report
+one click from the asset page). The browser will not follow a ``file://`` link from
+the Dagster UI's ``http://`` page, so ``trial-outcomes ui`` serves the output folder
+on a second loopback port beside it and the assets link to
+``<TRIAL_FILES_URL>/<cut>/report.pdf``.
+
+GET and HEAD only; a path outside the folder is refused (the standard library's
+handler maps the URL inside ``directory``); hidden entries (``.versions``,
+``.locks``, ``.work``) are not served. The server stops with the UI."""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote
+
+#: the environment variable that tells the assets where the outputs are served
+FILES_URL_ENV = "TRIAL_FILES_URL"
+
+
+class _ReadOnly(SimpleHTTPRequestHandler):
+    def _hidden(self) -> bool:
+        return any(part.startswith(".") for part in self.path.split("?", 1)[0].split("/") if part)
+
+    def do_GET(self) -> None:
+        if self._hidden():
+            self.send_error(404, "not served")
+            return
+        super().do_GET()
+
+    def do_HEAD(self) -> None:
+        if self._hidden():
+            self.send_error(404, "not served")
+            return
+        super().do_HEAD()
+
+    def log_message(self, format: str, *args: object) -> None:
+        return  # a quiet console, as the UI's
+
+
+def serve_outputs(root: Path, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    """Serve ``root`` on ``host:port`` (0: any free port) from a daemon thread; call
+    ``shutdown()`` to stop it."""
+    root.mkdir(parents=True, exist_ok=True)
+    server = ThreadingHTTPServer((host, port), partial(_ReadOnly, directory=str(root)))
+    threading.Thread(target=server.serve_forever, name="trial-outcomes files", daemon=True).start()
+    return server
+
+
+def file_url(cut: str, name: str) -> str | None:
+    """The served address of a published file of ``cut``, or None when no server runs
+    (a CLI run: the path is shown instead)."""
+    base = os.environ.get(FILES_URL_ENV, "").rstrip("/")
+    return f"{base}/{quote(cut)}/{quote(name)}" if base else None
