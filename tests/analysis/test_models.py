@@ -164,3 +164,30 @@ def test_a_plan_without_models_takes_the_defaults(tmp_path):
     plan = load_plan(path)
     assert plan.models.covariates == DEFAULT_MODEL_COVARIATES
     assert plan.models.logrank_strata == ("disease_stratum",)
+
+
+def test_collinear_covariates_leave_the_later_column_empty_as_r_gives_na():
+    """In these five subjects prior HSCT and marrow blasts >= 50 % coincide: R's coxph gives
+    the second NA; here its row is empty with that reason and the first is fitted alone."""
+    rows = pl.DataFrame(
+        {
+            "USUBJID": ["1", "2", "3", "4", "5", "6"],
+            "_time": [5.0, 8.0, 3.0, 9.0, 4.0, 7.0],
+            "_event": [1, 1, 1, 0, 1, 0],
+            "prior_hsct": ["Y", "N", "Y", "N", "N", "Y"],
+            "bm_blasts_ge50": ["Yes", "No", "Yes", "No", "No", "Yes"],
+        }
+    )
+    d = design(rows, ("prior_hsct", "bm_blasts_ge50"), {"bm_blasts_ge50": "No", "prior_hsct": "N"}, "_event")
+    assert d.columns == [("prior_hsct", "Y")]
+    assert "collinear" in d.empty[("bm_blasts_ge50", "Yes")]
+
+
+def test_a_singular_fine_gray_information_is_not_a_crash():
+    """Two identical columns: crr's Newton step has no solution; the fit says it did not
+    converge (the table then says why) instead of raising."""
+    time = np.array([1.0, 2, 3, 4, 5, 6])
+    cause = np.array([1, 2, 1, 0, 1, 1])
+    x = np.column_stack([[0, 1, 0, 1, 1, 0], [0, 1, 0, 1, 1, 0]]).astype(float)
+    fit = fine_gray(time, cause, x)
+    assert not fit.converged

@@ -210,7 +210,10 @@ def cox_zph(
     def test(cols: list[int]) -> float:
         keep = list(range(p)) + [p + c for c in cols]
         uu = full_u[keep]
-        return float(uu @ np.linalg.solve(imat[np.ix_(keep, keep)], uu))
+        try:
+            return float(uu @ np.linalg.solve(imat[np.ix_(keep, keep)], uu))
+        except np.linalg.LinAlgError:  # a singular widened information: no test
+            return float("nan")
 
     chisq = [test(cols) for cols in terms]
     df = [len(cols) for cols in terms]

@@ -181,7 +181,10 @@ def fine_gray(
             break
         if iteration == max_iter:
             break
-        step = np.linalg.solve(info, score)
+        try:
+            step = np.linalg.solve(info, score)
+        except np.linalg.LinAlgError:  # collinear covariates: a singular information matrix
+            break
         new = beta + step
         halvings = 0
         while True:
@@ -197,7 +200,12 @@ def fine_gray(
             break
         beta = new
     loglik, _, info = _loglik_score_info(data, beta)
-    inverse = np.linalg.inv(info)
+    try:
+        inverse = np.linalg.inv(info)
+    except np.linalg.LinAlgError:
+        return FineGrayFit(
+            beta=beta, se=np.full(len(beta), np.nan), loglik=loglik, converged=False, iterations=iteration
+        )
     variance = inverse @ _sandwich_middle(data, beta) @ inverse.T
     with np.errstate(invalid="ignore"):
         se = np.sqrt(np.diag(variance))

@@ -183,7 +183,28 @@ def design(rows: pl.DataFrame, covariates: tuple[str, ...], preferred: dict[str,
             columns.append((name, PER_UNIT))
         else:
             columns += [(name, level) for level in levels(data, name) if level != reference[name]]
-    return Design(data, columns, {k: v for k, v in reference.items() if k in kept}, empty, notes, dropped)
+    out = Design(data, columns, {k: v for k, v in reference.items() if k in kept}, empty, notes, dropped)
+    _drop_aliased(out)
+    return out
+
+
+def _drop_aliased(d: Design) -> None:
+    """A model column that is a linear combination of the earlier ones (two covariates
+    that coincide in the subjects left) is taken out, as R's coxph gives it NA: its
+    row says so. In order, each column is kept when it raises the rank."""
+    if not d.columns or d.frame.height == 0:
+        return
+    x = d.matrix()
+    x = x - x.mean(axis=0)
+    keep: list[int] = []
+    for i in range(x.shape[1]):
+        trial = [*keep, i]
+        if np.linalg.matrix_rank(x[:, trial]) == len(trial):
+            keep.append(i)
+    for i in range(x.shape[1]):
+        if i not in keep:
+            d.empty[d.columns[i]] = "not estimable: collinear with the covariates before it in the model (R: NA)"
+    d.columns = [d.columns[i] for i in keep]
 
 
 def _endpoint_rows(adtte: pl.DataFrame, adsl: pl.DataFrame, paramcd: str, covariates: tuple[str, ...]) -> pl.DataFrame:
