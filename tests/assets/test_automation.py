@@ -180,3 +180,32 @@ def test_a_junk_cut_partition_is_removed_with_the_reason_and_real_cuts_stay():
             again = sensor(context)
         assert isinstance(again, dg.SkipReason)
         assert instance.get_dynamic_partitions(DATA_CUT_PARTITIONS) == ["2024-03-31"]
+
+
+def test_a_run_on_a_cut_that_is_not_a_date_fails_at_submission_with_one_line():
+    """The UI's queue (dagster.yaml's run_coordinator): a run of partition 2024-4-1 is
+    failed before it starts, with the reason; a run of 2024-03-31 goes to the queue."""
+    import yaml
+    from dagster._core.run_coordinator import SubmitRunContext
+    from dagster._core.test_utils import create_run_for_test
+
+    from trial_outcomes.pipelines.coordinator import cut_key_problem
+    from trial_outcomes.pipelines.instance import DEFAULT_YAML
+
+    with dg.instance_for_test(overrides=yaml.safe_load(DEFAULT_YAML)) as instance:
+        bad = create_run_for_test(instance, job_name=ALL_JOB, tags={"dagster/partition": "2024-4-1"})
+        good = create_run_for_test(instance, job_name=ALL_JOB, tags={"dagster/partition": "2024-03-31"})
+
+        def submit(run: dg.DagsterRun) -> dg.DagsterRunStatus:  # as the UI's launch does, through the queue
+            return instance.run_coordinator.submit_run(SubmitRunContext(run, workspace=None)).status  # type: ignore[arg-type]
+
+        assert submit(bad) == dg.DagsterRunStatus.FAILURE
+        # a real cut goes to Dagster's queue unchanged (queuing it needs a code location: the browser test)
+        assert cut_key_problem(good) is None
+        (failure,) = [
+            e
+            for e in instance.all_logs(bad.run_id)
+            if e.dagster_event is not None and e.dagster_event.event_type_value == "PIPELINE_FAILURE"
+        ]
+        assert "not started: the data cut '2024-4-1' is not a date" in failure.message
+        assert "\n" not in failure.message.strip() and "Traceback" not in failure.message

@@ -26,6 +26,9 @@ telemetry:
   enabled: false
 nux:
   enabled: false
+run_coordinator:
+  module: trial_outcomes.pipelines.coordinator
+  class: CutCheckingRunCoordinator
 concurrency:
   runs:
     tag_concurrency_limits:

@@ -1,0 +1,39 @@
+"""The run queue of the UI, the sensors and the schedule, with the data cut checked
+before a run starts (issue 22): the UI's add-partition dialog takes any text, and a
+run launched on ``2024-4-1`` used to start, fail in its first step and show the
+reason under a stack trace. Here the run is marked failed at submission, with one
+line saying why; nothing starts, nothing is written. Every other run is queued as
+by Dagster's ``QueuedRunCoordinator`` (the one-run-per-cut limit of dagster.yaml
+included). Configured in dagster.yaml's ``run_coordinator``."""
+
+from __future__ import annotations
+
+from dagster._core.run_coordinator import QueuedRunCoordinator, SubmitRunContext
+from dagster._core.storage.dagster_run import DagsterRun
+
+from trial_outcomes.dates import parse_cut
+
+PARTITION_TAG = "dagster/partition"
+
+
+def cut_key_problem(run: DagsterRun) -> str | None:
+    """Why the run's data cut is not a cut, or None (a run without a partition is not ours to judge)."""
+    key = run.tags.get(PARTITION_TAG)
+    if key is None:
+        return None
+    try:
+        parse_cut(key)
+    except ValueError as exc:
+        return f"not started: the data cut {key!r} is not a date ({exc}); add the cut as YYYY-MM-DD"
+    return None
+
+
+class CutCheckingRunCoordinator(QueuedRunCoordinator):
+    def submit_run(self, context: SubmitRunContext) -> DagsterRun:
+        problem = cut_key_problem(context.dagster_run)
+        if problem is None:
+            return super().submit_run(context)
+        self._instance.report_run_failed(context.dagster_run, message=problem)
+        run = self._instance.get_run_by_id(context.dagster_run.run_id)
+        assert run is not None
+        return run
