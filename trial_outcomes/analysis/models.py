@@ -233,46 +233,33 @@ class ModelTables:
 def _model_rows(
     model: str, endpoint: str, d: Design, estimates: dict[int, tuple[float, float, float, float]], reason: str | None
 ) -> list[dict[str, object]]:
+    """One row per model column (its estimate, or the model's reason), then one per
+    level without events, collinear column or covariate left out (with why)."""
     n, events = d.frame.height, int(d.frame["_event"].sum()) if d.frame.height else 0
     note = "; ".join(d.notes) or None
-    out: list[dict[str, object]] = []
-    for i, (covariate, level) in enumerate(d.columns):
-        est = estimates.get(i)
-        out.append(
-            {
-                "model": model,
-                "endpoint": endpoint,
-                "covariate": covariate,
-                "level": level,
-                "reference": d.reference.get(covariate),
-                "n": n,
-                "n_events": events,
-                "estimate": est[0] if est else None,
-                "lcl": est[1] if est else None,
-                "ucl": est[2] if est else None,
-                "p": est[3] if est else None,
-                "note": reason if est is None else note,
-            }
-        )
-    left_out = [(covariate, "", why) for covariate, why in d.dropped.items()]
-    for covariate, level, why in [(c, lv, w) for (c, lv), w in d.empty.items()] + left_out:
-        out.append(
-            {
-                "model": model,
-                "endpoint": endpoint,
-                "covariate": covariate,
-                "level": level,
-                "reference": d.reference.get(covariate),
-                "n": n,
-                "n_events": events,
-                "estimate": None,
-                "lcl": None,
-                "ucl": None,
-                "p": None,
-                "note": why,
-            }
-        )
-    return out
+    entries: list[tuple[str, str, tuple[float, float, float, float] | None, str | None]] = [
+        (covariate, level, estimates.get(i), note if estimates.get(i) else reason)
+        for i, (covariate, level) in enumerate(d.columns)
+    ]
+    entries += [(covariate, level, None, why) for (covariate, level), why in d.empty.items()]
+    entries += [(covariate, "", None, why) for covariate, why in d.dropped.items()]
+    return [
+        {
+            "model": model,
+            "endpoint": endpoint,
+            "covariate": covariate,
+            "level": level,
+            "reference": d.reference.get(covariate),
+            "n": n,
+            "n_events": events,
+            "estimate": est[0] if est else None,
+            "lcl": est[1] if est else None,
+            "ucl": est[2] if est else None,
+            "p": est[3] if est else None,
+            "note": why,
+        }
+        for covariate, level, est, why in entries
+    ]
 
 
 def _wald(beta: np.ndarray, se: np.ndarray) -> dict[int, tuple[float, float, float, float]] | None:
