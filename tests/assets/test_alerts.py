@@ -58,10 +58,16 @@ def test_a_crossed_boundary_is_in_the_check_the_run_tags_and_the_alerts(toxic_dr
         checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
         safety = checks["safety_boundary"]
         assert not safety.passed and safety.severity == dg.AssetCheckSeverity.ERROR
+        assert safety.partition == CUT  # each check result states its cut (issue 22: partition "-")
         assert safety.description.startswith(f"BOUNDARY CROSSED at cut {CUT}: ")
         assert checks["efficacy_futility_boundary"].description.startswith("Not crossed")
         run = instance.get_run_by_id(result.run_id)
         assert run.tags[STOPPING_TAG] == "BOUNDARY CROSSED: safety"
+        # the run's page leads with every failed check, the errors first (issue 22)
+        failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+        tag = run.tags["trial/failed_checks"]
+        assert tag.startswith(f"{len(failed)} failed: safety_boundary (stopping_rules)")
+        assert all(e.check_name in tag for e in failed)
 
         defs = build_definitions(DropSettings(data_dir=str(toxic_drop), out_dir=str(out), plan=str(plan)))
         sensor = defs.resolve_sensor_def("stopping_boundary_alert")

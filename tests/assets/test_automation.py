@@ -207,5 +207,5 @@ def test_a_run_on_a_cut_that_is_not_a_date_fails_at_submission_with_one_line():
             for e in instance.all_logs(bad.run_id)
             if e.dagster_event is not None and e.dagster_event.event_type_value == "PIPELINE_FAILURE"
         ]
-        assert "not started: the data cut '2024-4-1' is not a date" in failure.message
+        assert failure.message.startswith("not started: data cut '2024-4-1' is not written YYYY-MM-DD")
         assert "\n" not in failure.message.strip() and "Traceback" not in failure.message

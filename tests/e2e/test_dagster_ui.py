@@ -7,7 +7,11 @@
 5. every Kaplan-Meier / cumulative-incidence figure shows, one metadata entry per endpoint;
 6. a new cut is added and launched from the UI (Materialize all, Add a partition);
 7. the drop crosses the safety boundary: the run is tagged, the check says so, and the
-   boundary sensor (in the daemon the UI started) posts to a webhook on 127.0.0.1.
+   boundary sensor (in the daemon the UI started) posts to a webhook on 127.0.0.1;
+8. the published report opens in one click from ``published_cut`` (served read-only by
+   ``ui`` beside the UI);
+9. a cut added with a bad key (``2024-4-1``) is refused when its run is submitted, in one
+   line, and the ``data_cut_keys`` sensor removes the junk partition.
 
 Screenshots of each step are written to the test's folder (``TRIAL_UI_SHOTS`` keeps
 them elsewhere) for a person to look at.
@@ -27,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -93,6 +98,8 @@ def project(toxic_drop, tmp_path_factory) -> Iterator[Project]:
                 "127.0.0.1",
                 "--port",
                 str(port),
+                "--files-port",
+                str(_free_port()),
             ],
             cwd=folder,
             env=_bare_env(folder),
@@ -173,12 +180,14 @@ def test_3_survival_analysis_shows_the_headline_table(page, project):
     for endpoint in ("Overall survival", "Event-free survival", "Cumulative incidence of relapse"):
         assert endpoint in body
     assert "0.3604" not in body  # rounded for people, not raw floats
+    assert "data cut" in body and CLI_CUT in body  # the headline states its cut
     page.screenshot(path=str(project.shots / "2-survival-headline.png"))
 
 
-def test_4_every_km_figure_shows(page, project):
-    """One metadata entry per endpoint: expanding each shows its curves, overall and by
-    subgroup, readable (at least 600 px wide)."""
+def test_4_every_figure_shows(page, project):
+    """One metadata entry per endpoint, then the CONSORT flow, forest plots, relapse,
+    swimmers and stopping rules: expanding each shows its figures, readable (at least
+    600 px wide), and together they are every figure of the cut."""
     _goto(page, f"{project.url}/assets/figures")
     buttons = page.get_by_text("[Show Markdown]")
     buttons.first.wait_for()
@@ -186,7 +195,7 @@ def test_4_every_km_figure_shows(page, project):
     assert n_entries >= 6  # OS, EFS, DFS, CIR, NRM, DOR (and the forest plots)
     widths: list[int] = []
     for i in range(n_entries):
-        page.get_by_text("[Show Markdown]").first.click()
+        page.get_by_text("[Show Markdown]").nth(i).click()  # each entry once (.first opened the first one n times)
         dialog = page.get_by_role("dialog")
         dialog.locator("img").first.wait_for()
         page.wait_for_timeout(500)  # the dialog fades in
@@ -195,9 +204,9 @@ def test_4_every_km_figure_shows(page, project):
             page.screenshot(path=str(project.shots / "3-figures-os.png"))
         page.keyboard.press("Escape")
         dialog.wait_for(state="detached")
-    n_km = len(list((project.folder / "out" / CLI_CUT / "plots").glob("*.svg")))
-    assert len(widths) >= 6 and all(w >= 600 for w in widths), widths
-    assert n_km >= len(widths)
+    n_figures = len(list((project.folder / "out" / CLI_CUT / "plots").glob("*.svg")))
+    assert all(w >= 600 for w in widths), widths
+    assert len(widths) == n_figures  # every figure of the cut, each once (issue 22: 35 of 39 showed)
 
 
 def test_5_a_new_cut_launched_from_the_ui_crosses_the_boundary_and_someone_is_told(page, project):
@@ -241,3 +250,75 @@ def test_5_a_new_cut_launched_from_the_ui_crosses_the_boundary_and_someone_is_to
     page.get_by_text(f"BOUNDARY CROSSED at cut {UI_CUT}").first.wait_for()  # the check's text, from its result
     page.wait_for_timeout(1000)
     page.screenshot(path=str(project.shots / "6-stopping-checks.png"))
+
+
+def test_6_the_report_opens_in_one_click_from_the_published_cut(page, project):
+    """The asset page links to the cut's report on the loopback file server that ``ui``
+    started: the link is a real URL (not a path to copy), under the cut's stable folder,
+    and what it serves is the published PDF."""
+    _goto(page, f"{project.url}/assets/published_cut")
+    link = page.get_by_role("link", name="report.pdf").first
+    try:
+        link.wait_for(timeout=30_000)
+    except PlaywrightTimeout:
+        link = page.locator("a[href$='/report.pdf']").first
+        link.wait_for()
+    href = link.get_attribute("href") or ""
+    page.screenshot(path=str(project.shots / "7-published-cut-links.png"))
+    assert href.startswith("http://127.0.0.1:") and "/.versions/" not in href, href
+    with urllib.request.urlopen(href, timeout=10) as response:
+        assert response.read(5) == b"%PDF-"
+    cut = href.rsplit("/", 2)[-2]
+    assert (project.folder / "out" / cut / "report.pdf").is_file()
+
+
+def test_7_a_cut_that_is_not_a_date_is_refused_before_it_runs_and_removed(page, project):
+    bad = "2024-4-1"
+    _goto(page, f"{project.url}/locations/trial_outcomes/jobs/all_outcomes")
+    page.get_by_role("button", name="Materialize all").first.click()
+    page.get_by_text("Partition selection").wait_for()
+    page.wait_for_load_state("networkidle")
+    page.get_by_role("button", name="Add a partition").click()
+    page.get_by_placeholder("name").fill(bad)
+    page.get_by_role("button", name="Save").click()
+    launch_button = page.get_by_role("button", name="Launch 1 run")
+    try:
+        launch_button.wait_for(timeout=15_000)
+    except PlaywrightTimeout:
+        page.get_by_text("Select a partition or create one").first.click()
+        page.keyboard.type(bad)
+        page.get_by_role("menuitem").filter(has_text=bad).filter(has_not_text="Select all").last.click()
+        page.get_by_text("Launch runs to materialize").click()
+    launch_button.wait_for()
+    launch_button.click()
+    from dagster import DagsterInstance
+
+    deadline = time.monotonic() + 60
+    with DagsterInstance.from_config(str(project.folder / ".dagster_home")) as instance:
+
+        def submitted() -> list[dg.DagsterRun]:  # created NOT_STARTED, then submitted to the queue
+            runs = [r for r in instance.get_runs(limit=20) if r.tags.get("dagster/partition") == bad]
+            return [r for r in runs if r.status != dg.DagsterRunStatus.NOT_STARTED]
+
+        while not (runs := submitted()):
+            assert time.monotonic() < deadline, "no run was submitted for the bad cut"
+            time.sleep(2)
+        assert runs[0].status == dg.DagsterRunStatus.FAILURE  # at submission: never queued, nothing started
+    _goto(page, f"{project.url}/runs/{runs[0].run_id}")
+    page.get_by_text(f"not started: data cut '{bad}' is not written YYYY-MM-DD").first.wait_for()
+    page.screenshot(path=str(project.shots / "8-bad-cut-refused.png"))
+    assert not (project.folder / "out" / bad).exists()
+    deadline = time.monotonic() + 150
+    with DagsterInstance.from_config(str(project.folder / ".dagster_home")) as instance:
+        while bad in instance.get_dynamic_partitions("data_cut"):
+            assert time.monotonic() < deadline, "the junk partition is still listed after 150 s"
+            time.sleep(5)
+
+
+def test_8_the_ui_console_stayed_quiet_through_the_day(project):
+    """The runs launched from the UI printed no DEBUG line on the `ui` console (their events
+    are on the run pages), and no traceback (a browser closing the report mid-file was
+    one): the console holds what a person should read, such as the junk cut removed."""
+    text = (project.folder / "ui-console.txt").read_text()
+    assert "DEBUG" not in text and "Traceback" not in text, text[:3000]
+    assert "removed the data cut partition '2024-4-1'" in text

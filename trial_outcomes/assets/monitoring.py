@@ -103,7 +103,9 @@ def stopping_rules(
             )
             + f"{status.data}. Rule: {status.boundary}",
             metadata={
-                "statistic": dg.MetadataValue.float(status.statistic) if status.statistic is not None else None,
+                # text, not a number: the UI plotted a number against wall-clock time, mixing cuts and drops
+                # (issue 22); the statistic across cuts is the report's stopping-history figure
+                "statistic": dg.MetadataValue.text("NE" if status.statistic is None else f"{status.statistic:.4g}"),
                 "data cut": context.partition_key,
             },
         )

@@ -11,7 +11,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from trial_outcomes.assets.files import work_folder
-from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
+from trial_outcomes.assets.shared import FAILED_CHECKS_TAG, DropSettings, code_version, cut_asset
 from trial_outcomes.contracts import OPTIONAL_OUTPUTS, OUTPUTS
 from trial_outcomes.io.publishing import PublishRefused, plan_publication, publish
 from trial_outcomes.io.records import TrialDrop, drop_files, drop_fingerprint
@@ -59,6 +59,22 @@ def build_manifest(
         **publication,
         "outputs": dict(sorted(outputs.items())),
     }
+
+
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation  # noqa: E402
+
+
+def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """``check (asset)`` of every check that failed in the run, errors first."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    failed = []
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        evaluation = event.event_specific_data if event is not None else None
+        if isinstance(evaluation, AssetCheckEvaluation) and not evaluation.passed:
+            error = evaluation.severity == dg.AssetCheckSeverity.ERROR
+            failed.append((not error, f"{evaluation.check_name} ({evaluation.asset_key.to_user_string()})"))
+    return [text for _, text in sorted(failed)]
 
 
 def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
@@ -110,6 +126,12 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
         final, new = publish(settings.out_path, cut, [*files, work / "manifest.json"], manifest["outputs"])
         shown = final.resolve()
         from trial_outcomes.io.file_server import file_url
+
+        failed = failed_checks(context.instance, context.run.run_id)
+        if failed:  # the run's page leads with what failed (issue 22); the checks hold why
+            context.instance.add_run_tags(
+                context.run.run_id, {FAILED_CHECKS_TAG: f"{len(failed)} failed: " + "; ".join(failed)}
+            )
 
         links = {
             f"open the report ({kind})": dg.MetadataValue.url(url)

@@ -41,11 +41,22 @@ class _ReadOnly(SimpleHTTPRequestHandler):
         return  # a quiet console, as the UI's
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A browser that closes the connection mid-file (it had enough of a PDF) is not
+        an error for the console: other errors keep the standard library's report."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 def serve_outputs(root: Path, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
     """Serve ``root`` on ``host:port`` (0: any free port) from a daemon thread; call
     ``shutdown()`` to stop it."""
     root.mkdir(parents=True, exist_ok=True)
-    server = ThreadingHTTPServer((host, port), partial(_ReadOnly, directory=str(root)))
+    server = _QuietServer((host, port), partial(_ReadOnly, directory=str(root)))
     threading.Thread(target=server.serve_forever, name="trial-outcomes files", daemon=True).start()
     return server
 

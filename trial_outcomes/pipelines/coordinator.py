@@ -24,7 +24,7 @@ def cut_key_problem(run: DagsterRun) -> str | None:
     try:
         parse_cut(key)
     except ValueError as exc:
-        return f"not started: the data cut {key!r} is not a date ({exc}); add the cut as YYYY-MM-DD"
+        return f"not started: {exc}"  # data cut '2024-4-1' is not written YYYY-MM-DD (for example 2024-03-31)
     return None
 
 
