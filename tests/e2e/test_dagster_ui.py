@@ -152,6 +152,31 @@ def _goto(page, url: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
+def _launch_new_cut(page, project: Project, key: str) -> None:
+    """Materialize all > Add a partition > ``key`` > Launch 1 run, as a person does it."""
+    _goto(page, f"{project.url}/locations/trial_outcomes/jobs/all_outcomes")
+    page.get_by_text("YYYY-MM-DD").first.wait_for()  # the format of a partition key, beside the button
+    page.get_by_role("button", name="Materialize all").first.click()
+    page.get_by_text("Partition selection").wait_for()
+    page.wait_for_load_state("networkidle")  # the dialog has read the partitions
+    page.get_by_role("button", name="Add a partition").click()
+    page.get_by_placeholder("name").fill(key)
+    page.get_by_role("button", name="Save").click()
+    launch_button = page.get_by_role("button", name="Launch 1 run")
+    try:
+        launch_button.wait_for(timeout=15_000)
+    except PlaywrightTimeout:  # the dialog sometimes adds the partition without selecting it: pick it
+        page.get_by_text("Select a partition or create one").first.click()
+        page.keyboard.type(key)
+        page.get_by_role("menuitem").filter(has_text=key).filter(has_not_text="Select all").last.click()
+        page.get_by_text("Launch runs to materialize").click()  # closes the list
+    try:
+        launch_button.wait_for()
+    finally:
+        page.screenshot(path=str(project.shots / f"launch-{key}.png"))
+    launch_button.click()
+
+
 def test_1_the_ui_started_without_the_venv_on_path_or_warnings(project):
     """Started from the CLI's own interpreter (no ``dagster`` on PATH), the current way
     (no 'superseded' notice, no second dagster.yaml to ignore), and quiet (issue 22: a
@@ -210,27 +235,7 @@ def test_4_every_figure_shows(page, project):
 
 
 def test_5_a_new_cut_launched_from_the_ui_crosses_the_boundary_and_someone_is_told(page, project):
-    _goto(page, f"{project.url}/locations/trial_outcomes/jobs/all_outcomes")
-    page.get_by_text("YYYY-MM-DD").first.wait_for()  # the format of a partition key, beside the button
-    page.get_by_role("button", name="Materialize all").first.click()
-    page.get_by_text("Partition selection").wait_for()
-    page.wait_for_load_state("networkidle")  # the dialog has read the partitions
-    page.get_by_role("button", name="Add a partition").click()
-    page.get_by_placeholder("name").fill(UI_CUT)
-    page.get_by_role("button", name="Save").click()
-    launch_button = page.get_by_role("button", name="Launch 1 run")
-    try:
-        launch_button.wait_for(timeout=15_000)
-    except PlaywrightTimeout:  # the dialog sometimes adds the partition without selecting it: pick it
-        page.get_by_text("Select a partition or create one").first.click()
-        page.keyboard.type(UI_CUT)
-        page.get_by_role("menuitem").filter(has_text=UI_CUT).filter(has_not_text="Select all").last.click()
-        page.get_by_text("Launch runs to materialize").click()  # closes the list
-    try:
-        launch_button.wait_for()
-    finally:
-        page.screenshot(path=str(project.shots / "4-launch-new-cut.png"))
-    launch_button.click()
+    _launch_new_cut(page, project, UI_CUT)
 
     deadline = time.monotonic() + 600
     while not any(UI_CUT in str(post) for post in project.posts):
@@ -274,23 +279,7 @@ def test_6_the_report_opens_in_one_click_from_the_published_cut(page, project):
 
 def test_7_a_cut_that_is_not_a_date_is_refused_before_it_runs_and_removed(page, project):
     bad = "2024-4-1"
-    _goto(page, f"{project.url}/locations/trial_outcomes/jobs/all_outcomes")
-    page.get_by_role("button", name="Materialize all").first.click()
-    page.get_by_text("Partition selection").wait_for()
-    page.wait_for_load_state("networkidle")
-    page.get_by_role("button", name="Add a partition").click()
-    page.get_by_placeholder("name").fill(bad)
-    page.get_by_role("button", name="Save").click()
-    launch_button = page.get_by_role("button", name="Launch 1 run")
-    try:
-        launch_button.wait_for(timeout=15_000)
-    except PlaywrightTimeout:
-        page.get_by_text("Select a partition or create one").first.click()
-        page.keyboard.type(bad)
-        page.get_by_role("menuitem").filter(has_text=bad).filter(has_not_text="Select all").last.click()
-        page.get_by_text("Launch runs to materialize").click()
-    launch_button.wait_for()
-    launch_button.click()
+    _launch_new_cut(page, project, bad)
     from dagster import DagsterInstance
 
     deadline = time.monotonic() + 60

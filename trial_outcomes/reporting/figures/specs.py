@@ -14,7 +14,7 @@ from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER
 from trial_outcomes.analysis.models import PER_UNIT, PH_REJECTS
 from trial_outcomes.analysis.stopping import RULES, SAFETY, STATISTICS
 from trial_outcomes.dates import DAYS_PER_MONTH
-from trial_outcomes.formatting import landmark_rate, months
+from trial_outcomes.formatting import landmark_rate, months, ratio_ci
 from trial_outcomes.reporting.figures.flow import ConsortSpec, SwimmerSpec
 from trial_outcomes.reporting.figures.forest import ForestRow, ForestSpec
 from trial_outcomes.reporting.figures.models import ResidualPanel, SchoenfeldSpec
@@ -112,6 +112,11 @@ def survival_specs(
     return specs
 
 
+def forest_right(estimate: float | None, lcl: float | None, ucl: float | None, note: str | None) -> str:
+    """The text at the right of a forest row: ``1.23 (0.80-1.90)``, or ``NE:`` and why."""
+    return ratio_ci(estimate, lcl, ucl) if estimate is not None else f"NE: {note or 'not estimable'}"
+
+
 def hazard_ratio_spec(cox: pl.DataFrame, endpoint: str) -> ForestSpec:
     rows: list[ForestRow] = []
     part = cox.filter((pl.col("endpoint") == endpoint) & (pl.col("analysis") == "primary"))
@@ -122,11 +127,7 @@ def hazard_ratio_spec(cox: pl.DataFrame, endpoint: str) -> ForestSpec:
         # levels only): a count on the heading would read as the model's and was wrong for 3+ levels
         rows.append(ForestRow(f"{labels.variable(var)} (vs {reference})", None, None, None, "", heading=True))
         for r in sub.iter_rows(named=True):
-            right = (
-                f"{r['hr']:.2f} ({r['hr_lcl']:.2f}-{r['hr_ucl']:.2f})"
-                if r["hr"] is not None
-                else f"NE: {r['note'] or 'not estimable'}"
-            )
+            right = forest_right(r["hr"], r["hr_lcl"], r["hr_ucl"], r["note"])
             rows.append(
                 ForestRow(
                     f"   {labels.level(var, r['group'])}",
@@ -174,11 +175,7 @@ def model_forest_spec(models: pl.DataFrame, model: str, endpoint: str) -> Forest
             reference = labels.level(covariate, sub["reference"][0])
             rows.append(ForestRow(f"{labels.variable(covariate)} (vs {reference})", None, None, None, "", heading=True))
         for r in sub.iter_rows(named=True):
-            right = (
-                f"{r['estimate']:.2f} ({r['lcl']:.2f}-{r['ucl']:.2f})"
-                if r["estimate"] is not None
-                else f"NE: {r['note'] or 'not estimable'}"
-            )
+            right = forest_right(r["estimate"], r["lcl"], r["ucl"], r["note"])
             rows.append(ForestRow(model_term_label(covariate, r["level"]), r["estimate"], r["lcl"], r["ucl"], right))
     what = "subdistribution hazard ratios (Fine-Gray)" if model == "Fine-Gray" else "hazard ratios (Cox, Efron ties)"
     name = "Relapse" if endpoint == "CIR" else labels.endpoint(endpoint)
