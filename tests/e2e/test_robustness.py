@@ -150,7 +150,8 @@ def test_a_second_run_of_a_cut_being_written_is_refused_clearly(small_drop_maste
 
 def test_the_dagster_instances_queue_one_run_per_cut(tmp_path):
     """Both instance files (laptop and production) give the run queue a limit of one
-    in-progress run per value of the ``dagster/partition`` tag (the data cut)."""
+    in-progress run per value of the ``dagster/partition`` tag (the data cut), and
+    check the cut at submission."""
     import dagster as dg
 
     per_cut = {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
@@ -163,7 +164,13 @@ def test_the_dagster_instances_queue_one_run_per_cut(tmp_path):
         (home / "dagster.yaml").write_text(text)
         with dg.DagsterInstance.from_config(str(home)) as instance:
             queue = instance.get_concurrency_config().run_queue_config
-            assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+            # Dagster's queue, with the data cut checked at submission (pipelines/coordinator.py)
+            from dagster._core.run_coordinator import QueuedRunCoordinator
+
+            from trial_outcomes.pipelines.coordinator import CutCheckingRunCoordinator
+
+            assert isinstance(instance.run_coordinator, CutCheckingRunCoordinator)
+            assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
             assert per_cut in queue.tag_concurrency_limits, source.name
             if "postgres" in source.name:
                 assert queue.max_concurrent_runs == 4
