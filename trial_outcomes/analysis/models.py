@@ -32,7 +32,10 @@ import numpy as np
 import polars as pl
 
 from trial_outcomes.analysis.comparisons import logrank_test
+from trial_outcomes.analysis.cox import ZphTest, cox_zph, fit_cox
+from trial_outcomes.analysis.fine_gray import fine_gray
 from trial_outcomes.analysis.frames import require
+from trial_outcomes.analysis.survival_summary import levels, reference_level
 from trial_outcomes.contracts import (
     FineGraySubgroups,
     MultivariableModels,
@@ -95,7 +98,7 @@ class Design:
 
     frame: pl.DataFrame  # the rows fitted
     columns: list[tuple[str, str]]  # (covariate, level) of each model column
-    reference: dict[str, str]
+    reference: dict[str, str]  # of every factor that got as far as choosing one, in the model or not
     empty: dict[tuple[str, str], str] = field(default_factory=dict)  # (covariate, level) -> reason
     notes: list[str] = field(default_factory=list)
     dropped: dict[str, str] = field(default_factory=dict)  # covariate left out of the model -> why
@@ -125,8 +128,6 @@ class Design:
 def design(rows: pl.DataFrame, covariates: tuple[str, ...], preferred: dict[str, str], event: str) -> Design:
     """The model of ``rows`` (with the covariate columns and the 0/1 column ``event``)
     after the rules of the module docstring."""
-    from trial_outcomes.analysis.survival_summary import levels, reference_level
-
     notes: list[str] = []
     missing = rows.filter(pl.any_horizontal(pl.col(c).is_null() for c in covariates))
     if missing.height:
@@ -183,7 +184,7 @@ def design(rows: pl.DataFrame, covariates: tuple[str, ...], preferred: dict[str,
             columns.append((name, PER_UNIT))
         else:
             columns += [(name, level) for level in levels(data, name) if level != reference[name]]
-    out = Design(data, columns, {k: v for k, v in reference.items() if k in kept}, empty, notes, dropped)
+    out = Design(data, columns, reference, empty, notes, dropped)
     _drop_aliased(out)
     return out
 
@@ -311,9 +312,6 @@ def multivariable_cox(
     """The multivariable Cox model of each of ``COX_ENDPOINTS``, its PH tests and
     residuals, and the Fine-Gray model of relapse (``multivariable_models.csv``,
     ``ph_tests.csv``, ``ph_residuals.parquet``)."""
-    from trial_outcomes.analysis.cox import cox_zph, fit_cox
-    from trial_outcomes.analysis.fine_gray import fine_gray
-
     model_rows: list[dict[str, object]] = []
     ph_rows: list[dict[str, object]] = []
     residuals: list[pl.DataFrame] = []
@@ -358,10 +356,7 @@ def multivariable_cox(
     )
 
 
-def _ph_rows(endpoint: str, d: Design, zph: object, alpha: float) -> list[dict[str, object]]:
-    from trial_outcomes.analysis.cox import ZphTest
-
-    assert isinstance(zph, ZphTest)
+def _ph_rows(endpoint: str, d: Design, zph: ZphTest, alpha: float) -> list[dict[str, object]]:
     names = d.covariates()
     out: list[dict[str, object]] = []
     for name, chisq, df, p in zip(
@@ -391,10 +386,7 @@ def _ph_rows(endpoint: str, d: Design, zph: object, alpha: float) -> list[dict[s
     return out
 
 
-def _residual_frame(endpoint: str, d: Design, zph: object, time: np.ndarray, event: np.ndarray) -> pl.DataFrame:
-    from trial_outcomes.analysis.cox import ZphTest
-
-    assert isinstance(zph, ZphTest)
+def _residual_frame(endpoint: str, d: Design, zph: ZphTest, time: np.ndarray, event: np.ndarray) -> pl.DataFrame:
     event_times = np.sort(time[event == 1])
     frames = []
     for i, (covariate, level) in enumerate(d.columns):
@@ -420,8 +412,6 @@ def fine_gray_subgroups(
     """``fine_gray_subgroups.csv``: the subdistribution hazard ratio of relapse (death in
     remission competing) for each level of each subgroup against its reference level,
     one Fine-Gray model per subgroup (R ``crr(t, cause, model.matrix(~ factor(x)))``)."""
-    from trial_outcomes.analysis.fine_gray import fine_gray
-
     out: list[dict[str, object]] = []
     for var in subgroups:
         rows = _endpoint_rows(adtte, adsl, "CIR", (var,))
@@ -434,17 +424,12 @@ def fine_gray_subgroups(
             if estimates is None:
                 reason = "not estimable: the fit does not converge (crr's rule)"
         ref = d.reference.get(var)
-        for i, (_, level) in enumerate(d.columns):
-            pair = d.frame.filter(pl.col(var).is_in([level, ref]))
-            est = (estimates or {}).get(i)
-            out.append(_fg_row(var, level, ref, pair, est, reason))
-        for (_, level), why in d.empty.items():
-            pair = rows.filter(pl.col(var).is_in([level, ref])) if ref else rows.filter(pl.col(var) == level)
-            out.append(_fg_row(var, level, ref, pair, None, why))
-        if not d.columns and not d.empty:
-            present = sorted(rows[var].drop_nulls().unique().to_list())
-            for level in present[1:] if len(present) > 1 else []:
-                out.append(_fg_row(var, level, present[0], rows, None, "; ".join(d.notes) or reason))
+        entries = [(level, (estimates or {}).get(i), reason) for i, (_, level) in enumerate(d.columns)]
+        entries += [(level, None, why) for (_, level), why in d.empty.items()]
+        if var in d.dropped and ref is not None:  # its reference level had no relapse: every level says so
+            entries += [(level, None, d.dropped[var]) for level in levels(rows, var) if level != ref]
+        for level, est, why in entries:
+            out.append(_fg_row(var, level, ref, rows.filter(pl.col(var).is_in([level, ref])), est, why))
     return pl.DataFrame(out, schema=_schema(FineGraySubgroups), orient="row")
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 
 from trial_outcomes.assets.files import work_folder
 from trial_outcomes.assets.shared import FAILED_CHECKS_TAG, DropSettings, code_version, cut_asset
@@ -59,9 +60,6 @@ def build_manifest(
         **publication,
         "outputs": dict(sorted(outputs.items())),
     }
-
-
-from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation  # noqa: E402
 
 
 def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list[str]:

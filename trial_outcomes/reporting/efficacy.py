@@ -18,7 +18,9 @@ from trial_outcomes.formatting import (
     median_months_days,
     median_range,
     months,
+    p_value,
     pct_ci,
+    ratio_ci,
 )
 from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.inputs import ReportInputs
@@ -404,8 +406,8 @@ def subgroup_section(inp: ReportInputs) -> Section:
             f"{labels.level(r['group_var'], r['group'])} vs {labels.level(r['group_var'], r['reference'])}",
             str(r["n"]),
             str(r["n_events"]),
-            "NE" if r["hr"] is None else f"{r['hr']:.2f} ({r['hr_lcl']:.2f}-{r['hr_ucl']:.2f})",
-            "" if r["p"] is None else f"{r['p']:.3f}",
+            ratio_ci(r["hr"], r["hr_lcl"], r["hr_ucl"]),
+            p_value(r["p"]),
             r["note"] or "",
         ]
         for r in cox.iter_rows(named=True)
@@ -430,8 +432,8 @@ def subgroup_section(inp: ReportInputs) -> Section:
             str(r["n"]),
             str(r["n_events"]),
             median_months_days(r["median_days_from_landmark"], r["median_lcl"], r["median_ucl"]),
-            "" if r["logrank_p"] is None else f"{r['logrank_p']:.3f}",
-            "NE" if r["hr_hsct"] is None else f"{r['hr_hsct']:.2f} ({r['hr_lcl']:.2f}-{r['hr_ucl']:.2f})",
+            p_value(r["logrank_p"]),
+            ratio_ci(r["hr_hsct"], r["hr_lcl"], r["hr_ucl"]),
         ]
         for r in landmark.iter_rows(named=True)
     ]
@@ -467,8 +469,8 @@ def hsct_time_dependent_table(inp: ReportInputs) -> Table:
             str(r["n_events"]),
             str(r["n_transplanted"]),
             str(r["n_events_after_hsct"]),
-            "NE" if r["hr"] is None else f"{r['hr']:.2f} ({r['hr_lcl']:.2f}-{r['hr_ucl']:.2f})",
-            "" if r["p"] is None else f"{r['p']:.3f}",
+            ratio_ci(r["hr"], r["hr_lcl"], r["hr_ucl"]),
+            p_value(r["p"]),
             r["note"] or "",
         ]
         for r in table.iter_rows(named=True)
