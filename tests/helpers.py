@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from trial_outcomes.assets.shared import DATA_CUT_PARTITIONS, DropSettings
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
@@ -155,9 +156,7 @@ def file_hashes(folder: Path) -> dict[str, str]:
     }
 
 
-def derive_sample(
-    cut: str = "2024-03-31", subgroups: tuple[str, ...] = ("sex", "prior_hsct", "disease_status", "age_group")
-):
+def derive_sample(cut: str = "2024-03-31", subgroups: tuple[str, ...] = ("SEX", "PRHSCTFL", "DISSTAT", "AGEGR1")):
     """The sample drop's analysis datasets at ``cut``, derived in-process (no Dagster)."""
     import datetime as dt
 
@@ -174,3 +173,25 @@ def derive_sample(
             assert problems.is_empty(), (record, problems.head())
             records[record] = typed
     return derive_all(records, dt.date.fromisoformat(cut), subgroups)
+
+
+def needs_r() -> None:
+    """Skip where ``Rscript`` is absent; where ``TRIAL_REQUIRE_R`` is set (``.ci/run`` sets
+    it, after installing R with survival and cmprsk) its absence fails instead."""
+    from trial_outcomes.io.qc import rscript
+
+    if rscript() is None:
+        if os.environ.get("TRIAL_REQUIRE_R"):
+            pytest.fail("Rscript not found, and TRIAL_REQUIRE_R is set")
+        pytest.skip("Rscript not found (R with survival and cmprsk: apt-get install r-base-core r-cran-survival ...)")
+
+
+def qc_disagreements(folder: Path) -> list[tuple[str, ...]]:
+    """The numbers the independent R QC found to disagree in a published cut (none
+    expected), failing when the QC did not run on it (no ``qc_report.csv``)."""
+    needs_r()
+    import polars as pl
+
+    report = pl.read_csv(folder / "qc_report.csv", infer_schema_length=0)
+    assert report.filter(pl.col("agrees") == "yes").height > 0, "the QC compared nothing"
+    return report.filter(pl.col("agrees") == "no").rows()

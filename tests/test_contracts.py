@@ -54,4 +54,30 @@ def test_the_survival_summary_has_the_contract_columns_for_the_default_landmarks
 def test_every_column_has_a_label_and_every_output_a_unique_file():
     assert all(col.description for col in ADAE.columns().values())
     assert len({o.file for o in OUTPUTS}) == len(OUTPUTS)
-    assert {"sex", "prior_hsct", "disease_status", "age_group", "emd"} <= set(SUBGROUP_VARIABLES)
+    assert {"SEX", "PRHSCTFL", "DISSTAT", "AGEGR1", "EMDFL"} <= set(SUBGROUP_VARIABLES)
+
+
+def test_adam_names_and_labels_fit_sas_transport_version_5():
+    """ADaM IG names (at most 8 characters) and labels (at most 40) in every ADaM
+    dataset, ADTTE with every subgroup a plan may carry into it."""
+    from trial_outcomes.contracts import ADAM_DATASETS, OUTPUT_BY_FILE
+
+    for adam in ADAM_DATASETS:
+        schema = OUTPUT_BY_FILE[adam.output].schema_for((6, 12, 24), SUBGROUP_VARIABLES)
+        assert len(adam.name) <= 8 and len(adam.label) <= 40
+        for name, column in schema.columns().items():
+            assert len(name) <= 8, (adam.name, name)
+            assert column.description and len(column.description) <= 40, (adam.name, name, column.description)
+            assert name == name.upper(), (adam.name, name)
+
+
+def test_every_rename_is_recorded_in_the_data_contract():
+    """docs/data-contract.md lists each renamed column with its old and new name, and
+    each new name is an ADSL variable."""
+    from tests.helpers import ROOT
+    from trial_outcomes.contracts import ADSL, RENAMED_V4
+
+    doc = (ROOT / "docs" / "data-contract.md").read_text()
+    for old, new in RENAMED_V4.items():
+        assert new in ADSL.columns(), new
+        assert f"| `{old}` | `{new}` |" in doc, old

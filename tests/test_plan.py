@@ -20,7 +20,7 @@ def _plan(tmp_path: Path, old: str, new: str) -> Path:
 
 def test_the_packaged_plan_loads_with_its_defaults():
     plan = load_plan()
-    assert plan.subgroups == ("sex", "prior_hsct", "disease_status", "age_group")
+    assert plan.subgroups == ("SEX", "PRHSCTFL", "DISSTAT", "AGEGR1")
     assert plan.landmark_months == (6, 12, 24) and plan.previous_cut == "auto" and not plan.notify.enabled
     assert len(plan.sha256) == 64 and plan.text == DEFAULT_PLAN.read_text()
 
@@ -28,7 +28,7 @@ def test_the_packaged_plan_loads_with_its_defaults():
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ('"age_group"]', '"age_group", "emdx"]', "survival.subgroups: [4] 'emdx' is not an ADSL subgroup variable"),
+        ('"AGEGR1"]', '"AGEGR1", "emdx"]', "survival.subgroups: [4] 'emdx' is not an ADSL subgroup variable"),
         (
             "landmark_months = [6, 12, 24]",
             "landmark_months = [12, 3]",
@@ -43,9 +43,9 @@ def test_the_packaged_plan_loads_with_its_defaults():
         ("threshold = 0.20", "threshold = 1.5", "stopping.safety.threshold: Input should be less than 1"),
         ('cron = "0 6 1 * *"', 'cron = "monthly"', "schedule.cron: 'monthly' is not a cron string"),
         (
-            '# takes its largest group. Example: sex = "M"',
-            'emd = "Y"',
-            "forest_reference.emd: not one of the plan's subgroups",
+            '# takes its largest group. Example: SEX = "M"',
+            'EMDFL = "Y"',
+            "forest_reference.EMDFL: not one of the plan's subgroups",
         ),
         ('smtp_host = ""', 'smtp_host = "127.0.0.1"', "notify: smtp_host needs smtp_from and smtp_to"),
         ('previous_cut = "auto"', 'previous_cut = "last"', "comparison.previous_cut: 'last': use auto, none or a cut"),
@@ -62,9 +62,9 @@ def test_the_packaged_plan_loads_with_its_defaults():
             "comparison.previous_cut: '2024-W05-3': use auto, none or a cut date",
         ),
         (
-            '# takes its largest group. Example: sex = "M"',
-            'sex = "Male"',
-            "forest_reference.sex: 'Male' is not a level of sex; its levels: M, F",
+            '# takes its largest group. Example: SEX = "M"',
+            'SEX = "Male"',
+            "forest_reference.SEX: 'Male' is not a level of SEX; its levels: M, F",
         ),
         (
             'webhook_url = ""',
@@ -98,5 +98,11 @@ def test_a_plan_that_is_not_toml_or_not_there_is_refused(tmp_path):
 
 
 def test_any_adsl_subgroup_and_other_landmarks_are_accepted(tmp_path):
-    plan = load_plan(_plan(tmp_path, '"age_group"]', '"age_group", "emd", "disease_stratum"]'))
-    assert plan.subgroups[-2:] == ("emd", "disease_stratum")
+    plan = load_plan(_plan(tmp_path, '"AGEGR1"]', '"AGEGR1", "EMDFL", "STRATUM"]'))
+    assert plan.subgroups[-2:] == ("EMDFL", "STRATUM")
+
+
+def test_a_plan_naming_a_variable_by_its_name_before_contract_version_4_is_told_the_new_name(tmp_path):
+    with pytest.raises(PlanError) as caught:
+        load_plan(_plan(tmp_path, '"AGEGR1"]', '"AGEGR1", "prior_hsct"]'))
+    assert "'prior_hsct' is now 'PRHSCTFL'" in str(caught.value)

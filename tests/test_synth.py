@@ -86,7 +86,7 @@ def test_every_pattern_of_the_version_2_rules_occurs(trial):
             & pl.col("TRTSDT").is_not_null()
         ).height,
         "MRD-persistent non-converters": adsl.filter(
-            (pl.col("disease_stratum") == "mrd_persistent") & (pl.col("BOR28") == "CR") & (pl.col("CRFL") == "N")
+            (pl.col("STRATUM") == "mrd_persistent") & (pl.col("BOR28") == "CR") & (pl.col("CRFL") == "N")
         ).height,
         "GVHD after HSCT": adae.filter(
             (pl.col("AEDECOD") == "Graft versus host disease") & (pl.col("TRTEMFL") == "N")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import os
 import resource
 import shutil
@@ -22,6 +23,7 @@ import webbrowser
 from pathlib import Path
 from typing import NoReturn
 
+from trial_outcomes.dates import parse_cut
 from trial_outcomes.errors import UsageError
 from trial_outcomes.text import printable
 
@@ -53,7 +55,6 @@ def writable_folder(path: Path, option: str) -> Path:
 
 
 def _check_run_arguments(args: argparse.Namespace) -> None:
-    from trial_outcomes.dates import parse_cut
     from trial_outcomes.plan import load_plan
 
     if not Path(args.data).is_dir():
@@ -255,6 +256,49 @@ def cmd_open(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_qc(args: argparse.Namespace) -> int:
+    from trial_outcomes.io.publishing import published_cuts
+    from trial_outcomes.io.qc import AGREE, DISAGREE, run_qc
+    from trial_outcomes.io.records import drop_files
+
+    out = Path(args.out)
+    cuts = published_cuts(out)
+    if not cuts:
+        return _fail(f"no published cut in {out}")
+    cut = args.cut or cuts[-1]
+    if cut not in cuts:
+        return _fail(f"cut {cut} is not published in {out}; published: {', '.join(cuts)}")
+    folder = (out / cut).resolve()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    drop: Path | None = Path(args.data)
+    published_from = manifest["data_drop"]["files"]
+    if drop is not None and (not drop.is_dir() or drop_files(drop) != published_from):
+        print(
+            f"note: {drop} is not the drop cut {cut} was published from (its files differ from the manifest's); "
+            "OS and EFS of every subject are not re-derived from the raw records",
+            file=sys.stderr,
+        )
+        drop = None
+    report = Path(args.report) if args.report else out / ".qc" / f"{cut}-{folder.name}.csv"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    result = run_qc(folder, parse_cut(cut), drop, report)
+    print(result.summary)
+    if result.ran:
+        print(f"report: {report.absolute()}")
+    return {AGREE: 0, DISAGREE: 1}.get(result.status, 4)
+
+
+QC_HELP = """examples:
+  trial-outcomes qc                        the latest published cut, against the sample drop
+  trial-outcomes qc 2024-03-31 --data /drops/2024-04 --out /dsmb/outputs --report qc.csv
+
+exit statuses:
+  0    every number agrees
+  1    a number disagrees (the report lists each one)
+  2    a usage error (no such published cut)
+  4    the QC could not run (no Rscript with survival and cmprsk, or R failed)"""
+
+
 class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Each option's default, where it has one worth showing (not empty, off or none);
     the examples and exit statuses of the epilog as written."""
@@ -305,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Outcomes pipeline of NCT04325841",
         formatter_class=_Help,
         epilog="examples:\n  trial-outcomes run\n  trial-outcomes ui\n  trial-outcomes open --format html\n"
+        "  trial-outcomes qc 2024-03-31\n"
         "  trial-outcomes synth --subjects 120 --seed 7 --out data/sample\n\n" + EXIT_STATUSES,
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -377,6 +422,17 @@ def build_parser() -> argparse.ArgumentParser:
     opener.add_argument("--format", choices=("pdf", "html"), default="pdf", help="which report")
     opener.add_argument("--print-only", action="store_true", help="only print the path")
     opener.set_defaults(func=cmd_open)
+    qc = sub.add_parser(
+        "qc",
+        help="re-derive a published cut's key numbers in R (independent double programming)",
+        formatter_class=fmt,
+        epilog=QC_HELP,
+    )
+    qc.add_argument("cut", nargs="?", default="", help="data cut (default: the latest published)")
+    qc.add_argument("--out", default="outputs", help="output folder")
+    qc.add_argument("--data", default="data/sample", help="the drop the cut was published from (its raw records)")
+    qc.add_argument("--report", default="", help="the QC report CSV (empty: <out>/.qc/<cut>-<version>.csv)")
+    qc.set_defaults(func=cmd_qc)
     return parser
 
 

@@ -25,24 +25,29 @@ import polars as pl
 YN = "^[YN]$"
 
 
-def _s(label: str, nullable: bool = True, **kw: Any) -> dy.Column:
-    return dy.String(nullable=nullable, description=label, **kw)
+def _method(method: str | None) -> dict[str, str] | None:
+    """A variable's derivation in words beyond its label (define.xml's method text)."""
+    return {"method": method} if method else None
 
 
-def _flag(label: str, nullable: bool = False) -> dy.Column:
-    return dy.String(nullable=nullable, regex=YN, description=label)
+def _s(label: str, nullable: bool = True, method: str | None = None, **kw: Any) -> dy.Column:
+    return dy.String(nullable=nullable, description=label, metadata=_method(method), **kw)
 
 
-def _d(label: str, nullable: bool = True) -> dy.Column:
-    return dy.Date(nullable=nullable, description=label)
+def _flag(label: str, nullable: bool = False, method: str | None = None) -> dy.Column:
+    return dy.String(nullable=nullable, regex=YN, description=label, metadata=_method(method))
 
 
-def _f(label: str, nullable: bool = True, **kw: Any) -> dy.Column:
-    return dy.Float64(nullable=nullable, description=label, **kw)
+def _d(label: str, nullable: bool = True, method: str | None = None) -> dy.Column:
+    return dy.Date(nullable=nullable, description=label, metadata=_method(method))
 
 
-def _i(label: str, nullable: bool = True, **kw: Any) -> dy.Column:
-    return dy.Int64(nullable=nullable, description=label, **kw)
+def _f(label: str, nullable: bool = True, method: str | None = None, **kw: Any) -> dy.Column:
+    return dy.Float64(nullable=nullable, description=label, metadata=_method(method), **kw)
+
+
+def _i(label: str, nullable: bool = True, method: str | None = None, **kw: Any) -> dy.Column:
+    return dy.Int64(nullable=nullable, description=label, metadata=_method(method), **kw)
 
 
 def _subgroup(column: dy.Column) -> dy.Column:
@@ -50,41 +55,91 @@ def _subgroup(column: dy.Column) -> dy.Column:
     return column
 
 
+#: the enrolment record's columns under their ADSL names (contract version 4, issue 25)
+BASELINE_NAMES: dict[str, str] = {
+    "subject_id": "subject_id",
+    "site": "SITEID",
+    "consent_date": "RFICDT",
+    "enrol_date": "ENRLDT",
+    "age_years": "AGE",
+    "sex": "SEX",
+    "diagnosis_date": "DIAGDT",
+    "disease_status": "DISSTAT",
+    "prior_relapses": "PRIORREL",
+    "prior_hsct": "PRHSCTFL",
+    "cd19_pct": "CD19PCT",
+    "bm_blast_pct": "BMBLPCT",
+    "pb_blast_pct": "PBBLPCT",
+    "csf_blasts_per_ul": "CSFBLAST",
+    "emd": "EMDFL",
+    "fusion_gene": "FUSION",
+    "ecog": "ECOGBL",
+    "creatinine_x_uln": "CREATULN",
+    "bun_x_uln": "BUNULN",
+}
+#: every published ADaM variable renamed in contract version 4 (ADaM IG names of at most 8
+#: characters): its earlier name -> its name now (docs/data-contract.md lists them)
+RENAMED_V4: dict[str, str] = {
+    **{old: new for old, new in BASELINE_NAMES.items() if old != new},
+    "age_group": "AGEGR1",
+    "disease_stratum": "STRATUM",
+    "N_INFUSIONS": "NINFUS",
+    "LDREGIMEN": "LDREGIM",
+    "CRSGRDRV": "CRSGRDV",
+    "CRSGRADJ": "CRSGRAJ",
+    "ICANSGR": "ICANGR",
+    "ICANSONDY": "ICANONDY",
+    "ICANSDUR": "ICANDUR",
+    "ICANSTOCI": "ICANTOCI",
+    "ICANSSTER": "ICANSTER",
+    "ICANSGRDRV": "ICANGRDV",
+    "ICANSGRADJ": "ICANGRAJ",
+    "D28PENDFL": "D28PNDFL",
+}
+
+
 class ADSL(dy.Schema):
     """Subject-level analysis dataset: one row per enrolled subject."""
 
     USUBJID = dy.String(primary_key=True, description="Unique subject identifier")
-    site = _subgroup(_s("Study site", nullable=False))
-    consent_date = _d("Date of informed consent", nullable=False)
-    enrol_date = _d("Date of enrolment", nullable=False)
-    age_years = _f("Age at enrolment (years)", nullable=False)
-    sex = _subgroup(_s("Sex", nullable=False, regex="^[MF]$"))
-    diagnosis_date = _d("Date of diagnosis", nullable=False)
-    disease_status = _subgroup(_s("Disease status at enrolment", nullable=False))
-    prior_relapses = _subgroup(_i("Number of prior relapses", nullable=False, min=0))
-    prior_hsct = _subgroup(_flag("Prior allogeneic HSCT"))
-    cd19_pct = _f("CD19+ blasts at baseline (%)", nullable=False)
-    bm_blast_pct = _f("Marrow blasts at baseline (%)", nullable=False)
-    pb_blast_pct = _f("Peripheral blood blasts at baseline (%)", nullable=False)
-    csf_blasts_per_ul = _f("Leukaemic cells in CSF (/uL)", nullable=False)
-    emd = _subgroup(_flag("Extramedullary disease at baseline"))
-    fusion_gene = _subgroup(_s("Fusion gene"))
-    ecog = _subgroup(_i("ECOG performance status", nullable=False, min=0, max=4))
-    creatinine_x_uln = _f("Serum creatinine / ULN", nullable=False)
-    bun_x_uln = _f("Blood urea nitrogen / ULN", nullable=False)
-    age_group = _subgroup(_s("Age group (<10, >=10 years)", nullable=False))
-    disease_stratum = _subgroup(_s("Response stratum (morphologic disease, MRD-persistent)", nullable=False))
+    SITEID = _subgroup(_s("Study site identifier", nullable=False))
+    RFICDT = _d("Date of informed consent", nullable=False)
+    ENRLDT = _d("Date of enrolment", nullable=False)
+    AGE = _f("Age at enrolment", nullable=False)
+    AGEU = _s("Age units", nullable=False)
+    SEX = _subgroup(_s("Sex", nullable=False, regex="^[MF]$"))
+    DIAGDT = _d("Date of diagnosis", nullable=False)
+    DISSTAT = _subgroup(_s("Disease status at enrolment", nullable=False))
+    PRIORREL = _subgroup(_i("Number of prior relapses", nullable=False, min=0))
+    PRHSCTFL = _subgroup(_flag("Prior allogeneic HSCT"))
+    CD19PCT = _f("CD19+ blasts at baseline (%)", nullable=False)
+    BMBLPCT = _f("Marrow blasts at baseline (%)", nullable=False)
+    PBBLPCT = _f("Blood blasts at baseline (%)", nullable=False)
+    CSFBLAST = _f("Leukaemic cells in CSF (/uL)", nullable=False)
+    EMDFL = _subgroup(_flag("Extramedullary disease at baseline"))
+    FUSION = _subgroup(_s("Fusion gene"))
+    ECOGBL = _subgroup(_i("ECOG performance status at baseline", nullable=False, min=0, max=4))
+    CREATULN = _f("Serum creatinine / ULN", nullable=False)
+    BUNULN = _f("Blood urea nitrogen / ULN", nullable=False)
+    AGEGR1 = _subgroup(_s("Age group (<10, >=10 years)", nullable=False))
+    STRATUM = _subgroup(
+        _s(
+            "Response stratum",
+            nullable=False,
+            method="morphologic disease, or MRD-persistent (response by MRD conversion)",
+        )
+    )
     TRTSDT = _d("Date of first CAR-T infusion (day 0)")
     LDSTDT = _d("Date lymphodepletion started")
-    N_INFUSIONS = _i("Number of CAR-T infusions")
+    NINFUS = _i("Number of CAR-T infusions")
     HSCTDT = _d("Date of first consolidative HSCT")
     HSCTDSC = _s("Consolidative HSCT: detail as reported")
     NTHERDT = _d("Date of first new anti-leukemia therapy")
-    NTHERDSC = _s("New anti-leukemia therapy: detail as reported")
+    NTHERDSC = _s("New anti-leukemia therapy as reported")
     WDDT = _d("Date of withdrawal")
     WDREAS = _s("Reason for withdrawal as reported")
     LOSTDT = _d("Date lost to follow-up")
-    ATTRENDT = _d("End of response attribution: first HSCT or new therapy")
+    ATTRENDT = _d("End of response attribution", method="the first consolidative HSCT or new anti-leukaemia therapy")
     ATTRENRS = _s("Therapy that ended attribution")
     DTHDT = _d("Date of death")
     DTHCAUS = _s("Cause of death as reported")
@@ -94,28 +149,34 @@ class ADSL(dy.Schema):
     FASDT = _d("Date of first disease assessment")
     LSTASDT = _d("Date of last disease assessment")
     DOSE = _f("CAR+ T cells per kg (first infusion)")
-    LDREGIMEN = _subgroup(_s("Lymphodepletion regimen"))
+    LDREGIM = _subgroup(_s("Lymphodepletion regimen"))
     BRIDGING = _s("Bridging therapy as reported")
     BRIDGFL = _subgroup(_flag("Bridging therapy given", nullable=True))
-    BOR28 = _s("Best overall response by day 28 (day 21-42), or PENDING")
+    BOR28 = _s("Best overall response by day 28", method="assessments of days 21-42; PENDING while the window is open")
     BORDT = _d("Date of the best response by day 28")
     BORDY = _i("Study day of the best response by day 28")
     BORMRD = _f("MRD (%) at the best response by day 28")
-    CRFL = _flag("Remission by day 28 (CR/CRi; MRD conversion if MRD-persistent)", nullable=True)
+    CRFL = _flag("CR/CRi by day 28", nullable=True, method="CR or CRi; for an MRD-persistent entrant, MRD conversion")
     CR28FL = _flag("CR by day 28", nullable=True)
     MRDNEGFL = _flag("MRD-negative remission by day 28", nullable=True)
-    D28PENDFL = _flag("Day-28 response pending at the cut", nullable=True)
-    D28ERLFL = _flag("Pending, already in remission (early responder)", nullable=True)
+    D28PNDFL = _flag("Day-28 response pending at the cut", nullable=True)
+    D28ERLFL = _flag(
+        "Pending, already in remission", nullable=True, method="an early responder whose day-28 window is still open"
+    )
     D28CLSDT = _d("Date the day-28 response window closes")
-    RSP42FL = _flag("Attributable remission at any assessment up to day 42", nullable=True)
-    TRTFLFL = _flag("Treatment failure (no remission by day 42), known at the cut", nullable=True)
-    ORR3MFL = _flag("CR/CRi within 3 months, maintained 28 days (ORR3M)", nullable=True)
+    RSP42FL = _flag("Attributable remission by day 42", nullable=True, method="at any assessment up to day 42")
+    TRTFLFL = _flag("Treatment failure", nullable=True, method="no remission by day 42, known at the cut")
+    ORR3MFL = _flag(
+        "ORR3M: CR/CRi in 3 months for 28 days",
+        nullable=True,
+        method="CR/CRi within 3 months of infusion, maintained at least 28 days",
+    )
     ORR3MDT = _d("Date of the ORR3M remission")
     ORR3MPFL = _flag("ORR3M pending at the cut", nullable=True)
     FRMDT = _d("Date of first attributable remission")
-    FRMDY = _i("Study day of first attributable remission")
+    FRMDY = _i("Study day of first remission", method="the first attributable remission")
     LSTREMDT = _d("Date of last assessment in remission")
-    LATERMFL = _flag("First remission after day 42 (late responder)", nullable=True)
+    LATERMFL = _flag("First remission after day 42", nullable=True, method="a late responder")
     RELDT = _d("Date of first relapse after remission")
     RELSITE = _s("Site of relapse")
     RELCD19 = _s("CD19 status at relapse")
@@ -124,29 +185,29 @@ class ADSL(dy.Schema):
     CRSDUR = _i("CRS duration (days)")
     CRSTOCI = _flag("Tocilizumab for CRS", nullable=True)
     CRSSTER = _flag("Corticosteroids for CRS", nullable=True)
-    CRSGRDRV = _i("Worst CRS grade derived from monitoring (ASTCT)")
-    CRSGRADJ = _i("Worst CRS grade, adjudicated (higher of reported and derived)")
-    ICANSGR = _i("Worst ICANS grade, reported (ASTCT)")
-    ICANSONDY = _i("ICANS onset, study day")
-    ICANSDUR = _i("ICANS duration (days)")
-    ICANSTOCI = _flag("Tocilizumab for ICANS", nullable=True)
-    ICANSSTER = _flag("Corticosteroids for ICANS", nullable=True)
-    ICANSGRDRV = _i("Worst ICANS grade derived from monitoring (ASTCT)")
-    ICANSGRADJ = _i("Worst ICANS grade, adjudicated (higher of reported and derived)")
+    CRSGRDV = _i("Worst CRS grade, derived (ASTCT)", method="derived day by day from the daily monitoring records")
+    CRSGRAJ = _i("Worst CRS grade, adjudicated", method="the higher of the reported and the derived grade")
+    ICANGR = _i("Worst ICANS grade, reported (ASTCT)")
+    ICANONDY = _i("ICANS onset, study day")
+    ICANDUR = _i("ICANS duration (days)")
+    ICANTOCI = _flag("Tocilizumab for ICANS", nullable=True)
+    ICANSTER = _flag("Corticosteroids for ICANS", nullable=True)
+    ICANGRDV = _i("Worst ICANS grade, derived (ASTCT)", method="derived day by day from the daily monitoring records")
+    ICANGRAJ = _i("Worst ICANS grade, adjudicated", method="the higher of the reported and the derived grade")
     ENRLFL = _flag("Enrolled population flag")
     SAFFL = _flag("Safety population flag (infused)")
     EFFFL = _flag("Efficacy population flag")
     PPROTFL = _flag("Per-protocol population flag")
     DISPSTAT = _s("Disposition status at the cut", nullable=False)
     ENRINFDY = _i("Days from enrolment to infusion")
-    LDINFDY = _i("Days from lymphodepletion start to infusion")
+    LDINFDY = _i("Days from lymphodepletion to infusion")
     NINFCAT = _s("Reason not infused (category)")
     NINFREAS = _s("Reason not infused as recorded")
     DTHDY = _i("Study day of death")
     DTH30FL = _flag("Death within 30 days of infusion")
     DTH100FL = _flag("Death within 100 days of infusion")
-    NRMFL = _flag("Non-relapse mortality (NRM endpoint event)")
-    DTHCGR1 = _s("Death: leukaemia, NRM, other not in remission")
+    NRMFL = _flag("Non-relapse mortality event")
+    DTHCGR1 = _s("Death category", method="LEUKEMIA, NRM, or NOT_IN_REMISSION (another cause outside remission)")
     ELIGDVFL = _flag("Eligibility deviation")
 
 
@@ -162,8 +223,8 @@ class ADRS(dy.Schema):
     AVALC = _s("Analysis value (character)")
     MRDPCT = _f("MRD (% of nucleated cells)")
     MRDNEGFL = _flag("MRD negative (< 0.01 %)", nullable=True)
-    CRFL = _flag("Remission (CR/CRi; MRD conversion if MRD-persistent)", nullable=True)
-    ANL01FL = _flag("Attributable to CAR-T (before HSCT or new therapy)")
+    CRFL = _flag("Remission (CR/CRi)", nullable=True, method="CR or CRi; for an MRD-persistent entrant, MRD conversion")
+    ANL01FL = _flag("Attributable to CAR-T", method="before the first consolidative HSCT or new therapy")
 
 
 class ADTTE(dy.Schema):
@@ -178,7 +239,13 @@ class ADTTE(dy.Schema):
     AVAL = _i("Analysis value (days)", nullable=False, min=0)
     AVALU = _s("Analysis value unit", nullable=False)
     CNSR = dy.Int8(min=0, max=1, description="Censor (0 event, 1 censored)")
-    EVNTTYPE = dy.Int8(nullable=True, min=0, max=2, description="Event type: 1 event, 2 competing, 0 censored")
+    EVNTTYPE = dy.Int8(
+        nullable=True,
+        min=0,
+        max=2,
+        description="Event type",
+        metadata={"method": "1 event, 2 competing event, 0 censored"},
+    )
     EVNTDESC = _s("Event description")
     CNSDTDSC = _s("Censor date description")
     SAFFL = _flag("Safety population flag")
@@ -196,15 +263,15 @@ class ADAE(dy.Schema):
     USUBJID = dy.String(primary_key=True, description="Unique subject identifier")
     AESPID = dy.String(primary_key=True, description="Sponsor-defined AE identifier")
     AETERM = _s("Reported term (verbatim)", nullable=False)
-    AEDECOD = _s("Preferred term (CRS and ICANS however spelled)", nullable=False)
+    AEDECOD = _s("Dictionary-derived term", nullable=False, method="the preferred term; CRS and ICANS however spelled")
     AESOC = _s("System organ class (or Not coded)", nullable=False)
     ASTDT = _d("Analysis start date", nullable=False)
     AENDT = _d("Analysis end date")
     ASTDY = _i("Analysis start study day")
     AENDY = _i("Analysis end study day")
-    ADURN = _i("Duration (days, onset and resolution days counted)")
+    ADURN = _i("Analysis duration (days)", method="onset and resolution days both counted")
     AEONGO = _flag("Ongoing at the cut")
-    AETOXGR = _i("Toxicity grade (ASTCT for CRS/ICANS, else CTCAE v5.0)", nullable=False, min=1, max=5)
+    AETOXGR = _i("Toxicity grade", nullable=False, min=1, max=5, method="ASTCT for CRS and ICANS, else CTCAE v5.0")
     AESER = _flag("Serious event")
     AEREL = _flag("Related to CAR-T (investigator)")
     AETOCI = _flag("Tocilizumab given")
@@ -212,12 +279,12 @@ class ADAE(dy.Schema):
     TRTEMFL = _flag("Treatment-emergent flag")
     TRTEMRSN = _s("Why not treatment-emergent")
     CRSFL = _flag("Cytokine release syndrome")
-    ICANSFL = _flag("Immune effector cell-associated neurotoxicity syndrome")
-    AESICAT = _s("Adverse event of special interest: category")
-    CYTO28FL = _flag("Grade >= 3 cytopenia unresolved at day 28")
-    CYTO90FL = _flag("Grade >= 3 cytopenia unresolved at day 90")
+    ICANSFL = _flag("ICANS", method="immune effector cell-associated neurotoxicity syndrome")
+    AESICAT = _s("AE of special interest: category")
+    CYTO28FL = _flag("Grade >= 3 cytopenia at day 28")
+    CYTO90FL = _flag("Grade >= 3 cytopenia at day 90")
     AESIFL = _flag("Adverse event of special interest")
-    WORSTFL = _flag("Worst grade of the term for the subject (treatment-emergent)")
+    WORSTFL = _flag("Worst grade of the term", method="the subject's worst treatment-emergent grade of the term")
 
 
 class EligibilityDeviations(dy.Schema):
@@ -641,6 +708,63 @@ OUTPUTS: tuple[Output, ...] = (
     Output("stopping_history.csv", "stopping_history", "Stopping rules across the published cuts", StoppingHistory),
 )
 OUTPUT_BY_FILE = {o.file: o for o in OUTPUTS}
+
+
+@dataclass(frozen=True)
+class AdamDataset:
+    """An ADaM dataset as a regulator receives it: SAS transport beside the Parquet, and
+    its entry in define.xml (name, label of at most 40 characters, class, structure, keys)."""
+
+    output: str  # the Parquet file in OUTPUTS
+    name: str
+    label: str
+    adam_class: str
+    structure: str
+    keys: tuple[str, ...]
+
+    @property
+    def xpt(self) -> str:
+        return f"{self.name.lower()}.xpt"
+
+
+ADAM_DATASETS: tuple[AdamDataset, ...] = (
+    AdamDataset(
+        "adsl.parquet",
+        "ADSL",
+        "Subject-Level Analysis Dataset",
+        "SUBJECT LEVEL ANALYSIS DATASET",
+        "One record per subject",
+        ("USUBJID",),
+    ),
+    AdamDataset(
+        "adrs.parquet",
+        "ADRS",
+        "Response Analysis Dataset",
+        "BASIC DATA STRUCTURE",
+        "One record per subject, parameter and assessment",
+        ("USUBJID", "PARAMCD", "ADT"),
+    ),
+    AdamDataset(
+        "adtte.parquet",
+        "ADTTE",
+        "Time-to-Event Analysis Dataset",
+        "BASIC DATA STRUCTURE",
+        "One record per subject, parameter and analysis",
+        ("USUBJID", "PARAMCD", "ANALYSIS"),
+    ),
+    AdamDataset(
+        "adae.parquet",
+        "ADAE",
+        "Adverse Events Analysis Dataset",
+        "OCCURRENCE DATA STRUCTURE",
+        "One record per subject and adverse event",
+        ("USUBJID", "AESPID"),
+    ),
+)
+ADAM_BY_OUTPUT = {d.output: d for d in ADAM_DATASETS}
+#: the regulatory files beside the ADaM Parquet: each dataset's XPT and define.xml
+DEFINE_XML = "define.xml"
+REGULATORY_FILES: tuple[str, ...] = (*(d.xpt for d in ADAM_DATASETS), DEFINE_XML)
 #: tables written only when there is something to compare with
 OPTIONAL_OUTPUTS = ("cut_comparison.csv",)
 
@@ -658,5 +782,5 @@ def label(schema: type[dy.Schema], column: str) -> str:
 
 #: covariates a plan may name for the multivariable models besides the subgroup variables
 #: (factors): derived from ADSL's baseline values (analysis/models.py; labels in labels.VARIABLES)
-DERIVED_COVARIATES: tuple[str, ...] = ("bm_blasts_ge50", "cd19_pct", "age_years")
+DERIVED_COVARIATES: tuple[str, ...] = ("bm_blasts_ge50", "CD19PCT", "AGE")
 MODEL_COVARIATES: tuple[str, ...] = (*SUBGROUP_VARIABLES, *DERIVED_COVARIATES)

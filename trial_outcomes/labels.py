@@ -29,37 +29,37 @@ ORIGINS = {
 
 VARIABLES = {
     "all": "All",
-    "site": "Site",
-    "sex": "Sex",
-    "disease_status": "Disease status",
-    "disease_stratum": "Response stratum",
-    "prior_relapses": "Prior relapses",
-    "prior_hsct": "Prior HSCT",
-    "emd": "Extramedullary disease",
-    "fusion_gene": "Fusion gene",
-    "ecog": "ECOG",
-    "age_group": "Age",
-    "LDREGIMEN": "Lymphodepletion",
+    "SITEID": "Site",
+    "SEX": "Sex",
+    "DISSTAT": "Disease status",
+    "STRATUM": "Response stratum",
+    "PRIORREL": "Prior relapses",
+    "PRHSCTFL": "Prior HSCT",
+    "EMDFL": "Extramedullary disease",
+    "FUSION": "Fusion gene",
+    "ECOGBL": "ECOG",
+    "AGEGR1": "Age",
+    "LDREGIM": "Lymphodepletion",
     "BRIDGFL": "Bridging therapy",
     # covariates of the multivariable models (contracts.DERIVED_COVARIATES)
     "bm_blasts_ge50": "Marrow blasts >= 50%",
-    "cd19_pct": "CD19+ blasts, per 10 percentage points",
-    "age_years": "Age, per year",
+    "CD19PCT": "CD19+ blasts, per 10 percentage points",
+    "AGE": "Age, per year",
 }
 
 _YES_NO = {"Y": "Yes", "N": "No"}
 LEVELS: dict[str, dict[str, str]] = {
     "all": {"all": "All subjects"},
-    "sex": {"M": "Male", "F": "Female"},
-    "disease_status": {
+    "SEX": {"M": "Male", "F": "Female"},
+    "DISSTAT": {
         "relapsed": "Relapsed",
         "primary_refractory": "Primary refractory",
         "mrd_persistent": "MRD-persistent",
     },
-    "disease_stratum": {"morphologic": "Morphologic disease", "mrd_persistent": "MRD-persistent"},
-    "age_group": {"<10": "< 10 years", ">=10": ">= 10 years"},
-    "prior_hsct": _YES_NO,
-    "emd": _YES_NO,
+    "STRATUM": {"morphologic": "Morphologic disease", "mrd_persistent": "MRD-persistent"},
+    "AGEGR1": {"<10": "< 10 years", ">=10": ">= 10 years"},
+    "PRHSCTFL": _YES_NO,
+    "EMDFL": _YES_NO,
     "BRIDGFL": _YES_NO,
     "bm_blasts_ge50": {"Yes": "Yes", "No": "No"},
 }

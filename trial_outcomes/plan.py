@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from trial_outcomes.contracts import MODEL_COVARIATES, SUBGROUP_VARIABLES
+from trial_outcomes.contracts import MODEL_COVARIATES, RENAMED_V4, SUBGROUP_VARIABLES
 from trial_outcomes.dates import parse_cut
 from trial_outcomes.labels import LEVELS
 
@@ -101,14 +101,7 @@ class _Survival(_Strict):
     @field_validator("subgroups")
     @classmethod
     def _known_subgroups(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for i, name in enumerate(value):
-            if name not in SUBGROUP_VARIABLES:
-                raise ValueError(
-                    f"[{i}] {name!r} is not an ADSL subgroup variable; allowed: " + ", ".join(SUBGROUP_VARIABLES)
-                )
-        if len(set(value)) != len(value):
-            raise ValueError("a subgroup variable is named twice")
-        return value
+        return _named_once(value, SUBGROUP_VARIABLES, "an ADSL subgroup variable")
 
     @field_validator("landmark_months")
     @classmethod
@@ -122,6 +115,8 @@ class _Survival(_Strict):
     @model_validator(mode="after")
     def _reference_of_a_subgroup(self) -> _Survival:
         for name, level in self.forest_reference.items():
+            if name in RENAMED_V4:
+                raise ValueError(f"forest_reference.{name}: now {RENAMED_V4[name]!r} (ADaM names, contract version 4)")
             if name not in self.subgroups:
                 raise ValueError(f"forest_reference.{name}: not one of the plan's subgroups")
             codes = LEVELS.get(name)
@@ -156,11 +151,18 @@ class _Sensor(_Strict):
     landing_dir: str
 
 
-DEFAULT_MODEL_COVARIATES = ("age_group", "disease_status", "prior_hsct", "bm_blasts_ge50", "cd19_pct")
+DEFAULT_MODEL_COVARIATES = ("AGEGR1", "DISSTAT", "PRHSCTFL", "bm_blasts_ge50", "CD19PCT")
 
 
 def _named_once(value: tuple[str, ...], allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """``value`` when each name is allowed and named once; a name of before contract version 4
+    is refused with its new name."""
     for i, name in enumerate(value):
+        if name in RENAMED_V4 and RENAMED_V4[name] in allowed:
+            raise ValueError(
+                f"[{i}] {name!r} is now {RENAMED_V4[name]!r} (ADaM names, contract version 4: "
+                "docs/data-contract.md, 'Renamed')"
+            )
         if name not in allowed:
             raise ValueError(f"[{i}] {name!r} is not {what}; allowed: " + ", ".join(allowed))
     if len(set(value)) != len(value):
@@ -173,7 +175,7 @@ class Models(_Strict):
     stratified log-rank test."""
 
     covariates: tuple[str, ...] = DEFAULT_MODEL_COVARIATES
-    logrank_strata: tuple[str, ...] = ("disease_stratum",)
+    logrank_strata: tuple[str, ...] = ("STRATUM",)
     ph_alpha: float = Field(default=0.05, gt=0, lt=1, allow_inf_nan=False)
 
     @field_validator("covariates")

@@ -155,7 +155,7 @@ def test_death_from_crs_is_grade_5_and_differences_are_listed():
     records = t.records()
     daily = astct_daily_grade(records["crs_monitoring"], crs_treated_subjects(records["adverse_events"]))
     deaths = pl.DataFrame({"subject_id": ["S1"], "DTHCAT": ["CRS"]})
-    derived = derived_grade(daily, deaths, "CRS", "CRSGRDRV")
+    derived = derived_grade(daily, deaths, "CRS", "CRSGRDV")
     reported = pl.DataFrame({"subject_id": ["S1", "S2", "S3"], "CRSGR": [3, 1, 2]})
     assert grade_discrepancies(reported, derived, "CRSGR").rows() == [("S1", 3, 5), ("S2", 1, 2)]
 
@@ -180,7 +180,7 @@ def test_adjudicated_grade_is_the_higher_of_reported_and_derived():
         .derive()
     )
     rows = {s: adsl_row(d, s) for s in ("S1", "S2", "S3")}
-    assert [(r["CRSGR"], r["CRSGRDRV"], r["CRSGRADJ"]) for r in rows.values()] == [(2, 3, 3), (3, 2, 3), (None, 3, 3)]
+    assert [(r["CRSGR"], r["CRSGRDV"], r["CRSGRAJ"]) for r in rows.values()] == [(2, 3, 3), (3, 2, 3), (None, 3, 3)]
     assert d.crs.discrepancies.rows() == [("S1", 2, 3), ("S2", 3, 2), ("S3", 0, 3)]
 
 

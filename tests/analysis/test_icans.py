@@ -97,6 +97,6 @@ def test_subject_grade_is_the_worst_day_and_death_from_icans_is_5():
         .derive()
     )
     assert [
-        (adsl_row(d, s)["ICANSGR"], adsl_row(d, s)["ICANSGRDRV"], adsl_row(d, s)["ICANSGRADJ"]) for s in ("S1", "S2")
+        (adsl_row(d, s)["ICANGR"], adsl_row(d, s)["ICANGRDV"], adsl_row(d, s)["ICANGRAJ"]) for s in ("S1", "S2")
     ] == [(2, 2, 2), (4, 5, 5)]
     assert d.icans.discrepancies.rows() == [("S2", 4, 5)]

@@ -13,11 +13,11 @@ from trial_outcomes.analysis.fine_gray import censoring_left_limits, fine_gray
 from trial_outcomes.analysis.models import design, fine_gray_subgroups, multivariable_cox, stratified_logrank
 from trial_outcomes.contracts import FineGraySubgroups, MultivariableModels, PhTests, StratifiedLogrank
 
-COVARIATES = ("age_group", "disease_status", "prior_hsct", "bm_blasts_ge50", "cd19_pct")
+COVARIATES = ("AGEGR1", "DISSTAT", "PRHSCTFL", "bm_blasts_ge50", "CD19PCT")
 
 
 def frame(rows: list[tuple]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=["USUBJID", "_time", "_event", "g", "cd19_pct"], orient="row")
+    return pl.DataFrame(rows, schema=["USUBJID", "_time", "_event", "g", "CD19PCT"], orient="row")
 
 
 def test_a_level_without_events_is_empty_and_its_subjects_leave_the_model():
@@ -35,10 +35,10 @@ def test_a_level_without_events_is_empty_and_its_subjects_leave_the_model():
             ("7", 6.0, 1, "b", None),
             ("8", 2.0, 1, "a", 3.0),
         ]
-    ).with_columns(pl.col("cd19_pct").cast(pl.Float64))
-    d = design(rows, ("g", "cd19_pct"), {}, "_event")
+    ).with_columns(pl.col("CD19PCT").cast(pl.Float64))
+    d = design(rows, ("g", "CD19PCT"), {}, "_event")
     assert d.reference == {"g": "a"}
-    assert d.columns == [("g", "b"), ("cd19_pct", "per unit")]
+    assert d.columns == [("g", "b"), ("CD19PCT", "per unit")]
     assert d.empty == {("g", "c"): "not estimable: no events in this level (its subjects leave the model)"}
     assert sorted(d.frame["USUBJID"].to_list()) == ["1", "2", "3", "4", "8"]
     assert d.notes == ["1 subject(s) without a value of a covariate left out"]
@@ -46,8 +46,8 @@ def test_a_level_without_events_is_empty_and_its_subjects_leave_the_model():
 
 def test_a_covariate_with_one_level_is_left_out_with_the_reason():
     rows = frame([("1", 5.0, 1, "a", 1.0), ("2", 8.0, 1, "a", 2.0), ("3", 3.0, 0, "a", 0.5)])
-    d = design(rows, ("g", "cd19_pct"), {}, "_event")
-    assert d.columns == [("cd19_pct", "per unit")]
+    d = design(rows, ("g", "CD19PCT"), {}, "_event")
+    assert d.columns == [("CD19PCT", "per unit")]
     assert d.dropped == {"g": "g: one level only, left out of the model"}
 
 
@@ -114,14 +114,14 @@ def test_a_degenerate_trial_publishes_empty_models_with_their_reasons():
     )
     # one death, in S2 (under 10): the >= 10 level has no event; every subject has relapsed
     # disease: disease status is left out; no relapse: the relapse models have no event
-    assert notes["Cox/OS/age_group"] == "not estimable: no events in this level (its subjects leave the model)"
-    assert notes["Cox/OS/disease_status"] == "disease_status: one level only, left out of the model"
-    assert notes["Cox/CIR/age_group"] == "fewer than 2 events"
-    assert notes["Fine-Gray/CIR/age_group"] == "fewer than 2 events"
+    assert notes["Cox/OS/AGEGR1"] == "not estimable: no events in this level (its subjects leave the model)"
+    assert notes["Cox/OS/DISSTAT"] == "DISSTAT: one level only, left out of the model"
+    assert notes["Cox/CIR/AGEGR1"] == "fewer than 2 events"
+    assert notes["Fine-Gray/CIR/AGEGR1"] == "fewer than 2 events"
     assert tables.ph_tests.height == 0
-    fg = fine_gray_subgroups(d.adtte, d.adsl, ("sex", "prior_hsct", "disease_status", "age_group"), {})
+    fg = fine_gray_subgroups(d.adtte, d.adsl, ("SEX", "PRHSCTFL", "DISSTAT", "AGEGR1"), {})
     _valid(fg, FineGraySubgroups)
-    logrank = stratified_logrank(d.adtte, d.adsl, ("sex", "age_group"), ("disease_stratum",))
+    logrank = stratified_logrank(d.adtte, d.adsl, ("SEX", "AGEGR1"), ("STRATUM",))
     _valid(logrank, StratifiedLogrank)
     assert logrank["chisq"].is_null().all()
 
@@ -129,12 +129,12 @@ def test_a_degenerate_trial_publishes_empty_models_with_their_reasons():
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ('covariates = ["age_group", "cd19"]', "'cd19' is not a model covariate"),
+        ('covariates = ["AGEGR1", "cd19"]', "'cd19' is not a model covariate"),
         ("covariates = []", "name at least one covariate"),
         ('logrank_strata = ["bm_blasts_ge50"]', "is not an ADSL subgroup variable"),
         ("ph_alpha = 1.5", "less than 1"),
         ("ph_alpha = nan", "finite number"),
-        ('covariate = ["sex"]', "unknown key"),
+        ('covariate = ["SEX"]', "unknown key"),
     ],
 )
 def test_the_models_plan_key_is_validated(tmp_path, text, problem):
@@ -163,7 +163,7 @@ def test_a_plan_without_models_takes_the_defaults(tmp_path):
     path.write_text(text[:start] + text[end:])
     plan = load_plan(path)
     assert plan.models.covariates == DEFAULT_MODEL_COVARIATES
-    assert plan.models.logrank_strata == ("disease_stratum",)
+    assert plan.models.logrank_strata == ("STRATUM",)
 
 
 def test_collinear_covariates_leave_the_later_column_empty_as_r_gives_na():
@@ -174,12 +174,12 @@ def test_collinear_covariates_leave_the_later_column_empty_as_r_gives_na():
             "USUBJID": ["1", "2", "3", "4", "5", "6"],
             "_time": [5.0, 8.0, 3.0, 9.0, 4.0, 7.0],
             "_event": [1, 1, 1, 0, 1, 0],
-            "prior_hsct": ["Y", "N", "Y", "N", "N", "Y"],
+            "PRHSCTFL": ["Y", "N", "Y", "N", "N", "Y"],
             "bm_blasts_ge50": ["Yes", "No", "Yes", "No", "No", "Yes"],
         }
     )
-    d = design(rows, ("prior_hsct", "bm_blasts_ge50"), {"bm_blasts_ge50": "No", "prior_hsct": "N"}, "_event")
-    assert d.columns == [("prior_hsct", "Y")]
+    d = design(rows, ("PRHSCTFL", "bm_blasts_ge50"), {"bm_blasts_ge50": "No", "PRHSCTFL": "N"}, "_event")
+    assert d.columns == [("PRHSCTFL", "Y")]
     assert "collinear" in d.empty[("bm_blasts_ge50", "Yes")]
 
 

@@ -33,15 +33,15 @@ from trial_outcomes.plan import DEFAULT_MODEL_COVARIATES
 
 HERE = Path(__file__).resolve().parents[1] / "reference" / "models"
 R = json.loads((HERE / "models.json").read_text())
-SUBGROUPS = ("sex", "prior_hsct", "disease_status", "age_group")
-SAMPLE_COLUMNS = ("USUBJID", "endpoint", "time", "cause", *DEFAULT_MODEL_COVARIATES, "sex", "disease_stratum")
+SUBGROUPS = ("SEX", "PRHSCTFL", "DISSTAT", "AGEGR1")
+SAMPLE_COLUMNS = ("USUBJID", "endpoint", "time", "cause", *DEFAULT_MODEL_COVARIATES, "SEX", "STRATUM")
 
 
 def sample_frame() -> pl.DataFrame:
     """What the pipeline's models read from the sample at 2024-03-31: per endpoint and
     subject, time, cause (1 event, 2 competing, 0 censored) and the covariates."""
     d = derive_sample()
-    covariates = (*DEFAULT_MODEL_COVARIATES, "sex", "disease_stratum")
+    covariates = (*DEFAULT_MODEL_COVARIATES, "SEX", "STRATUM")
     frames = [
         _endpoint_rows(d.adtte, d.adsl, endpoint, covariates).with_columns(pl.lit(endpoint).alias("endpoint"))
         for endpoint in ("OS", "EFS", "DFS", "CIR")
@@ -175,7 +175,7 @@ def test_the_sample_fine_gray_by_subgroup_equals_crr(sample):
 
 
 def test_the_sample_stratified_logrank_equals_survdiff(sample):
-    table = stratified_logrank(sample.adtte, sample.adsl, SUBGROUPS, ("disease_stratum",))
+    table = stratified_logrank(sample.adtte, sample.adsl, SUBGROUPS, ("STRATUM",))
     for row in table.iter_rows(named=True):
         r = R["sample"]["strat"][row["endpoint"]][row["group_var"]]
         if r["chisq"] is None:  # survdiff stops on a singular variance: disease status within disease stratum

@@ -124,7 +124,7 @@ def test_pending_subjects_leave_the_denominator_responders_too():
         .assess("S4", 5, "NR")
     )
     d = t.derive(cut_day=30)
-    assert [adsl_row(d, s)["D28PENDFL"] for s in ("S1", "S2", "S3", "S4")] == ["Y", "Y", "N", "N"]
+    assert [adsl_row(d, s)["D28PNDFL"] for s in ("S1", "S2", "S3", "S4")] == ["Y", "Y", "N", "N"]
     assert [adsl_row(d, s)["D28ERLFL"] for s in ("S1", "S2", "S3", "S4")] == ["Y", "N", "N", "N"]
     assert [adsl_row(d, s)["BOR28"] for s in ("S1", "S2")] == ["PENDING", "PENDING"]
     overall = (
@@ -244,8 +244,8 @@ def test_rates_by_response_stratum():
         .infuse("S4")
         .assess("S4", 28, "CR", 0.2)
     )
-    table = response_summary(t.derive().adsl, ("sex",)).filter(pl.col("parameter") == "CR/CRi by day 28")
+    table = response_summary(t.derive().adsl, ("SEX",)).filter(pl.col("parameter") == "CR/CRi by day 28")
     got = {(r["group_var"], r["group"]): (r["responders"], r["n"]) for r in table.iter_rows(named=True)}
     assert got[("all", "all")] == (2, 4)
-    assert got[("disease_stratum", "morphologic")] == (1, 2)
-    assert got[("disease_stratum", "mrd_persistent")] == (1, 2)
+    assert got[("STRATUM", "morphologic")] == (1, 2)
+    assert got[("STRATUM", "mrd_persistent")] == (1, 2)

@@ -17,7 +17,7 @@ from trial_outcomes.analysis.stopping import evaluate_rules
 from trial_outcomes.analysis.survival_summary import followup_summary, subgroup_hazard_ratios, summarise_survival
 from trial_outcomes.plan import load_plan
 
-SUBGROUPS = ("sex", "prior_hsct", "disease_status", "age_group", "emd")
+SUBGROUPS = ("SEX", "PRHSCTFL", "DISSTAT", "AGEGR1", "EMDFL")
 DAYS = st.sampled_from([5, 10, 10, 28, 60, 60, 120, 400])  # few distinct days: ties everywhere
 
 subject = st.fixed_dictionaries(

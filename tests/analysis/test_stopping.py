@@ -21,12 +21,12 @@ def _adsl(n: int, events: int, infused_days_before_cut: int = 100) -> pl.DataFra
             "USUBJID": [f"S{i:02d}" for i in range(n)],
             "SAFFL": ["Y"] * n,
             "TRTSDT": [day0] * n,
-            "CRSGRADJ": [4 if i < events else 1 for i in range(n)],
-            "ICANSGRADJ": [None] * n,
+            "CRSGRAJ": [4 if i < events else 1 for i in range(n)],
+            "ICANGRAJ": [None] * n,
             "DTHDY": [None] * n,
             "DTHCAT": [None] * n,
         },
-        schema_overrides={"ICANSGRADJ": pl.Int64, "DTHDY": pl.Int64, "DTHCAT": pl.String},
+        schema_overrides={"ICANGRAJ": pl.Int64, "DTHDY": pl.Int64, "DTHCAT": pl.String},
     )
 
 
@@ -66,7 +66,7 @@ def test_the_safety_rule_uses_the_adjudicated_grade():
     event; a death from ICANS on day 20 (cause category) is an event too."""
     adsl = _adsl(2, 0).with_columns(
         pl.Series("CRSGR", [3, 1]),
-        pl.Series("CRSGRADJ", [4, 1]),
+        pl.Series("CRSGRAJ", [4, 1]),
         pl.Series("DTHDY", [None, 20]),
         pl.Series("DTHCAT", [None, "ICANS"]),
     )

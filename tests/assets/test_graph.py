@@ -9,7 +9,8 @@ from polars.testing import assert_frame_equal
 from tests.conftest import Materialized
 from trial_outcomes.analysis.derive import derive_all
 from trial_outcomes.assets.shared import OUTPUT_TAG
-from trial_outcomes.contracts import OPTIONAL_OUTPUTS, OUTPUTS, survival_summary_schema
+from trial_outcomes.contracts import OPTIONAL_OUTPUTS, OUTPUTS, REGULATORY_FILES, survival_summary_schema
+from trial_outcomes.io.qc import rscript
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions, output_asset_keys
 
 DATASETS = ("adsl", "adrs", "adtte", "adae", "response_summary", "ae_summary", "ae_soc_summary")
@@ -50,7 +51,10 @@ def test_every_contract_check_passes_and_every_rule_is_reported(materialized: Ma
 def test_published_cut_holds_every_contract_file_and_the_plan(materialized: Materialized):
     names = {p.name for p in materialized.folder.iterdir()}
     expected = {o.file for o in OUTPUTS if o.file not in OPTIONAL_OUTPUTS}
-    assert expected | {"report.html", "report.pdf", "manifest.json", "analysis_plan.toml", "plots"} == names
+    regulatory = set(REGULATORY_FILES) | ({"qc_report.csv"} if rscript() else set())
+    assert (
+        expected | regulatory | {"report.html", "report.pdf", "manifest.json", "analysis_plan.toml", "plots"} == names
+    )
     adsl = pl.read_parquet(materialized.folder / "adsl.parquet")
     assert adsl.height == adsl["USUBJID"].n_unique()
     assert set(adsl["SAFFL"].unique().to_list()) <= {"Y", "N"}
@@ -66,7 +70,7 @@ def test_the_graph_and_the_test_builders_run_the_same_derivation(materialized: M
     derived = derive_all(
         drop.records,
         drop.cut,
-        ("sex", "prior_hsct", "disease_status", "age_group"),
+        ("SEX", "PRHSCTFL", "DISSTAT", "AGEGR1"),
         {"CRS": drop.has("crs_monitoring"), "ICANS": drop.has("icans_monitoring")},
     )
     for name, frame in (

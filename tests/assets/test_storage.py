@@ -107,7 +107,7 @@ def test_one_asset_rematerialized_alone_reads_its_inputs_from_disk(drop, tmp_pat
     assert again.success
     assert [e.step_key for e in again.get_step_success_events()] == ["adrs"]
     work = out / ".work" / cut / again.run_id
-    assert sorted(p.name for p in work.iterdir()) == ["adrs.parquet"]
+    assert sorted(p.name for p in work.iterdir()) == ["adrs.parquet", "adrs.xpt"]
     assert (work / "adrs.parquet").read_bytes() == (out / cut / "adrs.parquet").read_bytes()
 
 

@@ -349,7 +349,7 @@ def test_a_bad_plan_is_refused_naming_the_key(drop, tmp_path):
     from trial_outcomes.plan import DEFAULT_PLAN
 
     plan = tmp_path / "plan.toml"
-    plan.write_text(DEFAULT_PLAN.read_text().replace('"age_group"]', '"age_group", "emdx"]'))
+    plan.write_text(DEFAULT_PLAN.read_text().replace('"AGEGR1"]', '"AGEGR1", "emdx"]'))
     result = cli("run", "--data", str(drop), "--out", str(tmp_path / "o"), "--plan", str(plan), home=tmp_path / "h")
     assert result.returncode == 2
     assert "survival.subgroups: [4] 'emdx' is not an ADSL subgroup variable" in result.stderr

@@ -82,8 +82,8 @@ def test_run_with_another_plan_changes_every_output_that_depends_on_it(drop, tmp
     plan.write_text(
         DEFAULT_PLAN.read_text()
         .replace(
-            'subgroups = ["sex", "prior_hsct", "disease_status", "age_group"]',
-            'subgroups = ["sex", "emd", "disease_stratum"]',
+            'subgroups = ["SEX", "PRHSCTFL", "DISSTAT", "AGEGR1"]',
+            'subgroups = ["SEX", "EMDFL", "STRATUM"]',
         )
         .replace("landmark_months = [6, 12, 24]", "landmark_months = [3, 12]")
     )
@@ -102,11 +102,11 @@ def test_run_with_another_plan_changes_every_output_that_depends_on_it(drop, tmp
     )
     assert result.returncode in (0, 3), result.stderr
     folder = tmp_path / "out" / "2023-12-31"
-    assert "emd" in pl.read_parquet(folder / "adtte.parquet").columns
+    assert "EMDFL" in pl.read_parquet(folder / "adtte.parquet").columns
     summary = pl.read_csv(folder / "survival_summary.csv")
     assert [c for c in summary.columns if c.startswith("rate_") and c.endswith("m")] == ["rate_3m", "rate_12m"]
-    assert set(summary["group_var"].unique().to_list()) == {"all", "sex", "emd", "disease_stratum"}
-    assert "emd" in pl.read_csv(folder / "response_summary.csv")["group_var"].to_list()
+    assert set(summary["group_var"].unique().to_list()) == {"all", "SEX", "EMDFL", "STRATUM"}
+    assert "EMDFL" in pl.read_csv(folder / "response_summary.csv")["group_var"].to_list()
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["analysis_plan"]["parameters"]["landmark_months"] == [3, 12]
     assert (folder / "analysis_plan.toml").read_text() == plan.read_text()

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from tests.corpus import CORPUS, NAMES, write_drop
-from tests.helpers import materialize_cut
+from tests.helpers import materialize_cut, qc_disagreements
 
 pytestmark = pytest.mark.slow
 ESTIMATES = ("median", "median_lcl", "median_ucl")
@@ -31,12 +31,13 @@ def test_public_data_set_publishes_and_equals_r(name, tmp_path):
     drop = write_drop(name, tmp_path / name)
     result, cut = materialize_cut(drop, tmp_path / "out")
     assert result.success, [e.message for e in result.all_events if e.is_failure]
+    assert not qc_disagreements(tmp_path / "out" / cut)  # R re-derives the cut from its XPT files and raw drop
     summary = pl.read_csv(tmp_path / "out" / cut / "survival_summary.csv").filter(pl.col("analysis") == "primary")
     reference = json.loads((CORPUS / f"{name}.json").read_text())
     for endpoint, groups in reference.items():
         test = groups.pop("test", None)
         for group, ref in groups.items():
-            group_var = "all" if group == "all" else "sex"
+            group_var = "all" if group == "all" else "SEX"
             (row,) = summary.filter(
                 (pl.col("endpoint") == endpoint) & (pl.col("group_var") == group_var) & (pl.col("group") == group)
             ).iter_rows(named=True)

@@ -13,7 +13,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from tests.helpers import ROOT, materialize_cut
+from tests.helpers import ROOT, materialize_cut, qc_disagreements
 from trial_outcomes.assets.shared import DATA_CUT_PARTITIONS, DropSettings
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
 from trial_outcomes.pipelines.runner import default_cut
@@ -77,6 +77,7 @@ def test_the_whole_job_publishes_at_every_quarter_end(tmp_path):
         result, _ = materialize_cut(SAMPLE, tmp_path / "out", cut, instance=instance)
         assert result.success, (cut, [e.message for e in result.get_step_failure_events()])
         assert (tmp_path / "out" / cut / "report.pdf").is_file(), cut
+        assert not qc_disagreements(tmp_path / "out" / cut), cut
 
 
 def test_a_planned_cut_ten_days_after_the_latest_record_publishes_and_says_so(small_drop_master, tmp_path):

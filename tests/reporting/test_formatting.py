@@ -100,8 +100,8 @@ def test_a_planned_reference_level_absent_at_the_cut_is_said():
     """The plan names site 'ZZ' (no subject at this cut): the note says the largest group, BOREN, is used."""
     from trial_outcomes.reporting.efficacy import reference_notes
 
-    cox = pl.DataFrame({"group_var": ["site", "sex"], "reference": ["BOREN", "M"]})
-    assert reference_notes(cox, {"site": "ZZ", "sex": "M"}) == [
+    cox = pl.DataFrame({"group_var": ["SITEID", "SEX"], "reference": ["BOREN", "M"]})
+    assert reference_notes(cox, {"SITEID": "ZZ", "SEX": "M"}) == [
         "The analysis plan's reference level for site, 'ZZ', has no subjects at this cut: the largest group, "
         "'BOREN', is the reference instead."
     ]

@@ -27,7 +27,7 @@ def derive_adrs(records: Records, adsl: pl.DataFrame) -> pl.DataFrame:
         "USUBJID",
         "SAFFL",
         "TRTSDT",
-        "disease_stratum",
+        "STRATUM",
         "ATTRENDT",
         "BOR28",
         "BORDT",
@@ -40,7 +40,7 @@ def derive_adrs(records: Records, adsl: pl.DataFrame) -> pl.DataFrame:
         "ORR3MPFL",
     )
     infused = adsl.filter(pl.col("SAFFL") == "Y")
-    subjects = infused.select(pl.col("USUBJID").alias("subject_id"), "TRTSDT", "disease_stratum", "ATTRENDT")
+    subjects = infused.select(pl.col("USUBJID").alias("subject_id"), "TRTSDT", "STRATUM", "ATTRENDT")
     assessed = attributable_assessments(records["assessments"], subjects)
     visits = assessed.select(
         pl.col("subject_id").alias("USUBJID"),

@@ -27,22 +27,29 @@ from trial_outcomes.analysis.timeline import (
     last_known_alive_date,
     treatment_dates,
 )
+from trial_outcomes.contracts import BASELINE_NAMES
 
 
 def age_group(age: pl.Expr) -> pl.Expr:
-    """``age_group``: ``<10`` or ``>=10`` years (data-contract.md section 3)."""
+    """``AGEGR1``: ``<10`` or ``>=10`` years (data-contract.md section 3)."""
     return pl.when(age < 10).then(pl.lit("<10")).otherwise(pl.lit(">=10"))
 
 
 def baseline(enrolment: pl.DataFrame) -> pl.DataFrame:
-    """Enrolment as recorded, Y/N variables as ``Y``/``N``, with ``age_group`` and
-    ``disease_stratum`` (``response.disease_stratum``)."""
-    return enrolment.with_columns(
-        yn_value(pl.col("prior_hsct")),
-        yn_value(pl.col("emd")),
-        age_group(pl.col("age_years")).alias("age_group"),
-        disease_stratum(pl.col("disease_status")).alias("disease_stratum"),
-    ).drop("_source_file", "_source_row")
+    """Enrolment as recorded under its ADaM names (``contracts.BASELINE_NAMES``), Y/N
+    variables as ``Y``/``N``, with ``AGEU``, ``AGEGR1`` and ``STRATUM``
+    (``response.disease_stratum``)."""
+    return (
+        enrolment.with_columns(
+            yn_value(pl.col("prior_hsct")),
+            yn_value(pl.col("emd")),
+            pl.lit("YEARS").alias("AGEU"),
+            age_group(pl.col("age_years")).alias("AGEGR1"),
+            disease_stratum(pl.col("disease_status")).alias("STRATUM"),
+        )
+        .drop("_source_file", "_source_row")
+        .rename(BASELINE_NAMES)
+    )
 
 
 def populations(adsl: pl.DataFrame) -> pl.DataFrame:
@@ -86,7 +93,7 @@ def derive_adsl(
     therapy = attribution_end(followup_dates(records))
     deaths = death_details(records)
     subjects = (
-        adsl.select("subject_id", "disease_stratum")
+        adsl.select("subject_id", "STRATUM")
         .join(dates, on="subject_id", how="inner")
         .join(therapy, on="subject_id", how="left")
         .join(deaths, on="subject_id", how="left")

@@ -53,7 +53,7 @@ _ADSL_NEEDS = (
     "LSTREMDT",
     "RSP42FL",
     "TRTFLFL",
-    "D28PENDFL",
+    "D28PNDFL",
     "HSCTDT",
     "NTHERDT",
     "ATTRENDT",
@@ -148,7 +148,7 @@ def event_free_survival(adsl: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.lit("Death"))
     )
     censor = (
-        pl.when((pl.col("D28PENDFL") == "Y") & (pl.col("RSP42FL") != "Y"))
+        pl.when((pl.col("D28PNDFL") == "Y") & (pl.col("RSP42FL") != "Y"))
         .then(pl.lit("Day-28 response pending at the cut"))
         .when(pl.col("LSTASDT").is_null())
         .then(pl.lit("No disease assessment: censored at day 0"))

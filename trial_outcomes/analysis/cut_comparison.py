@@ -31,7 +31,7 @@ def compare_cuts(
         "Infused (safety set)": pl.col("SAFFL") == "Y",
         "CR/CRi by day 28 (efficacy set, evaluable)": (pl.col("EFFFL") == "Y")
         & (pl.col("CRFL") == "Y")
-        & (pl.col("D28PENDFL") != "Y"),
+        & (pl.col("D28PNDFL") != "Y"),
         "Relapses": pl.col("RELDT").is_not_null(),
         "Consolidative HSCT": pl.col("HSCTDT").is_not_null(),
         "Deaths": pl.col("DTHDT").is_not_null(),

@@ -22,7 +22,7 @@ from trial_outcomes.analysis.cut import Records, apply_cut
 from trial_outcomes.analysis.eligibility import eligibility_deviations
 from trial_outcomes.analysis.syndromes import SyndromeGrading, grade_crs, grade_icans
 
-DEFAULT_SUBGROUPS = ("sex", "prior_hsct", "disease_status", "age_group")
+DEFAULT_SUBGROUPS = ("SEX", "PRHSCTFL", "DISSTAT", "AGEGR1")
 
 
 @dataclass(frozen=True)

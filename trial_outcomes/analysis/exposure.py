@@ -36,7 +36,7 @@ EXPOSURE_COLUMNS = {
 
 def exposure_variables(records: Records) -> pl.DataFrame:
     """Per infused subject, from the first infusion: ``DOSE`` (CAR+ T cells/kg),
-    ``LDREGIMEN``, ``BRIDGING`` (text; null when none or not collected) and
+    ``LDREGIM``, ``BRIDGING`` (text; null when none or not collected) and
     ``BRIDGFL`` (Y when bridging therapy is recorded)."""
     infusion = require(
         records["infusion"], "infusion", "subject_id", "infusion_date", "dose_cells_per_kg", "ld_regimen", "bridging"
@@ -45,7 +45,7 @@ def exposure_variables(records: Records) -> pl.DataFrame:
     return first.select(
         "subject_id",
         pl.col("dose_cells_per_kg").alias("DOSE"),
-        pl.col("ld_regimen").alias("LDREGIMEN"),
+        pl.col("ld_regimen").alias("LDREGIM"),
         pl.col("bridging").alias("BRIDGING"),
         yn_flag(bridging_given(pl.col("bridging"))).alias("BRIDGFL"),
     )
@@ -55,9 +55,9 @@ def time_to_infusion(adsl: pl.DataFrame) -> pl.DataFrame:
     """``ENRINFDY``: days from enrolment to the first infusion (the vein-to-vein time
     as far as the drop shows it: apheresis is not collected); ``LDINFDY``: days
     from the start of lymphodepletion to infusion."""
-    require(adsl, "ADSL", "enrol_date", "TRTSDT", "LDSTDT")
+    require(adsl, "ADSL", "ENRLDT", "TRTSDT", "LDSTDT")
     return adsl.with_columns(
-        (pl.col("TRTSDT") - pl.col("enrol_date")).dt.total_days().alias("ENRINFDY"),
+        (pl.col("TRTSDT") - pl.col("ENRLDT")).dt.total_days().alias("ENRINFDY"),
         (pl.col("TRTSDT") - pl.col("LDSTDT")).dt.total_days().alias("LDINFDY"),
     )
 
@@ -142,7 +142,7 @@ def exposure_summary(adsl: pl.DataFrame) -> pl.DataFrame:
         _continuous("Dose, CAR+ T cells/kg", safety["DOSE"], n),
         _continuous("Days from enrolment to infusion", safety["ENRINFDY"], n),
         _continuous("Days from lymphodepletion start to infusion", safety["LDINFDY"], n),
-        *_categories("Lymphodepletion regimen", safety["LDREGIMEN"], n),
+        *_categories("Lymphodepletion regimen", safety["LDREGIM"], n),
         *_categories("Bridging therapy", safety["BRIDGING"], n),
     ]
     not_infused = adsl.filter(pl.col("SAFFL") == "N")

@@ -13,8 +13,8 @@
 
 A subgroup variable enters as a factor against its reference level (the plan's
 ``forest_reference``, else the largest group: ``survival_summary.reference_level``);
-``bm_blasts_ge50`` as a factor with reference No; ``cd19_pct`` per 10 percentage
-points and ``age_years`` per year as numbers. Subjects without a value of a
+``bm_blasts_ge50`` as a factor with reference No; ``CD19PCT`` per 10 percentage
+points and ``AGE`` per year as numbers. Subjects without a value of a
 covariate are left out of the model (R's ``na.omit``), and said so.
 
 Where R's fit would run off to infinity, the model is fitted as R's converges to:
@@ -56,7 +56,7 @@ PER_UNIT = "per unit"
 PH_REJECTS = "evidence against proportional hazards"
 #: reference level of the derived factors
 DERIVED_REFERENCE = {"bm_blasts_ge50": "No"}
-DERIVED_SCALE = {"cd19_pct": 10.0, "age_years": 1.0}
+DERIVED_SCALE = {"CD19PCT": 10.0, "AGE": 1.0}
 Z95 = 1.959963984540054
 
 
@@ -66,15 +66,15 @@ def _schema(schema: type) -> dict[str, pl.DataType]:
 
 def covariate_values(adsl: pl.DataFrame, covariates: tuple[str, ...]) -> pl.DataFrame:
     """``USUBJID`` and one column per covariate: text for a factor, a float for a
-    number (``cd19_pct`` in units of 10 percentage points)."""
+    number (``CD19PCT`` in units of 10 percentage points)."""
     exprs: list[pl.Expr] = []
     for name in covariates:
         if name == "bm_blasts_ge50":
-            require(adsl, "ADSL", "bm_blast_pct")
+            require(adsl, "ADSL", "BMBLPCT")
             exprs.append(
-                pl.when(pl.col("bm_blast_pct").is_null())
+                pl.when(pl.col("BMBLPCT").is_null())
                 .then(None)
-                .when(pl.col("bm_blast_pct") >= 50)
+                .when(pl.col("BMBLPCT") >= 50)
                 .then(pl.lit("Yes"))
                 .otherwise(pl.lit("No"))
                 .alias(name)

@@ -8,7 +8,7 @@ import polars as pl
 
 from trial_outcomes.contracts import ResponseSummary
 
-STRATUM = "disease_stratum"
+STRATUM = "STRATUM"
 
 
 def clopper_pearson(x: int, n: int, level: float = 0.95) -> tuple[float | None, float | None]:
@@ -26,9 +26,9 @@ def clopper_pearson(x: int, n: int, level: float = 0.95) -> tuple[float | None, 
 
 #: parameter -> (responder flag, pending flag) in ADSL
 RESPONSE_PARAMETERS = {
-    "CR/CRi by day 28": ("CRFL", "D28PENDFL"),
-    "CR by day 28": ("CR28FL", "D28PENDFL"),
-    "MRD-negative CR/CRi by day 28": ("MRDNEGFL", "D28PENDFL"),
+    "CR/CRi by day 28": ("CRFL", "D28PNDFL"),
+    "CR by day 28": ("CR28FL", "D28PNDFL"),
+    "MRD-negative CR/CRi by day 28": ("MRDNEGFL", "D28PNDFL"),
     "ORR3M: CR/CRi within 3 months, maintained 28 days": ("ORR3MFL", "ORR3MPFL"),
 }
 

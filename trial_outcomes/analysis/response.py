@@ -46,7 +46,7 @@ PENDING = "PENDING"
 MORPHOLOGIC, MRD_PERSISTENT = "morphologic", "mrd_persistent"
 
 #: the per-subject columns ``derive_response`` needs (one row per infused subject)
-SUBJECT_COLUMNS = ("subject_id", "TRTSDT", "disease_stratum", "ATTRENDT", "DTHDT", "WDDT", "LOSTDT")
+SUBJECT_COLUMNS = ("subject_id", "TRTSDT", "STRATUM", "ATTRENDT", "DTHDT", "WDDT", "LOSTDT")
 
 
 def _flagged(frame: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -55,7 +55,7 @@ def _flagged(frame: pl.DataFrame, name: str) -> pl.DataFrame:
 
 
 def disease_stratum(disease_status: pl.Expr) -> pl.Expr:
-    """``disease_stratum``: ``mrd_persistent`` entrants respond by MRD conversion;
+    """``STRATUM``: ``mrd_persistent`` entrants respond by MRD conversion;
     relapsed and primary refractory entrants (``morphologic``) by morphologic
     remission. Every response rate is shown overall and by this stratum."""
     return pl.when(disease_status == MRD_PERSISTENT).then(pl.lit(MRD_PERSISTENT)).otherwise(pl.lit(MORPHOLOGIC))
@@ -80,16 +80,16 @@ def attributable_assessments(assessments: pl.DataFrame, subjects: pl.DataFrame) 
     after salvage therapy started (CR at month 2, salvage from day 43) has
     ``ANL01FL`` = N and counts toward no CAR-T response."""
     require(assessments, "assessments", "subject_id", "assessment_date", "response", "mrd_pct")
-    require(subjects, "subjects", "subject_id", "TRTSDT", "disease_stratum", "ATTRENDT")
+    require(subjects, "subjects", "subject_id", "TRTSDT", "STRATUM", "ATTRENDT")
     joined = assessments.join(
-        subjects.select("subject_id", "TRTSDT", "disease_stratum", "ATTRENDT"), on="subject_id", how="inner"
+        subjects.select("subject_id", "TRTSDT", "STRATUM", "ATTRENDT"), on="subject_id", how="inner"
     )
     attributable = pl.col("ATTRENDT").is_null() | (pl.col("assessment_date") < pl.col("ATTRENDT"))
     return joined.with_columns(
         study_day(pl.col("assessment_date")).alias("ADY"),
         attributable.alias("_attributable"),
         yn_flag(attributable).alias("ANL01FL"),
-        is_remission(pl.col("response"), pl.col("mrd_pct"), pl.col("disease_stratum")).alias("REMISSION"),
+        is_remission(pl.col("response"), pl.col("mrd_pct"), pl.col("STRATUM")).alias("REMISSION"),
     )
 
 
@@ -110,7 +110,7 @@ def best_response_day28(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.
     remission, ``CR28FL`` CR, ``MRDNEGFL`` MRD-negative remission at any attributable
     CR/CRi in the window (version 3: version 2 looked only at the assessment giving
     the best response, so CR with MRD 0.5 % on day 27 then CR with MRD 0 on day 39
-    was MRD-positive), ``D28PENDFL`` pending, ``D28ERLFL`` pending but already in
+    was MRD-positive), ``D28PNDFL`` pending, ``D28ERLFL`` pending but already in
     remission (an early responder, shown apart as information) and ``D28CLSDT`` the
     date the window closes."""
     rank = {r: i for i, r in enumerate(RESPONSE_ORDER)}
@@ -146,7 +146,7 @@ def best_response_day28(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.
         yn_flag(remission).alias("CRFL"),
         yn_flag(remission & (pl.col("response") == "CR")).alias("CR28FL"),
         yn_flag(remission & pl.col("_mrdneg").fill_null(False)).alias("MRDNEGFL"),
-        yn_flag(pending).alias("D28PENDFL"),
+        yn_flag(pending).alias("D28PNDFL"),
         yn_flag(pending & remission).alias("D28ERLFL"),
         "D28CLSDT",
     )

@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 
 from trial_outcomes.analysis.rates import clopper_pearson
+from trial_outcomes.analysis.syndromes import adsl_variable
 from trial_outcomes.contracts import DeathsSummary, SafetySummary, SyndromeSummary
 from trial_outcomes.schema import CAUSE_CATEGORIES
 
@@ -57,35 +58,35 @@ def syndrome_summary(adsl: pl.DataFrame, monitored: dict[str, bool]) -> pl.DataF
         for basis, suffix in BASES.items():
             if basis == "derived" and not monitored.get(syndrome, False):
                 continue
-            grade = safety[f"{syndrome}{suffix}"].fill_null(0)
+            grade = safety[adsl_variable(syndrome, suffix)].fill_null(0)
             for measure, count, ci in (
                 ("Any grade", int((grade >= 1).sum()), False),
                 *[(f"Grade {g}", int((grade == g).sum()), False) for g in range(1, 6)],
                 ("Grade >= 3", int((grade >= 3).sum()), True),
             ):
                 rows.append({"syndrome": syndrome, "basis": basis, **_share(measure, count, n, ci)})
-        with_event = safety.filter(pl.col(f"{syndrome}GR").is_not_null())
+        with_event = safety.filter(pl.col(adsl_variable(syndrome, "GR")).is_not_null())
         m = with_event.height
         rows += [
             {
                 "syndrome": syndrome,
                 "basis": "reported",
-                **_spread("Onset, study day", with_event[f"{syndrome}ONDY"], m),
+                **_spread("Onset, study day", with_event[adsl_variable(syndrome, "ONDY")], m),
             },
             {
                 "syndrome": syndrome,
                 "basis": "reported",
-                **_spread("Duration, days (resolved)", with_event[f"{syndrome}DUR"], m),
+                **_spread("Duration, days (resolved)", with_event[adsl_variable(syndrome, "DUR")], m),
             },
             {
                 "syndrome": syndrome,
                 "basis": "reported",
-                **_share("Tocilizumab", int((with_event[f"{syndrome}TOCI"] == "Y").sum()), m),
+                **_share("Tocilizumab", int((with_event[adsl_variable(syndrome, "TOCI")] == "Y").sum()), m),
             },
             {
                 "syndrome": syndrome,
                 "basis": "reported",
-                **_share("Corticosteroids", int((with_event[f"{syndrome}STER"] == "Y").sum()), m),
+                **_share("Corticosteroids", int((with_event[adsl_variable(syndrome, "STER")] == "Y").sum()), m),
             },
         ]
     return pl.DataFrame(rows, schema=_schema(SyndromeSummary), orient="row")
@@ -114,10 +115,10 @@ def safety_headline(adsl: pl.DataFrame) -> pl.DataFrame:
         return int(safety.select(expr.fill_null(False).sum()).item())
 
     rows = [
-        _rate_row("Grade >= 3 CRS (adjudicated)", count(pl.col("CRSGRADJ") >= 3), n),
-        _rate_row("Grade >= 3 ICANS (adjudicated)", count(pl.col("ICANSGRADJ") >= 3), n),
+        _rate_row("Grade >= 3 CRS (adjudicated)", count(pl.col("CRSGRAJ") >= 3), n),
+        _rate_row("Grade >= 3 ICANS (adjudicated)", count(pl.col("ICANGRAJ") >= 3), n),
         _rate_row("Grade >= 3 CRS (reported)", count(pl.col("CRSGR") >= 3), n),
-        _rate_row("Grade >= 3 ICANS (reported)", count(pl.col("ICANSGR") >= 3), n),
+        _rate_row("Grade >= 3 ICANS (reported)", count(pl.col("ICANGR") >= 3), n),
         _rate_row("Death within 30 days of infusion", count(pl.col("DTH30FL") == "Y"), n),
         _rate_row("Death within 100 days of infusion", count(pl.col("DTH100FL") == "Y"), n),
         _rate_row("Non-relapse mortality (any time)", count(pl.col("NRMFL") == "Y"), n),

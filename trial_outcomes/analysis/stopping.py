@@ -64,10 +64,10 @@ def safety_events(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, window_d
     )
     safety = adsl.filter(pl.col("SAFFL") == "Y").join(related_fatal, on="USUBJID", how="left")
     early_death = pl.col("DTHDY").is_not_null() & (pl.col("DTHDY") <= window_days)
-    syndrome_death = pl.col("DTHCAT").is_in(["CRS", "ICANS"]) | (pl.col("CRSGRADJ") == 5) | (pl.col("ICANSGRADJ") == 5)
+    syndrome_death = pl.col("DTHCAT").is_in(["CRS", "ICANS"]) | (pl.col("CRSGRAJ") == 5) | (pl.col("ICANGRAJ") == 5)
     event = (
-        (pl.col("CRSGRADJ") >= 4).fill_null(False)
-        | (pl.col("ICANSGRADJ") >= 4).fill_null(False)
+        (pl.col("CRSGRAJ") >= 4).fill_null(False)
+        | (pl.col("ICANGRAJ") >= 4).fill_null(False)
         | (early_death & (pl.col("_related_death").fill_null(False) | syndrome_death.fill_null(False)))
     ).fill_null(False)
     followed = (pl.col("TRTSDT") + pl.duration(days=window_days)) <= cut

@@ -127,11 +127,30 @@ def adjudicated(reported: pl.Expr, derived: pl.Expr) -> pl.Expr:
     return pl.when(worst > 0).then(worst).cast(pl.Int64)
 
 
+#: ADSL's name stem of each syndrome's variables (ADaM names have at most 8 characters)
+ADSL_STEM = {"CRS": "CRS", "ICANS": "ICAN"}
+#: ADSL's suffix of each per-syndrome variable, by its working suffix
+ADSL_SUFFIX = {
+    "GR": "GR",
+    "ONDY": "ONDY",
+    "DUR": "DUR",
+    "TOCI": "TOCI",
+    "STER": "STER",
+    "GRDRV": "GRDV",
+    "GRADJ": "GRAJ",
+}
+
+
+def adsl_variable(syndrome: str, suffix: str) -> str:
+    """ADSL's name of a syndrome's variable: ``adsl_variable("ICANS", "GRADJ")`` is ``ICANGRAJ``."""
+    return ADSL_STEM[syndrome] + ADSL_SUFFIX[suffix]
+
+
 def syndrome_variables(adae: pl.DataFrame, gradings: tuple[SyndromeGrading, ...]) -> pl.DataFrame:
     """Per subject with ADAE rows or monitoring: for CRS and ICANS the reported grade
-    (``CRSGR``), onset, duration, drugs, the derived grade (``CRSGRDRV``, 0 for a
+    (``CRSGR``), onset, duration, drugs, the derived grade (``CRSGRDV``, 0 for a
     monitored subject whose days never met the syndrome) and the adjudicated grade
-    (``CRSGRADJ``)."""
+    (``CRSGRAJ``), named by ``adsl_variable``."""
     subjects = pl.concat(
         [adae.select("USUBJID"), *[g.derived.select(pl.col("subject_id").alias("USUBJID")) for g in gradings]]
     ).unique()
@@ -146,5 +165,6 @@ def syndrome_variables(adae: pl.DataFrame, gradings: tuple[SyndromeGrading, ...]
             out.join(details, on="USUBJID", how="left")
             .join(derived, on="USUBJID", how="left")
             .with_columns(adjudicated(pl.col(f"{prefix}GR"), pl.col(f"{prefix}GRDRV")).alias(f"{prefix}GRADJ"))
+            .rename({f"{prefix}{suffix}": adsl_variable(prefix, suffix) for suffix in ADSL_SUFFIX})
         )
     return out.sort("USUBJID")

@@ -21,12 +21,12 @@ def study_day(date: pl.Expr, day0: pl.Expr | None = None) -> pl.Expr:
 
 def treatment_dates(records: Records) -> pl.DataFrame:
     """``TRTSDT``: the first infusion (day 0); ``LDSTDT``: the first lymphodepletion
-    start; ``N_INFUSIONS``."""
+    start; ``NINFUS``."""
     infusion = require(records["infusion"], "infusion", "subject_id", "infusion_date", "ld_start_date")
     return infusion.group_by("subject_id").agg(
         pl.col("infusion_date").min().alias("TRTSDT"),
         pl.col("ld_start_date").min().alias("LDSTDT"),
-        pl.len().cast(pl.Int64).alias("N_INFUSIONS"),
+        pl.len().cast(pl.Int64).alias("NINFUS"),
     )
 
 

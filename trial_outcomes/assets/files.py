@@ -11,9 +11,11 @@ from dagster import AssetExecutionContext
 
 from trial_outcomes.assets.metadata import column_schema, table_metadata
 from trial_outcomes.assets.shared import DropSettings
-from trial_outcomes.contracts import OUTPUT_BY_FILE, Output
+from trial_outcomes.contracts import ADAM_BY_OUTPUT, OUTPUT_BY_FILE, Output
+from trial_outcomes.dates import parse_cut
 from trial_outcomes.io.publishing import run_work_dir
 from trial_outcomes.io.writers import write_csv, write_parquet
+from trial_outcomes.io.xpt import write_xpt
 
 CONTRACT_CHECK = "output_contract"
 
@@ -67,6 +69,9 @@ def save_table(
         frame = frame.select(schema.column_names())
     path = work_folder(context, settings) / file
     (write_parquet if file.endswith(".parquet") else write_csv)(frame, path)
+    adam = ADAM_BY_OUTPUT.get(file)
+    if adam is not None and not problems:
+        write_xpt(frame, schema, adam.name, adam.label, path.with_name(adam.xpt), parse_cut(context.partition_key))
     return {**table_metadata(frame), "dagster/column_schema": column_schema(schema)}, problems
 
 

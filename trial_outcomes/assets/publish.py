@@ -8,25 +8,42 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import polars as pl
 from dagster import AssetExecutionContext
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 
 from trial_outcomes.assets.files import work_folder
 from trial_outcomes.assets.shared import FAILED_CHECKS_TAG, DropSettings, code_version, cut_asset
-from trial_outcomes.contracts import OPTIONAL_OUTPUTS, OUTPUTS
+from trial_outcomes.contracts import ADAM_DATASETS, DEFINE_XML, OPTIONAL_OUTPUTS, OUTPUT_BY_FILE, OUTPUTS
+from trial_outcomes.dates import parse_cut
 from trial_outcomes.io.publishing import PublishRefused, plan_publication, publish
+from trial_outcomes.io.qc import QC_REPORT
 from trial_outcomes.io.records import TrialDrop, drop_files, drop_fingerprint
 from trial_outcomes.io.writers import atomic_write_bytes
 from trial_outcomes.provenance import code_version as git_version
-from trial_outcomes.provenance import environment, sha256_file
+from trial_outcomes.provenance import environment, sha256_file, short_version
+from trial_outcomes.reporting.define_xml import build_define
 
 PLAN_COPY = "analysis_plan.toml"
 REPORT_FILES = ("report.html", "report.pdf")
 
 
 def expected_files() -> list[str]:
-    """Every file a complete run writes (``plots/`` apart)."""
-    return [o.file for o in OUTPUTS if o.file not in OPTIONAL_OUTPUTS] + list(REPORT_FILES)
+    """Every file a complete run writes before publishing (``plots/`` apart): the tables,
+    each ADaM dataset's XPT, and the report."""
+    tables = [o.file for o in OUTPUTS if o.file not in OPTIONAL_OUTPUTS]
+    return tables + [d.xpt for d in ADAM_DATASETS] + list(REPORT_FILES)
+
+
+def write_define(work: Path, settings: DropSettings, cut: str) -> Path:
+    """``define.xml`` of the ADaM datasets this run wrote, under the run's plan."""
+    plan = settings.analysis_plan()
+    frames, schemas = {}, {}
+    for adam in ADAM_DATASETS:
+        frames[adam.name] = pl.read_parquet(work / adam.output)
+        schemas[adam.name] = OUTPUT_BY_FILE[adam.output].schema_for(plan.landmark_months, plan.subgroups)
+    content = build_define(frames, schemas, parse_cut(cut), short_version())
+    return atomic_write_bytes(work / DEFINE_XML, content)
 
 
 def build_manifest(
@@ -118,6 +135,7 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         plan = settings.analysis_plan()
         atomic_write_bytes(work / PLAN_COPY, plan.text.encode("utf-8"))
+        write_define(work, settings, cut)
         files = sorted(p for p in work.iterdir() if not p.name.startswith(".") and p.name != "manifest.json")
         manifest = build_manifest(settings, trial_drop, files, work, publication.manifest_entry())
         atomic_write_bytes(work / "manifest.json", (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
@@ -136,6 +154,10 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
             for kind in ("pdf", "html")
             if (url := file_url(cut, f"report.{kind}"))
         }
+        # the datasets as a SAS or R user takes them (issue 25), and their metadata
+        for name in (*(d.xpt for d in ADAM_DATASETS), DEFINE_XML, QC_REPORT):
+            if (final / name).is_file() and (url := file_url(cut, name)):
+                links[f"download {name}"] = dg.MetadataValue.url(url)
         return dg.MaterializeResult(
             metadata={
                 **links,  # one click from the asset page, served by `trial-outcomes ui` (issue 22)

@@ -15,6 +15,7 @@ from trial_outcomes.assets.files import work_folder
 from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
 from trial_outcomes.assets.survival import SurvivalResults
 from trial_outcomes.io.publishing import plan_publication
+from trial_outcomes.io.qc import QcResult
 from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.io.writers import atomic_write_bytes
 from trial_outcomes.labels import endpoint as endpoint_label
@@ -132,6 +133,7 @@ def report(
     stopping_history: pl.DataFrame,
     cut_comparison: pl.DataFrame,
     figures: dict[str, bytes],
+    independent_qc: QcResult,
 ) -> Iterator[Any]:
     """`report.html` (self-contained) and `report.pdf` (Typst) from one content model:
     page 1 the executive summary with any crossed stopping boundary first, then
@@ -184,6 +186,8 @@ def report(
         latest_record=str(cut_records.latest_record) if cut_records.latest_record else None,
         days_after_latest_record=cut_records.days_after_latest_record,
         extracted_on=str(cut_records.extracted_on) if cut_records.extracted_on else None,
+        qc_status=independent_qc.status,
+        qc_summary=independent_qc.summary,
     )
     doc = build_document(inputs)
     html = render_html(doc, figures).encode("utf-8")

@@ -119,7 +119,7 @@ def response_summary(context: AssetExecutionContext, settings: DropSettings, ads
     plan = settings.analysis_plan()
     table = summarise_response(adsl, plan.subgroups)
     meta, problems = save_table(context, settings, "response_summary.csv", table)
-    shown = table.filter(pl.col("group_var").is_in(["all", "disease_stratum"]))
+    shown = table.filter(pl.col("group_var").is_in(["all", "STRATUM"]))
     rows = [
         {
             "parameter": r["parameter"],

@@ -68,18 +68,18 @@ def baseline_table(inp: ReportInputs) -> Table:
                 ]
             )
 
-    continuous("Age, years", "age_years")
-    categorical("age_group")
-    categorical("sex")
-    categorical("disease_status")
-    categorical("disease_stratum")
-    continuous("Prior relapses", "prior_relapses", 0)
-    categorical("prior_hsct")
-    continuous("CD19+ blasts, %", "cd19_pct")
-    continuous("Marrow blasts, %", "bm_blast_pct")
-    categorical("emd")
-    categorical("fusion_gene")
-    categorical("ecog")
+    continuous("Age, years", "AGE")
+    categorical("AGEGR1")
+    categorical("SEX")
+    categorical("DISSTAT")
+    categorical("STRATUM")
+    continuous("Prior relapses", "PRIORREL", 0)
+    categorical("PRHSCTFL")
+    continuous("CD19+ blasts, %", "CD19PCT")
+    continuous("Marrow blasts, %", "BMBLPCT")
+    categorical("EMDFL")
+    categorical("FUSION")
+    categorical("ECOGBL")
     return Table(
         "Baseline characteristics",
         ["Characteristic", *[name for name, _ in pops]],
@@ -173,10 +173,7 @@ def best_response_table(inp: ReportInputs) -> Table:
     eff = inp.adsl.filter(pl.col("EFFFL") == "Y")
     strata = [
         ("All", eff),
-        *[
-            (labels.level("disease_stratum", s), eff.filter(pl.col("disease_stratum") == s))
-            for s in ("morphologic", "mrd_persistent")
-        ],
+        *[(labels.level("STRATUM", s), eff.filter(pl.col("STRATUM") == s)) for s in ("morphologic", "mrd_persistent")],
     ]
     rows = []
     morphologic_remission = pl.col("BOR28").is_in(["CR", "CRi"])
@@ -185,7 +182,7 @@ def best_response_table(inp: ReportInputs) -> Table:
     for code in BOR_ROWS:
         cells = []
         for _, part in strata:
-            evaluable = part.filter(pl.col("D28PENDFL") != "Y")
+            evaluable = part.filter(pl.col("D28PNDFL") != "Y")
             hit = (pl.col("BOR28") == code) & ~unconverted
             cells.append(count_pct(int(evaluable.select(hit.sum()).item()), evaluable.height))
         rows.append([labels.RESPONSES[code], *cells])
@@ -195,8 +192,8 @@ def best_response_table(inp: ReportInputs) -> Table:
                     "CR/CRi without MRD conversion (MRD-persistent entrants: no response)",
                     *[
                         count_pct(
-                            int(p.filter(pl.col("D28PENDFL") != "Y").select(unconverted.sum()).item()),
-                            int((p["D28PENDFL"] != "Y").sum()),
+                            int(p.filter(pl.col("D28PNDFL") != "Y").select(unconverted.sum()).item()),
+                            int((p["D28PNDFL"] != "Y").sum()),
                         )
                         for _, p in strata
                     ],
@@ -206,13 +203,13 @@ def best_response_table(inp: ReportInputs) -> Table:
         [
             "   Remission (CR + CRi above)",
             *[
-                count_pct(int(((p["D28PENDFL"] != "Y") & (p["CRFL"] == "Y")).sum()), int((p["D28PENDFL"] != "Y").sum()))
+                count_pct(int(((p["D28PNDFL"] != "Y") & (p["CRFL"] == "Y")).sum()), int((p["D28PNDFL"] != "Y").sum()))
                 for _, p in strata
             ],
         ]
     )
-    rows.append(["Evaluable (denominator)", *[str(int((p["D28PENDFL"] != "Y").sum())) for _, p in strata]])
-    rows.append([labels.RESPONSES["PENDING"], *[str(int((p["D28PENDFL"] == "Y").sum())) for _, p in strata]])
+    rows.append(["Evaluable (denominator)", *[str(int((p["D28PNDFL"] != "Y").sum())) for _, p in strata]])
+    rows.append([labels.RESPONSES["PENDING"], *[str(int((p["D28PNDFL"] == "Y").sum())) for _, p in strata]])
     rows.append(
         [
             "   of which already in remission (information only)",

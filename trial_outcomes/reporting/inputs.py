@@ -28,6 +28,8 @@ class ReportInputs:
     latest_record: str | None = None  # the drop's latest record (YYYY-MM-DD)
     days_after_latest_record: int = 0  # a planned cut later than the latest record: by how much
     extracted_on: str | None = None  # drop_info.toml, when stated
+    qc_status: str | None = None  # the independent R QC (io.qc): agree, disagree, not run, failed
+    qc_summary: str | None = None
 
     def table(self, name: str) -> pl.DataFrame:
         return self.tables[name]

@@ -102,6 +102,9 @@ def executive_summary(inp: ReportInputs) -> Section:
         ("Data cut", data_cut_text(inp), "alert" if inp.days_after_latest_record else "normal"),
         ("Data drop", f"SHA-256 {inp.drop_sha256[:16]}... ({len(inp.drop_files)} files)", "normal"),
     ]
+    if inp.qc_summary:
+        style = {"agree": "ok", "disagree": "alert", "failed": "alert"}.get(inp.qc_status or "", "normal")
+        items.append(("Independent QC (double programming in R)", inp.qc_summary, style))
     if inp.supersedes:
         items.append(
             (
@@ -113,7 +116,7 @@ def executive_summary(inp: ReportInputs) -> Section:
         )
     enrolled, infused = adsl.height, int((adsl["SAFFL"] == "Y").sum())
     evaluable = int((adsl["EFFFL"] == "Y").sum())
-    pending = int(((adsl["EFFFL"] == "Y") & (adsl["D28PENDFL"] == "Y")).sum())
+    pending = int(((adsl["EFFFL"] == "Y") & (adsl["D28PNDFL"] == "Y")).sum())
     items.append(
         (
             "Enrolled / infused / evaluable",

@@ -55,23 +55,23 @@ mgus_out <- list(crr = crr_block(crr(m$etime, m$cause, as.matrix(m[, c("age", "m
 
 # --- the sample at 2024-03-31 ---------------------------------------------------------------
 s <- read.csv("sample_models.csv", stringsAsFactors = FALSE, na.strings = "")
-refs <- c(age_group = "<10", disease_status = "relapsed", prior_hsct = "N", bm_blasts_ge50 = "No", sex = "F")
+refs <- c(AGEGR1 = "<10", DISSTAT = "relapsed", PRHSCTFL = "N", bm_blasts_ge50 = "No", SEX = "F")
 fac <- function(d, v) relevel(factor(d[[v]]), ref = refs[[v]])
 design <- function(d) {
   data.frame(time = d$time, cause = d$cause,
-             age_group = fac(d, "age_group"), disease_status = fac(d, "disease_status"),
-             prior_hsct = fac(d, "prior_hsct"), bm_blasts_ge50 = fac(d, "bm_blasts_ge50"),
-             cd19_pct = d$cd19_pct)
+             AGEGR1 = fac(d, "AGEGR1"), DISSTAT = fac(d, "DISSTAT"),
+             PRHSCTFL = fac(d, "PRHSCTFL"), bm_blasts_ge50 = fac(d, "bm_blasts_ge50"),
+             CD19PCT = d$CD19PCT)
 }
 terms_of <- function(x) {
   # (covariate, level) of each model column, as the pipeline names them
   out <- list()
-  for (v in c("age_group", "disease_status", "prior_hsct", "bm_blasts_ge50")) {
+  for (v in c("AGEGR1", "DISSTAT", "PRHSCTFL", "bm_blasts_ge50")) {
     for (l in setdiff(levels(x[[v]]), refs[[v]])) out[[length(out) + 1]] <- list(v, l)
   }
-  c(out, list(list("cd19_pct", "per unit")))
+  c(out, list(list("CD19PCT", "per unit")))
 }
-formula <- ~ age_group + disease_status + prior_hsct + bm_blasts_ge50 + cd19_pct
+formula <- ~ AGEGR1 + DISSTAT + PRHSCTFL + bm_blasts_ge50 + CD19PCT
 sample_out <- list()
 for (ep in c("OS", "EFS", "CIR")) {
   x <- design(s[s$endpoint == ep, ])
@@ -84,7 +84,7 @@ sample_out$crr <- c(crr_block(crr(x$time, x$cause, mm, failcode = 1, cencode = 0
                     list(terms = terms_of(x), references = unname(refs)))
 cir <- s[s$endpoint == "CIR", ]
 sub <- list()
-for (v in c("sex", "prior_hsct", "disease_status", "age_group")) {
+for (v in c("SEX", "PRHSCTFL", "DISSTAT", "AGEGR1")) {
   f <- fac(cir, v)
   sub[[v]] <- crr_block(crr(cir$time, cir$cause, model.matrix(~ f)[, -1, drop = FALSE], failcode = 1, cencode = 0))
 }
@@ -94,8 +94,8 @@ for (ep in c("OS", "EFS", "DFS")) {
   d <- s[s$endpoint == ep, ]
   d$event <- as.integer(d$cause == 1)
   strat[[ep]] <- list()
-  for (v in c("sex", "prior_hsct", "disease_status", "age_group")) {
-    strat[[ep]][[v]] <- strat_block(as.formula(paste("Surv(time, event) ~", v, "+ strata(disease_stratum)")), d)
+  for (v in c("SEX", "PRHSCTFL", "DISSTAT", "AGEGR1")) {
+    strat[[ep]][[v]] <- strat_block(as.formula(paste("Surv(time, event) ~", v, "+ strata(STRATUM)")), d)
   }
 }
 sample_out$strat <- strat

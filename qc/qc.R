@@ -1,0 +1,379 @@
+# Independent QC of one data cut: the double programming of the key numbers, in R.
+#
+#   Rscript qc/qc.R --cut-dir DIR --cut YYYY-MM-DD [--drop DROP] [--out FILE]
+#
+# DIR holds the cut's SAS transport files (adsl.xpt, adrs.xpt, adtte.xpt) and the pipeline's
+# summary tables. Every number is computed here from the XPT records (and, for OS and EFS of
+# every subject, from the raw drop's CSV files) with base R, survival and cmprsk; the
+# pipeline's CSVs are read only for the value to compare with and for the plan's choices a
+# table shows (its landmarks, subgroups and reference levels). Nothing is imported from the
+# Python code: the rules are re-read from docs/endpoints.md (version 3).
+#
+# Writes FILE (default DIR/qc_report.csv): check, endpoint, group, statistic, pipeline, r,
+# agrees (yes, no, or "not run" where a part could not run: the raw drop not in CSV), note. Exit status: 0 all agree, 1 a disagreement, 2 the QC could not run.
+suppressMessages({
+  library(foreign)
+  library(survival)
+  library(cmprsk)
+})
+
+args <- commandArgs(trailingOnly = TRUE)
+opt <- function(name, default = NA_character_) {
+  i <- match(paste0("--", name), args)
+  if (is.na(i) || i == length(args)) default else args[[i + 1]]
+}
+stop_qc <- function(...) {
+  cat("qc: ", ..., "\n", sep = "", file = stderr())
+  quit(status = 2)
+}
+cut_dir <- opt("cut-dir")
+cut <- as.Date(opt("cut"))
+drop_dir <- opt("drop")
+out <- opt("out", file.path(cut_dir, "qc_report.csv"))
+if (is.na(cut_dir) || is.na(cut)) stop_qc("usage: qc.R --cut-dir DIR --cut YYYY-MM-DD [--drop DROP] [--out FILE]")
+
+MONTH <- 30.4375
+Z <- qnorm(0.975)
+REMISSION <- c("CR", "CRi")
+
+# --- reading ----------------------------------------------------------------------------------
+xpt <- function(name) {
+  path <- file.path(cut_dir, paste0(name, ".xpt"))
+  if (!file.exists(path)) stop_qc(path, " not found")
+  d <- read.xport(path)
+  info <- lookup.xport(path)[[1]]
+  for (v in info$name[info$format == "DATE"]) d[[v]] <- as.Date(d[[v]], origin = "1960-01-01")
+  for (v in names(d)) if (is.character(d[[v]])) d[[v]][d[[v]] == ""] <- NA
+  d
+}
+pipeline_table <- function(name) {
+  path <- file.path(cut_dir, name)
+  if (!file.exists(path)) stop_qc(path, " not found")
+  # every column as text ("F" would be read as FALSE); numbers are parsed where compared
+  read.csv(path, colClasses = "character", na.strings = "", check.names = FALSE)
+}
+adsl <- xpt("adsl")
+adrs <- xpt("adrs")
+adtte <- xpt("adtte")
+
+# --- the report ---------------------------------------------------------------------------------
+rows <- list()
+agree <- function(p, r, tol) {
+  if (is.na(p) && is.na(r)) return(TRUE)
+  if (is.na(p) || is.na(r)) return(FALSE)
+  abs(p - r) <= tol * max(1, abs(r))
+}
+add <- function(check, endpoint, group, statistic, pipeline, r, tol = 1e-6, note = "", ran = TRUE) {
+  pipeline <- suppressWarnings(as.numeric(pipeline))
+  r <- suppressWarnings(as.numeric(r))
+  if (length(pipeline) == 0) pipeline <- NA_real_
+  if (length(r) == 0) r <- NA_real_
+  rows[[length(rows) + 1]] <<- data.frame(
+    check = check, endpoint = endpoint, group = group, statistic = statistic,
+    pipeline = pipeline, r = r, agrees = if (!ran) "not run" else if (agree(pipeline, r, tol)) "yes" else "no",
+    note = note,
+    stringsAsFactors = FALSE
+  )
+}
+pmin_date <- function(...) {
+  x <- do.call(pmin, c(list(...), na.rm = TRUE))
+  as.Date(x, origin = "1970-01-01")
+}
+
+# --- response (endpoints.md, Response) ------------------------------------------------------------
+eff <- adsl[adsl$EFFFL == "Y", ]
+therapy_end <- pmin_date(eff$HSCTDT, eff$NTHERDT)
+ovr <- adrs[adrs$PARAMCD == "OVRLRESP", ]
+k <- match(ovr$USUBJID, eff$USUBJID)
+ovr <- ovr[!is.na(k), ]
+k <- k[!is.na(k)]
+ovr$day <- as.numeric(ovr$ADT - eff$TRTSDT[k])
+ovr$attributable <- is.na(therapy_end[k]) | ovr$ADT < therapy_end[k]
+ovr$remission <- ovr$AVALC %in% REMISSION &
+  (eff$STRATUM[k] != "mrd_persistent" | (!is.na(ovr$MRDPCT) & ovr$MRDPCT < 0.01))
+close_by <- function(last_day) {
+  pmin_date(eff$TRTSDT + last_day, eff$DTHDT, therapy_end, eff$WDDT, eff$LOSTDT)
+}
+by_subject <- function(flag) eff$USUBJID %in% ovr$USUBJID[flag]
+
+# CR/CRi by day 28: an attributable remission on day 21-42; pending while the window is open
+responder_28 <- by_subject(ovr$attributable & ovr$remission & ovr$day >= 21 & ovr$day <= 42)
+pending_28 <- close_by(42) > cut
+
+# ORR3M: an attributable remission on day 0-91 with nothing ending it in the 28 days after it
+cut_day <- as.numeric(cut - eff$TRTSDT)
+orr3m <- logical(nrow(eff))
+awaiting <- logical(nrow(eff))
+for (i in seq_len(nrow(eff))) {
+  a <- ovr[ovr$USUBJID == eff$USUBJID[i], ]
+  candidates <- a$day[a$attributable & a$remission & a$day >= 0 & a$day <= 91]
+  ends <- a$day[a$AVALC %in% "RELAPSE" | (a$attributable & a$AVALC %in% c("PR", "NR", "RELAPSE"))]
+  death_day <- as.numeric(eff$DTHDT[i] - eff$TRTSDT[i])
+  for (d in candidates) {
+    broken <- any(ends > d & ends <= d + 28) || (!is.na(death_day) && death_day >= d && death_day <= d + 28)
+    if (broken) next
+    if (d + 28 <= cut_day[i]) orr3m[i] <- TRUE else awaiting[i] <- TRUE
+  }
+}
+pending_orr3m <- !orr3m & (awaiting | close_by(91) > cut)
+
+response <- pipeline_table("response_summary.csv")
+rate_rows <- list(
+  list(parameter = "CR/CRi by day 28", responder = responder_28, pending = pending_28),
+  list(parameter = "ORR3M: CR/CRi within 3 months, maintained 28 days", responder = orr3m, pending = pending_orr3m)
+)
+for (rr in rate_rows) {
+  mine <- response[response$parameter == rr$parameter, ]
+  for (j in seq_len(nrow(mine))) {
+    row <- mine[j, ]
+    member <- if (row$group_var == "all") rep(TRUE, nrow(eff)) else {
+      v <- as.character(eff[[row$group_var]])
+      !is.na(v) & v == row$group
+    }
+    evaluable <- member & !rr$pending
+    n <- sum(evaluable)
+    x <- sum(rr$responder & evaluable)
+    ci <- if (n > 0) binom.test(x, n)$conf.int else c(NA, NA)
+    label <- paste0(row$group_var, "=", row$group)
+    add("response", rr$parameter, label, "n evaluable", row$n, n, 0)
+    add("response", rr$parameter, label, "responders", row$responders, x, 0)
+    add("response", rr$parameter, label, "rate", row$rate, if (n > 0) x / n else NA)
+    add("response", rr$parameter, label, "rate 95% CI lower (exact)", row$rate_lcl, ci[1], 1e-6)
+    add("response", rr$parameter, label, "rate 95% CI upper (exact)", row$rate_ucl, ci[2], 1e-6)
+  }
+}
+
+# --- time to event (endpoints.md, Estimation) -----------------------------------------------------
+survival_summary <- pipeline_table("survival_summary.csv")
+landmarks <- as.integer(sub("^rate_([0-9]+)m$", "\\1", grep("^rate_[0-9]+m$", names(survival_summary), value = TRUE)))
+primary <- function(endpoint) adtte[adtte$PARAMCD == endpoint & adtte$ANALYSIS == "primary", ]
+summary_row <- function(endpoint) {
+  s <- survival_summary[survival_summary$endpoint == endpoint & survival_summary$analysis == "primary" &
+    survival_summary$group_var == "all", ]
+  if (nrow(s) == 1) s else NULL
+}
+
+for (endpoint in c("OS", "EFS", "DFS")) {
+  d <- primary(endpoint)
+  s <- summary_row(endpoint)
+  if (is.null(s) || nrow(d) == 0) next
+  fit <- survfit(Surv(AVAL, CNSR == 0) ~ 1, data = d, conf.type = "log-log")
+  q <- quantile(fit, probs = 0.5, conf.int = TRUE)
+  add("kaplan-meier", endpoint, "all", "median (days)", s$median_days, unname(q$quantile), 0)
+  add("kaplan-meier", endpoint, "all", "median 95% CI lower", s$median_lcl_days, unname(q$lower), 0)
+  add("kaplan-meier", endpoint, "all", "median 95% CI upper", s$median_ucl_days, unname(q$upper), 0)
+  for (m in landmarks) {
+    at <- m * MONTH
+    if (at > max(d$AVAL)) {
+      # past the last time: empty, except 0 where the curve reached 0 (known)
+      est <- if (min(fit$surv) == 0) 0 else NA
+      lower <- upper <- NA
+    } else {
+      sm <- summary(fit, times = at)
+      est <- sm$surv
+      lower <- sm$lower
+      upper <- sm$upper
+    }
+    stem <- paste0("rate_", m, "m")
+    add("kaplan-meier", endpoint, "all", paste0(m, "-month rate"), s[[stem]], est)
+    add("kaplan-meier", endpoint, "all", paste0(m, "-month rate 95% CI lower (log-log)"), s[[paste0(stem, "_lcl")]], lower, 1e-4)
+    add("kaplan-meier", endpoint, "all", paste0(m, "-month rate 95% CI upper (log-log)"), s[[paste0(stem, "_ucl")]], upper, 1e-4)
+  }
+}
+
+for (endpoint in c("CIR", "NRM")) {
+  d <- primary(endpoint)
+  s <- summary_row(endpoint)
+  if (is.null(s) || nrow(d) == 0) next
+  fit <- tryCatch(cuminc(d$AVAL, d$EVNTTYPE, cencode = 0), error = function(e) NULL)
+  # past the last time the incidence is known only when everyone still at risk then had an
+  # event (of either type) at it: it is final (endpoints.md, Estimation: landmark rates)
+  last <- max(d$AVAL)
+  final <- sum(d$AVAL == last & d$EVNTTYPE %in% c(1, 2)) == sum(d$AVAL >= last)
+  for (m in landmarks) {
+    at <- m * MONTH
+    if (at > last && final) at <- last
+    est <- var <- NA
+    if (!any(d$EVNTTYPE == 1)) {
+      est <- if (at <= last) 0 else NA
+    } else if (!is.null(fit) && at <= last) {
+      tp <- timepoints(fit, at)
+      est <- tp$est["1 1", 1]
+      var <- tp$var["1 1", 1]
+    }
+    lower <- upper <- NA
+    if (!is.na(est) && !is.na(var) && est > 0 && est < 1) {
+      se <- sqrt(var) / (est * abs(log(est)))
+      lower <- exp(-exp(log(-log(est)) + Z * se))
+      upper <- exp(-exp(log(-log(est)) - Z * se))
+    }
+    stem <- paste0("rate_", m, "m")
+    add("cumulative incidence", endpoint, "all", paste0(m, "-month incidence"), s[[stem]], est)
+    if (!is.na(lower)) {
+      add("cumulative incidence", endpoint, "all", paste0(m, "-month 95% CI lower (log-log)"), s[[paste0(stem, "_lcl")]], lower, 1e-4)
+      add("cumulative incidence", endpoint, "all", paste0(m, "-month 95% CI upper (log-log)"), s[[paste0(stem, "_ucl")]], upper, 1e-4)
+    }
+  }
+}
+
+# --- subgroup Cox hazard ratios (Efron ties, Wald CI; a level without events leaves the model) ----
+cox <- pipeline_table("cox_summary.csv")
+cox <- cox[cox$analysis == "primary" & cox$endpoint %in% c("OS", "EFS", "DFS", "DOR"), ]
+for (key in unique(paste(cox$endpoint, cox$group_var, sep = "\t"))) {
+  part <- strsplit(key, "\t")[[1]]
+  mine <- cox[cox$endpoint == part[1] & cox$group_var == part[2], ]
+  d <- primary(part[1])
+  g <- as.character(d[[part[2]]])
+  keep <- !is.na(g)
+  d <- d[keep, ]
+  g <- g[keep]
+  reference <- as.character(mine$reference[1])
+  events <- tapply(d$CNSR == 0, g, sum)
+  usable <- names(events)[events > 0]
+  estimates <- list()
+  if (reference %in% usable && length(usable) > 1) {
+    use <- g %in% usable
+    x <- relevel(factor(g[use]), ref = reference)
+    fit <- tryCatch(coxph(Surv(d$AVAL[use], d$CNSR[use] == 0) ~ x, ties = "efron"), error = function(e) NULL)
+    if (!is.null(fit)) {
+      b <- coef(fit)
+      se <- sqrt(diag(fit$var))
+      for (lv in setdiff(levels(x), reference)) {
+        j <- match(paste0("x", lv), names(b))
+        if (!is.na(b[j]) && is.finite(se[j]) && se[j] > 0) {
+          estimates[[lv]] <- c(exp(b[j]), exp(b[j] - Z * se[j]), exp(b[j] + Z * se[j]), 2 * pnorm(-abs(b[j] / se[j])))
+        }
+      }
+    }
+  }
+  for (j in seq_len(nrow(mine))) {
+    lv <- as.character(mine$group[j])
+    e <- if (is.null(estimates[[lv]])) rep(NA, 4) else estimates[[lv]]
+    label <- paste0(part[2], "=", lv, " vs ", reference)
+    add("cox", part[1], label, "hazard ratio", mine$hr[j], e[1])
+    add("cox", part[1], label, "hazard ratio 95% CI lower", mine$hr_lcl[j], e[2], 1e-4)
+    add("cox", part[1], label, "hazard ratio 95% CI upper", mine$hr_ucl[j], e[3], 1e-4)
+    add("cox", part[1], label, "Wald p", mine$p[j], e[4], 1e-4)
+  }
+}
+
+# --- OS and EFS of every subject from the raw drop ----------------------------------------------
+raw_csv <- function(name) {
+  path <- file.path(drop_dir, paste0(name, ".csv"))
+  if (!file.exists(path)) stop(paste0(name, ".csv not in the drop (the QC reads CSV drops)"))
+  d <- read.csv(path, colClasses = "character", na.strings = c("", "NA"), check.names = FALSE)
+  names(d) <- tolower(trimws(names(d)))
+  for (v in names(d)) d[[v]] <- trimws(d[[v]])
+  d
+}
+as_day <- function(x, file, column) {
+  parsed <- as.Date(x, format = "%Y-%m-%d")
+  bad <- !is.na(x) & is.na(parsed)
+  if (any(bad)) stop(sprintf("%s.csv column %s holds %s, not YYYY-MM-DD", file, column, x[bad][1]))
+  parsed
+}
+raw_endpoints <- function() {
+  enrol <- raw_csv("enrolment")
+  enrol$enrol_date <- as_day(enrol$enrol_date, "enrolment", "enrol_date")
+  enrol <- enrol[enrol$enrol_date <= cut, ]
+  ids <- enrol$subject_id
+  inf <- raw_csv("infusion")
+  inf$infusion_date <- as_day(inf$infusion_date, "infusion", "infusion_date")
+  inf <- inf[inf$infusion_date <= cut & inf$subject_id %in% ids, ]
+  asm <- raw_csv("assessments")
+  asm$assessment_date <- as_day(asm$assessment_date, "assessments", "assessment_date")
+  asm <- asm[asm$assessment_date <= cut & asm$subject_id %in% ids, ]
+  asm$response <- toupper(asm$response)
+  asm$response[asm$response == "CRI"] <- "CRi"
+  fu <- raw_csv("followup")
+  fu$event_date <- as_day(fu$event_date, "followup", "event_date")
+  fu <- fu[fu$event_date <= cut & fu$subject_id %in% ids, ]
+  fu$event <- toupper(gsub("[ -]", "_", fu$event))
+  ae <- raw_csv("adverse_events")
+  ae$onset_date <- as_day(ae$onset_date, "adverse_events", "onset_date")
+  ae$resolution_date <- as_day(ae$resolution_date, "adverse_events", "resolution_date")
+  ae <- ae[ae$onset_date <= cut & ae$subject_id %in% ids, ]
+  ae$resolution_date[!is.na(ae$resolution_date) & ae$resolution_date > cut] <- NA
+
+  first_date <- function(frame, column, who) {
+    if (nrow(frame) == 0) return(as.Date(NA))
+    x <- frame[[column]][frame$subject_id == who]
+    if (length(x) == 0 || all(is.na(x))) as.Date(NA) else min(x, na.rm = TRUE)
+  }
+  infused <- unique(inf$subject_id)
+  out <- list()
+  for (who in infused) {
+    day0 <- min(inf$infusion_date[inf$subject_id == who])
+    death <- first_date(fu[fu$event == "DEATH", ], "event_date", who)
+    alive <- c(
+      enrol$enrol_date[enrol$subject_id == who], inf$infusion_date[inf$subject_id == who],
+      asm$assessment_date[asm$subject_id == who],
+      fu$event_date[fu$subject_id == who & fu$event %in% c("CONTACT", "HSCT", "NEW_THERAPY")],
+      ae$onset_date[ae$subject_id == who], ae$resolution_date[ae$subject_id == who]
+    )
+    alive <- alive[!is.na(alive)]
+    if (!is.na(death)) alive <- alive[alive <= death]
+    last_alive <- max(alive)
+    os <- c(as.numeric(if (is.na(death)) last_alive - day0 else death - day0), if (is.na(death)) 1 else 0)
+
+    stratum <- if (enrol$disease_status[enrol$subject_id == who] == "mrd_persistent") "mrd_persistent" else "morphologic"
+    therapy <- pmin_date(
+      first_date(fu[fu$event == "HSCT", ], "event_date", who),
+      first_date(fu[fu$event == "NEW_THERAPY", ], "event_date", who)
+    )
+    a <- asm[asm$subject_id == who, ]
+    day <- as.numeric(a$assessment_date - day0)
+    mrd <- suppressWarnings(as.numeric(a$mrd_pct))
+    attributable <- is.na(therapy) | a$assessment_date < therapy
+    remission <- a$response %in% REMISSION & (stratum != "mrd_persistent" | (!is.na(mrd) & mrd < 0.01))
+    responded <- any(attributable & remission & day <= 42)
+    closes <- pmin_date(
+      day0 + 42, death, therapy,
+      first_date(fu[fu$event == "WITHDRAWAL", ], "event_date", who),
+      first_date(fu[fu$event == "LOST", ], "event_date", who)
+    )
+    failed <- !responded && closes <= cut && nrow(a) > 0
+    first_remission <- if (any(attributable & remission)) min(a$assessment_date[attributable & remission]) else as.Date(NA)
+    relapse <- as.Date(NA)
+    if (!is.na(first_remission)) {
+      later <- a$assessment_date[a$response == "RELAPSE" & a$assessment_date > first_remission]
+      if (length(later)) relapse <- min(later)
+    }
+    ended <- pmin_date(relapse, death)
+    efs <- if (failed) {
+      c(1, 0)
+    } else if (!is.na(ended)) {
+      c(as.numeric(ended - day0), 0)
+    } else {
+      c(if (nrow(a)) as.numeric(max(a$assessment_date) - day0) else 0, 1)
+    }
+    out[[who]] <- c(os, efs)
+  }
+  out
+}
+raw <- if (is.na(drop_dir)) "no drop folder given" else tryCatch(raw_endpoints(), error = function(e) conditionMessage(e))
+for (endpoint in c("OS", "EFS")) {
+  d <- primary(endpoint)
+  if (is.character(raw)) {
+    add("raw drop", endpoint, "every subject", "subjects whose time or event differ", NA, NA,
+      note = paste(endpoint, "of every subject from the raw drop not run:", raw), ran = FALSE)
+    next
+  }
+  offset <- if (endpoint == "OS") 0 else 2
+  differ <- character(0)
+  for (i in seq_len(nrow(d))) {
+    mine <- raw[[d$USUBJID[i]]]
+    if (is.null(mine) || mine[offset + 1] != d$AVAL[i] || mine[offset + 2] != d$CNSR[i]) differ <- c(differ, d$USUBJID[i])
+  }
+  missing <- setdiff(names(raw), d$USUBJID)
+  add("raw drop", endpoint, "every subject", "subjects in ADTTE", nrow(d), length(raw), 0,
+    note = if (length(missing)) paste("infused in the drop, not in ADTTE:", paste(head(missing, 5), collapse = " ")) else "")
+  add("raw drop", endpoint, "every subject", "subjects whose time or event differ", 0, length(differ), 0,
+    note = if (length(differ)) paste("e.g.", paste(head(differ, 5), collapse = " ")) else "")
+}
+
+report <- do.call(rbind, rows)
+write.csv(report, out, row.names = FALSE, na = "")
+bad <- sum(report$agrees == "no")
+cat(sprintf("qc: %d of %d numbers agree; %d disagree (%s)\n", nrow(report) - bad, nrow(report), bad, out))
+quit(status = if (bad > 0) 1 else 0)

@@ -1,0 +1,155 @@
+"""The regulatory deliverables of a published cut (issue 25): each ADaM dataset as SAS
+transport beside its Parquet, define.xml, and the independent QC program's report.
+
+Every check reads what the run published: the XPT files back with two readers that
+share no code with the writer's path here (pyreadstat's reader and R's
+``foreign::read.xport``), define.xml against the Define-XML 2.0 schema (the XSD that
+odmlib ships) and through odmlib's own Define-XML model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import odmlib
+import odmlib.loader as odm_loader
+import polars as pl
+import pytest
+import xmlschema
+from odmlib import define_loader
+
+from tests.helpers import needs_r
+from trial_outcomes.contracts import ADAM_DATASETS, DEFINE_XML, OUTPUT_BY_FILE
+from trial_outcomes.io.qc import QC_REPORT
+from trial_outcomes.io.xpt import read_xpt
+
+DEFINE_XSD = Path(odmlib.__file__).parent / "schemas" / "define" / "2.0" / "define2-0-0.xsd"
+ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
+
+
+def _as_xpt_holds(frame: pl.DataFrame) -> pl.DataFrame:
+    """The Parquet as XPT v5 can hold it: a missing text is empty, every number a double."""
+    return frame.with_columns(
+        pl.col(pl.String).fill_null(""),
+        pl.col(pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt32).cast(pl.Float64),
+    )
+
+
+def test_each_adam_dataset_is_published_as_xpt_equal_to_its_parquet(materialized):
+    folder = materialized.folder
+    for adam in ADAM_DATASETS:
+        parquet = pl.read_parquet(folder / adam.output)
+        back, labels = read_xpt(folder / adam.xpt)
+        assert back.columns == parquet.columns, adam.name
+        assert back.equals(_as_xpt_holds(parquet)), adam.name
+        schema = OUTPUT_BY_FILE[adam.output].schema_for((6, 12, 24), ())
+        declared = schema.columns()
+        assert all(labels[c] == declared[c].description for c in back.columns if c in declared), adam.name
+
+
+def test_the_xpt_files_read_back_in_r_equal_the_parquet(materialized, tmp_path):
+    """R's foreign::read.xport (SAS's own transport reader in R) reads names, labels and
+    DATE9. formats; its values equal the Parquet (dates as SAS day numbers from 1960)."""
+    needs_r()
+    folder = materialized.folder
+    script = tmp_path / "read.R"
+    script.write_text(
+        "library(foreign); args <- commandArgs(TRUE); x <- read.xport(args[1]); info <- lookup.xport(args[1])[[1]]\n"
+        'write.csv(x, args[2], row.names = FALSE, na = "")\n'
+        "info <- data.frame(name = info$name, label = info$label, format = info$format)\n"
+        "write.csv(info, args[3], row.names = FALSE)\n"
+    )
+    for adam in ADAM_DATASETS:
+        values, meta = tmp_path / f"{adam.name}.csv", tmp_path / f"{adam.name}.meta.csv"
+        subprocess.run(["Rscript", str(script), str(folder / adam.xpt), str(values), str(meta)], check=True)
+        parquet = _as_xpt_holds(pl.read_parquet(folder / adam.output))
+        dates = [c for c, t in parquet.schema.items() if t == pl.Date]
+        expected = parquet.with_columns(
+            (pl.col(c) - pl.date(1960, 1, 1)).dt.total_days().cast(pl.Float64) for c in dates
+        )
+        from_r = pl.read_csv(values, infer_schema_length=0).with_columns(
+            pl.col(c).cast(pl.Float64) for c, t in expected.schema.items() if t == pl.Float64
+        )
+        from_r = from_r.with_columns(pl.col(pl.String).fill_null(""))
+        assert from_r.columns == expected.columns, adam.name
+        for column in expected.columns:
+            ours, theirs = expected[column], from_r[column]
+            if ours.dtype == pl.Float64:
+                assert ((ours - theirs).abs() <= 1e-9 * ours.abs().clip(1)).fill_null(ours.is_null()).all(), column
+                assert (ours.is_null() == theirs.is_null()).all(), column
+            else:
+                assert ours.to_list() == theirs.to_list(), (adam.name, column)
+        info = pl.read_csv(meta)
+        formats = dict(zip(info["name"], info["format"].fill_null(""), strict=True))
+        assert all(formats[c] == "DATE" for c in dates), adam.name
+
+
+def test_define_xml_is_valid_define_2_0_and_describes_every_xpt_variable(materialized):
+    folder = materialized.folder
+    path = folder / DEFINE_XML
+    xmlschema.XMLSchema(str(DEFINE_XSD)).validate(str(path))
+    loader = odm_loader.ODMLoader(define_loader.XMLDefineLoader())
+    loader.open_odm_document(str(path))
+    mdv = loader.MetaDataVersion()
+    items = {item.OID: item for item in mdv.ItemDef}
+    methods = {m.OID for m in mdv.MethodDef}
+    codelists = {c.OID for c in mdv.CodeList}
+    groups = {g.Name: g for g in mdv.ItemGroupDef}
+    assert set(groups) == {d.name for d in ADAM_DATASETS}
+    for adam in ADAM_DATASETS:
+        data, labels = read_xpt(folder / adam.xpt)
+        group = groups[adam.name]
+        assert group.leaf.href == adam.xpt
+        refs = {items[r.ItemOID].Name: (r, items[r.ItemOID]) for r in group.ItemRef}
+        assert list(refs) == data.columns, adam.name  # every variable, in the XPT's order
+        for name, (ref, item) in refs.items():
+            assert item.Description.TranslatedText[0]._content == labels[name]
+            assert len(name) <= 8 and len(labels[name]) <= 40
+            if item.DataType == "text":
+                longest = data[name].str.len_bytes().max() or 0
+                assert int(item.Length) >= min(longest, 200), (adam.name, name)
+            if ref.MethodOID:
+                assert ref.MethodOID in methods
+            if item.CodeListRef:
+                assert item.CodeListRef.CodeListOID in codelists
+    crfl = next(m for m in mdv.MethodDef if m.OID == "MT.ADSL.CRFL")
+    assert "docs/endpoints.md, section 'Response'" in crfl.Description.TranslatedText[0]._content
+
+
+def test_the_published_cut_holds_the_qc_report_and_page_1_states_it(materialized):
+    needs_r()
+    folder = materialized.folder
+    report = pl.read_csv(folder / QC_REPORT, infer_schema_length=0)
+    assert set(report["check"]) >= {"response", "kaplan-meier", "cumulative incidence", "cox", "raw drop"}
+    assert report.filter(pl.col("agrees") == "no").is_empty(), report.filter(pl.col("agrees") == "no").rows()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert QC_REPORT in manifest["outputs"] and DEFINE_XML in manifest["outputs"]
+    html = (folder / "report.html").read_text()
+    assert "Independent QC (double programming in R)" in html and "numbers agree" in html
+
+
+def test_the_xpt_holds_what_version_5_can_and_says_what_it_cut(tmp_path):
+    """Worked example: a 250-byte text (the 201st byte inside a two-byte character) is
+    cut to 199 bytes, never mid-character; the Parquet keeps it whole; define.xml states
+    the cut; writing twice gives the same bytes (the headers carry the cut, not the clock)."""
+    import datetime as dt
+
+    from trial_outcomes.contracts import ADAE
+    from trial_outcomes.io.xpt import write_xpt
+    from trial_outcomes.reporting.define_xml import build_define
+
+    long_text = "a" * 199 + "é" + "b" * 49  # 199 + 2 + 49 = 250 bytes
+    frame = pl.DataFrame({"USUBJID": ["S1", "S2"], "AETERM": [long_text, None]})
+    cut = dt.date(2024, 3, 31)
+    first = write_xpt(frame, ADAE, "ADAE", "Adverse Events Analysis Dataset", tmp_path / "a.xpt", cut)
+    write_xpt(frame, ADAE, "ADAE", "Adverse Events Analysis Dataset", tmp_path / "b.xpt", cut)
+    assert (tmp_path / "a.xpt").read_bytes() == (tmp_path / "b.xpt").read_bytes()
+    assert b"31MAR24:00:00:00" in (tmp_path / "a.xpt").read_bytes()[:400]
+    assert [(t.variable, t.values, t.longest_bytes) for t in first] == [("AETERM", 1, 250)]
+    back, _ = read_xpt(tmp_path / "a.xpt")
+    assert back["AETERM"].to_list() == ["a" * 199, ""]
+    xml = build_define({"ADAE": frame}, {"ADAE": ADAE}, cut, "test").decode()
+    assert "1 value(s) longer than 200 bytes (the longest 250) are cut at 200 bytes in the XPT" in xml
+    with pytest.raises(ValueError, match="name longer than 8"):
+        write_xpt(frame.rename({"AETERM": "AETERMLONG"}), ADAE, "ADAE", "x", tmp_path / "c.xpt", cut)

@@ -1,0 +1,42 @@
+"""The independent R QC program (qc/qc.R, issue 25) catches a broken derivation.
+
+The double programming is only worth its run time if it fails when the pipeline is
+wrong. Here the pipeline is broken the way the issue names: ORR3M without its 28-day
+rule (``ORR3M_MAINTAINED_DAYS`` = 0: every attributable CR/CRi by day 91 counts at
+once, one ended by relapse, loss or death days later included). The run still
+publishes (the QC check is an ERROR, not a block), the cut's ``qc_report.csv`` says
+which numbers disagree, page 1 of the report says so in red, and ``trial-outcomes qc``
+exits 1. The same drop unbroken agrees everywhere (tests/assets/test_regulatory.py)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from tests.helpers import ROOT, materialize_cut, needs_r
+from trial_outcomes.analysis import response
+from trial_outcomes.cli import main
+from trial_outcomes.io.qc import QC_REPORT
+
+pytestmark = pytest.mark.slow
+SAMPLE = ROOT / "data" / "sample"
+ORR3M = "ORR3M: CR/CRi within 3 months, maintained 28 days"
+
+
+def test_orr3m_without_the_28_day_rule_fails_the_independent_qc(tmp_path, monkeypatch, capsys):
+    needs_r()
+    monkeypatch.setattr(response, "ORR3M_MAINTAINED_DAYS", 0)
+    result, cut = materialize_cut(SAMPLE, tmp_path / "out", "2024-03-31")
+    assert result.success, [e.message for e in result.get_step_failure_events()]
+    (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "double_programming"]
+    assert not check.passed and check.severity.value == "ERROR"
+    folder = tmp_path / "out" / cut
+    report = pl.read_csv(folder / QC_REPORT, infer_schema_length=0)
+    wrong = report.filter(pl.col("agrees") == "no")
+    assert set(wrong["endpoint"]) == {ORR3M}, wrong.rows()  # only ORR3M was broken, only ORR3M is caught
+    overall = wrong.filter((pl.col("group") == "all=all") & (pl.col("statistic") == "responders")).row(0, named=True)
+    assert int(float(overall["pipeline"])) > int(float(overall["r"]))  # the broken rule credits more remissions
+    assert "DISAGREE" in (folder / "report.html").read_text()
+    monkeypatch.undo()
+    assert main(["qc", cut, "--out", str(tmp_path / "out"), "--data", str(SAMPLE)]) == 1
+    assert "DISAGREE" in capsys.readouterr().out

@@ -1,0 +1,81 @@
+"""Running the independent R QC program (``qc/qc.R``) on a cut's files.
+
+The program re-derives the key numbers from the XPT datasets and the raw drop with R's
+``survival`` and ``cmprsk`` and writes ``qc_report.csv`` (each number: the pipeline's
+value, R's, agrees or not). It runs where ``Rscript`` is found with both packages; where
+it is not, the result says so plainly and nothing fails: a laptop without R still
+publishes, and the report's first page states that no QC ran.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from trial_outcomes.provenance import ROOT
+
+QC_REPORT = "qc_report.csv"
+PROGRAM = ROOT / "qc" / "qc.R"
+TIMEOUT_SECONDS = 600
+AGREE, DISAGREE, NOT_RUN, FAILED = "agree", "disagree", "not run", "failed"
+
+
+@dataclass(frozen=True)
+class QcResult:
+    """What the QC found: ``status`` (agree, disagree, not run, failed), the numbers
+    compared and how many disagree, a one-line ``summary`` and the report's path."""
+
+    status: str
+    compared: int = 0
+    disagreements: int = 0
+    summary: str = ""
+    report: Path | None = None
+
+    @property
+    def ran(self) -> bool:
+        return self.status in (AGREE, DISAGREE)
+
+
+def rscript() -> str | None:
+    """The ``Rscript`` to run (``TRIAL_RSCRIPT`` names another one), or None."""
+    return shutil.which(os.environ.get("TRIAL_RSCRIPT", "Rscript"))
+
+
+def run_qc(cut_dir: Path, cut: dt.date, drop: Path | None, report: Path) -> QcResult:
+    """Run ``qc/qc.R`` on the cut's files in ``cut_dir`` (and the raw ``drop``), writing
+    ``report``."""
+    program = rscript()
+    if program is None:
+        return QcResult(NOT_RUN, summary="independent QC not run: Rscript not found (install R, survival and cmprsk)")
+    if not PROGRAM.is_file():
+        return QcResult(NOT_RUN, summary=f"independent QC not run: {PROGRAM} not found (run from a checkout)")
+    command = [program, "--vanilla", str(PROGRAM), "--cut-dir", str(cut_dir), "--cut", cut.isoformat()]
+    command += ["--out", str(report)] + (["--drop", str(drop)] if drop is not None else [])
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)
+    except subprocess.TimeoutExpired:
+        return QcResult(FAILED, summary=f"independent QC failed: no answer in {TIMEOUT_SECONDS} s")
+    if done.returncode not in (0, 1) or not report.is_file():
+        why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        return QcResult(FAILED, summary=f"independent QC failed: {why}")
+    table = pl.read_csv(report, infer_schema_length=0)
+    compared = table.filter(pl.col("agrees").is_in(["yes", "no"]))
+    bad = int((compared["agrees"] == "no").sum())
+    status = DISAGREE if bad else AGREE
+    if bad:
+        first = compared.filter(pl.col("agrees") == "no").row(0, named=True)
+        example = f"{first['check']} {first['endpoint']} {first['group']} {first['statistic']}: "
+        example += f"pipeline {first['pipeline'] or 'empty'}, R {first['r'] or 'empty'}"
+        summary = f"independent QC in R: {bad} of {compared.height} numbers DISAGREE (first: {example})"
+    else:
+        summary = f"independent QC in R: all {compared.height} numbers agree (survival, cmprsk; {QC_REPORT})"
+    skipped = table.filter(pl.col("agrees") == "not run")["note"].unique(maintain_order=True).to_list()
+    if skipped:
+        summary += "; " + "; ".join(skipped)
+    return QcResult(status, compared.height, bad, summary, report)

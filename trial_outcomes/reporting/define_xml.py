@@ -1,0 +1,305 @@
+"""define.xml (Define-XML 2.0) of a cut's ADaM datasets, from their contracts.
+
+Everything here comes from ``contracts.py`` and the datasets themselves, never kept
+beside them: each dataset (``ADAM_DATASETS``: label, class, structure, keys, its XPT),
+each variable (label, type, SAS length from the data, mandatory when the contract
+forbids a null), its origin (a predecessor from the enrolment record, assigned, or
+derived), for a derived variable a method: its derivation in words and the rule of
+``docs/endpoints.md`` that defines it; code lists from the contracts' codes (the Y/N
+flags, the levels of ``labels.LEVELS``, ``CNSR`` and ``EVNTTYPE``) and from the data
+(``PARAMCD`` with its ``PARAM``). A text value the XPT holds only in part (above 200
+bytes, ``io.xpt``) is stated in a comment on its variable.
+
+The file is checked against the Define-XML 2.0 schema and read back by odmlib in
+``tests/reporting/test_define_xml.py``. Its creation time is the data cut (00:00), so
+the same drop, cut and code give the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+
+import dataframely as dy
+import polars as pl
+
+from trial_outcomes.contracts import ADAM_DATASETS, BASELINE_NAMES, YN, AdamDataset
+from trial_outcomes.io.xpt import DATE_FORMAT, MAX_TEXT_BYTES, longest_bytes
+from trial_outcomes.labels import LEVELS
+
+ODM = "http://www.cdisc.org/ns/odm/v1.3"
+DEF = "http://www.cdisc.org/ns/def/v2.0"
+XLINK = "http://www.w3.org/1999/xlink"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+ET.register_namespace("", ODM)
+ET.register_namespace("def", DEF)
+ET.register_namespace("xlink", XLINK)
+
+STUDY = "NCT04325841"
+ENDPOINTS_DOC = "docs/endpoints.md"
+
+#: the section of docs/endpoints.md that defines each dataset's derived variables
+SECTION = {
+    "ADSL": "Time and populations",
+    "ADRS": "Response",
+    "ADTTE": "Time-to-event endpoints (ADTTE)",
+    "ADAE": "Adverse events (ADAE)",
+}
+#: ADSL variables defined in another section than ADSL's own
+ADSL_SECTIONS = {
+    "Response": [
+        "BOR28",
+        "BORDT",
+        "BORDY",
+        "BORMRD",
+        "CRFL",
+        "CR28FL",
+        "MRDNEGFL",
+        "D28PNDFL",
+        "D28ERLFL",
+        "D28CLSDT",
+        "RSP42FL",
+        "TRTFLFL",
+        "ORR3MFL",
+        "ORR3MDT",
+        "ORR3MPFL",
+        "FRMDT",
+        "FRMDY",
+        "LSTREMDT",
+        "LATERMFL",
+    ],
+    "Time-to-event endpoints (ADTTE)": ["RELDT", "RELSITE", "RELCD19", "NRMFL", "DTHCGR1", "ATTRENDT", "ATTRENRS"],
+    "Adverse events (ADAE)": [
+        "CRSGR",
+        "CRSONDY",
+        "CRSDUR",
+        "CRSTOCI",
+        "CRSSTER",
+        "CRSGRDV",
+        "CRSGRAJ",
+        "ICANGR",
+        "ICANONDY",
+        "ICANDUR",
+        "ICANTOCI",
+        "ICANSTER",
+        "ICANGRDV",
+        "ICANGRAJ",
+    ],
+}
+#: integer codes and their meaning
+INTEGER_CODES = {
+    "CNSR": {"0": "Event", "1": "Censored"},
+    "EVNTTYPE": {"0": "Censored", "1": "Event of the endpoint", "2": "Competing event"},
+}
+ASSIGNED = {"AGEU": "YEARS for every subject", "AVALU": "DAYS for every record"}
+PREDECESSOR = {adam: f"enrolment.{raw}" for raw, adam in BASELINE_NAMES.items() if raw != adam}
+PREDECESSOR["USUBJID"] = "subject_id of each record"
+
+
+def _e(parent: ET.Element, tag: str, attrs: Mapping[str, str] | None = None, text: str | None = None) -> ET.Element:
+    child = ET.SubElement(parent, tag, dict(attrs or {}))
+    if text is not None:
+        child.text = text
+    return child
+
+
+def _described(parent: ET.Element, text: str) -> None:
+    description = _e(parent, f"{{{ODM}}}Description")
+    _e(description, f"{{{ODM}}}TranslatedText", {XML_LANG: "en"}, text)
+
+
+def _section(dataset: str, variable: str) -> str:
+    if dataset == "ADSL":
+        for section, names in ADSL_SECTIONS.items():
+            if variable in names:
+                return section
+    return SECTION[dataset]
+
+
+def _data_type(dtype: pl.DataType) -> tuple[str, str | None]:
+    """Define-XML data type and display format of a polars type as the XPT stores it."""
+    if dtype == pl.String:
+        return "text", None
+    if dtype == pl.Date:
+        return "integer", DATE_FORMAT
+    if dtype.is_integer():
+        return "integer", None
+    return "float", None
+
+
+def _codelist_of(dataset: str, name: str, column: dy.Column, frame: pl.DataFrame) -> dict[str, str] | None:
+    if getattr(column, "regex", None) == YN:
+        return {"N": "No", "Y": "Yes"}
+    if name in INTEGER_CODES:
+        return INTEGER_CODES[name]
+    if name in LEVELS:
+        return dict(sorted(LEVELS[name].items()))
+    if name == "PARAMCD" and "PARAM" in frame.columns:
+        pairs = frame.select("PARAMCD", "PARAM").unique().sort("PARAMCD").rows()
+        return {str(code): str(text) for code, text in pairs}
+    return None
+
+
+def build_define(
+    frames: Mapping[str, pl.DataFrame],
+    schemas: Mapping[str, type[dy.Schema]],
+    cut: dt.date,
+    code_version: str,
+) -> bytes:
+    """define.xml of the datasets in ``frames`` (keyed by ADaM name: ADSL, ADRS, ...),
+    each under its contract in ``schemas``."""
+    stamp = f"{cut.isoformat()}T00:00:00"
+    root = ET.Element(
+        f"{{{ODM}}}ODM",
+        {
+            "FileType": "Snapshot",
+            "FileOID": f"DEFINE.{STUDY}.{cut.isoformat()}",
+            "ODMVersion": "1.3.2",
+            "CreationDateTime": stamp,
+            "Originator": "trial-outcomes",
+            "SourceSystem": "trial-outcomes",
+            "SourceSystemVersion": code_version,
+        },
+    )
+    study = _e(root, f"{{{ODM}}}Study", {"OID": f"STUDY.{STUDY}"})
+    glob = _e(study, f"{{{ODM}}}GlobalVariables")
+    _e(glob, f"{{{ODM}}}StudyName", text=STUDY)
+    _e(glob, f"{{{ODM}}}StudyDescription", text="Anti-CD19 CAR-T cells in children with relapsed or refractory B-ALL")
+    _e(glob, f"{{{ODM}}}ProtocolName", text=STUDY)
+    mdv = _e(
+        study,
+        f"{{{ODM}}}MetaDataVersion",
+        {
+            "OID": f"MDV.{STUDY}.{cut.isoformat()}",
+            "Name": f"ADaM datasets at the data cut {cut.isoformat()}",
+            f"{{{DEF}}}DefineVersion": "2.0.0",
+            f"{{{DEF}}}StandardName": "ADaM-IG",
+            f"{{{DEF}}}StandardVersion": "1.1",
+        },
+    )
+    supplemental = _e(mdv, f"{{{DEF}}}SupplementalDoc")
+    _e(supplemental, f"{{{DEF}}}DocumentRef", {"leafID": "LF.ENDPOINTS"})
+
+    item_defs: list[ET.Element] = []
+    codelists: dict[str, tuple[str, dict[str, str]]] = {}
+    methods: list[ET.Element] = []
+    comments: list[ET.Element] = []
+    for adam in ADAM_DATASETS:
+        if adam.name not in frames:
+            continue
+        frame, schema = frames[adam.name], schemas[adam.name]
+        columns = schema.columns()
+        group = _item_group(mdv, adam)
+        for order, name in enumerate(frame.columns, start=1):
+            column = columns[name]
+            oid = f"IT.{adam.name}.{name}"
+            ref = {
+                "ItemOID": oid,
+                "OrderNumber": str(order),
+                "Mandatory": "No" if column.nullable else "Yes",
+            }
+            if name in adam.keys:
+                ref["KeySequence"] = str(adam.keys.index(name) + 1)
+            origin = _origin(adam.name, name)
+            if origin == "Derived":
+                ref["MethodOID"] = f"MT.{adam.name}.{name}"
+                methods.append(_method(adam.name, name, column))
+            _e(group, f"{{{ODM}}}ItemRef", ref)
+            item = ET.Element(f"{{{ODM}}}ItemDef")
+            item_defs.append(item)
+            data_type, display = _data_type(frame.schema[name])
+            attrs = {"OID": oid, "Name": name, "DataType": data_type, "SASFieldName": name}
+            if data_type == "text":
+                longest = longest_bytes(frame[name])
+                attrs["Length"] = str(min(max(longest, 1), MAX_TEXT_BYTES))
+                if longest > MAX_TEXT_BYTES:
+                    cut_values = int((frame[name].str.len_bytes() > MAX_TEXT_BYTES).sum())
+                    attrs[f"{{{DEF}}}CommentOID"] = f"COM.{adam.name}.{name}"
+                    comments.append(_comment(adam.name, name, cut_values, longest))
+            else:
+                attrs["Length"] = "8"
+            if display:
+                attrs[f"{{{DEF}}}DisplayFormat"] = display
+            item.attrib.update(attrs)
+            _described(item, column.description or name)
+            codes = _codelist_of(adam.name, name, column, frame)
+            if codes is not None:
+                key = "CL.NY" if codes == {"N": "No", "Y": "Yes"} else f"CL.{adam.name}.{name}"
+                codelists.setdefault(key, ("text" if data_type == "text" else "integer", codes))
+                _e(item, f"{{{ODM}}}CodeListRef", {"CodeListOID": key})
+            _origin_element(item, adam.name, name, origin)
+        leaf = _e(group, f"{{{DEF}}}leaf", {"ID": f"LF.{adam.name}", f"{{{XLINK}}}href": adam.xpt})
+        _e(leaf, f"{{{DEF}}}title", text=adam.xpt)
+    mdv.extend(item_defs)
+    for oid, (data_type, codes) in sorted(codelists.items()):
+        codelist = _e(mdv, f"{{{ODM}}}CodeList", {"OID": oid, "Name": oid.removeprefix("CL."), "DataType": data_type})
+        for code, decode in codes.items():
+            entry = _e(codelist, f"{{{ODM}}}CodeListItem", {"CodedValue": code})
+            text = _e(entry, f"{{{ODM}}}Decode")
+            _e(text, f"{{{ODM}}}TranslatedText", {XML_LANG: "en"}, decode)
+    mdv.extend(methods)
+    mdv.extend(comments)
+    leaf = _e(mdv, f"{{{DEF}}}leaf", {"ID": "LF.ENDPOINTS", f"{{{XLINK}}}href": ENDPOINTS_DOC})
+    _e(leaf, f"{{{DEF}}}title", text=f"Endpoints: how each number is derived (trial-outcomes {code_version})")
+    ET.indent(root)
+    return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
+
+
+def _item_group(mdv: ET.Element, adam: AdamDataset) -> ET.Element:
+    group = _e(
+        mdv,
+        f"{{{ODM}}}ItemGroupDef",
+        {
+            "OID": f"IG.{adam.name}",
+            "Name": adam.name,
+            "Repeating": "No" if adam.name == "ADSL" else "Yes",
+            "IsReferenceData": "No",
+            "SASDatasetName": adam.name,
+            "Purpose": "Analysis",
+            f"{{{DEF}}}Structure": adam.structure,
+            f"{{{DEF}}}Class": adam.adam_class,
+            f"{{{DEF}}}ArchiveLocationID": f"LF.{adam.name}",
+        },
+    )
+    _described(group, adam.label)
+    return group
+
+
+def _origin(dataset: str, name: str) -> str:
+    if name in ASSIGNED:
+        return "Assigned"
+    if name in PREDECESSOR or (dataset != "ADSL" and name in BASELINE_NAMES.values()):
+        return "Predecessor"
+    return "Derived"
+
+
+def _origin_element(item: ET.Element, dataset: str, name: str, origin: str) -> None:
+    element = _e(item, f"{{{DEF}}}Origin", {"Type": origin})
+    if origin == "Assigned":
+        _described(element, ASSIGNED[name])
+    elif origin == "Predecessor":
+        _described(element, PREDECESSOR.get(name, f"ADSL.{name}") if dataset == "ADSL" else f"ADSL.{name}")
+
+
+def _method(dataset: str, name: str, column: dy.Column) -> ET.Element:
+    section = _section(dataset, name)
+    detail = (column.metadata or {}).get("method")
+    text = (column.description or name) + (f": {detail}" if detail else "")
+    method = ET.Element(
+        f"{{{ODM}}}MethodDef",
+        {"OID": f"MT.{dataset}.{name}", "Name": f"Algorithm to derive {dataset}.{name}", "Type": "Computation"},
+    )
+    _described(method, f"{text}. Rule: {ENDPOINTS_DOC}, section '{section}'.")
+    _e(method, f"{{{DEF}}}DocumentRef", {"leafID": "LF.ENDPOINTS"})
+    return method
+
+
+def _comment(dataset: str, name: str, values: int, longest: int) -> ET.Element:
+    comment = ET.Element(f"{{{DEF}}}CommentDef", {"OID": f"COM.{dataset}.{name}"})
+    _described(
+        comment,
+        f"{values} value(s) longer than {MAX_TEXT_BYTES} bytes (the longest {longest}) are cut at "
+        f"{MAX_TEXT_BYTES} bytes in the XPT (SAS transport version 5); the Parquet keeps the whole text.",
+    )
+    return comment
