@@ -29,6 +29,7 @@ from trial_outcomes.text import printable
 
 INTERRUPTED = 130  # the shell's code for a command stopped by SIGINT
 BOUNDARY_CROSSED = 3
+QC_DISAGREES = 5
 
 
 def _peak_rss_mb() -> float:
@@ -128,6 +129,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         for step, seconds in sorted(outcome.timings.items(), key=lambda kv: -kv[1]):
             print(f"  {seconds:7.2f}  {step}")
         print(f"  {total - sum(outcome.timings.values()):7.2f}  (the rest)")
+    for line in outcome.qc_disagreements:
+        print(f"\nINDEPENDENT QC DISAGREES (see qc_report.csv and page 1): {printable(line)}", file=sys.stderr)
     if outcome.boundaries:
         print("\nSTOPPING BOUNDARY CROSSED (see report.pdf, page 1):", file=sys.stderr)
         for line in outcome.boundaries:
@@ -135,7 +138,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for line in outcome.announcements:
             print(f"  {printable(line)}", file=sys.stderr)
         return BOUNDARY_CROSSED
-    return 0
+    return QC_DISAGREES if outcome.qc_disagreements else 0
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -332,6 +335,7 @@ EXIT_STATUSES = """exit statuses:
   1    refused or failed: nothing was published, earlier outputs are untouched
   2    a usage error (an option, a folder, the analysis plan)
   3    published, and a stopping boundary was crossed (see page 1 of the report)
+  5    published, and the independent QC in R disagrees with a number (qc_report.csv)
   130  interrupted: nothing was published"""
 
 RUN_EXAMPLES = f"""examples:

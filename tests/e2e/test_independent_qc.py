@@ -5,8 +5,9 @@ wrong. Here the pipeline is broken the way the issue names: ORR3M without its 28
 rule (``ORR3M_MAINTAINED_DAYS`` = 0: every attributable CR/CRi by day 91 counts at
 once, one ended by relapse, loss or death days later included). The run still
 publishes (the QC check is an ERROR, not a block), the cut's ``qc_report.csv`` says
-which numbers disagree, page 1 of the report says so in red, and ``trial-outcomes qc``
-exits 1. The same drop unbroken agrees everywhere (tests/assets/test_regulatory.py)."""
+which numbers disagree, page 1 of the report says so in red, ``trial-outcomes run``
+exits 5 and ``trial-outcomes qc`` exits 1. The same drop unbroken agrees everywhere
+(tests/assets/test_regulatory.py)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,11 @@ def test_orr3m_without_the_28_day_rule_fails_the_independent_qc(tmp_path, monkey
     overall = wrong.filter((pl.col("group") == "all=all") & (pl.col("statistic") == "responders")).row(0, named=True)
     assert int(float(overall["pipeline"])) > int(float(overall["r"]))  # the broken rule credits more remissions
     assert "DISAGREE" in (folder / "report.html").read_text()
+    # the CLI publishes, says so apart from any failure, and exits 5
+    assert main(["run", "--data", str(SAMPLE), "--cut", cut, "--out", str(tmp_path / "cli"), "--quiet"]) == 5
+    said = capsys.readouterr()
+    assert "INDEPENDENT QC DISAGREES" in said.err and "FAILED" not in said.err
+    assert (tmp_path / "cli" / cut / QC_REPORT).is_file()
     monkeypatch.undo()
     assert main(["qc", cut, "--out", str(tmp_path / "out"), "--data", str(SAMPLE)]) == 1
     assert "DISAGREE" in capsys.readouterr().out

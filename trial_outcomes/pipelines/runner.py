@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 
 from trial_outcomes.assets.monitoring import CHECKS as BOUNDARY_CHECKS
+from trial_outcomes.assets.qc import CHECK as QC_CHECK
 from trial_outcomes.assets.shared import DATA_CUT_PARTITIONS, DROP_FINGERPRINT_TAG, TRIGGER_TAG, DropSettings
 from trial_outcomes.dates import parse_cut
 from trial_outcomes.errors import DataDropError, Problem
@@ -38,6 +39,7 @@ class RunOutcome:
     warnings: list[str] = field(default_factory=list)
     boundaries: list[str] = field(default_factory=list)
     announcements: list[str] = field(default_factory=list)  # who was told of a crossed boundary, and how
+    qc_disagreements: list[str] = field(default_factory=list)  # the independent R QC found numbers that differ
     run_id: str = ""
     interrupted: bool = False  # stopped by an interrupt (Ctrl-C, SIGINT/SIGTERM), not by the data
     #: seconds spent finding the default cut, then in each step that succeeded (Dagster's own count)
@@ -163,6 +165,11 @@ def _execute(
             if check.passed:
                 continue
             text = f"check {check.asset_key.to_user_string()}:{check.check_name} failed: {check.description}"
+            if check.check_name == QC_CHECK:  # red in the UI, said apart, never a failed publication
+                (
+                    outcome.qc_disagreements if check.severity == dg.AssetCheckSeverity.ERROR else outcome.warnings
+                ).append(check.description or text)
+                continue
             # a crossed stopping boundary is red (ERROR) in the UI but never stops the cut's publication
             boundary = check.check_name in BOUNDARY_CHECKS
             blocking = check.severity == dg.AssetCheckSeverity.ERROR and not boundary

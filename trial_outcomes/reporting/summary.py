@@ -104,7 +104,8 @@ def executive_summary(inp: ReportInputs) -> Section:
     ]
     if inp.qc_summary:
         style = {"agree": "ok", "disagree": "alert", "failed": "alert"}.get(inp.qc_status or "", "normal")
-        items.append(("Independent QC (double programming in R)", inp.qc_summary, style))
+        qc = inp.qc_summary.removeprefix("independent QC in R: ")
+        items.append(("Independent QC (double programming in R)", qc[:1].upper() + qc[1:], style))
     if inp.supersedes:
         items.append(
             (
