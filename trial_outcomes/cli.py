@@ -176,9 +176,11 @@ def ui_commands(args: argparse.Namespace, home: Path) -> tuple[list[list[str]], 
 
         env[FILES_URL_ENV] = f"http://{args.host}:{args.files_port}"
     workspace = home / "workspace.yaml"  # one code location, named as in pyproject.toml's [tool.dagster]
+    from trial_outcomes.pipelines.definitions import CODE_LOCATION, DEFINITIONS_MODULE
+
     workspace.write_text(
-        "load_from:\n  - python_module:\n      module_name: trial_outcomes.pipelines.definitions\n"
-        "      location_name: trial_outcomes\n"
+        f"load_from:\n  - python_module:\n      module_name: {DEFINITIONS_MODULE}\n"
+        f"      location_name: {CODE_LOCATION}\n"
     )
     # quiet by default (warnings and errors: ~2,100 DEBUG lines a run otherwise); --verbose shows Dagster's own
     level = "debug" if getattr(args, "verbose", False) else "warning"

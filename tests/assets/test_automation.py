@@ -182,6 +182,34 @@ def test_a_junk_cut_partition_is_removed_with_the_reason_and_real_cuts_stay():
         assert instance.get_dynamic_partitions(DATA_CUT_PARTITIONS) == ["2024-03-31"]
 
 
+def test_cuts_added_out_of_date_order_are_put_back_in_order():
+    """Dagster lists partitions as added: 2023-12-31 added after 2024-03-31 and
+    2024-06-30 came last. The sensor deletes 2023-12-31 and the cuts after its place, and
+    adds them back in date order; with a junk key on the way, that goes too. Applied as
+    the daemon applies a sensor's requests (in turn), the list is in date order and the
+    next tick has nothing to do."""
+    from trial_outcomes.pipelines.sensors import build_cut_keys_sensor
+
+    sensor = build_cut_keys_sensor()
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, ["2024-03-31", "2024-06-30", "2023-12-31", "2024-4-1"])
+        with dg.build_sensor_context(instance=instance) as context:
+            result = sensor(context)
+        assert isinstance(result, dg.SensorResult)
+        delete, add = result.dynamic_partitions_requests
+        assert sorted(delete.partition_keys) == ["2023-12-31", "2024-03-31", "2024-06-30", "2024-4-1"]
+        assert list(add.partition_keys) == ["2023-12-31", "2024-03-31", "2024-06-30"]
+        for request in result.dynamic_partitions_requests:
+            if isinstance(request, dg.DeleteDynamicPartitionsRequest):
+                for key in request.partition_keys:
+                    instance.delete_dynamic_partition(DATA_CUT_PARTITIONS, key)
+            else:
+                instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, list(request.partition_keys))
+        assert instance.get_dynamic_partitions(DATA_CUT_PARTITIONS) == ["2023-12-31", "2024-03-31", "2024-06-30"]
+        with dg.build_sensor_context(instance=instance) as context:
+            assert isinstance(sensor(context), dg.SkipReason)
+
+
 def test_a_run_on_a_cut_that_is_not_a_date_fails_at_submission_with_one_line():
     """The UI's queue (dagster.yaml's run_coordinator): a run of partition 2024-4-1 is
     failed before it starts, with the reason; a run of 2024-03-31 goes to the queue."""

@@ -136,3 +136,15 @@ def test_figures_are_byte_identical_for_the_same_data(materialized: Materialized
     spec = Stamped(specs["OS_primary_all.svg"], figure_stamp(materialized.cut, drop))  # each figure states its cut
     assert draw(spec) == draw(spec) == (folder / "plots" / "OS_primary_all.svg").read_bytes()
     assert f"Data cut {materialized.cut}".encode() in draw(spec)
+
+
+def test_published_cut_lists_every_published_cut_in_date_order_with_its_drop(materialized: Materialized):
+    """Issue 22: the partition list shows no drop; the published_cut page lists the cuts
+    published in the output folder, in date order, each with its version and drop hash."""
+    import json
+
+    (event,) = materialized.result.asset_materializations_for_node("published_cut")
+    table = event.metadata["published cuts"].value
+    manifest = json.loads((materialized.folder / "manifest.json").read_text())
+    row = f"| {materialized.cut} | {materialized.folder.resolve().name} | `{manifest['data_drop']['sha256'][:16]}` |"
+    assert row in table, table

@@ -189,11 +189,17 @@ def test_1_the_ui_started_without_the_venv_on_path_or_warnings(project):
         assert noise not in text, text
 
 
-def test_2_the_cli_run_is_in_the_run_list(page, project):
+def test_2_the_cli_run_is_in_the_run_list_and_on_the_overview_timeline(page, project):
     _goto(page, f"{project.url}/runs")
     page.get_by_text("trial/trigger: cli").first.wait_for()
     page.screenshot(path=str(project.shots / "1-runs-cli.png"))
     assert CLI_CUT in page.inner_text("body")
+    # the CLI's run is the code location's all_outcomes run: its row on the timeline, under trial_outcomes
+    _goto(page, f"{project.url}/overview/activity/timeline")
+    page.get_by_text("all_outcomes").first.wait_for()
+    page.screenshot(path=str(project.shots / "1b-overview-timeline.png"))
+    assert "trial_outcomes" in page.inner_text("body")
+    assert "No runs or scheduled ticks" not in page.inner_text("body")
 
 
 def test_3_survival_analysis_shows_the_headline_table(page, project):
@@ -275,6 +281,13 @@ def test_6_the_report_opens_in_one_click_from_the_published_cut(page, project):
         assert response.read(5) == b"%PDF-"
     cut = href.rsplit("/", 2)[-2]
     assert (project.folder / "out" / cut / "report.pdf").is_file()
+    # the datasets as a SAS or R user takes them, one click too (issue 25)
+    xpt = page.locator("a[href$='/adsl.xpt']").first
+    xpt.wait_for()
+    with urllib.request.urlopen(xpt.get_attribute("href") or "", timeout=10) as response:
+        assert response.read(20).startswith(b"HEADER RECORD")
+    body = page.inner_text("body")
+    assert "define.xml" in body and "published cuts" in body, body[:2000]
 
 
 def test_7_a_cut_that_is_not_a_date_is_refused_before_it_runs_and_removed(page, project):

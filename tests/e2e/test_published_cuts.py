@@ -193,4 +193,19 @@ def test_cli_runs_are_in_the_shared_instance_the_ui_reads(drop, tmp_path, shared
     with dg.DagsterInstance.from_config(str(shared_instance_home)) as instance:
         run = instance.get_run_by_id(outcome.run_id)
         assert run is not None and run.tags["trial/trigger"] == "cli" and run.tags["dagster/partition"] == CUT
+        # the UI's all_outcomes job in its trial_outcomes location: on the Overview timeline, not only in the list
+        origin = run.remote_job_origin
+        assert origin is not None and (origin.location_name, origin.job_name) == ("trial_outcomes", "all_outcomes")
+        assert origin.repository_origin.repository_name == "__repository__"
         shutil.rmtree(out)
+
+
+def test_the_ui_origin_is_set_only_inside_the_run_and_only_on_its_instance():
+    from trial_outcomes.pipelines.runner import runs_of_the_ui_job
+
+    with dg.DagsterInstance.ephemeral() as instance, dg.DagsterInstance.ephemeral() as other:
+        with runs_of_the_ui_job(instance):
+            assert "create_run_for_job" in vars(instance) and "create_run_for_job" not in vars(other)
+        assert "create_run_for_job" not in vars(instance)
+        job = dg.define_asset_job("j").resolve(asset_graph=dg.Definitions().resolve_asset_graph())
+        assert instance.create_run_for_job(job).remote_job_origin is None

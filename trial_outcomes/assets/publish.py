@@ -16,7 +16,7 @@ from trial_outcomes.assets.files import work_folder
 from trial_outcomes.assets.shared import FAILED_CHECKS_TAG, DropSettings, code_version, cut_asset
 from trial_outcomes.contracts import ADAM_DATASETS, DEFINE_XML, OPTIONAL_OUTPUTS, OUTPUT_BY_FILE, OUTPUTS
 from trial_outcomes.dates import parse_cut
-from trial_outcomes.io.publishing import PublishRefused, plan_publication, publish
+from trial_outcomes.io.publishing import PublishRefused, current, plan_publication, publish, published_cuts
 from trial_outcomes.io.qc import QC_REPORT
 from trial_outcomes.io.records import TrialDrop, drop_files, drop_fingerprint
 from trial_outcomes.io.writers import atomic_write_bytes
@@ -90,6 +90,19 @@ def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list[str]:
             error = evaluation.severity == dg.AssetCheckSeverity.ERROR
             failed.append((not error, f"{evaluation.check_name} ({evaluation.asset_key.to_user_string()})"))
     return [text for _, text in sorted(failed)]
+
+
+def published_cuts_table(out: Path) -> str:
+    """Every cut published in ``out``, in date order, with its current version and the
+    drop it was made from (issue 22: the partition list shows neither order nor drop)."""
+    rows = ["| data cut | version | drop SHA-256 | supersedes |", "|---|---|---|---|"]
+    for cut in published_cuts(out):
+        shown = current(out, cut)
+        if shown is None:
+            continue
+        superseded = shown.manifest.get("supersedes", {}).get("version", "")
+        rows.append(f"| {cut} | {shown.version} | `{shown.drop_sha256[:16]}` | {superseded} |")
+    return "\n".join(rows)
 
 
 def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
@@ -171,6 +184,7 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
                 "drop sha256": trial_drop.fingerprint,
                 "code version": manifest["code"]["git_commit"],
                 "files": dg.MetadataValue.md("\n".join(f"- `{name}`" for name in manifest["outputs"])),
+                "published cuts": dg.MetadataValue.md(published_cuts_table(settings.out_path)),
             }
         )
 

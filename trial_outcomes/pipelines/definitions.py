@@ -19,6 +19,11 @@ from trial_outcomes.pipelines.sensors import (
 from trial_outcomes.pipelines.storage import FrameIOManager
 
 ALL_JOB = "all_outcomes"
+#: the code location the UI loads (``trial-outcomes ui`` writes it into workspace.yaml; pyproject.toml's
+#: [tool.dagster] names the same module), and the repository Definitions make
+CODE_LOCATION = "trial_outcomes"
+DEFINITIONS_MODULE = __name__
+REPOSITORY = "__repository__"
 JOB_DESCRIPTION = (
     "Every outcome asset of one drop and data cut, published as one set. To analyse a new cut: "
     "Materialize all, then Add a partition named by the cut's date as YYYY-MM-DD (for example 2024-06-30), "

@@ -4,15 +4,23 @@ stopping boundaries were crossed, how long each step took."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster._core.remote_origin import (
+    ManagedGrpcPythonEnvCodeLocationOrigin,
+    RemoteJobOrigin,
+    RemoteRepositoryOrigin,
+)
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
 from trial_outcomes.assets.monitoring import CHECKS as BOUNDARY_CHECKS
 from trial_outcomes.assets.qc import CHECK as QC_CHECK
@@ -22,7 +30,13 @@ from trial_outcomes.errors import DataDropError, Problem
 from trial_outcomes.io.publishing import CutBusy, PublishRefused, current, lock_is_free
 from trial_outcomes.io.readers import latest_date_in_drop
 from trial_outcomes.io.records import drop_files, drop_fingerprint
-from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
+from trial_outcomes.pipelines.definitions import (
+    ALL_JOB,
+    CODE_LOCATION,
+    DEFINITIONS_MODULE,
+    REPOSITORY,
+    build_definitions,
+)
 from trial_outcomes.pipelines.instance import open_instance
 from trial_outcomes.pipelines.sensors import announce_run
 
@@ -144,7 +158,7 @@ def _execute(
     if progress is not None:
         job = job.with_logger_defs({"console": dg.colored_console_logger, PROGRESS_LOGGER: progress_logger(progress)})
         run_config["loggers"][PROGRESS_LOGGER] = {}
-    with open_instance() as instance:
+    with open_instance() as instance, runs_of_the_ui_job(instance):
         add_partition(instance, cut)
         result = job.execute_in_process(
             instance=instance,
@@ -198,6 +212,30 @@ def _execute(
             except Exception as exc:  # announce_run reports delivery itself; this guards the instance calls
                 outcome.announcements = [f"alert FAILED ({type(exc).__name__}: {exc}); the retry sensor will try again"]
     return outcome
+
+
+def ui_job_origin() -> RemoteJobOrigin:
+    """``all_outcomes`` as the UI's code location names it (location ``trial_outcomes``,
+    module ``trial_outcomes.pipelines.definitions``, repository ``__repository__``)."""
+    target = LoadableTargetOrigin(
+        executable_path=sys.executable, module_name=DEFINITIONS_MODULE, working_directory=str(Path.cwd())
+    )
+    location = ManagedGrpcPythonEnvCodeLocationOrigin(target, CODE_LOCATION)
+    return RemoteJobOrigin(RemoteRepositoryOrigin(location, REPOSITORY), ALL_JOB)
+
+
+@contextmanager
+def runs_of_the_ui_job(instance: dg.DagsterInstance) -> Iterator[None]:
+    """While open, a run ``instance`` creates is the UI's ``all_outcomes`` run (its remote
+    job origin set): a CLI run is then on the Overview timeline and in the job's Runs tab,
+    not only in the runs list (issue 22; Dagster's ``execute_in_process`` creates runs
+    without an origin, dagster#17707). Only this instance object, only for this run."""
+    create = instance.create_run_for_job
+    instance.create_run_for_job = functools.partial(create, remote_job_origin=ui_job_origin())  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del instance.create_run_for_job
 
 
 def _publication_line(out_dir: Path, cut: str, before: Any) -> str:

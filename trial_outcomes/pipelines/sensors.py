@@ -288,20 +288,49 @@ def junk_cut_keys(keys: Sequence[str]) -> dict[str, str]:
     return out
 
 
+def out_of_date_order(keys: Sequence[str]) -> list[str]:
+    """The cuts from the first one out of date order on, in date order (empty when the
+    list is sorted): removed and added back, they leave every cut in date order, as
+    Dagster lists partitions in the order they were added. ``2023-12-31`` added after
+    ``2024-03-31`` and ``2024-06-30`` gives ``[2023-12-31, 2024-03-31, 2024-06-30]``."""
+    cuts = list(keys)
+    for i, (key, wanted) in enumerate(zip(cuts, sorted(cuts), strict=True)):
+        if key != wanted:
+            return sorted(cuts[i:])
+    return []
+
+
+def cut_key_requests(keys: Sequence[str]) -> tuple[list[dg.DynamicPartitionsRequest], dict[str, str], list[str]]:
+    """The partition requests that keep the data-cut list clean and in date order: delete
+    the keys that are not cuts (with why), delete and add back in order the cuts out of
+    order. Dagster applies a sensor's requests in turn."""
+    junk = junk_cut_keys(keys)
+    moved = out_of_date_order([k for k in keys if k not in junk])
+    requests: list[dg.DynamicPartitionsRequest] = []
+    if junk or moved:
+        requests.append(DATA_CUTS.build_delete_request([*junk, *moved]))
+    if moved:
+        requests.append(DATA_CUTS.build_add_request(moved))
+    return requests, junk, moved
+
+
 def build_cut_keys_sensor() -> dg.SensorDefinition:
     @dg.sensor(
         name="data_cut_keys",
         minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Removes a data-cut partition that is not a cut (the UI's add-partition dialog accepts "
-        "any text, such as 2024-4-1): a run on it would only fail. Says which key and why in its log.",
+        "any text, such as 2024-4-1): a run on it would only fail. Keeps the cuts in date order (a cut added "
+        "after a later one is put back in its place). Says which key and why in its log.",
     )
     def data_cut_keys(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-        junk = junk_cut_keys(context.instance.get_dynamic_partitions(DATA_CUT_PARTITIONS))
-        if not junk:
-            return dg.SkipReason("every data cut is a date (YYYY-MM-DD)")
+        requests, junk, moved = cut_key_requests(context.instance.get_dynamic_partitions(DATA_CUT_PARTITIONS))
+        if not requests:
+            return dg.SkipReason("every data cut is a date (YYYY-MM-DD), in date order")
         for key, why in junk.items():
             context.log.warning(f"removed the data cut partition {key!r}: {why}")
-        return dg.SensorResult(dynamic_partitions_requests=[DATA_CUTS.build_delete_request(list(junk))])
+        if moved:
+            context.log.info("put the data cuts in date order: " + ", ".join(moved))
+        return dg.SensorResult(dynamic_partitions_requests=requests)
 
     return data_cut_keys
