@@ -244,16 +244,25 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_open(args: argparse.Namespace) -> int:
+def _published_cut(out: Path, cut: str) -> str:
+    """``cut``, or the latest published cut when empty; a usage error when not published."""
     from trial_outcomes.io.publishing import published_cuts
 
-    out = Path(args.out)
     cuts = published_cuts(out)
     if not cuts:
-        return _fail(f"no published cut in {out}")
-    cut = args.cut or cuts[-1]
-    if cut not in cuts:
-        return _fail(f"cut {cut} is not published in {out}; published: {', '.join(cuts)}")
+        raise UsageError(f"no published cut in {out}")
+    chosen = cut or cuts[-1]
+    if chosen not in cuts:
+        raise UsageError(f"cut {chosen} is not published in {out}; published: {', '.join(cuts)}")
+    return chosen
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    try:
+        cut = _published_cut(out, args.cut)
+    except UsageError as exc:
+        return _fail(str(exc))
     report = (out / cut / f"report.{args.format}").absolute()
     print(report)
     if not args.print_only and (os.environ.get("DISPLAY") or sys.platform == "darwin" or shutil.which("xdg-open")):
@@ -262,17 +271,14 @@ def cmd_open(args: argparse.Namespace) -> int:
 
 
 def cmd_qc(args: argparse.Namespace) -> int:
-    from trial_outcomes.io.publishing import published_cuts
     from trial_outcomes.io.qc import AGREE, DISAGREE, run_qc
     from trial_outcomes.io.records import drop_files
 
     out = Path(args.out)
-    cuts = published_cuts(out)
-    if not cuts:
-        return _fail(f"no published cut in {out}")
-    cut = args.cut or cuts[-1]
-    if cut not in cuts:
-        return _fail(f"cut {cut} is not published in {out}; published: {', '.join(cuts)}")
+    try:
+        cut = _published_cut(out, args.cut)
+    except UsageError as exc:
+        return _fail(str(exc))
     folder = (out / cut).resolve()
     manifest = json.loads((folder / "manifest.json").read_text())
     drop: Path | None = Path(args.data)

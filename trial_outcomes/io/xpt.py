@@ -28,7 +28,7 @@ import dataframely as dy
 import polars as pl
 import pyreadstat
 
-from trial_outcomes.io.writers import file_mode, make_dirs
+from trial_outcomes.io.writers import atomic_write_bytes, make_dirs
 
 #: the longest name, label and character value XPT version 5 holds
 MAX_NAME, MAX_LABEL, MAX_TEXT_BYTES = 8, 40, 200
@@ -110,7 +110,7 @@ def write_xpt(
     make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
-    try:
+    try:  # ReadStat writes a file by name; its bytes are stamped, then written whole in place
         pyreadstat.write_xport(
             data,
             tmp,
@@ -120,18 +120,16 @@ def write_xpt(
             file_format_version=5,
             variable_format=formats,
         )
-        written = Path(tmp)
-        written.write_bytes(stamped(written.read_bytes(), cut))
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException:
+        content = Path(tmp).read_bytes()
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, stamped(content, cut))
     return cuts
 
 
 def read_xpt(path: Path) -> tuple[pl.DataFrame, dict[str, str]]:
-    """An XPT file as polars and its variable labels (the tests' and the QC's reader)."""
+    """An XPT file as polars and its variable labels (pyreadstat's reader: the tests read
+    the published files back with it, and with R's)."""
     data, meta = pyreadstat.read_xport(str(path), output_format="polars")
     labels = {k: v or "" for k, v in meta.column_names_to_labels.items()}
     return data, labels
