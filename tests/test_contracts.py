@@ -81,3 +81,21 @@ def test_every_rename_is_recorded_in_the_data_contract():
     for old, new in RENAMED_V4.items():
         assert new in ADSL.columns(), new
         assert f"| `{old}` | `{new}` |" in doc, old
+
+
+def test_a_cut_published_before_the_renames_is_still_compared_with():
+    """A previous cut's ADSL under the names of contract version 3 (D28PENDFL, sex, ...)
+    reads under today's names, so a new cut compares with it (cut_comparison)."""
+    from tests.helpers import derive_sample
+    from trial_outcomes.analysis.cut_comparison import compare_cuts
+    from trial_outcomes.contracts import RENAMED_V4, with_current_names
+
+    adsl = derive_sample().adsl
+    old = adsl.rename({new: old for old, new in RENAMED_V4.items() if new in adsl.columns})
+    assert "D28PENDFL" in old.columns and "sex" in old.columns
+    assert with_current_names(old).equals(adsl)
+    summary = pl.DataFrame(schema={"endpoint": pl.String, "analysis": pl.String, "group_var": pl.String})
+    table = compare_cuts("2023-12-31", with_current_names(old), summary, adsl, summary)
+    # the same subjects: 82 responders before and now (counted from the old D28PENDFL), no change
+    row = table.filter(pl.col("item") == "CR/CRi by day 28 (efficacy set, evaluable)").row(0, named=True)
+    assert (row["previous"], row["current"], row["change"]) == ("82", "82", "0")

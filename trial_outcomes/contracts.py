@@ -98,6 +98,12 @@ RENAMED_V4: dict[str, str] = {
 }
 
 
+def with_current_names(frame: pl.DataFrame) -> pl.DataFrame:
+    """A dataset published before contract version 4 under today's names (a cut published
+    by an earlier version is still compared with, and its ADSL read)."""
+    return frame.rename({old: new for old, new in RENAMED_V4.items() if old in frame.columns})
+
+
 class ADSL(dy.Schema):
     """Subject-level analysis dataset: one row per enrolled subject."""
 

@@ -22,6 +22,7 @@ from trial_outcomes.assets.shared import (
     cut_asset,
 )
 from trial_outcomes.assets.survival import SurvivalResults
+from trial_outcomes.contracts import with_current_names
 from trial_outcomes.io.publishing import published_cuts
 from trial_outcomes.io.records import TrialDrop
 
@@ -200,7 +201,7 @@ def cut_comparison(
     folder = settings.out_path / previous
     table = compare_cuts(
         previous,
-        pl.read_parquet(folder / "adsl.parquet"),
+        with_current_names(pl.read_parquet(folder / "adsl.parquet")),
         pl.read_csv(folder / "survival_summary.csv", infer_schema_length=None),
         adsl,
         survival_analysis["survival_summary"],
