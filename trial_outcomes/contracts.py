@@ -623,6 +623,34 @@ class StoppingHistory(dy.Schema):
     current = dy.Bool(description="This report's cut")
 
 
+class AeListings(dy.Schema):
+    """Treatment-emergent AEs listed for the closed report: serious, grade >= 3, AESI."""
+
+    listing = dy.String(primary_key=True, description="Listing (serious, grade >= 3, special interest)")
+    USUBJID = dy.String(primary_key=True, description="Subject")
+    AESPID = dy.String(primary_key=True, description="Adverse event identifier")
+    AEDECOD = _s("Preferred term", nullable=False)
+    AETERM = _s("Reported term", nullable=False)
+    AESOC = _s("System organ class", nullable=False)
+    ASTDT = _d("Onset date", nullable=False)
+    ASTDY = _i("Onset, day from infusion")
+    AENDY = _i("Resolution, day from infusion")
+    AETOXGR = _i("Grade", nullable=False, min=1, max=5)
+    AESER = _flag("Serious")
+    AEREL = _flag("Related to CAR-T (investigator)")
+    outcome = _s("Outcome at the cut (resolved, ongoing, fatal)", nullable=False, regex="^(Resolved|Ongoing|Fatal)$")
+    NEWFL = _flag("New since the previous published cut (empty: none to compare)", nullable=True)
+
+
+class Narratives(dy.Schema):
+    """A narrative per death and per serious AE, from the subject's records in a fixed template."""
+
+    kind = _s("Death or SAE", nullable=False, regex="^(death|SAE)$")
+    USUBJID = _s("Subject", nullable=False)
+    AESPID = _s("Adverse event identifier (SAE)")
+    text = _s("Narrative", nullable=False)
+
+
 class CutComparison(dy.Schema):
     item = dy.String(primary_key=True, description="Item")
     previous = _s("Previous cut")
@@ -709,6 +737,8 @@ OUTPUTS: tuple[Output, ...] = (
         FineGraySubgroups,
     ),
     Output("stratified_logrank.csv", "survival_analysis", "Stratified log-rank tests", StratifiedLogrank),
+    Output("ae_listings.csv", "listings", "Listings: serious, grade >= 3 and special-interest AEs", AeListings),
+    Output("narratives.csv", "listings", "Narratives of deaths and serious adverse events", Narratives),
     Output("stopping_rules.csv", "stopping_rules", "Stopping rules", StoppingRules),
     Output("cut_comparison.csv", "cut_comparison", "Changes since the previous cut", CutComparison),
     Output("stopping_history.csv", "stopping_history", "Stopping rules across the published cuts", StoppingHistory),

@@ -172,6 +172,16 @@ def stopping_history(
     yield contract_result("stopping_history", {"stopping_history.csv": problems})
 
 
+def previous_cut(settings: DropSettings, cut: str) -> str | None:
+    """The published cut this run compares with (the run's choice, else the plan's), or
+    None; a named cut that is not published fails the run, saying so."""
+    choice = settings.previous_cut or settings.analysis_plan().previous_cut
+    try:
+        return choose_previous_cut(settings.out_path, cut, settings.data_path.resolve().name, choice)
+    except ValueError as exc:
+        raise dg.Failure(description=str(exc)) from None
+
+
 @cut_asset(
     group="monitoring",
     version=VERSION,
@@ -186,13 +196,7 @@ def cut_comparison(
     (new subjects, new events, changed medians and rates): the cut named by the run
     or the plan (``[comparison] previous_cut``; auto: the latest earlier published
     cut of the same drop). Empty, and no file, when there is none."""
-    choice = settings.previous_cut or settings.analysis_plan().previous_cut
-    try:
-        previous = choose_previous_cut(
-            settings.out_path, context.partition_key, settings.data_path.resolve().name, choice
-        )
-    except ValueError as exc:
-        raise dg.Failure(description=str(exc)) from None
+    previous = previous_cut(settings, context.partition_key)
     if previous is None:
         table = pl.DataFrame(schema=COMPARISON_COLUMNS)
         yield dg.Output(table, metadata={"previous cut": "none"})

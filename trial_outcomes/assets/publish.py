@@ -25,7 +25,7 @@ from trial_outcomes.provenance import environment, sha256_file, short_version
 from trial_outcomes.reporting.define_xml import build_define
 
 PLAN_COPY = "analysis_plan.toml"
-REPORT_FILES = ("report.html", "report.pdf")
+REPORT_FILES = ("report.html", "report.pdf", "report_open.html", "report_open.pdf")
 
 
 def expected_files() -> list[str]:
@@ -167,6 +167,13 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
             for kind in ("pdf", "html")
             if (url := file_url(cut, f"report.{kind}"))
         }
+        links.update(
+            {
+                f"open the open report ({kind})": dg.MetadataValue.url(url)
+                for kind in ("pdf", "html")
+                if (url := file_url(cut, f"report_open.{kind}"))
+            }
+        )
         # the datasets as a SAS or R user takes them (issue 25), and their metadata
         for name in (*(d.xpt for d in ADAM_DATASETS), DEFINE_XML, QC_REPORT):
             if (final / name).is_file() and (url := file_url(cut, name)):

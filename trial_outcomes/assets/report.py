@@ -9,6 +9,7 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
+from trial_outcomes.analysis.listings import ListingTables
 from trial_outcomes.analysis.relapse import RelapseTables
 from trial_outcomes.analysis.syndromes import SyndromeGrading
 from trial_outcomes.assets.files import work_folder
@@ -134,6 +135,7 @@ def report(
     cut_comparison: pl.DataFrame,
     figures: dict[str, bytes],
     independent_qc: QcResult,
+    listings: ListingTables,
 ) -> Iterator[Any]:
     """`report.html` (self-contained) and `report.pdf` (Typst) from one content model:
     page 1 the executive summary with any crossed stopping boundary first, then
@@ -188,12 +190,14 @@ def report(
         extracted_on=str(cut_records.extracted_on) if cut_records.extracted_on else None,
         qc_status=independent_qc.status,
         qc_summary=independent_qc.summary,
+        listings=listings,
     )
     doc = build_document(inputs)
-    html = render_html(doc, figures).encode("utf-8")
-    atomic_write_bytes(folder / "report.html", html)
-    pdf = render_pdf(doc, folder)
-    atomic_write_bytes(folder / "report.pdf", pdf)
+    # the closed report (every section, subject listings and narratives) and the open one
+    # (aggregate tables only, no subject identifier), from the same content
+    for stem, shown in (("report", doc), ("report_open", doc.open_report())):
+        atomic_write_bytes(folder / f"{stem}.html", render_html(shown, figures).encode("utf-8"))
+        atomic_write_bytes(folder / f"{stem}.pdf", render_pdf(shown, folder))
     summary = doc.sections[0]
     facts = next(b for b in summary.blocks if isinstance(b, Facts) and b.title == HEADLINE)
     rows = [{"item": label, "value": value} for label, value, _ in facts.rows]
@@ -206,7 +210,6 @@ def report(
             "sections": dg.MetadataValue.md("\n".join(f"1. {s.title}" for s in doc.sections)),
             "tables / figures": f"{sum(1 for s in doc.sections for b in s.blocks if getattr(b, 'kind', '') == 'table')}"
             f" / {len(doc.figures)}",
-            "html bytes": len(html),
-            "pdf bytes": len(pdf),
+            "pdf bytes (closed report)": (folder / "report.pdf").stat().st_size,
         },
     )

@@ -9,10 +9,14 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis import ae_tables, exposure, relapse, safety_summary
+from trial_outcomes.analysis import listings as listing_rules
+from trial_outcomes.analysis.listings import ListingTables
 from trial_outcomes.analysis.syndromes import SyndromeGrading
 from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
 from trial_outcomes.assets.metadata import records_table
+from trial_outcomes.assets.monitoring import previous_cut
 from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
+from trial_outcomes.contracts import with_current_names
 from trial_outcomes.formatting import pct, pct_ci
 
 VERSION = code_version("assets/safety.py")
@@ -149,3 +153,37 @@ def relapse_summary(context: AssetExecutionContext, settings: DropSettings, adsl
     landmarks."""
     tables = relapse.relapse_summary(adsl, settings.analysis_plan().landmark_months)
     yield from _emit(context, settings, "relapse_summary", "relapse_summary.csv", tables.summary, value=tables)
+
+
+@cut_asset(
+    group="safety",
+    version=VERSION,
+    kinds={"polars", "csv"},
+    domain="safety",
+    check_specs=[contract_check_spec("listings", ["ae_listings.csv", "narratives.csv"])],
+)
+def listings(
+    context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame, adae: pl.DataFrame
+) -> Iterator[Any]:
+    """The closed report's subject listings (serious, grade >= 3 and special-interest
+    treatment-emergent AEs, each marked new when not in the previous published cut) and
+    a narrative per death and per serious AE from the subject's records."""
+    previous = previous_cut(settings, context.partition_key)
+    keys = None
+    if previous is not None:
+        keys = with_current_names(pl.read_parquet(settings.out_path / previous / "adae.parquet"))
+    listed = listing_rules.ae_listings(adae, keys)
+    told = listing_rules.narratives(adsl, adae)
+    meta, problems = save_table(context, settings, "ae_listings.csv", listed)
+    _, told_problems = save_table(context, settings, "narratives.csv", told)
+    new = int((listed["NEWFL"] == "Y").sum())
+    yield dg.Output(
+        ListingTables(listed, told, previous),
+        metadata={
+            **meta,
+            "narratives": told.height,
+            "previous cut": previous or "none",
+            "new since the previous cut": new if previous else "no previous cut",
+        },
+    )
+    yield contract_result("listings", {"ae_listings.csv": problems, "narratives.csv": told_problems})

@@ -6,8 +6,12 @@ show different numbers."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
+
+SUBJECT_COLUMN = "Subject"
+OPEN_SUFFIX = " - OPEN REPORT: aggregate tables only"
+CLOSED_ONLY = "Subject-level listings, narratives and figures are in the closed report only."
 
 
 @dataclass
@@ -22,10 +26,12 @@ class Table:
     bold_rows: list[int] = field(default_factory=list)
     number: int = 0
     kind: str = "table"
+    subject_level: bool = False  # closed report only (a table with a Subject column is, always)
 
     def __post_init__(self) -> None:
         if not self.align:
             self.align = ["left"] + ["right"] * (len(self.columns) - 1)
+        self.subject_level = self.subject_level or SUBJECT_COLUMN in self.columns
 
 
 @dataclass
@@ -36,6 +42,7 @@ class Figure:
     width: int = 100  # % of the text width
     number: int = 0
     kind: str = "figure"
+    subject_level: bool = False  # shows subjects (a swimmer plot): closed report only
 
 
 @dataclass
@@ -43,6 +50,7 @@ class Paragraph:
     text: str
     style: Literal["normal", "alert", "ok", "note"] = "normal"
     kind: str = "paragraph"
+    subject_level: bool = False  # about one subject (a narrative): closed report only
 
 
 @dataclass
@@ -55,6 +63,10 @@ class Facts:
 
 
 Block = Table | Figure | Paragraph | Facts
+
+
+def _subject_level(block: Block) -> bool:
+    return isinstance(block, Table | Figure | Paragraph) and block.subject_level
 
 
 @dataclass
@@ -85,6 +97,17 @@ class Document:
                     figures += 1
                     block.number = figures
         return self
+
+    def open_report(self) -> Document:
+        """The open report from the same content: every subject-level table, figure and
+        paragraph left out (a section left empty says where they are), renumbered."""
+        sections = []
+        for section in self.sections:
+            kept: list[Block] = [replace(b) for b in section.blocks if not _subject_level(b)]
+            if len(kept) < len(section.blocks) and not any(isinstance(b, Table | Figure | Facts) for b in kept):
+                kept.append(Paragraph(CLOSED_ONLY, "note"))
+            sections.append(replace(section, blocks=kept))
+        return replace(self, subtitle=self.subtitle + OPEN_SUFFIX, sections=sections).number()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from trial_outcomes.analysis.listings import ListingTables
 from trial_outcomes.plan import AnalysisPlan
 
 
@@ -30,6 +31,7 @@ class ReportInputs:
     extracted_on: str | None = None  # drop_info.toml, when stated
     qc_status: str | None = None  # the independent R QC (io.qc): agree, disagree, not run, failed
     qc_summary: str | None = None
+    listings: ListingTables | None = None  # the closed report's listings and narratives
 
     def table(self, name: str) -> pl.DataFrame:
         return self.tables[name]

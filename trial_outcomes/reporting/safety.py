@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 
 from trial_outcomes import labels
+from trial_outcomes.analysis.listings import AESI, GRADE3, SAE
 from trial_outcomes.formatting import count_pct, median_range, pct_ci
 from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.efficacy import listing
@@ -358,7 +359,61 @@ def safety_sections(inp: ReportInputs) -> list[Section]:
             [*discrepancy_listings(inp), after_window_listing(inp)],
             new_page=True,
         ),
+        listings_section(inp),
     ]
+
+
+LISTING_COLUMNS = {
+    "USUBJID": "Subject",
+    "AEDECOD": "Preferred term",
+    "ASTDY": "Onset day",
+    "AETOXGR": "Grade",
+    "AESER": "Serious",
+    "AEREL": "Related",
+    "outcome": "Outcome",
+    "NEWFL": "New",
+}
+
+
+def listings_section(inp: ReportInputs) -> Section:
+    """The closed report's listings (serious, grade >= 3 and special-interest TEAEs, each
+    event marked new since the previous published cut) and a narrative per death and per
+    serious AE. Every block is subject-level: the open report leaves them out."""
+    if inp.listings is None:
+        return Section("Listings and narratives", "narratives", [Paragraph("No listings at this cut.", "note")])
+    listed, previous = inp.listings.listings, inp.listings.previous_cut
+    blocks: list[Any] = []
+    marked = f"New: not in the previous published cut ({previous})." if previous else "No previous published cut."
+    for name in (SAE, GRADE3, AESI):
+        part = listed.filter(pl.col("listing") == name)
+        rows = [
+            [
+                r["USUBJID"],
+                r["AEDECOD"] if r["AEDECOD"] == r["AETERM"] else f"{r['AEDECOD']} ({r['AETERM']})",
+                "" if r["ASTDY"] is None else str(r["ASTDY"]),
+                str(r["AETOXGR"]),
+                r["AESER"],
+                r["AEREL"],
+                r["outcome"],
+                "NEW" if r["NEWFL"] == "Y" else "",
+            ]
+            for r in part.iter_rows(named=True)
+        ]
+        blocks.append(
+            Table(
+                f"Listing: {name.lower()} ({part['USUBJID'].n_unique()} subjects, {part.height} events)",
+                list(LISTING_COLUMNS.values()),
+                rows or [["(none)", *[""] * (len(LISTING_COLUMNS) - 1)]],
+                align=["left", "left", "right", "right", "left", "left", "left", "left"],
+                population="Safety set: treatment-emergent adverse events.",
+                method="Onset day from infusion (day 0); outcome at the cut. " + marked,
+                subject_level=True,
+            )
+        )
+    told = inp.listings.narratives
+    blocks.append(Paragraph(f"Narratives ({told.height}): each death, then each serious adverse event.", "note"))
+    blocks.extend(Paragraph(text, subject_level=True) for text in told["text"])
+    return Section("Listings and narratives", "narratives", blocks, new_page=True)
 
 
 def course_section(inp: ReportInputs) -> Section:
@@ -370,6 +425,7 @@ def course_section(inp: ReportInputs) -> Section:
             "From day 0 to death or the last date known alive: first remission, HSCT, new therapy, "
             "relapse, death; arrows: ongoing at the cut. The 180 most recently infused subjects at most, "
             "in order of follow-up, the longest at the top.",
+            subject_level=True,
         )
         for name in names
     ]

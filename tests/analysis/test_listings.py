@@ -1,0 +1,99 @@
+"""Listings and narratives of the closed report (analysis/listings.py), worked examples
+in study days (day 0 = 2021-01-01)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from tests.builders import Trial
+from trial_outcomes.analysis.listings import AESI, GRADE3, NARRATIVE_FIELDS, SAE, ae_listings, narratives
+from trial_outcomes.contracts import ADAE, ADSL
+
+
+def _trial() -> Trial:
+    """S1: sepsis day 20 grade 4 serious, resolved day 30; rash day 5 grade 1 (in no
+    listing). S2: pneumonia day 10 grade 3 not serious, ongoing; CRS day 2 grade 2 (an
+    AESI, not serious, toci); death day 40 from infection, with pneumonia fatal (grade 5)
+    on day 38."""
+    t = Trial()
+    t.enrol("S1", age_years=7.4, sex="M").infuse("S1", dose=1.2e6).assess("S1", 28, "CR", 0.0)
+    t.ae("S1", "Sepsis", 20, 4, resolved=30, serious=True, related=False)
+    t.ae("S1", "Rash", 5, 1, resolved=9, serious=False)
+    t.enrol("S2", age_years=12.0, sex="F").infuse("S2").assess("S2", 28, "NR", 50.0)
+    t.ae("S2", "Lung infection", 10, 3, serious=False, related=False)
+    t.ae("S2", "Cytokine release syndrome", 2, 2, resolved=6, toci=True, serious=False)
+    t.ae("S2", "Pneumonia", 38, 5, serious=True, related=False)
+    t.event("S2", 40, "DEATH", "Pneumonia", "INFECTION")
+    return t
+
+
+def test_each_emergent_event_is_in_every_listing_it_belongs_to_with_its_outcome():
+    """Serious: S1 sepsis (resolved), S2 pneumonia (fatal). Grade >= 3: the same two and
+    S2's lung infection (ongoing at the cut). AESI (endpoints.md: CRS, and grade >= 3
+    infections): S2's CRS and the three infections. The rash is in none. Without a
+    previous cut NEWFL is empty."""
+    d = _trial().derive(cut_day=60)
+    table = ae_listings(d.adae, None)
+    got = {(r["listing"], r["USUBJID"], r["AETERM"], r["outcome"]) for r in table.iter_rows(named=True)}
+    assert got == {
+        (SAE, "S1", "Sepsis", "Resolved"),
+        (SAE, "S2", "Pneumonia", "Fatal"),
+        (GRADE3, "S1", "Sepsis", "Resolved"),
+        (GRADE3, "S2", "Lung infection", "Ongoing"),
+        (GRADE3, "S2", "Pneumonia", "Fatal"),
+        (AESI, "S2", "Cytokine release syndrome", "Resolved"),
+        (AESI, "S1", "Sepsis", "Resolved"),
+        (AESI, "S2", "Lung infection", "Ongoing"),
+        (AESI, "S2", "Pneumonia", "Fatal"),
+    }
+    assert table["NEWFL"].is_null().all()
+    assert table.filter(pl.col("AETERM") == "Sepsis")["ASTDY"].to_list() == [20, 20, 20]
+
+
+def test_an_event_not_in_the_previous_cut_is_marked_new():
+    """The previous cut (day 15) knew S2's lung infection (day 10) and CRS (day 2) only:
+    at day 60 sepsis and pneumonia are new, those two are not."""
+    t = _trial()
+    before, now = t.derive(cut_day=15).adae, t.derive(cut_day=60).adae
+    table = ae_listings(now, before.select("USUBJID", "AESPID"))
+    new = {(r["AETERM"], r["NEWFL"]) for r in table.iter_rows(named=True)}
+    assert new == {("Sepsis", "Y"), ("Pneumonia", "Y"), ("Lung infection", "N"), ("Cytokine release syndrome", "N")}
+
+
+def test_narratives_follow_the_template_word_for_word():
+    """A death narrative and an SAE narrative of S2, and the SAE of S1, written out by
+    hand from the records above: nothing in them that the records do not hold."""
+    d = _trial().derive(cut_day=60)
+    told = narratives(d.adsl, d.adae)
+    assert told.select("kind", "USUBJID").rows() == [("death", "S2"), ("SAE", "S1"), ("SAE", "S2")]
+    s2 = (
+        "S2: 12-year-old girl (relapsed), infused on 2021-01-01 (day 0; 1.00 x 10^6 CAR+ T cells/kg, "
+        "lymphodepletion FC). Best response by day 28: NR."
+    )
+    death = (
+        "Died on day 40 (2021-02-10); cause as reported: Pneumonia (category INFECTION; counted as "
+        "Death of another cause, not in remission (never reached or after relapse))."
+    )
+    assert told["text"][0] == f"{s2} {death}"
+    assert told["text"][1] == (
+        "S1: 7-year-old boy (relapsed), infused on 2021-01-01 (day 0; 1.20 x 10^6 CAR+ T cells/kg, "
+        "lymphodepletion FC). Best response by day 28: CR. On day 20 (2021-01-21): Sepsis, grade 4, serious, "
+        "not related to CAR-T by the investigator; resolved on day 30 (2021-01-31)."
+    )
+    assert told["text"][2] == (
+        f"{s2} On day 38 (2021-02-08): Pneumonia, grade 5, serious, not related to CAR-T by the investigator; "
+        f"fatal. {death}"
+    )
+
+
+def test_a_narrative_reads_only_the_fields_it_declares():
+    """Every field in NARRATIVE_FIELDS is an ADSL or ADAE variable, and blanking every
+    other column changes no narrative."""
+    d = _trial().derive(cut_day=60)
+    known = set(ADSL.columns()) | set(ADAE.columns())
+    assert set(NARRATIVE_FIELDS) <= known
+    keep_adsl = [c for c in d.adsl.columns if c in NARRATIVE_FIELDS or c in ("DTHDT",)]
+    keep_adae = [c for c in d.adae.columns if c in NARRATIVE_FIELDS or c in ("TRTEMFL",)]
+    blanked_adsl = d.adsl.with_columns(pl.lit(None).alias(c) for c in d.adsl.columns if c not in keep_adsl)
+    blanked_adae = d.adae.with_columns(pl.lit(None).alias(c) for c in d.adae.columns if c not in keep_adae)
+    assert narratives(blanked_adsl, blanked_adae).equals(narratives(d.adsl, d.adae))

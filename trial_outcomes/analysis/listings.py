@@ -1,0 +1,208 @@
+"""Subject listings and narratives for the closed DSMB report (issue 26).
+
+``ae_listings``: the serious, the grade >= 3 and the special-interest treatment-emergent
+adverse events, one row per event and listing, with onset, grade, seriousness,
+relatedness, outcome and day from infusion; an event not in the previous published cut
+is marked new (``NEWFL``; empty when there is no previous cut to compare with).
+
+``narratives``: a short text per death and per serious adverse event, written from the
+subject's records in a fixed template (``NARRATIVE_FIELDS`` names every field it reads);
+a field the records lack is written "not recorded", never guessed. Worked examples:
+``tests/analysis/test_listings.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import polars as pl
+
+from trial_outcomes import labels
+from trial_outcomes.analysis.frames import require
+
+SAE, GRADE3, AESI = "Serious adverse events", "Grade >= 3 adverse events", "Adverse events of special interest"
+LISTINGS = {
+    SAE: pl.col("AESER") == "Y",
+    GRADE3: pl.col("AETOXGR") >= 3,
+    AESI: pl.col("AESIFL") == "Y",
+}
+NOT_RECORDED = "not recorded"
+LISTING_COLUMNS = (
+    "listing",
+    "USUBJID",
+    "AESPID",
+    "AEDECOD",
+    "AETERM",
+    "AESOC",
+    "ASTDT",
+    "ASTDY",
+    "AENDY",
+    "AETOXGR",
+    "AESER",
+    "AEREL",
+    "outcome",
+    "NEWFL",
+)
+
+
+class ListingTables(NamedTuple):
+    """The listings and narratives of a cut, and the previous cut they were marked against."""
+
+    listings: pl.DataFrame
+    narratives: pl.DataFrame
+    previous_cut: str | None
+
+
+def outcome(grade: pl.Expr, ongoing: pl.Expr) -> pl.Expr:
+    """``Fatal`` (grade 5), ``Ongoing`` at the cut, else ``Resolved``."""
+    return (
+        pl.when(grade == 5)
+        .then(pl.lit("Fatal"))
+        .when(ongoing == "Y")
+        .then(pl.lit("Ongoing"))
+        .otherwise(pl.lit("Resolved"))
+    )
+
+
+def ae_listings(adae: pl.DataFrame, previous_keys: pl.DataFrame | None) -> pl.DataFrame:
+    """Every treatment-emergent AE in each listing it belongs to (an event may be in
+    several), by listing, subject and onset. ``previous_keys``: ``USUBJID, AESPID`` of
+    the previous published cut's ADAE, or None when there is none (``NEWFL`` empty)."""
+    require(adae, "ADAE", "USUBJID", "AESPID", "AESER", "AETOXGR", "AESIFL", "TRTEMFL", "AEONGO")
+    emergent = adae.filter(pl.col("TRTEMFL") == "Y").with_columns(
+        outcome(pl.col("AETOXGR"), pl.col("AEONGO")).alias("outcome")
+    )
+    if previous_keys is None:
+        emergent = emergent.with_columns(pl.lit(None, dtype=pl.String).alias("NEWFL"))
+    else:
+        seen = previous_keys.select("USUBJID", "AESPID").unique().with_columns(pl.lit("N").alias("NEWFL"))
+        emergent = emergent.join(seen, on=["USUBJID", "AESPID"], how="left").with_columns(
+            pl.col("NEWFL").fill_null("Y")
+        )
+    parts = [
+        emergent.filter(rule.fill_null(False)).with_columns(pl.lit(name).alias("listing"))
+        for name, rule in LISTINGS.items()
+    ]
+    order = {name: i for i, name in enumerate(LISTINGS)}
+    return (
+        pl.concat(parts)
+        .with_columns(pl.col("listing").replace_strict(order, return_dtype=pl.Int32).alias("_order"))
+        .sort("_order", "USUBJID", "ASTDT", "AESPID")
+        .select(LISTING_COLUMNS)
+    )
+
+
+def _text(value: object) -> str:
+    return NOT_RECORDED if value is None or value == "" else str(value)
+
+
+def _day(day: object, date: object) -> str:
+    """``day 23 (2020-08-10)``; the date alone before any infusion (no study day)."""
+    if day is None:
+        return NOT_RECORDED if date is None else str(date)
+    return f"day {day} ({date})"
+
+
+def _profile(s: dict[str, Any]) -> str:
+    """Who the subject is and what they received: the opening of every narrative."""
+    age = f"{s['AGE']:.0f}-year-old" if s.get("AGE") is not None else "age not recorded,"
+    sex = {"M": "boy", "F": "girl"}.get(s.get("SEX") or "", "child")
+    status = labels.level("DISSTAT", s["DISSTAT"]).lower() if s.get("DISSTAT") else NOT_RECORDED
+    if s.get("TRTSDT") is None:
+        return f"{s['USUBJID']}: {age} {sex} ({status}), not infused ({_text(s.get('NINFREAS'))})."
+    dose = f"{s['DOSE'] / 1e6:.2f} x 10^6 CAR+ T cells/kg" if s.get("DOSE") is not None else "dose not recorded"
+    return (
+        f"{s['USUBJID']}: {age} {sex} ({status}), infused on {s['TRTSDT']} (day 0; {dose}, "
+        f"lymphodepletion {_text(s.get('LDREGIM'))}). Best response by day 28: {_text(s.get('BOR28'))}."
+    )
+
+
+def _event_sentence(e: dict[str, Any]) -> str:
+    related = "related" if e["AEREL"] == "Y" else "not related"
+    drugs = [d for d, flag in (("tocilizumab", e.get("AETOCI")), ("corticosteroids", e.get("AESTER"))) if flag == "Y"]
+    treated = f"; treated with {' and '.join(drugs)}" if drugs else ""
+    ending = {
+        "Fatal": "fatal",
+        "Ongoing": "ongoing at the cut",
+        "Resolved": f"resolved on {_day(e.get('AENDY'), e.get('AENDT'))}",
+    }[e["outcome"]]
+    serious = "serious" if e["AESER"] == "Y" else "not serious"
+    term = e["AETERM"] if e["AETERM"] == e["AEDECOD"] else f"{e['AETERM']} ({e['AEDECOD']})"
+    return (
+        f"On {_day(e['ASTDY'], e['ASTDT'])}: {term}, grade {e['AETOXGR']}, {serious}, "
+        f"{related} to CAR-T by the investigator{treated}; {ending}."
+    )
+
+
+def _death_sentence(s: dict[str, Any]) -> str:
+    group = labels.DEATH_GROUPS.get(s.get("DTHCGR1") or "", _text(s.get("DTHCGR1")))
+    return (
+        f"Died on {_day(s.get('DTHDY'), s.get('DTHDT'))}; cause as reported: {_text(s.get('DTHCAUS'))} "
+        f"(category {_text(s.get('DTHCAT'))}; counted as {group})."
+    )
+
+
+#: every record field a narrative reads (ADSL and ADAE variables)
+NARRATIVE_FIELDS = [
+    "USUBJID",
+    "AGE",
+    "SEX",
+    "DISSTAT",
+    "TRTSDT",
+    "DOSE",
+    "LDREGIM",
+    "BOR28",
+    "NINFREAS",
+    "FRMDY",
+    "RELDT",
+    "HSCTDT",
+    "DTHDT",
+    "DTHDY",
+    "DTHCAUS",
+    "DTHCAT",
+    "DTHCGR1",
+    "AESPID",
+    "AETERM",
+    "AEDECOD",
+    "AETOXGR",
+    "AESER",
+    "AEREL",
+    "AETOCI",
+    "AESTER",
+    "ASTDT",
+    "ASTDY",
+    "AENDT",
+    "AENDY",
+    "AEONGO",
+]
+
+
+def narratives(adsl: pl.DataFrame, adae: pl.DataFrame) -> pl.DataFrame:
+    """One narrative per death (``kind`` death) and per serious treatment-emergent AE
+    (``kind`` SAE, with its ``AESPID``), each from the fixed template: the subject, what
+    they received and their day-28 response; the event; the death when there was one."""
+    subjects = {r["USUBJID"]: r for r in adsl.iter_rows(named=True)}
+    serious = (
+        adae.filter((pl.col("TRTEMFL") == "Y") & (pl.col("AESER") == "Y"))
+        .with_columns(outcome(pl.col("AETOXGR"), pl.col("AEONGO")).alias("outcome"))
+        .sort("USUBJID", "ASTDT", "AESPID")
+    )
+    rows: list[dict[str, object]] = []
+    for s in adsl.filter(pl.col("DTHDT").is_not_null()).sort("DTHDT", "USUBJID").iter_rows(named=True):
+        course = []
+        if s.get("FRMDY") is not None:
+            course.append(f"first remission on day {s['FRMDY']}")
+        if s.get("RELDT") is not None:
+            course.append(f"relapse on {s['RELDT']}")
+        if s.get("HSCTDT") is not None:
+            course.append(f"consolidative HSCT on {s['HSCTDT']}")
+        middle = (" Course: " + "; ".join(course) + ".") if course else ""
+        text = f"{_profile(s)}{middle} {_death_sentence(s)}"
+        rows.append({"kind": "death", "USUBJID": s["USUBJID"], "AESPID": None, "text": text})
+    for e in serious.iter_rows(named=True):
+        s = subjects.get(e["USUBJID"], {"USUBJID": e["USUBJID"]})
+        text = f"{_profile(s)} {_event_sentence(e)}"
+        if e["outcome"] == "Fatal" and s.get("DTHDT") is not None:
+            text += " " + _death_sentence(s)
+        rows.append({"kind": "SAE", "USUBJID": e["USUBJID"], "AESPID": e["AESPID"], "text": text})
+    return pl.DataFrame(rows, schema={"kind": pl.String, "USUBJID": pl.String, "AESPID": pl.String, "text": pl.String})
