@@ -10,7 +10,8 @@
 # Python code: the rules are re-read from docs/endpoints.md (version 3).
 #
 # Writes FILE (default DIR/qc_report.csv): check, endpoint, group, statistic, pipeline, r,
-# agrees (yes, no, or "not run" where a part could not run: the raw drop not in CSV), note. Exit status: 0 all agree, 1 a disagreement, 2 the QC could not run.
+# agrees (yes, no, or "not run" where a part could not run: the raw drop not in CSV), note.
+# Exit status: 0 all agree, 3 a disagreement, 2 the QC could not run (1: R itself failed).
 suppressMessages({
   library(foreign)
   library(survival)
@@ -235,6 +236,12 @@ for (key in unique(paste(cox$endpoint, cox$group_var, sep = "\t"))) {
     use <- g %in% usable
     x <- relevel(factor(g[use]), ref = reference)
     fit <- tryCatch(coxph(Surv(d$AVAL[use], d$CNSR[use] == 0) ~ x, ties = "efron"), error = function(e) NULL)
+    # a coefficient that runs off (|log HR| > 15) or an infinite standard error: the
+    # likelihood is monotone and the model is not estimable, every level empty
+    # (endpoints.md, Estimation: Cox)
+    if (!is.null(fit) && (any(!is.finite(sqrt(diag(fit$var)))) || any(abs(coef(fit)) > 15, na.rm = TRUE))) {
+      fit <- NULL
+    }
     if (!is.null(fit)) {
       b <- coef(fit)
       se <- sqrt(diag(fit$var))
@@ -258,10 +265,14 @@ for (key in unique(paste(cox$endpoint, cox$group_var, sep = "\t"))) {
 }
 
 # --- OS and EFS of every subject from the raw drop ----------------------------------------------
+not_run <- function(message) {
+  stop(structure(class = c("qc_not_run", "error", "condition"), list(message = message, call = NULL)))
+}
 raw_csv <- function(name) {
   path <- file.path(drop_dir, paste0(name, ".csv"))
-  if (!file.exists(path)) stop(paste0(name, ".csv not in the drop (the QC reads CSV drops)"))
-  d <- read.csv(path, colClasses = "character", na.strings = c("", "NA"), check.names = FALSE)
+  if (!file.exists(path)) not_run(paste0(name, ".csv not in the drop (the QC reads CSV drops)"))
+  # only an empty cell is missing: "NA" can be a subject identifier
+  d <- read.csv(path, colClasses = "character", na.strings = "", check.names = FALSE, encoding = "UTF-8")
   names(d) <- tolower(trimws(names(d)))
   for (v in names(d)) d[[v]] <- trimws(d[[v]])
   d
@@ -269,7 +280,7 @@ raw_csv <- function(name) {
 as_day <- function(x, file, column) {
   parsed <- as.Date(x, format = "%Y-%m-%d")
   bad <- !is.na(x) & is.na(parsed)
-  if (any(bad)) stop(sprintf("%s.csv column %s holds %s, not YYYY-MM-DD", file, column, x[bad][1]))
+  if (any(bad)) not_run(sprintf("%s.csv column %s holds %s, not YYYY-MM-DD", file, column, x[bad][1]))
   parsed
 }
 raw_endpoints <- function() {
@@ -316,7 +327,8 @@ raw_endpoints <- function() {
     last_alive <- max(alive)
     os <- c(as.numeric(if (is.na(death)) last_alive - day0 else death - day0), if (is.na(death)) 1 else 0)
 
-    stratum <- if (enrol$disease_status[enrol$subject_id == who] == "mrd_persistent") "mrd_persistent" else "morphologic"
+    status <- tolower(enrol$disease_status[enrol$subject_id == who])
+    stratum <- if (identical(status, "mrd_persistent")) "mrd_persistent" else "morphologic"
     therapy <- pmin_date(
       first_date(fu[fu$event == "HSCT", ], "event_date", who),
       first_date(fu[fu$event == "NEW_THERAPY", ], "event_date", who)
@@ -351,7 +363,13 @@ raw_endpoints <- function() {
   }
   out
 }
-raw <- if (is.na(drop_dir)) "no drop folder given" else tryCatch(raw_endpoints(), error = function(e) conditionMessage(e))
+# a drop the QC cannot read (not CSV, dates in another form) is "not run"; any other error
+# in this part is the QC failing, never a silent skip
+raw <- if (is.na(drop_dir)) "no drop folder given" else tryCatch(
+  raw_endpoints(),
+  qc_not_run = function(e) conditionMessage(e),
+  error = function(e) stop_qc("the raw-drop part failed: ", conditionMessage(e))
+)
 for (endpoint in c("OS", "EFS")) {
   d <- primary(endpoint)
   if (is.character(raw)) {
@@ -376,4 +394,4 @@ report <- do.call(rbind, rows)
 write.csv(report, out, row.names = FALSE, na = "")
 bad <- sum(report$agrees == "no")
 cat(sprintf("qc: %d of %d numbers agree; %d disagree (%s)\n", nrow(report) - bad, nrow(report), bad, out))
-quit(status = if (bad > 0) 1 else 0)
+quit(status = if (bad > 0) 3 else 0)

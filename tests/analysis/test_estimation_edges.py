@@ -52,12 +52,19 @@ def test_median_of_a_curve_ending_at_one_half_uses_the_tolerance():
     assert exact.median() == (9.0, 4.0, None)  # R: quantile 9, lower 4, upper NA
 
 
-def test_log_log_limits_at_s_equal_one_are_one_and_one_as_r():
-    """R: summary(survfit(Surv(t, e) ~ 1, conf.type = "log-log"), times = 0.5)$lower
-    is 1 before the first event (and the upper 1)."""
+def test_log_log_limits_where_s_is_one_are_those_of_r():
+    """R 4.2, survival 3.5-3: f <- survfit(Surv(c(1, 2, 3, 4), c(0, 1, 0, 1)) ~ 1,
+    conf.type = "log-log"); summary(f, times = c(0.5, 1.5)) gives surv 1 and 1, lower
+    1 and NA, upper 1 and NA: before the first time the limits are 1 and 1, at the
+    observed time 1 (a censoring, S = 1) they are NA; quantile(f, 0.5) is 4 (2-NA).
+    (The red team's 4-subject drop, every subject censored, hit this at every landmark.)"""
     fit = fit_km(np.array([1, 2, 3, 4.0]), np.array([0, 1, 0, 1]))
-    assert fit.at(1.5) == (1.0, 1.0, 1.0)
-    assert fit.lcl[0] == 1.0 and fit.ucl[0] == 1.0
+    assert fit.at(0.5) == (1.0, 1.0, 1.0)
+    assert fit.at(1.5) == (1.0, None, None)
+    assert np.isnan(fit.lcl[0]) and np.isnan(fit.ucl[0])
+    assert fit.median() == (4.0, 2.0, None)
+    censored = fit_km(np.array([478, 1066, 1085, 1245.0]), np.zeros(4))
+    assert [censored.at(t)[1] for t in (182.6, 365.25, 730.5)] == [1.0, 1.0, None]
 
 
 def test_a_level_without_events_blanks_its_own_hazard_ratio_only():

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.builders import Trial, day
-from tests.helpers import materialize_cut
+from tests.helpers import materialize_cut, qc_disagreements
 
 pytestmark = pytest.mark.slow
 CUT_DAY = 800
@@ -85,3 +85,5 @@ def test_every_generated_drop_publishes(people, kind, one_level):
         failures = [e.message for e in result.get_step_failure_events()]
         assert result.success, (kind, one_level, people, failures)
         assert (Path(tmp) / "out" / cut / "report.pdf").is_file()
+        # the independent R QC re-derives these degenerate drops too, and agrees
+        assert not qc_disagreements(Path(tmp) / "out" / cut), (kind, one_level, people)

@@ -79,8 +79,12 @@ class KMFit:
     def at(self, t: float, extend: bool = False) -> tuple[float | None, float | None, float | None]:
         """S(t) and its CI; empty past the last observation unless ``extend`` (R
         ``summary(fit, times, extend = TRUE)`` carries the last value on) or the curve
-        reached 0 there (known: 0, with no CI, as R)."""
-        return step_value(self.time, (self.surv, self.lcl, self.ucl), t, extend or self.ended_in_events, start=1.0)
+        reached 0 there (known: 0, with no CI, as R). Before the first time: 1 with the
+        limits 1 and 1, as R's ``summary(fit, times)``."""
+        value = step_value(self.time, (self.surv, self.lcl, self.ucl), t, extend or self.ended_in_events, start=1.0)
+        if len(self.time) and t < self.time[0]:
+            return 1.0, 1.0, 1.0
+        return value
 
     def quantile(self, p: float = 0.5) -> tuple[float | None, float | None, float | None]:
         """The time by which a fraction ``p`` has had the event, with its CI."""
@@ -116,16 +120,14 @@ def _value(v: float) -> float | None:
 
 
 def loglog_ci(surv: np.ndarray, se_log: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
-    """R's log-log interval: 1 and 1 where S is 1 (R's ``survfit_confint`` reports
-    the limits 1-1 there), nan where S is 0 or the variance is undefined."""
+    """R's log-log interval, nan where S is 0 or 1 (R's ``survfit_confint`` gives NA
+    at an observed time where S = 1, as where S = 0) or the variance is undefined.
+    Before the first time R's ``summary(fit, times)`` reports 1 and 1: ``KMFit.at``."""
     with np.errstate(divide="ignore", invalid="ignore"):
         xx = np.where((surv == 0) | (surv == 1), np.nan, surv)
         se2 = z * se_log / np.log(xx)
         lower = np.exp(-np.exp(np.log(-np.log(xx)) - se2))
         upper = np.exp(-np.exp(np.log(-np.log(xx)) + se2))
-    at_one = surv == 1
-    lower = np.where(at_one, 1.0, lower)
-    upper = np.where(at_one, 1.0, upper)
     return as_probability(lower), as_probability(upper)
 
 

@@ -24,6 +24,7 @@ QC_REPORT = "qc_report.csv"
 PROGRAM = ROOT / "qc" / "qc.R"
 TIMEOUT_SECONDS = 600
 AGREE, DISAGREE, NOT_RUN, FAILED = "agree", "disagree", "not run", "failed"
+DISAGREEMENT_STATUS = 3  # qc.R's exit status when a number disagrees
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,13 @@ def run_qc(cut_dir: Path, cut: dt.date, drop: Path | None, report: Path) -> QcRe
         return QcResult(NOT_RUN, summary=f"independent QC not run: {PROGRAM} not found (run from a checkout)")
     command = [program, "--vanilla", str(PROGRAM), "--cut-dir", str(cut_dir), "--cut", cut.isoformat()]
     command += ["--out", str(report)] + (["--drop", str(drop)] if drop is not None else [])
+    report.unlink(missing_ok=True)  # an earlier report is never read back as this run's
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)
     except subprocess.TimeoutExpired:
         return QcResult(FAILED, summary=f"independent QC failed: no answer in {TIMEOUT_SECONDS} s")
-    if done.returncode not in (0, 1) or not report.is_file():
+    # qc.R exits 0 (all agree) or 3 (a disagreement); 2 is its own refusal, 1 R failing
+    if done.returncode not in (0, DISAGREEMENT_STATUS) or not report.is_file():
         why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
         return QcResult(FAILED, summary=f"independent QC failed: {why}")
     table = pl.read_csv(report, infer_schema_length=0)
