@@ -623,6 +623,20 @@ class StoppingHistory(dy.Schema):
     current = dy.Bool(description="This report's cut")
 
 
+class ConductSummary(dy.Schema):
+    """Trial conduct and data currency: accrual by quarter against the plan, sites,
+    overdue assessments by visit, remission assessments without MRD."""
+
+    section = dy.String(primary_key=True, regex="^(accrual|site|visit|mrd)$", description="Section")
+    group = dy.String(primary_key=True, description="Quarter, site, visit or assessments")
+    n = _i("Enrolled (accrual, site), visits due (visit), CR/CRi assessments (mrd)", nullable=False, min=0)
+    count = _i("Cumulative enrolled, infused, visits overdue, or without MRD", nullable=False, min=0)
+    planned = _i("Planned cumulative enrolment (accrual)")
+    median_days = _f("Median days from enrolment to infusion (site)")
+    min_days = _f("Fewest days from enrolment to infusion (site)")
+    max_days = _f("Most days from enrolment to infusion (site)")
+
+
 class AeListings(dy.Schema):
     """Treatment-emergent AEs listed for the closed report: serious, grade >= 3, AESI."""
 
@@ -737,6 +751,7 @@ OUTPUTS: tuple[Output, ...] = (
         FineGraySubgroups,
     ),
     Output("stratified_logrank.csv", "survival_analysis", "Stratified log-rank tests", StratifiedLogrank),
+    Output("conduct_summary.csv", "conduct", "Trial conduct and data currency", ConductSummary),
     Output("ae_listings.csv", "listings", "Listings: serious, grade >= 3 and special-interest AEs", AeListings),
     Output("narratives.csv", "listings", "Narratives of deaths and serious adverse events", Narratives),
     Output("stopping_rules.csv", "stopping_rules", "Stopping rules", StoppingRules),

@@ -279,6 +279,13 @@ class Notify(_Strict):
         return bool(self.webhook_url or self.smtp_host)
 
 
+class Conduct(_Strict):
+    """``[conduct]``: planned accrual, linear from the first enrolment."""
+
+    target_enrolment: int = Field(default=120, ge=1, le=100_000)
+    accrual_months: int = Field(default=36, ge=1, le=240)
+
+
 class _PlanFile(_Strict):
     survival: _Survival
     stopping: _Stopping
@@ -287,10 +294,11 @@ class _PlanFile(_Strict):
     comparison: _Comparison = Field(default_factory=_Comparison)
     notify: Notify = Field(default_factory=Notify)
     models: Models = Field(default_factory=Models)
+    conduct: Conduct = Field(default_factory=Conduct)
 
 
 #: AnalysisPlan fields not copied as they are into the parameters
-_STRUCTURED = ("sha256", "path", "text", "safety", "efficacy", "notify", "models")
+_STRUCTURED = ("sha256", "path", "text", "safety", "efficacy", "notify", "models", "conduct")
 
 
 @dataclass(frozen=True)
@@ -306,6 +314,7 @@ class AnalysisPlan:
     previous_cut: str = "auto"
     notify: Notify = field(default_factory=Notify)
     models: Models = field(default_factory=Models)
+    conduct: Conduct = field(default_factory=Conduct)
     sha256: str = ""
     path: str = ""
     text: str = ""
@@ -314,6 +323,7 @@ class AnalysisPlan:
         """Every parameter, for the manifest and the report (no secrets: the plan holds none)."""
         out = {k: v for k, v in asdict(self).items() if k not in _STRUCTURED}
         out["models"] = self.models.model_dump()
+        out["conduct"] = self.conduct.model_dump()
         out["safety"] = self.safety.model_dump()
         out["efficacy"] = self.efficacy.model_dump()
         out["notify"] = {"webhook": bool(self.notify.webhook_url), "email": bool(self.notify.smtp_host)}
@@ -361,6 +371,7 @@ def load_plan(path: str | Path | None = None) -> AnalysisPlan:
         previous_cut=plan.comparison.previous_cut,
         notify=plan.notify,
         models=plan.models,
+        conduct=plan.conduct,
         sha256=hashlib.sha256(data).hexdigest(),
         path=str(path),
         text=text,

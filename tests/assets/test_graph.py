@@ -52,9 +52,8 @@ def test_published_cut_holds_every_contract_file_and_the_plan(materialized: Mate
     names = {p.name for p in materialized.folder.iterdir()}
     expected = {o.file for o in OUTPUTS if o.file not in OPTIONAL_OUTPUTS}
     regulatory = set(REGULATORY_FILES) | ({"qc_report.csv"} if rscript() else set())
-    assert (
-        expected | regulatory | {"report.html", "report.pdf", "manifest.json", "analysis_plan.toml", "plots"} == names
-    )
+    reports = {"report.html", "report.pdf", "report_open.html", "report_open.pdf"}
+    assert expected | regulatory | reports | {"manifest.json", "analysis_plan.toml", "plots"} == names
     adsl = pl.read_parquet(materialized.folder / "adsl.parquet")
     assert adsl.height == adsl["USUBJID"].n_unique()
     assert set(adsl["SAFFL"].unique().to_list()) <= {"Y", "N"}

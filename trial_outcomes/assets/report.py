@@ -9,6 +9,7 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
+from trial_outcomes.analysis.conduct import ConductTables
 from trial_outcomes.analysis.listings import ListingTables
 from trial_outcomes.analysis.relapse import RelapseTables
 from trial_outcomes.analysis.syndromes import SyndromeGrading
@@ -136,6 +137,7 @@ def report(
     figures: dict[str, bytes],
     independent_qc: QcResult,
     listings: ListingTables,
+    conduct: ConductTables,
 ) -> Iterator[Any]:
     """`report.html` (self-contained) and `report.pdf` (Typst) from one content model:
     page 1 the executive summary with any crossed stopping boundary first, then
@@ -191,6 +193,7 @@ def report(
         qc_status=independent_qc.status,
         qc_summary=independent_qc.summary,
         listings=listings,
+        conduct=conduct,
     )
     doc = build_document(inputs)
     # the closed report (every section, subject listings and narratives) and the open one

@@ -7,14 +7,17 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
+from trial_outcomes.analysis import conduct as conduct_rules
 from trial_outcomes.analysis.adrs import derive_adrs
 from trial_outcomes.analysis.adsl import derive_adsl
+from trial_outcomes.analysis.conduct import ConductTables
 from trial_outcomes.analysis.eligibility import eligibility_deviations as find_deviations
 from trial_outcomes.analysis.rates import response_summary as summarise_response
 from trial_outcomes.analysis.syndromes import SyndromeGrading
 from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
 from trial_outcomes.assets.metadata import listing_check, records_table
 from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
+from trial_outcomes.dates import parse_cut
 from trial_outcomes.formatting import pct_ci
 from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.labels import group as group_label
@@ -143,3 +146,22 @@ def response_summary(context: AssetExecutionContext, settings: DropSettings, ads
         },
     )
     yield contract_result("response_summary", {"response_summary.csv": problems})
+
+
+@_asset("conduct", ["conduct_summary.csv"], {"polars", "csv"}, domain="monitoring")
+def conduct(
+    context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame, adrs: pl.DataFrame
+) -> Iterator[Any]:
+    """Trial conduct and data currency at the cut: accrual by quarter against the plan's
+    `[conduct]`, enrolment and time to infusion by site, disease assessments overdue by
+    the visit schedule (D14 to M12, then every 6 months), CR/CRi assessments without MRD."""
+    plan = settings.analysis_plan()
+    cut = parse_cut(context.partition_key)
+    table = conduct_rules.conduct_summary(adsl, adrs, cut, plan.conduct.target_enrolment, plan.conduct.accrual_months)
+    overdue = conduct_rules.overdue_assessments(adsl, adrs, cut).filter(pl.col("overdue"))
+    meta, problems = save_table(context, settings, "conduct_summary.csv", table)
+    yield dg.Output(
+        ConductTables(table, overdue),
+        metadata={**meta, "assessments overdue at the cut": overdue.height},
+    )
+    yield contract_result("conduct", {"conduct_summary.csv": problems})

@@ -566,4 +566,81 @@ def subject_sections(inp: ReportInputs) -> list[Section]:
     baseline = Section(
         "Baseline characteristics and exposure", "baseline", [baseline_table(inp), exposure_table(inp)], new_page=True
     )
-    return [disposition, baseline, eligibility_section(inp)]
+    return [disposition, baseline, eligibility_section(inp), conduct_section(inp)]
+
+
+def conduct_section(inp: ReportInputs) -> Section:
+    """Trial conduct and data currency: accrual against the plan, sites, overdue
+    assessments, missing MRD; the subjects with an overdue visit in the closed report."""
+    if inp.conduct is None:
+        return Section("Trial conduct and data currency", "conduct", [Paragraph("Not derived at this cut.", "note")])
+    table = inp.conduct.summary
+    part = {s: table.filter(pl.col("section") == s) for s in ("accrual", "site", "visit", "mrd")}
+    accrual = Table(
+        "Accrual by calendar quarter against the plan",
+        ["Quarter", "Enrolled", "Cumulative", "Planned (cumulative)", "Ahead (+) / behind (-)"],
+        [
+            [r["group"], str(r["n"]), str(r["count"]), str(r["planned"]), _signed(r["count"] - r["planned"])]
+            for r in part["accrual"].iter_rows(named=True)
+        ],
+        population="All enrolled subjects.",
+        method=f"Plan: {inp.plan.conduct.target_enrolment} subjects over {inp.plan.conduct.accrual_months} months "
+        "from the first enrolment, linear (analysis plan, [conduct]); the last quarter ends at the cut.",
+    )
+    sites = Table(
+        "Enrolment and time to infusion by site",
+        ["Site", "Enrolled", "Infused", "Days from enrolment to infusion, median (range)"],
+        [
+            [
+                r["group"],
+                str(r["n"]),
+                str(r["count"]),
+                "" if r["median_days"] is None else f"{r['median_days']:.0f} ({r['min_days']:.0f}-{r['max_days']:.0f})",
+            ]
+            for r in part["site"].iter_rows(named=True)
+        ],
+        population="All enrolled subjects; days over the infused.",
+    )
+    visits = Table(
+        "Disease assessments due and overdue at the cut, by visit",
+        ["Visit", "Due", "Overdue", "Overdue (%)"],
+        [
+            [r["group"], str(r["n"]), str(r["count"]), f"{100 * r['count'] / r['n']:.1f}" if r["n"] else ""]
+            for r in part["visit"].iter_rows(named=True)
+        ]
+        or [["(none due)", "", "", ""]],
+        population="Infused subjects on the response schedule at the cut: alive, not withdrawn or lost, not relapsed.",
+        method="Schedule D14, D28, M2, M3, M6, M9, M12, then every 6 months (days from infusion); overdue: the visit "
+        "day plus its window (7 days for D14 and D28, 14 for M2 and M3, 30 after) passed by the cut with no "
+        "assessment labelled with the visit or inside the window.",
+    )
+    mrd = part["mrd"].row(0, named=True)
+    blocks: list[Any] = [
+        accrual,
+        sites,
+        visits,
+        Paragraph(
+            f"MRD at remission assessments: {mrd['count']} of {mrd['n']} CR/CRi assessments have no MRD result "
+            "(MRD defines the remission of MRD-persistent entrants and MRD-negative CR/CRi).",
+        ),
+    ]
+    overdue = inp.conduct.overdue
+    if overdue.height:
+        blocks.append(
+            Table(
+                "Listing: overdue disease assessments",
+                ["Subject", "Visit", "Due on"],
+                [
+                    [r["USUBJID"], r["visit"], str(r["due_date"])]
+                    for r in overdue.sort("due_date").iter_rows(named=True)
+                ],
+                align=["left", "left", "left"],
+                population="As above.",
+            )
+        )
+    return Section("Trial conduct and data currency", "conduct", blocks, new_page=True)
+
+
+def _signed(n: int) -> str:
+    """+3, -1, and 0 (not +0)."""
+    return f"{n:+d}" if n else "0"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from trial_outcomes.analysis.conduct import ConductTables
 from trial_outcomes.analysis.listings import ListingTables
 from trial_outcomes.plan import AnalysisPlan
 
@@ -32,6 +33,7 @@ class ReportInputs:
     qc_status: str | None = None  # the independent R QC (io.qc): agree, disagree, not run, failed
     qc_summary: str | None = None
     listings: ListingTables | None = None  # the closed report's listings and narratives
+    conduct: ConductTables | None = None  # trial conduct and data currency
 
     def table(self, name: str) -> pl.DataFrame:
         return self.tables[name]

@@ -1,0 +1,60 @@
+"""Trial conduct and data currency (analysis/conduct.py), worked examples in study days
+(day 0 = 2021-01-01)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from tests.builders import Trial
+from trial_outcomes.analysis.conduct import accrual, conduct_summary, overdue_assessments, visit_schedule
+
+
+def test_the_visit_schedule_is_d14_to_m12_then_every_six_months():
+    """Months of 30.4375 days, rounded: M18 = 547.875 -> 548, M24 = 730.5 -> 730 (to even)."""
+    assert visit_schedule(800) == {
+        "D14": 14,
+        "D28": 28,
+        "M2": 61,
+        "M3": 91,
+        "M6": 183,
+        "M9": 274,
+        "M12": 365,
+        "M18": 548,
+        "M24": 730,
+    }
+    assert list(visit_schedule(60)) == ["D14", "D28"]
+
+
+def test_a_visit_is_overdue_once_its_window_has_passed_without_an_assessment():
+    """Cut day 100. S1: D14 labelled on day 14; an unscheduled CR on day 31 counts for D28
+    (28 +/- 7); M2 (day 61, window 14: due by day 75) has nothing: overdue; M3 (91 + 14 =
+    105 > 100) is not due yet. S2 relapsed on day 50 (off the response schedule) and S3
+    died on day 20: neither has a due visit."""
+    t = Trial()
+    t.enrol("S1").infuse("S1").assess("S1", 14, "CR", 0.0, visit="D14").assess("S1", 31, "CR", None, visit="UNSCHED")
+    t.enrol("S2").infuse("S2").assess("S2", 28, "CR", 0.0, visit="D28").assess("S2", 50, "RELAPSE", visit="M2")
+    t.enrol("S3").infuse("S3").event("S3", 20, "DEATH", "Sepsis", "INFECTION")
+    d = t.derive(cut_day=100)
+    cut = dt.date(2021, 1, 1) + dt.timedelta(days=100)
+    due = overdue_assessments(d.adsl, d.adrs, cut)
+    assert due.select("USUBJID", "visit", "overdue").rows() == [
+        ("S1", "D14", False),
+        ("S1", "D28", False),
+        ("S1", "M2", True),
+    ]
+    table = conduct_summary(d.adsl, d.adrs, cut, target=3, months=12)
+    visits = table.filter(pl.col("section") == "visit").select("group", "n", "count").rows()
+    assert visits == [("D14", 1, 0), ("D28", 1, 0), ("M2", 1, 1)]
+    # MRD: S1's day-31 CR has none; S1's day-14 CR and S2's day-28 CR have it
+    assert table.filter(pl.col("section") == "mrd").select("n", "count").row(0) == (3, 1)
+
+
+def test_accrual_by_quarter_against_a_linear_plan():
+    """Enrolled 2021-01-05 and 2021-04-10, plan 4 subjects over 12 months from the first,
+    cut 2021-06-30. Q1 ends 2021-03-31, 85 days = 2.79 months in: planned 4 x 2.79 / 12 =
+    0.93 -> 1; Q2 ends at the cut, 176 days = 5.78 months: 1.93 -> 2."""
+    adsl = pl.DataFrame({"ENRLDT": [dt.date(2021, 1, 5), dt.date(2021, 4, 10)]})
+    table = accrual(adsl, dt.date(2021, 6, 30), target=4, months=12)
+    assert table.rows() == [("2021-Q1", 1, 1, 1), ("2021-Q2", 1, 2, 2)]

@@ -1,0 +1,207 @@
+"""Trial conduct and data currency at the cut (issue 26): accrual against the plan, by
+calendar quarter and by site, time from enrolment to infusion by site, disease
+assessments overdue by the visit schedule, and remission assessments without MRD.
+
+Choices made (docs/endpoints.md, Trial conduct):
+
+- Planned accrual is linear: ``target_enrolment`` subjects over ``accrual_months`` from
+  the first enrolment (the plan's ``[conduct]``).
+- The visit schedule of response assessments is D14, D28, M2, M3, M6, M9, M12, then every
+  6 months (``VISIT_DAYS``, days from infusion). A visit is due for an infused subject
+  still on the response schedule at the cut: alive, not withdrawn or lost, and not
+  relapsed (a relapse ends the response schedule). It is overdue when its day plus its
+  window (``WINDOW_DAYS``: 7 days for D14 and D28, 14 for M2 and M3, 30 after) has passed
+  by the cut and the subject has no assessment labelled with that visit nor any
+  assessment inside that window around the visit's day.
+- MRD is expected at every CR/CRi assessment (MRD-negativity defines the remissions of
+  MRD-persistent entrants and ``MRDNEGFL``); a CR/CRi assessment without ``mrd_pct`` is
+  missing MRD.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import NamedTuple
+
+import polars as pl
+
+from trial_outcomes.analysis.frames import require
+
+MONTH_DAYS = 30.4375
+#: visit -> target day from infusion; after M12, every 6 months (M18, M24, ...)
+VISIT_DAYS = {"D14": 14, "D28": 28, "M2": 61, "M3": 91, "M6": 183, "M9": 274, "M12": 365}
+LONG_TERM_EVERY_MONTHS = 6
+
+
+class ConductTables(NamedTuple):
+    """The conduct table, and the overdue visits of each subject (closed report only)."""
+
+    summary: pl.DataFrame
+    overdue: pl.DataFrame
+
+
+def visit_schedule(last_day: int) -> dict[str, int]:
+    """Every visit whose target day is on or before ``last_day``: the fixed ones, then
+    M18, M24, ... every 6 months (days rounded from months of 30.4375 days)."""
+    out = {v: d for v, d in VISIT_DAYS.items() if d <= last_day}
+    month = 12 + LONG_TERM_EVERY_MONTHS
+    while round(month * MONTH_DAYS) <= last_day:
+        out[f"M{month}"] = round(month * MONTH_DAYS)
+        month += LONG_TERM_EVERY_MONTHS
+    return out
+
+
+def window_days(visit: str) -> int:
+    """The days either side of a visit's target day in which an assessment counts for it."""
+    return 7 if visit in ("D14", "D28") else 14 if visit in ("M2", "M3") else 30
+
+
+def _quarter(date: pl.Expr) -> pl.Expr:
+    return date.dt.year().cast(pl.String) + pl.lit("-Q") + date.dt.quarter().cast(pl.String)
+
+
+def accrual(adsl: pl.DataFrame, cut: dt.date, target: int, months: int) -> pl.DataFrame:
+    """Per calendar quarter from the first enrolment to the cut: subjects enrolled in it,
+    cumulative, and the cumulative plan at the quarter's end (or the cut, if earlier)."""
+    require(adsl, "ADSL", "ENRLDT")
+    if adsl.is_empty():
+        return pl.DataFrame(
+            schema={"quarter": pl.String, "enrolled": pl.Int64, "cumulative": pl.Int64, "planned": pl.Int64}
+        )
+    first = adsl["ENRLDT"].min()
+    assert isinstance(first, dt.date)
+    quarters = (
+        pl.date_range(first, cut, interval="1d", eager=True)
+        .to_frame("d")
+        .with_columns(_quarter(pl.col("d")).alias("quarter"))
+        .group_by("quarter", maintain_order=True)
+        .agg(pl.col("d").max().alias("end"))
+    )
+    counts = adsl.group_by(_quarter(pl.col("ENRLDT")).alias("quarter")).agg(pl.len().cast(pl.Int64).alias("enrolled"))
+    elapsed = (pl.col("end") - pl.lit(first)).dt.total_days() / MONTH_DAYS
+    planned = (pl.lit(float(target)) * pl.min_horizontal(elapsed / months, pl.lit(1.0))).round(0).cast(pl.Int64)
+    return (
+        quarters.join(counts, on="quarter", how="left")
+        .with_columns(pl.col("enrolled").fill_null(0))
+        .with_columns(pl.col("enrolled").cum_sum().alias("cumulative"), planned.alias("planned"))
+        .select("quarter", "enrolled", "cumulative", "planned")
+    )
+
+
+def by_site(adsl: pl.DataFrame) -> pl.DataFrame:
+    """Per site: enrolled, infused, and days from enrolment to infusion (median, range)."""
+    require(adsl, "ADSL", "SITEID", "SAFFL", "ENRINFDY")
+    return (
+        adsl.group_by("SITEID")
+        .agg(
+            pl.len().cast(pl.Int64).alias("enrolled"),
+            (pl.col("SAFFL") == "Y").sum().cast(pl.Int64).alias("infused"),
+            pl.col("ENRINFDY").median().alias("median_days"),
+            pl.col("ENRINFDY").min().cast(pl.Float64).alias("min_days"),
+            pl.col("ENRINFDY").max().cast(pl.Float64).alias("max_days"),
+        )
+        .sort("SITEID")
+    )
+
+
+def _responses(adrs: pl.DataFrame) -> pl.DataFrame:
+    require(adrs, "ADRS", "USUBJID", "PARAMCD", "ADT", "AVISIT", "AVALC", "MRDPCT")
+    return adrs.filter(pl.col("PARAMCD") == "OVRLRESP")
+
+
+def overdue_assessments(adsl: pl.DataFrame, adrs: pl.DataFrame, cut: dt.date) -> pl.DataFrame:
+    """One row per due visit of each subject on the response schedule at the cut:
+    ``USUBJID, visit, target_day, due_date, overdue`` (True: no assessment for it), from
+    ADRS's assessments (``OVRLRESP``)."""
+    require(adsl, "ADSL", "USUBJID", "TRTSDT", "DTHDT", "WDDT", "LOSTDT", "RELDT")
+    on_schedule = adsl.filter(
+        pl.col("TRTSDT").is_not_null()
+        & pl.col("DTHDT").is_null()
+        & pl.col("WDDT").is_null()
+        & pl.col("LOSTDT").is_null()
+        & pl.col("RELDT").is_null()
+    )
+    rows = []
+    seen = _responses(adrs).select("USUBJID", pl.col("ADT").alias("assessment_date"), pl.col("AVISIT").alias("visit"))
+    by_subject = {k[0]: g for k, g in seen.group_by("USUBJID")}
+    for s in on_schedule.select("USUBJID", "TRTSDT").iter_rows(named=True):
+        day0: dt.date = s["TRTSDT"]
+        done = by_subject.get(s["USUBJID"], seen.clear())
+        labels = set(done["visit"].drop_nulls().to_list())
+        days = [(d - day0).days for d in done["assessment_date"].to_list()]
+        for visit, target in visit_schedule((cut - day0).days).items():
+            window = window_days(visit)
+            if target + window > (cut - day0).days:
+                continue  # its window is still open at the cut
+            assessed = visit in labels or any(abs(d - target) <= window for d in days)
+            rows.append(
+                {
+                    "USUBJID": s["USUBJID"],
+                    "visit": visit,
+                    "target_day": target,
+                    "due_date": day0 + dt.timedelta(days=target),
+                    "overdue": not assessed,
+                }
+            )
+    schema = {
+        "USUBJID": pl.String,
+        "visit": pl.String,
+        "target_day": pl.Int64,
+        "due_date": pl.Date,
+        "overdue": pl.Boolean,
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def missing_mrd(adrs: pl.DataFrame) -> tuple[int, int]:
+    """CR/CRi assessments, and how many of them lack MRD."""
+    remission = _responses(adrs).filter(pl.col("AVALC").is_in(["CR", "CRi"]))
+    return remission.height, int(remission["MRDPCT"].is_null().sum())
+
+
+def conduct_summary(adsl: pl.DataFrame, adrs: pl.DataFrame, cut: dt.date, target: int, months: int) -> pl.DataFrame:
+    """The conduct table: ``section`` (accrual, site, visit, mrd), ``group``, and the
+    counts and days of each (``conduct_summary.csv``)."""
+    frames = []
+    for r in accrual(adsl, cut, target, months).iter_rows(named=True):
+        frames.append(
+            {
+                "section": "accrual",
+                "group": r["quarter"],
+                "n": r["enrolled"],
+                "count": r["cumulative"],
+                "planned": r["planned"],
+            }
+        )
+    for r in by_site(adsl).iter_rows(named=True):
+        frames.append(
+            {
+                "section": "site",
+                "group": r["SITEID"],
+                "n": r["enrolled"],
+                "count": r["infused"],
+                "median_days": r["median_days"],
+                "min_days": r["min_days"],
+                "max_days": r["max_days"],
+            }
+        )
+    due = overdue_assessments(adsl, adrs, cut)
+    if due.height:
+        visits = due.group_by("visit", "target_day").agg(
+            pl.len().cast(pl.Int64).alias("n"), pl.col("overdue").sum().cast(pl.Int64).alias("count")
+        )
+        for r in visits.sort("target_day").iter_rows(named=True):
+            frames.append({"section": "visit", "group": r["visit"], "n": r["n"], "count": r["count"]})
+    n, missing = missing_mrd(adrs)
+    frames.append({"section": "mrd", "group": "CR/CRi assessments", "n": n, "count": missing})
+    schema = {
+        "section": pl.String,
+        "group": pl.String,
+        "n": pl.Int64,
+        "count": pl.Int64,
+        "planned": pl.Int64,
+        "median_days": pl.Float64,
+        "min_days": pl.Float64,
+        "max_days": pl.Float64,
+    }
+    return pl.DataFrame(frames, schema=schema)
