@@ -82,43 +82,52 @@ pmin_date <- function(...) {
 }
 
 # --- response (endpoints.md, Response) ------------------------------------------------------------
-eff <- adsl[adsl$EFFFL == "Y", ]
-therapy_end <- pmin_date(eff$HSCTDT, eff$NTHERDT)
+# every enrolled subject: the efficacy set's rates and, for intention to treat, all enrolled
+# (a subject never infused is a non-responder; one awaiting infusion at the cut is pending)
+subj <- adsl
+infused <- !is.na(subj$TRTSDT)
+therapy_end <- pmin_date(subj$HSCTDT, subj$NTHERDT)
 ovr <- adrs[adrs$PARAMCD == "OVRLRESP", ]
-k <- match(ovr$USUBJID, eff$USUBJID)
+k <- match(ovr$USUBJID, subj$USUBJID)
 ovr <- ovr[!is.na(k), ]
 k <- k[!is.na(k)]
-ovr$day <- as.numeric(ovr$ADT - eff$TRTSDT[k])
+ovr$day <- as.numeric(ovr$ADT - subj$TRTSDT[k])
 ovr$attributable <- is.na(therapy_end[k]) | ovr$ADT < therapy_end[k]
 ovr$remission <- ovr$AVALC %in% REMISSION &
-  (eff$STRATUM[k] != "mrd_persistent" | (!is.na(ovr$MRDPCT) & ovr$MRDPCT < 0.01))
+  (subj$STRATUM[k] != "mrd_persistent" | (!is.na(ovr$MRDPCT) & ovr$MRDPCT < 0.01))
+awaiting_infusion <- !infused & is.na(subj$DTHDT) & is.na(subj$WDDT) & is.na(subj$LOSTDT)
 close_by <- function(last_day) {
-  pmin_date(eff$TRTSDT + last_day, eff$DTHDT, therapy_end, eff$WDDT, eff$LOSTDT)
+  pmin_date(subj$TRTSDT + last_day, subj$DTHDT, therapy_end, subj$WDDT, subj$LOSTDT)
 }
-by_subject <- function(flag) eff$USUBJID %in% ovr$USUBJID[flag]
+open_at_cut <- function(last_day) ifelse(infused, close_by(last_day) > cut, awaiting_infusion)
+by_subject <- function(flag) infused & subj$USUBJID %in% ovr$USUBJID[flag]
 
 # CR/CRi by day 28: an attributable remission on day 21-42; pending while the window is open
 responder_28 <- by_subject(ovr$attributable & ovr$remission & ovr$day >= 21 & ovr$day <= 42)
-pending_28 <- close_by(42) > cut
+pending_28 <- open_at_cut(42)
 
 # ORR3M: an attributable remission on day 0-91 with nothing ending it in the 28 days after it
-cut_day <- as.numeric(cut - eff$TRTSDT)
-orr3m <- logical(nrow(eff))
-awaiting <- logical(nrow(eff))
-for (i in seq_len(nrow(eff))) {
-  a <- ovr[ovr$USUBJID == eff$USUBJID[i], ]
+cut_day <- as.numeric(cut - subj$TRTSDT)
+orr3m <- logical(nrow(subj))
+awaiting <- logical(nrow(subj))
+for (i in which(infused)) {
+  a <- ovr[ovr$USUBJID == subj$USUBJID[i], ]
   candidates <- a$day[a$attributable & a$remission & a$day >= 0 & a$day <= 91]
   ends <- a$day[a$AVALC %in% "RELAPSE" | (a$attributable & a$AVALC %in% c("PR", "NR", "RELAPSE"))]
-  death_day <- as.numeric(eff$DTHDT[i] - eff$TRTSDT[i])
+  death_day <- as.numeric(subj$DTHDT[i] - subj$TRTSDT[i])
   for (d in candidates) {
     broken <- any(ends > d & ends <= d + 28) || (!is.na(death_day) && death_day >= d && death_day <= d + 28)
     if (broken) next
     if (d + 28 <= cut_day[i]) orr3m[i] <- TRUE else awaiting[i] <- TRUE
   }
 }
-pending_orr3m <- !orr3m & (awaiting | close_by(91) > cut)
+pending_orr3m <- !orr3m & (awaiting | open_at_cut(91))
 
 response <- pipeline_table("response_summary.csv")
+populations <- list(
+  "EFFFL, not pending" = subj$EFFFL %in% "Y",
+  "ENRLFL (intention to treat), not pending" = rep(TRUE, nrow(subj))
+)
 rate_rows <- list(
   list(parameter = "CR/CRi by day 28", responder = responder_28, pending = pending_28),
   list(parameter = "ORR3M: CR/CRi within 3 months, maintained 28 days", responder = orr3m, pending = pending_orr3m)
@@ -127,15 +136,20 @@ for (rr in rate_rows) {
   mine <- response[response$parameter == rr$parameter, ]
   for (j in seq_len(nrow(mine))) {
     row <- mine[j, ]
-    member <- if (row$group_var == "all") rep(TRUE, nrow(eff)) else {
-      v <- as.character(eff[[row$group_var]])
-      !is.na(v) & v == row$group
+    in_population <- populations[[row$population]]
+    if (is.null(in_population)) {
+      add("response", rr$parameter, row$population, "population known to the QC", 1, 0, 0)
+      next
     }
+    member <- in_population & (if (row$group_var == "all") TRUE else {
+      v <- as.character(subj[[row$group_var]])
+      !is.na(v) & v == row$group
+    })
     evaluable <- member & !rr$pending
     n <- sum(evaluable)
     x <- sum(rr$responder & evaluable)
     ci <- if (n > 0) binom.test(x, n)$conf.int else c(NA, NA)
-    label <- paste0(row$group_var, "=", row$group)
+    label <- paste0(if (row$population == "EFFFL, not pending") "" else "ITT ", row$group_var, "=", row$group)
     add("response", rr$parameter, label, "n evaluable", row$n, n, 0)
     add("response", rr$parameter, label, "responders", row$responders, x, 0)
     add("response", rr$parameter, label, "rate", row$rate, if (n > 0) x / n else NA)

@@ -323,7 +323,7 @@ def _rate(label: str) -> dict[str, dy.Column]:
 
 class ResponseSummary(dy.Schema):
     parameter = dy.String(primary_key=True, description="Response parameter")
-    population = _s("Population", nullable=False)
+    population = dy.String(primary_key=True, description="Population: efficacy set, or all enrolled (ITT)")
     group_var = dy.String(primary_key=True, description="Subgroup variable (all: whole population)")
     group = dy.String(primary_key=True, description="Subgroup level")
     n = _i("Evaluable subjects (denominator)", nullable=False, min=0)

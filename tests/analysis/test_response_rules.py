@@ -4,6 +4,7 @@ days (day 0 = infusion; the cut is day 1000 unless said)."""
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 from tests.builders import Trial, adsl_row, day, tte
 from trial_outcomes.analysis.rates import response_summary
@@ -249,3 +250,25 @@ def test_rates_by_response_stratum():
     assert got[("all", "all")] == (2, 4)
     assert got[("STRATUM", "morphologic")] == (1, 2)
     assert got[("STRATUM", "mrd_persistent")] == (1, 2)
+
+
+def test_intention_to_treat_counts_the_never_infused_as_non_responders():
+    """All enrolled (ITT): S1 infused, CR on day 28 (responder); S2 withdrawn on day -3
+    for a manufacturing failure, never infused (a non-responder); S3 enrolled, awaiting
+    infusion at the cut (pending, out of the denominator). ITT CR/CRi by day 28: 1/2 =
+    50 %, Clopper-Pearson 1.26-98.74 %; the efficacy set: 1/1."""
+    from trial_outcomes.analysis.rates import EFFICACY_POPULATION, ITT_POPULATION
+
+    t = Trial()
+    t.enrol("S1").infuse("S1").assess("S1", 28, "CR", 0.0)
+    t.enrol("S2").event("S2", -3, "WITHDRAWAL", "Manufacturing failure")
+    t.enrol("S3", enrol_day=50)
+    table = response_summary(t.derive(cut_day=60).adsl, ()).filter(
+        (pl.col("parameter") == "CR/CRi by day 28") & (pl.col("group_var") == "all")
+    )
+    itt = table.filter(pl.col("population") == ITT_POPULATION).row(0, named=True)
+    assert (itt["n"], itt["responders"], itt["n_pending"]) == (2, 1, 1)
+    assert itt["rate_lcl"] == pytest.approx(0.01257912, abs=1e-8)
+    assert itt["rate_ucl"] == pytest.approx(0.98742088, abs=1e-8)
+    eff = table.filter(pl.col("population") == EFFICACY_POPULATION).row(0, named=True)
+    assert (eff["n"], eff["responders"]) == (1, 1)

@@ -33,6 +33,10 @@ RESPONSE_PARAMETERS = {
 }
 
 
+EFFICACY_POPULATION = "EFFFL, not pending"
+ITT_POPULATION = "ENRLFL (intention to treat), not pending"
+
+
 def groups(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> Iterator[tuple[str, str, pl.DataFrame]]:
     """('all', 'all', everyone), then the response stratum and each plan subgroup by level."""
     yield "all", "all", adsl
@@ -55,26 +59,40 @@ def response_summary(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> pl.DataF
     eff = adsl.filter(pl.col("EFFFL") == "Y")
     rows = []
     for parameter, (flag, pending_flag) in RESPONSE_PARAMETERS.items():
-        for var, level, part in groups(eff, subgroups):
-            pending = part.filter(pl.col(pending_flag) == "Y")
-            evaluable = part.filter(pl.col(pending_flag) != "Y")
-            n = evaluable.height
-            x = int((evaluable[flag] == "Y").sum())
-            lcl, ucl = clopper_pearson(x, n)
-            rows.append(
-                {
-                    "parameter": parameter,
-                    "population": "EFFFL, not pending",
-                    "group_var": var,
-                    "group": level,
-                    "n": n,
-                    "responders": x,
-                    "rate": x / n if n else None,
-                    "rate_lcl": lcl,
-                    "rate_ucl": ucl,
-                    "n_pending": pending.height,
-                    "n_pending_responders": int((pending[flag] == "Y").sum()),
-                }
-            )
+        for population, members, pending_rule in (
+            (EFFICACY_POPULATION, eff, pl.col(pending_flag) == "Y"),
+            # intention to treat: every enrolled subject, a subject never infused a non-responder,
+            # one still awaiting infusion at the cut pending (issue 26; ELIANA's 97 enrolled)
+            (ITT_POPULATION, adsl, (pl.col(pending_flag) == "Y") | (pl.col("NINFCAT") == "AWAITING")),
+        ):
+            rows += _rate_rows(parameter, population, members, subgroups, flag, pending_rule.fill_null(False))
     schema = {name: col.dtype for name, col in ResponseSummary.columns().items()}
     return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _rate_rows(
+    parameter: str, population: str, members: pl.DataFrame, subgroups: tuple[str, ...], flag: str, pending: pl.Expr
+) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for var, level, part in groups(members, subgroups):
+        pending_part = part.filter(pending)
+        evaluable = part.filter(~pending)
+        n = evaluable.height
+        x = int((evaluable[flag] == "Y").sum())
+        lcl, ucl = clopper_pearson(x, n)
+        rows.append(
+            {
+                "parameter": parameter,
+                "population": population,
+                "group_var": var,
+                "group": level,
+                "n": n,
+                "responders": x,
+                "rate": x / n if n else None,
+                "rate_lcl": lcl,
+                "rate_ucl": ucl,
+                "n_pending": pending_part.height,
+                "n_pending_responders": int((pending_part[flag] == "Y").sum()),
+            }
+        )
+    return rows

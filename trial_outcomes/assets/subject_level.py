@@ -12,6 +12,7 @@ from trial_outcomes.analysis.adrs import derive_adrs
 from trial_outcomes.analysis.adsl import derive_adsl
 from trial_outcomes.analysis.conduct import ConductTables
 from trial_outcomes.analysis.eligibility import eligibility_deviations as find_deviations
+from trial_outcomes.analysis.rates import EFFICACY_POPULATION
 from trial_outcomes.analysis.rates import response_summary as summarise_response
 from trial_outcomes.analysis.syndromes import SyndromeGrading
 from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
@@ -122,7 +123,7 @@ def response_summary(context: AssetExecutionContext, settings: DropSettings, ads
     plan = settings.analysis_plan()
     table = summarise_response(adsl, plan.subgroups)
     meta, problems = save_table(context, settings, "response_summary.csv", table)
-    shown = table.filter(pl.col("group_var").is_in(["all", "STRATUM"]))
+    shown = table.filter(pl.col("group_var").is_in(["all", "STRATUM"]) & (pl.col("population") == EFFICACY_POPULATION))
     rows = [
         {
             "parameter": r["parameter"],
@@ -133,7 +134,7 @@ def response_summary(context: AssetExecutionContext, settings: DropSettings, ads
         }
         for r in shown.iter_rows(named=True)
     ]
-    overall = table.row(0, named=True)
+    overall = shown.row(0, named=True)
     yield dg.Output(
         table,
         metadata={

@@ -9,6 +9,7 @@ import polars as pl
 
 from trial_outcomes import labels
 from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER, POPULATION
+from trial_outcomes.analysis.rates import EFFICACY_POPULATION, ITT_POPULATION
 from trial_outcomes.formatting import (
     FEW_AT_RISK_NOTE,
     count_pct,
@@ -230,15 +231,21 @@ def best_response_table(inp: ReportInputs) -> Table:
 
 
 def response_rates_table(inp: ReportInputs) -> Table:
-    table = inp.table("response_summary")
+    everyone = inp.table("response_summary")
+    table = everyone.filter(pl.col("population") == EFFICACY_POPULATION)
+    itt = {
+        (r["parameter"], r["group_var"], r["group"]): r
+        for r in everyone.filter(pl.col("population") == ITT_POPULATION).iter_rows(named=True)
+    }
     rows: list[list[str]] = []
     bold: list[int] = []
     last = None
     for r in table.iter_rows(named=True):
         if r["parameter"] != last:
             bold.append(len(rows))
-            rows.append([r["parameter"], "", "", "", ""])
+            rows.append([r["parameter"], "", "", "", "", ""])
             last = r["parameter"]
+        i = itt.get((r["parameter"], r["group_var"], r["group"]))
         rows.append(
             [
                 f"   {labels.group(r['group_var'], r['group'])}",
@@ -246,15 +253,24 @@ def response_rates_table(inp: ReportInputs) -> Table:
                 str(r["responders"]),
                 pct_ci(r["rate"], r["rate_lcl"], r["rate_ucl"]),
                 f"{r['n_pending']} ({r['n_pending_responders']})" if r["n_pending_responders"] else str(r["n_pending"]),
+                "" if i is None else f"{i['responders']}/{i['n']}, {pct_ci(i['rate'], i['rate_lcl'], i['rate_ucl'])}",
             ]
         )
     return Table(
         "Response rates",
-        ["Parameter / group", "Evaluable", "Responders", "Rate (95% CI)", "Pending (responders)"],
+        [
+            "Parameter / group",
+            "Evaluable",
+            "Responders",
+            "Rate (95% CI)",
+            "Pending (responders)",
+            "All enrolled (ITT): responders/n, rate (95% CI)",
+        ],
         rows,
         bold_rows=bold,
         population="Efficacy set, less subjects pending at the cut (counted apart, responder so far or not; in "
-        "brackets those already responding, as information).",
+        "brackets those already responding, as information). ITT: every enrolled subject, a subject never "
+        "infused a non-responder, one awaiting infusion at the cut pending.",
         method="Exact Clopper-Pearson 95% CIs. MRD-negative: any attributable CR/CRi on day 21-42 with MRD < "
         "0.01%. ORR3M (ELIANA's primary endpoint): an attributable CR/CRi on day 0-91 maintained 28 days: no "
         "relapse, no PR/NR assessment and no death within the 28 days after it.",

@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 
 from trial_outcomes import labels
+from trial_outcomes.analysis.rates import EFFICACY_POPULATION, ITT_POPULATION
 from trial_outcomes.formatting import (
     FEW_AT_RISK,
     FEW_AT_RISK_MARK,
@@ -93,7 +94,9 @@ def data_cut_text(inp: ReportInputs) -> str:
 
 def executive_summary(inp: ReportInputs) -> Section:
     adsl = inp.adsl
-    response = inp.table("response_summary")
+    all_response = inp.table("response_summary")
+    response = all_response.filter(pl.col("population") == EFFICACY_POPULATION)
+    itt = all_response.filter(pl.col("population") == ITT_POPULATION)
     survival = inp.table("survival_summary")
     details = inp.table("survival_details")
     safety = inp.table("safety_summary")
@@ -127,8 +130,18 @@ def executive_summary(inp: ReportInputs) -> Section:
     )
     cr = _row(response, parameter="CR/CRi by day 28", group_var="all")
     orr = _row(response, parameter="ORR3M: CR/CRi within 3 months, maintained 28 days", group_var="all")
-    items.append(("CR/CRi by day 28", _rate(cr), "normal"))
-    items.append(("ORR3M (CR/CRi within 3 months, maintained 28 days)", _rate(orr), "normal"))
+    cr_itt = _row(itt, parameter="CR/CRi by day 28", group_var="all")
+    orr_itt = _row(itt, parameter="ORR3M: CR/CRi within 3 months, maintained 28 days", group_var="all")
+    items.append(
+        ("CR/CRi by day 28", _rate(cr) + (f"; all enrolled (ITT) {_rate(cr_itt)}" if cr_itt else ""), "normal")
+    )
+    items.append(
+        (
+            "ORR3M (CR/CRi within 3 months, maintained 28 days)",
+            _rate(orr) + (f"; all enrolled (ITT) {_rate(orr_itt)}" if orr_itt else ""),
+            "normal",
+        )
+    )
     shown = list(inp.plan.landmark_months[:2])  # endpoints.md v3: the plan's first two landmarks, whatever they are
     for endpoint in ("OS", "EFS", "DFS"):
         r = _row(survival, endpoint=endpoint, analysis="primary", group_var="all")

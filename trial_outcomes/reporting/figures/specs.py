@@ -12,6 +12,7 @@ import polars as pl
 from trial_outcomes import labels
 from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER
 from trial_outcomes.analysis.models import PER_UNIT, PH_REJECTS
+from trial_outcomes.analysis.rates import EFFICACY_POPULATION
 from trial_outcomes.analysis.stopping import RULES, SAFETY, STATISTICS
 from trial_outcomes.dates import DAYS_PER_MONTH
 from trial_outcomes.formatting import landmark_rate, months, ratio_ci
@@ -229,7 +230,7 @@ def schoenfeld_specs(
 
 
 def response_forest_spec(response: pl.DataFrame, parameter: str = "CR/CRi by day 28") -> ForestSpec:
-    part = response.filter(pl.col("parameter") == parameter)
+    part = response.filter((pl.col("parameter") == parameter) & (pl.col("population") == EFFICACY_POPULATION))
     overall = part.filter(pl.col("group_var") == "all").row(0, named=True)
     rows = [
         ForestRow(
