@@ -23,6 +23,8 @@ import dataframely as dy
 import polars as pl
 
 YN = "^[YN]$"
+#: STUDYID of every ADaM dataset (and the trial everything here belongs to)
+STUDY_ID = "NCT04325841"
 
 
 def _method(method: str | None) -> dict[str, str] | None:
@@ -98,6 +100,11 @@ RENAMED_V4: dict[str, str] = {
 }
 
 
+def with_study(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with ``STUDYID`` first (every ADaM dataset carries it)."""
+    return frame.select(pl.lit(STUDY_ID).alias("STUDYID"), pl.exclude("STUDYID"))
+
+
 def with_current_names(frame: pl.DataFrame) -> pl.DataFrame:
     """A dataset published before contract version 4 under today's names (a cut published
     by an earlier version is still compared with, and its ADSL read)."""
@@ -107,6 +114,7 @@ def with_current_names(frame: pl.DataFrame) -> pl.DataFrame:
 class ADSL(dy.Schema):
     """Subject-level analysis dataset: one row per enrolled subject."""
 
+    STUDYID = _s("Study identifier", nullable=False, regex=f"^{STUDY_ID}$")
     USUBJID = dy.String(primary_key=True, description="Unique subject identifier")
     SITEID = _subgroup(_s("Study site identifier", nullable=False))
     RFICDT = _d("Date of informed consent", nullable=False)
@@ -220,6 +228,7 @@ class ADSL(dy.Schema):
 class ADRS(dy.Schema):
     """Response analysis dataset: each assessment, the best response by day 28 and ORR3M."""
 
+    STUDYID = _s("Study identifier", nullable=False, regex=f"^{STUDY_ID}$")
     USUBJID = _s("Unique subject identifier", nullable=False)
     PARAMCD = _s("Parameter code", nullable=False)
     PARAM = _s("Parameter", nullable=False)
@@ -236,6 +245,7 @@ class ADRS(dy.Schema):
 class ADTTE(dy.Schema):
     """Time-to-event analysis dataset: one row per subject, endpoint and analysis."""
 
+    STUDYID = _s("Study identifier", nullable=False, regex=f"^{STUDY_ID}$")
     USUBJID = _s("Unique subject identifier", nullable=False)
     PARAMCD = _s("Parameter code", nullable=False)
     PARAM = _s("Parameter", nullable=False)
@@ -266,6 +276,7 @@ class ADTTE(dy.Schema):
 class ADAE(dy.Schema):
     """Adverse events analysis dataset: one row per adverse event."""
 
+    STUDYID = _s("Study identifier", nullable=False, regex=f"^{STUDY_ID}$")
     USUBJID = dy.String(primary_key=True, description="Unique subject identifier")
     AESPID = dy.String(primary_key=True, description="Sponsor-defined AE identifier")
     AETERM = _s("Reported term (verbatim)", nullable=False)

@@ -12,6 +12,7 @@ from trial_outcomes.analysis.flags import yn_flag, yn_value
 from trial_outcomes.analysis.frames import require
 from trial_outcomes.analysis.terms import decoded_term, is_crs, is_icans
 from trial_outcomes.analysis.timeline import attribution_end, followup_dates, study_day, treatment_dates
+from trial_outcomes.contracts import with_study
 
 NOT_CODED = "Not coded"
 
@@ -108,7 +109,7 @@ def derive_adae(records: Records, cut: dt.date) -> pl.DataFrame:
     )
     out = out.sort("USUBJID", "AEDECOD", "AETOXGR", "ASTDT", "AESPID", descending=[False, False, True, False, False])
     worst = (pl.int_range(pl.len()).over("USUBJID", "AEDECOD", "TRTEMFL") == 0) & (pl.col("TRTEMFL") == "Y")
-    return out.with_columns(yn_flag(worst).alias("WORSTFL")).sort("USUBJID", "ASTDT", "AESPID")
+    return with_study(out.with_columns(yn_flag(worst).alias("WORSTFL")).sort("USUBJID", "ASTDT", "AESPID"))
 
 
 def worst_grade(adae: pl.DataFrame, *by: str) -> pl.DataFrame:

@@ -8,6 +8,7 @@ from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.flags import yn_flag
 from trial_outcomes.analysis.frames import require
 from trial_outcomes.analysis.response import PENDING, attributable_assessments, mrd_negative
+from trial_outcomes.contracts import with_study
 
 
 def derive_adrs(records: Records, adsl: pl.DataFrame) -> pl.DataFrame:
@@ -81,4 +82,6 @@ def derive_adrs(records: Records, adsl: pl.DataFrame) -> pl.DataFrame:
         pl.col("ORR3MFL").alias("CRFL"),
         pl.lit("Y").alias("ANL01FL"),
     )
-    return pl.concat([visits, best, orr3m], how="vertical_relaxed").sort("USUBJID", "PARAMCD", "ADT", nulls_last=True)
+    return with_study(
+        pl.concat([visits, best, orr3m], how="vertical_relaxed").sort("USUBJID", "PARAMCD", "ADT", nulls_last=True)
+    )

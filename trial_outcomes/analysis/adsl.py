@@ -27,7 +27,7 @@ from trial_outcomes.analysis.timeline import (
     last_known_alive_date,
     treatment_dates,
 )
-from trial_outcomes.contracts import BASELINE_NAMES
+from trial_outcomes.contracts import BASELINE_NAMES, with_study
 
 
 def age_group(age: pl.Expr) -> pl.Expr:
@@ -113,4 +113,4 @@ def derive_adsl(
     adsl = adsl.rename({"subject_id": "USUBJID"}).join(syndromes, on="USUBJID", how="left")
     adsl = early_death_flags(not_infused_reason(time_to_infusion(disposition(populations(adsl)))))
     adsl = adsl.with_columns(yn_flag(pl.col("eligibility_deviation")).alias("ELIGDVFL"))
-    return adsl.drop("eligibility_deviation", "eligible_computed").sort("USUBJID")
+    return with_study(adsl.drop("eligibility_deviation", "eligible_computed").sort("USUBJID"))

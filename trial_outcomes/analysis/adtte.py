@@ -24,6 +24,7 @@ from collections.abc import Callable
 import polars as pl
 
 from trial_outcomes.analysis.frames import require
+from trial_outcomes.contracts import with_study
 from trial_outcomes.labels import ENDPOINTS as ENDPOINT_NAMES
 
 PRIMARY, CENSOR_AT_HSCT = "primary", "censor_at_hsct"
@@ -301,7 +302,7 @@ def derive_adtte(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> pl.DataFrame
     )
     carried = adsl.select("USUBJID", *CARRIED, *dict.fromkeys(subgroups))
     order = {p: i for i, p in enumerate(ENDPOINT_ORDER)}
-    return (
+    return with_study(
         tte.select(ADTTE_COLUMNS)
         .join(carried, on="USUBJID", how="left")
         .with_columns(pl.col("PARAMCD").replace_strict(order, return_dtype=pl.Int8).alias("_order"))

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 import dataframely as dy
 import polars as pl
 
-from trial_outcomes.contracts import ADAM_DATASETS, BASELINE_NAMES, YN, AdamDataset
+from trial_outcomes.contracts import ADAM_DATASETS, BASELINE_NAMES, STUDY_ID, YN, AdamDataset
 from trial_outcomes.io.xpt import DATE_FORMAT, MAX_TEXT_BYTES, longest_bytes
 from trial_outcomes.labels import LEVELS
 
@@ -36,7 +36,7 @@ ET.register_namespace("", ODM)
 ET.register_namespace("def", DEF)
 ET.register_namespace("xlink", XLINK)
 
-STUDY = "NCT04325841"
+STUDY = STUDY_ID
 ENDPOINTS_DOC = "docs/endpoints.md"
 
 #: the section of docs/endpoints.md that defines each dataset's derived variables
@@ -92,7 +92,11 @@ INTEGER_CODES = {
     "CNSR": {"0": "Event", "1": "Censored"},
     "EVNTTYPE": {"0": "Censored", "1": "Event of the endpoint", "2": "Competing event"},
 }
-ASSIGNED = {"AGEU": "YEARS for every subject", "AVALU": "DAYS for every record"}
+ASSIGNED = {
+    "STUDYID": f"{STUDY} for every record",
+    "AGEU": "YEARS for every subject",
+    "AVALU": "DAYS for every record",
+}
 PREDECESSOR = {adam: f"enrolment.{raw}" for raw, adam in BASELINE_NAMES.items() if raw != adam}
 PREDECESSOR["USUBJID"] = "subject_id of each record"
 
