@@ -229,7 +229,13 @@ class ADRS(dy.Schema):
     """Response analysis dataset: each assessment, the best response by day 28 and ORR3M."""
 
     STUDYID = _s("Study identifier", nullable=False, regex=f"^{STUDY_ID}$")
-    USUBJID = _s("Unique subject identifier", nullable=False)
+    USUBJID = dy.String(primary_key=True, description="Unique subject identifier")
+    ASEQ = dy.Int64(
+        primary_key=True,
+        min=1,
+        description="Analysis sequence number",
+        metadata={"method": "1, 2, ... per subject in the order PARAMCD, ADT (the record key)"},
+    )
     PARAMCD = _s("Parameter code", nullable=False)
     PARAM = _s("Parameter", nullable=False)
     AVISIT = _s("Analysis visit")
@@ -804,7 +810,7 @@ ADAM_DATASETS: tuple[AdamDataset, ...] = (
         "Response Analysis Dataset",
         "BASIC DATA STRUCTURE",
         "One record per subject, parameter and assessment",
-        ("USUBJID", "PARAMCD", "ADT"),
+        ("USUBJID", "ASEQ"),
     ),
     AdamDataset(
         "adtte.parquet",

@@ -82,6 +82,8 @@ def derive_adrs(records: Records, adsl: pl.DataFrame) -> pl.DataFrame:
         pl.col("ORR3MFL").alias("CRFL"),
         pl.lit("Y").alias("ANL01FL"),
     )
-    return with_study(
-        pl.concat([visits, best, orr3m], how="vertical_relaxed").sort("USUBJID", "PARAMCD", "ADT", nulls_last=True)
+    ordered = pl.concat([visits, best, orr3m], how="vertical_relaxed").sort(
+        "USUBJID", "PARAMCD", "ADT", nulls_last=True, maintain_order=True
     )
+    sequence = pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("USUBJID").alias("ASEQ")
+    return with_study(ordered.with_columns(sequence).select("USUBJID", "ASEQ", pl.exclude("USUBJID", "ASEQ")))
