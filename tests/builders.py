@@ -130,6 +130,20 @@ class Trial:
         )
         return self
 
+    def apheresis(
+        self, sid: str, at: int, status: str, released: int | None = None, not_infused: str | None = None
+    ) -> Trial:
+        self.rows["apheresis"].append(
+            dict(
+                subject_id=sid,
+                apheresis_date=day(at),
+                product_status=status,
+                release_date=None if released is None else day(released),
+                not_infused_reason=not_infused,
+            )
+        )
+        return self
+
     def crs(self, sid: str, at: int, temp: float, hypotension: str = "NONE", oxygen: str = "NONE") -> Trial:
         self.rows["crs_monitoring"].append(
             dict(subject_id=sid, obs_date=day(at), max_temp_c=temp, hypotension=hypotension, oxygen=oxygen)

@@ -84,6 +84,8 @@ CAUSE_CATEGORIES = ("LEUKEMIA", "CRS", "ICANS", "INFECTION", "TRANSPLANT", "OTHE
 CONSCIOUSNESS = ("AWAKE", "VOICE", "TACTILE", "UNAROUSABLE")
 SEIZURE = ("NONE", "RESOLVED", "PROLONGED")
 CEREBRAL_EDEMA = ("NONE", "FOCAL", "DIFFUSE")
+PRODUCT_STATUS = ("RELEASED", "OOS_INFUSED", "FAILED", "PENDING")
+NOT_INFUSED_REASONS = ("MANUFACTURING_FAILURE", "DEATH", "PROGRESSION", "AE", "WITHDRAWAL", "OTHER")
 
 CRS_TERM = "Cytokine release syndrome"
 ICANS_TERM = "Immune effector cell-associated neurotoxicity syndrome"
@@ -215,6 +217,20 @@ ICANS_MONITORING = RecordSchema(
     ),
 )
 
+#: data-contract.md (version 3), optional files for the DSMB package: leukapheresis and the product
+APHERESIS = RecordSchema(
+    record="apheresis",
+    key=("subject_id",),
+    required_file=False,
+    columns=(
+        Column("subject_id", "id"),
+        Column("apheresis_date", "date"),
+        Column("product_status", "code", codes=PRODUCT_STATUS),
+        Column("release_date", "date", nullable=True),
+        Column("not_infused_reason", "code", nullable=True, codes=NOT_INFUSED_REASONS),
+    ),
+)
+
 SCHEMAS: dict[str, RecordSchema] = {
     s.record: s
     for s in (
@@ -226,6 +242,7 @@ SCHEMAS: dict[str, RecordSchema] = {
         ADVERSE_EVENTS,
         CRS_MONITORING,
         ICANS_MONITORING,
+        APHERESIS,
     )
 }
 RECORDS: tuple[str, ...] = tuple(SCHEMAS)

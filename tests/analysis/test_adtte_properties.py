@@ -14,13 +14,14 @@ from trial_outcomes.analysis.derive import Derived, derive_all
 from trial_outcomes.io.parse import parse_records
 from trial_outcomes.io.readers import read_raw
 from trial_outcomes.schema import SCHEMAS
-from trial_outcomes.synth.generator import ACCRUAL_START, EXPORT_DAY, generate
+from trial_outcomes.synth.generator import ACCRUAL_START, EXPORT_DAY, SIMULATED, generate
 
 
 def _derive(seed: int, subjects: int, cut_offset: int) -> tuple[Derived, dt.date]:
     with tempfile.TemporaryDirectory() as tmp:
         generate(Path(tmp), subjects, seed)
-        records = {r: parse_records(read_raw(Path(tmp) / f"{r}.csv", s).frame, s)[0] for r, s in SCHEMAS.items()}
+        schemas = {r: SCHEMAS[r] for r in SIMULATED}
+        records = {r: parse_records(read_raw(Path(tmp) / f"{r}.csv", s).frame, s)[0] for r, s in schemas.items()}
     cut = ACCRUAL_START + dt.timedelta(days=cut_offset)
     return derive_all(records, cut), cut
 

@@ -41,3 +41,8 @@ def test_the_closed_report_has_the_listings_and_narratives_the_open_one_says_whe
     # the aggregate numbers are the same in both: the headline table of page 1
     headline = closed[closed.index("Headline results") : closed.index("Headline results") + 3000]
     assert headline.split("</table>")[0] in opened
+
+
+def test_without_the_apheresis_file_the_product_section_says_what_it_needs(materialized):
+    html = (materialized.folder / "report.html").read_text()
+    assert "this section needs the optional apheresis file" in html

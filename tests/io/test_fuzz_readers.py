@@ -15,8 +15,9 @@ from trial_outcomes.errors import DataDropError
 from trial_outcomes.io.parse import parse_records
 from trial_outcomes.io.readers import read_raw
 from trial_outcomes.schema import SCHEMAS
+from trial_outcomes.synth.generator import SIMULATED
 
-RECORDS = sorted(SCHEMAS)
+RECORDS = sorted(SIMULATED)  # the files a synthetic drop has
 
 
 @st.composite

@@ -15,7 +15,13 @@ import polars as pl
 from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.deaths import death_details, early_death_flags
 from trial_outcomes.analysis.eligibility import subject_eligibility
-from trial_outcomes.analysis.exposure import exposure_variables, not_infused_reason, time_to_infusion
+from trial_outcomes.analysis.exposure import (
+    exposure_variables,
+    not_infused_reason,
+    product_variables,
+    time_to_infusion,
+    vein_to_vein,
+)
 from trial_outcomes.analysis.flags import yn_flag, yn_value
 from trial_outcomes.analysis.frames import require
 from trial_outcomes.analysis.response import derive_response, disease_stratum
@@ -106,11 +112,12 @@ def derive_adsl(
         last_known_alive_date(records),
         last_disease_assessment(records),
         exposure_variables(records),
+        product_variables(records),
         subject_eligibility(enrolment, deviations),
         response,
     ):
         adsl = adsl.join(part, on="subject_id", how="left")
     adsl = adsl.rename({"subject_id": "USUBJID"}).join(syndromes, on="USUBJID", how="left")
-    adsl = early_death_flags(not_infused_reason(time_to_infusion(disposition(populations(adsl)))))
+    adsl = early_death_flags(not_infused_reason(vein_to_vein(time_to_infusion(disposition(populations(adsl))))))
     adsl = adsl.with_columns(yn_flag(pl.col("eligibility_deviation")).alias("ELIGDVFL"))
     return with_study(adsl.drop("eligibility_deviation", "eligible_computed").sort("USUBJID"))

@@ -25,6 +25,7 @@ RECORD_DATE = {
     "adverse_events": "onset_date",
     "crs_monitoring": "obs_date",
     "icans_monitoring": "obs_date",
+    "apheresis": "apheresis_date",
 }
 
 
@@ -40,6 +41,14 @@ def apply_cut(records: Records, cut: dt.date) -> Records:
     for record, frame in records.items():
         column = RECORD_DATE.get(record)
         out[record] = frame.filter(pl.col(column) <= cut) if column else frame
+    if "apheresis" in out:  # a product released after the cut was not released at it
+        out["apheresis"] = out["apheresis"].with_columns(
+            pl.when(pl.col("release_date") <= cut).then(pl.col("release_date")).alias("release_date"),
+            pl.when(pl.col("release_date") > cut)
+            .then(pl.lit("PENDING"))
+            .otherwise(pl.col("product_status"))
+            .alias("product_status"),
+        )
     out["adverse_events"] = fatal_grade_at_cut(
         out["adverse_events"].with_columns(
             pl.when(pl.col("resolution_date") <= cut).then(pl.col("resolution_date")).alias("resolution_date")

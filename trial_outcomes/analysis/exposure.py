@@ -62,6 +62,33 @@ def time_to_infusion(adsl: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+PRODUCT_COLUMNS = {"APHDT": pl.Date, "PRODSTAT": pl.String, "PRODRLDT": pl.Date, "APHNINF": pl.String}
+
+
+def product_variables(records: Records) -> pl.DataFrame:
+    """From the optional apheresis file (data-contract.md, version 3): ``APHDT`` the
+    leukapheresis, ``PRODSTAT`` the product (RELEASED, OOS_INFUSED: out of specification,
+    infused under exception, FAILED: manufacturing failure, PENDING), ``PRODRLDT`` its
+    release, ``APHNINF`` why the subject was not infused as the file records it. Empty
+    (no rows) without the file."""
+    aph = records.get("apheresis")
+    if aph is None or aph.is_empty():
+        return pl.DataFrame(schema={"subject_id": pl.String, **PRODUCT_COLUMNS})
+    return aph.select(
+        "subject_id",
+        pl.col("apheresis_date").alias("APHDT"),
+        pl.col("product_status").alias("PRODSTAT"),
+        pl.col("release_date").alias("PRODRLDT"),
+        pl.col("not_infused_reason").alias("APHNINF"),
+    )
+
+
+def vein_to_vein(adsl: pl.DataFrame) -> pl.DataFrame:
+    """``V2VDY``: days from leukapheresis to the first infusion (the vein-to-vein time)."""
+    require(adsl, "ADSL", "TRTSDT", "APHDT")
+    return adsl.with_columns((pl.col("TRTSDT") - pl.col("APHDT")).dt.total_days().alias("V2VDY"))
+
+
 def not_infused_reason(adsl: pl.DataFrame) -> pl.DataFrame:
     """``NINFCAT``: why an enrolled subject was not infused by the cut: a withdrawal
     whose reason names manufacturing is a manufacturing failure; then death,

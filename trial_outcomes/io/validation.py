@@ -165,7 +165,25 @@ def date_order(records: Records) -> pl.DataFrame:
     )
     out.append(_followup_order(records, first_inf))
     out.append(_after_death(records))
+    out.append(_apheresis_order(records, first_inf))
     return _concat(out)
+
+
+def _apheresis_order(records: Records, first_inf: pl.DataFrame) -> pl.DataFrame:
+    """Leukapheresis not before enrolment, a release not before the apheresis, and an
+    infusion not before the release (data-contract.md, optional apheresis file)."""
+    aph = records.get("apheresis")
+    if aph is None or aph.is_empty():
+        return _concat([])
+    enrolled = aph.join(records["enrolment"].select("subject_id", "enrol_date"), on="subject_id", how="left")
+    released = aph.join(first_inf, on="subject_id", how="left")
+    return _concat(
+        [
+            _order(enrolled, "enrol_date", "apheresis_date", "apheresis_date", "apheresis is before enrolment"),
+            _order(aph, "apheresis_date", "release_date", "release_date", "product released before the apheresis"),
+            _order(released, "release_date", "_day0", "release_date", "infused before the product's release"),
+        ]
+    )
 
 
 def _followup_order(records: Records, first_inf: pl.DataFrame) -> pl.DataFrame:
@@ -252,6 +270,28 @@ def dependent_values(records: Records) -> pl.DataFrame:
     ]
     out.append(fatal_events_without_death(records))
     out.append(relapse_without_remission(records))
+    aph = records.get("apheresis")
+    if aph is not None and not aph.is_empty():
+        infused = records["infusion"].select("subject_id").unique().with_columns(pl.lit(True).alias("_infused"))
+        aph = aph.join(infused, on="subject_id", how="left")
+        out.append(
+            _problems(
+                aph.filter(
+                    ~pl.col("product_status").is_in(["RELEASED", "OOS_INFUSED"]) & pl.col("release_date").is_not_null()
+                ),
+                "release_date",
+                pl.col("release_date"),
+                "a release date is for a RELEASED or OOS_INFUSED product only",
+            )
+        )
+        out.append(
+            _problems(
+                aph.filter(pl.col("_infused").fill_null(False) & pl.col("not_infused_reason").is_not_null()),
+                "not_infused_reason",
+                pl.col("not_infused_reason"),
+                "the subject was infused: not_infused_reason must be blank",
+            )
+        )
     icans = records["icans_monitoring"].join(
         records["enrolment"].select("subject_id", "age_years", "enrol_date"), on="subject_id", how="left"
     )

@@ -3,6 +3,7 @@ response, the time-to-event endpoints, subgroups, the HSCT landmark and relapse.
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 import polars as pl
@@ -576,6 +577,7 @@ def subject_sections(inp: ReportInputs) -> list[Section]:
                 90,
             ),
             disposition_table(inp),
+            product_block(inp),
         ],
         new_page=True,
     )
@@ -660,3 +662,58 @@ def conduct_section(inp: ReportInputs) -> Section:
 def _signed(n: int) -> str:
     """+3, -1, and 0 (not +0)."""
     return f"{n:+d}" if n else "0"
+
+
+PRODUCT_LABELS = {
+    "RELEASED": "Released",
+    "OOS_INFUSED": "Out of specification, infused under exception",
+    "FAILED": "Manufacturing failure",
+    "PENDING": "Pending at the cut",
+}
+NOT_INFUSED_APH = {
+    "MANUFACTURING_FAILURE": "Manufacturing failure",
+    "DEATH": "Death",
+    "PROGRESSION": "Progression",
+    "AE": "Adverse event",
+    "WITHDRAWAL": "Withdrawal",
+    "OTHER": "Other",
+}
+
+
+def product_block(inp: ReportInputs) -> Table | Paragraph:
+    """Intention to treat and product (from the optional apheresis file): leukapheresis,
+    the product's outcome, infusion, the reasons for not infusing, vein-to-vein time."""
+    if inp.lacks("apheresis"):
+        return Paragraph(
+            "Product and vein-to-vein time: this section needs the optional apheresis file (data-contract.md: "
+            "leukapheresis date, product status, release date, reason not infused); the drop has none.",
+            "note",
+        )
+    adsl = inp.adsl
+    enrolled = adsl.height
+    apheresed = adsl.filter(pl.col("APHDT").is_not_null())
+    rows = [["Enrolled", str(enrolled)], ["Leukapheresis", count_pct(apheresed.height, enrolled)]]
+    for code, text in PRODUCT_LABELS.items():
+        rows.append([f"   Product: {text}", count_pct(int((apheresed["PRODSTAT"] == code).sum()), apheresed.height)])
+    infused = adsl.filter(pl.col("SAFFL") == "Y")
+    rows.append(["Infused", count_pct(infused.height, enrolled)])
+    not_infused = adsl.filter(pl.col("SAFFL") != "Y")
+    rows.append(["Not infused", count_pct(not_infused.height, enrolled)])
+    for code, text in NOT_INFUSED_APH.items():
+        n = int((not_infused["APHNINF"] == code).sum())
+        if n:
+            rows.append([f"   {text}", count_pct(n, not_infused.height)])
+    v2v = infused["V2VDY"].drop_nulls().cast(pl.Float64).to_list()
+    rows.append(
+        [
+            "Vein-to-vein days (leukapheresis to infusion), median (range)",
+            median_range(statistics.median(v2v), min(v2v), max(v2v)) if v2v else "",
+        ]
+    )
+    return Table(
+        "Intention to treat: leukapheresis, product and infusion",
+        ["", "n (%)"],
+        rows,
+        population="All enrolled subjects; product percentages of those with leukapheresis.",
+        method="Optional apheresis file; a product released after the cut is pending at the cut.",
+    )

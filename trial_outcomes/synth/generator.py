@@ -8,6 +8,7 @@ are asked for, and the same seed gives the same bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import sys
@@ -19,6 +20,10 @@ import polars as pl
 
 from trial_outcomes.schema import SCHEMAS
 from trial_outcomes.synth.model import Subject, simulate_subject
+
+#: the records the model simulates (the optional DSMB-package files apheresis, labs and
+#: long-term follow-up are not simulated yet: a synthetic drop has none of them)
+SIMULATED: tuple[str, ...] = tuple(r for r in SCHEMAS if r in {f.name for f in dataclasses.fields(Subject)})
 
 BLOCK = 2000
 ACCRUAL_START = dt.date(2020, 6, 1)
@@ -70,8 +75,8 @@ def generate(out_dir: Path, subjects: int, seed: int, fmt: str = "csv", progress
     start = (ACCRUAL_START - EPOCH).days
     export = start + EXPORT_DAY
     width = max(3, len(str(subjects)))
-    tmp_paths = {r: out_dir / f".{r}.csv.partial" for r in SCHEMAS}
-    counts = dict.fromkeys(SCHEMAS, 0)
+    tmp_paths = {r: out_dir / f".{r}.csv.partial" for r in SIMULATED}
+    counts = dict.fromkeys(SIMULATED, 0)
     handles = {r: open(p, "wb") for r, p in tmp_paths.items()}  # noqa: SIM115 - closed in finally
     bar = Progress(subjects, progress)
     try:
@@ -79,11 +84,11 @@ def generate(out_dir: Path, subjects: int, seed: int, fmt: str = "csv", progress
             rng = np.random.default_rng([seed, block])
             n = min(BLOCK, subjects - first)
             enrol_days = np.sort(start + (rng.random(n) * ACCRUAL_DAYS).astype(int))
-            batch: dict[str, list[dict[str, Any]]] = {r: [] for r in SCHEMAS}
+            batch: dict[str, list[dict[str, Any]]] = {r: [] for r in SIMULATED}
             for i in range(n):
                 subject: Subject = simulate_subject(rng, f"BR-{first + i + 1:0{width}d}", int(enrol_days[i]), export)
                 batch["enrolment"].append(subject.enrolment)
-                for record in SCHEMAS:
+                for record in SIMULATED:
                     if record != "enrolment":
                         batch[record].extend(getattr(subject, record))
             for record, rows in batch.items():

@@ -1,0 +1,63 @@
+"""The optional apheresis file (data-contract.md, version 3): product variables of ADSL,
+vein-to-vein time, the cut, and the file's own rules. Study days, day 0 = 2021-01-01."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from tests.builders import Trial
+from trial_outcomes.io.validation import date_order, dependent_values
+
+
+def _trial() -> Trial:
+    """S1: apheresis day -30, released day -12, infused day 0: vein-to-vein 30 days.
+    S2: apheresis day -25, manufacturing failure, never infused. S3: apheresis day -20,
+    out of specification, released day -4 and infused under exception on day 0."""
+    t = Trial()
+    t.enrol("S1", enrol_day=-35).apheresis("S1", -30, "RELEASED", released=-12).infuse("S1")
+    t.enrol("S2", enrol_day=-35).apheresis("S2", -25, "FAILED", not_infused="MANUFACTURING_FAILURE")
+    t.event("S2", -5, "WITHDRAWAL", "Manufacturing failure")
+    t.enrol("S3", enrol_day=-35).apheresis("S3", -20, "OOS_INFUSED", released=-4).infuse("S3")
+    return t
+
+
+def test_product_variables_and_vein_to_vein_time():
+    adsl = _trial().derive(cut_day=60).adsl
+    got = adsl.select("USUBJID", "PRODSTAT", "APHNINF", "V2VDY").rows()
+    assert got == [
+        ("S1", "RELEASED", None, 30),
+        ("S2", "FAILED", "MANUFACTURING_FAILURE", None),
+        ("S3", "OOS_INFUSED", None, 20),
+    ]
+    assert adsl.filter(pl.col("USUBJID") == "S2")["NINFCAT"].item() == "MANUFACTURING_FAILURE"
+
+
+def test_a_product_released_after_the_cut_is_pending_at_the_cut():
+    """Cut day -8: S1's release (day -12) is known; S3's (day -4) is not: PENDING, no date."""
+    adsl = _trial().derive(cut_day=-8).adsl
+    assert adsl.select("USUBJID", "PRODSTAT", "PRODRLDT").rows() == [
+        ("S1", "RELEASED", dt.date(2020, 12, 20)),
+        ("S2", "FAILED", None),
+        ("S3", "PENDING", None),
+    ]
+
+
+def test_the_apheresis_files_rules_name_row_column_and_value():
+    """A release before the apheresis, a release date on a failed product, a reason not
+    infused for an infused subject: each refused with its row, column and value."""
+    t = _trial()
+    t.rows["apheresis"][0]["release_date"] = dt.date(2020, 11, 1)  # S1: before its apheresis
+    t.rows["apheresis"][1]["release_date"] = dt.date(2020, 12, 20)  # S2: failed, yet released
+    t.rows["apheresis"][2]["not_infused_reason"] = "OTHER"  # S3: infused
+    records = t.records()
+    records = {
+        k: v.with_columns(pl.lit(f"{k}.csv").alias("_source_file"), pl.int_range(2, v.height + 2).alias("_source_row"))
+        for k, v in records.items()
+    }
+    problems = pl.concat([date_order(records), dependent_values(records)])
+    aph = problems.filter(pl.col("file") == "apheresis.csv").select("row", "column", "rule").rows()
+    assert (2, "release_date", "product released before the apheresis") in aph
+    assert (3, "release_date", "a release date is for a RELEASED or OOS_INFUSED product only") in aph
+    assert (4, "not_infused_reason", "the subject was infused: not_infused_reason must be blank") in aph
