@@ -44,7 +44,9 @@ def test_a_visit_is_overdue_once_its_window_has_passed_without_an_assessment():
         ("S1", "D28", False),
         ("S1", "M2", True),
     ]
-    table = conduct_summary(d.adsl, d.adrs, cut, target=3, months=12)
+    tables = conduct_summary(d.adsl, d.adrs, cut, target=3, months=12)
+    assert tables.overdue.select("USUBJID", "visit").rows() == [("S1", "M2")]
+    table = tables.summary
     visits = table.filter(pl.col("section") == "visit").select("group", "n", "count").rows()
     assert visits == [("D14", 1, 0), ("D28", 1, 0), ("M2", 1, 1)]
     # MRD: S1's day-31 CR has none; S1's day-14 CR and S2's day-28 CR have it

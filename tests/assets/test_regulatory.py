@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import odmlib
@@ -26,6 +27,7 @@ from trial_outcomes.io.xpt import read_xpt
 
 DEFINE_XSD = Path(odmlib.__file__).parent / "schemas" / "define" / "2.0" / "define2-0-0.xsd"
 ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
+DEF = "http://www.cdisc.org/ns/def/v2.0"
 
 
 def _as_xpt_holds(frame: pl.DataFrame) -> pl.DataFrame:
@@ -113,6 +115,12 @@ def test_define_xml_is_valid_define_2_0_and_describes_every_xpt_variable(materia
                 assert ref.MethodOID in methods
             if item.CodeListRef:
                 assert item.CodeListRef.CodeListOID in codelists
+    # ADTTE's copies of ADSL variables come from ADSL, not from a derivation of their own
+    origins = {e.get("OID"): e.find(f"{{{DEF}}}Origin") for e in ET.parse(path).getroot().iter(f"{ODM}ItemDef")}
+    for name in ("AGEGR1", "SAFFL"):
+        origin = origins[f"IT.ADTTE.{name}"]
+        assert origin.get("Type") == "Predecessor" and origin.findtext(f".//{ODM}TranslatedText") == f"ADSL.{name}"
+    assert origins["IT.ADSL.AGEGR1"].get("Type") == "Derived"
     crfl = next(m for m in mdv.MethodDef if m.OID == "MT.ADSL.CRFL")
     assert "docs/endpoints.md, section 'Response'" in crfl.Description.TranslatedText[0]._content
 

@@ -121,36 +121,38 @@ def overdue_assessments(adsl: pl.DataFrame, adrs: pl.DataFrame, cut: dt.date) ->
         & pl.col("LOSTDT").is_null()
         & pl.col("RELDT").is_null()
     )
-    rows = []
-    seen = _responses(adrs).select("USUBJID", pl.col("ADT").alias("assessment_date"), pl.col("AVISIT").alias("visit"))
-    by_subject = {k[0]: g for k, g in seen.group_by("USUBJID")}
-    for s in on_schedule.select("USUBJID", "TRTSDT").iter_rows(named=True):
-        day0: dt.date = s["TRTSDT"]
-        done = by_subject.get(s["USUBJID"], seen.clear())
-        labels = set(done["visit"].drop_nulls().to_list())
-        days = [(d - day0).days for d in done["assessment_date"].to_list()]
-        for visit, target in visit_schedule((cut - day0).days).items():
-            window = window_days(visit)
-            if target + window > (cut - day0).days:
-                continue  # its window is still open at the cut
-            assessed = visit in labels or any(abs(d - target) <= window for d in days)
-            rows.append(
-                {
-                    "USUBJID": s["USUBJID"],
-                    "visit": visit,
-                    "target_day": target,
-                    "due_date": day0 + dt.timedelta(days=target),
-                    "overdue": not assessed,
-                }
-            )
-    schema = {
-        "USUBJID": pl.String,
-        "visit": pl.String,
-        "target_day": pl.Int64,
-        "due_date": pl.Date,
-        "overdue": pl.Boolean,
-    }
-    return pl.DataFrame(rows, schema=schema)
+    subjects = on_schedule.select("USUBJID", "TRTSDT", (pl.lit(cut) - pl.col("TRTSDT")).dt.total_days().alias("_last"))
+    last = subjects["_last"].max()
+    schedule = pl.DataFrame(
+        [(v, d, window_days(v)) for v, d in visit_schedule(int(last) if isinstance(last, int) else 0).items()],
+        schema={"visit": pl.String, "target_day": pl.Int64, "_window": pl.Int64},
+        orient="row",
+    )
+    # every visit whose window has closed by the cut, for each subject on the schedule
+    due = subjects.join(schedule, how="cross").filter(pl.col("target_day") + pl.col("_window") <= pl.col("_last"))
+    seen = _responses(adrs).select("USUBJID", "ADT", pl.col("AVISIT").alias("visit"))
+    labelled = seen.select("USUBJID", "visit").drop_nulls().unique().with_columns(pl.lit(True).alias("_labelled"))
+    in_window = (
+        due.select("USUBJID", "visit", "target_day", "_window", "TRTSDT")
+        .join(seen.select("USUBJID", "ADT"), on="USUBJID")
+        .filter(((pl.col("ADT") - pl.col("TRTSDT")).dt.total_days() - pl.col("target_day")).abs() <= pl.col("_window"))
+        .select("USUBJID", "visit")
+        .unique()
+        .with_columns(pl.lit(True).alias("_in_window"))
+    )
+    out = (
+        due.join(labelled, on=["USUBJID", "visit"], how="left")
+        .join(in_window, on=["USUBJID", "visit"], how="left")
+        .select(
+            "USUBJID",
+            "visit",
+            "target_day",
+            (pl.col("TRTSDT") + pl.duration(days=pl.col("target_day"))).alias("due_date"),
+            ~(pl.col("_labelled").fill_null(False) | pl.col("_in_window").fill_null(False)).alias("overdue"),
+        )
+        .sort("USUBJID", "target_day")
+    )
+    return out
 
 
 def missing_mrd(adrs: pl.DataFrame) -> tuple[int, int]:
@@ -159,9 +161,9 @@ def missing_mrd(adrs: pl.DataFrame) -> tuple[int, int]:
     return remission.height, int(remission["MRDPCT"].is_null().sum())
 
 
-def conduct_summary(adsl: pl.DataFrame, adrs: pl.DataFrame, cut: dt.date, target: int, months: int) -> pl.DataFrame:
+def conduct_summary(adsl: pl.DataFrame, adrs: pl.DataFrame, cut: dt.date, target: int, months: int) -> ConductTables:
     """The conduct table: ``section`` (accrual, site, visit, mrd), ``group``, and the
-    counts and days of each (``conduct_summary.csv``)."""
+    counts and days of each (``conduct_summary.csv``); and the overdue visits."""
     frames = []
     for r in accrual(adsl, cut, target, months).iter_rows(named=True):
         frames.append(
@@ -204,4 +206,4 @@ def conduct_summary(adsl: pl.DataFrame, adrs: pl.DataFrame, cut: dt.date, target
         "min_days": pl.Float64,
         "max_days": pl.Float64,
     }
-    return pl.DataFrame(frames, schema=schema)
+    return ConductTables(pl.DataFrame(frames, schema=schema), due.filter(pl.col("overdue")))

@@ -10,7 +10,7 @@ from dagster import AssetExecutionContext
 from trial_outcomes.assets.files import work_folder
 from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
 from trial_outcomes.dates import parse_cut
-from trial_outcomes.io.qc import DISAGREE, PROGRAM, QC_REPORT, QcResult, run_qc
+from trial_outcomes.io.qc import DISAGREE, PROGRAM, QC_REPORT, run_qc
 
 CHECK = "double_programming"
 
@@ -58,6 +58,3 @@ def independent_qc(context: AssetExecutionContext, settings: DropSettings) -> It
         description=result.summary,
         metadata={"disagreements": result.disagreements, "numbers compared": result.compared},
     )
-
-
-__all__ = ["QcResult", "independent_qc"]

@@ -191,7 +191,7 @@ def report(
         days_after_latest_record=cut_records.days_after_latest_record,
         extracted_on=str(cut_records.extracted_on) if cut_records.extracted_on else None,
         qc_status=independent_qc.status,
-        qc_summary=independent_qc.summary,
+        qc_finding=independent_qc.finding,
         listings=listings,
         conduct=conduct,
     )

@@ -16,7 +16,6 @@ from trial_outcomes.assets.files import contract_check_spec, contract_result, sa
 from trial_outcomes.assets.metadata import records_table
 from trial_outcomes.assets.monitoring import previous_cut
 from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
-from trial_outcomes.contracts import with_current_names
 from trial_outcomes.formatting import pct, pct_ci
 
 VERSION = code_version("assets/safety.py")
@@ -169,9 +168,12 @@ def listings(
     treatment-emergent AEs, each marked new when not in the previous published cut) and
     a narrative per death and per serious AE from the subject's records."""
     previous = previous_cut(settings, context.partition_key)
-    keys = None
-    if previous is not None:
-        keys = with_current_names(pl.read_parquet(settings.out_path / previous / "adae.parquet"))
+    # the previous cut's events by their key (ADAE's key kept its names through contract version 4)
+    keys = (
+        None
+        if previous is None
+        else pl.read_parquet(settings.out_path / previous / "adae.parquet", columns=["USUBJID", "AESPID"])
+    )
     listed = listing_rules.ae_listings(adae, keys)
     told = listing_rules.narratives(adsl, adae)
     meta, problems = save_table(context, settings, "ae_listings.csv", listed)

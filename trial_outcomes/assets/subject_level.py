@@ -10,7 +10,6 @@ from dagster import AssetExecutionContext
 from trial_outcomes.analysis import conduct as conduct_rules
 from trial_outcomes.analysis.adrs import derive_adrs
 from trial_outcomes.analysis.adsl import derive_adsl
-from trial_outcomes.analysis.conduct import ConductTables
 from trial_outcomes.analysis.eligibility import eligibility_deviations as find_deviations
 from trial_outcomes.analysis.rates import EFFICACY_POPULATION
 from trial_outcomes.analysis.rates import response_summary as summarise_response
@@ -158,11 +157,7 @@ def conduct(
     the visit schedule (D14 to M12, then every 6 months), CR/CRi assessments without MRD."""
     plan = settings.analysis_plan()
     cut = parse_cut(context.partition_key)
-    table = conduct_rules.conduct_summary(adsl, adrs, cut, plan.conduct.target_enrolment, plan.conduct.accrual_months)
-    overdue = conduct_rules.overdue_assessments(adsl, adrs, cut).filter(pl.col("overdue"))
-    meta, problems = save_table(context, settings, "conduct_summary.csv", table)
-    yield dg.Output(
-        ConductTables(table, overdue),
-        metadata={**meta, "assessments overdue at the cut": overdue.height},
-    )
+    tables = conduct_rules.conduct_summary(adsl, adrs, cut, plan.conduct.target_enrolment, plan.conduct.accrual_months)
+    meta, problems = save_table(context, settings, "conduct_summary.csv", tables.summary)
+    yield dg.Output(tables, metadata={**meta, "assessments overdue at the cut": tables.overdue.height})
     yield contract_result("conduct", {"conduct_summary.csv": problems})

@@ -30,13 +30,18 @@ DISAGREEMENT_STATUS = 3  # qc.R's exit status when a number disagrees
 @dataclass(frozen=True)
 class QcResult:
     """What the QC found: ``status`` (agree, disagree, not run, failed), the numbers
-    compared and how many disagree, a one-line ``summary`` and the report's path."""
+    compared and how many disagree, what it found in one line (``finding``, page 1's
+    words; ``summary`` says whose finding it is) and the report's path."""
 
     status: str
     compared: int = 0
     disagreements: int = 0
-    summary: str = ""
+    finding: str = ""
     report: Path | None = None
+
+    @property
+    def summary(self) -> str:
+        return f"independent QC in R: {self.finding}"
 
     @property
     def ran(self) -> bool:
@@ -53,20 +58,20 @@ def run_qc(cut_dir: Path, cut: dt.date, drop: Path | None, report: Path) -> QcRe
     ``report``."""
     program = rscript()
     if program is None:
-        return QcResult(NOT_RUN, summary="independent QC not run: Rscript not found (install R, survival and cmprsk)")
+        return QcResult(NOT_RUN, finding="not run: Rscript not found (install R, survival and cmprsk)")
     if not PROGRAM.is_file():
-        return QcResult(NOT_RUN, summary=f"independent QC not run: {PROGRAM} not found (run from a checkout)")
+        return QcResult(NOT_RUN, finding=f"not run: {PROGRAM} not found (run from a checkout)")
     command = [program, "--vanilla", str(PROGRAM), "--cut-dir", str(cut_dir), "--cut", cut.isoformat()]
     command += ["--out", str(report)] + (["--drop", str(drop)] if drop is not None else [])
     report.unlink(missing_ok=True)  # an earlier report is never read back as this run's
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)
     except subprocess.TimeoutExpired:
-        return QcResult(FAILED, summary=f"independent QC failed: no answer in {TIMEOUT_SECONDS} s")
+        return QcResult(FAILED, finding=f"failed: no answer in {TIMEOUT_SECONDS} s")
     # qc.R exits 0 (all agree) or 3 (a disagreement); 2 is its own refusal, 1 R failing
     if done.returncode not in (0, DISAGREEMENT_STATUS) or not report.is_file():
         why = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
-        return QcResult(FAILED, summary=f"independent QC failed: {why}")
+        return QcResult(FAILED, finding=f"failed: {why}")
     table = pl.read_csv(report, infer_schema_length=0)
     compared = table.filter(pl.col("agrees").is_in(["yes", "no"]))
     bad = int((compared["agrees"] == "no").sum())
@@ -75,10 +80,10 @@ def run_qc(cut_dir: Path, cut: dt.date, drop: Path | None, report: Path) -> QcRe
         first = compared.filter(pl.col("agrees") == "no").row(0, named=True)
         example = f"{first['check']} {first['endpoint']} {first['group']} {first['statistic']}: "
         example += f"pipeline {first['pipeline'] or 'empty'}, R {first['r'] or 'empty'}"
-        summary = f"independent QC in R: {bad} of {compared.height} numbers DISAGREE (first: {example})"
+        finding = f"{bad} of {compared.height} numbers DISAGREE (first: {example})"
     else:
-        summary = f"independent QC in R: all {compared.height} numbers agree (survival, cmprsk; {QC_REPORT})"
+        finding = f"all {compared.height} numbers agree (survival, cmprsk; {QC_REPORT})"
     skipped = table.filter(pl.col("agrees") == "not run")["note"].unique(maintain_order=True).to_list()
     if skipped:
-        summary += "; " + "; ".join(skipped)
-    return QcResult(status, compared.height, bad, summary, report)
+        finding += "; " + "; ".join(skipped)
+    return QcResult(status, compared.height, bad, finding, report)

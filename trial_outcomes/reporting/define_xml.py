@@ -24,7 +24,7 @@ from collections.abc import Mapping
 import dataframely as dy
 import polars as pl
 
-from trial_outcomes.contracts import ADAM_DATASETS, BASELINE_NAMES, STUDY_ID, YN, AdamDataset
+from trial_outcomes.contracts import ADAM_DATASETS, ADSL, BASELINE_NAMES, STUDY_ID, YN, AdamDataset
 from trial_outcomes.io.xpt import DATE_FORMAT, MAX_TEXT_BYTES, longest_bytes
 from trial_outcomes.labels import LEVELS
 
@@ -132,7 +132,7 @@ def _data_type(dtype: pl.DataType) -> tuple[str, str | None]:
     return "float", None
 
 
-def _codelist_of(dataset: str, name: str, column: dy.Column, frame: pl.DataFrame) -> dict[str, str] | None:
+def _codelist_of(name: str, column: dy.Column, frame: pl.DataFrame) -> dict[str, str] | None:
     if getattr(column, "regex", None) == YN:
         return {"N": "No", "Y": "Yes"}
     if name in INTEGER_CODES:
@@ -227,7 +227,7 @@ def build_define(
                 attrs[f"{{{DEF}}}DisplayFormat"] = display
             item.attrib.update(attrs)
             _described(item, column.description or name)
-            codes = _codelist_of(adam.name, name, column, frame)
+            codes = _codelist_of(name, column, frame)
             if codes is not None:
                 key = "CL.NY" if codes == {"N": "No", "Y": "Yes"} else f"CL.{adam.name}.{name}"
                 codelists.setdefault(key, ("text" if data_type == "text" else "integer", codes))
@@ -271,9 +271,12 @@ def _item_group(mdv: ET.Element, adam: AdamDataset) -> ET.Element:
 
 
 def _origin(dataset: str, name: str) -> str:
+    """Assigned (a constant), Predecessor (ADSL's baseline from the enrolment record;
+    ADTTE's copies of ADSL variables: its populations and the plan's subgroups), or
+    Derived."""
     if name in ASSIGNED:
         return "Assigned"
-    if name in PREDECESSOR or (dataset != "ADSL" and name in BASELINE_NAMES.values()):
+    if name in PREDECESSOR or (dataset == "ADTTE" and name in ADSL.columns()):
         return "Predecessor"
     return "Derived"
 

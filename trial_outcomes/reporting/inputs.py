@@ -31,7 +31,7 @@ class ReportInputs:
     days_after_latest_record: int = 0  # a planned cut later than the latest record: by how much
     extracted_on: str | None = None  # drop_info.toml, when stated
     qc_status: str | None = None  # the independent R QC (io.qc): agree, disagree, not run, failed
-    qc_summary: str | None = None
+    qc_finding: str | None = None  # what the QC found, in one line (io.qc.QcResult.finding)
     listings: ListingTables | None = None  # the closed report's listings and narratives
     conduct: ConductTables | None = None  # trial conduct and data currency
 

@@ -105,10 +105,11 @@ def executive_summary(inp: ReportInputs) -> Section:
         ("Data cut", data_cut_text(inp), "alert" if inp.days_after_latest_record else "normal"),
         ("Data drop", f"SHA-256 {inp.drop_sha256[:16]}... ({len(inp.drop_files)} files)", "normal"),
     ]
-    if inp.qc_summary:
+    if inp.qc_finding:
         style = {"agree": "ok", "disagree": "alert", "failed": "alert"}.get(inp.qc_status or "", "normal")
-        qc = inp.qc_summary.removeprefix("independent QC in R: ")
-        items.append(("Independent QC (double programming in R)", qc[:1].upper() + qc[1:], style))
+        items.append(
+            ("Independent QC (double programming in R)", inp.qc_finding[:1].upper() + inp.qc_finding[1:], style)
+        )
     if inp.supersedes:
         items.append(
             (
