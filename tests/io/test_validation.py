@@ -49,6 +49,7 @@ def _records(**overrides) -> dict[str, pl.DataFrame]:
         ],
         "crs_monitoring": [],
         "icans_monitoring": [],
+        "apheresis": [],
     }
     base.update(overrides)
     return {record: _typed(record, rows) for record, rows in base.items()}
@@ -184,6 +185,15 @@ def test_an_empty_required_file_is_refused_unless_the_drop_says_so():
     assert found.select("file").rows() == [("followup.csv",)]
     assert 'drop_info.toml: empty_files = ["followup"]' in found["rule"][0]
     assert empty_required_files(records, files, ("eligibility", "followup")).is_empty()
+
+
+def test_an_optional_file_the_drop_has_with_no_rows_is_refused_an_absent_one_is_not():
+    """apheresis.csv with a header and no rows while S1 is enrolled: refused (it would
+    report nobody apheresed); no apheresis file at all (file None): absent, accepted."""
+    records = _records()
+    found = empty_required_files(records, {"apheresis": "apheresis.csv"}, ("eligibility", "followup"))
+    assert found.select("file").rows() == [("apheresis.csv",)]
+    assert empty_required_files(records, {"apheresis": None}, ("eligibility", "followup")).is_empty()
 
 
 def test_a_planned_cut_may_pass_the_latest_record_but_not_the_extraction_date():

@@ -92,13 +92,16 @@ def orphan_records(records: Records) -> pl.DataFrame:
 def empty_required_files(
     records: Records, files: dict[str, str | None], declared_empty: tuple[str, ...]
 ) -> pl.DataFrame:
-    """A required file with a header and no rows, while subjects are enrolled, is
-    refused unless ``drop_info.toml`` lists it in ``empty_files`` (a header-only
-    ``followup.csv`` once gave 100 % overall survival without a word)."""
+    """A required file, or an optional one the drop has, with a header and no rows while
+    subjects are enrolled, is refused unless ``drop_info.toml`` lists it in
+    ``empty_files`` (a header-only ``followup.csv`` once gave 100 % overall survival
+    without a word; a header-only ``apheresis.csv`` would report nobody apheresed). An
+    optional file the drop does not have is not empty: it is absent."""
     enrolled = records["enrolment"].height
     rows = []
     for record, schema in SCHEMAS.items():
-        if not schema.required_file or record == "enrolment" or records[record].height or record in declared_empty:
+        absent = not schema.required_file and files.get(record) is None
+        if absent or record == "enrolment" or records[record].height or record in declared_empty:
             continue
         rows.append(
             {
