@@ -144,6 +144,18 @@ class Trial:
         )
         return self
 
+    def lab(self, sid: str, test: str, *values: tuple[int, float], blq: bool | None = None) -> Trial:
+        """Samples of one test: (study day, value) pairs."""
+        for at, value in values:
+            self.rows["labs"].append(dict(subject_id=sid, sample_date=day(at), test=test, value=value, below_lloq=blq))
+        return self
+
+    def ltfu(self, sid: str, at: int, event: str, result: str | None = None, detail: str | None = None) -> Trial:
+        self.rows["long_term_followup"].append(
+            dict(subject_id=sid, event_date=day(at), event=event, result=result, detail=detail)
+        )
+        return self
+
     def crs(self, sid: str, at: int, temp: float, hypotension: str = "NONE", oxygen: str = "NONE") -> Trial:
         self.rows["crs_monitoring"].append(
             dict(subject_id=sid, obs_date=day(at), max_temp_c=temp, hypotension=hypotension, oxygen=oxygen)

@@ -687,6 +687,144 @@ class Narratives(dy.Schema):
     text = _s("Narrative", nullable=False)
 
 
+LAB_PARAMCD = "^(ANC|PLT|HGB|IGG|BCELL|CAR_TRANSGENE|CRP|FERRITIN)$"
+GRADE_TEXT = "^([0-4]|Missing)$"
+
+
+class ADLB(dy.Schema):
+    """Laboratory analysis dataset: a row per subject, sample date and test (the optional
+    labs file; no rows without it)."""
+
+    STUDYID = _s("Study identifier", nullable=False)
+    USUBJID = dy.String(primary_key=True, description="Unique subject identifier")
+    LBSEQ = dy.Int64(primary_key=True, description="Sequence number within the subject", min=1)
+    PARAMCD = _s("Parameter code", nullable=False, regex=LAB_PARAMCD)
+    PARAM = _s("Parameter", nullable=False)
+    ADT = _d("Analysis date (sample)", nullable=False)
+    ADY = _i(
+        "Analysis day from infusion (day 0)", method="sample date minus the first infusion; empty if never infused"
+    )
+    AVAL = _f("Analysis value", nullable=False, min=0)
+    AVALU = _s("Analysis value unit", nullable=False)
+    BLQFL = _flag("Below the lower limit of quantification")
+    ABLFL = _flag(
+        "Baseline record flag", method="the last value on or before the day lymphodepletion started (per test)"
+    )
+    BASE = _f("Baseline value")
+    ATOXGR = _i("CTCAE v5 grade (ANC, PLT, HGB)", min=0, max=4, method="CTCAE v5 decreased counts; docs/endpoints.md")
+    BTOXGR = _i("CTCAE v5 grade at baseline", min=0, max=4)
+    ONTRTFL = _flag(
+        "On-treatment flag (day 1 to ATTRENDT)", method="day 1 or later and before ATTRENDT (HSCT, new therapy)"
+    )
+
+
+class ADPC(dy.Schema):
+    """Cellular kinetics analysis dataset: the CAR transgene samples of ADLB."""
+
+    STUDYID = _s("Study identifier", nullable=False)
+    USUBJID = dy.String(primary_key=True, description="Unique subject identifier")
+    PCSEQ = dy.Int64(primary_key=True, description="Sequence number within the subject", min=1)
+    PARAMCD = _s("Parameter code", nullable=False, regex="^CAR_TRANSGENE$")
+    PARAM = _s("Parameter", nullable=False)
+    ADT = _d("Analysis date (sample)", nullable=False)
+    ADY = _i("Analysis day from infusion (day 0)")
+    AVAL = _f("Analysis value", nullable=False, min=0)
+    AVALU = _s("Analysis value unit", nullable=False)
+    BLQFL = _flag("Below the lower limit of quantification")
+
+
+class LabShifts(dy.Schema):
+    """CTCAE grade at baseline against the worst grade after infusion, per test."""
+
+    PARAMCD = dy.String(primary_key=True, regex="^(ANC|PLT|HGB)$", description="Test")
+    baseline_grade = dy.String(primary_key=True, regex=GRADE_TEXT, description="CTCAE grade at baseline")
+    worst_grade = dy.String(primary_key=True, regex=GRADE_TEXT, description="Worst CTCAE grade after infusion")
+    n = _i("Subjects", nullable=False, min=1)
+    n_subjects = _i("Infused subjects with a value at baseline or after", nullable=False, min=1)
+
+
+class LabSubjects(dy.Schema):
+    """Haematotoxicity, immunoglobulins and B-cell aplasia of each infused subject with labs."""
+
+    USUBJID = dy.String(primary_key=True, description="Subject")
+    anc_le500_days = _i("Days 0-30 with ANC <= 0.5 x 10^9/L", min=0, max=31)
+    anc_le100_days = _i("Days 0-30 with ANC <= 0.1 x 10^9/L", min=0, max=31)
+    early_icaht = _i("Early ICAHT grade (days 0-30)", min=0, max=4)
+    late_icaht = _i("Late ICAHT grade (after day 30)", min=0, max=4)
+    anc_below_05 = dy.Bool(nullable=True, description="ANC below 0.5 x 10^9/L after infusion")
+    anc_recovery_day = _i("Day of ANC recovery to >= 0.5 x 10^9/L", min=0)
+    plt_below_50 = dy.Bool(nullable=True, description="Platelets below 50 x 10^9/L after infusion")
+    plt_recovery_day = _i("Day of platelet recovery to >= 50 x 10^9/L", min=0)
+    igg_min = _f("Lowest IgG after infusion (g/L)", min=0)
+    igg_low = dy.Bool(nullable=True, description="IgG below the plan's igg_low after infusion")
+    bcell_aplasia = dy.Bool(nullable=True, description="B-cell aplasia after infusion")
+    bcell_days = _i("Days to B-cell recovery or censoring", min=0)
+    bcell_recovered = dy.Bool(nullable=True, description="B cells recovered (else censored)")
+    responder = dy.Bool(nullable=False, description="Remission attributable to CAR-T")
+    relapse_cd19 = _s("CD19 status at relapse")
+    bcell_at_relapse = _s("B cells at relapse")
+
+
+class IggSummary(dy.Schema):
+    """IgG at baseline and by window after infusion (each subject's lowest value)."""
+
+    window = dy.String(primary_key=True, description="Window")
+    n = _i("Subjects", nullable=False, min=1)
+    median = _f("Median IgG (g/L)")
+    q1 = _f("Lower quartile")
+    q3 = _f("Upper quartile")
+    n_low = _i("Subjects below the plan's igg_low", nullable=False, min=0)
+
+
+class BcellCurve(dy.Schema):
+    """Kaplan-Meier of continuing B-cell aplasia (time to B-cell recovery)."""
+
+    time_days = dy.Float64(primary_key=True, description="Days from infusion", min=0)
+    n_risk = _i("At risk", nullable=False, min=0)
+    n_event = _i("Recoveries", nullable=False, min=0)
+    n_censor = _i("Censored", nullable=False, min=0)
+    estimate = _f("Probability of continuing aplasia", min=0, max=1)
+    lcl = _f("Lower 95% limit (log-log)", min=0, max=1)
+    ucl = _f("Upper 95% limit (log-log)", min=0, max=1)
+
+
+class Kinetics(dy.Schema):
+    """CAR transgene kinetics per infused subject."""
+
+    USUBJID = dy.String(primary_key=True, description="Subject")
+    response = _s("Day-28 response group", nullable=False)
+    n_samples = _i("Transgene samples from day 0", nullable=False, min=1)
+    cmax = _f("Cmax (copies/ug gDNA), days 0-28", min=0)
+    tmax_day = _i("Tmax (day)", min=0, max=28)
+    auc_0_28 = _f("AUC0-28d (copies/ug gDNA x days)", min=0)
+    tlast_day = _i("Last quantifiable day", min=0)
+
+
+class KineticsSummary(dy.Schema):
+    """Kinetic parameters by day-28 response."""
+
+    response = dy.String(primary_key=True, description="Day-28 response group")
+    parameter = dy.String(primary_key=True, regex="^(Cmax|AUC0-28d|Tmax|Tlast)$", description="Parameter")
+    n = _i("Subjects", nullable=False, min=0)
+    centre = _f("Geometric mean (Cmax, AUC) or median (Tmax, Tlast)")
+    geo_cv_pct = _f("Geometric CV%")
+    low = _f("Minimum (Tmax, Tlast)")
+    high = _f("Maximum (Tmax, Tlast)")
+
+
+class LongTermSafety(dy.Schema):
+    """Long-term gene-therapy safety: incidence per 100 patient-years and RCL assays."""
+
+    event = dy.String(primary_key=True, description="Event or RCL result")
+    n_subjects = _i("Subjects", nullable=False, min=0)
+    n_events = _i("Events or tests", nullable=False, min=0)
+    patient_years = _f("Patient-years at risk", min=0)
+    rate_per_100py = _f("Incidence per 100 patient-years", min=0)
+    lcl = _f("Lower 95% limit (exact Poisson)", min=0)
+    ucl = _f("Upper 95% limit (exact Poisson)", min=0)
+    n_population = _i("Infused subjects (RCL: subjects tested)", nullable=False, min=0)
+
+
 class CutComparison(dy.Schema):
     item = dy.String(primary_key=True, description="Item")
     previous = _s("Previous cut")
@@ -776,6 +914,15 @@ OUTPUTS: tuple[Output, ...] = (
     Output("conduct_summary.csv", "conduct", "Trial conduct and data currency", ConductSummary),
     Output("ae_listings.csv", "listings", "Listings: serious, grade >= 3 and special-interest AEs", AeListings),
     Output("narratives.csv", "listings", "Narratives of deaths and serious adverse events", Narratives),
+    Output("adlb.parquet", "adlb", "Laboratory analysis dataset", ADLB),
+    Output("adpc.parquet", "adpc", "Cellular kinetics analysis dataset", ADPC),
+    Output("lab_shifts.csv", "lab_toxicity", "CTCAE shift from baseline to the worst grade", LabShifts),
+    Output("lab_subjects.csv", "lab_toxicity", "Haematotoxicity, IgG and B-cell aplasia per subject", LabSubjects),
+    Output("igg_summary.csv", "lab_toxicity", "IgG over time", IggSummary),
+    Output("bcell_curve.csv", "lab_toxicity", "Kaplan-Meier of continuing B-cell aplasia", BcellCurve),
+    Output("kinetics.csv", "kinetics", "CAR transgene kinetics per subject", Kinetics),
+    Output("kinetics_summary.csv", "kinetics", "CAR transgene kinetics by response", KineticsSummary),
+    Output("long_term_safety.csv", "long_term_safety", "Long-term gene-therapy safety", LongTermSafety),
     Output("stopping_rules.csv", "stopping_rules", "Stopping rules", StoppingRules),
     Output("cut_comparison.csv", "cut_comparison", "Changes since the previous cut", CutComparison),
     Output("stopping_history.csv", "stopping_history", "Stopping rules across the published cuts", StoppingHistory),
@@ -832,6 +979,22 @@ ADAM_DATASETS: tuple[AdamDataset, ...] = (
         "OCCURRENCE DATA STRUCTURE",
         "One record per subject and adverse event",
         ("USUBJID", "AESPID"),
+    ),
+    AdamDataset(
+        "adlb.parquet",
+        "ADLB",
+        "Laboratory Analysis Dataset",
+        "BASIC DATA STRUCTURE",
+        "One record per subject, sample date and test",
+        ("USUBJID", "LBSEQ"),
+    ),
+    AdamDataset(
+        "adpc.parquet",
+        "ADPC",
+        "Cellular Kinetics Analysis Dataset",
+        "BASIC DATA STRUCTURE",
+        "One record per subject and transgene sample",
+        ("USUBJID", "PCSEQ"),
     ),
 )
 ADAM_BY_OUTPUT = {d.output: d for d in ADAM_DATASETS}

@@ -286,6 +286,25 @@ class Conduct(_Strict):
     accrual_months: int = Field(default=36, ge=1, le=240)
 
 
+class Labs(_Strict):
+    """``[labs]``: the choices the laboratory and product sections leave to the plan
+    (docs/endpoints.md, "Laboratory toxicity" and "Intention to treat and product")."""
+
+    anc_lln: float = Field(default=1.5, gt=0, le=10)  # 10^9/L: CTCAE grade 1 starts below it
+    plt_lln: float = Field(default=150.0, gt=0, le=1000)  # 10^9/L
+    hgb_lln: float = Field(default=11.0, gt=0, le=25)  # g/dL
+    bcell_aplasia_below: float = Field(default=50.0, gt=0)  # CD19+ B cells/uL
+    igg_low: float = Field(default=4.0, gt=0, le=30)  # g/L: hypogammaglobulinaemia below it
+    dose_low_per_kg: float = Field(default=0.2e6, gt=0)  # CAR+ T cells/kg: the protocol's range
+    dose_high_per_kg: float = Field(default=5.0e6, gt=0)
+
+    @model_validator(mode="after")
+    def _range(self) -> Labs:
+        if self.dose_high_per_kg <= self.dose_low_per_kg:
+            raise ValueError("dose_high_per_kg must be above dose_low_per_kg")
+        return self
+
+
 class _PlanFile(_Strict):
     survival: _Survival
     stopping: _Stopping
@@ -295,10 +314,11 @@ class _PlanFile(_Strict):
     notify: Notify = Field(default_factory=Notify)
     models: Models = Field(default_factory=Models)
     conduct: Conduct = Field(default_factory=Conduct)
+    labs: Labs = Field(default_factory=Labs)
 
 
 #: AnalysisPlan fields not copied as they are into the parameters
-_STRUCTURED = ("sha256", "path", "text", "safety", "efficacy", "notify", "models", "conduct")
+_STRUCTURED = ("sha256", "path", "text", "safety", "efficacy", "notify", "models", "conduct", "labs")
 
 
 @dataclass(frozen=True)
@@ -315,6 +335,7 @@ class AnalysisPlan:
     notify: Notify = field(default_factory=Notify)
     models: Models = field(default_factory=Models)
     conduct: Conduct = field(default_factory=Conduct)
+    labs: Labs = field(default_factory=Labs)
     sha256: str = ""
     path: str = ""
     text: str = ""
@@ -324,6 +345,7 @@ class AnalysisPlan:
         out = {k: v for k, v in asdict(self).items() if k not in _STRUCTURED}
         out["models"] = self.models.model_dump()
         out["conduct"] = self.conduct.model_dump()
+        out["labs"] = self.labs.model_dump()
         out["safety"] = self.safety.model_dump()
         out["efficacy"] = self.efficacy.model_dump()
         out["notify"] = {"webhook": bool(self.notify.webhook_url), "email": bool(self.notify.smtp_host)}
@@ -372,6 +394,7 @@ def load_plan(path: str | Path | None = None) -> AnalysisPlan:
         notify=plan.notify,
         models=plan.models,
         conduct=plan.conduct,
+        labs=plan.labs,
         sha256=hashlib.sha256(data).hexdigest(),
         path=str(path),
         text=text,

@@ -86,6 +86,27 @@ SEIZURE = ("NONE", "RESOLVED", "PROLONGED")
 CEREBRAL_EDEMA = ("NONE", "FOCAL", "DIFFUSE")
 PRODUCT_STATUS = ("RELEASED", "OOS_INFUSED", "FAILED", "PENDING")
 NOT_INFUSED_REASONS = ("MANUFACTURING_FAILURE", "DEATH", "PROGRESSION", "AE", "WITHDRAWAL", "OTHER")
+#: laboratory tests of the optional labs file, with their units (data-contract.md)
+LAB_UNITS = {
+    "ANC": "10^9/L",
+    "PLT": "10^9/L",
+    "HGB": "g/dL",
+    "IGG": "g/L",
+    "BCELL": "cells/uL",
+    "CAR_TRANSGENE": "copies/ug gDNA",
+    "CRP": "mg/L",
+    "FERRITIN": "ug/L",
+}
+LAB_TESTS = tuple(LAB_UNITS)
+LTFU_EVENTS = (
+    "SECONDARY_MALIGNANCY",
+    "T_CELL_MALIGNANCY",
+    "RCL_TEST",
+    "NEW_AUTOIMMUNE",
+    "NEW_NEUROLOGIC",
+    "NEW_HEMATOLOGIC",
+)
+RCL_RESULTS = ("NEGATIVE", "POSITIVE", "PENDING")
 
 CRS_TERM = "Cytokine release syndrome"
 ICANS_TERM = "Immune effector cell-associated neurotoxicity syndrome"
@@ -231,6 +252,34 @@ APHERESIS = RecordSchema(
     ),
 )
 
+#: data-contract.md (version 3): laboratory values, long format (SDTM LB-like)
+LABS = RecordSchema(
+    record="labs",
+    key=("subject_id", "sample_date", "test"),
+    required_file=False,
+    columns=(
+        Column("subject_id", "id"),
+        Column("sample_date", "date"),
+        Column("test", "code", codes=LAB_TESTS),
+        Column("value", "number", low=0),
+        Column("below_lloq", "yn", nullable=True, optional=True),
+    ),
+)
+
+#: data-contract.md (version 3): events of the 15-year gene-therapy follow-up
+LONG_TERM_FOLLOWUP = RecordSchema(
+    record="long_term_followup",
+    key=("subject_id", "event_date", "event"),
+    required_file=False,
+    columns=(
+        Column("subject_id", "id"),
+        Column("event_date", "date"),
+        Column("event", "code", codes=LTFU_EVENTS),
+        Column("result", "code", nullable=True, codes=RCL_RESULTS),
+        Column("detail", "text", nullable=True),
+    ),
+)
+
 SCHEMAS: dict[str, RecordSchema] = {
     s.record: s
     for s in (
@@ -243,6 +292,8 @@ SCHEMAS: dict[str, RecordSchema] = {
         CRS_MONITORING,
         ICANS_MONITORING,
         APHERESIS,
+        LABS,
+        LONG_TERM_FOLLOWUP,
     )
 }
 RECORDS: tuple[str, ...] = tuple(SCHEMAS)

@@ -61,3 +61,27 @@ def test_the_apheresis_files_rules_name_row_column_and_value():
     assert (2, "release_date", "product released before the apheresis") in aph
     assert (3, "release_date", "a release date is for a RELEASED or OOS_INFUSED product only") in aph
     assert (4, "not_infused_reason", "the subject was infused: not_infused_reason must be blank") in aph
+
+
+def test_dose_against_the_protocol_range_includes_its_bounds():
+    """Range 0.2-5.0 x 10^6/kg: 0.1 x 10^6 below, 0.2 and 5.0 x 10^6 within, 5.1 x 10^6
+    above; the exposure table counts 1, 2 and 1 of 4 infused subjects."""
+    from trial_outcomes.analysis.exposure import DOSE_RANGE, dose_category, exposure_summary
+
+    t = Trial()
+    for sid, dose in (("S1", 0.1e6), ("S2", 0.2e6), ("S3", 5.0e6), ("S4", 5.1e6)):
+        t.enrol(sid).infuse(sid, dose=dose)
+    adsl = t.derive(cut_day=60).adsl
+    got = adsl.select("USUBJID", dose_category(pl.col("DOSE"), 0.2e6, 5.0e6).alias("c")).rows()
+    assert got == [
+        ("S1", "Below the range"),
+        ("S2", "Within the range"),
+        ("S3", "Within the range"),
+        ("S4", "Above the range"),
+    ]
+    table = exposure_summary(adsl, (0.2e6, 5.0e6)).filter(pl.col("measure") == DOSE_RANGE)
+    assert table.select("category", "n").rows() == [
+        ("Below the range", 1),
+        ("Within the range", 2),
+        ("Above the range", 1),
+    ]

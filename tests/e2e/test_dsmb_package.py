@@ -23,3 +23,31 @@ def test_a_drop_with_the_apheresis_file_publishes_its_product_table(tmp_path):
     assert "Intention to treat: leukapheresis, product and infusion" in html
     assert "25 (20-30)" in html  # vein-to-vein: 30 and 20 days (tests/analysis/test_product.py)
     assert not qc_disagreements(tmp_path / "out" / cut)
+
+
+def test_a_drop_without_the_dsmb_files_publishes_and_says_what_each_section_needs(drop, tmp_path):
+    """The synthetic drop without its apheresis, labs and long-term files: the run publishes
+    as before; ADLB and ADPC are empty datasets under their contracts; each new section of
+    the report says which optional file it would need."""
+    import polars as pl
+
+    for record in ("apheresis", "labs", "long_term_followup"):
+        (drop / f"{record}.csv").unlink()
+    result, cut = materialize_cut(drop, tmp_path / "out")
+    assert result.success, [e.message for e in result.get_step_failure_events()]
+    folder = tmp_path / "out" / cut
+    assert pl.read_parquet(folder / "adlb.parquet").height == 0
+    assert pl.read_parquet(folder / "adpc.parquet").height == 0
+    assert (folder / "adlb.xpt").is_file()
+    html = (folder / "report.html").read_text()
+    for needed in (
+        "this section needs the optional apheresis file",
+        "Laboratory toxicity: this section needs the optional labs file",
+        "B-cell aplasia and IgG: this section needs the optional labs file",
+        "CAR transgene kinetics: this section needs the optional labs file",
+        "Long-term safety: this section needs the optional long_term_followup file",
+    ):
+        assert needed in html, needed
+    long_term = pl.read_csv(folder / "long_term_safety.csv")
+    assert long_term.filter(pl.col("n_subjects") > 0).is_empty()
+    assert not qc_disagreements(folder)

@@ -26,6 +26,8 @@ RECORD_DATE = {
     "crs_monitoring": "obs_date",
     "icans_monitoring": "obs_date",
     "apheresis": "apheresis_date",
+    "labs": "sample_date",
+    "long_term_followup": "event_date",
 }
 
 

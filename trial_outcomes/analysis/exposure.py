@@ -157,8 +157,26 @@ def _categories(
     ]
 
 
-def exposure_summary(adsl: pl.DataFrame) -> pl.DataFrame:
-    """``exposure_summary.csv``: over the safety set, dose (median, range), days from
+DOSE_RANGE = "Dose against the protocol range"
+DOSE_CATEGORIES = ["Below the range", "Within the range", "Above the range"]
+
+
+def dose_category(dose: pl.Expr, low: float, high: float) -> pl.Expr:
+    """Below, within (bounds included) or above the protocol's weight-based range."""
+    return (
+        pl.when(dose < low)
+        .then(pl.lit(DOSE_CATEGORIES[0]))
+        .when(dose > high)
+        .then(pl.lit(DOSE_CATEGORIES[2]))
+        .when(dose.is_not_null())
+        .then(pl.lit(DOSE_CATEGORIES[1]))
+    )
+
+
+def exposure_summary(adsl: pl.DataFrame, dose_range: tuple[float, float] = (0.2e6, 5.0e6)) -> pl.DataFrame:
+    """``exposure_summary.csv``: over the safety set, dose (median, range) and against
+    the protocol's weight-based range (the plan's ``[labs]`` dose_low_per_kg and
+    dose_high_per_kg, bounds within), days from
     enrolment to infusion and from lymphodepletion to infusion, LD regimen and
     bridging therapy (counts and % of the safety set); over the enrolled subjects
     not infused, the reasons (manufacturing failure, death, withdrawal, lost,
@@ -167,6 +185,12 @@ def exposure_summary(adsl: pl.DataFrame) -> pl.DataFrame:
     n = safety.height
     rows: list[dict[str, object]] = [
         _continuous("Dose, CAR+ T cells/kg", safety["DOSE"], n),
+        *_categories(
+            DOSE_RANGE,
+            safety.select(dose_category(pl.col("DOSE"), *dose_range).alias("range"))["range"],
+            n,
+            DOSE_CATEGORIES,
+        ),
         _continuous("Days from enrolment to infusion", safety["ENRINFDY"], n),
         _continuous("Days from lymphodepletion start to infusion", safety["LDINFDY"], n),
         *_categories("Lymphodepletion regimen", safety["LDREGIM"], n),

@@ -10,6 +10,8 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.conduct import ConductTables
+from trial_outcomes.analysis.kinetics import KineticsTables
+from trial_outcomes.analysis.labs import LabTables
 from trial_outcomes.analysis.listings import ListingTables
 from trial_outcomes.analysis.relapse import RelapseTables
 from trial_outcomes.analysis.syndromes import SyndromeGrading
@@ -35,6 +37,8 @@ UI_GALLERIES = {
     "relapse: CD19-negative": "relapse_",
     "swimmer plots": "swimmer_",
     "stopping rules across cuts": "stopping_history",
+    "B-cell aplasia": "bcell_",
+    "CAR transgene kinetics": "kinetics",
 }
 
 
@@ -79,6 +83,8 @@ def figures(
     relapse_summary: RelapseTables,
     stopping_history: pl.DataFrame,
     cut_records: TrialDrop,
+    lab_toxicity: LabTables,
+    kinetics: KineticsTables,
 ) -> dg.Output[dict[str, bytes]]:
     """Every figure of the report (`plots/*.svg`): Kaplan-Meier and cumulative-incidence
     curves per endpoint and subgroup (number at risk under the axis, censoring ticks,
@@ -91,7 +97,14 @@ def figures(
 
     plan = settings.analysis_plan()
     specs = all_specs(
-        adsl, survival_analysis.tables, response_summary, relapse_summary.curve, plan.landmark_months, stopping_history
+        adsl,
+        survival_analysis.tables,
+        response_summary,
+        relapse_summary.curve,
+        plan.landmark_months,
+        stopping_history,
+        lab_toxicity,
+        kinetics,
     )
     images = render_all(specs, stamp=figure_stamp(context.partition_key, cut_records.fingerprint))
     folder = work_folder(context, settings)
@@ -138,6 +151,9 @@ def report(
     independent_qc: QcResult,
     listings: ListingTables,
     conduct: ConductTables,
+    lab_toxicity: LabTables,
+    kinetics: KineticsTables,
+    long_term_safety: pl.DataFrame,
 ) -> Iterator[Any]:
     """`report.html` (self-contained) and `report.pdf` (Typst) from one content model:
     page 1 the executive summary with any crossed stopping boundary first, then
@@ -194,6 +210,9 @@ def report(
         qc_finding=independent_qc.finding,
         listings=listings,
         conduct=conduct,
+        labs=lab_toxicity,
+        kinetics=kinetics,
+        long_term=long_term_safety,
     )
     doc = build_document(inputs)
     # the closed report (every section, subject listings and narratives) and the open one

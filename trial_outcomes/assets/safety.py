@@ -142,7 +142,13 @@ def exposure_summary(context: AssetExecutionContext, settings: DropSettings, ads
     """Exposure: dose (median, range), lymphodepletion regimen, bridging therapy,
     days from enrolment and from lymphodepletion to infusion, and the enrolled
     subjects not infused by reason."""
-    yield from _emit(context, settings, "exposure_summary", "exposure_summary.csv", exposure.exposure_summary(adsl))
+    yield from _emit(
+        context,
+        settings,
+        "exposure_summary",
+        "exposure_summary.csv",
+        exposure.exposure_summary(adsl, _dose_range(settings)),
+    )
 
 
 @_asset("relapse_summary", "relapse_summary.csv", domain="efficacy")
@@ -189,3 +195,8 @@ def listings(
         },
     )
     yield contract_result("listings", {"ae_listings.csv": problems, "narratives.csv": told_problems})
+
+
+def _dose_range(settings: DropSettings) -> tuple[float, float]:
+    labs = settings.analysis_plan().labs
+    return labs.dose_low_per_kg, labs.dose_high_per_kg

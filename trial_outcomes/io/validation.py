@@ -169,7 +169,28 @@ def date_order(records: Records) -> pl.DataFrame:
     out.append(_followup_order(records, first_inf))
     out.append(_after_death(records))
     out.append(_apheresis_order(records, first_inf))
+    out.append(_long_term_order(records, first_inf))
     return _concat(out)
+
+
+def _long_term_order(records: Records, first_inf: pl.DataFrame) -> pl.DataFrame:
+    """Long-term follow-up is of infused subjects, after their first infusion
+    (data-contract.md, optional long_term_followup file)."""
+    ltfu = records.get("long_term_followup")
+    if ltfu is None or ltfu.is_empty():
+        return _concat([])
+    dated = ltfu.join(first_inf, on="subject_id", how="left")
+    return _concat(
+        [
+            _problems(
+                dated.filter(pl.col("_day0").is_null()),
+                "subject_id",
+                pl.col("subject_id"),
+                "long-term follow-up of a subject never infused",
+            ),
+            _order(dated, "_day0", "event_date", "event_date", "long-term follow-up event before the first infusion"),
+        ]
+    )
 
 
 def _apheresis_order(records: Records, first_inf: pl.DataFrame) -> pl.DataFrame:
@@ -243,8 +264,12 @@ def _after_death(records: Records) -> pl.DataFrame:
         "crs_monitoring": ["obs_date"],
         "icans_monitoring": ["obs_date"],
         "followup": ["event_date"],
+        "labs": ["sample_date"],
+        "long_term_followup": ["event_date"],
     }
     for record, columns in dated.items():
+        if record not in records:
+            continue
         frame = records[record].join(death_day, on="subject_id", how="inner")
         if record == "followup":
             frame = frame.filter(pl.col("event") != "DEATH")
@@ -295,6 +320,7 @@ def dependent_values(records: Records) -> pl.DataFrame:
                 "the subject was infused: not_infused_reason must be blank",
             )
         )
+    out.append(_rcl_results(records))
     icans = records["icans_monitoring"].join(
         records["enrolment"].select("subject_id", "age_years", "enrol_date"), on="subject_id", how="left"
     )
@@ -324,6 +350,30 @@ def dependent_values(records: Records) -> pl.DataFrame:
         )
     )
     return _concat(out)
+
+
+def _rcl_results(records: Records) -> pl.DataFrame:
+    """A replication-competent lentivirus test has a result; no other long-term event has one."""
+    ltfu = records.get("long_term_followup")
+    if ltfu is None or ltfu.is_empty():
+        return _concat([])
+    rcl = pl.col("event") == "RCL_TEST"
+    return _concat(
+        [
+            _problems(
+                ltfu.filter(rcl & pl.col("result").is_null()),
+                "result",
+                pl.col("result"),
+                "an RCL_TEST needs its result (NEGATIVE, POSITIVE or PENDING)",
+            ),
+            _problems(
+                ltfu.filter(~rcl & pl.col("result").is_not_null()),
+                "result",
+                pl.col("result"),
+                "result is for RCL_TEST rows only",
+            ),
+        ]
+    )
 
 
 def relapse_without_remission(records: Records) -> pl.DataFrame:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import dagster as dg
 
-from trial_outcomes.assets import adverse_events, monitoring, qc, report, safety, subject_level, survival, time_to_event
+from trial_outcomes.assets import (
+    adverse_events,
+    laboratory,
+    monitoring,
+    qc,
+    report,
+    safety,
+    subject_level,
+    survival,
+    time_to_event,
+)
 from trial_outcomes.assets.ingest import RAW_ASSETS
 from trial_outcomes.assets.publish import build_published_cut
 from trial_outcomes.assets.shared import OUTPUT_TAG, DropSettings
@@ -45,7 +55,7 @@ def build_definitions(settings: DropSettings | None = None) -> dg.Definitions:
     storage = FrameIOManager(base_dir=str(settings.out_path / ".storage"))
     plan = settings.analysis_plan()
     derived = dg.load_assets_from_modules(
-        [subject_level, adverse_events, time_to_event, safety, survival, monitoring, qc, report]
+        [subject_level, adverse_events, laboratory, time_to_event, safety, survival, monitoring, qc, report]
     )
     assets = [*RAW_ASSETS, trial_drop, cut_records, *derived]
     published_cut = build_published_cut(output_asset_keys(assets))

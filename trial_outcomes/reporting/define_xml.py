@@ -45,6 +45,8 @@ SECTION = {
     "ADRS": "Response",
     "ADTTE": "Time-to-event endpoints (ADTTE)",
     "ADAE": "Adverse events (ADAE)",
+    "ADLB": "Laboratory toxicity (ADLB)",
+    "ADPC": "Cellular kinetics (ADPC)",
 }
 #: ADSL variables defined in another section than ADSL's own
 ADSL_SECTIONS = {

@@ -116,8 +116,10 @@ def exposure_table(inp: ReportInputs) -> Table:
         bold_rows=bold,
         notes=notes,
         population="Safety set (infused); the not-infused rows: enrolled subjects not infused by the cut.",
-        method="Dose of the first infusion; days from enrolment (no apheresis date in the drop) and from "
-        "the start of lymphodepletion to the first infusion.",
+        method=f"Dose of the first infusion, against the protocol's weight-based range of "
+        f"{inp.plan.labs.dose_low_per_kg / 1e6:g}-{inp.plan.labs.dose_high_per_kg / 1e6:g} x 10^6 CAR+ T cells/kg "
+        "(bounds within; analysis plan [labs]); days from enrolment and from the start of lymphodepletion to the "
+        "first infusion (vein-to-vein time from leukapheresis: the disposition's product table).",
     )
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from trial_outcomes.analysis.conduct import ConductTables
+from trial_outcomes.analysis.kinetics import KineticsTables
+from trial_outcomes.analysis.labs import LabTables
 from trial_outcomes.analysis.listings import ListingTables
 from trial_outcomes.plan import AnalysisPlan
 
@@ -34,6 +36,9 @@ class ReportInputs:
     qc_finding: str | None = None  # what the QC found, in one line (io.qc.QcResult.finding)
     listings: ListingTables | None = None  # the closed report's listings and narratives
     conduct: ConductTables | None = None  # trial conduct and data currency
+    labs: LabTables | None = None  # laboratory toxicity, ICAHT, IgG, B-cell aplasia (optional labs file)
+    kinetics: KineticsTables | None = None  # CAR transgene kinetics (optional labs file)
+    long_term: pl.DataFrame | None = None  # long_term_safety.csv (optional long_term_followup file)
 
     def table(self, name: str) -> pl.DataFrame:
         return self.tables[name]

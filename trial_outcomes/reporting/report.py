@@ -8,6 +8,7 @@ from __future__ import annotations
 from trial_outcomes.reporting.content import Document, Section
 from trial_outcomes.reporting.efficacy import efficacy_sections, subject_sections
 from trial_outcomes.reporting.inputs import ReportInputs
+from trial_outcomes.reporting.laboratory import laboratory_sections
 from trial_outcomes.reporting.safety import (
     changes_section,
     course_section,
@@ -26,6 +27,7 @@ def build_document(inp: ReportInputs) -> Document:
         *subject_sections(inp),
         *efficacy_sections(inp),
         *safety_sections(inp),
+        *laboratory_sections(inp),
         course_section(inp),
         stopping_section(inp),
     ]

@@ -19,13 +19,17 @@ import numpy as np
 import polars as pl
 
 from trial_outcomes.schema import SCHEMAS
+from trial_outcomes.synth.dsmb import simulate_dsmb
 from trial_outcomes.synth.model import Subject, simulate_subject
 
-#: the records the model simulates (the optional DSMB-package files apheresis, labs and
-#: long-term follow-up are not simulated yet: a synthetic drop has none of them)
+#: the records the model simulates: every file of the contract, the optional DSMB-package
+#: files (apheresis, labs, long-term follow-up) drawn by synth/dsmb.py with their own generator
 SIMULATED: tuple[str, ...] = tuple(r for r in SCHEMAS if r in {f.name for f in dataclasses.fields(Subject)})
 
 BLOCK = 2000
+#: the DSMB files' generator, seeded apart from the course's (27: the seed-7 sample has a
+#: secondary malignancy and each new disorder, and no T-cell malignancy)
+DSMB_STREAM = 27
 ACCRUAL_START = dt.date(2020, 6, 1)
 ACCRUAL_DAYS = 1000
 EXPORT_DAY = 1400  # days after the accrual start: the drop's latest date
@@ -82,11 +86,13 @@ def generate(out_dir: Path, subjects: int, seed: int, fmt: str = "csv", progress
     try:
         for block, first in enumerate(range(0, subjects, BLOCK)):
             rng = np.random.default_rng([seed, block])
+            dsmb_rng = np.random.default_rng([seed, block, DSMB_STREAM])  # the required files stay as they were
             n = min(BLOCK, subjects - first)
             enrol_days = np.sort(start + (rng.random(n) * ACCRUAL_DAYS).astype(int))
             batch: dict[str, list[dict[str, Any]]] = {r: [] for r in SIMULATED}
             for i in range(n):
                 subject: Subject = simulate_subject(rng, f"BR-{first + i + 1:0{width}d}", int(enrol_days[i]), export)
+                simulate_dsmb(dsmb_rng, subject, export)
                 batch["enrolment"].append(subject.enrolment)
                 for record in SIMULATED:
                     if record != "enrolment":

@@ -111,6 +111,9 @@ class Subject:
     adverse_events: list[Row] = field(default_factory=list)
     crs_monitoring: list[Row] = field(default_factory=list)
     icans_monitoring: list[Row] = field(default_factory=list)
+    apheresis: list[Row] = field(default_factory=list)  # the optional DSMB-package files (synth/dsmb.py)
+    labs: list[Row] = field(default_factory=list)
+    long_term_followup: list[Row] = field(default_factory=list)
 
 
 def _yn(flag: bool) -> str:

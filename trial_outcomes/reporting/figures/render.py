@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from trial_outcomes.reporting.figures import flow, forest, models, monitoring, style, survival
+from trial_outcomes.reporting.figures import flow, forest, kinetics, models, monitoring, style, survival
 
 PARALLEL_FROM = 6  # fewer figures than this are drawn in this process
 _started: dict[int, ProcessPoolExecutor] = {}  # the warm workers of this process (by pid: a fork has none)
@@ -52,6 +52,8 @@ def draw(spec: Any) -> bytes:
         return monitoring.draw(spec)
     if isinstance(spec, models.SchoenfeldSpec):
         return models.draw(spec)
+    if isinstance(spec, kinetics.SpaghettiSpec):
+        return kinetics.draw(spec)
     raise TypeError(f"no figure for {type(spec).__name__}")
 
 

@@ -11,6 +11,8 @@ import polars as pl
 
 from trial_outcomes import labels
 from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER
+from trial_outcomes.analysis.kinetics import KineticsTables
+from trial_outcomes.analysis.labs import LabTables, bcell_recovery_fit
 from trial_outcomes.analysis.models import PER_UNIT, PH_REJECTS
 from trial_outcomes.analysis.rates import EFFICACY_POPULATION
 from trial_outcomes.analysis.stopping import RULES, SAFETY, STATISTICS
@@ -18,6 +20,7 @@ from trial_outcomes.dates import DAYS_PER_MONTH
 from trial_outcomes.formatting import landmark_rate, months, ratio_ci
 from trial_outcomes.reporting.figures.flow import ConsortSpec, SwimmerSpec
 from trial_outcomes.reporting.figures.forest import ForestRow, ForestSpec
+from trial_outcomes.reporting.figures.kinetics import Profile, SpaghettiSpec
 from trial_outcomes.reporting.figures.models import ResidualPanel, SchoenfeldSpec
 from trial_outcomes.reporting.figures.monitoring import RulePanel, StoppingHistorySpec
 from trial_outcomes.reporting.figures.survival import Curve, SurvivalSpec, time_ticks
@@ -348,6 +351,65 @@ def cd19_negative_spec(curve: pl.DataFrame, n: int, landmarks: tuple[int, ...]) 
     )
 
 
+def bcell_aplasia_spec(curve: pl.DataFrame, median_days: float | None) -> SurvivalSpec:
+    """The Kaplan-Meier of continuing B-cell aplasia (``bcell_curve.csv``)."""
+    ticks = time_ticks(_largest(curve["time_days"]) / DAYS_PER_MONTH if curve.height else 12)
+    t = curve["time_days"].to_numpy()
+    censored = curve.filter(pl.col("n_censor") > 0)
+    n = int(curve["n_risk"][0]) if curve.height else 0
+    events = int(curve["n_event"].sum())
+    median = "NR" if median_days is None else months(median_days) + " mo"
+    made = Curve(
+        f"B-cell aplasia (n={n}, {events} recovered; median {median})",
+        list(t / DAYS_PER_MONTH),
+        curve["estimate"].fill_null(0.0).to_list(),
+        curve["lcl"].to_list(),
+        curve["ucl"].to_list(),
+        list(censored["time_days"].to_numpy() / DAYS_PER_MONTH),
+        censored["estimate"].fill_null(0.0).to_list(),
+        at_risk(t, curve["n_risk"].to_numpy(), ticks),
+        None if median_days is None else median_days / DAYS_PER_MONTH,
+    )
+    return SurvivalSpec(
+        "Duration of B-cell aplasia",
+        "Probability of continuing B-cell aplasia; event: B-cell recovery; censored at the last B-cell count "
+        "before HSCT or new therapy",
+        False,
+        "infusion",
+        ticks,
+        [made],
+        ylabel="Probability of continuing aplasia",
+    )
+
+
+def kinetics_spec(adpc: pl.DataFrame, params: pl.DataFrame) -> SpaghettiSpec:
+    """The CAR transgene of every infused subject over time, by day-28 response."""
+    groups = ["CR/CRi by day 28", "No CR/CRi by day 28", "Pending"]
+    response = dict(params.select("USUBJID", "response").iter_rows())
+    profiles = []
+    shown = adpc.filter(pl.col("ADY") >= 0).sort("USUBJID", "ADY")
+    for sid, part in shown.group_by("USUBJID", maintain_order=True):
+        group = response.get(str(sid[0]))
+        if group not in groups:
+            continue
+        profiles.append(
+            Profile(
+                groups.index(group),
+                part["ADY"].cast(pl.Float64).to_list(),
+                part["AVAL"].to_list(),
+                (part["BLQFL"] == "Y").to_list(),
+            )
+        )
+    used = sorted({p.group for p in profiles})
+    remap = {g: i for i, g in enumerate(used)}
+    return SpaghettiSpec(
+        "CAR transgene in peripheral blood",
+        f"{len(profiles)} infused subjects; qPCR copies per ug genomic DNA, log scale",
+        [groups[g] for g in used],
+        [Profile(remap[p.group], p.day, p.value, p.blq) for p in profiles],
+    )
+
+
 def stopping_history_spec(history: pl.DataFrame) -> StoppingHistorySpec:
     """One panel per stopping rule: its statistic at each published cut of the drop
     and this one, against the boundary it crosses."""
@@ -384,9 +446,15 @@ def all_specs(
     relapse_curve: pl.DataFrame,
     landmarks: tuple[int, ...],
     history: pl.DataFrame | None = None,
+    lab: LabTables | None = None,
+    kin: KineticsTables | None = None,
 ) -> dict[str, Any]:
     """Every figure of a cut, by file name."""
     specs: dict[str, Any] = {"consort.svg": consort_spec(adsl)}
+    if lab is not None and lab.bcell_curve.height:
+        specs["bcell_aplasia.svg"] = bcell_aplasia_spec(lab.bcell_curve, bcell_recovery_fit(lab.subjects).median()[0])
+    if kin is not None and kin.parameters.height:
+        specs["kinetics.svg"] = kinetics_spec(kin.adpc, kin.parameters)
     if history is not None and history.height:
         specs["stopping_history.svg"] = stopping_history_spec(history)
     specs.update(

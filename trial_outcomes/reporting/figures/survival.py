@@ -39,6 +39,7 @@ class SurvivalSpec:
     ticks: list[float]  # months
     curves: list[Curve]
     notes: list[str] = field(default_factory=list)  # landmark rates, drawn on a single curve
+    ylabel: str = ""  # the y axis when it is not survival or cumulative incidence
 
 
 def time_ticks(horizon_months: float) -> list[float]:
@@ -135,7 +136,7 @@ def draw(spec: SurvivalSpec) -> bytes:
     ax.set_xticks(spec.ticks)
     ax.set_yticks(yticks)
     ax.set_yticklabels([f"{100 * t:.0f}%" for t in yticks])
-    ax.set_ylabel("Cumulative incidence" if spec.cumulative else "Probability of survival")
+    ax.set_ylabel(spec.ylabel or ("Cumulative incidence" if spec.cumulative else "Probability of survival"))
     ax.set_xlabel(f"Months since {spec.origin}")
     ax.grid(axis="y", color="#eeeeee", linewidth=0.6)
     fig.text(0.01, 1 - 0.18 / height, spec.title, fontsize=10, fontweight="bold", va="top")

@@ -1,0 +1,66 @@
+"""Cellular kinetics (docs/endpoints.md, "Cellular kinetics (ADPC)"): Cmax, Tmax,
+AUC0-28d by the linear trapezoid, the last quantifiable day, values below the LLOQ, and
+the summary by day-28 response. Day 0 = the infusion."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.builders import Trial
+from trial_outcomes.analysis import kinetics, labs
+
+
+def _trial() -> Trial:
+    """S1 (CR on day 28): 0, 1000, 4000, 500 copies on days 0, 7, 14, 28 and 50 on day 90.
+    AUC0-28d = 7 (0 + 1000)/2 + 7 (1000 + 4000)/2 + 14 (4000 + 500)/2 = 3500 + 17500 +
+    31500 = 52,500; Cmax 4000 on day 14; Tlast 90.
+
+    S2 (NR on day 28): BLQ (reported 50) on day 0, 800 on day 7, 300 on day 14, BLQ on days
+    28 and 90. BLQ counts as zero: AUC = 7 (0 + 800)/2 + 7 (800 + 300)/2 + 14 (300 + 0)/2 =
+    2800 + 3850 + 2100 = 8750; Cmax 800 on day 7; Tlast 14 (a BLQ value is never the last
+    quantifiable one)."""
+    t = Trial()
+    t.enrol("S1").infuse("S1").assess("S1", 28, "CR", 0.0)
+    t.enrol("S2").infuse("S2").assess("S2", 28, "NR", 40.0)
+    t.lab("S1", "CAR_TRANSGENE", (0, 0.0), (7, 1000), (14, 4000), (28, 500), (90, 50), blq=False)
+    t.lab("S2", "CAR_TRANSGENE", (0, 50), (28, 50), (90, 50), blq=True)
+    t.lab("S2", "CAR_TRANSGENE", (7, 800), (14, 300), blq=False)
+    return t
+
+
+def _parameters():
+    d = _trial().derive(cut_day=200)
+    adlb = labs.derive_adlb(d.records["labs"], d.adsl, labs.Limits())
+    adpc = kinetics.derive_adpc(adlb)
+    return adpc, kinetics.parameters(adpc, d.adsl)
+
+
+def test_cmax_tmax_auc_and_tlast_worked_example():
+    adpc, params = _parameters()
+    assert adpc.height == 10 and adpc["PCSEQ"].to_list() == [1, 2, 3, 4, 5, 1, 2, 3, 4, 5]
+    assert params.rows() == [
+        ("S1", "CR/CRi by day 28", 5, 4000.0, 14, 52500.0, 90),
+        ("S2", "No CR/CRi by day 28", 5, 800.0, 7, 8750.0, 14),
+    ]
+
+
+def test_summary_geometric_mean_and_cv():
+    """All: Cmax 4000 and 800: geometric mean sqrt(4000 x 800) = 1788.854; the logs
+    differ by ln 5, so their variance is (ln 5)^2 / 2 = 1.29514 and the geometric CV is
+    100 sqrt(exp(1.29514) - 1) = 162.835 % (R: 100 * sqrt(exp(var(log(c(4000, 800)))) - 1)).
+    Tmax: median of 14 and 7 = 10.5, range 7-14."""
+    _, params = _parameters()
+    summary = kinetics.summary(params)
+    cmax = summary.filter((summary["response"] == "All") & (summary["parameter"] == "Cmax")).row(0, named=True)
+    assert cmax["n"] == 2
+    assert cmax["centre"] == pytest.approx(1788.854, abs=1e-3)
+    assert cmax["geo_cv_pct"] == pytest.approx(162.8351, abs=1e-4)
+    tmax = summary.filter((summary["response"] == "All") & (summary["parameter"] == "Tmax")).row(0, named=True)
+    assert (tmax["centre"], tmax["low"], tmax["high"]) == (10.5, 7.0, 14.0)
+    one = summary.filter((summary["response"] == "CR/CRi by day 28") & (summary["parameter"] == "Cmax"))
+    assert one.row(0, named=True)["geo_cv_pct"] is None  # one subject: no CV
+
+
+def test_trapezoid_needs_two_samples():
+    assert kinetics.trapezoid([3], [10.0]) == 0
+    assert kinetics.trapezoid([0, 2, 6], [0.0, 4.0, 0.0]) == 4.0 + 8.0

@@ -1,0 +1,203 @@
+"""Laboratory toxicity (docs/endpoints.md, "Laboratory toxicity (ADLB)"): CTCAE grades,
+baseline and on-treatment flags, shifts, ICAHT, count recovery, IgG and B-cell aplasia.
+Study days: day 0 = 2021-01-01 = the infusion; lymphodepletion starts on day -5."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+
+from tests.builders import Trial, day
+from trial_outcomes.analysis import labs
+from trial_outcomes.io.validation import date_order, dependent_values
+
+LIMITS = labs.Limits()
+
+
+def _adlb(t: Trial, cut_day: int = 700, limits: labs.Limits = LIMITS) -> tuple[pl.DataFrame, pl.DataFrame]:
+    d = t.derive(cut_day=cut_day)
+    return labs.derive_adlb(d.records["labs"], d.adsl, limits), d.adsl
+
+
+@pytest.mark.parametrize(
+    ("test", "lln", "values", "grades"),
+    [
+        # neutrophils, LLN 2.0: < LLN 1, < 1.5 2, < 1.0 3, < 0.5 4; a bound belongs to the milder grade
+        ("ANC", 2.0, [2.0, 1.99, 1.5, 1.49, 1.0, 0.99, 0.5, 0.49, 0.0], [0, 1, 1, 2, 2, 3, 3, 4, 4]),
+        # the paediatric default LLN 1.5 leaves grade 1 empty
+        ("ANC", 1.5, [1.5, 1.49], [0, 2]),
+        # an LLN below the grade-2 cut-off: 1.3 is grade 2 (< 1.5), never 1
+        ("ANC", 1.2, [1.3, 1.2, 1.19], [2, 2, 2]),
+        ("PLT", 150.0, [150, 149, 75, 74.9, 50, 49, 25, 24.9], [0, 1, 1, 2, 2, 3, 3, 4]),
+        # anaemia ends at grade 3
+        ("HGB", 11.0, [11.0, 10.9, 10.0, 9.9, 8.0, 7.9, 4.0], [0, 1, 1, 2, 2, 3, 3]),
+    ],
+)
+def test_ctcae_grades_at_every_boundary(test, lln, values, grades):
+    frame = pl.DataFrame({"v": values}, schema={"v": pl.Float64})
+    assert frame.select(labs.ctcae_grade(test, pl.col("v"), lln))["v"].to_list() == grades
+
+
+def test_baseline_is_the_last_value_on_or_before_lymphodepletion_and_treatment_stops_at_hsct():
+    """S1: ANC on days -8, -5 (lymphodepletion starts) and -2: the baseline is day -5's
+    (1.8), day -2 is neither baseline nor on treatment. HSCT on day 60: day 59 is on
+    treatment, day 60 is the transplant's."""
+    t = Trial().enrol("S1").infuse("S1")
+    t.lab("S1", "ANC", (-8, 2.5), (-5, 1.8), (-2, 1.2), (10, 0.3), (59, 1.0), (60, 0.2))
+    t.event("S1", 60, "HSCT", "Matched sibling donor")
+    adlb, _ = _adlb(t)
+    got = adlb.select("ADY", "ABLFL", "BASE", "ONTRTFL", "ATOXGR", "BTOXGR").rows()
+    assert [r[0] for r in got] == [-8, -5, -2, 10, 59, 60]
+    assert [r[1] for r in got] == ["N", "Y", "N", "N", "N", "N"]
+    assert {r[2] for r in got} == {1.8}
+    assert [r[3] for r in got] == ["N", "N", "N", "Y", "Y", "N"]
+    # CTCAE with LLN 1.5: 2.5 -> 0, 1.8 -> 0, 1.2 -> 2, 0.3 -> 4, 1.0 -> 2, 0.2 -> 4
+    assert [r[4] for r in got] == [0, 0, 2, 4, 2, 4]
+    assert {r[5] for r in got} == {0}
+
+
+def test_shift_table_counts_baseline_against_the_worst_on_treatment_grade():
+    """S1 baseline ANC 1.8 (grade 0), worst 0.05 (grade 4); S2 baseline 1.2 (grade 2), worst
+    0.7 (grade 3); S3 has no baseline, worst 1.6 (grade 0): Missing -> 0."""
+    t = Trial()
+    for sid in ("S1", "S2", "S3"):
+        t.enrol(sid).infuse(sid)
+    t.lab("S1", "ANC", (-5, 1.8), (7, 0.05), (14, 0.9))
+    t.lab("S2", "ANC", (-6, 1.2), (7, 0.7))
+    t.lab("S3", "ANC", (7, 1.6))
+    adlb, adsl = _adlb(t)
+    shifts = labs.lab_shifts(adlb, adsl)
+    assert shifts.rows() == [("ANC", "0", "4", 1, 3), ("ANC", "2", "3", 1, 3), ("ANC", "Missing", "0", 1, 3)]
+
+
+def _icaht_trial() -> Trial:
+    """ANC on day -6 2.0 (carried into day 0), then 0.4 on day 1, 0.05 on day 5, 0.3 on
+    day 12, 0.8 on day 20, 1.2 on days 27 and 40, 1.4 on day 60.
+
+    Days 0-30 at or below 0.5: days 1-4 (0.4), 5-11 (0.05), 12-19 (0.3) = 4 + 7 + 8 = 19;
+    at or below 0.1: days 5-11 = 7. Early ICAHT: 19 days <= 0.5 is grade 3, 7 days <= 0.1
+    is grade 4: grade 4. Late: two samples after day 30, 1.2 and 1.4, both <= 1.5: grade 1.
+    ANC recovery: the first sample >= 0.5 after the first below it, the next also >= 0.5:
+    day 20."""
+    t = Trial().enrol("S1").infuse("S1").assess("S1", 28, "CR", 0.0)
+    t.lab("S1", "ANC", (-6, 2.0), (1, 0.4), (5, 0.05), (12, 0.3), (20, 0.8), (27, 1.2), (40, 1.2), (60, 1.4))
+    return t
+
+
+def test_early_and_late_icaht_and_neutrophil_recovery_worked_example():
+    adlb, adsl = _adlb(_icaht_trial())
+    row = labs.lab_subjects(adlb, adsl, day(700), LIMITS).row(0, named=True)
+    assert (row["anc_le500_days"], row["anc_le100_days"]) == (19, 7)
+    assert (row["early_icaht"], row["late_icaht"]) == (4, 1)
+    assert (row["anc_below_05"], row["anc_recovery_day"]) == (True, 20)
+
+
+def test_early_icaht_days_stop_at_death():
+    """The same counts, the subject dead on day 8: days 1-4 (0.4) and 5-8 (0.05): 8 days
+    <= 0.5 (grade 2), 4 days <= 0.1 (grade 3): grade 3."""
+    t = Trial().enrol("S1").infuse("S1")
+    t.lab("S1", "ANC", (-6, 2.0), (1, 0.4), (5, 0.05))
+    t.event("S1", 8, "DEATH", "Sepsis", category="INFECTION")
+    adlb, adsl = _adlb(t)
+    row = labs.lab_subjects(adlb, adsl, day(700), LIMITS).row(0, named=True)
+    assert (row["anc_le500_days"], row["anc_le100_days"], row["early_icaht"]) == (8, 4, 3)
+
+
+@pytest.mark.parametrize(
+    ("le500", "le100", "grade"),
+    [(0, 0, 0), (1, 0, 1), (6, 0, 1), (7, 0, 2), (13, 0, 2), (14, 0, 3), (31, 0, 3), (3, 1, 3), (10, 6, 3), (8, 7, 4)],
+)
+def test_early_icaht_grade_table(le500, le100, grade):
+    assert labs.early_icaht(le500, le100) == grade
+
+
+def test_late_icaht_needs_two_samples():
+    """One sample at 0.05 (grade 4) and one at 1.2 (grade 1): non-transient is grade 1."""
+    assert labs.late_icaht([0.05, 1.2]) == 1
+    assert labs.late_icaht([0.05, 0.08, 1.2]) == 4
+    assert labs.late_icaht([0.05]) == 0
+
+
+def test_recovery_must_hold_at_the_next_sample():
+    """0.3 on day 3, 0.6 on day 7 then 0.4 on day 10 (not stable), 0.7 on day 14 and 1.0
+    on day 21: recovered on day 14. Never below: no recovery to count."""
+    assert labs.recovery_day([0, 3, 7, 10, 14, 21], [2.0, 0.3, 0.6, 0.4, 0.7, 1.0], 0.5) == (14, True)
+    assert labs.recovery_day([0, 3], [2.0, 0.3], 0.5) == (None, True)
+    assert labs.recovery_day([0, 3], [2.0, 0.9], 0.5) == (None, False)
+
+
+def test_igg_summary_takes_each_subjects_lowest_value_in_the_window():
+    """S1 IgG 6.0 at baseline, 3.5 on day 30 and 2.9 on day 60: months 1-3 lowest 2.9; S2
+    5.0 on day 45. Months 1-3: 2.9 and 5.0, median 3.95, quartiles (type 7) 3.425 and
+    4.475 (R: quantile(c(2.9, 5), c(.25, .75))), one below 4 g/L."""
+    t = Trial().enrol("S1").infuse("S1").enrol("S2").infuse("S2")
+    t.lab("S1", "IGG", (-6, 6.0), (30, 3.5), (60, 2.9))
+    t.lab("S2", "IGG", (45, 5.0))
+    adlb, adsl = _adlb(t)
+    igg = labs.igg_summary(adlb, LIMITS)
+    assert igg["window"].to_list() == ["Baseline", "Months 1-3"]
+    months = igg.row(1, named=True)
+    assert months["n"] == 2 and months["n_low"] == 1
+    assert months["median"] == pytest.approx(3.95)
+    assert (months["q1"], months["q3"]) == pytest.approx((3.425, 4.475))
+    subjects = labs.lab_subjects(adlb, adsl, day(700), LIMITS)
+    assert subjects.select("USUBJID", "igg_low").rows() == [("S1", True), ("S2", False)]
+
+
+def _bcell_trial() -> Trial:
+    """Five subjects aplastic on day 28: S1 recovers on day 90, S2 on day 200 (8/uL on day
+    150 is still aplasia), S3's last count is day 150 (censored), S4 recovers on day 300, S5's
+    last count is day 365 (censored); S5 relapses CD19-negative on day 400 under aplasia,
+    S4 CD19-positive on day 330 after recovery.
+
+    R: survfit(Surv(c(90, 200, 150, 300, 365), c(1, 1, 0, 1, 0)) ~ 1, conf.type =
+    "log-log"): S = 0.800, 0.533, 0.267 at 90, 200, 300; lower limits 0.20381, 0.06833,
+    0.00968, upper 0.969, 0.863, 0.686; median 300 (95% CI 90-NA)."""
+    t = Trial()
+    for sid in ("S1", "S2", "S3", "S4", "S5"):
+        t.enrol(sid).infuse(sid).assess(sid, 28, "CR", 0.0)
+    t.lab("S1", "BCELL", (28, 5), (90, 120))
+    t.lab("S2", "BCELL", (28, 3), (150, 8), (200, 300))
+    t.lab("S3", "BCELL", (28, 2), (150, 4))
+    t.lab("S4", "BCELL", (28, 1), (300, 80))
+    t.lab("S5", "BCELL", (28, 0), (365, 10))
+    t.assess("S4", 330, "RELAPSE", None, site="BM", cd19="POS")
+    t.assess("S5", 400, "RELAPSE", None, site="BM", cd19="NEG")
+    return t
+
+
+def test_b_cell_aplasia_duration_is_rs_kaplan_meier():
+    adlb, adsl = _adlb(_bcell_trial())
+    subjects = labs.lab_subjects(adlb, adsl, day(700), LIMITS)
+    assert subjects.select("USUBJID", "bcell_days", "bcell_recovered").rows() == [
+        ("S1", 90, True),
+        ("S2", 200, True),
+        ("S3", 150, False),
+        ("S4", 300, True),
+        ("S5", 365, False),
+    ]
+    fit = labs.bcell_recovery_fit(subjects)
+    events = fit.n_event > 0
+    np.testing.assert_allclose(fit.surv[events], [0.8, 0.533333, 0.266667], atol=1e-6)
+    np.testing.assert_allclose(fit.lcl[events], [0.20381, 0.06833, 0.00968], atol=5e-5)
+    np.testing.assert_allclose(fit.ucl[events], [0.969, 0.863, 0.686], atol=5e-4)
+    median, lower, upper = fit.median()
+    assert (median, lower, upper) == (300, 90, None)
+    table = labs.km_table(fit)  # R's NA (no limit where S = 0) is a null in the CSV, never NaN
+    assert table.height == 5 and not table["lcl"].is_nan().any() and not table["ucl"].is_nan().any()
+    assert subjects.select("USUBJID", "relapse_cd19", "bcell_at_relapse").filter(
+        pl.col("relapse_cd19").is_not_null()
+    ).rows() == [("S4", "POS", "B cells recovered before relapse"), ("S5", "NEG", "B-cell aplasia at relapse")]
+
+
+def test_a_labs_file_is_validated_like_the_others():
+    """A sample after the subject's death is refused with its row, column and value."""
+    t = Trial().enrol("S1").infuse("S1").event("S1", 20, "DEATH", "CRS", category="CRS")
+    t.lab("S1", "ANC", (10, 0.3), (25, 0.4))
+    problems = date_order(t.records())
+    found = problems.filter(pl.col("file") == "labs.csv").select("row", "column", "value", "rule").rows()
+    assert found == [(3, "sample_date", str(dt.date(2021, 1, 26)), "dated after the subject's death")]
+    assert dependent_values(t.records()).filter(pl.col("file") == "labs.csv").is_empty()

@@ -1,0 +1,157 @@
+"""Cellular kinetics of the CAR transgene (docs/endpoints.md, "Cellular kinetics"): ADPC
+(the transgene samples of ADLB), per subject Cmax, Tmax, AUC from day 0 to 28 by the
+linear trapezoid and persistence (the last day with a quantifiable value), summarised by
+response at day 28.
+
+Values below the lower limit of quantification (``BLQFL = Y``) count as zero in Cmax and
+the AUC (a sample before the expansion, or after the transgene is lost, adds no area), and
+never as the last quantifiable day; a subject whose every sample in days 0-28 is BLQ has
+no Cmax or Tmax, and an AUC of zero.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+import polars as pl
+
+from trial_outcomes.contracts import with_study
+
+AUC_END_DAY = 28
+RESPONSE_GROUPS = ("CR/CRi by day 28", "No CR/CRi by day 28", "All")
+
+
+@dataclass(frozen=True)
+class KineticsTables:
+    """The kinetics of a cut: parameters per subject, their summary, and ADPC (the plot)."""
+
+    parameters: pl.DataFrame
+    summary: pl.DataFrame
+    adpc: pl.DataFrame
+
+
+def derive_adpc(adlb: pl.DataFrame) -> pl.DataFrame:
+    """ADPC: the CAR transgene rows of ADLB, a row per subject and sample with its study
+    day (``ADY``, the nominal-free actual day from infusion) and the BLQ flag."""
+    part = adlb.filter(pl.col("PARAMCD") == "CAR_TRANSGENE").sort("USUBJID", "ADT")
+    return with_study(
+        part.select(
+            "USUBJID",
+            (pl.int_range(pl.len()).over("USUBJID") + 1).cast(pl.Int64).alias("PCSEQ"),
+            "PARAMCD",
+            "PARAM",
+            "ADT",
+            "ADY",
+            "AVAL",
+            "AVALU",
+            "BLQFL",
+        )
+    )
+
+
+def trapezoid(days: list[int], values: list[float]) -> float:
+    """The linear trapezoidal area under ``values`` over ``days`` (ascending)."""
+    return sum((days[i + 1] - days[i]) * (values[i] + values[i + 1]) / 2 for i in range(len(days) - 1))
+
+
+def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
+    """``kinetics.csv``: per infused subject with a transgene sample on day 0 or later:
+    Cmax and Tmax over days 0-28 (the first day of the largest quantifiable value), AUC
+    from day 0 to the last sample on or before day 28 (no extrapolation; empty with fewer
+    than two samples) and the last quantifiable day at the cut, with the day-28 response."""
+    infused = adsl.filter(pl.col("SAFFL") == "Y").select("USUBJID", "CR28FL", "D28PNDFL")
+    samples = adpc.filter(pl.col("ADY") >= 0).sort("USUBJID", "ADY")
+    grouped = samples.group_by("USUBJID", maintain_order=True).agg(pl.col("ADY"), pl.col("AVAL"), pl.col("BLQFL"))
+    response = {r["USUBJID"]: r for r in infused.iter_rows(named=True)}
+    rows = []
+    for r in grouped.iter_rows(named=True):
+        if r["USUBJID"] not in response:
+            continue
+        quantified = [v if flag != "Y" else 0.0 for v, flag in zip(r["AVAL"], r["BLQFL"], strict=True)]
+        early = [(d, v) for d, v in zip(r["ADY"], quantified, strict=True) if d <= AUC_END_DAY]
+        peak = max((v for _, v in early), default=0.0)
+        tmax = next((d for d, v in early if v == peak), None) if peak > 0 else None
+        auc = trapezoid([d for d, _ in early], [v for _, v in early]) if len(early) >= 2 else None
+        tlast = max((d for d, v in zip(r["ADY"], quantified, strict=True) if v > 0), default=None)
+        subject = response[r["USUBJID"]]
+        group = "Pending" if subject["D28PNDFL"] == "Y" else RESPONSE_GROUPS[0 if subject["CR28FL"] == "Y" else 1]
+        rows.append(
+            {
+                "USUBJID": r["USUBJID"],
+                "response": group,
+                "n_samples": len(r["ADY"]),
+                "cmax": peak if peak > 0 else None,
+                "tmax_day": tmax,
+                "auc_0_28": auc,
+                "tlast_day": tlast,
+            }
+        )
+    return pl.DataFrame(rows, schema=KINETICS_SCHEMA, orient="row")
+
+
+KINETICS_SCHEMA = {
+    "USUBJID": pl.String,
+    "response": pl.String,
+    "n_samples": pl.Int64,
+    "cmax": pl.Float64,
+    "tmax_day": pl.Int64,
+    "auc_0_28": pl.Float64,
+    "tlast_day": pl.Int64,
+}
+
+
+def geometric(values: list[float]) -> tuple[float | None, float | None]:
+    """Geometric mean and geometric CV% (100 sqrt(exp(s^2) - 1), s the SD of the logs)
+    of the positive ``values``; the CV needs two."""
+    logs = [math.log(v) for v in values if v is not None and v > 0]
+    if not logs:
+        return None, None
+    mean = math.exp(statistics.fmean(logs))
+    cv = 100 * math.sqrt(math.exp(statistics.variance(logs)) - 1) if len(logs) >= 2 else None
+    return mean, cv
+
+
+def summary(params: pl.DataFrame) -> pl.DataFrame:
+    """``kinetics_summary.csv``: by day-28 response and over all: subjects, geometric mean
+    and geometric CV% of Cmax and AUC0-28d, median and range of Tmax and of the last
+    quantifiable day."""
+    rows = []
+    for group in RESPONSE_GROUPS:
+        part = params if group == "All" else params.filter(pl.col("response") == group)
+        for name, column in (("Cmax", "cmax"), ("AUC0-28d", "auc_0_28"), ("Tmax", "tmax_day"), ("Tlast", "tlast_day")):
+            values = [float(v) for v in part[column].drop_nulls().to_list()]
+            if name in ("Cmax", "AUC0-28d"):
+                centre, spread = geometric(values)
+                n = sum(1 for v in values if v > 0)
+                low = high = None
+            else:
+                centre = statistics.median(values) if values else None
+                spread = None
+                n = len(values)
+                low, high = (min(values), max(values)) if values else (None, None)
+            rows.append(
+                {
+                    "response": group,
+                    "parameter": name,
+                    "n": n,
+                    "centre": centre,
+                    "geo_cv_pct": spread,
+                    "low": low,
+                    "high": high,
+                }
+            )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "response": pl.String,
+            "parameter": pl.String,
+            "n": pl.Int64,
+            "centre": pl.Float64,
+            "geo_cv_pct": pl.Float64,
+            "low": pl.Float64,
+            "high": pl.Float64,
+        },
+        orient="row",
+    )

@@ -1,0 +1,399 @@
+"""Laboratory toxicity from the optional labs file (docs/endpoints.md, "Laboratory
+toxicity, haematotoxicity and B-cell aplasia"): ADLB with CTCAE v5 grades and the
+baseline, shift tables from baseline to the worst post-infusion grade, immune effector
+cell-associated haematotoxicity (ICAHT, EHA/EBMT 2023), time to count recovery, IgG over
+time and hypogammaglobulinaemia, and the duration of B-cell aplasia (a Kaplan-Meier of
+time to B-cell recovery) beside the CD19 status of each relapse.
+
+Every rule reads the ADLB row's study day (``ADY``, day 0 = the first infusion) and stops
+at the end of attribution (``ATTRENDT``: the first HSCT or new anti-leukaemia therapy),
+as the adverse events do: a count after a transplant is the transplant's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from trial_outcomes.analysis.km import KMFit, fit_km
+from trial_outcomes.analysis.timeline import study_day
+from trial_outcomes.contracts import with_study
+from trial_outcomes.schema import LAB_UNITS
+
+#: the tests graded by CTCAE v5 (decreased counts; haemoglobin: anaemia, grade 3 at most)
+GRADED = ("ANC", "PLT", "HGB")
+PARAM = {
+    "ANC": "Neutrophils (10^9/L)",
+    "PLT": "Platelets (10^9/L)",
+    "HGB": "Haemoglobin (g/dL)",
+    "IGG": "Immunoglobulin G (g/L)",
+    "BCELL": "CD19+ B cells (cells/uL)",
+    "CAR_TRANSGENE": "CAR transgene (copies/ug gDNA)",
+    "CRP": "C-reactive protein (mg/L)",
+    "FERRITIN": "Ferritin (ug/L)",
+}
+#: CTCAE v5 cut-offs below the LLN, grade 2 upwards: a value below the n-th is grade n + 2
+CTCAE_BELOW = {"ANC": (1.5, 1.0, 0.5), "PLT": (75.0, 50.0, 25.0), "HGB": (10.0, 8.0)}
+EARLY_ICAHT_DAYS = 30  # early ICAHT: days 0-30
+#: IgG over time: windows of study days after the infusion (the lowest value in each)
+IGG_WINDOWS: tuple[tuple[str, int, int], ...] = (
+    ("Months 1-3", 1, 91),
+    ("Months 4-6", 92, 183),
+    ("Months 7-12", 184, 365),
+    ("Months 13-24", 366, 730),
+    ("After month 24", 731, 100_000),
+)
+ANC_RECOVERED = 0.5  # 10^9/L
+PLT_RECOVERED = 50.0  # 10^9/L
+
+
+@dataclass(frozen=True)
+class LabTables:
+    """The laboratory-toxicity tables of a cut, as the report and the figures take them."""
+
+    shifts: pl.DataFrame
+    subjects: pl.DataFrame
+    igg: pl.DataFrame
+    bcell_curve: pl.DataFrame
+    has_labs: bool
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The plan's ``[labs]`` choices the rules need."""
+
+    anc_lln: float = 1.5
+    plt_lln: float = 150.0
+    hgb_lln: float = 11.0
+    bcell_aplasia_below: float = 50.0
+    igg_low: float = 4.0
+
+    def lln(self, test: str) -> float:
+        return {"ANC": self.anc_lln, "PLT": self.plt_lln, "HGB": self.hgb_lln}[test]
+
+
+def ctcae_grade(test: str, value: pl.Expr, lln: float) -> pl.Expr:
+    """CTCAE v5 grade of a decreased count: 0 at or above the LLN; grade 1 below the LLN;
+    grade 2, 3 and 4 below each cut-off of ``CTCAE_BELOW`` (neutrophils < 1.5, < 1.0,
+    < 0.5; platelets < 75, < 50, < 25; haemoglobin < 10, < 8, where anaemia ends at grade
+    3). An LLN at or below the grade-2 cut-off leaves grade 1 empty."""
+    below = [(value < lln).cast(pl.Int64)]
+    below += [(value < cut).cast(pl.Int64) * (i + 2) for i, cut in enumerate(CTCAE_BELOW[test])]
+    return pl.when(value.is_not_null()).then(pl.max_horizontal(below)).cast(pl.Int64)
+
+
+def derive_adlb(labs: pl.DataFrame, adsl: pl.DataFrame, limits: Limits) -> pl.DataFrame:
+    """ADLB: a row per subject, date and test at the cut, with the study day, the BLQ
+    flag, the baseline (``ABLFL``: the last value on or before the day lymphodepletion
+    started), CTCAE grades of the value and of the baseline, and ``ONTRTFL``: after the
+    infusion (day >= 1) and before the end of attribution."""
+    subjects = adsl.select("USUBJID", "TRTSDT", "LDSTDT", "ATTRENDT")
+    blq = pl.col("below_lloq") if "below_lloq" in labs.columns else pl.lit(None, pl.Boolean)
+    frame = (
+        labs.select(
+            pl.col("subject_id").alias("USUBJID"),
+            pl.col("test").alias("PARAMCD"),
+            pl.col("sample_date").alias("ADT"),
+            pl.col("value").cast(pl.Float64).alias("AVAL"),
+            pl.when(blq.fill_null(False)).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("BLQFL"),
+        )
+        .join(subjects, on="USUBJID", how="left")
+        .with_columns(study_day(pl.col("ADT")).alias("ADY"))
+        .sort("USUBJID", "PARAMCD", "ADT")
+    )
+    baseline_date = (
+        frame.filter(pl.col("LDSTDT").is_not_null() & (pl.col("ADT") <= pl.col("LDSTDT")))
+        .group_by("USUBJID", "PARAMCD")
+        .agg(pl.col("ADT").max().alias("_bldt"))
+    )
+    frame = frame.join(baseline_date, on=["USUBJID", "PARAMCD"], how="left").with_columns(
+        pl.when(pl.col("ADT") == pl.col("_bldt")).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("ABLFL")
+    )
+    base = frame.filter(pl.col("ABLFL") == "Y").select("USUBJID", "PARAMCD", pl.col("AVAL").alias("BASE"))
+    frame = frame.join(base, on=["USUBJID", "PARAMCD"], how="left")
+    grade = pl.lit(None, pl.Int64)
+    base_grade = pl.lit(None, pl.Int64)
+    for test in GRADED:
+        is_test = pl.col("PARAMCD") == test
+        grade = pl.when(is_test).then(ctcae_grade(test, pl.col("AVAL"), limits.lln(test))).otherwise(grade)
+        base_grade = pl.when(is_test).then(ctcae_grade(test, pl.col("BASE"), limits.lln(test))).otherwise(base_grade)
+    on_treatment = (pl.col("ADY") >= 1) & (pl.col("ATTRENDT").is_null() | (pl.col("ADT") < pl.col("ATTRENDT")))
+    frame = frame.with_columns(
+        pl.col("PARAMCD").replace_strict(PARAM, return_dtype=pl.String).alias("PARAM"),
+        pl.col("PARAMCD").replace_strict(LAB_UNITS, return_dtype=pl.String).alias("AVALU"),
+        grade.alias("ATOXGR"),
+        base_grade.alias("BTOXGR"),
+        pl.when(on_treatment.fill_null(False)).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("ONTRTFL"),
+        (pl.int_range(pl.len()).over("USUBJID") + 1).cast(pl.Int64).alias("LBSEQ"),
+    )
+    return with_study(
+        frame.select(
+            "USUBJID",
+            "LBSEQ",
+            "PARAMCD",
+            "PARAM",
+            "ADT",
+            "ADY",
+            "AVAL",
+            "AVALU",
+            "BLQFL",
+            "ABLFL",
+            "BASE",
+            "ATOXGR",
+            "BTOXGR",
+            "ONTRTFL",
+        )
+    )
+
+
+def _grade_text(grade: pl.Expr) -> pl.Expr:
+    return grade.cast(pl.String).fill_null("Missing")
+
+
+def lab_shifts(adlb: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
+    """``lab_shifts.csv``: per graded test, infused subjects counted by CTCAE grade at
+    baseline (or Missing) against the worst grade after infusion (or Missing), over the
+    subjects with a value at either."""
+    infused = adsl.filter(pl.col("SAFFL") == "Y").select("USUBJID")
+    rows = []
+    for test in GRADED:
+        part = adlb.filter(pl.col("PARAMCD") == test)
+        base = part.filter(pl.col("ABLFL") == "Y").select("USUBJID", pl.col("ATOXGR").alias("_base"))
+        worst = part.filter(pl.col("ONTRTFL") == "Y").group_by("USUBJID").agg(pl.col("ATOXGR").max().alias("_worst"))
+        both = (
+            infused.join(base, on="USUBJID", how="left")
+            .join(worst, on="USUBJID", how="left")
+            .filter(pl.col("_base").is_not_null() | pl.col("_worst").is_not_null())
+        )
+        counted = both.group_by(
+            _grade_text(pl.col("_base")).alias("baseline_grade"), _grade_text(pl.col("_worst")).alias("worst_grade")
+        ).agg(pl.len().cast(pl.Int64).alias("n"))
+        rows.append(counted.with_columns(pl.lit(test).alias("PARAMCD"), pl.lit(both.height).alias("n_subjects")))
+    out = pl.concat(rows) if rows else pl.DataFrame()
+    return out.select("PARAMCD", "baseline_grade", "worst_grade", "n", pl.col("n_subjects").cast(pl.Int64)).sort(
+        "PARAMCD", "baseline_grade", "worst_grade"
+    )
+
+
+def _days_below(days: list[int], values: list[float], end: int, threshold: float) -> int:
+    """Days 0..``end`` on which the last value on or before the day (carried forward) is
+    at or below ``threshold``; days before the first value are not counted."""
+    count = 0
+    j = -1
+    for d in range(0, end + 1):
+        while j + 1 < len(days) and days[j + 1] <= d:
+            j += 1
+        if j >= 0 and values[j] <= threshold:
+            count += 1
+    return count
+
+
+def early_icaht(days_le500: int, days_le100: int) -> int:
+    """Early ICAHT grade (EHA/EBMT 2023, days 0-30), the higher of two criteria: ANC
+    <= 0.5 x 10^9/L for 1-6 days grade 1, 7-13 days grade 2, 14 or more grade 3; ANC <=
+    0.1 x 10^9/L for 1-6 days grade 3, 7 or more grade 4."""
+    by500 = 0 if days_le500 == 0 else 1 if days_le500 < 7 else 2 if days_le500 < 14 else 3
+    by100 = 0 if days_le100 == 0 else 3 if days_le100 < 7 else 4
+    return max(by500, by100)
+
+
+def late_icaht(values: list[float]) -> int:
+    """Late ICAHT grade (after day 30): ANC <= 1.5 grade 1, <= 1.0 grade 2, <= 0.5 grade 3,
+    <= 0.1 grade 4 (10^9/L), in at least two samples (non-transient): the second-worst
+    sample's grade."""
+    grades = sorted(
+        (4 if v <= 0.1 else 3 if v <= 0.5 else 2 if v <= 1.0 else 1 if v <= 1.5 else 0 for v in values), reverse=True
+    )
+    return grades[1] if len(grades) >= 2 else 0
+
+
+def recovery_day(days: list[int], values: list[float], level: float) -> tuple[int | None, bool]:
+    """(day, low): the first sample at or above ``level`` after the first sample below it,
+    kept only when the next sample, if any, is at or above it too (a stable recovery);
+    ``low`` says whether any sample was below it."""
+    first_low = next((i for i, v in enumerate(values) if v < level), None)
+    if first_low is None:
+        return None, False
+    for i in range(first_low + 1, len(values)):
+        if values[i] >= level and (i + 1 == len(values) or values[i + 1] >= level):
+            return days[i], True
+    return None, True
+
+
+def _series(adlb: pl.DataFrame, test: str, on_treatment_from: int = 0) -> dict[str, tuple[list[int], list[float]]]:
+    """Per subject, the days and values of ``test`` from ``on_treatment_from`` to the end
+    of attribution, in day order."""
+    part = adlb.filter(
+        (pl.col("PARAMCD") == test)
+        & (pl.col("ADY") >= on_treatment_from)
+        & ((pl.col("ONTRTFL") == "Y") | (pl.col("ADY") == 0))
+    ).sort("USUBJID", "ADY")
+    grouped = part.group_by("USUBJID", maintain_order=True).agg(pl.col("ADY"), pl.col("AVAL"))
+    return {r["USUBJID"]: (r["ADY"], r["AVAL"]) for r in grouped.iter_rows(named=True)}
+
+
+def _last_before_day0(adlb: pl.DataFrame, test: str) -> dict[str, float]:
+    part = adlb.filter((pl.col("PARAMCD") == test) & (pl.col("ADY") < 0)).sort("ADY")
+    return dict(part.group_by("USUBJID").agg(pl.col("AVAL").last()).iter_rows())
+
+
+def lab_subjects(adlb: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date, limits: Limits) -> pl.DataFrame:
+    """``lab_subjects.csv``: per infused subject with any laboratory value, the days of
+    ANC <= 0.5 and <= 0.1 in days 0-30, early and late ICAHT, days to ANC and platelet
+    recovery, hypogammaglobulinaemia, and B-cell aplasia: its time to recovery (or
+    censoring) for the Kaplan-Meier, and the B-cell status before a relapse."""
+    infused = adsl.filter(pl.col("SAFFL") == "Y")
+    with_labs = set(adlb["USUBJID"].to_list())
+    anc = _series(adlb, "ANC")
+    anc_before = _last_before_day0(adlb, "ANC")
+    plt_ = _series(adlb, "PLT")
+    bcell = _series(adlb, "BCELL", on_treatment_from=1)
+    igg = _series(adlb, "IGG", on_treatment_from=1)
+    rows = []
+    for r in infused.iter_rows(named=True):
+        sid = r["USUBJID"]
+        if sid not in with_labs:
+            continue
+        day0 = r["TRTSDT"]
+        stops = [d for d in (r["DTHDT"], r["ATTRENDT"], cut) if d is not None]
+        last_day = (min(stops) - day0).days - (1 if r["ATTRENDT"] is not None and min(stops) == r["ATTRENDT"] else 0)
+        end = min(EARLY_ICAHT_DAYS, last_day)
+        days, values = anc.get(sid, ([], []))
+        early = [(d, v) for d, v in zip(days, values, strict=True) if d <= EARLY_ICAHT_DAYS]
+        if sid in anc_before and (not early or early[0][0] > 0):
+            early = [(0, anc_before[sid]), *early]  # the count carried into day 0
+        evaluable = bool(early) and end >= 0
+        d500 = _days_below([d for d, _ in early], [v for _, v in early], end, 0.5) if evaluable else None
+        d100 = _days_below([d for d, _ in early], [v for _, v in early], end, 0.1) if evaluable else None
+        late = [v for d, v in zip(days, values, strict=True) if d > EARLY_ICAHT_DAYS]
+        anc_rec, anc_low = recovery_day(days, values, ANC_RECOVERED)
+        pdays, pvalues = plt_.get(sid, ([], []))
+        plt_rec, plt_low = recovery_day(pdays, pvalues, PLT_RECOVERED)
+        bdays, bvalues = bcell.get(sid, ([], []))
+        aplasia = [i for i, v in enumerate(bvalues) if v < limits.bcell_aplasia_below]
+        b_time: int | None = None
+        b_event: bool | None = None
+        if aplasia:
+            recovered = next(
+                (i for i in range(aplasia[0] + 1, len(bvalues)) if bvalues[i] >= limits.bcell_aplasia_below), None
+            )
+            b_event = recovered is not None
+            b_time = bdays[recovered] if recovered is not None else bdays[-1]
+        relapse_day = (r["RELDT"] - day0).days if r["RELDT"] is not None else None
+        at_relapse = None
+        if relapse_day is not None:
+            before = [v for d, v in zip(bdays, bvalues, strict=True) if d <= relapse_day]
+            if not before:
+                at_relapse = "No B-cell count before relapse"
+            elif before[-1] < limits.bcell_aplasia_below:
+                at_relapse = "B-cell aplasia at relapse"
+            else:
+                at_relapse = "B cells recovered before relapse"
+        _, ivalues = igg.get(sid, ([], []))
+        rows.append(
+            {
+                "USUBJID": sid,
+                "anc_le500_days": d500,
+                "anc_le100_days": d100,
+                "early_icaht": early_icaht(d500, d100) if d500 is not None and d100 is not None else None,
+                "late_icaht": late_icaht(late) if late else None,
+                "anc_below_05": anc_low if values else None,
+                "anc_recovery_day": anc_rec,
+                "plt_below_50": plt_low if pvalues else None,
+                "plt_recovery_day": plt_rec,
+                "igg_min": min(ivalues) if ivalues else None,
+                "igg_low": (min(ivalues) < limits.igg_low) if ivalues else None,
+                "bcell_aplasia": bool(aplasia) if bvalues else None,
+                "bcell_days": b_time,
+                "bcell_recovered": b_event,
+                "responder": r["FRMDT"] is not None,
+                "relapse_cd19": r["RELCD19"] if relapse_day is not None else None,
+                "bcell_at_relapse": at_relapse,
+            }
+        )
+    return pl.DataFrame(rows, schema=LAB_SUBJECT_SCHEMA, orient="row")
+
+
+LAB_SUBJECT_SCHEMA = {
+    "USUBJID": pl.String,
+    "anc_le500_days": pl.Int64,
+    "anc_le100_days": pl.Int64,
+    "early_icaht": pl.Int64,
+    "late_icaht": pl.Int64,
+    "anc_below_05": pl.Boolean,
+    "anc_recovery_day": pl.Int64,
+    "plt_below_50": pl.Boolean,
+    "plt_recovery_day": pl.Int64,
+    "igg_min": pl.Float64,
+    "igg_low": pl.Boolean,
+    "bcell_aplasia": pl.Boolean,
+    "bcell_days": pl.Int64,
+    "bcell_recovered": pl.Boolean,
+    "responder": pl.Boolean,
+    "relapse_cd19": pl.String,
+    "bcell_at_relapse": pl.String,
+}
+
+
+def igg_summary(adlb: pl.DataFrame, limits: Limits) -> pl.DataFrame:
+    """``igg_summary.csv``: IgG at baseline and in windows after the infusion (each
+    subject's lowest value in the window): subjects, median, quartiles (R's type 7) and
+    subjects below the plan's ``igg_low``."""
+    part = adlb.filter(pl.col("PARAMCD") == "IGG")
+    windows = [part.filter(pl.col("ABLFL") == "Y").with_columns(pl.lit("Baseline").alias("window"))]
+    for name, low, high in IGG_WINDOWS:
+        windows.append(
+            part.filter((pl.col("ONTRTFL") == "Y") & pl.col("ADY").is_between(low, high)).with_columns(
+                pl.lit(name).alias("window")
+            )
+        )
+    order = ["Baseline", *(w[0] for w in IGG_WINDOWS)]
+    lowest = pl.concat(windows).group_by("window", "USUBJID").agg(pl.col("AVAL").min())
+    out = lowest.group_by("window").agg(
+        pl.len().cast(pl.Int64).alias("n"),
+        pl.col("AVAL").median().alias("median"),
+        pl.col("AVAL").quantile(0.25, "linear").alias("q1"),
+        pl.col("AVAL").quantile(0.75, "linear").alias("q3"),
+        (pl.col("AVAL") < limits.igg_low).sum().cast(pl.Int64).alias("n_low"),
+    )
+    return (
+        out.with_columns(pl.col("window").replace_strict({w: i for i, w in enumerate(order)}).alias("_o"))
+        .sort("_o")
+        .drop("_o")
+    )
+
+
+def bcell_recovery_fit(subjects: pl.DataFrame) -> KMFit:
+    """Kaplan-Meier of days from infusion to B-cell recovery over the subjects with
+    B-cell aplasia, censored at their last B-cell count before the end of attribution;
+    1 - S is the cumulative recovery, S the probability of continuing aplasia."""
+    part = subjects.filter(pl.col("bcell_aplasia").fill_null(False))
+    return fit_km(part["bcell_days"].cast(pl.Float64).to_numpy(), part["bcell_recovered"].cast(pl.Int64).to_numpy())
+
+
+def km_table(fit: KMFit) -> pl.DataFrame:
+    """A Kaplan-Meier fit as ``km_curves``-like rows (time, at risk, events, censored,
+    estimate and its log-log limits)."""
+    return pl.DataFrame(
+        {
+            "time_days": np.asarray(fit.time, dtype=float),
+            "n_risk": np.asarray(fit.n_risk, dtype=np.int64),
+            "n_event": np.asarray(fit.n_event, dtype=np.int64),
+            "n_censor": np.asarray(fit.n_censor, dtype=np.int64),
+            "estimate": np.asarray(fit.surv, dtype=float),
+            "lcl": np.asarray(fit.lcl, dtype=float),
+            "ucl": np.asarray(fit.ucl, dtype=float),
+        },
+        schema={
+            "time_days": pl.Float64,
+            "n_risk": pl.Int64,
+            "n_event": pl.Int64,
+            "n_censor": pl.Int64,
+            "estimate": pl.Float64,
+            "lcl": pl.Float64,
+            "ucl": pl.Float64,
+        },
+    ).fill_nan(None)  # no limit where S is 0 or at an observed time with S = 1 (R's NA)
