@@ -4,7 +4,7 @@
 #
 # DIR holds the cut's SAS transport files (adsl.xpt, adrs.xpt, adtte.xpt) and the pipeline's
 # summary tables. Every number is computed here from the XPT records (and, for OS and EFS of
-# every subject, from the raw drop's CSV files) with base R, survival and cmprsk; the
+# every subject and the long-term incidences, from the raw drop's CSV files) with base R, survival and cmprsk; the
 # pipeline's CSVs are read only for the value to compare with and for the plan's choices a
 # table shows (its landmarks, subgroups and reference levels). Nothing is imported from the
 # Python code: the rules are re-read from docs/endpoints.md (version 3).
@@ -402,6 +402,82 @@ for (endpoint in c("OS", "EFS")) {
     note = if (length(missing)) paste("infused in the drop, not in ADTTE:", paste(head(missing, 5), collapse = " ")) else "")
   add("raw drop", endpoint, "every subject", "subjects whose time or event differ", 0, length(differ), 0,
     note = if (length(differ)) paste("e.g.", paste(head(differ, 5), collapse = " ")) else "")
+}
+
+# --- laboratory, kinetics and long-term safety (endpoints.md, Laboratory toxicity, Cellular
+# kinetics, Long-term safety): from ADLB and ADPC, and the raw long-term file ------------------
+plan_number <- function(key, default) {
+  path <- file.path(cut_dir, "analysis_plan.toml")
+  if (!file.exists(path)) return(default)
+  line <- grep(paste0("^\\s*", key, "\\s*="), readLines(path, warn = FALSE), value = TRUE)
+  if (!length(line)) return(default)
+  as.numeric(sub("#.*$", "", sub("^[^=]*=", "", line[1])))
+}
+if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
+  adlb <- xpt("adlb")
+  below <- plan_number("bcell_aplasia_below", 50)
+  b <- adlb[adlb$PARAMCD == "BCELL" & adlb$ONTRTFL == "Y", ]
+  b <- b[order(b$USUBJID, b$ADY), ]
+  times <- c(); events <- c()
+  for (who in unique(b$USUBJID)) {
+    v <- b[b$USUBJID == who, ]
+    first <- which(v$AVAL < below)[1]
+    if (is.na(first)) next
+    back <- which(v$AVAL >= below & seq_len(nrow(v)) > first)[1]
+    times <- c(times, if (is.na(back)) v$ADY[nrow(v)] else v$ADY[back])
+    events <- c(events, if (is.na(back)) 0 else 1)
+  }
+  curve <- pipeline_table("bcell_curve.csv")
+  add("B-cell aplasia", "BCELL", "all", "subjects with aplasia", if (nrow(curve)) curve$n_risk[1] else 0, length(times), 0)
+  add("B-cell aplasia", "BCELL", "all", "recoveries", sum(as.numeric(curve$n_event)), sum(events), 0)
+  if (length(times)) {
+    fit <- survfit(Surv(times, events) ~ 1, conf.type = "log-log")
+    mine <- summary(fit, times = as.numeric(curve$time_days))$surv
+    add("B-cell aplasia", "BCELL", "all", "largest difference of the Kaplan-Meier estimate",
+      0, max(abs(mine - as.numeric(curve$estimate))), 1e-9)
+  }
+  adpc <- xpt("adpc")
+  k <- pipeline_table("kinetics.csv")
+  differ <- character(0)
+  for (who in k$USUBJID) {
+    v <- adpc[adpc$USUBJID == who & adpc$ADY >= 0 & adpc$ADY <= 28, ]
+    v <- v[order(v$ADY), ]
+    y <- ifelse(v$BLQFL == "Y", 0, v$AVAL)
+    auc <- if (nrow(v) >= 2) sum(diff(v$ADY) * (head(y, -1) + tail(y, -1)) / 2) else NA
+    cmax <- if (length(y) && max(y) > 0) max(y) else NA
+    p <- k[k$USUBJID == who, ]
+    if (!agree(as.numeric(p$auc_0_28), auc, 1e-9) || !agree(as.numeric(p$cmax), cmax, 1e-9)) differ <- c(differ, who)
+  }
+  add("kinetics", "CAR_TRANSGENE", "every subject", "subjects whose Cmax or AUC0-28d differ", 0, length(differ), 0,
+    note = if (length(differ)) paste("e.g.", paste(head(differ, 5), collapse = " ")) else "")
+  long <- pipeline_table("long_term_safety.csv")
+  ltfu <- if (is.na(drop_dir)) NULL else tryCatch(raw_csv("long_term_followup"), qc_not_run = function(e) NULL)
+  if (!is.na(drop_dir) && file.exists(file.path(drop_dir, "long_term_followup.csv")) && !is.null(ltfu)) {
+    ltfu$event_date <- as_day(ltfu$event_date, "long_term_followup", "event_date")
+    ltfu <- ltfu[ltfu$event_date <= cut, ]
+    ltfu$event <- toupper(ltfu$event)
+    inf <- adsl[!is.na(adsl$TRTSDT), ]
+    last_ltfu <- tapply(ltfu$event_date, ltfu$subject_id, max)
+    extra <- as.Date(unname(last_ltfu[inf$USUBJID]), origin = "1970-01-01")
+    end <- pmin(ifelse(is.na(inf$DTHDT), pmax(inf$LSTALVDT, extra, na.rm = TRUE), inf$DTHDT), cut)
+    for (event in c("SECONDARY_MALIGNANCY", "T_CELL_MALIGNANCY", "NEW_AUTOIMMUNE", "NEW_NEUROLOGIC", "NEW_HEMATOLOGIC")) {
+      e <- ltfu[ltfu$event == event, ]
+      first <- tapply(e$event_date, e$subject_id, min)
+      f <- as.Date(unname(first[inf$USUBJID]), origin = "1970-01-01")
+      stop_day <- ifelse(is.na(f), end, f)
+      years <- sum(pmax(as.numeric(stop_day) - as.numeric(inf$TRTSDT), 0)) / 365.25
+      n <- sum(!is.na(f))
+      p <- long[long$event == event, ]
+      add("long-term safety", event, "infused", "subjects", p$n_subjects, n, 0)
+      add("long-term safety", event, "infused", "patient-years", p$patient_years, years, 1e-9)
+      if (years > 0) {
+        ci <- poisson.test(n, years)$conf.int * 100
+        add("long-term safety", event, "infused", "per 100 patient-years", p$rate_per_100py, 100 * n / years, 1e-9)
+        add("long-term safety", event, "infused", "lower 95% limit", p$lcl, ci[1], 1e-7)
+        add("long-term safety", event, "infused", "upper 95% limit", p$ucl, ci[2], 1e-7)
+      }
+    }
+  }
 }
 
 report <- do.call(rbind, rows)

@@ -175,6 +175,7 @@ def test_a_delivery_is_retried_with_waits_and_never_raises():
     assert done == ["webhook: FAILED (ValueError: URL can't contain control characters)"]
 
 
+@pytest.mark.slow  # a whole run (20 s): the fast tier keeps the other two runs of this file
 def test_alert_state_is_durable_retried_and_never_sent_twice(toxic_drop, tmp_path):
     """The receiver is down when the run crosses the boundary: the cut is still
     published (success, the boundary reported) and the run's tag says FAILED, round 1,
@@ -221,6 +222,7 @@ def test_alert_state_is_durable_retried_and_never_sent_twice(toxic_drop, tmp_pat
     assert not alert_pending({STOPPING_TAG: "x", ANNOUNCED_TAG: "webhook: FAILED (x); GAVE UP after 10 rounds"}, now)
 
 
+@pytest.mark.slow  # a whole run (20 s): the fast tier keeps the other two runs of this file
 def test_the_alert_uses_the_plan_the_run_used_not_the_uis(toxic_drop, tmp_path, webhook):
     """Issue 22: a launchpad run naming a plan with [notify] crossed the boundary and the
     sensor, reading the plan the UI was started with (no one to tell), told nobody. The

@@ -51,3 +51,26 @@ def test_a_drop_without_the_dsmb_files_publishes_and_says_what_each_section_need
     long_term = pl.read_csv(folder / "long_term_safety.csv")
     assert long_term.filter(pl.col("n_subjects") > 0).is_empty()
     assert not qc_disagreements(folder)
+
+
+def test_a_t_cell_malignancy_is_on_page_one_in_red(drop, tmp_path):
+    """A T-cell malignancy added on the date of a subject's RCL assay (a valid date for
+    that subject): page 1 says it in the alert style and the long-term section opens
+    with the class-labelling alert; its incidence is 1 subject."""
+    import polars as pl
+
+    path = drop / "long_term_followup.csv"
+    ltfu = pl.read_csv(path, infer_schema=False)
+    rcl = ltfu.filter(pl.col("event") == "RCL_TEST").row(0, named=True)
+    added = {**rcl, "event": "T_CELL_MALIGNANCY", "result": None, "detail": "Peripheral T-cell lymphoma"}
+    pl.concat([ltfu, pl.DataFrame([added], schema=ltfu.schema)]).write_csv(path)
+    result, cut = materialize_cut(drop, tmp_path / "out")
+    assert result.success, [e.message for e in result.get_step_failure_events()]
+    folder = tmp_path / "out" / cut
+    html = (folder / "report.html").read_text()
+    summary = html[: html.index("Headline results") + 6000]
+    assert '<td class="alert-value">' in summary.split("Long-term safety: secondary malignancies; RCL")[1][:60]
+    assert "1 with a T-cell malignancy" in summary
+    assert "T-cell malignancy reported in 1 subject(s)" in html
+    table = pl.read_csv(folder / "long_term_safety.csv")
+    assert table.filter(pl.col("event") == "T_CELL_MALIGNANCY")["n_subjects"].item() == 1

@@ -121,7 +121,8 @@ def derive_adlb(labs: pl.DataFrame, adsl: pl.DataFrame, limits: Limits) -> pl.Da
         grade = pl.when(is_test).then(ctcae_grade(test, pl.col("AVAL"), limits.lln(test))).otherwise(grade)
         base_grade = pl.when(is_test).then(ctcae_grade(test, pl.col("BASE"), limits.lln(test))).otherwise(base_grade)
     on_treatment = (pl.col("ADY") >= 1) & (pl.col("ATTRENDT").is_null() | (pl.col("ADT") < pl.col("ATTRENDT")))
-    frame = frame.with_columns(
+    # a join keeps no row order: sort again before numbering (the same drop, the same bytes)
+    frame = frame.sort("USUBJID", "PARAMCD", "ADT").with_columns(
         pl.col("PARAMCD").replace_strict(PARAM, return_dtype=pl.String).alias("PARAM"),
         pl.col("PARAMCD").replace_strict(LAB_UNITS, return_dtype=pl.String).alias("AVALU"),
         grade.alias("ATOXGR"),

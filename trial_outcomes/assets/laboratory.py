@@ -12,7 +12,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.kinetics import KineticsTables
-from trial_outcomes.analysis.labs import LabTables
+from trial_outcomes.analysis.labs import LabTables, Limits
 from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
 from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
 from trial_outcomes.dates import parse_cut
@@ -32,9 +32,8 @@ def _asset(name: str, files: list[str], kinds: set[str]) -> Any:
     )
 
 
-def _limits(settings: DropSettings) -> Any:
-    from trial_outcomes.analysis.labs import Limits
-
+def _limits(settings: DropSettings) -> Limits:
+    """The plan's ``[labs]`` choices the laboratory rules take."""
     labs = settings.analysis_plan().labs
     return Limits(labs.anc_lln, labs.plt_lln, labs.hgb_lln, labs.bcell_aplasia_below, labs.igg_low)
 

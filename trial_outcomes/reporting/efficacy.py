@@ -705,6 +705,12 @@ def product_block(inp: ReportInputs) -> Table | Paragraph:
         n = int((not_infused["APHNINF"] == code).sum())
         if n:
             rows.append([f"   {text}", count_pct(n, not_infused.height)])
+    blank = not_infused.filter(pl.col("APHNINF").is_null())
+    awaiting = int((blank["NINFCAT"] == "AWAITING").sum())
+    if awaiting:
+        rows.append(["   Awaiting infusion at the cut", count_pct(awaiting, not_infused.height)])
+    if blank.height - awaiting:  # never apheresed, or no reason in the file: the disposition has the follow-up's
+        rows.append(["   No reason in the apheresis file", count_pct(blank.height - awaiting, not_infused.height)])
     v2v = infused["V2VDY"].drop_nulls().cast(pl.Float64).to_list()
     rows.append(
         [

@@ -71,7 +71,7 @@ def stopping_blocks(inp: ReportInputs) -> list[Any]:
                 "Stopping rules across the published cuts of this drop",
                 f"Each rule's statistic at the {cuts} cut(s) published from this drop folder up to this one, "
                 "against its boundary (dashed); a red point crossed it.",
-                width=85,
+                width=75,  # page 1 holds the headline results and the contents with it
             )
         )
     return blocks
@@ -90,6 +90,29 @@ def data_cut_text(inp: ReportInputs) -> str:
     if inp.extracted_on:
         text += f"; drop extracted on {inp.extracted_on}"
     return text
+
+
+def dsmb_package_items(inp: ReportInputs) -> list[tuple[str, str, str]]:
+    """Page 1's lines from the optional files: severe early haematotoxicity, and the
+    long-term signals a board must see first (a T-cell malignancy, a positive RCL assay)."""
+    items = []
+    if inp.labs is not None and inp.labs.has_labs:
+        early = inp.labs.subjects["early_icaht"].drop_nulls()
+        items.append(("Early ICAHT grade >= 3 (days 0-30)", count_pct(int((early >= 3).sum()), early.len()), "normal"))
+    if inp.long_term is not None and not inp.lacks("long_term_followup"):
+        by_event = {r["event"]: r for r in inp.long_term.iter_rows(named=True)}
+        t_cell = by_event["T_CELL_MALIGNANCY"]["n_subjects"]
+        positive = by_event["RCL_POSITIVE"]["n_subjects"]
+        tested = by_event["RCL_POSITIVE"]["n_population"]
+        items.append(
+            (
+                "Long-term safety: secondary malignancies; RCL",
+                f"{by_event['SECONDARY_MALIGNANCY']['n_subjects']} subject(s) with a secondary malignancy, {t_cell} "
+                f"with a T-cell malignancy; RCL positive in {positive} of {tested} subject(s) tested",
+                "alert" if t_cell or positive else "normal",
+            )
+        )
+    return items
 
 
 def executive_summary(inp: ReportInputs) -> Section:
@@ -172,6 +195,7 @@ def executive_summary(inp: ReportInputs) -> Section:
         r = _row(safety, measure=measure)
         if r is not None:
             items.append((measure, _rate(r, "n_events"), "normal"))
+    items += dsmb_package_items(inp)
     deaths = adsl.filter(pl.col("DTHDT").is_not_null())
     d30 = int((adsl["DTH30FL"] == "Y").sum())
     d100 = int((adsl["DTH100FL"] == "Y").sum())
