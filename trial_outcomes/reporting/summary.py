@@ -71,7 +71,7 @@ def stopping_blocks(inp: ReportInputs) -> list[Any]:
                 "Stopping rules across the published cuts of this drop",
                 f"Each rule's statistic at the {cuts} cut(s) published from this drop folder up to this one, "
                 "against its boundary (dashed); a red point crossed it.",
-                width=75,  # page 1 holds the headline results and the contents with it
+                width=62,  # page 1 holds the headline results and the contents with it
             )
         )
     return blocks
