@@ -446,6 +446,10 @@ def _assessments(rng: np.random.Generator, s: Subject, day0: int, end: int, c: C
         blasts = round(float(rng.uniform(5, 80)), 1) if relapse_site == "BM" else None
         visit = "D28" if c.scenario == "early_relapse" else "UNSCHED"
         rows = [row for row in rows if not (c.scenario == "early_relapse" and row[1] == "D28")]
+        if c.remission_day is not None and not any(row[2] in ("CR", "CRi") for row in rows):
+            # the remission's visit was missed: a relapse needs its remission on record (the
+            # validation refuses one without); no draw here, so other subjects are unchanged
+            rows.append((c.remission_day, "UNSCHED", "CR", None, None, None))
         rows.append((c.relapse, visit, "RELAPSE", blasts, relapse_site, relapse_cd19))
     for day, visit, resp, mrd, site, cd19 in sorted(rows):
         s.assessments.append(
