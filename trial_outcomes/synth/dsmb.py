@@ -154,10 +154,14 @@ def _labs(rng: np.random.Generator, s: Any, course: dict[str, Any]) -> None:
         _lab(s, base_day, test, value)
     # neutrophils and platelets: a nadir after lymphodepletion, recovery by day 8-20 in most,
     # later in some, and a second fall (biphasic) in a few
-    anc_nadir = float(np.clip(np.exp(rng.normal(np.log(0.25), 0.7)), 0.02, 0.45))
+    anc_nadir = float(np.clip(np.exp(rng.normal(np.log(0.3), 0.6)), 0.02, 0.45))
     u = rng.random()
     anc_recovery = (
-        int(rng.integers(6, 15)) if u < 0.7 else int(rng.integers(15, 36)) if u < 0.9 else 36 + int(rng.integers(0, 70))
+        int(rng.integers(5, 14))
+        if u < 0.75
+        else int(rng.integers(14, 36))
+        if u < 0.92
+        else 36 + int(rng.integers(0, 70))
     )
     biphasic = (anc_recovery + int(rng.integers(10, 30)), int(rng.integers(10, 30))) if rng.random() < 0.12 else None
     anc_plateau = float(np.exp(rng.normal(np.log(2.0), 0.4)))
