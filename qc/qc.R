@@ -418,15 +418,15 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
   below <- plan_number("bcell_aplasia_below", 50)
   b <- adlb[adlb$PARAMCD == "BCELL" & adlb$ONTRTFL == "Y", ]
   b <- b[order(b$USUBJID, b$ADY), ]
-  times <- c(); events <- c()
-  for (who in unique(b$USUBJID)) {
-    v <- b[b$USUBJID == who, ]
+  per <- lapply(split(b, b$USUBJID), function(v) {
     first <- which(v$AVAL < below)[1]
-    if (is.na(first)) next
+    if (is.na(first)) return(NULL)
     back <- which(v$AVAL >= below & seq_len(nrow(v)) > first)[1]
-    times <- c(times, if (is.na(back)) v$ADY[nrow(v)] else v$ADY[back])
-    events <- c(events, if (is.na(back)) 0 else 1)
-  }
+    c(if (is.na(back)) v$ADY[nrow(v)] else v$ADY[back], if (is.na(back)) 0 else 1)
+  })
+  per <- do.call(rbind, per[!vapply(per, is.null, logical(1))])
+  times <- if (is.null(per)) c() else per[, 1]
+  events <- if (is.null(per)) c() else per[, 2]
   curve <- pipeline_table("bcell_curve.csv")
   add("B-cell aplasia", "BCELL", "all", "subjects with aplasia", if (nrow(curve)) curve$n_risk[1] else 0, length(times), 0)
   add("B-cell aplasia", "BCELL", "all", "recoveries", sum(as.numeric(curve$n_event)), sum(events), 0)
@@ -439,14 +439,19 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
   adpc <- xpt("adpc")
   k <- pipeline_table("kinetics.csv")
   differ <- character(0)
-  for (who in k$USUBJID) {
-    v <- adpc[adpc$USUBJID == who & adpc$ADY >= 0 & adpc$ADY <= 28, ]
+  early <- adpc[!is.na(adpc$ADY) & adpc$ADY >= 0 & adpc$ADY <= 28, ]
+  by_subject <- split(early, early$USUBJID)
+  k_auc <- as.numeric(k$auc_0_28)
+  k_cmax <- as.numeric(k$cmax)
+  for (i in seq_len(nrow(k))) {
+    who <- k$USUBJID[i]
+    v <- by_subject[[who]]
+    if (is.null(v)) v <- early[0, ]
     v <- v[order(v$ADY), ]
     y <- ifelse(v$BLQFL == "Y", 0, v$AVAL)
     auc <- if (nrow(v) >= 2) sum(diff(v$ADY) * (head(y, -1) + tail(y, -1)) / 2) else NA
     cmax <- if (length(y) && max(y) > 0) max(y) else NA
-    p <- k[k$USUBJID == who, ]
-    if (!agree(as.numeric(p$auc_0_28), auc, 1e-9) || !agree(as.numeric(p$cmax), cmax, 1e-9)) differ <- c(differ, who)
+    if (!agree(k_auc[i], auc, 1e-9) || !agree(k_cmax[i], cmax, 1e-9)) differ <- c(differ, who)
   }
   add("kinetics", "CAR_TRANSGENE", "every subject", "subjects whose Cmax or AUC0-28d differ", 0, length(differ), 0,
     note = if (length(differ)) paste("e.g.", paste(head(differ, 5), collapse = " ")) else "")

@@ -64,3 +64,20 @@ def test_summary_geometric_mean_and_cv():
 def test_trapezoid_needs_two_samples():
     assert kinetics.trapezoid([3], [10.0]) == 0
     assert kinetics.trapezoid([0, 2, 6], [0.0, 4.0, 0.0]) == 4.0 + 8.0
+
+
+def test_the_spaghetti_plot_draws_at_most_150_subjects_and_says_so():
+    """400 subjects with one sample each: one in ceil(400 / 150) = 3 by identifier, so
+    134 lines (subjects 0, 3, ..., 399), and the subtitle says how many of how many."""
+    import polars as pl
+
+    from trial_outcomes.reporting.figures.specs import kinetics_spec
+
+    ids = [f"S{i:03d}" for i in range(400)]
+    adpc = pl.DataFrame({"USUBJID": ids, "ADY": [7] * 400, "AVAL": [1000.0] * 400, "BLQFL": ["N"] * 400})
+    params = pl.DataFrame({"USUBJID": ids, "response": ["CR/CRi by day 28"] * 400})
+    spec = kinetics_spec(adpc, params)
+    assert len(spec.profiles) == 134
+    assert spec.subtitle.startswith("134 of 400 infused subjects (one in 3 by identifier)")
+    small = kinetics_spec(adpc.head(10), params.head(10))
+    assert len(small.profiles) == 10 and small.subtitle.startswith("10 infused subjects;")

@@ -350,6 +350,9 @@ def _infused_course(rng: np.random.Generator, s: Subject, enrol: int, export: in
         end = c.death
     else:
         c.death = None
+        # follow-up ended (withdrawal, loss) before a fatal CRS: the last grade seen is 4 (a
+        # grade-5 AE without a DEATH record is refused by the validation); no draw changes
+        crs_grade = min(crs_grade, 4)
     for name in ("relapse", "hsct", "new_therapy"):
         value = getattr(c, name)
         if value is not None and value >= end:

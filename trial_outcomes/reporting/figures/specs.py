@@ -4,6 +4,7 @@ worker processes. Names are the SVG file names under ``plots/``."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from trial_outcomes.reporting.figures.survival import Curve, SurvivalSpec, time_
 
 SWIMMER_LANES = 60  # subjects per swimmer figure (one page)
 SWIMMER_LIMIT = 180  # the most recently infused subjects shown; all are in ADSL
+SPAGHETTI_LIMIT = 150  # transgene profiles drawn; beyond it an even selection by identifier
 
 
 def _largest(values: pl.Series) -> float:
@@ -383,11 +385,16 @@ def bcell_aplasia_spec(curve: pl.DataFrame, median_days: float | None) -> Surviv
 
 
 def kinetics_spec(adpc: pl.DataFrame, params: pl.DataFrame) -> SpaghettiSpec:
-    """The CAR transgene of every infused subject over time, by day-28 response."""
+    """The CAR transgene of the infused subjects over time, by day-28 response: every
+    subject up to ``SPAGHETTI_LIMIT``, beyond it every k-th by subject identifier (the
+    figure says so; the kinetics table has them all)."""
     groups = ["CR/CRi by day 28", "No CR/CRi by day 28", "Pending"]
     response = dict(params.select("USUBJID", "response").iter_rows())
+    subjects = sorted(response)
+    step = max(1, math.ceil(len(subjects) / SPAGHETTI_LIMIT))
+    chosen = subjects[::step]
     profiles = []
-    shown = adpc.filter(pl.col("ADY") >= 0).sort("USUBJID", "ADY")
+    shown = adpc.filter((pl.col("ADY") >= 0) & pl.col("USUBJID").is_in(chosen)).sort("USUBJID", "ADY")
     for sid, part in shown.group_by("USUBJID", maintain_order=True):
         group = response.get(str(sid[0]))
         if group not in groups:
@@ -404,7 +411,12 @@ def kinetics_spec(adpc: pl.DataFrame, params: pl.DataFrame) -> SpaghettiSpec:
     remap = {g: i for i, g in enumerate(used)}
     return SpaghettiSpec(
         "CAR transgene in peripheral blood",
-        f"{len(profiles)} infused subjects; qPCR copies per ug genomic DNA, log scale",
+        (
+            f"{len(profiles)} infused subjects"
+            if step == 1
+            else f"{len(profiles)} of {len(subjects)} infused subjects (one in {step} by identifier)"
+        )
+        + "; qPCR copies per ug genomic DNA, log scale",
         [groups[g] for g in used],
         [Profile(remap[p.group], p.day, p.value, p.blq) for p in profiles],
     )
