@@ -81,3 +81,15 @@ def test_the_spaghetti_plot_draws_at_most_150_subjects_and_says_so():
     assert spec.subtitle.startswith("134 of 400 infused subjects (one in 3 by identifier)")
     small = kinetics_spec(adpc.head(10), params.head(10))
     assert len(small.profiles) == 10 and small.subtitle.startswith("10 infused subjects;")
+
+
+def test_kinetics_wait_for_day_28_and_survive_huge_values():
+    """At a cut on day 20 the expansion window is open: no Cmax, Tmax or AUC yet. Values 1
+    and 1e17 apart: the logs' variance is (ln 1e17)^2 / 2 = 766, exp() would overflow, so
+    the geometric CV is left empty; the geometric mean is 10^8.5."""
+    d = _trial().derive(cut_day=20)
+    adpc = kinetics.derive_adpc(labs.derive_adlb(d.records["labs"], d.adsl, labs.Limits()))
+    params = kinetics.parameters(adpc, d.adsl, d.adsl["TRTSDT"][0] + __import__("datetime").timedelta(days=20))
+    assert params.select("cmax", "tmax_day", "auc_0_28").rows() == [(None, None, None), (None, None, None)]
+    mean, cv = kinetics.geometric([1.0, 1e17])
+    assert mean == pytest.approx(10**8.5) and cv is None

@@ -201,3 +201,19 @@ def test_a_labs_file_is_validated_like_the_others():
     found = problems.filter(pl.col("file") == "labs.csv").select("row", "column", "value", "rule").rows()
     assert found == [(3, "sample_date", str(dt.date(2021, 1, 26)), "dated after the subject's death")]
     assert dependent_values(t.records()).filter(pl.col("file") == "labs.csv").is_empty()
+
+
+def test_early_icaht_needs_an_anc_after_infusion_and_a_closed_window():
+    """Only a count before day 0 (0.35 on day -5): nothing to grade. A count on day 3 but
+    the cut on day 20 (day 30 not reached, the subject alive): pending, not a grade. The
+    same subject at a cut on day 40: graded."""
+    t = Trial().enrol("S1").infuse("S1").enrol("S2").infuse("S2")
+    t.lab("S1", "ANC", (-5, 0.35))
+    t.lab("S2", "ANC", (-5, 1.8), (3, 0.2), (25, 1.0))
+    adlb, adsl = _adlb(t, cut_day=20)
+    at_20 = labs.lab_subjects(adlb, adsl, day(20), LIMITS)
+    assert at_20.select("USUBJID", "early_icaht").rows() == [("S1", None), ("S2", None)]
+    adlb, adsl = _adlb(t, cut_day=40)
+    at_40 = labs.lab_subjects(adlb, adsl, day(40), LIMITS)
+    # S2: days 3-24 at 0.2 (<= 0.5, not <= 0.1): 22 days, grade 3
+    assert at_40.select("USUBJID", "anc_le500_days", "early_icaht").rows() == [("S1", None, None), ("S2", 22, 3)]

@@ -85,3 +85,35 @@ def test_dose_against_the_protocol_range_includes_its_bounds():
         ("Within the range", 2),
         ("Above the range", 1),
     ]
+
+
+def test_contradictory_product_rows_are_refused():
+    """A FAILED product for an infused subject, OOS_INFUSED for one never infused, a
+    RELEASED product without its release date, and an infused subject without a row."""
+    t = Trial()
+    t.enrol("S1").apheresis("S1", -30, "FAILED").infuse("S1")
+    t.enrol("S2").apheresis("S2", -30, "OOS_INFUSED", released=-10)
+    t.enrol("S3").apheresis("S3", -30, "RELEASED").infuse("S3")
+    t.enrol("S4").infuse("S4")
+    records = {
+        k: v.with_columns(pl.lit(f"{k}.csv").alias("_source_file"), pl.int_range(2, v.height + 2).alias("_source_row"))
+        for k, v in t.records().items()
+    }
+    found = dependent_values(records).select("file", "row", "rule").rows()
+    assert (
+        "apheresis.csv",
+        2,
+        "the subject was infused: a FAILED or PENDING product contradicts the infusion",
+    ) in found
+    assert ("apheresis.csv", 3, "OOS_INFUSED for a subject with no infusion") in found
+    assert ("apheresis.csv", 4, "a RELEASED or OOS_INFUSED product needs its release date") in found
+    assert ("infusion.csv", 4, "an infused subject has no row in the apheresis file") in found
+
+
+def test_a_reason_not_infused_is_not_known_before_its_event():
+    """S2 (apheresis day -25, PENDING, reason DEATH) dies on day 5: at a cut on day 0 it is
+    awaiting infusion and the file's reason is not yet known; on day 10 it is."""
+    t = Trial().enrol("S2", enrol_day=-35).apheresis("S2", -25, "PENDING", not_infused="DEATH")
+    t.event("S2", 5, "DEATH", "Progression", category="LEUKEMIA")
+    assert t.derive(cut_day=0).adsl["APHNINF"].to_list() == [None]
+    assert t.derive(cut_day=10).adsl["APHNINF"].to_list() == ["DEATH"]

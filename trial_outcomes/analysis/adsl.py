@@ -119,5 +119,14 @@ def derive_adsl(
         adsl = adsl.join(part, on="subject_id", how="left")
     adsl = adsl.rename({"subject_id": "USUBJID"}).join(syndromes, on="USUBJID", how="left")
     adsl = early_death_flags(not_infused_reason(vein_to_vein(time_to_infusion(disposition(populations(adsl))))))
+    # the apheresis file's reason has no date: a subject still awaiting infusion at the cut has
+    # none yet (a death after the cut is not known at it), bar a manufacturing failure, which
+    # the file's product status itself reports
+    adsl = adsl.with_columns(
+        pl.when((pl.col("NINFCAT") == "AWAITING") & (pl.col("APHNINF") != "MANUFACTURING_FAILURE"))
+        .then(None)
+        .otherwise(pl.col("APHNINF"))
+        .alias("APHNINF")
+    )
     adsl = adsl.with_columns(yn_flag(pl.col("eligibility_deviation")).alias("ELIGDVFL"))
     return with_study(adsl.drop("eligibility_deviation", "eligible_computed").sort("USUBJID"))

@@ -11,6 +11,7 @@ no Cmax or Tmax, and an AUC of zero.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import statistics
 from dataclasses import dataclass
@@ -56,12 +57,14 @@ def trapezoid(days: list[int], values: list[float]) -> float:
     return sum((days[i + 1] - days[i]) * (values[i] + values[i + 1]) / 2 for i in range(len(days) - 1))
 
 
-def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
+def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = None) -> pl.DataFrame:
     """``kinetics.csv``: per infused subject with a transgene sample on day 0 or later:
     Cmax and Tmax over days 0-28 (the first day of the largest quantifiable value), AUC
     from day 0 to the last sample on or before day 28 (no extrapolation; empty with fewer
-    than two samples) and the last quantifiable day at the cut, with the day-28 response."""
-    infused = adsl.filter(pl.col("SAFFL") == "Y").select("USUBJID", "CR28FL", "D28PNDFL")
+    than two samples) and the last quantifiable day at the cut, with the day-28 response.
+    A subject alive whose day 28 is after the cut has no Cmax, Tmax or AUC yet (a partial
+    window would understate them)."""
+    infused = adsl.filter(pl.col("SAFFL") == "Y").select("USUBJID", "CR28FL", "D28PNDFL", "TRTSDT", "DTHDT")
     samples = adpc.filter(pl.col("ADY") >= 0).sort("USUBJID", "ADY")
     grouped = samples.group_by("USUBJID", maintain_order=True).agg(pl.col("ADY"), pl.col("AVAL"), pl.col("BLQFL"))
     response = {r["USUBJID"]: r for r in infused.iter_rows(named=True)}
@@ -76,6 +79,8 @@ def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
         auc = trapezoid([d for d, _ in early], [v for _, v in early]) if len(early) >= 2 else None
         tlast = max((d for d, v in zip(r["ADY"], quantified, strict=True) if v > 0), default=None)
         subject = response[r["USUBJID"]]
+        if cut is not None and subject["DTHDT"] is None and (cut - subject["TRTSDT"]).days < AUC_END_DAY:
+            peak, tmax, auc = 0.0, None, None  # the window is open at the cut
         group = "Pending" if subject["D28PNDFL"] == "Y" else RESPONSE_GROUPS[0 if subject["CR28FL"] == "Y" else 1]
         rows.append(
             {
@@ -109,7 +114,12 @@ def geometric(values: list[float]) -> tuple[float | None, float | None]:
     if not logs:
         return None, None
     mean = math.exp(statistics.fmean(logs))
-    cv = 100 * math.sqrt(math.exp(statistics.variance(logs)) - 1) if len(logs) >= 2 else None
+    if len(logs) < 2:
+        return mean, None
+    variance = statistics.variance(logs)
+    # exp overflows past a variance of about 709 (values 1 and 1e17 apart in two subjects):
+    # the CV is then not a number a table can hold, and is left empty
+    cv = 100 * math.sqrt(math.expm1(variance)) if variance < 700 else None
     return mean, cv
 
 

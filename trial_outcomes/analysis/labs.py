@@ -264,9 +264,13 @@ def lab_subjects(adlb: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date, limits: L
         end = min(EARLY_ICAHT_DAYS, last_day)
         days, values = anc.get(sid, ([], []))
         early = [(d, v) for d, v in zip(days, values, strict=True) if d <= EARLY_ICAHT_DAYS]
-        if sid in anc_before and (not early or early[0][0] > 0):
+        # evaluable: an ANC after the infusion in days 0-30, and the window closed at the cut
+        # (day 30 reached, or ended by death, HSCT or new therapy); a count before day 0 alone
+        # grades nothing
+        closed = end == EARLY_ICAHT_DAYS or min(stops) != cut
+        evaluable = bool(early) and end >= 0 and closed
+        if sid in anc_before and early and early[0][0] > 0:
             early = [(0, anc_before[sid]), *early]  # the count carried into day 0
-        evaluable = bool(early) and end >= 0
         d500 = _days_below([d for d, _ in early], [v for _, v in early], end, 0.5) if evaluable else None
         d100 = _days_below([d for d, _ in early], [v for _, v in early], end, 0.1) if evaluable else None
         late = [v for d, v in zip(days, values, strict=True) if d > EARLY_ICAHT_DAYS]

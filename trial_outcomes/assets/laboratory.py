@@ -113,7 +113,7 @@ def kinetics(
     quantifiable day per subject, and their summary by day-28 response."""
     from trial_outcomes.analysis import kinetics as rules
 
-    params = rules.parameters(adpc, adsl)
+    params = rules.parameters(adpc, adsl, parse_cut(context.partition_key))
     summary = rules.summary(params)
     _, first = save_table(context, settings, "kinetics.csv", params)
     meta, second = save_table(context, settings, "kinetics_summary.csv", summary)

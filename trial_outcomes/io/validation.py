@@ -320,6 +320,40 @@ def dependent_values(records: Records) -> pl.DataFrame:
                 "the subject was infused: not_infused_reason must be blank",
             )
         )
+        infused_product = pl.col("product_status").is_in(["RELEASED", "OOS_INFUSED"])
+        out.append(
+            _problems(
+                aph.filter(pl.col("_infused").fill_null(False) & ~infused_product),
+                "product_status",
+                pl.col("product_status"),
+                "the subject was infused: a FAILED or PENDING product contradicts the infusion",
+            )
+        )
+        out.append(
+            _problems(
+                aph.filter(~pl.col("_infused").fill_null(False) & (pl.col("product_status") == "OOS_INFUSED")),
+                "product_status",
+                pl.col("product_status"),
+                "OOS_INFUSED for a subject with no infusion",
+            )
+        )
+        out.append(
+            _problems(
+                aph.filter(infused_product & pl.col("release_date").is_null()),
+                "release_date",
+                pl.col("release_date"),
+                "a RELEASED or OOS_INFUSED product needs its release date",
+            )
+        )
+        missing = records["infusion"].join(records["apheresis"].select("subject_id"), on="subject_id", how="anti")
+        out.append(
+            _problems(
+                missing.unique("subject_id", keep="first", maintain_order=True),
+                "subject_id",
+                pl.col("subject_id"),
+                "an infused subject has no row in the apheresis file",
+            )
+        )
     out.append(_rcl_results(records))
     icans = records["icans_monitoring"].join(
         records["enrolment"].select("subject_id", "age_years", "enrol_date"), on="subject_id", how="left"

@@ -98,7 +98,10 @@ def dsmb_package_items(inp: ReportInputs) -> list[tuple[str, str, str]]:
     items = []
     if inp.labs is not None and inp.labs.has_labs:
         early = inp.labs.subjects["early_icaht"].drop_nulls()
-        items.append(("Early ICAHT grade >= 3 (days 0-30)", count_pct(int((early >= 3).sum()), early.len()), "normal"))
+        if early.len():  # nobody evaluable (no ANC after infusion, or day 30 after the cut): no line
+            severe = int((early >= 3).sum())
+            text = f"{severe} of {early.len()} evaluable ({100 * severe / early.len():.1f}%)"
+            items.append(("Early ICAHT grade >= 3 (days 0-30)", text, "normal"))
     if inp.long_term is not None and not inp.lacks("long_term_followup"):
         by_event = {r["event"]: r for r in inp.long_term.iter_rows(named=True)}
         t_cell = by_event["T_CELL_MALIGNANCY"]["n_subjects"]
