@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.builders import Trial
+from tests.builders import Trial, day
 from trial_outcomes.analysis import kinetics, labs
 
 
@@ -89,7 +89,7 @@ def test_kinetics_wait_for_day_28_and_survive_huge_values():
     the geometric CV is left empty; the geometric mean is 10^8.5."""
     d = _trial().derive(cut_day=20)
     adpc = kinetics.derive_adpc(labs.derive_adlb(d.records["labs"], d.adsl, labs.Limits()))
-    params = kinetics.parameters(adpc, d.adsl, d.adsl["TRTSDT"][0] + __import__("datetime").timedelta(days=20))
+    params = kinetics.parameters(adpc, d.adsl, day(20))
     assert params.select("cmax", "tmax_day", "auc_0_28").rows() == [(None, None, None), (None, None, None)]
     mean, cv = kinetics.geometric([1.0, 1e17])
     assert mean == pytest.approx(10**8.5) and cv is None
