@@ -328,13 +328,12 @@ def swimmer_specs(adsl: pl.DataFrame) -> dict[str, SwimmerSpec]:
     return specs
 
 
-def cd19_negative_spec(curve: pl.DataFrame, n: int, landmarks: tuple[int, ...]) -> SurvivalSpec:
-    ticks = time_ticks(_largest(curve["time_days"]) / DAYS_PER_MONTH if curve.height else 12)
+def _table_curve(curve: pl.DataFrame, label: str, ticks: list[float], median_days: float | None = None) -> Curve:
+    """One curve from a published curve table (time_days, n_risk, n_censor, estimate, lcl, ucl)."""
     t = curve["time_days"].to_numpy() if curve.height else np.array([])
     censored = curve.filter(pl.col("n_censor") > 0)
-    events = int(curve["n_event"].sum()) if curve.height else 0
-    made = Curve(
-        f"CD19-negative relapse (n={n}, {events} events)",
+    return Curve(
+        label,
         list(t / DAYS_PER_MONTH),
         curve["estimate"].fill_null(0.0).to_list(),
         curve["lcl"].to_list(),
@@ -342,7 +341,14 @@ def cd19_negative_spec(curve: pl.DataFrame, n: int, landmarks: tuple[int, ...]) 
         list(censored["time_days"].to_numpy() / DAYS_PER_MONTH),
         censored["estimate"].fill_null(0.0).to_list(),
         at_risk(t, curve["n_risk"].to_numpy(), ticks) if curve.height else [0] * len(ticks),
+        None if median_days is None else median_days / DAYS_PER_MONTH,
     )
+
+
+def cd19_negative_spec(curve: pl.DataFrame, n: int, landmarks: tuple[int, ...]) -> SurvivalSpec:
+    ticks = time_ticks(_largest(curve["time_days"]) / DAYS_PER_MONTH if curve.height else 12)
+    events = int(curve["n_event"].sum()) if curve.height else 0
+    made = _table_curve(curve, f"CD19-negative relapse (n={n}, {events} events)", ticks)
     return SurvivalSpec(
         "Cumulative incidence of CD19-negative relapse",
         "CD19-positive or unknown relapse and death in remission competing; subjects in remission",
@@ -356,22 +362,10 @@ def cd19_negative_spec(curve: pl.DataFrame, n: int, landmarks: tuple[int, ...]) 
 def bcell_aplasia_spec(curve: pl.DataFrame, median_days: float | None) -> SurvivalSpec:
     """The Kaplan-Meier of continuing B-cell aplasia (``bcell_curve.csv``)."""
     ticks = time_ticks(_largest(curve["time_days"]) / DAYS_PER_MONTH if curve.height else 12)
-    t = curve["time_days"].to_numpy()
-    censored = curve.filter(pl.col("n_censor") > 0)
     n = int(curve["n_risk"][0]) if curve.height else 0
     events = int(curve["n_event"].sum())
     median = "NR" if median_days is None else months(median_days) + " mo"
-    made = Curve(
-        f"B-cell aplasia (n={n}, {events} recovered; median {median})",
-        list(t / DAYS_PER_MONTH),
-        curve["estimate"].fill_null(0.0).to_list(),
-        curve["lcl"].to_list(),
-        curve["ucl"].to_list(),
-        list(censored["time_days"].to_numpy() / DAYS_PER_MONTH),
-        censored["estimate"].fill_null(0.0).to_list(),
-        at_risk(t, curve["n_risk"].to_numpy(), ticks),
-        None if median_days is None else median_days / DAYS_PER_MONTH,
-    )
+    made = _table_curve(curve, f"B-cell aplasia (n={n}, {events} recovered; median {median})", ticks, median_days)
     return SurvivalSpec(
         "Duration of B-cell aplasia",
         "Probability of continuing B-cell aplasia; event: B-cell recovery; censored at the last B-cell count "
