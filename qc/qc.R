@@ -441,6 +441,8 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
   differ <- character(0)
   early <- adpc[!is.na(adpc$ADY) & adpc$ADY >= 0 & adpc$ADY <= 28, ]
   by_subject <- split(early, early$USUBJID)
+  at <- match(k$USUBJID, adsl$USUBJID)
+  k_open <- !is.na(at) & is.na(adsl$DTHDT[at]) & as.numeric(cut - adsl$TRTSDT[at]) < 28
   k_auc <- as.numeric(k$auc_0_28)
   k_cmax <- as.numeric(k$cmax)
   for (i in seq_len(nrow(k))) {
@@ -451,8 +453,7 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
     y <- ifelse(v$BLQFL == "Y", 0, v$AVAL)
     auc <- if (nrow(v) >= 2) sum(diff(v$ADY) * (head(y, -1) + tail(y, -1)) / 2) else NA
     cmax <- if (length(y) && max(y) > 0) max(y) else NA
-    s <- adsl[adsl$USUBJID == who, ]
-    if (nrow(s) && is.na(s$DTHDT[1]) && as.numeric(cut - s$TRTSDT[1]) < 28) {
+    if (k_open[i]) {
       auc <- NA  # day 28 after the cut: the window is open (endpoints.md, Cellular kinetics)
       cmax <- NA
     }
