@@ -18,6 +18,7 @@ LAYER = {
     "contracts": 0,
     "provenance": 0,
     "plan": 1,
+    "runspec": 1,
     "io": 2,
     "synth": 2,
     "analysis": 3,
@@ -51,13 +52,25 @@ def _modules() -> list[tuple[str, Path]]:
 
 
 def _imports(path: Path) -> list[str]:
+    """Every module ``path`` imports, ``from trial_outcomes import io`` as ``trial_outcomes.io``."""
     names = []
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module:
+        if isinstance(node, ast.ImportFrom) and node.module == "trial_outcomes":
+            names += [f"trial_outcomes.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
             names.append(node.module)
         elif isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
     return names
+
+
+def _imported_names(path: Path) -> list[tuple[str, str]]:
+    """(module, name) of every ``from trial_outcomes.x import name`` in ``path``."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("trial_outcomes."):
+            out += [(node.module, alias.name) for alias in node.names]
+    return out
 
 
 def test_imports_run_one_way():
@@ -104,3 +117,32 @@ def test_assets_hold_no_derivation():
             if word in text:
                 wrong.append(f"{path.name}: {word}")
     assert not wrong, wrong
+
+
+def test_the_import_reader_sees_package_imports(tmp_path):
+    """``from trial_outcomes import io`` is an import of the io layer (the test missed it)."""
+    source = tmp_path / "m.py"
+    source.write_text("from trial_outcomes import io, plan\nimport trial_outcomes.assets.shared\n")
+    assert _imports(source) == ["trial_outcomes.io", "trial_outcomes.plan", "trial_outcomes.assets.shared"]
+
+
+def test_no_layer_reaches_into_another_modules_private_names():
+    """``runner``, ``sensors`` and ``cli`` used ``io/`` internals: a name starting with an
+    underscore is its module's own."""
+    wrong = [
+        f"{path.relative_to(PACKAGE)} imports {name} from {module}"
+        for _, path in _modules()
+        for module, name in _imported_names(path)
+        if name.startswith("_")
+    ]
+    assert not wrong, wrong
+
+
+def test_docs_architecture_names_every_layer_in_its_order():
+    """docs/architecture.md's layer table lists the layers this test enforces, in order."""
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    rows = [line.split("|")[1].strip().strip("`").rstrip("/") for line in text.splitlines() if line.startswith("| `")]
+    documented = [r.removesuffix(".py") for r in rows]
+    assert set(documented) == set(LAYER), set(documented) ^ set(LAYER)
+    ranks = [LAYER[name] for name in documented]
+    assert ranks == sorted(ranks), documented

@@ -9,6 +9,7 @@ stopping boundary was crossed; 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import difflib
 import json
 import os
@@ -21,11 +22,14 @@ import tempfile
 import time
 import webbrowser
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from trial_outcomes.dates import parse_cut
 from trial_outcomes.errors import UsageError
 from trial_outcomes.text import printable
+
+if TYPE_CHECKING:
+    from trial_outcomes.plan import AnalysisPlan
 
 INTERRUPTED = 130  # the shell's code for a command stopped by SIGINT
 BOUNDARY_CROSSED = 3
@@ -55,14 +59,18 @@ def writable_folder(path: Path, option: str) -> Path:
     return path
 
 
-def _check_run_arguments(args: argparse.Namespace) -> None:
+def _check_run_arguments(args: argparse.Namespace) -> tuple[dt.date | None, AnalysisPlan]:
+    """The run's arguments checked before anything runs, with the cut parsed and the
+    plan read: the run takes both as they are (the run specification is made from
+    them once)."""
     from trial_outcomes.plan import load_plan
 
     if not Path(args.data).is_dir():
         raise UsageError(f"--data {args.data}: no such folder")
+    cut = None
     if args.cut:
         try:
-            parse_cut(args.cut)
+            cut = parse_cut(args.cut)
         except ValueError as exc:
             raise UsageError(f"--cut: {exc}") from None
     writable_folder(Path(args.out), "--out")
@@ -79,7 +87,7 @@ def _check_run_arguments(args: argparse.Namespace) -> None:
             raise UsageError(
                 f"--compare {args.compare}: no cut {args.compare} is published in {args.out} (published: {shown})"
             )
-    load_plan(args.plan or None)
+    return cut, load_plan(args.plan or None)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -87,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     args.plan = args.plan or os.environ.get("TRIAL_PLAN", "")
     try:
-        _check_run_arguments(args)
+        cut, plan = _check_run_arguments(args)
     except (UsageError, PlanError) as exc:
         return _fail(str(exc))
     from trial_outcomes.pipelines.runner import run_pipeline, stdout_progress
@@ -98,8 +106,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         outcome = run_pipeline(
             Path(args.data),
             Path(args.out),
-            args.cut or "",
-            plan=args.plan,
+            cut or "",
+            plan=plan,
             supersede=args.supersede,
             previous_cut=args.compare,
             progress=None if args.quiet else stdout_progress,

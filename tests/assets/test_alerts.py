@@ -78,7 +78,6 @@ def test_a_crossed_boundary_is_in_the_check_the_run_tags_and_the_alerts(toxic_dr
                 dagster_instance=instance,
                 dagster_run=instance.get_run_by_id(result.run_id),
                 dagster_event=success,
-                resources={"settings": defs.resources["settings"]},
             ) as context:
                 sensor(context)
         assert instance.get_run_by_id(result.run_id).tags[ANNOUNCED_TAG] == "webhook: sent; e-mail: sent"
@@ -111,7 +110,6 @@ def test_a_cli_run_announces_its_own_crossed_boundary_once(toxic_drop, tmp_path,
             dagster_event=instance.get_records_for_run(outcome.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)
             .records[0]
             .event_log_entry.dagster_event,
-            resources={"settings": defs.resources["settings"]},
         ) as context:
             skipped = sensor(context)
     assert "announced already" in str(skipped) and len(posts) == 1
@@ -205,9 +203,7 @@ def test_alert_state_is_durable_retried_and_never_sent_twice(toxic_drop, tmp_pat
         assert "webhook: FAILED" in run.tags[ANNOUNCED_TAG] and "will retry" in run.tags[ANNOUNCED_TAG]
         with webhook_server_on(port) as (_, posts):
             for _ in range(2):
-                with dg.build_sensor_context(
-                    instance=instance, resources={"settings": defs.resources["settings"]}
-                ) as context:
+                with dg.build_sensor_context(instance=instance) as context:
                     retry(context)
             assert len(posts) == 1 and posts[0]["text"].startswith("*[DSMB] Stopping boundary crossed")
         run = instance.get_run_by_id(outcome.run_id)
@@ -242,7 +238,6 @@ def test_the_alert_uses_the_plan_the_run_used_not_the_uis(toxic_drop, tmp_path, 
             dagster_instance=instance,
             dagster_run=instance.get_run_by_id(result.run_id),
             dagster_event=result.get_run_success_event(),
-            resources={"settings": ui.resources["settings"]},
         ) as context:
             sensor(context)
         assert instance.get_run_by_id(result.run_id).tags[ANNOUNCED_TAG] == "webhook: sent"

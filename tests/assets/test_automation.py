@@ -22,9 +22,7 @@ def _sensor(defs: dg.Definitions):
 
 
 def _evaluate(defs, instance, settings, cursor=None) -> dg.SensorResult:
-    with dg.build_sensor_context(
-        instance=instance, resources={"settings": settings}, definitions=defs, cursor=cursor
-    ) as context:
+    with dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor) as context:
         return _sensor(defs)(context)
 
 

@@ -208,13 +208,15 @@ def test_a_planned_cut_may_pass_the_latest_record_but_not_the_extraction_date():
         ),
         "followup": pl.DataFrame({"subject_id": ["A"], "event_date": [dt.date(2020, 7, 1)]}),
     }
-    assert cut_in_drop("2020-06-04", records) is None
-    assert cut_in_drop("2020-07-01", records) is None
-    assert "before the first enrolment (2020-06-04)" in (cut_in_drop("2020-06-03", records) or "")
-    assert cut_in_drop("2020-07-11", records) is None
+    assert cut_in_drop(dt.date.fromisoformat("2020-06-04"), records) is None
+    assert cut_in_drop(dt.date.fromisoformat("2020-07-01"), records) is None
+    assert "before the first enrolment (2020-06-04)" in (
+        cut_in_drop(dt.date.fromisoformat("2020-06-03"), records) or ""
+    )
+    assert cut_in_drop(dt.date.fromisoformat("2020-07-11"), records) is None
     extracted = dt.date(2020, 7, 5)
-    assert cut_in_drop("2020-07-05", records, extracted) is None
-    refused = cut_in_drop("2020-07-06", records, extracted) or ""
+    assert cut_in_drop(dt.date.fromisoformat("2020-07-05"), records, extracted) is None
+    refused = cut_in_drop(dt.date.fromisoformat("2020-07-06"), records, extracted) or ""
     assert "data cut 2020-07-06 is after the drop's extraction date (2020-07-05" in refused
-    assert "after today" in (cut_in_drop("2999-01-01", records) or "")
+    assert "after today" in (cut_in_drop(dt.date.fromisoformat("2999-01-01"), records) or "")
     assert latest_record(records) == dt.date(2020, 7, 1)

@@ -74,8 +74,8 @@ def test_html_is_self_contained(image_root):
 def test_pdf_is_typst_numbered_literal_and_the_same_bytes_twice(image_root):
     from pypdf import PdfReader
 
-    root, _ = image_root
-    first, second = render_pdf(_document(HOSTILE), root), render_pdf(_document(HOSTILE), root)
+    _, images = image_root
+    first, second = render_pdf(_document(HOSTILE), images), render_pdf(_document(HOSTILE), images)
     assert first == second and first.startswith(b"%PDF")
     reader = PdfReader(io.BytesIO(first))
     assert "Typst" in (reader.metadata.creator or "")
@@ -95,7 +95,7 @@ def test_cjk_text_uses_a_cjk_font_or_says_on_page_1_that_there_is_none(image_roo
 
     from trial_outcomes.reporting import fonts, render
 
-    root, _ = image_root
+    _, images = image_root
     doc = _document("患者-035 复发后死亡")
     empty = tmp_path / "no-fonts"
     empty.mkdir()
@@ -103,13 +103,13 @@ def test_cjk_text_uses_a_cjk_font_or_says_on_page_1_that_there_is_none(image_roo
     monkeypatch.setenv("TRIAL_CJK_FONT_DIR", str(empty))
     data, cjk = render.pdf_content(doc)
     assert cjk and data["font_warning"] == fonts.NO_CJK_FONT
-    text = " ".join(PdfReader(io.BytesIO(render_pdf(doc, root))).pages[0].extract_text().split())
+    text = " ".join(PdfReader(io.BytesIO(render_pdf(doc, images))).pages[0].extract_text().split())
     assert "no CJK font was found on this machine" in text
     assert "font_warning" not in render.pdf_content(_document("plain"))[0]
     monkeypatch.undo()
     if fonts.cjk_font_dir() is None:
         pytest.skip("no CJK font on this machine (CI installs fonts-wqy-microhei)")
-    pdf = PdfReader(io.BytesIO(render_pdf(doc, root)))
+    pdf = PdfReader(io.BytesIO(render_pdf(doc, images)))
     fonts = {
         str(f["/BaseFont"])
         for page in pdf.pages

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trial_outcomes.analysis.comparisons import TestResult
-from trial_outcomes.analysis.km import Z95, _value, as_probability, step_value
+from trial_outcomes.analysis.km import Z95, as_probability, finite_or_none, step_value
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class CIFFit:
 
     def variance_at(self, t: float) -> float | None:
         i = int(np.searchsorted(self.time, t, side="right")) - 1
-        return None if i < 0 else _value(self.var[i])
+        return None if i < 0 else finite_or_none(self.var[i])
 
 
 def _counts(time: np.ndarray, status: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

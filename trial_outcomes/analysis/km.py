@@ -92,7 +92,7 @@ class KMFit:
             return None, None, None
         x = np.concatenate([[0.0], self.time.astype(float)])
         estimate, lower, upper = (
-            _value(r_quantile(x, np.concatenate([[0.0], 1 - y]), p)) for y in (self.surv, self.lcl, self.ucl)
+            finite_or_none(r_quantile(x, np.concatenate([[0.0], 1 - y]), p)) for y in (self.surv, self.lcl, self.ucl)
         )
         return estimate, lower, upper
 
@@ -111,11 +111,11 @@ def step_value(
     i = int(np.searchsorted(time, t, side="right")) - 1
     if i < 0:
         return start, None, None
-    estimate, lower, upper = (_value(c[i]) for c in curves)
+    estimate, lower, upper = (finite_or_none(c[i]) for c in curves)
     return estimate, lower, upper
 
 
-def _value(v: float) -> float | None:
+def finite_or_none(v: float) -> float | None:
     return None if v is None or not np.isfinite(v) else float(v)
 
 

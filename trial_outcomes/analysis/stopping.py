@@ -51,6 +51,82 @@ class RuleStatus:
         }
 
 
+#: the check of each rule: check name -> rule id
+CHECK_NAMES = {f"{rule_id}_boundary": rule_id for rule_id in RULES}
+#: the human words of a crossed rule, then its data and boundary
+CROSSED = "BOUNDARY CROSSED"
+
+
+@dataclass(frozen=True)
+class StoppingResult:
+    """Every stopping rule of the plan at one cut: the one value the boundary checks,
+    the run's tags, the report's table and the alert are all made from (not strings
+    decoded from check names). ``to_json``/``from_json`` carry it in the run's tag
+    ``trial/stopping_result`` to the alert sensors and the CLI."""
+
+    cut: str
+    statuses: tuple[RuleStatus, ...]
+
+    @property
+    def crossed(self) -> tuple[RuleStatus, ...]:
+        return tuple(s for s in self.statuses if s.crossed)
+
+    def table(self) -> pl.DataFrame:
+        return pl.DataFrame(
+            [s.as_row() for s in self.statuses],
+            schema={
+                "rule_id": pl.String,
+                "rule": pl.String,
+                "data": pl.String,
+                "boundary": pl.String,
+                "crossed": pl.Boolean,
+                "statistic": pl.Float64,
+                "boundary_value": pl.Float64,
+            },
+        )
+
+    @staticmethod
+    def check_name(rule_id: str) -> str:
+        return f"{rule_id}_boundary"
+
+    def description(self, status: RuleStatus) -> str:
+        """The words of one rule's check (and of its alert line)."""
+        state = f"{CROSSED} at cut {self.cut}" if status.crossed else f"Not crossed at cut {self.cut}"
+        return f"{state}: {status.data}. Rule: {status.boundary}"
+
+    def tag(self) -> str:
+        """The run's ``trial/stopping_boundary`` tag (set only when a rule is crossed)."""
+        return f"{CROSSED}: " + ", ".join(s.rule_id for s in self.crossed)
+
+    def alert_lines(self) -> list[str]:
+        """One line per crossed rule: the rule, the cut, the data, the boundary."""
+        return [f"{s.rule}: {self.description(s)}" for s in self.crossed]
+
+    def to_json(self) -> str:
+        import json
+
+        rows = [{**s.as_row(), "rule": None} for s in self.statuses]
+        return json.dumps({"cut": self.cut, "statuses": rows}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> StoppingResult:
+        import json
+
+        data = json.loads(text)
+        statuses = tuple(
+            RuleStatus(
+                rule_id=r["rule_id"],
+                data=r["data"],
+                boundary=r["boundary"],
+                crossed=bool(r["crossed"]),
+                statistic=r["statistic"],
+                boundary_value=r["boundary_value"],
+            )
+            for r in data["statuses"]
+        )
+        return cls(str(data["cut"]), statuses)
+
+
 def safety_events(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, window_days: int = 30) -> pl.DataFrame:
     """Per infused subject: ``EVENT`` (grade >= 4 CRS or ICANS by the adjudicated ASTCT
     grade, or a treatment-related death within ``window_days``: a related grade-5
@@ -229,6 +305,7 @@ def stopping_history(earlier: dict[str, pl.DataFrame], cut: str, current: pl.Dat
     return pl.concat(parts, how="vertical_relaxed").cast(STOPPING_HISTORY_COLUMNS).sort("rule_id", "cut")  # type: ignore[arg-type]
 
 
-def evaluate_rules(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, plan: AnalysisPlan) -> list[RuleStatus]:
+def evaluate_rules(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, plan: AnalysisPlan) -> StoppingResult:
     """Every stopping rule of the plan at this cut, keyed by rule id (``RULES``)."""
-    return [evaluate_safety(adsl, adae, cut, plan.safety), evaluate_simon(adsl, plan.efficacy, cut)]
+    statuses = (evaluate_safety(adsl, adae, cut, plan.safety), evaluate_simon(adsl, plan.efficacy, cut))
+    return StoppingResult(cut.isoformat(), statuses)

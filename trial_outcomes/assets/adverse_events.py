@@ -5,14 +5,13 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
-from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.adae import derive_adae
 from trial_outcomes.analysis.syndromes import SyndromeGrading, grade_crs, grade_icans
 from trial_outcomes.analysis.terms import mapped_terms
-from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
+from trial_outcomes.assets.files import contract_check_spec, published
 from trial_outcomes.assets.metadata import listing_check
-from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
+from trial_outcomes.assets.shared import Run, code_version, cut_asset
 from trial_outcomes.io.records import TrialDrop
 
 VERSION = code_version("assets/adverse_events.py")
@@ -33,14 +32,13 @@ VERSION = code_version("assets/adverse_events.py")
         ),
     ],
 )
-def adae(context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop) -> Iterator[Any]:
+def adae(settings: Run, cut_records: TrialDrop) -> Iterator[Any]:
     """ADAE: every AE at the cut with its SOC ("Not coded" without one), study days,
     duration, treatment-emergent flag (from lymphodepletion to the first HSCT or
     new therapy; later AEs stay with TRTEMFL = N and the reason), CRS/ICANS flags,
     AESI flag and category, prolonged-cytopenia flags (day 28, day 90) and the
     worst-grade flag."""
     table = derive_adae(cut_records.records, cut_records.cut)
-    meta, problems = save_table(context, settings, "adae.parquet", table)
     counts = {
         "treatment-emergent": int((table["TRTEMFL"] == "Y").sum()),
         "after the treatment-emergent window": int((table["TRTEMFL"] == "N").sum()),
@@ -52,8 +50,7 @@ def adae(context: AssetExecutionContext, settings: DropSettings, cut_records: Tr
         f"{r['syndrome']} terms": ", ".join(mapped.filter(pl.col("syndrome") == r["syndrome"])["term"])
         for r in mapped.unique("syndrome").iter_rows(named=True)
     }
-    yield dg.Output(table, metadata={**meta, **counts, **terms})
-    yield contract_result("adae", {"adae.parquet": problems})
+    yield from published("adae", table, settings, {"adae.parquet": table}, {**counts, **terms})
     crs = int((table["CRSFL"] == "Y").sum())
     yield dg.AssetCheckResult(
         check_name="crs_reported",
@@ -89,24 +86,22 @@ def _grading_asset(syndrome: str, record: str, grade: Any) -> dg.AssetsDefinitio
             ),
         ],
     )
-    def grading(
-        context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop, adae: pl.DataFrame
-    ) -> Iterator[Any]:
+    def grading(settings: Run, cut_records: TrialDrop, adae: pl.DataFrame) -> Iterator[Any]:
         monitored = cut_records.has(record)
         result: SyndromeGrading = grade(cut_records.records, adae, monitored)
         listing = result.discrepancies
-        meta, problems = save_table(context, settings, file, listing)
         outside = 0 if result.outside is None else result.outside.height
-        yield dg.Output(
+        yield from published(
+            name,
             result,
-            metadata={
-                **meta,
+            settings,
+            {file: listing},
+            {
                 "subjects monitored": result.derived.height,
                 "monitoring days outside the treatment-emergent window (not graded)": outside,
                 "monitoring file": "present" if monitored else "absent from the drop",
             },
         )
-        yield contract_result(name, {file: problems})
         text = (
             f"{listing.height} of {result.derived.height} monitored subject(s) with a reported {syndrome} grade "
             "that differs"

@@ -1,28 +1,19 @@
-"""Writing an asset's tables into its run's work folder, checked against their
-declared contracts (``contracts.py``), with the metadata the UI shows."""
+"""An asset's published tables checked against their declared contracts
+(``contracts.py``), with the metadata the UI shows. The asset returns them; the IO
+manager writes them (``io/outputs.py``)."""
 
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import dataframely as dy
 import polars as pl
-from dagster import AssetExecutionContext
 
 from trial_outcomes.assets.metadata import column_schema, table_metadata
-from trial_outcomes.assets.shared import DropSettings
-from trial_outcomes.contracts import ADAM_BY_OUTPUT, OUTPUT_BY_FILE, Output
-from trial_outcomes.dates import parse_cut
-from trial_outcomes.io.publishing import run_work_dir
-from trial_outcomes.io.writers import write_csv, write_parquet
-from trial_outcomes.io.xpt import write_xpt
+from trial_outcomes.contracts import OUTPUT_BY_FILE
+from trial_outcomes.io.outputs import Table, ToPublish
+from trial_outcomes.runspec import RunSpec
 
 CONTRACT_CHECK = "output_contract"
-
-
-def work_folder(context: AssetExecutionContext, settings: DropSettings) -> Path:
-    """This run's folder for the cut: ``<out>/.work/<cut>/<run id>/``."""
-    return run_work_dir(settings.out_path, context.partition_key, context.run.run_id)
 
 
 def contract_check_spec(asset: str, files: list[str]) -> dg.AssetCheckSpec:
@@ -50,29 +41,34 @@ def contract_problems(frame: pl.DataFrame, schema: type[dy.Schema]) -> list[str]
     return [f"{rule}: {n} row(s)" for rule, n in sorted(failures.counts().items())]
 
 
-def save_table(
-    context: AssetExecutionContext,
-    settings: DropSettings,
-    file: str,
-    frame: pl.DataFrame,
-    schema: type[dy.Schema] | None = None,
-) -> tuple[dict[str, Any], list[str]]:
-    """Check ``frame`` against the contract of ``file``, put its columns in the declared
-    order and write it (CSV neutralised against formulas, or Parquet) into the run's
-    work folder. Returns the UI metadata and the contract problems (empty: kept)."""
-    output: Output = OUTPUT_BY_FILE[file]
+def checked_table(spec: RunSpec, file: str, frame: pl.DataFrame, schema: type[dy.Schema] | None = None) -> Table:
+    """``frame`` as the table of ``file``, with its contract (the plan's landmarks and
+    subgroups decide some columns) and what breaks it."""
     if schema is None:
-        plan = settings.analysis_plan()
-        schema = output.schema_for(plan.landmark_months, plan.subgroups)
-    problems = contract_problems(frame, schema)
-    if not problems:
-        frame = frame.select(schema.column_names())
-    path = work_folder(context, settings) / file
-    (write_parquet if file.endswith(".parquet") else write_csv)(frame, path)
-    adam = ADAM_BY_OUTPUT.get(file)
-    if adam is not None and not problems:
-        write_xpt(frame, schema, adam.name, adam.label, path.with_name(adam.xpt), parse_cut(context.partition_key))
-    return {**table_metadata(frame), "dagster/column_schema": column_schema(schema)}, problems
+        schema = OUTPUT_BY_FILE[file].schema_for(spec.plan.landmark_months, spec.plan.subgroups)
+    return Table(frame, schema, tuple(contract_problems(frame, schema)))
+
+
+def table_meta(table: Table) -> dict[str, Any]:
+    """The UI's row count, preview and column schema of a published table."""
+    return {**table_metadata(table.frame), "dagster/column_schema": column_schema(table.schema)}
+
+
+def published(
+    asset: str,
+    value: Any,
+    spec: RunSpec,
+    files: dict[str, pl.DataFrame],
+    metadata: dict[str, Any] | None = None,
+    shown: str | None = None,
+) -> tuple[dg.Output, dg.AssetCheckResult]:
+    """The asset's output (``value`` for the steps after it, and ``files`` for the IO
+    manager to write from their contracts) with the UI metadata of the table ``shown``
+    (the first by default), and the blocking contract check over those tables."""
+    tables = {file: checked_table(spec, file, frame) for file, frame in files.items()}
+    main = tables[shown or next(iter(tables))]
+    output = dg.Output(ToPublish(value, tables), metadata={**table_meta(main), **(metadata or {})})
+    return output, contract_result(asset, {file: list(t.problems) for file, t in tables.items()})
 
 
 def contract_result(asset: str, checked: dict[str, list[str]]) -> dg.AssetCheckResult:

@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 
 from trial_outcomes.assets.metadata import problems_check, table_metadata
-from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
+from trial_outcomes.assets.shared import Run, code_version, cut_asset
 from trial_outcomes.errors import DataDropError
 from trial_outcomes.io.parse import parse_records
 from trial_outcomes.io.readers import empty_raw_frame, find_file, read_raw
@@ -50,9 +50,9 @@ def _raw_asset(schema: RecordSchema) -> dg.AssetsDefinition:
             ),
         ],
     )
-    def raw(settings: DropSettings) -> Iterator[Any]:
+    def raw(settings: Run) -> Iterator[Any]:
         try:
-            path = find_file(settings.data_path, schema)
+            path = find_file(settings.data_dir, schema)
             raw_file = read_raw(path, schema) if path is not None else None
         except DataDropError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None

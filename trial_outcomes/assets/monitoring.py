@@ -12,12 +12,13 @@ from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.cut_comparison import COLUMNS as COMPARISON_COLUMNS
 from trial_outcomes.analysis.cut_comparison import compare_cuts
-from trial_outcomes.analysis.stopping import RULES
-from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
+from trial_outcomes.analysis.stopping import CHECK_NAMES, RULES, StoppingResult
+from trial_outcomes.assets.files import contract_check_spec, contract_result, published
 from trial_outcomes.assets.metadata import records_table
 from trial_outcomes.assets.shared import (
+    RESULT_TAG,
     STOPPING_TAG,
-    DropSettings,
+    Run,
     code_version,
     cut_asset,
 )
@@ -25,10 +26,11 @@ from trial_outcomes.assets.survival import SurvivalResults
 from trial_outcomes.contracts import with_current_names
 from trial_outcomes.io.publishing import published_cuts
 from trial_outcomes.io.records import TrialDrop
+from trial_outcomes.runspec import RunSpec
 
 VERSION = code_version("assets/monitoring.py")
 #: check name -> rule id
-CHECKS = {f"{rule_id}_boundary": rule_id for rule_id in RULES}
+CHECKS = CHECK_NAMES
 
 
 def check_description(rule_id: str) -> str:
@@ -50,7 +52,7 @@ def check_description(rule_id: str) -> str:
 )
 def stopping_rules(
     context: AssetExecutionContext,
-    settings: DropSettings,
+    settings: Run,
     cut_records: TrialDrop,
     adsl: pl.DataFrame,
     adae: pl.DataFrame,
@@ -62,52 +64,32 @@ def stopping_rules(
     and is announced by the boundary sensor."""
     from trial_outcomes.analysis.stopping import evaluate_rules  # numpy/scipy: load when run
 
-    statuses = evaluate_rules(adsl, adae, cut_records.cut, settings.analysis_plan())
-    table = pl.DataFrame(
-        [s.as_row() for s in statuses],
-        schema={
-            "rule_id": pl.String,
-            "rule": pl.String,
-            "data": pl.String,
-            "boundary": pl.String,
-            "crossed": pl.Boolean,
-            "statistic": pl.Float64,
-            "boundary_value": pl.Float64,
-        },
-    )
-    crossed = [s for s in statuses if s.crossed]
-    if crossed:
-        context.instance.add_run_tags(
-            context.run.run_id, {STOPPING_TAG: "BOUNDARY CROSSED: " + ", ".join(s.rule_id for s in crossed)}
-        )
-    meta, problems = save_table(context, settings, "stopping_rules.csv", table)
+    result = evaluate_rules(adsl, adae, cut_records.cut, settings.plan)
+    if result.crossed:
+        context.instance.add_run_tags(context.run.run_id, {STOPPING_TAG: result.tag(), RESULT_TAG: result.to_json()})
     rows = [
-        {"rule": s.rule, "status": "BOUNDARY CROSSED" if s.crossed else "not crossed", "data": s.data} for s in statuses
+        {"rule": s.rule, "status": "BOUNDARY CROSSED" if s.crossed else "not crossed", "data": s.data}
+        for s in result.statuses
     ]
-    yield dg.Output(
-        table,
-        metadata={**meta, "boundaries crossed": len(crossed), "rules": records_table(rows, ["status", "rule", "data"])},
+    yield from published(
+        "stopping_rules",
+        result,
+        settings,
+        {"stopping_rules.csv": result.table()},
+        {"boundaries crossed": len(result.crossed), "rules": records_table(rows, ["status", "rule", "data"])},
     )
-    yield contract_result("stopping_rules", {"stopping_rules.csv": problems})
-    by_id = {s.rule_id: s for s in statuses}
-    for name, rule_id in CHECKS.items():
-        status = by_id[rule_id]
+    for status in result.statuses:
         yield dg.AssetCheckResult(
-            check_name=name,
+            check_name=result.check_name(status.rule_id),
             passed=not status.crossed,
             # red in the UI wherever the asset or the run appears; non-blocking: the report still publishes
             severity=dg.AssetCheckSeverity.ERROR,
-            description=(
-                f"BOUNDARY CROSSED at cut {context.partition_key}: "
-                if status.crossed
-                else f"Not crossed at cut {context.partition_key}: "
-            )
-            + f"{status.data}. Rule: {status.boundary}",
+            description=result.description(status),
             metadata={
                 # text, not a number: the UI plotted a number against wall-clock time, mixing cuts and drops
                 # (issue 22); the statistic across cuts is the report's stopping-history figure
                 "statistic": dg.MetadataValue.text("NE" if status.statistic is None else f"{status.statistic:.4g}"),
-                "data cut": context.partition_key,
+                "data cut": settings.cut_key,
             },
         )
 
@@ -153,31 +135,30 @@ def choose_previous_cut(out_dir: Path, cut: str, drop_name: str, choice: str) ->
     domain="monitoring",
     check_specs=[contract_check_spec("stopping_history", ["stopping_history.csv"])],
 )
-def stopping_history(
-    context: AssetExecutionContext, settings: DropSettings, stopping_rules: pl.DataFrame
-) -> Iterator[Any]:
+def stopping_history(settings: Run, stopping_rules: StoppingResult) -> Iterator[Any]:
     """Each stopping rule's statistic at every earlier published cut of this drop
     folder and at this cut, for the plot on page 1 of the report."""
     from trial_outcomes.analysis.stopping import stopping_history as history
 
-    cut = context.partition_key
+    cut = settings.cut_key
     earlier = {}
-    for c in same_drop_cuts(settings.out_path, cut, settings.data_path.resolve().name):
-        path = settings.out_path / c / "stopping_rules.csv"
+    for c in same_drop_cuts(settings.out_dir, cut, settings.data_dir.resolve().name):
+        path = settings.out_dir / c / "stopping_rules.csv"
         if path.is_file():
             earlier[c] = pl.read_csv(path, infer_schema_length=None)
-    table = history(earlier, cut, stopping_rules)
-    meta, problems = save_table(context, settings, "stopping_history.csv", table)
-    yield dg.Output(table, metadata={**meta, "cuts": len(earlier) + 1})
-    yield contract_result("stopping_history", {"stopping_history.csv": problems})
+    table = history(earlier, cut, stopping_rules.table())
+    yield from published(
+        "stopping_history", table, settings, {"stopping_history.csv": table}, {"cuts": len(earlier) + 1}
+    )
 
 
-def previous_cut(settings: DropSettings, cut: str) -> str | None:
+def previous_cut(settings: RunSpec) -> str | None:
     """The published cut this run compares with (the run's choice, else the plan's), or
     None; a named cut that is not published fails the run, saying so."""
-    choice = settings.previous_cut or settings.analysis_plan().previous_cut
     try:
-        return choose_previous_cut(settings.out_path, cut, settings.data_path.resolve().name, choice)
+        return choose_previous_cut(
+            settings.out_dir, settings.cut_key, settings.data_dir.resolve().name, settings.comparison
+        )
     except ValueError as exc:
         raise dg.Failure(description=str(exc)) from None
 
@@ -189,20 +170,18 @@ def previous_cut(settings: DropSettings, cut: str) -> str | None:
     domain="monitoring",
     check_specs=[contract_check_spec("cut_comparison", ["cut_comparison.csv"])],
 )
-def cut_comparison(
-    context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame, survival_analysis: SurvivalResults
-) -> Iterator[Any]:
+def cut_comparison(settings: Run, adsl: pl.DataFrame, survival_analysis: SurvivalResults) -> Iterator[Any]:
     """What changed since an earlier interim analysis published in the output folder
     (new subjects, new events, changed medians and rates): the cut named by the run
     or the plan (``[comparison] previous_cut``; auto: the latest earlier published
     cut of the same drop). Empty, and no file, when there is none."""
-    previous = previous_cut(settings, context.partition_key)
+    previous = previous_cut(settings)
     if previous is None:
         table = pl.DataFrame(schema=COMPARISON_COLUMNS)
         yield dg.Output(table, metadata={"previous cut": "none"})
         yield contract_result("cut_comparison", {})
         return
-    folder = settings.out_path / previous
+    folder = settings.out_dir / previous
     table = compare_cuts(
         previous,
         with_current_names(pl.read_parquet(folder / "adsl.parquet")),
@@ -210,6 +189,4 @@ def cut_comparison(
         adsl,
         survival_analysis["survival_summary"],
     )
-    meta, problems = save_table(context, settings, "cut_comparison.csv", table)
-    yield dg.Output(table, metadata={**meta, "previous cut": previous})
-    yield contract_result("cut_comparison", {"cut_comparison.csv": problems})
+    yield from published("cut_comparison", table, settings, {"cut_comparison.csv": table}, {"previous cut": previous})

@@ -2,7 +2,6 @@
 write the manifest and a copy of the plan, and publish the cut's outputs as one
 set (a new version, or nothing when identical to the current one)."""
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,17 +11,16 @@ import polars as pl
 from dagster import AssetExecutionContext
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 
-from trial_outcomes.assets.files import work_folder
-from trial_outcomes.assets.shared import FAILED_CHECKS_TAG, DropSettings, code_version, cut_asset
+from trial_outcomes.assets.shared import FAILED_CHECKS_TAG, code_version, cut_asset
 from trial_outcomes.contracts import ADAM_DATASETS, DEFINE_XML, OPTIONAL_OUTPUTS, OUTPUT_BY_FILE, OUTPUTS
-from trial_outcomes.dates import parse_cut
-from trial_outcomes.io.publishing import PublishRefused, current, plan_publication, publish, published_cuts
+from trial_outcomes.io.publishing import PublishRefused, current, plan_publication, published_cuts
 from trial_outcomes.io.qc import QC_REPORT
 from trial_outcomes.io.records import TrialDrop, drop_files, drop_fingerprint
-from trial_outcomes.io.writers import atomic_write_bytes
+from trial_outcomes.io.store import OutputStore
 from trial_outcomes.provenance import code_version as git_version
 from trial_outcomes.provenance import environment, sha256_file, short_version
 from trial_outcomes.reporting.define_xml import build_define
+from trial_outcomes.runspec import RunSpec
 
 PLAN_COPY = "analysis_plan.toml"
 REPORT_FILES = ("report.html", "report.pdf", "report_open.html", "report_open.pdf")
@@ -35,24 +33,23 @@ def expected_files() -> list[str]:
     return tables + [d.xpt for d in ADAM_DATASETS] + list(REPORT_FILES)
 
 
-def write_define(work: Path, settings: DropSettings, cut: str) -> Path:
+def define_xml(work: Path, spec: RunSpec) -> bytes:
     """``define.xml`` of the ADaM datasets this run wrote, under the run's plan."""
-    plan = settings.analysis_plan()
+    plan = spec.plan
     frames, schemas = {}, {}
     for adam in ADAM_DATASETS:
         frames[adam.name] = pl.read_parquet(work / adam.output)
         schemas[adam.name] = OUTPUT_BY_FILE[adam.output].schema_for(plan.landmark_months, plan.subgroups)
-    content = build_define(frames, schemas, parse_cut(cut), short_version())
-    return atomic_write_bytes(work / DEFINE_XML, content)
+    return build_define(frames, schemas, spec.cut, short_version())
 
 
 def build_manifest(
-    settings: DropSettings, drop: TrialDrop, files: list[Path], work: Path, publication: dict[str, Any]
+    settings: RunSpec, drop: TrialDrop, files: list[Path], work: Path, publication: dict[str, Any]
 ) -> dict[str, Any]:
     """What produced this cut: input hashes, cut, code and environment, plan, the
     version it supersedes (if any), output hashes. No timestamp and no absolute
     path, so the same inputs give the same bytes."""
-    plan = settings.analysis_plan()
+    plan = settings.plan
     outputs = {}
     for path in files:
         members = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
@@ -62,7 +59,7 @@ def build_manifest(
         "trial": "NCT04325841",
         "data_cut": str(drop.cut),
         "data_drop": {
-            "folder": settings.data_path.resolve().name,
+            "folder": settings.data_dir.resolve().name,
             "files": drop.files,
             "sha256": drop_fingerprint(drop.files),
         },
@@ -118,15 +115,16 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
         published=False,
     )
     def published_cut(
-        context: AssetExecutionContext, settings: DropSettings, trial_drop: TrialDrop
+        context: AssetExecutionContext, output_store: dg.ResourceParam[OutputStore], trial_drop: TrialDrop
     ) -> dg.MaterializeResult:
         """Publish `<out>/<cut>`: the run's files are checked complete and the drop's
         files unchanged since the run read them; `manifest.json` and a copy of the
         analysis plan are written; the cut then shows the new version, in one
         atomic step (earlier versions stay under `.versions/`). A failed run never
         reaches this step, so nothing it made is published."""
-        cut = context.partition_key
-        work = work_folder(context, settings)
+        settings = output_store.spec
+        cut = settings.cut_key
+        work = output_store.work_dir
         missing = [name for name in expected_files() if not (work / name).is_file()]
         if missing:
             raise dg.Failure(
@@ -134,7 +132,7 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
                 "whole job); missing: " + ", ".join(missing),
                 allow_retries=False,
             )
-        on_disk = drop_files(settings.data_path)
+        on_disk = drop_files(settings.data_dir)
         if on_disk != trial_drop.files:
             changed = sorted(set(on_disk.items()) ^ set(trial_drop.files.items()))
             raise dg.Failure(
@@ -143,16 +141,13 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
                 allow_retries=False,
             )
         try:
-            publication = plan_publication(settings.out_path, cut, trial_drop.fingerprint, settings.supersede_reason)
+            publication = plan_publication(settings.out_dir, cut, trial_drop.fingerprint, settings.supersede_reason)
         except PublishRefused as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
-        plan = settings.analysis_plan()
-        atomic_write_bytes(work / PLAN_COPY, plan.text.encode("utf-8"))
-        write_define(work, settings, cut)
-        files = sorted(p for p in work.iterdir() if not p.name.startswith(".") and p.name != "manifest.json")
-        manifest = build_manifest(settings, trial_drop, files, work, publication.manifest_entry())
-        atomic_write_bytes(work / "manifest.json", (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
-        final, new = publish(settings.out_path, cut, [*files, work / "manifest.json"], manifest["outputs"])
+        final, new, manifest = output_store.publish(
+            {PLAN_COPY: settings.plan.text.encode("utf-8"), DEFINE_XML: define_xml(work, settings)},
+            lambda files, folder: build_manifest(settings, trial_drop, files, folder, publication.manifest_entry()),
+        )
         shown = final.resolve()
         from trial_outcomes.io.file_server import file_url
 
@@ -191,7 +186,7 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
                 "drop sha256": trial_drop.fingerprint,
                 "code version": manifest["code"]["git_commit"],
                 "files": dg.MetadataValue.md("\n".join(f"- `{name}`" for name in manifest["outputs"])),
-                "published cuts": dg.MetadataValue.md(published_cuts_table(settings.out_path)),
+                "published cuts": dg.MetadataValue.md(published_cuts_table(settings.out_dir)),
             }
         )
 

@@ -7,10 +7,9 @@ from typing import Any
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from trial_outcomes.assets.files import work_folder
-from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
-from trial_outcomes.dates import parse_cut
+from trial_outcomes.assets.shared import code_version, cut_asset
 from trial_outcomes.io.qc import DISAGREE, PROGRAM, QC_REPORT, run_qc
+from trial_outcomes.io.store import OutputStore
 
 CHECK = "double_programming"
 
@@ -36,15 +35,16 @@ def _version() -> str:
         )
     ],
 )
-def independent_qc(context: AssetExecutionContext, settings: DropSettings) -> Iterator[Any]:
+def independent_qc(context: AssetExecutionContext, output_store: dg.ResourceParam[OutputStore]) -> Iterator[Any]:
     """`qc_report.csv`: an independent program in R (`qc/qc.R`) reads this cut's XPT
     datasets and, for OS and EFS of every subject, the raw drop, and re-derives CR/CRi
     by day 28 and ORR3M with exact CIs, the OS/EFS/DFS medians and landmark rates, CIR
     and NRM, and the subgroup hazard ratios; each number beside the pipeline's. Where
     R is not installed the cut still publishes and page 1 of the report says no QC
-    ran."""
-    folder = work_folder(context, settings)
-    result = run_qc(folder, parse_cut(context.partition_key), settings.data_path, folder / QC_REPORT)
+    ran. The R program writes its report into the run's working folder itself."""
+    folder = output_store.work_dir
+    spec = output_store.spec
+    result = run_qc(folder, spec.cut, spec.data_dir, folder / QC_REPORT)
     context.log.info(result.summary)
     yield dg.Output(
         result,

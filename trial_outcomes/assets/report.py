@@ -2,26 +2,24 @@
 
 import base64
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import polars as pl
-from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.conduct import ConductTables
 from trial_outcomes.analysis.kinetics import KineticsTables
 from trial_outcomes.analysis.labs import LabTables
 from trial_outcomes.analysis.listings import ListingTables
 from trial_outcomes.analysis.relapse import RelapseTables
+from trial_outcomes.analysis.stopping import StoppingResult
 from trial_outcomes.analysis.syndromes import SyndromeGrading
-from trial_outcomes.assets.files import work_folder
-from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
+from trial_outcomes.assets.shared import Run, code_version, cut_asset
 from trial_outcomes.assets.survival import SurvivalResults
+from trial_outcomes.io.outputs import ToPublish
 from trial_outcomes.io.publishing import plan_publication
 from trial_outcomes.io.qc import QcResult
 from trial_outcomes.io.records import TrialDrop
-from trial_outcomes.io.writers import atomic_write_bytes
 from trial_outcomes.labels import endpoint as endpoint_label
 from trial_outcomes.provenance import short_version
 from trial_outcomes.reporting.content import Facts
@@ -50,13 +48,6 @@ def galleries(images: dict[str, bytes]) -> dict[str, str]:
     return {title: md for title, md in out.items() if md}
 
 
-def _write_plots(folder: Path, images: dict[str, bytes]) -> None:
-    for name, svg in images.items():
-        path = folder / "plots" / name
-        if not path.is_file() or path.read_bytes() != svg:
-            atomic_write_bytes(path, svg)
-
-
 def _gallery(images: dict[str, bytes], prefix: str) -> str:
     """The figures whose names start with ``prefix`` (all subjects first), as the
     report has them: vector images, readable at any size in the UI."""
@@ -75,8 +66,7 @@ def _gallery(images: dict[str, bytes], prefix: str) -> str:
     domain="report",
 )
 def figures(
-    context: AssetExecutionContext,
-    settings: DropSettings,
+    settings: Run,
     adsl: pl.DataFrame,
     survival_analysis: SurvivalResults,
     response_summary: pl.DataFrame,
@@ -85,7 +75,7 @@ def figures(
     cut_records: TrialDrop,
     lab_toxicity: LabTables,
     kinetics: KineticsTables,
-) -> dg.Output[dict[str, bytes]]:
+) -> dg.Output[ToPublish]:
     """Every figure of the report (`plots/*.svg`): Kaplan-Meier and cumulative-incidence
     curves per endpoint and subgroup (number at risk under the axis, censoring ticks,
     median lines, CI band for single curves, months on the axis), forest plots of
@@ -95,7 +85,7 @@ def figures(
     from trial_outcomes.reporting.figures.render import figure_stamp, render_all
     from trial_outcomes.reporting.figures.specs import all_specs
 
-    plan = settings.analysis_plan()
+    plan = settings.plan
     specs = all_specs(
         adsl,
         survival_analysis.tables,
@@ -106,12 +96,10 @@ def figures(
         lab_toxicity,
         kinetics,
     )
-    images = render_all(specs, stamp=figure_stamp(context.partition_key, cut_records.fingerprint))
-    folder = work_folder(context, settings)
-    _write_plots(folder, images)
+    images = render_all(specs, stamp=figure_stamp(settings.cut_key, cut_records.fingerprint))
     gallery = {title: dg.MetadataValue.md(md) for title, md in galleries(images).items()}
     return dg.Output(
-        images,
+        ToPublish(images, files={f"plots/{name}": svg for name, svg in images.items()}),
         metadata={
             "figures": dg.MetadataValue.int(len(images)),
             **gallery,
@@ -126,8 +114,7 @@ def figures(
     domain="report",
 )
 def report(
-    context: AssetExecutionContext,
-    settings: DropSettings,
+    settings: Run,
     cut_records: TrialDrop,
     adsl: pl.DataFrame,
     adae: pl.DataFrame,
@@ -144,7 +131,7 @@ def report(
     deaths_summary: pl.DataFrame,
     exposure_summary: pl.DataFrame,
     relapse_summary: RelapseTables,
-    stopping_rules: pl.DataFrame,
+    stopping_rules: StoppingResult,
     stopping_history: pl.DataFrame,
     cut_comparison: pl.DataFrame,
     figures: dict[str, bytes],
@@ -165,11 +152,9 @@ def report(
     from trial_outcomes.reporting.render import render_html, render_pdf
     from trial_outcomes.reporting.report import build_document
 
-    plan = settings.analysis_plan()
-    folder = work_folder(context, settings)
-    _write_plots(folder, figures)
+    plan = settings.plan
     publication = plan_publication(
-        settings.out_path, context.partition_key, cut_records.fingerprint, settings.supersede_reason
+        settings.out_dir, settings.cut_key, cut_records.fingerprint, settings.supersede_reason
     )
     tables = {
         **survival_analysis.tables,
@@ -185,13 +170,13 @@ def report(
         "deaths_summary": deaths_summary,
         "exposure_summary": exposure_summary,
         "relapse_summary": relapse_summary.summary,
-        "stopping_rules": stopping_rules,
+        "stopping_rules": stopping_rules.table(),
         "stopping_history": stopping_history,
     }
     supersedes = publication.manifest_entry().get("supersedes", {})
     inputs = ReportInputs(
-        cut=context.partition_key,
-        drop_name=settings.data_path.resolve().name,
+        cut=settings.cut_key,
+        drop_name=settings.data_dir.resolve().name,
         drop_sha256=cut_records.fingerprint,
         drop_files=cut_records.files,
         code_version=short_version(),
@@ -217,21 +202,22 @@ def report(
     doc = build_document(inputs)
     # the closed report (every section, subject listings and narratives) and the open one
     # (aggregate tables only, no subject identifier), from the same content
+    files = {}
     for stem, shown in (("report", doc), ("report_open", doc.open_report())):
-        atomic_write_bytes(folder / f"{stem}.html", render_html(shown, figures).encode("utf-8"))
-        atomic_write_bytes(folder / f"{stem}.pdf", render_pdf(shown, folder))
+        files[f"{stem}.html"] = render_html(shown, figures).encode("utf-8")
+        files[f"{stem}.pdf"] = render_pdf(shown, figures)
     summary = doc.sections[0]
     facts = next(b for b in summary.blocks if isinstance(b, Facts) and b.title == HEADLINE)
     rows = [{"item": label, "value": value} for label, value, _ in facts.rows]
     from trial_outcomes.assets.metadata import records_table
 
     yield dg.Output(
-        [s.title for s in doc.sections],
+        ToPublish([s.title for s in doc.sections], files=files),
         metadata={
             "executive summary": records_table(rows, ["item", "value"]),
             "sections": dg.MetadataValue.md("\n".join(f"1. {s.title}" for s in doc.sections)),
             "tables / figures": f"{sum(1 for s in doc.sections for b in s.blocks if getattr(b, 'kind', '') == 'table')}"
             f" / {len(doc.figures)}",
-            "pdf bytes (closed report)": (folder / "report.pdf").stat().st_size,
+            "pdf bytes (closed report)": len(files["report.pdf"]),
         },
     )

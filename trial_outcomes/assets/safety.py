@@ -4,18 +4,16 @@ headline safety rates, deaths, exposure and relapse."""
 from collections.abc import Iterator
 from typing import Any
 
-import dagster as dg
 import polars as pl
-from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis import ae_tables, exposure, relapse, safety_summary
 from trial_outcomes.analysis import listings as listing_rules
 from trial_outcomes.analysis.listings import ListingTables
 from trial_outcomes.analysis.syndromes import SyndromeGrading
-from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
+from trial_outcomes.assets.files import contract_check_spec, published
 from trial_outcomes.assets.metadata import records_table
 from trial_outcomes.assets.monitoring import previous_cut
-from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
+from trial_outcomes.assets.shared import Run, code_version, cut_asset
 from trial_outcomes.formatting import pct, pct_ci
 
 VERSION = code_version("assets/safety.py")
@@ -33,42 +31,33 @@ def _asset(name: str, file: str, domain: str = "safety") -> Any:
 
 
 def _emit(
-    context: AssetExecutionContext,
-    settings: DropSettings,
+    settings: Run,
     name: str,
     file: str,
     table: pl.DataFrame,
     value: Any = None,
     **metadata: Any,
 ) -> Iterator[Any]:
-    meta, problems = save_table(context, settings, file, table)
-    yield dg.Output(table if value is None else value, metadata={**meta, **metadata})
-    yield contract_result(name, {file: problems})
+    yield from published(name, table if value is None else value, settings, {file: table}, metadata)
 
 
 @_asset("ae_summary", "ae_summary.csv")
-def ae_summary(
-    context: AssetExecutionContext, settings: DropSettings, adae: pl.DataFrame, adsl: pl.DataFrame
-) -> Iterator[Any]:
+def ae_summary(settings: Run, adae: pl.DataFrame, adsl: pl.DataFrame) -> Iterator[Any]:
     """Treatment-emergent AEs by preferred term: subjects with any grade, grade 3+ and
     each worst grade, over the safety set."""
-    yield from _emit(context, settings, "ae_summary", "ae_summary.csv", ae_tables.ae_summary(adae, adsl))
+    yield from _emit(settings, "ae_summary", "ae_summary.csv", ae_tables.ae_summary(adae, adsl))
 
 
 @_asset("ae_soc_summary", "ae_soc_summary.csv")
-def ae_soc_summary(
-    context: AssetExecutionContext, settings: DropSettings, adae: pl.DataFrame, adsl: pl.DataFrame
-) -> Iterator[Any]:
+def ae_soc_summary(settings: Run, adae: pl.DataFrame, adsl: pl.DataFrame) -> Iterator[Any]:
     """TEAEs by system organ class and preferred term, worst grade per subject (any,
     >= 3, 5), in four tables (the `table` column): all, serious, related, fatal.
     Without a coded SOC every term sits under "Not coded"."""
-    yield from _emit(context, settings, "ae_soc_summary", "ae_soc_summary.csv", ae_tables.ae_soc_summary(adae, adsl))
+    yield from _emit(settings, "ae_soc_summary", "ae_soc_summary.csv", ae_tables.ae_soc_summary(adae, adsl))
 
 
 @_asset("aesi_summary", "aesi_summary.csv")
-def aesi_summary(
-    context: AssetExecutionContext, settings: DropSettings, adae: pl.DataFrame, adsl: pl.DataFrame
-) -> Iterator[Any]:
+def aesi_summary(settings: Run, adae: pl.DataFrame, adsl: pl.DataFrame) -> Iterator[Any]:
     """Adverse events of special interest by category: CRS, ICANS, prolonged
     cytopenia, grade >= 3 infection, hypogammaglobulinaemia, TLS, HLH/MAS."""
     table = ae_tables.aesi_summary(adae, adsl)
@@ -81,7 +70,6 @@ def aesi_summary(
         for r in table.iter_rows(named=True)
     ]
     yield from _emit(
-        context,
         settings,
         "aesi_summary",
         "aesi_summary.csv",
@@ -92,8 +80,7 @@ def aesi_summary(
 
 @_asset("syndrome_summary", "crs_icans_summary.csv")
 def syndrome_summary(
-    context: AssetExecutionContext,
-    settings: DropSettings,
+    settings: Run,
     adsl: pl.DataFrame,
     crs_grading: SyndromeGrading,
     icans_grading: SyndromeGrading,
@@ -103,12 +90,12 @@ def syndrome_summary(
     tocilizumab and corticosteroid use among subjects with the event."""
     monitored = {g.syndrome: g.monitored for g in (crs_grading, icans_grading)}
     yield from _emit(
-        context, settings, "syndrome_summary", "crs_icans_summary.csv", safety_summary.syndrome_summary(adsl, monitored)
+        settings, "syndrome_summary", "crs_icans_summary.csv", safety_summary.syndrome_summary(adsl, monitored)
     )
 
 
 @_asset("safety_summary", "safety_summary.csv")
-def safety_headline(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame) -> Iterator[Any]:
+def safety_headline(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     """The headline safety rates with exact Clopper-Pearson 95 % CIs: grade >= 3 CRS
     and ICANS (adjudicated and reported), deaths within 30 and 100 days, NRM."""
     table = safety_summary.safety_headline(adsl)
@@ -121,7 +108,6 @@ def safety_headline(context: AssetExecutionContext, settings: DropSettings, adsl
         for r in table.iter_rows(named=True)
     ]
     yield from _emit(
-        context,
         settings,
         "safety_summary",
         "safety_summary.csv",
@@ -131,19 +117,18 @@ def safety_headline(context: AssetExecutionContext, settings: DropSettings, adsl
 
 
 @_asset("deaths_summary", "deaths_summary.csv")
-def deaths_summary(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame) -> Iterator[Any]:
+def deaths_summary(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     """Deaths by cause category: before infusion, within 30 and 100 days, after
     relapse, non-relapse."""
-    yield from _emit(context, settings, "deaths_summary", "deaths_summary.csv", safety_summary.deaths_summary(adsl))
+    yield from _emit(settings, "deaths_summary", "deaths_summary.csv", safety_summary.deaths_summary(adsl))
 
 
 @_asset("exposure_summary", "exposure_summary.csv", domain="exposure")
-def exposure_summary(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame) -> Iterator[Any]:
+def exposure_summary(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     """Exposure: dose (median, range), lymphodepletion regimen, bridging therapy,
     days from enrolment and from lymphodepletion to infusion, and the enrolled
     subjects not infused by reason."""
     yield from _emit(
-        context,
         settings,
         "exposure_summary",
         "exposure_summary.csv",
@@ -152,12 +137,12 @@ def exposure_summary(context: AssetExecutionContext, settings: DropSettings, ads
 
 
 @_asset("relapse_summary", "relapse_summary.csv", domain="efficacy")
-def relapse_summary(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame) -> Iterator[Any]:
+def relapse_summary(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     """Relapses by site and CD19 status, and the cumulative incidence of CD19-negative
     relapse (CD19-positive relapse and death in remission competing) at the plan's
     landmarks."""
-    tables = relapse.relapse_summary(adsl, settings.analysis_plan().landmark_months)
-    yield from _emit(context, settings, "relapse_summary", "relapse_summary.csv", tables.summary, value=tables)
+    tables = relapse.relapse_summary(adsl, settings.plan.landmark_months)
+    yield from _emit(settings, "relapse_summary", "relapse_summary.csv", tables.summary, value=tables)
 
 
 @cut_asset(
@@ -167,36 +152,33 @@ def relapse_summary(context: AssetExecutionContext, settings: DropSettings, adsl
     domain="safety",
     check_specs=[contract_check_spec("listings", ["ae_listings.csv", "narratives.csv"])],
 )
-def listings(
-    context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame, adae: pl.DataFrame
-) -> Iterator[Any]:
+def listings(settings: Run, adsl: pl.DataFrame, adae: pl.DataFrame) -> Iterator[Any]:
     """The closed report's subject listings (serious, grade >= 3 and special-interest
     treatment-emergent AEs, each marked new when not in the previous published cut) and
     a narrative per death and per serious AE from the subject's records."""
-    previous = previous_cut(settings, context.partition_key)
+    previous = previous_cut(settings)
     # the previous cut's events by their key (ADAE's key kept its names through contract version 4)
     keys = (
         None
         if previous is None
-        else pl.read_parquet(settings.out_path / previous / "adae.parquet", columns=["USUBJID", "AESPID"])
+        else pl.read_parquet(settings.out_dir / previous / "adae.parquet", columns=["USUBJID", "AESPID"])
     )
     listed = listing_rules.ae_listings(adae, keys)
     told = listing_rules.narratives(adsl, adae)
-    meta, problems = save_table(context, settings, "ae_listings.csv", listed)
-    _, told_problems = save_table(context, settings, "narratives.csv", told)
     new = int((listed["NEWFL"] == "Y").sum())
-    yield dg.Output(
+    yield from published(
+        "listings",
         ListingTables(listed, told, previous),
-        metadata={
-            **meta,
+        settings,
+        {"ae_listings.csv": listed, "narratives.csv": told},
+        {
             "narratives": told.height,
             "previous cut": previous or "none",
             "new since the previous cut": new if previous else "no previous cut",
         },
     )
-    yield contract_result("listings", {"ae_listings.csv": problems, "narratives.csv": told_problems})
 
 
-def _dose_range(settings: DropSettings) -> tuple[float, float]:
-    labs = settings.analysis_plan().labs
+def _dose_range(settings: Run) -> tuple[float, float]:
+    labs = settings.plan.labs
     return labs.dose_low_per_kg, labs.dose_high_per_kg

@@ -2,19 +2,21 @@
 the settings resource, the run tags and the code versions. It sits low, so
 imports run one way: schema -> io -> analysis -> assets -> pipelines -> cli."""
 
+import datetime as dt
 import hashlib
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster._config.pythonic_config import ConfigurableResourceFactory
 
-from trial_outcomes.dates import parse_cut
-from trial_outcomes.io.publishing import CutBusy, clear_work, cut_lock
+from trial_outcomes.io.publishing import CutBusy
+from trial_outcomes.io.store import OutputStore
 from trial_outcomes.plan import AnalysisPlan, PlanError, load_plan
+from trial_outcomes.runspec import RunSpec
 
 #: one partition per data cut, keyed by its date, written YYYY-MM-DD
 DATA_CUT_PARTITIONS = "data_cut"
@@ -24,6 +26,8 @@ DATA_CUTS = dg.DynamicPartitionsDefinition(name=DATA_CUT_PARTITIONS)
 DROP_FINGERPRINT_TAG = "trial/drop_sha256"
 #: run tag set when a stopping boundary of the analysis plan is crossed
 STOPPING_TAG = "trial/stopping_boundary"
+#: run tag holding the crossed cut's stopping rules as a typed value (``analysis.stopping.StoppingResult``, JSON)
+RESULT_TAG = "trial/stopping_result"
 #: run tag set once the people the plan names were told of a crossed boundary
 ANNOUNCED_TAG = "trial/boundary_announced"
 #: run tag saying who started the run (cli, ui, sensor, schedule)
@@ -34,6 +38,12 @@ FAILED_CHECKS_TAG = "trial/failed_checks"
 OUTPUT_TAG = "trial/output"
 OUTPUT_TAGS = {OUTPUT_TAG: "published"}
 OWNERS = ["team:biostatistics"]
+#: the annotation of an asset's run specification: ``settings: Run`` (the resource ``settings`` makes it)
+Run = dg.ResourceParam[RunSpec]
+#: resource keys: the run specification (configured as the drop settings), the locked output store
+SETTINGS = "settings"
+OUTPUT_STORE = "output_store"
+FIGURE_WORKERS = "figure_workers"
 
 
 def cut_asset(*, group: str, version: str, domain: str, published: bool = True, **kwargs: Any) -> Any:
@@ -97,20 +107,20 @@ def _source_digest(part: str) -> bytes:
     return digest.digest()
 
 
-class DropSettings(dg.ConfigurableResource):
-    """One data drop, one output folder and the analysis plan; the data cut is the
-    partition key of the run. An empty ``plan`` is the packaged analysis plan.
-    Defaults come from ``TRIAL_DATA_DIR``, ``TRIAL_OUT_DIR`` and ``TRIAL_PLAN``.
+class DropSettings(ConfigurableResourceFactory[RunSpec]):
+    """The configuration of a run (one data drop, one output folder, the analysis plan;
+    the data cut is the run's partition key), and its one job: to make the run's
+    ``RunSpec`` when the run starts. Steps receive that value, never this object: the
+    plan is read and the cut parsed here, once per run. A partition key that is not a
+    cut date, or a plan that does not validate, fails the run before any step runs.
 
-    ``supersede_reason``: publish this drop for a cut already published from
-    another drop (the earlier version is kept; the reason goes in the manifest and
-    the report). ``previous_cut``: the cut to compare with (empty: the plan's
-    ``[comparison] previous_cut``).
-
-    For the run of a cut, the resource holds the cut's lock from the run's start
-    to its end, whoever launched it (CLI, UI, sensor, schedule), refuses a
-    partition key that is not a cut date before any step runs, and empties the
-    cut's working folder."""
+    An empty ``plan`` is the packaged analysis plan. Defaults come from
+    ``TRIAL_DATA_DIR``, ``TRIAL_OUT_DIR`` and ``TRIAL_PLAN``. ``supersede_reason``:
+    publish this drop for a cut already published from another drop (the earlier
+    version is kept; the reason goes in the manifest and the report).
+    ``previous_cut``: the cut to compare with (empty: the plan's
+    ``[comparison] previous_cut``). The sensors read the same fields (the landing
+    folder, the run config they launch with)."""
 
     data_dir: str = "data/sample"
     out_dir: str = "outputs"
@@ -119,7 +129,32 @@ class DropSettings(dg.ConfigurableResource):
     supersede_reason: str = ""
     previous_cut: str = ""
 
+    def create_resource(self, context: dg.InitResourceContext) -> RunSpec:
+        run = context.run
+        partition = run.tags.get("dagster/partition") if run is not None else None
+        if partition is None:
+            raise dg.Failure(
+                description="nothing was run: a run of the outcome assets needs a data cut (its partition key)",
+                allow_retries=False,
+            )
+        try:
+            return self.spec(partition)
+        except (ValueError, PlanError) as exc:
+            raise dg.Failure(description=f"nothing was run: {exc}", allow_retries=False) from None
+
+    def spec(self, cut: str | dt.date, plan: AnalysisPlan | None = None) -> RunSpec:
+        """The run specification of these settings for ``cut`` (``plan``: already loaded)."""
+        return RunSpec.make(
+            cut,
+            plan if plan is not None else self.plan,
+            self.data_dir,
+            self.out_dir,
+            supersede_reason=self.supersede_reason,
+            previous_cut=self.previous_cut,
+        )
+
     def analysis_plan(self) -> AnalysisPlan:
+        """The plan these settings name, read now (for the sensors and the schedule, outside a run)."""
         return load_plan(self.plan or None)
 
     def run_config(self, **changes: str) -> dict[str, object]:
@@ -148,64 +183,28 @@ class DropSettings(dg.ConfigurableResource):
             landing_dir=os.environ.get("TRIAL_LANDING_DIR", ""),
         )
 
-    @contextmanager
-    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["DropSettings"]:
-        run = context.run
-        partition = run.tags.get("dagster/partition") if run is not None else None
-        if run is None or partition is None:  # a sensor, a schedule, or a run outside the data-cut job
-            yield self
-            return
-        try:
-            parse_cut(partition)
-            self.analysis_plan()
-        except (ValueError, PlanError) as exc:
-            raise dg.Failure(description=f"nothing was run: {exc}", allow_retries=False) from None
-        try:
-            with cut_lock(self.out_path, partition, f"run {run.run_id[:8]} (process {os.getpid()})"):
-                clear_work(self.out_path, partition)
-                with _partitions_known_for_the_run(context.instance), _figure_workers(run):
-                    yield self
-        except CutBusy as exc:
-            raise dg.Failure(description=str(exc), allow_retries=False) from None
 
-
-@contextmanager
-def _partitions_known_for_the_run(instance: dg.DagsterInstance | None) -> Iterator[None]:
-    """Dagster asks the instance whether the run's data cut exists for every input and
-    output of every step: several hundred queries of the same row in a run (about a
-    second of the sample's six). A cut that exists stays known for the rest of the
-    run (the run started with it); a cut not found is asked again."""
-    if instance is None:
-        yield
-        return
-    ask = instance.has_dynamic_partition
-    known: set[tuple[str, str]] = set()
-
-    def has_dynamic_partition(partitions_def_name: str, partition_key: str) -> bool:
-        if (partitions_def_name, partition_key) in known:
-            return True
-        found = ask(partitions_def_name, partition_key)
-        if found:
-            known.add((partitions_def_name, partition_key))
-        return found
-
-    instance.has_dynamic_partition = has_dynamic_partition  # type: ignore[method-assign]
+@dg.resource(required_resource_keys={SETTINGS})
+def output_store(context: dg.InitResourceContext) -> Iterator[OutputStore]:
+    """The output folder of the run's cut, locked for the run (``io/publishing.py``):
+    the one place a run takes the lock and empties its working folder."""
+    spec: RunSpec = getattr(context.resources, SETTINGS)
+    run = context.run
+    run_id = run.run_id if run is not None else "no-run"
     try:
-        yield
-    finally:
-        del instance.has_dynamic_partition
+        with OutputStore.locked(spec, run_id) as store:
+            yield store
+    except CutBusy as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
 
 
-@contextmanager
-def _figure_workers(run: dg.DagsterRun) -> Iterator[None]:
-    """Start the figure workers with the run when it draws figures: they load
-    matplotlib and its fonts on the other core while the first steps read the drop,
-    so the figures step finds them ready."""
-    selection = run.asset_selection  # None or empty: the whole job
-    if selection and dg.AssetKey("figures") not in selection:
-        yield
-        return
-    from trial_outcomes.reporting.figures.render import figure_workers
+@dg.resource
+def figure_workers(_context: dg.InitResourceContext) -> Iterator[None]:
+    """The figure workers, started with the run when it draws figures (only the
+    ``figures`` step needs this resource, so a run without it starts none): they load
+    matplotlib and its fonts on the other core while the first steps read the drop, so
+    the figures step finds them ready. They die with the run."""
+    from trial_outcomes.reporting.figures.render import figure_workers as workers
 
-    with figure_workers():
+    with workers():
         yield

@@ -5,7 +5,6 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
-from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis import conduct as conduct_rules
 from trial_outcomes.analysis.adrs import derive_adrs
@@ -14,10 +13,9 @@ from trial_outcomes.analysis.eligibility import eligibility_deviations as find_d
 from trial_outcomes.analysis.rates import EFFICACY_POPULATION
 from trial_outcomes.analysis.rates import response_summary as summarise_response
 from trial_outcomes.analysis.syndromes import SyndromeGrading
-from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
+from trial_outcomes.assets.files import contract_check_spec, published
 from trial_outcomes.assets.metadata import listing_check, records_table
-from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
-from trial_outcomes.dates import parse_cut
+from trial_outcomes.assets.shared import Run, code_version, cut_asset
 from trial_outcomes.formatting import pct_ci
 from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.labels import group as group_label
@@ -56,17 +54,19 @@ def _asset(
         )
     ],
 )
-def eligibility_deviations(
-    context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop
-) -> Iterator[Any]:
+def eligibility_deviations(settings: Run, cut_records: TrialDrop) -> Iterator[Any]:
     """Each computable criterion evaluated from enrolment and compared with the
     checklist, for the subjects enrolled by the cut; every disagreement, failure
     or missing criterion is listed (docs/protocol.md). A deviation does not stop the
     run: infused subjects stay in the safety set."""
     table = find_deviations(cut_records["enrolment"], cut_records["eligibility"])
-    meta, problems = save_table(context, settings, "eligibility_deviations.csv", table)
-    yield dg.Output(table, metadata={**meta, "subjects": table["subject_id"].n_unique()})
-    yield contract_result("eligibility_deviations", {"eligibility_deviations.csv": problems})
+    yield from published(
+        "eligibility_deviations",
+        table,
+        settings,
+        {"eligibility_deviations.csv": table},
+        {"subjects": table["subject_id"].n_unique()},
+    )
     subjects = sorted(table["subject_id"].unique().to_list())
     yield listing_check(
         "checklist_agrees",
@@ -79,8 +79,7 @@ def eligibility_deviations(
 
 @_asset("adsl", ["adsl.parquet"], {"polars", "parquet"})
 def adsl(
-    context: AssetExecutionContext,
-    settings: DropSettings,
+    settings: Run,
     cut_records: TrialDrop,
     eligibility_deviations: pl.DataFrame,
     adae: pl.DataFrame,
@@ -95,33 +94,25 @@ def adsl(
     table = derive_adsl(
         cut_records.records, cut_records.cut, eligibility_deviations, adae, (crs_grading, icans_grading)
     )
-    meta, problems = save_table(context, settings, "adsl.parquet", table)
     counts = {f"n {flag}": int((table[flag] == "Y").sum()) for flag in ("ENRLFL", "SAFFL", "EFFFL", "PPROTFL")}
-    yield dg.Output(table, metadata={**meta, **counts})
-    yield contract_result("adsl", {"adsl.parquet": problems})
+    yield from published("adsl", table, settings, {"adsl.parquet": table}, counts)
 
 
 @_asset("adrs", ["adrs.parquet"], {"polars", "parquet"})
-def adrs(
-    context: AssetExecutionContext, settings: DropSettings, cut_records: TrialDrop, adsl: pl.DataFrame
-) -> Iterator[Any]:
+def adrs(settings: Run, cut_records: TrialDrop, adsl: pl.DataFrame) -> Iterator[Any]:
     """ADRS: response at every assessment (ANL01FL: attributable to CAR-T), the best
     overall response by day 28 and ORR3M per infused subject."""
     table = derive_adrs(cut_records.records, adsl)
-    meta, problems = save_table(context, settings, "adrs.parquet", table)
-    yield dg.Output(table, metadata=meta)
-    yield contract_result("adrs", {"adrs.parquet": problems})
+    yield from published("adrs", table, settings, {"adrs.parquet": table})
 
 
 @_asset("response_summary", ["response_summary.csv"], {"polars", "csv"})
-def response_summary(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame) -> Iterator[Any]:
+def response_summary(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     """CR/CRi, CR and MRD-negative CR/CRi by day 28 and ORR3M over the efficacy set,
     with exact Clopper-Pearson 95 % CIs, overall, by response stratum (morphologic
     disease, MRD-persistent) and by the plan's subgroups; subjects pending at the
     cut are counted apart, not in the denominators."""
-    plan = settings.analysis_plan()
-    table = summarise_response(adsl, plan.subgroups)
-    meta, problems = save_table(context, settings, "response_summary.csv", table)
+    table = summarise_response(adsl, settings.plan.subgroups)
     shown = table.filter(pl.col("group_var").is_in(["all", "STRATUM"]) & (pl.col("population") == EFFICACY_POPULATION))
     rows = [
         {
@@ -134,30 +125,34 @@ def response_summary(context: AssetExecutionContext, settings: DropSettings, ads
         for r in shown.iter_rows(named=True)
     ]
     overall = shown.row(0, named=True)
-    yield dg.Output(
+    yield from published(
+        "response_summary",
         table,
-        metadata={
-            **meta,
-            "data cut": context.partition_key,
+        settings,
+        {"response_summary.csv": table},
+        {
+            "data cut": settings.cut_key,
             "headline": records_table(
                 rows, ["parameter", "group", "responders / evaluable", "rate (95% CI)", "pending"]
             ),
             "CR/CRi rate": dg.MetadataValue.float(overall["rate"] if overall["rate"] is not None else float("nan")),
         },
     )
-    yield contract_result("response_summary", {"response_summary.csv": problems})
 
 
 @_asset("conduct", ["conduct_summary.csv"], {"polars", "csv"}, domain="monitoring")
-def conduct(
-    context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame, adrs: pl.DataFrame
-) -> Iterator[Any]:
+def conduct(settings: Run, adsl: pl.DataFrame, adrs: pl.DataFrame) -> Iterator[Any]:
     """Trial conduct and data currency at the cut: accrual by quarter against the plan's
     `[conduct]`, enrolment and time to infusion by site, disease assessments overdue by
     the visit schedule (D14 to M12, then every 6 months), CR/CRi assessments without MRD."""
-    plan = settings.analysis_plan()
-    cut = parse_cut(context.partition_key)
-    tables = conduct_rules.conduct_summary(adsl, adrs, cut, plan.conduct.target_enrolment, plan.conduct.accrual_months)
-    meta, problems = save_table(context, settings, "conduct_summary.csv", tables.summary)
-    yield dg.Output(tables, metadata={**meta, "assessments overdue at the cut": tables.overdue.height})
-    yield contract_result("conduct", {"conduct_summary.csv": problems})
+    conduct_plan = settings.plan.conduct
+    tables = conduct_rules.conduct_summary(
+        adsl, adrs, settings.cut, conduct_plan.target_enrolment, conduct_plan.accrual_months
+    )
+    yield from published(
+        "conduct",
+        tables,
+        settings,
+        {"conduct_summary.csv": tables.summary},
+        {"assessments overdue at the cut": tables.overdue.height},
+    )

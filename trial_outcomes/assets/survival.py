@@ -6,11 +6,10 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
-from dagster import AssetExecutionContext
 
-from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
+from trial_outcomes.assets.files import contract_check_spec, published
 from trial_outcomes.assets.metadata import records_table
-from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
+from trial_outcomes.assets.shared import Run, code_version, cut_asset
 from trial_outcomes.dates import DAYS_PER_MONTH
 from trial_outcomes.formatting import median_ci_months, pct_ci_short
 from trial_outcomes.labels import endpoint as endpoint_label
@@ -68,9 +67,7 @@ def headline_rows(summary: pl.DataFrame, landmarks: tuple[int, ...]) -> list[dic
     domain="efficacy",
     check_specs=[contract_check_spec("survival_analysis", list(FILES.values()))],
 )
-def survival_analysis(
-    context: AssetExecutionContext, settings: DropSettings, adtte: pl.DataFrame, adsl: pl.DataFrame
-) -> Iterator[Any]:
+def survival_analysis(settings: Run, adtte: pl.DataFrame, adsl: pl.DataFrame) -> Iterator[Any]:
     """Kaplan-Meier (OS, EFS, DFS, DOR) and Aalen-Johansen (CIR, NRM) per endpoint,
     analysis and subgroup: medians with Brookmeyer-Crowley CIs, landmark rates,
     log-rank / Gray's tests (`survival_summary.csv`, with competing events and the
@@ -88,7 +85,7 @@ def survival_analysis(
     from trial_outcomes.analysis.survival_summary import followup_summary, subgroup_hazard_ratios, summarise_survival
     from trial_outcomes.analysis.time_dependent import hsct_time_dependent
 
-    plan = settings.analysis_plan()
+    plan = settings.plan
     survival = summarise_survival(adtte, plan.subgroups, plan.landmark_months)
     models = multivariable_cox(adtte, adsl, plan.models.covariates, plan.forest_reference, plan.models.ph_alpha)
     tables = {
@@ -105,12 +102,6 @@ def survival_analysis(
         "fine_gray_subgroups": fine_gray_subgroups(adtte, adsl, plan.subgroups, plan.forest_reference),
         "stratified_logrank": stratified_logrank(adtte, adsl, plan.subgroups, plan.models.logrank_strata),
     }
-    checked = {}
-    meta: dict[str, Any] = {}
-    for name, table in tables.items():
-        file_meta, checked[FILES[name]] = save_table(context, settings, FILES[name], table)
-        if name == "survival_summary":
-            meta = file_meta
     rows = headline_rows(survival.summary, plan.landmark_months)
     numbers: dict[str, Any] = {}
     for r in survival.summary.filter((pl.col("group_var") == "all") & (pl.col("analysis") == "primary")).iter_rows(
@@ -127,16 +118,18 @@ def survival_analysis(
         numbers["median follow-up (months)"] = dg.MetadataValue.float(
             round(followup["median_followup_days"] / DAYS_PER_MONTH, 1)
         )
-    yield dg.Output(
+    yield from published(
+        "survival_analysis",
         SurvivalResults(tables),
-        metadata={
-            **meta,
-            "data cut": context.partition_key,  # every headline states its cut (issue 22)
+        settings,
+        {FILES[name]: table for name, table in tables.items()},
+        {
+            "data cut": settings.cut_key,  # every headline states its cut (issue 22)
             "headline: median and rates with 95% CIs (primary, all subjects)": records_table(
                 rows, list(rows[0]) if rows else ["endpoint"]
             ),
             "analysis plan sha256": plan.sha256,
             **numbers,
         },
+        shown=FILES["survival_summary"],
     )
-    yield contract_result("survival_analysis", checked)

@@ -3,13 +3,11 @@
 from collections.abc import Iterator
 from typing import Any
 
-import dagster as dg
 import polars as pl
-from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.adtte import COMPETING, derive_adtte, event_counts
-from trial_outcomes.assets.files import contract_check_spec, contract_result, save_table
-from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
+from trial_outcomes.assets.files import contract_check_spec, published
+from trial_outcomes.assets.shared import Run, code_version, cut_asset
 
 
 @cut_asset(
@@ -19,18 +17,15 @@ from trial_outcomes.assets.shared import DropSettings, code_version, cut_asset
     domain="efficacy",
     check_specs=[contract_check_spec("adtte", ["adtte.parquet"])],
 )
-def adtte(context: AssetExecutionContext, settings: DropSettings, adsl: pl.DataFrame) -> Iterator[Any]:
+def adtte(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     """ADTTE: OS, EFS, DFS, CIR, NRM and DOR, primary and (EFS, DFS, CIR, DOR)
     `censor_at_hsct`, with STARTDT, ADT, AVAL (days), CNSR, event and censoring
     descriptions, the event type of CIR and NRM (1 event, 2 competing, 0
     censored) and the analysis plan's subgroup variables."""
-    plan = settings.analysis_plan()
-    table = derive_adtte(adsl, plan.subgroups)
-    meta, problems = save_table(context, settings, "adtte.parquet", table)
+    table = derive_adtte(adsl, settings.plan.subgroups)
     extra = {
         f"{r['PARAMCD']} {r['ANALYSIS']}": f"{r['n']} subjects, {r['events']} events"
         + (f", {r['competing']} competing" if r["PARAMCD"] in COMPETING else "")
         for r in event_counts(table).iter_rows(named=True)
     }
-    yield dg.Output(table, metadata={**meta, **extra})
-    yield contract_result("adtte", {"adtte.parquet": problems})
+    yield from published("adtte", table, settings, {"adtte.parquet": table}, extra)

@@ -10,8 +10,7 @@ from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.cut import apply_cut
 from trial_outcomes.assets.metadata import problems_check
-from trial_outcomes.assets.shared import DROP_FINGERPRINT_TAG, TRIGGER_TAG, DropSettings, code_version, cut_asset
-from trial_outcomes.dates import parse_cut
+from trial_outcomes.assets.shared import DROP_FINGERPRINT_TAG, TRIGGER_TAG, Run, code_version, cut_asset
 from trial_outcomes.errors import DataDropError
 from trial_outcomes.io import validation
 from trial_outcomes.io.publishing import PublishRefused, plan_publication
@@ -61,7 +60,7 @@ RULES: dict[str, tuple[Rule, str]] = {
         ),
     ],
 )
-def trial_drop(context: AssetExecutionContext, settings: DropSettings, **raw: RawRecords) -> Iterator[Any]:
+def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords) -> Iterator[Any]:
     """The drop typed by its schemas, with its data cut (the partition key) and its
     SHA-256. Refuses, before any analysis: a cut outside the drop's dates, files
     that changed since the run was requested, and a cut already published from
@@ -71,20 +70,20 @@ def trial_drop(context: AssetExecutionContext, settings: DropSettings, **raw: Ra
     records = {record: raw[record].typed for record in SCHEMAS}
     files = {r.file: r.sha256 for r in raw.values() if r.file and r.sha256}
     try:
-        info = read_drop_info(settings.data_path)
+        info = read_drop_info(settings.data_dir)
     except DataDropError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
-    info_path = settings.data_path / "drop_info.toml"
+    info_path = settings.data_dir / "drop_info.toml"
     if info_path.is_file():
         from trial_outcomes.io.records import drop_files
 
-        files["drop_info.toml"] = drop_files(settings.data_path)["drop_info.toml"]
+        files["drop_info.toml"] = drop_files(settings.data_dir)["drop_info.toml"]
     fingerprint = drop_fingerprint(files)
     expected = context.run.tags.get(DROP_FINGERPRINT_TAG)
     if expected and expected != fingerprint:
         raise dg.Failure(
             description=(
-                f"the files of drop {settings.data_path.name} changed after the run was requested "
+                f"the files of drop {settings.data_dir.name} changed after the run was requested "
                 f"(drop SHA-256 {expected[:16]}... then, {fingerprint[:16]}... now); nothing is published"
             ),
             allow_retries=False,
@@ -102,17 +101,17 @@ def trial_drop(context: AssetExecutionContext, settings: DropSettings, **raw: Ra
         raise dg.Failure(
             description="; ".join(f"{r['file']}: {r['rule']}" for r in empty.iter_rows(named=True)), allow_retries=False
         )
-    problem = cut_in_drop(context.partition_key, records, info.extracted_on)
+    problem = cut_in_drop(settings.cut, records, info.extracted_on)
     if problem:
         raise dg.Failure(description=problem, allow_retries=False)
     try:
-        publication = plan_publication(settings.out_path, context.partition_key, fingerprint, settings.supersede_reason)
+        publication = plan_publication(settings.out_dir, settings.cut_key, fingerprint, settings.supersede_reason)
     except PublishRefused as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     absent = {record: r.absent_columns for record, r in raw.items() if r.absent_columns}
     drop = TrialDrop(
         records=records,
-        cut=parse_cut(context.partition_key),
+        cut=settings.cut,
         files=dict(sorted(files.items())),
         absent=absent,
         latest_record=latest_record(records),
@@ -121,8 +120,8 @@ def trial_drop(context: AssetExecutionContext, settings: DropSettings, **raw: Ra
     yield dg.Output(
         drop,
         metadata={
-            "data cut": context.partition_key,
-            "data drop": settings.data_path.resolve().name,
+            "data cut": settings.cut_key,
+            "data drop": settings.data_dir.resolve().name,
             "drop sha256": fingerprint,
             "subjects enrolled": records["enrolment"].height,
             "publication": (

@@ -14,7 +14,6 @@ import datetime as dt
 
 import polars as pl
 
-from trial_outcomes.dates import parse_cut
 from trial_outcomes.io.parse import empty_problems
 from trial_outcomes.schema import SCHEMAS
 from trial_outcomes.text import skeleton
@@ -485,7 +484,7 @@ def latest_record(records: dict[str, pl.DataFrame]) -> dt.date | None:
     return max((d for d in dates if isinstance(d, dt.date)), default=None)
 
 
-def cut_in_drop(cut: str, records: dict[str, pl.DataFrame], extracted_on: dt.date | None = None) -> str | None:
+def cut_in_drop(when: dt.date, records: dict[str, pl.DataFrame], extracted_on: dt.date | None = None) -> str | None:
     """Why a cut does not fit the drop: before its first enrolment, after the day the
     drop was extracted (``drop_info.toml`` ``extracted_on``: the drop cannot know
     what happened after it), or after today. A planned cut later than the drop's
@@ -493,7 +492,7 @@ def cut_in_drop(cut: str, records: dict[str, pl.DataFrame], extracted_on: dt.dat
     fall on the cut); the report states the gap."""
     from trial_outcomes.dates import today
 
-    when = parse_cut(cut)
+    cut = when.isoformat()
     earliest = records["enrolment"]["enrol_date"].min()
     first = earliest if isinstance(earliest, dt.date) else None
     if first is not None and when < first:

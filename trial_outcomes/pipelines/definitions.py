@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dagster as dg
 
 from trial_outcomes.assets import (
@@ -17,7 +19,15 @@ from trial_outcomes.assets import (
 )
 from trial_outcomes.assets.ingest import RAW_ASSETS
 from trial_outcomes.assets.publish import build_published_cut
-from trial_outcomes.assets.shared import OUTPUT_TAG, DropSettings
+from trial_outcomes.assets.shared import (
+    FIGURE_WORKERS,
+    OUTPUT_STORE,
+    OUTPUT_TAG,
+    SETTINGS,
+    DropSettings,
+    figure_workers,
+    output_store,
+)
 from trial_outcomes.assets.validation import cut_records, trial_drop
 from trial_outcomes.pipelines.schedules import build_interim_schedule
 from trial_outcomes.pipelines.sensors import (
@@ -26,7 +36,8 @@ from trial_outcomes.pipelines.sensors import (
     build_cut_keys_sensor,
     build_drop_sensor,
 )
-from trial_outcomes.pipelines.storage import FrameIOManager
+from trial_outcomes.pipelines.storage import frame_io_manager
+from trial_outcomes.runspec import RunSpec
 
 ALL_JOB = "all_outcomes"
 #: the code location the UI loads (``trial-outcomes ui`` writes it into workspace.yaml; pyproject.toml's
@@ -46,14 +57,18 @@ def output_asset_keys(assets: list[dg.AssetsDefinition]) -> list[dg.AssetKey]:
     return sorted(key for a in assets for key in a.keys if OUTPUT_TAG in a.tags_by_key.get(key, {}))
 
 
-def build_definitions(settings: DropSettings | None = None) -> dg.Definitions:
+def build_definitions(settings: DropSettings | None = None, spec: RunSpec | None = None) -> dg.Definitions:
     """Definitions for one drop and output folder (from the environment by default).
     Every job runs in one process (its steps share values in memory; the cut's lock
     is held by the run), whoever launches it: the data-cut job, and a selection
-    materialized from the asset graph too (the default executor)."""
+    materialized from the asset graph too (the default executor).
+
+    ``spec``: the run specification ``trial-outcomes run`` already made (its cut
+    parsed and its plan read once); the run then uses it as it is. Without it, each
+    run makes its own from ``settings`` and its partition key."""
     settings = settings or DropSettings.from_env()
-    storage = FrameIOManager(base_dir=str(settings.out_path / ".storage"))
-    plan = settings.analysis_plan()
+    plan = spec.plan if spec is not None else settings.analysis_plan()
+    run_spec: Any = dg.ResourceDefinition.hardcoded_resource(spec) if spec is not None else settings
     derived = dg.load_assets_from_modules(
         [subject_level, adverse_events, laboratory, time_to_event, safety, survival, monitoring, qc, report]
     )
@@ -73,13 +88,18 @@ def build_definitions(settings: DropSettings | None = None) -> dg.Definitions:
             )
         ],
         sensors=[
-            build_drop_sensor(ALL_JOB),
-            build_boundary_sensor(ALL_JOB),
-            build_alert_retry_sensor(ALL_JOB),
+            build_drop_sensor(ALL_JOB, settings),
+            build_boundary_sensor(ALL_JOB, settings),
+            build_alert_retry_sensor(ALL_JOB, settings),
             build_cut_keys_sensor(),
         ],
         schedules=[build_interim_schedule(ALL_JOB, plan.schedule_cron)],
-        resources={"settings": settings, "io_manager": storage},
+        resources={
+            SETTINGS: run_spec,
+            OUTPUT_STORE: output_store,
+            FIGURE_WORKERS: figure_workers,
+            "io_manager": frame_io_manager.configured({"base_dir": str(settings.out_path / ".storage")}),
+        },
         executor=dg.in_process_executor,
     )
 

@@ -4,6 +4,7 @@ stopping boundaries were crossed, how long each step took."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import sys
@@ -22,12 +23,11 @@ from dagster._core.remote_origin import (
 )
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
-from trial_outcomes.assets.monitoring import CHECKS as BOUNDARY_CHECKS
+from trial_outcomes.analysis.stopping import StoppingResult
 from trial_outcomes.assets.qc import CHECK as QC_CHECK
 from trial_outcomes.assets.shared import DATA_CUT_PARTITIONS, DROP_FINGERPRINT_TAG, TRIGGER_TAG, DropSettings
-from trial_outcomes.dates import parse_cut
 from trial_outcomes.errors import DataDropError, Problem
-from trial_outcomes.io.publishing import CutBusy, PublishRefused, current, lock_is_free
+from trial_outcomes.io.publishing import PublishRefused, current
 from trial_outcomes.io.readers import latest_date_in_drop
 from trial_outcomes.io.records import drop_files, drop_fingerprint
 from trial_outcomes.pipelines.definitions import (
@@ -38,9 +38,12 @@ from trial_outcomes.pipelines.definitions import (
     build_definitions,
 )
 from trial_outcomes.pipelines.instance import open_instance
-from trial_outcomes.pipelines.sensors import announce_run
+from trial_outcomes.pipelines.sensors import announce_run, stopping_result
+from trial_outcomes.plan import AnalysisPlan, PlanError
+from trial_outcomes.runspec import RunSpec
 
 PROGRESS_LOGGER = "trial_progress"
+STOPPING_ASSET = dg.AssetKey("stopping_rules")
 
 
 @dataclass
@@ -61,14 +64,18 @@ class RunOutcome:
 
 
 def default_cut(data_dir: Path) -> str:
-    """The latest plausible date in the drop (data-contract.md section 2; a date after
-    today never moves it)."""
+    """The latest plausible date in the drop, as ``YYYY-MM-DD`` (data-contract.md
+    section 2; a date after today never moves it)."""
+    return default_cut_date(data_dir).isoformat()
+
+
+def default_cut_date(data_dir: Path) -> dt.date:
     latest = latest_date_in_drop(data_dir)
     if latest is None:
         raise DataDropError(
             Problem(str(data_dir), None, None, None, "no valid date in the drop to take as the data cut")
         )
-    return latest.isoformat()
+    return latest
 
 
 class _Progress(logging.Handler):
@@ -102,33 +109,38 @@ def progress_logger(write: Callable[[str], None]) -> dg.LoggerDefinition:
 def run_pipeline(
     data_dir: Path,
     out_dir: Path,
-    cut: str = "",
-    plan: str = "",
+    cut: str | dt.date = "",
+    plan: str | AnalysisPlan = "",
     supersede: str = "",
     previous_cut: str = "",
     progress: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Materialize every asset for one drop and one cut (the partition ``cut``,
-    added if new); ``cut`` empty: the latest date in the drop."""
+    added if new); ``cut`` empty: the latest date in the drop. The run's
+    specification is made here, once: a cut given as text is parsed and a plan given
+    as a path is read here (``trial-outcomes run`` passes both already checked), and
+    every step receives that one value. The cut's lock is the run's (its
+    ``output_store`` resource): a busy cut fails the run before any step."""
     timings = {}
     if not cut:
         started = time.perf_counter()
         try:
-            cut = default_cut(data_dir)
+            cut = default_cut_date(data_dir)
         except DataDropError as exc:
             return RunOutcome(success=False, failures=[str(exc)])
         timings["(default cut: latest date in the drop)"] = time.perf_counter() - started
-    try:
-        parse_cut(cut)
-        lock_is_free(out_dir, cut)
-    except ValueError as exc:
-        return RunOutcome(success=False, failures=[str(exc)])
-    except CutBusy as exc:
-        return RunOutcome(success=False, failures=[str(exc)])
     settings = DropSettings(
-        data_dir=str(data_dir), out_dir=str(out_dir), plan=plan, supersede_reason=supersede, previous_cut=previous_cut
+        data_dir=str(data_dir),
+        out_dir=str(out_dir),
+        plan=plan.path if isinstance(plan, AnalysisPlan) else plan,
+        supersede_reason=supersede,
+        previous_cut=previous_cut,
     )
-    return _execute(settings, cut, timings, progress)
+    try:
+        spec = settings.spec(cut, plan if isinstance(plan, AnalysisPlan) else None)
+    except (ValueError, PlanError) as exc:
+        return RunOutcome(success=False, failures=[str(exc)])
+    return _execute(settings, spec, timings, progress)
 
 
 def _describe_failure(event: dg.DagsterEvent) -> str | None:
@@ -144,9 +156,10 @@ def _describe_failure(event: dg.DagsterEvent) -> str | None:
 
 
 def _execute(
-    settings: DropSettings, cut: str, timings: dict[str, float], progress: Callable[[str], None] | None
+    settings: DropSettings, spec: RunSpec, timings: dict[str, float], progress: Callable[[str], None] | None
 ) -> RunOutcome:
-    defs = build_definitions(settings)
+    cut = spec.cut_key
+    defs = build_definitions(settings, spec)
     job = defs.resolve_job_def(ALL_JOB)
     fingerprint = drop_fingerprint(drop_files(settings.data_path))
     try:
@@ -175,6 +188,11 @@ def _execute(
             )
         for event in result.get_step_success_events():
             outcome.timings[event.step_key or "?"] = event.step_success_data.duration_ms / 1000
+        run = instance.get_run_by_id(result.run_id)
+        stopping = stopping_result(dict(run.tags)) if run is not None else None
+        stopping_checks = {StoppingResult.check_name(s.rule_id) for s in stopping.statuses} if stopping else set()
+        if stopping is not None:
+            outcome.boundaries = stopping.alert_lines()
         for check in result.get_asset_check_evaluations():
             if check.passed:
                 continue
@@ -185,11 +203,10 @@ def _execute(
                 ).append(check.description or text)
                 continue
             # a crossed stopping boundary is red (ERROR) in the UI but never stops the cut's publication
-            boundary = check.check_name in BOUNDARY_CHECKS
-            blocking = check.severity == dg.AssetCheckSeverity.ERROR and not boundary
+            if check.asset_key == STOPPING_ASSET and check.check_name in stopping_checks:
+                continue
+            blocking = check.severity == dg.AssetCheckSeverity.ERROR
             (outcome.failures if blocking else outcome.warnings).append(text)
-            if check.check_name in BOUNDARY_CHECKS:
-                outcome.boundaries.append(text)
         for event in result.get_step_failure_events():
             data = event.step_failure_data
             if data.error is not None and data.error.cls_name == "DagsterExecutionInterruptedError":
@@ -205,10 +222,9 @@ def _execute(
             outcome.cut = cut
             outcome.published = str(settings.out_path / cut)
             outcome.publication = _publication_line(settings.out_path, cut, published)
-        run = instance.get_run_by_id(result.run_id)
         if result.success and outcome.boundaries and run is not None:
             try:  # the cut is published: no failure of an alert may turn that into exit 1
-                outcome.announcements = announce_run(instance, run, settings.analysis_plan().notify, settings.out_path)
+                outcome.announcements = announce_run(instance, run, spec.plan.notify, spec.out_dir)
             except Exception as exc:  # announce_run reports delivery itself; this guards the instance calls
                 outcome.announcements = [f"alert FAILED ({type(exc).__name__}: {exc}); the retry sensor will try again"]
     return outcome

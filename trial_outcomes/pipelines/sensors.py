@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
@@ -16,6 +16,7 @@ from trial_outcomes.assets.shared import (
     DATA_CUT_PARTITIONS,
     DATA_CUTS,
     DROP_FINGERPRINT_TAG,
+    RESULT_TAG,
     STOPPING_TAG,
     TRIGGER_TAG,
     DropSettings,
@@ -25,6 +26,9 @@ from trial_outcomes.io.readers import EXTENSIONS, latest_date_in_drop
 from trial_outcomes.io.records import drop_files, drop_fingerprint
 from trial_outcomes.pipelines.notify import Alert, announce, configured_channels
 from trial_outcomes.plan import Notify
+
+if TYPE_CHECKING:
+    from trial_outcomes.analysis.stopping import StoppingResult
 
 SENSOR_INTERVAL_SECONDS = 60
 
@@ -38,13 +42,13 @@ def drop_folders(landing: Path) -> list[Path]:
     return [p for p in candidates if any((p / f"enrolment.{ext}").is_file() for ext in EXTENSIONS)]
 
 
-def build_drop_sensor(job_name: str) -> dg.SensorDefinition:
+def build_drop_sensor(job_name: str, settings: DropSettings) -> dg.SensorDefinition:
     @dg.sensor(
         job_name=job_name,
         minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.STOPPED,
     )
-    def new_drop_sensor(context: dg.SensorEvaluationContext, settings: DropSettings):
+    def new_drop_sensor(context: dg.SensorEvaluationContext):
         """A drop folder under the landing folder that is new or changed, and then
         unchanged at the next evaluation (at least a minute later, so that an export
         still being copied is not analysed), requests a run for the drop's data cut
@@ -102,22 +106,18 @@ def _read_cursor(cursor: str | None) -> dict[str, dict]:
     }
 
 
-def crossed_rules(instance: dg.DagsterInstance, run_id: str) -> list[str]:
-    """The failed stopping-boundary checks of a run, each with the data it saw."""
-    from trial_outcomes.analysis.stopping import RULES
-    from trial_outcomes.assets.monitoring import CHECKS
+def stopping_result(tags: dict[str, str]) -> StoppingResult | None:
+    """The run's stopping rules as its ``stopping_rules`` step left them in its tags
+    (``trial/stopping_result``; set when a boundary is crossed), or None."""
+    from trial_outcomes.analysis.stopping import StoppingResult
 
-    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
-    out = []
-    for record in records:
-        evaluation = (
-            record.event_log_entry.dagster_event.event_specific_data if record.event_log_entry.dagster_event else None
-        )
-        if not isinstance(evaluation, dg.AssetCheckEvaluation):
-            continue
-        if evaluation.check_name in CHECKS and not evaluation.passed:
-            out.append(f"{RULES[CHECKS[evaluation.check_name]]}: {evaluation.description or 'crossed'}")
-    return out
+    text = tags.get(RESULT_TAG)
+    if not text:
+        return None
+    try:
+        return StoppingResult.from_json(text)
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 ALERT_ROUNDS_TAG = "trial/boundary_alert_rounds"
@@ -188,7 +188,8 @@ def announce_run(
     if not alert_pending(tags, now):
         return []
     cut = tags.get("dagster/partition", "?")
-    rules = crossed_rules(instance, run.run_id) or [tags.get(STOPPING_TAG, "crossed")]
+    result = stopping_result(tags)
+    rules = (result.alert_lines() if result is not None else []) or [tags.get(STOPPING_TAG, "crossed")]
     report = out_dir.resolve() / cut / "report.pdf"
     alert = Alert(cut, run.run_id, rules, str(report) if report.is_file() else "")
     if not notify.enabled:
@@ -229,7 +230,7 @@ def _log_lines(context: Any, lines: list[str]) -> None:
         (context.log.info if line.endswith(": sent") else context.log.warning)(line)
 
 
-def build_boundary_sensor(job_name: str) -> dg.SensorDefinition:
+def build_boundary_sensor(job_name: str, settings: DropSettings) -> dg.SensorDefinition:
     @dg.run_status_sensor(
         run_status=dg.DagsterRunStatus.SUCCESS,
         name="stopping_boundary_alert",
@@ -239,7 +240,7 @@ def build_boundary_sensor(job_name: str) -> dg.SensorDefinition:
         "analysis plan the run used says) for every successful run of the data-cut job, whoever "
         "launched it, once per run; failed deliveries are retried by stopping_boundary_alert_retry.",
     )
-    def stopping_boundary_alert(context: dg.RunStatusSensorContext, settings: DropSettings) -> dg.SkipReason | None:
+    def stopping_boundary_alert(context: dg.RunStatusSensorContext) -> dg.SkipReason | None:
         run = context.dagster_run
         if run.job_name != job_name or STOPPING_TAG not in run.tags:
             return dg.SkipReason(f"run {run.run_id[:8]}: no boundary crossed")
@@ -251,7 +252,7 @@ def build_boundary_sensor(job_name: str) -> dg.SensorDefinition:
     return stopping_boundary_alert
 
 
-def build_alert_retry_sensor(job_name: str) -> dg.SensorDefinition:
+def build_alert_retry_sensor(job_name: str, settings: DropSettings) -> dg.SensorDefinition:
     @dg.sensor(
         name="stopping_boundary_alert_retry",
         minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
@@ -259,7 +260,7 @@ def build_alert_retry_sensor(job_name: str) -> dg.SensorDefinition:
         description=f"Retries every crossed-boundary alert whose delivery failed (or whose sender died), "
         f"up to {MAX_ALERT_ROUNDS} rounds per run; the run's trial/boundary_announced tag says where it stands.",
     )
-    def stopping_boundary_alert_retry(context: dg.SensorEvaluationContext, settings: DropSettings) -> dg.SkipReason:
+    def stopping_boundary_alert_retry(context: dg.SensorEvaluationContext) -> dg.SkipReason:
         now = dt.datetime.now(dt.UTC)
         runs = context.instance.get_runs(
             filters=dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=200

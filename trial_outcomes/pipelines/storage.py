@@ -31,6 +31,10 @@ import dagster as dg
 import polars as pl
 from upath import UPath
 
+from trial_outcomes.assets.shared import OUTPUT_STORE
+from trial_outcomes.io.outputs import ToPublish
+from trial_outcomes.io.store import OutputStore
+
 _FRAME = "polars-frame"
 _SAFE_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
@@ -73,12 +77,18 @@ def _signature(path: UPath) -> tuple[int, int, int]:
 
 
 class FrameStore(dg.UPathIOManager):
-    """Values as ``<key>/<partition>.pickle`` with frames in ``<key>/<partition>.<id>.frames/``."""
+    """Values as ``<key>/<partition>.pickle`` with frames in ``<key>/<partition>.<id>.frames/``.
+
+    The one place a step's result is persisted: a value an asset returns as
+    ``ToPublish`` has its tables and files written into the run's working folder of
+    the output store (``io/outputs.py``, from their contracts) and its ``value``
+    stored for the steps after it."""
 
     extension = ".pickle"
 
-    def __init__(self, base_dir: str):
+    def __init__(self, base_dir: str, store: OutputStore | None = None):
         super().__init__(base_path=UPath(base_dir))
+        self.store = store
         # path -> (file signature, pickled skeleton, frames): what this process last wrote
         self._written: dict[str, tuple[tuple[int, int, int], bytes, list[pl.DataFrame]]] = {}
 
@@ -93,6 +103,8 @@ class FrameStore(dg.UPathIOManager):
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         """Store the value without telling the UI where: the pickle's path is storage
         detail, and the published files' absolute paths are what the assets show."""
+        if isinstance(obj, ToPublish):
+            obj = self._publish(context, obj)
         path = (
             next(iter(self._get_paths_for_partitions(context).values()))
             if context.has_asset_partitions
@@ -100,6 +112,14 @@ class FrameStore(dg.UPathIOManager):
         )
         self.make_directory(path.parent)
         self.dump_to_path(context=context, obj=obj, path=path)
+
+    def _publish(self, context: dg.OutputContext, bundle: ToPublish) -> Any:
+        """Write the bundle's files into the run's working folder; the value goes on."""
+        if self.store is None:
+            raise dg.Failure(description="an asset published files outside a run of a data cut", allow_retries=False)
+        written = self.store.write(bundle)
+        context.add_output_metadata({"files": dg.MetadataValue.text(", ".join(p.name for p in written))})
+        return bundle.value
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
         frames: list[pl.DataFrame] = []
@@ -141,10 +161,8 @@ class FrameStore(dg.UPathIOManager):
                 shutil.rmtree(entry, ignore_errors=True)
 
 
-class FrameIOManager(dg.ConfigurableIOManagerFactory):
-    """The project's IO manager (``FrameStore``) under ``base_dir``."""
-
-    base_dir: str
-
-    def create_io_manager(self, context) -> FrameStore:
-        return FrameStore(self.base_dir)
+@dg.io_manager(config_schema={"base_dir": str}, required_resource_keys={OUTPUT_STORE})
+def frame_io_manager(context: dg.InitResourceContext) -> FrameStore:
+    """The project's IO manager (``FrameStore``) under ``base_dir``, writing published
+    files into the run's output store."""
+    return FrameStore(context.resource_config["base_dir"], getattr(context.resources, OUTPUT_STORE))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -61,20 +62,26 @@ def pdf_content(doc: Document) -> tuple[dict[str, Any], bool]:
     return data, cjk
 
 
-def render_pdf(doc: Document, root: Path) -> bytes:
-    """The PDF, with the figures read from ``root/plots/``. Text in Chinese, Japanese
-    or Korean is set in the machine's CJK font when there is one; without one, page 1
-    says so in red (the characters would otherwise be silent empty boxes)."""
+def render_pdf(doc: Document, figures: dict[str, bytes]) -> bytes:
+    """The PDF, with ``figures`` (file name -> SVG) as the report's ``plots/``. Text in
+    Chinese, Japanese or Korean is set in the machine's CJK font when there is one;
+    without one, page 1 says so in red (the characters would otherwise be silent empty
+    boxes). Typst reads the figures from a private temporary folder, gone afterwards."""
     import typst
 
     data, cjk = pdf_content(doc)
     content = json.dumps(data, ensure_ascii=False, sort_keys=True)
-    # the stub types the template, the root and the font folders with one TypeVar: bytes and str differ
-    pdf: bytes = typst.compile(  # type: ignore[misc]
-        (TEMPLATES / "report.typ").read_bytes(),
-        root=str(root),
-        font_paths=font_paths(cjk),
-        ignore_system_fonts=True,
-        sys_inputs={"content": content},
-    )
+    with tempfile.TemporaryDirectory(prefix="trial-report-") as root:
+        plots = Path(root) / "plots"
+        plots.mkdir()
+        for name, svg in figures.items():
+            (plots / name).write_bytes(svg)
+        # the stub types the template, the root and the font folders with one TypeVar: bytes and str differ
+        pdf: bytes = typst.compile(  # type: ignore[misc]
+            (TEMPLATES / "report.typ").read_bytes(),
+            root=root,
+            font_paths=font_paths(cjk),
+            ignore_system_fonts=True,
+            sys_inputs={"content": content},
+        )
     return pdf

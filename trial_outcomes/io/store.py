@@ -1,0 +1,67 @@
+"""The output store of one run: the cut's folder in the output folder, locked for the
+run, with the run's working folder, and the only code that writes into either. The
+IO manager writes what the assets return through it (``write``), and the last step
+publishes the working folder through it (``publish``); ``io/publishing.py`` holds the
+rules of versions, links and locks."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trial_outcomes.io.outputs import ToPublish, write_published
+from trial_outcomes.io.publishing import clear_work, cut_lock, publish, run_work_dir
+from trial_outcomes.io.writers import atomic_write_bytes
+from trial_outcomes.runspec import RunSpec
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class OutputStore:
+    """Where this run writes: ``<out>/.work/<cut>/<run id>/``, then ``<out>/<cut>``."""
+
+    spec: RunSpec
+    run_id: str
+
+    @classmethod
+    @contextmanager
+    def locked(cls, spec: RunSpec, run_id: str) -> Iterator[OutputStore]:
+        """The store of the run, holding the cut's lock until the run ends (``CutBusy``
+        when another run holds it), its working folder emptied first."""
+        with cut_lock(spec.out_dir, spec.cut_key, f"run {run_id[:8]} (process {os.getpid()})"):
+            clear_work(spec.out_dir, spec.cut_key)
+            yield cls(spec, run_id)
+
+    @property
+    def out_dir(self) -> Path:
+        return self.spec.out_dir
+
+    @property
+    def work_dir(self) -> Path:
+        return run_work_dir(self.spec.out_dir, self.spec.cut_key, self.run_id)
+
+    def write(self, bundle: ToPublish) -> list[Path]:
+        """The tables and files of an asset's result, into the working folder."""
+        return write_published(self.work_dir, bundle, self.spec.cut)
+
+    def publish(
+        self, extra: dict[str, bytes], manifest_for: Callable[[list[Path], Path], dict[str, Any]]
+    ) -> tuple[Path, bool, dict[str, Any]]:
+        """Add ``extra`` files (the plan's copy, define.xml) to the working folder, write
+        the manifest ``manifest_for(files, work folder)`` makes, and publish the folder
+        as the cut's new version (nothing new when identical to the current one).
+        Returns the cut's link, whether a version was added, and the manifest."""
+        work = self.work_dir
+        for name, data in extra.items():
+            atomic_write_bytes(work / name, data)
+        files = sorted(p for p in work.iterdir() if not p.name.startswith(".") and p.name != MANIFEST)
+        manifest = manifest_for(files, work)
+        atomic_write_bytes(work / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+        final, new = publish(self.out_dir, self.spec.cut_key, [*files, work / MANIFEST], manifest["outputs"])
+        return final, new, manifest
