@@ -89,6 +89,7 @@ def test_a_crossed_boundary_is_in_the_check_the_run_tags_and_the_alerts(toxic_dr
     assert "Safety (Bayesian beta-binomial): BOUNDARY CROSSED" in body
 
 
+@pytest.mark.slow  # a whole CLI run: the fast tier keeps the in-process run of this file
 def test_a_cli_run_announces_its_own_crossed_boundary_once(toxic_drop, tmp_path, webhook):
     """Nobody need run the daemon: `trial-outcomes run` tells the plan's people itself,
     and tags the run, so the boundary sensor (when a daemon runs) does not say it twice."""

@@ -54,13 +54,23 @@ def test_new_drop_runs_once_it_has_stopped_changing(small_drop_master, tmp_path)
         (again,) = _evaluate(defs, instance, settings, changed.cursor).run_requests
         assert again.run_key != request.run_key
 
-        # the requested run goes through
-        instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, [again.partition_key])
+
+@pytest.mark.slow  # a whole run
+def test_the_run_a_sensor_requests_publishes(small_drop_master, tmp_path):
+    """The run config and tags of the sensor's request make a run that publishes."""
+    landing, out = tmp_path / "landing", tmp_path / "out"
+    shutil.copytree(small_drop_master, landing / "export_2024_01")
+    settings = DropSettings(out_dir=str(out), landing_dir=str(landing))
+    defs = build_definitions(settings)
+    with dg.instance_for_test() as instance:
+        first = _evaluate(defs, instance, settings)
+        (request,) = _evaluate(defs, instance, settings, first.cursor).run_requests
+        instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, [request.partition_key])
         run = defs.resolve_job_def(ALL_JOB).execute_in_process(
-            instance=instance, partition_key=again.partition_key, run_config=again.run_config, tags=again.tags
+            instance=instance, partition_key=request.partition_key, run_config=request.run_config, tags=request.tags
         )
         assert run.success
-        assert (out / again.partition_key / "report.html").is_file()
+        assert (out / request.partition_key / "report.html").is_file()
 
 
 def test_a_drop_still_being_copied_waits(small_drop_master, tmp_path):

@@ -4,16 +4,17 @@ once per run, whoever launches it, and every step sees that one specification.""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from tests.helpers import materialize_cut
 from trial_outcomes import dates, plan
+from trial_outcomes.assets.shared import DATA_CUT_PARTITIONS, DropSettings
 from trial_outcomes.cli import main
+from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
 from trial_outcomes.pipelines.runner import default_cut
+from trial_outcomes.schema import SCHEMAS
 
 
 class _Counted:
@@ -49,6 +50,7 @@ def counters(monkeypatch):
     return reads, parses
 
 
+@pytest.mark.slow  # a whole CLI run; the fast tier counts a run launched with a partition key
 def test_a_cli_run_reads_the_plan_once_and_parses_the_cut_once(small_drop_master, tmp_path, monkeypatch, counters):
     """``trial-outcomes run --cut``: the CLI checks its arguments (one parse of the
     cut, one reading of the plan) and the run takes those values: no step, resource
@@ -66,17 +68,28 @@ def test_a_cli_run_reads_the_plan_once_and_parses_the_cut_once(small_drop_master
 
 def test_a_run_launched_by_the_ui_makes_its_own_specification_once(small_drop_master, tmp_path, counters):
     """A run launched with only a partition key (the UI, a sensor, the schedule): the
-    ``settings`` resource makes the specification when the run starts, once."""
+    ``settings`` resource makes the specification when the run starts, once, and
+    every step of the run (here the reading, the cut, ADSL, ADTTE and the stopping
+    rules, which all take the plan or the cut) sees that one value."""
     reads, parses = counters
-    drop = tmp_path / "drop"
-    shutil.copytree(small_drop_master, drop)
+    settings = DropSettings(data_dir=str(small_drop_master), out_dir=str(tmp_path / "out"))
+    defs = build_definitions(settings)
+    assert (reads.calls, parses.calls) == (1, 0)  # the definitions read the plan for the schedule's cron
     cut = "2023-06-30"
-    reads.calls = parses.calls = 0
-    result, _ = materialize_cut(drop, tmp_path / "out", cut=cut, instance=dg.DagsterInstance.ephemeral())
-    assert result.success
-    # the definitions read the plan once for the schedule's cron when they are built (as the UI loads
-    # them), then the run reads it once; the cut is parsed once, by the run
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, [cut])
+    job = defs.resolve_job_def(ALL_JOB)
+    selection = [dg.AssetKey(["raw", r]) for r in SCHEMAS] + [
+        dg.AssetKey(k)
+        for k in ("trial_drop", "cut_records", "eligibility_deviations", "adae", "crs_grading", "icans_grading")
+    ]
+    selection += [dg.AssetKey(k) for k in ("adsl", "adtte", "stopping_rules", "response_summary")]
+    result = job.get_subset(asset_selection=set(selection)).execute_in_process(
+        instance=instance, partition_key=cut, raise_on_error=False
+    )
+    assert result.success, [e.message for e in result.get_step_failure_events()]
     assert (reads.calls, parses.calls) == (2, 1)
+    assert (tmp_path / "out" / ".work" / cut / result.run_id / "adsl.parquet").is_file()
 
 
 def test_no_asset_body_writes_a_file():

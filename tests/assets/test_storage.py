@@ -91,6 +91,7 @@ def test_a_partition_key_that_could_leave_the_store_is_refused(tmp_path, key):
         FrameStore(str(tmp_path)).make_safe_partition_path(UPath(tmp_path), key)
 
 
+@pytest.mark.slow  # two whole runs; the fast tier tests the store itself
 def test_one_asset_rematerialized_alone_reads_its_inputs_from_disk(drop, tmp_path):
     """As when a statistician re-runs one asset from the UI: a new instance and store
     (nothing in memory) load the upstream values written by the full run, and the run
@@ -111,6 +112,7 @@ def test_one_asset_rematerialized_alone_reads_its_inputs_from_disk(drop, tmp_pat
     assert (work / "adrs.parquet").read_bytes() == (out / cut / "adrs.parquet").read_bytes()
 
 
+@pytest.mark.slow  # a partial run of the job
 def test_publishing_needs_every_output_of_the_run(drop, tmp_path):
     """Re-running only the report and published_cut cannot publish a partial set: the
     earlier version stays."""
@@ -134,3 +136,43 @@ def test_publishing_needs_every_output_of_the_run(drop, tmp_path):
         in failure.step_failure_data.user_failure_data.description
     )
     assert (out / cut / "manifest.json").read_bytes() == before
+
+
+def test_a_value_leaves_memory_once_its_last_reader_has_it(tmp_path):
+    """``a`` is read by ``b`` and ``c``, ``c`` by ``d``, ``d`` by no one: after the run no
+    frame is held in memory, and every step got its input (from memory while a reader
+    was still to come)."""
+    stores: list[FrameStore] = []
+    held: dict[str, int] = {}
+
+    @dg.io_manager
+    def spied(_context) -> FrameStore:
+        store = FrameStore(str(tmp_path / "store"))
+        stores.append(store)
+        return store
+
+    frame = pl.DataFrame({"x": [1, 2, 3]})
+
+    @dg.asset
+    def a() -> pl.DataFrame:
+        return frame
+
+    @dg.asset
+    def b(a: pl.DataFrame) -> int:
+        held["after b"] = len(stores[0]._written)
+        return a.height
+
+    @dg.asset
+    def c(a: pl.DataFrame) -> pl.DataFrame:
+        held["after c"] = len(stores[0]._written)
+        return a.with_columns(y=pl.col("x") * 2)
+
+    @dg.asset
+    def d(c: pl.DataFrame) -> int:
+        return int(c["y"].sum())
+
+    result = dg.materialize([a, b, c, d], resources={"io_manager": spied}, selection=["a", "b", "c", "d"])
+    assert result.success and result.output_for_node("d") == 12
+    # the topological order runs a, then b and c in name order, then d
+    assert held == {"after b": 1, "after c": 0}
+    assert stores[0]._written == {} and stores[0]._readers == {}

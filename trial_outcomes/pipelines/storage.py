@@ -91,6 +91,8 @@ class FrameStore(dg.UPathIOManager):
         self.store = store
         # path -> (file signature, pickled skeleton, frames): what this process last wrote
         self._written: dict[str, tuple[tuple[int, int, int], bytes, list[pl.DataFrame]]] = {}
+        # path -> the steps of this run still to read the value: at 0 its frames leave memory
+        self._readers: dict[str, int] = {}
 
     def make_safe_partition_path(self, base_path: UPath, partition: str) -> UPath:
         """Partition keys are data cuts; anything that could leave ``base_path`` is refused."""
@@ -139,18 +141,38 @@ class FrameStore(dg.UPathIOManager):
             os.fsync(handle.fileno())
         os.replace(tmp, target)
         self._remove_stale(target, keep=folder_name)
+        readers = _readers_in_run(context)
+        if readers == 0:  # no step of this run reads it: keep nothing in memory
+            self._written.pop(str(path), None)
+            return
         self._written[str(path)] = (_signature(path), skeleton, frames)
+        if readers is not None:
+            self._readers[str(path)] = readers
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         cached = self._written.get(str(path))
         if cached is not None and cached[0] == _signature(path):
             _, skeleton, frames = cached
-            return _FrameUnpickler(io.BytesIO(skeleton), lambda i: frames[i]).load()
+            value = _FrameUnpickler(io.BytesIO(skeleton), lambda i: frames[i]).load()
+            self._read_once(str(path))
+            return value
         source = _local(path)
         with open(source, "rb") as handle:
             folder_name, skeleton = pickle.load(handle)
         folder = source.parent / (folder_name or "")
         return _FrameUnpickler(io.BytesIO(skeleton), lambda i: pl.read_ipc(folder / f"{i}.arrow")).load()
+
+    def _read_once(self, path: str) -> None:
+        """One reader of the value has it: after the last, its frames are released (a
+        value kept for the whole run held every table of a million subjects at once)."""
+        left = self._readers.get(path)
+        if left is None:
+            return
+        if left <= 1:
+            self._readers.pop(path, None)
+            self._written.pop(path, None)
+        else:
+            self._readers[path] = left - 1
 
     @staticmethod
     def _remove_stale(path: Path, keep: str) -> None:
@@ -159,6 +181,21 @@ class FrameStore(dg.UPathIOManager):
         for entry in path.parent.iterdir():
             if entry.name.startswith(prefix) and entry.name.endswith(".frames") and entry.name != keep:
                 shutil.rmtree(entry, ignore_errors=True)
+
+
+def _readers_in_run(context: dg.OutputContext) -> int | None:
+    """How many inputs of the steps this run executes read the output being stored, or
+    None where the run's plan cannot be seen (then the value stays in memory)."""
+    try:
+        plan = context.step_context.execution_plan
+        output = (context.step_key, context.name)
+        return sum(
+            any((dep.step_key, dep.output_name) == output for dep in step_input.get_step_output_handle_dependencies())
+            for step in plan.get_steps_to_execute_in_topo_order()
+            for step_input in step.step_inputs
+        )
+    except Exception:  # outside a run's execution (a test's build_output_context): keep the value
+        return None
 
 
 @dg.io_manager(config_schema={"base_dir": str}, required_resource_keys={OUTPUT_STORE})
