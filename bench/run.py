@@ -1,6 +1,6 @@
 """Benchmark: speed and memory at scale, printed as a table (issue: robustness).
 
-    .venv/bin/python bench/run.py [--sizes 1000 10000 100000] [--km 1000000]
+    .venv/bin/python bench/run.py [--sizes 1000 10000 100000] [--km 1000000] [--with-qc] [--scale-only] [--reuse]
 
 For each size it writes a synthetic drop with `trial-outcomes synth` (timed),
 reads its files with bare polars (the floor), runs `trial-outcomes run` end to
@@ -11,7 +11,9 @@ time to load the Dagster definitions against `import dagster` alone; on the
 120-subject sample, the report and figures steps (`run --timings`, median of
 three runs) and a run launched the UI's way (through the instance's run
 launcher, a new process per run) against the same cut from the CLI.
-Drops and outputs go to bench/data/ (ignored by git).
+Drops and outputs go to bench/data/ (ignored by git). The runs skip the
+independent R QC unless ``--with-qc`` (the QC is R's time, not the pipeline's; at
+10,000 subjects it took two minutes).
 """
 
 from __future__ import annotations
@@ -42,9 +44,16 @@ print(json.dumps({"wall": wall, "rss_mb": resource.getrusage(resource.RUSAGE_CHI
 """
 
 
-def measure(cmd: list[str]) -> dict:
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict:
     """Wall time and peak RSS of one command, measured in a fresh parent process."""
-    out = subprocess.run([PY, "-c", MEASURE, *cmd], capture_output=True, text=True, cwd=ROOT, check=True)
+    out = subprocess.run(
+        [PY, "-c", MEASURE, *cmd],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, **(env or {})},
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -211,17 +220,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--km", type=int, default=1_000_000)
+    parser.add_argument(
+        "--with-qc",
+        action="store_true",
+        help="run the independent R QC in each run (off by default: it is R's time, not the pipeline's)",
+    )
+    parser.add_argument("--scale-only", action="store_true", help="only the table by size (and the scaling exponent)")
+    parser.add_argument("--reuse", action="store_true", help="reuse a drop already in bench/data (synth not timed)")
+    parser.add_argument(
+        "--without-dsmb-files",
+        action="store_true",
+        help="drops without the optional DSMB files (labs: ~75 rows a subject), as before they existed",
+    )
     args = parser.parse_args()
+    run_env = {} if args.with_qc else {"TRIAL_RSCRIPT": str(DATA / "no-rscript")}
     DATA.mkdir(exist_ok=True)
     rows = []
     for n in args.sizes:
-        drop, out = DATA / f"drop_{n}", DATA / f"out_{n}"
+        suffix = "_core" if args.without_dsmb_files else ""
+        drop, out = DATA / f"drop_{n}{suffix}", DATA / f"out_{n}{suffix}"
         shutil.rmtree(out, ignore_errors=True)
-        synth = measure(
-            [PY, "-m", "trial_outcomes.cli", "synth", "--subjects", str(n), "--seed", "1", "--out", str(drop)]
-        )
+        if args.reuse and (drop / "enrolment.csv").is_file():
+            synth = {"wall": float("nan"), "rss_mb": float("nan")}
+        else:
+            synth = measure(
+                [PY, "-m", "trial_outcomes.cli", "synth", "--subjects", str(n), "--seed", "1", "--out", str(drop)]
+                + (["--without-dsmb-files"] if args.without_dsmb_files else [])
+            )
         bare = bare_read_seconds(drop)
-        run = measure([PY, "-m", "trial_outcomes.cli", "run", "--data", str(drop), "--out", str(out), "--timings"])
+        with tempfile.TemporaryDirectory() as home:
+            run = measure(
+                [PY, "-m", "trial_outcomes.cli", "run", "--data", str(drop), "--out", str(out), "--timings"],
+                env={**run_env, "DAGSTER_HOME": home},
+            )
         if run["rc"] not in (0, 3):
             print(f"run failed for {n} subjects:\n{run['err']}", file=sys.stderr)
         rows.append({"n": n, "synth": synth, "bare": bare, "run": run})
@@ -246,6 +277,8 @@ def main() -> None:
         a, b = rows[-2], rows[-1]
         exponent = math.log(b["run"]["wall"] / a["run"]["wall"]) / math.log(b["n"] / a["n"])
         print(f"\nscaling exponent of run time, {a['n']:,} -> {b['n']:,} subjects: {exponent:.2f}")
+    if args.scale_only:
+        return
     ours, r_time = km_million(args.km)
     print(
         f"\nKaplan-Meier with log-log CI and median, {args.km:,} subjects: ours {ours:.2f} s; "

@@ -146,3 +146,18 @@ def test_a_large_synthetic_drop_passes_every_cross_file_rule(trial):
     for rule in (date_order, dependent_values, orphan_records):
         problems = rule(d.records)
         assert problems.is_empty(), (rule.__name__, problems.head(3).to_dicts())
+
+
+def test_without_the_dsmb_files_the_other_files_are_the_same_bytes(tmp_path):
+    """``synth --without-dsmb-files`` (the benchmark's large drops) leaves out apheresis,
+    labs and long-term follow-up and changes no byte of the other files: those three
+    draw from their own random stream."""
+    from trial_outcomes.synth.dsmb import DSMB_RECORDS
+
+    full, core = tmp_path / "full", tmp_path / "core"
+    generate(full, 60, 5)
+    counts = generate(core, 60, 5, without_dsmb_files=True)
+    assert not set(counts) & set(DSMB_RECORDS)
+    assert sorted(p.name for p in core.iterdir()) == sorted(f"{r}.csv" for r in counts)
+    for path in core.iterdir():
+        assert path.read_bytes() == (full / path.name).read_bytes(), path.name

@@ -159,7 +159,14 @@ def cmd_synth(args: argparse.Namespace) -> int:
     except UsageError as exc:
         return _fail(str(exc))
     started = time.perf_counter()
-    counts = generate(Path(args.out), args.subjects, args.seed, args.format, progress=not args.quiet)
+    counts = generate(
+        Path(args.out),
+        args.subjects,
+        args.seed,
+        args.format,
+        progress=not args.quiet,
+        without_dsmb_files=args.without_dsmb_files,
+    )
     print(f"synthetic drop of {args.subjects} subjects (seed {args.seed}) in {args.out}")
     for record, n in counts.items():
         print(f"  {record}.{args.format}: {n} rows")
@@ -409,6 +416,11 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--out", required=True, help="folder to write the drop into")
     synth.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv", help="file format")
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
+    synth.add_argument(
+        "--without-dsmb-files",
+        action="store_true",
+        help="no apheresis, labs or long-term follow-up file (the other files are unchanged)",
+    )
     synth.set_defaults(func=cmd_synth)
     ui = sub.add_parser(
         "ui",

@@ -24,6 +24,8 @@ import numpy as np
 
 Row = dict[str, Any]
 
+#: the files simulate_dsmb fills (the optional files of the DSMB package)
+DSMB_RECORDS = ("apheresis", "labs", "long_term_followup")
 COUNT_DAYS = (0, 3, 7, 10, 14, 21, 28, 60, 90, 180, 365)
 INFLAMMATION_DAYS = (0, 3, 7, 14)
 TRANSGENE_DAYS = (1, 4, 7, 10, 14, 21, 28, 90, 180, 365)

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from trial_outcomes.schema import SCHEMAS
-from trial_outcomes.synth.dsmb import simulate_dsmb
+from trial_outcomes.synth.dsmb import DSMB_RECORDS, simulate_dsmb
 from trial_outcomes.synth.model import Subject, simulate_subject
 
 #: the records the model simulates: every file of the contract, the optional DSMB-package
@@ -73,14 +73,19 @@ def _frame(rows: list[dict[str, Any]], record: str) -> pl.DataFrame:
     return frame.select(exprs)
 
 
-def generate(out_dir: Path, subjects: int, seed: int, fmt: str = "csv", progress: bool = False) -> dict[str, int]:
-    """Write ``subjects`` synthetic subjects to ``out_dir``; return row counts per file."""
+def generate(
+    out_dir: Path, subjects: int, seed: int, fmt: str = "csv", progress: bool = False, without_dsmb_files: bool = False
+) -> dict[str, int]:
+    """Write ``subjects`` synthetic subjects to ``out_dir``; return row counts per file.
+    ``without_dsmb_files``: no apheresis, labs or long-term follow-up file (the
+    others are the same bytes either way: those three draw from their own stream)."""
+    records = tuple(r for r in SIMULATED if not (without_dsmb_files and r in DSMB_RECORDS))
     out_dir.mkdir(parents=True, exist_ok=True)
     start = (ACCRUAL_START - EPOCH).days
     export = start + EXPORT_DAY
     width = max(3, len(str(subjects)))
-    tmp_paths = {r: out_dir / f".{r}.csv.partial" for r in SIMULATED}
-    counts = dict.fromkeys(SIMULATED, 0)
+    tmp_paths = {r: out_dir / f".{r}.csv.partial" for r in records}
+    counts = dict.fromkeys(records, 0)
     handles = {r: open(p, "wb") for r, p in tmp_paths.items()}  # noqa: SIM115 - closed in finally
     bar = Progress(subjects, progress)
     try:
@@ -89,12 +94,13 @@ def generate(out_dir: Path, subjects: int, seed: int, fmt: str = "csv", progress
             dsmb_rng = np.random.default_rng([seed, block, DSMB_STREAM])  # the required files stay as they were
             n = min(BLOCK, subjects - first)
             enrol_days = np.sort(start + (rng.random(n) * ACCRUAL_DAYS).astype(int))
-            batch: dict[str, list[dict[str, Any]]] = {r: [] for r in SIMULATED}
+            batch: dict[str, list[dict[str, Any]]] = {r: [] for r in records}
             for i in range(n):
                 subject: Subject = simulate_subject(rng, f"BR-{first + i + 1:0{width}d}", int(enrol_days[i]), export)
-                simulate_dsmb(dsmb_rng, subject, export)
+                if not without_dsmb_files:
+                    simulate_dsmb(dsmb_rng, subject, export)
                 batch["enrolment"].append(subject.enrolment)
-                for record in SIMULATED:
+                for record in records:
                     if record != "enrolment":
                         batch[record].extend(getattr(subject, record))
             for record, rows in batch.items():
