@@ -88,3 +88,51 @@ def test_a_diverging_fit_is_empty_with_its_reason_not_an_overflow():
     assert fine.hr == pytest.approx(0.5801264767, rel=1e-9) and fine.ucl == pytest.approx(3.5219181125, rel=1e-6)
     diverging = wald_estimate(25.0, 120.0, 0.83)
     assert diverging.hr is None and "diverges" in (diverging.reason or "")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_fit_equals_lifelines_time_varying_cox_on_random_rows_with_ties(seed):
+    """The fit is ours (lifelines' fitter took 64 s at 100,000 subjects): on 400
+    subjects with whole-day times (many ties), a third transplanted, it gives
+    lifelines' CoxTimeVaryingFitter's coefficient, standard error and p."""
+    import numpy as np
+    import pandas as pd
+    from lifelines import CoxTimeVaryingFitter
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(400):
+        end = float(rng.integers(5, 400))
+        dies = int(rng.random() < 0.6)
+        h = float(rng.integers(1, 300)) if rng.random() < 0.35 else None
+        if h is not None and h < end:
+            rows += [(f"S{i}", 0.0, h, 0, 0), (f"S{i}", h, end, int(rng.random() < 0.4) if dies else 0, 1)]
+        else:
+            rows.append((f"S{i}", 0.0, end, dies, 0))
+    frame = pl.DataFrame(rows, schema=["USUBJID", "start", "stop", "event", "hsct"], orient="row")
+    ours = time_varying_cox(frame)
+    theirs = CoxTimeVaryingFitter().fit(
+        pd.DataFrame({c: frame[c].to_numpy() for c in frame.columns}),
+        id_col="USUBJID",
+        event_col="event",
+        start_col="start",
+        stop_col="stop",
+    )
+    summary = theirs.summary.loc["hsct"]
+    assert ours.reason is None
+    assert ours.hr == pytest.approx(float(summary["exp(coef)"]), rel=1e-6)
+    assert ours.lcl == pytest.approx(float(summary["exp(coef) lower 95%"]), rel=1e-6)
+    assert ours.ucl == pytest.approx(float(summary["exp(coef) upper 95%"]), rel=1e-6)
+    assert ours.p == pytest.approx(float(summary["p"]), rel=1e-5)
+
+
+def test_an_event_on_one_side_only_is_not_estimable_in_words():
+    """Every event before the transplant: the likelihood rises without end as the
+    coefficient falls; the fit says it diverges rather than print a number."""
+    rows = pl.DataFrame(
+        [("A", 0.0, 10.0, 1, 0), ("B", 0.0, 20.0, 1, 0), ("C", 0.0, 5.0, 0, 0), ("C", 5.0, 30.0, 0, 1)],
+        schema=["USUBJID", "start", "stop", "event", "hsct"],
+        orient="row",
+    )
+    fit = time_varying_cox(rows)
+    assert fit.hr is None and fit.reason is not None and "not estimable" in fit.reason

@@ -375,6 +375,12 @@ LISTING_COLUMNS = {
 }
 
 
+#: events of one listing, and narratives, that the closed report prints; the files hold all of them (a trial
+#: of a hundred subjects has a few hundred; 100,000 synthetic subjects had 200,000 and no PDF could be set)
+CLOSED_LISTING_LIMIT = 1000
+NARRATIVE_LIMIT = 500
+
+
 def listings_section(inp: ReportInputs) -> Section:
     """The closed report's listings (serious, grade >= 3 and special-interest TEAEs, each
     event marked new since the previous published cut) and a narrative per death and per
@@ -386,6 +392,11 @@ def listings_section(inp: ReportInputs) -> Section:
     marked = f"New: not in the previous published cut ({previous})." if previous else "No previous published cut."
     for name in (SAE, GRADE3, AESI):
         part = listed.filter(pl.col("listing") == name)
+        notes = (
+            []
+            if part.height <= CLOSED_LISTING_LIMIT
+            else [f"First {CLOSED_LISTING_LIMIT} of {part.height} events; all of them in ae_listings.csv."]
+        )
         rows = [
             [
                 r["USUBJID"],
@@ -397,7 +408,7 @@ def listings_section(inp: ReportInputs) -> Section:
                 r["outcome"],
                 "NEW" if r["NEWFL"] == "Y" else "",
             ]
-            for r in part.iter_rows(named=True)
+            for r in part.head(CLOSED_LISTING_LIMIT).iter_rows(named=True)
         ]
         blocks.append(
             Table(
@@ -407,12 +418,18 @@ def listings_section(inp: ReportInputs) -> Section:
                 align=["left", "left", "right", "right", "left", "left", "left", "left"],
                 population="Safety set: treatment-emergent adverse events.",
                 method="Onset day from infusion (day 0); outcome at the cut. " + marked,
+                notes=notes,
                 subject_level=True,
             )
         )
     told = inp.listings.narratives
-    blocks.append(Paragraph(f"Narratives ({told.height}): each death, then each serious adverse event.", "note"))
-    blocks.extend(Paragraph(text, subject_level=True) for text in told["text"])
+    shown = (
+        ""
+        if told.height <= NARRATIVE_LIMIT
+        else f" The first {NARRATIVE_LIMIT} are here; all of them in narratives.csv."
+    )
+    blocks.append(Paragraph(f"Narratives ({told.height}): each death, then each serious adverse event.{shown}", "note"))
+    blocks.extend(Paragraph(text, subject_level=True) for text in told["text"].head(NARRATIVE_LIMIT))
     return Section("Listings and narratives", "narratives", blocks, new_page=True)
 
 

@@ -1,0 +1,51 @@
+"""The closed report's listings and narratives stay a document a board can read at any
+size: past a limit the report prints the first events and says where all of them are."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import polars as pl
+
+from trial_outcomes.analysis.listings import GRADE3, SAE, ListingTables
+from trial_outcomes.reporting.content import Paragraph, Table
+from trial_outcomes.reporting.safety import CLOSED_LISTING_LIMIT, NARRATIVE_LIMIT, listings_section
+
+
+def _listings(n_grade3: int, n_sae: int) -> pl.DataFrame:
+    rows = [
+        {
+            "listing": listing,
+            "USUBJID": f"S{i:06d}",
+            "AEDECOD": "Neutropenia",
+            "AETERM": "Neutropenia",
+            "ASTDY": i % 30,
+            "AETOXGR": 3,
+            "AESER": "N",
+            "AEREL": "RELATED",
+            "outcome": "resolved",
+            "NEWFL": "N",
+        }
+        for listing, n in ((GRADE3, n_grade3), (SAE, n_sae))
+        for i in range(n)
+    ]
+    return pl.DataFrame(rows)
+
+
+def test_a_listing_past_the_limit_prints_the_first_events_and_names_the_file():
+    """2,500 grade >= 3 events: 1,000 rows printed, the title counts 2,500, a note says
+    all are in ae_listings.csv; 3 serious events: all printed, no note. 700
+    narratives: 500 printed and the note says where the rest are."""
+    narratives = pl.DataFrame({"USUBJID": [f"S{i}" for i in range(700)], "text": [f"told {i}" for i in range(700)]})
+    inp = SimpleNamespace(listings=ListingTables(_listings(2500, 3), narratives, None))
+    section = listings_section(inp)  # type: ignore[arg-type]
+    tables = {t.title: t for t in section.blocks if isinstance(t, Table)}
+    grade3 = tables["Listing: grade >= 3 adverse events (2500 subjects, 2500 events)"]
+    assert len(grade3.rows) == CLOSED_LISTING_LIMIT == 1000
+    assert grade3.notes == ["First 1000 of 2500 events; all of them in ae_listings.csv."]
+    sae = tables["Listing: serious adverse events (3 subjects, 3 events)"]
+    assert len(sae.rows) == 3 and sae.notes == []
+    told = [b for b in section.blocks if isinstance(b, Paragraph) and b.text.startswith("told ")]
+    assert len(told) == NARRATIVE_LIMIT == 500
+    note = next(b for b in section.blocks if isinstance(b, Paragraph) and b.text.startswith("Narratives"))
+    assert "Narratives (700)" in note.text and "first 500 are here; all of them in narratives.csv" in note.text
