@@ -91,13 +91,11 @@ def time_varying_cox(rows: pl.DataFrame) -> CoxEstimate:
     lifelines on random data with ties."""
     import math
 
-    import numpy as np
-
     start = rows["start"].cast(pl.Float64).to_numpy()
     stop = rows["stop"].cast(pl.Float64).to_numpy()
     event = rows["event"].cast(pl.Int64).to_numpy() == 1
     x = rows["hsct"].cast(pl.Float64).to_numpy()
-    fit = _counting_process_newton(start, stop, event, x, np)
+    fit = _counting_process_newton(start, stop, event, x)
     if isinstance(fit, str):
         return CoxEstimate(None, None, None, None, fit)
     coef, se = fit
@@ -107,7 +105,9 @@ def time_varying_cox(rows: pl.DataFrame) -> CoxEstimate:
     return wald_estimate(coef, se, p)
 
 
-def _counting_process_newton(start, stop, event, x, np, max_iter: int = 50, tol: float = 1e-9):  # type: ignore[no-untyped-def]
+def _counting_process_newton(
+    start: np.ndarray, stop: np.ndarray, event: np.ndarray, x: np.ndarray, max_iter: int = 50, tol: float = 1e-9
+) -> tuple[float, float] | str:
     """(coef, se) of the one-covariate Efron partial likelihood with delayed entry, or
     the reason it has none. At each distinct event time t the risk set is the rows
     with start < t <= stop: the weights summed over stop >= t less those over
@@ -124,11 +124,12 @@ def _counting_process_newton(start, stop, event, x, np, max_iter: int = 50, tol:
     x_events = np.bincount(tie, weights=x[event], minlength=times.size)
     levels = int(d.max())
 
-    def tail_sums(values, order, cut):  # type: ignore[no-untyped-def]
-        total = np.concatenate([np.cumsum(values[order][::-1])[::-1], [0.0]])
-        return total[cut]
+    def tail_sums(values: np.ndarray, order: np.ndarray, cut: np.ndarray) -> np.ndarray:
+        total: np.ndarray = np.concatenate([np.cumsum(values[order][::-1])[::-1], [0.0]])
+        picked: np.ndarray = total[cut]
+        return picked
 
-    def parts(beta: float):  # type: ignore[no-untyped-def]
+    def parts(beta: float) -> tuple[float, float, float]:
         w = np.exp(beta * x)
         sums = []
         for power in (0, 1, 2):
@@ -171,7 +172,7 @@ def _counting_process_newton(start, stop, event, x, np, max_iter: int = 50, tol:
         if converged:
             if hess >= 0:
                 return "not estimable (the information is not positive)"
-            return beta, 1.0 / np.sqrt(-hess)
+            return beta, float(1.0 / np.sqrt(-hess))
     return f"not estimable (Newton-Raphson did not converge in {max_iter} iterations)"
 
 
