@@ -61,7 +61,6 @@ def _raw_asset(schema: RecordSchema) -> dg.AssetsDefinition:
         absent = raw_file.absent_columns if raw_file else tuple(schema.column_names)
         dropped = raw_file.dropped_columns if raw_file else ()
         value = RawRecords(
-            text=frame,
             typed=typed,
             file=path.name if path else None,
             sha256=raw_file.sha256 if raw_file else None,

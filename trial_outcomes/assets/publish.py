@@ -115,7 +115,7 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
         published=False,
     )
     def published_cut(
-        context: AssetExecutionContext, output_store: dg.ResourceParam[OutputStore], trial_drop: TrialDrop
+        context: AssetExecutionContext, output_store: dg.ResourceParam[OutputStore], drop_identity: TrialDrop
     ) -> dg.MaterializeResult:
         """Publish `<out>/<cut>`: the run's files are checked complete and the drop's
         files unchanged since the run read them; `manifest.json` and a copy of the
@@ -133,20 +133,20 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
                 allow_retries=False,
             )
         on_disk = drop_files(settings.data_dir)
-        if on_disk != trial_drop.files:
-            changed = sorted(set(on_disk.items()) ^ set(trial_drop.files.items()))
+        if on_disk != drop_identity.files:
+            changed = sorted(set(on_disk.items()) ^ set(drop_identity.files.items()))
             raise dg.Failure(
                 description=f"the drop's files changed while the run read them ({changed[0][0]}); "
                 "nothing is published: run again on the settled drop",
                 allow_retries=False,
             )
         try:
-            publication = plan_publication(settings.out_dir, cut, trial_drop.fingerprint, settings.supersede_reason)
+            publication = plan_publication(settings.out_dir, cut, drop_identity.fingerprint, settings.supersede_reason)
         except PublishRefused as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         final, new, manifest = output_store.publish(
             {PLAN_COPY: settings.plan.text.encode("utf-8"), DEFINE_XML: define_xml(work, settings)},
-            lambda files, folder: build_manifest(settings, trial_drop, files, folder, publication.manifest_entry()),
+            lambda files, folder: build_manifest(settings, drop_identity, files, folder, publication.manifest_entry()),
         )
         shown = final.resolve()
         from trial_outcomes.io.file_server import file_url
@@ -183,7 +183,7 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
                 "version": shown.name + ("" if new else " (unchanged: the same outputs were already published)"),
                 "supersedes": publication.previous_version if publication.supersedes else "none",
                 "data cut": cut,
-                "drop sha256": trial_drop.fingerprint,
+                "drop sha256": drop_identity.fingerprint,
                 "code version": manifest["code"]["git_commit"],
                 "files": dg.MetadataValue.md("\n".join(f"- `{name}`" for name in manifest["outputs"])),
                 "published cuts": dg.MetadataValue.md(published_cuts_table(settings.out_dir)),

@@ -72,7 +72,7 @@ def figures(
     response_summary: pl.DataFrame,
     relapse_summary: RelapseTables,
     stopping_history: pl.DataFrame,
-    cut_records: TrialDrop,
+    drop_identity: TrialDrop,
     lab_toxicity: LabTables,
     kinetics: KineticsTables,
 ) -> dg.Output[ToPublish]:
@@ -96,7 +96,7 @@ def figures(
         lab_toxicity,
         kinetics,
     )
-    images = render_all(specs, stamp=figure_stamp(settings.cut_key, cut_records.fingerprint))
+    images = render_all(specs, stamp=figure_stamp(settings.cut_key, drop_identity.fingerprint))
     gallery = {title: dg.MetadataValue.md(md) for title, md in galleries(images).items()}
     return dg.Output(
         ToPublish(images, files={f"plots/{name}": svg for name, svg in images.items()}),
@@ -115,7 +115,7 @@ def figures(
 )
 def report(
     settings: Run,
-    cut_records: TrialDrop,
+    drop_identity: TrialDrop,
     adsl: pl.DataFrame,
     adae: pl.DataFrame,
     eligibility_deviations: pl.DataFrame,
@@ -154,7 +154,7 @@ def report(
 
     plan = settings.plan
     publication = plan_publication(
-        settings.out_dir, settings.cut_key, cut_records.fingerprint, settings.supersede_reason
+        settings.out_dir, settings.cut_key, drop_identity.fingerprint, settings.supersede_reason
     )
     tables = {
         **survival_analysis.tables,
@@ -177,20 +177,20 @@ def report(
     inputs = ReportInputs(
         cut=settings.cut_key,
         drop_name=settings.data_dir.resolve().name,
-        drop_sha256=cut_records.fingerprint,
-        drop_files=cut_records.files,
+        drop_sha256=drop_identity.fingerprint,
+        drop_files=drop_identity.files,
         code_version=short_version(),
         plan=plan,
         adsl=adsl,
         adae=adae,
         tables=tables,
         figures=set(figures),
-        absent=cut_records.absent,
+        absent=drop_identity.absent,
         supersedes={k: str(v) for k, v in supersedes.items()},
         comparison=cut_comparison if cut_comparison.height else None,
-        latest_record=str(cut_records.latest_record) if cut_records.latest_record else None,
-        days_after_latest_record=cut_records.days_after_latest_record,
-        extracted_on=str(cut_records.extracted_on) if cut_records.extracted_on else None,
+        latest_record=str(drop_identity.latest_record) if drop_identity.latest_record else None,
+        days_after_latest_record=drop_identity.days_after_latest_record,
+        extracted_on=str(drop_identity.extracted_on) if drop_identity.extracted_on else None,
         qc_status=independent_qc.status,
         qc_finding=independent_qc.finding,
         listings=listings,

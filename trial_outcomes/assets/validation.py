@@ -158,3 +158,19 @@ def cut_records(trial_drop: TrialDrop) -> dg.Output[TrialDrop]:
             **{f"rows after the cut: {r}": n for r, n in dropped.items() if n},
         },
     )
+
+
+@cut_asset(
+    group="validation",
+    version=code_version("assets/validation.py"),
+    kinds={"polars"},
+    domain="validation",
+    published=False,
+)
+def drop_identity(cut_records: TrialDrop) -> dg.Output[TrialDrop]:
+    """The drop without its records: the files and their SHA-256, the cut, the optional
+    columns and files it lacks, its latest record and extraction date. The figures, the
+    report and the publisher read this, so the records leave memory once the last
+    derivation has them (a million subjects' records were held to the end of the run)."""
+    identity = replace(cut_records, records={})
+    return dg.Output(identity, metadata={"data cut": str(identity.cut), "drop sha256": identity.fingerprint})

@@ -28,7 +28,7 @@ from trial_outcomes.assets.shared import (
     figure_workers,
     output_store,
 )
-from trial_outcomes.assets.validation import cut_records, trial_drop
+from trial_outcomes.assets.validation import cut_records, drop_identity, trial_drop
 from trial_outcomes.pipelines.schedules import build_interim_schedule
 from trial_outcomes.pipelines.sensors import (
     build_alert_retry_sensor,
@@ -72,7 +72,7 @@ def build_definitions(settings: DropSettings | None = None, spec: RunSpec | None
     derived = dg.load_assets_from_modules(
         [subject_level, adverse_events, laboratory, time_to_event, safety, survival, monitoring, qc, report]
     )
-    assets = [*RAW_ASSETS, trial_drop, cut_records, *derived]
+    assets = [*RAW_ASSETS, trial_drop, cut_records, drop_identity, *derived]
     published_cut = build_published_cut(output_asset_keys(assets))
     return dg.Definitions(
         assets=[*assets, published_cut],
