@@ -49,3 +49,31 @@ def test_a_listing_past_the_limit_prints_the_first_events_and_names_the_file():
     assert len(told) == NARRATIVE_LIMIT == 500
     note = next(b for b in section.blocks if isinstance(b, Paragraph) and b.text.startswith("Narratives"))
     assert "Narratives (700)" in note.text and "first 500 are here; all of them in narratives.csv" in note.text
+
+
+def test_the_overdue_assessments_listing_shows_the_longest_overdue_first_up_to_the_limit():
+    """1,200 overdue assessments due on consecutive days from 2020-01-01: the listing
+    prints 1,000, the first due (2020-01-01) first, and says how many there are."""
+    import datetime as dt
+
+    from trial_outcomes.analysis.conduct import ConductTables
+    from trial_outcomes.plan import load_plan
+    from trial_outcomes.reporting.efficacy import OVERDUE_LIMIT, conduct_section
+
+    summary = pl.DataFrame(
+        {"section": ["mrd"], "group": ["all"], "n": [4], "count": [1], "planned": [None]},
+        schema_overrides={"planned": pl.Int64},
+    ).with_columns(median_days=pl.lit(None, pl.Float64), min_days=pl.lit(None, pl.Float64))
+    overdue = pl.DataFrame(
+        {
+            "USUBJID": [f"S{i:05d}" for i in range(1200)][::-1],
+            "visit": ["M3"] * 1200,
+            "due_date": [dt.date(2020, 1, 1) + dt.timedelta(days=i) for i in range(1200)][::-1],
+        }
+    )
+    inp = SimpleNamespace(conduct=ConductTables(summary, overdue), plan=load_plan())
+    section = conduct_section(inp)  # type: ignore[arg-type]
+    table = next(b for b in section.blocks if isinstance(b, Table) and b.title.startswith("Listing: overdue"))
+    assert len(table.rows) == OVERDUE_LIMIT == 1000
+    assert table.rows[0] == ["S00000", "M3", "2020-01-01"]
+    assert table.notes == ["The 1000 longest overdue of 1200 assessments."]

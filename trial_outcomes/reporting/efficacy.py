@@ -28,6 +28,8 @@ from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.inputs import ReportInputs
 
 LISTING_LIMIT = 200  # rows of a listing shown in the report; the full table is in the cut's files
+#: overdue assessments listed, the longest overdue first (100,000 subjects had 200,000: 800 pages)
+OVERDUE_LIMIT = 1000
 
 
 def _plot(inp: ReportInputs, name: str, title: str, footnote: str = "", width: int = 100) -> list[Figure]:
@@ -652,10 +654,13 @@ def conduct_section(inp: ReportInputs) -> Section:
                 ["Subject", "Visit", "Due on"],
                 [
                     [r["USUBJID"], r["visit"], str(r["due_date"])]
-                    for r in overdue.sort("due_date").iter_rows(named=True)
+                    for r in overdue.sort("due_date").head(OVERDUE_LIMIT).iter_rows(named=True)
                 ],
                 align=["left", "left", "left"],
                 population="As above.",
+                notes=[]
+                if overdue.height <= OVERDUE_LIMIT
+                else [f"The {OVERDUE_LIMIT} longest overdue of {overdue.height} assessments."],
             )
         )
     return Section("Trial conduct and data currency", "conduct", blocks, new_page=True)
