@@ -105,3 +105,19 @@ def test_no_asset_body_writes_a_file():
         if writers.search(line) or re.search(r"open\([^)]*['\"][wa]b?['\"]", line)
     ]
     assert not found, found
+
+
+def test_each_resource_has_one_job_and_the_figures_step_asks_for_the_workers():
+    """``settings`` makes the run specification, ``output_store`` holds the lock and
+    the working folder, ``figure_workers`` warms the figure processes: only the
+    ``figures`` step requires the workers, so a run without it starts none (Dagster
+    starts the resources the run's steps require, when the run starts)."""
+    defs = build_definitions(DropSettings())
+    assert {"settings", "output_store", "figure_workers", "io_manager"} <= set(defs.resources)
+    graph = defs.resolve_asset_graph()
+    needing = sorted(
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if "figure_workers" in graph.get(key).assets_def.required_resource_keys
+    )
+    assert needing == ["figures"]

@@ -66,6 +66,7 @@ def _gallery(images: dict[str, bytes], prefix: str) -> str:
     domain="report",
 )
 def figures(
+    figure_workers: dg.ResourceParam[None],  # started with the run, so warm when this step comes
     settings: Run,
     adsl: pl.DataFrame,
     survival_analysis: SurvivalResults,
