@@ -139,7 +139,8 @@ def test_publishing_needs_every_output_of_the_run(drop, tmp_path):
 
 
 def test_a_value_leaves_memory_once_its_last_reader_has_it(tmp_path):
-    """``a`` is read by ``b`` and ``c``, ``c`` by ``d``, ``d`` by no one: after the run no
+    """``a`` is read by ``b`` and ``c``, ``c`` by ``d``, ``d`` by no one, and ``e`` only
+    comes after ``a`` and ``c`` (``deps``, which loads nothing): after the run no
     frame is held in memory, and every step got its input (from memory while a reader
     was still to come)."""
     stores: list[FrameStore] = []
@@ -171,7 +172,11 @@ def test_a_value_leaves_memory_once_its_last_reader_has_it(tmp_path):
     def d(c: pl.DataFrame) -> int:
         return int(c["y"].sum())
 
-    result = dg.materialize([a, b, c, d], resources={"io_manager": spied}, selection=["a", "b", "c", "d"])
+    @dg.asset(deps=[a, c])
+    def e() -> int:  # runs after a and c but loads neither (as published_cut after every output)
+        return 0
+
+    result = dg.materialize([a, b, c, d, e], resources={"io_manager": spied}, selection=["a", "b", "c", "d", "e"])
     assert result.success and result.output_for_node("d") == 12
     # the topological order runs a, then b and c in name order, then d
     assert held == {"after b": 1, "after c": 0}

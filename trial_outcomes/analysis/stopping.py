@@ -37,7 +37,7 @@ class RuleStatus:
 
     @property
     def rule(self) -> str:
-        return RULES[self.rule_id]
+        return RULES.get(self.rule_id, self.rule_id)  # a rule id from a newer plan's tag still reads
 
     def as_row(self) -> dict[str, object]:
         return {

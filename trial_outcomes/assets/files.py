@@ -51,7 +51,8 @@ def checked_table(spec: RunSpec, file: str, frame: pl.DataFrame, schema: type[dy
 
 def table_meta(table: Table) -> dict[str, Any]:
     """The UI's row count, preview and column schema of a published table."""
-    return {**table_metadata(table.frame), "dagster/column_schema": column_schema(table.schema)}
+    shown = table.frame if table.problems else table.frame.select(table.schema.column_names())  # as written
+    return {**table_metadata(shown), "dagster/column_schema": column_schema(table.schema)}
 
 
 def published(

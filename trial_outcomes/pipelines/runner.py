@@ -193,6 +193,8 @@ def _execute(
         stopping_checks = {StoppingResult.check_name(s.rule_id) for s in stopping.statuses} if stopping else set()
         if stopping is not None:
             outcome.boundaries = stopping.alert_lines()
+            if not result.success:  # a failed run still says the boundary it crossed (the CLI prints warnings first)
+                outcome.warnings += [f"STOPPING BOUNDARY CROSSED: {line}" for line in outcome.boundaries]
         for check in result.get_asset_check_evaluations():
             if check.passed:
                 continue

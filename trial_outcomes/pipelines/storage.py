@@ -193,6 +193,8 @@ def _readers_in_run(context: dg.OutputContext) -> int | None:
             any((dep.step_key, dep.output_name) == output for dep in step_input.get_step_output_handle_dependencies())
             for step in plan.get_steps_to_execute_in_topo_order()
             for step_input in step.step_inputs
+            # an ordering dependency (``deps=``, Dagster type Nothing) orders the steps but loads nothing
+            if step_input.dagster_type_key != "Nothing"
         )
     except Exception:  # outside a run's execution (a test's build_output_context): keep the value
         return None

@@ -660,7 +660,10 @@ def conduct_section(inp: ReportInputs) -> Section:
                 population="As above.",
                 notes=[]
                 if overdue.height <= OVERDUE_LIMIT
-                else [f"The {OVERDUE_LIMIT} longest overdue of {overdue.height} assessments."],
+                else [
+                    f"The {OVERDUE_LIMIT} longest overdue of {overdue.height} assessments; the others are not "
+                    "listed (the counts by visit are in the table above and in conduct_summary.csv)."
+                ],
             )
         )
     return Section("Trial conduct and data currency", "conduct", blocks, new_page=True)
