@@ -191,10 +191,12 @@ def _execute(
         run = instance.get_run_by_id(result.run_id)
         stopping = stopping_result(dict(run.tags)) if run is not None else None
         stopping_checks = {StoppingResult.check_name(s.rule_id) for s in stopping.statuses} if stopping else set()
-        if stopping is not None:
-            outcome.boundaries = stopping.alert_lines()
-            if not result.success:  # a failed run still says the boundary it crossed (the CLI prints warnings first)
-                outcome.warnings += [f"STOPPING BOUNDARY CROSSED: {line}" for line in outcome.boundaries]
+        if stopping is not None:  # the words of each crossed rule's check, from the typed result
+            outcome.boundaries = [
+                f"check {STOPPING_ASSET.to_user_string()}:{StoppingResult.check_name(s.rule_id)} failed: "
+                + stopping.description(s)
+                for s in stopping.crossed
+            ]
         for check in result.get_asset_check_evaluations():
             if check.passed:
                 continue
@@ -205,9 +207,9 @@ def _execute(
                 ).append(check.description or text)
                 continue
             # a crossed stopping boundary is red (ERROR) in the UI but never stops the cut's publication
-            if check.asset_key == STOPPING_ASSET and check.check_name in stopping_checks:
-                continue
-            blocking = check.severity == dg.AssetCheckSeverity.ERROR
+            boundary = check.asset_key == STOPPING_ASSET and check.check_name in stopping_checks
+            blocking = check.severity == dg.AssetCheckSeverity.ERROR and not boundary
+            # a boundary is said as a warning too, so a run that fails later still says it
             (outcome.failures if blocking else outcome.warnings).append(text)
         for event in result.get_step_failure_events():
             data = event.step_failure_data
