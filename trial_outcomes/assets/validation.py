@@ -137,13 +137,17 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
     yield problems_check("required_rows", empty, "rows in required files")
 
 
-@cut_asset(
+#: the decorator of the unpublished assets derived from the validated drop
+_derived_from_the_drop = cut_asset(
     group="validation",
     version=code_version("assets/validation.py"),
     kinds={"polars"},
     domain="validation",
     published=False,
 )
+
+
+@_derived_from_the_drop
 def cut_records(trial_drop: TrialDrop) -> dg.Output[TrialDrop]:
     """The drop as known at the data cut: records dated after it ignored, AEs
     resolving after it ongoing, subjects enrolled after it left out of every
@@ -160,13 +164,7 @@ def cut_records(trial_drop: TrialDrop) -> dg.Output[TrialDrop]:
     )
 
 
-@cut_asset(
-    group="validation",
-    version=code_version("assets/validation.py"),
-    kinds={"polars"},
-    domain="validation",
-    published=False,
-)
+@_derived_from_the_drop
 def drop_identity(cut_records: TrialDrop) -> dg.Output[TrialDrop]:
     """The drop without its records: the files and their SHA-256, the cut, the optional
     columns and files it lacks, its latest record and extraction date. The figures, the
