@@ -52,7 +52,7 @@ def materialize_cut(
     data_dir: Path, out_dir: Path, cut: str | None = None, instance: dg.DagsterInstance | None = None, **settings: str
 ) -> tuple[dg.ExecuteInProcessResult, str]:
     """Run the whole job for one cut (the drop's latest date by default), in process."""
-    cut = cut or default_cut(data_dir)
+    cut = cut or default_cut(data_dir).isoformat()
     defs = build_definitions(DropSettings(data_dir=str(data_dir), out_dir=str(out_dir), **settings))
     instance = instance or dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, [cut])

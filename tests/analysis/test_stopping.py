@@ -123,3 +123,26 @@ def test_simon_evaluability_is_symmetric():
     assert now.data.startswith("0 of the first 0 evaluable") and "9 with the day-42 window still open" in now.data
     later = evaluate_simon(_efficacy_set(9, [True] * 9, responders), rule, CUT)
     assert later.data.startswith("2 of the first 9 evaluable")
+
+
+def test_the_stopping_result_travels_in_a_run_tag_unchanged():
+    """The typed result the checks, tags, CLI and alerts read: through its JSON tag it
+    comes back equal (text with non-ASCII characters, a missing statistic), and the
+    words of a crossed rule are those of its check."""
+    from trial_outcomes.analysis.stopping import RuleStatus, StoppingResult
+
+    crossed = RuleStatus("safety", "6 of 10 évaluables with an event", "P(rate > 0.2) > 0.9", True, 0.97, 0.9)
+    fine = RuleStatus("efficacy_futility", "no stage-1 decision yet", "r1 = 3 of n1 = 13", False, None, 3.0)
+    result = StoppingResult("2024-03-31", (crossed, fine))
+    assert StoppingResult.from_json(result.to_json()) == result
+    assert result.crossed == (crossed,)
+    assert result.tag() == "BOUNDARY CROSSED: safety"
+    assert result.failed_checks("stopping_rules") == [
+        "check stopping_rules:safety_boundary failed: BOUNDARY CROSSED at cut 2024-03-31: "
+        "6 of 10 évaluables with an event. Rule: P(rate > 0.2) > 0.9"
+    ]
+    assert result.alert_lines() == [
+        "Safety (Bayesian beta-binomial): BOUNDARY CROSSED at cut 2024-03-31: "
+        "6 of 10 évaluables with an event. Rule: P(rate > 0.2) > 0.9"
+    ]
+    assert result.table()["crossed"].to_list() == [True, False]

@@ -21,7 +21,13 @@ def _sensor(defs: dg.Definitions):
     return defs.resolve_sensor_def("new_drop_sensor")
 
 
-def _evaluate(defs, instance, settings, cursor=None) -> dg.SensorResult:
+def _settled_request(defs, instance) -> dg.RunRequest:
+    """The one run the sensor requests for a drop unchanged over two evaluations."""
+    (request,) = _evaluate(defs, instance, _evaluate(defs, instance).cursor).run_requests
+    return request
+
+
+def _evaluate(defs, instance, cursor=None) -> dg.SensorResult:
     with dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor) as context:
         return _sensor(defs)(context)
 
@@ -35,23 +41,23 @@ def test_new_drop_runs_once_it_has_stopped_changing(small_drop_master, tmp_path)
     settings = DropSettings(out_dir=str(out), landing_dir=str(landing))
     defs = build_definitions(settings)
     with dg.instance_for_test() as instance:
-        assert not _evaluate(defs, instance, settings).run_requests  # empty landing folder
+        assert not _evaluate(defs, instance).run_requests  # empty landing folder
 
         shutil.copytree(small_drop_master, landing / "export_2024_01")
-        first = _evaluate(defs, instance, settings)
+        first = _evaluate(defs, instance)
         assert not first.run_requests  # new: wait for the next evaluation
-        settled = _evaluate(defs, instance, settings, first.cursor)
+        settled = _evaluate(defs, instance, first.cursor)
         (request,) = settled.run_requests
         assert request.tags["trial/drop"] == "export_2024_01"
         assert request.tags[DROP_FINGERPRINT_TAG] == drop_fingerprint(drop_files(landing / "export_2024_01"))
         assert settled.dynamic_partitions_requests[0].partition_keys == [request.partition_key]
 
-        assert not _evaluate(defs, instance, settings, settled.cursor).run_requests  # the same drop again
+        assert not _evaluate(defs, instance, settled.cursor).run_requests  # the same drop again
         with (landing / "export_2024_01" / "followup.csv").open("a") as handle:
             handle.write("BR-001,2021-01-01,CONTACT,,\n")
-        changed = _evaluate(defs, instance, settings, settled.cursor)
+        changed = _evaluate(defs, instance, settled.cursor)
         assert not changed.run_requests
-        (again,) = _evaluate(defs, instance, settings, changed.cursor).run_requests
+        (again,) = _evaluate(defs, instance, changed.cursor).run_requests
         assert again.run_key != request.run_key
 
 
@@ -63,8 +69,7 @@ def test_the_run_a_sensor_requests_publishes(small_drop_master, tmp_path):
     settings = DropSettings(out_dir=str(out), landing_dir=str(landing))
     defs = build_definitions(settings)
     with dg.instance_for_test() as instance:
-        first = _evaluate(defs, instance, settings)
-        (request,) = _evaluate(defs, instance, settings, first.cursor).run_requests
+        request = _settled_request(defs, instance)
         instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, [request.partition_key])
         run = defs.resolve_job_def(ALL_JOB).execute_in_process(
             instance=instance, partition_key=request.partition_key, run_config=request.run_config, tags=request.tags
@@ -84,10 +89,10 @@ def test_a_drop_still_being_copied_waits(small_drop_master, tmp_path):
     with dg.instance_for_test() as instance:
         for path in sorted(small_drop_master.iterdir(), key=lambda p: p.name != "enrolment.csv"):
             shutil.copy(path, drop / path.name)
-            result = _evaluate(defs, instance, settings, cursor)
+            result = _evaluate(defs, instance, cursor)
             assert not result.run_requests, path.name
             cursor = result.cursor
-        assert len(_evaluate(defs, instance, settings, cursor).run_requests) == 1
+        assert len(_evaluate(defs, instance, cursor).run_requests) == 1
 
 
 def test_a_run_whose_drop_changed_after_the_sensor_saw_it_fails_and_publishes_nothing(small_drop_master, tmp_path):
@@ -96,7 +101,7 @@ def test_a_run_whose_drop_changed_after_the_sensor_saw_it_fails_and_publishes_no
     settings = DropSettings(out_dir=str(out), landing_dir=str(landing))
     defs = build_definitions(settings)
     with dg.instance_for_test() as instance:
-        (request,) = _evaluate(defs, instance, settings, _evaluate(defs, instance, settings).cursor).run_requests
+        request = _settled_request(defs, instance)
         with (landing / "export" / "followup.csv").open("a") as handle:
             handle.write("BR-001,2021-01-01,CONTACT,,\n")
         instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, [request.partition_key])
@@ -123,7 +128,7 @@ def test_a_cursor_from_before_the_settling_rule_still_counts_its_drops_as_run(sm
         {(landing / "export").resolve().as_posix(): drop_fingerprint(drop_files(landing / "export"))}
     )
     with dg.instance_for_test() as instance:
-        assert not _evaluate(defs, instance, settings, old_cursor).run_requests
+        assert not _evaluate(defs, instance, old_cursor).run_requests
 
 
 def test_schedule_requests_the_cut_of_the_day_before_and_adds_its_partition(tmp_path):

@@ -59,7 +59,7 @@ def test_a_cli_run_reads_the_plan_once_and_parses_the_cut_once(small_drop_master
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     (tmp_path / "home").mkdir()
     reads, parses = counters
-    cut = default_cut(small_drop_master)
+    cut = default_cut(small_drop_master).isoformat()
     code = main(["run", "--data", str(small_drop_master), "--out", str(tmp_path / "out"), "--cut", cut, "--quiet"])
     assert code in (0, 3), code  # 3: a boundary crossed, still published
     assert (tmp_path / "out" / cut / "report.pdf").is_file()

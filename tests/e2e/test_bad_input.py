@@ -160,7 +160,7 @@ def test_a_cut_before_the_first_enrolment_is_refused(drop, tmp_path):
 
 
 def test_a_cut_after_the_extraction_date_is_refused_naming_both_dates(drop, tmp_path):
-    latest = dt.date.fromisoformat(default_cut(drop))
+    latest = default_cut(drop)
     extracted, cut = latest + dt.timedelta(days=5), str(latest + dt.timedelta(days=6))
     (drop / "drop_info.toml").write_text(f"extracted_on = {extracted}\n")
     outcome = run_pipeline(drop, tmp_path / "out", cut)

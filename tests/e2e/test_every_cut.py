@@ -26,7 +26,7 @@ NOT_ANALYSIS = {"figures", "report", "published_cut"}
 def month_ends(drop: Path) -> list[str]:
     first = pl.read_csv(drop / "infusion.csv", try_parse_dates=True)["infusion_date"].min()
     assert isinstance(first, dt.date)
-    last = dt.date.fromisoformat(default_cut(drop))
+    last = default_cut(drop)
     cuts, month = [], dt.date(first.year, first.month, 1)
     while True:
         following = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
@@ -82,7 +82,7 @@ def test_the_whole_job_publishes_at_every_quarter_end(tmp_path):
 
 def test_a_planned_cut_ten_days_after_the_latest_record_publishes_and_says_so(small_drop_master, tmp_path):
     """endpoints.md v3, Time and populations: no visit need fall on the cut."""
-    latest = dt.date.fromisoformat(default_cut(small_drop_master))
+    latest = default_cut(small_drop_master)
     cut = (latest + dt.timedelta(days=10)).isoformat()
     result, _ = materialize_cut(small_drop_master, tmp_path / "out", cut)
     assert result.success, [e.message for e in result.get_step_failure_events()]

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -51,8 +52,13 @@ class RuleStatus:
         }
 
 
+def check_name(rule_id: str) -> str:
+    """The name of a rule's boundary check (``safety_boundary``)."""
+    return f"{rule_id}_boundary"
+
+
 #: the check of each rule: check name -> rule id
-CHECK_NAMES = {f"{rule_id}_boundary": rule_id for rule_id in RULES}
+CHECK_NAMES = {check_name(rule_id): rule_id for rule_id in RULES}
 #: the human words of a crossed rule, then its data and boundary
 CROSSED = "BOUNDARY CROSSED"
 
@@ -85,10 +91,6 @@ class StoppingResult:
             },
         )
 
-    @staticmethod
-    def check_name(rule_id: str) -> str:
-        return f"{rule_id}_boundary"
-
     def description(self, status: RuleStatus) -> str:
         """The words of one rule's check (and of its alert line)."""
         state = f"{CROSSED} at cut {self.cut}" if status.crossed else f"Not crossed at cut {self.cut}"
@@ -98,20 +100,20 @@ class StoppingResult:
         """The run's ``trial/stopping_boundary`` tag (set only when a rule is crossed)."""
         return f"{CROSSED}: " + ", ".join(s.rule_id for s in self.crossed)
 
+    def failed_checks(self, asset: str) -> list[str]:
+        """One line per crossed rule, as the run reports a failed check of ``asset``."""
+        return [f"check {asset}:{check_name(s.rule_id)} failed: {self.description(s)}" for s in self.crossed]
+
     def alert_lines(self) -> list[str]:
         """One line per crossed rule: the rule, the cut, the data, the boundary."""
         return [f"{s.rule}: {self.description(s)}" for s in self.crossed]
 
     def to_json(self) -> str:
-        import json
-
-        rows = [{**s.as_row(), "rule": None} for s in self.statuses]
+        rows = [{k: v for k, v in s.as_row().items() if k != "rule"} for s in self.statuses]  # the rule: from its id
         return json.dumps({"cut": self.cut, "statuses": rows}, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> StoppingResult:
-        import json
-
         data = json.loads(text)
         statuses = tuple(
             RuleStatus(

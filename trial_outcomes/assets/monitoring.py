@@ -12,7 +12,7 @@ from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.cut_comparison import COLUMNS as COMPARISON_COLUMNS
 from trial_outcomes.analysis.cut_comparison import compare_cuts
-from trial_outcomes.analysis.stopping import CHECK_NAMES, RULES, StoppingResult
+from trial_outcomes.analysis.stopping import CHECK_NAMES, RULES, StoppingResult, check_name
 from trial_outcomes.assets.files import contract_check_spec, contract_result, published
 from trial_outcomes.assets.metadata import records_table
 from trial_outcomes.assets.shared import (
@@ -29,8 +29,6 @@ from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.runspec import RunSpec
 
 VERSION = code_version("assets/monitoring.py")
-#: check name -> rule id
-CHECKS = CHECK_NAMES
 
 
 def check_description(rule_id: str) -> str:
@@ -46,7 +44,7 @@ def check_description(rule_id: str) -> str:
         contract_check_spec("stopping_rules", ["stopping_rules.csv"]),
         *[
             dg.AssetCheckSpec(name, asset="stopping_rules", blocking=False, description=check_description(rid))
-            for name, rid in CHECKS.items()
+            for name, rid in CHECK_NAMES.items()
         ],
     ],
 )
@@ -80,7 +78,7 @@ def stopping_rules(
     )
     for status in result.statuses:
         yield dg.AssetCheckResult(
-            check_name=result.check_name(status.rule_id),
+            check_name=check_name(status.rule_id),
             passed=not status.crossed,
             # red in the UI wherever the asset or the run appears; non-blocking: the report still publishes
             severity=dg.AssetCheckSeverity.ERROR,

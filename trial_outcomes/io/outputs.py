@@ -56,14 +56,10 @@ def write_table(folder: Path, file: str, table: Table, cut: dt.date) -> list[Pat
 
 
 def write_published(folder: Path, bundle: ToPublish, cut: dt.date) -> list[Path]:
-    """Every file of ``bundle`` into ``folder`` (a run's working folder). A file that
-    already holds the same bytes is left as it is (two steps may publish one figure)."""
+    """Every file of ``bundle`` into ``folder`` (a run's working folder)."""
     written: list[Path] = []
     for file, table in bundle.tables.items():
         written += write_table(folder, file, table, cut)
     for name, data in bundle.files.items():
-        path = folder / name
-        if not (path.is_file() and path.read_bytes() == data):
-            atomic_write_bytes(path, data)
-        written.append(path)
+        written.append(atomic_write_bytes(folder / name, data))
     return written

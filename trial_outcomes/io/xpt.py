@@ -26,7 +26,6 @@ from pathlib import Path
 
 import dataframely as dy
 import polars as pl
-import pyreadstat
 
 from trial_outcomes.io.writers import atomic_write_bytes, make_dirs
 
@@ -111,6 +110,8 @@ def write_xpt(
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:  # ReadStat writes a file by name; its bytes are stamped, then written whole in place
+        import pyreadstat  # 90 ms with its dependencies: loaded when a file is written, not with the definitions
+
         pyreadstat.write_xport(
             data,
             tmp,
@@ -130,6 +131,8 @@ def write_xpt(
 def read_xpt(path: Path) -> tuple[pl.DataFrame, dict[str, str]]:
     """An XPT file as polars and its variable labels (pyreadstat's reader: the tests read
     the published files back with it, and with R's)."""
+    import pyreadstat
+
     data, meta = pyreadstat.read_xport(str(path), output_format="polars")
     labels = {k: v or "" for k, v in meta.column_names_to_labels.items()}
     return data, labels

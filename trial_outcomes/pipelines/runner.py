@@ -23,7 +23,7 @@ from dagster._core.remote_origin import (
 )
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
-from trial_outcomes.analysis.stopping import StoppingResult
+from trial_outcomes.analysis.stopping import check_name
 from trial_outcomes.assets.qc import CHECK as QC_CHECK
 from trial_outcomes.assets.shared import DATA_CUT_PARTITIONS, DROP_FINGERPRINT_TAG, TRIGGER_TAG, DropSettings
 from trial_outcomes.errors import DataDropError, Problem
@@ -63,13 +63,9 @@ class RunOutcome:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def default_cut(data_dir: Path) -> str:
-    """The latest plausible date in the drop, as ``YYYY-MM-DD`` (data-contract.md
-    section 2; a date after today never moves it)."""
-    return default_cut_date(data_dir).isoformat()
-
-
-def default_cut_date(data_dir: Path) -> dt.date:
+def default_cut(data_dir: Path) -> dt.date:
+    """The latest plausible date in the drop (data-contract.md section 2; a date after
+    today never moves it)."""
     latest = latest_date_in_drop(data_dir)
     if latest is None:
         raise DataDropError(
@@ -125,7 +121,7 @@ def run_pipeline(
     if not cut:
         started = time.perf_counter()
         try:
-            cut = default_cut_date(data_dir)
+            cut = default_cut(data_dir)
         except DataDropError as exc:
             return RunOutcome(success=False, failures=[str(exc)])
         timings["(default cut: latest date in the drop)"] = time.perf_counter() - started
@@ -190,13 +186,9 @@ def _execute(
             outcome.timings[event.step_key or "?"] = event.step_success_data.duration_ms / 1000
         run = instance.get_run_by_id(result.run_id)
         stopping = stopping_result(dict(run.tags)) if run is not None else None
-        stopping_checks = {StoppingResult.check_name(s.rule_id) for s in stopping.statuses} if stopping else set()
-        if stopping is not None:  # the words of each crossed rule's check, from the typed result
-            outcome.boundaries = [
-                f"check {STOPPING_ASSET.to_user_string()}:{StoppingResult.check_name(s.rule_id)} failed: "
-                + stopping.description(s)
-                for s in stopping.crossed
-            ]
+        crossed_checks = {check_name(s.rule_id) for s in stopping.crossed} if stopping is not None else set()
+        # the words of each crossed rule's check, from the typed result
+        outcome.boundaries = stopping.failed_checks(STOPPING_ASSET.to_user_string()) if stopping is not None else []
         for check in result.get_asset_check_evaluations():
             if check.passed:
                 continue
@@ -207,7 +199,7 @@ def _execute(
                 ).append(check.description or text)
                 continue
             # a crossed stopping boundary is red (ERROR) in the UI but never stops the cut's publication
-            boundary = check.asset_key == STOPPING_ASSET and check.check_name in stopping_checks
+            boundary = check.asset_key == STOPPING_ASSET and check.check_name in crossed_checks
             blocking = check.severity == dg.AssetCheckSeverity.ERROR and not boundary
             # a boundary is said as a warning too, so a run that fails later still says it
             (outcome.failures if blocking else outcome.warnings).append(text)
