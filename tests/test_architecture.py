@@ -19,6 +19,7 @@ LAYER = {
     "provenance": 0,
     "plan": 1,
     "runspec": 1,
+    "portfolio": 1,
     "io": 2,
     "synth": 2,
     "analysis": 3,

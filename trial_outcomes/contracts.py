@@ -1020,3 +1020,119 @@ def label(schema: type[dy.Schema], column: str) -> str:
 #: (factors): derived from ADSL's baseline values (analysis/models.py; labels in labels.VARIABLES)
 DERIVED_COVARIATES: tuple[str, ...] = ("bm_blasts_ge50", "CD19PCT", "AGE")
 MODEL_COVARIATES: tuple[str, ...] = (*SUBGROUP_VARIABLES, *DERIVED_COVARIATES)
+
+
+# --- the portfolio's pooled analysis (analysis/pooled.py; published under [pooled] out) ---
+
+
+class PooledTrials(dy.Schema):
+    trial = dy.String(primary_key=True, description="Trial (the portfolio's id)")
+    title = _s("Trial title", nullable=False)
+    data_cut = _d("Data cut pooled", nullable=False)
+    version = _s("Published version of that cut", nullable=False)
+    manifest_sha256 = _s("SHA-256 of that version's manifest.json", nullable=False)
+    enrolled = _i("Enrolled", nullable=False, min=0)
+    infused = _i("Infused (safety set)", nullable=False, min=0)
+
+
+class PooledAdsl(dy.Schema):
+    TRIAL = dy.String(primary_key=True, description="Trial (the portfolio's id)")
+    USUBJID = dy.String(primary_key=True, description="Unique Subject Identifier (as the trial wrote it)")
+    SAFFL = _flag("Safety Population Flag")
+    AGE = _f("Age")
+    SEX = _s("Sex")
+    AGEGR1 = _s("Age Group 1")
+    PRHSCTFL = _s("Prior HSCT Flag")
+    EMDFL = _s("Extramedullary Disease Flag")
+    BRIDGFL = _s("Bridging Therapy Flag")
+    CRSGR = _i("Worst CRS Grade", min=0, max=5)
+    ICANGR = _i("Worst ICANS Grade", min=0, max=5)
+    NRMFL = _s("Non-Relapse Mortality Flag")
+
+
+class PooledAdtte(dy.Schema):
+    TRIAL = dy.String(primary_key=True, description="Trial (the portfolio's id)")
+    USUBJID = dy.String(primary_key=True, description="Unique Subject Identifier")
+    PARAMCD = dy.String(primary_key=True, description="Parameter Code (OS, EFS)")
+    AVAL = _f("Analysis Value (days)", nullable=False, min=0)
+    CNSR = _i("Censor (1 = censored)", nullable=False, min=0, max=1)
+    PRHSCTFL = _s("Prior HSCT Flag")
+    SEX = _s("Sex")
+    AGEGR1 = _s("Age Group 1")
+    EMDFL = _s("Extramedullary Disease Flag")
+    BRIDGFL = _s("Bridging Therapy Flag")
+
+
+class PooledSurvival(dy.Schema):
+    endpoint = dy.String(primary_key=True, description="Endpoint")
+    trial = dy.String(primary_key=True, description="Trial, or Pooled")
+    n = _i("Subjects", nullable=False, min=0)
+    n_events = _i("Events", nullable=False, min=0)
+    median_days = _f("Median (days)", min=0)
+    median_lcl_days = _f("Median lower 95% limit", min=0)
+    median_ucl_days = _f("Median upper 95% limit", min=0)
+    rate_12m = _f("12-month rate", min=0, max=1)
+    rate_12m_lcl = _f("12-month rate lower 95% limit", min=0, max=1)
+    rate_12m_ucl = _f("12-month rate upper 95% limit", min=0, max=1)
+
+
+class PooledTests(dy.Schema):
+    endpoint = dy.String(primary_key=True, description="Endpoint")
+    test = dy.String(primary_key=True, description="Test or model")
+    factor = dy.String(primary_key=True, description="Variable compared")
+    level = dy.String(primary_key=True, description="Level against the reference (Cox), or all")
+    strata = _s("Strata")
+    n = _i("Subjects", nullable=False, min=0)
+    n_events = _i("Events", nullable=False, min=0)
+    statistic = _f("Chi-square", min=0)
+    df = _i("Degrees of freedom", min=0)
+    p = _f("p-value", min=0, max=1)
+    hr = _f("Hazard ratio", min=0)
+    hr_lcl = _f("Hazard ratio lower 95% limit", min=0)
+    hr_ucl = _f("Hazard ratio upper 95% limit", min=0)
+    note = _s("Why a value is empty")
+
+
+class PooledForest(dy.Schema):
+    endpoint = dy.String(primary_key=True, description="Endpoint")
+    trial = dy.String(primary_key=True, description="Trial, or Pooled (stratified by trial)")
+    factor = _s("Variable compared", nullable=False)
+    level = dy.String(primary_key=True, description="Level against the reference")
+    n = _i("Subjects", nullable=False, min=0)
+    n_level = _i("Subjects at the level", nullable=False, min=0)
+    n_events = _i("Events", nullable=False, min=0)
+    hr = _f("Hazard ratio", min=0)
+    hr_lcl = _f("Hazard ratio lower 95% limit", min=0)
+    hr_ucl = _f("Hazard ratio upper 95% limit", min=0)
+    p = _f("p-value", min=0, max=1)
+    q = _f("Cochran's Q (pooled row)", min=0)
+    q_df = _i("Q degrees of freedom", min=0)
+    q_p = _f("Q p-value", min=0, max=1)
+    i2 = _f("I-squared, %", min=0, max=100)
+    note = _s("Why a value is empty")
+
+
+class PooledSafety(dy.Schema):
+    measure = dy.String(primary_key=True, description="Measure")
+    trial = dy.String(primary_key=True, description="Trial, or Pooled")
+    n = _i("Subjects with it", nullable=False, min=0)
+    denominator = _i("Safety set", nullable=False, min=0)
+    pct = _f("%", min=0, max=100)
+    lcl = _f("Clopper-Pearson lower 95% limit, %", min=0, max=100)
+    ucl = _f("Clopper-Pearson upper 95% limit, %", min=0, max=100)
+    chisq = _f("Heterogeneity chi-square (pooled row)", min=0)
+    df = _i("Degrees of freedom", min=0)
+    p = _f("p-value", min=0, max=1)
+    note = _s("Why a value is empty, or a caution")
+
+
+#: the pooled analysis's tables: file -> contract
+POOLED_OUTPUTS: dict[str, type[dy.Schema]] = {
+    "pooled_trials.csv": PooledTrials,
+    "pooled_adsl.parquet": PooledAdsl,
+    "pooled_adtte.parquet": PooledAdtte,
+    "pooled_survival.csv": PooledSurvival,
+    "pooled_tests.csv": PooledTests,
+    "pooled_forest.csv": PooledForest,
+    "pooled_safety.csv": PooledSafety,
+}

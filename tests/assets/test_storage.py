@@ -85,10 +85,17 @@ def test_rewrite_clears_old_frames_and_a_killed_write_leaves_the_value(tmp_path)
     assert (tmp_path / folder).is_dir()
 
 
-@pytest.mark.parametrize("key", ["../escape", "/abs", "a/b", ".hidden", ""])
+@pytest.mark.parametrize("key", ["../escape", "/abs", "a/../b", "a//b", "2024-03-31/.hidden", ".hidden", ""])
 def test_a_partition_key_that_could_leave_the_store_is_refused(tmp_path, key):
     with pytest.raises(dg.Failure, match="not a plain name"):
         FrameStore(str(tmp_path)).make_safe_partition_path(UPath(tmp_path), key)
+
+
+@pytest.mark.parametrize("key", ["2024-03-31/trial-1", "2024-03-31|trial-1"])
+def test_a_portfolio_partition_is_a_folder_per_dimension(tmp_path, key):
+    """A trial x cut key (Dagster writes it ``cut/trial``; ``cut|trial`` in an older layout) is two folders."""
+    path = FrameStore(str(tmp_path)).make_safe_partition_path(UPath(tmp_path), key)
+    assert path == UPath(tmp_path) / "2024-03-31" / "trial-1"
 
 
 @pytest.mark.slow  # two whole runs; the fast tier tests the store itself

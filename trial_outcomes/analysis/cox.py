@@ -119,19 +119,45 @@ def _efron_parts(rs: _RiskSets, beta: np.ndarray) -> tuple[float, np.ndarray, np
     return loglik, score, mean, info_terms
 
 
-def fit_cox(time: np.ndarray, event: np.ndarray, x: np.ndarray, tol: float = 1e-12, max_iter: int = 50) -> CoxFit:
-    """Efron Cox model of ``time``/``event`` (1/0) on covariates ``x`` (n x p)."""
+def fit_cox(
+    time: np.ndarray,
+    event: np.ndarray,
+    x: np.ndarray,
+    tol: float = 1e-12,
+    max_iter: int = 50,
+    strata: np.ndarray | None = None,
+) -> CoxFit:
+    """Efron Cox model of ``time``/``event`` (1/0) on covariates ``x`` (n x p); with
+    ``strata``, R's ``coxph(Surv ~ x + strata(s))``: each stratum its own baseline
+    hazard, its own risk sets, one common beta (the log-likelihood, score and
+    information are sums over the strata)."""
     time = np.asarray(time, dtype=float)
     x = np.asarray(x, dtype=float).reshape(len(time), -1)
     x = x - x.mean(axis=0)  # centring changes no estimate, only the numbers' size
-    rs = _risk_sets(time, np.asarray(event, dtype=int), x)
+    event = np.asarray(event, dtype=int)
+    if strata is None:
+        risk_sets = [_risk_sets(time, event, x)]
+    else:
+        _, s = np.unique(np.asarray(strata), return_inverse=True)
+        risk_sets = [_risk_sets(time[s == k], event[s == k], x[s == k]) for k in np.unique(s)]
+
+    def terms(b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        parts = [_efron_terms(rs, b) for rs in risk_sets if rs.dead.any()]
+        if not parts:
+            return 0.0, np.zeros(x.shape[1]), np.zeros((x.shape[1], x.shape[1]))
+        return (
+            float(sum(p[0] for p in parts)),
+            np.sum([p[1] for p in parts], axis=0),
+            np.sum([p[2] for p in parts], axis=0),
+        )
+
     beta = np.zeros(x.shape[1])
-    loglik, score, info = _efron_terms(rs, beta)
+    loglik, score, info = terms(beta)
     iteration = 0
     for iteration in range(1, max_iter + 1):  # noqa: B007 - the count is returned
         step = np.linalg.lstsq(info, score, rcond=None)[0]
         for _ in range(30):  # step halving keeps the likelihood rising
-            new_loglik, new_score, new_info = _efron_terms(rs, beta + step)
+            new_loglik, new_score, new_info = terms(beta + step)
             if np.isfinite(new_loglik) and new_loglik >= loglik - 1e-12:
                 break
             step = step / 2

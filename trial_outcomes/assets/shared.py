@@ -5,7 +5,7 @@ imports run one way: schema -> io -> analysis -> assets -> pipelines -> cli."""
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -46,20 +46,49 @@ OUTPUT_STORE = "output_store"
 FIGURE_WORKERS = "figure_workers"
 
 
+#: how each cut asset is made for a partitioning: the decorator's arguments and function, kept so the
+#: portfolio (``pipelines/portfolio.py``) builds the same graph partitioned by trial x cut
+_BLUEPRINTS: dict[dg.AssetKey, Callable[[dg.PartitionsDefinition], dg.AssetsDefinition]] = {}
+
+
 def cut_asset(*, group: str, version: str, domain: str, published: bool = True, **kwargs: Any) -> Any:
     """The decorator of every asset: one partition per data cut, owned by the
     biostatistics team, tagged with its domain and, when it writes a file that is
     published with the cut, with ``trial/output`` (the publish step waits for
-    exactly those). Other ``dg.asset`` arguments pass through."""
+    exactly those). Other ``dg.asset`` arguments pass through.
+
+    The asset is also kept as a blueprint (``repartitioned``): the portfolio's graph is
+    the same assets, the same code, partitioned by trial and cut."""
     tags = {**(OUTPUT_TAGS if published else {}), "domain": domain}
-    if "check_specs" in kwargs:
-        kwargs["check_specs"] = [cut_check(spec) for spec in kwargs["check_specs"]]
-    return dg.asset(
-        partitions_def=DATA_CUTS, group_name=group, code_version=version, owners=OWNERS, tags=tags, **kwargs
-    )
+    specs = kwargs.pop("check_specs", None)
+
+    def decorate(fn: Callable[..., Any]) -> dg.AssetsDefinition:
+        def build(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+            checks: dict[str, Any] = {"check_specs": [cut_check(spec, partitions) for spec in specs]} if specs else {}
+            made: dg.AssetsDefinition = dg.asset(
+                partitions_def=partitions,
+                group_name=group,
+                code_version=version,
+                owners=OWNERS,
+                tags=tags,
+                **checks,
+                **kwargs,
+            )(fn)
+            return made
+
+        assets_def = build(DATA_CUTS)
+        _BLUEPRINTS[assets_def.key] = build
+        return assets_def
+
+    return decorate
 
 
-def cut_check(spec: dg.AssetCheckSpec) -> dg.AssetCheckSpec:
+def repartitioned(assets_def: dg.AssetsDefinition, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """``assets_def`` (made by ``cut_asset``) made again with ``partitions`` instead of the data cuts."""
+    return _BLUEPRINTS[assets_def.key](partitions)
+
+
+def cut_check(spec: dg.AssetCheckSpec, partitions: dg.PartitionsDefinition = DATA_CUTS) -> dg.AssetCheckSpec:
     """The check partitioned by the data cut, as its asset: each result then states its
     cut in the UI (issue 22: a result showed partition "-", and the check's history
     mixed cuts and drops). Dagster 1.13 marks a partitioned check a preview; its
@@ -76,7 +105,7 @@ def cut_check(spec: dg.AssetCheckSpec) -> dg.AssetCheckSpec:
             blocking=spec.blocking,
             metadata=spec.metadata,
             automation_condition=spec.automation_condition,
-            partitions_def=DATA_CUTS,
+            partitions_def=partitions,
         )
 
 
@@ -208,3 +237,84 @@ def figure_workers(_context: dg.InitResourceContext) -> Iterator[None]:
 
     with workers():
         yield
+
+
+#: the portfolio's partitions: trial x data cut (``pipelines/portfolio.py``); the UI shows them as a grid
+TRIAL_DIMENSION = "trial"
+CUT_DIMENSION = "cut"
+PORTFOLIO_CUT_PARTITIONS = "portfolio_cut"
+PORTFOLIO_CUTS = dg.DynamicPartitionsDefinition(name=PORTFOLIO_CUT_PARTITIONS)
+
+
+def portfolio_partitions(trial_ids: list[str]) -> dg.MultiPartitionsDefinition:
+    """Trial (static, from the portfolio file) x cut (dynamic, added as drops arrive)."""
+    return dg.MultiPartitionsDefinition(
+        {TRIAL_DIMENSION: dg.StaticPartitionsDefinition(trial_ids), CUT_DIMENSION: PORTFOLIO_CUTS}
+    )
+
+
+def trial_and_cut(tags: dict[str, str]) -> tuple[str, str] | None:
+    """The (trial, cut) a portfolio run's tags name, or None."""
+    trial = tags.get(f"dagster/partition/{TRIAL_DIMENSION}")
+    cut = tags.get(f"dagster/partition/{CUT_DIMENSION}")
+    return (trial, cut) if trial and cut else None
+
+
+class PortfolioSettings(ConfigurableResourceFactory[RunSpec]):
+    """The run specification of a portfolio run: the trial and cut come from the run's
+    partition (trial x cut), the trial's drop folder, output folder and plan from the
+    portfolio file (``portfolio.py``), read when the run (or, under celery, the step)
+    starts."""
+
+    portfolio: str
+
+    def create_resource(self, context: dg.InitResourceContext) -> RunSpec:
+        from trial_outcomes.portfolio import PortfolioError, load_portfolio
+
+        run = context.run
+        key = trial_and_cut(dict(run.tags)) if run is not None else None
+        if key is None:
+            raise dg.Failure(
+                description="nothing was run: a portfolio run needs a trial and a data cut (its partition key)",
+                allow_retries=False,
+            )
+        try:
+            return load_portfolio(self.portfolio).run_spec(*key)
+        except (ValueError, PlanError, PortfolioError) as exc:
+            raise dg.Failure(description=f"nothing was run: {exc}", allow_retries=False) from None
+
+
+def _run_is_going(instance: dg.DagsterInstance, root: str) -> bool:
+    """Whether the run ``root``, or a re-execution of it, is still queued or running."""
+    going = {
+        dg.DagsterRunStatus.QUEUED,
+        dg.DagsterRunStatus.NOT_STARTED,
+        dg.DagsterRunStatus.STARTING,
+        dg.DagsterRunStatus.STARTED,
+        dg.DagsterRunStatus.CANCELING,
+    }
+    run = instance.get_run_by_id(root)
+    if run is not None and run.status in going:
+        return True
+    family = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/root_run_id": root}, statuses=list(going)))
+    return bool(family)
+
+
+@dg.resource(required_resource_keys={SETTINGS})
+def shared_output_store(context: dg.InitResourceContext) -> OutputStore:
+    """The output store of a run whose steps run in separate processes (celery workers):
+    each step process makes it, and the cut is held by a lease naming the run (its
+    root run, so a re-execution from a failure continues the same working folder)
+    rather than by a lock one process holds for the run (``OutputStore.leased``)."""
+    spec: RunSpec = getattr(context.resources, SETTINGS)
+    run = context.run
+    if run is None:
+        raise dg.Failure(description="the output store is made for a run", allow_retries=False)
+    owner = run.root_run_id or run.run_id
+    instance = context.instance
+    if instance is None:
+        raise dg.Failure(description="the output store needs the run's Dagster instance", allow_retries=False)
+    try:
+        return OutputStore.leased(spec, run.run_id, owner, lambda holder: _run_is_going(instance, holder))
+    except CutBusy as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None

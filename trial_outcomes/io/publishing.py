@@ -24,8 +24,9 @@ import json
 import os
 import re
 import shutil
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +96,72 @@ def cut_lock(out_dir: Path, cut: str, holder: str = "") -> Iterator[None]:
         finally:
             handle.truncate(0)
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+#: the lock file's words while a run executed step by step in several processes holds the cut
+LEASE = "lease"
+#: how long a step waits for another step of its run to finish looking at the lock
+LEASE_WAIT_SECONDS = 30.0
+
+
+def take_lease(out_dir: Path, cut: str, owner: str, running: Callable[[str], bool]) -> bool:
+    """Hold the cut for the run ``owner`` across processes: the lease for runs whose
+    steps run in other processes (celery workers), where no process lives as long as
+    the run. The lock file names the owning run; a step of that run goes on, a step
+    of another run fails with ``CutBusy`` while ``running(holder)`` says the holder
+    is still going. A holder that ended (a failed or killed run) leaves the cut free:
+    its lease is taken over. Each look is under the file's ``flock`` (a run of
+    ``trial-outcomes run`` holds that for the whole run, so the two exclude each
+    other). Returns True when the lease is new to ``owner`` (start from an empty
+    working folder then)."""
+    deadline = time.monotonic() + LEASE_WAIT_SECONDS
+    with open(_lock_path(out_dir, cut), "a+") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    _try_lock(handle, out_dir, cut)  # raises CutBusy naming the holder
+                time.sleep(0.05)
+        try:
+            handle.seek(0)
+            words = handle.read().split()
+            holder = words[1] if len(words) > 1 and words[0] == LEASE else ""
+            if holder == owner:
+                return False
+            if holder and running(holder):
+                raise CutBusy(
+                    f"data cut {cut} is being written to {out_dir} by run {holder[:8]}; "
+                    "wait for that run to end and run again"
+                )
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{LEASE} {owner}\n")
+            handle.flush()
+            return True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def release_lease(out_dir: Path, cut: str, owner: str) -> None:
+    """Give the cut back (the run published it): only ``owner``'s own lease is removed."""
+    with open(_lock_path(out_dir, cut), "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            handle.seek(0)
+            if handle.read().split()[:2] == [LEASE, owner]:
+                handle.seek(0)
+                handle.truncate()
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def lease_holder(out_dir: Path, cut: str) -> str | None:
+    """The run holding the cut's lease, if any (whether it still runs is the instance's to say)."""
+    path = out_dir / ".locks" / f"{cut}.lock"
+    words = path.read_text().split() if path.is_file() else []
+    return words[1] if len(words) > 1 and words[0] == LEASE else None
 
 
 def lock_is_free(out_dir: Path, cut: str) -> None:

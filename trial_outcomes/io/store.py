@@ -6,6 +6,7 @@ rules of versions, links and locks."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from trial_outcomes.io.outputs import ToPublish, write_published
-from trial_outcomes.io.publishing import clear_work, cut_lock, publish, run_work_dir
+from trial_outcomes.io.publishing import clear_work, cut_lock, publish, release_lease, run_work_dir, take_lease
 from trial_outcomes.io.writers import atomic_write_bytes
 from trial_outcomes.runspec import RunSpec
 
@@ -24,10 +25,14 @@ MANIFEST = "manifest.json"
 
 @dataclass(frozen=True)
 class OutputStore:
-    """Where this run writes: ``<out>/.work/<cut>/<run id>/``, then ``<out>/<cut>``."""
+    """Where this run writes: ``<out>/.work/<cut>/<run id>/``, then ``<out>/<cut>``.
+    A leased store's ``run_id`` is the lease's owner, so a re-execution of a failed
+    run finds the files its first attempt wrote."""
 
     spec: RunSpec
     run_id: str
+    #: the run holds a lease (``leased``) rather than a lock held by this process
+    leased_by: str | None = None
 
     @classmethod
     @contextmanager
@@ -37,6 +42,17 @@ class OutputStore:
         with cut_lock(spec.out_dir, spec.cut_key, f"run {run_id[:8]} (process {os.getpid()})"):
             clear_work(spec.out_dir, spec.cut_key)
             yield cls(spec, run_id)
+
+    @classmethod
+    def leased(cls, spec: RunSpec, run_id: str, owner: str, running: Callable[[str], bool]) -> OutputStore:
+        """The store of one step of a run whose steps run in other processes (the celery
+        executor): the cut is held by a lease naming ``owner`` (the run, or the run it
+        re-executes), taken by the first step and kept by the others; the working
+        folder is emptied when the lease is new. ``CutBusy`` while another run that is
+        still ``running`` holds it. Publishing gives the lease back."""
+        if take_lease(spec.out_dir, spec.cut_key, owner, running):
+            clear_work(spec.out_dir, spec.cut_key)
+        return cls(spec, owner, leased_by=owner)
 
     @property
     def out_dir(self) -> Path:
@@ -64,4 +80,37 @@ class OutputStore:
         manifest = manifest_for(files, work)
         atomic_write_bytes(work / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
         final, new = publish(self.out_dir, self.spec.cut_key, [*files, work / MANIFEST], manifest["outputs"])
+        if self.leased_by is not None:
+            release_lease(self.out_dir, self.spec.cut_key, self.leased_by)
         return final, new, manifest
+
+
+@dataclass(frozen=True)
+class PooledStore:
+    """The pooled analysis's folder: ``<pooled out>/<name>``, published as versions the
+    way a cut is (``io/publishing.py``): under its lock, from a working folder, in one
+    atomic step, nothing new when the outputs are the same."""
+
+    out_dir: Path
+    name: str = "pooled"
+
+    def publish(
+        self, run_id: str, bundle: ToPublish, when: dt.date, manifest: dict[str, Any]
+    ) -> tuple[Path, bool, dict[str, Any]]:
+        """Write ``bundle`` and ``manifest`` (with the outputs' hashes added) and publish them."""
+        from trial_outcomes.provenance import sha256_file
+
+        with cut_lock(self.out_dir, self.name, f"pooled run {run_id[:8]} (process {os.getpid()})"):
+            clear_work(self.out_dir, self.name)
+            work = run_work_dir(self.out_dir, self.name, run_id)
+            write_published(work, bundle, when)
+            files = sorted(p for p in work.iterdir() if not p.name.startswith(".") and p.name != MANIFEST)
+            outputs = {
+                member.relative_to(work).as_posix(): sha256_file(member)
+                for path in files
+                for member in (sorted(q for q in path.rglob("*") if q.is_file()) if path.is_dir() else [path])
+            }
+            manifest = {**manifest, "outputs": dict(sorted(outputs.items()))}
+            atomic_write_bytes(work / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+            final, new = publish(self.out_dir, self.name, [*files, work / MANIFEST], manifest["outputs"])
+            return final, new, manifest

@@ -18,7 +18,8 @@ PARTITION_TAG = "dagster/partition"
 
 def cut_key_problem(run: DagsterRun) -> str | None:
     """Why the run's data cut is not a cut, or None (a run without a partition is not ours to judge)."""
-    key = run.tags.get(PARTITION_TAG)
+    # a portfolio run (trial x cut) is judged on its cut
+    key = run.tags.get(f"{PARTITION_TAG}/cut", run.tags.get(PARTITION_TAG))
     if key is None:
         return None
     try:

@@ -57,6 +57,22 @@ def output_asset_keys(assets: list[dg.AssetsDefinition]) -> list[dg.AssetKey]:
     return sorted(key for a in assets for key in a.keys if OUTPUT_TAG in a.tags_by_key.get(key, {}))
 
 
+def trial_assets() -> list[dg.AssetsDefinition]:
+    """Every asset of one trial's run, ``published_cut`` last (the single trial's graph,
+    and the portfolio's, partitioned by trial too)."""
+    derived = dg.load_assets_from_modules(
+        [subject_level, adverse_events, laboratory, time_to_event, safety, survival, monitoring, qc, report]
+    )
+    assets: list[dg.AssetsDefinition] = [
+        *RAW_ASSETS,
+        trial_drop,
+        cut_records,
+        drop_identity,
+        *(a for a in derived if isinstance(a, dg.AssetsDefinition)),
+    ]
+    return [*assets, build_published_cut(output_asset_keys(assets))]
+
+
 def build_definitions(settings: DropSettings | None = None, spec: RunSpec | None = None) -> dg.Definitions:
     """Definitions for one drop and output folder (from the environment by default).
     Every job runs in one process (its steps share values in memory; the cut's lock
@@ -69,13 +85,8 @@ def build_definitions(settings: DropSettings | None = None, spec: RunSpec | None
     settings = settings or DropSettings.from_env()
     plan = spec.plan if spec is not None else settings.analysis_plan()
     run_spec: Any = dg.ResourceDefinition.hardcoded_resource(spec) if spec is not None else settings
-    derived = dg.load_assets_from_modules(
-        [subject_level, adverse_events, laboratory, time_to_event, safety, survival, monitoring, qc, report]
-    )
-    assets = [*RAW_ASSETS, trial_drop, cut_records, drop_identity, *derived]
-    published_cut = build_published_cut(output_asset_keys(assets))
     return dg.Definitions(
-        assets=[*assets, published_cut],
+        assets=trial_assets(),
         jobs=[
             dg.define_asset_job(
                 ALL_JOB,

@@ -95,12 +95,14 @@ class FrameStore(dg.UPathIOManager):
         self._readers: dict[str, int] = {}
 
     def make_safe_partition_path(self, base_path: UPath, partition: str) -> UPath:
-        """Partition keys are data cuts; anything that could leave ``base_path`` is refused."""
-        if not _SAFE_PART.fullmatch(partition):
+        """Partition keys are data cuts (a portfolio's: ``<cut>/<trial>``, one folder per
+        dimension); anything that could leave ``base_path`` is refused."""
+        parts = partition.replace("|", "/").split("/")  # "|": the multi-partition key of an older layout
+        if not all(_SAFE_PART.fullmatch(part) for part in parts):
             raise dg.Failure(
                 description=f"partition key {partition!r} is not a plain name (letters, digits, '.', '-', '_')"
             )
-        return base_path / partition
+        return base_path.joinpath(*parts)
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         """Store the value without telling the UI where: the pickle's path is storage

@@ -58,6 +58,11 @@ def draw(spec: Any) -> bytes:
 
 
 def workers() -> int:
+    """Figure worker processes: ``TRIAL_FIGURE_WORKERS``, else up to two on Linux; none
+    (draw in this process) inside a daemonic process, such as a celery worker's pool
+    process, which may not have children."""
+    if multiprocessing.current_process().daemon:
+        return 1
     configured = os.environ.get("TRIAL_FIGURE_WORKERS", "")
     if configured.isdigit() and int(configured) > 0:
         return int(configured)

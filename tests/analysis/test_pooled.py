@@ -1,0 +1,128 @@
+"""The pooled analysis held to R (tests/reference/pooled/make_pooled.R): survival::lung
+with the institution made a trial (a, b, c) and sex the comparison factor, so each
+number is R's ``survdiff``, ``coxph(... + strata(TRIAL))``, ``survfit`` and
+``prop.test`` on the same rows. Hand-worked examples are in the docstrings."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from trial_outcomes.analysis.pooled import (
+    POOLED,
+    cochran_q,
+    forest,
+    homogeneity,
+    pooled_safety,
+    pooled_tests,
+    survival_by_trial,
+)
+from trial_outcomes.analysis.rates import clopper_pearson
+
+HERE = Path(__file__).resolve().parents[1] / "reference" / "pooled"
+R = json.loads((HERE / "pooled.json").read_text())
+TRIALS = ["a", "b", "c"]
+
+
+def close(a: float | None, b: float, rel: float = 1e-6) -> bool:
+    return a is not None and math.isclose(a, b, rel_tol=rel, abs_tol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def adtte() -> pl.DataFrame:
+    """lung as two endpoints (OS and EFS the same rows), the layout ``pool_adtte`` makes."""
+    lung = pl.read_csv(HERE / "pooled.csv")
+    rows = lung.with_row_index("i").select(
+        "TRIAL",
+        pl.format("S{}", "i").alias("USUBJID"),
+        pl.col("time").cast(pl.Float64).alias("AVAL"),
+        (1 - pl.col("event")).cast(pl.Int64).alias("CNSR"),
+        "SEX",
+    )
+    return pl.concat([rows.with_columns(pl.lit(e).alias("PARAMCD")) for e in ("OS", "EFS")])
+
+
+def test_tests_equal_survdiff_and_stratified_coxph(adtte: pl.DataFrame) -> None:
+    tests = pooled_tests(adtte, "SEX", ["F"]).filter(pl.col("endpoint") == "OS")
+    across = tests.filter(pl.col("test") == "log-rank across trials").row(0, named=True)
+    assert close(across["statistic"], R["across"]["chisq"]) and across["df"] == 2
+    assert close(across["p"], R["across"]["p"])
+    strat = tests.filter(pl.col("test") == "stratified log-rank").row(0, named=True)
+    assert close(strat["statistic"], R["stratified"]["chisq"]) and close(strat["p"], R["stratified"]["p"])
+    cox = tests.filter(pl.col("test") == "stratified Cox").row(0, named=True)
+    assert close(cox["hr"], R["cox"]["hr"]) and close(cox["hr_lcl"], R["cox"]["lcl"], 1e-5)
+    assert close(cox["hr_ucl"], R["cox"]["ucl"], 1e-5) and close(cox["p"], R["cox"]["p"], 1e-4)
+
+
+def test_forest_per_trial_and_heterogeneity(adtte: pl.DataFrame) -> None:
+    rows = forest(adtte, "SEX", "F", TRIALS).filter(pl.col("endpoint") == "OS")
+    for trial in TRIALS:
+        row = rows.filter(pl.col("trial") == trial).row(0, named=True)
+        assert close(row["hr"], R["per_trial"][trial]["hr"]), trial
+        assert close(row["hr_lcl"], R["per_trial"][trial]["lcl"], 1e-5)
+        assert close(row["p"], R["per_trial"][trial]["p"], 1e-4)
+    pooled = rows.filter(pl.col("trial") == POOLED).row(0, named=True)
+    assert close(pooled["hr"], R["cox"]["hr"])
+    assert close(pooled["q"], R["q"]["q"], 1e-5) and pooled["q_df"] == 2
+    assert close(pooled["q_p"], R["q"]["p"], 1e-5) and close(pooled["i2"], R["q"]["i2"], 1e-4)
+
+
+def test_survival_by_trial_equals_survfit(adtte: pl.DataFrame) -> None:
+    table = survival_by_trial(adtte, TRIALS).filter(pl.col("endpoint") == "OS")
+    for trial, key in [*((t, t) for t in TRIALS), (POOLED, "all")]:
+        row = table.filter(pl.col("trial") == trial).row(0, named=True)
+        want = R["km"][key]
+        assert row["median_days"] == want["median"] and row["median_lcl_days"] == want["lcl"], trial
+        assert row["median_ucl_days"] == want["ucl"]
+        assert close(row["rate_12m"], want["rate"]) and close(row["rate_12m_lcl"], want["rate_lcl"], 1e-6)
+
+
+def test_homogeneity_equals_prop_test() -> None:
+    """prop.test(c(5, 9, 14), c(40, 50, 45), correct = FALSE) in R; and the docstring's
+    example by hand: x = (2, 8) of 10 each gives chi-square 7.2."""
+    chisq, df, p, note = homogeneity([5, 9, 14], [40, 50, 45])
+    assert close(chisq, R["prop_test"]["chisq"]) and df == 2 and close(p, R["prop_test"]["p"])
+    assert note is None
+    chisq, df, p, _ = homogeneity([2, 8], [10, 10])
+    assert close(chisq, 7.2) and df == 1
+    assert homogeneity([0, 0], [10, 12])[3] == "not testable: no events in any trial"
+    assert homogeneity([1], [10])[3] == "one trial only"
+    lcl, ucl = clopper_pearson(9, 50)
+    assert close(lcl, R["clopper_pearson"]["lcl"]) and close(ucl, R["clopper_pearson"]["ucl"])
+
+
+def test_cochran_q_by_hand() -> None:
+    """b = (0, 1), se = (1, 1): pooled 0.5, Q = 0.5 on 1 df, I^2 = 0 (Q < df)."""
+    q, df, p, i2 = cochran_q([0.0, 1.0], [1.0, 1.0])
+    assert q == pytest.approx(0.5) and df == 1 and i2 == 0.0 and p == pytest.approx(0.4795001, rel=1e-6)
+    assert cochran_q([0.3], [0.1]) == (None, 0, None, None)
+
+
+def test_degenerate_trials_give_notes_not_errors() -> None:
+    """A trial with one group only, a trial without events: empty estimates with the reason."""
+    adtte = pl.DataFrame(
+        {
+            "TRIAL": ["a"] * 4 + ["b"] * 4,
+            "USUBJID": [f"S{i}" for i in range(8)],
+            "PARAMCD": ["OS"] * 8,
+            "AVAL": [10.0, 20, 30, 40, 10, 20, 30, 40],
+            "CNSR": [0, 1, 0, 1, 1, 1, 1, 1],
+            "SEX": ["M", "M", "M", "M", "F", "M", "F", "M"],
+        }
+    )
+    rows = forest(adtte, "SEX", "F", ["a", "b"]).filter(pl.col("endpoint") == "OS")
+    assert rows["note"].to_list()[:2] == ["one group only", "no events"]
+    assert rows["hr"].null_count() == 3
+    adsl = pl.DataFrame(
+        {"TRIAL": ["a", "b"], "SAFFL": ["Y", "Y"], "CRSGR": [None, 4], "ICANGR": [None, None], "NRMFL": ["N", "N"]}
+    )
+    safety = pooled_safety(adsl, ["a", "b"])
+    assert safety.filter(pl.col("trial") == POOLED)["note"].to_list() == [
+        "an expected count is below 5: the chi-square approximation may be poor",
+        "not testable: no events in any trial",
+        "not testable: no events in any trial",
+    ]

@@ -1,0 +1,84 @@
+"""Dagster's celery executor, with one fix: a step whose worker process died.
+
+``dagster_celery`` reads a step's events from its task's result. When the worker
+process running the step is killed (the kernel's OOM killer, a node lost), the task
+fails with celery's ``WorkerLostError`` and no event of the step ever arrives;
+dagster-celery 0.29 then stops submitting steps but keeps waiting for the steps it
+will never submit, and the run hangs as STARTED with its cut's lease held (seen
+here: tests/e2e/test_celery_portfolio.py). This executor reports such a step as
+failed, with the worker's error, from the run's own process: the steps that depend
+on it are skipped, the run fails, nothing is published, and the lease is free for a
+re-execution. Everything else is dagster-celery's own code.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import dagster as dg
+from dagster._core.definitions.executor_definition import multiple_process_executor_requirements
+from dagster._core.events import DagsterEvent, StepFailureData
+from dagster._core.execution.retries import RetryMode
+from dagster._serdes import serialize_value
+from dagster._utils.error import serializable_error_info_from_exc_info
+from dagster_celery.core_execution_loop import core_celery_execution_loop
+from dagster_celery.executor import CeleryExecutor, _submit_task, celery_executor
+
+
+class _StepResult:
+    """A submitted step's celery result whose ``get`` turns a lost worker into the step's failure."""
+
+    def __init__(self, result: Any, plan_context: Any, step: Any):
+        self._result = result
+        self._plan_context = plan_context
+        self._step = step
+
+    def ready(self) -> bool:
+        return bool(self._result.ready())
+
+    def revoke(self) -> None:
+        self._result.revoke()
+
+    def get(self) -> list[str]:
+        from celery.exceptions import TaskRevokedError
+
+        try:
+            events: list[str] = self._result.get()
+            return events
+        except TaskRevokedError:
+            raise
+        except Exception:
+            error = serializable_error_info_from_exc_info(sys.exc_info())
+            failure = DagsterEvent.step_failure_event(
+                step_context=self._plan_context.for_step(self._step),
+                step_failure_data=StepFailureData(error=error, user_failure_data=None),
+                message=f'step "{self._step.key}" failed: its celery worker process was lost ({error.message.strip()})',
+            )
+            return [serialize_value(failure)]
+
+
+def _submit(app: Any, plan_context: Any, step: Any, queue: str, priority: int, known_state: Any) -> _StepResult:
+    return _StepResult(_submit_task(app, plan_context, step, queue, priority, known_state), plan_context, step)
+
+
+class TrialCeleryExecutor(CeleryExecutor):
+    def execute(self, plan_context: Any, execution_plan: Any) -> Any:
+        return core_celery_execution_loop(plan_context, execution_plan, step_execution_fn=_submit)
+
+
+@dg.executor(
+    name="celery",
+    config_schema=celery_executor.config_schema.as_field(),
+    requirements=multiple_process_executor_requirements(),
+)
+def trial_celery_executor(init_context: dg.InitExecutorContext) -> TrialCeleryExecutor:
+    """``dagster_celery.celery_executor`` with a lost worker failing its step (module docstring)."""
+    config = init_context.executor_config
+    return TrialCeleryExecutor(
+        broker=config.get("broker"),
+        backend=config.get("backend"),
+        config_source=config.get("config_source"),
+        include=config.get("include"),
+        retries=RetryMode.from_config(config["retries"]),  # type: ignore[arg-type]
+    )

@@ -1,0 +1,135 @@
+"""The portfolio's Dagster definitions: every trial's outcome assets, partitioned by
+trial x data cut (the UI shows the grid), and the pooled analysis over the trials'
+published cuts; executed in one process or by celery workers (the portfolio file's
+``[execution]``).
+
+The trial assets are the single trial's, the same code (``assets/shared.py``
+``repartitioned``): a portfolio run of one (trial, cut) publishes what
+``trial-outcomes run`` publishes for that drop and cut, byte for byte. What differs:
+
+- the run specification comes from the portfolio file and the run's two partition
+  keys (``PortfolioSettings``);
+- the cut is held by a lease naming the run (``shared_output_store``), because under
+  celery every step is its own process and no process lives as long as the run;
+- values between steps are stored under the portfolio's storage folder, which every
+  worker must see (one machine here; a shared volume on a cluster: deploy/README.md).
+
+Load it in the UI with ``TRIAL_PORTFOLIO=portfolio.toml dagster dev -m
+trial_outcomes.pipelines.portfolio``; celery workers import the same module.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from trial_outcomes.assets.pooled import POOLED_IO, POOLED_STORE, PORTFOLIO, pooled_analysis_asset
+from trial_outcomes.assets.shared import (
+    FIGURE_WORKERS,
+    OUTPUT_STORE,
+    SETTINGS,
+    PortfolioSettings,
+    figure_workers,
+    portfolio_partitions,
+    repartitioned,
+    shared_output_store,
+)
+from trial_outcomes.io.store import PooledStore
+from trial_outcomes.pipelines.definitions import trial_assets
+from trial_outcomes.pipelines.storage import frame_io_manager
+from trial_outcomes.portfolio import Portfolio, load_portfolio
+
+PORTFOLIO_ENV = "TRIAL_PORTFOLIO"
+TRIALS_JOB = "portfolio_trials"
+POOLED_JOB = "pooled_analysis_job"
+#: celery settings of the tested setup (deploy/ keeps the cluster's in step): one task at a time per
+#: worker process, and a task acknowledged when it starts (a worker killed mid-step fails the step, and
+#: the run, instead of running it twice)
+CELERY_CONFIG_SOURCE: dict[str, Any] = {"worker_prefetch_multiplier": 1, "task_acks_late": False}
+
+
+def executor_for(portfolio: Portfolio) -> dg.ExecutorDefinition:
+    """The in-process executor, or Dagster's celery executor on the portfolio's broker."""
+    if portfolio.execution.executor == "celery":
+        from trial_outcomes.pipelines.celery import trial_celery_executor
+
+        executor: dg.ExecutorDefinition = trial_celery_executor.configured(
+            {
+                "broker": portfolio.execution.broker,
+                "backend": portfolio.execution.backend,
+                "config_source": CELERY_CONFIG_SOURCE,
+            }
+        )
+        return executor
+    return dg.in_process_executor
+
+
+def build_portfolio_definitions(portfolio: Portfolio | str | Path) -> dg.Definitions:
+    """The portfolio's assets, jobs and resources."""
+    if not isinstance(portfolio, Portfolio):
+        portfolio = load_portfolio(portfolio)
+    partitions = portfolio_partitions(portfolio.trial_ids)
+    trial = [repartitioned(a, partitions) for a in trial_assets()]
+    executor = executor_for(portfolio)
+    return dg.Definitions(
+        assets=[*trial, pooled_analysis_asset],
+        jobs=[
+            dg.define_asset_job(
+                TRIALS_JOB,
+                selection=dg.AssetSelection.assets(*trial),
+                partitions_def=partitions,
+                executor_def=executor,
+                description="Every outcome asset of one trial at one data cut (a cell of the trial x cut grid), "
+                "published as one set in that trial's output folder.",
+                config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            ),
+            dg.define_asset_job(
+                POOLED_JOB,
+                selection=dg.AssetSelection.assets(pooled_analysis_asset),
+                executor_def=executor,
+                description="The pooled analysis of the trials' published cuts (the portfolio file names them).",
+            ),
+        ],
+        resources={
+            SETTINGS: PortfolioSettings(portfolio=str(portfolio.path)),
+            OUTPUT_STORE: shared_output_store,
+            FIGURE_WORKERS: figure_workers,
+            PORTFOLIO: dg.ResourceDefinition.hardcoded_resource(portfolio),
+            POOLED_STORE: dg.ResourceDefinition.hardcoded_resource(PooledStore(portfolio.pooled.out)),
+            "io_manager": frame_io_manager.configured({"base_dir": str(portfolio.storage_dir)}),
+            POOLED_IO: dg.FilesystemIOManager(base_dir=str(portfolio.storage_dir / "pooled")),
+        },
+        executor=executor,
+    )
+
+
+@cache
+def _from_environment() -> dg.Definitions:
+    path = os.environ.get(PORTFOLIO_ENV)
+    if not path:
+        raise dg.DagsterInvariantViolationError(
+            f"the portfolio definitions need {PORTFOLIO_ENV}: the path of the portfolio file (portfolio.toml)"
+        )
+    return build_portfolio_definitions(path)
+
+
+def trials_job() -> dg.JobDefinition:
+    """The trials' job of the portfolio ``TRIAL_PORTFOLIO`` names (``dg.reconstructable``
+    points a celery worker here)."""
+    return _from_environment().resolve_job_def(TRIALS_JOB)
+
+
+def pooled_job() -> dg.JobDefinition:
+    """The pooled analysis's job of the portfolio ``TRIAL_PORTFOLIO`` names."""
+    return _from_environment().resolve_job_def(POOLED_JOB)
+
+
+def __getattr__(name: str) -> Any:
+    """``defs``, made from ``TRIAL_PORTFOLIO`` when the UI or a celery worker loads this module."""
+    if name == "defs":
+        return _from_environment()
+    raise AttributeError(name)

@@ -1,0 +1,140 @@
+"""Runs of a portfolio: every (trial, cut) asked for, then the pooled analysis.
+
+With the in-process executor the runs go one after another in this process. With
+celery, each run's coordinating loop is its own process (started here, all at once),
+and the runs' steps are executed by the celery workers, so steps of different trials
+and cuts run in parallel on as many workers as listen on the broker. Every run is
+recorded in the Dagster instance (``DAGSTER_HOME``: PostgreSQL for celery).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from dataclasses import dataclass
+
+import dagster as dg
+
+from trial_outcomes.assets.shared import CUT_DIMENSION, PORTFOLIO_CUT_PARTITIONS, TRIAL_DIMENSION
+from trial_outcomes.dates import parse_cut
+from trial_outcomes.errors import UsageError
+from trial_outcomes.pipelines.instance import open_instance
+from trial_outcomes.pipelines.portfolio import PORTFOLIO_ENV
+from trial_outcomes.portfolio import Portfolio, load_portfolio
+
+
+@dataclass(frozen=True)
+class PortfolioRun:
+    trial: str  # "" for the pooled analysis
+    cut: str
+    run_id: str
+    success: bool
+    error: str = ""
+
+
+def partition_tags(trial: str, cut: str) -> dict[str, str]:
+    """The tags of a run of one cell of the trial x cut grid (as the UI's launchpad sets them)."""
+    key = dg.MultiPartitionKey({TRIAL_DIMENSION: trial, CUT_DIMENSION: cut})
+    return {
+        "dagster/partition": str(key),
+        f"dagster/partition/{TRIAL_DIMENSION}": trial,
+        f"dagster/partition/{CUT_DIMENSION}": cut,
+    }
+
+
+def _first_error(instance: dg.DagsterInstance, run_id: str) -> str:
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is not None and event.event_type_value in ("STEP_FAILURE", "RUN_FAILURE"):
+            data = event.event_specific_data
+            error = getattr(data, "error", None)
+            return f"{event.step_key or 'run'}: {error.message.strip() if error else event.message or ''}"
+    return ""
+
+
+def _execute(portfolio_path: str, trial: str, cut: str) -> PortfolioRun:
+    """One run, in this process: a (trial, cut), or the pooled analysis when ``trial`` is empty."""
+    os.environ[PORTFOLIO_ENV] = portfolio_path
+    from trial_outcomes.pipelines.portfolio import pooled_job, trials_job
+
+    job = dg.reconstructable(trials_job if trial else pooled_job)
+    with open_instance() as instance:
+        result = dg.execute_job(
+            job,
+            instance=instance,
+            tags=partition_tags(trial, cut) if trial else {"trial/trigger": "portfolio"},
+            raise_on_error=False,
+        )
+        error = "" if result.success else _first_error(instance, result.run_id)
+    return PortfolioRun(trial, cut, result.run_id, result.success, error)
+
+
+def _execute_packed(args: tuple[str, str, str]) -> PortfolioRun:
+    return _execute(*args)
+
+
+def run_portfolio(
+    portfolio: Portfolio | str,
+    cuts: list[str],
+    trials: list[str] | None = None,
+    pooled: bool = True,
+) -> list[PortfolioRun]:
+    """Run each trial of ``trials`` (all by default) at each cut of ``cuts``, then the
+    pooled analysis (when ``pooled``) if every trial run published."""
+    if not isinstance(portfolio, Portfolio):
+        portfolio = load_portfolio(portfolio)
+    chosen = trials or portfolio.trial_ids
+    for trial in chosen:
+        portfolio.trial(trial)  # an unknown trial is a usage error, before any run
+    for cut in cuts:
+        parse_cut(cut)
+    if portfolio.execution.executor == "celery" and not os.environ.get("DAGSTER_HOME"):
+        raise UsageError("the celery executor needs a shared Dagster instance: set DAGSTER_HOME (deploy/README.md)")
+    with open_instance() as instance:
+        known = set(instance.get_dynamic_partitions(PORTFOLIO_CUT_PARTITIONS))
+        new = sorted(set(cuts) - known)
+        if new:
+            instance.add_dynamic_partitions(PORTFOLIO_CUT_PARTITIONS, new)
+    work = [(str(portfolio.path), trial, cut) for cut in cuts for trial in chosen]
+    if portfolio.execution.executor == "celery" and len(work) > 1:
+        # each run's coordinating loop in its own process; the workers do the steps
+        with multiprocessing.get_context("spawn").Pool(len(work)) as pool:
+            runs = pool.map(_execute_packed, work)
+    else:
+        runs = [_execute(*item) for item in work]
+    if (pooled and runs and all(r.success for r in runs)) or (pooled and not work):
+        runs.append(_execute(str(portfolio.path), "", ""))
+    return runs
+
+
+def retry_run(portfolio: Portfolio | str, run_id: str) -> PortfolioRun:
+    """Re-execute a failed portfolio run from its failure: the steps that succeeded are
+    not run again (their values are in the portfolio's storage, and the files they
+    wrote in the working folder of the run's lease, which the re-execution keeps); the
+    failed and skipped steps run, and the cut is published."""
+    if not isinstance(portfolio, Portfolio):
+        portfolio = load_portfolio(portfolio)
+    os.environ[PORTFOLIO_ENV] = str(portfolio.path)
+    from trial_outcomes.pipelines.portfolio import pooled_job, trials_job
+
+    with open_instance() as instance:
+        failed = instance.get_run_by_id(run_id)
+        if failed is None:
+            raise UsageError(f"no run {run_id} in the Dagster instance {instance.root_directory}")
+        if failed.status not in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
+            raise UsageError(f"run {run_id} is {failed.status.value.lower()}: only a failed or canceled run is retried")
+        root = failed.root_run_id or failed.run_id
+        kept = {k: v for k, v in failed.tags.items() if k.startswith("dagster/partition") or k.startswith("trial/")}
+        tags = {**kept, "dagster/parent_run_id": failed.run_id, "dagster/root_run_id": root}
+        trial = failed.tags.get(f"dagster/partition/{TRIAL_DIMENSION}", "")
+        result = dg.execute_job(
+            dg.reconstructable(trials_job if trial else pooled_job),
+            instance=instance,
+            tags=tags,
+            reexecution_options=dg.ReexecutionOptions.from_failure(failed.run_id, instance),
+            raise_on_error=False,
+        )
+        error = "" if result.success else _first_error(instance, result.run_id)
+    return PortfolioRun(
+        trial, failed.tags.get(f"dagster/partition/{CUT_DIMENSION}", ""), result.run_id, result.success, error
+    )
