@@ -22,7 +22,7 @@ import tempfile
 import time
 import webbrowser
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from trial_outcomes.dates import parse_cut
 from trial_outcomes.errors import UsageError
@@ -159,6 +159,15 @@ def cmd_synth(args: argparse.Namespace) -> int:
     except UsageError as exc:
         return _fail(str(exc))
     started = time.perf_counter()
+    if args.portfolio:
+        from trial_outcomes.synth.portfolio import write_portfolio
+
+        if args.portfolio < 1:
+            return _fail("--portfolio must be at least 1 trial")
+        path = write_portfolio(Path(args.out), args.portfolio, args.seed, executor=args.executor)
+        print(f"synthetic portfolio of {args.portfolio} trials (seed {args.seed}): {path}")
+        print(f"done in {time.perf_counter() - started:.1f} s")
+        return 0
     counts = generate(
         Path(args.out),
         args.subjects,
@@ -193,9 +202,14 @@ def ui_commands(args: argparse.Namespace, home: Path) -> tuple[list[list[str]], 
     workspace = home / "workspace.yaml"  # one code location, named as in pyproject.toml's [tool.dagster]
     from trial_outcomes.pipelines.definitions import CODE_LOCATION, DEFINITIONS_MODULE
 
+    module, location = DEFINITIONS_MODULE, CODE_LOCATION
+    if getattr(args, "portfolio", ""):  # the portfolio's trial x cut grid and pooled analysis instead
+        from trial_outcomes.pipelines.portfolio import PORTFOLIO_ENV
+
+        env[PORTFOLIO_ENV] = str(Path(args.portfolio).resolve())
+        module, location = "trial_outcomes.pipelines.portfolio", "trial_outcomes_portfolio"
     workspace.write_text(
-        f"load_from:\n  - python_module:\n      module_name: {DEFINITIONS_MODULE}\n"
-        f"      location_name: {CODE_LOCATION}\n"
+        f"load_from:\n  - python_module:\n      module_name: {module}\n      location_name: {location}\n"
     )
     # quiet by default (warnings and errors: ~2,100 DEBUG lines a run otherwise); --verbose shows Dagster's own
     level = "debug" if getattr(args, "verbose", False) else "warning"
@@ -227,8 +241,17 @@ def cmd_ui(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     from trial_outcomes.io.file_server import serve_outputs
 
+    if args.portfolio:
+        from trial_outcomes.portfolio import PortfolioError, load_portfolio
+
+        try:
+            served = load_portfolio(args.portfolio).path.parent  # every trial's outputs and the pooled ones
+        except PortfolioError as exc:
+            return _fail(str(exc))
+    else:
+        served = Path(args.out).resolve()
     try:
-        files = serve_outputs(Path(args.out).resolve(), args.host, args.files_port)
+        files = serve_outputs(served, args.host, args.files_port)
     except OSError as exc:
         return _fail(
             f"cannot serve the outputs on {args.host}:{args.files_port} ({exc.strerror or exc}): "
@@ -257,6 +280,108 @@ def cmd_ui(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 p.kill()
     return 0
+
+
+def _portfolio(path: str) -> Any:
+    from trial_outcomes.portfolio import load_portfolio
+
+    return load_portfolio(path)
+
+
+def cmd_portfolio_run(args: argparse.Namespace) -> int:
+    """Every (trial, cut) asked for, then the pooled analysis; a line per run."""
+    from trial_outcomes.pipelines.portfolio_runner import run_portfolio
+    from trial_outcomes.portfolio import PortfolioError
+
+    try:
+        portfolio = _portfolio(args.portfolio)
+        if not args.cut and not args.pooled_only:
+            raise UsageError("give at least one --cut (or --pooled-only)")
+        started = time.perf_counter()
+        runs = run_portfolio(portfolio, [] if args.pooled_only else args.cut, args.trial or None, not args.no_pooled)
+    except (UsageError, PortfolioError, ValueError) as exc:
+        return _fail(str(exc))
+    for r in runs:
+        what = f"trial {r.trial} at {r.cut}" if r.trial else "pooled analysis"
+        state = "published" if r.success else f"FAILED ({r.error or 'see the run in the UI'})"
+        print(f"  {what}: {state} (run {r.run_id[:8]})")
+    failed = [r for r in runs if not r.success]
+    print(
+        f"{len(runs) - len(failed)} of {len(runs)} runs published with the {portfolio.execution.executor} executor "
+        f"in {time.perf_counter() - started:.1f} s"
+        + (
+            f"; retry a failed run with: trial-outcomes portfolio retry RUN_ID --portfolio {args.portfolio}"
+            if failed
+            else ""
+        )
+    )
+    return 1 if failed else 0
+
+
+def cmd_portfolio_retry(args: argparse.Namespace) -> int:
+    from trial_outcomes.pipelines.portfolio_runner import retry_run
+    from trial_outcomes.portfolio import PortfolioError
+
+    try:
+        run = retry_run(_portfolio(args.portfolio), args.run_id)
+    except (UsageError, PortfolioError) as exc:
+        return _fail(str(exc))
+    what = f"trial {run.trial} at {run.cut}" if run.trial else "pooled analysis"
+    print(f"  {what}: {'published' if run.success else 'FAILED (' + run.error + ')'} (run {run.run_id[:8]})")
+    return 0 if run.success else 1
+
+
+def celery_worker_command(
+    portfolio: Any, name: str, concurrency: int, config_dir: Path
+) -> tuple[list[str], dict[str, str]]:
+    """The celery worker of ``portfolio``'s broker (the command and its environment): it
+    runs the portfolio's steps, one at a time per process, importing the same
+    definitions (``TRIAL_PORTFOLIO``)."""
+    from trial_outcomes.pipelines.portfolio import CELERY_CONFIG_SOURCE, PORTFOLIO_ENV
+
+    lines = [
+        f"broker_url = {portfolio.execution.broker!r}",
+        f"result_backend = {portfolio.execution.backend!r}",
+        *(f"{key} = {value!r}" for key, value in CELERY_CONFIG_SOURCE.items()),
+    ]
+    (config_dir / "dagster_celery_config.py").write_text("\n".join(lines) + "\n")
+    env = {
+        **os.environ,
+        PORTFOLIO_ENV: str(portfolio.path),
+        "PYTHONPATH": os.pathsep.join(p for p in (str(config_dir), os.environ.get("PYTHONPATH", "")) if p),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "dagster_celery.app",
+        "worker",
+        "-Q",
+        "dagster",
+        "-n",
+        f"{name}@%h",
+        "-c",
+        str(concurrency),
+        "--prefetch-multiplier=1",
+        "--loglevel=WARNING",
+    ]
+    return command, env
+
+
+def cmd_portfolio_worker(args: argparse.Namespace) -> int:
+    from trial_outcomes.portfolio import PortfolioError
+
+    try:
+        portfolio = _portfolio(args.portfolio)
+    except PortfolioError as exc:
+        return _fail(str(exc))
+    if args.concurrency < 1:
+        return _fail("--concurrency must be at least 1")
+    config_dir = Path(tempfile.mkdtemp(prefix="trial-celery-"))
+    command, env = celery_worker_command(portfolio, args.name, args.concurrency, config_dir)
+    print(f"celery worker {args.name} on {portfolio.execution.broker} for {portfolio.path}", flush=True)
+    os.execve(sys.executable, command, env)  # the worker replaces this process: signals reach celery itself
 
 
 def _published_cut(out: Path, cut: str) -> str:
@@ -421,6 +546,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no apheresis, labs or long-term follow-up file (the other files are unchanged)",
     )
+    synth.add_argument(
+        "--portfolio",
+        type=int,
+        default=0,
+        metavar="TRIALS",
+        help="write a portfolio of this many trials of different sizes (drops/, portfolio.toml) instead of one drop",
+    )
+    synth.add_argument(
+        "--executor", choices=("in_process", "celery"), default="in_process", help="the portfolio's executor"
+    )
     synth.set_defaults(func=cmd_synth)
     ui = sub.add_parser(
         "ui",
@@ -441,6 +576,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="port serving the published reports and figures, read-only, for the UI's links (0: any free port)",
     )
     ui.add_argument("--verbose", action="store_true", help="Dagster's info and debug lines on the console")
+    ui.add_argument(
+        "--portfolio", default="", help="a portfolio file: its trial x cut grid and pooled analysis (not one drop)"
+    )
     ui.set_defaults(func=cmd_ui)
     opener = sub.add_parser(
         "open",
@@ -465,7 +603,51 @@ def build_parser() -> argparse.ArgumentParser:
     qc.add_argument("--data", default="data/sample", help="the drop the cut was published from (its raw records)")
     qc.add_argument("--report", default="", help="the QC report CSV (empty: <out>/.qc/<cut>-<version>.csv)")
     qc.set_defaults(func=cmd_qc)
+    _portfolio_parsers(sub, fmt)
     return parser
+
+
+def _portfolio_parsers(sub: Any, fmt: Any) -> None:
+    portfolio = sub.add_parser(
+        "portfolio",
+        help="several trials from one portfolio file: their cuts, the pooled analysis, celery workers",
+        formatter_class=fmt,
+        epilog="examples:\n  trial-outcomes synth --portfolio 4 --out /tmp/pf\n"
+        "  trial-outcomes portfolio run --portfolio /tmp/pf/portfolio.toml --cut 2023-12-31 --cut 2024-03-31\n"
+        "  trial-outcomes portfolio worker --portfolio /tmp/pf/portfolio.toml --name w1   # with executor = celery",
+    )
+    verbs = portfolio.add_subparsers(dest="portfolio_command", required=True)
+    run = verbs.add_parser(
+        "run",
+        help="run each trial at each cut, then the pooled analysis",
+        formatter_class=fmt,
+        epilog="exit statuses:\n  0    every run published\n  1    a run failed (retry it)\n  2    a usage error",
+    )
+    run.add_argument("--portfolio", required=True, help="the portfolio file (portfolio.toml)")
+    run.add_argument("--cut", action="append", default=[], help="data cut YYYY-MM-DD (repeat for several)")
+    run.add_argument("--trial", action="append", default=[], help="only this trial (repeat; default: every trial)")
+    run.add_argument("--no-pooled", action="store_true", help="no pooled analysis after the trials' runs")
+    run.add_argument("--pooled-only", action="store_true", help="only the pooled analysis, of what is published")
+    run.set_defaults(func=cmd_portfolio_run)
+    retry = verbs.add_parser(
+        "retry",
+        help="re-execute a failed run from its failure",
+        formatter_class=fmt,
+        epilog="exit statuses:\n  0    published\n  1    failed again\n  2    a usage error",
+    )
+    retry.add_argument("run_id", help="the failed run's id (printed by portfolio run, shown in the UI)")
+    retry.add_argument("--portfolio", required=True, help="the portfolio file")
+    retry.set_defaults(func=cmd_portfolio_retry)
+    worker = verbs.add_parser(
+        "worker",
+        help="a celery worker for the portfolio's broker (executor = celery)",
+        formatter_class=fmt,
+        epilog="The worker runs until stopped (SIGTERM lets its current step finish).",
+    )
+    worker.add_argument("--portfolio", required=True, help="the portfolio file")
+    worker.add_argument("--name", default="worker", help="the worker's name (unique per host)")
+    worker.add_argument("--concurrency", type=int, default=1, help="steps at once (processes)")
+    worker.set_defaults(func=cmd_portfolio_worker)
 
 
 def main(argv: list[str] | None = None) -> int:

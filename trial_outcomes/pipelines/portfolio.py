@@ -81,7 +81,6 @@ def build_portfolio_definitions(portfolio: Portfolio | str | Path) -> dg.Definit
             dg.define_asset_job(
                 TRIALS_JOB,
                 selection=dg.AssetSelection.assets(*trial),
-                partitions_def=partitions,
                 executor_def=executor,
                 description="Every outcome asset of one trial at one data cut (a cell of the trial x cut grid), "
                 "published as one set in that trial's output folder.",

@@ -22,6 +22,10 @@ from trial_outcomes.pipelines.instance import open_instance
 from trial_outcomes.pipelines.portfolio import PORTFOLIO_ENV
 from trial_outcomes.portfolio import Portfolio, load_portfolio
 
+#: the runs' console (in the run's process and in each worker) says warnings and errors only; the
+#: instance keeps every event
+QUIET: dict[str, object] = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
 
 @dataclass(frozen=True)
 class PortfolioRun:
@@ -63,6 +67,7 @@ def _execute(portfolio_path: str, trial: str, cut: str) -> PortfolioRun:
             job,
             instance=instance,
             tags=partition_tags(trial, cut) if trial else {"trial/trigger": "portfolio"},
+            run_config=QUIET,
             raise_on_error=False,
         )
         error = "" if result.success else _first_error(instance, result.run_id)
@@ -95,14 +100,19 @@ def run_portfolio(
         new = sorted(set(cuts) - known)
         if new:
             instance.add_dynamic_partitions(PORTFOLIO_CUT_PARTITIONS, new)
-    work = [(str(portfolio.path), trial, cut) for cut in cuts for trial in chosen]
-    if portfolio.execution.executor == "celery" and len(work) > 1:
-        # each run's coordinating loop in its own process; the workers do the steps
-        with multiprocessing.get_context("spawn").Pool(len(work)) as pool:
-            runs = pool.map(_execute_packed, work)
-    else:
-        runs = [_execute(*item) for item in work]
-    if (pooled and runs and all(r.success for r in runs)) or (pooled and not work):
+    # cut by cut, in date order: a cut compares itself with the trial's previous published cut
+    # (the plan's [comparison]), so a trial's later cut runs once its earlier one is published,
+    # whatever the executor; within a cut, the trials run at once under celery
+    runs: list[PortfolioRun] = []
+    for cut in sorted(set(cuts)):
+        work = [(str(portfolio.path), trial, cut) for trial in chosen]
+        if portfolio.execution.executor == "celery" and len(work) > 1:
+            # each run's coordinating loop in its own process; the workers do the steps
+            with multiprocessing.get_context("spawn").Pool(len(work)) as pool:
+                runs += pool.map(_execute_packed, work)
+        else:
+            runs += [_execute(*item) for item in work]
+    if pooled and all(r.success for r in runs):  # the pool of published cuts only: never after a failed run
         runs.append(_execute(str(portfolio.path), "", ""))
     return runs
 
@@ -132,6 +142,7 @@ def retry_run(portfolio: Portfolio | str, run_id: str) -> PortfolioRun:
             instance=instance,
             tags=tags,
             reexecution_options=dg.ReexecutionOptions.from_failure(failed.run_id, instance),
+            run_config=failed.run_config,
             raise_on_error=False,
         )
         error = "" if result.success else _first_error(instance, result.run_id)

@@ -1,0 +1,300 @@
+"""The portfolio on a real distributed executor (issue 27): two celery workers started
+here against the machine's RabbitMQ (127.0.0.1:5672) and a fresh PostgreSQL database
+(127.0.0.1:5432) as the Dagster instance.
+
+1. Four trials x two cuts and the pooled analysis through the workers; every
+   published file equals the in-process run's, byte for byte; steps of different
+   runs overlapped in time, on both workers.
+2. A worker's process killed (SIGKILL) while it renders a report: that run fails,
+   nothing of its cut is published, the cut's lease is free; a retry from the
+   failure publishes the cut, equal to the in-process run of it.
+
+QC in R is off here (``TRIAL_RSCRIPT``): it has its own tests, and costs a minute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from trial_outcomes.io.publishing import lease_holder, published_cuts
+from trial_outcomes.synth.portfolio import write_portfolio
+
+pytestmark = pytest.mark.slow
+
+CUTS = ("2023-12-31", "2024-03-31")
+KILL_CUT = "2024-01-31"
+SIZES = (40, 30, 50, 24)
+TRIALS = [f"trial-{k}" for k in range(1, 5)]
+
+
+def _reachable(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _psql(sql: str) -> None:
+    import psycopg2
+
+    connection = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=5)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[str]:
+    if not (_reachable(5672) and _reachable(5432)):
+        pytest.fail("RabbitMQ (127.0.0.1:5672) and PostgreSQL (127.0.0.1:5432) run on every machine, CI's included")
+    name = f"trial_celery_{uuid.uuid4().hex[:10]}"
+    _psql(f"CREATE DATABASE {name}")
+    yield name
+    _psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+    _psql(f"DROP DATABASE IF EXISTS {name}")
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {**os.environ, "DAGSTER_HOME": str(home), "TRIAL_RSCRIPT": str(home / "no-rscript")}
+
+
+def _cli(*args: str, home: Path, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "trial_outcomes.cli", *args],
+        env=_env(home),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def portfolios(tmp_path_factory: pytest.TempPathFactory, database: str) -> Iterator[dict[str, Any]]:
+    """The same four trials twice (the same seeds give the same drops): one portfolio on
+    celery with PostgreSQL, one in process with SQLite; two workers for the first."""
+    root = tmp_path_factory.mktemp("portfolio")
+    celery = write_portfolio(root / "celery", 4, sizes=SIZES, executor="celery")
+    in_process = write_portfolio(root / "in_process", 4, sizes=SIZES)
+    celery_home, process_home = root / "home-celery", root / "home-in-process"
+    celery_home.mkdir()
+    process_home.mkdir()
+    (celery_home / "dagster.yaml").write_text(
+        "storage:\n  postgres:\n    postgres_db:\n      hostname: 127.0.0.1\n      port: 5432\n"
+        f"      db_name: {database}\n      username: postgres\n      password: ''\n"
+        "telemetry:\n  enabled: false\n"
+    )
+    (process_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    logs = [open(root / f"{name}.log", "w") for name in ("w1", "w2")]  # noqa: SIM115 - closed below
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "trial_outcomes.cli",
+                "portfolio",
+                "worker",
+                "--portfolio",
+                str(celery),
+                "--name",
+                name,
+            ],
+            env=_env(celery_home),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for name, log in zip(("w1", "w2"), logs, strict=True)
+    ]
+    try:
+        time.sleep(8)  # the workers connect to the broker
+        assert all(w.poll() is None for w in workers), (root / "w1.log").read_text()[-2000:]
+        yield {
+            "celery": celery,
+            "in_process": in_process,
+            "celery_home": celery_home,
+            "process_home": process_home,
+            "workers": {"w1": workers[0].pid, "w2": workers[1].pid},
+        }
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                os.killpg(w.pid, signal.SIGTERM)
+        for w in workers:
+            try:
+                w.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(w.pid, signal.SIGKILL)
+                w.wait()
+        for log in logs:
+            log.close()
+
+
+def _published(folder: Path) -> dict[str, str]:
+    """Every file under a published cut (through its link), by relative path: its SHA-256."""
+    shown = folder.resolve()
+    return {
+        p.relative_to(shown).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(shown.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _same_tree(a: Path, b: Path) -> None:
+    left, right = _published(a), _published(b)
+    assert left, f"nothing published in {a}"
+    assert left.keys() == right.keys(), sorted(set(left) ^ set(right))
+    differ = [name for name in left if left[name] != right[name]]
+    assert not differ, f"{a} and {b} differ in {differ}"
+
+
+def _step_records(home: Path) -> list[tuple[str, str, float, float, str]]:
+    """(run, step, start, end, worker) of every step the instance recorded."""
+    out = []
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        for run in instance.get_runs():
+            start, end, worker = {}, {}, {}
+            for record in instance.all_logs(run.run_id):
+                event = record.dagster_event
+                if event is None or event.step_key is None:
+                    continue
+                if event.event_type_value == "STEP_START":
+                    start[event.step_key] = record.timestamp
+                elif event.event_type_value == "STEP_SUCCESS":
+                    end[event.step_key] = record.timestamp
+                elif event.event_type_value == "ENGINE_EVENT" and "in celery worker" in (record.user_message or ""):
+                    metadata = event.event_specific_data.metadata  # type: ignore[union-attr]
+                    worker[event.step_key] = str(metadata["Celery worker"].value)
+            out += [(run.run_id, k, start[k], end[k], worker.get(k, "")) for k in end if k in start]
+    return out
+
+
+def test_four_trials_two_cuts_and_the_pool_on_celery_equal_the_in_process_run(portfolios: dict[str, Any]) -> None:
+    cuts = [arg for cut in CUTS for arg in ("--cut", cut)]
+    started = time.perf_counter()
+    done = _cli("portfolio", "run", "--portfolio", str(portfolios["celery"]), *cuts, home=portfolios["celery_home"])
+    celery_seconds = time.perf_counter() - started
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert "9 of 9 runs published with the celery executor" in done.stdout, done.stdout
+    started = time.perf_counter()
+    here = _cli(
+        "portfolio", "run", "--portfolio", str(portfolios["in_process"]), *cuts, home=portfolios["process_home"]
+    )
+    assert here.returncode == 0, here.stdout + here.stderr[-3000:]
+    print(f"celery {celery_seconds:.0f} s, in process {time.perf_counter() - started:.0f} s")
+
+    celery_out, process_out = portfolios["celery"].parent / "published", portfolios["in_process"].parent / "published"
+    for trial in TRIALS:
+        assert published_cuts(celery_out / trial) == list(CUTS)
+        for cut in CUTS:
+            _same_tree(celery_out / trial / cut, process_out / trial / cut)
+    _same_tree(celery_out / "pooled" / "pooled", process_out / "pooled" / "pooled")
+
+    # steps ran on both workers, and steps of different runs at the same time
+    steps = _step_records(portfolios["celery_home"])
+    assert {w.split("@")[0] for *_, w in steps} >= {"w1", "w2"}
+    overlapping = any(a[0] != b[0] and a[2] < b[3] and b[2] < a[3] for i, a in enumerate(steps) for b in steps[i + 1 :])
+    assert overlapping, "no two steps of different runs overlapped in time"
+
+
+def _pool_child(worker_pid: int) -> int:
+    children = subprocess.run(["pgrep", "-P", str(worker_pid)], capture_output=True, text=True, check=False)
+    pids = [int(p) for p in children.stdout.split()]
+    assert len(pids) == 1, f"worker {worker_pid} has pool processes {pids}"
+    return pids[0]
+
+
+def test_a_worker_killed_mid_step_fails_the_run_cleanly_and_a_retry_publishes(portfolios: dict[str, Any]) -> None:
+    celery_home = portfolios["celery_home"]
+    out = portfolios["celery"].parent / "published" / "trial-1"
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "trial_outcomes.cli",
+            "portfolio",
+            "run",
+            "--portfolio",
+            str(portfolios["celery"]),
+            "--trial",
+            "trial-1",
+            "--cut",
+            KILL_CUT,
+            "--no-pooled",
+        ],
+        env=_env(celery_home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    workers = portfolios["workers"]
+    killed = None
+    deadline = time.monotonic() + 600
+    with dg.DagsterInstance.from_config(str(celery_home)) as instance:
+        while killed is None and time.monotonic() < deadline and run.poll() is None:
+            time.sleep(0.5)
+            runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition/cut": KILL_CUT}), limit=1)
+            if not runs:
+                continue
+            records = instance.all_logs(runs[0].run_id)
+            finished = {
+                r.dagster_event.step_key
+                for r in records
+                if r.dagster_event is not None and r.dagster_event.event_type_value == "STEP_SUCCESS"
+            }
+            for record in records:
+                event = record.dagster_event
+                if (
+                    event is not None
+                    and event.step_key == "report"
+                    and "in celery worker" in (record.user_message or "")
+                    and "report" not in finished
+                ):
+                    host = str(event.event_specific_data.metadata["Celery worker"].value).split("@")[0]  # type: ignore[union-attr]
+                    os.kill(_pool_child(workers[host]), signal.SIGKILL)
+                    killed = (runs[0].run_id, host)
+                    break
+    stdout, stderr = run.communicate(timeout=600)
+    assert killed is not None, "the report step was never seen running: " + stdout + stderr[-2000:]
+    failed_run, host = killed
+    assert run.returncode == 1, stdout + stderr[-2000:]
+    assert "WorkerLostError" in stdout, stdout
+
+    with dg.DagsterInstance.from_config(str(celery_home)) as instance:
+        status = instance.get_run_by_id(failed_run).status  # type: ignore[union-attr]
+    assert status == dg.DagsterRunStatus.FAILURE
+    assert KILL_CUT not in published_cuts(out) and not (out / KILL_CUT).exists()  # nothing half-published
+    assert lease_holder(out, KILL_CUT) == failed_run  # held by a run that ended: free for the next run
+
+    retry = _cli("portfolio", "retry", failed_run, "--portfolio", str(portfolios["celery"]), home=celery_home)
+    assert retry.returncode == 0, retry.stdout + retry.stderr[-3000:]
+    assert lease_holder(out, KILL_CUT) is None  # publishing gave the lease back
+    here = _cli(
+        "portfolio",
+        "run",
+        "--portfolio",
+        str(portfolios["in_process"]),
+        "--trial",
+        "trial-1",
+        "--cut",
+        KILL_CUT,
+        "--no-pooled",
+        home=portfolios["process_home"],
+    )
+    assert here.returncode == 0, here.stdout + here.stderr[-3000:]
+    _same_tree(out / KILL_CUT, portfolios["in_process"].parent / "published" / "trial-1" / KILL_CUT)
