@@ -1,6 +1,7 @@
 """Benchmark: speed and memory at scale, printed as a table (issue: robustness).
 
     .venv/bin/python bench/run.py [--sizes 1000 10000 100000] [--km 1000000] [--with-qc] [--scale-only] [--reuse]
+    .venv/bin/python bench/run.py --portfolio 10   # 10 trials x 2 cuts: celery workers against in process
 
 For each size it writes a synthetic drop with `trial-outcomes synth` (timed),
 reads its files with bare polars (the floor), runs `trial-outcomes run` end to
@@ -232,7 +233,18 @@ def main() -> None:
         action="store_true",
         help="drops without the optional DSMB files (labs: ~75 rows a subject), as before they existed",
     )
+    parser.add_argument(
+        "--portfolio",
+        type=int,
+        default=0,
+        metavar="TRIALS",
+        help="instead: a portfolio of TRIALS trials x 2 cuts on two celery workers against the in-process "
+        "executor (bench/portfolio.py)",
+    )
     args = parser.parse_args()
+    if args.portfolio:
+        subprocess.run([PY, str(HERE / "portfolio.py"), "--trials", str(args.portfolio)], cwd=ROOT, check=True)
+        return
     run_env = {} if args.with_qc else {"TRIAL_RSCRIPT": str(DATA / "no-rscript")}
     DATA.mkdir(exist_ok=True)
     rows = []

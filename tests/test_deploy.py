@@ -26,7 +26,7 @@ def _env(items: list[dict[str, str]]) -> dict[str, str]:
 
 def test_the_chart_loads_the_portfolio_module_from_the_shared_volume() -> None:
     (deployment,) = VALUES["dagster-user-deployments"]["deployments"]
-    assert deployment["dagsterApiGrpcArgs"] == ["--module-name", "trial_outcomes.pipelines.portfolio"]
+    assert deployment["dagsterApiGrpcArgs"] == ["--module-name", "trial_outcomes.pipelines.portfolio_location"]
     assert _env(deployment["env"])[PORTFOLIO_ENV] == PORTFOLIO_PATH
     assert _env(VALUES["dagsterWebserver"]["env"])[PORTFOLIO_ENV] == PORTFOLIO_PATH
     launcher = VALUES["runLauncher"]["config"]["k8sRunLauncher"]

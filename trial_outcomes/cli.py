@@ -204,10 +204,12 @@ def ui_commands(args: argparse.Namespace, home: Path) -> tuple[list[list[str]], 
 
     module, location = DEFINITIONS_MODULE, CODE_LOCATION
     if getattr(args, "portfolio", ""):  # the portfolio's trial x cut grid and pooled analysis instead
+        from trial_outcomes.io.file_server import FILES_ROOT_ENV
         from trial_outcomes.pipelines.portfolio import PORTFOLIO_ENV
 
         env[PORTFOLIO_ENV] = str(Path(args.portfolio).resolve())
-        module, location = "trial_outcomes.pipelines.portfolio", "trial_outcomes_portfolio"
+        env[FILES_ROOT_ENV] = str(Path(args.portfolio).resolve().parent)  # the folder `ui` serves
+        module, location = "trial_outcomes.pipelines.portfolio_location", "trial_outcomes_portfolio"
     workspace.write_text(
         f"load_from:\n  - python_module:\n      module_name: {module}\n      location_name: {location}\n"
     )

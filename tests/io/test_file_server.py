@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +45,16 @@ def test_links_name_the_stable_cut_path_only_when_a_server_runs(monkeypatch):
     assert file_url("2024-03-31", "report.pdf") is None
     monkeypatch.setenv(FILES_URL_ENV, "http://127.0.0.1:3080/")
     assert file_url("2024-03-31", "report.pdf") == "http://127.0.0.1:3080/2024-03-31/report.pdf"
+
+
+def test_a_portfolio_link_names_the_trial_folder_under_the_served_one(monkeypatch, tmp_path):
+    """``ui --portfolio`` serves the portfolio's folder: a trial's cut is under its output folder there."""
+    from trial_outcomes.io.file_server import FILES_ROOT_ENV
+
+    monkeypatch.setenv(FILES_URL_ENV, "http://127.0.0.1:3080")
+    monkeypatch.setenv(FILES_ROOT_ENV, str(tmp_path))
+    out = tmp_path / "published" / "trial 1"
+    assert (
+        file_url("2024-03-31", "report.pdf", out) == "http://127.0.0.1:3080/published/trial%201/2024-03-31/report.pdf"
+    )
+    assert file_url("2024-03-31", "report.pdf", Path("/elsewhere")) == "http://127.0.0.1:3080/2024-03-31/report.pdf"

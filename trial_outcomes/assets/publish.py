@@ -160,18 +160,18 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
         links = {
             f"open the report ({kind})": dg.MetadataValue.url(url)
             for kind in ("pdf", "html")
-            if (url := file_url(cut, f"report.{kind}"))
+            if (url := file_url(cut, f"report.{kind}", settings.out_dir))
         }
         links.update(
             {
                 f"open the open report ({kind})": dg.MetadataValue.url(url)
                 for kind in ("pdf", "html")
-                if (url := file_url(cut, f"report_open.{kind}"))
+                if (url := file_url(cut, f"report_open.{kind}", settings.out_dir))
             }
         )
         # the datasets as a SAS or R user takes them (issue 25), and their metadata
         for name in (*(d.xpt for d in ADAM_DATASETS), DEFINE_XML, QC_REPORT):
-            if (final / name).is_file() and (url := file_url(cut, name)):
+            if (final / name).is_file() and (url := file_url(cut, name, settings.out_dir)):
                 links[f"download {name}"] = dg.MetadataValue.url(url)
         return dg.MaterializeResult(
             metadata={

@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 #: the environment variable that tells the assets where the outputs are served
 FILES_URL_ENV = "TRIAL_FILES_URL"
+#: the folder the file server serves, when it is above the output folder (a portfolio's folder)
+FILES_ROOT_ENV = "TRIAL_FILES_ROOT"
 
 
 class _ReadOnly(SimpleHTTPRequestHandler):
@@ -61,8 +63,16 @@ def serve_outputs(root: Path, host: str = "127.0.0.1", port: int = 0) -> Threadi
     return server
 
 
-def file_url(cut: str, name: str) -> str | None:
+def file_url(cut: str, name: str, out_dir: Path | None = None) -> str | None:
     """The served address of a published file of ``cut``, or None when no server runs
-    (a CLI run: the path is shown instead)."""
+    (a CLI run: the path is shown instead). Where the server serves a folder above the
+    output folder (a portfolio's: ``TRIAL_FILES_ROOT``), ``out_dir``'s place in it
+    comes first."""
     base = os.environ.get(FILES_URL_ENV, "").rstrip("/")
-    return f"{base}/{quote(cut)}/{quote(name)}" if base else None
+    if not base:
+        return None
+    root = os.environ.get(FILES_ROOT_ENV, "")
+    if root and out_dir is not None and out_dir.resolve().is_relative_to(Path(root).resolve()):
+        for part in out_dir.resolve().relative_to(Path(root).resolve()).parts:
+            base += "/" + quote(part)
+    return f"{base}/{quote(cut)}/{quote(name)}"

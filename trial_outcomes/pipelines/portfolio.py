@@ -14,8 +14,9 @@ The trial assets are the single trial's, the same code (``assets/shared.py``
 - values between steps are stored under the portfolio's storage folder, which every
   worker must see (one machine here; a shared volume on a cluster: deploy/README.md).
 
-Load it in the UI with ``TRIAL_PORTFOLIO=portfolio.toml dagster dev -m
-trial_outcomes.pipelines.portfolio``; celery workers import the same module.
+The code location is ``trial_outcomes.pipelines.portfolio_location`` (``defs`` from
+``TRIAL_PORTFOLIO``): ``trial-outcomes ui --portfolio FILE`` loads it, as does the Helm
+chart's user deployment; celery workers reconstruct the jobs from this module.
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ def build_portfolio_definitions(portfolio: Portfolio | str | Path) -> dg.Definit
 
 
 @cache
-def _from_environment() -> dg.Definitions:
+def definitions_from_environment() -> dg.Definitions:
+    """The definitions of the portfolio ``TRIAL_PORTFOLIO`` names, made once per process."""
     path = os.environ.get(PORTFOLIO_ENV)
     if not path:
         raise dg.DagsterInvariantViolationError(
@@ -119,16 +121,9 @@ def _from_environment() -> dg.Definitions:
 def trials_job() -> dg.JobDefinition:
     """The trials' job of the portfolio ``TRIAL_PORTFOLIO`` names (``dg.reconstructable``
     points a celery worker here)."""
-    return _from_environment().resolve_job_def(TRIALS_JOB)
+    return definitions_from_environment().resolve_job_def(TRIALS_JOB)
 
 
 def pooled_job() -> dg.JobDefinition:
     """The pooled analysis's job of the portfolio ``TRIAL_PORTFOLIO`` names."""
-    return _from_environment().resolve_job_def(POOLED_JOB)
-
-
-def __getattr__(name: str) -> Any:
-    """``defs``, made from ``TRIAL_PORTFOLIO`` when the UI or a celery worker loads this module."""
-    if name == "defs":
-        return _from_environment()
-    raise AttributeError(name)
+    return definitions_from_environment().resolve_job_def(POOLED_JOB)

@@ -74,8 +74,10 @@ def _execute(portfolio_path: str, trial: str, cut: str) -> PortfolioRun:
     return PortfolioRun(trial, cut, result.run_id, result.success, error)
 
 
-def _execute_packed(args: tuple[str, str, str]) -> PortfolioRun:
-    return _execute(*args)
+def _execute_trial(args: tuple[str, str, list[str]]) -> list[PortfolioRun]:
+    """One trial's runs, its cuts one after another."""
+    path, trial, cuts = args
+    return [_execute(path, trial, cut) for cut in cuts]
 
 
 def run_portfolio(
@@ -100,18 +102,18 @@ def run_portfolio(
         new = sorted(set(cuts) - known)
         if new:
             instance.add_dynamic_partitions(PORTFOLIO_CUT_PARTITIONS, new)
-    # cut by cut, in date order: a cut compares itself with the trial's previous published cut
-    # (the plan's [comparison]), so a trial's later cut runs once its earlier one is published,
-    # whatever the executor; within a cut, the trials run at once under celery
-    runs: list[PortfolioRun] = []
-    for cut in sorted(set(cuts)):
-        work = [(str(portfolio.path), trial, cut) for trial in chosen]
-        if portfolio.execution.executor == "celery" and len(work) > 1:
-            # each run's coordinating loop in its own process; the workers do the steps
-            with multiprocessing.get_context("spawn").Pool(len(work)) as pool:
-                runs += pool.map(_execute_packed, work)
-        else:
-            runs += [_execute(*item) for item in work]
+    # each trial's cuts in date order: a cut compares itself with the trial's previous published
+    # cut (the plan's [comparison]), so a trial's later cut starts once its earlier one ended,
+    # whatever the executor. Under celery the trials go at once, each in its own process
+    # coordinating its runs, and the workers execute the steps of every trial and cut.
+    ordered = sorted(set(cuts))
+    work = [(str(portfolio.path), trial, ordered) for trial in chosen]
+    if portfolio.execution.executor == "celery" and len(work) > 1:
+        with multiprocessing.get_context("spawn").Pool(len(work)) as pool:
+            by_trial = pool.map(_execute_trial, work)
+    else:
+        by_trial = [_execute_trial(item) for item in work]
+    runs = sorted((r for trial_runs in by_trial for r in trial_runs), key=lambda r: (r.cut, chosen.index(r.trial)))
     if pooled and all(r.success for r in runs):  # the pool of published cuts only: never after a failed run
         runs.append(_execute(str(portfolio.path), "", ""))
     return runs

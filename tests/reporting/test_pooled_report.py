@@ -1,0 +1,78 @@
+"""The pooled report (reporting/pooled.py) from the sample split into two "trials"
+(alternate subjects): what was pooled, the survival tables with the stratified tests, the forest and
+survival figures, pooled safety with heterogeneity; no subject identifier anywhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from tests.helpers import derive_sample
+from trial_outcomes.analysis.pooled import POOLED, TrialCut, pooled_analysis
+from trial_outcomes.reporting.figures.render import draw
+from trial_outcomes.reporting.pooled import build_pooled_document, figure_specs
+from trial_outcomes.reporting.render import render_html, render_pdf
+
+
+@pytest.fixture(scope="module")
+def tables():
+    derived = derive_sample()
+    adsl, adtte = derived.adsl, derived.adtte
+    subjects = sorted(adsl["USUBJID"].to_list())
+    halves = {"north": subjects[0::2], "south": subjects[1::2]}
+    trials = []
+    for trial, ids in halves.items():
+        trials.append(
+            TrialCut(
+                trial=trial,
+                label=f"Trial {trial}",
+                cut=dt.date(2024, 3, 31),
+                version="v001",
+                manifest_sha256="0" * 64,
+                adsl=adsl.filter(pl.col("USUBJID").is_in(ids)),
+                adtte=adtte.filter(pl.col("USUBJID").is_in(ids)),
+            )
+        )
+    return pooled_analysis(trials, "PRHSCTFL"), adsl
+
+
+def test_the_pool_adds_up(tables) -> None:
+    pooled, adsl = tables
+    infused = adsl.filter(pl.col("SAFFL") == "Y").height
+    os_all = pooled.survival.filter((pl.col("endpoint") == "OS") & (pl.col("trial") == POOLED)).row(0, named=True)
+    assert os_all["n"] == infused
+    per_trial = pooled.survival.filter((pl.col("endpoint") == "OS") & (pl.col("trial") != POOLED))
+    assert per_trial["n"].sum() == infused and per_trial["n_events"].sum() == os_all["n_events"]
+    crs = pooled.safety.filter(pl.col("measure") == "CRS grade >= 3")
+    assert crs.filter(pl.col("trial") == POOLED)["n"].item() == crs.filter(pl.col("trial") != POOLED)["n"].sum()
+    assert pooled.adsl.select("TRIAL", "USUBJID").is_unique().all()
+
+
+def test_the_report_shows_every_part_and_no_subject(tables) -> None:
+    pooled, adsl = tables
+    titles = {"north": "Trial north", "south": "Trial south"}
+    svgs = {name: draw(spec) for name, spec in figure_specs(pooled, titles).items()}
+    assert sorted(svgs) == [
+        "pooled_EFS_by_trial.svg",
+        "pooled_EFS_forest_PRHSCTFL_Y.svg",
+        "pooled_OS_by_trial.svg",
+        "pooled_OS_forest_PRHSCTFL_Y.svg",
+    ]
+    doc = build_pooled_document(pooled, titles, list(svgs), "portfolio.toml", "test")
+    html = render_html(doc, svgs)
+    for words in (
+        "Trials pooled",
+        "Overall survival (OS) by trial",
+        "stratified log-rank",
+        "stratified Cox",
+        "Cochran",
+        "Pooled safety",
+        "heterogeneity across trials",
+        "Trial north",
+    ):
+        assert words in html, words
+    assert not any(subject in html for subject in adsl["USUBJID"].to_list())
+    pdf = render_pdf(doc, svgs)
+    assert pdf.startswith(b"%PDF")
