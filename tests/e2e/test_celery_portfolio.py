@@ -177,7 +177,7 @@ def _step_records(home: Path) -> list[tuple[str, str, float, float, str]]:
                     start[event.step_key] = record.timestamp
                 elif event.event_type_value == "STEP_SUCCESS":
                     end[event.step_key] = record.timestamp
-                elif event.event_type_value == "ENGINE_EVENT" and "in celery worker" in (record.user_message or ""):
+                elif event.event_type_value == "ENGINE_EVENT" and "in celery worker" in (event.message or ""):
                     metadata = event.event_specific_data.metadata  # type: ignore[union-attr]
                     worker[event.step_key] = str(metadata["Celery worker"].value)
             out += [(run.run_id, k, start[k], end[k], worker.get(k, "")) for k in end if k in start]
@@ -262,7 +262,7 @@ def test_a_worker_killed_mid_step_fails_the_run_cleanly_and_a_retry_publishes(po
                 if (
                     event is not None
                     and event.step_key == "report"
-                    and "in celery worker" in (record.user_message or "")
+                    and "in celery worker" in (event.message or "")
                     and "report" not in finished
                 ):
                     host = str(event.event_specific_data.metadata["Celery worker"].value).split("@")[0]  # type: ignore[union-attr]
