@@ -87,3 +87,45 @@ def test_no_file_no_trials_not_toml(tmp_path: Path) -> None:
         load_portfolio(write(tmp_path, 'trials = []\n[pooled]\nout = "x"\n'))
     with pytest.raises(PortfolioError, match="no trial 'x'"):
         load_portfolio(write(tmp_path, GOOD)).trial("x")
+
+
+def test_release_frees_a_cut_held_by_a_run_that_died(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lease whose run died without ending (no daemon marked it): ``portfolio release``
+    marks the run failed and removes the lease; a cut nobody holds says so."""
+    import dagster as dg
+
+    from trial_outcomes.io.publishing import lease_holder, take_lease
+    from trial_outcomes.pipelines.instance import open_instance
+    from trial_outcomes.pipelines.portfolio_runner import release_cut
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    portfolio = load_portfolio(write(tmp_path, GOOD))
+    out = portfolio.trial("ped-ball").out
+    assert release_cut(portfolio, "ped-ball", "2024-03-31") == "trial ped-ball at 2024-03-31: no run holds it"
+    with open_instance() as instance:
+        run = instance.create_run(
+            job_name="portfolio_trials",
+            run_id=None,
+            run_config=None,
+            resolved_op_selection=None,
+            step_keys_to_execute=None,
+            status=dg.DagsterRunStatus.STARTED,
+            tags=None,
+            root_run_id=None,
+            parent_run_id=None,
+            job_snapshot=None,
+            execution_plan_snapshot=None,
+            parent_job_snapshot=None,
+            asset_selection=None,
+            asset_check_selection=None,
+            op_selection=None,
+            asset_graph=None,
+            remote_job_origin=None,
+            job_code_origin=None,
+        )
+    take_lease(out, "2024-03-31", run.run_id, run.run_id, lambda _: True)
+    said = release_cut(portfolio, "ped-ball", "2024-03-31")
+    assert said.endswith(f"released from run {run.run_id} (was started, marked failed)"), said
+    assert lease_holder(out, "2024-03-31") is None
+    with open_instance() as instance:
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE  # type: ignore[union-attr]

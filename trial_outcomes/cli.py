@@ -333,6 +333,17 @@ def cmd_portfolio_retry(args: argparse.Namespace) -> int:
     return 0 if run.success else 1
 
 
+def cmd_portfolio_release(args: argparse.Namespace) -> int:
+    from trial_outcomes.pipelines.portfolio_runner import release_cut
+    from trial_outcomes.portfolio import PortfolioError
+
+    try:
+        print(release_cut(_portfolio(args.portfolio), args.trial, args.cut))
+    except (UsageError, PortfolioError, ValueError) as exc:
+        return _fail(str(exc))
+    return 0
+
+
 def celery_worker_command(
     portfolio: Any, name: str, concurrency: int, config_dir: Path
 ) -> tuple[list[str], dict[str, str]]:
@@ -640,6 +651,17 @@ def _portfolio_parsers(sub: Any, fmt: Any) -> None:
     retry.add_argument("run_id", help="the failed run's id (printed by portfolio run, shown in the UI)")
     retry.add_argument("--portfolio", required=True, help="the portfolio file")
     retry.set_defaults(func=cmd_portfolio_retry)
+    release = verbs.add_parser(
+        "release",
+        help="free a trial's cut held by a run whose process died without ending (marks that run failed)",
+        formatter_class=fmt,
+        epilog="Only for a run that is not running: a run marked failed while its steps still write would "
+        "leave a half-written working folder (never a half-published cut).",
+    )
+    release.add_argument("trial", help="the trial's id")
+    release.add_argument("cut", help="the data cut YYYY-MM-DD")
+    release.add_argument("--portfolio", required=True, help="the portfolio file")
+    release.set_defaults(func=cmd_portfolio_release)
     worker = verbs.add_parser(
         "worker",
         help="a celery worker for the portfolio's broker (executor = celery)",

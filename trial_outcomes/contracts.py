@@ -1045,8 +1045,8 @@ class PooledAdsl(dy.Schema):
     PRHSCTFL = _s("Prior HSCT Flag")
     EMDFL = _s("Extramedullary Disease Flag")
     BRIDGFL = _s("Bridging Therapy Flag")
-    CRSGR = _i("Worst CRS Grade", min=0, max=5)
-    ICANGR = _i("Worst ICANS Grade", min=0, max=5)
+    CRSGRAJ = _i("Worst CRS grade, adjudicated", min=0, max=5)
+    ICANGRAJ = _i("Worst ICANS grade, adjudicated", min=0, max=5)
     NRMFL = _s("Non-Relapse Mortality Flag")
 
 
@@ -1074,6 +1074,7 @@ class PooledSurvival(dy.Schema):
     rate_12m = _f("12-month rate", min=0, max=1)
     rate_12m_lcl = _f("12-month rate lower 95% limit", min=0, max=1)
     rate_12m_ucl = _f("12-month rate upper 95% limit", min=0, max=1)
+    note = _s("Why the values are empty")
 
 
 class PooledTests(dy.Schema):

@@ -82,8 +82,6 @@ class Execution(_Strict):
     executor: Literal["in_process", "celery"] = "in_process"
     broker: str = "pyamqp://guest:guest@127.0.0.1:5672//"
     backend: str = "rpc://"
-    #: the celery queue the workers listen on
-    queue: str = "dagster"
 
 
 class Portfolio(_Strict):

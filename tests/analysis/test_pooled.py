@@ -47,7 +47,7 @@ def adtte() -> pl.DataFrame:
 
 
 def test_tests_equal_survdiff_and_stratified_coxph(adtte: pl.DataFrame) -> None:
-    tests = pooled_tests(adtte, "SEX", ["F"]).filter(pl.col("endpoint") == "OS")
+    tests = pooled_tests(adtte, "SEX", "M", ["F"]).filter(pl.col("endpoint") == "OS")
     across = tests.filter(pl.col("test") == "log-rank across trials").row(0, named=True)
     assert close(across["statistic"], R["across"]["chisq"]) and across["df"] == 2
     assert close(across["p"], R["across"]["p"])
@@ -59,7 +59,7 @@ def test_tests_equal_survdiff_and_stratified_coxph(adtte: pl.DataFrame) -> None:
 
 
 def test_forest_per_trial_and_heterogeneity(adtte: pl.DataFrame) -> None:
-    rows = forest(adtte, "SEX", "F", TRIALS).filter(pl.col("endpoint") == "OS")
+    rows = forest(adtte, "SEX", "F", "M", TRIALS).filter(pl.col("endpoint") == "OS")
     for trial in TRIALS:
         row = rows.filter(pl.col("trial") == trial).row(0, named=True)
         assert close(row["hr"], R["per_trial"][trial]["hr"]), trial
@@ -90,7 +90,7 @@ def test_homogeneity_equals_prop_test() -> None:
     chisq, df, p, _ = homogeneity([2, 8], [10, 10])
     assert close(chisq, 7.2) and df == 1
     assert homogeneity([0, 0], [10, 12])[3] == "not testable: no events in any trial"
-    assert homogeneity([1], [10])[3] == "one trial only"
+    assert homogeneity([1, 0], [10, 0])[3] == "not testable: 1 trial(s) with infused subjects"
     lcl, ucl = clopper_pearson(9, 50)
     assert close(lcl, R["clopper_pearson"]["lcl"]) and close(ucl, R["clopper_pearson"]["ucl"])
 
@@ -103,7 +103,8 @@ def test_cochran_q_by_hand() -> None:
 
 
 def test_degenerate_trials_give_notes_not_errors() -> None:
-    """A trial with one group only, a trial without events: empty estimates with the reason."""
+    """A trial with one group only, a trial without events, a factor with no level but
+    the reference, a trial without EFS rows: empty values with the reason."""
     adtte = pl.DataFrame(
         {
             "TRIAL": ["a"] * 4 + ["b"] * 4,
@@ -114,11 +115,17 @@ def test_degenerate_trials_give_notes_not_errors() -> None:
             "SEX": ["M", "M", "M", "M", "F", "M", "F", "M"],
         }
     )
-    rows = forest(adtte, "SEX", "F", ["a", "b"]).filter(pl.col("endpoint") == "OS")
+    rows = forest(adtte, "SEX", "F", "M", ["a", "b"]).filter(pl.col("endpoint") == "OS")
     assert rows["note"].to_list()[:2] == ["one group only", "no events"]
     assert rows["hr"].null_count() == 3
     adsl = pl.DataFrame(
-        {"TRIAL": ["a", "b"], "SAFFL": ["Y", "Y"], "CRSGR": [None, 4], "ICANGR": [None, None], "NRMFL": ["N", "N"]}
+        {
+            "TRIAL": ["a", "b"],
+            "SAFFL": ["Y", "Y"],
+            "CRSGRAJ": [None, 4],
+            "ICANGRAJ": [None, None],
+            "NRMFL": ["N", "N"],
+        }
     )
     safety = pooled_safety(adsl, ["a", "b"])
     assert safety.filter(pl.col("trial") == POOLED)["note"].to_list() == [
@@ -126,3 +133,26 @@ def test_degenerate_trials_give_notes_not_errors() -> None:
         "not testable: no events in any trial",
         "not testable: no events in any trial",
     ]
+
+
+def test_an_unrecorded_factor_and_a_missing_endpoint_say_so(adtte: pl.DataFrame) -> None:
+    only_os = adtte.filter((pl.col("PARAMCD") == "OS") | (pl.col("TRIAL") != "c"))
+    tests = pooled_tests(only_os.with_columns(pl.lit("M").alias("SEX")), "SEX", "M", [])
+    cox = tests.filter(pl.col("test") == "stratified Cox")
+    assert cox["level"].to_list() == ["none", "none"]
+    assert cox["note"][0] == "no level of SEX other than the reference (M) was recorded"
+    table = survival_by_trial(only_os, TRIALS)
+    efs_c = table.filter((pl.col("endpoint") == "EFS") & (pl.col("trial") == "c")).row(0, named=True)
+    assert efs_c["n"] == 0 and efs_c["median_days"] is None
+    assert efs_c["note"] == "no EFS rows of infused subjects in this trial's ADTTE"
+
+
+def test_a_third_level_is_left_out_of_a_comparison_with_the_reference(adtte: pl.DataFrame) -> None:
+    """A level other than the two compared (an unexpected code) changes nothing: the
+    hazard ratio is of the level against the reference, as R's relevel() fit."""
+    odd = adtte.with_columns(
+        pl.when(pl.col("USUBJID").is_in(["S0", "S1", "S2"])).then(pl.lit("U")).otherwise(pl.col("SEX")).alias("SEX")
+    )
+    plain = forest(adtte.filter(~pl.col("USUBJID").is_in(["S0", "S1", "S2"])), "SEX", "F", "M", TRIALS)
+    with_odd = forest(odd, "SEX", "F", "M", TRIALS)
+    assert with_odd["hr"].to_list() == plain["hr"].to_list()

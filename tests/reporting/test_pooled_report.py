@@ -45,7 +45,7 @@ def test_the_pool_adds_up(tables) -> None:
     assert os_all["n"] == infused
     per_trial = pooled.survival.filter((pl.col("endpoint") == "OS") & (pl.col("trial") != POOLED))
     assert per_trial["n"].sum() == infused and per_trial["n_events"].sum() == os_all["n_events"]
-    crs = pooled.safety.filter(pl.col("measure") == "CRS grade >= 3")
+    crs = pooled.safety.filter(pl.col("measure") == "CRS grade >= 3 (adjudicated)")
     assert crs.filter(pl.col("trial") == POOLED)["n"].item() == crs.filter(pl.col("trial") != POOLED)["n"].sum()
     assert pooled.adsl.select("TRIAL", "USUBJID").is_unique().all()
 

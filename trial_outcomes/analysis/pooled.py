@@ -19,7 +19,9 @@ Rules (docs/endpoints.md, "Pooled analyses"):
   forest plot), and their heterogeneity: Cochran's Q over the trials' log hazard
   ratios with inverse-variance weights, df = trials - 1, and I^2 = max(0, (Q -
   df) / Q).
-- Safety: grade >= 3 CRS (``CRSGR``), grade >= 3 ICANS (``ICANGR``) and
+- Safety: grade >= 3 CRS and ICANS, adjudicated (``CRSGRAJ``, ``ICANGRAJ``: the
+  higher of the reported and the derived grade, as each trial's stopping rule reads
+  them; no grade recorded is no CRS) and
   non-relapse mortality (``NRMFL``) as proportions of the safety set with
   Clopper-Pearson limits, per trial and pooled (a crude pooled proportion, trials
   summed), and their heterogeneity: Pearson's chi-square of the trials x (yes,
@@ -44,7 +46,19 @@ from trial_outcomes.analysis.rates import clopper_pearson
 POOLED = "Pooled"
 POOLED_ENDPOINTS = ("OS", "EFS")
 #: ADSL columns every trial's published ADSL has (docs/data-contract.md) that the pooled analysis uses
-ADSL_COLUMNS = ("USUBJID", "SAFFL", "AGE", "SEX", "AGEGR1", "PRHSCTFL", "EMDFL", "BRIDGFL", "CRSGR", "ICANGR", "NRMFL")
+ADSL_COLUMNS = (
+    "USUBJID",
+    "SAFFL",
+    "AGE",
+    "SEX",
+    "AGEGR1",
+    "PRHSCTFL",
+    "EMDFL",
+    "BRIDGFL",
+    "CRSGRAJ",
+    "ICANGRAJ",
+    "NRMFL",
+)
 #: the reference level of each comparison factor
 REFERENCE = {"PRHSCTFL": "N", "SEX": "M", "AGEGR1": ">=10", "EMDFL": "N", "BRIDGFL": "N"}
 DAYS_PER_YEAR = 365.25
@@ -79,7 +93,7 @@ def pool_adsl(trials: list[TrialCut]) -> pl.DataFrame:
     return pl.concat(
         [
             t.adsl.select(pl.lit(t.trial).alias("TRIAL"), *(pl.col(c) for c in ADSL_COLUMNS)).with_columns(
-                pl.col("CRSGR").cast(pl.Int64), pl.col("ICANGR").cast(pl.Int64), pl.col("AGE").cast(pl.Float64)
+                pl.col("CRSGRAJ").cast(pl.Int64), pl.col("ICANGRAJ").cast(pl.Int64), pl.col("AGE").cast(pl.Float64)
             )
             for t in trials
         ]
@@ -115,14 +129,7 @@ def _km_row(endpoint: str, trial: str, rows: pl.DataFrame) -> dict[str, object]:
     time, event = _arrays(rows)
     row: dict[str, object] = {"endpoint": endpoint, "trial": trial, "n": rows.height, "n_events": int(event.sum())}
     if rows.height == 0:
-        return (
-            row
-            | dict.fromkeys(("median_days", "median_lcl_days", "median_ucl_days", "rate_12m"))
-            | {
-                "rate_12m_lcl": None,
-                "rate_12m_ucl": None,
-            }
-        )
+        return row | {"note": f"no {endpoint} rows of infused subjects in this trial's ADTTE"}
     fit = fit_km(time, event)
     median, lower, upper = fit.median()
     rate, rate_lcl, rate_ucl = fit.at(DAYS_PER_YEAR)
@@ -157,6 +164,7 @@ SURVIVAL_SCHEMA = {
     "rate_12m": pl.Float64,
     "rate_12m_lcl": pl.Float64,
     "rate_12m_ucl": pl.Float64,
+    "note": pl.String,
 }
 
 
@@ -171,14 +179,14 @@ class _Cox:
     note: str | None
 
 
-def _cox(rows: pl.DataFrame, factor: str, level: str, strata: bool) -> _Cox:
-    """The hazard ratio of ``factor == level`` against the reference (within ``TRIAL``
-    strata when ``strata``), or empty with the reason."""
+def _cox(rows: pl.DataFrame, factor: str, level: str, reference: str, strata: bool) -> _Cox:
+    """The hazard ratio of ``factor == level`` against ``factor == reference`` (other
+    levels left out; within ``TRIAL`` strata when ``strata``), or empty with the reason."""
 
     def empty(note: str) -> _Cox:
         return _Cox(None, None, None, None, None, None, note)
 
-    rows = rows.filter(pl.col(factor).is_not_null())
+    rows = rows.filter(pl.col(factor).is_in([level, reference]))
     time, event = _arrays(rows)
     x = (rows[factor] == level).to_numpy().astype(float)
     if rows.height == 0 or not event.any():
@@ -213,7 +221,7 @@ def reference_level(adsl: pl.DataFrame, factor: str) -> tuple[str, list[str]]:
     return reference, [v for v in present if v != reference]
 
 
-def pooled_tests(adtte: pl.DataFrame, factor: str, others: list[str]) -> pl.DataFrame:
+def pooled_tests(adtte: pl.DataFrame, factor: str, reference: str, others: list[str]) -> pl.DataFrame:
     """Per endpoint: the log-rank test across trials; the trial-stratified log-rank test
     of the factor; the trial-stratified Cox hazard ratio of each level against the reference."""
     out: list[dict[str, object]] = []
@@ -236,8 +244,15 @@ def pooled_tests(adtte: pl.DataFrame, factor: str, others: list[str]) -> pl.Data
             | {"test": "stratified log-rank", "factor": factor, "level": "all", "strata": "TRIAL"}
             | {"statistic": strat.statistic, "df": strat.df, "p": strat.p_value, "note": strat.reason}
         )
+        if not others:
+            out.append(
+                base
+                | {"n": known.height, "n_events": int(e2.sum())}
+                | {"test": "stratified Cox", "factor": factor, "level": "none", "strata": "TRIAL"}
+                | {"note": f"no level of {factor} other than the reference ({reference}) was recorded"}
+            )
         for level in others:
-            fit = _cox(known, factor, level, strata=True)
+            fit = _cox(known, factor, level, reference, strata=True)
             out.append(
                 base
                 | {"n": known.height, "n_events": int(e2.sum())}
@@ -284,7 +299,7 @@ def cochran_q(log_hr: list[float], se: list[float]) -> tuple[float | None, int, 
     return q, df, float(chdtrc(df, q)), i2
 
 
-def forest(adtte: pl.DataFrame, factor: str, level: str, trial_ids: list[str]) -> pl.DataFrame:
+def forest(adtte: pl.DataFrame, factor: str, level: str, reference: str, trial_ids: list[str]) -> pl.DataFrame:
     """Per endpoint: the factor's hazard ratio within each trial, the trial-stratified
     pooled one, and the trials' heterogeneity (Cochran's Q, I^2) on the pooled row."""
     out: list[dict[str, object]] = []
@@ -293,11 +308,11 @@ def forest(adtte: pl.DataFrame, factor: str, level: str, trial_ids: list[str]) -
         estimates = []
         for trial in trial_ids:
             part = rows.filter(pl.col("TRIAL") == trial)
-            fit = _cox(part, factor, level, strata=False)
+            fit = _cox(part, factor, level, reference, strata=False)
             if fit.log_hr is not None and fit.se is not None:
                 estimates.append((fit.log_hr, fit.se))
             out.append(_forest_row(endpoint, trial, factor, level, part, fit))
-        pooled = _cox(rows, factor, level, strata=True)
+        pooled = _cox(rows, factor, level, reference, strata=True)
         q, df, p_q, i2 = cochran_q([e[0] for e in estimates], [e[1] for e in estimates])
         out.append(
             _forest_row(endpoint, POOLED, factor, level, rows, pooled)
@@ -346,8 +361,8 @@ FOREST_SCHEMA = {
 
 #: the pooled safety measures: label -> the ADSL condition (of the safety set)
 SAFETY_MEASURES = {
-    "CRS grade >= 3": pl.col("CRSGR").fill_null(0) >= 3,
-    "ICANS grade >= 3": pl.col("ICANGR").fill_null(0) >= 3,
+    "CRS grade >= 3 (adjudicated)": pl.col("CRSGRAJ").fill_null(0) >= 3,
+    "ICANS grade >= 3 (adjudicated)": pl.col("ICANGRAJ").fill_null(0) >= 3,
     "Non-relapse mortality": pl.col("NRMFL") == "Y",
 }
 
@@ -362,7 +377,7 @@ def homogeneity(x: list[int], n: list[int]) -> tuple[float | None, int, float | 
     k = sum(1 for m in n if m > 0)
     xs, ns = np.asarray([a for a, m in zip(x, n, strict=True) if m > 0]), np.asarray([m for m in n if m > 0])
     if k < 2:
-        return None, max(k - 1, 0), None, "one trial only"
+        return None, max(k - 1, 0), None, f"not testable: {k} trial(s) with infused subjects"
     total = xs.sum() / ns.sum()
     if total in (0.0, 1.0):
         return (
@@ -456,14 +471,14 @@ def pooled_analysis(trials: list[TrialCut], factor: str) -> PooledTables:
     ids = [t.trial for t in trials]
     adsl = pool_adsl(trials)
     adtte = pool_adtte(trials, adsl)
-    _, others = reference_level(adsl.filter(pl.col("SAFFL") == "Y"), factor)
-    forests = [forest(adtte, factor, level, ids) for level in others]
+    reference, others = reference_level(adsl.filter(pl.col("SAFFL") == "Y"), factor)
+    forests = [forest(adtte, factor, level, reference, ids) for level in others]
     return PooledTables(
         adsl=adsl,
         adtte=adtte,
         trials=trials_table(trials),
         survival=survival_by_trial(adtte, ids),
-        tests=pooled_tests(adtte, factor, others),
+        tests=pooled_tests(adtte, factor, reference, others),
         forest=pl.concat(forests) if forests else pl.DataFrame(schema=FOREST_SCHEMA),
         safety=pooled_safety(adsl, ids),
     )

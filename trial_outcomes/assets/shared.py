@@ -220,8 +220,10 @@ def output_store(context: dg.InitResourceContext) -> Iterator[OutputStore]:
     spec: RunSpec = getattr(context.resources, SETTINGS)
     run = context.run
     run_id = run.run_id if run is not None else "no-run"
+    instance = context.instance
+    running = (lambda holder: _run_is_going(instance, holder)) if instance is not None else None
     try:
-        with OutputStore.locked(spec, run_id) as store:
+        with OutputStore.locked(spec, run_id, running) as store:
             yield store
     except CutBusy as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
@@ -284,8 +286,8 @@ class PortfolioSettings(ConfigurableResourceFactory[RunSpec]):
             raise dg.Failure(description=f"nothing was run: {exc}", allow_retries=False) from None
 
 
-def _run_is_going(instance: dg.DagsterInstance, root: str) -> bool:
-    """Whether the run ``root``, or a re-execution of it, is still queued or running."""
+def _run_is_going(instance: dg.DagsterInstance, run_id: str) -> bool:
+    """Whether the run is still queued or running (a run this instance does not know: no)."""
     going = {
         dg.DagsterRunStatus.QUEUED,
         dg.DagsterRunStatus.NOT_STARTED,
@@ -293,28 +295,25 @@ def _run_is_going(instance: dg.DagsterInstance, root: str) -> bool:
         dg.DagsterRunStatus.STARTED,
         dg.DagsterRunStatus.CANCELING,
     }
-    run = instance.get_run_by_id(root)
-    if run is not None and run.status in going:
-        return True
-    family = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/root_run_id": root}, statuses=list(going)))
-    return bool(family)
+    run = instance.get_run_by_id(run_id)
+    return run is not None and run.status in going
 
 
 @dg.resource(required_resource_keys={SETTINGS})
 def shared_output_store(context: dg.InitResourceContext) -> OutputStore:
     """The output store of a run whose steps run in separate processes (celery workers):
-    each step process makes it, and the cut is held by a lease naming the run (its
+    each step process makes it, and the cut is held by a lease naming the run (and its
     root run, so a re-execution from a failure continues the same working folder)
     rather than by a lock one process holds for the run (``OutputStore.leased``)."""
     spec: RunSpec = getattr(context.resources, SETTINGS)
     run = context.run
     if run is None:
         raise dg.Failure(description="the output store is made for a run", allow_retries=False)
-    owner = run.root_run_id or run.run_id
+    root = run.root_run_id or run.run_id
     instance = context.instance
     if instance is None:
         raise dg.Failure(description="the output store needs the run's Dagster instance", allow_retries=False)
     try:
-        return OutputStore.leased(spec, run.run_id, owner, lambda holder: _run_is_going(instance, holder))
+        return OutputStore.leased(spec, run.run_id, root, lambda holder: _run_is_going(instance, holder))
     except CutBusy as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None

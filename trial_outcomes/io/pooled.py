@@ -44,13 +44,14 @@ def read_published_cut(trial: str, out_dir: Path, cut: str | None) -> PublishedC
         raise PooledInputError(
             f"trial {trial}: data cut {cut} is not published in {out_dir} (published: {', '.join(cuts) or 'none'})"
         )
-    folder = out_dir / cut
+    # the version the link shows now, resolved once: a publication meanwhile cannot mix two versions
+    folder = (out_dir / cut).resolve()
     missing = [name for name in POOLED_INPUTS if not (folder / name).is_file()]
     if missing:
         raise PooledInputError(f"trial {trial}: {folder} has no {', '.join(missing)}")
     return PublishedCut(
         cut=cut,
-        version=shown.version,
+        version=folder.name,
         manifest_sha256=sha256_file(folder / "manifest.json"),
         adsl=pl.read_parquet(folder / "adsl.parquet"),
         adtte=pl.read_parquet(folder / "adtte.parquet"),

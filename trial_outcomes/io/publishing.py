@@ -81,12 +81,18 @@ def _try_lock(handle: IO[str], out_dir: Path, cut: str) -> None:
 
 
 @contextmanager
-def cut_lock(out_dir: Path, cut: str, holder: str = "") -> Iterator[None]:
+def cut_lock(out_dir: Path, cut: str, holder: str = "", running: Callable[[str], bool] | None = None) -> Iterator[None]:
     """Hold ``<out>/.locks/<cut>.lock`` (an advisory ``flock``, released by the kernel
     when the holder exits, even when killed); raise ``CutBusy`` at once if another
-    run holds it. Every run of a cut takes it, whoever launched it."""
+    run holds it. Every run of a cut takes it, whoever launched it. A lease of a
+    portfolio run (``take_lease``) that ``running`` says is going refuses it too;
+    one of an ended run is dropped."""
     with open(_lock_path(out_dir, cut), "a+") as handle:
         _try_lock(handle, out_dir, cut)
+        held = _read_lease(handle)
+        if held is not None and running is not None and running(held.run):
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            raise _busy(cut, out_dir, held.run)
         handle.seek(0)
         handle.truncate()
         handle.write(holder or f"process {os.getpid()}")
@@ -98,22 +104,40 @@ def cut_lock(out_dir: Path, cut: str, holder: str = "") -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-#: the lock file's words while a run executed step by step in several processes holds the cut
+#: the lock file's words while a run executed step by step in several processes holds the cut:
+#: ``lease <root run> <run>`` (a re-execution of a failed run shares its root run)
 LEASE = "lease"
 #: how long a step waits for another step of its run to finish looking at the lock
 LEASE_WAIT_SECONDS = 30.0
 
 
-def take_lease(out_dir: Path, cut: str, owner: str, running: Callable[[str], bool]) -> bool:
-    """Hold the cut for the run ``owner`` across processes: the lease for runs whose
-    steps run in other processes (celery workers), where no process lives as long as
-    the run. The lock file names the owning run; a step of that run goes on, a step
-    of another run fails with ``CutBusy`` while ``running(holder)`` says the holder
-    is still going. A holder that ended (a failed or killed run) leaves the cut free:
-    its lease is taken over. Each look is under the file's ``flock`` (a run of
-    ``trial-outcomes run`` holds that for the whole run, so the two exclude each
-    other). Returns True when the lease is new to ``owner`` (start from an empty
-    working folder then)."""
+@dataclass(frozen=True)
+class Lease:
+    root: str  # the run, or the run a re-execution re-executes: the working folder's owner
+    run: str  # the run holding it now
+
+
+def _read_lease(handle: IO[str]) -> Lease | None:
+    handle.seek(0)
+    words = handle.read().split()
+    if len(words) >= 2 and words[0] == LEASE:
+        return Lease(words[1], words[2] if len(words) > 2 else words[1])
+    return None
+
+
+def _write_lease(handle: IO[str], lease: Lease | None) -> None:
+    handle.seek(0)
+    handle.truncate()
+    if lease is not None:
+        handle.write(f"{LEASE} {lease.root} {lease.run}\n")
+    handle.flush()
+
+
+@contextmanager
+def _flocked(out_dir: Path, cut: str) -> Iterator[IO[str]]:
+    """The lock file under its ``flock`` for a short look (waiting up to
+    ``LEASE_WAIT_SECONDS`` for another step's look; ``CutBusy`` naming the holder when a
+    run of ``trial-outcomes run`` holds it for its whole run)."""
     deadline = time.monotonic() + LEASE_WAIT_SECONDS
     with open(_lock_path(out_dir, cut), "a+") as handle:
         while True:
@@ -125,43 +149,76 @@ def take_lease(out_dir: Path, cut: str, owner: str, running: Callable[[str], boo
                     _try_lock(handle, out_dir, cut)  # raises CutBusy naming the holder
                 time.sleep(0.05)
         try:
-            handle.seek(0)
-            words = handle.read().split()
-            holder = words[1] if len(words) > 1 and words[0] == LEASE else ""
-            if holder == owner:
-                return False
-            if holder and running(holder):
-                raise CutBusy(
-                    f"data cut {cut} is being written to {out_dir} by run {holder[:8]}; "
-                    "wait for that run to end and run again"
-                )
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"{LEASE} {owner}\n")
-            handle.flush()
-            return True
+            yield handle
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def release_lease(out_dir: Path, cut: str, owner: str) -> None:
-    """Give the cut back (the run published it): only ``owner``'s own lease is removed."""
-    with open(_lock_path(out_dir, cut), "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            handle.seek(0)
-            if handle.read().split()[:2] == [LEASE, owner]:
-                handle.seek(0)
-                handle.truncate()
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _busy(cut: str, out_dir: Path, run: str) -> CutBusy:
+    return CutBusy(
+        f"data cut {cut} is being written to {out_dir} by run {run[:8]}; wait for that run to end and run "
+        "again (a run that died without ending: trial-outcomes portfolio release)"
+    )
+
+
+def take_lease(out_dir: Path, cut: str, root: str, run: str, running: Callable[[str], bool]) -> bool:
+    """Hold the cut for the run ``run`` (re-executing ``root``; else ``root == run``)
+    across processes: the lease for runs whose steps run in other processes (celery
+    workers), where no process lives as long as the run. Under the file's ``flock``:
+
+    - held by ``run``: another step of the run goes on;
+    - held by a run that ``running`` says is still going: ``CutBusy``;
+    - held by an ended run of the same ``root`` (a failed attempt): taken over, its
+      working folder kept, so a re-execution finds what the attempt wrote;
+    - free, or held by an ended run of another root: taken, and the cut's working
+      folder emptied before the flock is let go (no other step writes meanwhile).
+
+    A run of ``trial-outcomes run`` holds the flock for its whole run, so it and a
+    lease exclude each other (``cut_lock`` refuses a lease whose run is going).
+    Returns True when the lease is new to ``root``."""
+    with _flocked(out_dir, cut) as handle:
+        held = _read_lease(handle)
+        if held is not None and held.run == run:
+            return False
+        if held is not None and running(held.run):
+            raise _busy(cut, out_dir, held.run)
+        new = held is None or held.root != root
+        if new:
+            clear_work(out_dir, cut)
+        _write_lease(handle, Lease(root, run))
+        return new
+
+
+@contextmanager
+def leased_publication(out_dir: Path, cut: str, run: str) -> Iterator[None]:
+    """Publish under the flock, only while ``run`` still holds the lease (a fencing
+    check: a run whose lease was taken over publishes nothing), and give it back."""
+    with _flocked(out_dir, cut) as handle:
+        held = _read_lease(handle)
+        if held is None or held.run != run:
+            taken = f"run {held.run[:8]}" if held is not None else "no run"
+            raise CutBusy(f"data cut {cut}: run {run[:8]} no longer holds its lease ({taken} does); nothing published")
+        yield
+        _write_lease(handle, None)
 
 
 def lease_holder(out_dir: Path, cut: str) -> str | None:
     """The run holding the cut's lease, if any (whether it still runs is the instance's to say)."""
     path = out_dir / ".locks" / f"{cut}.lock"
-    words = path.read_text().split() if path.is_file() else []
-    return words[1] if len(words) > 1 and words[0] == LEASE else None
+    if not path.is_file():
+        return None
+    words = path.read_text().split()
+    return (words[2] if len(words) > 2 else words[1]) if len(words) >= 2 and words[0] == LEASE else None
+
+
+def release_lease(out_dir: Path, cut: str, run: str) -> bool:
+    """Remove ``run``'s lease (a run that died without ending: ``portfolio release``); False when it holds none."""
+    with _flocked(out_dir, cut) as handle:
+        held = _read_lease(handle)
+        if held is None or held.run != run:
+            return False
+        _write_lease(handle, None)
+        return True
 
 
 def lock_is_free(out_dir: Path, cut: str) -> None:

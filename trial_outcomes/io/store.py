@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from trial_outcomes.io.outputs import ToPublish, write_published
-from trial_outcomes.io.publishing import clear_work, cut_lock, publish, release_lease, run_work_dir, take_lease
+from trial_outcomes.io.publishing import clear_work, cut_lock, leased_publication, publish, run_work_dir, take_lease
 from trial_outcomes.io.writers import atomic_write_bytes
 from trial_outcomes.runspec import RunSpec
 
@@ -36,23 +36,24 @@ class OutputStore:
 
     @classmethod
     @contextmanager
-    def locked(cls, spec: RunSpec, run_id: str) -> Iterator[OutputStore]:
+    def locked(cls, spec: RunSpec, run_id: str, running: Callable[[str], bool] | None = None) -> Iterator[OutputStore]:
         """The store of the run, holding the cut's lock until the run ends (``CutBusy``
-        when another run holds it), its working folder emptied first."""
-        with cut_lock(spec.out_dir, spec.cut_key, f"run {run_id[:8]} (process {os.getpid()})"):
+        when another run holds it, or a portfolio run that ``running`` says is going
+        holds its lease), its working folder emptied first."""
+        with cut_lock(spec.out_dir, spec.cut_key, f"run {run_id[:8]} (process {os.getpid()})", running):
             clear_work(spec.out_dir, spec.cut_key)
             yield cls(spec, run_id)
 
     @classmethod
-    def leased(cls, spec: RunSpec, run_id: str, owner: str, running: Callable[[str], bool]) -> OutputStore:
+    def leased(cls, spec: RunSpec, run_id: str, root: str, running: Callable[[str], bool]) -> OutputStore:
         """The store of one step of a run whose steps run in other processes (the celery
-        executor): the cut is held by a lease naming ``owner`` (the run, or the run it
-        re-executes), taken by the first step and kept by the others; the working
-        folder is emptied when the lease is new. ``CutBusy`` while another run that is
-        still ``running`` holds it. Publishing gives the lease back."""
-        if take_lease(spec.out_dir, spec.cut_key, owner, running):
-            clear_work(spec.out_dir, spec.cut_key)
-        return cls(spec, owner, leased_by=owner)
+        executor): the cut is held by a lease naming the run (``take_lease``), taken by
+        the first step and kept by the others. The working folder is the root run's,
+        so a re-execution of a failed run continues it. ``CutBusy`` while another run
+        that is still ``running`` holds it. Publishing checks the run still holds it,
+        and gives it back."""
+        take_lease(spec.out_dir, spec.cut_key, root, run_id, running)
+        return cls(spec, root, leased_by=run_id)
 
     @property
     def out_dir(self) -> Path:
@@ -79,9 +80,11 @@ class OutputStore:
         files = sorted(p for p in work.iterdir() if not p.name.startswith(".") and p.name != MANIFEST)
         manifest = manifest_for(files, work)
         atomic_write_bytes(work / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
-        final, new = publish(self.out_dir, self.spec.cut_key, [*files, work / MANIFEST], manifest["outputs"])
-        if self.leased_by is not None:
-            release_lease(self.out_dir, self.spec.cut_key, self.leased_by)
+        if self.leased_by is None:
+            final, new = publish(self.out_dir, self.spec.cut_key, [*files, work / MANIFEST], manifest["outputs"])
+        else:
+            with leased_publication(self.out_dir, self.spec.cut_key, self.leased_by):
+                final, new = publish(self.out_dir, self.spec.cut_key, [*files, work / MANIFEST], manifest["outputs"])
         return final, new, manifest
 
 

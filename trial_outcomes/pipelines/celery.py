@@ -14,6 +14,7 @@ re-execution. Everything else is dagster-celery's own code.
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 import dagster as dg
@@ -25,17 +26,45 @@ from dagster._utils.error import serializable_error_info_from_exc_info
 from dagster_celery.core_execution_loop import core_celery_execution_loop
 from dagster_celery.executor import CeleryExecutor, _submit_task, celery_executor
 
+#: how often a running step's worker is pinged, and how many missed pings make it lost
+PING_EVERY_SECONDS = 20.0
+MISSED_PINGS = 3
+
 
 class _StepResult:
-    """A submitted step's celery result whose ``get`` turns a lost worker into the step's failure."""
+    """A submitted step's celery result whose ``get`` turns a lost worker into the step's
+    failure: a task that failed without the step's events (the worker's pool process
+    killed: ``WorkerLostError``; a resource that raised), or a started task whose worker
+    stopped answering pings (the whole worker killed: no result would ever come)."""
 
-    def __init__(self, result: Any, plan_context: Any, step: Any):
+    def __init__(self, result: Any, plan_context: Any, step: Any, app: Any):
         self._result = result
         self._plan_context = plan_context
         self._step = step
+        self._app = app
+        self._next_ping = time.monotonic() + PING_EVERY_SECONDS
+        self._missed = 0
+        self._lost: str | None = None
 
     def ready(self) -> bool:
-        return bool(self._result.ready())
+        if self._lost is not None or self._result.ready():
+            return True
+        if time.monotonic() >= self._next_ping:
+            self._next_ping = time.monotonic() + PING_EVERY_SECONDS
+            self._check_worker()
+        return self._lost is not None
+
+    def _check_worker(self) -> None:
+        """Ping the worker running the step (known once the task started)."""
+        if self._result.state != "STARTED" or not isinstance(self._result.info, dict):
+            return
+        worker = self._result.info.get("hostname")
+        if not worker:
+            return
+        answers = self._app.control.ping(destination=[worker], timeout=2.0)
+        self._missed = 0 if answers else self._missed + 1
+        if self._missed >= MISSED_PINGS:
+            self._lost = f"its celery worker {worker} stopped answering ({MISSED_PINGS} pings missed)"
 
     def revoke(self) -> None:
         self._result.revoke()
@@ -43,23 +72,35 @@ class _StepResult:
     def get(self) -> list[str]:
         from celery.exceptions import TaskRevokedError
 
+        if self._lost is not None:
+            return [self._failure(self._lost, None)]
         try:
             events: list[str] = self._result.get()
             return events
         except TaskRevokedError:
             raise
-        except Exception:
+        except Exception as exc:
             error = serializable_error_info_from_exc_info(sys.exc_info())
-            failure = DagsterEvent.step_failure_event(
-                step_context=self._plan_context.for_step(self._step),
-                step_failure_data=StepFailureData(error=error, user_failure_data=None),
-                message=f'step "{self._step.key}" failed: its celery worker process was lost ({error.message.strip()})',
-            )
-            return [serialize_value(failure)]
+            lost = type(exc).__name__ == "WorkerLostError"
+            why = "its celery worker process was lost" if lost else "its celery task failed"
+            return [self._failure(f"{why} ({error.message.strip()})", error)]
+
+    def _failure(self, why: str, error: Any) -> str:
+        if error is None:
+            try:
+                raise RuntimeError(why)
+            except RuntimeError:
+                error = serializable_error_info_from_exc_info(sys.exc_info())
+        failure = DagsterEvent.step_failure_event(
+            step_context=self._plan_context.for_step(self._step),
+            step_failure_data=StepFailureData(error=error, user_failure_data=None),
+            message=f'step "{self._step.key}" failed: {why}',
+        )
+        return str(serialize_value(failure))
 
 
 def _submit(app: Any, plan_context: Any, step: Any, queue: str, priority: int, known_state: Any) -> _StepResult:
-    return _StepResult(_submit_task(app, plan_context, step, queue, priority, known_state), plan_context, step)
+    return _StepResult(_submit_task(app, plan_context, step, queue, priority, known_state), plan_context, step, app)
 
 
 class TrialCeleryExecutor(CeleryExecutor):

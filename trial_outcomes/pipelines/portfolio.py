@@ -48,9 +48,14 @@ PORTFOLIO_ENV = "TRIAL_PORTFOLIO"
 TRIALS_JOB = "portfolio_trials"
 POOLED_JOB = "pooled_analysis_job"
 #: celery settings of the tested setup (deploy/ keeps the cluster's in step): one task at a time per
-#: worker process, and a task acknowledged when it starts (a worker killed mid-step fails the step, and
-#: the run, instead of running it twice)
-CELERY_CONFIG_SOURCE: dict[str, Any] = {"worker_prefetch_multiplier": 1, "task_acks_late": False}
+#: worker process, a task acknowledged when it starts (a worker killed mid-step fails the step, and
+#: the run, instead of running it twice), and a started task's worker known
+CELERY_CONFIG_SOURCE: dict[str, Any] = {
+    "worker_prefetch_multiplier": 1,
+    "task_acks_late": False,
+    # a started task names its worker: the executor pings it, and a worker that died is a failed step
+    "task_track_started": True,
+}
 
 
 def executor_for(portfolio: Portfolio) -> dg.ExecutorDefinition:

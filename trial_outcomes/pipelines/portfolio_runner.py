@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
 import dagster as dg
@@ -75,9 +76,29 @@ def _execute(portfolio_path: str, trial: str, cut: str) -> PortfolioRun:
 
 
 def _execute_trial(args: tuple[str, str, list[str]]) -> list[PortfolioRun]:
-    """One trial's runs, its cuts one after another."""
+    """One trial's runs, its cuts one after another. After a failed cut its later cuts
+    are not run: each compares itself with the trial's previous published cut, which
+    would then be the wrong one. An error here is that run's failure, never the other
+    trials'."""
     path, trial, cuts = args
-    return [_execute(path, trial, cut) for cut in cuts]
+    runs: list[PortfolioRun] = []
+    for cut in cuts:
+        if runs and not runs[-1].success:
+            runs.append(PortfolioRun(trial, cut, "", False, f"not run: its earlier cut {runs[-1].cut} failed"))
+            continue
+        try:
+            runs.append(_execute(path, trial, cut))
+        except Exception as exc:  # the run's own failure, reported with the others
+            runs.append(PortfolioRun(trial, cut, "", False, f"{type(exc).__name__}: {exc}"))
+    return runs
+
+
+def _collect(future: Future[list[PortfolioRun]], item: tuple[str, str, list[str]]) -> list[PortfolioRun]:
+    try:
+        return future.result()
+    except Exception as exc:  # the coordinating process died (killed, out of memory)
+        _, trial, cuts = item
+        return [PortfolioRun(trial, cut, "", False, f"its coordinating process died ({exc!r})") for cut in cuts]
 
 
 def run_portfolio(
@@ -109,8 +130,11 @@ def run_portfolio(
     ordered = sorted(set(cuts))
     work = [(str(portfolio.path), trial, ordered) for trial in chosen]
     if portfolio.execution.executor == "celery" and len(work) > 1:
-        with multiprocessing.get_context("spawn").Pool(len(work)) as pool:
-            by_trial = pool.map(_execute_trial, work)
+        # a process per trial (a child that dies is that trial's failure, not a hang: BrokenProcessPool)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=len(work), mp_context=context) as pool:
+            futures = [pool.submit(_execute_trial, item) for item in work]
+            by_trial = [_collect(future, item) for future, item in zip(futures, work, strict=True)]
     else:
         by_trial = [_execute_trial(item) for item in work]
     runs = sorted((r for trial_runs in by_trial for r in trial_runs), key=lambda r: (r.cut, chosen.index(r.trial)))
@@ -151,3 +175,27 @@ def retry_run(portfolio: Portfolio | str, run_id: str) -> PortfolioRun:
     return PortfolioRun(
         trial, failed.tags.get(f"dagster/partition/{CUT_DIMENSION}", ""), result.run_id, result.success, error
     )
+
+
+def release_cut(portfolio: Portfolio | str, trial: str, cut: str) -> str:
+    """Free a trial's cut held by a run that died without ending (its process killed
+    where no daemon's run monitoring marks it failed): the run is marked failed in the
+    instance and its lease removed. Refused while the run's process may still be
+    working: only a run whose steps have all stopped is released. Returns what was done."""
+    from trial_outcomes.io.publishing import lease_holder, release_lease
+
+    if not isinstance(portfolio, Portfolio):
+        portfolio = load_portfolio(portfolio)
+    out = portfolio.trial(trial).out
+    parse_cut(cut)
+    holder = lease_holder(out, cut)
+    if holder is None:
+        return f"trial {trial} at {cut}: no run holds it"
+    with open_instance() as instance:
+        run = instance.get_run_by_id(holder)
+        state = "not in this Dagster instance" if run is None else f"was {run.status.value.lower()}"
+        if run is not None and not run.is_finished:
+            instance.report_run_failed(run, message="released by trial-outcomes portfolio release: its process died")
+            state += ", marked failed"
+    release_lease(out, cut, holder)
+    return f"trial {trial} at {cut}: released from run {holder} ({state})"
