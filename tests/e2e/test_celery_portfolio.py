@@ -5,9 +5,12 @@ here against the machine's RabbitMQ (127.0.0.1:5672) and a fresh PostgreSQL data
 1. Four trials x two cuts and the pooled analysis through the workers; every
    published file equals the in-process run's, byte for byte; steps of different
    runs overlapped in time, on both workers.
-2. A worker's process killed (SIGKILL) while it renders a report: that run fails,
+2. A worker's pool process killed (SIGKILL) while it renders a report: that run fails,
    nothing of its cut is published, the cut's lease is free; a retry from the
    failure publishes the cut, equal to the in-process run of it.
+3. A whole worker killed (main process and pool, as a lost pod) while it renders a
+   report: the executor's pings go unanswered, the run fails the same way, and the
+   retry publishes on the worker left.
 
 QC in R is off here (``TRIAL_RSCRIPT``): it has its own tests, and costs a minute.
 """
@@ -219,9 +222,10 @@ def _pool_child(worker_pid: int) -> int:
     return pids[0]
 
 
-def test_a_worker_killed_mid_step_fails_the_run_cleanly_and_a_retry_publishes(portfolios: dict[str, Any]) -> None:
+def _run_and_kill_during_report(portfolios: dict[str, Any], trial: str, kill) -> tuple[str, str, int, str]:
+    """Start ``trial`` at KILL_CUT on celery; when its report step runs on a worker, call
+    ``kill(worker name)``. Returns (the run's id, the worker, the command's exit status, its output)."""
     celery_home = portfolios["celery_home"]
-    out = portfolios["celery"].parent / "published" / "trial-1"
     run = subprocess.Popen(
         [
             sys.executable,
@@ -232,7 +236,7 @@ def test_a_worker_killed_mid_step_fails_the_run_cleanly_and_a_retry_publishes(po
             "--portfolio",
             str(portfolios["celery"]),
             "--trial",
-            "trial-1",
+            trial,
             "--cut",
             KILL_CUT,
             "--no-pooled",
@@ -242,13 +246,13 @@ def test_a_worker_killed_mid_step_fails_the_run_cleanly_and_a_retry_publishes(po
         stderr=subprocess.PIPE,
         text=True,
     )
-    workers = portfolios["workers"]
     killed = None
     deadline = time.monotonic() + 600
+    tags = {"dagster/partition/cut": KILL_CUT, "dagster/partition/trial": trial}
     with dg.DagsterInstance.from_config(str(celery_home)) as instance:
         while killed is None and time.monotonic() < deadline and run.poll() is None:
             time.sleep(0.5)
-            runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition/cut": KILL_CUT}), limit=1)
+            runs = instance.get_runs(filters=dg.RunsFilter(tags=tags), limit=1)
             if not runs:
                 continue
             records = instance.all_logs(runs[0].run_id)
@@ -265,16 +269,21 @@ def test_a_worker_killed_mid_step_fails_the_run_cleanly_and_a_retry_publishes(po
                     and "in celery worker" in (event.message or "")
                     and "report" not in finished
                 ):
-                    host = str(event.event_specific_data.metadata["Celery worker"].value).split("@")[0]  # type: ignore[union-attr]
-                    os.kill(_pool_child(workers[host]), signal.SIGKILL)
+                    metadata = event.event_specific_data.metadata  # type: ignore[union-attr]
+                    host = str(metadata["Celery worker"].value).split("@")[0]
+                    kill(host)
                     killed = (runs[0].run_id, host)
                     break
     stdout, stderr = run.communicate(timeout=600)
     assert killed is not None, "the report step was never seen running: " + stdout + stderr[-2000:]
-    failed_run, host = killed
-    assert run.returncode == 1, stdout + stderr[-2000:]
-    assert "WorkerLostError" in stdout, stdout
+    return killed[0], killed[1], run.returncode, stdout + stderr[-2000:]
 
+
+def _failed_cleanly_then_retried(portfolios: dict[str, Any], trial: str, failed_run: str) -> None:
+    """The run failed, nothing of its cut was published, its lease is held by an ended run
+    (free); a retry from the failure publishes the cut, equal to the in-process run of it."""
+    celery_home = portfolios["celery_home"]
+    out = portfolios["celery"].parent / "published" / trial
     with dg.DagsterInstance.from_config(str(celery_home)) as instance:
         status = instance.get_run_by_id(failed_run).status  # type: ignore[union-attr]
     assert status == dg.DagsterRunStatus.FAILURE
@@ -290,11 +299,36 @@ def test_a_worker_killed_mid_step_fails_the_run_cleanly_and_a_retry_publishes(po
         "--portfolio",
         str(portfolios["in_process"]),
         "--trial",
-        "trial-1",
+        trial,
         "--cut",
         KILL_CUT,
         "--no-pooled",
         home=portfolios["process_home"],
     )
     assert here.returncode == 0, here.stdout + here.stderr[-3000:]
-    _same_tree(out / KILL_CUT, portfolios["in_process"].parent / "published" / "trial-1" / KILL_CUT)
+    _same_tree(out / KILL_CUT, portfolios["in_process"].parent / "published" / trial / KILL_CUT)
+
+
+def test_a_worker_killed_mid_step_fails_the_run_cleanly_and_a_retry_publishes(portfolios: dict[str, Any]) -> None:
+    """The worker's pool process (the one running the step) is killed: celery reports
+    WorkerLostError, and the step fails at once."""
+    workers = portfolios["workers"]
+    failed_run, _, status, output = _run_and_kill_during_report(
+        portfolios, "trial-1", lambda host: os.kill(_pool_child(workers[host]), signal.SIGKILL)
+    )
+    assert status == 1, output
+    assert "WorkerLostError" in output, output
+    _failed_cleanly_then_retried(portfolios, "trial-1", failed_run)
+
+
+def test_a_whole_worker_lost_fails_its_step_and_the_other_worker_retries(portfolios: dict[str, Any]) -> None:
+    """The whole worker (its main process and its pool) is killed, as a lost pod: no result
+    ever comes; the executor's pings go unanswered and the step fails (about a minute).
+    The retry runs on the worker left."""
+    workers = portfolios["workers"]
+    failed_run, host, status, output = _run_and_kill_during_report(
+        portfolios, "trial-2", lambda host: os.killpg(workers[host], signal.SIGKILL)
+    )
+    assert status == 1, output
+    assert f"{host}@" in output and "stopped answering" in output, output
+    _failed_cleanly_then_retried(portfolios, "trial-2", failed_run)
