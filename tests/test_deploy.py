@@ -4,6 +4,7 @@ command, the same celery settings, the same storage and shared volume."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -64,5 +65,6 @@ def test_the_cluster_portfolio_uses_the_chart_broker_and_the_tested_settings(tmp
     config = (tmp_path / "dagster_celery_config.py").read_text()
     for key, value in CELERY_CONFIG_SOURCE.items():
         assert f"{key} = {value!r}" in config
-    assert "--prefetch-multiplier=1" in command and command[command.index("-Q") + 1] == "dagster"
-    assert env[PORTFOLIO_ENV] == str(portfolio.path)
+    assert f"task_default_queue = {portfolio.execution.queue!r}" in config
+    assert "--prefetch-multiplier=1" in command and command[command.index("-Q") + 1] == portfolio.execution.queue
+    assert str(tmp_path) in env["PYTHONPATH"].split(os.pathsep)

@@ -347,20 +347,20 @@ def cmd_portfolio_release(args: argparse.Namespace) -> int:
 def celery_worker_command(
     portfolio: Any, name: str, concurrency: int, config_dir: Path
 ) -> tuple[list[str], dict[str, str]]:
-    """The celery worker of ``portfolio``'s broker (the command and its environment): it
-    runs the portfolio's steps, one at a time per process, importing the same
-    definitions (``TRIAL_PORTFOLIO``)."""
-    from trial_outcomes.pipelines.portfolio import CELERY_CONFIG_SOURCE, PORTFOLIO_ENV
+    """The celery worker of ``portfolio``'s broker and queue (the command and its
+    environment): it runs the steps sent to that queue, one at a time per process; each
+    step names its portfolio file (``pipelines/portfolio.py`` ``reconstructable_job``)."""
+    from trial_outcomes.pipelines.portfolio import CELERY_CONFIG_SOURCE
 
     lines = [
         f"broker_url = {portfolio.execution.broker!r}",
         f"result_backend = {portfolio.execution.backend!r}",
         *(f"{key} = {value!r}" for key, value in CELERY_CONFIG_SOURCE.items()),
+        f"task_default_queue = {portfolio.execution.queue!r}",
     ]
     (config_dir / "dagster_celery_config.py").write_text("\n".join(lines) + "\n")
     env = {
         **os.environ,
-        PORTFOLIO_ENV: str(portfolio.path),
         "PYTHONPATH": os.pathsep.join(p for p in (str(config_dir), os.environ.get("PYTHONPATH", "")) if p),
     }
     command = [
@@ -371,7 +371,7 @@ def celery_worker_command(
         "dagster_celery.app",
         "worker",
         "-Q",
-        "dagster",
+        portfolio.execution.queue,
         "-n",
         f"{name}@%h",
         "-c",

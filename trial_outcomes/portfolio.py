@@ -82,6 +82,9 @@ class Execution(_Strict):
     executor: Literal["in_process", "celery"] = "in_process"
     broker: str = "pyamqp://guest:guest@127.0.0.1:5672//"
     backend: str = "rpc://"
+    #: the celery queue of this portfolio's steps: its workers listen on it (`portfolio worker`), so
+    #: two portfolios on one broker never run each other's steps
+    queue: str = Field(default="dagster", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 class Portfolio(_Strict):

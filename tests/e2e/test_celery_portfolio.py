@@ -92,7 +92,8 @@ def portfolios(tmp_path_factory: pytest.TempPathFactory, database: str) -> Itera
     """The same four trials twice (the same seeds give the same drops): one portfolio on
     celery with PostgreSQL, one in process with SQLite; two workers for the first."""
     root = tmp_path_factory.mktemp("portfolio")
-    celery = write_portfolio(root / "celery", 4, sizes=SIZES, executor="celery")
+    # a queue of its own: no other user of the broker runs these steps, nor these workers theirs
+    celery = write_portfolio(root / "celery", 4, sizes=SIZES, executor="celery", queue=f"test-{uuid.uuid4().hex[:8]}")
     in_process = write_portfolio(root / "in_process", 4, sizes=SIZES)
     celery_home, process_home = root / "home-celery", root / "home-in-process"
     celery_home.mkdir()

@@ -67,7 +67,7 @@ def executor_for(portfolio: Portfolio) -> dg.ExecutorDefinition:
             {
                 "broker": portfolio.execution.broker,
                 "backend": portfolio.execution.backend,
-                "config_source": CELERY_CONFIG_SOURCE,
+                "config_source": {**CELERY_CONFIG_SOURCE, "task_default_queue": portfolio.execution.queue},
             }
         )
         return executor
@@ -113,22 +113,35 @@ def build_portfolio_definitions(portfolio: Portfolio | str | Path) -> dg.Definit
 
 
 @cache
+def definitions_for(path: str) -> dg.Definitions:
+    """The definitions of the portfolio file ``path``, made once per process."""
+    return build_portfolio_definitions(path)
+
+
 def definitions_from_environment() -> dg.Definitions:
-    """The definitions of the portfolio ``TRIAL_PORTFOLIO`` names, made once per process."""
+    """The definitions of the portfolio ``TRIAL_PORTFOLIO`` names (the code location's)."""
     path = os.environ.get(PORTFOLIO_ENV)
     if not path:
         raise dg.DagsterInvariantViolationError(
             f"the portfolio definitions need {PORTFOLIO_ENV}: the path of the portfolio file (portfolio.toml)"
         )
-    return build_portfolio_definitions(path)
+    return definitions_for(str(Path(path).resolve()))
 
 
-def trials_job() -> dg.JobDefinition:
-    """The trials' job of the portfolio ``TRIAL_PORTFOLIO`` names (``dg.reconstructable``
-    points a celery worker here)."""
-    return definitions_from_environment().resolve_job_def(TRIALS_JOB)
+def trials_job(path: str) -> dg.JobDefinition:
+    """The trials' job of the portfolio file ``path``."""
+    return definitions_for(path).resolve_job_def(TRIALS_JOB)
 
 
-def pooled_job() -> dg.JobDefinition:
-    """The pooled analysis's job of the portfolio ``TRIAL_PORTFOLIO`` names."""
-    return definitions_from_environment().resolve_job_def(POOLED_JOB)
+def pooled_job(path: str) -> dg.JobDefinition:
+    """The pooled analysis's job of the portfolio file ``path``."""
+    return definitions_for(path).resolve_job_def(POOLED_JOB)
+
+
+def reconstructable_job(path: str | Path, pooled: bool = False) -> Any:
+    """The job as a process on another machine rebuilds it: the module, the function and
+    the portfolio file's path travel with every step sent to a celery worker, so a
+    worker serves any portfolio on the shared volume whatever its environment says."""
+    return dg.build_reconstructable_job(
+        __name__, "pooled_job" if pooled else "trials_job", reconstructable_args=(str(Path(path).resolve()),)
+    )

@@ -20,7 +20,6 @@ from trial_outcomes.assets.shared import CUT_DIMENSION, PORTFOLIO_CUT_PARTITIONS
 from trial_outcomes.dates import parse_cut
 from trial_outcomes.errors import UsageError
 from trial_outcomes.pipelines.instance import open_instance
-from trial_outcomes.pipelines.portfolio import PORTFOLIO_ENV
 from trial_outcomes.portfolio import Portfolio, load_portfolio
 
 #: the runs' console (in the run's process and in each worker) says warnings and errors only; the
@@ -59,10 +58,9 @@ def _first_error(instance: dg.DagsterInstance, run_id: str) -> str:
 
 def _execute(portfolio_path: str, trial: str, cut: str) -> PortfolioRun:
     """One run, in this process: a (trial, cut), or the pooled analysis when ``trial`` is empty."""
-    os.environ[PORTFOLIO_ENV] = portfolio_path
-    from trial_outcomes.pipelines.portfolio import pooled_job, trials_job
+    from trial_outcomes.pipelines.portfolio import reconstructable_job
 
-    job = dg.reconstructable(trials_job if trial else pooled_job)
+    job = reconstructable_job(portfolio_path, pooled=not trial)
     with open_instance() as instance:
         result = dg.execute_job(
             job,
@@ -150,8 +148,7 @@ def retry_run(portfolio: Portfolio | str, run_id: str) -> PortfolioRun:
     failed and skipped steps run, and the cut is published."""
     if not isinstance(portfolio, Portfolio):
         portfolio = load_portfolio(portfolio)
-    os.environ[PORTFOLIO_ENV] = str(portfolio.path)
-    from trial_outcomes.pipelines.portfolio import pooled_job, trials_job
+    from trial_outcomes.pipelines.portfolio import reconstructable_job
 
     with open_instance() as instance:
         failed = instance.get_run_by_id(run_id)
@@ -164,7 +161,7 @@ def retry_run(portfolio: Portfolio | str, run_id: str) -> PortfolioRun:
         tags = {**kept, "dagster/parent_run_id": failed.run_id, "dagster/root_run_id": root}
         trial = failed.tags.get(f"dagster/partition/{TRIAL_DIMENSION}", "")
         result = dg.execute_job(
-            dg.reconstructable(trials_job if trial else pooled_job),
+            reconstructable_job(portfolio.path, pooled=not trial),
             instance=instance,
             tags=tags,
             reexecution_options=dg.ReexecutionOptions.from_failure(failed.run_id, instance),

@@ -20,6 +20,7 @@ def write_portfolio(
     executor: str = "in_process",
     broker: str = "pyamqp://guest:guest@127.0.0.1:5672//",
     backend: str = "rpc://",
+    queue: str = "dagster",
 ) -> Path:
     """``out/drops/trial-<k>`` for k = 1..trials and ``out/portfolio.toml`` (outputs under
     ``out/published``); the same arguments give the same bytes."""
@@ -37,7 +38,8 @@ def write_portfolio(
             "",
         ]
     lines += ["[pooled]", 'out = "published/pooled"', 'factor = "PRHSCTFL"', ""]
-    lines += ["[execution]", f'executor = "{executor}"', f'broker = "{broker}"', f'backend = "{backend}"', ""]
+    lines += ["[execution]", f'executor = "{executor}"', f'broker = "{broker}"', f'backend = "{backend}"']
+    lines += [f'queue = "{queue}"', ""]
     path = out / "portfolio.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
