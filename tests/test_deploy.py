@@ -54,6 +54,7 @@ def test_the_workers_run_the_tested_command() -> None:
     claim = next(m for m in MANIFESTS if m["kind"] == "PersistentVolumeClaim")
     assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
     assert {"name": "trial-data", "mountPath": "/data"} in container["volumeMounts"]
+    assert _env(container["env"])[PORTFOLIO_ENV] == PORTFOLIO_PATH
 
 
 def test_the_cluster_portfolio_uses_the_chart_broker_and_the_tested_settings(tmp_path: Path) -> None:
@@ -68,3 +69,4 @@ def test_the_cluster_portfolio_uses_the_chart_broker_and_the_tested_settings(tmp
     assert f"task_default_queue = {portfolio.execution.queue!r}" in config
     assert "--prefetch-multiplier=1" in command and command[command.index("-Q") + 1] == portfolio.execution.queue
     assert str(tmp_path) in env["PYTHONPATH"].split(os.pathsep)
+    assert env[PORTFOLIO_ENV] == str(portfolio.path)  # a run launched from the UI names the code location

@@ -348,9 +348,10 @@ def celery_worker_command(
     portfolio: Any, name: str, concurrency: int, config_dir: Path
 ) -> tuple[list[str], dict[str, str]]:
     """The celery worker of ``portfolio``'s broker and queue (the command and its
-    environment): it runs the steps sent to that queue, one at a time per process; each
-    step names its portfolio file (``pipelines/portfolio.py`` ``reconstructable_job``)."""
-    from trial_outcomes.pipelines.portfolio import CELERY_CONFIG_SOURCE
+    environment): it runs the steps sent to that queue, one at a time per process. A step
+    of ``portfolio run`` names its portfolio file (``reconstructable_job``); a step of a
+    run launched from the UI names the code location, which reads ``TRIAL_PORTFOLIO``."""
+    from trial_outcomes.pipelines.portfolio import CELERY_CONFIG_SOURCE, PORTFOLIO_ENV
 
     lines = [
         f"broker_url = {portfolio.execution.broker!r}",
@@ -361,6 +362,7 @@ def celery_worker_command(
     (config_dir / "dagster_celery_config.py").write_text("\n".join(lines) + "\n")
     env = {
         **os.environ,
+        PORTFOLIO_ENV: str(portfolio.path),
         "PYTHONPATH": os.pathsep.join(p for p in (str(config_dir), os.environ.get("PYTHONPATH", "")) if p),
     }
     command = [
