@@ -1,6 +1,6 @@
 """Benchmark: a portfolio of trials x cuts through celery workers against the in-process executor.
 
-    .venv/bin/python bench/portfolio.py [--trials 10] [--cuts 2023-12-31 2024-03-31] [--workers 2] [--reuse]
+    .venv/bin/python bench/portfolio.py [--trials 10] [--cuts C ...] [--workers 2] [--sizes N ...] [--reuse]
 
 Writes the same synthetic portfolio twice (`trial-outcomes synth --portfolio`, trials of
 120, 60, 200, 90 and 150 subjects in turn), then:
@@ -100,6 +100,13 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--cuts", nargs="+", default=["2023-12-31", "2024-03-31"])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=None,
+        help="subjects of the trials, in turn (default: synth's 120 60 200 90 150)",
+    )
     parser.add_argument("--reuse", action="store_true", help="reuse the portfolios already in bench/data/portfolio")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE.parent))
@@ -112,7 +119,8 @@ def main() -> None:
         folder = DATA / executor
         paths[executor] = folder / "portfolio.toml"
         if not paths[executor].is_file():
-            write_portfolio(folder, args.trials, executor=executor)
+            sizes = {"sizes": tuple(args.sizes)} if args.sizes else {}
+            write_portfolio(folder, args.trials, executor=executor, queue=f"bench-{uuid.uuid4().hex[:8]}", **sizes)
         for stale in ("published", ".portfolio-storage", "home"):
             shutil.rmtree(folder / stale, ignore_errors=True)
         (folder / "home").mkdir()
