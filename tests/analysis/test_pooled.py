@@ -96,7 +96,8 @@ def test_homogeneity_equals_prop_test() -> None:
 
 
 def test_cochran_q_by_hand() -> None:
-    """b = (0, 1), se = (1, 1): pooled 0.5, Q = 0.5 on 1 df, I^2 = 0 (Q < df)."""
+    """b = (0, 1), se = (1, 1): pooled 0.5, Q = 0.25 + 0.25 = 0.5 on 1 df, I^2 = 0 (Q < df);
+    p = P(chi-square on 1 df > 0.5) = 0.4795001 (R: pchisq(0.5, 1, lower.tail = FALSE))."""
     q, df, p, i2 = cochran_q([0.0, 1.0], [1.0, 1.0])
     assert q == pytest.approx(0.5) and df == 1 and i2 == 0.0 and p == pytest.approx(0.4795001, rel=1e-6)
     assert cochran_q([0.3], [0.1]) == (None, 0, None, None)
