@@ -32,7 +32,8 @@ def write_portfolio(
         lines += [
             "[[trials]]",
             f'id = "{trial}"',
-            f'title = "{TITLES[k % len(TITLES)]}"',
+            # the titles repeat past five trials: the id then tells them apart on the pooled report
+            f'title = "{TITLES[k % len(TITLES)]}{f" ({trial})" if trials > len(TITLES) else ""}"',
             f'data = "drops/{trial}"',
             f'out = "published/{trial}"',
             "",
