@@ -84,6 +84,8 @@ class Document:
     cut: str
     code_version: str
     sections: list[Section]
+    #: the running header of every PDF page
+    header: str = "NCT04325841 interim analysis"
 
     def number(self) -> Document:
         """Number tables and figures in reading order (Table 1..n, Figure 1..n)."""

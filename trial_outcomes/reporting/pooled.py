@@ -243,4 +243,5 @@ def build_pooled_document(
         cut=str(max(tables.trials["data_cut"].to_list())) if tables.trials.height else "",
         code_version=code_version,
         sections=sections,
+        header="Pooled analysis of the portfolio",
     ).number()
