@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
@@ -43,11 +44,17 @@ def make_dirs(path: Path) -> Path:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    return atomic_write_pieces(path, [data])
+
+
+def atomic_write_pieces(path: Path, pieces: Iterable[bytes]) -> Path:
+    """The file ``path`` written whole from ``pieces`` in order (none held at once)."""
     make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for piece in pieces:
+                handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, file_mode())
