@@ -181,12 +181,15 @@ def narratives(adsl: pl.DataFrame, adae: pl.DataFrame) -> pl.DataFrame:
     """One narrative per death (``kind`` death) and per serious treatment-emergent AE
     (``kind`` SAE, with its ``AESPID``), each from the fixed template: the subject, what
     they received and their day-28 response; the event; the death when there was one."""
-    subjects = {r["USUBJID"]: r for r in adsl.iter_rows(named=True)}
     serious = (
         adae.filter((pl.col("TRTEMFL") == "Y") & (pl.col("AESER") == "Y"))
         .with_columns(outcome(pl.col("AETOXGR"), pl.col("AEONGO")).alias("outcome"))
         .sort("USUBJID", "ASTDT", "AESPID")
     )
+    # only what a narrative reads, of the subjects it names (ADSL has a hundred columns)
+    adsl = adsl.select(c for c in NARRATIVE_FIELDS if c in adsl.columns)
+    named = adsl.filter(pl.col("USUBJID").is_in(serious["USUBJID"].unique().implode()))
+    subjects = {r["USUBJID"]: r for r in named.iter_rows(named=True)}
     rows: list[dict[str, object]] = []
     for s in adsl.filter(pl.col("DTHDT").is_not_null()).sort("DTHDT", "USUBJID").iter_rows(named=True):
         course = []

@@ -56,6 +56,8 @@ def response_summary(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> pl.DataF
     responders and counted in ``n_pending``; ``n_pending_responders`` of them are
     already responders, shown as information only. A subject with no assessment
     in a closed window is a non-responder."""
+    needed = {"EFFFL", "NINFCAT", STRATUM, *subgroups, *(c for pair in RESPONSE_PARAMETERS.values() for c in pair)}
+    adsl = adsl.select(c for c in adsl.columns if c in needed)  # each group below filters these alone
     eff = adsl.filter(pl.col("EFFFL") == "Y")
     rows = []
     for parameter, (flag, pending_flag) in RESPONSE_PARAMETERS.items():

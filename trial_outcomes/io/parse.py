@@ -156,21 +156,29 @@ def parse_records(
     latest = latest or today()
     work = raw.with_columns(typed_value(c).alias(f"__typed_{c.name}") for c in schema.columns)
     subject = pl.col("subject_id").str.strip_chars() if "subject_id" in raw.columns else pl.lit(None, pl.String)
+    rules = [
+        (col, condition.fill_null(False), rule)
+        for col in schema.columns
+        for condition, rule in _column_problems(col, latest)
+    ]
+    # which rules any row breaks, in one pass over the frame; only those are filtered for their rows
+    broken = (
+        work.select(condition.any().alias(str(i)) for i, (_, condition, _) in enumerate(rules)).row(0) if rules else ()
+    )
     problem_frames = []
-    for col in schema.columns:
-        for condition, rule in _column_problems(col, latest):
-            found = work.filter(condition.fill_null(False))
-            if found.height:
-                problem_frames.append(
-                    found.select(
-                        pl.col("_source_file").alias("file"),
-                        pl.col("_source_row").alias("row"),
-                        pl.lit(col.name).alias("column"),
-                        pl.col(col.name).alias("value"),
-                        subject.alias("subject"),
-                        pl.lit(rule).alias("rule"),
-                    )
+    for (col, condition, rule), any_broken in zip(rules, broken, strict=True):
+        if any_broken:
+            found = work.filter(condition)
+            problem_frames.append(
+                found.select(
+                    pl.col("_source_file").alias("file"),
+                    pl.col("_source_row").alias("row"),
+                    pl.lit(col.name).alias("column"),
+                    pl.col(col.name).alias("value"),
+                    subject.alias("subject"),
+                    pl.lit(rule).alias("rule"),
                 )
+            )
     problems = pl.concat(problem_frames) if problem_frames else empty_problems()
     typed = work.select(
         *[pl.col(f"__typed_{c.name}").alias(c.name) for c in schema.columns],
