@@ -13,6 +13,7 @@ from dagster import AssetExecutionContext
 from trial_outcomes.analysis.cut_comparison import COLUMNS as COMPARISON_COLUMNS
 from trial_outcomes.analysis.cut_comparison import compare_cuts
 from trial_outcomes.analysis.stopping import CHECK_NAMES, RULES, StoppingResult, check_name
+from trial_outcomes.analysis.survival_results import SurvivalResults
 from trial_outcomes.assets.files import contract_check_spec, contract_result, published
 from trial_outcomes.assets.metadata import records_table
 from trial_outcomes.assets.shared import (
@@ -22,7 +23,6 @@ from trial_outcomes.assets.shared import (
     code_version,
     cut_asset,
 )
-from trial_outcomes.assets.survival import SurvivalResults
 from trial_outcomes.contracts import with_current_names
 from trial_outcomes.io.publishing import published_cuts
 from trial_outcomes.io.records import TrialDrop
@@ -185,6 +185,6 @@ def cut_comparison(settings: Run, adsl: pl.DataFrame, survival_analysis: Surviva
         with_current_names(pl.read_parquet(folder / "adsl.parquet")),
         pl.read_csv(folder / "survival_summary.csv", infer_schema_length=None),
         adsl,
-        survival_analysis["survival_summary"],
+        survival_analysis.survival_summary,
     )
     yield from published("cut_comparison", table, settings, {"cut_comparison.csv": table}, {"previous cut": previous})

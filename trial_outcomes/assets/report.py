@@ -13,9 +13,9 @@ from trial_outcomes.analysis.labs import LabTables
 from trial_outcomes.analysis.listings import ListingTables
 from trial_outcomes.analysis.relapse import RelapseTables
 from trial_outcomes.analysis.stopping import StoppingResult
+from trial_outcomes.analysis.survival_results import SurvivalResults
 from trial_outcomes.analysis.syndromes import SyndromeGrading
 from trial_outcomes.assets.shared import Run, code_version, cut_asset
-from trial_outcomes.assets.survival import SurvivalResults
 from trial_outcomes.io.outputs import ToPublish
 from trial_outcomes.io.publishing import plan_publication
 from trial_outcomes.io.qc import QcResult
@@ -89,7 +89,7 @@ def figures(
     plan = settings.plan
     specs = all_specs(
         adsl,
-        survival_analysis.tables,
+        survival_analysis,
         response_summary,
         relapse_summary.curve,
         plan.landmark_months,
@@ -158,7 +158,7 @@ def report(
         settings.out_dir, settings.cut_key, drop_identity.fingerprint, settings.supersede_reason
     )
     tables = {
-        **survival_analysis.tables,
+        **survival_analysis.tables(),
         "response_summary": response_summary,
         "eligibility_deviations": eligibility_deviations,
         "crs_grade_discrepancies": crs_grading.discrepancies,

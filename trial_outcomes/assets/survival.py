@@ -1,43 +1,18 @@
 """Survival analysis: summaries, curves, Cox models, follow-up and the HSCT landmark."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 import polars as pl
 
+from trial_outcomes.analysis.survival_results import FILES, analyse_survival
 from trial_outcomes.assets.files import contract_check_spec, published
 from trial_outcomes.assets.metadata import records_table
 from trial_outcomes.assets.shared import Run, code_version, cut_asset
 from trial_outcomes.dates import DAYS_PER_MONTH
 from trial_outcomes.formatting import median_ci_months, pct_ci_short
 from trial_outcomes.labels import endpoint as endpoint_label
-
-FILES = {
-    "survival_summary": "survival_summary.csv",
-    "survival_details": "survival_details.csv",
-    "km_curves": "km_curves.parquet",
-    "cox_summary": "cox_summary.csv",
-    "followup_summary": "followup_summary.csv",
-    "hsct_landmark": "hsct_landmark.csv",
-    "hsct_time_dependent": "hsct_time_dependent.csv",
-    "multivariable_models": "multivariable_models.csv",
-    "ph_tests": "ph_tests.csv",
-    "ph_residuals": "ph_residuals.parquet",
-    "fine_gray_subgroups": "fine_gray_subgroups.csv",
-    "stratified_logrank": "stratified_logrank.csv",
-}
-
-
-@dataclass(frozen=True)
-class SurvivalResults:
-    """The tables of the survival analysis of one cut, by name (``FILES``)."""
-
-    tables: dict[str, pl.DataFrame]
-
-    def __getitem__(self, name: str) -> pl.DataFrame:
-        return self.tables[name]
 
 
 def headline_rows(summary: pl.DataFrame, landmarks: tuple[int, ...]) -> list[dict[str, Any]]:
@@ -79,50 +54,29 @@ def survival_analysis(settings: Run, adtte: pl.DataFrame, adsl: pl.DataFrame) ->
     proportional-hazards tests and the Fine-Gray models of relapse
     (`multivariable_models.csv`, `ph_tests.csv`, `ph_residuals.parquet`,
     `fine_gray_subgroups.csv`); the stratified log-rank tests."""
-    # numpy, scipy and the statistics load when the asset runs, not when the UI loads the definitions
-    from trial_outcomes.analysis.landmark import hsct_landmark
-    from trial_outcomes.analysis.models import fine_gray_subgroups, multivariable_cox, stratified_logrank
-    from trial_outcomes.analysis.survival_summary import followup_summary, subgroup_hazard_ratios, summarise_survival
-    from trial_outcomes.analysis.time_dependent import hsct_time_dependent
-
     plan = settings.plan
-    survival = summarise_survival(adtte, plan.subgroups, plan.landmark_months)
-    models = multivariable_cox(adtte, adsl, plan.models.covariates, plan.forest_reference, plan.models.ph_alpha)
-    tables = {
-        "survival_summary": survival.summary,
-        "survival_details": survival.details,
-        "km_curves": survival.curves,
-        "cox_summary": subgroup_hazard_ratios(adtte, plan.subgroups, plan.forest_reference),
-        "followup_summary": followup_summary(adtte),
-        "hsct_landmark": hsct_landmark(adtte, adsl, plan.hsct_landmark_day),
-        "hsct_time_dependent": hsct_time_dependent(adtte, adsl),
-        "multivariable_models": models.models,
-        "ph_tests": models.ph_tests,
-        "ph_residuals": models.ph_residuals,
-        "fine_gray_subgroups": fine_gray_subgroups(adtte, adsl, plan.subgroups, plan.forest_reference),
-        "stratified_logrank": stratified_logrank(adtte, adsl, plan.subgroups, plan.models.logrank_strata),
-    }
-    rows = headline_rows(survival.summary, plan.landmark_months)
+    results = analyse_survival(adtte, adsl, plan)
+    rows = headline_rows(results.survival_summary, plan.landmark_months)
     numbers: dict[str, Any] = {}
-    for r in survival.summary.filter((pl.col("group_var") == "all") & (pl.col("analysis") == "primary")).iter_rows(
-        named=True
-    ):
+    for r in results.survival_summary.filter(
+        (pl.col("group_var") == "all") & (pl.col("analysis") == "primary")
+    ).iter_rows(named=True):
         if r["median_days"] is not None:
             numbers[f"{r['endpoint']} median (months)"] = dg.MetadataValue.float(
                 round(r["median_days"] / DAYS_PER_MONTH, 2)
             )
         if r.get("rate_12m") is not None:
             numbers[f"{r['endpoint']} 12-month rate (%)"] = dg.MetadataValue.float(round(100 * r["rate_12m"], 1))
-    followup = tables["followup_summary"].row(0, named=True)
+    followup = results.followup_summary.row(0, named=True)
     if followup["median_followup_days"] is not None:
         numbers["median follow-up (months)"] = dg.MetadataValue.float(
             round(followup["median_followup_days"] / DAYS_PER_MONTH, 1)
         )
     yield from published(
         "survival_analysis",
-        SurvivalResults(tables),
+        results,
         settings,
-        {FILES[name]: table for name, table in tables.items()},
+        {FILES[name]: table for name, table in results.tables().items()},
         {
             "data cut": settings.cut_key,  # every headline states its cut (issue 22)
             "headline: median and rates with 95% CIs (primary, all subjects)": records_table(

@@ -17,6 +17,7 @@ from trial_outcomes.analysis.labs import LabTables, bcell_recovery_fit
 from trial_outcomes.analysis.models import PER_UNIT, PH_REJECTS
 from trial_outcomes.analysis.rates import EFFICACY_POPULATION
 from trial_outcomes.analysis.stopping import RULES, SAFETY, STATISTICS
+from trial_outcomes.analysis.survival_results import SurvivalResults
 from trial_outcomes.dates import DAYS_PER_MONTH
 from trial_outcomes.formatting import landmark_rate, months, ratio_ci
 from trial_outcomes.reporting.figures.flow import ConsortSpec, SwimmerSpec
@@ -447,7 +448,7 @@ def stopping_history_spec(history: pl.DataFrame) -> StoppingHistorySpec:
 
 def all_specs(
     adsl: pl.DataFrame,
-    survival: dict[str, pl.DataFrame],
+    survival: SurvivalResults,
     response: pl.DataFrame,
     relapse_curve: pl.DataFrame,
     landmarks: tuple[int, ...],
@@ -463,21 +464,18 @@ def all_specs(
         specs["kinetics.svg"] = kinetics_spec(kin.adpc, kin.parameters)
     if history is not None and history.height:
         specs["stopping_history.svg"] = stopping_history_spec(history)
-    specs.update(
-        survival_specs(survival["survival_summary"], survival["survival_details"], survival["km_curves"], landmarks)
-    )
-    cox = survival["cox_summary"]
+    specs.update(survival_specs(survival.survival_summary, survival.survival_details, survival.km_curves, landmarks))
+    cox = survival.cox_summary
     for endpoint in ("OS", "EFS", "DFS", "DOR"):
         if cox.filter(pl.col("endpoint") == endpoint).height:
             specs[f"forest_hr_{endpoint}.svg"] = hazard_ratio_spec(cox, endpoint)
     if response.height:
         specs["forest_response.svg"] = response_forest_spec(response)
-    models = survival.get("multivariable_models")
-    if models is not None:
-        for name, (model, endpoint) in MODEL_FORESTS.items():
-            if models.filter((pl.col("model") == model) & (pl.col("endpoint") == endpoint)).height:
-                specs[name] = model_forest_spec(models, model, endpoint)
-        specs.update(schoenfeld_specs(survival["ph_tests"], survival["ph_residuals"], models))
+    models = survival.multivariable_models
+    for name, (model, endpoint) in MODEL_FORESTS.items():
+        if models.filter((pl.col("model") == model) & (pl.col("endpoint") == endpoint)).height:
+            specs[name] = model_forest_spec(models, model, endpoint)
+    specs.update(schoenfeld_specs(survival.ph_tests, survival.ph_residuals, models))
     remission_n = int(((adsl["SAFFL"] == "Y") & adsl["FRMDT"].is_not_null()).sum())
     specs["relapse_cd19_negative.svg"] = cd19_negative_spec(relapse_curve, remission_n, landmarks)
     specs.update(swimmer_specs(adsl))
