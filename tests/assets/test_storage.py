@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import pickle
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -45,6 +46,32 @@ def test_round_trip_from_memory_and_from_disk(tmp_path):
     _assert_same(FrameStore(str(tmp_path)).load_from_path(None, path), value)
     (folder,) = [p for p in path.parent.iterdir() if p.name.endswith(".frames")]
     assert sorted(p.name for p in folder.iterdir()) == ["0.arrow", "1.arrow"]
+
+
+def test_values_held_in_memory_stay_within_the_budget(tmp_path):
+    """A frame of 1,000 Int64 values is 8,000 bytes (``estimated_size``). With a budget of
+    20,000 bytes two such values are held; a third pushes the oldest out (its readers map
+    its file instead); a value larger than the budget is never held. Every value loads
+    equal to what was written, from memory or from its file."""
+    budget_mb = 20_000 / 2**20
+    store = FrameStore(str(tmp_path), memory_budget_mb=budget_mb)
+    values = {name: {"t": pl.DataFrame({"x": list(range(k, k + 1000))})} for k, name in enumerate("abc")}
+    for name, value in values.items():
+        store.dump_to_path(None, value, UPath(tmp_path / f"{name}.pickle"))
+    assert [Path(p).stem for p in store._written] == ["b", "c"]
+    big = {"t": pl.DataFrame({"x": list(range(3000))})}  # 24,000 bytes
+    store.dump_to_path(None, big, UPath(tmp_path / "big.pickle"))
+    assert [Path(p).stem for p in store._written] == ["b", "c"]
+    for name, value in {**values, "big": big}.items():
+        assert store.load_from_path(None, UPath(tmp_path / f"{name}.pickle"))["t"].equals(value["t"])
+
+
+def test_with_no_budget_nothing_is_held_and_frames_are_read_from_disk(tmp_path):
+    path = UPath(tmp_path / "2024-03-01.pickle")
+    store = FrameStore(str(tmp_path), memory_budget_mb=0)
+    store.dump_to_path(None, _value(), path)
+    assert store._written == {}
+    _assert_same(store.load_from_path(None, path), _value())
 
 
 def test_each_load_has_its_own_containers(tmp_path):

@@ -30,11 +30,17 @@ COMPUTABLE: dict[str, tuple[pl.Expr, str]] = {
 
 
 def computed_criteria(enrolment: pl.DataFrame) -> pl.DataFrame:
-    """One row per subject and computable criterion: ``computed_met`` (Boolean)."""
+    """One row per subject and computable criterion: ``computed_met`` (Boolean) and its rule in words."""
+    return _computed_met(enrolment.lazy()).join(_rules().lazy(), on="criterion", how="left").collect()
+
+
+def _computed_met(enrolment: pl.LazyFrame) -> pl.LazyFrame:
     wide = enrolment.select("subject_id", *[expr.alias(code) for code, (expr, _) in COMPUTABLE.items()])
-    long = wide.unpivot(index="subject_id", variable_name="criterion", value_name="computed_met")
-    rules = pl.DataFrame({"criterion": list(COMPUTABLE), "rule": [r for _, r in COMPUTABLE.values()]})
-    return long.join(rules, on="criterion", how="left")
+    return wide.unpivot(index="subject_id", variable_name="criterion", value_name="computed_met")
+
+
+def _rules() -> pl.DataFrame:
+    return pl.DataFrame({"criterion": list(COMPUTABLE), "rule": [r for _, r in COMPUTABLE.values()]})
 
 
 def _fails(criterion: pl.Expr, met: pl.Expr) -> pl.Expr:
@@ -49,11 +55,14 @@ def eligibility_deviations(enrolment: pl.DataFrame, checklist: pl.DataFrame) -> 
     A subject appears for each criterion that (a) the computation and the
     checklist disagree on, (b) fails by either of them, or (c) is absent from
     the checklist.
-    """
-    subjects = enrolment.select("subject_id")
-    grid = subjects.join(pl.DataFrame({"criterion": list(CRITERIA)}), how="cross")
-    merged = grid.join(computed_criteria(enrolment), on=["subject_id", "criterion"], how="left").join(
-        checklist.select("subject_id", "criterion", pl.col("met").alias("checklist_met")),
+
+    The rows are flagged first and only the flagged ones are described: the grid of
+    every subject and criterion (19 million rows at a million subjects) never holds
+    the words of a finding."""
+    subjects = enrolment.lazy().select("subject_id")
+    grid = subjects.join(pl.LazyFrame({"criterion": list(CRITERIA)}), how="cross")
+    merged = grid.join(_computed_met(enrolment.lazy()), on=["subject_id", "criterion"], how="left").join(
+        checklist.lazy().select("subject_id", "criterion", pl.col("met").alias("checklist_met")),
         on=["subject_id", "criterion"],
         how="left",
     )
@@ -72,14 +81,22 @@ def eligibility_deviations(enrolment: pl.DataFrame, checklist: pl.DataFrame) -> 
         .when(checklist_fails)
         .then(pl.lit("criterion failed on the investigator's checklist"))
     )
-    flagged = merged.with_columns(finding.alias("finding")).filter(pl.col("finding").is_not_null())
-    return flagged.select(
-        "subject_id",
-        "criterion",
-        yn_value(pl.col("computed_met")),
-        yn_value(pl.col("checklist_met")),
-        "finding",
-    ).sort("subject_id", "criterion")
+    flagged = (
+        merged.filter(missing | disagree | computed_fails | checklist_fails)
+        .join(_rules().lazy(), on="criterion", how="left")
+        .with_columns(finding.alias("finding"))
+    )
+    return (
+        flagged.select(
+            "subject_id",
+            "criterion",
+            yn_value(pl.col("computed_met")),
+            yn_value(pl.col("checklist_met")),
+            "finding",
+        )
+        .sort("subject_id", "criterion")
+        .collect()
+    )
 
 
 def subject_eligibility(enrolment: pl.DataFrame, deviations: pl.DataFrame) -> pl.DataFrame:

@@ -11,6 +11,12 @@ frames from memory instead of disk. Frames are immutable, so sharing them is
 safe; every load unpickles fresh containers, so a step cannot change what the
 next step sees.
 
+Memory does not grow with what is kept: the values held for later steps share a
+budget (``TRIAL_FRAME_MEMORY_MB``, 1,024 MB by default). A value that does not fit,
+and the oldest ones when a new one needs room, leave memory, and their readers read
+the frames' files instead, each step its own copy, gone with the step. At 100,000
+subjects nearly everything fits; at a million, the records at the cut alone are 3.5 GB.
+
 Each write goes to a new folder and the pickle that names it is swapped in
 atomically; a run killed half-way leaves the previous value readable.
 """
@@ -36,6 +42,9 @@ from trial_outcomes.io.outputs import ToPublish
 from trial_outcomes.io.store import OutputStore
 
 _FRAME = "polars-frame"
+#: environment variable: megabytes of frames kept in memory for later steps of the run
+MEMORY_BUDGET_ENV = "TRIAL_FRAME_MEMORY_MB"
+DEFAULT_MEMORY_BUDGET_MB = 1024
 _SAFE_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
@@ -86,10 +95,14 @@ class FrameStore(dg.UPathIOManager):
 
     extension = ".pickle"
 
-    def __init__(self, base_dir: str, store: OutputStore | None = None):
+    def __init__(self, base_dir: str, store: OutputStore | None = None, memory_budget_mb: float | None = None):
         super().__init__(base_path=UPath(base_dir))
         self.store = store
-        # path -> (file signature, pickled skeleton, frames): what this process last wrote
+        if memory_budget_mb is None:
+            memory_budget_mb = float(os.environ.get(MEMORY_BUDGET_ENV) or DEFAULT_MEMORY_BUDGET_MB)
+        self.memory_budget = int(memory_budget_mb * 2**20)
+        # path -> (file signature, pickled skeleton, frames): what this process last wrote and
+        # still holds, oldest first
         self._written: dict[str, tuple[tuple[int, int, int], bytes, list[pl.DataFrame]]] = {}
         # path -> the steps of this run still to read the value: at 0 its frames leave memory
         self._readers: dict[str, int] = {}
@@ -147,9 +160,23 @@ class FrameStore(dg.UPathIOManager):
         if readers == 0:  # no step of this run reads it: keep nothing in memory
             self._written.pop(str(path), None)
             return
-        self._written[str(path)] = (_signature(path), skeleton, frames)
         if readers is not None:
             self._readers[str(path)] = readers
+        self._keep(str(path), (_signature(path), skeleton, frames))
+
+    def _keep(self, path: str, written: tuple[tuple[int, int, int], bytes, list[pl.DataFrame]]) -> None:
+        """Hold the value for the steps after it within the memory budget: the oldest
+        values held leave memory to make room; one larger than the budget is not held."""
+        self._written.pop(path, None)
+        size = sum(frame.estimated_size() for frame in written[2])
+        if size > self.memory_budget:
+            return
+        while self._written and self._held() + size > self.memory_budget:
+            del self._written[next(iter(self._written))]
+        self._written[path] = written
+
+    def _held(self) -> int:
+        return sum(frame.estimated_size() for _, _, frames in self._written.values() for frame in frames)
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         cached = self._written.get(str(path))
@@ -162,6 +189,7 @@ class FrameStore(dg.UPathIOManager):
         with open(source, "rb") as handle:
             folder_name, skeleton = pickle.load(handle)
         folder = source.parent / (folder_name or "")
+        self._read_once(str(path))
         return _FrameUnpickler(io.BytesIO(skeleton), lambda i: pl.read_ipc(folder / f"{i}.arrow")).load()
 
     def _read_once(self, path: str) -> None:
