@@ -168,7 +168,7 @@ class FrameStore(dg.UPathIOManager):
         """Hold the value for the steps after it within the memory budget: the oldest
         values held leave memory to make room; one larger than the budget is not held."""
         self._written.pop(path, None)
-        size = sum(frame.estimated_size() for frame in written[2])
+        size = _size(written[2])
         if size > self.memory_budget:
             return
         while self._written and self._held() + size > self.memory_budget:
@@ -176,7 +176,7 @@ class FrameStore(dg.UPathIOManager):
         self._written[path] = written
 
     def _held(self) -> int:
-        return sum(frame.estimated_size() for _, _, frames in self._written.values() for frame in frames)
+        return sum(_size(frames) for _, _, frames in self._written.values())
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         cached = self._written.get(str(path))
@@ -211,6 +211,11 @@ class FrameStore(dg.UPathIOManager):
         for entry in path.parent.iterdir():
             if entry.name.startswith(prefix) and entry.name.endswith(".frames") and entry.name != keep:
                 shutil.rmtree(entry, ignore_errors=True)
+
+
+def _size(frames: list[pl.DataFrame]) -> int:
+    """Bytes of ``frames`` (polars' estimate; buffers two frames share count twice)."""
+    return sum(int(frame.estimated_size()) for frame in frames)
 
 
 def _readers_in_run(context: dg.OutputContext) -> int | None:
