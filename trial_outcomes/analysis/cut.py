@@ -11,10 +11,12 @@ the cut: it is ongoing there at grade 4 (``fatal_grade_at_cut``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import polars as pl
 
-Records = dict[str, pl.DataFrame]
+#: the records of a drop by record type (read-only: a step's records are loaded type by type)
+Records = Mapping[str, pl.DataFrame]
 
 #: record -> the date that places a record before or after the cut
 RECORD_DATE = {
@@ -31,7 +33,7 @@ RECORD_DATE = {
 }
 
 
-def apply_cut(records: Records, cut: dt.date) -> Records:
+def apply_cut(records: Records, cut: dt.date) -> dict[str, pl.DataFrame]:
     """Records as known at ``cut``: later records dropped, later resolutions blanked,
     and only subjects enrolled by the cut kept in every record type.
 
@@ -39,7 +41,7 @@ def apply_cut(records: Records, cut: dt.date) -> Records:
     is ignored; an AE from cut - 3 resolving on cut + 2 is kept, ongoing; a
     subject enrolled after the cut has no eligibility row either.
     """
-    out: Records = {}
+    out: dict[str, pl.DataFrame] = {}
     for record, frame in records.items():
         column = RECORD_DATE.get(record)
         out[record] = _kept(frame, pl.col(column) <= cut) if column else frame
@@ -58,9 +60,9 @@ def apply_cut(records: Records, cut: dt.date) -> Records:
         out["followup"],
     )
     enrolled = pl.col("subject_id").is_in(out["enrolment"]["subject_id"].implode())
-    for record in out:
+    for record, frame in list(out.items()):
         if record != "enrolment":
-            out[record] = _kept(out[record], enrolled)
+            out[record] = _kept(frame, enrolled)
     return out
 
 

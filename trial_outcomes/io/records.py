@@ -4,13 +4,43 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from trial_outcomes.io.readers import EXTENSIONS
 from trial_outcomes.schema import DROP_INFO_FILE, SCHEMAS
+
+
+class Frames(Mapping[str, pl.DataFrame]):
+    """Frames by name, read-only, each loaded when first read. The IO manager stores each
+    frame on its own (``pipelines/storage.py``); a step that reads the adverse events of
+    the records loads those, not the other ten record types (3.5 GB of records at a
+    million subjects, for each of a dozen steps)."""
+
+    def __init__(self, frames: Mapping[str, pl.DataFrame | Callable[[], pl.DataFrame]] | None = None):
+        self._frames: dict[str, pl.DataFrame | Callable[[], pl.DataFrame]] = dict(frames or {})
+
+    def __getitem__(self, name: str) -> pl.DataFrame:
+        value = self._frames[name]
+        if not isinstance(value, pl.DataFrame):
+            value = self._frames[name] = value()
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._frames)
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def __repr__(self) -> str:
+        return f"Frames({list(self._frames)})"
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled elsewhere than the IO manager: every frame, loaded
+        return (Frames, ({name: self[name] for name in self},))
 
 
 @dataclass(frozen=True)
@@ -45,12 +75,16 @@ class TrialDrop:
     what the drop lacks: ``absent`` maps a record to the optional columns its file
     does not have (every column, for an optional file the drop does not have)."""
 
-    records: dict[str, pl.DataFrame]
+    records: Mapping[str, pl.DataFrame]  # held as ``Frames``: loaded record type by record type
     cut: dt.date
     files: dict[str, str] = field(default_factory=dict)  # file name -> SHA-256
     absent: dict[str, tuple[str, ...]] = field(default_factory=dict)
     latest_record: dt.date | None = None  # the latest date of any record of the whole drop
     extracted_on: dt.date | None = None  # drop_info.toml: the day the export was taken
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.records, Frames):
+            object.__setattr__(self, "records", Frames(self.records))
 
     @property
     def days_after_latest_record(self) -> int:

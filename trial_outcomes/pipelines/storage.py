@@ -23,6 +23,7 @@ atomically; a run killed half-way leaves the previous value readable.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import pickle
@@ -39,9 +40,11 @@ from upath import UPath
 
 from trial_outcomes.assets.shared import OUTPUT_STORE
 from trial_outcomes.io.outputs import ToPublish
+from trial_outcomes.io.records import Frames
 from trial_outcomes.io.store import OutputStore
 
 _FRAME = "polars-frame"
+_FRAMES = "polars-frames-by-name"
 #: environment variable: megabytes of frames kept in memory for later steps of the run
 MEMORY_BUDGET_ENV = "TRIAL_FRAME_MEMORY_MB"
 DEFAULT_MEMORY_BUDGET_MB = 1024
@@ -55,12 +58,17 @@ class _FramePickler(pickle.Pickler):
         self.seen: dict[int, int] = {}
 
     def persistent_id(self, obj):
+        if type(obj) is Frames:  # by name, each frame stored on its own and loaded when read
+            return (_FRAMES, tuple((name, self._index(obj[name])) for name in obj))
         if type(obj) is not pl.DataFrame:
             return None
-        if id(obj) not in self.seen:  # a frame held twice is stored once
-            self.seen[id(obj)] = len(self.frames)
-            self.frames.append(obj)
-        return (_FRAME, self.seen[id(obj)])
+        return (_FRAME, self._index(obj))
+
+    def _index(self, frame: pl.DataFrame) -> int:
+        if id(frame) not in self.seen:  # a frame held twice is stored once
+            self.seen[id(frame)] = len(self.frames)
+            self.frames.append(frame)
+        return self.seen[id(frame)]
 
 
 class _FrameUnpickler(pickle.Unpickler):
@@ -70,6 +78,8 @@ class _FrameUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid):
         kind, index = pid
+        if kind == _FRAMES:
+            return Frames({name: functools.partial(self.frame, i) for name, i in index})
         if kind != _FRAME:
             raise pickle.UnpicklingError(f"unknown stored object {kind!r}")
         return self.frame(index)
