@@ -151,6 +151,50 @@ def _describe_failure(event: dg.DagsterEvent) -> str | None:
     return f"step {event.step_key} failed: {error.to_string() if error else 'unknown error'}"
 
 
+def execute_uncaptured(
+    job: dg.JobDefinition,
+    *,
+    instance: dg.DagsterInstance,
+    partition_key: str,
+    run_config: dict[str, Any],
+    tags: dict[str, str],
+) -> dg.ExecuteInProcessResult:
+    """``job.execute_in_process`` (in this process, errors as failed steps, not raised)
+    without keeping every step's output in memory for the result.
+
+    Dagster's ``execute_in_process`` captures each output value so that
+    ``output_for_node`` can return it: a run held every asset value of the cut to its
+    end, whatever the IO manager released (at a million subjects, past 14 GB by the
+    tenth step). The runner reads only events from the result, so the same execution
+    is started with capturing off (``core_execute_in_process``, which
+    ``execute_in_process`` calls with it on; ``tests/assets/test_runner_memory.py``
+    holds it to that)."""
+    from dagster._core.definitions.job_base import InMemoryJob
+    from dagster._core.definitions.partitions.context import partition_loading_context
+    from dagster._core.execution.execute_in_process import core_execute_in_process, merge_run_tags
+
+    ephemeral = job.as_ephemeral_job(resource_defs={}, input_values={})
+    if ephemeral.partitions_def:
+        with partition_loading_context(dynamic_partitions_store=instance) as context:
+            ephemeral.validate_partition_key(partition_key=partition_key, selected_asset_keys=set(), context=context)
+    return core_execute_in_process(
+        job=InMemoryJob(job_def=ephemeral),
+        run_config=run_config,
+        instance=instance,
+        output_capturing_enabled=False,
+        raise_on_error=False,
+        run_tags=merge_run_tags(
+            job_def=job,
+            partition_key=partition_key,
+            tags=tags,
+            asset_selection=[],
+            instance=instance,
+            run_config=run_config,
+        ),
+        asset_selection=frozenset(),
+    )
+
+
 def _execute(
     settings: DropSettings, spec: RunSpec, timings: dict[str, float], progress: Callable[[str], None] | None
 ) -> RunOutcome:
@@ -169,10 +213,10 @@ def _execute(
         run_config["loggers"][PROGRESS_LOGGER] = {}
     with open_instance() as instance, runs_of_the_ui_job(instance):
         add_partition(instance, cut)
-        result = job.execute_in_process(
+        result = execute_uncaptured(
+            job,
             instance=instance,
             partition_key=cut,
-            raise_on_error=False,
             run_config=run_config,
             tags={DROP_FINGERPRINT_TAG: fingerprint, TRIGGER_TAG: "cli"},
         )
