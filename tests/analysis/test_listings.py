@@ -97,3 +97,15 @@ def test_a_narrative_reads_only_the_fields_it_declares():
     blanked_adsl = d.adsl.with_columns(pl.lit(None).alias(c) for c in d.adsl.columns if c not in keep_adsl)
     blanked_adae = d.adae.with_columns(pl.lit(None).alias(c) for c in d.adae.columns if c not in keep_adae)
     assert narratives(blanked_adsl, blanked_adae).equals(narratives(d.adsl, d.adae))
+
+
+def test_narratives_written_a_block_at_a_time_are_the_same(monkeypatch):
+    """Blocks of one serious AE (each with its own subjects' records) give the narratives
+    of one block."""
+    from trial_outcomes.analysis import listings
+
+    d = _trial().derive(cut_day=60)
+    whole = narratives(d.adsl, d.adae)
+    monkeypatch.setattr(listings, "NARRATIVE_BLOCK", 1)
+    assert narratives(d.adsl, d.adae).equals(whole)
+    assert whole.height == 3

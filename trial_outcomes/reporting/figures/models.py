@@ -37,9 +37,11 @@ def running_mean(x: np.ndarray, y: np.ndarray, share: float = 0.2) -> tuple[np.n
     order = np.argsort(x, kind="stable")
     xs, ys = x[order], y[order]
     k = max(3, int(n * share)) | 1
-    kernel = np.ones(k) / k
     padded = np.concatenate([np.full(k // 2, ys[0]), ys, np.full(k // 2, ys[-1])])
-    return xs, np.convolve(padded, kernel, mode="valid")
+    # the window sums from one cumulative sum: linear in n (a convolution with a window of a
+    # fifth of the points was quadratic: 158 s of figures at a million subjects)
+    sums = np.cumsum(np.concatenate([[0.0], padded]))
+    return xs, (sums[k:] - sums[:-k]) / k
 
 
 #: residuals drawn as vector points up to this many per panel; more are drawn as one image
