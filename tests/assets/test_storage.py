@@ -96,9 +96,16 @@ def test_records_load_record_type_by_record_type(tmp_path, monkeypatch):
     FrameStore(str(tmp_path), memory_budget_mb=0).dump_to_path(
         None, TrialDrop(records={"enrolment": enrolment, "adverse_events": ae}, cut=dt.date(2024, 3, 1)), path
     )
+    from trial_outcomes.pipelines import storage
+
     read: list[str] = []
-    real = pl.read_ipc
-    monkeypatch.setattr(pl, "read_ipc", lambda source, **kw: read.append(Path(source).name) or real(source, **kw))
+    real = storage._Opened.__call__
+
+    def spied(self):
+        read.append(Path(self.handle.name).name)
+        return real(self)
+
+    monkeypatch.setattr(storage._Opened, "__call__", spied)
     loaded = FrameStore(str(tmp_path)).load_from_path(None, path)
     assert read == []
     assert_frame_equal(loaded.records["adverse_events"], ae)
@@ -236,3 +243,34 @@ def test_a_value_leaves_memory_once_its_last_reader_has_it(tmp_path):
     # the topological order runs a, then b and c in name order, then d
     assert held == {"after b": 1, "after c": 0}
     assert stores[0]._written == {} and stores[0]._readers == {}
+
+
+def test_records_read_late_are_the_ones_loaded_even_after_a_rewrite(tmp_path):
+    """A step that loaded the records and reads a record type after the same value was
+    written again (another run of the cut) reads what it loaded, not a missing file nor
+    the new value; asking whether a record type is there reads no file."""
+    path = UPath(tmp_path / "2024-03-01.pickle")
+    writer = FrameStore(str(tmp_path), memory_budget_mb=0)
+    old = pl.DataFrame({"subject_id": ["S1"]})
+    writer.dump_to_path(None, TrialDrop(records={"enrolment": old}, cut=dt.date(2024, 3, 1)), path)
+    loaded = FrameStore(str(tmp_path)).load_from_path(None, path)
+    writer.dump_to_path(
+        None, TrialDrop(records={"enrolment": pl.DataFrame({"subject_id": ["S2"]})}, cut=dt.date(2024, 3, 1)), path
+    )
+    assert "enrolment" in loaded.records and "labs" not in loaded.records
+    assert_frame_equal(loaded.records["enrolment"], old)
+
+
+def test_a_survival_value_stored_before_it_was_typed_loads_as_the_typed_value():
+    """The earlier ``SurvivalResults(tables={...})`` pickled under ``assets.survival``."""
+    from trial_outcomes.analysis.survival_results import FILES
+    from trial_outcomes.analysis.survival_results import SurvivalResults as Typed
+    from trial_outcomes.assets.survival import SurvivalResults as Stored
+
+    tables = {name: pl.DataFrame({"n": [i]}) for i, name in enumerate(FILES)}
+    legacy = Stored.__new__(Stored)
+    legacy.__dict__["tables"] = tables  # what the earlier class held
+    loaded = pickle.loads(pickle.dumps(legacy))
+    assert isinstance(loaded, Typed)
+    assert loaded.cox_summary["n"].to_list() == [list(FILES).index("cox_summary")]
+    assert list(loaded.tables()) == list(FILES)

@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from trial_outcomes.analysis import survival_results
 from trial_outcomes.analysis.survival_results import FILES, analyse_survival
 from trial_outcomes.assets.files import contract_check_spec, published
 from trial_outcomes.assets.metadata import records_table
@@ -13,6 +14,17 @@ from trial_outcomes.assets.shared import Run, code_version, cut_asset
 from trial_outcomes.dates import DAYS_PER_MONTH
 from trial_outcomes.formatting import median_ci_months, pct_ci_short
 from trial_outcomes.labels import endpoint as endpoint_label
+
+
+class SurvivalResults(survival_results.SurvivalResults):
+    """A survival value stored before its tables were typed (``tables``, a dict by name),
+    loaded as the typed value: a later run that reads it without recomputing it (the
+    report of an earlier cut, run again alone) gets the fields it reads."""
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        tables = state.get("tables", state)
+        for name in FILES:
+            object.__setattr__(self, name, tables[name])
 
 
 def headline_rows(summary: pl.DataFrame, landmarks: tuple[int, ...]) -> list[dict[str, Any]]:

@@ -33,6 +33,9 @@ class Frames(Mapping[str, pl.DataFrame]):
     def __iter__(self) -> Iterator[str]:
         return iter(self._frames)
 
+    def __contains__(self, name: object) -> bool:  # without loading the frame
+        return name in self._frames
+
     def __len__(self) -> int:
         return len(self._frames)
 

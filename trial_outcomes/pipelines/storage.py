@@ -72,14 +72,20 @@ class _FramePickler(pickle.Pickler):
 
 
 class _FrameUnpickler(pickle.Unpickler):
-    def __init__(self, file, frame: Callable[[int], pl.DataFrame]):
+    def __init__(
+        self,
+        file,
+        frame: Callable[[int], pl.DataFrame],
+        later: Callable[[int], Callable[[], pl.DataFrame]] | None = None,
+    ):
         super().__init__(file)
         self.frame = frame
+        self.later = later or (lambda i: functools.partial(frame, i))
 
     def persistent_load(self, pid):
         kind, index = pid
         if kind == _FRAMES:
-            return Frames({name: functools.partial(self.frame, i) for name, i in index})
+            return Frames({name: self.later(i) for name, i in index})
         if kind != _FRAME:
             raise pickle.UnpicklingError(f"unknown stored object {kind!r}")
         return self.frame(index)
@@ -200,7 +206,9 @@ class FrameStore(dg.UPathIOManager):
             folder_name, skeleton = pickle.load(handle)
         folder = source.parent / (folder_name or "")
         self._read_once(str(path))
-        return _FrameUnpickler(io.BytesIO(skeleton), lambda i: pl.read_ipc(folder / f"{i}.arrow")).load()
+        return _FrameUnpickler(
+            io.BytesIO(skeleton), lambda i: pl.read_ipc(folder / f"{i}.arrow"), lambda i: _Opened(folder / f"{i}.arrow")
+        ).load()
 
     def _read_once(self, path: str) -> None:
         """One reader of the value has it: after the last, its frames are released (a
@@ -221,6 +229,31 @@ class FrameStore(dg.UPathIOManager):
         for entry in path.parent.iterdir():
             if entry.name.startswith(prefix) and entry.name.endswith(".frames") and entry.name != keep:
                 shutil.rmtree(entry, ignore_errors=True)
+
+
+class _Opened:
+    """A stored frame read when first asked for, from the file opened at load time: a later
+    write of the same value removes the file's name, not the open file, so a step reads
+    the value it loaded, whole, however long it takes to ask."""
+
+    def __init__(self, path: Path):
+        self.handle: io.FileIO | None = io.FileIO(path, "r")
+
+    def __call__(self) -> pl.DataFrame:
+        if self.handle is None:
+            raise RuntimeError("a stored frame is read once")
+        try:
+            return pl.read_ipc(io.BytesIO(self.handle.readall()))
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+    def __del__(self) -> None:  # a record type the step never read
+        self.close()
 
 
 def _size(frames: list[pl.DataFrame]) -> int:
