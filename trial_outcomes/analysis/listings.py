@@ -177,6 +177,10 @@ NARRATIVE_FIELDS = [
 ]
 
 
+#: serious AEs narrated at a time
+NARRATIVE_BLOCK = 20_000
+
+
 def narratives(adsl: pl.DataFrame, adae: pl.DataFrame) -> pl.DataFrame:
     """One narrative per death (``kind`` death) and per serious treatment-emergent AE
     (``kind`` SAE, with its ``AESPID``), each from the fixed template: the subject, what
@@ -216,10 +220,6 @@ def narratives(adsl: pl.DataFrame, adae: pl.DataFrame) -> pl.DataFrame:
             rows.append({"kind": "SAE", "USUBJID": e["USUBJID"], "AESPID": e["AESPID"], "text": text})
         parts.append(_frame(rows))
     return pl.concat(parts)
-
-
-#: serious AEs narrated at a time
-NARRATIVE_BLOCK = 20_000
 
 
 def _frame(rows: list[dict[str, object]]) -> pl.DataFrame:

@@ -202,16 +202,19 @@ def _readstat(data: pl.DataFrame, path: str, label: str, labels: dict[str, str |
     )
 
 
-def _headers(data: pl.DataFrame, label: str, labels: dict[str, str | None], dataset: str, folder: Path) -> bytes:
-    """ReadStat's header records for ``data``, up to and with the OBS record: written from
-    one row holding each text column's longest value, so each variable gets the length
-    the whole column gives it."""
-    longest = data.select(
+def _longest_row(data: pl.DataFrame) -> pl.DataFrame:
+    """One row holding each text column's longest value (in UTF-8 bytes), the first value
+    of any other column: ReadStat gives each variable the length the whole column needs."""
+    return data.select(
         pl.col(name).sort_by(pl.col(name).str.len_bytes(), descending=True, nulls_last=True).first()
         if dtype == pl.String
         else pl.col(name).first()
         for name, dtype in data.schema.items()
     )
+
+
+def _headers(longest: pl.DataFrame, label: str, labels: dict[str, str | None], dataset: str, folder: Path) -> bytes:
+    """ReadStat's header records, up to and with the OBS record, written from ``longest``."""
     content = _written(longest, label, labels, dataset, folder)
     return content[: content.index(_DATA_START) + 80]
 
@@ -235,8 +238,9 @@ def xpt_bytes(
     if data.height == 0 or not _vectorisable(data):
         yield _written(data, label, labels, dataset, folder)
         return
-    widths = {name: max(1, longest_bytes(data[name])) for name, dtype in data.schema.items() if dtype == pl.String}
-    yield _headers(data, label, labels, dataset, folder)
+    longest = _longest_row(data)
+    widths = {name: max(1, longest_bytes(longest[name])) for name, dtype in data.schema.items() if dtype == pl.String}
+    yield _headers(longest, label, labels, dataset, folder)
     written = 0
     for block in _observations(data, widths):
         written += len(block)

@@ -187,12 +187,12 @@ class FrameStore(dg.UPathIOManager):
         size = _size(written[2])
         if size > self.memory_budget:
             return
-        while self._written and self._held() + size > self.memory_budget:
-            del self._written[next(iter(self._written))]
+        held = sum(_size(frames) for _, _, frames in self._written.values())
+        for oldest in list(self._written):
+            if held + size <= self.memory_budget:
+                break
+            held -= _size(self._written.pop(oldest)[2])
         self._written[path] = written
-
-    def _held(self) -> int:
-        return sum(_size(frames) for _, _, frames in self._written.values())
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         cached = self._written.get(str(path))
