@@ -119,7 +119,7 @@ def test_fast_and_quote_aware_csv_readers_agree(drop):
         if b'"' in path.read_bytes():
             continue  # quoted fields (bridging therapies with commas): the quote-aware path only
         text, _ = decode_text(path.read_bytes(), path.name)
-        fast = _read_simple_csv(text, path.name)
+        fast = _read_simple_csv(text.encode("utf-8"), path.name)
         assert fast is not None, path.name
         assert fast.equals(_read_quoted_csv(text, path.name)), path.name
 

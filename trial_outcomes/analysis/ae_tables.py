@@ -33,10 +33,16 @@ def _pct(column: str, n_safety: int) -> pl.Expr:
     return (pl.col(column) / n_safety * 100).round(1) if n_safety else pl.lit(None, dtype=pl.Float64)
 
 
+#: the ADAE columns the tables read (ADAE has about forty: only these are copied)
+TABLE_COLUMNS = ("USUBJID", "TRTEMFL", "AEDECOD", "AESOC", "AETOXGR", "AESER", "AEREL", "AESIFL", "AESICAT")
+
+
 def teae_safety(adae: pl.DataFrame, adsl: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """Treatment-emergent AEs of safety-set subjects, and the safety-set N."""
+    """Treatment-emergent AEs of safety-set subjects (the columns the tables read), and
+    the safety-set N."""
     safety = adsl.filter(pl.col("SAFFL") == "Y").select("USUBJID")
-    teae = adae.filter(pl.col("TRTEMFL") == "Y").join(safety, on="USUBJID", how="semi")
+    narrow = adae.select(c for c in TABLE_COLUMNS if c in adae.columns)
+    teae = narrow.filter(pl.col("TRTEMFL") == "Y").join(safety, on="USUBJID", how="semi")
     return teae, safety.height
 
 

@@ -69,8 +69,12 @@ def ae_listings(adae: pl.DataFrame, previous_keys: pl.DataFrame | None) -> pl.Da
     several), by listing, subject and onset. ``previous_keys``: ``USUBJID, AESPID`` of
     the previous published cut's ADAE, or None when there is none (``NEWFL`` empty)."""
     require(adae, "ADAE", "USUBJID", "AESPID", "AESER", "AETOXGR", "AESIFL", "TRTEMFL", "AEONGO")
-    emergent = adae.filter(pl.col("TRTEMFL") == "Y").with_columns(
-        outcome(pl.col("AETOXGR"), pl.col("AEONGO")).alias("outcome")
+    # only the columns a listing shows or selects by (ADAE has about forty)
+    read = [c for c in (*LISTING_COLUMNS, "AESIFL", "TRTEMFL", "AEONGO") if c in adae.columns]
+    emergent = (
+        adae.select(read)
+        .filter(pl.col("TRTEMFL") == "Y")
+        .with_columns(outcome(pl.col("AETOXGR"), pl.col("AEONGO")).alias("outcome"))
     )
     if previous_keys is None:
         emergent = emergent.with_columns(pl.lit(None, dtype=pl.String).alias("NEWFL"))
@@ -185,8 +189,10 @@ def narratives(adsl: pl.DataFrame, adae: pl.DataFrame) -> pl.DataFrame:
     """One narrative per death (``kind`` death) and per serious treatment-emergent AE
     (``kind`` SAE, with its ``AESPID``), each from the fixed template: the subject, what
     they received and their day-28 response; the event; the death when there was one."""
+    read = [c for c in (*NARRATIVE_FIELDS, "TRTEMFL") if c in adae.columns]
     serious = (
-        adae.filter((pl.col("TRTEMFL") == "Y") & (pl.col("AESER") == "Y"))
+        adae.select(read)
+        .filter((pl.col("TRTEMFL") == "Y") & (pl.col("AESER") == "Y"))
         .with_columns(outcome(pl.col("AETOXGR"), pl.col("AEONGO")).alias("outcome"))
         .sort("USUBJID", "ASTDT", "AESPID")
     )

@@ -238,11 +238,23 @@ def _in_gb2312(char: str) -> bool:
 
 
 def _read_csv(data: bytes, name: str) -> tuple[pl.DataFrame, str]:
+    body, encoding = _utf8_body(data, name)
+    if b"\r" in body and b"\n" not in body:
+        body = body.replace(b"\r", b"\n")  # classic Mac line endings (CR only): one line per record, as written
+    fast = _read_simple_csv(body, name)
+    return (fast if fast is not None else _read_quoted_csv(body.decode("utf-8"), name)), encoding
+
+
+def _utf8_body(data: bytes, name: str) -> tuple[bytes, str]:
+    """The file's text as UTF-8 bytes without a BOM, and the encoding it was read in
+    (``decode_text``'s rules). An ASCII file, the usual export, is its own bytes: it is
+    never held a second and third time as text (a million subjects' AEs are 0.4 GB)."""
+    if b"\x00" not in data and data.isascii():
+        return data, "utf-8"
     text, encoding = decode_text(data, name)
-    if "\r" in text and "\n" not in text:
-        text = text.replace("\r", "\n")  # classic Mac line endings (CR only): one line per record, as written
-    fast = _read_simple_csv(text, name)
-    return (fast if fast is not None else _read_quoted_csv(text, name)), encoding
+    if encoding == "gb18030":
+        return text.encode("utf-8"), encoding
+    return (data[3:] if encoding == "utf-8-sig" else data), encoding
 
 
 BLANK_HEADER = "__blank_header_"
@@ -300,40 +312,90 @@ def _check_header(header: list[str], name: str, row: int = 1) -> None:
         seen.add(norm)
 
 
-def _read_simple_csv(text: str, name: str) -> pl.DataFrame | None:
+#: lines of a CSV file split into fields at a time (the working memory of the split path)
+CSV_BLOCK_LINES = 1_000_000
+
+
+def _read_simple_csv(body: bytes, name: str) -> pl.DataFrame | None:
     """The fast path, vectorized in polars, for a file without quotes (the usual EDC
-    export): each line is one record, so its line number is exact. None: use the
-    quote-aware reader."""
-    if '"' in text or "\x1f" in text or not text.strip():
+    export; ``body`` is its UTF-8 bytes): each line is one record, so its line number
+    is exact. None: use the quote-aware reader.
+
+    Each line's fields are counted first (a line with the wrong number is refused). A
+    file with no blank line and no stray carriage return is then read by polars' own
+    CSV reader, line ``i + 2`` being row ``i``; any other is split line by line, a
+    block of lines at a time."""
+    if b'"' in body or b"\x1f" in body or not body.strip():
         return None
     lines = pl.read_csv(
-        text.encode("utf-8"),
+        body,
         has_header=False,
         separator="\x1f",
         quote_char=None,
         infer_schema=False,
         new_columns=["line"],
         raise_if_empty=False,
-    )
-    lines = lines.with_row_index("_source_row", offset=1).with_columns(
-        pl.col("line").str.strip_suffix("\r").fill_null(""), pl.col("_source_row").cast(pl.Int64)
-    )
-    header = lines["line"][0].split(",")
+    ).with_row_index("_source_row", offset=1)
+    header = (lines["line"][0] or "").removesuffix("\r").split(",")
     _check_header(header, name)
     header = _header_names(header)
     width = len(header)
-    body = lines.slice(1).filter(pl.col("line").str.strip_chars() != "")
-    counts = body.select("_source_row", (pl.col("line").str.count_matches(",", literal=True) + 1).alias("n"))
-    ragged = counts.filter(pl.col("n") != width)
+    shape = lines.slice(1).select(
+        "_source_row",
+        (pl.col("line").str.count_matches(",", literal=True) + 1).alias("n"),
+        pl.col("line").str.contains(r"^\s*$").fill_null(True).alias("blank"),
+    )
+    ragged = shape.filter(~pl.col("blank") & (pl.col("n") != width))
     if ragged.height:
-        row, n = ragged.row(0)
-        line = body.filter(pl.col("_source_row") == row)["line"][0]
+        row, n, _ = ragged.row(0)
+        line = lines["line"][row - 1].removesuffix("\r")
         raise _refuse(
             name, f"line has {n} fields but the header has {width}", row=row, subject=_subject_on_line(line, header)
         )
-    fields = pl.col("line").str.split_exact(",", width - 1).struct.rename_fields([f"__f{i}" for i in range(width)])
-    frame = body.select("_source_row", fields.alias("_fields")).unnest("_fields")
-    return frame.rename({f"__f{i}": col for i, col in enumerate(header)}).select(*header, "_source_row")
+    names = [f"__f{i}" for i in range(width)]
+    frame = None
+    if not shape["blank"].any() and body.count(b"\r") == body.count(b"\r\n"):
+        del lines  # the fields straight from the bytes: one copy of the file, not three
+        frame = _fields_by_polars(body, names, shape.height)
+    if frame is None:
+        frame = _fields_by_split(lines if "lines" in locals() else None, body, names)
+    return frame.rename(dict(zip(names, header, strict=True))).select(*header, "_source_row")
+
+
+def _fields_by_polars(body: bytes, names: list[str], rows: int) -> pl.DataFrame | None:
+    """The fields of every line after the header, read by polars' CSV reader (no quotes,
+    empty fields as empty text); None if it does not find one row per line."""
+    frame = pl.read_csv(
+        body,
+        has_header=False,
+        skip_lines=1,
+        new_columns=names,
+        schema=dict.fromkeys(names, pl.String),
+        quote_char=None,
+        empty_string_is_null=False,
+        raise_if_empty=False,
+    )
+    if frame.height != rows:
+        return None
+    return frame.with_columns(pl.int_range(2, rows + 2, dtype=pl.Int64).alias("_source_row"))
+
+
+def _fields_by_split(lines: pl.DataFrame | None, body: bytes, names: list[str]) -> pl.DataFrame:
+    """The fields of every non-blank line after the header, each line split at its commas,
+    ``CSV_BLOCK_LINES`` lines at a time."""
+    if lines is None:
+        lines = pl.read_csv(
+            body, has_header=False, separator="\x1f", quote_char=None, infer_schema=False, new_columns=["line"]
+        ).with_row_index("_source_row", offset=1)
+    fields = pl.col("line").str.split_exact(",", len(names) - 1).struct.rename_fields(names)
+    blocks = [pl.DataFrame(schema={"_source_row": pl.Int64(), **{n: pl.String() for n in names}})]
+    for start in range(1, lines.height, CSV_BLOCK_LINES):
+        block = lines.slice(start, CSV_BLOCK_LINES).with_columns(
+            pl.col("line").str.strip_suffix("\r").fill_null(""), pl.col("_source_row").cast(pl.Int64)
+        )
+        block = block.filter(pl.col("line").str.strip_chars() != "")
+        blocks.append(block.select("_source_row", fields.alias("_fields")).unnest("_fields"))
+    return pl.concat(blocks, rechunk=False)
 
 
 def _line(text: str, number: int) -> str:
@@ -708,8 +770,11 @@ def _normalise_columns(
     keep = [*renamed, "_source_row"]
     frame = frame.select(keep).rename(renamed)
     absent = tuple(c for c in schema.column_names if c not in frame.columns)
+    values = [c for c in frame.columns if c != "_source_row"]
+    padded = frame.select((pl.col(c) != pl.col(c).str.strip_chars()).any().alias(c) for c in values) if values else None
     frame = frame.with_columns(
-        *[pl.col(c).str.strip_chars() for c in frame.columns if c != "_source_row"],
+        # only the columns with a value to strip are rewritten (the others are shared, not copied)
+        *[pl.col(c).str.strip_chars() for c in values if padded is not None and padded[c].item()],
         *[pl.lit(None, dtype=pl.String).alias(c) for c in absent],
     )
     return frame, absent, tuple(dropped)
@@ -818,20 +883,34 @@ def _latest_date_fast(path: Path, dates: RecordSchema, ceiling: dt.date) -> Any:
     (which names any fault) decides."""
     from trial_outcomes.io.parse import typed_value
 
-    if path.suffix.lower() != ".csv":
-        return _NO_FAST_PATH
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf") or b'"' in data or b"\x00" in data:
+    if path.suffix.lower() != ".csv" or not _plain_bytes(path):
         return _NO_FAST_PATH
     try:
-        header = data[: data.find(b"\n") if b"\n" in data else len(data)].decode("utf-8").rstrip("\r").split(",")
+        with open(path, "rb") as handle:
+            first = handle.readline()
+        header = first.decode("utf-8").rstrip("\r\n").split(",")
         names = {normalise_name(name): name for name in header}
         if len(names) != len(header) or any(c.name not in names for c in dates.columns):
             return _NO_FAST_PATH
-        frame = pl.read_csv(data, columns=[names[c.name] for c in dates.columns], quote_char=None, infer_schema=False)
-        frame = frame.rename({names[c.name]: c.name for c in dates.columns})
-        return frame.select(
-            pl.max_horizontal(typed_value(c).filter(typed_value(c) <= ceiling).max() for c in dates.columns)
-        ).item()
+        # only the date columns, streamed from the file: the file is never held in memory
+        frame = pl.scan_csv(path, quote_char=None, infer_schema=False).select(
+            pl.col(names[c.name]).alias(c.name) for c in dates.columns
+        )
+        latest = pl.max_horizontal(typed_value(c).filter(typed_value(c) <= ceiling).max() for c in dates.columns)
+        return frame.select(latest).collect(engine="streaming").item()
     except (UnicodeDecodeError, pl.exceptions.PolarsError, PanicException):
         return _NO_FAST_PATH
+
+
+def _plain_bytes(path: Path, block: int = 1 << 24) -> bool:
+    """The file has no BOM, no quote and no NUL byte (read a block at a time)."""
+    with open(path, "rb") as handle:
+        head = handle.read(3)
+        if head == b"\xef\xbb\xbf":
+            return False
+        data = head
+        while data:
+            if b'"' in data or b"\x00" in data:
+                return False
+            data = handle.read(block)
+    return True

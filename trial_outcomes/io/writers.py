@@ -10,11 +10,11 @@ single quote. Numbers written as text (``-3``, ``+0.5``) are left alone.
 
 from __future__ import annotations
 
-import io
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
@@ -49,12 +49,22 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
 
 def atomic_write_pieces(path: Path, pieces: Iterable[bytes]) -> Path:
     """The file ``path`` written whole from ``pieces`` in order (none held at once)."""
+
+    def write(handle: BinaryIO) -> None:
+        for piece in pieces:
+            handle.write(piece)
+
+    return atomic_write_with(path, write)
+
+
+def atomic_write_with(path: Path, write: Callable[[BinaryIO], object]) -> Path:
+    """The file ``path`` written whole by ``write(handle)``: into a temporary file beside
+    it, synced, then renamed into place (a writer that fails leaves nothing)."""
     make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            for piece in pieces:
-                handle.write(piece)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, file_mode())
@@ -66,22 +76,28 @@ def atomic_write_pieces(path: Path, pieces: Iterable[bytes]) -> Path:
 
 
 def write_parquet(frame: pl.DataFrame, path: Path) -> Path:
-    """Parquet written whole, then renamed into place: same frame, same bytes."""
-    buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd", statistics=True)
-    return atomic_write_bytes(path, buffer.getvalue())
+    """Parquet written whole, then renamed into place: same frame, same bytes. Written
+    straight to the file, never held as bytes (a million subjects' ADAE is 0.3 GB)."""
+    return atomic_write_with(path, lambda handle: frame.write_parquet(handle, compression="zstd", statistics=True))
 
 
 def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
-    """Text cells that a spreadsheet would run as a formula get a leading quote."""
+    """Text cells that a spreadsheet would run as a formula get a leading quote. Only the
+    columns that hold such a cell are rewritten (the others are shared, not copied)."""
     text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
 
-    def safe(name: str) -> pl.Expr:
+    def risky(name: str) -> pl.Expr:
         value = pl.col(name)
-        risky = value.str.contains(FORMULA_START) & ~value.str.contains(PLAIN_NUMBER)
-        return pl.when(risky).then(pl.concat_str(pl.lit("'"), value)).otherwise(value).alias(name)
+        return value.str.contains(FORMULA_START) & ~value.str.contains(PLAIN_NUMBER)
 
-    return frame.with_columns(safe(name) for name in text)
+    if not text or frame.is_empty():
+        return frame
+    found = frame.select(risky(name).any().alias(name) for name in text).row(0, named=True)
+    return frame.with_columns(
+        pl.when(risky(name)).then(pl.concat_str(pl.lit("'"), pl.col(name))).otherwise(pl.col(name)).alias(name)
+        for name in text
+        if found[name]
+    )
 
 
 def csv_bytes(frame: pl.DataFrame) -> bytes:
@@ -89,4 +105,7 @@ def csv_bytes(frame: pl.DataFrame) -> bytes:
 
 
 def write_csv(frame: pl.DataFrame, path: Path) -> Path:
-    return atomic_write_bytes(path, csv_bytes(frame))
+    """The CSV of ``frame`` (formulas neutralised), written straight to the file: the text
+    of a million subjects' listings is never held in memory, twice, as it was."""
+    safe = neutralise_formulas(frame)
+    return atomic_write_with(path, lambda handle: safe.write_csv(handle, null_value="", float_precision=None))
