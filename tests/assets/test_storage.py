@@ -50,18 +50,20 @@ def test_round_trip_from_memory_and_from_disk(tmp_path):
 
 def test_values_held_in_memory_stay_within_the_budget(tmp_path):
     """A frame of 1,000 Int64 values is 8,000 bytes (``estimated_size``). With a budget of
-    20,000 bytes two such values are held; a third pushes the oldest out (its readers map
-    its file instead); a value larger than the budget is never held. Every value loads
-    equal to what was written, from memory or from its file."""
-    budget_mb = 20_000 / 2**20
+    39,000 bytes four such values fit (32,000), and a value of up to a quarter of the
+    budget (9,750 bytes) is held: after five, the first has left to make room for the fifth
+    (its readers read its file instead). A value of 3,000 Int64 values (24,000 bytes,
+    within the budget but over a quarter of it) is never held. Every value loads equal
+    to what was written, from memory or from its file."""
+    budget_mb = 39_000 / 2**20
     store = FrameStore(str(tmp_path), memory_budget_mb=budget_mb)
-    values = {name: {"t": pl.DataFrame({"x": list(range(k, k + 1000))})} for k, name in enumerate("abc")}
+    values = {name: {"t": pl.DataFrame({"x": list(range(k, k + 1000))})} for k, name in enumerate("abcde")}
     for name, value in values.items():
         store.dump_to_path(None, value, UPath(tmp_path / f"{name}.pickle"))
-    assert [Path(p).stem for p in store._written] == ["b", "c"]
+    assert [Path(p).stem for p in store._written] == ["b", "c", "d", "e"]
     big = {"t": pl.DataFrame({"x": list(range(3000))})}  # 24,000 bytes
     store.dump_to_path(None, big, UPath(tmp_path / "big.pickle"))
-    assert [Path(p).stem for p in store._written] == ["b", "c"]
+    assert [Path(p).stem for p in store._written] == ["b", "c", "d", "e"]
     for name, value in {**values, "big": big}.items():
         assert store.load_from_path(None, UPath(tmp_path / f"{name}.pickle"))["t"].equals(value["t"])
 

@@ -35,6 +35,10 @@ def contract_problems(frame: pl.DataFrame, schema: type[dy.Schema]) -> list[str]
     if problems:
         return problems
     try:
+        # the usual case, a table that holds, is checked without copying it (``filter`` keeps
+        # the valid rows: a second ADAE at a million subjects); the failures are counted after
+        if schema.is_valid(frame.select(expected), cast=False):
+            return []
         _, failures = schema.filter(frame.select(expected), cast=False)
     except Exception as exc:
         return [str(exc).splitlines()[0]]

@@ -321,13 +321,13 @@ def _read_simple_csv(body: bytes, name: str) -> pl.DataFrame | None:
     export; ``body`` is its UTF-8 bytes): each line is one record, so its line number
     is exact. None: use the quote-aware reader.
 
-    Each line's fields are counted first (a line with the wrong number is refused). A
-    file with no blank line and no stray carriage return is then read by polars' own
-    CSV reader, line ``i + 2`` being row ``i``; any other is split line by line, a
-    block of lines at a time."""
+    Each line's fields are counted first, streaming over the lines (a line with the
+    wrong number is refused). A file with no blank line and no stray carriage return
+    is then read by polars' own CSV reader, line ``i + 2`` being row ``i``; any other
+    is split line by line, a block of lines at a time."""
     if b'"' in body or b"\x1f" in body or not body.strip():
         return None
-    lines = pl.read_csv(
+    lines = pl.scan_csv(
         body,
         has_header=False,
         separator="\x1f",
@@ -335,60 +335,67 @@ def _read_simple_csv(body: bytes, name: str) -> pl.DataFrame | None:
         infer_schema=False,
         new_columns=["line"],
         raise_if_empty=False,
-    ).with_row_index("_source_row", offset=1)
-    header = (lines["line"][0] or "").removesuffix("\r").split(",")
+    )
+    shape = (
+        lines.with_row_index("_source_row", offset=1)
+        .select(
+            "_source_row",
+            (pl.col("line").str.count_matches(",", literal=True) + 1).alias("n"),
+            pl.col("line").str.contains(r"^\s*$").fill_null(True).alias("blank"),
+            pl.when(pl.col("_source_row") == 1).then(pl.col("line")).alias("header"),
+        )
+        .collect(engine="streaming")
+    )
+    header = (shape["header"][0] or "").removesuffix("\r").split(",")
     _check_header(header, name)
     header = _header_names(header)
     width = len(header)
-    shape = lines.slice(1).select(
-        "_source_row",
-        (pl.col("line").str.count_matches(",", literal=True) + 1).alias("n"),
-        pl.col("line").str.contains(r"^\s*$").fill_null(True).alias("blank"),
-    )
-    ragged = shape.filter(~pl.col("blank") & (pl.col("n") != width))
+    body_shape = shape.slice(1)
+    ragged = body_shape.filter(~pl.col("blank") & (pl.col("n") != width))
     if ragged.height:
-        row, n, _ = ragged.row(0)
-        line = lines["line"][row - 1].removesuffix("\r")
+        row, n, _, _ = ragged.row(0)
+        line = lines.slice(row - 1, 1).collect()["line"][0].removesuffix("\r")
         raise _refuse(
             name, f"line has {n} fields but the header has {width}", row=row, subject=_subject_on_line(line, header)
         )
     names = [f"__f{i}" for i in range(width)]
     frame = None
-    if not shape["blank"].any() and body.count(b"\r") == body.count(b"\r\n"):
-        del lines  # the fields straight from the bytes: one copy of the file, not three
-        frame = _fields_by_polars(body, names, shape.height)
+    if not body_shape["blank"].any() and body.count(b"\r") == body.count(b"\r\n"):
+        frame = _fields_by_polars(body, names, body_shape.height)
     if frame is None:
-        frame = _fields_by_split(lines if "lines" in locals() else None, body, names)
+        frame = _fields_by_split(body, names)
     return frame.rename(dict(zip(names, header, strict=True))).select(*header, "_source_row")
 
 
 def _fields_by_polars(body: bytes, names: list[str], rows: int) -> pl.DataFrame | None:
     """The fields of every line after the header, read by polars' CSV reader (no quotes,
     empty fields as empty text); None if it does not find one row per line."""
-    frame = pl.read_csv(
-        body,
-        has_header=False,
-        skip_lines=1,
-        new_columns=names,
-        schema=dict.fromkeys(names, pl.String),
-        quote_char=None,
-        empty_string_is_null=False,
-        raise_if_empty=False,
-    )
+    try:
+        frame = pl.read_csv(
+            body,
+            has_header=False,
+            skip_lines=1,
+            new_columns=names,
+            schema=dict.fromkeys(names, pl.String),
+            quote_char=None,
+            empty_string_is_null=False,
+            raise_if_empty=False,
+        )
+    except (pl.exceptions.PolarsError, PanicException):
+        return None  # the line-by-line split decides
     if frame.height != rows:
         return None
     return frame.with_columns(pl.int_range(2, rows + 2, dtype=pl.Int64).alias("_source_row"))
 
 
-def _fields_by_split(lines: pl.DataFrame | None, body: bytes, names: list[str]) -> pl.DataFrame:
+def _fields_by_split(body: bytes, names: list[str]) -> pl.DataFrame:
     """The fields of every non-blank line after the header, each line split at its commas,
     ``CSV_BLOCK_LINES`` lines at a time."""
-    if lines is None:
-        lines = pl.read_csv(
-            body, has_header=False, separator="\x1f", quote_char=None, infer_schema=False, new_columns=["line"]
-        ).with_row_index("_source_row", offset=1)
+    lines = pl.read_csv(
+        body, has_header=False, separator="\x1f", quote_char=None, infer_schema=False, new_columns=["line"]
+    ).with_row_index("_source_row", offset=1)
     fields = pl.col("line").str.split_exact(",", len(names) - 1).struct.rename_fields(names)
-    blocks = [pl.DataFrame(schema={"_source_row": pl.Int64(), **{n: pl.String() for n in names}})]
+    blocks = [pl.DataFrame(schema={"_source_row": pl.Int64(), **dict.fromkeys(names, pl.String())})]
     for start in range(1, lines.height, CSV_BLOCK_LINES):
         block = lines.slice(start, CSV_BLOCK_LINES).with_columns(
             pl.col("line").str.strip_suffix("\r").fill_null(""), pl.col("_source_row").cast(pl.Int64)
