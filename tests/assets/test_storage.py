@@ -276,3 +276,43 @@ def test_a_survival_value_stored_before_it_was_typed_loads_as_the_typed_value():
     assert isinstance(loaded, Typed)
     assert loaded.cox_summary["n"].to_list() == [list(FILES).index("cox_summary")]
     assert list(loaded.tables()) == list(FILES)
+
+
+def test_an_input_that_names_its_columns_reads_those_alone(tmp_path, monkeypatch):
+    """``reading(adae=[...])`` puts ``columns`` in the input's metadata: a stored frame then
+    loads with those columns only (a column the frame lacks is skipped, for the step's own
+    check to name), from memory and from the file's columns alone; a value that is not
+    one frame loads whole."""
+    from trial_outcomes.assets.shared import reading
+    from trial_outcomes.pipelines import storage
+
+    frame = pl.DataFrame({"USUBJID": ["S1", "S2"], "AETOXGR": [3, 1], "AETERM": ["Fever", "Rash"]})
+    wanted = reading(adae=["AETOXGR", "USUBJID", "NOT_IN_ADAE", "AETOXGR"])["adae"].metadata
+    assert wanted == {"columns": ["AETOXGR", "USUBJID", "NOT_IN_ADAE"]}
+    context = dg.build_input_context(definition_metadata=wanted)
+    held, on_disk = UPath(tmp_path / "held.pickle"), UPath(tmp_path / "disk.pickle")
+    FrameStore(str(tmp_path)).dump_to_path(None, frame, on_disk)
+    memory = FrameStore(str(tmp_path))
+    memory.dump_to_path(None, frame, held)
+    assert_frame_equal(memory.load_from_path(context, held), frame.select("AETOXGR", "USUBJID"))
+    read: list[object] = []
+    real_read = pl.read_ipc
+    monkeypatch.setattr(storage.pl, "read_ipc", lambda *a, **k: read.append(k.get("columns")) or real_read(*a, **k))
+    assert_frame_equal(FrameStore(str(tmp_path)).load_from_path(context, on_disk), frame.select("AETOXGR", "USUBJID"))
+    assert read == [["AETOXGR", "USUBJID"]]
+    boxed = UPath(tmp_path / "boxed.pickle")
+    FrameStore(str(tmp_path), memory_budget_mb=0).dump_to_path(None, {"adae": frame}, boxed)
+    assert_frame_equal(FrameStore(str(tmp_path)).load_from_path(context, boxed)["adae"], frame)
+    assert_frame_equal(FrameStore(str(tmp_path)).load_from_path(None, on_disk), frame)
+
+
+def test_a_text_column_counts_its_views_in_the_budget():
+    """Polars stores each text value as a 16-byte view beside its characters, which
+    ``estimated_size`` leaves out: 1,000 one-character codes are 1,000 bytes of
+    characters by that estimate and 17,000 bytes held; 1,000 Int64 values are 8,000."""
+    from trial_outcomes.pipelines.storage import _size
+
+    codes = pl.DataFrame({"met": ["Y"] * 1000})
+    assert codes.estimated_size() == 1000
+    assert _size([codes]) == 1000 + 16 * 1000
+    assert _size([pl.DataFrame({"x": list(range(1000))})]) == 8000

@@ -124,6 +124,30 @@ def test_fast_and_quote_aware_csv_readers_agree(drop):
         assert fast.equals(_read_quoted_csv(text, path.name)), path.name
 
 
+def test_polars_reader_and_line_split_agree(drop):
+    """A plain file (no quote, no blank line) is read by polars' CSV reader; any other is
+    split line by line. Both give the same fields and line numbers for every plain file
+    of the sample, and a blank line or a stray carriage return takes the split path."""
+    from trial_outcomes.io.readers import _fields_by_polars, _fields_by_split, _read_simple_csv
+
+    for path in sorted(drop.glob("*.csv")):
+        body = path.read_bytes()
+        if b'"' in body:
+            continue
+        names = [f"__f{i}" for i in range(body.split(b"\n", 1)[0].count(b",") + 1)]
+        rows = body.rstrip(b"\n").count(b"\n")
+        by_polars = _fields_by_polars(body, names, rows)
+        assert by_polars is not None, path.name
+        assert by_polars.select("_source_row", *names).equals(_fields_by_split(body, names)), path.name
+    blank = b"subject_id,event_date,event,detail\nBR-001,2021-01-01,CONTACT,\n\nBR-001,2021-02-01,CONTACT,x\n"
+    stray = b"subject_id,event_date,event,detail\nBR-001,2021-01-01,CONTACT,a\rb\n"
+    for body in (blank, stray):
+        frame = _read_simple_csv(body, "followup.csv")
+        assert frame is not None
+        assert frame["_source_row"].to_list() == ([2, 4] if body is blank else [2])
+    assert _read_simple_csv(stray, "followup.csv")["detail"].to_list() == ["a\rb"]
+
+
 def test_blank_lines_and_crlf_keep_true_line_numbers(drop):
     text = "subject_id,event_date,event,detail\r\nBR-001,2021-01-01,CONTACT,\r\n\r\nBR-001,2021-02-01,CONTACT,x\r\n"
     (drop / "followup.csv").write_text(text, newline="")

@@ -33,8 +33,10 @@ def _pct(column: str, n_safety: int) -> pl.Expr:
     return (pl.col(column) / n_safety * 100).round(1) if n_safety else pl.lit(None, dtype=pl.Float64)
 
 
-#: the ADAE columns the tables read (ADAE has about forty: only these are copied)
+#: the ADAE columns the tables read (only these are copied)
 TABLE_COLUMNS = ("USUBJID", "TRTEMFL", "AEDECOD", "AESOC", "AETOXGR", "AESER", "AEREL", "AESIFL", "AESICAT")
+#: the ADSL columns the tables read: the safety set
+SAFETY_COLUMNS = ("USUBJID", "SAFFL")
 
 
 def teae_safety(adae: pl.DataFrame, adsl: pl.DataFrame) -> tuple[pl.DataFrame, int]:

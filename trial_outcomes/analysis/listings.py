@@ -181,6 +181,9 @@ NARRATIVE_FIELDS = [
 ]
 
 
+#: the ADAE columns the listings and the narratives may read (those ADAE has)
+ADAE_COLUMNS = (*LISTING_COLUMNS, "AESIFL", "TRTEMFL", *NARRATIVE_FIELDS)
+
 #: serious AEs narrated at a time
 NARRATIVE_BLOCK = 20_000
 

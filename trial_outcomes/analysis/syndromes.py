@@ -43,6 +43,10 @@ class SyndromeGrading:
         return f"{self.syndrome}FL"
 
 
+#: the ADAE columns a grading reads (``reported_grade``)
+REPORTED_COLUMNS = ("USUBJID", "TRTEMFL", "AETOXGR", "CRSFL", "ICANSFL")
+
+
 def reported_grade(adae: pl.DataFrame, flag: str, name: str) -> pl.DataFrame:
     """Worst treatment-emergent grade reported for the syndrome, per subject."""
     return (

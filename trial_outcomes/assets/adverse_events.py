@@ -7,11 +7,11 @@ import dagster as dg
 import polars as pl
 
 from trial_outcomes.analysis.adae import derive_adae
-from trial_outcomes.analysis.syndromes import SyndromeGrading, grade_crs, grade_icans
+from trial_outcomes.analysis.syndromes import REPORTED_COLUMNS, SyndromeGrading, grade_crs, grade_icans
 from trial_outcomes.analysis.terms import mapped_terms
 from trial_outcomes.assets.files import contract_check_spec, published
 from trial_outcomes.assets.metadata import listing_check
-from trial_outcomes.assets.shared import Run, code_version, cut_asset
+from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading
 from trial_outcomes.io.records import TrialDrop
 
 VERSION = code_version("assets/adverse_events.py")
@@ -76,6 +76,7 @@ def _grading_asset(syndrome: str, record: str, grade: Any) -> dg.AssetsDefinitio
             f"the worst per subject (5 for a death from {syndrome}), and `{file}`: every subject whose "
             "reported worst grade differs from the derived one."
         ),
+        ins=reading(adae=REPORTED_COLUMNS),
         check_specs=[
             contract_check_spec(name, [file]),
             dg.AssetCheckSpec(

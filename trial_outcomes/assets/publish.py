@@ -2,7 +2,7 @@
 write the manifest and a copy of the plan, and publish the cut's outputs as one
 set (a new version, or nothing when identical to the current one)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +36,29 @@ def expected_files() -> list[str]:
 def define_xml(work: Path, spec: RunSpec) -> bytes:
     """``define.xml`` of the ADaM datasets this run wrote, under the run's plan."""
     plan = spec.plan
-    frames, schemas = {}, {}
-    for adam in ADAM_DATASETS:
-        frames[adam.name] = pl.read_parquet(work / adam.output)
-        schemas[adam.name] = OUTPUT_BY_FILE[adam.output].schema_for(plan.landmark_months, plan.subgroups)
-    return build_define(frames, schemas, spec.cut, short_version())
+    schemas = {
+        adam.name: OUTPUT_BY_FILE[adam.output].schema_for(plan.landmark_months, plan.subgroups)
+        for adam in ADAM_DATASETS
+    }
+    return build_define(_Datasets(work), schemas, spec.cut, short_version())
+
+
+class _Datasets(Mapping[str, pl.DataFrame]):
+    """The ADaM datasets in a run's folder by name, each read from its Parquet file when
+    asked for and not kept: define.xml describes one at a time (all six at once were
+    3 GB at a million subjects)."""
+
+    def __init__(self, work: Path):
+        self.files = {adam.name: work / adam.output for adam in ADAM_DATASETS}
+
+    def __getitem__(self, name: str) -> pl.DataFrame:
+        return pl.read_parquet(self.files[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.files)
+
+    def __len__(self) -> int:
+        return len(self.files)
 
 
 def build_manifest(

@@ -15,7 +15,7 @@ from trial_outcomes.analysis.relapse import RelapseTables
 from trial_outcomes.analysis.stopping import StoppingResult
 from trial_outcomes.analysis.survival_results import SurvivalResults
 from trial_outcomes.analysis.syndromes import SyndromeGrading
-from trial_outcomes.assets.shared import Run, code_version, cut_asset
+from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading
 from trial_outcomes.io.outputs import ToPublish
 from trial_outcomes.io.publishing import plan_publication
 from trial_outcomes.io.qc import QcResult
@@ -23,6 +23,7 @@ from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.labels import endpoint as endpoint_label
 from trial_outcomes.provenance import short_version
 from trial_outcomes.reporting.content import Facts
+from trial_outcomes.reporting.safety import ADAE_COLUMNS as REPORT_ADAE_COLUMNS
 from trial_outcomes.reporting.summary import HEADLINE
 
 VERSION = code_version("assets/report.py", "reporting")
@@ -113,6 +114,7 @@ def figures(
     version=VERSION,
     kinds={"pdf", "html"},
     domain="report",
+    ins=reading(adae=REPORT_ADAE_COLUMNS),
 )
 def report(
     settings: Run,

@@ -13,13 +13,13 @@ from trial_outcomes.analysis.syndromes import SyndromeGrading
 from trial_outcomes.assets.files import contract_check_spec, published
 from trial_outcomes.assets.metadata import records_table
 from trial_outcomes.assets.monitoring import previous_cut
-from trial_outcomes.assets.shared import Run, code_version, cut_asset
+from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading
 from trial_outcomes.formatting import pct, pct_ci
 
 VERSION = code_version("assets/safety.py")
 
 
-def _asset(name: str, file: str, domain: str = "safety") -> Any:
+def _asset(name: str, file: str, domain: str = "safety", **kwargs: Any) -> Any:
     return cut_asset(
         name=name,
         group="safety",
@@ -27,7 +27,12 @@ def _asset(name: str, file: str, domain: str = "safety") -> Any:
         kinds={"polars", "csv"},
         domain=domain,
         check_specs=[contract_check_spec(name, [file])],
+        **kwargs,
     )
+
+
+#: what the AE tables read: ADAE's columns of ``ae_tables.TABLE_COLUMNS`` and the safety set
+_AE_TABLE_INPUTS = reading(adae=ae_tables.TABLE_COLUMNS, adsl=ae_tables.SAFETY_COLUMNS)
 
 
 def _emit(
@@ -41,14 +46,14 @@ def _emit(
     yield from published(name, table if value is None else value, settings, {file: table}, metadata)
 
 
-@_asset("ae_summary", "ae_summary.csv")
+@_asset("ae_summary", "ae_summary.csv", ins=_AE_TABLE_INPUTS)
 def ae_summary(settings: Run, adae: pl.DataFrame, adsl: pl.DataFrame) -> Iterator[Any]:
     """Treatment-emergent AEs by preferred term: subjects with any grade, grade 3+ and
     each worst grade, over the safety set."""
     yield from _emit(settings, "ae_summary", "ae_summary.csv", ae_tables.ae_summary(adae, adsl))
 
 
-@_asset("ae_soc_summary", "ae_soc_summary.csv")
+@_asset("ae_soc_summary", "ae_soc_summary.csv", ins=_AE_TABLE_INPUTS)
 def ae_soc_summary(settings: Run, adae: pl.DataFrame, adsl: pl.DataFrame) -> Iterator[Any]:
     """TEAEs by system organ class and preferred term, worst grade per subject (any,
     >= 3, 5), in four tables (the `table` column): all, serious, related, fatal.
@@ -56,7 +61,7 @@ def ae_soc_summary(settings: Run, adae: pl.DataFrame, adsl: pl.DataFrame) -> Ite
     yield from _emit(settings, "ae_soc_summary", "ae_soc_summary.csv", ae_tables.ae_soc_summary(adae, adsl))
 
 
-@_asset("aesi_summary", "aesi_summary.csv")
+@_asset("aesi_summary", "aesi_summary.csv", ins=_AE_TABLE_INPUTS)
 def aesi_summary(settings: Run, adae: pl.DataFrame, adsl: pl.DataFrame) -> Iterator[Any]:
     """Adverse events of special interest by category: CRS, ICANS, prolonged
     cytopenia, grade >= 3 infection, hypogammaglobulinaemia, TLS, HLH/MAS."""
@@ -151,6 +156,7 @@ def relapse_summary(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     kinds={"polars", "csv"},
     domain="safety",
     check_specs=[contract_check_spec("listings", ["ae_listings.csv", "narratives.csv"])],
+    ins=reading(adae=listing_rules.ADAE_COLUMNS, adsl=listing_rules.NARRATIVE_FIELDS),
 )
 def listings(settings: Run, adsl: pl.DataFrame, adae: pl.DataFrame) -> Iterator[Any]:
     """The closed report's subject listings (serious, grade >= 3 and special-interest

@@ -110,6 +110,10 @@ def aesi_table(inp: ReportInputs) -> Table:
     )
 
 
+#: the ADAE columns the report reads (``syndrome_term_notes``, ``after_window_listing``)
+ADAE_COLUMNS = ("USUBJID", "AETERM", "AEDECOD", "ASTDT", "ASTDY", "AETOXGR", "TRTEMFL", "TRTEMRSN", "CRSFL", "ICANSFL")
+
+
 def syndrome_term_notes(adae: pl.DataFrame) -> list[str]:
     """Every verbatim AE term counted as CRS or ICANS (``analysis.terms``), and a
     warning when a CAR-T drop reports no CRS at all (a coding or export fault is
