@@ -10,6 +10,24 @@ from trial_outcomes.analysis.frames import require
 from trial_outcomes.analysis.response import PENDING, attributable_assessments, mrd_negative
 from trial_outcomes.contracts import with_study
 
+#: the ADSL columns ADRS reads
+ADSL_COLUMNS = (
+    "USUBJID",
+    "SAFFL",
+    "TRTSDT",
+    "STRATUM",
+    "ATTRENDT",
+    "BOR28",
+    "BORDT",
+    "BORDY",
+    "BORMRD",
+    "CRFL",
+    "MRDNEGFL",
+    "ORR3MFL",
+    "ORR3MDT",
+    "ORR3MPFL",
+)
+
 
 def derive_adrs(records: Records, adsl: pl.DataFrame) -> pl.DataFrame:
     """ADRS from the records at the cut and ADSL (infused subjects):
@@ -22,24 +40,7 @@ def derive_adrs(records: Records, adsl: pl.DataFrame) -> pl.DataFrame:
     * ``ORR3M``: one row per infused subject, ``AVALC`` ``Y``/``N`` (CR/CRi within 3
       months, maintained 28 days) or ``PENDING``.
     """
-    require(
-        adsl,
-        "ADSL",
-        "USUBJID",
-        "SAFFL",
-        "TRTSDT",
-        "STRATUM",
-        "ATTRENDT",
-        "BOR28",
-        "BORDT",
-        "BORDY",
-        "BORMRD",
-        "CRFL",
-        "MRDNEGFL",
-        "ORR3MFL",
-        "ORR3MDT",
-        "ORR3MPFL",
-    )
+    require(adsl, "ADSL", *ADSL_COLUMNS)
     infused = adsl.filter(pl.col("SAFFL") == "Y")
     subjects = infused.select(pl.col("USUBJID").alias("subject_id"), "TRTSDT", "STRATUM", "ATTRENDT")
     assessed = attributable_assessments(records["assessments"], subjects)

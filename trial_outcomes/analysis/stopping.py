@@ -129,6 +129,11 @@ class StoppingResult:
         return cls(str(data["cut"]), statuses)
 
 
+#: the ADAE and ADSL columns the stopping rules read
+ADAE_COLUMNS = ("USUBJID", "AETOXGR", "AEREL", "TRTEMFL")
+ADSL_COLUMNS = ("USUBJID", "SAFFL", "EFFFL", "TRTSDT", "DTHDY", "DTHCAT", "CRSGRAJ", "ICANGRAJ", "D28CLSDT", "CRFL")
+
+
 def safety_events(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, window_days: int = 30) -> pl.DataFrame:
     """Per infused subject: ``EVENT`` (grade >= 4 CRS or ICANS by the adjudicated ASTCT
     grade, or a treatment-related death within ``window_days``: a related grade-5

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 
 import polars as pl
 
+from trial_outcomes.contracts import ADTTE, SUBGROUP_VARIABLES
 from trial_outcomes.plan import AnalysisPlan
 
 
@@ -38,6 +39,12 @@ FILES = {
     f.name: f"{f.name}.parquet" if f.name in ("km_curves", "ph_residuals") else f"{f.name}.csv"
     for f in fields(SurvivalResults)
 }
+
+
+#: ADTTE's columns that no survival analysis reads (text: half of ADTTE's memory)
+UNREAD_ADTTE = ("STUDYID", "PARAM", "AVALU", "EVNTDESC", "CNSDTDSC")
+#: the ADTTE columns the survival analyses may read (those ADTTE has: the plan's subgroups)
+ADTTE_COLUMNS = tuple(c for c in (*ADTTE.column_names(), *SUBGROUP_VARIABLES) if c not in UNREAD_ADTTE)
 
 
 def analyse_survival(adtte: pl.DataFrame, adsl: pl.DataFrame, plan: AnalysisPlan) -> SurvivalResults:

@@ -111,6 +111,10 @@ def grade_icans(records: Records, adae: pl.DataFrame, monitored: bool = True) ->
     )
 
 
+#: the ADAE columns ``syndrome_variables`` reads (ADSL's per-syndrome variables)
+DETAIL_COLUMNS = (*REPORTED_COLUMNS, "ASTDY", "AEONGO", "ADURN", "AETOCI", "AESTER")
+
+
 def syndrome_details(adae: pl.DataFrame, flag: str, prefix: str) -> pl.DataFrame:
     """Per subject with the syndrome (``flag`` = CRSFL or ICANSFL), treatment-emergent:
     reported worst grade, onset day of the first episode, total duration (empty if

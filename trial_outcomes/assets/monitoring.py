@@ -10,6 +10,7 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
+from trial_outcomes.analysis import stopping
 from trial_outcomes.analysis.cut_comparison import COLUMNS as COMPARISON_COLUMNS
 from trial_outcomes.analysis.cut_comparison import compare_cuts
 from trial_outcomes.analysis.stopping import CHECK_NAMES, RULES, StoppingResult, check_name
@@ -22,6 +23,7 @@ from trial_outcomes.assets.shared import (
     Run,
     code_version,
     cut_asset,
+    reading,
 )
 from trial_outcomes.contracts import with_current_names
 from trial_outcomes.io.publishing import published_cuts
@@ -47,6 +49,7 @@ def check_description(rule_id: str) -> str:
             for name, rid in CHECK_NAMES.items()
         ],
     ],
+    ins=reading(adsl=stopping.ADSL_COLUMNS, adae=stopping.ADAE_COLUMNS),
 )
 def stopping_rules(
     context: AssetExecutionContext,

@@ -7,15 +7,16 @@ import dagster as dg
 import polars as pl
 
 from trial_outcomes.analysis import conduct as conduct_rules
+from trial_outcomes.analysis.adrs import ADSL_COLUMNS as ADRS_ADSL_COLUMNS
 from trial_outcomes.analysis.adrs import derive_adrs
 from trial_outcomes.analysis.adsl import derive_adsl
 from trial_outcomes.analysis.eligibility import eligibility_deviations as find_deviations
 from trial_outcomes.analysis.rates import EFFICACY_POPULATION
 from trial_outcomes.analysis.rates import response_summary as summarise_response
-from trial_outcomes.analysis.syndromes import SyndromeGrading
+from trial_outcomes.analysis.syndromes import DETAIL_COLUMNS, SyndromeGrading
 from trial_outcomes.assets.files import contract_check_spec, published
 from trial_outcomes.assets.metadata import listing_check, records_table
-from trial_outcomes.assets.shared import Run, code_version, cut_asset
+from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading
 from trial_outcomes.formatting import pct_ci
 from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.labels import group as group_label
@@ -29,6 +30,7 @@ def _asset(
     kinds: set[str],
     extra_checks: list[dg.AssetCheckSpec] | None = None,
     domain: str = "efficacy",
+    **kwargs: Any,
 ) -> Any:
     return cut_asset(
         name=name,
@@ -37,6 +39,7 @@ def _asset(
         kinds=kinds,
         domain=domain,
         check_specs=[contract_check_spec(name, files), *(extra_checks or [])],
+        **kwargs,
     )
 
 
@@ -77,7 +80,7 @@ def eligibility_deviations(settings: Run, cut_records: TrialDrop) -> Iterator[An
     )
 
 
-@_asset("adsl", ["adsl.parquet"], {"polars", "parquet"})
+@_asset("adsl", ["adsl.parquet"], {"polars", "parquet"}, ins=reading(adae=DETAIL_COLUMNS))
 def adsl(
     settings: Run,
     cut_records: TrialDrop,
@@ -98,7 +101,7 @@ def adsl(
     yield from published("adsl", table, settings, {"adsl.parquet": table}, counts)
 
 
-@_asset("adrs", ["adrs.parquet"], {"polars", "parquet"})
+@_asset("adrs", ["adrs.parquet"], {"polars", "parquet"}, ins=reading(adsl=ADRS_ADSL_COLUMNS))
 def adrs(settings: Run, cut_records: TrialDrop, adsl: pl.DataFrame) -> Iterator[Any]:
     """ADRS: response at every assessment (ANL01FL: attributable to CAR-T), the best
     overall response by day 28 and ORR3M per infused subject."""

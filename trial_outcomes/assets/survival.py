@@ -7,10 +7,10 @@ import dagster as dg
 import polars as pl
 
 from trial_outcomes.analysis import survival_results
-from trial_outcomes.analysis.survival_results import FILES, analyse_survival
+from trial_outcomes.analysis.survival_results import ADTTE_COLUMNS, FILES, analyse_survival
 from trial_outcomes.assets.files import contract_check_spec, published
 from trial_outcomes.assets.metadata import records_table
-from trial_outcomes.assets.shared import Run, code_version, cut_asset
+from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading
 from trial_outcomes.dates import DAYS_PER_MONTH
 from trial_outcomes.formatting import median_ci_months, pct_ci_short
 from trial_outcomes.labels import endpoint as endpoint_label
@@ -53,6 +53,7 @@ def headline_rows(summary: pl.DataFrame, landmarks: tuple[int, ...]) -> list[dic
     kinds={"polars", "csv", "parquet"},
     domain="efficacy",
     check_specs=[contract_check_spec("survival_analysis", list(FILES.values()))],
+    ins=reading(adtte=ADTTE_COLUMNS),
 )
 def survival_analysis(settings: Run, adtte: pl.DataFrame, adsl: pl.DataFrame) -> Iterator[Any]:
     """Kaplan-Meier (OS, EFS, DFS, DOR) and Aalen-Johansen (CIR, NRM) per endpoint,
