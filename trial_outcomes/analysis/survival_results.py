@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 
 import polars as pl
 
-from trial_outcomes.contracts import ADTTE, SUBGROUP_VARIABLES
+from trial_outcomes.contracts import ADTTE, MODEL_COVARIATES, SUBGROUP_VARIABLES
 from trial_outcomes.plan import AnalysisPlan
 
 
@@ -45,6 +45,11 @@ FILES = {
 UNREAD_ADTTE = ("STUDYID", "PARAM", "AVALU", "EVNTDESC", "CNSDTDSC")
 #: the ADTTE columns the survival analyses may read (those ADTTE has: the plan's subgroups)
 ADTTE_COLUMNS = tuple(c for c in (*ADTTE.column_names(), *SUBGROUP_VARIABLES) if c not in UNREAD_ADTTE)
+#: the ADSL columns they read: the models' covariates (``models.covariate_values``: blasts
+#: from BMBLPCT), the subgroups and strata, and the HSCT landmark and time-dependent dates
+ADSL_COLUMNS = tuple(
+    dict.fromkeys(("USUBJID", "TRTSDT", "FRMDT", "RELDT", "HSCTDT", "BMBLPCT", *MODEL_COVARIATES, *SUBGROUP_VARIABLES))
+)
 
 
 def analyse_survival(adtte: pl.DataFrame, adsl: pl.DataFrame, plan: AnalysisPlan) -> SurvivalResults:
