@@ -107,9 +107,13 @@ def derive_adae(records: Records, cut: dt.date) -> pl.DataFrame:
         .with_columns(yn_flag(pl.col("AESICAT").is_not_null()).alias("AESIFL"))
         .drop("AESOCRAW", "_cut_day")
     )
-    out = out.sort("USUBJID", "AEDECOD", "AETOXGR", "ASTDT", "AESPID", descending=[False, False, True, False, False])
-    worst = (pl.int_range(pl.len()).over("USUBJID", "AEDECOD", "TRTEMFL") == 0) & (pl.col("TRTEMFL") == "Y")
-    return with_study(out.with_columns(yn_flag(worst).alias("WORSTFL")).sort("USUBJID", "ASTDT", "AESPID"))
+    # the first row of each subject, term and window by worst grade, then earliest onset (and
+    # its id): found within each group, without sorting the whole of ADAE for it
+    row = pl.col("_row")
+    first = row.sort_by("AETOXGR", "ASTDT", "AESPID", descending=[True, False, False]).first()
+    worst = (row == first.over("USUBJID", "AEDECOD", "TRTEMFL")) & (pl.col("TRTEMFL") == "Y")
+    out = out.with_row_index("_row").with_columns(yn_flag(worst).alias("WORSTFL")).drop("_row")
+    return with_study(out.sort("USUBJID", "ASTDT", "AESPID"))
 
 
 def worst_grade(adae: pl.DataFrame, *by: str) -> pl.DataFrame:

@@ -60,6 +60,11 @@ def _quarter(date: pl.Expr) -> pl.Expr:
     return date.dt.year().cast(pl.String) + pl.lit("-Q") + date.dt.quarter().cast(pl.String)
 
 
+#: the ADSL and ADRS columns the conduct tables read
+ADSL_COLUMNS = ("USUBJID", "ENRLDT", "SITEID", "SAFFL", "ENRINFDY", "TRTSDT", "DTHDT", "WDDT", "LOSTDT", "RELDT")
+ADRS_COLUMNS = ("USUBJID", "PARAMCD", "ADT", "AVISIT", "AVALC", "MRDPCT")
+
+
 def accrual(adsl: pl.DataFrame, cut: dt.date, target: int, months: int) -> pl.DataFrame:
     """Per calendar quarter from the first enrolment to the cut: subjects enrolled in it,
     cumulative, and the cumulative plan at the quarter's end (or the cut, if earlier)."""

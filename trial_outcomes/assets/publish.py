@@ -43,16 +43,19 @@ def define_xml(work: Path, spec: RunSpec) -> bytes:
     return build_define(_Datasets(work), schemas, spec.cut, short_version())
 
 
-class _Datasets(Mapping[str, pl.DataFrame]):
-    """The ADaM datasets in a run's folder by name, each read from its Parquet file when
-    asked for and not kept: define.xml describes one at a time (all six at once were
-    3 GB at a million subjects)."""
+class _Datasets(Mapping[str, pl.LazyFrame]):
+    """The ADaM datasets in a run's folder by name, each a scan of its Parquet file:
+    define.xml reads them a column at a time (all six at once were 3 GB at a million
+    subjects)."""
 
     def __init__(self, work: Path):
         self.files = {adam.name: work / adam.output for adam in ADAM_DATASETS}
 
-    def __getitem__(self, name: str) -> pl.DataFrame:
-        return pl.read_parquet(self.files[name])
+    def __getitem__(self, name: str) -> pl.LazyFrame:
+        return pl.scan_parquet(self.files[name])
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.files
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.files)

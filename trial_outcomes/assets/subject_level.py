@@ -143,7 +143,13 @@ def response_summary(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     )
 
 
-@_asset("conduct", ["conduct_summary.csv"], {"polars", "csv"}, domain="monitoring")
+@_asset(
+    "conduct",
+    ["conduct_summary.csv"],
+    {"polars", "csv"},
+    domain="monitoring",
+    ins=reading(adsl=conduct_rules.ADSL_COLUMNS, adrs=conduct_rules.ADRS_COLUMNS),
+)
 def conduct(settings: Run, adsl: pl.DataFrame, adrs: pl.DataFrame) -> Iterator[Any]:
     """Trial conduct and data currency at the cut: accrual by quarter against the plan's
     `[conduct]`, enrolment and time to infusion by site, disease assessments overdue by

@@ -171,7 +171,7 @@ def parse_records(
             found = work.filter(condition)
             problem_frames.append(
                 found.select(
-                    pl.col("_source_file").alias("file"),
+                    pl.col("_source_file").cast(pl.String).alias("file"),
                     pl.col("_source_row").alias("row"),
                     pl.lit(col.name).alias("column"),
                     pl.col(col.name).alias("value"),

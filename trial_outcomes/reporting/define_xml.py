@@ -134,21 +134,21 @@ def _data_type(dtype: pl.DataType) -> tuple[str, str | None]:
     return "float", None
 
 
-def _codelist_of(name: str, column: dy.Column, frame: pl.DataFrame) -> dict[str, str] | None:
+def _codelist_of(name: str, column: dy.Column, frame: pl.LazyFrame) -> dict[str, str] | None:
     if getattr(column, "regex", None) == YN:
         return {"N": "No", "Y": "Yes"}
     if name in INTEGER_CODES:
         return INTEGER_CODES[name]
     if name in LEVELS:
         return dict(sorted(LEVELS[name].items()))
-    if name == "PARAMCD" and "PARAM" in frame.columns:
-        pairs = frame.select("PARAMCD", "PARAM").unique().sort("PARAMCD").rows()
+    if name == "PARAMCD" and "PARAM" in frame.collect_schema():
+        pairs = frame.select("PARAMCD", "PARAM").unique().sort("PARAMCD").collect().rows()
         return {str(code): str(text) for code, text in pairs}
     return None
 
 
 def build_define(
-    frames: Mapping[str, pl.DataFrame],
+    frames: Mapping[str, pl.DataFrame] | Mapping[str, pl.LazyFrame],
     schemas: Mapping[str, type[dy.Schema]],
     cut: dt.date,
     code_version: str,
@@ -194,10 +194,12 @@ def build_define(
     for adam in ADAM_DATASETS:
         if adam.name not in frames:
             continue
-        frame, schema = frames[adam.name], schemas[adam.name]
+        # a column at a time: a dataset read as a scan (``assets/publish.py``) is never held whole
+        frame, schema = frames[adam.name].lazy(), schemas[adam.name]
+        types = frame.collect_schema()
         columns = schema.columns()
         group = _item_group(mdv, adam)
-        for order, name in enumerate(frame.columns, start=1):
+        for order, name in enumerate(types.names(), start=1):
             column = columns[name]
             oid = f"IT.{adam.name}.{name}"
             ref = {
@@ -214,13 +216,14 @@ def build_define(
             _e(group, f"{{{ODM}}}ItemRef", ref)
             item = ET.Element(f"{{{ODM}}}ItemDef")
             item_defs.append(item)
-            data_type, display = _data_type(frame.schema[name])
+            data_type, display = _data_type(types[name])
             attrs = {"OID": oid, "Name": name, "DataType": data_type, "SASFieldName": name}
             if data_type == "text":
-                longest = longest_bytes(frame[name])
+                values = frame.select(name).collect().to_series()
+                longest = longest_bytes(values)
                 attrs["Length"] = str(min(max(longest, 1), MAX_TEXT_BYTES))
                 if longest > MAX_TEXT_BYTES:
-                    cut_values = int((frame[name].str.len_bytes() > MAX_TEXT_BYTES).sum())
+                    cut_values = int((values.str.len_bytes() > MAX_TEXT_BYTES).sum())
                     attrs[f"{{{DEF}}}CommentOID"] = f"COM.{adam.name}.{name}"
                     comments.append(_comment(adam.name, name, cut_values, longest))
             else:
