@@ -77,3 +77,21 @@ def test_the_overdue_assessments_listing_shows_the_longest_overdue_first_up_to_t
     assert len(table.rows) == OVERDUE_LIMIT == 1000
     assert table.rows[0] == ["S00000", "M3", "2020-01-01"]
     assert table.notes[0].startswith("The 1000 longest overdue of 1200 assessments; the others are not listed")
+
+
+def test_the_excerpt_the_listings_step_keeps_gives_the_same_section():
+    """The listings step hands the report the first 1,000 events of each listing and the
+    first 500 narratives with the counts of all of them: 2,500 grade >= 3 events of 2,500
+    subjects and 3 serious ones, 700 narratives. The section is the same as from the
+    whole tables: same titles (2,500 events), rows, notes and narratives."""
+    narratives = pl.DataFrame({"USUBJID": [f"S{i}" for i in range(700)], "text": [f"told {i}" for i in range(700)]})
+    whole = ListingTables(_listings(2500, 3), narratives, "2023-12-31")
+    excerpt = whole.excerpt()
+    assert excerpt.listings.height == CLOSED_LISTING_LIMIT + 3 and excerpt.narratives.height == NARRATIVE_LIMIT
+    assert excerpt.listing_size(GRADE3) == (2500, 2500) and excerpt.narrative_count == 700
+
+    def shown(tables: ListingTables) -> list[tuple[object, ...]]:
+        blocks = listings_section(SimpleNamespace(listings=tables)).blocks  # type: ignore[arg-type]
+        return [(b.title, b.rows, b.notes) if isinstance(b, Table) else (b.text,) for b in blocks]
+
+    assert shown(excerpt) == shown(whole)

@@ -45,12 +45,44 @@ LISTING_COLUMNS = (
 )
 
 
+#: the closed report prints the first events of each listing and the first narratives
+REPORT_EVENTS = 1000
+REPORT_NARRATIVES = 500
+
+
 class ListingTables(NamedTuple):
-    """The listings and narratives of a cut, and the previous cut they were marked against."""
+    """The listings and narratives of a cut, and the previous cut they were marked against.
+    ``excerpt`` keeps what the closed report prints with the counts of the whole tables
+    (``counts``: listing, events, subjects; ``narrated``); without them the frames are
+    whole and counted."""
 
     listings: pl.DataFrame
     narratives: pl.DataFrame
     previous_cut: str | None
+    counts: pl.DataFrame | None = None
+    narrated: int | None = None
+
+    def excerpt(self, events: int = REPORT_EVENTS, narratives: int = REPORT_NARRATIVES) -> ListingTables:
+        """The first ``events`` of each listing and the first ``narratives`` narratives,
+        with the counts of all of them: what the report reads (the whole tables are
+        published as files; at a million subjects they were 1 GB held for the report)."""
+        counts = self.listings.group_by("listing").agg(
+            pl.len().cast(pl.Int64).alias("events"), pl.col("USUBJID").n_unique().cast(pl.Int64).alias("subjects")
+        )
+        head = self.listings.filter(pl.int_range(pl.len()).over("listing") < events)
+        return ListingTables(head, self.narratives.head(narratives), self.previous_cut, counts, self.narratives.height)
+
+    def listing_size(self, name: str) -> tuple[int, int]:
+        """(events, subjects) of listing ``name``, of the whole listing."""
+        if self.counts is None:
+            part = self.listings.filter(pl.col("listing") == name)
+            return part.height, part["USUBJID"].n_unique()
+        row = self.counts.filter(pl.col("listing") == name)
+        return (int(row["events"][0]), int(row["subjects"][0])) if row.height else (0, 0)
+
+    @property
+    def narrative_count(self) -> int:
+        return self.narratives.height if self.narrated is None else self.narrated
 
 
 def outcome(grade: pl.Expr, ongoing: pl.Expr) -> pl.Expr:

@@ -53,8 +53,7 @@ def normalised(term: pl.Expr) -> pl.Expr:
     return term.str.normalize("NFKC").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
 
 
-def syndrome(term: pl.Expr) -> pl.Expr:
-    """``CRS``, ``ICANS`` or null for an AE term."""
+def _syndrome_of(term: pl.Expr) -> pl.Expr:
     key = normalised(term)
     return (
         pl.when(key.is_in(list(CRS_SPELLINGS)))
@@ -63,6 +62,21 @@ def syndrome(term: pl.Expr) -> pl.Expr:
         .then(pl.lit("ICANS"))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
+
+
+def _each_distinct(values: pl.Series) -> pl.Series:
+    """``_syndrome_of`` each distinct term once, given back to every row in order."""
+    distinct = pl.DataFrame({"term": values.unique()})
+    found = distinct.with_columns(_syndrome_of(pl.col("term")).alias("syndrome"))
+    rows = pl.DataFrame({"term": values}).join(found, on="term", how="left", nulls_equal=True, maintain_order="left")
+    return rows["syndrome"]
+
+
+def syndrome(term: pl.Expr) -> pl.Expr:
+    """``CRS``, ``ICANS`` or null for an AE term. Each distinct term is normalised once:
+    an export has a few dozen terms over millions of AE rows (the normalisation of every
+    row, three times per ADAE, was half of ADAE's time at a million subjects)."""
+    return term.map_batches(_each_distinct, return_dtype=pl.String, is_elementwise=True)
 
 
 def is_crs(term: pl.Expr) -> pl.Expr:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from trial_outcomes.analysis.cut import Records
-from trial_outcomes.analysis.frames import require
+from trial_outcomes.analysis.frames import require, streamed
 
 
 def study_day(date: pl.Expr, day0: pl.Expr | None = None) -> pl.Expr:
@@ -43,11 +43,15 @@ def followup_dates(records: Records) -> pl.DataFrame:
     new anti-leukemia therapy) with ``NTHERDSC``, ``WDDT``/``WDREAS`` (withdrawal) and
     ``LOSTDT`` (lost to follow-up). Deaths are ``analysis.deaths.death_details``."""
     fu = require(records["followup"], "followup", "subject_id", "event_date", "event", "detail")
-    return fu.group_by("subject_id").agg(
-        *_first_event(fu, "HSCT", "HSCTDT", "HSCTDSC"),
-        *_first_event(fu, "NEW_THERAPY", "NTHERDT", "NTHERDSC"),
-        *_first_event(fu, "WITHDRAWAL", "WDDT", "WDREAS"),
-        *_first_event(fu, "LOST", "LOSTDT"),
+    return streamed(
+        fu.lazy()
+        .group_by("subject_id")
+        .agg(
+            *_first_event(fu, "HSCT", "HSCTDT", "HSCTDSC"),
+            *_first_event(fu, "NEW_THERAPY", "NTHERDT", "NTHERDSC"),
+            *_first_event(fu, "WITHDRAWAL", "WDDT", "WDREAS"),
+            *_first_event(fu, "LOST", "LOSTDT"),
+        )
     )
 
 
@@ -73,21 +77,22 @@ def last_known_alive_date(records: Records) -> pl.DataFrame:
     resolution), never after a death". Enrolment counts too, so that a subject
     never infused has one. A date after a death is not taken (validation forbids
     them; the filter keeps this rule whole on its own)."""
-    fu = records["followup"]
+    fu = records["followup"].lazy()
+    ae = records["adverse_events"].lazy()
     alive = pl.concat(
         [
-            records["enrolment"].select("subject_id", pl.col("enrol_date").alias("d")),
-            records["infusion"].select("subject_id", pl.col("infusion_date").alias("d")),
-            records["assessments"].select("subject_id", pl.col("assessment_date").alias("d")),
+            records["enrolment"].lazy().select("subject_id", pl.col("enrol_date").alias("d")),
+            records["infusion"].lazy().select("subject_id", pl.col("infusion_date").alias("d")),
+            records["assessments"].lazy().select("subject_id", pl.col("assessment_date").alias("d")),
             fu.filter(pl.col("event").is_in(["CONTACT", "HSCT", "NEW_THERAPY"])).select(
                 "subject_id", pl.col("event_date").alias("d")
             ),
-            records["adverse_events"].select("subject_id", pl.col("onset_date").alias("d")),
-            records["adverse_events"].select("subject_id", pl.col("resolution_date").alias("d")).drop_nulls(),
+            ae.select("subject_id", pl.col("onset_date").alias("d")),
+            ae.select("subject_id", pl.col("resolution_date").alias("d")).drop_nulls(),
         ]
     )
     deaths = fu.filter(pl.col("event") == "DEATH").group_by("subject_id").agg(pl.col("event_date").min().alias("_dth"))
-    return (
+    return streamed(
         alive.join(deaths, on="subject_id", how="left")
         .filter(pl.col("_dth").is_null() | (pl.col("d") <= pl.col("_dth")))
         .group_by("subject_id")
@@ -97,8 +102,9 @@ def last_known_alive_date(records: Records) -> pl.DataFrame:
 
 def last_disease_assessment(records: Records) -> pl.DataFrame:
     """``FASDT``/``LSTASDT``: the first and last disease assessment (the EFS censoring date)."""
-    return (
+    return streamed(
         records["assessments"]
+        .lazy()
         .group_by("subject_id")
         .agg(
             pl.col("assessment_date").min().alias("FASDT"),

@@ -174,7 +174,7 @@ def listings(settings: Run, adsl: pl.DataFrame, adae: pl.DataFrame) -> Iterator[
     new = int((listed["NEWFL"] == "Y").sum())
     yield from published(
         "listings",
-        ListingTables(listed, told, previous),
+        ListingTables(listed, told, previous).excerpt(),  # what the report prints; the files hold all
         settings,
         {"ae_listings.csv": listed, "narratives.csv": told},
         {

@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from trial_outcomes import labels
-from trial_outcomes.analysis.listings import AESI, GRADE3, SAE
+from trial_outcomes.analysis.listings import AESI, GRADE3, REPORT_EVENTS, REPORT_NARRATIVES, SAE
 from trial_outcomes.formatting import count_pct, median_range, pct_ci
 from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.efficacy import listing
@@ -381,8 +381,8 @@ LISTING_COLUMNS = {
 
 #: events of one listing, and narratives, that the closed report prints; the files hold all of them (a trial
 #: of a hundred subjects has a few hundred; 100,000 synthetic subjects had 200,000 and no PDF could be set)
-CLOSED_LISTING_LIMIT = 1000
-NARRATIVE_LIMIT = 500
+CLOSED_LISTING_LIMIT = REPORT_EVENTS
+NARRATIVE_LIMIT = REPORT_NARRATIVES
 
 
 def listings_section(inp: ReportInputs) -> Section:
@@ -396,10 +396,11 @@ def listings_section(inp: ReportInputs) -> Section:
     marked = f"New: not in the previous published cut ({previous})." if previous else "No previous published cut."
     for name in (SAE, GRADE3, AESI):
         part = listed.filter(pl.col("listing") == name)
+        events, subjects = inp.listings.listing_size(name)
         notes = (
             []
-            if part.height <= CLOSED_LISTING_LIMIT
-            else [f"First {CLOSED_LISTING_LIMIT} of {part.height} events; all of them in ae_listings.csv."]
+            if events <= CLOSED_LISTING_LIMIT
+            else [f"First {CLOSED_LISTING_LIMIT} of {events} events; all of them in ae_listings.csv."]
         )
         rows = [
             [
@@ -416,7 +417,7 @@ def listings_section(inp: ReportInputs) -> Section:
         ]
         blocks.append(
             Table(
-                f"Listing: {name.lower()} ({part['USUBJID'].n_unique()} subjects, {part.height} events)",
+                f"Listing: {name.lower()} ({subjects} subjects, {events} events)",
                 list(LISTING_COLUMNS.values()),
                 rows or [["(none)", *[""] * (len(LISTING_COLUMNS) - 1)]],
                 align=["left", "left", "right", "right", "left", "left", "left", "left"],
@@ -426,13 +427,11 @@ def listings_section(inp: ReportInputs) -> Section:
                 subject_level=True,
             )
         )
-    told = inp.listings.narratives
+    told, narrated = inp.listings.narratives, inp.listings.narrative_count
     shown = (
-        ""
-        if told.height <= NARRATIVE_LIMIT
-        else f" The first {NARRATIVE_LIMIT} are here; all of them in narratives.csv."
+        "" if narrated <= NARRATIVE_LIMIT else f" The first {NARRATIVE_LIMIT} are here; all of them in narratives.csv."
     )
-    blocks.append(Paragraph(f"Narratives ({told.height}): each death, then each serious adverse event.{shown}", "note"))
+    blocks.append(Paragraph(f"Narratives ({narrated}): each death, then each serious adverse event.{shown}", "note"))
     blocks.extend(Paragraph(text, subject_level=True) for text in told["text"].head(NARRATIVE_LIMIT))
     return Section("Listings and narratives", "narratives", blocks, new_page=True)
 
