@@ -24,7 +24,7 @@ from collections.abc import Callable
 import polars as pl
 
 from trial_outcomes.analysis.frames import require
-from trial_outcomes.contracts import with_study
+from trial_outcomes.contracts import SUBGROUP_VARIABLES, with_study
 from trial_outcomes.labels import ENDPOINTS as ENDPOINT_NAMES
 
 PRIMARY, CENSOR_AT_HSCT = "primary", "censor_at_hsct"
@@ -278,12 +278,16 @@ ADTTE_COLUMNS = (
     "CNSDTDSC",
 )
 CARRIED = ("SAFFL", "EFFFL", "PPROTFL")
+#: every ADSL column ADTTE may read: what the endpoints need, the flags carried, any subgroup
+ADSL_COLUMNS = tuple(dict.fromkeys((*_ADSL_NEEDS, *CARRIED, *SUBGROUP_VARIABLES)))
 
 
 def derive_adtte(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> pl.DataFrame:
     """Every endpoint with its analyses, AVAL in days, the ADSL population flags and
     the analysis plan's subgroup variables (``subgroups``)."""
     require(adsl, "ADSL", *_ADSL_NEEDS, *CARRIED, *subgroups)
+    # each endpoint filters ADSL: its hundred columns were copied six times at a million subjects
+    adsl = adsl.select(list(dict.fromkeys((*_ADSL_NEEDS, *CARRIED, *subgroups))))
     parts = []
     for paramcd, derive in DERIVATIONS.items():
         rows = derive(adsl)

@@ -5,9 +5,9 @@ from typing import Any
 
 import polars as pl
 
-from trial_outcomes.analysis.adtte import COMPETING, derive_adtte, event_counts
+from trial_outcomes.analysis.adtte import ADSL_COLUMNS, COMPETING, derive_adtte, event_counts
 from trial_outcomes.assets.files import contract_check_spec, published
-from trial_outcomes.assets.shared import Run, code_version, cut_asset
+from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading
 
 
 @cut_asset(
@@ -16,6 +16,7 @@ from trial_outcomes.assets.shared import Run, code_version, cut_asset
     kinds={"polars", "parquet"},
     domain="efficacy",
     check_specs=[contract_check_spec("adtte", ["adtte.parquet"])],
+    ins=reading(adsl=ADSL_COLUMNS),
 )
 def adtte(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     """ADTTE: OS, EFS, DFS, CIR, NRM and DOR, primary and (EFS, DFS, CIR, DOR)
