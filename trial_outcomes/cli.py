@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import difflib
-import errno
 import json
 import os
 import resource
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from trial_outcomes.dates import parse_cut
-from trial_outcomes.errors import UsageError
+from trial_outcomes.errors import UsageError, disk_full
 from trial_outcomes.text import printable
 
 if TYPE_CHECKING:
@@ -44,18 +43,6 @@ def _peak_rss_mb() -> float:
 def _fail(message: str) -> int:
     print(f"trial-outcomes: error: {printable(message)}", file=sys.stderr)
     return 2
-
-
-def disk_full(exc: BaseException) -> bool:
-    """``exc`` (or what caused it) is the file system or SQLite saying the disk is full."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
-            return True
-        if "database or disk is full" in str(seen) or "No space left on device" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def writable_folder(path: Path, option: str) -> Path:
@@ -130,12 +117,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         return _fail(str(exc))
     except Exception as exc:  # the machine, not the drop: a full disk stops the run anywhere
-        if not disk_full(exc):
+        said = disk_full(exc)
+        if said is None:
             raise
         print(
-            f"trial-outcomes run FAILED: the disk is full ({printable(str(exc).splitlines()[0])}). Free space "
-            f"and run again. A cut is published whole in one rename, so {args.out} holds its earlier "
-            "versions, or this one whole, never part of one.",
+            f"trial-outcomes run FAILED: the disk is full ({printable(said)}). Free space and run again. A cut "
+            f"is published whole in one rename, so {args.out} holds its earlier versions, or this one whole, "
+            "never part of one.",
             file=sys.stderr,
         )
         return 1

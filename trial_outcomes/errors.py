@@ -49,3 +49,23 @@ class DataDropError(Exception):
 
 class UsageError(Exception):
     """A command or option the user gave that cannot be carried out (exit 2)."""
+
+
+#: what the file system and SQLite say when the disk is full
+DISK_FULL = ("No space left on device", "database or disk is full")
+
+
+def disk_full(exc: BaseException) -> str | None:
+    """What says the disk is full in ``exc`` or in what caused it (``ENOSPC``, SQLite's
+    "database or disk is full"), or None."""
+    import errno
+
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        text = str(link) or repr(link)
+        if (isinstance(link, OSError) and link.errno == errno.ENOSPC) or any(m in text for m in DISK_FULL):
+            return text.splitlines()[0] if text.strip() else repr(link)
+        link = link.__cause__ or link.__context__
+    return None

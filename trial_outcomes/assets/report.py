@@ -23,6 +23,7 @@ from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.labels import endpoint as endpoint_label
 from trial_outcomes.provenance import short_version
 from trial_outcomes.reporting.content import Facts
+from trial_outcomes.reporting.figures import ADSL_COLUMNS as FIGURE_ADSL_COLUMNS
 from trial_outcomes.reporting.safety import ADAE_COLUMNS as REPORT_ADAE_COLUMNS
 from trial_outcomes.reporting.summary import HEADLINE
 
@@ -65,6 +66,7 @@ def _gallery(images: dict[str, bytes], prefix: str) -> str:
     version=VERSION,
     kinds={"matplotlib", "svg"},
     domain="report",
+    ins=reading(adsl=FIGURE_ADSL_COLUMNS),
 )
 def figures(
     figure_workers: dg.ResourceParam[None],  # started with the run, so warm when this step comes

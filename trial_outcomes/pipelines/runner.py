@@ -148,7 +148,24 @@ def _describe_failure(event: dg.DagsterEvent) -> str | None:
     if data.error is not None and data.error.cls_name == "DagsterAssetCheckFailedError":
         return None  # a blocking check failed: it is reported as the check itself
     error = data.error
+    full = _disk_full_text(error)
+    if full is not None:  # the machine, not the drop: one line, not a traceback
+        return f"step {event.step_key} failed: the disk is full ({full}); free space and run again"
     return f"step {event.step_key} failed: {error.to_string() if error else 'unknown error'}"
+
+
+def _disk_full_text(error: Any) -> str | None:
+    """The line of a step's error (or of what caused it) that says the disk is full."""
+    from trial_outcomes.errors import DISK_FULL
+
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        for line in (error.message or "").splitlines():
+            if any(marker in line for marker in DISK_FULL):
+                return line.strip()
+        error = error.cause or error.context
+    return None
 
 
 def execute_uncaptured(

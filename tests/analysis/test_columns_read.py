@@ -1,0 +1,113 @@
+"""A step that names the columns it reads of a frame input (``assets.shared.reading``)
+gets those columns alone: its analysis must give the same result from them as from the
+whole dataset. Checked on the sample at two cuts (at the first, some subjects have no
+remission, HSCT or death yet), under a plan naming every subgroup, covariate and
+stratum the plan allows, for every column list a step declares."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from types import SimpleNamespace
+from typing import Any
+
+import polars as pl
+import pytest
+
+from tests.helpers import derive_sample
+from trial_outcomes.analysis import adrs, adtte, ae_tables, conduct, listings, stopping, survival_results, syndromes
+from trial_outcomes.contracts import MODEL_COVARIATES, SUBGROUP_VARIABLES
+from trial_outcomes.plan import DEFAULT_PLAN, load_plan
+from trial_outcomes.reporting import figures
+from trial_outcomes.reporting import safety as report_safety
+from trial_outcomes.reporting.figures import specs
+
+
+def _read(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    """What the IO manager gives a step naming ``columns`` (``FrameStore.load_from_path``)."""
+    return frame.select(c for c in dict.fromkeys(columns) if c in frame.columns)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, pl.DataFrame):
+        return isinstance(b, pl.DataFrame) and a.equals(b) and a.schema == b.schema
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        return all(_same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+    if isinstance(a, tuple | list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+@pytest.fixture(scope="module", params=["2021-06-30", "2024-03-31"])
+def derived(request, tmp_path_factory):
+    everything = tmp_path_factory.mktemp("plan") / "plan.toml"
+    named = {
+        "subgroups = ": list(SUBGROUP_VARIABLES),
+        "covariates = ": list(MODEL_COVARIATES),
+        "logrank_strata = ": ["STRATUM", "SITEID"],
+    }
+
+    def widened(line: str) -> str:
+        key = next((k for k in named if line.startswith(k)), None)
+        return line if key is None else key + repr(named[key]).replace("'", '"')
+
+    everything.write_text("\n".join(widened(line) for line in DEFAULT_PLAN.read_text().splitlines()) + "\n")
+    plan = load_plan(everything)
+    assert plan.subgroups == SUBGROUP_VARIABLES and plan.models.covariates == MODEL_COVARIATES
+    return derive_sample(request.param, plan.subgroups), dt.date.fromisoformat(request.param), plan
+
+
+def test_the_ae_tables_listings_and_stopping_rules(derived):
+    d, cut, plan = derived
+    adae = _read(d.adae, ae_tables.TABLE_COLUMNS)
+    safety_set = _read(d.adsl, ae_tables.SAFETY_COLUMNS)
+    for table in (ae_tables.ae_summary, ae_tables.ae_soc_summary, ae_tables.aesi_summary):
+        assert _same(table(adae, safety_set), table(d.adae, d.adsl)), table.__name__
+    listed = _read(d.adae, listings.ADAE_COLUMNS)
+    told = _read(d.adsl, listings.NARRATIVE_FIELDS)
+    assert _same(listings.ae_listings(listed, None), listings.ae_listings(d.adae, None))
+    assert _same(listings.narratives(told, listed), listings.narratives(d.adsl, d.adae))
+    read_adsl, read_adae = _read(d.adsl, stopping.ADSL_COLUMNS), _read(d.adae, stopping.ADAE_COLUMNS)
+    rules = stopping.evaluate_rules(read_adsl, read_adae, cut, plan)
+    whole = stopping.evaluate_rules(d.adsl, d.adae, cut, plan)
+    assert _same(rules.table(), whole.table()) and rules.to_json() == whole.to_json()
+
+
+def test_the_gradings_adsl_adrs_adtte_and_conduct(derived):
+    d, cut, plan = derived
+    reported = _read(d.adae, syndromes.REPORTED_COLUMNS)
+    assert _same(syndromes.grade_crs(d.records, reported), syndromes.grade_crs(d.records, d.adae))
+    assert _same(syndromes.grade_icans(d.records, reported), syndromes.grade_icans(d.records, d.adae))
+    details = _read(d.adae, syndromes.DETAIL_COLUMNS)
+    gradings = (d.crs, d.icans)
+    assert _same(syndromes.syndrome_variables(details, gradings), syndromes.syndrome_variables(d.adae, gradings))
+    assert _same(adrs.derive_adrs(d.records, _read(d.adsl, adrs.ADSL_COLUMNS)), d.adrs)
+    assert _same(adtte.derive_adtte(_read(d.adsl, adtte.ADSL_COLUMNS), plan.subgroups), d.adtte)
+    target, months = plan.conduct.target_enrolment, plan.conduct.accrual_months
+    assert _same(
+        conduct.conduct_summary(
+            _read(d.adsl, conduct.ADSL_COLUMNS), _read(d.adrs, conduct.ADRS_COLUMNS), cut, target, months
+        ),
+        conduct.conduct_summary(d.adsl, d.adrs, cut, target, months),
+    )
+
+
+def test_the_survival_analyses(derived):
+    d, _, plan = derived
+    read = survival_results.analyse_survival(
+        _read(d.adtte, survival_results.ADTTE_COLUMNS), _read(d.adsl, survival_results.ADSL_COLUMNS), plan
+    )
+    assert _same(read.tables(), survival_results.analyse_survival(d.adtte, d.adsl, plan).tables())
+
+
+def test_the_figures_and_the_report(derived):
+    d, _, _ = derived
+    adsl = _read(d.adsl, figures.ADSL_COLUMNS)
+    assert specs.consort_spec(adsl) == specs.consort_spec(d.adsl)
+    assert specs.swimmer_specs(adsl) == specs.swimmer_specs(d.adsl)
+    adae = _read(d.adae, report_safety.ADAE_COLUMNS)
+    assert report_safety.syndrome_term_notes(adae) == report_safety.syndrome_term_notes(d.adae)
+    late = report_safety.after_window_listing(SimpleNamespace(adae=adae))  # type: ignore[arg-type]
+    assert late == report_safety.after_window_listing(SimpleNamespace(adae=d.adae))  # type: ignore[arg-type]
