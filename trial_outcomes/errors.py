@@ -55,6 +55,11 @@ class UsageError(Exception):
 DISK_FULL = ("No space left on device", "database or disk is full")
 
 
+def disk_full_line(text: str) -> str | None:
+    """The line of ``text`` that says the disk is full (``DISK_FULL``), or None."""
+    return next((line.strip() for line in text.splitlines() if any(m in line for m in DISK_FULL)), None)
+
+
 def disk_full(exc: BaseException) -> str | None:
     """What says the disk is full in ``exc`` or in what caused it (``ENOSPC``, SQLite's
     "database or disk is full"), or None."""
@@ -64,8 +69,11 @@ def disk_full(exc: BaseException) -> str | None:
     link: BaseException | None = exc
     while link is not None and id(link) not in seen:
         seen.add(id(link))
-        text = str(link) or repr(link)
-        if (isinstance(link, OSError) and link.errno == errno.ENOSPC) or any(m in text for m in DISK_FULL):
-            return text.splitlines()[0] if text.strip() else repr(link)
+        text = str(link)
+        if isinstance(link, OSError) and link.errno == errno.ENOSPC:
+            return disk_full_line(text) or text.strip() or repr(link)
+        line = disk_full_line(text)
+        if line is not None:
+            return line
         link = link.__cause__ or link.__context__
     return None

@@ -344,18 +344,17 @@ def _read_simple_csv(body: bytes, name: str) -> pl.DataFrame | None:
             "_source_row",
             (pl.col("line").str.count_matches(",", literal=True) + 1).alias("n"),
             pl.col("line").str.contains(r"^\s*$").fill_null(True).alias("blank"),
-            pl.when(pl.col("_source_row") == 1).then(pl.col("line")).alias("header"),
         )
         .collect(engine="streaming")
     )
-    header = (shape["header"][0] or "").removesuffix("\r").split(",")
+    header = (lines.head(1).collect()["line"][0] or "").removesuffix("\r").split(",")
     _check_header(header, name)
     header = _header_names(header)
     width = len(header)
     body_shape = shape.slice(1)
     ragged = body_shape.filter(~pl.col("blank") & (pl.col("n") != width))
     if ragged.height:
-        row, n, _, _ = ragged.row(0)
+        row, n, _ = ragged.row(0)
         line = lines.slice(row - 1, 1).collect()["line"][0].removesuffix("\r")
         raise _refuse(
             name, f"line has {n} fields but the header has {width}", row=row, subject=_subject_on_line(line, header)

@@ -10,6 +10,7 @@ single quote. Numbers written as text (``-3``, ``+0.5``) are left alone.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from collections.abc import Callable, Iterable
@@ -100,12 +101,17 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _write_csv_to(frame: pl.DataFrame, target: BinaryIO) -> None:
+    neutralise_formulas(frame).write_csv(target, null_value="", float_precision=None)
+
+
 def csv_bytes(frame: pl.DataFrame) -> bytes:
-    return neutralise_formulas(frame).write_csv(null_value="", float_precision=None).encode("utf-8")
+    buffer = io.BytesIO()
+    _write_csv_to(frame, buffer)
+    return buffer.getvalue()
 
 
 def write_csv(frame: pl.DataFrame, path: Path) -> Path:
     """The CSV of ``frame`` (formulas neutralised), written straight to the file: the text
     of a million subjects' listings is never held in memory, twice, as it was."""
-    safe = neutralise_formulas(frame)
-    return atomic_write_with(path, lambda handle: safe.write_csv(handle, null_value="", float_precision=None))
+    return atomic_write_with(path, lambda handle: _write_csv_to(frame, handle))

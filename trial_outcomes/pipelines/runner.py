@@ -156,14 +156,14 @@ def _describe_failure(event: dg.DagsterEvent) -> str | None:
 
 def _disk_full_text(error: Any) -> str | None:
     """The line of a step's error (or of what caused it) that says the disk is full."""
-    from trial_outcomes.errors import DISK_FULL
+    from trial_outcomes.errors import disk_full_line
 
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
-        for line in (error.message or "").splitlines():
-            if any(marker in line for marker in DISK_FULL):
-                return line.strip()
+        line = disk_full_line(error.message or "")
+        if line is not None:
+            return line
         error = error.cause or error.context
     return None
 
