@@ -263,6 +263,30 @@ def test_records_read_late_are_the_ones_loaded_even_after_a_rewrite(tmp_path):
     assert_frame_equal(loaded.records["enrolment"], old)
 
 
+def test_a_scan_of_stored_records_reads_the_file_not_the_record_type_whole(tmp_path, monkeypatch):
+    """``Frames.scan`` queries a record type's stored file (the columns a query selects),
+    without loading the record type whole, and still reads what the step loaded after
+    the value was written again; a record type already read whole is queried in memory."""
+    path = UPath(tmp_path / "2024-03-01.pickle")
+    writer = FrameStore(str(tmp_path), memory_budget_mb=0)
+    ae = pl.DataFrame({"subject_id": ["S1", "S2"], "term": ["Pyrexia", "Nausea"], "grade": [1, 2]})
+    writer.dump_to_path(None, TrialDrop(records={"adverse_events": ae}, cut=dt.date(2024, 3, 1)), path)
+    from trial_outcomes.pipelines import storage
+
+    whole: list[str] = []
+    real = storage._Opened.__call__
+    monkeypatch.setattr(storage._Opened, "__call__", lambda self: whole.append("read") or real(self))
+    loaded = FrameStore(str(tmp_path)).load_from_path(None, path)
+    writer.dump_to_path(None, TrialDrop(records={"adverse_events": ae.head(0)}, cut=dt.date(2024, 3, 1)), path)
+    query = loaded.records.scan("adverse_events").filter(pl.col("grade") > 1).select("subject_id")
+    assert_frame_equal(query.collect(engine="streaming"), pl.DataFrame({"subject_id": ["S2"]}))
+    assert whole == []
+    assert_frame_equal(loaded.records["adverse_events"], ae)
+    assert whole == ["read"]
+    assert_frame_equal(loaded.records.scan("adverse_events").collect(), ae)
+    assert whole == ["read"]
+
+
 def test_a_survival_value_stored_before_it_was_typed_loads_as_the_typed_value():
     """The earlier ``SurvivalResults(tables={...})`` pickled under ``assets.survival``."""
     from trial_outcomes.analysis.survival_results import FILES

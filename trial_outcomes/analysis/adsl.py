@@ -23,7 +23,7 @@ from trial_outcomes.analysis.exposure import (
     vein_to_vein,
 )
 from trial_outcomes.analysis.flags import yn_flag, yn_value
-from trial_outcomes.analysis.frames import require
+from trial_outcomes.analysis.frames import require, scan
 from trial_outcomes.analysis.response import derive_response, disease_stratum
 from trial_outcomes.analysis.syndromes import SyndromeGrading, syndrome_variables
 from trial_outcomes.analysis.timeline import (
@@ -104,7 +104,7 @@ def derive_adsl(
         .join(therapy, on="subject_id", how="left")
         .join(deaths, on="subject_id", how="left")
     )
-    response = derive_response(records["assessments"], subjects, cut)
+    response = derive_response(scan(records, "assessments"), subjects, cut)
     for part in (
         dates,
         therapy,

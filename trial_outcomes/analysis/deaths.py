@@ -13,7 +13,7 @@ import polars as pl
 
 from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.flags import yn_flag
-from trial_outcomes.analysis.frames import require
+from trial_outcomes.analysis.frames import require, scan
 from trial_outcomes.analysis.timeline import study_day
 
 #: keyword rules: the categories a cause's text names (matching ignores case)
@@ -63,9 +63,10 @@ def cause_category_from_text(text: pl.Expr) -> pl.Expr:
 def death_details(records: Records) -> pl.DataFrame:
     """Per subject who died: ``DTHDT``, ``DTHCAUS`` (the text as reported), ``DTHCAT``
     (the category) and ``DTHCATSR`` (where the category comes from)."""
-    fu = require(records["followup"], "followup", "subject_id", "event_date", "event", "detail", "cause_category")
+    fu = require(scan(records, "followup"), "followup", "subject_id", "event_date", "event", "detail", "cause_category")
     deaths = (
         fu.filter(pl.col("event") == "DEATH")
+        .collect()
         .sort("subject_id", "event_date")
         .group_by("subject_id", maintain_order=True)
         .first()

@@ -4,16 +4,22 @@ somewhere inside polars)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypeVar
+
 import polars as pl
+
+AnyFrame = TypeVar("AnyFrame", pl.DataFrame, pl.LazyFrame)
 
 
 class MissingColumnsError(ValueError):
     """A derivation was given a dataset without a column it needs."""
 
 
-def require(frame: pl.DataFrame, dataset: str, *columns: str) -> pl.DataFrame:
+def require(frame: AnyFrame, dataset: str, *columns: str) -> AnyFrame:
     """``frame`` itself when it has every one of ``columns``; else a clear error."""
-    missing = [c for c in columns if c not in frame.columns]
+    names = frame.collect_schema().names()
+    missing = [c for c in columns if c not in names]
     if missing:
         raise MissingColumnsError(f"{dataset} lacks the column(s) {', '.join(missing)} that this derivation needs")
     return frame
@@ -27,3 +33,13 @@ def streamed(query: pl.LazyFrame) -> pl.DataFrame:
     first after a sort without ties): the groups come in no set order, as in the
     in-memory engine."""
     return query.collect(engine="streaming")
+
+
+def scan(records: Mapping[str, pl.DataFrame], name: str) -> pl.LazyFrame:
+    """The record type ``name`` as a lazy query. Records a step loaded from the run's
+    store (``io.records.Frames``) are scanned from their stored file, so that a query
+    reads the columns it selects and, run by ``streamed``, a batch at a time: the last
+    date known alive reads two of the adverse events' columns, not the record type
+    whole. Records held in memory are queried where they are."""
+    lazy = getattr(records, "scan", None)
+    return lazy(name) if callable(lazy) else records[name].lazy()

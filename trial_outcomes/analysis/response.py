@@ -283,14 +283,16 @@ def overall_remission_3m(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt
     return out.select("subject_id", yn_flag(responder).alias("ORR3MFL"), "ORR3MDT", yn_flag(pending).alias("ORR3MPFL"))
 
 
-def derive_response(assessments: pl.DataFrame, subjects: pl.DataFrame, cut: dt.date) -> pl.DataFrame:
+def derive_response(assessments: pl.DataFrame | pl.LazyFrame, subjects: pl.DataFrame, cut: dt.date) -> pl.DataFrame:
     """Every response variable of ADSL, one row per infused subject in ``subjects``
     (``SUBJECT_COLUMNS``): day-28 best response and flags, early response for EFS,
-    ORR3M, first remission, last assessment in remission and relapse."""
+    ORR3M, first remission, last assessment in remission and relapse. ``assessments``
+    may be a scan of the stored records (``frames.scan``): the visit's name and the
+    provenance, not read here, are then never read (5.8 million rows at a million
+    subjects)."""
     require(subjects, "subjects", *SUBJECT_COLUMNS)
-    # the visit's name and the provenance are not read here: 5.8 million rows at a million subjects
     assessed = attributable_assessments(
-        assessments.drop("visit", "_source_file", "_source_row", strict=False), subjects
+        assessments.lazy().drop("visit", "_source_file", "_source_row", strict=False).collect(), subjects
     )
     remission = remission_dates(assessed)
     out = subjects.select("subject_id")

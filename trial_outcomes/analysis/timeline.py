@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from trial_outcomes.analysis.cut import Records
-from trial_outcomes.analysis.frames import require, streamed
+from trial_outcomes.analysis.frames import require, scan, streamed
 
 
 def study_day(date: pl.Expr, day0: pl.Expr | None = None) -> pl.Expr:
@@ -30,7 +30,7 @@ def treatment_dates(records: Records) -> pl.DataFrame:
     )
 
 
-def _first_event(fu: pl.DataFrame, event: str, date_name: str, detail_name: str | None = None) -> list[pl.Expr]:
+def _first_event(event: str, date_name: str, detail_name: str | None = None) -> list[pl.Expr]:
     rows = pl.col("event") == event
     out = [pl.col("event_date").filter(rows).min().alias(date_name)]
     if detail_name:
@@ -42,15 +42,13 @@ def followup_dates(records: Records) -> pl.DataFrame:
     """``HSCTDT`` (first consolidative HSCT) with its detail ``HSCTDSC``, ``NTHERDT`` (first
     new anti-leukemia therapy) with ``NTHERDSC``, ``WDDT``/``WDREAS`` (withdrawal) and
     ``LOSTDT`` (lost to follow-up). Deaths are ``analysis.deaths.death_details``."""
-    fu = require(records["followup"], "followup", "subject_id", "event_date", "event", "detail")
+    fu = require(scan(records, "followup"), "followup", "subject_id", "event_date", "event", "detail")
     return streamed(
-        fu.lazy()
-        .group_by("subject_id")
-        .agg(
-            *_first_event(fu, "HSCT", "HSCTDT", "HSCTDSC"),
-            *_first_event(fu, "NEW_THERAPY", "NTHERDT", "NTHERDSC"),
-            *_first_event(fu, "WITHDRAWAL", "WDDT", "WDREAS"),
-            *_first_event(fu, "LOST", "LOSTDT"),
+        fu.group_by("subject_id").agg(
+            *_first_event("HSCT", "HSCTDT", "HSCTDSC"),
+            *_first_event("NEW_THERAPY", "NTHERDT", "NTHERDSC"),
+            *_first_event("WITHDRAWAL", "WDDT", "WDREAS"),
+            *_first_event("LOST", "LOSTDT"),
         )
     )
 
@@ -77,13 +75,13 @@ def last_known_alive_date(records: Records) -> pl.DataFrame:
     resolution), never after a death". Enrolment counts too, so that a subject
     never infused has one. A date after a death is not taken (validation forbids
     them; the filter keeps this rule whole on its own)."""
-    fu = records["followup"].lazy()
-    ae = records["adverse_events"].lazy()
+    fu = scan(records, "followup")
+    ae = scan(records, "adverse_events")
     alive = pl.concat(
         [
-            records["enrolment"].lazy().select("subject_id", pl.col("enrol_date").alias("d")),
-            records["infusion"].lazy().select("subject_id", pl.col("infusion_date").alias("d")),
-            records["assessments"].lazy().select("subject_id", pl.col("assessment_date").alias("d")),
+            scan(records, "enrolment").select("subject_id", pl.col("enrol_date").alias("d")),
+            scan(records, "infusion").select("subject_id", pl.col("infusion_date").alias("d")),
+            scan(records, "assessments").select("subject_id", pl.col("assessment_date").alias("d")),
             fu.filter(pl.col("event").is_in(["CONTACT", "HSCT", "NEW_THERAPY"])).select(
                 "subject_id", pl.col("event_date").alias("d")
             ),
@@ -103,8 +101,7 @@ def last_known_alive_date(records: Records) -> pl.DataFrame:
 def last_disease_assessment(records: Records) -> pl.DataFrame:
     """``FASDT``/``LSTASDT``: the first and last disease assessment (the EFS censoring date)."""
     return streamed(
-        records["assessments"]
-        .lazy()
+        scan(records, "assessments")
         .group_by("subject_id")
         .agg(
             pl.col("assessment_date").min().alias("FASDT"),

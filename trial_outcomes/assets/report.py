@@ -24,6 +24,7 @@ from trial_outcomes.labels import endpoint as endpoint_label
 from trial_outcomes.provenance import short_version
 from trial_outcomes.reporting.content import Facts
 from trial_outcomes.reporting.figures import ADSL_COLUMNS as FIGURE_ADSL_COLUMNS
+from trial_outcomes.reporting.inputs import ADSL_COLUMNS as REPORT_ADSL_COLUMNS
 from trial_outcomes.reporting.safety import ADAE_COLUMNS as REPORT_ADAE_COLUMNS
 from trial_outcomes.reporting.summary import HEADLINE
 
@@ -116,7 +117,7 @@ def figures(
     version=VERSION,
     kinds={"pdf", "html"},
     domain="report",
-    ins=reading(adae=REPORT_ADAE_COLUMNS),
+    ins=reading(adsl=REPORT_ADSL_COLUMNS, adae=REPORT_ADAE_COLUMNS),
 )
 def report(
     settings: Run,

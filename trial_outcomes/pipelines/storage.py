@@ -263,25 +263,35 @@ def _one_frame(skeleton: bytes) -> bool:
 class _Opened:
     """A stored frame read when first asked for, from the file opened at load time: a later
     write of the same value removes the file's name, not the open file, so a step reads
-    the value it loaded, whole, however long it takes to ask."""
+    the value it loaded, whole or by a scan, however long it takes to ask. The file stays
+    open while the frames that hold it do (a record type the step never read is closed
+    with them)."""
 
     def __init__(self, path: Path):
+        self.path = path
         self.handle: io.FileIO | None = io.FileIO(path, "r")
 
     def __call__(self) -> pl.DataFrame:
+        return pl.read_ipc(self._source())
+
+    def scan(self) -> pl.LazyFrame:
+        """A lazy scan of the file: polars reads the columns (and batches) a query needs."""
+        return pl.scan_ipc(self._source(), glob=False)
+
+    def _source(self) -> str:
+        """The opened file by a name that reaches it even once its own name is gone
+        (Linux's ``/proc/self/fd``); elsewhere, its own name."""
         if self.handle is None:
-            raise RuntimeError("a stored frame is read once")
-        try:
-            return pl.read_ipc(io.BytesIO(self.handle.readall()))
-        finally:
-            self.close()
+            raise RuntimeError("a stored frame was read after its frames were closed")
+        by_descriptor = Path(f"/proc/self/fd/{self.handle.fileno()}")
+        return str(by_descriptor) if by_descriptor.exists() else str(self.path)
 
     def close(self) -> None:
         if self.handle is not None:
             self.handle.close()
             self.handle = None
 
-    def __del__(self) -> None:  # a record type the step never read
+    def __del__(self) -> None:
         self.close()
 
 

@@ -13,6 +13,55 @@ from trial_outcomes.analysis.labs import LabTables
 from trial_outcomes.analysis.listings import ListingTables
 from trial_outcomes.plan import AnalysisPlan
 
+#: the ADSL columns the report reads (37 of 87; the figures read theirs, ``figures.ADSL_COLUMNS``):
+#: baseline characteristics, disposition, product and infusion, best response, deaths and the
+#: executive summary. ``tests/reporting/test_report_columns.py`` builds the report from them and
+#: from the whole dataset, and finds every ADSL name the report's modules spell in this list.
+ADSL_COLUMNS = (
+    "USUBJID",
+    # baseline characteristics (``efficacy.baseline_table``)
+    "AGE",
+    "AGEGR1",
+    "SEX",
+    "DISSTAT",
+    "STRATUM",
+    "PRIORREL",
+    "PRHSCTFL",
+    "CD19PCT",
+    "BMBLPCT",
+    "EMDFL",
+    "FUSION",
+    "ECOGBL",
+    # populations and disposition
+    "SAFFL",
+    "EFFFL",
+    "PPROTFL",
+    "DISPSTAT",
+    "HSCTDT",
+    "NTHERDT",
+    # product and infusion
+    "APHDT",
+    "PRODSTAT",
+    "APHNINF",
+    "NINFCAT",
+    "V2VDY",
+    # response and relapse
+    "BOR28",
+    "CRFL",
+    "D28PNDFL",
+    "D28ERLFL",
+    "RELDT",
+    # deaths
+    "DTHDT",
+    "DTHDY",
+    "DTHCAUS",
+    "DTHCAT",
+    "DTHCGR1",
+    "DTH30FL",
+    "DTH100FL",
+    "NRMFL",
+)
+
 
 @dataclass
 class ReportInputs:
@@ -22,8 +71,8 @@ class ReportInputs:
     drop_files: dict[str, str]  # file -> SHA-256
     code_version: str
     plan: AnalysisPlan
-    adsl: pl.DataFrame
-    adae: pl.DataFrame
+    adsl: pl.DataFrame  # the columns in ``ADSL_COLUMNS``
+    adae: pl.DataFrame  # the columns in ``safety.ADAE_COLUMNS``
     tables: dict[str, pl.DataFrame]  # by file stem: response_summary, survival_summary, ae_soc_summary, ...
     figures: set[str]  # the SVG names under plots/
     absent: dict[str, tuple[str, ...]] = field(default_factory=dict)  # record -> optional columns the drop lacks
