@@ -128,3 +128,29 @@ def test_a_rerun_of_the_superseding_drop_keeps_saying_what_it_superseded(tmp_pat
     publish(out, CUT, [folder / "manifest.json"], {})
     again = plan_publication(out, CUT, "d2" * 32)
     assert not again.supersedes and again.manifest_entry() == entry
+
+
+def test_a_version_links_the_working_files_and_outlives_the_next_run(tmp_path, monkeypatch):
+    """A published file is the working folder's file under a second name (no copy of a
+    million subjects' outputs); the next run of the cut clears its working folder and the
+    version keeps every byte. Where hard links fail, the file is copied."""
+    out = tmp_path / "out"
+    work = run_work_dir(out, CUT, "run-1")
+    (work / "plots").mkdir()
+    (work / "adsl.csv").write_text("USUBJID\nS1\n")
+    (work / "plots" / "os.svg").write_text("<svg/>")
+    link, _ = publish(out, CUT, [work / "adsl.csv", work / "plots"], {"adsl.csv": "h1"})
+    assert (link / "adsl.csv").samefile(work / "adsl.csv")
+    assert (link / "plots" / "os.svg").samefile(work / "plots" / "os.svg")
+    clear_work(out, CUT)
+    assert (link / "adsl.csv").read_text() == "USUBJID\nS1\n" and (link / "plots" / "os.svg").read_text() == "<svg/>"
+
+    def no_links(*_args):
+        raise OSError("hard links are not supported")
+
+    monkeypatch.setattr(os, "link", no_links)
+    work = run_work_dir(out, CUT, "run-2")
+    (work / "adsl.csv").write_text("USUBJID\nS2\n")
+    link, new = publish(out, CUT, [work / "adsl.csv"], {"adsl.csv": "h2"})
+    assert new and (link / "adsl.csv").read_text() == "USUBJID\nS2\n"
+    assert not (link / "adsl.csv").samefile(work / "adsl.csv")

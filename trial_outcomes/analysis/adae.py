@@ -9,7 +9,7 @@ import polars as pl
 from trial_outcomes.analysis.aesi import PROLONGED_DAYS, aesi_category, prolonged_cytopenia
 from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.flags import yn_flag, yn_value
-from trial_outcomes.analysis.frames import require
+from trial_outcomes.analysis.frames import require, scan
 from trial_outcomes.analysis.terms import decoded_term, is_crs, is_icans
 from trial_outcomes.analysis.timeline import attribution_end, followup_dates, study_day, treatment_dates
 from trial_outcomes.contracts import with_study
@@ -51,8 +51,10 @@ def derive_adae(records: Records, cut: dt.date) -> pl.DataFrame:
     ``CYTO28FL``/``CYTO90FL`` (grade >= 3 cytopenia unresolved at day 28 / 90), and
     ``WORSTFL`` marking one row with the subject's worst grade of that term among
     treatment-emergent AEs (the earliest such onset)."""
+    # the record is scanned, joined and derived in one query: neither the record whole nor its
+    # join with the dates is held beside ADAE (5 million AEs at a million subjects)
     ae = require(
-        records["adverse_events"],
+        scan(records, "adverse_events"),
         "adverse_events",
         "subject_id",
         "ae_id",
@@ -71,31 +73,34 @@ def derive_adae(records: Records, cut: dt.date) -> pl.DataFrame:
         on="subject_id",
         how="left",
     )
-    ae = ae.join(dates, on="subject_id", how="left")
     emergent = treatment_emergent(pl.col("onset_date"), pl.col("LDSTDT"), pl.col("ATTRENDT"))
-    base = ae.select(
-        pl.col("subject_id").alias("USUBJID"),
-        pl.col("ae_id").alias("AESPID"),
-        pl.col("term").alias("AETERM"),
-        decoded_term(pl.col("term")).alias("AEDECOD"),
-        pl.col("soc").fill_null(NOT_CODED).alias("AESOC"),
-        pl.col("soc").alias("AESOCRAW"),
-        pl.col("onset_date").alias("ASTDT"),
-        pl.col("resolution_date").alias("AENDT"),
-        study_day(pl.col("onset_date")).alias("ASTDY"),
-        study_day(pl.col("resolution_date")).alias("AENDY"),
-        ae_duration_days(pl.col("onset_date"), pl.col("resolution_date")).alias("ADURN"),
-        yn_flag(pl.col("resolution_date").is_null()).alias("AEONGO"),
-        pl.col("grade").alias("AETOXGR"),
-        yn_value(pl.col("serious")).alias("AESER"),
-        yn_value(pl.col("related")).alias("AEREL"),
-        yn_value(pl.col("tocilizumab")).alias("AETOCI"),
-        yn_value(pl.col("corticosteroids")).alias("AESTER"),
-        yn_flag(emergent).alias("TRTEMFL"),
-        pl.when(~emergent).then(not_emergent_reason(pl.col("onset_date"))).alias("TRTEMRSN"),
-        yn_flag(is_crs(pl.col("term"))).alias("CRSFL"),
-        yn_flag(is_icans(pl.col("term"))).alias("ICANSFL"),
-        study_day(pl.lit(cut)).alias("_cut_day"),
+    base = (
+        ae.join(dates.lazy(), on="subject_id", how="left")
+        .select(
+            pl.col("subject_id").alias("USUBJID"),
+            pl.col("ae_id").alias("AESPID"),
+            pl.col("term").alias("AETERM"),
+            decoded_term(pl.col("term")).alias("AEDECOD"),
+            pl.col("soc").fill_null(NOT_CODED).alias("AESOC"),
+            pl.col("soc").alias("AESOCRAW"),
+            pl.col("onset_date").alias("ASTDT"),
+            pl.col("resolution_date").alias("AENDT"),
+            study_day(pl.col("onset_date")).alias("ASTDY"),
+            study_day(pl.col("resolution_date")).alias("AENDY"),
+            ae_duration_days(pl.col("onset_date"), pl.col("resolution_date")).alias("ADURN"),
+            yn_flag(pl.col("resolution_date").is_null()).alias("AEONGO"),
+            pl.col("grade").alias("AETOXGR"),
+            yn_value(pl.col("serious")).alias("AESER"),
+            yn_value(pl.col("related")).alias("AEREL"),
+            yn_value(pl.col("tocilizumab")).alias("AETOCI"),
+            yn_value(pl.col("corticosteroids")).alias("AESTER"),
+            yn_flag(emergent).alias("TRTEMFL"),
+            pl.when(~emergent).then(not_emergent_reason(pl.col("onset_date"))).alias("TRTEMRSN"),
+            yn_flag(is_crs(pl.col("term"))).alias("CRSFL"),
+            yn_flag(is_icans(pl.col("term"))).alias("ICANSFL"),
+            study_day(pl.lit(cut)).alias("_cut_day"),
+        )
+        .collect()
     )
     cut_day = pl.col("_cut_day")
     out = (

@@ -6,7 +6,7 @@ import polars as pl
 
 from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.flags import yn_flag
-from trial_outcomes.analysis.frames import require
+from trial_outcomes.analysis.frames import require, scan
 from trial_outcomes.analysis.response import PENDING, attributable_assessments, mrd_negative
 from trial_outcomes.contracts import with_study
 
@@ -43,20 +43,7 @@ def derive_adrs(records: Records, adsl: pl.DataFrame) -> pl.DataFrame:
     require(adsl, "ADSL", *ADSL_COLUMNS)
     infused = adsl.filter(pl.col("SAFFL") == "Y")
     subjects = infused.select(pl.col("USUBJID").alias("subject_id"), "TRTSDT", "STRATUM", "ATTRENDT")
-    assessed = attributable_assessments(records["assessments"], subjects)
-    visits = assessed.select(
-        pl.col("subject_id").alias("USUBJID"),
-        pl.lit("OVRLRESP").alias("PARAMCD"),
-        pl.lit("Overall response by visit").alias("PARAM"),
-        pl.col("visit").alias("AVISIT"),
-        pl.col("assessment_date").alias("ADT"),
-        "ADY",
-        pl.col("response").alias("AVALC"),
-        pl.col("mrd_pct").alias("MRDPCT"),
-        pl.when(pl.col("mrd_pct").is_not_null()).then(yn_flag(mrd_negative(pl.col("mrd_pct")))).alias("MRDNEGFL"),
-        yn_flag(pl.col("REMISSION") & pl.col("_attributable")).alias("CRFL"),
-        "ANL01FL",
-    )
+    visits = _visits(records, subjects)
     best = infused.select(
         "USUBJID",
         pl.lit("BOR28").alias("PARAMCD"),
@@ -88,3 +75,27 @@ def derive_adrs(records: Records, adsl: pl.DataFrame) -> pl.DataFrame:
     )
     sequence = pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("USUBJID").alias("ASEQ")
     return with_study(ordered.with_columns(sequence).select("USUBJID", "ASEQ", pl.exclude("USUBJID", "ASEQ")))
+
+
+def _visits(records: Records, subjects: pl.DataFrame) -> pl.DataFrame:
+    """The ``OVRLRESP`` rows: every assessment of ``subjects``, read from the records without
+    the columns ADRS does not carry (the relapse's site and CD19, the provenance), and
+    with the intermediate columns gone when this returns (5.8 million assessments at a
+    million subjects)."""
+    assessments = scan(records, "assessments").drop(
+        "relapse_site", "cd19_at_relapse", "_source_file", "_source_row", strict=False
+    )
+    assessed = attributable_assessments(assessments.collect(), subjects)
+    return assessed.select(
+        pl.col("subject_id").alias("USUBJID"),
+        pl.lit("OVRLRESP").alias("PARAMCD"),
+        pl.lit("Overall response by visit").alias("PARAM"),
+        pl.col("visit").alias("AVISIT"),
+        pl.col("assessment_date").alias("ADT"),
+        "ADY",
+        pl.col("response").alias("AVALC"),
+        pl.col("mrd_pct").alias("MRDPCT"),
+        pl.when(pl.col("mrd_pct").is_not_null()).then(yn_flag(mrd_negative(pl.col("mrd_pct")))).alias("MRDNEGFL"),
+        yn_flag(pl.col("REMISSION") & pl.col("_attributable")).alias("CRFL"),
+        "ANL01FL",
+    )

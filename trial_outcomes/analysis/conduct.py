@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import polars as pl
 
-from trial_outcomes.analysis.frames import require
+from trial_outcomes.analysis.frames import require, streamed
 
 MONTH_DAYS = 30.4375
 #: visit -> target day from infusion; after M12, every 6 months (M18, M24, ...)
@@ -137,9 +137,12 @@ def overdue_assessments(adsl: pl.DataFrame, adrs: pl.DataFrame, cut: dt.date) ->
     due = subjects.join(schedule, how="cross").filter(pl.col("target_day") + pl.col("_window") <= pl.col("_last"))
     seen = _responses(adrs).select("USUBJID", "ADT", pl.col("AVISIT").alias("visit"))
     labelled = seen.select("USUBJID", "visit").drop_nulls().unique().with_columns(pl.lit(True).alias("_labelled"))
-    in_window = (
-        due.select("USUBJID", "visit", "target_day", "_window", "TRTSDT")
-        .join(seen.select("USUBJID", "ADT"), on="USUBJID")
+    # each due visit beside each of the subject's assessments is tens of millions of rows at a
+    # million subjects: streamed, they are filtered batch by batch and never held
+    in_window = streamed(
+        due.lazy()
+        .select("USUBJID", "visit", "target_day", "_window", "TRTSDT")
+        .join(seen.lazy().select("USUBJID", "ADT"), on="USUBJID")
         .filter(((pl.col("ADT") - pl.col("TRTSDT")).dt.total_days() - pl.col("target_day")).abs() <= pl.col("_window"))
         .select("USUBJID", "visit")
         .unique()
