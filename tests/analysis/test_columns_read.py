@@ -15,7 +15,23 @@ import polars as pl
 import pytest
 
 from tests.helpers import derive_sample
-from trial_outcomes.analysis import adrs, adtte, ae_tables, conduct, listings, stopping, survival_results, syndromes
+from trial_outcomes.analysis import (
+    adrs,
+    adtte,
+    ae_tables,
+    conduct,
+    exposure,
+    kinetics,
+    labs,
+    listings,
+    long_term,
+    rates,
+    relapse,
+    safety_summary,
+    stopping,
+    survival_results,
+    syndromes,
+)
 from trial_outcomes.contracts import MODEL_COVARIATES, SUBGROUP_VARIABLES
 from trial_outcomes.plan import DEFAULT_PLAN, load_plan
 from trial_outcomes.reporting import figures
@@ -111,3 +127,43 @@ def test_the_figures_and_the_report(derived):
     assert report_safety.syndrome_term_notes(adae) == report_safety.syndrome_term_notes(d.adae)
     late = report_safety.after_window_listing(SimpleNamespace(adae=adae))  # type: ignore[arg-type]
     assert late == report_safety.after_window_listing(SimpleNamespace(adae=d.adae))  # type: ignore[arg-type]
+
+
+def test_the_summaries_and_the_laboratory_tables(derived):
+    d, cut, plan = derived
+    adsl = d.adsl
+    monitored = ({"CRS": True, "ICANS": True}, {"CRS": False, "ICANS": True})
+    for seen in monitored:
+        read = _read(adsl, safety_summary.SYNDROME_COLUMNS)
+        assert _same(safety_summary.syndrome_summary(read, seen), safety_summary.syndrome_summary(adsl, seen))
+    for table, columns in (
+        (safety_summary.safety_headline, safety_summary.HEADLINE_COLUMNS),
+        (safety_summary.deaths_summary, safety_summary.DEATHS_COLUMNS),
+    ):
+        assert _same(table(_read(adsl, columns)), table(adsl)), table.__name__
+    doses = (plan.labs.dose_low_per_kg, plan.labs.dose_high_per_kg)
+    summary = exposure.exposure_summary
+    assert _same(summary(_read(adsl, exposure.SUMMARY_COLUMNS), doses), summary(adsl, doses))
+    landmarks = plan.landmark_months
+    assert _same(
+        relapse.relapse_summary(_read(adsl, relapse.ADSL_COLUMNS), landmarks), relapse.relapse_summary(adsl, landmarks)
+    )
+    assert _same(
+        rates.response_summary(_read(adsl, rates.ADSL_COLUMNS), plan.subgroups),
+        rates.response_summary(adsl, plan.subgroups),
+    )
+    limits = labs.Limits(
+        plan.labs.anc_lln, plan.labs.plt_lln, plan.labs.hgb_lln, plan.labs.bcell_aplasia_below, plan.labs.igg_low
+    )
+    adlb = labs.derive_adlb(d.records["labs"], adsl, limits)
+    assert adlb.height and _same(labs.derive_adlb(d.records["labs"], _read(adsl, labs.ADLB_ADSL_COLUMNS), limits), adlb)
+    toxicity = _read(adsl, labs.TOXICITY_ADSL_COLUMNS)
+    assert _same(labs.lab_subjects(adlb, toxicity, cut, limits), labs.lab_subjects(adlb, adsl, cut, limits))
+    assert _same(labs.lab_shifts(adlb, toxicity), labs.lab_shifts(adlb, adsl))
+    adpc = kinetics.derive_adpc(adlb)
+    read = _read(adsl, kinetics.ADSL_COLUMNS)
+    assert _same(kinetics.parameters(adpc, read, cut), kinetics.parameters(adpc, adsl, cut))
+    ltfu = d.records["long_term_followup"]
+    assert _same(
+        long_term.incidence(ltfu, _read(adsl, long_term.ADSL_COLUMNS), cut), long_term.incidence(ltfu, adsl, cut)
+    )

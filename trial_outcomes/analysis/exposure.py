@@ -173,6 +173,10 @@ def dose_category(dose: pl.Expr, low: float, high: float) -> pl.Expr:
     )
 
 
+#: the ADSL columns ``exposure_summary`` reads
+SUMMARY_COLUMNS = ("SAFFL", "DOSE", "LDREGIM", "BRIDGING", "ENRINFDY", "LDINFDY", "NINFCAT")
+
+
 def exposure_summary(adsl: pl.DataFrame, dose_range: tuple[float, float] = (0.2e6, 5.0e6)) -> pl.DataFrame:
     """``exposure_summary.csv``: over the safety set, dose (median, range) and against
     the protocol's weight-based range (the plan's ``[labs]`` dose_low_per_kg and

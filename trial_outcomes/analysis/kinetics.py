@@ -57,6 +57,10 @@ def trapezoid(days: list[int], values: list[float]) -> float:
     return sum((days[i + 1] - days[i]) * (values[i] + values[i + 1]) / 2 for i in range(len(days) - 1))
 
 
+#: the ADSL columns ``parameters`` reads
+ADSL_COLUMNS = ("USUBJID", "SAFFL", "TRTSDT", "DTHDT", "CR28FL", "D28PNDFL")
+
+
 def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = None) -> pl.DataFrame:
     """``kinetics.csv``: per infused subject with a transgene sample on day 0 or later:
     Cmax and Tmax over days 0-28 (the first day of the largest quantifiable value), AUC

@@ -85,6 +85,12 @@ def ctcae_grade(test: str, value: pl.Expr, lln: float) -> pl.Expr:
     return pl.when(value.is_not_null()).then(pl.max_horizontal(below)).cast(pl.Int64)
 
 
+#: the ADSL columns ``derive_adlb`` reads
+ADLB_ADSL_COLUMNS = ("USUBJID", "TRTSDT", "LDSTDT", "ATTRENDT")
+#: the ADSL columns ``lab_subjects`` and ``lab_shifts`` read
+TOXICITY_ADSL_COLUMNS = ("USUBJID", "SAFFL", "TRTSDT", "ATTRENDT", "DTHDT", "FRMDT", "RELDT", "RELCD19")
+
+
 def derive_adlb(labs: pl.DataFrame, adsl: pl.DataFrame, limits: Limits) -> pl.DataFrame:
     """ADLB: a row per subject, date and test at the cut, with the study day, the BLQ
     flag, the baseline (``ABLFL``: the last value on or before the day lymphodepletion

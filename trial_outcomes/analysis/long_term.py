@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
-from scipy.special import gammaincinv
 
 #: the incidences, in the report's order: T-cell malignancies apart from the others
 INCIDENCE_EVENTS = ("SECONDARY_MALIGNANCY", "T_CELL_MALIGNANCY", "NEW_AUTOIMMUNE", "NEW_NEUROLOGIC", "NEW_HEMATOLOGIC")
@@ -21,6 +20,8 @@ def poisson_ci(events: int, years: float) -> tuple[float | None, float | None]:
     """Exact (Garwood) 95 % limits of a rate per patient-year: R's
     ``poisson.test(events, years)$conf.int``, qchisq(0.025, 2k) / 2 and qchisq(0.975,
     2k + 2) / 2 over the years; a chi-square quantile over 2 is the gamma quantile."""
+    from scipy.special import gammaincinv  # scipy loads with the step, not with the definitions
+
     if years <= 0:
         return None, None
     lower = 0.0 if events == 0 else gammaincinv(events, 0.025) / years
@@ -34,6 +35,10 @@ def follow_up_end(cut: dt.date) -> pl.Expr:
     return pl.min_horizontal(
         pl.coalesce(pl.col("DTHDT"), pl.max_horizontal(pl.col("LSTALVDT"), pl.col("_last_ltfu"))), pl.lit(cut)
     )
+
+
+#: the ADSL columns ``incidence`` reads
+ADSL_COLUMNS = ("USUBJID", "SAFFL", "TRTSDT", "DTHDT", "LSTALVDT")
 
 
 def incidence(ltfu: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date) -> pl.DataFrame:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import polars as pl
 
-from trial_outcomes.contracts import ResponseSummary
+from trial_outcomes.contracts import SUBGROUP_VARIABLES, ResponseSummary
 
 STRATUM = "STRATUM"
 
@@ -44,6 +44,26 @@ def groups(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> Iterator[tuple[str
         known = adsl.filter(pl.col(var).is_not_null())
         for level in sorted(known[var].cast(pl.String).unique().to_list()):
             yield var, level, known.filter(pl.col(var).cast(pl.String) == level)
+
+
+#: the ADSL columns ``response_summary`` reads: the populations, the response flags and any
+#: subgroup a plan may name
+ADSL_COLUMNS = tuple(
+    dict.fromkeys(
+        (
+            "EFFFL",
+            "NINFCAT",
+            "STRATUM",
+            "CRFL",
+            "CR28FL",
+            "MRDNEGFL",
+            "D28PNDFL",
+            "ORR3MFL",
+            "ORR3MPFL",
+            *SUBGROUP_VARIABLES,
+        )
+    )
+)
 
 
 def response_summary(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> pl.DataFrame:

@@ -38,6 +38,10 @@ def cd19_negative_rows(adsl: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+#: the ADSL columns ``relapse_summary`` reads
+ADSL_COLUMNS = ("USUBJID", "SAFFL", "DTHDT", "FRMDT", "LSTREMDT", "RELDT", "RELSITE", "RELCD19")
+
+
 def relapse_summary(adsl: pl.DataFrame, landmark_months: tuple[int, ...]) -> RelapseTables:
     """``relapse_summary.csv``: subjects by relapse site x CD19 status (with totals),
     and the CD19-negative relapse incidence at each landmark month (Aalen-Johansen,

@@ -44,6 +44,18 @@ def _spread(measure: str, values: pl.Series, denominator: int) -> dict[str, Any]
     }
 
 
+#: the ADSL columns ``syndrome_summary`` reads: the safety set and, for CRS and ICANS, the
+#: reported, derived and adjudicated grades, onset, duration and treatment
+SYNDROME_COLUMNS = (
+    "SAFFL",
+    *(
+        adsl_variable(syndrome, suffix)
+        for syndrome in ("CRS", "ICANS")
+        for suffix in ("GR", "ONDY", "DUR", "TOCI", "STER", "GRDRV", "GRADJ")
+    ),
+)
+
+
 def syndrome_summary(adsl: pl.DataFrame, monitored: dict[str, bool]) -> pl.DataFrame:
     """``crs_icans_summary.csv``: for CRS and ICANS and each basis of the worst grade
     (reported; derived from monitoring, when the drop has it; adjudicated: the
@@ -104,6 +116,10 @@ def _rate_row(measure: str, events: int, n: int) -> dict[str, Any]:
     }
 
 
+#: the ADSL columns ``safety_headline`` reads
+HEADLINE_COLUMNS = ("SAFFL", "CRSGR", "CRSGRAJ", "ICANGR", "ICANGRAJ", "DTH30FL", "DTH100FL", "NRMFL")
+
+
 def safety_headline(adsl: pl.DataFrame) -> pl.DataFrame:
     """``safety_summary.csv``: the headline safety rates over the safety set, with
     exact Clopper-Pearson 95 % CIs: grade >= 3 CRS and ICANS (adjudicated, then
@@ -124,6 +140,10 @@ def safety_headline(adsl: pl.DataFrame) -> pl.DataFrame:
         _rate_row("Non-relapse mortality (any time)", count(pl.col("NRMFL") == "Y"), n),
     ]
     return pl.DataFrame(rows, schema=_schema(SafetySummary), orient="row")
+
+
+#: the ADSL columns ``deaths_summary`` reads
+DEATHS_COLUMNS = ("TRTSDT", "DTHDT", "DTHCAT", "DTHCGR1", "RELDT", "DTH30FL", "DTH100FL", "NRMFL")
 
 
 def deaths_summary(adsl: pl.DataFrame) -> pl.DataFrame:

@@ -9,16 +9,19 @@ from typing import Any
 
 import polars as pl
 
+from trial_outcomes.analysis import kinetics as kinetics_rules
+from trial_outcomes.analysis import labs as lab_rules
+from trial_outcomes.analysis import long_term
 from trial_outcomes.analysis.kinetics import KineticsTables
 from trial_outcomes.analysis.labs import LabTables, Limits
 from trial_outcomes.assets.files import contract_check_spec, published
-from trial_outcomes.assets.shared import Run, code_version, cut_asset
+from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading
 from trial_outcomes.io.records import TrialDrop
 
 VERSION = code_version("assets/laboratory.py")
 
 
-def _asset(name: str, files: list[str], kinds: set[str]) -> Any:
+def _asset(name: str, files: list[str], kinds: set[str], **kwargs: Any) -> Any:
     return cut_asset(
         name=name,
         group="derivation",
@@ -26,6 +29,7 @@ def _asset(name: str, files: list[str], kinds: set[str]) -> Any:
         kinds=kinds,
         domain="safety",
         check_specs=[contract_check_spec(name, files)],
+        **kwargs,
     )
 
 
@@ -35,7 +39,7 @@ def _limits(settings: Run) -> Limits:
     return Limits(labs.anc_lln, labs.plt_lln, labs.hgb_lln, labs.bcell_aplasia_below, labs.igg_low)
 
 
-@_asset("adlb", ["adlb.parquet"], {"polars", "parquet"})
+@_asset("adlb", ["adlb.parquet"], {"polars", "parquet"}, ins=reading(adsl=lab_rules.ADLB_ADSL_COLUMNS))
 def adlb(settings: Run, cut_records: TrialDrop, adsl: pl.DataFrame) -> Iterator[Any]:
     """ADLB: every laboratory value at the cut with its study day, BLQ flag, baseline
     (the last value on or before lymphodepletion), CTCAE v5 grade (ANC, platelets,
@@ -59,7 +63,7 @@ def adpc(settings: Run, adlb: pl.DataFrame) -> Iterator[Any]:
 LAB_FILES = ["lab_shifts.csv", "lab_subjects.csv", "igg_summary.csv", "bcell_curve.csv"]
 
 
-@_asset("lab_toxicity", LAB_FILES, {"polars", "csv"})
+@_asset("lab_toxicity", LAB_FILES, {"polars", "csv"}, ins=reading(adsl=lab_rules.TOXICITY_ADSL_COLUMNS))
 def lab_toxicity(
     settings: Run,
     cut_records: TrialDrop,
@@ -95,7 +99,12 @@ def lab_toxicity(
     )
 
 
-@_asset("kinetics", ["kinetics.csv", "kinetics_summary.csv"], {"polars", "csv"})
+@_asset(
+    "kinetics",
+    ["kinetics.csv", "kinetics_summary.csv"],
+    {"polars", "csv"},
+    ins=reading(adsl=kinetics_rules.ADSL_COLUMNS),
+)
 def kinetics(settings: Run, adpc: pl.DataFrame, adsl: pl.DataFrame) -> Iterator[Any]:
     """CAR transgene kinetics: Cmax, Tmax, AUC0-28d (linear trapezoid) and the last
     quantifiable day per subject, and their summary by day-28 response."""
@@ -113,7 +122,7 @@ def kinetics(settings: Run, adpc: pl.DataFrame, adsl: pl.DataFrame) -> Iterator[
     )
 
 
-@_asset("long_term_safety", ["long_term_safety.csv"], {"polars", "csv"})
+@_asset("long_term_safety", ["long_term_safety.csv"], {"polars", "csv"}, ins=reading(adsl=long_term.ADSL_COLUMNS))
 def long_term_safety(settings: Run, cut_records: TrialDrop, adsl: pl.DataFrame) -> Iterator[Any]:
     """Long-term gene-therapy safety: secondary malignancies (T-cell malignancies
     apart), new autoimmune, neurologic and haematologic disorders per 100 patient-years

@@ -83,7 +83,7 @@ def aesi_summary(settings: Run, adae: pl.DataFrame, adsl: pl.DataFrame) -> Itera
     )
 
 
-@_asset("syndrome_summary", "crs_icans_summary.csv")
+@_asset("syndrome_summary", "crs_icans_summary.csv", ins=reading(adsl=safety_summary.SYNDROME_COLUMNS))
 def syndrome_summary(
     settings: Run,
     adsl: pl.DataFrame,
@@ -99,7 +99,7 @@ def syndrome_summary(
     )
 
 
-@_asset("safety_summary", "safety_summary.csv")
+@_asset("safety_summary", "safety_summary.csv", ins=reading(adsl=safety_summary.HEADLINE_COLUMNS))
 def safety_headline(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     """The headline safety rates with exact Clopper-Pearson 95 % CIs: grade >= 3 CRS
     and ICANS (adjudicated and reported), deaths within 30 and 100 days, NRM."""
@@ -121,14 +121,14 @@ def safety_headline(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     )
 
 
-@_asset("deaths_summary", "deaths_summary.csv")
+@_asset("deaths_summary", "deaths_summary.csv", ins=reading(adsl=safety_summary.DEATHS_COLUMNS))
 def deaths_summary(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     """Deaths by cause category: before infusion, within 30 and 100 days, after
     relapse, non-relapse."""
     yield from _emit(settings, "deaths_summary", "deaths_summary.csv", safety_summary.deaths_summary(adsl))
 
 
-@_asset("exposure_summary", "exposure_summary.csv", domain="exposure")
+@_asset("exposure_summary", "exposure_summary.csv", domain="exposure", ins=reading(adsl=exposure.SUMMARY_COLUMNS))
 def exposure_summary(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     """Exposure: dose (median, range), lymphodepletion regimen, bridging therapy,
     days from enrolment and from lymphodepletion to infusion, and the enrolled
@@ -141,7 +141,7 @@ def exposure_summary(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     )
 
 
-@_asset("relapse_summary", "relapse_summary.csv", domain="efficacy")
+@_asset("relapse_summary", "relapse_summary.csv", domain="efficacy", ins=reading(adsl=relapse.ADSL_COLUMNS))
 def relapse_summary(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     """Relapses by site and CD19 status, and the cumulative incidence of CD19-negative
     relapse (CD19-positive relapse and death in remission competing) at the plan's

@@ -11,6 +11,7 @@ from trial_outcomes.analysis.adrs import ADSL_COLUMNS as ADRS_ADSL_COLUMNS
 from trial_outcomes.analysis.adrs import derive_adrs
 from trial_outcomes.analysis.adsl import derive_adsl
 from trial_outcomes.analysis.eligibility import eligibility_deviations as find_deviations
+from trial_outcomes.analysis.rates import ADSL_COLUMNS as RESPONSE_ADSL_COLUMNS
 from trial_outcomes.analysis.rates import EFFICACY_POPULATION
 from trial_outcomes.analysis.rates import response_summary as summarise_response
 from trial_outcomes.analysis.syndromes import DETAIL_COLUMNS, SyndromeGrading
@@ -109,7 +110,7 @@ def adrs(settings: Run, cut_records: TrialDrop, adsl: pl.DataFrame) -> Iterator[
     yield from published("adrs", table, settings, {"adrs.parquet": table})
 
 
-@_asset("response_summary", ["response_summary.csv"], {"polars", "csv"})
+@_asset("response_summary", ["response_summary.csv"], {"polars", "csv"}, ins=reading(adsl=RESPONSE_ADSL_COLUMNS))
 def response_summary(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     """CR/CRi, CR and MRD-negative CR/CRi by day 28 and ORR3M over the efficacy set,
     with exact Clopper-Pearson 95 % CIs, overall, by response stratum (morphologic
