@@ -180,17 +180,25 @@ class FrameStore(dg.UPathIOManager):
             return
         if readers is not None:
             self._readers[str(path)] = readers
-        self._keep(str(path), (_signature(path), skeleton, frames))
+        self._keep(str(path), (_signature(path), skeleton, frames), folder)
 
-    def _keep(self, path: str, written: tuple[tuple[int, int, int], bytes, list[pl.DataFrame]]) -> None:
+    def _keep(self, path: str, written: tuple[tuple[int, int, int], bytes, list[pl.DataFrame]], folder: Path) -> None:
         """Hold the value for the steps after it within the memory budget: the oldest
         values held leave memory to make room; one larger than a quarter of the budget is
         not held (at a million subjects a held ADaM dataset would sit under every later
-        step's own peak; its readers read its file)."""
+        step's own peak; its readers read its file).
+
+        What is held is the frames as read back from the files just written, not the
+        step's own: a small frame filtered or sliced from a large one shares the large
+        one's text buffers (the first 500 of 800,000 texts held all 250 MB of them; the
+        report's 500 narratives are such a slice), which no size estimate counts and
+        which the written file does not have."""
         self._written.pop(path, None)
-        size = _size(written[2])
-        if size > self.memory_budget / HELD_SHARE:
+        if _size(written[2]) > self.memory_budget / HELD_SHARE:
             return
+        signature, skeleton, _ = written
+        written = (signature, skeleton, [pl.read_ipc(folder / f"{i}.arrow") for i in range(len(written[2]))])
+        size = _size(written[2])
         held = sum(_size(frames) for _, _, frames in self._written.values())
         for oldest in list(self._written):
             if held + size <= self.memory_budget:
