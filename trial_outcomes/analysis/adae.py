@@ -9,7 +9,7 @@ import polars as pl
 from trial_outcomes.analysis.aesi import PROLONGED_DAYS, aesi_category, prolonged_cytopenia
 from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.flags import yn_flag, yn_value
-from trial_outcomes.analysis.frames import require, scan
+from trial_outcomes.analysis.frames import require, scan, sorted_taking
 from trial_outcomes.analysis.terms import decoded_term, is_crs, is_icans
 from trial_outcomes.analysis.timeline import attribution_end, followup_dates, study_day, treatment_dates
 from trial_outcomes.contracts import with_study
@@ -117,8 +117,10 @@ def derive_adae(records: Records, cut: dt.date) -> pl.DataFrame:
     row = pl.col("_row")
     first = row.sort_by("AETOXGR", "ASTDT", "AESPID", descending=[True, False, False]).first()
     worst = (row == first.over("USUBJID", "AEDECOD", "TRTEMFL")) & (pl.col("TRTEMFL") == "Y")
-    out = out.with_row_index("_row").with_columns(yn_flag(worst).alias("WORSTFL")).drop("_row")
-    return with_study(out.sort("USUBJID", "ASTDT", "AESPID"))
+    flagged = [out.with_row_index("_row").with_columns(yn_flag(worst).alias("WORSTFL")).drop("_row")]
+    del out, base
+    # validation makes (subject, AE id) a key: this order has no ties
+    return with_study(sorted_taking(flagged, "USUBJID", "ASTDT", "AESPID"))
 
 
 def worst_grade(adae: pl.DataFrame, *by: str) -> pl.DataFrame:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-from trial_outcomes.analysis.frames import require
+from trial_outcomes.analysis.frames import require, stacked
 from trial_outcomes.contracts import SUBGROUP_VARIABLES, with_study
 from trial_outcomes.labels import ENDPOINTS as ENDPOINT_NAMES
 
@@ -311,7 +311,7 @@ def derive_adtte(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> pl.DataFrame
                 .sort("USUBJID")
             )
     # one subject per row of an endpoint's analysis: this is the order of (PARAMCD, ANALYSIS, USUBJID)
-    return with_study(pl.concat([parts.pop(key) for key in sorted(parts)]).rechunk())
+    return with_study(stacked([parts.pop(key) for key in sorted(parts)]))
 
 
 def event_counts(adtte: pl.DataFrame) -> pl.DataFrame:
