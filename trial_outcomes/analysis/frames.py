@@ -40,7 +40,8 @@ def scan(records: Mapping[str, pl.DataFrame], name: str) -> pl.LazyFrame:
     store (``io.records.Frames``) are scanned from their stored file, so that a query
     reads the columns it selects and, run by ``streamed``, a batch at a time: the last
     date known alive reads two of the adverse events' columns, not the record type
-    whole. Records held in memory are queried where they are."""
+    whole. Records held in memory are queried where they are. Collect the query before
+    the records are let go (``Frames.scan``): a derivation returns frames, not queries."""
     lazy = getattr(records, "scan", None)
     return lazy(name) if callable(lazy) else records[name].lazy()
 

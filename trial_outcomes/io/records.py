@@ -37,7 +37,9 @@ class Frames(Mapping[str, pl.DataFrame]):
         """The frame as a lazy query, which reads from the stored file (where it has one
         and the frame was not read whole yet) only the columns and rows the query needs:
         the last date known alive reads two of the adverse events' twelve columns, not the
-        whole record type (0.6 GB at a million subjects)."""
+        whole record type (0.6 GB at a million subjects). Collect the query while these
+        frames are held: it names the file by the descriptor they keep open, which the
+        system may give to another file once they are gone."""
         value = self._frames[name]
         if isinstance(value, pl.DataFrame):
             return value.lazy()
