@@ -45,18 +45,14 @@ def adlb(settings: Run, cut_records: TrialDrop, adsl: pl.DataFrame) -> Iterator[
     (the last value on or before lymphodepletion), CTCAE v5 grade (ANC, platelets,
     haemoglobin) and the on-treatment flag (day 1 to the end of attribution). No rows
     without the optional labs file."""
-    from trial_outcomes.analysis.labs import derive_adlb
-
-    table = derive_adlb(cut_records["labs"], adsl, _limits(settings))
+    table = lab_rules.derive_adlb(cut_records["labs"], adsl, _limits(settings))
     yield from published("adlb", table, settings, {"adlb.parquet": table}, {"subjects": table["USUBJID"].n_unique()})
 
 
 @_asset("adpc", ["adpc.parquet"], {"polars", "parquet"})
 def adpc(settings: Run, adlb: pl.DataFrame) -> Iterator[Any]:
     """ADPC: the CAR transgene samples of ADLB (cellular kinetics)."""
-    from trial_outcomes.analysis.kinetics import derive_adpc
-
-    table = derive_adpc(adlb)
+    table = kinetics_rules.derive_adpc(adlb)
     yield from published("adpc", table, settings, {"adpc.parquet": table})
 
 
@@ -74,15 +70,13 @@ def lab_toxicity(
     infusion), early and late ICAHT (EHA/EBMT 2023), days to ANC and platelet recovery,
     IgG over time and hypogammaglobulinaemia, and the Kaplan-Meier of continuing B-cell
     aplasia with the B-cell status before each relapse."""
-    from trial_outcomes.analysis import labs
-
     limits = _limits(settings)
-    subjects = labs.lab_subjects(adlb, adsl, settings.cut, limits)
+    subjects = lab_rules.lab_subjects(adlb, adsl, settings.cut, limits)
     tables = LabTables(
-        shifts=labs.lab_shifts(adlb, adsl),
+        shifts=lab_rules.lab_shifts(adlb, adsl),
         subjects=subjects,
-        igg=labs.igg_summary(adlb, limits),
-        bcell_curve=labs.km_table(labs.bcell_recovery_fit(subjects)),
+        igg=lab_rules.igg_summary(adlb, limits),
+        bcell_curve=lab_rules.km_table(lab_rules.bcell_recovery_fit(subjects)),
         has_labs=cut_records.has("labs"),
     )
     frames = (tables.shifts, tables.subjects, tables.igg, tables.bcell_curve)
@@ -108,10 +102,8 @@ def lab_toxicity(
 def kinetics(settings: Run, adpc: pl.DataFrame, adsl: pl.DataFrame) -> Iterator[Any]:
     """CAR transgene kinetics: Cmax, Tmax, AUC0-28d (linear trapezoid) and the last
     quantifiable day per subject, and their summary by day-28 response."""
-    from trial_outcomes.analysis import kinetics as rules
-
-    params = rules.parameters(adpc, adsl, settings.cut)
-    summary = rules.summary(params)
+    params = kinetics_rules.parameters(adpc, adsl, settings.cut)
+    summary = kinetics_rules.summary(params)
     yield from published(
         "kinetics",
         KineticsTables(params, summary, adpc),
@@ -127,7 +119,5 @@ def long_term_safety(settings: Run, cut_records: TrialDrop, adsl: pl.DataFrame) 
     """Long-term gene-therapy safety: secondary malignancies (T-cell malignancies
     apart), new autoimmune, neurologic and haematologic disorders per 100 patient-years
     (exact Poisson CI) and the replication-competent lentivirus assays by result."""
-    from trial_outcomes.analysis.long_term import incidence
-
-    table = incidence(cut_records["long_term_followup"], adsl, settings.cut)
+    table = long_term.incidence(cut_records["long_term_followup"], adsl, settings.cut)
     yield from published("long_term_safety", table, settings, {"long_term_safety.csv": table})

@@ -180,9 +180,11 @@ class FrameStore(dg.UPathIOManager):
             return
         if readers is not None:
             self._readers[str(path)] = readers
-        self._keep(str(path), (_signature(path), skeleton, frames), folder)
+        self._keep(str(path), _signature(path), skeleton, frames, folder)
 
-    def _keep(self, path: str, written: tuple[tuple[int, int, int], bytes, list[pl.DataFrame]], folder: Path) -> None:
+    def _keep(
+        self, path: str, signature: tuple[int, int, int], skeleton: bytes, frames: list[pl.DataFrame], folder: Path
+    ) -> None:
         """Hold the value for the steps after it within the memory budget: the oldest
         values held leave memory to make room; one larger than a quarter of the budget is
         not held (at a million subjects a held ADaM dataset would sit under every later
@@ -194,17 +196,16 @@ class FrameStore(dg.UPathIOManager):
         report's 500 narratives are such a slice), which no size estimate counts and
         which the written file does not have."""
         self._written.pop(path, None)
-        if _size(written[2]) > self.memory_budget / HELD_SHARE:
+        if _size(frames) > self.memory_budget / HELD_SHARE:
             return
-        signature, skeleton, _ = written
-        written = (signature, skeleton, [pl.read_ipc(folder / f"{i}.arrow") for i in range(len(written[2]))])
-        size = _size(written[2])
-        held = sum(_size(frames) for _, _, frames in self._written.values())
+        compact = [pl.read_ipc(folder / f"{i}.arrow") for i in range(len(frames))]
+        size = _size(compact)
+        held = sum(_size(kept) for _, _, kept in self._written.values())
         for oldest in list(self._written):
             if held + size <= self.memory_budget:
                 break
             held -= _size(self._written.pop(oldest)[2])
-        self._written[path] = written
+        self._written[path] = (signature, skeleton, compact)
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         """The stored value. An input that names its ``columns`` (``AssetIn`` metadata, the
