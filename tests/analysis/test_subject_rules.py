@@ -140,3 +140,36 @@ def test_a_fatal_ae_whose_death_is_after_the_cut_is_grade_4_ongoing_at_the_cut()
     assert (row["AETOXGR"], row["AENDT"], adsl_row(before)["DTHDT"]) == (4, None, None)
     after = t.derive(cut_day=110)
     assert (adae_rows(after)[0]["AETOXGR"], adsl_row(after)["DTHDT"]) == (5, day(108))
+
+
+def test_the_cut_says_which_record_types_it_keeps_whole():
+    """S1 enrolled day -10, assessed day 28 and day 90, with an AE from day 96; S2
+    enrolled day 50. At a cut on day 200 every record type is kept whole (the frame read,
+    itself: passed on as its stored file). With the AE resolving on day 250 the AEs are
+    not (the resolution is blanked at the cut). At day 40 S2 and the assessment of day 90
+    leave: enrolment and assessments are no longer whole, the infusions still are."""
+    from trial_outcomes.analysis.cut import apply_cut, records_at_cut
+
+    t = (
+        Trial()
+        .enrol("S1")
+        .enrol("S2", enrol_day=50)
+        .infuse("S1")
+        .assess("S1", 28, "CR", 0.0)
+        .assess("S1", 90, "CR", 0.0)
+        .ae("S1", "Pyrexia", 96, 1)
+    )
+    records = t.records()
+    late = {record: whole for record, _, whole in records_at_cut(records, day(200))}
+    assert [r for r, whole in late.items() if not whole] == []
+    t.rows["adverse_events"][0]["resolution_date"] = day(250)
+    records = t.records()
+    late = {record: whole for record, _, whole in records_at_cut(records, day(200))}
+    assert [r for r, whole in late.items() if not whole] == ["adverse_events"]
+    early = list(records_at_cut(records, day(40)))
+    whole = {record: flag for record, _, flag in early}
+    assert (whole["enrolment"], whole["assessments"], whole["infusion"]) == (False, False, True)
+    by_record = {record: frame for record, frame, _ in early}
+    assert by_record["enrolment"]["subject_id"].to_list() == ["S1"]
+    assert by_record["assessments"].height == 1 and by_record["adverse_events"].height == 0
+    assert all(by_record[r].equals(f) for r, f in apply_cut(records, day(40)).items())

@@ -374,3 +374,60 @@ def test_a_held_slice_of_a_large_frame_does_not_hold_the_large_frame(tmp_path):
         [sys.executable, "-c", _HELD_SLICE, str(tmp_path)], env=env, capture_output=True, text=True, check=True
     )
     assert int(done.stdout.strip()) > 200, done.stdout  # MB given back
+
+
+def test_records_passed_on_are_stored_as_links_to_the_files_they_were_read_from(tmp_path):
+    """A value whose records were loaded from stored files (read whole, scanned, or not
+    read at all) is stored as hard links to those files, not written again: the records
+    of a million subjects are 3.9 GB, read and rewritten by the validation and the cut.
+    A frame given whole is written. Both load equal to what was stored, also after the
+    first value is written again and its files removed."""
+    first, second = UPath(tmp_path / "drop" / "c.pickle"), UPath(tmp_path / "cut" / "c.pickle")
+    first.parent.mkdir(), second.parent.mkdir()
+    enrolment = pl.DataFrame({"subject_id": ["S1", "S2"]})
+    ae = pl.DataFrame({"subject_id": ["S1"], "term": ["Pyrexia"]})
+    labs = pl.DataFrame({"subject_id": ["S2"], "value": [1.5]})
+    store = FrameStore(str(tmp_path), memory_budget_mb=0)
+    drop = TrialDrop(records={"enrolment": enrolment, "adverse_events": ae, "labs": labs}, cut=dt.date(2024, 3, 1))
+    store.dump_to_path(None, drop, first)
+    loaded = FrameStore(str(tmp_path)).load_from_path(None, first)
+    loaded.records["enrolment"]  # read whole
+    loaded.records.scan("labs").collect()  # scanned; adverse_events not read at all
+    new_ae = pl.DataFrame({"subject_id": ["S1"], "term": ["Nausea"]})
+    records = {name: loaded.frames.entry(name) for name in ("enrolment", "labs")} | {"adverse_events": new_ae}
+    store.dump_to_path(None, TrialDrop(records=records, cut=dt.date(2024, 3, 1)), second)
+
+    def files(path: UPath) -> dict[str, int]:
+        (folder,) = [p for p in Path(path.parent).iterdir() if p.name.endswith(".frames")]
+        return {p.name: p.stat().st_ino for p in folder.iterdir()}
+
+    before, after = files(first), files(second)
+    shared = set(before.values()) & set(after.values())
+    assert len(shared) == 2  # enrolment and labs: the same files under a second name
+    store.dump_to_path(None, TrialDrop(records={"enrolment": enrolment.head(0)}, cut=dt.date(2024, 3, 1)), first)
+    again = FrameStore(str(tmp_path)).load_from_path(None, second)
+    assert list(again.records) == ["enrolment", "labs", "adverse_events"]
+    assert_frame_equal(again["enrolment"], enrolment)
+    assert_frame_equal(again["labs"], labs)
+    assert_frame_equal(again["adverse_events"], new_ae)
+
+
+def test_records_held_within_a_budget_are_read_again_when_let_go():
+    """``Frames(held_bytes=...)``: 100 Int64 values are 800 bytes. With 1,700 bytes two
+    such frames are held; reading a third lets go of the one read least recently, which
+    is read from its source again when next asked for; a frame larger than the budget
+    is never held. What is read is always the source's frame."""
+    from trial_outcomes.io.records import Frames
+
+    reads: list[str] = []
+
+    def source(name: str, n: int = 100):
+        return lambda: reads.append(name) or pl.DataFrame({"x": list(range(n))})
+
+    frames = Frames({"a": source("a"), "b": source("b"), "c": source("c"), "big": source("big", 300)}, held_bytes=1700)
+    for name in ("a", "b", "a", "c", "a", "b", "big", "big"):
+        assert frames[name]["x"].len() in (100, 300)
+    # a, b read; a held; c lets b go; a held; b read again (lets c go); big twice, never held
+    assert reads == ["a", "b", "c", "b", "big", "big"]
+    assert frames.height("big") == 300 and reads[-1] == "big"
+    assert frames.source("a") is not None and Frames({"x": pl.DataFrame({"x": [1]})}).source("x") is None

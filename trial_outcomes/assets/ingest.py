@@ -60,8 +60,8 @@ def _raw_asset(schema: RecordSchema) -> dg.AssetsDefinition:
         typed, problems = parse_records(frame, schema)
         absent = raw_file.absent_columns if raw_file else tuple(schema.column_names)
         dropped = raw_file.dropped_columns if raw_file else ()
-        value = RawRecords(
-            typed=typed,
+        value = RawRecords.of(
+            typed,
             file=path.name if path else None,
             sha256=raw_file.sha256 if raw_file else None,
             absent_columns=absent,

@@ -1,6 +1,6 @@
 """The validated drop: typed records with the cross-file checks, and the records at the cut."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -8,19 +8,21 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
-from trial_outcomes.analysis.cut import apply_cut
+from trial_outcomes.analysis.cut import records_at_cut
 from trial_outcomes.assets.metadata import problems_check
 from trial_outcomes.assets.shared import DROP_FINGERPRINT_TAG, TRIGGER_TAG, Run, code_version, cut_asset
 from trial_outcomes.errors import DataDropError
 from trial_outcomes.io import validation
 from trial_outcomes.io.publishing import PublishRefused, plan_publication
 from trial_outcomes.io.readers import read_drop_info
-from trial_outcomes.io.records import RawRecords, TrialDrop, drop_fingerprint
+from trial_outcomes.io.records import Frames, RawRecords, TrialDrop, drop_fingerprint
 from trial_outcomes.io.validation import cut_in_drop, latest_record
 from trial_outcomes.schema import SCHEMAS
 
 DROP_KEY = dg.AssetKey("trial_drop")
-Rule = Callable[[dict[str, pl.DataFrame]], pl.DataFrame]
+#: bytes of records the validation and the cut hold at once; a record type read again when asked
+RECORDS_HELD_BYTES = 512 * 2**20
+Rule = Callable[[Mapping[str, pl.DataFrame]], pl.DataFrame]
 RULES: dict[str, tuple[Rule, str]] = {
     "unique_keys": (
         validation.unique_keys,
@@ -67,7 +69,9 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
     another drop (unless the run supersedes it with a reason). Blocking checks:
     unique keys, enrolled subjects, rows in required files, date order, values
     that depend on another column."""
-    records = {record: raw[record].typed for record in SCHEMAS}
+    # each record type read from its stored file when a check reads it, and held while
+    # those read last fit in RECORDS_HELD_BYTES (a million subjects' records are 3.9 GB)
+    records = Frames({record: raw[record].frames.entry("typed") for record in SCHEMAS}, held_bytes=RECORDS_HELD_BYTES)
     files = {r.file: r.sha256 for r in raw.values() if r.file and r.sha256}
     try:
         info = read_drop_info(settings.data_dir)
@@ -129,7 +133,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
                 if publication.supersedes
                 else "a new cut, or the drop already published for it"
             ),
-            **{f"rows: {r}": f.height for r, f in records.items()},
+            **{f"rows: {r}": records.height(r) for r in records},
         },
     )
     for name, (rule, text) in RULES.items():
@@ -151,14 +155,23 @@ _derived_from_the_drop = cut_asset(
 def cut_records(trial_drop: TrialDrop) -> dg.Output[TrialDrop]:
     """The drop as known at the data cut: records dated after it ignored, AEs
     resolving after it ongoing, subjects enrolled after it left out of every
-    record type. Every output after this step sees only these records."""
-    records = apply_cut(trial_drop.records, trial_drop.cut)
-    dropped = {r: trial_drop[r].height - f.height for r, f in records.items()}
+    record type. Every output after this step sees only these records. A record
+    type the cut keeps whole is passed on as the file it was stored in; one at a
+    time is read (a million subjects' records are 3.9 GB)."""
+    stored = trial_drop.frames
+    drop = Frames({r: stored.entry(r) for r in stored}, held_bytes=RECORDS_HELD_BYTES)
+    records: dict[str, Any] = {}
+    dropped: dict[str, int] = {}
+    for record, frame, whole in records_at_cut(drop, trial_drop.cut):
+        source = drop.source(record)
+        records[record] = source if whole and source is not None else frame
+        dropped[record] = drop.height(record) - frame.height
+    at_cut = Frames(records)
     return dg.Output(
-        replace(trial_drop, records=records),
+        replace(trial_drop, records=at_cut),
         metadata={
             "data cut": str(trial_drop.cut),
-            "subjects at the cut": records["enrolment"].height,
+            "subjects at the cut": at_cut.height("enrolment"),
             **{f"rows after the cut: {r}": n for r, n in dropped.items() if n},
         },
     )

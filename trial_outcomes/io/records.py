@@ -19,19 +19,68 @@ class Frames(Mapping[str, pl.DataFrame]):
     """Frames by name, read-only, each loaded when first read. The IO manager stores each
     frame on its own (``pipelines/storage.py``); a step that reads the adverse events of
     the records loads those, not the other ten record types (3.5 GB of records at a
-    million subjects, for each of a dozen steps)."""
+    million subjects, for each of a dozen steps).
 
-    def __init__(self, frames: Mapping[str, pl.DataFrame | Callable[[], pl.DataFrame]] | None = None):
+    A frame read from a source (a stored file) is held for the next reader; with
+    ``held_bytes`` only while the frames read most recently fit in that many bytes, and
+    one let go is read again when next asked for: the validation of a million subjects'
+    drop reads every record type, and held them all at once (3.9 GB). The store writes
+    a frame that comes from a stored file, read or not, as a link to that file
+    (``source``), not again."""
+
+    def __init__(
+        self,
+        frames: Mapping[str, pl.DataFrame | Callable[[], pl.DataFrame]] | None = None,
+        *,
+        held_bytes: int | None = None,
+    ):
         self._frames: dict[str, pl.DataFrame | Callable[[], pl.DataFrame]] = dict(frames or {})
-        # the loaders, kept while the frames are: a scan made before a record type was read
-        # whole still reads its file when it runs
-        self._loaders = [value for value in self._frames.values() if not isinstance(value, pl.DataFrame)]
+        # name -> where a frame not given whole is read from, kept after it is read: a scan
+        # made before still reads its file, a frame let go is read again, and the store links it
+        self._sources = {name: value for name, value in self._frames.items() if not isinstance(value, pl.DataFrame)}
+        self._held_bytes = held_bytes
+        self._held: dict[str, int] = {}  # name -> bytes, least recently read first (with ``held_bytes``)
 
     def __getitem__(self, name: str) -> pl.DataFrame:
         value = self._frames[name]
-        if not isinstance(value, pl.DataFrame):
-            value = self._frames[name] = value()
-        return value
+        if isinstance(value, pl.DataFrame):
+            if name in self._held:  # now the most recently read
+                self._held[name] = self._held.pop(name)
+            return value
+        frame = value()
+        self._hold(name, frame)
+        return frame
+
+    def _hold(self, name: str, frame: pl.DataFrame) -> None:
+        if self._held_bytes is None:
+            self._frames[name] = frame
+            return
+        size = frame_bytes(frame)
+        if size > self._held_bytes:
+            return
+        while self._held and sum(self._held.values()) + size > self._held_bytes:
+            oldest = next(iter(self._held))
+            del self._held[oldest]
+            self._frames[oldest] = self._sources[oldest]
+        self._frames[name] = frame
+        self._held[name] = size
+
+    def source(self, name: str) -> Callable[[], pl.DataFrame] | None:
+        """Where the frame is read from (a stored file's reader), or None for a frame
+        given whole."""
+        return self._sources.get(name)
+
+    def entry(self, name: str) -> pl.DataFrame | Callable[[], pl.DataFrame]:
+        """The frame's source if it has one (whether read or not), else the frame: what
+        another ``Frames`` of the same frame is made of, without reading it."""
+        return self._sources.get(name) or self._frames[name]
+
+    def height(self, name: str) -> int:
+        """The frame's rows, counted from its file where it is not held."""
+        value = self._frames[name]
+        if isinstance(value, pl.DataFrame):
+            return value.height
+        return int(self.scan(name).select(pl.len()).collect().item())
 
     def scan(self, name: str) -> pl.LazyFrame:
         """The frame as a lazy query, which reads from the stored file (where it has one
@@ -71,11 +120,19 @@ class RawRecords:
     problems the ``schema_conformance`` check; no later step reads text, and keeping it
     held the whole drop twice (1.6 GB of text at a million subjects)."""
 
-    typed: pl.DataFrame
+    frames: Frames  # {"typed": the typed rows}, by name: a reader loads them when it reads them
     file: str | None = None
     sha256: str | None = None
     absent_columns: tuple[str, ...] = ()
     dropped_columns: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, typed: pl.DataFrame, **facts: Any) -> RawRecords:
+        return cls(Frames({"typed": typed}), **facts)
+
+    @property
+    def typed(self) -> pl.DataFrame:
+        return self.frames["typed"]
 
 
 def drop_fingerprint(files: dict[str, str]) -> str:
@@ -114,6 +171,12 @@ class TrialDrop:
     def __getitem__(self, record: str) -> pl.DataFrame:
         return self.records[record]
 
+    @property
+    def frames(self) -> Frames:
+        """The records as held (``Frames``: loaded record type by record type)."""
+        assert isinstance(self.records, Frames)
+        return self.records
+
     def has(self, record: str, column: str | None = None) -> bool:
         """Whether the drop holds ``record`` (and its ``column``)."""
         missing = self.absent.get(record, ())
@@ -124,6 +187,18 @@ class TrialDrop:
     @property
     def fingerprint(self) -> str:
         return drop_fingerprint(self.files)
+
+
+#: polars' string views: bytes each text value has besides its characters
+VIEW_BYTES = 16
+
+
+def frame_bytes(frame: pl.DataFrame) -> int:
+    """Bytes of ``frame``: polars' estimate, which counts a text column's characters but
+    not the 16-byte view of each value (19 million short codes are 0.3 GB of views that
+    the estimate leaves out), plus those views."""
+    text = sum(1 for dtype in frame.schema.dtypes() if dtype in (pl.String, pl.Binary))
+    return int(frame.estimated_size()) + VIEW_BYTES * frame.height * text
 
 
 def drop_files(folder: Path) -> dict[str, str]:

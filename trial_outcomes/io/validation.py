@@ -11,6 +11,7 @@ subject so that a data manager can raise a query.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import polars as pl
 
@@ -18,7 +19,7 @@ from trial_outcomes.io.parse import empty_problems
 from trial_outcomes.schema import SCHEMAS
 from trial_outcomes.text import skeleton
 
-Records = dict[str, pl.DataFrame]
+Records = Mapping[str, pl.DataFrame]
 
 
 def _problems(found: pl.DataFrame, column: str, value: pl.Expr, rule: pl.Expr | str) -> pl.DataFrame:
@@ -499,7 +500,7 @@ def unique_keys(records: Records) -> pl.DataFrame:
     return _concat([duplicate_keys(records), case_twins(records)])
 
 
-def latest_record(records: dict[str, pl.DataFrame]) -> dt.date | None:
+def latest_record(records: Records) -> dt.date | None:
     """The latest date of any record of the drop."""
     dates = [
         frame[c].max()
@@ -510,7 +511,7 @@ def latest_record(records: dict[str, pl.DataFrame]) -> dt.date | None:
     return max((d for d in dates if isinstance(d, dt.date)), default=None)
 
 
-def cut_in_drop(when: dt.date, records: dict[str, pl.DataFrame], extracted_on: dt.date | None = None) -> str | None:
+def cut_in_drop(when: dt.date, records: Records, extracted_on: dt.date | None = None) -> str | None:
     """Why a cut does not fit the drop: before its first enrolment, after the day the
     drop was extracted (``drop_info.toml`` ``extracted_on``: the drop cannot know
     what happened after it), or after today. A planned cut later than the drop's

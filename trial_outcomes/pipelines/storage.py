@@ -40,7 +40,7 @@ from upath import UPath
 
 from trial_outcomes.assets.shared import OUTPUT_STORE
 from trial_outcomes.io.outputs import ToPublish
-from trial_outcomes.io.records import Frames
+from trial_outcomes.io.records import Frames, frame_bytes
 from trial_outcomes.io.store import OutputStore
 
 _FRAME = "polars-frame"
@@ -53,24 +53,107 @@ HELD_SHARE = 4
 _SAFE_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
+class _Opened:
+    """A stored frame read when first asked for, from the file opened at load time: a later
+    write of the same value removes the file's name, not the open file, so a step reads
+    the value it loaded, whole or by a scan, however long it takes to ask. The file stays
+    open while the frames that hold it do (a record type the step never read is closed
+    with them)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.handle: io.FileIO | None = io.FileIO(path, "r")
+
+    def __call__(self) -> pl.DataFrame:
+        return pl.read_ipc(self._source())
+
+    def scan(self) -> pl.LazyFrame:
+        """A lazy scan of the file: polars reads the columns (and batches) a query needs."""
+        return pl.scan_ipc(self._source(), glob=False)
+
+    def _source(self) -> str:
+        """The opened file by a name that reaches it even once its own name is gone
+        (Linux's ``/proc/self/fd``); elsewhere, its own name."""
+        if self.handle is None:
+            raise RuntimeError("a stored frame was read after its frames were closed")
+        by_descriptor = Path(f"/proc/self/fd/{self.handle.fileno()}")
+        return str(by_descriptor) if by_descriptor.exists() else str(self.path)
+
+    def link(self, target: Path) -> None:
+        """The opened file under a second name, ``target`` (a hard link: nothing is
+        copied); copied where it cannot be linked (another file system, or a file whose
+        names are all gone)."""
+        source = self._source()
+        try:
+            # through /proc/self/fd: the opened file, not what its name is now. Python's
+            # os.link follows that link (linkat's AT_SYMLINK_FOLLOW) only given a folder's fd
+            folder = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.link(source, target.name, dst_dir_fd=folder, follow_symlinks=True)
+            finally:
+                os.close(folder)
+        except OSError:
+            shutil.copyfile(source, target)
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+    def __del__(self) -> None:
+        self.close()
+
+
+class _Held:
+    """A frame this store holds in memory for a later step, with the file it was written
+    to: read, it is the frame; stored again, a link to that file (written again where the
+    file is gone, the value having been written anew)."""
+
+    def __init__(self, frame: pl.DataFrame, path: Path):
+        self.frame, self.path = frame, path
+
+    def __call__(self) -> pl.DataFrame:
+        return self.frame
+
+    def scan(self) -> pl.LazyFrame:
+        return self.frame.lazy()
+
+    def link(self, target: Path) -> None:
+        try:
+            os.link(self.path, target)
+        except OSError:
+            self.frame.write_ipc(target, compression="lz4")
+
+
+#: what a value's frames are stored from: a frame, or the stored file a frame came from
+Stored = pl.DataFrame | _Opened | _Held
+
+
 class _FramePickler(pickle.Pickler):
-    def __init__(self, file, frames: list[pl.DataFrame]):
+    def __init__(self, file, frames: list[Stored]):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self.frames = frames
         self.seen: dict[int, int] = {}
 
     def persistent_id(self, obj):
         if type(obj) is Frames:  # by name, each frame stored on its own and loaded when read
-            return (_FRAMES, tuple((name, self._index(obj[name])) for name in obj))
+            return (_FRAMES, tuple((name, self._index(_stored(obj, name))) for name in obj))
         if type(obj) is not pl.DataFrame:
             return None
         return (_FRAME, self._index(obj))
 
-    def _index(self, frame: pl.DataFrame) -> int:
+    def _index(self, frame: Stored) -> int:
         if id(frame) not in self.seen:  # a frame held twice is stored once
             self.seen[id(frame)] = len(self.frames)
             self.frames.append(frame)
         return self.seen[id(frame)]
+
+
+def _stored(frames: Frames, name: str) -> Stored:
+    """A frame read from a stored file is stored as that file, read or not (the records
+    of a million subjects passed on unchanged were read and written again, 3.9 GB)."""
+    source = frames.source(name)
+    return source if isinstance(source, (_Opened, _Held)) else frames[name]
 
 
 class _FrameUnpickler(pickle.Unpickler):
@@ -119,9 +202,9 @@ class FrameStore(dg.UPathIOManager):
         if memory_budget_mb is None:
             memory_budget_mb = float(os.environ.get(MEMORY_BUDGET_ENV) or DEFAULT_MEMORY_BUDGET_MB)
         self.memory_budget = int(memory_budget_mb * 2**20)
-        # path -> (file signature, pickled skeleton, frames): what this process last wrote and
-        # still holds, oldest first
-        self._written: dict[str, tuple[tuple[int, int, int], bytes, list[pl.DataFrame]]] = {}
+        # path -> (file signature, pickled skeleton, frames, their folder): what this process
+        # last wrote and still holds, oldest first
+        self._written: dict[str, tuple[tuple[int, int, int], bytes, list[pl.DataFrame], Path]] = {}
         # path -> the steps of this run still to read the value: at 0 its frames leave memory
         self._readers: dict[str, int] = {}
 
@@ -157,7 +240,7 @@ class FrameStore(dg.UPathIOManager):
         return bundle.value
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
-        frames: list[pl.DataFrame] = []
+        frames: list[Stored] = []
         buffer = io.BytesIO()
         _FramePickler(buffer, frames).dump(obj)
         skeleton = buffer.getvalue()
@@ -166,7 +249,10 @@ class FrameStore(dg.UPathIOManager):
         folder = target.parent / folder_name
         folder.mkdir(parents=True)
         for i, frame in enumerate(frames):
-            frame.write_ipc(folder / f"{i}.arrow", compression="lz4")
+            if isinstance(frame, (_Opened, _Held)):
+                frame.link(folder / f"{i}.arrow")
+            else:
+                frame.write_ipc(folder / f"{i}.arrow", compression="lz4")
         tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}.tmp"
         with open(tmp, "wb") as handle:
             pickle.dump((folder_name if frames else None, skeleton), handle, protocol=pickle.HIGHEST_PROTOCOL)
@@ -183,7 +269,7 @@ class FrameStore(dg.UPathIOManager):
         self._keep(str(path), _signature(path), skeleton, frames, folder)
 
     def _keep(
-        self, path: str, signature: tuple[int, int, int], skeleton: bytes, frames: list[pl.DataFrame], folder: Path
+        self, path: str, signature: tuple[int, int, int], skeleton: bytes, frames: list[Stored], folder: Path
     ) -> None:
         """Hold the value for the steps after it within the memory budget: the oldest
         values held leave memory to make room; one larger than a quarter of the budget is
@@ -194,18 +280,21 @@ class FrameStore(dg.UPathIOManager):
         step's own: a small frame filtered or sliced from a large one shares the large
         one's text buffers (the first 500 of 800,000 texts held all 250 MB of them; the
         report's 500 narratives are such a slice), which no size estimate counts and
-        which the written file does not have."""
+        which the written file does not have. A value stored as links to the files of
+        the value it came from stays in its files (the records, passed on unchanged)."""
         self._written.pop(path, None)
-        if _size(frames) > self.memory_budget / HELD_SHARE:
+        if not all(isinstance(frame, pl.DataFrame) for frame in frames):
+            return
+        if _size(frames) > self.memory_budget / HELD_SHARE:  # type: ignore[arg-type]
             return
         compact = [pl.read_ipc(folder / f"{i}.arrow") for i in range(len(frames))]
         size = _size(compact)
-        held = sum(_size(kept) for _, _, kept in self._written.values())
+        held = sum(_size(kept) for _, _, kept, _ in self._written.values())
         for oldest in list(self._written):
             if held + size <= self.memory_budget:
                 break
             held -= _size(self._written.pop(oldest)[2])
-        self._written[path] = (signature, skeleton, compact)
+        self._written[path] = (signature, skeleton, compact, folder)
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         """The stored value. An input that names its ``columns`` (``AssetIn`` metadata, the
@@ -216,8 +305,10 @@ class FrameStore(dg.UPathIOManager):
         columns = _columns_wanted(context)
         cached = self._written.get(str(path))
         if cached is not None and cached[0] == _signature(path):
-            _, skeleton, frames = cached
-            value = _FrameUnpickler(io.BytesIO(skeleton), lambda i: frames[i]).load()
+            _, skeleton, frames, folder = cached
+            value = _FrameUnpickler(
+                io.BytesIO(skeleton), lambda i: frames[i], lambda i: _Held(frames[i], folder / f"{i}.arrow")
+            ).load()
             self._read_once(str(path))
             if columns is not None and isinstance(value, pl.DataFrame):
                 return value.select(c for c in columns if c in value.columns)
@@ -269,55 +360,9 @@ def _one_frame(skeleton: bytes) -> bool:
     return _FrameUnpickler(io.BytesIO(skeleton), lambda i: marker).load() is marker
 
 
-class _Opened:
-    """A stored frame read when first asked for, from the file opened at load time: a later
-    write of the same value removes the file's name, not the open file, so a step reads
-    the value it loaded, whole or by a scan, however long it takes to ask. The file stays
-    open while the frames that hold it do (a record type the step never read is closed
-    with them)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.handle: io.FileIO | None = io.FileIO(path, "r")
-
-    def __call__(self) -> pl.DataFrame:
-        return pl.read_ipc(self._source())
-
-    def scan(self) -> pl.LazyFrame:
-        """A lazy scan of the file: polars reads the columns (and batches) a query needs."""
-        return pl.scan_ipc(self._source(), glob=False)
-
-    def _source(self) -> str:
-        """The opened file by a name that reaches it even once its own name is gone
-        (Linux's ``/proc/self/fd``); elsewhere, its own name."""
-        if self.handle is None:
-            raise RuntimeError("a stored frame was read after its frames were closed")
-        by_descriptor = Path(f"/proc/self/fd/{self.handle.fileno()}")
-        return str(by_descriptor) if by_descriptor.exists() else str(self.path)
-
-    def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
-
-    def __del__(self) -> None:
-        self.close()
-
-
-#: bytes of the view each text value has besides its characters (polars' string views)
-VIEW_BYTES = 16
-
-
 def _size(frames: list[pl.DataFrame]) -> int:
-    """Bytes of ``frames``: polars' estimate, which counts a text column's characters but
-    not the 16-byte view of each value (19 million short codes are 0.3 GB of views that
-    the estimate leaves out), plus those views. Buffers two frames share count twice."""
-    return sum(int(frame.estimated_size()) + _views(frame) for frame in frames)
-
-
-def _views(frame: pl.DataFrame) -> int:
-    text = sum(1 for dtype in frame.schema.dtypes() if dtype in (pl.String, pl.Binary))
-    return VIEW_BYTES * frame.height * text
+    """Bytes of ``frames`` (``frame_bytes``); buffers two frames share count twice."""
+    return sum(frame_bytes(frame) for frame in frames)
 
 
 def _readers_in_run(context: dg.OutputContext) -> int | None:
