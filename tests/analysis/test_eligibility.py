@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trial_outcomes.analysis.eligibility import eligibility_deviations, subject_eligibility
 from trial_outcomes.schema import CRITERIA
@@ -73,3 +75,92 @@ def test_subject_flags():
     checklist = pl.concat([_checklist("S1"), _checklist("S2")])
     flags = subject_eligibility(enrol, eligibility_deviations(enrol, checklist)).sort("subject_id")
     assert flags.rows() == [("S1", True, False), ("S2", False, True)]
+
+
+def _by_the_grid(enrolment: pl.DataFrame, checklist: pl.DataFrame) -> list[tuple]:
+    """The definition read literally, in Python: every enrolled subject and every
+    protocol criterion, the checklist's row(s) for it (none: missing), and a finding
+    where the two disagree, either fails, or the checklist lacks it."""
+    from trial_outcomes.analysis.eligibility import COMPUTABLE
+
+    computed = {
+        (row["subject_id"], code): row[code]
+        for row in enrolment.select("subject_id", *[e.alias(c) for c, (e, _) in COMPUTABLE.items()]).to_dicts()
+        for code in COMPUTABLE
+    }
+    listed: dict[tuple[str, str], list] = {}
+    for row in checklist.to_dicts():
+        listed.setdefault((row["subject_id"], row["criterion"]), []).append(row["met"])
+    rows = []
+    for subject in enrolment["subject_id"]:
+        for criterion in CRITERIA:
+            mine = computed.get((subject, criterion))
+            for theirs in listed.get((subject, criterion), [None]):
+                fails = [None if v is None else (not v if criterion.startswith("IN") else v) for v in (mine, theirs)]
+                if theirs is None:
+                    finding = "criterion missing from the investigator's checklist"
+                elif mine is not None and mine != theirs:
+                    finding = "checklist disagrees with the data"
+                elif fails[0]:
+                    finding = "criterion failed by the data"
+                elif fails[1]:
+                    finding = "criterion failed on the investigator's checklist"
+                else:
+                    continue
+                yn = {True: "Y", False: "N", None: None}
+                rows.append((subject, criterion, yn[mine], yn[theirs], finding))
+    return sorted(rows, key=repr)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_the_findings_are_those_of_every_subject_and_criterion_read_one_by_one(data):
+    """Random subjects (values missing, failing or passing each computable criterion) and
+    checklists (criteria missing, unknown codes, a subject not enrolled, a row twice, a
+    ``met`` missing): the findings, from the checklist given whole or as a scan, are
+    those of the literal grid in Python (the code never builds that grid: 19 million
+    rows at a million subjects)."""
+    n = data.draw(st.integers(0, 6))
+    maybe = lambda s: st.one_of(st.none(), s)  # noqa: E731
+    enrolment = pl.DataFrame(
+        [
+            {
+                **OK,
+                "subject_id": f"S{i}",
+                "disease_status": data.draw(maybe(st.just("relapsed"))),
+                "cd19_pct": data.draw(maybe(st.sampled_from([90.0, 95.0, 99.0]))),
+                "age_years": data.draw(maybe(st.sampled_from([0.5, 18.0, 18.5]))),
+                "creatinine_x_uln": data.draw(maybe(st.sampled_from([0.5, 1.5, 2.0]))),
+                "ecog": data.draw(maybe(st.integers(0, 4))),
+            }
+            for i in range(n)
+        ],
+        schema_overrides={"disease_status": pl.String, "cd19_pct": pl.Float64, "age_years": pl.Float64},
+        infer_schema_length=None,
+    )
+    if n == 0:
+        enrolment = pl.DataFrame(schema=pl.DataFrame([OK]).schema)
+    criteria = st.sampled_from((*CRITERIA, "EX99"))
+    checklist = pl.DataFrame(
+        data.draw(
+            st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "subject_id": st.sampled_from([f"S{i}" for i in range(n + 1)]),
+                        "criterion": criteria,
+                        "met": maybe(st.booleans()),
+                    }
+                ),
+                max_size=60,
+            )
+        ),
+        schema={"subject_id": pl.String, "criterion": pl.String, "met": pl.Boolean},
+    )
+    expected = _by_the_grid(enrolment, checklist)
+    for given_as in (checklist, checklist.lazy()):
+        found = eligibility_deviations(enrolment, given_as)
+        got = [
+            (r["subject_id"], r["criterion"], r["computed_met"], r["checklist_met"], r["finding"].split(" (")[0])
+            for r in found.to_dicts()
+        ]
+        assert sorted(got, key=repr) == expected

@@ -63,14 +63,15 @@ def stacked(parts: list[pl.DataFrame]) -> pl.DataFrame:
     return pl.DataFrame(columns)
 
 
-def sorted_taking(parts: list[pl.DataFrame], *by: str) -> pl.DataFrame:
-    """The one frame in ``parts`` sorted by ``by`` (an order without ties: a key), made a
-    column at a time from the rows' order, each column dropped from the frame once it is
-    copied: the frame and its sorted copy are never held whole together (ADAE's 4 million
-    rows at a million subjects). Empties ``parts``, the frame's only holder."""
+def sorted_taking(parts: list[pl.DataFrame], *by: str, nulls_last: bool = False) -> pl.DataFrame:
+    """The one frame in ``parts`` sorted by ``by``, as ``frame.sort(*by, nulls_last=...,
+    maintain_order=True)`` (rows that tie keep their order), made a column at a time from
+    the rows' order, each column dropped from the frame once it is copied: the frame and
+    its sorted copy are never held whole together (ADAE's 4 million rows at a million
+    subjects). Empties ``parts``, the frame's only holder."""
     (frame,) = parts
     parts.clear()
-    order = frame.select(pl.arg_sort_by(*by)).to_series()
+    order = frame.select(pl.arg_sort_by(*by, nulls_last=nulls_last, maintain_order=True)).to_series()
     columns = []
     for name in frame.columns:
         columns.append(frame.get_column(name).gather(order))

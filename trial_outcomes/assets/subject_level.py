@@ -11,6 +11,7 @@ from trial_outcomes.analysis.adrs import ADSL_COLUMNS as ADRS_ADSL_COLUMNS
 from trial_outcomes.analysis.adrs import derive_adrs
 from trial_outcomes.analysis.adsl import derive_adsl
 from trial_outcomes.analysis.eligibility import eligibility_deviations as find_deviations
+from trial_outcomes.analysis.frames import scan
 from trial_outcomes.analysis.rates import ADSL_COLUMNS as RESPONSE_ADSL_COLUMNS
 from trial_outcomes.analysis.rates import EFFICACY_POPULATION
 from trial_outcomes.analysis.rates import response_summary as summarise_response
@@ -63,7 +64,7 @@ def eligibility_deviations(settings: Run, cut_records: TrialDrop) -> Iterator[An
     checklist, for the subjects enrolled by the cut; every disagreement, failure
     or missing criterion is listed (docs/protocol.md). A deviation does not stop the
     run: infused subjects stay in the safety set."""
-    table = find_deviations(cut_records["enrolment"], cut_records["eligibility"])
+    table = find_deviations(cut_records["enrolment"], scan(cut_records.records, "eligibility"))
     yield from published(
         "eligibility_deviations",
         table,
