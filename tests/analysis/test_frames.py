@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from trial_outcomes.analysis.frames import scan, sorted_taking, stacked
+from trial_outcomes.analysis.frames import beside, scan, sorted_taking, stacked
 
 
 def _part(rows: list[tuple[str, int | None, str | None]]) -> pl.DataFrame:
@@ -60,9 +60,44 @@ def test_sorted_taking_is_the_sort_by_a_key(rows):
     out = sorted_taking(holder, "USUBJID", "ASTDY", "AESPID")
     assert_frame_equal(out, frame.sort("USUBJID", "ASTDY", "AESPID"))
     assert holder == []
+    # rows that tie (no AESPID) keep their order; missing days last, as ADRS sorts its visits
+    ties = sorted_taking([frame], "USUBJID", "ASTDY", nulls_last=True)
+    assert_frame_equal(ties, frame.sort("USUBJID", "ASTDY", nulls_last=True, maintain_order=True))
 
 
 def test_scan_of_records_held_in_memory_queries_them():
     records = {"followup": pl.DataFrame({"subject_id": ["S1", "S2"], "event": ["DEATH", "CONTACT"]})}
     deaths = scan(records, "followup").filter(pl.col("event") == "DEATH").collect()
     assert deaths["subject_id"].to_list() == ["S1"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.text(min_size=1, max_size=8), max_size=25, unique=True),
+    st.lists(st.dictionaries(st.text(min_size=1, max_size=8), st.integers(-50, 50), max_size=25), max_size=4),
+)
+def test_beside_is_the_chain_of_left_joins(keys, parts_by_key):
+    """A frame of subjects (in no particular order) and parts with at most one row per
+    subject, some subjects absent, some not in the frame: ``beside`` gives what the chain
+    of left joins gives, rows in the frame's order and nulls where a part has no row."""
+    first = pl.DataFrame({"USUBJID": keys, "N": list(range(len(keys)))}, schema={"USUBJID": pl.String, "N": pl.Int64})
+    parts = [
+        pl.DataFrame(
+            {"USUBJID": list(values), f"V{i}": list(values.values())}, schema={"USUBJID": pl.String, f"V{i}": pl.Int64}
+        )
+        for i, values in enumerate(parts_by_key)
+    ]
+    chained = first
+    for part in parts:
+        chained = chained.join(part, on="USUBJID", how="left", maintain_order="left")
+    given_parts = [first, *parts]
+    assert_frame_equal(beside(given_parts, "USUBJID"), chained)
+    assert given_parts == []
+
+
+def test_beside_refuses_a_part_with_two_rows_for_a_key():
+    """A chain of joins would give the subject two rows; ``beside`` says so instead."""
+    first = pl.DataFrame({"USUBJID": ["S1", "S2"]})
+    twice = pl.DataFrame({"USUBJID": ["S1", "S1"], "V": [1, 2]})
+    with pytest.raises(ValueError, match="more than one row for some USUBJID"):
+        beside([first, twice], "USUBJID")

@@ -9,7 +9,7 @@ import polars as pl
 from trial_outcomes.analysis.aesi import PROLONGED_DAYS, aesi_category, prolonged_cytopenia
 from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.flags import yn_flag, yn_value
-from trial_outcomes.analysis.frames import require, scan, sorted_taking
+from trial_outcomes.analysis.frames import AnyFrame, require, scan, sorted_taking
 from trial_outcomes.analysis.terms import decoded_term, is_crs, is_icans
 from trial_outcomes.analysis.timeline import attribution_end, followup_dates, study_day, treatment_dates
 from trial_outcomes.contracts import with_study
@@ -123,7 +123,7 @@ def derive_adae(records: Records, cut: dt.date) -> pl.DataFrame:
     return with_study(sorted_taking(flagged, "USUBJID", "ASTDT", "AESPID"))
 
 
-def worst_grade(adae: pl.DataFrame, *by: str) -> pl.DataFrame:
+def worst_grade(adae: AnyFrame, *by: str) -> AnyFrame:
     """``WORSTGR``: the worst grade per subject and ``by`` (a term, or a SOC and a
     term) among treatment-emergent AEs: each subject counts once, at that grade."""
     return adae.filter(pl.col("TRTEMFL") == "Y").group_by("USUBJID", *by).agg(pl.col("AETOXGR").max().alias("WORSTGR"))

@@ -23,7 +23,7 @@ from trial_outcomes.analysis.exposure import (
     vein_to_vein,
 )
 from trial_outcomes.analysis.flags import yn_flag, yn_value
-from trial_outcomes.analysis.frames import require, scan
+from trial_outcomes.analysis.frames import beside, require, scan, sorted_taking
 from trial_outcomes.analysis.response import derive_response, disease_stratum
 from trial_outcomes.analysis.syndromes import SyndromeGrading, syndrome_variables
 from trial_outcomes.analysis.timeline import (
@@ -105,19 +105,23 @@ def derive_adsl(
         .join(deaths, on="subject_id", how="left")
     )
     response = derive_response(scan(records, "assessments"), subjects, cut)
-    for part in (
-        dates,
-        therapy,
-        deaths,
+    del subjects
+    # each part beside the baseline, by subject, none copied again (``frames.beside``)
+    parts = [adsl, dates, therapy, deaths]
+    del adsl, dates, therapy, deaths
+    parts += [
         last_known_alive_date(records),
         last_disease_assessment(records),
         exposure_variables(records),
         product_variables(records),
         subject_eligibility(enrolment, deviations),
         response,
-    ):
-        adsl = adsl.join(part, on="subject_id", how="left")
-    adsl = adsl.rename({"subject_id": "USUBJID"}).join(syndromes, on="USUBJID", how="left")
+    ]
+    del response
+    adsl = beside(parts, "subject_id").rename({"subject_id": "USUBJID"})
+    parts = [adsl, syndromes]
+    del adsl, syndromes
+    adsl = beside(parts, "USUBJID")
     adsl = early_death_flags(not_infused_reason(vein_to_vein(time_to_infusion(disposition(populations(adsl))))))
     # the apheresis file's reason has no date: a subject still awaiting infusion at the cut has
     # none yet (a death after the cut is not known at it), bar a manufacturing failure, which
@@ -129,4 +133,6 @@ def derive_adsl(
         .alias("APHNINF")
     )
     adsl = adsl.with_columns(yn_flag(pl.col("eligibility_deviation")).alias("ELIGDVFL"))
-    return with_study(adsl.drop("eligibility_deviation", "eligible_computed").sort("USUBJID"))
+    rows = [adsl.drop("eligibility_deviation", "eligible_computed")]
+    del adsl
+    return with_study(sorted_taking(rows, "USUBJID"))  # a column at a time: ADSL is not held twice

@@ -77,3 +77,23 @@ def sorted_taking(parts: list[pl.DataFrame], *by: str, nulls_last: bool = False)
         columns.append(frame.get_column(name).gather(order))
         frame = frame.drop(name)
     return pl.DataFrame(columns)
+
+
+def beside(parts: list[pl.DataFrame], on: str) -> pl.DataFrame:
+    """The first frame in ``parts`` with the columns of each other one beside it, matched
+    on ``on`` as by a left join (each part has at most one row per key; a row without
+    a match has nulls), the first frame's rows in their order. Each part is aligned to
+    the first frame's keys on its own and the columns are put side by side, not copied:
+    a chain of left joins copies the growing frame at each join (ADSL's 87 columns at a
+    million subjects, nine times). Empties ``parts``."""
+    first = parts[0]
+    keys = first.select(on)
+    columns = [first]
+    for i in range(1, len(parts)):
+        aligned = keys.join(parts[i], on=on, how="left", maintain_order="left")
+        parts[i] = keys.head(0)  # the part leaves memory once aligned
+        if aligned.height != keys.height:
+            raise ValueError(f"a part of the frame has more than one row for some {on}")
+        columns.append(aligned.drop(on))
+    parts.clear()
+    return pl.concat(columns, how="horizontal")

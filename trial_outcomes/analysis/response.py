@@ -184,7 +184,8 @@ def remission_dates(assessed: pl.DataFrame) -> pl.DataFrame:
         .agg(pl.col("assessment_date").min().alias("FRMDT"), pl.col("ADY").min().alias("FRMDY"))
     )
     last = (
-        assessed.join(first, on="subject_id", how="inner")
+        assessed.select("subject_id", "assessment_date", "response")  # not every column, 5.8 million rows
+        .join(first, on="subject_id", how="inner")
         .filter(pl.col("response").is_in(REMISSION) & (pl.col("assessment_date") >= pl.col("FRMDT")))
         .group_by("subject_id")
         .agg(pl.col("assessment_date").max().alias("LSTREMDT"))
@@ -293,7 +294,7 @@ def derive_response(assessments: pl.DataFrame | pl.LazyFrame, subjects: pl.DataF
     require(subjects, "subjects", *SUBJECT_COLUMNS)
     assessed = attributable_assessments(
         assessments.lazy().drop("visit", "_source_file", "_source_row", strict=False).collect(), subjects
-    )
+    ).drop("STRATUM", "ATTRENDT", "ANL01FL")  # the parts read these from ``subjects``
     remission = remission_dates(assessed)
     out = subjects.select("subject_id")
     for part in (
