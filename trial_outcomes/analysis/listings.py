@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import polars as pl
 
 from trial_outcomes import labels
-from trial_outcomes.analysis.frames import require
+from trial_outcomes.analysis.frames import require, sorted_taking, streamed
 
 SAE, GRADE3, AESI = "Serious adverse events", "Grade >= 3 adverse events", "Adverse events of special interest"
 LISTINGS = {
@@ -66,10 +66,23 @@ class ListingTables(NamedTuple):
         """The first ``events`` of each listing and the first ``narratives`` narratives,
         with the counts of all of them: what the report reads (the whole tables are
         published as files; at a million subjects they were 1 GB held for the report)."""
-        counts = self.listings.group_by("listing").agg(
-            pl.len().cast(pl.Int64).alias("events"), pl.col("USUBJID").n_unique().cast(pl.Int64).alias("subjects")
+        listings = self.listings.lazy()
+        counts = streamed(
+            listings.group_by("listing").agg(
+                pl.len().cast(pl.Int64).alias("events"), pl.col("USUBJID").n_unique().cast(pl.Int64).alias("subjects")
+            )
         )
-        head = self.listings.filter(pl.int_range(pl.len()).over("listing") < events)
+        # each listing's first events, listing by listing (a window over every listed event
+        # held 1 GB at a million subjects); the report prints them listing by listing
+        names = self.listings.get_column("listing").unique(maintain_order=True)
+        head = (
+            pl.concat(
+                [listings.filter(pl.col("listing") == name).head(events).collect() for name in names],
+                how="vertical",
+            )
+            if names.len()
+            else self.listings.head(0)
+        )
         return ListingTables(head, self.narratives.head(narratives), self.previous_cut, counts, self.narratives.height)
 
     def listing_size(self, name: str) -> tuple[int, int]:
@@ -122,12 +135,15 @@ def _listed(adae: pl.DataFrame, previous_keys: pl.DataFrame | None) -> list[pl.D
         emergent = emergent.join(seen, on=["USUBJID", "AESPID"], how="left").with_columns(
             pl.col("NEWFL").fill_null("Y")
         )
-    # an event is once in a listing (AESPID is unique within a subject): this order is total
+    # an event is once in a listing (AESPID is unique within a subject): this order is total.
+    # The events are put in it once, a column at a time, and each listing keeps it as it is
+    # filtered out (sorting each listing held the 4.7 million listed events of a million
+    # subjects beside their sorted copies)
+    rows = [emergent]
+    del emergent
+    ordered = sorted_taking(rows, "USUBJID", "ASTDT", "AESPID")
     return [
-        emergent.filter(rule.fill_null(False))
-        .with_columns(pl.lit(name).alias("listing"))
-        .sort("USUBJID", "ASTDT", "AESPID")
-        .select(LISTING_COLUMNS)
+        ordered.filter(rule.fill_null(False)).with_columns(pl.lit(name).alias("listing")).select(LISTING_COLUMNS)
         for name, rule in LISTINGS.items()
     ]
 
