@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from trial_outcomes.analysis.frames import streamed
 from trial_outcomes.schema import CRS_TERM, ICANS_TERM
 
 CRS_SPELLINGS = frozenset(
@@ -95,13 +96,16 @@ def decoded_term(term: pl.Expr) -> pl.Expr:
     )
 
 
-def mapped_terms(adverse_events: pl.DataFrame) -> pl.DataFrame:
+def mapped_terms(adverse_events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """Every verbatim spelling identified as CRS or ICANS, with its number of AE rows:
-    ``syndrome, term, n``, sorted."""
-    return (
-        adverse_events.select(pl.col("term"), syndrome(pl.col("term")).alias("syndrome"))
+    ``syndrome, term, n``, sorted. ``adverse_events`` may be a scan of the record: its
+    terms are counted a batch at a time (the AEs of a million subjects were read whole
+    beside ADAE for this)."""
+    counted = (
+        adverse_events.lazy()
+        .select(pl.col("term"), syndrome(pl.col("term")).alias("syndrome"))
         .filter(pl.col("syndrome").is_not_null())
         .group_by("syndrome", "term")
         .agg(pl.len().cast(pl.Int64).alias("n"))
-        .sort("syndrome", "term")
     )
+    return streamed(counted).sort("syndrome", "term")

@@ -7,6 +7,7 @@ import dagster as dg
 import polars as pl
 
 from trial_outcomes.analysis.adae import derive_adae
+from trial_outcomes.analysis.frames import scan
 from trial_outcomes.analysis.syndromes import REPORTED_COLUMNS, SyndromeGrading, grade_crs, grade_icans
 from trial_outcomes.analysis.terms import mapped_terms
 from trial_outcomes.assets.files import contract_check_spec, published
@@ -45,7 +46,7 @@ def adae(settings: Run, cut_records: TrialDrop) -> Iterator[Any]:
         "AESI": int((table["AESIFL"] == "Y").sum()),
         "SOC coded": "yes" if cut_records.has("adverse_events", "soc") else "no: tables say Not coded",
     }
-    mapped = mapped_terms(cut_records["adverse_events"])
+    mapped = mapped_terms(scan(cut_records.records, "adverse_events"))
     terms = {
         f"{r['syndrome']} terms": ", ".join(mapped.filter(pl.col("syndrome") == r["syndrome"])["term"])
         for r in mapped.unique("syndrome").iter_rows(named=True)
