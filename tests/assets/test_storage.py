@@ -431,3 +431,29 @@ def test_records_held_within_a_budget_are_read_again_when_let_go():
     assert reads == ["a", "b", "c", "b", "big", "big"]
     assert frames.height("big") == 300 and reads[-1] == "big"
     assert frames.source("a") is not None and Frames({"x": pl.DataFrame({"x": [1]})}).source("x") is None
+
+
+def test_an_input_that_asks_for_a_scan_gets_a_query_over_the_stored_frame(tmp_path, monkeypatch):
+    """``scanning(adae=[...])``: the step gets a lazy query of those columns, whether the
+    value is held in memory or read from its file, and the file is not read whole
+    when the query is built (only what the query needs is read when it runs)."""
+    from trial_outcomes.assets.shared import scanning
+    from trial_outcomes.pipelines import storage
+
+    frame = pl.DataFrame({"USUBJID": ["S1", "S2"], "TRTEMFL": ["Y", "N"], "AETERM": ["Fever", "Rash"]})
+    wanted = scanning(adae=["USUBJID", "TRTEMFL", "NOT_IN_ADAE"])["adae"].metadata
+    assert wanted == {"columns": ["USUBJID", "TRTEMFL", "NOT_IN_ADAE"], "scan": True}
+    context = dg.build_input_context(definition_metadata=wanted)
+    held, on_disk = UPath(tmp_path / "held.pickle"), UPath(tmp_path / "disk.pickle")
+    memory = FrameStore(str(tmp_path))
+    memory.dump_to_path(None, frame, held)
+    FrameStore(str(tmp_path), memory_budget_mb=0).dump_to_path(None, frame, on_disk)
+    read: list[object] = []
+    real_read = pl.read_ipc
+    monkeypatch.setattr(storage.pl, "read_ipc", lambda *a, **k: read.append(a) or real_read(*a, **k))
+    for store, path in ((memory, held), (FrameStore(str(tmp_path)), on_disk)):
+        query = store.load_from_path(context, path)
+        assert isinstance(query, pl.LazyFrame)
+        late = query.filter(pl.col("TRTEMFL") == "N").collect()
+        assert_frame_equal(late, pl.DataFrame({"USUBJID": ["S2"], "TRTEMFL": ["N"]}))
+    assert read == []

@@ -15,7 +15,7 @@ from trial_outcomes.analysis.relapse import RelapseTables
 from trial_outcomes.analysis.stopping import StoppingResult
 from trial_outcomes.analysis.survival_results import SurvivalResults
 from trial_outcomes.analysis.syndromes import SyndromeGrading
-from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading
+from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading, scanning
 from trial_outcomes.io.outputs import ToPublish
 from trial_outcomes.io.publishing import plan_publication
 from trial_outcomes.io.qc import QcResult
@@ -117,13 +117,13 @@ def figures(
     version=VERSION,
     kinds={"pdf", "html"},
     domain="report",
-    ins=reading(adsl=REPORT_ADSL_COLUMNS, adae=REPORT_ADAE_COLUMNS),
+    ins={**reading(adsl=REPORT_ADSL_COLUMNS), **scanning(adae=REPORT_ADAE_COLUMNS)},
 )
 def report(
     settings: Run,
     drop_identity: TrialDrop,
     adsl: pl.DataFrame,
-    adae: pl.DataFrame,
+    adae: pl.LazyFrame,
     eligibility_deviations: pl.DataFrame,
     response_summary: pl.DataFrame,
     survival_analysis: SurvivalResults,

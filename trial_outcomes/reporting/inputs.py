@@ -72,7 +72,7 @@ class ReportInputs:
     code_version: str
     plan: AnalysisPlan
     adsl: pl.DataFrame  # the columns in ``ADSL_COLUMNS``
-    adae: pl.DataFrame  # the columns in ``safety.ADAE_COLUMNS``
+    adae: pl.DataFrame | pl.LazyFrame  # the columns in ``safety.ADAE_COLUMNS``; a scan in a run
     tables: dict[str, pl.DataFrame]  # by file stem: response_summary, survival_summary, ae_soc_summary, ...
     figures: set[str]  # the SVG names under plots/
     absent: dict[str, tuple[str, ...]] = field(default_factory=dict)  # record -> optional columns the drop lacks

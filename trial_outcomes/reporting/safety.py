@@ -114,17 +114,20 @@ def aesi_table(inp: ReportInputs) -> Table:
 ADAE_COLUMNS = ("USUBJID", "AETERM", "AEDECOD", "ASTDT", "ASTDY", "AETOXGR", "TRTEMFL", "TRTEMRSN", "CRSFL", "ICANSFL")
 
 
-def syndrome_term_notes(adae: pl.DataFrame) -> list[str]:
+def syndrome_term_notes(adae: pl.DataFrame | pl.LazyFrame) -> list[str]:
     """Every verbatim AE term counted as CRS or ICANS (``analysis.terms``), and a
     warning when a CAR-T drop reports no CRS at all (a coding or export fault is
-    likelier than a trial without CRS)."""
+    likelier than a trial without CRS). ``adae`` may be a scan of the stored ADAE:
+    its CRS and ICANS rows are counted as it is read."""
     notes = []
+    any_crs = False
     for flag, name in (("CRSFL", "CRS"), ("ICANSFL", "ICANS")):
-        terms = adae.filter(pl.col(flag) == "Y").group_by("AETERM").len().sort("AETERM")
+        terms = adae.lazy().filter(pl.col(flag) == "Y").group_by("AETERM").len().collect().sort("AETERM")
+        any_crs = any_crs or (flag == "CRSFL" and terms.height > 0)
         if terms.height:
             listed = ", ".join(f'"{t}" ({n})' for t, n in terms.iter_rows())
             notes.append(f"AE terms counted as {name}: {listed}.")
-    if not (adae["CRSFL"] == "Y").any():
+    if not any_crs:
         notes.append(
             "WARNING: no adverse event is coded as CRS in this drop. In a CAR-T trial this usually means a "
             "term the pipeline does not recognise or a missing export: query the data manager."
@@ -311,9 +314,11 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
 
 def after_window_listing(inp: ReportInputs) -> Table:
     late = (
-        inp.adae.filter(pl.col("TRTEMFL") == "N")
+        inp.adae.lazy()
+        .filter(pl.col("TRTEMFL") == "N")
         .sort("USUBJID", "ASTDT")
         .with_columns(pl.col("ASTDY").cast(pl.String), pl.col("AETOXGR").cast(pl.String))
+        .collect()
     )
     return listing(
         late,
