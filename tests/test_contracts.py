@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataframely as dy
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import SURVIVAL_SUMMARY_COLUMNS
 from trial_outcomes.assets.files import contract_problems
@@ -99,3 +102,44 @@ def test_a_cut_published_before_the_renames_is_still_compared_with():
     # the same subjects: 82 responders before and now (counted from the old D28PENDFL), no change
     row = table.filter(pl.col("item") == "CR/CRi by day 28 (efficacy set, evaluable)").row(0, named=True)
     assert (row["previous"], row["current"], row["change"]) == ("82", "82", "0")
+
+
+class _Keyed(dy.Schema):
+    """A key of two columns (a text that may repeat and a number), a bounded value, a
+    pattern, a nullable column and a rule of the schema's own."""
+
+    USUBJID = dy.String(primary_key=True)
+    ASEQ = dy.Int64(primary_key=True)
+    AVAL = dy.Int64(min=0, nullable=True)
+    FLAG = dy.String(regex=r"^[YN]$", nullable=True)
+
+    @dy.rule()
+    def flag_needs_a_value(cls) -> pl.Expr:  # noqa: N805 - dataframely rules take the schema class
+        return pl.col("FLAG").is_null() | pl.col("AVAL").is_not_null()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["S1", "S2", "S3"]),
+            st.integers(1, 4),
+            st.one_of(st.none(), st.integers(-2, 5)),
+            st.sampled_from([None, "Y", "N", "X"]),
+        ),
+        max_size=12,
+    )
+)
+def test_a_table_holds_its_contract_exactly_when_dataframely_says_so(rows):
+    """The check keeps dataframely's rules but its primary key, which it checks by the
+    keys' hashes (1.5 GB less for the listings of a million subjects): on tables with
+    repeated keys, values out of range, a bad flag and a broken rule of the schema's own,
+    it answers as ``is_valid`` does, and a table that fails names its rules."""
+    from trial_outcomes.assets.files import _holds
+
+    frame = pl.DataFrame(
+        rows, schema={"USUBJID": pl.String, "ASEQ": pl.Int64, "AVAL": pl.Int64, "FLAG": pl.String}, orient="row"
+    )
+    assert _holds(frame, _Keyed) == _Keyed.is_valid(frame)
+    assert (contract_problems(frame, _Keyed) == []) == _Keyed.is_valid(frame)
+    assert not _holds(frame.with_columns(pl.col("ASEQ").cast(pl.Int32)), _Keyed)

@@ -58,7 +58,7 @@ def duplicate_keys(records: Records) -> pl.DataFrame:
         if keyed.select(pl.any_horizontal(pl.col(k).is_null() for k in key).any()).item():
             keyed = keyed.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in key))
         # rows whose key is held more than once, then the first row of each such key
-        repeated = _repeated_keys(keyed, key)
+        repeated = repeated_keys(keyed, key)
         if repeated.is_empty():
             continue
         first = pl.col("_source_row").min().over(key)
@@ -69,7 +69,7 @@ def duplicate_keys(records: Records) -> pl.DataFrame:
     return _concat(out)
 
 
-def _repeated_keys(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+def repeated_keys(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
     """The rows of ``frame`` whose ``key`` another row also holds. The keys' 64-bit hashes
     are sorted and neighbours compared; only rows whose hash repeats are compared by
     their keys. Hashing the keys into a table took 3 GB for the 19 million checklist
