@@ -302,16 +302,14 @@ def out_of_date_order(keys: Sequence[str]) -> list[str]:
 
 
 def cut_key_requests(keys: Sequence[str]) -> tuple[list[dg.DynamicPartitionsRequest], dict[str, str], list[str]]:
-    """The partition requests that keep the data-cut list clean and in date order: delete
-    the keys that are not cuts (with why), delete and add back in order the cuts out of
-    order. Dagster applies a sensor's requests in turn."""
+    """What keeps the data-cut list clean and in date order: the request that deletes
+    the keys that are not cuts (with why), and the cuts out of date order, to delete and
+    add back in order. Those are moved on the instance by the sensor itself: Dagster
+    refuses a tick whose requests delete and add the same key (the UI's daemon logged
+    that error at every tick once a cut was added before an earlier one)."""
     junk = junk_cut_keys(keys)
     moved = out_of_date_order([k for k in keys if k not in junk])
-    requests: list[dg.DynamicPartitionsRequest] = []
-    if junk or moved:
-        requests.append(DATA_CUTS.build_delete_request([*junk, *moved]))
-    if moved:
-        requests.append(DATA_CUTS.build_add_request(moved))
+    requests: list[dg.DynamicPartitionsRequest] = [DATA_CUTS.build_delete_request(list(junk))] if junk else []
     return requests, junk, moved
 
 
@@ -326,11 +324,14 @@ def build_cut_keys_sensor() -> dg.SensorDefinition:
     )
     def data_cut_keys(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
         requests, junk, moved = cut_key_requests(context.instance.get_dynamic_partitions(DATA_CUT_PARTITIONS))
-        if not requests:
+        if not requests and not moved:
             return dg.SkipReason("every data cut is a date (YYYY-MM-DD), in date order")
         for key, why in junk.items():
             context.log.warning(f"removed the data cut partition {key!r}: {why}")
         if moved:
+            for key in moved:
+                context.instance.delete_dynamic_partition(DATA_CUT_PARTITIONS, key)
+            context.instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, moved)
             context.log.info("put the data cuts in date order: " + ", ".join(moved))
         return dg.SensorResult(dynamic_partitions_requests=requests)
 
