@@ -59,10 +59,12 @@ def records_at_cut(records: Records, cut: dt.date) -> Iterator[tuple[str, pl.Dat
         if record == "enrolment":
             yield record, enrolment, enrolment is first_enrolment
             continue
-        read = frame = records[record] if record != "followup" else first_followup
+        read = records[record] if record != "followup" else first_followup
         column = RECORD_DATE.get(record)
-        if column:
-            frame = _kept(frame, pl.col(column) <= cut)
+        if record == "followup":  # already by its date, for the deaths
+            frame = followup_dated
+        else:
+            frame = _kept(read, pl.col(column) <= cut) if column else read
         if record == "apheresis":  # a product released after the cut was not released at it
             frame = frame.with_columns(
                 pl.when(pl.col("release_date") <= cut).then(pl.col("release_date")).alias("release_date"),
