@@ -136,3 +136,66 @@ def test_an_event_on_one_side_only_is_not_estimable_in_words():
     )
     fit = time_varying_cox(rows)
     assert fit.hr is None and fit.reason is not None and "not estimable" in fit.reason
+
+
+def _efron_level_loop(start, stop, event, x, beta):
+    """The partial likelihood, score and information at ``beta`` as Efron's formula
+    reads: a pass per tie level l = 0 .. max(d) - 1 over the event times with more
+    than l tied events, summed level after level (the fit's code before it grouped
+    the levels into blocks, its risk-set sums included; that they are R's is the
+    other tests' business)."""
+    import numpy as np
+
+    times = np.unique(stop[event])
+    tie = np.searchsorted(times, stop[event])
+    d = np.bincount(tie, minlength=times.size).astype(float)
+
+    by_stop, by_start = np.argsort(stop, kind="stable"), np.argsort(start, kind="stable")
+
+    def risk(v):  # rows with start < t <= stop at each event time: over stop >= t less over start >= t
+        over_stop = np.concatenate([np.cumsum(v[by_stop][::-1])[::-1], [0.0]])
+        over_start = np.concatenate([np.cumsum(v[by_start][::-1])[::-1], [0.0]])
+        return (
+            over_stop[np.searchsorted(stop[by_stop], times, side="left")]
+            - over_start[np.searchsorted(start[by_start], times, side="left")]
+        )
+
+    w = np.exp(beta * x)
+    (s0, a0), (s1, a1), (s2, a2) = (
+        (risk(w * x**k), np.bincount(tie, weights=(w * x**k)[event], minlength=times.size)) for k in (0, 1, 2)
+    )
+    loglik, grad, hess = float(beta * x[event].sum()), float(x[event].sum()), 0.0
+    for level in range(int(d.max())):
+        active = d > level
+        f = level / d[active]
+        denom = s0[active] - f * a0[active]
+        mean = (s1[active] - f * a1[active]) / denom
+        loglik -= float(np.log(denom).sum())
+        grad -= float(mean.sum())
+        hess -= float(((s2[active] - f * a2[active]) / denom - mean**2).sum())
+    return loglik, grad, hess
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_blocked_tie_levels_equal_the_level_by_level_loop_to_the_bit(seed):
+    """Efron's tie levels are summed in blocks of levels that share a risk set (an
+    event time with 21,658 tied events at 100,000 subjects made 21,658 passes, 4 s):
+    on random rows with heavy ties, in blocks as small as seven terms, the likelihood,
+    score and information at several coefficients equal the literal level loop
+    exactly, so no published number moves."""
+    import numpy as np
+
+    from trial_outcomes.analysis.lifelines_fit import _counting_process_newton, _efron_sums
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(20, 3000))
+    start = np.floor(rng.uniform(0, 50, n))
+    stop = start + np.ceil(rng.exponential(200, n))  # past 128 event times: numpy sums those pairwise
+    stop[rng.random(n) < 0.4] = 60.0  # one time with many tied events
+    event = rng.random(n) < 0.6
+    x = (rng.random(n) < 0.4).astype(float)
+    fit = _counting_process_newton(start, stop, event, x)
+    assert not isinstance(fit, str)
+    parts = _efron_sums(start, stop, event, x, cells=7 if seed % 2 else 1 << 20)
+    for beta in (0.0, 0.4, -1.3, fit[0]):
+        assert parts(beta) == _efron_level_loop(start, stop, event, x, beta), beta

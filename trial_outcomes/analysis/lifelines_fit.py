@@ -14,6 +14,7 @@ event table come from it.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -108,49 +109,12 @@ def time_varying_cox(rows: pl.DataFrame) -> CoxEstimate:
 def _counting_process_newton(
     start: np.ndarray, stop: np.ndarray, event: np.ndarray, x: np.ndarray, max_iter: int = 50, tol: float = 1e-9
 ) -> tuple[float, float] | str:
-    """(coef, se) of the one-covariate Efron partial likelihood with delayed entry, or
-    the reason it has none. At each distinct event time t the risk set is the rows
-    with start < t <= stop: the weights summed over stop >= t less those over
-    start >= t."""
-    times = np.unique(stop[event])
-    if times.size == 0:
+    """(coef, se) maximising the one-covariate Efron partial likelihood with delayed
+    entry (``_efron_sums``) by Newton-Raphson, as R's coxph does, or the reason it has
+    none."""
+    if not event.any():
         return "not estimable (no event)"
-    by_stop, by_start = np.argsort(stop, kind="stable"), np.argsort(start, kind="stable")
-    stop_sorted, start_sorted = stop[by_stop], start[by_start]
-    at_stop = np.searchsorted(stop_sorted, times, side="left")  # rows with stop >= t: from here on
-    at_start = np.searchsorted(start_sorted, times, side="left")  # rows with start >= t: from here on
-    tie = np.searchsorted(times, stop[event])  # each event's time index
-    d = np.bincount(tie, minlength=times.size).astype(float)
-    x_events = np.bincount(tie, weights=x[event], minlength=times.size)
-    levels = int(d.max())
-
-    def tail_sums(values: np.ndarray, order: np.ndarray, cut: np.ndarray) -> np.ndarray:
-        total: np.ndarray = np.concatenate([np.cumsum(values[order][::-1])[::-1], [0.0]])
-        picked: np.ndarray = total[cut]
-        return picked
-
-    def parts(beta: float) -> tuple[float, float, float]:
-        w = np.exp(beta * x)
-        sums = []
-        for power in (0, 1, 2):
-            v = w * x**power
-            risk = tail_sums(v, by_stop, at_stop) - tail_sums(v, by_start, at_start)
-            tied = np.bincount(tie, weights=v[event], minlength=times.size)
-            sums.append((risk, tied))
-        (s0, a0), (s1, a1), (s2, a2) = sums
-        loglik = float(beta * x_events.sum())
-        grad = float(x_events.sum())
-        hess = 0.0
-        for level in range(levels):
-            active = d > level
-            f = level / d[active]
-            denom = s0[active] - f * a0[active]
-            mean = (s1[active] - f * a1[active]) / denom
-            loglik -= float(np.log(denom).sum())
-            grad -= float(mean.sum())
-            hess -= float(((s2[active] - f * a2[active]) / denom - mean**2).sum())
-        return loglik, grad, hess
-
+    parts = _efron_sums(start, stop, event, x)
     beta = 0.0
     loglik, grad, hess = parts(beta)
     for _ in range(max_iter):
@@ -174,6 +138,77 @@ def _counting_process_newton(
                 return "not estimable (the information is not positive)"
             return beta, float(1.0 / np.sqrt(-hess))
     return f"not estimable (Newton-Raphson did not converge in {max_iter} iterations)"
+
+
+def _efron_sums(
+    start: np.ndarray, stop: np.ndarray, event: np.ndarray, x: np.ndarray, cells: int = 1 << 20
+) -> Callable[[float], tuple[float, float, float]]:
+    """The one-covariate Efron partial likelihood with delayed entry, its score and
+    its information, as a function of the coefficient. At each distinct event time t
+    the risk set is the rows with start < t <= stop: the weights summed over
+    stop >= t less those over start >= t."""
+    times = np.unique(stop[event])
+    by_stop, by_start = np.argsort(stop, kind="stable"), np.argsort(start, kind="stable")
+    stop_sorted, start_sorted = stop[by_stop], start[by_start]
+    at_stop = np.searchsorted(stop_sorted, times, side="left")  # rows with stop >= t: from here on
+    at_start = np.searchsorted(start_sorted, times, side="left")  # rows with start >= t: from here on
+    tie = np.searchsorted(times, stop[event])  # each event's time index
+    d = np.bincount(tie, minlength=times.size).astype(float)
+    x_events = np.bincount(tie, weights=x[event], minlength=times.size)
+    blocks = _efron_level_blocks(d, cells)
+
+    def tail_sums(values: np.ndarray, order: np.ndarray, cut: np.ndarray) -> np.ndarray:
+        total: np.ndarray = np.concatenate([np.cumsum(values[order][::-1])[::-1], [0.0]])
+        picked: np.ndarray = total[cut]
+        return picked
+
+    def parts(beta: float) -> tuple[float, float, float]:
+        w = np.exp(beta * x)
+        sums = []
+        for power in (0, 1, 2):
+            v = w * x**power
+            risk = tail_sums(v, by_stop, at_stop) - tail_sums(v, by_start, at_start)
+            tied = np.bincount(tie, weights=v[event], minlength=times.size)
+            sums.append((risk, tied))
+        (s0, a0), (s1, a1), (s2, a2) = sums
+        loglik = float(beta * x_events.sum())
+        grad = float(x_events.sum())
+        hess = 0.0
+        for active, level in blocks:
+            f = level[:, None] / d[active][None, :]
+            denom = s0[active] - f * a0[active]
+            mean = (s1[active] - f * a1[active]) / denom
+            for lo, mu, h in zip(
+                np.log(denom).sum(axis=1).tolist(),
+                mean.sum(axis=1).tolist(),
+                ((s2[active] - f * a2[active]) / denom - mean**2).sum(axis=1).tolist(),
+                strict=True,
+            ):
+                loglik -= lo
+                grad -= mu
+                hess -= h
+        return loglik, grad, hess
+
+    return parts
+
+
+def _efron_level_blocks(d: np.ndarray, cells: int = 1 << 20) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Efron's terms level by level, l = 0 .. max(d) - 1, where level l sums over the
+    event times with more than l tied events (``active``, in time order), grouped into
+    blocks of consecutive levels that share one active set: (active, levels). A block's
+    terms are one (levels x active) array whose rows are summed as the loop summed each
+    level, so the sums are the loop's to the bit, in its order; at 100,000 subjects an
+    event time with 21,658 tied events (day 28) made 21,658 passes of a dozen numpy
+    calls each, 4 s of the survival step. A block is split to hold at most ``cells``
+    terms."""
+    blocks: list[tuple[np.ndarray, np.ndarray]] = []
+    edges = np.unique(np.concatenate([[0], d]).astype(np.int64))  # the active set changes where a level reaches a d
+    for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+        active = np.flatnonzero(d > lo)
+        step = max(1, cells // max(1, active.size))
+        for first in range(lo, hi, step):
+            blocks.append((active, np.arange(first, min(hi, first + step), dtype=float)))
+    return blocks
 
 
 def wald_estimate(coef: float, se: float, p: float) -> CoxEstimate:
