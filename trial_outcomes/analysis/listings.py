@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import polars as pl
 
 from trial_outcomes import labels
-from trial_outcomes.analysis.frames import require, stacked, streamed
+from trial_outcomes.analysis.frames import AnyFrame, require, stacked, streamed
 
 SAE, GRADE3, AESI = "Serious adverse events", "Grade >= 3 adverse events", "Adverse events of special interest"
 LISTINGS = {
@@ -109,42 +109,47 @@ def outcome(grade: pl.Expr, ongoing: pl.Expr) -> pl.Expr:
     )
 
 
-def ae_listings(adae: pl.DataFrame, previous_keys: pl.DataFrame | None) -> pl.DataFrame:
+def ae_listings(adae: AnyFrame, previous_keys: pl.DataFrame | None) -> pl.DataFrame:
     """Every treatment-emergent AE in each listing it belongs to (an event may be in
     several), by listing, subject and onset. ``previous_keys``: ``USUBJID, AESPID`` of
-    the previous published cut's ADAE, or None when there is none (``NEWFL`` empty)."""
+    the previous published cut's ADAE, or None when there is none (``NEWFL`` empty).
+    ``adae`` may be a lazy scan of the stored dataset: only the listed events' shown
+    columns are read."""
     require(adae, "ADAE", "USUBJID", "AESPID", "AESER", "AETOXGR", "AESIFL", "TRTEMFL", "AEONGO")
     # each listing sorted on its own and the listings put one after the other in one piece, a
     # column at a time (``frames.stacked``): sorting them together held the 4.7 million listed
     # events of a million subjects three times, and a frame left in three pieces was copied
     # whole into one by each later reader (the contract's check, the UI's preview, the writer)
-    return stacked(_listed(adae, previous_keys))
+    return stacked(_listed(adae.lazy(), previous_keys))
 
 
-def _listed(adae: pl.DataFrame, previous_keys: pl.DataFrame | None) -> list[pl.DataFrame]:
+def _listed(adae: pl.LazyFrame, previous_keys: pl.DataFrame | None) -> list[pl.DataFrame]:
     """Each listing of ``ae_listings`` in ``LISTINGS`` order, by subject and onset.
 
-    The treatment-emergent events are put in that order by their row numbers alone, and
-    each listing takes its rows' shown columns from ADAE in that order: the events were
-    copied whole, sorted and filtered (ADAE's 3.9 million events at a million subjects
-    held beside it twice)."""
+    The events any listing holds are read once, with the columns a listing shows, in
+    their order in ADAE; they are put in the listings' order by their positions alone,
+    and each listing takes its rows from them in that order: the events were copied
+    whole, sorted and filtered (ADAE's 3.9 million events at a million subjects held
+    beside it twice), and ADAE's forty columns were held for the listings' fourteen."""
+    listed = (pl.col("TRTEMFL") == "Y") & pl.any_horizontal(rule.fill_null(False) for rule in LISTINGS.values())
     # an event is once in a listing (AESPID is unique within a subject): this order is total
     order = (
-        adae.lazy()
+        adae.filter(listed)
         .with_row_index("_row")
-        .filter(pl.col("TRTEMFL") == "Y")
         .sort("USUBJID", "ASTDT", "AESPID", maintain_order=True)
         .select("_row", *[rule.fill_null(False).alias(name) for name, rule in LISTINGS.items()])
         .collect()
     )
-    # only the columns a listing shows (ADAE has about forty), and the one its outcome needs
-    shown = adae.select(list(dict.fromkeys([c for c in LISTING_COLUMNS if c in adae.columns] + ["AEONGO"])))
+    # only the columns a listing shows, and the one its outcome needs
+    names = adae.collect_schema().names()
+    columns = list(dict.fromkeys([c for c in LISTING_COLUMNS if c in names] + ["AEONGO"]))
+    shown = adae.filter(listed).select(columns).collect()
     seen = (
         None
         if previous_keys is None
         else previous_keys.select("USUBJID", "AESPID").unique().with_columns(pl.lit("N").alias("NEWFL"))
     )
-    listed = []
+    parts = []
     for name in LISTINGS:
         part = shown[order.filter(pl.col(name)).get_column("_row")].with_columns(
             outcome(pl.col("AETOXGR"), pl.col("AEONGO")).alias("outcome"), pl.lit(name).alias("listing")
@@ -155,8 +160,8 @@ def _listed(adae: pl.DataFrame, previous_keys: pl.DataFrame | None) -> list[pl.D
             part = part.join(seen, on=["USUBJID", "AESPID"], how="left", maintain_order="left").with_columns(
                 pl.col("NEWFL").fill_null("Y")
             )
-        listed.append(part.select(LISTING_COLUMNS))
-    return listed
+        parts.append(part.select(LISTING_COLUMNS))
+    return parts
 
 
 def _text(value: object) -> str:
@@ -251,16 +256,19 @@ ADAE_COLUMNS = (*LISTING_COLUMNS, "AESIFL", "TRTEMFL", *NARRATIVE_FIELDS)
 NARRATIVE_BLOCK = 20_000
 
 
-def narratives(adsl: pl.DataFrame, adae: pl.DataFrame) -> pl.DataFrame:
+def narratives(adsl: pl.DataFrame, adae: AnyFrame) -> pl.DataFrame:
     """One narrative per death (``kind`` death) and per serious treatment-emergent AE
     (``kind`` SAE, with its ``AESPID``), each from the fixed template: the subject, what
     they received and their day-28 response; the event; the death when there was one."""
-    read = [c for c in (*NARRATIVE_FIELDS, "TRTEMFL") if c in adae.columns]
+    names = adae.collect_schema().names()
+    read = [c for c in (*NARRATIVE_FIELDS, "TRTEMFL") if c in names]
     serious = (
-        adae.select(read)
+        adae.lazy()
+        .select(read)
         .filter((pl.col("TRTEMFL") == "Y") & (pl.col("AESER") == "Y"))
         .with_columns(outcome(pl.col("AETOXGR"), pl.col("AEONGO")).alias("outcome"))
         .sort("USUBJID", "ASTDT", "AESPID")
+        .collect()
     )
     # only what a narrative reads (ADSL has a hundred columns)
     adsl = adsl.select(c for c in NARRATIVE_FIELDS if c in adsl.columns)

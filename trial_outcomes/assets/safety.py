@@ -13,7 +13,7 @@ from trial_outcomes.analysis.syndromes import SyndromeGrading
 from trial_outcomes.assets.files import contract_check_spec, published
 from trial_outcomes.assets.metadata import records_table
 from trial_outcomes.assets.monitoring import previous_cut
-from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading
+from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading, scanning
 from trial_outcomes.formatting import pct, pct_ci
 
 VERSION = code_version("assets/safety.py")
@@ -156,9 +156,9 @@ def relapse_summary(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     kinds={"polars", "csv"},
     domain="safety",
     check_specs=[contract_check_spec("listings", ["ae_listings.csv", "narratives.csv"])],
-    ins=reading(adae=listing_rules.ADAE_COLUMNS, adsl=listing_rules.NARRATIVE_FIELDS),
+    ins={**reading(adsl=listing_rules.NARRATIVE_FIELDS), **scanning(adae=listing_rules.ADAE_COLUMNS)},
 )
-def listings(settings: Run, adsl: pl.DataFrame, adae: pl.DataFrame) -> Iterator[Any]:
+def listings(settings: Run, adsl: pl.DataFrame, adae: pl.LazyFrame) -> Iterator[Any]:
     """The closed report's subject listings (serious, grade >= 3 and special-interest
     treatment-emergent AEs, each marked new when not in the previous published cut) and
     a narrative per death and per serious AE from the subject's records."""
