@@ -88,7 +88,9 @@ def _visits(records: Records, subjects: pl.DataFrame) -> pl.DataFrame:
     assessments = scan(records, "assessments").drop(
         "relapse_site", "cd19_at_relapse", "_source_file", "_source_row", strict=False
     )
-    assessed = attributable_assessments(assessments.collect(), subjects)
+    # one query from the records to the rows (the records, then the assessments joined from
+    # them, then the rows, were three copies)
+    assessed = attributable_assessments(assessments, subjects)
     return assessed.select(
         pl.col("subject_id").alias("USUBJID"),
         pl.lit("OVRLRESP").alias("PARAMCD"),
@@ -101,4 +103,4 @@ def _visits(records: Records, subjects: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("mrd_pct").is_not_null()).then(yn_flag(mrd_negative(pl.col("mrd_pct")))).alias("MRDNEGFL"),
         yn_flag(pl.col("REMISSION") & pl.col("_attributable")).alias("CRFL"),
         "ANL01FL",
-    )
+    ).collect()
