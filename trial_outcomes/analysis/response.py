@@ -33,7 +33,7 @@ import datetime as dt
 import polars as pl
 
 from trial_outcomes.analysis.flags import yn_flag
-from trial_outcomes.analysis.frames import AnyFrame, require
+from trial_outcomes.analysis.frames import AnyFrame, require, streamed
 from trial_outcomes.analysis.timeline import study_day
 
 REMISSION = ("CR", "CRi")
@@ -51,7 +51,7 @@ SUBJECT_COLUMNS = ("subject_id", "TRTSDT", "STRATUM", "ATTRENDT", "DTHDT", "WDDT
 
 def _flagged(frame: pl.DataFrame, name: str) -> pl.DataFrame:
     """One row per subject in ``frame`` with the marker column ``name`` (True), to join."""
-    return frame.select("subject_id").unique().with_columns(pl.lit(True).alias(name))
+    return streamed(frame.lazy().select("subject_id").unique().with_columns(pl.lit(True).alias(name)))
 
 
 def disease_stratum(disease_status: pl.Expr) -> pl.Expr:
@@ -182,14 +182,18 @@ def remission_dates(assessed: pl.DataFrame) -> pl.DataFrame:
     entrant the first MRD-negative one); ``LATERMFL``: Y when that is after day 42
     (a late responder, who enters DFS but is an EFS treatment failure);
     ``LSTREMDT``: the last CR/CRi assessment on or after it, the DFS censoring date."""
-    first = (
-        assessed.filter(pl.col("_attributable") & pl.col("REMISSION"))
+    # both streamed (``frames.streamed``), minima and maxima in no row order: the join of
+    # 5.8 million assessments to the first remissions at a million subjects was held whole
+    first = streamed(
+        assessed.lazy()
+        .filter(pl.col("_attributable") & pl.col("REMISSION"))
         .group_by("subject_id")
         .agg(pl.col("assessment_date").min().alias("FRMDT"), pl.col("ADY").min().alias("FRMDY"))
     )
-    last = (
-        assessed.select("subject_id", "assessment_date", "response")  # not every column, 5.8 million rows
-        .join(first, on="subject_id", how="inner")
+    last = streamed(
+        assessed.lazy()
+        .select("subject_id", "assessment_date", "response")
+        .join(first.lazy(), on="subject_id", how="inner")
         .filter(pl.col("response").is_in(REMISSION) & (pl.col("assessment_date") >= pl.col("FRMDT")))
         .group_by("subject_id")
         .agg(pl.col("assessment_date").max().alias("LSTREMDT"))
@@ -254,10 +258,15 @@ def overall_remission_3m(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt
     death on day 12 after it, or by an NR assessment, counted."""
     cut_day = study_day(pl.lit(cut))
     ends = remission_ends(assessed, subjects)
-    candidates = assessed.filter(pl.col("_attributable") & pl.col("REMISSION") & (pl.col("ADY") <= ORR3M_LAST_DAY))
-    broken = (
-        candidates.select("subject_id", "ADY")
-        .join(ends, on="subject_id", how="inner")
+    candidates = assessed.filter(
+        pl.col("_attributable") & pl.col("REMISSION") & (pl.col("ADY") <= ORR3M_LAST_DAY)
+    ).select("subject_id", "ADY", "assessment_date", "TRTSDT")  # TRTSDT: the cut's study day
+    # streamed: each remission against each end of its subject, held whole, was 0.6 GB at a
+    # million subjects; only the broken (subject, day) pairs are kept, in no row order
+    broken = streamed(
+        candidates.lazy()
+        .select("subject_id", "ADY")
+        .join(ends.lazy(), on="subject_id", how="inner")
         .filter(
             ((pl.col("_end_day") > pl.col("ADY")) | (pl.col("_death") & (pl.col("_end_day") == pl.col("ADY"))))
             & (pl.col("_end_day") <= pl.col("ADY") + ORR3M_MAINTAINED_DAYS)
@@ -269,8 +278,9 @@ def overall_remission_3m(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt
     judged = candidates.join(broken, on=["subject_id", "ADY"], how="left").with_columns(
         pl.col("_broken").fill_null(False)
     )
-    maintained = (
-        judged.filter(~pl.col("_broken") & (pl.col("ADY") + ORR3M_MAINTAINED_DAYS <= cut_day))
+    maintained = streamed(
+        judged.lazy()
+        .filter(~pl.col("_broken") & (pl.col("ADY") + ORR3M_MAINTAINED_DAYS <= cut_day))
         .group_by("subject_id")
         .agg(pl.col("assessment_date").min().alias("ORR3MDT"))
     )
