@@ -132,9 +132,18 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, rho: floa
     order = np.argsort(time, kind="stable")
     time, status, g = time[order], status[order], g[order]
     _, start = np.unique(time, return_index=True)
-    stops = np.append(start[1:], len(time))
+    # the subjects of each distinct time by status and group, counted at once (whole numbers,
+    # exact in floating point); the loop visits the times with an event, each with its risk
+    # sets, the subjects of the group not yet removed at earlier times
+    at_time = np.repeat(np.arange(len(start)), np.diff(np.append(start, len(time))))
+    counts = np.zeros((len(start), 3, k))
+    np.add.at(counts, (at_time, status, g), 1)
+    removed = counts.sum(axis=1)
+    risk_sets = np.bincount(g, minlength=k).astype(float) - np.vstack(
+        [np.zeros((1, k)), np.cumsum(removed, axis=0)[:-1]]
+    )
+    with_event = np.flatnonzero(counts[:, 1:, :].sum(axis=(1, 2)) > 0)
 
-    rs = np.bincount(g, minlength=k).astype(float)
     f1m = np.zeros(k)  # group CIF, left-continuous
     skmm = np.ones(k)  # group KM of any event, left-continuous
     f1 = np.zeros(k)
@@ -146,9 +155,8 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, rho: floa
     v2 = np.zeros((k - 1, k))
     v3 = np.zeros(k)
     with np.errstate(divide="ignore", invalid="ignore"):  # masked branches of np.where divide by 0
-        for lo, hi in zip(start, stops, strict=True):
-            d = np.zeros((3, k))
-            np.add.at(d, (status[lo:hi], g[lo:hi]), 1)
+        for i in with_event:
+            d, rs = counts[i], risk_sets[i]
             nd1, nd2 = d[1].sum(), d[2].sum()
             if nd1 or nd2:
                 at_risk = rs > 0
@@ -189,7 +197,6 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, rho: floa
                         v2[:, j] -= t1 * t4 * t3
                         v += np.outer(t1, t1) * t3
                 fm = f
-            np.subtract.at(rs, g[lo:hi], 1)
             f1m, skmm = f1.copy(), skm.copy()
     cc = c[: k - 1, :]
     v = v + cc @ np.diag(v3) @ cc.T + cc @ v2.T + v2 @ cc.T
