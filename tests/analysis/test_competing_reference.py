@@ -66,3 +66,18 @@ def test_cif_ci_brackets_the_estimate_on_the_log_log_scale():
     assert lcl == pytest.approx(est ** np.exp(z * se / (est * abs(np.log(est)))), rel=1e-12)
     assert ucl == pytest.approx(est ** np.exp(-z * se / (est * abs(np.log(est)))), rel=1e-12)
     assert lcl < est < ucl
+
+
+def test_grays_test_on_three_groups_with_tied_times_matches_cuminc():
+    """Three groups, 30 subjects, times tied within and across groups, events of both
+    causes at one time. R 4.2, cmprsk: ``cuminc(time, status, group)$Tests`` gives for
+    cause 1 stat 2.96480544428619, p 0.227091394827957, df 2."""
+    time = np.array(
+        [2, 2, 3, 3, 3, 5, 5, 6, 7, 7, 7, 8, 9, 9, 10, 10, 11, 12, 12, 12, 14, 15, 15, 16, 18, 18, 20, 21, 21, 25]
+    )
+    status = np.array([1, 2, 0, 1, 1, 2, 1, 0, 1, 2, 2, 1, 0, 1, 1, 0, 2, 1, 1, 0, 1, 2, 0, 1, 1, 2, 0, 1, 0, 1])
+    group = np.array(list("abc" * 10))
+    test = gray_test(time, status, group)
+    assert test.statistic == pytest.approx(2.96480544428619, rel=1e-9)
+    assert test.p_value == pytest.approx(0.227091394827957, rel=1e-9)
+    assert test.df == 2

@@ -122,5 +122,7 @@ def test_a_scan_of_the_stored_adae_gives_the_same_listings_and_narratives(tmp_pa
     before = d.adae.filter(pl.col("AETERM") != "Pneumonia").select("USUBJID", "AESPID")
     for keys in (None, before):
         assert ae_listings(scanned, keys).equals(ae_listings(d.adae, keys))
-    assert ae_listings(scanned, before)["NEWFL"].to_list().count("Y") == 3  # the pneumonia: serious, grade 5, an infection
+    assert (
+        ae_listings(scanned, before)["NEWFL"].to_list().count("Y") == 3
+    )  # the pneumonia: serious, grade 5, an infection
     assert narratives(d.adsl, scanned).equals(narratives(d.adsl, d.adae))
