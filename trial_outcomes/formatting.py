@@ -161,3 +161,9 @@ def p_value(p: float | None) -> str:
     if p is None:
         return ""
     return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def p_stated(p: float) -> str:
+    """``p = 0.043``; ``p < 0.001`` below a thousandth, where three decimals would print
+    ``p = 0.000`` (a figure's title at a million subjects printed it 18 times)."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"

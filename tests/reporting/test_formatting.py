@@ -105,3 +105,48 @@ def test_a_planned_reference_level_absent_at_the_cut_is_said():
         "The analysis plan's reference level for site, 'ZZ', has no subjects at this cut: the largest group, "
         "'BOREN', is the reference instead."
     ]
+
+
+def test_a_p_value_below_a_thousandth_is_not_printed_as_zero():
+    """Three decimals print p = 1e-242 as 0.000 (a million subjects' figures did, 18
+    times): below 0.001 it reads p < 0.001; 0.001 itself and above keep three decimals."""
+    from trial_outcomes.formatting import p_stated
+
+    assert p_stated(5.957e-242) == "p < 0.001"
+    assert p_stated(0.0) == "p < 0.001"
+    assert p_stated(0.000999) == "p < 0.001"
+    assert p_stated(0.001) == "p = 0.001"
+    assert p_stated(0.0434) == "p = 0.043"
+
+
+def test_the_risk_tables_group_labels_end_before_a_count_of_seven_digits(monkeypatch):
+    """The number at risk under a curve: each group's label sits left of the first
+    column, which is centred on the axis' left edge. With a million subjects the counts
+    (316,917; 1,419,992) ran into the labels ("Female316917"): drawn, every label's
+    right edge is left of every first-column count's left edge; with three-digit counts
+    the labels keep their place (the sample's figures are unchanged)."""
+    from trial_outcomes.reporting.figures import survival
+
+    drawn = []
+    monkeypatch.setattr(survival, "figure_bytes", lambda fig: drawn.append(fig) or b"")
+
+    def labels_and_first_column(counts: list[int]) -> tuple[list, list]:
+        curves = [
+            Curve(name, [0.0, 6.0], [0.0, 0.03], [None, None], [None, None], [], [], [n, n // 2])
+            for name, n in zip(("Female", "Male"), counts, strict=True)
+        ]
+        survival.draw(SurvivalSpec("t", "s", True, "first remission", [0.0, 6.0], curves))
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        fig = drawn.pop()
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        texts = {t.get_text().strip(): t for t in fig.texts}
+        label_boxes = [t.get_window_extent(renderer) for k, t in texts.items() if k in ("Female", "Male")]
+        assert len(label_boxes) == 2, list(texts)
+        column = next(t for k, t in texts.items() if k.startswith(str(counts[0])))
+        return label_boxes, [column.get_window_extent(renderer)]
+
+    labels, column = labels_and_first_column([316_917, 1_419_992])
+    assert max(box.x1 for box in labels) < min(box.x0 for box in column)
+    labels, column = labels_and_first_column([316, 141])
+    assert max(box.x1 for box in labels) < min(box.x0 for box in column)

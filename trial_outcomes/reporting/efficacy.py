@@ -322,7 +322,7 @@ def _endpoint_rows(
             row.append(median_ci_months(r["median_days"], r["median_lcl_days"], r["median_ucl_days"]))
             row.append("NR" if r["median_days"] is None else f"{r['median_days']:.0f}")
         row += [landmark_rate(r, d, m, short=True) for m in landmarks]
-        test = "" if r["logrank_p"] is None else f"{r['logrank_chisq']:.2f} / {r['logrank_p']:.3f}"
+        test = "" if r["logrank_p"] is None else f"{r['logrank_chisq']:.2f} / {p_value(r['logrank_p'])}"
         row.append(test)
         rows.append(row)
         shown = [n for n in (d.get("notes") or "").split("; ") if n and not n.startswith("median")]

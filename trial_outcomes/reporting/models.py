@@ -11,7 +11,7 @@ import polars as pl
 
 from trial_outcomes import labels
 from trial_outcomes.analysis.models import PER_UNIT, PH_REJECTS
-from trial_outcomes.formatting import p_value, ratio_ci
+from trial_outcomes.formatting import p_stated, p_value, ratio_ci
 from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.figures.specs import MODEL_FORESTS, model_term_label
 from trial_outcomes.reporting.inputs import ReportInputs
@@ -85,7 +85,7 @@ def ph_paragraph(ph: pl.DataFrame, alpha: float) -> Paragraph:
             if r["covariate"] == "GLOBAL"
             else labels.in_sentence(labels.variable(r["covariate"]))
         )
-        parts.append(f"{what} for {labels.in_sentence(_endpoint('Cox', r['endpoint']))} (p = {p_value(r['p'])})")
+        parts.append(f"{what} for {labels.in_sentence(_endpoint('Cox', r['endpoint']))} ({p_stated(r['p'])})")
     return Paragraph(
         "Proportional hazards: the test rejects for "
         + "; ".join(parts)

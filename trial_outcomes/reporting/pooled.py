@@ -11,7 +11,7 @@ import polars as pl
 from trial_outcomes import labels
 from trial_outcomes.analysis.km import fit_km
 from trial_outcomes.analysis.pooled import POOLED, POOLED_ENDPOINTS, REFERENCE, PooledTables
-from trial_outcomes.formatting import count_pct, fmt, median_ci_months, p_value, pct_ci, ratio_ci
+from trial_outcomes.formatting import count_pct, fmt, median_ci_months, p_stated, p_value, pct_ci, ratio_ci
 from trial_outcomes.reporting.content import Block, Document, Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.figures import forest, survival
 from trial_outcomes.reporting.figures.specs import DAYS_PER_MONTH, at_risk, forest_right
@@ -58,7 +58,7 @@ def figure_specs(tables: PooledTables, titles: dict[str, str]) -> dict[str, obje
         ]
         specs[f"pooled_{endpoint}_by_trial.svg"] = survival.SurvivalSpec(
             f"{labels.endpoint(endpoint)} ({endpoint}) by trial"
-            + (f"; log-rank across trials p = {p:.3f}" if p is not None else ""),
+            + (f"; log-rank across trials {p_stated(p)}" if p is not None else ""),
             f"{POPULATION}; {rows.height} subjects",
             False,
             labels.ORIGINS[endpoint],

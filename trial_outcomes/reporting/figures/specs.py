@@ -19,7 +19,7 @@ from trial_outcomes.analysis.rates import EFFICACY_POPULATION
 from trial_outcomes.analysis.stopping import RULES, SAFETY, STATISTICS
 from trial_outcomes.analysis.survival_results import SurvivalResults
 from trial_outcomes.dates import DAYS_PER_MONTH
-from trial_outcomes.formatting import landmark_rate, months, ratio_ci
+from trial_outcomes.formatting import landmark_rate, months, p_stated, ratio_ci
 from trial_outcomes.reporting.figures.flow import ConsortSpec, SwimmerSpec
 from trial_outcomes.reporting.figures.forest import ForestRow, ForestSpec
 from trial_outcomes.reporting.figures.kinetics import Profile, SpaghettiSpec
@@ -104,7 +104,7 @@ def survival_specs(
             p = rows["logrank_p"][0] if rows.height else None
             test = "Gray's test" if cumulative else "log-rank"
             title += f" by {labels.in_sentence(labels.variable(group_var))}" + (
-                f"; {test} p = {p:.3f}" if p is not None else ""
+                f"; {test} {p_stated(p)}" if p is not None else ""
             )
         n_all = int(rows["n"].sum()) if rows.height else 0
         subtitle = f"{labels.ANALYSES[analysis]}; {n_all} subjects"
@@ -230,7 +230,7 @@ def schoenfeld_specs(
             )
         name = "relapse (cause-specific)" if endpoint == "CIR" else labels.endpoint(endpoint)
         specs[f"ph_{endpoint}_{covariate}.svg"] = SchoenfeldSpec(
-            f"{name}: {labels.variable(covariate)}, scaled Schoenfeld residuals (PH test p = {r['p']:.3f})", panels
+            f"{name}: {labels.variable(covariate)}, scaled Schoenfeld residuals (PH test {p_stated(r['p'])})", panels
         )
     return specs
 

@@ -74,6 +74,10 @@ def y_axis(spec: SurvivalSpec) -> tuple[float, list[float]]:
     return 1.02, [0, 0.25, 0.5, 0.75, 1.0]
 
 
+#: the width of a digit of the risk table (DejaVu Sans at 7.5 points), in inches
+DIGIT_INCHES = 0.065
+
+
 def draw(spec: SurvivalSpec) -> bytes:
     """One axes; the number-at-risk table is text under it, each tick's column one
     text (a line per group), placed in the axes' time coordinates so it lines up
@@ -151,8 +155,12 @@ def draw(spec: SurvivalSpec) -> bytes:
     lines = {"fontsize": 7.5, "va": "top", "linespacing": 1.5}
     for tick, column in zip(spec.ticks, zip(*(c.at_risk for c in spec.curves), strict=True), strict=True):
         fig.text(tick, first, "\n".join(str(n) for n in column), transform=under_ticks, ha="center", **lines)
+    # the labels end left of the first column, which is centred on the axis' left edge (0.21): a
+    # count of five digits or more reached into them (a million subjects' "Female316917")
+    widest = max((len(str(c.at_risk[0])) for c in spec.curves if c.at_risk), default=0)
+    right = 0.19 if widest <= 4 else 0.21 - (DIGIT_INCHES * widest / 2 + 0.04) / 7.4
     for i, curve in enumerate(spec.curves):  # each label in its curve's colour, on its line of the columns
         fig.text(
-            0.19, first, "\n" * i + curve.label.split(" (")[0], ha="right", color=COLOURS[i % len(COLOURS)], **lines
+            right, first, "\n" * i + curve.label.split(" (")[0], ha="right", color=COLOURS[i % len(COLOURS)], **lines
         )
     return figure_bytes(fig)
