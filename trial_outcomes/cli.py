@@ -276,12 +276,19 @@ def cmd_ui(args: argparse.Namespace) -> int:
     print(f"published reports on http://{args.host}:{args.files_port}/ (linked from each cut's asset page)", flush=True)
     # run from the home folder: Dagster then finds no second dagster.yaml to warn about
     processes = [subprocess.Popen(cmd, env=env, cwd=home) for cmd in commands]
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM (kill, a service manager) stops the UI as Ctrl-C does
+
+    # without it a `kill` of this process left the webserver, the daemon and its code servers running
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         files.shutdown()
         files.server_close()
         for p in processes:
