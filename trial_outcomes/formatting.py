@@ -166,4 +166,5 @@ def p_value(p: float | None) -> str:
 def p_stated(p: float) -> str:
     """``p = 0.043``; ``p < 0.001`` below a thousandth, where three decimals would print
     ``p = 0.000`` (a figure's title at a million subjects printed it 18 times)."""
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    shown = p_value(p)
+    return f"p < {shown[1:]}" if shown.startswith("<") else f"p = {shown}"

@@ -30,6 +30,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import dagster as dg
 import pytest
@@ -84,29 +85,7 @@ def project(toxic_drop, tmp_path_factory) -> Iterator[Project]:
         assert [CLI_CUT in str(post) for post in posts] == [True]  # the CLI told the plan's webhook itself
         port = _free_port()
         console = (folder / "ui-console.txt").open("w")
-        ui = subprocess.Popen(
-            [
-                str(cli),
-                "ui",
-                "--data",
-                "drop",
-                "--out",
-                "out",
-                "--plan",
-                "plan.toml",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--files-port",
-                str(_free_port()),
-            ],
-            cwd=folder,
-            env=_bare_env(folder),
-            stdout=console,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        ui = start_ui(folder, console, port, "--data", "drop", "--out", "out", "--plan", "plan.toml")
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_for(base, ui, folder / "ui-console.txt")
@@ -120,6 +99,21 @@ def project(toxic_drop, tmp_path_factory) -> Iterator[Project]:
                 ui.wait()
             console.close()
             shutil.copy(folder / "ui-console.txt", shots / "ui-console.txt")
+
+
+def start_ui(folder: Path, console: IO[str], port: int, *args: str) -> subprocess.Popen[bytes]:
+    """``trial-outcomes ui ARGS`` on loopback ``port`` from ``folder`` with a bare
+    environment, in a session of its own (its process group is its id), its output to
+    ``console``."""
+    cli = Path(sys.executable).parent / "trial-outcomes"  # the venv's script, as the README runs it
+    return subprocess.Popen(
+        [str(cli), "ui", *args, "--host", "127.0.0.1", "--port", str(port), "--files-port", str(_free_port())],
+        cwd=folder,
+        env=_bare_env(folder),
+        stdout=console,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def _wait_for(base: str, ui: subprocess.Popen[bytes], console: Path) -> None:

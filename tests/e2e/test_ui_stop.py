@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_dagster_ui import _bare_env, _free_port, _wait_for
+from tests.e2e.test_dagster_ui import _free_port, _wait_for, start_ui
 
 pytestmark = pytest.mark.slow
 
@@ -34,29 +32,10 @@ def _group(pgid: int) -> list[int]:
 
 def test_sigterm_stops_the_web_server_and_the_daemon(tmp_path):
     root = Path(__file__).resolve().parents[2]
-    cli = Path(sys.executable).parent / "trial-outcomes"
     port = _free_port()
     console = tmp_path / "console.txt"
     with console.open("w") as out:
-        ui = subprocess.Popen(
-            [
-                str(cli),
-                "ui",
-                "--data",
-                str(root / "data" / "sample"),
-                "--out",
-                "out",
-                "--port",
-                str(port),
-                "--files-port",
-                str(_free_port()),
-            ],
-            cwd=tmp_path,
-            env=_bare_env(tmp_path),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        ui = start_ui(tmp_path, out, port, "--data", str(root / "data" / "sample"), "--out", "out")
         try:
             _wait_for(f"http://127.0.0.1:{port}", ui, console)
             assert len(_group(ui.pid)) >= 3  # the CLI, the web server, the daemon

@@ -158,45 +158,44 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, rho: floa
         for i in with_event:
             d, rs = counts[i], risk_sets[i]
             nd1, nd2 = d[1].sum(), d[2].sum()
-            if nd1 or nd2:
-                at_risk = rs > 0
-                td = d[1] + d[2]
-                skm = np.where(at_risk, skmm * (rs - td) / np.where(at_risk, rs, 1), skm)
-                f1 = np.where(at_risk, f1m + skmm * d[1] / np.where(at_risk, rs, 1), f1)
-                tr = np.sum(np.where(at_risk, rs / skmm, 0.0))
-                tq = np.sum(np.where(at_risk, rs * (1 - f1m) / skmm, 0.0))
-                f = fm + nd1 / tr
-                fb = (1 - fm) ** rho
-                # a: this time's contribution to the score's derivative; c accumulates it
-                ratio = np.where(at_risk, rs / skmm, 0.0)
-                a = -fb * np.outer(ratio, ratio) / tr
-                np.fill_diagonal(a, fb * ratio * (1 - ratio / tr))
-                a[~at_risk, :] = 0.0
-                a[:, ~at_risk] = 0.0
-                c += a * nd1 / (tr * (1 - fm))
-                risk = at_risk[: k - 1]
-                score += np.where(
-                    risk, fb * (d[1, : k - 1] - nd1 * rs[: k - 1] * (1 - f1m[: k - 1]) / (skmm[: k - 1] * tq)), 0.0
-                )
-                if nd1 > 0:
-                    for j in np.flatnonzero(at_risk):
-                        t4 = 1 - (1 - f) / skm[j] if skm[j] > 0 else 1.0
-                        t5 = 1 - (nd1 - 1) / (tr * skmm[j] - 1) if nd1 > 1 else 1.0
-                        t3 = t5 * skmm[j] * nd1 / (tr * rs[j])
-                        v3[j] += t4 * t4 * t3
-                        t1 = a[: k - 1, j] - t4 * c[: k - 1, j]
-                        v2[:, j] += t1 * t4 * t3
-                        v += np.outer(t1, t1) * t3
-                if nd2 > 0:
-                    for j in np.flatnonzero((skm > 0) & (d[2] > 0)):
-                        t4 = (1 - f) / skm[j]
-                        t5 = 1 - (d[2, j] - 1) / (rs[j] - 1) if d[2, j] > 1 else 1.0
-                        t3 = t5 * skmm[j] ** 2 * d[2, j] / rs[j] ** 2
-                        v3[j] += t4 * t4 * t3
-                        t1 = t4 * c[: k - 1, j]
-                        v2[:, j] -= t1 * t4 * t3
-                        v += np.outer(t1, t1) * t3
-                fm = f
+            at_risk = rs > 0
+            td = d[1] + d[2]
+            skm = np.where(at_risk, skmm * (rs - td) / np.where(at_risk, rs, 1), skm)
+            f1 = np.where(at_risk, f1m + skmm * d[1] / np.where(at_risk, rs, 1), f1)
+            tr = np.sum(np.where(at_risk, rs / skmm, 0.0))
+            tq = np.sum(np.where(at_risk, rs * (1 - f1m) / skmm, 0.0))
+            f = fm + nd1 / tr
+            fb = (1 - fm) ** rho
+            # a: this time's contribution to the score's derivative; c accumulates it
+            ratio = np.where(at_risk, rs / skmm, 0.0)
+            a = -fb * np.outer(ratio, ratio) / tr
+            np.fill_diagonal(a, fb * ratio * (1 - ratio / tr))
+            a[~at_risk, :] = 0.0
+            a[:, ~at_risk] = 0.0
+            c += a * nd1 / (tr * (1 - fm))
+            risk = at_risk[: k - 1]
+            score += np.where(
+                risk, fb * (d[1, : k - 1] - nd1 * rs[: k - 1] * (1 - f1m[: k - 1]) / (skmm[: k - 1] * tq)), 0.0
+            )
+            if nd1 > 0:
+                for j in np.flatnonzero(at_risk):
+                    t4 = 1 - (1 - f) / skm[j] if skm[j] > 0 else 1.0
+                    t5 = 1 - (nd1 - 1) / (tr * skmm[j] - 1) if nd1 > 1 else 1.0
+                    t3 = t5 * skmm[j] * nd1 / (tr * rs[j])
+                    v3[j] += t4 * t4 * t3
+                    t1 = a[: k - 1, j] - t4 * c[: k - 1, j]
+                    v2[:, j] += t1 * t4 * t3
+                    v += np.outer(t1, t1) * t3
+            if nd2 > 0:
+                for j in np.flatnonzero((skm > 0) & (d[2] > 0)):
+                    t4 = (1 - f) / skm[j]
+                    t5 = 1 - (d[2, j] - 1) / (rs[j] - 1) if d[2, j] > 1 else 1.0
+                    t3 = t5 * skmm[j] ** 2 * d[2, j] / rs[j] ** 2
+                    v3[j] += t4 * t4 * t3
+                    t1 = t4 * c[: k - 1, j]
+                    v2[:, j] -= t1 * t4 * t3
+                    v += np.outer(t1, t1) * t3
+            fm = f
             f1m, skmm = f1.copy(), skm.copy()
     cc = c[: k - 1, :]
     v = v + cc @ np.diag(v3) @ cc.T + cc @ v2.T + v2 @ cc.T

@@ -132,18 +132,18 @@ def _listed(adae: pl.LazyFrame, previous_keys: pl.DataFrame | None) -> list[pl.D
     whole, sorted and filtered (ADAE's 3.9 million events at a million subjects held
     beside it twice), and ADAE's forty columns were held for the listings' fourteen."""
     listed = (pl.col("TRTEMFL") == "Y") & pl.any_horizontal(rule.fill_null(False) for rule in LISTINGS.values())
+    # only the columns a listing shows, the one its outcome needs and the listings' rules read
+    names = adae.collect_schema().names()
+    columns = list(dict.fromkeys([c for c in LISTING_COLUMNS if c in names] + ["AEONGO", "AESIFL"]))
+    shown = adae.filter(listed).select(columns).collect()
     # an event is once in a listing (AESPID is unique within a subject): this order is total
     order = (
-        adae.filter(listed)
+        shown.lazy()
         .with_row_index("_row")
         .sort("USUBJID", "ASTDT", "AESPID", maintain_order=True)
         .select("_row", *[rule.fill_null(False).alias(name) for name, rule in LISTINGS.items()])
         .collect()
     )
-    # only the columns a listing shows, and the one its outcome needs
-    names = adae.collect_schema().names()
-    columns = list(dict.fromkeys([c for c in LISTING_COLUMNS if c in names] + ["AEONGO"]))
-    shown = adae.filter(listed).select(columns).collect()
     seen = (
         None
         if previous_keys is None

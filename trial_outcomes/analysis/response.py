@@ -33,7 +33,7 @@ import datetime as dt
 import polars as pl
 
 from trial_outcomes.analysis.flags import yn_flag
-from trial_outcomes.analysis.frames import AnyFrame, require, streamed
+from trial_outcomes.analysis.frames import require, streamed
 from trial_outcomes.analysis.timeline import study_day
 
 REMISSION = ("CR", "CRi")
@@ -73,21 +73,18 @@ def is_remission(response: pl.Expr, mrd: pl.Expr, stratum: pl.Expr) -> pl.Expr:
     return morphologic & ((stratum != MRD_PERSISTENT) | mrd_negative(mrd))
 
 
-def attributable_assessments(assessments: AnyFrame, subjects: pl.DataFrame) -> AnyFrame:
+def attributable_assessments(assessments: pl.LazyFrame, subjects: pl.DataFrame) -> pl.LazyFrame:
     """Every assessment of an infused subject with its study day ``ADY``, ``ANL01FL``
     (Y: before the first HSCT or new therapy, so attributable to CAR-T) and
     ``REMISSION`` (``is_remission`` at this assessment). A remission reached only
     after salvage therapy started (CR at month 2, salvage from day 43) has
-    ``ANL01FL`` = N and counts toward no CAR-T response. Given a lazy query (a scan
-    of the stored records), it returns the query: collected once, the records are
-    not held beside the assessments joined from them."""
+    ``ANL01FL`` = N and counts toward no CAR-T response. A query of the records (a
+    scan of the stored file), collected once by the caller: the records are not held
+    beside the assessments joined from them."""
     require(assessments, "assessments", "subject_id", "assessment_date", "response", "mrd_pct")
     require(subjects, "subjects", "subject_id", "TRTSDT", "STRATUM", "ATTRENDT")
-    wanted = subjects.select("subject_id", "TRTSDT", "STRATUM", "ATTRENDT")
-    if isinstance(assessments, pl.LazyFrame):
-        joined = assessments.join(wanted.lazy(), on="subject_id", how="inner")
-    else:
-        joined = assessments.join(wanted, on="subject_id", how="inner")
+    wanted = subjects.lazy().select("subject_id", "TRTSDT", "STRATUM", "ATTRENDT")
+    joined = assessments.join(wanted, on="subject_id", how="inner")
     attributable = pl.col("ATTRENDT").is_null() | (pl.col("assessment_date") < pl.col("ATTRENDT"))
     return joined.with_columns(
         study_day(pl.col("assessment_date")).alias("ADY"),
