@@ -26,6 +26,8 @@ telemetry:
   enabled: false
 nux:
   enabled: false
+python_logs:
+  python_log_level: INFO
 run_coordinator:
   module: trial_outcomes.pipelines.coordinator
   class: CutCheckingRunCoordinator

@@ -1,0 +1,43 @@
+"""The Dagster instance files keep a run's event log to INFO and above: Dagster's own
+DEBUG lines (two per input a step loads) were a quarter of a sample run's stored
+events, each a database write, and carry nothing the structured events do not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import yaml
+
+from trial_outcomes.pipelines.instance import DEFAULT_YAML
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_instance_file_keeps_info_and_above() -> None:
+    sources = {
+        "dagster.yaml": (ROOT / "dagster.yaml").read_text(),
+        "deploy/dagster-postgres.yaml": (ROOT / "deploy" / "dagster-postgres.yaml").read_text(),
+        "the project-local default": DEFAULT_YAML,
+    }
+    for name, text in sources.items():
+        assert yaml.safe_load(text)["python_logs"] == {"python_log_level": "INFO"}, name
+    values = yaml.safe_load((ROOT / "deploy" / "helm" / "values.yaml").read_text())
+    assert values["pythonLogs"] == {"pythonLogLevel": "INFO"}
+
+
+def test_a_run_on_the_default_instance_stores_info_and_not_debug() -> None:
+    @dg.asset
+    def speaks(context) -> int:  # type: ignore[no-untyped-def]
+        context.log.debug("a debug line")
+        context.log.info("an info line")
+        context.log.warning("a warning line")
+        return 1
+
+    with dg.instance_for_test(overrides=yaml.safe_load(DEFAULT_YAML)) as instance:
+        result = dg.materialize([speaks], instance=instance)
+        assert result.success
+        messages = [record.user_message for record in instance.all_logs(result.run_id) if not record.is_dagster_event]
+    assert "an info line" in messages
+    assert "a warning line" in messages
+    assert "a debug line" not in messages
