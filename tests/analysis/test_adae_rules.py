@@ -193,6 +193,15 @@ def test_clopper_pearson_matches_r_binom_test():
     assert clopper_pearson(0, 0) == (None, None)
 
 
+def test_ae_summary_without_any_teae_keeps_its_first_row_with_zeros():
+    """Two infused subjects, no adverse event: the table is not empty but says
+    0 of 2 (0.0 %) had any TEAE, as ae_soc_summary's overall row does."""
+    d = Trial().enrol("S1").infuse("S1").enrol("S2").infuse("S2").derive()
+    table = ae_summary(d.adae, d.adsl)
+    assert table.columns[:4] == ["term", "n_safety", "n_any", "pct_any"]
+    assert table.rows() == [("Any adverse event", 2, 0, 0.0, 0, 0.0, 0, 0, 0, 0, 0)]
+
+
 def test_ae_summary_counts_subjects_once_by_worst_grade():
     """S1: CRS grades 1 and 3 -> worst 3; S2: CRS 2 and anaemia 3; S3: nothing.
     Safety set 3. Any AE: 2 subjects (66.7 %), both grade 3+.

@@ -97,6 +97,18 @@ def test_degenerate_drops_give_tables_never_an_exception(subjects, same_sex, cut
         how="semi",
     )
     assert reasons["notes"].str.contains("test not computed").all()
+    # every empty limit beside a known estimate says why, as does every empty rate
+    for row, details in zip(tables.summary.iter_rows(named=True), tables.details.iter_rows(named=True), strict=True):
+        notes = details["notes"] or ""
+        if row["median_days"] is not None:
+            assert row["median_lcl_days"] is not None or "median CI lower bound" in notes
+            assert row["median_ucl_days"] is not None or "median CI upper bound" in notes
+        for m in (1, 6, 12):
+            rate, lcl, ucl = row[f"rate_{m}m"], row[f"rate_{m}m_lcl"], row[f"rate_{m}m_ucl"]
+            assert rate is not None or row["n"] == 0 or f"{m}-month rate" in notes
+            assert rate is None or (lcl is not None and ucl is not None) or f"{m}-month rate" in notes
+    # the AE table's first row counts the subjects with any TEAE, none included
+    assert ae_tables.ae_summary(d.adae, d.adsl)["term"][0] == ae_tables.ANY_AE
     assert cox.filter(pl.col("hr").is_null())["note"].is_not_null().all()
     assert follow.height == 1 and landmark.height == 4
     # rates are proportions of evaluable subjects, or empty when there are none

@@ -171,3 +171,42 @@ def test_hsct_landmark_groups_at_the_landmark_and_measures_from_it():
         rows[NO_HSCT_GROUP]["n_events"],
         rows[NO_HSCT_GROUP]["median_days_from_landmark"],
     ) == (1, 1, 100)
+
+
+def test_details_say_why_every_empty_limit_is_empty():
+    """Ten subjects all dead on day 100. R (survival 3.x, conf.type = "log-log"):
+    quantile(fit, 0.5) gives 100 with lower NA and upper NA (the band is undefined at
+    S = 1 before day 100 and at S = 0 from it), and summary(fit, times = 182.625)
+    gives surv 0 with lower NA and upper NA. Each empty limit has its reason; the
+    rate of 0 itself is known (the curve ended in events)."""
+    adtte = pl.DataFrame(
+        {"PARAMCD": ["OS"] * 10, "ANALYSIS": ["primary"] * 10, "AVAL": [100] * 10, "CNSR": [0] * 10}
+    ).with_columns(EVNTTYPE=pl.lit(1), grp=pl.lit("a"))
+    tables = summarise_survival(adtte, (), LANDMARKS)
+    row = tables.summary.row(0, named=True)
+    assert (row["median_days"], row["median_lcl_days"], row["median_ucl_days"]) == (100.0, None, None)
+    assert (row["rate_6m"], row["rate_6m_lcl"], row["rate_6m_ucl"]) == (0.0, None, None)
+    assert tables.details["notes"][0].split("; ") == [
+        "median CI lower bound not estimable",
+        "median CI upper bound not estimable",
+        *[f"{m}-month rate: no confidence interval at an estimate of 0" for m in LANDMARKS],
+    ]
+
+
+def test_every_empty_statistic_of_a_summary_has_a_reason_in_its_details():
+    """On R's data sets by subgroup (KM and cumulative incidence): wherever a median
+    limit or a rate's limit is empty while its estimate is not, the details row
+    names it."""
+    for name, paramcd, group in (("aml", "OS", "x"), ("lung", "OS", "sex"), ("competing", "CIR", "group")):
+        data, _ = load(name)
+        tables = summarise_survival(_as_adtte(data, paramcd, group), ("grp",), LANDMARKS)
+        for row, details in zip(
+            tables.summary.iter_rows(named=True), tables.details.iter_rows(named=True), strict=True
+        ):
+            notes = details["notes"] or ""
+            if row["median_days"] is not None:
+                assert (row["median_lcl_days"] is not None) or "median CI lower bound" in notes, (name, row)
+                assert (row["median_ucl_days"] is not None) or "median CI upper bound" in notes, (name, row)
+            for m in LANDMARKS:
+                if row[f"rate_{m}m"] is not None and (row[f"rate_{m}m_lcl"] is None or row[f"rate_{m}m_ucl"] is None):
+                    assert f"{m}-month rate: no confidence interval" in notes, (name, row)

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import zipfile
 from pathlib import Path
 
@@ -168,6 +169,22 @@ def test_a_cut_after_the_extraction_date_is_refused_naming_both_dates(drop, tmp_
     assert not outcome.success
     assert f"data cut {cut} is after the drop's extraction date ({extracted}" in said
     assert not (tmp_path / "out" / cut).exists()
+
+
+def test_records_dated_after_the_extraction_date_are_named(drop, earlier_output):
+    """``extracted_on`` before the drop's latest records: with no cut given (the
+    default cut is the latest date, one of them) and with a cut before it, the run
+    names such records (file, row, column, value, subject); before, the default cut
+    was refused as "after the extraction date" without naming one, and an earlier
+    cut left them out as records after the cut."""
+    (drop / "drop_info.toml").write_text("extracted_on = 2024-01-15\n")
+    pattern = (
+        r"\w+\.csv, row \d+, column \w+, value '2024-\d\d-\d\d', subject BR-\d+: "
+        r"dated after the drop's extraction date \(2024-01-15"
+    )
+    for cut in ("", CUT):
+        message = _refused(drop, earlier_output, "records dated after the extraction", cut=cut)
+        assert re.search(pattern, message), message
 
 
 def test_unknown_code_lists_allowed_codes(drop, earlier_output):

@@ -10,6 +10,7 @@ from trial_outcomes.io.validation import (
     case_twins,
     cut_in_drop,
     date_order,
+    dates_after_extraction,
     dependent_values,
     duplicate_keys,
     empty_required_files,
@@ -220,3 +221,42 @@ def test_a_planned_cut_may_pass_the_latest_record_but_not_the_extraction_date():
     assert "data cut 2020-07-06 is after the drop's extraction date (2020-07-05" in refused
     assert "after today" in (cut_in_drop(dt.date.fromisoformat("2999-01-01"), records) or "")
     assert latest_record(records) == dt.date(2020, 7, 1)
+
+
+def test_dates_after_the_extraction_date_are_named_by_row():
+    """extracted_on 2020-07-05: the contact of 2020-07-06 (row 3) and the infusion of
+    2020-07-09 (row 2) are named, the contact of 2020-07-05 is not; no extracted_on,
+    nothing."""
+    records = {
+        "enrolment": pl.DataFrame(
+            {
+                "subject_id": ["A", "B"],
+                "enrol_date": [dt.date(2020, 6, 4), dt.date(2020, 6, 20)],
+                "_source_file": ["enrolment.csv"] * 2,
+                "_source_row": [2, 3],
+            }
+        ),
+        "followup": pl.DataFrame(
+            {
+                "subject_id": ["A", "B"],
+                "event_date": [dt.date(2020, 7, 5), dt.date(2020, 7, 6)],
+                "_source_file": ["followup.csv"] * 2,
+                "_source_row": [2, 3],
+            }
+        ),
+        "infusion": pl.DataFrame(
+            {
+                "subject_id": ["B"],
+                "infusion_date": [dt.date(2020, 7, 9)],
+                "_source_file": ["infusion.csv"],
+                "_source_row": [2],
+            }
+        ),
+    }
+    found = dates_after_extraction(records, dt.date(2020, 7, 5))
+    assert found.select("file", "row", "column", "value", "subject").rows() == [
+        ("followup.csv", 3, "event_date", "2020-07-06", "B"),
+        ("infusion.csv", 2, "infusion_date", "2020-07-09", "B"),
+    ]
+    assert found["rule"].str.contains("after the drop's extraction date \\(2020-07-05").all()
+    assert dates_after_extraction(records, None).is_empty()

@@ -63,6 +63,8 @@ def ae_summary(adae: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
         (pl.col("WORSTGR") >= 3).sum().cast(pl.Int64).alias("n_grade3plus"),
         *[(pl.col("WORSTGR") == g).sum().cast(pl.Int64).alias(f"n_grade{g}") for g in range(1, 6)],
     )
+    if table.is_empty():  # no TEAE: the first row still says so, with zeros
+        table = pl.DataFrame([[ANY_AE] + [0] * (table.width - 1)], schema=table.schema, orient="row")
     table = table.with_columns(
         pl.lit(n_safety, dtype=pl.Int64).alias("n_safety"),
         _pct("n_any", n_safety).alias("pct_any"),

@@ -103,8 +103,12 @@ def _summarise(
         median = fit.median()
         if median[0] is None:
             notes.append("median not reached")
-        elif median[2] is None:
-            notes.append("median CI upper bound not reached")
+        else:
+            # R gives NA where the confidence band is undefined: at S = 1 and at S = 0
+            if median[1] is None:
+                notes.append("median CI lower bound not estimable")
+            if median[2] is None:
+                notes.append(f"median CI upper bound {'not estimable' if fit.ended_in_events else 'not reached'}")
     summary.update(median_days=median[0], median_lcl_days=median[1], median_ucl_days=median[2])
     last_day = float(time.max()) if len(time) else None
     nrisk: dict[str, int] = {}
@@ -112,6 +116,8 @@ def _summarise(
         est, lcl, ucl = fit.at(months * DAYS_PER_MONTH) if len(time) else (None, None, None)
         if est is None and len(time):
             notes.append(f"{months}-month rate: no follow-up that long (last day {last_day:.0f})")
+        elif est is not None and (lcl is None or ucl is None):  # R: NA at an estimate of 0 or 1
+            notes.append(f"{months}-month rate: no confidence interval at an estimate of {est:g}")
         summary.update({f"rate_{months}m": est, f"rate_{months}m_lcl": lcl, f"rate_{months}m_ucl": ucl})
         nrisk[f"nrisk_{months}m"] = int((time >= months * DAYS_PER_MONTH).sum())  # R: summary(fit, t)$n.risk
     summary.update(

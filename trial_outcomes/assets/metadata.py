@@ -58,11 +58,9 @@ def records_table(rows: list[dict[str, Any]], columns: list[str]) -> dg.Metadata
     return dg.MetadataValue.table(records=records, schema=schema)
 
 
-def problems_check(
-    check_name: str, problems: pl.DataFrame, what: str, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
-) -> dg.AssetCheckResult:
-    """Pass when ``problems`` is empty; otherwise name each file, row, column, value,
-    subject and rule."""
+def problems_text(what: str, problems: pl.DataFrame) -> str:
+    """``what``, the count, and the first 20 problems, each naming its file, row,
+    column, value, subject and rule."""
     lines = []
     for r in problems.head(20).iter_rows(named=True):
         where = r["file"] + (f", row {r['row']}" if r["row"] is not None else "")
@@ -72,9 +70,15 @@ def problems_check(
         lines.append(f"{where}: {r['rule']}")
     if problems.height > 20:
         lines.append(f"... and {problems.height - 20} more")
-    description = (
-        f"{what}: passed" if problems.is_empty() else f"{what}: {problems.height} problem(s)\n" + "\n".join(lines)
-    )
+    return f"{what}: {problems.height} problem(s)\n" + "\n".join(lines)
+
+
+def problems_check(
+    check_name: str, problems: pl.DataFrame, what: str, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+) -> dg.AssetCheckResult:
+    """Pass when ``problems`` is empty; otherwise name each file, row, column, value,
+    subject and rule."""
+    description = f"{what}: passed" if problems.is_empty() else problems_text(what, problems)
     return dg.AssetCheckResult(
         check_name=check_name,
         passed=problems.is_empty(),

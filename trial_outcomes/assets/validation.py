@@ -9,7 +9,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.cut import records_at_cut
-from trial_outcomes.assets.metadata import problems_check
+from trial_outcomes.assets.metadata import problems_check, problems_text
 from trial_outcomes.assets.shared import DROP_FINGERPRINT_TAG, TRIGGER_TAG, Run, code_version, cut_asset
 from trial_outcomes.errors import DataDropError
 from trial_outcomes.io import validation
@@ -105,6 +105,9 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         raise dg.Failure(
             description="; ".join(f"{r['file']}: {r['rule']}" for r in empty.iter_rows(named=True)), allow_retries=False
         )
+    late = validation.dates_after_extraction(records, info.extracted_on)
+    if late.height:  # before the cut: a default cut is the latest date, one of these
+        raise dg.Failure(description=problems_text("records dated after the extraction", late), allow_retries=False)
     problem = cut_in_drop(settings.cut, records, info.extracted_on)
     if problem:
         raise dg.Failure(description=problem, allow_retries=False)

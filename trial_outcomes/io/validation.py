@@ -515,6 +515,25 @@ def latest_record(records: Records) -> dt.date | None:
     return max((d for d in dates if isinstance(d, dt.date)), default=None)
 
 
+def dates_after_extraction(records: Records, extracted_on: dt.date | None) -> pl.DataFrame:
+    """Every date after the day the drop was extracted (``drop_info.toml``
+    ``extracted_on``): the export cannot hold what had not happened, so such a
+    record is a data error, named, never a record silently left after the cut.
+    Read from each record type's stored file by a query (``Frames.scan``)."""
+    if extracted_on is None:
+        return empty_problems()
+    rule = f"dated after the drop's extraction date ({extracted_on}, drop_info.toml extracted_on)"
+    out = []
+    for record in records:
+        query = records.scan(record) if isinstance(records, Frames) else records[record].lazy()
+        present = query.collect_schema().names()
+        for col in SCHEMAS[record].columns:
+            if col.kind == "date" and col.name in present:
+                late = query.filter(pl.col(col.name) > extracted_on).collect()
+                out.append(_problems(late, col.name, pl.col(col.name), rule))
+    return _concat(out)
+
+
 def cut_in_drop(when: dt.date, records: Records, extracted_on: dt.date | None = None) -> str | None:
     """Why a cut does not fit the drop: before its first enrolment, after the day the
     drop was extracted (``drop_info.toml`` ``extracted_on``: the drop cannot know
