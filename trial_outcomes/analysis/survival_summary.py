@@ -68,6 +68,10 @@ def _curve_frame(fit: KMFit | CIFFit, endpoint: str, analysis: str, group_var: s
     ).with_columns(pl.col("estimate", "lcl", "ucl").fill_nan(None))
 
 
+#: the reason survival_details gives for a rate without limits (R: NA at 0 and 1)
+NO_CI = "no confidence interval at an estimate of"
+
+
 @dataclass(frozen=True)
 class _Row:
     summary: dict[str, Any]
@@ -117,7 +121,7 @@ def _summarise(
         if est is None and len(time):
             notes.append(f"{months}-month rate: no follow-up that long (last day {last_day:.0f})")
         elif est is not None and (lcl is None or ucl is None):  # R: NA at an estimate of 0 or 1
-            notes.append(f"{months}-month rate: no confidence interval at an estimate of {est:g}")
+            notes.append(f"{months}-month rate: {NO_CI} {est:g}")
         summary.update({f"rate_{months}m": est, f"rate_{months}m_lcl": lcl, f"rate_{months}m_ucl": ucl})
         nrisk[f"nrisk_{months}m"] = int((time >= months * DAYS_PER_MONTH).sum())  # R: summary(fit, t)$n.risk
     summary.update(

@@ -11,6 +11,7 @@ import polars as pl
 from trial_outcomes import labels
 from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER, POPULATION
 from trial_outcomes.analysis.rates import EFFICACY_POPULATION, ITT_POPULATION
+from trial_outcomes.analysis.survival_summary import NO_CI
 from trial_outcomes.formatting import (
     FEW_AT_RISK_NOTE,
     count_pct,
@@ -293,6 +294,10 @@ def response_section(inp: ReportInputs) -> Section:
     return Section("Response", "response", blocks, new_page=True)
 
 
+#: the report's one line for survival_details' rates without limits (``NO_CI``)
+NO_CI_NOTE = "NE-NE: no confidence interval where the estimate is 0 or 100 % (R gives none either)."
+
+
 def _endpoint_rows(
     summary: pl.DataFrame,
     details: pl.DataFrame,
@@ -312,6 +317,7 @@ def _endpoint_rows(
     }
     competing = endpoint in COMPETING
     rows, notes = [], []
+    undefined_ci = False
     for r in rows_df.iter_rows(named=True):
         d = detail.get((r["group_var"], r["group"]), {})
         row = [labels.group(r["group_var"], r["group"]), str(r["n"]), str(r["n_events"])]
@@ -325,9 +331,15 @@ def _endpoint_rows(
         test = "" if r["logrank_p"] is None else f"{r['logrank_chisq']:.2f} / {p_value(r['logrank_p'])}"
         row.append(test)
         rows.append(row)
-        shown = [n for n in (d.get("notes") or "").split("; ") if n and not n.startswith("median")]
-        if shown:  # an NR in the table already says the median was not reached
+        said = [n for n in (d.get("notes") or "").split("; ") if n]
+        undefined_ci |= any(NO_CI in n for n in said)
+        # an NR or NE in the table already says a median or its limit is empty; one
+        # line below says why a rate of 0 or 100 % has no interval
+        shown = [n for n in said if not n.startswith("median") and NO_CI not in n]
+        if shown:
             notes.append(f"{labels.group(r['group_var'], r['group'])}: {'; '.join(shown)}.")
+    if undefined_ci:
+        notes.append(NO_CI_NOTE)
     notes.append(FEW_AT_RISK_NOTE)
     return rows, notes
 
