@@ -43,7 +43,27 @@ def test_windows_1252_text_is_refused_not_read_as_mojibake(tmp_path):
     """cp1252 'Décès' (44 E9 63 E8 73) decodes as GB18030 'D閏鑣': refused, naming the line."""
     path = tmp_path / "followup.csv"
     path.write_bytes((HEADER + "BR-001,2021-02-01,DEATH,Décès,OTHER\n").encode("cp1252"))
-    _refused(path, FOLLOWUP, "followup.csv, row 2", "neither UTF-8 nor GB18030", "Windows-1252")
+    _refused(
+        path,
+        FOLLOWUP,
+        "followup.csv, row 2, column detail, subject BR-001",
+        "neither UTF-8 nor GB18030",
+        "Windows-1252",
+    )
+
+
+def test_bytes_that_are_no_encoding_name_the_cell_and_the_subject(tmp_path):
+    """One cp1252 byte (E9, an e with acute) at the end of line 3's detail: neither
+    UTF-8 nor GB18030 (E9 0A is no GB18030 pair); the refusal names the line, the
+    column, the bytes and the subject. Before a quote the column is named; after
+    one it is not guessed."""
+    path = tmp_path / "followup.csv"
+    body = HEADER + "BR-001,2021-01-01,CONTACT,,\nBR-002,2021-02-01,DEATH,Sepsis"
+    path.write_bytes(body.encode() + b"\xe9\n")
+    _refused(path, FOLLOWUP, r"followup.csv, row 3, column detail, value '\\xe9\\n', subject BR-002", "neither UTF-8")
+    path.write_bytes(HEADER.encode() + b'BR-003,2021-02-01,DEATH,"Sepsis, septic shock",OTHER\xe9\n')
+    message = _refused(path, FOLLOWUP, "followup.csv, row 2", "subject BR-003", "neither UTF-8")
+    assert "column" not in message.split("neither")[0]
 
 
 def test_simplified_chinese_gbk_is_read(tmp_path):

@@ -217,18 +217,38 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
     except UnicodeDecodeError:
         text = None
     if text is None or text.encode("gb18030") != body:
-        line = body[:first_bad].count(b"\n") + 1
-        raise _refuse(name, refusal, row=line, value=repr(body[first_bad : first_bad + 4])[2:-1])
+        line, column, subject = _place(body, first_bad)
+        value = repr(body[first_bad : first_bad + 4])[2:-1]
+        raise _refuse(name, refusal, row=line, column=column, value=value, subject=subject)
     for offset, char in enumerate(text):
         if ord(char) > 0x7F and not _in_gb2312(char):
-            line = text.count("\n", 0, offset) + 1
+            line, column, subject = _place(body, len(text[:offset].encode("gb18030")))
             raise _refuse(
                 name,
                 refusal + f" (bytes that would decode as the unusual character {char!r} "
                 "look like another encoding, such as Windows-1252)",
                 row=line,
+                column=column,
+                subject=subject,
             )
     return text, "gb18030"
+
+
+def _place(body: bytes, offset: int) -> tuple[int, str | None, str | None]:
+    """The line of the byte at ``offset`` in a CSV file's bytes and, on a data line
+    with no quote before it, the column it is in and the line's subject: a data
+    manager's query can then name the cell."""
+    row = body[:offset].count(b"\n") + 1
+    if row == 1:
+        return row, None, None
+    header = body[: body.index(b"\n")].decode("utf-8", "replace").rstrip("\r").split(",")
+    start = body.rfind(b"\n", 0, offset) + 1
+    end = body.find(b"\n", offset)
+    line = body[start : len(body) if end < 0 else end].decode("utf-8", "replace").rstrip("\r")
+    before = body[start:offset]
+    index = before.count(b",")
+    column = header[index].strip() if b'"' not in before and index < len(header) else None
+    return row, column or None, _subject_on_line(line, header)
 
 
 def _in_gb2312(char: str) -> bool:
