@@ -51,6 +51,24 @@ def test_another_drop_for_a_published_cut_is_refused_unless_superseded_with_a_re
     assert "Supersedes" in html and reason in html and first["data_drop"]["sha256"][:16] in html
 
 
+def test_a_refused_supersession_also_names_the_drops_own_faults(drop, tmp_path):
+    """A second drop for a published cut whose followup holds a subject never enrolled
+    (BR-999): the refusal says the cut is published from another drop and, since
+    --supersede would not mend it, what is wrong with this drop; before, the user
+    learnt of the fault only after superseding."""
+    out = tmp_path / "out"
+    assert run_pipeline(drop, out, CUT).success
+    first = _manifest(out)
+    with (drop / "followup.csv").open("a") as handle:
+        handle.write("BR-999,2023-12-30,CONTACT,,\n")
+    refused = run_pipeline(drop, out, CUT)
+    said = "\n".join(refused.failures)
+    assert not refused.success
+    assert "already published from another drop" in said
+    assert "This drop would be refused anyway" in said and "subject BR-999" in said, said
+    assert _manifest(out) == first
+
+
 def test_a_stale_file_in_the_work_folder_is_never_published(drop, tmp_path):
     out = tmp_path / "out"
     stale = out / ".work" / CUT / "killed-run"

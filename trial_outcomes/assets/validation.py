@@ -111,10 +111,13 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
     problem = cut_in_drop(settings.cut, records, info.extracted_on)
     if problem:
         raise dg.Failure(description=problem, allow_retries=False)
+    findings = {name: rule(records) for name, (rule, _) in RULES.items()}
     try:
         publication = plan_publication(settings.out_dir, settings.cut_key, fingerprint, settings.supersede_reason)
-    except PublishRefused as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    except PublishRefused as exc:  # said with the drop's own faults, which --supersede would not mend
+        faults = [problems_text(RULES[name][1], found) for name, found in findings.items() if found.height]
+        also = "\n\nThis drop would be refused anyway: " + "\n".join(faults) if faults else ""
+        raise dg.Failure(description=str(exc) + also, allow_retries=False) from None
     absent = {record: r.absent_columns for record, r in raw.items() if r.absent_columns}
     drop = TrialDrop(
         records=records,
@@ -139,8 +142,8 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
             **{f"rows: {r}": records.height(r) for r in records},
         },
     )
-    for name, (rule, text) in RULES.items():
-        yield problems_check(name, rule(records), text)
+    for name, (_, text) in RULES.items():
+        yield problems_check(name, findings[name], text)
     yield problems_check("required_rows", empty, "rows in required files")
 
 
