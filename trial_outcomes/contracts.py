@@ -412,7 +412,11 @@ class SyndromeSummary(dy.Schema):
 class SafetySummary(dy.Schema):
     measure = dy.String(primary_key=True, description="Headline safety rate")
     n_events = _i("Subjects with the event", nullable=False)
-    n = _i("Denominator (safety set)", nullable=False)
+    n = _i(
+        "Denominator: the safety set; for a death within d days, its subjects infused d days before the cut "
+        "or dead within them",
+        nullable=False,
+    )
     rate = _f("Rate", min=0, max=1)
     rate_lcl = _f("95% CI lower (Clopper-Pearson)", min=0, max=1)
     rate_ucl = _f("95% CI upper (Clopper-Pearson)", min=0, max=1)

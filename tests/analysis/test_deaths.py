@@ -5,8 +5,9 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from tests.builders import Trial, adsl_row, tte
+from tests.builders import Trial, adsl_row, day, tte
 from trial_outcomes.analysis.deaths import cause_category_from_text
+from trial_outcomes.analysis.safety_summary import safety_headline
 
 
 @pytest.mark.parametrize(
@@ -123,3 +124,32 @@ def test_death_after_relapse_is_not_nrm_whatever_its_cause():
         .derive()
     )
     assert (adsl_row(d)["DTHCAT"], adsl_row(d)["NRMFL"]) == ("INFECTION", "N")
+
+
+def test_early_death_rates_count_the_subjects_known_at_the_cut():
+    """Cut on day 50. A infused day 0, died day 10; B infused day 0, alive; C infused
+    day 30, alive; D infused day 30, died day 35 (5 days after). Within 30 days:
+    A, B and D are known (C's 30 days end on day 60), 2 of 3. Within 100 days: only
+    the dead are known, 2 of 2. Grade >= 3 CRS and NRM stay over the safety set, 4.
+    Clopper-Pearson for 2 of 3 (R binom.test(2, 3)): 0.09429932 to 0.99159624."""
+    t = (
+        Trial()
+        .enrol("A")
+        .infuse("A")
+        .event("A", 10, "DEATH", "Sepsis during aplasia", "INFECTION")
+        .enrol("B")
+        .infuse("B")
+        .event("B", 45, "CONTACT")
+        .enrol("C", 20)
+        .infuse("C", 30)
+        .event("C", 45, "CONTACT")
+        .enrol("D", 20)
+        .infuse("D", 30)
+        .event("D", 35, "DEATH", "Sepsis during aplasia", "INFECTION")
+    )
+    d = t.derive(cut_day=50)
+    rows = {r["measure"]: r for r in safety_headline(d.adsl, day(50)).iter_rows(named=True)}
+    d30, d100 = rows["Death within 30 days of infusion"], rows["Death within 100 days of infusion"]
+    assert (d30["n_events"], d30["n"], d100["n_events"], d100["n"]) == (2, 3, 2, 2)
+    assert (d30["rate_lcl"], d30["rate_ucl"]) == pytest.approx((0.09429932, 0.99159624), abs=1e-8)
+    assert rows["Grade >= 3 CRS (adjudicated)"]["n"] == rows["Non-relapse mortality (any time)"]["n"] == 4

@@ -9,7 +9,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.builders import Trial
+from tests.builders import Trial, day
 from trial_outcomes.analysis import ae_tables, exposure, relapse, safety_summary
 from trial_outcomes.analysis.landmark import hsct_landmark
 from trial_outcomes.analysis.rates import response_summary
@@ -81,7 +81,7 @@ def test_degenerate_drops_give_tables_never_an_exception(subjects, same_sex, cut
         ae_tables.ae_summary(d.adae, d.adsl),
         ae_tables.ae_soc_summary(d.adae, d.adsl),
         ae_tables.aesi_summary(d.adae, d.adsl),
-        safety_summary.safety_headline(d.adsl),
+        safety_summary.safety_headline(d.adsl, day(cut_day)),
         safety_summary.deaths_summary(d.adsl),
         exposure.exposure_summary(d.adsl),
         relapse.relapse_summary(d.adsl, (6, 12)).summary,

@@ -4,6 +4,7 @@ rates with exact CIs, and deaths by cause category (tern's DTHT01 in spirit)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import polars as pl
@@ -117,26 +118,39 @@ def _rate_row(measure: str, events: int, n: int) -> dict[str, Any]:
 
 
 #: the ADSL columns ``safety_headline`` reads
-HEADLINE_COLUMNS = ("SAFFL", "CRSGR", "CRSGRAJ", "ICANGR", "ICANGRAJ", "DTH30FL", "DTH100FL", "NRMFL")
+HEADLINE_COLUMNS = ("SAFFL", "TRTSDT", "CRSGR", "CRSGRAJ", "ICANGR", "ICANGRAJ", "DTH30FL", "DTH100FL", "NRMFL")
 
 
-def safety_headline(adsl: pl.DataFrame) -> pl.DataFrame:
+def safety_headline(adsl: pl.DataFrame, cut: dt.date) -> pl.DataFrame:
     """``safety_summary.csv``: the headline safety rates over the safety set, with
     exact Clopper-Pearson 95 % CIs: grade >= 3 CRS and ICANS (adjudicated, then
-    reported), deaths within 30 and 100 days of infusion, non-relapse mortality."""
+    reported), deaths within 30 and 100 days of infusion, non-relapse mortality.
+
+    A death within d days counts over the subjects it can be known for at the cut:
+    infused at least d days before it, or dead within d days (the safety stopping
+    rule's evaluable set; interim rates use evaluable denominators, endpoints.md).
+    Worked example (tests/analysis/test_deaths.py): cut on day 50 of subject B; A
+    died on day 10, D on day 5 of an infusion 20 days before the cut, C infused 20
+    days before the cut and alive: within 30 days 2 of 3 (C not yet known), within
+    100 days 2 of 2 (B and C not yet known)."""
     safety = adsl.filter(pl.col("SAFFL") == "Y")
     n = safety.height
 
-    def count(expr: pl.Expr) -> int:
-        return int(safety.select(expr.fill_null(False).sum()).item())
+    def count(expr: pl.Expr, rows: pl.DataFrame = safety) -> int:
+        return int(rows.select(expr.fill_null(False).sum()).item())
+
+    def early_death(days: int, flag: str) -> dict[str, Any]:
+        died = pl.col(flag) == "Y"
+        known = safety.filter(died.fill_null(False) | (pl.col("TRTSDT") + pl.duration(days=days) <= cut))
+        return _rate_row(f"Death within {days} days of infusion", count(died, known), known.height)
 
     rows = [
         _rate_row("Grade >= 3 CRS (adjudicated)", count(pl.col("CRSGRAJ") >= 3), n),
         _rate_row("Grade >= 3 ICANS (adjudicated)", count(pl.col("ICANGRAJ") >= 3), n),
         _rate_row("Grade >= 3 CRS (reported)", count(pl.col("CRSGR") >= 3), n),
         _rate_row("Grade >= 3 ICANS (reported)", count(pl.col("ICANGR") >= 3), n),
-        _rate_row("Death within 30 days of infusion", count(pl.col("DTH30FL") == "Y"), n),
-        _rate_row("Death within 100 days of infusion", count(pl.col("DTH100FL") == "Y"), n),
+        early_death(30, "DTH30FL"),
+        early_death(100, "DTH100FL"),
         _rate_row("Non-relapse mortality (any time)", count(pl.col("NRMFL") == "Y"), n),
     ]
     return pl.DataFrame(rows, schema=_schema(SafetySummary), orient="row")

@@ -103,7 +103,7 @@ def syndrome_summary(
 def safety_headline(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     """The headline safety rates with exact Clopper-Pearson 95 % CIs: grade >= 3 CRS
     and ICANS (adjudicated and reported), deaths within 30 and 100 days, NRM."""
-    table = safety_summary.safety_headline(adsl)
+    table = safety_summary.safety_headline(adsl, settings.cut)
     rows = [
         {
             "measure": r["measure"],

@@ -33,7 +33,8 @@ def headline_table(inp: ReportInputs) -> Table:
         rows,
         population=SAFETY_POPULATION,
         method="Exact Clopper-Pearson 95% CIs. CRS and ICANS by ASTCT 2019; adjudicated grade: the higher of "
-        "the investigator's and the grade derived from daily monitoring.",
+        "the investigator's and the grade derived from daily monitoring. Deaths within 30 and 100 days: N is the "
+        "subjects infused that long before the cut or dead within it (the safety rule's evaluable set).",
     )
 
 
