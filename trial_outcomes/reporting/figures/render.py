@@ -18,11 +18,13 @@ per curve, warm workers); see docs/performance.md.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -113,7 +115,11 @@ def render_all(specs: dict[str, Any], stamp: str = "") -> dict[str, bytes]:
     ordered = sorted(names, key=lambda name: -_cost(specs[name]))  # costly figures first, spread over the workers
     pool = _started.get(os.getpid())
     if pool is not None:
-        images = dict(zip(ordered, pool.map(draw, [specs[name] for name in ordered], chunksize=1), strict=True))
+        try:
+            images = dict(zip(ordered, pool.map(draw, [specs[name] for name in ordered], chunksize=1), strict=True))
+        except BrokenProcessPool:  # a worker died (the OOM killer, a kill): drawn here, the same bytes
+            logging.getLogger(__name__).warning("a figure worker stopped abruptly; the figures are drawn in-process")
+            images = {name: draw(specs[name]) for name in names}
     else:
         _warm_up()  # fonts and text layout loaded once here, inherited by the forked workers
         with _pool(n) as new_pool:

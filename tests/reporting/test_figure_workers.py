@@ -1,0 +1,39 @@
+"""The figure workers (reporting/figures/render.py): a worker that dies mid-run (the
+OOM killer, a kill) does not fail the run; the figures are drawn in this process,
+the same bytes as the workers draw."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from trial_outcomes.reporting.figures import render
+from trial_outcomes.reporting.figures.monitoring import RulePanel, StoppingHistorySpec
+
+
+def _specs() -> dict[str, StoppingHistorySpec]:
+    cuts = ["2024-01-31", "2024-02-29", "2024-03-31"]
+    return {
+        f"history_{i}": StoppingHistorySpec(
+            [
+                RulePanel(
+                    f"Rule {i}", "P(rate > 0.2)", cuts, [0.1, 0.05 * i, 0.6], [False, False, True], 0.5, "0.5", True
+                )
+            ]
+        )
+        for i in range(render.PARALLEL_FROM + 2)
+    }
+
+
+def test_a_killed_worker_leaves_the_figures_drawn_here_with_the_same_bytes(monkeypatch):
+    specs = _specs()
+    monkeypatch.setenv("TRIAL_FIGURE_WORKERS", "1")
+    expected = render.render_all(specs, stamp="Data cut 2024-03-31")
+    monkeypatch.setenv("TRIAL_FIGURE_WORKERS", "2")
+    with render.figure_workers():
+        pool = render._started[os.getpid()]
+        assert list(pool.map(abs, [-1, -2])) == [1, 2]  # both workers are up
+        victim = next(iter(pool._processes.values()))  # type: ignore[union-attr]
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.join()
+        assert render.render_all(specs, stamp="Data cut 2024-03-31") == expected
