@@ -114,17 +114,21 @@ def render_all(specs: dict[str, Any], stamp: str = "") -> dict[str, bytes]:
         return {name: draw(specs[name]) for name in names}
     ordered = sorted(names, key=lambda name: -_cost(specs[name]))  # costly figures first, spread over the workers
     pool = _started.get(os.getpid())
-    if pool is not None:
-        try:
-            images = dict(zip(ordered, pool.map(draw, [specs[name] for name in ordered], chunksize=1), strict=True))
-        except BrokenProcessPool:  # a worker died (the OOM killer, a kill): drawn here, the same bytes
-            logging.getLogger(__name__).warning("a figure worker stopped abruptly; the figures are drawn in-process")
-            images = {name: draw(specs[name]) for name in names}
-    else:
-        _warm_up()  # fonts and text layout loaded once here, inherited by the forked workers
-        with _pool(n) as new_pool:
-            images = dict(zip(ordered, new_pool.map(draw, [specs[name] for name in ordered], chunksize=1), strict=True))
+    try:
+        if pool is not None:
+            images = _drawn_by(pool, ordered, specs)
+        else:
+            _warm_up()  # fonts and text layout loaded once here, inherited by the forked workers
+            with _pool(n) as new_pool:
+                images = _drawn_by(new_pool, ordered, specs)
+    except BrokenProcessPool:  # a worker died (the OOM killer, a kill): drawn here, the same bytes
+        logging.getLogger(__name__).warning("a figure worker stopped abruptly; the figures are drawn in-process")
+        images = {name: draw(specs[name]) for name in names}
     return {name: images[name] for name in names}
+
+
+def _drawn_by(pool: ProcessPoolExecutor, names: list[str], specs: dict[str, Any]) -> dict[str, bytes]:
+    return dict(zip(names, pool.map(draw, [specs[name] for name in names], chunksize=1), strict=True))
 
 
 def _pool(n: int) -> ProcessPoolExecutor:
