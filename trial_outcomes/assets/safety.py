@@ -102,7 +102,8 @@ def syndrome_summary(
 @_asset("safety_summary", "safety_summary.csv", ins=reading(adsl=safety_summary.HEADLINE_COLUMNS))
 def safety_headline(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     """The headline safety rates with exact Clopper-Pearson 95 % CIs: grade >= 3 CRS
-    and ICANS (adjudicated and reported), deaths within 30 and 100 days, NRM."""
+    and ICANS (adjudicated and reported), deaths within 30 and 100 days (over the
+    subjects infused that long before the cut or dead within it), NRM."""
     table = safety_summary.safety_headline(adsl, settings.cut)
     rows = [
         {
