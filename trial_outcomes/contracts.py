@@ -413,8 +413,9 @@ class SafetySummary(dy.Schema):
     measure = dy.String(primary_key=True, description="Headline safety rate")
     n_events = _i("Subjects with the event", nullable=False)
     n = _i(
-        "Denominator: the safety set; for a death within d days, its subjects infused d days before the cut "
-        "or dead within them",
+        "Denominator: the safety-set subjects the rate is known for at the cut: for grade >= 3 CRS or ICANS, "
+        "infused the safety rule's window (30 days) before the cut or with the event; for a death within d days, "
+        "infused d days before the cut or dead within them; for NRM, the safety set",
         nullable=False,
     )
     rate = _f("Rate", min=0, max=1)

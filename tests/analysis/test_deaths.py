@@ -130,8 +130,11 @@ def test_early_death_rates_count_the_subjects_known_at_the_cut():
     """Cut on day 50. A infused day 0, died day 10; B infused day 0, alive; C infused
     day 30, alive; D infused day 30, died day 35 (5 days after). Within 30 days:
     A, B and D are known (C's 30 days end on day 60), 2 of 3. Within 100 days: only
-    the dead are known, 2 of 2. Grade >= 3 CRS and NRM stay over the safety set, 4.
-    Clopper-Pearson for 2 of 3 (R binom.test(2, 3)): 0.09429932 to 0.99159624."""
+    the dead are known, 2 of 2. D had grade 3 CRS on day 32: grade >= 3 CRS counts
+    over the subjects infused 30 days (the safety rule's window) before the cut or
+    with it, A, B and D, 1 of 3 (C not yet known). NRM stays over the safety set, 4.
+    Clopper-Pearson (R binom.test): 2 of 3, 0.09429932 to 0.99159624; 1 of 3,
+    0.00840375866 to 0.90570067595."""
     t = (
         Trial()
         .enrol("A")
@@ -145,6 +148,7 @@ def test_early_death_rates_count_the_subjects_known_at_the_cut():
         .event("C", 45, "CONTACT")
         .enrol("D", 20)
         .infuse("D", 30)
+        .ae("D", "Cytokine release syndrome", 32, 3)
         .event("D", 35, "DEATH", "Sepsis during aplasia", "INFECTION")
     )
     d = t.derive(cut_day=50)
@@ -152,4 +156,12 @@ def test_early_death_rates_count_the_subjects_known_at_the_cut():
     d30, d100 = rows["Death within 30 days of infusion"], rows["Death within 100 days of infusion"]
     assert (d30["n_events"], d30["n"], d100["n_events"], d100["n"]) == (2, 3, 2, 2)
     assert (d30["rate_lcl"], d30["rate_ucl"]) == pytest.approx((0.09429932, 0.99159624), abs=1e-8)
-    assert rows["Grade >= 3 CRS (adjudicated)"]["n"] == rows["Non-relapse mortality (any time)"]["n"] == 4
+    for measure in ("Grade >= 3 CRS (adjudicated)", "Grade >= 3 CRS (reported)"):
+        crs = rows[measure]
+        assert (crs["n_events"], crs["n"]) == (1, 3)
+        assert (crs["rate_lcl"], crs["rate_ucl"]) == pytest.approx((0.00840375866, 0.90570067595), abs=1e-10)
+    assert (rows["Grade >= 3 ICANS (adjudicated)"]["n_events"], rows["Grade >= 3 ICANS (adjudicated)"]["n"]) == (0, 2)
+    assert rows["Non-relapse mortality (any time)"]["n"] == 4
+    # a shorter window (a plan's choice) knows C too
+    wide = {r["measure"]: r for r in safety_headline(d.adsl, day(50), window_days=14).iter_rows(named=True)}
+    assert wide["Grade >= 3 CRS (adjudicated)"]["n"] == 4

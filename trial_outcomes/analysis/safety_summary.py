@@ -121,34 +121,45 @@ def _rate_row(measure: str, events: int, n: int) -> dict[str, Any]:
 HEADLINE_COLUMNS = ("SAFFL", "TRTSDT", "CRSGR", "CRSGRAJ", "ICANGR", "ICANGRAJ", "DTH30FL", "DTH100FL", "NRMFL")
 
 
-def safety_headline(adsl: pl.DataFrame, cut: dt.date) -> pl.DataFrame:
+def safety_headline(adsl: pl.DataFrame, cut: dt.date, window_days: int = 30) -> pl.DataFrame:
     """``safety_summary.csv``: the headline safety rates over the safety set, with
     exact Clopper-Pearson 95 % CIs: grade >= 3 CRS and ICANS (adjudicated, then
     reported), deaths within 30 and 100 days of infusion, non-relapse mortality.
 
-    A death within d days counts over the subjects it can be known for at the cut:
-    infused at least d days before it, or dead within d days (the safety stopping
-    rule's evaluable set; interim rates use evaluable denominators, endpoints.md).
+    Interim rates use evaluable denominators (endpoints.md): a rate counts over the
+    safety-set subjects it can be known for at the cut. A death within d days: those
+    infused at least d days before the cut, or dead within d days. Grade >= 3 CRS or
+    ICANS: those infused at least ``window_days`` (the safety stopping rule's window,
+    30 in the plan) before the cut, or with the event: the rule's evaluable set, so a
+    subject infused last week is not counted as free of the syndrome. Non-relapse
+    mortality (any time) stays over the safety set: its time course is the NRM
+    cumulative incidence.
     Worked example (tests/analysis/test_deaths.py): cut on day 50 of subject B; A
     died on day 10, D on day 5 of an infusion 20 days before the cut, C infused 20
     days before the cut and alive: within 30 days 2 of 3 (C not yet known), within
-    100 days 2 of 2 (B and C not yet known)."""
+    100 days 2 of 2 (B and C not yet known); D's grade 3 CRS counts over A, B and D
+    (C's 30 days not closed), 1 of 3."""
     safety = adsl.filter(pl.col("SAFFL") == "Y")
     n = safety.height
 
     def count(expr: pl.Expr, rows: pl.DataFrame = safety) -> int:
         return int(rows.select(expr.fill_null(False).sum()).item())
 
+    def over_known(measure: str, event: pl.Expr, days: int) -> dict[str, Any]:
+        known = safety.filter(event.fill_null(False) | (pl.col("TRTSDT") + pl.duration(days=days) <= cut))
+        return _rate_row(measure, count(event, known), known.height)
+
+    def syndrome(measure: str, grade: str) -> dict[str, Any]:
+        return over_known(measure, pl.col(grade) >= 3, window_days)
+
     def early_death(days: int, flag: str) -> dict[str, Any]:
-        died = pl.col(flag) == "Y"
-        known = safety.filter(died.fill_null(False) | (pl.col("TRTSDT") + pl.duration(days=days) <= cut))
-        return _rate_row(f"Death within {days} days of infusion", count(died, known), known.height)
+        return over_known(f"Death within {days} days of infusion", pl.col(flag) == "Y", days)
 
     rows = [
-        _rate_row("Grade >= 3 CRS (adjudicated)", count(pl.col("CRSGRAJ") >= 3), n),
-        _rate_row("Grade >= 3 ICANS (adjudicated)", count(pl.col("ICANGRAJ") >= 3), n),
-        _rate_row("Grade >= 3 CRS (reported)", count(pl.col("CRSGR") >= 3), n),
-        _rate_row("Grade >= 3 ICANS (reported)", count(pl.col("ICANGR") >= 3), n),
+        syndrome("Grade >= 3 CRS (adjudicated)", "CRSGRAJ"),
+        syndrome("Grade >= 3 ICANS (adjudicated)", "ICANGRAJ"),
+        syndrome("Grade >= 3 CRS (reported)", "CRSGR"),
+        syndrome("Grade >= 3 ICANS (reported)", "ICANGR"),
         early_death(30, "DTH30FL"),
         early_death(100, "DTH100FL"),
         _rate_row("Non-relapse mortality (any time)", count(pl.col("NRMFL") == "Y"), n),

@@ -101,10 +101,12 @@ def syndrome_summary(
 
 @_asset("safety_summary", "safety_summary.csv", ins=reading(adsl=safety_summary.HEADLINE_COLUMNS))
 def safety_headline(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
-    """The headline safety rates with exact Clopper-Pearson 95 % CIs: grade >= 3 CRS
-    and ICANS (adjudicated and reported), deaths within 30 and 100 days (over the
-    subjects infused that long before the cut or dead within it), NRM."""
-    table = safety_summary.safety_headline(adsl, settings.cut)
+    """The headline safety rates with exact Clopper-Pearson 95 % CIs, each over the
+    subjects it can be known for at the cut: grade >= 3 CRS and ICANS (adjudicated and
+    reported; infused the safety rule's window before the cut, or with the event),
+    deaths within 30 and 100 days (infused that long before the cut, or dead within
+    it); NRM over the safety set."""
+    table = safety_summary.safety_headline(adsl, settings.cut, settings.plan.safety.window_days)
     rows = [
         {
             "measure": r["measure"],

@@ -33,8 +33,10 @@ def headline_table(inp: ReportInputs) -> Table:
         rows,
         population=SAFETY_POPULATION,
         method="Exact Clopper-Pearson 95% CIs. CRS and ICANS by ASTCT 2019; adjudicated grade: the higher of "
-        "the investigator's and the grade derived from daily monitoring. Deaths within 30 and 100 days: N is the "
-        "subjects infused that long before the cut or dead within it (the safety rule's evaluable set).",
+        "the investigator's and the grade derived from daily monitoring. N is the subjects each rate can be known "
+        f"for at the cut: grade >= 3 CRS and ICANS, those infused {inp.plan.safety.window_days} days "
+        "before it (the safety rule's window) or with the event; deaths within 30 and 100 days, those infused "
+        "that long before it or dead within it. NRM: the safety set.",
     )
 
 
