@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from tests.builders import Trial, adae_rows, adsl_row
-from trial_outcomes.analysis.ae_tables import ae_summary
+from trial_outcomes.analysis.ae_tables import ae_soc_summary, ae_summary
 from trial_outcomes.analysis.crs import astct_daily_grade, crs_treated_subjects, derived_grade, grade_discrepancies
 from trial_outcomes.analysis.rates import clopper_pearson
 from trial_outcomes.analysis.syndromes import syndrome_details
@@ -200,6 +200,10 @@ def test_ae_summary_without_any_teae_keeps_its_first_row_with_zeros():
     table = ae_summary(d.adae, d.adsl)
     assert table.columns[:4] == ["term", "n_safety", "n_any", "pct_any"]
     assert table.rows() == [("Any adverse event", 2, 0, 0.0, 0, 0.0, 0, 0, 0, 0, 0)]
+    soc = ae_soc_summary(d.adae, d.adsl)
+    assert soc.height == 4  # each of the four tables keeps its overall row
+    assert set(soc["soc"]) == {"Any SOC"} and set(soc["term"]) == {"Any term"}
+    assert soc["n_any"].to_list() == [0, 0, 0, 0] and soc["n_safety"].to_list() == [2, 2, 2, 2]
 
 
 def test_ae_summary_counts_subjects_once_by_worst_grade():

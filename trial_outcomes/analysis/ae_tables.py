@@ -51,6 +51,14 @@ def teae_safety(adae: pl.DataFrame, adsl: pl.DataFrame) -> tuple[pl.LazyFrame, i
     return teae, safety.height
 
 
+def _or_zero_row(counts: pl.DataFrame, **labels: str) -> pl.DataFrame:
+    """``counts``, or when no TEAE made a row, its first row alone with zero counts
+    (an empty table still says there was no adverse event)."""
+    if not counts.is_empty():
+        return counts
+    return pl.DataFrame([[labels.get(c, 0) for c in counts.columns]], schema=counts.schema, orient="row")
+
+
 def ae_summary(adae: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
     """Subjects by preferred term and worst grade: any grade, grade 3+, and each worst
     grade 1-5. The first row, ``Any adverse event``, counts each subject once."""
@@ -63,14 +71,16 @@ def ae_summary(adae: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
         (pl.col("WORSTGR") >= 3).sum().cast(pl.Int64).alias("n_grade3plus"),
         *[(pl.col("WORSTGR") == g).sum().cast(pl.Int64).alias(f"n_grade{g}") for g in range(1, 6)],
     )
-    if table.is_empty():  # no TEAE: the first row still says so, with zeros
-        table = pl.DataFrame([[ANY_AE] + [0] * (table.width - 1)], schema=table.schema, orient="row")
-    table = table.with_columns(
-        pl.lit(n_safety, dtype=pl.Int64).alias("n_safety"),
-        _pct("n_any", n_safety).alias("pct_any"),
-        _pct("n_grade3plus", n_safety).alias("pct_grade3plus"),
-        (pl.col("AEDECOD") == ANY_AE).alias("_first"),
-    ).sort(["_first", "n_any", "AEDECOD"], descending=[True, True, False])
+    table = (
+        _or_zero_row(table, AEDECOD=ANY_AE)
+        .with_columns(
+            pl.lit(n_safety, dtype=pl.Int64).alias("n_safety"),
+            _pct("n_any", n_safety).alias("pct_any"),
+            _pct("n_grade3plus", n_safety).alias("pct_grade3plus"),
+            (pl.col("AEDECOD") == ANY_AE).alias("_first"),
+        )
+        .sort(["_first", "n_any", "AEDECOD"], descending=[True, True, False])
+    )
     return table.rename({"AEDECOD": "term"}).select(list(_schema(AeSummary))).cast(_schema(AeSummary))
 
 
@@ -97,25 +107,7 @@ def _soc_rows(teae: pl.LazyFrame, name: str, n_safety: int) -> pl.DataFrame:
             (pl.col("WORSTGR") == 5).sum().cast(pl.Int64).alias("n_grade5"),
         )
     )
-    if counts.is_empty():  # an empty table still shows the overall row, with zeros
-        counts = pl.DataFrame(
-            {
-                "soc": [ANY_SOC],
-                "term": [ANY_TERM],
-                "row_type": ["overall"],
-                "n_any": [0],
-                "n_grade3plus": [0],
-                "n_grade5": [0],
-            },
-            schema={
-                "soc": pl.String,
-                "term": pl.String,
-                "row_type": pl.String,
-                "n_any": pl.Int64,
-                "n_grade3plus": pl.Int64,
-                "n_grade5": pl.Int64,
-            },
-        )
+    counts = _or_zero_row(counts, soc=ANY_SOC, term=ANY_TERM, row_type="overall")
     soc_size = counts.filter(pl.col("row_type") == "soc").select("soc", pl.col("n_any").alias("_soc_n"))
     ordered = (
         counts.join(soc_size, on="soc", how="left")
