@@ -103,7 +103,8 @@ def test_an_unclosed_quote_names_the_line_where_it_opened(drop, earlier_output):
     lines[5] = lines[5].rstrip(",") + ',"Relapse'  # the last column opens a quote, never closed
     _write_lines(drop / "followup.csv", lines)
     subject = lines[5].split(",")[0]  # subject_id is the first column, before the quote
-    _refused(drop, earlier_output, f"followup.csv, row 6, subject {subject}", "never closed")
+    column = lines[0].split(",")[lines[5].count(",")]  # the quote opens the line's last field
+    _refused(drop, earlier_output, f"followup.csv, row 6, column {column}, subject {subject}", "never closed")
 
 
 def test_missing_required_column_is_named(drop, earlier_output):

@@ -30,13 +30,26 @@ def _refused(path, schema, *fragments: str) -> str:
 
 def test_a_quote_never_closed_names_the_line_where_it_opened(tmp_path):
     """The last field of line 3 opens a quote that is never closed: the default csv
-    module would read lines 3-5 as one field (0 of 2 deaths); strict mode refuses."""
+    module would read lines 3-5 as one field (0 of 2 deaths); strict mode refuses,
+    naming the column whose quote opened (the fourth field, detail)."""
     path = tmp_path / "followup.csv"
     path.write_text(
         HEADER + 'BR-001,2021-01-01,CONTACT,,\nBR-001,2021-02-01,DEATH,"Relapse,LEUKEMIA\n'
         "BR-002,2021-03-01,DEATH,Sepsis,INFECTION\nBR-003,2021-04-01,CONTACT,,\n"
     )
-    _refused(path, FOLLOWUP, "followup.csv, row 3, subject BR-001", "never closed")
+    _refused(path, FOLLOWUP, "followup.csv, row 3, column detail, subject BR-001", "never closed")
+
+
+def test_the_column_of_a_quote_never_closed_is_found_past_closed_quotes():
+    """A closed quoted field holding a comma and a doubled quote comes first; the
+    quote that stays open is the fifth field's. A quote inside an unquoted field
+    opens nothing; a line ending outside quotes names no column."""
+    from trial_outcomes.io.readers import _open_quote_column
+
+    header = ["subject_id", "event_date", "event", "detail", "cause_category"]
+    assert _open_quote_column('BR-1,"2021,""x""",DEATH,a"b,"LEUK', header) == "cause_category"
+    assert _open_quote_column('BR-1,2021-01-01,DEATH,"Sepsis', header) == "detail"
+    assert _open_quote_column('BR-1,2021-01-01,DEATH,"Sepsis",x', header) is None
 
 
 def test_windows_1252_text_is_refused_not_read_as_mojibake(tmp_path):
@@ -228,3 +241,41 @@ def test_infusion_bridging_with_commas_is_one_value(tmp_path):
         'BR-001,FC,2021-01-01,2021-01-06,1000000,L1,"Vincristine, dexamethasone"\n'
     )
     assert read_raw(path, INFUSION).frame["bridging"][0] == "Vincristine, dexamethasone"
+
+
+def test_a_parquet_file_that_aborts_the_reader_is_refused_by_name(tmp_path):
+    """``data/corrupt_length.parquet`` is an infusion file whose bytes a fuzz run
+    changed: a length in it now says 2**61 bytes, and polars' reader aborts the
+    process that reads it (SIGABRT: no ``except`` catches it, the run would end
+    without naming the file). The reader tries it in a child process first and
+    refuses it, naming the file and the crash."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    corrupt = (Path(__file__).parent / "data" / "corrupt_length.parquet").read_bytes()
+    bare = subprocess.run(
+        [sys.executable, "-c", "import io, sys, polars; polars.read_parquet(io.BytesIO(sys.stdin.buffer.read()))"],
+        input=corrupt,
+        capture_output=True,
+    )
+    path = tmp_path / "infusion.parquet"
+    path.write_bytes(corrupt)
+    if bare.returncode < 0:  # this polars dies on it: the refusal must say so
+        _refused(path, INFUSION, "infusion.parquet", "corrupt", f"signal {-bare.returncode}")
+    else:  # a polars that no longer dies on it: loaded or refused, never a crash
+        try:
+            read_raw(path, INFUSION)
+        except DataDropError as exc:
+            assert "infusion.parquet" in str(exc)
+
+
+def test_a_reader_killed_by_a_signal_is_named_and_an_error_is_left_to_the_read():
+    """The child's death is told apart from its ordinary failure: a child that
+    aborts (os.abort, SIGABRT 6) is a crash; one that raises is left to the read in
+    this process, which names the error."""
+    from trial_outcomes.io.readers import _reader_crash
+
+    assert _reader_crash(b"", "import os; os.abort()") == "the reader crashed on it (signal 6)"
+    assert _reader_crash(b"", "raise SystemExit(3)") is None
+    assert _reader_crash(b"PAR1") is None  # not Parquet: polars raises, the read here names it
