@@ -488,6 +488,9 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
         add("long-term safety", event, "infused", "upper 95% limit", p$ucl, ci[2], 1e-7)
       }
     }
+  } else if (!is.na(drop_dir) && !length(list.files(drop_dir, "^long_term_followup[.](csv|xlsx|parquet)$"))) {
+    # never collected is not zero events: without the file the table has no rows
+    add("long-term safety", "every event", "infused", "rows without the long_term_followup file", nrow(long), 0, 0)
   }
 }
 

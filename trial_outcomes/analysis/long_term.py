@@ -92,6 +92,14 @@ def incidence(ltfu: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date) -> pl.DataFr
     return pl.DataFrame(rows, schema=LONG_TERM_SCHEMA, orient="row")
 
 
+def not_collected() -> pl.DataFrame:
+    """``long_term_safety.csv`` for a drop without the long_term_followup file: no rows
+    (data-contract.md: "without either file the tables are empty"). Zero events over the
+    infused subjects' patient-years, with an upper limit, would be a rate of events
+    never collected."""
+    return pl.DataFrame(schema=LONG_TERM_SCHEMA)
+
+
 LONG_TERM_SCHEMA = {
     "event": pl.String,
     "n_subjects": pl.Int64,

@@ -118,6 +118,11 @@ def kinetics(settings: Run, adpc: pl.DataFrame, adsl: pl.DataFrame) -> Iterator[
 def long_term_safety(settings: Run, cut_records: TrialDrop, adsl: pl.DataFrame) -> Iterator[Any]:
     """Long-term gene-therapy safety: secondary malignancies (T-cell malignancies
     apart), new autoimmune, neurologic and haematologic disorders per 100 patient-years
-    (exact Poisson CI) and the replication-competent lentivirus assays by result."""
-    table = long_term.incidence(cut_records["long_term_followup"], adsl, settings.cut)
+    (exact Poisson CI) and the replication-competent lentivirus assays by result; no
+    rows without the long_term_followup file (never collected is not zero events)."""
+    table = (
+        long_term.incidence(cut_records["long_term_followup"], adsl, settings.cut)
+        if cut_records.has("long_term_followup")
+        else long_term.not_collected()
+    )
     yield from published("long_term_safety", table, settings, {"long_term_safety.csv": table})
