@@ -161,3 +161,23 @@ def test_without_the_dsmb_files_the_other_files_are_the_same_bytes(tmp_path):
     assert sorted(p.name for p in core.iterdir()) == sorted(f"{r}.csv" for r in counts)
     for path in core.iterdir():
         assert path.read_bytes() == (full / path.name).read_bytes(), path.name
+
+
+def test_a_record_simulated_without_rows_is_declared_empty(tmp_path):
+    """Two subjects of seed 1 have no ICANS monitoring day: the file is written with its
+    header and declared in drop_info.toml (the contract's rule for a real export), so
+    the drop is read, not refused as a header-only file. A larger drop has every
+    record: synth's own drop_info.toml goes; one written by hand stays."""
+    from trial_outcomes.io.readers import read_drop_info
+
+    counts = generate(tmp_path / "small", 2, 1)
+    empty = sorted(r for r, n in counts.items() if n == 0)
+    assert empty == ["icans_monitoring"]
+    assert list(read_drop_info(tmp_path / "small").empty_files) == empty
+    generate(tmp_path / "small", 40, 7)
+    assert not (tmp_path / "small" / "drop_info.toml").exists()
+    hand = tmp_path / "hand"
+    hand.mkdir()
+    (hand / "drop_info.toml").write_text('extracted_on = "2024-04-02"\n')
+    generate(hand, 2, 1)
+    assert (hand / "drop_info.toml").read_text() == 'extracted_on = "2024-04-02"\n'

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from trial_outcomes.schema import SCHEMAS
+from trial_outcomes.schema import DROP_INFO_FILE, SCHEMAS
 from trial_outcomes.synth.dsmb import DSMB_RECORDS, simulate_dsmb
 from trial_outcomes.synth.model import Subject, simulate_subject
 
@@ -122,4 +122,26 @@ def generate(
         else:
             frame.write_excel(final)
         tmp.unlink()
+    _declare_empty_files(out_dir, sorted(r for r, n in counts.items() if n == 0))
     return counts
+
+
+#: the first line of a drop_info.toml that ``generate`` wrote (and may replace)
+DROP_INFO_MARK = "# written by trial-outcomes synth"
+
+
+def _declare_empty_files(out_dir: Path, empty: list[str]) -> None:
+    """A small drop can simulate no row of a record (no ICANS monitoring among two
+    subjects): its file is written with a header only and declared in
+    ``drop_info.toml``, as the data contract asks of a real export, so the pipeline
+    reads it instead of refusing it. A drop_info.toml that synth wrote earlier is
+    replaced, or removed when nothing is empty; one written by hand is never touched."""
+    path = out_dir / DROP_INFO_FILE
+    ours = not path.exists() or path.read_text(encoding="utf-8").startswith(DROP_INFO_MARK)
+    if not ours:
+        return
+    if empty:
+        listed = ", ".join(f'"{r}"' for r in empty)
+        path.write_text(f"{DROP_INFO_MARK}: records it simulated no row of\nempty_files = [{listed}]\n", "utf-8")
+    elif path.exists():
+        path.unlink()
