@@ -279,3 +279,13 @@ def test_a_reader_killed_by_a_signal_is_named_and_an_error_is_left_to_the_read()
     assert _reader_crash(b"", "import os; os.abort()") == "the reader crashed on it (signal 6)"
     assert _reader_crash(b"", "raise SystemExit(3)") is None
     assert _reader_crash(b"PAR1") is None  # not Parquet: polars raises, the read here names it
+
+
+@pytest.mark.parametrize(("sep", "called"), [(";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")])
+def test_a_file_separated_by_another_delimiter_is_refused_once_saying_so(tmp_path, sep, called):
+    """Excel in a locale with decimal commas saves 'CSV' with semicolons: the header is
+    one column. One refusal names the separator, not every required column as missing."""
+    path = tmp_path / "followup.csv"
+    path.write_text(HEADER.replace(",", sep) + sep.join(["BR-001", "2021-01-01", "CONTACT", "", ""]) + "\n")
+    message = _refused(path, FOLLOWUP, "followup.csv, row 1", f"separated by {called}, not commas")
+    assert "required column is missing" not in message

@@ -347,6 +347,27 @@ def _refuse_reserved(columns: list[str], name: str) -> None:
             )
 
 
+#: separators a European-locale Excel or a database export uses instead of commas
+OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def _refuse_other_delimiter(columns: list[str], name: str, schema: RecordSchema) -> None:
+    """A header that is the record's columns joined by another separator (Excel in a
+    locale with decimal commas saves CSV with semicolons): one refusal that says so,
+    instead of every required column named missing."""
+    for col in columns:
+        for sep, called in OTHER_DELIMITERS.items():
+            parts = [normalise_name(p) for p in col.split(sep)]
+            if len(parts) > 1 and any(p in schema.column_names for p in parts):
+                raise _refuse(
+                    name,
+                    f"the header is separated by {called}, not commas: a drop file must be comma-separated "
+                    "(in Excel: Save As, CSV UTF-8 (Comma delimited))",
+                    row=1,
+                    value=printable(col[:80]),
+                )
+
+
 def _check_header(header: list[str], name: str, row: int = 1) -> None:
     _refuse_reserved(header, name)
     seen: set[str] = set()
@@ -842,6 +863,7 @@ def _normalise_columns(
         dropped.append(printable(col.strip()) or "(blank header)")
     missing = [c for c in schema.required_columns if c not in renamed.values()]
     if missing:
+        _refuse_other_delimiter(frame.columns, name, schema)
         raise DataDropError([Problem(name, 1, c, None, "required column is missing from the header") for c in missing])
     keep = [*renamed, "_source_row"]
     frame = frame.select(keep).rename(renamed)
