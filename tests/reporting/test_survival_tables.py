@@ -29,3 +29,23 @@ def test_rates_without_limits_get_one_line_below_the_table_not_one_per_group():
     assert notes.count(NO_CI_NOTE) == 1
     assert not any(NO_CI in note for note in notes)
     assert any(note.startswith("Sex: b") and "no follow-up that long (last day 50)" in note for note in notes), notes
+
+
+def test_an_endpoint_nobody_is_in_yet_has_its_row_saying_so():
+    """A cut before the first infusion: ADTTE has no rows. Each of the trial's endpoints
+    keeps its primary row, N 0, its reason "no subjects" (endpoints.md: empty with the
+    reason shown, never left out); the table reads NE, never NR ("not reached" would
+    say the curve stayed above one half), and its note says why."""
+    from trial_outcomes.analysis.adtte import ENDPOINT_ORDER
+
+    adtte = pl.DataFrame(
+        schema={"PARAMCD": pl.String, "ANALYSIS": pl.String, "AVAL": pl.Float64, "CNSR": pl.Int64, "EVNTTYPE": pl.Int64}
+    )
+    tables = summarise_survival(adtte, (), (6, 12), always=ENDPOINT_ORDER)
+    assert tables.summary["endpoint"].to_list() == list(ENDPOINT_ORDER)
+    assert tables.summary["n"].to_list() == [0] * len(ENDPOINT_ORDER)
+    assert tables.details["notes"].to_list() == ["no subjects"] * len(ENDPOINT_ORDER)
+    assert summarise_survival(adtte, (), (6, 12)).summary.is_empty()  # a partial ADTTE (R's data sets): its own
+    rows, notes = _endpoint_rows(tables.summary, tables.details, "OS", (6, 12))
+    assert rows == [["All subjects", "0", "0", "0", "NE", "NE", "NE", "NE", ""]]
+    assert "All subjects: no subjects." in notes

@@ -58,12 +58,13 @@ def analyse_survival(adtte: pl.DataFrame, adsl: pl.DataFrame, plan: AnalysisPlan
     multivariable models with their proportional-hazards tests, the Fine-Gray models and
     the stratified log-rank tests, as the plan asks."""
     # numpy, scipy and the statistics load when the step runs, not when the UI loads the definitions
+    from trial_outcomes.analysis.adtte import ENDPOINT_ORDER
     from trial_outcomes.analysis.landmark import hsct_landmark
     from trial_outcomes.analysis.models import fine_gray_subgroups, multivariable_cox, stratified_logrank
     from trial_outcomes.analysis.survival_summary import followup_summary, subgroup_hazard_ratios, summarise_survival
     from trial_outcomes.analysis.time_dependent import hsct_time_dependent
 
-    survival = summarise_survival(adtte, plan.subgroups, plan.landmark_months)
+    survival = summarise_survival(adtte, plan.subgroups, plan.landmark_months, always=ENDPOINT_ORDER)
     models = multivariable_cox(adtte, adsl, plan.models.covariates, plan.forest_reference, plan.models.ph_alpha)
     return SurvivalResults(
         survival_summary=survival.summary,

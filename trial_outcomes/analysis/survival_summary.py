@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER, POPULATION
+from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER, POPULATION, PRIMARY
 from trial_outcomes.analysis.comparisons import TestResult, factor_hazard_ratios, logrank_test
 from trial_outcomes.analysis.competing import CIFFit, fit_cif, gray_test
 from trial_outcomes.analysis.km import KMFit, fit_km, median_followup
@@ -165,23 +165,33 @@ class SurvivalTables:
     curves: pl.DataFrame  # km_curves.parquet
 
 
-def _endpoint_groups(adtte: pl.DataFrame) -> Iterator[tuple[tuple[str, str], pl.DataFrame]]:
+def _endpoint_groups(
+    adtte: pl.DataFrame, always: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, str], pl.DataFrame]]:
     """Each endpoint and analysis in the report's order with its rows (in ADTTE's order),
     taken one at a time: all of them at once were a second ADTTE (8 million rows at a
-    million subjects)."""
+    million subjects). The primary analysis of each endpoint in ``always`` is there, with
+    no rows when nobody is in its population yet (a cut before the first infusion, a DOR
+    before the first response): its row then says "no subjects" instead of being left
+    out."""
     order = {e: i for i, e in enumerate(ENDPOINT_ORDER)}
-    keys = [(str(e), str(a)) for e, a in adtte.select("PARAMCD", "ANALYSIS").unique().iter_rows()]
+    found = {(str(e), str(a)) for e, a in adtte.select("PARAMCD", "ANALYSIS").unique().iter_rows()}
+    keys = found | {(e, PRIMARY) for e in always}
     for endpoint, analysis in sorted(keys, key=lambda k: (order[k[0]], k[1] != "primary", k[1])):
         yield (endpoint, analysis), adtte.filter((pl.col("PARAMCD") == endpoint) & (pl.col("ANALYSIS") == analysis))
 
 
 def summarise_survival(
-    adtte: pl.DataFrame, subgroups: tuple[str, ...], landmark_months: tuple[int, ...]
+    adtte: pl.DataFrame,
+    subgroups: tuple[str, ...],
+    landmark_months: tuple[int, ...],
+    always: tuple[str, ...] = (),
 ) -> SurvivalTables:
     """One summary row per endpoint x analysis x subgroup level ('all'/'all' first),
-    with its details row and its curve."""
+    with its details row and its curve; the endpoints in ``always`` (the trial's, in a
+    run) have their primary row even with no subjects ("empty with the reason shown")."""
     summary, details, curves = [], [], []
-    for (endpoint, analysis), rows in _endpoint_groups(adtte):
+    for (endpoint, analysis), rows in _endpoint_groups(adtte, always):
         fit = fit_endpoint(rows, endpoint)
         row = _summarise(fit, rows, endpoint, analysis, ALL, ALL, landmark_months, None)
         summary.append(row.summary)

@@ -324,7 +324,9 @@ def _endpoint_rows(
         if competing:
             row.append(str(d.get("n_competing") or 0))
         row.append(str(r["n_censored"]))
-        if not competing:
+        if not competing and not r["n"]:  # nobody in the population: not estimable, never "not reached"
+            row += ["NE", "NE"]
+        elif not competing:
             row.append(median_ci_months(r["median_days"], r["median_lcl_days"], r["median_ucl_days"]))
             row.append("NR" if r["median_days"] is None else f"{r['median_days']:.0f}")
         row += [landmark_rate(r, d, m, short=True) for m in landmarks]

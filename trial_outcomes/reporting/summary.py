@@ -21,6 +21,9 @@ from trial_outcomes.formatting import (
 from trial_outcomes.reporting.content import Facts, Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.inputs import ReportInputs
 
+#: an endpoint whose population is empty at the cut (before the first infusion or remission)
+NO_SUBJECTS = "no subjects in its population at the cut"
+
 
 def _row(frame: pl.DataFrame, **where: str) -> dict[str, Any] | None:
     found = frame
@@ -179,7 +182,9 @@ def executive_summary(inp: ReportInputs) -> Section:
         items.append(
             (
                 f"{labels.endpoint(endpoint)} ({endpoint}): median; rates",
-                f"{median_months_days(r['median_days'], r['median_lcl_days'], r['median_ucl_days'])}"
+                NO_SUBJECTS
+                if not r["n"]
+                else f"{median_months_days(r['median_days'], r['median_lcl_days'], r['median_ucl_days'])}"
                 + (f"; {rates}" if rates else ""),
                 "normal",
             )
@@ -190,7 +195,9 @@ def executive_summary(inp: ReportInputs) -> Section:
         items.append(
             (
                 f"Cumulative incidence of relapse at {m} months",
-                landmark_rate(cir, _row(details, endpoint="CIR", analysis="primary", group_var="all") or {}, m),
+                NO_SUBJECTS
+                if not cir["n"]
+                else landmark_rate(cir, _row(details, endpoint="CIR", analysis="primary", group_var="all") or {}, m),
                 "normal",
             )
         )
