@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 
 from trial_outcomes import labels
+from trial_outcomes.analysis.deaths import REPORTED, cause_category_from_text
 from trial_outcomes.analysis.listings import AESI, GRADE3, REPORT_EVENTS, REPORT_NARRATIVES, SAE
 from trial_outcomes.formatting import count_pct, median_range, pct_ci
 from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
@@ -303,16 +304,43 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
                         {"NRM": "NRM", "NOT_IN_REMISSION": "Other, not in remission", "LEUKEMIA": "Leukaemia"},
                         default=pl.col("DTHCGR1"),
                     ),
+                    unknown_cause_query().alias("QUERY"),
                 ),
-                "Data queries: causes of death the keyword rule could not classify",
-                {"USUBJID": "Subject", "DTHDT": "Date", "DTHCAUS": "Cause as reported", "DTHCGR1": "Counted as"},
-                population="Deaths with cause category UNKNOWN.",
-                source="adsl.parquet (DTHCAUS, DTHCAT)",
-                method="A cause is classified only when its text names one category and negates none "
-                "(endpoints.md); please code cause_category on these DEATH rows.",
+                "Data queries: deaths whose cause is unknown",
+                {
+                    "USUBJID": "Subject",
+                    "DTHDT": "Date",
+                    "DTHCAUS": "Cause as reported",
+                    "QUERY": "Query",
+                    "DTHCGR1": "Counted as",
+                },
+                population="Deaths with cause category UNKNOWN, coded so in the drop or left so by the keyword rule.",
+                source="adsl.parquet (DTHCAUS, DTHCAT, DTHCATSR)",
+                method="A cause text is classified only when it names one category and negates none "
+                "(endpoints.md); a coded cause_category is taken as coded. Please code, or correct, "
+                "cause_category on these DEATH rows.",
             )
         )
     return tables
+
+
+def unknown_cause_query() -> pl.Expr:
+    """What a data manager is asked of an UNKNOWN cause of death: a category coded
+    UNKNOWN whose text the keyword rule would classify ("Refractory leukemia" coded
+    UNKNOWN: counted outside leukaemia, and as NRM in a subject in remission) says what
+    the text reads; otherwise why the text classifies nothing."""
+    text_reads = cause_category_from_text(pl.col("DTHCAUS"))
+    readable = pl.concat_str(
+        pl.lit("coded UNKNOWN, but the text reads "),
+        text_reads.replace_strict(labels.CAUSES, default=text_reads),
+    )
+    return (
+        pl.when((pl.col("DTHCATSR") == REPORTED) & text_reads.is_not_null() & (text_reads != "UNKNOWN"))
+        .then(readable)
+        .when(pl.col("DTHCATSR") == REPORTED)
+        .then(pl.lit("coded UNKNOWN"))
+        .otherwise(pl.lit("not coded; the text names no single cause, or negates one"))
+    )
 
 
 def after_window_listing(inp: ReportInputs) -> Table:
