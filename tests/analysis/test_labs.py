@@ -61,16 +61,24 @@ def test_baseline_is_the_last_value_on_or_before_lymphodepletion_and_treatment_s
 
 def test_shift_table_counts_baseline_against_the_worst_on_treatment_grade():
     """S1 baseline ANC 1.8 (grade 0), worst 0.05 (grade 4); S2 baseline 1.2 (grade 2), worst
-    0.7 (grade 3); S3 has no baseline, worst 1.6 (grade 0): Missing -> 0."""
+    0.7 (grade 3); S3 has no baseline, worst 1.6 (grade 0): Missing -> 0; S4, infused,
+    has no ANC: Missing -> Missing (the shift table's population is every infused
+    subject, 4). Without the labs file: no rows."""
     t = Trial()
-    for sid in ("S1", "S2", "S3"):
+    for sid in ("S1", "S2", "S3", "S4"):
         t.enrol(sid).infuse(sid)
     t.lab("S1", "ANC", (-5, 1.8), (7, 0.05), (14, 0.9))
     t.lab("S2", "ANC", (-6, 1.2), (7, 0.7))
     t.lab("S3", "ANC", (7, 1.6))
     adlb, adsl = _adlb(t)
-    shifts = labs.lab_shifts(adlb, adsl)
-    assert shifts.rows() == [("ANC", "0", "4", 1, 3), ("ANC", "2", "3", 1, 3), ("ANC", "Missing", "0", 1, 3)]
+    shifts = labs.lab_shifts(adlb, adsl).filter(pl.col("PARAMCD") == "ANC")
+    assert shifts.rows() == [
+        ("ANC", "0", "4", 1, 4),
+        ("ANC", "2", "3", 1, 4),
+        ("ANC", "Missing", "0", 1, 4),
+        ("ANC", "Missing", "Missing", 1, 4),
+    ]
+    assert labs.lab_shifts(adlb, adsl, collected=False).is_empty()
 
 
 def _icaht_trial() -> Trial:

@@ -160,29 +160,33 @@ def _grade_text(grade: pl.Expr) -> pl.Expr:
     return grade.cast(pl.String).fill_null("Missing")
 
 
-def lab_shifts(adlb: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
-    """``lab_shifts.csv``: per graded test, infused subjects counted by CTCAE grade at
-    baseline (or Missing) against the worst grade after infusion (or Missing), over the
-    subjects with a value at either."""
+def lab_shifts(adlb: pl.DataFrame, adsl: pl.DataFrame, collected: bool = True) -> pl.DataFrame:
+    """``lab_shifts.csv``: per graded test, the infused subjects (the safety set, as a
+    shift table's population is) counted by CTCAE grade at baseline (or Missing) against
+    the worst grade after infusion (or Missing): a subject with no value of the test is
+    Missing to Missing, so a table of 1 subject with values in a trial of 113 says the
+    other 112 (it left them out). No rows when the labs were not ``collected`` (a drop
+    without the labs file): never collected is not missing."""
+    if not collected:
+        return pl.DataFrame(schema=SHIFT_SCHEMA)
     infused = adsl.filter(pl.col("SAFFL") == "Y").select("USUBJID")
     rows = []
     for test in GRADED:
         part = adlb.filter(pl.col("PARAMCD") == test)
         base = part.filter(pl.col("ABLFL") == "Y").select("USUBJID", pl.col("ATOXGR").alias("_base"))
         worst = part.filter(pl.col("ONTRTFL") == "Y").group_by("USUBJID").agg(pl.col("ATOXGR").max().alias("_worst"))
-        both = (
-            infused.join(base, on="USUBJID", how="left")
-            .join(worst, on="USUBJID", how="left")
-            .filter(pl.col("_base").is_not_null() | pl.col("_worst").is_not_null())
-        )
+        both = infused.join(base, on="USUBJID", how="left").join(worst, on="USUBJID", how="left")
         counted = both.group_by(
             _grade_text(pl.col("_base")).alias("baseline_grade"), _grade_text(pl.col("_worst")).alias("worst_grade")
         ).agg(pl.len().cast(pl.Int64).alias("n"))
         rows.append(counted.with_columns(pl.lit(test).alias("PARAMCD"), pl.lit(both.height).alias("n_subjects")))
-    out = pl.concat(rows) if rows else pl.DataFrame()
-    return out.select("PARAMCD", "baseline_grade", "worst_grade", "n", pl.col("n_subjects").cast(pl.Int64)).sort(
-        "PARAMCD", "baseline_grade", "worst_grade"
-    )
+    out = pl.concat(rows).select("PARAMCD", "baseline_grade", "worst_grade", "n", pl.col("n_subjects").cast(pl.Int64))
+    return out.sort("PARAMCD", "baseline_grade", "worst_grade").cast(SHIFT_SCHEMA)
+
+
+SHIFT_SCHEMA = pl.Schema(
+    {"PARAMCD": pl.String, "baseline_grade": pl.String, "worst_grade": pl.String, "n": pl.Int64, "n_subjects": pl.Int64}
+)
 
 
 def _days_below(days: list[int], values: list[float], end: int, threshold: float) -> int:

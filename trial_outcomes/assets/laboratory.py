@@ -73,7 +73,7 @@ def lab_toxicity(
     limits = _limits(settings)
     subjects = lab_rules.lab_subjects(adlb, adsl, settings.cut, limits)
     tables = LabTables(
-        shifts=lab_rules.lab_shifts(adlb, adsl),
+        shifts=lab_rules.lab_shifts(adlb, adsl, collected=cut_records.has("labs")),
         subjects=subjects,
         igg=lab_rules.igg_summary(adlb, limits),
         bcell_curve=lab_rules.km_table(lab_rules.bcell_recovery_fit(subjects)),

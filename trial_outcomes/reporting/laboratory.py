@@ -66,7 +66,8 @@ def shift_table(inp: ReportInputs) -> Table:
         ["Baseline", *[f"Worst {g}" for g in GRADES]],
         rows or [["(no graded values)", *[""] * len(GRADES)]],
         bold_rows=bold,
-        population="Infused subjects with a value at baseline or after the infusion.",
+        population="Infused subjects; Missing: no value at baseline, or none after the infusion (Missing to "
+        "Missing: no value of the test).",
         method=f"Baseline: the last value on or before the start of lymphodepletion; after infusion: day 1 to the "
         f"first HSCT or new therapy. CTCAE v5, with the plan's lower limits of normal (ANC "
         f"{inp.plan.labs.anc_lln:g} and platelets {inp.plan.labs.plt_lln:g} x 10^9/L, haemoglobin "
