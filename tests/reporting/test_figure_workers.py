@@ -4,8 +4,12 @@ the same bytes as the workers draw."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
 
 from trial_outcomes.reporting.figures import render
 from trial_outcomes.reporting.figures.monitoring import RulePanel, StoppingHistorySpec
@@ -33,7 +37,10 @@ def test_a_killed_worker_leaves_the_figures_drawn_here_with_the_same_bytes(monke
     with render.figure_workers():
         pool = render._started[os.getpid()]
         assert list(pool.map(abs, [-1, -2])) == [1, 2]  # both workers are up
-        victim = next(iter(pool._processes.values()))  # type: ignore[union-attr]
+        victim = multiprocessing.active_children()[0]  # a worker: the pool's processes are this one's children
+        assert victim.pid is not None
         os.kill(victim.pid, signal.SIGKILL)
         victim.join()
+        with pytest.raises(BrokenProcessPool):  # the victim was the pool's: the pool is broken
+            pool.submit(abs, -1).result()
         assert render.render_all(specs, stamp="Data cut 2024-03-31") == expected
