@@ -446,6 +446,7 @@ def cmd_open(args: argparse.Namespace) -> int:
 def cmd_qc(args: argparse.Namespace) -> int:
     from trial_outcomes.io.qc import AGREE, DISAGREE, run_qc
     from trial_outcomes.io.records import drop_files
+    from trial_outcomes.provenance import changed_since_publication
 
     out = Path(args.out)
     try:
@@ -463,12 +464,22 @@ def cmd_qc(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         drop = None
+    changed = changed_since_publication(folder, manifest["outputs"])
+    if changed:  # the R QC checks the key numbers; the manifest's hashes check every byte
+        shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
+        print(
+            f"published files changed since publication: {len(changed)} of {len(manifest['outputs'])} no longer "
+            f"have the bytes manifest.json recorded ({shown}); re-publish the cut, never edit it",
+            file=sys.stderr,
+        )
     report = Path(args.report) if args.report else out / ".qc" / f"{cut}-{folder.name}.csv"
     report.parent.mkdir(parents=True, exist_ok=True)
     result = run_qc(folder, parse_cut(cut), drop, report)
     print(result.summary)
     if result.ran:
         print(f"report: {report.absolute()}")
+    if changed:
+        return 1
     return {AGREE: 0, DISAGREE: 1}.get(result.status, 4)
 
 
@@ -477,8 +488,8 @@ QC_HELP = """examples:
   trial-outcomes qc 2024-03-31 --data /drops/2024-04 --out /dsmb/outputs --report qc.csv
 
 exit statuses:
-  0    every number agrees
-  1    a number disagrees (the report lists each one)
+  0    every number agrees, and every published file has the bytes its manifest recorded
+  1    a number disagrees (the report lists each one), or a published file was changed after publication
   2    a usage error (no such published cut)
   4    the QC could not run (no Rscript with survival and cmprsk, or R failed)"""
 

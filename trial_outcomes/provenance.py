@@ -71,3 +71,14 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def changed_since_publication(cut_dir: Path, outputs: dict[str, str]) -> list[str]:
+    """The published files of ``cut_dir`` whose bytes are no longer those its manifest
+    recorded (``outputs``: file name -> SHA-256), missing files included, in the
+    manifest's order: a number edited in a published CSV after publication."""
+    return [
+        name
+        for name, digest in outputs.items()
+        if not (cut_dir / name).is_file() or sha256_file(cut_dir / name) != digest
+    ]

@@ -46,3 +46,22 @@ def test_orr3m_without_the_28_day_rule_fails_the_independent_qc(tmp_path, monkey
     monkeypatch.undo()
     assert main(["qc", cut, "--out", str(tmp_path / "out"), "--data", str(SAMPLE)]) == 1
     assert "DISAGREE" in capsys.readouterr().out
+
+
+def test_qc_finds_a_published_number_edited_after_publication(tmp_path, capsys):
+    """A published cut agrees (exit 0). Then the safety rule's statistic in
+    stopping_rules.csv is edited (a number the R QC does not re-derive): ``qc`` names
+    the file, whose bytes are no longer those manifest.json recorded, and exits 1."""
+    needs_r()
+    out = tmp_path / "out"
+    assert main(["run", "--data", str(SAMPLE), "--out", str(out), "--quiet"]) == 0
+    cut = next(p.name for p in out.iterdir() if not p.name.startswith("."))
+    capsys.readouterr()
+    assert main(["qc", cut, "--out", str(out), "--data", str(SAMPLE)]) == 0
+    rules = out / cut / "stopping_rules.csv"
+    text = rules.read_text()
+    rules.write_text(text.replace(",false,", ",true,", 1))
+    assert rules.read_text() != text
+    assert main(["qc", cut, "--out", str(out), "--data", str(SAMPLE)]) == 1
+    said = capsys.readouterr().err
+    assert "published files changed since publication: 1 of" in said and "stopping_rules.csv" in said

@@ -154,3 +154,17 @@ def test_a_version_links_the_working_files_and_outlives_the_next_run(tmp_path, m
     link, new = publish(out, CUT, [work / "adsl.csv"], {"adsl.csv": "h2"})
     assert new and (link / "adsl.csv").read_text() == "USUBJID\nS2\n"
     assert not (link / "adsl.csv").samefile(work / "adsl.csv")
+
+
+def test_files_changed_since_publication_are_named_in_the_manifests_order(tmp_path):
+    """Three files recorded: one kept, one edited, one deleted; the edited and the
+    deleted are named, in the manifest's order."""
+    from trial_outcomes.provenance import changed_since_publication, sha256_file
+
+    for name in ("a.csv", "b.csv", "c.csv"):
+        (tmp_path / name).write_text(f"{name}\n")
+    outputs = {name: sha256_file(tmp_path / name) for name in ("c.csv", "a.csv", "b.csv")}
+    assert changed_since_publication(tmp_path, outputs) == []
+    (tmp_path / "a.csv").write_text("a.csv edited\n")
+    (tmp_path / "c.csv").unlink()
+    assert changed_since_publication(tmp_path, outputs) == ["c.csv", "a.csv"]
