@@ -284,8 +284,15 @@ def test_a_reader_killed_by_a_signal_is_named_and_an_error_is_left_to_the_read()
 @pytest.mark.parametrize(("sep", "called"), [(";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")])
 def test_a_file_separated_by_another_delimiter_is_refused_once_saying_so(tmp_path, sep, called):
     """Excel in a locale with decimal commas saves 'CSV' with semicolons: the header is
-    one column. One refusal names the separator, not every required column as missing."""
+    one column. One refusal names the separator, not every required column as missing,
+    nor the field count of the line whose value holds a comma."""
     path = tmp_path / "followup.csv"
-    path.write_text(HEADER.replace(",", sep) + sep.join(["BR-001", "2021-01-01", "CONTACT", "", ""]) + "\n")
+    path.write_text(
+        HEADER.replace(",", sep)
+        + sep.join(["BR-001", "2021-01-01", "CONTACT", "", ""])
+        + "\n"
+        + sep.join(["BR-002", "2021-02-01", "DEATH", "Sepsis, during aplasia", "INFECTION"])  # a comma in a value
+        + "\n"
+    )
     message = _refused(path, FOLLOWUP, "followup.csv, row 1", f"separated by {called}, not commas")
-    assert "required column is missing" not in message
+    assert "required column is missing" not in message and "line has" not in message

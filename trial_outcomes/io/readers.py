@@ -351,24 +351,26 @@ def _refuse_reserved(columns: list[str], name: str) -> None:
 OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
 
-def _refuse_other_delimiter(columns: list[str], name: str, schema: RecordSchema) -> None:
-    """A header that is the record's columns joined by another separator (Excel in a
-    locale with decimal commas saves CSV with semicolons): one refusal that says so,
-    instead of every required column named missing."""
-    for col in columns:
-        for sep, called in OTHER_DELIMITERS.items():
-            parts = [normalise_name(p) for p in col.split(sep)]
-            if len(parts) > 1 and any(p in schema.column_names for p in parts):
-                raise _refuse(
-                    name,
-                    f"the header is separated by {called}, not commas: a drop file must be comma-separated "
-                    "(in Excel: Save As, CSV UTF-8 (Comma delimited))",
-                    row=1,
-                    value=printable(col[:80]),
-                )
+def _refuse_other_delimiter(header: list[str], name: str, row: int) -> None:
+    """A header separated by another character than commas (Excel in a locale with
+    decimal commas saves CSV with semicolons): the other separator is at least as
+    frequent as the fields the commas make. Refused here, on the header, before any
+    line is counted (a value with a comma, "1,1", would otherwise make the first
+    refusal a line's field count) and before every required column is named missing."""
+    line = ",".join(header)
+    for sep, called in OTHER_DELIMITERS.items():
+        if line.count(sep) >= len(header):
+            raise _refuse(
+                name,
+                f"the header is separated by {called}, not commas: a drop file must be comma-separated "
+                "(in Excel: Save As, CSV UTF-8 (Comma delimited))",
+                row=row,
+                value=printable(line[:80]),
+            )
 
 
 def _check_header(header: list[str], name: str, row: int = 1) -> None:
+    _refuse_other_delimiter(header, name, row)
     _refuse_reserved(header, name)
     seen: set[str] = set()
     for col in header:
@@ -863,7 +865,6 @@ def _normalise_columns(
         dropped.append(printable(col.strip()) or "(blank header)")
     missing = [c for c in schema.required_columns if c not in renamed.values()]
     if missing:
-        _refuse_other_delimiter(frame.columns, name, schema)
         raise DataDropError([Problem(name, 1, c, None, "required column is missing from the header") for c in missing])
     keep = [*renamed, "_source_row"]
     frame = frame.select(keep).rename(renamed)
