@@ -78,9 +78,14 @@ def _check_run_arguments(args: argparse.Namespace) -> tuple[dt.date | None, Anal
         from trial_outcomes.io.publishing import published_cuts
 
         try:
-            parse_cut(args.compare)
+            compared = parse_cut(args.compare)
         except ValueError as exc:
             raise UsageError(f"--compare: {exc}") from None
+        if cut is not None and compared >= cut:
+            raise UsageError(
+                f"--compare {args.compare}: a cut compares with an earlier published cut, "
+                f"and {args.compare} is not before the cut {args.cut}"
+            )
         published = published_cuts(Path(args.out))
         if args.compare not in published:
             shown = ", ".join(published[-5:]) or "none"

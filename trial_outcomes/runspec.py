@@ -34,6 +34,13 @@ class RunSpec:
     supersede_reason: str = ""
     previous_cut: str = ""
 
+    def __post_init__(self) -> None:
+        if self.previous_cut not in ("", "auto", "none") and parse_cut(self.previous_cut) >= self.cut:
+            raise ValueError(
+                f"--compare {self.previous_cut}: a cut compares with an earlier published cut, "
+                f"and {self.previous_cut} is not before the cut {self.cut_key}"
+            )
+
     @property
     def cut_key(self) -> str:
         """The cut as the partition key and the folder name: ``YYYY-MM-DD``."""

@@ -121,3 +121,20 @@ def test_each_resource_has_one_job_and_the_figures_step_asks_for_the_workers():
         if "figure_workers" in graph.get(key).assets_def.required_resource_keys
     )
     assert needing == ["figures"]
+
+
+def test_a_comparison_with_a_cut_not_before_this_one_is_refused_before_any_step(tmp_path, capsys):
+    """--compare names a later or the same cut: the CLI refuses it as a usage error
+    (exit 2) at once, before any step (it failed after 15 s in cut_comparison, exit 1);
+    a run specification made any other way (the UI, a sensor) refuses it too."""
+    from trial_outcomes.runspec import RunSpec
+
+    sample = Path(__file__).resolve().parents[2] / "data" / "sample"
+    for compared in ("2024-03-31", "2022-06-30"):
+        args = ["run", "--data", str(sample), "--cut", "2022-06-30", "--compare", compared, "--out", str(tmp_path)]
+        assert main(args) == 2
+        assert "is not before the cut 2022-06-30" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="not before the cut 2022-06-30"):
+        RunSpec.make("2022-06-30", None, sample, tmp_path, previous_cut="2023-01-31")
+    assert RunSpec.make("2022-06-30", None, sample, tmp_path, previous_cut="2021-06-30").comparison == "2021-06-30"
+    assert not any(tmp_path.iterdir())  # nothing ran
