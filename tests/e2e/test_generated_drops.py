@@ -87,3 +87,22 @@ def test_every_generated_drop_publishes(people, kind, one_level):
         assert (Path(tmp) / "out" / cut / "report.pdf").is_file()
         # the independent R QC re-derives these degenerate drops too, and agrees
         assert not qc_disagreements(Path(tmp) / "out" / cut), (kind, one_level, people)
+
+
+def test_a_cause_coded_unknown_with_a_clear_text_is_queried_in_the_report(tmp_path):
+    """``synth --subjects 8 --seed 1``: BR-004 died of "Refractory leukemia" with the
+    cause coded UNKNOWN. The report's data queries list the death, saying what its text
+    reads (the report reads DTHCATSR for it: a column left out of the report's ADSL
+    columns would fail the run here), and the R QC agrees."""
+    import html
+
+    from trial_outcomes.synth.generator import generate
+
+    generate(tmp_path / "drop", 8, 1)
+    assert "BR-004,2022-08-31,DEATH,Refractory leukemia,UNKNOWN" in (tmp_path / "drop" / "followup.csv").read_text()
+    result, cut = materialize_cut(tmp_path / "drop", tmp_path / "out")
+    assert result.success, [e.message for e in result.get_step_failure_events()]
+    page = html.unescape((tmp_path / "out" / cut / "report.html").read_text())
+    queries = page[page.index("Data queries: deaths whose cause is unknown") :][:3000]
+    assert "BR-004" in queries and "coded UNKNOWN, but the text reads Leukaemia" in queries
+    assert not qc_disagreements(tmp_path / "out" / cut)
