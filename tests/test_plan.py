@@ -81,6 +81,13 @@ def test_the_packaged_plan_loads_with_its_defaults():
         ('smtp_from = ""', 'smtp_from = "a@b.example, c@d.example"', "smtp_from 'a@b.example, c@d.example' is not one"),
         ("smtp_port = 25", 'smtp_port = 25\nsmtp_user_env = "$(whoami)"', "is not an environment variable name"),
         ("retry_wait_seconds = 2.0", "retry_wait_seconds = -1", "notify.retry_wait_seconds"),
+        # a value of another type is refused, never converted (min_evaluable = true ran as 1)
+        ("min_evaluable = 6", "min_evaluable = true", "stopping.safety.min_evaluable: Input should be a valid integer"),
+        ("threshold = 0.20", 'threshold = "0.20"', "stopping.safety.threshold: Input should be a valid number"),
+        ("threshold = 0.20", "threshold = true", "stopping.safety.threshold: Input should be a valid number"),
+        ("window_days = 30", "window_days = 30.0", "stopping.safety.window_days: Input should be a valid integer"),
+        ("landmark_months = [6, 12, 24]", 'landmark_months = [6, "12"]', "survival.landmark_months.1"),
+        ("smtp_port = 25", 'smtp_port = "25"', "notify.smtp_port: Input should be a valid integer"),
     ],
 )
 def test_a_bad_plan_is_refused_naming_the_key(tmp_path, old, new, message):

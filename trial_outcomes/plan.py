@@ -16,7 +16,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from trial_outcomes.contracts import MODEL_COVARIATES, RENAMED_V4, SUBGROUP_VARIABLES
 from trial_outcomes.dates import parse_cut
@@ -66,8 +75,11 @@ class PlanError(ValueError):
 
 class _Strict(BaseModel):
     # allow_inf_nan=False: ``prior_b = inf`` (TOML's inf and nan) is refused; it passed and
-    # silently disabled the safety rule (P 1.0 -> 0.0000)
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # silently disabled the safety rule (P 1.0 -> 0.0000). strict: a value of another type
+    # is refused, not converted (``min_evaluable = true`` ran as 1 evaluable subject,
+    # ``threshold = "0.20"`` as 0.2); an integer is still a number. TOML's arrays are lists:
+    # the tuple fields take a list (``Field(strict=False)``), their items stay strict.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 class SafetyRule(_Strict):
@@ -93,8 +105,8 @@ class EfficacyRule(_Strict):
 
 
 class _Survival(_Strict):
-    subgroups: tuple[str, ...]
-    landmark_months: tuple[int, ...] = Field(min_length=1)
+    subgroups: tuple[StrictStr, ...] = Field(strict=False)
+    landmark_months: tuple[StrictInt, ...] = Field(min_length=1, strict=False)
     hsct_landmark_day: int = Field(ge=1, le=3650)
     forest_reference: dict[str, str] = Field(default_factory=dict)
 
@@ -174,8 +186,8 @@ class Models(_Strict):
     """``[models]``: the multivariable models, the proportional-hazards verdict and the
     stratified log-rank test."""
 
-    covariates: tuple[str, ...] = DEFAULT_MODEL_COVARIATES
-    logrank_strata: tuple[str, ...] = ("STRATUM",)
+    covariates: tuple[StrictStr, ...] = Field(default=DEFAULT_MODEL_COVARIATES, strict=False)
+    logrank_strata: tuple[StrictStr, ...] = Field(default=("STRATUM",), strict=False)
     ph_alpha: float = Field(default=0.05, gt=0, lt=1, allow_inf_nan=False)
 
     @field_validator("covariates")
@@ -243,7 +255,7 @@ class Notify(_Strict):
     smtp_host: str = ""
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_from: str = ""
-    smtp_to: tuple[str, ...] = ()
+    smtp_to: tuple[StrictStr, ...] = Field(default=(), strict=False)
     smtp_starttls: bool = False
     smtp_user_env: str = ""  # the names of environment variables holding the credentials, never the secrets
     smtp_password_env: str = ""
