@@ -217,3 +217,23 @@ def test_the_ui_origin_is_set_only_inside_the_run_and_only_on_its_instance():
         assert "create_run_for_job" not in vars(instance)
         job = dg.define_asset_job("j").resolve(asset_graph=dg.Definitions().resolve_asset_graph())
         assert instance.create_run_for_job(job).remote_job_origin is None
+
+
+def test_the_stopping_history_spans_the_cuts_of_every_export_folder(drop, tmp_path):
+    """Each interim analysis reads the export of its day, in a folder of its own (the
+    sensor's landing folder holds one per export): 2021-06-30 from exports/2021-07,
+    2022-06-30 from exports/2022-07. The second cut's stopping history holds both cuts,
+    and it compares with the first (keyed by the drop folder's name, it held one cut
+    and page 1 never showed a trend)."""
+    first, second = tmp_path / "exports" / "2021-07", tmp_path / "exports" / "2022-07"
+    shutil.copytree(drop, first)
+    shutil.copytree(drop, second)
+    out = tmp_path / "out"
+    for folder, cut in ((first, "2021-06-30"), (second, "2022-06-30")):
+        assert run_pipeline(folder, out, cut).success
+    history = pl.read_csv(out / "2022-06-30" / "stopping_history.csv")
+    assert sorted(set(history["cut"])) == ["2021-06-30", "2022-06-30"]
+    earlier = history.filter(pl.col("cut") == "2021-06-30").sort("rule_id")
+    then = pl.read_csv(out / "2021-06-30" / "stopping_rules.csv").sort("rule_id")
+    assert earlier["statistic"].to_list() == then["statistic"].to_list()
+    assert pl.read_csv(out / "2022-06-30" / "cut_comparison.csv")["previous_cut"][0] == "2021-06-30"

@@ -1,7 +1,6 @@
 """Interim monitoring at every cut: the stopping rules (non-blocking checks keyed by
 rule id, a run tag, a table) and the comparison with an earlier published cut."""
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -95,29 +94,23 @@ def stopping_rules(
         )
 
 
-def same_drop_cuts(out_dir: Path, before: str, drop_name: str) -> list[str]:
-    """The cuts published in ``out_dir`` before ``before`` from the drop folder named
-    ``drop_name`` (by each cut's manifest), oldest first."""
-    found = []
-    for c in published_cuts(out_dir):
-        if c >= before:
-            continue
-        try:
-            manifest = json.loads((out_dir / c / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if manifest.get("data_drop", {}).get("folder") == drop_name:
-            found.append(c)
-    return sorted(found)
+def earlier_cuts(out_dir: Path, before: str) -> list[str]:
+    """The cuts published in ``out_dir`` (one trial's interim analyses: a portfolio gives
+    each trial its own) before ``before``, oldest first, whatever drop folder each came
+    from: each interim analysis reads the export of its day, and the sensor's landing
+    folder holds one folder per export (keyed by the drop folder's name, the history of
+    a DSMB's page 1 held one cut, and never showed a trend)."""
+    return sorted(c for c in published_cuts(out_dir) if c < before)
 
 
-def choose_previous_cut(out_dir: Path, cut: str, drop_name: str, choice: str) -> str | None:
+def choose_previous_cut(out_dir: Path, cut: str, choice: str) -> str | None:
     """The cut to compare with: ``none``; a date, which must be a published earlier
     cut (anything else is refused: version 2 silently compared nothing); or ``auto``:
-    the latest earlier published cut of the same drop folder, else of any drop."""
+    the latest earlier published cut, the interim analysis before this one, whichever
+    drop folder it came from."""
     if choice == "none":
         return None
-    earlier = [c for c in published_cuts(out_dir) if c < cut]
+    earlier = earlier_cuts(out_dir, cut)
     if choice != "auto":
         if choice not in earlier:
             shown = ", ".join(earlier[-5:]) or "none"
@@ -126,7 +119,7 @@ def choose_previous_cut(out_dir: Path, cut: str, drop_name: str, choice: str) ->
                 f"(published earlier: {shown}); name one of them, or 'auto' or 'none'"
             )
         return choice
-    return max(same_drop_cuts(out_dir, cut, drop_name) or earlier, default=None)
+    return max(earlier, default=None)
 
 
 @cut_asset(
@@ -137,13 +130,13 @@ def choose_previous_cut(out_dir: Path, cut: str, drop_name: str, choice: str) ->
     check_specs=[contract_check_spec("stopping_history", ["stopping_history.csv"])],
 )
 def stopping_history(settings: Run, stopping_rules: StoppingResult) -> Iterator[Any]:
-    """Each stopping rule's statistic at every earlier published cut of this drop
-    folder and at this cut, for the plot on page 1 of the report."""
+    """Each stopping rule's statistic at every earlier published cut of the trial (its
+    output folder) and at this cut, for the plot on page 1 of the report."""
     from trial_outcomes.analysis.stopping import stopping_history as history
 
     cut = settings.cut_key
     earlier = {}
-    for c in same_drop_cuts(settings.out_dir, cut, settings.data_dir.resolve().name):
+    for c in earlier_cuts(settings.out_dir, cut):
         path = settings.out_dir / c / "stopping_rules.csv"
         if path.is_file():
             earlier[c] = pl.read_csv(path, infer_schema_length=None)
@@ -157,9 +150,7 @@ def previous_cut(settings: RunSpec) -> str | None:
     """The published cut this run compares with (the run's choice, else the plan's), or
     None; a named cut that is not published fails the run, saying so."""
     try:
-        return choose_previous_cut(
-            settings.out_dir, settings.cut_key, settings.data_dir.resolve().name, settings.comparison
-        )
+        return choose_previous_cut(settings.out_dir, settings.cut_key, settings.comparison)
     except ValueError as exc:
         raise dg.Failure(description=str(exc)) from None
 

@@ -71,8 +71,8 @@ def stopping_blocks(inp: ReportInputs) -> list[Any]:
         blocks.append(
             Figure(
                 "plots/stopping_history.svg",
-                "Stopping rules across the published cuts of this drop",
-                f"Each rule's statistic at the {cuts} cut(s) published from this drop folder up to this one, "
+                "Stopping rules across the published cuts",
+                f"Each rule's statistic at the {cuts} cut(s) published in this output folder up to this one, "
                 "against its boundary (dashed); a red point crossed it.",
                 width=62,  # page 1 holds the headline results and the contents with it
             )
