@@ -237,3 +237,31 @@ def test_the_stopping_history_spans_the_cuts_of_every_export_folder(drop, tmp_pa
     then = pl.read_csv(out / "2021-06-30" / "stopping_rules.csv").sort("rule_id")
     assert earlier["statistic"].to_list() == then["statistic"].to_list()
     assert pl.read_csv(out / "2022-06-30" / "cut_comparison.csv")["previous_cut"][0] == "2021-06-30"
+
+
+def test_a_cut_re_analysed_under_another_plan_records_what_it_revises(drop, tmp_path, capsys):
+    """The same drop and cut, published, then run again under a plan with other
+    landmarks: a new version whose manifest revises the first, naming the plan's change
+    and the files that differ; the CLI says so; the UI's table of published cuts too.
+    The same run again publishes nothing new."""
+    from trial_outcomes.assets.publish import published_cuts_table
+    from trial_outcomes.cli import main
+    from trial_outcomes.plan import DEFAULT_PLAN
+
+    out = tmp_path / "out"
+    status = main(["run", "--data", str(drop), "--cut", CUT, "--out", str(out), "--quiet"])
+    assert status in (0, 3)  # 3: this small drop crosses the futility boundary at the cut
+    plan = tmp_path / "plan.toml"
+    text = Path(DEFAULT_PLAN).read_text()
+    plan.write_text(text.replace("landmark_months = [6, 12, 24]", "landmark_months = [3, 18]"))
+    capsys.readouterr()
+    args = ["run", "--data", str(drop), "--cut", CUT, "--out", str(out), "--plan", str(plan), "--quiet"]
+    assert main(args) == status
+    said = capsys.readouterr().out
+    assert "published v002 (the previous, v001, is kept); it revises v001 of the same drop: analysis plan" in said
+    revised = _manifest(out)["revises"]
+    assert revised["version"] == "v001" and revised["changed"][0].startswith("analysis plan (SHA-256 ")
+    assert "output file(s): analysis_plan.toml, plots/" in revised["changed"][-1]  # the plan copy and figures first
+    assert "| v002 |" in published_cuts_table(out) and "v001: analysis plan" in published_cuts_table(out)
+    assert main(args) == status
+    assert "no new version: v002 already holds these outputs" in capsys.readouterr().out

@@ -168,3 +168,28 @@ def test_files_changed_since_publication_are_named_in_the_manifests_order(tmp_pa
     (tmp_path / "a.csv").write_text("a.csv edited\n")
     (tmp_path / "c.csv").unlink()
     assert changed_since_publication(tmp_path, outputs) == ["c.csv", "a.csv"]
+
+
+def test_a_new_version_of_the_same_drop_says_what_it_revises():
+    """v001 of drop D with plan P; a run of D with plan Q changes two files: the new
+    manifest revises v001, naming the plan's change and the files. Another drop is a
+    supersession (no revision); the same outputs make no version (no revision)."""
+    from trial_outcomes.io.publishing import Published, revision
+
+    def manifest(drop: str, plan: str, outputs: dict[str, str]) -> dict:
+        return {
+            "data_drop": {"sha256": drop},
+            "analysis_plan": {"sha256": plan},
+            "code": {"git_commit": "abc1234"},
+            "outputs": outputs,
+        }
+
+    v001 = Published("v001", "D" * 64, manifest("D" * 64, "P" * 64, {"a.csv": "1", "b.csv": "2", "c.csv": "3"}))
+    rerun = manifest("D" * 64, "Q" * 64, {"a.csv": "1", "b.csv": "9", "c.csv": "8"})
+    assert revision(v001, rerun) == {
+        "version": "v001",
+        "changed": ["analysis plan (SHA-256 PPPPPPPPPPPP to QQQQQQQQQQQQ)", "2 output file(s): b.csv, c.csv"],
+    }
+    assert revision(v001, manifest("E" * 64, "Q" * 64, rerun["outputs"])) is None
+    assert revision(v001, manifest("D" * 64, "P" * 64, v001.manifest["outputs"])) is None
+    assert revision(None, rerun) is None

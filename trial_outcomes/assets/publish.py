@@ -13,7 +13,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetC
 
 from trial_outcomes.assets.shared import FAILED_CHECKS_TAG, code_version, cut_asset
 from trial_outcomes.contracts import ADAM_DATASETS, DEFINE_XML, OPTIONAL_OUTPUTS, OUTPUT_BY_FILE, OUTPUTS
-from trial_outcomes.io.publishing import PublishRefused, current, plan_publication, published_cuts
+from trial_outcomes.io.publishing import PublishRefused, current, plan_publication, published_cuts, revision
 from trial_outcomes.io.qc import QC_REPORT
 from trial_outcomes.io.records import TrialDrop, drop_files, drop_fingerprint
 from trial_outcomes.io.store import OutputStore
@@ -95,13 +95,15 @@ def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list[str]:
 def published_cuts_table(out: Path) -> str:
     """Every cut published in ``out``, in date order, with its current version and the
     drop it was made from (issue 22: the partition list shows neither order nor drop)."""
-    rows = ["| data cut | version | drop SHA-256 | supersedes |", "|---|---|---|---|"]
+    rows = ["| data cut | version | drop SHA-256 | supersedes | revises (same drop) |", "|---|---|---|---|---|"]
     for cut in published_cuts(out):
         shown = current(out, cut)
         if shown is None:
             continue
         superseded = shown.manifest.get("supersedes", {}).get("version", "")
-        rows.append(f"| {cut} | {shown.version} | `{shown.drop_sha256[:16]}` | {superseded} |")
+        revised = shown.manifest.get("revises") or {}
+        why = f"{revised['version']}: {'; '.join(revised['changed'])}" if revised else ""
+        rows.append(f"| {cut} | {shown.version} | `{shown.drop_sha256[:16]}` | {superseded} | {why} |")
     return "\n".join(rows)
 
 
@@ -147,9 +149,14 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
             publication = plan_publication(settings.out_dir, cut, drop_identity.fingerprint, settings.supersede_reason)
         except PublishRefused as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
+
+        def manifest_for(files: list[Path], folder: Path) -> dict[str, Any]:
+            manifest = build_manifest(settings, drop_identity, files, folder, publication.manifest_entry())
+            revised = revision(current(settings.out_dir, cut), manifest)
+            return {**manifest, "revises": revised} if revised else manifest
+
         final, new, manifest = output_store.publish(
-            {PLAN_COPY: settings.plan.text.encode("utf-8"), DEFINE_XML: define_xml(work, settings)},
-            lambda files, folder: build_manifest(settings, drop_identity, files, folder, publication.manifest_entry()),
+            {PLAN_COPY: settings.plan.text.encode("utf-8"), DEFINE_XML: define_xml(work, settings)}, manifest_for
         )
         shown = final.resolve()
         from trial_outcomes.io.file_server import file_url

@@ -327,6 +327,31 @@ def plan_publication(out_dir: Path, cut: str, drop_sha256: str, supersede_reason
     return Publication(cut, drop_sha256, published.version, published.drop_sha256, supersede_reason.strip())
 
 
+def revision(published: Published | None, manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``revises`` entry of a new version of a cut made from the drop its current
+    version was made from: which version it revises and what differs (the analysis
+    plan, the code, the outputs), so that a cut re-analysed under another plan or
+    comparison keeps its audit trail (it was a new version with nothing to say why).
+    None when the drop differs (``supersedes`` says that, with its reason), or when the
+    outputs are the same (no version is made)."""
+    if published is None or published.drop_sha256 != manifest["data_drop"]["sha256"]:
+        return None
+    before, after = published.manifest.get("outputs", {}), manifest["outputs"]
+    if before == after:
+        return None
+    changed = []
+    plans = (published.manifest.get("analysis_plan", {}).get("sha256", ""), manifest["analysis_plan"]["sha256"])
+    if plans[0] != plans[1]:
+        changed.append(f"analysis plan (SHA-256 {plans[0][:12]} to {plans[1][:12]})")
+    codes = (published.manifest.get("code", {}).get("git_commit", ""), manifest["code"].get("git_commit", ""))
+    if codes[0] != codes[1]:
+        changed.append(f"code ({codes[0] or 'unknown'} to {codes[1] or 'unknown'})")
+    files = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
+    shown = ", ".join(files[:6]) + (f" and {len(files) - 6} more" if len(files) > 6 else "")
+    changed.append(f"{len(files)} output file(s): {shown}")
+    return {"version": published.version, "changed": changed}
+
+
 def _next_version(versions: Path) -> str:
     numbers = [int(m.group(1)) for p in versions.iterdir() if (m := VERSION.match(p.name))] if versions.is_dir() else []
     return f"v{max(numbers, default=0) + 1:03d}"

@@ -326,6 +326,9 @@ def _publication_line(out_dir: Path, cut: str, before: Any) -> str:
         line = f"published {after.version}"
     else:
         line = f"published {after.version} (the previous, {before.version}, is kept)"
+        revised = after.manifest.get("revises")
+        if revised:  # the same drop, re-analysed: say what differs
+            line += f"; it revises {revised['version']} of the same drop: " + "; ".join(revised["changed"])
     comparison = out_dir / cut / "cut_comparison.csv"
     if comparison.is_file():
         import polars as pl
