@@ -494,6 +494,57 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
   }
 }
 
+# --- safety: the headline rates and the safety stopping rule (endpoints.md, "Interim analyses")
+# The plan's choices are read from the text stopping_rules.csv shows (window, prior, threshold,
+# probability, minimum evaluable); every count is made here from ADSL and ADAE.
+rules <- pipeline_table("stopping_rules.csv")
+safety_rule <- rules[rules$rule_id == "safety", ]
+number_after <- function(text, pattern) as.numeric(sub(pattern, "\\1", regmatches(text, regexpr(pattern, text))))
+window <- number_after(safety_rule$data, "<= day ([0-9]+)")
+prior <- as.numeric(strsplit(sub(".*prior Beta\\(([^)]*)\\).*", "\\1", safety_rule$boundary), ", ")[[1]])
+threshold <- number_after(safety_rule$boundary, "P\\(rate > ([0-9.]+) \\| data\\)")
+probability <- number_after(safety_rule$boundary, "\\| data\\) > ([0-9.]+)")
+min_evaluable <- number_after(safety_rule$boundary, "from ([0-9]+) evaluable")
+adae <- xpt("adae")
+saf <- adsl[!is.na(adsl$SAFFL) & adsl$SAFFL == "Y", ]
+flag <- function(x) !is.na(x) & x == "Y"
+at_least <- function(x, g) !is.na(x) & x >= g
+followed <- function(days) saf$TRTSDT + days <= cut
+related_fatal <- unique(adae$USUBJID[at_least(adae$AETOXGR, 5) & flag(adae$AEREL) & flag(adae$TRTEMFL)])
+early <- !is.na(saf$DTHDY) & saf$DTHDY <= window
+syndrome_death <- (!is.na(saf$DTHCAT) & saf$DTHCAT %in% c("CRS", "ICANS")) |
+  at_least(saf$CRSGRAJ, 5) | at_least(saf$ICANGRAJ, 5)
+event <- at_least(saf$CRSGRAJ, 4) | at_least(saf$ICANGRAJ, 4) |
+  (early & (saf$USUBJID %in% related_fatal | syndrome_death))
+evaluable <- event | followed(window)
+x <- sum(event[evaluable])
+n <- sum(evaluable)
+posterior <- pbeta(threshold, prior[1] + x, prior[2] + n - x, lower.tail = FALSE)
+add("stopping rule", "safety", "evaluable", "P(rate > threshold | data)", safety_rule$statistic, posterior, 1e-9)
+add("stopping rule", "safety", "evaluable", "crossed (1 yes, 0 no)", as.numeric(safety_rule$crossed == "true"),
+  as.numeric(n >= min_evaluable && posterior > probability), 0)
+headline <- pipeline_table("safety_summary.csv")
+rate_rows <- list(
+  list("Grade >= 3 CRS (adjudicated)", at_least(saf$CRSGRAJ, 3), window),
+  list("Grade >= 3 ICANS (adjudicated)", at_least(saf$ICANGRAJ, 3), window),
+  list("Grade >= 3 CRS (reported)", at_least(saf$CRSGR, 3), window),
+  list("Grade >= 3 ICANS (reported)", at_least(saf$ICANGR, 3), window),
+  list("Death within 30 days of infusion", flag(saf$DTH30FL), 30),
+  list("Death within 100 days of infusion", flag(saf$DTH100FL), 100),
+  list("Non-relapse mortality (any time)", flag(saf$NRMFL), NA)
+)
+for (r in rate_rows) {
+  p <- headline[headline$measure == r[[1]], ]
+  known <- if (is.na(r[[3]])) rep(TRUE, nrow(saf)) else r[[2]] | followed(r[[3]])
+  k <- sum(r[[2]][known])
+  m <- sum(known)
+  ci <- if (m > 0) binom.test(k, m)$conf.int else c(NA, NA)
+  add("safety headline", r[[1]], "known at the cut", "events", p$n_events, k, 0)
+  add("safety headline", r[[1]], "known at the cut", "denominator", p$n, m, 0)
+  add("safety headline", r[[1]], "known at the cut", "lower 95% limit (Clopper-Pearson)", p$rate_lcl, ci[1], 1e-7)
+  add("safety headline", r[[1]], "known at the cut", "upper 95% limit (Clopper-Pearson)", p$rate_ucl, ci[2], 1e-7)
+}
+
 report <- do.call(rbind, rows)
 write.csv(report, out, row.names = FALSE, na = "")
 bad <- sum(report$agrees == "no")

@@ -65,3 +65,27 @@ def test_qc_finds_a_published_number_edited_after_publication(tmp_path, capsys):
     assert main(["qc", cut, "--out", str(out), "--data", str(SAMPLE)]) == 1
     said = capsys.readouterr().err
     assert "published files changed since publication: 1 of" in said and "stopping_rules.csv" in said
+
+
+def test_a_safety_rule_counting_subjects_not_yet_followed_fails_the_independent_qc(tmp_path, monkeypatch):
+    """The safety stopping rule broken the way version 1 was: every infused subject
+    evaluable, followed 30 days or not. At the sample's 2021-03-31 cut, subjects infused
+    in March count as free of events; R, counting only those followed 30 days or with
+    the event, finds another posterior probability, and only the safety rule's numbers
+    disagree (the headline rates, counted apart, agree)."""
+    needs_r()
+    from trial_outcomes.analysis import stopping
+
+    original = stopping.safety_events
+
+    def everyone_evaluable(adsl, adae, cut, window_days=30):
+        return original(adsl, adae, cut, window_days).with_columns(pl.lit(True).alias("EVALUABLE"))
+
+    monkeypatch.setattr(stopping, "safety_events", everyone_evaluable)
+    result, cut = materialize_cut(SAMPLE, tmp_path / "out", "2021-03-31")
+    assert result.success, [e.message for e in result.get_step_failure_events()]
+    report = pl.read_csv(tmp_path / "out" / cut / QC_REPORT, infer_schema_length=0)
+    wrong = report.filter(pl.col("agrees") == "no")
+    assert wrong.select("check", "endpoint", "statistic").rows() == [
+        ("stopping rule", "safety", "P(rate > threshold | data)")
+    ], wrong.rows()
