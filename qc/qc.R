@@ -379,7 +379,7 @@ raw_endpoints <- function() {
 }
 # a drop the QC cannot read (not CSV, dates in another form) is "not run"; any other error
 # in this part is the QC failing, never a silent skip
-raw <- if (is.na(drop_dir)) "no drop folder given" else tryCatch(
+raw <- if (is.na(drop_dir)) "no drop given that the cut was published from (its files checked against the manifest)" else tryCatch(
   raw_endpoints(),
   qc_not_run = function(e) conditionMessage(e),
   error = function(e) stop_qc("the raw-drop part failed: ", conditionMessage(e))
