@@ -100,6 +100,25 @@ def test_merged_cells_are_refused(drop):
     _refused(drop / "enrolment.xlsx", ENROLMENT, "merged cells", "unmerge")
 
 
+def test_hidden_rows_and_columns_holding_values_are_refused(drop):
+    """A record hidden in Excel (row 4) is read like any other, as a hidden sheet would
+    be: refused, naming the row; a hidden column holding values, naming the column. A
+    hidden empty row (formatting) is no record and is read."""
+    frame = _enrolment(drop)
+    book = _workbook(drop / "enrolment.xlsx", _rows(frame))
+    book.worksheets()[0].set_row(3, None, None, {"hidden": True})
+    book.close()
+    _refused(drop / "enrolment.xlsx", ENROLMENT, "enrolment.xlsx, row 4", "hidden rows holding values: row 4")
+    book = _workbook(drop / "enrolment.xlsx", _rows(frame))
+    book.worksheets()[0].set_column(2, 2, None, None, {"hidden": True})
+    book.close()
+    _refused(drop / "enrolment.xlsx", ENROLMENT, "column C (Excel column)", "hidden columns holding values: column C")
+    book = _workbook(drop / "enrolment.xlsx", _rows(frame))
+    book.worksheets()[0].set_row(frame.height + 5, None, None, {"hidden": True})
+    book.close()
+    assert read_raw(drop / "enrolment.xlsx", ENROLMENT).frame.height == frame.height
+
+
 def test_blank_rows_above_the_header_keep_excel_row_numbers(drop):
     """Header on Excel row 3: the first subject is on row 4; a bad age on its 3rd subject is row 6."""
     frame = _enrolment(drop).with_columns(

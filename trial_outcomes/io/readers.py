@@ -703,6 +703,9 @@ def _check_sheet_cells(
     errors: list[tuple[str, str]] = []
     merged: list[str] = []
     header_row: int | None = None
+    valued: set[tuple[int, int]] = set()  # (row, column index) of every cell holding a value
+    hidden_rows: list[int] = []
+    hidden_columns: list[tuple[int, int]] = []  # (first, last) column index, 0-based
     try:
         for _, element in ElementTree.iterparse(io.BytesIO(sheet_xml), events=("end",)):
             if element.tag == f"{_NS_MAIN}c":
@@ -719,10 +722,17 @@ def _check_sheet_cells(
                     errors.append((ref, text or "#error"))
                 elif text and element.get("t") in (None, "n") and int(element.get("s", "0")) in percent_styles:
                     percent.append((ref, text))
-                if header_row is None and (text or inline is not None):
+                if text or inline is not None:
                     digits = "".join(ch for ch in ref if ch.isdigit())
-                    header_row = int(digits) if digits else 1
+                    if header_row is None:
+                        header_row = int(digits) if digits else 1
+                    if digits:
+                        valued.add((int(digits), _column_index("".join(ch for ch in ref if ch.isalpha()))))
                 element.clear()
+            elif element.tag == f"{_NS_MAIN}row" and element.get("hidden") in ("1", "true"):
+                hidden_rows.append(int(element.get("r", "0")))
+            elif element.tag == f"{_NS_MAIN}col" and element.get("hidden") in ("1", "true"):
+                hidden_columns.append((int(element.get("min", "1")) - 1, int(element.get("max", "1")) - 1))
             elif element.tag == f"{_NS_MAIN}mergeCell":
                 merged.append(element.get("ref", "?"))
     except ElementTree.ParseError as exc:
@@ -768,7 +778,27 @@ def _check_sheet_cells(
             "reads as a value and blanks; unmerge them and fill every cell",
             **_where(merged[0].split(":")[0]),
         )
+    rows = sorted({r for r, _ in valued if r in set(hidden_rows)})
+    columns = sorted({c for _, c in valued if any(lo <= c <= hi for lo, hi in hidden_columns)})
+    if rows or columns:
+        shown = [f"row {r}" for r in rows] + [f"column {_excel_column(c)}" for c in columns]
+        raise _refuse(
+            name,
+            f"hidden {'rows' if rows else 'columns'} holding values: {_cells(shown)}; a hidden row or column is "
+            "read like any other (a record someone meant to leave out, or one nobody sees, as with a hidden "
+            "sheet): unhide it and keep it, or delete it",
+            row=rows[0] if rows else None,
+            column=None if rows else f"{_excel_column(columns[0])} (Excel column)",
+        )
     return header_row or 1
+
+
+def _column_index(letters: str) -> int:
+    """A -> 0, AA -> 26 (``_excel_column``'s inverse)."""
+    index = 0
+    for ch in letters.upper():
+        index = index * 26 + ord(ch) - 64
+    return index - 1
 
 
 # --- Parquet -----------------------------------------------------------------------------------
