@@ -523,6 +523,18 @@ posterior <- pbeta(threshold, prior[1] + x, prior[2] + n - x, lower.tail = FALSE
 add("stopping rule", "safety", "evaluable", "P(rate > threshold | data)", safety_rule$statistic, posterior, 1e-9)
 add("stopping rule", "safety", "evaluable", "crossed (1 yes, 0 no)", as.numeric(safety_rule$crossed == "true"),
   as.numeric(n >= min_evaluable && posterior > probability), 0)
+# the Simon efficacy rule: its design (r1 of n1) as the boundary states it, the count made here
+# (efficacy set in order of infusion; evaluable once the day-42 window closed, responder or not)
+simon <- rules[rules$rule_id == "efficacy_futility", ]
+r1 <- number_after(simon$boundary, "if <= ([0-9]+) of the first")
+n1 <- number_after(simon$boundary, "of the first ([0-9]+) respond")
+eff <- adsl[flag(adsl$EFFFL), ]
+eff <- eff[order(eff$TRTSDT, eff$USUBJID), ]
+responded <- flag(eff$CRFL[!is.na(eff$D28CLSDT) & eff$D28CLSDT <= cut])
+stage1 <- head(responded, n1)
+add("stopping rule", "efficacy_futility", "evaluable", "stage-1 responders", simon$statistic, sum(stage1), 0)
+add("stopping rule", "efficacy_futility", "evaluable", "crossed (1 yes, 0 no)", as.numeric(simon$crossed == "true"),
+  as.numeric(length(stage1) == n1 && sum(stage1) <= r1), 0)
 headline <- pipeline_table("safety_summary.csv")
 rate_rows <- list(
   list("Grade >= 3 CRS (adjudicated)", at_least(saf$CRSGRAJ, 3), window),
