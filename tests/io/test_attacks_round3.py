@@ -117,6 +117,22 @@ def test_hidden_rows_and_columns_holding_values_are_refused(drop):
     book.worksheets()[0].set_row(frame.height + 5, None, None, {"hidden": True})
     book.close()
     assert read_raw(drop / "enrolment.xlsx", ENROLMENT).frame.height == frame.height
+    # a height or width of 0 hides a row or column as well, without the attribute
+    book = _workbook(drop / "enrolment.xlsx", _rows(frame))
+    book.worksheets()[0].set_row(5, 0)
+    book.close()
+    _refused(drop / "enrolment.xlsx", ENROLMENT, "hidden rows holding values: row 6")
+    book = _workbook(drop / "enrolment.xlsx", _rows(frame))
+    book.worksheets()[0].set_column(4, 4, 0)
+    book.close()
+    _refused(drop / "enrolment.xlsx", ENROLMENT, "hidden columns holding values: column E")
+    # xlsxwriter writes hidden="1" for a row of height 0; another writer writes ht="0" alone
+    from xml.etree import ElementTree
+
+    from trial_outcomes.io.readers import _unseen
+
+    assert _unseen(ElementTree.fromstring('<row r="6" ht="0" customHeight="1"/>'), "ht")
+    assert not _unseen(ElementTree.fromstring('<row r="6" ht="15"/>'), "ht")
 
 
 def test_blank_rows_above_the_header_keep_excel_row_numbers(drop):

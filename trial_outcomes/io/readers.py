@@ -729,9 +729,9 @@ def _check_sheet_cells(
                     if digits:
                         valued.add((int(digits), _column_index("".join(ch for ch in ref if ch.isalpha()))))
                 element.clear()
-            elif element.tag == f"{_NS_MAIN}row" and element.get("hidden") in ("1", "true"):
+            elif element.tag == f"{_NS_MAIN}row" and _unseen(element, "ht"):
                 hidden_rows.append(int(element.get("r", "0")))
-            elif element.tag == f"{_NS_MAIN}col" and element.get("hidden") in ("1", "true"):
+            elif element.tag == f"{_NS_MAIN}col" and _unseen(element, "width"):
                 hidden_columns.append((int(element.get("min", "1")) - 1, int(element.get("max", "1")) - 1))
             elif element.tag == f"{_NS_MAIN}mergeCell":
                 merged.append(element.get("ref", "?"))
@@ -791,6 +791,17 @@ def _check_sheet_cells(
             column=None if rows else f"{_excel_column(columns[0])} (Excel column)",
         )
     return header_row or 1
+
+
+def _unseen(element: ElementTree.Element, size: str) -> bool:
+    """A row or column Excel does not show: hidden, or given a height or width of 0
+    (which Excel and LibreOffice show as hidden, without the attribute)."""
+    if element.get("hidden") in ("1", "true"):
+        return True
+    try:
+        return float(element.get(size, "1")) == 0
+    except ValueError:
+        return False
 
 
 def _column_index(letters: str) -> int:
