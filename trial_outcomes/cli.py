@@ -92,7 +92,14 @@ def _check_run_arguments(args: argparse.Namespace) -> tuple[dt.date | None, Anal
             raise UsageError(
                 f"--compare {args.compare}: no cut {args.compare} is published in {args.out} (published: {shown})"
             )
-    return cut, load_plan(args.plan or None)
+    plan = load_plan(args.plan or None)
+    chosen = args.compare or plan.previous_cut
+    if cut is not None and not args.compare and chosen not in ("auto", "none") and parse_cut(chosen) >= cut:
+        raise UsageError(
+            f"the plan's [comparison] previous_cut = {chosen}: a cut compares with an earlier published cut, "
+            f"and {chosen} is not before the cut {args.cut}"
+        )
+    return cut, plan
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -473,8 +480,8 @@ def cmd_qc(args: argparse.Namespace) -> int:
     if changed:  # the R QC checks the key numbers; the manifest's hashes check every byte
         shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
         print(
-            f"published files changed since publication: {len(changed)} of {len(manifest['outputs'])} no longer "
-            f"have the bytes manifest.json recorded ({shown}); re-publish the cut, never edit it",
+            f"published files changed since publication: {len(changed)} of the {len(manifest['outputs'])} files "
+            f"manifest.json recorded are edited, deleted or (+) added ({shown}); re-publish the cut, never edit it",
             file=sys.stderr,
         )
     report = Path(args.report) if args.report else out / ".qc" / f"{cut}-{folder.name}.csv"

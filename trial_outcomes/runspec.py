@@ -35,10 +35,12 @@ class RunSpec:
     previous_cut: str = ""
 
     def __post_init__(self) -> None:
-        if self.previous_cut not in ("", "auto", "none") and parse_cut(self.previous_cut) >= self.cut:
+        chosen = self.comparison  # the run's --compare, else the plan's previous_cut
+        if chosen not in ("", "auto", "none") and parse_cut(chosen) >= self.cut:
+            source = "--compare" if self.previous_cut else "the plan's [comparison] previous_cut ="
             raise ValueError(
-                f"--compare {self.previous_cut}: a cut compares with an earlier published cut, "
-                f"and {self.previous_cut} is not before the cut {self.cut_key}"
+                f"{source} {chosen}: a cut compares with an earlier published cut, "
+                f"and {chosen} is not before the cut {self.cut_key}"
             )
 
     @property

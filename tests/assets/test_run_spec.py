@@ -138,3 +138,20 @@ def test_a_comparison_with_a_cut_not_before_this_one_is_refused_before_any_step(
         RunSpec.make("2022-06-30", None, sample, tmp_path, previous_cut="2023-01-31")
     assert RunSpec.make("2022-06-30", None, sample, tmp_path, previous_cut="2021-06-30").comparison == "2021-06-30"
     assert not any(tmp_path.iterdir())  # nothing ran
+
+
+def test_a_plan_comparing_with_a_cut_not_before_this_one_is_refused_at_once(tmp_path, capsys):
+    """The plan's [comparison] previous_cut names the run's own cut: exit 2 before any
+    step, naming the plan's key (it failed after 15 s in cut_comparison)."""
+    from trial_outcomes.plan import DEFAULT_PLAN
+    from trial_outcomes.runspec import RunSpec
+
+    sample = Path(__file__).resolve().parents[2] / "data" / "sample"
+    plan = tmp_path / "plan.toml"
+    plan.write_text(DEFAULT_PLAN.read_text().replace('previous_cut = "auto"', 'previous_cut = "2022-06-30"'))
+    out = tmp_path / "out"
+    args = ["run", "--data", str(sample), "--cut", "2022-06-30", "--plan", str(plan), "--out", str(out)]
+    assert main(args) == 2
+    assert "the plan's [comparison] previous_cut = 2022-06-30" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="the plan's"):
+        RunSpec.make("2022-06-30", plan, sample, out)
