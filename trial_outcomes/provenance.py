@@ -46,7 +46,23 @@ def code_version() -> dict[str, Any]:
         "git_commit": commit or "unknown",
         "dirty": bool(dirty) if dirty is not None else None,
         "package_version": _version("trial-outcomes"),
+        "source_sha256": source_sha256(),
     }
+
+
+def source_sha256() -> str:
+    """One SHA-256 of the code that makes the numbers: every file of the package (its
+    Python, the packaged plan and templates) and the R QC program, by path and bytes.
+    Outside a git checkout (a pip install) or with uncommitted edits, the commit alone
+    does not say the code changed; this does."""
+    package = Path(__file__).resolve().parent
+    files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    qc = ROOT / "qc" / "qc.R"
+    digest = hashlib.sha256()
+    for path in [*files, *([qc] if qc.is_file() else [])]:
+        name = path.relative_to(package.parent if path.is_relative_to(package) else ROOT).as_posix()
+        digest.update(name.encode() + b"\0" + sha256_file(path).encode() + b"\n")
+    return digest.hexdigest()
 
 
 def short_version() -> str:
@@ -76,9 +92,12 @@ def sha256_file(path: Path) -> str:
 def changed_since_publication(cut_dir: Path, outputs: dict[str, str]) -> list[str]:
     """The published files of ``cut_dir`` whose bytes are no longer those its manifest
     recorded (``outputs``: file name -> SHA-256), missing files included, in the
-    manifest's order: a number edited in a published CSV after publication."""
-    return [
+    manifest's order (a number edited in a published CSV after publication), then the
+    files added since (named "+ NAME"; the manifest itself apart)."""
+    changed = [
         name
         for name, digest in outputs.items()
         if not (cut_dir / name).is_file() or sha256_file(cut_dir / name) != digest
     ]
+    present = (p.relative_to(cut_dir).as_posix() for p in cut_dir.rglob("*") if p.is_file())
+    return changed + [f"+ {name}" for name in sorted(present) if name not in outputs and name != "manifest.json"]

@@ -64,7 +64,7 @@ def test_qc_finds_a_published_number_edited_after_publication(tmp_path, capsys):
     assert rules.read_text() != text
     assert main(["qc", cut, "--out", str(out), "--data", str(SAMPLE)]) == 1
     said = capsys.readouterr().err
-    assert "published files changed since publication: 1 of" in said and "stopping_rules.csv" in said
+    assert "published files changed since publication: 1 of the" in said and "(stopping_rules.csv)" in said
 
 
 def test_a_safety_rule_counting_subjects_not_yet_followed_fails_the_independent_qc(tmp_path, monkeypatch):

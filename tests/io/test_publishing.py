@@ -158,7 +158,7 @@ def test_a_version_links_the_working_files_and_outlives_the_next_run(tmp_path, m
 
 def test_files_changed_since_publication_are_named_in_the_manifests_order(tmp_path):
     """Three files recorded: one kept, one edited, one deleted; the edited and the
-    deleted are named, in the manifest's order."""
+    deleted are named, in the manifest's order; then a file added since."""
     from trial_outcomes.provenance import changed_since_publication, sha256_file
 
     for name in ("a.csv", "b.csv", "c.csv"):
@@ -168,6 +168,10 @@ def test_files_changed_since_publication_are_named_in_the_manifests_order(tmp_pa
     (tmp_path / "a.csv").write_text("a.csv edited\n")
     (tmp_path / "c.csv").unlink()
     assert changed_since_publication(tmp_path, outputs) == ["c.csv", "a.csv"]
+    (tmp_path / "manifest.json").write_text("{}")  # the manifest is not one of its own outputs
+    (tmp_path / "plots").mkdir()
+    (tmp_path / "plots" / "extra.svg").write_text("<svg/>")
+    assert changed_since_publication(tmp_path, outputs) == ["c.csv", "a.csv", "+ plots/extra.svg"]
 
 
 def test_a_new_version_of_the_same_drop_says_what_it_revises():
@@ -176,11 +180,12 @@ def test_a_new_version_of_the_same_drop_says_what_it_revises():
     supersession (no revision); the same outputs make no version (no revision)."""
     from trial_outcomes.io.publishing import Published, revision
 
-    def manifest(drop: str, plan: str, outputs: dict[str, str]) -> dict:
+    def manifest(drop: str, plan: str, outputs: dict[str, str], source: str = "S", compared: str = "none") -> dict:
         return {
             "data_drop": {"sha256": drop},
             "analysis_plan": {"sha256": plan},
-            "code": {"git_commit": "abc1234"},
+            "code": {"git_commit": "abc1234", "dirty": False, "source_sha256": source * 64},
+            "compared_with": compared,
             "outputs": outputs,
         }
 
@@ -189,7 +194,15 @@ def test_a_new_version_of_the_same_drop_says_what_it_revises():
     assert revision(v001, rerun) == {
         "version": "v001",
         "changed": ["analysis plan (SHA-256 PPPPPPPPPPPP to QQQQQQQQQQQQ)", "2 output file(s): b.csv, c.csv"],
+        "files": ["b.csv", "c.csv"],
     }
+    # the same commit with edited source (a pip install has no commit), another comparison
+    edited = manifest("D" * 64, "P" * 64, rerun["outputs"], source="T", compared="2021-06-30")
+    assert revision(v001, edited)["changed"] == [
+        "code (abc1234, source SSSSSSSSSSSS to abc1234, source TTTTTTTTTTTT)",
+        "comparison (with none to with 2021-06-30)",
+        "2 output file(s): b.csv, c.csv",
+    ]
     assert revision(v001, manifest("E" * 64, "Q" * 64, rerun["outputs"])) is None
     assert revision(v001, manifest("D" * 64, "P" * 64, v001.manifest["outputs"])) is None
     assert revision(None, rerun) is None

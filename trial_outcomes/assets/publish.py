@@ -46,6 +46,15 @@ def define_xml(work: Path, spec: RunSpec) -> bytes:
     return build_define(scans, schemas, spec.cut, short_version())
 
 
+def compared_with(work: Path) -> str:
+    """The published cut this cut was compared with (``cut_comparison.csv``), or none."""
+    table = work / "cut_comparison.csv"
+    if not table.is_file():
+        return "none"
+    previous = pl.read_csv(table, infer_schema=False)["previous_cut"].drop_nulls()
+    return str(previous[0]) if previous.len() else "none"
+
+
 def build_manifest(
     settings: RunSpec, drop: TrialDrop, files: list[Path], work: Path, publication: dict[str, Any]
 ) -> dict[str, Any]:
@@ -67,6 +76,7 @@ def build_manifest(
             "sha256": drop_fingerprint(drop.files),
         },
         "code": git_version(),
+        "compared_with": compared_with(work),
         "environment": environment(),
         "analysis_plan": {
             "file": Path(plan.path).name,

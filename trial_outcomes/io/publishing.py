@@ -343,13 +343,23 @@ def revision(published: Published | None, manifest: dict[str, Any]) -> dict[str,
     plans = (published.manifest.get("analysis_plan", {}).get("sha256", ""), manifest["analysis_plan"]["sha256"])
     if plans[0] != plans[1]:
         changed.append(f"analysis plan (SHA-256 {plans[0][:12]} to {plans[1][:12]})")
-    codes = (published.manifest.get("code", {}).get("git_commit", ""), manifest["code"].get("git_commit", ""))
-    if codes[0] != codes[1]:
-        changed.append(f"code ({codes[0] or 'unknown'} to {codes[1] or 'unknown'})")
+    was, now = published.manifest.get("code", {}), manifest["code"]
+    if any(was.get(k) != now.get(k) for k in ("git_commit", "dirty", "source_sha256")):
+        changed.append(f"code ({_code_text(was)} to {_code_text(now)})")
+    compared = (published.manifest.get("compared_with", "unknown"), manifest.get("compared_with", "unknown"))
+    if compared[0] != compared[1]:
+        changed.append(f"comparison (with {compared[0]} to with {compared[1]})")
     files = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
     shown = ", ".join(files[:6]) + (f" and {len(files) - 6} more" if len(files) > 6 else "")
     changed.append(f"{len(files)} output file(s): {shown}")
-    return {"version": published.version, "changed": changed}
+    return {"version": published.version, "changed": changed, "files": files}
+
+
+def _code_text(code: dict[str, Any]) -> str:
+    """A code version in a line: its commit, whether edited, and its source's SHA-256."""
+    commit = str(code.get("git_commit") or "unknown")[:10] + ("-dirty" if code.get("dirty") else "")
+    source = str(code.get("source_sha256") or "")[:12]
+    return f"{commit}, source {source}" if source else commit
 
 
 def _next_version(versions: Path) -> str:
