@@ -243,7 +243,8 @@ def test_a_cut_re_analysed_under_another_plan_records_what_it_revises(drop, tmp_
     """The same drop and cut, published, then run again under a plan with other
     landmarks: a new version whose manifest revises the first, naming the plan's change
     and the files that differ; the CLI says so; the UI's table of published cuts too.
-    The same run again publishes nothing new."""
+    The same run again publishes nothing new; the packaged plan again makes v003,
+    whose outputs are v001's, which its record says."""
     from trial_outcomes.assets.publish import published_cuts_table
     from trial_outcomes.cli import main
     from trial_outcomes.plan import DEFAULT_PLAN
@@ -265,3 +266,7 @@ def test_a_cut_re_analysed_under_another_plan_records_what_it_revises(drop, tmp_
     assert "| v002 |" in published_cuts_table(out) and "v001: analysis plan" in published_cuts_table(out)
     assert main(args) == status
     assert "no new version: v002 already holds these outputs" in capsys.readouterr().out
+    # the plan put back: v003, whose outputs are v001's, and it says so
+    assert main(["run", "--data", str(drop), "--cut", CUT, "--out", str(out), "--quiet"]) == status
+    assert "published v003" in capsys.readouterr().out
+    assert _manifest(out)["revises"]["same_outputs_as"] == "v001"

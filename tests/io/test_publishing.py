@@ -203,6 +203,12 @@ def test_a_new_version_of_the_same_drop_says_what_it_revises():
         "comparison (with none to with 2021-06-30)",
         "2 output file(s): b.csv, c.csv",
     ]
+    # the plan put back after a v002: the outputs are v001's, and the revision says so
+    back = manifest("D" * 64, "P" * 64, v001.manifest["outputs"])
+    v002 = Published("v002", "D" * 64, rerun)
+    entry = revision(v002, back, {"v001": v001.manifest["outputs"], "v002": rerun["outputs"]})
+    assert entry is not None and entry["same_outputs_as"] == "v001"
+    assert entry["changed"][-1] == "its outputs are those of v001"
     assert revision(v001, manifest("E" * 64, "Q" * 64, rerun["outputs"])) is None
     assert revision(v001, manifest("D" * 64, "P" * 64, v001.manifest["outputs"])) is None
     assert revision(None, rerun) is None

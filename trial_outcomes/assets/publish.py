@@ -13,7 +13,14 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetC
 
 from trial_outcomes.assets.shared import FAILED_CHECKS_TAG, code_version, cut_asset
 from trial_outcomes.contracts import ADAM_DATASETS, DEFINE_XML, OPTIONAL_OUTPUTS, OUTPUT_BY_FILE, OUTPUTS
-from trial_outcomes.io.publishing import PublishRefused, current, plan_publication, published_cuts, revision
+from trial_outcomes.io.publishing import (
+    PublishRefused,
+    current,
+    plan_publication,
+    published_cuts,
+    revision,
+    version_outputs,
+)
 from trial_outcomes.io.qc import QC_REPORT
 from trial_outcomes.io.records import TrialDrop, drop_files, drop_fingerprint
 from trial_outcomes.io.store import OutputStore
@@ -162,7 +169,7 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
 
         def manifest_for(files: list[Path], folder: Path) -> dict[str, Any]:
             manifest = build_manifest(settings, drop_identity, files, folder, publication.manifest_entry())
-            revised = revision(current(settings.out_dir, cut), manifest)
+            revised = revision(current(settings.out_dir, cut), manifest, version_outputs(settings.out_dir, cut))
             return {**manifest, "revises": revised} if revised else manifest
 
         final, new, manifest = output_store.publish(

@@ -327,13 +327,28 @@ def plan_publication(out_dir: Path, cut: str, drop_sha256: str, supersede_reason
     return Publication(cut, drop_sha256, published.version, published.drop_sha256, supersede_reason.strip())
 
 
-def revision(published: Published | None, manifest: dict[str, Any]) -> dict[str, Any] | None:
+def version_outputs(out_dir: Path, cut: str) -> dict[str, dict[str, str]]:
+    """Every published version of ``cut`` (``vNNN``) and the outputs its manifest records."""
+    found = {}
+    for manifest in sorted((out_dir / ".versions" / cut).glob("v[0-9][0-9][0-9]/manifest.json")):
+        try:
+            found[manifest.parent.name] = json.loads(manifest.read_text(encoding="utf-8")).get("outputs", {})
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def revision(
+    published: Published | None, manifest: dict[str, Any], earlier: dict[str, dict[str, str]] | None = None
+) -> dict[str, Any] | None:
     """The ``revises`` entry of a new version of a cut made from the drop its current
     version was made from: which version it revises and what differs (the analysis
     plan, the code, the outputs), so that a cut re-analysed under another plan or
     comparison keeps its audit trail (it was a new version with nothing to say why).
     None when the drop differs (``supersedes`` says that, with its reason), or when the
-    outputs are the same (no version is made)."""
+    outputs are the same (no version is made). When an ``earlier`` version (version ->
+    its outputs) holds exactly these outputs (a plan put back), ``same_outputs_as``
+    names it."""
     if published is None or published.drop_sha256 != manifest["data_drop"]["sha256"]:
         return None
     before, after = published.manifest.get("outputs", {}), manifest["outputs"]
@@ -352,7 +367,12 @@ def revision(published: Published | None, manifest: dict[str, Any]) -> dict[str,
     files = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
     shown = ", ".join(files[:6]) + (f" and {len(files) - 6} more" if len(files) > 6 else "")
     changed.append(f"{len(files)} output file(s): {shown}")
-    return {"version": published.version, "changed": changed, "files": files}
+    entry: dict[str, Any] = {"version": published.version, "changed": changed, "files": files}
+    same = [v for v, outputs in sorted((earlier or {}).items()) if outputs == after]
+    if same:
+        entry["same_outputs_as"] = same[0]
+        changed.append(f"its outputs are those of {same[0]}")
+    return entry
 
 
 def _code_text(code: dict[str, Any]) -> str:
