@@ -64,6 +64,7 @@ def _check_run_arguments(args: argparse.Namespace) -> tuple[dt.date | None, Anal
     plan read: the run takes both as they are (the run specification is made from
     them once)."""
     from trial_outcomes.plan import load_plan
+    from trial_outcomes.runspec import comparison_refusal
 
     if not Path(args.data).is_dir():
         raise UsageError(f"--data {args.data}: no such folder")
@@ -74,31 +75,24 @@ def _check_run_arguments(args: argparse.Namespace) -> tuple[dt.date | None, Anal
         except ValueError as exc:
             raise UsageError(f"--cut: {exc}") from None
     writable_folder(Path(args.out), "--out")
+    plan = load_plan(args.plan or None)
+    if args.compare not in ("", "auto", "none"):
+        try:
+            parse_cut(args.compare)
+        except ValueError as exc:
+            raise UsageError(f"--compare: {exc}") from None
+    refusal = comparison_refusal(cut, args.compare, plan.previous_cut) if cut is not None else None
+    if refusal:
+        raise UsageError(refusal)
     if args.compare not in ("", "auto", "none"):
         from trial_outcomes.io.publishing import published_cuts
 
-        try:
-            compared = parse_cut(args.compare)
-        except ValueError as exc:
-            raise UsageError(f"--compare: {exc}") from None
-        if cut is not None and compared >= cut:
-            raise UsageError(
-                f"--compare {args.compare}: a cut compares with an earlier published cut, "
-                f"and {args.compare} is not before the cut {args.cut}"
-            )
         published = published_cuts(Path(args.out))
         if args.compare not in published:
             shown = ", ".join(published[-5:]) or "none"
             raise UsageError(
                 f"--compare {args.compare}: no cut {args.compare} is published in {args.out} (published: {shown})"
             )
-    plan = load_plan(args.plan or None)
-    chosen = args.compare or plan.previous_cut
-    if cut is not None and not args.compare and chosen not in ("auto", "none") and parse_cut(chosen) >= cut:
-        raise UsageError(
-            f"the plan's [comparison] previous_cut = {chosen}: a cut compares with an earlier published cut, "
-            f"and {chosen} is not before the cut {args.cut}"
-        )
     return cut, plan
 
 

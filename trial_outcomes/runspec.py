@@ -19,6 +19,17 @@ from trial_outcomes.dates import parse_cut
 from trial_outcomes.plan import AnalysisPlan, load_plan
 
 
+def comparison_refusal(cut: dt.date, run_choice: str, plan_choice: str) -> str | None:
+    """Why the cut to compare with (the run's ``--compare``, else the plan's
+    ``previous_cut``) cannot be used with ``cut``, or None: a cut compares with an
+    earlier published cut, never itself or a later one."""
+    chosen = run_choice or plan_choice
+    if chosen in ("", "auto", "none") or parse_cut(chosen) < cut:
+        return None
+    source = "--compare" if run_choice else "the plan's [comparison] previous_cut ="
+    return f"{source} {chosen}: a cut compares with an earlier published cut, and {chosen} is not before the cut {cut}"
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """One drop, one data cut, one validated analysis plan, one output folder.
@@ -35,13 +46,9 @@ class RunSpec:
     previous_cut: str = ""
 
     def __post_init__(self) -> None:
-        chosen = self.comparison  # the run's --compare, else the plan's previous_cut
-        if chosen not in ("", "auto", "none") and parse_cut(chosen) >= self.cut:
-            source = "--compare" if self.previous_cut else "the plan's [comparison] previous_cut ="
-            raise ValueError(
-                f"{source} {chosen}: a cut compares with an earlier published cut, "
-                f"and {chosen} is not before the cut {self.cut_key}"
-            )
+        refusal = comparison_refusal(self.cut, self.previous_cut, self.plan.previous_cut)
+        if refusal:
+            raise ValueError(refusal)
 
     @property
     def cut_key(self) -> str:

@@ -329,13 +329,9 @@ def _publication_line(out_dir: Path, cut: str, before: Any) -> str:
         revised = after.manifest.get("revises")
         if revised:  # the same drop, re-analysed: say what differs
             line += f"; it revises {revised['version']} of the same drop: " + "; ".join(revised["changed"])
-    comparison = out_dir / cut / "cut_comparison.csv"
-    if comparison.is_file():
-        import polars as pl
-
-        previous = pl.read_csv(comparison, infer_schema=False)["previous_cut"].drop_nulls()
-        if previous.len():
-            line += f"; compared with the published cut {previous[0]}"
+    compared = after.manifest.get("compared_with", "none")  # publish.compared_with: cut_comparison.csv's
+    if compared != "none":
+        line += f"; compared with the published cut {compared}"
     return line
 
 
