@@ -229,8 +229,9 @@ def test_the_stopping_history_spans_the_cuts_of_every_export_folder(drop, tmp_pa
     shutil.copytree(drop, first)
     shutil.copytree(drop, second)
     out = tmp_path / "out"
-    for folder, cut in ((first, "2021-06-30"), (second, "2022-06-30")):
-        assert run_pipeline(folder, out, cut).success
+    outcomes = [run_pipeline(folder, out, cut) for folder, cut in ((first, "2021-06-30"), (second, "2022-06-30"))]
+    assert all(o.success for o in outcomes)
+    assert outcomes[1].publication == "published v001; compared with the published cut 2021-06-30"
     history = pl.read_csv(out / "2022-06-30" / "stopping_history.csv")
     assert sorted(set(history["cut"])) == ["2021-06-30", "2022-06-30"]
     earlier = history.filter(pl.col("cut") == "2021-06-30").sort("rule_id")
