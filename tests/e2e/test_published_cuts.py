@@ -264,7 +264,7 @@ def test_a_cut_re_analysed_under_another_plan_records_what_it_revises(drop, tmp_
     revised = _manifest(out)["revises"]
     assert revised["version"] == "v001" and revised["changed"][0].startswith("analysis plan (SHA-256 ")
     assert "output file(s): analysis_plan.toml, plots/" in revised["changed"][-1]  # the plan copy and figures first
-    assert "| v002 |" in published_cuts_table(out) and "v001: analysis plan" in published_cuts_table(out)
+    assert "| v002 |" in published_cuts_table(out) and "| v001: analysis plan |" in published_cuts_table(out)
     assert main(args) == status
     assert "no new version: v002 already holds these outputs" in capsys.readouterr().out
     # the plan put back: v003, whose outputs are v001's, and it says so

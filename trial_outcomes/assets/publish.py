@@ -119,7 +119,9 @@ def published_cuts_table(out: Path) -> str:
             continue
         superseded = shown.manifest.get("supersedes", {}).get("version", "")
         revised = shown.manifest.get("revises") or {}
-        why = f"{revised['version']}: {'; '.join(revised['changed'])}" if revised else ""
+        # the causes in a word each (the manifest names the SHA-256s and every file)
+        causes = [c.split(" (")[0] for c in revised.get("changed", []) if not c[:1].isdigit()]
+        why = f"{revised['version']}: {', '.join(causes) or 'outputs'}" if revised else ""
         rows.append(f"| {cut} | {shown.version} | `{shown.drop_sha256[:16]}` | {superseded} | {why} |")
     return "\n".join(rows)
 
