@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from tests.builders import Trial, adae_rows, adsl_row, day
-from trial_outcomes.analysis.terms import mapped_terms, syndrome
+from trial_outcomes.analysis.terms import lookalike_terms, mapped_terms, resembles, syndrome
 from trial_outcomes.schema import CRS_TERM, ICANS_TERM
 
 
@@ -59,6 +59,49 @@ def test_mapped_terms_lists_every_spelling_with_its_count():
         ("CRS", "Cytokine Release Syndrome", 1),
         ("ICANS", "ICANS", 1),
     ]
+
+
+@pytest.mark.parametrize(
+    ("term", "expected"),
+    [
+        ("CRS grade 3", "CRS"),  # a grade written into the term
+        ("Cytokine relase syndrome", "CRS"),  # a typing error
+        ("Cytokine releasing syndrome", "CRS"),
+        ("CRS-like fever", "CRS"),  # not CRS, but a question for the data manager
+        ("History of CRS", "CRS"),
+        ("Neurotoxicity", "ICANS"),
+        ("Encephalopathy", "ICANS"),
+        ("Immune effector cell associated neurotoxicty syndrome", "ICANS"),
+        ("CRES grade 2", "ICANS"),
+        ("Cytokine Release Syndrome", None),  # counted as CRS: not a lookalike
+        ("ICANS", None),
+        ("CRP increased", None),
+        ("Crisis", None),
+        ("Tumour lysis syndrome", None),
+        ("Febrile neutropenia", None),
+        ("Pyrexia", None),
+    ],
+)
+def test_a_term_left_uncounted_that_resembles_a_syndrome_is_found(term, expected):
+    assert resembles(term) == expected
+
+
+def test_lookalike_terms_lists_each_with_its_events_and_subjects():
+    """"CRS grade 3" twice (subjects C and A), "Neurotoxicity" once (B); "CRS" is
+    counted as CRS and "Pyrexia" resembles nothing. Twelve subjects with
+    "Encephalopathy" show the first three ids and "and 9 more" (``shown`` 3)."""
+    ae = pl.DataFrame(
+        {
+            "term": ["CRS grade 3", "CRS", "CRS grade 3", "Pyrexia", "Neurotoxicity", None, *["Encephalopathy"] * 12],
+            "subject_id": ["C", "B", "A", "A", "B", "C", *[f"E{i:02d}" for i in range(12)]],
+        }
+    )
+    assert lookalike_terms(ae, shown=3).rows() == [
+        ("CRS", "CRS grade 3", 2, 2, "A, C"),
+        ("ICANS", "Encephalopathy", 12, 12, "E00, E01, E02 and 9 more"),
+        ("ICANS", "Neurotoxicity", 1, 1, "B"),
+    ]
+    assert lookalike_terms(ae.filter(pl.col("term") == "CRS")).height == 0
 
 
 def test_a_crs_like_episode_after_a_transplant_never_reaches_the_adjudicated_grade():

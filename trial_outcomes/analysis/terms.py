@@ -14,10 +14,17 @@ CRS" are not the syndrome, and are left for the data manager to code.
 
 ADAE keeps the verbatim term (``AETERM``) and writes the canonical preferred
 term in ``AEDECOD`` for the syndromes, so the tables count one term; the report
-lists every verbatim spelling that was mapped (``mapped_terms``).
+lists every verbatim spelling that was mapped (``mapped_terms``), and every term
+left unmapped that resembles a syndrome (``lookalike_terms``): "CRS grade 3",
+"Cytokine relase syndrome", "Neurotoxicity", "CRS-like fever". Those are not
+counted (the match stays exact), but a missed CRS is a safety rule gone blind, so
+they are put to the data manager as a query in the report and an asset check.
 """
 
 from __future__ import annotations
+
+import difflib
+import re
 
 import polars as pl
 
@@ -109,3 +116,65 @@ def mapped_terms(adverse_events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         .agg(pl.len().cast(pl.Int64).alias("n"))
     )
     return streamed(counted).sort("syndrome", "term")
+
+
+#: words or word stems that, in a term not mapped, suggest the syndrome
+_HINTS = {
+    "CRS": (r"\bcrs\b", r"cytokine"),
+    "ICANS": (r"\bicans\b", r"\bcres\b", r"neurotox", r"encephalopath"),
+}
+#: a term this close to a spelling (difflib's ratio) is taken for a misspelling of it
+SIMILAR = 0.85
+
+
+def resembles(term: str) -> str | None:
+    """``CRS`` or ``ICANS`` when a term that is not one of the syndrome's spellings
+    resembles it: it names the syndrome's abbreviation as a word, a telling word
+    (cytokine, neurotoxicity, encephalopathy), or is a near-spelling of a longer form
+    (a typing error: difflib's ratio at least ``SIMILAR``); else None. A mapped term
+    is never a lookalike."""
+    key = pl.select(normalised(pl.lit(term, dtype=pl.String))).item() or ""
+    if key in CRS_SPELLINGS or key in ICANS_SPELLINGS:
+        return None
+    for name, hints in _HINTS.items():
+        if any(re.search(hint, key) for hint in hints):
+            return name
+    for name, spellings in (("CRS", CRS_SPELLINGS), ("ICANS", ICANS_SPELLINGS)):
+        if any(len(s) > 6 and difflib.SequenceMatcher(None, key, s).ratio() >= SIMILAR for s in spellings):
+            return name
+    return None
+
+
+def lookalike_terms(
+    terms: pl.DataFrame | pl.LazyFrame, term: str = "term", subject: str = "subject_id", shown: int = 10
+) -> pl.DataFrame:
+    """Every term not counted as CRS or ICANS that ``resembles`` one, with its AE rows,
+    its subjects and the first ``shown`` of their ids: ``syndrome, term, n,
+    n_subjects, subjects``, sorted. The distinct terms are few: each is looked at once,
+    in Python; the subjects are gathered for the lookalikes alone."""
+    counted = streamed(terms.lazy().group_by(pl.col(term).alias("term")).agg(pl.len().cast(pl.Int64).alias("n")))
+    found = {t: s for t in counted["term"].drop_nulls() if (s := resembles(t)) is not None}
+    schema = {"syndrome": pl.String, "term": pl.String, "n": pl.Int64, "n_subjects": pl.Int64, "subjects": pl.String}
+    if not found:
+        return pl.DataFrame(schema=schema)
+    ids = pl.col("ids")
+    who = streamed(
+        terms.lazy()
+        .filter(pl.col(term).is_in(list(found)))
+        .group_by(pl.col(term).alias("term"))
+        .agg(pl.col(subject).unique().sort().alias("ids"))
+    ).with_columns(
+        ids.list.len().cast(pl.Int64).alias("n_subjects"),
+        pl.concat_str(
+            ids.list.head(shown).list.join(", "),
+            pl.when(ids.list.len() > shown)
+            .then(pl.format(" and {} more", ids.list.len() - shown))
+            .otherwise(pl.lit("")),
+        ).alias("subjects"),
+    )
+    return (
+        counted.join(who, on="term")
+        .with_columns(pl.col("term").replace_strict(found, return_dtype=pl.String).alias("syndrome"))
+        .select(list(schema))
+        .sort("syndrome", "term")
+    )

@@ -9,7 +9,7 @@ import polars as pl
 from trial_outcomes.analysis.adae import derive_adae
 from trial_outcomes.analysis.frames import scan
 from trial_outcomes.analysis.syndromes import REPORTED_COLUMNS, SyndromeGrading, grade_crs, grade_icans
-from trial_outcomes.analysis.terms import mapped_terms
+from trial_outcomes.analysis.terms import lookalike_terms, mapped_terms
 from trial_outcomes.assets.files import contract_check_spec, published
 from trial_outcomes.assets.metadata import listing_check
 from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading
@@ -31,6 +31,13 @@ VERSION = code_version("assets/adverse_events.py")
             blocking=False,
             description="A CAR-T drop reports CRS: none at all suggests an unrecognised term or a missing export",
         ),
+        dg.AssetCheckSpec(
+            "syndrome_lookalikes",
+            asset="adae",
+            blocking=False,
+            description="No AE term left uncounted resembles CRS or ICANS (a misspelling, a grade in the term, "
+            '"Neurotoxicity"): each one is a query for the data manager',
+        ),
     ],
 )
 def adae(settings: Run, cut_records: TrialDrop) -> Iterator[Any]:
@@ -47,6 +54,7 @@ def adae(settings: Run, cut_records: TrialDrop) -> Iterator[Any]:
         "SOC coded": "yes" if cut_records.has("adverse_events", "soc") else "no: tables say Not coded",
     }
     mapped = mapped_terms(scan(cut_records.records, "adverse_events"))
+    lookalikes = lookalike_terms(scan(cut_records.records, "adverse_events"))
     terms = {
         f"{r['syndrome']} terms": ", ".join(mapped.filter(pl.col("syndrome") == r["syndrome"])["term"])
         for r in mapped.unique("syndrome").iter_rows(named=True)
@@ -59,6 +67,21 @@ def adae(settings: Run, cut_records: TrialDrop) -> Iterator[Any]:
         severity=dg.AssetCheckSeverity.WARN,
         description=f"{crs} CRS event(s)" if crs else "no AE term is CRS: check the export's spelling of the syndromes",
         metadata={"CRS events": crs, **terms},
+    )
+    queried = [
+        f'"{r["term"]}" (like {r["syndrome"]}: {r["n"]} AE(s), subjects {r["subjects"]})'
+        for r in lookalikes.iter_rows(named=True)
+    ]
+    yield dg.AssetCheckResult(
+        check_name="syndrome_lookalikes",
+        passed=not queried,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            f"{len(queried)} AE term(s) resemble CRS or ICANS but are not counted as either: query the data manager"
+            if queried
+            else "no uncounted AE term resembles CRS or ICANS"
+        ),
+        metadata={"terms": "; ".join(queried) or "none"},
     )
 
 

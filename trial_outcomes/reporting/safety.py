@@ -11,6 +11,7 @@ import polars as pl
 from trial_outcomes import labels
 from trial_outcomes.analysis.deaths import REPORTED, cause_category_from_text
 from trial_outcomes.analysis.listings import AESI, GRADE3, REPORT_EVENTS, REPORT_NARRATIVES, SAE
+from trial_outcomes.analysis.terms import lookalike_terms
 from trial_outcomes.formatting import count_pct, median_range, pct_ci
 from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.efficacy import listing
@@ -135,6 +136,18 @@ def syndrome_term_notes(adae: pl.DataFrame | pl.LazyFrame) -> list[str]:
         notes.append(
             "WARNING: no adverse event is coded as CRS in this drop. In a CAR-T trial this usually means a "
             "term the pipeline does not recognise or a missing export: query the data manager."
+        )
+    uncounted = adae.lazy().filter((pl.col("CRSFL") != "Y") & (pl.col("ICANSFL") != "Y"))
+    lookalikes = lookalike_terms(uncounted, term="AETERM", subject="USUBJID")
+    if lookalikes.height:
+        listed = "; ".join(
+            f'"{r["term"]}" (like {r["syndrome"]}: {r["n"]} AE(s) in {r["n_subjects"]} subject(s), {r["subjects"]})'
+            for r in lookalikes.iter_rows(named=True)
+        )
+        notes.append(
+            f"QUERY: AE terms not counted as CRS or ICANS that resemble them: {listed}. Their grades count "
+            "neither in this table nor in the safety stopping rule unless daily monitoring grades the same "
+            "episode: have the data manager code each one."
         )
     return notes
 
