@@ -7,7 +7,7 @@ import datetime as dt
 
 import polars as pl
 
-from tests.builders import Trial
+from tests.builders import Trial, day
 from trial_outcomes.io.validation import date_order, dependent_values
 
 
@@ -117,3 +117,23 @@ def test_a_reason_not_infused_is_not_known_before_its_event():
     t.event("S2", 5, "DEATH", "Progression", category="LEUKEMIA")
     assert t.derive(cut_day=0).adsl["APHNINF"].to_list() == [None]
     assert t.derive(cut_day=10).adsl["APHNINF"].to_list() == ["DEATH"]
+
+
+def test_subjects_infused_more_than_once_are_counted_from_their_first_infusion():
+    """S1 infused on day 0 (1 x 10^6/kg) and again on day 60 (3 x 10^6/kg), S2 once, S3
+    on days 0, 40 and 70, S4 enrolled and not infused; cut on day 120. Day 0 and the
+    dose are the first infusion's (S1: TRTSDT day 0, DOSE 1 x 10^6); NINFUS 2, 1, 3;
+    the exposure table counts 1, 1 and 1 of the 3 infused (33.3 % each)."""
+    from trial_outcomes.analysis.exposure import INFUSIONS, exposure_summary
+
+    t = Trial()
+    for sid in ("S1", "S2", "S3", "S4"):
+        t.enrol(sid)
+    t.infuse("S1").infuse("S1", at=60, dose=3e6).infuse("S2").infuse("S3").infuse("S3", at=40).infuse("S3", at=70)
+    adsl = t.derive(cut_day=120).adsl.sort("USUBJID")
+    assert adsl.select("USUBJID", "NINFUS").rows() == [("S1", 2), ("S2", 1), ("S3", 3), ("S4", None)]
+    s1 = adsl.row(0, named=True)
+    assert (s1["TRTSDT"], s1["DOSE"]) == (day(0), 1e6)
+    table = exposure_summary(adsl).filter(pl.col("measure") == INFUSIONS)
+    assert table.select("category", "n", "population_n").rows() == [("1", 1, 3), ("2", 1, 3), ("3 or more", 1, 3)]
+    assert table["pct"].round(1).to_list() == [33.3, 33.3, 33.3]

@@ -87,7 +87,7 @@ def test_a_term_left_uncounted_that_resembles_a_syndrome_is_found(term, expected
 
 
 def test_lookalike_terms_lists_each_with_its_events_and_subjects():
-    """"CRS grade 3" twice (subjects C and A), "Neurotoxicity" once (B); "CRS" is
+    """ "CRS grade 3" twice (subjects C and A), "Neurotoxicity" once (B); "CRS" is
     counted as CRS and "Pyrexia" resembles nothing. Twelve subjects with
     "Encephalopathy" show the first three ids and "and 9 more" (``shown`` 3)."""
     ae = pl.DataFrame(

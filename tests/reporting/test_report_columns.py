@@ -1,4 +1,4 @@
-"""The report reads 38 of ADSL's columns (``reporting.inputs.ADSL_COLUMNS``): the document
+"""The report reads 39 of ADSL's columns (``reporting.inputs.ADSL_COLUMNS``): the document
 built from them is the document built from the whole dataset, and every ADSL variable the
 report's modules name is in the list (a section the sample does not reach at its cut
 still has its columns read)."""

@@ -174,15 +174,23 @@ def dose_category(dose: pl.Expr, low: float, high: float) -> pl.Expr:
 
 
 #: the ADSL columns ``exposure_summary`` reads
-SUMMARY_COLUMNS = ("SAFFL", "DOSE", "LDREGIM", "BRIDGING", "ENRINFDY", "LDINFDY", "NINFCAT")
+SUMMARY_COLUMNS = ("SAFFL", "DOSE", "LDREGIM", "BRIDGING", "ENRINFDY", "LDINFDY", "NINFCAT", "NINFUS")
+INFUSIONS = "CAR-T infusions per subject"
+INFUSION_CATEGORIES = ["1", "2", "3 or more"]
+
+
+def infusion_count(n: pl.Expr) -> pl.Expr:
+    """The count of a subject's infusions by the cut as the exposure table's category."""
+    return pl.when(n >= 3).then(pl.lit(INFUSION_CATEGORIES[2])).otherwise(n.cast(pl.String))
 
 
 def exposure_summary(adsl: pl.DataFrame, dose_range: tuple[float, float] = (0.2e6, 5.0e6)) -> pl.DataFrame:
     """``exposure_summary.csv``: over the safety set, dose (median, range) and against
     the protocol's weight-based range (the plan's ``[labs]`` dose_low_per_kg and
     dose_high_per_kg, bounds within), days from
-    enrolment to infusion and from lymphodepletion to infusion, LD regimen and
-    bridging therapy (counts and % of the safety set); over the enrolled subjects
+    enrolment to infusion and from lymphodepletion to infusion, LD regimen,
+    bridging therapy and the CAR-T infusions per subject by the cut (a re-infusion
+    is exposure, not a new day 0; counts and % of the safety set); over the enrolled subjects
     not infused, the reasons (manufacturing failure, death, withdrawal, lost,
     awaiting)."""
     safety = adsl.filter(pl.col("SAFFL") == "Y")
@@ -199,6 +207,9 @@ def exposure_summary(adsl: pl.DataFrame, dose_range: tuple[float, float] = (0.2e
         _continuous("Days from lymphodepletion start to infusion", safety["LDINFDY"], n),
         *_categories("Lymphodepletion regimen", safety["LDREGIM"], n),
         *_categories("Bridging therapy", safety["BRIDGING"], n),
+        *_categories(
+            INFUSIONS, safety.select(infusion_count(pl.col("NINFUS")).alias("k"))["k"], n, INFUSION_CATEGORIES
+        ),
     ]
     not_infused = adsl.filter(pl.col("SAFFL") == "N")
     rows += _categories("Enrolled, not infused", not_infused["NINFCAT"], not_infused.height, list(NOT_INFUSED))

@@ -112,6 +112,15 @@ def exposure_table(inp: ReportInputs) -> Table:
         shown = {**labels.NOT_INFUSED, **labels.LD_REGIMENS}.get(r["category"], r["category"])
         rows.append([f"   {shown}", str(r["n"]), "" if r["pct"] is None else f"{r['pct']:.1f}%"])
     notes = ["Bridging therapy is not collected in this drop."] if inp.lacks("infusion", "bridging") else []
+    again = inp.adsl.filter((pl.col("SAFFL") == "Y") & (pl.col("NINFUS") > 1)).sort("USUBJID")
+    if again.height:
+        listed = ", ".join(f"{r['USUBJID']} ({r['NINFUS']})" for r in again.head(20).iter_rows(named=True))
+        more = f" and {again.height - 20} more (ADSL NINFUS)" if again.height > 20 else ""
+        notes.append(
+            f"Infused more than once by the cut (infusions): {listed}{more}. Day 0 is the first infusion; a later "
+            "one does not end the attribution of response or the treatment-emergent window (only HSCT or a new "
+            "anti-leukemia therapy does), so a response after a re-infusion counts as a response to CAR-T."
+        )
     return Table(
         "Exposure to CAR-T",
         ["Measure", "n", "Value"],

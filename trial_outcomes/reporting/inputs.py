@@ -13,7 +13,7 @@ from trial_outcomes.analysis.labs import LabTables
 from trial_outcomes.analysis.listings import ListingTables
 from trial_outcomes.plan import AnalysisPlan
 
-#: the ADSL columns the report reads (38 of 102; the figures read theirs, ``figures.ADSL_COLUMNS``):
+#: the ADSL columns the report reads (39 of 102; the figures read theirs, ``figures.ADSL_COLUMNS``):
 #: baseline characteristics, disposition, product and infusion, best response, deaths and the
 #: executive summary. ``tests/reporting/test_report_columns.py`` builds the report from them and
 #: from the whole dataset, and finds every ADSL name the report's modules spell in this list.
@@ -45,6 +45,7 @@ ADSL_COLUMNS = (
     "APHNINF",
     "NINFCAT",
     "V2VDY",
+    "NINFUS",  # subjects infused more than once (``efficacy.exposure_table``)
     # response and relapse
     "BOR28",
     "CRFL",

@@ -1,0 +1,56 @@
+"""Notes the report puts under a table for the board or the data manager: subjects
+infused more than once (the exposure table) and AE terms that resemble CRS or ICANS
+without being counted (the CRS and ICANS table)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import polars as pl
+
+from tests.builders import Trial
+from trial_outcomes.analysis.exposure import exposure_summary
+from trial_outcomes.reporting.efficacy import exposure_table
+from trial_outcomes.reporting.safety import syndrome_term_notes
+
+
+def _inputs(adsl: pl.DataFrame) -> SimpleNamespace:
+    plan = SimpleNamespace(labs=SimpleNamespace(dose_low_per_kg=0.2e6, dose_high_per_kg=5.0e6))
+    tables = {"exposure_summary": exposure_summary(adsl)}
+    return SimpleNamespace(adsl=adsl, plan=plan, table=tables.__getitem__, lacks=lambda *_: False)
+
+
+def test_the_exposure_table_names_the_subjects_infused_more_than_once():
+    """S2 infused on days 0 and 50: named with its 2 infusions; S1 once: not named.
+    The table's rows for infusions per subject read 1 (50.0 %) and 2 (50.0 %)."""
+    t = Trial().enrol("S1").enrol("S2").infuse("S1").infuse("S2").infuse("S2", at=50)
+    table = exposure_table(_inputs(t.derive(cut_day=90).adsl))  # type: ignore[arg-type]
+    (note,) = [n for n in table.notes if n.startswith("Infused more than once")]
+    assert "S2 (2)" in note and "S1" not in note
+    rows = [r for r in table.rows if r[0].strip() in ("1", "2", "3 or more")]
+    assert rows == [["   1", "1", "50.0%"], ["   2", "1", "50.0%"], ["   3 or more", "0", "0.0%"]]
+
+
+def test_no_note_when_every_subject_was_infused_once():
+    t = Trial().enrol("S1").infuse("S1")
+    table = exposure_table(_inputs(t.derive(cut_day=90).adsl))  # type: ignore[arg-type]
+    assert not [n for n in table.notes if n.startswith("Infused more than once")]
+
+
+def test_a_term_that_resembles_crs_is_a_query_under_the_syndrome_table():
+    """ADAE with "CRS" counted (CRSFL Y), "CRS grade 3" for S2 and S3 not counted, and
+    "Pyrexia": the query names "CRS grade 3", its 2 AEs in 2 subjects."""
+    adae = pl.DataFrame(
+        {
+            "USUBJID": ["S1", "S2", "S3", "S1"],
+            "AETERM": ["CRS", "CRS grade 3", "CRS grade 3", "Pyrexia"],
+            "CRSFL": ["Y", "N", "N", "N"],
+            "ICANSFL": ["N", "N", "N", "N"],
+        }
+    )
+    notes = syndrome_term_notes(adae)
+    assert notes[0] == 'AE terms counted as CRS: "CRS" (1).'
+    (query,) = [n for n in notes if n.startswith("QUERY")]
+    assert '"CRS grade 3" (like CRS: 2 AE(s) in 2 subject(s), S2, S3)' in query
+    assert "Pyrexia" not in query
+    assert not [n for n in syndrome_term_notes(adae.filter(pl.col("AETERM") != "CRS grade 3")) if "QUERY" in n]
