@@ -291,6 +291,9 @@ raw_csv <- function(name) {
   for (v in names(d)) d[[v]] <- trimws(d[[v]])
   d
 }
+# a code as the pipeline matches it (schema.code_key): any letter case, and a run of spaces,
+# hyphens or underscores as one underscore ("New therapy" is NEW_THERAPY)
+as_code <- function(x) toupper(gsub("[[:space:]_-]+", "_", x))
 as_day <- function(x, file, column) {
   parsed <- as.Date(x, format = "%Y-%m-%d")
   bad <- !is.na(x) & is.na(parsed)
@@ -313,7 +316,7 @@ raw_endpoints <- function() {
   fu <- raw_csv("followup")
   fu$event_date <- as_day(fu$event_date, "followup", "event_date")
   fu <- fu[fu$event_date <= cut & fu$subject_id %in% ids, ]
-  fu$event <- toupper(gsub("[ -]", "_", fu$event))
+  fu$event <- as_code(fu$event)
   ae <- raw_csv("adverse_events")
   ae$onset_date <- as_day(ae$onset_date, "adverse_events", "onset_date")
   ae$resolution_date <- as_day(ae$resolution_date, "adverse_events", "resolution_date")
@@ -341,7 +344,7 @@ raw_endpoints <- function() {
     last_alive <- max(alive)
     os <- c(as.numeric(if (is.na(death)) last_alive - day0 else death - day0), if (is.na(death)) 1 else 0)
 
-    status <- tolower(enrol$disease_status[enrol$subject_id == who])
+    status <- tolower(as_code(enrol$disease_status[enrol$subject_id == who]))
     stratum <- if (identical(status, "mrd_persistent")) "mrd_persistent" else "morphologic"
     therapy <- pmin_date(
       first_date(fu[fu$event == "HSCT", ], "event_date", who),
@@ -466,7 +469,7 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
   if (!is.na(drop_dir) && file.exists(file.path(drop_dir, "long_term_followup.csv")) && !is.null(ltfu)) {
     ltfu$event_date <- as_day(ltfu$event_date, "long_term_followup", "event_date")
     ltfu <- ltfu[ltfu$event_date <= cut, ]
-    ltfu$event <- toupper(ltfu$event)
+    ltfu$event <- as_code(ltfu$event)
     inf <- adsl[!is.na(adsl$TRTSDT), ]
     last_ltfu <- tapply(ltfu$event_date, ltfu$subject_id, max)
     extra <- as.Date(unname(last_ltfu[inf$USUBJID]), origin = "1970-01-01")

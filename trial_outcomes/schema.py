@@ -6,6 +6,7 @@ codes and ranges from here; nothing else in the code repeats them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,12 +20,22 @@ MAX_ID_LENGTH = 64
 MAX_TEXT_LENGTH = 2000
 
 
+def code_key(text: str) -> str:
+    """A code as matched: lower case, every run of spaces, hyphens and underscores one
+    underscore (``parse.typed_value`` does the same in polars). Blanks around the value are
+    the reader's to strip; a separator at either end stays, so "_HSCT" is no code."""
+    return re.sub(r"[\s_\-]+", "_", text.lower())
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of an input file.
 
     ``codes`` holds the canonical spelling of each allowed code; input is
-    matched case-insensitively and rewritten to that spelling. ``low`` and
+    matched whatever its letter case and its separators (a space, a hyphen or an
+    underscore: "New therapy" and "new-therapy" are ``NEW_THERAPY``; ``code_key``)
+    and rewritten to that spelling. ``synonyms`` maps other words an export uses
+    for a code to it ("Male" for ``M``), matched the same way. ``low`` and
     ``high`` bound numbers (inclusive unless ``low_exclusive``). ``optional``
     columns may be absent from a file (data-contract.md: new optional columns);
     ``nullable`` ones may hold blanks.
@@ -38,6 +49,18 @@ class Column:
     high: float | None = None
     low_exclusive: bool = False
     optional: bool = False
+    synonyms: tuple[tuple[str, str], ...] = ()
+
+    def code_lookup(self) -> dict[str, str]:
+        """Each accepted spelling's ``code_key`` -> the canonical code. Two spellings
+        whose keys meet are a schema error (one of them would be read as the other)."""
+        lookup: dict[str, str] = {}
+        for spelling, code in [*((c, c) for c in self.codes), *self.synonyms]:
+            key = code_key(spelling)
+            if lookup.get(key, code) != code or code not in self.codes:
+                raise ValueError(f"column {self.name}: {spelling!r} is ambiguous or names no code")
+            lookup[key] = code
+        return lookup
 
     def range_text(self) -> str:
         low = "" if self.low is None else f"{'>' if self.low_exclusive else '>='} {self.low:g}"
@@ -123,7 +146,7 @@ ENROLMENT = RecordSchema(
         # 0 to 18 is inclusion criterion IN02, checked as eligibility; the
         # validation range only rejects values that cannot be an age.
         Column("age_years", "number", low=0, high=100),
-        Column("sex", "code", codes=("M", "F")),
+        Column("sex", "code", codes=("M", "F"), synonyms=(("male", "M"), ("female", "F"))),
         Column("diagnosis_date", "date"),
         Column("disease_status", "code", codes=DISEASE_STATUS),
         Column("prior_relapses", "integer", low=0),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
+from trial_outcomes import schema
 from trial_outcomes.io.parse import parse_records
-from trial_outcomes.schema import ADVERSE_EVENTS, ASSESSMENTS
+from trial_outcomes.schema import ADVERSE_EVENTS, ASSESSMENTS, ENROLMENT, FOLLOWUP, Column
 
 
 def _raw(schema, **values):
@@ -39,6 +41,47 @@ def test_codes_are_case_insensitive_and_canonical():
     typed, problems = parse_records(raw, ASSESSMENTS)
     assert problems.is_empty()
     assert typed["response"][0] == "CRi"
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("New therapy", "NEW_THERAPY"),
+        ("new-therapy", "NEW_THERAPY"),
+        ("NEW  THERAPY", "NEW_THERAPY"),
+        ("New - therapy", "NEW_THERAPY"),
+        ("Death", "DEATH"),
+        ("NEWTHERAPY", None),  # no separator is no word break: not the code
+        ("_HSCT", None),  # a separator at an end stays
+        ("New therapy (salvage)", None),
+    ],
+)
+def test_codes_match_whatever_their_separators(written, code):
+    """A run of spaces, hyphens and underscores is one underscore; nothing else is
+    forgiven, and what matches no code is a problem naming the allowed codes."""
+    raw = _raw(FOLLOWUP, subject_id="S1", event_date="2021-02-01", event=written)
+    typed, problems = parse_records(raw, FOLLOWUP)
+    assert typed["event"][0] == code
+    assert (code is None) == ("unknown code" in " ".join(problems["rule"]))
+
+
+def test_sex_is_also_read_from_male_and_female():
+    lookup = ENROLMENT.column("sex").code_lookup()
+    assert (lookup["male"], lookup["female"], lookup["m"], lookup["f"]) == ("M", "F", "M", "F")
+
+
+def test_every_code_list_reads_each_spelling_as_one_code():
+    """No two codes of a column meet once case and separators are set aside (one would
+    be read as the other); a synonym that meets another code, or names none, is refused."""
+    for record in vars(schema).values():
+        if isinstance(record, schema.RecordSchema):
+            for column in record.columns:
+                if column.kind == "code":
+                    assert sorted(set(column.code_lookup().values())) == sorted(column.codes), column.name
+    with pytest.raises(ValueError, match="ambiguous"):
+        Column("x", "code", codes=("A_B", "A-B")).code_lookup()
+    with pytest.raises(ValueError, match="names no code"):
+        Column("x", "code", codes=("M",), synonyms=(("male", "X"),)).code_lookup()
 
 
 def test_grade_out_of_range_and_fractional_grade_are_reported():

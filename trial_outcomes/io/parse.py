@@ -66,8 +66,8 @@ def typed_value(col: Column) -> pl.Expr:
         whole = num.is_finite() & (num == num.round(0)) & (num.abs() <= 2**53)
         return pl.when(whole).then(num).otherwise(None).cast(pl.Int64, strict=False)
     if col.kind == "code":
-        mapping = {code.lower(): code for code in col.codes}
-        return raw.str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.String)
+        key = raw.str.to_lowercase().str.replace_all(r"[\s_\-]+", "_")
+        return key.replace_strict(col.code_lookup(), default=None, return_dtype=pl.String)
     if col.kind == "yn":
         yn = {**dict.fromkeys(YES_VALUES, True), **dict.fromkeys(NO_VALUES, False)}
         return raw.str.to_lowercase().replace_strict(yn, default=None, return_dtype=pl.Boolean)
@@ -79,7 +79,7 @@ def _type_rule(col: Column) -> str:
         "date": "not a valid date (YYYY-MM-DD, a real calendar day)",
         "number": "not a number",
         "integer": "not a whole number",
-        "code": "unknown code; allowed: " + ", ".join(col.codes),
+        "code": "unknown code; allowed: " + ", ".join(col.codes) + " (any letter case; a space or hyphen for _)",
         "yn": "not a Y/N value (Y/N, Yes/No, 1/0, true/false)",
     }.get(col.kind, "invalid")
 
