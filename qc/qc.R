@@ -294,8 +294,19 @@ raw_csv <- function(name) {
 # a code as the pipeline matches it (schema.code_key): any letter case, and a run of spaces,
 # hyphens or underscores as one underscore ("New therapy" is NEW_THERAPY)
 as_code <- function(x) toupper(gsub("[[:space:]_-]+", "_", x))
+# a date as the pipeline reads it (parse.typed_value): YYYY-MM-DD, alone or starting a date-time
+# (its time not used), or DDMONYYYY with or without spaces or hyphens (month names in English)
 as_day <- function(x, file, column) {
-  parsed <- as.Date(x, format = "%Y-%m-%d")
+  parsed <- as.Date(rep(NA_character_, length(x)))
+  iso <- !is.na(x) & grepl("^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9].*)?$", x)
+  parsed[iso] <- as.Date(substr(x[iso], 1, 10), format = "%Y-%m-%d")
+  dmy <- !is.na(x) & grepl("^[0-9]{1,2}[ -]?[A-Za-z]{3}[ -]?[0-9]{4}$", x)
+  if (any(dmy)) {
+    month <- match(toupper(gsub("^[0-9]+[ -]?([A-Za-z]{3}).*$", "\\1", x[dmy])), toupper(month.abb))
+    day <- as.integer(sub("^([0-9]+).*$", "\\1", x[dmy]))
+    year <- as.integer(sub("^.*([0-9]{4})$", "\\1", x[dmy]))
+    parsed[dmy] <- as.Date(sprintf("%04d-%02d-%02d", year, month, day), format = "%Y-%m-%d")
+  }
   bad <- !is.na(x) & is.na(parsed)
   if (any(bad)) not_run(sprintf("%s.csv column %s holds %s, not YYYY-MM-DD", file, column, x[bad][1]))
   parsed

@@ -103,8 +103,37 @@ def test_nan_and_infinity_are_not_numbers():
     assert problems["rule"].to_list() == ["not a number"]
 
 
-def test_dates_must_be_iso_with_two_digit_month_and_day():
-    for value in ("2021-2-1", "01/02/2021", "2021-02-01T00:00", "2021-13-01"):
+def test_dates_must_have_two_digit_month_and_day_and_a_real_time():
+    for value in ("2021-2-1", "01/02/2021", "2021-02-01T25:00", "2021-13-01", "1 Feb 21"):
         raw = _raw(ASSESSMENTS, subject_id="S1", assessment_date=value, visit="D28", response="CR")
         _, problems = parse_records(raw, ASSESSMENTS)
         assert problems["column"].to_list() == ["assessment_date"], value
+
+
+@pytest.mark.parametrize(
+    ("written", "day"),
+    [
+        ("2020-06-18", "2020-06-18"),
+        ("2020-06-18T10:30:00", "2020-06-18"),
+        ("2020-06-18 10:30", "2020-06-18"),
+        ("2020-06-18T23:59:59.123+05:30", "2020-06-18"),  # the date as written; the zone is not used
+        ("2020-06-18T00:00:00Z", "2020-06-18"),
+        ("18JUN2020", "2020-06-18"),
+        ("18-Jun-2020", "2020-06-18"),
+        ("8 jun 2020", "2020-06-08"),
+        ("2020-06-18T24:00", None),  # no such time
+        ("2020-02-30T10:00", None),  # no such day
+        ("31FEB2020", None),
+        ("18JUNE2020", None),
+        ("06/18/2020", None),  # digits for day and month: ambiguous, refused
+        ("2020-06", None),  # partial
+        ("UNK-JUN-2020", None),
+        ("2020-06-18T", None),
+    ],
+)
+def test_dates_in_every_unambiguous_form_an_export_writes(written, day):
+    raw = _raw(FOLLOWUP, subject_id="S1", event_date=written, event="CONTACT")
+    typed, problems = parse_records(raw, FOLLOWUP)
+    got = typed["event_date"][0]
+    assert (got.isoformat() if got else None) == day
+    assert (day is None) == ("not a valid date" in " ".join(problems["rule"]))

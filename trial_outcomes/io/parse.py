@@ -13,7 +13,11 @@ Rules beyond the type of a column:
   Identifiers are case-sensitive; two that differ only in case are refused by
   ``io.validation.case_twins``.
 * free text is at most ``MAX_TEXT_LENGTH`` characters.
-* dates are real calendar days written ``YYYY-MM-DD``, on or after
+* dates are real calendar days written ``YYYY-MM-DD``, as an ISO date-time
+  (``2020-06-18T10:30:00``, ``2020-06-18 10:30``, with or without a zone: the date
+  as written, its time and zone not used), or as SAS's DATE9 (``18JUN2020``,
+  ``18-Jun-2020``, ``18 jun 2020``): all unambiguous. A day and month in digits
+  (``06/07/2020``) is refused, as is any partial date; on or after
   ``dates.EARLIEST_DATE`` and not after today.
 """
 
@@ -36,6 +40,13 @@ PROBLEM_SCHEMA = {
     "rule": pl.String,
 }
 ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+#: an ISO date with a time of day (an EDC's or a spreadsheet's timestamp): its date is the date
+ISO_DATETIME = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,9})?)?"
+    r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?$"
+)
+#: SAS's DATE9 and its spaced or hyphenated forms (18JUN2020, 18-Jun-2020, 18 jun 2020)
+DAY_MONTH_YEAR = r"(?i)^[0-9]{1,2}[ -]?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[ -]?[0-9]{4}$"
 INVISIBLE = r"[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Z}]"
 FORMULA_START = r"^[=+\-@]"
 
@@ -56,7 +67,14 @@ def typed_value(col: Column) -> pl.Expr:
     if col.kind == "text":
         return raw
     if col.kind == "date":
-        return pl.when(raw.str.contains(ISO_DATE)).then(raw.str.to_date("%Y-%m-%d", strict=False))
+        return (
+            pl.when(raw.str.contains(ISO_DATE))
+            .then(raw.str.to_date("%Y-%m-%d", strict=False))
+            .when(raw.str.contains(ISO_DATETIME))
+            .then(raw.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False))
+            .when(raw.str.contains(DAY_MONTH_YEAR))
+            .then(raw.str.replace_all(r"[ -]", "").str.to_date("%d%b%Y", strict=False))
+        )
     if col.kind == "number":
         num = raw.cast(pl.Float64, strict=False)
         return pl.when(num.is_finite()).then(num)
@@ -76,7 +94,7 @@ def typed_value(col: Column) -> pl.Expr:
 
 def _type_rule(col: Column) -> str:
     return {
-        "date": "not a valid date (YYYY-MM-DD, a real calendar day)",
+        "date": "not a valid date (YYYY-MM-DD, a date-time that starts with one, or DDMONYYYY; a real calendar day)",
         "number": "not a number",
         "integer": "not a whole number",
         "code": "unknown code; allowed: " + ", ".join(col.codes) + " (any letter case; a space or hyphen for _)",

@@ -1,8 +1,10 @@
 """An export that writes its codes as words ("New therapy", "Death", "Male", "MRD
-persistent", "CRI", "One vasopressor", "Secondary malignancy") gives the same
-published tables and datasets as the contract's codes: a code is matched whatever
-its letter case and its separators (spaces, hyphens, underscores), and sex also as
-Male/Female. Such a drop was refused, row by row, as unknown codes."""
+persistent", "CRI", "One vasopressor", "Secondary malignancy") and its dates as an
+EDC or SAS would (2020-06-18T00:00:00, 2020-06-18 10:30, 18JUN2020, 18-Jun-2020)
+gives the same published tables and datasets as the contract's spellings: a code is
+matched whatever its letter case and its separators (spaces, hyphens, underscores),
+sex also as Male/Female, and an unambiguous date whatever its form. Such a drop was
+refused, row by row, as unknown codes and invalid dates."""
 
 from __future__ import annotations
 
@@ -34,8 +36,18 @@ RESPELT = {
 }
 
 
+#: file -> date column -> the form it is written in (a polars strftime format)
+REDATED = {
+    "followup.csv": {"event_date": "%d%b%Y"},
+    "assessments.csv": {"assessment_date": "%Y-%m-%dT00:00:00"},
+    "adverse_events.csv": {"onset_date": "%d-%b-%Y", "resolution_date": "%Y-%m-%d 10:30"},
+    "infusion.csv": {"infusion_date": "%Y-%m-%dT09:15:00Z"},
+}
+
+
 def _respelt(master: Path, target: Path) -> int:
-    """The drop with its codes written as words; returns how many cells changed."""
+    """The drop with its codes written as words and dates in other forms; returns how
+    many cells changed."""
     shutil.copytree(master, target)
     changed = 0
     for name, columns in RESPELT.items():
@@ -47,10 +59,16 @@ def _respelt(master: Path, target: Path) -> int:
             changed += int(frame[column].is_in(list(words)).sum())
             frame = frame.with_columns(pl.col(column).replace(words))
         frame.write_csv(path)
+    for name, columns in REDATED.items():
+        frame = pl.read_csv(target / name, infer_schema=False)
+        for column, form in columns.items():
+            changed += int(frame[column].is_not_null().sum())
+            frame = frame.with_columns(pl.col(column).str.to_date("%Y-%m-%d").dt.strftime(form))
+        frame.write_csv(target / name)
     return changed
 
 
-def test_codes_written_as_words_give_the_same_outputs(materialized, small_drop_master, tmp_path):
+def test_codes_as_words_and_dates_as_exported_give_the_same_outputs(materialized, small_drop_master, tmp_path):
     assert _respelt(small_drop_master, tmp_path / "drop") > 100
     result, cut = materialize_cut(tmp_path / "drop", tmp_path / "out", cut=materialized.cut)
     assert result.success, [e.message for e in result.get_step_failure_events()]
