@@ -12,6 +12,17 @@ from typing import Literal
 
 Kind = Literal["id", "text", "date", "number", "integer", "code", "yn"]
 
+#: CTCAE v5's words for its grades, as an export may write them after the number
+CTCAE_WORDS = {
+    "mild": 1,
+    "moderate": 2,
+    "severe": 3,
+    "life threatening": 4,
+    "life-threatening": 4,
+    "lifethreatening": 4,
+    "death": 5,
+    "fatal": 5,
+}
 YES_VALUES = ("y", "yes", "1", "true")
 NO_VALUES = ("n", "no", "0", "false")
 
@@ -50,6 +61,8 @@ class Column:
     low_exclusive: bool = False
     optional: bool = False
     synonyms: tuple[tuple[str, str], ...] = ()
+    #: a CTCAE grade: also read as an export words it ("Grade 3", "G3", "3 - Severe")
+    grade_words: bool = False
 
     def code_lookup(self) -> dict[str, str]:
         """Each accepted spelling's ``code_key`` -> the canonical code. Two spellings
@@ -223,7 +236,7 @@ ADVERSE_EVENTS = RecordSchema(
         Column("soc", "text", nullable=True, optional=True),
         Column("onset_date", "date"),
         Column("resolution_date", "date", nullable=True),
-        Column("grade", "integer", low=1, high=5),
+        Column("grade", "integer", low=1, high=5, grade_words=True),
         Column("serious", "yn"),
         Column("related", "yn"),
         Column("tocilizumab", "yn"),

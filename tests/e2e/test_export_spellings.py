@@ -1,5 +1,6 @@
 """An export that writes its codes as words ("New therapy", "Death", "Male", "MRD
-persistent", "CRI", "One vasopressor", "Secondary malignancy") and its dates as an
+persistent", "CRI", "One vasopressor", "Secondary malignancy"), its grades as
+"Grade 3" or "3 - Severe", and its dates as an
 EDC or SAS would (2020-06-18T00:00:00, 2020-06-18 10:30, 18JUN2020, 18-Jun-2020)
 gives the same published tables and datasets as the contract's spellings: a code is
 matched whatever its letter case and its separators (spaces, hyphens, underscores),
@@ -59,6 +60,13 @@ def _respelt(master: Path, target: Path) -> int:
             changed += int(frame[column].is_in(list(words)).sum())
             frame = frame.with_columns(pl.col(column).replace(words))
         frame.write_csv(path)
+    ae = pl.read_csv(target / "adverse_events.csv", infer_schema=False)
+    worded = pl.concat_str(pl.lit("Grade "), pl.col("grade"))
+    severity = pl.col("grade").replace_strict({"1": "1 - Mild", "2": "2 - Moderate", "3": "3 - Severe"}, default=worded)
+    ae.with_columns(pl.when(pl.int_range(pl.len()) % 2 == 0).then(worded).otherwise(severity).alias("grade")).write_csv(
+        target / "adverse_events.csv"
+    )
+    changed += ae.height
     for name, columns in REDATED.items():
         frame = pl.read_csv(target / name, infer_schema=False)
         for column, form in columns.items():

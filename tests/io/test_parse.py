@@ -137,3 +137,24 @@ def test_dates_in_every_unambiguous_form_an_export_writes(written, day):
     got = typed["event_date"][0]
     assert (got.isoformat() if got else None) == day
     assert (day is None) == ("not a valid date" in " ".join(problems["rule"]))
+
+
+@pytest.mark.parametrize(
+    ("written", "grade"),
+    [
+        ("3", 3),
+        ("Grade 3", 3),
+        ("G3", 3),
+        ("Gr. 2", 2),
+        ("3 - Severe", 3),
+        ("4 - Life-threatening", 4),
+        ("Grade 5 (Death)", 5),
+        ("3 - Mild", None),  # the word is grade 1's: which one is right?
+        ("Grade three", None),
+        ("3a", None),
+    ],
+)
+def test_an_ae_grade_is_read_as_an_export_words_it(written, grade):
+    typed, problems = parse_records(_raw(ADVERSE_EVENTS, **{**GOOD_AE, "grade": written}), ADVERSE_EVENTS)
+    assert typed["grade"][0] == grade
+    assert (grade is None) == ("not a whole number" in " ".join(problems["rule"]))

@@ -28,7 +28,7 @@ import datetime as dt
 import polars as pl
 
 from trial_outcomes.dates import EARLIEST_DATE, today
-from trial_outcomes.schema import NO_VALUES, YES_VALUES, Column, RecordSchema
+from trial_outcomes.schema import CTCAE_WORDS, NO_VALUES, YES_VALUES, Column, RecordSchema
 from trial_outcomes.text import UNSAFE_TEXT
 
 PROBLEM_SCHEMA = {
@@ -59,6 +59,19 @@ def _blank_to_null(raw: pl.Expr) -> pl.Expr:
     return pl.when(raw == "").then(None).otherwise(raw)
 
 
+GRADE_WORDED = r"^(?:grade|gr\.?|g)?\s*([0-9]+)(?:\s*[-:(]?\s*(" + "|".join(CTCAE_WORDS) + r")\)?)?$"
+
+
+def _grade_number(raw: pl.Expr) -> pl.Expr:
+    """The number of a grade written with words ("Grade 3", "G3", "3 - Severe"); a
+    word that is not the number's grade ("3 - Mild") gives null, so the value is refused."""
+    parts = raw.str.to_lowercase().str.extract_groups(GRADE_WORDED)
+    number, word = parts.struct.field("1"), parts.struct.field("2")
+    said = word.replace_strict(CTCAE_WORDS, default=None, return_dtype=pl.Int64).cast(pl.String)
+    plain = raw.str.contains(r"^[0-9.eE+\-]+$")
+    return pl.when(plain).then(raw).when(word.is_null() | (said == number)).then(number)
+
+
 def typed_value(col: Column) -> pl.Expr:
     """The typed value of one column; null where blank or invalid."""
     raw = _blank_to_null(pl.col(col.name).str.strip_chars())
@@ -79,7 +92,7 @@ def typed_value(col: Column) -> pl.Expr:
         num = raw.cast(pl.Float64, strict=False)
         return pl.when(num.is_finite()).then(num)
     if col.kind == "integer":
-        num = raw.cast(pl.Float64, strict=False)
+        num = (_grade_number(raw) if col.grade_words else raw).cast(pl.Float64, strict=False)
         # within 2**53: a whole number a float holds exactly, far inside Int64 (1e19 crashed the cast)
         whole = num.is_finite() & (num == num.round(0)) & (num.abs() <= 2**53)
         return pl.when(whole).then(num).otherwise(None).cast(pl.Int64, strict=False)
@@ -96,7 +109,8 @@ def _type_rule(col: Column) -> str:
     return {
         "date": "not a valid date (YYYY-MM-DD, a date-time that starts with one, or DDMONYYYY; a real calendar day)",
         "number": "not a number",
-        "integer": "not a whole number",
+        "integer": "not a whole number"
+        + (' (a grade may read "Grade 3", "G3" or "3 - Severe", its word the number\'s)' if col.grade_words else ""),
         "code": "unknown code; allowed: " + ", ".join(col.codes) + " (any letter case; a space or hyphen for _)",
         "yn": "not a Y/N value (Y/N, Yes/No, 1/0, true/false)",
     }.get(col.kind, "invalid")
