@@ -363,7 +363,7 @@ raw_endpoints <- function() {
     )
     a <- asm[asm$subject_id == who, ]
     day <- as.numeric(a$assessment_date - day0)
-    mrd <- suppressWarnings(as.numeric(a$mrd_pct))
+    mrd <- suppressWarnings(as.numeric(sub("[[:space:]]*%$", "", a$mrd_pct)))  # "0.005%" as the pipeline reads it
     attributable <- is.na(therapy) | a$assessment_date < therapy
     remission <- a$response %in% REMISSION & (stratum != "mrd_persistent" | (!is.na(mrd) & mrd < 0.01))
     responded <- any(attributable & remission & day <= 42)

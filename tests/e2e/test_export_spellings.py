@@ -1,6 +1,6 @@
 """An export that writes its codes as words ("New therapy", "Death", "Male", "MRD
 persistent", "CRI", "One vasopressor", "Secondary malignancy"), its grades as
-"Grade 3" or "3 - Severe", and its dates as an
+"Grade 3" or "3 - Severe", its MRD as "0.005%", and its dates as an
 EDC or SAS would (2020-06-18T00:00:00, 2020-06-18 10:30, 18JUN2020, 18-Jun-2020)
 gives the same published tables and datasets as the contract's spellings: a code is
 matched whatever its letter case and its separators (spaces, hyphens, underscores),
@@ -67,6 +67,9 @@ def _respelt(master: Path, target: Path) -> int:
         target / "adverse_events.csv"
     )
     changed += ae.height
+    assessments = pl.read_csv(target / "assessments.csv", infer_schema=False)
+    changed += int(assessments["mrd_pct"].is_not_null().sum())
+    assessments.with_columns(pl.col("mrd_pct") + "%").write_csv(target / "assessments.csv")
     for name, columns in REDATED.items():
         frame = pl.read_csv(target / name, infer_schema=False)
         for column, form in columns.items():

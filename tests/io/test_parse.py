@@ -158,3 +158,15 @@ def test_an_ae_grade_is_read_as_an_export_words_it(written, grade):
     typed, problems = parse_records(_raw(ADVERSE_EVENTS, **{**GOOD_AE, "grade": written}), ADVERSE_EVENTS)
     assert typed["grade"][0] == grade
     assert (grade is None) == ("not a whole number" in " ".join(problems["rule"]))
+
+
+def test_a_percentage_may_carry_its_sign_and_nothing_else():
+    """mrd_pct "0.005%" and "0.5 %" are 0.005 and 0.5; "0,5%" (a decimal comma) and "%"
+    alone are not numbers."""
+    for written, value in (("0.005%", 0.005), ("0.5 %", 0.5), ("0,5%", None), ("%", None)):
+        raw = _raw(
+            ASSESSMENTS, subject_id="S1", assessment_date="2021-02-01", visit="D28", response="CR", mrd_pct=written
+        )
+        typed, problems = parse_records(raw, ASSESSMENTS)
+        assert typed["mrd_pct"][0] == value, written
+        assert (value is None) == (problems["rule"].to_list() == ["not a number"]), written

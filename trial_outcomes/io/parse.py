@@ -89,7 +89,8 @@ def typed_value(col: Column) -> pl.Expr:
             .then(raw.str.replace_all(r"[ -]", "").str.to_date("%d%b%Y", strict=False))
         )
     if col.kind == "number":
-        num = raw.cast(pl.Float64, strict=False)
+        # a percentage column may carry its sign ("96.3%", "0.005 %"): the number is the same
+        num = (raw.str.replace(r"\s*%$", "") if col.name.endswith("_pct") else raw).cast(pl.Float64, strict=False)
         return pl.when(num.is_finite()).then(num)
     if col.kind == "integer":
         num = (_grade_number(raw) if col.grade_words else raw).cast(pl.Float64, strict=False)
