@@ -287,7 +287,8 @@ raw_csv <- function(name) {
   if (!file.exists(path)) not_run(paste0(name, ".csv not in the drop (the QC reads CSV drops)"))
   # only an empty cell is missing: "NA" can be a subject identifier
   d <- read.csv(path, colClasses = "character", na.strings = "", check.names = FALSE, encoding = "UTF-8")
-  names(d) <- tolower(trimws(names(d)))
+  # a header as the pipeline matches it (text.header_key): "Subject ID" is subject_id
+  names(d) <- gsub("[[:space:]_-]+", "_", tolower(trimws(sub("^\ufeff", "", names(d)))))
   for (v in names(d)) d[[v]] <- trimws(d[[v]])
   d
 }

@@ -12,7 +12,8 @@ are one subject. What NFC cannot make equal is refused, never guessed:
   removed, Cyrillic and Greek look-alikes read as Latin, case folded).
 
 A header is matched by ``header_key`` (NFKC, blanks and a BOM stripped, case
-folded); a header whose look-alike skeleton names a known column without being
+folded, a run of spaces, hyphens or underscores one underscore: an export's label
+"Subject ID" is ``subject_id``, as codes are matched); a header whose look-alike skeleton names a known column without being
 it (``sоc`` with a Cyrillic о, ``cause_category`` with a zero-width space or a
 soft hyphen) is refused naming the character (``lookalike_of``).
 
@@ -64,8 +65,10 @@ def mixed_script(text: str) -> str | None:
 
 
 def header_key(column: str) -> str:
-    """A header as matched: NFKC, without surrounding blanks or a BOM, case folded."""
-    return unicodedata.normalize("NFKC", column).strip().lstrip("\ufeff").strip().casefold()
+    """A header as matched: NFKC, without surrounding blanks or a BOM, case folded, and
+    each run of spaces, hyphens and underscores inside it one underscore."""
+    key = unicodedata.normalize("NFKC", column).strip().lstrip("\ufeff").strip().casefold()
+    return re.sub(r"[\s_\-]+", "_", key)
 
 
 def lookalike_of(column: str, known: tuple[str, ...] | list[str]) -> tuple[str, str] | None:

@@ -1,6 +1,6 @@
 """An export that writes its codes as words ("New therapy", "Death", "Male", "MRD
 persistent", "CRI", "One vasopressor", "Secondary malignancy"), its grades as
-"Grade 3" or "3 - Severe", its MRD as "0.005%", and its dates as an
+"Grade 3" or "3 - Severe", its MRD as "0.005%", its headers as labels ("Subject ID", "Onset-Date"), and its dates as an
 EDC or SAS would (2020-06-18T00:00:00, 2020-06-18 10:30, 18JUN2020, 18-Jun-2020)
 gives the same published tables and datasets as the contract's spellings: a code is
 matched whatever its letter case and its separators (spaces, hyphens, underscores),
@@ -75,7 +75,9 @@ def _respelt(master: Path, target: Path) -> int:
         for column, form in columns.items():
             changed += int(frame[column].is_not_null().sum())
             frame = frame.with_columns(pl.col(column).str.to_date("%Y-%m-%d").dt.strftime(form))
-        frame.write_csv(target / name)
+        # the headers as an EDC labels them: "Subject ID", "Event Date", "Onset-Date"
+        labels = {c: c.replace("_", "-" if c.startswith("onset") else " ").title() for c in frame.columns}
+        frame.rename(labels).write_csv(target / name)
     return changed
 
 

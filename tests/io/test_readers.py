@@ -198,3 +198,21 @@ def test_default_cut_names_a_missing_required_file(drop):
     (drop / "infusion.csv").unlink()
     with pytest.raises(DataDropError, match=r"infusion\.csv.*required file is missing"):
         latest_date_in_drop(drop)
+
+
+def test_headers_written_as_labels_are_the_contract_columns(drop):
+    """ "Subject ID", "Ae-Id" and "Onset  Date" are subject_id, ae_id and onset_date (a run
+    of spaces, hyphens or underscores is one underscore, as for codes); a file holding
+    both "subject_id" and "Subject ID" is refused: the column appears twice."""
+    from trial_outcomes.schema import ADVERSE_EVENTS
+
+    path = drop / "adverse_events.csv"
+    frame = pl.read_csv(path, infer_schema=False)
+    labels = {"subject_id": "Subject ID", "ae_id": "Ae-Id", "onset_date": "Onset  Date"}
+    frame.rename(labels).write_csv(path)
+    raw = read_raw(path, ADVERSE_EVENTS).frame
+    assert {"subject_id", "ae_id", "onset_date"} <= set(raw.columns)
+    assert raw["subject_id"].to_list() == frame["subject_id"].to_list()
+    frame.with_columns(pl.col("subject_id").alias("Subject ID")).write_csv(path)
+    with pytest.raises(DataDropError, match="twice"):
+        read_raw(path, ADVERSE_EVENTS)
