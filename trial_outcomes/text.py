@@ -13,9 +13,9 @@ are one subject. What NFC cannot make equal is refused, never guessed:
 
 A header is matched by ``header_key`` (NFKC, blanks and a BOM stripped, case
 folded, a run of spaces, hyphens or underscores one underscore: an export's label
-"Subject ID" is ``subject_id``, as codes are matched); a header whose look-alike skeleton names a known column without being
-it (``sоc`` with a Cyrillic о, ``cause_category`` with a zero-width space or a
-soft hyphen) is refused naming the character (``lookalike_of``).
+"Subject ID" is ``subject_id``, as codes are matched); a header whose look-alike
+skeleton names a known column without being it (``sоc`` with a Cyrillic о,
+``cause_category`` with a zero-width space or a soft hyphen) is refused naming the character (``lookalike_of``).
 
 ``printable`` escapes control, format and bidirectional characters for any
 message a terminal or a log shows (an id holding ESC sequences once recoloured
