@@ -538,18 +538,24 @@ posterior <- pbeta(threshold, prior[1] + x, prior[2] + n - x, lower.tail = FALSE
 add("stopping rule", "safety", "evaluable", "P(rate > threshold | data)", safety_rule$statistic, posterior, 1e-9)
 add("stopping rule", "safety", "evaluable", "crossed (1 yes, 0 no)", as.numeric(safety_rule$crossed == "true"),
   as.numeric(n >= min_evaluable && posterior > probability), 0)
-# the Simon efficacy rule: its design (r1 of n1) as the boundary states it, the count made here
-# (efficacy set in order of infusion; evaluable once the day-42 window closed, responder or not)
+# the Simon efficacy rule: its design (r1 of n1) as the boundary states it, the count made here.
+# Stage 1 is the first n1 of the efficacy set in order of infusion (not the first n1 to become
+# evaluable); each counts once its day-42 window closed, responder or not. Crossed when all n1
+# are evaluable with r1 or fewer responders, or when it is certain: the responders so far plus
+# every one of the n1 still open or not yet infused are r1 or fewer.
 simon <- rules[rules$rule_id == "efficacy_futility", ]
 r1 <- number_after(simon$boundary, "if <= ([0-9]+) of the first")
 n1 <- number_after(simon$boundary, "of the first ([0-9]+) respond")
 eff <- adsl[flag(adsl$EFFFL), ]
 eff <- eff[order(eff$TRTSDT, eff$USUBJID), ]
-responded <- flag(eff$CRFL[!is.na(eff$D28CLSDT) & eff$D28CLSDT <= cut])
-stage1 <- head(responded, n1)
-add("stopping rule", "efficacy_futility", "evaluable", "stage-1 responders", simon$statistic, sum(stage1), 0)
+stage1 <- head(eff, n1)
+closed1 <- !is.na(stage1$D28CLSDT) & stage1$D28CLSDT <= cut
+k1 <- sum(closed1 & flag(stage1$CRFL))
+still <- n1 - sum(closed1)
+futile <- (still == 0 && k1 <= r1) || (still > 0 && k1 + still <= r1)
+add("stopping rule", "efficacy_futility", "evaluable", "stage-1 responders", simon$statistic, k1, 0)
 add("stopping rule", "efficacy_futility", "evaluable", "crossed (1 yes, 0 no)", as.numeric(simon$crossed == "true"),
-  as.numeric(length(stage1) == n1 && sum(stage1) <= r1), 0)
+  as.numeric(futile), 0)
 headline <- pipeline_table("safety_summary.csv")
 rate_rows <- list(
   list("Grade >= 3 CRS (adjudicated)", at_least(saf$CRSGRAJ, 3), window),

@@ -119,10 +119,42 @@ def test_simon_evaluability_is_symmetric():
     rule = EfficacyRule(p0=0.05, p1=0.25, alpha=0.05, beta=0.20)
     responders = [i < 2 for i in range(9)]
     now = evaluate_simon(_efficacy_set(9, [False] * 9, responders), rule, CUT)
-    assert (now.crossed, now.rule_id) == (False, "efficacy_futility")
-    assert now.data.startswith("0 of the first 0 evaluable") and "9 with the day-42 window still open" in now.data
+    assert (now.crossed, now.rule_id, now.statistic) == (False, "efficacy_futility", 0.0)
+    assert now.data.startswith("0 responders among the first 9 infused, 0 of them evaluable (9 with the day-42")
     later = evaluate_simon(_efficacy_set(9, [True] * 9, responders), rule, CUT)
-    assert later.data.startswith("2 of the first 9 evaluable")
+    assert later.data.startswith("2 responders among the first 9 infused, 9 of them evaluable (stage 1 complete)")
+
+
+def test_simon_stage_one_is_the_first_infused_not_the_first_evaluable():
+    """p0 0.05, p1 0.25: stop if 0 of the first 9 respond. S0-S7 (infused first) are
+    evaluable non-responders; S8, the ninth infused, is in CR with its day-42 window
+    open; S9, infused last, died on day 5 (evaluable at once, a non-responder). The
+    first nine evaluable (S0-S7 and S9) hold 0 responders, but stage 1 is S0-S8 and S8
+    may still respond: not crossed (the earlier reading crossed it). When S8's window
+    closes in CR: 1 of 9, not crossed; closed without a response: 0 of 9, crossed."""
+    rule = EfficacyRule(p0=0.05, p1=0.25, alpha=0.05, beta=0.20)
+    closed = [True] * 8 + [False, True]
+    now = evaluate_simon(_efficacy_set(10, closed, [i == 8 for i in range(10)]), rule, CUT)
+    assert (now.crossed, now.statistic) == (False, 0.0)
+    assert "8 of them evaluable (1 with the day-42 window open)" in now.data
+    responded = evaluate_simon(_efficacy_set(10, [True] * 10, [i == 8 for i in range(10)]), rule, CUT)
+    assert (responded.crossed, responded.statistic) == (False, 1.0)
+    failed = evaluate_simon(_efficacy_set(10, [True] * 10, [False] * 10), rule, CUT)
+    assert (failed.crossed, failed.statistic) == (True, 0.0)
+
+
+def test_simon_futility_is_crossed_once_it_is_certain():
+    """p0 0.20, p1 0.40: stop if 3 or fewer of the first 13 respond. Ten of the first 13
+    evaluable without a response and three open: even if the three respond, 3 <= 3, so
+    futility is certain now. Nine evaluable non-responders and four open: 4 > 3, not yet.
+    With only 11 infused (9 evaluable non-responders, 2 open, 2 not yet infused): 4, not
+    yet."""
+    rule = EfficacyRule(p0=0.20, p1=0.40, alpha=0.05, beta=0.20)
+    certain = evaluate_simon(_efficacy_set(13, [True] * 10 + [False] * 3, [False] * 13), rule, CUT)
+    assert certain.crossed and "futility certain: even if all 3 still open respond, 3 <= 3" in certain.data
+    assert not evaluate_simon(_efficacy_set(13, [True] * 9 + [False] * 4, [False] * 13), rule, CUT).crossed
+    early = evaluate_simon(_efficacy_set(11, [True] * 9 + [False] * 2, [False] * 11), rule, CUT)
+    assert not early.crossed and "2 with the day-42 window open, 2 not yet infused" in early.data
 
 
 def test_the_stopping_result_travels_in_a_run_tag_unchanged():

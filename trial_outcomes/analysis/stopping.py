@@ -242,31 +242,55 @@ def simon_design(p0: float, p1: float, alpha: float, beta: float, n_max: int = 9
 
 
 def evaluate_simon(adsl: pl.DataFrame, rule: EfficacyRule, cut: dt.date) -> RuleStatus:
-    """Efficacy-set subjects in order of infusion; evaluability is symmetric
-    (endpoints.md): a subject counts once its day-42 window has closed (day 42, or
-    earlier death or other therapy), responder or not. Counting responders as soon
-    as they respond but non-responders only at day 42 would enrich an interim for
-    responders. Futility is crossed when the first n1 evaluable subjects show r1 or
-    fewer responders."""
+    """Simon's stage 1 is the first n1 subjects of the efficacy set in order of infusion
+    (``TRTSDT``, then ``USUBJID``): the patients the design enrolled first, whoever of
+    them becomes evaluable first. Evaluability is symmetric (endpoints.md): a subject
+    counts once its day-42 window has closed (day 42, or earlier death or other
+    therapy), responder or not. Futility is crossed when every one of the n1 is
+    evaluable and r1 or fewer responded, or before that when it can no longer be
+    avoided: the responders so far, plus every one of the n1 still open or not yet
+    infused, are r1 or fewer (curtailment: the outcome is already certain).
+
+    Taking "the first n1 evaluable" instead (this function until 2026-11-30) let an early
+    death, evaluable at once as a non-responder, take the place of a responder infused
+    before it whose window was still open: 7 of 11 and the boundary crossed, where the
+    first 11 infused held 8 responders. The efficacy comparison (r of n) is made
+    likewise on the first n infused, once all of them are evaluable."""
     design = simon_design(rule.p0, rule.p1, rule.alpha, rule.beta)
     eff = adsl.filter(pl.col("EFFFL") == "Y").sort("TRTSDT", "USUBJID")
-    evaluable = eff.filter(pl.col("D28CLSDT") <= cut)
-    responders = (evaluable["CRFL"] == "Y").to_list()
-    stage1 = responders[: design.n1]
-    crossed = len(stage1) == design.n1 and sum(stage1) <= design.r1
+    closed = (pl.col("D28CLSDT") <= cut).fill_null(False)
+    responded = closed & (pl.col("CRFL") == "Y")
+
+    def counts(n: int) -> tuple[int, int, int]:
+        """Responders and evaluable among the first ``n`` infused, and how many are infused."""
+        first = eff.head(n).select(responded.sum().alias("k"), closed.sum().alias("c"), pl.len().alias("m"))
+        return int(first["k"].item()), int(first["c"].item()), int(first["m"].item())
+
+    k, evaluated, infused = counts(design.n1)
+    still = design.n1 - evaluated  # open, or not yet infused: each may yet respond
+    complete = evaluated == design.n1
+    certain = not complete and k + still <= design.r1
+    crossed = (complete and k <= design.r1) or certain
     boundary = (
         f"Simon optimal two-stage (p0 {rule.p0:g}, p1 {rule.p1:g}, alpha {rule.alpha:g}, beta {rule.beta:g}): "
         f"stop for futility if <= {design.r1} of the first {design.n1} respond; promising if > {design.r} of {design.n}"
     )
-    waiting = eff.height - evaluable.height
-    data = (
-        f"{sum(stage1)} of the first {len(stage1)} evaluable (stage 1 needs {design.n1}); "
-        f"{sum(responders)} of {len(responders)} evaluable overall; {waiting} with the day-42 window still open"
+    waiting = design.n1 - infused
+    open_ = infused - evaluated
+    stage = (
+        "stage 1 complete"
+        if complete
+        else f"{open_} with the day-42 window open" + (f", {waiting} not yet infused" if waiting else "")
     )
-    if len(responders) >= design.n:
-        shown = sum(responders[: design.n]) > design.r
-        data += "; " + ("efficacy shown" if shown else "efficacy not shown") + f" at n = {design.n}"
-    return RuleStatus(EFFICACY_FUTILITY, data, boundary, crossed, float(sum(stage1)), float(design.r1))
+    data = f"{k} responders among the first {design.n1} infused, {evaluated} of them evaluable ({stage})"
+    if certain:
+        data += f"; futility certain: even if all {still} still open respond, {k + still} <= {design.r1}"
+    all_closed = eff.select(closed.sum().alias("c"), responded.sum().alias("k")).row(0)
+    data += f"; {all_closed[1]} of {all_closed[0]} evaluable overall"
+    k_n, evaluated_n, _ = counts(design.n)
+    if evaluated_n == design.n:
+        data += "; " + ("efficacy shown" if k_n > design.r else "efficacy not shown") + f" at n = {design.n}"
+    return RuleStatus(EFFICACY_FUTILITY, data, boundary, crossed, float(k), float(design.r1))
 
 
 #: what each rule's ``statistic`` is, for its plot across cuts
