@@ -506,6 +506,12 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
   } else if (!is.na(drop_dir) && !length(list.files(drop_dir, "^long_term_followup[.](csv|xlsx|parquet)$"))) {
     # never collected is not zero events: without the file the table has no rows
     add("long-term safety", "every event", "infused", "rows without the long_term_followup file", nrow(long), 0, 0)
+  } else {
+    # a file the QC cannot read (XLSX, Parquet) or no drop: said, never a silent skip
+    why <- if (is.na(drop_dir)) "no drop given that the cut was published from" else
+      "the long_term_followup file is not CSV (the QC reads CSV drops)"
+    add("long-term safety", "every event", "infused", "incidence from the raw long_term_followup", NA, NA,
+      note = paste("long-term safety from the raw drop not run:", why), ran = FALSE)
   }
 }
 

@@ -89,3 +89,34 @@ def test_a_safety_rule_counting_subjects_not_yet_followed_fails_the_independent_
     assert wrong.select("check", "endpoint", "statistic").rows() == [
         ("stopping rule", "safety", "P(rate > threshold | data)")
     ], wrong.rows()
+
+
+def test_a_part_the_qc_cannot_read_is_said_not_run_never_left_out(materialized, small_drop_master, tmp_path):
+    """The drop's long_term_followup as Parquet (the QC reads CSV): its long-term safety
+    rows were silently absent (412 rows where the CSV drop gave 439). Now one row says
+    the part was not run and why, and the QC's finding names it; with the CSV, the rows
+    are there and agree."""
+    import datetime as dt
+    import shutil
+
+    from trial_outcomes.io.qc import run_qc
+
+    needs_r()
+    cut = dt.date.fromisoformat(materialized.cut)
+    drop = tmp_path / "drop"
+    shutil.copytree(small_drop_master, drop)
+    as_csv = run_qc(materialized.out / materialized.cut, cut, drop, tmp_path / "csv.csv")
+    rows = pl.read_csv(tmp_path / "csv.csv", infer_schema_length=0).filter(pl.col("check") == "long-term safety")
+    assert rows.height > 5 and set(rows["agrees"]) == {"yes"}, as_csv.summary
+    pl.read_csv(drop / "long_term_followup.csv", infer_schema=False).write_parquet(drop / "long_term_followup.parquet")
+    (drop / "long_term_followup.csv").unlink()
+    as_parquet = run_qc(materialized.out / materialized.cut, cut, drop, tmp_path / "parquet.csv")
+    rows = pl.read_csv(tmp_path / "parquet.csv", infer_schema_length=0).filter(pl.col("check") == "long-term safety")
+    assert rows.select("agrees", "note").rows() == [
+        (
+            "not run",
+            "long-term safety from the raw drop not run: the long_term_followup file is not CSV "
+            "(the QC reads CSV drops)",
+        )
+    ]
+    assert "long-term safety from the raw drop not run" in as_parquet.finding
