@@ -576,7 +576,10 @@ class MultivariableModels(dy.Schema):
     model = dy.String(primary_key=True, description="Cox (cause-specific for relapse) or Fine-Gray")
     endpoint = dy.String(primary_key=True, description="Endpoint (ADTTE PARAMCD)")
     covariate = dy.String(primary_key=True, description="Covariate named by the analysis plan")
-    level = dy.String(primary_key=True, description="Level compared with the reference; per unit for a number")
+    level = dy.String(
+        primary_key=True,
+        description="Level compared with the reference; for a number its unit (per 10 percentage points, per year)",
+    )
     reference = _s("Reference level")
     n = _i("Subjects in the model", nullable=False, min=0)
     n_events = _i("Events in the model", nullable=False, min=0)
@@ -599,7 +602,10 @@ class PhTests(dy.Schema):
 class PhResiduals(dy.Schema):
     endpoint = dy.String(description="Endpoint of the multivariable Cox model")
     covariate = dy.String(description="Covariate")
-    level = dy.String(description="Model column: the level against the reference, or per unit")
+    level = dy.String(
+        description="Model column: the level against the reference, or a number's unit (per 10 percentage points, "
+        "per year)"
+    )
     time_days = _f("Event time (days)", nullable=False)
     km_time = _f("1 - KM(t-): the time transform of the test", nullable=False)
     residual = _f("Scaled Schoenfeld residual (R's plot.cox.zph)", nullable=False)

@@ -26,6 +26,7 @@ from trial_outcomes.analysis.fine_gray import fine_gray
 from trial_outcomes.analysis.models import (
     _endpoint_rows,
     fine_gray_subgroups,
+    level_text,
     multivariable_cox,
     stratified_logrank,
 )
@@ -152,7 +153,8 @@ def test_the_sample_models_equal_r(sample):
             (pl.col("model") == model) & (pl.col("endpoint") == endpoint) & pl.col("estimate").is_not_null()
         )
         r = R["sample"][key]
-        assert rows.select("covariate", "level").rows() == [tuple(t) for t in r["terms"]]
+        # R's script names a number's column "per unit"; the table publishes its unit (models.UNITS)
+        assert rows.select("covariate", "level").rows() == [(c, level_text(c, lv)) for c, lv in r["terms"]]
         np.testing.assert_allclose(np.log(rows["estimate"].to_numpy()), r["coef"], rtol=1e-6, atol=1e-9)
         se = (np.log(rows["ucl"].to_numpy()) - np.log(rows["lcl"].to_numpy())) / (2 * 1.959963984540054)
         np.testing.assert_allclose(se, r["se"], rtol=1e-4)

@@ -51,12 +51,22 @@ MIN_EVENTS = 2
 MIN_EVENTS_PER_PARAMETER = 10
 #: |coefficient| beyond this is a fit running off to infinity (monotone likelihood)
 DIVERGING = 15.0
-PER_UNIT = "per unit"
+PER_UNIT = "per unit"  # a number's model column; published as its unit (``UNITS``)
 #: the start of a PH verdict that rejects (ph_tests.csv); the report and the figures read it
 PH_REJECTS = "evidence against proportional hazards"
 #: reference level of the derived factors
 DERIVED_REFERENCE = {"bm_blasts_ge50": "No"}
 DERIVED_SCALE = {"CD19PCT": 10.0, "AGE": 1.0}
+#: the ``level`` the tables publish for a number: what one unit of its ratio is ("per unit"
+#: read as one percentage point, where the ratio is per 10)
+UNITS = {"CD19PCT": "per 10 percentage points", "AGE": "per year"}
+
+
+def level_text(covariate: str, level: str) -> str:
+    """A model column's level as published: a number's unit, a factor's level as it is."""
+    return UNITS[covariate] if level == PER_UNIT else level
+
+
 Z95 = 1.959963984540054
 
 
@@ -249,7 +259,7 @@ def _model_rows(
             "model": model,
             "endpoint": endpoint,
             "covariate": covariate,
-            "level": level,
+            "level": level_text(covariate, level),
             "reference": d.reference.get(covariate),
             "n": n,
             "n_events": events,
@@ -395,7 +405,7 @@ def _residual_frame(endpoint: str, d: Design, zph: ZphTest, time: np.ndarray, ev
                 {
                     "endpoint": endpoint,
                     "covariate": covariate,
-                    "level": level,
+                    "level": level_text(covariate, level),
                     "time_days": event_times.astype(float),
                     "km_time": zph.transformed_time.astype(float),
                     "residual": zph.scaled_residuals[:, i].astype(float),

@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 
 from trial_outcomes import labels
-from trial_outcomes.analysis.models import PER_UNIT, PH_REJECTS
+from trial_outcomes.analysis.models import PH_REJECTS, is_number
 from trial_outcomes.formatting import p_stated, p_value, ratio_ci
 from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.figures.specs import MODEL_FORESTS, model_term_label
@@ -25,8 +25,8 @@ def _endpoint(model: str, endpoint: str) -> str:
 
 def _covariate_row(r: dict[str, Any]) -> tuple[str, str]:
     """(covariate, comparison) as the tables print them."""
-    if r["level"] == PER_UNIT:
-        return labels.variable(r["covariate"]), "per unit"
+    if is_number(r["covariate"]) and r["level"]:
+        return labels.variable(r["covariate"]), r["level"]
     if r["level"] == "":
         return labels.variable(r["covariate"]), "not in the model"
     reference = labels.level(r["covariate"], r["reference"]) if r["reference"] else ""

@@ -14,7 +14,7 @@ from trial_outcomes import labels
 from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER
 from trial_outcomes.analysis.kinetics import KineticsTables
 from trial_outcomes.analysis.labs import LabTables, bcell_recovery_fit
-from trial_outcomes.analysis.models import PER_UNIT, PH_REJECTS
+from trial_outcomes.analysis.models import PH_REJECTS, is_number
 from trial_outcomes.analysis.rates import EFFICACY_POPULATION
 from trial_outcomes.analysis.stopping import RULES, SAFETY, STATISTICS
 from trial_outcomes.analysis.survival_results import SurvivalResults
@@ -166,7 +166,7 @@ MODEL_FORESTS = {
 
 def model_term_label(covariate: str, level: str) -> str:
     """``CD19+ blasts, per 10 percentage points``; a factor's level ``   Yes``."""
-    return labels.variable(covariate) if level == PER_UNIT else f"   {labels.level(covariate, level)}"
+    return labels.variable(covariate) if is_number(covariate) else f"   {labels.level(covariate, level)}"
 
 
 def model_forest_spec(models: pl.DataFrame, model: str, endpoint: str) -> ForestSpec:
@@ -178,7 +178,7 @@ def model_forest_spec(models: pl.DataFrame, model: str, endpoint: str) -> Forest
         sub = part.filter((pl.col("covariate") == covariate) & (pl.col("level") != ""))
         if sub.height == 0:  # left out of the model: the table says why
             continue
-        if sub["level"][0] != PER_UNIT:
+        if not is_number(covariate):
             reference = labels.level(covariate, sub["reference"][0])
             rows.append(ForestRow(f"{labels.variable(covariate)} (vs {reference})", None, None, None, "", heading=True))
         for r in sub.iter_rows(named=True):
