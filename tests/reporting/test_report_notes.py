@@ -54,3 +54,20 @@ def test_a_term_that_resembles_crs_is_a_query_under_the_syndrome_table():
     assert '"CRS grade 3" (like CRS: 2 AE(s) in 2 subject(s), S2, S3)' in query
     assert "Pyrexia" not in query
     assert not [n for n in syndrome_term_notes(adae.filter(pl.col("AETERM") != "CRS grade 3")) if "QUERY" in n]
+
+
+def test_the_data_cut_line_says_what_a_later_export_can_still_tell_the_cut():
+    """A cut before the export's latest record: records after it are left out, but an AE
+    begun by the cut is as exported (a reviewer found a grade 3 CRS reached two days after
+    the cut counted at it). A planned cut after the latest record gives the gap instead."""
+    from trial_outcomes.reporting.summary import data_cut_text
+
+    def line(latest: str, gap: int) -> str:
+        inp = SimpleNamespace(cut="2020-06-23", latest_record=latest, days_after_latest_record=gap, extracted_on=None)
+        return data_cut_text(inp)  # type: ignore[arg-type]
+
+    later = line("2024-03-31", 0)
+    assert later.startswith("2020-06-23 (the export runs to 2024-03-31: records dated after the cut are left out")
+    assert "keeps the grade, seriousness and treatment the export gives it" in later
+    assert line("2020-06-23", 0) == "2020-06-23"
+    assert "planned cut: 3 days after" in line("2020-06-20", 3)

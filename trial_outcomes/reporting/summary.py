@@ -82,13 +82,20 @@ def stopping_blocks(inp: ReportInputs) -> list[Any]:
 
 def data_cut_text(inp: ReportInputs) -> str:
     """The cut, and for a planned cut later than the drop's latest record the gap in
-    days (endpoints.md, Time and populations), with the extraction date when known."""
+    days (endpoints.md, Time and populations), with the extraction date when known. A
+    cut before the latest record (a later export cut again at an earlier date) says
+    what of the export can still reach it: an AE's attributes are as exported."""
     text = inp.cut
     gap = inp.days_after_latest_record
     if gap:
         text += (
             f" (planned cut: {gap} day{'s' if gap != 1 else ''} after the drop's latest record, "
             f"{inp.latest_record}; subjects without later news are censored at their last contact)"
+        )
+    elif inp.latest_record and inp.latest_record > inp.cut:
+        text += (
+            f" (the export runs to {inp.latest_record}: records dated after the cut are left out, but an adverse "
+            "event begun by the cut keeps the grade, seriousness and treatment the export gives it)"
         )
     if inp.extracted_on:
         text += f"; drop extracted on {inp.extracted_on}"
