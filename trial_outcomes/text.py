@@ -56,6 +56,11 @@ def skeleton(text: str) -> str:
     return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).translate(CONFUSABLES).casefold()
 
 
+def invisible(char: str) -> bool:
+    """Whether a character draws nothing (a zero-width space, a soft hyphen, a BOM)."""
+    return _INVISIBLE.fullmatch(char) is not None
+
+
 def mixed_script(text: str) -> str | None:
     """The first Cyrillic or Greek letter of a text that also holds Latin letters, or None."""
     if not _LATIN.search(text):

@@ -27,10 +27,17 @@ from trial_outcomes.schema import CRS_TERM, ICANS_TERM
         ("ICANS", "ICANS"),
         ("icans", "ICANS"),
         ("CRES", "ICANS"),
+        ("\u0421RS", "CRS"),  # a Cyrillic С: read as it looks
+        ("ІCANS", "ICANS"),  # a Cyrillic І
+        ("C\u200bRS", "CRS"),  # a zero-width space inside
+        ("C.R.S.", "CRS"),  # spelt out letter by letter
+        ("C R S", "CRS"),
+        ("I.C.A.N.S.", "ICANS"),
         ("CRS-like fever", None),
         ("History of CRS", None),
         ("Neurotoxicity", None),
         ("Pyrexia", None),
+        ("CRP", None),
     ],
 )
 def test_each_spelling_is_identified_exactly_after_normalisation(term, expected):
@@ -80,6 +87,13 @@ def test_mapped_terms_lists_every_spelling_with_its_count():
         ("Tumour lysis syndrome", None),
         ("Febrile neutropenia", None),
         ("Pyrexia", None),
+        ("Neurological toxicity", "ICANS"),
+        ("Neuro-toxicity", "ICANS"),
+        ("Toxic encephalopathy", "ICANS"),
+        ("Hepatic encephalopathy", None),  # a diagnosis of its own, not a query
+        ("Leukoencephalopathy", None),
+        ("Posterior reversible encephalopathy syndrome", None),
+        ("\u0421RS", None),  # counted as CRS (read as it looks): not a lookalike
     ],
 )
 def test_a_term_left_uncounted_that_resembles_a_syndrome_is_found(term, expected):

@@ -71,3 +71,20 @@ def test_the_data_cut_line_says_what_a_later_export_can_still_tell_the_cut():
     assert "keeps the grade, seriousness and treatment the export gives it" in later
     assert line("2020-06-23", 0) == "2020-06-23"
     assert "planned cut: 3 days after" in line("2020-06-20", 3)
+
+
+def test_a_term_read_as_crs_through_a_lookalike_letter_says_so():
+    """ "СRS" with a Cyrillic С (U+0421) is counted as CRS (a grade-4 CRS so written left
+    the safety rule unseen); the note names the odd letter. "C\u200bRS" shows its
+    zero-width space escaped."""
+    adae = pl.DataFrame(
+        {
+            "USUBJID": ["S1", "S2"],
+            "AETERM": ["\u0421RS", "C\u200bRS"],
+            "CRSFL": ["Y", "Y"],
+            "ICANSFL": ["N", "N"],
+        }
+    )
+    (note,) = syndrome_term_notes(adae)
+    assert '"\u0421RS" (1; holds U+0421 CYRILLIC CAPITAL LETTER ES, read as the Latin term)' in note
+    assert '"C\\u200bRS" (1; holds U+200B ZERO WIDTH SPACE, read as the Latin term)' in note

@@ -30,6 +30,7 @@ import polars as pl
 
 from trial_outcomes.analysis.frames import streamed
 from trial_outcomes.schema import CRS_TERM, ICANS_TERM
+from trial_outcomes.text import char_name, invisible, mixed_script, skeleton
 
 CRS_SPELLINGS = frozenset(
     {
@@ -56,26 +57,49 @@ ICANS_SPELLINGS = frozenset(
 )
 
 
-def normalised(term: pl.Expr) -> pl.Expr:
-    """NFKC, lower case, non-alphanumeric runs as one space, trimmed."""
-    return term.str.normalize("NFKC").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+def term_key(term: str) -> str:
+    """A term as matched: what it looks like (``text.skeleton``: NFKC, invisible
+    characters removed, Cyrillic and Greek look-alike letters read as Latin, case
+    folded), each run of characters that are neither letters nor digits one space,
+    trimmed. "СRS" with a Cyrillic С, "C\u200bRS" and "Cytokine-Release  Syndrome" are
+    "crs", "crs" and "cytokine release syndrome"."""
+    return re.sub(r"[\W_]+", " ", skeleton(term)).strip()
 
 
-def _syndrome_of(term: pl.Expr) -> pl.Expr:
-    key = normalised(term)
-    return (
-        pl.when(key.is_in(list(CRS_SPELLINGS)))
-        .then(pl.lit("CRS"))
-        .when(key.is_in(list(ICANS_SPELLINGS)))
-        .then(pl.lit("ICANS"))
-        .otherwise(pl.lit(None, dtype=pl.String))
-    )
+#: the spellings with their spaces taken out: "C.R.S." and "C R S" are CRS
+_SOLID = {
+    name: frozenset(s.replace(" ", "") for s in spellings)
+    for name, spellings in (("CRS", CRS_SPELLINGS), ("ICANS", ICANS_SPELLINGS))
+}
+
+
+def syndrome_of(term: str | None) -> str | None:
+    """``CRS``, ``ICANS`` or None for one verbatim term: its ``term_key`` among the
+    spellings, or the key without its spaces among theirs (an abbreviation spelt out
+    letter by letter)."""
+    if term is None:
+        return None
+    key = term_key(term)
+    for name, spellings in (("CRS", CRS_SPELLINGS), ("ICANS", ICANS_SPELLINGS)):
+        if key in spellings or key.replace(" ", "") in _SOLID[name]:
+            return name
+    return None
+
+
+def oddity(term: str) -> str | None:
+    """What in a term is not plainly written: its first Cyrillic or Greek letter among
+    Latin ones, or an invisible character, named (``U+0421 CYRILLIC CAPITAL LETTER
+    ES``); None for a plain term. The report says it beside a term it counted."""
+    odd = mixed_script(term) or next((c for c in term if invisible(c)), None)
+    return char_name(odd) if odd else None
 
 
 def _each_distinct(values: pl.Series) -> pl.Series:
-    """``_syndrome_of`` each distinct term once, given back to every row in order."""
-    distinct = pl.DataFrame({"term": values.unique()})
-    found = distinct.with_columns(_syndrome_of(pl.col("term")).alias("syndrome"))
+    """``syndrome_of`` each distinct term once, given back to every row in order."""
+    distinct = values.unique()
+    found = pl.DataFrame(
+        {"term": distinct, "syndrome": pl.Series([syndrome_of(t) for t in distinct.to_list()], dtype=pl.String)}
+    )
     rows = pl.DataFrame({"term": values}).join(found, on="term", how="left", nulls_equal=True, maintain_order="left")
     return rows["syndrome"]
 
@@ -121,7 +145,8 @@ def mapped_terms(adverse_events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
 #: words or word stems that, in a term not mapped, suggest the syndrome
 _HINTS = {
     "CRS": (r"\bcrs\b", r"cytokine"),
-    "ICANS": (r"\bicans\b", r"\bcres\b", r"neurotox", r"encephalopath"),
+    # "Encephalopathy" alone, not hepatic encephalopathy, PRES or leukoencephalopathy
+    "ICANS": (r"\bicans\b", r"\bcres\b", r"neuro ?tox", r"neurolog\w* tox", r"^(acute |toxic )?encephalopathy$"),
 }
 #: a term this close to a spelling (difflib's ratio) is taken for a misspelling of it
 SIMILAR = 0.85
@@ -133,9 +158,9 @@ def resembles(term: str) -> str | None:
     (cytokine, neurotoxicity, encephalopathy), or is a near-spelling of a longer form
     (a typing error: difflib's ratio at least ``SIMILAR``); else None. A mapped term
     is never a lookalike."""
-    key = pl.select(normalised(pl.lit(term, dtype=pl.String))).item() or ""
-    if key in CRS_SPELLINGS or key in ICANS_SPELLINGS:
+    if syndrome_of(term) is not None:
         return None
+    key = term_key(term)
     for name, hints in _HINTS.items():
         if any(re.search(hint, key) for hint in hints):
             return name

@@ -14,6 +14,7 @@ from trial_outcomes.assets.files import contract_check_spec, published
 from trial_outcomes.assets.metadata import listing_check
 from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading
 from trial_outcomes.io.records import TrialDrop
+from trial_outcomes.text import printable
 
 VERSION = code_version("assets/adverse_events.py")
 
@@ -69,7 +70,7 @@ def adae(settings: Run, cut_records: TrialDrop) -> Iterator[Any]:
         metadata={"CRS events": crs, **terms},
     )
     queried = [
-        f'"{r["term"]}" (like {r["syndrome"]}: {r["n"]} AE(s), subjects {r["subjects"]})'
+        f'"{printable(r["term"])}" (like {r["syndrome"]}: {r["n"]} AE(s), subjects {r["subjects"]})'
         for r in lookalikes.iter_rows(named=True)
     ]
     yield dg.AssetCheckResult(

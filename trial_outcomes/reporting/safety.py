@@ -11,11 +11,12 @@ import polars as pl
 from trial_outcomes import labels
 from trial_outcomes.analysis.deaths import REPORTED, cause_category_from_text
 from trial_outcomes.analysis.listings import AESI, GRADE3, REPORT_EVENTS, REPORT_NARRATIVES, SAE
-from trial_outcomes.analysis.terms import lookalike_terms
+from trial_outcomes.analysis.terms import lookalike_terms, oddity
 from trial_outcomes.formatting import count_pct, median_range, pct_ci
 from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.efficacy import listing
 from trial_outcomes.reporting.inputs import ReportInputs
+from trial_outcomes.text import printable
 
 SAFETY_POPULATION = "Safety set (infused subjects)."
 TEAE = (
@@ -119,6 +120,13 @@ def aesi_table(inp: ReportInputs) -> Table:
 ADAE_COLUMNS = ("USUBJID", "AETERM", "AEDECOD", "ASTDT", "ASTDY", "AETOXGR", "TRTEMFL", "TRTEMRSN", "CRSFL", "ICANSFL")
 
 
+def _term_shown(term: str, n: int) -> str:
+    """A verbatim term as a note lists it: escaped where it holds an invisible character,
+    and saying which letter or character is odd ("СRS" with a Cyrillic С reads as CRS)."""
+    odd = oddity(term)
+    return f'"{printable(term)}" ({n}' + (f"; holds {odd}, read as the Latin term" if odd else "") + ")"
+
+
 def syndrome_term_notes(adae: pl.DataFrame | pl.LazyFrame) -> list[str]:
     """Every verbatim AE term counted as CRS or ICANS (``analysis.terms``), and a
     warning when a CAR-T drop reports no CRS at all (a coding or export fault is
@@ -130,7 +138,7 @@ def syndrome_term_notes(adae: pl.DataFrame | pl.LazyFrame) -> list[str]:
         terms = adae.lazy().filter(pl.col(flag) == "Y").group_by("AETERM").len().collect().sort("AETERM")
         any_crs = any_crs or (flag == "CRSFL" and terms.height > 0)
         if terms.height:
-            listed = ", ".join(f'"{t}" ({n})' for t, n in terms.iter_rows())
+            listed = ", ".join(_term_shown(t, n) for t, n in terms.iter_rows())
             notes.append(f"AE terms counted as {name}: {listed}.")
     if not any_crs:
         notes.append(
@@ -141,7 +149,8 @@ def syndrome_term_notes(adae: pl.DataFrame | pl.LazyFrame) -> list[str]:
     lookalikes = lookalike_terms(uncounted, term="AETERM", subject="USUBJID")
     if lookalikes.height:
         listed = "; ".join(
-            f'"{r["term"]}" (like {r["syndrome"]}: {r["n"]} AE(s) in {r["n_subjects"]} subject(s), {r["subjects"]})'
+            f'"{printable(r["term"])}" (like {r["syndrome"]}: {r["n"]} AE(s) in {r["n_subjects"]} subject(s), '
+            f"{r['subjects']})"
             for r in lookalikes.iter_rows(named=True)
         )
         notes.append(
