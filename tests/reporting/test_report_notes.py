@@ -88,3 +88,25 @@ def test_a_term_read_as_crs_through_a_lookalike_letter_says_so():
     (note,) = syndrome_term_notes(adae)
     assert '"\u0421RS" (1; holds U+0421 CYRILLIC CAPITAL LETTER ES, read as the Latin term)' in note
     assert '"C\\u200bRS" (1; holds U+200B ZERO WIDTH SPACE, read as the Latin term)' in note
+
+
+def test_page_one_names_the_uncounted_syndrome_like_aes_beside_the_safety_rule():
+    """"CRS grade 4" (grade 4, S2) and "Cytokine relase syndrome" (grade 2, S3) resemble
+    CRS and are not counted: page 1 says 2 AEs in 2 subjects, worst grade 4, as an alert
+    (grade >= 3). With only the grade-2 one: the same line, not an alert. None without."""
+    from trial_outcomes.reporting.safety import lookalike_headline
+
+    adae = pl.DataFrame(
+        {
+            "USUBJID": ["S1", "S2", "S3"],
+            "AETERM": ["CRS", "CRS grade 4", "Cytokine relase syndrome"],
+            "AETOXGR": [2, 4, 2],
+            "CRSFL": ["Y", "N", "N"],
+            "ICANSFL": ["N", "N", "N"],
+        }
+    )
+    label, text, style = lookalike_headline(adae)  # type: ignore[misc]
+    assert label == "AE terms resembling CRS or ICANS, not counted" and style == "alert"
+    assert text.startswith('2 AE(s) in 2 subject(s), worst grade 4: "CRS grade 4", "Cytokine relase syndrome".')
+    assert lookalike_headline(adae.filter(pl.col("USUBJID") != "S2"))[2] == "normal"  # type: ignore[index]
+    assert lookalike_headline(adae.filter(pl.col("USUBJID") == "S1")) is None

@@ -120,6 +120,38 @@ def aesi_table(inp: ReportInputs) -> Table:
 ADAE_COLUMNS = ("USUBJID", "AETERM", "AEDECOD", "ASTDT", "ASTDY", "AETOXGR", "TRTEMFL", "TRTEMRSN", "CRSFL", "ICANSFL")
 
 
+def _uncounted(adae: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    return adae.lazy().filter((pl.col("CRSFL") != "Y") & (pl.col("ICANSFL") != "Y"))
+
+
+def uncounted_lookalikes(adae: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """The AE terms counted as neither CRS nor ICANS that resemble one (``terms.lookalike_terms``)."""
+    return lookalike_terms(_uncounted(adae), term="AETERM", subject="USUBJID")
+
+
+def lookalike_headline(adae: pl.DataFrame | pl.LazyFrame) -> tuple[str, str, str] | None:
+    """Page 1's line on AEs whose term resembles CRS or ICANS but is neither: how many,
+    in whom, their worst grade. Counted by no rate and no stopping rule until coded, so
+    the board sees them beside the safety rule (a grade-4 "CRS grade 4" was only a
+    note 40 pages on). An alert from grade 3 on (the headline rates' grade). None
+    without any."""
+    found = uncounted_lookalikes(adae)
+    if not found.height:
+        return None
+    rows = _uncounted(adae).filter(pl.col("AETERM").is_in(found["term"].to_list()))
+    worst, events, subjects = (
+        rows.select(pl.col("AETOXGR").max(), pl.len(), pl.col("USUBJID").n_unique()).collect().row(0)
+    )
+    terms = ", ".join(f'"{printable(t)}"' for t in found["term"].head(5).to_list())
+    more = f" and {found.height - 5} more" if found.height > 5 else ""
+    text = (
+        f"{events} AE(s) in {subjects} subject(s), worst grade {worst if worst is not None else 'not given'}: "
+        f"{terms}{more}. Counted neither in the rates above nor by the safety stopping rule until the data "
+        "manager codes them (the query under the CRS and ICANS table)"
+    )
+    return "AE terms resembling CRS or ICANS, not counted", text, "alert" if (worst or 0) >= 3 else "normal"
+
+
 def _term_shown(term: str, n: int) -> str:
     """A verbatim term as a note lists it: escaped where it holds an invisible character,
     and saying which letter or character is odd ("СRS" with a Cyrillic С reads as CRS)."""
@@ -145,8 +177,7 @@ def syndrome_term_notes(adae: pl.DataFrame | pl.LazyFrame) -> list[str]:
             "WARNING: no adverse event is coded as CRS in this drop. In a CAR-T trial this usually means a "
             "term the pipeline does not recognise or a missing export: query the data manager."
         )
-    uncounted = adae.lazy().filter((pl.col("CRSFL") != "Y") & (pl.col("ICANSFL") != "Y"))
-    lookalikes = lookalike_terms(uncounted, term="AETERM", subject="USUBJID")
+    lookalikes = uncounted_lookalikes(adae)
     if lookalikes.height:
         listed = "; ".join(
             f'"{printable(r["term"])}" (like {r["syndrome"]}: {r["n"]} AE(s) in {r["n_subjects"]} subject(s), '

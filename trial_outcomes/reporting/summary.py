@@ -20,6 +20,7 @@ from trial_outcomes.formatting import (
 )
 from trial_outcomes.reporting.content import Facts, Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.inputs import ReportInputs
+from trial_outcomes.reporting.safety import lookalike_headline
 
 #: an endpoint whose population is empty at the cut (before the first infusion or remission)
 NO_SUBJECTS = "no subjects in its population at the cut"
@@ -212,6 +213,9 @@ def executive_summary(inp: ReportInputs) -> Section:
         r = _row(safety, measure=measure)
         if r is not None:
             items.append((measure, _rate(r, "n_events"), "normal"))
+    queried = lookalike_headline(inp.adae)
+    if queried is not None:
+        items.append(queried)
     items += dsmb_package_items(inp)
     deaths = adsl.filter(pl.col("DTHDT").is_not_null())
     d30 = int((adsl["DTH30FL"] == "Y").sum())
