@@ -282,14 +282,17 @@ for (key in unique(paste(cox$endpoint, cox$group_var, sep = "\t"))) {
 not_run <- function(message) {
   stop(structure(class = c("qc_not_run", "error", "condition"), list(message = message, call = NULL)))
 }
+unicode_space <- "[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]"
 raw_csv <- function(name) {
   path <- file.path(drop_dir, paste0(name, ".csv"))
   if (!file.exists(path)) not_run(paste0(name, ".csv not in the drop (the QC reads CSV drops)"))
   # only an empty cell is missing: "NA" can be a subject identifier
   d <- read.csv(path, colClasses = "character", na.strings = "", check.names = FALSE, encoding = "UTF-8")
-  # a header as the pipeline matches it (text.header_key): "Subject ID" is subject_id
-  names(d) <- gsub("[[:space:]_-]+", "_", tolower(trimws(sub("^\ufeff", "", names(d)))))
-  for (v in names(d)) d[[v]] <- trimws(d[[v]])
+  # a header as the pipeline matches it (text.header_key): "Subject ID" is subject_id. The
+  # pipeline reads Unicode spaces (a no-break space, U+00A0) as spaces, in headers and values
+  # alike (NFKC, polars' strip): here too, or the two programs read one drop two ways
+  names(d) <- gsub("[[:space:]_-]+", "_", tolower(trimws(gsub(unicode_space, " ", sub("^\ufeff", "", names(d))))))
+  for (v in names(d)) d[[v]] <- trimws(gsub(unicode_space, " ", d[[v]]))
   d
 }
 # a code as the pipeline matches it (schema.code_key): any letter case, and a run of spaces,

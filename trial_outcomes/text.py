@@ -71,9 +71,11 @@ def mixed_script(text: str) -> str | None:
 
 def header_key(column: str) -> str:
     """A header as matched: NFKC, without surrounding blanks or a BOM, case folded, and
-    each run of spaces, hyphens and underscores inside it one underscore."""
+    each run of spaces (any Unicode space, not a tab or line break), hyphens and
+    underscores inside it one underscore."""
     key = unicodedata.normalize("NFKC", column).strip().lstrip("\ufeff").strip().casefold()
-    return re.sub(r"[\s_\-]+", "_", key)
+    spaced = "".join(" " if unicodedata.category(c) == "Zs" else c for c in key)  # not a tab or a line break
+    return re.sub(r"[ _\-]+", "_", spaced)
 
 
 def lookalike_of(column: str, known: tuple[str, ...] | list[str]) -> tuple[str, str] | None:

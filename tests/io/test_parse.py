@@ -51,7 +51,10 @@ def test_codes_are_case_insensitive_and_canonical():
         ("NEW  THERAPY", "NEW_THERAPY"),
         ("New - therapy", "NEW_THERAPY"),
         ("Death", "DEATH"),
+        ("New\u00a0therapy", "NEW_THERAPY"),  # a no-break space is a space
         ("NEWTHERAPY", None),  # no separator is no word break: not the code
+        ("new\ntherapy", None),  # a line break inside a cell is not a separator
+        ("New\u2013therapy", None),  # an en dash is not a hyphen
         ("_HSCT", None),  # a separator at an end stays
         ("New therapy (salvage)", None),
     ],
@@ -150,6 +153,8 @@ def test_dates_in_every_unambiguous_form_an_export_writes(written, day):
         ("4 - Life-threatening", 4),
         ("Grade 5 (Death)", 5),
         ("3 - Mild", None),  # the word is grade 1's: which one is right?
+        ("g3severe", None),  # a word needs a separator
+        ("3: Severe", 3),
         ("Grade three", None),
         ("3a", None),
     ],

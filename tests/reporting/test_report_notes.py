@@ -91,7 +91,7 @@ def test_a_term_read_as_crs_through_a_lookalike_letter_says_so():
 
 
 def test_page_one_names_the_uncounted_syndrome_like_aes_beside_the_safety_rule():
-    """"CRS grade 4" (grade 4, S2) and "Cytokine relase syndrome" (grade 2, S3) resemble
+    """ "CRS grade 4" (grade 4, S2) and "Cytokine relase syndrome" (grade 2, S3) resemble
     CRS and are not counted: page 1 says 2 AEs in 2 subjects, worst grade 4, as an alert
     (grade >= 3). With only the grade-2 one: the same line, not an alert. None without."""
     from trial_outcomes.reporting.safety import lookalike_headline

@@ -59,7 +59,8 @@ def _blank_to_null(raw: pl.Expr) -> pl.Expr:
     return pl.when(raw == "").then(None).otherwise(raw)
 
 
-GRADE_WORDED = r"^(?:grade|gr\.?|g)?\s*([0-9]+)(?:\s*[-:(]?\s*(" + "|".join(CTCAE_WORDS) + r")\)?)?$"
+#: "Grade 3", "G3", "Gr. 3", "3 - Severe", "3 (Severe)", "3: severe"; a word needs a separator
+GRADE_WORDED = r"^(?:grade|gr\.?|g)? ?([0-9]+)(?:(?: *[-:(] *| +)(" + "|".join(CTCAE_WORDS) + r")\)?)?$"
 
 
 def _grade_number(raw: pl.Expr) -> pl.Expr:
@@ -98,7 +99,7 @@ def typed_value(col: Column) -> pl.Expr:
         whole = num.is_finite() & (num == num.round(0)) & (num.abs() <= 2**53)
         return pl.when(whole).then(num).otherwise(None).cast(pl.Int64, strict=False)
     if col.kind == "code":
-        key = raw.str.to_lowercase().str.replace_all(r"[\s_\-]+", "_")
+        key = raw.str.to_lowercase().str.replace_all(r"[\p{Zs}_\-]+", "_")  # spaces, not a tab or line break
         return key.replace_strict(col.code_lookup(), default=None, return_dtype=pl.String)
     if col.kind == "yn":
         yn = {**dict.fromkeys(YES_VALUES, True), **dict.fromkeys(NO_VALUES, False)}
