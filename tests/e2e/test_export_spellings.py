@@ -43,7 +43,7 @@ REDATED = {
     "followup.csv": {"event_date": "%d%b%Y"},
     "assessments.csv": {"assessment_date": "%Y-%m-%dT00:00:00"},
     "adverse_events.csv": {"onset_date": "%d-%b-%Y", "resolution_date": "%Y-%m-%d 10:30"},
-    "infusion.csv": {"infusion_date": "%Y-%m-%dT09:15:00Z"},
+    "infusion.csv": {"infusion_date": "%Y-%m-%dT09:15:00"},
 }
 
 

@@ -119,8 +119,7 @@ def test_dates_must_have_two_digit_month_and_day_and_a_real_time():
         ("2020-06-18", "2020-06-18"),
         ("2020-06-18T10:30:00", "2020-06-18"),
         ("2020-06-18 10:30", "2020-06-18"),
-        ("2020-06-18T23:59:59.123+05:30", "2020-06-18"),  # the date as written; the zone is not used
-        ("2020-06-18T00:00:00Z", "2020-06-18"),
+        ("2020-06-18T23:59:59.123", "2020-06-18"),
         ("18JUN2020", "2020-06-18"),
         ("18-Jun-2020", "2020-06-18"),
         ("8 jun 2020", "2020-06-08"),
@@ -135,6 +134,8 @@ def test_dates_must_have_two_digit_month_and_day_and_a_real_time():
     ],
 )
 def test_dates_in_every_unambiguous_form_an_export_writes(written, day):
+    """A date-time without a zone is its date as written; digits for day and month,
+    partial and impossible dates are refused."""
     raw = _raw(FOLLOWUP, subject_id="S1", event_date=written, event="CONTACT")
     typed, problems = parse_records(raw, FOLLOWUP)
     got = typed["event_date"][0]
@@ -175,3 +176,16 @@ def test_a_percentage_may_carry_its_sign_and_nothing_else():
         typed, problems = parse_records(raw, ASSESSMENTS)
         assert typed["mrd_pct"][0] == value, written
         assert (value is None) == (problems["rule"].to_list() == ["not a number"]), written
+
+
+def test_a_date_time_with_a_zone_is_refused_with_its_reason():
+    """2020-06-19T01:00:00Z and 2020-06-18T21:00:00-04:00 are one moment on two days:
+    which day depends on the zone, so neither is guessed (a red team's case: a UTC export
+    moved a US evening's infusion to the next day). One problem each, naming the zone."""
+    for written in ("2020-06-19T01:00:00Z", "2020-06-18T21:00:00-04:00", "2020-06-18T21:00+0530"):
+        typed, problems = parse_records(_raw(FOLLOWUP, subject_id="S1", event_date=written, event="CONTACT"), FOLLOWUP)
+        assert typed["event_date"][0] is None
+        assert problems["rule"].to_list() == [
+            "a date-time with a time zone (Z or an offset): which day it is depends on the zone; write the site's "
+            "local date (YYYY-MM-DD) or a date-time without a zone"
+        ], written

@@ -216,3 +216,20 @@ def test_headers_written_as_labels_are_the_contract_columns(drop):
     frame.with_columns(pl.col("subject_id").alias("Subject ID")).write_csv(path)
     with pytest.raises(DataDropError, match="twice"):
         read_raw(path, ADVERSE_EVENTS)
+
+
+def test_a_parquet_column_of_zoned_date_times_is_refused(drop):
+    """One moment tagged UTC reads as 06-19 and tagged America/New_York as 06-18: the
+    day depends on the zone, so a zoned column is refused, named; a column without a
+    zone reads as its dates."""
+    import datetime as dt
+
+    frame = pl.read_csv(drop / "infusion.csv", infer_schema=False)
+    moment = pl.Series([dt.datetime(2020, 6, 19, 1, 0)] * frame.height)
+    (drop / "infusion.csv").unlink()
+    path = drop / "infusion.parquet"
+    frame.with_columns(moment.dt.replace_time_zone("UTC").alias("infusion_date")).write_parquet(path)
+    with pytest.raises(DataDropError, match=r"infusion_date.*time zone \(UTC\)"):
+        read_raw(path, INFUSION)
+    frame.with_columns(moment.alias("infusion_date")).write_parquet(path)
+    assert set(read_raw(path, INFUSION).frame["infusion_date"]) == {"2020-06-19 01:00:00"}

@@ -14,8 +14,9 @@ Rules beyond the type of a column:
   ``io.validation.case_twins``.
 * free text is at most ``MAX_TEXT_LENGTH`` characters.
 * dates are real calendar days written ``YYYY-MM-DD``, as an ISO date-time
-  (``2020-06-18T10:30:00``, ``2020-06-18 10:30``, with or without a zone: the date
-  as written, its time and zone not used), or as SAS's DATE9 (``18JUN2020``,
+  without a zone (``2020-06-18T10:30:00``, ``2020-06-18 10:30``: the date as
+  written, its time not used; with a zone, ``Z`` or ``+02:00``, it is refused: its
+  day depends on the zone), or as SAS's DATE9 (``18JUN2020``,
   ``18-Jun-2020``, ``18 jun 2020``): all unambiguous. A day and month in digits
   (``06/07/2020``) is refused, as is any partial date; on or after
   ``dates.EARLIEST_DATE`` and not after today.
@@ -41,9 +42,14 @@ PROBLEM_SCHEMA = {
 }
 ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 #: an ISO date with a time of day (an EDC's or a spreadsheet's timestamp): its date is the date
-ISO_DATETIME = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,9})?)?"
-    r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?$"
+_CLOCK = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,9})?)?"
+ISO_DATETIME = _CLOCK + "$"
+#: the same with a time zone: refused, since its day depends on the zone (a UTC export moves a
+#: site's evening to the next day: day 0, the day-28 window, a record inside the cut or not)
+ISO_DATETIME_ZONED = _CLOCK + r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)$"
+ZONED_RULE = (
+    "a date-time with a time zone (Z or an offset): which day it is depends on the zone; write the "
+    "site's local date (YYYY-MM-DD) or a date-time without a zone"
 )
 #: SAS's DATE9 and its spaced or hyphenated forms (18JUN2020, 18-Jun-2020, 18 jun 2020)
 DAY_MONTH_YEAR = r"(?i)^[0-9]{1,2}[ -]?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[ -]?[0-9]{4}$"
@@ -126,7 +132,11 @@ def _column_problems(col: Column, latest: dt.date) -> list[tuple[pl.Expr, str]]:
     checks: list[tuple[pl.Expr, str]] = []
     if not col.nullable:
         checks.append((blank, "required value is blank"))
-    if col.kind not in ("text", "id"):
+    if col.kind == "date":
+        zoned = raw.str.contains(ISO_DATETIME_ZONED)
+        checks.append((~blank & typed.is_null() & ~zoned, _type_rule(col)))
+        checks.append((zoned, ZONED_RULE))
+    elif col.kind not in ("text", "id"):
         checks.append((~blank & typed.is_null(), _type_rule(col)))
     if col.kind in ("text", "id"):
         checks.append(

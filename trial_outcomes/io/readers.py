@@ -848,6 +848,13 @@ def _read_parquet(data: bytes, name: str) -> pl.DataFrame:
             )
         if dtype in (pl.Binary, pl.Object):
             raise _refuse(name, f"column holds {dtype} values, not text, numbers or dates", column=column)
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+            raise _refuse(
+                name,
+                f"column holds date-times with a time zone ({dtype.time_zone}): which day each is depends on the "
+                "zone; store the site's local dates, or date-times without a zone",
+                column=column,
+            )
     frame = frame.with_columns(
         pl.col(pl.Datetime).dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(r" 00:00:00$", ""),
     ).with_columns(pl.all().cast(pl.String))
