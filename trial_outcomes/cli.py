@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 INTERRUPTED = 130  # the shell's code for a command stopped by SIGINT
 BOUNDARY_CROSSED = 3
 QC_DISAGREES = 5
+QC_FAILED = 6
 
 
 def _peak_rss_mb() -> float:
@@ -156,6 +157,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"  {total - sum(outcome.timings.values()):7.2f}  (the rest)")
     for line in outcome.qc_disagreements:
         print(f"\nINDEPENDENT QC DISAGREES (see qc_report.csv and page 1): {printable(line)}", file=sys.stderr)
+    for line in outcome.qc_failures:
+        print(f"\nINDEPENDENT QC FAILED TO FINISH (page 1 says why): {printable(line)}", file=sys.stderr)
     if outcome.boundaries:
         print("\nSTOPPING BOUNDARY CROSSED (see report.pdf, page 1):", file=sys.stderr)
         for line in outcome.boundaries:
@@ -163,7 +166,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for line in outcome.announcements:
             print(f"  {printable(line)}", file=sys.stderr)
         return BOUNDARY_CROSSED
-    return QC_DISAGREES if outcome.qc_disagreements else 0
+    return QC_DISAGREES if outcome.qc_disagreements else QC_FAILED if outcome.qc_failures else 0
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -534,6 +537,7 @@ EXIT_STATUSES = """exit statuses:
   2    a usage error (an option, a folder, the analysis plan)
   3    published, and a stopping boundary was crossed (see page 1 of the report)
   5    published, and the independent QC in R disagrees with a number (qc_report.csv)
+  6    published, but the independent QC in R failed to finish (page 1 says why; R not installed is 0)
   130  interrupted: nothing was published"""
 
 RUN_EXAMPLES = f"""examples:

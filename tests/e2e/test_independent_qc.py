@@ -120,3 +120,21 @@ def test_a_part_the_qc_cannot_read_is_said_not_run_never_left_out(materialized, 
         )
     ]
     assert "long-term safety from the raw drop not run" in as_parquet.finding
+
+
+def test_a_qc_that_breaks_is_its_own_exit_status(tmp_path, monkeypatch, capsys):
+    """An Rscript that fails (as R did on a header with a no-break space, in the C
+    locale): the cut is published, the run says the QC failed to finish and exits 6,
+    not 0 as a clean run does; without any Rscript (R not installed) it exits 0 with a
+    warning."""
+    broken = tmp_path / "Rscript"
+    broken.write_text('#!/bin/sh\necho "Error in raw_csv(): replacement has 0 rows" >&2\nexit 1\n')
+    broken.chmod(0o755)
+    monkeypatch.setenv("TRIAL_RSCRIPT", str(broken))
+    assert main(["run", "--data", str(SAMPLE), "--out", str(tmp_path / "out"), "--quiet"]) == 6
+    said = capsys.readouterr()
+    assert "INDEPENDENT QC FAILED TO FINISH" in said.err and "replacement has 0 rows" in said.err
+    assert "data cut " in said.out  # published
+    monkeypatch.setenv("TRIAL_RSCRIPT", str(tmp_path / "no-such-Rscript"))
+    assert main(["run", "--data", str(SAMPLE), "--out", str(tmp_path / "out2"), "--quiet"]) == 0
+    assert "Rscript not found" in capsys.readouterr().err

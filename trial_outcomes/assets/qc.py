@@ -56,5 +56,5 @@ def independent_qc(context: AssetExecutionContext, output_store: dg.ResourcePara
         passed=result.status != DISAGREE and result.ran,
         severity=dg.AssetCheckSeverity.ERROR if result.status == DISAGREE else dg.AssetCheckSeverity.WARN,
         description=result.summary,
-        metadata={"disagreements": result.disagreements, "numbers compared": result.compared},
+        metadata={"disagreements": result.disagreements, "numbers compared": result.compared, "status": result.status},
     )

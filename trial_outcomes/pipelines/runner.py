@@ -28,6 +28,7 @@ from trial_outcomes.assets.qc import CHECK as QC_CHECK
 from trial_outcomes.assets.shared import DATA_CUT_PARTITIONS, DROP_FINGERPRINT_TAG, TRIGGER_TAG, DropSettings
 from trial_outcomes.errors import DataDropError, Problem
 from trial_outcomes.io.publishing import PublishRefused, current
+from trial_outcomes.io.qc import FAILED as QC_FAILED
 from trial_outcomes.io.readers import latest_date_in_drop
 from trial_outcomes.io.records import drop_files, drop_fingerprint
 from trial_outcomes.pipelines.definitions import (
@@ -57,6 +58,7 @@ class RunOutcome:
     boundaries: list[str] = field(default_factory=list)
     announcements: list[str] = field(default_factory=list)  # who was told of a crossed boundary, and how
     qc_disagreements: list[str] = field(default_factory=list)  # the independent R QC found numbers that differ
+    qc_failures: list[str] = field(default_factory=list)  # the independent R QC ran and could not finish
     run_id: str = ""
     interrupted: bool = False  # stopped by an interrupt (Ctrl-C, SIGINT/SIGTERM), not by the data
     #: seconds spent finding the default cut, then in each step that succeeded (Dagster's own count)
@@ -255,8 +257,14 @@ def _execute(
                 continue
             text = f"check {check.asset_key.to_user_string()}:{check.check_name} failed: {check.description}"
             if check.check_name == QC_CHECK:  # red in the UI, said apart, never a failed publication
+                status = check.metadata.get("status")
+                failed = status is not None and status.value == QC_FAILED  # R ran and broke: not "R not installed"
                 (
-                    outcome.qc_disagreements if check.severity == dg.AssetCheckSeverity.ERROR else outcome.warnings
+                    outcome.qc_disagreements
+                    if check.severity == dg.AssetCheckSeverity.ERROR
+                    else outcome.qc_failures
+                    if failed
+                    else outcome.warnings
                 ).append(check.description or text)
                 continue
             # a crossed stopping boundary is red (ERROR) in the UI but never stops the cut's publication
