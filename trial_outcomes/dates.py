@@ -14,7 +14,9 @@ import datetime as dt
 import re
 
 CUT_FORMAT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: \d took full-width ones
-EARLIEST_DATE = dt.date(1900, 1, 1)
+#: no record of a paediatric trial enrolling from 2020 is older; and a spreadsheet's time
+#: without a date reads as its epoch day (1899-12-30, or 1904-01-01 in a 1904 workbook)
+EARLIEST_DATE = dt.date(1950, 1, 1)
 DAYS_PER_MONTH = 30.4375  # endpoints: a month is 30.4375 days (365.25 / 12), everywhere
 
 

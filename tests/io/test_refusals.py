@@ -204,7 +204,7 @@ def test_identifiers_with_invisible_characters_or_formulas_are_refused():
     assert "invisible" in found[0][3] and "formula" in found[1][3]
 
 
-def test_dates_after_today_or_before_1900_are_refused():
+def test_dates_after_today_or_before_1950_are_refused():
     found = _problems(HEADER + "BR-001,2099-01-01,CONTACT,,\nBR-001,1899-12-31,CONTACT,,\n")
     assert [(r, c, s, rule.split(":")[0]) for r, c, s, rule in found] == [
         (2, "event_date", "BR-001", "implausible date"),

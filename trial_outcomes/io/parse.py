@@ -176,7 +176,13 @@ def _column_problems(col: Column, latest: dt.date) -> list[tuple[pl.Expr, str]]:
             )
         )
     if col.kind == "date":
-        checks.append((typed < EARLIEST_DATE, f"implausible date: before {EARLIEST_DATE.isoformat()}"))
+        checks.append(
+            (
+                typed < EARLIEST_DATE,
+                f"implausible date: before {EARLIEST_DATE.isoformat()} (a spreadsheet's time without a date "
+                "reads as 1899-12-30 or 1904-01-01)",
+            )
+        )
         checks.append((typed > latest, f"implausible date: after today ({latest.isoformat()})"))
     if col.kind in ("number", "integer") and (col.low is not None or col.high is not None):
         bad = pl.lit(False)
