@@ -33,6 +33,7 @@ from trial_outcomes.schema import CRS_TERM, ICANS_TERM
         ("C.R.S.", "CRS"),  # spelt out letter by letter
         ("C R S", "CRS"),
         ("I.C.A.N.S.", "ICANS"),
+        ("CR\u015a", "CRS"),  # an accent (NFKC composes S and a combining acute): taken off
         ("CRS-like fever", None),
         ("History of CRS", None),
         ("Neurotoxicity", None),
@@ -94,6 +95,17 @@ def test_mapped_terms_lists_every_spelling_with_its_count():
         ("Leukoencephalopathy", None),
         ("Posterior reversible encephalopathy syndrome", None),
         ("\u0421RS", None),  # counted as CRS (read as it looks): not a lookalike
+        ("C.R.S. grade 4", "CRS"),  # spelt out and graded: neither counted nor, before, queried
+        ("I.C.A.N.S. grade 3", "ICANS"),
+        ("C-R-S G4", "CRS"),
+        ("CRS4", "CRS"),
+        ("ICANS2", "ICANS"),
+        ("CRSgrade4", "CRS"),
+        ("Encephalopathy grade 3", "ICANS"),
+        ("ICANS/CRS", "CRS or ICANS"),
+        ("Peripheral neurotoxicity", None),  # a drug's neuropathy, not ICANS
+        ("Crescendo", None),
+        ("ALT increased", None),
     ],
 )
 def test_a_term_left_uncounted_that_resembles_a_syndrome_is_found(term, expected):

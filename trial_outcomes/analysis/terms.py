@@ -6,17 +6,21 @@ An EDC export spells the syndromes many ways: "Cytokine Release Syndrome",
 neurotoxicity syndrome", "ICANS", older protocols' "CRES". Matching one exact,
 case-sensitive spelling once made an export that capitalised the words blind to
 every CRS, and the safety stopping rule with it. Here a term is first
-normalised (Unicode NFKC, case folded, every run of characters that are neither
-letters nor digits made one space, trimmed) and then looked up among the
-MedDRA preferred term, its usual synonyms and abbreviations below. The match is
-exact after normalisation, never a substring: "CRS-like fever" or "history of
-CRS" are not the syndrome, and are left for the data manager to code.
+normalised (``term_key``: Unicode NFKC, invisible characters removed, Cyrillic
+and Greek look-alike letters read as Latin, accents taken off, case folded, every
+run of characters that are neither letters nor digits made one space, trimmed)
+and then looked up among the MedDRA preferred term, its usual synonyms and
+abbreviations below, or, its spaces taken out, among theirs ("C.R.S." is CRS).
+The match is exact after normalisation, never a substring: "CRS-like fever" or
+"history of CRS" are not the syndrome, and are left for the data manager to
+code. A counted term holding an odd character is named so in the report
+(``oddity``).
 
 ADAE keeps the verbatim term (``AETERM``) and writes the canonical preferred
 term in ``AEDECOD`` for the syndromes, so the tables count one term; the report
 lists every verbatim spelling that was mapped (``mapped_terms``), and every term
 left unmapped that resembles a syndrome (``lookalike_terms``): "CRS grade 3",
-"Cytokine relase syndrome", "Neurotoxicity", "CRS-like fever". Those are not
+"C.R.S. grade 4", "Cytokine relase syndrome", "Neurotoxicity", "CRS-like fever". Those are not
 counted (the match stays exact), but a missed CRS is a safety rule gone blind, so
 they are put to the data manager as a query in the report and an asset check.
 """
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 
 import polars as pl
 
@@ -60,10 +65,12 @@ ICANS_SPELLINGS = frozenset(
 def term_key(term: str) -> str:
     """A term as matched: what it looks like (``text.skeleton``: NFKC, invisible
     characters removed, Cyrillic and Greek look-alike letters read as Latin, case
-    folded), each run of characters that are neither letters nor digits one space,
-    trimmed. "СRS" with a Cyrillic С, "C\u200bRS" and "Cytokine-Release  Syndrome" are
-    "crs", "crs" and "cytokine release syndrome"."""
-    return re.sub(r"[\W_]+", " ", skeleton(term)).strip()
+    folded), accents and other combining marks taken off, each run of characters that
+    are neither letters nor digits one space, trimmed. "СRS" with a Cyrillic С,
+    "C\u200bRS", "CRŚ" and "Cytokine-Release  Syndrome" are "crs", "crs", "crs" and
+    "cytokine release syndrome"."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", skeleton(term)) if not unicodedata.combining(c))
+    return re.sub(r"[\W_]+", " ", plain).strip()
 
 
 #: the spellings with their spaces taken out: "C.R.S." and "C R S" are CRS
@@ -90,8 +97,17 @@ def oddity(term: str) -> str | None:
     """What in a term is not plainly written: its first Cyrillic or Greek letter among
     Latin ones, or an invisible character, named (``U+0421 CYRILLIC CAPITAL LETTER
     ES``); None for a plain term. The report says it beside a term it counted."""
-    odd = mixed_script(term) or next((c for c in term if invisible(c)), None)
+    odd = (
+        mixed_script(term)
+        or next((c for c in term if invisible(c)), None)
+        or next((c for c in unicodedata.normalize("NFC", term) if _marked(c)), None)
+    )
     return char_name(odd) if odd else None
+
+
+def _marked(char: str) -> bool:
+    """A combining mark, or a letter that carries one (Ś is S with an acute accent)."""
+    return unicodedata.combining(char) > 0 or any(unicodedata.combining(c) for c in unicodedata.normalize("NFD", char))
 
 
 def _each_distinct(values: pl.Series) -> pl.Series:
@@ -144,30 +160,50 @@ def mapped_terms(adverse_events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
 
 #: words or word stems that, in a term not mapped, suggest the syndrome
 _HINTS = {
-    "CRS": (r"\bcrs\b", r"cytokine"),
-    # "Encephalopathy" alone, not hepatic encephalopathy, PRES or leukoencephalopathy
-    "ICANS": (r"\bicans\b", r"\bcres\b", r"neuro ?tox", r"neurolog\w* tox", r"^(acute |toxic )?encephalopathy$"),
+    "CRS": (r"\bcrs\b", r"^crs", r"cytokine"),
+    # neurotoxicity, but not a drug's peripheral neuropathy; "Encephalopathy" alone (a grade
+    # after it aside), not hepatic encephalopathy, PRES or leukoencephalopathy
+    "ICANS": (
+        r"\bicans\b",
+        r"^icans",
+        r"\bcres\b",
+        r"^(?!.*peripheral).*neuro ?tox",
+        r"neurolog\w* tox",
+        r"^(acute |toxic )?encephalopathy$",
+    ),
 }
 #: a term this close to a spelling (difflib's ratio) is taken for a misspelling of it
 SIMILAR = 0.85
 
 
+def _hint_key(term: str) -> str:
+    """``term_key`` as the hints read it: letters spelt one by one joined ("c r s grade 4"
+    is "crs grade 4"), digits apart from letters ("crs4" is "crs 4"), and a grade at the
+    end taken off ("encephalopathy grade 3" is "encephalopathy")."""
+    key = term_key(term)
+    key = re.sub(r"\b[a-z](?: [a-z]\b)+", lambda m: m.group(0).replace(" ", ""), key)
+    key = re.sub(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])", " ", key)
+    return re.sub(r"(?: (?:grade|gr|g))? ?[0-9]+$", "", key).strip()
+
+
 def resembles(term: str) -> str | None:
-    """``CRS`` or ``ICANS`` when a term that is not one of the syndrome's spellings
-    resembles it: it names the syndrome's abbreviation as a word, a telling word
-    (cytokine, neurotoxicity, encephalopathy), or is a near-spelling of a longer form
-    (a typing error: difflib's ratio at least ``SIMILAR``); else None. A mapped term
-    is never a lookalike."""
+    """``CRS``, ``ICANS`` (or ``CRS or ICANS`` when it names both) when a term that is not
+    one of the syndromes' spellings resembles one: it names the abbreviation as a word
+    or starts with it ("CRS4", "C.R.S. grade 4"), holds a telling word (cytokine,
+    neurotoxicity, encephalopathy alone), or is a near-spelling of a longer form (a
+    typing error: difflib's ratio at least ``SIMILAR``); else None. A mapped term is
+    never a lookalike."""
     if syndrome_of(term) is not None:
         return None
-    key = term_key(term)
-    for name, hints in _HINTS.items():
-        if any(re.search(hint, key) for hint in hints):
-            return name
-    for name, spellings in (("CRS", CRS_SPELLINGS), ("ICANS", ICANS_SPELLINGS)):
-        if any(len(s) > 6 and difflib.SequenceMatcher(None, key, s).ratio() >= SIMILAR for s in spellings):
-            return name
-    return None
+    key = _hint_key(term)
+    named = [name for name, hints in _HINTS.items() if any(re.search(hint, key) for hint in hints)]
+    if not named:
+        named = [
+            name
+            for name, spellings in (("CRS", CRS_SPELLINGS), ("ICANS", ICANS_SPELLINGS))
+            if any(len(s) > 6 and difflib.SequenceMatcher(None, key, s).ratio() >= SIMILAR for s in spellings)
+        ]
+    return " or ".join(named) or None
 
 
 def lookalike_terms(
