@@ -220,16 +220,26 @@ def test_headers_written_as_labels_are_the_contract_columns(drop):
 
 def test_a_parquet_column_of_zoned_date_times_is_refused(drop):
     """One moment tagged UTC reads as 06-19 and tagged America/New_York as 06-18: the
-    day depends on the zone, so a zoned column is refused, named; a column without a
-    zone reads as its dates."""
+    day depends on the zone. A zoned date column keeps its offset and is refused by the
+    parser, naming row and value; a zoned column outside the contract (an audit
+    timestamp) is dropped unread; a column without a zone reads as its date."""
     import datetime as dt
+
+    from trial_outcomes.io.parse import ZONED_RULE, parse_records
 
     frame = pl.read_csv(drop / "infusion.csv", infer_schema=False)
     moment = pl.Series([dt.datetime(2020, 6, 19, 1, 0)] * frame.height)
     (drop / "infusion.csv").unlink()
     path = drop / "infusion.parquet"
     frame.with_columns(moment.dt.replace_time_zone("UTC").alias("infusion_date")).write_parquet(path)
-    with pytest.raises(DataDropError, match=r"infusion_date.*time zone \(UTC\)"):
-        read_raw(path, INFUSION)
-    frame.with_columns(moment.alias("infusion_date")).write_parquet(path)
-    assert set(read_raw(path, INFUSION).frame["infusion_date"]) == {"2020-06-19 01:00:00"}
+    raw = read_raw(path, INFUSION).frame
+    assert set(raw["infusion_date"]) == {"2020-06-19T01:00:00+0000"}
+    problems = parse_records(raw, INFUSION)[1].filter(pl.col("column") == "infusion_date")
+    assert problems.height == frame.height and set(problems["rule"]) == {ZONED_RULE}
+    audit = moment.dt.replace_time_zone("UTC").alias("last_modified_utc")
+    frame.with_columns(moment.alias("infusion_date"), audit).write_parquet(path)
+    read = read_raw(path, INFUSION)
+    assert "last_modified_utc" not in read.frame.columns
+    typed, problems = parse_records(read.frame, INFUSION)
+    assert problems.filter(pl.col("column") == "infusion_date").is_empty()
+    assert set(typed["infusion_date"]) == {dt.date(2020, 6, 19)}

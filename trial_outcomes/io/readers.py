@@ -848,15 +848,18 @@ def _read_parquet(data: bytes, name: str) -> pl.DataFrame:
             )
         if dtype in (pl.Binary, pl.Object):
             raise _refuse(name, f"column holds {dtype} values, not text, numbers or dates", column=column)
-        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
-            raise _refuse(
-                name,
-                f"column holds date-times with a time zone ({dtype.time_zone}): which day each is depends on the "
-                "zone; store the site's local dates, or date-times without a zone",
-                column=column,
-            )
+
+    # a zoned date-time keeps its offset (UTC as +0000), so that a date column holding one is
+    # refused by the parser, named by row and value (its day depends on the zone), and a
+    # column outside the contract (an audit timestamp) is dropped unread like any other
+    zoned = [c for c, t in frame.schema.items() if isinstance(t, pl.Datetime) and t.time_zone is not None]
     frame = frame.with_columns(
-        pl.col(pl.Datetime).dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(r" 00:00:00$", ""),
+        *[pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%S%z") for c in zoned],
+        *[
+            pl.col(c).dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(r" 00:00:00$", "")
+            for c, t in frame.schema.items()
+            if isinstance(t, pl.Datetime) and t.time_zone is None
+        ],
     ).with_columns(pl.all().cast(pl.String))
     return frame.with_row_index("_source_row", offset=1)
 
