@@ -282,7 +282,8 @@ for (key in unique(paste(cox$endpoint, cox$group_var, sep = "\t"))) {
 not_run <- function(message) {
   stop(structure(class = c("qc_not_run", "error", "condition"), list(message = message, call = NULL)))
 }
-unicode_space <- "[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]"
+# Unicode's white space beyond R's [ \t\r\n] (polars strips all of it from a cell's ends)
+unicode_space <- "[\u000b\u000c\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 raw_csv <- function(name) {
   path <- file.path(drop_dir, paste0(name, ".csv"))
   if (!file.exists(path)) not_run(paste0(name, ".csv not in the drop (the QC reads CSV drops)"))
@@ -292,7 +293,11 @@ raw_csv <- function(name) {
   # pipeline reads Unicode spaces (a no-break space, U+00A0) as spaces, in headers and values
   # alike (NFKC, polars' strip): here too, or the two programs read one drop two ways
   names(d) <- gsub("[[:space:]_-]+", "_", tolower(trimws(gsub(unicode_space, " ", sub("^\ufeff", "", names(d))))))
-  for (v in names(d)) d[[v]] <- trimws(gsub(unicode_space, " ", d[[v]]))
+  for (v in names(d)) {
+    x <- trimws(gsub(unicode_space, " ", d[[v]]))
+    x[!is.na(x) & x == ""] <- NA  # a cell of spaces alone is blank, as to the pipeline
+    d[[v]] <- x
+  }
   d
 }
 # a code as the pipeline matches it (schema.code_key): any letter case, and a run of spaces,
@@ -481,8 +486,13 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
     note = if (length(differ)) paste("e.g.", paste(head(differ, 5), collapse = " ")) else "")
   long <- pipeline_table("long_term_safety.csv")
   ltfu <- if (is.na(drop_dir)) NULL else tryCatch(raw_csv("long_term_followup"), qc_not_run = function(e) NULL)
-  if (!is.na(drop_dir) && file.exists(file.path(drop_dir, "long_term_followup.csv")) && !is.null(ltfu)) {
+  # a date the QC cannot read is "not run", said below, never an error of the whole QC
+  ltfu_why <- if (is.null(ltfu)) NULL else tryCatch({
     ltfu$event_date <- as_day(ltfu$event_date, "long_term_followup", "event_date")
+    NULL
+  }, qc_not_run = function(e) conditionMessage(e))
+  if (!is.na(drop_dir) && file.exists(file.path(drop_dir, "long_term_followup.csv")) && !is.null(ltfu) &&
+    is.null(ltfu_why)) {
     ltfu <- ltfu[ltfu$event_date <= cut, ]
     ltfu$event <- as_code(ltfu$event)
     inf <- adsl[!is.na(adsl$TRTSDT), ]
@@ -511,8 +521,8 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
     add("long-term safety", "every event", "infused", "rows without the long_term_followup file", nrow(long), 0, 0)
   } else {
     # a file the QC cannot read (XLSX, Parquet) or no drop: said, never a silent skip
-    why <- if (is.na(drop_dir)) "no drop given that the cut was published from" else
-      "the long_term_followup file is not CSV (the QC reads CSV drops)"
+    why <- if (is.na(drop_dir)) "no drop given that the cut was published from" else if (!is.null(ltfu_why))
+      ltfu_why else "the long_term_followup file is not CSV (the QC reads CSV drops)"
     add("long-term safety", "every event", "infused", "incidence from the raw long_term_followup", NA, NA,
       note = paste("long-term safety from the raw drop not run:", why), ran = FALSE)
   }

@@ -6,10 +6,10 @@ codes and ranges from here; nothing else in the code repeats them.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Literal
+
+from trial_outcomes.text import underscored
 
 Kind = Literal["id", "text", "date", "number", "integer", "code", "yn"]
 
@@ -36,8 +36,7 @@ def code_key(text: str) -> str:
     """A code as matched: lower case, every run of spaces, hyphens and underscores one
     underscore (``parse.typed_value`` does the same in polars). Blanks around the value are
     the reader's to strip; a separator at either end stays, so "_HSCT" is no code."""
-    spaced = "".join(" " if unicodedata.category(c) == "Zs" else c for c in text.lower())
-    return re.sub(r"[ _\-]+", "_", spaced)
+    return underscored(text.lower())
 
 
 @dataclass(frozen=True)

@@ -73,8 +73,19 @@ def header_key(column: str) -> str:
     """A header as matched: NFKC, without surrounding blanks or a BOM, case folded, and
     each run of spaces (any Unicode space, not a tab or line break), hyphens and
     underscores inside it one underscore."""
-    key = unicodedata.normalize("NFKC", column).strip().lstrip("\ufeff").strip().casefold()
-    spaced = "".join(" " if unicodedata.category(c) == "Zs" else c for c in key)  # not a tab or a line break
+    return underscored(unicodedata.normalize("NFKC", column).strip().lstrip("\ufeff").strip().casefold())
+
+
+#: the polars form of ``underscored``'s runs (``parse.typed_value`` matches codes with it)
+SEPARATOR_RUN = r"[\p{Zs}_\-]+"
+
+
+def underscored(text: str) -> str:
+    """Each run of spaces (any Unicode space: not a tab or a line break), hyphens and
+    underscores one underscore: the one rule by which headers and codes are matched
+    (``header_key``, ``schema.code_key``; ``SEPARATOR_RUN`` in polars; qc.R's
+    ``as_code`` after its ``unicode_space``)."""
+    spaced = "".join(" " if unicodedata.category(c) == "Zs" else c for c in text)
     return re.sub(r"[ _\-]+", "_", spaced)
 
 

@@ -191,3 +191,12 @@ def test_a_singular_fine_gray_information_is_not_a_crash():
     x = np.column_stack([[0, 1, 0, 1, 1, 0], [0, 1, 0, 1, 1, 0]]).astype(float)
     fit = fine_gray(time, cause, x)
     assert not fit.converged
+
+
+def test_every_number_in_a_model_has_its_published_unit():
+    """``level_text`` publishes a number's unit (CD19PCT per 10 percentage points, AGE per
+    year): each number the models scale has one, so no ratio is published "per unit"."""
+    from trial_outcomes.analysis.models import DERIVED_SCALE, PER_UNIT, UNITS, level_text
+
+    assert set(UNITS) == set(DERIVED_SCALE)
+    assert level_text("CD19PCT", PER_UNIT) == "per 10 percentage points" and level_text("SEX", "M") == "M"

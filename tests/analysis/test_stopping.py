@@ -120,9 +120,13 @@ def test_simon_evaluability_is_symmetric():
     responders = [i < 2 for i in range(9)]
     now = evaluate_simon(_efficacy_set(9, [False] * 9, responders), rule, CUT)
     assert (now.crossed, now.rule_id, now.statistic) == (False, "efficacy_futility", 0.0)
-    assert now.data.startswith("0 responders among the first 9 infused, 0 of them evaluable (9 with the day-42")
+    assert now.data.startswith(
+        "0 responders among the first 9 of the efficacy set by infusion, 0 of them evaluable (9 with the day-42"
+    )
     later = evaluate_simon(_efficacy_set(9, [True] * 9, responders), rule, CUT)
-    assert later.data.startswith("2 responders among the first 9 infused, 9 of them evaluable (stage 1 complete)")
+    assert later.data.startswith(
+        "2 responders among the first 9 of the efficacy set by infusion, 9 of them evaluable (stage 1 complete)"
+    )
 
 
 def test_simon_stage_one_is_the_first_infused_not_the_first_evaluable():

@@ -9,6 +9,7 @@ refused, row by row, as unknown codes and invalid dates."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import polars as pl
 import pytest
 
 from tests.helpers import materialize_cut
+from trial_outcomes.io.qc import rscript
 
 pytestmark = pytest.mark.slow
 
@@ -100,11 +102,11 @@ def test_codes_as_words_and_dates_as_exported_give_the_same_outputs(
     assert differ == []
     # the R QC reads the raw drop as the pipeline does: the same answers, row for row
     reports = [folder / "qc_report.csv" for folder in (canonical, respelt)]
-    assert reports[0].exists() == reports[1].exists()
-    if reports[0].exists():
-        qc = [
-            pl.read_csv(report, infer_schema=False).select("check", "endpoint", "statistic", "agrees")
-            for report in reports
-        ]
-        assert qc[1].rows() == qc[0].rows()
-        assert "not run" not in qc[1]["agrees"].to_list()
+    if rscript() is None and not os.environ.get("TRIAL_REQUIRE_R"):
+        return  # no R here: the outputs above are the test; CI (TRIAL_REQUIRE_R) always has R
+    assert reports[0].exists() and reports[1].exists()
+    qc = [
+        pl.read_csv(report, infer_schema=False).select("check", "endpoint", "statistic", "agrees") for report in reports
+    ]
+    assert qc[1].rows() == qc[0].rows()
+    assert "not run" not in qc[1]["agrees"].to_list()

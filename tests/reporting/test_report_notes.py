@@ -68,7 +68,7 @@ def test_the_data_cut_line_says_what_a_later_export_can_still_tell_the_cut():
 
     later = line("2024-03-31", 0)
     assert later.startswith("2020-06-23 (the export runs to 2024-03-31: records dated after the cut are left out")
-    assert "keeps the grade, seriousness and treatment the export gives it" in later
+    assert "keeps the grade, seriousness and treatment the export gives it, short of a death after the cut" in later
     assert line("2020-06-23", 0) == "2020-06-23"
     assert "planned cut: 3 days after" in line("2020-06-20", 3)
 

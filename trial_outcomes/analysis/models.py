@@ -64,7 +64,7 @@ UNITS = {"CD19PCT": "per 10 percentage points", "AGE": "per year"}
 
 def level_text(covariate: str, level: str) -> str:
     """A model column's level as published: a number's unit, a factor's level as it is."""
-    return UNITS[covariate] if level == PER_UNIT else level
+    return UNITS.get(covariate, PER_UNIT) if level == PER_UNIT else level
 
 
 Z95 = 1.959963984540054

@@ -282,7 +282,10 @@ def evaluate_simon(adsl: pl.DataFrame, rule: EfficacyRule, cut: dt.date) -> Rule
         if complete
         else f"{open_} with the day-42 window open" + (f", {waiting} not yet infused" if waiting else "")
     )
-    data = f"{k} responders among the first {design.n1} infused, {evaluated} of them evaluable ({stage})"
+    data = (
+        f"{k} responders among the first {design.n1} of the efficacy set by infusion, {evaluated} of them "
+        f"evaluable ({stage})"
+    )
     if certain:
         data += f"; futility certain: even if all {still} still open respond, {k + still} <= {design.r1}"
     all_closed = eff.select(closed.sum().alias("c"), responded.sum().alias("k")).row(0)

@@ -35,7 +35,7 @@ import polars as pl
 
 from trial_outcomes.analysis.frames import streamed
 from trial_outcomes.schema import CRS_TERM, ICANS_TERM
-from trial_outcomes.text import char_name, invisible, mixed_script, skeleton
+from trial_outcomes.text import char_name, invisible, mixed_script, printable, skeleton
 
 CRS_SPELLINGS = frozenset(
     {
@@ -238,4 +238,13 @@ def lookalike_terms(
         .with_columns(pl.col("term").replace_strict(found, return_dtype=pl.String).alias("syndrome"))
         .select(list(schema))
         .sort("syndrome", "term")
+    )
+
+
+def lookalike_text(row: dict[str, object]) -> str:
+    """One row of ``lookalike_terms`` as the report's query and the ADAE check say it:
+    ``"CRS grade 4" (like CRS: 1 AE(s) in 1 subject(s), BR-018)``."""
+    return (
+        f'"{printable(row["term"])}" (like {row["syndrome"]}: {row["n"]} AE(s) in {row["n_subjects"]} '
+        f"subject(s), {row['subjects']})"
     )

@@ -9,12 +9,11 @@ import polars as pl
 from trial_outcomes.analysis.adae import derive_adae
 from trial_outcomes.analysis.frames import scan
 from trial_outcomes.analysis.syndromes import REPORTED_COLUMNS, SyndromeGrading, grade_crs, grade_icans
-from trial_outcomes.analysis.terms import lookalike_terms, mapped_terms
+from trial_outcomes.analysis.terms import lookalike_terms, lookalike_text, mapped_terms
 from trial_outcomes.assets.files import contract_check_spec, published
 from trial_outcomes.assets.metadata import listing_check
 from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading
 from trial_outcomes.io.records import TrialDrop
-from trial_outcomes.text import printable
 
 VERSION = code_version("assets/adverse_events.py")
 
@@ -69,10 +68,7 @@ def adae(settings: Run, cut_records: TrialDrop) -> Iterator[Any]:
         description=f"{crs} CRS event(s)" if crs else "no AE term is CRS: check the export's spelling of the syndromes",
         metadata={"CRS events": crs, **terms},
     )
-    queried = [
-        f'"{printable(r["term"])}" (like {r["syndrome"]}: {r["n"]} AE(s), subjects {r["subjects"]})'
-        for r in lookalikes.iter_rows(named=True)
-    ]
+    queried = [lookalike_text(r) for r in lookalikes.iter_rows(named=True)]
     yield dg.AssetCheckResult(
         check_name="syndrome_lookalikes",
         passed=not queried,

@@ -30,7 +30,7 @@ import polars as pl
 
 from trial_outcomes.dates import EARLIEST_DATE, today
 from trial_outcomes.schema import CTCAE_WORDS, NO_VALUES, YES_VALUES, Column, RecordSchema
-from trial_outcomes.text import UNSAFE_TEXT
+from trial_outcomes.text import SEPARATOR_RUN, UNSAFE_TEXT
 
 PROBLEM_SCHEMA = {
     "file": pl.String,
@@ -105,7 +105,7 @@ def typed_value(col: Column) -> pl.Expr:
         whole = num.is_finite() & (num == num.round(0)) & (num.abs() <= 2**53)
         return pl.when(whole).then(num).otherwise(None).cast(pl.Int64, strict=False)
     if col.kind == "code":
-        key = raw.str.to_lowercase().str.replace_all(r"[\p{Zs}_\-]+", "_")  # spaces, not a tab or line break
+        key = raw.str.to_lowercase().str.replace_all(SEPARATOR_RUN, "_")  # text.underscored, in polars
         return key.replace_strict(col.code_lookup(), default=None, return_dtype=pl.String)
     if col.kind == "yn":
         yn = {**dict.fromkeys(YES_VALUES, True), **dict.fromkeys(NO_VALUES, False)}

@@ -335,7 +335,8 @@ def _blank_header_columns(frame: pl.DataFrame, name: str) -> pl.DataFrame:
 
 def normalise_name(column: str) -> str:
     """Column names match case-insensitively (NFKC, case folded), without surrounding
-    blanks or a BOM (``text.header_key``)."""
+    blanks or a BOM, a run of spaces, hyphens or underscores one underscore
+    (``text.header_key``: "Subject ID" is ``subject_id``)."""
     return header_key(column)
 
 
@@ -435,7 +436,10 @@ def _read_simple_csv(body: bytes, name: str) -> pl.DataFrame | None:
         frame = _fields_by_polars(body, names, body_shape.height)
     if frame is None:
         frame = _fields_by_split(body, names)
-    return frame.rename(dict(zip(names, header, strict=True))).select(*header, "_source_row")
+    renamed = frame.rename(dict(zip(names, header, strict=True)))
+    # each column taken by its name as written: select("*") or select("^...$") would read a
+    # header as polars' wildcard or a regular expression (a header "*" took every column)
+    return pl.DataFrame([renamed.get_column(c) for c in [*header, "_source_row"]])
 
 
 def _fields_by_polars(body: bytes, names: list[str], rows: int) -> pl.DataFrame | None:
@@ -852,14 +856,18 @@ def _read_parquet(data: bytes, name: str) -> pl.DataFrame:
     # a zoned date-time keeps its offset (UTC as +0000), so that a date column holding one is
     # refused by the parser, named by row and value (its day depends on the zone), and a
     # column outside the contract (an audit timestamp) is dropped unread like any other
-    zoned = [c for c, t in frame.schema.items() if isinstance(t, pl.Datetime) and t.time_zone is not None]
-    frame = frame.with_columns(
-        *[pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%S%z") for c in zoned],
-        *[
-            pl.col(c).dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(r" 00:00:00$", "")
-            for c, t in frame.schema.items()
-            if isinstance(t, pl.Datetime) and t.time_zone is None
-        ],
+    # Series by name, never pl.col(name): a column named "*" or "^...$" is a wildcard there
+    frame = pl.DataFrame(
+        [
+            (
+                column.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+                if column.dtype.time_zone is not None
+                else column.dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(r" 00:00:00$", "")
+            )
+            if isinstance(column.dtype, pl.Datetime)
+            else column
+            for column in frame.get_columns()
+        ]
     ).with_columns(pl.all().cast(pl.String))
     return frame.with_row_index("_source_row", offset=1)
 

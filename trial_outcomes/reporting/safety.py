@@ -11,7 +11,7 @@ import polars as pl
 from trial_outcomes import labels
 from trial_outcomes.analysis.deaths import REPORTED, cause_category_from_text
 from trial_outcomes.analysis.listings import AESI, GRADE3, REPORT_EVENTS, REPORT_NARRATIVES, SAE
-from trial_outcomes.analysis.terms import lookalike_terms, oddity
+from trial_outcomes.analysis.terms import lookalike_terms, lookalike_text, oddity
 from trial_outcomes.formatting import count_pct, median_range, pct_ci
 from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.efficacy import listing
@@ -146,8 +146,9 @@ def lookalike_headline(adae: pl.DataFrame | pl.LazyFrame) -> tuple[str, str, str
     more = f" and {found.height - 5} more" if found.height > 5 else ""
     text = (
         f"{events} AE(s) in {subjects} subject(s), worst grade {worst if worst is not None else 'not given'}: "
-        f"{terms}{more}. Counted neither in the rates above nor by the safety stopping rule until the data "
-        "manager codes them (the query under the CRS and ICANS table)"
+        f"{terms}{more}. Counted neither in the rates above nor by the safety stopping rule, unless daily "
+        "monitoring grades the same episode, until the data manager codes them (the query under the CRS and "
+        "ICANS table)"
     )
     return "AE terms resembling CRS or ICANS, not counted", text, "alert" if (worst or 0) >= 3 else "normal"
 
@@ -160,9 +161,10 @@ def _term_shown(term: str, n: int) -> str:
 
 
 def syndrome_term_notes(adae: pl.DataFrame | pl.LazyFrame) -> list[str]:
-    """Every verbatim AE term counted as CRS or ICANS (``analysis.terms``), and a
-    warning when a CAR-T drop reports no CRS at all (a coding or export fault is
-    likelier than a trial without CRS). ``adae`` may be a scan of the stored ADAE:
+    """Every verbatim AE term counted as CRS or ICANS (``analysis.terms``, an odd
+    character named), a warning when a CAR-T drop reports no CRS at all (a coding or
+    export fault is likelier than a trial without CRS), and a QUERY naming every
+    uncounted term that resembles one (``uncounted_lookalikes``). ``adae`` may be a scan of the stored ADAE:
     its CRS and ICANS rows are counted as it is read."""
     notes = []
     any_crs = False
@@ -179,11 +181,7 @@ def syndrome_term_notes(adae: pl.DataFrame | pl.LazyFrame) -> list[str]:
         )
     lookalikes = uncounted_lookalikes(adae)
     if lookalikes.height:
-        listed = "; ".join(
-            f'"{printable(r["term"])}" (like {r["syndrome"]}: {r["n"]} AE(s) in {r["n_subjects"]} subject(s), '
-            f"{r['subjects']})"
-            for r in lookalikes.iter_rows(named=True)
-        )
+        listed = "; ".join(lookalike_text(r) for r in lookalikes.iter_rows(named=True))
         notes.append(
             f"QUERY: AE terms not counted as CRS or ICANS that resemble them: {listed}. Their grades count "
             "neither in this table nor in the safety stopping rule unless daily monitoring grades the same "

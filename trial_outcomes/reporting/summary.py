@@ -96,7 +96,8 @@ def data_cut_text(inp: ReportInputs) -> str:
     elif inp.latest_record and inp.latest_record > inp.cut:
         text += (
             f" (the export runs to {inp.latest_record}: records dated after the cut are left out, but an adverse "
-            "event begun by the cut keeps the grade, seriousness and treatment the export gives it)"
+            "event begun by the cut keeps the grade, seriousness and treatment the export gives it, short of a "
+            "death after the cut: a grade 5 then reads 4, ongoing)"
         )
     if inp.extracted_on:
         text += f"; drop extracted on {inp.extracted_on}"
