@@ -243,3 +243,18 @@ def test_a_parquet_column_of_zoned_date_times_is_refused(drop):
     typed, problems = parse_records(read.frame, INFUSION)
     assert problems.filter(pl.col("column") == "infusion_date").is_empty()
     assert set(typed["infusion_date"]) == {dt.date(2020, 6, 19)}
+
+
+@pytest.mark.parametrize("header", ["*", "^.*$", "^subject_id$"])
+def test_a_header_polars_would_read_as_a_pattern_is_a_name(drop, header):
+    """A first header "*" (a fuzz test's mutation) was taken by polars' ``select`` as every
+    column: a DuplicateError, not a refusal. Each header is now a name as written: the
+    file lacks subject_id and is refused saying so."""
+    path = drop / "adverse_events.csv"
+    lines = path.read_text().splitlines()
+    lines[0] = ",".join([header, *lines[0].split(",")[1:]])
+    path.write_text("\n".join(lines) + "\n")
+    from trial_outcomes.schema import ADVERSE_EVENTS
+
+    with pytest.raises(DataDropError, match="subject_id: required column is missing"):
+        read_raw(path, ADVERSE_EVENTS)
