@@ -78,7 +78,12 @@ def adae(settings: Run, cut_records: TrialDrop) -> Iterator[Any]:
             if queried
             else "no uncounted AE term resembles CRS or ICANS"
         ),
-        metadata={"terms": "; ".join(queried) or "none"},
+        # the counts plot across runs in the UI; the terms say what to query
+        metadata={
+            "terms queried": len(queried),
+            "AEs with such a term": int(lookalikes["n"].sum()) if lookalikes.height else 0,
+            "terms": "; ".join(queried) or "none",
+        },
     )
 
 
