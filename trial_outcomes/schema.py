@@ -64,6 +64,8 @@ class Column:
     synonyms: tuple[tuple[str, str], ...] = ()
     #: a CTCAE grade: also read as an export words it ("Grade 3", "G3", "3 - Severe")
     grade_words: bool = False
+    #: a percentage: may also be written with its sign ("0.005%")
+    percent: bool = False
 
     def code_lookup(self) -> dict[str, str]:
         """Each accepted spelling's ``code_key`` -> the canonical code. Two spellings
@@ -165,9 +167,9 @@ ENROLMENT = RecordSchema(
         Column("disease_status", "code", codes=DISEASE_STATUS),
         Column("prior_relapses", "integer", low=0),
         Column("prior_hsct", "yn"),
-        Column("cd19_pct", "number", low=0, high=100),
-        Column("bm_blast_pct", "number", low=0, high=100),
-        Column("pb_blast_pct", "number", low=0, high=100),
+        Column("cd19_pct", "number", low=0, high=100, percent=True),
+        Column("bm_blast_pct", "number", low=0, high=100, percent=True),
+        Column("pb_blast_pct", "number", low=0, high=100, percent=True),
         Column("csf_blasts_per_ul", "number", low=0),
         Column("emd", "yn"),
         Column("fusion_gene", "text", nullable=True),
@@ -209,7 +211,7 @@ ASSESSMENTS = RecordSchema(
         Column("assessment_date", "date"),
         Column("visit", "text"),
         Column("response", "code", codes=RESPONSES),
-        Column("mrd_pct", "number", nullable=True, low=0, high=100),
+        Column("mrd_pct", "number", nullable=True, low=0, high=100, percent=True),
         Column("relapse_site", "code", nullable=True, codes=("BM", "CNS", "TESTIS", "OTHER")),
         Column("cd19_at_relapse", "code", nullable=True, codes=("POS", "NEG", "UNKNOWN")),
     ),

@@ -97,7 +97,7 @@ def typed_value(col: Column) -> pl.Expr:
         )
     if col.kind == "number":
         # a percentage column may carry its sign ("96.3%", "0.005 %"): the number is the same
-        num = (raw.str.replace(r"\s*%$", "") if col.name.endswith("_pct") else raw).cast(pl.Float64, strict=False)
+        num = (raw.str.replace(r"\s*%$", "") if col.percent else raw).cast(pl.Float64, strict=False)
         return pl.when(num.is_finite()).then(num)
     if col.kind == "integer":
         num = (_grade_number(raw) if col.grade_words else raw).cast(pl.Float64, strict=False)
