@@ -124,7 +124,7 @@ def test_the_figures_and_the_report(derived):
     assert specs.consort_spec(adsl) == specs.consort_spec(d.adsl)
     assert specs.swimmer_specs(adsl) == specs.swimmer_specs(d.adsl)
     adae = _read(d.adae, report_safety.ADAE_COLUMNS)
-    assert report_safety.syndrome_term_notes(adae) == report_safety.syndrome_term_notes(d.adae)
+    assert report_safety.syndrome_term_notes(adae, 9) == report_safety.syndrome_term_notes(d.adae, 9)
     late = report_safety.after_window_listing(SimpleNamespace(adae=adae))  # type: ignore[arg-type]
     assert late == report_safety.after_window_listing(SimpleNamespace(adae=d.adae))  # type: ignore[arg-type]
 

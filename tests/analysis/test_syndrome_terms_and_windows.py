@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from tests.builders import Trial, adae_rows, adsl_row, day
-from trial_outcomes.analysis.terms import lookalike_terms, mapped_terms, resembles, syndrome
+from trial_outcomes.analysis.terms import crs_absence_query, lookalike_terms, mapped_terms, resembles, syndrome
 from trial_outcomes.schema import CRS_TERM, ICANS_TERM
 
 
@@ -128,6 +128,17 @@ def test_lookalike_terms_lists_each_with_its_events_and_subjects():
         ("ICANS", "Neurotoxicity", 1, 1, "B"),
     ]
     assert lookalike_terms(ae.filter(pl.col("term") == "CRS")).height == 0
+
+
+def test_a_drop_without_crs_is_queried_from_five_infused():
+    """At an early cut with 4 subjects infused and no CRS, nothing is queried (a sweep of
+    other seeds warned at a 15-subject drop's first cut); with 5 infused and none, the
+    query says so: at a CRS incidence of 50%, none of 5 has probability 0.5**5 = 3.1%.
+    One CRS event is never queried."""
+    assert crs_absence_query(0, 4) is None
+    assert crs_absence_query(1, 40) is None
+    query = crs_absence_query(0, 5)
+    assert query is not None and query.startswith("no adverse event is coded as CRS among 5 infused subjects")
 
 
 def test_a_crs_like_episode_after_a_transplant_never_reaches_the_adjudicated_grade():

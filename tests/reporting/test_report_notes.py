@@ -48,12 +48,13 @@ def test_a_term_that_resembles_crs_is_a_query_under_the_syndrome_table():
             "ICANSFL": ["N", "N", "N", "N"],
         }
     )
-    notes = syndrome_term_notes(adae)
+    notes = syndrome_term_notes(adae, infused=3)
     assert notes[0] == 'AE terms counted as CRS: "CRS" (1).'
     (query,) = [n for n in notes if n.startswith("QUERY")]
     assert '"CRS grade 3" (like CRS: 2 AE(s) in 2 subject(s), S2, S3)' in query
     assert "Pyrexia" not in query
-    assert not [n for n in syndrome_term_notes(adae.filter(pl.col("AETERM") != "CRS grade 3")) if "QUERY" in n]
+    without = syndrome_term_notes(adae.filter(pl.col("AETERM") != "CRS grade 3"), infused=3)
+    assert not [n for n in without if "QUERY" in n]
 
 
 def test_the_data_cut_line_says_what_a_later_export_can_still_tell_the_cut():
@@ -85,7 +86,7 @@ def test_a_term_read_as_crs_through_a_lookalike_letter_says_so():
             "ICANSFL": ["N", "N"],
         }
     )
-    (note,) = syndrome_term_notes(adae)
+    (note,) = syndrome_term_notes(adae, infused=2)
     assert '"\u0421RS" (1; holds U+0421 CYRILLIC CAPITAL LETTER ES, read as the Latin term)' in note
     assert '"C\\u200bRS" (1; holds U+200B ZERO WIDTH SPACE, read as the Latin term)' in note
 
@@ -110,3 +111,12 @@ def test_page_one_names_the_uncounted_syndrome_like_aes_beside_the_safety_rule()
     assert text.startswith('2 AE(s) in 2 subject(s), worst grade 4: "CRS grade 4", "Cytokine relase syndrome".')
     assert lookalike_headline(adae.filter(pl.col("USUBJID") != "S2"))[2] == "normal"  # type: ignore[index]
     assert lookalike_headline(adae.filter(pl.col("USUBJID") == "S1")) is None
+
+
+def test_the_note_on_a_drop_without_crs_waits_for_five_infused():
+    """No CRS-flagged AE: with 4 subjects infused the table has no warning (an early
+    cut); with 5 it warns, naming the 5 (``terms.crs_absence_query``)."""
+    adae = pl.DataFrame({"USUBJID": ["S1"], "AETERM": ["Pyrexia"], "CRSFL": ["N"], "ICANSFL": ["N"]})
+    assert syndrome_term_notes(adae, infused=4) == []
+    (warning,) = syndrome_term_notes(adae, infused=5)
+    assert warning.startswith("WARNING: no adverse event is coded as CRS among 5 infused subjects.")

@@ -248,3 +248,24 @@ def lookalike_text(row: dict[str, object]) -> str:
         f'"{printable(row["term"])}" (like {row["syndrome"]}: {row["n"]} AE(s) in {row["n_subjects"]} '
         f"subject(s), {row['subjects']})"
     )
+
+
+#: subjects infused from which a drop without any CRS is queried: at an incidence of 50%
+#: (below any anti-CD19 CAR-T trial in children), none of 5 has probability 0.5**5 = 3%;
+#: among fewer, no CRS yet is no sign of an unrecognised term or a missing export
+CRS_QUERIED_FROM = 5
+
+
+def crs_absence_query(crs_events: int, infused: int) -> str | None:
+    """The query a drop without any CRS raises, or None: none when it reports CRS, or
+    when fewer than ``CRS_QUERIED_FROM`` subjects are infused by the cut.
+
+    Worked example (tests/analysis/test_syndrome_terms_and_windows.py): no CRS among 4
+    infused is not queried; among 5 it is, and the query says so.
+    """
+    if crs_events or infused < CRS_QUERIED_FROM:
+        return None
+    return (
+        f"no adverse event is coded as CRS among {infused} infused subjects. In a CAR-T trial this usually "
+        "means a term the pipeline does not recognise or a missing export: query the data manager"
+    )

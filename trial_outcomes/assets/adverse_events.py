@@ -9,7 +9,13 @@ import polars as pl
 from trial_outcomes.analysis.adae import derive_adae
 from trial_outcomes.analysis.frames import scan
 from trial_outcomes.analysis.syndromes import REPORTED_COLUMNS, SyndromeGrading, grade_crs, grade_icans
-from trial_outcomes.analysis.terms import lookalike_terms, lookalike_text, mapped_terms
+from trial_outcomes.analysis.terms import (
+    CRS_QUERIED_FROM,
+    crs_absence_query,
+    lookalike_terms,
+    lookalike_text,
+    mapped_terms,
+)
 from trial_outcomes.assets.files import contract_check_spec, published
 from trial_outcomes.assets.metadata import listing_check
 from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading
@@ -29,7 +35,8 @@ VERSION = code_version("assets/adverse_events.py")
             "crs_reported",
             asset="adae",
             blocking=False,
-            description="A CAR-T drop reports CRS: none at all suggests an unrecognised term or a missing export",
+            description="A CAR-T drop with 5 or more subjects infused reports CRS: none at all suggests an "
+            "unrecognised term or a missing export",
         ),
         dg.AssetCheckSpec(
             "syndrome_lookalikes",
@@ -61,12 +68,19 @@ def adae(settings: Run, cut_records: TrialDrop) -> Iterator[Any]:
     }
     yield from published("adae", table, settings, {"adae.parquet": table}, {**counts, **terms})
     crs = int((table["CRSFL"] == "Y").sum())
+    infused = cut_records.records["infusion"]["subject_id"].n_unique()
+    query = crs_absence_query(crs, infused)
     yield dg.AssetCheckResult(
         check_name="crs_reported",
-        passed=crs > 0,
+        passed=query is None,
         severity=dg.AssetCheckSeverity.WARN,
-        description=f"{crs} CRS event(s)" if crs else "no AE term is CRS: check the export's spelling of the syndromes",
-        metadata={"CRS events": crs, **terms},
+        description=query
+        or (
+            f"{crs} CRS event(s)"
+            if crs
+            else f"no CRS yet among {infused} infused subject(s): fewer than {CRS_QUERIED_FROM}, not queried"
+        ),
+        metadata={"CRS events": crs, "subjects infused": infused, **terms},
     )
     queried = [lookalike_text(r) for r in lookalikes.iter_rows(named=True)]
     yield dg.AssetCheckResult(

@@ -11,7 +11,7 @@ import polars as pl
 from trial_outcomes import labels
 from trial_outcomes.analysis.deaths import REPORTED, cause_category_from_text
 from trial_outcomes.analysis.listings import AESI, GRADE3, REPORT_EVENTS, REPORT_NARRATIVES, SAE
-from trial_outcomes.analysis.terms import lookalike_terms, lookalike_text, oddity
+from trial_outcomes.analysis.terms import crs_absence_query, lookalike_terms, lookalike_text, oddity
 from trial_outcomes.formatting import count_pct, median_range, pct_ci
 from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.efficacy import listing
@@ -160,25 +160,25 @@ def _term_shown(term: str, n: int) -> str:
     return f'"{printable(term)}" ({n}' + (f"; holds {odd}, read as the Latin term" if odd else "") + ")"
 
 
-def syndrome_term_notes(adae: pl.DataFrame | pl.LazyFrame) -> list[str]:
+def syndrome_term_notes(adae: pl.DataFrame | pl.LazyFrame, infused: int) -> list[str]:
     """Every verbatim AE term counted as CRS or ICANS (``analysis.terms``, an odd
-    character named), a warning when a CAR-T drop reports no CRS at all (a coding or
+    character named), a warning when a CAR-T drop with ``infused`` subjects infused
+    reports no CRS at all (``terms.crs_absence_query``: from 5 infused, a coding or
     export fault is likelier than a trial without CRS), and a QUERY naming every
     uncounted term that resembles one (``uncounted_lookalikes``). ``adae`` may be a scan of the stored ADAE:
     its CRS and ICANS rows are counted as it is read."""
     notes = []
-    any_crs = False
+    crs = 0
     for flag, name in (("CRSFL", "CRS"), ("ICANSFL", "ICANS")):
         terms = adae.lazy().filter(pl.col(flag) == "Y").group_by("AETERM").len().collect().sort("AETERM")
-        any_crs = any_crs or (flag == "CRSFL" and terms.height > 0)
+        if flag == "CRSFL":
+            crs = int(terms["len"].sum())
         if terms.height:
             listed = ", ".join(_term_shown(t, n) for t, n in terms.iter_rows())
             notes.append(f"AE terms counted as {name}: {listed}.")
-    if not any_crs:
-        notes.append(
-            "WARNING: no adverse event is coded as CRS in this drop. In a CAR-T trial this usually means a "
-            "term the pipeline does not recognise or a missing export: query the data manager."
-        )
+    query = crs_absence_query(crs, infused)
+    if query:
+        notes.append(f"WARNING: {query}.")
     lookalikes = uncounted_lookalikes(adae)
     if lookalikes.height:
         listed = "; ".join(lookalike_text(r) for r in lookalikes.iter_rows(named=True))
@@ -227,7 +227,7 @@ def syndrome_table(inp: ReportInputs) -> Table:
                     "",
                 ]
             )
-    notes = syndrome_term_notes(inp.adae)
+    notes = syndrome_term_notes(inp.adae, inp.adsl.filter(pl.col("SAFFL") == "Y").height)
     for record, name in (("crs_monitoring", "CRS"), ("icans_monitoring", "ICANS")):
         if inp.lacks(record):
             notes.append(f"No {record} file in the drop: no derived {name} grade; adjudicated = reported.")
