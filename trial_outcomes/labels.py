@@ -69,7 +69,8 @@ RESPONSES = {
     "CRi": "CR with incomplete count recovery (CRi)",
     "PR": "Partial remission (PR)",
     "NR": "No response (NR)",
-    "NE": "Not evaluable (NE)",
+    "RELAPSE": "Relapse (a RELAPSE assessment in days 21-42)",
+    "NE": "Not evaluable (NE: no assessment in days 21-42)",
     "PENDING": "Pending at the cut",
 }
 

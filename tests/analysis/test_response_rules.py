@@ -83,7 +83,8 @@ def test_mrd_persistent_entrants_respond_by_mrd_conversion():
 def test_relapse_in_the_window_after_an_early_cr_is_a_relapse_not_a_failure():
     """CR on day 14, relapse on day 28: the subject responded (by day 42), so the EFS
     event is the relapse on day 28, consistent with DFS (from day 14, event at 14
-    days); the day-28 best response has no remission in day 21-42 (NE)."""
+    days); the day-28 best response is the relapse: no remission in day 21-42, but an
+    assessment (not NE, which is a window without one)."""
     d = (
         Trial()
         .enrol("S1")
@@ -96,7 +97,7 @@ def test_relapse_in_the_window_after_an_early_cr_is_a_relapse_not_a_failure():
     assert (efs["AVAL"], efs["CNSR"], efs["EVNTDESC"]) == (28, 0, "Relapse")
     assert (dfs["STARTDT"], dfs["AVAL"], dfs["EVNTDESC"]) == (day(14), 14, "Relapse")
     row = adsl_row(d)
-    assert (row["BOR28"], row["RSP42FL"], row["TRTFLFL"], row["RELCD19"]) == ("NE", "Y", "N", "NEG")
+    assert (row["BOR28"], row["RSP42FL"], row["TRTFLFL"], row["RELCD19"]) == ("RELAPSE", "Y", "N", "NEG")
 
 
 def test_pending_subjects_leave_the_denominator_responders_too():

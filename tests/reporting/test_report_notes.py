@@ -120,3 +120,24 @@ def test_the_note_on_a_drop_without_crs_waits_for_five_infused():
     assert syndrome_term_notes(adae, infused=4) == []
     (warning,) = syndrome_term_notes(adae, infused=5)
     assert warning.startswith("WARNING: no adverse event is coded as CRS among 5 infused subjects.")
+
+
+def test_a_relapse_in_the_window_is_its_own_best_response_row():
+    """Three evaluable subjects: CR, a relapse on day 28 after a day-14 CR (BOR28
+    RELAPSE) and one without any assessment in days 21-42 (NE): each row 1/3 (33.3%);
+    a reviewer found such relapses tabulated as "Not evaluable"."""
+    from trial_outcomes.reporting.efficacy import best_response_table
+
+    adsl = pl.DataFrame(
+        {
+            "EFFFL": ["Y", "Y", "Y"],
+            "STRATUM": ["morphologic"] * 3,
+            "BOR28": ["CR", "RELAPSE", "NE"],
+            "CRFL": ["Y", "N", "N"],
+            "D28PNDFL": ["N", "N", "N"],
+            "D28ERLFL": ["N", "N", "N"],
+        }
+    )
+    rows = {r[0]: r[1] for r in best_response_table(SimpleNamespace(adsl=adsl)).rows}  # type: ignore[arg-type]
+    assert rows["Relapse (a RELAPSE assessment in days 21-42)"].startswith("1 (33.3")
+    assert rows["Not evaluable (NE: no assessment in days 21-42)"].startswith("1 (33.3")

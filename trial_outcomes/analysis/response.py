@@ -37,8 +37,10 @@ from trial_outcomes.analysis.frames import require, streamed
 from trial_outcomes.analysis.timeline import study_day
 
 REMISSION = ("CR", "CRi")
-#: best first; RELAPSE is not a response
-RESPONSE_ORDER = ("CR", "CRi", "PR", "NR", "NE")
+#: best first; RELAPSE (in the window, after an earlier remission) is no response, but an
+#: assessed one: not NE, which is for a window without any assessment (a reviewer found 7
+#: relapses after a day-14 CR tabulated as "Not evaluable")
+RESPONSE_ORDER = ("CR", "CRi", "PR", "NR", "RELAPSE", "NE")
 MRD_NEGATIVE_BELOW = 0.01  # % of nucleated cells
 WINDOW_FIRST_DAY, WINDOW_LAST_DAY = 21, 42  # day-28 response window
 ORR3M_LAST_DAY, ORR3M_MAINTAINED_DAYS = 91, 28
@@ -101,8 +103,8 @@ def window_close_date(last_day: int) -> pl.Expr:
 
 
 def best_response_day28(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.date) -> pl.DataFrame:
-    """``BOR28``: the best of CR > CRi > PR > NR > NE among attributable assessments on
-    day 21 to 42 (a remission first, so an MRD-negative CR of an MRD-persistent
+    """``BOR28``: the best of CR > CRi > PR > NR > RELAPSE > NE among attributable
+    assessments on day 21 to 42 (a remission first, so an MRD-negative CR of an MRD-persistent
     entrant beats an MRD-positive one); ``PENDING`` while the window is open at the
     cut, responder so far or not (version 3: the symmetric evaluable set; version 2
     left out only pending non-responders, which enriched an interim rate for

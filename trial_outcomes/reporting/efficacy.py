@@ -180,7 +180,7 @@ def eligibility_section(inp: ReportInputs) -> Section:
     )
 
 
-BOR_ROWS = ("CR", "CRi", "PR", "NR", "NE")
+BOR_ROWS = ("CR", "CRi", "PR", "NR", "RELAPSE", "NE")
 
 
 def best_response_table(inp: ReportInputs) -> Table:
@@ -368,6 +368,7 @@ def endpoint_table(inp: ReportInputs, endpoint: str, analysis: str = "primary", 
     columns.append("Gray chi2 / p" if competing else "Log-rank chi2 / p")
     method = (
         "Aalen-Johansen with cmprsk's variance and log-log 95% CIs; Gray's test across groups."
+        + EVENTS_COUNTED.get(endpoint, "")
         if competing
         else "Kaplan-Meier with Greenwood variance and log-log 95% CIs; median and its CI by "
         "Brookmeyer-Crowley (NR: not reached); log-rank test across groups."
@@ -380,6 +381,14 @@ def endpoint_table(inp: ReportInputs, endpoint: str, analysis: str = "primary", 
     )
     return Table(title, columns, rows, population=population, method=method, notes=notes)
 
+
+#: what a competing-risk table's event columns hold beyond its name (a reviewer found CIR's
+#: events more than the relapse section's relapses, with nothing saying why)
+EVENTS_COUNTED = {
+    "CIR": " Events: relapses, and deaths from leukaemia without a recorded relapse (the Relapse section "
+    "counts recorded relapses only); competing: other deaths in remission.",
+    "NRM": " Competing: relapses and deaths from leukaemia without a recorded relapse.",
+}
 
 ENDPOINT_NOTES = {
     "OS": "Death from any cause; alive subjects censored at the last date known alive. Never censored at HSCT.",
@@ -460,7 +469,9 @@ def subgroup_section(inp: ReportInputs) -> Section:
             rows,
             align=["left", "left", "left", "right", "right", "right", "right", "left"],
             population="As each endpoint; subjects without a value of the subgroup left out.",
-            method="Cox model, Efron ties, Wald CI and p; empty where not estimable, with the reason.",
+            method="Cox model, Efron ties, Wald CI and p; empty where not estimable, with the reason. N and "
+            "Events count the two groups compared; a subgroup of three or more levels is one model over all of "
+            "its subjects, each level against the reference.",
             notes=reference_notes(cox, inp.plan.forest_reference),
         )
     )
