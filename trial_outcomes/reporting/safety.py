@@ -34,12 +34,14 @@ def headline_table(inp: ReportInputs) -> Table:
         "Headline safety rates",
         ["Measure", "n/N", "Rate (95% CI)"],
         rows,
-        population=SAFETY_POPULATION,
+        population="Safety set (infused subjects), each rate over those it can be known for at the cut (N).",
         method="Exact Clopper-Pearson 95% CIs. CRS and ICANS by ASTCT 2019; adjudicated grade: the higher of "
         "the investigator's and the grade derived from daily monitoring. N is the subjects each rate can be known "
         f"for at the cut: grade >= 3 CRS and ICANS, those infused {inp.plan.safety.window_days} days "
         "before it (the safety rule's window) or with the event; deaths within 30 and 100 days, those infused "
-        "that long before it or dead within it. NRM: the safety set.",
+        "that long before it or dead within it. NRM: the safety set. An event counts as soon as it occurs, "
+        "before its subject completes the window: at an early cut a rate leans high, the cautious side for "
+        "safety (the efficacy rule's symmetric set keeps a response rate from leaning high).",
     )
 
 
@@ -320,7 +322,9 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
         rows,
         bold_rows=[0],
         population="All enrolled subjects.",
-        method=f"Category from {source}. NRM and 'other, not in remission' as in the table of three categories.",
+        method=f"Category from {source}. NRM and 'other, not in remission' as in the table of three categories "
+        "(with leukaemia, they add up to the deaths); the other columns overlap them and each other (a death "
+        "after relapse is from leukaemia or other, not in remission).",
     )
     deaths = died.sort("DTHDT", "USUBJID").with_columns(
         pl.col("DTHDT").cast(pl.String),
