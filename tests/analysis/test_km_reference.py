@@ -224,6 +224,53 @@ def test_logrank_without_events_or_with_one_group_is_empty_with_its_reason():
     assert (one_group.statistic, one_group.reason) == (None, "one group only")
 
 
+#: A: 5+ 8+ 12 15+ ("+" an event), B: 6+ 9 14+ 20, C: 1 2 (censored before the first event)
+_A_B_C = (
+    np.array([5, 8, 12, 15, 6, 9, 14, 20, 1, 2], dtype=float),
+    np.array([1, 1, 0, 1, 1, 0, 1, 0, 0, 0]),
+    np.array(["A"] * 4 + ["B"] * 4 + ["C"] * 2),
+)
+
+
+def test_a_group_nobody_at_risk_at_an_event_drops_out_with_its_degree_of_freedom():
+    """R 4.2, survival 3.5 (``survdiff(Surv(t, e) ~ g)``): C's expected count is 0, so
+    survdiff tests A against B: "Chisq= 0.4 on 1 degrees of freedom", chisq
+    0.4476013041, p 0.5034762633, the same as on A and B alone. Before, C kept a
+    degree of freedom (2 df, p 0.80)."""
+    test = logrank_test(*_A_B_C)
+    assert test.df == 1
+    assert test.statistic == pytest.approx(0.4476013041, rel=1e-9)
+    assert test.p_value == pytest.approx(0.5034762633, rel=1e-9)
+
+
+def test_a_stratified_level_alone_in_a_stratum_without_events_drops_out():
+    """A and B in stratum S1 as above, C alone in S2 at 3 and 30, both censored:
+    ``survdiff(Surv(t, e) ~ g + strata(s))`` gives 0.4476013041 on 1 df, p
+    0.5034762633 (a reviewer's MRD-persistent stratum without events: "not testable"
+    before). With an event at 3 in S2, C's expected count is 1 and its variance 0:
+    survdiff stops ("system is exactly singular"), so the test is empty with why."""
+    time, event, group = _A_B_C
+    time = np.concatenate([time[:8], [3.0, 30.0]])
+    strata = np.array(["S1"] * 8 + ["S2"] * 2)
+    test = logrank_test(time, event, group, strata)
+    assert (test.df, test.statistic, test.p_value) == (
+        1,
+        pytest.approx(0.4476013041, rel=1e-9),
+        pytest.approx(0.5034762633, rel=1e-9),
+    )
+    stopped = logrank_test(time, np.concatenate([event[:8], [1, 0]]), group, strata)
+    assert (stopped.statistic, stopped.p_value) == (None, None)
+    assert stopped.reason == "not testable: within the strata, a level has no other level to compare with"
+
+
+def test_one_group_at_risk_at_every_event_is_not_a_test():
+    """A: events at 5 and 8; B: censored at 1 and 2. R's survdiff returns chisq 0 on 0
+    degrees of freedom (p 1): no comparison is made, so the statistic is empty with why."""
+    test = logrank_test(np.array([5.0, 8.0, 1.0, 2.0]), np.array([1, 1, 0, 0]), np.array(["A", "A", "B", "B"]))
+    assert (test.statistic, test.p_value, test.df) == (None, None, 0)
+    assert test.reason == "not testable: only one group has anyone at risk at an event time"
+
+
 def test_km_equals_lifelines_product_limit():
     """Our vectorized product-limit estimate against lifelines' KaplanMeierFitter on
     lung: the same survival at every distinct time."""

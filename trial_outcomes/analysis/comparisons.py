@@ -21,8 +21,10 @@ class TestResult:
     reason: str | None = None
 
 
-def _logrank_parts(time: np.ndarray, event: np.ndarray, g: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(O - E, V) of the k groups coded 0..k-1 in ``g``: at each distinct time t with n
+def _logrank_parts(
+    time: np.ndarray, event: np.ndarray, g: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(O - E, V, E) of the k groups coded 0..k-1 in ``g``: at each distinct time t with n
     at risk and d events, group g has n_g at risk and d_g events; O_g = sum d_g,
     E_g = sum n_g d / n, V_gh = sum d (n - d) / (n - 1) (n_g / n) (delta_gh - n_h / n)."""
     times, t = np.unique(np.asarray(time, dtype=float), return_inverse=True)
@@ -37,7 +39,7 @@ def _logrank_parts(time: np.ndarray, event: np.ndarray, g: np.ndarray, k: int) -
     with np.errstate(divide="ignore", invalid="ignore"):
         w = np.where(n > 1, d * (n - d) / (n - 1) / n**2, 0.0)  # d (n - d) / ((n - 1) n^2)
     variance = np.diag((w * n) @ at_risk) - (at_risk * w[:, None]).T @ at_risk
-    return observed - expected, variance
+    return observed - expected, variance, expected
 
 
 def logrank_test(
@@ -47,11 +49,17 @@ def logrank_test(
     ``strata``, the stratified test of ``survdiff(Surv ~ group + strata(s))``: O - E
     and V summed over the strata, each computed within its stratum.
 
-    The statistic is (O - E)' V^- (O - E) over the first k - 1 groups
-    (``_logrank_parts``). Vectorized over times (lifelines'
-    ``multivariate_logrank_test`` gives the same numbers a hundred times slower on
-    100,000 subjects, and has no strata); held to ``survdiff`` by the reference
-    tests.
+    The statistic is (O - E)' V^-1 (O - E) as ``survdiff`` forms it: over the groups
+    with an expected count above 0 (summed over the strata), less the first of them, on
+    as many degrees of freedom. A group with nobody at risk at any event time drops
+    out, and the degrees of freedom with it (before, it stayed in through a generalized
+    inverse and kept its degree of freedom: a reviewer's stratified test, whose
+    MRD-persistent stratum had no event, was "not testable" where R tests the other two
+    levels on 1 df). Where ``survdiff`` stops (V singular) or would test one group
+    against nothing (chi-square 0 on 0 df), the statistic is empty with the reason.
+    Vectorized over times (lifelines' ``multivariate_logrank_test`` gives the same
+    numbers a hundred times slower on 100,000 subjects, and has no strata); held to
+    ``survdiff`` by the reference tests.
     """
     from scipy.special import chdtrc
 
@@ -65,27 +73,33 @@ def logrank_test(
         return TestResult(name, None, k - 1, None, "no events")
     time = np.asarray(time, dtype=float)
     if strata is None:
-        diff, variance = _logrank_parts(time, event, g, k)
+        diff, variance, expected = _logrank_parts(time, event, g, k)
     else:
         _, s = np.unique(np.asarray(strata), return_inverse=True)
-        diff, variance = np.zeros(k), np.zeros((k, k))
+        diff, variance, expected = np.zeros(k), np.zeros((k, k)), np.zeros(k)
         for stratum in np.unique(s):
             rows = s == stratum
-            part_diff, part_var = _logrank_parts(time[rows], event[rows], g[rows], k)
-            diff, variance = diff + part_diff, variance + part_var
-    diff = diff[: k - 1]
-    if strata is not None and np.linalg.matrix_rank(variance[: k - 1, : k - 1]) < k - 1:
+            part_diff, part_var, part_expected = _logrank_parts(time[rows], event[rows], g[rows], k)
+            diff, variance, expected = diff + part_diff, variance + part_var, expected + part_expected
+    kept = np.flatnonzero(expected > 0)  # survdiff: df <- (etmp > 0)
+    df = len(kept) - 1
+    if df < 1:
+        return TestResult(name, None, 0, None, "not testable: only one group has anyone at risk at an event time")
+    tested = kept[1:]
+    diff, variance = diff[tested], variance[np.ix_(tested, tested)]
+    if np.linalg.matrix_rank(variance) < df:
         # R's survdiff stops here ("system is computationally singular")
-        return TestResult(
-            name, None, k - 1, None, "not testable: within the strata, a level has no other level to compare with"
+        reason = (
+            "within the strata, a level has no other level to compare with"
+            if strata is not None
+            else "the variance of the groups is singular"
         )
-    # a generalized inverse, as lifelines: no events at all, or a group with nobody at risk
-    # at any event time, leaves V singular (statistic 0 then, p-value 1)
-    chisq = float(diff @ np.linalg.pinv(variance[: k - 1, : k - 1]) @ diff)
-    p_value = float(chdtrc(k - 1, chisq))
+        return TestResult(name, None, df, None, f"not testable: {reason}")
+    chisq = float(diff @ np.linalg.solve(variance, diff))
+    p_value = float(chdtrc(df, chisq))
     if not (np.isfinite(chisq) and np.isfinite(p_value)):
-        return TestResult(name, None, k - 1, None, "statistic not finite")
-    return TestResult(name, chisq, k - 1, p_value)
+        return TestResult(name, None, df, None, "statistic not finite")
+    return TestResult(name, chisq, df, p_value)
 
 
 @dataclass(frozen=True)

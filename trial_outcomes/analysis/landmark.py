@@ -1,7 +1,10 @@
 """HSCT landmark analysis (endpoints.md: never a plain log-rank on "ever had HSCT").
 
-Subjects in remission and event-free at the landmark day L after infusion are
-grouped by consolidative HSCT on or before day L; survival is then measured
+Subjects in remission by the landmark day L after infusion, without relapse by
+then and still followed for the endpoint after it (each endpoint its own set: OS
+takes a subject alive after L whose last assessment in remission was before L,
+DFS does not, since its time ends there) are grouped by consolidative HSCT on or
+before day L; survival is then measured
 from the landmark. A transplant after day L leaves the subject in the
 no-HSCT group (the group is fixed at the landmark).
 """

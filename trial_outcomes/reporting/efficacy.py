@@ -505,8 +505,9 @@ def subgroup_section(inp: ReportInputs) -> Section:
             ],
             rows,
             notes=notes,
-            population="Subjects in remission and event-free at the landmark, grouped by HSCT on or "
-            "before it; time from the landmark.",
+            population="Subjects in remission by the landmark, without relapse by then and still followed for "
+            "the endpoint after it (OS: alive; DFS: an assessment in remission after it, so the two can hold "
+            "different subjects), grouped by HSCT on or before it; time from the landmark.",
             method="A plain comparison of 'ever transplanted' would favour HSCT by immortal-time bias.",
         )
     )

@@ -141,7 +141,8 @@ def fine_gray_table(inp: ReportInputs) -> Table:
         ["Subgroup", "Comparison", "N / relapses / deaths", "SHR (95% CI)", "p", "Note"],
         rows,
         align=["left", "left", "right", "right", "right", "left"],
-        population="Subjects in remission, from the first remission; one model per subgroup.",
+        population="Subjects in remission, from the first remission; one model per subgroup, over all of its "
+        "levels. N, relapses and deaths count the two groups compared.",
         method="Fine-Gray model as R's cmprsk::crr: censoring weights G(t-)/G(T-) for a death in remission, "
         "Breslow ties, crr's robust variance; Wald 95% CI and p. A subdistribution hazard ratio describes the "
         "cumulative incidence of relapse, not the rate among those still at risk.",
