@@ -383,9 +383,12 @@ raw_endpoints <- function() {
     )
     failed <- !responded && closes <= cut && nrow(a) > 0
     first_remission <- if (any(attributable & remission)) min(a$assessment_date[attributable & remission]) else as.Date(NA)
+    # a relapse ends EFS: after the first remission, or for an MRD-persistent entrant (in
+    # morphologic remission from entry) any relapse after day 0, converted or not
     relapse <- as.Date(NA)
-    if (!is.na(first_remission)) {
-      later <- a$assessment_date[a$response == "RELAPSE" & a$assessment_date > first_remission]
+    since <- if (stratum == "mrd_persistent") day0 else first_remission
+    if (!is.na(since)) {
+      later <- a$assessment_date[a$response == "RELAPSE" & a$assessment_date > since]
       if (length(later)) relapse <- min(later)
     }
     ended <- pmin_date(relapse, death)
@@ -546,10 +549,13 @@ at_least <- function(x, g) !is.na(x) & x >= g
 followed <- function(days) saf$TRTSDT + days <= cut
 related_fatal <- unique(adae$USUBJID[at_least(adae$AETOXGR, 5) & flag(adae$AEREL) & flag(adae$TRTEMFL)])
 early <- !is.na(saf$DTHDY) & saf$DTHDY <= window
-syndrome_death <- (!is.na(saf$DTHCAT) & saf$DTHCAT %in% c("CRS", "ICANS")) |
-  at_least(saf$CRSGRAJ, 5) | at_least(saf$ICANGRAJ, 5)
-event <- at_least(saf$CRSGRAJ, 4) | at_least(saf$ICANGRAJ, 4) |
-  (early & (saf$USUBJID %in% related_fatal | syndrome_death))
+# a death from CRS or ICANS is grade 5 whenever it falls inside the treatment-emergent window
+# (from lymphodepletion to the day before the first HSCT or new therapy), and never after it
+saf_therapy <- pmin_date(saf$HSCTDT, saf$NTHERDT)
+in_window <- !is.na(saf$DTHDT) & saf$DTHDT >= saf$LDSTDT & (is.na(saf_therapy) | saf$DTHDT < saf_therapy)
+syndrome_death <- !is.na(saf$DTHCAT) & saf$DTHCAT %in% c("CRS", "ICANS") & in_window
+event <- at_least(saf$CRSGRAJ, 4) | at_least(saf$ICANGRAJ, 4) | syndrome_death |
+  (early & saf$USUBJID %in% related_fatal)
 evaluable <- event | followed(window)
 x <- sum(event[evaluable])
 n <- sum(evaluable)

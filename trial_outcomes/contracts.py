@@ -194,6 +194,12 @@ class ADSL(dy.Schema):
     RELDT = _d("Date of first relapse after remission")
     RELSITE = _s("Site of relapse")
     RELCD19 = _s("CD19 status at relapse")
+    RLAPDT = _d(
+        "Date of first relapse after CAR-T",
+        method="RELDT; for an MRD-persistent entrant the first relapse after day 0, converted or not",
+    )
+    RLAPSITE = _s("Site of first relapse after CAR-T")
+    RLAPCD19 = _s("CD19 status at first relapse after CAR-T")
     CRSGR = _i("Worst CRS grade, reported (ASTCT)")
     CRSONDY = _i("CRS onset, study day")
     CRSDUR = _i("CRS duration (days)")

@@ -184,6 +184,31 @@ def test_adjudicated_grade_is_the_higher_of_reported_and_derived():
     assert d.crs.discrepancies.rows() == [("S1", 2, 3), ("S2", 3, 2), ("S3", 0, 3)]
 
 
+def test_a_death_from_crs_is_grade_5_without_monitoring_days():
+    """S1: CRS reported grade 3 on day 2, no monitoring day, death coded CRS on day 40
+    (a red team's drop: adjudicated 3, so the safety rule missed it). The death is
+    ASTCT grade 5: derived 5, adjudicated 5, and listed as a discrepancy (3 against 5).
+    S2, the same death after new therapy on day 30, is outside the treatment-emergent
+    window: no derived grade, adjudicated 3."""
+    d = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .ae("S1", CRS, 2, 3, resolved=9)
+        .event("S1", 40, "DEATH", "Cytokine release syndrome", "CRS")
+        .enrol("S2")
+        .infuse("S2")
+        .ae("S2", CRS, 2, 3, resolved=9)
+        .event("S2", 30, "NEW_THERAPY", "Blinatumomab")
+        .event("S2", 40, "DEATH", "Cytokine release syndrome", "CRS")
+        .derive()
+    )
+    s1, s2 = adsl_row(d, "S1"), adsl_row(d, "S2")
+    assert (s1["CRSGR"], s1["CRSGRDV"], s1["CRSGRAJ"]) == (3, 5, 5)
+    assert (s2["CRSGR"], s2["CRSGRDV"], s2["CRSGRAJ"]) == (3, None, 3)
+    assert d.crs.discrepancies.rows() == [("S1", 3, 5)]
+
+
 def test_clopper_pearson_matches_r_binom_test():
     """R: binom.test(8, 10)$conf.int = 0.4439045 0.9747893;
     binom.test(0, 10)$conf.int = 0.0000000 0.3084971; binom.test(10, 10): 0.6915029 1."""

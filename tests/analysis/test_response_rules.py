@@ -100,6 +100,47 @@ def test_relapse_in_the_window_after_an_early_cr_is_a_relapse_not_a_failure():
     assert (row["BOR28"], row["RSP42FL"], row["TRTFLFL"], row["RELCD19"]) == ("RELAPSE", "Y", "N", "NEG")
 
 
+def test_an_mrd_persistent_entrant_relapses_from_day_0():
+    """MRD-persistent entrants are in morphologic remission from entry (a red team's two
+    drops). S1 relapses on day 14 (BM, CD19-negative) and never converts: EFS is the
+    treatment failure at day 1, DFS has no S1, and the relapse is in the relapse table
+    (before, only relapses after an MRD-negative remission were, so this CD19-negative
+    relapse was in no table). S2 relapses on day 14 and is MRD-negative in CR on day 28:
+    the EFS event is the relapse on day 14 (before: censored at the last assessment);
+    DFS starts on day 28 and, with no relapse after it, is censored there."""
+    from trial_outcomes.analysis.relapse import relapse_summary
+
+    d = (
+        Trial()
+        .enrol("S1", disease_status="mrd_persistent")
+        .infuse("S1")
+        .assess("S1", 14, "RELAPSE", site="BM", cd19="NEG")
+        .assess("S1", 28, "NR", 2.0)
+        .enrol("S2", disease_status="mrd_persistent")
+        .infuse("S2")
+        .assess("S2", 14, "RELAPSE", site="BM", cd19="POS")
+        .assess("S2", 28, "CR", 0.005)
+        .derive()
+    )
+    s1, s2 = adsl_row(d, "S1"), adsl_row(d, "S2")
+    assert (s1["RLAPDT"], s1["RLAPCD19"], s1["RELDT"]) == (day(14), "NEG", None)
+    assert (s2["RLAPDT"], s2["RELDT"], s2["FRMDT"]) == (day(14), None, day(28))
+    assert (tte(d, "EFS", "S1")["AVAL"], tte(d, "EFS", "S1")["EVNTDESC"]) == (
+        1,
+        "Treatment failure: no CR/CRi by day 42",
+    )
+    assert (tte(d, "EFS", "S2")["AVAL"], tte(d, "EFS", "S2")["CNSR"], tte(d, "EFS", "S2")["EVNTDESC"]) == (
+        14,
+        0,
+        "Relapse",
+    )
+    dfs = tte(d, "DFS", "S2")
+    assert (dfs["AVAL"], dfs["CNSR"]) == (0, 1)
+    table = relapse_summary(d.adsl, (6,)).summary.filter(pl.col("section") == "site_by_cd19")
+    counts = {(r["site"], r["cd19"]): r["n"] for r in table.iter_rows(named=True)}
+    assert (counts[("BM", "NEG")], counts[("BM", "POS")], counts[("All", "All")]) == (1, 1, 2)
+
+
 def test_pending_subjects_leave_the_denominator_responders_too():
     """Cut on 2021-01-31 (day 30 of S1-S3). S1: CR on day 21, window open until day
     42: pending, an early responder (version 3: out of numerator and denominator;

@@ -21,13 +21,30 @@ def _adsl(n: int, events: int, infused_days_before_cut: int = 100) -> pl.DataFra
             "USUBJID": [f"S{i:02d}" for i in range(n)],
             "SAFFL": ["Y"] * n,
             "TRTSDT": [day0] * n,
+            "LDSTDT": [day0 - dt.timedelta(days=5)] * n,
+            "ATTRENDT": [None] * n,
             "CRSGRAJ": [4 if i < events else 1 for i in range(n)],
             "ICANGRAJ": [None] * n,
+            "DTHDT": [None] * n,
             "DTHDY": [None] * n,
             "DTHCAT": [None] * n,
         },
-        schema_overrides={"ICANGRAJ": pl.Int64, "DTHDY": pl.Int64, "DTHCAT": pl.String},
+        schema_overrides={
+            "ATTRENDT": pl.Date,
+            "ICANGRAJ": pl.Int64,
+            "DTHDT": pl.Date,
+            "DTHDY": pl.Int64,
+            "DTHCAT": pl.String,
+        },
     )
+
+
+def _died(adsl: pl.DataFrame, days: list[int | None], causes: list[str | None]) -> pl.DataFrame:
+    """``adsl`` with deaths on the given study days (None: alive), of the given causes."""
+    return adsl.with_columns(
+        pl.Series("DTHDY", days, pl.Int64),
+        pl.Series("DTHCAT", causes, pl.String),
+    ).with_columns((pl.col("TRTSDT") + pl.duration(days=pl.col("DTHDY"))).alias("DTHDT"))
 
 
 NO_AE = pl.DataFrame(schema={"USUBJID": pl.String, "AETOXGR": pl.Int64, "AEREL": pl.String, "TRTEMFL": pl.String})
@@ -56,7 +73,7 @@ def test_subjects_without_30_days_of_follow_up_are_not_yet_evaluable():
 
 
 def test_related_death_within_30_days_is_an_event():
-    adsl = _adsl(2, 0).with_columns(pl.Series("DTHDY", [12, 45]))
+    adsl = _died(_adsl(2, 0), [12, 45], ["INFECTION", "INFECTION"])
     adae = pl.DataFrame({"USUBJID": ["S00", "S01"], "AETOXGR": [5, 5], "AEREL": ["Y", "Y"], "TRTEMFL": ["Y", "Y"]})
     assert safety_events(adsl, adae, CUT, 30)["EVENT"].to_list() == [True, False]
 
@@ -64,13 +81,23 @@ def test_related_death_within_30_days_is_an_event():
 def test_the_safety_rule_uses_the_adjudicated_grade():
     """Reported CRS grade 3 but grade 4 derived from monitoring (adjudicated 4): an
     event; a death from ICANS on day 20 (cause category) is an event too."""
-    adsl = _adsl(2, 0).with_columns(
+    adsl = _died(_adsl(2, 0), [None, 20], [None, "ICANS"]).with_columns(
         pl.Series("CRSGR", [3, 1]),
         pl.Series("CRSGRAJ", [4, 1]),
-        pl.Series("DTHDY", [None, 20]),
-        pl.Series("DTHCAT", [None, "ICANS"]),
     )
     assert safety_events(adsl, NO_AE, CUT, 30)["EVENT"].to_list() == [True, True]
+
+
+def test_a_death_from_crs_counts_inside_the_treatment_window_whenever_it_falls():
+    """Three deaths coded CRS, adjudicated grade 1: on day 40 with no other therapy (a
+    grade-5 CRS, an event although after day 30: a red team's CRS death missed where
+    the subject had no monitoring days); on day 23 after new therapy on day 18
+    (outside the treatment-emergent window: no event, endpoints v3; it counted
+    before); on day 12 before new therapy on day 18 (an event)."""
+    adsl = _died(_adsl(3, 0), [40, 23, 12], ["CRS", "CRS", "CRS"]).with_columns(
+        (pl.col("TRTSDT") + pl.duration(days=pl.Series([None, 18, 18], dtype=pl.Int64))).alias("ATTRENDT")
+    )
+    assert safety_events(adsl, NO_AE, CUT, 30)["EVENT"].to_list() == [True, False, True]
 
 
 @pytest.mark.parametrize(

@@ -50,6 +50,7 @@ _ADSL_NEEDS = (
     "LSTALVDT",
     "LSTASDT",
     "RELDT",
+    "RLAPDT",
     "FRMDT",
     "LSTREMDT",
     "RSP42FL",
@@ -128,11 +129,12 @@ def event_free_survival(adsl: pl.DataFrame) -> pl.DataFrame:
     CR/CRi at any assessment up to day 42: an event at day 1, ``TRTFLFL``), relapse,
     or death; else censored at the last disease assessment (day 0 when there is
     none). A subject in CR at day 14 who relapses at day 28 responded: the event
-    is the relapse, on its day. While the window is open without a remission the
+    is the relapse, on its day. The relapse is ``RLAPDT``: an MRD-persistent
+    entrant's relapse counts from day 0, before any MRD conversion. While the window is open without a remission the
     subject is censored, "pending"."""
     safety = adsl.filter(pl.col("SAFFL") == "Y")
     failed = pl.col("TRTFLFL") == "Y"
-    first_of = pl.min_horizontal("RELDT", "DTHDT")
+    first_of = pl.min_horizontal("RLAPDT", "DTHDT")
     event = failed | first_of.is_not_null()
     adt = (
         pl.when(failed)
@@ -144,7 +146,7 @@ def event_free_survival(adsl: pl.DataFrame) -> pl.DataFrame:
     desc = (
         pl.when(failed)
         .then(pl.lit("Treatment failure: no CR/CRi by day 42"))
-        .when(pl.col("RELDT") == first_of)
+        .when(pl.col("RLAPDT") == first_of)
         .then(pl.lit("Relapse"))
         .otherwise(pl.lit("Death"))
     )

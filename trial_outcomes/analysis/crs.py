@@ -49,10 +49,14 @@ def astct_daily_grade(monitoring: pl.DataFrame, crs_treated: pl.DataFrame) -> pl
 
 def derived_grade(daily: pl.DataFrame, deaths: pl.DataFrame, death_category: str, name: str) -> pl.DataFrame:
     """Worst derived grade per monitored subject; 5 when the subject died of the
-    syndrome (``deaths``: ``subject_id, DTHCAT`` with ``death_category``)."""
-    worst = daily.group_by("subject_id").agg(pl.col("ASTCT_GRADE").max().alias(name))
-    died = deaths.filter(pl.col("DTHCAT") == death_category).select("subject_id")
-    return worst.with_columns(
+    syndrome (``deaths``: ``subject_id, DTHCAT`` with ``death_category``), monitored or
+    not: ASTCT's grade 5 is the death itself. Before, a death from CRS of a subject
+    without monitoring days was no derived grade, so the adjudicated grade stayed at
+    the AE's (a red team's grade 3), and the safety rule missed it."""
+    worst = daily.group_by("subject_id").agg(pl.col("ASTCT_GRADE").max().cast(pl.Int8).alias(name))
+    died = deaths.filter(pl.col("DTHCAT") == death_category).select("subject_id").unique()
+    unmonitored = died.join(worst, on="subject_id", how="anti").with_columns(pl.lit(None, pl.Int8).alias(name))
+    return pl.concat([worst, unmonitored]).with_columns(
         pl.when(pl.col("subject_id").is_in(died["subject_id"].implode()))
         .then(5)
         .otherwise(pl.col(name))

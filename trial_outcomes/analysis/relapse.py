@@ -39,15 +39,27 @@ def cd19_negative_rows(adsl: pl.DataFrame) -> pl.DataFrame:
 
 
 #: the ADSL columns ``relapse_summary`` reads
-ADSL_COLUMNS = ("USUBJID", "SAFFL", "DTHDT", "FRMDT", "LSTREMDT", "RELDT", "RELSITE", "RELCD19")
+ADSL_COLUMNS = (
+    "USUBJID",
+    "SAFFL",
+    "DTHDT",
+    "FRMDT",
+    "LSTREMDT",
+    "RELDT",
+    "RELCD19",
+    "RLAPDT",
+    "RLAPSITE",
+    "RLAPCD19",
+)
 
 
 def relapse_summary(adsl: pl.DataFrame, landmark_months: tuple[int, ...]) -> RelapseTables:
-    """``relapse_summary.csv``: subjects by relapse site x CD19 status (with totals),
-    and the CD19-negative relapse incidence at each landmark month (Aalen-Johansen,
+    """``relapse_summary.csv``: subjects by the site x CD19 status of their first relapse
+    after CAR-T (``RLAPDT``: an MRD-persistent entrant's from day 0; with totals), and
+    the CD19-negative relapse incidence at each landmark month (Aalen-Johansen,
     log-log CI)."""
-    relapsed = adsl.filter(pl.col("RELDT").is_not_null()).with_columns(
-        pl.col("RELSITE").fill_null("OTHER"), pl.col("RELCD19").fill_null("UNKNOWN")
+    relapsed = adsl.filter(pl.col("RLAPDT").is_not_null()).select(
+        pl.col("RLAPSITE").fill_null("OTHER").alias("RELSITE"), pl.col("RLAPCD19").fill_null("UNKNOWN").alias("RELCD19")
     )
     rows = []
     for site in (*SITES, "All"):

@@ -223,6 +223,37 @@ def relapse_after_remission(assessed: pl.DataFrame, remission: pl.DataFrame) -> 
     )
 
 
+def relapse_after_infusion(
+    assessed: pl.DataFrame, subjects: pl.DataFrame, after_remission: pl.DataFrame
+) -> pl.DataFrame:
+    """``RLAPDT``/``RLAPSITE``/``RLAPCD19``: the first relapse after CAR-T, for EFS and the
+    relapse table. A morphologic entrant relapses from a CAR-T remission: its first
+    relapse after the first remission (``RELDT``, from ``after_remission``). An
+    MRD-persistent entrant is in morphologic remission from entry: its first
+    ``RELAPSE`` after day 0, before any MRD conversion or without one. Before, such a
+    relapse was kept only after the first MRD-negative remission, so a red team's
+    relapse on day 14 left EFS censored at day 723 and a CD19-negative relapse of a
+    subject never MRD-negative was in no table. DFS, CIR and DOR start at the first
+    remission and keep ``RELDT``."""
+    mrd_persistent = subjects.filter(pl.col("STRATUM") == MRD_PERSISTENT).select("subject_id")
+    names = {"RELDT": "RLAPDT", "RELSITE": "RLAPSITE", "RELCD19": "RLAPCD19"}
+    from_entry = (
+        assessed.filter(pl.col("response") == "RELAPSE")
+        .join(mrd_persistent, on="subject_id", how="semi")
+        .sort("subject_id", "assessment_date")
+        .group_by("subject_id", maintain_order=True)
+        .first()
+        .select(
+            "subject_id",
+            pl.col("assessment_date").alias("RLAPDT"),
+            pl.col("relapse_site").alias("RLAPSITE"),
+            pl.col("cd19_at_relapse").alias("RLAPCD19"),
+        )
+    )
+    morphologic = after_remission.join(mrd_persistent, on="subject_id", how="anti").rename(names)
+    return pl.concat([morphologic, from_entry], how="vertical_relaxed")
+
+
 #: an attributable assessment with one of these ends a remission (ORR3M: "no loss of CR/CRi")
 LOSS_OF_REMISSION = ("PR", "NR", "RELAPSE")
 
@@ -314,13 +345,15 @@ def derive_response(assessments: pl.DataFrame | pl.LazyFrame, subjects: pl.DataF
         .collect()
     )
     remission = remission_dates(assessed)
+    relapse = relapse_after_remission(assessed, remission)
     out = subjects.select("subject_id")
     for part in (
         best_response_day28(assessed, subjects, cut),
         early_response(assessed, subjects, cut),
         overall_remission_3m(assessed, subjects, cut),
         remission,
-        relapse_after_remission(assessed, remission),
+        relapse,
+        relapse_after_infusion(assessed, subjects, relapse),
     ):
         out = out.join(part, on="subject_id", how="left")
     return out

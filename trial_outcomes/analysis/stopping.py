@@ -18,6 +18,7 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 
+from trial_outcomes.analysis.adae import treatment_emergent
 from trial_outcomes.plan import AnalysisPlan, EfficacyRule, SafetyRule
 
 SAFETY, EFFICACY_FUTILITY = "safety", "efficacy_futility"
@@ -131,14 +132,31 @@ class StoppingResult:
 
 #: the ADAE and ADSL columns the stopping rules read
 ADAE_COLUMNS = ("USUBJID", "AETOXGR", "AEREL", "TRTEMFL")
-ADSL_COLUMNS = ("USUBJID", "SAFFL", "EFFFL", "TRTSDT", "DTHDY", "DTHCAT", "CRSGRAJ", "ICANGRAJ", "D28CLSDT", "CRFL")
+ADSL_COLUMNS = (
+    "USUBJID",
+    "SAFFL",
+    "EFFFL",
+    "TRTSDT",
+    "LDSTDT",
+    "ATTRENDT",
+    "DTHDT",
+    "DTHDY",
+    "DTHCAT",
+    "CRSGRAJ",
+    "ICANGRAJ",
+    "D28CLSDT",
+    "CRFL",
+)
 
 
 def safety_events(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, window_days: int = 30) -> pl.DataFrame:
     """Per infused subject: ``EVENT`` (grade >= 4 CRS or ICANS by the adjudicated ASTCT
-    grade, or a treatment-related death within ``window_days``: a related grade-5
-    treatment-emergent AE, or a death whose cause is CRS or ICANS) and ``EVALUABLE``
-    (``window_days`` of follow-up by the cut, or the event)."""
+    grade, a death from CRS or ICANS inside the treatment-emergent window being grade 5
+    whenever it falls, or a treatment-related death within ``window_days``: a related
+    grade-5 treatment-emergent AE) and ``EVALUABLE`` (``window_days`` of follow-up by
+    the cut, or the event). A death from CRS after the first HSCT or new therapy is
+    outside the window and never an event (endpoints v3; before, any death coded CRS
+    within 30 days counted, a red team's CRS death after blinatumomab among them)."""
     related_fatal = (
         adae.filter((pl.col("AETOXGR") == 5) & (pl.col("AEREL") == "Y") & (pl.col("TRTEMFL") == "Y"))
         .select("USUBJID")
@@ -147,11 +165,13 @@ def safety_events(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, window_d
     )
     safety = adsl.filter(pl.col("SAFFL") == "Y").join(related_fatal, on="USUBJID", how="left")
     early_death = pl.col("DTHDY").is_not_null() & (pl.col("DTHDY") <= window_days)
-    syndrome_death = pl.col("DTHCAT").is_in(["CRS", "ICANS"]) | (pl.col("CRSGRAJ") == 5) | (pl.col("ICANGRAJ") == 5)
+    in_window = treatment_emergent(pl.col("DTHDT"), pl.col("LDSTDT"), pl.col("ATTRENDT"))
+    syndrome_death = pl.col("DTHCAT").is_in(["CRS", "ICANS"]) & in_window
     event = (
         (pl.col("CRSGRAJ") >= 4).fill_null(False)
         | (pl.col("ICANGRAJ") >= 4).fill_null(False)
-        | (early_death & (pl.col("_related_death").fill_null(False) | syndrome_death.fill_null(False)))
+        | syndrome_death.fill_null(False)
+        | (early_death & pl.col("_related_death").fill_null(False))
     ).fill_null(False)
     followed = (pl.col("TRTSDT") + pl.duration(days=window_days)) <= cut
     return safety.select("USUBJID", event.alias("EVENT"), (event | followed).alias("EVALUABLE"))

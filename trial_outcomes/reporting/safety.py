@@ -232,7 +232,10 @@ def syndrome_table(inp: ReportInputs) -> Table:
     notes = syndrome_term_notes(inp.adae, inp.adsl.filter(pl.col("SAFFL") == "Y").height)
     for record, name in (("crs_monitoring", "CRS"), ("icans_monitoring", "ICANS")):
         if inp.lacks(record):
-            notes.append(f"No {record} file in the drop: no derived {name} grade; adjudicated = reported.")
+            notes.append(
+                f"No {record} file in the drop: no derived {name} grade; adjudicated = reported, or 5 for a "
+                f"death from {name} (the death is grade 5)."
+            )
     return Table(
         "CRS and ICANS",
         ["", "Reported grade", "Derived from monitoring", "Adjudicated grade"],
