@@ -14,8 +14,10 @@ from trial_outcomes.io.validation import (
     dependent_values,
     duplicate_keys,
     empty_required_files,
+    isolated_latest_date,
     latest_record,
     orphan_records,
+    unknown_files,
 )
 from trial_outcomes.schema import SCHEMAS
 
@@ -260,3 +262,36 @@ def test_dates_after_the_extraction_date_are_named_by_row():
     ]
     assert found["rule"].str.contains("after the drop's extraction date \\(2020-07-05").all()
     assert dates_after_extraction(records, None).is_empty()
+
+
+def test_a_latest_date_far_from_every_other_is_named():
+    """The last contact typed 2022-06-01 for 2021-06-01: 365 days after the next latest
+    date (the contact of 2021-06-01 stays, the typo is a second contact, row 3): named
+    with its file, row and subject, since it would move a default cut a year. 180 days
+    after it is no finding (a small trial between visits), nor the base subject's
+    contact 104 days after its last assessment."""
+
+    def with_contact(when: dt.date) -> dict[str, pl.DataFrame]:
+        return _records(
+            followup=[
+                dict(subject_id="S1", event_date=D(2021, 6, 1), event="CONTACT"),
+                dict(subject_id="S1", event_date=when, event="CONTACT"),
+            ]
+        )
+
+    found = isolated_latest_date(with_contact(D(2022, 6, 1)))
+    assert found.select("file", "row", "column", "value", "subject").rows() == [
+        ("followup.csv", 3, "event_date", "2022-06-01", "S1")
+    ]
+    assert "365 days after every other date (the next latest is 2021-06-01)" in found["rule"][0]
+    assert isolated_latest_date(with_contact(D(2021, 11, 28))).is_empty()  # 180 days
+    assert isolated_latest_date(_records()).is_empty()
+
+
+def test_a_file_outside_the_contract_is_named(tmp_path):
+    """followup_update.csv (a red team's death, never read) and a folder are named;
+    the contract's files, drop_info.toml and hidden files are not."""
+    for name in ("enrolment.csv", "followup_update.csv", "drop_info.toml", ".DS_Store", "labs.parquet"):
+        (tmp_path / name).write_text("x")
+    (tmp_path / "old").mkdir()
+    assert unknown_files(tmp_path) == ["followup_update.csv", "old/"]

@@ -60,6 +60,20 @@ RULES: dict[str, tuple[Rule, str]] = {
             description="Required files have rows while subjects are enrolled, unless drop_info.toml "
             "says a file is empty on purpose",
         ),
+        dg.AssetCheckSpec(
+            "known_files",
+            asset=DROP_KEY,
+            blocking=False,
+            description="The drop folder holds only the data contract's files and drop_info.toml (any other "
+            "file is never read: a death in followup_update.csv would be lost)",
+        ),
+        dg.AssetCheckSpec(
+            "latest_date_plausible",
+            asset=DROP_KEY,
+            blocking=False,
+            description=f"The drop's latest date is within {validation.ISOLATED_LATEST_DAYS} days of the next "
+            "latest (one mistyped year would move a default cut)",
+        ),
     ],
 )
 def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords) -> Iterator[Any]:
@@ -145,6 +159,24 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
     for name, (_, text) in RULES.items():
         yield problems_check(name, findings[name], text)
     yield problems_check("required_rows", empty, "rows in required files")
+    unread = validation.unknown_files(settings.data_dir)
+    yield dg.AssetCheckResult(
+        check_name="known_files",
+        passed=not unread,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            f"{len(unread)} file(s) in the drop folder outside the data contract, never read: {', '.join(unread)}"
+            if unread
+            else "only the data contract's files"
+        ),
+        metadata={"files not read": len(unread)},
+    )
+    yield problems_check(
+        "latest_date_plausible",
+        validation.isolated_latest_date(records),
+        "the drop's latest date",
+        severity=dg.AssetCheckSeverity.WARN,
+    )
 
 
 #: the decorator of the unpublished assets derived from the validated drop

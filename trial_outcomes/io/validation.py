@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import polars as pl
 
 from trial_outcomes.io.parse import empty_problems
+from trial_outcomes.io.readers import EXTENSIONS
 from trial_outcomes.io.records import Frames
 from trial_outcomes.schema import SCHEMAS
 from trial_outcomes.text import skeleton
@@ -509,6 +511,53 @@ def latest_record(records: Records) -> dt.date | None:
     for query, columns in _date_queries(records):
         dates += query.select(pl.col(c).max() for c in columns).collect(engine="streaming").row(0)
     return max((d for d in dates if isinstance(d, dt.date)), default=None)
+
+
+#: days by which the drop's latest date may follow every other date before it is queried:
+#: a typed year is about 365, a typed month up to 330; a small trial between visits
+#: (three months) is not queried
+ISOLATED_LATEST_DAYS = 180
+
+
+def isolated_latest_date(records: Records) -> pl.DataFrame:
+    """The records holding the drop's latest date when every other date in the drop is
+    more than ``ISOLATED_LATEST_DAYS`` earlier: a typed year (2024 for 2023) that makes
+    the latest date, and so the default cut, a year late. A red team's drop moved the
+    cut so, turning pending subjects into non-responders; nothing said so but a list of
+    overdue visits. A warning, not a refusal: a trial between visits can have a gap."""
+    latest = latest_record(records)
+    if latest is None:
+        return empty_problems()
+    before: list[object] = []
+    for query, columns in _date_queries(records):
+        before += query.select(pl.col(c).filter(pl.col(c) < latest).max() for c in columns).collect().row(0)
+    previous = max((d for d in before if isinstance(d, dt.date)), default=None)
+    if previous is None or (latest - previous).days <= ISOLATED_LATEST_DAYS:
+        return empty_problems()
+    rule = (
+        f"the drop's latest date, {(latest - previous).days} days after every other date (the next latest is "
+        f"{previous}): a mistyped year would move a default cut; check it, or state the cut (--cut) or "
+        "drop_info.toml extracted_on"
+    )
+    out = []
+    for query, columns in _date_queries(records):
+        rows = query.filter(pl.any_horizontal(pl.col(c) == latest for c in columns)).collect()
+        out += [_problems(rows.filter(pl.col(c) == latest), c, pl.col(c), rule) for c in columns]
+    return _concat(out)
+
+
+def unknown_files(folder: Path) -> list[str]:
+    """What the drop folder holds beside the files of the data contract and
+    ``drop_info.toml`` (hidden names aside): never read, so said (a red team's
+    ``followup_update.csv`` with a death was ignored without a word)."""
+    known = {f"{schema.record}.{ext}" for schema in SCHEMAS.values() for ext in EXTENSIONS} | {"drop_info.toml"}
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p.name + ("/" if p.is_dir() else "")
+        for p in folder.iterdir()
+        if not p.name.startswith(".") and p.name not in known
+    )
 
 
 def _date_queries(records: Records) -> Iterator[tuple[pl.LazyFrame, list[str]]]:
