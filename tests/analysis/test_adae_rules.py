@@ -77,6 +77,27 @@ def test_crs_details_worst_grade_onset_duration_and_drugs():
     assert (row["CRSGR"], row["CRSONDY"], row["CRSDUR"], row["CRSTOCI"], row["CRSSTER"]) == (3, 2, 6, "Y", "Y")
 
 
+def test_crs_duration_counts_each_day_once():
+    """S1: a CRS episode on days 2-9 and an exact copy of it (a red team's duplicated
+    row: 16 days before, summed): 8 days. S2: days 2-9 and 6-12 overlap: 11 days (2 to
+    12); days 14-15 apart add 2: 13."""
+    d = (
+        Trial()
+        .enrol("S1")
+        .infuse("S1")
+        .ae("S1", CRS, 2, 2, resolved=9)
+        .ae("S1", CRS, 2, 2, resolved=9)
+        .enrol("S2")
+        .infuse("S2")
+        .ae("S2", CRS, 2, 2, resolved=9)
+        .ae("S2", CRS, 6, 3, resolved=12)
+        .ae("S2", CRS, 14, 1, resolved=15)
+        .derive()
+    )
+    details = syndrome_details(d.adae, "CRSFL", "CRS").sort("USUBJID")
+    assert details["CRSDUR"].to_list() == [8, 13]
+
+
 def test_ongoing_crs_has_no_duration():
     d = Trial().enrol("S1").infuse("S1").ae("S1", CRS, 2, 2).derive(cut_day=4)
     assert syndrome_details(d.adae, "CRSFL", "CRS")["CRSDUR"].to_list() == [None]

@@ -118,14 +118,38 @@ DETAIL_COLUMNS = (*REPORTED_COLUMNS, "ASTDY", "AEONGO", "ADURN", "AETOCI", "AEST
 def syndrome_details(adae: pl.DataFrame, flag: str, prefix: str) -> pl.DataFrame:
     """Per subject with the syndrome (``flag`` = CRSFL or ICANSFL), treatment-emergent:
     reported worst grade, onset day of the first episode, total duration (empty if
-    any episode is ongoing), tocilizumab and corticosteroid use."""
+    any episode is ongoing), tocilizumab and corticosteroid use.
+
+    The duration counts each day once: the days of the union of the episodes (days 2-9
+    and a copy of it are 8 days, not 16, as a red team's duplicated CRS row made them;
+    days 2-9 and 6-12 are 11)."""
     rows = adae.filter((pl.col(flag) == "Y") & (pl.col("TRTEMFL") == "Y"))
-    return rows.group_by("USUBJID").agg(
-        pl.col("AETOXGR").max().cast(pl.Int64).alias(f"{prefix}GR"),
-        pl.col("ASTDY").min().alias(f"{prefix}ONDY"),
-        pl.when((pl.col("AEONGO") == "N").all()).then(pl.col("ADURN").sum()).alias(f"{prefix}DUR"),
-        yn_flag((pl.col("AETOCI") == "Y").any()).alias(f"{prefix}TOCI"),
-        yn_flag((pl.col("AESTER") == "Y").any()).alias(f"{prefix}STER"),
+    end = (pl.col("ASTDY") + pl.col("ADURN") - 1).alias("_end")
+    ordered = rows.with_columns(end).sort("USUBJID", "ASTDY", "_end")
+    reached = pl.col("_end").cum_max().shift(1).over("USUBJID")  # the latest day an earlier episode covers
+    blocks = ordered.with_columns(
+        (reached.is_null() | (pl.col("ASTDY") > reached)).cast(pl.Int32).cum_sum().over("USUBJID").alias("_block")
+    )
+    days = blocks.group_by("USUBJID", "_block").agg((pl.col("_end").max() - pl.col("ASTDY").min() + 1).alias("_days"))
+    covered = days.group_by("USUBJID").agg(pl.col("_days").sum().alias("_covered"))
+    return (
+        rows.group_by("USUBJID")
+        .agg(
+            pl.col("AETOXGR").max().cast(pl.Int64).alias(f"{prefix}GR"),
+            pl.col("ASTDY").min().alias(f"{prefix}ONDY"),
+            (pl.col("AEONGO") == "N").all().alias("_resolved"),
+            yn_flag((pl.col("AETOCI") == "Y").any()).alias(f"{prefix}TOCI"),
+            yn_flag((pl.col("AESTER") == "Y").any()).alias(f"{prefix}STER"),
+        )
+        .join(covered, on="USUBJID", how="left")
+        .select(
+            "USUBJID",
+            f"{prefix}GR",
+            f"{prefix}ONDY",
+            pl.when(pl.col("_resolved")).then(pl.col("_covered")).cast(pl.Int64).alias(f"{prefix}DUR"),
+            f"{prefix}TOCI",
+            f"{prefix}STER",
+        )
     )
 
 

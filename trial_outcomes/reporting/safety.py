@@ -245,7 +245,8 @@ def syndrome_table(inp: ReportInputs) -> Table:
         notes=notes,
         method="Worst ASTCT 2019 grade per subject, as % of the safety set (exact 95% CI for grade >= 3). "
         "Adjudicated: the higher of reported and derived. Onset from day 0; duration counts onset and "
-        "resolution days, ongoing episodes excluded; drugs as a share of subjects with the event. The "
+        "resolution days, each day once over a subject's episodes, a subject with one ongoing excluded; "
+        "drugs as a share of subjects with the event. The "
         "headline rates count grade >= 3 over the subjects followed the safety rule's window or with the "
         "event, so at an early cut their rate can differ from this one's.",
     )
