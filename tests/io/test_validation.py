@@ -7,6 +7,7 @@ import datetime as dt
 import polars as pl
 
 from trial_outcomes.io.validation import (
+    assessments_after_withdrawal,
     case_twins,
     cut_in_drop,
     date_order,
@@ -295,3 +296,26 @@ def test_a_file_outside_the_contract_is_named(tmp_path):
         (tmp_path / name).write_text("x")
     (tmp_path / "old").mkdir()
     assert unknown_files(tmp_path) == ["followup_update.csv", "old/"]
+
+
+def test_an_assessment_after_a_withdrawal_is_named():
+    """S1 withdrawn 2021-01-25, then assessed on 2021-02-17 (row 2 of assessments): named
+    with the withdrawal date. Contacts after it are not (vital status may be followed)."""
+    records = _records(
+        followup=[
+            dict(subject_id="S1", event_date=D(2021, 1, 25), event="WITHDRAWAL"),
+            dict(subject_id="S1", event_date=D(2021, 6, 1), event="CONTACT"),
+        ]
+    )
+    found = assessments_after_withdrawal(records)
+    assert found.select("file", "row", "column", "value", "subject", "rule").rows() == [
+        (
+            "assessments.csv",
+            2,
+            "assessment_date",
+            "2021-02-17",
+            "S1",
+            "a disease assessment after the subject's withdrawal on 2021-01-25",
+        )
+    ]
+    assert assessments_after_withdrawal(_records()).is_empty()

@@ -68,6 +68,13 @@ RULES: dict[str, tuple[Rule, str]] = {
             "file is never read: a death in followup_update.csv would be lost)",
         ),
         dg.AssetCheckSpec(
+            "no_assessment_after_withdrawal",
+            asset=DROP_KEY,
+            blocking=False,
+            description="No disease assessment after the subject's withdrawal (a withdrawal dated too early "
+            "takes an assessed subject out of the efficacy set)",
+        ),
+        dg.AssetCheckSpec(
             "latest_date_plausible",
             asset=DROP_KEY,
             blocking=False,
@@ -170,6 +177,12 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
             else "only the data contract's files"
         ),
         metadata={"files not read": len(unread)},
+    )
+    yield problems_check(
+        "no_assessment_after_withdrawal",
+        validation.assessments_after_withdrawal(records),
+        "assessments after a withdrawal",
+        severity=dg.AssetCheckSeverity.WARN,
     )
     yield problems_check(
         "latest_date_plausible",

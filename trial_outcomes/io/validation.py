@@ -546,6 +546,31 @@ def isolated_latest_date(records: Records) -> pl.DataFrame:
     return _concat(out)
 
 
+def assessments_after_withdrawal(records: Records) -> pl.DataFrame:
+    """Disease assessments dated after the subject's withdrawal (a ``WITHDRAWAL`` in
+    followup): contradictory, since the efficacy set leaves out a subject withdrawn
+    before any assessment, and a withdrawal typed too early takes an assessed subject
+    out of every response rate (a red team's withdrawal on day 5 before assessments on
+    days 14 and 28). A query for the data manager, not a refusal: vital status may be
+    followed after a withdrawal, and is not named here."""
+    followup, assessments = records["followup"], records["assessments"]
+    withdrawn = (
+        followup.lazy()
+        .filter(pl.col("event") == "WITHDRAWAL")
+        .group_by("subject_id")
+        .agg(pl.col("event_date").min().alias("_withdrawn"))
+    )
+    late = (
+        _narrow(assessments, "assessment_date")
+        .lazy()
+        .join(withdrawn, on="subject_id", how="inner")
+        .filter(pl.col("assessment_date") > pl.col("_withdrawn"))
+        .collect()
+    )
+    rule = pl.format("a disease assessment after the subject's withdrawal on {}", pl.col("_withdrawn"))
+    return _concat([_problems(late, "assessment_date", pl.col("assessment_date"), rule)])
+
+
 def unknown_files(folder: Path) -> list[str]:
     """What the drop folder holds beside the files of the data contract and
     ``drop_info.toml`` (hidden names aside): never read, so said (a red team's
