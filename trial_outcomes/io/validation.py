@@ -530,7 +530,9 @@ def isolated_latest_date(records: Records) -> pl.DataFrame:
         return empty_problems()
     before: list[object] = []
     for query, columns in _date_queries(records):
-        before += query.select(pl.col(c).filter(pl.col(c) < latest).max() for c in columns).collect().row(0)
+        before += (
+            query.select(pl.col(c).filter(pl.col(c) < latest).max() for c in columns).collect(engine="streaming").row(0)
+        )
     previous = max((d for d in before if isinstance(d, dt.date)), default=None)
     if previous is None or (latest - previous).days <= ISOLATED_LATEST_DAYS:
         return empty_problems()
