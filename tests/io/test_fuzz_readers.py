@@ -97,3 +97,31 @@ def test_mutated_binary_files_load_or_are_refused_clearly(ext, small_drop_master
         _load(path, SCHEMAS["infusion"])
 
     check()
+
+
+def _patched_member(workbook: bytes, member: str, offset: int, value: int) -> bytes:
+    """``workbook`` with one 16-bit field of ``member``'s central-directory entry set to
+    ``value`` (offset 8: the flags, 10: the compression method)."""
+    name = member.encode()
+    at = workbook.index(b"PK\x01\x02")  # the first central-directory entry; its name is at + 46
+    while workbook[at + 46 : at + 46 + len(name)] != name:
+        at = workbook.index(b"PK\x01\x02", at + 4)
+    patched = bytearray(workbook)
+    patched[at + offset : at + offset + 2] = value.to_bytes(2, "little")
+    return bytes(patched)
+
+
+@pytest.mark.parametrize(
+    ("offset", "value", "what"),
+    [(8, 0x0001, "encrypted flag"), (10, 99, "unknown compression method")],
+)
+def test_a_workbook_member_zipfile_cannot_open_is_refused_clearly(tmp_path, offset, value, what):
+    """A fresh clone's fuzz run flipped the bits of xl/styles.xml's zip entry: the
+    "encrypted" flag (zipfile: RuntimeError) and a compression method it lacks
+    (NotImplementedError) escaped as tracebacks. Both are a refusal naming the file."""
+    buffer = io.BytesIO()
+    pl.DataFrame({"subject_id": ["A"], "infusion_date": ["2020-01-01"]}).write_excel(buffer)
+    path = tmp_path / "infusion.xlsx"
+    path.write_bytes(_patched_member(buffer.getvalue(), "xl/styles.xml", offset, value))
+    with pytest.raises(DataDropError, match=r"infusion\.xlsx.*not a readable XLSX file"):
+        read_raw(path, SCHEMAS["infusion"])

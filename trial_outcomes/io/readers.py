@@ -614,6 +614,12 @@ def _excel_column(index: int) -> str:
     return letters
 
 
+#: what reading a member of a damaged zip raises: a bad CRC or header, a corrupt stream, a
+#: compression method zipfile lacks (NotImplementedError) or an "encrypted" flag bit
+#: (RuntimeError), both one flipped bit away from a real workbook (the fuzz test)
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError)
+
+
 def _inspect_xlsx(data: bytes, name: str) -> _Workbook:
     """Refuse a workbook whose XML would expand past ``MAX_XLSX_XML_BYTES`` (a zip bomb)
     from the zip directory alone, before any XML is parsed; return its sheets, the
@@ -635,7 +641,7 @@ def _inspect_xlsx(data: bytes, name: str) -> _Workbook:
             rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
         except (KeyError, ElementTree.ParseError):
             return _Workbook([], None, False)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        except _ZIP_ERRORS as exc:
             raise _refuse(name, f"not a readable XLSX file ({_short(exc)})") from None
         sheets = workbook.findall(f"{_NS_MAIN}sheets/{_NS_MAIN}sheet")
         listed = [(s.get("name", "?"), s.get("state", "visible")) for s in sheets]
@@ -643,7 +649,7 @@ def _inspect_xlsx(data: bytes, name: str) -> _Workbook:
         recalc = calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
         try:
             percent = _percent_styles(archive)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        except _ZIP_ERRORS as exc:
             raise _refuse(name, f"not a readable XLSX file ({_short(exc)})") from None
         if not sheets:
             return _Workbook(listed, None, recalc, percent)
@@ -652,7 +658,7 @@ def _inspect_xlsx(data: bytes, name: str) -> _Workbook:
             xml = archive.read(path) if path is not None else None
         except KeyError:
             xml = None
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        except _ZIP_ERRORS as exc:
             raise _refuse(name, f"not a readable XLSX file ({_short(exc)})") from None
         return _Workbook(listed, xml, recalc, percent)
 
