@@ -628,6 +628,8 @@ def _inspect_xlsx(data: bytes, name: str) -> _Workbook:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
         raise _refuse(name, "not a readable XLSX file (not a zip archive)") from None
+    except _ZIP_ERRORS as exc:  # a zip "version needed" no reader has (NotImplementedError)
+        raise _refuse(name, f"not a readable XLSX file ({_short(exc)})") from None
     with archive:
         expanded = sum(info.file_size for info in archive.infolist())
         if expanded > MAX_XLSX_XML_BYTES:
