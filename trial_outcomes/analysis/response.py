@@ -207,18 +207,26 @@ def relapse_after_remission(assessed: pl.DataFrame, remission: pl.DataFrame) -> 
     site (``RELSITE``) and CD19 status (``RELCD19``). MRD reappearance alone is not
     relapse. A relapse after HSCT or new therapy still counts (the primary
     analyses do not censor at consolidation)."""
-    return (
+    relapses = (
         assessed.filter(pl.col("response") == "RELAPSE")
         .join(remission.select("subject_id", "FRMDT"), on="subject_id", how="inner")
         .filter(pl.col("assessment_date") > pl.col("FRMDT"))
-        .sort("subject_id", "assessment_date")
+    )
+    return _first_relapse(relapses, "REL")
+
+
+def _first_relapse(relapses: pl.DataFrame, stem: str) -> pl.DataFrame:
+    """Each subject's first row of ``relapses`` (``RELAPSE`` assessments): its date, site
+    and CD19 status as ``<stem>DT``, ``<stem>SITE``, ``<stem>CD19``."""
+    return (
+        relapses.sort("subject_id", "assessment_date")
         .group_by("subject_id", maintain_order=True)
         .first()
         .select(
             "subject_id",
-            pl.col("assessment_date").alias("RELDT"),
-            pl.col("relapse_site").alias("RELSITE"),
-            pl.col("cd19_at_relapse").alias("RELCD19"),
+            pl.col("assessment_date").alias(f"{stem}DT"),
+            pl.col("relapse_site").alias(f"{stem}SITE"),
+            pl.col("cd19_at_relapse").alias(f"{stem}CD19"),
         )
     )
 
@@ -237,18 +245,8 @@ def relapse_after_infusion(
     remission and keep ``RELDT``."""
     mrd_persistent = subjects.filter(pl.col("STRATUM") == MRD_PERSISTENT).select("subject_id")
     names = {"RELDT": "RLAPDT", "RELSITE": "RLAPSITE", "RELCD19": "RLAPCD19"}
-    from_entry = (
-        assessed.filter(pl.col("response") == "RELAPSE")
-        .join(mrd_persistent, on="subject_id", how="semi")
-        .sort("subject_id", "assessment_date")
-        .group_by("subject_id", maintain_order=True)
-        .first()
-        .select(
-            "subject_id",
-            pl.col("assessment_date").alias("RLAPDT"),
-            pl.col("relapse_site").alias("RLAPSITE"),
-            pl.col("cd19_at_relapse").alias("RLAPCD19"),
-        )
+    from_entry = _first_relapse(
+        assessed.filter(pl.col("response") == "RELAPSE").join(mrd_persistent, on="subject_id", how="semi"), "RLAP"
     )
     morphologic = after_remission.join(mrd_persistent, on="subject_id", how="anti").rename(names)
     return pl.concat([morphologic, from_entry], how="vertical_relaxed")
