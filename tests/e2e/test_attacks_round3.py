@@ -3,6 +3,8 @@ message naming where, the cut published earlier byte-identical; or handled as st
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import shutil
 from pathlib import Path
@@ -120,3 +122,43 @@ def test_a_drop_with_chinese_ids_publishes(published, tmp_path):
         assert NO_CJK_FONT.split(":")[0] in " ".join(text.split())
     else:
         assert "患者-001" in text
+
+
+def test_the_drops_warnings_reach_the_report_without_a_subject(drop, tmp_path):
+    """A file never read (followup_update.csv with a death), a column outside the contract
+    (enrolment.csv site_note) and a withdrawal dated before the subject's last
+    assessment: the cut publishes, the run warns, and page 1 of both reports says 3 data
+    queries are open; the About table states each. The subject withdrawn is named in
+    neither report's query (rows are; the run's check names the subject)."""
+    (drop / "followup_update.csv").write_text("subject_id,event_date,event\nBR-001,2023-01-01,DEATH\n")
+    enrol = pl.read_csv(drop / "enrolment.csv", infer_schema=False)
+    enrol.with_columns(pl.lit("seen").alias("site_note")).write_csv(drop / "enrolment.csv")
+    assessments = pl.read_csv(drop / "assessments.csv", infer_schema=False)
+    subject = assessments["subject_id"][0]
+    last = assessments.filter(pl.col("subject_id") == subject)["assessment_date"].sort()[-1]
+    followup = pl.read_csv(drop / "followup.csv", infer_schema=False)
+    before_last = (dt.date.fromisoformat(last) - dt.timedelta(days=1)).isoformat()
+    row = {**dict.fromkeys(followup.columns), "subject_id": subject, "event_date": before_last, "event": "WITHDRAWAL"}
+    withdrawal = pl.DataFrame([row], schema=dict.fromkeys(followup.columns, pl.String))
+    pl.concat([followup, withdrawal]).write_csv(drop / "followup.csv")
+    out = tmp_path / "out"
+    outcome = run_pipeline(drop, out, CUT)
+    assert outcome.success, outcome.failures
+    warned = "\n".join(outcome.warnings)
+    for check in ("known_files", "known_columns", "no_assessment_after_withdrawal"):
+        assert check in warned
+    manifest = json.loads((out / CUT / "manifest.json").read_text())
+    assert [q["check"] for q in manifest["data_drop"]["data_queries"]] == [
+        "known_files",
+        "known_columns",
+        "no_assessment_after_withdrawal",
+    ]
+    for stem in ("report", "report_open"):
+        html = (out / CUT / f"{stem}.html").read_text(encoding="utf-8")
+        assert "Data queries on this drop" in html and "3 open, none blocking" in html
+        assert "never read: followup_update.csv" in html
+        assert "dropped unread: site_note" in html
+        query = html[html.index("Data queries raised on this drop") :]
+        query = query[: query.index("</table>")]
+        assert "after the subject&#39;s withdrawal" in query or "after the subject's withdrawal" in query
+        assert subject not in query

@@ -13,11 +13,13 @@ from trial_outcomes.io.validation import (
     date_order,
     dates_after_extraction,
     dependent_values,
+    drop_queries,
     duplicate_keys,
     empty_required_files,
     isolated_latest_date,
     latest_record,
     orphan_records,
+    rows_named,
     unknown_files,
 )
 from trial_outcomes.schema import SCHEMAS
@@ -319,3 +321,44 @@ def test_an_assessment_after_a_withdrawal_is_named():
         )
     ]
     assert assessments_after_withdrawal(_records()).is_empty()
+
+
+def test_the_drop_queries_name_files_rows_and_columns_but_no_subject():
+    """What the report prints of the warnings: S1 withdrawn 2021-01-25 and assessed on
+    2021-02-17 (assessments.csv row 2); a file never read; a column dropped unread. No
+    subject id appears (the open report prints these too)."""
+    records = _records(
+        followup=[
+            dict(subject_id="S1", event_date=D(2021, 1, 25), event="WITHDRAWAL"),
+            dict(subject_id="S1", event_date=D(2021, 6, 1), event="CONTACT"),
+        ]
+    )
+    queries = drop_queries(
+        ["followup_update.csv"],
+        {"enrolment.csv": ("site_note",)},
+        assessments_after_withdrawal(records),
+        isolated_latest_date(records),
+    )
+    assert [(q.check, q.finding) for q in queries] == [
+        ("known_files", "1 file(s) in the drop folder outside the data contract, never read: followup_update.csv"),
+        ("known_columns", "enrolment.csv: 1 column(s) outside the data contract, dropped unread: site_note"),
+        (
+            "no_assessment_after_withdrawal",
+            "1 disease assessment(s) dated after the subject's withdrawal, in 1 subject(s) (assessments.csv row 2): "
+            "the efficacy set leaves out a subject withdrawn before any assessment",
+        ),
+    ]
+    assert not any("S1" in q.finding for q in queries)
+    assert drop_queries([], {}, assessments_after_withdrawal(_records()), isolated_latest_date(_records())) == ()
+
+
+def test_rows_are_named_file_by_file_and_a_long_list_is_cut():
+    """Rows 2 and 3 of a.csv, 5 of b.csv; eleven rows of c.csv show eight, then "3 more"."""
+    frame = pl.DataFrame(
+        {"file": ["b.csv", "a.csv", "a.csv"], "row": [5, 3, 2]}, schema={"file": pl.String, "row": pl.Int64}
+    )
+    assert rows_named(frame) == "a.csv rows 2 and 3; b.csv row 5"
+    many = pl.DataFrame({"file": ["c.csv"] * 11, "row": list(range(2, 13))})
+    assert rows_named(many) == "c.csv rows 2, 3, 4, 5, 6, 7, 8, 9 and 3 more"
+    three = pl.DataFrame({"file": ["c.csv"] * 3, "row": [4, 2, 3]})
+    assert rows_named(three) == "c.csv rows 2, 3 and 4"

@@ -141,3 +141,26 @@ def test_a_relapse_in_the_window_is_its_own_best_response_row():
     rows = {r[0]: r[1] for r in best_response_table(SimpleNamespace(adsl=adsl)).rows}  # type: ignore[arg-type]
     assert rows["Relapse (a RELAPSE assessment in days 21-42)"].startswith("1 (33.3")
     assert rows["Not evaluable (NE: no assessment in days 21-42)"].startswith("1 (33.3")
+
+
+def test_the_drop_queries_are_on_page_1_and_stated_under_about():
+    """Two queries, one a file never read: page 1 says 2 open and names both kinds once;
+    the About table has a row per query with its finding as the validation said it."""
+    from trial_outcomes.io.records import DropQuery
+    from trial_outcomes.reporting.summary import data_queries_headline, data_queries_table
+
+    queries = (
+        DropQuery("known_files", "1 file(s) in the drop folder outside the data contract, never read: x.csv"),
+        DropQuery("known_columns", "enrolment.csv: 1 column(s) outside the data contract, dropped unread: note"),
+    )
+    inp = SimpleNamespace(queries=queries)
+    label, text, style = data_queries_headline(inp)  # type: ignore[arg-type]
+    assert (label, style) == ("Data queries on this drop", "alert")
+    assert text.startswith(
+        "2 open, none blocking: files in the drop folder never read; columns outside the data contract dropped unread."
+    )
+    table = data_queries_table(inp)  # type: ignore[arg-type]
+    assert table.rows == [
+        ["Files in the drop folder never read", queries[0].finding],
+        ["Columns outside the data contract dropped unread", queries[1].finding],
+    ]

@@ -3,6 +3,7 @@ write the manifest and a copy of the plan, and publish the cut's outputs as one
 set (a new version, or nothing when identical to the current one)."""
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,8 @@ def build_manifest(
             "folder": settings.data_dir.resolve().name,
             "files": drop.files,
             "sha256": drop_fingerprint(drop.files),
+            # the warnings on the whole drop, as page 1 of the report counts them (none: no key)
+            **({"data_queries": [asdict(q) for q in drop.queries]} if drop.queries else {}),
         },
         "code": git_version(),
         "compared_with": compared_with(work),

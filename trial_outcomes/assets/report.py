@@ -204,6 +204,7 @@ def report(
         labs=lab_toxicity,
         kinetics=kinetics,
         long_term=long_term_safety,
+        queries=drop_identity.queries,
     )
     doc = build_document(inputs)
     # the closed report (every section, subject listings and narratives) and the open one

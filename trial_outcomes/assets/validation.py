@@ -140,6 +140,10 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         also = "\n\nThis drop would be refused anyway: " + "\n".join(faults) if faults else ""
         raise dg.Failure(description=str(exc) + also, allow_retries=False) from None
     absent = {record: r.absent_columns for record, r in raw.items() if r.absent_columns}
+    unread = validation.unknown_files(settings.data_dir)
+    after_withdrawal = validation.assessments_after_withdrawal(records)
+    isolated = validation.isolated_latest_date(records)
+    dropped = {r.file or record: r.dropped_columns for record, r in raw.items() if r.dropped_columns}
     drop = TrialDrop(
         records=records,
         cut=settings.cut,
@@ -147,6 +151,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         absent=absent,
         latest_record=latest_record(records),
         extracted_on=info.extracted_on,
+        queries=validation.drop_queries(unread, dropped, after_withdrawal, isolated),
     )
     yield dg.Output(
         drop,
@@ -166,7 +171,6 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
     for name, (_, text) in RULES.items():
         yield problems_check(name, findings[name], text)
     yield problems_check("required_rows", empty, "rows in required files")
-    unread = validation.unknown_files(settings.data_dir)
     yield dg.AssetCheckResult(
         check_name="known_files",
         passed=not unread,
@@ -180,13 +184,13 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
     )
     yield problems_check(
         "no_assessment_after_withdrawal",
-        validation.assessments_after_withdrawal(records),
+        after_withdrawal,
         "assessments after a withdrawal",
         severity=dg.AssetCheckSeverity.WARN,
     )
     yield problems_check(
         "latest_date_plausible",
-        validation.isolated_latest_date(records),
+        isolated,
         "the drop's latest date",
         severity=dg.AssetCheckSeverity.WARN,
     )

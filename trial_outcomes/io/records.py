@@ -146,6 +146,16 @@ def drop_fingerprint(files: dict[str, str]) -> str:
 
 
 @dataclass(frozen=True)
+class DropQuery:
+    """A non-blocking finding on the whole drop (a warning check of ``trial_drop`` or of a
+    raw file), as the report states it: the check and what it found, naming files, rows
+    and columns but no subject (the open report prints it too)."""
+
+    check: str
+    finding: str
+
+
+@dataclass(frozen=True)
 class TrialDrop:
     """Typed frames (``io.parse``) keyed by record type, the cut, the file hashes and
     what the drop lacks: ``absent`` maps a record to the optional columns its file
@@ -157,6 +167,7 @@ class TrialDrop:
     absent: dict[str, tuple[str, ...]] = field(default_factory=dict)
     latest_record: dt.date | None = None  # the latest date of any record of the whole drop
     extracted_on: dt.date | None = None  # drop_info.toml: the day the export was taken
+    queries: tuple[DropQuery, ...] = ()  # the warnings raised on the whole drop, for the report
 
     def __post_init__(self) -> None:
         if not isinstance(self.records, Frames):

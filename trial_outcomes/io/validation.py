@@ -18,7 +18,7 @@ import polars as pl
 
 from trial_outcomes.io.parse import empty_problems
 from trial_outcomes.io.readers import EXTENSIONS
-from trial_outcomes.io.records import Frames
+from trial_outcomes.io.records import DropQuery, Frames
 from trial_outcomes.schema import SCHEMAS
 from trial_outcomes.text import skeleton
 
@@ -571,6 +571,60 @@ def assessments_after_withdrawal(records: Records) -> pl.DataFrame:
     )
     rule = pl.format("a disease assessment after the subject's withdrawal on {}", pl.col("_withdrawn"))
     return _concat([_problems(late, "assessment_date", pl.col("assessment_date"), rule)])
+
+
+def rows_named(problems: pl.DataFrame, shown: int = 8) -> str:
+    """The file rows a finding names, file by file, without its subjects: ``assessments.csv
+    rows 41, 42 and 57`` (the first ``shown`` of each file, then how many more)."""
+    parts = []
+    for (file,), part in problems.sort("file", "row").group_by("file", maintain_order=True):
+        rows = [str(r) for r in part["row"].to_list()]
+        if len(rows) > shown:
+            listed = ", ".join(rows[:shown]) + f" and {len(rows) - shown} more"
+        else:
+            listed = " and ".join(filter(None, [", ".join(rows[:-1]), rows[-1]]))
+        parts.append(f"{file} row{'s' if len(rows) > 1 else ''} {listed}")
+    return "; ".join(parts)
+
+
+def drop_queries(
+    unread: list[str],
+    dropped: Mapping[str, tuple[str, ...]],
+    after_withdrawal: pl.DataFrame,
+    latest: pl.DataFrame,
+) -> tuple[DropQuery, ...]:
+    """The warnings on the whole drop as the report states them (``DropQuery``): files in
+    the folder never read, columns outside the contract dropped unread (``dropped``: file
+    -> columns), assessments after a withdrawal and an isolated latest date (the
+    findings of ``assessments_after_withdrawal`` and ``isolated_latest_date``)."""
+    queries = []
+    if unread:
+        queries.append(
+            DropQuery(
+                "known_files",
+                f"{len(unread)} file(s) in the drop folder outside the data contract, never read: {', '.join(unread)}",
+            )
+        )
+    for file, columns in sorted(dropped.items()):
+        queries.append(
+            DropQuery(
+                "known_columns",
+                f"{file}: {len(columns)} column(s) outside the data contract, dropped unread: {', '.join(columns)}",
+            )
+        )
+    if after_withdrawal.height:
+        subjects = after_withdrawal["subject"].n_unique()
+        queries.append(
+            DropQuery(
+                "no_assessment_after_withdrawal",
+                f"{after_withdrawal.height} disease assessment(s) dated after the subject's withdrawal, in "
+                f"{subjects} subject(s) ({rows_named(after_withdrawal)}): the efficacy set leaves out a subject "
+                "withdrawn before any assessment",
+            )
+        )
+    if latest.height:
+        queries.append(DropQuery("latest_date_plausible", f"{latest['rule'][0]} ({rows_named(latest)})"))
+    return tuple(queries)
 
 
 def unknown_files(folder: Path) -> list[str]:

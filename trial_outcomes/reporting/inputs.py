@@ -11,6 +11,7 @@ from trial_outcomes.analysis.conduct import ConductTables
 from trial_outcomes.analysis.kinetics import KineticsTables
 from trial_outcomes.analysis.labs import LabTables
 from trial_outcomes.analysis.listings import ListingTables
+from trial_outcomes.io.records import DropQuery
 from trial_outcomes.plan import AnalysisPlan
 
 #: the ADSL columns the report reads (39 of 102; the figures read theirs, ``figures.ADSL_COLUMNS``):
@@ -90,6 +91,7 @@ class ReportInputs:
     labs: LabTables | None = None  # laboratory toxicity, ICAHT, IgG, B-cell aplasia (optional labs file)
     kinetics: KineticsTables | None = None  # CAR transgene kinetics (optional labs file)
     long_term: pl.DataFrame | None = None  # long_term_safety.csv (optional long_term_followup file)
+    queries: tuple[DropQuery, ...] = ()  # the warnings raised on the whole drop (``TrialDrop.queries``)
 
     def table(self, name: str) -> pl.DataFrame:
         return self.tables[name]

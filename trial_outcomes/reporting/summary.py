@@ -142,6 +142,7 @@ def executive_summary(inp: ReportInputs) -> Section:
     items: list[tuple[str, str, str]] = [
         ("Data cut", data_cut_text(inp), "alert" if inp.days_after_latest_record else "normal"),
         ("Data drop", f"SHA-256 {inp.drop_sha256[:16]}... ({len(inp.drop_files)} files)", "normal"),
+        *([data_queries_headline(inp)] if inp.queries else []),
     ]
     if inp.qc_finding:
         style = {"agree": "ok", "disagree": "alert", "failed": "alert"}.get(inp.qc_status or "", "normal")
@@ -254,6 +255,39 @@ def executive_summary(inp: ReportInputs) -> Section:
     return Section("Executive summary", "summary", blocks)
 
 
+#: each warning on the whole drop as page 1 names it (``DropQuery.check``)
+QUERY_TITLES = {
+    "known_files": "files in the drop folder never read",
+    "known_columns": "columns outside the data contract dropped unread",
+    "no_assessment_after_withdrawal": "disease assessments after a withdrawal",
+    "latest_date_plausible": "a latest date far from every other",
+}
+
+
+def data_queries_headline(inp: ReportInputs) -> tuple[str, str, str]:
+    """Page 1's line for the warnings on the whole drop: a board reads the numbers
+    knowing the drop had them (the run's checks and the CLI say them too)."""
+    named = dict.fromkeys(QUERY_TITLES.get(q.check, q.check) for q in inp.queries)
+    return (
+        "Data queries on this drop",
+        f"{len(inp.queries)} open, none blocking: {'; '.join(named)}. The numbers use the drop as exported; "
+        'each query is stated under "About this report".',
+        "alert",
+    )
+
+
+def data_queries_table(inp: ReportInputs) -> Table:
+    return Table(
+        "Data queries raised on this drop",
+        ["Query", "What the validation found"],
+        [[QUERY_TITLES.get(q.check, q.check).capitalize(), q.finding] for q in inp.queries],
+        align=["left", "left"],
+        method="Warnings of the drop's validation (the run's checks trial_drop and raw/*:known_columns), "
+        "not refusals: the analysis uses the drop as exported, and the data manager answers each query "
+        "before the next cut.",
+    )
+
+
 def about(inp: ReportInputs) -> Section:
     """What the report was made from: drop and files, code, plan, and what the drop lacks."""
     rows = [
@@ -300,6 +334,8 @@ def about(inp: ReportInputs) -> Section:
             method="manifest.json in the cut's folder records the same, with every output's hash.",
         )
     ]
+    if inp.queries:
+        blocks.append(data_queries_table(inp))
     if absent:
         blocks.append(Paragraph("What the drop does not have: " + " ".join(absent), "note"))
     return Section("About this report", "about", blocks, new_page=True)
