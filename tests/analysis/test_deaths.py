@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from tests.builders import Trial, adsl_row, day, tte
-from trial_outcomes.analysis.deaths import cause_category_from_text
+from trial_outcomes.analysis.deaths import cause_and_fatal_syndrome_disagree, cause_category_from_text
 from trial_outcomes.analysis.safety_summary import safety_headline
 
 
@@ -165,3 +165,29 @@ def test_early_death_rates_count_the_subjects_known_at_the_cut():
     # a shorter window (a plan's choice) knows C too
     wide = {r["measure"]: r for r in safety_headline(d.adsl, day(50), window_days=14).iter_rows(named=True)}
     assert wide["Grade >= 3 CRS (adjudicated)"]["n"] == 4
+
+
+def test_a_death_cause_and_a_fatal_syndrome_event_that_disagree_are_queried():
+    """S1 died of CRS with a grade-5 CRS AE: agrees. S2 died of CRS, its only grade-5 AE
+    sepsis: queried (no grade-5 CRS). S3 had a grade-5 CRS AE, cause coded INFECTION:
+    queried (the cause is Infection). S4 died of ICANS with a grade-4 ICANS AE and a
+    grade-5 CRS AE: both queries, in that order. S5 died of leukaemia with no grade-5
+    AE: agrees."""
+    died = pl.DataFrame(
+        {"USUBJID": ["S5", "S4", "S3", "S2", "S1"], "DTHCAT": ["LEUKEMIA", "ICANS", "INFECTION", "CRS", "CRS"]}
+    )
+    adae = pl.DataFrame(
+        {
+            "USUBJID": ["S1", "S2", "S3", "S4", "S4"],
+            "AETOXGR": [5, 5, 5, 4, 5],
+            "CRSFL": ["Y", "N", "Y", "N", "Y"],
+            "ICANSFL": ["N", "N", "N", "Y", "N"],
+        }
+    )
+    found = cause_and_fatal_syndrome_disagree(died, adae.lazy())
+    assert found.select("USUBJID", "QUERY").rows() == [
+        ("S2", "cause CRS, but no grade-5 CRS adverse event"),
+        ("S3", "a grade-5 CRS adverse event, but the cause is Infection"),
+        ("S4", "cause ICANS, but no grade-5 ICANS adverse event; a grade-5 CRS adverse event, but the cause is ICANS"),
+    ]
+    assert cause_and_fatal_syndrome_disagree(died.filter(pl.col("USUBJID") == "S1"), adae).is_empty()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from trial_outcomes import labels
 from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.flags import yn_flag
 from trial_outcomes.analysis.frames import require, scan
@@ -124,4 +125,49 @@ def early_death_flags(adsl: pl.DataFrame) -> pl.DataFrame:
         yn_flag(infused_died & (day <= 30)).alias("DTH30FL"),
         yn_flag(infused_died & (day <= 100)).alias("DTH100FL"),
         yn_flag(pl.col("DTHCGR1") == "NRM").alias("NRMFL"),
+    )
+
+
+#: the causes of death that are also an adverse event's syndrome flag in ADAE
+SYNDROME_CAUSES = {"CRS": "CRSFL", "ICANS": "ICANSFL"}
+
+
+def cause_and_fatal_syndrome_disagree(died: pl.DataFrame, adae: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """The deaths whose cause and fatal CRS or ICANS adverse event disagree, with the
+    query for the data manager: a cause of CRS (ICANS) with no grade-5 CRS (ICANS)
+    AE, or a grade-5 CRS (ICANS) AE with another cause ("Sepsis" coded INFECTION
+    beside a grade-5 CRS). Both sides count already, on the cautious side: a death from
+    the syndrome in the treatment-emergent window is a grade-5 syndrome for the
+    stopping rule (``crs.derived_grade``), and so is a grade-5 AE. ``died``: ADSL
+    rows of the subjects who died (USUBJID, DTHCAT); ``adae``: USUBJID, AETOXGR,
+    CRSFL, ICANSFL (a scan is read for its grade-5 rows). One row per subject, in
+    subject order, with ``QUERY`` naming each disagreement."""
+    fatal = (
+        adae.lazy()
+        .filter(pl.col("AETOXGR") == 5)
+        .group_by("USUBJID")
+        .agg(*[(pl.col(flag) == "Y").any().alias(f"_{cause}") for cause, flag in SYNDROME_CAUSES.items()])
+        .collect()
+    )
+    queries = [
+        pl.when((pl.col("DTHCAT") == cause) & ~pl.col(f"_{cause}")).then(
+            pl.lit(f"cause {cause}, but no grade-5 {cause} adverse event")
+        )
+        for cause in SYNDROME_CAUSES
+    ] + [
+        pl.when(pl.col(f"_{cause}") & (pl.col("DTHCAT") != cause)).then(
+            pl.format(
+                f"a grade-5 {cause} adverse event, but the cause is {{}}",
+                pl.col("DTHCAT").replace_strict(labels.CAUSES, default=pl.col("DTHCAT")),
+            )
+        )
+        for cause in SYNDROME_CAUSES
+    ]
+    return (
+        died.join(fatal, on="USUBJID", how="left")
+        .with_columns(pl.col(f"_{c}").fill_null(False) for c in SYNDROME_CAUSES)
+        .with_columns(pl.concat_str(queries, separator="; ", ignore_nulls=True).alias("QUERY"))
+        .filter(pl.col("QUERY").is_not_null() & (pl.col("QUERY") != ""))
+        .drop(f"_{c}" for c in SYNDROME_CAUSES)
+        .sort("USUBJID")
     )

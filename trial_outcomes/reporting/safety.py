@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from trial_outcomes import labels
-from trial_outcomes.analysis.deaths import REPORTED, cause_category_from_text
+from trial_outcomes.analysis.deaths import REPORTED, cause_and_fatal_syndrome_disagree, cause_category_from_text
 from trial_outcomes.analysis.listings import AESI, GRADE3, REPORT_EVENTS, REPORT_NARRATIVES, SAE
 from trial_outcomes.analysis.terms import crs_absence_query, lookalike_terms, lookalike_text, oddity
 from trial_outcomes.formatting import count_pct, median_range, pct_ci
@@ -380,6 +380,31 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
                 method="A cause text is classified only when it names one category and negates none "
                 "(endpoints.md); a coded cause_category is taken as coded. Please code, or correct, "
                 "cause_category on these DEATH rows.",
+            )
+        )
+    disagree = cause_and_fatal_syndrome_disagree(died.select("USUBJID", "DTHDT", "DTHCAUS", "DTHCAT"), inp.adae)
+    if disagree.height:
+        tables.append(
+            listing(
+                disagree.with_columns(
+                    pl.col("DTHDT").cast(pl.String),
+                    pl.col("DTHCAUS").fill_null("(blank)"),
+                    pl.col("DTHCAT").replace_strict(labels.CAUSES, default=pl.col("DTHCAT")),
+                ),
+                "Data queries: a death's cause and a fatal CRS or ICANS event disagree",
+                {
+                    "USUBJID": "Subject",
+                    "DTHDT": "Date",
+                    "DTHCAUS": "Cause as reported",
+                    "DTHCAT": "Category",
+                    "QUERY": "Query",
+                },
+                population="Deaths with a cause of CRS or ICANS and no grade-5 AE of it, or a grade-5 CRS or ICANS "
+                "AE and another cause.",
+                source="adsl.parquet (DTHCAUS, DTHCAT), adae.parquet (AETOXGR, CRSFL, ICANSFL)",
+                method="Both count already where they fall in the treatment-emergent window, on the cautious "
+                "side: a death from CRS or ICANS is a grade-5 event of it in the tables and the safety stopping "
+                "rule, and so is a grade-5 AE of it. Please correct the cause_category or the AE.",
             )
         )
     return tables
