@@ -1,13 +1,17 @@
 # Independent QC of one data cut: the double programming of the key numbers, in R.
 #
-#   Rscript qc/qc.R --cut-dir DIR --cut YYYY-MM-DD [--drop DROP] [--out FILE]
+#   Rscript qc/qc.R --cut-dir DIR --cut YYYY-MM-DD [--drop DROP] [--out FILE] [--param section.key=value ...]
 #
 # DIR holds the cut's SAS transport files (adsl.xpt, adrs.xpt, adtte.xpt) and the pipeline's
 # summary tables. Every number is computed here from the XPT records (and, for OS and EFS of
 # every subject and the long-term incidences, from the raw drop's CSV files) with base R, survival and cmprsk; the
 # pipeline's CSVs are read only for the value to compare with and for the plan's choices a
 # table shows (its landmarks, subgroups and reference levels). Nothing is imported from the
-# Python code: the rules are re-read from docs/endpoints.md (version 3).
+# Python code: the rules are re-read from docs/endpoints.md (version 3). The plan's numbers
+# come as --param (safety.prior_a=0.5, efficacy.p0=0.6, labs.bcell_aplasia_below=50, ...): the
+# pipeline passes every number of its plan's [stopping.*] and [labs]; from them R computes the
+# Simon design itself. Without them (a run by hand) the stopping rules' choices are read from
+# the text stopping_rules.csv shows, and the laboratory thresholds from the cut's plan copy.
 #
 # Writes FILE (default DIR/qc_report.csv): check, endpoint, group, statistic, pipeline, r,
 # agrees (yes, no, or "not run" where a part could not run: the raw drop not in CSV), note.
@@ -27,6 +31,12 @@ stop_qc <- function(...) {
   cat("qc: ", ..., "\n", sep = "", file = stderr())
   quit(status = 2)
 }
+params <- local({
+  given <- args[which(args == "--param") + 1]
+  given <- given[!is.na(given) & grepl("=", given, fixed = TRUE)]
+  setNames(as.numeric(sub("^[^=]*=", "", given)), sub("=.*$", "", given))
+})
+param <- function(key) if (key %in% names(params)) params[[key]] else NA_real_
 cut_dir <- opt("cut-dir")
 cut <- as.Date(opt("cut"))
 drop_dir <- opt("drop")
@@ -433,6 +443,7 @@ for (endpoint in c("OS", "EFS")) {
 # --- laboratory, kinetics and long-term safety (endpoints.md, Laboratory toxicity, Cellular
 # kinetics, Long-term safety): from ADLB and ADPC, and the raw long-term file ------------------
 plan_number <- function(key, default) {
+  if (!is.na(param(paste0("labs.", key)))) return(param(paste0("labs.", key)))
   path <- file.path(cut_dir, "analysis_plan.toml")
   if (!file.exists(path)) return(default)
   line <- grep(paste0("^\\s*", key, "\\s*="), readLines(path, warn = FALSE), value = TRUE)
@@ -532,16 +543,19 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
 }
 
 # --- safety: the headline rates and the safety stopping rule (endpoints.md, "Interim analyses")
-# The plan's choices are read from the text stopping_rules.csv shows (window, prior, threshold,
-# probability, minimum evaluable); every count is made here from ADSL and ADAE.
+# The plan's choices (window, prior, threshold, probability, minimum evaluable) are the --param
+# numbers; without them, read from the text stopping_rules.csv shows. Every count is made here
+# from ADSL and ADAE.
 rules <- pipeline_table("stopping_rules.csv")
 safety_rule <- rules[rules$rule_id == "safety", ]
 number_after <- function(text, pattern) as.numeric(sub(pattern, "\\1", regmatches(text, regexpr(pattern, text))))
-window <- number_after(safety_rule$data, "<= day ([0-9]+)")
-prior <- as.numeric(strsplit(sub(".*prior Beta\\(([^)]*)\\).*", "\\1", safety_rule$boundary), ", ")[[1]])
-threshold <- number_after(safety_rule$boundary, "P\\(rate > ([0-9.]+) \\| data\\)")
-probability <- number_after(safety_rule$boundary, "\\| data\\) > ([0-9.]+)")
-min_evaluable <- number_after(safety_rule$boundary, "from ([0-9]+) evaluable")
+given_or <- function(key, from_text) if (is.na(param(key))) from_text else param(key)
+window <- given_or("safety.window_days", number_after(safety_rule$data, "<= day ([0-9]+)"))
+prior <- c(param("safety.prior_a"), param("safety.prior_b"))
+if (anyNA(prior)) prior <- as.numeric(strsplit(sub(".*prior Beta\\(([^)]*)\\).*", "\\1", safety_rule$boundary), ", ")[[1]])
+threshold <- given_or("safety.threshold", number_after(safety_rule$boundary, "P\\(rate > ([0-9.]+) \\| data\\)"))
+probability <- given_or("safety.probability", number_after(safety_rule$boundary, "\\| data\\) > ([0-9.]+)"))
+min_evaluable <- given_or("safety.min_evaluable", number_after(safety_rule$boundary, "from ([0-9]+) evaluable"))
 adae <- xpt("adae")
 saf <- adsl[!is.na(adsl$SAFFL) & adsl$SAFFL == "Y", ]
 flag <- function(x) !is.na(x) & x == "Y"
@@ -563,14 +577,53 @@ posterior <- pbeta(threshold, prior[1] + x, prior[2] + n - x, lower.tail = FALSE
 add("stopping rule", "safety", "evaluable", "P(rate > threshold | data)", safety_rule$statistic, posterior, 1e-9)
 add("stopping rule", "safety", "evaluable", "crossed (1 yes, 0 no)", as.numeric(safety_rule$crossed == "true"),
   as.numeric(n >= min_evaluable && posterior > probability), 0)
-# the Simon efficacy rule: its design (r1 of n1) as the boundary states it, the count made here.
+# Simon's optimal two-stage design (Simon 1989): among (r1/n1, r/n) with type I error <= alpha
+# and power >= 1 - beta, the smallest expected size under p0; every n up to 90 is searched
+# (Table 1: p0 0.05, p1 0.25 -> 0/9, 2/17; p0 0.10, p1 0.30 -> 1/10, 5/29).
+simon_optimal <- function(p0, p1, alpha, beta, n_max = 90) {
+  best <- NULL
+  for (n in 2:n_max) {
+    r <- 0:n
+    for (n1 in 1:(n - 1)) {
+      x1 <- 0:n1
+      reject <- lapply(c(p0, p1), function(p) {
+        m <- dbinom(x1, n1, p) * pbinom(outer(x1, r, function(x, k) k - x), n - n1, p, lower.tail = FALSE)
+        outer(x1, x1, "<") %*% m  # row r1 + 1: P(X1 > r1 and X1 + X2 > r)
+      })
+      ok <- reject[[1]] <= alpha & reject[[2]] >= 1 - beta & outer(x1, r, "<=")
+      for (i in which(rowSums(ok) > 0)) {
+        en <- n1 + pbinom(i - 1, n1, p0, lower.tail = FALSE) * (n - n1)
+        if (is.null(best) || en < best$en - 1e-12) best <- list(r1 = i - 1, n1 = n1, r = which(ok[i, ])[1] - 1, n = n, en = en)
+      }
+    }
+  }
+  best
+}
+# the Simon efficacy rule: its design computed here from the plan's p0, p1, alpha and beta
+# (beside the r1/n1, r/n its boundary states), the count made here.
 # Stage 1 is the first n1 of the efficacy set in order of infusion (not the first n1 to become
 # evaluable); each counts once its day-42 window closed, responder or not. Crossed when all n1
 # are evaluable with r1 or fewer responders, or when it is certain: the responders so far plus
 # every one of the n1 still open or not yet infused are r1 or fewer.
 simon <- rules[rules$rule_id == "efficacy_futility", ]
-r1 <- number_after(simon$boundary, "if <= ([0-9]+) of the first")
-n1 <- number_after(simon$boundary, "of the first ([0-9]+) respond")
+stated <- c(
+  r1 = number_after(simon$boundary, "if <= ([0-9]+) of the first"),
+  n1 = number_after(simon$boundary, "of the first ([0-9]+) respond"),
+  r = number_after(simon$boundary, "promising if > ([0-9]+) of"),
+  n = number_after(simon$boundary, "promising if > [0-9]+ of ([0-9]+)")
+)
+design_given <- !anyNA(sapply(c("p0", "p1", "alpha", "beta"), function(k) param(paste0("efficacy.", k))))
+if (design_given) {
+  design <- simon_optimal(param("efficacy.p0"), param("efficacy.p1"), param("efficacy.alpha"), param("efficacy.beta"))
+  for (k in names(stated)) {
+    add("stopping rule", "efficacy_futility", "design", paste("Simon optimal design:", k), stated[[k]], design[[k]], 0)
+  }
+  r1 <- design$r1
+  n1 <- design$n1
+} else {
+  r1 <- stated[["r1"]]
+  n1 <- stated[["n1"]]
+}
 eff <- adsl[flag(adsl$EFFFL), ]
 eff <- eff[order(eff$TRTSDT, eff$USUBJID), ]
 stage1 <- head(eff, n1)

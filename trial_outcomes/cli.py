@@ -453,7 +453,7 @@ def cmd_open(args: argparse.Namespace) -> int:
 
 
 def cmd_qc(args: argparse.Namespace) -> int:
-    from trial_outcomes.io.qc import AGREE, DISAGREE, run_qc
+    from trial_outcomes.io.qc import AGREE, DISAGREE, qc_parameters, run_qc
     from trial_outcomes.io.records import drop_files
     from trial_outcomes.provenance import changed_since_publication
 
@@ -483,7 +483,7 @@ def cmd_qc(args: argparse.Namespace) -> int:
         )
     report = Path(args.report) if args.report else out / ".qc" / f"{cut}-{folder.name}.csv"
     report.parent.mkdir(parents=True, exist_ok=True)
-    result = run_qc(folder, parse_cut(cut), drop, report)
+    result = run_qc(folder, parse_cut(cut), drop, report, qc_parameters(manifest["analysis_plan"]["parameters"]))
     print(result.summary)
     if result.ran:
         print(f"report: {report.absolute()}")

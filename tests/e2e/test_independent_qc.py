@@ -91,6 +91,35 @@ def test_a_safety_rule_counting_subjects_not_yet_followed_fails_the_independent_
     ], wrong.rows()
 
 
+def test_a_simon_design_computed_wrong_fails_the_independent_qc(tmp_path, monkeypatch):
+    """R computes Simon's optimal design itself from the plan's p0 0.6, p1 0.8, alpha 0.05
+    and beta 0.2 (7/11, 30/43: Simon 1989's table gives the same), no longer reading it
+    from the pipeline's boundary text. A pipeline whose search returned the design with
+    the first stage one subject longer (r1/n1 7/12) states 7 of the first 12, and R's
+    design rows say n1 disagrees; R counts stage 1 over its own first 11."""
+    needs_r()
+    from dataclasses import replace
+
+    from trial_outcomes.analysis import stopping
+
+    original = stopping.simon_design
+
+    def longer_stage_1(p0, p1, alpha, beta, n_max=90):
+        return replace(original(p0, p1, alpha, beta, n_max), n1=12)
+
+    monkeypatch.setattr(stopping, "simon_design", longer_stage_1)
+    result, cut = materialize_cut(SAMPLE, tmp_path / "out", "2024-03-31")
+    assert result.success, [e.message for e in result.get_step_failure_events()]
+    report = pl.read_csv(tmp_path / "out" / cut / QC_REPORT, infer_schema_length=0)
+    design = report.filter(pl.col("group") == "design")
+    assert design.select("statistic", "pipeline", "r", "agrees").rows() == [
+        ("Simon optimal design: r1", "7", "7", "yes"),
+        ("Simon optimal design: n1", "12", "11", "no"),
+        ("Simon optimal design: r", "30", "30", "yes"),
+        ("Simon optimal design: n", "43", "43", "yes"),
+    ], design.rows()
+
+
 def test_a_part_the_qc_cannot_read_is_said_not_run_never_left_out(materialized, small_drop_master, tmp_path):
     """The drop's long_term_followup as Parquet (the QC reads CSV): its long-term safety
     rows were silently absent (412 rows where the CSV drop gave 439). Now one row says

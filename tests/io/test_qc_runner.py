@@ -56,3 +56,25 @@ def test_without_rscript_the_qc_is_not_run_and_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("TRIAL_RSCRIPT", str(tmp_path / "no-such-Rscript"))
     result = run_qc(tmp_path, CUT, None, tmp_path / "qc_report.csv")
     assert result.status == NOT_RUN and "Rscript not found" in result.summary
+
+
+def test_the_plans_numbers_reach_the_r_program_as_params(tmp_path, monkeypatch):
+    """The stopping rules' and the laboratory numbers of the plan (as ``parameters()``
+    gives them) are passed as ``--param section.key=value``; booleans, texts and other
+    sections are not."""
+    from trial_outcomes.io.qc import qc_parameters
+    from trial_outcomes.plan import load_plan
+
+    given = qc_parameters(load_plan().parameters())
+    assert given["efficacy.p0"] == 0.6 and given["efficacy.beta"] == 0.2
+    assert given["safety.prior_b"] == 4.5 and given["safety.window_days"] == 30
+    assert given["labs.bcell_aplasia_below"] == 50
+    assert all(k.split(".")[0] in ("safety", "efficacy", "labs") for k in given)
+    assert qc_parameters({"efficacy": {"p0": 0.5, "flag": True, "name": "x"}, "notify": {"retries": 2}}) == {
+        "efficacy.p0": 0.5
+    }
+    args = tmp_path / "args"
+    body = f'echo "$@" > {args}\n' + _report_arg() + f'printf "{HEADER}" > "$out"\nexit 0\n'
+    monkeypatch.setenv("TRIAL_RSCRIPT", str(_rscript(tmp_path, body)))
+    run_qc(tmp_path, CUT, None, tmp_path / "qc_report.csv", {"efficacy.p0": 0.6, "safety.window_days": 30.0})
+    assert "--param efficacy.p0=0.6 --param safety.window_days=30.0" in args.read_text()

@@ -8,7 +8,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from trial_outcomes.assets.shared import code_version, cut_asset
-from trial_outcomes.io.qc import DISAGREE, PROGRAM, QC_REPORT, run_qc
+from trial_outcomes.io.qc import DISAGREE, PROGRAM, QC_REPORT, qc_parameters, run_qc
 from trial_outcomes.io.store import OutputStore
 
 CHECK = "double_programming"
@@ -44,7 +44,7 @@ def independent_qc(context: AssetExecutionContext, output_store: dg.ResourcePara
     ran. The R program writes its report into the run's working folder itself."""
     folder = output_store.work_dir
     spec = output_store.spec
-    result = run_qc(folder, spec.cut, spec.data_dir, folder / QC_REPORT)
+    result = run_qc(folder, spec.cut, spec.data_dir, folder / QC_REPORT, qc_parameters(spec.plan.parameters()))
     context.log.info(result.summary)
     yield dg.Output(
         result,

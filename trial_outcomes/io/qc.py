@@ -13,8 +13,10 @@ import datetime as dt
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -53,9 +55,29 @@ def rscript() -> str | None:
     return shutil.which(os.environ.get("TRIAL_RSCRIPT", "Rscript"))
 
 
-def run_qc(cut_dir: Path, cut: dt.date, drop: Path | None, report: Path) -> QcResult:
+#: the plan's sections whose numbers the R program takes as given (``--param section.key=value``):
+#: the stopping rules' designs and the laboratory thresholds
+QC_PLAN_SECTIONS = ("safety", "efficacy", "labs")
+
+
+def qc_parameters(parameters: Mapping[str, Any]) -> dict[str, float]:
+    """The plan's numbers the R program is given, as ``section.key``: from
+    ``AnalysisPlan.parameters()`` in a run, from the manifest's copy of them for a
+    published cut. R then computes the Simon design from p0, p1, alpha and beta
+    itself, instead of reading it from the pipeline's own boundary text."""
+    return {
+        f"{section}.{key}": float(value)
+        for section in QC_PLAN_SECTIONS
+        for key, value in sorted(parameters.get(section, {}).items())
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
+
+
+def run_qc(
+    cut_dir: Path, cut: dt.date, drop: Path | None, report: Path, parameters: Mapping[str, float] | None = None
+) -> QcResult:
     """Run ``qc/qc.R`` on the cut's files in ``cut_dir`` (and the raw ``drop``), writing
-    ``report``."""
+    ``report``; ``parameters`` (``qc_parameters``) are the plan's numbers."""
     program = rscript()
     if program is None:
         return QcResult(NOT_RUN, finding="not run: Rscript not found (install R, survival and cmprsk)")
@@ -63,6 +85,8 @@ def run_qc(cut_dir: Path, cut: dt.date, drop: Path | None, report: Path) -> QcRe
         return QcResult(NOT_RUN, finding=f"not run: {PROGRAM} not found (run from a checkout)")
     command = [program, "--vanilla", str(PROGRAM), "--cut-dir", str(cut_dir), "--cut", cut.isoformat()]
     command += ["--out", str(report)] + (["--drop", str(drop)] if drop is not None else [])
+    for key, value in (parameters or {}).items():
+        command += ["--param", f"{key}={value!r}"]
     report.unlink(missing_ok=True)  # an earlier report is never read back as this run's
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)
