@@ -498,6 +498,13 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
   }
   add("kinetics", "CAR_TRANSGENE", "every subject", "subjects whose Cmax or AUC0-28d differ", 0, length(differ), 0,
     note = if (length(differ)) paste("e.g.", paste(head(differ, 5), collapse = " ")) else "")
+  # each subject's day-28 response group, from the CR/CRi by day 28 derived above
+  at_subj <- match(k$USUBJID, subj$USUBJID)
+  group_r <- ifelse(pending_28[at_subj], "Pending",
+    ifelse(responder_28[at_subj], "CR/CRi by day 28", "No CR/CRi by day 28"))
+  regrouped <- k$USUBJID[is.na(group_r) | k$response != group_r]
+  add("kinetics", "CAR_TRANSGENE", "every subject", "subjects whose day-28 response group differs", 0,
+    length(regrouped), 0, note = if (length(regrouped)) paste("e.g.", paste(head(regrouped, 5), collapse = " ")) else "")
   long <- pipeline_table("long_term_safety.csv")
   ltfu <- if (is.na(drop_dir)) NULL else tryCatch(raw_csv("long_term_followup"), qc_not_run = function(e) NULL)
   # a date the QC cannot read is "not run", said below, never an error of the whole QC

@@ -44,6 +44,17 @@ def test_cmax_tmax_auc_and_tlast_worked_example():
     ]
 
 
+def test_a_cri_by_day_28_is_in_the_cr_cri_group():
+    """S1 in CRi on day 28 (not CR): grouped "CR/CRi by day 28" as its label says, not
+    among the non-responders (the group read the CR-only flag until 2026-11-30)."""
+    t = Trial()
+    t.enrol("S1").infuse("S1").assess("S1", 28, "CRi", 0.0)
+    t.lab("S1", "CAR_TRANSGENE", (0, 0.0), (7, 1000), (14, 4000), (28, 500), blq=False)
+    d = t.derive(cut_day=200)
+    adpc = kinetics.derive_adpc(labs.derive_adlb(d.records["labs"], d.adsl, labs.Limits()))
+    assert kinetics.parameters(adpc, d.adsl)["response"].to_list() == ["CR/CRi by day 28"]
+
+
 def test_summary_geometric_mean_and_cv():
     """All: Cmax 4000 and 800: geometric mean sqrt(4000 x 800) = 1788.854; the logs
     differ by ln 5, so their variance is (ln 5)^2 / 2 = 1.29514 and the geometric CV is

@@ -58,17 +58,19 @@ def trapezoid(days: list[int], values: list[float]) -> float:
 
 
 #: the ADSL columns ``parameters`` reads
-ADSL_COLUMNS = ("USUBJID", "SAFFL", "TRTSDT", "DTHDT", "CR28FL", "D28PNDFL")
+ADSL_COLUMNS = ("USUBJID", "SAFFL", "TRTSDT", "DTHDT", "CRFL", "D28PNDFL")
 
 
 def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = None) -> pl.DataFrame:
     """``kinetics.csv``: per infused subject with a transgene sample on day 0 or later:
     Cmax and Tmax over days 0-28 (the first day of the largest quantifiable value), AUC
     from day 0 to the last sample on or before day 28 (no extrapolation; empty with fewer
-    than two samples) and the last quantifiable day at the cut, with the day-28 response.
+    than two samples) and the last quantifiable day at the cut, with the day-28 response
+    (CR or CRi by day 28, ``CRFL``: until 2026-11-30 ``CR28FL``, CR alone, which put a
+    CRi among the non-responders under the label "CR/CRi by day 28").
     A subject alive whose day 28 is after the cut has no Cmax, Tmax or AUC yet (a partial
     window would understate them)."""
-    infused = adsl.filter(pl.col("SAFFL") == "Y").select("USUBJID", "CR28FL", "D28PNDFL", "TRTSDT", "DTHDT")
+    infused = adsl.filter(pl.col("SAFFL") == "Y").select("USUBJID", "CRFL", "D28PNDFL", "TRTSDT", "DTHDT")
     samples = adpc.filter(pl.col("ADY") >= 0).sort("USUBJID", "ADY")
     grouped = samples.group_by("USUBJID", maintain_order=True).agg(pl.col("ADY"), pl.col("AVAL"), pl.col("BLQFL"))
     response = {r["USUBJID"]: r for r in infused.iter_rows(named=True)}
@@ -85,7 +87,7 @@ def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = Non
         subject = response[r["USUBJID"]]
         if cut is not None and subject["DTHDT"] is None and (cut - subject["TRTSDT"]).days < AUC_END_DAY:
             peak, tmax, auc = 0.0, None, None  # the window is open at the cut
-        group = "Pending" if subject["D28PNDFL"] == "Y" else RESPONSE_GROUPS[0 if subject["CR28FL"] == "Y" else 1]
+        group = "Pending" if subject["D28PNDFL"] == "Y" else RESPONSE_GROUPS[0 if subject["CRFL"] == "Y" else 1]
         rows.append(
             {
                 "USUBJID": r["USUBJID"],
