@@ -247,8 +247,11 @@ def test_a_stratified_level_alone_in_a_stratum_without_events_drops_out():
     """A and B in stratum S1 as above, C alone in S2 at 3 and 30, both censored:
     ``survdiff(Surv(t, e) ~ g + strata(s))`` gives 0.4476013041 on 1 df, p
     0.5034762633 (a reviewer's MRD-persistent stratum without events: "not testable"
-    before). With an event at 3 in S2, C's expected count is 1 and its variance 0:
-    survdiff stops ("system is exactly singular"), so the test is empty with why."""
+    before). With an event at 3 in S2, C's expected count is 1 and its variance 0: C is
+    never at risk with A or B, so the test is A against B on 1 df, the same 0.4476013041
+    (SAS's generalized inverse; survdiff stops, "system is exactly singular", and on
+    other data counts C's degree of freedom: a reviewer's 2.943 on 2 df, p 0.230, where
+    A against B alone gives 1 df, p 0.086). The note says C was compared with none."""
     time, event, group = _A_B_C
     time = np.concatenate([time[:8], [3.0, 30.0]])
     strata = np.array(["S1"] * 8 + ["S2"] * 2)
@@ -258,9 +261,34 @@ def test_a_stratified_level_alone_in_a_stratum_without_events_drops_out():
         pytest.approx(0.4476013041, rel=1e-9),
         pytest.approx(0.5034762633, rel=1e-9),
     )
-    stopped = logrank_test(time, np.concatenate([event[:8], [1, 0]]), group, strata)
-    assert (stopped.statistic, stopped.p_value) == (None, None)
-    assert stopped.reason == "not testable: within the strata, a level has no other level to compare with"
+    alone = logrank_test(time, np.concatenate([event[:8], [1, 0]]), group, strata)
+    assert (alone.df, alone.statistic, alone.p_value, alone.reason) == (
+        1,
+        pytest.approx(0.4476013041, rel=1e-9),
+        pytest.approx(0.5034762633, rel=1e-9),
+        None,
+    )
+    assert alone.note == (
+        "on 1 df, not 2: C never at risk together with another level within a stratum, so compared with none"
+    )
+
+
+def test_levels_compared_only_in_separate_strata_lose_the_comparisons_no_one_informs():
+    """A, B in S1 and C, D in S2 (the same times in each): V is block-diagonal, of rank 2,
+    so the test has 2 df, not 3, and equals the sum of the two strata's own 1-df
+    statistics, 0.4476013041 each (the A-B data above): 0.8952026082, p exp(-0.895/2)
+    = 0.6392 (a chi-square on 2 df has survival exp(-x/2))."""
+    time, event, _ = _A_B_C
+    time, event = np.concatenate([time[:8], time[:8]]), np.concatenate([event[:8], event[:8]])
+    group = np.array(["A"] * 4 + ["B"] * 4 + ["C"] * 4 + ["D"] * 4)
+    strata = np.array(["S1"] * 8 + ["S2"] * 8)
+    test = logrank_test(time, event, group, strata)
+    assert test.df == 2 and test.statistic == pytest.approx(2 * 0.4476013041, rel=1e-9)
+    assert test.p_value == pytest.approx(np.exp(-0.4476013041), rel=1e-9)
+    assert (
+        test.note
+        == "on 2 df, not 3: some levels are never at risk together within a stratum, and those comparisons are left out"
+    )
 
 
 def test_one_group_at_risk_at_every_event_is_not_a_test():

@@ -19,6 +19,7 @@ class TestResult:
     df: int
     p_value: float | None
     reason: str | None = None
+    note: str | None = None  # a test computed with a caveat (levels left out of it, and why)
 
 
 def _logrank_parts(
@@ -45,21 +46,24 @@ def _logrank_parts(
 def logrank_test(
     time: np.ndarray, event: np.ndarray, group: np.ndarray, strata: np.ndarray | None = None
 ) -> TestResult:
-    """Unweighted log-rank chi-square on k - 1 df, as R ``survdiff`` (rho = 0); with
-    ``strata``, the stratified test of ``survdiff(Surv ~ group + strata(s))``: O - E
-    and V summed over the strata, each computed within its stratum.
+    """Unweighted log-rank chi-square, as R ``survdiff`` (rho = 0) and SAS PROC
+    LIFETEST; with ``strata``, the stratified test of ``survdiff(Surv ~ group +
+    strata(s))``: O - E and V summed over the strata, each computed within its stratum.
 
-    The statistic is (O - E)' V^-1 (O - E) as ``survdiff`` forms it: over the groups
-    with an expected count above 0 (summed over the strata), less the first of them, on
-    as many degrees of freedom. A group with nobody at risk at any event time drops
-    out, and the degrees of freedom with it (before, it stayed in through a generalized
-    inverse and kept its degree of freedom: a reviewer's stratified test, whose
-    MRD-persistent stratum had no event, was "not testable" where R tests the other two
-    levels on 1 df). Where ``survdiff`` stops (V singular) or would test one group
-    against nothing (chi-square 0 on 0 df), the statistic is empty with the reason.
-    Vectorized over times (lifelines' ``multivariate_logrank_test`` gives the same
-    numbers a hundred times slower on 100,000 subjects, and has no strata); held to
-    ``survdiff`` by the reference tests.
+    The statistic is (O - E)' V^- (O - E) with V^- a generalized inverse, on as many
+    degrees of freedom as V has rank (SAS's form). Where V has rank k - 1 (the usual
+    case) this is ``survdiff``'s statistic: R solves with one group left out. Where it
+    has less, some levels are never at risk together with another level at an event
+    time (a group with nobody at risk at any event time; a level alone in its stratum,
+    as disease status within the response stratum): those comparisons carry no
+    information and no degree of freedom, and ``note`` says so. There ``survdiff`` stops
+    (a singular variance), or, depending on rounding, counts a degree of freedom for
+    each (a reviewer's EFS by disease status: 2.943 on 2 df, p 0.230, for R's 2.943 on
+    1 df, p 0.086, over the two levels that share a stratum). With no comparison left
+    (V of rank 0) the statistic is empty with the reason. Vectorized over times
+    (lifelines' ``multivariate_logrank_test`` gives the same numbers a hundred times
+    slower on 100,000 subjects, and has no strata); held to ``survdiff`` by the
+    reference tests.
     """
     from scipy.special import chdtrc
 
@@ -82,24 +86,37 @@ def logrank_test(
             part_diff, part_var, part_expected = _logrank_parts(time[rows], event[rows], g[rows], k)
             diff, variance, expected = diff + part_diff, variance + part_var, expected + part_expected
     kept = np.flatnonzero(expected > 0)  # survdiff: df <- (etmp > 0)
-    df = len(kept) - 1
-    if df < 1:
+    if len(kept) < 2:
         return TestResult(name, None, 0, None, "not testable: only one group has anyone at risk at an event time")
-    tested = kept[1:]
-    diff, variance = diff[tested], variance[np.ix_(tested, tested)]
-    if np.linalg.matrix_rank(variance) < df:
-        # R's survdiff stops here ("system is computationally singular")
-        reason = (
-            "within the strata, a level has no other level to compare with"
-            if strata is not None
-            else "the variance of the groups is singular"
-        )
-        return TestResult(name, None, df, None, f"not testable: {reason}")
-    chisq = float(diff @ np.linalg.solve(variance, diff))
+    diff, variance = diff[kept], variance[np.ix_(kept, kept)]
+    values, vectors = np.linalg.eigh(variance)
+    positive = values > RANK_TOLERANCE * max(float(values.max()), 0.0)
+    df = int(positive.sum())
+    within = " within a stratum" if strata is not None else ""
+    if df < 1:
+        return TestResult(name, None, 0, None, f"not testable: no two groups are at risk at an event time{within}")
+    projected = vectors[:, positive].T @ diff
+    chisq = float(np.sum(projected**2 / values[positive]))
     p_value = float(chdtrc(df, chisq))
     if not (np.isfinite(chisq) and np.isfinite(p_value)):
         return TestResult(name, None, df, None, "statistic not finite")
-    return TestResult(name, chisq, df, p_value)
+    note = None
+    if df < len(kept) - 1:
+        zero = RANK_TOLERANCE * float(values.max())
+        alone = [str(levels[group]) for i, group in enumerate(kept) if variance[i, i] <= zero]
+        left_out = (
+            f"{', '.join(alone)} never at risk together with another level{within}, so compared with none"
+            if alone
+            else f"some levels are never at risk together{within}, and those comparisons are left out"
+        )
+        note = f"on {df} df, not {len(kept) - 1}: {left_out}"
+    return TestResult(name, chisq, df, p_value, note=note)
+
+
+#: eigenvalues of the log-rank variance below this fraction of the largest are zero (rounding:
+#: a level alone in its stratum gives 1e-16 of it; a subject at risk at one event time among
+#: 100,000 gives 1e-9)
+RANK_TOLERANCE = 1e-12
 
 
 @dataclass(frozen=True)
@@ -112,6 +129,7 @@ class HazardRatio:
     ucl: float | None
     p_value: float | None
     reason: str | None = None
+    note: str | None = None  # a test computed with a caveat (levels left out of it, and why)
 
 
 def _estimable(hr: float, lcl: float, ucl: float, p: float) -> HazardRatio:

@@ -233,7 +233,12 @@ def pooled_tests(adtte: pl.DataFrame, factor: str, reference: str, others: list[
         out.append(
             base
             | {"test": "log-rank across trials", "factor": "TRIAL", "level": "all", "strata": None}
-            | {"statistic": across.statistic, "df": across.df, "p": across.p_value, "note": across.reason}
+            | {
+                "statistic": across.statistic,
+                "df": across.df,
+                "p": across.p_value,
+                "note": across.reason or across.note,
+            }
         )
         known = rows.filter(pl.col(factor).is_not_null())
         t2, e2 = _arrays(known)
@@ -242,7 +247,7 @@ def pooled_tests(adtte: pl.DataFrame, factor: str, reference: str, others: list[
             base
             | {"n": known.height, "n_events": int(e2.sum())}
             | {"test": "stratified log-rank", "factor": factor, "level": "all", "strata": "TRIAL"}
-            | {"statistic": strat.statistic, "df": strat.df, "p": strat.p_value, "note": strat.reason}
+            | {"statistic": strat.statistic, "df": strat.df, "p": strat.p_value, "note": strat.reason or strat.note}
         )
         if not others:
             out.append(

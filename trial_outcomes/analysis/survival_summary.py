@@ -129,6 +129,8 @@ def _summarise(
     )
     if test is not None and test.reason:
         notes.append(f"{test.test} test not computed: {test.reason}")
+    elif test is not None and test.note:
+        notes.append(f"{test.test} test {test.note}")
     details = {
         "endpoint": endpoint,
         "analysis": analysis,

@@ -173,7 +173,9 @@ def logrank_table(inp: ReportInputs) -> Table | None:
         align=["left", "left", "right", "right", "right", "right", "left"],
         population="As each endpoint; subjects without a value of the subgroup or a stratum left out.",
         method="R's survdiff(Surv ~ subgroup + strata(...)): observed minus expected and its variance summed over "
-        "the strata (the analysis plan's [models] logrank_strata).",
+        "the strata (the analysis plan's [models] logrank_strata); df = the rank of that variance (SAS's "
+        "generalized inverse), so a level never at risk with another within a stratum is compared with none "
+        "(where survdiff stops on the singular variance).",
     )
 
 

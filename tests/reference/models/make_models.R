@@ -21,10 +21,22 @@ crr_block <- function(fit) {
 }
 strat_block <- function(formula, data) {
   s <- tryCatch(survdiff(formula, data = data), error = function(e) NULL)
-  if (is.null(s)) return(list(chisq = NA, p = NA))  # survdiff stops: singular variance
+  if (is.null(s)) {
+    # survdiff stops on a singular variance: a level alone in its stratum is never compared
+    # with another, so the test is the one over the levels that share a stratum with another
+    # level (the generalized inverse's test, SAS's form, on that many levels less one df)
+    v <- all.vars(formula)[3]
+    st <- sub("^strata\\((.*)\\)$", "\\1", attr(terms(formula), "term.labels")[2])
+    seen <- table(data[[v]], data[[st]]) > 0
+    shared <- rownames(seen)[rowSums(seen[, colSums(seen) > 1, drop = FALSE]) > 0]
+    kept <- data[data[[v]] %in% shared, ]
+    s <- survdiff(formula, data = kept)
+    df <- length(shared) - 1
+    return(list(chisq = s$chisq, p = pchisq(s$chisq, df, lower.tail = FALSE), df = df))
+  }
   df <- length(s$n) - 1
   if (!is.null(dim(s$obs))) df <- nrow(s$obs) - 1
-  list(chisq = s$chisq, p = pchisq(s$chisq, df, lower.tail = FALSE))
+  list(chisq = s$chisq, p = pchisq(s$chisq, df, lower.tail = FALSE), df = df)
 }
 
 # --- survival::lung: multivariable Cox, cox.zph, stratified log-rank -----------------------
