@@ -271,3 +271,34 @@ def test_a_cut_re_analysed_under_another_plan_records_what_it_revises(drop, tmp_
     assert main(["run", "--data", str(drop), "--cut", CUT, "--out", str(out), "--quiet"]) == status
     assert "published v003" in capsys.readouterr().out
     assert _manifest(out)["revises"]["same_outputs_as"] == "v001"
+
+
+def test_the_changes_since_the_previous_cut_name_no_subject_in_the_open_report(drop, tmp_path):
+    """A reviewer found the new subjects, deaths and relapses named in the open report's
+    table of changes. Published 2021-06-30 then 2023-12-31 in one folder: the closed
+    report names them in a table of its own; neither open report (HTML, PDF) names any
+    subject of the drop. "Lost or withdrawn" counts the infused, as the disposition
+    table does (a subject withdrawn before infusion is "not infused" there)."""
+    import subprocess
+
+    out = tmp_path / "out"
+    assert run_pipeline(drop, out, "2021-06-30").success
+    assert run_pipeline(drop, out, CUT).success
+    folder = out / CUT
+    comparison = pl.read_csv(folder / "cut_comparison.csv", infer_schema=False)
+    assert comparison["previous_cut"][0] == "2021-06-30"
+    adsl = pl.read_parquet(folder / "adsl.parquet")
+    lost = adsl.filter((pl.col("SAFFL") == "Y") & pl.col("DISPSTAT").is_in(["LOST", "WITHDRAWN"])).height
+    row = comparison.filter(pl.col("item") == "Lost or withdrawn (infused)").row(0, named=True)
+    assert int(row["current"]) == lost
+    new = comparison.filter(pl.col("item") == "New subjects").row(0, named=True)
+    assert int(new["current"]) > 0 and new["change"]
+    closed = (folder / "report.html").read_text()
+    assert "Subjects new since the interim analysis of 2021-06-30" in closed
+    assert new["change"].split(",")[0] in closed
+    subjects = adsl["USUBJID"].to_list()
+    pdf = subprocess.run(["pdftotext", str(folder / "report_open.pdf"), "-"], capture_output=True, text=True).stdout
+    for text in ((folder / "report_open.html").read_text(), pdf):
+        assert "Changes since the interim analysis of 2021-06-30" in text
+        leaked = [s for s in subjects if s in text]
+        assert not leaked, leaked[:5]

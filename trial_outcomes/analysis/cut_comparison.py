@@ -9,6 +9,8 @@ from trial_outcomes.dates import DAYS_PER_MONTH
 from trial_outcomes.formatting import months, number, pct, signed
 
 COLUMNS = {name: col.dtype for name, col in CutComparison.columns().items()}
+#: the rows whose ``change`` names subjects (closed report only)
+NEW_ITEMS = ("New subjects", "New deaths", "New relapses")
 
 
 def _count(adsl: pl.DataFrame, expr: pl.Expr) -> int:
@@ -35,16 +37,18 @@ def compare_cuts(
         "Relapses": pl.col("RELDT").is_not_null(),
         "Consolidative HSCT": pl.col("HSCTDT").is_not_null(),
         "Deaths": pl.col("DTHDT").is_not_null(),
-        "Lost or withdrawn": pl.col("DISPSTAT").is_in(["LOST", "WITHDRAWN"]),
+        # among the infused, as the disposition table counts them (a subject withdrawn before
+        # infusion, after a manufacturing failure, is there as not infused)
+        "Lost or withdrawn (infused)": (pl.col("SAFFL") == "Y") & pl.col("DISPSTAT").is_in(["LOST", "WITHDRAWN"]),
     }
     for item, expr in counts.items():
         before, now = _count(prev_adsl, expr), _count(adsl, expr)
         rows.append({"item": item, "previous": str(before), "current": str(now), "change": signed(now - before, "", 0)})
     new_subjects = adsl.join(prev_adsl.select("USUBJID"), on="USUBJID", how="anti")
     rows.append(
-        {"item": "New subjects", "previous": "", "current": str(new_subjects.height), "change": _ids(new_subjects)}
+        {"item": NEW_ITEMS[0], "previous": "", "current": str(new_subjects.height), "change": _ids(new_subjects)}
     )
-    for label, col in (("New deaths", "DTHDT"), ("New relapses", "RELDT")):
+    for label, col in zip(NEW_ITEMS[1:], ("DTHDT", "RELDT"), strict=True):
         had = prev_adsl.filter(pl.col(col).is_not_null()).select("USUBJID")
         new = adsl.filter(pl.col(col).is_not_null()).join(had, on="USUBJID", how="anti")
         rows.append({"item": label, "previous": "", "current": str(new.height), "change": _ids(new)})

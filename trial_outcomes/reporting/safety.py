@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 
 from trial_outcomes import labels
+from trial_outcomes.analysis.cut_comparison import NEW_ITEMS
 from trial_outcomes.analysis.deaths import REPORTED, cause_and_fatal_syndrome_disagree, cause_category_from_text
 from trial_outcomes.analysis.listings import AESI, GRADE3, REPORT_EVENTS, REPORT_NARRATIVES, SAE
 from trial_outcomes.analysis.terms import crs_absence_query, lookalike_terms, lookalike_text, oddity
@@ -595,18 +596,31 @@ def changes_section(inp: ReportInputs) -> Section | None:
     if inp.comparison is None or inp.comparison.is_empty():
         return None
     previous = inp.comparison["previous_cut"][0]
+    # the rows naming subjects (cut_comparison.NEW_ITEMS) give their count here and their
+    # subjects in a table of the closed report only: the open report names no subject
     rows = [
-        [r["item"], r["previous"] or "", r["current"] or "", r["change"] or ""]
+        [r["item"], r["previous"] or "", r["current"] or "", "" if r["item"] in NEW_ITEMS else r["change"] or ""]
         for r in inp.comparison.iter_rows(named=True)
     ]
     table = Table(
         f"Changes since the interim analysis of {previous}",
-        ["Item", previous, inp.cut, "Change / subjects"],
+        ["Item", previous, inp.cut, "Change"],
         rows,
         align=["left", "right", "right", "left"],
-        population="As in each table of the two reports.",
+        population="As in each table of the two reports; lost or withdrawn among the infused (the disposition "
+        "table's rows).",
     )
-    return Section("Changes since the previous interim analysis", "changes", [table])
+    named = [[r["item"], r["change"]] for r in inp.comparison.iter_rows(named=True) if r["item"] in NEW_ITEMS]
+    subjects = Table(
+        f"Subjects new since the interim analysis of {previous}",
+        ["Item", "Subjects"],
+        [row for row in named if row[1]],
+        align=["left", "left"],
+        subject_level=True,
+    )
+    return Section(
+        "Changes since the previous interim analysis", "changes", [table, *([subjects] if subjects.rows else [])]
+    )
 
 
 def empty_statistics_note(inp: ReportInputs) -> Paragraph | None:
