@@ -302,3 +302,27 @@ def test_the_changes_since_the_previous_cut_name_no_subject_in_the_open_report(d
         assert "Changes since the interim analysis of 2021-06-30" in text
         leaked = [s for s in subjects if s in text]
         assert not leaked, leaked[:5]
+
+
+def test_an_open_report_naming_a_subject_stops_the_run_before_publication(drop, tmp_path, monkeypatch):
+    """The open report's guard (check report:open_report_names_no_subject, blocking): a
+    report block that named a subject outside the subject-level tables, as the changes
+    table did, fails the run and publishes nothing, naming the subject."""
+    from trial_outcomes.reporting import report as report_module
+    from trial_outcomes.reporting.content import Paragraph
+
+    subject = pl.read_csv(drop / "enrolment.csv", infer_schema=False)["subject_id"][0]
+    original = report_module.about
+
+    def leaking(inp):
+        section = original(inp)
+        section.blocks.append(Paragraph(f"A note about {subject}."))
+        return section
+
+    monkeypatch.setattr(report_module, "about", leaking)
+    out = tmp_path / "out"
+    outcome = run_pipeline(drop, out, CUT)
+    assert not outcome.success
+    said = "\n".join(outcome.failures)
+    assert "open_report_names_no_subject" in said and f"the open report names 1 subject(s) ({subject})" in said
+    assert not (out / CUT).exists()

@@ -164,3 +164,13 @@ def test_the_drop_queries_are_on_page_1_and_stated_under_about():
         ["Files in the drop folder never read", queries[0].finding],
         ["Columns outside the data contract dropped unread", queries[1].finding],
     ]
+
+
+def test_subjects_named_finds_identifiers_as_words_not_inside_others():
+    """BR-001 named (also at a sentence's end), BR-01 not (it is inside BR-010 only), and
+    "S 7" (not a word: a space) found as text."""
+    from trial_outcomes.reporting.content import subjects_named
+
+    text = "New subjects: BR-001, BR-010. Died: BR-002. Also S 7 here."
+    assert subjects_named(text, ["BR-001", "BR-01", "BR-002", "BR-003", "S 7"]) == ["BR-001", "BR-002", "S 7"]
+    assert subjects_named("no one", ["BR-001"]) == []

@@ -22,13 +22,15 @@ from trial_outcomes.io.qc import QcResult
 from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.labels import endpoint as endpoint_label
 from trial_outcomes.provenance import short_version
-from trial_outcomes.reporting.content import Facts
+from trial_outcomes.reporting.content import Facts, subjects_named
 from trial_outcomes.reporting.figures import ADSL_COLUMNS as FIGURE_ADSL_COLUMNS
 from trial_outcomes.reporting.inputs import ADSL_COLUMNS as REPORT_ADSL_COLUMNS
 from trial_outcomes.reporting.safety import ADAE_COLUMNS as REPORT_ADAE_COLUMNS
 from trial_outcomes.reporting.summary import HEADLINE
 
 VERSION = code_version("assets/report.py", "reporting")
+#: the report's blocking check: the open report names no subject
+OPEN_REPORT_CHECK = "open_report_names_no_subject"
 UI_ENDPOINTS = ("OS", "EFS", "DFS", "CIR", "NRM", "DOR")
 #: the figures' metadata entries besides the curves: title -> file-name prefix (every figure is in one)
 UI_GALLERIES = {
@@ -118,6 +120,15 @@ def figures(
     kinds={"pdf", "html"},
     domain="report",
     ins={**reading(adsl=REPORT_ADSL_COLUMNS), **scanning(adae=REPORT_ADAE_COLUMNS)},
+    check_specs=[
+        dg.AssetCheckSpec(
+            OPEN_REPORT_CHECK,
+            asset="report",
+            blocking=True,
+            description="The open report (HTML and PDF from one content) names no subject of the cut: a leak "
+            "stops the run before anything is published",
+        )
+    ],
 )
 def report(
     settings: Run,
@@ -213,6 +224,7 @@ def report(
     for stem, shown in (("report", doc), ("report_open", doc.open_report())):
         files[f"{stem}.html"] = render_html(shown, figures).encode("utf-8")
         files[f"{stem}.pdf"] = render_pdf(shown, figures)
+    leaked = subjects_named(files["report_open.html"].decode("utf-8"), adsl["USUBJID"].to_list())
     summary = doc.sections[0]
     facts = next(b for b in summary.blocks if isinstance(b, Facts) and b.title == HEADLINE)
     rows = [{"item": label, "value": value} for label, value, _ in facts.rows]
@@ -227,4 +239,16 @@ def report(
             f" / {len(doc.figures)}",
             "pdf bytes (closed report)": len(files["report.pdf"]),
         },
+    )
+    shown = ", ".join(leaked[:10]) + (f" and {len(leaked) - 10} more" if len(leaked) > 10 else "")
+    yield dg.AssetCheckResult(
+        check_name=OPEN_REPORT_CHECK,
+        passed=not leaked,
+        description=(
+            f"the open report names {len(leaked)} subject(s) ({shown}): a defect of the report, not of the drop; "
+            "nothing is published"
+            if leaked
+            else "the open report names no subject"
+        ),
+        metadata={"subjects named": len(leaked)},
     )
