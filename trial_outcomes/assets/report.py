@@ -240,12 +240,12 @@ def report(
             "pdf bytes (closed report)": len(files["report.pdf"]),
         },
     )
-    shown = ", ".join(leaked[:10]) + (f" and {len(leaked) - 10} more" if len(leaked) > 10 else "")
+    named = ", ".join(leaked[:10]) + (f" and {len(leaked) - 10} more" if len(leaked) > 10 else "")
     yield dg.AssetCheckResult(
         check_name=OPEN_REPORT_CHECK,
         passed=not leaked,
         description=(
-            f"the open report names {len(leaked)} subject(s) ({shown}): a defect of the report, not of the drop; "
+            f"the open report names {len(leaked)} subject(s) ({named}): a defect of the report, not of the drop; "
             "nothing is published"
             if leaked
             else "the open report names no subject"
