@@ -66,7 +66,13 @@ def source_sha256() -> str:
 
 
 def short_version() -> str:
+    """The code version every page prints: the commit (``-dirty`` with uncommitted edits),
+    or outside a git checkout (a pip install, an unpacked archive) the package's version and
+    the first 12 hex digits of ``source_sha256``: never "unknown" (a reviewer's snapshot
+    printed "Code version unknown" on every page)."""
     v = code_version()
+    if v["git_commit"] == "unknown":
+        return f"{v['package_version'] or 'source'} sha256:{str(v['source_sha256'])[:12]}"
     return str(v["git_commit"])[:10] + ("-dirty" if v["dirty"] else "")
 
 

@@ -212,3 +212,16 @@ def test_a_new_version_of_the_same_drop_says_what_it_revises():
     assert revision(v001, manifest("E" * 64, "Q" * 64, rerun["outputs"])) is None
     assert revision(v001, manifest("D" * 64, "P" * 64, v001.manifest["outputs"])) is None
     assert revision(None, rerun) is None
+
+
+def test_the_code_version_outside_a_checkout_is_the_source_hash(monkeypatch):
+    """In a git checkout: the commit's first 10 digits, -dirty with edits. Outside one (a
+    pip install, an unpacked archive): the package version and the source's SHA-256, never
+    "unknown" on every page of the report."""
+    from trial_outcomes import provenance
+
+    facts = {"git_commit": "0123456789abcdef", "dirty": True, "package_version": "0.3.0", "source_sha256": "ab" * 32}
+    monkeypatch.setattr(provenance, "code_version", lambda: facts)
+    assert provenance.short_version() == "0123456789-dirty"
+    facts.update(git_commit="unknown", dirty=None)
+    assert provenance.short_version() == "0.3.0 sha256:abababababab"

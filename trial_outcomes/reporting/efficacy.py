@@ -234,7 +234,7 @@ def best_response_table(inp: ReportInputs) -> Table:
     )
     return Table(
         "Best overall response by day 28",
-        ["Response", *[f"{name} (N = {p.height})" for name, p in strata]],
+        ["Response", *[_evaluable_header(name, p) for name, p in strata]],
         rows,
         bold_rows=[len(rows) - 3],
         population="Efficacy set. Pending: day-42 window open at the cut, responder so far or not (in neither "
@@ -244,6 +244,14 @@ def best_response_table(inp: ReportInputs) -> Table:
         "or earlier at death, HSCT, new therapy, withdrawal or loss. For MRD-persistent entrants (in "
         "morphologic remission at entry) the response is MRD conversion (MRD < 0.01% at a CR/CRi).",
     )
+
+
+def _evaluable_header(name: str, part: pl.DataFrame) -> str:
+    """A column of the best-response table headed by its denominator: the percentages are
+    over the evaluable (a reviewer divided 22 by the efficacy set's 56, not by 47), with
+    the pending beside it."""
+    pending = int((part["D28PNDFL"] == "Y").sum())
+    return f"{name} (N = {part.height - pending} evaluable" + (f"; {pending} pending)" if pending else ")")
 
 
 def response_rates_table(inp: ReportInputs) -> Table:

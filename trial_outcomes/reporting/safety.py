@@ -24,6 +24,12 @@ TEAE = (
     "Treatment-emergent: onset from the first day of lymphodepletion until the first HSCT or new "
     "anti-leukemia therapy. Subjects counted once per row at their worst grade."
 )
+#: the AE tables count each AE record's grade; the board must not mistake it for the adjudicated one
+AS_REPORTED = (
+    " Grades as reported on the AE record (the investigator's); for CRS and ICANS the adjudicated grade "
+    "(the higher of the reported and the grade derived from daily monitoring), which the headline rates "
+    "and the safety stopping rule use, is in the CRS and ICANS table and can be higher."
+)
 
 
 def headline_table(inp: ReportInputs) -> Table:
@@ -52,7 +58,7 @@ def soc_table(inp: ReportInputs, table_name: str) -> Table:
     bold: list[int] = []
     for r in part.iter_rows(named=True):
         if r["row_type"] == "overall":
-            label = f"Any {table_name.lower().replace('teaes', 'TEAE')}"
+            label = "Any TEAE" if table_name == "All TEAEs" else f"Any {table_name.lower().replace('teaes', 'TEAE')}"
         elif r["row_type"] == "soc":
             label = r["soc"]
         else:
@@ -70,7 +76,7 @@ def soc_table(inp: ReportInputs, table_name: str) -> Table:
         rows,
         bold_rows=bold,
         population=SAFETY_POPULATION,
-        method=TEAE,
+        method=TEAE + AS_REPORTED,
         notes=notes,
     )
 
@@ -91,7 +97,7 @@ def pt_grade_table(inp: ReportInputs) -> Table:
         rows,
         bold_rows=[0],
         population=SAFETY_POPULATION,
-        method=TEAE + " CRS and ICANS graded by ASTCT 2019, others by CTCAE v5.0.",
+        method=TEAE + " CRS and ICANS graded by ASTCT 2019, others by CTCAE v5.0." + AS_REPORTED,
     )
 
 
@@ -115,7 +121,7 @@ def aesi_table(inp: ReportInputs) -> Table:
         population=SAFETY_POPULATION,
         notes=notes,
         method="Treatment-emergent. Prolonged cytopenia: grade >= 3 neutrophil or platelet count decreased "
-        "not resolved by day 28 (day 90 in ADAE's CYTO90FL).",
+        "not resolved by day 28 (day 90 in ADAE's CYTO90FL)." + AS_REPORTED,
     )
 
 

@@ -159,12 +159,15 @@ def executive_summary(inp: ReportInputs) -> Section:
             )
         )
     enrolled, infused = adsl.height, int((adsl["SAFFL"] == "Y").sum())
-    evaluable = int((adsl["EFFFL"] == "Y").sum())
+    efficacy = int((adsl["EFFFL"] == "Y").sum())
     pending = int(((adsl["EFFFL"] == "Y") & (adsl["D28PNDFL"] == "Y")).sum())
+    # the day-28 denominator named beside the efficacy set: a reviewer read "56 evaluable"
+    # above a rate over 47 (9 pending)
     items.append(
         (
-            "Enrolled / infused / evaluable",
-            f"{enrolled} / {infused} / {evaluable}" + (f" ({pending} pending day-28 response)" if pending else ""),
+            "Enrolled / infused / efficacy set",
+            f"{enrolled} / {infused} / {efficacy}"
+            + (f" ({efficacy - pending} evaluable for day 28, {pending} pending)" if pending else ""),
             "normal",
         )
     )
@@ -214,7 +217,11 @@ def executive_summary(inp: ReportInputs) -> Section:
     for measure in ("Grade >= 3 CRS (adjudicated)", "Grade >= 3 ICANS (adjudicated)"):
         r = _row(safety, measure=measure)
         if r is not None:
-            items.append((measure, _rate(r, "n_events"), "normal"))
+            # the evaluable denominator (followed through the window, or with the event) beside
+            # the safety set's, which the CRS and ICANS table uses: a reviewer saw 13/52 here and
+            # 13/56 there for the same events
+            whole = f"; {r['n_events']}/{infused} of all infused" if r["n"] < infused else ""
+            items.append((measure, _rate(r, "n_events") + whole, "normal"))
     queried = lookalike_headline(inp.adae)
     if queried is not None:
         items.append(queried)
@@ -223,11 +230,14 @@ def executive_summary(inp: ReportInputs) -> Section:
     d30 = int((adsl["DTH30FL"] == "Y").sum())
     d100 = int((adsl["DTH100FL"] == "Y").sum())
     group = {g: int((adsl["DTHCGR1"] == g).sum()) for g in labels.DEATH_GROUPS}
+    # an unknown cause in remission counts as NRM (endpoints.md v3, as registries count it): say how many
+    unknown = int(((adsl["DTHCGR1"] == "NRM") & (adsl["DTHCAT"] == "UNKNOWN")).sum())
     items.append(
         (
             "Deaths",
-            f"{deaths.height} of {enrolled} enrolled ({d30} within 30 and {d100} within 100 days of infusion): "
-            f"{group['LEUKEMIA']} from leukaemia, {group['NRM']} non-relapse mortality (in remission), "
+            f"{deaths.height} of {enrolled} enrolled ({d30} within 30 days of infusion; {d100} within 100 days, "
+            f"those included): {group['LEUKEMIA']} from leukaemia, {group['NRM']} non-relapse mortality (in "
+            "remission, no relapse recorded" + (f"; {unknown} of unknown cause, queried" if unknown else "") + "), "
             f"{group['NOT_IN_REMISSION']} of another cause not in remission",
             "normal",
         )
