@@ -18,6 +18,7 @@ from trial_outcomes.io.validation import (
     empty_required_files,
     isolated_latest_date,
     latest_record,
+    names_listed,
     orphan_records,
     rows_named,
     unknown_files,
@@ -362,3 +363,10 @@ def test_rows_are_named_file_by_file_and_a_long_list_is_cut():
     assert rows_named(many) == "c.csv rows 2, 3, 4, 5, 6, 7, 8, 9 and 3 more"
     three = pl.DataFrame({"file": ["c.csv"] * 3, "row": [4, 2, 3]})
     assert rows_named(three) == "c.csv rows 2, 3 and 4"
+
+
+def test_names_are_listed_escaped_and_cut():
+    """A file name with a line break is one escaped name; 15 names show 12, then "3 more"."""
+    assert names_listed(["new\nline.csv", "a.csv"]) == "new\\nline.csv, a.csv"
+    many = [f"f{i}.csv" for i in range(15)]
+    assert names_listed(many) == ", ".join(many[:12]) + " and 3 more"

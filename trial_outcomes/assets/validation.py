@@ -176,7 +176,8 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         passed=not unread,
         severity=dg.AssetCheckSeverity.WARN,
         description=(
-            f"{len(unread)} file(s) in the drop folder outside the data contract, never read: {', '.join(unread)}"
+            f"{len(unread)} file(s) in the drop folder outside the data contract, never read: "
+            f"{validation.names_listed(unread)}"
             if unread
             else "only the data contract's files"
         ),

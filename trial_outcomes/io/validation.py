@@ -20,7 +20,7 @@ from trial_outcomes.io.parse import empty_problems
 from trial_outcomes.io.readers import EXTENSIONS
 from trial_outcomes.io.records import DropQuery, Frames
 from trial_outcomes.schema import SCHEMAS
-from trial_outcomes.text import skeleton
+from trial_outcomes.text import printable, skeleton
 
 Records = Mapping[str, pl.DataFrame]
 
@@ -587,6 +587,19 @@ def rows_named(problems: pl.DataFrame, shown: int = 8) -> str:
     return "; ".join(parts)
 
 
+#: how many names a finding lists before "and N more"
+NAMES_LISTED = 12
+
+
+def names_listed(names: list[str], limit: int = NAMES_LISTED) -> str:
+    """File or column names as a finding lists them: escaped where a name holds a control
+    or invisible character (a file name with a line break split the warning in two), the
+    first ``limit``, then how many more (65 files were one 1,000-character line)."""
+    one_line = str.maketrans({"\n": "\\n", "\r": "\\r", "\t": "\\t"})
+    shown = ", ".join(printable(n).translate(one_line) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 def drop_queries(
     unread: list[str],
     dropped: Mapping[str, tuple[str, ...]],
@@ -602,14 +615,16 @@ def drop_queries(
         queries.append(
             DropQuery(
                 "known_files",
-                f"{len(unread)} file(s) in the drop folder outside the data contract, never read: {', '.join(unread)}",
+                f"{len(unread)} file(s) in the drop folder outside the data contract, never read: "
+                f"{names_listed(unread)}",
             )
         )
     for file, columns in sorted(dropped.items()):
         queries.append(
             DropQuery(
                 "known_columns",
-                f"{file}: {len(columns)} column(s) outside the data contract, dropped unread: {', '.join(columns)}",
+                f"{file}: {len(columns)} column(s) outside the data contract, dropped unread: "
+                f"{names_listed(list(columns))}",
             )
         )
     if after_withdrawal.height:
