@@ -174,3 +174,5 @@ def test_subjects_named_finds_identifiers_as_words_not_inside_others():
     text = "New subjects: BR-001, BR-010. Died: BR-002. Also S 7 here."
     assert subjects_named(text, ["BR-001", "BR-01", "BR-002", "BR-003", "S 7"]) == ["BR-001", "BR-002", "S 7"]
     assert subjects_named("no one", ["BR-001"]) == []
+    # numbers and words are not searched: "1001" is in any report as a count or a year
+    assert subjects_named("1001 subjects, ALPHA arm", ["1001", "ALPHA", "S1"]) == []

@@ -22,7 +22,7 @@ from trial_outcomes.io.qc import QcResult
 from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.labels import endpoint as endpoint_label
 from trial_outcomes.provenance import short_version
-from trial_outcomes.reporting.content import Facts, subjects_named
+from trial_outcomes.reporting.content import Facts, searchable, subjects_named
 from trial_outcomes.reporting.figures import ADSL_COLUMNS as FIGURE_ADSL_COLUMNS
 from trial_outcomes.reporting.inputs import ADSL_COLUMNS as REPORT_ADSL_COLUMNS
 from trial_outcomes.reporting.safety import ADAE_COLUMNS as REPORT_ADAE_COLUMNS
@@ -224,7 +224,9 @@ def report(
     for stem, shown in (("report", doc), ("report_open", doc.open_report())):
         files[f"{stem}.html"] = render_html(shown, figures).encode("utf-8")
         files[f"{stem}.pdf"] = render_pdf(shown, figures)
-    leaked = subjects_named(files["report_open.html"].decode("utf-8"), adsl["USUBJID"].to_list())
+    subjects = adsl["USUBJID"].to_list()
+    leaked = subjects_named(files["report_open.html"].decode("utf-8"), subjects)
+    unsearchable = sum(1 for s in subjects if not searchable(s))
     summary = doc.sections[0]
     facts = next(b for b in summary.blocks if isinstance(b, Facts) and b.title == HEADLINE)
     rows = [{"item": label, "value": value} for label, value, _ in facts.rows]
@@ -249,6 +251,12 @@ def report(
             "nothing is published"
             if leaked
             else "the open report names no subject"
+            + (
+                f" ({unsearchable} identifier(s) without both a letter and a digit could not be searched for: "
+                "a number or a word of the report; its subject-level tables are left out all the same)"
+                if unsearchable
+                else ""
+            )
         ),
-        metadata={"subjects named": len(leaked)},
+        metadata={"subjects named": len(leaked), "identifiers not searchable": unsearchable},
     )

@@ -67,16 +67,23 @@ class Facts:
 Block = Table | Figure | Paragraph | Facts
 
 
+def searchable(subject: str) -> bool:
+    """Whether an identifier can be searched for in a report's text without finding a
+    number or a word of the report: three characters or more, with a letter and a digit
+    (``BR-001``, ``S101``). ``1001`` or ``ALPHA`` is not: a count, a year or a word."""
+    return len(subject) >= 3 and any(c.isalpha() for c in subject) and any(c.isdigit() for c in subject)
+
+
 def subjects_named(text: str, subjects: Iterable[str]) -> list[str]:
-    """The ``subjects`` whose identifier appears in ``text`` as a word of its own (letters,
-    digits and ``-_./`` runs): the open report's last guard, whatever block put it there
-    (a reviewer found the new subjects of the changes table in it). Linear in the text
-    and the subjects, for a million of them."""
+    """The ``subjects`` (those ``searchable``) whose identifier appears in ``text`` as a
+    word of its own (letters, digits and ``-_./`` runs): the open report's last guard,
+    whatever block put it there (a reviewer found the new subjects of the changes table
+    in it). Linear in the text and the subjects, for a million of them."""
     word = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-/]*")
     words = set(word.findall(text))
     words |= {w.rstrip(".-/") for w in words}  # an identifier that ends a sentence
     # an identifier that is not such a word (a space, a letter outside ASCII) is searched as text
-    return sorted(s for s in set(subjects) if (s in words if word.fullmatch(s) else s in text))
+    return sorted(s for s in set(subjects) if searchable(s) and (s in words if word.fullmatch(s) else s in text))
 
 
 def _subject_level(block: Block) -> bool:
