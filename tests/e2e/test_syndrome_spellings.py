@@ -67,3 +67,8 @@ def test_capitalised_and_abbreviated_syndromes_count_the_same(small_drop_master,
     assert 'QUERY: AE terms not counted as CRS or ICANS that resemble them: "Cytokine relase syndrome" (like CRS' in (
         " ".join(report.split())
     )
+    # the query names no subject (the open report prints it); the closed report lists them apart
+    assert "Data queries: AE terms that resemble CRS or ICANS, not counted" in report
+    opened = html.unescape((outputs["exported"] / "report_open.html").read_text())
+    assert "QUERY: AE terms not counted as CRS or ICANS" in " ".join(opened.split())
+    assert "Data queries: AE terms that resemble CRS or ICANS, not counted" not in opened

@@ -10,7 +10,7 @@ import polars as pl
 
 from tests.builders import Trial
 from trial_outcomes.analysis.exposure import exposure_summary
-from trial_outcomes.reporting.efficacy import exposure_table
+from trial_outcomes.reporting.efficacy import exposure_table, reinfused_listing
 from trial_outcomes.reporting.safety import syndrome_term_notes
 
 
@@ -24,17 +24,23 @@ def test_the_exposure_table_names_the_subjects_infused_more_than_once():
     """S2 infused on days 0 and 50: named with its 2 infusions; S1 once: not named.
     The table's rows for infusions per subject read 1 (50.0 %) and 2 (50.0 %)."""
     t = Trial().enrol("S1").enrol("S2").infuse("S1").infuse("S2").infuse("S2", at=50)
-    table = exposure_table(_inputs(t.derive(cut_day=90).adsl))  # type: ignore[arg-type]
+    inputs = _inputs(t.derive(cut_day=90).adsl)
+    table = exposure_table(inputs)  # type: ignore[arg-type]
     (note,) = [n for n in table.notes if n.startswith("Infused more than once")]
-    assert "S2 (2)" in note and "S1" not in note
+    # the note is printed in the open report too: a count, no subject; the closed report lists them
+    assert note.startswith("Infused more than once by the cut: 1 subject(s)") and "S2" not in note
+    listed = reinfused_listing(inputs)  # type: ignore[arg-type]
+    assert listed is not None and listed.subject_level and listed.rows == [["S2", "2"]]
     rows = [r for r in table.rows if r[0].strip() in ("1", "2", "3 or more")]
     assert rows == [["   1", "1", "50.0%"], ["   2", "1", "50.0%"], ["   3 or more", "0", "0.0%"]]
 
 
 def test_no_note_when_every_subject_was_infused_once():
     t = Trial().enrol("S1").infuse("S1")
-    table = exposure_table(_inputs(t.derive(cut_day=90).adsl))  # type: ignore[arg-type]
+    inputs = _inputs(t.derive(cut_day=90).adsl)
+    table = exposure_table(inputs)  # type: ignore[arg-type]
     assert not [n for n in table.notes if n.startswith("Infused more than once")]
+    assert reinfused_listing(inputs) is None  # type: ignore[arg-type]
 
 
 def test_a_term_that_resembles_crs_is_a_query_under_the_syndrome_table():
@@ -51,7 +57,8 @@ def test_a_term_that_resembles_crs_is_a_query_under_the_syndrome_table():
     notes = syndrome_term_notes(adae, infused=3)
     assert notes[0] == 'AE terms counted as CRS: "CRS" (1).'
     (query,) = [n for n in notes if n.startswith("QUERY")]
-    assert '"CRS grade 3" (like CRS: 2 AE(s) in 2 subject(s), S2, S3)' in query
+    assert '"CRS grade 3" (like CRS: 2 AE(s) in 2 subject(s))' in query  # printed in the open report too
+    assert "S2" not in query and "closed report lists their subjects" in query
     assert "Pyrexia" not in query
     without = syndrome_term_notes(adae.filter(pl.col("AETERM") != "CRS grade 3"), infused=3)
     assert not [n for n in without if "QUERY" in n]

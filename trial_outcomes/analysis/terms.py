@@ -241,13 +241,13 @@ def lookalike_terms(
     )
 
 
-def lookalike_text(row: dict[str, object]) -> str:
-    """One row of ``lookalike_terms`` as the report's query and the ADAE check say it:
-    ``"CRS grade 4" (like CRS: 1 AE(s) in 1 subject(s), BR-018)``."""
-    return (
-        f'"{printable(row["term"])}" (like {row["syndrome"]}: {row["n"]} AE(s) in {row["n_subjects"]} '
-        f"subject(s), {row['subjects']})"
-    )
+def lookalike_text(row: dict[str, object], with_subjects: bool = True) -> str:
+    """One row of ``lookalike_terms`` as the ADAE check says it: ``"CRS grade 4" (like
+    CRS: 1 AE(s) in 1 subject(s), BR-018)``; without the subjects for a report's
+    aggregate table (the open report prints it; the closed one lists them apart)."""
+    who = f", {row['subjects']}" if with_subjects else ""
+    counted = f"{row['n']} AE(s) in {row['n_subjects']} subject(s)"
+    return f'"{printable(row["term"])}" (like {row["syndrome"]}: {counted}{who})'
 
 
 #: subjects infused from which a drop without any CRS is queried: at an incidence of 50%

@@ -25,7 +25,7 @@ from trial_outcomes.formatting import (
     pct_ci,
     ratio_ci,
 )
-from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
+from trial_outcomes.reporting.content import SUBJECT_COLUMN, Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.inputs import ReportInputs
 
 LISTING_LIMIT = 200  # rows of a listing shown in the report; the full table is in the cut's files
@@ -95,6 +95,27 @@ def baseline_table(inp: ReportInputs) -> Table:
     )
 
 
+def _reinfused(inp: ReportInputs) -> pl.DataFrame:
+    return inp.adsl.filter((pl.col("SAFFL") == "Y") & (pl.col("NINFUS") > 1)).sort("USUBJID")
+
+
+def reinfused_listing(inp: ReportInputs) -> Table | None:
+    """The subjects infused more than once, with their infusions: the closed report's
+    listing beside the exposure table's note (printed in the open report too, it gives
+    their number only). None without any."""
+    again = _reinfused(inp)
+    if not again.height:
+        return None
+    return Table(
+        "Listing: subjects infused more than once by the cut",
+        [SUBJECT_COLUMN, "Infusions"],
+        [[r["USUBJID"], str(r["NINFUS"])] for r in again.iter_rows(named=True)],
+        align=["left", "right"],
+        population="Safety set.",
+        method="ADSL NINFUS.",
+    )
+
+
 def exposure_table(inp: ReportInputs) -> Table:
     table = inp.table("exposure_summary")
     rows: list[list[str]] = []
@@ -112,14 +133,13 @@ def exposure_table(inp: ReportInputs) -> Table:
         shown = {**labels.NOT_INFUSED, **labels.LD_REGIMENS}.get(r["category"], r["category"])
         rows.append([f"   {shown}", str(r["n"]), "" if r["pct"] is None else f"{r['pct']:.1f}%"])
     notes = ["Bridging therapy is not collected in this drop."] if inp.lacks("infusion", "bridging") else []
-    again = inp.adsl.filter((pl.col("SAFFL") == "Y") & (pl.col("NINFUS") > 1)).sort("USUBJID")
+    again = _reinfused(inp)
     if again.height:
-        listed = ", ".join(f"{r['USUBJID']} ({r['NINFUS']})" for r in again.head(20).iter_rows(named=True))
-        more = f" and {again.height - 20} more (ADSL NINFUS)" if again.height > 20 else ""
         notes.append(
-            f"Infused more than once by the cut (infusions): {listed}{more}. Day 0 is the first infusion; a later "
-            "one does not end the attribution of response or the treatment-emergent window (only HSCT or a new "
-            "anti-leukemia therapy does), so a response after a re-infusion counts as a response to CAR-T."
+            f"Infused more than once by the cut: {again.height} subject(s) (the closed report lists them). Day 0 "
+            "is the first infusion; a later one does not end the attribution of response or the treatment-emergent "
+            "window (only HSCT or a new anti-leukemia therapy does), so a response after a re-infusion counts as a "
+            "response to CAR-T."
         )
     return Table(
         "Exposure to CAR-T",
@@ -630,7 +650,10 @@ def subject_sections(inp: ReportInputs) -> list[Section]:
         new_page=True,
     )
     baseline = Section(
-        "Baseline characteristics and exposure", "baseline", [baseline_table(inp), exposure_table(inp)], new_page=True
+        "Baseline characteristics and exposure",
+        "baseline",
+        [baseline_table(inp), exposure_table(inp), *filter(None, [reinfused_listing(inp)])],
+        new_page=True,
     )
     return [disposition, baseline, eligibility_section(inp), conduct_section(inp)]
 

@@ -190,13 +190,48 @@ def syndrome_term_notes(adae: pl.DataFrame | pl.LazyFrame, infused: int) -> list
         notes.append(f"WARNING: {query}.")
     lookalikes = uncounted_lookalikes(adae)
     if lookalikes.height:
-        listed = "; ".join(lookalike_text(r) for r in lookalikes.iter_rows(named=True))
+        listed = "; ".join(lookalike_text(r, with_subjects=False) for r in lookalikes.iter_rows(named=True))
         notes.append(
             f"QUERY: AE terms not counted as CRS or ICANS that resemble them: {listed}. Their grades count "
             "neither in this table nor in the safety stopping rule unless daily monitoring grades the same "
-            "episode: have the data manager code each one."
+            "episode: have the data manager code each one (the closed report lists their subjects)."
         )
     return notes
+
+
+def lookalike_listing(inp: ReportInputs) -> Table | None:
+    """The subjects of the AE terms that resemble CRS or ICANS but are counted as neither:
+    the closed report's listing beside the query under the CRS and ICANS table (which,
+    printed in the open report too, names no subject). None without any."""
+    found = uncounted_lookalikes(inp.adae)
+    if not found.height:
+        return None
+    rows = (
+        _uncounted(inp.adae)
+        .filter(pl.col("AETERM").is_in(found["term"].to_list()))
+        .sort("USUBJID", "ASTDT")
+        .with_columns(
+            pl.col("AETERM").map_elements(printable, return_dtype=pl.String),
+            pl.col("AETERM").replace_strict(dict(zip(found["term"], found["syndrome"], strict=True))).alias("LIKE"),
+            pl.col("ASTDY").cast(pl.String),
+            pl.col("AETOXGR").cast(pl.String),
+        )
+        .collect()
+    )
+    return listing(
+        rows,
+        "Data queries: AE terms that resemble CRS or ICANS, not counted",
+        {
+            "USUBJID": "Subject",
+            "AETERM": "Term as reported",
+            "LIKE": "Resembles",
+            "ASTDY": "Onset day",
+            "AETOXGR": "Grade",
+        },
+        population="Safety set: every AE whose term resembles CRS or ICANS and is coded as neither.",
+        source="adae.parquet (AETERM, CRSFL, ICANSFL)",
+        method="Counted by no rate and no stopping rule until the data manager codes the term.",
+    )
 
 
 def syndrome_table(inp: ReportInputs) -> Table:
@@ -479,7 +514,13 @@ def discrepancy_listings(inp: ReportInputs) -> list[Table]:
 
 
 def safety_sections(inp: ReportInputs) -> list[Section]:
-    overview: list[Any] = [headline_table(inp), syndrome_table(inp), aesi_table(inp)]
+    lookalikes = lookalike_listing(inp)
+    overview: list[Any] = [
+        headline_table(inp),
+        syndrome_table(inp),
+        *([lookalikes] if lookalikes is not None else []),
+        aesi_table(inp),
+    ]
     soc: list[Any] = [soc_table(inp, name) for name in ("All TEAEs", "Serious TEAEs", "Related TEAEs", "Fatal TEAEs")]
     return [
         Section("Safety overview: CRS, ICANS and AESI", "safety", overview, new_page=True),
