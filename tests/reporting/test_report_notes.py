@@ -183,3 +183,17 @@ def test_subjects_named_finds_identifiers_as_words_not_inside_others():
     assert subjects_named("no one", ["BR-001"]) == []
     # numbers and words are not searched: "1001" is in any report as a count or a year
     assert subjects_named("1001 subjects, ALPHA arm", ["1001", "ALPHA", "S1"]) == []
+
+
+def test_the_guard_reads_embedded_figures_and_skips_other_images():
+    """An SVG figure naming BR-007 in its labels is read (decoded from base64); a PNG's
+    base64 that happens to hold "S1234" between two "+" is not text and is left out."""
+    import base64
+
+    from trial_outcomes.reporting.content import readable_text, subjects_named
+
+    svg = base64.b64encode(b"<svg><text>BR-007</text></svg>").decode()
+    html = f'<img src="data:image/svg+xml;base64,{svg}"><img src="data:image/png;base64,AAAA+S1234+AAAA">'
+    text = readable_text(html)
+    assert subjects_named(text, ["BR-007", "S1234"]) == ["BR-007"]
+    assert subjects_named(html, ["BR-007", "S1234"]) == ["S1234"]  # what the raw HTML would have given

@@ -22,7 +22,7 @@ from trial_outcomes.io.qc import QcResult
 from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.labels import endpoint as endpoint_label
 from trial_outcomes.provenance import short_version
-from trial_outcomes.reporting.content import Facts, searchable, subjects_named
+from trial_outcomes.reporting.content import Facts, readable_text, searchable, subjects_named
 from trial_outcomes.reporting.figures import ADSL_COLUMNS as FIGURE_ADSL_COLUMNS
 from trial_outcomes.reporting.inputs import ADSL_COLUMNS as REPORT_ADSL_COLUMNS
 from trial_outcomes.reporting.safety import ADAE_COLUMNS as REPORT_ADAE_COLUMNS
@@ -225,7 +225,7 @@ def report(
         files[f"{stem}.html"] = render_html(shown, figures).encode("utf-8")
         files[f"{stem}.pdf"] = render_pdf(shown, figures)
     subjects = adsl["USUBJID"].to_list()
-    leaked = subjects_named(files["report_open.html"].decode("utf-8"), subjects)
+    leaked = subjects_named(readable_text(files["report_open.html"].decode("utf-8")), subjects)
     unsearchable = sum(1 for s in subjects if not searchable(s))
     summary = doc.sections[0]
     facts = next(b for b in summary.blocks if isinstance(b, Facts) and b.title == HEADLINE)

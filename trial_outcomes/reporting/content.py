@@ -6,6 +6,7 @@ show different numbers."""
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
@@ -72,6 +73,22 @@ def searchable(subject: str) -> bool:
     number or a word of the report: three characters or more, with a letter and a digit
     (``BR-001``, ``S101``). ``1001`` or ``ALPHA`` is not: a count, a year or a word."""
     return len(subject) >= 3 and any(c.isalpha() for c in subject) and any(c.isdigit() for c in subject)
+
+
+_DATA_URI = re.compile(r"data:([a-z]+/[a-z0-9.+-]+);base64,([A-Za-z0-9+/=]+)")
+
+
+def readable_text(html: str) -> str:
+    """A rendered report's text as a reader sees it: each embedded image decoded (an SVG
+    figure's labels are text, and a subject named in one is named), any other image left
+    out (base64 is not text, and a short identifier could appear in it by chance)."""
+
+    def decoded(match: re.Match[str]) -> str:
+        if match.group(1) != "image/svg+xml":
+            return " "
+        return " " + base64.b64decode(match.group(2)).decode("utf-8", errors="replace") + " "
+
+    return _DATA_URI.sub(decoded, html)
 
 
 def subjects_named(text: str, subjects: Iterable[str]) -> list[str]:
