@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from trial_outcomes.dates import parse_cut
 from trial_outcomes.errors import UsageError, disk_full
-from trial_outcomes.text import printable
+from trial_outcomes.text import first_of, printable
 
 if TYPE_CHECKING:
     from trial_outcomes.plan import AnalysisPlan
@@ -475,7 +475,7 @@ def cmd_qc(args: argparse.Namespace) -> int:
         drop = None
     changed = changed_since_publication(folder, manifest["outputs"])
     if changed:  # the R QC checks the key numbers; the manifest's hashes check every byte
-        shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
+        shown = first_of(changed, 8)
         print(
             f"published files changed since publication: {len(changed)} of the {len(manifest['outputs'])} files "
             f"manifest.json recorded are edited, deleted or (+) added ({shown}); re-publish the cut, never edit it",

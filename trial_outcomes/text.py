@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 #: Cyrillic and Greek letters drawn like Latin ones (Unicode's confusables, the common part)
 CONFUSABLES = str.maketrans(
@@ -113,3 +114,9 @@ def printable(text: object) -> str:
         else char
         for char in value
     )
+
+
+def first_of(items: Sequence[str], limit: int) -> str:
+    """``items`` as a message lists them: the first ``limit`` joined by commas, then how
+    many more (``a, b and 3 more``)."""
+    return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")

@@ -21,6 +21,11 @@ class TestResult:
     reason: str | None = None
     note: str | None = None  # a test computed with a caveat (levels left out of it, and why)
 
+    @property
+    def remark(self) -> str | None:
+        """What a table's note says of the test: why it is empty, or its caveat."""
+        return self.reason or self.note
+
 
 def _logrank_parts(
     time: np.ndarray, event: np.ndarray, g: np.ndarray, k: int
@@ -90,7 +95,8 @@ def logrank_test(
         return TestResult(name, None, 0, None, "not testable: only one group has anyone at risk at an event time")
     diff, variance = diff[kept], variance[np.ix_(kept, kept)]
     values, vectors = np.linalg.eigh(variance)
-    positive = values > RANK_TOLERANCE * max(float(values.max()), 0.0)
+    zero = RANK_TOLERANCE * max(float(values.max()), 0.0)
+    positive = values > zero
     df = int(positive.sum())
     within = " within a stratum" if strata is not None else ""
     if df < 1:
@@ -102,7 +108,6 @@ def logrank_test(
         return TestResult(name, None, df, None, "statistic not finite")
     note = None
     if df < len(kept) - 1:
-        zero = RANK_TOLERANCE * float(values.max())
         alone = [str(levels[group]) for i, group in enumerate(kept) if variance[i, i] <= zero]
         left_out = (
             f"{', '.join(alone)} never at risk together with another level{within}, so compared with none"

@@ -7,6 +7,7 @@ import polars as pl
 from trial_outcomes.contracts import CutComparison
 from trial_outcomes.dates import DAYS_PER_MONTH
 from trial_outcomes.formatting import months, number, pct, signed
+from trial_outcomes.text import first_of
 
 COLUMNS = {name: col.dtype for name, col in CutComparison.columns().items()}
 #: the rows whose ``change`` names subjects (closed report only)
@@ -18,8 +19,7 @@ def _count(adsl: pl.DataFrame, expr: pl.Expr) -> int:
 
 
 def _ids(frame: pl.DataFrame, limit: int = 12) -> str:
-    ids = sorted(frame["USUBJID"].to_list())
-    return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+    return first_of(sorted(frame["USUBJID"].to_list()), limit)
 
 
 def compare_cuts(

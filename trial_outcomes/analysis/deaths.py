@@ -167,7 +167,7 @@ def cause_and_fatal_syndrome_disagree(died: pl.DataFrame, adae: pl.DataFrame | p
         died.join(fatal, on="USUBJID", how="left")
         .with_columns(pl.col(f"_{c}").fill_null(False) for c in SYNDROME_CAUSES)
         .with_columns(pl.concat_str(queries, separator="; ", ignore_nulls=True).alias("QUERY"))
-        .filter(pl.col("QUERY").is_not_null() & (pl.col("QUERY") != ""))
+        .filter(pl.col("QUERY") != "")  # no disagreement: every part null, joined to ""
         .drop(f"_{c}" for c in SYNDROME_CAUSES)
         .sort("USUBJID")
     )

@@ -53,7 +53,7 @@ def hsct_landmark(adtte: pl.DataFrame, adsl: pl.DataFrame, landmark_day: int) ->
         )
         hr = group_hazard_ratio(data, "_time", "_event", "_hsct")
         notes = [
-            f"{test.test}: {test.reason or test.note}" if test.reason or test.note else "",
+            f"{test.test}: {test.remark}" if test.remark else "",
             f"hazard ratio: {hr.reason}" if hr.reason else "",
         ]
         for group in (HSCT_GROUP, NO_HSCT_GROUP):

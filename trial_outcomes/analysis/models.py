@@ -496,7 +496,7 @@ def stratified_logrank(
                 result = logrank_test(
                     data["_time"].to_numpy(), data["_event"].to_numpy(), data[var].to_numpy(), stratum.to_numpy()
                 )
-                note = result.reason or result.note
+                note = result.remark
             out.append(
                 {
                     "endpoint": endpoint,

@@ -237,7 +237,7 @@ def pooled_tests(adtte: pl.DataFrame, factor: str, reference: str, others: list[
                 "statistic": across.statistic,
                 "df": across.df,
                 "p": across.p_value,
-                "note": across.reason or across.note,
+                "note": across.remark,
             }
         )
         known = rows.filter(pl.col(factor).is_not_null())
@@ -247,7 +247,7 @@ def pooled_tests(adtte: pl.DataFrame, factor: str, reference: str, others: list[
             base
             | {"n": known.height, "n_events": int(e2.sum())}
             | {"test": "stratified log-rank", "factor": factor, "level": "all", "strata": "TRIAL"}
-            | {"statistic": strat.statistic, "df": strat.df, "p": strat.p_value, "note": strat.reason or strat.note}
+            | {"statistic": strat.statistic, "df": strat.df, "p": strat.p_value, "note": strat.remark}
         )
         if not others:
             out.append(

@@ -12,7 +12,7 @@ from trial_outcomes.errors import DataDropError
 from trial_outcomes.io.parse import parse_records
 from trial_outcomes.io.readers import empty_raw_frame, find_file, read_raw
 from trial_outcomes.io.records import RawRecords
-from trial_outcomes.io.validation import names_listed
+from trial_outcomes.io.validation import dropped_columns_finding
 from trial_outcomes.schema import SCHEMAS, RecordSchema
 
 
@@ -79,8 +79,7 @@ def _raw_asset(schema: RecordSchema) -> dg.AssetsDefinition:
             severity=dg.AssetCheckSeverity.WARN,
             description="every column is in the data contract"
             if not dropped
-            else f"{path.name if path else schema.record}: {len(dropped)} column(s) outside the data contract were "
-            f"dropped unread: {names_listed(list(dropped))}",
+            else dropped_columns_finding(path.name if path else schema.record, dropped),
         )
 
     return raw

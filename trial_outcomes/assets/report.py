@@ -27,6 +27,7 @@ from trial_outcomes.reporting.figures import ADSL_COLUMNS as FIGURE_ADSL_COLUMNS
 from trial_outcomes.reporting.inputs import ADSL_COLUMNS as REPORT_ADSL_COLUMNS
 from trial_outcomes.reporting.safety import ADAE_COLUMNS as REPORT_ADAE_COLUMNS
 from trial_outcomes.reporting.summary import HEADLINE
+from trial_outcomes.text import first_of
 
 VERSION = code_version("assets/report.py", "reporting")
 #: the report's blocking check: the open report names no subject
@@ -242,7 +243,7 @@ def report(
             "pdf bytes (closed report)": len(files["report.pdf"]),
         },
     )
-    named = ", ".join(leaked[:10]) + (f" and {len(leaked) - 10} more" if len(leaked) > 10 else "")
+    named = first_of(leaked, 10)
     yield dg.AssetCheckResult(
         check_name=OPEN_REPORT_CHECK,
         passed=not leaked,

@@ -175,12 +175,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         check_name="known_files",
         passed=not unread,
         severity=dg.AssetCheckSeverity.WARN,
-        description=(
-            f"{len(unread)} file(s) in the drop folder outside the data contract, never read: "
-            f"{validation.names_listed(unread)}"
-            if unread
-            else "only the data contract's files"
-        ),
+        description=validation.unread_files_finding(unread) if unread else "only the data contract's files",
         metadata={"files not read": len(unread)},
     )
     yield problems_check(

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from trial_outcomes.io.writers import dir_mode, make_dirs
+from trial_outcomes.text import first_of
 
 VERSION = re.compile(r"^v(\d{3,})$")
 
@@ -365,7 +366,7 @@ def revision(
     if compared[0] != compared[1]:
         changed.append(f"comparison (with {compared[0]} to with {compared[1]})")
     files = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
-    shown = ", ".join(files[:6]) + (f" and {len(files) - 6} more" if len(files) > 6 else "")
+    shown = first_of(files, 6)
     changed.append(f"{len(files)} output file(s): {shown}")
     entry: dict[str, Any] = {"version": published.version, "changed": changed, "files": files}
     same = [v for v, outputs in sorted((earlier or {}).items()) if outputs == after]

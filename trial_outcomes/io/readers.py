@@ -48,7 +48,7 @@ from polars.exceptions import PanicException
 
 from trial_outcomes.errors import DataDropError, Problem
 from trial_outcomes.schema import DROP_INFO_FILE, SCHEMAS, RecordSchema
-from trial_outcomes.text import char_name, header_key, lookalike_of, printable
+from trial_outcomes.text import char_name, first_of, header_key, lookalike_of, printable
 
 EXTENSIONS = ("csv", "xlsx", "parquet")
 PROVENANCE = ("_source_file", "_source_row", "_source_sha256")
@@ -701,7 +701,7 @@ def _where(ref: str) -> dict[str, Any]:
 
 
 def _cells(refs: list[str]) -> str:
-    return ", ".join(refs[:10]) + (f" and {len(refs) - 10} more" if len(refs) > 10 else "")
+    return first_of(refs, 10)
 
 
 def _check_sheet_cells(

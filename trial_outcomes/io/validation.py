@@ -11,7 +11,7 @@ subject so that a data manager can raise a query.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -20,7 +20,7 @@ from trial_outcomes.io.parse import empty_problems
 from trial_outcomes.io.readers import EXTENSIONS
 from trial_outcomes.io.records import DropQuery, Frames
 from trial_outcomes.schema import SCHEMAS
-from trial_outcomes.text import printable, skeleton
+from trial_outcomes.text import first_of, printable, skeleton
 
 Records = Mapping[str, pl.DataFrame]
 
@@ -580,7 +580,7 @@ def rows_named(problems: pl.DataFrame, shown: int = 8) -> str:
     for (file,), part in problems.sort("file", "row").group_by("file", maintain_order=True):
         rows = [str(r) for r in part["row"].to_list()]
         if len(rows) > shown:
-            listed = ", ".join(rows[:shown]) + f" and {len(rows) - shown} more"
+            listed = first_of(rows, shown)
         else:
             listed = " and ".join(filter(None, [", ".join(rows[:-1]), rows[-1]]))
         parts.append(f"{file} row{'s' if len(rows) > 1 else ''} {listed}")
@@ -596,8 +596,17 @@ def names_listed(names: list[str], limit: int = NAMES_LISTED) -> str:
     or invisible character (a file name with a line break split the warning in two), the
     first ``limit``, then how many more (65 files were one 1,000-character line)."""
     one_line = str.maketrans({"\n": "\\n", "\r": "\\r", "\t": "\\t"})
-    shown = ", ".join(printable(n).translate(one_line) for n in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+    return first_of([printable(n).translate(one_line) for n in names], limit)
+
+
+def unread_files_finding(unread: list[str]) -> str:
+    """What check ``trial_drop:known_files`` and the report say of files never read."""
+    return f"{len(unread)} file(s) in the drop folder outside the data contract, never read: {names_listed(unread)}"
+
+
+def dropped_columns_finding(file: str, columns: Sequence[str]) -> str:
+    """What check ``raw/<record>:known_columns`` and the report say of columns dropped unread."""
+    return f"{file}: {len(columns)} column(s) outside the data contract, dropped unread: {names_listed(list(columns))}"
 
 
 def drop_queries(
@@ -612,21 +621,8 @@ def drop_queries(
     findings of ``assessments_after_withdrawal`` and ``isolated_latest_date``)."""
     queries = []
     if unread:
-        queries.append(
-            DropQuery(
-                "known_files",
-                f"{len(unread)} file(s) in the drop folder outside the data contract, never read: "
-                f"{names_listed(unread)}",
-            )
-        )
-    for file, columns in sorted(dropped.items()):
-        queries.append(
-            DropQuery(
-                "known_columns",
-                f"{file}: {len(columns)} column(s) outside the data contract, dropped unread: "
-                f"{names_listed(list(columns))}",
-            )
-        )
+        queries.append(DropQuery("known_files", unread_files_finding(unread)))
+    queries += [DropQuery("known_columns", dropped_columns_finding(f, c)) for f, c in sorted(dropped.items())]
     if after_withdrawal.height:
         subjects = after_withdrawal["subject"].n_unique()
         queries.append(
