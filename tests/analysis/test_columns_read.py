@@ -111,11 +111,18 @@ def test_the_gradings_adsl_adrs_adtte_and_conduct(derived):
 
 
 def test_the_survival_analyses(derived):
+    """Also with ADTTE's coded columns read as categories, as the survival step reads them
+    (``reading(categories=...)``): every table the same, value for value and type for type."""
     d, _, plan = derived
-    read = survival_results.analyse_survival(
-        _read(d.adtte, survival_results.ADTTE_COLUMNS), _read(d.adsl, survival_results.ADSL_COLUMNS), plan
+    whole = survival_results.analyse_survival(d.adtte, d.adsl, plan).tables()
+    adsl = _read(d.adsl, survival_results.ADSL_COLUMNS)
+    read = _read(d.adtte, survival_results.ADTTE_COLUMNS)
+    assert _same(survival_results.analyse_survival(read, adsl, plan).tables(), whole)
+    coded = read.with_columns(
+        pl.col(c).cast(pl.Categorical) for c in survival_results.ADTTE_CODED if read.schema.get(c) == pl.String
     )
-    assert _same(read.tables(), survival_results.analyse_survival(d.adtte, d.adsl, plan).tables())
+    assert sum(dtype == pl.Categorical for dtype in coded.schema.values()) >= 15
+    assert _same(survival_results.analyse_survival(coded, adsl, plan).tables(), whole)
 
 
 def test_the_figures_and_the_report(derived):

@@ -457,3 +457,33 @@ def test_an_input_that_asks_for_a_scan_gets_a_query_over_the_stored_frame(tmp_pa
         late = query.filter(pl.col("TRTEMFL") == "N").collect()
         assert_frame_equal(late, pl.DataFrame({"USUBJID": ["S2"], "TRTEMFL": ["N"]}))
     assert read == []
+
+
+def test_an_input_that_names_coded_columns_gets_them_as_categories(tmp_path):
+    """``reading(adtte=[...], categories={"adtte": [...]})``: the named columns that are text
+    load as categories, from memory and from the file (cast batch by batch); a named
+    column that is not text (a number) or not read is left as it is, and the values and
+    their order do not change."""
+    from trial_outcomes.assets.shared import reading
+
+    frame = pl.DataFrame(
+        {"USUBJID": ["S1", "S2", "S3"], "PARAMCD": ["OS", "EFS", "OS"], "CNSR": [0, 1, 1], "SEX": ["F", None, "M"]}
+    )
+    wanted = reading(adtte=["USUBJID", "PARAMCD", "CNSR", "SEX"], categories={"adtte": ["PARAMCD", "CNSR", "AGEGR1"]})
+    metadata = wanted["adtte"].metadata
+    assert metadata == {"columns": ["USUBJID", "PARAMCD", "CNSR", "SEX"], "categories": ["PARAMCD", "CNSR", "AGEGR1"]}
+    context = dg.build_input_context(definition_metadata=metadata)
+    held, on_disk = UPath(tmp_path / "held.pickle"), UPath(tmp_path / "disk.pickle")
+    memory = FrameStore(str(tmp_path))
+    memory.dump_to_path(None, frame, held)
+    FrameStore(str(tmp_path), memory_budget_mb=0).dump_to_path(None, frame, on_disk)
+    for store, path in ((memory, held), (FrameStore(str(tmp_path)), on_disk)):
+        loaded = store.load_from_path(context, path)
+        assert dict(loaded.schema) == {
+            "USUBJID": pl.String,
+            "PARAMCD": pl.Categorical,
+            "CNSR": pl.Int64,
+            "SEX": pl.String,
+        }
+        assert_frame_equal(loaded.with_columns(pl.col("PARAMCD").cast(pl.String)), frame)
+    assert "categories" not in reading(adsl=["USUBJID"], categories={"adtte": ["PARAMCD"]})["adsl"].metadata

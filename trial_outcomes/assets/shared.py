@@ -5,7 +5,7 @@ imports run one way: schema -> io -> analysis -> assets -> pipelines -> cli."""
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -83,11 +83,24 @@ def cut_asset(*, group: str, version: str, domain: str, published: bool = True, 
     return decorate
 
 
-def reading(**columns: Iterable[str]) -> dict[str, dg.AssetIn]:
+def reading(categories: Mapping[str, Iterable[str]] | None = None, **columns: Iterable[str]) -> dict[str, dg.AssetIn]:
     """``ins`` of a step that reads some columns of a frame input: the IO manager loads
     those columns alone, from the stored file's columns alone (``FrameStore``). A step
-    that sums ADAE's grades at a million subjects then holds nine columns, not 1.5 GB."""
-    return {name: dg.AssetIn(metadata={"columns": list(dict.fromkeys(read))}) for name, read in columns.items()}
+    that sums ADAE's grades at a million subjects then holds nine columns, not 1.5 GB.
+    ``categories`` names, by input, the text columns to load as categories (codes and
+    flags with a few values: 4 bytes a row, where polars holds text in 16). The survival
+    step reads ADTTE's 8 million rows at a million subjects; alone, it peaked at 3.1 GB
+    with its 17 coded columns as text and at 2.1 GB with them as categories."""
+    coded = categories or {}
+    return {
+        name: dg.AssetIn(
+            metadata={
+                "columns": list(dict.fromkeys(read)),
+                **({"categories": list(dict.fromkeys(coded[name]))} if name in coded else {}),
+            }
+        )
+        for name, read in columns.items()
+    }
 
 
 def scanning(**columns: Iterable[str]) -> dict[str, dg.AssetIn]:

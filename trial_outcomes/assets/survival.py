@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from trial_outcomes.analysis import survival_results
-from trial_outcomes.analysis.survival_results import ADSL_COLUMNS, ADTTE_COLUMNS, FILES, analyse_survival
+from trial_outcomes.analysis.survival_results import ADSL_COLUMNS, ADTTE_CODED, ADTTE_COLUMNS, FILES, analyse_survival
 from trial_outcomes.assets.files import contract_check_spec, published
 from trial_outcomes.assets.metadata import records_table
 from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading
@@ -53,7 +53,7 @@ def headline_rows(summary: pl.DataFrame, landmarks: tuple[int, ...]) -> list[dic
     kinds={"polars", "csv", "parquet"},
     domain="efficacy",
     check_specs=[contract_check_spec("survival_analysis", list(FILES.values()))],
-    ins=reading(adtte=ADTTE_COLUMNS, adsl=ADSL_COLUMNS),
+    ins=reading(adtte=ADTTE_COLUMNS, adsl=ADSL_COLUMNS, categories={"adtte": ADTTE_CODED}),
 )
 def survival_analysis(settings: Run, adtte: pl.DataFrame, adsl: pl.DataFrame) -> Iterator[Any]:
     """Kaplan-Meier (OS, EFS, DFS, DOR) and Aalen-Johansen (CIR, NRM) per endpoint,

@@ -30,7 +30,7 @@ import pickle
 import re
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -304,6 +304,7 @@ class FrameStore(dg.UPathIOManager):
         column the frame lacks is left to the step's own check of what it needs."""
         columns = _columns_wanted(context)
         lazy = _scan_wanted(context)
+        coded = _categories_wanted(context)
         cached = self._written.get(str(path))
         if cached is not None and cached[0] == _signature(path):
             _, skeleton, frames, folder = cached
@@ -311,21 +312,27 @@ class FrameStore(dg.UPathIOManager):
                 io.BytesIO(skeleton), lambda i: frames[i], lambda i: _Held(frames[i], folder / f"{i}.arrow")
             ).load()
             self._read_once(str(path))
-            if columns is not None and isinstance(value, pl.DataFrame):
-                value = value.select(c for c in columns if c in value.columns)
+            if isinstance(value, pl.DataFrame):
+                if columns is not None:
+                    value = value.select(c for c in columns if c in value.columns)
+                if coded:
+                    value = value.with_columns(_as_categories(value.schema, coded))
             return value.lazy() if lazy and isinstance(value, pl.DataFrame) else value
         source = _local(path)
         with open(source, "rb") as handle:
             folder_name, skeleton = pickle.load(handle)
         folder = source.parent / (folder_name or "")
         self._read_once(str(path))
-        if (columns is not None or lazy) and _one_frame(skeleton):
+        if (columns is not None or lazy or coded) and _one_frame(skeleton):
             file = folder / "0.arrow"
             present = pl.read_ipc_schema(file)
             read = list(present) if columns is None else [c for c in columns if c in present]
-            if lazy:  # by the file's name: the run holds its cut's lock, so no other run rewrites it
-                return pl.scan_ipc(file, glob=False).select(read)
-            return pl.read_ipc(file, columns=read)
+            # by the file's name: the run holds its cut's lock, so no other run rewrites it
+            scan = pl.scan_ipc(file, glob=False).select(read)
+            if coded:  # cast batch by batch: the text columns are never held whole
+                scan = scan.with_columns(_as_categories(present, coded))
+                return scan if lazy else scan.collect(engine="streaming")
+            return scan if lazy else pl.read_ipc(file, columns=read)
         return _FrameUnpickler(
             io.BytesIO(skeleton), lambda i: pl.read_ipc(folder / f"{i}.arrow"), lambda i: _Opened(folder / f"{i}.arrow")
         ).load()
@@ -356,6 +363,18 @@ def _columns_wanted(context: dg.InputContext | None) -> list[str] | None:
     metadata = getattr(context, "definition_metadata", None) if context is not None else None
     columns = (metadata or {}).get("columns")
     return [str(c) for c in columns] if columns is not None else None
+
+
+def _categories_wanted(context: dg.InputContext | None) -> list[str]:
+    """The text columns an input's definition asks for as categories (``reading``)."""
+    metadata = getattr(context, "definition_metadata", None) if context is not None else None
+    return [str(c) for c in (metadata or {}).get("categories") or ()]
+
+
+def _as_categories(schema: Mapping[str, pl.DataType], coded: list[str]) -> list[pl.Expr]:
+    """The casts of the ``coded`` columns that are text to categories (polars'
+    ``Categorical``: compared, sorted and grouped by their text, as text is)."""
+    return [pl.col(c).cast(pl.Categorical) for c in coded if schema.get(c) == pl.String]
 
 
 def _scan_wanted(context: dg.InputContext | None) -> bool:

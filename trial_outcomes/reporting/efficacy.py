@@ -745,8 +745,10 @@ PRODUCT_LABELS = {
     "RELEASED": "Released",
     "OOS_INFUSED": "Out of specification, infused under exception",
     "FAILED": "Manufacturing failure",
-    "PENDING": "Pending at the cut",
+    "PENDING": "Pending at the cut, subject awaiting infusion",
 }
+#: a product still pending whose subject will not be infused: it is not awaited
+PENDING_NOT_AWAITED = "Not completed: subject died, withdrew or was lost before its release"
 NOT_INFUSED_APH = {
     "MANUFACTURING_FAILURE": "Manufacturing failure",
     "DEATH": "Death",
@@ -770,8 +772,14 @@ def product_block(inp: ReportInputs) -> Table | Paragraph:
     enrolled = adsl.height
     apheresed = adsl.filter(pl.col("APHDT").is_not_null())
     rows = [["Enrolled", str(enrolled)], ["Leukapheresis", count_pct(apheresed.height, enrolled)]]
+    # a pending product is awaited only while its subject is (alive, in the trial at the cut)
+    awaited = (pl.col("PRODSTAT") != "PENDING") | (pl.col("NINFCAT") == "AWAITING").fill_null(False)
     for code, text in PRODUCT_LABELS.items():
-        rows.append([f"   Product: {text}", count_pct(int((apheresed["PRODSTAT"] == code).sum()), apheresed.height)])
+        n = int(apheresed.select(((pl.col("PRODSTAT") == code) & awaited).sum()).item())
+        rows.append([f"   Product: {text}", count_pct(n, apheresed.height)])
+    abandoned = int(apheresed.select(((pl.col("PRODSTAT") == "PENDING") & ~awaited).sum()).item())
+    if abandoned:
+        rows.append([f"   Product: {PENDING_NOT_AWAITED}", count_pct(abandoned, apheresed.height)])
     infused = adsl.filter(pl.col("SAFFL") == "Y")
     rows.append(["Infused", count_pct(infused.height, enrolled)])
     not_infused = adsl.filter(pl.col("SAFFL") != "Y")
