@@ -158,6 +158,24 @@ def test_a_crs_like_episode_after_a_transplant_never_reaches_the_adjudicated_gra
     assert d.crs.outside["obs_date"].to_list() == [day(74)]
 
 
+def test_tocilizumab_for_a_crs_after_a_transplant_does_not_mask_fever_in_the_car_t_window():
+    """S1 (a red team's drop): CRS grade 2 on days 1-8, no tocilizumab; monitored 38.6 C
+    with fluids on day 1 (ASTCT grade 2), then 37.6 C with several vasopressors on day 8
+    (afebrile: not CRS unless the fever is masked by CRS treatment). HSCT on day 100; a
+    CRS on day 110 treated with tocilizumab. The treatment is outside the CAR-T window,
+    so day 8 is not a CRS day: derived grade 2, adjudicated 2 (version 3's first code
+    counted the subject as treated from any date: derived grade 4). S2, the control:
+    the same days, with tocilizumab for the in-window CRS: day 8 is masked fever, grade 4."""
+    t = Trial().enrol("S1").enrol("S2")
+    for sid, toci in (("S1", False), ("S2", True)):
+        t.infuse(sid).ae(sid, "Cytokine release syndrome", 1, 2, resolved=8, toci=toci)
+        t.crs(sid, 1, 38.6, hypotension="FLUIDS").crs(sid, 8, 37.6, hypotension="MULTI_VASOPRESSOR")
+    t.event("S1", 100, "HSCT", "Sibling donor").ae("S1", "Cytokine release syndrome", 110, 2, resolved=114, toci=True)
+    d = t.derive(cut_day=200)
+    grades = d.adsl.select("USUBJID", "CRSGRDV", "CRSGRAJ").rows()
+    assert grades == [("S1", 2, 2), ("S2", 4, 4)]
+
+
 def test_a_death_from_crs_after_a_transplant_is_not_a_grade_5_crs_of_car_t():
     """S1: CRS grade 2 on day 4 (monitored, 38.6 C with fluids: grade 2); HSCT on day
     50; death of CRS on day 80. The derived grade stays 2, not 5."""

@@ -89,8 +89,12 @@ def _grading(
 def grade_crs(records: Records, adae: pl.DataFrame, monitored: bool = True) -> SyndromeGrading:
     """ASTCT CRS grade by day and subject from ``crs_monitoring`` (``analysis.crs``)
     inside the treatment-emergent window; grade 5 for a death there whose cause
-    category is CRS."""
-    treated = crs_treated_subjects(records["adverse_events"])
+    category is CRS. Fever is taken as masked only for a subject treated for a CRS
+    whose onset is inside that window too: tocilizumab for a CRS after a transplant
+    made every afebrile day after the first fever of the CAR-T window a CRS day (a red
+    team's drop graded a grade-2 CRS 4, and the safety rule counted it)."""
+    events = records["adverse_events"]
+    treated = crs_treated_subjects(events.filter(in_treatment_window(events, "onset_date", treatment_window(records))))
     return _grading(
         "CRS", records["crs_monitoring"], lambda days: astct_daily_grade(days, treated), adae, records, monitored
     )
