@@ -44,6 +44,19 @@ def test_relapse_on_the_day_of_the_last_assessment_is_an_event():
     assert (tte(d, "EFS")["AVAL"], tte(d, "EFS")["CNSR"]) == (180, 0)
 
 
+def test_a_leukaemia_death_in_remission_without_a_recorded_relapse_is_named_in_cir_and_nrm():
+    """CR day 28 (MRD 0), CR day 90, death coded LEUKEMIA on day 150 with no RELAPSE
+    assessment. NRM counts only deaths whose category is not leukaemia (endpoints.md,
+    cause of death), so this death is CIR's event (type 1, AVAL 150 - 28 = 122) and
+    NRM's competing event, named as what it is, not as a relapse (a red team read
+    "Relapse (competing)" for a subject who never relapsed)."""
+    d = responder().assess("S1", 90, "CR", 0.0).event("S1", 150, "DEATH", "Leukaemia", "LEUKEMIA").derive(cut_day=200)
+    cir, nrm = tte(d, "CIR"), tte(d, "NRM")
+    assert (cir["EVNTTYPE"], cir["AVAL"], cir["EVNTDESC"]) == (1, 122, "Death from leukaemia without recorded relapse")
+    assert (nrm["EVNTTYPE"], nrm["AVAL"]) == (2, 122)
+    assert nrm["EVNTDESC"] == "Death from leukaemia without recorded relapse (competing)"
+
+
 def test_no_cr_by_day_42_is_an_efs_event_at_day_1_and_absent_from_dfs_and_cir():
     """NR on day 28, alive at day 300: treatment failure, an EFS event at day 1 (AVAL
     1); no DFS or CIR row; OS censored at day 300."""

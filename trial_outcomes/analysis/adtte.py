@@ -202,14 +202,17 @@ def cumulative_incidence_of_relapse(adsl: pl.DataFrame) -> pl.DataFrame:
 def non_relapse_mortality(adsl: pl.DataFrame) -> pl.DataFrame:
     """NRM, same subjects and start as CIR, as its own cumulative incidence: death in
     remission not from leukaemia is the event (type 1), relapse the competing event
-    (type 2)."""
+    (type 2), as is a death from leukaemia without a recorded relapse (CIR's event: it
+    is said so, not called a relapse)."""
     ended = _IN_REMISSION_END.is_not_null()
     relapse = _relapse_first()
     kind = pl.when(ended & ~relapse).then(1).when(relapse).then(2).otherwise(0)
     desc = (
         pl.when(ended & ~relapse)
         .then(pl.concat_str(pl.lit("Non-relapse death: "), pl.col("DTHCAT")))
-        .otherwise(pl.lit("Relapse (competing)"))
+        .when(pl.col("RELDT") == _IN_REMISSION_END)
+        .then(pl.lit("Relapse (competing)"))
+        .otherwise(pl.lit("Death from leukaemia without recorded relapse (competing)"))
     )
     return _from_remission(adsl, ended, desc, event_type=kind)
 

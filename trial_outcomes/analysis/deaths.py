@@ -17,9 +17,22 @@ from trial_outcomes.analysis.flags import yn_flag
 from trial_outcomes.analysis.frames import require, scan
 from trial_outcomes.analysis.timeline import study_day
 
+#: the disease, as a cause's text names it beside "refractory" or "progression"
+_DISEASE = r"(?:disease|leuka?emi\w*|B?-?ALL\b|lymphoblastic|malignan\w*|blasts?\b)"
+#: "refractory" and "progression" are the disease's only when they qualify it ("refractory
+#: disease", "disease progression", "progression of leukaemia") or stand alone ("Progression",
+#: "Primary refractory"): "refractory hypotension" and "progressive multifocal
+#: leukoencephalopathy" (a viral infection) are not leukaemia (a red team's two deaths in
+#: remission counted as relapses in CIR)
+_DISEASE_COURSE = (
+    rf"\b(?:refractory|progressive|progressing)\s+(?:\w+\s+)?{_DISEASE}"
+    rf"|\b{_DISEASE}\s+(?:progression|progressed|progressing|progressive|refractory)"
+    rf"|\bprogression\s+of\s+(?:the\s+)?(?:underlying\s+)?{_DISEASE}"
+    r"|^\W*(?:primary\s+)?(?:refractory|progression|progressed|progressive)\W*$"
+)
 #: keyword rules: the categories a cause's text names (matching ignores case)
 CAUSE_KEYWORDS: tuple[tuple[str, str], ...] = (
-    ("LEUKEMIA", r"leuka?emi|\brelaps|refractor|progressi"),
+    ("LEUKEMIA", rf"leuka?emi|\brelaps|{_DISEASE_COURSE}"),
     ("CRS", r"cytokine release|\bCRS\b"),
     ("ICANS", r"neurotox|\bICANS\b|cerebral o?edema"),
     ("TRANSPLANT", r"transplant|\bGVHD\b|graft.versus|\bHSCT\b|veno-?occlusive"),
@@ -41,15 +54,16 @@ DEATH_GROUPS = ("LEUKEMIA", "NRM", "NOT_IN_REMISSION")
 def cause_category_from_text(text: pl.Expr) -> pl.Expr:
     """The keyword rule for a death without a coded category (endpoints.md version
     3): a text is classified only when it is unambiguous. It names exactly one
-    category by its words (``CAUSE_KEYWORDS``: leukaemia, relapse, refractory or
-    progression means ``LEUKEMIA``; then CRS, ICANS, transplant and infection) and
+    category by its words (``CAUSE_KEYWORDS``: leukaemia, relapse, or refractory or
+    progressive disease means ``LEUKEMIA``; then CRS, ICANS, transplant and infection) and
     has no negation (``NEGATION``). A text with a negation or naming several
     categories is ``UNKNOWN``, listed in the report as a data query; a blank cause
     is ``UNKNOWN``; a text naming none is ``OTHER``. Worked examples: "Relapsed
     leukemia" -> LEUKEMIA; "Septic shock" -> INFECTION; "Sepsis; in continuing
     remission, no relapse" -> UNKNOWN and "Transplant-related mortality,
     leukaemia-free" -> UNKNOWN (version 2 read both as leukaemia); "Transplant-related
-    (GVHD and infection)" -> UNKNOWN (two categories); "Road accident" -> OTHER."""
+    (GVHD and infection)" -> UNKNOWN (two categories); "Road accident" -> OTHER;
+    "Cardiac arrest, refractory hypotension" -> OTHER (refractory, but not the disease)."""
     named = pl.sum_horizontal(
         [text.str.contains(f"(?i){pattern}").fill_null(False).cast(pl.Int32) for _, pattern in CAUSE_KEYWORDS]
     )

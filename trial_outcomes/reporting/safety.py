@@ -10,7 +10,12 @@ import polars as pl
 
 from trial_outcomes import labels
 from trial_outcomes.analysis.cut_comparison import NEW_ITEMS
-from trial_outcomes.analysis.deaths import REPORTED, cause_and_fatal_syndrome_disagree, cause_category_from_text
+from trial_outcomes.analysis.deaths import (
+    KEYWORD_RULE,
+    REPORTED,
+    cause_and_fatal_syndrome_disagree,
+    cause_category_from_text,
+)
 from trial_outcomes.analysis.listings import AESI, GRADE3, REPORT_EVENTS, REPORT_NARRATIVES, SAE
 from trial_outcomes.analysis.terms import crs_absence_query, lookalike_terms, lookalike_text, oddity
 from trial_outcomes.formatting import count_pct, median_range, pct_ci
@@ -348,11 +353,14 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
         for r in table.iter_rows(named=True)
         if r["n_deaths"] or r["cause_category"] == "All"
     ]
-    source = (
-        "the keyword rule on the cause text (one category named and no negation; otherwise unknown)"
-        if inp.lacks("followup", "cause_category")
-        else "the drop's cause_category"
-    )
+    rule = "the keyword rule on the cause text (one category named and no negation; otherwise unknown)"
+    by_rule = int((died["DTHCATSR"] == KEYWORD_RULE).sum())
+    if inp.lacks("followup", "cause_category") or by_rule == died.height > 0:
+        source = rule
+    elif by_rule:  # the column is there, blank on some DEATH rows
+        source = f"the drop's cause_category, and for the {by_rule} death(s) without one {rule}"
+    else:
+        source = "the drop's cause_category"
     summary = Table(
         "Deaths by cause category",
         [
