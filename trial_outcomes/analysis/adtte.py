@@ -295,9 +295,9 @@ def derive_adtte(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> pl.DataFrame
     adsl = adsl.select(list(dict.fromkeys((*_ADSL_NEEDS, *CARRIED, *subgroups))))
     carried = adsl.select("USUBJID", *CARRIED, *dict.fromkeys(subgroups))
     order = {p: i for i, p in enumerate(ENDPOINT_ORDER)}
-    # each endpoint's analysis is finished (carried variables, sorted by subject) on its own
-    # and the parts put in the order of the dataset: at a million subjects, sorting and
-    # joining the 8 million rows at once held four copies of them
+    # each endpoint's analysis is finished (sorted by subject) on its own and the parts put
+    # in the order of the dataset: at a million subjects, sorting and joining the 8 million
+    # rows at once held four copies of them
     parts: dict[tuple[int, str], pl.DataFrame] = {}
     for paramcd, derive in DERIVATIONS.items():
         rows = derive(adsl)
@@ -312,11 +312,16 @@ def derive_adtte(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> pl.DataFrame
                     pl.lit("DAYS").alias("AVALU"),
                 )
                 .select(ADTTE_COLUMNS)
-                .join(carried, on="USUBJID", how="left")
                 .sort("USUBJID")
             )
     # one subject per row of an endpoint's analysis: this is the order of (PARAMCD, ANALYSIS, USUBJID)
-    return with_study(stacked([parts.pop(key) for key in sorted(parts)]))
+    endpoints = stacked([parts.pop(key) for key in sorted(parts)])
+    # the carried variables are put on last, a column at a time from each row's subject (the
+    # left join's values): joined to each part, the subgroups' text was built and sorted in
+    # ten wide copies, 1.1 GB over ADTTE at a million subjects
+    subject = carried.select("USUBJID").with_row_index("_row")
+    at = endpoints.select("USUBJID").join(subject, on="USUBJID", how="left", maintain_order="left")["_row"]
+    return with_study(endpoints.with_columns(carried.get_column(c).gather(at) for c in carried.columns[1:]))
 
 
 def event_counts(adtte: pl.DataFrame) -> pl.DataFrame:
