@@ -123,7 +123,9 @@ awaiting <- logical(nrow(subj))
 for (i in which(infused)) {
   a <- ovr[ovr$USUBJID == subj$USUBJID[i], ]
   candidates <- a$day[a$attributable & a$remission & a$day >= 0 & a$day <= 91]
-  ends <- a$day[a$AVALC %in% "RELAPSE" | (a$attributable & a$AVALC %in% c("PR", "NR", "RELAPSE"))]
+  # for an MRD-persistent entrant (remission = MRD conversion) a measured positive MRD ends it too
+  mrd_back <- subj$STRATUM[i] == "mrd_persistent" & a$attributable & !is.na(a$MRDPCT) & a$MRDPCT >= 0.01
+  ends <- a$day[a$AVALC %in% "RELAPSE" | (a$attributable & a$AVALC %in% c("PR", "NR", "RELAPSE")) | mrd_back]
   death_day <- as.numeric(subj$DTHDT[i] - subj$TRTSDT[i])
   for (d in candidates) {
     broken <- any(ends > d & ends <= d + 28) || (!is.na(death_day) && death_day >= d && death_day <= d + 28)

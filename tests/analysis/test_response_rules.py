@@ -269,6 +269,32 @@ def test_orr3m_remission_must_last_28_days_without_relapse_loss_or_death():
     assert all(adsl_row(d, s)["ORR3MPFL"] == "N" for s in got)
 
 
+def test_an_mrd_persistent_remission_ends_when_mrd_comes_back():
+    """MRD-persistent entrants respond by MRD conversion (endpoints.md, Response), so MRD
+    back within 28 days ends their remission, a morphologic CR or not (a red team's
+    subject: CR with MRD 0.003 % on day 14, CR with MRD 0.7 % on day 30, counted as an
+    ORR3M responder). Cut day 1000.
+    P1: MRD 0.003 % on day 14, 0.7 % on day 30 (16 days later), 0.004 % on day 80:
+    the day-14 remission is broken 16 days later; the day-80 one (on or before day 91)
+    has nothing ending it by day 108: Y, dated day 80.
+    P2: MRD 0.003 % on day 14, 0.7 % on day 30, nothing after: N.
+    P3: MRD 0.003 % on day 14, CR with MRD not measured on day 30: no evidence of loss:
+    Y, dated day 14.
+    M1, a morphologic entrant with the same days as P2: MRD back is not the loss of a
+    morphologic remission: Y, dated day 14."""
+    t = Trial()
+    for sid in ("P1", "P2", "P3"):
+        t.enrol(sid, disease_status="mrd_persistent", bm_blast_pct=2.0).infuse(sid)
+    t.enrol("M1").infuse("M1")
+    t.assess("P1", 14, "CR", 0.003).assess("P1", 30, "CR", 0.7).assess("P1", 80, "CR", 0.004)
+    t.assess("P2", 14, "CR", 0.003).assess("P2", 30, "CR", 0.7)
+    t.assess("P3", 14, "CR", 0.003).assess("P3", 30, "CR", None)
+    t.assess("M1", 14, "CR", 0.003).assess("M1", 30, "CR", 0.7)
+    d = t.derive()
+    got = {s: (adsl_row(d, s)["ORR3MFL"], adsl_row(d, s)["ORR3MDT"]) for s in ("P1", "P2", "P3", "M1")}
+    assert got == {"P1": ("Y", day(80)), "P2": ("N", None), "P3": ("Y", day(14)), "M1": ("Y", day(14))}
+
+
 def test_rates_by_response_stratum():
     """Morphologic S1 responder, S2 NR; MRD-persistent S3 converted, S4 not: overall 2/4;
     morphologic 1/2; MRD-persistent 1/2."""

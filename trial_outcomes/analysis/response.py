@@ -259,11 +259,21 @@ LOSS_OF_REMISSION = ("PR", "NR", "RELAPSE")
 def remission_ends(assessed: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFrame:
     """The study days on which a remission can end, one row per subject and day
     (``_end_day``): any ``RELAPSE`` assessment (attributable or not), any attributable
-    PR/NR assessment, and death; ``_death`` marks the death, which ends a remission
-    assessed on its own day too."""
+    PR/NR assessment, for an MRD-persistent entrant any attributable assessment whose
+    MRD is measured and positive (their remission is MRD conversion, so MRD back is
+    its loss, morphologic CR or not), and death; ``_death`` marks the death, which ends
+    a remission assessed on its own day too."""
     relapse = pl.col("response") == "RELAPSE"
     lost = pl.col("_attributable") & pl.col("response").is_in(LOSS_OF_REMISSION)
-    from_assessments = assessed.filter(relapse | lost).select(
+    persistent = subjects.filter(pl.col("STRATUM") == MRD_PERSISTENT).select("subject_id")
+    mrd_back = pl.col("_attributable") & (pl.col("mrd_pct") >= MRD_NEGATIVE_BELOW).fill_null(False)
+    ended = pl.concat(
+        [
+            assessed.filter(relapse | lost).select("subject_id", "ADY"),
+            assessed.filter(mrd_back).join(persistent, on="subject_id", how="semi").select("subject_id", "ADY"),
+        ]
+    )
+    from_assessments = ended.select(
         "subject_id", pl.col("ADY").cast(pl.Int64).alias("_end_day"), pl.lit(False).alias("_death")
     )
     deaths = subjects.filter(pl.col("DTHDT").is_not_null() & pl.col("TRTSDT").is_not_null()).select(
@@ -277,7 +287,8 @@ def remission_ends(assessed: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFra
 def overall_remission_3m(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.date) -> pl.DataFrame:
     """``ORR3MFL``: Y when an attributable remission on day 0 to 91 was maintained for
     28 days: within the 28 days after it (days d+1 to d+28) no relapse, no attributable
-    PR, NR or RELAPSE assessment and no death (``remission_ends``), and those 28 days
+    PR, NR or RELAPSE assessment (for an MRD-persistent entrant, none MRD-positive
+    either) and no death (``remission_ends``), and those 28 days
     had passed by the cut; ``ORR3MDT`` is the first such remission. Several
     remissions: any one maintained qualifies. ``ORR3MPFL``: pending (left out of the
     rate's denominator) while a remission awaits its 28 days unbroken so far, or
