@@ -806,5 +806,6 @@ def product_block(inp: ReportInputs) -> Table | Paragraph:
         ["", "n (%)"],
         rows,
         population="All enrolled subjects; product percentages of those with leukapheresis.",
-        method="Optional apheresis file; a product released after the cut is pending at the cut.",
+        method="Optional apheresis file; a product released after the cut is pending at the cut, and one "
+        "still pending whose subject died, withdrew or was lost by the cut is not completed.",
     )
