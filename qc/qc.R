@@ -595,7 +595,11 @@ adae <- xpt("adae")
 saf <- adsl[!is.na(adsl$SAFFL) & adsl$SAFFL == "Y", ]
 flag <- function(x) !is.na(x) & x == "Y"
 at_least <- function(x, g) !is.na(x) & x >= g
-followed <- function(days) saf$TRTSDT + days <= cut
+# followed through day `days` by the cut, not withdrawn or lost to follow-up before it
+followed <- function(days) {
+  left <- pmin_date(saf$WDDT, saf$LOSTDT)
+  saf$TRTSDT + days <= cut & (is.na(left) | left >= saf$TRTSDT + days)
+}
 related_fatal <- unique(adae$USUBJID[at_least(adae$AETOXGR, 5) & flag(adae$AEREL) & flag(adae$TRTEMFL)])
 early <- !is.na(saf$DTHDY) & saf$DTHDY <= window
 # a death from CRS or ICANS is grade 5 whenever it falls inside the treatment-emergent window

@@ -211,6 +211,19 @@ def test_a_labs_file_is_validated_like_the_others():
     assert dependent_values(t.records()).filter(pl.col("file") == "labs.csv").is_empty()
 
 
+def test_early_icaht_is_not_graded_for_a_subject_who_left_before_day_30():
+    """S1: ANC 0.23 on day 3, withdraws on day 5: the window was not followed to its end,
+    so no early ICAHT (a red team's subject was graded 3 from 28 days of a count carried
+    past the withdrawal). S2: the same count, lost to follow-up on day 35: days 3-30 at
+    0.23 (<= 0.5, not <= 0.1) = 28 days, grade 3."""
+    t = Trial().enrol("S1").infuse("S1").enrol("S2").infuse("S2")
+    t.lab("S1", "ANC", (3, 0.23)).event("S1", 5, "WITHDRAWAL", "Consent withdrawn")
+    t.lab("S2", "ANC", (3, 0.23)).event("S2", 35, "LOST", "No contact")
+    adlb, adsl = _adlb(t, cut_day=200)
+    subjects = labs.lab_subjects(adlb, adsl, day(200), LIMITS)
+    assert subjects.select("USUBJID", "anc_le500_days", "early_icaht").rows() == [("S1", None, None), ("S2", 28, 3)]
+
+
 def test_early_icaht_needs_an_anc_after_infusion_and_a_closed_window():
     """Only a count before day 0 (0.35 on day -5): nothing to grade. A count on day 3 but
     the cut on day 20 (day 30 not reached, the subject alive): pending, not a grade. The

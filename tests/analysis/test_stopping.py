@@ -7,6 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from trial_outcomes.analysis.safety_summary import safety_headline
 from trial_outcomes.analysis.stopping import evaluate_safety, evaluate_simon, safety_events, simon_design
 from trial_outcomes.plan import EfficacyRule, SafetyRule
 
@@ -28,6 +29,8 @@ def _adsl(n: int, events: int, infused_days_before_cut: int = 100) -> pl.DataFra
             "DTHDT": [None] * n,
             "DTHDY": [None] * n,
             "DTHCAT": [None] * n,
+            "WDDT": [None] * n,
+            "LOSTDT": [None] * n,
         },
         schema_overrides={
             "ATTRENDT": pl.Date,
@@ -35,6 +38,8 @@ def _adsl(n: int, events: int, infused_days_before_cut: int = 100) -> pl.DataFra
             "DTHDT": pl.Date,
             "DTHDY": pl.Int64,
             "DTHCAT": pl.String,
+            "WDDT": pl.Date,
+            "LOSTDT": pl.Date,
         },
     )
 
@@ -209,3 +214,55 @@ def test_the_stopping_result_travels_in_a_run_tag_unchanged():
         "6 of 10 évaluables with an event. Rule: P(rate > 0.2) > 0.9"
     ]
     assert result.table()["crossed"].to_list() == [True, False]
+
+
+def test_a_subject_withdrawn_or_lost_before_the_window_closes_is_not_evaluable():
+    """Ten subjects infused 100 days before the cut, S00 and S01 with grade 4 CRS (the
+    events). S00 also withdraws on day 5: evaluable by its event. S05 withdraws on day
+    5 and S06 is lost on day 12, no event: their 30 days were never followed, so they
+    are not evaluable (a red team's rule counted a subject withdrawn on day 5 as 30
+    days free of toxicity). S07 is lost on day 30 and S08 withdraws on day 40: followed.
+    Evaluable 8, events 2; prior Beta(0.5, 4.5): posterior Beta(2.5, 10.5)."""
+    day0 = CUT - dt.timedelta(days=100)
+    withdrawn = {0: 5, 5: 5, 8: 40}
+    lost = {6: 12, 7: 30}
+
+    def dates(days: dict[int, int]) -> list[dt.date | None]:
+        return [day0 + dt.timedelta(days=days[i]) if i in days else None for i in range(10)]
+
+    adsl = _adsl(10, events=2).with_columns(
+        pl.Series("WDDT", dates(withdrawn), pl.Date), pl.Series("LOSTDT", dates(lost), pl.Date)
+    )
+    flags = safety_events(adsl, NO_AE, CUT).select("USUBJID", "EVALUABLE").rows()
+    assert [sid for sid, evaluable in flags if not evaluable] == ["S05", "S06"]
+    status = evaluate_safety(adsl, NO_AE, CUT, RULE)
+    assert "2 of 8 evaluable" in status.data
+
+
+def test_the_headline_rates_leave_out_subjects_not_followed_through_their_window():
+    """Cut 100 days after every infusion. A withdraws on day 5 (no event); B is lost on
+    day 60; C is followed; D withdraws on day 5 after a grade 3 CRS. Death within 30
+    days: known for B and C (A and D left before day 30): 0 of 2. Within 100 days: C
+    alone (B lost on day 60): 0 of 1. Grade >= 3 CRS (adjudicated): B, C followed 30
+    days and D with the event: 1 of 3."""
+    day0 = CUT - dt.timedelta(days=100)
+    adsl = pl.DataFrame(
+        {
+            "SAFFL": ["Y"] * 4,
+            "TRTSDT": [day0] * 4,
+            "WDDT": [day0 + dt.timedelta(days=5), None, None, day0 + dt.timedelta(days=5)],
+            "LOSTDT": [None, day0 + dt.timedelta(days=60), None, None],
+            "CRSGR": [None, None, None, 3],
+            "CRSGRAJ": [None, None, None, 3],
+            "ICANGR": [None] * 4,
+            "ICANGRAJ": [None] * 4,
+            "DTH30FL": ["N"] * 4,
+            "DTH100FL": ["N"] * 4,
+            "NRMFL": ["N"] * 4,
+        },
+        schema_overrides={"CRSGR": pl.Int64, "CRSGRAJ": pl.Int64, "ICANGR": pl.Int64, "ICANGRAJ": pl.Int64},
+    )
+    rows = {r["measure"]: (r["n_events"], r["n"]) for r in safety_headline(adsl, CUT).iter_rows(named=True)}
+    assert rows["Death within 30 days of infusion"] == (0, 2)
+    assert rows["Death within 100 days of infusion"] == (0, 1)
+    assert rows["Grade >= 3 CRS (adjudicated)"] == (1, 3)

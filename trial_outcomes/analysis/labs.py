@@ -88,7 +88,18 @@ def ctcae_grade(test: str, value: pl.Expr, lln: float) -> pl.Expr:
 #: the ADSL columns ``derive_adlb`` reads
 ADLB_ADSL_COLUMNS = ("USUBJID", "TRTSDT", "LDSTDT", "ATTRENDT")
 #: the ADSL columns ``lab_subjects`` and ``lab_shifts`` read
-TOXICITY_ADSL_COLUMNS = ("USUBJID", "SAFFL", "TRTSDT", "ATTRENDT", "DTHDT", "FRMDT", "RELDT", "RELCD19")
+TOXICITY_ADSL_COLUMNS = (
+    "USUBJID",
+    "SAFFL",
+    "TRTSDT",
+    "ATTRENDT",
+    "DTHDT",
+    "WDDT",
+    "LOSTDT",
+    "FRMDT",
+    "RELDT",
+    "RELCD19",
+)
 
 
 def derive_adlb(labs: pl.DataFrame, adsl: pl.DataFrame, limits: Limits) -> pl.DataFrame:
@@ -269,15 +280,18 @@ def lab_subjects(adlb: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date, limits: L
         if sid not in with_labs:
             continue
         day0 = r["TRTSDT"]
-        stops = [d for d in (r["DTHDT"], r["ATTRENDT"], cut) if d is not None]
+        # withdrawn or lost to follow-up: the counts stop there, and the window is not seen to
+        # its end (a count on day 3 was carried to day 30 past a withdrawal on day 5)
+        left = min((d for d in (r["WDDT"], r["LOSTDT"]) if d is not None), default=None)
+        stops = [d for d in (r["DTHDT"], r["ATTRENDT"], left, cut) if d is not None]
         last_day = (min(stops) - day0).days - (1 if r["ATTRENDT"] is not None and min(stops) == r["ATTRENDT"] else 0)
         end = min(EARLY_ICAHT_DAYS, last_day)
         days, values = anc.get(sid, ([], []))
         early = [(d, v) for d, v in zip(days, values, strict=True) if d <= EARLY_ICAHT_DAYS]
         # evaluable: an ANC after the infusion in days 0-30, and the window closed at the cut
-        # (day 30 reached, or ended by death, HSCT or new therapy); a count before day 0 alone
-        # grades nothing
-        closed = end == EARLY_ICAHT_DAYS or min(stops) != cut
+        # (day 30 reached, or ended by death, HSCT or new therapy, not by the cut or the
+        # subject's leaving); a count before day 0 alone grades nothing
+        closed = end == EARLY_ICAHT_DAYS or min(stops) not in (cut, left)
         evaluable = bool(early) and end >= 0 and closed
         if sid in anc_before and early and early[0][0] > 0:
             early = [(0, anc_before[sid]), *early]  # the count carried into day 0

@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 
+from trial_outcomes.analysis.adae import followed_for
 from trial_outcomes.analysis.rates import clopper_pearson
 from trial_outcomes.analysis.syndromes import adsl_variable
 from trial_outcomes.contracts import DeathsSummary, SafetySummary, SyndromeSummary
@@ -118,7 +119,19 @@ def _rate_row(measure: str, events: int, n: int) -> dict[str, Any]:
 
 
 #: the ADSL columns ``safety_headline`` reads
-HEADLINE_COLUMNS = ("SAFFL", "TRTSDT", "CRSGR", "CRSGRAJ", "ICANGR", "ICANGRAJ", "DTH30FL", "DTH100FL", "NRMFL")
+HEADLINE_COLUMNS = (
+    "SAFFL",
+    "TRTSDT",
+    "WDDT",
+    "LOSTDT",
+    "CRSGR",
+    "CRSGRAJ",
+    "ICANGR",
+    "ICANGRAJ",
+    "DTH30FL",
+    "DTH100FL",
+    "NRMFL",
+)
 
 
 def safety_headline(adsl: pl.DataFrame, cut: dt.date, window_days: int = 30) -> pl.DataFrame:
@@ -128,7 +141,8 @@ def safety_headline(adsl: pl.DataFrame, cut: dt.date, window_days: int = 30) -> 
 
     Interim rates use evaluable denominators (endpoints.md): a rate counts over the
     safety-set subjects it can be known for at the cut. A death within d days: those
-    infused at least d days before the cut, or dead within d days. Grade >= 3 CRS or
+    infused at least d days before the cut and not withdrawn or lost to follow-up
+    before day d (``adae.followed_for``), or dead within d days. Grade >= 3 CRS or
     ICANS: those infused at least ``window_days`` (the safety stopping rule's window,
     30 in the plan) before the cut, or with the event: the rule's evaluable set, so a
     subject infused last week is not counted as free of the syndrome. Non-relapse
@@ -146,7 +160,7 @@ def safety_headline(adsl: pl.DataFrame, cut: dt.date, window_days: int = 30) -> 
         return int(rows.select(expr.fill_null(False).sum()).item())
 
     def over_known(measure: str, event: pl.Expr, days: int) -> dict[str, Any]:
-        known = safety.filter(event.fill_null(False) | (pl.col("TRTSDT") + pl.duration(days=days) <= cut))
+        known = safety.filter(event.fill_null(False) | followed_for(days, cut))
         return _rate_row(measure, count(event, known), known.height)
 
     def syndrome(measure: str, grade: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 
-from trial_outcomes.analysis.adae import treatment_emergent
+from trial_outcomes.analysis.adae import followed_for, treatment_emergent
 from trial_outcomes.plan import AnalysisPlan, EfficacyRule, SafetyRule
 
 SAFETY, EFFICACY_FUTILITY = "safety", "efficacy_futility"
@@ -146,6 +146,8 @@ ADSL_COLUMNS = (
     "ICANGRAJ",
     "D28CLSDT",
     "CRFL",
+    "WDDT",
+    "LOSTDT",
 )
 
 
@@ -154,9 +156,10 @@ def safety_events(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, window_d
     grade, a death from CRS or ICANS inside the treatment-emergent window being grade 5
     whenever it falls, or a treatment-related death within ``window_days``: a related
     grade-5 treatment-emergent AE) and ``EVALUABLE`` (``window_days`` of follow-up by
-    the cut, or the event). A death from CRS after the first HSCT or new therapy is
-    outside the window and never an event (endpoints v3; before, any death coded CRS
-    within 30 days counted, a red team's CRS death after blinatumomab among them)."""
+    the cut without withdrawal or loss to follow-up before them, or the event). A death
+    from CRS after the first HSCT or new therapy is outside the window and never an
+    event (endpoints v3; before, any death coded CRS within 30 days counted, a red
+    team's CRS death after blinatumomab among them)."""
     related_fatal = (
         adae.filter((pl.col("AETOXGR") == 5) & (pl.col("AEREL") == "Y") & (pl.col("TRTEMFL") == "Y"))
         .select("USUBJID")
@@ -173,8 +176,7 @@ def safety_events(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, window_d
         | syndrome_death.fill_null(False)
         | (early_death & pl.col("_related_death").fill_null(False))
     ).fill_null(False)
-    followed = (pl.col("TRTSDT") + pl.duration(days=window_days)) <= cut
-    return safety.select("USUBJID", event.alias("EVENT"), (event | followed).alias("EVALUABLE"))
+    return safety.select("USUBJID", event.alias("EVENT"), (event | followed_for(window_days, cut)).alias("EVALUABLE"))
 
 
 def evaluate_safety(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, rule: SafetyRule) -> RuleStatus:
