@@ -47,7 +47,7 @@ UNREAD_ADTTE = ("STUDYID", "PARAM", "AVALU", "EVNTDESC", "CNSDTDSC")
 ADTTE_COLUMNS = tuple(c for c in (*ADTTE.column_names(), *SUBGROUP_VARIABLES) if c not in UNREAD_ADTTE)
 #: those of them that are codes and flags (a few values each, eight rows a subject): the
 #: analyses compare, group and sort them by their text, so they may be read as categories
-#: (``tests/analysis/test_survival_categories.py`` holds every table to that)
+#: (``tests/analysis/test_columns_read.py::test_the_survival_analyses`` holds every table to that)
 ADTTE_CODED = tuple(c for c in ADTTE_COLUMNS if c != "USUBJID")
 #: the ADSL columns they read: the models' covariates (``models.covariate_values``: blasts
 #: from BMBLPCT), the subgroups and strata, and the HSCT landmark and time-dependent dates
