@@ -173,3 +173,27 @@ def test_the_cut_says_which_record_types_it_keeps_whole():
     assert by_record["enrolment"]["subject_id"].to_list() == ["S1"]
     assert by_record["assessments"].height == 1 and by_record["adverse_events"].height == 0
     assert all(by_record[r].equals(f) for r, f in apply_cut(records, day(40)).items())
+
+
+def test_followed_for_a_window_needs_the_cut_past_it_and_no_withdrawal_or_loss_before_its_end():
+    """Infused 1 January, a 30-day window ends 31 January. With the cut on 31 January:
+    A (no leaving) is followed; B withdrew 5 January, before the end: not followed;
+    C was lost on 31 January, the window's last day: followed; D was never infused: not
+    followed. With the cut on 30 January nobody is followed yet."""
+    import datetime as dt
+
+    from trial_outcomes.analysis.timeline import followed_for
+
+    jan = lambda d: dt.date(2024, 1, d)  # noqa: E731
+    subjects = pl.DataFrame(
+        {
+            "USUBJID": ["A", "B", "C", "D"],
+            "TRTSDT": [jan(1), jan(1), jan(1), None],
+            "WDDT": [None, jan(5), None, None],
+            "LOSTDT": [None, None, jan(31), None],
+        },
+        schema={"USUBJID": pl.String, "TRTSDT": pl.Date, "WDDT": pl.Date, "LOSTDT": pl.Date},
+    )
+    at = lambda cut: subjects.select(followed_for(30, cut)).to_series().to_list()  # noqa: E731
+    assert at(jan(31)) == [True, False, True, False]
+    assert at(jan(30)) == [False, False, False, False]

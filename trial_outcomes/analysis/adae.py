@@ -24,17 +24,6 @@ def treatment_emergent(onset: pl.Expr, ld_start: pl.Expr, window_end: pl.Expr) -
     return ((onset >= ld_start) & (window_end.is_null() | (onset < window_end))).fill_null(False)
 
 
-def followed_for(days: int, cut: dt.date) -> pl.Expr:
-    """An infused subject followed ``days`` days after the infusion (``TRTSDT``) by the
-    cut, not withdrawn (``WDDT``) or lost to follow-up (``LOSTDT``) before then: whether
-    the subject is known to have had no event in that window. A subject who withdrew on
-    day 5 was counted as followed for 30 days, free of any event (a red team's safety
-    rule counted 6 of 23 evaluable, not 6 of 22)."""
-    reached = pl.col("TRTSDT") + pl.duration(days=days)
-    left = pl.min_horizontal(pl.col("WDDT"), pl.col("LOSTDT"))
-    return ((reached <= cut) & (left.is_null() | (left >= reached))).fill_null(False)
-
-
 def not_emergent_reason(onset: pl.Expr) -> pl.Expr:
     """``TRTEMRSN``: why an AE is not treatment-emergent (null when it is)."""
     return (

@@ -9,9 +9,9 @@ from typing import Any
 
 import polars as pl
 
-from trial_outcomes.analysis.adae import followed_for
 from trial_outcomes.analysis.rates import clopper_pearson
 from trial_outcomes.analysis.syndromes import adsl_variable
+from trial_outcomes.analysis.timeline import followed_for
 from trial_outcomes.contracts import DeathsSummary, SafetySummary, SyndromeSummary
 from trial_outcomes.schema import CAUSE_CATEGORIES
 
@@ -142,7 +142,7 @@ def safety_headline(adsl: pl.DataFrame, cut: dt.date, window_days: int = 30) -> 
     Interim rates use evaluable denominators (endpoints.md): a rate counts over the
     safety-set subjects it can be known for at the cut. A death within d days: those
     infused at least d days before the cut and not withdrawn or lost to follow-up
-    before day d (``adae.followed_for``), or dead within d days. Grade >= 3 CRS or
+    before day d (``timeline.followed_for``), or dead within d days. Grade >= 3 CRS or
     ICANS: those infused at least ``window_days`` (the safety stopping rule's window,
     30 in the plan) before the cut, or with the event: the rule's evaluable set, so a
     subject infused last week is not counted as free of the syndrome. Non-relapse

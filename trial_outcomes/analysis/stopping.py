@@ -18,7 +18,8 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 
-from trial_outcomes.analysis.adae import followed_for, treatment_emergent
+from trial_outcomes.analysis.adae import treatment_emergent
+from trial_outcomes.analysis.timeline import followed_for
 from trial_outcomes.plan import AnalysisPlan, EfficacyRule, SafetyRule
 
 SAFETY, EFFICACY_FUTILITY = "safety", "efficacy_futility"

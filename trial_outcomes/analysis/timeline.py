@@ -7,6 +7,8 @@ joins them; ADAE and the CRS/ICANS grading take the few they need.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from trial_outcomes.analysis.cut import Records
@@ -17,6 +19,17 @@ def study_day(date: pl.Expr, day0: pl.Expr | None = None) -> pl.Expr:
     """Days from the first infusion (``TRTSDT``, day 0) to ``date``: the day after
     infusion is day 1, the day before is day -1 (endpoints.md: day 0 = infusion)."""
     return (date - (pl.col("TRTSDT") if day0 is None else day0)).dt.total_days()
+
+
+def followed_for(days: int, cut: dt.date) -> pl.Expr:
+    """An infused subject followed ``days`` days after the infusion (``TRTSDT``) by the
+    cut, not withdrawn (``WDDT``) or lost to follow-up (``LOSTDT``) before then: whether
+    the subject is known to have had no event in that window. A subject who withdrew on
+    day 5 was counted as followed for 30 days, free of any event (a red team's safety
+    rule counted 6 of 23 evaluable, not 6 of 22)."""
+    reached = pl.col("TRTSDT") + pl.duration(days=days)
+    left = pl.min_horizontal(pl.col("WDDT"), pl.col("LOSTDT"))
+    return ((reached <= cut) & (left.is_null() | (left >= reached))).fill_null(False)
 
 
 def treatment_dates(records: Records) -> pl.DataFrame:

@@ -355,7 +355,7 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
     ]
     rule = "the keyword rule on the cause text (one category named and no negation; otherwise unknown)"
     by_rule = int((died["DTHCATSR"] == KEYWORD_RULE).sum())
-    if inp.lacks("followup", "cause_category") or by_rule == died.height > 0:
+    if inp.lacks("followup", "cause_category") or (died.height > 0 and by_rule == died.height):
         source = rule
     elif by_rule:  # the column is there, blank on some DEATH rows
         source = f"the drop's cause_category, and for the {by_rule} death(s) without one {rule}"
