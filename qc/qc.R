@@ -93,7 +93,8 @@ pmin_date <- function(...) {
 
 # --- response (endpoints.md, Response) ------------------------------------------------------------
 # every enrolled subject: the efficacy set's rates and, for intention to treat, all enrolled
-# (a subject never infused is a non-responder; one awaiting infusion at the cut is pending)
+# (a subject never infused is a non-responder; one awaiting infusion at the cut is pending,
+# not one whose product the apheresis file reports FAILED)
 subj <- adsl
 infused <- !is.na(subj$TRTSDT)
 therapy_end <- pmin_date(subj$HSCTDT, subj$NTHERDT)
@@ -105,7 +106,8 @@ ovr$day <- as.numeric(ovr$ADT - subj$TRTSDT[k])
 ovr$attributable <- is.na(therapy_end[k]) | ovr$ADT < therapy_end[k]
 ovr$remission <- ovr$AVALC %in% REMISSION &
   (subj$STRATUM[k] != "mrd_persistent" | (!is.na(ovr$MRDPCT) & ovr$MRDPCT < 0.01))
-awaiting_infusion <- !infused & is.na(subj$DTHDT) & is.na(subj$WDDT) & is.na(subj$LOSTDT)
+awaiting_infusion <- !infused & is.na(subj$DTHDT) & is.na(subj$WDDT) & is.na(subj$LOSTDT) &
+  !(subj$PRODSTAT %in% "FAILED")  # a manufacturing failure the apheresis file alone reports
 close_by <- function(last_day) {
   pmin_date(subj$TRTSDT + last_day, subj$DTHDT, therapy_end, subj$WDDT, subj$LOSTDT)
 }

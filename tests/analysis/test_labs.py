@@ -238,3 +238,22 @@ def test_early_icaht_needs_an_anc_after_infusion_and_a_closed_window():
     at_40 = labs.lab_subjects(adlb, adsl, day(40), LIMITS)
     # S2: days 3-24 at 0.2 (<= 0.5, not <= 0.1): 22 days, grade 3
     assert at_40.select("USUBJID", "anc_le500_days", "early_icaht").rows() == [("S1", None, None), ("S2", 22, 3)]
+
+
+def test_a_death_or_hsct_on_the_cut_date_closes_the_early_icaht_window():
+    """A red team's subject died on the cut date and was left pending. S1: ANC 0.24 on
+    day 0, 0.41 on day 3, 1.57 on day 7, dead on day 9, the cut on day 9: days 0-6 <= 0.5
+    (7 days), none <= 0.1: grade 2. S2: ANC 0.3 on day 1, HSCT on day 9, the cut on day 9:
+    counted to day 8 (the day before the HSCT), days 1-8 = 8 days <= 0.5: grade 2. S3, the
+    control: the same count as S2, alive and untransplanted at the cut: pending."""
+    t = Trial().enrol("S1").infuse("S1").enrol("S2").infuse("S2").enrol("S3").infuse("S3")
+    t.lab("S1", "ANC", (0, 0.24), (3, 0.41), (7, 1.57)).event("S1", 9, "DEATH", "Sepsis", category="INFECTION")
+    t.lab("S2", "ANC", (1, 0.3)).event("S2", 9, "HSCT")
+    t.lab("S3", "ANC", (1, 0.3))
+    adlb, adsl = _adlb(t, cut_day=9)
+    subjects = labs.lab_subjects(adlb, adsl, day(9), LIMITS)
+    assert subjects.select("USUBJID", "anc_le500_days", "anc_le100_days", "early_icaht").rows() == [
+        ("S1", 7, 0, 2),
+        ("S2", 8, 0, 2),
+        ("S3", None, None, None),
+    ]

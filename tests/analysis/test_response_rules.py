@@ -340,3 +340,33 @@ def test_intention_to_treat_counts_the_never_infused_as_non_responders():
     assert itt["rate_ucl"] == pytest.approx(0.98742088, abs=1e-8)
     eff = table.filter(pl.col("population") == EFFICACY_POPULATION).row(0, named=True)
     assert (eff["n"], eff["responders"]) == (1, 1)
+
+
+def test_a_manufacturing_failure_the_apheresis_file_alone_reports_is_a_non_responder_not_pending():
+    """A red team's drop: S2's product FAILED in the apheresis file, with no withdrawal in
+    follow-up. S2 is a manufacturing failure (NINFCAT), so a non-responder in the
+    intention-to-treat set, not awaiting infusion. S3's product is still PENDING: S3 is
+    awaiting infusion and pending (the control). ITT CR/CRi by day 28: 1/2 (S1 a
+    responder, S2 not), 1 pending; the old rule read S2 as awaiting: 1/1, 2 pending."""
+    from trial_outcomes.analysis.rates import ITT_POPULATION
+
+    t = Trial()
+    t.enrol("S1", enrol_day=-35).apheresis("S1", -30, "RELEASED", released=-12).infuse("S1").assess("S1", 28, "CR", 0.0)
+    t.enrol("S2", enrol_day=-35).apheresis("S2", -25, "FAILED", not_infused="MANUFACTURING_FAILURE")
+    t.enrol("S3", enrol_day=-35).apheresis("S3", -20, "PENDING")
+    adsl = t.derive(cut_day=60).adsl
+    assert adsl.select("USUBJID", "NINFCAT").rows() == [
+        ("S1", None),
+        ("S2", "MANUFACTURING_FAILURE"),
+        ("S3", "AWAITING"),
+    ]
+    itt = (
+        response_summary(adsl, ())
+        .filter(
+            (pl.col("parameter") == "CR/CRi by day 28")
+            & (pl.col("group_var") == "all")
+            & (pl.col("population") == ITT_POPULATION)
+        )
+        .row(0, named=True)
+    )
+    assert (itt["n"], itt["responders"], itt["n_pending"]) == (2, 1, 1)

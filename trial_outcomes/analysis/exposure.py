@@ -92,9 +92,13 @@ def vein_to_vein(adsl: pl.DataFrame) -> pl.DataFrame:
 def not_infused_reason(adsl: pl.DataFrame) -> pl.DataFrame:
     """``NINFCAT``: why an enrolled subject was not infused by the cut: a withdrawal
     whose reason names manufacturing is a manufacturing failure; then death,
-    other withdrawal, loss to follow-up; otherwise still awaiting infusion.
+    other withdrawal, loss to follow-up; then a product the apheresis file reports
+    ``FAILED`` (a manufacturing failure recorded only there: a red team's subject with no
+    withdrawal was "awaiting infusion", pending, and left out of the intention-to-treat
+    denominator, 82/119 for 82/120); otherwise still awaiting infusion.
     ``NINFREAS`` keeps the text as recorded."""
-    require(adsl, "ADSL", "TRTSDT", "DTHDT", "DTHCAUS", "WDDT", "WDREAS", "LOSTDT")
+    require(adsl, "ADSL", "TRTSDT", "DTHDT", "DTHCAUS", "WDDT", "WDREAS", "LOSTDT", "PRODSTAT")
+    failed = (pl.col("PRODSTAT") == "FAILED").fill_null(False)
     category = (
         pl.when(pl.col("TRTSDT").is_not_null())
         .then(None)
@@ -106,6 +110,8 @@ def not_infused_reason(adsl: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("WITHDRAWAL"))
         .when(pl.col("LOSTDT").is_not_null())
         .then(pl.lit("LOST"))
+        .when(failed)
+        .then(pl.lit("MANUFACTURING_FAILURE"))
         .otherwise(pl.lit("AWAITING"))
     )
     text = (
@@ -117,6 +123,8 @@ def not_infused_reason(adsl: pl.DataFrame) -> pl.DataFrame:
         .then(pl.col("WDREAS").fill_null("reason not given"))
         .when(pl.col("LOSTDT").is_not_null())
         .then(pl.lit("Lost to follow-up"))
+        .when(failed)
+        .then(pl.lit("Manufacturing failure (apheresis: product FAILED)"))
         .otherwise(pl.lit("Awaiting infusion at the cut"))
     )
     return adsl.with_columns(category.alias("NINFCAT"), text.alias("NINFREAS"))

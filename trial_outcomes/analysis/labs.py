@@ -290,8 +290,10 @@ def lab_subjects(adlb: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date, limits: L
         early = [(d, v) for d, v in zip(days, values, strict=True) if d <= EARLY_ICAHT_DAYS]
         # evaluable: an ANC after the infusion in days 0-30, and the window closed at the cut
         # (day 30 reached, or ended by death, HSCT or new therapy, not by the cut or the
-        # subject's leaving); a count before day 0 alone grades nothing
-        closed = end == EARLY_ICAHT_DAYS or min(stops) not in (cut, left)
+        # subject's leaving); a count before day 0 alone grades nothing. A death, HSCT or new
+        # therapy on the cut date or the day the subject left still closes it (a red team's
+        # death on the cut date left the subject pending: 19 of 52 evaluable for 19 of 53)
+        closed = end == EARLY_ICAHT_DAYS or min(stops) in (r["DTHDT"], r["ATTRENDT"])
         evaluable = bool(early) and end >= 0 and closed
         if sid in anc_before and early and early[0][0] > 0:
             early = [(0, anc_before[sid]), *early]  # the count carried into day 0
