@@ -257,3 +257,30 @@ def test_a_death_or_hsct_on_the_cut_date_closes_the_early_icaht_window():
         ("S2", 8, 0, 2),
         ("S3", None, None, None),
     ]
+
+
+def test_a_lab_value_in_another_unit_is_refused_with_its_row_and_value():
+    """A red team entered IgG in mg/dL (250 for 2.5 g/L) and the report halved its
+    hypogammaglobulinaemia rate. Refused: IgG 250 (the bound is 40 g/L), neutrophils 1500
+    (cells/uL, bound 100 x 10^9/L), haemoglobin 112 (g/L, bound 25 g/dL). Kept: IgG 40 and
+    haemoglobin 25 (on the bound), a B-cell count of 1,500 cells/uL (no bound)."""
+    t = Trial().enrol("S1").infuse("S1")
+    t.lab("S1", "IGG", (10, 250.0), (20, 40.0))
+    t.lab("S1", "ANC", (10, 1500.0))
+    t.lab("S1", "HGB", (10, 112.0), (20, 25.0))
+    t.lab("S1", "BCELL", (10, 1500.0))
+    records = t.records()
+    records = {
+        k: v.with_columns(pl.lit(f"{k}.csv").alias("_source_file"), pl.int_range(2, v.height + 2).alias("_source_row"))
+        for k, v in records.items()
+    }
+    found = dependent_values(records).filter(pl.col("file") == "labs.csv")
+    labs_rows = records["labs"].with_columns(pl.col("value").cast(pl.String)).select("_source_row", "test", "value")
+    named = found.join(labs_rows, left_on="row", right_on="_source_row").sort("test")
+    assert named.select("test", "value", "subject").rows() == [
+        ("ANC", "1500.0", "S1"),
+        ("HGB", "112.0", "S1"),
+        ("IGG", "250.0", "S1"),
+    ]
+    assert all(r.endswith("in the contract's unit: a value in another unit?") for r in found["rule"])
+    assert "IGG above 40.0 g/L" in " ".join(found["rule"].to_list())

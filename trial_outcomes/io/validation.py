@@ -19,7 +19,7 @@ import polars as pl
 from trial_outcomes.io.parse import empty_problems
 from trial_outcomes.io.readers import EXTENSIONS
 from trial_outcomes.io.records import DropQuery, Frames
-from trial_outcomes.schema import SCHEMAS
+from trial_outcomes.schema import LAB_UNITS, SCHEMAS
 from trial_outcomes.text import first_of, printable, skeleton
 
 Records = Mapping[str, pl.DataFrame]
@@ -384,6 +384,7 @@ def dependent_values(records: Records) -> pl.DataFrame:
             )
         )
     out.append(_rcl_results(records))
+    out.append(_lab_units(records))
     icans = _narrow(records["icans_monitoring"], "obs_date", "ice_score", "capd_score", "unable_capd").join(
         records["enrolment"].select("subject_id", "age_years", "enrol_date"), on="subject_id", how="left"
     )
@@ -413,6 +414,37 @@ def dependent_values(records: Records) -> pl.DataFrame:
         )
     )
     return _concat(out)
+
+
+#: the most a laboratory value can be in the contract's unit (``schema.LAB_UNITS``): a
+#: value above it was entered in another unit. A red team's IgG in mg/dL (250 for 2.5
+#: g/L) passed silently and halved the hypogammaglobulinaemia rate (85 to 62 subjects).
+#: Each bound is past any patient's value and below the same value in the usual other
+#: unit: neutrophils in cells/uL, platelets in cells/uL, haemoglobin in g/L, IgG in mg/dL.
+#: B cells, CRP, ferritin and the transgene have no such bound (their other units read
+#: lower, or their range spans the other unit's).
+LAB_MOST = {"ANC": 100.0, "PLT": 5000.0, "HGB": 25.0, "IGG": 40.0}
+
+
+def _lab_units(records: Records) -> pl.DataFrame:
+    """A laboratory value above the most its test can read in the contract's unit."""
+    labs = records.get("labs")
+    if labs is None or labs.is_empty():
+        return empty_problems()
+    most = pl.col("test").replace_strict(LAB_MOST, default=None, return_dtype=pl.Float64)
+    unit = pl.col("test").replace_strict(LAB_UNITS, default="", return_dtype=pl.String)
+    found = _narrow(labs, "test", "value").filter(pl.col("value") > most)
+    return _problems(
+        found,
+        "value",
+        pl.col("value"),
+        pl.format(
+            "{} above {} {}, more than the test reads in the contract's unit: a value in another unit?",
+            pl.col("test"),
+            most,
+            unit,
+        ),
+    )
 
 
 def _rcl_results(records: Records) -> pl.DataFrame:
