@@ -42,6 +42,30 @@ def test_cytopenia_ongoing_at_an_early_cut_is_not_yet_prolonged():
     assert _aesi(t, 30)[0][1:] == ("Prolonged cytopenia", "Y", "N")
 
 
+def test_a_cytopenia_is_prolonged_only_at_a_day_the_subject_was_seen():
+    """A red team's child died on day 9 with a grade 3 cytopenia unresolved, and ADAE said
+    "unresolved at day 90". Grade 4 neutropenia from day 2, never resolved, cut on day
+    200: S1 died on day 9 and S2 withdrew on day 5 (day 28 unseen: neither flag); S3 died
+    on day 64 (day 28 seen: CYTO28FL and the AESI, day 90 unseen); S4 died on day 28 (seen
+    on day 28: prolonged); S5, alive and followed, both."""
+    t = Trial()
+    for sid in ("S1", "S2", "S3", "S4", "S5"):
+        t.enrol(sid).infuse(sid).ae(sid, "Neutrophil count decreased", 2, 4)
+    t.event("S1", 9, "DEATH", "Sepsis", category="INFECTION")
+    t.event("S2", 5, "WITHDRAWAL", "Consent withdrawn")
+    t.event("S3", 64, "DEATH", "Sepsis", category="INFECTION")
+    t.event("S4", 28, "DEATH", "Sepsis", category="INFECTION")
+    adae = t.derive(200).adae.sort("USUBJID")
+    rows = adae.select("USUBJID", "AESICAT", "CYTO28FL", "CYTO90FL").rows()
+    assert rows == [
+        ("S1", None, "N", "N"),
+        ("S2", None, "N", "N"),
+        ("S3", "Prolonged cytopenia", "Y", "N"),
+        ("S4", "Prolonged cytopenia", "Y", "N"),
+        ("S5", "Prolonged cytopenia", "Y", "Y"),
+    ]
+
+
 def test_infections_by_soc_or_by_term_and_grade():
     """Grade 3 pneumonia coded to Infections and infestations: AESI; grade 2 sepsis:
     not (grade < 3); grade 3 'Device related infection' without a SOC: by its term."""

@@ -48,7 +48,8 @@ def derive_adae(records: Records, cut: dt.date) -> pl.DataFrame:
     export spells them, ``analysis.terms``), SOC (``AESOC``, "Not coded" without a coded
     SOC), study days of onset and resolution (day 0 = infusion), duration,
     ``TRTEMFL`` with ``TRTEMRSN``, ``CRSFL``/``ICANSFL``, ``AESIFL``/``AESICAT``,
-    ``CYTO28FL``/``CYTO90FL`` (grade >= 3 cytopenia unresolved at day 28 / 90), and
+    ``CYTO28FL``/``CYTO90FL`` (grade >= 3 cytopenia unresolved at day 28 / 90, a day the
+    subject was seen: by the cut, alive, not withdrawn or lost), and
     ``WORSTFL`` marking one row with the subject's worst grade of that term among
     treatment-emergent AEs (the earliest such onset)."""
     # the record is scanned, joined and derived in one query: neither the record whole nor its
@@ -68,10 +69,24 @@ def derive_adae(records: Records, cut: dt.date) -> pl.DataFrame:
         "tocilizumab",
         "corticosteroids",
     )
-    dates = treatment_dates(records).join(
-        attribution_end(followup_dates(records)).select("subject_id", "ATTRENDT", "ATTRENRS"),
-        on="subject_id",
-        how="left",
+    # the last day the subject was seen to be followed: a death, withdrawal or loss before
+    # day 28 leaves that day unseen (a red team's child who died on day 9 had a cytopenia
+    # "unresolved at day 90")
+    left = (
+        scan(records, "followup")
+        .filter(pl.col("event").is_in(["DEATH", "WITHDRAWAL", "LOST"]))
+        .group_by("subject_id")
+        .agg(pl.col("event_date").min().alias("_left"))
+        .collect()
+    )
+    dates = (
+        treatment_dates(records)
+        .join(
+            attribution_end(followup_dates(records)).select("subject_id", "ATTRENDT", "ATTRENRS"),
+            on="subject_id",
+            how="left",
+        )
+        .join(left, on="subject_id", how="left")
     )
     emergent = treatment_emergent(pl.col("onset_date"), pl.col("LDSTDT"), pl.col("ATTRENDT"))
     base = (
@@ -98,19 +113,19 @@ def derive_adae(records: Records, cut: dt.date) -> pl.DataFrame:
             pl.when(~emergent).then(not_emergent_reason(pl.col("onset_date"))).alias("TRTEMRSN"),
             yn_flag(is_crs(pl.col("term"))).alias("CRSFL"),
             yn_flag(is_icans(pl.col("term"))).alias("ICANSFL"),
-            study_day(pl.lit(cut)).alias("_cut_day"),
+            study_day(pl.min_horizontal(pl.lit(cut), pl.col("_left"))).alias("_seen_day"),
         )
         .collect()
     )
-    cut_day = pl.col("_cut_day")
+    seen_day = pl.col("_seen_day")
     out = (
         base.with_columns(
-            aesi_category(cut_day).alias("AESICAT"),
-            yn_flag(prolonged_cytopenia(PROLONGED_DAYS[0], cut_day).fill_null(False)).alias("CYTO28FL"),
-            yn_flag(prolonged_cytopenia(PROLONGED_DAYS[1], cut_day).fill_null(False)).alias("CYTO90FL"),
+            aesi_category(seen_day).alias("AESICAT"),
+            yn_flag(prolonged_cytopenia(PROLONGED_DAYS[0], seen_day).fill_null(False)).alias("CYTO28FL"),
+            yn_flag(prolonged_cytopenia(PROLONGED_DAYS[1], seen_day).fill_null(False)).alias("CYTO90FL"),
         )
         .with_columns(yn_flag(pl.col("AESICAT").is_not_null()).alias("AESIFL"))
-        .drop("AESOCRAW", "_cut_day")
+        .drop("AESOCRAW", "_seen_day")
     )
     # the first row of each subject, term and window by worst grade, then earliest onset (and
     # its id): found within each group, without sorting the whole of ADAE for it

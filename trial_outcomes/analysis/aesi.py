@@ -33,17 +33,19 @@ def is_cytopenia(term: pl.Expr) -> pl.Expr:
     return term.str.to_lowercase().is_in(CYTOPENIA_TERMS)
 
 
-def present_at_day(day: int, cut_day: pl.Expr) -> pl.Expr:
+def present_at_day(day: int, seen_day: pl.Expr) -> pl.Expr:
     """The AE (onset ``ASTDY``, resolution ``AENDY``) was present on study day ``day``
-    and the cut let us see that day: onset on or before it and resolved after it,
-    or ongoing at a cut on or after it."""
-    ongoing = pl.col("AENDY").is_null() & (cut_day >= day)
+    and that day was seen: onset on or before it and resolved after it, or ongoing
+    while the subject was followed to it (``seen_day``: the study day of the cut, or of
+    an earlier death, withdrawal or loss to follow-up)."""
+    ongoing = pl.col("AENDY").is_null() & (seen_day >= day)
     return (pl.col("ASTDY") <= day) & ((pl.col("AENDY") > day) | ongoing)
 
 
-def prolonged_cytopenia(day: int, cut_day: pl.Expr) -> pl.Expr:
-    """Grade >= 3 neutrophil or platelet count decreased not resolved by ``day``."""
-    return is_cytopenia(pl.col("AEDECOD")) & (pl.col("AETOXGR") >= 3) & present_at_day(day, cut_day)
+def prolonged_cytopenia(day: int, seen_day: pl.Expr) -> pl.Expr:
+    """Grade >= 3 neutrophil or platelet count decreased not resolved by ``day``, a day
+    the subject was seen (``present_at_day``)."""
+    return is_cytopenia(pl.col("AEDECOD")) & (pl.col("AETOXGR") >= 3) & present_at_day(day, seen_day)
 
 
 def is_infection(soc: pl.Expr, term: pl.Expr) -> pl.Expr:
@@ -51,13 +53,13 @@ def is_infection(soc: pl.Expr, term: pl.Expr) -> pl.Expr:
     return pl.when(soc.is_not_null()).then(soc == INFECTIONS_SOC).otherwise(term.str.contains(INFECTION_TERMS))
 
 
-def aesi_rules(cut_day: pl.Expr) -> dict[str, pl.Expr]:
+def aesi_rules(seen_day: pl.Expr) -> dict[str, pl.Expr]:
     """Category -> condition, in order of precedence."""
     term = pl.col("AEDECOD")
     return {
         CRS: is_crs(term),
         ICANS: is_icans(term),
-        "Prolonged cytopenia": prolonged_cytopenia(PROLONGED_DAYS[0], cut_day),
+        "Prolonged cytopenia": prolonged_cytopenia(PROLONGED_DAYS[0], seen_day),
         "Grade >= 3 infection": is_infection(pl.col("AESOCRAW"), term) & (pl.col("AETOXGR") >= 3),
         "Hypogammaglobulinaemia": term.str.contains(r"(?i)hypogammaglobulin|immunoglobulin.{0,3} decreased"),
         "Tumour lysis syndrome": term.str.contains(r"(?i)tumou?r lysis"),
@@ -67,9 +69,9 @@ def aesi_rules(cut_day: pl.Expr) -> dict[str, pl.Expr]:
     }
 
 
-def aesi_category(cut_day: pl.Expr) -> pl.Expr:
+def aesi_category(seen_day: pl.Expr) -> pl.Expr:
     """``AESICAT``: the first category whose rule the AE meets; null for none."""
-    rules = list(aesi_rules(cut_day).items())
+    rules = list(aesi_rules(seen_day).items())
     expr: pl.Expr = pl.lit(None, dtype=pl.String)
     for category, condition in reversed(rules):  # built from the last: the first category that applies wins
         expr = pl.when(condition.fill_null(False)).then(pl.lit(category)).otherwise(expr)

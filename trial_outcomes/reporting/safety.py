@@ -126,7 +126,8 @@ def aesi_table(inp: ReportInputs) -> Table:
         population=SAFETY_POPULATION,
         notes=notes,
         method="Treatment-emergent. Prolonged cytopenia: grade >= 3 neutrophil or platelet count decreased "
-        "not resolved by day 28 (day 90 in ADAE's CYTO90FL)." + AS_REPORTED,
+        "not resolved by day 28 (day 90 in ADAE's CYTO90FL), a day the subject was followed to: a subject who "
+        "died, withdrew or was lost before it is not counted." + AS_REPORTED,
     )
 
 
