@@ -111,13 +111,14 @@ def test_the_gradings_adsl_adrs_adtte_and_conduct(derived):
 
 
 def test_the_survival_analyses(derived):
-    """Also with ADTTE's coded columns read as categories, as the survival step reads them
-    (``reading(categories=...)``): every table the same, value for value and type for type."""
+    """With the columns read and ADTTE's coded columns as categories, as the survival step
+    reads them (``reading(categories=...)``): every table the same, value for value and
+    type for type. The columns read as text are a path no step takes, and are not run:
+    each run of the survival analyses costs the fast tier about 8 s."""
     d, _, plan = derived
     whole = survival_results.analyse_survival(d.adtte, d.adsl, plan).tables()
     adsl = _read(d.adsl, survival_results.ADSL_COLUMNS)
     read = _read(d.adtte, survival_results.ADTTE_COLUMNS)
-    assert _same(survival_results.analyse_survival(read, adsl, plan).tables(), whole)
     coded = read.with_columns(
         pl.col(c).cast(pl.Categorical) for c in survival_results.ADTTE_CODED if read.schema.get(c) == pl.String
     )
