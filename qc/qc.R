@@ -108,8 +108,10 @@ ovr$remission <- ovr$AVALC %in% REMISSION &
   (subj$STRATUM[k] != "mrd_persistent" | (!is.na(ovr$MRDPCT) & ovr$MRDPCT < 0.01))
 awaiting_infusion <- !infused & is.na(subj$DTHDT) & is.na(subj$WDDT) & is.na(subj$LOSTDT) &
   !(subj$PRODSTAT %in% "FAILED")  # a manufacturing failure the apheresis file alone reports
+# a window closes on its last day, or at death or the first HSCT or new therapy: not at a
+# withdrawal or loss to follow-up, which an assessment can follow
 close_by <- function(last_day) {
-  pmin_date(subj$TRTSDT + last_day, subj$DTHDT, therapy_end, subj$WDDT, subj$LOSTDT)
+  pmin_date(subj$TRTSDT + last_day, subj$DTHDT, therapy_end)
 }
 open_at_cut <- function(last_day) ifelse(infused, close_by(last_day) > cut, awaiting_infusion)
 by_subject <- function(flag) infused & subj$USUBJID %in% ovr$USUBJID[flag]
@@ -416,11 +418,7 @@ raw_endpoints <- function() {
     attributable <- is.na(therapy) | a$assessment_date < therapy
     remission <- a$response %in% REMISSION & (stratum != "mrd_persistent" | (!is.na(mrd) & mrd < 0.01))
     responded <- any(attributable & remission & day <= 42)
-    closes <- pmin_date(
-      day0 + 42, death, therapy,
-      first_date(fu[fu$event == "WITHDRAWAL", ], "event_date", who),
-      first_date(fu[fu$event == "LOST", ], "event_date", who)
-    )
+    closes <- pmin_date(day0 + 42, death, therapy)
     failed <- !responded && closes <= cut && nrow(a) > 0
     first_remission <- if (any(attributable & remission)) min(a$assessment_date[attributable & remission]) else as.Date(NA)
     # a relapse ends EFS: after the first remission, or for an MRD-persistent entrant (in

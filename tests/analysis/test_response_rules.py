@@ -370,3 +370,25 @@ def test_a_manufacturing_failure_the_apheresis_file_alone_reports_is_a_non_respo
         .row(0, named=True)
     )
     assert (itt["n"], itt["responders"], itt["n_pending"]) == (2, 1, 1)
+
+
+def test_a_loss_to_follow_up_leaves_the_window_open_so_a_closed_outcome_never_changes():
+    """A red team's drop: S1 lost to follow-up on day 25, then assessed CR on day 28. With
+    the loss closing the window, a cut on day 26 made S1 a non-responder (the futility rule
+    "certain") and a cut on day 30 a responder. Now the window stays open to day 42: S1 is
+    pending on day 26, pending and already in remission on day 30 (as any early
+    responder), CR from day 42. S2 withdrew on day 25 and was never assessed: pending
+    until day 42, NE (a non-responder) from then. S3 died on day 25: the window closes at
+    the death, NE on day 26 (the control)."""
+    t = Trial()
+    t.enrol("S1").infuse("S1").event("S1", 25, "LOST").assess("S1", 28, "CR", 0.0)
+    t.enrol("S2").infuse("S2").event("S2", 25, "WITHDRAWAL", "Consent withdrawn")
+    t.enrol("S3").infuse("S3").event("S3", 25, "DEATH", "Sepsis", category="INFECTION")
+
+    def bor(cut_day: int) -> list[tuple[str, str, str, str]]:
+        adsl = t.derive(cut_day=cut_day).adsl.sort("USUBJID")
+        return adsl.select("USUBJID", "BOR28", "D28PNDFL", "D28ERLFL").rows()
+
+    assert bor(26) == [("S1", "PENDING", "Y", "N"), ("S2", "PENDING", "Y", "N"), ("S3", "NE", "N", "N")]
+    assert bor(30) == [("S1", "PENDING", "Y", "Y"), ("S2", "PENDING", "Y", "N"), ("S3", "NE", "N", "N")]
+    assert bor(42) == [("S1", "CR", "N", "N"), ("S2", "NE", "N", "N"), ("S3", "NE", "N", "N")]

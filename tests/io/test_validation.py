@@ -324,6 +324,16 @@ def test_an_assessment_after_a_withdrawal_is_named():
     assert assessments_after_withdrawal(_records()).is_empty()
 
 
+def test_an_assessment_after_a_loss_to_follow_up_is_named():
+    """S1 lost to follow-up 2021-01-25, then assessed on 2021-02-17 (row 2): named with
+    the loss's date (a red team's loss followed by a CR passed without a word)."""
+    records = _records(followup=[dict(subject_id="S1", event_date=D(2021, 1, 25), event="LOST")])
+    found = assessments_after_withdrawal(records)
+    assert found.select("row", "value", "subject", "rule").rows() == [
+        (2, "2021-02-17", "S1", "a disease assessment after the subject's loss to follow-up on 2021-01-25")
+    ]
+
+
 def test_the_drop_queries_name_files_rows_and_columns_but_no_subject():
     """What the report prints of the warnings: S1 withdrawn 2021-01-25 and assessed on
     2021-02-17 (assessments.csv row 2); a file never read; a column dropped unread. No
@@ -345,8 +355,9 @@ def test_the_drop_queries_name_files_rows_and_columns_but_no_subject():
         ("known_columns", "enrolment.csv: 1 column(s) outside the data contract, dropped unread: site_note"),
         (
             "no_assessment_after_withdrawal",
-            "1 disease assessment(s) dated after the subject's withdrawal, in 1 subject(s) (assessments.csv row 2): "
-            "the efficacy set leaves out a subject withdrawn before any assessment",
+            "1 disease assessment(s) dated after the subject's withdrawal or loss to follow-up, in 1 subject(s) "
+            "(assessments.csv row 2): the efficacy set leaves out a subject withdrawn before any assessment, "
+            "and a subject assessed after being lost was not lost",
         ),
     ]
     assert not any("S1" in q.finding for q in queries)

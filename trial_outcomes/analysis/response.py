@@ -98,8 +98,13 @@ def attributable_assessments(assessments: pl.LazyFrame, subjects: pl.DataFrame) 
 
 def window_close_date(last_day: int) -> pl.Expr:
     """The date a response window ending on ``last_day`` closes: that day, or the
-    subject's death, first other therapy, withdrawal or loss to follow-up, if earlier."""
-    return pl.min_horizontal(pl.col("TRTSDT") + pl.duration(days=last_day), "DTHDT", "ATTRENDT", "WDDT", "LOSTDT")
+    subject's death or first other therapy, if earlier: the events after which no
+    attributable assessment can come. A withdrawal or a loss to follow-up does not close
+    it early: an assessment can follow one (a red team's subject lost on day 25 was
+    assessed CR on day 28). Closing there made a closed outcome change with a later cut:
+    the futility rule read "certain" at a cut between the loss and the assessment and
+    reversed at the next. Such a subject is pending to the window's last day."""
+    return pl.min_horizontal(pl.col("TRTSDT") + pl.duration(days=last_day), "DTHDT", "ATTRENDT")
 
 
 def best_response_day28(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.date) -> pl.DataFrame:

@@ -71,8 +71,8 @@ RULES: dict[str, tuple[Rule, str]] = {
             "no_assessment_after_withdrawal",
             asset=DROP_KEY,
             blocking=False,
-            description="No disease assessment after the subject's withdrawal (a withdrawal dated too early "
-            "takes an assessed subject out of the efficacy set)",
+            description="No disease assessment after the subject's withdrawal or loss to follow-up (a "
+            "withdrawal dated too early takes an assessed subject out of the efficacy set)",
         ),
         dg.AssetCheckSpec(
             "latest_date_plausible",
@@ -181,7 +181,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
     yield problems_check(
         "no_assessment_after_withdrawal",
         after_withdrawal,
-        "assessments after a withdrawal",
+        "assessments after a withdrawal or a loss to follow-up",
         severity=dg.AssetCheckSeverity.WARN,
     )
     yield problems_check(

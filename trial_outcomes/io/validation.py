@@ -582,27 +582,32 @@ def isolated_latest_date(records: Records) -> pl.DataFrame:
 
 def assessments_after_withdrawal(records: Records) -> pl.DataFrame:
     """Disease assessments dated after the subject's withdrawal (a ``WITHDRAWAL`` in
-    followup): contradictory, since the efficacy set leaves out a subject withdrawn
+    followup) or loss to follow-up (``LOST``): contradictory, since the efficacy set leaves out a subject withdrawn
     before any assessment, and a withdrawal typed too early takes an assessed subject
     out of every response rate (a red team's withdrawal on day 5 before assessments on
     days 14 and 28). A query for the data manager, not a refusal: vital status may be
     followed after a withdrawal, and is not named here."""
     followup, assessments = records["followup"], records["assessments"]
-    withdrawn = (
-        followup.lazy()
-        .filter(pl.col("event") == "WITHDRAWAL")
-        .group_by("subject_id")
-        .agg(pl.col("event_date").min().alias("_withdrawn"))
-    )
-    late = (
-        _narrow(assessments, "assessment_date")
-        .lazy()
-        .join(withdrawn, on="subject_id", how="inner")
-        .filter(pl.col("assessment_date") > pl.col("_withdrawn"))
-        .collect()
-    )
-    rule = pl.format("a disease assessment after the subject's withdrawal on {}", pl.col("_withdrawn"))
-    return _concat([_problems(late, "assessment_date", pl.col("assessment_date"), rule)])
+    out = []
+    # a loss to follow-up too: a red team's subject lost on day 25 and assessed CR on day 28
+    # passed without a word (the response window no longer closes at either)
+    for event, words in (("WITHDRAWAL", "the subject's withdrawal"), ("LOST", "the subject's loss to follow-up")):
+        left = (
+            followup.lazy()
+            .filter(pl.col("event") == event)
+            .group_by("subject_id")
+            .agg(pl.col("event_date").min().alias("_left"))
+        )
+        late = (
+            _narrow(assessments, "assessment_date")
+            .lazy()
+            .join(left, on="subject_id", how="inner")
+            .filter(pl.col("assessment_date") > pl.col("_left"))
+            .collect()
+        )
+        rule = pl.format(f"a disease assessment after {words} on {{}}", pl.col("_left"))
+        out.append(_problems(late, "assessment_date", pl.col("assessment_date"), rule))
+    return _concat(out)
 
 
 def rows_named(problems: pl.DataFrame, shown: int = 8) -> str:
@@ -660,9 +665,9 @@ def drop_queries(
         queries.append(
             DropQuery(
                 "no_assessment_after_withdrawal",
-                f"{after_withdrawal.height} disease assessment(s) dated after the subject's withdrawal, in "
-                f"{subjects} subject(s) ({rows_named(after_withdrawal)}): the efficacy set leaves out a subject "
-                "withdrawn before any assessment",
+                f"{after_withdrawal.height} disease assessment(s) dated after the subject's withdrawal or loss to "
+                f"follow-up, in {subjects} subject(s) ({rows_named(after_withdrawal)}): the efficacy set leaves out "
+                "a subject withdrawn before any assessment, and a subject assessed after being lost was not lost",
             )
         )
     if latest.height:

@@ -269,7 +269,7 @@ def executive_summary(inp: ReportInputs) -> Section:
 QUERY_TITLES = {
     "known_files": "files in the drop folder never read",
     "known_columns": "columns outside the data contract dropped unread",
-    "no_assessment_after_withdrawal": "disease assessments after a withdrawal",
+    "no_assessment_after_withdrawal": "disease assessments after a withdrawal or a loss to follow-up",
     "latest_date_plausible": "a latest date far from every other",
 }
 
