@@ -617,7 +617,9 @@ add("stopping rule", "safety", "evaluable", "P(rate > threshold | data)", safety
 add("stopping rule", "safety", "evaluable", "crossed (1 yes, 0 no)", as.numeric(safety_rule$crossed == "true"),
   as.numeric(n >= min_evaluable && posterior > probability), 0)
 # Simon's optimal two-stage design (Simon 1989): among (r1/n1, r/n) with type I error <= alpha
-# and power >= 1 - beta, the smallest expected size under p0; every n up to 90 is searched
+# and power >= 1 - beta, the smallest expected size under p0; every n up to 90 is searched, or
+# up to the n the pipeline states if larger (a plan's design may need up to its target
+# enrolment; R then finds the best design of that size or smaller itself)
 # (Table 1: p0 0.05, p1 0.25 -> 0/9, 2/17; p0 0.10, p1 0.30 -> 1/10, 5/29).
 simon_optimal <- function(p0, p1, alpha, beta, n_max = 90) {
   best <- NULL
@@ -653,7 +655,10 @@ stated <- c(
 )
 design_given <- !anyNA(sapply(c("p0", "p1", "alpha", "beta"), function(k) param(paste0("efficacy.", k))))
 if (design_given) {
-  design <- simon_optimal(param("efficacy.p0"), param("efficacy.p1"), param("efficacy.alpha"), param("efficacy.beta"))
+  n_max <- max(90, if (is.na(stated[["n"]])) 0 else stated[["n"]])
+  design <- simon_optimal(
+    param("efficacy.p0"), param("efficacy.p1"), param("efficacy.alpha"), param("efficacy.beta"), n_max
+  )
   for (k in names(stated)) {
     add("stopping rule", "efficacy_futility", "design", paste("Simon optimal design:", k), stated[[k]], design[[k]], 0)
   }

@@ -17,6 +17,7 @@ LAYER = {
     "formatting": 0,
     "contracts": 0,
     "provenance": 0,
+    "designs": 0,
     "plan": 1,
     "runspec": 1,
     "portfolio": 1,

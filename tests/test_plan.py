@@ -113,3 +113,26 @@ def test_a_plan_naming_a_variable_by_its_name_before_contract_version_4_is_told_
     with pytest.raises(PlanError) as caught:
         load_plan(_plan(tmp_path, '"AGEGR1"]', '"AGEGR1", "prior_hsct"]'))
     assert "'prior_hsct' is now 'PRHSCTFL'" in str(caught.value)
+
+
+def test_an_efficacy_rule_without_a_design_in_the_target_enrolment_is_refused(tmp_path):
+    """A red team's plan (p0 0.40, p1 0.55, alpha 0.05, beta 0.10) loaded, then stopped
+    every run at the stopping rules with nothing published: the search stopped at n = 90.
+    R's exhaustive search (``simon_optimal`` of qc/qc.R) finds no design up to 90, 22/52
+    and 47/99 up to 100, and 19/45 and 49/104 up to 120. So with the target enrolment of
+    120 the plan loads and the rule uses 19/45, 49/104; with a target of 90 it is refused
+    at load, naming the key."""
+    from trial_outcomes.designs import search_limit, simon_design
+
+    old = "p0 = 0.60\np1 = 0.80\nalpha = 0.05\nbeta = 0.20"
+    new = "p0 = 0.40\np1 = 0.55\nalpha = 0.05\nbeta = 0.10"
+    plan = load_plan(_plan(tmp_path, old, new))
+    design = simon_design(plan.efficacy.p0, plan.efficacy.p1, 0.05, 0.10, search_limit(plan.conduct.target_enrolment))
+    assert (design.r1, design.n1, design.r, design.n) == (19, 45, 49, 104)
+    smaller = simon_design(0.40, 0.55, 0.05, 0.10, 100)
+    assert (smaller.r1, smaller.n1, smaller.r, smaller.n) == (22, 52, 47, 99)
+    path = tmp_path / "small.toml"
+    path.write_text(_plan(tmp_path, old, new).read_text().replace("target_enrolment = 120", "target_enrolment = 90"))
+    with pytest.raises(PlanError) as caught:
+        load_plan(path)
+    assert "stopping.efficacy: no Simon optimal design with n <= 90 for p0 0.4, p1 0.55" in str(caught.value)

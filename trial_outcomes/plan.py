@@ -29,6 +29,7 @@ from pydantic import (
 
 from trial_outcomes.contracts import MODEL_COVARIATES, RENAMED_V4, SUBGROUP_VARIABLES
 from trial_outcomes.dates import parse_cut
+from trial_outcomes.designs import SEARCHED_UP_TO, search_limit, simon_design
 from trial_outcomes.labels import LEVELS
 
 DEFAULT_PLAN = Path(__file__).with_name("analysis_plan.toml")
@@ -327,6 +328,21 @@ class _PlanFile(_Strict):
     models: Models = Field(default_factory=Models)
     conduct: Conduct = Field(default_factory=Conduct)
     labs: Labs = Field(default_factory=Labs)
+
+    @model_validator(mode="after")
+    def _a_simon_design_exists(self) -> _PlanFile:
+        """The efficacy rule's design exists within the target enrolment: a red team's
+        plan (p0 0.40, p1 0.55, alpha 0.05, beta 0.10) loaded, then every run stopped at
+        the stopping rules with nothing published."""
+        rule, target = self.stopping.efficacy, self.conduct.target_enrolment
+        try:
+            simon_design(rule.p0, rule.p1, rule.alpha, rule.beta, search_limit(target))
+        except ValueError as exc:
+            raise ValueError(
+                f"stopping.efficacy: {exc} (conduct.target_enrolment {target}; the search stops at "
+                f"{SEARCHED_UP_TO}): widen p1 - p0, relax alpha or beta, or raise the target enrolment"
+            ) from None
+        return self
 
 
 #: AnalysisPlan fields not copied as they are into the parameters

@@ -13,13 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 
-import numpy as np
 import polars as pl
 
 from trial_outcomes.analysis.adae import treatment_emergent
 from trial_outcomes.analysis.timeline import followed_for
+from trial_outcomes.designs import SEARCHED_UP_TO, search_limit, simon_design
 from trial_outcomes.plan import AnalysisPlan, EfficacyRule, SafetyRule
 
 SAFETY, EFFICACY_FUTILITY = "safety", "efficacy_futility"
@@ -203,68 +202,9 @@ def evaluate_safety(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, rule: 
     return RuleStatus(SAFETY, data, boundary, crossed, prob, rule.probability)
 
 
-@dataclass(frozen=True)
-class SimonDesign:
-    r1: int
-    n1: int
-    r: int
-    n: int
-    expected_n0: float
-    pet0: float
-    alpha: float  # attained
-    power: float  # attained
-
-
-@lru_cache(maxsize=32)
-def simon_design(p0: float, p1: float, alpha: float, beta: float, n_max: int = 90) -> SimonDesign:
-    """Simon's optimal design: among (r1/n1, r/n) with type I error <= alpha and
-    power >= 1 - beta, the one with the smallest expected size under p0.
-    Simon (1989) Table 1: p0 0.05, p1 0.25 -> 0/9, 2/17; p0 0.10, p1 0.30 -> 1/10, 5/29.
-    The search stops once n exceeds three times the best expected size found."""
-    from scipy.stats import binom
-
-    counts = np.arange(n_max + 1)
-    # pmf[m, x] = P(X = x) for X ~ Bin(m, p); sf[m, k] = P(X > k), with P(X > k) = 1 for k < 0
-    tables = {}
-    for p in (p0, p1):
-        pmf = binom.pmf(counts[None, :], counts[:, None], p)
-        sf = 1.0 - np.cumsum(pmf, axis=1)
-        tables[p] = (pmf, np.clip(sf, 0.0, 1.0))
-    best: SimonDesign | None = None
-    for n in range(2, n_max + 1):
-        r = np.arange(n + 1)
-        for n1 in range(1, n):
-            n2 = n - n1
-            x1 = np.arange(n1 + 1)
-            k = r[None, :] - x1[:, None]
-            rej = {}
-            for p in (p0, p1):
-                pmf, sf = tables[p]
-                stage2 = np.where(k < 0, 1.0, sf[n2][np.clip(k, 0, n_max)])
-                m = pmf[n1][: n1 + 1, None] * stage2
-                # rejection probability for (r1, r): sum over x1 >= r1 + 1
-                tail = np.cumsum(m[::-1], axis=0)[::-1]
-                rej[p] = np.vstack([tail[1:], np.zeros((1, n + 1))])
-            ok = (rej[p0] <= alpha) & (rej[p1] >= 1 - beta) & (r[None, :] >= x1[:, None])
-            if not ok.any():
-                continue
-            pet = np.cumsum(tables[p0][0][n1][: n1 + 1])
-            en = n1 + (1 - pet) * n2
-            for r1 in np.flatnonzero(ok.any(axis=1)):
-                rr = int(np.flatnonzero(ok[r1])[0])
-                cand = SimonDesign(
-                    int(r1), n1, rr, n, float(en[r1]), float(pet[r1]), float(rej[p0][r1, rr]), float(rej[p1][r1, rr])
-                )
-                if best is None or cand.expected_n0 < best.expected_n0 - 1e-12:
-                    best = cand
-        if best is not None and n > best.expected_n0 * 3:
-            break
-    if best is None:
-        raise ValueError(f"no Simon design with n <= {n_max} for p0={p0}, p1={p1}, alpha={alpha}, beta={beta}")
-    return best
-
-
-def evaluate_simon(adsl: pl.DataFrame, rule: EfficacyRule, cut: dt.date) -> RuleStatus:
+def evaluate_simon(
+    adsl: pl.DataFrame, rule: EfficacyRule, cut: dt.date, target_enrolment: int = SEARCHED_UP_TO
+) -> RuleStatus:
     """Simon's stage 1 is the first n1 subjects of the efficacy set in order of infusion
     (``TRTSDT``, then ``USUBJID``): the patients the design enrolled first, whoever of
     them becomes evaluable first. Evaluability is symmetric (endpoints.md): a subject
@@ -278,8 +218,9 @@ def evaluate_simon(adsl: pl.DataFrame, rule: EfficacyRule, cut: dt.date) -> Rule
     death, evaluable at once as a non-responder, take the place of a responder infused
     before it whose window was still open: 7 of 11 and the boundary crossed, where the
     first 11 infused held 8 responders. The efficacy comparison (r of n) is made
-    likewise on the first n infused, once all of them are evaluable."""
-    design = simon_design(rule.p0, rule.p1, rule.alpha, rule.beta)
+    likewise on the first n infused, once all of them are evaluable. The design is searched
+    up to the plan's ``target_enrolment`` (``designs.search_limit``)."""
+    design = simon_design(rule.p0, rule.p1, rule.alpha, rule.beta, search_limit(target_enrolment))
     eff = adsl.filter(pl.col("EFFFL") == "Y").sort("TRTSDT", "USUBJID")
     closed = (pl.col("D28CLSDT") <= cut).fill_null(False)
     responded = closed & (pl.col("CRFL") == "Y")
@@ -364,5 +305,8 @@ def stopping_history(earlier: dict[str, pl.DataFrame], cut: str, current: pl.Dat
 
 def evaluate_rules(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, plan: AnalysisPlan) -> StoppingResult:
     """Every stopping rule of the plan at this cut, keyed by rule id (``RULES``)."""
-    statuses = (evaluate_safety(adsl, adae, cut, plan.safety), evaluate_simon(adsl, plan.efficacy, cut))
+    statuses = (
+        evaluate_safety(adsl, adae, cut, plan.safety),
+        evaluate_simon(adsl, plan.efficacy, cut, plan.conduct.target_enrolment),
+    )
     return StoppingResult(cut.isoformat(), statuses)
