@@ -266,3 +266,16 @@ def test_the_headline_rates_leave_out_subjects_not_followed_through_their_window
     assert rows["Death within 30 days of infusion"] == (0, 2)
     assert rows["Death within 100 days of infusion"] == (0, 1)
     assert rows["Grade >= 3 CRS (adjudicated)"] == (1, 3)
+
+
+def test_the_posterior_is_printed_to_the_digits_that_show_its_side_of_the_boundary():
+    """A red team's boundary 0.93441 beside P = 0.934412 printed "0.9344", which reads as
+    below it, with "BOUNDARY CROSSED". Printed to 6 decimals, 0.934412 is above 0.93441;
+    0.9344 against 0.9 needs no more than 4; a value equal to its bound at 4 decimals
+    (0.90001 against 0.9) shows 5."""
+    from trial_outcomes.analysis.stopping import shown_against
+
+    assert shown_against(0.934412, 0.93441) == "0.934412"
+    assert shown_against(0.9344, 0.9) == "0.9344"
+    assert shown_against(0.90001, 0.9) == "0.90001"
+    assert shown_against(0.79598, 0.9) == "0.7960"

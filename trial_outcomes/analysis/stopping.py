@@ -197,9 +197,22 @@ def evaluate_safety(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, rule: 
     data = (
         f"{x} of {n} evaluable subjects with grade >= 4 CRS/ICANS or treatment-related death "
         f"<= day {rule.window_days}; "
-        f"P(rate > {rule.threshold:g}) = {prob:.4f}" + ("" if active else " (monitoring starts later)")
+        f"P(rate > {rule.threshold:g}) = {shown_against(prob, rule.probability)}"
+        + ("" if active else " (monitoring starts later)")
     )
     return RuleStatus(SAFETY, data, boundary, crossed, prob, rule.probability)
+
+
+def shown_against(value: float, bound: float, digits: int = 4) -> str:
+    """``value`` with ``digits`` decimals, or as many more as it takes for the printed
+    number to fall on the same side of ``bound`` as the value does: a red team's plan
+    with the boundary 0.93441 printed "P = 0.9344" beside "BOUNDARY CROSSED" (0.934412)."""
+    while digits < 12:
+        printed = round(value, digits)
+        if printed != bound and (printed > bound) == (value > bound):
+            break
+        digits += 1
+    return f"{value:.{digits}f}"
 
 
 def evaluate_simon(
