@@ -39,6 +39,11 @@ def test_another_drop_for_a_published_cut_is_refused_unless_superseded_with_a_re
     assert not refused.success
     assert "already published from another drop" in "\n".join(refused.failures)
     assert _manifest(out) == first
+    # a reason naming a subject is refused at the drop's step: the open report prints it
+    named = run_pipeline(drop, out, CUT, supersede="BR-001 contact date corrected")
+    assert not named.success
+    assert "the --supersede reason names subject(s) BR-001" in "\n".join(named.failures)
+    assert _manifest(out) == first
 
     reason = "site 01 corrected a contact date"
     superseding = run_pipeline(drop, out, CUT, supersede=reason)

@@ -17,7 +17,9 @@ from trial_outcomes.io.publishing import PublishRefused, plan_publication
 from trial_outcomes.io.readers import read_drop_info
 from trial_outcomes.io.records import Frames, RawRecords, TrialDrop, drop_fingerprint
 from trial_outcomes.io.validation import cut_in_drop, latest_record
+from trial_outcomes.reporting.content import subjects_named
 from trial_outcomes.schema import SCHEMAS
+from trial_outcomes.text import first_of
 
 DROP_KEY = dg.AssetKey("trial_drop")
 #: bytes of records the validation and the cut hold at once; a record type read again when asked
@@ -139,6 +141,15 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         faults = [problems_text(RULES[name][1], found) for name, found in findings.items() if found.height]
         also = "\n\nThis drop would be refused anyway: " + "\n".join(faults) if faults else ""
         raise dg.Failure(description=str(exc) + also, allow_retries=False) from None
+    if settings.supersede_reason.strip():  # said now, not after the whole run (a red team's reason named one)
+        named = subjects_named(settings.supersede_reason, records["enrolment"]["subject_id"].to_list())
+        if named:
+            raise dg.Failure(
+                description=f"the --supersede reason names subject(s) {first_of(named, 5)}: the reason is "
+                "printed in the open report, which names no subject; give it without subject identifiers "
+                "(the closed report's listings name them)",
+                allow_retries=False,
+            )
     absent = {record: r.absent_columns for record, r in raw.items() if r.absent_columns}
     unread = validation.unknown_files(settings.data_dir)
     after_withdrawal = validation.assessments_after_withdrawal(records)
