@@ -74,7 +74,9 @@ def stopping_blocks(inp: ReportInputs) -> list[Any]:
                 "plots/stopping_history.svg",
                 "Stopping rules across the published cuts",
                 f"Each rule's statistic at the {cuts} cut(s) published in this output folder up to this one, "
-                "against its boundary (dashed); a red point crossed it.",
+                "against its boundary (dashed; a cut published under another plan against its own); a red "
+                "point crossed it; a hollow one is past the line but was not yet judged (fewer evaluable "
+                "subjects than the safety rule needs, or Simon's stage 1 not complete).",
                 width=62,  # page 1 holds the headline results and the contents with it
             )
         )

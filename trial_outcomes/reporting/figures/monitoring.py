@@ -20,6 +20,18 @@ class RulePanel:
     boundary: float | None
     boundary_label: str
     probability: bool  # a probability axis (0-1) rather than a count
+    #: each cut's own boundary (a cut published under another plan had another one); empty:
+    #: ``boundary`` at every cut
+    boundaries: tuple[float | None, ...] = ()
+
+    def past(self, i: int) -> bool:
+        """The statistic at cut ``i`` is on the boundary's far side (above a probability
+        boundary, at or below a count): crossed, unless the rule was not yet judged."""
+        y = self.statistic[i]
+        bound = self.boundaries[i] if self.boundaries else self.boundary
+        if y is None or bound is None:
+            return False
+        return y > bound if self.probability else y <= bound
 
 
 @dataclass(frozen=True)
@@ -37,9 +49,26 @@ def draw(spec: StoppingHistorySpec) -> bytes:
         if points:
             ax.plot([p[0] for p in points], [p[1] for p in points], color=COLOURS[0], linewidth=1.2)
             for xi, y, crossed in points:
-                ax.plot([xi], [y], marker="o", markersize=4.5, color=ALERT if crossed else COLOURS[0])
+                # past the line yet not crossed: not judged yet (too few evaluable subjects, or
+                # stage 1 still open): a hollow point, as a red team read a filled one as crossed
+                hollow = panel.past(xi) and not crossed
+                colour = ALERT if crossed else COLOURS[0]
+                ax.plot(
+                    [xi], [y], marker="o", markersize=4.5, color=colour, markerfacecolor="white" if hollow else colour
+                )
+        varying = len({b for b in panel.boundaries if b is not None}) > 1
+        if varying:  # each cut against its own plan's boundary
+            ax.step(
+                x,
+                [float("nan") if b is None else b for b in panel.boundaries],
+                where="mid",
+                color=ALERT,
+                linewidth=0.9,
+                linestyle="--",
+            )
         if panel.boundary is not None:
-            ax.axhline(panel.boundary, color=ALERT, linewidth=0.9, linestyle="--")
+            if not varying:
+                ax.axhline(panel.boundary, color=ALERT, linewidth=0.9, linestyle="--")
             ax.text(
                 0.01,
                 panel.boundary,
@@ -49,7 +78,7 @@ def draw(spec: StoppingHistorySpec) -> bytes:
                 va="bottom",
                 transform=ax.get_yaxis_transform(),
             )
-        values = [p[1] for p in points] + ([panel.boundary] if panel.boundary is not None else [])
+        values = [p[1] for p in points] + [b for b in (panel.boundary, *panel.boundaries) if b is not None]
         if panel.probability:
             ax.set_ylim(0, 1.02)
         else:

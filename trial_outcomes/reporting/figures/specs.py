@@ -441,6 +441,7 @@ def stopping_history_spec(history: pl.DataFrame) -> StoppingHistorySpec:
                 boundary,
                 label,
                 probability,
+                tuple(part["boundary_value"].to_list()),
             )
         )
     return StoppingHistorySpec(panels)
