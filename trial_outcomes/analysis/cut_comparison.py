@@ -70,21 +70,32 @@ def compare_cuts(
     return pl.DataFrame([{**r, "previous_cut": previous_cut} for r in rows], schema=COLUMNS)
 
 
+def _shown_difference(old: str, new: str, exact: float) -> float:
+    """The difference of two numbers as the table prints them ("84.2%" to "87.4%": 3.2),
+    so that the change reads as the columns beside it do: a red team found "+3.1 pp"
+    between 84.2% and 87.4% (3.15 unrounded). ``exact`` where either is not a plain
+    number (a median under two days printed in days)."""
+    try:
+        return float(new.rstrip("%")) - float(old.rstrip("%"))
+    except ValueError:
+        return exact
+
+
 def _side_by_side(key: str, old: float | None, new: float | None) -> dict[str, str]:
     """Previous, current and change in the report's units: counts as counts, medians
     in months (NR when not reached), estimates in % with the change in percentage
-    points (trial_outcomes.formatting)."""
+    points (trial_outcomes.formatting), the change that of the printed values."""
     both = old is not None and new is not None
     if key == "median_days":
-        change = signed((new - old) / DAYS_PER_MONTH, " mo") if both else ""  # type: ignore[operator]
-        return {
-            "previous": "NR" if old is None else months(old),
-            "current": "NR" if new is None else months(new),
-            "change": change,
-        }
+        shown = {"previous": "NR" if old is None else months(old), "current": "NR" if new is None else months(new)}
+        exact = (new - old) / DAYS_PER_MONTH if both else 0.0  # type: ignore[operator]
+        change = signed(_shown_difference(shown["previous"], shown["current"], exact), " mo") if both else ""
+        return {**shown, "change": change}
     if key.startswith("rate_"):
-        change = signed(100 * (new - old), " pp") if both else ""  # type: ignore[operator]
-        return {"previous": pct(old), "current": pct(new), "change": change}
+        shown = {"previous": pct(old), "current": pct(new)}
+        exact = 100 * (new - old) if both else 0.0  # type: ignore[operator]
+        change = signed(_shown_difference(shown["previous"], shown["current"], exact), " pp") if both else ""
+        return {**shown, "change": change}
     return {
         "previous": number(old),
         "current": number(new),
