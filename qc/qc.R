@@ -213,7 +213,8 @@ for (endpoint in c("OS", "EFS", "DFS")) {
 }
 
 # the log-rank test of each subgroup, as each Kaplan-Meier figure and table prints it: survdiff
-# over the subjects with a value (R stops on a singular variance: said, not compared)
+# over the subjects with a value (one level: no test on either side; where survdiff stops
+# otherwise, its message is said and the test not compared)
 for (endpoint in c("OS", "EFS", "DFS", "DOR")) {
   d <- primary(endpoint)
   tests <- survival_summary[survival_summary$endpoint == endpoint & survival_summary$analysis == "primary" &
@@ -226,10 +227,22 @@ for (endpoint in c("OS", "EFS", "DFS", "DOR")) {
     }
     x <- d[!is.na(d[[v]]), ]
     x$g <- x[[v]]
-    fit <- tryCatch(survdiff(Surv(AVAL, CNSR == 0) ~ g, data = x), error = function(e) NULL)
+    if (length(unique(x$g)) < 2) {
+      # one level among the subjects with a value: there is no test, and the pipeline leaves
+      # it empty (survdiff stops with "There is only 1 group"; this was once called a singular
+      # variance and not compared)
+      add("log-rank", endpoint, v, "chi-square", mine$logrank_chisq, NA, note = "one level: no test")
+      add("log-rank", endpoint, v, "p", mine$logrank_p, NA, note = "one level: no test")
+      next
+    }
+    stopped <- ""
+    fit <- tryCatch(survdiff(Surv(AVAL, CNSR == 0) ~ g, data = x), error = function(e) {
+      stopped <<- conditionMessage(e)
+      NULL
+    })
     if (is.null(fit)) {
       add("log-rank", endpoint, v, "chi-square", mine$logrank_chisq, NA, ran = FALSE,
-        note = "survdiff stops on a singular variance (the pipeline's generalized-inverse test is not re-derived)")
+        note = paste0("survdiff stopped (", trimws(stopped), "): the pipeline's generalized-inverse test is not re-derived"))
       next
     }
     df <- sum(fit$exp > 0) - 1
