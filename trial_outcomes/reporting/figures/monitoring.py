@@ -4,6 +4,7 @@ statistic at each cut against its boundary (page 1 of the report)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from trial_outcomes.reporting.figures.style import COLOURS, GREY, figure_bytes, new_figure
 
@@ -40,6 +41,11 @@ class StoppingHistorySpec:
 
 
 def draw(spec: StoppingHistorySpec) -> bytes:
+    return figure_bytes(figure(spec))
+
+
+def figure(spec: StoppingHistorySpec) -> Any:
+    """The matplotlib figure of ``draw``, before it is written."""
     n = max(len(spec.panels), 1)
     fig = new_figure(7.4, 1.75)
     for k, panel in enumerate(spec.panels):
@@ -65,19 +71,15 @@ def draw(spec: StoppingHistorySpec) -> bytes:
                 color=ALERT,
                 linewidth=0.9,
                 linestyle="--",
+                label=panel.boundary_label,
             )
         if panel.boundary is not None:
             if not varying:
-                ax.axhline(panel.boundary, color=ALERT, linewidth=0.9, linestyle="--")
-            ax.text(
-                0.01,
-                panel.boundary,
-                f" {panel.boundary_label}",
-                color=ALERT,
-                fontsize=7,
-                va="bottom",
-                transform=ax.get_yaxis_transform(),
-            )
+                ax.axhline(panel.boundary, color=ALERT, linewidth=0.9, linestyle="--", label=panel.boundary_label)
+            # the boundary is named in a legend placed where it covers the fewest points and
+            # lines: a label written on the line crossed the statistic's own line when the two
+            # were close (8 responders against a futility boundary of 7)
+            ax.legend(loc="best", fontsize=6.5, frameon=True, framealpha=0.9, edgecolor="none", handlelength=2.2)
         values = [p[1] for p in points] + [b for b in (panel.boundary, *panel.boundaries) if b is not None]
         if panel.probability:
             ax.set_ylim(0, 1.02)
@@ -96,4 +98,4 @@ def draw(spec: StoppingHistorySpec) -> bytes:
         ax.grid(axis="y", color="#eeeeee", linewidth=0.6)
     if n == 0:
         fig.text(0.5, 0.5, "No stopping rules", ha="center", color=GREY)
-    return figure_bytes(fig)
+    return fig
