@@ -60,3 +60,20 @@ def test_accrual_by_quarter_against_a_linear_plan():
     adsl = pl.DataFrame({"ENRLDT": [dt.date(2021, 1, 5), dt.date(2021, 4, 10)]})
     table = accrual(adsl, dt.date(2021, 6, 30), target=4, months=12)
     assert table.rows() == [("2021-Q1", 1, 1, 1), ("2021-Q2", 1, 2, 2)]
+
+
+def test_a_visit_labelled_in_another_case_or_with_spaces_is_that_visit():
+    """A red team's drop: an assessment labelled "m6" on day 220, outside M6's window
+    (183 +/- 30 = days 153-213), left its subject overdue for M6 while one labelled "M6"
+    on day 218 did not. Cut day 300: S1 labelled "m6", S2 " M 6", S3 "M6" (the control)
+    are not overdue for M6; S4, assessed on day 220 with the label "UNSCHED", is."""
+    t = Trial()
+    for sid, label in (("S1", "m6"), ("S2", " M 6"), ("S3", "M6"), ("S4", "UNSCHED")):
+        t.enrol(sid).infuse(sid)
+        for at, visit in ((14, "D14"), (28, "D28"), (61, "M2"), (91, "M3")):
+            t.assess(sid, at, "CR", 0.0, visit=visit)
+        t.assess(sid, 220, "CR", 0.0, visit=label)
+    d = t.derive(cut_day=300)
+    cut = dt.date(2021, 1, 1) + dt.timedelta(days=300)
+    due = overdue_assessments(d.adsl, d.adrs, cut)
+    assert due.filter(pl.col("overdue")).select("USUBJID", "visit").rows() == [("S4", "M6")]

@@ -136,7 +136,12 @@ def overdue_assessments(adsl: pl.DataFrame, adrs: pl.DataFrame, cut: dt.date) ->
     # every visit whose window has closed by the cut, for each subject on the schedule
     due = subjects.join(schedule, how="cross").filter(pl.col("target_day") + pl.col("_window") <= pl.col("_last"))
     seen = _responses(adrs).select("USUBJID", "ADT", pl.col("AVISIT").alias("visit"))
-    labelled = seen.select("USUBJID", "visit").drop_nulls().unique().with_columns(pl.lit(True).alias("_labelled"))
+    # a label in another case or with spaces is the visit's ("m6", " M 6"): a red team's
+    # assessment labelled "m6" left its subject overdue for M6
+    label = pl.col("visit").str.to_uppercase().str.replace_all(r"[\s\p{Z}]+", "")
+    labelled = (
+        seen.select("USUBJID", label.alias("visit")).drop_nulls().unique().with_columns(pl.lit(True).alias("_labelled"))
+    )
     # each due visit beside each of the subject's assessments is tens of millions of rows at a
     # million subjects: streamed, they are filtered batch by batch and never held
     in_window = streamed(
