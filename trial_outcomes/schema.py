@@ -149,6 +149,45 @@ RCL_RESULTS = ("NEGATIVE", "POSITIVE", "PENDING")
 
 CRS_TERM = "Cytokine release syndrome"
 ICANS_TERM = "Immune effector cell-associated neurotoxicity syndrome"
+#: MedDRA's 27 system organ classes as the dictionary writes them: a SOC exported in another
+#: case or spacing ("INFECTIONS AND INFESTATIONS") is counted under this spelling
+MEDDRA_SOCS = (
+    "Blood and lymphatic system disorders",
+    "Cardiac disorders",
+    "Congenital, familial and genetic disorders",
+    "Ear and labyrinth disorders",
+    "Endocrine disorders",
+    "Eye disorders",
+    "Gastrointestinal disorders",
+    "General disorders and administration site conditions",
+    "Hepatobiliary disorders",
+    "Immune system disorders",
+    "Infections and infestations",
+    "Injury, poisoning and procedural complications",
+    "Investigations",
+    "Metabolism and nutrition disorders",
+    "Musculoskeletal and connective tissue disorders",
+    "Neoplasms benign, malignant and unspecified (incl cysts and polyps)",
+    "Nervous system disorders",
+    "Pregnancy, puerperium and perinatal conditions",
+    "Product issues",
+    "Psychiatric disorders",
+    "Renal and urinary disorders",
+    "Reproductive system and breast disorders",
+    "Respiratory, thoracic and mediastinal disorders",
+    "Skin and subcutaneous tissue disorders",
+    "Social circumstances",
+    "Surgical and medical procedures",
+    "Vascular disorders",
+)
+
+#: the free text counted by its value (record, column, the spellings a dictionary gives):
+#: spellings of one value that differ in case, spacing, punctuation or accents are counted
+#: under one (``text.one_spelling``; ``analysis.terms.counted_spellings``)
+COUNTED_TEXT: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("adverse_events", "term", (CRS_TERM, ICANS_TERM)),
+    ("adverse_events", "soc", MEDDRA_SOCS),
+)
 
 ENROLMENT = RecordSchema(
     record="enrolment",

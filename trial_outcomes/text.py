@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 #: Cyrillic and Greek letters drawn like Latin ones (Unicode's confusables, the common part)
 CONFUSABLES = str.maketrans(
@@ -120,3 +120,42 @@ def first_of(items: Sequence[str], limit: int) -> str:
     """``items`` as a message lists them: the first ``limit`` joined by commas, then how
     many more (``a, b and 3 more``)."""
     return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def spelling_key(text: str) -> str:
+    """A term as matched: what it looks like (``skeleton``: NFKC, invisible characters
+    removed, Cyrillic and Greek look-alike letters read as Latin, case folded), accents
+    and other combining marks taken off, each run of characters that are neither letters
+    nor digits one space, trimmed. "СRS" with a Cyrillic С, "C\u200bRS", "CRŚ" and
+    "Cytokine-Release  Syndrome" are "crs", "crs", "crs" and "cytokine release syndrome"."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", skeleton(text)) if not unicodedata.combining(c))
+    return re.sub(r"[\W_]+", " ", plain).strip()
+
+
+def _as_written(spelling: str) -> tuple[int, int]:
+    """How a dictionary writes a term, best first: a capital then small letters (MedDRA's
+    "Febrile neutropenia") before all capitals or all small letters, then the fewest
+    capitals ("Febrile neutropenia" before "Febrile Neutropenia")."""
+    letters = [c for c in spelling if c.isalpha()]
+    one_case = bool(letters) and (all(c.isupper() for c in letters) or all(c.islower() for c in letters))
+    return int(one_case), sum(c.isupper() for c in letters)
+
+
+def one_spelling(counts: Mapping[str, int], preferred: Iterable[str] = ()) -> dict[str, str]:
+    """The spelling each value is counted under, for the values whose spelling differs
+    from it: values with one ``spelling_key`` ("FEBRILE NEUTROPENIA", "Febrile
+    Neutropenia", "febrile neutropenia") are one value, written as a ``preferred``
+    spelling of that key where there is one (MedDRA's SOC names), else as the spelling of
+    the most rows, then as a dictionary writes (``_as_written``), then the first in
+    code-point order. ``counts``: spelling -> rows. An AE table once gave "Febrile
+    neutropenia" four rows, one per capitalisation, and the infections AESI lost every
+    event whose SOC was in capitals."""
+    standard = {spelling_key(p): p for p in preferred}
+    groups: dict[str, list[str]] = {}
+    for spelling in counts:
+        groups.setdefault(spelling_key(spelling), []).append(spelling)
+    out = {}
+    for key, spellings in groups.items():
+        chosen = standard.get(key) or min(spellings, key=lambda s: (-counts[s], *_as_written(s), s))
+        out.update({s: chosen for s in spellings if s != chosen})
+    return out

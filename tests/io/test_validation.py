@@ -6,6 +6,7 @@ import datetime as dt
 
 import polars as pl
 
+from trial_outcomes.analysis.terms import counted_spellings
 from trial_outcomes.io.validation import (
     assessments_after_withdrawal,
     case_twins,
@@ -21,6 +22,7 @@ from trial_outcomes.io.validation import (
     names_listed,
     orphan_records,
     rows_named,
+    spelling_variants,
     unknown_files,
 )
 from trial_outcomes.schema import SCHEMAS
@@ -381,3 +383,37 @@ def test_names_are_listed_escaped_and_cut():
     assert names_listed(["new\nline.csv", "a.csv"]) == "new\\nline.csv, a.csv"
     many = [f"f{i}.csv" for i in range(15)]
     assert names_listed(many) == ", ".join(many[:12]) + " and 3 more"
+
+
+def test_an_ae_term_or_soc_written_another_way_is_named_with_the_spelling_it_is_counted_under():
+    """Rows 2-5 of adverse_events: "Febrile neutropenia" twice, "FEBRILE NEUTROPENIA"
+    (row 4) and SOC "INFECTIONS AND INFESTATIONS" (row 5): row 4 is counted as the term
+    of the most rows, row 5 as MedDRA spells the SOC. The report's query names rows, not
+    subjects."""
+    ae = [
+        dict(subject_id="S1", ae_id=f"AE{i}", term=term, soc=soc, onset_date=D(2021, 1, 22))
+        for i, (term, soc) in enumerate(
+            [
+                ("Febrile neutropenia", "Blood and lymphatic system disorders"),
+                ("Febrile neutropenia", "Blood and lymphatic system disorders"),
+                ("FEBRILE NEUTROPENIA", "Blood and lymphatic system disorders"),
+                ("Sepsis", "INFECTIONS AND INFESTATIONS"),
+            ]
+        )
+    ]
+    records = _records(adverse_events=ae)
+    spellings = counted_spellings(records)
+    assert spellings == {
+        "adverse_events.term": {"FEBRILE NEUTROPENIA": "Febrile neutropenia"},
+        "adverse_events.soc": {"INFECTIONS AND INFESTATIONS": "Infections and infestations"},
+    }
+    found = spelling_variants(records, spellings)
+    assert found.select("row", "column", "value", "subject", "rule").rows() == [
+        (4, "term", "FEBRILE NEUTROPENIA", "S1", "counted as 'Febrile neutropenia'"),
+        (5, "soc", "INFECTIONS AND INFESTATIONS", "S1", "counted as 'Infections and infestations'"),
+    ]
+    (query,) = drop_queries([], {}, found.head(0), found.head(0), found)
+    assert query.check == "one_spelling_per_value"
+    assert "term 'FEBRILE NEUTROPENIA' counted as 'Febrile neutropenia' (adverse_events.csv row 4)" in query.finding
+    assert "S1" not in query.finding
+    assert spelling_variants(_records(), counted_spellings(_records())).is_empty()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import polars as pl
 
@@ -42,11 +43,15 @@ def ae_duration_days(onset: pl.Expr, resolution: pl.Expr) -> pl.Expr:
     return (resolution - onset).dt.total_days() + 1
 
 
-def derive_adae(records: Records, cut: dt.date) -> pl.DataFrame:
+def derive_adae(
+    records: Records, cut: dt.date, spellings: Mapping[str, Mapping[str, str]] | None = None
+) -> pl.DataFrame:
     """One row per AE known at the cut: the verbatim term (``AETERM``) and the
     decoded one (``AEDECOD``: the preferred term for CRS and ICANS however the
-    export spells them, ``analysis.terms``), SOC (``AESOC``, "Not coded" without a coded
-    SOC), study days of onset and resolution (day 0 = infusion), duration,
+    export spells them, ``analysis.terms``; any other term under the one spelling the
+    drop's other spellings of it are counted under, ``spellings`` from
+    ``terms.counted_spellings`` of the whole drop), SOC (``AESOC``, "Not coded" without a
+    coded SOC; MedDRA's spelling of it), study days of onset and resolution (day 0 = infusion), duration,
     ``TRTEMFL`` with ``TRTEMRSN``, ``CRSFL``/``ICANSFL``, ``AESIFL``/``AESICAT``,
     ``CYTO28FL``/``CYTO90FL`` (grade >= 3 cytopenia unresolved at day 28 / 90, a day the
     subject was seen: by the cut, alive, not withdrawn or lost), and
@@ -89,15 +94,20 @@ def derive_adae(records: Records, cut: dt.date) -> pl.DataFrame:
         .join(left, on="subject_id", how="left")
     )
     emergent = treatment_emergent(pl.col("onset_date"), pl.col("LDSTDT"), pl.col("ATTRENDT"))
+    spellings = spellings or {}
+    # a term or SOC written several ways is counted under one spelling: "FEBRILE NEUTROPENIA"
+    # was a row of its own in the AE table, and an SOC in capitals lost the infections AESI
+    term = pl.col("term").replace(dict(spellings.get("adverse_events.term", {})))
+    soc = pl.col("soc").replace(dict(spellings.get("adverse_events.soc", {})))
     base = (
         ae.join(dates.lazy(), on="subject_id", how="left")
         .select(
             pl.col("subject_id").alias("USUBJID"),
             pl.col("ae_id").alias("AESPID"),
             pl.col("term").alias("AETERM"),
-            decoded_term(pl.col("term")).alias("AEDECOD"),
-            pl.col("soc").fill_null(NOT_CODED).alias("AESOC"),
-            pl.col("soc").alias("AESOCRAW"),
+            decoded_term(term).alias("AEDECOD"),
+            soc.fill_null(NOT_CODED).alias("AESOC"),
+            soc.alias("AESOCRAW"),
             pl.col("onset_date").alias("ASTDT"),
             pl.col("resolution_date").alias("AENDT"),
             study_day(pl.col("onset_date")).alias("ASTDY"),

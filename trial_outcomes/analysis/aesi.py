@@ -49,8 +49,12 @@ def prolonged_cytopenia(day: int, seen_day: pl.Expr) -> pl.Expr:
 
 
 def is_infection(soc: pl.Expr, term: pl.Expr) -> pl.Expr:
-    """SOC ``Infections and infestations``; without a coded SOC, the term's words."""
-    return pl.when(soc.is_not_null()).then(soc == INFECTIONS_SOC).otherwise(term.str.contains(INFECTION_TERMS))
+    """SOC ``Infections and infestations`` in any case or spacing (an SOC in capitals
+    lost the AESI its events); without a coded SOC, the term's words."""
+    words = soc.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+    return (
+        pl.when(soc.is_not_null()).then(words == INFECTIONS_SOC.lower()).otherwise(term.str.contains(INFECTION_TERMS))
+    )
 
 
 def aesi_rules(seen_day: pl.Expr) -> dict[str, pl.Expr]:

@@ -21,6 +21,7 @@ from trial_outcomes.analysis.adtte import derive_adtte
 from trial_outcomes.analysis.cut import Records, apply_cut
 from trial_outcomes.analysis.eligibility import eligibility_deviations
 from trial_outcomes.analysis.syndromes import SyndromeGrading, grade_crs, grade_icans
+from trial_outcomes.analysis.terms import counted_spellings
 
 DEFAULT_SUBGROUPS = ("SEX", "PRHSCTFL", "DISSTAT", "AGEGR1")
 
@@ -51,7 +52,7 @@ def derive_all(
     monitored = monitored or {"CRS": True, "ICANS": True}
     at_cut = apply_cut(records, cut)
     deviations = eligibility_deviations(at_cut["enrolment"], at_cut["eligibility"])
-    adae = derive_adae(at_cut, cut)
+    adae = derive_adae(at_cut, cut, counted_spellings(records))
     crs = grade_crs(at_cut, adae, monitored["CRS"])
     icans = grade_icans(at_cut, adae, monitored["ICANS"])
     adsl = derive_adsl(at_cut, cut, deviations, adae, (crs, icans))

@@ -30,12 +30,13 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Mapping
 
 import polars as pl
 
-from trial_outcomes.analysis.frames import streamed
-from trial_outcomes.schema import CRS_TERM, ICANS_TERM
-from trial_outcomes.text import char_name, invisible, mixed_script, printable, skeleton
+from trial_outcomes.analysis.frames import scan, streamed
+from trial_outcomes.schema import COUNTED_TEXT, CRS_TERM, ICANS_TERM
+from trial_outcomes.text import char_name, invisible, mixed_script, one_spelling, printable, spelling_key
 
 CRS_SPELLINGS = frozenset(
     {
@@ -63,14 +64,10 @@ ICANS_SPELLINGS = frozenset(
 
 
 def term_key(term: str) -> str:
-    """A term as matched: what it looks like (``text.skeleton``: NFKC, invisible
-    characters removed, Cyrillic and Greek look-alike letters read as Latin, case
-    folded), accents and other combining marks taken off, each run of characters that
-    are neither letters nor digits one space, trimmed. "СRS" with a Cyrillic С,
-    "C\u200bRS", "CRŚ" and "Cytokine-Release  Syndrome" are "crs", "crs", "crs" and
-    "cytokine release syndrome"."""
-    plain = "".join(c for c in unicodedata.normalize("NFKD", skeleton(term)) if not unicodedata.combining(c))
-    return re.sub(r"[\W_]+", " ", plain).strip()
+    """A term as matched (``text.spelling_key``): "СRS" with a Cyrillic С, "C\u200bRS",
+    "CRŚ" and "Cytokine-Release  Syndrome" are "crs", "crs", "crs" and "cytokine release
+    syndrome"."""
+    return spelling_key(term)
 
 
 #: the spellings with their spaces taken out: "C.R.S." and "C R S" are CRS
@@ -141,6 +138,25 @@ def decoded_term(term: pl.Expr) -> pl.Expr:
     return (
         pl.when(found == "CRS").then(pl.lit(CRS_TERM)).when(found == "ICANS").then(pl.lit(ICANS_TERM)).otherwise(term)
     )
+
+
+def counted_spellings(records: Mapping[str, pl.DataFrame]) -> dict[str, dict[str, str]]:
+    """The spelling each AE term and SOC of the whole drop is counted under, where the
+    drop writes one value several ways (``schema.COUNTED_TEXT``, ``text.one_spelling``):
+    ``"adverse_events.term"`` -> {spelling: counted as}. Only the distinct values and
+    their counts are held (a streamed count over a million subjects' AEs)."""
+    out = {}
+    for record, column, preferred in COUNTED_TEXT:
+        if record not in records:
+            continue
+        query = scan(records, record)
+        if column not in query.collect_schema().names():
+            continue
+        counts = streamed(query.group_by(column).agg(pl.len()).drop_nulls(column))
+        mapping = one_spelling(dict(counts.iter_rows()), preferred)
+        if mapping:
+            out[f"{record}.{column}"] = mapping
+    return out
 
 
 def mapped_terms(adverse_events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:

@@ -9,6 +9,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.cut import records_at_cut
+from trial_outcomes.analysis.terms import counted_spellings
 from trial_outcomes.assets.metadata import problems_check, problems_text
 from trial_outcomes.assets.shared import DROP_FINGERPRINT_TAG, TRIGGER_TAG, Run, code_version, cut_asset
 from trial_outcomes.errors import DataDropError
@@ -83,6 +84,13 @@ RULES: dict[str, tuple[Rule, str]] = {
             description=f"The drop's latest date is within {validation.ISOLATED_LATEST_DAYS} days of the next "
             "latest (one mistyped year would move a default cut)",
         ),
+        dg.AssetCheckSpec(
+            "one_spelling_per_value",
+            asset=DROP_KEY,
+            blocking=False,
+            description="Each AE term and SOC is written one way: rows whose value differs from another only in "
+            "case, spacing, punctuation or accents are listed, and counted under one spelling",
+        ),
     ],
 )
 def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords) -> Iterator[Any]:
@@ -155,6 +163,8 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
     after_withdrawal = validation.assessments_after_withdrawal(records)
     isolated = validation.isolated_latest_date(records)
     dropped = {r.file or record: r.dropped_columns for record, r in raw.items() if r.dropped_columns}
+    spellings = counted_spellings(records)
+    variants = validation.spelling_variants(records, spellings)
     drop = TrialDrop(
         records=records,
         cut=settings.cut,
@@ -162,7 +172,8 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         absent=absent,
         latest_record=latest_record(records),
         extracted_on=info.extracted_on,
-        queries=validation.drop_queries(unread, dropped, after_withdrawal, isolated),
+        queries=validation.drop_queries(unread, dropped, after_withdrawal, isolated, variants),
+        spellings=spellings,
     )
     yield dg.Output(
         drop,
@@ -199,6 +210,12 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         "latest_date_plausible",
         isolated,
         "the drop's latest date",
+        severity=dg.AssetCheckSeverity.WARN,
+    )
+    yield problems_check(
+        "one_spelling_per_value",
+        variants,
+        "AE terms and SOCs written more than one way, each counted under one spelling",
         severity=dg.AssetCheckSeverity.WARN,
     )
 

@@ -168,6 +168,9 @@ class TrialDrop:
     latest_record: dt.date | None = None  # the latest date of any record of the whole drop
     extracted_on: dt.date | None = None  # drop_info.toml: the day the export was taken
     queries: tuple[DropQuery, ...] = ()  # the warnings raised on the whole drop, for the report
+    #: ``"record.column"`` -> {spelling: the spelling it is counted under} for the free text
+    #: counted by value (``validation.spelling_variants``: AE terms and SOCs)
+    spellings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.records, Frames):

@@ -612,6 +612,35 @@ def assessments_after_withdrawal(records: Records) -> pl.DataFrame:
     return _concat(out)
 
 
+def spelling_variants(records: Records, spellings: Mapping[str, Mapping[str, str]]) -> pl.DataFrame:
+    """The rows whose AE term or SOC is counted under another spelling
+    (``spellings``: ``analysis.terms.counted_spellings``), as findings naming the spelling
+    and the one it is counted under. Read by a query for those spellings alone."""
+    out = []
+    for key, mapping in spellings.items():
+        record, column = key.split(".")
+        query = records.scan(record) if isinstance(records, Frames) else records[record].lazy()
+        rows = query.filter(pl.col(column).is_in(list(mapping))).collect()
+        rule = pl.format("counted as '{}'", pl.col(column).replace_strict(mapping, return_dtype=pl.String))
+        out.append(_problems(rows, column, pl.col(column), rule))
+    return _concat(out)
+
+
+def spellings_finding(variants: pl.DataFrame) -> str:
+    """What check ``trial_drop:one_spelling_per_value`` and the report say of values
+    written several ways: each spelling, the one it is counted under and its rows."""
+    parts = []
+    ordered = variants.sort("column", "rule", "value", "row", descending=[True, False, False, False])  # terms first
+    for (column, value, rule), part in ordered.group_by("column", "value", "rule", maintain_order=True):
+        parts.append(f"{column} '{printable(value)}' {rule} ({rows_named(part, shown=4)})")
+    return (
+        f"{variants.height} AE row(s) whose term or SOC is another spelling (case, spacing, punctuation or "
+        f"accents) of a value written otherwise, counted under one spelling so that the tables count it once: "
+        + "; ".join(parts[:NAMES_LISTED])
+        + (f"; and {len(parts) - NAMES_LISTED} more spelling(s)" if len(parts) > NAMES_LISTED else "")
+    )
+
+
 def rows_named(problems: pl.DataFrame, shown: int = 8) -> str:
     """The file rows a finding names, file by file, without its subjects: ``assessments.csv
     rows 41, 42 and 57`` (the first ``shown`` of each file, then how many more)."""
@@ -653,6 +682,7 @@ def drop_queries(
     dropped: Mapping[str, tuple[str, ...]],
     after_withdrawal: pl.DataFrame,
     latest: pl.DataFrame,
+    variants: pl.DataFrame | None = None,
 ) -> tuple[DropQuery, ...]:
     """The warnings on the whole drop as the report states them (``DropQuery``): files in
     the folder never read, columns outside the contract dropped unread (``dropped``: file
@@ -674,6 +704,8 @@ def drop_queries(
         )
     if latest.height:
         queries.append(DropQuery("latest_date_plausible", f"{latest['rule'][0]} ({rows_named(latest)})"))
+    if variants is not None and variants.height:
+        queries.append(DropQuery("one_spelling_per_value", spellings_finding(variants)))
     return tuple(queries)
 
 

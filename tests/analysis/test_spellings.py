@@ -1,0 +1,78 @@
+"""One AE term or SOC written several ways is counted once, under one spelling
+(text.one_spelling, terms.counted_spellings, data-contract.md: values are read in the
+spellings real exports use where the meaning is unambiguous)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from tests.builders import Trial
+from trial_outcomes.analysis.ae_tables import ae_soc_summary, ae_summary, aesi_summary
+from trial_outcomes.text import one_spelling
+
+FN = "Febrile neutropenia"
+INFECTIONS = "Infections and infestations"
+
+
+def test_the_spelling_counted_is_the_dictionarys_else_the_most_written():
+    """A red team's drop: 33 rows "Febrile neutropenia", 2 each "FEBRILE NEUTROPENIA",
+    "Febrile Neutropenia" and "febrile neutropenia": all are the first (most rows). An SOC
+    only ever in capitals is MedDRA's spelling of it. With one row each, a capital then
+    small letters comes before all capitals and before a capital on every word. Another
+    term ("Febrile neutropenic episode") is left alone."""
+    counts = {FN: 33, "FEBRILE NEUTROPENIA": 2, "Febrile Neutropenia": 2, "febrile  neutropenia": 2, "Sepsis": 4}
+    assert one_spelling(counts) == {
+        "FEBRILE NEUTROPENIA": FN,
+        "Febrile Neutropenia": FN,
+        "febrile  neutropenia": FN,
+    }
+    capitals = "INFECTIONS AND INFESTATIONS"
+    assert one_spelling({capitals: 5}, (INFECTIONS,)) == {capitals: INFECTIONS}
+    assert one_spelling({"FEBRILE NEUTROPENIA": 1, "Febrile Neutropenia": 1, FN: 1}) == {
+        "FEBRILE NEUTROPENIA": FN,
+        "Febrile Neutropenia": FN,
+    }
+    assert one_spelling({"Febrile neutropenic episode": 1, FN: 1}) == {}
+
+
+def _trial() -> Trial:
+    """S1-S4 infused. Grade 3 febrile neutropenia: S1 "Febrile neutropenia", S2 "FEBRILE
+    NEUTROPENIA", S3 "febrile neutropenia" and S1 again "Febrile Neutropenia" (grade 4).
+    Grade 3 sepsis, SOC "INFECTIONS AND INFESTATIONS" (S2) and "infections and
+    infestations" (S4); grade 3 pneumonia, MedDRA's SOC spelling (S3)."""
+    t = Trial()
+    for sid in ("S1", "S2", "S3", "S4"):
+        t.enrol(sid).infuse(sid)
+    blood = "Blood and lymphatic system disorders"
+    t.ae("S1", FN, 5, 3, resolved=9, soc=blood).ae("S1", "Febrile Neutropenia", 20, 4, resolved=25, soc=blood)
+    t.ae("S2", "FEBRILE NEUTROPENIA", 6, 3, resolved=9, soc=blood).ae("S3", "febrile neutropenia", 7, 3, soc=blood)
+    t.ae("S2", "Sepsis", 30, 3, resolved=40, soc="INFECTIONS AND INFESTATIONS")
+    t.ae("S4", "Sepsis", 31, 3, resolved=40, soc="infections and infestations")
+    t.ae("S3", "Pneumonia", 32, 3, resolved=40, soc=INFECTIONS)
+    return t
+
+
+def test_one_term_in_four_spellings_is_one_row_of_the_ae_table():
+    """By hand: febrile neutropenia in S1 (worst grade 4), S2 and S3 (grade 3): one row, 3
+    subjects of 4 with any grade and 3 with grade >= 3; sepsis in S2 and S4. The SOC
+    table has one infections block of 3 subjects (S2, S3, S4), spelt as MedDRA spells it.
+    ADAE keeps each verbatim term in AETERM."""
+    d = _trial().derive()
+    table = ae_summary(d.adae, d.adsl)
+    fn = table.filter(pl.col("term").str.to_lowercase() == FN.lower())
+    assert fn.select("term", "n_any", "n_grade3plus").rows() == [(FN, 3, 3)]
+    assert sorted(d.adae.filter(pl.col("AEDECOD") == FN)["AETERM"].to_list()) == sorted(
+        [FN, "Febrile Neutropenia", "FEBRILE NEUTROPENIA", "febrile neutropenia"]
+    )
+    socs = ae_soc_summary(d.adae, d.adsl).filter((pl.col("row_type") == "soc") & (pl.col("table") == "All TEAEs"))
+    infections = socs.filter(pl.col("soc").str.to_lowercase() == INFECTIONS.lower())
+    assert infections.select("soc", "n_any").rows() == [(INFECTIONS, 3)]
+
+
+def test_an_soc_in_capitals_is_still_the_infections_aesi():
+    """Grade >= 3 infections: S2 (sepsis, SOC in capitals), S3 (pneumonia), S4 (sepsis,
+    SOC in small letters): 3 of 4 subjects. Counted by the SOC's exact spelling, S2 and
+    S4 were lost: 1 of 4."""
+    d = _trial().derive()
+    row = aesi_summary(d.adae, d.adsl).filter(pl.col("category") == "Grade >= 3 infection").row(0, named=True)
+    assert (row["n_any"], row["n_grade3plus"], row["n_events"]) == (3, 3, 3)
