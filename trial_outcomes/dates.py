@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import polars as pl
+
 CUT_FORMAT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: \d took full-width ones
 #: no record of a paediatric trial enrolling from 2020 is older; and a spreadsheet's time
 #: without a date reads as its epoch day (1899-12-30, or 1904-01-01 in a 1904 workbook)
@@ -33,3 +35,24 @@ def parse_cut(text: str) -> dt.date:
 def today() -> dt.date:
     """The latest date a record may carry (records from the future are refused)."""
     return dt.date.today()
+
+
+#: ASTCT's instruments: the ICE score from age 12, the CAPD under it
+ICE_FROM_AGE = 12
+#: how far a written age with decimals may be from the child's age: rounded to a tenth
+AGE_ROUNDING_YEARS = 0.05
+
+
+def age_bounds(age_years: pl.Expr, enrolled: pl.Expr, on: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """The youngest and oldest a child can be on ``on``, from the age written at enrolment
+    (``age_years`` on ``enrolled``) plus the years since (days / 365.25). A whole number is
+    completed years, as an EDC exports an age (11 is 11 to 12, not reached); an age with
+    decimals is taken as rounded to a tenth (11.9 is 11.85 to 11.95). Within these bounds
+    of a 12th birthday either ASTCT instrument may be the right one: a red team's child
+    assessed with the ICE score on the day the rule computed as 11.99999985 years was
+    refused."""
+    since = (on - enrolled).dt.total_days() / 365.25
+    whole = age_years == age_years.floor()
+    youngest = pl.when(whole).then(age_years).otherwise(age_years - AGE_ROUNDING_YEARS) + since
+    oldest = pl.when(whole).then(age_years + 1).otherwise(age_years + AGE_ROUNDING_YEARS) + since
+    return youngest, oldest

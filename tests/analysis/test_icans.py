@@ -100,3 +100,24 @@ def test_subject_grade_is_the_worst_day_and_death_from_icans_is_5():
         (adsl_row(d, s)["ICANGR"], adsl_row(d, s)["ICANGRDV"], adsl_row(d, s)["ICANGRAJ"]) for s in ("S1", "S2")
     ] == [(2, 2, 2), (4, 5, 5)]
     assert d.icans.discrepancies.rows() == [("S2", 4, 5)]
+
+
+@pytest.mark.parametrize(
+    ("age", "day", "grade"),
+    [
+        # 11.95 at enrolment, 15 days before: 11.90 to 12.00 written, 11.94 to 12.04 at the
+        # observation; the site's ICE score 5 (3-6: grade 2) was graded by an empty CAPD (0)
+        (11.95, {"ice": 5}, 2),
+        (11.95, {"capd": 9}, 3),  # the same child assessed by the CAPD: >= 9, grade 3
+        # an EDC's completed years: 11 at enrolment is 11.04 to 12.04 at the observation
+        (11.0, {"ice": 5}, 2),
+        (11.0, {"capd": 9}, 3),
+        (12.0, {"ice": 5}, 2),  # 12.04 at the youngest: the ICE score
+        (11.5, {"capd": 9}, 3),  # 11.59 at the oldest: the CAPD
+    ],
+)
+def test_near_the_12th_birthday_the_instrument_the_site_used_grades(age, day, grade):
+    """A red team's child enrolled at 11.937029 and assessed by the ICE score on the day
+    the rule computed as her 12th birthday was refused. Where the written age cannot tell
+    which side of 12 the child is on (dates.age_bounds), the instrument given decides."""
+    assert _grade(age, consciousness="AWAKE", **day) == grade

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pytest
 
 from trial_outcomes.analysis.terms import counted_spellings
 from trial_outcomes.io.validation import (
@@ -417,3 +418,32 @@ def test_an_ae_term_or_soc_written_another_way_is_named_with_the_spelling_it_is_
     assert "term 'FEBRILE NEUTROPENIA' counted as 'Febrile neutropenia' (adverse_events.csv row 4)" in query.finding
     assert "S1" not in query.finding
     assert spelling_variants(_records(), counted_spellings(_records())).is_empty()
+
+
+@pytest.mark.parametrize(
+    ("age", "days", "instrument", "refused"),
+    [
+        # a red team's child: 11.937029 at enrolment on 2020-06-04, the ICE score on her
+        # 12th birthday 23 days later (11.999999 by the rule): 11.95 to 12.05, accepted
+        (11.937029, 23, "ice", None),
+        (11.0, 40, "ice", None),  # completed years: 11.11 to 12.11
+        (10.5, 15, "ice", "ICE score for a child aged 10.49 to 10.59 at the observation"),
+        (12.5, 15, "capd", "CAPD for a subject aged 12.49 to 12.59 at the observation"),
+        (11.0, 15, "capd", None),  # 11.04 to 12.04: either
+        (12.0, 15, "capd", "CAPD for a subject aged 12.04 to 13.04 at the observation"),
+    ],
+)
+def test_an_icans_instrument_is_refused_only_where_the_written_age_rules_it_out(age, days, instrument, refused):
+    """Ages by hand: 10.5 +/- 0.05 + 15 / 365.25 (0.041) = 10.49 to 10.59; 12.5: 12.49 to
+    12.59; a whole 12 is 12 to 13, + 0.041. The message gives the bounds, the age written,
+    the enrolment date and the days since (it said "aged 12.0 ... under 12" before)."""
+    enrolled = D(2020, 6, 4)
+    enrol = [dict(subject_id="S1", consent_date=D(2020, 6, 1), enrol_date=enrolled, age_years=age)]
+    score = {"ice_score": 5} if instrument == "ice" else {"capd_score": 9}
+    icans = [dict(subject_id="S1", obs_date=enrolled + dt.timedelta(days=days), consciousness="AWAKE", **score)]
+    found = dependent_values(_records(enrolment=enrol, icans_monitoring=icans))
+    if refused is None:
+        assert found.is_empty()
+    else:
+        (rule,) = found["rule"].to_list()
+        assert rule.startswith(refused) and f"years at enrolment on 2020-06-04, {days} days before" in rule

@@ -23,8 +23,8 @@ from __future__ import annotations
 import polars as pl
 
 from trial_outcomes.analysis.frames import require
+from trial_outcomes.dates import ICE_FROM_AGE, age_bounds
 
-ICE_FROM_AGE = 12
 CONSCIOUSNESS_GRADE = {"AWAKE": 0, "VOICE": 2, "TACTILE": 3, "UNAROUSABLE": 4}
 SEIZURE_GRADE = {"NONE": 0, "RESOLVED": 3, "PROLONGED": 4}
 EDEMA_GRADE = {"NONE": 0, "FOCAL": 3, "DIFFUSE": 4}
@@ -80,9 +80,13 @@ def icans_daily_grade(monitoring: pl.DataFrame, enrolment: pl.DataFrame) -> pl.D
     )
     require(enrolment, "enrolment", "subject_id", "age_years", "enrol_date")
     age = pl.col("age_years") + (pl.col("obs_date") - pl.col("enrol_date")).dt.total_days() / 365.25
+    youngest, oldest = age_bounds(pl.col("age_years"), pl.col("enrol_date"), pl.col("obs_date"))
     with_age = monitoring.join(enrolment.select("subject_id", "age_years", "enrol_date"), on="subject_id", how="left")
+    # the age decides the instrument; near the 12th birthday, within what the written age
+    # tells, the instrument the site used does
+    ice = (youngest >= ICE_FROM_AGE) | ((oldest >= ICE_FROM_AGE) & pl.col("ice_score").is_not_null())
     score = (
-        pl.when(age >= ICE_FROM_AGE)
+        pl.when(ice)
         .then(ice_grade(pl.col("ice_score")))
         .otherwise(capd_grade(pl.col("capd_score"), pl.col("unable_capd")))
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from trial_outcomes.dates import ICE_FROM_AGE, age_bounds
 from trial_outcomes.io.parse import empty_problems
 from trial_outcomes.io.readers import EXTENSIONS
 from trial_outcomes.io.records import DropQuery, Frames
@@ -307,10 +308,6 @@ def _after_death(records: Records) -> pl.DataFrame:
     return _concat(out)
 
 
-#: age from which ASTCT grades ICANS by the ICE score; below it, by the CAPD
-ICE_FROM_AGE = 12
-
-
 def dependent_values(records: Records) -> pl.DataFrame:
     """Values that depend on another column: ``cause_category`` only on DEATH rows; a
     grade-5 AE only for a subject who died (``fatal_events_without_death``); ICANS
@@ -388,29 +385,35 @@ def dependent_values(records: Records) -> pl.DataFrame:
     icans = _narrow(records["icans_monitoring"], "obs_date", "ice_score", "capd_score", "unable_capd").join(
         records["enrolment"].select("subject_id", "age_years", "enrol_date"), on="subject_id", how="left"
     )
-    age = pl.col("age_years") + (pl.col("obs_date") - pl.col("enrol_date")).dt.total_days() / 365.25
-    icans = icans.with_columns(age.alias("_age"))
+    # only an instrument the child cannot have been old (or young) enough for is refused:
+    # near the 12th birthday the written age cannot tell (dates.age_bounds)
+    youngest, oldest = age_bounds(pl.col("age_years"), pl.col("enrol_date"), pl.col("obs_date"))
+    icans = icans.with_columns(youngest.alias("_youngest"), oldest.alias("_oldest"))
+    aged = pl.format(
+        "aged {} to {} at the observation ({} years at enrolment on {}, {} days before)",
+        pl.col("_youngest").round(2),
+        pl.col("_oldest").round(2),
+        pl.col("age_years"),
+        pl.col("enrol_date"),
+        (pl.col("obs_date") - pl.col("enrol_date")).dt.total_days(),
+    )
     out.append(
         _problems(
-            icans.filter((pl.col("_age") < ICE_FROM_AGE) & pl.col("ice_score").is_not_null()),
+            icans.filter((pl.col("_oldest") < ICE_FROM_AGE) & pl.col("ice_score").is_not_null()),
             "ice_score",
             pl.col("ice_score"),
-            pl.format(
-                "ICE score for a child aged {} at the observation; under 12 the CAPD is used", pl.col("_age").round(1)
-            ),
+            pl.format("ICE score for a child {}; under 12 the CAPD is used", aged),
         )
     )
     out.append(
         _problems(
             icans.filter(
-                (pl.col("_age") >= ICE_FROM_AGE)
+                (pl.col("_youngest") >= ICE_FROM_AGE)
                 & (pl.col("capd_score").is_not_null() | pl.col("unable_capd").fill_null(False))
             ),
             "capd_score",
             pl.col("capd_score"),
-            pl.format(
-                "CAPD for a subject aged {} at the observation; from 12 the ICE score is used", pl.col("_age").round(1)
-            ),
+            pl.format("CAPD for a subject {}; from 12 the ICE score is used", aged),
         )
     )
     return _concat(out)
