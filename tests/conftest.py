@@ -12,11 +12,18 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from tests.helpers import materialize_cut, webhook_server
+from tests.helpers import FAST_TIER_ENV, materialize_cut, webhook_server
 from trial_outcomes.synth.generator import generate
 
 SMALL_SUBJECTS = 40
 SEED = 7
+
+
+def pytest_configure(config) -> None:
+    """The fast tier (``-m "not slow"``) runs each property test on a quarter of its
+    examples (``helpers.examples``); the whole suite, CI's, runs them all. Set before
+    the test modules are imported, on each xdist worker too."""
+    os.environ[FAST_TIER_ENV] = "1" if config.getoption("markexpr", "").replace(" ", "") == "notslow" else ""
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -195,3 +195,13 @@ def qc_disagreements(folder: Path) -> list[tuple[str, ...]]:
     report = pl.read_csv(folder / "qc_report.csv", infer_schema_length=0)
     assert report.filter(pl.col("agrees") == "yes").height > 0, "the QC compared nothing"
     return report.filter(pl.col("agrees") == "no").rows()
+
+
+#: set by ``conftest.pytest_configure`` when the run is the fast tier (``-m "not slow"``)
+FAST_TIER_ENV = "TRIAL_FAST_TIER"
+
+
+def examples(n: int) -> int:
+    """A property test's number of examples: ``n`` in the whole suite (CI's command), a
+    quarter of it (at least 5) in the fast tier, which must stay under two minutes."""
+    return max(5, n // 4) if os.environ.get(FAST_TIER_ENV) else n

@@ -7,7 +7,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import SURVIVAL_SUMMARY_COLUMNS
+from tests.helpers import SURVIVAL_SUMMARY_COLUMNS, examples
 from trial_outcomes.assets.files import contract_problems
 from trial_outcomes.contracts import ADAE, OUTPUTS, SUBGROUP_VARIABLES, ResponseSummary, survival_summary_schema
 
@@ -118,7 +118,7 @@ class _Keyed(dy.Schema):
         return pl.col("FLAG").is_null() | pl.col("AVAL").is_not_null()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.lists(
         st.tuples(

@@ -10,6 +10,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import examples
 from trial_outcomes.analysis.derive import Derived, derive_all
 from trial_outcomes.io.parse import parse_records
 from trial_outcomes.io.readers import read_raw
@@ -26,7 +27,7 @@ def _derive(seed: int, subjects: int, cut_offset: int) -> tuple[Derived, dt.date
     return derive_all(records, cut), cut
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**31), subjects=st.integers(1, 60), cut_offset=st.integers(30, EXPORT_DAY + 30))
 def test_adtte_invariants(seed, subjects, cut_offset):
     derived, cut = _derive(seed, subjects, cut_offset)

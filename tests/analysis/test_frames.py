@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from tests.helpers import examples
 from trial_outcomes.analysis.frames import beside, scan, sorted_taking, stacked
 
 
@@ -29,7 +30,7 @@ _rows = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(_rows, min_size=1, max_size=6))
 def test_stacked_is_the_concatenation_in_one_piece(parts_rows):
     parts = [_part(rows) for rows in parts_rows]
@@ -45,7 +46,7 @@ def test_stacked_needs_parts():
         stacked([])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     st.lists(st.tuples(st.integers(0, 5), st.one_of(st.none(), st.integers(0, 3)), st.text(max_size=8)), max_size=40)
 )
@@ -71,7 +72,7 @@ def test_scan_of_records_held_in_memory_queries_them():
     assert deaths["subject_id"].to_list() == ["S1"]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     st.lists(st.text(min_size=1, max_size=8), max_size=25, unique=True),
     st.lists(st.dictionaries(st.text(min_size=1, max_size=8), st.integers(-50, 50), max_size=25), max_size=4),

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.builders import Trial, day
+from tests.helpers import examples
 from trial_outcomes.analysis import ae_tables, exposure, relapse, safety_summary
 from trial_outcomes.analysis.landmark import hsct_landmark
 from trial_outcomes.analysis.rates import response_summary
@@ -63,7 +64,7 @@ def _trial(subjects: list[dict[str, object]], same_sex: bool) -> Trial:
     return t
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     subjects=st.lists(subject, min_size=1, max_size=7),
     same_sex=st.booleans(),

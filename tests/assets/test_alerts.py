@@ -45,6 +45,7 @@ def _plan_with_notify(tmp_path: Path, webhook_url: str, smtp_port: int) -> Path:
     return plan_with_notify(tmp_path / "plan.toml", webhook_url, smtp_port)
 
 
+@pytest.mark.slow  # a whole run (33 s): the fast tier keeps the alerts' payloads, retries and state
 def test_a_crossed_boundary_is_in_the_check_the_run_tags_and_the_alerts(toxic_drop, tmp_path, webhook, smtp_server):
     url, posts = webhook
     port, mails = smtp_server
@@ -89,7 +90,7 @@ def test_a_crossed_boundary_is_in_the_check_the_run_tags_and_the_alerts(toxic_dr
     assert "Safety (Bayesian beta-binomial): BOUNDARY CROSSED" in body
 
 
-@pytest.mark.slow  # a whole CLI run: the fast tier keeps the in-process run of this file
+@pytest.mark.slow  # a whole CLI run
 def test_a_cli_run_announces_its_own_crossed_boundary_once(toxic_drop, tmp_path, webhook):
     """Nobody need run the daemon: `trial-outcomes run` tells the plan's people itself,
     and tags the run, so the boundary sensor (when a daemon runs) does not say it twice."""
@@ -174,7 +175,7 @@ def test_a_delivery_is_retried_with_waits_and_never_raises():
     assert done == ["webhook: FAILED (ValueError: URL can't contain control characters)"]
 
 
-@pytest.mark.slow  # a whole run (20 s): the fast tier keeps the other two runs of this file
+@pytest.mark.slow  # a whole run (20 s)
 def test_alert_state_is_durable_retried_and_never_sent_twice(toxic_drop, tmp_path):
     """The receiver is down when the run crosses the boundary: the cut is still
     published (success, the boundary reported) and the run's tag says FAILED, round 1,
@@ -219,7 +220,7 @@ def test_alert_state_is_durable_retried_and_never_sent_twice(toxic_drop, tmp_pat
     assert not alert_pending({STOPPING_TAG: "x", ANNOUNCED_TAG: "webhook: FAILED (x); GAVE UP after 10 rounds"}, now)
 
 
-@pytest.mark.slow  # a whole run (20 s): the fast tier keeps the other two runs of this file
+@pytest.mark.slow  # a whole run (20 s)
 def test_the_alert_uses_the_plan_the_run_used_not_the_uis(toxic_drop, tmp_path, webhook):
     """Issue 22: a launchpad run naming a plan with [notify] crossed the boundary and the
     sensor, reading the plan the UI was started with (no one to tell), told nobody. The

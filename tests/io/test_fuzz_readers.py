@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import examples
 from trial_outcomes.errors import DataDropError
 from trial_outcomes.io.parse import parse_records
 from trial_outcomes.io.readers import read_raw
@@ -64,7 +65,7 @@ def test_mutated_csv_loads_or_is_refused_clearly(record, small_drop_master, tmp_
     schema = SCHEMAS[record]
 
     @settings(
-        max_examples=40,
+        max_examples=examples(40),
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
@@ -86,7 +87,7 @@ def test_mutated_binary_files_load_or_are_refused_clearly(ext, small_drop_master
     folder = tmp_path_factory.mktemp(f"fuzz_{ext}")
 
     @settings(
-        max_examples=30,
+        max_examples=examples(30),
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
