@@ -38,6 +38,7 @@ import sys
 import tomllib
 import zipfile
 import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -60,6 +61,8 @@ MAX_ROWS = 50_000_000
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+#: the namespaces of a workbook saved as "Strict Open XML Spreadsheet"
+_NS_STRICT = "{http://purl.oclc.org/ooxml/"
 
 
 @dataclass(frozen=True)
@@ -190,15 +193,16 @@ def read_raw(path: Path, schema: RecordSchema) -> RawFile:
     if not data.strip():
         raise _refuse(name, "file is empty: it needs a header row naming the columns")
     ext = path.suffix.lower().lstrip(".")
+    header_row: int | None = 1  # a Parquet file has no header row: its row 1 is its first record
     if ext == "csv":
         frame, encoding = _read_csv(data, name)
     elif ext == "xlsx":
-        frame, encoding = _read_xlsx(data, name), "xlsx"
+        (frame, header_row), encoding = _read_xlsx(data, name), "xlsx"
     else:
-        frame, encoding = _read_parquet(data, name), "parquet"
+        frame, encoding, header_row = _read_parquet(data, name, schema.column_names), "parquet", None
     if frame.height > MAX_ROWS:
         raise _refuse(name, f"file has {frame.height:,} rows; the limit is {MAX_ROWS:,}")
-    frame, absent, dropped = _normalise_columns(frame, name, schema)
+    frame, absent, dropped = _normalise_columns(frame, name, schema, header_row)
     if frame.height < schema.min_rows:
         raise _refuse(name, f"file has a header but no data rows; {schema.record} needs at least {schema.min_rows}")
     frame = frame.with_columns(
@@ -547,9 +551,11 @@ class _Workbook:
     sheet_xml: bytes | None  # the first sheet's XML
     recalculate_on_open: bool  # calcPr fullCalcOnLoad: the writer never computed its formulas
     percent_styles: frozenset[int] = frozenset()  # cell styles that show a number as a percentage
+    #: cell styles that show a number as a date without its day (``mmm-yyyy``): their format code
+    partial_date_styles: dict[int, str] = field(default_factory=dict)
 
 
-def _read_xlsx(data: bytes, name: str) -> pl.DataFrame:
+def _read_xlsx(data: bytes, name: str) -> tuple[pl.DataFrame, int]:
     """One XLSX policy (issue 21): the workbook holds one sheet; its first row with a
     value is the header, named by its Excel row; no formula without a computed value
     (nor any formula in a workbook that asks Excel to recalculate on opening, whose
@@ -565,9 +571,11 @@ def _read_xlsx(data: bytes, name: str) -> pl.DataFrame:
             f"the workbook holds {len(book.sheets)} sheets ({shown}); a drop file is one table on one sheet "
             "(a hidden or stale sheet could be read instead of the one you see): delete the others",
         )
-    header_row = 1
+    header_row, first_column = 1, 0
     if book.sheet_xml is not None:
-        header_row = _check_sheet_cells(book.sheet_xml, name, book.recalculate_on_open, book.percent_styles)
+        header_row, first_column = _check_sheet_cells(
+            book.sheet_xml, name, book.recalculate_on_open, book.percent_styles, book.partial_date_styles
+        )
     try:
         frame = pl.read_excel(
             io.BytesIO(data),
@@ -590,8 +598,16 @@ def _read_xlsx(data: bytes, name: str) -> pl.DataFrame:
         has_values = body[column].drop_nulls().str.strip_chars().str.len_chars().gt(0).any()
         if not title:
             if has_values:
+                letter = _excel_column(i + first_column)
+                filled = body[column].str.strip_chars().str.len_chars().fill_null(0) > 0
+                first = header_row + 1 + int(filled.arg_true()[0])
                 raise _refuse(
-                    name, f"column {_excel_column(i)} has values but no header", row=header_row, column="(blank header)"
+                    name,
+                    f"column {letter} has values but no header (row {header_row}, the first row holding a value, "
+                    "is read as the header)",
+                    row=first,
+                    column=f"{letter} (Excel column)",
+                    value=body[column][first - header_row - 1],
                 )
             continue  # Excel's trailing empty columns: nothing in them
         keep.append((column, title))
@@ -601,7 +617,7 @@ def _read_xlsx(data: bytes, name: str) -> pl.DataFrame:
     body = body.filter(pl.any_horizontal(values)) if values else body.clear()
     # Excel dates arrive as 'YYYY-MM-DD 00:00:00': keep the date part only.
     body = body.with_columns(pl.exclude("_source_row").str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00(\.0+)?$", "$1"))
-    return body.with_columns(pl.col("_source_row").cast(pl.Int64))
+    return body.with_columns(pl.col("_source_row").cast(pl.Int64)), header_row
 
 
 def _excel_column(index: int) -> str:
@@ -642,19 +658,31 @@ def _inspect_xlsx(data: bytes, name: str) -> _Workbook:
             workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
             rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
         except (KeyError, ElementTree.ParseError):
-            return _Workbook([], None, False)
+            # its checks (one sheet, merged cells, formulas, ...) could not be made: refused,
+            # never read unchecked
+            raise _refuse(
+                name, "not a readable XLSX workbook: xl/workbook.xml or its relationships are missing or not XML"
+            ) from None
         except _ZIP_ERRORS as exc:
             raise _refuse(name, f"not a readable XLSX file ({_short(exc)})") from None
+        if workbook.tag.startswith(_NS_STRICT):
+            # Excel's "Strict Open XML Spreadsheet": other names for the same XML, under which a
+            # red team's hidden stale sheet, merged cells and percentages were read unchecked
+            raise _refuse(
+                name,
+                "the workbook is saved as 'Strict Open XML Spreadsheet', which this reader does not check: "
+                "save it as 'Excel Workbook (.xlsx)'",
+            )
         sheets = workbook.findall(f"{_NS_MAIN}sheets/{_NS_MAIN}sheet")
         listed = [(s.get("name", "?"), s.get("state", "visible")) for s in sheets]
         calc = workbook.find(f"{_NS_MAIN}calcPr")
         recalc = calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
         try:
-            percent = _percent_styles(archive)
+            percent, partial = _number_styles(archive)
         except _ZIP_ERRORS as exc:
             raise _refuse(name, f"not a readable XLSX file ({_short(exc)})") from None
         if not sheets:
-            return _Workbook(listed, None, recalc, percent)
+            raise _refuse(name, "not a readable XLSX workbook: it lists no sheet")
         path = _sheet_path(rels, sheets[0].get(f"{_NS_REL}id"))
         try:
             xml = archive.read(path) if path is not None else None
@@ -662,26 +690,43 @@ def _inspect_xlsx(data: bytes, name: str) -> _Workbook:
             xml = None
         except _ZIP_ERRORS as exc:
             raise _refuse(name, f"not a readable XLSX file ({_short(exc)})") from None
-        return _Workbook(listed, xml, recalc, percent)
+        return _Workbook(listed, xml, recalc, percent, partial)
 
 
-def _percent_styles(archive: zipfile.ZipFile) -> frozenset[int]:
-    """The cell styles (indexes into ``cellXfs``) whose number format is a percentage:
-    the built-in formats 9 and 10 (``0%``, ``0.00%``) and any custom one with ``%``."""
+#: Excel's built-in number format ``mmm-yy``: a date shown without its day
+_BUILTIN_PARTIAL_DATES = {17: "mmm-yy"}
+
+
+def _date_without_day(code: str) -> bool:
+    """A number format that shows a date without its day (``mmm-yyyy``, ``yyyy``, ``mmmm
+    yyyy``): a year in it and no day, its quoted text, escapes and ``[...]`` parts aside."""
+    plain = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code).lower().split(";")[0]
+    return "y" in plain and "d" not in plain
+
+
+def _number_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], dict[int, str]]:
+    """The cell styles (indexes into ``cellXfs``) whose number format is a percentage (the
+    built-in formats 9 and 10, ``0%`` and ``0.00%``, and any custom one with ``%``), and
+    those whose format is a date without its day, with its format code."""
     try:
         styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
     except (KeyError, ElementTree.ParseError):
-        return frozenset()
+        return frozenset(), {}
     percent_ids = {9, 10}
+    partial_ids = dict(_BUILTIN_PARTIAL_DATES)
     for fmt in styles.iter(f"{_NS_MAIN}numFmt"):
         code = fmt.get("formatCode", "")
         if "%" in code.replace("\\%", "").replace('"%"', ""):
             percent_ids.add(int(fmt.get("numFmtId", "-1")))
+        if _date_without_day(code):
+            partial_ids[int(fmt.get("numFmtId", "-1"))] = code
     xfs = styles.find(f"{_NS_MAIN}cellXfs")
     if xfs is None:
-        return frozenset()
-    return frozenset(
-        i for i, xf in enumerate(xfs.findall(f"{_NS_MAIN}xf")) if int(xf.get("numFmtId", "0")) in percent_ids
+        return frozenset(), {}
+    formats = [int(xf.get("numFmtId", "0")) for xf in xfs.findall(f"{_NS_MAIN}xf")]
+    return (
+        frozenset(i for i, f in enumerate(formats) if f in percent_ids),
+        {i: partial_ids[f] for i, f in enumerate(formats) if f in partial_ids},
     )
 
 
@@ -705,10 +750,17 @@ def _cells(refs: list[str]) -> str:
 
 
 def _check_sheet_cells(
-    sheet_xml: bytes, name: str, recalculate_on_open: bool, percent_styles: frozenset[int] = frozenset()
-) -> int:
+    sheet_xml: bytes,
+    name: str,
+    recalculate_on_open: bool,
+    percent_styles: frozenset[int] = frozenset(),
+    partial_date_styles: Mapping[int, str] | None = None,
+) -> tuple[int, int]:
     """Refuse what the cell engine would read silently wrong, naming the cells; return
-    the Excel row of the header (the first row holding a value)."""
+    the Excel row of the header (the first row holding a value) and the index of the
+    first column holding one (the table's column A, as the cell engine reads it)."""
+    partial_date_styles = partial_date_styles or {}
+    partial: list[tuple[str, str]] = []
     percent: list[tuple[str, str]] = []
     uncomputed: list[str] = []
     formulas: list[str] = []
@@ -734,6 +786,8 @@ def _check_sheet_cells(
                     errors.append((ref, text or "#error"))
                 elif text and element.get("t") in (None, "n") and int(element.get("s", "0")) in percent_styles:
                     percent.append((ref, text))
+                elif text and element.get("t") in (None, "n") and int(element.get("s", "0")) in partial_date_styles:
+                    partial.append((ref, partial_date_styles[int(element.get("s", "0"))]))
                 if text or inline is not None:
                     digits = "".join(ch for ch in ref if ch.isdigit())
                     if header_row is None:
@@ -783,6 +837,15 @@ def _check_sheet_cells(
             **_where(ref),
             value=value,
         )
+    if partial:
+        ref, code = partial[0]
+        raise _refuse(
+            name,
+            f"date cell(s) formatted without a day ({code}): {_cells([r for r, _ in partial])}; Excel stores a "
+            "date typed as a month and year as the 1st of the month, a partial date the data contract refuses "
+            "(a death in November would read as 1 November): enter the full date and format it with its day",
+            **_where(ref),
+        )
     if merged:
         raise _refuse(
             name,
@@ -802,7 +865,8 @@ def _check_sheet_cells(
             row=rows[0] if rows else None,
             column=None if rows else f"{_excel_column(columns[0])} (Excel column)",
         )
-    return header_row or 1
+    first_column = min((c for _, c in valued), default=0)
+    return header_row or 1, first_column
 
 
 def _unseen(element: ElementTree.Element, size: str) -> bool:
@@ -844,7 +908,11 @@ def _reader_crash(data: bytes, probe: str = _PARQUET_PROBE) -> str | None:
     return f"the reader crashed on it (signal {-child.returncode}{': ' + said[0][:200] if said else ''})"
 
 
-def _read_parquet(data: bytes, name: str) -> pl.DataFrame:
+def _read_parquet(data: bytes, name: str, known: Sequence[str]) -> pl.DataFrame:
+    """A Parquet file as text columns; ``known``: the contract's columns. A column outside
+    the contract keeps its name (its header is checked and it is named as dropped) but not
+    its values, whatever their type: a duration or a nested column outside the contract
+    once stopped the run with a stack trace, or refused the file."""
     crash = _reader_crash(data)
     if crash is not None:
         raise _refuse(name, f"not a readable Parquet file, corrupt: {crash}")
@@ -853,6 +921,12 @@ def _read_parquet(data: bytes, name: str) -> pl.DataFrame:
     except (Exception, PanicException) as exc:  # a corrupt file can make the Rust reader panic
         raise _refuse(name, f"not a readable Parquet file: {_short(exc)}") from None
     _refuse_reserved(frame.columns, name)
+    frame = pl.DataFrame(
+        [
+            column if normalise_name(column.name) in known else pl.Series(column.name, [None] * frame.height, pl.String)
+            for column in frame.get_columns()
+        ]
+    )
     for column, dtype in frame.schema.items():
         if dtype.is_nested():
             raise _refuse(
@@ -873,11 +947,30 @@ def _read_parquet(data: bytes, name: str) -> pl.DataFrame:
                 else column.dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(r" 00:00:00$", "")
             )
             if isinstance(column.dtype, pl.Datetime)
-            else column
+            else _whole(column)
             for column in frame.get_columns()
         ]
-    ).with_columns(pl.all().cast(pl.String))
+    )
+    for column, dtype in frame.schema.items():
+        try:
+            frame = frame.with_columns(frame.get_column(column).cast(pl.String))
+        except (pl.exceptions.PolarsError, PanicException):
+            raise _refuse(name, f"column holds {dtype} values, not text, numbers or dates", column=column) from None
     return frame.with_row_index("_source_row", offset=1)
+
+
+def _whole(column: pl.Series) -> pl.Series:
+    """A float column whose values are all whole numbers as integers: pandas writes a 0/1
+    or a count with a blank as floats, and ``1.0`` is not a Y/N value (an XLSX cell's 1.0
+    reads as 1 too)."""
+    if not column.dtype.is_float():
+        return column
+    values = column.drop_nulls()
+    largest = values.abs().max() if values.len() else None
+    whole = values.is_finite().all() and (values == values.round(0)).all()
+    if isinstance(largest, float | int) and largest < 2**53 and whole:
+        return column.cast(pl.Int64)
+    return column
 
 
 def _short(exc: BaseException) -> str:
@@ -890,11 +983,12 @@ def _short(exc: BaseException) -> str:
 
 
 def _normalise_columns(
-    frame: pl.DataFrame, name: str, schema: RecordSchema
+    frame: pl.DataFrame, name: str, schema: RecordSchema, header_row: int | None = 1
 ) -> tuple[pl.DataFrame, tuple[str, ...], tuple[str, ...]]:
     """Match column names case-insensitively without surrounding blanks; require the
     schema's required columns, add its optional ones as blank when absent, and drop
-    every other column unread."""
+    every other column unread. ``header_row``: the header's row in the file, named by a
+    fault of the header (an XLSX table may start below row 1; a Parquet file has none)."""
     header = [c for c in frame.columns if c != "_source_row"]
     if not any(normalise_name(c) in schema.column_names for c in header):
         values = [c for c in header if LOOKS_LIKE_VALUE.fullmatch(c.strip())]
@@ -903,7 +997,7 @@ def _normalise_columns(
                 name,
                 f"the file has no header row: its first line holds values (such as {values[0]!r}), not "
                 f"column names; add the header ({', '.join(schema.required_columns)}, ...)",
-                row=1,
+                row=header_row,
             )
     frame = _blank_header_columns(frame, name)
     renamed: dict[str, str] = {}
@@ -914,7 +1008,7 @@ def _normalise_columns(
             continue
         norm = normalise_name(col)
         if norm in seen:
-            raise _refuse(name, f"column appears twice (also as {seen[norm]!r})", row=1, column=col)
+            raise _refuse(name, f"column appears twice (also as {seen[norm]!r})", row=header_row, column=col)
         seen[norm] = col
         if norm in schema.column_names:
             renamed[col] = norm
@@ -926,13 +1020,15 @@ def _normalise_columns(
                 name,
                 f"column header looks like {known!r} but holds {char_name(odd)}; retype the header "
                 "(a look-alike header would be dropped as unknown)",
-                row=1,
+                row=header_row,
                 column=printable(col),
             )
         dropped.append(printable(col.strip()) or "(blank header)")
     missing = [c for c in schema.required_columns if c not in renamed.values()]
     if missing:
-        raise DataDropError([Problem(name, 1, c, None, "required column is missing from the header") for c in missing])
+        raise DataDropError(
+            [Problem(name, header_row, c, None, "required column is missing from the header") for c in missing]
+        )
     keep = [*renamed, "_source_row"]
     frame = frame.select(keep).rename(renamed)
     absent = tuple(c for c in schema.column_names if c not in frame.columns)

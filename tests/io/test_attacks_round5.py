@@ -1,0 +1,145 @@
+"""A red team's XLSX and Parquet exports (the twelfth session's round 5), at the readers:
+a valid export reads as its CSV twin, an invalid one is refused naming file, row and
+column, never read silently wrong."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+import xlsxwriter
+
+from trial_outcomes.errors import DataDropError
+from trial_outcomes.io.parse import parse_records
+from trial_outcomes.io.readers import read_raw
+from trial_outcomes.schema import ENROLMENT
+
+TRANSITIONAL = (
+    b"http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    b"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+)
+STRICT = (b"http://purl.oclc.org/ooxml/spreadsheetml/main", b"http://purl.oclc.org/ooxml/officeDocument/relationships")
+
+
+def _enrolment(drop: Path) -> pl.DataFrame:
+    return pl.read_csv(drop / "enrolment.csv", infer_schema=False)
+
+
+def _typed(path: Path) -> pl.DataFrame:
+    typed, problems = parse_records(read_raw(path, ENROLMENT).frame, ENROLMENT)
+    assert problems.is_empty(), problems
+    return typed.drop("_source_file", "_source_row", "_source_sha256", strict=False)
+
+
+def _refused(path: Path) -> str:
+    with pytest.raises(DataDropError) as caught:
+        read_raw(path, ENROLMENT)
+    return str(caught.value)
+
+
+def _workbook(path: Path, frame: pl.DataFrame, first_row: int = 0, first_column: int = 0) -> xlsxwriter.Workbook:
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("data")
+    for r, row in enumerate([frame.columns, *[list(r) for r in frame.iter_rows()]]):
+        for c, value in enumerate(row):
+            if value is not None:
+                sheet.write_string(first_row + r, first_column + c, value)
+    return book
+
+
+def test_a_workbook_saved_as_strict_open_xml_is_refused_not_read_unchecked(drop):
+    """Excel's "Strict Open XML Spreadsheet" names the same XML otherwise: a red team's
+    percentages (0.963 read for 96.3, 123 eligibility findings for 3), hidden stale sheet
+    and merged cells were all read, the checks finding no sheet to check. The same
+    workbook in Excel's usual namespaces is read."""
+    path = drop / "enrolment.xlsx"
+    _workbook(path, _enrolment(drop)).close()
+    plain = path.read_bytes()
+    strict = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(plain)) as source, zipfile.ZipFile(strict, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            for old, new in zip(TRANSITIONAL, STRICT, strict=True):
+                data = data.replace(old, new)
+            target.writestr(info, data)
+    path.write_bytes(strict.getvalue())
+    assert "saved as 'Strict Open XML Spreadsheet'" in _refused(path)
+    path.write_bytes(plain)
+    assert _typed(path).height == _enrolment(drop).height
+
+
+@pytest.mark.parametrize("shown", ["mmm-yyyy", "yyyy", "mmmm yyyy", 17])
+def test_a_date_cell_formatted_without_its_day_is_refused_as_a_partial_date(drop, shown):
+    """A death typed "Nov-2021" is stored by Excel as 1 November, shown as Nov-2021: a red
+    team's DTHDT 2021-11-01 for 2021-11-27 moved OS and 13 tables. Row 5 of the sheet
+    (Excel row 5, the fourth subject), column D (enrol_date). Built-in format 17 is
+    ``mmm-yy``. A full date format on the same cell is read."""
+    frame = _enrolment(drop)
+    path = drop / "enrolment.xlsx"
+    for fmt, refused in ((shown, True), ("dd-mmm-yyyy", False)):
+        book = _workbook(path, frame)
+        style = book.add_format({"num_format": fmt})
+        enrolled = dt.datetime.fromisoformat(frame["enrol_date"][3])
+        book.worksheets()[0].write_datetime(4, frame.columns.index("enrol_date"), enrolled, style)
+        book.close()
+        if refused:
+            message = _refused(path)
+            assert "enrolment.xlsx, row 5, column D (Excel column)" in message
+            assert "formatted without a day" in message
+        else:
+            assert _typed(path)["enrol_date"][3] == enrolled.date()
+
+
+def test_a_header_below_row_1_and_a_table_from_column_b_are_named_where_they_are(drop):
+    """Two blank rows above the header (row 3) and no ecog column: "row 3" (it said row
+    1). A table starting in column B with a stray value in V6: column V and row 6 (it
+    said column U and row 1, counting from the table's first column)."""
+    frame = _enrolment(drop)
+    path = drop / "enrolment.xlsx"
+    _workbook(path, frame.drop("ecog"), first_row=2).close()
+    assert "enrolment.xlsx, row 3, column ecog: required column is missing" in _refused(path)
+    book = _workbook(path, frame, first_column=1)
+    book.worksheets()[0].write_string(5, 21, "note")
+    book.close()
+    message = _refused(path)
+    assert "row 6, column V (Excel column), value 'note': column V has values but no header" in message
+    assert "row 1, the first row holding a value, is read as the header" in message
+
+
+def test_parquet_columns_outside_the_contract_are_dropped_whatever_their_type(drop):
+    """A duration column stopped the run with a stack trace ("casting from Duration('ms')
+    to String not supported"); struct, list and binary columns refused the file. Outside
+    the contract they are dropped unread, named as dropped, and the file reads as its CSV
+    twin. A duration in a contract column (age_years) is refused naming the column."""
+    frame = _enrolment(drop)
+    n = frame.height
+    extra = frame.with_columns(
+        pl.Series("los", [dt.timedelta(days=i) for i in range(n)]),
+        pl.Series("audit", [{"by": "x", "at": i} for i in range(n)]),
+        pl.Series("tags", [["a", "b"]] * n),
+        pl.Series("photo", [b"\x00\x01"] * n),
+    )
+    extra.write_parquet(drop / "enrolment.parquet")
+    raw = read_raw(drop / "enrolment.parquet", ENROLMENT)
+    assert set(raw.dropped_columns) == {"los", "audit", "tags", "photo"}
+    assert _typed(drop / "enrolment.parquet").equals(_typed(drop / "enrolment.csv"))
+    frame.with_columns(pl.Series("age_years", [dt.timedelta(days=i) for i in range(n)])).write_parquet(
+        drop / "enrolment.parquet"
+    )
+    message = _refused(drop / "enrolment.parquet")
+    assert "enrolment.parquet, column age_years" in message and "Duration" in message
+
+
+def test_a_parquet_y_n_column_of_whole_floats_reads_as_1_and_0(drop):
+    """pandas writes a 0/1 column with a blank as floats: 1.0 was refused as "not a Y/N
+    value" where an XLSX cell's 1.0 reads as 1. Whole floats read as integers; a column
+    with a fraction stays as written."""
+    frame = _enrolment(drop)
+    yes = frame["prior_hsct"].replace_strict({"Y": 1.0, "N": 0.0}, default=None, return_dtype=pl.Float64)
+    frame.with_columns(yes.alias("prior_hsct")).write_parquet(drop / "enrolment.parquet")
+    typed = _typed(drop / "enrolment.parquet")
+    assert typed["prior_hsct"].to_list() == _typed(drop / "enrolment.csv")["prior_hsct"].to_list()
