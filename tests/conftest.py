@@ -3,7 +3,9 @@ full run of the asset graph on it shared by the tests that only read its results
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,35 @@ from trial_outcomes.synth.generator import generate
 
 SMALL_SUBJECTS = 40
 SEED = 7
+
+
+#: a test reading the shared run of the graph: one of its parameters is the ``materialized`` fixture
+_READS_SHARED_RUN = re.compile(r"def test_\w+\([^)]*\bmaterialized\b")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Under ``--dist loadfile`` (the README's command) each test file goes to one worker,
+    except that the files reading the shared run of the graph (``materialized``) go to
+    one worker together, so that it is made once: the two workers each made it (30 s of
+    the fast tier each). xdist's ``loadgroup`` marks cannot do this under pytest 9 (it
+    renames a test's ``_nodeid``, which pytest 9 no longer reads)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    root = Path(str(config.rootpath))
+
+    class SharedRunTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = super()._split_scope(nodeid)
+            return "the shared run" if _reads_shared_run(root / file) else file
+
+    return SharedRunTogether(config, log)
+
+
+@functools.cache
+def _reads_shared_run(path: Path) -> bool:
+    return path.is_file() and _READS_SHARED_RUN.search(path.read_text(encoding="utf-8")) is not None
 
 
 def pytest_configure(config) -> None:
