@@ -171,6 +171,16 @@ def test_the_drop_queries_are_on_page_1_and_stated_under_about():
         ["Files in the drop folder never read", queries[0].finding],
         ["Columns outside the data contract dropped unread", queries[1].finding],
     ]
+    assert "counted once" not in text and "counted once" not in (table.method or "")
+    # a term spelt several ways is counted once: page 1 and the table say that the numbers do
+    spelt = (DropQuery("one_spelling_per_value", "2 AE row(s) whose term or SOC is another spelling ..."),)
+    _, text, _ = data_queries_headline(SimpleNamespace(queries=spelt))  # type: ignore[arg-type]
+    assert text.startswith(
+        "1 open, none blocking: AE terms or SOCs written more than one way, each counted under one spelling. "
+        "The numbers use the drop as exported (an AE term or SOC written several ways counted once, under one "
+        "spelling);"
+    )
+    assert "counted once" in (data_queries_table(SimpleNamespace(queries=spelt)).method or "")  # type: ignore[arg-type]
 
 
 def test_subjects_named_finds_identifiers_as_words_not_inside_others():

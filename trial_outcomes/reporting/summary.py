@@ -273,7 +273,12 @@ QUERY_TITLES = {
     "known_columns": "columns outside the data contract dropped unread",
     "no_assessment_after_withdrawal": "disease assessments after a withdrawal or a loss to follow-up",
     "latest_date_plausible": "a latest date far from every other",
+    "one_spelling_per_value": "AE terms or SOCs written more than one way, each counted under one spelling",
 }
+
+
+#: how the numbers read a drop with the query ``one_spelling_per_value``
+SPELLINGS_NOTE = " (an AE term or SOC written several ways counted once, under one spelling)"
 
 
 def data_queries_headline(inp: ReportInputs) -> tuple[str, str, str]:
@@ -282,8 +287,9 @@ def data_queries_headline(inp: ReportInputs) -> tuple[str, str, str]:
     named = dict.fromkeys(QUERY_TITLES.get(q.check, q.check) for q in inp.queries)
     return (
         "Data queries on this drop",
-        f"{len(inp.queries)} open, none blocking: {'; '.join(named)}. The numbers use the drop as exported; "
-        'each query is stated under "About this report".',
+        f"{len(inp.queries)} open, none blocking: {'; '.join(named)}. The numbers use the drop as exported"
+        + (SPELLINGS_NOTE if any(q.check == "one_spelling_per_value" for q in inp.queries) else "")
+        + '; each query is stated under "About this report".',
         "alert",
     )
 
@@ -295,8 +301,9 @@ def data_queries_table(inp: ReportInputs) -> Table:
         [[QUERY_TITLES.get(q.check, q.check).capitalize(), q.finding] for q in inp.queries],
         align=["left", "left"],
         method="Warnings of the drop's validation (the run's checks trial_drop and raw/*:known_columns), "
-        "not refusals: the analysis uses the drop as exported, and the data manager answers each query "
-        "before the next cut.",
+        "not refusals: the analysis uses the drop as exported"
+        + (SPELLINGS_NOTE if any(q.check == "one_spelling_per_value" for q in inp.queries) else "")
+        + ", and the data manager answers each query before the next cut.",
     )
 
 
