@@ -123,10 +123,14 @@ def test_early_icaht_grade_table(le500, le100, grade):
 
 
 def test_late_icaht_needs_two_samples():
-    """One sample at 0.05 (grade 4) and one at 1.2 (grade 1): non-transient is grade 1."""
+    """One sample at 0.05 (grade 4) and one at 1.2 (grade 1): non-transient is grade 1.
+    One sample alone cannot show a non-transient grade: not evaluable (None), neither
+    grade 0 nor in the late table's denominator (a red team's subject with one late ANC
+    of 0.19 counted as grade 0)."""
     assert labs.late_icaht([0.05, 1.2]) == 1
     assert labs.late_icaht([0.05, 0.08, 1.2]) == 4
-    assert labs.late_icaht([0.05]) == 0
+    assert labs.late_icaht([0.05]) is None
+    assert labs.late_icaht([]) is None
 
 
 def test_recovery_must_hold_at_the_next_sample():
@@ -284,3 +288,35 @@ def test_a_lab_value_in_another_unit_is_refused_with_its_row_and_value():
     ]
     assert all(r.endswith("in the contract's unit: a value in another unit?") for r in found["rule"])
     assert "IGG above 40.0 g/L" in " ".join(found["rule"].to_list())
+
+
+def test_b_cells_at_relapse_are_the_last_count_before_it_whatever_came_between():
+    """A red team's BR-036: aplastic (11/uL) before an HSCT on day 83, then 273/uL on the
+    day of a CD19-positive relapse (day 150). endpoints.md: "the last count on or before
+    the relapse date": recovered. The aplasia duration's Kaplan-Meier still stops at the
+    HSCT (its last count, day 60: censored)."""
+    t = Trial().enrol("S1").infuse("S1").assess("S1", 28, "CR", 0.0)
+    t.lab("S1", "BCELL", (28, 2), (60, 11), (120, 142), (150, 273))
+    t.event("S1", 83, "HSCT", "Donor").assess("S1", 150, "RELAPSE", site="BM", cd19="POS")
+    adlb, adsl = _adlb(t)
+    row = labs.lab_subjects(adlb, adsl, day(700), LIMITS).row(0, named=True)
+    assert (row["relapse_cd19"], row["bcell_at_relapse"]) == ("POS", "B cells recovered before relapse")
+    assert (row["bcell_days"], row["bcell_recovered"]) == (60, False)
+
+
+def test_one_late_anc_is_not_a_late_icaht_grade():
+    """S1: one ANC after day 30 (0.19 on day 60, a grade-3 level): not evaluable (it was
+    grade 0, in the denominator). S2: 0.19 on day 60 and 0.4 on day 90: the second-worst,
+    grade 3. The report's late column: N = 1, grade 3 1 (100.0%)."""
+    from trial_outcomes.reporting.laboratory import icaht_table
+
+    t = Trial()
+    for sid in ("S1", "S2"):
+        t.enrol(sid).infuse(sid).lab(sid, "ANC", (1, 2.0), (60, 0.19))
+    t.lab("S2", "ANC", (90, 0.4))
+    adlb, adsl = _adlb(t)
+    subjects = labs.lab_subjects(adlb, adsl, day(700), LIMITS)
+    assert subjects.select("USUBJID", "late_icaht").rows() == [("S1", None), ("S2", 3)]
+    table = icaht_table(subjects)
+    assert table.columns[2] == "Late, after day 30 (N = 1)"
+    assert table.rows[3][2].startswith("1 (100.0")

@@ -222,14 +222,16 @@ def early_icaht(days_le500: int, days_le100: int) -> int:
     return max(by500, by100)
 
 
-def late_icaht(values: list[float]) -> int:
+def late_icaht(values: list[float]) -> int | None:
     """Late ICAHT grade (after day 30): ANC <= 1.5 grade 1, <= 1.0 grade 2, <= 0.5 grade 3,
     <= 0.1 grade 4 (10^9/L), in at least two samples (non-transient): the second-worst
-    sample's grade."""
+    sample's grade. With fewer than two samples it cannot be graded: None, not evaluable
+    (a red team's subject whose one late ANC was 0.19 counted as grade 0, and 16 such
+    subjects enlarged the late table's denominator from 68 to 84)."""
     grades = sorted(
         (4 if v <= 0.1 else 3 if v <= 0.5 else 2 if v <= 1.0 else 1 if v <= 1.5 else 0 for v in values), reverse=True
     )
-    return grades[1] if len(grades) >= 2 else 0
+    return grades[1] if len(grades) >= 2 else None
 
 
 def recovery_day(days: list[int], values: list[float], level: float) -> tuple[int | None, bool]:
@@ -245,14 +247,15 @@ def recovery_day(days: list[int], values: list[float], level: float) -> tuple[in
     return None, True
 
 
-def _series(adlb: pl.DataFrame, test: str, on_treatment_from: int = 0) -> dict[str, tuple[list[int], list[float]]]:
+def _series(
+    adlb: pl.DataFrame, test: str, on_treatment_from: int = 0, attributed_only: bool = True
+) -> dict[str, tuple[list[int], list[float]]]:
     """Per subject, the days and values of ``test`` from ``on_treatment_from`` to the end
-    of attribution, in day order."""
-    part = adlb.filter(
-        (pl.col("PARAMCD") == test)
-        & (pl.col("ADY") >= on_treatment_from)
-        & ((pl.col("ONTRTFL") == "Y") | (pl.col("ADY") == 0))
-    ).sort("USUBJID", "ADY")
+    of attribution (``attributed_only``; else to the cut), in day order."""
+    attributed = (pl.col("ONTRTFL") == "Y") | (pl.col("ADY") == 0) if attributed_only else pl.lit(True)
+    part = adlb.filter((pl.col("PARAMCD") == test) & (pl.col("ADY") >= on_treatment_from) & attributed).sort(
+        "USUBJID", "ADY"
+    )
     grouped = part.group_by("USUBJID", maintain_order=True).agg(pl.col("ADY"), pl.col("AVAL"))
     return {r["USUBJID"]: (r["ADY"], r["AVAL"]) for r in grouped.iter_rows(named=True)}
 
@@ -273,6 +276,9 @@ def lab_subjects(adlb: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date, limits: L
     anc_before = _last_before_day0(adlb, "ANC")
     plt_ = _series(adlb, "PLT")
     bcell = _series(adlb, "BCELL", on_treatment_from=1)
+    # the count before a relapse is read whatever came between (a relapse after an HSCT was
+    # given a count from before the HSCT, 90 days old, labelled "aplasia at relapse")
+    bcell_any = _series(adlb, "BCELL", on_treatment_from=1, attributed_only=False)
     igg = _series(adlb, "IGG", on_treatment_from=1)
     rows = []
     for r in infused.iter_rows(named=True):
@@ -316,7 +322,8 @@ def lab_subjects(adlb: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date, limits: L
         relapse_day = (r["RELDT"] - day0).days if r["RELDT"] is not None else None
         at_relapse = None
         if relapse_day is not None:
-            before = [v for d, v in zip(bdays, bvalues, strict=True) if d <= relapse_day]
+            every_day, every_value = bcell_any.get(sid, ([], []))
+            before = [v for d, v in zip(every_day, every_value, strict=True) if d <= relapse_day]
             if not before:
                 at_relapse = "No B-cell count before relapse"
             elif before[-1] < limits.bcell_aplasia_below:
@@ -330,7 +337,7 @@ def lab_subjects(adlb: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date, limits: L
                 "anc_le500_days": d500,
                 "anc_le100_days": d100,
                 "early_icaht": early_icaht(d500, d100) if d500 is not None and d100 is not None else None,
-                "late_icaht": late_icaht(late) if late else None,
+                "late_icaht": late_icaht(late),
                 "anc_below_05": anc_low if values else None,
                 "anc_recovery_day": anc_rec,
                 "plt_below_50": plt_low if pvalues else None,
