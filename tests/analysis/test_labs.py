@@ -320,3 +320,28 @@ def test_one_late_anc_is_not_a_late_icaht_grade():
     table = icaht_table(subjects)
     assert table.columns[2] == "Late, after day 30 (N = 1)"
     assert table.rows[3][2].startswith("1 (100.0")
+
+
+def test_the_b_cell_aplasia_median_is_ne_with_nobody_in_the_analysis():
+    """A cut before any B-cell count after infusion (a red team's 2020-06-10): nobody is in
+    the aplasia analysis, so its median is not estimable, never "not reached"
+    (endpoints.md); with one subject aplastic and censored it is NR."""
+    from types import SimpleNamespace
+
+    from trial_outcomes.plan import load_plan
+    from trial_outcomes.reporting.laboratory import bcell_section
+
+    def median_text(t: Trial) -> str:
+        adlb, adsl = _adlb(t)
+        subjects = labs.lab_subjects(adlb, adsl, day(700), LIMITS)
+        igg = labs.igg_summary(adlb, LIMITS)
+        inp = SimpleNamespace(
+            labs=SimpleNamespace(has_labs=True, subjects=subjects, igg=igg), plan=load_plan(), figures={}
+        )
+        (table, *_) = bcell_section(inp).blocks  # type: ignore[arg-type]
+        return {r[0]: r[1] for r in table.rows}["Duration of B-cell aplasia, median (95% CI), months"]
+
+    none = Trial().enrol("S1").infuse("S1").lab("S1", "ANC", (1, 2.0))
+    assert median_text(none) == "NE (no subject with B-cell aplasia)"
+    one = Trial().enrol("S1").infuse("S1").lab("S1", "BCELL", (28, 2))
+    assert median_text(one).startswith("NR")

@@ -149,7 +149,11 @@ def bcell_section(inp: ReportInputs) -> Section:
         ["B-cell aplasia", count_pct(aplasia.height, with_counts.height)],
         ["   of them in remission (CR/CRi)", count_pct(int(aplasia["responder"].sum()), aplasia.height)],
         ["   B-cell recovery", count_pct(int(aplasia["bcell_recovered"].fill_null(False).sum()), aplasia.height)],
-        ["Duration of B-cell aplasia, median (95% CI), months", median_ci_months(median, lcl, ucl)],
+        [
+            "Duration of B-cell aplasia, median (95% CI), months",
+            # nobody in the analysis: not estimable, never "not reached" (endpoints.md)
+            median_ci_months(median, lcl, ucl) if aplasia.height else "NE (no subject with B-cell aplasia)",
+        ],
     ]
     for m in (6, 12):
         estimate, low, high = fit.at(m * DAYS_PER_MONTH)
