@@ -76,3 +76,22 @@ def test_the_report_shows_every_part_and_no_subject(tables) -> None:
     assert not any(subject in html for subject in adsl["USUBJID"].to_list())
     pdf = render_pdf(doc, svgs)
     assert pdf.startswith(b"%PDF")
+
+
+def test_trials_pooled_at_different_cuts_are_not_headed_with_one_cut(tables) -> None:
+    """A red team's portfolio pooled trial-2 at 2023-12-31 and the others at 2024-03-31;
+    every page's header said "Data cut 2024-03-31". With one cut the header gives it; with
+    two, both."""
+    from dataclasses import replace
+
+    pooled, _ = tables
+    doc = build_pooled_document(pooled, {}, [], "portfolio.toml", "test")
+    assert doc.cut == "2024-03-31"
+    trials = pooled.trials.with_columns(
+        pl.when(pl.col("trial") == "south")
+        .then(pl.lit("2023-12-31"))
+        .otherwise(pl.col("data_cut").cast(pl.String))
+        .alias("data_cut")
+    )
+    doc = build_pooled_document(replace(pooled, trials=trials), {}, [], "portfolio.toml", "test")
+    assert doc.cut == "by trial, 2023-12-31 and 2024-03-31"

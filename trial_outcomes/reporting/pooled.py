@@ -199,6 +199,16 @@ def _forest_notes(tables: PooledTables, endpoint: str) -> list[str]:
     return out
 
 
+def _cuts_shown(cuts: list[str]) -> str:
+    """The data cut as each page's header and the HTML title give it: the one date, or
+    every date when the trials were pooled at different cuts ("by trial, 2023-12-31 and
+    2024-03-31": the header gave the latest alone, as if every trial were cut there)."""
+    distinct = sorted(set(cuts))
+    if len(distinct) <= 1:
+        return distinct[0] if distinct else ""
+    return "by trial, " + ", ".join(distinct[:-1]) + " and " + distinct[-1]
+
+
 def build_pooled_document(
     tables: PooledTables, titles: dict[str, str], figures: list[str], name: str, code_version: str
 ) -> Document:
@@ -240,7 +250,7 @@ def build_pooled_document(
     return Document(
         title="Pooled analysis of the CAR-T portfolio",
         subtitle=f"{name}: {cuts}",
-        cut=str(max(tables.trials["data_cut"].to_list())) if tables.trials.height else "",
+        cut=_cuts_shown(tables.trials["data_cut"].cast(pl.String).to_list()),
         code_version=code_version,
         sections=sections,
         header="Pooled analysis of the portfolio",
