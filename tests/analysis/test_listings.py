@@ -126,3 +126,16 @@ def test_a_scan_of_the_stored_adae_gives_the_same_listings_and_narratives(tmp_pa
         ae_listings(scanned, before)["NEWFL"].to_list().count("Y") == 3
     )  # the pneumonia: serious, grade 5, an infection
     assert narratives(d.adsl, scanned).equals(narratives(d.adsl, d.adae))
+
+
+def test_a_narrative_gives_the_age_in_completed_years():
+    """A reviewer's BR-007, 15.6 at enrolment, read "16-year-old" (40 of 104 narratives
+    were a year older, BR-050 at 17.7 an "18-year-old" in a paediatric trial); ADSL's
+    age group has 9.7 under 10. 15.6 is a 15-year-old, 9.7 a 9-year-old, 11.9 an
+    11-year-old, 0.7 (8.4 months) an 8-month-old."""
+    t = Trial()
+    for sid, age in (("S1", 15.6), ("S2", 9.7), ("S3", 11.9), ("S4", 0.7)):
+        t.enrol(sid, age_years=age).infuse(sid).event(sid, 40, "DEATH", "Sepsis", "INFECTION")
+    d = t.derive(cut_day=60)
+    opening = [text.split(" girl")[0] for text in narratives(d.adsl, d.adae)["text"].to_list()]
+    assert opening == ["S1: 15-year-old", "S2: 9-year-old", "S3: 11-year-old", "S4: 8-month-old"]

@@ -13,6 +13,7 @@ a field the records lack is written "not recorded", never guessed. Worked exampl
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import polars as pl
@@ -175,9 +176,18 @@ def _day(day: object, date: object) -> str:
     return f"day {day} ({date})"
 
 
+def _age_words(age: float) -> str:
+    """An age as a narrative gives it, in completed years (9.7 is a 9-year-old, as ADSL's
+    age group "<10" has it; rounding made 40 of 104 narratives a year older, BR-050 an
+    18-year-old), or completed months under a year."""
+    if age < 1:
+        return f"{math.floor(age * 12)}-month-old"
+    return f"{math.floor(age)}-year-old"
+
+
 def _profile(s: dict[str, Any]) -> str:
     """Who the subject is and what they received: the opening of every narrative."""
-    age = f"{s['AGE']:.0f}-year-old" if s.get("AGE") is not None else "age not recorded,"
+    age = _age_words(s["AGE"]) if s.get("AGE") is not None else "age not recorded,"
     sex = {"M": "boy", "F": "girl"}.get(s.get("SEX") or "", "child")
     status = labels.level("DISSTAT", s["DISSTAT"]).lower() if s.get("DISSTAT") else NOT_RECORDED
     if s.get("TRTSDT") is None:
