@@ -139,3 +139,19 @@ def test_a_narrative_gives_the_age_in_completed_years():
     d = t.derive(cut_day=60)
     opening = [text.split(" girl")[0] for text in narratives(d.adsl, d.adae)["text"].to_list()]
     assert opening == ["S1: 15-year-old", "S2: 9-year-old", "S3: 11-year-old", "S4: 8-month-old"]
+
+
+def test_an_event_new_to_a_listing_is_new_there():
+    """A reviewer's BR-109: grade 4 neutrophil count decreased from day 5, not serious. At
+    day 20 it is in the grade >= 3 listing only (day 28 not reached: not yet a prolonged
+    cytopenia); at day 60, unresolved past day 28, it is also an AESI. NEW in the AESI
+    listing (it was not there), not in the grade >= 3 listing. Known only by the previous
+    ADAE's keys (a cut published before the listings' keys were read), it is new nowhere."""
+    t = Trial().enrol("S1").infuse("S1").ae("S1", "Neutrophil count decreased", 5, 4, serious=False)
+    before = ae_listings(t.derive(cut_day=20).adae, None)
+    assert before.select("listing", "NEWFL").rows() == [(GRADE3, None)]
+    now = t.derive(cut_day=60).adae
+    listed = ae_listings(now, before.select("listing", "USUBJID", "AESPID"))
+    assert listed.select("listing", "NEWFL").rows() == [(GRADE3, "N"), (AESI, "Y")]
+    by_event = ae_listings(now, t.derive(cut_day=20).adae.select("USUBJID", "AESPID"))
+    assert by_event.select("listing", "NEWFL").rows() == [(GRADE3, "N"), (AESI, "N")]

@@ -112,8 +112,10 @@ def outcome(grade: pl.Expr, ongoing: pl.Expr) -> pl.Expr:
 
 def ae_listings(adae: AnyFrame, previous_keys: pl.DataFrame | None) -> pl.DataFrame:
     """Every treatment-emergent AE in each listing it belongs to (an event may be in
-    several), by listing, subject and onset. ``previous_keys``: ``USUBJID, AESPID`` of
-    the previous published cut's ADAE, or None when there is none (``NEWFL`` empty).
+    several), by listing, subject and onset. ``previous_keys``: ``listing, USUBJID,
+    AESPID`` of the previous published cut's listings (``NEWFL`` Y: not in that listing
+    then), or ``USUBJID, AESPID`` of its ADAE (Y: not in ADAE then), or None when there is
+    none (``NEWFL`` empty).
     ``adae`` may be a lazy scan of the stored dataset: only the listed events' shown
     columns are read."""
     require(adae, "ADAE", "USUBJID", "AESPID", "AESER", "AETOXGR", "AESIFL", "TRTEMFL", "AEONGO")
@@ -145,10 +147,15 @@ def _listed(adae: pl.LazyFrame, previous_keys: pl.DataFrame | None) -> list[pl.D
         .select("_row", *[rule.fill_null(False).alias(name) for name, rule in LISTINGS.items()])
         .collect()
     )
+    # new in a listing: the event was not in the same listing at the previous cut (an event
+    # that became serious, grade >= 3 or special interest since is new where it now is: a
+    # cytopenia unresolved at day 28 entered the AESI listing unmarked); a previous cut known
+    # only by its ADAE keys, per event
+    on = ["listing", "USUBJID", "AESPID"] if previous_keys is not None and "listing" in previous_keys.columns else None
     seen = (
         None
         if previous_keys is None
-        else previous_keys.select("USUBJID", "AESPID").unique().with_columns(pl.lit("N").alias("NEWFL"))
+        else previous_keys.select(on or ["USUBJID", "AESPID"]).unique().with_columns(pl.lit("N").alias("NEWFL"))
     )
     parts = []
     for name in LISTINGS:
@@ -158,7 +165,7 @@ def _listed(adae: pl.LazyFrame, previous_keys: pl.DataFrame | None) -> list[pl.D
         if seen is None:
             part = part.with_columns(pl.lit(None, dtype=pl.String).alias("NEWFL"))
         else:
-            part = part.join(seen, on=["USUBJID", "AESPID"], how="left", maintain_order="left").with_columns(
+            part = part.join(seen, on=on or ["USUBJID", "AESPID"], how="left", maintain_order="left").with_columns(
                 pl.col("NEWFL").fill_null("Y")
             )
         parts.append(part.select(LISTING_COLUMNS))

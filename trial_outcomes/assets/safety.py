@@ -2,6 +2,7 @@
 headline safety rates, deaths, exposure and relapse."""
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -153,6 +154,16 @@ def relapse_summary(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     yield from _emit(settings, "relapse_summary", "relapse_summary.csv", tables.summary, value=tables)
 
 
+def _previously_listed(folder: Path) -> pl.DataFrame:
+    """What the previous published cut listed: each listing's events (``listing, USUBJID,
+    AESPID`` of its ``ae_listings.csv``), else its ADAE's events (their key kept its names
+    through contract version 4)."""
+    listed = folder / "ae_listings.csv"
+    if listed.is_file():
+        return pl.read_csv(listed, columns=["listing", "USUBJID", "AESPID"], infer_schema=False)
+    return pl.read_parquet(folder / "adae.parquet", columns=["USUBJID", "AESPID"])
+
+
 @cut_asset(
     group="safety",
     version=VERSION,
@@ -166,12 +177,7 @@ def listings(settings: Run, adsl: pl.DataFrame, adae: pl.LazyFrame) -> Iterator[
     treatment-emergent AEs, each marked new when not in the previous published cut) and
     a narrative per death and per serious AE from the subject's records."""
     previous = previous_cut(settings)
-    # the previous cut's events by their key (ADAE's key kept its names through contract version 4)
-    keys = (
-        None
-        if previous is None
-        else pl.read_parquet(settings.out_dir / previous / "adae.parquet", columns=["USUBJID", "AESPID"])
-    )
+    keys = None if previous is None else _previously_listed(settings.out_dir / previous)
     listed = listing_rules.ae_listings(adae, keys)
     told = listing_rules.narratives(adsl, adae)
     new = int((listed["NEWFL"] == "Y").sum())

@@ -572,7 +572,11 @@ def listings_section(inp: ReportInputs) -> Section:
         return Section("Listings and narratives", "narratives", [Paragraph("No listings at this cut.", "note")])
     listed, previous = inp.listings.listings, inp.listings.previous_cut
     blocks: list[Any] = []
-    marked = f"New: not in the previous published cut ({previous})." if previous else "No previous published cut."
+    marked = (
+        f"New: not in this listing at the previous published cut ({previous})."
+        if previous
+        else "No previous published cut."
+    )
     for name in (SAE, GRADE3, AESI):
         part = listed.filter(pl.col("listing") == name)
         events, subjects = inp.listings.listing_size(name)
