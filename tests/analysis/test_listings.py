@@ -155,3 +155,19 @@ def test_an_event_new_to_a_listing_is_new_there():
     assert listed.select("listing", "NEWFL").rows() == [(GRADE3, "N"), (AESI, "Y")]
     by_event = ae_listings(now, t.derive(cut_day=20).adae.select("USUBJID", "AESPID"))
     assert by_event.select("listing", "NEWFL").rows() == [(GRADE3, "N"), (AESI, "N")]
+
+
+def test_a_death_narratives_course_is_in_date_order_with_the_new_therapy():
+    """A reviewer's BR-024: HSCT (day 83) five months before the relapse (day 240) was
+    told after it, and the therapy after the relapse (day 261) not at all. Course by
+    date (day 0 = 2021-01-01): first remission day 28; HSCT 2021-03-25; relapse
+    2021-08-29; new therapy 2021-09-19."""
+    t = Trial().enrol("S1").infuse("S1").assess("S1", 28, "CR", 0.0).event("S1", 83, "HSCT", "Donor")
+    t.assess("S1", 240, "RELAPSE", site="BM", cd19="POS").event("S1", 261, "NEW_THERAPY", "Inotuzumab")
+    t.event("S1", 300, "DEATH", "Relapsed leukaemia", "LEUKEMIA")
+    d = t.derive(cut_day=400)
+    (text,) = narratives(d.adsl, d.adae)["text"].to_list()
+    assert (
+        " Course: first remission on day 28; HSCT on 2021-03-25; relapse on 2021-08-29; new anti-leukaemia "
+        "therapy (Inotuzumab) on 2021-09-19. Died on day 300" in text
+    )

@@ -13,6 +13,7 @@ a field the records lack is written "not recorded", never guessed. Worked exampl
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any, NamedTuple
 
@@ -245,6 +246,8 @@ NARRATIVE_FIELDS = [
     "FRMDY",
     "RELDT",
     "HSCTDT",
+    "NTHERDT",
+    "NTHERDSC",
     "DTHDT",
     "DTHDY",
     "DTHCAUS",
@@ -291,13 +294,7 @@ def narratives(adsl: pl.DataFrame, adae: AnyFrame) -> pl.DataFrame:
     adsl = adsl.select(c for c in NARRATIVE_FIELDS if c in adsl.columns)
     rows: list[dict[str, object]] = []
     for s in adsl.filter(pl.col("DTHDT").is_not_null()).sort("DTHDT", "USUBJID").iter_rows(named=True):
-        course = []
-        if s.get("FRMDY") is not None:
-            course.append(f"first remission on day {s['FRMDY']}")
-        if s.get("RELDT") is not None:
-            course.append(f"relapse on {s['RELDT']}")
-        if s.get("HSCTDT") is not None:
-            course.append(f"consolidative HSCT on {s['HSCTDT']}")
+        course = _course(s)
         middle = (" Course: " + "; ".join(course) + ".") if course else ""
         text = f"{_profile(s)}{middle} {_death_sentence(s)}"
         rows.append({"kind": "death", "USUBJID": s["USUBJID"], "AESPID": None, "text": text})
@@ -317,6 +314,24 @@ def narratives(adsl: pl.DataFrame, adae: AnyFrame) -> pl.DataFrame:
             rows.append({"kind": "SAE", "USUBJID": e["USUBJID"], "AESPID": e["AESPID"], "text": text})
         parts.append(_frame(rows))
     return pl.concat(parts)
+
+
+def _course(s: dict[str, Any]) -> list[str]:
+    """A death narrative's course, in date order: first remission, relapse, HSCT and new
+    anti-leukaemia therapy (a reviewer's narrative put an HSCT five months before the
+    relapse after it, and left out the therapy given after the relapse)."""
+    events: list[tuple[object, int, str]] = []
+    if s.get("FRMDY") is not None and s.get("TRTSDT") is not None:
+        when = s["TRTSDT"] + dt.timedelta(days=s["FRMDY"])
+        events.append((when, 0, f"first remission on day {s['FRMDY']}"))
+    if s.get("RELDT") is not None:
+        events.append((s["RELDT"], 1, f"relapse on {s['RELDT']}"))
+    if s.get("HSCTDT") is not None:
+        events.append((s["HSCTDT"], 2, f"HSCT on {s['HSCTDT']}"))
+    if s.get("NTHERDT") is not None:
+        therapy = f" ({s['NTHERDSC']})" if s.get("NTHERDSC") else ""
+        events.append((s["NTHERDT"], 3, f"new anti-leukaemia therapy{therapy} on {s['NTHERDT']}"))
+    return [text for _, _, text in sorted(events, key=lambda e: (e[0], e[1]))]
 
 
 def _frame(rows: list[dict[str, object]]) -> pl.DataFrame:
