@@ -467,9 +467,10 @@ def cmd_qc(args: argparse.Namespace) -> int:
     drop: Path | None = Path(args.data)
     published_from = manifest["data_drop"]["files"]
     if drop is not None and (not drop.is_dir() or drop_files(drop) != published_from):
+        why = f"no such folder: {drop.resolve()}" if not drop.is_dir() else "its files differ from the manifest's"
         print(
-            f"note: {drop} is not the drop cut {cut} was published from (its files differ from the manifest's); "
-            "OS and EFS of every subject are not re-derived from the raw records",
+            f"note: {drop} is not the drop cut {cut} was published from ({why}); OS and EFS of every subject are "
+            "not re-derived from the raw records: give the drop with --data DROP",
             file=sys.stderr,
         )
         drop = None

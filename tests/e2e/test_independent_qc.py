@@ -58,6 +58,10 @@ def test_qc_finds_a_published_number_edited_after_publication(tmp_path, capsys):
     cut = next(p.name for p in out.iterdir() if not p.name.startswith("."))
     capsys.readouterr()
     assert main(["qc", cut, "--out", str(out), "--data", str(SAMPLE)]) == 0
+    # a drop folder that does not exist is said to be missing, not to differ (a reviewer ran
+    # `qc` where the default data/sample is not)
+    assert main(["qc", cut, "--out", str(out), "--data", str(tmp_path / "no-such-drop")]) == 0
+    assert "(no such folder: " in capsys.readouterr().err
     rules = out / cut / "stopping_rules.csv"
     text = rules.read_text()
     rules.write_text(text.replace(",false,", ",true,", 1))
