@@ -1017,7 +1017,10 @@ ADAM_DATASETS: tuple[AdamDataset, ...] = (
 ADAM_BY_OUTPUT = {d.output: d for d in ADAM_DATASETS}
 #: the regulatory files beside the ADaM Parquet: each dataset's XPT and define.xml
 DEFINE_XML = "define.xml"
-REGULATORY_FILES: tuple[str, ...] = (*(d.xpt for d in ADAM_DATASETS), DEFINE_XML)
+#: the derivation rules (docs/endpoints.md) as published in each cut, where define.xml's
+#: methods point: a reviewer opening define.xml from the cut's folder found no docs/ there
+RULES_DOC = "endpoints.md"
+REGULATORY_FILES: tuple[str, ...] = (*(d.xpt for d in ADAM_DATASETS), DEFINE_XML, RULES_DOC)
 #: tables written only when there is something to compare with
 OPTIONAL_OUTPUTS = ("cut_comparison.csv",)
 

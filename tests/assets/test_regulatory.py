@@ -20,7 +20,7 @@ import pytest
 import xmlschema
 from odmlib import define_loader
 
-from tests.helpers import needs_r
+from tests.helpers import ROOT, needs_r
 from trial_outcomes.contracts import ADAM_DATASETS, DEFINE_XML, OUTPUT_BY_FILE
 from trial_outcomes.io.qc import QC_REPORT
 from trial_outcomes.io.xpt import read_xpt
@@ -28,6 +28,7 @@ from trial_outcomes.io.xpt import read_xpt
 DEFINE_XSD = Path(odmlib.__file__).parent / "schemas" / "define" / "2.0" / "define2-0-0.xsd"
 ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
 DEF = "http://www.cdisc.org/ns/def/v2.0"
+XLINK = "http://www.w3.org/1999/xlink"
 
 
 def _as_xpt_holds(frame: pl.DataFrame) -> pl.DataFrame:
@@ -122,7 +123,12 @@ def test_define_xml_is_valid_define_2_0_and_describes_every_xpt_variable(materia
         assert origin.get("Type") == "Predecessor" and origin.findtext(f".//{ODM}TranslatedText") == f"ADSL.{name}"
     assert origins["IT.ADSL.AGEGR1"].get("Type") == "Derived"
     crfl = next(m for m in mdv.MethodDef if m.OID == "MT.ADSL.CRFL")
-    assert "docs/endpoints.md, section 'Response'" in crfl.Description.TranslatedText[0]._content
+    assert "endpoints.md, section 'Response'" in crfl.Description.TranslatedText[0]._content
+    # every document define.xml points at is in the cut's folder (a reviewer found its 148
+    # methods pointing at docs/endpoints.md, which no cut held), and is the rules document
+    hrefs = {e.get(f"{{{XLINK}}}href") for e in ET.parse(path).getroot().iter(f"{{{DEF}}}leaf")}
+    assert hrefs and all((folder / h).is_file() for h in hrefs), hrefs
+    assert (folder / "endpoints.md").read_bytes() == (ROOT / "docs" / "endpoints.md").read_bytes()
 
 
 def test_the_published_cut_holds_the_qc_report_and_page_1_states_it(materialized):

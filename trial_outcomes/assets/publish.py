@@ -13,7 +13,7 @@ from dagster import AssetExecutionContext
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 
 from trial_outcomes.assets.shared import FAILED_CHECKS_TAG, code_version, cut_asset
-from trial_outcomes.contracts import ADAM_DATASETS, DEFINE_XML, OPTIONAL_OUTPUTS, OUTPUT_BY_FILE, OUTPUTS
+from trial_outcomes.contracts import ADAM_DATASETS, DEFINE_XML, OPTIONAL_OUTPUTS, OUTPUT_BY_FILE, OUTPUTS, RULES_DOC
 from trial_outcomes.io.publishing import (
     PublishRefused,
     current,
@@ -39,6 +39,21 @@ def expected_files() -> list[str]:
     each ADaM dataset's XPT, and the report."""
     tables = [o.file for o in OUTPUTS if o.file not in OPTIONAL_OUTPUTS]
     return tables + [d.xpt for d in ADAM_DATASETS] + list(REPORT_FILES)
+
+
+#: docs/endpoints.md of the code that ran (the repository's, beside the package)
+RULES_SOURCE = Path(__file__).resolve().parents[2] / "docs" / "endpoints.md"
+
+
+def rules_document() -> bytes:
+    """The derivation rules define.xml's methods point at, published beside it."""
+    if not RULES_SOURCE.is_file():
+        raise dg.Failure(
+            description=f"{RULES_SOURCE} is missing: define.xml points at the derivation rules, published "
+            "with each cut; run from a checkout of the repository (README, the two commands)",
+            allow_retries=False,
+        )
+    return RULES_SOURCE.read_bytes()
 
 
 def define_xml(work: Path, spec: RunSpec) -> bytes:
@@ -178,7 +193,12 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
             return {**manifest, "revises": revised} if revised else manifest
 
         final, new, manifest = output_store.publish(
-            {PLAN_COPY: settings.plan.text.encode("utf-8"), DEFINE_XML: define_xml(work, settings)}, manifest_for
+            {
+                PLAN_COPY: settings.plan.text.encode("utf-8"),
+                DEFINE_XML: define_xml(work, settings),
+                RULES_DOC: rules_document(),
+            },
+            manifest_for,
         )
         shown = final.resolve()
         from trial_outcomes.io.file_server import file_url

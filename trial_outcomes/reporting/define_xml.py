@@ -24,7 +24,7 @@ from collections.abc import Mapping
 import dataframely as dy
 import polars as pl
 
-from trial_outcomes.contracts import ADAM_DATASETS, ADSL, BASELINE_NAMES, STUDY_ID, YN, AdamDataset
+from trial_outcomes.contracts import ADAM_DATASETS, ADSL, BASELINE_NAMES, RULES_DOC, STUDY_ID, YN, AdamDataset
 from trial_outcomes.io.xpt import DATE_FORMAT, MAX_TEXT_BYTES, longest_bytes
 from trial_outcomes.labels import LEVELS
 
@@ -37,7 +37,7 @@ ET.register_namespace("def", DEF)
 ET.register_namespace("xlink", XLINK)
 
 STUDY = STUDY_ID
-ENDPOINTS_DOC = "docs/endpoints.md"
+ENDPOINTS_DOC = RULES_DOC  # beside define.xml in the cut's folder
 
 #: the section of docs/endpoints.md that defines each dataset's derived variables
 SECTION = {
