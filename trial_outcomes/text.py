@@ -132,6 +132,20 @@ def spelling_key(text: str) -> str:
     return re.sub(r"[\W_]+", " ", plain).strip()
 
 
+def value_key(text: str) -> str:
+    """A value as ``one_spelling`` matches it: without invisible characters, Cyrillic and
+    Greek look-alike letters read as Latin, case folded, accents taken off, and each run of
+    spaces and punctuation (dashes, full stops, commas, brackets, quotes, slashes) one
+    space, trimmed; signs and symbols stay ("CD19+ relapse" is not "CD19- relapse", "<20"
+    is not ">20"), as do superscripts ("10⁹/L" is not "109/L"): ``spelling_key`` erases
+    them, which merged a reviewer's CD19-positive and CD19-negative relapses."""
+    plain = unicodedata.normalize("NFD", _INVISIBLE.sub("", text).translate(CONFUSABLES).casefold())
+    kept = (
+        " " if (unicodedata.category(c)[0] in "PZC" and c != "%") else c for c in plain if not unicodedata.combining(c)
+    )
+    return " ".join("".join(kept).split())
+
+
 def _as_written(spelling: str) -> tuple[int, int]:
     """How a dictionary writes a term, best first: a capital then small letters (MedDRA's
     "Febrile neutropenia") before all capitals or all small letters, then the fewest
@@ -143,17 +157,17 @@ def _as_written(spelling: str) -> tuple[int, int]:
 
 def one_spelling(counts: Mapping[str, int], preferred: Iterable[str] = ()) -> dict[str, str]:
     """The spelling each value is counted under, for the values whose spelling differs
-    from it: values with one ``spelling_key`` ("FEBRILE NEUTROPENIA", "Febrile
+    from it: values with one ``value_key`` ("FEBRILE NEUTROPENIA", "Febrile
     Neutropenia", "febrile neutropenia") are one value, written as a ``preferred``
     spelling of that key where there is one (MedDRA's SOC names), else as the spelling of
     the most rows, then as a dictionary writes (``_as_written``), then the first in
     code-point order. ``counts``: spelling -> rows. An AE table once gave "Febrile
     neutropenia" four rows, one per capitalisation, and the infections AESI lost every
     event whose SOC was in capitals."""
-    standard = {spelling_key(p): p for p in preferred}
+    standard = {value_key(p): p for p in preferred}
     groups: dict[str, list[str]] = {}
     for spelling in counts:
-        groups.setdefault(spelling_key(spelling), []).append(spelling)
+        groups.setdefault(value_key(spelling), []).append(spelling)
     out = {}
     for key, spellings in groups.items():
         chosen = standard.get(key) or min(spellings, key=lambda s: (-counts[s], *_as_written(s), s))

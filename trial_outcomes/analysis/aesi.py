@@ -29,8 +29,16 @@ CATEGORIES = (
 )
 
 
+def words(text: pl.Expr) -> pl.Expr:
+    """A term's words as the AESI rules read them: small letters, each run of characters
+    that are neither letters nor digits one space, trimmed ("Neutrophil count decreased."
+    and "Tumour-lysis syndrome" are "neutrophil count decreased" and "tumour lysis
+    syndrome": a drop writing them so lost the AESI every event counted under them)."""
+    return text.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+
+
 def is_cytopenia(term: pl.Expr) -> pl.Expr:
-    return term.str.to_lowercase().is_in(CYTOPENIA_TERMS)
+    return words(term).is_in(CYTOPENIA_TERMS)
 
 
 def present_at_day(day: int, seen_day: pl.Expr) -> pl.Expr:
@@ -51,24 +59,26 @@ def prolonged_cytopenia(day: int, seen_day: pl.Expr) -> pl.Expr:
 def is_infection(soc: pl.Expr, term: pl.Expr) -> pl.Expr:
     """SOC ``Infections and infestations`` in any case or spacing (an SOC in capitals
     lost the AESI its events); without a coded SOC, the term's words."""
-    words = soc.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
     return (
-        pl.when(soc.is_not_null()).then(words == INFECTIONS_SOC.lower()).otherwise(term.str.contains(INFECTION_TERMS))
+        pl.when(soc.is_not_null())
+        .then(words(soc) == INFECTIONS_SOC.lower())
+        .otherwise(term.str.contains(INFECTION_TERMS))
     )
 
 
 def aesi_rules(seen_day: pl.Expr) -> dict[str, pl.Expr]:
     """Category -> condition, in order of precedence."""
     term = pl.col("AEDECOD")
+    said = words(term)  # the term's words: its case and punctuation aside
     return {
         CRS: is_crs(term),
         ICANS: is_icans(term),
         "Prolonged cytopenia": prolonged_cytopenia(PROLONGED_DAYS[0], seen_day),
-        "Grade >= 3 infection": is_infection(pl.col("AESOCRAW"), term) & (pl.col("AETOXGR") >= 3),
-        "Hypogammaglobulinaemia": term.str.contains(r"(?i)hypogammaglobulin|immunoglobulin.{0,3} decreased"),
-        "Tumour lysis syndrome": term.str.contains(r"(?i)tumou?r lysis"),
-        "IEC-associated HLH/MAS": term.str.contains(
-            r"(?i)ha?emophagocytic|lymphohistiocytosis|macrophage activation|\bHLH\b|\bMAS\b"
+        "Grade >= 3 infection": is_infection(pl.col("AESOCRAW"), said) & (pl.col("AETOXGR") >= 3),
+        "Hypogammaglobulinaemia": said.str.contains(r"hypogammaglobulin|immunoglobulin.{0,3} decreased"),
+        "Tumour lysis syndrome": said.str.contains(r"tumou?r lysis"),
+        "IEC-associated HLH/MAS": said.str.contains(
+            r"ha?emophagocytic|lymphohistiocytosis|macrophage activation|\bhlh\b|\bmas\b"
         ),
     }
 
