@@ -43,16 +43,24 @@ ICE_FROM_AGE = 12
 AGE_ROUNDING_YEARS = 0.05
 
 
-def age_bounds(age_years: pl.Expr, enrolled: pl.Expr, on: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+def written_in_completed_years(ages: pl.Series) -> bool:
+    """Whether a drop writes ages as completed years: every age a whole number (an EDC's
+    11); a drop writing any age with decimals writes them all to a tenth (12.0 is then
+    11.95 to 12.05, not 12 to 13: a reviewer's CAPD for a child written 12.0, 13 days
+    after enrolment, was refused)."""
+    known = ages.drop_nulls().drop_nans()
+    return bool(known.len()) and bool((known == known.floor()).all())
+
+
+def age_bounds(age_years: pl.Expr, enrolled: pl.Expr, on: pl.Expr, completed_years: bool) -> tuple[pl.Expr, pl.Expr]:
     """The youngest and oldest a child can be on ``on``, from the age written at enrolment
-    (``age_years`` on ``enrolled``) plus the years since (days / 365.25). A whole number is
-    completed years, as an EDC exports an age (11 is 11 to 12, not reached); an age with
-    decimals is taken as rounded to a tenth (11.9 is 11.85 to 11.95). Within these bounds
-    of a 12th birthday either ASTCT instrument may be the right one: a red team's child
+    (``age_years`` on ``enrolled``) plus the years since (days / 365.25). In completed
+    years (``written_in_completed_years``), 11 is 11 to the day before 12; otherwise an
+    age is taken as rounded to a tenth (11.9 is 11.85 to 11.95). Within these bounds of a
+    12th birthday either ASTCT instrument may be the right one: a red team's child
     assessed with the ICE score on the day the rule computed as 11.99999985 years was
     refused."""
     since = (on - enrolled).dt.total_days() / 365.25
-    whole = age_years == age_years.floor()
-    youngest = pl.when(whole).then(age_years).otherwise(age_years - AGE_ROUNDING_YEARS) + since
-    oldest = pl.when(whole).then(age_years + 1).otherwise(age_years + AGE_ROUNDING_YEARS) + since
-    return youngest, oldest
+    if completed_years:
+        return age_years + since, age_years + 1 - 1 / 365.25 + since
+    return age_years - AGE_ROUNDING_YEARS + since, age_years + AGE_ROUNDING_YEARS + since

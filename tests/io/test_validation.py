@@ -447,3 +447,29 @@ def test_an_icans_instrument_is_refused_only_where_the_written_age_rules_it_out(
     else:
         (rule,) = found["rule"].to_list()
         assert rule.startswith(refused) and f"years at enrolment on 2020-06-04, {days} days before" in rule
+
+
+def test_an_age_is_read_to_the_precision_the_drop_writes_ages():
+    """A drop writing any age with decimals writes them to a tenth: there 12.0 is 11.95 to
+    12.05 and 11.0 is 10.95 to 11.05 (a reviewer's CAPD for a 12.0, 13 days after
+    enrolment, was refused, and an ICE score for an 11.0, 20 days after, accepted). A drop
+    of whole ages writes completed years: 11 is 11 to the day before 12, so an ICE score on
+    the enrolment day is refused. S2 (10.5) makes the first drop one of decimals."""
+    enrolled = D(2020, 6, 4)
+
+    def found(ages: dict[str, float], sid: str, days: int, score: dict) -> list[str]:
+        enrol = [
+            dict(subject_id=s, consent_date=D(2020, 6, 1), enrol_date=enrolled, age_years=a) for s, a in ages.items()
+        ]
+        icans = [dict(subject_id=sid, obs_date=enrolled + dt.timedelta(days=days), consciousness="AWAKE", **score)]
+        records = _records(enrolment=enrol, icans_monitoring=icans)
+        return dependent_values(records)["rule"].to_list()
+
+    decimals = {"S1": 12.0, "S2": 10.5}
+    assert found(decimals, "S1", 13, {"capd_score": 9}) == []
+    assert found({"S1": 11.0, "S2": 10.5}, "S1", 20, {"ice_score": 5})[0].startswith(
+        "ICE score for a child aged 11.0 to 11.1 at the observation"
+    )
+    whole = {"S1": 11.0, "S2": 10.0}
+    assert found(whole, "S1", 0, {"ice_score": 5})[0].startswith("ICE score for a child aged 11.0 to 12.0")
+    assert found(whole, "S1", 1, {"ice_score": 5}) == []  # 11.003 to 12.0005: either

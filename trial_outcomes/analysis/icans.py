@@ -23,7 +23,7 @@ from __future__ import annotations
 import polars as pl
 
 from trial_outcomes.analysis.frames import require
-from trial_outcomes.dates import ICE_FROM_AGE, age_bounds
+from trial_outcomes.dates import ICE_FROM_AGE, age_bounds, written_in_completed_years
 
 CONSCIOUSNESS_GRADE = {"AWAKE": 0, "VOICE": 2, "TACTILE": 3, "UNAROUSABLE": 4}
 SEIZURE_GRADE = {"NONE": 0, "RESOLVED": 3, "PROLONGED": 4}
@@ -80,7 +80,8 @@ def icans_daily_grade(monitoring: pl.DataFrame, enrolment: pl.DataFrame) -> pl.D
     )
     require(enrolment, "enrolment", "subject_id", "age_years", "enrol_date")
     age = pl.col("age_years") + (pl.col("obs_date") - pl.col("enrol_date")).dt.total_days() / 365.25
-    youngest, oldest = age_bounds(pl.col("age_years"), pl.col("enrol_date"), pl.col("obs_date"))
+    completed = written_in_completed_years(enrolment["age_years"])
+    youngest, oldest = age_bounds(pl.col("age_years"), pl.col("enrol_date"), pl.col("obs_date"), completed)
     with_age = monitoring.join(enrolment.select("subject_id", "age_years", "enrol_date"), on="subject_id", how="left")
     # the age decides the instrument; near the 12th birthday, within what the written age
     # tells, the instrument the site used does

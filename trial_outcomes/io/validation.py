@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from trial_outcomes.dates import ICE_FROM_AGE, age_bounds
+from trial_outcomes.dates import ICE_FROM_AGE, age_bounds, written_in_completed_years
 from trial_outcomes.io.parse import empty_problems
 from trial_outcomes.io.readers import EXTENSIONS
 from trial_outcomes.io.records import DropQuery, Frames
@@ -387,7 +387,8 @@ def dependent_values(records: Records) -> pl.DataFrame:
     )
     # only an instrument the child cannot have been old (or young) enough for is refused:
     # near the 12th birthday the written age cannot tell (dates.age_bounds)
-    youngest, oldest = age_bounds(pl.col("age_years"), pl.col("enrol_date"), pl.col("obs_date"))
+    completed = written_in_completed_years(records["enrolment"]["age_years"])
+    youngest, oldest = age_bounds(pl.col("age_years"), pl.col("enrol_date"), pl.col("obs_date"), completed)
     icans = icans.with_columns(youngest.alias("_youngest"), oldest.alias("_oldest"))
     aged = pl.format(
         "aged {} to {} at the observation ({} years at enrolment on {}, {} days before)",
