@@ -143,3 +143,27 @@ def test_a_parquet_y_n_column_of_whole_floats_reads_as_1_and_0(drop):
     frame.with_columns(yes.alias("prior_hsct")).write_parquet(drop / "enrolment.parquet")
     typed = _typed(drop / "enrolment.parquet")
     assert typed["prior_hsct"].to_list() == _typed(drop / "enrolment.csv")["prior_hsct"].to_list()
+
+
+def test_a_column_outside_the_contract_is_dropped_whatever_its_number_format(drop):
+    """A reviewer's ``diagnosis_month`` formatted mmm-yyyy and ``weight_pct`` formatted 0%
+    refused the file, though a column outside the contract is dropped unread. The same
+    formats in contract columns (enrol_date, cd19_pct) are refused, naming the cell."""
+    frame = _enrolment(drop)
+    path = drop / "enrolment.xlsx"
+    book = _workbook(path, frame)
+    sheet = book.worksheets()[0]
+    month, percent = book.add_format({"num_format": "mmm-yyyy"}), book.add_format({"num_format": "0%"})
+    extra = len(frame.columns)
+    sheet.write_string(0, extra, "diagnosis_month")
+    sheet.write_string(0, extra + 1, "weight_pct")
+    for r in range(1, frame.height + 1):
+        sheet.write_datetime(r, extra, dt.datetime(2019, 5, 1), month)
+        sheet.write_number(r, extra + 1, 0.25, percent)
+    book.close()
+    raw = read_raw(path, ENROLMENT)
+    assert set(raw.dropped_columns) == {"diagnosis_month", "weight_pct"}
+    book = _workbook(path, frame)
+    book.worksheets()[0].write_number(2, frame.columns.index("cd19_pct"), 0.963, book.add_format({"num_format": "0%"}))
+    book.close()
+    assert "row 3, column K (Excel column), value '0.963': cell(s) formatted as a percentage" in _refused(path)

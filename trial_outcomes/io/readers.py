@@ -197,7 +197,7 @@ def read_raw(path: Path, schema: RecordSchema) -> RawFile:
     if ext == "csv":
         frame, encoding = _read_csv(data, name)
     elif ext == "xlsx":
-        (frame, header_row), encoding = _read_xlsx(data, name), "xlsx"
+        (frame, header_row), encoding = _read_xlsx(data, name, schema.column_names), "xlsx"
     else:
         frame, encoding, header_row = _read_parquet(data, name, schema.column_names), "parquet", None
     if frame.height > MAX_ROWS:
@@ -555,7 +555,7 @@ class _Workbook:
     partial_date_styles: dict[int, str] = field(default_factory=dict)
 
 
-def _read_xlsx(data: bytes, name: str) -> tuple[pl.DataFrame, int]:
+def _read_xlsx(data: bytes, name: str, known: Sequence[str] = ()) -> tuple[pl.DataFrame, int]:
     """One XLSX policy (issue 21): the workbook holds one sheet; its first row with a
     value is the header, named by its Excel row; no formula without a computed value
     (nor any formula in a workbook that asks Excel to recalculate on opening, whose
@@ -571,9 +571,9 @@ def _read_xlsx(data: bytes, name: str) -> tuple[pl.DataFrame, int]:
             f"the workbook holds {len(book.sheets)} sheets ({shown}); a drop file is one table on one sheet "
             "(a hidden or stale sheet could be read instead of the one you see): delete the others",
         )
-    header_row, first_column = 1, 0
+    header_row, first_column, formatted = 1, 0, _FormattedCells([], [])
     if book.sheet_xml is not None:
-        header_row, first_column = _check_sheet_cells(
+        header_row, first_column, formatted = _check_sheet_cells(
             book.sheet_xml, name, book.recalculate_on_open, book.percent_styles, book.partial_date_styles
         )
     try:
@@ -612,6 +612,7 @@ def _read_xlsx(data: bytes, name: str) -> tuple[pl.DataFrame, int]:
             continue  # Excel's trailing empty columns: nothing in them
         keep.append((column, title))
     _check_header([title for _, title in keep], name, row=header_row)
+    _refuse_formatted(formatted, name, {_excel_column(i + first_column): t for i, t in enumerate(header)}, known)
     body = body.select([pl.col(c).alias(t) for c, t in keep]).with_row_index("_source_row", offset=header_row + 1)
     values = [pl.col(t).is_not_null() & (pl.col(t).str.strip_chars() != "") for _, t in keep]
     body = body.filter(pl.any_horizontal(values)) if values else body.clear()
@@ -749,16 +750,60 @@ def _cells(refs: list[str]) -> str:
     return first_of(refs, 10)
 
 
+@dataclass(frozen=True)
+class _FormattedCells:
+    """Number cells whose format shows other than what is stored: (cell, value) shown as a
+    percentage, and (cell, format) shown as a date without its day."""
+
+    percent: list[tuple[str, str]]
+    partial: list[tuple[str, str]]
+
+
+def _refuse_formatted(cells: _FormattedCells, name: str, columns: Mapping[str, str], known: Sequence[str]) -> None:
+    """Refuse a percentage or a day-less date in a column of the contract (``columns``: the
+    Excel column letter of each header); a column outside it is dropped unread, whatever its
+    format (a reviewer's ``diagnosis_month`` formatted mmm-yyyy refused the file)."""
+
+    def ours(ref: str) -> bool:
+        letters = "".join(ch for ch in ref if ch.isalpha())
+        return normalise_name(columns.get(letters, "")) in known
+
+    percent = [(r, v) for r, v in cells.percent if ours(r)]
+    partial = [(r, c) for r, c in cells.partial if ours(r)]
+    if percent:
+        ref, value = percent[0]
+        raise _refuse(
+            name,
+            f"cell(s) formatted as a percentage: {_cells([r for r, _ in percent])}; Excel shows {value} as "
+            f"{float(value) * 100:g}% but stores {value}, which would be read (a value 100 times too small in a "
+            "% column): format the cells as plain numbers holding the value shown",
+            **_where(ref),
+            value=value,
+        )
+    if partial:
+        ref, code = partial[0]
+        raise _refuse(
+            name,
+            f"date cell(s) formatted without a day ({code}): {_cells([r for r, _ in partial])}; Excel stores a "
+            "date typed without its day (a month and year, or a year) as the 1st, a partial date the data "
+            "contract refuses (a death in November would read as 1 November): enter the full date and format it "
+            "with its day",
+            **_where(ref),
+        )
+
+
 def _check_sheet_cells(
     sheet_xml: bytes,
     name: str,
     recalculate_on_open: bool,
     percent_styles: frozenset[int] = frozenset(),
     partial_date_styles: Mapping[int, str] | None = None,
-) -> tuple[int, int]:
+) -> tuple[int, int, _FormattedCells]:
     """Refuse what the cell engine would read silently wrong, naming the cells; return
-    the Excel row of the header (the first row holding a value) and the index of the
-    first column holding one (the table's column A, as the cell engine reads it)."""
+    the Excel row of the header (the first row holding a value), the index of the first
+    column holding one (the table's column A, as the cell engine reads it) and the cells
+    whose number format hides their value (refused in a contract column only:
+    ``_refuse_formatted``)."""
     partial_date_styles = partial_date_styles or {}
     partial: list[tuple[str, str]] = []
     percent: list[tuple[str, str]] = []
@@ -827,25 +872,6 @@ def _check_sheet_cells(
             "let it calculate and save, or export values only",
             **_where(formulas[0]),
         )
-    if percent:
-        ref, value = percent[0]
-        raise _refuse(
-            name,
-            f"cell(s) formatted as a percentage: {_cells([r for r, _ in percent])}; Excel shows {value} as "
-            f"{float(value) * 100:g}% but stores {value}, which would be read (a value 100 times too small in a "
-            "% column): format the cells as plain numbers holding the value shown",
-            **_where(ref),
-            value=value,
-        )
-    if partial:
-        ref, code = partial[0]
-        raise _refuse(
-            name,
-            f"date cell(s) formatted without a day ({code}): {_cells([r for r, _ in partial])}; Excel stores a "
-            "date typed as a month and year as the 1st of the month, a partial date the data contract refuses "
-            "(a death in November would read as 1 November): enter the full date and format it with its day",
-            **_where(ref),
-        )
     if merged:
         raise _refuse(
             name,
@@ -866,7 +892,7 @@ def _check_sheet_cells(
             column=None if rows else f"{_excel_column(columns[0])} (Excel column)",
         )
     first_column = min((c for _, c in valued), default=0)
-    return header_row or 1, first_column
+    return header_row or 1, first_column, _FormattedCells(percent, partial)
 
 
 def _unseen(element: ElementTree.Element, size: str) -> bool:
