@@ -140,9 +140,10 @@ def test_a_parquet_y_n_column_of_whole_floats_reads_as_1_and_0(drop):
     with a fraction stays as written."""
     frame = _enrolment(drop)
     yes = frame["prior_hsct"].replace_strict({"Y": 1.0, "N": 0.0}, default=None, return_dtype=pl.Float64)
-    frame.with_columns(yes.alias("prior_hsct")).write_parquet(drop / "enrolment.parquet")
-    typed = _typed(drop / "enrolment.parquet")
-    assert typed["prior_hsct"].to_list() == _typed(drop / "enrolment.csv")["prior_hsct"].to_list()
+    for written in (yes, yes.cast(pl.Decimal(5, 2))):  # pandas' floats; a decimal(5, 2) holds 1.00
+        frame.with_columns(written.alias("prior_hsct")).write_parquet(drop / "enrolment.parquet")
+        typed = _typed(drop / "enrolment.parquet")
+        assert typed["prior_hsct"].to_list() == _typed(drop / "enrolment.csv")["prior_hsct"].to_list()
 
 
 def test_a_column_outside_the_contract_is_dropped_whatever_its_number_format(drop):

@@ -989,6 +989,8 @@ def _whole(column: pl.Series) -> pl.Series:
     """A float column whose values are all whole numbers as integers: pandas writes a 0/1
     or a count with a blank as floats, and ``1.0`` is not a Y/N value (an XLSX cell's 1.0
     reads as 1 too)."""
+    if column.dtype.is_decimal():  # a decimal(5, 2) Y/N column holds 1.00
+        column = column.cast(pl.Float64)
     if not column.dtype.is_float():
         return column
     values = column.drop_nulls()

@@ -278,7 +278,13 @@ QUERY_TITLES = {
 
 
 #: how the numbers read a drop with the query ``one_spelling_per_value``
-SPELLINGS_NOTE = " (an AE term or SOC written several ways counted once, under one spelling)"
+SPELLINGS_NOTE = ", except that an AE term or SOC written several ways is counted once, under one spelling"
+
+
+def _first_capital(title: str) -> str:
+    """A title with its first letter a capital and the rest as written ("AE terms", not
+    ``str.capitalize``'s "Ae terms")."""
+    return title[:1].upper() + title[1:]
 
 
 def data_queries_headline(inp: ReportInputs) -> tuple[str, str, str]:
@@ -298,7 +304,7 @@ def data_queries_table(inp: ReportInputs) -> Table:
     return Table(
         "Data queries raised on this drop",
         ["Query", "What the validation found"],
-        [[QUERY_TITLES.get(q.check, q.check).capitalize(), q.finding] for q in inp.queries],
+        [[_first_capital(QUERY_TITLES.get(q.check, q.check)), q.finding] for q in inp.queries],
         align=["left", "left"],
         method="Warnings of the drop's validation (the run's checks trial_drop and raw/*:known_columns), "
         "not refusals: the analysis uses the drop as exported"
