@@ -94,6 +94,29 @@ def test_a_date_cell_formatted_without_its_day_is_refused_as_a_partial_date(drop
             assert _typed(path)["enrol_date"][3] == enrolled.date()
 
 
+@pytest.mark.parametrize("shown", ["d-mmm", "dd/mm", "mmm d", 16])
+def test_a_date_cell_formatted_without_its_year_is_refused(drop, shown):
+    """A relapse typed "5-Mar" in January 2024 is stored by Excel as 5 March 2024, the
+    year it was typed, shown as 5-Mar: the year read may not be the year meant. Built-in
+    format 16 is ``d-mmm``. A time format (``h:mm``) on the same column is not a date
+    format and does not refuse it; a full date format is read."""
+    frame = _enrolment(drop)
+    path = drop / "enrolment.xlsx"
+    for fmt, refused in ((shown, True), ("h:mm", False), ("dd-mmm-yyyy", False)):
+        book = _workbook(path, frame)
+        style = book.add_format({"num_format": fmt})
+        enrolled = dt.datetime.fromisoformat(frame["enrol_date"][3])
+        book.worksheets()[0].write_datetime(4, frame.columns.index("enrol_date"), enrolled, style)
+        book.close()
+        if refused:
+            message = _refused(path)
+            assert "enrolment.xlsx, row 5, column D (Excel column)" in message
+            assert "formatted without a year" in message
+            assert "in the year it was typed" in message
+        else:
+            assert _typed(path)["enrol_date"][3] == enrolled.date()
+
+
 def test_a_header_below_row_1_and_a_table_from_column_b_are_named_where_they_are(drop):
     """Two blank rows above the header (row 3) and no ecog column: "row 3" (it said row
     1). A table starting in column B with a stray value in V6: column V and row 6 (it

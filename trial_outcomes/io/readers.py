@@ -694,15 +694,20 @@ def _inspect_xlsx(data: bytes, name: str) -> _Workbook:
         return _Workbook(listed, xml, recalc, percent, partial)
 
 
-#: Excel's built-in number format ``mmm-yy``: a date shown without its day
-_BUILTIN_PARTIAL_DATES = {17: "mmm-yy"}
+#: Excel's built-in number formats ``d-mmm`` and ``mmm-yy``: a date shown without its year,
+#: and without its day
+_BUILTIN_PARTIAL_DATES = {16: "d-mmm", 17: "mmm-yy"}
 
 
-def _date_without_day(code: str) -> bool:
-    """A number format that shows a date without its day (``mmm-yyyy``, ``yyyy``, ``mmmm
-    yyyy``): a year in it and no day, its quoted text, escapes and ``[...]`` parts aside."""
+def _date_part_missing(code: str) -> str | None:
+    """The part of a date a number format does not show: "day" (``mmm-yyyy``, ``yyyy``,
+    ``mmmm yyyy``: a year and no day), "year" (``d-mmm``, ``dd/mm``, ``mmm d``: a day or a
+    month name and no year), else None (a full date, a time, a plain number). Quoted text,
+    escapes and ``[...]`` parts are set aside."""
     plain = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code).lower().split(";")[0]
-    return "y" in plain and "d" not in plain
+    if "y" in plain:
+        return None if "d" in plain else "day"
+    return "year" if "d" in plain or "mmm" in plain else None
 
 
 def _number_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], dict[int, str]]:
@@ -719,7 +724,7 @@ def _number_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], dict[int, 
         code = fmt.get("formatCode", "")
         if "%" in code.replace("\\%", "").replace('"%"', ""):
             percent_ids.add(int(fmt.get("numFmtId", "-1")))
-        if _date_without_day(code):
+        if _date_part_missing(code):
             partial_ids[int(fmt.get("numFmtId", "-1"))] = code
     xfs = styles.find(f"{_NS_MAIN}cellXfs")
     if xfs is None:
@@ -782,12 +787,22 @@ def _refuse_formatted(cells: _FormattedCells, name: str, columns: Mapping[str, s
         )
     if partial:
         ref, code = partial[0]
+        missing = _date_part_missing(code)
+        if missing == "year":
+            why = (
+                "Excel stores a date typed without its year (5-Mar) in the year it was typed, which may not be "
+                "the year meant (a relapse in March 2023 typed in January 2024 would read as March 2024): enter "
+                "the full date and format it with its year"
+            )
+        else:
+            why = (
+                "Excel stores a date typed without its day (a month and year, or a year) as the 1st, a partial "
+                "date the data contract refuses (a death in November would read as 1 November): enter the full "
+                "date and format it with its day"
+            )
         raise _refuse(
             name,
-            f"date cell(s) formatted without a day ({code}): {_cells([r for r, _ in partial])}; Excel stores a "
-            "date typed without its day (a month and year, or a year) as the 1st, a partial date the data "
-            "contract refuses (a death in November would read as 1 November): enter the full date and format it "
-            "with its day",
+            f"date cell(s) formatted without a {missing} ({code}): {_cells([r for r, _ in partial])}; {why}",
             **_where(ref),
         )
 
