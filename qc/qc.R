@@ -517,10 +517,16 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
   adpc <- xpt("adpc")
   k <- pipeline_table("kinetics.csv")
   differ <- character(0)
-  early <- adpc[!is.na(adpc$ADY) & adpc$ADY >= 0 & adpc$ADY <= 28, ]
+  # the first product's samples: from day 0, before the first HSCT or new therapy (ATTRENDT)
+  # or a second infusion (TR02SDT), whichever is first
+  own_end <- adsl$ATTRENDT
+  if ("TR02SDT" %in% names(adsl)) own_end <- pmin(own_end, adsl$TR02SDT, na.rm = TRUE)
+  adpc$END <- own_end[match(adpc$USUBJID, adsl$USUBJID)]
+  own <- adpc[!is.na(adpc$ADY) & adpc$ADY >= 0 & (is.na(adpc$END) | adpc$ADT < adpc$END), ]
+  early <- own[own$ADY <= 28, ]
   by_subject <- split(early, early$USUBJID)
   at <- match(k$USUBJID, adsl$USUBJID)
-  k_open <- !is.na(at) & is.na(adsl$DTHDT[at]) & as.numeric(cut - adsl$TRTSDT[at]) < 28
+  k_open <- !is.na(at) & is.na(adsl$DTHDT[at]) & is.na(own_end[at]) & as.numeric(cut - adsl$TRTSDT[at]) < 28
   k_auc <- as.numeric(k$auc_0_28)
   k_cmax <- as.numeric(k$cmax)
   for (i in seq_len(nrow(k))) {
@@ -539,6 +545,12 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
   }
   add("kinetics", "CAR_TRANSGENE", "every subject", "subjects whose Cmax or AUC0-28d differ", 0, length(differ), 0,
     note = if (length(differ)) paste("e.g.", paste(head(differ, 5), collapse = " ")) else "")
+  quantified <- own[own$BLQFL != "Y" & own$AVAL > 0, ]
+  tlast <- tapply(quantified$ADY, quantified$USUBJID, max)
+  mine <- as.numeric(tlast[k$USUBJID])
+  moved <- k$USUBJID[!mapply(agree, as.numeric(k$tlast_day), mine, MoreArgs = list(tol = 0))]
+  add("kinetics", "CAR_TRANSGENE", "every subject", "subjects whose last quantifiable day differs", 0,
+    length(moved), 0, note = if (length(moved)) paste("e.g.", paste(head(moved, 5), collapse = " ")) else "")
   # each subject's day-28 response group, from the CR/CRi by day 28 derived above
   at_subj <- match(k$USUBJID, subj$USUBJID)
   group_r <- ifelse(pending_28[at_subj], "Pending",

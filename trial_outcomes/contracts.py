@@ -146,6 +146,7 @@ class ADSL(dy.Schema):
     TRTSDT = _d("Date of first CAR-T infusion (day 0)")
     LDSTDT = _d("Date lymphodepletion started")
     NINFUS = _i("Number of CAR-T infusions")
+    TR02SDT = _d("Date of second CAR-T infusion")
     HSCTDT = _d("Date of first consolidative HSCT")
     HSCTDSC = _s("Consolidative HSCT: detail as reported")
     NTHERDT = _d("Date of first new anti-leukemia therapy")
@@ -810,7 +811,10 @@ class Kinetics(dy.Schema):
 
     USUBJID = dy.String(primary_key=True, description="Subject")
     response = _s("Day-28 response group", nullable=False)
-    n_samples = _i("Transgene samples from day 0", nullable=False, min=1)
+    n_samples = _i(
+        "Transgene samples used: from day 0, before HSCT, new therapy or a re-infusion", nullable=False, min=1
+    )
+    n_set_aside = _i("Transgene samples from HSCT, new therapy or a re-infusion on (not used)", nullable=False, min=0)
     cmax = _f("Cmax (copies/ug gDNA), days 0-28", min=0)
     tmax_day = _i("Tmax (day)", min=0, max=28)
     auc_0_28 = _f("AUC0-28d (copies/ug gDNA x days)", min=0)

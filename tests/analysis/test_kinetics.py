@@ -39,9 +39,43 @@ def test_cmax_tmax_auc_and_tlast_worked_example():
     adpc, params = _parameters()
     assert adpc.height == 10 and adpc["PCSEQ"].to_list() == [1, 2, 3, 4, 5, 1, 2, 3, 4, 5]
     assert params.rows() == [
-        ("S1", "CR/CRi by day 28", 5, 4000.0, 14, 52500.0, 90),
-        ("S2", "No CR/CRi by day 28", 5, 800.0, 7, 8750.0, 14),
+        ("S1", "CR/CRi by day 28", 5, 0, 4000.0, 14, 52500.0, 90),
+        ("S2", "No CR/CRi by day 28", 5, 0, 800.0, 7, 8750.0, 14),
     ]
+
+
+@pytest.mark.parametrize(
+    ("therapy", "expected"),
+    [
+        # HSCT on day 60: the day-90 sample (50 copies) is the transplant's, not the product's
+        ("HSCT", ("S1", "CR/CRi by day 28", 4, 1, 4000.0, 14, 52500.0, 28)),
+        # a second infusion on day 60: the day-90 sample is the new product's
+        ("reinfusion", ("S1", "CR/CRi by day 28", 4, 1, 4000.0, 14, 52500.0, 28)),
+        # new therapy on day 14: the samples from day 14 on (4000, 500, 50) are set aside; the
+        # window is closed by it (not open at the cut): Cmax 1000 on day 7, AUC 7 (0 + 1000)/2
+        # = 3500 over days 0-7, Tlast 7; the CR on day 28 is the new therapy's, not the product's
+        ("NEW_THERAPY", ("S1", "No CR/CRi by day 28", 2, 3, 1000.0, 7, 3500.0, 7)),
+    ],
+)
+def test_the_kinetics_are_the_first_products_until_hsct_new_therapy_or_a_second_infusion(therapy, expected):
+    """S1 of ``_trial`` (0, 1000, 4000, 500 copies on days 0, 7, 14, 28; 50 on day 90).
+    A sample on or after the first HSCT, new anti-leukaemia therapy or a second infusion
+    is not the first product's: it is counted (``n_set_aside``) and not used. Until
+    2026-12-01 the day-90 sample after an HSCT on day 60 made Tlast 90 (49 of the sample's
+    subjects had a Tlast after HSCT or new therapy). Cut on day 200; for new therapy, also
+    at day 20 (day 28 after the cut, but the window is closed by the therapy)."""
+    t = Trial()
+    t.enrol("S1").infuse("S1").assess("S1", 28, "CR", 0.0)
+    t.lab("S1", "CAR_TRANSGENE", (0, 0.0), (7, 1000), (14, 4000), (28, 500), (90, 50), blq=False)
+    if therapy == "reinfusion":
+        t.infuse("S1", at=60)
+    else:
+        t.event("S1", 60 if therapy == "HSCT" else 14, therapy, "detail")
+    for cut_day in (200, 20) if therapy == "NEW_THERAPY" else (200,):
+        d = t.derive(cut_day=cut_day)
+        adpc = kinetics.derive_adpc(labs.derive_adlb(d.records["labs"], d.adsl, labs.Limits()))
+        params = kinetics.parameters(adpc, d.adsl, day(cut_day))
+        assert params.rows() == [expected if cut_day == 200 else (*expected[:2], 2, 1, *expected[4:])]
 
 
 def test_a_cri_by_day_28_is_in_the_cr_cri_group():
@@ -86,12 +120,26 @@ def test_the_spaghetti_plot_draws_at_most_150_subjects_and_says_so():
 
     ids = [f"S{i:03d}" for i in range(400)]
     adpc = pl.DataFrame({"USUBJID": ids, "ADY": [7] * 400, "AVAL": [1000.0] * 400, "BLQFL": ["N"] * 400})
-    params = pl.DataFrame({"USUBJID": ids, "response": ["CR/CRi by day 28"] * 400})
+    params = pl.DataFrame({"USUBJID": ids, "response": ["CR/CRi by day 28"] * 400, "n_samples": [1] * 400})
     spec = kinetics_spec(adpc, params)
     assert len(spec.profiles) == 134
     assert spec.subtitle.startswith("134 of 400 infused subjects (one in 3 by identifier)")
     small = kinetics_spec(adpc.head(10), params.head(10))
     assert len(small.profiles) == 10 and small.subtitle.startswith("10 infused subjects;")
+
+
+def test_the_figure_draws_the_samples_the_parameters_use():
+    """S1 of the HSCT case: its day-90 sample (after the HSCT on day 60) is not drawn; the
+    line ends on day 28, its Tlast."""
+    from trial_outcomes.reporting.figures.specs import kinetics_spec
+
+    t = Trial()
+    t.enrol("S1").infuse("S1").assess("S1", 28, "CR", 0.0).event("S1", 60, "HSCT", "allogeneic")
+    t.lab("S1", "CAR_TRANSGENE", (0, 0.0), (7, 1000), (14, 4000), (28, 500), (90, 50), blq=False)
+    d = t.derive(cut_day=200)
+    adpc = kinetics.derive_adpc(labs.derive_adlb(d.records["labs"], d.adsl, labs.Limits()))
+    spec = kinetics_spec(adpc, kinetics.parameters(adpc, d.adsl, day(200)))
+    assert [p.day for p in spec.profiles] == [[0.0, 7.0, 14.0, 28.0]]
 
 
 def test_kinetics_wait_for_day_28_and_survive_huge_values():

@@ -132,6 +132,7 @@ def test_subjects_infused_more_than_once_are_counted_from_their_first_infusion()
     t.infuse("S1").infuse("S1", at=60, dose=3e6).infuse("S2").infuse("S3").infuse("S3", at=40).infuse("S3", at=70)
     adsl = t.derive(cut_day=120).adsl.sort("USUBJID")
     assert adsl.select("USUBJID", "NINFUS").rows() == [("S1", 2), ("S2", 1), ("S3", 3), ("S4", None)]
+    assert adsl["TR02SDT"].to_list() == [day(60), None, day(40), None]  # the second infusion
     s1 = adsl.row(0, named=True)
     assert (s1["TRTSDT"], s1["DOSE"]) == (day(0), 1e6)
     table = exposure_summary(adsl).filter(pl.col("measure") == INFUSIONS)

@@ -6,7 +6,9 @@ response at day 28.
 Values below the lower limit of quantification (``BLQFL = Y``) count as zero in Cmax and
 the AUC (a sample before the expansion, or after the transgene is lost, adds no area), and
 never as the last quantifiable day; a subject whose every sample in days 0-28 is BLQ has
-no Cmax or Tmax, and an AUC of zero.
+no Cmax or Tmax, and an AUC of zero. The kinetics are the first product's: they end at the
+first HSCT or new anti-leukaemia therapy, or at a second infusion, as the attribution of a
+response and B-cell aplasia end at HSCT or new therapy.
 """
 
 from __future__ import annotations
@@ -58,26 +60,48 @@ def trapezoid(days: list[int], values: list[float]) -> float:
 
 
 #: the ADSL columns ``parameters`` reads
-ADSL_COLUMNS = ("USUBJID", "SAFFL", "TRTSDT", "DTHDT", "CRFL", "D28PNDFL")
+ADSL_COLUMNS = ("USUBJID", "SAFFL", "TRTSDT", "DTHDT", "CRFL", "D28PNDFL", "ATTRENDT", "TR02SDT")
+
+
+def _first_product_end() -> pl.Expr:
+    """The day the first product's kinetics stop being its own: the first HSCT or new
+    anti-leukaemia therapy (``ATTRENDT``: conditioning or another therapy acts on the
+    cells) or a second infusion (``TR02SDT``: its expansion is the new product's), the
+    earlier; null when neither."""
+    return pl.min_horizontal("ATTRENDT", "TR02SDT")
 
 
 def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = None) -> pl.DataFrame:
-    """``kinetics.csv``: per infused subject with a transgene sample on day 0 or later:
-    Cmax and Tmax over days 0-28 (the first day of the largest quantifiable value), AUC
-    from day 0 to the last sample on or before day 28 (no extrapolation; empty with fewer
-    than two samples) and the last quantifiable day at the cut, with the day-28 response
+    """``kinetics.csv``: per infused subject with a transgene sample on day 0 or later
+    and before the first product's kinetics end (HSCT, new therapy or a second infusion,
+    ``_first_product_end``: the samples from then on are counted in ``n_set_aside``, not
+    used; until 2026-12-01 they were, and 49 of the sample's 113 subjects had their last
+    quantifiable day after an HSCT or a new therapy): Cmax and Tmax over days 0-28 (the
+    first day of the largest quantifiable value), AUC from day 0 to the last sample on or
+    before day 28 (no extrapolation; empty with fewer than two samples) and the last
+    quantifiable day at the cut, with the day-28 response
     (CR or CRi by day 28, ``CRFL``: until 2026-11-30 ``CR28FL``, CR alone, which put a
     CRi among the non-responders under the label "CR/CRi by day 28").
-    A subject alive whose day 28 is after the cut has no Cmax, Tmax or AUC yet (a partial
-    window would understate them)."""
-    infused = adsl.filter(pl.col("SAFFL") == "Y").select("USUBJID", "CRFL", "D28PNDFL", "TRTSDT", "DTHDT")
-    samples = adpc.filter(pl.col("ADY") >= 0).sort("USUBJID", "ADY")
-    grouped = samples.group_by("USUBJID", maintain_order=True).agg(pl.col("ADY"), pl.col("AVAL"), pl.col("BLQFL"))
+    A subject alive whose day 28 is after the cut, the window not closed by the end above,
+    has no Cmax, Tmax or AUC yet (a partial window would understate them)."""
+    infused = adsl.filter(pl.col("SAFFL") == "Y").select(
+        "USUBJID", "CRFL", "D28PNDFL", "TRTSDT", "DTHDT", _first_product_end().alias("ENDDT")
+    )
+    samples = (
+        adpc.filter(pl.col("ADY") >= 0)
+        .join(infused.select("USUBJID", "ENDDT"), on="USUBJID", how="inner")
+        .with_columns(((pl.col("ENDDT").is_null()) | (pl.col("ADT") < pl.col("ENDDT"))).alias("own"))
+        .sort("USUBJID", "ADY")
+    )
+    aside = dict(samples.group_by("USUBJID").agg((~pl.col("own")).sum().cast(pl.Int64)).iter_rows())
+    grouped = (
+        samples.filter("own")
+        .group_by("USUBJID", maintain_order=True)
+        .agg(pl.col("ADY"), pl.col("AVAL"), pl.col("BLQFL"))
+    )
     response = {r["USUBJID"]: r for r in infused.iter_rows(named=True)}
     rows = []
     for r in grouped.iter_rows(named=True):
-        if r["USUBJID"] not in response:
-            continue
         quantified = [v if flag != "Y" else 0.0 for v, flag in zip(r["AVAL"], r["BLQFL"], strict=True)]
         early = [(d, v) for d, v in zip(r["ADY"], quantified, strict=True) if d <= AUC_END_DAY]
         peak = max((v for _, v in early), default=0.0)
@@ -85,7 +109,8 @@ def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = Non
         auc = trapezoid([d for d, _ in early], [v for _, v in early]) if len(early) >= 2 else None
         tlast = max((d for d, v in zip(r["ADY"], quantified, strict=True) if v > 0), default=None)
         subject = response[r["USUBJID"]]
-        if cut is not None and subject["DTHDT"] is None and (cut - subject["TRTSDT"]).days < AUC_END_DAY:
+        ended = subject["DTHDT"] is not None or subject["ENDDT"] is not None  # by death, or by the end above
+        if cut is not None and not ended and (cut - subject["TRTSDT"]).days < AUC_END_DAY:
             peak, tmax, auc = 0.0, None, None  # the window is open at the cut
         group = "Pending" if subject["D28PNDFL"] == "Y" else RESPONSE_GROUPS[0 if subject["CRFL"] == "Y" else 1]
         rows.append(
@@ -93,6 +118,7 @@ def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = Non
                 "USUBJID": r["USUBJID"],
                 "response": group,
                 "n_samples": len(r["ADY"]),
+                "n_set_aside": aside[r["USUBJID"]],
                 "cmax": peak if peak > 0 else None,
                 "tmax_day": tmax,
                 "auc_0_28": auc,
@@ -106,6 +132,7 @@ KINETICS_SCHEMA = {
     "USUBJID": pl.String,
     "response": pl.String,
     "n_samples": pl.Int64,
+    "n_set_aside": pl.Int64,
     "cmax": pl.Float64,
     "tmax_day": pl.Int64,
     "auc_0_28": pl.Float64,

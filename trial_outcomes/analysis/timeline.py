@@ -34,12 +34,14 @@ def followed_for(days: int, cut: dt.date) -> pl.Expr:
 
 def treatment_dates(records: Records) -> pl.DataFrame:
     """``TRTSDT``: the first infusion (day 0); ``LDSTDT``: the first lymphodepletion
-    start; ``NINFUS``."""
+    start; ``NINFUS``; ``TR02SDT``: the second infusion, if any (its kinetics are not the
+    first product's: ``kinetics.parameters``)."""
     infusion = require(records["infusion"], "infusion", "subject_id", "infusion_date", "ld_start_date")
     return infusion.group_by("subject_id").agg(
         pl.col("infusion_date").min().alias("TRTSDT"),
         pl.col("ld_start_date").min().alias("LDSTDT"),
         pl.len().cast(pl.Int64).alias("NINFUS"),
+        pl.col("infusion_date").unique().sort().slice(1, 1).first().alias("TR02SDT"),
     )
 
 

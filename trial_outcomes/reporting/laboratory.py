@@ -220,6 +220,21 @@ def bcell_section(inp: ReportInputs) -> Section:
     return Section(title, "bcell", blocks)
 
 
+def _set_aside(params: pl.DataFrame) -> list[Paragraph]:
+    """The note naming how many subjects' later samples the kinetics do not use."""
+    later = params.filter(pl.col("n_set_aside") > 0)
+    if not later.height:
+        return []
+    return [
+        Paragraph(
+            f"{later.height} of {params.height} subjects have {int(later['n_set_aside'].sum())} transgene samples "
+            "from an HSCT, a new therapy or a second infusion on; they are not used, so Tlast is the last "
+            "quantifiable day before it (kinetics.csv n_set_aside).",
+            "note",
+        )
+    ]
+
+
 def kinetics_section(inp: ReportInputs) -> Section:
     title = "Cellular kinetics"
     if _lacks_labs(inp) or inp.kinetics is None:
@@ -246,12 +261,15 @@ def kinetics_section(inp: ReportInputs) -> Section:
                 ["Response", "Parameter", "n", "Geometric mean (geo. CV%) or median (range), days"],
                 rows,
                 align=["left", "left", "right", "right"],
-                population="Infused subjects with a transgene sample on day 0 or later; pending: day-28 window open.",
+                population="Infused subjects with a transgene sample on day 0 or later, before an HSCT, a new "
+                "therapy or a second infusion; pending: day-28 window open.",
                 method="Cmax and Tmax over days 0-28; AUC0-28d by the linear trapezoid from day 0 to the last "
                 "sample on or before day 28 (no extrapolation); Tlast: the last day with a quantifiable value. "
                 "Values below the limit of quantification count as zero in Cmax and the AUC and never as Tlast; "
-                "geometric means over positive values.",
+                "geometric means over positive values. The kinetics are the first product's: samples from the "
+                "first HSCT, new anti-leukaemia therapy or second infusion on are not used.",
             ),
+            *_set_aside(inp.kinetics.parameters),
             *_figure(
                 inp,
                 "kinetics.svg",

@@ -382,9 +382,12 @@ def bcell_aplasia_spec(curve: pl.DataFrame, median_days: float | None) -> Surviv
 def kinetics_spec(adpc: pl.DataFrame, params: pl.DataFrame) -> SpaghettiSpec:
     """The CAR transgene of the infused subjects over time, by day-28 response: every
     subject up to ``SPAGHETTI_LIMIT``, beyond it every k-th by subject identifier (the
-    figure says so; the kinetics table has them all)."""
+    figure says so; the kinetics table has them all). A subject's samples are those its
+    parameters use: from day 0, the first ``n_samples`` in day order (the later ones, from
+    an HSCT, a new therapy or a second infusion on, are not the first product's)."""
     groups = ["CR/CRi by day 28", "No CR/CRi by day 28", "Pending"]
     response = dict(params.select("USUBJID", "response").iter_rows())
+    used = dict(params.select("USUBJID", "n_samples").iter_rows())
     subjects = sorted(response)
     step = max(1, math.ceil(len(subjects) / SPAGHETTI_LIMIT))
     chosen = subjects[::step]
@@ -394,16 +397,17 @@ def kinetics_spec(adpc: pl.DataFrame, params: pl.DataFrame) -> SpaghettiSpec:
         group = response.get(str(sid[0]))
         if group not in groups:
             continue
+        own = part.head(used[str(sid[0])])
         profiles.append(
             Profile(
                 groups.index(group),
-                part["ADY"].cast(pl.Float64).to_list(),
-                part["AVAL"].to_list(),
-                (part["BLQFL"] == "Y").to_list(),
+                own["ADY"].cast(pl.Float64).to_list(),
+                own["AVAL"].to_list(),
+                (own["BLQFL"] == "Y").to_list(),
             )
         )
-    used = sorted({p.group for p in profiles})
-    remap = {g: i for i, g in enumerate(used)}
+    drawn = sorted({p.group for p in profiles})
+    remap = {g: i for i, g in enumerate(drawn)}
     return SpaghettiSpec(
         "CAR transgene in peripheral blood",
         (
@@ -412,7 +416,7 @@ def kinetics_spec(adpc: pl.DataFrame, params: pl.DataFrame) -> SpaghettiSpec:
             else f"{len(profiles)} of {len(subjects)} infused subjects (one in {step} by identifier)"
         )
         + "; qPCR copies per ug genomic DNA, log scale",
-        [groups[g] for g in used],
+        [groups[g] for g in drawn],
         [Profile(remap[p.group], p.day, p.value, p.blq) for p in profiles],
     )
 
