@@ -267,13 +267,16 @@ def cmd_ui(args: argparse.Namespace) -> int:
         from trial_outcomes.portfolio import PortfolioError, load_portfolio
 
         try:
-            served = load_portfolio(args.portfolio).path.parent  # every trial's outputs and the pooled ones
+            portfolio = load_portfolio(args.portfolio)
         except PortfolioError as exc:
             return _fail(str(exc))
+        served = portfolio.path.parent  # its trials' outputs and the pooled ones, not the drops beside them
+        folders = [t.out for t in portfolio.trials] + [portfolio.pooled.out]
     else:
         served = Path(args.out).resolve()
+        folders = [served]
     try:
-        files = serve_outputs(served, args.host, args.files_port)
+        files = serve_outputs(served, args.host, args.files_port, folders)
     except OSError as exc:
         return _fail(
             f"cannot serve the outputs on {args.host}:{args.files_port} ({exc.strerror or exc}): "

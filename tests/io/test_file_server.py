@@ -40,6 +40,73 @@ def test_the_outputs_are_served_read_only_on_loopback_and_hidden_folders_are_not
         server.server_close()
 
 
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as refused:
+        refused.close()
+        return refused.code
+
+
+def test_an_encoded_hidden_folder_and_a_link_out_of_the_outputs_are_not_served(tmp_path):
+    """A red team's ``/%2estorage/raw/enrolment/...`` served the drop's raw enrolment
+    records and ``/%2eversions/`` a superseded version (the hidden-folder test read the
+    URL undecoded); a link ``2023-12-31 -> /`` placed in the outputs served
+    ``/etc/hostname``. A cut's own link into its ``.versions`` folder is still served."""
+    out = tmp_path / "out"
+    (out / ".versions" / "2024-03-31" / "v001").mkdir(parents=True)
+    (out / ".versions" / "2024-03-31" / "v001" / "report.pdf").write_bytes(b"%PDF current")
+    (out / "2024-03-31").symlink_to(Path(".versions") / "2024-03-31" / "v001")
+    (out / ".storage" / "raw").mkdir(parents=True)
+    (out / ".storage" / "raw" / "enrolment.arrow").write_text("subject rows")
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "hostname").write_text("host")
+    (out / "2023-12-31").symlink_to(tmp_path / "secret")
+    server = serve_outputs(out)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert _status(f"{base}/2024-03-31/report.pdf") == 200
+        for path in (
+            "/%2estorage/raw/enrolment.arrow",
+            "/%2Estorage/raw/enrolment.arrow",
+            "/%2eversions/2024-03-31/v001/report.pdf",
+            "/2024-03-31/%2e%2e/%2estorage/raw/enrolment.arrow",
+            "/2023-12-31/hostname",
+            "/2023-12-31/",
+        ):
+            assert _status(base + path) == 404, path
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_portfolio_serves_its_output_folders_and_not_the_drops_beside_them(tmp_path, monkeypatch):
+    """``ui --portfolio`` serves the portfolio's folder, which (as ``synth --portfolio``
+    lays it out) holds ``drops/``: a red team read ``/drops/trial-1/enrolment.csv``. Only
+    the trials' and the pooled analysis's output folders are served; a trial whose outputs
+    are outside the portfolio's folder gets no link (it got one to the served root)."""
+    from trial_outcomes.io.file_server import FILES_ROOT_ENV
+
+    (tmp_path / "drops" / "trial-1").mkdir(parents=True)
+    (tmp_path / "drops" / "trial-1" / "enrolment.csv").write_text("subject_id\nBR-001\n")
+    trial = tmp_path / "published" / "trial-1" / "2024-03-31"
+    trial.mkdir(parents=True)
+    (trial / "report.pdf").write_bytes(b"%PDF trial")
+    server = serve_outputs(tmp_path, folders=[tmp_path / "published" / "trial-1", tmp_path / "published" / "pooled"])
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert _status(f"{base}/published/trial-1/2024-03-31/report.pdf") == 200
+        assert _status(f"{base}/drops/trial-1/enrolment.csv") == 404
+        assert _status(f"{base}/") == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+    monkeypatch.setenv(FILES_URL_ENV, "http://127.0.0.1:3080")
+    monkeypatch.setenv(FILES_ROOT_ENV, str(tmp_path))
+    assert file_url("2024-03-31", "report.pdf", Path("/elsewhere")) is None
+
+
 def test_links_name_the_stable_cut_path_only_when_a_server_runs(monkeypatch):
     monkeypatch.delenv(FILES_URL_ENV, raising=False)
     assert file_url("2024-03-31", "report.pdf") is None
@@ -57,4 +124,3 @@ def test_a_portfolio_link_names_the_trial_folder_under_the_served_one(monkeypatc
     assert (
         file_url("2024-03-31", "report.pdf", out) == "http://127.0.0.1:3080/published/trial%201/2024-03-31/report.pdf"
     )
-    assert file_url("2024-03-31", "report.pdf", Path("/elsewhere")) == "http://127.0.0.1:3080/2024-03-31/report.pdf"

@@ -4,18 +4,23 @@ the Dagster UI's ``http://`` page, so ``trial-outcomes ui`` serves the output fo
 on a second loopback port beside it and the assets link to
 ``<TRIAL_FILES_URL>/<cut>/report.pdf``.
 
-GET and HEAD only; a path outside the folder is refused (the standard library's
-handler maps the URL inside ``directory``); hidden entries (``.versions``,
-``.locks``, ``.work``) are not served. The server stops with the UI."""
+GET and HEAD only. Served: a path whose decoded parts are none hidden (``.versions``,
+``.locks``, ``.work``, ``.storage``: ``/%2eversions/`` is ``/.versions/``) and whose
+real place, links followed, is inside one of the output folders (a cut's link into its
+``.versions`` folder is; a link to ``/`` placed in the outputs is not). In a portfolio
+only the trials' and the pooled analysis's output folders are served, never the drops
+beside them. The server stops with the UI."""
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import quote
+from typing import Any
+from urllib.parse import quote, unquote
 
 #: the environment variable that tells the assets where the outputs are served
 FILES_URL_ENV = "TRIAL_FILES_URL"
@@ -24,17 +29,29 @@ FILES_ROOT_ENV = "TRIAL_FILES_ROOT"
 
 
 class _ReadOnly(SimpleHTTPRequestHandler):
-    def _hidden(self) -> bool:
-        return any(part.startswith(".") for part in self.path.split("?", 1)[0].split("/") if part)
+    def __init__(self, *args: Any, folders: Sequence[Path] = (), **kwargs: Any) -> None:
+        self.folders = tuple(folders)  # real paths of the output folders served
+        super().__init__(*args, **kwargs)
+
+    def _refused(self) -> bool:
+        """A hidden part once decoded (the URL's ``%2e`` is a dot), or a real place, links
+        followed, outside the output folders (it was: a red team's ``/%2estorage/...``
+        served the raw enrolment records, and a link to ``/`` in the outputs served
+        ``/etc``)."""
+        path = unquote(self.path.split("?", 1)[0].split("#", 1)[0])
+        if any(part.startswith(".") for part in path.replace("\\", "/").split("/") if part):
+            return True
+        real = Path(os.path.realpath(self.translate_path(self.path)))
+        return not any(real == folder or real.is_relative_to(folder) for folder in self.folders)
 
     def do_GET(self) -> None:
-        if self._hidden():
+        if self._refused():
             self.send_error(404, "not served")
             return
         super().do_GET()
 
     def do_HEAD(self) -> None:
-        if self._hidden():
+        if self._refused():
             self.send_error(404, "not served")
             return
         super().do_HEAD()
@@ -54,11 +71,15 @@ class _QuietServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
-def serve_outputs(root: Path, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+def serve_outputs(
+    root: Path, host: str = "127.0.0.1", port: int = 0, folders: Sequence[Path] = ()
+) -> ThreadingHTTPServer:
     """Serve ``root`` on ``host:port`` (0: any free port) from a daemon thread; call
-    ``shutdown()`` to stop it."""
+    ``shutdown()`` to stop it. ``folders``: the output folders under ``root`` that are
+    served (a portfolio's trials and pooled analysis); by default ``root`` itself."""
     root.mkdir(parents=True, exist_ok=True)
-    server = _QuietServer((host, port), partial(_ReadOnly, directory=str(root)))
+    served = [Path(os.path.realpath(f)) for f in (folders or (root,))]
+    server = _QuietServer((host, port), partial(_ReadOnly, directory=str(root), folders=served))
     threading.Thread(target=server.serve_forever, name="trial-outcomes files", daemon=True).start()
     return server
 
@@ -72,7 +93,9 @@ def file_url(cut: str, name: str, out_dir: Path | None = None) -> str | None:
     if not base:
         return None
     root = os.environ.get(FILES_ROOT_ENV, "")
-    if root and out_dir is not None and out_dir.resolve().is_relative_to(Path(root).resolve()):
+    if root and out_dir is not None:
+        if not out_dir.resolve().is_relative_to(Path(root).resolve()):
+            return None  # outside the served folder: no link (it pointed at the served root's cut)
         for part in out_dir.resolve().relative_to(Path(root).resolve()).parts:
             base += "/" + quote(part)
     return f"{base}/{quote(cut)}/{quote(name)}"
