@@ -63,6 +63,7 @@ def test_a_run_spec_per_trial_and_cut(tmp_path: Path) -> None:
         (('id = "adult"', 'id = "Adult B"'), "trials.1.id: String should match pattern"),
         (('id = "adult"', 'id = "ped-ball"'), "trial id given twice: ped-ball"),
         (('out = "published/adult"', 'out = "published/ped"'), "publish to one folder"),
+        (('data = "/abs/drops/adult"', 'data = "drops/ped"'), "two trials read one drop folder"),
         (('ped-ball = "2024-03-31"', 'other = "2024-03-31"'), "does not have: other"),
         (('ped-ball = "2024-03-31"', 'ped-ball = "2024-3-31"'), "pooled.cuts"),
         (('executor = "celery"', 'executor = "k8s"'), "execution.executor"),
@@ -129,3 +130,19 @@ def test_release_frees_a_cut_held_by_a_run_that_died(tmp_path: Path, monkeypatch
     assert lease_holder(out, "2024-03-31") is None
     with open_instance() as instance:
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE  # type: ignore[union-attr]
+
+
+def test_two_trials_published_from_one_drop_are_not_pooled() -> None:
+    """A red team's portfolio named two output folders published from one drop: the
+    pooled OS counted its 114 subjects and 34 deaths twice (n 228, 68 events). The
+    pooled analysis refuses, naming both trials; different drops pool."""
+    import polars as pl
+
+    from trial_outcomes.io.pooled import PooledInputError, PublishedCut, refuse_one_drop_twice
+
+    def cut(drop: str) -> PublishedCut:
+        return PublishedCut("2024-03-31", "v001", "m" * 64, drop, pl.DataFrame(), pl.DataFrame())
+
+    refuse_one_drop_twice({"ped-ball": cut("a" * 64), "adult": cut("b" * 64)})
+    with pytest.raises(PooledInputError, match="trials ped-ball and copy were published from one drop"):
+        refuse_one_drop_twice({"ped-ball": cut("a" * 64), "adult": cut("b" * 64), "copy": cut("a" * 64)})

@@ -104,6 +104,10 @@ class Portfolio(_Strict):
         unknown = sorted(set(self.pooled.cuts) - set(ids))
         if unknown:
             raise ValueError(f"[pooled] cuts names a trial the portfolio does not have: {', '.join(unknown)}")
+        drops = [t.data.resolve() for t in self.trials]
+        again = sorted({str(d) for d in drops if drops.count(d) > 1})
+        if again:
+            raise ValueError(f"two trials read one drop folder: {again[0]} (the pooled analysis would count it twice)")
         outs = [t.out.resolve() for t in self.trials] + [self.pooled.out.resolve()]
         shared = sorted({str(o) for o in outs if outs.count(o) > 1})
         if shared:
