@@ -3,6 +3,7 @@ touched, files safe to open in a spreadsheet and readable as the umask says."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -30,7 +31,7 @@ def _version(tmp_path, out, name: str, drop: str, content: str):
     folder = tmp_path / name
     folder.mkdir()
     (folder / "table.csv").write_text(content)
-    manifest = {"data_drop": {"sha256": drop}, "outputs": {"table.csv": content}}
+    manifest = {"data_drop": {"sha256": drop}, "outputs": {"table.csv": hashlib.sha256(content.encode()).hexdigest()}}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return publish(out, CUT, [folder / "table.csv", folder / "manifest.json"], manifest["outputs"])
 
@@ -60,6 +61,64 @@ def test_another_drop_for_a_published_cut_needs_a_reason(tmp_path):
     assert superseding.manifest_entry() == {
         "supersedes": {"version": "v001", "drop_sha256": "d1" * 32, "reason": "corrected death dates at site 02"}
     }
+
+
+def test_a_published_file_edited_or_deleted_is_published_again_by_a_rerun(tmp_path):
+    """A red team edited OS's events in a published survival_summary.csv (33 to 13): every
+    rerun said "no new version: v001 already holds these outputs", and --supersede with
+    the same drop had nothing to supersede. A rerun with the same outputs now checks the
+    current version's bytes against its manifest: changed, it publishes them again (v002,
+    v001 kept as it is found); intact, nothing."""
+    from trial_outcomes.io.publishing import current, revision
+
+    out = tmp_path / "out"
+    _version(tmp_path, out, "a", "d1", "one")
+    (out / CUT / "table.csv").write_text("edited")
+    shown = current(out, CUT)
+    assert shown is not None and shown.changed_on_disk() == ["table.csv"]
+    entry = revision(shown, {"data_drop": {"sha256": "d1"}, "outputs": shown.manifest["outputs"]})
+    assert entry == {
+        "version": "v001",
+        "changed": ["v001's files changed since publication (table.csv): published again"],
+        "files": ["table.csv"],
+    }
+    _, new = _version(tmp_path, out, "b", "d1", "one")
+    assert new and (out / CUT / "table.csv").read_text() == "one" and os.readlink(out / CUT).endswith("v002")
+    assert (out / ".versions" / CUT / "v001" / "table.csv").read_text() == "edited"  # kept as found
+    (out / CUT / "table.csv").unlink()
+    _, new = _version(tmp_path, out, "c", "d1", "one")
+    assert new and os.readlink(out / CUT).endswith("v003")
+    _, again = _version(tmp_path, out, "d", "d1", "one")
+    assert not again
+
+
+def test_a_cut_whose_manifest_cannot_be_read_is_not_replaced_without_a_reason(tmp_path):
+    """A red team cut a published manifest.json in half: the cut was taken for one never
+    published, and another drop replaced it with no --supersede and no word in the audit
+    trail. It is refused now, saying why; with a reason it is superseded, its drop named
+    as unknown. A deleted manifest, and a link whose version is gone, are refused alike."""
+    from trial_outcomes.io.publishing import UNKNOWN_DROP, UnreadablePublication
+
+    out = tmp_path / "out"
+    _version(tmp_path, out, "a", "d1" * 32, "one")
+    manifest = out / CUT / "manifest.json"
+    text = manifest.read_text()
+    manifest.write_text(text[: len(text) // 2])
+    for drop in ("d2" * 32, "d1" * 32):
+        with pytest.raises(UnreadablePublication, match=r"v001, whose manifest.json is missing or unreadable"):
+            plan_publication(out, CUT, drop)
+    superseding = plan_publication(out, CUT, "d2" * 32, "manifest lost in a copy")
+    assert superseding.manifest_entry() == {
+        "supersedes": {"version": "v001", "drop_sha256": UNKNOWN_DROP, "reason": "manifest lost in a copy"}
+    }
+    manifest.unlink()
+    with pytest.raises(UnreadablePublication):
+        plan_publication(out, CUT, "d2" * 32)
+    import shutil
+
+    shutil.rmtree(out / ".versions" / CUT / "v001")
+    with pytest.raises(UnreadablePublication):
+        plan_publication(out, CUT, "d2" * 32)
 
 
 def test_a_users_own_folder_at_the_cut_is_never_touched(tmp_path):

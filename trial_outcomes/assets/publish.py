@@ -16,9 +16,9 @@ from trial_outcomes.assets.shared import FAILED_CHECKS_TAG, code_version, cut_as
 from trial_outcomes.contracts import ADAM_DATASETS, DEFINE_XML, OPTIONAL_OUTPUTS, OUTPUT_BY_FILE, OUTPUTS, RULES_DOC
 from trial_outcomes.io.publishing import (
     PublishRefused,
-    current,
     plan_publication,
     published_cuts,
+    readable,
     revision,
     version_outputs,
 )
@@ -132,8 +132,9 @@ def published_cuts_table(out: Path) -> str:
     drop it was made from (issue 22: the partition list shows neither order nor drop)."""
     rows = ["| data cut | version | drop SHA-256 | supersedes | revises (same drop) |", "|---|---|---|---|---|"]
     for cut in published_cuts(out):
-        shown = current(out, cut)
+        shown = readable(out, cut)
         if shown is None:
+            rows.append(f"| {cut} | (manifest.json unreadable) | | | |")
             continue
         superseded = shown.manifest.get("supersedes", {}).get("version", "")
         revised = shown.manifest.get("revises") or {}
@@ -189,7 +190,7 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
 
         def manifest_for(files: list[Path], folder: Path) -> dict[str, Any]:
             manifest = build_manifest(settings, drop_identity, files, folder, publication.manifest_entry())
-            revised = revision(current(settings.out_dir, cut), manifest, version_outputs(settings.out_dir, cut))
+            revised = revision(readable(settings.out_dir, cut), manifest, version_outputs(settings.out_dir, cut))
             return {**manifest, "revises": revised} if revised else manifest
 
         final, new, manifest = output_store.publish(

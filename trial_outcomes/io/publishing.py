@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from trial_outcomes.io.writers import dir_mode, make_dirs
+from trial_outcomes.provenance import changed_since_publication
 from trial_outcomes.text import first_of
 
 VERSION = re.compile(r"^v(\d{3,})$")
@@ -44,6 +45,19 @@ class CutBusy(RuntimeError):
 
 class PublishRefused(RuntimeError):
     """Publishing this run would mix or replace outputs it must not touch."""
+
+
+class UnreadablePublication(PublishRefused):
+    """``<out>/<cut>`` is a link the pipeline made, but its version's ``manifest.json`` is
+    missing or unreadable: which drop the cut holds cannot be told."""
+
+    def __init__(self, message: str, version: str) -> None:
+        super().__init__(message)
+        self.version = version
+
+
+#: the drop a superseded version was made from, when its manifest could not be read
+UNKNOWN_DROP = "unknown (its manifest.json was missing or unreadable)"
 
 
 def _lock_path(out_dir: Path, cut: str) -> Path:
@@ -248,6 +262,14 @@ class Published:
     version: str
     drop_sha256: str
     manifest: dict[str, Any]
+    folder: Path | None = None  # the version's folder, the link resolved (None: not on disk)
+
+    def changed_on_disk(self) -> list[str]:
+        """The version's files whose bytes are not those its manifest recorded (edited,
+        deleted or added since it was published: ``provenance.changed_since_publication``)."""
+        if self.folder is None:
+            return []
+        return changed_since_publication(self.folder, self.manifest.get("outputs", {}))
 
 
 def current(out_dir: Path, cut: str) -> Published | None:
@@ -267,11 +289,30 @@ def current(out_dir: Path, cut: str) -> Published | None:
             )
         return None
     manifest_path = final / "manifest.json"
+    version = Path(os.readlink(final)).name
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        drop = manifest["data_drop"]["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        # it was taken for a cut never published: a red team's half-written manifest let
+        # another drop replace the cut without --supersede, and without a word in the audit trail
+        raise UnreadablePublication(
+            f"{final} shows version {version}, whose manifest.json is missing or unreadable: which drop it was "
+            "made from cannot be told, so this run cannot tell whether it would replace another drop's outputs. "
+            'Restore the manifest, or run again with --supersede "REASON" to publish a new version (the earlier '
+            "one is kept)",
+            version,
+        ) from None
+    return Published(version, drop, manifest, final.resolve())
+
+
+def readable(out_dir: Path, cut: str) -> Published | None:
+    """``current``, with a version whose manifest cannot be read taken as none (where a
+    run has already been allowed to replace it: ``plan_publication``)."""
+    try:
+        return current(out_dir, cut)
+    except UnreadablePublication:
         return None
-    return Published(Path(os.readlink(final)).name, manifest.get("data_drop", {}).get("sha256", ""), manifest)
 
 
 @dataclass(frozen=True)
@@ -306,8 +347,14 @@ class Publication:
 
 def plan_publication(out_dir: Path, cut: str, drop_sha256: str, supersede_reason: str = "") -> Publication:
     """Refuse now what publishing would refuse later: a real folder in the way, or
-    another drop already published for this cut without a reason to supersede it."""
-    published = current(out_dir, cut)
+    another drop already published for this cut without a reason to supersede it (or a
+    version whose manifest cannot be read: its drop is unknown)."""
+    try:
+        published = current(out_dir, cut)
+    except UnreadablePublication as exc:
+        if not supersede_reason.strip():
+            raise
+        return Publication(cut, drop_sha256, exc.version, UNKNOWN_DROP, supersede_reason.strip())
     if published is None:
         return Publication(cut, drop_sha256, None, None, supersede_reason)
     if published.drop_sha256 == drop_sha256:
@@ -354,7 +401,11 @@ def revision(
         return None
     before, after = published.manifest.get("outputs", {}), manifest["outputs"]
     if before == after:
-        return None
+        tampered = published.changed_on_disk()
+        if not tampered:
+            return None
+        why = f"{published.version}'s files changed since publication ({first_of(tampered, 6)}): published again"
+        return {"version": published.version, "changed": [why], "files": tampered}
     changed = []
     plans = (published.manifest.get("analysis_plan", {}).get("sha256", ""), manifest["analysis_plan"]["sha256"])
     if plans[0] != plans[1]:
@@ -405,8 +456,12 @@ def publish(out_dir: Path, cut: str, files: list[Path], manifest_outputs: dict[s
     in one atomic step, unless the current version holds the same outputs (then
     nothing changes: a re-run is idempotent). Returns the link and whether a new
     version was published. Earlier versions are kept."""
-    published = current(out_dir, cut)
-    if published is not None and published.manifest.get("outputs") == manifest_outputs:
+    published = readable(out_dir, cut)
+    if (
+        published is not None
+        and published.manifest.get("outputs") == manifest_outputs
+        and not published.changed_on_disk()  # a file edited or deleted in it is published again, whole
+    ):
         return out_dir / cut, False
     versions = make_dirs(out_dir / ".versions" / cut)
     staging = versions / f".staging-{uuid.uuid4().hex[:12]}"
