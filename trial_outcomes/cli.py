@@ -347,7 +347,20 @@ def cmd_portfolio_run(args: argparse.Namespace) -> int:
             else ""
         )
     )
-    return 1 if failed else 0
+    return _portfolio_boundaries(runs) or (1 if failed else 0)
+
+
+def _portfolio_boundaries(runs: Any) -> int:
+    """Say each trial's crossed stopping boundaries and who was told; ``BOUNDARY_CROSSED``
+    if any was crossed (before a failure's 1: the board must hear of it first), else 0."""
+    crossed = [r for r in runs if r.boundaries]
+    for r in crossed:
+        print(
+            f"\nSTOPPING BOUNDARY CROSSED in trial {r.trial} at {r.cut} (see its report.pdf, page 1):", file=sys.stderr
+        )
+        for line in (*r.boundaries, *r.announcements):
+            print(f"  {printable(line)}", file=sys.stderr)
+    return BOUNDARY_CROSSED if crossed else 0
 
 
 def cmd_portfolio_retry(args: argparse.Namespace) -> int:
@@ -360,7 +373,7 @@ def cmd_portfolio_retry(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     what = f"trial {run.trial} at {run.cut}" if run.trial else "pooled analysis"
     print(f"  {what}: {'published' if run.success else 'FAILED (' + run.error + ')'} (run {run.run_id[:8]})")
-    return 0 if run.success else 1
+    return _portfolio_boundaries([run]) or (0 if run.success else 1)
 
 
 def cmd_portfolio_release(args: argparse.Namespace) -> int:

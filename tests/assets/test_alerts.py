@@ -244,3 +244,59 @@ def test_the_alert_uses_the_plan_the_run_used_not_the_uis(toxic_drop, tmp_path, 
             sensor(context)
         assert instance.get_run_by_id(result.run_id).tags[ANNOUNCED_TAG] == "webhook: sent"
     assert len(posts) == 1
+
+
+def test_the_portfolio_announces_a_crossed_boundary_of_each_trial(tmp_path, webhook):
+    """A red team's portfolio crossed the safety boundary and told no one: its
+    definitions had no alert sensor, and `portfolio run` did not announce. The portfolio
+    location now has both sensors, on its trials' job, and a run of trial "b" at a cut
+    is announced through the plan published with that cut (else trial b's plan), with
+    the report in trial b's output folder."""
+    from trial_outcomes.pipelines.portfolio import TRIALS_JOB, build_portfolio_definitions, portfolio_alert_target
+    from trial_outcomes.pipelines.portfolio_runner import partition_tags
+    from trial_outcomes.portfolio import load_portfolio
+
+    url, _ = webhook
+    plan_with_notify(tmp_path / "b.toml", url)
+    path = tmp_path / "portfolio.toml"
+    path.write_text(
+        '[[trials]]\nid = "a"\ndata = "drops/a"\nout = "published/a"\n\n'
+        '[[trials]]\nid = "b"\ndata = "drops/b"\nout = "published/b"\nplan = "b.toml"\n\n'
+        '[pooled]\nout = "published/pooled"\n'
+    )
+    defs = build_portfolio_definitions(path)
+    for name in ("stopping_boundary_alert", "stopping_boundary_alert_retry"):
+        assert defs.resolve_sensor_def(name) is not None
+    run = dg.DagsterRun(job_name=TRIALS_JOB, run_id="r1", tags=partition_tags("b", "2024-03-31"))
+    notify, out = portfolio_alert_target(load_portfolio(path))(run)
+    assert notify.webhook_url == url and out == tmp_path / "published" / "b"
+    published = out / "2024-03-31"
+    published.mkdir(parents=True)
+    plan_with_notify(published / "analysis_plan.toml", "http://127.0.0.1:9/published")
+    assert portfolio_alert_target(load_portfolio(path))(run)[0].webhook_url == "http://127.0.0.1:9/published"
+
+
+@pytest.mark.slow  # a whole run of one trial (35 s)
+def test_portfolio_run_announces_a_crossed_boundary_and_exits_3(toxic_drop, tmp_path, webhook, capsys):
+    """The toxic drop (every CRS grade 4) as a portfolio's one trial: `portfolio run`
+    exits 3 (it exited 0), names the trial and cut on stderr, and the webhook is told
+    once, the run tagged so the sensors do not tell it again."""
+    from trial_outcomes.cli import main
+
+    url, posts = webhook
+    plan_with_notify(tmp_path / "plan.toml", url)
+    path = tmp_path / "portfolio.toml"
+    path.write_text(
+        f'[[trials]]\nid = "toxic"\ndata = "{toxic_drop}"\nout = "published/toxic"\nplan = "plan.toml"\n\n'
+        '[pooled]\nout = "published/pooled"\n'
+    )
+    status = main(["portfolio", "run", "--portfolio", str(path), "--cut", CUT, "--no-pooled"])
+    err = capsys.readouterr().err
+    assert status == 3
+    assert f"STOPPING BOUNDARY CROSSED in trial toxic at {CUT}" in err
+    assert f"[DSMB] Stopping boundary crossed at data cut {CUT}: webhook: sent" in err
+    assert len(posts) == 1 and (tmp_path / "published" / "toxic" / CUT / "report.pdf").is_file()
+    with dg.DagsterInstance.get() as instance:
+        runs = instance.get_runs(filters=dg.RunsFilter(job_name="portfolio_trials"))
+        assert [r.tags.get(ANNOUNCED_TAG) for r in runs] == ["webhook: sent"]
+        assert runs[0].tags[TRIGGER_TAG] == "portfolio"

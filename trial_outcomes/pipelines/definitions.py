@@ -35,6 +35,7 @@ from trial_outcomes.pipelines.sensors import (
     build_boundary_sensor,
     build_cut_keys_sensor,
     build_drop_sensor,
+    drop_alert_target,
 )
 from trial_outcomes.pipelines.storage import frame_io_manager
 from trial_outcomes.runspec import RunSpec
@@ -100,8 +101,8 @@ def build_definitions(settings: DropSettings | None = None, spec: RunSpec | None
         ],
         sensors=[
             build_drop_sensor(ALL_JOB, settings),
-            build_boundary_sensor(ALL_JOB, settings),
-            build_alert_retry_sensor(ALL_JOB, settings),
+            build_boundary_sensor(ALL_JOB, drop_alert_target(settings)),
+            build_alert_retry_sensor(ALL_JOB, drop_alert_target(settings)),
             build_cut_keys_sensor(),
         ],
         schedules=[build_interim_schedule(ALL_JOB, plan.schedule_cron)],

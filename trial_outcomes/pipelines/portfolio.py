@@ -30,9 +30,11 @@ import dagster as dg
 
 from trial_outcomes.assets.pooled import POOLED_IO, POOLED_STORE, PORTFOLIO, pooled_analysis_asset
 from trial_outcomes.assets.shared import (
+    CUT_DIMENSION,
     FIGURE_WORKERS,
     OUTPUT_STORE,
     SETTINGS,
+    TRIAL_DIMENSION,
     PortfolioSettings,
     figure_workers,
     portfolio_partitions,
@@ -41,7 +43,9 @@ from trial_outcomes.assets.shared import (
 )
 from trial_outcomes.io.store import PooledStore
 from trial_outcomes.pipelines.definitions import trial_assets
+from trial_outcomes.pipelines.sensors import AlertTarget, build_alert_retry_sensor, build_boundary_sensor
 from trial_outcomes.pipelines.storage import frame_io_manager
+from trial_outcomes.plan import Notify, PlanError, load_plan
 from trial_outcomes.portfolio import Portfolio, load_portfolio
 
 PORTFOLIO_ENV = "TRIAL_PORTFOLIO"
@@ -74,6 +78,22 @@ def executor_for(portfolio: Portfolio) -> dg.ExecutorDefinition:
     return dg.in_process_executor
 
 
+def portfolio_alert_target(portfolio: Portfolio) -> AlertTarget:
+    """Where the alert of a run of one (trial, cut) goes: the ``[notify]`` of the plan
+    published with that cut (else the trial's plan), and the trial's output folder."""
+
+    def target(run: dg.DagsterRun) -> tuple[Notify, Path]:
+        trial = portfolio.trial(run.tags.get(f"dagster/partition/{TRIAL_DIMENSION}", ""))
+        cut = run.tags.get(f"dagster/partition/{CUT_DIMENSION}", "")
+        published = trial.out / cut / "analysis_plan.toml"
+        try:
+            return load_plan(published).notify, trial.out
+        except PlanError:
+            return portfolio.run_spec(trial.id, cut).plan.notify, trial.out
+
+    return target
+
+
 def build_portfolio_definitions(portfolio: Portfolio | str | Path) -> dg.Definitions:
     """The portfolio's assets, jobs and resources."""
     if not isinstance(portfolio, Portfolio):
@@ -98,6 +118,12 @@ def build_portfolio_definitions(portfolio: Portfolio | str | Path) -> dg.Definit
                 executor_def=executor,
                 description="The pooled analysis of the trials' published cuts (the portfolio file names them).",
             ),
+        ],
+        # a crossed boundary of a (trial, cut), whoever launched it, is announced as a single
+        # trial's is (a red team's portfolio run crossed the safety boundary and told no one)
+        sensors=[
+            build_boundary_sensor(TRIALS_JOB, portfolio_alert_target(portfolio)),
+            build_alert_retry_sensor(TRIALS_JOB, portfolio_alert_target(portfolio)),
         ],
         resources={
             SETTINGS: PortfolioSettings(portfolio=str(portfolio.path)),

@@ -16,10 +16,17 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from trial_outcomes.assets.shared import CUT_DIMENSION, PORTFOLIO_CUT_PARTITIONS, TRIAL_DIMENSION
+from trial_outcomes.assets.shared import (
+    CUT_DIMENSION,
+    PORTFOLIO_CUT_PARTITIONS,
+    STOPPING_TAG,
+    TRIAL_DIMENSION,
+    TRIGGER_TAG,
+)
 from trial_outcomes.dates import parse_cut
 from trial_outcomes.errors import UsageError
 from trial_outcomes.pipelines.instance import open_instance
+from trial_outcomes.pipelines.sensors import announce_run, stopping_result
 from trial_outcomes.portfolio import Portfolio, load_portfolio
 
 #: the runs' console (in the run's process and in each worker) says warnings and errors only; the
@@ -34,6 +41,8 @@ class PortfolioRun:
     run_id: str
     success: bool
     error: str = ""
+    boundaries: tuple[str, ...] = ()  # the stopping rules the cut crossed, a line each
+    announcements: tuple[str, ...] = ()  # who was told of them, and how
 
 
 def partition_tags(trial: str, cut: str) -> dict[str, str]:
@@ -65,12 +74,35 @@ def _execute(portfolio_path: str, trial: str, cut: str) -> PortfolioRun:
         result = dg.execute_job(
             job,
             instance=instance,
-            tags=partition_tags(trial, cut) if trial else {"trial/trigger": "portfolio"},
+            tags={**partition_tags(trial, cut), TRIGGER_TAG: "portfolio"} if trial else {TRIGGER_TAG: "portfolio"},
             run_config=QUIET,
             raise_on_error=False,
         )
         error = "" if result.success else _first_error(instance, result.run_id)
-    return PortfolioRun(trial, cut, result.run_id, result.success, error)
+        boundaries, told = _announced(instance, portfolio_path, result.run_id) if trial and result.success else ((), ())
+    return PortfolioRun(trial, cut, result.run_id, result.success, error, boundaries, told)
+
+
+def _announced(
+    instance: dg.DagsterInstance, portfolio: Portfolio | str, run_id: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The stopping rules a published (trial, cut) crossed, and who was told: announced
+    here, as ``trial-outcomes run`` does, and by the portfolio's sensors if this process
+    dies first (a red team's portfolio run crossed the safety boundary, exited 0 and told
+    no one)."""
+    from trial_outcomes.pipelines.portfolio import portfolio_alert_target
+
+    run = instance.get_run_by_id(run_id)
+    if run is None or STOPPING_TAG not in run.tags:
+        return (), ()
+    stopping = stopping_result(dict(run.tags))
+    boundaries = tuple(stopping.alert_lines() if stopping else [run.tags[STOPPING_TAG]])
+    try:
+        chosen = portfolio if isinstance(portfolio, Portfolio) else load_portfolio(portfolio)
+        told = tuple(announce_run(instance, run, *portfolio_alert_target(chosen)(run)))
+    except Exception as exc:  # announce_run reports delivery itself; this guards the rest
+        told = (f"alert FAILED ({type(exc).__name__}: {exc}); the retry sensor will try again",)
+    return boundaries, told
 
 
 def _execute_trial(args: tuple[str, str, list[str]]) -> list[PortfolioRun]:
@@ -169,9 +201,9 @@ def retry_run(portfolio: Portfolio | str, run_id: str) -> PortfolioRun:
             raise_on_error=False,
         )
         error = "" if result.success else _first_error(instance, result.run_id)
-    return PortfolioRun(
-        trial, failed.tags.get(f"dagster/partition/{CUT_DIMENSION}", ""), result.run_id, result.success, error
-    )
+        boundaries, told = _announced(instance, portfolio, result.run_id) if trial and result.success else ((), ())
+    cut = failed.tags.get(f"dagster/partition/{CUT_DIMENSION}", "")
+    return PortfolioRun(trial, cut, result.run_id, result.success, error, boundaries, told)
 
 
 def release_cut(portfolio: Portfolio | str, trial: str, cut: str) -> str:

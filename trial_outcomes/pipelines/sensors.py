@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +13,7 @@ import dagster as dg
 
 from trial_outcomes.assets.shared import (
     ANNOUNCED_TAG,
+    CUT_DIMENSION,
     DATA_CUT_PARTITIONS,
     DATA_CUTS,
     DROP_FINGERPRINT_TAG,
@@ -187,7 +188,8 @@ def announce_run(
     tags = dict(run.tags)
     if not alert_pending(tags, now):
         return []
-    cut = tags.get("dagster/partition", "?")
+    # a portfolio run's partition is (trial, cut): its cut is the cut dimension's key
+    cut = tags.get(f"dagster/partition/{CUT_DIMENSION}") or tags.get("dagster/partition", "?")
     result = stopping_result(tags)
     rules = (result.alert_lines() if result is not None else []) or [tags.get(STOPPING_TAG, "crossed")]
     report = out_dir.resolve() / cut / "report.pdf"
@@ -230,7 +232,17 @@ def _log_lines(context: Any, lines: list[str]) -> None:
         (context.log.info if line.endswith(": sent") else context.log.warning)(line)
 
 
-def build_boundary_sensor(job_name: str, settings: DropSettings) -> dg.SensorDefinition:
+#: where a run's alert goes: the ``[notify]`` of the plan the run used, and the output folder
+#: its cut was published in
+AlertTarget = Callable[[dg.DagsterRun], tuple[Notify, Path]]
+
+
+def drop_alert_target(settings: DropSettings) -> AlertTarget:
+    """The alert target of a run of the data-cut job (``all_outcomes``)."""
+    return lambda run: (run_notify(run, settings), _run_out_dir(run, settings))
+
+
+def build_boundary_sensor(job_name: str, target: AlertTarget) -> dg.SensorDefinition:
     @dg.run_status_sensor(
         run_status=dg.DagsterRunStatus.SUCCESS,
         name="stopping_boundary_alert",
@@ -246,13 +258,13 @@ def build_boundary_sensor(job_name: str, settings: DropSettings) -> dg.SensorDef
             return dg.SkipReason(f"run {run.run_id[:8]}: no boundary crossed")
         if not alert_pending(dict(run.tags), dt.datetime.now(dt.UTC)):
             return dg.SkipReason(f"run {run.run_id[:8]}: announced already ({run.tags[ANNOUNCED_TAG]})")
-        _log_lines(context, announce_run(context.instance, run, run_notify(run, settings), _run_out_dir(run, settings)))
+        _log_lines(context, announce_run(context.instance, run, *target(run)))
         return None
 
     return stopping_boundary_alert
 
 
-def build_alert_retry_sensor(job_name: str, settings: DropSettings) -> dg.SensorDefinition:
+def build_alert_retry_sensor(job_name: str, target: AlertTarget) -> dg.SensorDefinition:
     @dg.sensor(
         name="stopping_boundary_alert_retry",
         minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
@@ -267,9 +279,7 @@ def build_alert_retry_sensor(job_name: str, settings: DropSettings) -> dg.Sensor
         )
         owed = [r for r in runs if alert_pending(dict(r.tags), now) and ANNOUNCED_TAG in r.tags]
         for run in owed:
-            _log_lines(
-                context, announce_run(context.instance, run, run_notify(run, settings), _run_out_dir(run, settings))
-            )
+            _log_lines(context, announce_run(context.instance, run, *target(run)))
         return dg.SkipReason(f"{len(owed)} alert(s) retried" if owed else "no alert owed")
 
     return stopping_boundary_alert_retry
