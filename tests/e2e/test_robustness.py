@@ -176,6 +176,32 @@ def test_the_dagster_instances_queue_one_run_per_cut(tmp_path):
                 assert queue.max_concurrent_runs == 4
 
 
+def test_an_interrupt_as_the_cut_is_published_is_said_as_published(toxic_drop, tmp_path, webhook):
+    """A red team sent SIGINT the moment ``<out>/<cut>`` moved to its new version: the run
+    said "INTERRUPTED; nothing was published" (exit 130) of a cut that showed it, a
+    crossed boundary among its outputs, and no alert went out. Publishing and saying so
+    are now one act: the same interrupt gives the run's publication line, the boundary
+    (exit 3) and its alert."""
+    from tests.helpers import plan_with_notify
+
+    url, posts = webhook
+    plan = plan_with_notify(tmp_path / "plan.toml", url)
+    out = tmp_path / "out"
+    run = _cli("run", "--data", str(toxic_drop), "--cut", CUT, "--out", str(out), "--plan", str(plan))
+    link = out / CUT
+    deadline = time.monotonic() + 600
+    while not link.is_symlink() and run.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    run.send_signal(signal.SIGINT)
+    status = finish(run, 300)
+    assert status == 3, run.errors
+    assert "nothing was published" not in run.errors
+    assert f"data cut {CUT}: outputs in" in run.output and "published v001" in run.output
+    assert "STOPPING BOUNDARY CROSSED" in run.errors and len(posts) == 1
+    _complete_and_consistent(link)
+
+
 def test_an_interrupted_run_says_so_and_leaves_the_previous_outputs(small_drop_master, tmp_path):
     """Ctrl-C (SIGINT) while the steps run: exit 130, one line saying nothing was
     published (no stack trace), the earlier outputs of the cut as they were, and

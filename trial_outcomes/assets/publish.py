@@ -16,6 +16,7 @@ from trial_outcomes.assets.shared import FAILED_CHECKS_TAG, code_version, cut_as
 from trial_outcomes.contracts import ADAM_DATASETS, DEFINE_XML, OPTIONAL_OUTPUTS, OUTPUT_BY_FILE, OUTPUTS, RULES_DOC
 from trial_outcomes.io.publishing import (
     PublishRefused,
+    interrupts_deferred,
     plan_publication,
     published_cuts,
     readable,
@@ -193,22 +194,25 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
             revised = revision(readable(settings.out_dir, cut), manifest, version_outputs(settings.out_dir, cut))
             return {**manifest, "revises": revised} if revised else manifest
 
-        final, new, manifest = output_store.publish(
-            {
-                PLAN_COPY: settings.plan.text.encode("utf-8"),
-                DEFINE_XML: define_xml(work, settings),
-                RULES_DOC: rules_document(),
-            },
-            manifest_for,
-        )
+        extra = {
+            PLAN_COPY: settings.plan.text.encode("utf-8"),
+            DEFINE_XML: define_xml(work, settings),
+            RULES_DOC: rules_document(),
+        }
+        with interrupts_deferred() as interrupts:  # published, and said so, or neither
+            final, new, manifest = output_store.publish(extra, manifest_for)
+            failed = failed_checks(context.instance, context.run.run_id)
+            if failed:  # the run's page leads with what failed (issue 22); the checks hold why
+                context.instance.add_run_tags(
+                    context.run.run_id, {FAILED_CHECKS_TAG: f"{len(failed)} failed: " + "; ".join(failed)}
+                )
+        if interrupts:
+            context.log.warning(
+                f"an interrupt arrived while data cut {cut} was being published: it was published first "
+                f"({final.resolve().name}), and the run ends here"
+            )
         shown = final.resolve()
         from trial_outcomes.io.file_server import file_url
-
-        failed = failed_checks(context.instance, context.run.run_id)
-        if failed:  # the run's page leads with what failed (issue 22); the checks hold why
-            context.instance.add_run_tags(
-                context.run.run_id, {FAILED_CHECKS_TAG: f"{len(failed)} failed: " + "; ".join(failed)}
-            )
 
         links = {
             f"open the report ({kind})": dg.MetadataValue.url(url)

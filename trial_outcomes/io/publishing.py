@@ -451,6 +451,32 @@ def _link_or_copy(source: str | Path, target: str | Path) -> None:
         shutil.copyfile(source, target)
 
 
+@contextmanager
+def interrupts_deferred() -> Iterator[list[int]]:
+    """Hold SIGINT and SIGTERM while the block runs (on the main thread; elsewhere a no-op):
+    each signal that arrives is recorded in the list yielded, not raised. Publishing a cut
+    and saying so is one act: an interrupt just after the link moved made the run say
+    "nothing was published" of a cut that showed its new version, and lost its alert (a
+    red team's SIGINT at the link's change). A second signal is held too; SIGKILL is not
+    a signal a process can hold."""
+    import signal
+    import threading
+
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.getsignal(s) for s in held}
+    for s in held:
+        signal.signal(s, lambda signum, frame: received.append(signum))
+    try:
+        yield received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
 def publish(out_dir: Path, cut: str, files: list[Path], manifest_outputs: dict[str, str]) -> tuple[Path, bool]:
     """Make ``<out>/<cut>`` show exactly ``files`` (files or folders) as a new version,
     in one atomic step, unless the current version holds the same outputs (then

@@ -283,11 +283,20 @@ def _execute(
             failure = result.get_run_failure_event()
             message = failure.message if failure is not None else "the run failed"
             outcome.failures.append(_resource_failure(instance, result.run_id) or message or "the run failed")
-        if result.success:
+        # an interrupt after the cut's link moved (Dagster's own events, after the step held it):
+        # the cut is published, and is said to be, with its alert
+        moved = outcome.interrupted and _new_version(settings.out_path, cut, published)
+        if moved:
+            outcome.warnings.append(
+                f"interrupted after data cut {cut} was published: it shows the new version; "
+                "the interrupt stopped only what came after"
+            )
+            outcome.interrupted, outcome.success, outcome.failures = False, True, []
+        if result.success or moved:
             outcome.cut = cut
             outcome.published = str(settings.out_path / cut)
             outcome.publication = _publication_line(settings.out_path, cut, published)
-        if result.success and outcome.boundaries and run is not None:
+        if (result.success or moved) and outcome.boundaries and run is not None:
             try:  # the cut is published: no failure of an alert may turn that into exit 1
                 outcome.announcements = announce_run(instance, run, spec.plan.notify, spec.out_dir)
             except Exception as exc:  # announce_run reports delivery itself; this guards the instance calls
@@ -317,6 +326,16 @@ def runs_of_the_ui_job(instance: dg.DagsterInstance) -> Iterator[None]:
         yield
     finally:
         del instance.create_run_for_job
+
+
+def _new_version(out_dir: Path, cut: str, before: Any) -> bool:
+    """Whether ``<out>/<cut>`` shows another version than ``before`` (the one it showed
+    when the run started)."""
+    try:
+        after = current(out_dir, cut)
+    except PublishRefused:
+        return False
+    return after is not None and (before is None or after.version != before.version)
 
 
 def _publication_line(out_dir: Path, cut: str, before: Any) -> str:
