@@ -375,6 +375,42 @@ as_day <- function(x, file, column) {
   if (any(bad)) not_run(sprintf("%s.csv column %s holds %s, not YYYY-MM-DD", file, column, x[bad][1]))
   parsed
 }
+# the last day the drop can show (endpoints.md, Interim analyses): the cut, or, for a planned cut
+# later than the drop's latest record and no drop_info.toml extracted_on, that record's date; a
+# window (the safety rule's 30 days, the efficacy rule's day 42) closes by it. Found here from a
+# CSV drop (every column whose name ends in "date", dates up to today), else as the pipeline
+# gives it (--seen-to), and the two compared
+given_seen_to <- as.Date(opt("seen-to", as.character(cut)))
+drop_seen_to <- function() {
+  if (is.na(drop_dir) || !dir.exists(drop_dir)) return(NA)
+  info <- file.path(drop_dir, "drop_info.toml")
+  if (file.exists(info) && any(grepl("^[[:space:]]*extracted_on[[:space:]]*=", readLines(info, warn = FALSE)))) {
+    return(cut)
+  }
+  files <- list.files(drop_dir, pattern = "\\.csv$", full.names = TRUE)
+  if (!length(files)) return(NA)
+  latest <- NA_real_
+  for (f in files) {
+    name <- sub("\\.csv$", "", basename(f))
+    d <- tryCatch(raw_csv(name), qc_not_run = function(e) NULL)
+    if (is.null(d)) return(NA)
+    for (col in names(d)[grepl("date$", names(d))]) {
+      v <- tryCatch(as_day(d[[col]], name, col), qc_not_run = function(e) NULL)
+      if (is.null(v)) return(NA)
+      v <- v[!is.na(v) & v <= Sys.Date()]
+      if (length(v)) latest <- max(latest, as.numeric(max(v)), na.rm = TRUE)
+    }
+  }
+  if (is.na(latest)) NA else min(cut, as.Date(latest, origin = "1970-01-01"))
+}
+seen_to <- drop_seen_to()
+if (is.na(seen_to)) {
+  seen_to <- given_seen_to
+} else {
+  add("raw drop", "latest record", "drop", "last day the drop shows, windows closed by it (days since 1970)",
+    as.numeric(given_seen_to), as.numeric(seen_to), 0,
+    note = paste("R:", format(seen_to), "pipeline:", format(given_seen_to)))
+}
 raw_endpoints <- function() {
   enrol <- raw_csv("enrolment")
   enrol$enrol_date <- as_day(enrol$enrol_date, "enrolment", "enrol_date")
@@ -620,10 +656,10 @@ adae <- xpt("adae")
 saf <- adsl[!is.na(adsl$SAFFL) & adsl$SAFFL == "Y", ]
 flag <- function(x) !is.na(x) & x == "Y"
 at_least <- function(x, g) !is.na(x) & x >= g
-# followed through day `days` by the cut, not withdrawn or lost to follow-up before it
+# followed through day `days` by the last day the drop shows, not withdrawn or lost to follow-up before it
 followed <- function(days) {
   left <- pmin_date(saf$WDDT, saf$LOSTDT)
-  saf$TRTSDT + days <= cut & (is.na(left) | left >= saf$TRTSDT + days)
+  saf$TRTSDT + days <= seen_to & (is.na(left) | left >= saf$TRTSDT + days)
 }
 related_fatal <- unique(adae$USUBJID[at_least(adae$AETOXGR, 5) & flag(adae$AEREL) & flag(adae$TRTEMFL)])
 early <- !is.na(saf$DTHDY) & saf$DTHDY <= window
@@ -696,7 +732,7 @@ if (design_given) {
 eff <- adsl[flag(adsl$EFFFL), ]
 eff <- eff[order(eff$TRTSDT, eff$USUBJID), ]
 stage1 <- head(eff, n1)
-closed1 <- !is.na(stage1$D28CLSDT) & stage1$D28CLSDT <= cut
+closed1 <- !is.na(stage1$D28CLSDT) & stage1$D28CLSDT <= seen_to
 k1 <- sum(closed1 & flag(stage1$CRFL))
 still <- n1 - sum(closed1)
 futile <- (still == 0 && k1 <= r1) || (still > 0 && k1 + still <= r1)

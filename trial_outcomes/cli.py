@@ -500,7 +500,9 @@ def cmd_qc(args: argparse.Namespace) -> int:
         )
     report = Path(args.report) if args.report else out / ".qc" / f"{cut}-{folder.name}.csv"
     report.parent.mkdir(parents=True, exist_ok=True)
-    result = run_qc(folder, parse_cut(cut), drop, report, qc_parameters(manifest["analysis_plan"]["parameters"]))
+    seen = manifest["data_drop"].get("seen_to")  # a cut published before 2026-12-01 has none: the cut
+    parameters = qc_parameters(manifest["analysis_plan"]["parameters"])
+    result = run_qc(folder, parse_cut(cut), drop, report, parameters, parse_cut(seen) if seen else None)
     print(result.summary)
     if result.ran:
         print(f"report: {report.absolute()}")

@@ -279,3 +279,53 @@ def test_the_posterior_is_printed_to_the_digits_that_show_its_side_of_the_bounda
     assert shown_against(0.9344, 0.9) == "0.9344"
     assert shown_against(0.90001, 0.9) == "0.90001"
     assert shown_against(0.79598, 0.9) == "0.7960"
+
+
+def test_windows_close_by_the_last_day_the_drop_shows_not_a_later_planned_cut():
+    """10 subjects infused 100 days before the cut, 4 with grade 4 CRS, and 10 infused 40
+    days before it without one. At the cut all 20 are followed 30 days: 4 of 20,
+    P(rate > 0.2) = pbeta(0.2, 4.5, 20.5, lower.tail = FALSE) = 0.358702 (R). A stale drop
+    whose latest record is 20 days before the cut has followed the second ten for 20 days
+    only: 4 of 10, P = 0.795977 (R: pbeta(0.2, 4.5, 10.5, lower.tail = FALSE)), and the
+    rule's data says to when it saw. A red team's stale drop cut two months after its
+    latest record counted 82 evaluable where the data showed 81. The safety rates close
+    their windows alike (their ``cut`` is ``TrialDrop.seen_to``)."""
+    from trial_outcomes.analysis.stopping import evaluate_rules
+    from trial_outcomes.plan import load_plan
+
+    early, late = _adsl(10, 4), _adsl(10, 0, infused_days_before_cut=40)
+    adsl = pl.concat([early, late.with_columns(pl.col("USUBJID").str.replace("S", "T"))])
+    adsl = adsl.with_columns(
+        pl.lit("N").alias("EFFFL"), pl.lit(None, pl.Date).alias("D28CLSDT"), pl.lit("N").alias("CRFL")
+    )
+    plan = load_plan()  # the packaged plan's safety rule is RULE: prior Beta(0.5, 4.5), 0.2, 0.9, 6, 30 days
+    assert plan.safety == RULE
+    at_cut = evaluate_rules(adsl, NO_AE, CUT, plan).statuses[0]
+    assert at_cut.statistic == pytest.approx(0.35870237190647, rel=1e-9) and "4 of 20" in at_cut.data
+    seen = CUT - dt.timedelta(days=20)
+    stale = evaluate_rules(adsl, NO_AE, CUT, plan, seen_to=seen).statuses[0]
+    assert stale.statistic == pytest.approx(0.795977441571942, rel=1e-9) and "4 of 10" in stale.data
+    assert f"windows closed by {seen.isoformat()}, the drop's latest record" in stale.data
+    assert evaluate_rules(adsl, NO_AE, CUT, plan, seen_to=CUT).statuses[0].data == at_cut.data
+    extra = [pl.lit(None, pl.Int64).alias(c) for c in ("CRSGR", "ICANGR")]
+    extra += [pl.lit("N").alias(c) for c in ("DTH30FL", "DTH100FL", "NRMFL")]
+    rates = safety_headline(adsl.with_columns(extra), seen, 30)
+    assert rates.filter(pl.col("measure") == "Grade >= 3 CRS (adjudicated)")["n"].to_list() == [10]
+
+
+def test_the_last_day_a_drop_shows():
+    """The cut (31 March), unless the drop's latest record is earlier (1 February) and no
+    extraction date says the export reaches the cut; a latest record after the cut leaves
+    the cut."""
+    from trial_outcomes.io.records import TrialDrop
+
+    cut, earlier, later = dt.date(2024, 3, 31), dt.date(2024, 2, 1), dt.date(2024, 4, 5)
+    enrolment = pl.DataFrame({"subject_id": ["S1"]})
+
+    def drop(**kw: object) -> TrialDrop:
+        return TrialDrop(records={"enrolment": enrolment}, cut=cut, **kw)  # type: ignore[arg-type]
+
+    assert drop().seen_to == cut
+    assert drop(latest_record=earlier).seen_to == earlier
+    assert drop(latest_record=later).seen_to == cut
+    assert drop(latest_record=earlier, extracted_on=cut).seen_to == cut

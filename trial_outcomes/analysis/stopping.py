@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -182,7 +182,8 @@ def safety_events(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, window_d
 def evaluate_safety(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, rule: SafetyRule) -> RuleStatus:
     """Worked example (tests/analysis/test_stopping.py): prior Beta(0.5, 4.5), 4 events
     in 10 -> posterior Beta(4.5, 10.5); P(rate > 0.20) = 0.79598 (not crossed at 0.90);
-    6 events in 10 -> Beta(6.5, 8.5), P = 0.97673 (crossed)."""
+    6 events in 10 -> Beta(6.5, 8.5), P = 0.97673 (crossed). ``cut``: the day the
+    windows are seen to (``TrialDrop.seen_to``: the cut, or an earlier latest record)."""
     from scipy.stats import beta
 
     events = safety_events(adsl, adae, cut, rule.window_days).filter(pl.col("EVALUABLE"))
@@ -316,10 +317,19 @@ def stopping_history(earlier: dict[str, pl.DataFrame], cut: str, current: pl.Dat
     return pl.concat(parts, how="vertical_relaxed").cast(STOPPING_HISTORY_COLUMNS).sort("rule_id", "cut")  # type: ignore[arg-type]
 
 
-def evaluate_rules(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, plan: AnalysisPlan) -> StoppingResult:
-    """Every stopping rule of the plan at this cut, keyed by rule id (``RULES``)."""
-    statuses = (
-        evaluate_safety(adsl, adae, cut, plan.safety),
-        evaluate_simon(adsl, plan.efficacy, cut, plan.conduct.target_enrolment),
+def evaluate_rules(
+    adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, plan: AnalysisPlan, seen_to: dt.date | None = None
+) -> StoppingResult:
+    """Every stopping rule of the plan at this cut, keyed by rule id (``RULES``). A window
+    (the safety rule's 30 days, the efficacy rule's day 42) closes by ``seen_to``, the
+    last day the drop can show (``TrialDrop.seen_to``; the cut by default): a planned cut
+    later than the drop's latest record does not make its subjects followed to it."""
+    seen = min(cut, seen_to) if seen_to is not None else cut
+    statuses: tuple[RuleStatus, ...] = (
+        evaluate_safety(adsl, adae, seen, plan.safety),
+        evaluate_simon(adsl, plan.efficacy, seen, plan.conduct.target_enrolment),
     )
+    if seen < cut:
+        said = f" (windows closed by {seen.isoformat()}, the drop's latest record: nothing later is in it)"
+        statuses = tuple(replace(s, data=s.data + said) for s in statuses)
     return StoppingResult(cut.isoformat(), statuses)

@@ -64,7 +64,7 @@ def stopping_rules(
     and is announced by the boundary sensor."""
     from trial_outcomes.analysis.stopping import evaluate_rules  # numpy/scipy: load when run
 
-    result = evaluate_rules(adsl, adae, cut_records.cut, settings.plan)
+    result = evaluate_rules(adsl, adae, cut_records.cut, settings.plan, cut_records.seen_to)
     if result.crossed:
         context.instance.add_run_tags(context.run.run_id, {STOPPING_TAG: result.tag(), RESULT_TAG: result.to_json()})
     rows = [

@@ -98,6 +98,9 @@ def build_manifest(
             "folder": settings.data_dir.resolve().name,
             "files": drop.files,
             "sha256": drop_fingerprint(drop.files),
+            "latest_record": drop.latest_record.isoformat() if drop.latest_record else None,
+            # the last day the drop can show: windows close by it (``TrialDrop.seen_to``)
+            "seen_to": drop.seen_to.isoformat(),
             # the warnings on the whole drop, as page 1 of the report counts them (none: no key)
             **({"data_queries": [asdict(q) for q in drop.queries]} if drop.queries else {}),
         },

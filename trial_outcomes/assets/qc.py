@@ -9,6 +9,7 @@ from dagster import AssetExecutionContext
 
 from trial_outcomes.assets.shared import code_version, cut_asset
 from trial_outcomes.io.qc import DISAGREE, PROGRAM, QC_REPORT, qc_parameters, run_qc
+from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.io.store import OutputStore
 
 CHECK = "double_programming"
@@ -35,7 +36,9 @@ def _version() -> str:
         )
     ],
 )
-def independent_qc(context: AssetExecutionContext, output_store: dg.ResourceParam[OutputStore]) -> Iterator[Any]:
+def independent_qc(
+    context: AssetExecutionContext, output_store: dg.ResourceParam[OutputStore], drop_identity: TrialDrop
+) -> Iterator[Any]:
     """`qc_report.csv`: an independent program in R (`qc/qc.R`) reads this cut's XPT
     datasets and, for OS and EFS of every subject, the raw drop, and re-derives CR/CRi
     by day 28 and ORR3M with exact CIs, the OS/EFS/DFS medians and landmark rates, CIR
@@ -44,7 +47,8 @@ def independent_qc(context: AssetExecutionContext, output_store: dg.ResourcePara
     ran. The R program writes its report into the run's working folder itself."""
     folder = output_store.work_dir
     spec = output_store.spec
-    result = run_qc(folder, spec.cut, spec.data_dir, folder / QC_REPORT, qc_parameters(spec.plan.parameters()))
+    parameters = qc_parameters(spec.plan.parameters())
+    result = run_qc(folder, spec.cut, spec.data_dir, folder / QC_REPORT, parameters, drop_identity.seen_to)
     context.log.info(result.summary)
     yield dg.Output(
         result,

@@ -16,6 +16,7 @@ from trial_outcomes.assets.metadata import records_table
 from trial_outcomes.assets.monitoring import previous_cut
 from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading, scanning
 from trial_outcomes.formatting import pct, pct_ci
+from trial_outcomes.io.records import TrialDrop
 
 VERSION = code_version("assets/safety.py")
 
@@ -101,13 +102,15 @@ def syndrome_summary(
 
 
 @_asset("safety_summary", "safety_summary.csv", ins=reading(adsl=safety_summary.HEADLINE_COLUMNS))
-def safety_headline(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
+def safety_headline(settings: Run, cut_records: TrialDrop, adsl: pl.DataFrame) -> Iterator[Any]:
     """The headline safety rates with exact Clopper-Pearson 95 % CIs, each over the
     subjects it can be known for at the cut: grade >= 3 CRS and ICANS (adjudicated and
     reported; infused the safety rule's window before the cut, or with the event),
     deaths within 30 and 100 days (infused that long before the cut, or dead within
-    it); NRM over the safety set."""
-    table = safety_summary.safety_headline(adsl, settings.cut, settings.plan.safety.window_days)
+    it); NRM over the safety set. The windows close by the last day the drop can show
+    (``TrialDrop.seen_to``: a planned cut later than its latest record follows no one
+    past that record)."""
+    table = safety_summary.safety_headline(adsl, cut_records.seen_to, settings.plan.safety.window_days)
     rows = [
         {
             "measure": r["measure"],

@@ -74,10 +74,17 @@ def qc_parameters(parameters: Mapping[str, Any]) -> dict[str, float]:
 
 
 def run_qc(
-    cut_dir: Path, cut: dt.date, drop: Path | None, report: Path, parameters: Mapping[str, float] | None = None
+    cut_dir: Path,
+    cut: dt.date,
+    drop: Path | None,
+    report: Path,
+    parameters: Mapping[str, float] | None = None,
+    seen_to: dt.date | None = None,
 ) -> QcResult:
     """Run ``qc/qc.R`` on the cut's files in ``cut_dir`` (and the raw ``drop``), writing
-    ``report``; ``parameters`` (``qc_parameters``) are the plan's numbers."""
+    ``report``; ``parameters`` (``qc_parameters``) are the plan's numbers; ``seen_to``
+    the last day the drop can show (``TrialDrop.seen_to``), which R finds itself from a
+    CSV drop and compares."""
     program = rscript()
     if program is None:
         return QcResult(NOT_RUN, finding="not run: Rscript not found (install R, survival and cmprsk)")
@@ -85,6 +92,7 @@ def run_qc(
         return QcResult(NOT_RUN, finding=f"not run: {PROGRAM} not found (run from a checkout)")
     command = [program, "--vanilla", str(PROGRAM), "--cut-dir", str(cut_dir), "--cut", cut.isoformat()]
     command += ["--out", str(report)] + (["--drop", str(drop)] if drop is not None else [])
+    command += ["--seen-to", seen_to.isoformat()] if seen_to is not None and seen_to < cut else []
     for key, value in (parameters or {}).items():
         command += ["--param", f"{key}={value!r}"]
     report.unlink(missing_ok=True)  # an earlier report is never read back as this run's

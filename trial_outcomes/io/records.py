@@ -177,6 +177,18 @@ class TrialDrop:
             object.__setattr__(self, "records", Frames(self.records))
 
     @property
+    def seen_to(self) -> dt.date:
+        """The last day the drop can show: the cut, or for a planned cut later than the
+        drop's latest record (and no ``extracted_on`` to say the export reaches the cut)
+        that record's date. A window counts as closed, its subject known to be free of
+        an event in it, only by then: a red team's stale drop, cut two months after its
+        latest record, counted a subject infused days before that record as followed 30
+        days without a grade >= 4 CRS (81 evaluable became 82, and P(rate > 0.2) fell)."""
+        if self.extracted_on is not None or self.latest_record is None:
+            return self.cut
+        return min(self.cut, self.latest_record)
+
+    @property
     def days_after_latest_record(self) -> int:
         """How many days the (planned) cut lies after the drop's latest record; 0 when
         the cut falls on or before it."""

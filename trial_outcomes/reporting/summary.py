@@ -93,7 +93,8 @@ def data_cut_text(inp: ReportInputs) -> str:
     if gap:
         text += (
             f" (planned cut: {gap} day{'s' if gap != 1 else ''} after the drop's latest record, "
-            f"{inp.latest_record}; subjects without later news are censored at their last contact)"
+            f"{inp.latest_record}; subjects without later news are censored at their last contact, and the "
+            "stopping rules' and safety rates' windows close by that record)"
         )
     elif inp.latest_record and inp.latest_record > inp.cut:
         text += (
