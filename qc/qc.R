@@ -91,6 +91,85 @@ pmin_date <- function(...) {
   as.Date(x, origin = "1970-01-01")
 }
 
+# --- reading the raw drop, and the last day it shows (used by the response windows below) -----
+not_run <- function(message) {
+  stop(structure(class = c("qc_not_run", "error", "condition"), list(message = message, call = NULL)))
+}
+# Unicode's white space beyond R's [ \t\r\n] (polars strips all of it from a cell's ends)
+unicode_space <- "[\u000b\u000c\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+raw_csv <- function(name) {
+  path <- file.path(drop_dir, paste0(name, ".csv"))
+  if (!file.exists(path)) not_run(paste0(name, ".csv not in the drop (the QC reads CSV drops)"))
+  # only an empty cell is missing: "NA" can be a subject identifier
+  d <- read.csv(path, colClasses = "character", na.strings = "", check.names = FALSE, encoding = "UTF-8")
+  # a header as the pipeline matches it (text.header_key): "Subject ID" is subject_id. The
+  # pipeline reads Unicode spaces (a no-break space, U+00A0) as spaces, in headers and values
+  # alike (NFKC, polars' strip): here too, or the two programs read one drop two ways
+  names(d) <- gsub("[[:space:]_-]+", "_", tolower(trimws(gsub(unicode_space, " ", sub("^\ufeff", "", names(d))))))
+  for (v in names(d)) {
+    x <- trimws(gsub(unicode_space, " ", d[[v]]))
+    x[!is.na(x) & x == ""] <- NA  # a cell of spaces alone is blank, as to the pipeline
+    d[[v]] <- x
+  }
+  d
+}
+# a code as the pipeline matches it (schema.code_key): any letter case, and a run of spaces,
+# hyphens or underscores as one underscore ("New therapy" is NEW_THERAPY)
+as_code <- function(x) toupper(gsub("[[:space:]_-]+", "_", x))
+# a date as the pipeline reads it (parse.typed_value): YYYY-MM-DD, alone or starting a date-time
+# (its time not used), or DDMONYYYY with or without spaces or hyphens (month names in English)
+as_day <- function(x, file, column) {
+  parsed <- as.Date(rep(NA_character_, length(x)))
+  iso <- !is.na(x) & grepl("^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9].*)?$", x)
+  parsed[iso] <- as.Date(substr(x[iso], 1, 10), format = "%Y-%m-%d")
+  dmy <- !is.na(x) & grepl("^[0-9]{1,2}[ -]?[A-Za-z]{3}[ -]?[0-9]{4}$", x)
+  if (any(dmy)) {
+    month <- match(toupper(gsub("^[0-9]+[ -]?([A-Za-z]{3}).*$", "\\1", x[dmy])), toupper(month.abb))
+    day <- as.integer(sub("^([0-9]+).*$", "\\1", x[dmy]))
+    year <- as.integer(sub("^.*([0-9]{4})$", "\\1", x[dmy]))
+    parsed[dmy] <- as.Date(sprintf("%04d-%02d-%02d", year, month, day), format = "%Y-%m-%d")
+  }
+  bad <- !is.na(x) & is.na(parsed)
+  if (any(bad)) not_run(sprintf("%s.csv column %s holds %s, not YYYY-MM-DD", file, column, x[bad][1]))
+  parsed
+}
+# the last day the drop can show (endpoints.md, Interim analyses): the cut, or, for a planned cut
+# later than the drop's latest record and no drop_info.toml extracted_on, that record's date; a
+# window (the safety rule's 30 days, the efficacy rule's day 42) closes by it. Found here from a
+# CSV drop (every column whose name ends in "date", dates up to today), else as the pipeline
+# gives it (--seen-to), and the two compared
+given_seen_to <- as.Date(opt("seen-to", as.character(cut)))
+drop_seen_to <- function() {
+  if (is.na(drop_dir) || !dir.exists(drop_dir)) return(NA)
+  info <- file.path(drop_dir, "drop_info.toml")
+  if (file.exists(info) && any(grepl("^[[:space:]]*extracted_on[[:space:]]*=", readLines(info, warn = FALSE)))) {
+    return(cut)
+  }
+  files <- list.files(drop_dir, pattern = "\\.csv$", full.names = TRUE)
+  if (!length(files)) return(NA)
+  latest <- NA_real_
+  for (f in files) {
+    name <- sub("\\.csv$", "", basename(f))
+    d <- tryCatch(raw_csv(name), qc_not_run = function(e) NULL)
+    if (is.null(d)) return(NA)
+    for (col in names(d)[grepl("date$", names(d))]) {
+      v <- tryCatch(as_day(d[[col]], name, col), qc_not_run = function(e) NULL)
+      if (is.null(v)) return(NA)
+      v <- v[!is.na(v) & v <= Sys.Date()]
+      if (length(v)) latest <- max(latest, as.numeric(max(v)), na.rm = TRUE)
+    }
+  }
+  if (is.na(latest)) NA else min(cut, as.Date(latest, origin = "1970-01-01"))
+}
+seen_to <- drop_seen_to()
+if (is.na(seen_to)) {
+  seen_to <- given_seen_to
+} else {
+  add("raw drop", "latest record", "drop", "last day the drop shows, windows closed by it (days since 1970)",
+    as.numeric(given_seen_to), as.numeric(seen_to), 0,
+    note = paste("R:", format(seen_to), "pipeline:", format(given_seen_to)))
+}
+
 # --- response (endpoints.md, Response) ------------------------------------------------------------
 # every enrolled subject: the efficacy set's rates and, for intention to treat, all enrolled
 # (a subject never infused is a non-responder; one awaiting infusion at the cut is pending,
@@ -113,7 +192,8 @@ awaiting_infusion <- !infused & is.na(subj$DTHDT) & is.na(subj$WDDT) & is.na(sub
 close_by <- function(last_day) {
   pmin_date(subj$TRTSDT + last_day, subj$DTHDT, therapy_end)
 }
-open_at_cut <- function(last_day) ifelse(infused, close_by(last_day) > cut, awaiting_infusion)
+# open at the last day the drop shows (the cut, or an earlier latest record of a stale drop)
+open_at_cut <- function(last_day) ifelse(infused, close_by(last_day) > seen_to, awaiting_infusion)
 by_subject <- function(flag) infused & subj$USUBJID %in% ovr$USUBJID[flag]
 
 # CR/CRi by day 28: an attributable remission on day 21-42; pending while the window is open
@@ -121,7 +201,7 @@ responder_28 <- by_subject(ovr$attributable & ovr$remission & ovr$day >= 21 & ov
 pending_28 <- open_at_cut(42)
 
 # ORR3M: an attributable remission on day 0-91 with nothing ending it in the 28 days after it
-cut_day <- as.numeric(cut - subj$TRTSDT)
+cut_day <- as.numeric(seen_to - subj$TRTSDT)
 orr3m <- logical(nrow(subj))
 awaiting <- logical(nrow(subj))
 for (i in which(infused)) {
@@ -334,83 +414,6 @@ for (key in unique(paste(cox$endpoint, cox$group_var, sep = "\t"))) {
 }
 
 # --- OS and EFS of every subject from the raw drop ----------------------------------------------
-not_run <- function(message) {
-  stop(structure(class = c("qc_not_run", "error", "condition"), list(message = message, call = NULL)))
-}
-# Unicode's white space beyond R's [ \t\r\n] (polars strips all of it from a cell's ends)
-unicode_space <- "[\u000b\u000c\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-raw_csv <- function(name) {
-  path <- file.path(drop_dir, paste0(name, ".csv"))
-  if (!file.exists(path)) not_run(paste0(name, ".csv not in the drop (the QC reads CSV drops)"))
-  # only an empty cell is missing: "NA" can be a subject identifier
-  d <- read.csv(path, colClasses = "character", na.strings = "", check.names = FALSE, encoding = "UTF-8")
-  # a header as the pipeline matches it (text.header_key): "Subject ID" is subject_id. The
-  # pipeline reads Unicode spaces (a no-break space, U+00A0) as spaces, in headers and values
-  # alike (NFKC, polars' strip): here too, or the two programs read one drop two ways
-  names(d) <- gsub("[[:space:]_-]+", "_", tolower(trimws(gsub(unicode_space, " ", sub("^\ufeff", "", names(d))))))
-  for (v in names(d)) {
-    x <- trimws(gsub(unicode_space, " ", d[[v]]))
-    x[!is.na(x) & x == ""] <- NA  # a cell of spaces alone is blank, as to the pipeline
-    d[[v]] <- x
-  }
-  d
-}
-# a code as the pipeline matches it (schema.code_key): any letter case, and a run of spaces,
-# hyphens or underscores as one underscore ("New therapy" is NEW_THERAPY)
-as_code <- function(x) toupper(gsub("[[:space:]_-]+", "_", x))
-# a date as the pipeline reads it (parse.typed_value): YYYY-MM-DD, alone or starting a date-time
-# (its time not used), or DDMONYYYY with or without spaces or hyphens (month names in English)
-as_day <- function(x, file, column) {
-  parsed <- as.Date(rep(NA_character_, length(x)))
-  iso <- !is.na(x) & grepl("^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9].*)?$", x)
-  parsed[iso] <- as.Date(substr(x[iso], 1, 10), format = "%Y-%m-%d")
-  dmy <- !is.na(x) & grepl("^[0-9]{1,2}[ -]?[A-Za-z]{3}[ -]?[0-9]{4}$", x)
-  if (any(dmy)) {
-    month <- match(toupper(gsub("^[0-9]+[ -]?([A-Za-z]{3}).*$", "\\1", x[dmy])), toupper(month.abb))
-    day <- as.integer(sub("^([0-9]+).*$", "\\1", x[dmy]))
-    year <- as.integer(sub("^.*([0-9]{4})$", "\\1", x[dmy]))
-    parsed[dmy] <- as.Date(sprintf("%04d-%02d-%02d", year, month, day), format = "%Y-%m-%d")
-  }
-  bad <- !is.na(x) & is.na(parsed)
-  if (any(bad)) not_run(sprintf("%s.csv column %s holds %s, not YYYY-MM-DD", file, column, x[bad][1]))
-  parsed
-}
-# the last day the drop can show (endpoints.md, Interim analyses): the cut, or, for a planned cut
-# later than the drop's latest record and no drop_info.toml extracted_on, that record's date; a
-# window (the safety rule's 30 days, the efficacy rule's day 42) closes by it. Found here from a
-# CSV drop (every column whose name ends in "date", dates up to today), else as the pipeline
-# gives it (--seen-to), and the two compared
-given_seen_to <- as.Date(opt("seen-to", as.character(cut)))
-drop_seen_to <- function() {
-  if (is.na(drop_dir) || !dir.exists(drop_dir)) return(NA)
-  info <- file.path(drop_dir, "drop_info.toml")
-  if (file.exists(info) && any(grepl("^[[:space:]]*extracted_on[[:space:]]*=", readLines(info, warn = FALSE)))) {
-    return(cut)
-  }
-  files <- list.files(drop_dir, pattern = "\\.csv$", full.names = TRUE)
-  if (!length(files)) return(NA)
-  latest <- NA_real_
-  for (f in files) {
-    name <- sub("\\.csv$", "", basename(f))
-    d <- tryCatch(raw_csv(name), qc_not_run = function(e) NULL)
-    if (is.null(d)) return(NA)
-    for (col in names(d)[grepl("date$", names(d))]) {
-      v <- tryCatch(as_day(d[[col]], name, col), qc_not_run = function(e) NULL)
-      if (is.null(v)) return(NA)
-      v <- v[!is.na(v) & v <= Sys.Date()]
-      if (length(v)) latest <- max(latest, as.numeric(max(v)), na.rm = TRUE)
-    }
-  }
-  if (is.na(latest)) NA else min(cut, as.Date(latest, origin = "1970-01-01"))
-}
-seen_to <- drop_seen_to()
-if (is.na(seen_to)) {
-  seen_to <- given_seen_to
-} else {
-  add("raw drop", "latest record", "drop", "last day the drop shows, windows closed by it (days since 1970)",
-    as.numeric(given_seen_to), as.numeric(seen_to), 0,
-    note = paste("R:", format(seen_to), "pipeline:", format(given_seen_to)))
-}
 raw_endpoints <- function() {
   enrol <- raw_csv("enrolment")
   enrol$enrol_date <- as_day(enrol$enrol_date, "enrolment", "enrol_date")
@@ -468,7 +471,7 @@ raw_endpoints <- function() {
     remission <- a$response %in% REMISSION & (stratum != "mrd_persistent" | (!is.na(mrd) & mrd < 0.01))
     responded <- any(attributable & remission & day <= 42)
     closes <- pmin_date(day0 + 42, death, therapy)
-    failed <- !responded && closes <= cut && nrow(a) > 0
+    failed <- !responded && closes <= seen_to && nrow(a) > 0
     first_remission <- if (any(attributable & remission)) min(a$assessment_date[attributable & remission]) else as.Date(NA)
     # a relapse ends EFS: after the first remission, or for an MRD-persistent entrant (in
     # morphologic remission from entry) any relapse after day 0, converted or not
@@ -562,7 +565,7 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
   early <- own[own$ADY <= 28, ]
   by_subject <- split(early, early$USUBJID)
   at <- match(k$USUBJID, adsl$USUBJID)
-  k_open <- !is.na(at) & is.na(adsl$DTHDT[at]) & is.na(own_end[at]) & as.numeric(cut - adsl$TRTSDT[at]) < 28
+  k_open <- !is.na(at) & is.na(adsl$DTHDT[at]) & is.na(own_end[at]) & as.numeric(seen_to - adsl$TRTSDT[at]) < 28
   k_auc <- as.numeric(k$auc_0_28)
   k_cmax <- as.numeric(k$cmax)
   for (i in seq_len(nrow(k))) {

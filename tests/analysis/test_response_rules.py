@@ -392,3 +392,20 @@ def test_a_loss_to_follow_up_leaves_the_window_open_so_a_closed_outcome_never_ch
     assert bor(26) == [("S1", "PENDING", "Y", "N"), ("S2", "PENDING", "Y", "N"), ("S3", "NE", "N", "N")]
     assert bor(30) == [("S1", "PENDING", "Y", "Y"), ("S2", "PENDING", "Y", "N"), ("S3", "NE", "N", "N")]
     assert bor(42) == [("S1", "CR", "N", "N"), ("S2", "NE", "N", "N"), ("S3", "NE", "N", "N")]
+
+
+def test_the_day_28_window_closes_by_the_last_day_the_drop_shows():
+    """S1 infused on day 0 with an assessment on day 14 (PR) and none after. At a cut on
+    day 60 whose drop shows to day 60, the day 21-42 window closed without an assessment:
+    BOR28 NE, not pending. A stale drop whose latest record is day 30, cut on day 60, has
+    not shown day 42: pending, as the efficacy rule counts it (it closed windows by the
+    latest record since 2026-12-01, and the headline rate, read from ADSL, must agree)."""
+    from trial_outcomes.analysis.adsl import derive_adsl
+
+    t = Trial()
+    t.enrol("S1").infuse("S1").assess("S1", 14, "PR", 5.0)
+    d = t.derive(cut_day=60)
+    at_cut = adsl_row(d)
+    assert (at_cut["BOR28"], at_cut["D28PNDFL"]) == ("NE", "N")
+    stale = derive_adsl(d.records, day(60), d.deviations, d.adae, (d.crs, d.icans), seen_to=day(30))
+    assert stale.select("BOR28", "D28PNDFL").row(0) == ("PENDING", "Y")

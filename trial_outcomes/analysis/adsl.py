@@ -86,12 +86,19 @@ def disposition(adsl: pl.DataFrame) -> pl.DataFrame:
 
 
 def derive_adsl(
-    records: Records, cut: dt.date, deviations: pl.DataFrame, adae: pl.DataFrame, gradings: tuple[SyndromeGrading, ...]
+    records: Records,
+    cut: dt.date,
+    deviations: pl.DataFrame,
+    adae: pl.DataFrame,
+    gradings: tuple[SyndromeGrading, ...],
+    seen_to: dt.date | None = None,
 ) -> pl.DataFrame:
     """ADSL from the records at the cut, the eligibility deviations
     (``eligibility.eligibility_deviations``), ADAE and the CRS/ICANS gradings
     (``syndromes.grade_crs``, ``grade_icans``), whose per-subject variables it joins
-    (``syndromes.syndrome_variables``)."""
+    (``syndromes.syndrome_variables``). The response windows (day 28's, ORR3M's, a
+    treatment failure's) close by ``seen_to``, the last day the drop shows
+    (``TrialDrop.seen_to``; the cut by default), as the stopping rules' do."""
     syndromes = syndrome_variables(adae, gradings)
     enrolment = require(records["enrolment"], "enrolment", "subject_id", "disease_status", "age_years")
     adsl = baseline(enrolment)
@@ -104,7 +111,7 @@ def derive_adsl(
         .join(therapy, on="subject_id", how="left")
         .join(deaths, on="subject_id", how="left")
     )
-    response = derive_response(scan(records, "assessments"), subjects, cut)
+    response = derive_response(scan(records, "assessments"), subjects, min(cut, seen_to or cut))
     del subjects
     # each part beside the baseline, by subject, none copied again (``frames.beside``)
     parts = [adsl, dates, therapy, deaths]

@@ -71,7 +71,8 @@ def lab_toxicity(
     IgG over time and hypogammaglobulinaemia, and the Kaplan-Meier of continuing B-cell
     aplasia with the B-cell status before each relapse."""
     limits = _limits(settings)
-    subjects = lab_rules.lab_subjects(adlb, adsl, settings.cut, limits)
+    # windows (ICAHT's days 0-30) close by the last day the drop shows, as the stopping rules'
+    subjects = lab_rules.lab_subjects(adlb, adsl, cut_records.seen_to, limits)
     tables = LabTables(
         shifts=lab_rules.lab_shifts(adlb, adsl, collected=cut_records.has("labs")),
         subjects=subjects,
@@ -99,10 +100,11 @@ def lab_toxicity(
     {"polars", "csv"},
     ins=reading(adsl=kinetics_rules.ADSL_COLUMNS),
 )
-def kinetics(settings: Run, adpc: pl.DataFrame, adsl: pl.DataFrame) -> Iterator[Any]:
+def kinetics(settings: Run, cut_records: TrialDrop, adpc: pl.DataFrame, adsl: pl.DataFrame) -> Iterator[Any]:
     """CAR transgene kinetics: Cmax, Tmax, AUC0-28d (linear trapezoid) and the last
-    quantifiable day per subject, and their summary by day-28 response."""
-    params = kinetics_rules.parameters(adpc, adsl, settings.cut)
+    quantifiable day per subject, and their summary by day-28 response (the day-28
+    window open by the last day the drop shows, ``TrialDrop.seen_to``)."""
+    params = kinetics_rules.parameters(adpc, adsl, cut_records.seen_to)
     summary = kinetics_rules.summary(params)
     yield from published(
         "kinetics",

@@ -97,7 +97,12 @@ def adsl(
     (reported, derived, adjudicated), deaths with cause category, early deaths and
     NRM, and the eligibility-deviation flag."""
     table = derive_adsl(
-        cut_records.records, cut_records.cut, eligibility_deviations, adae, (crs_grading, icans_grading)
+        cut_records.records,
+        cut_records.cut,
+        eligibility_deviations,
+        adae,
+        (crs_grading, icans_grading),
+        seen_to=cut_records.seen_to,
     )
     counts = {f"n {flag}": int((table[flag] == "Y").sum()) for flag in ("ENRLFL", "SAFFL", "EFFFL", "PPROTFL")}
     yield from published("adsl", table, settings, {"adsl.parquet": table}, counts)
