@@ -145,14 +145,21 @@ drop_seen_to <- function() {
   if (file.exists(info) && any(grepl("^[[:space:]]*extracted_on[[:space:]]*=", readLines(info, warn = FALSE)))) {
     return(cut)
   }
-  files <- list.files(drop_dir, pattern = "\\.csv$", full.names = TRUE)
-  if (!length(files)) return(NA)
+  # the data contract's dates (docs/data-contract.md): a column outside it, an EDC's audit
+  # last_modified_date, is not read by the pipeline and moves nothing
+  contract_dates <- list(
+    enrolment = c("consent_date", "enrol_date", "diagnosis_date"), infusion = c("ld_start_date", "infusion_date"),
+    assessments = "assessment_date", followup = "event_date", adverse_events = c("onset_date", "resolution_date"),
+    crs_monitoring = "obs_date", icans_monitoring = "obs_date", apheresis = c("apheresis_date", "release_date"),
+    labs = "sample_date", long_term_followup = "event_date"
+  )
+  if (!file.exists(file.path(drop_dir, "enrolment.csv"))) return(NA)
   latest <- NA_real_
-  for (f in files) {
-    name <- sub("\\.csv$", "", basename(f))
+  for (name in names(contract_dates)) {
+    if (!file.exists(file.path(drop_dir, paste0(name, ".csv")))) next
     d <- tryCatch(raw_csv(name), qc_not_run = function(e) NULL)
     if (is.null(d)) return(NA)
-    for (col in names(d)[grepl("date$", names(d))]) {
+    for (col in intersect(contract_dates[[name]], names(d))) {
       v <- tryCatch(as_day(d[[col]], name, col), qc_not_run = function(e) NULL)
       if (is.null(v)) return(NA)
       v <- v[!is.na(v) & v <= Sys.Date()]
@@ -558,8 +565,13 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
   differ <- character(0)
   # the first product's samples: from day 0, before the first HSCT or new therapy (ATTRENDT)
   # or a second infusion (TR02SDT), whichever is first
+  # a second infusion within 7 days of the first is one split dose, not a re-infusion
   own_end <- adsl$ATTRENDT
-  if ("TR02SDT" %in% names(adsl)) own_end <- pmin(own_end, adsl$TR02SDT, na.rm = TRUE)
+  if ("TR02SDT" %in% names(adsl)) {
+    again <- adsl$TR02SDT
+    again[!is.na(again) & as.numeric(again - adsl$TRTSDT) <= 7] <- NA
+    own_end <- pmin(own_end, again, na.rm = TRUE)
+  }
   adpc$END <- own_end[match(adpc$USUBJID, adsl$USUBJID)]
   own <- adpc[!is.na(adpc$ADY) & adpc$ADY >= 0 & (is.na(adpc$END) | adpc$ADT < adpc$END), ]
   early <- own[own$ADY <= 28, ]
@@ -576,8 +588,11 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
     y <- ifelse(v$BLQFL == "Y", 0, v$AVAL)
     auc <- if (nrow(v) >= 2) sum(diff(v$ADY) * (head(y, -1) + tail(y, -1)) / 2) else NA
     cmax <- if (length(y) && max(y) > 0) max(y) else NA
-    if (k_open[i]) {
-      auc <- NA  # day 28 after the cut: the window is open (endpoints.md, Cellular kinetics)
+    # day 28 after the cut (the window open), or the first product's end by day 28 (the
+    # window not its whole): no Cmax or AUC (endpoints.md, Cellular kinetics)
+    cut_short <- !is.na(at[i]) && !is.na(own_end[at[i]]) && as.numeric(own_end[at[i]] - adsl$TRTSDT[at[i]]) <= 28
+    if (k_open[i] || cut_short) {
+      auc <- NA
       cmax <- NA
     }
     if (!agree(k_auc[i], auc, 1e-9) || !agree(k_cmax[i], cmax, 1e-9)) differ <- c(differ, who)

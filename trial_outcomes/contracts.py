@@ -812,7 +812,7 @@ class Kinetics(dy.Schema):
     USUBJID = dy.String(primary_key=True, description="Subject")
     response = _s("Day-28 response group", nullable=False)
     n_samples = _i(
-        "Transgene samples used: from day 0, before HSCT, new therapy or a re-infusion", nullable=False, min=1
+        "Transgene samples used: from day 0, before HSCT, new therapy or a re-infusion", nullable=False, min=0
     )
     n_set_aside = _i("Transgene samples from HSCT, new therapy or a re-infusion on (not used)", nullable=False, min=0)
     cmax = _f("Cmax (copies/ug gDNA), days 0-28", min=0)

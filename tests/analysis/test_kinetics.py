@@ -52,9 +52,15 @@ def test_cmax_tmax_auc_and_tlast_worked_example():
         # a second infusion on day 60: the day-90 sample is the new product's
         ("reinfusion", ("S1", "CR/CRi by day 28", 4, 1, 4000.0, 14, 52500.0, 28)),
         # new therapy on day 14: the samples from day 14 on (4000, 500, 50) are set aside; the
-        # window is closed by it (not open at the cut): Cmax 1000 on day 7, AUC 7 (0 + 1000)/2
-        # = 3500 over days 0-7, Tlast 7; the CR on day 28 is the new therapy's, not the product's
-        ("NEW_THERAPY", ("S1", "No CR/CRi by day 28", 2, 3, 1000.0, 7, 3500.0, 7)),
+        # day 0-28 window is not the product's whole, so no Cmax, Tmax or AUC (a red team's AUC
+        # of days 0-7, 3500 here, stood among the non-responders' as a whole one); Tlast 7; the
+        # CR on day 28 is the new therapy's, not the product's
+        ("NEW_THERAPY", ("S1", "No CR/CRi by day 28", 2, 3, None, None, None, 7)),
+        # a second infusion on day 1 (a split dose) is the first product's: nothing set aside
+        ("split", ("S1", "CR/CRi by day 28", 5, 0, 4000.0, 14, 52500.0, 90)),
+        # HSCT on day 0 (before the day-0 sample: ATTRENDT is exclusive) sets every sample aside:
+        # the subject is listed with none used
+        ("HSCT0", ("S1", "No CR/CRi by day 28", 0, 5, None, None, None, None)),
     ],
 )
 def test_the_kinetics_are_the_first_products_until_hsct_new_therapy_or_a_second_infusion(therapy, expected):
@@ -67,15 +73,17 @@ def test_the_kinetics_are_the_first_products_until_hsct_new_therapy_or_a_second_
     t = Trial()
     t.enrol("S1").infuse("S1").assess("S1", 28, "CR", 0.0)
     t.lab("S1", "CAR_TRANSGENE", (0, 0.0), (7, 1000), (14, 4000), (28, 500), (90, 50), blq=False)
-    if therapy == "reinfusion":
-        t.infuse("S1", at=60)
+    if therapy in ("reinfusion", "split"):
+        t.infuse("S1", at=60 if therapy == "reinfusion" else 1)
     else:
-        t.event("S1", 60 if therapy == "HSCT" else 14, therapy, "detail")
+        t.event("S1", {"HSCT": 60, "HSCT0": 0, "NEW_THERAPY": 14}[therapy], therapy.rstrip("0"), "detail")
     for cut_day in (200, 20) if therapy == "NEW_THERAPY" else (200,):
         d = t.derive(cut_day=cut_day)
         adpc = kinetics.derive_adpc(labs.derive_adlb(d.records["labs"], d.adsl, labs.Limits()))
         params = kinetics.parameters(adpc, d.adsl, day(cut_day))
         assert params.rows() == [expected if cut_day == 200 else (*expected[:2], 2, 1, *expected[4:])]
+    if therapy == "split":
+        assert d.adsl["TR02SDT"].to_list() == [day(1)]  # ADSL keeps the second infusion's date
 
 
 def test_a_cri_by_day_28_is_in_the_cr_cri_group():

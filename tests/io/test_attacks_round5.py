@@ -191,3 +191,32 @@ def test_a_column_outside_the_contract_is_dropped_whatever_its_number_format(dro
     book.worksheets()[0].write_number(2, frame.columns.index("cd19_pct"), 0.963, book.add_format({"num_format": "0%"}))
     book.close()
     assert "row 3, column K (Excel column), value '0.963': cell(s) formatted as a percentage" in _refused(path)
+
+
+@pytest.mark.parametrize(
+    ("code", "missing"),
+    [
+        ("d-mmm", "year"),
+        ("mm", "year"),  # a month alone: let through until a red team tried it
+        ("[$-409]d-mmm;@", "year"),
+        ("mmm-yyyy", "day"),
+        ("dd-mmm-yyyy", None),
+        ("dd/mm/bbbb", None),  # Thailand's Buddhist era: refused as yearless until 2026-12-01
+        ('[$-ja-JP]ggge"年"m"月"d"日"', None),  # Japan's era year
+        ("e-mm-dd", None),
+        ("h:mm", None),
+        ("[h]:mm:ss", None),
+        ("mm:ss", None),
+        ("h:mm AM/PM", None),
+        ("General", None),
+        ("0.00E+00", None),  # a number's format: its E is no era
+        ("0%", None),
+    ],
+)
+def test_which_part_of_a_date_a_format_leaves_out(code, missing):
+    """Excel's format codes as an XLSX holds them: a year is y, or an era year (e with
+    g, Japan's; b or bbbb, Thailand's); a code with digit placeholders is a number's; a
+    time's m is minutes."""
+    from trial_outcomes.io.readers import _date_part_missing
+
+    assert _date_part_missing(code) == missing

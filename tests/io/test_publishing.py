@@ -111,6 +111,10 @@ def test_a_cut_whose_manifest_cannot_be_read_is_not_replaced_without_a_reason(tm
     assert superseding.manifest_entry() == {
         "supersedes": {"version": "v001", "drop_sha256": UNKNOWN_DROP, "reason": "manifest lost in a copy"}
     }
+    for missing in (None, "", "  "):  # a red team's null hash let another drop replace the cut, unrecorded
+        manifest.write_text(json.dumps({**json.loads(text), "data_drop": {"sha256": missing}}))
+        with pytest.raises(UnreadablePublication):
+            plan_publication(out, CUT, "d2" * 32)
     manifest.unlink()
     with pytest.raises(UnreadablePublication):
         plan_publication(out, CUT, "d2" * 32)

@@ -63,12 +63,18 @@ def trapezoid(days: list[int], values: list[float]) -> float:
 ADSL_COLUMNS = ("USUBJID", "SAFFL", "TRTSDT", "DTHDT", "CRFL", "D28PNDFL", "ATTRENDT", "TR02SDT")
 
 
+#: infusions within this many days of the first are one fractionated dose, not a re-infusion
+SPLIT_DOSE_DAYS = 7
+
+
 def _first_product_end() -> pl.Expr:
     """The day the first product's kinetics stop being its own: the first HSCT or new
     anti-leukaemia therapy (``ATTRENDT``: conditioning or another therapy acts on the
-    cells) or a second infusion (``TR02SDT``: its expansion is the new product's), the
-    earlier; null when neither."""
-    return pl.min_horizontal("ATTRENDT", "TR02SDT")
+    cells) or a re-infusion (``TR02SDT`` more than ``SPLIT_DOSE_DAYS`` after day 0: its
+    expansion is the new product's; a second infusion on day 1, a split dose, is the
+    first product's, which a red team's drop lost whole), the earlier; null when neither."""
+    reinfused = pl.when(pl.col("TR02SDT") > pl.col("TRTSDT") + pl.duration(days=SPLIT_DOSE_DAYS)).then("TR02SDT")
+    return pl.min_horizontal("ATTRENDT", reinfused)
 
 
 def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = None) -> pl.DataFrame:
@@ -83,7 +89,10 @@ def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = Non
     (CR or CRi by day 28, ``CRFL``: until 2026-11-30 ``CR28FL``, CR alone, which put a
     CRi among the non-responders under the label "CR/CRi by day 28").
     A subject alive whose day 28 is after the cut, the window not closed by the end above,
-    has no Cmax, Tmax or AUC yet (a partial window would understate them)."""
+    has no Cmax, Tmax or AUC yet (a partial window would understate them); nor has one
+    whose end above falls on or before day 28 (a new therapy on day 8 left an AUC of days
+    0-7 among the non-responders', whom early new therapy concerns most: 5,580 for
+    374,675), nor one every sample of which is set aside (listed, with no sample used)."""
     infused = adsl.filter(pl.col("SAFFL") == "Y").select(
         "USUBJID", "CRFL", "D28PNDFL", "TRTSDT", "DTHDT", _first_product_end().alias("ENDDT")
     )
@@ -93,11 +102,8 @@ def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = Non
         .with_columns(((pl.col("ENDDT").is_null()) | (pl.col("ADT") < pl.col("ENDDT"))).alias("own"))
         .sort("USUBJID", "ADY")
     )
-    aside = dict(samples.group_by("USUBJID").agg((~pl.col("own")).sum().cast(pl.Int64)).iter_rows())
-    grouped = (
-        samples.filter("own")
-        .group_by("USUBJID", maintain_order=True)
-        .agg(pl.col("ADY"), pl.col("AVAL"), pl.col("BLQFL"))
+    grouped = samples.group_by("USUBJID", maintain_order=True).agg(
+        pl.col("ADY").filter("own"), pl.col("AVAL").filter("own"), pl.col("BLQFL").filter("own"), pl.len().alias("n")
     )
     response = {r["USUBJID"]: r for r in infused.iter_rows(named=True)}
     rows = []
@@ -109,16 +115,19 @@ def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = Non
         auc = trapezoid([d for d, _ in early], [v for _, v in early]) if len(early) >= 2 else None
         tlast = max((d for d, v in zip(r["ADY"], quantified, strict=True) if v > 0), default=None)
         subject = response[r["USUBJID"]]
-        ended = subject["DTHDT"] is not None or subject["ENDDT"] is not None  # by death, or by the end above
-        if cut is not None and not ended and (cut - subject["TRTSDT"]).days < AUC_END_DAY:
-            peak, tmax, auc = 0.0, None, None  # the window is open at the cut
+        end = subject["ENDDT"]
+        cut_short = end is not None and (end - subject["TRTSDT"]).days <= AUC_END_DAY
+        ended = subject["DTHDT"] is not None or end is not None  # by death, or by the end above
+        window_open = cut is not None and not ended and (cut - subject["TRTSDT"]).days < AUC_END_DAY
+        if window_open or cut_short or not r["ADY"]:
+            peak, tmax, auc = 0.0, None, None  # the window is open at the cut, or not the first product's whole
         group = "Pending" if subject["D28PNDFL"] == "Y" else RESPONSE_GROUPS[0 if subject["CRFL"] == "Y" else 1]
         rows.append(
             {
                 "USUBJID": r["USUBJID"],
                 "response": group,
                 "n_samples": len(r["ADY"]),
-                "n_set_aside": aside[r["USUBJID"]],
+                "n_set_aside": r["n"] - len(r["ADY"]),
                 "cmax": peak if peak > 0 else None,
                 "tmax_day": tmax,
                 "auc_0_28": auc,

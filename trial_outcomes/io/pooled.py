@@ -11,6 +11,7 @@ import polars as pl
 
 from trial_outcomes.io.publishing import PublishRefused, current, published_cuts
 from trial_outcomes.provenance import sha256_file
+from trial_outcomes.text import first_of
 
 #: the files of a published cut the pooled analysis reads
 POOLED_INPUTS = ("adsl.parquet", "adtte.parquet")
@@ -63,11 +64,17 @@ def read_published_cut(trial: str, out_dir: Path, cut: str | None) -> PublishedC
     )
 
 
+#: what makes two ADSL rows of two trials one child: the identifier, consent, enrolment and age
+SAME_SUBJECT = ("USUBJID", "RFICDT", "ENRLDT", "AGE")
+
+
 def refuse_one_drop_twice(cuts: dict[str, PublishedCut]) -> None:
-    """Refuse to pool two trials whose cuts were made from one drop (``cuts``: trial ->
-    its cut): a portfolio whose two entries named one drop folder, or two output folders
-    published from one drop, pooled its subjects twice (a red team's pooled OS: n 228 and
-    68 events for 114 and 34, with narrower intervals)."""
+    """Refuse to pool two trials made from one drop, or sharing a subject: its identifier,
+    consent and enrolment dates and age the same in both (``cuts``: trial -> its cut). A
+    portfolio whose two entries named one drop folder, or two output folders published
+    from one drop, pooled its subjects twice (a red team's pooled OS: n 228 and 68 events
+    for 114 and 34, with narrower intervals); so did two exports of one trial differing in
+    a byte (a corrected record: n 226, 66 events), which the drop's hash cannot see."""
     seen: dict[str, str] = {}
     for trial, cut in cuts.items():
         if cut.drop_sha256 in seen:
@@ -77,3 +84,17 @@ def refuse_one_drop_twice(cuts: dict[str, PublishedCut]) -> None:
                 "check each trial's data and out in the portfolio file"
             )
         seen[cut.drop_sha256] = trial
+    names = list(cuts)
+    for a, first in enumerate(names):
+        for second in names[a + 1 :]:
+            keys = [c for c in SAME_SUBJECT if c in cuts[first].adsl.columns and c in cuts[second].adsl.columns]
+            if "USUBJID" not in keys:
+                continue
+            both = cuts[first].adsl.select(keys).join(cuts[second].adsl.select(keys), on=keys, nulls_equal=True)
+            if both.height:
+                shown = first_of(sorted(both["USUBJID"].cast(pl.String).to_list()), 5)
+                raise PooledInputError(
+                    f"trials {first} and {second} share {both.height} subject(s) ({shown}: the same identifier, "
+                    "consent and enrolment dates and age in both): pooling them would count them twice; are they "
+                    "two exports of one trial? check each trial's data and out in the portfolio file"
+                )

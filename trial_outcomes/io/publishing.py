@@ -293,6 +293,8 @@ def current(out_dir: Path, cut: str) -> Published | None:
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         drop = manifest["data_drop"]["sha256"]
+        if not isinstance(drop, str) or not drop.strip():
+            raise ValueError("no drop hash")  # null or "" let another drop replace the cut, unrecorded
     except (OSError, ValueError, KeyError, TypeError):
         # it was taken for a cut never published: a red team's half-written manifest let
         # another drop replace the cut without --supersede, and without a word in the audit trail

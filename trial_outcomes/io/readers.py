@@ -701,13 +701,22 @@ _BUILTIN_PARTIAL_DATES = {16: "d-mmm", 17: "mmm-yy"}
 
 def _date_part_missing(code: str) -> str | None:
     """The part of a date a number format does not show: "day" (``mmm-yyyy``, ``yyyy``,
-    ``mmmm yyyy``: a year and no day), "year" (``d-mmm``, ``dd/mm``, ``mmm d``: a day or a
-    month name and no year), else None (a full date, a time, a plain number). Quoted text,
-    escapes and ``[...]`` parts are set aside."""
-    plain = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code).lower().split(";")[0]
-    if "y" in plain:
+    ``mmmm yyyy``: a year and no day), "year" (``d-mmm``, ``dd/mm``, ``mmm d``, ``mm``: a
+    day or a month and no year), else None (a full date, a time, a number, ``General``).
+    Quoted text, escapes, ``[...]`` parts (a locale, a colour) and the word General are set
+    aside. A year is ``y``, or an era's: ``e`` (with ``g``, Japan's) and ``b``/``bbbb``
+    (Thailand's Buddhist era): a red team's ``dd/mm/bbbb`` was refused as yearless. A code
+    with digit placeholders (``0.00E+00``) is a number's, and a time (``h``, ``s``) is no
+    date; its ``m`` is minutes."""
+    plain = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code).lower().split(";")[0].replace("general", "")
+    if any(ch in plain for ch in "0#?"):
+        return None
+    year = any(ch in plain for ch in "yeb")
+    if year:
         return None if "d" in plain else "day"
-    return "year" if "d" in plain or "mmm" in plain else None
+    if "h" in plain or "s" in plain:
+        return None
+    return "year" if "d" in plain or "m" in plain else None
 
 
 def _number_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], dict[int, str]]:

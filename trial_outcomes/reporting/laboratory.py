@@ -225,11 +225,14 @@ def _set_aside(params: pl.DataFrame) -> list[Paragraph]:
     later = params.filter(pl.col("n_set_aside") > 0)
     if not later.height:
         return []
+    none = int((later["n_samples"] == 0).sum())
     return [
         Paragraph(
             f"{later.height} of {params.height} subjects have {int(later['n_set_aside'].sum())} transgene samples "
-            "from an HSCT, a new therapy or a second infusion on; they are not used, so Tlast is the last "
-            "quantifiable day before it (kinetics.csv n_set_aside).",
+            "from an HSCT, a new therapy or a re-infusion (more than 7 days after the first) on; they are not "
+            "used, so Tlast is the last quantifiable day before it, and where that came by day 28 Cmax, Tmax and "
+            "the AUC are not evaluable (kinetics.csv n_set_aside)"
+            + (f"; {none} of them have no sample before it." if none else "."),
             "note",
         )
     ]

@@ -398,6 +398,8 @@ def kinetics_spec(adpc: pl.DataFrame, params: pl.DataFrame) -> SpaghettiSpec:
         if group not in groups:
             continue
         own = part.head(used[str(sid[0])])
+        if not own.height:
+            continue  # every sample set aside: none is the first product's
         profiles.append(
             Profile(
                 groups.index(group),
