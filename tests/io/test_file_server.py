@@ -76,6 +76,9 @@ def test_an_encoded_hidden_folder_and_a_link_out_of_the_outputs_are_not_served(t
             "/2023-12-31/",
         ):
             assert _status(base + path) == 404, path
+        with urllib.request.urlopen(f"{base}/", timeout=5) as listing:
+            names = listing.read().decode()
+        assert "2024-03-31" in names and ".storage" not in names and ".versions" not in names
     finally:
         server.shutdown()
         server.server_close()

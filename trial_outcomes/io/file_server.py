@@ -13,6 +13,8 @@ beside them. The server stops with the UI."""
 
 from __future__ import annotations
 
+import html
+import io
 import os
 import threading
 from collections.abc import Sequence
@@ -43,6 +45,26 @@ class _ReadOnly(SimpleHTTPRequestHandler):
             return True
         real = Path(os.path.realpath(self.translate_path(self.path)))
         return not any(real == folder or real.is_relative_to(folder) for folder in self.folders)
+
+    def list_directory(self, path: str | os.PathLike[str]) -> io.BytesIO | None:
+        """A folder's entries, its hidden ones (``.versions``, ``.storage``) left out: the
+        standard listing named them (a red team read the names at the root)."""
+        try:
+            entries = sorted((p for p in Path(path).iterdir() if not p.name.startswith(".")), key=lambda p: p.name)
+        except OSError:
+            self.send_error(404, "not served")
+            return None
+        shown = unquote(self.path.split("?", 1)[0])
+        items = "".join(
+            f'<li><a href="{quote(p.name)}{"/" if p.is_dir() else ""}">{html.escape(p.name)}</a></li>' for p in entries
+        )
+        body = f"<!doctype html><title>{html.escape(shown)}</title><h1>{html.escape(shown)}</h1><ul>{items}</ul>"
+        data = body.encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        return io.BytesIO(data)
 
     def do_GET(self) -> None:
         if self._refused():
