@@ -246,3 +246,49 @@ def test_a_run_on_a_cut_that_is_not_a_date_fails_at_submission_with_one_line():
         ]
         assert failure.message.startswith("not started: data cut '2024-4-1' is not written YYYY-MM-DD")
         assert "\n" not in failure.message.strip() and "Traceback" not in failure.message
+
+
+def test_runs_of_one_output_folder_are_queued_one_at_a_time(tmp_path, monkeypatch):
+    """A red team's UI backfill of two cuts ran them at once: the later cut compared
+    itself with no cut and its listings marked every event NEW. The queue now tags a run
+    of a trial's cut with its resolved output folder (its run config's, else
+    TRIAL_OUT_DIR), which dagster.yaml lets run one at a time; a portfolio's run (its
+    trials' cuts ordered by its own runner) and a run without a cut are not tagged."""
+    from dagster._core.test_utils import create_run_for_test
+
+    from trial_outcomes.pipelines.coordinator import output_folder
+    from trial_outcomes.pipelines.instance import DEFAULT_YAML
+
+    assert '"trial/output_folder"' in DEFAULT_YAML
+    monkeypatch.setenv("TRIAL_OUT_DIR", str(tmp_path / "env-out"))
+    with dg.instance_for_test() as instance:
+        cut = {"dagster/partition": "2024-03-31"}
+        configured = {"resources": {"settings": {"config": {"out_dir": str(tmp_path / "mine")}}}}
+        assert output_folder(create_run_for_test(instance, job_name=ALL_JOB, tags=cut, run_config=configured)) == str(
+            (tmp_path / "mine").resolve()
+        )
+        assert output_folder(create_run_for_test(instance, job_name=ALL_JOB, tags=cut)) == str(tmp_path / "env-out")
+        portfolio = {**cut, "dagster/partition/trial": "a"}
+        assert output_folder(create_run_for_test(instance, job_name="portfolio_trials", tags=portfolio)) is None
+        assert output_folder(create_run_for_test(instance, job_name=ALL_JOB)) is None
+
+
+def test_the_alert_sensors_answer_for_the_asset_graphs_runs_too():
+    """A red team's boundary crossed in a run launched with "Materialize" on the asset
+    graph (Dagster's ``__ASSET_JOB``) was never announced: the sensors looked at the job
+    name alone. Each location answers for its data-cut job's and its asset job's runs, a
+    single trial's (no trial partition) or a portfolio's (a trial partition)."""
+    from trial_outcomes.pipelines.sensors import ASSET_JOB, alerted_runs
+
+    cut = {"dagster/partition": "2024-03-31"}
+    cell = {**cut, "dagster/partition/trial": "a", "dagster/partition/cut": "2024-03-31"}
+    single, portfolio = alerted_runs(ALL_JOB), alerted_runs("portfolio_trials", portfolio=True)
+    for job, tags, one, many in (
+        (ALL_JOB, cut, True, False),
+        (ASSET_JOB, cut, True, False),
+        ("portfolio_trials", cell, False, True),
+        (ASSET_JOB, cell, False, True),
+        ("pooled_analysis_job", {}, False, False),
+    ):
+        run = dg.DagsterRun(job_name=job, run_id="r", tags=tags)
+        assert (single(run), portfolio(run)) == (one, many), job

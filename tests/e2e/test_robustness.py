@@ -172,6 +172,8 @@ def test_the_dagster_instances_queue_one_run_per_cut(tmp_path):
             assert isinstance(instance.run_coordinator, CutCheckingRunCoordinator)
             assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
             assert per_cut in queue.tag_concurrency_limits, source.name
+            per_folder = {**per_cut, "key": "trial/output_folder"}  # a backfill's cuts, one after another
+            assert per_folder in queue.tag_concurrency_limits, source.name
             if "postgres" in source.name:
                 assert queue.max_concurrent_runs == 4
 

@@ -149,7 +149,16 @@ def published_cuts_table(out: Path) -> str:
     return "\n".join(rows)
 
 
-def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
+def not_in_this_run(run: dg.DagsterRun, steps: Sequence[str]) -> list[str]:
+    """The steps of the cut (its assets' ops) a run does not execute, named; empty for a
+    run of them all (``step_keys_to_execute`` None or every step)."""
+    planned = run.step_keys_to_execute
+    if planned is None:
+        return []
+    return sorted(set(steps) - set(planned))
+
+
+def build_published_cut(output_assets: Sequence[dg.AssetKey], steps: Sequence[str] = ()) -> dg.AssetsDefinition:
     """``published_cut``, after every asset that writes a published file (the assets
     tagged ``trial/output``, found by the definitions)."""
 
@@ -172,11 +181,29 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey]) -> dg.AssetsDefini
         settings = output_store.spec
         cut = settings.cut_key
         work = output_store.work_dir
+        # a re-execution of a failed run runs its failed steps only: the others were its first
+        # attempt's, on its drop (the portfolio's retry continues them in the lease's folder)
+        unselected = not_in_this_run(context.run, steps) if context.run.parent_run_id is None else []
+        if unselected:  # their stored values are another run's: another drop, plan or cut folder
+            raise dg.Failure(
+                description=f"publishing data cut {cut} needs every one of its assets materialized in one run; "
+                f"this run left out {len(unselected)} ({', '.join(unselected[:8])}"
+                f"{', ...' if len(unselected) > 8 else ''}), whose stored values are an earlier run's, perhaps "
+                "of another drop: materialize the whole cut (the job all_outcomes, or every asset)",
+                allow_retries=False,
+            )
         missing = [name for name in expected_files() if not (work / name).is_file()]
         if missing:
             raise dg.Failure(
                 description="publishing needs every output of the cut in this run (materialize the "
-                "whole job); missing: " + ", ".join(missing),
+                "whole job); missing: "
+                + ", ".join(missing)
+                + (
+                    ". A re-execution from failure of a run made in one process starts with an empty working "
+                    "folder (its first attempt's files are not kept): launch the whole cut again"
+                    if context.run.parent_run_id is not None and output_store.leased_by is None
+                    else ""
+                ),
                 allow_retries=False,
             )
         on_disk = drop_files(settings.data_dir)

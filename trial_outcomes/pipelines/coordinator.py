@@ -8,6 +8,9 @@ included). Configured in dagster.yaml's ``run_coordinator``."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from dagster._core.run_coordinator import QueuedRunCoordinator, SubmitRunContext
 from dagster._core.storage.dagster_run import DagsterRun
 
@@ -29,10 +32,36 @@ def cut_key_problem(run: DagsterRun) -> str | None:
     return None
 
 
+#: the output folder a run of one trial's cut publishes in: dagster.yaml lets one run per folder
+#: go at a time, so the cuts of a backfill run in date order, each compared with the one before
+OUT_FOLDER_TAG = "trial/output_folder"
+
+
+def output_folder(run: DagsterRun) -> str | None:
+    """The resolved output folder of a run of one trial's data cut (its run config's
+    ``out_dir``, else ``TRIAL_OUT_DIR``, else ``outputs``), or None for a run that is
+    not one (a portfolio's, whose trials' cuts run in order by its own runner)."""
+    if PARTITION_TAG not in run.tags or f"{PARTITION_TAG}/trial" in run.tags:
+        return None
+    config = run.run_config if isinstance(run.run_config, dict) else {}
+    settings = ((config.get("resources") or {}).get("settings") or {}).get("config") or {}
+    out = (settings.get("out_dir") if isinstance(settings, dict) else None) or os.environ.get(
+        "TRIAL_OUT_DIR", "outputs"
+    )
+    return str(Path(out).resolve())
+
+
 class CutCheckingRunCoordinator(QueuedRunCoordinator):
     def submit_run(self, context: SubmitRunContext) -> DagsterRun:
         problem = cut_key_problem(context.dagster_run)
         if problem is None:
+            folder = output_folder(context.dagster_run)
+            if folder is not None and OUT_FOLDER_TAG not in context.dagster_run.tags:
+                # two cuts of a backfill ran at once, and the later compared itself with no cut
+                self._instance.add_run_tags(context.dagster_run.run_id, {OUT_FOLDER_TAG: folder})
+                run = self._instance.get_run_by_id(context.dagster_run.run_id)
+                assert run is not None
+                return super().submit_run(SubmitRunContext(run, context.workspace))
             return super().submit_run(context)
         self._instance.report_run_failed(context.dagster_run, message=problem)
         run = self._instance.get_run_by_id(context.dagster_run.run_id)

@@ -71,7 +71,8 @@ def trial_assets() -> list[dg.AssetsDefinition]:
         drop_identity,
         *(a for a in derived if isinstance(a, dg.AssetsDefinition)),
     ]
-    return [*assets, build_published_cut(output_asset_keys(assets))]
+    steps = [a.node_def.name for a in assets]  # a run of a selection is refused at publishing
+    return [*assets, build_published_cut(output_asset_keys(assets), steps)]
 
 
 def build_definitions(settings: DropSettings | None = None, spec: RunSpec | None = None) -> dg.Definitions:

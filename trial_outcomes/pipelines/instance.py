@@ -38,6 +38,10 @@ concurrency:
         value:
           applyLimitPerUniqueValue: true
         limit: 1
+      - key: "trial/output_folder"
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
 """
 
 

@@ -122,8 +122,8 @@ def build_portfolio_definitions(portfolio: Portfolio | str | Path) -> dg.Definit
         # a crossed boundary of a (trial, cut), whoever launched it, is announced as a single
         # trial's is (a red team's portfolio run crossed the safety boundary and told no one)
         sensors=[
-            build_boundary_sensor(TRIALS_JOB, portfolio_alert_target(portfolio)),
-            build_alert_retry_sensor(TRIALS_JOB, portfolio_alert_target(portfolio)),
+            build_boundary_sensor(TRIALS_JOB, portfolio_alert_target(portfolio), portfolio=True),
+            build_alert_retry_sensor(TRIALS_JOB, portfolio_alert_target(portfolio), portfolio=True),
         ],
         resources={
             SETTINGS: PortfolioSettings(portfolio=str(portfolio.path)),

@@ -19,6 +19,7 @@ from trial_outcomes.assets.shared import (
     DROP_FINGERPRINT_TAG,
     RESULT_TAG,
     STOPPING_TAG,
+    TRIAL_DIMENSION,
     TRIGGER_TAG,
     DropSettings,
 )
@@ -242,7 +243,28 @@ def drop_alert_target(settings: DropSettings) -> AlertTarget:
     return lambda run: (run_notify(run, settings), _run_out_dir(run, settings))
 
 
-def build_boundary_sensor(job_name: str, target: AlertTarget) -> dg.SensorDefinition:
+#: the job Dagster makes of the assets: the UI's "Materialize" on the asset graph or an asset's
+#: page launches it, not the data-cut job
+ASSET_JOB = "__ASSET_JOB"
+
+
+def alerted_runs(job_name: str, portfolio: bool = False) -> Callable[[dg.DagsterRun], bool]:
+    """The runs a location's alert sensors answer for: its data-cut job's, and its asset
+    job's (a red team's boundary crossed in a run launched from the asset graph was never
+    announced: the sensors looked at ``job_name`` alone), of one trial (no trial partition)
+    or of a portfolio (a trial partition) as ``portfolio`` says: two locations sharing an
+    instance each answer for their own."""
+
+    def ours(run: dg.DagsterRun) -> bool:
+        in_portfolio = f"dagster/partition/{TRIAL_DIMENSION}" in run.tags
+        return run.job_name in (job_name, ASSET_JOB) and in_portfolio == portfolio
+
+    return ours
+
+
+def build_boundary_sensor(job_name: str, target: AlertTarget, portfolio: bool = False) -> dg.SensorDefinition:
+    ours = alerted_runs(job_name, portfolio)
+
     @dg.run_status_sensor(
         run_status=dg.DagsterRunStatus.SUCCESS,
         name="stopping_boundary_alert",
@@ -254,7 +276,7 @@ def build_boundary_sensor(job_name: str, target: AlertTarget) -> dg.SensorDefini
     )
     def stopping_boundary_alert(context: dg.RunStatusSensorContext) -> dg.SkipReason | None:
         run = context.dagster_run
-        if run.job_name != job_name or STOPPING_TAG not in run.tags:
+        if not ours(run) or STOPPING_TAG not in run.tags:
             return dg.SkipReason(f"run {run.run_id[:8]}: no boundary crossed")
         if not alert_pending(dict(run.tags), dt.datetime.now(dt.UTC)):
             return dg.SkipReason(f"run {run.run_id[:8]}: announced already ({run.tags[ANNOUNCED_TAG]})")
@@ -264,7 +286,9 @@ def build_boundary_sensor(job_name: str, target: AlertTarget) -> dg.SensorDefini
     return stopping_boundary_alert
 
 
-def build_alert_retry_sensor(job_name: str, target: AlertTarget) -> dg.SensorDefinition:
+def build_alert_retry_sensor(job_name: str, target: AlertTarget, portfolio: bool = False) -> dg.SensorDefinition:
+    ours = alerted_runs(job_name, portfolio)
+
     @dg.sensor(
         name="stopping_boundary_alert_retry",
         minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
@@ -274,10 +298,8 @@ def build_alert_retry_sensor(job_name: str, target: AlertTarget) -> dg.SensorDef
     )
     def stopping_boundary_alert_retry(context: dg.SensorEvaluationContext) -> dg.SkipReason:
         now = dt.datetime.now(dt.UTC)
-        runs = context.instance.get_runs(
-            filters=dg.RunsFilter(job_name=job_name, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=200
-        )
-        owed = [r for r in runs if alert_pending(dict(r.tags), now) and ANNOUNCED_TAG in r.tags]
+        runs = context.instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.SUCCESS]), limit=200)
+        owed = [r for r in runs if ours(r) and alert_pending(dict(r.tags), now) and ANNOUNCED_TAG in r.tags]
         for run in owed:
             _log_lines(context, announce_run(context.instance, run, *target(run)))
         return dg.SkipReason(f"{len(owed)} alert(s) retried" if owed else "no alert owed")
