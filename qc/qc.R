@@ -142,7 +142,9 @@ given_seen_to <- as.Date(opt("seen-to", as.character(cut)))
 drop_seen_to <- function() {
   if (is.na(drop_dir) || !dir.exists(drop_dir)) return(NA)
   info <- file.path(drop_dir, "drop_info.toml")
-  if (file.exists(info) && any(grepl("^[[:space:]]*extracted_on[[:space:]]*=", readLines(info, warn = FALSE)))) {
+  # the key bare or quoted ("extracted_on" = ...), as TOML allows
+  key <- "^(\ufeff)?[[:space:]]*[\"']?extracted_on[\"']?[[:space:]]*="
+  if (file.exists(info) && any(grepl(key, readLines(info, warn = FALSE, encoding = "UTF-8")))) {
     return(cut)
   }
   # the data contract's dates (docs/data-contract.md): a column outside it, an EDC's audit

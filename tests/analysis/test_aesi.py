@@ -124,3 +124,19 @@ def test_aesi_summary_counts_subjects_and_events_with_every_category():
     ) == (1, 2, 33.3)
     assert rows["IEC-associated HLH/MAS"]["n_grade3plus"] == 1
     assert rows["CRS"]["n_any"] == 0 and len(rows) == 7
+
+
+def test_a_day_the_drop_does_not_show_is_not_seen():
+    """Neutropenia grade 4 from day 2, unresolved in the drop. Cut on day 60 with the drop
+    showing day 60: unresolved at day 28, seen, so prolonged (CYTO28FL, the AESI). A
+    stale drop whose latest record is day 9, cut on day 60: day 28 is not shown, so
+    neither (a red team's BR-077 was "prolonged" this way; the sample's full drop
+    resolved it on day 20)."""
+    from tests.builders import day
+    from trial_outcomes.analysis.adae import derive_adae
+
+    t = Trial().enrol("S1").infuse("S1").ae("S1", "Neutrophil count decreased", 2, 4)
+    d = t.derive(60)
+    assert [(r["AESICAT"], r["CYTO28FL"]) for r in adae_rows(d)] == [("Prolonged cytopenia", "Y")]
+    stale = derive_adae(d.records, day(60), seen_to=day(9))
+    assert stale.select("AESICAT", "CYTO28FL").rows() == [(None, "N")]

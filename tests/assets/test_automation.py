@@ -252,8 +252,8 @@ def test_runs_of_one_output_folder_are_queued_one_at_a_time(tmp_path, monkeypatc
     """A red team's UI backfill of two cuts ran them at once: the later cut compared
     itself with no cut and its listings marked every event NEW. The queue now tags a run
     of a trial's cut with its resolved output folder (its run config's, else
-    TRIAL_OUT_DIR), which dagster.yaml lets run one at a time; a portfolio's run (its
-    trials' cuts ordered by its own runner) and a run without a cut are not tagged."""
+    TRIAL_OUT_DIR), which dagster.yaml lets run one at a time; a portfolio's cell by its
+    trial; a run without a cut is not tagged."""
     from dagster._core.test_utils import create_run_for_test
 
     from trial_outcomes.pipelines.coordinator import output_folder
@@ -268,8 +268,10 @@ def test_runs_of_one_output_folder_are_queued_one_at_a_time(tmp_path, monkeypatc
             (tmp_path / "mine").resolve()
         )
         assert output_folder(create_run_for_test(instance, job_name=ALL_JOB, tags=cut)) == str(tmp_path / "env-out")
-        portfolio = {**cut, "dagster/partition/trial": "a"}
-        assert output_folder(create_run_for_test(instance, job_name="portfolio_trials", tags=portfolio)) is None
+        portfolio = {**cut, "dagster/partition/trial": "a"}  # a UI backfill of trial a's cuts: one at a time
+        assert output_folder(create_run_for_test(instance, job_name="portfolio_trials", tags=portfolio)) == (
+            "portfolio trial a"
+        )
         assert output_folder(create_run_for_test(instance, job_name=ALL_JOB)) is None
 
 

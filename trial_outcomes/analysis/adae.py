@@ -44,7 +44,10 @@ def ae_duration_days(onset: pl.Expr, resolution: pl.Expr) -> pl.Expr:
 
 
 def derive_adae(
-    records: Records, cut: dt.date, spellings: Mapping[str, Mapping[str, str]] | None = None
+    records: Records,
+    cut: dt.date,
+    spellings: Mapping[str, Mapping[str, str]] | None = None,
+    seen_to: dt.date | None = None,
 ) -> pl.DataFrame:
     """One row per AE known at the cut: the verbatim term (``AETERM``) and the
     decoded one (``AEDECOD``: the preferred term for CRS and ICANS however the
@@ -54,7 +57,9 @@ def derive_adae(
     coded SOC; MedDRA's spelling of it), study days of onset and resolution (day 0 = infusion), duration,
     ``TRTEMFL`` with ``TRTEMRSN``, ``CRSFL``/``ICANSFL``, ``AESIFL``/``AESICAT``,
     ``CYTO28FL``/``CYTO90FL`` (grade >= 3 cytopenia unresolved at day 28 / 90, a day the
-    subject was seen: by the cut, alive, not withdrawn or lost), and
+    subject was seen: by the cut, or the last day the drop shows (``seen_to``: a stale drop's
+    latest record; a red team's unresolved neutropenia of day 2 was "prolonged" at a planned cut
+    45 days past a drop that reached day 9), alive, not withdrawn or lost), and
     ``WORSTFL`` marking one row with the subject's worst grade of that term among
     treatment-emergent AEs (the earliest such onset)."""
     # the record is scanned, joined and derived in one query: neither the record whole nor its
@@ -123,7 +128,7 @@ def derive_adae(
             pl.when(~emergent).then(not_emergent_reason(pl.col("onset_date"))).alias("TRTEMRSN"),
             yn_flag(is_crs(pl.col("term"))).alias("CRSFL"),
             yn_flag(is_icans(pl.col("term"))).alias("ICANSFL"),
-            study_day(pl.min_horizontal(pl.lit(cut), pl.col("_left"))).alias("_seen_day"),
+            study_day(pl.min_horizontal(pl.lit(min(cut, seen_to or cut)), pl.col("_left"))).alias("_seen_day"),
         )
         .collect()
     )

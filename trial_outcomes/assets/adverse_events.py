@@ -53,7 +53,7 @@ def adae(settings: Run, cut_records: TrialDrop) -> Iterator[Any]:
     new therapy; later AEs stay with TRTEMFL = N and the reason), CRS/ICANS flags,
     AESI flag and category, prolonged-cytopenia flags (day 28, day 90) and the
     worst-grade flag."""
-    table = derive_adae(cut_records.records, cut_records.cut, cut_records.spellings)
+    table = derive_adae(cut_records.records, cut_records.cut, cut_records.spellings, cut_records.seen_to)
     counts = {
         "treatment-emergent": int((table["TRTEMFL"] == "Y").sum()),
         "after the treatment-emergent window": int((table["TRTEMFL"] == "N").sum()),

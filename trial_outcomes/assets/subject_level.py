@@ -157,13 +157,15 @@ def response_summary(settings: Run, adsl: pl.DataFrame) -> Iterator[Any]:
     domain="monitoring",
     ins=reading(adsl=conduct_rules.ADSL_COLUMNS, adrs=conduct_rules.ADRS_COLUMNS),
 )
-def conduct(settings: Run, adsl: pl.DataFrame, adrs: pl.DataFrame) -> Iterator[Any]:
+def conduct(settings: Run, cut_records: TrialDrop, adsl: pl.DataFrame, adrs: pl.DataFrame) -> Iterator[Any]:
     """Trial conduct and data currency at the cut: accrual by quarter against the plan's
     `[conduct]`, enrolment and time to infusion by site, disease assessments overdue by
     the visit schedule (D14 to M12, then every 6 months), CR/CRi assessments without MRD."""
     conduct_plan = settings.plan.conduct
+    # due and overdue as of the last day the drop shows (a stale drop's latest record): a
+    # planned cut after it listed day-28 visits overdue of subjects the efficacy set calls pending
     tables = conduct_rules.conduct_summary(
-        adsl, adrs, settings.cut, conduct_plan.target_enrolment, conduct_plan.accrual_months
+        adsl, adrs, cut_records.seen_to, conduct_plan.target_enrolment, conduct_plan.accrual_months
     )
     yield from published(
         "conduct",

@@ -39,10 +39,14 @@ OUT_FOLDER_TAG = "trial/output_folder"
 
 def output_folder(run: DagsterRun) -> str | None:
     """The resolved output folder of a run of one trial's data cut (its run config's
-    ``out_dir``, else ``TRIAL_OUT_DIR``, else ``outputs``), or None for a run that is
-    not one (a portfolio's, whose trials' cuts run in order by its own runner)."""
-    if PARTITION_TAG not in run.tags or f"{PARTITION_TAG}/trial" in run.tags:
+    ``out_dir``, else ``TRIAL_OUT_DIR``, else ``outputs``); for a portfolio's cell, its
+    trial (whose cuts share the trial's folder: a UI backfill of a trial's cuts ran them
+    at once); None for a run without a cut."""
+    if PARTITION_TAG not in run.tags:
         return None
+    trial = run.tags.get(f"{PARTITION_TAG}/trial")
+    if trial is not None:
+        return f"portfolio trial {trial}"
     config = run.run_config if isinstance(run.run_config, dict) else {}
     settings = ((config.get("resources") or {}).get("settings") or {}).get("config") or {}
     out = (settings.get("out_dir") if isinstance(settings, dict) else None) or os.environ.get(
