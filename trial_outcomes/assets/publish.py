@@ -177,7 +177,8 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey], steps: Sequence[st
         files unchanged since the run read them; `manifest.json` and a copy of the
         analysis plan are written; the cut then shows the new version, in one
         atomic step (earlier versions stay under `.versions/`). A failed run never
-        reaches this step, so nothing it made is published."""
+        reaches this step, so nothing it made is published; nor does a run of a
+        selection of the cut's assets (the values it left out are an earlier run's)."""
         settings = output_store.spec
         cut = settings.cut_key
         work = output_store.work_dir
