@@ -40,6 +40,9 @@ pytestmark = pytest.mark.slow
 CUTS = ("2023-12-31", "2024-03-31")
 KILL_CUT = "2024-01-31"
 SIZES = (40, 30, 50, 24)
+#: published, or published with a stopping boundary crossed: trials 3 and 4 cross Simon's
+#: futility boundary at both cuts, which `portfolio run` now says with exit 3 (it said 0)
+PUBLISHED = (0, 3)
 TRIALS = [f"trial-{k}" for k in range(1, 5)]
 
 
@@ -193,13 +196,13 @@ def test_four_trials_two_cuts_and_the_pool_on_celery_equal_the_in_process_run(po
     started = time.perf_counter()
     done = _cli("portfolio", "run", "--portfolio", str(portfolios["celery"]), *cuts, home=portfolios["celery_home"])
     celery_seconds = time.perf_counter() - started
-    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert done.returncode in PUBLISHED, done.stdout + done.stderr[-3000:]
     assert "9 of 9 runs published with the celery executor" in done.stdout, done.stdout
     started = time.perf_counter()
     here = _cli(
         "portfolio", "run", "--portfolio", str(portfolios["in_process"]), *cuts, home=portfolios["process_home"]
     )
-    assert here.returncode == 0, here.stdout + here.stderr[-3000:]
+    assert here.returncode in PUBLISHED, here.stdout + here.stderr[-3000:]
     print(f"celery {celery_seconds:.0f} s, in process {time.perf_counter() - started:.0f} s")
 
     celery_out, process_out = portfolios["celery"].parent / "published", portfolios["in_process"].parent / "published"
@@ -292,7 +295,7 @@ def _failed_cleanly_then_retried(portfolios: dict[str, Any], trial: str, failed_
     assert lease_holder(out, KILL_CUT) == failed_run  # held by a run that ended: free for the next run
 
     retry = _cli("portfolio", "retry", failed_run, "--portfolio", str(portfolios["celery"]), home=celery_home)
-    assert retry.returncode == 0, retry.stdout + retry.stderr[-3000:]
+    assert retry.returncode in PUBLISHED, retry.stdout + retry.stderr[-3000:]
     assert lease_holder(out, KILL_CUT) is None  # publishing gave the lease back
     here = _cli(
         "portfolio",
@@ -306,7 +309,7 @@ def _failed_cleanly_then_retried(portfolios: dict[str, Any], trial: str, failed_
         "--no-pooled",
         home=portfolios["process_home"],
     )
-    assert here.returncode == 0, here.stdout + here.stderr[-3000:]
+    assert here.returncode in PUBLISHED, here.stdout + here.stderr[-3000:]
     _same_tree(out / KILL_CUT, portfolios["in_process"].parent / "published" / trial / KILL_CUT)
 
 
