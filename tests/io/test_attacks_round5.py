@@ -72,20 +72,27 @@ def test_a_workbook_saved_as_strict_open_xml_is_refused_not_read_unchecked(drop)
     assert _typed(path).height == _enrolment(drop).height
 
 
+def _enrol_date_formatted(drop, fmt):
+    """enrolment.xlsx with the fourth subject's enrol_date (Excel row 5, column D)
+    written as a date cell in number format ``fmt``: the path and the date written."""
+    frame = _enrolment(drop)
+    path = drop / "enrolment.xlsx"
+    book = _workbook(path, frame)
+    style = book.add_format({"num_format": fmt})
+    enrolled = dt.datetime.fromisoformat(frame["enrol_date"][3])
+    book.worksheets()[0].write_datetime(4, frame.columns.index("enrol_date"), enrolled, style)
+    book.close()
+    return path, enrolled
+
+
 @pytest.mark.parametrize("shown", ["mmm-yyyy", "yyyy", "mmmm yyyy", 17])
 def test_a_date_cell_formatted_without_its_day_is_refused_as_a_partial_date(drop, shown):
     """A death typed "Nov-2021" is stored by Excel as 1 November, shown as Nov-2021: a red
     team's DTHDT 2021-11-01 for 2021-11-27 moved OS and 13 tables. Row 5 of the sheet
     (Excel row 5, the fourth subject), column D (enrol_date). Built-in format 17 is
     ``mmm-yy``. A full date format on the same cell is read."""
-    frame = _enrolment(drop)
-    path = drop / "enrolment.xlsx"
     for fmt, refused in ((shown, True), ("dd-mmm-yyyy", False)):
-        book = _workbook(path, frame)
-        style = book.add_format({"num_format": fmt})
-        enrolled = dt.datetime.fromisoformat(frame["enrol_date"][3])
-        book.worksheets()[0].write_datetime(4, frame.columns.index("enrol_date"), enrolled, style)
-        book.close()
+        path, enrolled = _enrol_date_formatted(drop, fmt)
         if refused:
             message = _refused(path)
             assert "enrolment.xlsx, row 5, column D (Excel column)" in message
@@ -100,14 +107,8 @@ def test_a_date_cell_formatted_without_its_year_is_refused(drop, shown):
     year it was typed, shown as 5-Mar: the year read may not be the year meant. Built-in
     format 16 is ``d-mmm``. A time format (``h:mm``) on the same column is not a date
     format and does not refuse it; a full date format is read."""
-    frame = _enrolment(drop)
-    path = drop / "enrolment.xlsx"
     for fmt, refused in ((shown, True), ("h:mm", False), ("dd-mmm-yyyy", False)):
-        book = _workbook(path, frame)
-        style = book.add_format({"num_format": fmt})
-        enrolled = dt.datetime.fromisoformat(frame["enrol_date"][3])
-        book.worksheets()[0].write_datetime(4, frame.columns.index("enrol_date"), enrolled, style)
-        book.close()
+        path, enrolled = _enrol_date_formatted(drop, fmt)
         if refused:
             message = _refused(path)
             assert "enrolment.xlsx, row 5, column D (Excel column)" in message
