@@ -138,14 +138,14 @@ def test_two_trials_published_from_one_drop_are_not_pooled() -> None:
     pooled analysis refuses, naming both trials; different drops pool."""
     import polars as pl
 
-    from trial_outcomes.io.pooled import PooledInputError, PublishedCut, refuse_one_drop_twice
+    from trial_outcomes.io.pooled import PooledInputError, PublishedCut, refuse_counting_twice
 
     def cut(drop: str) -> PublishedCut:
         return PublishedCut("2024-03-31", "v001", "m" * 64, drop, pl.DataFrame(), pl.DataFrame())
 
-    refuse_one_drop_twice({"ped-ball": cut("a" * 64), "adult": cut("b" * 64)})
+    refuse_counting_twice({"ped-ball": cut("a" * 64), "adult": cut("b" * 64)})
     with pytest.raises(PooledInputError, match="trials ped-ball and copy were published from one drop"):
-        refuse_one_drop_twice({"ped-ball": cut("a" * 64), "adult": cut("b" * 64), "copy": cut("a" * 64)})
+        refuse_counting_twice({"ped-ball": cut("a" * 64), "adult": cut("b" * 64), "copy": cut("a" * 64)})
 
 
 def test_two_trials_sharing_a_subject_are_not_pooled() -> None:
@@ -158,13 +158,13 @@ def test_two_trials_sharing_a_subject_are_not_pooled() -> None:
 
     import polars as pl
 
-    from trial_outcomes.io.pooled import PooledInputError, PublishedCut, refuse_one_drop_twice
+    from trial_outcomes.io.pooled import PooledInputError, PublishedCut, refuse_counting_twice
 
     def cut(drop: str, ages: list[float]) -> PublishedCut:
         day = dt.date(2021, 1, 4)
         adsl = pl.DataFrame({"USUBJID": ["BR-001", "BR-002"], "RFICDT": [day] * 2, "ENRLDT": [day] * 2, "AGE": ages})
         return PublishedCut("2024-03-31", "v001", "m" * 64, drop, adsl, pl.DataFrame())
 
-    refuse_one_drop_twice({"a": cut("a" * 64, [9.0, 12.0]), "b": cut("b" * 64, [7.0, 15.0])})
+    refuse_counting_twice({"a": cut("a" * 64, [9.0, 12.0]), "b": cut("b" * 64, [7.0, 15.0])})
     with pytest.raises(PooledInputError, match=r"trials a and b share 1 subject\(s\) \(BR-002"):
-        refuse_one_drop_twice({"a": cut("a" * 64, [9.0, 12.0]), "b": cut("b" * 64, [7.0, 12.0])})
+        refuse_counting_twice({"a": cut("a" * 64, [9.0, 12.0]), "b": cut("b" * 64, [7.0, 12.0])})

@@ -13,7 +13,7 @@ from trial_outcomes.assets.files import contract_problems
 from trial_outcomes.assets.shared import OWNERS, code_version
 from trial_outcomes.contracts import POOLED_OUTPUTS
 from trial_outcomes.io.outputs import Table, ToPublish
-from trial_outcomes.io.pooled import PooledInputError, read_published_cut, refuse_one_drop_twice
+from trial_outcomes.io.pooled import PooledInputError, read_published_cut, refuse_counting_twice
 from trial_outcomes.io.store import PooledStore
 from trial_outcomes.portfolio import Portfolio
 from trial_outcomes.provenance import code_version as git_version
@@ -29,7 +29,7 @@ POOLED_IO = "pooled_io_manager"
 def read_trials(portfolio: Portfolio) -> list[TrialCut]:
     """Each trial's cut to pool, in the portfolio's order."""
     cuts = {t.id: read_published_cut(t.id, t.out, portfolio.pooled.cuts.get(t.id)) for t in portfolio.trials}
-    refuse_one_drop_twice(cuts)
+    refuse_counting_twice(cuts)
     out = []
     for trial in portfolio.trials:
         cut = cuts[trial.id]

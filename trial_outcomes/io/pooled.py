@@ -68,7 +68,7 @@ def read_published_cut(trial: str, out_dir: Path, cut: str | None) -> PublishedC
 SAME_SUBJECT = ("USUBJID", "RFICDT", "ENRLDT", "AGE")
 
 
-def refuse_one_drop_twice(cuts: dict[str, PublishedCut]) -> None:
+def refuse_counting_twice(cuts: dict[str, PublishedCut]) -> None:
     """Refuse to pool two trials made from one drop, or sharing a subject: its identifier,
     consent and enrolment dates and age the same in both (``cuts``: trial -> its cut). A
     portfolio whose two entries named one drop folder, or two output folders published

@@ -24,6 +24,8 @@ import json
 import os
 import re
 import shutil
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -461,9 +463,6 @@ def interrupts_deferred() -> Iterator[list[int]]:
     "nothing was published" of a cut that showed its new version, and lost its alert (a
     red team's SIGINT at the link's change). A second signal is held too; SIGKILL is not
     a signal a process can hold."""
-    import signal
-    import threading
-
     received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield received
