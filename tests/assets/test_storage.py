@@ -182,6 +182,7 @@ def test_one_asset_rematerialized_alone_reads_its_inputs_from_disk(drop, tmp_pat
 @pytest.mark.slow  # a partial run of the job
 def test_publishing_needs_every_output_of_the_run(drop, tmp_path):
     """Re-running only the report and published_cut cannot publish a partial set: the
+    step refuses, naming how many of the cut's assets the run left out, and the
     earlier version stays."""
     out = tmp_path / "out"
     result, cut = materialize_cut(drop, out)
@@ -198,10 +199,9 @@ def test_publishing_needs_every_output_of_the_run(drop, tmp_path):
     )
     assert not partial.success
     (failure,) = partial.get_step_failure_events()
-    assert (
-        "publishing needs every output of the cut in this run"
-        in failure.step_failure_data.user_failure_data.description
-    )
+    said = failure.step_failure_data.user_failure_data.description
+    assert f"publishing data cut {cut} needs every one of its assets materialized in one run" in said
+    assert "materialize the whole cut" in said
     assert (out / cut / "manifest.json").read_bytes() == before
 
 
