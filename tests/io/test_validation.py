@@ -9,6 +9,7 @@ import pytest
 
 from trial_outcomes.analysis.terms import counted_spellings
 from trial_outcomes.io.validation import (
+    adverse_events_current,
     assessments_after_withdrawal,
     case_twins,
     cut_in_drop,
@@ -418,6 +419,38 @@ def test_an_ae_term_or_soc_written_another_way_is_named_with_the_spelling_it_is_
     assert "term 'FEBRILE NEUTROPENIA' counted as 'Febrile neutropenia' (adverse_events.csv row 4)" in query.finding
     assert "S1" not in query.finding
     assert spelling_variants(_records(), counted_spellings(_records())).is_empty()
+
+
+def test_an_ae_export_older_than_the_others_is_queried():
+    """S1's AE has onset 2021-01-22. S2, S3 and S4 are infused 2021-03-01, 03-10 and
+    03-20 (all after it) and S5 on 2021-05-20. By 2021-04-19 S2, S3 and S4 have had
+    their 30 days (03-31, 04-09 and 04-19 <= 04-19) with no AE: three, so queried, at
+    their infusion rows 3, 4 and 5. By 2021-04-18 only S2 and S3 have (S4's ends
+    04-19): two, not queried. S5 (followed to 06-19) is never among them by 06-01. An
+    AE of S4 on 2021-03-25 moves the latest onset past S2's, S3's and S4's infusions,
+    and S5 is not yet followed 30 days by 2021-06-01: no one, not queried."""
+    infused = [dict(subject_id="S1", ld_start_date=D(2021, 1, 15), infusion_date=D(2021, 1, 20))]
+    for subject, day in (("S2", D(2021, 3, 1)), ("S3", D(2021, 3, 10)), ("S4", D(2021, 3, 20)), ("S5", D(2021, 5, 20))):
+        infused.append(dict(subject_id=subject, ld_start_date=day - dt.timedelta(days=5), infusion_date=day))
+    records = _records(infusion=infused)
+    found = adverse_events_current(records, D(2021, 4, 19))
+    assert found.select("file", "row", "column", "value", "subject").rows() == [
+        ("infusion.csv", 3, "infusion_date", "2021-03-01", "S2"),
+        ("infusion.csv", 4, "infusion_date", "2021-03-10", "S3"),
+        ("infusion.csv", 5, "infusion_date", "2021-03-20", "S4"),
+    ]
+    assert "latest onset is 2021-01-22: 3 subjects infused after it" in found["rule"][0]
+    assert adverse_events_current(records, D(2021, 4, 18)).is_empty()
+    (query,) = drop_queries([], {}, found.head(0), found.head(0), found.head(0), found)
+    assert query.check == "adverse_events_current"
+    assert "infusion.csv rows 3, 4 and 5" in query.finding and "S2" not in query.finding
+    later = dict(subject_id="S4", ae_id="AE9", onset_date=D(2021, 3, 25), resolution_date=D(2021, 3, 27))
+    fresh = _records(
+        infusion=infused,
+        adverse_events=[*_records()["adverse_events"].drop("_source_file", "_source_row").to_dicts(), later],
+    )
+    assert adverse_events_current(fresh, D(2021, 6, 1)).is_empty()
+    assert adverse_events_current(_records(), D(2021, 6, 1)).is_empty()
 
 
 @pytest.mark.parametrize(

@@ -209,3 +209,23 @@ def test_the_guard_reads_embedded_figures_and_skips_other_images():
     text = readable_text(html)
     assert subjects_named(text, ["BR-007", "S1234"]) == ["BR-007"]
     assert subjects_named(html, ["BR-007", "S1234"]) == ["S1234"]  # what the raw HTML would have given
+
+
+def test_a_possibly_stale_ae_export_is_said_beside_the_stopping_rules():
+    """With the query ``adverse_events_current`` open, page 1 says, under "No stopping
+    boundary crossed", that the safety rule counts only the events the AE export holds;
+    without it, nothing is added."""
+    from trial_outcomes.io.records import DropQuery
+    from trial_outcomes.reporting.content import Paragraph
+    from trial_outcomes.reporting.summary import stopping_blocks
+
+    rules = pl.DataFrame({"rule": ["Safety"], "crossed": [False], "data": ["1/20 evaluable"], "boundary": ["b"]})
+
+    def texts(queries: tuple[DropQuery, ...]) -> list[tuple[str, str]]:
+        inp = SimpleNamespace(queries=queries, table=lambda name: rules, figures={})
+        return [(b.text, b.style) for b in stopping_blocks(inp) if isinstance(b, Paragraph)]  # type: ignore[arg-type]
+
+    assert texts(()) == [("No stopping boundary crossed at this cut.", "ok")]
+    stale = (DropQuery("adverse_events_current", "the adverse-event export's latest onset is ..."),)
+    (_, (said, style)) = texts(stale)
+    assert style == "alert" and "the safety rule counts only the events it holds" in said

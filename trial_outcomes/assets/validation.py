@@ -91,6 +91,14 @@ RULES: dict[str, tuple[Rule, str]] = {
             description="Each AE term and SOC is written one way: rows whose value differs from another only in "
             "case, spacing, punctuation or accents are listed, and counted under one spelling",
         ),
+        dg.AssetCheckSpec(
+            "adverse_events_current",
+            asset=DROP_KEY,
+            blocking=False,
+            description=f"The AE export is as current as the others: fewer than {validation.STALE_AE_SUBJECTS} "
+            f"subjects followed {validation.AE_WINDOW_DAYS} days after infusion, all after the export's latest "
+            "onset, with no adverse event at all",
+        ),
     ],
 )
 def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords) -> Iterator[Any]:
@@ -165,14 +173,22 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
     dropped = {r.file or record: r.dropped_columns for record, r in raw.items() if r.dropped_columns}
     spellings = counted_spellings(records)
     variants = validation.spelling_variants(records, spellings)
+    latest = latest_record(records)
+    # the last day the drop shows for the cut (TrialDrop.seen_to, before there is one)
+    seen_to = settings.cut if info.extracted_on is not None or latest is None else min(settings.cut, latest)
+    stale_ae = (  # a drop saying it has no AEs (drop_info.toml empty_files) is taken at its word
+        validation.adverse_events_current(records, seen_to)
+        if "adverse_events" not in info.empty_files
+        else validation.empty_problems()
+    )
     drop = TrialDrop(
         records=records,
         cut=settings.cut,
         files=dict(sorted(files.items())),
         absent=absent,
-        latest_record=latest_record(records),
+        latest_record=latest,
         extracted_on=info.extracted_on,
-        queries=validation.drop_queries(unread, dropped, after_withdrawal, isolated, variants),
+        queries=validation.drop_queries(unread, dropped, after_withdrawal, isolated, variants, stale_ae),
         spellings=spellings,
     )
     yield dg.Output(
@@ -216,6 +232,12 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         "one_spelling_per_value",
         variants,
         "AE terms and SOCs written more than one way, each counted under one spelling",
+        severity=dg.AssetCheckSeverity.WARN,
+    )
+    yield problems_check(
+        "adverse_events_current",
+        stale_ae,
+        "infusions followed with no adverse event after the AE export's latest onset",
         severity=dg.AssetCheckSeverity.WARN,
     )
 

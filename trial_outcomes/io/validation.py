@@ -616,6 +616,42 @@ def assessments_after_withdrawal(records: Records) -> pl.DataFrame:
     return _concat(out)
 
 
+#: the days after an infusion in which nearly every CAR-T recipient has an adverse event
+#: (CRS in most, cytopenias in nearly all): the safety rule's window
+AE_WINDOW_DAYS = 30
+#: how many infused subjects without any adverse event in that window, all after the AE
+#: export's latest onset, make the export look stale (at an AE rate of 80% within 30 days,
+#: three such subjects by chance has probability 0.008)
+STALE_AE_SUBJECTS = 3
+
+
+def adverse_events_current(records: Records, seen_to: dt.date) -> pl.DataFrame:
+    """The infusions of subjects whose first ``AE_WINDOW_DAYS`` days after infusion lie
+    wholly after the adverse-event export's latest onset and by ``seen_to`` (the last day
+    the drop shows for the cut), when there are ``STALE_AE_SUBJECTS`` or more: an AE
+    export older than the other files. Every later file fresh, ``seen_to`` is the cut;
+    a red team's drop whose AE file was last exported months before its assessments
+    counted five subjects followed 30 days as free of grade >= 4 CRS, and the safety
+    stopping rule with them. A query, not a refusal: the files may be right."""
+    onset = records["adverse_events"].lazy().select(pl.col("onset_date").max()).collect().item()
+    first = (
+        _narrow(records["infusion"], "infusion_date")
+        .sort("infusion_date")
+        .unique("subject_id", keep="first", maintain_order=True)
+    )
+    after = pl.col("infusion_date") > onset if onset is not None else pl.lit(True)
+    unseen = first.filter(after & (pl.col("infusion_date") + pl.duration(days=AE_WINDOW_DAYS) <= seen_to))
+    if unseen.height < STALE_AE_SUBJECTS:
+        return empty_problems()
+    latest = f"the adverse-event export's latest onset is {onset}" if onset else "the adverse-event export is empty"
+    rule = (
+        f"{latest}: {unseen.height} subjects infused after it and followed {AE_WINDOW_DAYS} days by {seen_to} have "
+        "no adverse event at all, which CAR-T recipients nearly always have; if the AE export is older than the "
+        "others, the AE tables and the safety stopping rule miss their events: export it again with the others"
+    )
+    return _concat([_problems(unseen, "infusion_date", pl.col("infusion_date"), rule)])
+
+
 def spelling_variants(records: Records, spellings: Mapping[str, Mapping[str, str]]) -> pl.DataFrame:
     """The rows whose AE term or SOC is counted under another spelling
     (``spellings``: ``analysis.terms.counted_spellings``), as findings naming the spelling
@@ -687,11 +723,13 @@ def drop_queries(
     after_withdrawal: pl.DataFrame,
     latest: pl.DataFrame,
     variants: pl.DataFrame | None = None,
+    stale_ae: pl.DataFrame | None = None,
 ) -> tuple[DropQuery, ...]:
     """The warnings on the whole drop as the report states them (``DropQuery``): files in
     the folder never read, columns outside the contract dropped unread (``dropped``: file
     -> columns), assessments after a withdrawal and an isolated latest date (the
-    findings of ``assessments_after_withdrawal`` and ``isolated_latest_date``)."""
+    findings of ``assessments_after_withdrawal`` and ``isolated_latest_date``), AE terms
+    written several ways and an AE export older than the others (``adverse_events_current``)."""
     queries = []
     if unread:
         queries.append(DropQuery("known_files", unread_files_finding(unread)))
@@ -710,6 +748,8 @@ def drop_queries(
         queries.append(DropQuery("latest_date_plausible", f"{latest['rule'][0]} ({rows_named(latest)})"))
     if variants is not None and variants.height:
         queries.append(DropQuery("one_spelling_per_value", spellings_finding(variants)))
+    if stale_ae is not None and stale_ae.height:
+        queries.append(DropQuery("adverse_events_current", f"{stale_ae['rule'][0]} ({rows_named(stale_ae)})"))
     return tuple(queries)
 
 

@@ -54,6 +54,14 @@ def stopping_blocks(inp: ReportInputs) -> list[Any]:
         )
     if crossed.is_empty():
         blocks.append(Paragraph("No stopping boundary crossed at this cut.", "ok"))
+    if any(q.check == "adverse_events_current" for q in inp.queries):  # said beside the rules it may move
+        blocks.append(
+            Paragraph(
+                "The AE export may be older than the others (a data query below): the safety rule counts only "
+                "the events it holds, and may be crossed by events not yet exported.",
+                "alert",
+            )
+        )
     blocks.append(
         Facts(
             "Stopping rules at this cut",
@@ -275,6 +283,7 @@ QUERY_TITLES = {
     "no_assessment_after_withdrawal": "disease assessments after a withdrawal or a loss to follow-up",
     "latest_date_plausible": "a latest date far from every other",
     "one_spelling_per_value": "AE terms or SOCs written more than one way, each counted under one spelling",
+    "adverse_events_current": "an AE export that may be older than the others",
 }
 
 
