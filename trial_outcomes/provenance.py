@@ -84,7 +84,45 @@ def _version(name: str) -> str | None:
 
 
 def environment() -> dict[str, Any]:
-    return {"python": platform.python_version(), "packages": {p: _version(p) for p in PACKAGES}}
+    return {
+        "python": platform.python_version(),
+        "packages": {p: _version(p) for p in PACKAGES},
+        "blas_kernels": blas_kernels(),
+    }
+
+
+#: the OpenBLAS each package bundles (its wheel's ``<package>.libs``) and how it names its kernel
+_OPENBLAS = (
+    ("numpy", "scipy_openblas_get_corename64_"),
+    ("scipy", "scipy_openblas_get_corename"),
+)
+
+
+@lru_cache(maxsize=1)
+def blas_kernels() -> dict[str, str | None]:
+    """The OpenBLAS kernel numpy's and scipy's linear algebra run on (``Haswell``,
+    ``SkylakeX``): chosen for the CPU at start, or by ``OPENBLAS_CORETYPE``. The models'
+    statistics (Cox, Fine-Gray, the PH residuals) differ in their 11th to 16th
+    significant digit between kernels, so the same drop, cut and code give the same bytes
+    on one kernel, not on every machine; the manifest says which. None where a package's
+    wheel bundles no OpenBLAS (a distribution's build)."""
+    import ctypes
+
+    out: dict[str, str | None] = {}
+    for package, symbol in _OPENBLAS:
+        out[package] = None
+        try:
+            module = __import__(package)
+            libs = Path(module.__file__ or "").resolve().parent.parent / f"{package}.libs"
+            for path in sorted(libs.glob("*openblas*")):
+                corename = getattr(ctypes.CDLL(str(path)), symbol, None)
+                if corename is not None:
+                    corename.restype = ctypes.c_char_p
+                    out[package] = corename().decode()
+                    break
+        except (ImportError, OSError, AttributeError):
+            pass
+    return out
 
 
 def sha256_file(path: Path) -> str:
