@@ -22,7 +22,7 @@ from trial_outcomes.io.publishing import (
     published_cuts,
     run_work_dir,
 )
-from trial_outcomes.io.writers import csv_bytes, write_csv
+from trial_outcomes.io.writers import csv_bytes, write_csv, write_parquet
 
 CUT = "2024-03-31"
 
@@ -288,3 +288,16 @@ def test_the_code_version_outside_a_checkout_is_the_source_hash(monkeypatch):
     assert provenance.short_version() == "0123456789-dirty"
     facts.update(git_commit="unknown", dirty=None)
     assert provenance.short_version() == "0.3.0 sha256:abababababab"
+
+
+def test_a_parquet_file_has_the_same_bytes_however_its_frame_is_chunked(tmp_path):
+    """600,000 rows written whole, and as two chunks of 300,000 or of 100,000 and
+    500,000 (a lazy query's result and a join's are chunked differently): one file.
+    Left to polars, the three gave three files."""
+    whole = pl.DataFrame({"AVAL": list(range(600_000))})
+    halves = pl.concat([whole[:300_000], whole[300_000:]], rechunk=False)
+    uneven = pl.concat([whole[:100_000], whole[100_000:]], rechunk=False)
+    assert halves.n_chunks() == uneven.n_chunks() == 2
+    written = [write_parquet(f, tmp_path / f"{i}.parquet").read_bytes() for i, f in enumerate((whole, halves, uneven))]
+    assert written[0] == written[1] == written[2]
+    assert pl.read_parquet(tmp_path / "1.parquet").equals(whole)

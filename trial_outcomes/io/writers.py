@@ -76,10 +76,22 @@ def atomic_write_with(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     return path
 
 
+#: rows per Parquet row group, stated: left to polars, a frame's row groups follow how
+#: its memory happens to be chunked, so one table written from a lazy query and from
+#: joins gave two files (ADLB at 100,000 subjects, 7.6 million rows, equal values)
+PARQUET_ROW_GROUP = 512 * 512
+
+
 def write_parquet(frame: pl.DataFrame, path: Path) -> Path:
-    """Parquet written whole, then renamed into place: same frame, same bytes. Written
-    straight to the file, never held as bytes (a million subjects' ADAE is 0.3 GB)."""
-    return atomic_write_with(path, lambda handle: frame.write_parquet(handle, compression="zstd", statistics=True))
+    """Parquet written whole, then renamed into place: same values, same bytes, however
+    the frame's memory is chunked. Written straight to the file, never held as bytes (a
+    million subjects' ADAE is 0.3 GB)."""
+    return atomic_write_with(
+        path,
+        lambda handle: frame.write_parquet(
+            handle, compression="zstd", statistics=True, row_group_size=PARQUET_ROW_GROUP
+        ),
+    )
 
 
 def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
