@@ -88,6 +88,9 @@ def ctcae_grade(test: str, value: pl.Expr, lln: float) -> pl.Expr:
 #: the ADSL columns ``derive_adlb`` reads
 ADLB_ADSL_COLUMNS = ("USUBJID", "TRTSDT", "LDSTDT", "ATTRENDT")
 #: the ADSL columns ``lab_subjects`` and ``lab_shifts`` read
+#: the ADLB columns the toxicity tables read (``lab_shifts``, ``lab_subjects``,
+#: ``igg_summary``): 7 of 15, at 100,000 subjects 7.6 million rows
+TOXICITY_ADLB_COLUMNS = ("USUBJID", "PARAMCD", "ADY", "AVAL", "ONTRTFL", "ABLFL", "ATOXGR")
 TOXICITY_ADSL_COLUMNS = (
     "USUBJID",
     "SAFFL",

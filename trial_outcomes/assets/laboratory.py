@@ -59,7 +59,12 @@ def adpc(settings: Run, adlb: pl.DataFrame) -> Iterator[Any]:
 LAB_FILES = ["lab_shifts.csv", "lab_subjects.csv", "igg_summary.csv", "bcell_curve.csv"]
 
 
-@_asset("lab_toxicity", LAB_FILES, {"polars", "csv"}, ins=reading(adsl=lab_rules.TOXICITY_ADSL_COLUMNS))
+@_asset(
+    "lab_toxicity",
+    LAB_FILES,
+    {"polars", "csv"},
+    ins=reading(adsl=lab_rules.TOXICITY_ADSL_COLUMNS, adlb=lab_rules.TOXICITY_ADLB_COLUMNS),
+)
 def lab_toxicity(
     settings: Run,
     cut_records: TrialDrop,
