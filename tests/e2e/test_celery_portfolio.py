@@ -107,7 +107,11 @@ def portfolios(tmp_path_factory: pytest.TempPathFactory, database: str) -> Itera
         "telemetry:\n  enabled: false\n"
     )
     (process_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    logs = [open(root / f"{name}.log", "w") for name in ("w1", "w2")]  # noqa: SIM115 - closed below
+    # names of their own too: a worker is the broker's ``name@host``, and a second worker of one
+    # name on the broker (another checkout's suite, a reviewer's) is refused its control queue
+    tag = uuid.uuid4().hex[:6]
+    names = (f"w1-{tag}", f"w2-{tag}")
+    logs = [open(root / f"{name}.log", "w") for name in names]  # noqa: SIM115 - closed below
     workers = [
         subprocess.Popen(
             [
@@ -126,17 +130,17 @@ def portfolios(tmp_path_factory: pytest.TempPathFactory, database: str) -> Itera
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        for name, log in zip(("w1", "w2"), logs, strict=True)
+        for name, log in zip(names, logs, strict=True)
     ]
     try:
         time.sleep(8)  # the workers connect to the broker
-        assert all(w.poll() is None for w in workers), (root / "w1.log").read_text()[-2000:]
+        assert all(w.poll() is None for w in workers), (root / f"{names[0]}.log").read_text()[-2000:]
         yield {
             "celery": celery,
             "in_process": in_process,
             "celery_home": celery_home,
             "process_home": process_home,
-            "workers": {"w1": workers[0].pid, "w2": workers[1].pid},
+            "workers": {names[0]: workers[0].pid, names[1]: workers[1].pid},
         }
     finally:
         for w in workers:
@@ -214,7 +218,7 @@ def test_four_trials_two_cuts_and_the_pool_on_celery_equal_the_in_process_run(po
 
     # steps ran on both workers, and steps of different runs at the same time
     steps = _step_records(portfolios["celery_home"])
-    assert {w.split("@")[0] for *_, w in steps} >= {"w1", "w2"}
+    assert {w.split("@")[0] for *_, w in steps} >= set(portfolios["workers"])
     overlapping = any(a[0] != b[0] and a[2] < b[3] and b[2] < a[3] for i, a in enumerate(steps) for b in steps[i + 1 :])
     assert overlapping, "no two steps of different runs overlapped in time"
 
