@@ -168,3 +168,34 @@ def test_two_trials_sharing_a_subject_are_not_pooled() -> None:
     refuse_counting_twice({"a": cut("a" * 64, [9.0, 12.0]), "b": cut("b" * 64, [7.0, 15.0])})
     with pytest.raises(PooledInputError, match=r"trials a and b share 1 subject\(s\) \(BR-002"):
         refuse_counting_twice({"a": cut("a" * 64, [9.0, 12.0]), "b": cut("b" * 64, [7.0, 12.0])})
+
+
+def test_a_run_keeps_the_plan_it_started_with(tmp_path: Path) -> None:
+    """Under celery each step makes the run specification again: the first pins the plan's
+    SHA-256 in the run's tags, a later step reading the same plan goes on, and one reading
+    the plan edited since (threshold 0.20 -> 0.05; a red team's cut then published rules
+    from one plan beside the manifest of the other) fails the run, naming both hashes."""
+    from types import SimpleNamespace
+
+    import dagster as dg
+
+    from trial_outcomes.assets.shared import PLAN_TAG, PortfolioSettings
+    from trial_outcomes.plan import DEFAULT_PLAN
+
+    plan = tmp_path / "plan.toml"
+    plan.write_text(DEFAULT_PLAN.read_text())
+    path = write(tmp_path, GOOD.replace('out = "published/ped"', 'out = "published/ped"\nplan = "plan.toml"'))
+    tagged: dict[str, str] = {}
+    run = SimpleNamespace(
+        run_id="r1", tags={"dagster/partition/trial": "ped-ball", "dagster/partition/cut": "2024-03-31"}
+    )
+    context = SimpleNamespace(run=run, instance=SimpleNamespace(add_run_tags=lambda _id, tags: tagged.update(tags)))
+    settings = PortfolioSettings(portfolio=str(path))
+    first = settings.create_resource(context)  # type: ignore[arg-type]
+    assert tagged == {PLAN_TAG: first.plan_sha256}
+    run.tags[PLAN_TAG] = first.plan_sha256
+    assert settings.create_resource(context).plan_sha256 == first.plan_sha256  # type: ignore[arg-type]
+    plan.write_text(plan.read_text().replace("threshold = 0.20", "threshold = 0.05", 1))
+    with pytest.raises(dg.Failure, match="changed while the run was under way") as refused:
+        settings.create_resource(context)  # type: ignore[arg-type]
+    assert first.plan_sha256[:16] in str(refused.value.description)

@@ -294,11 +294,16 @@ def trial_and_cut(tags: dict[str, str]) -> tuple[str, str] | None:
     return (trial, cut) if trial and cut else None
 
 
+#: the SHA-256 of the analysis plan a portfolio run started with: each step's plan must be it
+PLAN_TAG = "trial/plan_sha256"
+
+
 class PortfolioSettings(ConfigurableResourceFactory[RunSpec]):
     """The run specification of a portfolio run: the trial and cut come from the run's
     partition (trial x cut), the trial's drop folder, output folder and plan from the
     portfolio file (``portfolio.py``), read when the run (or, under celery, the step)
-    starts."""
+    starts. The run's tag ``PLAN_TAG`` holds the plan it started with; a step that reads
+    another (the file edited mid-run) fails the run."""
 
     portfolio: str
 
@@ -313,9 +318,23 @@ class PortfolioSettings(ConfigurableResourceFactory[RunSpec]):
                 allow_retries=False,
             )
         try:
-            return load_portfolio(self.portfolio).run_spec(*key)
+            spec = load_portfolio(self.portfolio).run_spec(*key)
         except (ValueError, PlanError, PortfolioError) as exc:
             raise dg.Failure(description=f"nothing was run: {exc}", allow_retries=False) from None
+        # under celery each step reads the plan again: the run keeps the plan it started with
+        # (a red team's plan edited mid-run published a cut whose stopping rules used the old
+        # threshold while its manifest and plan copy gave the new one)
+        pinned = run.tags.get(PLAN_TAG) if run is not None else None
+        if pinned is None and run is not None and context.instance is not None:
+            context.instance.add_run_tags(run.run_id, {PLAN_TAG: spec.plan_sha256})
+        elif pinned is not None and pinned != spec.plan_sha256:
+            raise dg.Failure(
+                description=f"the analysis plan of trial {key[0]} changed while the run was under way (SHA-256 "
+                f"{pinned[:16]}... when it started, {spec.plan_sha256[:16]}... now): one run is made under one "
+                "plan, so nothing is published; run the cut again (portfolio run) to use the plan as it is now",
+                allow_retries=False,
+            )
+        return spec
 
 
 def _run_is_going(instance: dg.DagsterInstance, run_id: str) -> bool:

@@ -18,6 +18,7 @@ import dagster as dg
 
 from trial_outcomes.assets.shared import (
     CUT_DIMENSION,
+    PLAN_TAG,
     PORTFOLIO_CUT_PARTITIONS,
     STOPPING_TAG,
     TRIAL_DIMENSION,
@@ -27,7 +28,8 @@ from trial_outcomes.dates import parse_cut
 from trial_outcomes.errors import UsageError
 from trial_outcomes.pipelines.instance import open_instance
 from trial_outcomes.pipelines.sensors import announce_run, stopping_result
-from trial_outcomes.portfolio import Portfolio, load_portfolio
+from trial_outcomes.plan import PlanError
+from trial_outcomes.portfolio import Portfolio, PortfolioError, load_portfolio
 
 #: the runs' console (in the run's process and in each worker) says warnings and errors only; the
 #: instance keeps every event
@@ -65,16 +67,29 @@ def _first_error(instance: dg.DagsterInstance, run_id: str) -> str:
     return ""
 
 
+def _plan_pinned(portfolio_path: str, trial: str, cut: str) -> dict[str, str]:
+    """The tag of the plan a (trial, cut) run starts with, read as it is submitted (every
+    step's plan must be it: ``PortfolioSettings``); none when it cannot be read (the run's
+    first step then says why)."""
+    if not trial:
+        return {}
+    try:
+        return {PLAN_TAG: load_portfolio(portfolio_path).run_spec(trial, cut).plan_sha256}
+    except (ValueError, PlanError, PortfolioError):
+        return {}
+
+
 def _execute(portfolio_path: str, trial: str, cut: str) -> PortfolioRun:
     """One run, in this process: a (trial, cut), or the pooled analysis when ``trial`` is empty."""
     from trial_outcomes.pipelines.portfolio import reconstructable_job
 
     job = reconstructable_job(portfolio_path, pooled=not trial)
+    tags = {**partition_tags(trial, cut), TRIGGER_TAG: "portfolio", **_plan_pinned(portfolio_path, trial, cut)}
     with open_instance() as instance:
         result = dg.execute_job(
             job,
             instance=instance,
-            tags={**partition_tags(trial, cut), TRIGGER_TAG: "portfolio"} if trial else {TRIGGER_TAG: "portfolio"},
+            tags=tags if trial else {TRIGGER_TAG: "portfolio"},
             run_config=QUIET,
             raise_on_error=False,
         )
