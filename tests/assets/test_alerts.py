@@ -181,7 +181,10 @@ def test_alert_state_is_durable_retried_and_never_sent_twice(toxic_drop, tmp_pat
     published (success, the boundary reported) and the run's tag says FAILED, round 1,
     will retry. The receiver comes up on the same port: the retry sensor sends it
     once; evaluated again it sends nothing. A "sending" state left by a process that
-    died is retried after ten minutes, not before."""
+    died is retried after ten minutes, not before. The sensor runs in the UI's process,
+    started on another output folder with the packaged plan (no one to tell): it still
+    tells the people of the plan the CLI run published, linking that run's report (a red
+    team's retry went to the UI's plan's people, linking another drop's report)."""
     import datetime as dt
 
     from tests.helpers import webhook_server_on
@@ -197,7 +200,8 @@ def test_alert_state_is_durable_retried_and_never_sent_twice(toxic_drop, tmp_pat
     outcome = run_pipeline(toxic_drop, out, CUT, plan=str(plan))
     assert outcome.success and outcome.boundaries and (out / CUT / "report.pdf").is_file()
     assert len(outcome.announcements) == 1 and "webhook: FAILED (URLError" in outcome.announcements[0]
-    defs = build_definitions(DropSettings(data_dir=str(toxic_drop), out_dir=str(out), plan=str(plan)))
+    defs = build_definitions(DropSettings(data_dir=str(toxic_drop), out_dir=str(tmp_path / "the-uis-out")))
+    assert not defs.resources["settings"].analysis_plan().notify.enabled
     retry = defs.resolve_sensor_def("stopping_boundary_alert_retry")
     with dg.DagsterInstance.get() as instance:
         run = instance.get_run_by_id(outcome.run_id)
@@ -208,6 +212,7 @@ def test_alert_state_is_durable_retried_and_never_sent_twice(toxic_drop, tmp_pat
                 with dg.build_sensor_context(instance=instance) as context:
                     retry(context)
             assert len(posts) == 1 and posts[0]["text"].startswith("*[DSMB] Stopping boundary crossed")
+            assert f"Report: {out.resolve() / CUT / 'report.pdf'}" in posts[0]["text"]
         run = instance.get_run_by_id(outcome.run_id)
         assert run.tags[ANNOUNCED_TAG] == "webhook: sent" and run.tags[ALERT_ROUNDS_TAG] == "2"
     now = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)

@@ -31,6 +31,7 @@ from trial_outcomes.io.publishing import PublishRefused, current
 from trial_outcomes.io.qc import FAILED as QC_FAILED
 from trial_outcomes.io.readers import latest_date_in_drop
 from trial_outcomes.io.records import drop_files, drop_fingerprint
+from trial_outcomes.pipelines.coordinator import OUT_FOLDER_TAG
 from trial_outcomes.pipelines.definitions import (
     ALL_JOB,
     CODE_LOCATION,
@@ -237,7 +238,14 @@ def _execute(
             instance=instance,
             partition_key=cut,
             run_config=run_config,
-            tags={DROP_FINGERPRINT_TAG: fingerprint, TRIGGER_TAG: "cli"},
+            # the folder too: the retry sensor, in the UI's process, finds the cut and the plan it
+            # published there (a red team's failed alert was retried to the UI's plan's people,
+            # linking another drop's report)
+            tags={
+                DROP_FINGERPRINT_TAG: fingerprint,
+                TRIGGER_TAG: "cli",
+                OUT_FOLDER_TAG: str(settings.out_path.resolve()),
+            },
         )
         outcome = RunOutcome(success=result.success, run_id=result.run_id, timings=timings)
         if settings.supersede_reason.strip() and same_drop_published is not None:

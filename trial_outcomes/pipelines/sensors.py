@@ -26,6 +26,7 @@ from trial_outcomes.assets.shared import (
 from trial_outcomes.errors import DataDropError
 from trial_outcomes.io.readers import EXTENSIONS, latest_date_in_drop
 from trial_outcomes.io.records import drop_files, drop_fingerprint
+from trial_outcomes.pipelines.coordinator import OUT_FOLDER_TAG
 from trial_outcomes.pipelines.notify import Alert, announce, configured_channels
 from trial_outcomes.plan import Notify
 
@@ -225,7 +226,10 @@ def _run_config(run: dg.DagsterRun) -> dict[str, Any]:
 
 
 def _run_out_dir(run: dg.DagsterRun, settings: DropSettings) -> Path:
-    return Path(_run_config(run).get("out_dir") or settings.out_dir)
+    """The output folder the run published in: its run config's (a launchpad run), else
+    its tag's (a CLI run carries no run config), else the process's own."""
+    tagged = run.tags.get(OUT_FOLDER_TAG, "")
+    return Path(_run_config(run).get("out_dir") or (tagged if Path(tagged).is_absolute() else settings.out_dir))
 
 
 def _log_lines(context: Any, lines: list[str]) -> None:
