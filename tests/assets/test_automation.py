@@ -145,6 +145,40 @@ def test_schedule_requests_the_cut_of_the_day_before_and_adds_its_partition(tmp_
         assert instance.get_dynamic_partitions(DATA_CUT_PARTITIONS) == ["2024-06-30"]
 
 
+def test_the_schedule_skips_a_drop_unchanged_since_its_last_cut(drop, tmp_path):
+    """Cut 2024-05-31 was published from the drop as it is: the tick of 2024-07-01 (cut
+    2024-06-30) is skipped, naming that cut, and adds no partition (a red team's schedule
+    published one unchanged drop as a new cut each month). After one file of the drop
+    changes, the tick asks for the cut, with the drop's fingerprint as its tag. A cut
+    published from another drop, or none, does not skip."""
+    from trial_outcomes.io.publishing import publish
+
+    out = tmp_path / "out"
+    work = tmp_path / "work"
+    work.mkdir()
+    manifest = {"data_drop": {"sha256": drop_fingerprint(drop_files(drop))}, "outputs": {}}
+    (work / "manifest.json").write_text(json.dumps(manifest))
+    publish(out, "2024-05-31", [work / "manifest.json"], {})
+    defs = build_definitions(DropSettings(data_dir=str(drop), out_dir=str(out)))
+    schedule = defs.resolve_schedule_def("interim_schedule")
+    when = dt.datetime(2024, 7, 1, 6, 0, tzinfo=dt.UTC)
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
+        )
+        result = schedule.evaluate_tick(context)
+        assert not result.run_requests
+        assert "is the one cut 2024-05-31 was published from" in (result.skip_message or "")
+        assert instance.get_dynamic_partitions(DATA_CUT_PARTITIONS) == []
+        with open(drop / "followup.csv", "a") as handle:
+            handle.write("")  # same bytes: still the same drop
+        assert not schedule.evaluate_tick(context).run_requests
+        (drop / "followup.csv").write_bytes((drop / "followup.csv").read_bytes() + b"\n")
+        (request,) = schedule.evaluate_tick(context).run_requests
+        assert request.partition_key == "2024-06-30"
+        assert request.tags[DROP_FINGERPRINT_TAG] == drop_fingerprint(drop_files(drop))
+
+
 @pytest.mark.slow
 def test_three_cuts_are_three_partitions_whose_outputs_differ_as_the_data_do(small_drop_master, tmp_path):
     """Cuts at 2021-06-30, 2022-06-30 and 2023-06-30 of one drop: enrolment and

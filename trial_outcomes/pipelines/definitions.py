@@ -106,7 +106,7 @@ def build_definitions(settings: DropSettings | None = None, spec: RunSpec | None
             build_alert_retry_sensor(ALL_JOB, drop_alert_target(settings)),
             build_cut_keys_sensor(),
         ],
-        schedules=[build_interim_schedule(ALL_JOB, plan.schedule_cron)],
+        schedules=[build_interim_schedule(ALL_JOB, plan.schedule_cron, settings)],
         resources={
             SETTINGS: run_spec,
             OUTPUT_STORE: output_store,

@@ -6,7 +6,9 @@ import datetime as dt
 
 import dagster as dg
 
-from trial_outcomes.assets.shared import DATA_CUT_PARTITIONS, TRIGGER_TAG
+from trial_outcomes.assets.shared import DATA_CUT_PARTITIONS, DROP_FINGERPRINT_TAG, TRIGGER_TAG, DropSettings
+from trial_outcomes.io.publishing import PublishRefused, current, published_cuts
+from trial_outcomes.io.records import drop_files, drop_fingerprint
 
 
 def scheduled_cut(execution_time: dt.datetime) -> str:
@@ -14,15 +16,42 @@ def scheduled_cut(execution_time: dt.datetime) -> str:
     return (execution_time.date() - dt.timedelta(days=1)).isoformat()
 
 
-def build_interim_schedule(job_name: str, cron: str) -> dg.ScheduleDefinition:
+def unchanged_since(settings: DropSettings, cut: str, fingerprint: str) -> str | None:
+    """The latest cut before ``cut`` published in the settings' output folder from the
+    drop whose fingerprint is ``fingerprint`` (the drop as it is now), or None."""
+    earlier = [c for c in published_cuts(settings.out_path) if c < cut]
+    if not earlier:
+        return None
+    try:
+        published = current(settings.out_path, earlier[-1])
+    except PublishRefused:
+        return None
+    return earlier[-1] if published is not None and published.drop_sha256 == fingerprint else None
+
+
+def build_interim_schedule(job_name: str, cron: str, settings: DropSettings | None = None) -> dg.ScheduleDefinition:
     @dg.schedule(
         job_name=job_name, cron_schedule=cron, execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.STOPPED
     )
     def interim_schedule(context: dg.ScheduleEvaluationContext):
-        """Periodic interim analysis of the configured drop (cadence from the analysis plan)."""
+        """Periodic interim analysis of the configured drop (cadence from the analysis plan).
+        A drop unchanged since the last cut published from it is skipped, saying so: a red
+        team's schedule published the same drop as a new cut each month (every change 0, a
+        crossed boundary announced again each month on the same data)."""
         cut = scheduled_cut(context.scheduled_execution_time)
+        tags = {TRIGGER_TAG: "schedule"}
+        if settings is not None and settings.data_path.is_dir():
+            fingerprint = drop_fingerprint(drop_files(settings.data_path))
+            same = unchanged_since(settings, cut, fingerprint)
+            if same is not None:
+                return dg.SkipReason(
+                    f"no interim analysis at cut {cut}: the drop in {settings.data_path} is the one cut {same} was "
+                    f"published from (SHA-256 {fingerprint[:16]}...), with nothing new since; a new export "
+                    "there is analysed at the next tick (or run the cut by hand)"
+                )
+            tags[DROP_FINGERPRINT_TAG] = fingerprint  # the run refuses a drop that changes before it reads it
         # a schedule cannot return partition requests: add the cut's partition here
         context.instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, [cut])
-        return dg.RunRequest(run_key=f"interim-{cut}", partition_key=cut, tags={TRIGGER_TAG: "schedule"})
+        return dg.RunRequest(run_key=f"interim-{cut}", partition_key=cut, tags=tags)
 
     return interim_schedule
