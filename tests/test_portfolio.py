@@ -126,7 +126,8 @@ def test_release_frees_a_cut_held_by_a_run_that_died(tmp_path: Path, monkeypatch
         )
     take_lease(out, "2024-03-31", run.run_id, run.run_id, lambda _: True)
     said = release_cut(portfolio, "ped-ball", "2024-03-31")
-    assert said.endswith(f"released from run {run.run_id} (was started, marked failed)"), said
+    assert f"released from run {run.run_id} (was started, marked failed)" in said, said
+    assert "run the cut again (portfolio run --trial ped-ball --cut 2024-03-31), not portfolio retry" in said
     assert lease_holder(out, "2024-03-31") is None
     with open_instance() as instance:
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE  # type: ignore[union-attr]

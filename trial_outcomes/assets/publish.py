@@ -203,6 +203,9 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey], steps: Sequence[st
                     ". A re-execution from failure of a run made in one process starts with an empty working "
                     "folder (its first attempt's files are not kept): launch the whole cut again"
                     if context.run.parent_run_id is not None and output_store.leased_by is None
+                    else ". A re-execution whose cut was released (portfolio release) or run since starts with an "
+                    "empty working folder: run the cut again (portfolio run)"
+                    if context.run.parent_run_id is not None
                     else ""
                 ),
                 allow_retries=False,

@@ -242,4 +242,10 @@ def release_cut(portfolio: Portfolio | str, trial: str, cut: str) -> str:
             instance.report_run_failed(run, message="released by trial-outcomes portfolio release: its process died")
             state += ", marked failed"
     release_lease(out, cut, holder)
-    return f"trial {trial} at {cut}: released from run {holder} ({state})"
+    # the next run of the cut starts from an empty working folder: a retry of the released run
+    # has nothing of its first attempt to continue from (a red team's retry failed, "missing: ...")
+    return (
+        f"trial {trial} at {cut}: released from run {holder} ({state}); its working files are cleared "
+        f"when the cut next runs, so run the cut again (portfolio run --trial {trial} --cut {cut}), "
+        "not portfolio retry"
+    )
