@@ -162,10 +162,12 @@ def test_the_schedule_skips_a_drop_unchanged_since_its_last_cut(drop, tmp_path):
     defs = build_definitions(DropSettings(data_dir=str(drop), out_dir=str(out)))
     schedule = defs.resolve_schedule_def("interim_schedule")
     when = dt.datetime(2024, 7, 1, 6, 0, tzinfo=dt.UTC)
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_schedule_context(
             instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
-        )
+        ) as context,
+    ):
         result = schedule.evaluate_tick(context)
         assert not result.run_requests
         assert "is the one cut 2024-05-31 was published from" in (result.skip_message or "")
