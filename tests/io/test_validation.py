@@ -453,6 +453,28 @@ def test_an_ae_export_older_than_the_others_is_queried():
     assert adverse_events_current(_records(), D(2021, 6, 1)).is_empty()
 
 
+def test_one_late_ae_row_does_not_hide_an_old_ae_export():
+    """Twelve subjects infused every 5 days from 2021-01-01 (S01 ... S12 on 02-25), each
+    with an AE two days later, except S07-S11 (infused 01-31 to 02-20), none of whose AEs
+    were exported; S12's one AE (02-27) is the export's latest onset, so no one is infused
+    after it. By 2021-04-30 all are followed 30 days; the 10 most recently infused are
+    S03-S12, and 5 of them (S07-S11) have no AE in their first 30 days: 5 >= 4, queried
+    at their infusion rows 8-12 (a red team's single late row silenced the query). With
+    S07 and S08's AEs exported, 3 of 10: not queried."""
+    infused, events = [], []
+    for i in range(1, 13):
+        day = D(2021, 1, 1) + dt.timedelta(days=5 * (i - 1))
+        infused.append(dict(subject_id=f"S{i:02d}", ld_start_date=day - dt.timedelta(days=5), infusion_date=day))
+        on = day + dt.timedelta(days=2)
+        events.append(dict(subject_id=f"S{i:02d}", ae_id=f"AE{i}", onset_date=on, resolution_date=on))
+    old = [e for e in events if e["subject_id"] not in {"S07", "S08", "S09", "S10", "S11"}]
+    found = adverse_events_current(_records(infusion=infused, adverse_events=old), D(2021, 4, 30))
+    assert found.select("row", "subject").rows() == [(r, f"S{r - 1:02d}") for r in range(8, 13)]
+    assert found["rule"][0].startswith("5 of the 10 subjects most recently infused and followed 30 days by 2021-04-30")
+    fewer = [e for e in events if e["subject_id"] not in {"S09", "S10", "S11"}]
+    assert adverse_events_current(_records(infusion=infused, adverse_events=fewer), D(2021, 4, 30)).is_empty()
+
+
 @pytest.mark.parametrize(
     ("age", "days", "instrument", "refused"),
     [

@@ -96,8 +96,9 @@ RULES: dict[str, tuple[Rule, str]] = {
             asset=DROP_KEY,
             blocking=False,
             description=f"The AE export is as current as the others: fewer than {validation.STALE_AE_SUBJECTS} "
-            f"subjects followed {validation.AE_WINDOW_DAYS} days after infusion, all after the export's latest "
-            "onset, with no adverse event at all",
+            f"subjects followed {validation.AE_WINDOW_DAYS} days after an infusion later than the export's latest "
+            f"onset, and fewer than {validation.RECENT_WITHOUT_AE} of the {validation.RECENT_SUBJECTS} most "
+            f"recently infused, without an adverse event in their first {validation.AE_WINDOW_DAYS} days",
         ),
     ],
 )
@@ -237,7 +238,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
     yield problems_check(
         "adverse_events_current",
         stale_ae,
-        "infusions followed with no adverse event after the AE export's latest onset",
+        "infusions followed 30 days with no adverse event since (an AE export older than the others?)",
         severity=dg.AssetCheckSeverity.WARN,
     )
 

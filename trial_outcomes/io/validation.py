@@ -623,33 +623,66 @@ AE_WINDOW_DAYS = 30
 #: export's latest onset, make the export look stale (at an AE rate of 80% within 30 days,
 #: three such subjects by chance has probability 0.008)
 STALE_AE_SUBJECTS = 3
+#: the subjects most recently infused and followed that window, and how many of them without
+#: an adverse event in it make the export look stale for some (a site's export, or one late
+#: row hiding an old file): at 10% of recipients without one, 4 of 10 by chance has
+#: probability 0.013
+RECENT_SUBJECTS = 10
+RECENT_WITHOUT_AE = 4
+
+
+def _scan(records: Records, record: str) -> pl.LazyFrame:
+    return records.scan(record) if isinstance(records, Frames) else records[record].lazy()
 
 
 def adverse_events_current(records: Records, seen_to: dt.date) -> pl.DataFrame:
-    """The infusions of subjects whose first ``AE_WINDOW_DAYS`` days after infusion lie
-    wholly after the adverse-event export's latest onset and by ``seen_to`` (the last day
-    the drop shows for the cut), when there are ``STALE_AE_SUBJECTS`` or more: an AE
-    export older than the other files. Every later file fresh, ``seen_to`` is the cut;
-    a red team's drop whose AE file was last exported months before its assessments
-    counted five subjects followed 30 days as free of grade >= 4 CRS, and the safety
-    stopping rule with them. A query, not a refusal: the files may be right."""
-    onset = records["adverse_events"].lazy().select(pl.col("onset_date").max()).collect().item()
-    first = (
+    """The first infusions of subjects followed ``AE_WINDOW_DAYS`` days by ``seen_to`` (the
+    last day the drop shows for the cut) with no adverse event since, when they make the
+    AE export look older than the other files: ``STALE_AE_SUBJECTS`` or more infused after
+    its latest onset, or ``RECENT_WITHOUT_AE`` or more of the ``RECENT_SUBJECTS`` most
+    recently infused without an AE in those days (one late row, a single subject's
+    expedited SAE, no longer hides an old file: a red team's did). A red team's drop whose
+    AE file was exported months before its assessments counted five subjects followed 30
+    days as free of grade >= 4 CRS, and the safety stopping rule with them. A query, not a
+    refusal: the files may be right."""
+    onset = _scan(records, "adverse_events").select(pl.col("onset_date").max()).collect().item()
+    followed = (
         _narrow(records["infusion"], "infusion_date")
-        .sort("infusion_date")
+        .sort("infusion_date", "subject_id")
         .unique("subject_id", keep="first", maintain_order=True)
+        .filter(pl.col("infusion_date") + pl.duration(days=AE_WINDOW_DAYS) <= seen_to)
     )
-    after = pl.col("infusion_date") > onset if onset is not None else pl.lit(True)
-    unseen = first.filter(after & (pl.col("infusion_date") + pl.duration(days=AE_WINDOW_DAYS) <= seen_to))
-    if unseen.height < STALE_AE_SUBJECTS:
+    unseen = followed.filter(pl.col("infusion_date") > onset) if onset is not None else followed
+    window = f"followed {AE_WINDOW_DAYS} days by {seen_to}"
+    tail = (
+        ", which CAR-T recipients nearly always have; if the AE export is older than the others, the AE tables and "
+        "the safety stopping rule miss their events: export it again with the others"
+    )
+    if unseen.height >= STALE_AE_SUBJECTS:
+        latest = f"the adverse-event export's latest onset is {onset}" if onset else "the adverse-event export is empty"
+        rule = f"{latest}: {unseen.height} subjects infused after it and {window} have no adverse event since{tail}"
+        return _concat([_problems(unseen, "infusion_date", pl.col("infusion_date"), rule)])
+    recent = followed.tail(RECENT_SUBJECTS)
+    with_ae = (
+        _scan(records, "adverse_events")
+        .select("subject_id", "onset_date")
+        .join(recent.lazy().select("subject_id", "infusion_date"), on="subject_id", how="inner")
+        .filter(
+            (pl.col("onset_date") >= pl.col("infusion_date"))
+            & (pl.col("onset_date") <= pl.col("infusion_date") + pl.duration(days=AE_WINDOW_DAYS))
+        )
+        .select("subject_id")
+        .unique()
+        .collect()
+    )
+    without = recent.filter(~pl.col("subject_id").is_in(with_ae["subject_id"].implode()))
+    if without.height < RECENT_WITHOUT_AE:
         return empty_problems()
-    latest = f"the adverse-event export's latest onset is {onset}" if onset else "the adverse-event export is empty"
     rule = (
-        f"{latest}: {unseen.height} subjects infused after it and followed {AE_WINDOW_DAYS} days by {seen_to} have "
-        "no adverse event at all, which CAR-T recipients nearly always have; if the AE export is older than the "
-        "others, the AE tables and the safety stopping rule miss their events: export it again with the others"
+        f"{without.height} of the {recent.height} subjects most recently infused and {window} have no adverse event "
+        f"in their first {AE_WINDOW_DAYS} days{tail} (a site's export too)"
     )
-    return _concat([_problems(unseen, "infusion_date", pl.col("infusion_date"), rule)])
+    return _concat([_problems(without, "infusion_date", pl.col("infusion_date"), rule)])
 
 
 def spelling_variants(records: Records, spellings: Mapping[str, Mapping[str, str]]) -> pl.DataFrame:
