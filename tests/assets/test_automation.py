@@ -146,19 +146,26 @@ def test_schedule_requests_the_cut_of_the_day_before_and_adds_its_partition(tmp_
 
 
 def test_the_schedule_skips_a_drop_unchanged_since_its_last_cut(drop, tmp_path):
-    """Cut 2024-05-31 was published from the drop as it is: the tick of 2024-07-01 (cut
-    2024-06-30) is skipped, naming that cut, and adds no partition (a red team's schedule
-    published one unchanged drop as a new cut each month). After one file of the drop
-    changes, the tick asks for the cut, with the drop's fingerprint as its tag. A cut
-    published from another drop, or none, does not skip."""
+    """The drop's records run to 2024-05-20 (its latest record, as the manifest says).
+    Published at 2024-03-31 only, it holds news for the tick of 2024-07-01 (cut
+    2024-06-30: a red team's cleaned earlier cut made every later tick skip). Published at
+    2024-05-31 too, the tick is skipped, naming that cut (a red team's schedule published
+    one unchanged drop as a new cut each month). After one
+    file of the drop changes, the tick asks for the cut, with the drop's fingerprint as
+    its tag."""
     from trial_outcomes.io.publishing import publish
 
     out = tmp_path / "out"
-    work = tmp_path / "work"
-    work.mkdir()
-    manifest = {"data_drop": {"sha256": drop_fingerprint(drop_files(drop))}, "outputs": {}}
-    (work / "manifest.json").write_text(json.dumps(manifest))
-    publish(out, "2024-05-31", [work / "manifest.json"], {})
+    fingerprint = drop_fingerprint(drop_files(drop))
+
+    def published(cut: str) -> None:
+        work = tmp_path / f"work-{cut}"
+        work.mkdir()
+        manifest = {"data_drop": {"sha256": fingerprint, "latest_record": "2024-05-20"}, "outputs": {}}
+        (work / "manifest.json").write_text(json.dumps(manifest))
+        publish(out, cut, [work / "manifest.json"], {})
+
+    published("2024-03-31")
     defs = build_definitions(DropSettings(data_dir=str(drop), out_dir=str(out)))
     schedule = defs.resolve_schedule_def("interim_schedule")
     when = dt.datetime(2024, 7, 1, 6, 0, tzinfo=dt.UTC)
@@ -168,10 +175,13 @@ def test_the_schedule_skips_a_drop_unchanged_since_its_last_cut(drop, tmp_path):
             instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
         ) as context,
     ):
+        (request,) = schedule.evaluate_tick(context).run_requests
+        assert request.partition_key == "2024-06-30"
+        published("2024-05-31")
         result = schedule.evaluate_tick(context)
         assert not result.run_requests
         assert "is the one cut 2024-05-31 was published from" in (result.skip_message or "")
-        assert instance.get_dynamic_partitions(DATA_CUT_PARTITIONS) == []
+        assert "holds no record after it" in (result.skip_message or "")
         with open(drop / "followup.csv", "a") as handle:
             handle.write("")  # same bytes: still the same drop
         assert not schedule.evaluate_tick(context).run_requests

@@ -18,15 +18,21 @@ def scheduled_cut(execution_time: dt.datetime) -> str:
 
 def unchanged_since(settings: DropSettings, cut: str, fingerprint: str) -> str | None:
     """The latest cut before ``cut`` published in the settings' output folder from the
-    drop whose fingerprint is ``fingerprint`` (the drop as it is now), or None."""
-    earlier = [c for c in published_cuts(settings.out_path) if c < cut]
-    if not earlier:
-        return None
-    try:
-        published = current(settings.out_path, earlier[-1])
-    except PublishRefused:
-        return None
-    return earlier[-1] if published is not None and published.drop_sha256 == fingerprint else None
+    drop whose fingerprint is ``fingerprint`` (the drop as it is now) and holding every
+    record of it (the drop's latest record on or before that cut), or None. A drop
+    published at an earlier cut than its records reach has news for a later one (a red
+    team's cleaned December cut of a drop running to March skipped every later tick)."""
+    for earlier in reversed([c for c in published_cuts(settings.out_path) if c < cut]):
+        try:
+            published = current(settings.out_path, earlier)
+        except PublishRefused:
+            continue
+        if published is None or published.drop_sha256 != fingerprint:
+            continue
+        latest = (published.manifest.get("data_drop") or {}).get("latest_record")
+        if isinstance(latest, str) and latest <= earlier:
+            return earlier
+    return None
 
 
 def build_interim_schedule(job_name: str, cron: str, settings: DropSettings | None = None) -> dg.ScheduleDefinition:
@@ -46,7 +52,7 @@ def build_interim_schedule(job_name: str, cron: str, settings: DropSettings | No
             if same is not None:
                 return dg.SkipReason(
                     f"no interim analysis at cut {cut}: the drop in {settings.data_path} is the one cut {same} was "
-                    f"published from (SHA-256 {fingerprint[:16]}...), with nothing new since; a new export "
+                    f"published from (SHA-256 {fingerprint[:16]}...), and holds no record after it; a new export "
                     "there is analysed at the next tick (or run the cut by hand)"
                 )
             tags[DROP_FINGERPRINT_TAG] = fingerprint  # the run refuses a drop that changes before it reads it
