@@ -5,6 +5,7 @@ test only and stop by themselves."""
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 from pathlib import Path
 
@@ -185,8 +186,6 @@ def test_alert_state_is_durable_retried_and_never_sent_twice(toxic_drop, tmp_pat
     started on another output folder with the packaged plan (no one to tell): it still
     tells the people of the plan the CLI run published, linking that run's report (a red
     team's retry went to the UI's plan's people, linking another drop's report)."""
-    import datetime as dt
-
     from tests.helpers import webhook_server_on
     from trial_outcomes.pipelines.sensors import ALERT_ROUNDS_TAG, alert_pending
 
@@ -305,3 +304,59 @@ def test_portfolio_run_announces_a_crossed_boundary_and_exits_3(toxic_drop, tmp_
         runs = instance.get_runs(filters=dg.RunsFilter(job_name="portfolio_trials"))
         assert [r.tags.get(ANNOUNCED_TAG) for r in runs] == ["webhook: sent"]
         assert runs[0].tags[TRIGGER_TAG] == "portfolio"
+
+
+def test_a_retry_tells_the_plan_of_the_version_the_run_published(tmp_path, monkeypatch):
+    """A CLI run published v001 of the cut under plan A (webhook A), its alert FAILED;
+    the cut was then republished as v002 under plan B (webhook B). The retry, in a UI
+    started on another folder with the packaged plan, tells A and links v001's report
+    (a red team's retry told B, linking v002's report, which crossed nothing). With the
+    output folder moved and the UI started on its new place, the same. With the folder
+    gone, it finds no one: the tag says GAVE UP, and no more rounds are tried (the red
+    team's sensor said "retried" every minute, sending nothing)."""
+    from types import SimpleNamespace
+
+    from trial_outcomes.assets.shared import PUBLISHED_FOLDER_TAG
+    from trial_outcomes.pipelines import sensors
+    from trial_outcomes.pipelines.coordinator import OUT_FOLDER_TAG
+
+    out = tmp_path / "out"
+    versions = out / ".versions" / CUT
+    for version, hook in (("v001", "http://127.0.0.1:9/a"), ("v002", "http://127.0.0.1:9/b")):
+        (versions / version).mkdir(parents=True)
+        plan_with_notify(versions / version / "analysis_plan.toml", hook)
+        (versions / version / "report.pdf").write_bytes(b"%PDF " + version.encode())
+    (out / CUT).symlink_to(Path(".versions") / CUT / "v002")
+    failed = "webhook: FAILED (HTTPError: 500); round 1 of 10: will retry"
+    tags = {
+        "dagster/partition": CUT,
+        STOPPING_TAG: "BOUNDARY CROSSED: safety",
+        ANNOUNCED_TAG: failed,
+        OUT_FOLDER_TAG: str(out.resolve()),
+        PUBLISHED_FOLDER_TAG: str((versions / "v001").resolve()),
+    }
+    run = SimpleNamespace(run_id="r1", tags=tags, run_config={})
+    tagged: dict[str, str] = {}
+    instance = SimpleNamespace(add_run_tags=lambda _id, t: tagged.update(t))
+    told: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        sensors, "announce", lambda notify, alert, channels: told.append((notify.webhook_url, alert.report)) or []
+    )
+    ui = DropSettings(out_dir=str(tmp_path / "the-uis-out"))
+
+    def retry(settings: DropSettings) -> None:
+        told.clear()
+        tagged.clear()
+        sensors.announce_run(instance, run, *sensors.drop_alert_target(settings)(run))  # type: ignore[arg-type]
+
+    retry(ui)
+    assert told == [("http://127.0.0.1:9/a", str(versions.resolve() / "v001" / "report.pdf"))]
+    moved = tmp_path / "moved"
+    out.rename(moved)
+    retry(DropSettings(out_dir=str(moved)))
+    assert told == [("http://127.0.0.1:9/a", str(moved.resolve() / ".versions" / CUT / "v001" / "report.pdf"))]
+    retry(ui)
+    assert told == [] and tagged[ANNOUNCED_TAG].startswith("webhook: FAILED (HTTPError: 500); GAVE UP: the plan")
+    assert not sensors.alert_pending(
+        {**tags, **tagged}, __import__("datetime").datetime.now(__import__("datetime").UTC)
+    )

@@ -12,7 +12,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 
-from trial_outcomes.assets.shared import FAILED_CHECKS_TAG, code_version, cut_asset
+from trial_outcomes.assets.shared import FAILED_CHECKS_TAG, PUBLISHED_FOLDER_TAG, code_version, cut_asset
 from trial_outcomes.contracts import ADAM_DATASETS, DEFINE_XML, OPTIONAL_OUTPUTS, OUTPUT_BY_FILE, OUTPUTS, RULES_DOC
 from trial_outcomes.io.publishing import (
     PublishRefused,
@@ -235,6 +235,7 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey], steps: Sequence[st
         }
         with interrupts_deferred() as interrupts:  # published, and said so, or neither
             final, new, manifest = output_store.publish(extra, manifest_for)
+            context.instance.add_run_tags(context.run.run_id, {PUBLISHED_FOLDER_TAG: str(final.resolve())})
             failed = failed_checks(context.instance, context.run.run_id)
             if failed:  # the run's page leads with what failed (issue 22); the checks hold why
                 context.instance.add_run_tags(

@@ -34,6 +34,9 @@ ANNOUNCED_TAG = "trial/boundary_announced"
 TRIGGER_TAG = "trial/trigger"
 #: the run's failed checks, one line at the top of its page (published_cut sets it)
 FAILED_CHECKS_TAG = "trial/failed_checks"
+#: the version folder a run's outputs were published in (``<out>/.versions/<cut>/vNNN``): its
+#: alert reads that version's plan and links its report, whatever the cut shows since
+PUBLISHED_FOLDER_TAG = "trial/published_folder"
 #: asset tag of every asset that writes a file published with the cut
 OUTPUT_TAG = "trial/output"
 OUTPUT_TAGS = {OUTPUT_TAG: "published"}

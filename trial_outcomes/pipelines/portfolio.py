@@ -43,7 +43,12 @@ from trial_outcomes.assets.shared import (
 )
 from trial_outcomes.io.store import PooledStore
 from trial_outcomes.pipelines.definitions import trial_assets
-from trial_outcomes.pipelines.sensors import AlertTarget, build_alert_retry_sensor, build_boundary_sensor
+from trial_outcomes.pipelines.sensors import (
+    AlertTarget,
+    build_alert_retry_sensor,
+    build_boundary_sensor,
+    published_version,
+)
 from trial_outcomes.pipelines.storage import frame_io_manager
 from trial_outcomes.plan import Notify, PlanError, load_plan
 from trial_outcomes.portfolio import Portfolio, load_portfolio
@@ -85,7 +90,8 @@ def portfolio_alert_target(portfolio: Portfolio) -> AlertTarget:
     def target(run: dg.DagsterRun) -> tuple[Notify, Path]:
         trial = portfolio.trial(run.tags.get(f"dagster/partition/{TRIAL_DIMENSION}", ""))
         cut = run.tags.get(f"dagster/partition/{CUT_DIMENSION}", "")
-        published = trial.out / cut / "analysis_plan.toml"
+        version = published_version(run, trial.out)  # the version the run published, whatever the cut shows
+        published = (version if version is not None else trial.out / cut) / "analysis_plan.toml"
         try:
             return load_plan(published).notify, trial.out
         except PlanError:

@@ -17,6 +17,7 @@ from trial_outcomes.assets.shared import (
     DATA_CUT_PARTITIONS,
     DATA_CUTS,
     DROP_FINGERPRINT_TAG,
+    PUBLISHED_FOLDER_TAG,
     RESULT_TAG,
     STOPPING_TAG,
     TRIAL_DIMENSION,
@@ -154,13 +155,16 @@ def alert_pending(tags: dict[str, str], now: dt.datetime) -> bool:
 
 def run_notify(run: dg.DagsterRun, settings: DropSettings) -> Notify:
     """The ``[notify]`` of the plan the run itself used: the copy published with its
-    cut, else the plan named in its run config, else the one the process was started
-    with (version 2 always used the last: a launchpad run naming another plan told
-    no one)."""
+    version of the cut (the cut may show another version since, of another plan), else
+    with the cut, else the plan named in its run config, else the one the process was
+    started with (version 2 always used the last: a launchpad run naming another plan
+    told no one)."""
     from trial_outcomes.plan import PlanError, load_plan
 
     cut = run.tags.get("dagster/partition", "")
-    candidates = [_run_out_dir(run, settings) / cut / "analysis_plan.toml"] if cut else []
+    version = published_version(run, _run_out_dir(run, settings))
+    candidates = [version / "analysis_plan.toml"] if version is not None else []
+    candidates += [_run_out_dir(run, settings) / cut / "analysis_plan.toml"] if cut else []
     named = _run_config(run).get("plan")
     if named:
         candidates.append(Path(named))
@@ -195,8 +199,19 @@ def announce_run(
     result = stopping_result(tags)
     rules = (result.alert_lines() if result is not None else []) or [tags.get(STOPPING_TAG, "crossed")]
     report = out_dir.resolve() / cut / "report.pdf"
+    version = published_version(run, out_dir)
+    if version is not None and (out_dir / cut).resolve() != version:  # the cut shows another version since
+        report = version / "report.pdf"
     alert = Alert(cut, run.run_id, rules, str(report) if report.is_file() else "")
     if not notify.enabled:
+        if "FAILED" in tags.get(ANNOUNCED_TAG, ""):  # a retry that finds no one: said, and no more rounds
+            instance.add_run_tags(
+                run.run_id,
+                {
+                    ANNOUNCED_TAG: tags[ANNOUNCED_TAG].split("; round")[0] + "; GAVE UP: the plan this run "
+                    "published was not found (its output folder moved?) and the plan at hand names no one"
+                },
+            )
         return [f"{alert.subject}: no one to tell ([notify] in the analysis plan is empty)"]
     previous = tags.get(ANNOUNCED_TAG, "")
     sent = [line for line in previous.split("; ") if line.endswith(": sent")]
@@ -227,9 +242,24 @@ def _run_config(run: dg.DagsterRun) -> dict[str, Any]:
 
 def _run_out_dir(run: dg.DagsterRun, settings: DropSettings) -> Path:
     """The output folder the run published in: its run config's (a launchpad run), else
-    its tag's (a CLI run carries no run config), else the process's own."""
-    tagged = run.tags.get(OUT_FOLDER_TAG, "")
-    return Path(_run_config(run).get("out_dir") or (tagged if Path(tagged).is_absolute() else settings.out_dir))
+    its tag's (a CLI run carries no run config) while that folder is there, else the
+    process's own (a folder moved since: the sensor's, started on its new place)."""
+    tagged = Path(run.tags.get(OUT_FOLDER_TAG, ""))
+    configured = _run_config(run).get("out_dir")
+    return Path(configured or (tagged if tagged.is_absolute() and tagged.is_dir() else settings.out_dir))
+
+
+def published_version(run: dg.DagsterRun, out_dir: Path) -> Path | None:
+    """The version folder the run's outputs were published in (``<out>/.versions/<cut>/vNNN``),
+    or the same version under ``out_dir`` when the output folder has moved since; None
+    when neither is there."""
+    tagged = Path(run.tags.get(PUBLISHED_FOLDER_TAG, ""))
+    if not tagged.is_absolute() or len(tagged.parts) < 4:
+        return None
+    for folder in (tagged, out_dir.resolve() / Path(*tagged.parts[-3:])):
+        if folder.is_dir():
+            return folder
+    return None
 
 
 def _log_lines(context: Any, lines: list[str]) -> None:
