@@ -487,3 +487,24 @@ def test_an_input_that_names_coded_columns_gets_them_as_categories(tmp_path):
         }
         assert_frame_equal(loaded.with_columns(pl.col("PARAMCD").cast(pl.String)), frame)
     assert "categories" not in reading(adsl=["USUBJID"], categories={"adtte": ["PARAMCD"]})["adsl"].metadata
+
+
+@pytest.mark.slow  # a whole run (20 s)
+def test_a_launchpad_run_naming_another_folder_keeps_its_values_there(drop, tmp_path):
+    """The UI was started on ``ui-out``; a launchpad run names ``other`` as its out_dir.
+    Its values between steps are stored under ``other/.storage`` with its lock and its
+    published cut, and nothing under the UI's folder, where a CLI run of the same cut,
+    holding ``ui-out``'s lock and not ``other``'s, would have shared them."""
+    ui_out, other = tmp_path / "ui-out", tmp_path / "other"
+    settings = DropSettings(data_dir=str(drop), out_dir=str(ui_out))
+    defs = build_definitions(settings)
+    cut = "2023-12-31"
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, [cut])
+        result = defs.resolve_job_def(ALL_JOB).execute_in_process(
+            instance=instance, partition_key=cut, run_config=settings.run_config(out_dir=str(other))
+        )
+    assert result.success
+    assert (other / cut / "manifest.json").is_file()
+    assert (other / ".storage" / "adsl" / f"{cut}.pickle").is_file()
+    assert not (ui_out / ".storage").exists()

@@ -111,7 +111,9 @@ def build_definitions(settings: DropSettings | None = None, spec: RunSpec | None
             SETTINGS: run_spec,
             OUTPUT_STORE: output_store,
             FIGURE_WORKERS: figure_workers,
-            "io_manager": frame_io_manager.configured({"base_dir": str(settings.out_path / ".storage")}),
+            "io_manager": frame_io_manager.configured(
+                {"base_dir": str(settings.out_path / ".storage"), "in_run_output_folder": True}
+            ),
         },
         executor=dg.in_process_executor,
     )

@@ -411,8 +411,18 @@ def _readers_in_run(context: dg.OutputContext) -> int | None:
         return None
 
 
-@dg.io_manager(config_schema={"base_dir": str}, required_resource_keys={OUTPUT_STORE})
+@dg.io_manager(
+    config_schema={"base_dir": str, "in_run_output_folder": dg.Field(bool, is_required=False, default_value=False)},
+    required_resource_keys={OUTPUT_STORE},
+)
 def frame_io_manager(context: dg.InitResourceContext) -> FrameStore:
     """The project's IO manager (``FrameStore``) under ``base_dir``, writing published
-    files into the run's output store."""
-    return FrameStore(context.resource_config["base_dir"], getattr(context.resources, OUTPUT_STORE))
+    files into the run's output store. With ``in_run_output_folder``, under the run's own
+    output folder's ``.storage`` (a launchpad run naming another ``out_dir`` kept its
+    values in the UI's folder, where a CLI run of the same cut, holding another folder's
+    lock, could read or remove them)."""
+    store = getattr(context.resources, OUTPUT_STORE)
+    base = context.resource_config["base_dir"]
+    if context.resource_config.get("in_run_output_folder") and isinstance(store, OutputStore):
+        base = str(Path(store.spec.out_dir) / ".storage")
+    return FrameStore(base, store)
