@@ -87,10 +87,10 @@ def ctcae_grade(test: str, value: pl.Expr, lln: float) -> pl.Expr:
 
 #: the ADSL columns ``derive_adlb`` reads
 ADLB_ADSL_COLUMNS = ("USUBJID", "TRTSDT", "LDSTDT", "ATTRENDT")
-#: the ADSL columns ``lab_subjects`` and ``lab_shifts`` read
 #: the ADLB columns the toxicity tables read (``lab_shifts``, ``lab_subjects``,
 #: ``igg_summary``): 7 of 15, at 100,000 subjects 7.6 million rows
 TOXICITY_ADLB_COLUMNS = ("USUBJID", "PARAMCD", "ADY", "AVAL", "ONTRTFL", "ABLFL", "ATOXGR")
+#: the ADSL columns ``lab_subjects`` and ``lab_shifts`` read
 TOXICITY_ADSL_COLUMNS = (
     "USUBJID",
     "SAFFL",
@@ -132,7 +132,7 @@ def derive_adlb(labs: pl.DataFrame, adsl: pl.DataFrame, limits: Limits) -> pl.Da
     subjects = adsl.lazy().select("USUBJID", "TRTSDT", "LDSTDT", "ATTRENDT")
     blq = pl.col("below_lloq") if "below_lloq" in labs.columns else pl.lit(None, pl.Boolean)
     # the baseline by windows over (subject, test) of the rows sorted once, not by joins of
-    # the whole table to itself: at 100,000 subjects (7.5 million lab rows) the joins and
+    # the whole table to itself: at 100,000 subjects (7.6 million lab rows) the joins and
     # the second sort held 3.8 GB, the peak of the run
     key = ("USUBJID", "PARAMCD")
     by_lymphodepletion = pl.col("LDSTDT").is_not_null() & (pl.col("ADT") <= pl.col("LDSTDT"))

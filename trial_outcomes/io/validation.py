@@ -47,6 +47,11 @@ def _narrow(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
     return frame.select(list(dict.fromkeys(c for c in wanted if c in frame.columns)))
 
 
+def _scan(records: Records, record: str) -> pl.LazyFrame:
+    """A query of ``record``: of its stored file where it has one (``Frames.scan``), not loaded."""
+    return records.scan(record) if isinstance(records, Frames) else records[record].lazy()
+
+
 def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
     frames = [f for f in frames if f.height]
     return pl.concat(frames).sort("file", "row", "column") if frames else empty_problems()
@@ -631,10 +636,6 @@ RECENT_SUBJECTS = 10
 RECENT_WITHOUT_AE = 4
 
 
-def _scan(records: Records, record: str) -> pl.LazyFrame:
-    return records.scan(record) if isinstance(records, Frames) else records[record].lazy()
-
-
 def adverse_events_current(records: Records, seen_to: dt.date) -> pl.DataFrame:
     """The first infusions of subjects followed ``AE_WINDOW_DAYS`` days by ``seen_to`` (the
     last day the drop shows for the cut) with no adverse event since, when they make the
@@ -692,7 +693,7 @@ def spelling_variants(records: Records, spellings: Mapping[str, Mapping[str, str
     out = []
     for key, mapping in spellings.items():
         record, column = key.split(".")
-        query = records.scan(record) if isinstance(records, Frames) else records[record].lazy()
+        query = _scan(records, record)
         rows = query.filter(pl.col(column).is_in(list(mapping))).collect()
         rule = pl.format("counted as '{}'", pl.col(column).replace_strict(mapping, return_dtype=pl.String))
         out.append(_problems(rows, column, pl.col(column), rule))
@@ -804,7 +805,7 @@ def _date_queries(records: Records) -> Iterator[tuple[pl.LazyFrame, list[str]]]:
     """Each record type with a date column: a query of its records (of its stored file
     where it has one, ``Frames.scan``) and its date columns."""
     for record in records:
-        query = records.scan(record) if isinstance(records, Frames) else records[record].lazy()
+        query = _scan(records, record)
         present = query.collect_schema().names()
         columns = [col.name for col in SCHEMAS[record].columns if col.kind == "date" and col.name in present]
         if columns:
