@@ -41,3 +41,23 @@ def test_a_run_on_the_default_instance_stores_info_and_not_debug() -> None:
     assert "an info line" in messages
     assert "a warning line" in messages
     assert "a debug line" not in messages
+
+
+def test_the_ui_makes_the_storage_tables_before_starting_its_servers(tmp_path, monkeypatch):
+    """A fresh clone's suite saw `trial-outcomes ui` exit at once: its web server and
+    daemon, started together on a new home, both made the SQLite tables and the daemon
+    lost ("table asset_daemon_asset_evaluations already exists"). The CLI now opens the
+    instance first: the tables of runs, schedules and sensors exist before either starts,
+    and opening it again (a second start) changes nothing."""
+    import sqlite3
+
+    from trial_outcomes.cli import prepare_storage
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    prepare_storage()
+    prepare_storage()
+    with sqlite3.connect(tmp_path / "home" / "schedules" / "schedules.db") as db:
+        tables = {row[0] for row in db.execute("select name from sqlite_master where type = 'table'")}
+    assert {"asset_daemon_asset_evaluations", "instigators", "job_ticks"} <= tables
+    assert (tmp_path / "home" / "history" / "runs.db").is_file()

@@ -254,6 +254,21 @@ def ui_commands(args: argparse.Namespace, home: Path) -> tuple[list[list[str]], 
     return [webserver, daemon], env
 
 
+def prepare_storage() -> None:
+    """Open the instance once, here, so that its storage's tables are made by one process:
+    the web server and the daemon, started at once on a new home, both made them, and the
+    loser exited ("table asset_daemon_asset_evaluations already exists", in a fresh
+    clone's suite)."""
+    import dagster as dg
+
+    from trial_outcomes.pipelines.instance import open_instance
+
+    with open_instance() as instance:  # each storage used once: runs, schedules and sensors, events
+        instance.get_runs(limit=1)
+        instance.all_instigator_state()
+        instance.get_latest_materialization_event(dg.AssetKey("adsl"))
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from trial_outcomes.pipelines.instance import home as dagster_home
 
@@ -283,6 +298,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
             "choose another --files-port"
         )
     args.files_port = files.server_address[1]
+    try:
+        prepare_storage()
+    except Exception as exc:  # a database that cannot be opened: said before anything starts
+        return _fail(f"the Dagster instance in {home} cannot be opened: {exc}")
     commands, env = ui_commands(args, home)
     print(f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={home}); Ctrl-C stops it", flush=True)
     print(f"published reports on http://{args.host}:{args.files_port}/ (linked from each cut's asset page)", flush=True)
