@@ -20,7 +20,7 @@ import polars as pl
 
 from trial_outcomes.analysis.km import KMFit, fit_km
 from trial_outcomes.analysis.timeline import study_day
-from trial_outcomes.contracts import with_study
+from trial_outcomes.contracts import ADLB, with_study
 from trial_outcomes.schema import LAB_UNITS
 
 #: the tests graded by CTCAE v5 (decreased counts; haemoglobin: anaemia, grade 3 at most)
@@ -105,25 +105,6 @@ TOXICITY_ADSL_COLUMNS = (
 )
 
 
-#: ADLB's columns (``with_study`` puts STUDYID first)
-ADLB_COLUMNS = (
-    "USUBJID",
-    "LBSEQ",
-    "PARAMCD",
-    "PARAM",
-    "ADT",
-    "ADY",
-    "AVAL",
-    "AVALU",
-    "BLQFL",
-    "ABLFL",
-    "BASE",
-    "ATOXGR",
-    "BTOXGR",
-    "ONTRTFL",
-)
-
-
 def derive_adlb(labs: pl.DataFrame, adsl: pl.DataFrame, limits: Limits) -> pl.DataFrame:
     """ADLB: a row per subject, date and test at the cut, with the study day, the BLQ
     flag, the baseline (``ABLFL``: the last value on or before the day lymphodepletion
@@ -168,7 +149,7 @@ def derive_adlb(labs: pl.DataFrame, adsl: pl.DataFrame, limits: Limits) -> pl.Da
             pl.when(on_treatment.fill_null(False)).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("ONTRTFL"),
             (pl.int_range(pl.len()).over("USUBJID") + 1).cast(pl.Int64).alias("LBSEQ"),
         )
-        .select(ADLB_COLUMNS)
+        .select(c for c in ADLB.column_names() if c != "STUDYID")  # the contract's columns; with_study adds it
         .collect()
     )
     return with_study(frame)
