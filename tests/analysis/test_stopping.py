@@ -143,6 +143,22 @@ def test_simon_futility_is_crossed_when_stage_one_fails():
     assert not evaluate_simon(adsl.head(8), rule, CUT).crossed
 
 
+def test_a_design_stopped_at_stage_one_does_not_claim_efficacy_at_its_final_n():
+    """p0 0.05, p1 0.25: stop if 0 of the first 9 respond, promising if > 2 of 17. The
+    first 9 infused do not respond and subjects 10-17 all do: 8 of 17 is above 2, but
+    stage 2 never opens once stage 1 fails, so the report must not print "efficacy
+    shown" beside the crossed futility boundary (a reviewer's drop, seed 4242, showed
+    both on page 1). With one responder among the first 9 the design continues, and
+    9 of 17 is "efficacy shown" as before."""
+    rule = EfficacyRule(p0=0.05, p1=0.25, alpha=0.05, beta=0.20)
+    stopped = evaluate_simon(_efficacy_set(17, [True] * 17, [i >= 9 for i in range(17)]), rule, CUT)
+    assert stopped.crossed
+    assert "efficacy shown" not in stopped.data
+    assert "8 of the first 17 responded (descriptive only: the design stops at stage 1" in stopped.data
+    going = evaluate_simon(_efficacy_set(17, [True] * 17, [i >= 8 for i in range(17)]), rule, CUT)
+    assert not going.crossed and going.data.endswith("; efficacy shown at n = 17")
+
+
 def test_simon_evaluability_is_symmetric():
     """Nine subjects infused 30 days before the cut, two of them in CR since day 21:
     every day-42 window is still open, so no subject is evaluable yet, responders

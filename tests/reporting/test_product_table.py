@@ -43,3 +43,26 @@ def test_before_the_death_both_pending_products_are_awaited():
     assert rows["Product: Pending at the cut, subject awaiting infusion"].startswith("2 (66.7")
     assert f"Product: {PENDING_NOT_AWAITED}" not in rows
     assert rows["Awaiting infusion at the cut"].startswith("2 (100")
+
+
+def test_a_subject_not_infused_without_a_reason_in_the_apheresis_file_has_the_follow_ups():
+    """Day 10: S4, enrolled and never apheresed, withdrew on day -5 (before infusion); S5,
+    apheresed with no reason not infused, was lost on day -3. Both are counted by the
+    follow-up's reason (the disposition table's: withdrawal 1, lost 1, of the 4 not
+    infused), not as one "No reason in the apheresis file" row (a reviewer's report gave
+    "Withdrawal 2" here and "Withdrawal before infusion 5" in the disposition table)."""
+    t = Trial()
+    t.enrol("S1", enrol_day=-35).apheresis("S1", -30, "RELEASED", released=-12).infuse("S1")
+    t.enrol("S2", enrol_day=-35).apheresis("S2", -25, "PENDING", not_infused="DEATH")
+    t.event("S2", 5, "DEATH", "Progression", category="LEUKEMIA")
+    t.enrol("S3", enrol_day=-35).apheresis("S3", -20, "PENDING")
+    t.enrol("S4", enrol_day=-35).event("S4", -5, "WITHDRAWAL", "Guardian withdrew consent before infusion")
+    t.enrol("S5", enrol_day=-35).apheresis("S5", -20, "RELEASED", released=-8).event("S5", -3, "LOST")
+    adsl = t.derive(cut_day=10).adsl
+    table = product_block(SimpleNamespace(adsl=adsl, lacks=lambda name: False))  # type: ignore[arg-type]
+    assert isinstance(table, Table)
+    rows = {str(row[0]).strip(): str(row[1]) for row in table.rows}
+    assert rows["Not infused"].startswith("4 (80.0")
+    assert rows["No reason in the apheresis file; follow-up: Withdrawal before infusion"].startswith("1 (25.0")
+    assert rows["No reason in the apheresis file; follow-up: Lost before infusion"].startswith("1 (25.0")
+    assert "No reason in the apheresis file" not in rows

@@ -196,8 +196,8 @@ def evaluate_safety(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, rule: 
         f"{rule.prior_b:g}), from {rule.min_evaluable} evaluable subjects"
     )
     data = (
-        f"{x} of {n} evaluable subjects with grade >= 4 CRS/ICANS or treatment-related death "
-        f"<= day {rule.window_days}; "
+        f"{x} of {n} evaluable subjects with grade >= 4 CRS/ICANS (treatment-emergent) or a treatment-related "
+        f"death by day {rule.window_days}; "
         f"P(rate > {rule.threshold:g}) = {shown_against(prob, rule.probability)}"
         + ("" if active else " (monitoring starts later)")
     )
@@ -269,7 +269,13 @@ def evaluate_simon(
     all_closed = eff.select(closed.sum().alias("c"), responded.sum().alias("k")).row(0)
     data += f"; {all_closed[1]} of {all_closed[0]} evaluable overall"
     k_n, evaluated_n, _ = counts(design.n)
-    if evaluated_n == design.n:
+    if evaluated_n == design.n and crossed:
+        # a design stopped at stage 1 has no stage 2: its comparison would read as a result
+        data += (
+            f"; {k_n} of the first {design.n} responded (descriptive only: the design stops at stage 1 "
+            f"for futility, so its stage-2 comparison, > {design.r} of {design.n}, does not apply)"
+        )
+    elif evaluated_n == design.n:
         data += "; " + ("efficacy shown" if k_n > design.r else "efficacy not shown") + f" at n = {design.n}"
     return RuleStatus(EFFICACY_FUTILITY, data, boundary, crossed, float(k), float(design.r1))
 

@@ -792,8 +792,14 @@ def product_block(inp: ReportInputs) -> Table | Paragraph:
     awaiting = int((blank["NINFCAT"] == "AWAITING").sum())
     if awaiting:
         rows.append(["   Awaiting infusion at the cut", count_pct(awaiting, not_infused.height)])
-    if blank.height - awaiting:  # never apheresed, or no reason in the file: the disposition has the follow-up's
-        rows.append(["   No reason in the apheresis file", count_pct(blank.height - awaiting, not_infused.height)])
+    # never apheresed, or no reason in the file: the follow-up's reason, the disposition table's (a reviewer
+    # read "Withdrawal 2" here beside "Withdrawal before infusion 5" there, three withdrawals having no reason
+    # in the apheresis file)
+    unexplained = blank.filter(pl.col("NINFCAT") != "AWAITING")
+    for code, text in labels.NOT_INFUSED.items():
+        n = int((unexplained["NINFCAT"] == code).sum())
+        if n:
+            rows.append([f"   No reason in the apheresis file; follow-up: {text}", count_pct(n, not_infused.height)])
     v2v = infused["V2VDY"].drop_nulls().cast(pl.Float64).to_list()
     rows.append(
         [
@@ -807,5 +813,7 @@ def product_block(inp: ReportInputs) -> Table | Paragraph:
         rows,
         population="All enrolled subjects; product percentages of those with leukapheresis.",
         method="Optional apheresis file; a product released after the cut is pending at the cut, and one "
-        "still pending whose subject died, withdrew or was lost by the cut is not completed.",
+        "still pending whose subject died, withdrew or was lost by the cut is not completed. A subject not "
+        "infused without a reason in the apheresis file is counted by the follow-up's reason, as in the "
+        "disposition table.",
     )
