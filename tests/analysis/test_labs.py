@@ -9,6 +9,8 @@ import datetime as dt
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.builders import Trial, day
 from trial_outcomes.analysis import labs
@@ -345,3 +347,34 @@ def test_the_b_cell_aplasia_median_is_ne_with_nobody_in_the_analysis():
     assert median_text(none) == "NE (no subject with B-cell aplasia)"
     one = Trial().enrol("S1").infuse("S1").lab("S1", "BCELL", (28, 2))
     assert median_text(one).startswith("NR")
+
+
+def test_days_at_or_below_a_level_carry_each_value_to_the_next_sample():
+    """Samples on days -3, 2, 5, 5 and 9 of 0.3, 0.8, 0.05, 0.4 and 0.6, days 0-10. At or
+    below 0.5: days 0-1 carry day -3's 0.3 (2 days); days 2-4 are 0.8; days 5-8 are 0.4,
+    the later of day 5's two samples (4 days); days 9-10 are 0.6: 6 days. At or below
+    0.1: none (day 5's 0.05 is replaced the same day). A first sample after the window,
+    none."""
+    days, values = [-3, 2, 5, 5, 9], [0.3, 0.8, 0.05, 0.4, 0.6]
+    assert labs._days_below(days, values, 10, 0.5) == 6
+    assert labs._days_below(days, values, 10, 0.1) == 0
+    assert labs._days_below(days, values, 3, 0.5) == 2
+    assert labs._days_below([12], [0.0], 10, 0.5) == 0
+    assert labs._days_below([], [], 10, 0.5) == 0
+
+
+@given(
+    st.lists(st.tuples(st.integers(-10, 40), st.sampled_from([0.05, 0.1, 0.3, 0.5, 0.9, 2.0])), max_size=12),
+    st.integers(-1, 35),
+)
+def test_days_below_counts_as_the_day_by_day_definition(samples, end):
+    """Against the definition day by day (the rule as endpoints.md words it): for each day
+    0..end, the last value on or before it, if any, is at or below the level."""
+    samples.sort(key=lambda s: s[0])  # in day order, as ADLB gives them (ties in file order)
+    days, values = [d for d, _ in samples], [v for _, v in samples]
+    for level in (0.1, 0.5):
+        expected = 0
+        for d in range(0, end + 1):
+            before = [v for day, v in samples if day <= d]
+            expected += bool(before) and before[-1] <= level
+        assert labs._days_below(days, values, end, level) == expected

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import pytest
 
@@ -189,3 +191,47 @@ def test_a_date_time_with_a_zone_is_refused_with_its_reason():
             "a date-time with a time zone (Z or an offset): which day it is depends on the zone; write the site's "
             "local date (YYYY-MM-DD) or a date-time without a zone"
         ], written
+
+
+def test_a_large_file_is_typed_by_its_distinct_values_with_every_problem_on_its_row():
+    """A file of 20,000 AE rows (100 subjects, the same good values) is typed once per
+    distinct value and joined back (`parse._by_distinct_value`). Its bad values, put on
+    known rows, come back on those rows and only there: row 5 grade "6" (out of range,
+    typed 6), row 7 onset 2021-02-30 (no such day, typed null), row 9 a blank term,
+    row 11 a date-time with a zone, row 13 serious "maybe", row 15 a null term. Every
+    other row is typed as the good row is; the first 10 rows alone (typed row by row)
+    give the same problems for the rows they hold."""
+    n = 20_000
+    rows = {c: [GOOD_AE.get(c, "")] * n for c in ADVERSE_EVENTS.column_names}
+    rows["subject_id"] = [f"S{i % 100}" for i in range(n)]
+    bad = {5: ("grade", "6"), 7: ("onset_date", "2021-02-30"), 9: ("term", " ")}
+    bad |= {11: ("onset_date", "2021-01-05T10:00Z"), 13: ("serious", "maybe"), 15: ("term", None)}
+    for row, (column, value) in bad.items():
+        rows[column][row - 2] = value  # file row 2 is the first record
+    raw = pl.DataFrame(rows, schema=dict.fromkeys(ADVERSE_EVENTS.column_names, pl.String)).with_columns(
+        pl.lit("ae.csv").alias("_source_file"), pl.int_range(2, n + 2, dtype=pl.Int64).alias("_source_row")
+    )
+    typed, problems = parse_records(raw, ADVERSE_EVENTS)
+    assert problems.select("row", "column", "value", "subject").rows() == [
+        (5, "grade", "6", "S3"),
+        (7, "onset_date", "2021-02-30", "S5"),
+        (9, "term", " ", "S7"),
+        (11, "onset_date", "2021-01-05T10:00Z", "S9"),
+        (13, "serious", "maybe", "S11"),
+        (15, "term", None, "S13"),
+    ]
+    assert [rule.split(":")[0] for rule in problems["rule"]] == [
+        "out of range",
+        "not a valid date (YYYY-MM-DD, a date-time that starts with one, or DDMONYYYY; a real calendar day)",
+        "required value is blank",
+        "a date-time with a time zone (Z or an offset)",
+        "not a Y/N value (Y/N, Yes/No, 1/0, true/false)",
+        "required value is blank",
+    ]
+    assert typed.height == n and typed["_source_row"].to_list() == list(range(2, n + 2))
+    assert typed["grade"][3] == 6 and typed["onset_date"][5] is None and typed["serious"][11] is None
+    good = typed.filter(~pl.col("_source_row").is_in(list(bad)))
+    assert good.select(pl.col("grade").unique(), pl.col("serious").unique()).rows() == [(3, True)]
+    assert good["onset_date"].unique().to_list() == [dt.date(2021, 1, 5)]
+    assert good["subject_id"].n_unique() == 100
+    assert parse_records(raw.head(10), ADVERSE_EVENTS)[1].equals(problems.filter(pl.col("row") <= 11))

@@ -192,12 +192,13 @@ def _days_below(days: list[int], values: list[float], end: int, threshold: float
     """Days 0..``end`` on which the last value on or before the day (carried forward) is
     at or below ``threshold``; days before the first value are not counted."""
     count = 0
-    j = -1
-    for d in range(0, end + 1):
-        while j + 1 < len(days) and days[j + 1] <= d:
-            j += 1
-        if j >= 0 and values[j] <= threshold:
-            count += 1
+    for j, (day, value) in enumerate(zip(days, values, strict=True)):
+        if value > threshold:
+            continue
+        # the value holds from its day (day 0 at the earliest) to the day before the next sample
+        first = max(day, 0)
+        last = min(days[j + 1] - 1, end) if j + 1 < len(days) else end
+        count += max(0, last - first + 1)
     return count
 
 
@@ -245,7 +246,9 @@ def _series(
         "USUBJID", "ADY"
     )
     grouped = part.group_by("USUBJID", maintain_order=True).agg(pl.col("ADY"), pl.col("AVAL"))
-    return {r["USUBJID"]: (r["ADY"], r["AVAL"]) for r in grouped.iter_rows(named=True)}
+    # whole columns to Python at once (row by row was 0.6 s a test at 100,000 subjects)
+    series = zip(grouped["ADY"].to_list(), grouped["AVAL"].to_list(), strict=True)
+    return dict(zip(grouped["USUBJID"].to_list(), series, strict=True))
 
 
 def _last_before_day0(adlb: pl.DataFrame, test: str) -> dict[str, float]:
@@ -258,8 +261,11 @@ def lab_subjects(adlb: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date, limits: L
     ANC <= 0.5 and <= 0.1 in days 0-30, early and late ICAHT, days to ANC and platelet
     recovery, hypogammaglobulinaemia, and B-cell aplasia: its time to recovery (or
     censoring) for the Kaplan-Meier, and the B-cell status before a relapse."""
-    infused = adsl.filter(pl.col("SAFFL") == "Y")
-    with_labs = set(adlb["USUBJID"].to_list())
+    # only the columns read here: a row of every ADSL column was built for each subject
+    infused = adsl.filter(pl.col("SAFFL") == "Y").select(
+        "USUBJID", "TRTSDT", "WDDT", "LOSTDT", "DTHDT", "ATTRENDT", "RELDT", "FRMDT", "RELCD19"
+    )
+    with_labs = set(adlb["USUBJID"].unique().to_list())
     anc = _series(adlb, "ANC")
     anc_before = _last_before_day0(adlb, "ANC")
     plt_ = _series(adlb, "PLT")

@@ -194,6 +194,19 @@ def _column_problems(col: Column, latest: dt.date) -> list[tuple[pl.Expr, str]]:
     return checks
 
 
+def _by_distinct_value(raw: pl.DataFrame, name: str) -> bool:
+    """Whether a column's rules are evaluated once per distinct value and joined back to
+    the rows, rather than on every row: when its values repeat (a lab file's 7.6 million
+    rows at 100,000 subjects hold 1,397 dates, 8 tests and 94,109 subjects, and typing
+    them row by row took 8.8 s of a 130 s run). Every rule of a column reads that column's
+    raw and typed value only, so the two give the same result."""
+    return raw.height > DISTINCT_FROM_ROWS and raw.schema[name] == pl.String
+
+
+#: a file of fewer rows is typed row by row (a join costs more than it saves)
+DISTINCT_FROM_ROWS = 10_000
+
+
 def parse_records(
     raw: pl.DataFrame, schema: RecordSchema, latest: dt.date | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -204,21 +217,29 @@ def parse_records(
     ``_source_row``; values breaking a range stay in it, and are reported.
     ``latest`` is the latest plausible date (today unless given)."""
     latest = latest or today()
-    work = raw.with_columns(typed_value(c).alias(f"__typed_{c.name}") for c in schema.columns)
     subject = pl.col("subject_id").str.strip_chars() if "subject_id" in raw.columns else pl.lit(None, pl.String)
-    rules = [
-        (col, condition.fill_null(False), rule)
-        for col in schema.columns
-        for condition, rule in _column_problems(col, latest)
-    ]
+    # (column, rule, name of the column of flags: the rule broken on the row)
+    rules: list[tuple[Column, str, str]] = []
+    work = raw.lazy()
+    for col in schema.columns:
+        typed_name = f"__typed_{col.name}"
+        checks = _column_problems(col, latest)
+        flags = [f"__rule_{len(rules) + i}" for i in range(len(checks))]
+        rules += [(col, rule, flag) for (_, rule), flag in zip(checks, flags, strict=True)]
+        evaluated = [condition.fill_null(False).alias(flag) for (condition, _), flag in zip(checks, flags, strict=True)]
+        distinct = raw.select(pl.col(col.name).unique()) if _by_distinct_value(raw, col.name) else None
+        if distinct is not None and distinct.height * 2 <= raw.height:
+            by_value = distinct.lazy().with_columns(typed_value(col).alias(typed_name)).with_columns(evaluated)
+            work = work.join(by_value, on=col.name, how="left", nulls_equal=True, maintain_order="left")
+        else:
+            work = work.with_columns(typed_value(col).alias(typed_name)).with_columns(evaluated)
+    flagged = work.collect()
     # which rules any row breaks, in one pass over the frame; only those are filtered for their rows
-    broken = (
-        work.select(condition.any().alias(str(i)) for i, (_, condition, _) in enumerate(rules)).row(0) if rules else ()
-    )
+    broken = flagged.select(pl.col(flag).any() for _, _, flag in rules).row(0) if rules else ()
     problem_frames = []
-    for (col, condition, rule), any_broken in zip(rules, broken, strict=True):
+    for (col, rule, flag), any_broken in zip(rules, broken, strict=True):
         if any_broken:
-            found = work.filter(condition)
+            found = flagged.filter(pl.col(flag))
             problem_frames.append(
                 found.select(
                     pl.col("_source_file").cast(pl.String).alias("file"),
@@ -230,7 +251,7 @@ def parse_records(
                 )
             )
     problems = pl.concat(problem_frames) if problem_frames else empty_problems()
-    typed = work.select(
+    typed = flagged.select(
         *[pl.col(f"__typed_{c.name}").alias(c.name) for c in schema.columns],
         "_source_file",
         "_source_row",

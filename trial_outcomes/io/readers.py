@@ -1208,12 +1208,21 @@ def _latest_date_fast(path: Path, dates: RecordSchema, ceiling: dt.date) -> Any:
         names = {normalise_name(name): name for name in header}
         if len(names) != len(header) or any(c.name not in names for c in dates.columns):
             return _NO_FAST_PATH
-        # only the date columns, streamed from the file: the file is never held in memory
-        frame = pl.scan_csv(path, quote_char=None, infer_schema=False).select(
-            pl.col(names[c.name]).alias(c.name) for c in dates.columns
+        # only the date columns' distinct values, streamed from the file: the file is never held
+        # in memory, and each date is typed once (7.6 million lab rows hold 1,397 dates: 1.6 s
+        # typed row by row, 0.5 s by value)
+        distinct = (
+            pl.scan_csv(path, quote_char=None, infer_schema=False)
+            .select(pl.col(names[c.name]).unique().implode().alias(c.name) for c in dates.columns)
+            .collect(engine="streaming")
         )
-        latest = pl.max_horizontal(typed_value(c).filter(typed_value(c) <= ceiling).max() for c in dates.columns)
-        return frame.select(latest).collect(engine="streaming").item()
+        found = [
+            distinct.select(pl.col(c.name).explode())
+            .select(typed_value(c).filter(typed_value(c) <= ceiling).max())
+            .item()
+            for c in dates.columns
+        ]
+        return max((day for day in found if day is not None), default=None)
     except (UnicodeDecodeError, pl.exceptions.PolarsError, PanicException):
         return _NO_FAST_PATH
 
