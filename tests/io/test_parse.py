@@ -235,3 +235,30 @@ def test_a_large_file_is_typed_by_its_distinct_values_with_every_problem_on_its_
     assert good["onset_date"].unique().to_list() == [dt.date(2021, 1, 5)]
     assert good["subject_id"].n_unique() == 100
     assert parse_records(raw.head(10), ADVERSE_EVENTS)[1].equals(problems.filter(pl.col("row") <= 11))
+
+
+def test_only_a_column_that_repeats_its_values_is_typed_by_value():
+    """20,000 rows: 100 subjects repeat (typed by value); 20,000 distinct ids, or 4,000
+    (one in five rows, more than one in ten), are typed row by row, as joining millions
+    of distinct values back cost twice the typing (a red team's 7 million rows). A file of
+    10,000 rows is typed row by row; a column missing from the frame is polars' error at
+    any size (a red team's 10,001 rows raised a bare KeyError)."""
+    from trial_outcomes.io.parse import _by_distinct_value
+
+    n = 20_000
+    frame = pl.DataFrame(
+        {
+            "repeats": [f"S{i % 100}" for i in range(n)],
+            "distinct": [f"S{i}" for i in range(n)],
+            "one_in_five": [f"S{i % 4000}" for i in range(n)],
+        }
+    )
+    assert _by_distinct_value(frame, "repeats")
+    assert not _by_distinct_value(frame, "distinct")
+    assert not _by_distinct_value(frame, "one_in_five")
+    assert not _by_distinct_value(frame.head(10_000), "repeats")
+    ae = pl.DataFrame({c: ["1"] * 10_001 for c in ADVERSE_EVENTS.column_names if c != "grade"}).with_columns(
+        pl.lit("f.csv").alias("_source_file"), pl.int_range(2, 10_003, dtype=pl.Int64).alias("_source_row")
+    )
+    with pytest.raises(pl.exceptions.ColumnNotFoundError):
+        parse_records(ae, ADVERSE_EVENTS)

@@ -258,3 +258,34 @@ def test_a_header_polars_would_read_as_a_pattern_is_a_name(drop, header):
 
     with pytest.raises(DataDropError, match="subject_id: required column is missing"):
         read_raw(path, ADVERSE_EVENTS)
+
+
+@pytest.mark.parametrize("distinct", [False, True])
+def test_the_default_cut_of_a_large_file_whether_its_dates_repeat_or_not(tmp_path, distinct):
+    """A lab file of 20,000 rows on 10 sampling days (2021-03-01 to 2021-03-10: each date
+    typed once), or with a time of day to the microsecond on every row (nearly all
+    distinct: typed row by row, as holding them all cost a red team 3 times the memory),
+    and three late rows: '2099-02-30' (no such day), '2098-01-05' (after today) and
+    ' 2024-06-01 ' (padded): the latest plausible date is 2024-06-01 either way."""
+    import datetime as dt
+    from dataclasses import replace
+
+    from trial_outcomes.io import readers
+    from trial_outcomes.schema import LABS
+
+    n = 20_000
+    days = [f"2021-03-{1 + i % 10:02d}" + (f"T10:00:00.{i:06d}" if distinct else "") for i in range(n)]
+    days[100:103] = ["2099-02-30", "2098-01-05", " 2024-06-01 "]
+    path = tmp_path / "labs.csv"
+    pl.DataFrame(
+        {
+            "subject_id": [f"S{i % 50}" for i in range(n)],
+            "sample_date": days,
+            "test": ["ANC"] * n,
+            "value": ["1.5"] * n,
+            "below_lloq": ["N"] * n,
+        }
+    ).write_csv(path, quote_style="never")
+    dates = replace(LABS, columns=tuple(c for c in LABS.columns if c.kind == "date"), key=())
+    assert readers._latest_date_fast(path, dates, dt.date(2026, 12, 1)) == dt.date(2024, 6, 1)
+    assert readers._latest_date_fast(path, dates, dt.date(2024, 5, 31)) == dt.date(2021, 3, 10)
