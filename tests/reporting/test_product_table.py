@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import polars as pl
+
 from tests.builders import Trial
 from trial_outcomes.reporting.content import Table
 from trial_outcomes.reporting.efficacy import PENDING_NOT_AWAITED, product_block
@@ -66,3 +68,20 @@ def test_a_subject_not_infused_without_a_reason_in_the_apheresis_file_has_the_fo
     assert rows["No reason in the apheresis file; follow-up: Withdrawal before infusion"].startswith("1 (25.0")
     assert rows["No reason in the apheresis file; follow-up: Lost before infusion"].startswith("1 (25.0")
     assert "No reason in the apheresis file" not in rows
+
+
+def test_a_subject_not_infused_without_any_reason_still_has_a_row():
+    """The same trial with S4's follow-up reason removed from ADSL (``NINFCAT`` null): S4
+    is counted in a row of its own, so the rows under "Not infused" add up to 4."""
+    t = Trial()
+    t.enrol("S1", enrol_day=-35).apheresis("S1", -30, "RELEASED", released=-12).infuse("S1")
+    t.enrol("S4", enrol_day=-35).event("S4", -5, "WITHDRAWAL", "Guardian withdrew consent before infusion")
+    adsl = t.derive(cut_day=10).adsl
+    adsl = adsl.with_columns(
+        pl.when(pl.col("USUBJID") == "S4").then(None).otherwise(pl.col("NINFCAT")).alias("NINFCAT")
+    )
+    table = product_block(SimpleNamespace(adsl=adsl, lacks=lambda name: False))  # type: ignore[arg-type]
+    assert isinstance(table, Table)
+    rows = {str(row[0]).strip(): str(row[1]) for row in table.rows}
+    assert rows["Not infused"].startswith("1 (50.0")
+    assert rows["No reason in the apheresis file or the follow-up"].startswith("1 (100")

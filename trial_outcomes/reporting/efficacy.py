@@ -795,11 +795,20 @@ def product_block(inp: ReportInputs) -> Table | Paragraph:
     # never apheresed, or no reason in the file: the follow-up's reason, the disposition table's (a reviewer
     # read "Withdrawal 2" here beside "Withdrawal before infusion 5" there, three withdrawals having no reason
     # in the apheresis file)
-    unexplained = blank.filter(pl.col("NINFCAT") != "AWAITING")
+    unexplained = blank.filter((pl.col("NINFCAT") != "AWAITING").fill_null(True))
+    counted = 0
     for code, text in labels.NOT_INFUSED.items():
         n = int((unexplained["NINFCAT"] == code).sum())
+        counted += n
         if n:
             rows.append([f"   No reason in the apheresis file; follow-up: {text}", count_pct(n, not_infused.height)])
+    if unexplained.height - counted:  # every subject not infused is in a row
+        rows.append(
+            [
+                "   No reason in the apheresis file or the follow-up",
+                count_pct(unexplained.height - counted, not_infused.height),
+            ]
+        )
     v2v = infused["V2VDY"].drop_nulls().cast(pl.Float64).to_list()
     rows.append(
         [
