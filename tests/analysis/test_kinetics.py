@@ -160,3 +160,23 @@ def test_kinetics_wait_for_day_28_and_survive_huge_values():
     assert params.select("cmax", "tmax_day", "auc_0_28").rows() == [(None, None, None), (None, None, None)]
     mean, cv = kinetics.geometric([1.0, 1e17])
     assert mean == pytest.approx(10**8.5) and cv is None
+
+
+def test_subjects_whose_response_is_pending_have_their_own_rows():
+    """A cut on day 35: the kinetics window (days 0-28) has closed for S1 and S2, so both
+    have Cmax (4000 and 800), but their day-28 responses are pending (the day 21-42
+    window is open; a response counts once its window closes, endpoints.md). The summary
+    gives them a "Pending" group: Cmax n = 2, geometric mean sqrt(4000 x 800) = 1788.854,
+    as All; CR/CRi and No CR/CRi have n = 0, so the groups add up to All (the group was
+    missing: 0 + 0 of 2). At day 200 nobody is pending and there is no such row."""
+    d = _trial().derive(cut_day=35)
+    adpc = kinetics.derive_adpc(labs.derive_adlb(d.records["labs"], d.adsl, labs.Limits()))
+    params = kinetics.parameters(adpc, d.adsl, day(35))
+    assert params["response"].to_list() == ["Pending", "Pending"]
+    summary = kinetics.summary(params)
+    cmax = {r["response"]: r for r in summary.filter(summary["parameter"] == "Cmax").iter_rows(named=True)}
+    assert list(cmax) == ["CR/CRi by day 28", "No CR/CRi by day 28", "Pending", "All"]
+    assert [cmax[g]["n"] for g in cmax] == [0, 0, 2, 2]
+    assert cmax["Pending"]["centre"] == pytest.approx(1788.854, abs=1e-3)
+    _, final = _parameters()
+    assert "Pending" not in kinetics.summary(final)["response"].to_list()

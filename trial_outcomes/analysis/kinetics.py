@@ -24,6 +24,8 @@ from trial_outcomes.contracts import with_study
 
 AUC_END_DAY = 28
 RESPONSE_GROUPS = ("CR/CRi by day 28", "No CR/CRi by day 28", "All")
+#: the subjects whose day-28 response is still pending at the cut (their own rows of the summary)
+PENDING = "Pending"
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = Non
         window_open = cut is not None and not ended and (cut - subject["TRTSDT"]).days < AUC_END_DAY
         if window_open or cut_short or not r["ADY"]:
             peak, tmax, auc = 0.0, None, None  # the window is open at the cut, or not the first product's whole
-        group = "Pending" if subject["D28PNDFL"] == "Y" else RESPONSE_GROUPS[0 if subject["CRFL"] == "Y" else 1]
+        group = PENDING if subject["D28PNDFL"] == "Y" else RESPONSE_GROUPS[0 if subject["CRFL"] == "Y" else 1]
         rows.append(
             {
                 "USUBJID": r["USUBJID"],
@@ -166,11 +168,15 @@ def geometric(values: list[float]) -> tuple[float | None, float | None]:
 
 
 def summary(params: pl.DataFrame) -> pl.DataFrame:
-    """``kinetics_summary.csv``: by day-28 response and over all: subjects, geometric mean
-    and geometric CV% of Cmax and AUC0-28d, median and range of Tmax and of the last
-    quantifiable day."""
+    """``kinetics_summary.csv``: by day-28 response (CR/CRi, not, and pending when any
+    subject's response is pending at the cut) and over all: subjects, geometric mean and
+    geometric CV% of Cmax and AUC0-28d, median and range of Tmax and of the last
+    quantifiable day. The groups add up to All (a reviewer's early cut counted 15 pending
+    subjects in All and in no group: 20 + 11 of 38)."""
     rows = []
-    for group in RESPONSE_GROUPS:
+    pending = params.filter(pl.col("response") == PENDING).height > 0
+    groups = (*RESPONSE_GROUPS[:2], PENDING, RESPONSE_GROUPS[2]) if pending else RESPONSE_GROUPS
+    for group in groups:
         part = params if group == "All" else params.filter(pl.col("response") == group)
         for name, column in (("Cmax", "cmax"), ("AUC0-28d", "auc_0_28"), ("Tmax", "tmax_day"), ("Tlast", "tlast_day")):
             values = [float(v) for v in part[column].drop_nulls().to_list()]

@@ -265,9 +265,10 @@ def kinetics_section(inp: ReportInputs) -> Section:
                 rows,
                 align=["left", "left", "right", "right"],
                 population="Infused subjects with a transgene sample on day 0 or later, before an HSCT, a new "
-                "therapy or a second infusion; pending: day-28 window open.",
-                method="Cmax and Tmax over days 0-28; AUC0-28d by the linear trapezoid from day 0 to the last "
-                "sample on or before day 28 (no extrapolation); Tlast: the last day with a quantifiable value. "
+                "therapy or a second infusion; pending: the day-28 response window (days 21-42) open at the cut.",
+                method="Cmax and Tmax over days 0-28; AUC0-28d by the linear trapezoid from the first sample "
+                "on or after day 0 to the last on or before day 28 (no extrapolation); Tlast: the last day with "
+                "a quantifiable value. "
                 "Values below the limit of quantification count as zero in Cmax and the AUC and never as Tlast; "
                 "geometric means over positive values. The kinetics are the first product's: samples from the "
                 "first HSCT, new anti-leukaemia therapy or second infusion on are not used.",
