@@ -666,7 +666,14 @@ rules <- pipeline_table("stopping_rules.csv")
 safety_rule <- rules[rules$rule_id == "safety", ]
 number_after <- function(text, pattern) as.numeric(sub(pattern, "\\1", regmatches(text, regexpr(pattern, text))))
 given_or <- function(key, from_text) if (is.na(param(key))) from_text else param(key)
-window <- given_or("safety.window_days", number_after(safety_rule$data, "<= day ([0-9]+)"))
+# the rule's words: "... death by day 30" (since 2026-12-01; "... death <= day 30" before)
+stated_window <- number_after(safety_rule$data, "death by day ([0-9]+)")
+if (length(stated_window) == 0) stated_window <- number_after(safety_rule$data, "<= day ([0-9]+)")
+if (length(stated_window) == 0 && is.na(param("safety.window_days"))) {
+  stop("the safety rule's window (days) is neither given (--param safety.window_days=) nor found in ",
+       "stopping_rules.csv's data: ", safety_rule$data)
+}
+window <- given_or("safety.window_days", stated_window)
 prior <- c(param("safety.prior_a"), param("safety.prior_b"))
 if (anyNA(prior)) prior <- as.numeric(strsplit(sub(".*prior Beta\\(([^)]*)\\).*", "\\1", safety_rule$boundary), ", ")[[1]])
 threshold <- given_or("safety.threshold", number_after(safety_rule$boundary, "P\\(rate > ([0-9.]+) \\| data\\)"))
