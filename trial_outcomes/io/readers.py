@@ -48,7 +48,7 @@ import polars as pl
 from polars.exceptions import PanicException
 
 from trial_outcomes.errors import DataDropError, Problem
-from trial_outcomes.schema import DROP_INFO_FILE, SCHEMAS, RecordSchema
+from trial_outcomes.schema import DROP_INFO_FILE, SCHEMAS, Column, RecordSchema
 from trial_outcomes.text import char_name, first_of, header_key, lookalike_of, printable
 
 EXTENSIONS = ("csv", "xlsx", "parquet")
@@ -1218,15 +1218,15 @@ def _latest_date_fast(path: Path, dates: RecordSchema, ceiling: dt.date) -> Any:
         # memory and twice the time (a red team's 7 million time stamps)
         counts = frame.select(pl.len(), *(pl.col(c.name).approx_n_unique() for c in dates.columns))
         rows, *distinct = counts.collect(engine="streaming").row(0)
-        latest = pl.max_horizontal(typed_value(c).filter(typed_value(c) <= ceiling).max() for c in dates.columns)
+
+        def latest(c: Column) -> pl.Expr:
+            return typed_value(c).filter(typed_value(c) <= ceiling).max()
+
         if not all(few_distinct(n, rows) for n in distinct):
-            return frame.select(latest).collect(engine="streaming").item()
+            return frame.select(pl.max_horizontal(latest(c) for c in dates.columns)).collect(engine="streaming").item()
         values = frame.select(pl.col(c.name).unique().implode() for c in dates.columns).collect(engine="streaming")
-        found = [
-            values.select(pl.col(c.name).explode()).select(typed_value(c).filter(typed_value(c) <= ceiling).max())
-            for c in dates.columns
-        ]
-        return max((day.item() for day in found if day.item() is not None), default=None)
+        found = [values.select(pl.col(c.name).explode()).select(latest(c)).item() for c in dates.columns]
+        return max((day for day in found if day is not None), default=None)
     except (UnicodeDecodeError, pl.exceptions.PolarsError, PanicException):
         return _NO_FAST_PATH
 
