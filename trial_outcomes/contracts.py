@@ -768,10 +768,15 @@ class LabSubjects(dy.Schema):
     anc_le500_days = _i("Days 0-30 with ANC <= 0.5 x 10^9/L", min=0, max=31)
     anc_le100_days = _i("Days 0-30 with ANC <= 0.1 x 10^9/L", min=0, max=31)
     early_icaht = _i("Early ICAHT grade (days 0-30)", min=0, max=4)
+    early_icaht_status = _s(
+        "Early ICAHT: graded, pending, left before day 30, or no ANC in days 0-30",
+        nullable=False,
+        regex="^(graded|pending|left before day 30|no ANC in days 0-30)$",
+    )
     late_icaht = _i("Late ICAHT grade (after day 30)", min=0, max=4)
-    anc_below_05 = dy.Bool(nullable=True, description="ANC below 0.5 x 10^9/L after infusion")
+    anc_below_05 = dy.Bool(nullable=True, description="ANC below 0.5 x 10^9/L from day 0")
     anc_recovery_day = _i("Day of ANC recovery to >= 0.5 x 10^9/L", min=0)
-    plt_below_50 = dy.Bool(nullable=True, description="Platelets below 50 x 10^9/L after infusion")
+    plt_below_50 = dy.Bool(nullable=True, description="Platelets below 50 x 10^9/L from day 0")
     plt_recovery_day = _i("Day of platelet recovery to >= 50 x 10^9/L", min=0)
     igg_min = _f("Lowest IgG after infusion (g/L)", min=0)
     igg_low = dy.Bool(nullable=True, description="IgG below the plan's igg_low after infusion")

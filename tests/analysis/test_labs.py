@@ -227,7 +227,19 @@ def test_early_icaht_is_not_graded_for_a_subject_who_left_before_day_30():
     t.lab("S2", "ANC", (3, 0.23)).event("S2", 35, "LOST", "No contact")
     adlb, adsl = _adlb(t, cut_day=200)
     subjects = labs.lab_subjects(adlb, adsl, day(200), LIMITS)
-    assert subjects.select("USUBJID", "anc_le500_days", "early_icaht").rows() == [("S1", None, None), ("S2", 28, 3)]
+    assert subjects.select("USUBJID", "anc_le500_days", "early_icaht", "early_icaht_status").rows() == [
+        ("S1", None, None, "left before day 30"),
+        ("S2", 28, 3, "graded"),
+    ]
+    # S1 is never pending: no later cut sees the rest of its window
+    later = labs.lab_subjects(*_adlb(t, cut_day=400), day(400), LIMITS)
+    assert later.filter(pl.col("USUBJID") == "S1")["early_icaht_status"].to_list() == ["left before day 30"]
+    # the report's table says who it leaves out, and why (N = 1: S2)
+    from trial_outcomes.reporting.laboratory import icaht_table
+
+    table = icaht_table(subjects)
+    assert table.columns[1] == "Early, days 0-30 (N = 1)"
+    assert "not graded: 1 withdrew or lost to follow-up before day 30." in table.population
 
 
 def test_early_icaht_needs_an_anc_after_infusion_and_a_closed_window():
@@ -239,11 +251,17 @@ def test_early_icaht_needs_an_anc_after_infusion_and_a_closed_window():
     t.lab("S2", "ANC", (-5, 1.8), (3, 0.2), (25, 1.0))
     adlb, adsl = _adlb(t, cut_day=20)
     at_20 = labs.lab_subjects(adlb, adsl, day(20), LIMITS)
-    assert at_20.select("USUBJID", "early_icaht").rows() == [("S1", None), ("S2", None)]
+    assert at_20.select("USUBJID", "early_icaht", "early_icaht_status").rows() == [
+        ("S1", None, "pending"),
+        ("S2", None, "pending"),
+    ]
     adlb, adsl = _adlb(t, cut_day=40)
     at_40 = labs.lab_subjects(adlb, adsl, day(40), LIMITS)
     # S2: days 3-24 at 0.2 (<= 0.5, not <= 0.1): 22 days, grade 3
-    assert at_40.select("USUBJID", "anc_le500_days", "early_icaht").rows() == [("S1", None, None), ("S2", 22, 3)]
+    assert at_40.select("USUBJID", "anc_le500_days", "early_icaht", "early_icaht_status").rows() == [
+        ("S1", None, None, "no ANC in days 0-30"),
+        ("S2", 22, 3, "graded"),
+    ]
 
 
 def test_a_death_or_hsct_on_the_cut_date_closes_the_early_icaht_window():

@@ -211,6 +211,27 @@ def early_icaht(days_le500: int, days_le100: int) -> int:
     return max(by500, by100)
 
 
+#: why an infused subject with labs has an early ICAHT grade or has none (``lab_subjects.csv``)
+EARLY_GRADED = "graded"
+EARLY_PENDING = "pending"
+EARLY_LEFT = "left before day 30"
+EARLY_NO_ANC = "no ANC in days 0-30"
+EARLY_STATUSES = (EARLY_GRADED, EARLY_PENDING, EARLY_LEFT, EARLY_NO_ANC)
+
+
+def early_status(evaluable: bool, closed: bool, left_first: bool) -> str:
+    """Graded; pending (day 30 after the cut: a later cut grades it); left before day 30
+    (a withdrawal or loss to follow-up came first: the window is never seen to its end,
+    so no later cut grades it); or no ANC in the closed window (a reviewer found six
+    subjects who had left called pending at every cut, and the report's population, "with
+    an ANC in days 0-30", leaving them out without a word)."""
+    if evaluable:
+        return EARLY_GRADED
+    if closed:
+        return EARLY_NO_ANC
+    return EARLY_LEFT if left_first else EARLY_PENDING
+
+
 def late_icaht(values: list[float]) -> int | None:
     """Late ICAHT grade (after day 30): ANC <= 1.5 grade 1, <= 1.0 grade 2, <= 0.5 grade 3,
     <= 0.1 grade 4 (10^9/L), in at least two samples (non-transient): the second-worst
@@ -295,6 +316,7 @@ def lab_subjects(adlb: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date, limits: L
         # death on the cut date left the subject pending: 19 of 52 evaluable for 19 of 53)
         closed = end == EARLY_ICAHT_DAYS or min(stops) in (r["DTHDT"], r["ATTRENDT"])
         evaluable = bool(early) and end >= 0 and closed
+        status = early_status(evaluable, closed, left is not None and min(stops) == left)
         if sid in anc_before and early and early[0][0] > 0:
             early = [(0, anc_before[sid]), *early]  # the count carried into day 0
         d500 = _days_below([d for d, _ in early], [v for _, v in early], end, 0.5) if evaluable else None
@@ -331,6 +353,7 @@ def lab_subjects(adlb: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date, limits: L
                 "anc_le500_days": d500,
                 "anc_le100_days": d100,
                 "early_icaht": early_icaht(d500, d100) if d500 is not None and d100 is not None else None,
+                "early_icaht_status": status,
                 "late_icaht": late_icaht(late),
                 "anc_below_05": anc_low if values else None,
                 "anc_recovery_day": anc_rec,
@@ -354,6 +377,7 @@ LAB_SUBJECT_SCHEMA = {
     "anc_le500_days": pl.Int64,
     "anc_le100_days": pl.Int64,
     "early_icaht": pl.Int64,
+    "early_icaht_status": pl.String,
     "late_icaht": pl.Int64,
     "anc_below_05": pl.Boolean,
     "anc_recovery_day": pl.Int64,

@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from trial_outcomes.analysis.labs import bcell_recovery_fit
+from trial_outcomes.analysis.labs import EARLY_LEFT, EARLY_NO_ANC, EARLY_PENDING, bcell_recovery_fit
 from trial_outcomes.dates import DAYS_PER_MONTH
 from trial_outcomes.formatting import count_pct, median_ci_months, median_range, number, pct_ci
 from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
@@ -90,12 +90,26 @@ def icaht_table(subjects: pl.DataFrame) -> Table:
         ["Grade", f"Early, days 0-30 (N = {early.len()})", f"Late, after day 30 (N = {late.len()})"],
         rows,
         bold_rows=[5],
-        population="Infused subjects with an ANC in days 0-30 (early) or two after day 30 (late).",
+        population="Early: infused subjects with an ANC in days 0-30 whose window closed (day 30 reached, or "
+        f"death, HSCT or new therapy first); not graded: {_early_not_graded(subjects)}. Late: infused subjects "
+        "with two ANCs after day 30.",
         method="EHA/EBMT 2023 (Rejeski et al.). Early: the days 0-30 with ANC <= 0.5 x 10^9/L (1-6 grade 1, 7-13 "
         "grade 2, 14 or more grade 3) or <= 0.1 x 10^9/L (1-6 grade 3, 7 or more grade 4), the higher grade; a "
-        "count holds until the next sample; days stop at death, HSCT or new therapy. Late: ANC <= 1.5, 1.0, 0.5, "
-        "0.1 x 10^9/L (grades 1-4) in at least two samples after day 30.",
+        "count holds until the next sample; days stop at death, HSCT or new therapy; a withdrawal or loss to "
+        "follow-up before day 30 leaves the window unseen, never graded. Late: ANC <= 1.5, 1.0, 0.5, 0.1 x "
+        "10^9/L (grades 1-4) in at least two samples after day 30.",
     )
+
+
+def _early_not_graded(subjects: pl.DataFrame) -> str:
+    """The infused subjects with labs but no early ICAHT grade, by why (``lab_subjects``)."""
+    status = subjects["early_icaht_status"]
+    counts = [
+        (int((status == EARLY_PENDING).sum()), "pending (day 30 after the cut)"),
+        (int((status == EARLY_LEFT).sum()), "withdrew or lost to follow-up before day 30"),
+        (int((status == EARLY_NO_ANC).sum()), "no ANC in days 0-30"),
+    ]
+    return ", ".join(f"{n} {why}" for n, why in counts if n) or "none"
 
 
 def recovery_table(subjects: pl.DataFrame) -> Table:
@@ -119,7 +133,8 @@ def recovery_table(subjects: pl.DataFrame) -> Table:
         "Count recovery after infusion",
         ["Count", "Below the level", "Recovered", "Not recovered at the cut", "Day of recovery, median (range)"],
         rows,
-        population="Infused subjects with the count below the level after infusion.",
+        population="Infused subjects with the count below the level from day 0 (the infusion day) to an HSCT or "
+        "new therapy.",
         method="Recovery: the first sample at or above the level after the first below it, with the next sample "
         "(if any) also at or above it. Transfusions are not in the drop: platelet recovery may be supported.",
     )
