@@ -239,7 +239,7 @@ def test_early_icaht_is_not_graded_for_a_subject_who_left_before_day_30():
 
     table = icaht_table(subjects)
     assert table.columns[1] == "Early, days 0-30 (N = 1)"
-    assert "not graded: 1 withdrew or lost to follow-up before day 30." in table.population
+    assert "not graded: 1 withdrawn or lost to follow-up before day 30." in table.population
 
 
 def test_early_icaht_needs_an_anc_after_infusion_and_a_closed_window():

@@ -106,7 +106,7 @@ def _early_not_graded(subjects: pl.DataFrame) -> str:
     status = subjects["early_icaht_status"]
     counts = [
         (int((status == EARLY_PENDING).sum()), "pending (day 30 after the cut)"),
-        (int((status == EARLY_LEFT).sum()), "withdrew or lost to follow-up before day 30"),
+        (int((status == EARLY_LEFT).sum()), "withdrawn or lost to follow-up before day 30"),
         (int((status == EARLY_NO_ANC).sum()), "no ANC in days 0-30"),
     ]
     return ", ".join(f"{n} {why}" for n, why in counts if n) or "none"
