@@ -396,3 +396,51 @@ def test_days_below_counts_as_the_day_by_day_definition(samples, end):
             before = [v for day, v in samples if day <= d]
             expected += bool(before) and before[-1] <= level
         assert labs._days_below(days, values, end, level) == expected
+
+
+@given(
+    samples=st.lists(
+        st.tuples(st.sampled_from(["S1", "S2", "S3"]), st.sampled_from(["ANC", "PLT", "IGG"]), st.integers(-20, 40)),
+        min_size=1,
+        max_size=40,
+        unique=True,
+    ),
+    lymphodepletion=st.lists(st.one_of(st.none(), st.integers(-15, 5)), min_size=3, max_size=3),
+)
+def test_baseline_and_sequence_follow_their_definitions(samples, lymphodepletion):
+    """Any samples of three subjects (in any order, lymphodepletion on any day or never):
+    ABLFL marks, per subject and test, the sample with the latest date on or before the
+    day lymphodepletion started, BASE is its value on every row of that subject and test,
+    and LBSEQ numbers each subject's rows 1, 2, ... in (test, date) order: the definitions
+    computed here row by row in Python, against ``derive_adlb``'s runs of sorted rows."""
+    day0 = dt.date(2021, 1, 1)
+    ld = dict(zip(["S1", "S2", "S3"], lymphodepletion, strict=True))
+    labs_frame = pl.DataFrame(
+        {
+            "subject_id": [s for s, _, _ in samples],
+            "test": [t for _, t, _ in samples],
+            "sample_date": [day0 + dt.timedelta(days=d) for _, _, d in samples],
+            "value": [float(i) for i in range(len(samples))],
+        }
+    )
+    adsl = pl.DataFrame(
+        {
+            "USUBJID": ["S1", "S2", "S3"],
+            "TRTSDT": [day0] * 3,
+            "LDSTDT": [None if ld[s] is None else day0 + dt.timedelta(days=ld[s]) for s in ("S1", "S2", "S3")],
+            "ATTRENDT": [None] * 3,
+        },
+        schema={"USUBJID": pl.String, "TRTSDT": pl.Date, "LDSTDT": pl.Date, "ATTRENDT": pl.Date},
+    )
+    adlb = labs.derive_adlb(labs_frame, adsl, LIMITS)
+    value = {(s, t, d): float(i) for i, (s, t, d) in enumerate(samples)}
+    expected = []
+    for s in sorted({s for s, _, _ in samples}):
+        mine = sorted((t, d) for s2, t, d in samples if s2 == s)
+        for seq, (t, d) in enumerate(mine, start=1):
+            before = [d2 for t2, d2 in mine if t2 == t and ld[s] is not None and d2 <= ld[s]]
+            base_day = max(before) if before else None
+            base = value[(s, t, base_day)] if base_day is not None else None
+            expected.append((s, t, d, "Y" if d == base_day else "N", base, seq))
+    got = adlb.select("USUBJID", "PARAMCD", "ADY", "ABLFL", "BASE", "LBSEQ").rows()
+    assert got == expected
