@@ -289,3 +289,18 @@ def test_the_default_cut_of_a_large_file_whether_its_dates_repeat_or_not(tmp_pat
     dates = replace(LABS, columns=tuple(c for c in LABS.columns if c.kind == "date"), key=())
     assert readers._latest_date_fast(path, dates, dt.date(2026, 12, 1)) == dt.date(2024, 6, 1)
     assert readers._latest_date_fast(path, dates, dt.date(2024, 5, 31)) == dt.date(2021, 3, 10)
+
+
+def test_a_file_of_blanks_is_empty_however_long_and_a_file_starting_blank_is_not(tmp_path):
+    """``readers._blank`` decides on the first 64 KiB unless they are all blank: 100,000
+    blank lines (past the probe) are an empty file; 70,000 blank bytes then a header and a
+    row are a file (its header row found after the blanks, not "file is empty")."""
+    from trial_outcomes.io import readers
+
+    assert readers._blank(b"") and readers._blank(b" \r\n\t" * 100_000)
+    assert not readers._blank(b"\n" * 70_000 + b"subject_id\nBR-001\n")
+    assert not readers._blank(b"subject_id\n" + b" " * 200_000)
+    blank = tmp_path / "enrolment.csv"
+    blank.write_bytes(b"\n" * 100_000)
+    with pytest.raises(DataDropError, match="file is empty"):
+        read_raw(blank, ENROLMENT)

@@ -190,7 +190,7 @@ def read_raw(path: Path, schema: RecordSchema) -> RawFile:
         raise _refuse(name, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
-    if not data.strip():
+    if _blank(data):
         raise _refuse(name, "file is empty: it needs a header row naming the columns")
     ext = path.suffix.lower().lstrip(".")
     header_row: int | None = 1  # a Parquet file has no header row: its row 1 is its first record
@@ -217,6 +217,13 @@ def read_raw(path: Path, schema: RecordSchema) -> RawFile:
 
 
 # --- CSV ---------------------------------------------------------------------------------------
+
+
+def _blank(data: bytes, probe: int = 1 << 16) -> bool:
+    """Whether ``data`` is only blanks (``bytes.strip``'s): the first bytes decide for any
+    file that starts with a value; only a file that starts blank is stripped whole (a
+    stripped copy of each file was 0.25 s for the 255 MB of labs at 100,000 subjects)."""
+    return not data[:probe].strip() and not data.strip()
 
 
 def decode_text(data: bytes, name: str) -> tuple[str, str]:
@@ -400,7 +407,7 @@ def _read_simple_csv(body: bytes, name: str) -> pl.DataFrame | None:
     wrong number is refused). A file with no blank line and no stray carriage return
     is then read by polars' own CSV reader, line ``i + 2`` being row ``i``; any other
     is split line by line, a block of lines at a time."""
-    if b'"' in body or b"\x1f" in body or not body.strip():
+    if b'"' in body or b"\x1f" in body or _blank(body):
         return None
     lines = pl.scan_csv(
         body,
@@ -436,7 +443,7 @@ def _read_simple_csv(body: bytes, name: str) -> pl.DataFrame | None:
         )
     names = [f"__f{i}" for i in range(width)]
     frame = None
-    if not body_shape["blank"].any() and body.count(b"\r") == body.count(b"\r\n"):
+    if not body_shape["blank"].any() and (b"\r" not in body or body.count(b"\r") == body.count(b"\r\n")):
         frame = _fields_by_polars(body, names, body_shape.height)
     if frame is None:
         frame = _fields_by_split(body, names)
