@@ -758,7 +758,11 @@ class LabShifts(dy.Schema):
     baseline_grade = dy.String(primary_key=True, regex=GRADE_TEXT, description="CTCAE grade at baseline")
     worst_grade = dy.String(primary_key=True, regex=GRADE_TEXT, description="Worst CTCAE grade after infusion")
     n = _i("Subjects", nullable=False, min=1)
-    n_subjects = _i("Infused subjects (the safety set; Missing to Missing without a value)", nullable=False, min=1)
+    n_subjects = _i(
+        "Infused subjects (the safety set; Missing to Missing: no baseline or on-treatment value)",
+        nullable=False,
+        min=1,
+    )
 
 
 class LabSubjects(dy.Schema):

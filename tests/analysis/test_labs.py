@@ -310,6 +310,32 @@ def test_a_lab_value_in_another_unit_is_refused_with_its_row_and_value():
     assert "IGG above 40.0 g/L" in " ".join(found["rule"].to_list())
 
 
+def test_a_lab_value_past_any_assays_reading_is_refused():
+    """A red team's transgene at 1e308 made AUC0-28d infinite (the kinetics contract
+    failed, "a defect in the pipeline"), and one at 1e80 was 7.2e75 in the XPT. Refused:
+    the transgene at 1e80 (ceiling 1e8 copies/ug gDNA) and ferritin at 2e7 (1e7 ug/L).
+    Kept: the transgene at 1e8 and ferritin at 500,000 (HLH's range)."""
+    t = Trial().enrol("S1").infuse("S1")
+    t.lab("S1", "CAR_TRANSGENE", (7, 1e80), (14, 1e8))
+    t.lab("S1", "FERRITIN", (7, 2e7), (14, 5e5))
+    records = {
+        k: v.with_columns(pl.lit(f"{k}.csv").alias("_source_file"), pl.int_range(2, v.height + 2).alias("_source_row"))
+        for k, v in t.records().items()
+    }
+    found = dependent_values(records).filter(pl.col("file") == "labs.csv")
+    # the builder writes the transgene's rows (days 7, 14) as rows 2-3, ferritin's as 4-5
+    assert found.select("row", "column", "value", "subject", "rule").sort("row").rows() == [
+        (
+            2,
+            "value",
+            "1e+80",
+            "S1",
+            "CAR_TRANSGENE above 100000000.0 copies/ug gDNA, past any assay's reading: a mistyped value?",
+        ),
+        (4, "value", "20000000.0", "S1", "FERRITIN above 10000000.0 ug/L, past any assay's reading: a mistyped value?"),
+    ]
+
+
 def test_b_cells_at_relapse_are_the_last_count_before_it_whatever_came_between():
     """A red team's BR-036: aplastic (11/uL) before an HSCT on day 83, then 273/uL on the
     day of a CD19-positive relapse (day 150). endpoints.md: "the last count on or before
@@ -444,3 +470,27 @@ def test_baseline_and_sequence_follow_their_definitions(samples, lymphodepletion
             expected.append((s, t, d, "Y" if d == base_day else "N", base, seq))
     got = adlb.select("USUBJID", "PARAMCD", "ADY", "ABLFL", "BASE", "LBSEQ").rows()
     assert got == expected
+
+
+def test_an_infused_subject_without_any_lab_row_is_counted_not_left_out():
+    """S1 has ANC 0.3 on days 1-40 (31 days <= 0.5: grade 3); S2, infused, has no lab row
+    at all (a red team's five such subjects left the early ICAHT table, 51 of 56 infused,
+    and page 1 without a word). At a cut on day 60: S2 is "no ANC in days 0-30", and the
+    table's population says so; at a cut on day 20, pending. Without the labs file, no
+    rows (never collected is not missing)."""
+    from trial_outcomes.reporting.laboratory import icaht_table
+
+    t = Trial().enrol("S1").infuse("S1").enrol("S2").infuse("S2")
+    t.lab("S1", "ANC", *[(d, 0.3) for d in range(1, 41)])
+    adlb, adsl = _adlb(t, cut_day=60)
+    subjects = labs.lab_subjects(adlb, adsl, day(60), LIMITS)
+    assert subjects.select("USUBJID", "early_icaht", "early_icaht_status").rows() == [
+        ("S1", 3, "graded"),
+        ("S2", None, "no ANC in days 0-30"),
+    ]
+    table = icaht_table(subjects)
+    assert table.columns[1] == "Early, days 0-30 (N = 1)"
+    assert "not graded: 1 with no ANC in days 0-30." in table.population
+    early = labs.lab_subjects(*_adlb(t, cut_day=20), day(20), LIMITS)
+    assert early["early_icaht_status"].to_list() == ["pending", "pending"]
+    assert labs.lab_subjects(adlb, adsl, day(60), LIMITS, collected=False).is_empty()

@@ -207,6 +207,20 @@ def test_an_optional_file_the_drop_has_with_no_rows_is_refused_an_absent_one_is_
     assert empty_required_files(records, {"apheresis": None}, ("eligibility", "followup")).is_empty()
 
 
+def test_an_apheresis_file_declared_empty_is_refused_while_a_subject_was_infused():
+    """A red team declared apheresis.csv empty (drop_info.toml) beside infused subjects:
+    "Leukapheresis 0 (0.0%)" beside "Infused 56". S1 is infused: refused, naming S1; with
+    S1 not infused, a declared-empty file is taken at its word; an absent one is absent."""
+    records = _records()
+    declared = ("eligibility", "followup", "apheresis")
+    found = empty_required_files(records, {"apheresis": "apheresis.csv"}, declared)
+    assert found.select("file", "subject").rows() == [("apheresis.csv", "S1")]
+    assert "while 1 subject(s) were infused (S1): every infused subject has an apheresis" in found["rule"][0]
+    assert empty_required_files(records, {"apheresis": None}, declared).is_empty()
+    not_infused = _records(infusion=[])
+    assert empty_required_files(not_infused, {"apheresis": "apheresis.csv"}, (*declared, "infusion")).is_empty()
+
+
 def test_a_planned_cut_may_pass_the_latest_record_but_not_the_extraction_date():
     """First enrolment 2020-06-04, latest record (a contact) 2020-07-01. The first
     enrolment is a valid cut and the day before it is not; a planned cut ten days

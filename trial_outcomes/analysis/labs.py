@@ -276,16 +276,22 @@ def _last_before_day0(adlb: pl.DataFrame, test: str) -> dict[str, float]:
     return dict(part.group_by("USUBJID").agg(pl.col("AVAL").last()).iter_rows())
 
 
-def lab_subjects(adlb: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date, limits: Limits) -> pl.DataFrame:
-    """``lab_subjects.csv``: per infused subject with any laboratory value, the days of
-    ANC <= 0.5 and <= 0.1 in days 0-30, early and late ICAHT, days to ANC and platelet
-    recovery, hypogammaglobulinaemia, and B-cell aplasia: its time to recovery (or
-    censoring) for the Kaplan-Meier, and the B-cell status before a relapse."""
+def lab_subjects(
+    adlb: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date, limits: Limits, collected: bool = True
+) -> pl.DataFrame:
+    """``lab_subjects.csv``: per infused subject, the days of ANC <= 0.5 and <= 0.1 in
+    days 0-30, early and late ICAHT, days to ANC and platelet recovery,
+    hypogammaglobulinaemia, and B-cell aplasia: its time to recovery (or censoring) for
+    the Kaplan-Meier, and the B-cell status before a relapse. Every infused subject has a
+    row, one without any laboratory value too (a red team's five subjects with no lab row
+    left early ICAHT's population, and page 1's, without a word: now "no ANC in days
+    0-30" once their window closes); no rows when the labs were not ``collected``."""
+    if not collected:
+        return pl.DataFrame(schema=LAB_SUBJECT_SCHEMA)
     # only the columns read here: a row of every ADSL column was built for each subject
     infused = adsl.filter(pl.col("SAFFL") == "Y").select(
         "USUBJID", "TRTSDT", "WDDT", "LOSTDT", "DTHDT", "ATTRENDT", "RELDT", "FRMDT", "RELCD19"
     )
-    with_labs = set(adlb["USUBJID"].unique().to_list())
     anc = _series(adlb, "ANC")
     anc_before = _last_before_day0(adlb, "ANC")
     plt_ = _series(adlb, "PLT")
@@ -297,8 +303,6 @@ def lab_subjects(adlb: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date, limits: L
     rows = []
     for r in infused.iter_rows(named=True):
         sid = r["USUBJID"]
-        if sid not in with_labs:
-            continue
         day0 = r["TRTSDT"]
         # withdrawn or lost to follow-up: the counts stop there, and the window is not seen to
         # its end (a count on day 3 was carried to day 30 past a withdrawal on day 5)

@@ -77,7 +77,7 @@ def lab_toxicity(
     aplasia with the B-cell status before each relapse."""
     limits = _limits(settings)
     # windows (ICAHT's days 0-30) close by the last day the drop shows, as the stopping rules'
-    subjects = lab_rules.lab_subjects(adlb, adsl, cut_records.seen_to, limits)
+    subjects = lab_rules.lab_subjects(adlb, adsl, cut_records.seen_to, limits, collected=cut_records.has("labs"))
     tables = LabTables(
         shifts=lab_rules.lab_shifts(adlb, adsl, collected=cut_records.has("labs")),
         subjects=subjects,

@@ -148,6 +148,24 @@ def empty_required_files(
                 f'true at this export, say so in drop_info.toml: empty_files = ["{record}"]',
             }
         )
+    infused = records["infusion"]["subject_id"].unique(maintain_order=True)
+    declared_apheresis = "apheresis" in declared_empty and files.get("apheresis") is not None
+    if declared_apheresis and records["apheresis"].is_empty() and infused.len():
+        # declared empty too: an infusion needs a product, and the rule "an infused subject has no
+        # row in the apheresis file" has no row to run on (a red team's drop showed "Leukapheresis
+        # 0 (0.0%)" beside "Infused 56 (93.3%)")
+        rows.append(
+            {
+                "file": files["apheresis"],
+                "row": None,
+                "column": None,
+                "value": None,
+                "subject": infused[0],
+                "rule": f"file has no rows while {infused.len()} subject(s) were infused ({', '.join(infused[:5])}"
+                f"{', ...' if infused.len() > 5 else ''}): every infused subject has an apheresis; give their rows, "
+                "or leave the file out of the drop if apheresis is not collected",
+            }
+        )
     return pl.DataFrame(rows, schema=empty_problems().schema) if rows else empty_problems()
 
 
@@ -433,19 +451,39 @@ def dependent_values(records: Records) -> pl.DataFrame:
 #: B cells, CRP, ferritin and the transgene have no such bound (their other units read
 #: lower, or their range spans the other unit's).
 LAB_MOST = {"ANC": 100.0, "PLT": 5000.0, "HGB": 25.0, "IGG": 40.0}
+#: the most an assay of the other tests reads, far past any patient's value (B cells in a
+#: hyperleukocytosis, ferritin in HLH, a transgene at several copies per cell of a
+#: microgram's 150,000 cells): a red team's transgene at 1e308 made AUC0-28d infinite
+#: and failed the kinetics contract as "a defect in the pipeline", and one at 1e80 became
+#: 7.2e75 in the XPT files (the largest number SAS holds) but 1e80 in the Parquet
+LAB_CEILING = {"BCELL": 1e7, "CAR_TRANSGENE": 1e8, "CRP": 1e4, "FERRITIN": 1e7}
 
 
 def _lab_units(records: Records) -> pl.DataFrame:
-    """A laboratory value above the most its test can read in the contract's unit."""
+    """A laboratory value above the most its test can read in the contract's unit, or
+    past any assay's reading."""
     labs = records.get("labs")
     if labs is None or labs.is_empty():
         return empty_problems()
+    past = pl.any_horizontal((pl.col("test") == test) & (pl.col("value") > most) for test, most in LAB_CEILING.items())
+    ceiling = pl.col("test").replace_strict(LAB_CEILING, default=None, return_dtype=pl.Float64)
+    beyond = _problems(
+        _narrow(labs, "test", "value").filter(past),
+        "value",
+        pl.col("value"),
+        pl.format(
+            "{} above {} {}, past any assay's reading: a mistyped value?",
+            pl.col("test"),
+            ceiling,
+            pl.col("test").replace_strict(LAB_UNITS, default="", return_dtype=pl.String),
+        ),
+    )
     # a mask per test, not a column of bounds: 50 million lab rows at a million subjects
     above = pl.any_horizontal((pl.col("test") == test) & (pl.col("value") > bound) for test, bound in LAB_MOST.items())
     found = _narrow(labs, "test", "value").filter(above)
     most = pl.col("test").replace_strict(LAB_MOST, default=None, return_dtype=pl.Float64)
     unit = pl.col("test").replace_strict(LAB_UNITS, default="", return_dtype=pl.String)
-    return _problems(
+    other_unit = _problems(
         found,
         "value",
         pl.col("value"),
@@ -456,6 +494,7 @@ def _lab_units(records: Records) -> pl.DataFrame:
             unit,
         ),
     )
+    return _concat([other_unit, beyond])
 
 
 def _rcl_results(records: Records) -> pl.DataFrame:

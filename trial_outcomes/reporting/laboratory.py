@@ -66,8 +66,8 @@ def shift_table(inp: ReportInputs) -> Table:
         ["Baseline", *[f"Worst {g}" for g in GRADES]],
         rows or [["(no graded values)", *[""] * len(GRADES)]],
         bold_rows=bold,
-        population="Infused subjects; Missing: no value at baseline, or none after the infusion (Missing to "
-        "Missing: no value of the test).",
+        population="Infused subjects; Missing: no value at baseline, or none from day 1 to an HSCT or new therapy "
+        "(Missing to Missing: neither, a value on day 0 or after an HSCT alone included).",
         method=f"Baseline: the last value on or before the start of lymphodepletion; after infusion: day 1 to the "
         f"first HSCT or new therapy. CTCAE v5, with the plan's lower limits of normal (ANC "
         f"{inp.plan.labs.anc_lln:g} and platelets {inp.plan.labs.plt_lln:g} x 10^9/L, haemoglobin "
@@ -107,7 +107,7 @@ def _early_not_graded(subjects: pl.DataFrame) -> str:
     counts = [
         (int((status == EARLY_PENDING).sum()), "pending (day 30 after the cut)"),
         (int((status == EARLY_LEFT).sum()), "withdrawn or lost to follow-up before day 30"),
-        (int((status == EARLY_NO_ANC).sum()), "no ANC in days 0-30"),
+        (int((status == EARLY_NO_ANC).sum()), "with no ANC in days 0-30"),
     ]
     return ", ".join(f"{n} {why}" for n, why in counts if n) or "none"
 
