@@ -582,6 +582,9 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
   k_open <- !is.na(at) & is.na(adsl$DTHDT[at]) & is.na(own_end[at]) & as.numeric(seen_to - adsl$TRTSDT[at]) < 28
   k_auc <- as.numeric(k$auc_0_28)
   k_cmax <- as.numeric(k$cmax)
+  k_none <- if ("no_expansion" %in% names(k)) as.logical(k$no_expansion) else rep(NA, nrow(k))
+  own_n <- table(own$USUBJID)
+  not_expanded <- character(0)
   for (i in seq_len(nrow(k))) {
     who <- k$USUBJID[i]
     v <- by_subject[[who]]
@@ -593,14 +596,21 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
     # day 28 after the cut (the window open), or the first product's end by day 28 (the
     # window not its whole): no Cmax or AUC (endpoints.md, Cellular kinetics)
     cut_short <- !is.na(at[i]) && !is.na(own_end[at[i]]) && as.numeric(own_end[at[i]] - adsl$TRTSDT[at[i]]) <= 28
+    # no measurable expansion: days 0-28 seen whole with samples in them, none quantifiable
+    none <- if (length(y)) max(y) == 0 else FALSE
+    if (k_open[i] || cut_short || is.na(own_n[who])) none <- NA
     if (k_open[i] || cut_short) {
       auc <- NA
       cmax <- NA
     }
     if (!agree(k_auc[i], auc, 1e-9) || !agree(k_cmax[i], cmax, 1e-9)) differ <- c(differ, who)
+    if (!identical(k_none[i], none)) not_expanded <- c(not_expanded, who)
   }
   add("kinetics", "CAR_TRANSGENE", "every subject", "subjects whose Cmax or AUC0-28d differ", 0, length(differ), 0,
     note = if (length(differ)) paste("e.g.", paste(head(differ, 5), collapse = " ")) else "")
+  add("kinetics", "CAR_TRANSGENE", "every subject", "subjects whose no-expansion flag differs", 0,
+    length(not_expanded), 0,
+    note = if (length(not_expanded)) paste("e.g.", paste(head(not_expanded, 5), collapse = " ")) else "")
   quantified <- own[own$BLQFL != "Y" & own$AVAL > 0, ]
   tlast <- tapply(quantified$ADY, quantified$USUBJID, max)
   mine <- as.numeric(tlast[k$USUBJID])

@@ -828,6 +828,10 @@ class Kinetics(dy.Schema):
     tmax_day = _i("Tmax (day)", min=0, max=28)
     auc_0_28 = _f("AUC0-28d (copies/ug gDNA x days)", min=0)
     tlast_day = _i("Last quantifiable day", min=0)
+    no_expansion = dy.Bool(
+        nullable=True,
+        description="No quantifiable sample in days 0-28, seen whole (empty: the window open or cut short)",
+    )
 
 
 class KineticsSummary(dy.Schema):
@@ -835,7 +839,9 @@ class KineticsSummary(dy.Schema):
 
     response = dy.String(primary_key=True, description="Day-28 response group")
     parameter = dy.String(primary_key=True, regex="^(Cmax|AUC0-28d|Tmax|Tlast)$", description="Parameter")
-    n = _i("Subjects", nullable=False, min=0)
+    n = _i("Subjects with a positive value (Cmax, AUC) or a value (Tmax, Tlast)", nullable=False, min=0)
+    n_subjects = _i("Subjects in the group", nullable=False, min=0)
+    n_no_expansion = _i("Subjects with no quantifiable sample in days 0-28 (no_expansion)", nullable=False, min=0)
     centre = _f("Geometric mean (Cmax, AUC) or median (Tmax, Tlast)")
     geo_cv_pct = _f("Geometric CV%")
     low = _f("Minimum (Tmax, Tlast)")

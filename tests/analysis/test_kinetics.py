@@ -39,8 +39,8 @@ def test_cmax_tmax_auc_and_tlast_worked_example():
     adpc, params = _parameters()
     assert adpc.height == 10 and adpc["PCSEQ"].to_list() == [1, 2, 3, 4, 5, 1, 2, 3, 4, 5]
     assert params.rows() == [
-        ("S1", "CR/CRi by day 28", 5, 0, 4000.0, 14, 52500.0, 90),
-        ("S2", "No CR/CRi by day 28", 5, 0, 800.0, 7, 8750.0, 14),
+        ("S1", "CR/CRi by day 28", 5, 0, 4000.0, 14, 52500.0, 90, False),
+        ("S2", "No CR/CRi by day 28", 5, 0, 800.0, 7, 8750.0, 14, False),
     ]
 
 
@@ -48,19 +48,19 @@ def test_cmax_tmax_auc_and_tlast_worked_example():
     ("therapy", "expected"),
     [
         # HSCT on day 60: the day-90 sample (50 copies) is the transplant's, not the product's
-        ("HSCT", ("S1", "CR/CRi by day 28", 4, 1, 4000.0, 14, 52500.0, 28)),
+        ("HSCT", ("S1", "CR/CRi by day 28", 4, 1, 4000.0, 14, 52500.0, 28, False)),
         # a second infusion on day 60: the day-90 sample is the new product's
-        ("reinfusion", ("S1", "CR/CRi by day 28", 4, 1, 4000.0, 14, 52500.0, 28)),
+        ("reinfusion", ("S1", "CR/CRi by day 28", 4, 1, 4000.0, 14, 52500.0, 28, False)),
         # new therapy on day 14: the samples from day 14 on (4000, 500, 50) are set aside; the
         # day 0-28 window is not the product's whole, so no Cmax, Tmax or AUC (a red team's AUC
         # of days 0-7, 3500 here, stood among the non-responders' as a whole one); Tlast 7; the
         # CR on day 28 is the new therapy's, not the product's
-        ("NEW_THERAPY", ("S1", "No CR/CRi by day 28", 2, 3, None, None, None, 7)),
+        ("NEW_THERAPY", ("S1", "No CR/CRi by day 28", 2, 3, None, None, None, 7, None)),
         # a second infusion on day 1 (a split dose) is the first product's: nothing set aside
-        ("split", ("S1", "CR/CRi by day 28", 5, 0, 4000.0, 14, 52500.0, 90)),
+        ("split", ("S1", "CR/CRi by day 28", 5, 0, 4000.0, 14, 52500.0, 90, False)),
         # HSCT on day 0 (before the day-0 sample: ATTRENDT is exclusive) sets every sample aside:
         # the subject is listed with none used
-        ("HSCT0", ("S1", "No CR/CRi by day 28", 0, 5, None, None, None, None)),
+        ("HSCT0", ("S1", "No CR/CRi by day 28", 0, 5, None, None, None, None, None)),
     ],
 )
 def test_the_kinetics_are_the_first_products_until_hsct_new_therapy_or_a_second_infusion(therapy, expected):
@@ -112,6 +112,31 @@ def test_summary_geometric_mean_and_cv():
     assert (tmax["centre"], tmax["low"], tmax["high"]) == (10.5, 7.0, 14.0)
     one = summary.filter((summary["response"] == "CR/CRi by day 28") & (summary["parameter"] == "Cmax"))
     assert one.row(0, named=True)["geo_cv_pct"] is None  # one subject: no CV
+
+
+def test_a_subject_without_measurable_expansion_is_counted_not_dropped():
+    """A red team's non-expander (every transgene sample BLQ: no Cmax, AUC 0) left the
+    summary's geometric means, its group's n 13 -> 12, without a word. Three subjects: Cmax
+    4000 and 800 and a third with no quantifiable sample (no Cmax, AUC 0). The geometric
+    mean stays over the two positive values (sqrt(4000 x 800) = 1788.854), n 2 of N 3, one
+    without expansion; the report's population says "1 of 3"."""
+    import polars as pl
+
+    from trial_outcomes.reporting.laboratory import _no_expansion
+
+    _, params = _parameters()
+    third = params.head(1).with_columns(
+        pl.lit("S9").alias("USUBJID"),
+        pl.lit(None, pl.Float64).alias("cmax"),
+        pl.lit(0.0).alias("auc_0_28"),
+        pl.lit(True).alias("no_expansion"),
+    )
+    summary = kinetics.summary(pl.concat([params, third.cast(params.schema)]))
+    cmax = summary.filter((pl.col("response") == "All") & (pl.col("parameter") == "Cmax")).row(0, named=True)
+    assert (cmax["n"], cmax["n_subjects"], cmax["n_no_expansion"]) == (2, 3, 1)
+    assert cmax["centre"] == pytest.approx(1788.854, abs=1e-3)
+    assert _no_expansion(summary).startswith("1 of 3 (")
+    assert _no_expansion(kinetics.summary(params)) == "none"
 
 
 def test_trapezoid_needs_two_samples():
@@ -180,3 +205,20 @@ def test_subjects_whose_response_is_pending_have_their_own_rows():
     assert cmax["Pending"]["centre"] == pytest.approx(1788.854, abs=1e-3)
     _, final = _parameters()
     assert "Pending" not in kinetics.summary(final)["response"].to_list()
+
+
+def test_no_measurable_expansion_needs_days_0_28_seen_whole():
+    """S1: every transgene sample below the LLOQ (days 7, 14, 28): no Cmax, AUC 0, and
+    ``no_expansion`` at a cut on day 200. At a cut on day 20 the window is open: empty,
+    not yet a non-expander. S2 (1000 copies on day 7): an expansion."""
+    t = Trial()
+    t.enrol("S1").infuse("S1").assess("S1", 28, "NR", 40.0)
+    t.enrol("S2").infuse("S2").assess("S2", 28, "CR", 0.0)
+    t.lab("S1", "CAR_TRANSGENE", (7, 20), (14, 20), (28, 20), blq=True)
+    t.lab("S2", "CAR_TRANSGENE", (7, 1000), (14, 200), (28, 20), blq=False)
+    for cut_day, expected in ((200, [(None, 0.0, True), (1000.0, 5740.0, False)]), (20, [(None, None, None)] * 2)):
+        d = t.derive(cut_day=cut_day)
+        adpc = kinetics.derive_adpc(labs.derive_adlb(d.records["labs"], d.adsl, labs.Limits()))
+        params = kinetics.parameters(adpc, d.adsl, day(cut_day))
+        # S2's AUC: 7 (1000 + 200)/2 + 14 (200 + 20)/2 = 4200 + 1540 = 5740 from day 7
+        assert params.select("cmax", "auc_0_28", "no_expansion").rows() == expected

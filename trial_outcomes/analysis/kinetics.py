@@ -121,7 +121,8 @@ def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = Non
         cut_short = end is not None and (end - subject["TRTSDT"]).days <= AUC_END_DAY
         ended = subject["DTHDT"] is not None or end is not None  # by death, or by the end above
         window_open = cut is not None and not ended and (cut - subject["TRTSDT"]).days < AUC_END_DAY
-        if window_open or cut_short or not r["ADY"]:
+        whole = not (window_open or cut_short or not r["ADY"])
+        if not whole:
             peak, tmax, auc = 0.0, None, None  # the window is open at the cut, or not the first product's whole
         group = PENDING if subject["D28PNDFL"] == "Y" else RESPONSE_GROUPS[0 if subject["CRFL"] == "Y" else 1]
         rows.append(
@@ -134,6 +135,8 @@ def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = Non
                 "tmax_day": tmax,
                 "auc_0_28": auc,
                 "tlast_day": tlast,
+                # days 0-28 seen whole with samples in them, none quantifiable: no measurable expansion
+                "no_expansion": (bool(early) and peak == 0) if whole else None,
             }
         )
     return pl.DataFrame(rows, schema=KINETICS_SCHEMA, orient="row")
@@ -148,6 +151,7 @@ KINETICS_SCHEMA = {
     "tmax_day": pl.Int64,
     "auc_0_28": pl.Float64,
     "tlast_day": pl.Int64,
+    "no_expansion": pl.Boolean,
 }
 
 
@@ -172,7 +176,10 @@ def summary(params: pl.DataFrame) -> pl.DataFrame:
     subject's response is pending at the cut) and over all: subjects, geometric mean and
     geometric CV% of Cmax and AUC0-28d, median and range of Tmax and of the last
     quantifiable day. The groups add up to All (a reviewer's early cut counted 15 pending
-    subjects in All and in no group: 20 + 11 of 38)."""
+    subjects in All and in no group: 20 + 11 of 38). ``n_subjects`` is the group's
+    subjects and ``n_no_expansion`` those with no quantifiable sample in days 0-28
+    (``no_expansion``), whom a geometric mean over positive values leaves out (a red team's non-expander
+    left the table, its group's n 13 -> 12, without a word)."""
     rows = []
     pending = params.filter(pl.col("response") == PENDING).height > 0
     groups = (*RESPONSE_GROUPS[:2], PENDING, RESPONSE_GROUPS[2]) if pending else RESPONSE_GROUPS
@@ -194,6 +201,8 @@ def summary(params: pl.DataFrame) -> pl.DataFrame:
                     "response": group,
                     "parameter": name,
                     "n": n,
+                    "n_subjects": part.height,
+                    "n_no_expansion": int(part["no_expansion"].fill_null(False).sum()),
                     "centre": centre,
                     "geo_cv_pct": spread,
                     "low": low,
@@ -206,6 +215,8 @@ def summary(params: pl.DataFrame) -> pl.DataFrame:
             "response": pl.String,
             "parameter": pl.String,
             "n": pl.Int64,
+            "n_subjects": pl.Int64,
+            "n_no_expansion": pl.Int64,
             "centre": pl.Float64,
             "geo_cv_pct": pl.Float64,
             "low": pl.Float64,

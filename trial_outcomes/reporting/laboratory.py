@@ -264,23 +264,25 @@ def kinetics_section(inp: ReportInputs) -> Section:
         )
     rows = []
     for r in summary.iter_rows(named=True):
+        n = f"{r['n']} of {r['n_subjects']}"
         if r["parameter"] in ("Cmax", "AUC0-28d"):
             value = "-" if r["centre"] is None else f"{r['centre']:,.0f}"
             cv = "-" if r["geo_cv_pct"] is None else f"{r['geo_cv_pct']:.1f}"
-            rows.append([r["response"], r["parameter"], str(r["n"]), f"{value} ({cv})"])
+            rows.append([r["response"], r["parameter"], n, f"{value} ({cv})"])
         else:
-            rows.append([r["response"], r["parameter"], str(r["n"]), median_range(r["centre"], r["low"], r["high"])])
+            rows.append([r["response"], r["parameter"], n, median_range(r["centre"], r["low"], r["high"])])
     return Section(
         title,
         "kinetics",
         [
             Table(
                 "CAR transgene kinetic parameters by day-28 response",
-                ["Response", "Parameter", "n", "Geometric mean (geo. CV%) or median (range), days"],
+                ["Response", "Parameter", "n of N", "Geometric mean (geo. CV%) or median (range), days"],
                 rows,
                 align=["left", "left", "right", "right"],
                 population="Infused subjects with a transgene sample on day 0 or later, before an HSCT, a new "
-                "therapy or a second infusion; pending: the day-28 response window (days 21-42) open at the cut.",
+                "therapy or a second infusion; pending: the day-28 response window (days 21-42) open at the cut. "
+                f"No measurable expansion (no quantifiable sample in days 0-28): {_no_expansion(summary)}.",
                 method="Cmax and Tmax over days 0-28; AUC0-28d by the linear trapezoid from the first sample "
                 "on or after day 0 to the last on or before day 28 (no extrapolation); Tlast: the last day with "
                 "a quantifiable value. "
@@ -298,6 +300,20 @@ def kinetics_section(inp: ReportInputs) -> Section:
             ),
         ],
     )
+
+
+def _no_expansion(summary: pl.DataFrame) -> str:
+    """Subjects with no quantifiable transgene sample in days 0-28, over all and by group:
+    a geometric mean over positive values leaves them out, so the table says how many."""
+    cmax = summary.filter(pl.col("parameter") == "Cmax")
+    total = cmax.filter(pl.col("response") == "All")
+    if not total.height or not total["n_no_expansion"][0]:
+        return "none"
+    groups = [
+        f"{r['response']} {r['n_no_expansion']} of {r['n_subjects']}"
+        for r in cmax.filter(pl.col("response") != "All").iter_rows(named=True)
+    ]
+    return f"{total['n_no_expansion'][0]} of {total['n_subjects'][0]} ({'; '.join(groups)})"
 
 
 def long_term_section(inp: ReportInputs) -> Section:
