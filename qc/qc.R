@@ -147,6 +147,12 @@ drop_seen_to <- function() {
   if (file.exists(info) && any(grepl(key, readLines(info, warn = FALSE, encoding = "UTF-8")))) {
     return(cut)
   }
+  latest <- drop_latest()
+  if (is.na(latest)) NA else min(cut, latest)
+}
+# the latest date of any record of the drop (NA when the drop cannot be read)
+drop_latest <- function() {
+  if (is.na(drop_dir) || !dir.exists(drop_dir)) return(NA)
   # the data contract's dates (docs/data-contract.md): a column outside it, an EDC's audit
   # last_modified_date, is not read by the pipeline and moves nothing
   contract_dates <- list(
@@ -168,7 +174,7 @@ drop_seen_to <- function() {
       if (length(v)) latest <- max(latest, as.numeric(max(v)), na.rm = TRUE)
     }
   }
-  if (is.na(latest)) NA else min(cut, as.Date(latest, origin = "1970-01-01"))
+  if (is.na(latest)) NA else as.Date(latest, origin = "1970-01-01")
 }
 seen_to <- drop_seen_to()
 if (is.na(seen_to)) {
@@ -196,6 +202,16 @@ ovr$remission <- ovr$AVALC %in% REMISSION &
   (subj$STRATUM[k] != "mrd_persistent" | (!is.na(ovr$MRDPCT) & ovr$MRDPCT < 0.01))
 awaiting_infusion <- !infused & is.na(subj$DTHDT) & is.na(subj$WDDT) & is.na(subj$LOSTDT) &
   !(subj$PRODSTAT %in% "FAILED")  # a manufacturing failure the apheresis file alone reports
+# the apheresis file's reason not infused has no date: a cut on or after the drop's latest
+# record knows it (the subject is not awaiting infusion), an earlier one cannot
+latest_in_drop <- drop_latest()
+if (!is.na(latest_in_drop) && latest_in_drop <= cut && file.exists(file.path(drop_dir, "apheresis.csv"))) {
+  aph_raw <- tryCatch(raw_csv("apheresis"), qc_not_run = function(e) NULL)
+  if (!is.null(aph_raw) && "not_infused_reason" %in% names(aph_raw)) {
+    stated <- aph_raw$subject_id[!is.na(aph_raw$not_infused_reason)]
+    awaiting_infusion <- awaiting_infusion & !(subj$USUBJID %in% stated)
+  }
+}
 # a window closes on its last day, or at death or the first HSCT or new therapy: not at a
 # withdrawal or loss to follow-up, which an assessment can follow
 close_by <- function(last_day) {

@@ -79,6 +79,9 @@ NOT_INFUSED = {
     "DEATH": "Death before infusion",
     "WITHDRAWAL": "Withdrawal before infusion",
     "LOST": "Lost before infusion",
+    "PROGRESSION": "Progression before infusion (apheresis file)",
+    "AE": "Adverse event before infusion (apheresis file)",
+    "OTHER": "Other reason not infused (apheresis file)",
     "AWAITING": "Awaiting infusion at the cut",
 }
 

@@ -372,6 +372,37 @@ def test_a_manufacturing_failure_the_apheresis_file_alone_reports_is_a_non_respo
     assert (itt["n"], itt["responders"], itt["n_pending"]) == (2, 1, 1)
 
 
+def test_the_apheresis_files_reason_not_infused_counts_at_a_cut_that_sees_the_whole_drop():
+    """A red team's S2: product RELEASED on day -12, not infused for PROGRESSION (the
+    apheresis file), nothing in follow-up; it stayed "awaiting infusion", pending, three
+    years on, and the ITT rate was 43/59 for 43/60. The file's reason has no date: at a cut
+    that sees the whole drop (day 60, after its latest record, S1's CR on day 28) S2 is
+    not infused for progression, a non-responder: ITT CR/CRi 1/2, none pending. At a cut
+    on day 20 (before S1's day-28 assessment, so the reason may postdate it) S2 is awaiting
+    infusion and pending, as before: ITT 0/0, 2 pending (S1's window open too)."""
+    from trial_outcomes.analysis.rates import ITT_POPULATION
+
+    t = Trial()
+    t.enrol("S1", enrol_day=-35).apheresis("S1", -30, "RELEASED", released=-12).infuse("S1").assess("S1", 28, "CR", 0.0)
+    t.enrol("S2", enrol_day=-35).apheresis("S2", -25, "RELEASED", released=-12, not_infused="PROGRESSION")
+
+    def itt(cut_day: int) -> tuple[list[tuple[str, str | None, str | None]], tuple[int, int, int]]:
+        adsl = t.derive(cut_day=cut_day).adsl
+        row = (
+            response_summary(adsl, ())
+            .filter(
+                (pl.col("parameter") == "CR/CRi by day 28")
+                & (pl.col("group_var") == "all")
+                & (pl.col("population") == ITT_POPULATION)
+            )
+            .row(0, named=True)
+        )
+        return adsl.select("USUBJID", "NINFCAT", "APHNINF").rows(), (row["n"], row["responders"], row["n_pending"])
+
+    assert itt(60) == ([("S1", None, None), ("S2", "PROGRESSION", "PROGRESSION")], (2, 1, 0))
+    assert itt(20) == ([("S1", None, None), ("S2", "AWAITING", None)], (0, 0, 2))
+
+
 def test_a_loss_to_follow_up_leaves_the_window_open_so_a_closed_outcome_never_changes():
     """A red team's drop: S1 lost to follow-up on day 25, then assessed CR on day 28. With
     the loss closing the window, a cut on day 26 made S1 a non-responder (the futility rule

@@ -92,13 +92,16 @@ def derive_adsl(
     adae: pl.DataFrame,
     gradings: tuple[SyndromeGrading, ...],
     seen_to: dt.date | None = None,
+    reasons_seen: bool = True,
 ) -> pl.DataFrame:
     """ADSL from the records at the cut, the eligibility deviations
     (``eligibility.eligibility_deviations``), ADAE and the CRS/ICANS gradings
     (``syndromes.grade_crs``, ``grade_icans``), whose per-subject variables it joins
     (``syndromes.syndrome_variables``). The response windows (day 28's, ORR3M's, a
     treatment failure's) close by ``seen_to``, the last day the drop shows
-    (``TrialDrop.seen_to``; the cut by default), as the stopping rules' do."""
+    (``TrialDrop.seen_to``; the cut by default), as the stopping rules' do. The apheresis
+    file's undated reasons for not infusing count only at a cut that sees the whole drop
+    (``reasons_seen``: ``exposure.not_infused_reason``)."""
     syndromes = syndrome_variables(adae, gradings)
     enrolment = require(records["enrolment"], "enrolment", "subject_id", "disease_status", "age_years")
     adsl = baseline(enrolment)
@@ -129,7 +132,9 @@ def derive_adsl(
     parts = [adsl, syndromes]
     del adsl, syndromes
     adsl = beside(parts, "USUBJID")
-    adsl = early_death_flags(not_infused_reason(vein_to_vein(time_to_infusion(disposition(populations(adsl))))))
+    adsl = early_death_flags(
+        not_infused_reason(vein_to_vein(time_to_infusion(disposition(populations(adsl)))), reasons_seen)
+    )
     # the apheresis file's reason has no date: a subject still awaiting infusion at the cut has
     # none yet (a death after the cut is not known at it), bar a manufacturing failure, which
     # the file's product status itself reports

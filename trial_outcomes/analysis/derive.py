@@ -55,7 +55,18 @@ def derive_all(
     adae = derive_adae(at_cut, cut, counted_spellings(records))
     crs = grade_crs(at_cut, adae, monitored["CRS"])
     icans = grade_icans(at_cut, adae, monitored["ICANS"])
-    adsl = derive_adsl(at_cut, cut, deviations, adae, (crs, icans))
+    latest = _latest_date(records)
+    adsl = derive_adsl(at_cut, cut, deviations, adae, (crs, icans), reasons_seen=latest is None or latest <= cut)
     adrs = derive_adrs(at_cut, adsl)
     adtte = derive_adtte(adsl, subgroups)
     return Derived(at_cut, deviations, adae, crs, icans, adsl, adrs, adtte, monitored)
+
+
+def _latest_date(records: Records) -> dt.date | None:
+    """The latest date of any record (the whole drop, before the cut)."""
+    dates: list[object] = []
+    for frame in records.values():
+        found = frame.select(pl.col(pl.Date).max())
+        if found.width and found.height:
+            dates += found.row(0)
+    return max((d for d in dates if isinstance(d, dt.date)), default=None)

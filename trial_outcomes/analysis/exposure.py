@@ -89,16 +89,21 @@ def vein_to_vein(adsl: pl.DataFrame) -> pl.DataFrame:
     return adsl.with_columns((pl.col("TRTSDT") - pl.col("APHDT")).dt.total_days().alias("V2VDY"))
 
 
-def not_infused_reason(adsl: pl.DataFrame) -> pl.DataFrame:
+def not_infused_reason(adsl: pl.DataFrame, reasons_seen: bool = True) -> pl.DataFrame:
     """``NINFCAT``: why an enrolled subject was not infused by the cut: a withdrawal
     whose reason names manufacturing is a manufacturing failure; then death,
     other withdrawal, loss to follow-up; then a product the apheresis file reports
     ``FAILED`` (a manufacturing failure recorded only there: a red team's subject with no
     withdrawal was "awaiting infusion", pending, and left out of the intention-to-treat
-    denominator, 82/119 for 82/120); otherwise still awaiting infusion.
-    ``NINFREAS`` keeps the text as recorded."""
-    require(adsl, "ADSL", "TRTSDT", "DTHDT", "DTHCAUS", "WDDT", "WDREAS", "LOSTDT", "PRODSTAT")
+    denominator, 82/119 for 82/120); then, at a cut that sees the whole drop
+    (``reasons_seen``), the apheresis file's reason (it has no date, so an earlier cut
+    cannot tell whether it came before the cut: a red team's subject whose product was
+    released in 2021 and not infused for progression stayed "awaiting infusion", pending,
+    at a cut in 2024, and the ITT rate was 43/59 for 43/60); otherwise still awaiting
+    infusion. ``NINFREAS`` keeps the text as recorded."""
+    require(adsl, "ADSL", "TRTSDT", "DTHDT", "DTHCAUS", "WDDT", "WDREAS", "LOSTDT", "PRODSTAT", "APHNINF")
     failed = (pl.col("PRODSTAT") == "FAILED").fill_null(False)
+    stated = pl.col("APHNINF").is_not_null() & pl.lit(reasons_seen)
     category = (
         pl.when(pl.col("TRTSDT").is_not_null())
         .then(None)
@@ -112,6 +117,8 @@ def not_infused_reason(adsl: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("LOST"))
         .when(failed)
         .then(pl.lit("MANUFACTURING_FAILURE"))
+        .when(stated)
+        .then(pl.col("APHNINF"))
         .otherwise(pl.lit("AWAITING"))
     )
     text = (
@@ -125,6 +132,8 @@ def not_infused_reason(adsl: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("Lost to follow-up"))
         .when(failed)
         .then(pl.lit("Manufacturing failure (apheresis: product FAILED)"))
+        .when(stated)
+        .then(pl.format("Apheresis file: not infused, {} (undated)", pl.col("APHNINF")))
         .otherwise(pl.lit("Awaiting infusion at the cut"))
     )
     return adsl.with_columns(category.alias("NINFCAT"), text.alias("NINFREAS"))

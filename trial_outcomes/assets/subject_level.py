@@ -103,6 +103,8 @@ def adsl(
         adae,
         (crs_grading, icans_grading),
         seen_to=cut_records.seen_to,
+        # the apheresis file's undated reasons: known at a cut that sees every record of the drop
+        reasons_seen=cut_records.latest_record is None or cut_records.latest_record <= cut_records.cut,
     )
     counts = {f"n {flag}": int((table[flag] == "Y").sum()) for flag in ("ENRLFL", "SAFFL", "EFFFL", "PPROTFL")}
     yield from published("adsl", table, settings, {"adsl.parquet": table}, counts)
