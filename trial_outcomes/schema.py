@@ -204,17 +204,19 @@ ENROLMENT = RecordSchema(
         Column("sex", "code", codes=("M", "F"), synonyms=(("male", "M"), ("female", "F"))),
         Column("diagnosis_date", "date"),
         Column("disease_status", "code", codes=DISEASE_STATUS),
-        Column("prior_relapses", "integer", low=0),
+        # the highs below are past any patient's value: an absurd one (a red team's 1e80) would
+        # otherwise pass into ADSL and its XPT, which holds no number beyond 7.2e75
+        Column("prior_relapses", "integer", low=0, high=50),
         Column("prior_hsct", "yn"),
         Column("cd19_pct", "number", low=0, high=100, percent=True),
         Column("bm_blast_pct", "number", low=0, high=100, percent=True),
         Column("pb_blast_pct", "number", low=0, high=100, percent=True),
-        Column("csf_blasts_per_ul", "number", low=0),
+        Column("csf_blasts_per_ul", "number", low=0, high=1e6),
         Column("emd", "yn"),
         Column("fusion_gene", "text", nullable=True),
         Column("ecog", "integer", low=0, high=4),
-        Column("creatinine_x_uln", "number", low=0, low_exclusive=True),
-        Column("bun_x_uln", "number", low=0, low_exclusive=True),
+        Column("creatinine_x_uln", "number", low=0, low_exclusive=True, high=100),
+        Column("bun_x_uln", "number", low=0, low_exclusive=True, high=100),
     ),
 )
 

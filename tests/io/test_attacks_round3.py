@@ -370,3 +370,39 @@ def test_an_impossible_dose_and_a_cut_in_full_width_digits_are_refused(drop):
     assert "out of range: must be > 0 and <= 1e+09" in problems["rule"].to_list()
     with pytest.raises(ValueError, match="is not written YYYY-MM-DD"):
         parse_cut("\uff12\uff10\uff12\uff14-\uff10\uff14-\uff10\uff11")
+
+
+def test_an_absurd_baseline_number_is_refused_before_it_reaches_adsl_and_its_xpt(drop):
+    """Creatinine 1e80 x ULN, CSF blasts 1e80/uL and 1e80 prior relapses passed validation
+    (no upper bound) into ADSL, whose XPT holds no number past 7.2e75. Each is refused on
+    its row with the bound (creatinine and BUN 100 x ULN, CSF blasts 10^6/uL, 50 relapses);
+    values at the bounds pass."""
+    frame = _enrolment(drop)
+    first = pl.int_range(pl.len()) == 0
+    second = pl.int_range(pl.len()) == 1
+    frame = frame.with_columns(
+        pl.when(first).then(pl.lit("1e80")).when(second).then(pl.lit("100")).otherwise(pl.col(c)).alias(c)
+        for c in ("creatinine_x_uln", "bun_x_uln")
+    ).with_columns(
+        pl.when(first)
+        .then(pl.lit("1e80"))
+        .when(second)
+        .then(pl.lit("1000000"))
+        .otherwise(pl.col("csf_blasts_per_ul"))
+        .alias("csf_blasts_per_ul"),
+        pl.when(first)
+        .then(pl.lit("51"))
+        .when(second)
+        .then(pl.lit("50"))
+        .otherwise(pl.col("prior_relapses"))
+        .alias("prior_relapses"),
+    )
+    frame.write_csv(drop / "enrolment.csv")
+    _, problems = parse_records(read_raw(drop / "enrolment.csv", ENROLMENT).frame, ENROLMENT)
+    found = problems.sort("column").select("row", "column", "value", "rule").rows()
+    assert found == [
+        (2, "bun_x_uln", "1e80", "out of range: must be > 0 and <= 100"),
+        (2, "creatinine_x_uln", "1e80", "out of range: must be > 0 and <= 100"),
+        (2, "csf_blasts_per_ul", "1e80", "out of range: must be >= 0 and <= 1e+06"),
+        (2, "prior_relapses", "51", "out of range: must be >= 0 and <= 50"),
+    ]

@@ -128,3 +128,22 @@ def test_a_variable_is_as_long_as_its_longest_text_in_bytes(tmp_path):
     content = b"".join(xpt.xpt_bytes(data, {"T": "t", "N": "n"}, "ADX", "x", tmp_path))
     observations = content[content.index(xpt._DATA_START) + 80 :]
     assert observations == "é ".encode() + bytes.fromhex("4110000000000000") + b"abc" + b".\0\0\0\0\0\0\0" + b" " * 58
+
+
+def test_a_number_beyond_what_xpt_holds_is_refused_not_stored_as_another(tmp_path):
+    """XPT's largest number is 16**63 (1 - 16**-14) = 7.237e75; ReadStat stores anything
+    larger as that number in silence (a red team's 1e80 was 7.2e75 in the XPT and 1e80 in
+    the Parquet). 1e80 is refused, naming the dataset, variable and value; the largest
+    itself, and -inf, NaN and missing (ReadStat's own conventions), are written: the
+    largest as 7F FF FF FF FF FF FF FF (which ReadStat reads back as infinity)."""
+    from trial_outcomes.contracts import ADLB
+
+    big = pl.DataFrame({"AVAL": [1.0, 1e80]})
+    with pytest.raises(ValueError, match=r"ADX\.AVAL: 1 value\(s\) beyond the largest number XPT holds.*1e\+80"):
+        xpt.write_xpt(big, ADLB, "ADX", "x", tmp_path / "x.xpt", dt.date(2024, 3, 31))
+    edge = pl.DataFrame({"AVAL": [xpt.IBM_MAX, -float("inf"), float("nan"), None]})
+    xpt.write_xpt(edge, ADLB, "ADX", "x", tmp_path / "y.xpt", dt.date(2024, 3, 31))
+    content = (tmp_path / "y.xpt").read_bytes()
+    observations = content[content.index(xpt._DATA_START) + 80 :]
+    assert observations[:8] == bytes.fromhex("7fffffffffffffff")
+    assert xpt.read_xpt(tmp_path / "y.xpt")[0].height == 4

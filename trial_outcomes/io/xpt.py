@@ -67,6 +67,25 @@ class Truncation:
     longest_bytes: int
 
 
+#: the largest magnitude an IBM 370 double holds (16**63 x (1 - 16**-14)): SAS's limit
+IBM_MAX = float.fromhex("0x1.fffffffffffffp+251")
+
+
+def _check_numbers(dataset: str, frame: pl.DataFrame) -> None:
+    """A finite number past what XPT holds is refused: ReadStat's writer would store the
+    largest IBM number in silence, and the Parquet would keep the true value (a red team's
+    transgene of 1e80 was 7.2e75 in the XPT)."""
+    for name, dtype in frame.schema.items():
+        if dtype in (pl.Float32, pl.Float64):
+            values = frame[name]
+            beyond = values.filter(values.is_finite() & (values.abs() > IBM_MAX))
+            if beyond.len():
+                raise ValueError(
+                    f"{dataset}.{name}: {beyond.len()} value(s) beyond the largest number XPT holds ({IBM_MAX:.4g}), "
+                    f"such as {beyond[0]:.6g}; the XPT would store another number"
+                )
+
+
 def _check_names(dataset: str, label: str, labels: dict[str, str | None]) -> None:
     problems = [f"dataset name {dataset!r} is longer than {MAX_NAME}"] if len(dataset) > MAX_NAME else []
     if len(label) > MAX_LABEL:
@@ -262,6 +281,7 @@ def write_xpt(
         name: (columns[name].description if name in columns else None) or name for name in frame.columns
     }
     _check_names(dataset, label, labels)
+    _check_numbers(dataset, frame)
     data, cuts = _fit_text(frame)
     data = data.with_columns(pl.col(pl.Boolean).cast(pl.Int8))
     make_dirs(path.parent)
