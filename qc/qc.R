@@ -204,13 +204,20 @@ awaiting_infusion <- !infused & is.na(subj$DTHDT) & is.na(subj$WDDT) & is.na(sub
   !(subj$PRODSTAT %in% "FAILED")  # a manufacturing failure the apheresis file alone reports
 # the apheresis file's reason not infused has no date: a cut on or after the drop's latest
 # record knows it (the subject is not awaiting infusion), an earlier one cannot
+# (a drop R cannot read, XLSX or Parquet: the latest date the pipeline gives, and ADSL's
+# APHNINF, which holds the file's reason at such a cut)
 latest_in_drop <- drop_latest()
-if (!is.na(latest_in_drop) && latest_in_drop <= cut && file.exists(file.path(drop_dir, "apheresis.csv"))) {
-  aph_raw <- tryCatch(raw_csv("apheresis"), qc_not_run = function(e) NULL)
-  if (!is.null(aph_raw) && "not_infused_reason" %in% names(aph_raw)) {
-    stated <- aph_raw$subject_id[!is.na(aph_raw$not_infused_reason)]
-    awaiting_infusion <- awaiting_infusion & !(subj$USUBJID %in% stated)
-  }
+if (is.na(latest_in_drop)) latest_in_drop <- as.Date(opt("latest-record", NA))
+if (!is.na(latest_in_drop) && latest_in_drop <= cut) {
+  aph_raw <- if (!is.na(drop_dir) && file.exists(file.path(drop_dir, "apheresis.csv"))) {
+    tryCatch(raw_csv("apheresis"), qc_not_run = function(e) NULL)
+  } else NULL
+  stated <- if (!is.null(aph_raw) && "not_infused_reason" %in% names(aph_raw)) {
+    aph_raw$subject_id[!is.na(aph_raw$not_infused_reason)]
+  } else if ("APHNINF" %in% names(subj)) {
+    subj$USUBJID[!is.na(subj$APHNINF) & subj$APHNINF != ""]
+  } else character(0)
+  awaiting_infusion <- awaiting_infusion & !(subj$USUBJID %in% stated)
 }
 # a window closes on its last day, or at death or the first HSCT or new therapy: not at a
 # withdrawal or loss to follow-up, which an assessment can follow
@@ -612,6 +619,9 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
     # day 28 after the cut (the window open), or the first product's end by day 28 (the
     # window not its whole): no Cmax or AUC (endpoints.md, Cellular kinetics)
     cut_short <- !is.na(at[i]) && !is.na(own_end[at[i]]) && as.numeric(own_end[at[i]] - adsl$TRTSDT[at[i]]) <= 28
+    # a withdrawal or a loss to follow-up before day 28: the window is not seen whole
+    left <- if (is.na(at[i])) NA else suppressWarnings(min(adsl$WDDT[at[i]], adsl$LOSTDT[at[i]], na.rm = TRUE))
+    if (!is.na(left) && is.finite(left) && as.numeric(left - adsl$TRTSDT[at[i]]) < 28) cut_short <- TRUE
     # no measurable expansion: days 0-28 seen whole with samples in them, none quantifiable
     none <- if (length(y)) max(y) == 0 else FALSE
     if (k_open[i] || cut_short || is.na(own_n[who])) none <- NA

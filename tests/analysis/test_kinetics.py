@@ -222,3 +222,23 @@ def test_no_measurable_expansion_needs_days_0_28_seen_whole():
         params = kinetics.parameters(adpc, d.adsl, day(cut_day))
         # S2's AUC: 7 (1000 + 200)/2 + 14 (200 + 20)/2 = 4200 + 1540 = 5740 from day 7
         assert params.select("cmax", "auc_0_28", "no_expansion").rows() == expected
+
+
+def test_a_withdrawal_before_day_28_leaves_the_kinetics_window_unseen():
+    """A red team's subject withdrew on day 10: days 0-10 stood for days 0-28 (its Cmax and
+    AUC among the non-responders'; with every sample BLQ, a "non-expander"). S1 withdraws
+    on day 10 (samples 1000 and 2000 copies on days 7 and 10): no Cmax, Tmax, AUC or
+    no_expansion. S2, lost on day 28, the window seen: Cmax 2000 on day 14, AUC 7 (1000 +
+    2000)/2 + 14 (2000 + 500)/2 = 10500 + 17500 = 28000."""
+    t = Trial()
+    t.enrol("S1").infuse("S1").lab("S1", "CAR_TRANSGENE", (7, 1000), (10, 2000), blq=False)
+    t.event("S1", 10, "WITHDRAWAL", "Consent withdrawn")
+    t.enrol("S2").infuse("S2").lab("S2", "CAR_TRANSGENE", (7, 1000), (14, 2000), (28, 500), blq=False)
+    t.event("S2", 28, "LOST", "No contact")
+    d = t.derive(cut_day=200)
+    adpc = kinetics.derive_adpc(labs.derive_adlb(d.records["labs"], d.adsl, labs.Limits()))
+    params = kinetics.parameters(adpc, d.adsl, day(200))
+    assert params.select("USUBJID", "cmax", "tmax_day", "auc_0_28", "no_expansion").rows() == [
+        ("S1", None, None, None, None),
+        ("S2", 2000.0, 14, 28000.0, False),
+    ]

@@ -119,6 +119,28 @@ def test_a_reason_not_infused_is_not_known_before_its_event():
     assert t.derive(cut_day=10).adsl["APHNINF"].to_list() == ["DEATH"]
 
 
+def test_no_reason_of_the_apheresis_file_is_shown_at_a_cut_before_the_drops_latest_record():
+    """A red team's drop at an earlier cut: S1 withdrew on day -10 and died on day 100, the
+    file's reason DEATH; S2's product is PENDING with the reason MANUFACTURING_FAILURE. At a
+    cut on day 50 (the drop runs to day 100) neither reason is known: S1 is a withdrawal
+    (NINFCAT), S2 awaits infusion, and APHNINF is empty for both (it had shown "Death"
+    and "Manufacturing failure" in the ITT table beside the CONSORT figure's withdrawal and
+    awaiting). At a cut on day 120 both reasons are known."""
+    t = Trial().enrol("S1", enrol_day=-35).apheresis("S1", -30, "PENDING", not_infused="DEATH")
+    t.event("S1", -10, "WITHDRAWAL", "Consent withdrawn").event("S1", 100, "DEATH", "Progression", category="LEUKEMIA")
+    t.enrol("S2", enrol_day=-35).apheresis("S2", -25, "PENDING", not_infused="MANUFACTURING_FAILURE")
+    early = t.derive(cut_day=50).adsl.sort("USUBJID")
+    assert early.select("USUBJID", "NINFCAT", "APHNINF").rows() == [
+        ("S1", "WITHDRAWAL", None),
+        ("S2", "AWAITING", None),
+    ]
+    late = t.derive(cut_day=120).adsl.sort("USUBJID")
+    assert late.select("USUBJID", "NINFCAT", "APHNINF").rows() == [
+        ("S1", "DEATH", "DEATH"),
+        ("S2", "MANUFACTURING_FAILURE", "MANUFACTURING_FAILURE"),
+    ]
+
+
 def test_subjects_infused_more_than_once_are_counted_from_their_first_infusion():
     """S1 infused on day 0 (1 x 10^6/kg) and again on day 60 (3 x 10^6/kg), S2 once, S3
     on days 0, 40 and 70, S4 enrolled and not infused; cut on day 120. Day 0 and the

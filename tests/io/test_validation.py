@@ -209,14 +209,17 @@ def test_an_optional_file_the_drop_has_with_no_rows_is_refused_an_absent_one_is_
 
 def test_an_apheresis_file_declared_empty_is_refused_while_a_subject_was_infused():
     """A red team declared apheresis.csv empty (drop_info.toml) beside infused subjects:
-    "Leukapheresis 0 (0.0%)" beside "Infused 56". S1 is infused: refused, naming S1; with
-    S1 not infused, a declared-empty file is taken at its word; an absent one is absent."""
+    "Leukapheresis 0 (0.0%)" beside "Infused 56". S1 is infused: refused, naming S1, with
+    the file present or absent (declared empty, the drop says there are no apheresis
+    records); with S1 not infused, a declared-empty file is taken at its word; a file
+    neither present nor declared is absent (the product section says it needs it)."""
     records = _records()
     declared = ("eligibility", "followup", "apheresis")
-    found = empty_required_files(records, {"apheresis": "apheresis.csv"}, declared)
-    assert found.select("file", "subject").rows() == [("apheresis.csv", "S1")]
-    assert "while 1 subject(s) were infused (S1): every infused subject has an apheresis" in found["rule"][0]
-    assert empty_required_files(records, {"apheresis": None}, declared).is_empty()
+    for files in ({"apheresis": "apheresis.csv"}, {"apheresis": None}):
+        found = empty_required_files(records, files, declared)
+        assert found.select("file", "subject").rows() == [("apheresis.csv", "S1")]
+        assert "while 1 subject(s) were infused (S1), though drop_info.toml lists it" in found["rule"][0]
+    assert empty_required_files(records, {"apheresis": None}, declared[:2]).is_empty()
     not_infused = _records(infusion=[])
     assert empty_required_files(not_infused, {"apheresis": "apheresis.csv"}, (*declared, "infusion")).is_empty()
 

@@ -65,9 +65,9 @@ def test_a_subject_not_infused_without_a_reason_in_the_apheresis_file_has_the_fo
     assert isinstance(table, Table)
     rows = {str(row[0]).strip(): str(row[1]) for row in table.rows}
     assert rows["Not infused"].startswith("4 (80.0")
-    assert rows["No reason in the apheresis file; follow-up: Withdrawal before infusion"].startswith("1 (25.0")
-    assert rows["No reason in the apheresis file; follow-up: Lost before infusion"].startswith("1 (25.0")
-    assert "No reason in the apheresis file" not in rows
+    assert rows["No apheresis-file reason at the cut; follow-up: Withdrawal before infusion"].startswith("1 (25.0")
+    assert rows["No apheresis-file reason at the cut; follow-up: Lost before infusion"].startswith("1 (25.0")
+    assert not any(label.startswith("No reason in the apheresis file") for label in rows)
 
 
 def test_a_subject_not_infused_without_any_reason_still_has_a_row():
@@ -84,4 +84,4 @@ def test_a_subject_not_infused_without_any_reason_still_has_a_row():
     assert isinstance(table, Table)
     rows = {str(row[0]).strip(): str(row[1]) for row in table.rows}
     assert rows["Not infused"].startswith("1 (50.0")
-    assert rows["No reason in the apheresis file or the follow-up"].startswith("1 (100")
+    assert rows["No apheresis-file reason at the cut, none in the follow-up"].startswith("1 (100")

@@ -62,7 +62,7 @@ def trapezoid(days: list[int], values: list[float]) -> float:
 
 
 #: the ADSL columns ``parameters`` reads
-ADSL_COLUMNS = ("USUBJID", "SAFFL", "TRTSDT", "DTHDT", "CRFL", "D28PNDFL", "ATTRENDT", "TR02SDT")
+ADSL_COLUMNS = ("USUBJID", "SAFFL", "TRTSDT", "DTHDT", "CRFL", "D28PNDFL", "ATTRENDT", "TR02SDT", "WDDT", "LOSTDT")
 
 
 #: infusions within this many days of the first are one fractionated dose, not a re-infusion
@@ -94,9 +94,18 @@ def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = Non
     has no Cmax, Tmax or AUC yet (a partial window would understate them); nor has one
     whose end above falls on or before day 28 (a new therapy on day 8 left an AUC of days
     0-7 among the non-responders', whom early new therapy concerns most: 5,580 for
-    374,675), nor one every sample of which is set aside (listed, with no sample used)."""
+    374,675), nor one every sample of which is set aside (listed, with no sample used), nor
+    one who withdrew or was lost to follow-up before day 28 (the window unseen, as early
+    ICAHT's: a red team's subject withdrawn on day 10 had days 0-10 taken for the whole,
+    and with every sample BLQ was called a non-expander)."""
     infused = adsl.filter(pl.col("SAFFL") == "Y").select(
-        "USUBJID", "CRFL", "D28PNDFL", "TRTSDT", "DTHDT", _first_product_end().alias("ENDDT")
+        "USUBJID",
+        "CRFL",
+        "D28PNDFL",
+        "TRTSDT",
+        "DTHDT",
+        _first_product_end().alias("ENDDT"),
+        pl.min_horizontal("WDDT", "LOSTDT").alias("LEFTDT"),
     )
     samples = (
         adpc.filter(pl.col("ADY") >= 0)
@@ -118,7 +127,10 @@ def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = Non
         tlast = max((d for d, v in zip(r["ADY"], quantified, strict=True) if v > 0), default=None)
         subject = response[r["USUBJID"]]
         end = subject["ENDDT"]
-        cut_short = end is not None and (end - subject["TRTSDT"]).days <= AUC_END_DAY
+        left = subject["LEFTDT"]
+        cut_short = (end is not None and (end - subject["TRTSDT"]).days <= AUC_END_DAY) or (
+            left is not None and (left - subject["TRTSDT"]).days < AUC_END_DAY
+        )
         ended = subject["DTHDT"] is not None or end is not None  # by death, or by the end above
         window_open = cut is not None and not ended and (cut - subject["TRTSDT"]).days < AUC_END_DAY
         whole = not (window_open or cut_short or not r["ADY"])

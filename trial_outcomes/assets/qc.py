@@ -48,7 +48,15 @@ def independent_qc(
     folder = output_store.work_dir
     spec = output_store.spec
     parameters = qc_parameters(spec.plan.parameters())
-    result = run_qc(folder, spec.cut, spec.data_dir, folder / QC_REPORT, parameters, drop_identity.seen_to)
+    result = run_qc(
+        folder,
+        spec.cut,
+        spec.data_dir,
+        folder / QC_REPORT,
+        parameters,
+        drop_identity.seen_to,
+        drop_identity.latest_record,
+    )
     context.log.info(result.summary)
     yield dg.Output(
         result,

@@ -38,7 +38,8 @@ RULES: dict[str, tuple[Rule, str]] = {
     ),
     "dependent_values": (
         validation.dependent_values,
-        "cause_category only on deaths; ICANS scored by ICE from age 12, by CAPD below",
+        "Values that depend on other records: cause of death, ICANS instrument by age, the apheresis file "
+        "against the infusions, laboratory units and ceilings, RCL results",
     ),
 }
 

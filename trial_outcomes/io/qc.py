@@ -80,11 +80,14 @@ def run_qc(
     report: Path,
     parameters: Mapping[str, float] | None = None,
     seen_to: dt.date | None = None,
+    latest_record: dt.date | None = None,
 ) -> QcResult:
     """Run ``qc/qc.R`` on the cut's files in ``cut_dir`` (and the raw ``drop``), writing
     ``report``; ``parameters`` (``qc_parameters``) are the plan's numbers; ``seen_to``
     the last day the drop can show (``TrialDrop.seen_to``), which R finds itself from a
-    CSV drop and compares."""
+    CSV drop and compares; ``latest_record`` the drop's latest date, which R finds itself
+    from a CSV drop and takes from here for another (the apheresis file's undated reasons
+    count at a cut on or after it)."""
     program = rscript()
     if program is None:
         return QcResult(NOT_RUN, finding="not run: Rscript not found (install R, survival and cmprsk)")
@@ -93,6 +96,7 @@ def run_qc(
     command = [program, "--vanilla", str(PROGRAM), "--cut-dir", str(cut_dir), "--cut", cut.isoformat()]
     command += ["--out", str(report)] + (["--drop", str(drop)] if drop is not None else [])
     command += ["--seen-to", seen_to.isoformat()] if seen_to is not None and seen_to < cut else []
+    command += ["--latest-record", latest_record.isoformat()] if latest_record is not None else []
     for key, value in (parameters or {}).items():
         command += ["--param", f"{key}={value!r}"]
     report.unlink(missing_ok=True)  # an earlier report is never read back as this run's

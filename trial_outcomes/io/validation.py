@@ -149,21 +149,22 @@ def empty_required_files(
             }
         )
     infused = records["infusion"]["subject_id"].unique(maintain_order=True)
-    declared_apheresis = "apheresis" in declared_empty and files.get("apheresis") is not None
-    if declared_apheresis and records["apheresis"].is_empty() and infused.len():
+    # declared empty, present or not: the drop says there are no apheresis records
+    if "apheresis" in declared_empty and records["apheresis"].is_empty() and infused.len():
         # declared empty too: an infusion needs a product, and the rule "an infused subject has no
         # row in the apheresis file" has no row to run on (a red team's drop showed "Leukapheresis
         # 0 (0.0%)" beside "Infused 56 (93.3%)")
         rows.append(
             {
-                "file": files["apheresis"],
+                "file": files.get("apheresis") or "apheresis.csv",
                 "row": None,
                 "column": None,
                 "value": None,
                 "subject": infused[0],
                 "rule": f"file has no rows while {infused.len()} subject(s) were infused ({', '.join(infused[:5])}"
-                f"{', ...' if infused.len() > 5 else ''}): every infused subject has an apheresis; give their rows, "
-                "or leave the file out of the drop if apheresis is not collected",
+                f"{', ...' if infused.len() > 5 else ''}), though drop_info.toml lists it in empty_files: every "
+                "infused subject has an apheresis; give their rows, or, if apheresis is not collected, leave the "
+                "file out of the drop and out of empty_files",
             }
         )
     return pl.DataFrame(rows, schema=empty_problems().schema) if rows else empty_problems()

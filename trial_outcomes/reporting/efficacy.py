@@ -748,7 +748,9 @@ PRODUCT_LABELS = {
     "PENDING": "Pending at the cut, subject awaiting infusion",
 }
 #: a product still pending whose subject will not be infused: it is not awaited
-PENDING_NOT_AWAITED = "Not completed: subject died, withdrew or was lost before its release"
+PENDING_NOT_AWAITED = (
+    "Not completed: subject not infused (death, withdrawal, loss or another reason) before its release"
+)
 NOT_INFUSED_APH = {
     "MANUFACTURING_FAILURE": "Manufacturing failure",
     "DEATH": "Death",
@@ -801,11 +803,12 @@ def product_block(inp: ReportInputs) -> Table | Paragraph:
         n = int((unexplained["NINFCAT"] == code).sum())
         counted += n
         if n:
-            rows.append([f"   No reason in the apheresis file; follow-up: {text}", count_pct(n, not_infused.height)])
+            label = f"   No apheresis-file reason at the cut; follow-up: {text}"
+            rows.append([label, count_pct(n, not_infused.height)])
     if unexplained.height - counted:  # every subject not infused is in a row
         rows.append(
             [
-                "   No reason in the apheresis file or the follow-up",
+                "   No apheresis-file reason at the cut, none in the follow-up",
                 count_pct(unexplained.height - counted, not_infused.height),
             ]
         )
@@ -824,5 +827,6 @@ def product_block(inp: ReportInputs) -> Table | Paragraph:
         method="Optional apheresis file; a product released after the cut is pending at the cut, and one "
         "still pending whose subject died, withdrew or was lost by the cut is not completed. A subject not "
         "infused without a reason in the apheresis file is counted by the follow-up's reason, as in the "
-        "disposition table.",
+        "disposition table. The file's reasons are undated: they count at a cut on or after the drop's latest "
+        "record; at an earlier cut every subject is counted by the follow-up (or a FAILED product).",
     )
