@@ -106,9 +106,10 @@ def lab_toxicity(
     ins=reading(adsl=kinetics_rules.ADSL_COLUMNS),
 )
 def kinetics(settings: Run, cut_records: TrialDrop, adpc: pl.DataFrame, adsl: pl.DataFrame) -> Iterator[Any]:
-    """CAR transgene kinetics: Cmax, Tmax, AUC0-28d (linear trapezoid) and the last
-    quantifiable day per subject, and their summary by day-28 response (the day-28
-    window open by the last day the drop shows, ``TrialDrop.seen_to``)."""
+    """CAR transgene kinetics: Cmax, Tmax, AUC0-28d (linear trapezoid), the last
+    quantifiable day and whether any expansion was measured (`no_expansion`) per subject,
+    and their summary by day-28 response, with the subjects each statistic leaves out (the
+    day-28 window open by the last day the drop shows, ``TrialDrop.seen_to``)."""
     params = kinetics_rules.parameters(adpc, adsl, cut_records.seen_to)
     summary = kinetics_rules.summary(params)
     yield from published(
