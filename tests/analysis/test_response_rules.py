@@ -348,7 +348,6 @@ def test_a_manufacturing_failure_the_apheresis_file_alone_reports_is_a_non_respo
     intention-to-treat set, not awaiting infusion. S3's product is still PENDING: S3 is
     awaiting infusion and pending (the control). ITT CR/CRi by day 28: 1/2 (S1 a
     responder, S2 not), 1 pending; the old rule read S2 as awaiting: 1/1, 2 pending."""
-    from trial_outcomes.analysis.rates import ITT_POPULATION
 
     t = Trial()
     t.enrol("S1", enrol_day=-35).apheresis("S1", -30, "RELEASED", released=-12).infuse("S1").assess("S1", 28, "CR", 0.0)
@@ -360,6 +359,13 @@ def test_a_manufacturing_failure_the_apheresis_file_alone_reports_is_a_non_respo
         ("S2", "MANUFACTURING_FAILURE"),
         ("S3", "AWAITING"),
     ]
+    assert _itt_cr_cri(adsl) == (2, 1, 1)
+
+
+def _itt_cr_cri(adsl: pl.DataFrame) -> tuple[int, int, int]:
+    """(evaluable, responders, pending) of the intention-to-treat CR/CRi by day 28, all subjects."""
+    from trial_outcomes.analysis.rates import ITT_POPULATION
+
     itt = (
         response_summary(adsl, ())
         .filter(
@@ -369,7 +375,7 @@ def test_a_manufacturing_failure_the_apheresis_file_alone_reports_is_a_non_respo
         )
         .row(0, named=True)
     )
-    assert (itt["n"], itt["responders"], itt["n_pending"]) == (2, 1, 1)
+    return itt["n"], itt["responders"], itt["n_pending"]
 
 
 def test_the_apheresis_files_reason_not_infused_counts_at_a_cut_that_sees_the_whole_drop():
@@ -380,7 +386,6 @@ def test_the_apheresis_files_reason_not_infused_counts_at_a_cut_that_sees_the_wh
     not infused for progression, a non-responder: ITT CR/CRi 1/2, none pending. At a cut
     on day 20 (before S1's day-28 assessment, so the reason may postdate it) S2 is awaiting
     infusion and pending, as before: ITT 0/0, 2 pending (S1's window open too)."""
-    from trial_outcomes.analysis.rates import ITT_POPULATION
 
     t = Trial()
     t.enrol("S1", enrol_day=-35).apheresis("S1", -30, "RELEASED", released=-12).infuse("S1").assess("S1", 28, "CR", 0.0)
@@ -388,16 +393,7 @@ def test_the_apheresis_files_reason_not_infused_counts_at_a_cut_that_sees_the_wh
 
     def itt(cut_day: int) -> tuple[list[tuple[str, str | None, str | None]], tuple[int, int, int]]:
         adsl = t.derive(cut_day=cut_day).adsl
-        row = (
-            response_summary(adsl, ())
-            .filter(
-                (pl.col("parameter") == "CR/CRi by day 28")
-                & (pl.col("group_var") == "all")
-                & (pl.col("population") == ITT_POPULATION)
-            )
-            .row(0, named=True)
-        )
-        return adsl.select("USUBJID", "NINFCAT", "APHNINF").rows(), (row["n"], row["responders"], row["n_pending"])
+        return adsl.select("USUBJID", "NINFCAT", "APHNINF").rows(), _itt_cr_cri(adsl)
 
     assert itt(60) == ([("S1", None, None), ("S2", "PROGRESSION", "PROGRESSION")], (2, 1, 0))
     assert itt(20) == ([("S1", None, None), ("S2", "AWAITING", None)], (0, 0, 2))
