@@ -125,7 +125,8 @@ def test_no_reason_of_the_apheresis_file_is_shown_at_a_cut_before_the_drops_late
     cut on day 50 (the drop runs to day 100) neither reason is known: S1 is a withdrawal
     (NINFCAT), S2 awaits infusion, and APHNINF is empty for both (it had shown "Death"
     and "Manufacturing failure" in the ITT table beside the CONSORT figure's withdrawal and
-    awaiting). At a cut on day 120 both reasons are known."""
+    awaiting). At a cut on day 120 both reasons are known; S1 stays a withdrawal, its
+    first event (it had been "Death before infusion", death taking precedence)."""
     t = Trial().enrol("S1", enrol_day=-35).apheresis("S1", -30, "PENDING", not_infused="DEATH")
     t.event("S1", -10, "WITHDRAWAL", "Consent withdrawn").event("S1", 100, "DEATH", "Progression", category="LEUKEMIA")
     t.enrol("S2", enrol_day=-35).apheresis("S2", -25, "PENDING", not_infused="MANUFACTURING_FAILURE")
@@ -136,9 +137,27 @@ def test_no_reason_of_the_apheresis_file_is_shown_at_a_cut_before_the_drops_late
     ]
     late = t.derive(cut_day=120).adsl.sort("USUBJID")
     assert late.select("USUBJID", "NINFCAT", "APHNINF").rows() == [
-        ("S1", "DEATH", "DEATH"),
+        ("S1", "WITHDRAWAL", "DEATH"),
         ("S2", "MANUFACTURING_FAILURE", "MANUFACTURING_FAILURE"),
     ]
+
+
+def test_why_not_infused_is_the_first_event():
+    """S1 withdrew on day -10 and died on day 20: a withdrawal. S2 died and withdrew on day
+    -5: a death (the death first on one day). S3 was lost on day -8 and withdrew on day -2
+    for a manufacturing delay: lost, its first event. S4 withdrew on day -3 because
+    manufacturing failed: a manufacturing failure. Cut on day 60."""
+    t = Trial()
+    for sid in ("S1", "S2", "S3", "S4"):
+        t.enrol(sid, enrol_day=-35)
+    t.event("S1", -10, "WITHDRAWAL", "Consent withdrawn").event("S1", 20, "DEATH", "Sepsis", category="INFECTION")
+    t.event("S2", -5, "DEATH", "Progression", category="LEUKEMIA").event("S2", -5, "WITHDRAWAL", "Died")
+    t.event("S3", -8, "LOST", "No contact").event("S3", -2, "WITHDRAWAL", "Manufacturing delayed")
+    t.event("S4", -3, "WITHDRAWAL", "Manufacturing failed")
+    adsl = t.derive(cut_day=60).adsl.sort("USUBJID")
+    assert adsl["NINFCAT"].to_list() == ["WITHDRAWAL", "DEATH", "LOST", "MANUFACTURING_FAILURE"]
+    reasons = ["Consent withdrawn", "Progression", "Lost to follow-up", "Manufacturing failed"]
+    assert adsl["NINFREAS"].to_list() == reasons
 
 
 def test_subjects_infused_more_than_once_are_counted_from_their_first_infusion():

@@ -90,9 +90,11 @@ def vein_to_vein(adsl: pl.DataFrame) -> pl.DataFrame:
 
 
 def not_infused_reason(adsl: pl.DataFrame, reasons_seen: bool = True) -> pl.DataFrame:
-    """``NINFCAT``: why an enrolled subject was not infused by the cut: a withdrawal
-    whose reason names manufacturing is a manufacturing failure; then death,
-    other withdrawal, loss to follow-up; then a product the apheresis file reports
+    """``NINFCAT``: why an enrolled subject was not infused by the cut: the first of
+    death, withdrawal and loss to follow-up (a death on the day of a withdrawal first; a
+    withdrawal whose reason names manufacturing is a manufacturing failure; a red team's
+    subject who withdrew in 2021 and died in 2023 was "Death before infusion"); then a
+    product the apheresis file reports
     ``FAILED`` (a manufacturing failure recorded only there: a red team's subject with no
     withdrawal was "awaiting infusion", pending, and left out of the intention-to-treat
     denominator, 82/119 for 82/120); then, at a cut that sees the whole drop
@@ -104,16 +106,20 @@ def not_infused_reason(adsl: pl.DataFrame, reasons_seen: bool = True) -> pl.Data
     require(adsl, "ADSL", "TRTSDT", "DTHDT", "DTHCAUS", "WDDT", "WDREAS", "LOSTDT", "PRODSTAT", "APHNINF")
     failed = (pl.col("PRODSTAT") == "FAILED").fill_null(False)
     stated = pl.col("APHNINF").is_not_null() & pl.lit(reasons_seen)
+    first = pl.min_horizontal("DTHDT", "WDDT", "LOSTDT")
+    died, withdrew, lost = ((pl.col(c) == first).fill_null(False) for c in ("DTHDT", "WDDT", "LOSTDT"))
+    withdrew = withdrew & ~died
+    lost = lost & ~died & ~withdrew
     category = (
         pl.when(pl.col("TRTSDT").is_not_null())
         .then(None)
-        .when(pl.col("WDDT").is_not_null() & pl.col("WDREAS").str.contains("(?i)manufactur").fill_null(False))
+        .when(withdrew & pl.col("WDREAS").str.contains("(?i)manufactur").fill_null(False))
         .then(pl.lit("MANUFACTURING_FAILURE"))
-        .when(pl.col("DTHDT").is_not_null())
+        .when(died)
         .then(pl.lit("DEATH"))
-        .when(pl.col("WDDT").is_not_null())
+        .when(withdrew)
         .then(pl.lit("WITHDRAWAL"))
-        .when(pl.col("LOSTDT").is_not_null())
+        .when(lost)
         .then(pl.lit("LOST"))
         .when(failed)
         .then(pl.lit("MANUFACTURING_FAILURE"))
@@ -124,11 +130,11 @@ def not_infused_reason(adsl: pl.DataFrame, reasons_seen: bool = True) -> pl.Data
     text = (
         pl.when(pl.col("TRTSDT").is_not_null())
         .then(None)
-        .when(pl.col("DTHDT").is_not_null())
+        .when(died)
         .then(pl.col("DTHCAUS").fill_null("cause not given"))
-        .when(pl.col("WDDT").is_not_null())
+        .when(withdrew)
         .then(pl.col("WDREAS").fill_null("reason not given"))
-        .when(pl.col("LOSTDT").is_not_null())
+        .when(lost)
         .then(pl.lit("Lost to follow-up"))
         .when(failed)
         .then(pl.lit("Manufacturing failure (apheresis: product FAILED)"))
