@@ -149,11 +149,10 @@ def empty_required_files(
             }
         )
     infused = records["infusion"]["subject_id"].unique(maintain_order=True)
-    # declared empty, present or not: the drop says there are no apheresis records
+    # declared empty, the file present or not: an infusion needs a product, and the rule "an
+    # infused subject has no row in the apheresis file" has no row to run on (a red team's drop
+    # showed "Leukapheresis 0 (0.0%)" beside "Infused 56 (93.3%)")
     if "apheresis" in declared_empty and records["apheresis"].is_empty() and infused.len():
-        # declared empty too: an infusion needs a product, and the rule "an infused subject has no
-        # row in the apheresis file" has no row to run on (a red team's drop showed "Leukapheresis
-        # 0 (0.0%)" beside "Infused 56 (93.3%)")
         rows.append(
             {
                 "file": files.get("apheresis") or "apheresis.csv",
