@@ -377,25 +377,17 @@ def test_an_absurd_baseline_number_is_refused_before_it_reaches_adsl_and_its_xpt
     (no upper bound) into ADSL, whose XPT holds no number past 7.2e75. Each is refused on
     its row with the bound (creatinine and BUN 100 x ULN, CSF blasts 10^6/uL, 50 relapses);
     values at the bounds pass."""
-    frame = _enrolment(drop)
-    first = pl.int_range(pl.len()) == 0
-    second = pl.int_range(pl.len()) == 1
-    frame = frame.with_columns(
-        pl.when(first).then(pl.lit("1e80")).when(second).then(pl.lit("100")).otherwise(pl.col(c)).alias(c)
-        for c in ("creatinine_x_uln", "bun_x_uln")
-    ).with_columns(
-        pl.when(first)
-        .then(pl.lit("1e80"))
-        .when(second)
-        .then(pl.lit("1000000"))
-        .otherwise(pl.col("csf_blasts_per_ul"))
-        .alias("csf_blasts_per_ul"),
-        pl.when(first)
-        .then(pl.lit("51"))
-        .when(second)
-        .then(pl.lit("50"))
-        .otherwise(pl.col("prior_relapses"))
-        .alias("prior_relapses"),
+    # each column's value on the first row (refused) and on the second (its bound, kept)
+    values = {
+        "creatinine_x_uln": ("1e80", "100"),
+        "bun_x_uln": ("1e80", "100"),
+        "csf_blasts_per_ul": ("1e80", "1000000"),
+        "prior_relapses": ("51", "50"),
+    }
+    row = pl.int_range(pl.len())
+    frame = _enrolment(drop).with_columns(
+        pl.when(row == 0).then(pl.lit(bad)).when(row == 1).then(pl.lit(bound)).otherwise(pl.col(c)).alias(c)
+        for c, (bad, bound) in values.items()
     )
     frame.write_csv(drop / "enrolment.csv")
     _, problems = parse_records(read_raw(drop / "enrolment.csv", ENROLMENT).frame, ENROLMENT)

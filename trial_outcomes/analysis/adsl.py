@@ -132,15 +132,15 @@ def derive_adsl(
     parts = [adsl, syndromes]
     del adsl, syndromes
     adsl = beside(parts, "USUBJID")
-    adsl = early_death_flags(
-        not_infused_reason(vein_to_vein(time_to_infusion(disposition(populations(adsl)))), reasons_seen)
-    )
-    # the apheresis file's reason has no date: a cut before the drop's latest record does not
-    # know it, for any subject (a red team's subject withdrawn in 2021 and dead in 2023, the
-    # file's reason DEATH, showed "Death" at a 2022 cut; another, reason MANUFACTURING_FAILURE
-    # beside a PENDING product, was a manufacturing failure in the ITT table and awaiting
-    # infusion in the CONSORT figure); a FAILED product is its status, counted by NINFCAT
-    adsl = adsl.with_columns(pl.col("APHNINF") if reasons_seen else pl.lit(None, pl.String).alias("APHNINF"))
+    if not reasons_seen:
+        # the apheresis file's reason has no date: a cut before the drop's latest record does
+        # not know it, for any subject (a red team's subject withdrawn in 2021 and dead in 2023,
+        # the file's reason DEATH, showed "Death" at a 2022 cut; another, reason
+        # MANUFACTURING_FAILURE beside a PENDING product, was a manufacturing failure in the
+        # ITT table and awaiting infusion in the CONSORT figure); a FAILED product is its
+        # status, which NINFCAT counts
+        adsl = adsl.with_columns(pl.lit(None, pl.String).alias("APHNINF"))
+    adsl = early_death_flags(not_infused_reason(vein_to_vein(time_to_infusion(disposition(populations(adsl))))))
     adsl = adsl.with_columns(yn_flag(pl.col("eligibility_deviation")).alias("ELIGDVFL"))
     rows = [adsl.drop("eligibility_deviation", "eligible_computed")]
     del adsl

@@ -89,7 +89,7 @@ def vein_to_vein(adsl: pl.DataFrame) -> pl.DataFrame:
     return adsl.with_columns((pl.col("TRTSDT") - pl.col("APHDT")).dt.total_days().alias("V2VDY"))
 
 
-def not_infused_reason(adsl: pl.DataFrame, reasons_seen: bool = True) -> pl.DataFrame:
+def not_infused_reason(adsl: pl.DataFrame) -> pl.DataFrame:
     """``NINFCAT``: why an enrolled subject was not infused by the cut: the first of
     death, withdrawal and loss to follow-up (a death on the day of a withdrawal first; a
     withdrawal whose reason names manufacturing is a manufacturing failure; a red team's
@@ -97,15 +97,15 @@ def not_infused_reason(adsl: pl.DataFrame, reasons_seen: bool = True) -> pl.Data
     product the apheresis file reports
     ``FAILED`` (a manufacturing failure recorded only there: a red team's subject with no
     withdrawal was "awaiting infusion", pending, and left out of the intention-to-treat
-    denominator, 82/119 for 82/120); then, at a cut that sees the whole drop
-    (``reasons_seen``), the apheresis file's reason (it has no date, so an earlier cut
-    cannot tell whether it came before the cut: a red team's subject whose product was
+    denominator, 82/119 for 82/120); then the apheresis file's reason, ``APHNINF`` (it
+    has no date, so ``adsl.derive_adsl`` empties it at a cut before the drop's latest
+    record, which cannot tell whether it came before the cut: a red team's subject whose product was
     released in 2021 and not infused for progression stayed "awaiting infusion", pending,
     at a cut in 2024, and the ITT rate was 43/59 for 43/60); otherwise still awaiting
     infusion. ``NINFREAS`` keeps the text as recorded."""
     require(adsl, "ADSL", "TRTSDT", "DTHDT", "DTHCAUS", "WDDT", "WDREAS", "LOSTDT", "PRODSTAT", "APHNINF")
     failed = (pl.col("PRODSTAT") == "FAILED").fill_null(False)
-    stated = pl.col("APHNINF").is_not_null() & pl.lit(reasons_seen)
+    stated = pl.col("APHNINF").is_not_null()
     first = pl.min_horizontal("DTHDT", "WDDT", "LOSTDT")
     died, withdrew, lost = ((pl.col(c) == first).fill_null(False) for c in ("DTHDT", "WDDT", "LOSTDT"))
     withdrew = withdrew & ~died

@@ -103,8 +103,7 @@ def adsl(
         adae,
         (crs_grading, icans_grading),
         seen_to=cut_records.seen_to,
-        # the apheresis file's undated reasons: known at a cut that sees every record of the drop
-        reasons_seen=cut_records.latest_record is None or cut_records.latest_record <= cut_records.cut,
+        reasons_seen=cut_records.sees_whole_drop,
     )
     counts = {f"n {flag}": int((table[flag] == "Y").sum()) for flag in ("ENRLFL", "SAFFL", "EFFFL", "PPROTFL")}
     yield from published("adsl", table, settings, {"adsl.parquet": table}, counts)

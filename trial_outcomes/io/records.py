@@ -189,6 +189,12 @@ class TrialDrop:
         return min(self.cut, self.latest_record)
 
     @property
+    def sees_whole_drop(self) -> bool:
+        """Whether the cut is on or after the drop's latest record: an undated statement of
+        the drop (the apheresis file's reason not infused) is known at such a cut only."""
+        return self.latest_record is None or self.latest_record <= self.cut
+
+    @property
     def days_after_latest_record(self) -> int:
         """How many days the (planned) cut lies after the drop's latest record; 0 when
         the cut falls on or before it."""
