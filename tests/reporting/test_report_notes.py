@@ -229,3 +229,22 @@ def test_a_possibly_stale_ae_export_is_said_beside_the_stopping_rules():
     stale = (DropQuery("adverse_events_current", "the adverse-event export's latest onset is ..."),)
     (_, (said, style)) = texts(stale)
     assert style == "alert" and "the safety rule counts only the events it holds" in said
+
+
+def test_the_best_response_table_says_a_withdrawal_leaves_the_window_open():
+    """A statistician's finding: the table's method said the window "closes ... earlier at
+    death, HSCT, new therapy, withdrawal or loss", while the rule (and ADSL) keeps a
+    withdrawn or lost subject pending to day 42. S1 was lost to follow-up on day 7, never
+    assessed; S2 died on day 10. At a cut on day 30: S1 pending (out of the evaluable: 1
+    evaluable, S2, NE); the method names death, HSCT and new therapy as closing it and
+    says a withdrawal or loss does not."""
+    from trial_outcomes.reporting.efficacy import best_response_table
+
+    t = Trial().enrol("S1").infuse("S1").event("S1", 7, "LOST")
+    t.enrol("S2").infuse("S2").event("S2", 10, "DEATH", "Sepsis", category="INFECTION")
+    adsl = t.derive(cut_day=30).adsl
+    table = best_response_table(SimpleNamespace(adsl=adsl))  # type: ignore[arg-type]
+    assert table.columns[1] == "All (N = 1 evaluable; 1 pending)"
+    rows = {r[0]: r[1] for r in table.rows}
+    assert rows["Pending at the cut"] == "1" and rows["Not evaluable (NE: no assessment in days 21-42)"] == "1 (100.0%)"
+    assert "earlier at death, HSCT or new therapy; a withdrawal or loss does not close it" in table.method

@@ -17,8 +17,9 @@ tests/analysis/test_response_rules.py.
 * Interim denominators (version 3, symmetric): a subject whose day-42 window is
   open at the cut is pending (``PENDING``), responder so far or not: out of the
   numerator and the denominator, as in the futility rule. The window closes on
-  day 42, or earlier at death, HSCT, new therapy, withdrawal or loss to
-  follow-up, after which no CAR-T response can be seen.
+  day 42, or earlier at death, HSCT or new therapy, after which no CAR-T
+  response can be seen; a withdrawal or a loss to follow-up does not close it
+  (``window_close_date``).
 * ``ORR3M`` (ELIANA's primary endpoint): a remission on day 0 to 91, maintained:
   within the 28 days after it no relapse, no attributable PR/NR/RELAPSE
   assessment and no death (``overall_remission_3m``).

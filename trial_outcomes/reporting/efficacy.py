@@ -261,7 +261,8 @@ def best_response_table(inp: ReportInputs) -> Table:
         "the numerator nor the denominator, the same evaluable set as the futility rule).",
         method="Best response among attributable assessments on day 21-42 (before any HSCT or new therapy); "
         "CR > CRi > PR > NR > relapse; no assessment in a closed window is NE. The window closes on day 42, "
-        "or earlier at death, HSCT, new therapy, withdrawal or loss. For MRD-persistent entrants (in "
+        "or earlier at death, HSCT or new therapy; a withdrawal or loss does not close it (an assessment "
+        "can follow one), so such a subject is pending to day 42. For MRD-persistent entrants (in "
         "morphologic remission at entry) the response is MRD conversion (MRD < 0.01% at a CR/CRi).",
     )
 
