@@ -48,7 +48,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
     return atomic_write_pieces(path, [data])
 
 
-def atomic_write_pieces(path: Path, pieces: Iterable[bytes]) -> Path:
+def atomic_write_pieces(path: Path, pieces: Iterable[bytes | memoryview]) -> Path:
     """The file ``path`` written whole from ``pieces`` in order (none held at once)."""
 
     def write(handle: BinaryIO) -> None:

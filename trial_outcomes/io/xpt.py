@@ -168,8 +168,25 @@ def ibm_floats(values: np.ndarray) -> np.ndarray:
 
 
 def _number_field(values: pl.Series) -> np.ndarray:
+    """Each value as 8 bytes, shape (n, 8): an IBM float, a missing number as ``.`` and
+    seven zeros. A whole-number column (integers, dates) whose values span fewer numbers
+    than it has rows is converted once per number of that span and looked up by its
+    offset: ADLB's study days, grades, sequence numbers and dates were converted row by
+    row, 7.6 million rows each, at 100,000 subjects (issue 23)."""
+    offset = 0
     if values.dtype == pl.Date:
-        values = values.cast(pl.Int64).cast(pl.Float64) + _SAS_EPOCH_DAYS
+        values, offset = values.cast(pl.Int64), _SAS_EPOCH_DAYS
+    if values.dtype.is_integer():
+        low, high = values.min(), values.max()
+        if isinstance(low, int) and isinstance(high, int) and high - low < len(values):
+            # whole numbers below 2**53 in size are exact as doubles, so the table holds
+            # what the row-by-row conversion gives; its last entry is the missing number
+            table = np.concatenate(
+                [ibm_floats(np.arange(low, high + 1, dtype=np.int64).astype(np.float64) + offset), [_MISSING_NUMBER]]
+            ).view(np.uint64)[:, 0]  # a number a row: looked up whole, not as 8 bytes
+            codes = (values.cast(pl.Int64) - low).fill_null(high - low + 1)
+            return table[codes.to_numpy()].view(np.uint8).reshape(-1, 8)
+        values = values.cast(pl.Float64) + offset if offset else values
     floats = values.cast(pl.Float64).to_numpy(allow_copy=True)
     missing = values.is_null().to_numpy()
     field = ibm_floats(np.where(missing, 0.0, floats))
@@ -178,12 +195,20 @@ def _number_field(values: pl.Series) -> np.ndarray:
 
 
 def _text_field(values: pl.Series, width: int) -> np.ndarray:
-    """UTF-8 bytes of each text, padded with blanks to ``width`` bytes (nulls are blank):
-    each text padded in polars, the column joined into one text and encoded once."""
-    text = pl.col(values.name).fill_null("")
-    padding = width - (text.str.len_bytes() - text.str.len_chars()).cast(pl.Int64)
-    joined = values.to_frame().select(text.str.pad_end(padding).str.join("")).item()
-    return np.frombuffer(joined.encode("utf-8"), dtype=np.uint8).reshape(len(values), width)
+    """UTF-8 bytes of each text, padded with blanks to ``width`` bytes (nulls are blank),
+    shape (n,) of ``S{width}``: each text padded in polars, the column joined into one
+    text and encoded once. A column whose every text already fills the variable is not
+    padded; text of one byte a character (ASCII, every text of the sample) is padded to a
+    fixed width, 1.5 to 3 times faster than padding each text by its own count of bytes."""
+    text = values.fill_null("")
+    if text.str.len_bytes().min() == width:  # every text as long as the variable (flags, identifiers)
+        joined = text.str.join("").item()
+    elif text.str.len_bytes().sum() == text.str.len_chars().sum():  # no text longer in bytes than in characters
+        joined = text.str.pad_end(width).str.join("").item()
+    else:
+        padding = width - (pl.col(text.name).str.len_bytes() - pl.col(text.name).str.len_chars()).cast(pl.Int64)
+        joined = text.to_frame().select(pl.col(text.name).str.pad_end(padding).str.join("")).item()
+    return np.frombuffer(joined.encode("utf-8"), dtype=f"S{width}")
 
 
 def _vectorisable(data: pl.DataFrame) -> bool:
@@ -198,15 +223,22 @@ def _vectorisable(data: pl.DataFrame) -> bool:
     return True
 
 
-def _observations(data: pl.DataFrame, widths: dict[str, int]) -> Iterator[bytes]:
-    """The observation records, ``BLOCK_ROWS`` rows at a time."""
+def _observations(data: pl.DataFrame, widths: dict[str, int]) -> Iterator[memoryview]:
+    """The observation records, ``BLOCK_ROWS`` rows at a time: each block a packed record
+    array whose fields are the variables (its bytes are the records in order), handed on
+    without a copy. Joining the fields as a 2-D array of bytes, then copying it out, was
+    a third of ADLB's XPT at 100,000 subjects."""
+    fields = [(name, f"S{widths[name]}" if dtype == pl.String else "V8") for name, dtype in data.schema.items()]
+    record = np.dtype(fields)  # packed: no bytes between fields
     for start in range(0, data.height, BLOCK_ROWS):
         block = data.slice(start, BLOCK_ROWS)
-        fields = [
-            _text_field(block[name], widths[name]) if dtype == pl.String else _number_field(block[name])
-            for name, dtype in block.schema.items()
-        ]
-        yield np.ascontiguousarray(np.concatenate(fields, axis=1)).tobytes()
+        records = np.empty(block.height, dtype=record)
+        for name, dtype in block.schema.items():
+            if dtype == pl.String:
+                records[name] = _text_field(block[name], widths[name])
+            else:
+                records[name] = _number_field(block[name]).view("V8").reshape(-1)
+        yield records.data
 
 
 def _readstat(data: pl.DataFrame, path: str, label: str, labels: dict[str, str | None], dataset: str) -> None:
@@ -252,7 +284,7 @@ def _written(data: pl.DataFrame, label: str, labels: dict[str, str | None], data
 
 def xpt_bytes(
     data: pl.DataFrame, labels: dict[str, str | None], dataset: str, label: str, folder: Path
-) -> Iterator[bytes]:
+) -> Iterator[bytes | memoryview]:
     """The XPT file of ``data`` (text already cut to fit, no booleans) in pieces: ReadStat's
     headers, then the observations from whole columns. A frame without rows, or with a
     column type the block writer does not take, is written by ReadStat alone."""
@@ -264,7 +296,7 @@ def xpt_bytes(
     yield _headers(longest, label, labels, dataset, folder)
     written = 0
     for block in _observations(data, widths):
-        written += len(block)
+        written += block.nbytes
         yield block
     if written % 80:
         yield b" " * (80 - written % 80)
@@ -286,7 +318,7 @@ def write_xpt(
     data = data.with_columns(pl.col(pl.Boolean).cast(pl.Int8))
     make_dirs(path.parent)
     pieces = xpt_bytes(data, labels, dataset, label, path.parent)
-    first = stamped(next(pieces), cut)
+    first = stamped(bytes(next(pieces)), cut)  # the headers (the whole file when ReadStat wrote it)
     atomic_write_pieces(path, itertools.chain([first], pieces))
     return cuts
 
