@@ -114,8 +114,10 @@ def derive_adlb(labs: pl.DataFrame, adsl: pl.DataFrame, limits: Limits) -> pl.Da
     blq = pl.col("below_lloq") if "below_lloq" in labs.columns else pl.lit(None, pl.Boolean)
     # the baseline by windows over (subject, test) of the rows sorted once, not by joins of
     # the whole table to itself: at 100,000 subjects (7.6 million lab rows) the joins and
-    # the second sort held 3.8 GB, the peak of the run
-    key = ("USUBJID", "PARAMCD")
+    # the second sort held 3.8 GB, the peak of the run. The rows sorted, each (subject, test)
+    # is one run of rows: the windows are over the run's number, not over two texts
+    # (1.3 -> 0.3 s for the baseline flag at 100,000 subjects)
+    key = "_run"
     by_lymphodepletion = pl.col("LDSTDT").is_not_null() & (pl.col("ADT") <= pl.col("LDSTDT"))
     baseline_date = pl.col("ADT").filter(by_lymphodepletion).max()
     grade = pl.lit(None, pl.Int64)
@@ -136,6 +138,7 @@ def derive_adlb(labs: pl.DataFrame, adsl: pl.DataFrame, limits: Limits) -> pl.Da
         )
         .join(subjects, on="USUBJID", how="left")
         .sort("USUBJID", "PARAMCD", "ADT")  # the key is unique: one order, the same bytes
+        .with_columns(pl.struct("USUBJID", "PARAMCD").rle_id().alias(key))
         .with_columns(
             study_day(pl.col("ADT")).alias("ADY"),
             pl.when(pl.col("ADT") == baseline_date.over(key)).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("ABLFL"),
