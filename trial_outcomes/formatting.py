@@ -18,8 +18,16 @@ from trial_outcomes.dates import DAYS_PER_MONTH
 #: a landmark estimate resting on fewer subjects at risk than this is marked (imprecise)
 FEW_AT_RISK = 10
 FEW_AT_RISK_MARK = "*"
+#: what a landmark rate with nobody at risk is (a statistician read a relapse incidence of
+#: 100 % at 6 months, 0 at risk, at a cut whose longest follow-up was 3 months, as resting
+#: on nothing: it is the curve's final value, R's ``summary(fit, times, extend = TRUE)``)
+ENDED_NOTE = (
+    "0 at risk: the curve ended before the landmark with an event for every subject still at risk, so the "
+    "rate is final, however few it rests on; past the last follow-up a rate is otherwise NE"
+)
 FEW_AT_RISK_NOTE = (
-    f"[n]: subjects at risk at the landmark; {FEW_AT_RISK_MARK} fewer than {FEW_AT_RISK}: the estimate is imprecise."
+    f"[n]: subjects at risk at the landmark; {FEW_AT_RISK_MARK} fewer than {FEW_AT_RISK}: the estimate is imprecise; "
+    f"{ENDED_NOTE}."
 )
 
 

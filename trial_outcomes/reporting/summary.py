@@ -10,6 +10,7 @@ import polars as pl
 from trial_outcomes import labels
 from trial_outcomes.analysis.rates import EFFICACY_POPULATION, ITT_POPULATION
 from trial_outcomes.formatting import (
+    ENDED_NOTE,
     FEW_AT_RISK,
     FEW_AT_RISK_MARK,
     count_pct,
@@ -268,7 +269,7 @@ def executive_summary(inp: ReportInputs) -> Section:
             "response window is open at the cut are pending, responders so far or not, in neither numerator "
             "nor denominator (the futility rule's set). Medians and landmark rates are Kaplan-Meier with "
             "log-log 95% CIs (NR: not reached; NE: not estimable), each rate with its number at risk "
-            f"({FEW_AT_RISK_MARK}: fewer than {FEW_AT_RISK}). Grades "
+            f"({FEW_AT_RISK_MARK}: fewer than {FEW_AT_RISK}; {ENDED_NOTE}). Grades "
             "are ASTCT 2019, adjudicated as the higher of the reported and the derived grade.",
             "note",
         )
