@@ -8,6 +8,7 @@ odmlib ships) and through odmlib's own Define-XML model."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import xml.etree.ElementTree as ET
@@ -102,6 +103,7 @@ def test_define_xml_is_valid_define_2_0_and_describes_every_xpt_variable(materia
     assert set(groups) == {d.name for d in ADAM_DATASETS}
     for adam in ADAM_DATASETS:
         data, labels = read_xpt(folder / adam.xpt)
+        widths = _xpt_lengths(folder / adam.xpt)
         group = groups[adam.name]
         assert group.leaf.href == adam.xpt
         refs = {items[r.ItemOID].Name: (r, items[r.ItemOID]) for r in group.ItemRef}
@@ -109,9 +111,8 @@ def test_define_xml_is_valid_define_2_0_and_describes_every_xpt_variable(materia
         for name, (ref, item) in refs.items():
             assert item.Description.TranslatedText[0]._content == labels[name]
             assert len(name) <= 8 and len(labels[name]) <= 40
-            if item.DataType == "text":
-                longest = data[name].str.len_bytes().max() or 0
-                assert int(item.Length) >= min(longest, 200), (adam.name, name)
+            if item.DataType == "text":  # the XPT's own length (a red team's define.xml said 200 for 199)
+                assert int(item.Length) == widths[name], (adam.name, name)
             if ref.MethodOID:
                 assert ref.MethodOID in methods
             if item.CodeListRef:
@@ -164,6 +165,42 @@ def test_the_xpt_holds_what_version_5_can_and_says_what_it_cut(tmp_path):
     back, _ = read_xpt(tmp_path / "a.xpt")
     assert back["AETERM"].to_list() == ["a" * 199, ""]
     xml = build_define({"ADAE": frame}, {"ADAE": ADAE}, cut, "test").decode()
-    assert "1 value(s) longer than 200 bytes (the longest 250) are cut at 200 bytes in the XPT" in xml
+    assert "1 value(s) longer than 200 bytes (the longest 250) are cut to at most 200 bytes" in xml
+    # the variable's length is the XPT's, 199 (a red team's define.xml said 200)
+    (aeterm,) = [i for i in ET.fromstring(xml).iter(f"{ODM}ItemDef") if i.get("Name") == "AETERM"]
+    assert aeterm.get("Length") == "199"
+    assert _xpt_lengths(tmp_path / "a.xpt")["AETERM"] == 199
+
     with pytest.raises(ValueError, match="name longer than 8"):
         write_xpt(frame.rename({"AETERM": "AETERMLONG"}), ADAE, "ADAE", "x", tmp_path / "c.xpt", cut)
+
+
+def _xpt_lengths(path: Path) -> dict[str, int]:
+    """Each text variable's length in bytes as the XPT declares it (ReadStat's reader)."""
+    import pyreadstat
+
+    _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
+    return dict(meta.variable_storage_width)
+
+
+def test_define_xml_of_a_drop_without_labs_is_valid(materialized):
+    """A red team's drop without the optional labs file: ADLB and ADPC have no rows, and
+    their PARAMCD code lists were empty ``<CodeList/>`` elements, which Define-XML 2.0
+    refuses (a code list needs an item). Built from the published datasets with ADLB and
+    ADPC emptied: valid, and neither PARAMCD refers to a code list."""
+    from trial_outcomes.plan import load_plan
+    from trial_outcomes.reporting.define_xml import build_define
+
+    folder, plan = materialized.folder, load_plan()
+    schemas = {
+        adam.name: OUTPUT_BY_FILE[adam.output].schema_for(plan.landmark_months, plan.subgroups)
+        for adam in ADAM_DATASETS
+    }
+    frames = {adam.name: pl.read_parquet(folder / adam.output) for adam in ADAM_DATASETS}
+    frames["ADLB"], frames["ADPC"] = frames["ADLB"].clear(), frames["ADPC"].clear()
+    xml = build_define(frames, schemas, dt.date.fromisoformat(materialized.cut), "test")
+    xmlschema.XMLSchema(str(DEFINE_XSD)).validate(xml.decode())
+    items = {i.get("OID"): i for i in ET.fromstring(xml).iter(f"{ODM}ItemDef")}
+    assert items["IT.ADLB.PARAMCD"].find(f"{ODM}CodeListRef") is None
+    assert items["IT.ADPC.PARAMCD"].find(f"{ODM}CodeListRef") is None
+    assert items["IT.ADRS.PARAMCD"].find(f"{ODM}CodeListRef") is not None

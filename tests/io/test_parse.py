@@ -108,6 +108,23 @@ def test_nan_and_infinity_are_not_numbers():
     assert problems["rule"].to_list() == ["not a number"]
 
 
+def test_a_nonzero_number_too_small_to_be_a_measurement_is_refused():
+    """A red team's MRD of 1e-90 (and a lab value of 1e-100) passed the checks and read
+    back 0 from the XPT. 1e-31 and 1E-40 are refused on their row; 0, 1e-30 (the floor)
+    and 0.0001 % (an MRD of 10**-6) are taken."""
+    visit = {"subject_id": "S1", "assessment_date": "2021-02-01", "visit": "D28", "response": "CR"}
+    for value, refused in (("1e-90", True), ("1e-31", True), ("1E-40", True), ("0", False), ("1e-30", False)):
+        raw = _raw(ASSESSMENTS, **visit, mrd_pct=value)
+        typed, problems = parse_records(raw, ASSESSMENTS)
+        if refused:
+            assert problems.select("column", "value").rows() == [("mrd_pct", value)], value
+            assert "nonzero number smaller than 1e-30" in problems["rule"][0]
+        else:
+            assert problems.is_empty() and typed["mrd_pct"][0] == float(value), value
+    raw = _raw(ASSESSMENTS, **visit, mrd_pct="0.0001%")
+    assert parse_records(raw, ASSESSMENTS)[1].is_empty()
+
+
 def test_dates_must_have_two_digit_month_and_day_and_a_real_time():
     for value in ("2021-2-1", "01/02/2021", "2021-02-01T25:00", "2021-13-01", "1 Feb 21"):
         raw = _raw(ASSESSMENTS, subject_id="S1", assessment_date=value, visit="D28", response="CR")

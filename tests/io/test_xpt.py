@@ -1,6 +1,7 @@
 """The XPT observations written from whole columns (``io/xpt.py``) are ReadStat's bytes."""
 
 import datetime as dt
+import re
 
 import numpy as np
 import polars as pl
@@ -130,20 +131,39 @@ def test_a_variable_is_as_long_as_its_longest_text_in_bytes(tmp_path):
     assert observations == "é ".encode() + bytes.fromhex("4110000000000000") + b"abc" + b".\0\0\0\0\0\0\0" + b" " * 58
 
 
-def test_a_number_beyond_what_xpt_holds_is_refused_not_stored_as_another(tmp_path):
-    """XPT's largest number is 16**63 (1 - 16**-14) = 7.237e75; ReadStat stores anything
-    larger as that number in silence (a red team's 1e80 was 7.2e75 in the XPT and 1e80 in
-    the Parquet). 1e80 is refused, naming the dataset, variable and value; the largest
-    itself, and -inf, NaN and missing (ReadStat's own conventions), are written: the
-    largest as 7F FF FF FF FF FF FF FF (which ReadStat reads back as infinity)."""
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (1e80, "1e+80"),  # a red team's transgene: stored as 7.2e75
+        (2.0**249, "9.04626e+74"),  # the writer's own limit (ReadStat's ieee2xpt): stored as 7.2e75 too
+        (1e75, "1e+75"),  # below IBM's largest, above the writer's: read back as infinity by pyreadstat
+        (1e-100, "1e-100"),  # a red team's lab value: stored as 0
+        (-(2.0**-261), "-2.6988e-79"),
+        (float("nan"), "nan"),  # SAS has no NaN: stored as 7.2e75, R reads that
+        (-float("inf"), "-inf"),
+    ],
+)
+def test_a_number_xpt_would_store_as_another_is_refused(value, shown, tmp_path):
+    """``ibm_floats`` stores as themselves the sizes 2**-260 (5.4e-79) to below 2**249
+    (9.05e74) and 0; anything else it would store as another number (0 or the largest IBM
+    number), which the Parquet would not. Refused, naming the dataset, variable, value and
+    subject; the file is not written."""
     from trial_outcomes.contracts import ADLB
 
-    big = pl.DataFrame({"AVAL": [1.0, 1e80]})
-    with pytest.raises(ValueError, match=r"ADX\.AVAL: 1 value\(s\) beyond the largest number XPT holds.*1e\+80"):
-        xpt.write_xpt(big, ADLB, "ADX", "x", tmp_path / "x.xpt", dt.date(2024, 3, 31))
-    edge = pl.DataFrame({"AVAL": [xpt.IBM_MAX, -float("inf"), float("nan"), None]})
+    frame = pl.DataFrame({"USUBJID": ["S1", "S2"], "AVAL": [1.0, value]})
+    refused = rf"ADX\.AVAL: 1 value\(s\) XPT cannot hold .*such as {re.escape(shown)} \(subject S2\)"
+    with pytest.raises(ValueError, match=refused):
+        xpt.write_xpt(frame, ADLB, "ADX", "x", tmp_path / "x.xpt", dt.date(2024, 3, 31))
+    assert not (tmp_path / "x.xpt").exists()
+
+
+def test_the_numbers_at_the_edges_of_the_range_are_written_as_themselves(tmp_path):
+    """The largest size written, just below 2**249, and the smallest, 2**-260, with 0, -0.0
+    and missing: each reads back as itself (pyreadstat), -0.0 as 0."""
+    from trial_outcomes.contracts import ADLB
+
+    largest = float.fromhex("0x1.fffffffffffffp+248")
+    edge = pl.DataFrame({"AVAL": [largest, -largest, 2.0**-260, 0.0, -0.0, None]})
     xpt.write_xpt(edge, ADLB, "ADX", "x", tmp_path / "y.xpt", dt.date(2024, 3, 31))
-    content = (tmp_path / "y.xpt").read_bytes()
-    observations = content[content.index(xpt._DATA_START) + 80 :]
-    assert observations[:8] == bytes.fromhex("7fffffffffffffff")
-    assert xpt.read_xpt(tmp_path / "y.xpt")[0].height == 4
+    back = xpt.read_xpt(tmp_path / "y.xpt")[0]["AVAL"].to_list()
+    assert back == [largest, -largest, 2.0**-260, 0.0, 0.0, None]

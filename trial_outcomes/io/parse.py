@@ -55,6 +55,10 @@ ZONED_RULE = (
 DAY_MONTH_YEAR = r"(?i)^[0-9]{1,2}[ -]?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[ -]?[0-9]{4}$"
 INVISIBLE = r"[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Z}]"
 FORMULA_START = r"^[=+\-@]"
+#: no measurement of the trial is nonzero and smaller than this in size: such a value is a
+#: data error, and SAS transport would store it as 0 (a red team's lab value of 1e-100 passed
+#: the checks and read back 0 from ADLB's XPT)
+SMALLEST_NONZERO = 1e-30
 
 
 def empty_problems() -> pl.DataFrame:
@@ -138,6 +142,14 @@ def _column_problems(col: Column, latest: dt.date) -> list[tuple[pl.Expr, str]]:
         checks.append((zoned, ZONED_RULE))
     elif col.kind not in ("text", "id"):
         checks.append((~blank & typed.is_null(), _type_rule(col)))
+    if col.kind == "number":
+        checks.append(
+            (
+                (typed != 0) & (typed.abs() < SMALLEST_NONZERO),
+                f"a nonzero number smaller than {SMALLEST_NONZERO:g} in size: no measurement is (SAS transport "
+                "would store it as 0)",
+            )
+        )
     if col.kind in ("text", "id"):
         checks.append(
             (

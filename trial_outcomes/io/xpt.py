@@ -7,8 +7,11 @@ the data. What version 5 cannot hold is handled here, never by the writer in sil
 - a name above 8 characters or a label above 40 is refused (the contracts keep to both,
   ``tests/test_contracts.py``);
 - text is stored in at most 200 bytes: a longer value is cut there on a character
-  boundary, and ``write_xpt`` returns what it cut, which define.xml states (the Parquet
-  keeps the whole text);
+  boundary (``write_xpt`` returns what it cut; define.xml states it, and the variable's
+  length, from the same rule, ``xpt_length``); the Parquet keeps the whole text;
+- a number is stored as itself only from 2**-260 to below 2**249 in size, or 0: any
+  other, NaN or an infinity is refused (``_check_numbers``), never stored as 0 or as the
+  largest IBM number;
 - a missing text is an empty string (SAS has no missing character value); integers are
   SAS numerics (8-byte floats);
 - the headers' created and modified stamps are the data cut's date at midnight, not the
@@ -67,22 +70,31 @@ class Truncation:
     longest_bytes: int
 
 
-#: the largest magnitude an IBM 370 double holds (16**63 x (1 - 16**-14)): SAS's limit
-IBM_MAX = float.fromhex("0x1.fffffffffffffp+251")
+#: the magnitudes the writer stores as themselves (``ibm_floats``, as ReadStat's and SAS's
+#: routine): from 2**-260 (5.4e-79; below it, 0) to below 2**249 (9.0e74; from it, the
+#: largest IBM number, 7.2e75, which pyreadstat reads back as infinity)
+XPT_SMALLEST, XPT_ABOVE_LARGEST = 2.0**-260, 2.0**249
 
 
 def _check_numbers(dataset: str, frame: pl.DataFrame) -> None:
-    """A finite number past what XPT holds is refused: ReadStat's writer would store the
-    largest IBM number in silence, and the Parquet would keep the true value (a red team's
-    transgene of 1e80 was 7.2e75 in the XPT)."""
+    """A number the XPT would store as another is refused, naming the dataset, variable,
+    value and its first subject: one beyond the writer's range (stored as the largest IBM
+    number: a red team's transgene of 1e80 was 7.2e75 in the XPT, and the limit was
+    2**249, not IBM's own 7.2e75, as another red team found), a nonzero one below it
+    (stored as 0: a lab value of 1e-100 passed the drop's checks and read back 0), NaN or
+    an infinity (SAS has neither: stored as the largest number, read back 7.2e75 by R).
+    The drop's checks refuse such inputs first; this is the last guard."""
     for name, dtype in frame.schema.items():
         if dtype in (pl.Float32, pl.Float64):
-            values = frame[name]
-            beyond = values.filter(values.is_finite() & (values.abs() > IBM_MAX))
-            if beyond.len():
+            size = pl.col(name).abs()
+            wrong = ~pl.col(name).is_finite() | (size >= XPT_ABOVE_LARGEST) | ((size > 0) & (size < XPT_SMALLEST))
+            bad = frame.filter(wrong.fill_null(False))
+            if bad.height:
+                subject = f" (subject {bad['USUBJID'][0]})" if "USUBJID" in bad.columns else ""
                 raise ValueError(
-                    f"{dataset}.{name}: {beyond.len()} value(s) beyond the largest number XPT holds ({IBM_MAX:.4g}), "
-                    f"such as {beyond[0]:.6g}; the XPT would store another number"
+                    f"{dataset}.{name}: {bad.height} value(s) XPT cannot hold as they are, such as "
+                    f"{bad[name][0]:.6g}{subject}: the XPT writer holds sizes from {XPT_SMALLEST:.3g} to below "
+                    f"{XPT_ABOVE_LARGEST:.3g} (and 0), and no NaN or infinity; it would store another number"
                 )
 
 
@@ -104,6 +116,21 @@ def longest_bytes(values: pl.Series) -> int:
     return int(longest) if isinstance(longest, int) else 0
 
 
+def _cut(value: str) -> str:
+    """``value`` cut to at most 200 UTF-8 bytes on a character boundary."""
+    return value.encode()[:MAX_TEXT_BYTES].decode(errors="ignore")
+
+
+def xpt_length(values: pl.Series) -> int:
+    """The length, in bytes, of the XPT variable holding ``values`` (at least 1): the
+    longest text as stored, a text above 200 bytes cut on a character boundary, so 199
+    when a 2-byte character straddles byte 200 (a red team's define.xml said 200 for a
+    variable the XPT holds in 199)."""
+    over = values.filter(values.str.len_bytes() > MAX_TEXT_BYTES)
+    fitting = longest_bytes(values.filter(values.str.len_bytes() <= MAX_TEXT_BYTES))
+    return max(1, fitting, *(len(_cut(v).encode()) for v in over.unique().to_list()))
+
+
 def _fit_text(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Truncation]]:
     """Text columns at most 200 bytes; what was cut. A missing text stays missing here
     and is written blank (``_text_field``, ``_written``): a blank copy of every text
@@ -116,12 +143,7 @@ def _fit_text(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Truncation]]:
         over = int((frame[name].str.len_bytes() > MAX_TEXT_BYTES).sum())
         if over:
             cuts.append(Truncation(name, over, longest_bytes(frame[name])))
-            fitted.append(
-                frame[name]
-                .fill_null("")
-                .map_elements(lambda v: v.encode()[:MAX_TEXT_BYTES].decode(errors="ignore"), return_dtype=pl.String)
-                .alias(name)
-            )
+            fitted.append(frame[name].fill_null("").map_elements(_cut, return_dtype=pl.String).alias(name))
     return (frame.with_columns(fitted) if fitted else frame), cuts
 
 

@@ -25,7 +25,7 @@ import dataframely as dy
 import polars as pl
 
 from trial_outcomes.contracts import ADAM_DATASETS, ADSL, BASELINE_NAMES, RULES_DOC, STUDY_ID, YN, AdamDataset
-from trial_outcomes.io.xpt import DATE_FORMAT, MAX_TEXT_BYTES, longest_bytes
+from trial_outcomes.io.xpt import DATE_FORMAT, MAX_TEXT_BYTES, longest_bytes, xpt_length
 from trial_outcomes.labels import LEVELS
 
 ODM = "http://www.cdisc.org/ns/odm/v1.3"
@@ -232,7 +232,7 @@ def build_define(
             if data_type == "text":
                 values = frame.select(name).collect().to_series()
                 longest = longest_bytes(values)
-                attrs["Length"] = str(min(max(longest, 1), MAX_TEXT_BYTES))
+                attrs["Length"] = str(xpt_length(values))  # the XPT's own: a cut text can be 199 bytes
                 if longest > MAX_TEXT_BYTES:
                     cut_values = int((values.str.len_bytes() > MAX_TEXT_BYTES).sum())
                     attrs[f"{{{DEF}}}CommentOID"] = f"COM.{adam.name}.{name}"
@@ -244,7 +244,7 @@ def build_define(
             item.attrib.update(attrs)
             _described(item, column.description or name)
             codes = _codelist_of(name, column, frame)
-            if codes is not None:
+            if codes:  # no list without an item (the schema needs one: ADLB's PARAMCD without the labs file)
                 key = "CL.NY" if codes == {"N": "No", "Y": "Yes"} else f"CL.{adam.name}.{name}"
                 codelists.setdefault(key, ("text" if data_type == "text" else "integer", codes))
                 _e(item, f"{{{ODM}}}CodeListRef", {"CodeListOID": key})
@@ -322,7 +322,8 @@ def _comment(dataset: str, name: str, values: int, longest: int) -> ET.Element:
     comment = ET.Element(f"{{{DEF}}}CommentDef", {"OID": f"COM.{dataset}.{name}"})
     _described(
         comment,
-        f"{values} value(s) longer than {MAX_TEXT_BYTES} bytes (the longest {longest}) are cut at "
-        f"{MAX_TEXT_BYTES} bytes in the XPT (SAS transport version 5); the Parquet keeps the whole text.",
+        f"{values} value(s) longer than {MAX_TEXT_BYTES} bytes (the longest {longest}) are cut to at most "
+        f"{MAX_TEXT_BYTES} bytes, on a character boundary, in the XPT (SAS transport version 5); the Parquet "
+        "keeps the whole text.",
     )
     return comment
