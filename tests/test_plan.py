@@ -43,7 +43,7 @@ def test_the_packaged_plan_loads_with_its_defaults():
         ("threshold = 0.20", "threshold = 1.5", "stopping.safety.threshold: Input should be less than 1"),
         ('cron = "0 6 1 * *"', 'cron = "monthly"', "schedule.cron: 'monthly' is not a cron string"),
         (
-            '# takes its largest group. Example: SEX = "M"',
+            '# model. Example: SEX = "M"',
             'EMDFL = "Y"',
             "forest_reference.EMDFL: not one of the plan's subgroups",
         ),
@@ -62,7 +62,7 @@ def test_the_packaged_plan_loads_with_its_defaults():
             "comparison.previous_cut: '2024-W05-3': use auto, none or a cut date",
         ),
         (
-            '# takes its largest group. Example: SEX = "M"',
+            '# model. Example: SEX = "M"',
             'SEX = "Male"',
             "forest_reference.SEX: 'Male' is not a level of SEX; its levels: M, F",
         ),

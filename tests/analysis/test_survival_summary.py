@@ -134,6 +134,41 @@ def test_hazard_ratios_use_the_largest_group_or_the_plans_reference():
     assert default["hr"] == pytest.approx(1 / chosen["hr"], rel=1e-9)
 
 
+def test_one_reference_level_per_factor_whatever_the_endpoint():
+    """A statistician's finding: the largest group was chosen within each endpoint's
+    population, so age group's reference was "<10" for OS and ">=10" for DFS at one cut
+    (forest plots of one factor pointing opposite ways). Here 5 infused subjects: 3 "<10"
+    (A, B, C) and 2 ">=10" (D, E); DFS holds only B, D and E (2 ">=10"). The trial's
+    reference is "<10", used for OS and DFS alike; the plan's choice wins; an endpoint
+    without that level takes its own largest group (DFS of D and E alone: ">=10")."""
+    from trial_outcomes.analysis.survival_summary import trial_references
+
+    adsl = pl.DataFrame({"USUBJID": list("ABCDEF"), "SAFFL": ["Y"] * 5 + ["N"], "AGEGR1": ["<10"] * 3 + [">=10"] * 3})
+    assert trial_references(adsl, ("AGEGR1", "NOTINADSL"), {}) == {"AGEGR1": "<10"}  # F not infused
+    assert trial_references(adsl, ("AGEGR1",), {"AGEGR1": ">=10"}) == {"AGEGR1": ">=10"}
+
+    def rows(endpoint: str, ids: str, times: list[float], events: list[int]) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "USUBJID": list(ids),
+                "PARAMCD": endpoint,
+                "ANALYSIS": "primary",
+                "AVAL": times,
+                "CNSR": [1 - e for e in events],
+                "EVNTTYPE": events,
+                "AGEGR1": adsl.filter(pl.col("USUBJID").is_in(list(ids)))["AGEGR1"],
+            }
+        )
+
+    adtte = pl.concat(
+        [rows("OS", "ABCDE", [10, 20, 30, 15, 25], [1, 0, 1, 1, 1]), rows("DFS", "BDE", [5, 8, 12], [1, 1, 0])]
+    )
+    cox = subgroup_hazard_ratios(adtte, ("AGEGR1",), trial_references(adsl, ("AGEGR1",), {}))
+    assert dict(cox.select("endpoint", "reference").unique().iter_rows()) == {"OS": "<10", "DFS": "<10"}
+    dfs_of_d_and_e = adtte.filter((pl.col("PARAMCD") == "DFS") & pl.col("USUBJID").is_in(["D", "E"]))
+    assert reference_level(dfs_of_d_and_e, "AGEGR1", "<10") == ">=10"
+
+
 def test_hsct_landmark_groups_at_the_landmark_and_measures_from_it():
     """Landmark day 100. S1: CR day 28, HSCT day 60, contact day 400 -> HSCT group,
     OS censored 300 days after the landmark. S2: CR day 28, HSCT day 150 -> no-HSCT
@@ -210,3 +245,24 @@ def test_every_empty_statistic_of_a_summary_has_a_reason_in_its_details():
             for m in LANDMARKS:
                 if row[f"rate_{m}m"] is not None and (row[f"rate_{m}m_lcl"] is None or row[f"rate_{m}m_ucl"] is None):
                     assert f"{m}-month rate: no confidence interval" in notes, (name, row)
+
+
+def test_the_survival_analyses_use_one_reference_level_per_factor():
+    """Seven infused subjects: four aged 5 (age group "<10"; one, Y1, in CR on day 28)
+    and three aged 15 (">=10"; all in CR on day 28), each dying on a different day. OS
+    holds all seven (4 "<10" against 3), DFS the four responders (1 "<10" against 3):
+    the largest group of each endpoint differs, and both take "<10", the trial's."""
+    from trial_outcomes.analysis.survival_results import analyse_survival
+    from trial_outcomes.plan import load_plan
+
+    t = Trial()
+    young = [("Y1", 5.0, True), ("Y2", 5.0, False), ("Y3", 5.0, False), ("Y4", 5.0, False)]
+    old = [("O1", 15.0, True), ("O2", 15.0, True), ("O3", 15.0, True)]
+    for i, (sid, age, responds) in enumerate([*young, *old]):
+        t.enrol(sid, age_years=age).infuse(sid).assess(sid, 28, "CR" if responds else "NR", 0.0)
+        t.event(sid, 60 + 30 * i, "DEATH", "Sepsis", category="INFECTION")
+    d = t.derive(cut_day=400)
+    results = analyse_survival(d.adtte, d.adsl, load_plan())
+    ages = results.cox_summary.filter((pl.col("group_var") == "AGEGR1") & (pl.col("analysis") == "primary"))
+    assert set(ages["endpoint"]) >= {"OS", "DFS"}
+    assert set(ages["reference"]) == {"<10"}

@@ -12,7 +12,7 @@
   (``comparisons.logrank_test``: R ``survdiff(Surv ~ g + strata(s))``).
 
 A subgroup variable enters as a factor against its reference level (the plan's
-``forest_reference``, else the largest group: ``survival_summary.reference_level``);
+``forest_reference``, else the largest group of the infused: ``survival_summary.trial_references``);
 ``bm_blasts_ge50`` as a factor with reference No; ``CD19PCT`` per 10 percentage
 points and ``AGE`` per year as numbers. Subjects without a value of a
 covariate are left out of the model (R's ``na.omit``), and said so.

@@ -50,9 +50,12 @@ ADTTE_COLUMNS = tuple(c for c in (*ADTTE.column_names(), *SUBGROUP_VARIABLES) if
 #: (``tests/analysis/test_columns_read.py::test_the_survival_analyses`` holds every table to that)
 ADTTE_CODED = tuple(c for c in ADTTE_COLUMNS if c != "USUBJID")
 #: the ADSL columns they read: the models' covariates (``models.covariate_values``: blasts
-#: from BMBLPCT), the subgroups and strata, and the HSCT landmark and time-dependent dates
+#: from BMBLPCT), the subgroups and strata, the HSCT landmark and time-dependent dates, and
+#: the infused (``trial_references``)
 ADSL_COLUMNS = tuple(
-    dict.fromkeys(("USUBJID", "TRTSDT", "FRMDT", "RELDT", "HSCTDT", "BMBLPCT", *MODEL_COVARIATES, *SUBGROUP_VARIABLES))
+    dict.fromkeys(
+        ("USUBJID", "SAFFL", "TRTSDT", "FRMDT", "RELDT", "HSCTDT", "BMBLPCT", *MODEL_COVARIATES, *SUBGROUP_VARIABLES)
+    )
 )
 
 
@@ -65,22 +68,29 @@ def analyse_survival(adtte: pl.DataFrame, adsl: pl.DataFrame, plan: AnalysisPlan
     from trial_outcomes.analysis.adtte import ENDPOINT_ORDER
     from trial_outcomes.analysis.landmark import hsct_landmark
     from trial_outcomes.analysis.models import fine_gray_subgroups, multivariable_cox, stratified_logrank
-    from trial_outcomes.analysis.survival_summary import followup_summary, subgroup_hazard_ratios, summarise_survival
+    from trial_outcomes.analysis.survival_summary import (
+        followup_summary,
+        subgroup_hazard_ratios,
+        summarise_survival,
+        trial_references,
+    )
     from trial_outcomes.analysis.time_dependent import hsct_time_dependent
 
     survival = summarise_survival(adtte, plan.subgroups, plan.landmark_months, always=ENDPOINT_ORDER)
-    models = multivariable_cox(adtte, adsl, plan.models.covariates, plan.forest_reference, plan.models.ph_alpha)
+    # one reference level per factor, whichever endpoint or model
+    references = trial_references(adsl, (*plan.subgroups, *plan.models.covariates), plan.forest_reference)
+    models = multivariable_cox(adtte, adsl, plan.models.covariates, references, plan.models.ph_alpha)
     return SurvivalResults(
         survival_summary=survival.summary,
         survival_details=survival.details,
         km_curves=survival.curves,
-        cox_summary=subgroup_hazard_ratios(adtte, plan.subgroups, plan.forest_reference),
+        cox_summary=subgroup_hazard_ratios(adtte, plan.subgroups, references),
         followup_summary=followup_summary(adtte),
         hsct_landmark=hsct_landmark(adtte, adsl, plan.hsct_landmark_day),
         hsct_time_dependent=hsct_time_dependent(adtte, adsl),
         multivariable_models=models.models,
         ph_tests=models.ph_tests,
         ph_residuals=models.ph_residuals,
-        fine_gray_subgroups=fine_gray_subgroups(adtte, adsl, plan.subgroups, plan.forest_reference),
+        fine_gray_subgroups=fine_gray_subgroups(adtte, adsl, plan.subgroups, references),
         stratified_logrank=stratified_logrank(adtte, adsl, plan.subgroups, plan.models.logrank_strata),
     )

@@ -216,9 +216,22 @@ def summarise_survival(
     )
 
 
+def trial_references(adsl: pl.DataFrame, variables: tuple[str, ...], planned: dict[str, str]) -> dict[str, str]:
+    """One reference level per factor for every endpoint and model: the plan's, else the
+    largest group of the infused subjects (ties: the first in sort order). The largest
+    group within each endpoint's own population made age group's reference "< 10" for OS
+    and EFS and ">= 10" for DFS, DOR and relapse at one cut (a statistician's finding):
+    forest plots of one factor pointing opposite ways. An endpoint whose population lacks
+    that level takes its own largest group (``reference_level``)."""
+    infused = adsl.filter(pl.col("SAFFL") == "Y")
+    chosen = {var: reference_level(infused, var, None) for var in variables if var in infused.columns}
+    return {var: level for var, level in chosen.items() if level is not None} | planned
+
+
 def reference_level(rows: pl.DataFrame, var: str, preferred: str | None) -> str | None:
-    """The reference level of a subgroup's hazard ratios: the plan's choice when that
-    level is present, else the largest group (ties: the first in sort order)."""
+    """The reference level of a subgroup's hazard ratios: ``preferred`` (the plan's, else
+    the trial's: ``trial_references``) when that level is present in ``rows``, else the
+    largest group of ``rows`` (ties: the first in sort order)."""
     present = levels(rows, var)
     if not present:
         return None

@@ -476,7 +476,8 @@ def subgroup_section(inp: ReportInputs) -> Section:
             f"forest_hr_{endpoint}.svg",
             f"{labels.endpoint(endpoint)}: hazard ratios by subgroup",
             "Cox proportional hazards with Efron ties, the subgroup as a factor against its reference level "
-            "(the analysis plan's, else the largest group); Wald 95% CIs.",
+            "(the analysis plan's, else the largest group of the infused subjects, the same for every endpoint); "
+            "Wald 95% CIs.",
         )
     cox = inp.table("cox_summary").filter(pl.col("analysis") == "primary")
     rows = [
