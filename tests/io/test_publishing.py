@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import stat
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -301,3 +302,38 @@ def test_a_parquet_file_has_the_same_bytes_however_its_frame_is_chunked(tmp_path
     written = [write_parquet(f, tmp_path / f"{i}.parquet").read_bytes() for i, f in enumerate((whole, halves, uneven))]
     assert written[0] == written[1] == written[2]
     assert pl.read_parquet(tmp_path / "1.parquet").equals(whole)
+
+
+def test_a_run_writes_without_waiting_for_the_disk_and_publishes_only_synced_files(tmp_path, monkeypatch):
+    """Inside ``syncing_later`` (a run's working folder) a file is renamed into place
+    without an ``fsync``; outside it, with one. Publishing syncs every file of the new
+    version, in folders too, before the version appears: each ``fsync`` comes before the
+    rename of the staging folder into ``v001``."""
+    from trial_outcomes.io.writers import atomic_write_bytes, syncing_later
+
+    events: list[str] = []
+    real_fsync, real_rename = os.fsync, os.rename
+
+    def fsync(fd: int) -> None:
+        events.append("fsync " + Path(os.readlink(f"/proc/self/fd/{fd}")).name)
+        real_fsync(fd)
+
+    def rename(source, target) -> None:
+        events.append(f"rename {Path(target).name}")
+        real_rename(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "rename", rename)
+    out = tmp_path / "out"
+    work = run_work_dir(out, CUT, "run-1")
+    with syncing_later():
+        write_csv(pl.DataFrame({"USUBJID": ["S1"]}), work / "adsl.csv")
+        (work / "plots").mkdir()
+        atomic_write_bytes(work / "plots" / "os.svg", b"<svg/>")
+    assert events == []  # nothing waited for the disk
+    atomic_write_bytes(tmp_path / "elsewhere.txt", b"x")
+    assert len(events) == 1 and events[0].startswith("fsync .elsewhere.txt.")  # the temporary name, then renamed
+    events.clear()
+    publish(out, CUT, [work / "adsl.csv", work / "plots"], {"adsl.csv": "h1", "plots/os.svg": "h2"})
+    assert sorted(events[:2]) == ["fsync adsl.csv", "fsync os.svg"] and events[2] == "rename v001"
+    assert (out / CUT / "plots" / "os.svg").read_bytes() == b"<svg/>"

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from trial_outcomes.io.writers import dir_mode, make_dirs
+from trial_outcomes.io.writers import dir_mode, make_dirs, sync_files
 from trial_outcomes.provenance import changed_since_publication
 from trial_outcomes.text import first_of
 
@@ -499,6 +499,9 @@ def publish(out_dir: Path, cut: str, files: list[Path], manifest_outputs: dict[s
                 shutil.copytree(f, staging / f.name, copy_function=_link_or_copy)
             else:
                 _link_or_copy(f, staging / f.name)
+        # every byte on the disk before the version appears (the working folder's files
+        # were written without waiting for it: ``writers.syncing_later``)
+        sync_files([staging])
         version = _next_version(versions)
         target = versions / version
         os.rename(staging, target)

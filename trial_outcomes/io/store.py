@@ -17,7 +17,7 @@ from typing import Any
 
 from trial_outcomes.io.outputs import ToPublish, write_published
 from trial_outcomes.io.publishing import clear_work, cut_lock, leased_publication, publish, run_work_dir, take_lease
-from trial_outcomes.io.writers import atomic_write_bytes
+from trial_outcomes.io.writers import atomic_write_bytes, syncing_later
 from trial_outcomes.runspec import RunSpec
 
 MANIFEST = "manifest.json"
@@ -64,8 +64,10 @@ class OutputStore:
         return run_work_dir(self.spec.out_dir, self.spec.cut_key, self.run_id)
 
     def write(self, bundle: ToPublish) -> list[Path]:
-        """The tables and files of an asset's result, into the working folder."""
-        return write_published(self.work_dir, bundle, self.spec.cut)
+        """The tables and files of an asset's result, into the working folder (synced to
+        the disk when published, not file by file: ``writers.syncing_later``)."""
+        with syncing_later():
+            return write_published(self.work_dir, bundle, self.spec.cut)
 
     def publish(
         self, extra: dict[str, bytes], manifest_for: Callable[[list[Path], Path], dict[str, Any]]

@@ -13,7 +13,9 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import BinaryIO
 
@@ -44,6 +46,38 @@ def make_dirs(path: Path) -> Path:
     return path
 
 
+#: whether a file written here is synced to the disk before it is renamed into place
+_SYNC_EACH: ContextVar[bool] = ContextVar("sync_each", default=True)
+
+
+@contextmanager
+def syncing_later() -> Iterator[None]:
+    """Files written inside are renamed into place without waiting for the disk: the
+    kernel writes them back while the run goes on, and ``sync_files`` makes them durable
+    before they are published (``publishing.publish``). A run's working folder is
+    written so: waiting for each file's bytes to reach the disk was a fixed cost of the
+    run (ADLB's 1 GB XPT at 100,000 subjects: 4 s at this machine's 250 MB/s), and a
+    working folder is emptied when a run starts, so a crash loses nothing published."""
+    token = _SYNC_EACH.set(False)
+    try:
+        yield
+    finally:
+        _SYNC_EACH.reset(token)
+
+
+def sync_files(paths: Iterable[Path]) -> None:
+    """Every file of ``paths`` (folders walked) on the disk: its written bytes durable.
+    A file the kernel has already written back costs a system call."""
+    for path in paths:
+        for member in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if member.is_file() and not member.is_symlink():
+                fd = os.open(member, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     return atomic_write_pieces(path, [data])
 
@@ -60,14 +94,16 @@ def atomic_write_pieces(path: Path, pieces: Iterable[bytes | memoryview]) -> Pat
 
 def atomic_write_with(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     """The file ``path`` written whole by ``write(handle)``: into a temporary file beside
-    it, synced, then renamed into place (a writer that fails leaves nothing)."""
+    it, synced (unless ``syncing_later``), then renamed into place (a writer that fails
+    leaves nothing)."""
     make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
-            os.fsync(handle.fileno())
+            if _SYNC_EACH.get():
+                os.fsync(handle.fileno())
         os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
