@@ -337,3 +337,20 @@ def test_a_run_writes_without_waiting_for_the_disk_and_publishes_only_synced_fil
     publish(out, CUT, [work / "adsl.csv", work / "plots"], {"adsl.csv": "h1", "plots/os.svg": "h2"})
     assert sorted(events[:2]) == ["fsync adsl.csv", "fsync os.svg"] and events[2] == "rename v001"
     assert (out / CUT / "plots" / "os.svg").read_bytes() == b"<svg/>"
+
+
+def test_an_unchanged_rerun_removes_what_a_killed_publication_left(tmp_path):
+    """An attacker killed a run after it had staged its files: the staging folder (and a
+    temporary link) stayed, and a re-run with the same outputs, which publishes nothing,
+    returned before removing them. It removes them now, and the published cut is as it was."""
+    out = tmp_path / "out"
+    _version(tmp_path, out, "a", "d1", "one")
+    stale = out / ".versions" / CUT / ".staging-0123456789ab"
+    stale.mkdir()
+    (stale / "table.csv").write_text("half")
+    link = out / f".{CUT}.0123456789ab.link"
+    link.symlink_to(".versions")
+    _, new = _version(tmp_path, out, "b", "d1", "one")
+    assert not new and not stale.exists() and not link.is_symlink()
+    assert sorted(p.name for p in (out / ".versions" / CUT).iterdir()) == ["v001"]
+    assert (out / CUT / "table.csv").read_text() == "one"

@@ -489,6 +489,7 @@ def publish(out_dir: Path, cut: str, files: list[Path], manifest_outputs: dict[s
         and published.manifest.get("outputs") == manifest_outputs
         and not published.changed_on_disk()  # a file edited or deleted in it is published again, whole
     ):
+        _remove_leftovers(out_dir, cut)  # an attacker's killed run left a staging folder no re-run removed
         return out_dir / cut, False
     versions = make_dirs(out_dir / ".versions" / cut)
     staging = versions / f".staging-{uuid.uuid4().hex[:12]}"
@@ -511,11 +512,17 @@ def publish(out_dir: Path, cut: str, files: list[Path], manifest_outputs: dict[s
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    for stale in versions.glob(".staging-*"):  # left by a run killed while copying
+    _remove_leftovers(out_dir, cut)
+    return out_dir / cut, True
+
+
+def _remove_leftovers(out_dir: Path, cut: str) -> None:
+    """What a run killed while publishing ``cut`` left: its staging folder and its
+    temporary link (the caller holds the cut's lock, so no publication is under way)."""
+    for stale in (out_dir / ".versions" / cut).glob(".staging-*"):  # left by a run killed while copying
         shutil.rmtree(stale, ignore_errors=True)
     for leftover in out_dir.glob(f".{cut}.*.link"):
         leftover.unlink(missing_ok=True)
-    return out_dir / cut, True
 
 
 def published_cuts(out_dir: Path) -> list[str]:
