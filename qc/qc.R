@@ -749,7 +749,8 @@ simon_optimal <- function(p0, p1, alpha, beta, n_max = 90) {
   best <- NULL
   for (n in 2:n_max) {
     r <- 0:n
-    for (n1 in 1:(n - 1)) {
+    # en >= n1: a first stage as long as the best expected size so far cannot beat it
+    for (n1 in 1:(if (is.null(best)) n - 1 else min(n - 1, floor(best$en)))) {
       x1 <- 0:n1
       reject <- lapply(c(p0, p1), function(p) {
         m <- dbinom(x1, n1, p) * pbinom(outer(x1, r, function(x, k) k - x), n - n1, p, lower.tail = FALSE)
