@@ -7,6 +7,7 @@ import functools
 import os
 import re
 import shutil
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,14 +43,22 @@ def pytest_xdist_make_scheduler(config, log):
             file = super()._split_scope(nodeid)
             return "the shared run" if _reads_shared_run(root / file) else file
 
-        def schedule(self) -> None:
-            if self.collection is None and self.collection_is_completed:
-                for node, collection in self.registered_collections.items():
-                    self.registered_collections[node] = sorted(collection, key=_costliest_first)
-                self.config.option.loadscopereorder = False  # xdist's order: most tests first
-            super().schedule()
+    scheduler = SharedRunTogether(config, log)
+    # the queue of files, costliest first (a worker is sent its tests by their index in its own
+    # collection, so the collections themselves must keep their order)
+    scheduler.workqueue = _CostliestFirst()
+    return scheduler
 
-    return SharedRunTogether(config, log)
+
+class _CostliestFirst(OrderedDict):  # type: ignore[type-arg]
+    """xdist's queue of scopes (files), whose next one (``popitem(last=False)``) is the
+    costliest left by ``COSTLIEST``, the rest in xdist's order."""
+
+    def popitem(self, last: bool = True):  # type: ignore[no-untyped-def]
+        if last or not self:
+            return super().popitem(last)
+        scope = min(self, key=_cost_rank)  # the first of equal rank: xdist's order
+        return scope, self.pop(scope)
 
 
 #: the files that take longest, longest first, as measured in the whole suite (CI's command)
@@ -72,9 +81,8 @@ COSTLIEST = (
 )
 
 
-def _costliest_first(nodeid: str) -> int:
-    file = nodeid.split("::", 1)[0]
-    return COSTLIEST.index(file) if file in COSTLIEST else len(COSTLIEST)
+def _cost_rank(scope: str) -> int:
+    return COSTLIEST.index(scope) if scope in COSTLIEST else len(COSTLIEST)
 
 
 @functools.cache
