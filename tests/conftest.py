@@ -61,17 +61,18 @@ class _CostliestFirst(OrderedDict):  # type: ignore[type-arg]
         return scope, self.pop(scope)
 
 
-#: the files that take longest, longest first, as measured in the whole suite (CI's command)
-#: on 2026-12-02: each is given to a worker before any other file, so that the two workers
-#: end together. In xdist's own order (the files with most tests first) these few-test
-#: files came last, and one worker ran the last of them for minutes while the other idled.
+#: the files that take longest, as measured in the whole suite (CI's command) on 2026-12-02:
+#: each is given to a worker before any other file, so that the two workers end together.
+#: In xdist's own order (the files with most tests first) these few-test files came last,
+#: and one worker ran the last of them for minutes while the other idled. Seconds of one
+#: worker, on a quiet machine:
 COSTLIEST = (
-    "tests/e2e/test_celery_portfolio.py",  # 770 s
-    "tests/e2e/test_every_cut.py",  # 450 s
-    "tests/e2e/test_generated_drops.py",  # 450 s with the other half
+    "tests/e2e/test_celery_portfolio.py",  # 780 s
+    "tests/e2e/test_every_cut.py",  # 430 s
+    "tests/e2e/test_generated_drops.py",  # 240 s, and as much the other half
     "tests/e2e/test_generated_drops_degenerate.py",
-    "tests/e2e/test_every_month_end.py",  # 390 s
-    "tests/e2e/test_published_cuts.py",  # 530 s in 16 tests
+    "tests/e2e/test_every_month_end.py",  # 280 s
+    "tests/e2e/test_published_cuts.py",  # about 500 s in 16 tests
     "tests/e2e/test_robustness.py",
     "tests/e2e/test_attacks_round3.py",
     "tests/e2e/test_independent_qc.py",
