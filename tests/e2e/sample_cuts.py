@@ -6,14 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import dagster as dg
 import polars as pl
 
 from tests.helpers import ROOT
 from trial_outcomes.pipelines.runner import default_cut
 
 SAMPLE = ROOT / "data" / "sample"
-NOT_ANALYSIS = {"figures", "report", "published_cut"}
 
 
 def month_ends(drop: Path) -> list[str]:
@@ -32,11 +30,3 @@ def month_ends(drop: Path) -> list[str]:
 
 CUTS = month_ends(SAMPLE)
 QUARTERS = [c for c in CUTS if c[5:7] in ("03", "06", "09", "12")]
-
-
-def failed_contracts(result: dg.ExecuteInProcessResult) -> list[str]:
-    return [
-        f"{e.asset_key.to_user_string()}: {e.metadata}"
-        for e in result.get_asset_check_evaluations()
-        if e.check_name == "output_contract" and not e.passed
-    ]

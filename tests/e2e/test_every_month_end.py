@@ -7,11 +7,20 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from tests.e2e.sample_cuts import CUTS, NOT_ANALYSIS, QUARTERS, SAMPLE, failed_contracts
+from tests.e2e.sample_cuts import CUTS, QUARTERS, SAMPLE
 from trial_outcomes.assets.shared import DATA_CUT_PARTITIONS, DropSettings
 from trial_outcomes.pipelines.definitions import ALL_JOB, build_definitions
 
 pytestmark = pytest.mark.slow
+NOT_ANALYSIS = {"figures", "report", "published_cut"}
+
+
+def failed_contracts(result: dg.ExecuteInProcessResult) -> list[str]:
+    return [
+        f"{e.asset_key.to_user_string()}: {e.metadata}"
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "output_contract" and not e.passed
+    ]
 
 
 def test_the_analysis_at_every_month_end_passes_its_contracts(tmp_path):
