@@ -61,3 +61,72 @@ def test_the_ui_makes_the_storage_tables_before_starting_its_servers(tmp_path, m
         tables = {row[0] for row in db.execute("select name from sqlite_master where type = 'table'")}
     assert {"asset_daemon_asset_evaluations", "instigators", "job_ticks"} <= tables
     assert (tmp_path / "home" / "history" / "runs.db").is_file()
+
+
+def _counting_storage(instance, monkeypatch) -> list[str]:
+    """The keys ``instance``'s storage is asked about, in order."""
+    storage = instance.event_log_storage
+    asked: list[str] = []
+    original = storage.has_dynamic_partition
+
+    def has(partitions_def_name: str, partition_key: str) -> bool:
+        asked.append(partition_key)
+        return original(partitions_def_name, partition_key)
+
+    monkeypatch.setattr(storage, "has_dynamic_partition", has)
+    return asked
+
+
+def test_within_a_run_a_found_partition_is_not_asked_for_again(tmp_path, monkeypatch):
+    """``open_instance`` gives a ``TrialInstance``: inside ``partitions_remembered`` (a
+    run's execution) a cut found once is answered without storage; a cut not found is
+    asked each time (it may be added meanwhile); outside the block every question goes
+    to storage, as in the UI's and the daemon's own instances."""
+    from trial_outcomes.pipelines.instance import TrialInstance, open_instance, partitions_remembered
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    with open_instance() as instance:
+        assert isinstance(instance, TrialInstance)
+        instance.add_dynamic_partitions("data_cut", ["2024-03-31"])
+        asked = _counting_storage(instance, monkeypatch)
+        with partitions_remembered():
+            for _ in range(3):
+                assert instance.has_dynamic_partition("data_cut", "2024-03-31")
+                assert not instance.has_dynamic_partition("data_cut", "2024-06-30")
+        assert asked == ["2024-03-31"] + ["2024-06-30"] * 3
+        asked.clear()
+        instance.delete_dynamic_partition("data_cut", "2024-03-31")
+        assert not instance.has_dynamic_partition("data_cut", "2024-03-31")  # outside a run: storage's answer
+        with partitions_remembered():  # a new run remembers nothing of the last
+            assert not instance.has_dynamic_partition("data_cut", "2024-03-31")
+        assert asked == ["2024-03-31", "2024-03-31"]
+
+
+class SiteInstance(dg.DagsterInstance):
+    """A deployment's own instance class (Dagster asks such a class for both)."""
+
+    @classmethod
+    def config_schema(cls) -> dict:
+        return {}
+
+    @classmethod
+    def config_defaults(cls, base_dir: str):  # type: ignore[no-untyped-def]
+        from dagster._core.instance.ref import InstanceRef
+
+        return InstanceRef.config_defaults(base_dir)
+
+
+def test_an_instance_class_named_in_dagster_yaml_is_kept(tmp_path, monkeypatch):
+    """A deployment that names its own instance class keeps it: ``TrialInstance`` is put
+    in only where the instance's dagster.yaml names none."""
+    from trial_outcomes.pipelines.instance import open_instance
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(
+        DEFAULT_YAML + f"instance_class:\n  module: {__name__}\n  class: {SiteInstance.__name__}\n"
+    )
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with open_instance() as instance:
+        assert type(instance) is SiteInstance

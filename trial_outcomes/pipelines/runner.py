@@ -39,7 +39,7 @@ from trial_outcomes.pipelines.definitions import (
     REPOSITORY,
     build_definitions,
 )
-from trial_outcomes.pipelines.instance import open_instance
+from trial_outcomes.pipelines.instance import open_instance, partitions_remembered
 from trial_outcomes.pipelines.sensors import announce_run, stopping_result
 from trial_outcomes.plan import AnalysisPlan, PlanError
 from trial_outcomes.runspec import RunSpec
@@ -197,22 +197,23 @@ def execute_uncaptured(
     if ephemeral.partitions_def:
         with partition_loading_context(dynamic_partitions_store=instance) as context:
             ephemeral.validate_partition_key(partition_key=partition_key, selected_asset_keys=set(), context=context)
-    return core_execute_in_process(
-        job=InMemoryJob(job_def=ephemeral),
-        run_config=run_config,
-        instance=instance,
-        output_capturing_enabled=False,
-        raise_on_error=False,
-        run_tags=merge_run_tags(
-            job_def=job,
-            partition_key=partition_key,
-            tags=tags,
-            asset_selection=[],
-            instance=instance,
+    with partitions_remembered():  # the key was validated above: each step need not ask again
+        return core_execute_in_process(
+            job=InMemoryJob(job_def=ephemeral),
             run_config=run_config,
-        ),
-        asset_selection=frozenset(),
-    )
+            instance=instance,
+            output_capturing_enabled=False,
+            raise_on_error=False,
+            run_tags=merge_run_tags(
+                job_def=job,
+                partition_key=partition_key,
+                tags=tags,
+                asset_selection=[],
+                instance=instance,
+                run_config=run_config,
+            ),
+            asset_selection=frozenset(),
+        )
 
 
 def _execute(
