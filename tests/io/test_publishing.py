@@ -308,7 +308,10 @@ def test_a_run_writes_without_waiting_for_the_disk_and_publishes_only_synced_fil
     """Inside ``syncing_later`` (a run's working folder) a file is renamed into place
     without an ``fsync``; outside it, with one. Publishing syncs every file of the new
     version, in folders too, before the version appears: each ``fsync`` comes before the
-    rename of the staging folder into ``v001``."""
+    rename of the staging folder into ``v001``, and every folder of it (the files' names);
+    the folder of versions is synced after that rename and the output folder after the
+    cut's link moved, so a power loss after publication cannot bring back the version it
+    replaced, nor lose the new version's name."""
     from trial_outcomes.io.writers import atomic_write_bytes, syncing_later
 
     events: list[str] = []
@@ -335,7 +338,9 @@ def test_a_run_writes_without_waiting_for_the_disk_and_publishes_only_synced_fil
     assert len(events) == 1 and events[0].startswith("fsync .elsewhere.txt.")  # the temporary name, then renamed
     events.clear()
     publish(out, CUT, [work / "adsl.csv", work / "plots"], {"adsl.csv": "h1", "plots/os.svg": "h2"})
-    assert sorted(events[:2]) == ["fsync adsl.csv", "fsync os.svg"] and events[2] == "rename v001"
+    assert sorted(events[:2]) == ["fsync adsl.csv", "fsync os.svg"]
+    assert events[2].startswith("fsync .staging-") and events[3] == "fsync plots"  # the folders' entries
+    assert events[4:] == ["rename v001", f"fsync {CUT}", "fsync out"]  # .versions/<cut>, then <out> with the link
     assert (out / CUT / "plots" / "os.svg").read_bytes() == b"<svg/>"
 
 
@@ -354,3 +359,23 @@ def test_an_unchanged_rerun_removes_what_a_killed_publication_left(tmp_path):
     assert not new and not stale.exists() and not link.is_symlink()
     assert sorted(p.name for p in (out / ".versions" / CUT).iterdir()) == ["v001"]
     assert (out / CUT / "table.csv").read_text() == "one"
+
+
+def test_a_folder_the_file_system_cannot_sync_is_left_to_it_and_a_failing_disk_is_said(tmp_path, monkeypatch):
+    """``sync_folder``: EINVAL (a file system without folder sync) is not an error; an
+    input/output error is raised, not taken for a durable publication."""
+    import errno
+
+    from trial_outcomes.io.writers import sync_folder
+
+    def failing(code: int):
+        def fsync(fd: int) -> None:
+            raise OSError(code, os.strerror(code))
+
+        return fsync
+
+    monkeypatch.setattr(os, "fsync", failing(errno.EINVAL))
+    sync_folder(tmp_path)
+    monkeypatch.setattr(os, "fsync", failing(errno.EIO))
+    with pytest.raises(OSError, match="Input/output error"):
+        sync_folder(tmp_path)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from trial_outcomes.io.writers import dir_mode, make_dirs, sync_files
+from trial_outcomes.io.writers import dir_mode, make_dirs, sync_files, sync_folder
 from trial_outcomes.provenance import changed_since_publication
 from trial_outcomes.text import first_of
 
@@ -506,12 +506,14 @@ def publish(out_dir: Path, cut: str, files: list[Path], manifest_outputs: dict[s
         version = _next_version(versions)
         target = versions / version
         os.rename(staging, target)
+        sync_folder(versions)  # the version's name durable before any link shows it
         link = out_dir / f".{cut}.{uuid.uuid4().hex[:12]}.link"
         os.symlink(os.path.relpath(target, out_dir), link)
         os.replace(link, out_dir / cut)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    sync_folder(out_dir)  # the cut's new link durable: a power loss cannot bring back the version it replaced
     _remove_leftovers(out_dir, cut)
     return out_dir / cut, True
 

@@ -11,6 +11,7 @@ single quote. Numbers written as text (``-3``, ``+0.5``) are left alone.
 from __future__ import annotations
 
 import io
+import errno
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -66,16 +67,35 @@ def syncing_later() -> Iterator[None]:
 
 
 def sync_files(paths: Iterable[Path]) -> None:
-    """Every file of ``paths`` (folders walked) on the disk: its written bytes durable.
-    A file the kernel has already written back costs a system call."""
+    """Every file of ``paths`` (folders walked) on the disk: its written bytes durable,
+    and each folder walked too (its entries: the names of those files). A file the
+    kernel has already written back costs a system call."""
     for path in paths:
         for member in sorted(path.rglob("*")) if path.is_dir() else [path]:
             if member.is_file() and not member.is_symlink():
-                fd = os.open(member, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
+                _fsync(member)
+        if path.is_dir():
+            for folder in [path, *sorted(p for p in path.rglob("*") if p.is_dir() and not p.is_symlink())]:
+                sync_folder(folder)
+
+
+def sync_folder(folder: Path) -> None:
+    """``folder``'s entries on the disk: a rename or a new link in it survives a power
+    loss once this returns (a file's own ``fsync`` does not make its name durable). A
+    file system that cannot sync a folder (EINVAL) is left to its own ordering."""
+    try:
+        _fsync(folder)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
