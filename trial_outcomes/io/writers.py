@@ -10,8 +10,8 @@ single quote. Numbers written as text (``-3``, ``+0.5``) are left alone.
 
 from __future__ import annotations
 
-import io
 import errno
+import io
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
