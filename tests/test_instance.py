@@ -130,3 +130,45 @@ def test_an_instance_class_named_in_dagster_yaml_is_kept(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with open_instance() as instance:
         assert type(instance) is SiteInstance
+
+
+def test_the_sqlite_event_log_keeps_one_engine_per_database_and_every_event_is_seen_at_once(tmp_path, monkeypatch):
+    """``open_instance``'s SQLite event log makes an engine once for each database it
+    writes (Dagster's own made one for every event), keeps those of the ``KEPT_ENGINES``
+    databases used last, and still commits each event on a connection of its own: the
+    UI's instance (Dagster's plain one, on the same folder) reads every event at once."""
+    import time
+
+    from dagster._core.events.log import EventLogEntry
+
+    from trial_outcomes.pipelines import instance as module
+
+    made: list[str] = []
+    real = module.create_engine
+
+    def create_engine(url, *args, **kwargs):  # type: ignore[no-untyped-def]
+        made.append(Path(str(url).split("///")[-1]).stem)
+        return real(url, *args, **kwargs)
+
+    monkeypatch.setattr(module, "create_engine", create_engine)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+
+    def entry(run_id: str, text: str) -> EventLogEntry:
+        return EventLogEntry(error_info=None, level=20, user_message=text, run_id=run_id, timestamp=time.time())
+
+    with module.open_instance() as instance:
+        storage = instance.event_log_storage
+        assert type(storage) is module._EnginesKept
+        for i in range(20):
+            storage.store_event(entry("run-a", f"event {i}"))
+        assert made == ["run-a"]
+        with dg.DagsterInstance.from_config(str(tmp_path / "home")) as ui:  # another reader, Dagster's own
+            assert [r.user_message for r in ui.all_logs("run-a")] == [f"event {i}" for i in range(20)]
+        runs = [f"run-{i}" for i in range(storage.KEPT_ENGINES + 2)]
+        for run_id in runs:
+            storage.store_event(entry(run_id, "one"))
+        assert list(storage._engines) == runs[-storage.KEPT_ENGINES :]  # the databases used last
+        storage.store_event(entry("run-a", "again"))  # its engine was let go: made again
+        assert made.count("run-a") == 2 and len(storage._engines) == storage.KEPT_ENGINES
+    assert storage._engines == {}  # disposed with the instance

@@ -11,6 +11,7 @@ line instead of Dagster's retries and a stack trace.
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -19,6 +20,11 @@ from typing import Any
 
 import dagster as dg
 from dagster._core.instance.ref import InstanceRef
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.sql import create_engine
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
 
 from trial_outcomes.errors import UsageError
 
@@ -120,9 +126,61 @@ def check_database(path: Path, config: dict[str, Any]) -> None:
 _KNOWN_PARTITIONS: ContextVar[set[tuple[str, str]] | None] = ContextVar("trial_known_partitions", default=None)
 
 
+class _EnginesKept(SqliteEventLogStorage):
+    """Dagster's SQLite event log, with each database's SQLAlchemy engine made once.
+
+    Dagster's own makes a new engine for every write and read (its ``_connect``), so each
+    of a sample run's 685 events paid for making an engine and compiling its statements
+    again; a kept engine keeps its compiled statements. The connections are as before:
+    a new one for each use (``NullPool``), closed after it, so other processes (the UI,
+    the daemon) see every event as soon as it is committed. A table found in the index
+    database is not looked for again (Dagster asks at every check's event). Engines are
+    kept for the ``KEPT_ENGINES`` databases used last (a run uses two: its own and the
+    index). Storing a sample run's 685 events: 5.7-6.0 -> 4.0-5.1 s, alternated twice."""
+
+    KEPT_ENGINES = 8
+
+    def __init__(self, base_dir: str, inst_data: Any = None) -> None:
+        super().__init__(base_dir, inst_data)
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._tables: set[str] = set()
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        with self._db_lock:
+            engine = self._engines.pop(shard, None)
+            if engine is None:
+                engine = create_engine(
+                    self.conn_string_for_shard(shard),
+                    poolclass=NullPool,
+                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+                )
+            self._engines[shard] = engine  # the one used last, last
+            while len(self._engines) > self.KEPT_ENGINES:
+                self._engines.popitem(last=False)[1].dispose()
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def has_table(self, table_name: str) -> bool:
+        if table_name not in self._tables and super().has_table(table_name):
+            self._tables.add(table_name)  # Dagster's migrations add tables, never drop one
+        return table_name in self._tables
+
+    def dispose(self) -> None:
+        with self._db_lock:
+            while self._engines:
+                self._engines.popitem()[1].dispose()
+        super().dispose()
+
+
 class TrialInstance(dg.DagsterInstance):
     """The instance a CLI or portfolio run opens (``open_instance``): Dagster's own, except
-    that inside ``partitions_remembered`` a partition once found is not asked for again.
+    that inside ``partitions_remembered`` a partition once found is not asked for again,
+    and that Dagster's SQLite event log keeps its engines (``_EnginesKept``; PostgreSQL's
+    storage pools its own connections).
 
     Dagster asks the instance whether the run's cut is a partition for every input a step
     loads and every output it stores, twice each (the two ends of a one-key range), and on
@@ -131,6 +189,12 @@ class TrialInstance(dg.DagsterInstance):
     first step, so within the run the answer cannot be "no" for a reason the run could act
     on; outside the scope (the UI, the daemon, a sensor) every question goes to storage.
     Only a found partition is remembered: a cut not yet added is asked again."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        storage = kwargs.get("event_storage")  # Dagster makes an instance from its parts by name
+        if type(storage) is SqliteEventLogStorage:  # Dagster's own, not a deployment's subclass
+            kwargs["event_storage"] = _EnginesKept(storage._base_dir, storage.inst_data)
+        super().__init__(*args, **kwargs)
 
     @classmethod
     def config_schema(cls) -> dict[str, Any]:  # Dagster asks a custom instance class for both
