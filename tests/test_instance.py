@@ -136,7 +136,12 @@ def test_the_sqlite_event_log_keeps_one_engine_per_database_and_every_event_is_s
     """``open_instance``'s SQLite event log makes an engine once for each database it
     writes (Dagster's own made one for every event), keeps those of the ``KEPT_ENGINES``
     databases used last, and still commits each event on a connection of its own: the
-    UI's instance (Dagster's plain one, on the same folder) reads every event at once."""
+    UI's instance (Dagster's plain one, on the same folder) reads every event at once.
+    Its kept connection leaves the write-ahead log in place between events (Dagster's
+    own copied it into the database and deleted it at every event's close), and closing
+    the instance folds it in: the database file alone then holds every event."""
+    import sqlite3
+
     import time
 
     from dagster._core.events.log import EventLogEntry
@@ -165,10 +170,15 @@ def test_the_sqlite_event_log_keeps_one_engine_per_database_and_every_event_is_s
         assert made == ["run-a"]
         with dg.DagsterInstance.from_config(str(tmp_path / "home")) as ui:  # another reader, Dagster's own
             assert [r.user_message for r in ui.all_logs("run-a")] == [f"event {i}" for i in range(20)]
+        database = Path(storage.path_for_shard("run-a"))
+        assert Path(f"{database}-wal").stat().st_size > 0  # not folded in at each event
         runs = [f"run-{i}" for i in range(storage.KEPT_ENGINES + 2)]
         for run_id in runs:
             storage.store_event(entry(run_id, "one"))
-        assert list(storage._engines) == runs[-storage.KEPT_ENGINES :]  # the databases used last
+        assert list(storage._kept) == runs[-storage.KEPT_ENGINES :]  # the databases used last
         storage.store_event(entry("run-a", "again"))  # its engine was let go: made again
-        assert made.count("run-a") == 2 and len(storage._engines) == storage.KEPT_ENGINES
-    assert storage._engines == {}  # disposed with the instance
+        assert made.count("run-a") == 2 and len(storage._kept) == storage.KEPT_ENGINES
+    assert storage._kept == {}  # disposed with the instance
+    assert not Path(f"{database}-wal").exists()  # folded in by the last connection's close
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT count(*) FROM event_logs").fetchone() == (21,)
