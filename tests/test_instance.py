@@ -141,7 +141,6 @@ def test_the_sqlite_event_log_keeps_one_engine_per_database_and_every_event_is_s
     own copied it into the database and deleted it at every event's close), and closing
     the instance folds it in: the database file alone then holds every event."""
     import sqlite3
-
     import time
 
     from dagster._core.events.log import EventLogEntry
