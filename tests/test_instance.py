@@ -103,6 +103,29 @@ def test_within_a_run_a_found_partition_is_not_asked_for_again(tmp_path, monkeyp
         assert asked == ["2024-03-31", "2024-03-31"]
 
 
+def test_a_partition_deleted_during_a_run_is_found_gone_within_seconds(tmp_path, monkeypatch):
+    """A found partition is remembered for ``REMEMBER_SECONDS``, not for the whole run: one
+    deleted while a run goes on (from the UI) is asked again after that time, and its
+    absence fails the run's next step as it did when every question went to storage."""
+    from trial_outcomes.pipelines import instance as module
+
+    clock = [1000.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    with module.open_instance() as instance:
+        instance.add_dynamic_partitions("data_cut", ["2024-03-31"])
+        asked = _counting_storage(instance, monkeypatch)
+        with module.partitions_remembered():
+            assert instance.has_dynamic_partition("data_cut", "2024-03-31")
+            instance.delete_dynamic_partition("data_cut", "2024-03-31")
+            clock[0] += module.REMEMBER_SECONDS / 2
+            assert instance.has_dynamic_partition("data_cut", "2024-03-31")  # remembered
+            clock[0] += module.REMEMBER_SECONDS
+            assert not instance.has_dynamic_partition("data_cut", "2024-03-31")  # asked again: gone
+        assert asked == ["2024-03-31", "2024-03-31"]
+
+
 class SiteInstance(dg.DagsterInstance):
     """A deployment's own instance class (Dagster asks such a class for both)."""
 
@@ -171,6 +194,17 @@ def test_the_sqlite_event_log_keeps_one_engine_per_database_and_every_event_is_s
             assert [r.user_message for r in ui.all_logs("run-a")] == [f"event {i}" for i in range(20)]
         database = Path(storage.path_for_shard("run-a"))
         assert Path(f"{database}-wal").stat().st_size > 0  # not folded in at each event
+        seen: list[str] = []
+        with dg.DagsterInstance.from_config(str(tmp_path / "home")) as ui:  # the UI's live run log
+            ui.watch_event_logs("run-a", None, lambda record, cursor: seen.append(record.user_message))
+            time.sleep(0.5)  # the watcher started
+            for i in range(3):
+                storage.store_event(entry("run-a", f"live {i}"))
+            deadline = time.monotonic() + 10
+            while len(seen) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            ui.end_watch_event_logs("run-a", seen.append)
+        assert [m for m in seen if m.startswith("live")] == ["live 0", "live 1", "live 2"]  # while the run goes on
         runs = [f"run-{i}" for i in range(storage.KEPT_ENGINES + 2)]
         for run_id in runs:
             storage.store_event(entry(run_id, "one"))
@@ -180,4 +214,23 @@ def test_the_sqlite_event_log_keeps_one_engine_per_database_and_every_event_is_s
     assert storage._kept == {}  # disposed with the instance
     assert not Path(f"{database}-wal").exists()  # folded in by the last connection's close
     with sqlite3.connect(database) as db:
-        assert db.execute("SELECT count(*) FROM event_logs").fetchone() == (21,)
+        assert db.execute("SELECT count(*) FROM event_logs").fetchone() == (24,)
+
+
+def test_the_kept_engines_start_on_a_new_folder_and_let_go_of_wiped_databases(tmp_path):
+    """``_EnginesKept`` made on a folder without an index (Dagster's own then connects
+    while it is made), and ``wipe`` (the run databases deleted) keeps nothing that points
+    at a deleted file: only the index, emptied in place."""
+    import time
+
+    from dagster._core.events.log import EventLogEntry
+
+    from trial_outcomes.pipelines.instance import _EnginesKept
+
+    storage = _EnginesKept(str(tmp_path / "runs"))
+    storage.store_event(EventLogEntry(error_info=None, level=20, user_message="x", run_id="r1", timestamp=time.time()))
+    assert "r1" in storage._kept
+    storage.wipe()  # the run databases deleted, the index emptied in place
+    assert list(storage._kept) == ["index"]
+    storage.dispose()
+    assert storage._kept == {}

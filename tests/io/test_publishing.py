@@ -379,3 +379,34 @@ def test_a_folder_the_file_system_cannot_sync_is_left_to_it_and_a_failing_disk_i
     monkeypatch.setattr(os, "fsync", failing(errno.EIO))
     with pytest.raises(OSError, match="Input/output error"):
         sync_folder(tmp_path)
+
+
+def test_a_failed_folder_sync_leaves_no_hidden_version_and_says_what_the_cut_shows(tmp_path, monkeypatch):
+    """The versions folder's sync failing (before any link shows the new version) leaves
+    no ``vNNN`` behind; the output folder's sync failing (after the link moved) says the
+    cut shows the new version, not that nothing was published."""
+    import errno
+
+    from trial_outcomes.io import publishing
+
+    out = tmp_path / "out"
+    _version(tmp_path, out, "a", "d1", "one")
+    real = publishing.sync_folder
+
+    def failing_at(name: str):
+        def sync_folder(folder: Path) -> None:
+            if folder.name == name:
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+            real(folder)
+
+        return sync_folder
+
+    monkeypatch.setattr(publishing, "sync_folder", failing_at(CUT))  # .versions/<cut>
+    with pytest.raises(OSError):
+        _version(tmp_path, out, "b", "d1", "two")
+    assert sorted(p.name for p in (out / ".versions" / CUT).iterdir()) == ["v001"]
+    assert (out / CUT / "table.csv").read_text() == "one"
+    monkeypatch.setattr(publishing, "sync_folder", failing_at("out"))
+    with pytest.raises(OSError, match=f"data cut {CUT} shows its new version v002"):
+        _version(tmp_path, out, "c", "d1", "three")
+    assert (out / CUT / "table.csv").read_text() == "three"

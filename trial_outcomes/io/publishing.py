@@ -506,15 +506,26 @@ def publish(out_dir: Path, cut: str, files: list[Path], manifest_outputs: dict[s
         version = _next_version(versions)
         target = versions / version
         os.rename(staging, target)
-        sync_folder(versions)  # the version's name durable before any link shows it
+        try:
+            sync_folder(versions)  # the version's name durable before any link shows it
+        except OSError:
+            os.rename(target, staging)  # removed below: no version is left that no link showed
+            raise
         link = out_dir / f".{cut}.{uuid.uuid4().hex[:12]}.link"
         os.symlink(os.path.relpath(target, out_dir), link)
         os.replace(link, out_dir / cut)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    sync_folder(out_dir)  # the cut's new link durable: a power loss cannot bring back the version it replaced
     _remove_leftovers(out_dir, cut)
+    try:  # the cut's new link durable: a power loss cannot bring back the version it replaced
+        sync_folder(out_dir)
+    except OSError as exc:  # said as what it is: the cut shows the new version (a reviewer's finding)
+        raise OSError(
+            exc.errno,
+            f"data cut {cut} shows its new version {target.name}, but the disk failed to make the link "
+            f"durable ({exc.strerror}): check the disk; a power loss could bring back the version before",
+        ) from exc
     return out_dir / cut, True
 
 
