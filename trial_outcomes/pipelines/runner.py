@@ -197,7 +197,7 @@ def execute_uncaptured(
     if ephemeral.partitions_def:
         with partition_loading_context(dynamic_partitions_store=instance) as context:
             ephemeral.validate_partition_key(partition_key=partition_key, selected_asset_keys=set(), context=context)
-    with partitions_remembered():  # the key was validated above: each step need not ask again
+    with partitions_remembered():  # the key was validated above: a found partition is remembered for 2 s
         return core_execute_in_process(
             job=InMemoryJob(job_def=ephemeral),
             run_config=run_config,
