@@ -115,3 +115,23 @@ def test_degenerate_drops_give_tables_never_an_exception(subjects, same_sex, cut
     # rates are proportions of evaluable subjects, or empty when there are none
     assert response.filter(pl.col("n") == 0)["rate"].is_null().all()
     assert (response["responders"] <= response["n"]).all()
+
+
+@given(
+    st.lists(st.one_of(st.text(max_size=4), st.sampled_from(["Ph+", "Ph-", "é", "É", "ß", "<5%", "≥5%"])), max_size=30)
+)
+def test_group_codes_are_numpys_unique_with_inverse(values):
+    """The levels of a group or stratum coded by polars for text: the same sorted levels
+    and indices as ``np.unique(values, return_inverse=True)`` for any text (accents, signs
+    and the empty string among it), and numbers as numpy codes them."""
+    import numpy as np
+
+    from trial_outcomes.analysis.comparisons import group_codes
+
+    for array in (np.array(values, dtype=object), np.array(values, dtype=str)):
+        levels, codes = group_codes(array)
+        expected_levels, expected_codes = np.unique(array, return_inverse=True)
+        assert [str(v) for v in levels] == [str(v) for v in expected_levels]
+        assert codes.tolist() == expected_codes.tolist()
+    numbers = np.array([len(v) for v in values], dtype=float)
+    assert group_codes(numbers)[1].tolist() == np.unique(numbers, return_inverse=True)[1].tolist()

@@ -27,6 +27,20 @@ class TestResult:
         return self.reason or self.note
 
 
+def group_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)``: the sorted distinct values and each
+    value's index among them. Text is sorted by polars (the same order: UTF-8 bytes sort as
+    code points do); numpy compares Python strings one pair at a time (0.12 s a column of
+    100,000 subjects' levels, and a run's survival tests sorted dozens)."""
+    array = np.asarray(values)
+    if array.dtype.kind in "OU":
+        text = pl.Series(array)
+        if text.dtype == pl.String and not text.has_nulls():
+            levels = text.unique().sort()
+            return levels.to_numpy(), levels.search_sorted(text).to_numpy().astype(np.intp)
+    return np.unique(array, return_inverse=True)
+
+
 def _logrank_parts(
     time: np.ndarray, event: np.ndarray, g: np.ndarray, k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -73,7 +87,7 @@ def logrank_test(
     from scipy.special import chdtrc
 
     name = "log-rank" if strata is None else "stratified log-rank"
-    levels, g = np.unique(np.asarray(group), return_inverse=True)
+    levels, g = group_codes(group)
     k = len(levels)
     if k < 2:
         return TestResult(name, None, 0, None, "one group only")
@@ -84,7 +98,7 @@ def logrank_test(
     if strata is None:
         diff, variance, expected = _logrank_parts(time, event, g, k)
     else:
-        _, s = np.unique(np.asarray(strata), return_inverse=True)
+        _, s = group_codes(strata)
         diff, variance, expected = np.zeros(k), np.zeros((k, k)), np.zeros(k)
         for stratum in np.unique(s):
             rows = s == stratum

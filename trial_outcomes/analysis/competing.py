@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trial_outcomes.analysis.comparisons import TestResult
+from trial_outcomes.analysis.comparisons import TestResult, group_codes
 from trial_outcomes.analysis.km import Z95, as_probability, finite_or_none, step_value
 
 
@@ -123,7 +123,7 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, rho: floa
 
     time = np.asarray(time, dtype=float)
     status = np.asarray(status, dtype=int)
-    levels, g = np.unique(np.asarray(group), return_inverse=True)
+    levels, g = group_codes(group)
     k = len(levels)
     if k < 2:
         return TestResult("Gray", None, 0, None, "one group only")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trial_outcomes.analysis.comparisons import group_codes
 from trial_outcomes.analysis.km import Z95
 
 
@@ -138,7 +139,7 @@ def fit_cox(
     if strata is None:
         risk_sets = [_risk_sets(time, event, x)]
     else:
-        _, s = np.unique(np.asarray(strata), return_inverse=True)
+        _, s = group_codes(strata)
         risk_sets = [_risk_sets(time[s == k], event[s == k], x[s == k]) for k in np.unique(s)]
 
     def terms(b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
