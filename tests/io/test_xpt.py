@@ -78,6 +78,7 @@ numbers = st.one_of(
             st.one_of(st.none(), st.dates(dt.date(1900, 1, 1), dt.date(2100, 1, 1))),
             st.one_of(st.none(), st.booleans()),
             texts,
+            st.sampled_from(["AB", "CD", "É"]),  # every text 2 bytes: a variable its texts fill
         ),
         min_size=1,
         max_size=40,
@@ -85,9 +86,9 @@ numbers = st.one_of(
     block=st.integers(1, 7),
 )
 def test_the_block_writer_writes_readstats_bytes(rows, block, tmp_path, monkeypatch):
-    """Any frame of text (any Unicode, missing, empty), doubles (missing, NaN, infinite,
-    tiny, huge), integers, dates and booleans, in blocks of any size, gives the bytes
-    ReadStat gives row by row."""
+    """Any frame of text (any Unicode, missing, empty; a column whose texts all fill
+    their variable), doubles (missing, NaN, infinite, tiny, huge), integers, dates and
+    booleans, in blocks of any size, gives the bytes ReadStat gives row by row."""
     monkeypatch.setattr(xpt, "BLOCK_ROWS", block)
     frame = pl.DataFrame(
         rows,
@@ -98,6 +99,7 @@ def test_the_block_writer_writes_readstats_bytes(rows, block, tmp_path, monkeypa
             "DATE": pl.Date,
             "FLAG": pl.Boolean,
             "MORE": pl.String,
+            "CODE": pl.String,
         },
         orient="row",
     )
