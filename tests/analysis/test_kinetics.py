@@ -4,7 +4,10 @@ the summary by day-28 response. Day 0 = the infusion."""
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.builders import Trial, day
 from trial_outcomes.analysis import kinetics, labs
@@ -242,3 +245,132 @@ def test_a_withdrawal_before_day_28_leaves_the_kinetics_window_unseen():
         ("S1", None, None, None, None),
         ("S2", 2000.0, 14, 28000.0, False),
     ]
+
+
+# the parameters as they were computed subject by subject (until 2026-12-02: a loop over
+# 100,000 subjects took 3.8 s), the reference the column expressions are held to
+def _ref_parameters(adpc, adsl, cut):
+    import datetime as dt
+
+    out = []
+    for r in adsl.filter(pl.col("SAFFL") == "Y").sort("USUBJID").iter_rows(named=True):
+        reinfused = (
+            r["TR02SDT"] if r["TR02SDT"] is not None and r["TR02SDT"] > r["TRTSDT"] + dt.timedelta(days=7) else None
+        )
+        end = min((d for d in (r["ATTRENDT"], reinfused) if d is not None), default=None)
+        left = min((d for d in (r["WDDT"], r["LOSTDT"]) if d is not None), default=None)
+        mine = sorted(
+            (s["ADY"], s["ADT"], s["AVAL"], s["BLQFL"])
+            for s in adpc.iter_rows(named=True)
+            if s["USUBJID"] == r["USUBJID"] and s["ADY"] >= 0
+        )
+        if not mine:
+            continue
+        own = [(d, v if flag != "Y" else 0.0) for d, when, v, flag in mine if end is None or when < end]
+        early = [(d, v) for d, v in own if d <= kinetics.AUC_END_DAY]
+        peak = max((v for _, v in early), default=0.0)
+        tmax = next((d for d, v in early if v == peak), None) if peak > 0 else None
+        auc = None
+        if len(early) >= 2:
+            auc = sum(
+                (early[i + 1][0] - early[i][0]) * (early[i][1] + early[i + 1][1]) / 2 for i in range(len(early) - 1)
+            )
+        tlast = max((d for d, v in own if v > 0), default=None)
+        cut_short = (end is not None and (end - r["TRTSDT"]).days <= 28) or (
+            left is not None and (left - r["TRTSDT"]).days < 28
+        )
+        ended = r["DTHDT"] is not None or end is not None
+        window_open = cut is not None and not ended and (cut - r["TRTSDT"]).days < 28
+        whole = not (window_open or cut_short or not own)
+        if not whole:
+            peak, tmax, auc = 0.0, None, None
+        group = "Pending" if r["D28PNDFL"] == "Y" else kinetics.RESPONSE_GROUPS[0 if r["CRFL"] == "Y" else 1]
+        no_expansion = (bool(early) and peak == 0) if whole else None
+        out.append(
+            (
+                r["USUBJID"],
+                group,
+                len(own),
+                len(mine) - len(own),
+                peak if peak > 0 else None,
+                tmax,
+                auc,
+                tlast,
+                no_expansion,
+            )
+        )
+    return out
+
+
+_KIN_SUBJECTS = ["S1", "S2", "S3"]
+# days at the rules' edges (day 28) as often as any other
+_KIN_DAY = st.one_of(st.none(), st.sampled_from([0, 27, 28, 29]), st.integers(0, 45))
+
+
+@given(
+    samples=st.lists(
+        st.tuples(
+            st.sampled_from(_KIN_SUBJECTS),
+            st.one_of(st.sampled_from([0, 28, 29]), st.integers(-5, 60)),
+            st.one_of(st.just(0.0), st.floats(0.1, 1e6), st.sampled_from([0.3, 1.7, 1e-3, 123456.789])),
+            st.sampled_from(["Y", "N", None]),
+        ),
+        max_size=40,
+        unique_by=lambda s: s[:2],
+    ),
+    subjects=st.lists(
+        st.tuples(st.booleans(), st.booleans(), st.booleans(), _KIN_DAY, _KIN_DAY, _KIN_DAY, _KIN_DAY, _KIN_DAY),
+        min_size=3,
+        max_size=3,
+    ),
+    cut_day=st.one_of(st.none(), st.integers(0, 60)),
+)
+def test_parameters_follow_the_rules_subject_by_subject(samples, subjects, cut_day):
+    """Any transgene samples of three subjects (BLQ or not, on any day from -5 to 60, any
+    value from 0 to a million), infused or not, responding or pending, dead, at the end of
+    attribution, re-infused, withdrawn or lost on any day or never, at any cut or none:
+    ``parameters`` equals the rules computed subject by subject in Python (the loop its
+    column expressions replaced), the AUC to the last bit (the areas added one after the
+    other, as Python's ``sum`` adds them)."""
+    import datetime as dt
+
+    day0 = dt.date(2021, 1, 1)
+
+    def on(d):
+        return None if d is None else day0 + dt.timedelta(days=d)
+
+    adpc = pl.DataFrame(
+        {
+            "USUBJID": [s for s, *_ in samples],
+            "ADT": [on(d) for _, d, *_ in samples],
+            "ADY": [d for _, d, *_ in samples],
+            "AVAL": [v for *_, v, _ in samples],
+            "BLQFL": [f for *_, f in samples],
+        },
+        schema={"USUBJID": pl.String, "ADT": pl.Date, "ADY": pl.Int64, "AVAL": pl.Float64, "BLQFL": pl.String},
+    )
+    dates = ("DTHDT", "ATTRENDT", "TR02SDT", "WDDT", "LOSTDT")
+    adsl = pl.DataFrame(
+        {
+            "USUBJID": _KIN_SUBJECTS,
+            "SAFFL": ["Y" if s[0] else "N" for s in subjects],
+            "CRFL": ["Y" if s[1] else "N" for s in subjects],
+            "D28PNDFL": ["Y" if s[2] else None for s in subjects],
+            "TRTSDT": [day0] * 3,
+            **{name: [on(s[3 + i]) for s in subjects] for i, name in enumerate(dates)},
+        },
+        schema={"USUBJID": pl.String, "SAFFL": pl.String, "CRFL": pl.String, "D28PNDFL": pl.String}
+        | dict.fromkeys(("TRTSDT", *dates), pl.Date),
+    )
+    cut = on(cut_day)
+    got = kinetics.parameters(adpc, adsl, cut)
+    assert got.rows() == _ref_parameters(adpc, adsl, cut)
+
+
+@given(st.lists(st.floats(0, 1e12), max_size=60))
+def test_areas_are_added_one_after_the_other(values):
+    """The AUC's areas are added as Python's ``sum`` adds a list (left to right, each
+    addition rounded), not pairwise: the same bits for any areas."""
+    frame = pl.DataFrame({"_area": values}, schema={"_area": pl.Float64})
+    got = frame.select(kinetics._area(pl.col("_area"))).item()
+    assert got == (sum(values) if values else None)

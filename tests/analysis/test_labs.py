@@ -609,7 +609,8 @@ def _ref_lab_subjects(adlb, adsl, cut, limits):
 
 
 _SUBJECTS = ["S1", "S2", "S3", "S4"]
-_DAY = st.one_of(st.none(), st.integers(0, 60))
+# days at the rules' edges (day 30) as often as any other
+_DAY = st.one_of(st.none(), st.sampled_from([0, 29, 30, 31]), st.integers(0, 60))
 
 
 @given(

@@ -56,9 +56,30 @@ def derive_adpc(adlb: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _interval_areas() -> pl.Expr:
+    """Each sample's interval to the subject's next sample (rows sorted by subject and
+    day ``ADY``, values ``_v``): its linear trapezoid, (d2 - d1) (v1 + v2) / 2; null at
+    the subject's last sample."""
+    same = pl.col("USUBJID").shift(-1) == pl.col("USUBJID")
+    width = (pl.col("ADY").shift(-1) - pl.col("ADY")).cast(pl.Float64)
+    return pl.when(same).then(width * (pl.col("_v") + pl.col("_v").shift(-1)) / 2)
+
+
+def _area(areas: pl.Expr) -> pl.Expr:
+    """The intervals' areas added in day order, one after the other (a cumulative sum: the
+    sum of a running total, as Python's ``sum`` adds; a pairwise sum can differ in the last
+    bit)."""
+    return areas.drop_nulls().cum_sum().last()
+
+
 def trapezoid(days: list[int], values: list[float]) -> float:
     """The linear trapezoidal area under ``values`` over ``days`` (ascending)."""
-    return sum((days[i + 1] - days[i]) * (values[i] + values[i + 1]) / 2 for i in range(len(days) - 1))
+    frame = pl.DataFrame(
+        {"USUBJID": ["S"] * len(days), "ADY": days, "_v": values},
+        schema={"USUBJID": pl.String, "ADY": pl.Int64, "_v": pl.Float64},
+    )
+    area = frame.with_columns(_interval_areas().alias("_area")).select(_area(pl.col("_area"))).item()
+    return 0.0 if area is None else float(area)
 
 
 #: the ADSL columns ``parameters`` reads
@@ -107,64 +128,87 @@ def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = Non
         _first_product_end().alias("ENDDT"),
         pl.min_horizontal("WDDT", "LOSTDT").alias("LEFTDT"),
     )
+    # the samples on day 0 or later; "own": before the first product's kinetics end
+    own = pl.col("ENDDT").is_null() | (pl.col("ADT") < pl.col("ENDDT"))
     samples = (
-        adpc.filter(pl.col("ADY") >= 0)
-        .join(infused.select("USUBJID", "ENDDT"), on="USUBJID", how="inner")
-        .with_columns(((pl.col("ENDDT").is_null()) | (pl.col("ADT") < pl.col("ENDDT"))).alias("own"))
+        adpc.lazy()
+        .filter(pl.col("ADY") >= 0)
+        .join(infused.lazy().select("USUBJID", "ENDDT"), on="USUBJID", how="inner")
+        .group_by("USUBJID")
+        .agg(own.sum().alias("n_samples"), pl.len().alias("_n"))
+    )
+    # each subject's own samples in day order (one a day: ADLB's key), BLQ as zero
+    quantified = pl.when(pl.col("BLQFL") == "Y").then(0.0).otherwise(pl.col("AVAL"))
+    used = (
+        adpc.lazy()
+        .filter(pl.col("ADY") >= 0)
+        .join(infused.lazy().select("USUBJID", "ENDDT"), on="USUBJID", how="inner")
+        .filter(own)
+        .select("USUBJID", "ADY", quantified.alias("_v"))
         .sort("USUBJID", "ADY")
     )
-    grouped = samples.group_by("USUBJID", maintain_order=True).agg(
-        pl.col("ADY").filter("own"), pl.col("AVAL").filter("own"), pl.col("BLQFL").filter("own"), pl.len().alias("n")
+    # the linear trapezoid of each interval of days 0-28 (``trapezoid``'s)
+    early = used.filter(pl.col("ADY") <= AUC_END_DAY).with_columns(_interval_areas().alias("_area"))
+    peak = pl.col("_v").max()
+    by_early = early.group_by("USUBJID").agg(
+        pl.len().alias("_early"),
+        peak.alias("_peak"),
+        pl.col("ADY").filter(pl.col("_v") == peak).min().alias("_tmax"),
+        _area(pl.col("_area")).alias("_auc"),
     )
-    response = {r["USUBJID"]: r for r in infused.iter_rows(named=True)}
-    rows = []
-    for r in grouped.iter_rows(named=True):
-        quantified = [v if flag != "Y" else 0.0 for v, flag in zip(r["AVAL"], r["BLQFL"], strict=True)]
-        early = [(d, v) for d, v in zip(r["ADY"], quantified, strict=True) if d <= AUC_END_DAY]
-        peak = max((v for _, v in early), default=0.0)
-        tmax = next((d for d, v in early if v == peak), None) if peak > 0 else None
-        auc = trapezoid([d for d, _ in early], [v for _, v in early]) if len(early) >= 2 else None
-        tlast = max((d for d, v in zip(r["ADY"], quantified, strict=True) if v > 0), default=None)
-        subject = response[r["USUBJID"]]
-        end = subject["ENDDT"]
-        left = subject["LEFTDT"]
-        cut_short = (end is not None and (end - subject["TRTSDT"]).days <= AUC_END_DAY) or (
-            left is not None and (left - subject["TRTSDT"]).days < AUC_END_DAY
-        )
-        ended = subject["DTHDT"] is not None or end is not None  # by death, or by the end above
-        window_open = cut is not None and not ended and (cut - subject["TRTSDT"]).days < AUC_END_DAY
-        whole = not (window_open or cut_short or not r["ADY"])
-        if not whole:
-            peak, tmax, auc = 0.0, None, None  # the window is open at the cut, or not the first product's whole
-        group = PENDING if subject["D28PNDFL"] == "Y" else RESPONSE_GROUPS[0 if subject["CRFL"] == "Y" else 1]
-        rows.append(
-            {
-                "USUBJID": r["USUBJID"],
-                "response": group,
-                "n_samples": len(r["ADY"]),
-                "n_set_aside": r["n"] - len(r["ADY"]),
-                "cmax": peak if peak > 0 else None,
-                "tmax_day": tmax,
-                "auc_0_28": auc,
-                "tlast_day": tlast,
-                # days 0-28 seen whole with samples in them, none quantifiable: no measurable expansion
-                "no_expansion": (bool(early) and peak == 0) if whole else None,
-            }
-        )
-    return pl.DataFrame(rows, schema=KINETICS_SCHEMA, orient="row")
+    by_all = used.group_by("USUBJID").agg(pl.col("ADY").filter(pl.col("_v") > 0).max().alias("tlast_day"))
+    found = (
+        samples.join(by_early, on="USUBJID", how="left")
+        .join(by_all, on="USUBJID", how="left")
+        .join(infused.lazy(), on="USUBJID", how="left")
+        .sort("USUBJID")
+        .collect()
+    )
+    trtsdt = pl.col("TRTSDT")
+    cut_short = ((pl.col("ENDDT") - trtsdt).dt.total_days() <= AUC_END_DAY).fill_null(False) | (
+        (pl.col("LEFTDT") - trtsdt).dt.total_days() < AUC_END_DAY
+    ).fill_null(False)
+    ended = pl.col("DTHDT").is_not_null() | pl.col("ENDDT").is_not_null()  # by death, or by the end above
+    window_open = pl.lit(False)
+    if cut is not None:
+        window_open = ~ended & ((pl.lit(cut, pl.Date) - trtsdt).dt.total_days() < AUC_END_DAY)
+    # the window is open at the cut, or not the first product's whole: no Cmax, Tmax or AUC
+    whole = ~(window_open | cut_short | (pl.col("n_samples") == 0))
+    peak_whole = pl.when(whole).then(pl.col("_peak").fill_null(0.0)).otherwise(0.0)
+    group = (
+        pl.when(pl.col("D28PNDFL") == "Y")
+        .then(pl.lit(PENDING))
+        .when(pl.col("CRFL") == "Y")
+        .then(pl.lit(RESPONSE_GROUPS[0]))
+        .otherwise(pl.lit(RESPONSE_GROUPS[1]))
+    )
+    return found.select(
+        "USUBJID",
+        group.alias("response"),
+        "n_samples",
+        (pl.col("_n") - pl.col("n_samples")).alias("n_set_aside"),
+        pl.when(peak_whole > 0).then(peak_whole).alias("cmax"),
+        pl.when(whole & (pl.col("_peak") > 0)).then(pl.col("_tmax")).alias("tmax_day"),
+        pl.when(whole & (pl.col("_early") >= 2)).then(pl.col("_auc")).alias("auc_0_28"),
+        "tlast_day",
+        # days 0-28 seen whole with samples in them, none quantifiable: no measurable expansion
+        pl.when(whole).then(pl.col("_early").fill_null(0).gt(0) & (peak_whole == 0)).alias("no_expansion"),
+    ).cast(KINETICS_SCHEMA)
 
 
-KINETICS_SCHEMA = {
-    "USUBJID": pl.String,
-    "response": pl.String,
-    "n_samples": pl.Int64,
-    "n_set_aside": pl.Int64,
-    "cmax": pl.Float64,
-    "tmax_day": pl.Int64,
-    "auc_0_28": pl.Float64,
-    "tlast_day": pl.Int64,
-    "no_expansion": pl.Boolean,
-}
+KINETICS_SCHEMA = pl.Schema(
+    {
+        "USUBJID": pl.String,
+        "response": pl.String,
+        "n_samples": pl.Int64,
+        "n_set_aside": pl.Int64,
+        "cmax": pl.Float64,
+        "tmax_day": pl.Int64,
+        "auc_0_28": pl.Float64,
+        "tlast_day": pl.Int64,
+        "no_expansion": pl.Boolean,
+    }
+)
 
 
 def geometric(values: list[float]) -> tuple[float | None, float | None]:
