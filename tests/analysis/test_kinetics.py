@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.builders import Trial, day
+from tests.helpers import examples
 from trial_outcomes.analysis import kinetics, labs
 
 
@@ -307,6 +308,7 @@ _KIN_SUBJECTS = ["S1", "S2", "S3"]
 _KIN_DAY = st.one_of(st.none(), st.sampled_from([0, 27, 28, 29]), st.integers(0, 45))
 
 
+@settings(max_examples=examples(100), deadline=None)
 @given(
     samples=st.lists(
         st.tuples(
@@ -367,6 +369,7 @@ def test_parameters_follow_the_rules_subject_by_subject(samples, subjects, cut_d
     assert got.rows() == _ref_parameters(adpc, adsl, cut)
 
 
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(st.floats(0, 1e12), max_size=60))
 def test_areas_are_added_one_after_the_other(values):
     """The AUC's areas are added as Python's ``sum`` adds a list (left to right, each

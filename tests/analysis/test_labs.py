@@ -9,10 +9,11 @@ import datetime as dt
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.builders import Trial, day
+from tests.helpers import examples
 from trial_outcomes.analysis import labs
 from trial_outcomes.io.validation import date_order, dependent_values
 
@@ -613,6 +614,7 @@ _SUBJECTS = ["S1", "S2", "S3", "S4"]
 _DAY = st.one_of(st.none(), st.sampled_from([0, 29, 30, 31]), st.integers(0, 60))
 
 
+@settings(max_examples=examples(100), deadline=None)
 @given(
     samples=st.lists(
         st.tuples(

@@ -117,6 +117,7 @@ def test_degenerate_drops_give_tables_never_an_exception(subjects, same_sex, cut
     assert (response["responders"] <= response["n"]).all()
 
 
+@settings(max_examples=examples(100), deadline=None)
 @given(
     st.lists(st.one_of(st.text(max_size=4), st.sampled_from(["Ph+", "Ph-", "é", "É", "ß", "<5%", "≥5%"])), max_size=30)
 )
