@@ -325,15 +325,17 @@ _KIN_DAY = st.one_of(st.none(), st.sampled_from([0, 27, 28, 29]), st.integers(0,
         min_size=3,
         max_size=3,
     ),
+    starts=st.lists(st.integers(-2, 2), min_size=3, max_size=3),
+    order=st.permutations(_KIN_SUBJECTS),
     cut_day=st.one_of(st.none(), st.integers(0, 60)),
 )
-def test_parameters_follow_the_rules_subject_by_subject(samples, subjects, cut_day):
+def test_parameters_follow_the_rules_subject_by_subject(samples, subjects, starts, order, cut_day):
     """Any transgene samples of three subjects (BLQ or not, on any day from -5 to 60, any
     value from 0 to a million), infused or not, responding or pending, dead, at the end of
     attribution, re-infused, withdrawn or lost on any day or never, at any cut or none:
     ``parameters`` equals the rules computed subject by subject in Python (the loop its
     column expressions replaced), the AUC to the last bit (the areas added one after the
-    other, as Python's ``sum`` adds them)."""
+    other); each subject infused on its own day, ADSL's rows in any order."""
     import datetime as dt
 
     day0 = dt.date(2021, 1, 1)
@@ -344,7 +346,7 @@ def test_parameters_follow_the_rules_subject_by_subject(samples, subjects, cut_d
     adpc = pl.DataFrame(
         {
             "USUBJID": [s for s, *_ in samples],
-            "ADT": [on(d) for _, d, *_ in samples],
+            "ADT": [on(starts[_KIN_SUBJECTS.index(s)] + d) for s, d, *_ in samples],
             "ADY": [d for _, d, *_ in samples],
             "AVAL": [v for *_, v, _ in samples],
             "BLQFL": [f for *_, f in samples],
@@ -358,22 +360,34 @@ def test_parameters_follow_the_rules_subject_by_subject(samples, subjects, cut_d
             "SAFFL": ["Y" if s[0] else "N" for s in subjects],
             "CRFL": ["Y" if s[1] else "N" for s in subjects],
             "D28PNDFL": ["Y" if s[2] else None for s in subjects],
-            "TRTSDT": [day0] * 3,
+            "TRTSDT": [on(start) for start in starts],
             **{name: [on(s[3 + i]) for s in subjects] for i, name in enumerate(dates)},
         },
         schema={"USUBJID": pl.String, "SAFFL": pl.String, "CRFL": pl.String, "D28PNDFL": pl.String}
         | dict.fromkeys(("TRTSDT", *dates), pl.Date),
-    )
+    )[[_KIN_SUBJECTS.index(s) for s in order]]
     cut = on(cut_day)
     got = kinetics.parameters(adpc, adsl, cut)
     assert got.rows() == _ref_parameters(adpc, adsl, cut)
 
 
 @settings(max_examples=examples(100), deadline=None)
-@given(st.lists(st.floats(0, 1e12), max_size=60))
-def test_areas_are_added_one_after_the_other(values):
-    """The AUC's areas are added as Python's ``sum`` adds a list (left to right, each
-    addition rounded), not pairwise: the same bits for any areas."""
-    frame = pl.DataFrame({"_area": values}, schema={"_area": pl.Float64})
-    got = frame.select(kinetics._area(pl.col("_area"))).item()
-    assert got == (sum(values) if values else None)
+@given(st.lists(st.lists(st.floats(0, 1e12), max_size=300), max_size=4))
+def test_areas_are_added_one_after_the_other(groups):
+    """The AUC's areas, in a subject's group as ``parameters`` adds them, are added left to
+    right with each addition rounded: the sum the loop over subjects computed (Python
+    3.11's ``sum``), written here as that loop. Groups of up to 300 areas: polars' ``sum``
+    in a group adds in another order and differs in the last bit, and so would Python
+    3.12's compensated ``sum``."""
+    frame = pl.DataFrame(
+        {"USUBJID": [f"S{i}" for i, g in enumerate(groups) for _ in g], "_area": [v for g in groups for v in g]},
+        schema={"USUBJID": pl.String, "_area": pl.Float64},
+    )
+    got = dict(frame.group_by("USUBJID").agg(kinetics._area(pl.col("_area"))).iter_rows())
+    for i, values in enumerate(groups):
+        if not values:
+            continue
+        total = 0.0
+        for v in values:
+            total += v
+        assert got[f"S{i}"] == total

@@ -627,15 +627,23 @@ _DAY = st.one_of(st.none(), st.sampled_from([0, 29, 30, 31]), st.integers(0, 60)
         max_size=60,
         unique_by=lambda s: s[:3],
     ),
-    dates=st.lists(st.tuples(st.booleans(), _DAY, _DAY, _DAY, _DAY, _DAY, st.booleans()), min_size=4, max_size=4),
-    cut_day=st.integers(0, 70),
+    dates=st.lists(
+        st.tuples(st.booleans(), _DAY, _DAY, _DAY, _DAY, _DAY, st.sampled_from(["CD19-", "CD19+", None])),
+        min_size=4,
+        max_size=4,
+    ),
+    starts=st.lists(st.integers(-2, 2), min_size=4, max_size=4),
+    order=st.permutations(_SUBJECTS),
+    cut_day=st.integers(-5, 70),
 )
-def test_lab_subjects_follows_the_rules_subject_by_subject(samples, dates, cut_day):
+def test_lab_subjects_follows_the_rules_subject_by_subject(samples, dates, starts, order, cut_day):
     """Any ANC, platelet, B-cell and IgG samples of four subjects (on treatment or not,
     on any day from -10 to 60), any of them infused or not, withdrawn, lost, dead, at the
     end of attribution or relapsed on any day or never, at any cut: every column of
     ``lab_subjects`` equals the rules computed subject by subject in Python (the loop the
-    column expressions replaced), each rule's thresholds at their edges among the values."""
+    column expressions replaced), each rule's thresholds at their edges among the values;
+    each subject infused on its own day, ADSL's rows in any order (the rows come out in
+    ADSL's), a cut before the infusion too."""
     day0 = dt.date(2021, 1, 1)
 
     def on(d):
@@ -655,18 +663,18 @@ def test_lab_subjects_follows_the_rules_subject_by_subject(samples, dates, cut_d
         {
             "USUBJID": _SUBJECTS,
             "SAFFL": ["Y" if d[0] else "N" for d in dates],
-            "TRTSDT": [day0] * 4,
+            "TRTSDT": [on(start) for start in starts],
             "WDDT": [on(d[1]) for d in dates],
             "LOSTDT": [on(d[2]) for d in dates],
             "DTHDT": [on(d[3]) for d in dates],
             "ATTRENDT": [on(d[4]) for d in dates],
             "RELDT": [on(d[5]) for d in dates],
-            "FRMDT": [on(10) if d[6] else None for d in dates],
-            "RELCD19": ["CD19-" if d[6] else "CD19+" for d in dates],
+            "FRMDT": [on(10) if d[6] == "CD19-" else None for d in dates],
+            "RELCD19": [d[6] for d in dates],
         },
         schema=dict.fromkeys(("TRTSDT", "WDDT", "LOSTDT", "DTHDT", "ATTRENDT", "RELDT", "FRMDT"), pl.Date)
         | {"USUBJID": pl.String, "SAFFL": pl.String, "RELCD19": pl.String},
-    )
+    )[[_SUBJECTS.index(s) for s in order]]
     cut = on(cut_day)
     got = labs.lab_subjects(adlb, adsl, cut, LIMITS)
     assert got.columns == list(labs.LAB_SUBJECT_SCHEMA)

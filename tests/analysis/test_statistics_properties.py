@@ -135,4 +135,6 @@ def test_group_codes_are_numpys_unique_with_inverse(values):
         assert [str(v) for v in levels] == [str(v) for v in expected_levels]
         assert codes.tolist() == expected_codes.tolist()
     numbers = np.array([len(v) for v in values], dtype=float)
-    assert group_codes(numbers)[1].tolist() == np.unique(numbers, return_inverse=True)[1].tolist()
+    levels, codes = group_codes(numbers)
+    expected_levels, expected_codes = np.unique(numbers, return_inverse=True)
+    assert (levels.tolist(), codes.tolist()) == (expected_levels.tolist(), expected_codes.tolist())

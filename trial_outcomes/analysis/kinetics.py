@@ -66,9 +66,11 @@ def _interval_areas() -> pl.Expr:
 
 
 def _area(areas: pl.Expr) -> pl.Expr:
-    """The intervals' areas added in day order, one after the other (a cumulative sum: the
-    sum of a running total, as Python's ``sum`` adds; a pairwise sum can differ in the last
-    bit)."""
+    """The intervals' areas added in day order, one after the other, each addition rounded (a
+    cumulative sum's last value): the AUC the loop over subjects gave on Python 3.11.
+    polars' ``sum`` in a group adds in another order, and Python 3.12's ``sum`` compensates
+    its rounding: either can differ in the last bit (a reviewer found 2 of 20,000
+    subjects' AUCs differ with polars' ``sum``)."""
     return areas.drop_nulls().cum_sum().last()
 
 
