@@ -54,7 +54,7 @@ def test_a_crossed_boundary_is_in_the_check_the_run_tags_and_the_alerts(toxic_dr
     # a lenient futility rule (p0 0.3, p1 0.5): only the safety boundary is crossed in this drop
     plan.write_text(plan.read_text().replace("p0 = 0.60", "p0 = 0.30").replace("p1 = 0.80", "p1 = 0.50"))
     out = tmp_path / "out"
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         result, _ = materialize_cut(toxic_drop, out, CUT, instance=instance, plan=str(plan))
         assert result.success  # non-blocking: the report still comes out
         checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
@@ -233,7 +233,7 @@ def test_the_alert_uses_the_plan_the_run_used_not_the_uis(toxic_drop, tmp_path, 
     plan = plan_with_notify(tmp_path / "plan.toml", url)
     plan.write_text(plan.read_text().replace("p0 = 0.60", "p0 = 0.30").replace("p1 = 0.80", "p1 = 0.50"))
     out = tmp_path / "out"
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         result, _ = materialize_cut(toxic_drop, out, CUT, instance=instance, plan=str(plan))
         assert result.success
         ui = build_definitions(DropSettings(data_dir=str(toxic_drop), out_dir=str(out)))  # the UI's default plan

@@ -40,7 +40,7 @@ def test_new_drop_runs_once_it_has_stopped_changing(small_drop_master, tmp_path)
     landing.mkdir()
     settings = DropSettings(out_dir=str(out), landing_dir=str(landing))
     defs = build_definitions(settings)
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         assert not _evaluate(defs, instance).run_requests  # empty landing folder
 
         shutil.copytree(small_drop_master, landing / "export_2024_01")
@@ -68,7 +68,7 @@ def test_the_run_a_sensor_requests_publishes(small_drop_master, tmp_path):
     shutil.copytree(small_drop_master, landing / "export_2024_01")
     settings = DropSettings(out_dir=str(out), landing_dir=str(landing))
     defs = build_definitions(settings)
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         request = _settled_request(defs, instance)
         instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, [request.partition_key])
         run = defs.resolve_job_def(ALL_JOB).execute_in_process(
@@ -86,7 +86,7 @@ def test_a_drop_still_being_copied_waits(small_drop_master, tmp_path):
     settings = DropSettings(out_dir=str(tmp_path / "out"), landing_dir=str(landing))
     defs = build_definitions(settings)
     cursor = None
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         for path in sorted(small_drop_master.iterdir(), key=lambda p: p.name != "enrolment.csv"):
             shutil.copy(path, drop / path.name)
             result = _evaluate(defs, instance, cursor)
@@ -100,7 +100,7 @@ def test_a_run_whose_drop_changed_after_the_sensor_saw_it_fails_and_publishes_no
     shutil.copytree(small_drop_master, landing / "export")
     settings = DropSettings(out_dir=str(out), landing_dir=str(landing))
     defs = build_definitions(settings)
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         request = _settled_request(defs, instance)
         with (landing / "export" / "followup.csv").open("a") as handle:
             handle.write("BR-001,2021-01-01,CONTACT,,\n")
@@ -127,7 +127,7 @@ def test_a_cursor_from_before_the_settling_rule_still_counts_its_drops_as_run(sm
     old_cursor = json.dumps(
         {(landing / "export").resolve().as_posix(): drop_fingerprint(drop_files(landing / "export"))}
     )
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         assert not _evaluate(defs, instance, old_cursor).run_requests
 
 
@@ -198,7 +198,7 @@ def test_three_cuts_are_three_partitions_whose_outputs_differ_as_the_data_do(sma
     cuts = ["2021-06-30", "2022-06-30", "2023-06-30"]
     defs = build_definitions(DropSettings(data_dir=str(small_drop_master), out_dir=str(tmp_path)))
     job = defs.resolve_job_def(ALL_JOB)
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, cuts)
         for cut in cuts:
             assert job.execute_in_process(instance=instance, partition_key=cut).success
@@ -225,7 +225,7 @@ def test_a_junk_cut_partition_is_removed_with_the_reason_and_real_cuts_stay():
     from trial_outcomes.pipelines.sensors import build_cut_keys_sensor
 
     sensor = build_cut_keys_sensor()
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, ["2024-03-31", "2024-4-1", "2024-02-30"])
         with dg.build_sensor_context(instance=instance) as context:
             result = sensor(context)
@@ -252,7 +252,7 @@ def test_cuts_added_out_of_date_order_are_put_back_in_order():
     from trial_outcomes.pipelines.sensors import build_cut_keys_sensor
 
     sensor = build_cut_keys_sensor()
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, ["2024-03-31", "2024-06-30", "2023-12-31", "2024-4-1"])
         with dg.build_sensor_context(instance=instance) as context:
             tick = sensor.evaluate_tick(context)
@@ -307,7 +307,7 @@ def test_runs_of_one_output_folder_are_queued_one_at_a_time(tmp_path, monkeypatc
 
     assert '"trial/output_folder"' in DEFAULT_YAML
     monkeypatch.setenv("TRIAL_OUT_DIR", str(tmp_path / "env-out"))
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         cut = {"dagster/partition": "2024-03-31"}
         configured = {"resources": {"settings": {"config": {"out_dir": str(tmp_path / "mine")}}}}
         assert output_folder(create_run_for_test(instance, job_name=ALL_JOB, tags=cut, run_config=configured)) == str(

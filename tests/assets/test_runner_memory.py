@@ -41,7 +41,7 @@ def test_a_value_is_gone_once_its_last_reader_ran(tmp_path):
     """``a`` is read by ``b`` alone; by the time ``c`` (after ``b``) runs, no one holds it.
     Dagster's own ``execute_in_process`` would: it keeps every output for its result."""
     seen: dict[str, object] = {}
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         result = execute_uncaptured(
             _job(tmp_path, seen), instance=instance, partition_key="2024-03-31", run_config={}, tags={"t": "1"}
         )
@@ -54,6 +54,6 @@ def test_a_value_is_gone_once_its_last_reader_ran(tmp_path):
 def test_dagsters_execute_in_process_holds_it(tmp_path):
     """What the helper avoids, shown with the same job: the captured output keeps ``a`` alive."""
     seen: dict[str, object] = {}
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         assert _job(tmp_path, seen).execute_in_process(instance=instance, partition_key="2024-03-31").success
     assert seen["a alive when c ran"] is True

@@ -499,7 +499,7 @@ def test_a_launchpad_run_naming_another_folder_keeps_its_values_there(drop, tmp_
     settings = DropSettings(data_dir=str(drop), out_dir=str(ui_out))
     defs = build_definitions(settings)
     cut = "2023-12-31"
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, [cut])
         result = defs.resolve_job_def(ALL_JOB).execute_in_process(
             instance=instance, partition_key=cut, run_config=settings.run_config(out_dir=str(other))

@@ -105,7 +105,7 @@ def test_columns_outside_the_contract_are_never_stored_shown_or_logged(drop, tmp
     )
     frame.write_csv(drop / "enrolment.csv")
     out = tmp_path / "out"
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         result, _ = materialize_cut(drop, out, CUT, instance=instance)
         assert result.success
         checks = {
