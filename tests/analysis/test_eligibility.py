@@ -8,6 +8,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import examples
 from trial_outcomes.analysis.eligibility import eligibility_deviations, subject_eligibility
 from trial_outcomes.schema import CRITERIA
 
@@ -112,7 +113,7 @@ def _by_the_grid(enrolment: pl.DataFrame, checklist: pl.DataFrame) -> list[tuple
     return sorted(rows, key=repr)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.data())
 def test_the_findings_are_those_of_every_subject_and_criterion_read_one_by_one(data):
     """Random subjects (values missing, failing or passing each computable criterion) and
