@@ -108,12 +108,13 @@ def test_the_block_writer_writes_readstats_bytes(rows, block, tmp_path, monkeypa
 
 
 def test_frames_the_block_writer_does_not_take_go_to_readstat_whole(tmp_path):
-    """No rows, a column of only nulls (type Null), and a text holding a NUL byte are
-    written by ReadStat alone: the bytes are its bytes."""
+    """No rows, a column of only nulls (type Null), and a text holding a NUL byte (in any
+    text column, at any place) are written by ReadStat alone: the bytes are its bytes."""
     empty = pl.DataFrame(schema={"A": pl.String, "B": pl.Float64})
     nulls = pl.DataFrame({"A": ["x", "y"], "B": [None, None]})
     nul_byte = pl.DataFrame({"A": ["a\x00b", "c"]})
-    for frame in (empty, nulls, nul_byte):
+    nul_last = pl.DataFrame({"A": ["a", None], "N": [1.0, 2.0], "B": [None, "d\x00"]})  # the last text's last byte
+    for frame in (empty, nulls, nul_byte, nul_last):
         data = _as_written(frame)
         assert not xpt._vectorisable(data) or data.height == 0
         written = tmp_path / "x.xpt"
