@@ -281,6 +281,70 @@ def test_a_reader_killed_by_a_signal_is_named_and_an_error_is_left_to_the_read()
     assert _reader_crash(b"PAR1") is None  # not Parquet: polars raises, the read here names it
 
 
+@pytest.mark.parametrize(
+    ("body", "lines"),
+    [
+        ("BR-1\nBR-2\nBR-3\nBR-4\n", 4),  # four lines after the header, each ended
+        ("BR-1\nBR-2\nBR-3\nBR-4", 4),  # the last one not ended
+        ("BR-1\n\n\n\n", 4),  # blank lines count: a row is at least a line
+        ('"BR-1"\n"BR-2"\n"BR-3"\n"BR-4"\n', 4),  # quoted: the quote-aware reader is never reached
+    ],
+)
+def test_a_csv_over_the_row_limit_is_refused_from_its_lines_before_it_is_parsed(tmp_path, monkeypatch, body, lines):
+    """With a limit of 3 rows, a file whose header is followed by 4 lines is refused,
+    by a count of its line ends, before either reader parses it: counted after the parse,
+    200 MB of one-character lines took 3.4 GB to refuse. CR-only line ends count too."""
+    from trial_outcomes.io import readers
+
+    monkeypatch.setattr(readers, "MAX_ROWS", 3)
+    monkeypatch.setattr(readers, "_read_csv", lambda *a: pytest.fail("parsed before the limit was checked"))
+    for name, text in (("a.csv", body), ("b.csv", body.replace("\n", "\r"))):
+        path = tmp_path / name
+        path.write_text("subject_id\n".replace("\n", "\r" if name == "b.csv" else "\n") + text)
+        _refused(path, ENROLMENT, f"{name}: file has {lines} lines after its header; the limit is 3 rows")
+
+
+def test_a_csv_at_the_row_limit_is_read(tmp_path, monkeypatch):
+    """Three rows under a limit of 3 (with or without the last line's end) are read."""
+    from trial_outcomes.io import readers
+
+    monkeypatch.setattr(readers, "MAX_ROWS", 3)
+    for text in (b"subject_id\nBR-1\nBR-2\nBR-3\n", b"subject_id\nBR-1\nBR-2\nBR-3"):
+        readers._refuse_too_many_lines(text, "enrolment.csv")
+        frame, _ = readers._read_csv(text, "enrolment.csv")
+        assert frame["subject_id"].to_list() == ["BR-1", "BR-2", "BR-3"]
+
+
+def test_a_parquet_file_over_the_row_limit_is_refused_from_its_footer(tmp_path, monkeypatch):
+    """A Parquet file declares its rows in its footer: 4 rows under a limit of 3 are
+    refused before any value is read, here or in the crash probe's child (an 80 KB
+    file of 200 million repeated values took 4 GB to read and refuse). The corrupt file
+    of the test above declares 36 rows: over a limit of 35 its child does not read it,
+    so it does not die on it; at 36 it reads it (and dies, on a polars that does)."""
+    from pathlib import Path
+
+    from trial_outcomes.io import readers
+
+    monkeypatch.setattr(readers, "MAX_ROWS", 3)
+    path = tmp_path / "enrolment.parquet"
+    pl.DataFrame({"subject_id": ["BR-1", "BR-2", "BR-3", "BR-4"]}).write_parquet(path)
+    real_read = pl.read_parquet
+    monkeypatch.setattr(readers.pl, "read_parquet", lambda *a, **k: pytest.fail("read before the limit was checked"))
+    _refused(path, ENROLMENT, "enrolment.parquet: file has 4 rows; the limit is 3")
+    monkeypatch.setattr(readers.pl, "read_parquet", real_read)
+    three = io.BytesIO()
+    pl.DataFrame({"subject_id": ["BR-1", "BR-2", "BR-3"]}).write_parquet(three)
+    frame = readers._read_parquet(three.getvalue(), "enrolment.parquet", ["subject_id"])
+    assert frame["subject_id"].to_list() == ["BR-1", "BR-2", "BR-3"]
+
+    corrupt = (Path(__file__).parent / "data" / "corrupt_length.parquet").read_bytes()
+    monkeypatch.setattr(readers, "MAX_ROWS", 35)
+    assert readers._reader_crash(corrupt) is None
+    monkeypatch.setattr(readers, "MAX_ROWS", 36)
+    dies = readers._reader_crash(corrupt)
+    assert dies is None or "signal" in dies
+
+
 @pytest.mark.parametrize(("sep", "called"), [(";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")])
 def test_a_file_separated_by_another_delimiter_is_refused_once_saying_so(tmp_path, sep, called):
     """Excel in a locale with decimal commas saves 'CSV' with semicolons: the header is

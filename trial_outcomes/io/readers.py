@@ -20,7 +20,8 @@ number) are dropped here, before anything is stored, previewed or logged;
 
 Limits (README, "What is refused"): ``MAX_FILE_BYTES`` on disk for any file,
 ``MAX_XLSX_XML_BYTES`` of XML inside an XLSX (checked from the zip directory
-before anything is parsed), ``MAX_ROWS`` rows per file, and the schema's
+before anything is parsed), ``MAX_ROWS`` rows per file (a CSV's lines and a Parquet
+file's declared rows counted before its values are read), and the schema's
 ``MAX_TEXT_LENGTH`` characters per cell (``MAX_ID_LENGTH`` for identifiers,
 checked by ``io.parse``).
 """
@@ -195,6 +196,7 @@ def read_raw(path: Path, schema: RecordSchema) -> RawFile:
     ext = path.suffix.lower().lstrip(".")
     header_row: int | None = 1  # a Parquet file has no header row: its row 1 is its first record
     if ext == "csv":
+        _refuse_too_many_lines(data, name)
         frame, encoding = _read_csv(data, name)
     elif ext == "xlsx":
         (frame, header_row), encoding = _read_xlsx(data, name, schema.column_names), "xlsx"
@@ -217,6 +219,17 @@ def read_raw(path: Path, schema: RecordSchema) -> RawFile:
 
 
 # --- CSV ---------------------------------------------------------------------------------------
+
+
+def _refuse_too_many_lines(data: bytes, name: str) -> None:
+    """Refuse a CSV file with more lines after its header than ``MAX_ROWS``, from its
+    bytes, before it is parsed: a row is at least a line. Counted after the parse, the limit
+    came too late: 200 MB of one-character lines (100 million) took 3.4 GB to be refused,
+    and a 4 GB file of them would have taken the machine's memory first."""
+    newline = b"\n" if b"\n" in data else b"\r"  # classic Mac line endings: CR only
+    lines = data.count(newline) + (0 if data.endswith(newline) else 1) - 1
+    if lines > MAX_ROWS:
+        raise _refuse(name, f"file has {lines:,} lines after its header; the limit is {MAX_ROWS:,} rows, a line each")
 
 
 def _blank(data: bytes, probe: int = 1 << 16) -> bool:
@@ -948,16 +961,35 @@ def _column_index(letters: str) -> int:
 # --- Parquet -----------------------------------------------------------------------------------
 
 
-#: read in a child process: a corrupt Parquet file can abort the process that reads it
-_PARQUET_PROBE = "import io, sys, polars; polars.read_parquet(io.BytesIO(sys.stdin.buffer.read()))"
+#: read in a child process: a corrupt Parquet file can abort the process that reads it. The
+#: rows its footer declares are counted first, and a file over the limit is not read there
+#: either (``{limit}``: ``MAX_ROWS`` when it runs)
+_PARQUET_PROBE = (
+    "import io, sys, polars; b = io.BytesIO(sys.stdin.buffer.read()); "
+    "polars.scan_parquet(b).select(polars.len()).collect().item() > {limit} or polars.read_parquet(b)"
+)
 
 
-def _reader_crash(data: bytes, probe: str = _PARQUET_PROBE) -> str | None:
+def _declared_rows(data: bytes, name: str) -> int:
+    """The rows a Parquet file's footer declares, read without its values: an 80 KB file
+    can declare 200 million rows of one repeated value, which took 4 GB to read and
+    refuse (a file ten times as long would have taken the machine's memory)."""
+    try:
+        rows = pl.scan_parquet(io.BytesIO(data)).select(pl.len()).collect().item()
+    except (Exception, PanicException) as exc:
+        raise _refuse(name, f"not a readable Parquet file: {_short(exc)}") from None
+    if rows > MAX_ROWS:
+        raise _refuse(name, f"file has {rows:,} rows; the limit is {MAX_ROWS:,}")
+    return int(rows)
+
+
+def _reader_crash(data: bytes, probe: str | None = None) -> str | None:
     """How the Parquet reader dies on ``data`` in a child process, or None if it does
     not. A corrupt length in a Parquet file (2**61 bytes) makes polars' Rust reader
     ask for that much memory and abort the process, which no ``except`` catches: the
     run would end with no word of the file. The child reads it first; only a death by
     signal is reported here (an ordinary error is raised by the read in this process)."""
+    probe = _PARQUET_PROBE.format(limit=MAX_ROWS) if probe is None else probe
     child = subprocess.run([sys.executable, "-c", probe], input=data, capture_output=True, check=False)
     if child.returncode >= 0:
         return None
@@ -973,6 +1005,7 @@ def _read_parquet(data: bytes, name: str, known: Sequence[str]) -> pl.DataFrame:
     crash = _reader_crash(data)
     if crash is not None:
         raise _refuse(name, f"not a readable Parquet file, corrupt: {crash}")
+    _declared_rows(data, name)
     try:
         frame = pl.read_parquet(io.BytesIO(data))
     except (Exception, PanicException) as exc:  # a corrupt file can make the Rust reader panic
