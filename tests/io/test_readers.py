@@ -6,7 +6,10 @@ import hashlib
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tests.helpers import examples
 from trial_outcomes.errors import DataDropError
 from trial_outcomes.io.readers import find_file, read_raw
 from trial_outcomes.schema import ENROLMENT, FOLLOWUP, INFUSION
@@ -122,6 +125,108 @@ def test_fast_and_quote_aware_csv_readers_agree(drop):
         fast = _read_simple_csv(text.encode("utf-8"), path.name)
         assert fast is not None, path.name
         assert fast.equals(_read_quoted_csv(text, path.name)), path.name
+
+
+#: the characters a field is drawn from: the separator, quotes, blanks, non-ASCII; and what
+#: only an untidy file holds: line ends inside a value, the unit separator
+_FIELD_CHARS = [",", '"', " ", "\t", "a", "B", "1", "-", "é", "复"]
+_UNTIDY_CHARS = ["\n", "\r", "\x1f"]
+
+
+@st.composite
+def _csv_files(draw) -> tuple[bytes, bool]:
+    """A CSV file of 1-4 columns and 0-5 records: each field unquoted or quoted (its quotes
+    doubled); lines ended by LF or CRLF. An untidy file (half of them) also has fields
+    written wrong (an unclosed or stray quote), line ends inside values and blank lines.
+    Returns the file and whether the fast path must take it (tidy, quoted, two columns or more)."""
+    untidy = draw(st.booleans())
+    chars = st.sampled_from(_FIELD_CHARS + (_UNTIDY_CHARS if untidy else []))
+    width = draw(st.integers(1, 4))
+    end = draw(st.sampled_from(["\n", "\r\n"]))
+    lines = []
+    for _ in range(draw(st.integers(1, 6))):  # the header, then the records
+        if untidy and draw(st.integers(0, 4)) == 0:
+            lines.append(draw(st.sampled_from(["", " "])))
+            continue
+        fields = []
+        for _ in range(width):
+            value = "".join(draw(st.lists(chars, max_size=5)))
+            how = draw(st.sampled_from(["plain", "quoted", "quoted", "wrong"] if untidy else ["plain", "quoted"]))
+            if how == "plain" and not untidy:
+                value = value.replace('"', "").replace(",", "")
+            if how == "quoted":
+                fields.append('"' + value.replace('"', '""') + '"')
+            elif how == "wrong":
+                fields.append(draw(st.sampled_from(['"' + value, value + '"', '"' + value + '"x'])))
+            else:
+                fields.append(value)
+        lines.append(",".join(fields))
+    body = (end.join(lines) + draw(st.sampled_from(["", end]))).encode("utf-8")
+    return body, not untidy and width >= 2 and b'"' in body  # without a quote: the plain fast path's
+
+
+@settings(max_examples=examples(400), deadline=None)
+@given(file=_csv_files())
+def test_the_well_quoted_fast_path_reads_what_pythons_csv_reads(file):
+    """Where the fast path for quoted files takes a file, it gives the frame Python's csv
+    module gives in strict mode, values and line numbers; where it does not (a quoted
+    field over two lines, a blank line, a quote written wrong), it returns None and the
+    quote-aware reader decides. A tidy file of two columns or more (every field quoted or
+    plain, on one line each, no blank line) is taken."""
+    from trial_outcomes.io.readers import _read_quoted_csv, _read_well_quoted_csv
+
+    body, taken = file
+    try:
+        fast = _read_well_quoted_csv(body, "x.csv")
+    except DataDropError as fast_error:  # the header refused: the quote-aware reader refuses it alike
+        with pytest.raises(DataDropError) as caught:
+            _read_quoted_csv(body.decode("utf-8"), "x.csv")
+        assert str(caught.value) == str(fast_error)
+        return
+    if fast is None:
+        assert not taken, body
+        return
+    assert fast.equals(_read_quoted_csv(body.decode("utf-8"), "x.csv"))
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n"])
+def test_every_sample_file_quoted_whole_reads_as_written_plain(drop, monkeypatch, end):
+    """Each file of the sample written with every field quoted (as R's write.csv and many EDC
+    exports quote) gives the raw layer its plain file gives, values and line numbers, and
+    is read by polars: the quote-aware reader is never reached."""
+    from trial_outcomes.io import readers
+    from trial_outcomes.schema import SCHEMAS
+
+    for path in sorted(drop.glob("*.csv")):
+        schema = SCHEMAS[path.stem]
+        plain = read_raw(path, schema).frame
+        quoted = path.with_name(f"quoted_{path.name}")
+        quoted.write_text(
+            pl.read_csv(path, infer_schema=False).write_csv(quote_style="always", line_terminator=end), newline=""
+        )
+        with monkeypatch.context() as patch:
+            patch.setattr(readers, "_read_quoted_csv", lambda text, name: pytest.fail(f"{name}: the slow reader"))
+            frame = read_raw(quoted, schema).frame
+        assert frame.drop("_source_file", "_source_sha256").equals(plain.drop("_source_file", "_source_sha256"))
+
+
+def test_the_well_quoted_fast_path_takes_r_s_write_csv():
+    """R's write.csv quotes every text: such a file is read by polars, line i + 2 being
+    row i; a quoted value holding a line end, a blank line or a stray quote is left to
+    the quote-aware reader."""
+    from trial_outcomes.io.readers import _read_well_quoted_csv
+
+    body = b'"subject_id","detail","n"\r\n"BR-1","a, ""b""",3\r\n"BR-2","",\r\n'
+    frame = _read_well_quoted_csv(body, "x.csv")
+    assert frame is not None
+    assert frame.rows() == [("BR-1", 'a, "b"', "3", 2), ("BR-2", "", "", 3)]
+    for other in (
+        b'"subject_id","detail"\n"BR-1","two\nlines"\n',
+        b'"subject_id","detail"\n"BR-1","x"\n\n"BR-2","y"\n',
+        b'"subject_id","detail"\n"BR-1",x"y\n',
+        b'"subject_id","detail"\n"BR-1","x"y\n',
+    ):
+        assert _read_well_quoted_csv(other, "x.csv") is None, other
 
 
 def test_polars_reader_and_line_split_agree(drop):

@@ -313,6 +313,8 @@ def _read_csv(data: bytes, name: str) -> tuple[pl.DataFrame, str]:
     if b"\r" in body and b"\n" not in body:
         body = body.replace(b"\r", b"\n")  # classic Mac line endings (CR only): one line per record, as written
     fast = _read_simple_csv(body, name)
+    if fast is None:
+        fast = _read_well_quoted_csv(body, name)
     return (fast if fast is not None else _read_quoted_csv(body.decode("utf-8"), name)), encoding
 
 
@@ -466,9 +468,58 @@ def _read_simple_csv(body: bytes, name: str) -> pl.DataFrame | None:
     return pl.DataFrame([renamed.get_column(c) for c in [*header, "_source_row"]])
 
 
-def _fields_by_polars(body: bytes, names: list[str], rows: int) -> pl.DataFrame | None:
-    """The fields of every line after the header, read by polars' CSV reader (no quotes,
-    empty fields as empty text); None if it does not find one row per line."""
+#: a field of a line whose quotes are all well formed: unquoted without a quote, or quoted
+#: whole with its quotes doubled inside, on one line (Python's csv reads both so in strict mode)
+_WELL_QUOTED_FIELD = r'(?:[^",\r\n]*|"(?:[^"\r\n]|"")*")'
+
+
+def _read_well_quoted_csv(body: bytes, name: str) -> pl.DataFrame | None:
+    """The fast path for a file with quotes (R's ``write.csv`` quotes every text, as do
+    many EDC exports) when every line is one record whose quotes are well formed
+    (``_WELL_QUOTED_FIELD``, as many fields as the header): polars' reader then reads
+    what Python's csv module reads, line ``i + 2`` being row ``i``. None (the
+    quote-aware reader decides, and names any fault) for anything else: a quoted field
+    over two lines, a blank line, a stray quote or carriage return, a file of one column.
+    Python's reader took
+    3.1 s and 670 MB for the labs of 10,000 subjects quoted, ten times the unquoted file's."""
+    if b'"' not in body or b"\x1f" in body or _blank(body):
+        return None
+    if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
+        return None
+    first = body.split(b"\n", 1)[0].removesuffix(b"\r").decode("utf-8")
+    if not re.fullmatch(f"{_WELL_QUOTED_FIELD}(?:,{_WELL_QUOTED_FIELD})*", first):
+        return None
+    header = next(csv.reader([first], strict=True))
+    if len(header) < 2:  # one field: the quote-aware reader skips a record that is one blank value
+        return None
+    _check_header(header, name)
+    names = [f"__f{i}" for i in range(len(header))]
+    line = f"^{_WELL_QUOTED_FIELD}(?:,{_WELL_QUOTED_FIELD}){{{len(header) - 1}}}\r?$"
+    lines = pl.scan_csv(
+        body,
+        has_header=False,
+        separator="\x1f",
+        quote_char=None,
+        infer_schema=False,
+        new_columns=["line"],
+        raise_if_empty=False,
+    ).slice(1)
+    well_formed = pl.col("line").str.contains(line) & ~pl.col("line").str.contains(r"^\s*$")  # a blank: no record
+    shape = lines.select(pl.len().alias("rows"), well_formed.fill_null(False).all().alias("ok"))
+    rows, ok = shape.collect(engine="streaming").row(0)
+    if not ok:
+        return None
+    frame = _fields_by_polars(body, names, rows, quote_char='"')
+    if frame is None:
+        return None
+    renamed = frame.rename(dict(zip(names, _header_names(header), strict=True)))
+    return pl.DataFrame([renamed.get_column(c) for c in [*_header_names(header), "_source_row"]])
+
+
+def _fields_by_polars(body: bytes, names: list[str], rows: int, quote_char: str | None = None) -> pl.DataFrame | None:
+    """The fields of every line after the header, read by polars' CSV reader (no quotes
+    unless ``quote_char``, empty fields as empty text); None if it does not find one row
+    per line."""
     try:
         frame = pl.read_csv(
             body,
@@ -476,7 +527,7 @@ def _fields_by_polars(body: bytes, names: list[str], rows: int) -> pl.DataFrame 
             skip_lines=1,
             new_columns=names,
             schema=dict.fromkeys(names, pl.String),
-            quote_char=None,
+            quote_char=quote_char,
             empty_string_is_null=False,
             raise_if_empty=False,
         )
