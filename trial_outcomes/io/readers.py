@@ -480,8 +480,8 @@ def _read_well_quoted_csv(body: bytes, name: str) -> pl.DataFrame | None:
     what Python's csv module reads, line ``i + 2`` being row ``i``. None (the
     quote-aware reader decides, and names any fault) for anything else: a quoted field
     over two lines, a blank line, a stray quote or carriage return, a file of one column.
-    Python's reader took
-    3.1 s and 670 MB for the labs of 10,000 subjects quoted, ten times the unquoted file's."""
+    Python's reader took 35.7 s and 6.1 GB for the labs of 100,000 subjects quoted (7.6
+    million rows); this path 4.2 s and 1.7 GB."""
     if b'"' not in body or b"\x1f" in body or _blank(body):
         return None
     if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
