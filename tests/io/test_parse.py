@@ -102,6 +102,27 @@ def test_blank_required_value_is_reported_blank_optional_is_not():
     assert typed["resolution_date"][0] is None
 
 
+@pytest.mark.parametrize("written", ["NA", "na", ".", "NULL", " N/A "])
+def test_a_missing_value_written_as_r_or_sas_write_it_is_refused_saying_so(written):
+    """R's write.csv writes a missing value NA, SAS a dot: in a date, number, code or Y/N
+    column such a cell is refused once, with the reason and the way to export it blank,
+    not as "not a valid date" or "not a number"; in a text column it is the text it is."""
+    from trial_outcomes.io.parse import MISSING_RULE
+
+    ae = {**GOOD_AE, "resolution_date": written, "related": written, "term": "NA"}
+    typed, problems = parse_records(_raw(ADVERSE_EVENTS, **ae), ADVERSE_EVENTS)
+    assert problems.select("column", "value", "rule").rows() == [
+        ("related", written, MISSING_RULE),
+        ("resolution_date", written, MISSING_RULE),
+    ]
+    assert typed["term"][0] == "NA"
+    raw = _raw(
+        ASSESSMENTS, subject_id="S1", assessment_date="2021-02-01", visit="D28", response=written, mrd_pct=written
+    )
+    _, problems = parse_records(raw, ASSESSMENTS)
+    assert problems.select("column", "rule").rows() == [("mrd_pct", MISSING_RULE), ("response", MISSING_RULE)]
+
+
 def test_nan_and_infinity_are_not_numbers():
     raw = _raw(ASSESSMENTS, subject_id="S1", assessment_date="2021-02-01", visit="D28", response="CR", mrd_pct="NaN")
     _, problems = parse_records(raw, ASSESSMENTS)

@@ -55,6 +55,14 @@ ZONED_RULE = (
 DAY_MONTH_YEAR = r"(?i)^[0-9]{1,2}[ -]?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[ -]?[0-9]{4}$"
 INVISIBLE = r"[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Z}]"
 FORMULA_START = r"^[=+\-@]"
+#: how other programs write a missing value (R's ``NA``, SAS's ``.``, a database's ``NULL``,
+#: ``N/A``; any letter case): in a typed column such a cell is refused with its own reason,
+#: which says how to export it, not as "not a date" or "not a number"
+WRITTEN_MISSING = (".", "NA", "N/A", "NULL")
+MISSING_RULE = (
+    "a missing value written as a word or a dot (R's NA, SAS's ., NULL, N/A): the data contract's "
+    'missing value is a blank cell; export missing values blank (R: write.csv(na = ""))'
+)
 #: no measurement of the trial is nonzero and smaller than this in size: such a value is a
 #: data error, and SAS transport would store it as 0 (a red team's lab value of 1e-100 passed
 #: the checks and read back 0 from ADLB's XPT)
@@ -136,12 +144,15 @@ def _column_problems(col: Column, latest: dt.date) -> list[tuple[pl.Expr, str]]:
     checks: list[tuple[pl.Expr, str]] = []
     if not col.nullable:
         checks.append((blank, "required value is blank"))
+    written_missing = raw.str.to_uppercase().is_in(WRITTEN_MISSING)
     if col.kind == "date":
         zoned = raw.str.contains(ISO_DATETIME_ZONED)
-        checks.append((~blank & typed.is_null() & ~zoned, _type_rule(col)))
+        checks.append((~blank & typed.is_null() & ~zoned & ~written_missing, _type_rule(col)))
         checks.append((zoned, ZONED_RULE))
     elif col.kind not in ("text", "id"):
-        checks.append((~blank & typed.is_null(), _type_rule(col)))
+        checks.append((~blank & typed.is_null() & ~written_missing, _type_rule(col)))
+    if col.kind not in ("text", "id"):
+        checks.append((written_missing, MISSING_RULE))
     if col.kind == "number":
         checks.append(
             (
