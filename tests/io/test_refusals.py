@@ -284,16 +284,19 @@ def test_a_reader_killed_by_a_signal_is_named_and_an_error_is_left_to_the_read()
 @pytest.mark.parametrize(
     ("body", "lines"),
     [
-        ("BR-1\nBR-2\nBR-3\nBR-4\n", 4),  # four lines after the header, each ended
-        ("BR-1\nBR-2\nBR-3\nBR-4", 4),  # the last one not ended
-        ("BR-1\n\n\n\n", 4),  # blank lines count: a row is at least a line
-        ('"BR-1"\n"BR-2"\n"BR-3"\n"BR-4"\n', 4),  # quoted: the quote-aware reader is never reached
+        ("BR-1\nBR-2\nBR-3\nBR-4\nBR-5\nBR-6\nBR-7\n", 7),  # seven lines after the header, each ended
+        ("BR-1\nBR-2\nBR-3\nBR-4\nBR-5\nBR-6\nBR-7", 7),  # the last one not ended
+        ("BR-1\n\n\n\n\n\n\n", 7),  # blank lines
+        ('"BR-1"\n"BR-2"\n"BR-3"\n"BR-4"\n"BR-5"\n"BR-6"\n"BR-7"\n', 7),  # quoted: no reader reached
     ],
 )
-def test_a_csv_over_the_row_limit_is_refused_from_its_lines_before_it_is_parsed(tmp_path, monkeypatch, body, lines):
-    """With a limit of 3 rows, a file whose header is followed by 4 lines is refused,
-    by a count of its line ends, before either reader parses it: counted after the parse,
-    200 MB of one-character lines took 3.4 GB to refuse. CR-only line ends count too."""
+def test_a_csv_of_more_than_twice_the_row_limit_in_lines_is_refused_before_it_is_parsed(
+    tmp_path, monkeypatch, body, lines
+):
+    """With a limit of 3 rows, a file whose header is followed by 7 lines (more than 2 x 3)
+    is refused by a count of its line ends, before either reader parses it: counted after
+    the parse only, 200 MB of one-character lines took 3.4 GB to refuse. CR-only line ends
+    count too."""
     from trial_outcomes.io import readers
 
     monkeypatch.setattr(readers, "MAX_ROWS", 3)
@@ -301,7 +304,27 @@ def test_a_csv_over_the_row_limit_is_refused_from_its_lines_before_it_is_parsed(
     for name, text in (("a.csv", body), ("b.csv", body.replace("\n", "\r"))):
         path = tmp_path / name
         path.write_text("subject_id\n".replace("\n", "\r" if name == "b.csv" else "\n") + text)
-        _refused(path, ENROLMENT, f"{name}: file has {lines} lines after its header; the limit is 3 rows")
+        _refused(path, ENROLMENT, f"{name}: file has {lines} lines after its header, more than twice the limit of 3")
+
+
+def test_the_row_limit_counts_rows_not_lines(tmp_path, monkeypatch):
+    """Under a limit of 3 rows: three records with blank lines between and after them (six
+    lines), or with a quoted value over three lines, are read; a fourth record within six
+    lines is refused by the rows counted once the file is read. A reviewer found the first
+    line count refusing such files (a trailing blank line after the last record)."""
+    from trial_outcomes.io import readers
+
+    monkeypatch.setattr(readers, "MAX_ROWS", 3)
+    for text in (
+        "subject_id,x\nBR-1,a\n\nBR-2,b\n\nBR-3,c\n\n",
+        'subject_id,x\nBR-1,"one\ntwo\nthree"\nBR-2,b\nBR-3,c\n',
+    ):
+        readers._refuse_too_many_lines(text.encode(), "enrolment.csv")
+        frame, _ = readers._read_csv(text.encode(), "enrolment.csv")
+        assert frame["subject_id"].to_list() == ["BR-1", "BR-2", "BR-3"]
+    path = tmp_path / "enrolment.csv"
+    path.write_text("subject_id\nBR-1\nBR-2\n\nBR-3\nBR-4\n")
+    _refused(path, ENROLMENT, "enrolment.csv: file has 4 rows; the limit is 3")
 
 
 def test_a_csv_at_the_row_limit_is_read(tmp_path, monkeypatch):
