@@ -419,6 +419,20 @@ def _check_header(header: list[str], name: str, row: int = 1) -> None:
 CSV_BLOCK_LINES = 1_000_000
 
 
+def _lines(body: bytes) -> pl.LazyFrame:
+    """A file's lines as text, one row each (a blank line as null), scanned by polars: a
+    line split at nothing (no quote, ``\\x1f`` as the separator, which no fast path takes)."""
+    return pl.scan_csv(
+        body,
+        has_header=False,
+        separator="\x1f",
+        quote_char=None,
+        infer_schema=False,
+        new_columns=["line"],
+        raise_if_empty=False,
+    )
+
+
 def _read_simple_csv(body: bytes, name: str) -> pl.DataFrame | None:
     """The fast path, vectorized in polars, for a file without quotes (the usual EDC
     export; ``body`` is its UTF-8 bytes): each line is one record, so its line number
@@ -430,15 +444,7 @@ def _read_simple_csv(body: bytes, name: str) -> pl.DataFrame | None:
     is split line by line, a block of lines at a time."""
     if b'"' in body or b"\x1f" in body or _blank(body):
         return None
-    lines = pl.scan_csv(
-        body,
-        has_header=False,
-        separator="\x1f",
-        quote_char=None,
-        infer_schema=False,
-        new_columns=["line"],
-        raise_if_empty=False,
-    )
+    lines = _lines(body)
     # the row index is added to the collected counts, not in the streamed query: under
     # load, a row index in polars' streaming engine once failed a fuzz test with a
     # DuplicateError that the same bytes did not repeat (polars issue 28015's kind)
@@ -501,15 +507,7 @@ def _read_well_quoted_csv(body: bytes, name: str) -> pl.DataFrame | None:
     _check_header(header, name)
     names = [f"__f{i}" for i in range(len(header))]
     line = f"^{_WELL_QUOTED_FIELD}(?:,{_WELL_QUOTED_FIELD}){{{len(header) - 1}}}\r?$"
-    lines = pl.scan_csv(
-        body,
-        has_header=False,
-        separator="\x1f",
-        quote_char=None,
-        infer_schema=False,
-        new_columns=["line"],
-        raise_if_empty=False,
-    ).slice(1)
+    lines = _lines(body).slice(1)
     well_formed = pl.col("line").str.contains(line) & ~pl.col("line").str.contains(r"^\s*$")  # a blank: no record
     shape = lines.select(pl.len().alias("rows"), well_formed.fill_null(False).all().alias("ok"))
     rows, ok = shape.collect(engine="streaming").row(0)
