@@ -117,7 +117,8 @@ raw_csv <- function(name) {
 # hyphens or underscores as one underscore ("New therapy" is NEW_THERAPY)
 as_code <- function(x) toupper(gsub("[[:space:]_-]+", "_", x))
 # a date as the pipeline reads it (parse.typed_value): YYYY-MM-DD, alone or starting a date-time
-# (its time not used), or DDMONYYYY with or without spaces or hyphens (month names in English)
+# (its time not used), DDMONYYYY with or without spaces or hyphens (month names in English), or
+# year first with the month and day in one or two digits (2020/6/18)
 as_day <- function(x, file, column) {
   parsed <- as.Date(rep(NA_character_, length(x)))
   iso <- !is.na(x) & grepl("^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9].*)?$", x)
@@ -128,6 +129,14 @@ as_day <- function(x, file, column) {
     day <- as.integer(sub("^([0-9]+).*$", "\\1", x[dmy]))
     year <- as.integer(sub("^.*([0-9]{4})$", "\\1", x[dmy]))
     parsed[dmy] <- as.Date(sprintf("%04d-%02d-%02d", year, month, day), format = "%Y-%m-%d")
+  }
+  # year first, the month and day in one or two digits (a Chinese-locale Excel's 2020/6/18 9:05)
+  ymd <- !is.na(x) & !iso & !dmy &
+    grepl("^[0-9]{4}(/[0-9]{1,2}/[0-9]{1,2}|-[0-9]{1,2}-[0-9]{1,2})( ([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?$", x)
+  if (any(ymd)) {
+    parts <- regmatches(x[ymd], regexec("^([0-9]{4})[/-]([0-9]{1,2})[/-]([0-9]{1,2})", x[ymd]))
+    parsed[ymd] <- as.Date(vapply(parts, function(p) sprintf("%s-%02d-%02d", p[2], as.integer(p[3]), as.integer(p[4])),
+      character(1)), format = "%Y-%m-%d")
   }
   bad <- !is.na(x) & is.na(parsed)
   if (any(bad)) not_run(sprintf("%s.csv column %s holds %s, not YYYY-MM-DD", file, column, x[bad][1]))

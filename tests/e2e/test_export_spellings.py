@@ -1,7 +1,8 @@
 """An export that writes its codes as words ("New therapy", "Death", "Male", "MRD
 persistent", "CRI", "One vasopressor", "Secondary malignancy"), its grades as
 "Grade 3" or "3 - Severe", its MRD as "0.005%", its headers as labels ("Subject ID", "Onset-Date"), and its dates as an
-EDC or SAS would (2020-06-18T00:00:00, 2020-06-18 10:30, 18JUN2020, 18-Jun-2020)
+EDC, SAS or a Chinese-locale Excel would (2020-06-18T00:00:00, 2020-06-18 10:30, 18JUN2020,
+18-Jun-2020, 2020/6/18, 2020/6/18 9:05)
 gives the same published tables and datasets as the contract's spellings: a code is
 matched whatever its letter case and its separators (spaces, hyphens, underscores),
 sex also as Male/Female, and an unambiguous date whatever its form. Such a drop was
@@ -46,6 +47,8 @@ REDATED = {
     "assessments.csv": {"assessment_date": "%Y-%m-%dT00:00:00"},
     "adverse_events.csv": {"onset_date": "%d-%b-%Y", "resolution_date": "%Y-%m-%d 10:30"},
     "infusion.csv": {"infusion_date": "%Y-%m-%dT09:15:00"},
+    # a Chinese-locale Excel's short date and date-time: the year first, no leading zeros
+    "enrolment.csv": {"enrol_date": "%Y/%-m/%-d", "consent_date": "%Y/%-m/%-d 9:05"},
 }
 
 

@@ -146,8 +146,8 @@ def test_a_nonzero_number_too_small_to_be_a_measurement_is_refused():
     assert parse_records(raw, ASSESSMENTS)[1].is_empty()
 
 
-def test_dates_must_have_two_digit_month_and_day_and_a_real_time():
-    for value in ("2021-2-1", "01/02/2021", "2021-02-01T25:00", "2021-13-01", "1 Feb 21"):
+def test_dates_must_have_a_real_month_day_and_time_and_the_year_first_or_the_month_in_words():
+    for value in ("2021-2-30", "01/02/2021", "2021-02-01T25:00", "2021-13-01", "1 Feb 21"):
         raw = _raw(ASSESSMENTS, subject_id="S1", assessment_date=value, visit="D28", response="CR")
         _, problems = parse_records(raw, ASSESSMENTS)
         assert problems["column"].to_list() == ["assessment_date"], value
@@ -163,6 +163,18 @@ def test_dates_must_have_two_digit_month_and_day_and_a_real_time():
         ("18JUN2020", "2020-06-18"),
         ("18-Jun-2020", "2020-06-18"),
         ("8 jun 2020", "2020-06-08"),
+        # a Chinese- or Japanese-locale Excel's short date: the year first, then the month
+        ("2020/6/18", "2020-06-18"),
+        ("2020/06/08", "2020-06-08"),
+        ("2020-6-8", "2020-06-08"),
+        ("2020/6/18 9:05", "2020-06-18"),
+        ("2020/12/1 23:59:59", "2020-12-01"),
+        ("2020/2/30", None),  # no such day
+        ("2020/13/1", None),  # no such month
+        ("2020/6-18", None),  # two separators
+        ("2020/6/18 24:00", None),
+        ("18/6/2020", None),  # the year last: the day and month in digits, ambiguous
+        ("2020/6", None),
         ("2020-06-18T24:00", None),  # no such time
         ("2020-02-30T10:00", None),  # no such day
         ("31FEB2020", None),
@@ -174,7 +186,8 @@ def test_dates_must_have_two_digit_month_and_day_and_a_real_time():
     ],
 )
 def test_dates_in_every_unambiguous_form_an_export_writes(written, day):
-    """A date-time without a zone is its date as written; digits for day and month,
+    """A date-time without a zone is its date as written; so is a year-first date whose
+    month and day have one or two digits; digits for day and month with the year last,
     partial and impossible dates are refused."""
     raw = _raw(FOLLOWUP, subject_id="S1", event_date=written, event="CONTACT")
     typed, problems = parse_records(raw, FOLLOWUP)

@@ -13,7 +13,8 @@ Rules beyond the type of a column:
   Identifiers are case-sensitive; two that differ only in case are refused by
   ``io.validation.case_twins``.
 * free text is at most ``MAX_TEXT_LENGTH`` characters.
-* dates are real calendar days written ``YYYY-MM-DD``, as an ISO date-time
+* dates are real calendar days written ``YYYY-MM-DD``, year first as ``2020/6/18`` (a
+  Chinese-locale Excel's short date, with or without a time), as an ISO date-time
   without a zone (``2020-06-18T10:30:00``, ``2020-06-18 10:30``: the date as
   written, its time not used; with a zone, ``Z`` or ``+02:00``, it is refused: its
   day depends on the zone), or as SAS's DATE9 (``18JUN2020``,
@@ -50,6 +51,13 @@ ISO_DATETIME_ZONED = _CLOCK + r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)$"
 ZONED_RULE = (
     "a date-time with a time zone (Z or an offset): which day it is depends on the zone; write the "
     "site's local date (YYYY-MM-DD) or a date-time without a zone"
+)
+#: a year-first date with its month and day in one or two digits, by slashes or hyphens, with
+#: or without a time: a Chinese- or Japanese-locale Excel's short date (2020/6/18, 2020/6/18
+#: 9:05), whose file the contract reads as GB18030. The year first, the month is the middle
+#: number: no calendar writes the day there
+YEAR_FIRST = (
+    r"^[0-9]{4}(/[0-9]{1,2}/[0-9]{1,2}|-[0-9]{1,2}-[0-9]{1,2})( ([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?$"
 )
 #: SAS's DATE9 and its spaced or hyphenated forms (18JUN2020, 18-Jun-2020, 18 jun 2020)
 DAY_MONTH_YEAR = r"(?i)^[0-9]{1,2}[ -]?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[ -]?[0-9]{4}$"
@@ -91,6 +99,15 @@ def _grade_number(raw: pl.Expr) -> pl.Expr:
     return pl.when(plain).then(raw).when(word.is_null() | (said == number)).then(number)
 
 
+def _year_first_date(raw: pl.Expr) -> pl.Expr:
+    """The date of a ``YEAR_FIRST`` value (its time not used): 2020/6/18 is 2020-06-18;
+    an impossible day (2020/2/30) is null, so refused."""
+    parts = raw.str.extract_groups(r"^([0-9]{4})[/-]([0-9]{1,2})[/-]([0-9]{1,2})")
+    year, month, day = (parts.struct.field(k) for k in ("1", "2", "3"))
+    iso = pl.concat_str(year, month.str.zfill(2), day.str.zfill(2), separator="-")
+    return iso.str.to_date("%Y-%m-%d", strict=False)
+
+
 def typed_value(col: Column) -> pl.Expr:
     """The typed value of one column; null where blank or invalid."""
     raw = _blank_to_null(pl.col(col.name).str.strip_chars())
@@ -106,6 +123,8 @@ def typed_value(col: Column) -> pl.Expr:
             .then(raw.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False))
             .when(raw.str.contains(DAY_MONTH_YEAR))
             .then(raw.str.replace_all(r"[ -]", "").str.to_date("%d%b%Y", strict=False))
+            .when(raw.str.contains(YEAR_FIRST))
+            .then(_year_first_date(raw))
         )
     if col.kind == "number":
         # a percentage column may carry its sign ("96.3%", "0.005 %"): the number is the same
