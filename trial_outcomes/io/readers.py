@@ -470,10 +470,20 @@ def _read_simple_csv(body: bytes, name: str) -> pl.DataFrame | None:
         )
     names = [f"__f{i}" for i in range(width)]
     frame = None
-    if not body_shape["blank"].any() and (b"\r" not in body or body.count(b"\r") == body.count(b"\r\n")):
+    if not body_shape["blank"].any() and _line_ends_alike(body):
         frame = _fields_by_polars(body, names, body_shape.height)
     if frame is None:
         frame = _fields_by_split(body, names)
+    return _named(frame, names, header)
+
+
+def _line_ends_alike(body: bytes) -> bool:
+    """Whether every carriage return of a file ends a line (CRLF), none standing alone."""
+    return b"\r" not in body or body.count(b"\r") == body.count(b"\r\n")
+
+
+def _named(frame: pl.DataFrame, names: list[str], header: list[str]) -> pl.DataFrame:
+    """A fast path's fields (``names``) under the file's ``header``, then ``_source_row``."""
     renamed = frame.rename(dict(zip(names, header, strict=True)))
     # each column taken by its name as written: select("*") or select("^...$") would read a
     # header as polars' wildcard or a regular expression (a header "*" took every column)
@@ -496,7 +506,7 @@ def _read_well_quoted_csv(body: bytes, name: str) -> pl.DataFrame | None:
     million rows); this path 4.2 s and 1.7 GB."""
     if b'"' not in body or b"\x1f" in body or _blank(body):
         return None
-    if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
+    if not _line_ends_alike(body):
         return None
     first = body.split(b"\n", 1)[0].removesuffix(b"\r").decode("utf-8")
     if not re.fullmatch(f"{_WELL_QUOTED_FIELD}(?:,{_WELL_QUOTED_FIELD})*", first):
@@ -516,8 +526,7 @@ def _read_well_quoted_csv(body: bytes, name: str) -> pl.DataFrame | None:
     frame = _fields_by_polars(body, names, rows, quote_char='"')
     if frame is None:
         return None
-    renamed = frame.rename(dict(zip(names, _header_names(header), strict=True)))
-    return pl.DataFrame([renamed.get_column(c) for c in [*_header_names(header), "_source_row"]])
+    return _named(frame, names, _header_names(header))
 
 
 def _fields_by_polars(body: bytes, names: list[str], rows: int, quote_char: str | None = None) -> pl.DataFrame | None:
@@ -1036,17 +1045,17 @@ _PARQUET_PROBE = (
 )
 
 
-def _declared_rows(data: bytes, name: str) -> int:
-    """The rows a Parquet file's footer declares, read without its values: an 80 KB file
-    can declare 200 million rows of one repeated value, which took 4 GB to read and
-    refuse (a file ten times as long would have taken the machine's memory)."""
+def _refuse_too_many_declared_rows(data: bytes, name: str) -> None:
+    """Refuse a Parquet file whose footer declares more than ``MAX_ROWS`` rows, read
+    without its values: an 80 KB file can declare 200 million rows of one repeated value,
+    which took 4 GB to read and refuse (a file ten times as long would have taken the
+    machine's memory)."""
     try:
         rows = pl.scan_parquet(io.BytesIO(data)).select(pl.len()).collect().item()
     except (Exception, PanicException) as exc:
         raise _refuse(name, f"not a readable Parquet file: {_short(exc)}") from None
     if rows > MAX_ROWS:
         raise _refuse(name, f"file has {rows:,} rows; the limit is {MAX_ROWS:,}")
-    return int(rows)
 
 
 def _reader_crash(data: bytes, probe: str | None = None) -> str | None:
@@ -1071,7 +1080,7 @@ def _read_parquet(data: bytes, name: str, known: Sequence[str]) -> pl.DataFrame:
     crash = _reader_crash(data)
     if crash is not None:
         raise _refuse(name, f"not a readable Parquet file, corrupt: {crash}")
-    _declared_rows(data, name)
+    _refuse_too_many_declared_rows(data, name)
     try:
         frame = pl.read_parquet(io.BytesIO(data))
     except (Exception, PanicException) as exc:  # a corrupt file can make the Rust reader panic
