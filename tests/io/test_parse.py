@@ -288,6 +288,39 @@ def test_a_large_file_is_typed_by_its_distinct_values_with_every_problem_on_its_
     assert parse_records(raw.head(10), ADVERSE_EVENTS)[1].equals(problems.filter(pl.col("row") <= 11))
 
 
+def test_typed_by_value_gives_what_typed_row_by_row_gives(monkeypatch):
+    """20,000 AE rows cycling through good and bad spellings of every column (grades 0-6
+    and "x", real and impossible dates, Y/N in four spellings and "maybe", blank and null
+    terms): typed by value (each column's typed value and flags joined back to that
+    column alone) and row by row (`DISTINCT_FROM_ROWS` raised past the file), the typed
+    frames are equal column for column and row for row, and so are the problems."""
+    from trial_outcomes.io import parse
+
+    n = 20_000
+    spellings = {
+        "grade": ["1", "2", "3", "6", "x", "0", None],
+        "onset_date": ["2021-01-05", "2021-02-30", "05JAN2021", "2021-01-05T10:00Z", "", "2020-12-31 08:00"],
+        "serious": ["Y", "No", "1", "false", "maybe", None],
+        "term": ["Febrile neutropenia", " ", None, "Cytokine Release Syndrome", "Pyrexia"],
+    }
+    rows = {c: [GOOD_AE.get(c, "")] * n for c in ADVERSE_EVENTS.column_names}
+    rows["subject_id"] = [f"S{i % 100}" for i in range(n)]
+    for column, values in spellings.items():
+        rows[column] = [values[(i * 7 + len(column)) % len(values)] for i in range(n)]
+    raw = pl.DataFrame(rows, schema=dict.fromkeys(ADVERSE_EVENTS.column_names, pl.String)).with_columns(
+        pl.lit("ae.csv").alias("_source_file"), pl.int_range(2, n + 2, dtype=pl.Int64).alias("_source_row")
+    )
+    assert all(parse._by_distinct_value(raw, column) for column in spellings)
+    by_value, by_value_problems = parse_records(raw, ADVERSE_EVENTS)
+    monkeypatch.setattr(parse, "DISTINCT_FROM_ROWS", 10 * n)
+    assert not parse._by_distinct_value(raw, "grade")
+    row_by_row, row_by_row_problems = parse_records(raw, ADVERSE_EVENTS)
+    assert by_value.equals(row_by_row) and by_value.schema == row_by_row.schema
+    assert by_value_problems.height > n // 2  # the bad spellings are there, and found
+    order = ["row", "column", "rule"]
+    assert by_value_problems.sort(order).equals(row_by_row_problems.sort(order))
+
+
 def test_only_a_column_that_repeats_its_values_is_typed_by_value():
     """20,000 rows: 100 subjects repeat (typed by value); 20,000 distinct ids, or 4,000
     (one in five rows, more than one in ten), are typed row by row, as joining millions

@@ -275,6 +275,10 @@ def parse_records(
     # (column, rule, name of the column of flags: the rule broken on the row)
     rules: list[tuple[Column, str, str]] = []
     work = raw.lazy()
+    # a column typed by value: its typed value and flags joined back to that column alone, not
+    # to the whole frame (each join of the whole frame gathered every column again: a million
+    # subjects' 3.9 million AE rows held several copies of their 14 text columns)
+    joined: list[pl.LazyFrame] = []
     for col in schema.columns:
         typed_name = f"__typed_{col.name}"
         checks = _column_problems(col, latest)
@@ -284,10 +288,13 @@ def parse_records(
         if _by_distinct_value(raw, col.name):
             distinct = raw.lazy().select(pl.col(col.name).unique())
             by_value = distinct.with_columns(typed_value(col).alias(typed_name)).with_columns(evaluated)
-            work = work.join(by_value, on=col.name, how="left", nulls_equal=True, maintain_order="left")
+            rows = raw.lazy().select(col.name)
+            joined.append(
+                rows.join(by_value, on=col.name, how="left", nulls_equal=True, maintain_order="left").drop(col.name)
+            )
         else:
             work = work.with_columns(typed_value(col).alias(typed_name)).with_columns(evaluated)
-    flagged = work.collect()
+    flagged = pl.concat([work, *joined], how="horizontal").collect()
     # which rules any row breaks, in one pass over the frame; only those are filtered for their rows
     broken = flagged.select(pl.col(flag).any() for _, _, flag in rules).row(0) if rules else ()
     problem_frames = []
