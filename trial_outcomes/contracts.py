@@ -15,13 +15,14 @@ those schemas for a plan.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import dataframely as dy
 import polars as pl
 
+AnyFrame = TypeVar("AnyFrame", pl.DataFrame, pl.LazyFrame)
 YN = "^[YN]$"
 #: STUDYID of every ADaM dataset (and the trial everything here belongs to)
 STUDY_ID = "NCT04325841"
@@ -98,6 +99,21 @@ RENAMED_V4: dict[str, str] = {
     "ICANSGRADJ": "ICANGRAJ",
     "D28PENDFL": "D28PNDFL",
 }
+
+
+def held_as_categories(schema: Mapping[str, pl.DataType]) -> list[str]:
+    """The columns of ``schema`` held as categories (Categorical or Enum). A derivation may
+    hold a repeated text so (ADTTE at a million subjects: 8 million rows, each text 16
+    bytes a row as text and 4 as a category); every published table declares its text
+    columns text, and is checked and written with them as text (``with_declared_text``)."""
+    return [name for name, dtype in schema.items() if isinstance(dtype, (pl.Categorical, pl.Enum))]
+
+
+def with_declared_text(frame: AnyFrame) -> AnyFrame:
+    """``frame`` with the columns ``held_as_categories`` as their declared type, text: on a
+    lazy query, made text a batch at a time, never whole."""
+    held = held_as_categories(frame.collect_schema())
+    return frame.with_columns(pl.col(held).cast(pl.String)) if held else frame
 
 
 def with_study(frame: pl.DataFrame) -> pl.DataFrame:

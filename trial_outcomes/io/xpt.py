@@ -34,14 +34,16 @@ import itertools
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dataframely as dy
 import numpy as np
 import polars as pl
 
+from trial_outcomes.contracts import held_as_categories, with_declared_text
 from trial_outcomes.io.writers import atomic_write_pieces, make_dirs
 
 #: the longest name, label and character value XPT version 5 holds
@@ -131,19 +133,42 @@ def xpt_length(values: pl.Series) -> int:
     return max(1, fitting, *(len(_cut(v).encode()) for v in over.unique().to_list()))
 
 
+def _texts(schema: pl.Schema) -> list[str]:
+    """The text columns: text, or text held as categories (written as its text)."""
+    held = held_as_categories(schema)
+    return [name for name, dtype in schema.items() if dtype == pl.String or name in held]
+
+
+def _text(name: str) -> pl.Expr:
+    """Column ``name`` as text (a column held as categories, a block at a time)."""
+    return pl.col(name).cast(pl.String)
+
+
+def _text_facts(data: pl.DataFrame, facts: Callable[[str], list[pl.Expr]]) -> dict[str, Any]:
+    """The aggregates ``facts(name)`` of every text column, each a fact that does not
+    change with how often a value repeats (least, most, any, every): the text columns in
+    one query (both cores), a column held as categories from its distinct values, a few
+    texts (made text whole, ADTTE's 14 such columns held 4.3 GB at a million subjects)."""
+    held = held_as_categories(data.schema)
+    plain = [name for name, dtype in data.schema.items() if dtype == pl.String]
+    found: dict[str, Any] = data.select(e for n in plain for e in facts(n)).row(0, named=True) if plain else {}
+    for name in held:
+        distinct = data.select(pl.col(name).unique(maintain_order=True).cast(pl.String))
+        found.update(distinct.select(facts(name)).row(0, named=True))
+    return found
+
+
 def _fit_text(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Truncation]]:
     """Text columns at most 200 bytes; what was cut. A missing text stays missing here
     and is written blank (``_text_padding``, ``_written``): a blank copy of every text
     column with a missing value was 0.6 GB beside ADTTE's 8 million rows."""
     cuts: list[Truncation] = []
     fitted = []
-    for name, dtype in frame.schema.items():
-        if dtype != pl.String:
-            continue
-        over = int((frame[name].str.len_bytes() > MAX_TEXT_BYTES).sum())
-        if over:
-            cuts.append(Truncation(name, over, longest_bytes(frame[name])))
-            fitted.append(frame[name].fill_null("").map_elements(_cut, return_dtype=pl.String).alias(name))
+    long = _text_facts(frame, lambda n: [(pl.col(n).str.len_bytes() > MAX_TEXT_BYTES).any().alias(n)])
+    for name in (name for name, found in long.items() if found):
+        values = frame[name].cast(pl.String)
+        cuts.append(Truncation(name, int((values.str.len_bytes() > MAX_TEXT_BYTES).sum()), longest_bytes(values)))
+        fitted.append(values.fill_null("").map_elements(_cut, return_dtype=pl.String).alias(name))
     return (frame.with_columns(fitted) if fitted else frame), cuts
 
 
@@ -225,14 +250,18 @@ def _text_padding(data: pl.DataFrame, widths: dict[str, int]) -> dict[str, pl.Ex
     width, 1.5 to 3 times faster than padding each text by its own count of bytes. Each
     block's texts come out the same either way: a text that fills its variable is not
     padded, and an ASCII text's count of bytes is its count of characters."""
-    names = [name for name, dtype in data.schema.items() if dtype == pl.String]
+    names = _texts(data.schema)
     if not names:
         return {}
-    text = {name: pl.col(name).fill_null("") for name in names}
-    shape = data.select(
-        *[(text[n].str.len_bytes().min() == widths[n]).alias(f"full:{n}") for n in names],
-        *[(text[n].str.len_bytes().sum() == text[n].str.len_chars().sum()).alias(f"ascii:{n}") for n in names],
-    ).row(0, named=True)
+    text = {name: _text(name).fill_null("") for name in names}
+    blank = {name: pl.col(name).fill_null("") for name in names}
+    shape = _text_facts(
+        data,
+        lambda n: [
+            (blank[n].str.len_bytes().min() == widths[n]).alias(f"full:{n}"),
+            (blank[n].str.len_bytes().sum() == blank[n].str.len_chars().sum()).alias(f"ascii:{n}"),
+        ],
+    )
     joined = {}
     for n in names:
         if shape[f"full:{n}"]:
@@ -250,13 +279,13 @@ def _vectorisable(data: pl.DataFrame) -> bool:
     numbers, dates and text without a NUL byte (ReadStat stops a text at one). The text
     columns are searched in one query, as bytes: searched one by one as text, the eight of
     an ADLB-shaped frame of 7.6 million rows took 1.1-1.3 s, 0.4 s so."""
-    if any(dtype not in (pl.String, pl.Date, *_NUMERIC) for dtype in data.schema.values()):
+    texts = _texts(data.schema)
+    if any(dtype not in (pl.Date, *_NUMERIC) and name not in texts for name, dtype in data.schema.items()):
         return False
-    texts = [name for name, dtype in data.schema.items() if dtype == pl.String]
     if not texts:
         return True
-    nul = data.select(pl.col(name).cast(pl.Binary).bin.contains(b"\x00").any() for name in texts).row(0)
-    return not any(nul)
+    nul = _text_facts(data, lambda n: [pl.col(n).cast(pl.Binary).bin.contains(b"\x00").any().alias(n)])
+    return not any(nul.values())
 
 
 def _observations(data: pl.DataFrame, widths: dict[str, int]) -> Iterator[memoryview]:
@@ -264,7 +293,7 @@ def _observations(data: pl.DataFrame, widths: dict[str, int]) -> Iterator[memory
     array whose fields are the variables (its bytes are the records in order), handed on
     without a copy. Joining the fields as a 2-D array of bytes, then copying it out, was
     a third of ADLB's XPT at 100,000 subjects."""
-    fields = [(name, f"S{widths[name]}" if dtype == pl.String else "V8") for name, dtype in data.schema.items()]
+    fields = [(name, f"S{widths[name]}" if name in widths else "V8") for name in data.columns]
     record = np.dtype(fields)  # packed: no bytes between fields
     padding = _text_padding(data, widths)
     for start in range(0, data.height, BLOCK_ROWS):
@@ -273,8 +302,8 @@ def _observations(data: pl.DataFrame, widths: dict[str, int]) -> Iterator[memory
         # every text column of the block padded and joined in one query (polars takes the
         # columns on both cores), each then encoded once
         texts = block.select(padding.values()).row(0, named=True) if padding else {}
-        for name, dtype in block.schema.items():
-            if dtype == pl.String:
+        for name in block.columns:
+            if name in widths:
                 records[name] = np.frombuffer(texts[name].encode("utf-8"), dtype=f"S{widths[name]}")
             else:
                 records[name] = _number_field(block[name]).view("V8").reshape(-1)
@@ -298,12 +327,12 @@ def _readstat(data: pl.DataFrame, path: str, label: str, labels: dict[str, str |
 def _longest_row(data: pl.DataFrame) -> pl.DataFrame:
     """One row holding each text column's longest value (in UTF-8 bytes), the first value
     of any other column: ReadStat gives each variable the length the whole column needs."""
-    return data.select(
-        pl.col(name).sort_by(pl.col(name).str.len_bytes(), descending=True, nulls_last=True).first()
-        if dtype == pl.String
-        else pl.col(name).first()
-        for name, dtype in data.schema.items()
+    texts = _texts(data.schema)
+    longest = _text_facts(
+        data, lambda n: [pl.col(n).sort_by(pl.col(n).str.len_bytes(), descending=True, nulls_last=True).first()]
     )
+    text_row = pl.DataFrame([pl.Series(n, [longest[n]], dtype=pl.String) for n in texts])
+    return pl.concat([data.select(pl.exclude(texts).first()), text_row], how="horizontal").select(data.columns)
 
 
 def _headers(longest: pl.DataFrame, label: str, labels: dict[str, str | None], dataset: str, folder: Path) -> bytes:
@@ -316,7 +345,13 @@ def _written(data: pl.DataFrame, label: str, labels: dict[str, str | None], data
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".xpt.", suffix=".tmp")
     os.close(fd)
     try:  # ReadStat writes a file by name; a missing text is blank (SAS has no missing character value)
-        _readstat(data.with_columns(pl.col(pl.String).fill_null("")), tmp, label, labels, dataset)
+        _readstat(
+            with_declared_text(data).with_columns(pl.col(pl.String).fill_null("")),
+            tmp,
+            label,
+            labels,
+            dataset,
+        )
         return Path(tmp).read_bytes()
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -332,7 +367,7 @@ def xpt_bytes(
         yield _written(data, label, labels, dataset, folder)
         return
     longest = _longest_row(data)
-    widths = {name: max(1, longest_bytes(longest[name])) for name, dtype in data.schema.items() if dtype == pl.String}
+    widths = {name: max(1, longest_bytes(longest[name])) for name in _texts(data.schema)}
     yield _headers(longest, label, labels, dataset, folder)
     written = 0
     for block in _observations(data, widths):
