@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.builders import Trial, adae_rows, adsl_row
+from tests.helpers import examples
 from trial_outcomes.analysis.ae_tables import ae_soc_summary, ae_summary
 from trial_outcomes.analysis.crs import astct_daily_grade, crs_treated_subjects, derived_grade, grade_discrepancies
 from trial_outcomes.analysis.rates import clopper_pearson
@@ -96,6 +99,41 @@ def test_crs_duration_counts_each_day_once():
     )
     details = syndrome_details(d.adae, "CRSFL", "CRS").sort("USUBJID")
     assert details["CRSDUR"].to_list() == [8, 13]
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["S1", "S2", "S3"]), st.integers(1, 40), st.integers(1, 15)),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_crs_duration_is_the_count_of_days_any_episode_covers(episodes):
+    """Any episodes (subject, onset day, days long; overlapping, nested, repeated, apart)
+    of resolved treatment-emergent CRS: each subject's duration is the number of distinct
+    days the episodes cover, counted here as a set of days."""
+    adae = pl.DataFrame(
+        [
+            {
+                "USUBJID": subject,
+                "CRSFL": "Y",
+                "TRTEMFL": "Y",
+                "AETOXGR": 1,
+                "ASTDY": onset,
+                "ADURN": length,
+                "AEONGO": "N",
+                "AETOCI": "N",
+                "AESTER": "N",
+            }
+            for subject, onset, length in episodes
+        ]
+    )
+    covered: dict[str, set[int]] = {}
+    for subject, onset, length in episodes:
+        covered.setdefault(subject, set()).update(range(onset, onset + length))
+    details = syndrome_details(adae, "CRSFL", "CRS")
+    assert dict(details.select("USUBJID", "CRSDUR").iter_rows()) == {k: len(v) for k, v in covered.items()}
 
 
 def test_ongoing_crs_has_no_duration():

@@ -130,10 +130,12 @@ def syndrome_details(adae: pl.DataFrame, flag: str, prefix: str) -> pl.DataFrame
     rows = adae.filter((pl.col(flag) == "Y") & (pl.col("TRTEMFL") == "Y"))
     end = (pl.col("ASTDY") + pl.col("ADURN") - 1).alias("_end")
     ordered = rows.with_columns(end).sort("USUBJID", "ASTDY", "_end")
-    reached = pl.col("_end").cum_max().shift(1).over("USUBJID")  # the latest day an earlier episode covers
-    blocks = ordered.with_columns(
-        (reached.is_null() | (pl.col("ASTDY") > reached)).cast(pl.Int32).cum_sum().over("USUBJID").alias("_block")
-    )
+    # the latest day an earlier episode covers, a column of its own: written inside the block's
+    # window, a window within a window, it took 43 s for the 827,000 CRS rows of a million
+    # subjects (0.6 s so)
+    reached = ordered.with_columns(pl.col("_end").cum_max().shift(1).over("USUBJID").alias("_reached"))
+    starts = pl.col("_reached").is_null() | (pl.col("ASTDY") > pl.col("_reached"))
+    blocks = reached.with_columns(starts.cast(pl.Int32).cum_sum().over("USUBJID").alias("_block"))
     days = blocks.group_by("USUBJID", "_block").agg((pl.col("_end").max() - pl.col("ASTDY").min() + 1).alias("_days"))
     covered = days.group_by("USUBJID").agg(pl.col("_days").sum().alias("_covered"))
     return (
