@@ -299,8 +299,9 @@ def derive_adtte(adsl: pl.DataFrame, subgroups: tuple[str, ...]) -> pl.DataFrame
 
     Its text columns but USUBJID are held as categories (``pl.Categorical``): they take
     a few values over eight rows a subject, 4 bytes a row so and 16 as text (at a million
-    subjects, 8 million rows: the process's RSS after the derivation 2.8 -> 1.6 GB). Their values, order and sorting are the
-    text's; the published files hold them as text (``contracts.with_declared_text``)."""
+    subjects, 8 million rows: the process's RSS after the derivation 2.8 -> 1.6 GB). Their
+    values, order and sorting are the text's; the published files hold them as text
+    (``contracts.with_declared_text``)."""
     require(adsl, "ADSL", *_ADSL_NEEDS, *CARRIED, *subgroups)
     # each endpoint filters ADSL: its hundred columns were copied six times at a million subjects
     adsl = adsl.select(list(dict.fromkeys((*_ADSL_NEEDS, *CARRIED, *subgroups))))
