@@ -116,7 +116,8 @@ def test_a_broken_contract_is_named_for_text_held_as_categories():
     held = text.with_columns(pl.col("FLAG", "PARAMCD").cast(pl.Categorical))
     problems = contract_problems(held, _Shaped)
     assert problems == contract_problems(text, _Shaped) == ["FLAG|regex: 1 row(s)"]
-    assert with_declared_text(held).equals(text)
+    # (``DataFrame.equals`` takes a category for its text: the types are compared apart)
+    assert with_declared_text(held).equals(text) and with_declared_text(held).schema == text.schema
 
 
 @pytest.mark.parametrize("lazy", [False, True])
@@ -124,3 +125,14 @@ def test_with_declared_text_leaves_text_frames_alone(lazy):
     frame = pl.DataFrame({"A": ["x"], "N": [1]})
     query = frame.lazy() if lazy else frame
     assert with_declared_text(query) is query
+
+
+def test_a_formula_held_as_a_category_is_neutralised_and_defined_as_text():
+    """Worked example: the cell ``=HYPERLINK(1)`` is written ``'=HYPERLINK(1)`` whether held
+    as text or as a category, and define.xml calls a category's variable text."""
+    from trial_outcomes.reporting.define_xml import _data_type
+
+    text = pl.DataFrame({"T": ["=HYPERLINK(1)", "-2"]})
+    held = text.with_columns(pl.col("T").cast(pl.Categorical))
+    assert writers.csv_bytes(held) == writers.csv_bytes(text) == b"T\n'=HYPERLINK(1)\n-2\n"
+    assert _data_type(pl.Categorical()) == _data_type(pl.Enum(["a"])) == _data_type(pl.String()) == ("text", None)

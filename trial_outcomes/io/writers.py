@@ -185,7 +185,9 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _write_csv_to(frame: pl.DataFrame, target: BinaryIO) -> None:
-    neutralise_formulas(frame).write_csv(target, null_value="", float_precision=None)
+    """A published CSV's tables are small: text held as categories is made text whole,
+    then its formulas neutralised."""
+    neutralise_formulas(with_declared_text(frame)).write_csv(target, null_value="", float_precision=None)
 
 
 def csv_bytes(frame: pl.DataFrame) -> bytes:
@@ -197,5 +199,4 @@ def csv_bytes(frame: pl.DataFrame) -> bytes:
 def write_csv(frame: pl.DataFrame, path: Path) -> Path:
     """The CSV of ``frame`` (formulas neutralised), written straight to the file: the text
     of a million subjects' listings is never held in memory, twice, as it was."""
-    text = with_declared_text(frame)  # a published CSV's tables are small
-    return atomic_write_with(path, lambda handle: _write_csv_to(text, handle))
+    return atomic_write_with(path, lambda handle: _write_csv_to(frame, handle))

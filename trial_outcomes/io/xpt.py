@@ -165,7 +165,7 @@ def _fit_text(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Truncation]]:
     cuts: list[Truncation] = []
     fitted = []
     long = _text_facts(frame, lambda n: [(pl.col(n).str.len_bytes() > MAX_TEXT_BYTES).any().alias(n)])
-    for name in (name for name, found in long.items() if found):
+    for name in (name for name in frame.columns if long.get(name)):  # in the frame's order
         values = frame[name].cast(pl.String)
         cuts.append(Truncation(name, int((values.str.len_bytes() > MAX_TEXT_BYTES).sum()), longest_bytes(values)))
         fitted.append(values.fill_null("").map_elements(_cut, return_dtype=pl.String).alias(name))

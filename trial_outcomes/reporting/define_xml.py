@@ -136,7 +136,7 @@ def _section(dataset: str, variable: str) -> str:
 
 def _data_type(dtype: pl.DataType) -> tuple[str, str | None]:
     """Define-XML data type and display format of a polars type as the XPT stores it."""
-    if dtype == pl.String:
+    if dtype == pl.String or isinstance(dtype, (pl.Categorical, pl.Enum)):  # categories: written as text
         return "text", None
     if dtype == pl.Date:
         return "integer", DATE_FORMAT
