@@ -106,7 +106,12 @@ def held_as_categories(schema: Mapping[str, pl.DataType]) -> list[str]:
     hold a repeated text so (ADTTE at a million subjects: 8 million rows, each text 16
     bytes a row as text and 4 as a category); every published table declares its text
     columns text, and is checked and written with them as text (``with_declared_text``)."""
-    return [name for name, dtype in schema.items() if isinstance(dtype, (pl.Categorical, pl.Enum))]
+    return [name for name, dtype in schema.items() if is_category(dtype)]
+
+
+def is_category(dtype: pl.DataType) -> bool:
+    """Whether ``dtype`` holds text as categories (Categorical or Enum): declared text."""
+    return isinstance(dtype, (pl.Categorical, pl.Enum))
 
 
 def with_declared_text(frame: AnyFrame) -> AnyFrame:

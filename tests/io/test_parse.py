@@ -288,6 +288,25 @@ def test_a_large_file_is_typed_by_its_distinct_values_with_every_problem_on_its_
     assert parse_records(raw.head(10), ADVERSE_EVENTS)[1].equals(problems.filter(pl.col("row") <= 11))
 
 
+def test_two_rules_broken_on_one_cell_are_listed_in_the_rules_order_on_every_row():
+    """Each of 50,000 AE rows has the subject id "=S 1", which breaks two rules of an
+    identifier: it holds a space, and it starts with a formula's "=". Every row's two
+    problems are listed in the order the rules are checked (the space first), however
+    many rows: polars' sort does not keep the order of rows that tie (same row, same
+    column) unless told to, and of 100,000 such problems about half came out the other
+    way round, so two runs of one drop could list a cell's problems in two orders."""
+    n = 50_000
+    rows = {c: [GOOD_AE.get(c, "")] * n for c in ADVERSE_EVENTS.column_names}
+    rows["subject_id"] = ["=S 1"] * n
+    raw = pl.DataFrame(rows, schema=dict.fromkeys(ADVERSE_EVENTS.column_names, pl.String)).with_columns(
+        pl.lit("ae.csv").alias("_source_file"), pl.int_range(2, n + 2, dtype=pl.Int64).alias("_source_row")
+    )
+    _, problems = parse_records(raw, ADVERSE_EVENTS)
+    assert problems.height == 2 * n and problems["row"].to_list() == [r for r in range(2, n + 2) for _ in (0, 1)]
+    first = ["identifier holds a space", "identifier starts with ="]
+    assert [rule[: len(first[i % 2])] for i, rule in enumerate(problems["rule"])] == first * n
+
+
 def test_typed_by_value_gives_what_typed_row_by_row_gives(monkeypatch):
     """20,000 AE rows cycling through good and bad spellings of every column (grades 0-6
     and "x", real and impossible dates, Y/N in four spellings and "maybe", blank and null

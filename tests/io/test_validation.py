@@ -545,3 +545,28 @@ def test_an_age_is_read_to_the_precision_the_drop_writes_ages():
     whole = {"S1": 11.0, "S2": 10.0}
     assert found(whole, "S1", 0, {"ice_score": 5})[0].startswith("ICE score for a child aged 11.0 to 12.0")
     assert found(whole, "S1", 1, {"ice_score": 5}) == []  # 11.003 to 12.0005: either
+
+
+def test_the_problems_of_one_cell_keep_the_order_their_checks_found_them():
+    """Two checks each find a problem on the same 50,000 cells (file, row, column): the
+    problems come out by file, row and column, and on each cell in the order of the
+    checks, every time. Polars' sort left about half such ties the other way round."""
+    from trial_outcomes.io.validation import _concat
+
+    n = 50_000
+
+    def found(rule: str) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "file": ["f.csv"] * n,
+                "row": list(range(n + 1, 1, -1)),  # rows given last first: the sort has work to do
+                "column": ["onset_date"] * n,
+                "value": ["x"] * n,
+                "subject": ["S1"] * n,
+                "rule": [rule] * n,
+            }
+        )
+
+    problems = _concat([found("first check"), found("second check")])
+    assert problems["row"].to_list() == [r for r in range(2, n + 2) for _ in (0, 1)]
+    assert problems["rule"].to_list() == ["first check", "second check"] * n

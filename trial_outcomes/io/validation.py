@@ -53,8 +53,10 @@ def _scan(records: Records, record: str) -> pl.LazyFrame:
 
 
 def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """The problems of ``frames`` by file, row and column; a cell's problems in the order
+    of ``frames`` (polars keeps the order of rows that tie only when told to)."""
     frames = [f for f in frames if f.height]
-    return pl.concat(frames).sort("file", "row", "column") if frames else empty_problems()
+    return pl.concat(frames).sort("file", "row", "column", maintain_order=True) if frames else empty_problems()
 
 
 def duplicate_keys(records: Records) -> pl.DataFrame:

@@ -253,13 +253,14 @@ def _text_padding(data: pl.DataFrame, widths: dict[str, int]) -> dict[str, pl.Ex
     names = _texts(data.schema)
     if not names:
         return {}
+    # as text, blank where missing: a block's column held as categories is made text here,
+    # and the facts (whole columns, or the distinct texts already made text) cast nothing
     text = {name: _text(name).fill_null("") for name in names}
-    blank = {name: pl.col(name).fill_null("") for name in names}
     shape = _text_facts(
         data,
         lambda n: [
-            (blank[n].str.len_bytes().min() == widths[n]).alias(f"full:{n}"),
-            (blank[n].str.len_bytes().sum() == blank[n].str.len_chars().sum()).alias(f"ascii:{n}"),
+            (text[n].str.len_bytes().min() == widths[n]).alias(f"full:{n}"),
+            (text[n].str.len_bytes().sum() == text[n].str.len_chars().sum()).alias(f"ascii:{n}"),
         ],
     )
     joined = {}

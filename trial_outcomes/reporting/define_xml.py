@@ -24,7 +24,16 @@ from collections.abc import Mapping
 import dataframely as dy
 import polars as pl
 
-from trial_outcomes.contracts import ADAM_DATASETS, ADSL, BASELINE_NAMES, RULES_DOC, STUDY_ID, YN, AdamDataset
+from trial_outcomes.contracts import (
+    ADAM_DATASETS,
+    ADSL,
+    BASELINE_NAMES,
+    RULES_DOC,
+    STUDY_ID,
+    YN,
+    AdamDataset,
+    is_category,
+)
 from trial_outcomes.io.xpt import DATE_FORMAT, MAX_TEXT_BYTES, longest_bytes, xpt_length
 from trial_outcomes.labels import LEVELS
 
@@ -136,7 +145,7 @@ def _section(dataset: str, variable: str) -> str:
 
 def _data_type(dtype: pl.DataType) -> tuple[str, str | None]:
     """Define-XML data type and display format of a polars type as the XPT stores it."""
-    if dtype == pl.String or isinstance(dtype, (pl.Categorical, pl.Enum)):  # categories: written as text
+    if dtype == pl.String or is_category(dtype):  # categories: written as text
         return "text", None
     if dtype == pl.Date:
         return "integer", DATE_FORMAT
