@@ -6,7 +6,10 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tests.helpers import examples
 from trial_outcomes.analysis.terms import counted_spellings
 from trial_outcomes.io.validation import (
     adverse_events_current,
@@ -570,3 +573,23 @@ def test_the_problems_of_one_cell_keep_the_order_their_checks_found_them():
     problems = _concat([found("first check"), found("second check")])
     assert problems["row"].to_list() == [r for r in range(2, n + 2) for _ in (0, 1)]
     assert problems["rule"].to_list() == ["first check", "second check"] * n
+
+
+@settings(max_examples=examples(80), deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["S1", "S2", "S10"]), st.integers(0, 3), st.sampled_from(["CR", "NR"])),
+        max_size=60,
+    )
+)
+def test_repeated_keys_are_the_rows_whose_key_another_row_holds(rows):
+    """``repeated_keys`` (hashes sorted, neighbours compared, suspects compared by their
+    keys) gives exactly the rows polars' own ``is_duplicated`` gives on the whole key, in
+    the file's order: keys of two and three columns, drawn from few values so that most
+    frames repeat some."""
+    from trial_outcomes.io.validation import repeated_keys
+
+    frame = pl.DataFrame(rows, schema={"subject_id": pl.String, "day": pl.Int64, "response": pl.String}, orient="row")
+    for key in (["subject_id", "day"], ["subject_id", "day", "response"]):
+        expected = frame.filter(pl.struct(key).is_duplicated())
+        assert repeated_keys(frame, key).equals(expected), key

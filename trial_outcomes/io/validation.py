@@ -87,7 +87,9 @@ def repeated_keys(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
     import numpy as np
 
     hashed = pl.struct(key).hash()
-    ordered = np.sort(frame.select(hashed).to_series().to_numpy())
+    # sorted by polars (both cores): numpy's sort of the 7.6 million lab keys' hashes at
+    # 100,000 subjects took 0.6 s, polars' 0.2 s, the same array
+    ordered = frame.select(hashed.sort()).to_series().to_numpy()
     twice = ordered[1:][ordered[1:] == ordered[:-1]]
     if not twice.size:
         return frame.clear()
