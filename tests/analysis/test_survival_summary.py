@@ -146,6 +146,9 @@ def test_one_reference_level_per_factor_whatever_the_endpoint():
     adsl = pl.DataFrame({"USUBJID": list("ABCDEF"), "SAFFL": ["Y"] * 5 + ["N"], "AGEGR1": ["<10"] * 3 + [">=10"] * 3})
     assert trial_references(adsl, ("AGEGR1", "NOTINADSL"), {}) == {"AGEGR1": "<10"}  # F not infused
     assert trial_references(adsl, ("AGEGR1",), {"AGEGR1": ">=10"}) == {"AGEGR1": ">=10"}
+    # a planned level no infused subject has: the trial's largest group, for every endpoint
+    assert trial_references(adsl, ("AGEGR1",), {"AGEGR1": "<1"}) == {"AGEGR1": "<10"}
+    assert trial_references(adsl, ("AGEGR1",), {"SEX": "M"}) == {"AGEGR1": "<10", "SEX": "M"}
 
     def rows(endpoint: str, ids: str, times: list[float], events: list[int]) -> pl.DataFrame:
         return pl.DataFrame(

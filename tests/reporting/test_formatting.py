@@ -100,11 +100,39 @@ def test_a_planned_reference_level_absent_at_the_cut_is_said():
     """The plan names site 'ZZ' (no subject at this cut): the note says the largest group, BOREN, is used."""
     from trial_outcomes.reporting.efficacy import reference_notes
 
-    cox = pl.DataFrame({"group_var": ["SITEID", "SEX"], "reference": ["BOREN", "M"]})
+    cox = pl.DataFrame({"endpoint": ["OS", "OS"], "group_var": ["SITEID", "SEX"], "reference": ["BOREN", "M"]})
     assert reference_notes(cox, {"SITEID": "ZZ", "SEX": "M"}) == [
         "The analysis plan's reference level for site, 'ZZ', has no subjects at this cut: the largest group, "
         "'BOREN', is the reference instead."
     ]
+
+
+def test_references_that_differ_by_endpoint_are_each_named_with_their_endpoints_every_time():
+    """The plan's site 'ZZ' has no subject; OS and EFS take BOREN, DFS and DOR (responders,
+    none at BOREN) take LEEDS. The note names both, each with its endpoints, in the
+    table's order; it named whichever of the two polars' unordered ``unique`` gave first,
+    one of them in two runs of six (a reviewer's finding). Sixty tables, each with its
+    rows given in a new order, give the note that order's first reference first."""
+    from trial_outcomes.reporting.efficacy import reference_notes
+
+    cox = pl.DataFrame(
+        {
+            "endpoint": ["OS", "OS", "EFS", "DFS", "DOR", "DOR"],
+            "group_var": ["SITEID"] * 6,
+            "group": ["LEEDS", "OXFORD", "LEEDS", "OXFORD", "OXFORD", "YORK"],
+            "reference": ["BOREN", "BOREN", "BOREN", "LEEDS", "LEEDS", "LEEDS"],
+        }
+    )
+    said = "The analysis plan's reference level for site, 'ZZ', has no subjects at this cut: "
+    assert reference_notes(cox, {"SITEID": "ZZ"}) == [
+        said + "the largest group of each endpoint's subjects is the reference instead: "
+        "'BOREN' for OS and EFS; 'LEEDS' for DFS and DOR."
+    ]
+    for seed in range(60):
+        shuffled = cox.sample(fraction=1.0, shuffle=True, seed=seed)
+        first = shuffled["reference"][0]
+        (note,) = reference_notes(shuffled, {"SITEID": "ZZ"})
+        assert note.index(f"'{first}' for") < note.index(f"'{'LEEDS' if first == 'BOREN' else 'BOREN'}' for")
 
 
 def test_a_p_value_below_a_thousandth_is_not_printed_as_zero():

@@ -95,3 +95,63 @@ def test_the_excerpt_the_listings_step_keeps_gives_the_same_section():
         return [(b.title, b.rows, b.notes) if isinstance(b, Table) else (b.text,) for b in blocks]
 
     assert shown(excerpt) == shown(whole)
+
+
+def test_listings_of_events_or_visits_that_tie_on_the_day_are_in_one_order_whatever_the_input_order():
+    """Two events of each of 1,500 subjects start on one day after the treatment-emergent
+    window (AE1 a GVHD, AE2 a sepsis), and 1,200 subjects are overdue for one visit on
+    the same day in pairs. Fed in 20 orders, the listings are always the same rows in
+    the same order: events by subject, day and AE id; overdue visits by due date,
+    subject and visit. Sorted by subject and day alone (and by due date alone), the
+    events of one day came out in either order at 1,000 rows (a reviewer's finding)."""
+    import datetime as dt
+
+    from trial_outcomes.analysis.conduct import ConductTables
+    from trial_outcomes.plan import load_plan
+    from trial_outcomes.reporting.efficacy import conduct_section
+    from trial_outcomes.reporting.safety import after_window_listing
+
+    n = 1500
+    adae = pl.DataFrame(
+        {
+            "USUBJID": [f"S{i // 2:05d}" for i in range(2 * n)],
+            "AESPID": ["AE1", "AE2"] * n,
+            "AEDECOD": ["Graft versus host disease", "Sepsis"] * n,
+            "ASTDT": [dt.date(2024, 1, 1)] * (2 * n),
+            "ASTDY": [200] * (2 * n),
+            "AETOXGR": [2, 4] * n,
+            "TRTEMFL": ["N"] * (2 * n),
+            "TRTEMRSN": ["On or after the first consolidative HSCT"] * (2 * n),
+        }
+    )
+    overdue = pl.DataFrame(
+        {
+            "USUBJID": [f"S{i:05d}" for i in range(1200)],
+            "visit": ["M3"] * 1200,
+            "due_date": [dt.date(2020, 1, 1) + dt.timedelta(days=i // 2) for i in range(1200)],
+        }
+    )
+    summary = pl.DataFrame(
+        {"section": ["mrd"], "group": ["all"], "n": [4], "count": [1], "planned": [None]},
+        schema_overrides={"planned": pl.Int64},
+    ).with_columns(median_days=pl.lit(None, pl.Float64), min_days=pl.lit(None, pl.Float64))
+    plan = load_plan()
+
+    def shown(events: pl.DataFrame, visits: pl.DataFrame) -> tuple[list, list]:
+        late = after_window_listing(SimpleNamespace(adae=events.lazy()))  # type: ignore[arg-type]
+        section = conduct_section(SimpleNamespace(conduct=ConductTables(summary, visits), plan=plan))  # type: ignore[arg-type]
+        table = next(b for b in section.blocks if isinstance(b, Table) and b.title.startswith("Listing: overdue"))
+        return late.rows, table.rows
+
+    events, visits = shown(adae, overdue)
+    assert [row[1] for row in events[:4]] == ["Graft versus host disease", "Sepsis"] * 2
+    assert visits[:3] == [
+        ["S00000", "M3", "2020-01-01"],
+        ["S00001", "M3", "2020-01-01"],
+        ["S00002", "M3", "2020-01-02"],
+    ]
+    for seed in range(20):
+        again = shown(
+            adae.sample(fraction=1.0, shuffle=True, seed=seed), overdue.sample(fraction=1.0, shuffle=True, seed=seed)
+        )
+        assert again == (events, visits), seed

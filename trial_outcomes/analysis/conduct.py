@@ -86,7 +86,7 @@ def accrual(adsl: pl.DataFrame, cut: dt.date, target: int, months: int) -> pl.Da
     elapsed = (pl.col("end") - pl.lit(first)).dt.total_days() / MONTH_DAYS
     planned = (pl.lit(float(target)) * pl.min_horizontal(elapsed / months, pl.lit(1.0))).round(0).cast(pl.Int64)
     return (
-        quarters.join(counts, on="quarter", how="left")
+        quarters.join(counts, on="quarter", how="left", maintain_order="left")  # the quarters in order for cum_sum
         .with_columns(pl.col("enrolled").fill_null(0))
         .with_columns(pl.col("enrolled").cum_sum().alias("cumulative"), planned.alias("planned"))
         .select("quarter", "enrolled", "cumulative", "planned")

@@ -33,7 +33,7 @@ def astct_daily_grade(monitoring: pl.DataFrame, crs_treated: pl.DataFrame) -> pl
     fever = pl.col("max_temp_c") >= FEVER_C
     return (
         monitoring.sort("subject_id", "obs_date")
-        .join(treated, on="subject_id", how="left")
+        .join(treated, on="subject_id", how="left", maintain_order="left")  # the days in order for cum_max
         .with_columns(fever.cum_max().over("subject_id").alias("_had_fever"))
         .with_columns(
             (fever | (pl.col("_treated").fill_null(False) & pl.col("_had_fever"))).alias("CRS_DAY"),

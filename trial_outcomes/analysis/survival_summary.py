@@ -217,15 +217,18 @@ def summarise_survival(
 
 
 def trial_references(adsl: pl.DataFrame, variables: tuple[str, ...], planned: dict[str, str]) -> dict[str, str]:
-    """One reference level per factor for every endpoint and model: the plan's, else the
-    largest group of the infused subjects (ties: the first in sort order). The largest
-    group within each endpoint's own population made age group's reference "< 10" for OS
-    and EFS and ">= 10" for DFS, DOR and relapse at one cut (a statistician's finding):
-    forest plots of one factor pointing opposite ways. An endpoint whose population lacks
-    that level takes its own largest group (``reference_level``)."""
+    """One reference level per factor for every endpoint and model: the plan's where an
+    infused subject has it, else the largest group of the infused subjects (ties: the
+    first in sort order). The largest group within each endpoint's own population made
+    age group's reference "< 10" for OS and EFS and ">= 10" for DFS, DOR and relapse at
+    one cut (a statistician's finding): forest plots of one factor pointing opposite
+    ways; a plan's level that no infused subject has did the same, each endpoint falling
+    back to its own largest group. An endpoint whose population lacks the trial's level
+    takes its own largest group (``reference_level``)."""
     infused = adsl.filter(pl.col("SAFFL") == "Y")
-    chosen = {var: reference_level(infused, var, None) for var in variables if var in infused.columns}
-    return {var: level for var, level in chosen.items() if level is not None} | planned
+    chosen = {var: reference_level(infused, var, planned.get(var)) for var in variables if var in infused.columns}
+    # a planned factor the infused subjects do not hold stays the plan's: each endpoint decides
+    return planned | {var: level for var, level in chosen.items() if level is not None}
 
 
 def reference_level(rows: pl.DataFrame, var: str, preferred: str | None) -> str | None:

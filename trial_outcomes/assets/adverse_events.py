@@ -64,7 +64,7 @@ def adae(settings: Run, cut_records: TrialDrop) -> Iterator[Any]:
     lookalikes = lookalike_terms(scan(cut_records.records, "adverse_events"))
     terms = {
         f"{r['syndrome']} terms": ", ".join(mapped.filter(pl.col("syndrome") == r["syndrome"])["term"])
-        for r in mapped.unique("syndrome").iter_rows(named=True)
+        for r in mapped.unique("syndrome", maintain_order=True).iter_rows(named=True)
     }
     yield from published("adae", table, settings, {"adae.parquet": table}, {**counts, **terms})
     crs = int((table["CRSFL"] == "Y").sum())

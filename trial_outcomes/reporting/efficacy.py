@@ -455,16 +455,30 @@ def endpoint_section(inp: ReportInputs, endpoint: str) -> Section:
 def reference_notes(cox: pl.DataFrame, planned: dict[str, str]) -> list[str]:
     """Where the plan names a reference level that the data at this cut do not have,
     say which level was used instead (version 2 fell back silently while the text
-    said the plan's was used)."""
+    said the plan's was used), and for which endpoints where they differ (an endpoint
+    whose subjects lack the trial's largest group takes its own), in the table's order."""
     notes = []
     for var, level in planned.items():
-        used = cox.filter(pl.col("group_var") == var)["reference"].unique().to_list()
-        if used and level not in used:
-            notes.append(
-                f"The analysis plan's reference level for {labels.in_sentence(labels.variable(var))}, "
-                f"{labels.level(var, level)!r}, has no subjects at this cut: the largest group, "
-                f"{labels.level(var, used[0])!r}, is the reference instead."
-            )
+        rows = cox.filter(pl.col("group_var") == var)
+        used = rows["reference"].unique(maintain_order=True).to_list()
+        if not used or level in used:
+            continue
+        said = f"The analysis plan's reference level for {labels.in_sentence(labels.variable(var))}, "
+        said += f"{labels.level(var, level)!r}, has no subjects at this cut: "
+        if len(used) == 1:
+            notes.append(said + f"the largest group, {labels.level(var, used[0])!r}, is the reference instead.")
+            continue
+        by_reference = [
+            f"{labels.level(var, ref)!r} for "
+            + " and ".join(rows.filter(pl.col("reference") == ref)["endpoint"].unique(maintain_order=True).to_list())
+            for ref in used
+        ]
+        notes.append(
+            said
+            + "the largest group of each endpoint's subjects is the reference instead: "
+            + "; ".join(by_reference)
+            + "."
+        )
     return notes
 
 
@@ -723,7 +737,7 @@ def conduct_section(inp: ReportInputs) -> Section:
                 ["Subject", "Visit", "Due on"],
                 [
                     [r["USUBJID"], r["visit"], str(r["due_date"])]
-                    for r in overdue.sort("due_date").head(OVERDUE_LIMIT).iter_rows(named=True)
+                    for r in overdue.sort("due_date", "USUBJID", "visit").head(OVERDUE_LIMIT).iter_rows(named=True)
                 ],
                 align=["left", "left", "left"],
                 population="As above.",

@@ -132,7 +132,19 @@ def aesi_table(inp: ReportInputs) -> Table:
 
 
 #: the ADAE columns the report reads (``syndrome_term_notes``, ``after_window_listing``)
-ADAE_COLUMNS = ("USUBJID", "AETERM", "AEDECOD", "ASTDT", "ASTDY", "AETOXGR", "TRTEMFL", "TRTEMRSN", "CRSFL", "ICANSFL")
+ADAE_COLUMNS = (
+    "USUBJID",
+    "AESPID",
+    "AETERM",
+    "AEDECOD",
+    "ASTDT",
+    "ASTDY",
+    "AETOXGR",
+    "TRTEMFL",
+    "TRTEMRSN",
+    "CRSFL",
+    "ICANSFL",
+)
 
 
 def _uncounted(adae: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
@@ -215,7 +227,7 @@ def lookalike_listing(inp: ReportInputs) -> Table | None:
     rows = (
         _uncounted(inp.adae)
         .filter(pl.col("AETERM").is_in(found["term"].to_list()))
-        .sort("USUBJID", "ASTDT")
+        .sort("USUBJID", "ASTDT", "AESPID")
         .with_columns(
             pl.col("AETERM").map_elements(printable, return_dtype=pl.String),
             pl.col("AETERM").replace_strict(dict(zip(found["term"], found["syndrome"], strict=True))).alias("LIKE"),
@@ -484,7 +496,7 @@ def after_window_listing(inp: ReportInputs) -> Table:
     late = (
         inp.adae.lazy()
         .filter(pl.col("TRTEMFL") == "N")
-        .sort("USUBJID", "ASTDT")
+        .sort("USUBJID", "ASTDT", "AESPID")  # AESPID: two events of a subject on one day in one order
         .with_columns(pl.col("ASTDY").cast(pl.String), pl.col("AETOXGR").cast(pl.String))
         .collect()
     )
