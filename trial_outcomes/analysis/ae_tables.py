@@ -154,7 +154,7 @@ def aesi_summary(adae: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
     )
     table = (
         pl.DataFrame({"category": list(CATEGORIES)})
-        .join(counts, on="category", how="left")
+        .join(counts, on="category", how="left", maintain_order="left")  # the rows in CATEGORIES' order
         .with_columns(
             pl.col("n_any", "n_grade3plus", "n_events").fill_null(0),
             pl.lit(n_safety, dtype=pl.Int64).alias("n_safety"),

@@ -29,16 +29,6 @@ COMPUTABLE: dict[str, tuple[pl.Expr, str]] = {
 }
 
 
-def computed_criteria(enrolment: pl.DataFrame) -> pl.DataFrame:
-    """One row per subject and computable criterion: ``computed_met`` (Boolean) and its rule in words."""
-    return _computed_met(enrolment.lazy()).join(_rules().lazy(), on="criterion", how="left").collect()
-
-
-def _computed_met(enrolment: pl.LazyFrame) -> pl.LazyFrame:
-    wide = enrolment.select("subject_id", *[expr.alias(code) for code, (expr, _) in COMPUTABLE.items()])
-    return wide.unpivot(index="subject_id", variable_name="criterion", value_name="computed_met")
-
-
 def _rules() -> pl.DataFrame:
     return pl.DataFrame({"criterion": list(COMPUTABLE), "rule": [r for _, r in COMPUTABLE.values()]})
 
