@@ -125,8 +125,8 @@ def test_references_that_differ_by_endpoint_are_each_named_with_their_endpoints_
     )
     said = "The analysis plan's reference level for site, 'ZZ', has no subjects at this cut: "
     assert reference_notes(cox, {"SITEID": "ZZ"}) == [
-        said + "the largest group of each endpoint's subjects is the reference instead: "
-        "'BOREN' for OS and EFS; 'LEEDS' for DFS and DOR."
+        said + "the reference is instead the infused subjects' largest group where an endpoint's subjects have it, "
+        "else that endpoint's own largest group: 'BOREN' for OS and EFS; 'LEEDS' for DFS and DOR."
     ]
     for seed in range(60):
         shuffled = cox.sample(fraction=1.0, shuffle=True, seed=seed)

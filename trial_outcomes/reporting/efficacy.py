@@ -456,7 +456,8 @@ def reference_notes(cox: pl.DataFrame, planned: dict[str, str]) -> list[str]:
     """Where the plan names a reference level that the data at this cut do not have,
     say which level was used instead (version 2 fell back silently while the text
     said the plan's was used), and for which endpoints where they differ (an endpoint
-    whose subjects lack the trial's largest group takes its own), in the table's order."""
+    whose subjects lack the infused subjects' largest group takes its own), in the
+    table's order."""
     notes = []
     for var, level in planned.items():
         rows = cox.filter(pl.col("group_var") == var)
@@ -475,7 +476,8 @@ def reference_notes(cox: pl.DataFrame, planned: dict[str, str]) -> list[str]:
         ]
         notes.append(
             said
-            + "the largest group of each endpoint's subjects is the reference instead: "
+            + "the reference is instead the infused subjects' largest group where an endpoint's subjects have "
+            + "it, else that endpoint's own largest group: "
             + "; ".join(by_reference)
             + "."
         )
