@@ -460,20 +460,23 @@ def reference_notes(cox: pl.DataFrame, planned: dict[str, str]) -> list[str]:
     table's order."""
     notes = []
     for var, level in planned.items():
-        rows = cox.filter(pl.col("group_var") == var)
-        used = rows["reference"].unique(maintain_order=True).to_list()
+        # each reference used, with its endpoints, in the table's order
+        used = dict(
+            cox.filter(pl.col("group_var") == var)
+            .group_by("reference", maintain_order=True)
+            .agg(pl.col("endpoint").unique(maintain_order=True))
+            .iter_rows()
+        )
         if not used or level in used:
             continue
         said = f"The analysis plan's reference level for {labels.in_sentence(labels.variable(var))}, "
         said += f"{labels.level(var, level)!r}, has no subjects at this cut: "
         if len(used) == 1:
-            notes.append(said + f"the largest group, {labels.level(var, used[0])!r}, is the reference instead.")
+            notes.append(
+                said + f"the largest group, {labels.level(var, next(iter(used)))!r}, is the reference instead."
+            )
             continue
-        by_reference = [
-            f"{labels.level(var, ref)!r} for "
-            + " and ".join(rows.filter(pl.col("reference") == ref)["endpoint"].unique(maintain_order=True).to_list())
-            for ref in used
-        ]
+        by_reference = [f"{labels.level(var, ref)!r} for " + " and ".join(endpoints) for ref, endpoints in used.items()]
         notes.append(
             said
             + "the reference is instead the infused subjects' largest group where an endpoint's subjects have "

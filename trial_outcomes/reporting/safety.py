@@ -131,7 +131,8 @@ def aesi_table(inp: ReportInputs) -> Table:
     )
 
 
-#: the ADAE columns the report reads (``syndrome_term_notes``, ``after_window_listing``)
+#: the ADAE columns the report reads (``syndrome_term_notes``, ``lookalike_listing``,
+#: ``after_window_listing``; AESPID orders a subject's events of one day)
 ADAE_COLUMNS = (
     "USUBJID",
     "AESPID",
