@@ -85,34 +85,6 @@ def test_a_stale_file_in_the_work_folder_is_never_published(drop, tmp_path):
     assert "cut_comparison.csv" not in _manifest(out)["outputs"]
 
 
-def test_a_file_the_writer_thread_cannot_write_fails_the_run_and_publishes_nothing(drop, tmp_path, monkeypatch):
-    """The disk fills while ADSL's XPT is written behind the run (``io/store.py``,
-    ``WritesBehind``): the run fails naming the file and the system's error, the cut is
-    not published, and the lock is let go (the next run publishes)."""
-    import errno
-
-    from trial_outcomes.io import xpt
-
-    written = xpt._write_checked
-
-    def full_at_adsl(frame, labels, dataset, label, path, cut):
-        if dataset == "ADSL":
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        return written(frame, labels, dataset, label, path, cut)
-
-    monkeypatch.setattr(xpt, "_write_checked", full_at_adsl)
-    out = tmp_path / "out"
-    outcome = run_pipeline(drop, out, CUT)
-    said = "\n".join(outcome.failures)
-    assert not outcome.success
-    assert "writing adsl.parquet, adsl.xpt (step adsl) into the run's working folder failed" in said, said
-    assert "No space left on device" in said
-    assert not (out / CUT).exists() and not (out / ".versions").exists()
-    monkeypatch.setattr(xpt, "_write_checked", written)
-    assert run_pipeline(drop, out, CUT).success
-    assert "adsl.xpt" in _manifest(out)["outputs"]
-
-
 def test_a_users_folder_at_the_cut_is_refused_and_untouched(drop, tmp_path):
     out = tmp_path / "out"
     (out / CUT).mkdir(parents=True)

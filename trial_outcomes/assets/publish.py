@@ -181,7 +181,7 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey], steps: Sequence[st
         selection of the cut's assets (the values it left out are an earlier run's)."""
         settings = output_store.spec
         cut = settings.cut_key
-        work = output_store.written()  # every file of the run, written
+        work = output_store.work_dir
         # a re-execution of a failed run runs its failed steps only: the others were its first
         # attempt's, on its drop (the portfolio's retry continues them in the lease's folder)
         unselected = not_in_this_run(context.run, steps) if context.run.parent_run_id is None else []

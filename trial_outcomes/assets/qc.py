@@ -45,7 +45,7 @@ def independent_qc(
     and NRM, and the subgroup hazard ratios; each number beside the pipeline's. Where
     R is not installed the cut still publishes and page 1 of the report says no QC
     ran. The R program writes its report into the run's working folder itself."""
-    folder = output_store.written()  # R reads the XPT files: every one written
+    folder = output_store.work_dir
     spec = output_store.spec
     parameters = qc_parameters(spec.plan.parameters())
     result = run_qc(

@@ -8,9 +8,7 @@ order, CSV neutralised against formulas or Parquet, and the SAS transport file
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ import polars as pl
 
 from trial_outcomes.contracts import ADAM_BY_OUTPUT
 from trial_outcomes.io.writers import atomic_write_bytes, write_csv, write_parquet
-from trial_outcomes.io.xpt import xpt_writer
+from trial_outcomes.io.xpt import write_xpt
 
 
 @dataclass(frozen=True)
@@ -46,51 +44,22 @@ class ToPublish:
 
 def write_table(folder: Path, file: str, table: Table, cut: dt.date) -> list[Path]:
     """``folder/file`` and, for an ADaM dataset that meets its contract, its XPT."""
-    return run_writes(table_writes(folder, file, table, cut))
-
-
-#: each file to write, with the call that writes it
-Writes = dict[Path, Callable[[], object]]
-
-
-def table_writes(folder: Path, file: str, table: Table, cut: dt.date) -> Writes:
-    """The writes of ``folder/file`` and, for an ADaM dataset that meets its contract, its
-    XPT; what refuses the data (a number or a name XPT cannot hold) is checked here,
-    before either is written."""
     frame = table.frame if table.problems else table.frame.select(table.schema.column_names())
     path = folder / file
-    writes: Writes = {path: partial(write_parquet if file.endswith(".parquet") else write_csv, frame, path)}
+    (write_parquet if file.endswith(".parquet") else write_csv)(frame, path)
+    written = [path]
     adam = ADAM_BY_OUTPUT.get(file)
     if adam is not None and not table.problems:
-        writes[path.with_name(adam.xpt)] = xpt_writer(
-            frame, table.schema, adam.name, adam.label, path.with_name(adam.xpt), cut
-        )
-    return writes
-
-
-def published_writes(folder: Path, bundle: ToPublish, cut: dt.date) -> Writes:
-    """The writes of every file of ``bundle`` into ``folder`` (a run's working folder),
-    the data checked (``table_writes``), nothing written yet."""
-    writes: Writes = {}
-    for file, table in bundle.tables.items():
-        writes |= table_writes(folder, file, table, cut)
-    for name, data in bundle.files.items():
-        writes[folder / name] = partial(atomic_write_bytes, folder / name, data)
-    return writes
+        write_xpt(frame, table.schema, adam.name, adam.label, path.with_name(adam.xpt), cut)
+        written.append(path.with_name(adam.xpt))
+    return written
 
 
 def write_published(folder: Path, bundle: ToPublish, cut: dt.date) -> list[Path]:
     """Every file of ``bundle`` into ``folder`` (a run's working folder)."""
-    return run_writes(published_writes(folder, bundle, cut))
-
-
-def run_writes(writes: Writes) -> list[Path]:
-    """Each write in turn; the files written."""
-    for write in writes.values():
-        write()
-    return list(writes)
-
-
-def bundle_bytes(bundle: ToPublish) -> int:
-    """What ``bundle``'s tables and files hold in memory (polars' estimate for a frame)."""
-    return int(sum(t.frame.estimated_size() for t in bundle.tables.values())) + sum(map(len, bundle.files.values()))
+    written: list[Path] = []
+    for file, table in bundle.tables.items():
+        written += write_table(folder, file, table, cut)
+    for name, data in bundle.files.items():
+        written.append(atomic_write_bytes(folder / name, data))
+    return written

@@ -384,27 +384,12 @@ def write_xpt(
     """``frame`` as ``path`` (XPT v5, dataset ``dataset`` labelled ``label``, stamped with
     the ``cut``), its variables labelled from ``schema``; written whole (a temporary file
     renamed)."""
-    return xpt_writer(frame, schema, dataset, label, path, cut)()
-
-
-def xpt_writer(
-    frame: pl.DataFrame, schema: type[dy.Schema], dataset: str, label: str, path: Path, cut: dt.date
-) -> Callable[[], list[Truncation]]:
-    """``write_xpt`` in two parts: what refuses the data (names, labels and numbers XPT
-    cannot hold, ``ValueError``) is checked now, and the call returned writes the file
-    (the output store may run it on its writer thread, ``io/store.py``)."""
     columns = schema.columns()
     labels: dict[str, str | None] = {
         name: (columns[name].description if name in columns else None) or name for name in frame.columns
     }
     _check_names(dataset, label, labels)
     _check_numbers(dataset, frame)
-    return lambda: _write_checked(frame, labels, dataset, label, path, cut)
-
-
-def _write_checked(
-    frame: pl.DataFrame, labels: dict[str, str | None], dataset: str, label: str, path: Path, cut: dt.date
-) -> list[Truncation]:
     data, cuts = _fit_text(frame)
     data = data.with_columns(pl.col(pl.Boolean).cast(pl.Int8))
     make_dirs(path.parent)

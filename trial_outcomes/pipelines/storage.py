@@ -235,7 +235,7 @@ class FrameStore(dg.UPathIOManager):
         """Write the bundle's files into the run's working folder; the value goes on."""
         if self.store is None:
             raise dg.Failure(description="an asset published files outside a run of a data cut", allow_retries=False)
-        written = self.store.write(bundle, by=context.step_key)
+        written = self.store.write(bundle)
         context.add_output_metadata({"files": dg.MetadataValue.text(", ".join(p.name for p in written))})
         return bundle.value
 
