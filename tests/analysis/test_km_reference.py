@@ -241,6 +241,9 @@ def test_a_group_nobody_at_risk_at_an_event_drops_out_with_its_degree_of_freedom
     assert test.df == 1
     assert test.statistic == pytest.approx(0.4476013041, rel=1e-9)
     assert test.p_value == pytest.approx(0.5034762633, rel=1e-9)
+    # three levels on 1 df: the table says which level was left out, and why
+    assert test.note == "on 1 df, not 2: C with no one at risk at an event time, so compared with none"
+    assert logrank_test(*(part[:8] for part in _A_B_C)).note is None  # A and B alone: 1 df of 1
 
 
 def test_a_stratified_level_alone_in_a_stratum_without_events_drops_out():
@@ -261,6 +264,7 @@ def test_a_stratified_level_alone_in_a_stratum_without_events_drops_out():
         pytest.approx(0.4476013041, rel=1e-9),
         pytest.approx(0.5034762633, rel=1e-9),
     )
+    assert test.note == "on 1 df, not 2: C with no one at risk at an event time within a stratum, so compared with none"
     alone = logrank_test(time, np.concatenate([event[:8], [1, 0]]), group, strata)
     assert (alone.df, alone.statistic, alone.p_value, alone.reason) == (
         1,

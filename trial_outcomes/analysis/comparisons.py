@@ -120,16 +120,29 @@ def logrank_test(
     p_value = float(chdtrc(df, chisq))
     if not (np.isfinite(chisq) and np.isfinite(p_value)):
         return TestResult(name, None, df, None, "statistic not finite")
-    note = None
-    if df < len(kept) - 1:
-        alone = [str(levels[group]) for i, group in enumerate(kept) if variance[i, i] <= zero]
-        left_out = (
-            f"{', '.join(alone)} never at risk together with another level{within}, so compared with none"
-            if alone
-            else f"some levels are never at risk together{within}, and those comparisons are left out"
-        )
-        note = f"on {df} df, not {len(kept) - 1}: {left_out}"
-    return TestResult(name, chisq, df, p_value, note=note)
+    return TestResult(name, chisq, df, p_value, note=_df_note(df, k, levels, kept, variance, zero, within))
+
+
+def _df_note(
+    df: int, k: int, levels: np.ndarray, kept: np.ndarray, variance: np.ndarray, zero: float, within: str
+) -> str | None:
+    """Why a log-rank test of ``k`` levels has ``df`` below k - 1, or None: a level with no
+    one at risk at any event time (of its stratum: no expected count, and survdiff leaves
+    it out without a word; an early cut's OS by disease status read "on 1 df" beside three
+    levels, and a reviewer asked why), a level never at risk together with another level,
+    or levels compared only in strata apart."""
+    if df >= k - 1:
+        return None
+    unseen = [str(level) for i, level in enumerate(levels) if i not in set(kept.tolist())]
+    alone = [str(levels[group]) for i, group in enumerate(kept) if variance[i, i] <= zero]
+    reasons = []
+    if unseen:
+        reasons.append(f"{', '.join(unseen)} with no one at risk at an event time{within}, so compared with none")
+    if alone:
+        reasons.append(f"{', '.join(alone)} never at risk together with another level{within}, so compared with none")
+    if df < len(kept) - 1 and not alone:
+        reasons.append(f"some levels are never at risk together{within}, and those comparisons are left out")
+    return f"on {df} df, not {k - 1}: {'; '.join(reasons)}"
 
 
 #: eigenvalues of the log-rank variance below this fraction of the largest are zero (rounding:

@@ -175,7 +175,8 @@ def logrank_table(inp: ReportInputs) -> Table | None:
         method="R's survdiff(Surv ~ subgroup + strata(...)): observed minus expected and its variance summed over "
         "the strata (the analysis plan's [models] logrank_strata); df = the rank of that variance (SAS's "
         "generalized inverse), so a level never at risk with another within a stratum is compared with none "
-        "(where survdiff stops on the singular variance).",
+        "(where survdiff stops on the singular variance), and a level with no one at risk at an event time "
+        "within a stratum is left out, as survdiff leaves it; the note names each such level.",
     )
 
 
