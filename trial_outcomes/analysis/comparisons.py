@@ -133,7 +133,7 @@ def _df_note(
     or levels compared only in strata apart."""
     if df >= k - 1:
         return None
-    unseen = [str(level) for i, level in enumerate(levels) if i not in set(kept.tolist())]
+    unseen = [str(levels[i]) for i in np.setdiff1d(np.arange(k), kept)]
     alone = [str(levels[group]) for i, group in enumerate(kept) if variance[i, i] <= zero]
     reasons = []
     if unseen:
