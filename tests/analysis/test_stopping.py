@@ -255,6 +255,23 @@ def test_a_subject_withdrawn_or_lost_before_the_window_closes_is_not_evaluable()
     assert "2 of 8 evaluable" in status.data
 
 
+def test_a_death_without_an_event_is_evaluable_only_once_its_window_has_passed():
+    """Four subjects infused 10 days before the cut, S00 with grade 4 CRS. S01 dies of
+    infection on day 2 with no grade-5 AE, S02 of CRS on day 3 (a syndrome death: the
+    event). S03 is alive. At the cut (day 10): S00 and S02 evaluable by their events;
+    S01's death closes nothing: it is not evaluable until day 30 passes (its fatal AE
+    and relatedness often reach the export after the death; the drop query
+    ``early_deaths_have_fatal_ae`` names it), nor S03. Evaluable 2, events 2. At day 30
+    all four are: 2 events of 4 (a red team's 11 deaths on day 0, the last on the cut
+    date, read "0 of 10 evaluable": the rule as documented in docs/endpoints.md)."""
+    adsl = _died(_adsl(4, events=1, infused_days_before_cut=10), [None, 2, 3, None], [None, "INFECTION", "CRS", None])
+    flags = safety_events(adsl, NO_AE, CUT).select("USUBJID", "EVENT", "EVALUABLE").rows()
+    assert flags == [("S00", True, True), ("S01", False, False), ("S02", True, True), ("S03", False, False)]
+    later = CUT + dt.timedelta(days=20)
+    assert safety_events(adsl, NO_AE, later)["EVALUABLE"].to_list() == [True] * 4
+    assert "2 of 4 evaluable" in evaluate_safety(adsl, NO_AE, later, RULE).data
+
+
 def test_the_headline_rates_leave_out_subjects_not_followed_through_their_window():
     """Cut 100 days after every infusion. A withdraws on day 5 (no event); B is lost on
     day 60; C is followed; D withdraws on day 5 after a grade 3 CRS. Death within 30

@@ -21,6 +21,7 @@ from trial_outcomes.io.validation import (
     dependent_values,
     drop_queries,
     duplicate_keys,
+    early_deaths_without_fatal_ae,
     empty_required_files,
     isolated_latest_date,
     latest_record,
@@ -201,13 +202,24 @@ def test_an_empty_required_file_is_refused_unless_the_drop_says_so():
     assert empty_required_files(records, files, ("eligibility", "followup")).is_empty()
 
 
+def test_a_file_declared_empty_that_has_rows_is_refused():
+    """drop_info.toml lists adverse_events in empty_files while adverse_events.csv has
+    S1's one row: refused, naming the file and the count (a red team's declaration also
+    silenced the stale-AE query); undeclared, accepted."""
+    records = _records()
+    found = empty_required_files(records, {"adverse_events": "adverse_events.csv"}, ("eligibility", "adverse_events"))
+    assert found.select("file").rows() == [("adverse_events.csv",)]
+    assert found["rule"][0].startswith("drop_info.toml lists adverse_events in empty_files, but the file has 1 row(s)")
+    assert empty_required_files(records, {"adverse_events": "adverse_events.csv"}, ("eligibility",)).is_empty()
+
+
 def test_an_optional_file_the_drop_has_with_no_rows_is_refused_an_absent_one_is_not():
     """apheresis.csv with a header and no rows while S1 is enrolled: refused (it would
     report nobody apheresed); no apheresis file at all (file None): absent, accepted."""
     records = _records()
-    found = empty_required_files(records, {"apheresis": "apheresis.csv"}, ("eligibility", "followup"))
+    found = empty_required_files(records, {"apheresis": "apheresis.csv"}, ("eligibility",))
     assert found.select("file").rows() == [("apheresis.csv",)]
-    assert empty_required_files(records, {"apheresis": None}, ("eligibility", "followup")).is_empty()
+    assert empty_required_files(records, {"apheresis": None}, ("eligibility",)).is_empty()
 
 
 def test_an_apheresis_file_declared_empty_is_refused_while_a_subject_was_infused():
@@ -217,12 +229,12 @@ def test_an_apheresis_file_declared_empty_is_refused_while_a_subject_was_infused
     records); with S1 not infused, a declared-empty file is taken at its word; a file
     neither present nor declared is absent (the product section says it needs it)."""
     records = _records()
-    declared = ("eligibility", "followup", "apheresis")
+    declared = ("eligibility", "apheresis")
     for files in ({"apheresis": "apheresis.csv"}, {"apheresis": None}):
         found = empty_required_files(records, files, declared)
         assert found.select("file", "subject").rows() == [("apheresis.csv", "S1")]
         assert "while 1 subject(s) were infused (S1), though drop_info.toml lists it" in found["rule"][0]
-    assert empty_required_files(records, {"apheresis": None}, declared[:2]).is_empty()
+    assert empty_required_files(records, {"apheresis": None}, declared[:1]).is_empty()
     not_infused = _records(infusion=[])
     assert empty_required_files(not_infused, {"apheresis": "apheresis.csv"}, (*declared, "infusion")).is_empty()
 
@@ -471,6 +483,68 @@ def test_an_ae_export_older_than_the_others_is_queried():
     )
     assert adverse_events_current(fresh, D(2021, 6, 1)).is_empty()
     assert adverse_events_current(_records(), D(2021, 6, 1)).is_empty()
+
+
+def _infused(*subjects: tuple[str, dt.date]) -> list[dict]:
+    return [dict(subject_id=s, ld_start_date=day - dt.timedelta(days=5), infusion_date=day) for s, day in subjects]
+
+
+def test_an_early_death_without_a_fatal_ae_is_queried():
+    """S1 is infused 2021-01-20 and alive; S2-S6 are infused 2021-03-10 (day 0). S2 dies
+    on day 0 (03-10) and S3 on day 30 (04-09), neither with a grade-5 AE: queried at
+    followup rows 3 and 4, days 0 and 30. S4 dies on day 31 (04-10): outside the window.
+    S5 has an HSCT on 03-20 (row 6) and dies on 03-25 (row 7): after the window closed.
+    S6 dies on day 5 (03-15, row 8) with a grade-5 AE (unrelated or not, assessed): not
+    queried. Seen to 2021-04-08, S3's death is after it: S2 alone. A 31-day window takes
+    S4 in (a plan's own ``window_days``)."""
+    day0 = D(2021, 3, 10)
+    infused = _infused(("S1", D(2021, 1, 20)), *((f"S{i}", day0) for i in range(2, 7)))
+    followup = [
+        dict(subject_id="S1", event_date=D(2021, 6, 1), event="CONTACT"),
+        dict(subject_id="S2", event_date=day0, event="DEATH", cause_category="OTHER"),
+        dict(subject_id="S3", event_date=D(2021, 4, 9), event="DEATH", cause_category="INFECTION"),
+        dict(subject_id="S4", event_date=D(2021, 4, 10), event="DEATH", cause_category="INFECTION"),
+        dict(subject_id="S5", event_date=D(2021, 3, 20), event="HSCT"),
+        dict(subject_id="S5", event_date=D(2021, 3, 25), event="DEATH", cause_category="TRANSPLANT"),
+        dict(subject_id="S6", event_date=D(2021, 3, 15), event="DEATH", cause_category="INFECTION"),
+    ]
+    events = [
+        *_records()["adverse_events"].drop("_source_file", "_source_row").to_dicts(),
+        dict(subject_id="S6", ae_id="AE6", onset_date=D(2021, 3, 12), grade=5, related=False),
+    ]
+    records = _records(infusion=infused, followup=followup, adverse_events=events)
+    found = early_deaths_without_fatal_ae(records, D(2021, 4, 30), 30)
+    assert found.select("file", "row", "column", "value", "subject").rows() == [
+        ("followup.csv", 3, "event_date", "2021-03-10", "S2"),
+        ("followup.csv", 4, "event_date", "2021-04-09", "S3"),
+    ]
+    assert found["rule"][0].startswith("a death on day 0 after the first infusion (within the safety rule's 30 days)")
+    assert found["rule"][1].startswith("a death on day 30 ")
+    assert early_deaths_without_fatal_ae(records, D(2021, 4, 8), 30)["subject"].to_list() == ["S2"]
+    assert early_deaths_without_fatal_ae(records, D(2021, 4, 30), 31)["subject"].to_list() == ["S2", "S3", "S4"]
+    (query,) = drop_queries([], {}, found.head(0), found.head(0), found.head(0), found.head(0), found)
+    assert query.check == "early_deaths_have_fatal_ae"
+    assert query.finding.startswith("2 death(s) within the safety rule's window with no grade-5 adverse event")
+    assert "followup.csv rows 3 and 4" in query.finding and "S2" not in query.finding
+    assert early_deaths_without_fatal_ae(_records(), D(2021, 6, 1), 30).is_empty()
+
+
+def test_subjects_dead_before_day_30_are_not_called_followed_30_days_without_an_ae():
+    """S1's AE has onset 2021-01-22; S2, S3 and S4, infused 2021-03-01, 03-10 and 03-20
+    after it, die on the day of their infusion with no AE. By 2021-04-30 they are no
+    longer "followed 30 days with no adverse event" (a red team's drop said so of
+    subjects dead on day 0): the stale-export query is silent, and each is the early-death
+    query's (followup rows 3-5). Alive, the three made the query (the test above)."""
+    days = (("S2", D(2021, 3, 1)), ("S3", D(2021, 3, 10)), ("S4", D(2021, 3, 20)))
+    followup = [
+        dict(subject_id="S1", event_date=D(2021, 6, 1), event="CONTACT"),
+        *(dict(subject_id=s, event_date=day, event="DEATH") for s, day in days),
+    ]
+    records = _records(infusion=_infused(("S1", D(2021, 1, 20)), *days), followup=followup)
+    assert adverse_events_current(records, D(2021, 4, 30)).is_empty()
+    assert early_deaths_without_fatal_ae(records, D(2021, 4, 30), 30)["row"].to_list() == [3, 4, 5]
+    alive = _records(infusion=_infused(("S1", D(2021, 1, 20)), *days))
+    assert adverse_events_current(alive, D(2021, 4, 30))["subject"].to_list() == ["S2", "S3", "S4"]
 
 
 def test_one_late_ae_row_does_not_hide_an_old_ae_export():

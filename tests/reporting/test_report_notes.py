@@ -229,6 +229,10 @@ def test_a_possibly_stale_ae_export_is_said_beside_the_stopping_rules():
     stale = (DropQuery("adverse_events_current", "the adverse-event export's latest onset is ..."),)
     (_, (said, style)) = texts(stale)
     assert style == "alert" and "the safety rule counts only the events it holds" in said
+    early = (DropQuery("early_deaths_have_fatal_ae", "2 death(s) within the safety rule's window ..."),)
+    (_, (said, style)) = texts(early)
+    assert style == "alert" and said.startswith("Deaths within the safety rule's window have no grade-5 adverse")
+    assert len(texts(stale + early)) == 3
 
 
 def test_the_best_response_table_says_a_withdrawal_leaves_the_window_open():

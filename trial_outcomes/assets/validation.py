@@ -101,6 +101,14 @@ RULES: dict[str, tuple[Rule, str]] = {
             f"onset, and fewer than {validation.RECENT_WITHOUT_AE} of the {validation.RECENT_SUBJECTS} most "
             f"recently infused, without an adverse event in their first {validation.AE_WINDOW_DAYS} days",
         ),
+        dg.AssetCheckSpec(
+            "early_deaths_have_fatal_ae",
+            asset=DROP_KEY,
+            blocking=False,
+            description="Each death within the safety rule's window after the first infusion (before any HSCT or "
+            "new therapy) has a grade-5 adverse event: the safety stopping rule counts an early death only as a "
+            "related grade-5 treatment-emergent AE or a death from CRS or ICANS",
+        ),
     ],
 )
 def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords) -> Iterator[Any]:
@@ -183,6 +191,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         if "adverse_events" not in info.empty_files
         else validation.empty_problems()
     )
+    early_deaths = validation.early_deaths_without_fatal_ae(records, seen_to, settings.plan.safety.window_days)
     drop = TrialDrop(
         records=records,
         cut=settings.cut,
@@ -190,7 +199,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         absent=absent,
         latest_record=latest,
         extracted_on=info.extracted_on,
-        queries=validation.drop_queries(unread, dropped, after_withdrawal, isolated, variants, stale_ae),
+        queries=validation.drop_queries(unread, dropped, after_withdrawal, isolated, variants, stale_ae, early_deaths),
         spellings=spellings,
     )
     yield dg.Output(
@@ -240,6 +249,12 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         "adverse_events_current",
         stale_ae,
         "infusions followed 30 days with no adverse event since (an AE export older than the others?)",
+        severity=dg.AssetCheckSeverity.WARN,
+    )
+    yield problems_check(
+        "early_deaths_have_fatal_ae",
+        early_deaths,
+        "deaths within the safety rule's window with no grade-5 adverse event (counted by no stopping rule)",
         severity=dg.AssetCheckSeverity.WARN,
     )
 

@@ -134,41 +134,47 @@ def empty_required_files(
     subjects are enrolled, is refused unless ``drop_info.toml`` lists it in
     ``empty_files`` (a header-only ``followup.csv`` once gave 100 % overall survival
     without a word; a header-only ``apheresis.csv`` would report nobody apheresed). An
-    optional file the drop does not have is not empty: it is absent."""
+    optional file the drop does not have is not empty: it is absent. A file listed in
+    ``empty_files`` that has rows is refused too: the drop contradicts itself (a red
+    team's listed ``adverse_events`` beside its rows, which also silenced the query on a
+    stale AE export)."""
     enrolled = records["enrolment"].height
     rows = []
+
+    def whole_file(record: str, rule: str, subject: str | None = None) -> None:
+        rows.append(
+            {"file": files.get(record) or f"{record}.csv", "row": None, "column": None, "value": None}
+            | {"subject": subject, "rule": rule}
+        )
+
+    for record in declared_empty:
+        if records[record].height:
+            whole_file(
+                record,
+                f"drop_info.toml lists {record} in empty_files, but the file has {records[record].height} row(s): "
+                f"if the rows are this export's, take {record} out of empty_files",
+            )
     for record, schema in SCHEMAS.items():
         absent = not schema.required_file and files.get(record) is None
         if absent or record == "enrolment" or records[record].height or record in declared_empty:
             continue
-        rows.append(
-            {
-                "file": files.get(record) or f"{record}.csv",
-                "row": None,
-                "column": None,
-                "value": None,
-                "subject": None,
-                "rule": f"file has a header but no rows while {enrolled} subject(s) are enrolled; if that is "
-                f'true at this export, say so in drop_info.toml: empty_files = ["{record}"]',
-            }
+        whole_file(
+            record,
+            f"file has a header but no rows while {enrolled} subject(s) are enrolled; if that is "
+            f'true at this export, say so in drop_info.toml: empty_files = ["{record}"]',
         )
     infused = records["infusion"]["subject_id"].unique(maintain_order=True)
     # declared empty, the file present or not: an infusion needs a product, and the rule "an
     # infused subject has no row in the apheresis file" has no row to run on (a red team's drop
     # showed "Leukapheresis 0 (0.0%)" beside "Infused 56 (93.3%)")
     if "apheresis" in declared_empty and records["apheresis"].is_empty() and infused.len():
-        rows.append(
-            {
-                "file": files.get("apheresis") or "apheresis.csv",
-                "row": None,
-                "column": None,
-                "value": None,
-                "subject": infused[0],
-                "rule": f"file has no rows while {infused.len()} subject(s) were infused ({', '.join(infused[:5])}"
-                f"{', ...' if infused.len() > 5 else ''}), though drop_info.toml lists it in empty_files: every "
-                "infused subject has an apheresis; give their rows, or, if apheresis is not collected, leave the "
-                "file out of the drop and out of empty_files",
-            }
+        whole_file(
+            "apheresis",
+            f"file has no rows while {infused.len()} subject(s) were infused ({', '.join(infused[:5])}"
+            f"{', ...' if infused.len() > 5 else ''}), though drop_info.toml lists it in empty_files: every "
+            "infused subject has an apheresis; give their rows, or, if apheresis is not collected, leave the "
+            "file out of the drop and out of empty_files",
+            infused[0],
         )
     return pl.DataFrame(rows, schema=empty_problems().schema) if rows else empty_problems()
 
@@ -553,13 +559,7 @@ def fatal_events_without_death(records: Records) -> pl.DataFrame:
     """A grade-5 (fatal) adverse event needs the subject's DEATH record, on or after
     its onset: a subject alive at later contacts with a fatal AE was accepted
     (fatal TEAEs 6 -> 7 while deaths and OS stayed the same)."""
-    deaths = (
-        records["followup"]
-        .filter(pl.col("event") == "DEATH")
-        .group_by("subject_id")
-        .agg(pl.col("event_date").min().alias("_death"))
-    )
-    fatal = records["adverse_events"].filter(pl.col("grade") == 5).join(deaths, on="subject_id", how="left")
+    fatal = records["adverse_events"].filter(pl.col("grade") == 5).join(_deaths(records), on="subject_id", how="left")
     return _concat(
         [
             _problems(
@@ -673,6 +673,66 @@ RECENT_SUBJECTS = 10
 RECENT_WITHOUT_AE = 4
 
 
+def _first_infusions(records: Records) -> pl.DataFrame:
+    """Each infused subject's first infusion row (date, file and row)."""
+    return (
+        _narrow(records["infusion"], "infusion_date")
+        .sort("infusion_date", "subject_id")
+        .unique("subject_id", keep="first", maintain_order=True)
+    )
+
+
+def _deaths(records: Records) -> pl.DataFrame:
+    """Each subject's first ``DEATH`` date (``_death``)."""
+    return (
+        _scan(records, "followup")
+        .filter(pl.col("event") == "DEATH")
+        .group_by("subject_id")
+        .agg(pl.col("event_date").min().alias("_death"))
+        .collect()
+    )
+
+
+def early_deaths_without_fatal_ae(records: Records, seen_to: dt.date, window_days: int) -> pl.DataFrame:
+    """The deaths by ``seen_to`` on or before day ``window_days`` (the safety rule's window;
+    day 0 the first infusion) and before any HSCT or new therapy, of subjects with no
+    grade-5 adverse event. The safety stopping rule counts such a death as a related
+    grade-5 treatment-emergent AE, or as a death from CRS or ICANS: a death with neither
+    recorded is counted by no rule (a red team's drop in which all 11 infused subjects
+    died on day 0, of infection and "other", read "0 of 10 evaluable, P = 0.0117"). A
+    query, not a refusal: the fatal AE and its relatedness may follow in a later export."""
+    ends = (
+        _scan(records, "followup")
+        .filter(pl.col("event").is_in(["HSCT", "NEW_THERAPY"]))
+        .group_by("subject_id")
+        .agg(pl.col("event_date").min().alias("_ends"))
+        .collect()
+    )
+    fatal = _scan(records, "adverse_events").filter(pl.col("grade") == 5).select("subject_id").unique().collect()
+    infused = _first_infusions(records).select("subject_id", "infusion_date")
+    deaths = _narrow(records["followup"].filter(pl.col("event") == "DEATH"), "event_date", "event")
+    found = (
+        deaths.join(infused, on="subject_id", how="inner")
+        .join(ends, on="subject_id", how="left")
+        .filter(
+            (pl.col("event_date") <= seen_to)
+            & (pl.col("event_date") >= pl.col("infusion_date"))
+            & (pl.col("event_date") <= pl.col("infusion_date") + pl.duration(days=window_days))
+            & (pl.col("_ends").is_null() | (pl.col("event_date") < pl.col("_ends")))
+            & ~pl.col("subject_id").is_in(fatal["subject_id"].implode())
+        )
+        .with_columns((pl.col("event_date") - pl.col("infusion_date")).dt.total_days().alias("_day"))
+    )
+    rule = pl.format(
+        f"a death on day {{}} after the first infusion (within the safety rule's {window_days} days) with no grade-5 "
+        "adverse event: the safety stopping rule counts an early death as a related grade-5 treatment-emergent AE, "
+        "or as a death from CRS or ICANS; any other is counted by no rule until its fatal AE and relatedness are "
+        "recorded",
+        pl.col("_day"),
+    )
+    return _concat([_problems(found, "event_date", pl.col("event_date"), rule)])
+
+
 def adverse_events_current(records: Records, seen_to: dt.date) -> pl.DataFrame:
     """The first infusions of subjects followed ``AE_WINDOW_DAYS`` days by ``seen_to`` (the
     last day the drop shows for the cut) with no adverse event since, when they make the
@@ -684,11 +744,19 @@ def adverse_events_current(records: Records, seen_to: dt.date) -> pl.DataFrame:
     days as free of grade >= 4 CRS, and the safety stopping rule with them. A query, not a
     refusal: the files may be right."""
     onset = _scan(records, "adverse_events").select(pl.col("onset_date").max()).collect().item()
+    # a subject dead before the window's end was not followed through it (a red team's
+    # drop called subjects dead on day 0 "followed 30 days"): early deaths without a fatal
+    # AE are ``early_deaths_without_fatal_ae``'s
+    dead = _deaths(records).filter(pl.col("_death") <= seen_to)
     followed = (
-        _narrow(records["infusion"], "infusion_date")
-        .sort("infusion_date", "subject_id")
-        .unique("subject_id", keep="first", maintain_order=True)
+        _first_infusions(records)
         .filter(pl.col("infusion_date") + pl.duration(days=AE_WINDOW_DAYS) <= seen_to)
+        .join(dead, on="subject_id", how="left")
+        .filter(
+            pl.col("_death").is_null()
+            | (pl.col("_death") >= pl.col("infusion_date") + pl.duration(days=AE_WINDOW_DAYS))
+        )
+        .drop("_death")
     )
     unseen = followed.filter(pl.col("infusion_date") > onset) if onset is not None else followed
     window = f"followed {AE_WINDOW_DAYS} days by {seen_to}"
@@ -795,12 +863,14 @@ def drop_queries(
     latest: pl.DataFrame,
     variants: pl.DataFrame | None = None,
     stale_ae: pl.DataFrame | None = None,
+    early_deaths: pl.DataFrame | None = None,
 ) -> tuple[DropQuery, ...]:
     """The warnings on the whole drop as the report states them (``DropQuery``): files in
     the folder never read, columns outside the contract dropped unread (``dropped``: file
     -> columns), assessments after a withdrawal and an isolated latest date (the
     findings of ``assessments_after_withdrawal`` and ``isolated_latest_date``), AE terms
-    written several ways and an AE export older than the others (``adverse_events_current``)."""
+    written several ways, an AE export older than the others (``adverse_events_current``) and
+    early deaths without a fatal AE (``early_deaths_without_fatal_ae``)."""
     queries = []
     if unread:
         queries.append(DropQuery("known_files", unread_files_finding(unread)))
@@ -821,6 +891,16 @@ def drop_queries(
         queries.append(DropQuery("one_spelling_per_value", spellings_finding(variants)))
     if stale_ae is not None and stale_ae.height:
         queries.append(DropQuery("adverse_events_current", f"{stale_ae['rule'][0]} ({rows_named(stale_ae)})"))
+    if early_deaths is not None and early_deaths.height:
+        queries.append(
+            DropQuery(
+                "early_deaths_have_fatal_ae",
+                f"{early_deaths.height} death(s) within the safety rule's window with no grade-5 adverse event "
+                f"({rows_named(early_deaths)}): the safety stopping rule "
+                "counts an early death as a related grade-5 treatment-emergent AE, or as a death from CRS or "
+                "ICANS; any other is counted by no rule until its fatal AE and relatedness are recorded",
+            )
+        )
     return tuple(queries)
 
 

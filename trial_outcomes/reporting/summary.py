@@ -63,6 +63,15 @@ def stopping_blocks(inp: ReportInputs) -> list[Any]:
                 "alert",
             )
         )
+    if any(q.check == "early_deaths_have_fatal_ae" for q in inp.queries):
+        blocks.append(
+            Paragraph(
+                "Deaths within the safety rule's window have no grade-5 adverse event (a data query below): the "
+                "safety rule counts an early death only as a related grade-5 AE or a death from CRS or ICANS, "
+                "and may be crossed once their fatal AEs are recorded.",
+                "alert",
+            )
+        )
     blocks.append(
         Facts(
             "Stopping rules at this cut",
@@ -285,6 +294,7 @@ QUERY_TITLES = {
     "latest_date_plausible": "a latest date far from every other",
     "one_spelling_per_value": "AE terms or SOCs written more than one way, each counted under one spelling",
     "adverse_events_current": "an AE export that may be older than the others",
+    "early_deaths_have_fatal_ae": "early deaths with no grade-5 adverse event, counted by no stopping rule",
 }
 
 
