@@ -59,7 +59,7 @@ def test_windows_1252_text_is_refused_not_read_as_mojibake(tmp_path):
     _refused(
         path,
         FOLLOWUP,
-        "followup.csv, row 2, column detail, subject BR-001",
+        "followup.csv, row 2, column detail, value 'Décès', subject BR-001",
         "neither UTF-8 nor GB18030",
         "Windows-1252",
     )
@@ -68,12 +68,13 @@ def test_windows_1252_text_is_refused_not_read_as_mojibake(tmp_path):
 def test_bytes_that_are_no_encoding_name_the_cell_and_the_subject(tmp_path):
     """One cp1252 byte (E9, an e with acute) at the end of line 3's detail: neither
     UTF-8 nor GB18030 (E9 0A is no GB18030 pair); the refusal names the line, the
-    column, the bytes and the subject. Before a quote the column is named; after
+    column, the value as Windows-1252 reads it ('Sepsisé', not the bytes '\\xe9\\n')
+    and the subject. Before a quote the column is named; after
     one it is not guessed."""
     path = tmp_path / "followup.csv"
     body = HEADER + "BR-001,2021-01-01,CONTACT,,\nBR-002,2021-02-01,DEATH,Sepsis"
     path.write_bytes(body.encode() + b"\xe9\n")
-    _refused(path, FOLLOWUP, r"followup.csv, row 3, column detail, value '\\xe9\\n', subject BR-002", "neither UTF-8")
+    _refused(path, FOLLOWUP, "followup.csv, row 3, column detail, value 'Sepsisé', subject BR-002", "neither UTF-8")
     path.write_bytes(HEADER.encode() + b'BR-003,2021-02-01,DEATH,"Sepsis, septic shock",OTHER\xe9\n')
     message = _refused(path, FOLLOWUP, "followup.csv, row 2", "subject BR-003", "neither UTF-8")
     assert "column" not in message.split("neither")[0]
@@ -184,6 +185,25 @@ def test_an_optional_file_that_is_not_a_regular_file_is_refused(tmp_path):
     os.symlink(tmp_path / "nowhere.csv", tmp_path / "icans_monitoring.csv")
     with pytest.raises(DataDropError, match="broken symbolic link"):
         find_file(tmp_path, ICANS_MONITORING)
+    (tmp_path / "icans_monitoring.csv").unlink()
+    os.symlink("icans_monitoring.csv", tmp_path / "icans_monitoring.csv")
+    with pytest.raises(DataDropError, match=r"icans_monitoring\.csv: is a symbolic link in a loop"):
+        find_file(tmp_path, ICANS_MONITORING)
+
+
+def test_a_file_linked_to_another_records_file_is_refused(tmp_path):
+    """followup.csv as a link to adverse_events.csv in the same drop: refused, naming the
+    file it reads (a red team's was refused for its columns, which said nothing of the
+    link); a link to a file of its own name elsewhere is read."""
+    (tmp_path / "adverse_events.csv").write_text("subject_id\n")
+    os.symlink("adverse_events.csv", tmp_path / "followup.csv")
+    with pytest.raises(DataDropError, match=r"followup\.csv: is a link to adverse_events\.csv, the file of another"):
+        find_file(tmp_path, FOLLOWUP)
+    (tmp_path / "followup.csv").unlink()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "followup.csv").write_text("subject_id\n")
+    os.symlink(tmp_path / "elsewhere" / "followup.csv", tmp_path / "followup.csv")
+    assert find_file(tmp_path, FOLLOWUP) == tmp_path / "followup.csv"
 
 
 def _problems(text: str, schema=FOLLOWUP) -> list[tuple]:
@@ -202,6 +222,17 @@ def test_identifiers_with_invisible_characters_or_formulas_are_refused():
     found = _problems(HEADER + "BR-001\u200b,2021-01-01,CONTACT,,\n=HYPERLINK(1),2021-01-01,CONTACT,,\n")
     assert [(row, column) for row, column, _, _ in found] == [(2, "subject_id"), (3, "subject_id")]
     assert "invisible" in found[0][3] and "formula" in found[1][3]
+
+
+def test_a_spreadsheet_day_number_in_a_date_column_is_named_as_one():
+    """44197 (an Excel day number: 1899-12-30 + 44197 days = 2021-01-01) and 44197.5 (with
+    noon) where a date is due: named as a spreadsheet's number, not a bare "not a valid
+    date"; 2021 (four digits, a year alone) stays "not a valid date"."""
+    found = _problems(HEADER + "BR-001,44197,CONTACT,,\nBR-001,44197.5,CONTACT,,\nBR-001,2021,CONTACT,,\n")
+    assert [(r, c) for r, c, _, _ in found] == [(2, "event_date"), (3, "event_date"), (4, "event_date")]
+    assert all(rule.startswith("a number where a date is due") for *_, rule in found[:2])
+    assert "44197 is 2021-01-01" in found[0][3]
+    assert found[2][3].startswith("not a valid date")
 
 
 def test_dates_after_today_or_before_1950_are_refused():

@@ -71,6 +71,13 @@ MISSING_RULE = (
     "a missing value written as a word or a dot (R's NA, SAS's ., NULL, N/A): the data contract's "
     'missing value is a blank cell; export missing values blank (R: write.csv(na = ""))'
 )
+#: a spreadsheet's day number where a date is due (a cell not formatted as a date): five
+#: digits, 1927-05-18 to 2173-10-13, perhaps with a time as a fraction
+SERIAL_DAY = r"^[1-9][0-9]{4}(\.[0-9]+)?$"
+SERIAL_RULE = (
+    "a number where a date is due, as a spreadsheet stores a date in a cell not formatted as one (days since "
+    "1899-12-30: 44197 is 2021-01-01); format the cells as dates, or export them as YYYY-MM-DD"
+)
 #: no measurement of the trial is nonzero and smaller than this in size: such a value is a
 #: data error, and SAS transport would store it as 0 (a red team's lab value of 1e-100 passed
 #: the checks and read back 0 from ADLB's XPT)
@@ -166,8 +173,10 @@ def _column_problems(col: Column, latest: dt.date) -> list[tuple[pl.Expr, str]]:
     written_missing = raw.str.to_uppercase().is_in(WRITTEN_MISSING)
     if col.kind == "date":
         zoned = raw.str.contains(ISO_DATETIME_ZONED)
-        checks.append((~blank & typed.is_null() & ~zoned & ~written_missing, _type_rule(col)))
+        serial = raw.str.contains(SERIAL_DAY)
+        checks.append((~blank & typed.is_null() & ~zoned & ~written_missing & ~serial, _type_rule(col)))
         checks.append((zoned, ZONED_RULE))
+        checks.append((serial, SERIAL_RULE))
     elif col.kind not in ("text", "id"):
         checks.append((~blank & typed.is_null() & ~written_missing, _type_rule(col)))
     if col.kind not in ("text", "id"):

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import hashlib
 import io
 import re
@@ -158,11 +159,21 @@ def find_file(data_dir: Path, schema: RecordSchema) -> Path | None:
     for path in present:
         try:
             mode = path.stat().st_mode
-        except OSError:
-            raise _refuse(path.name, "is a link to nothing (broken symbolic link)") from None
+        except OSError as exc:  # a loop was called "a link to nothing" (a red team's)
+            why = {
+                errno.ELOOP: "is a symbolic link in a loop (it leads back to itself)",
+                errno.EACCES: "cannot be read: permission denied on the file or a folder on its way",
+            }.get(exc.errno or 0, "is a link to nothing (broken symbolic link)")
+            raise _refuse(path.name, why) from None
         if not stat.S_ISREG(mode):
             raise _refuse(
                 path.name, "is not a regular file (a folder, a device or a link to one); a drop holds plain files"
+            )
+        other = _another_records_file(data_dir, path)
+        if other:  # a red team's followup.csv linked to adverse_events.csv was refused for its columns
+            raise _refuse(
+                path.name,
+                f"is a link to {other}, the file of another record: each record needs its own file",
             )
     if len(present) > 1:
         names = ", ".join(p.name for p in present)
@@ -174,6 +185,18 @@ def find_file(data_dir: Path, schema: RecordSchema) -> Path | None:
             )
         return None
     return present[0]
+
+
+def _another_records_file(data_dir: Path, path: Path) -> str | None:
+    """The name of the contract file in ``data_dir`` that ``path`` (a link) resolves to,
+    when it is not ``path``'s own name: a record read from another's file."""
+    if not path.is_symlink():
+        return None
+    target = path.resolve()
+    names = {f"{record}.{ext}" for record in SCHEMAS for ext in EXTENSIONS}
+    if target.parent == data_dir.resolve() and target.name in names and target.name != path.name:
+        return target.name
+    return None
 
 
 def empty_raw_frame(schema: RecordSchema) -> pl.DataFrame:
@@ -273,20 +296,43 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
         text = None
     if text is None or text.encode("gb18030") != body:
         line, column, subject = _place(body, first_bad)
-        value = repr(body[first_bad : first_bad + 4])[2:-1]
-        raise _refuse(name, refusal, row=line, column=column, value=value, subject=subject)
+        raise _refuse(
+            name, refusal + _AS_1252, row=line, column=column, value=_as_1252(body, first_bad), subject=subject
+        )
     for offset, char in enumerate(text):
         if ord(char) > 0x7F and not _in_gb2312(char):
-            line, column, subject = _place(body, len(text[:offset].encode("gb18030")))
+            at = len(text[:offset].encode("gb18030"))
+            line, column, subject = _place(body, at)
             raise _refuse(
                 name,
                 refusal + f" (bytes that would decode as the unusual character {char!r} "
-                "look like another encoding, such as Windows-1252)",
+                "look like another encoding, such as Windows-1252)" + _AS_1252,
                 row=line,
                 column=column,
+                value=_as_1252(body, at),
                 subject=subject,
             )
     return text, "gb18030"
+
+
+_AS_1252 = "; the value is shown as Windows-1252 would read it"
+
+
+def _as_1252(body: bytes, offset: int) -> str:
+    """The cell holding the byte at ``offset`` (the line's text around it where a quote
+    comes first) as Windows-1252 reads it: 'Sepsisé', which a data manager finds in the
+    file, not '\\xe9\\n' (a red team's)."""
+    start = body.rfind(b"\n", 0, offset) + 1
+    end = body.find(b"\n", offset)
+    line = body[start : len(body) if end < 0 else end].rstrip(b"\r")
+    at = offset - start
+    if b'"' not in line[:at]:
+        left = line.rfind(b",", 0, at) + 1
+        right = line.find(b",", at)
+        line = line[left : len(line) if right < 0 else right]
+    else:
+        line = line[max(0, at - 20) : at + 20]
+    return line.decode("cp1252", "replace")
 
 
 def _place(body: bytes, offset: int) -> tuple[int, str | None, str | None]:
