@@ -489,16 +489,26 @@ def _infused(*subjects: tuple[str, dt.date]) -> list[dict]:
     return [dict(subject_id=s, ld_start_date=day - dt.timedelta(days=5), infusion_date=day) for s, day in subjects]
 
 
+def _causes(followup: list[dict]) -> pl.DataFrame:
+    """Each death's category as the rows give it (ADSL's ``DTHCAT``; the keyword rule is
+    ``analysis.deaths``' and tested there)."""
+    rows = [(r["subject_id"], r.get("cause_category")) for r in followup if r["event"] == "DEATH"]
+    return pl.DataFrame(rows, schema={"subject_id": pl.String, "DTHCAT": pl.String}, orient="row")
+
+
 def test_an_early_death_without_a_fatal_ae_is_queried():
-    """S1 is infused 2021-01-20 and alive; S2-S6 are infused 2021-03-10 (day 0). S2 dies
-    on day 0 (03-10) and S3 on day 30 (04-09), neither with a grade-5 AE: queried at
-    followup rows 3 and 4, days 0 and 30. S4 dies on day 31 (04-10): outside the window.
-    S5 has an HSCT on 03-20 (row 6) and dies on 03-25 (row 7): after the window closed.
-    S6 dies on day 5 (03-15, row 8) with a grade-5 AE (unrelated or not, assessed): not
-    queried. Seen to 2021-04-08, S3's death is after it: S2 alone. A 31-day window takes
-    S4 in (a plan's own ``window_days``)."""
+    """S1 is infused 2021-01-20 and alive; S2-S9 are infused 2021-03-10 (day 0). S2 dies
+    on day 0 (03-10, cause OTHER) and S3 on day 30 (04-09, INFECTION), neither with a
+    grade-5 AE: queried at followup rows 3 and 4, days 0 and 30. S4 dies on day 31
+    (04-10): outside the window. S5 has an HSCT on 03-20 (row 6) and dies on 03-25 (row
+    7): after the window closed. S6 dies on day 5 (03-15, row 8) with a grade-5 AE
+    (unrelated or not, assessed): not queried. S7 dies of the leukaemia on day 10 (the
+    disease's, no AE), S8 of CRS on day 6 (the rule counts it; a disagreement with the AEs
+    is ``deaths.cause_and_fatal_syndrome_disagree``'s): not queried; S9 on day 12 of an
+    unknown cause: queried (row 11). Seen to 2021-04-08, S3's death is after it: S2 and S9.
+    A 31-day window takes S4 in (a plan's own ``window_days``)."""
     day0 = D(2021, 3, 10)
-    infused = _infused(("S1", D(2021, 1, 20)), *((f"S{i}", day0) for i in range(2, 7)))
+    infused = _infused(("S1", D(2021, 1, 20)), *((f"S{i}", day0) for i in range(2, 10)))
     followup = [
         dict(subject_id="S1", event_date=D(2021, 6, 1), event="CONTACT"),
         dict(subject_id="S2", event_date=day0, event="DEATH", cause_category="OTHER"),
@@ -507,26 +517,36 @@ def test_an_early_death_without_a_fatal_ae_is_queried():
         dict(subject_id="S5", event_date=D(2021, 3, 20), event="HSCT"),
         dict(subject_id="S5", event_date=D(2021, 3, 25), event="DEATH", cause_category="TRANSPLANT"),
         dict(subject_id="S6", event_date=D(2021, 3, 15), event="DEATH", cause_category="INFECTION"),
+        dict(subject_id="S7", event_date=D(2021, 3, 20), event="DEATH", cause_category="LEUKEMIA"),
+        dict(subject_id="S8", event_date=D(2021, 3, 16), event="DEATH", cause_category="CRS"),
+        dict(subject_id="S9", event_date=D(2021, 3, 22), event="DEATH", cause_category="UNKNOWN"),
     ]
+    causes = _causes(followup)
     events = [
         *_records()["adverse_events"].drop("_source_file", "_source_row").to_dicts(),
         dict(subject_id="S6", ae_id="AE6", onset_date=D(2021, 3, 12), grade=5, related=False),
     ]
     records = _records(infusion=infused, followup=followup, adverse_events=events)
-    found = early_deaths_without_fatal_ae(records, D(2021, 4, 30), 30)
+    found = early_deaths_without_fatal_ae(records, D(2021, 4, 30), 30, causes)
     assert found.select("file", "row", "column", "value", "subject").rows() == [
         ("followup.csv", 3, "event_date", "2021-03-10", "S2"),
         ("followup.csv", 4, "event_date", "2021-04-09", "S3"),
+        ("followup.csv", 11, "event_date", "2021-03-22", "S9"),
     ]
-    assert found["rule"][0].startswith("a death on day 0 after the first infusion (within the safety rule's 30 days)")
-    assert found["rule"][1].startswith("a death on day 30 ")
-    assert early_deaths_without_fatal_ae(records, D(2021, 4, 8), 30)["subject"].to_list() == ["S2"]
-    assert early_deaths_without_fatal_ae(records, D(2021, 4, 30), 31)["subject"].to_list() == ["S2", "S3", "S4"]
+    assert found["rule"][0].startswith(
+        "a death on day 0 after the first infusion (within the safety rule's 30 days; cause OTHER) with no grade-5"
+    )
+    assert found["rule"][1].startswith("a death on day 30 ") and "cause UNKNOWN" in found["rule"][2]
+    assert early_deaths_without_fatal_ae(records, D(2021, 4, 8), 30, causes)["subject"].to_list() == ["S2", "S9"]
+    longer = early_deaths_without_fatal_ae(records, D(2021, 4, 30), 31, causes)
+    assert longer["subject"].to_list() == ["S2", "S3", "S4", "S9"]
     (query,) = drop_queries([], {}, found.head(0), found.head(0), found.head(0), found.head(0), found)
     assert query.check == "early_deaths_have_fatal_ae"
-    assert query.finding.startswith("2 death(s) within the safety rule's window with no grade-5 adverse event")
-    assert "followup.csv rows 3 and 4" in query.finding and "S2" not in query.finding
-    assert early_deaths_without_fatal_ae(_records(), D(2021, 6, 1), 30).is_empty()
+    assert query.finding.startswith(
+        "3 death(s) within the safety rule's window, not from the leukaemia, with no grade-5"
+    )
+    assert "followup.csv rows 3, 4 and 11" in query.finding and "S2" not in query.finding
+    assert early_deaths_without_fatal_ae(_records(), D(2021, 6, 1), 30, causes.head(0)).is_empty()
 
 
 def test_subjects_dead_before_day_30_are_not_called_followed_30_days_without_an_ae():
@@ -542,7 +562,8 @@ def test_subjects_dead_before_day_30_are_not_called_followed_30_days_without_an_
     ]
     records = _records(infusion=_infused(("S1", D(2021, 1, 20)), *days), followup=followup)
     assert adverse_events_current(records, D(2021, 4, 30)).is_empty()
-    assert early_deaths_without_fatal_ae(records, D(2021, 4, 30), 30)["row"].to_list() == [3, 4, 5]
+    found = early_deaths_without_fatal_ae(records, D(2021, 4, 30), 30, _causes(followup))
+    assert found["row"].to_list() == [3, 4, 5] and "cause not recorded" in found["rule"][0]
     alive = _records(infusion=_infused(("S1", D(2021, 1, 20)), *days))
     assert adverse_events_current(alive, D(2021, 4, 30))["subject"].to_list() == ["S2", "S3", "S4"]
 

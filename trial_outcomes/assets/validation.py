@@ -9,6 +9,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.cut import records_at_cut
+from trial_outcomes.analysis.deaths import death_details
 from trial_outcomes.analysis.terms import counted_spellings
 from trial_outcomes.assets.metadata import problems_check, problems_text
 from trial_outcomes.assets.shared import DROP_FINGERPRINT_TAG, TRIGGER_TAG, Run, code_version, cut_asset
@@ -106,8 +107,8 @@ RULES: dict[str, tuple[Rule, str]] = {
             asset=DROP_KEY,
             blocking=False,
             description="Each death within the safety rule's window after the first infusion (before any HSCT or "
-            "new therapy) has a grade-5 adverse event: the safety stopping rule counts an early death only as a "
-            "related grade-5 treatment-emergent AE or a death from CRS or ICANS",
+            "new therapy), not from the leukaemia, CRS or ICANS, has a grade-5 adverse event: the safety stopping "
+            "rule counts an early death only as a related grade-5 treatment-emergent AE or a death from CRS or ICANS",
         ),
     ],
 )
@@ -191,7 +192,9 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         if "adverse_events" not in info.empty_files
         else validation.empty_problems()
     )
-    early_deaths = validation.early_deaths_without_fatal_ae(records, seen_to, settings.plan.safety.window_days)
+    early_deaths = validation.early_deaths_without_fatal_ae(
+        records, seen_to, settings.plan.safety.window_days, death_details(records).select("subject_id", "DTHCAT")
+    )
     drop = TrialDrop(
         records=records,
         cut=settings.cut,

@@ -693,14 +693,24 @@ def _deaths(records: Records) -> pl.DataFrame:
     )
 
 
-def early_deaths_without_fatal_ae(records: Records, seen_to: dt.date, window_days: int) -> pl.DataFrame:
+#: the death categories an early death without a grade-5 AE is not queried for: the safety
+#: rule counts a death from CRS or ICANS as such, and a death from the leukaemia is the
+#: disease's (no AE: disease progression is not an adverse event)
+NOT_QUERIED_CAUSES = ("LEUKEMIA", "CRS", "ICANS")
+
+
+def early_deaths_without_fatal_ae(
+    records: Records, seen_to: dt.date, window_days: int, causes: pl.DataFrame
+) -> pl.DataFrame:
     """The deaths by ``seen_to`` on or before day ``window_days`` (the safety rule's window;
     day 0 the first infusion) and before any HSCT or new therapy, of subjects with no
-    grade-5 adverse event. The safety stopping rule counts such a death as a related
-    grade-5 treatment-emergent AE, or as a death from CRS or ICANS: a death with neither
-    recorded is counted by no rule (a red team's drop in which all 11 infused subjects
-    died on day 0, of infection and "other", read "0 of 10 evaluable, P = 0.0117"). A
-    query, not a refusal: the fatal AE and its relatedness may follow in a later export."""
+    grade-5 adverse event, whose cause (``causes``: ``subject_id`` and ``DTHCAT``, as ADSL
+    categorises it) is not in ``NOT_QUERIED_CAUSES``. The safety stopping rule counts an
+    early death as a related grade-5 treatment-emergent AE, or as a death from CRS or
+    ICANS: any other death with no grade-5 AE is counted by no rule, its relatedness
+    unrecorded (a red team's drop in which all 11 infused subjects died on day 0, of
+    "other" causes, read "0 of 10 evaluable, P = 0.0117"). A query, not a refusal: the
+    fatal AE and its relatedness may follow in a later export."""
     ends = (
         _scan(records, "followup")
         .filter(pl.col("event").is_in(["HSCT", "NEW_THERAPY"]))
@@ -721,14 +731,17 @@ def early_deaths_without_fatal_ae(records: Records, seen_to: dt.date, window_day
             & (pl.col("_ends").is_null() | (pl.col("event_date") < pl.col("_ends")))
             & ~pl.col("subject_id").is_in(fatal["subject_id"].implode())
         )
+        .join(causes.select("subject_id", pl.col("DTHCAT").alias("_cause")), on="subject_id", how="left")
+        .filter(~(pl.col("_cause").is_in(NOT_QUERIED_CAUSES).fill_null(False)))
         .with_columns((pl.col("event_date") - pl.col("infusion_date")).dt.total_days().alias("_day"))
     )
     rule = pl.format(
-        f"a death on day {{}} after the first infusion (within the safety rule's {window_days} days) with no grade-5 "
-        "adverse event: the safety stopping rule counts an early death as a related grade-5 treatment-emergent AE, "
-        "or as a death from CRS or ICANS; any other is counted by no rule until its fatal AE and relatedness are "
-        "recorded",
+        f"a death on day {{}} after the first infusion (within the safety rule's {window_days} days; cause {{}}) with "
+        "no grade-5 adverse event: the safety stopping rule counts an early death as a related grade-5 "
+        "treatment-emergent AE, or as a death from CRS or ICANS; any other is counted by no rule until its fatal AE "
+        "and relatedness are recorded",
         pl.col("_day"),
+        pl.col("_cause").fill_null("not recorded"),
     )
     return _concat([_problems(found, "event_date", pl.col("event_date"), rule)])
 
@@ -895,8 +908,8 @@ def drop_queries(
         queries.append(
             DropQuery(
                 "early_deaths_have_fatal_ae",
-                f"{early_deaths.height} death(s) within the safety rule's window with no grade-5 adverse event "
-                f"({rows_named(early_deaths)}): the safety stopping rule "
+                f"{early_deaths.height} death(s) within the safety rule's window, not from the leukaemia, with no "
+                f"grade-5 adverse event ({rows_named(early_deaths)}): the safety stopping rule "
                 "counts an early death as a related grade-5 treatment-emergent AE, or as a death from CRS or "
                 "ICANS; any other is counted by no rule until its fatal AE and relatedness are recorded",
             )
