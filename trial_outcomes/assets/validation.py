@@ -257,7 +257,8 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
     yield problems_check(
         "early_deaths_have_fatal_ae",
         early_deaths,
-        "deaths within the safety rule's window with no grade-5 adverse event (counted by no stopping rule)",
+        "deaths within the safety rule's window, not from the leukaemia, CRS or ICANS, with no grade-5 adverse "
+        "event (counted by no stopping rule)",
         severity=dg.AssetCheckSeverity.WARN,
     )
 
