@@ -17,15 +17,19 @@ from trial_outcomes.analysis.flags import yn_flag
 from trial_outcomes.analysis.frames import require, scan
 from trial_outcomes.analysis.timeline import study_day
 
+#: the leukaemia by a name of its own: "ALL" in capitals only ("refractory to all
+#: vasopressors" read as B-ALL, a red team's), a malignancy but not a "malignant arrhythmia"
+_LEUKAEMIA = r"(?:leuka?emi\w*|(?-i:B?-?ALL)\b|lymphoblastic|malignancy|blasts?\b)"
 #: the disease, as a cause's text names it beside "refractory" or "progression"
-_DISEASE = r"(?:disease|leuka?emi\w*|B?-?ALL\b|lymphoblastic|malignan\w*|blasts?\b)"
+_DISEASE = rf"(?:disease|{_LEUKAEMIA})"
 #: "refractory" and "progression" are the disease's only when they qualify it ("refractory
 #: disease", "disease progression", "progression of leukaemia") or stand alone ("Progression",
 #: "Primary refractory"): "refractory hypotension" and "progressive multifocal
 #: leukoencephalopathy" (a viral infection) are not leukaemia (a red team's two deaths in
-#: remission counted as relapses in CIR)
+#: remission counted as relapses in CIR). A word between them only before the leukaemia's
+#: own name ("refractory pre-B ALL"): "progressive lung disease" is another disease
 _DISEASE_COURSE = (
-    rf"\b(?:refractory|progressive|progressing)\s+(?:\w+\s+)?{_DISEASE}"
+    rf"\b(?:refractory|progressive|progressing)\s+(?:{_DISEASE}|[\w-]+\s+{_LEUKAEMIA})"
     rf"|\b{_DISEASE}\s+(?:progression|progressed|progressing|progressive|refractory)"
     rf"|\bprogression\s+of\s+(?:the\s+)?(?:underlying\s+)?{_DISEASE}"
     r"|^\W*(?:primary\s+)?(?:refractory|progression|progressed|progressive)\W*$"

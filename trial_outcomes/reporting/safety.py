@@ -418,7 +418,7 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
         method="Day from infusion (empty if never infused).",
     )
     tables = [by_group, summary, listed]
-    queries = died.filter(pl.col("DTHCAT") == "UNKNOWN").sort("USUBJID")
+    queries = died.filter((pl.col("DTHCAT") == "UNKNOWN") | coded_against_text()).sort("USUBJID")
     if queries.height:
         tables.append(
             listing(
@@ -431,7 +431,7 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
                     ),
                     unknown_cause_query().alias("QUERY"),
                 ),
-                "Data queries: deaths whose cause is unknown",
+                "Data queries: deaths whose cause is unknown, or coded against its text",
                 {
                     "USUBJID": "Subject",
                     "DTHDT": "Date",
@@ -439,11 +439,13 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
                     "QUERY": "Query",
                     "DTHCGR1": "Counted as",
                 },
-                population="Deaths with cause category UNKNOWN, coded so in the drop or left so by the keyword rule.",
+                population="Deaths with cause category UNKNOWN, coded so in the drop or left so by the keyword "
+                "rule, and deaths whose coded category is not the one their text names.",
                 source="adsl.parquet (DTHCAUS, DTHCAT, DTHCATSR)",
                 method="A cause text is classified only when it names one category and negates none "
-                "(endpoints.md); a coded cause_category is taken as coded. Please code, or correct, "
-                "cause_category on these DEATH rows.",
+                "(endpoints.md); a coded cause_category is taken as coded, in every table and the safety "
+                "stopping rule (a death coded LEUKEMIA is not a CRS death, whatever its text). Please code, or "
+                "correct, cause_category on these DEATH rows.",
             )
         )
     disagree = cause_and_fatal_syndrome_disagree(died.select("USUBJID", "DTHDT", "DTHCAUS", "DTHCAT"), inp.adae)
@@ -474,18 +476,37 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
     return tables
 
 
-def unknown_cause_query() -> pl.Expr:
-    """What a data manager is asked of an UNKNOWN cause of death: a category coded
-    UNKNOWN whose text the keyword rule would classify ("Refractory leukemia" coded
-    UNKNOWN: counted outside leukaemia, and as NRM in a subject in remission) says what
-    the text reads; otherwise why the text classifies nothing."""
+def coded_against_text() -> pl.Expr:
+    """A coded cause whose text the keyword rule reads as another category: UNKNOWN coded
+    beside a text that names one, or one category coded beside a text naming another (a
+    red team's "Cytokine release syndrome" coded LEUKEMIA: outside the safety rule, with
+    no word but the listing's). A text naming nothing (OTHER) does not disagree with a
+    category."""
     text_reads = cause_category_from_text(pl.col("DTHCAUS"))
-    readable = pl.concat_str(
-        pl.lit("coded UNKNOWN, but the text reads "),
+    coded = pl.col("DTHCAT")
+    return (
+        (pl.col("DTHCATSR") == REPORTED)
+        & text_reads.is_not_null()
+        & (text_reads != "UNKNOWN")
+        & (text_reads != coded)
+        & ((text_reads != "OTHER") | (coded == "UNKNOWN"))
+    ).fill_null(False)
+
+
+def unknown_cause_query() -> pl.Expr:
+    """What a data manager is asked of a cause of death that is UNKNOWN or coded against
+    its text: a category coded UNKNOWN whose text the keyword rule would classify
+    ("Refractory leukemia" coded UNKNOWN: counted outside leukaemia, and as NRM in a
+    subject in remission), or coded as one category beside a text naming another, says
+    what was coded and what the text reads; otherwise why the text classifies nothing."""
+    text_reads = cause_category_from_text(pl.col("DTHCAUS"))
+    readable = pl.format(
+        "coded {}, but the text reads {}",
+        pl.col("DTHCAT"),
         text_reads.replace_strict(labels.CAUSES, default=text_reads),
     )
     return (
-        pl.when((pl.col("DTHCATSR") == REPORTED) & text_reads.is_not_null() & (text_reads != "UNKNOWN"))
+        pl.when(coded_against_text())
         .then(readable)
         .when(pl.col("DTHCATSR") == REPORTED)
         .then(pl.lit("coded UNKNOWN"))
