@@ -489,11 +489,14 @@ def _infused(*subjects: tuple[str, dt.date]) -> list[dict]:
     return [dict(subject_id=s, ld_start_date=day - dt.timedelta(days=5), infusion_date=day) for s, day in subjects]
 
 
-def _causes(followup: list[dict]) -> pl.DataFrame:
-    """Each death's category as the rows give it (ADSL's ``DTHCAT``; the keyword rule is
-    ``analysis.deaths``' and tested there)."""
-    rows = [(r["subject_id"], r.get("cause_category")) for r in followup if r["event"] == "DEATH"]
-    return pl.DataFrame(rows, schema={"subject_id": pl.String, "DTHCAT": pl.String}, orient="row")
+def _causes(followup: list[dict], text: dict[str, str] | None = None) -> pl.DataFrame:
+    """Each death's category as the rows give it (ADSL's ``DTHCAT``) and what its text
+    reads (``TEXTCAT``, given by subject; the keyword rule is ``analysis.deaths``' and
+    tested there)."""
+    deaths = [r for r in followup if r["event"] == "DEATH"]
+    rows = [(r["subject_id"], r.get("cause_category"), (text or {}).get(r["subject_id"])) for r in deaths]
+    schema = {"subject_id": pl.String, "DTHCAT": pl.String, "TEXTCAT": pl.String}
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def test_an_early_death_without_a_fatal_ae_is_queried():
@@ -534,7 +537,8 @@ def test_an_early_death_without_a_fatal_ae_is_queried():
         ("followup.csv", 11, "event_date", "2021-03-22", "S9"),
     ]
     assert found["rule"][0].startswith(
-        "a death on day 0 after the first infusion (within the safety rule's 30 days; cause OTHER) with no grade-5"
+        "a death on day 0 after the first infusion (within the safety rule's 30 days; cause OTHER) with no "
+        "treatment-emergent grade-5"
     )
     assert found["rule"][1].startswith("a death on day 30 ") and "cause UNKNOWN" in found["rule"][2]
     assert early_deaths_without_fatal_ae(records, D(2021, 4, 8), 30, causes)["subject"].to_list() == ["S2", "S9"]
@@ -543,29 +547,90 @@ def test_an_early_death_without_a_fatal_ae_is_queried():
     (query,) = drop_queries([], {}, found.head(0), found.head(0), found.head(0), found.head(0), found)
     assert query.check == "early_deaths_have_fatal_ae"
     assert query.finding.startswith(
-        "3 death(s) within the safety rule's window, not from the leukaemia, with no grade-5"
+        "3 death(s) within the safety rule's window, not from the leukaemia, CRS or ICANS, with no treatment-emergent"
     )
     assert "followup.csv rows 3, 4 and 11" in query.finding and "S2" not in query.finding
     assert early_deaths_without_fatal_ae(_records(), D(2021, 6, 1), 30, causes.head(0)).is_empty()
 
 
+def test_a_grade_5_ae_before_lymphodepletion_or_a_cause_its_text_contradicts_does_not_hide_an_early_death():
+    """S2 (infused 2021-03-10, lymphodepleted from 03-05) has a related grade-5 sepsis
+    from 03-03, before lymphodepletion: not treatment-emergent, never counted by the rule,
+    so its death on day 5 (followup row 2) is queried (a red team's hid it). S3, the same AE from
+    03-05 (the lymphodepletion's first day): treatment-emergent, not queried. S4 dies on
+    day 6, coded LEUKEMIA, its text reading CRS (a red team's "Cytokine release
+    syndrome" coded LEUKEMIA): queried (row 4), saying both; S5 coded LEUKEMIA, its text
+    reading leukaemia, and S6 coded LEUKEMIA with a text naming nothing: not queried."""
+    day0 = D(2021, 3, 10)
+    infused = _infused(*((f"S{i}", day0) for i in range(2, 7)))
+    followup = [dict(subject_id=f"S{i}", event_date=day0 + dt.timedelta(days=i + 3), event="DEATH") for i in (2, 3)]
+    followup += [
+        dict(subject_id=f"S{i}", event_date=day0 + dt.timedelta(days=6), event="DEATH", cause_category="LEUKEMIA")
+        for i in (4, 5, 6)
+    ]
+    followup[0]["cause_category"] = followup[1]["cause_category"] = "INFECTION"
+    sepsis = dict(term="Sepsis", grade=5, related=True, serious=True)
+    events = [
+        dict(subject_id="S2", ae_id="AE2", onset_date=D(2021, 3, 3), **sepsis),
+        dict(subject_id="S3", ae_id="AE3", onset_date=D(2021, 3, 5), **sepsis),
+    ]
+    records = _records(enrolment=[], infusion=infused, followup=followup, adverse_events=events)
+    causes = _causes(followup, {"S4": "CRS", "S5": "LEUKEMIA", "S6": "OTHER"})
+    found = early_deaths_without_fatal_ae(records, D(2021, 4, 30), 30, causes)
+    assert found.select("row", "subject").rows() == [(2, "S2"), (4, "S4")]
+    assert "day 5 after the first infusion (within the safety rule's 30 days; cause INFECTION)" in found["rule"][0]
+    assert "cause LEUKEMIA, though its text reads CRS)" in found["rule"][1]
+
+
 def test_subjects_dead_before_day_30_are_not_called_followed_30_days_without_an_ae():
     """S1's AE has onset 2021-01-22; S2, S3 and S4, infused 2021-03-01, 03-10 and 03-20
-    after it, die on the day of their infusion with no AE. By 2021-04-30 they are no
-    longer "followed 30 days with no adverse event" (a red team's drop said so of
-    subjects dead on day 0): the stale-export query is silent, and each is the early-death
-    query's (followup rows 3-5). Alive, the three made the query (the test above)."""
+    after it, die on the day of their infusion with no AE. By 2021-04-30 they are not
+    "followed 30 days" (a red team's drop said so of subjects dead on day 0), but infused
+    after the export's latest onset and dead with no AE since, they are still evidence of
+    an old export (a red team's two early deaths among four silenced it): queried, saying
+    "or dead by then"; each is also the early-death query's (followup rows 3-5)."""
     days = (("S2", D(2021, 3, 1)), ("S3", D(2021, 3, 10)), ("S4", D(2021, 3, 20)))
     followup = [
         dict(subject_id="S1", event_date=D(2021, 6, 1), event="CONTACT"),
         *(dict(subject_id=s, event_date=day, event="DEATH") for s, day in days),
     ]
     records = _records(infusion=_infused(("S1", D(2021, 1, 20)), *days), followup=followup)
-    assert adverse_events_current(records, D(2021, 4, 30)).is_empty()
+    stale = adverse_events_current(records, D(2021, 4, 30))
+    assert stale["subject"].to_list() == ["S2", "S3", "S4"]
+    assert (
+        "3 subjects infused after it and followed 30 days by 2021-04-30, or dead by then, have no" in stale["rule"][0]
+    )
     found = early_deaths_without_fatal_ae(records, D(2021, 4, 30), 30, _causes(followup))
     assert found["row"].to_list() == [3, 4, 5] and "cause not recorded" in found["rule"][0]
     alive = _records(infusion=_infused(("S1", D(2021, 1, 20)), *days))
     assert adverse_events_current(alive, D(2021, 4, 30))["subject"].to_list() == ["S2", "S3", "S4"]
+
+
+def _every_five_days() -> tuple[list[dict], list[dict]]:
+    """Twelve subjects S01-S12 infused every 5 days from 2021-01-01, each with an AE two
+    days after its infusion."""
+    infused, events = [], []
+    for i in range(1, 13):
+        day = D(2021, 1, 1) + dt.timedelta(days=5 * (i - 1))
+        infused.append(dict(subject_id=f"S{i:02d}", ld_start_date=day - dt.timedelta(days=5), infusion_date=day))
+        on = day + dt.timedelta(days=2)
+        events.append(dict(subject_id=f"S{i:02d}", ae_id=f"AE{i}", onset_date=on, resolution_date=on))
+    return infused, events
+
+
+def test_an_early_death_is_not_among_the_most_recently_infused_followed_30_days():
+    """Twelve subjects infused every 5 days from 2021-01-01 (S11 on 02-20), each with an
+    AE two days later but S08-S11. S11 dies on day 6 (02-26): not followed 30 days, so
+    the 10 most recently infused and followed are S02-S10 and S12, of whom S08-S10 have no
+    AE: 3 of 10, not queried (S11 is the early-death query's). Alive, S11 is among S03-S12
+    and makes 4 of 10: queried."""
+    infused, events = _every_five_days()
+    kept = [e for e in events if e["subject_id"] not in {"S08", "S09", "S10", "S11"}]
+    died = [dict(subject_id="S11", event_date=D(2021, 2, 26), event="DEATH")]
+    records = _records(enrolment=[], infusion=infused, followup=died, adverse_events=kept)
+    assert adverse_events_current(records, D(2021, 4, 30)).is_empty()
+    alive = _records(enrolment=[], infusion=infused, adverse_events=kept)
+    assert adverse_events_current(alive, D(2021, 4, 30))["subject"].to_list() == ["S08", "S09", "S10", "S11"]
 
 
 def test_one_late_ae_row_does_not_hide_an_old_ae_export():
@@ -576,12 +641,7 @@ def test_one_late_ae_row_does_not_hide_an_old_ae_export():
     S03-S12, and 5 of them (S07-S11) have no AE in their first 30 days: 5 >= 4, queried
     at their infusion rows 8-12 (a red team's single late row silenced the query). With
     S07 and S08's AEs exported, 3 of 10: not queried."""
-    infused, events = [], []
-    for i in range(1, 13):
-        day = D(2021, 1, 1) + dt.timedelta(days=5 * (i - 1))
-        infused.append(dict(subject_id=f"S{i:02d}", ld_start_date=day - dt.timedelta(days=5), infusion_date=day))
-        on = day + dt.timedelta(days=2)
-        events.append(dict(subject_id=f"S{i:02d}", ae_id=f"AE{i}", onset_date=on, resolution_date=on))
+    infused, events = _every_five_days()
     old = [e for e in events if e["subject_id"] not in {"S07", "S08", "S09", "S10", "S11"}]
     found = adverse_events_current(_records(infusion=infused, adverse_events=old), D(2021, 4, 30))
     assert found.select("row", "subject").rows() == [(r, f"S{r - 1:02d}") for r in range(8, 13)]

@@ -231,7 +231,9 @@ def test_a_possibly_stale_ae_export_is_said_beside_the_stopping_rules():
     assert style == "alert" and "the safety rule counts only the events it holds" in said
     early = (DropQuery("early_deaths_have_fatal_ae", "2 death(s) within the safety rule's window ..."),)
     (_, (said, style)) = texts(early)
-    assert style == "alert" and said.startswith("Deaths within the safety rule's window have no grade-5 adverse")
+    assert style == "alert" and said.startswith(
+        "Deaths within the safety rule's window have no treatment-emergent grade-5"
+    )
     assert len(texts(stale + early)) == 3
 
 

@@ -9,7 +9,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.cut import records_at_cut
-from trial_outcomes.analysis.deaths import death_details
+from trial_outcomes.analysis.deaths import cause_category_from_text, death_details
 from trial_outcomes.analysis.terms import counted_spellings
 from trial_outcomes.assets.metadata import problems_check, problems_text
 from trial_outcomes.assets.shared import DROP_FINGERPRINT_TAG, TRIGGER_TAG, Run, code_version, cut_asset
@@ -107,8 +107,9 @@ RULES: dict[str, tuple[Rule, str]] = {
             asset=DROP_KEY,
             blocking=False,
             description="Each death within the safety rule's window after the first infusion (before any HSCT or "
-            "new therapy), not from the leukaemia, CRS or ICANS, has a grade-5 adverse event: the safety stopping "
-            "rule counts an early death only as a related grade-5 treatment-emergent AE or a death from CRS or ICANS",
+            "new therapy), not from the leukaemia, CRS or ICANS, has a treatment-emergent grade-5 adverse event: the "
+            "safety stopping rule counts an early death only as a related grade-5 treatment-emergent AE or a death "
+            "from CRS or ICANS",
         ),
     ],
 )
@@ -193,7 +194,12 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         else validation.empty_problems()
     )
     early_deaths = validation.early_deaths_without_fatal_ae(
-        records, seen_to, settings.plan.safety.window_days, death_details(records).select("subject_id", "DTHCAT")
+        records,
+        seen_to,
+        settings.plan.safety.window_days,
+        death_details(records).select(
+            "subject_id", "DTHCAT", cause_category_from_text(pl.col("DTHCAUS")).alias("TEXTCAT")
+        ),
     )
     drop = TrialDrop(
         records=records,
@@ -251,14 +257,14 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
     yield problems_check(
         "adverse_events_current",
         stale_ae,
-        "infusions followed 30 days with no adverse event since (an AE export older than the others?)",
+        "infusions followed 30 days, or dead, with no adverse event since (an AE export older than the others?)",
         severity=dg.AssetCheckSeverity.WARN,
     )
     yield problems_check(
         "early_deaths_have_fatal_ae",
         early_deaths,
-        "deaths within the safety rule's window, not from the leukaemia, CRS or ICANS, with no grade-5 adverse "
-        "event (counted by no stopping rule)",
+        "deaths within the safety rule's window, not from the leukaemia, CRS or ICANS, with no treatment-emergent "
+        "grade-5 adverse event (counted by no stopping rule)",
         severity=dg.AssetCheckSeverity.WARN,
     )
 

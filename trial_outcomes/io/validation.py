@@ -693,19 +693,16 @@ def _deaths(records: Records) -> pl.DataFrame:
     )
 
 
-#: the death categories an early death without a grade-5 AE is not queried for: the safety
-#: rule counts a death from CRS or ICANS as such, and a death from the leukaemia is the
-#: disease's (no AE: disease progression is not an adverse event)
-NOT_QUERIED_CAUSES = ("LEUKEMIA", "CRS", "ICANS")
-
-
 def early_deaths_without_fatal_ae(
     records: Records, seen_to: dt.date, window_days: int, causes: pl.DataFrame
 ) -> pl.DataFrame:
     """The deaths by ``seen_to`` on or before day ``window_days`` (the safety rule's window;
     day 0 the first infusion) and before any HSCT or new therapy, of subjects with no
-    grade-5 adverse event, whose cause (``causes``: ``subject_id`` and ``DTHCAT``, as ADSL
-    categorises it) is not in ``NOT_QUERIED_CAUSES``. The safety stopping rule counts an
+    treatment-emergent grade-5 adverse event (on or after lymphodepletion), whose cause
+    (``causes``: ``subject_id``, ``DTHCAT`` as ADSL categorises it, and ``TEXTCAT``, what
+    the keyword rule reads in the cause's text) is not CRS or ICANS (the rule counts
+    those) nor the leukaemia (disease progression is not an adverse event) unless its
+    text reads another cause. The safety stopping rule counts an
     early death as a related grade-5 treatment-emergent AE, or as a death from CRS or
     ICANS: any other death with no grade-5 AE is counted by no rule, its relatedness
     unrecorded (a red team's drop in which all 11 infused subjects died on day 0, of
@@ -718,9 +715,28 @@ def early_deaths_without_fatal_ae(
         .agg(pl.col("event_date").min().alias("_ends"))
         .collect()
     )
-    fatal = _scan(records, "adverse_events").filter(pl.col("grade") == 5).select("subject_id").unique().collect()
+    # a grade-5 AE before lymphodepletion is not treatment-emergent, and the rule never counts
+    # it, related or not (a red team's related sepsis 2 days before lymphodepletion hid the death)
+    lymphodepleted = (
+        _scan(records, "infusion").group_by("subject_id").agg(pl.col("ld_start_date").min().alias("_ld")).collect()
+    )
+    fatal = (
+        _scan(records, "adverse_events")
+        .filter(pl.col("grade") == 5)
+        .join(lymphodepleted.lazy(), on="subject_id", how="inner")
+        .filter(pl.col("onset_date") >= pl.col("_ld"))
+        .select("subject_id")
+        .unique()
+        .collect()
+    )
     infused = _first_infusions(records).select("subject_id", "infusion_date")
     deaths = _narrow(records["followup"].filter(pl.col("event") == "DEATH"), "event_date", "event")
+    # a death from the leukaemia is not queried unless its text reads another cause (a red
+    # team's "Cytokine release syndrome" coded LEUKEMIA); one from CRS or ICANS is counted
+    cause, text = pl.col("_cause"), pl.col("_text")
+    not_queried = cause.is_in(["CRS", "ICANS"]) | (
+        (cause == "LEUKEMIA") & (text.is_null() | text.is_in(["LEUKEMIA", "OTHER", "UNKNOWN"]))
+    )
     found = (
         deaths.join(infused, on="subject_id", how="inner")
         .join(ends, on="subject_id", how="left")
@@ -731,17 +747,28 @@ def early_deaths_without_fatal_ae(
             & (pl.col("_ends").is_null() | (pl.col("event_date") < pl.col("_ends")))
             & ~pl.col("subject_id").is_in(fatal["subject_id"].implode())
         )
-        .join(causes.select("subject_id", pl.col("DTHCAT").alias("_cause")), on="subject_id", how="left")
-        .filter(~(pl.col("_cause").is_in(NOT_QUERIED_CAUSES).fill_null(False)))
+        .join(
+            causes.select("subject_id", pl.col("DTHCAT").alias("_cause"), pl.col("TEXTCAT").alias("_text")),
+            on="subject_id",
+            how="left",
+        )
+        .filter(~not_queried.fill_null(False))
         .with_columns((pl.col("event_date") - pl.col("infusion_date")).dt.total_days().alias("_day"))
+    )
+    said = (
+        pl.when(cause.is_null())
+        .then(pl.lit("not recorded"))
+        .when(text.is_not_null() & (text != cause) & ~text.is_in(["OTHER", "UNKNOWN"]))
+        .then(pl.format("{}, though its text reads {}", cause, text))
+        .otherwise(cause)
     )
     rule = pl.format(
         f"a death on day {{}} after the first infusion (within the safety rule's {window_days} days; cause {{}}) with "
-        "no grade-5 adverse event: the safety stopping rule counts an early death as a related grade-5 "
-        "treatment-emergent AE, or as a death from CRS or ICANS; any other is counted by no rule until its fatal AE "
-        "and relatedness are recorded",
+        "no treatment-emergent grade-5 adverse event: the safety stopping rule counts an early death as a related "
+        "grade-5 treatment-emergent AE, or as a death from CRS or ICANS; any other is counted by no rule until its "
+        "fatal AE and relatedness are recorded",
         pl.col("_day"),
-        pl.col("_cause").fill_null("not recorded"),
+        said,
     )
     return _concat([_problems(found, "event_date", pl.col("event_date"), rule)])
 
@@ -758,8 +785,7 @@ def adverse_events_current(records: Records, seen_to: dt.date) -> pl.DataFrame:
     refusal: the files may be right."""
     onset = _scan(records, "adverse_events").select(pl.col("onset_date").max()).collect().item()
     # a subject dead before the window's end was not followed through it (a red team's
-    # drop called subjects dead on day 0 "followed 30 days"): early deaths without a fatal
-    # AE are ``early_deaths_without_fatal_ae``'s
+    # drop called subjects dead on day 0 "followed 30 days"): not among the most recent
     dead = _deaths(records).filter(pl.col("_death") <= seen_to)
     followed = (
         _first_infusions(records)
@@ -771,7 +797,16 @@ def adverse_events_current(records: Records, seen_to: dt.date) -> pl.DataFrame:
         )
         .drop("_death")
     )
-    unseen = followed.filter(pl.col("infusion_date") > onset) if onset is not None else followed
+    # infused after the latest onset and dead by the cut, before day 30 or not: evidence too (a
+    # red team's two early deaths among four such subjects silenced the query)
+    died_early = (
+        _first_infusions(records)
+        .join(dead, on="subject_id", how="inner")
+        .filter(pl.col("_death") < pl.col("infusion_date") + pl.duration(days=AE_WINDOW_DAYS))
+        .drop("_death")
+    )
+    both = pl.concat([followed, died_early]).sort("infusion_date", "subject_id")
+    unseen = both.filter(pl.col("infusion_date") > onset) if onset is not None else both
     window = f"followed {AE_WINDOW_DAYS} days by {seen_to}"
     tail = (
         ", which CAR-T recipients nearly always have; if the AE export is older than the others, the AE tables and "
@@ -779,7 +814,10 @@ def adverse_events_current(records: Records, seen_to: dt.date) -> pl.DataFrame:
     )
     if unseen.height >= STALE_AE_SUBJECTS:
         latest = f"the adverse-event export's latest onset is {onset}" if onset else "the adverse-event export is empty"
-        rule = f"{latest}: {unseen.height} subjects infused after it and {window} have no adverse event since{tail}"
+        rule = (
+            f"{latest}: {unseen.height} subjects infused after it and {window}, or dead by then, have no adverse event "
+            f"since{tail}"
+        )
         return _concat([_problems(unseen, "infusion_date", pl.col("infusion_date"), rule)])
     recent = followed.tail(RECENT_SUBJECTS)
     with_ae = (
@@ -908,8 +946,9 @@ def drop_queries(
         queries.append(
             DropQuery(
                 "early_deaths_have_fatal_ae",
-                f"{early_deaths.height} death(s) within the safety rule's window, not from the leukaemia, with no "
-                f"grade-5 adverse event ({rows_named(early_deaths)}): the safety stopping rule "
+                f"{early_deaths.height} death(s) within the safety rule's window, not from the leukaemia, CRS or "
+                f"ICANS, with no treatment-emergent grade-5 adverse event ({rows_named(early_deaths)}): the safety "
+                "stopping rule "
                 "counts an early death as a related grade-5 treatment-emergent AE, or as a death from CRS or "
                 "ICANS; any other is counted by no rule until its fatal AE and relatedness are recorded",
             )

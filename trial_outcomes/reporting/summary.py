@@ -66,7 +66,8 @@ def stopping_blocks(inp: ReportInputs) -> list[Any]:
     if any(q.check == "early_deaths_have_fatal_ae" for q in inp.queries):
         blocks.append(
             Paragraph(
-                "Deaths within the safety rule's window have no grade-5 adverse event (a data query below): the "
+                "Deaths within the safety rule's window have no treatment-emergent grade-5 adverse event (a data "
+                "query below): the "
                 "safety rule counts an early death only as a related grade-5 AE or a death from CRS or ICANS, "
                 "and may be crossed once their fatal AEs are recorded.",
                 "alert",
@@ -294,7 +295,8 @@ QUERY_TITLES = {
     "latest_date_plausible": "a latest date far from every other",
     "one_spelling_per_value": "AE terms or SOCs written more than one way, each counted under one spelling",
     "adverse_events_current": "an AE export that may be older than the others",
-    "early_deaths_have_fatal_ae": "early deaths with no grade-5 adverse event, counted by no stopping rule",
+    "early_deaths_have_fatal_ae": "early deaths with no treatment-emergent grade-5 adverse event, counted by no "
+    "stopping rule",
 }
 
 
