@@ -702,12 +702,12 @@ def early_deaths_without_fatal_ae(
     (``causes``: ``subject_id``, ``DTHCAT`` as ADSL categorises it, and ``TEXTCAT``, what
     the keyword rule reads in the cause's text) is not CRS or ICANS (the rule counts
     those) nor the leukaemia (disease progression is not an adverse event) unless its
-    text reads another cause. The safety stopping rule counts an
-    early death as a related grade-5 treatment-emergent AE, or as a death from CRS or
-    ICANS: any other death with no grade-5 AE is counted by no rule, its relatedness
-    unrecorded (a red team's drop in which all 11 infused subjects died on day 0, of
-    "other" causes, read "0 of 10 evaluable, P = 0.0117"). A query, not a refusal: the
-    fatal AE and its relatedness may follow in a later export."""
+    text reads another cause. The safety stopping rule counts an early death as a related
+    grade-5 treatment-emergent AE, or as a death from CRS or ICANS: any other death with
+    no such AE is counted by no rule, its relatedness unrecorded (a red team's drop in
+    which all 11 infused subjects died on day 0, of "other" causes, read "0 of 10
+    evaluable, P = 0.0117"). A query, not a refusal: the fatal AE and its relatedness may
+    follow in a later export."""
     ends = (
         _scan(records, "followup")
         .filter(pl.col("event").is_in(["HSCT", "NEW_THERAPY"]))
@@ -948,9 +948,8 @@ def drop_queries(
                 "early_deaths_have_fatal_ae",
                 f"{early_deaths.height} death(s) within the safety rule's window, not from the leukaemia, CRS or "
                 f"ICANS, with no treatment-emergent grade-5 adverse event ({rows_named(early_deaths)}): the safety "
-                "stopping rule "
-                "counts an early death as a related grade-5 treatment-emergent AE, or as a death from CRS or "
-                "ICANS; any other is counted by no rule until its fatal AE and relatedness are recorded",
+                "stopping rule counts an early death as a related grade-5 treatment-emergent AE, or as a death from "
+                "CRS or ICANS; any other is counted by no rule until its fatal AE and relatedness are recorded",
             )
         )
     return tuple(queries)
