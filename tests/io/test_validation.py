@@ -618,17 +618,21 @@ def _every_five_days() -> tuple[list[dict], list[dict]]:
     return infused, events
 
 
-def test_an_early_death_is_not_among_the_most_recently_infused_followed_30_days():
+def test_an_early_death_is_among_the_most_recently_infused_said_as_dead():
     """Twelve subjects infused every 5 days from 2021-01-01 (S11 on 02-20), each with an
-    AE two days later but S08-S11. S11 dies on day 6 (02-26): not followed 30 days, so
-    the 10 most recently infused and followed are S02-S10 and S12, of whom S08-S10 have no
-    AE: 3 of 10, not queried (S11 is the early-death query's). Alive, S11 is among S03-S12
-    and makes 4 of 10: queried."""
+    AE two days later but S08-S11. S11 dies on day 6 (02-26): not followed 30 days, but
+    dead with no AE, it stays among the 10 most recent (S03-S12; a second red team's
+    early deaths hid an old export), and S08-S11 make 4 of 10: queried, "or dead by then".
+    Alive, the same 4 of 10."""
     infused, events = _every_five_days()
     kept = [e for e in events if e["subject_id"] not in {"S08", "S09", "S10", "S11"}]
     died = [dict(subject_id="S11", event_date=D(2021, 2, 26), event="DEATH")]
     records = _records(enrolment=[], infusion=infused, followup=died, adverse_events=kept)
-    assert adverse_events_current(records, D(2021, 4, 30)).is_empty()
+    found = adverse_events_current(records, D(2021, 4, 30))
+    assert found["subject"].to_list() == ["S08", "S09", "S10", "S11"]
+    assert found["rule"][0].startswith(
+        "4 of the 10 subjects most recently infused and followed 30 days by 2021-04-30, or"
+    )
     alive = _records(enrolment=[], infusion=infused, adverse_events=kept)
     assert adverse_events_current(alive, D(2021, 4, 30))["subject"].to_list() == ["S08", "S09", "S10", "S11"]
 

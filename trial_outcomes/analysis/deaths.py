@@ -17,26 +17,29 @@ from trial_outcomes.analysis.flags import yn_flag
 from trial_outcomes.analysis.frames import require, scan
 from trial_outcomes.analysis.timeline import study_day
 
+#: ALL named as the leukaemia: with its lineage (B-ALL, T-ALL, pre-B ALL, Ph+ ALL), in capitals
+_ALL_NAMED = r"\b(?-i:(?:B|T|pre-B|Ph\+?)[ -]?ALL)\b"
 #: the leukaemia by a name of its own: "ALL" in capitals only ("refractory to all
 #: vasopressors" read as B-ALL, a red team's), a malignancy but not a "malignant arrhythmia"
-_LEUKAEMIA = r"(?:leuka?emi\w*|(?-i:B?-?ALL)\b|lymphoblastic|malignancy|blasts?\b)"
+_LEUKAEMIA = rf"(?:leuka?emi\w*|{_ALL_NAMED}|\b(?-i:ALL)\b|lymphoblastic|malignancy|blasts?\b)"
 #: the disease, as a cause's text names it beside "refractory" or "progression"
 _DISEASE = rf"(?:disease|{_LEUKAEMIA})"
 #: "refractory" and "progression" are the disease's only when they qualify it ("refractory
 #: disease", "disease progression", "progression of leukaemia") or stand alone ("Progression",
 #: "Primary refractory"): "refractory hypotension" and "progressive multifocal
 #: leukoencephalopathy" (a viral infection) are not leukaemia (a red team's two deaths in
-#: remission counted as relapses in CIR). A word between them only before the leukaemia's
-#: own name ("refractory pre-B ALL"): "progressive lung disease" is another disease
+#: remission counted as relapses in CIR). A word between them only before the leukaemia
+#: named unmistakably ("refractory CD19+ B-ALL"): "progressive lung disease" is another disease,
+#: "REFRACTORY TO ALL VASOPRESSORS" no leukaemia, "progressive secondary malignancy" not this one
 _DISEASE_COURSE = (
-    rf"\b(?:refractory|progressive|progressing)\s+(?:{_DISEASE}|[\w-]+\s+{_LEUKAEMIA})"
+    rf"\b(?:refractory|progressive|progressing)\s+(?:{_DISEASE}|[\w+/()-]+\s+(?:leuka?emi\w*|{_ALL_NAMED}|lymphoblastic))"
     rf"|\b{_DISEASE}\s+(?:progression|progressed|progressing|progressive|refractory)"
     rf"|\bprogression\s+of\s+(?:the\s+)?(?:underlying\s+)?{_DISEASE}"
     r"|^\W*(?:primary\s+)?(?:refractory|progression|progressed|progressive)\W*$"
 )
 #: keyword rules: the categories a cause's text names (matching ignores case)
 CAUSE_KEYWORDS: tuple[tuple[str, str], ...] = (
-    ("LEUKEMIA", rf"leuka?emi|\brelaps|{_DISEASE_COURSE}"),
+    ("LEUKEMIA", rf"leuka?emi|\brelaps|{_ALL_NAMED}|{_DISEASE_COURSE}"),
     ("CRS", r"cytokine release|\bCRS\b"),
     ("ICANS", r"neurotox|\bICANS\b|cerebral o?edema"),
     ("TRANSPLANT", r"transplant|\bGVHD\b|graft.versus|\bHSCT\b|veno-?occlusive"),

@@ -785,7 +785,7 @@ def adverse_events_current(records: Records, seen_to: dt.date) -> pl.DataFrame:
     refusal: the files may be right."""
     onset = _scan(records, "adverse_events").select(pl.col("onset_date").max()).collect().item()
     # a subject dead before the window's end was not followed through it (a red team's
-    # drop called subjects dead on day 0 "followed 30 days"): not among the most recent
+    # drop called subjects dead on day 0 "followed 30 days"): said as dead
     dead = _deaths(records).filter(pl.col("_death") <= seen_to)
     followed = (
         _first_infusions(records)
@@ -819,7 +819,9 @@ def adverse_events_current(records: Records, seen_to: dt.date) -> pl.DataFrame:
             f"since{tail}"
         )
         return _concat([_problems(unseen, "infusion_date", pl.col("infusion_date"), rule)])
-    recent = followed.tail(RECENT_SUBJECTS)
+    # the dead before day 30 among the most recent too (a red team's three early deaths and one
+    # late row hid an old export); their window is to their death
+    recent = both.tail(RECENT_SUBJECTS)
     with_ae = (
         _scan(records, "adverse_events")
         .select("subject_id", "onset_date")
@@ -836,8 +838,8 @@ def adverse_events_current(records: Records, seen_to: dt.date) -> pl.DataFrame:
     if without.height < RECENT_WITHOUT_AE:
         return empty_problems()
     rule = (
-        f"{without.height} of the {recent.height} subjects most recently infused and {window} have no adverse event "
-        f"in their first {AE_WINDOW_DAYS} days{tail} (a site's export too)"
+        f"{without.height} of the {recent.height} subjects most recently infused and {window}, or dead by then, have "
+        f"no adverse event in their first {AE_WINDOW_DAYS} days{tail} (a site's export too)"
     )
     return _concat([_problems(without, "infusion_date", pl.col("infusion_date"), rule)])
 
