@@ -21,7 +21,8 @@ from trial_outcomes.analysis.timeline import study_day
 _ALL_NAMED = r"\b(?-i:(?:B|T|pre-B|Ph\+?)[ -]?ALL)\b"
 #: the leukaemia by a name of its own: "ALL" in capitals only ("refractory to all
 #: vasopressors" read as B-ALL, a red team's), a malignancy but not a "malignant arrhythmia"
-_LEUKAEMIA = rf"(?:leuka?emi\w*|{_ALL_NAMED}|\b(?-i:ALL)\b|lymphoblastic|malignancy|blasts?\b)"
+_LEUKAEMIA_NAMED = rf"(?:leuka?emi\w*|{_ALL_NAMED}|lymphoblastic)"
+_LEUKAEMIA = rf"(?:{_LEUKAEMIA_NAMED}|\b(?-i:ALL)\b|malignancy|blasts?\b)"
 #: the disease, as a cause's text names it beside "refractory" or "progression"
 _DISEASE = rf"(?:disease|{_LEUKAEMIA})"
 #: "refractory" and "progression" are the disease's only when they qualify it ("refractory
@@ -32,7 +33,7 @@ _DISEASE = rf"(?:disease|{_LEUKAEMIA})"
 #: named unmistakably ("refractory CD19+ B-ALL"): "progressive lung disease" is another disease,
 #: "REFRACTORY TO ALL VASOPRESSORS" no leukaemia, "progressive secondary malignancy" not this one
 _DISEASE_COURSE = (
-    rf"\b(?:refractory|progressive|progressing)\s+(?:{_DISEASE}|[\w+/()-]+\s+(?:leuka?emi\w*|{_ALL_NAMED}|lymphoblastic))"
+    rf"\b(?:refractory|progressive|progressing)\s+(?:{_DISEASE}|[\w+/()-]+\s+{_LEUKAEMIA_NAMED})"
     rf"|\b{_DISEASE}\s+(?:progression|progressed|progressing|progressive|refractory)"
     rf"|\bprogression\s+of\s+(?:the\s+)?(?:underlying\s+)?{_DISEASE}"
     r"|^\W*(?:primary\s+)?(?:refractory|progression|progressed|progressive)\W*$"

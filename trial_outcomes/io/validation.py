@@ -787,9 +787,9 @@ def adverse_events_current(records: Records, seen_to: dt.date) -> pl.DataFrame:
     # a subject dead before the window's end was not followed through it (a red team's
     # drop called subjects dead on day 0 "followed 30 days"): said as dead
     dead = _deaths(records).filter(pl.col("_death") <= seen_to)
+    first = _first_infusions(records)
     followed = (
-        _first_infusions(records)
-        .filter(pl.col("infusion_date") + pl.duration(days=AE_WINDOW_DAYS) <= seen_to)
+        first.filter(pl.col("infusion_date") + pl.duration(days=AE_WINDOW_DAYS) <= seen_to)
         .join(dead, on="subject_id", how="left")
         .filter(
             pl.col("_death").is_null()
@@ -800,8 +800,7 @@ def adverse_events_current(records: Records, seen_to: dt.date) -> pl.DataFrame:
     # infused after the latest onset and dead by the cut, before day 30 or not: evidence too (a
     # red team's two early deaths among four such subjects silenced the query)
     died_early = (
-        _first_infusions(records)
-        .join(dead, on="subject_id", how="inner")
+        first.join(dead, on="subject_id", how="inner")
         .filter(pl.col("_death") < pl.col("infusion_date") + pl.duration(days=AE_WINDOW_DAYS))
         .drop("_death")
     )
