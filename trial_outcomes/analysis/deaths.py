@@ -17,8 +17,25 @@ from trial_outcomes.analysis.flags import yn_flag
 from trial_outcomes.analysis.frames import require, scan
 from trial_outcomes.analysis.timeline import study_day
 
-#: ALL named as the leukaemia: with its lineage (B-ALL, T-ALL, pre-B ALL, Ph+ ALL), in capitals
-_ALL_NAMED = r"\b(?-i:(?:B|T|pre-B|Ph\+?)[ -]?ALL)\b"
+#: ALL named as the leukaemia: with its lineage (B-ALL, T-ALL, pre-B ALL, Ph+ ALL), or after
+#: its immunophenotype or subtype ("CD19-/CD22- ALL", "B-cell precursor ALL", "Ph-like ALL"),
+#: the ALL in capitals
+_ALL_QUALIFIER = (
+    r"(?:B[- ]cell\s+precursor|(?:pre-?)?B[- ]precursor|precursor[- ]B(?:[- ]cell)?|Ph[- ]like"
+    r"|KMT2A\S*|MLL\S*|infant|(?:CD\d+[+-]*/?)+)"
+)
+_ALL_NAMED = rf"\b(?:(?-i:(?:B|T|pre-B|Ph\+?)[ -]?ALL)|{_ALL_QUALIFIER}\s+(?-i:ALL))\b"
+#: ALL in capitals standing as the cause, the phrase ending with it: the whole text ("ALL",
+#: "ALL, refractory") or after "due to", "from", "of" ("Death due to ALL"); never after
+#: "refractory to" ("MULTI-ORGAN FAILURE, REFRACTORY TO ALL")
+_ALL_AS_CAUSE = r"(?:^\W*|\b(?:due\s+to|from|of)\s+)(?-i:ALL)\s*(?:$|[,;.:()/])"
+#: a relapse is the leukaemia's unless another disease follows the word: "Relapse", "relapsed
+#: disease", "relapse in the CNS", "CD19-negative relapse" are; "Relapsed HLH" is not (a red team's)
+_RELAPSE = (
+    r"\brelaps\w*(?:\s*(?:$|[,;.:()/-])|\s+(?:(?:of|in|with|after|following|post|at|on|and|or|before"
+    r"|during|while|disease|CNS|marrow|isolated)\b|\d|leuka?emi|malignan|blast|refractor|progressi|CD\d"
+    r"|(?-i:ALL)\b))"
+)
 #: the leukaemia by a name of its own: "ALL" in capitals only ("refractory to all
 #: vasopressors" read as B-ALL, a red team's), a malignancy but not a "malignant arrhythmia"
 _LEUKAEMIA_NAMED = rf"(?:leuka?emi\w*|{_ALL_NAMED}|lymphoblastic)"
@@ -40,11 +57,15 @@ _DISEASE_COURSE = (
 )
 #: keyword rules: the categories a cause's text names (matching ignores case)
 CAUSE_KEYWORDS: tuple[tuple[str, str], ...] = (
-    ("LEUKEMIA", rf"leuka?emi|\brelaps|{_ALL_NAMED}|{_DISEASE_COURSE}"),
+    ("LEUKEMIA", rf"leuka?emi|{_RELAPSE}|{_ALL_NAMED}|{_ALL_AS_CAUSE}|{_DISEASE_COURSE}"),
     ("CRS", r"cytokine release|\bCRS\b"),
     ("ICANS", r"neurotox|\bICANS\b|cerebral o?edema"),
     ("TRANSPLANT", r"transplant|\bGVHD\b|graft.versus|\bHSCT\b|veno-?occlusive"),
-    ("INFECTION", r"infect|sepsis|septic|pneumonia|bacter|fung|viral|virus|aspergill|candid"),
+    (
+        "INFECTION",
+        r"infect|sepsis|septic|pneumonia|bacter|fung|viral|virus|aspergill|candid|mycos|mycotic|mucor"
+        r"|mou?ld\b|\bCMV\b|\bEBV\b|\bPJP\b|pneumocystis|COVID|SARS-CoV",
+    ),
 )
 #: a negation of the disease: "no relapse", "without evidence of leukaemia",
 #: "leukaemia-free", "in (continuing) remission", "non-relapse", "MRD-negative"
