@@ -4,6 +4,7 @@ without being counted (the CRS and ICANS table)."""
 
 from __future__ import annotations
 
+from datetime import date
 from types import SimpleNamespace
 
 import polars as pl
@@ -150,6 +151,50 @@ def test_a_relapse_in_the_window_is_its_own_best_response_row():
     assert rows["Not evaluable (NE: no assessment in days 21-42)"].startswith("1 (33.3")
 
 
+_NO_DEATHS = pl.DataFrame(
+    schema={"USUBJID": pl.String, "DTHDT": pl.Date, "DTHCAUS": pl.String, "DTHCAT": pl.String, "DTHCATSR": pl.String}
+)
+_NO_FATAL_AE = pl.DataFrame(
+    schema={"USUBJID": pl.String, "AETOXGR": pl.Int64, "CRSFL": pl.String, "ICANSFL": pl.String}
+)
+
+
+def test_page_1_counts_the_queries_on_causes_of_death():
+    """Three deaths, causes coded (``DTHCATSR`` reported): S1 "Cytokine release syndrome"
+    coded LEUKEMIA (the text reads CRS: coded against its text); S2 "Refractory leukemia"
+    coded LEUKEMIA (agrees: no query); S3 "Multi-organ failure" coded CRS with no grade-5
+    CRS AE (S3's only AE is grade 3: cause and fatal event disagree). Page 1 says 2 open,
+    one death each, stated under "Deaths"; with a drop query beside them, 3 open, under
+    both sections. No death and no drop query: no line (until 2026-12-04 page 1 counted
+    only the drop's queries, "none" beside two open queries on causes of death)."""
+    from trial_outcomes.analysis.deaths import REPORTED
+    from trial_outcomes.io.records import DropQuery
+    from trial_outcomes.reporting.summary import data_queries_headline
+
+    adsl = pl.DataFrame(
+        {
+            "USUBJID": ["S1", "S2", "S3", "S4"],
+            "DTHDT": [date(2021, 3, 1), date(2021, 4, 1), date(2021, 5, 1), None],
+            "DTHCAUS": ["Cytokine release syndrome", "Refractory leukemia", "Multi-organ failure", None],
+            "DTHCAT": ["LEUKEMIA", "LEUKEMIA", "CRS", None],
+            "DTHCATSR": [REPORTED, REPORTED, REPORTED, None],
+        }
+    )
+    adae = pl.DataFrame({"USUBJID": ["S3"], "AETOXGR": [3], "CRSFL": ["Y"], "ICANSFL": ["N"]})
+    [(label, text, style)] = data_queries_headline(SimpleNamespace(queries=(), adsl=adsl, adae=adae))  # type: ignore[arg-type]
+    assert (label, style) == ("Data queries on this drop", "alert")
+    assert text == (
+        "2 open, none blocking: 1 death(s) whose cause is unknown or coded against its text; 1 death(s) whose "
+        "cause and a fatal CRS or ICANS event disagree. The numbers use the drop as exported; each query is stated "
+        'under "Deaths" (the causes of death).'
+    )
+    files = (DropQuery("known_files", "1 file(s) in the drop folder outside the data contract, never read: x.csv"),)
+    [(_, text, _)] = data_queries_headline(SimpleNamespace(queries=files, adsl=adsl, adae=adae))  # type: ignore[arg-type]
+    assert text.startswith("3 open, none blocking: files in the drop folder never read; 1 death(s) whose cause")
+    assert text.endswith('stated under "About this report" and "Deaths" (the causes of death).')
+    assert data_queries_headline(SimpleNamespace(queries=(), adsl=_NO_DEATHS, adae=_NO_FATAL_AE)) == []  # type: ignore[arg-type]
+
+
 def test_the_drop_queries_are_on_page_1_and_stated_under_about():
     """Two queries, one a file never read: page 1 says 2 open and names both kinds once;
     the About table has a row per query with its finding as the validation said it."""
@@ -160,8 +205,8 @@ def test_the_drop_queries_are_on_page_1_and_stated_under_about():
         DropQuery("known_files", "1 file(s) in the drop folder outside the data contract, never read: x.csv"),
         DropQuery("known_columns", "enrolment.csv: 1 column(s) outside the data contract, dropped unread: note"),
     )
-    inp = SimpleNamespace(queries=queries)
-    label, text, style = data_queries_headline(inp)  # type: ignore[arg-type]
+    inp = SimpleNamespace(queries=queries, adsl=_NO_DEATHS, adae=_NO_FATAL_AE)
+    [(label, text, style)] = data_queries_headline(inp)  # type: ignore[arg-type]
     assert (label, style) == ("Data queries on this drop", "alert")
     assert text.startswith(
         "2 open, none blocking: files in the drop folder never read; columns outside the data contract dropped unread."
@@ -174,7 +219,9 @@ def test_the_drop_queries_are_on_page_1_and_stated_under_about():
     assert "counted once" not in text and "counted once" not in (table.method or "")
     # a term spelt several ways is counted once: page 1 and the table say that the numbers do
     spelt = (DropQuery("one_spelling_per_value", "2 AE row(s) whose term or SOC is another spelling ..."),)
-    _, text, _ = data_queries_headline(SimpleNamespace(queries=spelt))  # type: ignore[arg-type]
+    [(_, text, _)] = data_queries_headline(
+        SimpleNamespace(queries=spelt, adsl=_NO_DEATHS, adae=_NO_FATAL_AE)  # type: ignore[arg-type]
+    )
     assert text.startswith(
         "1 open, none blocking: AE terms or SOCs written more than one way, each counted under one spelling. "
         "The numbers use the drop as exported, except that an AE term or SOC written several ways is counted "

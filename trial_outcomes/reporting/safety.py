@@ -418,7 +418,7 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
         method="Day from infusion (empty if never infused).",
     )
     tables = [by_group, summary, listed]
-    queries = died.filter((pl.col("DTHCAT") == "UNKNOWN") | coded_against_text()).sort("USUBJID")
+    queries, disagree = death_queries(inp)
     if queries.height:
         tables.append(
             listing(
@@ -448,7 +448,6 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
                 "correct, cause_category on these DEATH rows.",
             )
         )
-    disagree = cause_and_fatal_syndrome_disagree(died.select("USUBJID", "DTHDT", "DTHCAUS", "DTHCAT"), inp.adae)
     if disagree.height:
         tables.append(
             listing(
@@ -474,6 +473,31 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
             )
         )
     return tables
+
+
+def death_queries(inp: ReportInputs) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The Deaths section's two data queries, each a frame of ADSL rows by subject: the
+    deaths whose cause is UNKNOWN or coded against its text (``coded_against_text``),
+    and the deaths whose cause and a fatal CRS or ICANS event disagree
+    (``cause_and_fatal_syndrome_disagree``, with ``QUERY``). Page 1 counts both."""
+    died = inp.adsl.filter(pl.col("DTHDT").is_not_null())
+    unknown = died.filter((pl.col("DTHCAT") == "UNKNOWN") | coded_against_text()).sort("USUBJID")
+    disagree = cause_and_fatal_syndrome_disagree(died.select("USUBJID", "DTHDT", "DTHCAUS", "DTHCAT"), inp.adae)
+    return unknown, disagree
+
+
+def death_query_titles(inp: ReportInputs) -> list[str]:
+    """Page 1's names for the Deaths section's data queries that are open, each with
+    its number of deaths."""
+    unknown, disagree = death_queries(inp)
+    return [
+        f"{frame.height} death(s) {title}"
+        for frame, title in (
+            (unknown, "whose cause is unknown or coded against its text"),
+            (disagree, "whose cause and a fatal CRS or ICANS event disagree"),
+        )
+        if frame.height
+    ]
 
 
 def coded_against_text() -> pl.Expr:

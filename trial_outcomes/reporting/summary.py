@@ -21,7 +21,7 @@ from trial_outcomes.formatting import (
 )
 from trial_outcomes.reporting.content import Facts, Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.inputs import ReportInputs
-from trial_outcomes.reporting.safety import lookalike_headline
+from trial_outcomes.reporting.safety import death_query_titles, lookalike_headline
 
 #: an endpoint whose population is empty at the cut (before the first infusion or remission)
 NO_SUBJECTS = "no subjects in its population at the cut"
@@ -164,7 +164,7 @@ def executive_summary(inp: ReportInputs) -> Section:
     items: list[tuple[str, str, str]] = [
         ("Data cut", data_cut_text(inp), "alert" if inp.days_after_latest_record else "normal"),
         ("Data drop", f"SHA-256 {inp.drop_sha256[:16]}... ({len(inp.drop_files)} files)", "normal"),
-        *([data_queries_headline(inp)] if inp.queries else []),
+        *data_queries_headline(inp),
     ]
     if inp.qc_finding:
         style = {"agree": "ok", "disagree": "alert", "failed": "alert"}.get(inp.qc_status or "", "normal")
@@ -310,17 +310,26 @@ def _first_capital(title: str) -> str:
     return title[:1].upper() + title[1:]
 
 
-def data_queries_headline(inp: ReportInputs) -> tuple[str, str, str]:
-    """Page 1's line for the warnings on the whole drop: a board reads the numbers
-    knowing the drop had them (the run's checks and the CLI say them too)."""
-    named = dict.fromkeys(QUERY_TITLES.get(q.check, q.check) for q in inp.queries)
-    return (
-        "Data queries on this drop",
-        f"{len(inp.queries)} open, none blocking: {'; '.join(named)}. The numbers use the drop as exported"
-        + (SPELLINGS_NOTE if any(q.check == "one_spelling_per_value" for q in inp.queries) else "")
-        + '; each query is stated under "About this report".',
-        "alert",
-    )
+def data_queries_headline(inp: ReportInputs) -> list[tuple[str, str, str]]:
+    """Page 1's line for the data queries, if any: the warnings on the whole drop (the
+    run's checks and the CLI say them too), and the Deaths section's queries on a cause
+    of death (until 2026-12-04 page 1 did not count those). A board reads the numbers
+    knowing the drop had them."""
+    named = list(dict.fromkeys(QUERY_TITLES.get(q.check, q.check) for q in inp.queries))
+    deaths = death_query_titles(inp)
+    if not named and not deaths:
+        return []
+    where = (['"About this report"'] if named else []) + (['"Deaths" (the causes of death)'] if deaths else [])
+    return [
+        (
+            "Data queries on this drop",
+            f"{len(inp.queries) + len(deaths)} open, none blocking: {'; '.join(named + deaths)}. The numbers use "
+            "the drop as exported"
+            + (SPELLINGS_NOTE if any(q.check == "one_spelling_per_value" for q in inp.queries) else "")
+            + f"; each query is stated under {' and '.join(where)}.",
+            "alert",
+        )
+    ]
 
 
 def data_queries_table(inp: ReportInputs) -> Table:
