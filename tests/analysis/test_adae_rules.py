@@ -43,7 +43,7 @@ def test_treatment_emergent_window_closes_at_hsct():
     )
     flags = {r["AEDECOD"]: (r["TRTEMFL"], r["TRTEMRSN"]) for r in adae_rows(d)}
     assert flags["Pneumonia"] == ("Y", None)
-    assert flags["Graft versus host disease"] == ("N", "On or after the first Consolidative HSCT")
+    assert flags["Graft versus host disease"] == ("N", "On or after the first consolidative HSCT")
     assert flags["Nausea"][0] == "N"
 
 
@@ -60,7 +60,10 @@ def test_treatment_emergent_window_closes_at_new_therapy():
         .ae("S1", CRS, 40, 3, resolved=43)
         .derive()
     )
-    assert [r["TRTEMFL"] for r in adae_rows(d)] == ["Y", "N"]
+    assert [(r["TRTEMFL"], r["TRTEMRSN"]) for r in adae_rows(d)] == [
+        ("Y", None),
+        ("N", "On or after the first new anti-leukemia therapy"),
+    ]
     assert adsl_row(d)["CRSGR"] == 1
 
 

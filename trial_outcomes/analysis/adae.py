@@ -26,14 +26,22 @@ def treatment_emergent(onset: pl.Expr, ld_start: pl.Expr, window_end: pl.Expr) -
 
 
 def not_emergent_reason(onset: pl.Expr) -> pl.Expr:
-    """``TRTEMRSN``: why an AE is not treatment-emergent (null when it is)."""
+    """``TRTEMRSN``: why an AE is not treatment-emergent (null when it is): "On or after
+    the first consolidative HSCT", the therapy's name in lower case mid-sentence unless it
+    begins with an acronym (until 2026-12-04 "the first Consolidative HSCT")."""
+    therapy = pl.col("ATTRENRS")
+    mid_sentence = (
+        pl.when(therapy.str.contains(r"^[A-Z][a-z]"))
+        .then(pl.concat_str(therapy.str.slice(0, 1).str.to_lowercase(), therapy.str.slice(1)))
+        .otherwise(therapy)
+    )
     return (
         pl.when(pl.col("LDSTDT").is_null())
         .then(pl.lit("Subject not infused"))
         .when(onset < pl.col("LDSTDT"))
         .then(pl.lit("Before lymphodepletion"))
         .when(pl.col("ATTRENDT").is_not_null() & (onset >= pl.col("ATTRENDT")))
-        .then(pl.concat_str(pl.lit("On or after the first "), pl.col("ATTRENRS")))
+        .then(pl.concat_str(pl.lit("On or after the first "), mid_sentence))
     )
 
 
