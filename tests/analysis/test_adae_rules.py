@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.builders import Trial, adae_rows, adsl_row
+from tests.builders import Trial, adae_rows, adsl_row, day
 from tests.helpers import examples
 from trial_outcomes.analysis.ae_tables import ae_soc_summary, ae_summary
 from trial_outcomes.analysis.crs import astct_daily_grade, crs_treated_subjects, derived_grade, grade_discrepancies
@@ -163,8 +163,10 @@ def test_soc_as_coded_or_not_coded():
 
 def _grade(temp: float, hypotension: str = "NONE", oxygen: str = "NONE") -> int:
     records = Trial().enrol("S1").infuse("S1").crs("S1", 3, temp, hypotension, oxygen).records()
-    untreated = pl.DataFrame({"subject_id": []}, schema={"subject_id": pl.String})
-    return int(astct_daily_grade(records["crs_monitoring"], untreated)["ASTCT_GRADE"][0])
+    return int(astct_daily_grade(records["crs_monitoring"], _UNTREATED)["ASTCT_GRADE"][0])
+
+
+_UNTREATED = pl.DataFrame(schema={"subject_id": pl.String, "onset_date": pl.Date, "resolution_date": pl.Date})
 
 
 @pytest.mark.parametrize(
@@ -187,13 +189,41 @@ def test_astct_grade_boundaries(temp, hypotension, oxygen, grade):
 
 
 def test_fever_masked_by_tocilizumab_still_counts():
-    """Day 3: 39.0 C; day 4: 37.2 C on one vasopressor after tocilizumab: grade 3
-    (fever masked); untreated, day 4 would be no CRS (grade 0)."""
+    """Day 3: 39.0 C; day 4: 37.2 C on one vasopressor after tocilizumab for a CRS from
+    day 3, ongoing: grade 3 (fever masked); untreated, day 4 would be no CRS (grade 0)."""
     records = Trial().enrol("S1").infuse("S1").crs("S1", 3, 39.0).crs("S1", 4, 37.2, "ONE_VASOPRESSOR").records()
     mon = records["crs_monitoring"]
-    treated = pl.DataFrame({"subject_id": ["S1"]})
+    treated = pl.DataFrame(
+        {"subject_id": ["S1"], "onset_date": [day(3)], "resolution_date": [None]}, schema=_UNTREATED.schema
+    )
     assert astct_daily_grade(mon, treated)["ASTCT_GRADE"].to_list() == [1, 3]
-    assert astct_daily_grade(mon, treated.clear())["ASTCT_GRADE"].to_list() == [1, 0]
+    assert astct_daily_grade(mon, _UNTREATED)["ASTCT_GRADE"].to_list() == [1, 0]
+
+
+def test_fever_is_masked_only_within_the_treated_crs_episode():
+    """S1: CRS on days 2-6 treated with tocilizumab, 39.0 C with fluids on day 2 (grade
+    2); on day 5, 37.4 C on one vasopressor (inside the episode: masked fever, grade 3);
+    on day 25, septic shock, 37.8 C on several vasopressors (after the CRS resolved: not
+    CRS, grade 0). Derived grade 3, adjudicated max(2 reported, 3) = 3; until 2026-12-04
+    the masking never ended, and day 25 made it 4. S2: the same days with the CRS still
+    ongoing at the cut (no resolution date): day 25 is still masked, grade 4, the
+    cautious side while the episode is open. S3: two treated episodes, days 2-4 and
+    20-30, the same days: day 5 is between them (grade 0), day 25 inside the second
+    (grade 4)."""
+    t = Trial()
+    for sid, resolved in (("S1", 6), ("S2", None), ("S3", 4)):
+        t.enrol(sid).infuse(sid).ae(sid, CRS, 2, 2, resolved=resolved, toci=True)
+        t.crs(sid, 2, 39.0, "FLUIDS").crs(sid, 5, 37.4, "ONE_VASOPRESSOR").crs(sid, 25, 37.8, "MULTI_VASOPRESSOR")
+    t.ae("S3", CRS, 20, 2, resolved=30, toci=True)
+    d = t.derive(cut_day=60)
+    daily = d.crs.daily.sort("subject_id", "obs_date")
+    assert daily.group_by("subject_id", maintain_order=True).agg("ASTCT_GRADE").rows() == [
+        ("S1", [2, 3, 0]),
+        ("S2", [2, 3, 4]),
+        ("S3", [2, 0, 4]),
+    ]
+    grades = d.adsl.select("USUBJID", "CRSGRDV", "CRSGRAJ").rows()
+    assert grades == [("S1", 3, 3), ("S2", 4, 4), ("S3", 4, 4)]
 
 
 def test_death_from_crs_is_grade_5_and_differences_are_listed():

@@ -20,23 +20,46 @@ HYPOTENSION_GRADE = {"NONE": 1, "FLUIDS": 2, "ONE_VASOPRESSOR": 3, "MULTI_VASOPR
 OXYGEN_GRADE = {"NONE": 1, "LOW_FLOW": 2, "HIGH_FLOW": 3, "POSITIVE_PRESSURE": 4}
 
 
+def _within_treated_episode(days: pl.DataFrame, crs_treated: pl.DataFrame) -> pl.Series:
+    """Whether each monitoring day (``days``: ``subject_id``, ``obs_date``, sorted by
+    both) lies within one of its subject's treated CRS episodes (``crs_treated``:
+    ``subject_id``, ``onset_date``, ``resolution_date``, null while ongoing), both ends
+    counted. Each episode start is joined to the latest end of the episodes begun by
+    then, so overlapping episodes cover their union."""
+    ongoing = pl.date(9999, 12, 31)
+    episodes = (
+        crs_treated.select("subject_id", "onset_date", pl.col("resolution_date").fill_null(ongoing).alias("_end"))
+        .sort("subject_id", "onset_date")
+        .with_columns(pl.col("_end").cum_max().over("subject_id").alias("_until"))
+        .select("subject_id", "onset_date", "_until")
+    )
+    joined = days.select("subject_id", "obs_date").join_asof(
+        episodes, left_on="obs_date", right_on="onset_date", by="subject_id", check_sortedness=False
+    )
+    return joined.select((pl.col("obs_date") <= pl.col("_until")).fill_null(False)).to_series()
+
+
 def astct_daily_grade(monitoring: pl.DataFrame, crs_treated: pl.DataFrame) -> pl.DataFrame:
-    """Grade 0-4 per subject and day. ``crs_treated`` lists subjects (``subject_id``)
-    given tocilizumab or corticosteroids for CRS: after their first febrile day,
-    a day without fever still counts as CRS (fever masked by treatment).
+    """Grade 0-4 per subject and day. ``crs_treated`` lists the CRS episodes treated with
+    tocilizumab or corticosteroids (``subject_id``, ``onset_date``, ``resolution_date``,
+    null while ongoing, ``crs_treated_subjects``): a day without fever inside such an
+    episode, after the subject's first febrile day, still counts as CRS (fever masked by
+    treatment). Outside it the fever is needed again: until 2026-12-04 the masking never
+    ended, so a septic shock on several vasopressors on day 25, after a treated CRS
+    resolved on day 6, was graded a CRS grade 4, which the safety stopping rule counts.
 
     Worked examples: 38.0 C alone is grade 1; 37.9 C with fluids is grade 0
     untreated; FLUIDS + HIGH_FLOW is grade 3.
     """
     require(monitoring, "crs_monitoring", "subject_id", "obs_date", "max_temp_c", "hypotension", "oxygen")
-    treated = crs_treated.select("subject_id").unique().with_columns(pl.lit(True).alias("_treated"))
+    require(crs_treated, "treated CRS episodes", "subject_id", "onset_date", "resolution_date")
     fever = pl.col("max_temp_c") >= FEVER_C
+    days = monitoring.sort("subject_id", "obs_date")  # the days in order for cum_max
+    days = days.with_columns(_within_treated_episode(days, crs_treated).alias("_treated"))
     return (
-        monitoring.sort("subject_id", "obs_date")
-        .join(treated, on="subject_id", how="left", maintain_order="left")  # the days in order for cum_max
-        .with_columns(fever.cum_max().over("subject_id").alias("_had_fever"))
+        days.with_columns(fever.cum_max().over("subject_id").alias("_had_fever"))
         .with_columns(
-            (fever | (pl.col("_treated").fill_null(False) & pl.col("_had_fever"))).alias("CRS_DAY"),
+            (fever | (pl.col("_treated") & pl.col("_had_fever"))).alias("CRS_DAY"),
             pl.max_horizontal(
                 pl.col("hypotension").replace_strict(HYPOTENSION_GRADE, return_dtype=pl.Int8),
                 pl.col("oxygen").replace_strict(OXYGEN_GRADE, return_dtype=pl.Int8),
@@ -80,8 +103,12 @@ def grade_discrepancies(reported: pl.DataFrame, derived: pl.DataFrame, prefix: s
 
 
 def crs_treated_subjects(adverse_events: pl.DataFrame) -> pl.DataFrame:
+    """The CRS episodes treated with tocilizumab or corticosteroids: ``subject_id``,
+    ``onset_date``, ``resolution_date`` (null while ongoing), in which a day without
+    fever may be a CRS day (``astct_daily_grade``)."""
     return (
         adverse_events.filter(is_crs(pl.col("term")) & (pl.col("tocilizumab") | pl.col("corticosteroids")))
-        .select("subject_id")
+        .select("subject_id", "onset_date", "resolution_date")
         .unique()
+        .sort("subject_id", "onset_date", "resolution_date", nulls_last=True)
     )
