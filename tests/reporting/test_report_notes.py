@@ -166,7 +166,8 @@ def test_page_1_counts_the_queries_on_causes_of_death():
     CRS AE (S3's only AE is grade 3: cause and fatal event disagree). Page 1 says 2 open,
     one death each, stated under "Deaths"; with a drop query beside them, 3 open, under
     both sections. No death and no drop query: no line (until 2026-12-04 page 1 counted
-    only the drop's queries, "none" beside two open queries on causes of death)."""
+    only the drop's queries, "none" beside two open queries on causes of death). Two
+    queries on the columns of two files are one kind of query: 1 open, named once."""
     from trial_outcomes.analysis.deaths import REPORTED
     from trial_outcomes.io.records import DropQuery
     from trial_outcomes.reporting.summary import data_queries_headline
@@ -184,7 +185,8 @@ def test_page_1_counts_the_queries_on_causes_of_death():
     [(label, text, style)] = data_queries_headline(SimpleNamespace(queries=(), adsl=adsl, adae=adae))  # type: ignore[arg-type]
     assert (label, style) == ("Data queries on this drop", "alert")
     assert text == (
-        "2 open, none blocking: 1 death(s) whose cause is unknown or coded against its text; 1 death(s) whose "
+        "2 open, none blocking: 1 death(s) whose cause is uncategorised (coded UNKNOWN, blank or unclassifiable) "
+        "or coded against its text; 1 death(s) whose "
         "cause and a fatal CRS or ICANS event disagree. The numbers use the drop as exported; each query is stated "
         'under "Deaths" (the causes of death).'
     )
@@ -193,6 +195,12 @@ def test_page_1_counts_the_queries_on_causes_of_death():
     assert text.startswith("3 open, none blocking: files in the drop folder never read; 1 death(s) whose cause")
     assert text.endswith('stated under "About this report" and "Deaths" (the causes of death).')
     assert data_queries_headline(SimpleNamespace(queries=(), adsl=_NO_DEATHS, adae=_NO_FATAL_AE)) == []  # type: ignore[arg-type]
+    columns = (
+        DropQuery("known_columns", "enrolment.csv: 1 column(s) outside the data contract, dropped unread: note"),
+        DropQuery("known_columns", "infusion.csv: 1 column(s) outside the data contract, dropped unread: site"),
+    )
+    [(_, text, _)] = data_queries_headline(SimpleNamespace(queries=columns, adsl=_NO_DEATHS, adae=_NO_FATAL_AE))  # type: ignore[arg-type]
+    assert text.startswith("1 open, none blocking: columns outside the data contract dropped unread. ")
 
 
 def test_the_drop_queries_are_on_page_1_and_stated_under_about():

@@ -17,24 +17,33 @@ from trial_outcomes.analysis.flags import yn_flag
 from trial_outcomes.analysis.frames import require, scan
 from trial_outcomes.analysis.timeline import study_day
 
-#: ALL named as the leukaemia: with its lineage (B-ALL, T-ALL, pre-B ALL, Ph+ ALL), or after
-#: its immunophenotype or subtype ("CD19-/CD22- ALL", "B-cell precursor ALL", "Ph-like ALL"),
-#: the ALL in capitals
+#: ALL named as the leukaemia: with its lineage (B-ALL, T-ALL, pre-B ALL, Ph+ ALL, BCP-ALL,
+#: R/R ALL), or after its immunophenotype or subtype ("CD19-/CD22- ALL", "CD19-negative ALL",
+#: "B-cell precursor ALL", "Ph-positive ALL", "hypodiploid ALL"), the ALL in capitals, but
+#: "B-ALL" and "T-ALL" in any case ("Relapsed b-all")
 _ALL_QUALIFIER = (
-    r"(?:B[- ]cell\s+precursor|(?:pre-?)?B[- ]precursor|precursor[- ]B(?:[- ]cell)?|Ph[- ]like"
-    r"|KMT2A\S*|MLL\S*|infant|(?:CD\d+[+-]*/?)+)"
+    r"(?:B[- ]cell\s+precursor|(?:pre-?)?B[- ]precursor|precursor[- ]B(?:[- ]cell)?|Ph[- ]like|[BT][- ]cell"
+    r"|Ph(?:iladelphia)?[- ]positive|KMT2A\S*|MLL\S*|infant|hypodiploid|hyperdiploid|iAMP21|(?:high|standard)[- ]risk"
+    r"|CNS|(?:CD\d+(?:[+-]|[\s-]*(?:neg\w*|pos\w*|dim))*/?)+)"
 )
-_ALL_NAMED = rf"\b(?:(?-i:(?:B|T|pre-B|Ph\+?)[ -]?ALL)|{_ALL_QUALIFIER}\s+(?-i:ALL))\b"
+_ALL_NAMED = rf"\b(?:(?-i:(?:B|T|pre-B|Ph\+?|BCP|ETP|R/R)[ -]?ALL)|(?:pre-)?[BT]-ALL|{_ALL_QUALIFIER}\s+(?-i:ALL))\b"
 #: ALL in capitals standing as the cause, the phrase ending with it: the whole text ("ALL",
-#: "ALL, refractory") or after "due to", "from", "of" ("Death due to ALL"); never after
-#: "refractory to" ("MULTI-ORGAN FAILURE, REFRACTORY TO ALL")
-_ALL_AS_CAUSE = r"(?:^\W*|\b(?:due\s+to|from|of)\s+)(?-i:ALL)\s*(?:$|[,;.:()/])"
-#: a relapse is the leukaemia's unless another disease follows the word: "Relapse", "relapsed
-#: disease", "relapse in the CNS", "CD19-negative relapse" are; "Relapsed HLH" is not (a red team's)
+#: "ALL, refractory"), or after "due to" or "died of" ("Death due to ALL", "Complications of
+#: ALL"); never after another word's "of", "from" or "to" ("FAILURE OF ALL (5) ORGANS",
+#: "WITHDRAWAL OF CARE FROM ALL.", "MULTI-ORGAN FAILURE, REFRACTORY TO ALL": a red team's)
+_ALL_AS_CAUSE = (
+    r"(?:^\W*(?:(?:from|of)\s+)?|\b(?:due\s+to|(?:died|death|dying|complications?)\s+(?:of|from))\s+)"
+    r"(?-i:ALL)\s*(?:$|[,;.:()/])"
+)
+#: a relapse (or recurrence) is the leukaemia's unless another disease follows the word: "Relapse", "relapsed
+#: disease", "relapse in the CNS", "relapse of leukaemia", "CD19-negative relapse" are;
+#: "Relapsed HLH" and "relapse of seizures" are not (a red team's). A disease before it,
+#: "HLH relapse", is a ``NEGATION``: a data query
 _RELAPSE = (
-    r"\brelaps\w*(?:\s*(?:$|[,;.:()/-])|\s+(?:(?:of|in|with|after|following|post|at|on|and|or|before"
-    r"|during|while|disease|CNS|marrow|isolated)\b|\d|leuka?emi|malignan|blast|refractor|progressi|CD\d"
-    r"|(?-i:ALL)\b))"
+    r"\b(?:relaps|recurren)\w*(?:\s*(?:$|[,;.:()/-])|\s+(?:of\s+(?:(?:the|underlying)\s+)?(?:disease|leuka?emi|malignan"
+    r"|(?-i:(?:[BT]-?)?ALL)\b)|(?:in|with|after|following|post|at|on|and|or|before|during|while|disease|CNS"
+    r"|marrow|isolated)\b|\d|[x#]\s*\d|leuka?emi|malignan|blast|refractor|progressi|CD\d|(?-i:ALL)\b))"
+    r"|\blineage\s+switch"
 )
 #: the leukaemia by a name of its own: "ALL" in capitals only ("refractory to all
 #: vasopressors" read as B-ALL, a red team's), a malignancy but not a "malignant arrhythmia"
@@ -42,39 +51,73 @@ _LEUKAEMIA_NAMED = rf"(?:leuka?emi\w*|{_ALL_NAMED}|lymphoblastic)"
 _LEUKAEMIA = rf"(?:{_LEUKAEMIA_NAMED}|\b(?-i:ALL)\b|malignancy|blasts?\b)"
 #: the disease, as a cause's text names it beside "refractory" or "progression"
 _DISEASE = rf"(?:disease|{_LEUKAEMIA})"
+_COURSE = r"(?:progression|progressed|progressing|progressive|refractory)"
+#: "disease" as this leukaemia: qualified as the patient's own ("underlying", "persistent",
+#: "CD19-negative", "extramedullary", "MRD-positive"), as the whole text ("Disease", "PD",
+#: "DOD") or as what the patient died of ("Died of disease"); "lung disease" is another
+_THE_DISEASE = (
+    r"\b(?:underlying|primary|persistent|resistant|residual|recurrent|extramedullary|leptomeningeal"
+    r"|CD\d+[\s-]*(?:neg\w*|pos\w*|dim)|MRD[\s-]*pos\w*)\s+(?:disease|malignancy)\b"
+    r"|^\W*(?:disease|(?-i:PD|POD|DOD))\W*$"
+    r"|\b(?:died|death|dying)\s+(?:of|from|due\s+to)\s+(?:the\s+)?disease\b"
+)
 #: "refractory" and "progression" are the disease's only when they qualify it ("refractory
 #: disease", "disease progression", "progression of leukaemia") or stand alone ("Progression",
 #: "Primary refractory"): "refractory hypotension" and "progressive multifocal
 #: leukoencephalopathy" (a viral infection) are not leukaemia (a red team's two deaths in
 #: remission counted as relapses in CIR). A word between them only before the leukaemia
 #: named unmistakably ("refractory CD19+ B-ALL"): "progressive lung disease" is another disease,
-#: "REFRACTORY TO ALL VASOPRESSORS" no leukaemia, "progressive secondary malignancy" not this one
+#: "REFRACTORY TO ALL VASOPRESSORS" no leukaemia, "progressive secondary malignancy" not this
+#: one. "Disease progression" only as the phrase's start or "the/underlying disease": "lung
+#: disease progression" and "secondary malignancy progression" are other diseases (a red team's)
 _DISEASE_COURSE = (
-    rf"\b(?:refractory|progressive|progressing)\s+(?:{_DISEASE}|[\w+/()-]+\s+{_LEUKAEMIA_NAMED})"
-    rf"|\b{_DISEASE}\s+(?:progression|progressed|progressing|progressive|refractory)"
+    rf"\b(?:refractory|progressive|progressing|progressed)\s+(?:{_DISEASE}|[\w+/()-]+\s+{_LEUKAEMIA_NAMED})"
+    rf"|(?:(?:^|[;,:(/])\W*|\b(?:underlying|primary|leuka?emic|the)\s+)disease\s+{_COURSE}"
+    rf"|(?:{_LEUKAEMIA_NAMED}|\b(?-i:ALL)\b)(?:\s+|\s*[-:]\s*){_COURSE}"
     rf"|\bprogression\s+of\s+(?:the\s+)?(?:underlying\s+)?{_DISEASE}"
     r"|^\W*(?:primary\s+)?(?:refractory|progression|progressed|progressive)\W*$"
 )
-#: keyword rules: the categories a cause's text names (matching ignores case)
+#: keyword rules: the categories a cause's text names (matching ignores case); CRS and ICANS by
+#: MedDRA's terms and their spellings ("Cytokine storm", "Cytokine-release syndrome", "Brain
+#: oedema", "Neurological toxicity", "CRES"), which until 2026-12-04 read OTHER (a red team's)
 CAUSE_KEYWORDS: tuple[tuple[str, str], ...] = (
-    ("LEUKEMIA", rf"leuka?emi|{_RELAPSE}|{_ALL_NAMED}|{_ALL_AS_CAUSE}|{_DISEASE_COURSE}"),
-    ("CRS", r"cytokine release|\bCRS\b"),
-    ("ICANS", r"neurotox|\bICANS\b|cerebral o?edema"),
-    ("TRANSPLANT", r"transplant|\bGVHD\b|graft.versus|\bHSCT\b|veno-?occlusive"),
+    ("LEUKEMIA", rf"leuka?emi|{_RELAPSE}|{_ALL_NAMED}|{_ALL_AS_CAUSE}|{_DISEASE_COURSE}|{_THE_DISEASE}"),
+    ("CRS", r"cytokine?[\s-]*(?:re\w*[\s-]+syndrome|release|storm)|\bCRS\b"),
+    (
+        "ICANS",
+        r"neuro-?\s*tox|neurolog\w*\s+toxicit|\bICANS\b|\bCRES\b|(?:cerebral|brain)\s+(?:o?edema|swelling)"
+        r"|immune\s+effector\s+cell\s+encephalopath|CAR[\s-]?T[\w\s-]{0,24}encephalopath|^\W*encephalopathy\W*$",
+    ),
+    (
+        "TRANSPLANT",
+        r"transplant|\b[ac]?GVHD\b|graft[\s.-]*(?:versus|vs\.?|v\.?)[\s-]*host|\bHSCT\b|veno-?occlusive|\bVOD\b"
+        r"|\bSOS\b|sinusoidal\s+obstruct|\bTA-?TMA\b|\bTRM\b|graft\s+failure|engraftment|\bBMT\b|\b(?:allo-?)?SCT\b"
+        r"|bronchiolitis\s+obliterans",
+    ),
     (
         "INFECTION",
         r"infect|sepsis|septic|pneumonia|bacter|fung|viral|virus|aspergill|candid|mycos|mycotic|mucor"
         r"|mou?ld\b|\bCMV\b|\bEBV\b|\bPJP\b|pneumocystis|COVID|SARS-CoV",
     ),
 )
-#: a negation of the disease: "no relapse", "without evidence of leukaemia",
-#: "leukaemia-free", "in (continuing) remission", "non-relapse", "MRD-negative"
+#: a negation: of the disease ("no relapse", "without evidence of leukaemia", "leukaemia-free",
+#: "in (continuing) remission", "non-relapse", "MRD-negative"), of CRS or ICANS ("no CRS", "CRS
+#: resolved", "ICANS ruled out"), or a relapse of another disease ("HLH relapse"); "not in
+#: remission" is none (``_NOT_IN_REMISSION``, taken out first); another cancer than this
+#: leukaemia ("secondary AML", "donor-derived leukaemia", "secondary T-cell lymphoma")
 NEGATION = (
-    r"\b(?:no|not|never|without|free of|absence of|negative for)\b(?:[\s,]+\w+){0,3}?[\s,]+"
+    r"\b(?:no|not|never|without|free of|absence of|negative for)\b(?:\s+\w+){0,3}?\s+"
     r"(?:relaps|leuka?emi|disease|progressi|refractor|blast)"
     r"|(?:leuka?emi\w*|relapse|disease|progression|blast)[\s-]*free\b"
     r"|\bin\s+(?:\w+\s+)?remission\b|\bnon[\s-]?relapse|\bMRD[\s-]*neg"
+    r"|\b(?:no|not|without)\b(?:\s+\w+){0,2}?\s+(?:CRS|ICANS|neurotox|cytokine)"
+    r"|\b(?:CRS|ICANS|neurotox\w*|relaps\w*|progression)\s+(?:had\s+|has\s+|was\s+)?"
+    r"(?:resolved|ruled\s+out|excluded|not\s+confirmed)"
+    r"|\b(?:HLH|IEC-?HS|MAS|CRS|ICANS|GVHD|CMV|EBV|PTLD|AML|lymphoma|seizures?)\W+(?:relaps|recurren)"
+    r"|\bsecondary\s+(?:[\w-]+\s+){0,2}(?:leuka?emi|malignan|AML|MDS|lymphoma)|\bdonor[\s-]+derived"
 )
+#: "not (yet) in remission", "never in remission": the disease, not a negation of it
+_NOT_IN_REMISSION = r"(?i)\b(?:not|never)\s+(?:\w+\s+)?in\s+(?:\w+\s+)?remission\b"
 REPORTED, KEYWORD_RULE = "Reported (cause_category)", "Keyword rule on the cause text"
 #: the three death categories of endpoints.md version 3 (``DTHCGR1``): never overlapping, summing to all deaths
 DEATH_GROUPS = ("LEUKEMIA", "NRM", "NOT_IN_REMISSION")
@@ -99,7 +142,8 @@ def cause_category_from_text(text: pl.Expr) -> pl.Expr:
     single: pl.Expr = pl.lit("OTHER")
     for category, pattern in reversed(CAUSE_KEYWORDS):
         single = pl.when(text.str.contains(f"(?i){pattern}")).then(pl.lit(category)).otherwise(single)
-    ambiguous = text.str.contains(f"(?i){NEGATION}").fill_null(False) | (named > 1)
+    negated = text.str.replace_all(_NOT_IN_REMISSION, "").str.contains(f"(?i){NEGATION}")
+    ambiguous = negated.fill_null(False) | (named > 1)
     blank = text.is_null() | (text.str.strip_chars() == "")
     return pl.when(blank | ambiguous).then(pl.lit("UNKNOWN")).otherwise(single)
 

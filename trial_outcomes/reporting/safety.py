@@ -493,7 +493,10 @@ def death_query_titles(inp: ReportInputs) -> list[str]:
     return [
         f"{frame.height} death(s) {title}"
         for frame, title in (
-            (unknown, "whose cause is unknown or coded against its text"),
+            (
+                unknown,
+                "whose cause is uncategorised (coded UNKNOWN, blank or unclassifiable) or coded against its text",
+            ),
             (disagree, "whose cause and a fatal CRS or ICANS event disagree"),
         )
         if frame.height

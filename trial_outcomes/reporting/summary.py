@@ -314,7 +314,8 @@ def data_queries_headline(inp: ReportInputs) -> list[tuple[str, str, str]]:
     """Page 1's line for the data queries, if any: the warnings on the whole drop (the
     run's checks and the CLI say them too), and the Deaths section's queries on a cause
     of death (until 2026-12-04 page 1 did not count those). A board reads the numbers
-    knowing the drop had them."""
+    knowing the drop had them. The count is of the kinds of query named, each once (a
+    query on the columns of several files is one), the deaths' each with its deaths."""
     named = list(dict.fromkeys(QUERY_TITLES.get(q.check, q.check) for q in inp.queries))
     deaths = death_query_titles(inp)
     if not named and not deaths:
@@ -323,7 +324,7 @@ def data_queries_headline(inp: ReportInputs) -> list[tuple[str, str, str]]:
     return [
         (
             "Data queries on this drop",
-            f"{len(inp.queries) + len(deaths)} open, none blocking: {'; '.join(named + deaths)}. The numbers use "
+            f"{len(named) + len(deaths)} open, none blocking: {'; '.join(named + deaths)}. The numbers use "
             "the drop as exported"
             + (SPELLINGS_NOTE if any(q.check == "one_spelling_per_value" for q in inp.queries) else "")
             + f"; each query is stated under {' and '.join(where)}.",
