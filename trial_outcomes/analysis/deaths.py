@@ -116,6 +116,12 @@ NEGATION = (
     r"|\b(?:HLH|IEC-?HS|MAS|CRS|ICANS|GVHD|CMV|EBV|PTLD|AML|lymphoma|seizures?)\W+(?:relaps|recurren)"
     r"|\bsecondary\s+(?:[\w-]+\s+){0,2}(?:leuka?emi|malignan|AML|MDS|lymphoma)|\bdonor[\s-]+derived"
 )
+#: a transplant as the time of another cause: "relapse post-HSCT", "sepsis after allogeneic
+#: transplant", "post-transplant relapse"; beside another category it names none
+_AFTER_TRANSPLANT = (
+    r"(?i)\b(?:post|after|following)[\s-]+(?:(?:the|an?|his|her|2nd|second|1st|first)\s+)?"
+    r"(?:allo(?:geneic)?[\s-]*)?(?:HS?CT|SCT|BMT|(?:stem[\s-]+cell\s+)?transplant\w*)\b"
+)
 #: "not (yet) in remission", "never in remission": the disease, not a negation of it
 _NOT_IN_REMISSION = r"(?i)\b(?:not|never)\s+(?:\w+\s+)?in\s+(?:\w+\s+)?remission\b"
 REPORTED, KEYWORD_RULE = "Reported (cause_category)", "Keyword rule on the cause text"
@@ -135,13 +141,19 @@ def cause_category_from_text(text: pl.Expr) -> pl.Expr:
     remission, no relapse" -> UNKNOWN and "Transplant-related mortality,
     leukaemia-free" -> UNKNOWN (version 2 read both as leukaemia); "Transplant-related
     (GVHD and infection)" -> UNKNOWN (two categories); "Road accident" -> OTHER;
-    "Cardiac arrest, refractory hypotension" -> OTHER (refractory, but not the disease)."""
-    named = pl.sum_horizontal(
-        [text.str.contains(f"(?i){pattern}").fill_null(False).cast(pl.Int32) for _, pattern in CAUSE_KEYWORDS]
+    "Cardiac arrest, refractory hypotension" -> OTHER (refractory, but not the disease);
+    "Relapse post-HSCT" -> LEUKEMIA (a transplant named beside another cause only as when
+    it happened, ``_AFTER_TRANSPLANT``, names no category: UNKNOWN until 2026-12-04)."""
+    names = {category: text.str.contains(f"(?i){pattern}").fill_null(False) for category, pattern in CAUSE_KEYWORDS}
+    beside = pl.any_horizontal([named for category, named in names.items() if category != "TRANSPLANT"])
+    transplant_not_as_time = text.str.replace_all(_AFTER_TRANSPLANT, "").str.contains(
+        f"(?i){dict(CAUSE_KEYWORDS)['TRANSPLANT']}"
     )
+    names["TRANSPLANT"] = pl.when(beside).then(transplant_not_as_time.fill_null(False)).otherwise(names["TRANSPLANT"])
+    named = pl.sum_horizontal([flag.cast(pl.Int32) for flag in names.values()])
     single: pl.Expr = pl.lit("OTHER")
-    for category, pattern in reversed(CAUSE_KEYWORDS):
-        single = pl.when(text.str.contains(f"(?i){pattern}")).then(pl.lit(category)).otherwise(single)
+    for category, flag in reversed(names.items()):
+        single = pl.when(flag).then(pl.lit(category)).otherwise(single)
     negated = text.str.replace_all(_NOT_IN_REMISSION, "").str.contains(f"(?i){NEGATION}")
     ambiguous = negated.fill_null(False) | (named > 1)
     blank = text.is_null() | (text.str.strip_chars() == "")
