@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from tests.builders import Trial, adae_rows, adsl_row, day
 from tests.helpers import examples
 from trial_outcomes.analysis.ae_tables import ae_soc_summary, ae_summary
-from trial_outcomes.analysis.crs import astct_daily_grade, crs_treated_subjects, derived_grade, grade_discrepancies
+from trial_outcomes.analysis.crs import astct_daily_grade, crs_treated_episodes, derived_grade, grade_discrepancies
 from trial_outcomes.analysis.rates import clopper_pearson
 from trial_outcomes.analysis.syndromes import syndrome_details
 
@@ -245,7 +245,7 @@ def test_death_from_crs_is_grade_5_and_differences_are_listed():
         .crs("S3", 2, 38.4, "NONE", "LOW_FLOW")
     )
     records = t.records()
-    daily = astct_daily_grade(records["crs_monitoring"], crs_treated_subjects(records["adverse_events"]))
+    daily = astct_daily_grade(records["crs_monitoring"], crs_treated_episodes(records["adverse_events"]))
     deaths = pl.DataFrame({"subject_id": ["S1"], "DTHCAT": ["CRS"]})
     derived = derived_grade(daily, deaths, "CRS", "CRSGRDV")
     reported = pl.DataFrame({"subject_id": ["S1", "S2", "S3"], "CRSGR": [3, 1, 2]})

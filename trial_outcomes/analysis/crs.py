@@ -42,7 +42,7 @@ def _within_treated_episode(days: pl.DataFrame, crs_treated: pl.DataFrame) -> pl
 def astct_daily_grade(monitoring: pl.DataFrame, crs_treated: pl.DataFrame) -> pl.DataFrame:
     """Grade 0-4 per subject and day. ``crs_treated`` lists the CRS episodes treated with
     tocilizumab or corticosteroids (``subject_id``, ``onset_date``, ``resolution_date``,
-    null while ongoing, ``crs_treated_subjects``): a day without fever inside such an
+    null while ongoing, ``crs_treated_episodes``): a day without fever inside such an
     episode, after the subject's first febrile day, still counts as CRS (fever masked by
     treatment). Outside it the fever is needed again: until 2026-12-04 the masking never
     ended, so a septic shock on several vasopressors on day 25, after a treated CRS
@@ -102,7 +102,7 @@ def grade_discrepancies(reported: pl.DataFrame, derived: pl.DataFrame, prefix: s
     )
 
 
-def crs_treated_subjects(adverse_events: pl.DataFrame) -> pl.DataFrame:
+def crs_treated_episodes(adverse_events: pl.DataFrame) -> pl.DataFrame:
     """The CRS episodes treated with tocilizumab or corticosteroids: ``subject_id``,
     ``onset_date``, ``resolution_date`` (null while ongoing), in which a day without
     fever may be a CRS day (``astct_daily_grade``)."""

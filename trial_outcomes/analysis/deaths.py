@@ -86,7 +86,7 @@ CAUSE_KEYWORDS: tuple[tuple[str, str], ...] = (
     (
         "ICANS",
         r"neuro-?\s*tox|neurolog\w*\s+toxicit|\bICANS\b|\bCRES\b|(?:cerebral|brain)\s+(?:o?edema|swelling)"
-        r"|immune\s+effector\s+cell\s+encephalopath|CAR[\s-]?T[\w\s-]{0,24}encephalopath|^\W*encephalopathy\W*$",
+        r"|immune\s+effector\s+cell\s+encephalopath|\bCAR[\s-]?T[\w\s-]{0,24}encephalopath|^\W*encephalopathy\W*$",
     ),
     (
         "TRANSPLANT",
@@ -145,7 +145,7 @@ def cause_category_from_text(text: pl.Expr) -> pl.Expr:
     "Relapse post-HSCT" -> LEUKEMIA (a transplant named beside another cause only as when
     it happened, ``_AFTER_TRANSPLANT``, names no category: UNKNOWN until 2026-12-04)."""
     names = {category: text.str.contains(f"(?i){pattern}").fill_null(False) for category, pattern in CAUSE_KEYWORDS}
-    beside = pl.any_horizontal([named for category, named in names.items() if category != "TRANSPLANT"])
+    beside = pl.any_horizontal([flag for category, flag in names.items() if category != "TRANSPLANT"])
     transplant_not_as_time = text.str.replace_all(_AFTER_TRANSPLANT, "").str.contains(
         f"(?i){dict(CAUSE_KEYWORDS)['TRANSPLANT']}"
     )

@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from trial_outcomes.analysis.adae import treatment_emergent
-from trial_outcomes.analysis.crs import astct_daily_grade, crs_treated_subjects, derived_grade, grade_discrepancies
+from trial_outcomes.analysis.crs import astct_daily_grade, crs_treated_episodes, derived_grade, grade_discrepancies
 from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.deaths import death_details
 from trial_outcomes.analysis.flags import yn_flag
@@ -94,7 +94,7 @@ def grade_crs(records: Records, adae: pl.DataFrame, monitored: bool = True) -> S
     made every afebrile day after the first fever of the CAR-T window a CRS day (a red
     team's drop graded a grade-2 CRS 4, and the safety rule counted it)."""
     events = records["adverse_events"]
-    treated = crs_treated_subjects(events.filter(in_treatment_window(events, "onset_date", treatment_window(records))))
+    treated = crs_treated_episodes(events.filter(in_treatment_window(events, "onset_date", treatment_window(records))))
     return _grading(
         "CRS", records["crs_monitoring"], lambda days: astct_daily_grade(days, treated), adae, records, monitored
     )
