@@ -110,6 +110,11 @@ from trial_outcomes.analysis.safety_summary import safety_headline
         ("DOD", "LEUKEMIA"),
         ("Not in remission; progressive disease", "LEUKEMIA"),
         ("No curative options, progressive disease", "LEUKEMIA"),
+        # another cause of a swollen or poisoned brain beside ICANS's words: a query
+        ("Cerebral oedema secondary to intracranial haemorrhage", "UNKNOWN"),
+        ("Methotrexate neurotoxicity", "UNKNOWN"),
+        ("Intracranial haemorrhage", "OTHER"),
+        ("ICANS grade 4 with cerebral oedema", "ICANS"),
         # a transplant as the time of another cause names no category beside it
         ("Relapse post-HSCT", "LEUKEMIA"),
         ("Post-transplant relapse", "LEUKEMIA"),

@@ -122,6 +122,14 @@ _AFTER_TRANSPLANT = (
     r"(?i)\b(?:post|after|following)[\s-]+(?:(?:the|an?|his|her|2nd|second|1st|first)\s+)?"
     r"(?:allo(?:geneic)?[\s-]*)?(?:HS?CT|SCT|BMT|(?:stem[\s-]+cell\s+)?transplant\w*)\b"
 )
+#: another cause of a swollen or poisoned brain than ICANS: beside ICANS's words the text is
+#: ambiguous ("Cerebral oedema secondary to intracranial haemorrhage", "Methotrexate
+#: neurotoxicity": ICANS until 2026-12-04, in the safety stopping rule; a red team's)
+_OTHER_BRAIN_CAUSE = (
+    r"(?i)intracranial\s+h(?:a)?emorrhag|\bICH\b|subarachnoid|subdural|hyponatr|hyperammon|\bstroke\b|infarct"
+    r"|fludarabine|methotrexate|\bMTX\b|blinatumomab|cytarabine|nelarabine|vincristine|ifosfamide|busulfan"
+    r"|c[iy]closporin|tacrolimus|calcineurin|\bPRES\b|posterior\s+reversible"
+)
 #: "not (yet) in remission", "never in remission": the disease, not a negation of it
 _NOT_IN_REMISSION = r"(?i)\b(?:not|never)\s+(?:\w+\s+)?in\s+(?:\w+\s+)?remission\b"
 REPORTED, KEYWORD_RULE = "Reported (cause_category)", "Keyword rule on the cause text"
@@ -155,7 +163,8 @@ def cause_category_from_text(text: pl.Expr) -> pl.Expr:
     for category, flag in reversed(names.items()):
         single = pl.when(flag).then(pl.lit(category)).otherwise(single)
     negated = text.str.replace_all(_NOT_IN_REMISSION, "").str.contains(f"(?i){NEGATION}")
-    ambiguous = negated.fill_null(False) | (named > 1)
+    other_brain = names["ICANS"] & text.str.contains(_OTHER_BRAIN_CAUSE).fill_null(False)
+    ambiguous = negated.fill_null(False) | (named > 1) | other_brain
     blank = text.is_null() | (text.str.strip_chars() == "")
     return pl.when(blank | ambiguous).then(pl.lit("UNKNOWN")).otherwise(single)
 
