@@ -110,6 +110,10 @@ from trial_outcomes.analysis.safety_summary import safety_headline
         ("DOD", "LEUKEMIA"),
         ("Not in remission; progressive disease", "LEUKEMIA"),
         ("No curative options, progressive disease", "LEUKEMIA"),
+        ("Hyperleukocytosis", "LEUKEMIA"),
+        ("Never achieved remission", "LEUKEMIA"),
+        ("Non-response", "LEUKEMIA"),
+        ("Sepsis, never in remission", "INFECTION"),  # no remission is the disease only as the whole text
         # another cause of a swollen or poisoned brain beside ICANS's words: a query
         ("Cerebral oedema secondary to intracranial haemorrhage", "UNKNOWN"),
         ("Methotrexate neurotoxicity", "UNKNOWN"),

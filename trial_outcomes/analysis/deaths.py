@@ -54,12 +54,17 @@ _DISEASE = rf"(?:disease|{_LEUKAEMIA})"
 _COURSE = r"(?:progression|progressed|progressing|progressive|refractory)"
 #: "disease" as this leukaemia: qualified as the patient's own ("underlying", "persistent",
 #: "CD19-negative", "extramedullary", "MRD-positive"), as the whole text ("Disease", "PD",
-#: "DOD") or as what the patient died of ("Died of disease"); "lung disease" is another
+#: "DOD") or as what the patient died of ("Died of disease"); "lung disease" is another. The
+#: disease by its signs ("Hyperleukocytosis", "Blast crisis"), or, as the whole text, by no
+#: remission ("Never achieved remission", "Non-response")
 _THE_DISEASE = (
     r"\b(?:underlying|primary|persistent|resistant|residual|recurrent|extramedullary|leptomeningeal"
     r"|CD\d+[\s-]*(?:neg\w*|pos\w*|dim)|MRD[\s-]*pos\w*)\s+(?:disease|malignancy)\b"
     r"|^\W*(?:disease|(?-i:PD|POD|DOD))\W*$"
     r"|\b(?:died|death|dying)\s+(?:of|from|due\s+to)\s+(?:the\s+)?disease\b"
+    r"|hyperleu[ck]ocytosis|blast\s+crisis|rising\s+MRD"
+    r"|^\W*(?:never\s+(?:achieved|attained|reached|in)\s+(?:a\s+)?(?:\w+\s+)?remission"
+    r"|(?:primary\s+)?(?:non-?response|no\s+response))\W*$"
 )
 #: "refractory" and "progression" are the disease's only when they qualify it ("refractory
 #: disease", "disease progression", "progression of leukaemia") or stand alone ("Progression",
