@@ -114,6 +114,25 @@ from trial_outcomes.analysis.safety_summary import safety_headline
         ("Never achieved remission", "LEUKEMIA"),
         ("Non-response", "LEUKEMIA"),
         ("Sepsis, never in remission", "INFECTION"),  # no remission is the disease only as the whole text
+        # a second red team's (2026-12-04): another disease's recurrence, the disease's status
+        # stated, an HLH beside CRS's words, CRS's spellings, a CAR-T's treatment-related mortality
+        ("Pneumothorax recurrence", "OTHER"),
+        ("Haemorrhage, recurrent", "OTHER"),
+        ("Recurrent disease", "LEUKEMIA"),
+        ("Disease recurrence", "LEUKEMIA"),
+        ("Residual disease negative; cardiac arrest", "UNKNOWN"),
+        ("Primary disease in CR; sudden death", "UNKNOWN"),
+        ("Unrelated to primary disease; cardiac arrest", "UNKNOWN"),
+        ("HLH/cytokine storm", "UNKNOWN"),
+        ("Relapse - HLH", "UNKNOWN"),
+        ("Relapsed after 6 months in CR", "LEUKEMIA"),
+        ("Cytokines release syndrome", "CRS"),
+        ("sCRS", "CRS"),
+        ("CRS4", "CRS"),
+        ("ICANS4", "ICANS"),
+        ("CRS recurrence", "CRS"),
+        ("TRM after CAR-T", "OTHER"),
+        ("Sepsis pre-engraftment", "INFECTION"),
         # another cause of a swollen or poisoned brain beside ICANS's words: a query
         ("Cerebral oedema secondary to intracranial haemorrhage", "UNKNOWN"),
         ("Methotrexate neurotoxicity", "UNKNOWN"),

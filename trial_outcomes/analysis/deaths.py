@@ -35,15 +35,19 @@ _ALL_AS_CAUSE = (
     r"(?:^\W*(?:(?:from|of)\s+)?|\b(?:due\s+to|(?:died|death|dying|complications?)\s+(?:of|from))\s+)"
     r"(?-i:ALL)\s*(?:$|[,;.:()/])"
 )
-#: a relapse (or recurrence) is the leukaemia's unless another disease follows the word: "Relapse", "relapsed
+#: a relapse is the leukaemia's unless another disease follows the word: "Relapse", "relapsed
 #: disease", "relapse in the CNS", "relapse of leukaemia", "CD19-negative relapse" are;
 #: "Relapsed HLH" and "relapse of seizures" are not (a red team's). A disease before it,
-#: "HLH relapse", is a ``NEGATION``: a data query
+#: "HLH relapse", is a ``NEGATION``: a data query. A recurrence only as the whole text or of
+#: the disease ("Recurrence", "Recurrent disease"): "Pneumothorax recurrence", "Haemorrhage,
+#: recurrent" are other diseases' (a second red team's)
 _RELAPSE = (
-    r"\b(?:relaps|recurren)\w*(?:\s*(?:$|[,;.:()/-])|\s+(?:of\s+(?:(?:the|underlying)\s+)?(?:disease|leuka?emi|malignan"
+    r"\brelaps\w*(?:\s*(?:$|[,;.:()/-])|\s+(?:of\s+(?:(?:the|underlying)\s+)?(?:disease|leuka?emi|malignan"
     r"|(?-i:(?:[BT]-?)?ALL)\b)|(?:in|with|after|following|post|at|on|and|or|before|during|while|disease|CNS"
     r"|marrow|isolated)\b|\d|[x#]\s*\d|leuka?emi|malignan|blast|refractor|progressi|CD\d|(?-i:ALL)\b))"
     r"|\blineage\s+switch"
+    r"|^\W*recurren\w*\W*$|\brecurren\w*\s+(?:of\s+(?:the\s+)?)?(?:disease|leuka?emi|malignan|(?-i:(?:[BT]-?)?ALL)\b)"
+    r"|(?:^\W*|\b(?:the|underlying)\s+)disease\s+recurren"
 )
 #: the leukaemia by a name of its own: "ALL" in capitals only ("refractory to all
 #: vasopressors" read as B-ALL, a red team's), a malignancy but not a "malignant arrhythmia"
@@ -87,16 +91,16 @@ _DISEASE_COURSE = (
 #: oedema", "Neurological toxicity", "CRES"), which until 2026-12-04 read OTHER (a red team's)
 CAUSE_KEYWORDS: tuple[tuple[str, str], ...] = (
     ("LEUKEMIA", rf"leuka?emi|{_RELAPSE}|{_ALL_NAMED}|{_ALL_AS_CAUSE}|{_DISEASE_COURSE}|{_THE_DISEASE}"),
-    ("CRS", r"cytokine?[\s-]*(?:re\w*[\s-]+syndrome|release|storm)|\bCRS\b"),
+    ("CRS", r"cytokin(?:es?)?[\s-]*(?:re+a?l\w*[\s-]+syndrome|release|storm)|\bs?CRS(?:\b|\d)"),
     (
         "ICANS",
-        r"neuro-?\s*tox|neurolog\w*\s+toxicit|\bICANS\b|\bCRES\b|(?:cerebral|brain)\s+(?:o?edema|swelling)"
+        r"neuro-?\s*tox|neurolog\w*\s+toxicit|\bICANS(?:\b|\d)|\bCRES\b|(?:cerebral|brain)\s+(?:o?edema|swelling)"
         r"|immune\s+effector\s+cell\s+encephalopath|\bCAR[\s-]?T[\w\s-]{0,24}encephalopath|^\W*encephalopathy\W*$",
     ),
     (
         "TRANSPLANT",
         r"transplant|\b[ac]?GVHD\b|graft[\s.-]*(?:versus|vs\.?|v\.?)[\s-]*host|\bHSCT\b|veno-?occlusive|\bVOD\b"
-        r"|\bSOS\b|sinusoidal\s+obstruct|\bTA-?TMA\b|\bTRM\b|graft\s+failure|engraftment|\bBMT\b|\b(?:allo-?)?SCT\b"
+        r"|sinusoidal\s+obstruct|^\W*(?-i:SOS)\W*$|hepatic\s+SOS\b|\bTA-?TMA\b|graft\s+failure|\bBMT\b|\b(?:allo-?)?SCT\b"
         r"|bronchiolitis\s+obliterans",
     ),
     (
@@ -108,7 +112,8 @@ CAUSE_KEYWORDS: tuple[tuple[str, str], ...] = (
 #: a negation: of the disease ("no relapse", "without evidence of leukaemia", "leukaemia-free",
 #: "in (continuing) remission", "non-relapse", "MRD-negative"), of CRS or ICANS ("no CRS", "CRS
 #: resolved", "ICANS ruled out"), or a relapse of another disease ("HLH relapse"); "not in
-#: remission" is none (``_NOT_IN_REMISSION``, taken out first); another cancer than this
+#: remission" is none (``_NOT_IN_REMISSION``, taken out first); the disease's status stated or
+#: denied ("in CR", "residual disease negative", "unrelated to primary disease"); another cancer than this
 #: leukaemia ("secondary AML", "donor-derived leukaemia", "secondary T-cell lymphoma")
 NEGATION = (
     r"\b(?:no|not|never|without|free of|absence of|negative for)\b(?:\s+\w+){0,3}?\s+"
@@ -118,7 +123,10 @@ NEGATION = (
     r"|\b(?:no|not|without)\b(?:\s+\w+){0,2}?\s+(?:CRS|ICANS|neurotox|cytokine)"
     r"|\b(?:CRS|ICANS|neurotox\w*|relaps\w*|progression)\s+(?:had\s+|has\s+|was\s+)?"
     r"(?:resolved|ruled\s+out|excluded|not\s+confirmed)"
-    r"|\b(?:HLH|IEC-?HS|MAS|CRS|ICANS|GVHD|CMV|EBV|PTLD|AML|lymphoma|seizures?)\W+(?:relaps|recurren)"
+    r"|\b(?:HLH|IEC-?HS|MAS|PTLD|AML|lymphoma|seizures?)\W+(?:relaps|recurren)|\b(?:CRS|ICANS|GVHD|CMV|EBV)\W+relaps"
+    r"|\brelaps\w*\s*[-,;:/]\W*(?:(?:refractory|recurrent)\W+)?(?:HLH|IEC-?HS|MAS)\b"
+    r"|\bunrelated\s+to\b|\bin\s+(?:\w+\s+)?CR\d?\b"
+    r"|\b(?:residual|primary|underlying)\s+disease\W*(?:\w+\W+)?(?:neg\w*|none|undetect\w*|CR\d?)\b"
     r"|\bsecondary\s+(?:[\w-]+\s+){0,2}(?:leuka?emi|malignan|AML|MDS|lymphoma)|\bdonor[\s-]+derived"
 )
 #: a transplant as the time of another cause: "relapse post-HSCT", "sepsis after allogeneic
@@ -127,6 +135,8 @@ _AFTER_TRANSPLANT = (
     r"(?i)\b(?:post|after|following)[\s-]+(?:(?:the|an?|his|her|2nd|second|1st|first)\s+)?"
     r"(?:allo(?:geneic)?[\s-]*)?(?:HS?CT|SCT|BMT|(?:stem[\s-]+cell\s+)?transplant\w*)\b"
 )
+#: an HLH-like syndrome beside CRS's words ("HLH/cytokine storm", "CRS-like HLH"): ambiguous
+_CRS_MIMIC = r"(?i)\bHLH\b|IEC-?HS|\bMAS\b|macrophage\s+activation|ha?emophagocytic"
 #: another cause of a swollen or poisoned brain than ICANS: beside ICANS's words the text is
 #: ambiguous ("Cerebral oedema secondary to intracranial haemorrhage", "Methotrexate
 #: neurotoxicity": ICANS until 2026-12-04, in the safety stopping rule; a red team's)
@@ -135,8 +145,12 @@ _OTHER_BRAIN_CAUSE = (
     r"|fludarabine|methotrexate|\bMTX\b|blinatumomab|cytarabine|nelarabine|vincristine|ifosfamide|busulfan"
     r"|c[iy]closporin|tacrolimus|calcineurin|\bPRES\b|posterior\s+reversible"
 )
-#: "not (yet) in remission", "never in remission": the disease, not a negation of it
-_NOT_IN_REMISSION = r"(?i)\b(?:not|never)\s+(?:\w+\s+)?in\s+(?:\w+\s+)?remission\b"
+#: "not (yet) in remission", "never in remission": the disease, not a negation of it; nor is a
+#: remission as the time of a relapse ("Relapsed after 6 months in CR")
+_NOT_IN_REMISSION = (
+    r"(?i)\b(?:not|never)\s+(?:\w+\s+)?in\s+(?:\w+\s+)?remission\b"
+    r"|\b(?:after|following)\s+(?:[\w-]+\s+){0,3}in\s+(?:\w+\s+)?(?:CR\d?|remission)\b"
+)
 REPORTED, KEYWORD_RULE = "Reported (cause_category)", "Keyword rule on the cause text"
 #: the three death categories of endpoints.md version 3 (``DTHCGR1``): never overlapping, summing to all deaths
 DEATH_GROUPS = ("LEUKEMIA", "NRM", "NOT_IN_REMISSION")
@@ -169,7 +183,8 @@ def cause_category_from_text(text: pl.Expr) -> pl.Expr:
         single = pl.when(flag).then(pl.lit(category)).otherwise(single)
     negated = text.str.replace_all(_NOT_IN_REMISSION, "").str.contains(f"(?i){NEGATION}")
     other_brain = names["ICANS"] & text.str.contains(_OTHER_BRAIN_CAUSE).fill_null(False)
-    ambiguous = negated.fill_null(False) | (named > 1) | other_brain
+    mimic = names["CRS"] & text.str.contains(_CRS_MIMIC).fill_null(False)
+    ambiguous = negated.fill_null(False) | (named > 1) | other_brain | mimic
     blank = text.is_null() | (text.str.strip_chars() == "")
     return pl.when(blank | ambiguous).then(pl.lit("UNKNOWN")).otherwise(single)
 
