@@ -41,14 +41,17 @@ _ALL_AS_CAUSE = (
 #: "HLH relapse", is a ``NEGATION``: a data query. A recurrence only as the whole text or of
 #: the disease ("Recurrence", "Recurrent disease"): "Pneumothorax recurrence", "Haemorrhage,
 #: recurrent" are other diseases' (a second red team's)
+#: the disease a relapse or recurrence is "of" ("relapse of the disease", "recurrence of ALL")
+_OF_THE_DISEASE = r"(?:disease|leuka?emi|malignan|(?-i:(?:[BT]-?)?ALL)\b)"
 _RELAPSE = (
-    r"\brelaps\w*(?:\s*(?:$|[,;.:()/-])|\s+(?:of\s+(?:(?:the|underlying)\s+)?(?:disease|leuka?emi|malignan"
-    r"|(?-i:(?:[BT]-?)?ALL)\b)|(?:in|with|after|following|post|at|on|and|or|before|during|while|disease|CNS"
+    rf"\brelaps\w*(?:\s*(?:$|[,;.:()/-])|\s+(?:of\s+(?:(?:the|underlying)\s+)?{_OF_THE_DISEASE}|(?:in|with|after|following|post|at|on|and|or|before|during|while|disease|CNS"
     r"|marrow|isolated)\b|\d|[x#]\s*\d|leuka?emi|malignan|blast|refractor|progressi|CD\d|(?-i:ALL)\b))"
     r"|\blineage\s+switch"
-    r"|^\W*recurren\w*\W*$|\brecurren\w*\s+(?:of\s+(?:the\s+)?)?(?:disease|leuka?emi|malignan|(?-i:(?:[BT]-?)?ALL)\b)"
+    rf"|^\W*recurren\w*\W*$|\brecurren\w*\s+(?:of\s+(?:the\s+)?)?{_OF_THE_DISEASE}"
     r"|(?:^\W*|\b(?:the|underlying)\s+)disease\s+recurren"
 )
+#: the HLH-like syndromes: a relapse of one is not the leukaemia's, and beside CRS's words one is ambiguous
+_HLH_LIKE = r"HLH|IEC-?HS|MAS"
 #: the leukaemia by a name of its own: "ALL" in capitals only ("refractory to all
 #: vasopressors" read as B-ALL, a red team's), a malignancy but not a "malignant arrhythmia"
 _LEUKAEMIA_NAMED = rf"(?:leuka?emi\w*|{_ALL_NAMED}|lymphoblastic)"
@@ -123,8 +126,9 @@ NEGATION = (
     r"|\b(?:no|not|without)\b(?:\s+\w+){0,2}?\s+(?:CRS|ICANS|neurotox|cytokine)"
     r"|\b(?:CRS|ICANS|neurotox\w*|relaps\w*|progression)\s+(?:had\s+|has\s+|was\s+)?"
     r"(?:resolved|ruled\s+out|excluded|not\s+confirmed)"
-    r"|\b(?:HLH|IEC-?HS|MAS|PTLD|AML|lymphoma|seizures?)\W+(?:relaps|recurren)|\b(?:CRS|ICANS|GVHD|CMV|EBV)\W+relaps"
-    r"|\brelaps\w*\s*[-,;:/]\W*(?:(?:refractory|recurrent)\W+)?(?:HLH|IEC-?HS|MAS)\b"
+    rf"|\b(?:{_HLH_LIKE}|PTLD|AML|lymphoma|seizures?)\W+(?:relaps|recurren)"
+    r"|\b(?:CRS|ICANS|GVHD|CMV|EBV)\W+relaps"
+    rf"|\brelaps\w*\s*[-,;:/]\W*(?:(?:refractory|recurrent)\W+)?(?:{_HLH_LIKE})\b"
     r"|\bunrelated\s+to\b|\bin\s+(?:\w+\s+)?CR\d?\b"
     r"|\b(?:residual|primary|underlying)\s+disease\W*(?:\w+\W+)?(?:neg\w*|none|undetect\w*|CR\d?)\b"
     r"|\bsecondary\s+(?:[\w-]+\s+){0,2}(?:leuka?emi|malignan|AML|MDS|lymphoma)|\bdonor[\s-]+derived"
@@ -136,7 +140,7 @@ _AFTER_TRANSPLANT = (
     r"(?:allo(?:geneic)?[\s-]*)?(?:HS?CT|SCT|BMT|(?:stem[\s-]+cell\s+)?transplant\w*)\b"
 )
 #: an HLH-like syndrome beside CRS's words ("HLH/cytokine storm", "CRS-like HLH"): ambiguous
-_CRS_MIMIC = r"(?i)\bHLH\b|IEC-?HS|\bMAS\b|macrophage\s+activation|ha?emophagocytic"
+_CRS_MIMIC = rf"(?i)\b(?:{_HLH_LIKE})\b|macrophage\s+activation|ha?emophagocytic"
 #: another cause of a swollen or poisoned brain than ICANS: beside ICANS's words the text is
 #: ambiguous ("Cerebral oedema secondary to intracranial haemorrhage", "Methotrexate
 #: neurotoxicity": ICANS until 2026-12-04, in the safety stopping rule; a red team's)
