@@ -37,6 +37,10 @@ from trial_outcomes.analysis.safety_summary import safety_headline
         ("Primary refractory", "LEUKEMIA"),
         ("Progression", "LEUKEMIA"),
         ("Disease refractory to all therapy", "LEUKEMIA"),
+        ("Chemorefractory disease", "LEUKEMIA"),
+        ("Chemorefractory", "LEUKEMIA"),
+        ("Chemo-refractory disease", "LEUKEMIA"),
+        ("Chemorefractory hypotension", "OTHER"),
         ("Cardiac arrest, refractory hypotension", "OTHER"),
         # "all" is not ALL, a malignant arrhythmia no malignancy, a lung disease not the disease (a red team's)
         ("Hypotension refractory to all vasopressors", "OTHER"),

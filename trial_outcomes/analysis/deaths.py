@@ -81,13 +81,14 @@ _THE_DISEASE = (
 #: named unmistakably ("refractory CD19+ B-ALL"): "progressive lung disease" is another disease,
 #: "REFRACTORY TO ALL VASOPRESSORS" no leukaemia, "progressive secondary malignancy" not this
 #: one. "Disease progression" only as the phrase's start or "the/underlying disease": "lung
-#: disease progression" and "secondary malignancy progression" are other diseases (a red team's)
+#: disease progression" and "secondary malignancy progression" are other diseases (a red team's).
+#: "Chemorefractory" in one word is "refractory" (until 2026-12-04 "Chemorefractory disease" read OTHER)
 _DISEASE_COURSE = (
-    rf"\b(?:refractory|progressive|progressing|progressed)\s+(?:{_DISEASE}|[\w+/()-]+\s+{_LEUKAEMIA_NAMED})"
+    rf"\b(?:(?:chemo-?)?refractory|progressive|progressing|progressed)\s+(?:{_DISEASE}|[\w+/()-]+\s+{_LEUKAEMIA_NAMED})"
     rf"|(?:(?:^|[;,:(/])\W*|\b(?:underlying|primary|leuka?emic|the)\s+)disease\s+{_COURSE}"
     rf"|(?:{_LEUKAEMIA_NAMED}|\b(?-i:ALL)\b)(?:\s+|\s*[-:]\s*){_COURSE}"
     rf"|\bprogression\s+of\s+(?:the\s+)?(?:underlying\s+)?{_DISEASE}"
-    r"|^\W*(?:primary\s+)?(?:refractory|progression|progressed|progressive)\W*$"
+    r"|^\W*(?:primary\s+)?(?:(?:chemo-?)?refractory|progression|progressed|progressive)\W*$"
 )
 #: keyword rules: the categories a cause's text names (matching ignores case); CRS and ICANS by
 #: MedDRA's terms and their spellings ("Cytokine storm", "Cytokine-release syndrome", "Brain
