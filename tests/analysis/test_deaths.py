@@ -41,6 +41,9 @@ from trial_outcomes.analysis.safety_summary import safety_headline
         ("Chemorefractory", "LEUKEMIA"),
         ("Chemo-refractory disease", "LEUKEMIA"),
         ("Chemorefractory hypotension", "OTHER"),
+        ("CNS disease", "LEUKEMIA"),
+        ("Progressive CNS disease", "LEUKEMIA"),
+        ("No CNS disease; cardiac arrest", "UNKNOWN"),
         ("Cardiac arrest, refractory hypotension", "OTHER"),
         # "all" is not ALL, a malignant arrhythmia no malignancy, a lung disease not the disease (a red team's)
         ("Hypotension refractory to all vasopressors", "OTHER"),

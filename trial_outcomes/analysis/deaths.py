@@ -60,12 +60,13 @@ _LEUKAEMIA = rf"(?:{_LEUKAEMIA_NAMED}|\b(?-i:ALL)\b|malignancy|blasts?\b)"
 _DISEASE = rf"(?:disease|{_LEUKAEMIA})"
 _COURSE = r"(?:progression|progressed|progressing|progressive|refractory)"
 #: "disease" as this leukaemia: qualified as the patient's own ("underlying", "persistent",
-#: "CD19-negative", "extramedullary", "MRD-positive"), as the whole text ("Disease", "PD",
+#: "CD19-negative", "extramedullary", "MRD-positive", "CNS": in ALL the CNS's leukaemic
+#: involvement, OTHER until 2026-12-04), as the whole text ("Disease", "PD",
 #: "DOD") or as what the patient died of ("Died of disease"); "lung disease" is another. The
 #: disease by its signs ("Hyperleukocytosis", "Blast crisis"), or, as the whole text, by no
 #: remission ("Never achieved remission", "Non-response")
 _THE_DISEASE = (
-    r"\b(?:underlying|primary|persistent|resistant|residual|recurrent|extramedullary|leptomeningeal"
+    r"\b(?:underlying|primary|persistent|resistant|residual|recurrent|extramedullary|leptomeningeal|CNS"
     r"|CD\d+[\s-]*(?:neg\w*|pos\w*|dim)|MRD[\s-]*pos\w*)\s+(?:disease|malignancy)\b"
     r"|^\W*(?:disease|(?-i:PD|POD|DOD))\W*$"
     r"|\b(?:died|death|dying)\s+(?:of|from|due\s+to)\s+(?:the\s+)?disease\b"
