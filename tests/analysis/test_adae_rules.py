@@ -226,6 +226,68 @@ def test_fever_is_masked_only_within_the_treated_crs_episode():
     assert grades == [("S1", 3, 3), ("S2", 4, 4), ("S3", 4, 4)]
 
 
+def test_corticosteroids_for_icans_during_a_crs_mask_its_fever():
+    """Every subject: CRS on days 2-6, grade 1; 38.5 C on day 2 (grade 1), 37.3 C on
+    several vasopressors on day 4. S1: the CRS untreated, an ICANS on days 3-8 treated with
+    corticosteroids (dexamethasone recorded against the ICANS, the usual case): masked
+    from day 3, day 4 grade 4; derived 4, adjudicated max(1, 4) = 4. S2: the ICANS and its
+    corticosteroids from day 7, after the CRS resolved: day 4 unmasked, grade 0; derived
+    1. S3: the ICANS untreated: derived 1. Until 2026-12-05 only the CRS's own row
+    counted: S1 was derived 1, and the safety rule missed a grade 4 (a red team's)."""
+    t = Trial()
+    for sid, icans_onset, steroid in (("S1", 3, True), ("S2", 7, True), ("S3", 3, False)):
+        t.enrol(sid).infuse(sid).ae(sid, CRS, 2, 1, resolved=6)
+        t.ae(sid, ICANS, icans_onset, 3, resolved=8, steroid=steroid)
+        t.crs(sid, 2, 38.5).crs(sid, 4, 37.3, "MULTI_VASOPRESSOR")
+    d = t.derive(cut_day=60)
+    spans = crs_treated_episodes(t.records()["adverse_events"])
+    assert spans.rows() == [("S1", day(3), day(6))]
+    daily = d.crs.daily.sort("subject_id", "obs_date")
+    assert daily.group_by("subject_id", maintain_order=True).agg("ASTCT_GRADE").rows() == [
+        ("S1", [1, 4]),
+        ("S2", [1, 0]),
+        ("S3", [1, 0]),
+    ]
+    assert d.adsl.select("USUBJID", "CRSGRDV", "CRSGRAJ").rows() == [("S1", 4, 4), ("S2", 1, 1), ("S3", 1, 1)]
+
+
+def test_a_treated_crs_attests_its_fever_whatever_the_monitoring_saw_before():
+    """S1 and S2: CRS on days 2-6, grade 3, tocilizumab; one monitoring day, day 3, 37.4 C
+    on several vasopressors (the fever before monitoring began, or masked). S2 also had
+    39.0 C on day -2 with febrile neutropenia, during lymphodepletion. Both: day 3 is a
+    masked CRS day, grade 4; derived 4, adjudicated max(3, 4) = 4. Day -2 of S2 is before
+    the infusion: not graded, listed apart. Until 2026-12-05 the fever had to be seen on an
+    earlier monitoring day: S1 was derived 0 and S2 4, from the neutropenia's fever (a red
+    team's)."""
+    t = Trial()
+    for sid in ("S1", "S2"):
+        t.enrol(sid).infuse(sid).ae(sid, CRS, 2, 3, resolved=6, toci=True).crs(sid, 3, 37.4, "MULTI_VASOPRESSOR")
+    t.ae("S2", "Febrile neutropenia", -2, 3, resolved=0).crs("S2", -2, 39.0)
+    d = t.derive(cut_day=60)
+    assert d.adsl.select("USUBJID", "CRSGRDV", "CRSGRAJ").rows() == [("S1", 4, 4), ("S2", 4, 4)]
+    assert d.crs.outside is not None
+    assert d.crs.outside.select("subject_id", "obs_date").rows() == [("S2", day(-2))]
+
+
+def test_a_septic_shock_during_lymphodepletion_is_not_a_crs():
+    """S1: lymphodepletion from day -5, infusion on day 0; 39.2 C on several
+    vasopressors on day -3 (a sepsis), then CRS grade 2 on days 2-4, 38.6 C with fluids on
+    day 2 (grade 2). CRS is the infused cells': day -3 is not graded (listed apart), the
+    derived grade is 2, adjudicated 2. Until 2026-12-05 every day of the treatment-emergent
+    window, from lymphodepletion, was graded: derived 4, in the safety rule. The same holds
+    for ICANS: S1 (14 years old: the ICE score) unarousable with an ICE score of 0 on day -3
+    (fludarabine's) is not graded; day 2, ICE 10, is grade 0."""
+    t = Trial().enrol("S1", age_years=14.0).infuse("S1").ae("S1", "Sepsis", -3, 4, resolved=1)
+    t.ae("S1", CRS, 2, 2, resolved=4).crs("S1", -3, 39.2, "MULTI_VASOPRESSOR").crs("S1", 2, 38.6, "FLUIDS")
+    t.icans("S1", -3, ice=0, consciousness="UNAROUSABLE").icans("S1", 2, ice=10)
+    d = t.derive(cut_day=60)
+    subject = adsl_row(d)
+    assert (subject["CRSGRDV"], subject["CRSGRAJ"]) == (2, 2)
+    assert d.crs.outside is not None and d.crs.outside["obs_date"].to_list() == [day(-3)]
+    assert d.icans.outside is not None and d.icans.outside["obs_date"].to_list() == [day(-3)]
+    assert d.icans.derived.rows() == [("S1", 0)]
+
+
 def test_death_from_crs_is_grade_5_and_differences_are_listed():
     """S1 reported grade 3, monitoring says 3 and died of CRS: derived 5, listed.
     S2 reported grade 1, monitoring shows fluids (2): listed. S3 agrees: not listed."""

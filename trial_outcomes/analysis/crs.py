@@ -40,13 +40,18 @@ def _within_treated_episode(days: pl.DataFrame, crs_treated: pl.DataFrame) -> pl
 
 
 def astct_daily_grade(monitoring: pl.DataFrame, crs_treated: pl.DataFrame) -> pl.DataFrame:
-    """Grade 0-4 per subject and day. ``crs_treated`` lists the CRS episodes treated with
-    tocilizumab or corticosteroids (``subject_id``, ``onset_date``, ``resolution_date``,
-    null while ongoing, ``crs_treated_episodes``): a day without fever inside such an
-    episode, after the subject's first febrile day, still counts as CRS (fever masked by
-    treatment). Outside it the fever is needed again: until 2026-12-04 the masking never
-    ended, so a septic shock on several vasopressors on day 25, after a treated CRS
-    resolved on day 6, was graded a CRS grade 4, which the safety stopping rule counts.
+    """Grade 0-4 per subject and day. ``crs_treated`` lists the spans of CRS episodes in
+    which fever is masked by treatment (``subject_id``, ``onset_date``, ``resolution_date``,
+    null while ongoing: ``crs_treated_episodes``): a day without fever inside one still
+    counts as CRS, the CRS reported by the investigator attesting the fever that its
+    diagnosis needs (ASTCT: once treated, fever is no longer needed to grade it). Until
+    2026-12-05 the fever had also to be seen on an earlier monitoring day of the subject:
+    a treated CRS grade 3 whose monitoring began after the fever (37.4 C on several
+    vasopressors) was derived grade 0, and the same day was grade 4 in a subject whose
+    unrelated febrile neutropenia four days before supplied the fever (a red team's).
+    Outside such a span the fever is needed: until 2026-12-04 the masking never ended,
+    so a septic shock on several vasopressors on day 25, after a treated CRS resolved on
+    day 6, was graded a CRS grade 4, which the safety stopping rule counts.
 
     Worked examples: 38.0 C alone is grade 1; 37.9 C with fluids is grade 0
     untreated; FLUIDS + HIGH_FLOW is grade 3.
@@ -54,12 +59,11 @@ def astct_daily_grade(monitoring: pl.DataFrame, crs_treated: pl.DataFrame) -> pl
     require(monitoring, "crs_monitoring", "subject_id", "obs_date", "max_temp_c", "hypotension", "oxygen")
     require(crs_treated, "treated CRS episodes", "subject_id", "onset_date", "resolution_date")
     fever = pl.col("max_temp_c") >= FEVER_C
-    days = monitoring.sort("subject_id", "obs_date")  # the days in order for cum_max
+    days = monitoring.sort("subject_id", "obs_date")  # the days in order for the as-of join
     days = days.with_columns(_within_treated_episode(days, crs_treated).alias("_treated"))
     return (
-        days.with_columns(fever.cum_max().over("subject_id").alias("_had_fever"))
-        .with_columns(
-            (fever | (pl.col("_treated") & pl.col("_had_fever"))).alias("CRS_DAY"),
+        days.with_columns(
+            (fever | pl.col("_treated")).alias("CRS_DAY"),
             pl.max_horizontal(
                 pl.col("hypotension").replace_strict(HYPOTENSION_GRADE, return_dtype=pl.Int8),
                 pl.col("oxygen").replace_strict(OXYGEN_GRADE, return_dtype=pl.Int8),
@@ -103,12 +107,38 @@ def grade_discrepancies(reported: pl.DataFrame, derived: pl.DataFrame, prefix: s
 
 
 def crs_treated_episodes(adverse_events: pl.DataFrame) -> pl.DataFrame:
-    """The CRS episodes treated with tocilizumab or corticosteroids: ``subject_id``,
-    ``onset_date``, ``resolution_date`` (null while ongoing), in which a day without
-    fever may be a CRS day (``astct_daily_grade``)."""
+    """The spans of CRS episodes in which fever is masked by treatment: ``subject_id``,
+    ``onset_date`` (where the masking starts), ``resolution_date`` (the CRS's end, null
+    while ongoing). A CRS treated with tocilizumab or corticosteroids is masked from its
+    onset; a CRS during which another adverse event was so treated (dexamethasone for
+    ICANS, the usual case) from the later of the two onsets, the treatment being given
+    no earlier than its event began; either to the CRS's end (``astct_daily_grade``).
+    Until 2026-12-05 only the CRS's own row counted: a CRS on several vasopressors
+    without fever, under dexamethasone recorded against the ICANS, was no CRS day, and a
+    derived grade 4 was missed by the safety rule (a red team's).
+
+    Worked example: CRS days 2-6 untreated, ICANS days 3-8 on corticosteroids: masked on
+    days 3-6; the same CRS treated itself: days 2-6; an ICANS on corticosteroids from day
+    7, after the CRS resolved: no span."""
+    treatment = pl.col("tocilizumab") | pl.col("corticosteroids")
+    crs = is_crs(pl.col("term"))
+    episodes = adverse_events.filter(crs).select("subject_id", "onset_date", "resolution_date", treatment.alias("_own"))
+    others = adverse_events.filter(~crs & treatment).select(
+        "subject_id", pl.col("onset_date").alias("_from"), pl.col("resolution_date").alias("_to")
+    )
+    during = episodes.join(others, on="subject_id").filter(
+        (pl.col("resolution_date").is_null() | (pl.col("_from") <= pl.col("resolution_date")))
+        & (pl.col("_to").is_null() | (pl.col("_to") >= pl.col("onset_date")))
+    )
     return (
-        adverse_events.filter(is_crs(pl.col("term")) & (pl.col("tocilizumab") | pl.col("corticosteroids")))
-        .select("subject_id", "onset_date", "resolution_date")
+        pl.concat(
+            [
+                episodes.filter(pl.col("_own")).select("subject_id", "onset_date", "resolution_date"),
+                during.select(
+                    "subject_id", pl.max_horizontal("onset_date", "_from").alias("onset_date"), "resolution_date"
+                ),
+            ]
+        )
         .unique()
         .sort("subject_id", "onset_date", "resolution_date", nulls_last=True)
     )

@@ -4,12 +4,15 @@ investigator's grade and the derived grade. Tables show both; stopping rules
 use the adjudicated grade. Every disagreement is listed.").
 
 Grading windows (endpoints.md v3, replacing version 2's grading of every
-monitoring day): the derived grade uses only monitoring days inside the
-treatment-emergent window, from the first lymphodepletion day to the day before
-the first HSCT or new therapy (``adae.treatment_emergent``), and a death from
-the syndrome is grade 5 only inside it. A CRS-like episode on day 74 after a
-transplant is listed apart (``SyndromeGrading.outside``) and never reaches the
-adjudicated grade or a stopping rule."""
+monitoring day): the derived grade uses only monitoring days from the first infusion
+(day 0: the syndromes are the cells') to the day before the first HSCT or new therapy,
+and a death from the syndrome is grade 5 only inside the treatment-emergent window
+(from the first lymphodepletion day, ``adae.treatment_emergent``). A CRS-like episode
+on day 74 after a transplant, or a septic shock during lymphodepletion, is listed
+apart (``SyndromeGrading.outside``) and never reaches the adjudicated grade or a
+stopping rule: until 2026-12-05 a monitoring day of the lymphodepletion, 39.2 C on
+several vasopressors three days before the infusion, was a derived CRS grade 4 that
+the safety rule counted (a red team's)."""
 
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ class SyndromeGrading:
     derived: pl.DataFrame  # subject_id, <syndrome>GRDRV: worst derived grade per monitored subject
     discrepancies: pl.DataFrame  # USUBJID, <syndrome>GR_REPORTED, <syndrome>GR_DERIVED
     monitored: bool  # the drop has the monitoring file
-    outside: pl.DataFrame | None = None  # monitoring days outside the treatment-emergent window, listed apart
+    outside: pl.DataFrame | None = None  # monitoring days outside the grading window, listed apart
 
     @property
     def flag(self) -> str:
@@ -59,8 +62,9 @@ def reported_grade(adae: pl.DataFrame, flag: str, name: str) -> pl.DataFrame:
 
 def treatment_window(records: Records) -> pl.DataFrame:
     """Per infused subject: ``LDSTDT`` (first lymphodepletion day) and ``ATTRENDT``
-    (first HSCT or new therapy, null without one): the treatment-emergent window."""
-    window = treatment_dates(records).select("subject_id", "LDSTDT")
+    (first HSCT or new therapy, null without one): the treatment-emergent window; and
+    ``TRTSDT`` (the first infusion), where the grading of monitoring days starts."""
+    window = treatment_dates(records).select("subject_id", "LDSTDT", "TRTSDT")
     end = attribution_end(followup_dates(records)).select("subject_id", "ATTRENDT")
     return window.join(end, on="subject_id", how="left")
 
@@ -72,11 +76,19 @@ def in_treatment_window(frame: pl.DataFrame, date: str, window: pl.DataFrame) ->
     return joined.select(treatment_emergent(pl.col(date), pl.col("LDSTDT"), pl.col("ATTRENDT"))).to_series()
 
 
+def in_grading_window(frame: pl.DataFrame, date: str, window: pl.DataFrame) -> pl.Series:
+    """Whether each monitoring day of ``frame`` is graded: inside the treatment-emergent
+    window and on or after the first infusion (day 0)."""
+    joined = frame.select("subject_id", date).join(window, on="subject_id", how="left", maintain_order="left")
+    emergent = treatment_emergent(pl.col(date), pl.col("LDSTDT"), pl.col("ATTRENDT"))
+    return joined.select(emergent & (pl.col(date) >= pl.col("TRTSDT")).fill_null(False)).to_series()
+
+
 def _grading(
     syndrome: str, monitoring: pl.DataFrame, daily_grade: Any, adae: pl.DataFrame, records: Records, monitored: bool
 ) -> SyndromeGrading:
     window = treatment_window(records)
-    inside = in_treatment_window(monitoring, "obs_date", window)
+    inside = in_grading_window(monitoring, "obs_date", window)
     daily = daily_grade(monitoring.filter(inside))
     deaths = death_details(records)
     deaths = deaths.filter(in_treatment_window(deaths, "DTHDT", window))

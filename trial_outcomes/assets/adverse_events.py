@@ -139,7 +139,7 @@ def _grading_asset(syndrome: str, record: str, grade: Any) -> dg.AssetsDefinitio
             {file: listing},
             {
                 "subjects monitored": result.derived.height,
-                "monitoring days outside the treatment-emergent window (not graded)": outside,
+                "monitoring days before the first infusion or from the first HSCT or new therapy (not graded)": outside,
                 "monitoring file": "present" if monitored else "absent from the drop",
             },
         )
