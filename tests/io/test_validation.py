@@ -10,11 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import examples
-from trial_outcomes.analysis.terms import counted_spellings
+from trial_outcomes.analysis.terms import counted_spellings, is_crs
 from trial_outcomes.io.validation import (
     adverse_events_current,
     assessments_after_withdrawal,
     case_twins,
+    crs_left_open,
     cut_in_drop,
     date_order,
     dates_after_extraction,
@@ -551,6 +552,45 @@ def test_an_early_death_without_a_fatal_ae_is_queried():
     )
     assert "followup.csv rows 3, 4 and 11" in query.finding and "S2" not in query.finding
     assert early_deaths_without_fatal_ae(_records(), D(2021, 6, 1), 30, causes.head(0)).is_empty()
+
+
+def test_a_crs_left_open_for_weeks_while_followed_is_queried():
+    """The cut 2021-02-01. adverse_events rows: 2, S1's CRS from 2021-01-01, no resolution:
+    followed 31 days (> 28): queried. 3, S2's CRS from 01-01, withdrawn 01-10: 9 days, not
+    (open at a withdrawal is no missing date). 4, S3's "Cytokine Release Syndrome" from
+    01-04: 28 days, not (more than 28 needed). 5, S4's sepsis from 01-01, open: not a CRS.
+    6, S1's second CRS, resolved: not. 7, S5's CRS from 01-01, S5 dead 01-31: 30 days,
+    queried. 8, S6's CRS from 02-05, after the cut: not."""
+    crs, events = "Cytokine release syndrome", []
+    for sid, term, onset, resolved in (
+        ("S1", crs, D(2021, 1, 1), None),
+        ("S2", crs, D(2021, 1, 1), None),
+        ("S3", "Cytokine Release Syndrome", D(2021, 1, 4), None),
+        ("S4", "Sepsis", D(2021, 1, 1), None),
+        ("S1", crs, D(2021, 1, 20), D(2021, 1, 22)),
+        ("S5", crs, D(2021, 1, 1), None),
+        ("S6", crs, D(2021, 2, 5), None),
+    ):
+        events.append(
+            dict(subject_id=sid, ae_id=f"AE{len(events)}", term=term, onset_date=onset, resolution_date=resolved)
+        )
+    followup = [
+        dict(subject_id="S2", event_date=D(2021, 1, 10), event="WITHDRAWAL"),
+        dict(subject_id="S5", event_date=D(2021, 1, 31), event="DEATH"),
+    ]
+    records = _records(adverse_events=events, followup=followup)
+    found = crs_left_open(records, D(2021, 2, 1), is_crs)
+    assert found.select("file", "row", "column", "value", "subject").rows() == [
+        ("adverse_events.csv", 2, "resolution_date", None, "S1"),
+        ("adverse_events.csv", 7, "resolution_date", None, "S5"),
+    ]
+    assert found["rule"][0].startswith("a CRS without a resolution date while its subject was followed 31 days")
+    assert "followed 30 days" in found["rule"][1]
+    (query,) = drop_queries([], {}, found.head(0), found.head(0), open_crs=found)
+    assert query.check == "crs_resolved"
+    assert query.finding.startswith("2 CRS adverse event(s) without a resolution date more than 28 days")
+    assert "adverse_events.csv rows 2 and 7" in query.finding and "S1" not in query.finding
+    assert crs_left_open(records, D(2021, 1, 29), is_crs).is_empty()
 
 
 def test_a_grade_5_ae_before_lymphodepletion_or_a_cause_its_text_contradicts_does_not_hide_an_early_death():

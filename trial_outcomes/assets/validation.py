@@ -10,7 +10,7 @@ from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.cut import records_at_cut
 from trial_outcomes.analysis.deaths import cause_category_from_text, death_details
-from trial_outcomes.analysis.terms import counted_spellings
+from trial_outcomes.analysis.terms import counted_spellings, is_crs
 from trial_outcomes.assets.metadata import problems_check, problems_text
 from trial_outcomes.assets.shared import DROP_FINGERPRINT_TAG, TRIGGER_TAG, Run, code_version, cut_asset
 from trial_outcomes.errors import DataDropError
@@ -111,6 +111,14 @@ RULES: dict[str, tuple[Rule, str]] = {
             "safety stopping rule counts an early death only as a related grade-5 treatment-emergent AE or a death "
             "from CRS or ICANS",
         ),
+        dg.AssetCheckSpec(
+            "crs_resolved",
+            asset=DROP_KEY,
+            blocking=False,
+            description=f"Each CRS adverse event has a resolution date once its subject has been followed "
+            f"{validation.CRS_OPEN_DAYS} days after its onset: a treated CRS left open masks the fever of every "
+            "monitoring day to the cut",
+        ),
     ],
 )
 def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords) -> Iterator[Any]:
@@ -201,6 +209,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
             "subject_id", "DTHCAT", cause_category_from_text(pl.col("DTHCAUS")).alias("TEXTCAT")
         ),
     )
+    open_crs = validation.crs_left_open(records, seen_to, is_crs)
     drop = TrialDrop(
         records=records,
         cut=settings.cut,
@@ -208,7 +217,9 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         absent=absent,
         latest_record=latest,
         extracted_on=info.extracted_on,
-        queries=validation.drop_queries(unread, dropped, after_withdrawal, isolated, variants, stale_ae, early_deaths),
+        queries=validation.drop_queries(
+            unread, dropped, after_withdrawal, isolated, variants, stale_ae, early_deaths, open_crs
+        ),
         spellings=spellings,
     )
     yield dg.Output(
@@ -265,6 +276,13 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         early_deaths,
         "deaths within the safety rule's window, not from the leukaemia, CRS or ICANS, with no treatment-emergent "
         "grade-5 adverse event (counted by no stopping rule)",
+        severity=dg.AssetCheckSeverity.WARN,
+    )
+    yield problems_check(
+        "crs_resolved",
+        open_crs,
+        f"CRS adverse events without a resolution date more than {validation.CRS_OPEN_DAYS} days after their onset, "
+        "the subject still followed (a treated CRS left open masks the fever of every monitoring day to the cut)",
         severity=dg.AssetCheckSeverity.WARN,
     )
 

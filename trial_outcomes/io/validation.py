@@ -11,7 +11,7 @@ subject so that a data manager can raise a query.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -682,15 +682,58 @@ def _first_infusions(records: Records) -> pl.DataFrame:
     )
 
 
-def _deaths(records: Records) -> pl.DataFrame:
-    """Each subject's first ``DEATH`` date (``_death``)."""
+def _first_of(records: Records, events: tuple[str, ...], name: str) -> pl.DataFrame:
+    """Each subject's first date of any of ``events`` in ``followup`` (``name``)."""
     return (
         _scan(records, "followup")
-        .filter(pl.col("event") == "DEATH")
+        .filter(pl.col("event").is_in(events))
         .group_by("subject_id")
-        .agg(pl.col("event_date").min().alias("_death"))
+        .agg(pl.col("event_date").min().alias(name))
         .collect()
     )
+
+
+def _deaths(records: Records) -> pl.DataFrame:
+    """Each subject's first ``DEATH`` date (``_death``)."""
+    return _first_of(records, ("DEATH",), "_death")
+
+
+#: a CRS lasts days, rarely weeks (ASTCT; a median of about a week after CAR-T cells)
+CRS_OPEN_DAYS = 28
+
+
+def crs_left_open(records: Records, seen_to: dt.date, is_crs: Callable[[pl.Expr], pl.Expr]) -> pl.DataFrame:
+    """The CRS adverse events (``is_crs``: whether a term is CRS, ``analysis.terms.is_crs``)
+    without a resolution date while their subject was followed more than
+    ``CRS_OPEN_DAYS`` days after the onset: to ``seen_to`` (the last day the drop shows
+    for the cut), or to a death, withdrawal or loss to follow-up before it. An open CRS
+    treated with tocilizumab or corticosteroids masks the fever of every monitoring day
+    to the cut (``analysis.crs.crs_treated_episodes``): a red team's CRS from day 6, its
+    resolution never entered, made an afebrile day 46 on several vasopressors a CRS grade
+    4 in the safety rule, and nothing said so. Worked example: onset 2021-01-01 and the
+    cut 2021-02-01, 31 days: queried; the subject withdrawn on 2021-01-10, 9 days: not (a
+    CRS open at a withdrawal or a death is no missing date). A query, not a refusal: the
+    CRS may truly be that long."""
+    left = _first_of(records, ("DEATH", "WITHDRAWAL", "LOST"), "_left")
+    until = pl.min_horizontal(pl.lit(seen_to), pl.col("_left"))
+    open_rows = (
+        _scan(records, "adverse_events")
+        .filter(is_crs(pl.col("term")) & pl.col("resolution_date").is_null())
+        .select("subject_id", "onset_date", "_source_file", "_source_row")
+        .collect()
+    )
+    found = (
+        open_rows.join(left, on="subject_id", how="left")
+        .with_columns((until - pl.col("onset_date")).dt.total_days().alias("_days"))
+        .filter(pl.col("onset_date") <= seen_to, pl.col("_days") > CRS_OPEN_DAYS)
+    )
+    rule = pl.format(
+        f"a CRS without a resolution date while its subject was followed {{}} days after its onset (more than "
+        f"{CRS_OPEN_DAYS}): an open CRS treated with tocilizumab or corticosteroids masks the fever of every "
+        "monitoring day to the cut, so an afebrile day on vasopressors is graded a CRS; enter the resolution date",
+        pl.col("_days"),
+    )
+    return _concat([_problems(found, "resolution_date", pl.lit(None, pl.String), rule)])
 
 
 def early_deaths_without_fatal_ae(
@@ -916,13 +959,15 @@ def drop_queries(
     variants: pl.DataFrame | None = None,
     stale_ae: pl.DataFrame | None = None,
     early_deaths: pl.DataFrame | None = None,
+    open_crs: pl.DataFrame | None = None,
 ) -> tuple[DropQuery, ...]:
     """The warnings on the whole drop as the report states them (``DropQuery``): files in
     the folder never read, columns outside the contract dropped unread (``dropped``: file
     -> columns), assessments after a withdrawal and an isolated latest date (the
     findings of ``assessments_after_withdrawal`` and ``isolated_latest_date``), AE terms
-    written several ways, an AE export older than the others (``adverse_events_current``) and
-    early deaths without a fatal AE (``early_deaths_without_fatal_ae``)."""
+    written several ways, an AE export older than the others (``adverse_events_current``),
+    early deaths without a fatal AE (``early_deaths_without_fatal_ae``) and a CRS left open
+    (``crs_left_open``)."""
     queries = []
     if unread:
         queries.append(DropQuery("known_files", unread_files_finding(unread)))
@@ -951,6 +996,16 @@ def drop_queries(
                 f"ICANS, with no treatment-emergent grade-5 adverse event ({rows_named(early_deaths)}): the safety "
                 "stopping rule counts an early death as a related grade-5 treatment-emergent AE, or as a death from "
                 "CRS or ICANS; any other is counted by no rule until its fatal AE and relatedness are recorded",
+            )
+        )
+    if open_crs is not None and open_crs.height:
+        queries.append(
+            DropQuery(
+                "crs_resolved",
+                f"{open_crs.height} CRS adverse event(s) without a resolution date more than {CRS_OPEN_DAYS} days "
+                f"after their onset, their subject still followed ({rows_named(open_crs)}): a treated CRS left open "
+                "masks the fever of every monitoring day to the cut, and an afebrile day on vasopressors is graded "
+                "a CRS in the safety stopping rule",
             )
         )
     return tuple(queries)
