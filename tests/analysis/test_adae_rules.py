@@ -227,28 +227,47 @@ def test_fever_is_masked_only_within_the_treated_crs_episode():
 
 
 def test_corticosteroids_for_icans_during_a_crs_mask_its_fever():
-    """Every subject: CRS on days 2-6, grade 1; 38.5 C on day 2 (grade 1), 37.3 C on
-    several vasopressors on day 4. S1: the CRS untreated, an ICANS on days 3-8 treated with
-    corticosteroids (dexamethasone recorded against the ICANS, the usual case): masked
-    from day 3, day 4 grade 4; derived 4, adjudicated max(1, 4) = 4. S2: the ICANS and its
-    corticosteroids from day 7, after the CRS resolved: day 4 unmasked, grade 0; derived
-    1. S3: the ICANS untreated: derived 1. Until 2026-12-05 only the CRS's own row
-    counted: S1 was derived 1, and the safety rule missed a grade 4 (a red team's)."""
+    """Every subject: CRS on days 2-6, grade 1, untreated; 38.5 C on day 2 (grade 1), 37.3
+    C on several vasopressors on day 4. S1: an ICANS on days 3-8 treated with
+    corticosteroids (dexamethasone recorded against the ICANS, the usual case): masked on
+    days 3-6 (while both are open), day 4 grade 4; derived 4, adjudicated max(1, 4) = 4.
+    S2: the ICANS and its corticosteroids from day 7, after the CRS resolved: day 4
+    unmasked, grade 0; derived 1. S3: the ICANS untreated: derived 1. S4: a rash on
+    corticosteroids from day 1, before the CRS, still open: the treatment not known to be
+    given during the CRS, no span; derived 1. S5: a transfusion reaction on day 3 alone,
+    on corticosteroids: masked on day 3 only, day 4 grade 0; derived 1. Until 2026-12-05
+    only the CRS's own row counted: S1 was derived 1, and the safety rule missed a grade 4
+    (a red team's); that day's first version masked S4 and S5 to the CRS's end: 4 (a
+    second red team's)."""
     t = Trial()
-    for sid, icans_onset, steroid in (("S1", 3, True), ("S2", 7, True), ("S3", 3, False)):
+    for sid, other, onset, resolved, steroid in (
+        ("S1", ICANS, 3, 8, True),
+        ("S2", ICANS, 7, 8, True),
+        ("S3", ICANS, 3, 8, False),
+        ("S4", "Rash maculo-papular", 1, None, True),
+        ("S5", "Transfusion reaction", 3, 3, True),
+    ):
         t.enrol(sid).infuse(sid).ae(sid, CRS, 2, 1, resolved=6)
-        t.ae(sid, ICANS, icans_onset, 3, resolved=8, steroid=steroid)
+        t.ae(sid, other, onset, 3, resolved=resolved, steroid=steroid)
         t.crs(sid, 2, 38.5).crs(sid, 4, 37.3, "MULTI_VASOPRESSOR")
     d = t.derive(cut_day=60)
     spans = crs_treated_episodes(t.records()["adverse_events"])
-    assert spans.rows() == [("S1", day(3), day(6))]
+    assert spans.rows() == [("S1", day(3), day(6)), ("S5", day(3), day(3))]
     daily = d.crs.daily.sort("subject_id", "obs_date")
     assert daily.group_by("subject_id", maintain_order=True).agg("ASTCT_GRADE").rows() == [
         ("S1", [1, 4]),
         ("S2", [1, 0]),
         ("S3", [1, 0]),
+        ("S4", [1, 0]),
+        ("S5", [1, 0]),
     ]
-    assert d.adsl.select("USUBJID", "CRSGRDV", "CRSGRAJ").rows() == [("S1", 4, 4), ("S2", 1, 1), ("S3", 1, 1)]
+    assert d.adsl.select("USUBJID", "CRSGRDV", "CRSGRAJ").rows() == [
+        ("S1", 4, 4),
+        ("S2", 1, 1),
+        ("S3", 1, 1),
+        ("S4", 1, 1),
+        ("S5", 1, 1),
+    ]
 
 
 def test_a_treated_crs_attests_its_fever_whatever_the_monitoring_saw_before():

@@ -560,7 +560,11 @@ def test_a_crs_left_open_for_weeks_while_followed_is_queried():
     (open at a withdrawal is no missing date). 4, S3's "Cytokine Release Syndrome" from
     01-04: 28 days, not (more than 28 needed). 5, S4's sepsis from 01-01, open: not a CRS.
     6, S1's second CRS, resolved: not. 7, S5's CRS from 01-01, S5 dead 01-31: 30 days,
-    queried. 8, S6's CRS from 02-05, after the cut: not."""
+    queried. 8, S6's CRS from 02-05, after the cut: not. 9, S7's CRS from 01-01 resolved
+    01-31: 30 days, queried (a resolution typed late masks as an open one does). 10, S8's
+    CRS from 01-01, S8 lost 01-05 and seen again 01-20: the loss is not the end, 31 days
+    to the cut, queried. 11, S9's, lost 01-05 and not seen since: 4 days, not. 12, S10's
+    CRS from 01-01 resolved 03-01, after the cut: open at the cut, 31 days, queried."""
     crs, events = "Cytokine release syndrome", []
     for sid, term, onset, resolved in (
         ("S1", crs, D(2021, 1, 1), None),
@@ -570,6 +574,10 @@ def test_a_crs_left_open_for_weeks_while_followed_is_queried():
         ("S1", crs, D(2021, 1, 20), D(2021, 1, 22)),
         ("S5", crs, D(2021, 1, 1), None),
         ("S6", crs, D(2021, 2, 5), None),
+        ("S7", crs, D(2021, 1, 1), D(2021, 1, 31)),
+        ("S8", crs, D(2021, 1, 1), None),
+        ("S9", crs, D(2021, 1, 1), None),
+        ("S10", crs, D(2021, 1, 1), D(2021, 3, 1)),
     ):
         events.append(
             dict(subject_id=sid, ae_id=f"AE{len(events)}", term=term, onset_date=onset, resolution_date=resolved)
@@ -577,19 +585,30 @@ def test_a_crs_left_open_for_weeks_while_followed_is_queried():
     followup = [
         dict(subject_id="S2", event_date=D(2021, 1, 10), event="WITHDRAWAL"),
         dict(subject_id="S5", event_date=D(2021, 1, 31), event="DEATH"),
+        dict(subject_id="S8", event_date=D(2021, 1, 5), event="LOST"),
+        dict(subject_id="S8", event_date=D(2021, 1, 20), event="CONTACT"),
+        dict(subject_id="S9", event_date=D(2021, 1, 5), event="LOST"),
     ]
     records = _records(adverse_events=events, followup=followup)
     found = crs_left_open(records, D(2021, 2, 1), is_crs)
     assert found.select("file", "row", "column", "value", "subject").rows() == [
         ("adverse_events.csv", 2, "resolution_date", None, "S1"),
         ("adverse_events.csv", 7, "resolution_date", None, "S5"),
+        ("adverse_events.csv", 9, "resolution_date", "2021-01-31", "S7"),
+        ("adverse_events.csv", 10, "resolution_date", None, "S8"),
+        ("adverse_events.csv", 12, "resolution_date", "2021-03-01", "S10"),
     ]
-    assert found["rule"][0].startswith("a CRS without a resolution date while its subject was followed 31 days")
-    assert "followed 30 days" in found["rule"][1]
+    rules = found["rule"].to_list()
+    assert rules[0].startswith(
+        "a CRS without a resolution date 31 days after its onset, its subject followed to 2021-02-01 (more than 28)"
+    )
+    assert "30 days after its onset, its subject followed to 2021-01-31" in rules[1]
+    assert rules[2].startswith("a CRS lasting 30 days from its onset to its resolution (more than 28): check the dates")
+    assert "31 days after its onset, its subject followed to 2021-02-01" in rules[3] and "31 days" in rules[4]
     (query,) = drop_queries([], {}, found.head(0), found.head(0), open_crs=found)
     assert query.check == "crs_resolved"
-    assert query.finding.startswith("2 CRS adverse event(s) without a resolution date more than 28 days")
-    assert "adverse_events.csv rows 2 and 7" in query.finding and "S1" not in query.finding
+    assert query.finding.startswith("5 CRS adverse event(s) lasting more than 28 days, or without a resolution date")
+    assert "adverse_events.csv rows 2, 7, 9, 10 and 12" in query.finding and "S1" not in query.finding
     assert crs_left_open(records, D(2021, 1, 29), is_crs).is_empty()
 
 

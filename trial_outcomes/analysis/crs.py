@@ -108,18 +108,20 @@ def grade_discrepancies(reported: pl.DataFrame, derived: pl.DataFrame, prefix: s
 
 def crs_treated_episodes(adverse_events: pl.DataFrame) -> pl.DataFrame:
     """The spans of CRS episodes in which fever is masked by treatment: ``subject_id``,
-    ``onset_date`` (where the masking starts), ``resolution_date`` (the CRS's end, null
+    ``onset_date`` (where the masking starts), ``resolution_date`` (where it ends, null
     while ongoing). A CRS treated with tocilizumab or corticosteroids is masked from its
-    onset; a CRS during which another adverse event was so treated (dexamethasone for
-    ICANS, the usual case) from the later of the two onsets, the treatment being given
-    no earlier than its event began; either to the CRS's end (``astct_daily_grade``).
+    onset to its end. Another adverse event so treated (dexamethasone for ICANS, the usual
+    case) masks a CRS only when it began during the CRS, the treatment then given during
+    it, and only while both are open: from its onset to the earlier of the two ends.
     Until 2026-12-05 only the CRS's own row counted: a CRS on several vasopressors
     without fever, under dexamethasone recorded against the ICANS, was no CRS day, and a
-    derived grade 4 was missed by the safety rule (a red team's).
+    derived grade 4 was missed by the safety rule (a red team's); in that day's first
+    version, a rash on corticosteroids from before the CRS, or a one-day transfusion
+    reaction, masked a grade-1 CRS to its end and made it a grade 4 (a second red team's).
 
     Worked example: CRS days 2-6 untreated, ICANS days 3-8 on corticosteroids: masked on
-    days 3-6; the same CRS treated itself: days 2-6; an ICANS on corticosteroids from day
-    7, after the CRS resolved: no span."""
+    days 3-6; ICANS days 3-4: days 3-4; the same CRS treated itself: days 2-6; an event on
+    corticosteroids from day 1 (before the CRS) or from day 7 (after it): no span."""
     treatment = pl.col("tocilizumab") | pl.col("corticosteroids")
     crs = is_crs(pl.col("term"))
     episodes = adverse_events.filter(crs).select("subject_id", "onset_date", "resolution_date", treatment.alias("_own"))
@@ -127,15 +129,17 @@ def crs_treated_episodes(adverse_events: pl.DataFrame) -> pl.DataFrame:
         "subject_id", pl.col("onset_date").alias("_from"), pl.col("resolution_date").alias("_to")
     )
     during = episodes.join(others, on="subject_id").filter(
-        (pl.col("resolution_date").is_null() | (pl.col("_from") <= pl.col("resolution_date")))
-        & (pl.col("_to").is_null() | (pl.col("_to") >= pl.col("onset_date")))
+        (pl.col("_from") >= pl.col("onset_date"))
+        & (pl.col("resolution_date").is_null() | (pl.col("_from") <= pl.col("resolution_date")))
     )
     return (
         pl.concat(
             [
                 episodes.filter(pl.col("_own")).select("subject_id", "onset_date", "resolution_date"),
                 during.select(
-                    "subject_id", pl.max_horizontal("onset_date", "_from").alias("onset_date"), "resolution_date"
+                    "subject_id",
+                    pl.col("_from").alias("onset_date"),
+                    pl.min_horizontal("resolution_date", "_to").alias("resolution_date"),
                 ),
             ]
         )

@@ -115,9 +115,9 @@ RULES: dict[str, tuple[Rule, str]] = {
             "crs_resolved",
             asset=DROP_KEY,
             blocking=False,
-            description=f"Each CRS adverse event has a resolution date once its subject has been followed "
-            f"{validation.CRS_OPEN_DAYS} days after its onset: a treated CRS left open masks the fever of every "
-            "monitoring day to the cut",
+            description=f"Each CRS adverse event resolves within {validation.CRS_OPEN_DAYS} days of its onset, or "
+            "has a resolution date once its subject has been followed that long: a treated CRS masks the fever of "
+            "its monitoring days to its end, to the cut while open",
         ),
     ],
 )
@@ -281,8 +281,8 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
     yield problems_check(
         "crs_resolved",
         open_crs,
-        f"CRS adverse events without a resolution date more than {validation.CRS_OPEN_DAYS} days after their onset, "
-        "the subject still followed (a treated CRS left open masks the fever of every monitoring day to the cut)",
+        f"CRS adverse events lasting, or left open while followed, more than {validation.CRS_OPEN_DAYS} days (a "
+        "treated CRS masks the fever of its monitoring days to its end, to the cut while open)",
         severity=dg.AssetCheckSeverity.WARN,
     )
 

@@ -704,36 +704,69 @@ CRS_OPEN_DAYS = 28
 
 def crs_left_open(records: Records, seen_to: dt.date, is_crs: Callable[[pl.Expr], pl.Expr]) -> pl.DataFrame:
     """The CRS adverse events (``is_crs``: whether a term is CRS, ``analysis.terms.is_crs``)
-    without a resolution date while their subject was followed more than
-    ``CRS_OPEN_DAYS`` days after the onset: to ``seen_to`` (the last day the drop shows
-    for the cut), or to a death, withdrawal or loss to follow-up before it. An open CRS
-    treated with tocilizumab or corticosteroids masks the fever of every monitoring day
-    to the cut (``analysis.crs.crs_treated_episodes``): a red team's CRS from day 6, its
-    resolution never entered, made an afebrile day 46 on several vasopressors a CRS grade
-    4 in the safety rule, and nothing said so. Worked example: onset 2021-01-01 and the
-    cut 2021-02-01, 31 days: queried; the subject withdrawn on 2021-01-10, 9 days: not (a
-    CRS open at a withdrawal or a death is no missing date). A query, not a refusal: the
-    CRS may truly be that long."""
-    left = _first_of(records, ("DEATH", "WITHDRAWAL", "LOST"), "_left")
-    until = pl.min_horizontal(pl.lit(seen_to), pl.col("_left"))
-    open_rows = (
-        _scan(records, "adverse_events")
-        .filter(is_crs(pl.col("term")) & pl.col("resolution_date").is_null())
-        .select("subject_id", "onset_date", "_source_file", "_source_row")
+    lasting more than ``CRS_OPEN_DAYS`` days: resolved that long after their onset (a
+    date to check: 2022-01-30 for 2021-11-30), or without a resolution date while their
+    subject was followed that long after the onset: to ``seen_to`` (the last day the drop
+    shows for the cut), or to a death or withdrawal before it, or to a loss to follow-up
+    with no follow-up record after it. A CRS treated with tocilizumab or corticosteroids
+    masks the fever of its monitoring days to its end, to the cut while open
+    (``analysis.crs.crs_treated_episodes``): a red team's CRS from day 6, its resolution
+    never entered, made an afebrile day 46 on several vasopressors a CRS grade 4 in the
+    safety rule, and nothing said so; a second red team's resolution typed two months
+    late, and a subject lost and then seen again, did the same. Worked example: onset
+    2021-01-01 and the cut 2021-02-01, open: 31 days, queried; the subject withdrawn on
+    2021-01-10: 9 days, not (a CRS open at a withdrawal or a death is no missing date);
+    resolved on 2021-01-31: 30 days, queried. A query, not a refusal: the CRS may truly
+    be that long."""
+    ended = (
+        _scan(records, "followup")
+        .group_by("subject_id")
+        .agg(
+            pl.col("event_date").filter(pl.col("event").is_in(["DEATH", "WITHDRAWAL"])).min().alias("_left"),
+            pl.col("event_date").filter(pl.col("event") == "LOST").min().alias("_lost"),
+            pl.col("event_date").max().alias("_last"),
+        )
+        .select(
+            "subject_id",
+            pl.min_horizontal("_left", pl.when(pl.col("_last") <= pl.col("_lost")).then(pl.col("_lost"))).alias("_end"),
+        )
         .collect()
     )
+    resolved = pl.col("resolution_date").is_not_null() & (pl.col("resolution_date") <= seen_to)
+    until = pl.when(resolved).then(pl.col("resolution_date")).otherwise(pl.min_horizontal(pl.lit(seen_to), "_end"))
     found = (
-        open_rows.join(left, on="subject_id", how="left")
-        .with_columns((until - pl.col("onset_date")).dt.total_days().alias("_days"))
-        .filter(pl.col("onset_date") <= seen_to, pl.col("_days") > CRS_OPEN_DAYS)
+        _scan(records, "adverse_events")
+        .filter(is_crs(pl.col("term")) & (pl.col("onset_date") <= seen_to))
+        .select("subject_id", "onset_date", "resolution_date", "_source_file", "_source_row")
+        .collect()
+        .join(ended, on="subject_id", how="left")
+        .with_columns(resolved.alias("_resolved"), until.alias("_until"))
+        .with_columns((pl.col("_until") - pl.col("onset_date")).dt.total_days().alias("_days"))
+        .filter(pl.col("_days") > CRS_OPEN_DAYS)
     )
-    rule = pl.format(
-        f"a CRS without a resolution date while its subject was followed {{}} days after its onset (more than "
-        f"{CRS_OPEN_DAYS}): an open CRS treated with tocilizumab or corticosteroids masks the fever of every "
-        "monitoring day to the cut, so an afebrile day on vasopressors is graded a CRS; enter the resolution date",
-        pl.col("_days"),
+    masks = (
+        "a CRS treated with tocilizumab or corticosteroids masks the fever of its monitoring days to its end, to the "
+        "cut while open, so an afebrile day on vasopressors is graded a CRS"
     )
-    return _concat([_problems(found, "resolution_date", pl.lit(None, pl.String), rule)])
+    rule = (
+        pl.when(pl.col("_resolved"))
+        .then(
+            pl.format(
+                f"a CRS lasting {{}} days from its onset to its resolution (more than {CRS_OPEN_DAYS}): check the "
+                f"dates; {masks}",
+                pl.col("_days"),
+            )
+        )
+        .otherwise(
+            pl.format(
+                f"a CRS without a resolution date {{}} days after its onset, its subject followed to {{}} (more than "
+                f"{CRS_OPEN_DAYS}): enter the resolution date; {masks}",
+                pl.col("_days"),
+                pl.col("_until"),
+            )
+        )
+    )
+    return _concat([_problems(found, "resolution_date", pl.col("resolution_date"), rule)])
 
 
 def early_deaths_without_fatal_ae(
@@ -1002,10 +1035,11 @@ def drop_queries(
         queries.append(
             DropQuery(
                 "crs_resolved",
-                f"{open_crs.height} CRS adverse event(s) without a resolution date more than {CRS_OPEN_DAYS} days "
-                f"after their onset, their subject still followed ({rows_named(open_crs)}): a treated CRS left open "
-                "masks the fever of every monitoring day to the cut, and an afebrile day on vasopressors is graded "
-                "a CRS in the safety stopping rule",
+                f"{open_crs.height} CRS adverse event(s) lasting more than {CRS_OPEN_DAYS} days, or without a "
+                f"resolution date that long after their onset while their subject was followed "
+                f"({rows_named(open_crs)}): a CRS treated with tocilizumab or corticosteroids masks the fever of its "
+                "monitoring days to its end (to the cut while open), before any HSCT or new therapy, so an afebrile "
+                "day on vasopressors is graded a CRS, which the safety stopping rule may count",
             )
         )
     return tuple(queries)

@@ -297,7 +297,8 @@ QUERY_TITLES = {
     "adverse_events_current": "an AE export that may be older than the others",
     "early_deaths_have_fatal_ae": "early deaths with no treatment-emergent grade-5 adverse event, counted by no "
     "stopping rule",
-    "crs_resolved": "CRS adverse events left open for weeks, masking fever in the CRS grading",
+    "crs_resolved": "CRS adverse events lasting, or left open, for weeks (a treated one masks fever in the CRS "
+    "grading)",
 }
 
 
