@@ -759,8 +759,8 @@ def crs_left_open(records: Records, seen_to: dt.date, is_crs: Callable[[pl.Expr]
         )
         .otherwise(
             pl.format(
-                f"a CRS without a resolution date {{}} days after its onset, its subject followed to {{}} (more than "
-                f"{CRS_OPEN_DAYS}): enter the resolution date; {masks}",
+                f"a CRS not resolved {{}} days after its onset, its subject followed to {{}} (more than "
+                f"{CRS_OPEN_DAYS}): enter or check the resolution date; {masks}",
                 pl.col("_days"),
                 pl.col("_until"),
             )
