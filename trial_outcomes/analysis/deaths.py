@@ -35,14 +35,14 @@ _ALL_AS_CAUSE = (
     r"(?:^\W*(?:(?:from|of)\s+)?|\b(?:due\s+to|(?:died|death|dying|complications?)\s+(?:of|from))\s+)"
     r"(?-i:ALL)\s*(?:$|[,;.:()/])"
 )
+#: the disease a relapse or recurrence is "of" ("relapse of the disease", "recurrence of ALL")
+_OF_THE_DISEASE = r"(?:disease|leuka?emi|malignan|(?-i:(?:[BT]-?)?ALL)\b)"
 #: a relapse is the leukaemia's unless another disease follows the word: "Relapse", "relapsed
 #: disease", "relapse in the CNS", "relapse of leukaemia", "CD19-negative relapse" are;
 #: "Relapsed HLH" and "relapse of seizures" are not (a red team's). A disease before it,
 #: "HLH relapse", is a ``NEGATION``: a data query. A recurrence only as the whole text or of
 #: the disease ("Recurrence", "Recurrent disease"): "Pneumothorax recurrence", "Haemorrhage,
 #: recurrent" are other diseases' (a second red team's)
-#: the disease a relapse or recurrence is "of" ("relapse of the disease", "recurrence of ALL")
-_OF_THE_DISEASE = r"(?:disease|leuka?emi|malignan|(?-i:(?:[BT]-?)?ALL)\b)"
 _RELAPSE = (
     rf"\brelaps\w*(?:\s*(?:$|[,;.:()/-])|\s+(?:of\s+(?:(?:the|underlying)\s+)?{_OF_THE_DISEASE}|(?:in|with|after|following|post|at|on|and|or|before|during|while|disease|CNS"
     r"|marrow|isolated)\b|\d|[x#]\s*\d|leuka?emi|malignan|blast|refractor|progressi|CD\d|(?-i:ALL)\b))"

@@ -69,19 +69,24 @@ def treatment_window(records: Records) -> pl.DataFrame:
     return window.join(end, on="subject_id", how="left")
 
 
+def _by_window(frame: pl.DataFrame, date: str, window: pl.DataFrame, rule: pl.Expr) -> pl.Series:
+    """``rule`` on each row of ``frame`` (``subject_id`` and the date column ``date``)
+    beside its subject's window (``treatment_window``); false without one."""
+    joined = frame.select("subject_id", date).join(window, on="subject_id", how="left", maintain_order="left")
+    return joined.select(rule.fill_null(False)).to_series()
+
+
 def in_treatment_window(frame: pl.DataFrame, date: str, window: pl.DataFrame) -> pl.Series:
     """Whether each row of ``frame`` (``subject_id`` and the date column ``date``) lies
     inside its subject's treatment-emergent window."""
-    joined = frame.select("subject_id", date).join(window, on="subject_id", how="left", maintain_order="left")
-    return joined.select(treatment_emergent(pl.col(date), pl.col("LDSTDT"), pl.col("ATTRENDT"))).to_series()
+    return _by_window(frame, date, window, treatment_emergent(pl.col(date), pl.col("LDSTDT"), pl.col("ATTRENDT")))
 
 
 def in_grading_window(frame: pl.DataFrame, date: str, window: pl.DataFrame) -> pl.Series:
     """Whether each monitoring day of ``frame`` is graded: inside the treatment-emergent
     window and on or after the first infusion (day 0)."""
-    joined = frame.select("subject_id", date).join(window, on="subject_id", how="left", maintain_order="left")
     emergent = treatment_emergent(pl.col(date), pl.col("LDSTDT"), pl.col("ATTRENDT"))
-    return joined.select(emergent & (pl.col(date) >= pl.col("TRTSDT")).fill_null(False)).to_series()
+    return _by_window(frame, date, window, emergent & (pl.col(date) >= pl.col("TRTSDT")))
 
 
 def _grading(

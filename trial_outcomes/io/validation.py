@@ -682,20 +682,15 @@ def _first_infusions(records: Records) -> pl.DataFrame:
     )
 
 
-def _first_of(records: Records, events: tuple[str, ...], name: str) -> pl.DataFrame:
-    """Each subject's first date of any of ``events`` in ``followup`` (``name``)."""
-    return (
-        _scan(records, "followup")
-        .filter(pl.col("event").is_in(events))
-        .group_by("subject_id")
-        .agg(pl.col("event_date").min().alias(name))
-        .collect()
-    )
-
-
 def _deaths(records: Records) -> pl.DataFrame:
     """Each subject's first ``DEATH`` date (``_death``)."""
-    return _first_of(records, ("DEATH",), "_death")
+    return (
+        _scan(records, "followup")
+        .filter(pl.col("event") == "DEATH")
+        .group_by("subject_id")
+        .agg(pl.col("event_date").min().alias("_death"))
+        .collect()
+    )
 
 
 #: a CRS lasts days, rarely weeks (ASTCT; a median of about a week after CAR-T cells)
