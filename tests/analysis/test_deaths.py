@@ -154,6 +154,22 @@ from trial_outcomes.analysis.safety_summary import safety_headline
         ("Died after transplant", "TRANSPLANT"),
         ("Relapse and GVHD after HSCT", "UNKNOWN"),
         ("Septic shock", "INFECTION"),
+        # B-lymphoblastic lymphoma is this leukaemia's other presentation (WHO); a T-lymphoblastic
+        # lymphoma is not (OTHER, as "T-cell lymphoma"), nor a secondary one (a query)
+        ("B-lymphoblastic lymphoma", "LEUKEMIA"),
+        ("Relapsed precursor B-lymphoblastic lymphoma", "LEUKEMIA"),
+        ("B-LBL", "LEUKEMIA"),
+        ("T-lymphoblastic lymphoma", "OTHER"),
+        ("Secondary T-lymphoblastic lymphoma", "UNKNOWN"),
+        ("Citokine release syndrome", "CRS"),
+        # a treatment's failure (the disease, or a toxicity?) is a query, beside another cause too;
+        # a herniation naming no cause is a query (ICANS's oedema counts in the safety rule), beside one, that one
+        ("Treatment failure", "UNKNOWN"),
+        ("Failure of CAR-T therapy", "UNKNOWN"),
+        ("Treatment failure; sepsis", "UNKNOWN"),
+        ("Heart failure", "OTHER"),
+        ("Brain herniation", "UNKNOWN"),
+        ("Brain herniation due to cerebral oedema (ICANS)", "ICANS"),
         ("Road accident", "OTHER"),
         ("", "UNKNOWN"),
         (None, "UNKNOWN"),

@@ -91,12 +91,22 @@ _DISEASE_COURSE = (
     rf"|\bprogression\s+of\s+(?:the\s+)?(?:underlying\s+)?{_DISEASE}"
     r"|^\W*(?:primary\s+)?(?:(?:chemo-?)?refractory|progression|progressed|progressive)\W*$"
 )
+#: B-lymphoblastic lymphoma: WHO's one neoplasm with B-ALL ("B-lymphoblastic leukaemia/lymphoma"),
+#: its lymphomatous presentation ("B-LBL"); OTHER until 2026-12-05. A T-lymphoblastic lymphoma
+#: is not this leukaemia (after CAR-T cells, a T-cell malignancy is another disease)
+_B_LYMPHOBLASTIC_LYMPHOMA = (
+    r"\b(?:pre-?|precursor[\s-]+)?B[\s-]*(?:cell\s+)?(?:precursor\s+)?lymphoblastic\s+lymphoma|\b(?-i:B-?LBL)\b"
+)
 #: keyword rules: the categories a cause's text names (matching ignores case); CRS and ICANS by
 #: MedDRA's terms and their spellings ("Cytokine storm", "Cytokine-release syndrome", "Brain
-#: oedema", "Neurological toxicity", "CRES"), which until 2026-12-04 read OTHER (a red team's)
+#: oedema", "Neurological toxicity", "CRES"), which until 2026-12-04 read OTHER (a red team's),
+#: and "Citokine" (OTHER until 2026-12-05)
 CAUSE_KEYWORDS: tuple[tuple[str, str], ...] = (
-    ("LEUKEMIA", rf"leuka?emi|{_RELAPSE}|{_ALL_NAMED}|{_ALL_AS_CAUSE}|{_DISEASE_COURSE}|{_THE_DISEASE}"),
-    ("CRS", r"cytokin(?:es?)?[\s-]*(?:re+a?l\w*[\s-]+syndrome|release|storm)|\bs?CRS(?:\b|\d)"),
+    (
+        "LEUKEMIA",
+        rf"leuka?emi|{_RELAPSE}|{_ALL_NAMED}|{_ALL_AS_CAUSE}|{_DISEASE_COURSE}|{_THE_DISEASE}|{_B_LYMPHOBLASTIC_LYMPHOMA}",
+    ),
+    ("CRS", r"c[iy]tokin(?:es?)?[\s-]*(?:re+a?l\w*[\s-]+syndrome|release|storm)|\bs?CRS(?:\b|\d)"),
     (
         "ICANS",
         r"neuro-?\s*tox|neurolog\w*\s+toxicit|\bICANS(?:\b|\d)|\bCRES\b|(?:cerebral|brain)\s+(?:o?edema|swelling)"
@@ -151,6 +161,15 @@ _OTHER_BRAIN_CAUSE = (
     r"|fludarabine|methotrexate|\bMTX\b|blinatumomab|cytarabine|nelarabine|vincristine|ifosfamide|busulfan"
     r"|c[iy]closporin|tacrolimus|calcineurin|\bPRES\b|posterior\s+reversible"
 )
+#: a treatment's failure: the disease not controlled, or a toxicity? A data query (``UNKNOWN``),
+#: beside another cause too ("Treatment failure; sepsis" may be a relapse's death); OTHER until 2026-12-05
+_TREATMENT_FAILURE = (
+    r"(?i)\b(?:treatment|therapy|therapeutic)\s+failure"
+    r"|\bfailure\s+of\s+(?:(?:the|all)\s+)?(?:[\w-]+\s+)?(?:therapy|therapies|treatment)\b"
+)
+#: a brain herniation naming no cause: ICANS's cerebral oedema (a death in the safety stopping
+#: rule) or a bleed? A data query (``UNKNOWN``); beside a cause named, that cause; OTHER until 2026-12-05
+_HERNIATION = r"(?i)\bherniation\b"
 #: "not (yet) in remission", "never in remission": the disease, not a negation of it; nor is a
 #: remission as the time of a relapse ("Relapsed after 6 months in CR")
 _NOT_IN_REMISSION = (
@@ -169,7 +188,9 @@ def cause_category_from_text(text: pl.Expr) -> pl.Expr:
     progressive disease means ``LEUKEMIA``; then CRS, ICANS, transplant and infection) and
     has no negation (``NEGATION``). A text with a negation or naming several
     categories is ``UNKNOWN``, listed in the report as a data query; a blank cause
-    is ``UNKNOWN``; a text naming none is ``OTHER``. Worked examples: "Relapsed
+    is ``UNKNOWN``; a text naming none is ``OTHER``, unless it may name one that counts
+    ("Brain herniation": ``UNKNOWN``); "Treatment failure" is ``UNKNOWN`` with or without
+    another cause beside it. Worked examples: "Relapsed
     leukemia" -> LEUKEMIA; "Septic shock" -> INFECTION; "Sepsis; in continuing
     remission, no relapse" -> UNKNOWN and "Transplant-related mortality,
     leukaemia-free" -> UNKNOWN (version 2 read both as leukaemia); "Transplant-related
@@ -190,7 +211,8 @@ def cause_category_from_text(text: pl.Expr) -> pl.Expr:
     negated = text.str.replace_all(_NOT_IN_REMISSION, "").str.contains(f"(?i){NEGATION}")
     other_brain = names["ICANS"] & text.str.contains(_OTHER_BRAIN_CAUSE).fill_null(False)
     mimic = names["CRS"] & text.str.contains(_CRS_MIMIC).fill_null(False)
-    ambiguous = negated.fill_null(False) | (named > 1) | other_brain | mimic
+    unclear = text.str.contains(_TREATMENT_FAILURE) | ((named == 0) & text.str.contains(_HERNIATION))
+    ambiguous = negated.fill_null(False) | (named > 1) | other_brain | mimic | unclear.fill_null(False)
     blank = text.is_null() | (text.str.strip_chars() == "")
     return pl.when(blank | ambiguous).then(pl.lit("UNKNOWN")).otherwise(single)
 
