@@ -164,8 +164,12 @@ _OTHER_BRAIN_CAUSE = (
 #: a treatment's failure: the disease not controlled, or a toxicity? A data query (``UNKNOWN``),
 #: beside another cause too ("Treatment failure; sepsis" may be a relapse's death); OTHER until 2026-12-05
 _TREATMENT_FAILURE = (
-    r"(?i)\b(?:treatment|therapy|therapeutic)\s+failure"
-    r"|\bfailure\s+of\s+(?:(?:the|all)\s+)?(?:[\w-]+\s+)?(?:therapy|therapies|treatment)\b"
+    r"(?i)\b(?:treatment|therapy|therapeutic)\s+failure|\bfailure\s+of\s+(?:(?:the|all)\s+)?"
+    r"(?:(?:CAR[\s-]?T(?:[\s-]cells?)?|salvage|anti-?leuka?emic|chemo-?)\s*){0,2}(?:therapy|therapies|treatment)\b"
+)
+#: an anti-infective's failure is the infection's: "antifungal treatment failure" is no query
+_ANTI_INFECTIVE_FAILURE = (
+    r"(?i)\b(?:anti-?(?:biotic|fungal|viral|microbial|infective)|antimicrobial)\s+(?:treatment|therapy)\s+failure"
 )
 #: a brain herniation naming no cause: ICANS's cerebral oedema (a death in the safety stopping
 #: rule) or a bleed? A data query (``UNKNOWN``); beside a cause named, that cause; OTHER until 2026-12-05
@@ -211,7 +215,9 @@ def cause_category_from_text(text: pl.Expr) -> pl.Expr:
     negated = text.str.replace_all(_NOT_IN_REMISSION, "").str.contains(f"(?i){NEGATION}")
     other_brain = names["ICANS"] & text.str.contains(_OTHER_BRAIN_CAUSE).fill_null(False)
     mimic = names["CRS"] & text.str.contains(_CRS_MIMIC).fill_null(False)
-    unclear = text.str.contains(_TREATMENT_FAILURE) | ((named == 0) & text.str.contains(_HERNIATION))
+    unclear = text.str.replace_all(_ANTI_INFECTIVE_FAILURE, "").str.contains(_TREATMENT_FAILURE) | (
+        (named == 0) & text.str.contains(_HERNIATION)
+    )
     ambiguous = negated.fill_null(False) | (named > 1) | other_brain | mimic | unclear.fill_null(False)
     blank = text.is_null() | (text.str.strip_chars() == "")
     return pl.when(blank | ambiguous).then(pl.lit("UNKNOWN")).otherwise(single)
