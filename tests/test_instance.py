@@ -201,13 +201,17 @@ def test_the_sqlite_event_log_keeps_one_engine_per_database_and_every_event_is_s
             for i in range(3):
                 storage.store_event(entry("run-a", f"live {i}"))
             deadline = time.monotonic() + 10
+
             # the watcher reads from the start: the 20 earlier events come with the first
             # live one, so it is the live ones that are counted (counting all ended the
             # wait before the last was dispatched, once, under load)
-            while sum(m.startswith("live") for m in seen) < 3 and time.monotonic() < deadline:
+            def live() -> list[str]:
+                return [m for m in seen if m.startswith("live")]
+
+            while len(live()) < 3 and time.monotonic() < deadline:
                 time.sleep(0.05)
             ui.end_watch_event_logs("run-a", seen.append)
-        assert [m for m in seen if m.startswith("live")] == ["live 0", "live 1", "live 2"]  # while the run goes on
+        assert live() == ["live 0", "live 1", "live 2"]  # while the run goes on
         runs = [f"run-{i}" for i in range(storage.KEPT_ENGINES + 2)]
         for run_id in runs:
             storage.store_event(entry(run_id, "one"))
