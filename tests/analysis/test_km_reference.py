@@ -88,6 +88,43 @@ def test_landmark_past_last_observation_is_empty():
     assert fit.at(161)[0] == pytest.approx(0.082815734989648, abs=1e-12)
 
 
+# EFS (primary analysis) of a synthetic drop (synth --subjects 150 --seed 77, cut
+# 2023-06-30), as its ADTTE has it: the log-log upper limit first falls below 0.5 at day
+# 519 (0.4926, 33 at risk) and rises again to 0.5021 at day 901, an event with 2 at risk
+_EFS_TIME = [1] * 39 + [
+    10, 30, 35, 43, 54, 77, 77, 81, 87, 87, 87, 89, 89, 92, 95, 97, 105, 112, 114, 123, 141, 141, 142, 153, 155,
+    163, 169, 169, 172, 177, 178, 178, 184, 187, 191, 192, 192, 195, 205, 222, 233, 234, 260, 263, 263, 264, 264,
+    269, 269, 270, 276, 277, 285, 288, 313, 314, 347, 355, 356, 366, 368, 372, 372, 375, 377, 379, 428, 450, 476,
+    519, 529, 533, 545, 553, 555, 709, 709, 709, 710, 712, 714, 717, 720, 720, 728, 728, 729, 732, 734, 736, 737,
+    739, 743, 744, 745, 746, 749, 749, 750, 751, 901, 1070,
+]  # fmt: skip
+_EFS_CNSR = (
+    "000000000000000000000000000000000000000000000000111101100000000000010011100110000111111111111000110111111"
+    "000001111111111111111111111111111101"
+)
+
+
+def test_a_confidence_limit_that_rises_again_is_read_as_r_reads_it():
+    """R 4.2, survival 3.5-3:
+    ``f <- survfit(Surv(time, 1 - cnsr) ~ 1, conf.type = "log-log"); quantile(f, 0.5)``
+    gives 234 (155-519). The upper limit is below 0.5 from day 519, above it again after
+    day 901, so it is not "not reached" (as reading only its last value said, an
+    independent statistician found). And ``survival:::findq(c(0, 1, 2, 3, 4),
+    c(0, 0.3, 0.55, 0.52, 0.45), 0.5, sqrt(.Machine$double.eps))`` is 3: R takes the
+    smallest value at or above p, wherever it falls, not the first crossing (2)."""
+    from trial_outcomes.analysis.km import TOL, r_quantile
+
+    cnsr = np.array([int(c) for c in _EFS_CNSR])
+    assert len(_EFS_TIME) == len(cnsr) == 141
+    assert fit_km(np.array(_EFS_TIME, dtype=float), 1 - cnsr).median() == (234.0, 155.0, 519.0)
+    x, y = np.array([0.0, 1, 2, 3, 4]), np.array([0, 0.3, 0.55, 0.52, 0.45])
+    assert r_quantile(x, y, 0.5, TOL) == 3.0
+    # ... and R: findq(..., c(0, 0.3, 0.55, 0.52, NA), c(0.5, 0.55, 0.6), tol) is 3 NA NA
+    y[-1] = np.nan
+    assert r_quantile(x, y, 0.5, TOL) == 3.0
+    assert np.isnan(r_quantile(x, y, 0.55, TOL)) and np.isnan(r_quantile(x, y, 0.6, TOL))
+
+
 def test_lifelines_median_differs_from_r_midpoint_rule():
     """Four subjects with events at 1, 2, 3, 4: S = 0.75, 0.5, 0.25, 0. S equals 0.5 exactly on [2, 3):
     R's median is (2 + 3) / 2 = 2.5; lifelines' median_survival_time_ is 2."""

@@ -132,8 +132,8 @@ def loglog_ci(surv: np.ndarray, se_log: np.ndarray, z: float = Z95) -> tuple[np.
 
 
 def r_quantile(x: np.ndarray, y: np.ndarray, p: float, tol: float = TOL) -> float:
-    """R ``survival:::findq``: ``x`` times (first the start time), ``y`` the
-    increasing curve 1 - S (first 0), possibly with nan; nan if not reached."""
+    """R ``survival:::findq``: ``x`` times (first the start time), ``y`` the curve
+    1 - S or 1 - a confidence limit (first 0), possibly with nan; nan if not reached."""
     finite = y[np.isfinite(y)]
     if not len(finite) or finite.max() < p - tol:  # R: max(y) < p; the tolerance first (see the module)
         return np.nan
@@ -147,12 +147,19 @@ def r_quantile(x: np.ndarray, y: np.ndarray, p: float, tol: float = TOL) -> floa
     x, y = x[keep], y[keep]
 
     def first_at_least(shift: float) -> int | None:
-        # approx(y + shift, 1:n, p, method = "constant", f = 1): first index with y + shift >= p
+        # approx(y + shift, 1:n, p, method = "constant", f = 1): approx orders the points by
+        # y + shift and takes the index of the smallest that is >= p (NA outside their
+        # range). For the curve itself that is the first time it reaches p; a confidence
+        # limit need not be monotone (log-log's upper limit rises again at a late event
+        # with two at risk), and R reads the limit the same way: the smallest value >= p,
+        # wherever it falls, not the first crossing, and not "not reached" when the last
+        # value is below p (a sample's EFS median was 234 (155-519) in R, 155-NE here)
         valid = np.flatnonzero(np.isfinite(y))
         ys = y[valid] + shift
-        if p < ys[0] or p > ys[-1]:
+        if p < ys.min() or p > ys.max():
             return None
-        return int(valid[np.searchsorted(ys, p, side="left")])
+        order = np.argsort(ys, kind="stable")
+        return int(valid[order[np.searchsorted(ys[order], p, side="left")]])
 
     i1, i2 = first_at_least(tol), first_at_least(-tol)
     quant = np.nan if i1 is None or i2 is None else (x[i1] + x[i2]) / 2
