@@ -153,7 +153,7 @@ def r_quantile(x: np.ndarray, y: np.ndarray, p: float, tol: float = TOL) -> floa
         # limit need not be monotone (log-log's upper limit rises again at a late event
         # with two at risk), and R reads the limit the same way: the smallest value >= p,
         # wherever it falls, not the first crossing, and not "not reached" when the last
-        # value is below p (a sample's EFS median was 234 (155-519) in R, 155-NE here)
+        # value is below p (a drop's EFS median: 234 (155-519) in R; 155-NE by the last value)
         valid = np.flatnonzero(np.isfinite(y))
         ys = y[valid] + shift
         if p < ys.min() or p > ys.max():
