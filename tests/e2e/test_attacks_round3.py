@@ -162,3 +162,42 @@ def test_the_drops_warnings_reach_the_report_without_a_subject(drop, tmp_path):
         query = query[: query.index("</table>")]
         assert "after the subject&#39;s withdrawal" in query or "after the subject's withdrawal" in query
         assert subject not in query
+
+
+def test_supportive_care_coded_as_new_therapy_is_a_query_on_page_1(drop, tmp_path):
+    """A red team's "Tocilizumab" coded NEW_THERAPY four days after a subject's first
+    infusion ended that subject's treatment-emergent window and response attribution,
+    which moved both stopping rules, and nothing said so. The cut publishes as exported
+    (the numbers are the drop's), the run warns (``trial_drop:new_therapy_plausible``, with
+    file, row, value and subject), and page 1 of both reports counts the query, whose row in
+    the About table names the row, not the subject."""
+    infusion = pl.read_csv(drop / "infusion.csv", infer_schema=False)
+    first = infusion.sort("infusion_date").row(0, named=True)
+    subject, infused = first["subject_id"], first["infusion_date"]
+    followup = pl.read_csv(drop / "followup.csv", infer_schema=False)
+    day_4 = (dt.date.fromisoformat(infused) + dt.timedelta(days=4)).isoformat()
+    row = {
+        **dict.fromkeys(followup.columns),
+        "subject_id": subject,
+        "event_date": day_4,
+        "event": "NEW_THERAPY",
+        "detail": "Tocilizumab",
+    }
+    pl.concat([followup, pl.DataFrame([row], schema=dict.fromkeys(followup.columns, pl.String))]).write_csv(
+        drop / "followup.csv"
+    )
+    out = tmp_path / "out"
+    outcome = run_pipeline(drop, out, CUT)
+    assert outcome.success, outcome.failures
+    warned = "\n".join(outcome.warnings)
+    assert "new_therapy_plausible" in warned
+    assert f"followup.csv, row {followup.height + 2}, column detail, value 'Tocilizumab', subject {subject}" in warned
+    manifest = json.loads((out / CUT / "manifest.json").read_text())
+    assert [q["check"] for q in manifest["data_drop"]["data_queries"]] == ["new_therapy_plausible"]
+    for stem in ("report", "report_open"):
+        html = (out / CUT / f"{stem}.html").read_text(encoding="utf-8")
+        assert "Data queries on this drop" in html and "1 open, none blocking" in html
+        assert "new therapies that may be supportive care for CRS or ICANS" in html
+        query = html[html.index("Data queries raised on this drop") :]
+        query = query[: query.index("</table>")]
+        assert f"followup.csv row {followup.height + 2}" in query and subject not in query

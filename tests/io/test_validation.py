@@ -27,6 +27,7 @@ from trial_outcomes.io.validation import (
     isolated_latest_date,
     latest_record,
     names_listed,
+    new_therapy_queried,
     orphan_records,
     rows_named,
     spelling_variants,
@@ -612,6 +613,67 @@ def test_a_crs_left_open_for_weeks_while_followed_is_queried():
     assert query.finding.startswith("5 CRS adverse event(s) lasting more than 28 days, or without a resolution date")
     assert "adverse_events.csv rows 2, 7, 9, 10 and 12" in query.finding and "S1" not in query.finding
     assert crs_left_open(records, D(2021, 1, 29), is_crs).is_empty()
+
+
+def test_a_new_therapy_naming_a_crs_treatment_or_before_day_21_is_queried():
+    """Every subject infused 2021-01-20 (day 0); the cut 2021-03-01. followup rows: 2, S1's
+    "Tocilizumab" on 01-24 (day 4): queried, a CRS treatment (a red team's, which took a
+    grade-4 ICANS out of the safety rule and flipped the futility rule). 3, S2's
+    "Blinatumomab" on 01-30 (day 10): queried, before day 21. 4, S3's "Blinatumomab" on
+    02-25 (day 36): not. 5, S4's "Dexamethasone" on 02-25: queried (a corticosteroid). 6,
+    S5's HSCT on 02-01, then 7, S5's "Tocilizumab" on 02-10: not (the HSCT ended the windows
+    first). 8, S6's "IV methylprednisolone 1 g" on 03-01 (day 40): queried, the word within
+    the text. 9, S7's "Tocilizumab" on 03-05: after the cut, not. 10, S8's "CD22 CAR-T" on
+    02-10 (day 21): not (day 21 is the window's first). 11, S9's "Salvage chemotherapy" on
+    02-09 (day 20): queried. 12, S9's "Tocilizumab" on 02-20: not its first, not queried.
+    13, S10's "Tocilizumab" on 01-24, S10 never infused: not. 14, S11's "Anti-CD22
+    (toci-free)" on 03-01 (day 40): its words "anti cd22 toci free" hold "toci", queried (a
+    query errs towards asking)."""
+    infused = [
+        dict(subject_id=f"S{i}", ld_start_date=D(2021, 1, 15), infusion_date=D(2021, 1, 20)) for i in range(1, 12)
+    ]
+    infused = [r for r in infused if r["subject_id"] != "S10"]
+    new = "NEW_THERAPY"
+    followup = [
+        dict(subject_id="S1", event_date=D(2021, 1, 24), event=new, detail="Tocilizumab"),
+        dict(subject_id="S2", event_date=D(2021, 1, 30), event=new, detail="Blinatumomab"),
+        dict(subject_id="S3", event_date=D(2021, 2, 25), event=new, detail="Blinatumomab"),
+        dict(subject_id="S4", event_date=D(2021, 2, 25), event=new, detail="Dexamethasone"),
+        dict(subject_id="S5", event_date=D(2021, 2, 1), event="HSCT"),
+        dict(subject_id="S5", event_date=D(2021, 2, 10), event=new, detail="Tocilizumab"),
+        dict(subject_id="S6", event_date=D(2021, 3, 1), event=new, detail="IV methylprednisolone 1 g"),
+        dict(subject_id="S7", event_date=D(2021, 3, 5), event=new, detail="Tocilizumab"),
+        dict(subject_id="S8", event_date=D(2021, 2, 10), event=new, detail="CD22 CAR-T"),
+        dict(subject_id="S9", event_date=D(2021, 2, 9), event=new, detail="Salvage chemotherapy"),
+        dict(subject_id="S9", event_date=D(2021, 2, 20), event=new, detail="Tocilizumab"),
+        dict(subject_id="S10", event_date=D(2021, 1, 24), event=new, detail="Tocilizumab"),
+        dict(subject_id="S11", event_date=D(2021, 3, 1), event=new, detail="Anti-CD22 (toci-free)"),
+    ]
+    records = _records(infusion=infused, followup=followup)
+    found = new_therapy_queried(records, D(2021, 3, 1))
+    assert found.select("file", "row", "column", "value", "subject").rows() == [
+        ("followup.csv", 2, "detail", "Tocilizumab", "S1"),
+        ("followup.csv", 3, "detail", "Blinatumomab", "S2"),
+        ("followup.csv", 5, "detail", "Dexamethasone", "S4"),
+        ("followup.csv", 8, "detail", "IV methylprednisolone 1 g", "S6"),
+        ("followup.csv", 11, "detail", "Salvage chemotherapy", "S9"),
+        ("followup.csv", 14, "detail", "Anti-CD22 (toci-free)", "S11"),
+    ]
+    rules = found["rule"].to_list()
+    assert rules[0].startswith(
+        "a new therapy on day 4 after the first infusion (its detail names a treatment of CRS or ICANS, supportive "
+        "care, not new anti-leukaemia therapy): it ends the treatment-emergent window"
+    )
+    assert rules[1].startswith("a new therapy on day 10 after the first infusion (before day 21, when the day-28")
+    assert rules[4].startswith("a new therapy on day 20 ")
+    assert new_therapy_queried(records, D(2021, 2, 24))["subject"].to_list() == ["S1", "S2", "S9"]
+    (query,) = drop_queries([], {}, found.head(0), found.head(0), new_therapy=found)
+    assert query.check == "new_therapy_plausible"
+    assert query.finding.startswith(
+        "6 new therapy record(s) naming a treatment of CRS or ICANS (tocilizumab, siltuximab, anakinra, "
+        "corticosteroids), or dated before day 21 (followup.csv rows 2, 3, 5, 8, 11 and 14)"
+    )
+    assert "S1" not in query.finding
 
 
 def test_a_grade_5_ae_before_lymphodepletion_or_a_cause_its_text_contradicts_does_not_hide_an_early_death():

@@ -119,6 +119,14 @@ RULES: dict[str, tuple[Rule, str]] = {
             "has a resolution date once its subject has been followed that long: a treated CRS masks the fever of "
             "its monitoring days to its end, to the cut while open",
         ),
+        dg.AssetCheckSpec(
+            "new_therapy_plausible",
+            asset=DROP_KEY,
+            blocking=False,
+            description="Each subject's first new therapy (before any HSCT) names no treatment of CRS or ICANS "
+            f"and comes on or after day {validation.NEW_THERAPY_QUERIED_BEFORE_DAY}: a new therapy ends the "
+            "treatment-emergent window and response attribution on its day",
+        ),
     ],
 )
 def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords) -> Iterator[Any]:
@@ -210,6 +218,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         ),
     )
     open_crs = validation.crs_left_open(records, seen_to, is_crs)
+    new_therapy = validation.new_therapy_queried(records, seen_to)
     drop = TrialDrop(
         records=records,
         cut=settings.cut,
@@ -218,7 +227,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         latest_record=latest,
         extracted_on=info.extracted_on,
         queries=validation.drop_queries(
-            unread, dropped, after_withdrawal, isolated, variants, stale_ae, early_deaths, open_crs
+            unread, dropped, after_withdrawal, isolated, variants, stale_ae, early_deaths, open_crs, new_therapy
         ),
         spellings=spellings,
     )
@@ -283,6 +292,13 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         open_crs,
         f"CRS adverse events lasting, or left open while followed, more than {validation.CRS_OPEN_DAYS} days (a "
         "treated CRS masks the fever of its monitoring days to its end, to the cut while open)",
+        severity=dg.AssetCheckSeverity.WARN,
+    )
+    yield problems_check(
+        "new_therapy_plausible",
+        new_therapy,
+        "new therapies naming a treatment of CRS or ICANS, or before the day-28 response window (each ends the "
+        "treatment-emergent window and response attribution)",
         severity=dg.AssetCheckSeverity.WARN,
     )
 

@@ -21,7 +21,7 @@ from trial_outcomes.io.parse import empty_problems
 from trial_outcomes.io.readers import EXTENSIONS
 from trial_outcomes.io.records import DropQuery, Frames
 from trial_outcomes.schema import LAB_UNITS, SCHEMAS
-from trial_outcomes.text import first_of, printable, skeleton
+from trial_outcomes.text import first_of, printable, skeleton, spelling_key
 
 Records = Mapping[str, pl.DataFrame]
 
@@ -844,6 +844,91 @@ def early_deaths_without_fatal_ae(
     return _concat([_problems(found, "event_date", pl.col("event_date"), rule)])
 
 
+#: what treats CRS or ICANS (the interleukin-6 and -1 blockers, corticosteroids), as a
+#: ``NEW_THERAPY`` detail may name it, its words as ``text.spelling_key`` leaves them: supportive
+#: care, not new anti-leukaemia therapy. Corticosteroids are also in leukaemia regimens, so a
+#: detail naming one is a query, never a refusal
+CRS_ICANS_TREATMENTS = frozenset(
+    {
+        "tocilizumab",
+        "toci",
+        "tcz",
+        "actemra",
+        "roactemra",
+        "siltuximab",
+        "sylvant",
+        "anakinra",
+        "kineret",
+        "dexamethasone",
+        "decadron",
+        "methylprednisolone",
+        "solumedrol",
+        "medrol",
+        "hydrocortisone",
+        "prednisolone",
+        "prednisone",
+        "steroid",
+        "steroids",
+        "corticosteroid",
+        "corticosteroids",
+    }
+)
+#: the day the day-28 response window opens (``analysis.response.WINDOW_FIRST_DAY``): a new
+#: therapy before it ends attribution before any day-28 response can be assessed
+NEW_THERAPY_QUERIED_BEFORE_DAY = 21
+
+
+def _names_crs_icans_treatment(detail: str | None) -> bool:
+    """Whether a detail names a treatment of CRS or ICANS (a word of ``CRS_ICANS_TREATMENTS``):
+    "Tocilizumab 8 mg/kg" and "IV methylprednisolone" do, "Blinatumomab" does not."""
+    return detail is not None and not CRS_ICANS_TREATMENTS.isdisjoint(spelling_key(detail).split())
+
+
+def new_therapy_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
+    """Each subject's first ``NEW_THERAPY`` by ``seen_to``, when it ends the treatment-emergent
+    window and response attribution (no HSCT before it, on or after the first infusion), that
+    names a treatment of CRS or ICANS in its detail (``CRS_ICANS_TREATMENTS``) or falls before
+    day ``NEW_THERAPY_QUERIED_BEFORE_DAY``. A red team's "Tocilizumab" coded ``NEW_THERAPY`` on
+    day 4 took a grade-4 ICANS from day 6 out of the safety stopping rule (5 to 4 of 37, P 0.10
+    to 0.04) and the day-14 and day-28 remissions out of the futility rule, which then read
+    BOUNDARY CROSSED, without a word. Worked example: infused 2021-01-20, "Tocilizumab" on
+    2021-01-24 (day 4) is queried, "Blinatumomab" on 01-30 (day 10) too (before day 21),
+    "Blinatumomab" on 02-25 (day 36) is not, "Dexamethasone" on 02-25 is, and a
+    "Tocilizumab" after an HSCT is not (the HSCT ended both already). A query, not a refusal:
+    an early salvage may be true, and corticosteroids treat the leukaemia too."""
+    followup = _scan(records, "followup").filter(pl.col("event").is_in(["HSCT", "NEW_THERAPY"]))
+    first_end = followup.group_by("subject_id").agg(pl.col("event_date").min().alias("_ends")).collect()
+    therapies = _narrow(
+        followup.filter((pl.col("event") == "NEW_THERAPY") & (pl.col("event_date") <= seen_to)).collect(),
+        "event_date",
+        "detail",
+    )
+    found = (
+        therapies.join(_first_infusions(records).select("subject_id", "infusion_date"), on="subject_id", how="inner")
+        .join(first_end, on="subject_id", how="left")
+        .filter((pl.col("event_date") == pl.col("_ends")) & (pl.col("event_date") >= pl.col("infusion_date")))
+        .with_columns((pl.col("event_date") - pl.col("infusion_date")).dt.total_days().alias("_day"))
+        .unique("subject_id", keep="first", maintain_order=True)  # two on its first day: one query
+    )
+    names = pl.Series([_names_crs_icans_treatment(d) for d in found["detail"].to_list()], dtype=pl.Boolean)
+    found = found.with_columns(names.alias("_supportive")).filter(
+        pl.col("_supportive") | (pl.col("_day") < NEW_THERAPY_QUERIED_BEFORE_DAY)
+    )
+    why = (
+        pl.when(pl.col("_supportive"))
+        .then(pl.lit("its detail names a treatment of CRS or ICANS, supportive care, not new anti-leukaemia therapy"))
+        .otherwise(pl.lit(f"before day {NEW_THERAPY_QUERIED_BEFORE_DAY}, when the day-28 response window opens"))
+    )
+    rule = pl.format(
+        "a new therapy on day {} after the first infusion ({}): it ends the treatment-emergent window (an adverse "
+        "event from that day is counted by no stopping rule) and response attribution (a remission after it is not "
+        "the CAR-T's); record supportive care as a concomitant medication, or confirm the therapy",
+        pl.col("_day"),
+        why,
+    )
+    return _concat([_problems(found, "detail", pl.col("detail"), rule)])
+
+
 def adverse_events_current(records: Records, seen_to: dt.date) -> pl.DataFrame:
     """The first infusions of subjects followed ``AE_WINDOW_DAYS`` days by ``seen_to`` (the
     last day the drop shows for the cut) with no adverse event since, when they make the
@@ -988,14 +1073,15 @@ def drop_queries(
     stale_ae: pl.DataFrame | None = None,
     early_deaths: pl.DataFrame | None = None,
     open_crs: pl.DataFrame | None = None,
+    new_therapy: pl.DataFrame | None = None,
 ) -> tuple[DropQuery, ...]:
     """The warnings on the whole drop as the report states them (``DropQuery``): files in
     the folder never read, columns outside the contract dropped unread (``dropped``: file
     -> columns), assessments after a withdrawal and an isolated latest date (the
     findings of ``assessments_after_withdrawal`` and ``isolated_latest_date``), AE terms
     written several ways, an AE export older than the others (``adverse_events_current``),
-    early deaths without a fatal AE (``early_deaths_without_fatal_ae``) and a CRS left open
-    (``crs_left_open``)."""
+    early deaths without a fatal AE (``early_deaths_without_fatal_ae``), a CRS left open
+    (``crs_left_open``) and a new therapy that may be supportive care (``new_therapy_queried``)."""
     queries = []
     if unread:
         queries.append(DropQuery("known_files", unread_files_finding(unread)))
@@ -1035,6 +1121,17 @@ def drop_queries(
                 f"({rows_named(open_crs)}): a CRS treated with tocilizumab or corticosteroids masks the fever of its "
                 "monitoring days to its end (to the cut while open), before any HSCT or new therapy, so an afebrile "
                 "day on vasopressors is graded a CRS, which the safety stopping rule may count",
+            )
+        )
+    if new_therapy is not None and new_therapy.height:
+        queries.append(
+            DropQuery(
+                "new_therapy_plausible",
+                f"{new_therapy.height} new therapy record(s) naming a treatment of CRS or ICANS (tocilizumab, "
+                f"siltuximab, anakinra, corticosteroids), or dated before day {NEW_THERAPY_QUERIED_BEFORE_DAY} "
+                f"({rows_named(new_therapy)}): a new therapy ends the treatment-emergent window and response "
+                "attribution on its day, so an adverse event after it is counted by no stopping rule and a remission "
+                "after it is not the CAR-T's; supportive care is a concomitant medication, not new therapy",
             )
         )
     return tuple(queries)

@@ -299,6 +299,8 @@ QUERY_TITLES = {
     "stopping rule",
     "crs_resolved": "CRS adverse events lasting, or left open, for weeks (a treated one masks fever in the CRS "
     "grading)",
+    "new_therapy_plausible": "new therapies that may be supportive care for CRS or ICANS, or come before the day-28 "
+    "response window (each ends the treatment-emergent window and response attribution)",
 }
 
 
