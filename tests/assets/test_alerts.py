@@ -6,6 +6,7 @@ test only and stop by themselves."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import socket
 from pathlib import Path
 
@@ -17,7 +18,9 @@ from trial_outcomes.assets.shared import ANNOUNCED_TAG, STOPPING_TAG, TRIGGER_TA
 from trial_outcomes.pipelines.definitions import build_definitions
 from trial_outcomes.pipelines.notify import Alert, announce, webhook_payload
 from trial_outcomes.pipelines.runner import run_pipeline
+from trial_outcomes.pipelines.sensors import published_queries
 from trial_outcomes.plan import Notify
+from trial_outcomes.reporting.summary import QUERY_TITLES
 
 CUT = "2023-12-31"
 
@@ -130,6 +133,38 @@ def test_webhook_payloads_for_slack_teams_and_plain_json():
         "2024-03-31",
         "/r/report.pdf",
     )
+
+
+def test_the_alert_names_the_drops_open_data_queries(tmp_path):
+    """A boundary crossed on a drop with open data queries says so beside the rules: the
+    published manifest's queries by the titles the report's page 1 gives them, once each;
+    a manifest that cannot be read gives none, and the alert still goes."""
+    folder = tmp_path / "2024-03-31"
+    folder.mkdir()
+    queries = [
+        {"check": "new_therapy_plausible", "finding": "1 new therapy record(s) ... (followup.csv row 337) ..."},
+        {"check": "known_columns", "finding": "enrolment.csv: ..."},
+        {"check": "known_columns", "finding": "followup.csv: ..."},
+    ]
+    (folder / "manifest.json").write_text(json.dumps({"data_drop": {"data_queries": queries}}))
+    found = published_queries(folder)
+    assert found == [QUERY_TITLES["new_therapy_plausible"], QUERY_TITLES["known_columns"]]
+    alert = Alert("2024-03-31", "abcdef123456", ["Efficacy (Simon two-stage): BOUNDARY CROSSED"], "", queries=found)
+    assert alert.text.splitlines()[2:] == [
+        "- Efficacy (Simon two-stage): BOUNDARY CROSSED",
+        "",
+        "The drop has 2 open data queries; the numbers above use the drop as exported (the report's page 1 states "
+        "each):",
+        f"- {QUERY_TITLES['new_therapy_plausible']}",
+        f"- {QUERY_TITLES['known_columns']}",
+    ]
+    assert webhook_payload(alert, "generic")["data_queries"] == found
+    assert "1 open data query;" in Alert("c", "r", ["x"], queries=found[:1]).text
+    assert "open data" not in Alert("c", "r", ["x"]).text
+    (folder / "manifest.json").write_text('{"data_drop": {"data_queries": null}}')
+    assert published_queries(folder) == []
+    (folder / "manifest.json").write_text("{ not json")
+    assert published_queries(folder) == [] and published_queries(tmp_path / "none") == []
 
 
 def test_one_channel_failing_does_not_stop_the_other(webhook):

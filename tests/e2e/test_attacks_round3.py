@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.helpers import file_hashes
+from tests.helpers import file_hashes, plan_with_notify
 from trial_outcomes.pipelines.runner import run_pipeline
 
 pytestmark = pytest.mark.slow
@@ -164,13 +164,15 @@ def test_the_drops_warnings_reach_the_report_without_a_subject(drop, tmp_path):
         assert subject not in query
 
 
-def test_supportive_care_coded_as_new_therapy_is_a_query_on_page_1(drop, tmp_path):
+def test_supportive_care_coded_as_new_therapy_is_a_query_on_page_1_and_in_the_alert(drop, tmp_path, webhook):
     """A red team's "Tocilizumab" coded NEW_THERAPY four days after a subject's first
     infusion ended that subject's treatment-emergent window and response attribution,
     which moved both stopping rules, and nothing said so. The cut publishes as exported
     (the numbers are the drop's), the run warns (``trial_drop:new_therapy_plausible``, with
     file, row, value and subject), and page 1 of both reports counts the query, whose row in
-    the About table names the row, not the subject."""
+    the About table names the row, not the subject. A boundary crossed on that drop (here
+    a strict futility rule, p0 0.90: the small drop's responders are far fewer) is
+    announced with the query beside it."""
     infusion = pl.read_csv(drop / "infusion.csv", infer_schema=False)
     first = infusion.sort("infusion_date").row(0, named=True)
     subject, infused = first["subject_id"], first["infusion_date"]
@@ -186,9 +188,15 @@ def test_supportive_care_coded_as_new_therapy_is_a_query_on_page_1(drop, tmp_pat
     pl.concat([followup, pl.DataFrame([row], schema=dict.fromkeys(followup.columns, pl.String))]).write_csv(
         drop / "followup.csv"
     )
+    url, posts = webhook
+    plan = plan_with_notify(tmp_path / "plan.toml", url)
+    plan.write_text(plan.read_text().replace("p0 = 0.60", "p0 = 0.90").replace("p1 = 0.80", "p1 = 0.98"))
     out = tmp_path / "out"
-    outcome = run_pipeline(drop, out, CUT)
+    outcome = run_pipeline(drop, out, CUT, plan=str(plan))
     assert outcome.success, outcome.failures
+    assert len(posts) == 1 and "BOUNDARY CROSSED" in posts[0]["text"]
+    assert "The drop has 1 open data query" in posts[0]["text"]
+    assert "- new therapies that may be supportive care for CRS or ICANS" in posts[0]["text"]
     warned = "\n".join(outcome.warnings)
     assert "new_therapy_plausible" in warned
     assert f"followup.csv, row {followup.height + 2}, column detail, value 'Tocilizumab', subject {subject}" in warned

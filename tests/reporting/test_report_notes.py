@@ -269,7 +269,8 @@ def test_the_guard_reads_embedded_figures_and_skips_other_images():
 def test_a_possibly_stale_ae_export_is_said_beside_the_stopping_rules():
     """With the query ``adverse_events_current`` open, page 1 says, under "No stopping
     boundary crossed", that the safety rule counts only the events the AE export holds;
-    without it, nothing is added."""
+    without it, nothing is added. So do the queries on early deaths without a fatal AE and
+    on a new therapy that may be supportive care (it ends the windows both rules read)."""
     from trial_outcomes.io.records import DropQuery
     from trial_outcomes.reporting.content import Paragraph
     from trial_outcomes.reporting.summary import stopping_blocks
@@ -290,6 +291,11 @@ def test_a_possibly_stale_ae_export_is_said_beside_the_stopping_rules():
         "Deaths within the safety rule's window have no treatment-emergent grade-5"
     )
     assert len(texts(stale + early)) == 3
+    therapy = (DropQuery("new_therapy_plausible", "1 new therapy record(s) naming a treatment of CRS ..."),)
+    (_, (said, style)) = texts(therapy)
+    assert style == "alert" and said.startswith("A new therapy may be supportive care for CRS or ICANS")
+    assert "ends its subject's treatment-emergent window and response attribution" in said
+    assert len(texts(stale + early + therapy)) == 4
 
 
 def test_the_best_response_table_says_a_withdrawal_leaves_the_window_open():

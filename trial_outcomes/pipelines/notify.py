@@ -27,6 +27,10 @@ class Alert:
     rules: list[str]  # each crossed rule with the data it saw
     report: str = ""  # where the published report is, when it is
     extra: dict[str, str] = field(default_factory=dict)
+    #: the drop's open data queries, as the report's page 1 names them: the numbers that
+    #: crossed use the drop as exported (a red team's supportive care coded as new therapy
+    #: made the futility rule cross, and the alert said nothing of the query beside it)
+    queries: list[str] = field(default_factory=list)
 
     @property
     def subject(self) -> str:
@@ -40,6 +44,14 @@ class Alert:
             "",
         ]
         lines += [f"- {rule}" for rule in self.rules]
+        if self.queries:
+            n = len(self.queries)
+            lines += [
+                "",
+                f"The drop has {n} open data {'query' if n == 1 else 'queries'}; the numbers above use the drop as "
+                "exported (the report's page 1 states each):",
+            ]
+            lines += [f"- {query}" for query in self.queries]
         if self.report:
             lines += ["", f"Report: {self.report}"]
         return "\n".join(lines)
@@ -79,6 +91,7 @@ def webhook_payload(alert: Alert, fmt: str) -> dict[str, Any]:
         "run_id": alert.run_id,
         "rules": alert.rules,
         "report": alert.report,
+        "data_queries": alert.queries,
     }
 
 

@@ -30,6 +30,7 @@ from trial_outcomes.io.records import drop_files, drop_fingerprint
 from trial_outcomes.pipelines.coordinator import OUT_FOLDER_TAG
 from trial_outcomes.pipelines.notify import Alert, announce, configured_channels
 from trial_outcomes.plan import Notify
+from trial_outcomes.reporting.summary import QUERY_TITLES
 
 if TYPE_CHECKING:
     from trial_outcomes.analysis.stopping import StoppingResult
@@ -202,7 +203,8 @@ def announce_run(
     version = published_version(run, out_dir)
     if version is not None and (out_dir / cut).resolve() != version:  # the cut shows another version since
         report = version / "report.pdf"
-    alert = Alert(cut, run.run_id, rules, str(report) if report.is_file() else "")
+    queries = published_queries(report.parent)
+    alert = Alert(cut, run.run_id, rules, str(report) if report.is_file() else "", queries=queries)
     if not notify.enabled:
         if "FAILED" in tags.get(ANNOUNCED_TAG, ""):  # a retry that finds no one: said, and no more rounds
             instance.add_run_tags(
@@ -232,6 +234,19 @@ def announce_run(
         state.append(f"round {rounds} of {MAX_ALERT_ROUNDS}: will retry")
     instance.add_run_tags(run.run_id, {ANNOUNCED_TAG: "; ".join(state)})
     return [f"{alert.subject}: {result}" for result in results]
+
+
+def published_queries(folder: Path) -> list[str]:
+    """The open data queries on the drop of the cut published in ``folder``, as the report's
+    page 1 names them (from its ``manifest.json``); none when it cannot be read (the alert
+    still goes: it is never held back by its extras)."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        queries = manifest["data_drop"]["data_queries"] or []
+        checks = [str(query["check"]) for query in queries]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [QUERY_TITLES.get(check, check) for check in dict.fromkeys(checks)]
 
 
 def _run_config(run: dg.DagsterRun) -> dict[str, Any]:

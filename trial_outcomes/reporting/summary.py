@@ -73,6 +73,15 @@ def stopping_blocks(inp: ReportInputs) -> list[Any]:
                 "alert",
             )
         )
+    if any(q.check == "new_therapy_plausible" for q in inp.queries):
+        blocks.append(
+            Paragraph(
+                "A new therapy may be supportive care for CRS or ICANS, or comes before day 21 (a data query "
+                "below): it ends its subject's treatment-emergent window and response attribution, so both rules "
+                "may count that subject otherwise once the query is answered.",
+                "alert",
+            )
+        )
     blocks.append(
         Facts(
             "Stopping rules at this cut",
