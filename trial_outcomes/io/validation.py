@@ -910,7 +910,9 @@ def new_therapy_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
         .with_columns((pl.col("event_date") - pl.col("infusion_date")).dt.total_days().alias("_day"))
         .unique("subject_id", keep="first", maintain_order=True)  # two on its first day: one query
     )
-    names = pl.Series([_names_crs_icans_treatment(d) for d in found["detail"].to_list()], dtype=pl.Boolean)
+    # each distinct detail read once (an export writes a few therapies over many subjects)
+    named = {detail: _names_crs_icans_treatment(detail) for detail in found["detail"].unique().to_list()}
+    names = pl.Series([named[detail] for detail in found["detail"].to_list()], dtype=pl.Boolean)
     found = found.with_columns(names.alias("_supportive")).filter(
         pl.col("_supportive") | (pl.col("_day") < NEW_THERAPY_QUERIED_BEFORE_DAY)
     )
