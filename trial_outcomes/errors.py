@@ -25,8 +25,8 @@ class Problem:
         where = printable(self.file)
         if self.row is not None:
             where += f", row {self.row}"
-        if self.column is not None:
-            where += f", column {printable(self.column)}"
+        if self.column is not None:  # a settings file (drop_info.toml) has keys, not columns
+            where += f", {'key' if self.file.endswith('.toml') else 'column'} {printable(self.column)}"
         if self.value is not None:
             shown = self.value if len(self.value) <= 80 else f"{self.value[:77]}... ({len(self.value):,} characters)"
             where += f", value {printable(repr(shown))}"

@@ -231,6 +231,20 @@ def test_a_bom_in_drop_info_toml_is_read(drop):
     assert read_drop_info(drop).extracted_on == dt.date(2024, 4, 1)
 
 
+def test_a_wrong_drop_info_key_is_named_as_a_key_not_a_column(drop):
+    """A red team's "Extracted_On" and "extracted_on = "2024-4-2"": refused naming the file,
+    the key (not a "column": a TOML file has none) and the value."""
+    (drop / "drop_info.toml").write_text('Extracted_On = "2024-04-02"\n')
+    with pytest.raises(DataDropError) as refused:
+        read_drop_info(drop)
+    assert "drop_info.toml, key Extracted_On: unknown key; the keys are empty_files, extracted_on" in str(refused.value)
+    (drop / "drop_info.toml").write_text('extracted_on = "2024-4-2"\n')
+    with pytest.raises(DataDropError) as refused:
+        read_drop_info(drop)
+    assert "drop_info.toml, key extracted_on, value '2024-4-2': extracted_on must be a date" in str(refused.value)
+    assert "column" not in str(refused.value)
+
+
 def test_cr_only_line_endings_read_as_lines(drop):
     """A classic-Mac export (CR only) was one long line: 'N fields but the header has M'."""
     text = (drop / "infusion.csv").read_text(encoding="utf-8")

@@ -258,7 +258,7 @@ def test_drop_info_declares_empty_files_and_nothing_else(tmp_path):
     (tmp_path / "drop_info.toml").write_text('empty_files = ["adverse_events"]\n')
     assert read_drop_info(tmp_path).empty_files == ("adverse_events",)
     (tmp_path / "drop_info.toml").write_text('empty_file = ["adverse_events"]\n')
-    with pytest.raises(DataDropError, match="column empty_file: unknown key"):
+    with pytest.raises(DataDropError, match="key empty_file: unknown key"):
         read_drop_info(tmp_path)
     (tmp_path / "drop_info.toml").write_text('empty_files = ["enrolment"]\n')
     with pytest.raises(DataDropError, match="enrolment never may"):
