@@ -682,6 +682,18 @@ def _first_infusions(records: Records) -> pl.DataFrame:
     )
 
 
+def _attribution_ends(records: Records) -> pl.DataFrame:
+    """Each subject's first HSCT or ``NEW_THERAPY`` date (``_ends``): where the
+    treatment-emergent window and response attribution end (``analysis.timeline``)."""
+    return (
+        _scan(records, "followup")
+        .filter(pl.col("event").is_in(["HSCT", "NEW_THERAPY"]))
+        .group_by("subject_id")
+        .agg(pl.col("event_date").min().alias("_ends"))
+        .collect()
+    )
+
+
 def _deaths(records: Records) -> pl.DataFrame:
     """Each subject's first ``DEATH`` date (``_death``)."""
     return (
@@ -779,13 +791,7 @@ def early_deaths_without_fatal_ae(
     which all 11 infused subjects died on day 0, of "other" causes, read "0 of 10
     evaluable, P = 0.0117"). A query, not a refusal: the fatal AE and its relatedness may
     follow in a later export."""
-    ends = (
-        _scan(records, "followup")
-        .filter(pl.col("event").is_in(["HSCT", "NEW_THERAPY"]))
-        .group_by("subject_id")
-        .agg(pl.col("event_date").min().alias("_ends"))
-        .collect()
-    )
+    ends = _attribution_ends(records)
     # a grade-5 AE before lymphodepletion is not treatment-emergent, and the rule never counts
     # it, related or not (a red team's related sepsis 2 days before lymphodepletion hid the death)
     lymphodepleted = (
@@ -896,16 +902,16 @@ def new_therapy_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
     "Blinatumomab" on 02-25 (day 36) is not, "Dexamethasone" on 02-25 is, and a
     "Tocilizumab" after an HSCT is not (the HSCT ended both already). A query, not a refusal:
     an early salvage may be true, and corticosteroids treat the leukaemia too."""
-    followup = _scan(records, "followup").filter(pl.col("event").is_in(["HSCT", "NEW_THERAPY"]))
-    first_end = followup.group_by("subject_id").agg(pl.col("event_date").min().alias("_ends")).collect()
     therapies = _narrow(
-        followup.filter((pl.col("event") == "NEW_THERAPY") & (pl.col("event_date") <= seen_to)).collect(),
+        _scan(records, "followup")
+        .filter((pl.col("event") == "NEW_THERAPY") & (pl.col("event_date") <= seen_to))
+        .collect(),
         "event_date",
         "detail",
     )
     found = (
         therapies.join(_first_infusions(records).select("subject_id", "infusion_date"), on="subject_id", how="inner")
-        .join(first_end, on="subject_id", how="left")
+        .join(_attribution_ends(records), on="subject_id", how="left")
         .filter((pl.col("event_date") == pl.col("_ends")) & (pl.col("event_date") >= pl.col("infusion_date")))
         .with_columns((pl.col("event_date") - pl.col("infusion_date")).dt.total_days().alias("_day"))
         .unique("subject_id", keep="first", maintain_order=True)  # two on its first day: one query

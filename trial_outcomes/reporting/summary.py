@@ -19,6 +19,7 @@ from trial_outcomes.formatting import (
     months,
     pct_ci,
 )
+from trial_outcomes.io.validation import NEW_THERAPY_QUERIED_BEFORE_DAY
 from trial_outcomes.reporting.content import Facts, Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.inputs import ReportInputs
 from trial_outcomes.reporting.safety import death_query_titles, lookalike_headline
@@ -43,6 +44,20 @@ def _rate(r: dict[str, Any] | None, x: str = "responders", n: str = "n") -> str:
 HEADLINE = "Headline results"
 
 
+#: the data queries that may move a stopping rule, said beside the rules (and listed below with
+#: the others), in this order
+BESIDE_THE_RULES = {
+    "adverse_events_current": "The AE export may be older than the others (a data query below): the safety rule "
+    "counts only the events it holds, and may be crossed by events not yet exported.",
+    "early_deaths_have_fatal_ae": "Deaths within the safety rule's window have no treatment-emergent grade-5 "
+    "adverse event (a data query below): the safety rule counts an early death only as a related grade-5 AE or a "
+    "death from CRS or ICANS, and may be crossed once their fatal AEs are recorded.",
+    "new_therapy_plausible": "A new therapy may be supportive care for CRS or ICANS, or comes before day "
+    f"{NEW_THERAPY_QUERIED_BEFORE_DAY} (a data query below): it ends its subject's treatment-emergent window and "
+    "response attribution, so both rules may count that subject otherwise once the query is answered.",
+}
+
+
 def stopping_blocks(inp: ReportInputs) -> list[Any]:
     """The stopping rules on page 1, always: a crossed boundary in red first, then
     every rule with the data it saw and its boundary (endpoints.md, Interim analyses)."""
@@ -55,33 +70,8 @@ def stopping_blocks(inp: ReportInputs) -> list[Any]:
         )
     if crossed.is_empty():
         blocks.append(Paragraph("No stopping boundary crossed at this cut.", "ok"))
-    if any(q.check == "adverse_events_current" for q in inp.queries):  # said beside the rules it may move
-        blocks.append(
-            Paragraph(
-                "The AE export may be older than the others (a data query below): the safety rule counts only "
-                "the events it holds, and may be crossed by events not yet exported.",
-                "alert",
-            )
-        )
-    if any(q.check == "early_deaths_have_fatal_ae" for q in inp.queries):
-        blocks.append(
-            Paragraph(
-                "Deaths within the safety rule's window have no treatment-emergent grade-5 adverse event (a data "
-                "query below): the "
-                "safety rule counts an early death only as a related grade-5 AE or a death from CRS or ICANS, "
-                "and may be crossed once their fatal AEs are recorded.",
-                "alert",
-            )
-        )
-    if any(q.check == "new_therapy_plausible" for q in inp.queries):
-        blocks.append(
-            Paragraph(
-                "A new therapy may be supportive care for CRS or ICANS, or comes before day 21 (a data query "
-                "below): it ends its subject's treatment-emergent window and response attribution, so both rules "
-                "may count that subject otherwise once the query is answered.",
-                "alert",
-            )
-        )
+    checks = {q.check for q in inp.queries}
+    blocks += [Paragraph(said, "alert") for check, said in BESIDE_THE_RULES.items() if check in checks]
     blocks.append(
         Facts(
             "Stopping rules at this cut",
