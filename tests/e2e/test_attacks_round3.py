@@ -209,3 +209,90 @@ def test_supportive_care_coded_as_new_therapy_is_a_query_on_page_1_and_in_the_al
         query = html[html.index("Data queries raised on this drop") :]
         query = query[: query.index("</table>")]
         assert f"followup.csv row {followup.height + 2}" in query and subject not in query
+
+
+def test_a_toxicity_after_a_new_therapy_and_a_subject_left_awaiting_infusion_are_queries_on_page_1(drop, tmp_path):
+    """Two red-team attacks the stopping rules and rates took without a word. One: a new
+    therapy on day 24 after a subject's first infusion, then a related grade-4 CRS on day
+    26: the therapy ends the treatment-emergent window (endpoints v3), so the safety rule
+    counts no event and keeps the subject in its denominator. Two: a never-infused
+    subject's only follow-up row (a withdrawal) removed: "awaiting infusion" two years on,
+    pending, out of the intention-to-treat denominator. The cut publishes as exported; the
+    run warns (``trial_drop:rule_toxicity_before_other_therapy`` and
+    ``trial_drop:awaiting_infusion_plausible``, with file, row, value and subject), the
+    manifest lists both queries, and page 1 of both reports counts them, says the first
+    beside the stopping rules, and names rows, not subjects, in the About table."""
+    cut = dt.date.fromisoformat(CUT)
+    enrolment = pl.read_csv(drop / "enrolment.csv", infer_schema=False)
+    infusion = pl.read_csv(drop / "infusion.csv", infer_schema=False)
+    followup = pl.read_csv(drop / "followup.csv", infer_schema=False)
+    apheresis = pl.read_csv(drop / "apheresis.csv", infer_schema=False)
+    # a subject never infused, with no apheresis row, enrolled long before the cut
+    waiting = (
+        enrolment.join(infusion, on="subject_id", how="anti")
+        .join(apheresis, on="subject_id", how="anti")
+        .filter(pl.col("enrol_date").str.to_date() < cut - dt.timedelta(days=365))
+        .row(0, named=True)
+    )
+    # an infused subject with no death, HSCT or new therapy in its first 60 days
+    first = infusion.group_by("subject_id").agg(pl.col("infusion_date").str.to_date().min().alias("day0"))
+    ended = followup.filter(pl.col("event").is_in(["DEATH", "HSCT", "NEW_THERAPY"])).with_columns(
+        pl.col("event_date").str.to_date()
+    )
+    late = (
+        first.join(ended, on="subject_id", how="left")
+        .group_by("subject_id", "day0")
+        .agg((pl.col("event_date") - pl.col("day0")).dt.total_days().min().alias("_first_end"))
+    )
+    subject, day0 = (
+        late.filter((pl.col("_first_end").is_null() | (pl.col("_first_end") > 60)) & (pl.col("day0") < cut))
+        .sort("subject_id")
+        .select("subject_id", "day0")
+        .row(0)
+    )
+    therapy = {**dict.fromkeys(followup.columns), "subject_id": subject, "event": "NEW_THERAPY"}
+    therapy.update(event_date=(day0 + dt.timedelta(days=24)).isoformat(), detail="Salvage chemotherapy")
+    followup = followup.filter(pl.col("subject_id") != waiting["subject_id"])
+    pl.concat([followup, pl.DataFrame([therapy], schema=dict.fromkeys(followup.columns, pl.String))]).write_csv(
+        drop / "followup.csv"
+    )
+    events = pl.read_csv(drop / "adverse_events.csv", infer_schema=False)
+    crs = {**dict.fromkeys(events.columns), "subject_id": subject, "ae_id": "AE-RED-1"}
+    crs.update(
+        term="Cytokine release syndrome",
+        soc="Immune system disorders",
+        onset_date=(day0 + dt.timedelta(days=26)).isoformat(),
+        resolution_date=(day0 + dt.timedelta(days=30)).isoformat(),
+        grade="4",
+        serious="Y",
+        related="Y",
+        tocilizumab="Y",
+        corticosteroids="N",
+    )
+    pl.concat([events, pl.DataFrame([crs], schema=dict.fromkeys(events.columns, pl.String))]).write_csv(
+        drop / "adverse_events.csv"
+    )
+    out = tmp_path / "out"
+    outcome = run_pipeline(drop, out, CUT)
+    assert outcome.success, outcome.failures
+    warned = "\n".join(outcome.warnings)
+    assert "rule_toxicity_before_other_therapy" in warned and "awaiting_infusion_plausible" in warned
+    assert f"adverse_events.csv, row {events.height + 2}, column onset_date, value '{crs['onset_date']}', " in warned
+    assert f"subject {subject}" in warned and f"subject {waiting['subject_id']}" in warned
+    manifest = json.loads((out / CUT / "manifest.json").read_text())
+    assert [q["check"] for q in manifest["data_drop"]["data_queries"]] == [
+        "rule_toxicity_before_other_therapy",
+        "awaiting_infusion_plausible",
+    ]
+    waiting_row = enrolment["subject_id"].to_list().index(waiting["subject_id"]) + 2
+    for stem in ("report", "report_open"):
+        html = (out / CUT / f"{stem}.html").read_text(encoding="utf-8")
+        assert "Data queries on this drop" in html and "2 open, none blocking" in html
+        assert "falls on or after its subject&#39;s first HSCT or new therapy" in html or (
+            "falls on or after its subject's first HSCT or new therapy" in html
+        )
+        query = html[html.index("Data queries raised on this drop") :]
+        query = query[: query.index("</table>")]
+        assert f"adverse_events.csv row {events.height + 2}" in query
+        assert f"enrolment.csv row {waiting_row}" in query
+        assert subject not in query and waiting["subject_id"] not in query

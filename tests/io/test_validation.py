@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import examples
-from trial_outcomes.analysis.terms import counted_spellings, is_crs
+from trial_outcomes.analysis.terms import counted_spellings, is_crs, is_icans
 from trial_outcomes.io.validation import (
     adverse_events_current,
     assessments_after_withdrawal,
+    awaiting_infusion_queried,
     case_twins,
     crs_left_open,
     cut_in_drop,
@@ -31,6 +32,7 @@ from trial_outcomes.io.validation import (
     orphan_records,
     rows_named,
     spelling_variants,
+    toxicity_after_other_therapy,
     unknown_files,
 )
 from trial_outcomes.schema import SCHEMAS
@@ -674,6 +676,138 @@ def test_a_new_therapy_naming_a_crs_treatment_or_before_day_21_is_queried():
         "corticosteroids), or dated before day 21 (followup.csv rows 2, 3, 5, 8, 11 and 14)"
     )
     assert "S1" not in query.finding
+
+
+def test_what_the_safety_rule_would_count_but_for_an_hsct_or_new_therapy_before_it_is_queried():
+    """Every subject infused 2021-01-20 (day 0), the safety window 30 days, seen to
+    2021-04-30. adverse_events rows: 2, S1's grade-4 CRS from 02-15 (day 26), after its new
+    therapy on 02-13 (day 24): queried (a red team's, a related grade-5 CRS two days after a
+    salvage on day 24). 3, S2's grade-4 CRS from 02-22 (day 33): past the window, not. 4,
+    S3's grade-3 CRS on day 26: below grade 4, not. 5, S4's related grade-5 sepsis on day
+    26, after its HSCT on 02-13: queried. 6, S5's unrelated grade-5 sepsis on day 26: not.
+    7, S7's grade-4 ICANS on day 10, no therapy: the rule counts it, not. 8, S8's grade-4
+    ICANS from 02-13, its new therapy's own day: queried (the window closes on the
+    therapy's day). 9, S9's grade-4 ICANS from 02-12, the day before its therapy: the rule
+    counts it, not. followup: S6's death from CRS on 03-21 (day 60, row 9), after its new
+    therapy on 02-13: queried on any day; S10's death from ICANS on 02-10 (day 21, row 12),
+    before its therapy on 02-13: the rule counts it, not. Seen to 2021-02-14, only row 8 of
+    the AEs (02-13) is by then: S1's CRS (02-15) is after it."""
+    day0 = D(2021, 1, 20)
+    therapy = D(2021, 2, 13)
+    infused = _infused(*((f"S{i}", day0) for i in range(1, 11)))
+    followup = [
+        dict(subject_id=f"S{i}", event_date=therapy, event="HSCT" if i == 4 else "NEW_THERAPY", detail="Salvage")
+        for i in (1, 2, 3, 4, 5, 6, 8)
+    ]
+    followup += [
+        dict(subject_id="S6", event_date=D(2021, 3, 21), event="DEATH", cause_category="CRS"),
+        dict(subject_id="S9", event_date=therapy, event="NEW_THERAPY", detail="Salvage"),
+        dict(subject_id="S10", event_date=therapy, event="NEW_THERAPY", detail="Salvage"),
+        dict(subject_id="S10", event_date=D(2021, 2, 10), event="DEATH", cause_category="ICANS"),
+    ]
+    crs, icans = "Cytokine release syndrome", "ICANS"
+    events = [
+        dict(subject_id="S1", term=crs, grade=4, related=True, onset_date=D(2021, 2, 15)),
+        dict(subject_id="S2", term=crs, grade=4, related=True, onset_date=D(2021, 2, 22)),
+        dict(subject_id="S3", term=crs, grade=3, related=True, onset_date=D(2021, 2, 15)),
+        dict(subject_id="S4", term="Sepsis", grade=5, related=True, onset_date=D(2021, 2, 15)),
+        dict(subject_id="S5", term="Sepsis", grade=5, related=False, onset_date=D(2021, 2, 15)),
+        dict(subject_id="S7", term=icans, grade=4, related=True, onset_date=D(2021, 1, 30)),
+        dict(subject_id="S8", term=icans, grade=4, related=True, onset_date=therapy),
+        dict(subject_id="S9", term=icans, grade=4, related=True, onset_date=D(2021, 2, 12)),
+    ]
+    events = [dict(e, ae_id=f"AE{n}") for n, e in enumerate(events)]
+    records = _records(infusion=infused, followup=followup, adverse_events=events)
+    causes = _causes(followup)
+
+    def found(seen_to: dt.date) -> pl.DataFrame:
+        return toxicity_after_other_therapy(records, seen_to, 30, lambda t: is_crs(t) | is_icans(t), causes)
+
+    queried = found(D(2021, 4, 30))
+    assert queried.select("file", "row", "column", "value", "subject").rows() == [
+        ("adverse_events.csv", 2, "onset_date", "2021-02-15", "S1"),
+        ("adverse_events.csv", 5, "onset_date", "2021-02-15", "S4"),
+        ("adverse_events.csv", 8, "onset_date", "2021-02-13", "S8"),
+        ("followup.csv", 9, "event_date", "2021-03-21", "S6"),
+    ]
+    rules = queried["rule"].to_list()
+    assert rules[0].startswith(
+        "a grade 4 adverse event (Cytokine release syndrome) on day 26 after the first infusion, within the safety "
+        "rule's 30 days, on or after the first HSCT or new therapy on day 24, which ends the treatment-emergent "
+        "window: the safety stopping rule counts it for no subject"
+    )
+    assert rules[1].startswith("a grade 5 adverse event (Sepsis, related) on day 26 ")
+    assert rules[3].startswith("a death from CRS on day 60 after the first infusion, on or after the first HSCT")
+    assert found(D(2021, 2, 14))["subject"].to_list() == ["S8"]
+    (query,) = drop_queries([], {}, queried.head(0), queried.head(0), after_therapy=queried)
+    assert query.check == "rule_toxicity_before_other_therapy"
+    assert query.finding.startswith(
+        "4 grade-4 or grade-5 CRS or ICANS, related fatal adverse event(s) or death(s) from CRS or ICANS on or after "
+        "a first HSCT or new therapy, in 4 subject(s) (adverse_events.csv rows 2, 5 and 8; followup.csv row 9)"
+    )
+
+
+def test_a_subject_awaiting_infusion_for_months_with_nothing_recorded_is_queried():
+    """S1 is infused (the base record). Enrolled 2021-01-01: A1 with nothing else (enrolment
+    row 3): at a cut on 2021-05-01, 120 days, not queried; on 05-02, 121 days, queried (a
+    red team's subject whose only withdrawal row was removed: "awaiting infusion" three
+    years on, ITT 27/39 for 27/40). A2 withdrew on 01-07: not. A3 is infused on 2021-06-01,
+    after the cut: not (the drop shows the wait ended). A4's product FAILED, A5's was
+    released and not infused for progression: not. A6's was released with no reason (row
+    8): queried. A7 was enrolled on 2021-06-01, after the cut: not."""
+    enrolled = [
+        dict(subject_id=s, consent_date=D(2020, 12, 30), enrol_date=D(2021, 1, 1), diagnosis_date=D(2019, 5, 1))
+        for s in ("A1", "A2", "A3", "A4", "A5", "A6")
+    ]
+    enrolled.append(
+        dict(subject_id="A7", consent_date=D(2021, 5, 30), enrol_date=D(2021, 6, 1), diagnosis_date=D(2019, 5, 1))
+    )
+    base = _records()
+    records = _records(
+        enrolment=base["enrolment"].drop("_source_file", "_source_row").to_dicts() + enrolled,
+        infusion=[
+            dict(subject_id="S1", ld_start_date=D(2021, 1, 15), infusion_date=D(2021, 1, 20)),
+            dict(subject_id="A3", ld_start_date=D(2021, 5, 27), infusion_date=D(2021, 6, 1)),
+        ],
+        followup=[
+            dict(subject_id="S1", event_date=D(2021, 6, 1), event="CONTACT"),
+            dict(subject_id="A2", event_date=D(2021, 1, 7), event="WITHDRAWAL"),
+        ],
+        apheresis=[
+            dict(subject_id="A4", apheresis_date=D(2021, 1, 5), product_status="FAILED"),
+            dict(
+                subject_id="A5",
+                apheresis_date=D(2021, 1, 5),
+                product_status="RELEASED",
+                release_date=D(2021, 1, 25),
+                not_infused_reason="PROGRESSION",
+            ),
+            dict(subject_id="A6", apheresis_date=D(2021, 1, 5), product_status="RELEASED", release_date=D(2021, 1, 25)),
+        ],
+    )
+    assert awaiting_infusion_queried(records, D(2021, 5, 1)).is_empty()
+    queried = awaiting_infusion_queried(records, D(2021, 5, 2))
+    assert queried.select("file", "row", "column", "value", "subject").rows() == [
+        ("enrolment.csv", 3, "enrol_date", "2021-01-01", "A1"),
+        ("enrolment.csv", 8, "enrol_date", "2021-01-01", "A6"),
+    ]
+    assert queried["rule"][0].startswith(
+        "enrolled 121 days before 2021-05-02 (more than 120) with no infusion, no death, withdrawal or loss to "
+        "follow-up, and no failed product or reason not infused in the apheresis file"
+    )
+    without_apheresis = {r: f for r, f in records.items() if r != "apheresis"}
+    assert awaiting_infusion_queried(without_apheresis, D(2021, 5, 2))["subject"].to_list() == [
+        "A1",
+        "A4",
+        "A5",
+        "A6",
+    ]
+    (query,) = drop_queries([], {}, queried.head(0), queried.head(0), awaiting=queried)
+    assert query.check == "awaiting_infusion_plausible"
+    assert query.finding.startswith(
+        "2 subject(s) enrolled more than 120 days before the cut with no infusion and nothing recorded to say why "
+        "(enrolment.csv rows 3 and 8)"
+    )
 
 
 def test_a_grade_5_ae_before_lymphodepletion_or_a_cause_its_text_contradicts_does_not_hide_an_early_death():

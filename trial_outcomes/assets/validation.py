@@ -10,7 +10,7 @@ from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.cut import records_at_cut
 from trial_outcomes.analysis.deaths import cause_category_from_text, death_details
-from trial_outcomes.analysis.terms import counted_spellings, is_crs
+from trial_outcomes.analysis.terms import counted_spellings, is_crs, is_icans
 from trial_outcomes.assets.metadata import problems_check, problems_text
 from trial_outcomes.assets.shared import DROP_FINGERPRINT_TAG, TRIGGER_TAG, Run, code_version, cut_asset
 from trial_outcomes.errors import DataDropError
@@ -127,6 +127,23 @@ RULES: dict[str, tuple[Rule, str]] = {
             f"and comes on or after day {validation.NEW_THERAPY_QUERIED_BEFORE_DAY}: a new therapy ends the "
             "treatment-emergent window and response attribution on its day",
         ),
+        dg.AssetCheckSpec(
+            "rule_toxicity_before_other_therapy",
+            asset=DROP_KEY,
+            blocking=False,
+            description="No grade >= 4 CRS or ICANS, related grade-5 adverse event within the safety rule's window, "
+            "or death from CRS or ICANS falls on or after its subject's first HSCT or new therapy: the therapy ends "
+            "the treatment-emergent window, and the safety stopping rule counts none of them",
+        ),
+        dg.AssetCheckSpec(
+            "awaiting_infusion_plausible",
+            asset=DROP_KEY,
+            blocking=False,
+            description=f"No subject enrolled more than {validation.AWAITING_INFUSION_DAYS} days before the cut "
+            "awaits infusion with nothing recorded to say why (no infusion, death, withdrawal, loss to follow-up, "
+            "failed product or reason not infused): such a subject is pending, out of the intention-to-treat "
+            "denominator",
+        ),
     ],
 )
 def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords) -> Iterator[Any]:
@@ -209,16 +226,20 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         if "adverse_events" not in info.empty_files
         else validation.empty_problems()
     )
-    early_deaths = validation.early_deaths_without_fatal_ae(
+    causes = death_details(records).select(
+        "subject_id", "DTHCAT", cause_category_from_text(pl.col("DTHCAUS")).alias("TEXTCAT")
+    )
+    early_deaths = validation.early_deaths_without_fatal_ae(records, seen_to, settings.plan.safety.window_days, causes)
+    open_crs = validation.crs_left_open(records, seen_to, is_crs)
+    new_therapy = validation.new_therapy_queried(records, seen_to)
+    after_therapy = validation.toxicity_after_other_therapy(
         records,
         seen_to,
         settings.plan.safety.window_days,
-        death_details(records).select(
-            "subject_id", "DTHCAT", cause_category_from_text(pl.col("DTHCAUS")).alias("TEXTCAT")
-        ),
+        lambda term: is_crs(term) | is_icans(term),
+        causes.select("subject_id", "DTHCAT"),
     )
-    open_crs = validation.crs_left_open(records, seen_to, is_crs)
-    new_therapy = validation.new_therapy_queried(records, seen_to)
+    awaiting = validation.awaiting_infusion_queried(records, seen_to)
     drop = TrialDrop(
         records=records,
         cut=settings.cut,
@@ -227,7 +248,17 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         latest_record=latest,
         extracted_on=info.extracted_on,
         queries=validation.drop_queries(
-            unread, dropped, after_withdrawal, isolated, variants, stale_ae, early_deaths, open_crs, new_therapy
+            unread,
+            dropped,
+            after_withdrawal,
+            isolated,
+            variants,
+            stale_ae,
+            early_deaths,
+            open_crs,
+            new_therapy,
+            after_therapy,
+            awaiting,
         ),
         spellings=spellings,
     )
@@ -299,6 +330,20 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         new_therapy,
         "new therapies naming a treatment of CRS or ICANS, or before the day-28 response window (each ends the "
         "treatment-emergent window and response attribution)",
+        severity=dg.AssetCheckSeverity.WARN,
+    )
+    yield problems_check(
+        "rule_toxicity_before_other_therapy",
+        after_therapy,
+        "grade >= 4 CRS or ICANS, related fatal adverse events or deaths from CRS or ICANS on or after a first HSCT "
+        "or new therapy (counted by no stopping rule)",
+        severity=dg.AssetCheckSeverity.WARN,
+    )
+    yield problems_check(
+        "awaiting_infusion_plausible",
+        awaiting,
+        f"subjects awaiting infusion more than {validation.AWAITING_INFUSION_DAYS} days after enrolment with nothing "
+        "recorded to say why (pending, out of the intention-to-treat denominator)",
         severity=dg.AssetCheckSeverity.WARN,
     )
 

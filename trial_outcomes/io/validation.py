@@ -937,6 +937,135 @@ def new_therapy_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
     return _concat([_problems(found, "detail", pl.col("detail"), rule)])
 
 
+def toxicity_after_other_therapy(
+    records: Records,
+    seen_to: dt.date,
+    window_days: int,
+    is_syndrome: Callable[[pl.Expr], pl.Expr],
+    causes: pl.DataFrame,
+) -> pl.DataFrame:
+    """What the safety stopping rule would count but for a first HSCT or new therapy on or
+    before it (after the first infusion), each by ``seen_to``: a CRS or ICANS adverse event
+    (``is_syndrome``: whether a term is either, ``analysis.terms``) of grade 4 or 5, or a
+    related grade-5 adverse event, starting on or before day ``window_days`` (the safety
+    rule's window; day 0 the first infusion); a death whose cause (``causes``:
+    ``subject_id`` and ``DTHCAT`` as ADSL categorises it) is CRS or ICANS, on any day. The
+    therapy ends the treatment-emergent window (endpoints v3), so the rule counts none of
+    these, and the subject stays in its denominator as a subject without an event: a red
+    team's new therapy on day 24 followed by a related grade-5 CRS on day 26 and a death
+    from CRS on day 28 left the rule at 5 of 37, "0 grade-5 CRS" beside "1 CRS death",
+    without a word. Worked example: infused 2021-01-20, a new therapy on 2021-02-13 (day
+    24): a grade-4 CRS from 02-15 (day 26) is queried, one from 02-22 (day 33) is not (past
+    the window), a grade-3 CRS is not, a related grade-5 sepsis on day 26 is, an unrelated
+    one is not, and a death from CRS on day 60 is. A query, not a refusal: the rule's
+    window is the specification's, and the therapy's date or the event's may be wrong."""
+    ends = _attribution_ends(records)
+    infused = _first_infusions(records).select("subject_id", "infusion_date")
+    after = (
+        infused.join(ends, on="subject_id", how="inner")
+        .filter(pl.col("_ends") >= pl.col("infusion_date"))
+        .select("subject_id", "infusion_date", "_ends")
+    )
+    day = (pl.col("_date") - pl.col("infusion_date")).dt.total_days()
+    counted = (is_syndrome(pl.col("term")) & (pl.col("grade") >= 4)) | (
+        (pl.col("grade") == 5) & pl.col("related").fill_null(False)
+    )
+    events = (
+        _scan(records, "adverse_events")
+        .join(after.lazy(), on="subject_id", how="inner")
+        .filter((pl.col("onset_date") >= pl.col("_ends")) & (pl.col("onset_date") <= seen_to))
+        .collect()
+        .filter(counted)
+        .with_columns(pl.col("onset_date").alias("_date"))
+        .with_columns(day.alias("_day"))
+        .filter(pl.col("_day") <= window_days)
+    )
+    deaths = (
+        _narrow(records["followup"].filter(pl.col("event") == "DEATH"), "event_date")
+        .join(after, on="subject_id", how="inner")
+        .join(causes.select("subject_id", pl.col("DTHCAT").alias("_cause")), on="subject_id", how="left")
+        .filter(
+            (pl.col("event_date") >= pl.col("_ends"))
+            & (pl.col("event_date") <= seen_to)
+            & pl.col("_cause").is_in(["CRS", "ICANS"]).fill_null(False)
+        )
+        .with_columns(pl.col("event_date").alias("_date"))
+        .with_columns(day.alias("_day"))
+    )
+    since = pl.format(
+        "the first HSCT or new therapy on day {}", (pl.col("_ends") - pl.col("infusion_date")).dt.total_days()
+    )
+    closing = (
+        ", which ends the treatment-emergent window: the safety stopping rule counts it for no subject and keeps "
+        "the subject in its denominator without an event; confirm the dates, or the therapy"
+    )
+    event_rule = pl.format(
+        "a grade {} adverse event ({}) on day {} after the first infusion, within the safety rule's "
+        f"{window_days} days, on or after {{}}{closing}",
+        pl.col("grade"),
+        pl.when(is_syndrome(pl.col("term"))).then(pl.col("term")).otherwise(pl.format("{}, related", pl.col("term"))),
+        pl.col("_day"),
+        since,
+    )
+    death_rule = pl.format(
+        f"a death from {{}} on day {{}} after the first infusion, on or after {{}}{closing}",
+        pl.col("_cause"),
+        pl.col("_day"),
+        since,
+    )
+    return _concat(
+        [
+            _problems(events, "onset_date", pl.col("onset_date"), event_rule),
+            _problems(deaths, "event_date", pl.col("event_date"), death_rule),
+        ]
+    )
+
+
+#: the days after enrolment past which a subject still awaiting infusion, with nothing in
+#: the drop to say why, is queried: a CAR-T product takes weeks to make (tisagenlecleucel's
+#: enrolment to infusion was a median of 45 days, at most 105, in ELIANA; this trial's
+#: synthetic drops 10-26 days), and a withdrawal or failed product not entered keeps the
+#: subject pending, out of the intention-to-treat denominator
+AWAITING_INFUSION_DAYS = 120
+
+
+def awaiting_infusion_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
+    """The subjects enrolled more than ``AWAITING_INFUSION_DAYS`` days before ``seen_to``
+    whom the drop shows no infusion, no death, withdrawal or loss to follow-up, and no
+    failed product or reason for not infusing in the apheresis file, on any date: ADSL
+    has them awaiting infusion (``exposure.not_infused_reason``), pending, left out of the
+    intention-to-treat denominator. A red team removed a never-infused subject's only
+    follow-up row (a withdrawal six days after enrolment): at a cut three years later the
+    subject was "awaiting infusion", and the intention-to-treat CR/CRi by day 28 read
+    27/39 for 27/40, without a word. Worked example: enrolled 2021-01-01 and nothing
+    else, at a cut on 2021-05-01 (120 days) not queried, on 2021-05-02 (121 days)
+    queried; with a withdrawal, an infusion after the cut, or a FAILED product, not. A
+    query, not a refusal: a wait that long may be true (a product remade)."""
+    enrolled = _narrow(records["enrolment"].filter(pl.col("enrol_date") <= seen_to), "enrol_date").with_columns(
+        (pl.lit(seen_to) - pl.col("enrol_date")).dt.total_days().alias("_days")
+    )
+    explained = [
+        _scan(records, "infusion").select("subject_id"),
+        _scan(records, "followup").filter(pl.col("event").is_in(["DEATH", "WITHDRAWAL", "LOST"])).select("subject_id"),
+    ]
+    if "apheresis" in records:
+        explained.append(
+            _scan(records, "apheresis")
+            .filter((pl.col("product_status") == "FAILED") | pl.col("not_infused_reason").is_not_null())
+            .select("subject_id")
+        )
+    known = pl.concat(explained).unique().collect()
+    found = enrolled.filter(pl.col("_days") > AWAITING_INFUSION_DAYS).join(known, on="subject_id", how="anti")
+    rule = pl.format(
+        f"enrolled {{}} days before {seen_to.isoformat()} (more than {AWAITING_INFUSION_DAYS}) with no infusion, "
+        "no death, withdrawal or loss to follow-up, and no failed product or reason not infused in the apheresis "
+        "file: the subject is awaiting infusion, pending, out of the intention-to-treat denominator; enter what "
+        "happened, or confirm the wait",
+        pl.col("_days"),
+    )
+    return _concat([_problems(found, "enrol_date", pl.col("enrol_date"), rule)])
+
+
 def adverse_events_current(records: Records, seen_to: dt.date) -> pl.DataFrame:
     """The first infusions of subjects followed ``AE_WINDOW_DAYS`` days by ``seen_to`` (the
     last day the drop shows for the cut) with no adverse event since, when they make the
@@ -1082,6 +1211,8 @@ def drop_queries(
     early_deaths: pl.DataFrame | None = None,
     open_crs: pl.DataFrame | None = None,
     new_therapy: pl.DataFrame | None = None,
+    after_therapy: pl.DataFrame | None = None,
+    awaiting: pl.DataFrame | None = None,
 ) -> tuple[DropQuery, ...]:
     """The warnings on the whole drop as the report states them (``DropQuery``): files in
     the folder never read, columns outside the contract dropped unread (``dropped``: file
@@ -1089,7 +1220,10 @@ def drop_queries(
     findings of ``assessments_after_withdrawal`` and ``isolated_latest_date``), AE terms
     written several ways, an AE export older than the others (``adverse_events_current``),
     early deaths without a fatal AE (``early_deaths_without_fatal_ae``), a CRS left open
-    (``crs_left_open``) and a new therapy that may be supportive care (``new_therapy_queried``)."""
+    (``crs_left_open``), a new therapy that may be supportive care (``new_therapy_queried``),
+    what the safety rule would count but for an HSCT or new therapy before it
+    (``toxicity_after_other_therapy``) and subjects awaiting infusion for months with nothing
+    recorded (``awaiting_infusion_queried``)."""
     queries = []
     if unread:
         queries.append(DropQuery("known_files", unread_files_finding(unread)))
@@ -1140,6 +1274,28 @@ def drop_queries(
                 f"({rows_named(new_therapy)}): a new therapy ends the treatment-emergent window and response "
                 "attribution on its day, so an adverse event after it is counted by no stopping rule and a remission "
                 "after it is not the CAR-T's; supportive care is a concomitant medication, not new therapy",
+            )
+        )
+    if after_therapy is not None and after_therapy.height:
+        subjects = after_therapy["subject"].n_unique()
+        queries.append(
+            DropQuery(
+                "rule_toxicity_before_other_therapy",
+                f"{after_therapy.height} grade-4 or grade-5 CRS or ICANS, related fatal adverse event(s) or "
+                f"death(s) from CRS or ICANS on or after a first HSCT or new therapy, in {subjects} subject(s) "
+                f"({rows_named(after_therapy)}): the therapy ends the treatment-emergent window, so the safety "
+                "stopping rule counts none of them and keeps each subject in its denominator without an event; "
+                "confirm the dates of the events and of the therapy",
+            )
+        )
+    if awaiting is not None and awaiting.height:
+        queries.append(
+            DropQuery(
+                "awaiting_infusion_plausible",
+                f"{awaiting.height} subject(s) enrolled more than {AWAITING_INFUSION_DAYS} days before the cut with "
+                f"no infusion and nothing recorded to say why ({rows_named(awaiting)}): each is awaiting infusion, "
+                "pending, and out of the intention-to-treat denominator; a withdrawal, death, loss to follow-up or "
+                "failed product not entered would make each a non-responder",
             )
         )
     return tuple(queries)

@@ -55,6 +55,10 @@ BESIDE_THE_RULES = {
     "new_therapy_plausible": "A new therapy may be supportive care for CRS or ICANS, or comes before day "
     f"{NEW_THERAPY_QUERIED_BEFORE_DAY} (a data query below): it ends its subject's treatment-emergent window and "
     "response attribution, so both rules may count that subject otherwise once the query is answered.",
+    "rule_toxicity_before_other_therapy": "A grade-4 or grade-5 CRS or ICANS, a related fatal adverse event or a "
+    "death from CRS or ICANS falls on or after its subject's first HSCT or new therapy (a data query below): the "
+    "therapy ends the treatment-emergent window, so the safety rule counts none of them, and keeps each subject in "
+    "its denominator without an event.",
 }
 
 
@@ -300,6 +304,10 @@ QUERY_TITLES = {
     "grading)",
     "new_therapy_plausible": "new therapies that may be supportive care for CRS or ICANS, or come before the day-28 "
     "response window (each ends the treatment-emergent window and response attribution)",
+    "rule_toxicity_before_other_therapy": "grade-4 or grade-5 CRS or ICANS, related fatal adverse events or deaths "
+    "from CRS or ICANS after a first HSCT or new therapy, counted by no stopping rule",
+    "awaiting_infusion_plausible": "subjects awaiting infusion for months with nothing recorded to say why, out of "
+    "the intention-to-treat denominator",
 }
 
 
