@@ -27,6 +27,7 @@ from trial_outcomes.io.validation import (
     empty_required_files,
     isolated_latest_date,
     latest_record,
+    malignancy_category_queried,
     names_listed,
     new_therapy_queried,
     orphan_records,
@@ -115,6 +116,60 @@ def test_records_after_death_are_found_but_the_death_day_is_allowed():
         ("adverse_events.csv", 3, "resolution_date"),
         ("followup.csv", 3, "event_date"),
     ]
+
+
+def test_an_apheresis_after_the_subjects_death_is_found():
+    """S2, enrolled 2021-01-10 and never infused, dies on 2021-02-01: an apheresis on
+    02-03 (apheresis row 2) is refused, one on the death's day (S3) is not (a red team's
+    apheresis three days after a death published, APHDT after DTHDT in ADSL)."""
+    enrolled = [
+        dict(subject_id=s, consent_date=D(2021, 1, 8), enrol_date=D(2021, 1, 10), diagnosis_date=D(2019, 5, 1))
+        for s in ("S1", "S2", "S3")
+    ]
+    followup = [dict(subject_id=s, event_date=D(2021, 2, 1), event="DEATH") for s in ("S2", "S3")]
+    apheresis = [
+        dict(subject_id="S2", apheresis_date=D(2021, 2, 3), product_status="PENDING"),
+        dict(subject_id="S3", apheresis_date=D(2021, 2, 1), product_status="PENDING"),
+    ]
+    found = date_order(_records(enrolment=enrolled, followup=followup, apheresis=apheresis))
+    assert found.select("file", "row", "column", "value", "subject", "rule").rows() == [
+        ("apheresis.csv", 2, "apheresis_date", "2021-02-03", "S2", "dated after the subject's death")
+    ]
+
+
+def test_a_t_cell_malignancy_or_a_relapse_coded_as_a_secondary_malignancy_is_queried():
+    """long_term_followup rows coded SECONDARY_MALIGNANCY: 2, "CAR-positive T-cell lymphoma
+    (CAR+ PTCL)" (a red team's): queried, T-cell; 3, "Peripheral T-cell lymphoma": T-cell;
+    4, "T-ALL": T-cell; 5, "CD19-negative B-ALL relapse" (the red team's): the leukaemia;
+    6, "Acute myeloid leukaemia" and 7, "Papillary thyroid carcinoma": not; 8, no detail:
+    not; 9, "Peripheral T-cell lymphoma" coded T_CELL_MALIGNANCY: not (coded so)."""
+    details = [
+        "CAR-positive T-cell lymphoma (CAR+ PTCL)",
+        "Peripheral T-cell lymphoma",
+        "T-ALL",
+        "CD19-negative B-ALL relapse",
+        "Acute myeloid leukaemia",
+        "Papillary thyroid carcinoma",
+        None,
+    ]
+    rows = [
+        dict(subject_id="S1", event_date=D(2022, 1, 1) + dt.timedelta(days=i), event="SECONDARY_MALIGNANCY", detail=d)
+        for i, d in enumerate(details)
+    ]
+    rows.append(
+        dict(subject_id="S1", event_date=D(2022, 3, 1), event="T_CELL_MALIGNANCY", detail="Peripheral T-cell lymphoma")
+    )
+    found = malignancy_category_queried(_records(long_term_followup=rows))
+    assert found.select("file", "row", "column", "value", "subject").rows() == [
+        ("long_term_followup.csv", r, "event", "SECONDARY_MALIGNANCY", "S1") for r in (2, 3, 4, 5)
+    ]
+    rules = found["rule"].to_list()
+    assert all(r.startswith("a SECONDARY_MALIGNANCY whose detail names a T-cell malignancy") for r in rules[:3])
+    assert rules[3].startswith("a SECONDARY_MALIGNANCY whose detail names the trial's own leukaemia coming back")
+    assert malignancy_category_queried(_records()).is_empty()  # no long-term file
+    (query,) = drop_queries([], {}, found.head(0), found.head(0), malignancies=found)
+    assert query.check == "malignancy_category_plausible"
+    assert "(long_term_followup.csv rows 2, 3, 4 and 5)" in query.finding
 
 
 def test_two_deaths_are_found():
@@ -734,7 +789,7 @@ def test_what_the_safety_rule_would_count_but_for_an_hsct_or_new_therapy_before_
     assert rules[0].startswith(
         "a grade 4 adverse event (Cytokine release syndrome) on day 26 after the first infusion, within the safety "
         "rule's 30 days, on or after the first HSCT or new therapy on day 24, which ends the treatment-emergent "
-        "window: the safety stopping rule counts it for no subject"
+        "window: the safety stopping rule does not count it, and keeps the subject in its denominator"
     )
     assert rules[1].startswith("a grade 5 adverse event (Sepsis, related) on day 26 ")
     assert rules[3].startswith("a death from CRS on day 60 after the first infusion, on or after the first HSCT")

@@ -296,6 +296,69 @@ def test_a_possibly_stale_ae_export_is_said_beside_the_stopping_rules():
     assert style == "alert" and said.startswith("A new therapy may be supportive care for CRS or ICANS")
     assert "ends its subject's treatment-emergent window and response attribution" in said
     assert len(texts(stale + early + therapy)) == 4
+    after = (DropQuery("rule_toxicity_before_other_therapy", "1 grade-4 or grade-5 CRS or ICANS ..."),)
+    (_, (said, style)) = texts(after)
+    assert style == "alert" and said.startswith("A grade-4 or grade-5 CRS or ICANS, a related fatal adverse event")
+    assert "keeps each subject in its denominator without an event" in said
+    awaiting = (DropQuery("awaiting_infusion_plausible", "1 subject(s) enrolled more than 120 days ..."),)
+    assert len(texts(awaiting)) == 1  # the rates' denominator, not a rule's: on page 1's query line only
+
+
+def test_a_secondary_malignancy_naming_a_t_cell_one_is_said_on_page_1s_long_term_line():
+    """Page 1's long-term line counts the events as coded; with the query
+    ``malignancy_category_plausible`` open it says a secondary malignancy's text names a
+    T-cell malignancy or the leukaemia, in the alert style, though no T-cell malignancy is
+    coded (a red team's "CAR+ PTCL" coded SECONDARY_MALIGNANCY read "0 with a T-cell
+    malignancy" in the normal style)."""
+    from trial_outcomes.io.records import DropQuery
+    from trial_outcomes.reporting.summary import dsmb_package_items
+
+    long_term = pl.DataFrame(
+        {
+            "event": ["SECONDARY_MALIGNANCY", "T_CELL_MALIGNANCY", "RCL_POSITIVE"],
+            "n_subjects": [2, 0, 0],
+            "n_population": [30, 30, 12],
+        }
+    )
+
+    def line(queries: tuple[DropQuery, ...]) -> tuple[str, str]:
+        inp = SimpleNamespace(labs=None, long_term=long_term, lacks=lambda *_: False, queries=queries)
+        ((_, text, style),) = dsmb_package_items(inp)  # type: ignore[arg-type]
+        return text, style
+
+    assert line(()) == (
+        "2 subject(s) with a secondary malignancy, 0 with a T-cell malignancy; RCL positive in 0 of 12 subject(s) "
+        "tested",
+        "normal",
+    )
+    text, style = line((DropQuery("malignancy_category_plausible", "1 long-term event(s) ..."),))
+    assert style == "alert" and text.endswith(
+        ". A secondary malignancy's text names a T-cell malignancy or the trial's own leukaemia: counted as coded "
+        "until the data query is answered"
+    )
+
+
+def test_a_labs_file_without_below_lloq_is_said_in_what_the_drop_does_not_have():
+    """data-contract.md: a drop without an optional column runs and the report says what
+    is absent. A red team's labs file without ``below_lloq`` moved Tlast's range from 28-365
+    to 28-1095 days without a word; without the labs file at all, nothing is said of it."""
+    from trial_outcomes.reporting.summary import absent_notes
+
+    def notes(missing: dict[str, tuple[str, ...]]) -> list[str]:
+        from trial_outcomes.schema import SCHEMAS
+
+        def lacks(record: str, column: str | None = None) -> bool:
+            gone = missing.get(record, ())
+            return column in gone if column else set(gone) == set(SCHEMAS[record].column_names)
+
+        return absent_notes(SimpleNamespace(lacks=lacks))  # type: ignore[arg-type]
+
+    assert notes({}) == []
+    (said,) = notes({"labs": ("below_lloq",)})
+    assert said.startswith("labs has no below_lloq column: every CAR transgene value is taken as quantified")
+    from trial_outcomes.schema import SCHEMAS
+
+    assert not any("below_lloq" in n for n in notes({"labs": SCHEMAS["labs"].column_names}))
 
 
 def test_the_best_response_table_says_a_withdrawal_leaves_the_window_open():

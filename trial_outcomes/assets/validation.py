@@ -144,6 +144,13 @@ RULES: dict[str, tuple[Rule, str]] = {
             "failed product or reason not infused): such a subject is pending, out of the intention-to-treat "
             "denominator",
         ),
+        dg.AssetCheckSpec(
+            "malignancy_category_plausible",
+            asset=DROP_KEY,
+            blocking=False,
+            description="No long-term event coded SECONDARY_MALIGNANCY names a T-cell malignancy (counted apart, "
+            "an alert) or the trial's own leukaemia coming back (a relapse) in its detail",
+        ),
     ],
 )
 def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords) -> Iterator[Any]:
@@ -240,6 +247,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         causes.select("subject_id", "DTHCAT"),
     )
     awaiting = validation.awaiting_infusion_queried(records, seen_to)
+    malignancies = validation.malignancy_category_queried(records)
     drop = TrialDrop(
         records=records,
         cut=settings.cut,
@@ -259,6 +267,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
             new_therapy,
             after_therapy,
             awaiting,
+            malignancies,
         ),
         spellings=spellings,
     )
@@ -344,6 +353,13 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         awaiting,
         f"subjects awaiting infusion more than {validation.AWAITING_INFUSION_DAYS} days after enrolment with nothing "
         "recorded to say why (pending, out of the intention-to-treat denominator)",
+        severity=dg.AssetCheckSeverity.WARN,
+    )
+    yield problems_check(
+        "malignancy_category_plausible",
+        malignancies,
+        "long-term events coded SECONDARY_MALIGNANCY whose detail names a T-cell malignancy or the trial's own "
+        "leukaemia coming back",
         severity=dg.AssetCheckSeverity.WARN,
     )
 

@@ -11,6 +11,7 @@ subject so that a data manager can raise a query.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -328,6 +329,8 @@ def _after_death(records: Records) -> pl.DataFrame:
         "followup": ["event_date"],
         "labs": ["sample_date"],
         "long_term_followup": ["event_date"],
+        # a leukapheresis needs its patient alive (a release may follow a death: not checked)
+        "apheresis": ["apheresis_date"],
     }
     for record, columns in dated.items():
         if record not in records:
@@ -477,7 +480,12 @@ def _lab_units(records: Records) -> pl.DataFrame:
         return empty_problems()
     return _concat(
         [
-            _labs_above(labs, LAB_MOST, "more than the test reads in the contract's unit: a value in another unit?"),
+            _labs_above(
+                labs,
+                LAB_MOST,
+                "more than the test reads in the contract's unit: a value in another unit? Check every value of "
+                "this test in the file: one in the other unit below this bound (a nadir) passes unseen",
+            ),
             _labs_above(labs, LAB_CEILING, "past any assay's reading: a mistyped value?"),
         ]
     )
@@ -996,8 +1004,8 @@ def toxicity_after_other_therapy(
         "the first HSCT or new therapy on day {}", (pl.col("_ends") - pl.col("infusion_date")).dt.total_days()
     )
     closing = (
-        ", which ends the treatment-emergent window: the safety stopping rule counts it for no subject and keeps "
-        "the subject in its denominator without an event; confirm the dates, or the therapy"
+        ", which ends the treatment-emergent window: the safety stopping rule does not count it, and keeps the "
+        "subject in its denominator without an event; confirm the dates, or the therapy"
     )
     event_rule = pl.format(
         "a grade {} adverse event ({}) on day {} after the first infusion, within the safety rule's "
@@ -1064,6 +1072,60 @@ def awaiting_infusion_queried(records: Records, seen_to: dt.date) -> pl.DataFram
         pl.col("_days"),
     )
     return _concat([_problems(found, "enrol_date", pl.col("enrol_date"), rule)])
+
+
+#: words of a long-term event's detail (as ``text.spelling_key`` leaves them) that name a
+#: T-cell malignancy, which the protocol makes an alert (``T_CELL_MALIGNANCY``), and words
+#: that name the trial's own leukaemia coming back, which is a relapse, not a second cancer
+T_CELL_WORDS = (
+    r"\bt ?cell\b",
+    r"\bptcl\b",
+    r"\bt (all|lbl)\b",
+    r"\bt lymphoblastic\b",
+    r"\bcar (positive|pos)\b",
+    r"\btransgene\b",
+    r"\bmycosis fungoides\b",
+    r"\bsezary\b",
+)
+OWN_LEUKAEMIA_WORDS = (r"\brelapse[ds]?\b", r"\brecurren(ce|t)\b", r"\bb (all|lbl)\b", r"\bb lymphoblastic\b")
+
+
+def malignancy_category_queried(records: Records) -> pl.DataFrame:
+    """The long-term ``SECONDARY_MALIGNANCY`` rows whose ``detail`` names a T-cell
+    malignancy (``T_CELL_WORDS``: counted apart, and an alert, when coded
+    ``T_CELL_MALIGNANCY``) or the trial's own leukaemia coming back (``OWN_LEUKAEMIA_WORDS``:
+    a relapse, an efficacy event, not a second cancer). A red team's "CAR-positive T-cell
+    lymphoma (CAR+ PTCL)" coded ``SECONDARY_MALIGNANCY`` read "0 with a T-cell malignancy"
+    on page 1, and a "CD19-negative B-ALL relapse" counted as a secondary malignancy,
+    without a word. Worked example: "Peripheral T-cell lymphoma" and "T-ALL" are queried
+    as T-cell, "CD19-negative B-ALL relapse" as the leukaemia, "Acute myeloid leukaemia"
+    and "Papillary thyroid carcinoma" not. A query, not a refusal: the category is the
+    investigator's."""
+    ltfu = records.get("long_term_followup")
+    if ltfu is None or ltfu.is_empty():
+        return empty_problems()
+    coded = _narrow(ltfu.filter(pl.col("event") == "SECONDARY_MALIGNANCY"), "event", "detail")
+    # each distinct detail read once
+    keys = {d: spelling_key(d) for d in coded["detail"].drop_nulls().unique().to_list()}
+    t_cell = {d for d, k in keys.items() if any(re.search(w, k) for w in T_CELL_WORDS)}
+    own = {d for d, k in keys.items() if d not in t_cell and any(re.search(w, k) for w in OWN_LEUKAEMIA_WORDS)}
+    found = coded.filter(pl.col("detail").is_in(list(t_cell | own)))
+    rule = (
+        pl.when(pl.col("detail").is_in(list(t_cell)))
+        .then(
+            pl.lit(
+                "a SECONDARY_MALIGNANCY whose detail names a T-cell malignancy: the report counts T_CELL_MALIGNANCY "
+                "apart, an alert to the board (endpoints.md, Long-term safety); code it so, or confirm"
+            )
+        )
+        .otherwise(
+            pl.lit(
+                "a SECONDARY_MALIGNANCY whose detail names the trial's own leukaemia coming back: a relapse is an "
+                "efficacy event (a RELAPSE assessment), not a second cancer; code it so, or confirm"
+            )
+        )
+    )
+    return _concat([_problems(found, "event", pl.col("event"), rule)])
 
 
 def adverse_events_current(records: Records, seen_to: dt.date) -> pl.DataFrame:
@@ -1213,6 +1275,7 @@ def drop_queries(
     new_therapy: pl.DataFrame | None = None,
     after_therapy: pl.DataFrame | None = None,
     awaiting: pl.DataFrame | None = None,
+    malignancies: pl.DataFrame | None = None,
 ) -> tuple[DropQuery, ...]:
     """The warnings on the whole drop as the report states them (``DropQuery``): files in
     the folder never read, columns outside the contract dropped unread (``dropped``: file
@@ -1222,8 +1285,9 @@ def drop_queries(
     early deaths without a fatal AE (``early_deaths_without_fatal_ae``), a CRS left open
     (``crs_left_open``), a new therapy that may be supportive care (``new_therapy_queried``),
     what the safety rule would count but for an HSCT or new therapy before it
-    (``toxicity_after_other_therapy``) and subjects awaiting infusion for months with nothing
-    recorded (``awaiting_infusion_queried``)."""
+    (``toxicity_after_other_therapy``), subjects awaiting infusion for months with nothing
+    recorded (``awaiting_infusion_queried``) and secondary malignancies whose text names a
+    T-cell malignancy or the trial's leukaemia (``malignancy_category_queried``)."""
     queries = []
     if unread:
         queries.append(DropQuery("known_files", unread_files_finding(unread)))
@@ -1296,6 +1360,16 @@ def drop_queries(
                 f"no infusion and nothing recorded to say why ({rows_named(awaiting)}): each is awaiting infusion, "
                 "pending, and out of the intention-to-treat denominator; a withdrawal, death, loss to follow-up or "
                 "failed product not entered would make each a non-responder",
+            )
+        )
+    if malignancies is not None and malignancies.height:
+        queries.append(
+            DropQuery(
+                "malignancy_category_plausible",
+                f"{malignancies.height} long-term event(s) coded SECONDARY_MALIGNANCY whose detail names a T-cell "
+                f"malignancy or the trial's own leukaemia coming back ({rows_named(malignancies)}): the report "
+                "counts a T-cell malignancy apart, an alert to the board, and a relapse is an efficacy event, not a "
+                "second cancer",
             )
         )
     return tuple(queries)

@@ -144,12 +144,20 @@ def dsmb_package_items(inp: ReportInputs) -> list[tuple[str, str, str]]:
         t_cell = by_event["T_CELL_MALIGNANCY"]["n_subjects"]
         positive = by_event["RCL_POSITIVE"]["n_subjects"]
         tested = by_event["RCL_POSITIVE"]["n_population"]
+        # a secondary malignancy whose text names a T-cell one is said here, where the board reads the count
+        queried = any(q.check == "malignancy_category_plausible" for q in inp.queries)
         items.append(
             (
                 "Long-term safety: secondary malignancies; RCL",
                 f"{by_event['SECONDARY_MALIGNANCY']['n_subjects']} subject(s) with a secondary malignancy, {t_cell} "
-                f"with a T-cell malignancy; RCL positive in {positive} of {tested} subject(s) tested",
-                "alert" if t_cell or positive else "normal",
+                f"with a T-cell malignancy; RCL positive in {positive} of {tested} subject(s) tested"
+                + (
+                    ". A secondary malignancy's text names a T-cell malignancy or the trial's own leukaemia: "
+                    "counted as coded until the data query is answered"
+                    if queried
+                    else ""
+                ),
+                "alert" if t_cell or positive or queried else "normal",
             )
         )
     return items
@@ -308,6 +316,8 @@ QUERY_TITLES = {
     "from CRS or ICANS after a first HSCT or new therapy, counted by no stopping rule",
     "awaiting_infusion_plausible": "subjects awaiting infusion for months with nothing recorded to say why, out of "
     "the intention-to-treat denominator",
+    "malignancy_category_plausible": "secondary malignancies whose text names a T-cell malignancy or the trial's "
+    "own leukaemia coming back",
 }
 
 
@@ -357,6 +367,36 @@ def data_queries_table(inp: ReportInputs) -> Table:
     )
 
 
+def absent_notes(inp: ReportInputs) -> list[str]:
+    """What the drop lacks of the optional files and columns, each with what the report
+    does without it (data-contract.md: "the report says what is absent")."""
+    absent = []
+    if inp.lacks("adverse_events", "soc"):
+        absent.append(
+            'adverse_events has no soc column: SOC tables show every term under "Not coded", and grade '
+            ">= 3 infections are recognised by their terms."
+        )
+    if inp.lacks("followup", "cause_category"):
+        absent.append(
+            "followup has no cause_category column: causes of death are categorised by the keyword rule "
+            "on the cause text (leukaemia, relapse, refractory, progression mean LEUKEMIA)."
+        )
+    if inp.lacks("infusion", "bridging"):
+        absent.append("infusion has no bridging column: bridging therapy is not reported.")
+    if inp.lacks("labs", "below_lloq") and not inp.lacks("labs"):
+        absent.append(
+            "labs has no below_lloq column: every CAR transgene value is taken as quantified (none below the limit "
+            "of quantification), so Tlast and AUC0-28d use them as measured."
+        )
+    for record, name in (("crs_monitoring", "CRS"), ("icans_monitoring", "ICANS")):
+        if inp.lacks(record):
+            absent.append(
+                f"the drop has no {record} file: the {name} grade is the reported one only (no derived "
+                "grade, no discrepancy listing)."
+            )
+    return absent
+
+
 def about(inp: ReportInputs) -> Section:
     """What the report was made from: drop and files, code, plan, and what the drop lacks."""
     rows = [
@@ -375,25 +415,7 @@ def about(inp: ReportInputs) -> Section:
             ["Superseded drop SHA-256", inp.supersedes["drop_sha256"]],
             ["Reason", inp.supersedes["reason"]],
         ]
-    absent = []
-    if inp.lacks("adverse_events", "soc"):
-        absent.append(
-            'adverse_events has no soc column: SOC tables show every term under "Not coded", and grade '
-            ">= 3 infections are recognised by their terms."
-        )
-    if inp.lacks("followup", "cause_category"):
-        absent.append(
-            "followup has no cause_category column: causes of death are categorised by the keyword rule "
-            "on the cause text (leukaemia, relapse, refractory, progression mean LEUKEMIA)."
-        )
-    if inp.lacks("infusion", "bridging"):
-        absent.append("infusion has no bridging column: bridging therapy is not reported.")
-    for record, name in (("crs_monitoring", "CRS"), ("icans_monitoring", "ICANS")):
-        if inp.lacks(record):
-            absent.append(
-                f"the drop has no {record} file: the {name} grade is the reported one only (no derived "
-                "grade, no discrepancy listing)."
-            )
+    absent = absent_notes(inp)
     blocks: list[Any] = [
         Table(
             "Provenance of this report",
