@@ -26,6 +26,7 @@ from trial_outcomes.io.validation import (
     early_deaths_without_fatal_ae,
     empty_required_files,
     isolated_latest_date,
+    lab_units_queried,
     latest_record,
     malignancy_category_queried,
     names_listed,
@@ -170,6 +171,36 @@ def test_a_t_cell_malignancy_or_a_relapse_coded_as_a_secondary_malignancy_is_que
     (query,) = drop_queries([], {}, found.head(0), found.head(0), malignancies=found)
     assert query.check == "malignancy_category_plausible"
     assert "(long_term_followup.csv rows 2, 3, 4 and 5)" in query.finding
+
+
+def test_a_lab_test_whose_median_reads_in_a_lower_unit_is_queried():
+    """HGB in mmol/L (a red team's file made all 37 subjects' anaemia grade 3): 20 values
+    5.0, 5.15, ..., 8.0 less 6.5 (median 6.5 g/dL if read so, below 7): queried once, at the
+    test's first row, with the median. PLT at 100 x 10^9/L: not. The same HGB over 19
+    values: too few, not; HGB whose median is 7.0: not (the bound itself passes)."""
+
+    def labs(hgb: list[float]) -> dict[str, pl.DataFrame]:
+        rows = [
+            dict(subject_id="S1", sample_date=D(2021, 1, 20) + dt.timedelta(days=i), test="PLT", value=100.0)
+            for i in range(25)
+        ]
+        rows += [
+            dict(subject_id="S1", sample_date=D(2021, 1, 20) + dt.timedelta(days=i), test="HGB", value=v)
+            for i, v in enumerate(hgb)
+        ]
+        return _records(labs=rows)
+
+    low = [5.0 + 0.15 * i for i in range(21)]  # 5.0 ... 8.0
+    low.remove(6.5)  # 20 values, median (6.35 + 6.65) / 2 = 6.5
+    found = lab_units_queried(labs(low))
+    assert found.select("file", "row", "column", "value", "subject").rows() == [("labs.csv", 27, "value", "6.5", "S1")]
+    assert found["rule"][0].startswith(
+        "the median of the file's 20 HGB values is 6.5, below 7.0 g/dL: values in a unit"
+    )
+    assert lab_units_queried(labs(low[:19])).is_empty()
+    assert lab_units_queried(labs([7.0] * 20)).is_empty()
+    (query,) = drop_queries([], {}, found.head(0), found.head(0), lab_units=found)
+    assert query.check == "lab_units_plausible" and query.finding == found["rule"][0]
 
 
 def test_two_deaths_are_found():

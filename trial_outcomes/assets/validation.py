@@ -151,6 +151,14 @@ RULES: dict[str, tuple[Rule, str]] = {
             description="No long-term event coded SECONDARY_MALIGNANCY names a T-cell malignancy (counted apart, "
             "an alert) or the trial's own leukaemia coming back (a relapse) in its detail",
         ),
+        dg.AssetCheckSpec(
+            "lab_units_plausible",
+            asset=DROP_KEY,
+            blocking=False,
+            description="The median of the labs file's haemoglobin and platelet values is at least "
+            + " and ".join(f"{v:g} ({t})" for t, v in validation.LAB_MEDIAN_LEAST.items())
+            + " in the contract's units: lower, the file may be in a unit that reads lower (mmol/L, 10^4/uL)",
+        ),
     ],
 )
 def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords) -> Iterator[Any]:
@@ -248,6 +256,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
     )
     awaiting = validation.awaiting_infusion_queried(records, seen_to)
     malignancies = validation.malignancy_category_queried(records)
+    lab_units = validation.lab_units_queried(records)
     drop = TrialDrop(
         records=records,
         cut=settings.cut,
@@ -268,6 +277,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
             after_therapy,
             awaiting,
             malignancies,
+            lab_units,
         ),
         spellings=spellings,
     )
@@ -360,6 +370,12 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         malignancies,
         "long-term events coded SECONDARY_MALIGNANCY whose detail names a T-cell malignancy or the trial's own "
         "leukaemia coming back",
+        severity=dg.AssetCheckSeverity.WARN,
+    )
+    yield problems_check(
+        "lab_units_plausible",
+        lab_units,
+        "lab tests whose median reads in a unit lower than the contract's",
         severity=dg.AssetCheckSeverity.WARN,
     )
 

@@ -509,6 +509,56 @@ def _labs_above(labs: pl.DataFrame, bounds: dict[str, float], why: str) -> pl.Da
     )
 
 
+#: the least the median of a test's values can be in the contract's unit, over a file of at
+#: least ``LAB_MEDIAN_VALUES`` of them: haemoglobin in mmol/L reads 0.62 of g/dL (a
+#: red team's file, median about 6.6, made all 37 subjects' anaemia grade 3), platelets in
+#: 10^4/uL a tenth of 10^9/L (37 of 37 below 50 and none recovered). Transfusion keeps
+#: haemoglobin above 7 g/dL, and a file's platelets, recovery included, are far above 20
+#: (the synthetic drops' medians: 10.5 g/dL and about 100 x 10^9/L). A unit that reads
+#: higher is refused instead (``LAB_MOST``)
+LAB_MEDIAN_LEAST = {"HGB": 7.0, "PLT": 20.0}
+LAB_MEDIAN_VALUES = 20
+
+
+def lab_units_queried(records: Records) -> pl.DataFrame:
+    """The tests of ``LAB_MEDIAN_LEAST`` whose values' median over the labs file is below
+    its bound: the sign of a unit that reads lower than the contract's, which no bound on
+    a single value can see. One finding a test, at its first row. Worked example: HGB
+    values 5.0-8.0 (median 6.5) over 20 rows: queried; the same over 19 rows, or with a
+    median of 7.0: not. A query, not a refusal: a file of early samples may be that low."""
+    labs = records.get("labs")
+    if labs is None or labs.is_empty():
+        return empty_problems()
+    tests = list(LAB_MEDIAN_LEAST)
+    found = (
+        _narrow(labs, "test", "value")
+        .filter(pl.col("test").is_in(tests))
+        .sort("_source_row")
+        .group_by("test", maintain_order=True)
+        .agg(
+            pl.col("value").median().alias("_median"),
+            pl.len().alias("_n"),
+            pl.col("subject_id").first(),
+            pl.col("_source_file").first(),
+            pl.col("_source_row").first(),
+        )
+        .with_columns(pl.col("test").replace_strict(LAB_MEDIAN_LEAST, return_dtype=pl.Float64).alias("_least"))
+        .filter((pl.col("_n") >= LAB_MEDIAN_VALUES) & (pl.col("_median") < pl.col("_least")))
+        .sort("test")
+    )
+    rule = pl.format(
+        "the median of the file's {} {} values is {}, below {} {}: values in a unit that reads lower than the "
+        "contract's (haemoglobin in mmol/L, platelets in 10^4/uL)? Every grade and recovery of the test would be "
+        "wrong; convert the file, or confirm",
+        pl.col("_n"),
+        pl.col("test"),
+        pl.col("_median").round(2),
+        pl.col("_least"),
+        pl.col("test").replace_strict(LAB_UNITS, default="", return_dtype=pl.String),
+    )
+    return _concat([_problems(found, "value", pl.col("_median").round(2), rule)])
+
+
 def _rcl_results(records: Records) -> pl.DataFrame:
     """A replication-competent lentivirus test has a result; no other long-term event has one."""
     ltfu = records.get("long_term_followup")
@@ -1276,6 +1326,7 @@ def drop_queries(
     after_therapy: pl.DataFrame | None = None,
     awaiting: pl.DataFrame | None = None,
     malignancies: pl.DataFrame | None = None,
+    lab_units: pl.DataFrame | None = None,
 ) -> tuple[DropQuery, ...]:
     """The warnings on the whole drop as the report states them (``DropQuery``): files in
     the folder never read, columns outside the contract dropped unread (``dropped``: file
@@ -1287,7 +1338,8 @@ def drop_queries(
     what the safety rule would count but for an HSCT or new therapy before it
     (``toxicity_after_other_therapy``), subjects awaiting infusion for months with nothing
     recorded (``awaiting_infusion_queried``) and secondary malignancies whose text names a
-    T-cell malignancy or the trial's leukaemia (``malignancy_category_queried``)."""
+    T-cell malignancy or the trial's leukaemia (``malignancy_category_queried``), and lab tests
+    whose median reads in a lower unit (``lab_units_queried``)."""
     queries = []
     if unread:
         queries.append(DropQuery("known_files", unread_files_finding(unread)))
@@ -1372,6 +1424,8 @@ def drop_queries(
                 "second cancer",
             )
         )
+    if lab_units is not None and lab_units.height:
+        queries.append(DropQuery("lab_units_plausible", "; ".join(lab_units["rule"].to_list())))
     return tuple(queries)
 
 

@@ -318,6 +318,7 @@ QUERY_TITLES = {
     "the intention-to-treat denominator",
     "malignancy_category_plausible": "secondary malignancies whose text names a T-cell malignancy or the trial's "
     "own leukaemia coming back",
+    "lab_units_plausible": "laboratory values that may be in a unit reading lower than the contract's",
 }
 
 
