@@ -35,6 +35,7 @@ from trial_outcomes.io.validation import (
     rows_named,
     spelling_variants,
     toxicity_after_other_therapy,
+    transgene_before_infusion,
     unknown_files,
 )
 from trial_outcomes.schema import SCHEMAS
@@ -201,6 +202,35 @@ def test_a_lab_test_whose_median_reads_in_a_lower_unit_is_queried():
     assert lab_units_queried(labs([7.0] * 20)).is_empty()
     (query,) = drop_queries([], {}, found.head(0), found.head(0), lab_units=found)
     assert query.check == "lab_units_plausible" and query.finding == found["rule"][0]
+
+
+def test_car_transgene_before_any_infusion_is_queried():
+    """S1 infused 2021-01-20: transgene 0 on 01-15 (labs row 2) and 0.5 below the limit on
+    01-18 (row 3): not; 120 on 01-19 (row 4): queried, before the infusion; 900 on 01-21
+    (row 5): not. S2, never infused, 5,000 on 02-01 (row 6): queried (a red team's, in a
+    subject whose product failed). Another test's value before day 0 (ANC, row 7): not."""
+    t = "CAR_TRANSGENE"
+    rows = [
+        dict(subject_id="S1", sample_date=D(2021, 1, 15), test=t, value=0.0),
+        dict(subject_id="S1", sample_date=D(2021, 1, 18), test=t, value=0.5, below_lloq=True),
+        dict(subject_id="S1", sample_date=D(2021, 1, 19), test=t, value=120.0),
+        dict(subject_id="S1", sample_date=D(2021, 1, 21), test=t, value=900.0),
+        dict(subject_id="S2", sample_date=D(2021, 2, 1), test=t, value=5000.0),
+        dict(subject_id="S1", sample_date=D(2021, 1, 10), test="ANC", value=1.2),
+    ]
+    found = transgene_before_infusion(_records(labs=rows))
+    assert found.select("file", "row", "column", "value", "subject").rows() == [
+        ("labs.csv", 4, "value", "120.0", "S1"),
+        ("labs.csv", 6, "value", "5000.0", "S2"),
+    ]
+    assert found["rule"].to_list() == [
+        "CAR transgene quantified before the first infusion on 2021-01-20: the sample is another subject's, or "
+        "mis-dated; check the subject and the date",
+        "CAR transgene quantified in a subject never infused: the sample is another subject's, or mis-dated; check "
+        "the subject and the date",
+    ]
+    (query,) = drop_queries([], {}, found.head(0), found.head(0), transgene=found)
+    assert query.check == "transgene_after_infusion" and "(labs.csv rows 4 and 6)" in query.finding
 
 
 def test_two_deaths_are_found():

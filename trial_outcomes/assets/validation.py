@@ -159,6 +159,12 @@ RULES: dict[str, tuple[Rule, str]] = {
             + " and ".join(f"{v:g} ({t})" for t, v in validation.LAB_MEDIAN_LEAST.items())
             + " in the contract's units: lower, the file may be in a unit that reads lower (mmol/L, 10^4/uL)",
         ),
+        dg.AssetCheckSpec(
+            "transgene_after_infusion",
+            asset=DROP_KEY,
+            blocking=False,
+            description="CAR transgene is quantified only in infused subjects, on or after their first infusion",
+        ),
     ],
 )
 def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords) -> Iterator[Any]:
@@ -257,6 +263,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
     awaiting = validation.awaiting_infusion_queried(records, seen_to)
     malignancies = validation.malignancy_category_queried(records)
     lab_units = validation.lab_units_queried(records)
+    transgene = validation.transgene_before_infusion(records)
     drop = TrialDrop(
         records=records,
         cut=settings.cut,
@@ -278,6 +285,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
             awaiting,
             malignancies,
             lab_units,
+            transgene,
         ),
         spellings=spellings,
     )
@@ -376,6 +384,12 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         "lab_units_plausible",
         lab_units,
         "lab tests whose median reads in a unit lower than the contract's",
+        severity=dg.AssetCheckSeverity.WARN,
+    )
+    yield problems_check(
+        "transgene_after_infusion",
+        transgene,
+        "CAR transgene quantified in a subject never infused or before the first infusion",
         severity=dg.AssetCheckSeverity.WARN,
     )
 

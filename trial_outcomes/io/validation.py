@@ -559,6 +559,34 @@ def lab_units_queried(records: Records) -> pl.DataFrame:
     return _concat([_problems(found, "value", pl.col("_median").round(2), rule)])
 
 
+def transgene_before_infusion(records: Records) -> pl.DataFrame:
+    """CAR transgene quantified (a value above zero, not below the limit of
+    quantification) in a subject never infused, or sampled before the first infusion: the
+    CAR-T's own DNA cannot be in a patient before the cells are, so the sample is another
+    subject's, or mis-dated. A red team's 5,000 copies/ug in a subject whose product
+    failed went into ADPC without a word (the kinetics read it nowhere: before day 0 and
+    without an infusion there is no day). Worked example: S1 infused 2021-01-20 with 0 on
+    01-15 and 0.5 below the limit on 01-18: not; 120 on 01-19: queried; 900 on 01-21:
+    not; S2 never infused, 5,000 on 02-01: queried. A query, not a refusal."""
+    labs = records.get("labs")
+    if labs is None or labs.is_empty():
+        return empty_problems()
+    blq = pl.col("below_lloq").fill_null(False) if "below_lloq" in labs.columns else pl.lit(False)
+    quantified = _narrow(
+        labs.filter((pl.col("test") == "CAR_TRANSGENE") & (pl.col("value") > 0) & ~blq), "sample_date", "value"
+    )
+    found = quantified.join(
+        _first_infusions(records).select("subject_id", "infusion_date"), on="subject_id", how="left"
+    )
+    found = found.filter(pl.col("infusion_date").is_null() | (pl.col("sample_date") < pl.col("infusion_date")))
+    rule = pl.when(pl.col("infusion_date").is_null()).then(
+        pl.lit("CAR transgene quantified in a subject never infused")
+    ).otherwise(
+        pl.format("CAR transgene quantified before the first infusion on {}", pl.col("infusion_date"))
+    ) + pl.lit(": the sample is another subject's, or mis-dated; check the subject and the date")
+    return _concat([_problems(found, "value", pl.col("value"), rule)])
+
+
 def _rcl_results(records: Records) -> pl.DataFrame:
     """A replication-competent lentivirus test has a result; no other long-term event has one."""
     ltfu = records.get("long_term_followup")
@@ -1327,6 +1355,7 @@ def drop_queries(
     awaiting: pl.DataFrame | None = None,
     malignancies: pl.DataFrame | None = None,
     lab_units: pl.DataFrame | None = None,
+    transgene: pl.DataFrame | None = None,
 ) -> tuple[DropQuery, ...]:
     """The warnings on the whole drop as the report states them (``DropQuery``): files in
     the folder never read, columns outside the contract dropped unread (``dropped``: file
@@ -1339,7 +1368,8 @@ def drop_queries(
     (``toxicity_after_other_therapy``), subjects awaiting infusion for months with nothing
     recorded (``awaiting_infusion_queried``) and secondary malignancies whose text names a
     T-cell malignancy or the trial's leukaemia (``malignancy_category_queried``), and lab tests
-    whose median reads in a lower unit (``lab_units_queried``)."""
+    whose median reads in a lower unit (``lab_units_queried``), and CAR transgene before any
+    infusion (``transgene_before_infusion``)."""
     queries = []
     if unread:
         queries.append(DropQuery("known_files", unread_files_finding(unread)))
@@ -1426,6 +1456,14 @@ def drop_queries(
         )
     if lab_units is not None and lab_units.height:
         queries.append(DropQuery("lab_units_plausible", "; ".join(lab_units["rule"].to_list())))
+    if transgene is not None and transgene.height:
+        queries.append(
+            DropQuery(
+                "transgene_after_infusion",
+                f"{transgene.height} CAR transgene sample(s) quantified in a subject never infused or before the "
+                f"first infusion ({rows_named(transgene)}): the sample is another subject's, or mis-dated",
+            )
+        )
     return tuple(queries)
 
 

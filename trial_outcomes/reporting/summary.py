@@ -319,6 +319,7 @@ QUERY_TITLES = {
     "malignancy_category_plausible": "secondary malignancies whose text names a T-cell malignancy or the trial's "
     "own leukaemia coming back",
     "lab_units_plausible": "laboratory values that may be in a unit reading lower than the contract's",
+    "transgene_after_infusion": "CAR transgene quantified in a subject never infused or before the first infusion",
 }
 
 
