@@ -1366,9 +1366,9 @@ def drop_queries(
     (``crs_left_open``), a new therapy that may be supportive care (``new_therapy_queried``),
     what the safety rule would count but for an HSCT or new therapy before it
     (``toxicity_after_other_therapy``), subjects awaiting infusion for months with nothing
-    recorded (``awaiting_infusion_queried``) and secondary malignancies whose text names a
-    T-cell malignancy or the trial's leukaemia (``malignancy_category_queried``), and lab tests
-    whose median reads in a lower unit (``lab_units_queried``), and CAR transgene before any
+    recorded (``awaiting_infusion_queried``), secondary malignancies whose text names a
+    T-cell malignancy or the trial's leukaemia (``malignancy_category_queried``), lab tests
+    whose median reads in a lower unit (``lab_units_queried``) and CAR transgene before any
     infusion (``transgene_before_infusion``)."""
     queries = []
     if unread:
