@@ -10,7 +10,7 @@ from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis.cut import records_at_cut
 from trial_outcomes.analysis.deaths import cause_category_from_text, death_details
-from trial_outcomes.analysis.terms import counted_spellings, is_crs, is_icans
+from trial_outcomes.analysis.terms import counted_spellings, is_crs, syndrome
 from trial_outcomes.assets.metadata import problems_check, problems_text
 from trial_outcomes.assets.shared import DROP_FINGERPRINT_TAG, TRIGGER_TAG, Run, code_version, cut_asset
 from trial_outcomes.errors import DataDropError
@@ -42,6 +42,43 @@ RULES: dict[str, tuple[Rule, str]] = {
         "Values that depend on other records: cause of death, ICANS instrument by age, the apheresis file "
         "against the infusions, laboratory units and ceilings, RCL results",
     ),
+}
+
+
+#: the drop's warnings (queries, never refusals), each check's finding said by this text, in this order
+WARNINGS = {
+    "no_assessment_after_withdrawal": "assessments after a withdrawal or a loss to follow-up",
+    "latest_date_plausible": "the drop's latest date",
+    "one_spelling_per_value": "AE terms and SOCs written more than one way, each counted under one spelling",
+    "adverse_events_current": (
+        "infusions followed 30 days, or dead, with no adverse event since (an AE export older than the others?)"
+    ),
+    "early_deaths_have_fatal_ae": (
+        "deaths within the safety rule's window, not from the leukaemia, CRS or ICANS, with no treatment-emergent "
+        "grade-5 adverse event (counted by no stopping rule)"
+    ),
+    "crs_resolved": (
+        f"CRS adverse events lasting, or left open while followed, more than {validation.CRS_OPEN_DAYS} days (a "
+        "treated CRS masks the fever of its monitoring days to its end, to the cut while open)"
+    ),
+    "new_therapy_plausible": (
+        "new therapies naming a treatment of CRS or ICANS, or before the day-28 response window (each ends the "
+        "treatment-emergent window and response attribution)"
+    ),
+    "rule_toxicity_before_other_therapy": (
+        "grade >= 4 CRS or ICANS, related fatal adverse events or deaths from CRS or ICANS on or after a first HSCT "
+        "or new therapy (counted by no stopping rule)"
+    ),
+    "awaiting_infusion_plausible": (
+        f"subjects awaiting infusion more than {validation.AWAITING_INFUSION_DAYS} days after enrolment with nothing "
+        "recorded to say why (pending, out of the intention-to-treat denominator)"
+    ),
+    "malignancy_category_plausible": (
+        "long-term events coded SECONDARY_MALIGNANCY whose detail names a T-cell malignancy or the trial's own "
+        "leukaemia coming back"
+    ),
+    "lab_units_plausible": "lab tests whose median reads in a unit lower than the contract's",
+    "transgene_after_infusion": "CAR transgene quantified in a subject never infused or before the first infusion",
 }
 
 
@@ -257,7 +294,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         records,
         seen_to,
         settings.plan.safety.window_days,
-        lambda term: is_crs(term) | is_icans(term),
+        lambda term: syndrome(term).is_not_null(),  # CRS or ICANS, each distinct term read once
         causes.select("subject_id", "DTHCAT"),
     )
     awaiting = validation.awaiting_infusion_queried(records, seen_to)
@@ -314,84 +351,22 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         description=validation.unread_files_finding(unread) if unread else "only the data contract's files",
         metadata={"files not read": len(unread)},
     )
-    yield problems_check(
-        "no_assessment_after_withdrawal",
-        after_withdrawal,
-        "assessments after a withdrawal or a loss to follow-up",
-        severity=dg.AssetCheckSeverity.WARN,
-    )
-    yield problems_check(
-        "latest_date_plausible",
-        isolated,
-        "the drop's latest date",
-        severity=dg.AssetCheckSeverity.WARN,
-    )
-    yield problems_check(
-        "one_spelling_per_value",
-        variants,
-        "AE terms and SOCs written more than one way, each counted under one spelling",
-        severity=dg.AssetCheckSeverity.WARN,
-    )
-    yield problems_check(
-        "adverse_events_current",
-        stale_ae,
-        "infusions followed 30 days, or dead, with no adverse event since (an AE export older than the others?)",
-        severity=dg.AssetCheckSeverity.WARN,
-    )
-    yield problems_check(
-        "early_deaths_have_fatal_ae",
-        early_deaths,
-        "deaths within the safety rule's window, not from the leukaemia, CRS or ICANS, with no treatment-emergent "
-        "grade-5 adverse event (counted by no stopping rule)",
-        severity=dg.AssetCheckSeverity.WARN,
-    )
-    yield problems_check(
-        "crs_resolved",
-        open_crs,
-        f"CRS adverse events lasting, or left open while followed, more than {validation.CRS_OPEN_DAYS} days (a "
-        "treated CRS masks the fever of its monitoring days to its end, to the cut while open)",
-        severity=dg.AssetCheckSeverity.WARN,
-    )
-    yield problems_check(
-        "new_therapy_plausible",
-        new_therapy,
-        "new therapies naming a treatment of CRS or ICANS, or before the day-28 response window (each ends the "
-        "treatment-emergent window and response attribution)",
-        severity=dg.AssetCheckSeverity.WARN,
-    )
-    yield problems_check(
-        "rule_toxicity_before_other_therapy",
-        after_therapy,
-        "grade >= 4 CRS or ICANS, related fatal adverse events or deaths from CRS or ICANS on or after a first HSCT "
-        "or new therapy (counted by no stopping rule)",
-        severity=dg.AssetCheckSeverity.WARN,
-    )
-    yield problems_check(
-        "awaiting_infusion_plausible",
-        awaiting,
-        f"subjects awaiting infusion more than {validation.AWAITING_INFUSION_DAYS} days after enrolment with nothing "
-        "recorded to say why (pending, out of the intention-to-treat denominator)",
-        severity=dg.AssetCheckSeverity.WARN,
-    )
-    yield problems_check(
-        "malignancy_category_plausible",
-        malignancies,
-        "long-term events coded SECONDARY_MALIGNANCY whose detail names a T-cell malignancy or the trial's own "
-        "leukaemia coming back",
-        severity=dg.AssetCheckSeverity.WARN,
-    )
-    yield problems_check(
-        "lab_units_plausible",
-        lab_units,
-        "lab tests whose median reads in a unit lower than the contract's",
-        severity=dg.AssetCheckSeverity.WARN,
-    )
-    yield problems_check(
-        "transgene_after_infusion",
-        transgene,
-        "CAR transgene quantified in a subject never infused or before the first infusion",
-        severity=dg.AssetCheckSeverity.WARN,
-    )
+    warned = {
+        "no_assessment_after_withdrawal": after_withdrawal,
+        "latest_date_plausible": isolated,
+        "one_spelling_per_value": variants,
+        "adverse_events_current": stale_ae,
+        "early_deaths_have_fatal_ae": early_deaths,
+        "crs_resolved": open_crs,
+        "new_therapy_plausible": new_therapy,
+        "rule_toxicity_before_other_therapy": after_therapy,
+        "awaiting_infusion_plausible": awaiting,
+        "malignancy_category_plausible": malignancies,
+        "lab_units_plausible": lab_units,
+        "transgene_after_infusion": transgene,
+    }
+    for name, found in warned.items():
+        yield problems_check(name, found, WARNINGS[name], severity=dg.AssetCheckSeverity.WARN)
 
 
 #: the decorator of the unpublished assets derived from the validated drop
