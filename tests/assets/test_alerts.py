@@ -135,6 +135,19 @@ def test_webhook_payloads_for_slack_teams_and_plain_json():
     )
 
 
+def test_every_drop_query_has_a_check_a_sentence_and_a_title():
+    """The tables keyed by a drop query's check name agree: the asset's warning checks
+    (``WARNINGS``, each a declared check of ``trial_drop``), the sentences of the manifest and report
+    (``validation.QUERY_SENTENCES``) and page 1's titles (``QUERY_TITLES``, which also
+    names the two findings on the folder's files and columns)."""
+    from trial_outcomes.assets.validation import WARNINGS, trial_drop
+    from trial_outcomes.io.validation import QUERY_SENTENCES
+
+    assert list(WARNINGS) == list(QUERY_SENTENCES)
+    assert set(WARNINGS) <= {spec.name for spec in trial_drop.check_specs}
+    assert set(QUERY_TITLES) == set(QUERY_SENTENCES) | {"known_files", "known_columns"}
+
+
 def test_the_alert_names_the_drops_open_data_queries(tmp_path):
     """A boundary crossed on a drop with open data queries says so beside the rules: the
     published manifest's queries by the titles the report's page 1 gives them, once each;

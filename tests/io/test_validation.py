@@ -20,6 +20,7 @@ from trial_outcomes.io.validation import (
     cut_in_drop,
     date_order,
     dates_after_extraction,
+    death_only_in_apheresis,
     dependent_values,
     drop_queries,
     duplicate_keys,
@@ -169,7 +170,7 @@ def test_a_t_cell_malignancy_or_a_relapse_coded_as_a_secondary_malignancy_is_que
     assert all(r.startswith("a SECONDARY_MALIGNANCY whose detail names a T-cell malignancy") for r in rules[:3])
     assert rules[3].startswith("a SECONDARY_MALIGNANCY whose detail names the trial's own leukaemia coming back")
     assert malignancy_category_queried(_records()).is_empty()  # no long-term file
-    (query,) = drop_queries([], {}, found.head(0), found.head(0), malignancies=found)
+    (query,) = drop_queries([], {}, {"malignancy_category_plausible": found})
     assert query.check == "malignancy_category_plausible"
     assert "(long_term_followup.csv rows 2, 3, 4 and 5)" in query.finding
 
@@ -200,7 +201,7 @@ def test_a_lab_test_whose_median_reads_in_a_lower_unit_is_queried():
     )
     assert lab_units_queried(labs(low[:19])).is_empty()
     assert lab_units_queried(labs([7.0] * 20)).is_empty()
-    (query,) = drop_queries([], {}, found.head(0), found.head(0), lab_units=found)
+    (query,) = drop_queries([], {}, {"lab_units_plausible": found})
     assert query.check == "lab_units_plausible" and query.finding == found["rule"][0]
 
 
@@ -229,8 +230,37 @@ def test_car_transgene_before_any_infusion_is_queried():
         "CAR transgene quantified in a subject never infused: the sample is another subject's, or mis-dated; check "
         "the subject and the date",
     ]
-    (query,) = drop_queries([], {}, found.head(0), found.head(0), transgene=found)
+    (query,) = drop_queries([], {}, {"transgene_after_infusion": found})
     assert query.check == "transgene_after_infusion" and "(labs.csv rows 4 and 6)" in query.finding
+
+
+def test_a_death_given_only_as_the_reason_not_infused_is_queried():
+    """Apheresis rows 2-4: S2 not infused, reason DEATH, no death in follow-up: queried
+    (the deaths table would count none); S3 reason DEATH with a follow-up death (dated after
+    any cut: the drop has it): not; S4 reason PROGRESSION and no death: not. Without an
+    apheresis file: nothing."""
+    enrolled = [
+        dict(subject_id=s, consent_date=D(2021, 1, 8), enrol_date=D(2021, 1, 10), diagnosis_date=D(2019, 5, 1))
+        for s in ("S1", "S2", "S3", "S4")
+    ]
+    aph = [
+        dict(subject_id=s, apheresis_date=D(2021, 1, 12), product_status="PENDING", not_infused_reason=reason)
+        for s, reason in (("S2", "DEATH"), ("S3", "DEATH"), ("S4", "PROGRESSION"))
+    ]
+    followup = [
+        dict(subject_id="S1", event_date=D(2021, 6, 1), event="CONTACT"),
+        dict(subject_id="S3", event_date=D(2023, 2, 1), event="DEATH", cause_category="LEUKEMIA"),
+    ]
+    found = death_only_in_apheresis(_records(enrolment=enrolled, apheresis=aph, followup=followup))
+    assert found.select("file", "row", "column", "value", "subject").rows() == [
+        ("apheresis.csv", 2, "not_infused_reason", "DEATH", "S2")
+    ]
+    assert found["rule"][0].startswith("not infused for DEATH by the apheresis file, with no DEATH in followup")
+    assert death_only_in_apheresis(_records()).is_empty()
+    (query,) = drop_queries([], {}, {"not_infused_death_recorded": found})
+    assert query.check == "not_infused_death_recorded"
+    assert query.finding.startswith("1 subject(s) the apheresis file says were not infused because of death")
+    assert "(apheresis.csv row 2)" in query.finding and "S2" not in query.finding
 
 
 def test_two_deaths_are_found():
@@ -503,8 +533,10 @@ def test_the_drop_queries_name_files_rows_and_columns_but_no_subject():
     queries = drop_queries(
         ["followup_update.csv"],
         {"enrolment.csv": ("site_note",)},
-        assessments_after_withdrawal(records),
-        isolated_latest_date(records),
+        {
+            "no_assessment_after_withdrawal": assessments_after_withdrawal(records),
+            "latest_date_plausible": isolated_latest_date(records),
+        },
     )
     assert [(q.check, q.finding) for q in queries] == [
         ("known_files", "1 file(s) in the drop folder outside the data contract, never read: followup_update.csv"),
@@ -517,7 +549,13 @@ def test_the_drop_queries_name_files_rows_and_columns_but_no_subject():
         ),
     ]
     assert not any("S1" in q.finding for q in queries)
-    assert drop_queries([], {}, assessments_after_withdrawal(_records()), isolated_latest_date(_records())) == ()
+    nothing = {
+        "no_assessment_after_withdrawal": assessments_after_withdrawal(_records()),
+        "latest_date_plausible": isolated_latest_date(_records()),
+    }
+    assert drop_queries([], {}, nothing) == ()
+    with pytest.raises(ValueError, match="no sentence for the drop queries"):
+        drop_queries([], {}, {"a_check_without_a_sentence": assessments_after_withdrawal(records)})
 
 
 def test_rows_are_named_file_by_file_and_a_long_list_is_cut():
@@ -566,7 +604,7 @@ def test_an_ae_term_or_soc_written_another_way_is_named_with_the_spelling_it_is_
         (4, "term", "FEBRILE NEUTROPENIA", "S1", "counted as 'Febrile neutropenia'"),
         (5, "soc", "INFECTIONS AND INFESTATIONS", "S1", "counted as 'Infections and infestations'"),
     ]
-    (query,) = drop_queries([], {}, found.head(0), found.head(0), found)
+    (query,) = drop_queries([], {}, {"one_spelling_per_value": found})
     assert query.check == "one_spelling_per_value"
     assert "term 'FEBRILE NEUTROPENIA' counted as 'Febrile neutropenia' (adverse_events.csv row 4)" in query.finding
     assert "S1" not in query.finding
@@ -593,7 +631,7 @@ def test_an_ae_export_older_than_the_others_is_queried():
     ]
     assert "latest onset is 2021-01-22: 3 subjects infused after it" in found["rule"][0]
     assert adverse_events_current(records, D(2021, 4, 18)).is_empty()
-    (query,) = drop_queries([], {}, found.head(0), found.head(0), found.head(0), found)
+    (query,) = drop_queries([], {}, {"adverse_events_current": found})
     assert query.check == "adverse_events_current"
     assert "infusion.csv rows 3, 4 and 5" in query.finding and "S2" not in query.finding
     later = dict(subject_id="S4", ae_id="AE9", onset_date=D(2021, 3, 25), resolution_date=D(2021, 3, 27))
@@ -664,7 +702,7 @@ def test_an_early_death_without_a_fatal_ae_is_queried():
     assert early_deaths_without_fatal_ae(records, D(2021, 4, 8), 30, causes)["subject"].to_list() == ["S2", "S9"]
     longer = early_deaths_without_fatal_ae(records, D(2021, 4, 30), 31, causes)
     assert longer["subject"].to_list() == ["S2", "S3", "S4", "S9"]
-    (query,) = drop_queries([], {}, found.head(0), found.head(0), found.head(0), found.head(0), found)
+    (query,) = drop_queries([], {}, {"early_deaths_have_fatal_ae": found})
     assert query.check == "early_deaths_have_fatal_ae"
     assert query.finding.startswith(
         "3 death(s) within the safety rule's window, not from the leukaemia, CRS or ICANS, with no treatment-emergent"
@@ -726,7 +764,7 @@ def test_a_crs_left_open_for_weeks_while_followed_is_queried():
     assert rules[2].startswith("a CRS lasting 30 days from its onset to its resolution (more than 28): check the dates")
     assert "31 days after its onset, its subject followed to 2021-02-01" in rules[3]
     assert rules[4].startswith("a CRS not resolved 31 days after its onset")  # resolved after the cut
-    (query,) = drop_queries([], {}, found.head(0), found.head(0), open_crs=found)
+    (query,) = drop_queries([], {}, {"crs_resolved": found})
     assert query.check == "crs_resolved"
     assert query.finding.startswith("5 CRS adverse event(s) lasting more than 28 days, or without a resolution date")
     assert "adverse_events.csv rows 2, 7, 9, 10 and 12" in query.finding and "S1" not in query.finding
@@ -785,7 +823,7 @@ def test_a_new_therapy_naming_a_crs_treatment_or_before_day_21_is_queried():
     assert rules[1].startswith("a new therapy on day 10 after the first infusion (before day 21, when the day-28")
     assert rules[4].startswith("a new therapy on day 20 ")
     assert new_therapy_queried(records, D(2021, 2, 24))["subject"].to_list() == ["S1", "S2", "S9"]
-    (query,) = drop_queries([], {}, found.head(0), found.head(0), new_therapy=found)
+    (query,) = drop_queries([], {}, {"new_therapy_plausible": found})
     assert query.check == "new_therapy_plausible"
     assert query.finding.startswith(
         "6 new therapy record(s) naming a treatment of CRS or ICANS (tocilizumab, siltuximab, anakinra, "
@@ -855,7 +893,7 @@ def test_what_the_safety_rule_would_count_but_for_an_hsct_or_new_therapy_before_
     assert rules[1].startswith("a grade 5 adverse event (Sepsis, related) on day 26 ")
     assert rules[3].startswith("a death from CRS on day 60 after the first infusion, on or after the first HSCT")
     assert found(D(2021, 2, 14))["subject"].to_list() == ["S8"]
-    (query,) = drop_queries([], {}, queried.head(0), queried.head(0), after_therapy=queried)
+    (query,) = drop_queries([], {}, {"rule_toxicity_before_other_therapy": queried})
     assert query.check == "rule_toxicity_before_other_therapy"
     assert query.finding.startswith(
         "4 grade-4 or grade-5 CRS or ICANS, related fatal adverse event(s) or death(s) from CRS or ICANS on or after "
@@ -918,7 +956,7 @@ def test_a_subject_awaiting_infusion_for_months_with_nothing_recorded_is_queried
         "A5",
         "A6",
     ]
-    (query,) = drop_queries([], {}, queried.head(0), queried.head(0), awaiting=queried)
+    (query,) = drop_queries([], {}, {"awaiting_infusion_plausible": queried})
     assert query.check == "awaiting_infusion_plausible"
     assert query.finding.startswith(
         "2 subject(s) enrolled more than 120 days before the cut with no infusion and nothing recorded to say why "

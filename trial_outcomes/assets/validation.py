@@ -79,6 +79,8 @@ WARNINGS = {
     ),
     "lab_units_plausible": "lab tests whose median reads in a unit lower than the contract's",
     "transgene_after_infusion": "CAR transgene quantified in a subject never infused or before the first infusion",
+    "not_infused_death_recorded": "subjects not infused because of death by the apheresis file, with no death in "
+    "follow-up",
 }
 
 
@@ -202,6 +204,13 @@ WARNINGS = {
             blocking=False,
             description="CAR transgene is quantified only in infused subjects, on or after their first infusion",
         ),
+        dg.AssetCheckSpec(
+            "not_infused_death_recorded",
+            asset=DROP_KEY,
+            blocking=False,
+            description="A subject the apheresis file says was not infused because of death has the death in "
+            "follow-up, with its date and cause (the deaths table counts no other)",
+        ),
     ],
 )
 def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords) -> Iterator[Any]:
@@ -271,36 +280,40 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
             )
     absent = {record: r.absent_columns for record, r in raw.items() if r.absent_columns}
     unread = validation.unknown_files(settings.data_dir)
-    after_withdrawal = validation.assessments_after_withdrawal(records)
-    isolated = validation.isolated_latest_date(records)
     dropped = {r.file or record: r.dropped_columns for record, r in raw.items() if r.dropped_columns}
     spellings = counted_spellings(records)
-    variants = validation.spelling_variants(records, spellings)
     latest = latest_record(records)
     # the last day the drop shows for the cut (TrialDrop.seen_to, before there is one)
     seen_to = settings.cut if info.extracted_on is not None or latest is None else min(settings.cut, latest)
-    stale_ae = (  # a drop saying it has no AEs (drop_info.toml empty_files) is taken at its word
-        validation.adverse_events_current(records, seen_to)
-        if "adverse_events" not in info.empty_files
-        else validation.empty_problems()
-    )
     causes = death_details(records).select(
         "subject_id", "DTHCAT", cause_category_from_text(pl.col("DTHCAUS")).alias("TEXTCAT")
     )
-    early_deaths = validation.early_deaths_without_fatal_ae(records, seen_to, settings.plan.safety.window_days, causes)
-    open_crs = validation.crs_left_open(records, seen_to, is_crs)
-    new_therapy = validation.new_therapy_queried(records, seen_to)
-    after_therapy = validation.toxicity_after_other_therapy(
-        records,
-        seen_to,
-        settings.plan.safety.window_days,
-        lambda term: syndrome(term).is_not_null(),  # CRS or ICANS, each distinct term read once
-        causes.select("subject_id", "DTHCAT"),
-    )
-    awaiting = validation.awaiting_infusion_queried(records, seen_to)
-    malignancies = validation.malignancy_category_queried(records)
-    lab_units = validation.lab_units_queried(records)
-    transgene = validation.transgene_before_infusion(records)
+    window = settings.plan.safety.window_days
+    warned = {  # the drop's warning checks (validation.QUERY_SENTENCES, WARNINGS) and their findings
+        "no_assessment_after_withdrawal": validation.assessments_after_withdrawal(records),
+        "latest_date_plausible": validation.isolated_latest_date(records),
+        "one_spelling_per_value": validation.spelling_variants(records, spellings),
+        "adverse_events_current": (  # a drop saying it has no AEs (drop_info.toml empty_files) is taken at its word
+            validation.adverse_events_current(records, seen_to)
+            if "adverse_events" not in info.empty_files
+            else validation.empty_problems()
+        ),
+        "early_deaths_have_fatal_ae": validation.early_deaths_without_fatal_ae(records, seen_to, window, causes),
+        "crs_resolved": validation.crs_left_open(records, seen_to, is_crs),
+        "new_therapy_plausible": validation.new_therapy_queried(records, seen_to),
+        "rule_toxicity_before_other_therapy": validation.toxicity_after_other_therapy(
+            records,
+            seen_to,
+            window,
+            lambda term: syndrome(term).is_not_null(),  # CRS or ICANS, each distinct term read once
+            causes.select("subject_id", "DTHCAT"),
+        ),
+        "awaiting_infusion_plausible": validation.awaiting_infusion_queried(records, seen_to),
+        "malignancy_category_plausible": validation.malignancy_category_queried(records),
+        "lab_units_plausible": validation.lab_units_queried(records),
+        "transgene_after_infusion": validation.transgene_before_infusion(records),
+        "not_infused_death_recorded": validation.death_only_in_apheresis(records),
+    }
     drop = TrialDrop(
         records=records,
         cut=settings.cut,
@@ -308,22 +321,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         absent=absent,
         latest_record=latest,
         extracted_on=info.extracted_on,
-        queries=validation.drop_queries(
-            unread,
-            dropped,
-            after_withdrawal,
-            isolated,
-            variants,
-            stale_ae,
-            early_deaths,
-            open_crs,
-            new_therapy,
-            after_therapy,
-            awaiting,
-            malignancies,
-            lab_units,
-            transgene,
-        ),
+        queries=validation.drop_queries(unread, dropped, warned),
         spellings=spellings,
     )
     yield dg.Output(
@@ -351,20 +349,6 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         description=validation.unread_files_finding(unread) if unread else "only the data contract's files",
         metadata={"files not read": len(unread)},
     )
-    warned = {
-        "no_assessment_after_withdrawal": after_withdrawal,
-        "latest_date_plausible": isolated,
-        "one_spelling_per_value": variants,
-        "adverse_events_current": stale_ae,
-        "early_deaths_have_fatal_ae": early_deaths,
-        "crs_resolved": open_crs,
-        "new_therapy_plausible": new_therapy,
-        "rule_toxicity_before_other_therapy": after_therapy,
-        "awaiting_infusion_plausible": awaiting,
-        "malignancy_category_plausible": malignancies,
-        "lab_units_plausible": lab_units,
-        "transgene_after_infusion": transgene,
-    }
     for name, found in warned.items():
         yield problems_check(name, found, WARNINGS[name], severity=dg.AssetCheckSeverity.WARN)
 

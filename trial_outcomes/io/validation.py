@@ -587,6 +587,29 @@ def transgene_before_infusion(records: Records) -> pl.DataFrame:
     return _concat([_problems(found, "value", pl.col("value"), rule)])
 
 
+def death_only_in_apheresis(records: Records) -> pl.DataFrame:
+    """The apheresis rows giving ``DEATH`` as the reason a subject was not infused, for a
+    subject whose follow-up records no death on any date. The disposition counts the
+    subject as not infused for death (``exposure.not_infused_reason``: the reason has no
+    date, so only at a cut that sees the whole drop), but a death is dated and caused only
+    in follow-up: the deaths table (its "All" and "before infusion") and the board's
+    death listing count none. Worked example: S1 not infused, reason DEATH, no follow-up
+    death: queried; S2 the same with a follow-up death (after the cut or not): not; S3's
+    reason PROGRESSION: not. A query, not a refusal: the subject may be alive and the
+    reason miscoded."""
+    aph = records.get("apheresis")
+    if aph is None or aph.is_empty():
+        return empty_problems()
+    stated = _narrow(aph.filter(pl.col("not_infused_reason") == "DEATH"), "not_infused_reason")
+    died = _scan(records, "followup").filter(pl.col("event") == "DEATH").select("subject_id").unique().collect()
+    found = stated.join(died, on="subject_id", how="anti")
+    rule = (
+        "not infused for DEATH by the apheresis file, with no DEATH in followup on any date: the deaths table counts "
+        "no death for the subject; enter the date and cause of death in followup, or correct the reason"
+    )
+    return _concat([_problems(found, "not_infused_reason", pl.col("not_infused_reason"), rule)])
+
+
 def _rcl_results(records: Records) -> pl.DataFrame:
     """A replication-competent lentivirus test has a result; no other long-term event has one."""
     ltfu = records.get("long_term_followup")
@@ -1341,129 +1364,126 @@ def dropped_columns_finding(file: str, columns: Sequence[str]) -> str:
     return f"{file}: {len(columns)} column(s) outside the data contract, dropped unread: {names_listed(list(columns))}"
 
 
+def _withdrawal_sentence(found: pl.DataFrame) -> str:
+    return (
+        f"{found.height} disease assessment(s) dated after the subject's withdrawal or loss to follow-up, in "
+        f"{found['subject'].n_unique()} subject(s) ({rows_named(found)}): the efficacy set leaves out a subject "
+        "withdrawn before any assessment, and a subject assessed after being lost was not lost"
+    )
+
+
+def _early_deaths_sentence(found: pl.DataFrame) -> str:
+    return (
+        f"{found.height} death(s) within the safety rule's window, not from the leukaemia, CRS or ICANS, with no "
+        f"treatment-emergent grade-5 adverse event ({rows_named(found)}): the safety stopping rule counts an early "
+        "death as a related grade-5 treatment-emergent AE, or as a death from CRS or ICANS; any other is counted by "
+        "no rule until its fatal AE and relatedness are recorded"
+    )
+
+
+def _open_crs_sentence(found: pl.DataFrame) -> str:
+    return (
+        f"{found.height} CRS adverse event(s) lasting more than {CRS_OPEN_DAYS} days, or without a resolution date "
+        f"that long after their onset while their subject was followed ({rows_named(found)}): a CRS treated with "
+        "tocilizumab or corticosteroids masks the fever of its monitoring days to its end (to the cut while open), "
+        "before any HSCT or new therapy, so an afebrile day on vasopressors is graded a CRS, which the safety "
+        "stopping rule may count"
+    )
+
+
+def _new_therapy_sentence(found: pl.DataFrame) -> str:
+    return (
+        f"{found.height} new therapy record(s) naming a treatment of CRS or ICANS (tocilizumab, siltuximab, "
+        f"anakinra, corticosteroids), or dated before day {NEW_THERAPY_QUERIED_BEFORE_DAY} ({rows_named(found)}): "
+        "a new therapy ends the treatment-emergent window and response attribution on its day, so an adverse event "
+        "after it is counted by no stopping rule and a remission after it is not the CAR-T's; supportive care is a "
+        "concomitant medication, not new therapy"
+    )
+
+
+def _after_therapy_sentence(found: pl.DataFrame) -> str:
+    return (
+        f"{found.height} grade-4 or grade-5 CRS or ICANS, related fatal adverse event(s) or death(s) from CRS or "
+        f"ICANS on or after a first HSCT or new therapy, in {found['subject'].n_unique()} subject(s) "
+        f"({rows_named(found)}): the therapy ends the treatment-emergent window, so the safety stopping rule counts "
+        "none of them and keeps each subject in its denominator without an event; confirm the dates of the events "
+        "and of the therapy"
+    )
+
+
+def _awaiting_sentence(found: pl.DataFrame) -> str:
+    return (
+        f"{found.height} subject(s) enrolled more than {AWAITING_INFUSION_DAYS} days before the cut with no "
+        f"infusion and nothing recorded to say why ({rows_named(found)}): each is awaiting infusion, pending, and "
+        "out of the intention-to-treat denominator; a withdrawal, death, loss to follow-up or failed product not "
+        "entered would make each a non-responder"
+    )
+
+
+def _malignancy_sentence(found: pl.DataFrame) -> str:
+    return (
+        f"{found.height} long-term event(s) coded SECONDARY_MALIGNANCY whose detail names a T-cell malignancy or "
+        f"the trial's own leukaemia coming back ({rows_named(found)}): the report counts a T-cell malignancy apart, "
+        "an alert to the board, and a relapse is an efficacy event, not a second cancer"
+    )
+
+
+def _death_only_in_apheresis_sentence(found: pl.DataFrame) -> str:
+    return (
+        f"{found.height} subject(s) the apheresis file says were not infused because of death, with no death in "
+        f"follow-up ({rows_named(found)}): the deaths table counts no death for them; a death is dated and caused "
+        "only in follow-up"
+    )
+
+
+def _transgene_sentence(found: pl.DataFrame) -> str:
+    return (
+        f"{found.height} CAR transgene sample(s) quantified in a subject never infused or before the first infusion "
+        f"({rows_named(found)}): the sample is another subject's, or mis-dated"
+    )
+
+
+def _first_rule(found: pl.DataFrame) -> str:
+    return f"{found['rule'][0]} ({rows_named(found)})"
+
+
+#: the warnings on the whole drop, in the order the report states them: each check's
+#: name and the sentence it makes of its findings (a frame of ``_problems``' columns)
+QUERY_SENTENCES: dict[str, Callable[[pl.DataFrame], str]] = {
+    "no_assessment_after_withdrawal": _withdrawal_sentence,  # assessments_after_withdrawal
+    "latest_date_plausible": _first_rule,  # isolated_latest_date
+    "one_spelling_per_value": spellings_finding,  # spelling_variants
+    "adverse_events_current": _first_rule,  # adverse_events_current
+    "early_deaths_have_fatal_ae": _early_deaths_sentence,  # early_deaths_without_fatal_ae
+    "crs_resolved": _open_crs_sentence,  # crs_left_open
+    "new_therapy_plausible": _new_therapy_sentence,  # new_therapy_queried
+    "rule_toxicity_before_other_therapy": _after_therapy_sentence,  # toxicity_after_other_therapy
+    "awaiting_infusion_plausible": _awaiting_sentence,  # awaiting_infusion_queried
+    "malignancy_category_plausible": _malignancy_sentence,  # malignancy_category_queried
+    "lab_units_plausible": lambda found: "; ".join(found["rule"].to_list()),  # lab_units_queried
+    "transgene_after_infusion": _transgene_sentence,  # transgene_before_infusion
+    "not_infused_death_recorded": _death_only_in_apheresis_sentence,  # death_only_in_apheresis
+}
+
+
 def drop_queries(
-    unread: list[str],
-    dropped: Mapping[str, tuple[str, ...]],
-    after_withdrawal: pl.DataFrame,
-    latest: pl.DataFrame,
-    variants: pl.DataFrame | None = None,
-    stale_ae: pl.DataFrame | None = None,
-    early_deaths: pl.DataFrame | None = None,
-    open_crs: pl.DataFrame | None = None,
-    new_therapy: pl.DataFrame | None = None,
-    after_therapy: pl.DataFrame | None = None,
-    awaiting: pl.DataFrame | None = None,
-    malignancies: pl.DataFrame | None = None,
-    lab_units: pl.DataFrame | None = None,
-    transgene: pl.DataFrame | None = None,
+    unread: list[str], dropped: Mapping[str, tuple[str, ...]], findings: Mapping[str, pl.DataFrame]
 ) -> tuple[DropQuery, ...]:
     """The warnings on the whole drop as the report states them (``DropQuery``): files in
     the folder never read, columns outside the contract dropped unread (``dropped``: file
-    -> columns), assessments after a withdrawal and an isolated latest date (the
-    findings of ``assessments_after_withdrawal`` and ``isolated_latest_date``), AE terms
-    written several ways, an AE export older than the others (``adverse_events_current``),
-    early deaths without a fatal AE (``early_deaths_without_fatal_ae``), a CRS left open
-    (``crs_left_open``), a new therapy that may be supportive care (``new_therapy_queried``),
-    what the safety rule would count but for an HSCT or new therapy before it
-    (``toxicity_after_other_therapy``), subjects awaiting infusion for months with nothing
-    recorded (``awaiting_infusion_queried``), secondary malignancies whose text names a
-    T-cell malignancy or the trial's leukaemia (``malignancy_category_queried``), lab tests
-    whose median reads in a lower unit (``lab_units_queried``) and CAR transgene before any
-    infusion (``transgene_before_infusion``)."""
+    -> columns), then each check of ``QUERY_SENTENCES`` with findings (``findings``: check
+    name -> the rows its function found; a check absent or without rows says nothing)."""
+    unknown = set(findings) - set(QUERY_SENTENCES)
+    if unknown:
+        raise ValueError(f"no sentence for the drop queries {sorted(unknown)}")
     queries = []
     if unread:
         queries.append(DropQuery("known_files", unread_files_finding(unread)))
     queries += [DropQuery("known_columns", dropped_columns_finding(f, c)) for f, c in sorted(dropped.items())]
-    if after_withdrawal.height:
-        subjects = after_withdrawal["subject"].n_unique()
-        queries.append(
-            DropQuery(
-                "no_assessment_after_withdrawal",
-                f"{after_withdrawal.height} disease assessment(s) dated after the subject's withdrawal or loss to "
-                f"follow-up, in {subjects} subject(s) ({rows_named(after_withdrawal)}): the efficacy set leaves out "
-                "a subject withdrawn before any assessment, and a subject assessed after being lost was not lost",
-            )
-        )
-    if latest.height:
-        queries.append(DropQuery("latest_date_plausible", f"{latest['rule'][0]} ({rows_named(latest)})"))
-    if variants is not None and variants.height:
-        queries.append(DropQuery("one_spelling_per_value", spellings_finding(variants)))
-    if stale_ae is not None and stale_ae.height:
-        queries.append(DropQuery("adverse_events_current", f"{stale_ae['rule'][0]} ({rows_named(stale_ae)})"))
-    if early_deaths is not None and early_deaths.height:
-        queries.append(
-            DropQuery(
-                "early_deaths_have_fatal_ae",
-                f"{early_deaths.height} death(s) within the safety rule's window, not from the leukaemia, CRS or "
-                f"ICANS, with no treatment-emergent grade-5 adverse event ({rows_named(early_deaths)}): the safety "
-                "stopping rule counts an early death as a related grade-5 treatment-emergent AE, or as a death from "
-                "CRS or ICANS; any other is counted by no rule until its fatal AE and relatedness are recorded",
-            )
-        )
-    if open_crs is not None and open_crs.height:
-        queries.append(
-            DropQuery(
-                "crs_resolved",
-                f"{open_crs.height} CRS adverse event(s) lasting more than {CRS_OPEN_DAYS} days, or without a "
-                f"resolution date that long after their onset while their subject was followed "
-                f"({rows_named(open_crs)}): a CRS treated with tocilizumab or corticosteroids masks the fever of its "
-                "monitoring days to its end (to the cut while open), before any HSCT or new therapy, so an afebrile "
-                "day on vasopressors is graded a CRS, which the safety stopping rule may count",
-            )
-        )
-    if new_therapy is not None and new_therapy.height:
-        queries.append(
-            DropQuery(
-                "new_therapy_plausible",
-                f"{new_therapy.height} new therapy record(s) naming a treatment of CRS or ICANS (tocilizumab, "
-                f"siltuximab, anakinra, corticosteroids), or dated before day {NEW_THERAPY_QUERIED_BEFORE_DAY} "
-                f"({rows_named(new_therapy)}): a new therapy ends the treatment-emergent window and response "
-                "attribution on its day, so an adverse event after it is counted by no stopping rule and a remission "
-                "after it is not the CAR-T's; supportive care is a concomitant medication, not new therapy",
-            )
-        )
-    if after_therapy is not None and after_therapy.height:
-        subjects = after_therapy["subject"].n_unique()
-        queries.append(
-            DropQuery(
-                "rule_toxicity_before_other_therapy",
-                f"{after_therapy.height} grade-4 or grade-5 CRS or ICANS, related fatal adverse event(s) or "
-                f"death(s) from CRS or ICANS on or after a first HSCT or new therapy, in {subjects} subject(s) "
-                f"({rows_named(after_therapy)}): the therapy ends the treatment-emergent window, so the safety "
-                "stopping rule counts none of them and keeps each subject in its denominator without an event; "
-                "confirm the dates of the events and of the therapy",
-            )
-        )
-    if awaiting is not None and awaiting.height:
-        queries.append(
-            DropQuery(
-                "awaiting_infusion_plausible",
-                f"{awaiting.height} subject(s) enrolled more than {AWAITING_INFUSION_DAYS} days before the cut with "
-                f"no infusion and nothing recorded to say why ({rows_named(awaiting)}): each is awaiting infusion, "
-                "pending, and out of the intention-to-treat denominator; a withdrawal, death, loss to follow-up or "
-                "failed product not entered would make each a non-responder",
-            )
-        )
-    if malignancies is not None and malignancies.height:
-        queries.append(
-            DropQuery(
-                "malignancy_category_plausible",
-                f"{malignancies.height} long-term event(s) coded SECONDARY_MALIGNANCY whose detail names a T-cell "
-                f"malignancy or the trial's own leukaemia coming back ({rows_named(malignancies)}): the report "
-                "counts a T-cell malignancy apart, an alert to the board, and a relapse is an efficacy event, not a "
-                "second cancer",
-            )
-        )
-    if lab_units is not None and lab_units.height:
-        queries.append(DropQuery("lab_units_plausible", "; ".join(lab_units["rule"].to_list())))
-    if transgene is not None and transgene.height:
-        queries.append(
-            DropQuery(
-                "transgene_after_infusion",
-                f"{transgene.height} CAR transgene sample(s) quantified in a subject never infused or before the "
-                f"first infusion ({rows_named(transgene)}): the sample is another subject's, or mis-dated",
-            )
-        )
+    for check, sentence in QUERY_SENTENCES.items():
+        found = findings.get(check)
+        if found is not None and found.height:
+            queries.append(DropQuery(check, sentence(found)))
     return tuple(queries)
 
 

@@ -320,6 +320,8 @@ QUERY_TITLES = {
     "own leukaemia coming back",
     "lab_units_plausible": "laboratory values that may be in a unit reading lower than the contract's",
     "transgene_after_infusion": "CAR transgene quantified in a subject never infused or before the first infusion",
+    "not_infused_death_recorded": "deaths given by the apheresis file as the reason not infused, with no death in "
+    "follow-up (missing from the deaths table)",
 }
 
 
