@@ -882,6 +882,21 @@ class LongTermSafety(dy.Schema):
     n_population = _i("Infused subjects (RCL: subjects tested)", nullable=False, min=0)
 
 
+class LongTermEvents(dy.Schema):
+    """The long-term events listed for the closed report: every event but a negative RCL assay."""
+
+    USUBJID = dy.String(primary_key=True, description="Subject")
+    event = dy.String(
+        primary_key=True,
+        regex="^(SECONDARY_MALIGNANCY|T_CELL_MALIGNANCY|NEW_AUTOIMMUNE|NEW_NEUROLOGIC|NEW_HEMATOLOGIC|RCL_TEST)$",
+        description="Event",
+    )
+    ADT = dy.Date(primary_key=True, description="Event date")
+    ADY = _i("Day from the first infusion (day 0)")
+    result = _s("RCL assay result (POSITIVE, PENDING)", regex="^(POSITIVE|PENDING)$")
+    detail = _s("Detail as recorded")
+
+
 class CutComparison(dy.Schema):
     item = dy.String(primary_key=True, description="Item")
     previous = _s("Previous cut")
@@ -980,6 +995,7 @@ OUTPUTS: tuple[Output, ...] = (
     Output("kinetics.csv", "kinetics", "CAR transgene kinetics per subject", Kinetics),
     Output("kinetics_summary.csv", "kinetics", "CAR transgene kinetics by response", KineticsSummary),
     Output("long_term_safety.csv", "long_term_safety", "Long-term gene-therapy safety", LongTermSafety),
+    Output("long_term_events.csv", "long_term_safety", "Listing: long-term events", LongTermEvents),
     Output("stopping_rules.csv", "stopping_rules", "Stopping rules", StoppingRules),
     Output("cut_comparison.csv", "cut_comparison", "Changes since the previous cut", CutComparison),
     Output("stopping_history.csv", "stopping_history", "Stopping rules across the published cuts", StoppingHistory),

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from tests.builders import Trial, day
-from trial_outcomes.analysis.long_term import incidence, poisson_ci
+from trial_outcomes.analysis.long_term import events_listing, incidence, not_listed, poisson_ci
 from trial_outcomes.io.validation import date_order, dependent_values
 
 
@@ -52,6 +52,25 @@ def test_incidence_per_100_patient_years_worked_example():
     assert (t_cell["rate_per_100py"], t_cell["lcl"]) == (0.0, 0.0)
     assert t_cell["ucl"] == pytest.approx(122.4876, abs=1e-4)
     assert (rows["RCL_NEGATIVE"]["n_events"], rows["RCL_NEGATIVE"]["n_population"]) == (1, 1)
+
+
+def test_the_listing_names_each_event_but_a_negative_rcl_assay():
+    """The worked example's trial with a pending RCL assay of S1 on day 180 and a positive
+    one of S2 on day 730: listed by subject and date, S1's assay (day 180) then its
+    malignancy (day 400, its detail as written), then S2's positive assay (day 730); S2's
+    negative assay on day 365 is counted, not listed. Without the file: no rows, the same
+    columns."""
+    t = _trial()
+    t.ltfu("S1", 180, "RCL_TEST", result="PENDING")
+    t.ltfu("S2", 730, "RCL_TEST", result="POSITIVE")
+    d = t.derive(cut_day=800)
+    listed = events_listing(d.records["long_term_followup"], d.adsl)
+    assert listed.select("USUBJID", "event", "ADT", "ADY", "result", "detail").rows() == [
+        ("S1", "RCL_TEST", day(180), 180, "PENDING", None),
+        ("S1", "SECONDARY_MALIGNANCY", day(400), 400, None, "Myelodysplastic syndrome"),
+        ("S2", "RCL_TEST", day(730), 730, "POSITIVE", None),
+    ]
+    assert not_listed().schema == listed.schema and not_listed().is_empty()
 
 
 def test_the_long_term_files_rules_name_row_column_and_value():

@@ -50,13 +50,15 @@ def test_a_drop_without_the_dsmb_files_publishes_and_says_what_each_section_need
         assert needed in html, needed
     # never collected is not zero events: no rows, not 0 events in N patient-years with a CI
     assert pl.read_csv(folder / "long_term_safety.csv").height == 0
+    assert pl.read_csv(folder / "long_term_events.csv").height == 0
     assert not qc_disagreements(folder)
 
 
 def test_a_t_cell_malignancy_is_on_page_one_in_red(drop, tmp_path):
     """A T-cell malignancy added on the date of a subject's RCL assay (a valid date for
     that subject): page 1 says it in the alert style and the long-term section opens
-    with the class-labelling alert; its incidence is 1 subject."""
+    with the class-labelling alert; its incidence is 1 subject, and the closed report's
+    listing names it with its detail (the open report has no listing)."""
     import polars as pl
 
     path = drop / "long_term_followup.csv"
@@ -74,3 +76,8 @@ def test_a_t_cell_malignancy_is_on_page_one_in_red(drop, tmp_path):
     assert "T-cell malignancy reported in 1 subject(s)" in html
     table = pl.read_csv(folder / "long_term_safety.csv")
     assert table.filter(pl.col("event") == "T_CELL_MALIGNANCY")["n_subjects"].item() == 1
+    listed = pl.read_csv(folder / "long_term_events.csv").filter(pl.col("event") == "T_CELL_MALIGNANCY")
+    assert listed.select("USUBJID", "ADT", "detail").rows() == [(rcl["subject_id"], rcl["event_date"], added["detail"])]
+    listing = html[html.index("Listing: long-term events") :]
+    assert "Peripheral T-cell lymphoma" in listing[: listing.index("</table>")]
+    assert "Listing: long-term events" not in (folder / "report_open.html").read_text()

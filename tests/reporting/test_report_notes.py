@@ -338,6 +338,38 @@ def test_a_secondary_malignancy_naming_a_t_cell_one_is_said_on_page_1s_long_term
     )
 
 
+def test_the_long_term_events_are_listed_in_the_closed_report_only_and_a_long_listing_is_cut(monkeypatch):
+    """Two events: one row each, the malignancy's detail as written, the RCL assay's
+    result; the table is subject-level (the open report leaves it out). With the limit at
+    1 of 2, the first is printed and a note says where the rest are. No events, or no
+    file: no listing."""
+    import datetime as dt
+
+    from trial_outcomes.reporting import laboratory
+
+    events = pl.DataFrame(
+        {
+            "USUBJID": ["BR-001", "BR-002"],
+            "event": ["T_CELL_MALIGNANCY", "RCL_TEST"],
+            "ADT": [dt.date(2023, 1, 5), dt.date(2023, 2, 1)],
+            "ADY": [400, 365],
+            "result": [None, "POSITIVE"],
+            "detail": ["CAR-positive peripheral T-cell lymphoma", None],
+        }
+    )
+    (table,) = laboratory._long_term_listing(events)
+    assert table.subject_level and table.columns == ["Subject", "Event", "Date", "Day", "Result", "Detail"]
+    assert table.rows == [
+        ["BR-001", "T-cell malignancy", "2023-01-05", "400", "", "CAR-positive peripheral T-cell lymphoma"],
+        ["BR-002", "RCL assay", "2023-02-01", "365", "Positive", ""],
+    ]
+    assert table.population.startswith("2 event(s) in 2 subject(s)") and not table.notes
+    monkeypatch.setattr(laboratory, "REPORT_EVENTS", 1)
+    (cut,) = laboratory._long_term_listing(events)
+    assert len(cut.rows) == 1 and cut.notes == ["First 1 of 2 events; all in long_term_events.csv."]
+    assert laboratory._long_term_listing(events.head(0)) == [] and laboratory._long_term_listing(None) == []
+
+
 def test_a_labs_file_without_below_lloq_is_said_in_what_the_drop_does_not_have():
     """data-contract.md: a drop without an optional column runs and the report says what
     is absent. A red team's labs file without ``below_lloq`` moved Tlast's range from 28-365

@@ -2,13 +2,16 @@
 (docs/endpoints.md, "Long-term safety"): secondary malignancies (T-cell malignancies
 apart), new autoimmune, neurologic and haematologic disorders as exposure-adjusted
 incidence per 100 patient-years with exact Poisson limits, and the replication-competent
-lentivirus (RCL) assays by result."""
+lentivirus (RCL) assays by result; and the events a board reads one by one, listed."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
 import polars as pl
+
+from trial_outcomes.analysis.timeline import study_day
 
 #: the incidences, in the report's order: T-cell malignancies apart from the others
 INCIDENCE_EVENTS = ("SECONDARY_MALIGNANCY", "T_CELL_MALIGNANCY", "NEW_AUTOIMMUNE", "NEW_NEUROLOGIC", "NEW_HEMATOLOGIC")
@@ -109,4 +112,50 @@ LONG_TERM_SCHEMA = {
     "lcl": pl.Float64,
     "ucl": pl.Float64,
     "n_population": pl.Int64,
+}
+
+
+class LongTermTables(NamedTuple):
+    """``long_term_safety.csv`` (``incidence``) and ``long_term_events.csv`` (``events``)."""
+
+    incidence: pl.DataFrame
+    events: pl.DataFrame
+
+
+def events_listing(ltfu: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
+    """``long_term_events.csv``, the closed report's listing of the long-term events: each
+    secondary or T-cell malignancy, new autoimmune, neurologic or haematologic disorder,
+    and each RCL assay not found negative, with its date, day from the first infusion
+    (``ADY``, day 0 the infusion), result and the detail as recorded, by subject and date.
+    The incidence table counts them; a board reads what each was (a red team's "CAR-positive
+    T-cell lymphoma" coded as another malignancy was visible only in the export). Negative
+    RCL assays are counted in their table, not listed (the sample has 336)."""
+    listed = ltfu.filter((pl.col("event") != "RCL_TEST") | (pl.col("result") != "NEGATIVE").fill_null(True))
+    return (
+        listed.rename({"subject_id": "USUBJID"})
+        .join(adsl.select("USUBJID", "TRTSDT"), on="USUBJID", how="left")
+        .select(
+            pl.col("USUBJID").cast(pl.String),
+            pl.col("event").cast(pl.String),
+            pl.col("event_date").alias("ADT"),
+            study_day(pl.col("event_date")).cast(pl.Int64).alias("ADY"),
+            pl.col("result").cast(pl.String),
+            pl.col("detail").cast(pl.String),
+        )
+        .sort("USUBJID", "ADT", "event")
+    )
+
+
+def not_listed() -> pl.DataFrame:
+    """``long_term_events.csv`` without the long_term_followup file: no rows."""
+    return pl.DataFrame(schema=LONG_TERM_EVENTS_SCHEMA)
+
+
+LONG_TERM_EVENTS_SCHEMA = {
+    "USUBJID": pl.String,
+    "event": pl.String,
+    "ADT": pl.Date,
+    "ADY": pl.Int64,
+    "result": pl.String,
+    "detail": pl.String,
 }

@@ -122,15 +122,29 @@ def kinetics(settings: Run, cut_records: TrialDrop, adpc: pl.DataFrame, adsl: pl
     )
 
 
-@_asset("long_term_safety", ["long_term_safety.csv"], {"polars", "csv"}, ins=reading(adsl=long_term.ADSL_COLUMNS))
+@_asset(
+    "long_term_safety",
+    ["long_term_safety.csv", "long_term_events.csv"],
+    {"polars", "csv"},
+    ins=reading(adsl=long_term.ADSL_COLUMNS),
+)
 def long_term_safety(settings: Run, cut_records: TrialDrop, adsl: pl.DataFrame) -> Iterator[Any]:
     """Long-term gene-therapy safety: secondary malignancies (T-cell malignancies
     apart), new autoimmune, neurologic and haematologic disorders per 100 patient-years
-    (exact Poisson CI) and the replication-competent lentivirus assays by result; no
-    rows without the long_term_followup file (never collected is not zero events)."""
-    table = (
-        long_term.incidence(cut_records["long_term_followup"], adsl, settings.cut)
-        if cut_records.has("long_term_followup")
-        else long_term.not_collected()
+    (exact Poisson CI) and the replication-competent lentivirus assays by result; the
+    closed report's listing of the events; no rows without the long_term_followup file
+    (never collected is not zero events)."""
+    if cut_records.has("long_term_followup"):
+        ltfu = cut_records["long_term_followup"]
+        tables = long_term.LongTermTables(
+            long_term.incidence(ltfu, adsl, settings.cut), long_term.events_listing(ltfu, adsl)
+        )
+    else:
+        tables = long_term.LongTermTables(long_term.not_collected(), long_term.not_listed())
+    yield from published(
+        "long_term_safety",
+        tables,
+        settings,
+        {"long_term_safety.csv": tables.incidence, "long_term_events.csv": tables.events},
+        {"events listed": tables.events.height},
     )
-    yield from published("long_term_safety", table, settings, {"long_term_safety.csv": table})

@@ -11,6 +11,7 @@ from trial_outcomes.analysis.conduct import ConductTables
 from trial_outcomes.analysis.kinetics import KineticsTables
 from trial_outcomes.analysis.labs import LabTables
 from trial_outcomes.analysis.listings import ListingTables
+from trial_outcomes.analysis.long_term import LongTermTables
 from trial_outcomes.analysis.relapse import RelapseTables
 from trial_outcomes.analysis.stopping import StoppingResult
 from trial_outcomes.analysis.survival_results import SurvivalResults
@@ -158,7 +159,7 @@ def report(
     conduct: ConductTables,
     lab_toxicity: LabTables,
     kinetics: KineticsTables,
-    long_term_safety: pl.DataFrame,
+    long_term_safety: LongTermTables,
 ) -> Iterator[Any]:
     """`report.html` (self-contained) and `report.pdf` (Typst) from one content model:
     page 1 the executive summary with any crossed stopping boundary first, then
@@ -215,7 +216,8 @@ def report(
         conduct=conduct,
         labs=lab_toxicity,
         kinetics=kinetics,
-        long_term=long_term_safety,
+        long_term=long_term_safety.incidence,
+        long_term_events=long_term_safety.events,
         queries=drop_identity.queries,
     )
     doc = build_document(inputs)

@@ -91,6 +91,7 @@ class ReportInputs:
     labs: LabTables | None = None  # laboratory toxicity, ICAHT, IgG, B-cell aplasia (optional labs file)
     kinetics: KineticsTables | None = None  # CAR transgene kinetics (optional labs file)
     long_term: pl.DataFrame | None = None  # long_term_safety.csv (optional long_term_followup file)
+    long_term_events: pl.DataFrame | None = None  # long_term_events.csv: the closed report's listing
     queries: tuple[DropQuery, ...] = ()  # the warnings raised on the whole drop (``TrialDrop.queries``)
 
     def table(self, name: str) -> pl.DataFrame:

@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from trial_outcomes.analysis.labs import EARLY_LEFT, EARLY_NO_ANC, EARLY_PENDING, bcell_recovery_fit
+from trial_outcomes.analysis.listings import REPORT_EVENTS
 from trial_outcomes.dates import DAYS_PER_MONTH
 from trial_outcomes.formatting import count_pct, median_ci_months, median_range, number, pct_ci
 from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
@@ -387,4 +388,38 @@ def long_term_section(inp: ReportInputs) -> Section:
             population=f"Subjects with an RCL assay (N = {tested}).",
         )
     )
+    blocks += _long_term_listing(inp.long_term_events)
     return Section(title, "long-term", blocks, new_page=True)
+
+
+def _long_term_listing(events: pl.DataFrame | None) -> list[Table]:
+    """The closed report's listing of the long-term events (``long_term_events.csv``):
+    each malignancy and new disorder with the detail as recorded, and each RCL assay not
+    found negative; the first ``REPORT_EVENTS`` (as the AE listings), the file holding all."""
+    if events is None or not events.height:
+        return []
+    limit = REPORT_EVENTS
+    notes = [] if events.height <= limit else [f"First {limit} of {events.height} events; all in long_term_events.csv."]
+    return [
+        Table(
+            "Listing: long-term events",
+            ["Subject", "Event", "Date", "Day", "Result", "Detail"],
+            [
+                [
+                    r["USUBJID"],
+                    LONG_TERM_NAMES.get(r["event"], "RCL assay"),
+                    str(r["ADT"]),
+                    "" if r["ADY"] is None else str(r["ADY"]),
+                    (r["result"] or "").title(),
+                    r["detail"] or "",
+                ]
+                for r in events.head(limit).iter_rows(named=True)
+            ],
+            align=["left", "left", "left", "right", "left", "left"],
+            population=f"{events.height} event(s) in {events['USUBJID'].n_unique()} subject(s); negative RCL assays "
+            "are counted above, not listed.",
+            method="long_term_followup as recorded: day from the first infusion (day 0); the detail as the site "
+            "wrote it (a T-cell malignancy coded as another malignancy is a data query on page 1).",
+            notes=notes,
+        )
+    ]
