@@ -209,6 +209,11 @@ ovr$day <- as.numeric(ovr$ADT - subj$TRTSDT[k])
 ovr$attributable <- is.na(therapy_end[k]) | ovr$ADT < therapy_end[k]
 ovr$remission <- ovr$AVALC %in% REMISSION &
   (subj$STRATUM[k] != "mrd_persistent" | (!is.na(ovr$MRDPCT) & ovr$MRDPCT < 0.01))
+# a best response, and a remission ORR3M counts, is one before the subject's first relapse
+relapses <- ovr[ovr$AVALC %in% "RELAPSE", ]
+relapses <- relapses[order(relapses$ADT), ]
+first_relapse <- relapses$ADT[match(ovr$USUBJID, relapses$USUBJID)]
+ovr$before_relapse <- is.na(first_relapse) | ovr$ADT <= first_relapse
 awaiting_infusion <- !infused & is.na(subj$DTHDT) & is.na(subj$WDDT) & is.na(subj$LOSTDT) &
   !(subj$PRODSTAT %in% "FAILED")  # a manufacturing failure the apheresis file alone reports
 # the apheresis file's reason not infused has no date: a cut on or after the drop's latest
@@ -238,7 +243,7 @@ open_at_cut <- function(last_day) ifelse(infused, close_by(last_day) > seen_to, 
 by_subject <- function(flag) infused & subj$USUBJID %in% ovr$USUBJID[flag]
 
 # CR/CRi by day 28: an attributable remission on day 21-42; pending while the window is open
-responder_28 <- by_subject(ovr$attributable & ovr$remission & ovr$day >= 21 & ovr$day <= 42)
+responder_28 <- by_subject(ovr$attributable & ovr$before_relapse & ovr$remission & ovr$day >= 21 & ovr$day <= 42)
 pending_28 <- open_at_cut(42)
 
 # ORR3M: an attributable remission on day 0-91 with nothing ending it in the 28 days after it
@@ -247,7 +252,7 @@ orr3m <- logical(nrow(subj))
 awaiting <- logical(nrow(subj))
 for (i in which(infused)) {
   a <- ovr[ovr$USUBJID == subj$USUBJID[i], ]
-  candidates <- a$day[a$attributable & a$remission & a$day >= 0 & a$day <= 91]
+  candidates <- a$day[a$attributable & a$before_relapse & a$remission & a$day >= 0 & a$day <= 91]
   # for an MRD-persistent entrant (remission = MRD conversion) a measured positive MRD ends it too
   mrd_back <- subj$STRATUM[i] == "mrd_persistent" & a$attributable & !is.na(a$MRDPCT) & a$MRDPCT >= 0.01
   ends <- a$day[a$AVALC %in% "RELAPSE" | (a$attributable & a$AVALC %in% c("PR", "NR", "RELAPSE")) | mrd_back]

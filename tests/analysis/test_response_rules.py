@@ -100,6 +100,28 @@ def test_relapse_in_the_window_after_an_early_cr_is_a_relapse_not_a_failure():
     assert (row["BOR28"], row["RSP42FL"], row["TRTFLFL"], row["RELCD19"]) == ("RELAPSE", "Y", "N", "NEG")
 
 
+def test_a_remission_after_the_first_relapse_is_no_best_response_nor_an_orr3m_remission():
+    """A red team's subject: CR on day 13, an isolated CNS relapse on day 31, marrow CR on
+    day 41, no therapy between, cut day 1000. The best response up to the relapse, in days
+    21-42, is the relapse (the day-41 CR comes after it): BOR28 RELAPSE, not a responder,
+    not MRD-negative. ORR3M: the day-13 remission is broken by the relapse 18 days later and
+    the day-41 one comes after the relapse: N. EFS keeps the relapse on day 31. Until
+    2026-12-06 the day-41 CR made the subject CR by day 28 and an ORR3M responder. S2, the
+    same without the relapse: CR by day 28 (day 41) and ORR3M Y from day 13."""
+    t = Trial()
+    for sid in ("S1", "S2"):
+        t.enrol(sid).infuse(sid).assess(sid, 13, "CR", 0.0)
+    t.assess("S1", 31, "RELAPSE", site="CNS", cd19="NEG").assess("S1", 41, "CR", 0.0)
+    t.assess("S2", 41, "CR", 0.0)
+    d = t.derive()
+    one, two = adsl_row(d, "S1"), adsl_row(d, "S2")
+    assert (one["BOR28"], one["CRFL"], one["MRDNEGFL"], one["ORR3MFL"]) == ("RELAPSE", "N", "N", "N")
+    assert (one["RSP42FL"], one["RELDT"]) == ("Y", day(31))
+    efs = tte(d, "EFS", "S1")
+    assert (efs["AVAL"], efs["CNSR"], efs["EVNTDESC"]) == (31, 0, "Relapse")
+    assert (two["BOR28"], two["CRFL"], two["ORR3MFL"], two["ORR3MDT"]) == ("CR", "Y", "Y", day(13))
+
+
 def test_an_mrd_persistent_entrant_relapses_from_day_0():
     """MRD-persistent entrants are in morphologic remission from entry (a red team's two
     drops). S1 relapses on day 14 (BM, CD19-negative) and never converts: EFS is the

@@ -108,10 +108,32 @@ def window_close_date(last_day: int) -> pl.Expr:
     return pl.min_horizontal(pl.col("TRTSDT") + pl.duration(days=last_day), "DTHDT", "ATTRENDT")
 
 
+def until_first_relapse(assessed: pl.DataFrame) -> pl.DataFrame:
+    """The assessments on or before the subject's first ``RELAPSE`` (every one, without a
+    relapse): a best response is the best before relapse (RECIST's "from the start of
+    treatment until progression or recurrence"; admiralonco's ``filter_pd`` keeps the
+    records up to and including the first progression), and so is a remission ORR3M counts. A red
+    team's subject in CR on day 13, relapsed (CNS) on day 31 and in marrow CR on day 41, with
+    no therapy between, was CR by day 28 and an ORR3M responder while EFS counted the relapse
+    (the rates one responder higher, until 2026-12-06). One assessment a day (the file's
+    key), so none shares the relapse's day."""
+    first = (
+        assessed.filter(pl.col("response") == "RELAPSE")
+        .group_by("subject_id")
+        .agg(pl.col("assessment_date").min().alias("_relapse"))
+    )
+    return (
+        assessed.join(first, on="subject_id", how="left", maintain_order="left")
+        .filter(pl.col("_relapse").is_null() | (pl.col("assessment_date") <= pl.col("_relapse")))
+        .drop("_relapse")
+    )
+
+
 def best_response_day28(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.date) -> pl.DataFrame:
     """``BOR28``: the best of CR > CRi > PR > NR > RELAPSE > NE among attributable
-    assessments on day 21 to 42 (a remission first, so an MRD-negative CR of an MRD-persistent
-    entrant beats an MRD-positive one); ``PENDING`` while the window is open at the
+    assessments on day 21 to 42 up to the first relapse (``until_first_relapse``; a
+    remission first, so an MRD-negative CR of an MRD-persistent entrant beats an
+    MRD-positive one); ``PENDING`` while the window is open at the
     cut, responder so far or not (version 3: the symmetric evaluable set; version 2
     left out only pending non-responders, which enriched an interim rate for
     responders); ``NE`` when it closed with no assessment in it.
@@ -123,7 +145,7 @@ def best_response_day28(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.
     remission (an early responder, shown apart as information) and ``D28CLSDT`` the
     date the window closes."""
     rank = {r: i for i, r in enumerate(RESPONSE_ORDER)}
-    window = assessed.filter(
+    window = until_first_relapse(assessed).filter(
         pl.col("_attributable")
         & pl.col("ADY").is_between(WINDOW_FIRST_DAY, WINDOW_LAST_DAY)
         & pl.col("response").is_in(RESPONSE_ORDER)
@@ -291,7 +313,8 @@ def remission_ends(assessed: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFra
 
 
 def overall_remission_3m(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.date) -> pl.DataFrame:
-    """``ORR3MFL``: Y when an attributable remission on day 0 to 91 was maintained for
+    """``ORR3MFL``: Y when an attributable remission on day 0 to 91, before any relapse
+    (``until_first_relapse``), was maintained for
     28 days: within the 28 days after it (days d+1 to d+28) no relapse, no attributable
     PR, NR or RELAPSE assessment (for an MRD-persistent entrant, none MRD-positive
     either) and no death (``remission_ends``), and those 28 days
@@ -303,9 +326,11 @@ def overall_remission_3m(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt
     death on day 12 after it, or by an NR assessment, counted."""
     cut_day = study_day(pl.lit(cut))
     ends = remission_ends(assessed, subjects)
-    candidates = assessed.filter(
-        pl.col("_attributable") & pl.col("REMISSION") & (pl.col("ADY") <= ORR3M_LAST_DAY)
-    ).select("subject_id", "ADY", "assessment_date", "TRTSDT")  # TRTSDT: the cut's study day
+    candidates = (
+        until_first_relapse(assessed)
+        .filter(pl.col("_attributable") & pl.col("REMISSION") & (pl.col("ADY") <= ORR3M_LAST_DAY))
+        .select("subject_id", "ADY", "assessment_date", "TRTSDT")
+    )  # TRTSDT: the cut's study day
     # streamed: each remission against each end of its subject, held whole, was 0.6 GB at a
     # million subjects; only the broken (subject, day) pairs are kept, in no row order
     broken = streamed(
