@@ -25,6 +25,7 @@ from trial_outcomes.io.validation import (
     drop_queries,
     duplicate_keys,
     early_deaths_without_fatal_ae,
+    early_hsct_queried,
     empty_required_files,
     isolated_latest_date,
     lab_units_queried,
@@ -830,6 +831,35 @@ def test_a_new_therapy_naming_a_crs_treatment_or_before_day_21_is_queried():
         "corticosteroids), or dated before day 21 (followup.csv rows 2, 3, 5, 8, 11 and 14)"
     )
     assert "S1" not in query.finding
+
+
+def test_an_hsct_before_day_21_is_queried():
+    """S1-S4 infused 2021-01-20 (day 0), cut 2021-03-01. followup rows: 2, S1's HSCT on
+    02-09 (day 20): queried (a red team's, a month mistyped, made a CRi responder a
+    non-responder). 3, S2's HSCT on 02-10 (day 21, the window's first): not. 4, S3's new
+    therapy on 01-30, then 5, its HSCT on 02-05: not (the therapy ended attribution first,
+    and is queried itself). 6, S4's HSCT on 03-05: after the cut, not. 7, S5's HSCT on
+    01-25, S5 never infused: not."""
+    infused = [
+        dict(subject_id=f"S{i}", ld_start_date=D(2021, 1, 15), infusion_date=D(2021, 1, 20)) for i in range(1, 5)
+    ]
+    followup = [
+        dict(subject_id="S1", event_date=D(2021, 2, 9), event="HSCT"),
+        dict(subject_id="S2", event_date=D(2021, 2, 10), event="HSCT"),
+        dict(subject_id="S3", event_date=D(2021, 1, 30), event="NEW_THERAPY", detail="Blinatumomab"),
+        dict(subject_id="S3", event_date=D(2021, 2, 5), event="HSCT"),
+        dict(subject_id="S4", event_date=D(2021, 3, 5), event="HSCT"),
+        dict(subject_id="S5", event_date=D(2021, 1, 25), event="HSCT"),
+    ]
+    records = _records(infusion=infused, followup=followup)
+    found = early_hsct_queried(records, D(2021, 3, 1))
+    assert found.select("file", "row", "column", "value", "subject").rows() == [
+        ("followup.csv", 2, "event_date", "2021-02-09", "S1")
+    ]
+    assert found["rule"][0].startswith("an HSCT on day 20 after the first infusion, before day 21 when the day-28")
+    (query,) = drop_queries([], {}, {"hsct_plausible": found})
+    assert query.check == "hsct_plausible" and "(followup.csv row 2)" in query.finding and "S1" not in query.finding
+    assert query.finding.startswith("1 HSCT(s) before day 21 after the first infusion")
 
 
 def test_what_the_safety_rule_would_count_but_for_an_hsct_or_new_therapy_before_it_is_queried():

@@ -65,6 +65,9 @@ WARNINGS = {
         "new therapies naming a treatment of CRS or ICANS, or before the day-28 response window (each ends the "
         "treatment-emergent window and response attribution)"
     ),
+    "hsct_plausible": (
+        "HSCTs before the day-28 response window (each ends response attribution: the subject is a non-responder)"
+    ),
     "rule_toxicity_before_other_therapy": (
         "grade >= 4 CRS or ICANS, related fatal adverse events or deaths from CRS or ICANS on or after a first HSCT "
         "or new therapy (counted by no stopping rule)"
@@ -165,6 +168,13 @@ WARNINGS = {
             description="Each subject's first new therapy (before any HSCT) names no treatment of CRS or ICANS "
             f"and comes on or after day {validation.NEW_THERAPY_QUERIED_BEFORE_DAY}: a new therapy ends the "
             "treatment-emergent window and response attribution on its day",
+        ),
+        dg.AssetCheckSpec(
+            "hsct_plausible",
+            asset=DROP_KEY,
+            blocking=False,
+            description=f"Each subject's first HSCT (before any new therapy) comes on or after day "
+            f"{validation.NEW_THERAPY_QUERIED_BEFORE_DAY}: an HSCT ends response attribution on its day",
         ),
         dg.AssetCheckSpec(
             "rule_toxicity_before_other_therapy",
@@ -301,6 +311,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         "early_deaths_have_fatal_ae": validation.early_deaths_without_fatal_ae(records, seen_to, window, causes),
         "crs_resolved": validation.crs_left_open(records, seen_to, is_crs),
         "new_therapy_plausible": validation.new_therapy_queried(records, seen_to),
+        "hsct_plausible": validation.early_hsct_queried(records, seen_to),
         "rule_toxicity_before_other_therapy": validation.toxicity_after_other_therapy(
             records,
             seen_to,

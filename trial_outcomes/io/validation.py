@@ -1046,6 +1046,37 @@ def new_therapy_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
     return _concat([_problems(found, "detail", pl.col("detail"), rule)])
 
 
+def early_hsct_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
+    """Each subject's first ``HSCT`` by ``seen_to``, when it ends response attribution (no
+    new therapy before it, on or after the first infusion), before day
+    ``NEW_THERAPY_QUERIED_BEFORE_DAY``: a transplant needs conditioning, and a consolidating
+    one follows the day-28 assessment. A red team's HSCT mistyped a month early (day 12 for
+    day 104) made a CRi responder a non-responder (CR/CRi by day 28 27 to 26 of 37) and an
+    EFS treatment failure, without a word, where a new therapy on that day is queried
+    (``new_therapy_queried``). Worked example: infused 2021-01-20, an HSCT on 2021-02-09 (day
+    20) is queried, on 02-10 (day 21) not, and one after a new therapy not (the therapy ended
+    attribution first, and is queried itself). A query, not a refusal."""
+    transplants = _narrow(
+        _scan(records, "followup").filter((pl.col("event") == "HSCT") & (pl.col("event_date") <= seen_to)).collect(),
+        "event_date",
+    )
+    found = (
+        transplants.join(_first_infusions(records).select("subject_id", "infusion_date"), on="subject_id", how="inner")
+        .join(_attribution_ends(records), on="subject_id", how="left")
+        .filter((pl.col("event_date") == pl.col("_ends")) & (pl.col("event_date") >= pl.col("infusion_date")))
+        .with_columns((pl.col("event_date") - pl.col("infusion_date")).dt.total_days().alias("_day"))
+        .filter(pl.col("_day") < NEW_THERAPY_QUERIED_BEFORE_DAY)
+        .unique("subject_id", keep="first", maintain_order=True)
+    )
+    rule = pl.format(
+        f"an HSCT on day {{}} after the first infusion, before day {NEW_THERAPY_QUERIED_BEFORE_DAY} when the "
+        "day-28 response window opens: it ends response attribution (the subject is a non-responder, an EFS "
+        "treatment failure) and the treatment-emergent window; confirm the date",
+        pl.col("_day"),
+    )
+    return _concat([_problems(found, "event_date", pl.col("event_date"), rule)])
+
+
 def toxicity_after_other_therapy(
     records: Records,
     seen_to: dt.date,
@@ -1401,6 +1432,14 @@ def _new_therapy_sentence(found: pl.DataFrame) -> str:
     )
 
 
+def _early_hsct_sentence(found: pl.DataFrame) -> str:
+    return (
+        f"{found.height} HSCT(s) before day {NEW_THERAPY_QUERIED_BEFORE_DAY} after the first infusion, ending response "
+        f"attribution before the day-28 response window opens ({rows_named(found)}): each subject is a "
+        "non-responder and an EFS treatment failure; a consolidating transplant follows the day-28 assessment"
+    )
+
+
 def _after_therapy_sentence(found: pl.DataFrame) -> str:
     return (
         f"{found.height} grade-4 or grade-5 CRS or ICANS, related fatal adverse event(s) or death(s) from CRS or "
@@ -1457,6 +1496,7 @@ QUERY_SENTENCES: dict[str, Callable[[pl.DataFrame], str]] = {
     "early_deaths_have_fatal_ae": _early_deaths_sentence,  # early_deaths_without_fatal_ae
     "crs_resolved": _open_crs_sentence,  # crs_left_open
     "new_therapy_plausible": _new_therapy_sentence,  # new_therapy_queried
+    "hsct_plausible": _early_hsct_sentence,  # early_hsct_queried
     "rule_toxicity_before_other_therapy": _after_therapy_sentence,  # toxicity_after_other_therapy
     "awaiting_infusion_plausible": _awaiting_sentence,  # awaiting_infusion_queried
     "malignancy_category_plausible": _malignancy_sentence,  # malignancy_category_queried
