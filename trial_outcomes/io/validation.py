@@ -999,6 +999,25 @@ def _names_crs_icans_treatment(detail: str | None) -> bool:
     return detail is not None and not CRS_ICANS_TREATMENTS.isdisjoint(spelling_key(detail).split())
 
 
+def _ending_attribution(records: Records, event: str, seen_to: dt.date, *columns: str) -> pl.DataFrame:
+    """The follow-up rows of ``event`` (HSCT or NEW_THERAPY) by ``seen_to`` that end their
+    subject's response attribution (the subject's first HSCT or new therapy, on or after the
+    first infusion), one a subject (two on that day: one query), with its day after the
+    first infusion (``_day``)."""
+    rows = _narrow(
+        _scan(records, "followup").filter((pl.col("event") == event) & (pl.col("event_date") <= seen_to)).collect(),
+        "event_date",
+        *columns,
+    )
+    return (
+        rows.join(_first_infusions(records).select("subject_id", "infusion_date"), on="subject_id", how="inner")
+        .join(_attribution_ends(records), on="subject_id", how="left")
+        .filter((pl.col("event_date") == pl.col("_ends")) & (pl.col("event_date") >= pl.col("infusion_date")))
+        .with_columns((pl.col("event_date") - pl.col("infusion_date")).dt.total_days().alias("_day"))
+        .unique("subject_id", keep="first", maintain_order=True)
+    )
+
+
 def new_therapy_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
     """Each subject's first ``NEW_THERAPY`` by ``seen_to``, when it ends the treatment-emergent
     window and response attribution (no HSCT before it, on or after the first infusion), that
@@ -1011,20 +1030,7 @@ def new_therapy_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
     "Blinatumomab" on 02-25 (day 36) is not, "Dexamethasone" on 02-25 is, and a
     "Tocilizumab" after an HSCT is not (the HSCT ended both already). A query, not a refusal:
     an early salvage may be true, and corticosteroids treat the leukaemia too."""
-    therapies = _narrow(
-        _scan(records, "followup")
-        .filter((pl.col("event") == "NEW_THERAPY") & (pl.col("event_date") <= seen_to))
-        .collect(),
-        "event_date",
-        "detail",
-    )
-    found = (
-        therapies.join(_first_infusions(records).select("subject_id", "infusion_date"), on="subject_id", how="inner")
-        .join(_attribution_ends(records), on="subject_id", how="left")
-        .filter((pl.col("event_date") == pl.col("_ends")) & (pl.col("event_date") >= pl.col("infusion_date")))
-        .with_columns((pl.col("event_date") - pl.col("infusion_date")).dt.total_days().alias("_day"))
-        .unique("subject_id", keep="first", maintain_order=True)  # two on its first day: one query
-    )
+    found = _ending_attribution(records, "NEW_THERAPY", seen_to, "detail")
     # each distinct detail read once (an export writes a few therapies over many subjects)
     named = {detail: _names_crs_icans_treatment(detail) for detail in found["detail"].unique().to_list()}
     names = pl.Series([named[detail] for detail in found["detail"].to_list()], dtype=pl.Boolean)
@@ -1056,18 +1062,7 @@ def early_hsct_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
     (``new_therapy_queried``). Worked example: infused 2021-01-20, an HSCT on 2021-02-09 (day
     20) is queried, on 02-10 (day 21) not, and one after a new therapy not (the therapy ended
     attribution first, and is queried itself). A query, not a refusal."""
-    transplants = _narrow(
-        _scan(records, "followup").filter((pl.col("event") == "HSCT") & (pl.col("event_date") <= seen_to)).collect(),
-        "event_date",
-    )
-    found = (
-        transplants.join(_first_infusions(records).select("subject_id", "infusion_date"), on="subject_id", how="inner")
-        .join(_attribution_ends(records), on="subject_id", how="left")
-        .filter((pl.col("event_date") == pl.col("_ends")) & (pl.col("event_date") >= pl.col("infusion_date")))
-        .with_columns((pl.col("event_date") - pl.col("infusion_date")).dt.total_days().alias("_day"))
-        .filter(pl.col("_day") < NEW_THERAPY_QUERIED_BEFORE_DAY)
-        .unique("subject_id", keep="first", maintain_order=True)
-    )
+    found = _ending_attribution(records, "HSCT", seen_to).filter(pl.col("_day") < NEW_THERAPY_QUERIED_BEFORE_DAY)
     rule = pl.format(
         f"an HSCT on day {{}} after the first infusion, before day {NEW_THERAPY_QUERIED_BEFORE_DAY} when the "
         "day-28 response window opens: it ends response attribution (the subject is a non-responder, an EFS "
