@@ -122,6 +122,31 @@ def test_a_remission_after_the_first_relapse_is_no_best_response_nor_an_orr3m_re
     assert (two["BOR28"], two["CRFL"], two["ORR3MFL"], two["ORR3MDT"]) == ("CR", "Y", "Y", day(13))
 
 
+def test_a_remission_lost_without_a_relapse_record_is_found_for_the_report():
+    """S1: CR on day 14, NR on day 28 and 60 (the synthetic drops' transient remission):
+    lost on day 28. S2: CR on day 14, RELAPSE on day 40, NR on day 60: the relapse is on
+    record, not found. S3: CRi on day 28, PR on day 56: lost on day 56. S4: NR on day 28,
+    CR on day 60: a late response, nothing lost. S5: CR on day 28, NR after an HSCT on day
+    40 (on day 90): found whatever the attribution, day 90. The note names the endpoint."""
+    from trial_outcomes.analysis.response import remission_lost_without_relapse
+    from trial_outcomes.reporting.efficacy import lost_remission_note
+
+    t = Trial()
+    for sid in ("S1", "S2", "S3", "S4", "S5"):
+        t.enrol(sid).infuse(sid)
+    t.assess("S1", 14, "CR", 0.0).assess("S1", 28, "NR").assess("S1", 60, "NR")
+    t.assess("S2", 14, "CR", 0.0).assess("S2", 40, "RELAPSE", site="BM", cd19="NEG").assess("S2", 60, "NR")
+    t.assess("S3", 28, "CRi", 0.0).assess("S3", 56, "PR")
+    t.assess("S4", 28, "NR").assess("S4", 60, "CR", 0.0)
+    t.assess("S5", 28, "CR", 0.0).event("S5", 40, "HSCT", "Donor").assess("S5", 90, "NR")
+    lost = remission_lost_without_relapse(t.derive().adrs)
+    assert lost.rows() == [("S1", day(28)), ("S3", day(56)), ("S5", day(90))]
+    assert lost_remission_note(3, "DFS").startswith(
+        "3 subject(s) lost a CR/CRi without a relapse record (an NR or PR assessment after it, before any relapse): "
+        "DFS counts no relapse for them at the loss"
+    )
+
+
 def test_an_mrd_persistent_entrant_relapses_from_day_0():
     """MRD-persistent entrants are in morphologic remission from entry (a red team's two
     drops). S1 relapses on day 14 (BM, CD19-negative) and never converts: EFS is the

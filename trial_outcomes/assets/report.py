@@ -13,6 +13,7 @@ from trial_outcomes.analysis.labs import LabTables
 from trial_outcomes.analysis.listings import ListingTables
 from trial_outcomes.analysis.long_term import LongTermTables
 from trial_outcomes.analysis.relapse import RelapseTables
+from trial_outcomes.analysis.response import remission_lost_without_relapse
 from trial_outcomes.analysis.stopping import StoppingResult
 from trial_outcomes.analysis.survival_results import SurvivalResults
 from trial_outcomes.analysis.syndromes import SyndromeGrading
@@ -121,7 +122,10 @@ def figures(
     version=VERSION,
     kinds={"pdf", "html"},
     domain="report",
-    ins={**reading(adsl=REPORT_ADSL_COLUMNS), **scanning(adae=REPORT_ADAE_COLUMNS)},
+    ins={
+        **reading(adsl=REPORT_ADSL_COLUMNS),
+        **scanning(adae=REPORT_ADAE_COLUMNS, adrs=("USUBJID", "PARAMCD", "ADT", "AVALC")),
+    },
     check_specs=[
         dg.AssetCheckSpec(
             OPEN_REPORT_CHECK,
@@ -137,6 +141,7 @@ def report(
     drop_identity: TrialDrop,
     adsl: pl.DataFrame,
     adae: pl.LazyFrame,
+    adrs: pl.LazyFrame,
     eligibility_deviations: pl.DataFrame,
     response_summary: pl.DataFrame,
     survival_analysis: SurvivalResults,
@@ -218,6 +223,7 @@ def report(
         kinetics=kinetics,
         long_term=long_term_safety.incidence,
         long_term_events=long_term_safety.events,
+        lost_remission=remission_lost_without_relapse(adrs).height,
         queries=drop_identity.queries,
     )
     doc = build_document(inputs)

@@ -431,6 +431,21 @@ ENDPOINT_NOTES = {
 }
 
 
+#: the endpoints whose event is a relapse (as a RELAPSE assessment records it)
+RELAPSE_ENDPOINTS = ("EFS", "DFS", "CIR", "DOR")
+
+
+def lost_remission_note(subjects: int, endpoint: str) -> str:
+    """What a relapse endpoint does with the subjects who lost a CR/CRi without a relapse
+    record (``response.remission_lost_without_relapse``)."""
+    return (
+        f"{subjects} subject(s) lost a CR/CRi without a relapse record (an NR or PR assessment after it, before any "
+        f"relapse): {endpoint} counts no relapse for them at the loss, a relapse being a RELAPSE assessment, and "
+        "follows them to its other event or to censoring; ORR3M counts the loss. If the disease came back, the data "
+        "manager codes that assessment RELAPSE."
+    )
+
+
 def endpoint_section(inp: ReportInputs, endpoint: str) -> Section:
     name = labels.endpoint(endpoint)
     blocks: list[Any] = _plot(
@@ -440,6 +455,8 @@ def endpoint_section(inp: ReportInputs, endpoint: str) -> Section:
         ENDPOINT_NOTES[endpoint] + " Shaded: 95% CI; ticks: censored; table: number at risk.",
     )
     blocks.append(endpoint_table(inp, endpoint))
+    if endpoint in RELAPSE_ENDPOINTS and inp.lost_remission:
+        blocks.append(Paragraph(lost_remission_note(inp.lost_remission, endpoint), "note"))
     if endpoint not in ("OS", "NRM"):
         blocks.append(endpoint_table(inp, endpoint, "censor_at_hsct", overall_only=True))
     for var in inp.plan.subgroups:

@@ -92,6 +92,7 @@ class ReportInputs:
     kinetics: KineticsTables | None = None  # CAR transgene kinetics (optional labs file)
     long_term: pl.DataFrame | None = None  # long_term_safety.csv (optional long_term_followup file)
     long_term_events: pl.DataFrame | None = None  # long_term_events.csv: the closed report's listing
+    lost_remission: int = 0  # subjects who lost a CR/CRi without a relapse record (response.remission_lost_...)
     queries: tuple[DropQuery, ...] = ()  # the warnings raised on the whole drop (``TrialDrop.queries``)
 
     def table(self, name: str) -> pl.DataFrame:
