@@ -196,7 +196,7 @@ def test_supportive_care_coded_as_new_therapy_is_a_query_on_page_1_and_in_the_al
     assert outcome.success, outcome.failures
     assert len(posts) == 1 and "BOUNDARY CROSSED" in posts[0]["text"]
     assert "The drop has 1 open data query" in posts[0]["text"]
-    assert "- new therapies that may be supportive care for CRS or ICANS" in posts[0]["text"]
+    assert "- new therapies that may be supportive care or a transplant" in posts[0]["text"]
     warned = "\n".join(outcome.warnings)
     assert "new_therapy_plausible" in warned
     assert f"followup.csv, row {followup.height + 2}, column detail, value 'Tocilizumab', subject {subject}" in warned
@@ -205,7 +205,7 @@ def test_supportive_care_coded_as_new_therapy_is_a_query_on_page_1_and_in_the_al
     for stem in ("report", "report_open"):
         html = (out / CUT / f"{stem}.html").read_text(encoding="utf-8")
         assert "Data queries on this drop" in html and "1 open, none blocking" in html
-        assert "new therapies that may be supportive care for CRS or ICANS" in html
+        assert "new therapies that may be supportive care or a transplant" in html
         query = html[html.index("Data queries raised on this drop") :]
         query = query[: query.index("</table>")]
         assert f"followup.csv row {followup.height + 2}" in query and subject not in query

@@ -785,9 +785,13 @@ def test_a_new_therapy_naming_a_crs_treatment_or_before_day_21_is_queried():
     02-09 (day 20): queried. 12, S9's "Tocilizumab" on 02-20: not its first, not queried.
     13, S10's "Tocilizumab" on 01-24, S10 never infused: not. 14, S11's "Anti-CD22
     (toci-free)" on 03-01 (day 40): its words "anti cd22 toci free" hold "toci", queried (a
-    query errs towards asking)."""
+    query errs towards asking). 15, S12's "IVIG replacement for hypogammaglobulinaemia" on
+    02-12 (day 23): queried, supportive care (a red team's, which crossed the futility
+    boundary). 16, S13's "Allogeneic HSCT (matched sibling donor)" on 02-25: queried, a
+    transplant. 17, S14's "Intrathecal methotrexate for CNS relapse" on 02-25: not (therapy
+    of the leukaemia)."""
     infused = [
-        dict(subject_id=f"S{i}", ld_start_date=D(2021, 1, 15), infusion_date=D(2021, 1, 20)) for i in range(1, 12)
+        dict(subject_id=f"S{i}", ld_start_date=D(2021, 1, 15), infusion_date=D(2021, 1, 20)) for i in range(1, 15)
     ]
     infused = [r for r in infused if r["subject_id"] != "S10"]
     new = "NEW_THERAPY"
@@ -805,6 +809,11 @@ def test_a_new_therapy_naming_a_crs_treatment_or_before_day_21_is_queried():
         dict(subject_id="S9", event_date=D(2021, 2, 20), event=new, detail="Tocilizumab"),
         dict(subject_id="S10", event_date=D(2021, 1, 24), event=new, detail="Tocilizumab"),
         dict(subject_id="S11", event_date=D(2021, 3, 1), event=new, detail="Anti-CD22 (toci-free)"),
+        dict(
+            subject_id="S12", event_date=D(2021, 2, 12), event=new, detail="IVIG replacement for hypogammaglobulinaemia"
+        ),
+        dict(subject_id="S13", event_date=D(2021, 2, 25), event=new, detail="Allogeneic HSCT (matched sibling donor)"),
+        dict(subject_id="S14", event_date=D(2021, 2, 25), event=new, detail="Intrathecal methotrexate for CNS relapse"),
     ]
     records = _records(infusion=infused, followup=followup)
     found = new_therapy_queried(records, D(2021, 3, 1))
@@ -815,6 +824,8 @@ def test_a_new_therapy_naming_a_crs_treatment_or_before_day_21_is_queried():
         ("followup.csv", 8, "detail", "IV methylprednisolone 1 g", "S6"),
         ("followup.csv", 11, "detail", "Salvage chemotherapy", "S9"),
         ("followup.csv", 14, "detail", "Anti-CD22 (toci-free)", "S11"),
+        ("followup.csv", 15, "detail", "IVIG replacement for hypogammaglobulinaemia", "S12"),
+        ("followup.csv", 16, "detail", "Allogeneic HSCT (matched sibling donor)", "S13"),
     ]
     rules = found["rule"].to_list()
     assert rules[0].startswith(
@@ -823,12 +834,15 @@ def test_a_new_therapy_naming_a_crs_treatment_or_before_day_21_is_queried():
     )
     assert rules[1].startswith("a new therapy on day 10 after the first infusion (before day 21, when the day-28")
     assert rules[4].startswith("a new therapy on day 20 ")
-    assert new_therapy_queried(records, D(2021, 2, 24))["subject"].to_list() == ["S1", "S2", "S9"]
+    assert "(its detail names supportive care (immunoglobulin, a growth factor" in rules[6]
+    assert "(its detail names a transplant, which is coded HSCT" in rules[7]
+    assert new_therapy_queried(records, D(2021, 2, 24))["subject"].to_list() == ["S1", "S2", "S9", "S12"]
     (query,) = drop_queries([], {}, {"new_therapy_plausible": found})
     assert query.check == "new_therapy_plausible"
     assert query.finding.startswith(
-        "6 new therapy record(s) naming a treatment of CRS or ICANS (tocilizumab, siltuximab, anakinra, "
-        "corticosteroids), or dated before day 21 (followup.csv rows 2, 3, 5, 8, 11 and 14)"
+        "8 new therapy record(s) naming a treatment of CRS or ICANS (tocilizumab, siltuximab, anakinra, "
+        "corticosteroids), other supportive care (immunoglobulin, a growth factor, prophylaxis, a transfusion, an "
+        "anti-infective) or a transplant, or dated before day 21 (followup.csv rows 2, 3, 5, 8, 11, 14, 15 and 16)"
     )
     assert "S1" not in query.finding
 

@@ -293,7 +293,7 @@ def test_a_possibly_stale_ae_export_is_said_beside_the_stopping_rules():
     assert len(texts(stale + early)) == 3
     therapy = (DropQuery("new_therapy_plausible", "1 new therapy record(s) naming a treatment of CRS ..."),)
     (_, (said, style)) = texts(therapy)
-    assert style == "alert" and said.startswith("A new therapy may be supportive care for CRS or ICANS")
+    assert style == "alert" and said.startswith("A new therapy may be supportive care or a transplant")
     assert "ends its subject's treatment-emergent window and response attribution" in said
     assert len(texts(stale + early + therapy)) == 4
     after = (DropQuery("rule_toxicity_before_other_therapy", "1 grade-4 or grade-5 CRS or ICANS ..."),)

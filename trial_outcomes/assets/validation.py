@@ -62,8 +62,9 @@ WARNINGS = {
         "treated CRS masks the fever of its monitoring days to its end, to the cut while open)"
     ),
     "new_therapy_plausible": (
-        "new therapies naming a treatment of CRS or ICANS, or before the day-28 response window (each ends the "
-        "treatment-emergent window and response attribution)"
+        "new therapies naming supportive care (a treatment of CRS or ICANS, immunoglobulin, a growth factor, "
+        "prophylaxis, a transfusion, an anti-infective) or a transplant, or before the day-28 response window (each "
+        "ends the treatment-emergent window and response attribution)"
     ),
     "hsct_plausible": (
         "HSCTs before the day-28 response window (each ends response attribution: the subject is a non-responder)"
@@ -165,9 +166,10 @@ WARNINGS = {
             "new_therapy_plausible",
             asset=DROP_KEY,
             blocking=False,
-            description="Each subject's first new therapy (before any HSCT) names no treatment of CRS or ICANS "
-            f"and comes on or after day {validation.NEW_THERAPY_QUERIED_BEFORE_DAY}: a new therapy ends the "
-            "treatment-emergent window and response attribution on its day",
+            description="Each subject's first new therapy (before any HSCT) names no supportive care (a treatment "
+            "of CRS or ICANS, immunoglobulin, a growth factor, prophylaxis, a transfusion, an anti-infective) and no "
+            f"transplant, and comes on or after day {validation.NEW_THERAPY_QUERIED_BEFORE_DAY}: a new therapy ends "
+            "the treatment-emergent window and response attribution on its day",
         ),
         dg.AssetCheckSpec(
             "hsct_plausible",

@@ -993,10 +993,43 @@ CRS_ICANS_TREATMENTS = frozenset(
 NEW_THERAPY_QUERIED_BEFORE_DAY = 21
 
 
-def _names_crs_icans_treatment(detail: str | None) -> bool:
-    """Whether a detail names a treatment of CRS or ICANS (a word of ``CRS_ICANS_TREATMENTS``):
-    "Tocilizumab 8 mg/kg" and "IV methylprednisolone" do, "Blinatumomab" does not."""
-    return detail is not None and not CRS_ICANS_TREATMENTS.isdisjoint(spelling_key(detail).split())
+#: words (as ``text.spelling_key`` leaves them) of supportive care other than a treatment of
+#: CRS or ICANS: immunoglobulin replacement, growth factors, prophylaxis, transfusion,
+#: anti-infectives (a red team's "IVIG replacement for hypogammaglobulinaemia" on day 23, coded
+#: NEW_THERAPY, took a day-27 CR out of the futility rule, which read BOUNDARY CROSSED)
+SUPPORTIVE_CARE_WORDS = (
+    r"\bivig\b",
+    r"\bscig\b",
+    r"\bimmun?oglobulins?\b",
+    r"\bigg replacement\b",
+    r"\bg ?csf\b",
+    r"\b(peg)?filgrastim\b",
+    r"\blenograstim\b",
+    r"\bprophyla(xis|ctic)\b",
+    r"\btransfusions?\b",
+    r"\banti ?(biotics?|fungals?|virals?|infectives?)\b",
+)
+#: words of a transplant, which is coded HSCT, not NEW_THERAPY (a red team's "Allogeneic HSCT"
+#: coded NEW_THERAPY moved a subject out of the HSCT landmark group: OS log-rank p 0.041 to 0.020)
+TRANSPLANT_WORDS = (r"\bhsct\b", r"\ballo ?sct\b", r"\bbmt\b", r"\btransplant(ation)?\b", r"\bstem cells?\b")
+
+
+def _therapy_reading(detail: str | None) -> str | None:
+    """What a new therapy's detail names instead of anti-leukaemia therapy: ``"crs"`` (a word
+    of ``CRS_ICANS_TREATMENTS``: "Tocilizumab 8 mg/kg", "IV methylprednisolone"),
+    ``"supportive"`` (``SUPPORTIVE_CARE_WORDS``: "IVIG replacement", "G-CSF"), ``"transplant"``
+    (``TRANSPLANT_WORDS``: "Allogeneic HSCT (matched sibling donor)"), else None
+    ("Blinatumomab", "Salvage chemotherapy")."""
+    if detail is None:
+        return None
+    key = spelling_key(detail)
+    if not CRS_ICANS_TREATMENTS.isdisjoint(key.split()):
+        return "crs"
+    if any(re.search(w, key) for w in TRANSPLANT_WORDS):
+        return "transplant"
+    if any(re.search(w, key) for w in SUPPORTIVE_CARE_WORDS):
+        return "supportive"
+    return None
 
 
 def _ending_attribution(records: Records, event: str, seen_to: dt.date, *columns: str) -> pl.DataFrame:
@@ -1019,33 +1052,44 @@ def _ending_attribution(records: Records, event: str, seen_to: dt.date, *columns
 
 
 def new_therapy_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
-    """Each subject's first ``NEW_THERAPY`` by ``seen_to``, when it ends the treatment-emergent
-    window and response attribution (no HSCT before it, on or after the first infusion), that
-    names a treatment of CRS or ICANS in its detail (``CRS_ICANS_TREATMENTS``) or falls before
-    day ``NEW_THERAPY_QUERIED_BEFORE_DAY``. A red team's "Tocilizumab" coded ``NEW_THERAPY`` on
-    day 4 took a grade-4 ICANS from day 6 out of the safety stopping rule (5 to 4 of 37, P 0.10
-    to 0.04) and the day-14 and day-28 remissions out of the futility rule, which then read
-    BOUNDARY CROSSED, without a word. Worked example: infused 2021-01-20, "Tocilizumab" on
-    2021-01-24 (day 4) is queried, "Blinatumomab" on 01-30 (day 10) too (before day 21),
+    """Each subject's first ``NEW_THERAPY`` by ``seen_to``, when it ends the treatment-
+    emergent window and response attribution (no HSCT before it, on or after the first
+    infusion), that names a treatment of CRS or ICANS, other supportive care or a transplant
+    in its detail (``_therapy_reading``) or falls before day
+    ``NEW_THERAPY_QUERIED_BEFORE_DAY``. A red team's "Tocilizumab" coded ``NEW_THERAPY`` on
+    day 4 took a grade-4 ICANS from day 6 out of the safety stopping rule (5 to 4 of 37, P
+    0.10 to 0.04) and the day-14 and day-28 remissions out of the futility rule, which then
+    read BOUNDARY CROSSED, without a word. Worked example: infused 2021-01-20, "Tocilizumab"
+    on 2021-01-24 (day 4) is queried, "Blinatumomab" on 01-30 (day 10) too (before day 21),
     "Blinatumomab" on 02-25 (day 36) is not, "Dexamethasone" on 02-25 is, and a
-    "Tocilizumab" after an HSCT is not (the HSCT ended both already). A query, not a refusal:
-    an early salvage may be true, and corticosteroids treat the leukaemia too."""
+    "Tocilizumab" after an HSCT is not (the HSCT ended both already). A query, not a
+    refusal: an early salvage may be true, and corticosteroids treat the leukaemia too."""
     found = _ending_attribution(records, "NEW_THERAPY", seen_to, "detail")
     # each distinct detail read once (an export writes a few therapies over many subjects)
-    named = {detail: _names_crs_icans_treatment(detail) for detail in found["detail"].unique().to_list()}
-    names = pl.Series([named[detail] for detail in found["detail"].to_list()], dtype=pl.Boolean)
-    found = found.with_columns(names.alias("_supportive")).filter(
-        pl.col("_supportive") | (pl.col("_day") < NEW_THERAPY_QUERIED_BEFORE_DAY)
+    named = {detail: _therapy_reading(detail) for detail in found["detail"].unique().to_list()}
+    readings = pl.Series([named[detail] for detail in found["detail"].to_list()], dtype=pl.String)
+    found = found.with_columns(readings.alias("_reads")).filter(
+        pl.col("_reads").is_not_null() | (pl.col("_day") < NEW_THERAPY_QUERIED_BEFORE_DAY)
     )
     why = (
-        pl.when(pl.col("_supportive"))
+        pl.when(pl.col("_reads") == "crs")
         .then(pl.lit("its detail names a treatment of CRS or ICANS, supportive care, not new anti-leukaemia therapy"))
+        .when(pl.col("_reads") == "supportive")
+        .then(
+            pl.lit(
+                "its detail names supportive care (immunoglobulin, a growth factor, prophylaxis, a transfusion or an "
+                "anti-infective), not new anti-leukaemia therapy"
+            )
+        )
+        .when(pl.col("_reads") == "transplant")
+        .then(pl.lit("its detail names a transplant, which is coded HSCT and counted in the HSCT analyses"))
         .otherwise(pl.lit(f"before day {NEW_THERAPY_QUERIED_BEFORE_DAY}, when the day-28 response window opens"))
     )
     rule = pl.format(
         "a new therapy on day {} after the first infusion ({}): it ends the treatment-emergent window (an adverse "
         "event from that day is counted by no stopping rule) and response attribution (a remission after it is not "
-        "the CAR-T's); record supportive care as a concomitant medication, or confirm the therapy",
+        "the CAR-T's); record supportive care as a concomitant medication and a transplant as HSCT, or confirm the "
+        "therapy",
         pl.col("_day"),
         why,
     )
@@ -1420,10 +1464,11 @@ def _open_crs_sentence(found: pl.DataFrame) -> str:
 def _new_therapy_sentence(found: pl.DataFrame) -> str:
     return (
         f"{found.height} new therapy record(s) naming a treatment of CRS or ICANS (tocilizumab, siltuximab, "
-        f"anakinra, corticosteroids), or dated before day {NEW_THERAPY_QUERIED_BEFORE_DAY} ({rows_named(found)}): "
-        "a new therapy ends the treatment-emergent window and response attribution on its day, so an adverse event "
-        "after it is counted by no stopping rule and a remission after it is not the CAR-T's; supportive care is a "
-        "concomitant medication, not new therapy"
+        "anakinra, corticosteroids), other supportive care (immunoglobulin, a growth factor, prophylaxis, a "
+        f"transfusion, an anti-infective) or a transplant, or dated before day {NEW_THERAPY_QUERIED_BEFORE_DAY} "
+        f"({rows_named(found)}): a new therapy ends the treatment-emergent window and response attribution on its "
+        "day, so an adverse event after it is counted by no stopping rule and a remission after it is not the "
+        "CAR-T's; supportive care is a concomitant medication and a transplant an HSCT, not new therapy"
     )
 
 

@@ -52,9 +52,12 @@ BESIDE_THE_RULES = {
     "early_deaths_have_fatal_ae": "Deaths within the safety rule's window have no treatment-emergent grade-5 "
     "adverse event (a data query below): the safety rule counts an early death only as a related grade-5 AE or a "
     "death from CRS or ICANS, and may be crossed once their fatal AEs are recorded.",
-    "new_therapy_plausible": "A new therapy may be supportive care for CRS or ICANS, or comes before day "
+    "new_therapy_plausible": "A new therapy may be supportive care or a transplant, or comes before day "
     f"{NEW_THERAPY_QUERIED_BEFORE_DAY} (a data query below): it ends its subject's treatment-emergent window and "
     "response attribution, so both rules may count that subject otherwise once the query is answered.",
+    "hsct_plausible": f"An HSCT comes before day {NEW_THERAPY_QUERIED_BEFORE_DAY} (a data query below): it ends its "
+    "subject's response attribution before the day-28 window opens, so the efficacy rule counts a non-responder, "
+    "and may count a responder once the query is answered.",
     "rule_toxicity_before_other_therapy": "A grade-4 or grade-5 CRS or ICANS, a related fatal adverse event or a "
     "death from CRS or ICANS falls on or after its subject's first HSCT or new therapy (a data query below): the "
     "therapy ends the treatment-emergent window, so the safety rule counts none of them, and keeps each subject in "
@@ -310,7 +313,7 @@ QUERY_TITLES = {
     "stopping rule",
     "crs_resolved": "CRS adverse events lasting, or left open, for weeks (a treated one masks fever in the CRS "
     "grading)",
-    "new_therapy_plausible": "new therapies that may be supportive care for CRS or ICANS, or come before the day-28 "
+    "new_therapy_plausible": "new therapies that may be supportive care or a transplant, or come before the day-28 "
     "response window (each ends the treatment-emergent window and response attribution)",
     "hsct_plausible": "HSCTs before the day-28 response window (each subject a non-responder)",
     "rule_toxicity_before_other_therapy": "grade-4 or grade-5 CRS or ICANS, related fatal adverse events or deaths "
