@@ -371,13 +371,13 @@ def overall_remission_3m(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt
 def remission_lost_without_relapse(adrs: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     """The subjects whose CR/CRi was followed by an NR or PR assessment with no ``RELAPSE``
     on or before it, one row each with ``LOSSDT``, the first such assessment. The
-    specification counts that loss for ORR3M ("no attributable assessment without CR/CRi")
-    but makes a relapse the time-to-event endpoints' event only as a ``RELAPSE`` assessment,
-    so EFS, DFS, CIR and DOR count no relapse at the loss and follow such a subject to their
-    other event or to censoring; the report says how many (a red team's relapse coded NR, 21 % blasts 18 months into
-    a CR, took the event out of all four without a word; the synthetic drops have such
-    subjects by design, a remission on day 14 lost by day 28). Read from ADRS's overall
-    responses, whatever their attribution."""
+    specification counts that loss for ORR3M when it is attributable ("no attributable
+    assessment without CR/CRi") but makes a relapse the time-to-event endpoints' event only
+    as a ``RELAPSE`` assessment, so EFS, DFS, CIR and DOR count no relapse at the loss and
+    follow such a subject to their other event or to censoring; the report says how many (a
+    red team's relapse coded NR, 21 % blasts 18 months into a CR, took the event out of all
+    four without a word; the synthetic drops have such subjects by design, a remission on
+    day 14 lost by day 28). Read from ADRS's overall responses, whatever their attribution."""
     overall = adrs.lazy().filter(pl.col("PARAMCD") == "OVRLRESP").select("USUBJID", "ADT", "AVALC")
     firsts = overall.group_by("USUBJID").agg(
         pl.col("ADT").filter(pl.col("AVALC").is_in(REMISSION)).min().alias("_remission"),

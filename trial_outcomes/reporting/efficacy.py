@@ -441,8 +441,8 @@ def lost_remission_note(subjects: int, endpoint: str) -> str:
     return (
         f"{subjects} subject(s) lost a CR/CRi without a relapse record (an NR or PR assessment after it, before any "
         f"relapse): {endpoint} counts no relapse for them at the loss, a relapse being a RELAPSE assessment, and "
-        "follows them to its other event or to censoring; ORR3M counts the loss. If the disease came back, the data "
-        "manager codes that assessment RELAPSE."
+        "follows them to its other event or to censoring; ORR3M counts a loss before any HSCT or new therapy. If the "
+        "disease came back, the data manager codes that assessment RELAPSE."
     )
 
 
