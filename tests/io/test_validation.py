@@ -34,6 +34,7 @@ from trial_outcomes.io.validation import (
     names_listed,
     new_therapy_queried,
     orphan_records,
+    relapse_named_in_therapy,
     rows_named,
     spelling_variants,
     toxicity_after_other_therapy,
@@ -844,6 +845,42 @@ def test_a_new_therapy_naming_a_crs_treatment_or_before_day_21_is_queried():
         "corticosteroids), other supportive care (immunoglobulin, a growth factor, prophylaxis, a transfusion, an "
         "anti-infective) or a transplant, or dated before day 21 (followup.csv rows 2, 3, 5, 8, 11, 14, 15 and 16)"
     )
+    assert "S1" not in query.finding
+
+
+def test_a_relapse_named_only_in_a_new_therapys_text_is_queried():
+    """S1-S4 infused 2021-01-20 (day 0). followup rows: 2, S1's "Blinatumomab for CD19+ bone
+    marrow relapse" on day 200 with no relapse assessed: queried (a red team's). 3, S2's
+    "Blinatumomab for relapse" on day 200 after its RELAPSE assessment on day 190: not. 4,
+    S3's "Inotuzumab" with no relapse: not. 5, S4's "Salvage for disease progression" on
+    day 90, its relapse assessed on day 95 (after the therapy): queried. 6, S1's
+    "Relapsed: FLAG-Ida" on day 400, after the cut (day 365): not."""
+    day0 = D(2021, 1, 20)
+
+    def on(n: int) -> dt.date:
+        return day0 + dt.timedelta(days=n)
+
+    infused = [dict(subject_id=f"S{i}", ld_start_date=D(2021, 1, 15), infusion_date=day0) for i in range(1, 5)]
+    new = "NEW_THERAPY"
+    followup = [
+        dict(subject_id="S1", event_date=on(200), event=new, detail="Blinatumomab for CD19+ bone marrow relapse"),
+        dict(subject_id="S2", event_date=on(200), event=new, detail="Blinatumomab for relapse"),
+        dict(subject_id="S3", event_date=on(200), event=new, detail="Inotuzumab"),
+        dict(subject_id="S4", event_date=on(90), event=new, detail="Salvage for disease progression"),
+        dict(subject_id="S1", event_date=on(400), event=new, detail="Relapsed: FLAG-Ida"),
+    ]
+    assessments = [
+        dict(subject_id=sid, assessment_date=on(28), visit="D28", response="CR") for sid in ("S1", "S2", "S3", "S4")
+    ] + [
+        dict(subject_id="S2", assessment_date=on(190), visit="UNSCHED", response="RELAPSE"),
+        dict(subject_id="S4", assessment_date=on(95), visit="UNSCHED", response="RELAPSE"),
+    ]
+    records = _records(infusion=infused, followup=followup, assessments=assessments)
+    found = relapse_named_in_therapy(records, on(365))
+    assert found.select("file", "row", "subject").rows() == [("followup.csv", 2, "S1"), ("followup.csv", 5, "S4")]
+    assert found["rule"][0].startswith("a new therapy whose detail names a relapse, with no RELAPSE assessment")
+    (query,) = drop_queries([], {}, {"relapse_recorded": found})
+    assert query.check == "relapse_recorded" and "(followup.csv rows 2 and 5)" in query.finding
     assert "S1" not in query.finding
 
 

@@ -69,6 +69,10 @@ WARNINGS = {
     "hsct_plausible": (
         "HSCTs before the day-28 response window (each ends response attribution: the subject is a non-responder)"
     ),
+    "relapse_recorded": (
+        "new therapies whose text names a relapse for a subject with no RELAPSE assessment (counted by no relapse "
+        "endpoint)"
+    ),
     "rule_toxicity_before_other_therapy": (
         "grade >= 4 CRS or ICANS, related fatal adverse events or deaths from CRS or ICANS on or after a first HSCT "
         "or new therapy (counted by no stopping rule)"
@@ -177,6 +181,13 @@ WARNINGS = {
             blocking=False,
             description=f"Each subject's first HSCT (before any new therapy) comes on or after day "
             f"{validation.NEW_THERAPY_QUERIED_BEFORE_DAY}: an HSCT ends response attribution on its day",
+        ),
+        dg.AssetCheckSpec(
+            "relapse_recorded",
+            asset=DROP_KEY,
+            blocking=False,
+            description="A new therapy whose detail names a relapse follows a RELAPSE assessment of its subject: the "
+            "relapse endpoints take a relapse from a RELAPSE assessment only",
         ),
         dg.AssetCheckSpec(
             "rule_toxicity_before_other_therapy",
@@ -314,6 +325,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         "crs_resolved": validation.crs_left_open(records, seen_to, is_crs),
         "new_therapy_plausible": validation.new_therapy_queried(records, seen_to),
         "hsct_plausible": validation.early_hsct_queried(records, seen_to),
+        "relapse_recorded": validation.relapse_named_in_therapy(records, seen_to),
         "rule_toxicity_before_other_therapy": validation.toxicity_after_other_therapy(
             records,
             seen_to,

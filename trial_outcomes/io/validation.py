@@ -1096,6 +1096,51 @@ def new_therapy_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
     return _concat([_problems(found, "detail", pl.col("detail"), rule)])
 
 
+#: words of a new therapy's detail (as ``text.spelling_key`` leaves them) that name the
+#: leukaemia coming back
+RELAPSE_WORDS = (r"\brelapse[ds]?\b", r"\brecurren(ce|t)\b", r"\bprogressi(on|ve)\b")
+
+
+def relapse_named_in_therapy(records: Records, seen_to: dt.date) -> pl.DataFrame:
+    """The ``NEW_THERAPY`` rows by ``seen_to`` whose detail names a relapse (``RELAPSE_WORDS``)
+    for a subject with no ``RELAPSE`` assessment on or before the therapy's date. A relapse
+    is a ``RELAPSE`` assessment to every relapse endpoint, so one written only in a therapy's
+    text is counted by none: a red team's "Blinatumomab for CD19+ bone marrow relapse" left
+    EFS, DFS, CIR and DOR censored in remission three months earlier, without a word. Worked
+    example: S1's "Blinatumomab for relapse" on day 200 with no assessment of relapse:
+    queried; S2's the same after a RELAPSE assessment on day 190: not; S3's "Inotuzumab" with
+    no relapse: not; S4's "Salvage for disease progression" on day 90, its relapse assessed
+    on day 95 (after the therapy): queried. A query, not a refusal."""
+    therapies = _narrow(
+        _scan(records, "followup")
+        .filter((pl.col("event") == "NEW_THERAPY") & (pl.col("event_date") <= seen_to))
+        .collect(),
+        "event_date",
+        "detail",
+    )
+    named = {
+        d: any(re.search(w, spelling_key(d)) for w in RELAPSE_WORDS)
+        for d in therapies["detail"].drop_nulls().unique().to_list()
+    }
+    therapies = therapies.filter(pl.col("detail").replace_strict(named, default=False, return_dtype=pl.Boolean))
+    relapses = (
+        _scan(records, "assessments")
+        .filter(pl.col("response") == "RELAPSE")
+        .group_by("subject_id")
+        .agg(pl.col("assessment_date").min().alias("_relapse"))
+        .collect()
+    )
+    found = therapies.join(relapses, on="subject_id", how="left").filter(
+        pl.col("_relapse").is_null() | (pl.col("_relapse") > pl.col("event_date"))
+    )
+    rule = (
+        "a new therapy whose detail names a relapse, with no RELAPSE assessment on or before its date: every relapse "
+        "endpoint (EFS, DFS, CIR, DOR) takes a relapse from a RELAPSE assessment only; enter the assessment of the "
+        "relapse, or correct the text"
+    )
+    return _concat([_problems(found, "detail", pl.col("detail"), rule)])
+
+
 def early_hsct_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
     """Each subject's first ``HSCT`` by ``seen_to``, when it ends response attribution (no
     new therapy before it, on or after the first infusion), before day
@@ -1480,6 +1525,14 @@ def _early_hsct_sentence(found: pl.DataFrame) -> str:
     )
 
 
+def _relapse_in_therapy_sentence(found: pl.DataFrame) -> str:
+    return (
+        f"{found.height} new therapy record(s) whose detail names a relapse, for a subject with no RELAPSE assessment "
+        f"on or before it ({rows_named(found)}): EFS, DFS, CIR and DOR take a relapse from a RELAPSE assessment "
+        "only, so they count none"
+    )
+
+
 def _after_therapy_sentence(found: pl.DataFrame) -> str:
     return (
         f"{found.height} grade-4 or grade-5 CRS or ICANS, related fatal adverse event(s) or death(s) from CRS or "
@@ -1537,6 +1590,7 @@ QUERY_SENTENCES: dict[str, Callable[[pl.DataFrame], str]] = {
     "crs_resolved": _open_crs_sentence,  # crs_left_open
     "new_therapy_plausible": _new_therapy_sentence,  # new_therapy_queried
     "hsct_plausible": _early_hsct_sentence,  # early_hsct_queried
+    "relapse_recorded": _relapse_in_therapy_sentence,  # relapse_named_in_therapy
     "rule_toxicity_before_other_therapy": _after_therapy_sentence,  # toxicity_after_other_therapy
     "awaiting_infusion_plausible": _awaiting_sentence,  # awaiting_infusion_queried
     "malignancy_category_plausible": _malignancy_sentence,  # malignancy_category_queried

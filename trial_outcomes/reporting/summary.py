@@ -316,6 +316,7 @@ QUERY_TITLES = {
     "new_therapy_plausible": "new therapies that may be supportive care or a transplant, or come before the day-28 "
     "response window (each ends the treatment-emergent window and response attribution)",
     "hsct_plausible": "HSCTs before the day-28 response window (each subject a non-responder)",
+    "relapse_recorded": "relapses named only in a new therapy's text, counted by no relapse endpoint",
     "rule_toxicity_before_other_therapy": "grade-4 or grade-5 CRS or ICANS, related fatal adverse events or deaths "
     "from CRS or ICANS after a first HSCT or new therapy, counted by no stopping rule",
     "awaiting_infusion_plausible": "subjects awaiting infusion for months with nothing recorded to say why, out of "
