@@ -257,10 +257,14 @@ for (i in which(infused)) {
   mrd_back <- subj$STRATUM[i] == "mrd_persistent" & a$attributable & !is.na(a$MRDPCT) & a$MRDPCT >= 0.01
   ends <- a$day[a$AVALC %in% "RELAPSE" | (a$attributable & a$AVALC %in% c("PR", "NR", "RELAPSE")) | mrd_back]
   death_day <- as.numeric(subj$DTHDT[i] - subj$TRTSDT[i])
+  # a withdrawal or loss before the 28 days end, with no assessment after them, leaves them unseen
+  left_day <- suppressWarnings(as.numeric(min(subj$WDDT[i], subj$LOSTDT[i], na.rm = TRUE) - subj$TRTSDT[i]))
+  last_day <- if (nrow(a)) max(a$day) else -1
   for (d in candidates) {
     broken <- any(ends > d & ends <= d + 28) || (!is.na(death_day) && death_day >= d && death_day <= d + 28)
+    unseen <- is.finite(left_day) && left_day < d + 28 && last_day < d + 28
     if (broken) next
-    if (d + 28 <= cut_day[i]) orr3m[i] <- TRUE else awaiting[i] <- TRUE
+    if (d + 28 > cut_day[i]) awaiting[i] <- TRUE else if (!unseen) orr3m[i] <- TRUE
   }
 }
 pending_orr3m <- !orr3m & (awaiting | open_at_cut(91))

@@ -316,6 +316,29 @@ def test_orr3m_remission_must_last_28_days_without_relapse_loss_or_death():
     assert all(adsl_row(d, s)["ORR3MPFL"] == "N" for s in got)
 
 
+def test_a_remission_whose_28_days_a_loss_to_follow_up_cuts_short_is_not_maintained():
+    """A red team's subject lost 11 days after a CR was an ORR3M responder (28 of 37 for 27):
+    the 28 days were never seen. Cut day 1000. S1: CR on day 28, lost on day 39: N, not
+    pending. S2: the same, and assessed CR on day 60 after the loss (an assessment can
+    follow one): Y, dated day 28. S3: CR on day 28, withdrawn on day 70, after the 28
+    days: Y. S4: CR on day 28, withdrawn on day 39, at a cut on day 50 (the 28 days end on
+    day 56): pending, as a remission awaiting its 28 days is."""
+    t = Trial()
+    for sid in ("S1", "S2", "S3"):
+        t.enrol(sid).infuse(sid).assess(sid, 28, "CR", 0.0)
+    t.event("S1", 39, "LOST").event("S2", 39, "LOST").assess("S2", 60, "CR", 0.0).event("S3", 70, "WITHDRAWAL")
+    d = t.derive()
+    got = {
+        s: (adsl_row(d, s)["ORR3MFL"], adsl_row(d, s)["ORR3MDT"], adsl_row(d, s)["ORR3MPFL"])
+        for s in ("S1", "S2", "S3")
+    }
+    assert got == {"S1": ("N", None, "N"), "S2": ("Y", day(28), "N"), "S3": ("Y", day(28), "N")}
+    early = (
+        Trial().enrol("S4").infuse("S4").assess("S4", 28, "CR", 0.0).event("S4", 39, "WITHDRAWAL").derive(cut_day=50)
+    )
+    assert (adsl_row(early, "S4")["ORR3MFL"], adsl_row(early, "S4")["ORR3MPFL"]) == ("N", "Y")
+
+
 def test_an_mrd_persistent_remission_ends_when_mrd_comes_back():
     """MRD-persistent entrants respond by MRD conversion (endpoints.md, Response), so MRD
     back within 28 days ends their remission, a morphologic CR or not (a red team's

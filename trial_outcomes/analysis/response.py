@@ -314,7 +314,9 @@ def remission_ends(assessed: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFra
 
 def overall_remission_3m(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.date) -> pl.DataFrame:
     """``ORR3MFL``: Y when an attributable remission on day 0 to 91, before any relapse
-    (``until_first_relapse``), was maintained for
+    (``until_first_relapse``), was maintained, and seen maintained (a withdrawal or a loss to
+    follow-up before its 28 days end, with no assessment after them, leaves it unseen: a red
+    team's subject lost 11 days after a CR was an ORR3M responder, 28 of 37 for 27), for
     28 days: within the 28 days after it (days d+1 to d+28) no relapse, no attributable
     PR, NR or RELAPSE assessment (for an MRD-persistent entrant, none MRD-positive
     either) and no death (``remission_ends``), and those 28 days
@@ -348,9 +350,23 @@ def overall_remission_3m(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt
     judged = candidates.join(broken, on=["subject_id", "ADY"], how="left").with_columns(
         pl.col("_broken").fill_null(False)
     )
+    # a remission's 28 days are seen unless the subject withdrew or was lost before their
+    # end with no assessment on or after it (an assessment can follow a loss)
+    left = subjects.select(
+        "subject_id", study_day(pl.min_horizontal("WDDT", "LOSTDT")).cast(pl.Int64).alias("_left_day")
+    ).filter(pl.col("_left_day").is_not_null())
+    last_seen = streamed(assessed.lazy().group_by("subject_id").agg(pl.col("ADY").max().alias("_last_day")))
+    end = pl.col("ADY") + ORR3M_MAINTAINED_DAYS
+    judged = (
+        judged.join(left, on="subject_id", how="left")
+        .join(last_seen, on="subject_id", how="left")
+        .with_columns(
+            ((pl.col("_left_day") < end) & (pl.col("_last_day").fill_null(-1) < end)).fill_null(False).alias("_unseen")
+        )
+    )
     maintained = streamed(
         judged.lazy()
-        .filter(~pl.col("_broken") & (pl.col("ADY") + ORR3M_MAINTAINED_DAYS <= cut_day))
+        .filter(~pl.col("_broken") & ~pl.col("_unseen") & (pl.col("ADY") + ORR3M_MAINTAINED_DAYS <= cut_day))
         .group_by("subject_id")
         .agg(pl.col("assessment_date").min().alias("ORR3MDT"))
     )
