@@ -112,11 +112,11 @@ def until_first_relapse(assessed: pl.DataFrame) -> pl.DataFrame:
     """The assessments on or before the subject's first ``RELAPSE`` (every one, without a
     relapse): a best response is the best before relapse (RECIST's "from the start of
     treatment until progression or recurrence"; admiralonco's ``filter_pd`` keeps the
-    records up to and including the first progression), and so is a remission ORR3M counts. A red
-    team's subject in CR on day 13, relapsed (CNS) on day 31 and in marrow CR on day 41, with
-    no therapy between, was CR by day 28 and an ORR3M responder while EFS counted the relapse
-    (the rates one responder higher, until 2026-12-06). One assessment a day (the file's
-    key), so none shares the relapse's day."""
+    records up to and including the first progression), and so is a remission ORR3M counts.
+    A red team's subject in CR on day 13, relapsed (CNS) on day 31 and in marrow CR on day
+    41, with no therapy between, was CR by day 28 and an ORR3M responder while EFS counted
+    the relapse (the rates one responder higher, until 2026-12-06). One assessment a day
+    (the file's key), so none shares the relapse's day."""
     first = (
         assessed.filter(pl.col("response") == "RELAPSE")
         .group_by("subject_id")
@@ -314,18 +314,18 @@ def remission_ends(assessed: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFra
 
 def overall_remission_3m(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.date) -> pl.DataFrame:
     """``ORR3MFL``: Y when an attributable remission on day 0 to 91, before any relapse
-    (``until_first_relapse``), was maintained, and seen maintained (a withdrawal or a loss to
-    follow-up before its 28 days end, with no assessment after them, leaves it unseen: a red
-    team's subject lost 11 days after a CR was an ORR3M responder, 28 of 37 for 27), for
-    28 days: within the 28 days after it (days d+1 to d+28) no relapse, no attributable
-    PR, NR or RELAPSE assessment (for an MRD-persistent entrant, none MRD-positive
-    either) and no death (``remission_ends``), and those 28 days
-    had passed by the cut; ``ORR3MDT`` is the first such remission. Several
-    remissions: any one maintained qualifies. ``ORR3MPFL``: pending (left out of the
-    rate's denominator) while a remission awaits its 28 days unbroken so far, or
-    day 91 has not come and the subject is still followed on CAR-T alone.
-    Version 3: version 2 looked only for a relapse record, so a remission ended by
-    death on day 12 after it, or by an NR assessment, counted."""
+    (``until_first_relapse``), was maintained for 28 days: within the 28 days after it (days
+    d+1 to d+28) no relapse, no attributable PR, NR or RELAPSE assessment (for an
+    MRD-persistent entrant, none MRD-positive either) and no death (``remission_ends``), and
+    those 28 days had passed by the cut; ``ORR3MDT`` is the first such remission. Several
+    remissions: any one maintained qualifies. The 28 days must be seen: a withdrawal or a
+    loss to follow-up before they end, with no assessment after them, leaves the remission
+    unseen, not maintained once they have passed by the cut (a red team's subject lost 11
+    days after a CR was an ORR3M responder, 28 of 37 for 27, until 2026-12-06).
+    ``ORR3MPFL``: pending (left out of the rate's denominator) while a remission awaits its
+    28 days unbroken so far, or day 91 has not come and the subject is still followed on
+    CAR-T alone. Version 3: version 2 looked only for a relapse record, so a remission ended
+    by death on day 12 after it, or by an NR assessment, counted."""
     cut_day = study_day(pl.lit(cut))
     ends = remission_ends(assessed, subjects)
     candidates = (
