@@ -902,7 +902,14 @@ class CutComparison(dy.Schema):
     previous = _s("Previous cut")
     current = _s("This cut")
     change = _s("Change or new subjects")
-    previous_cut = _s("Date of the previous cut", nullable=False)
+    previous_cut = _s(
+        "Date of the previous cut (this cut's, when compared with a version it supersedes)",
+        nullable=False,
+        primary_key=True,
+    )
+    previous_version = _s(
+        "The version of this cut compared with, the one this version supersedes (empty: an earlier cut)"
+    )
 
 
 def adtte_schema(subgroups: tuple[str, ...]) -> type[dy.Schema]:

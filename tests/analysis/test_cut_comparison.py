@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from trial_outcomes.analysis.cut_comparison import _side_by_side
+import polars as pl
+
+from trial_outcomes.analysis.cut_comparison import REVISED_ITEMS, _side_by_side, compare_cuts, revised
 
 
 def test_a_change_is_the_difference_of_the_printed_values():
@@ -15,3 +17,75 @@ def test_a_change_is_the_difference_of_the_printed_values():
     assert _side_by_side("n", 90, 120)["change"] == "+30"
     assert _side_by_side("rate_6m", None, 0.5)["change"] == ""
     assert _side_by_side("median_days", None, 321.0) == {"previous": "NR", "current": "10.5", "change": ""}
+
+
+def _adsl(rows: list[dict]) -> pl.DataFrame:
+    """An ADSL with the columns the comparison reads; dates as ISO text."""
+    base = {
+        "SAFFL": "Y",
+        "EFFFL": "Y",
+        "CRFL": "N",
+        "D28PNDFL": "N",
+        "BOR28": "NR",
+        "DISPSTAT": "ONGOING",
+        "TRTSDT": "2020-01-01",
+        "RELDT": None,
+        "HSCTDT": None,
+        "DTHDT": None,
+    }
+    frame = pl.DataFrame([{**base, **r} for r in rows], infer_schema_length=None)
+    return frame.with_columns(pl.col("TRTSDT", "RELDT", "HSCTDT", "DTHDT").cast(pl.String).str.to_date())
+
+
+PREVIOUS = [
+    {"USUBJID": "A", "CRFL": "Y", "BOR28": "CR", "RELDT": "2020-05-01"},
+    {"USUBJID": "B", "CRFL": "Y", "BOR28": "CR", "DTHDT": "2020-06-01"},
+    {"USUBJID": "C", "HSCTDT": "2020-04-01"},
+    {"USUBJID": "D", "CRFL": "Y", "BOR28": "CRi"},
+]
+CURRENT = [
+    {"USUBJID": "A", "CRFL": "Y", "BOR28": "CR"},
+    {"USUBJID": "B", "BOR28": "NR", "DTHDT": "2020-06-08"},
+    {"USUBJID": "C", "HSCTDT": "2020-04-01", "TRTSDT": "2020-01-03"},
+    {"USUBJID": "E", "RELDT": "2020-07-01"},
+]
+
+
+def test_what_the_previous_cut_published_and_this_one_withdraws_or_re_dates_is_named():
+    """A red team withdrew a published relapse in a later export and added another:
+    "Relapses 3 to 3, +0", and nothing said which. Previous cut: A a responder relapsed
+    2020-05-01; B a responder dead 2020-06-01; C transplanted 2020-04-01, infused
+    2020-01-01; D a responder (CRi). This cut: A's relapse withdrawn (none); B dead
+    2020-06-08 and best response NR (no longer counted); C infused 2020-01-03, the same
+    HSCT; D gone; E new, relapsed (a new relapse, not a revision). So, by hand: one
+    subject gone (D), one infusion re-dated (C, 2020-01-01 to 2020-01-03), one response
+    no longer counted (B, now NR), one relapse withdrawn (A, 2020-05-01 to none), no
+    HSCT, one death re-dated (B, 2020-06-01 to 2020-06-08)."""
+    rows = {r["item"]: (r["current"], r["change"]) for r in revised(_adsl(PREVIOUS), _adsl(CURRENT))}
+    assert rows == {
+        "Subjects no longer in the data": ("1", "D"),
+        "Infusions withdrawn or re-dated": ("1", "C (2020-01-01 to 2020-01-03)"),
+        "Responses by day 28 no longer counted": ("1", "B (now best response by day 28 NR)"),
+        "Relapses withdrawn or re-dated": ("1", "A (2020-05-01 to none)"),
+        "Consolidative HSCT withdrawn or re-dated": ("0", ""),
+        "Deaths withdrawn or re-dated": ("1", "B (2020-06-01 to 2020-06-08)"),
+    }
+    assert list(rows) == list(REVISED_ITEMS)
+    # the same publication again revises nothing
+    assert {r["current"] for r in revised(_adsl(CURRENT), _adsl(CURRENT))} == {"0"}
+
+
+def test_the_comparison_with_a_superseded_version_is_marked_as_such():
+    """Compared with version v001 of the same cut (the one a corrected export supersedes),
+    every row carries the cut and the version; an earlier cut's rows carry no version.
+    The revised rows sit after the new ones, and the counts say A's relapse is gone
+    (Relapses 1 to 1: A's withdrawn, E's new)."""
+    summary = pl.DataFrame(schema={"endpoint": pl.String, "group_var": pl.String, "analysis": pl.String})
+    table = compare_cuts("2021-03-31", _adsl(PREVIOUS), summary, _adsl(CURRENT), summary, "v001")
+    assert set(table["previous_cut"]) == {"2021-03-31"} and set(table["previous_version"]) == {"v001"}
+    by_item = {r["item"]: r for r in table.iter_rows(named=True)}
+    assert (by_item["Relapses"]["previous"], by_item["Relapses"]["current"]) == ("1", "1")
+    assert by_item["New relapses"]["change"] == "E"
+    assert list(by_item).index("Subjects no longer in the data") == list(by_item).index("New relapses") + 1
+    earlier = compare_cuts("2021-03-31", _adsl(PREVIOUS), summary, _adsl(CURRENT), summary)
+    assert earlier["previous_version"].null_count() == earlier.height

@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from tests.helpers import materialize_cut
+from trial_outcomes.analysis.cut_comparison import REVISED_ITEMS
 from trial_outcomes.pipelines.runner import run_pipeline
 
 CUT = "2023-12-31"
@@ -55,6 +56,15 @@ def test_another_drop_for_a_published_cut_is_refused_unless_superseded_with_a_re
     assert json.loads((out / ".versions" / CUT / "v001" / "manifest.json").read_text()) == first  # kept
     html = (out / CUT / "report.html").read_text()
     assert "Supersedes" in html and reason in html and first["data_drop"]["sha256"][:16] in html
+    # compared with the version it supersedes (no earlier cut here): the contact added revises
+    # nothing v001 published, and the manifest's comparison (with an earlier cut) stays none
+    comparison = pl.read_csv(out / CUT / "cut_comparison.csv", infer_schema=False)
+    assert set(comparison["previous_cut"]) == {CUT} and set(comparison["previous_version"]) == {"v001"}
+    revised = comparison.filter(pl.col("item").is_in(REVISED_ITEMS))
+    assert revised.height == len(REVISED_ITEMS) and set(revised["current"]) == {"0"}
+    assert manifest["compared_with"] == "none"
+    assert "Changes since version v001 of this cut, which this version supersedes" in html
+    assert "Revised since" not in html
 
 
 def test_a_refused_supersession_also_names_the_drops_own_faults(drop, tmp_path):
@@ -243,7 +253,11 @@ def test_the_stopping_history_spans_the_cuts_of_every_export_folder(drop, tmp_pa
     earlier = history.filter(pl.col("cut") == "2021-06-30").sort("rule_id")
     then = pl.read_csv(out / "2021-06-30" / "stopping_rules.csv").sort("rule_id")
     assert earlier["statistic"].to_list() == then["statistic"].to_list()
-    assert pl.read_csv(out / "2022-06-30" / "cut_comparison.csv")["previous_cut"][0] == "2021-06-30"
+    comparison = pl.read_csv(out / "2022-06-30" / "cut_comparison.csv", infer_schema=False)
+    assert comparison["previous_cut"][0] == "2021-06-30"
+    # a later cut of the same export withdraws and re-dates nothing the earlier one published
+    revised = comparison.filter(pl.col("item").is_in(REVISED_ITEMS))
+    assert revised.height == len(REVISED_ITEMS) and set(revised["current"]) == {"0"}
 
 
 def test_a_cut_re_analysed_under_another_plan_records_what_it_revises(drop, tmp_path, capsys):
@@ -304,7 +318,7 @@ def test_the_changes_since_the_previous_cut_name_no_subject_in_the_open_report(d
     assert int(row["current"]) == shown["Withdrawn"] + shown["Lost to follow-up"]
     new = comparison.filter(pl.col("item") == "New subjects").row(0, named=True)
     assert int(new["current"]) > 0 and new["change"]
-    assert "Subjects new since the interim analysis of 2021-06-30" in closed
+    assert "Subjects new or revised since the interim analysis of 2021-06-30" in closed
     assert new["change"].split(",")[0] in closed
     subjects = adsl["USUBJID"].to_list()
     pdf = subprocess.run(["pdftotext", str(folder / "report_open.pdf"), "-"], capture_output=True, text=True).stdout

@@ -410,3 +410,69 @@ def test_the_best_response_table_says_a_withdrawal_leaves_the_window_open():
     rows = {r[0]: r[1] for r in table.rows}
     assert rows["Pending at the cut"] == "1" and rows["Not evaluable (NE: no assessment in days 21-42)"] == "1 (100.0%)"
     assert "earlier at death, HSCT or new therapy; a withdrawal or loss does not close it" in table.method
+
+
+def test_page_1_says_what_an_earlier_publication_held_and_this_one_revises():
+    """A cut of 2021-06-30 that supersedes its v001 and compares with 2021-03-31. Against
+    2021-03-31 one relapse was re-dated; against v001 one subject is gone and one death
+    withdrawn. Page 1 carries one line for each comparison, with the counts and no
+    subject; the section has a table per comparison (the earlier cut first) and, in the
+    closed report only, a table naming the subjects of each."""
+    from trial_outcomes.analysis.cut_comparison import COLUMNS, REVISED_ITEMS
+    from trial_outcomes.reporting.safety import changes_section, revised_headline
+
+    def rows(cut: str, version: str | None, named: dict[str, str]) -> list[dict]:
+        return [
+            {
+                "item": item,
+                "previous": "",
+                "current": str(len(named[item].split(", "))) if item in named else "0",
+                "change": named.get(item, ""),
+                "previous_cut": cut,
+                "previous_version": version,
+            }
+            for item in REVISED_ITEMS
+        ]
+
+    comparison = pl.DataFrame(
+        rows("2021-03-31", None, {"Relapses withdrawn or re-dated": "BR-002 (2020-08-22 to 2020-08-29)"})
+        + rows(
+            "2021-06-30",
+            "v001",
+            {"Subjects no longer in the data": "BR-010", "Deaths withdrawn or re-dated": "BR-004 (2021-01-02 to none)"},
+        ),
+        schema=COLUMNS,
+    )
+    inp = SimpleNamespace(comparison=comparison, cut="2021-06-30")
+    assert revised_headline(inp) == [
+        (
+            "Revised since the interim analysis of 2021-03-31",
+            "Relapses withdrawn or re-dated: 1 (named in the section on changes)",
+            "alert",
+        ),
+        (
+            "Revised since version v001 of this cut, which this version supersedes",
+            "Subjects no longer in the data: 1; deaths withdrawn or re-dated: 1 (named in the section on changes)",
+            "alert",
+        ),
+    ]
+    section = changes_section(inp)
+    assert section is not None
+    assert section.title == "Changes since the previous interim analysis and the superseded version of this cut"
+    tables = [(b.title, b.columns, getattr(b, "subject_level", False)) for b in section.blocks]
+    assert [t[0] for t in tables] == [
+        "Changes since the interim analysis of 2021-03-31",
+        "Subjects new or revised since the interim analysis of 2021-03-31",
+        "Changes since version v001 of this cut, which this version supersedes",
+        "Subjects new or revised since version v001 of this cut, which this version supersedes",
+    ]
+    assert tables[0][1] == ["Item", "2021-03-31", "2021-06-30", "Change"]
+    assert tables[2][1] == ["Item", "2021-06-30 v001", "This version", "Change"]
+    assert [t[2] for t in tables] == [False, True, False, True]
+    assert section.blocks[3].rows == [
+        ["Subjects no longer in the data", "BR-010"],
+        ["Deaths withdrawn or re-dated", "BR-004 (2021-01-02 to none)"],
+    ]
+    # a publication that revises nothing says nothing on page 1
+    quiet = comparison.with_columns(current=pl.lit("0"), change=pl.lit(""))
+    assert revised_headline(SimpleNamespace(comparison=quiet, cut="2021-06-30")) == []

@@ -10,8 +10,27 @@ from trial_outcomes.formatting import months, number, pct, signed
 from trial_outcomes.text import first_of
 
 COLUMNS = {name: col.dtype for name, col in CutComparison.columns().items()}
-#: the rows whose ``change`` names subjects (closed report only)
 NEW_ITEMS = ("New subjects", "New deaths", "New relapses")
+#: what the previous cut published that this cut no longer says (a lost record, an event
+#: withdrawn or re-dated by a corrected export): each names its subjects
+REVISED_ITEMS = (
+    "Subjects no longer in the data",
+    "Infusions withdrawn or re-dated",
+    "Responses by day 28 no longer counted",
+    "Relapses withdrawn or re-dated",
+    "Consolidative HSCT withdrawn or re-dated",
+    "Deaths withdrawn or re-dated",
+)
+#: the rows whose ``change`` names subjects (closed report only)
+NAMING_ITEMS = NEW_ITEMS + REVISED_ITEMS
+#: the dated facts a corrected export may withdraw or re-date, by their REVISED_ITEMS row
+REVISED_DATES = dict(zip(REVISED_ITEMS[1:], ("TRTSDT", None, "RELDT", "HSCTDT", "DTHDT"), strict=True))
+
+
+def responder(suffix: str = "") -> pl.Expr:
+    """The responders the table counts (its "CR/CRi by day 28" row), from the columns
+    named with ``suffix`` (a joined frame's ``_now``)."""
+    return (pl.col(f"EFFFL{suffix}") == "Y") & (pl.col(f"CRFL{suffix}") == "Y") & (pl.col(f"D28PNDFL{suffix}") != "Y")
 
 
 def _count(adsl: pl.DataFrame, expr: pl.Expr) -> int:
@@ -23,17 +42,22 @@ def _ids(frame: pl.DataFrame, limit: int = 12) -> str:
 
 
 def compare_cuts(
-    previous_cut: str, prev_adsl: pl.DataFrame, prev_summary: pl.DataFrame, adsl: pl.DataFrame, summary: pl.DataFrame
+    previous_cut: str,
+    prev_adsl: pl.DataFrame,
+    prev_summary: pl.DataFrame,
+    adsl: pl.DataFrame,
+    summary: pl.DataFrame,
+    previous_version: str | None = None,
 ) -> pl.DataFrame:
-    """Counts, new subjects and events, and overall primary estimates side by side.
-    ``change`` is current minus previous for counts; the new subjects' ids otherwise."""
+    """Counts, new subjects and events, what was revised, and overall primary estimates
+    side by side. ``change`` is current minus previous for counts; the subjects' ids
+    otherwise. ``previous_version``: the version of this same cut compared with (the one
+    a superseding version replaces: ``previous_cut`` is then this cut)."""
     rows = []
     counts = {
         "Enrolled": pl.col("USUBJID").is_not_null(),
         "Infused (safety set)": pl.col("SAFFL") == "Y",
-        "CR/CRi by day 28 (efficacy set, evaluable)": (pl.col("EFFFL") == "Y")
-        & (pl.col("CRFL") == "Y")
-        & (pl.col("D28PNDFL") != "Y"),
+        "CR/CRi by day 28 (efficacy set, evaluable)": responder(),
         "Relapses": pl.col("RELDT").is_not_null(),
         "Consolidative HSCT": pl.col("HSCTDT").is_not_null(),
         "Deaths": pl.col("DTHDT").is_not_null(),
@@ -52,6 +76,7 @@ def compare_cuts(
         had = prev_adsl.filter(pl.col(col).is_not_null()).select("USUBJID")
         new = adsl.filter(pl.col(col).is_not_null()).join(had, on="USUBJID", how="anti")
         rows.append({"item": label, "previous": "", "current": str(new.height), "change": _ids(new)})
+    rows += revised(prev_adsl, adsl)
     overall = (pl.col("group_var") == "all") & (pl.col("analysis") == "primary")
     previous = {r["endpoint"]: r for r in prev_summary.filter(overall).iter_rows(named=True)}
     rates = [c for c in summary.columns if c.startswith("rate_") and c.endswith("m") and c in prev_summary.columns]
@@ -67,7 +92,62 @@ def compare_cuts(
                 continue
             old, new = p.get(key), r[key]
             rows.append({"item": f"{r['endpoint']} {label}", **_side_by_side(key, old, new)})
-    return pl.DataFrame([{**r, "previous_cut": previous_cut} for r in rows], schema=COLUMNS)
+    return pl.DataFrame(
+        [{**r, "previous_cut": previous_cut, "previous_version": previous_version} for r in rows], schema=COLUMNS
+    )
+
+
+def compare_publications(
+    earlier: list[tuple[str, str | None, pl.DataFrame, pl.DataFrame]], adsl: pl.DataFrame, summary: pl.DataFrame
+) -> pl.DataFrame:
+    """``compare_cuts`` with each earlier publication in turn (its cut, its version when it
+    is a version of this cut, its ADSL, its survival summary), one table; empty with none."""
+    tables = [compare_cuts(cut, before, was, adsl, summary, version) for cut, version, before, was in earlier]
+    return pl.concat(tables) if tables else pl.DataFrame(schema=COLUMNS)
+
+
+def _named(item: str, found: list[str]) -> dict[str, str]:
+    return {"item": item, "previous": "", "current": str(len(found)), "change": first_of(found, 12)}
+
+
+def revised(prev_adsl: pl.DataFrame, adsl: pl.DataFrame) -> list[dict[str, str]]:
+    """What the previous cut published that this cut no longer says, subject by subject:
+    a subject gone from the data, an infusion, relapse, HSCT or death date withdrawn
+    (none now) or changed, a responder the day-28 rate no longer counts. A later cut of
+    the same data keeps every one of them (each is the first such date, or a response
+    by day 28, fixed once seen), so a row here is a correction in the export, or a rule
+    of another code version: the board is told which published facts moved, not only
+    the counts (a red team's withdrawn relapse left "Relapses +0" beside a new one).
+    Each row counts the subjects (``current``) and names them with the dates
+    (``change``: "BR-007 (2021-02-03 to none)")."""
+    ids = adsl.select("USUBJID")
+    gone = prev_adsl.join(ids, on="USUBJID", how="anti")["USUBJID"].sort().to_list()
+    rows = [_named(REVISED_ITEMS[0], gone)]
+    both = prev_adsl.join(adsl, on="USUBJID", how="inner", suffix="_now").sort("USUBJID")
+    for item, col in REVISED_DATES.items():
+        if col is None:
+            if any(c not in prev_adsl.columns for c in ("EFFFL", "CRFL", "D28PNDFL")):
+                rows.append({"item": item, "previous": "", "current": "", "change": "not compared (no day-28 flags)"})
+                continue
+            lost = both.filter(responder().fill_null(False) & ~responder("_now").fill_null(False))
+            found = [f"{r['USUBJID']} (now {_response_now(r)})" for r in lost.iter_rows(named=True)]
+        elif col not in prev_adsl.columns:
+            rows.append({"item": item, "previous": "", "current": "", "change": f"not compared (no {col})"})
+            continue
+        else:
+            was, now = pl.col(col), pl.col(f"{col}_now")
+            moved = both.filter(was.is_not_null() & (now.is_null() | (was != now)))
+            found = [f"{r['USUBJID']} ({r[col]} to {r[f'{col}_now'] or 'none'})" for r in moved.iter_rows(named=True)]
+        rows.append(_named(item, found))
+    return rows
+
+
+def _response_now(r: dict[str, object]) -> str:
+    if r.get("EFFFL_now") != "Y":
+        return "not in the efficacy set"
+    if r.get("D28PNDFL_now") == "Y":
+        return "pending"
+    return f"best response by day 28 {r.get('BOR28_now') or 'none'}"
 
 
 def _shown_difference(old: str, new: str, exact: float) -> float:

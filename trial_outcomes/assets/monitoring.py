@@ -10,8 +10,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis import stopping
-from trial_outcomes.analysis.cut_comparison import COLUMNS as COMPARISON_COLUMNS
-from trial_outcomes.analysis.cut_comparison import compare_cuts
+from trial_outcomes.analysis.cut_comparison import compare_publications
 from trial_outcomes.analysis.stopping import CHECK_NAMES, RULES, StoppingResult, check_name
 from trial_outcomes.analysis.survival_results import SurvivalResults
 from trial_outcomes.assets.files import contract_check_spec, contract_result, published
@@ -25,7 +24,7 @@ from trial_outcomes.assets.shared import (
     reading,
 )
 from trial_outcomes.contracts import with_current_names
-from trial_outcomes.io.publishing import published_cuts
+from trial_outcomes.io.publishing import plan_publication, published_cuts
 from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.runspec import RunSpec
 
@@ -162,23 +161,42 @@ def previous_cut(settings: RunSpec) -> str | None:
     domain="monitoring",
     check_specs=[contract_check_spec("cut_comparison", ["cut_comparison.csv"])],
 )
-def cut_comparison(settings: Run, adsl: pl.DataFrame, survival_analysis: SurvivalResults) -> Iterator[Any]:
+def cut_comparison(
+    settings: Run, adsl: pl.DataFrame, survival_analysis: SurvivalResults, drop_identity: TrialDrop
+) -> Iterator[Any]:
     """What changed since an earlier interim analysis published in the output folder
-    (new subjects, new events, changed medians and rates): the cut named by the run
-    or the plan (``[comparison] previous_cut``; auto: the latest earlier published
-    cut of the same drop). Empty, and no file, when there is none."""
+    (new subjects, new events, what it published that is withdrawn or re-dated, changed
+    medians and rates): the cut named by the run or the plan (``[comparison]
+    previous_cut``; auto: the latest earlier published cut), and, for a version that
+    supersedes another of this cut (another drop, ``--supersede``), that version too: a
+    corrected export's changes were told only against the previous cut. Empty, and no
+    file, when there is neither."""
+    compared: list[tuple[str, str | None, Path]] = []
     previous = previous_cut(settings)
-    if previous is None:
-        table = pl.DataFrame(schema=COMPARISON_COLUMNS)
-        yield dg.Output(table, metadata={"previous cut": "none"})
+    if previous is not None:
+        compared.append((previous, None, settings.out_dir / previous))
+    superseded = (
+        plan_publication(settings.out_dir, settings.cut_key, drop_identity.fingerprint, settings.supersede_reason)
+        .manifest_entry()
+        .get("supersedes")
+    )
+    if superseded:  # this version's, or (a re-run of the same drop) the one it re-publishes
+        folder = settings.out_dir / ".versions" / settings.cut_key / str(superseded["version"])
+        if (folder / "adsl.parquet").is_file() and (folder / "survival_summary.csv").is_file():
+            compared.append((settings.cut_key, str(superseded["version"]), folder))
+    earlier = [
+        (
+            cut,
+            version,
+            with_current_names(pl.read_parquet(folder / "adsl.parquet")),
+            pl.read_csv(folder / "survival_summary.csv", infer_schema_length=None),
+        )
+        for cut, version, folder in compared
+    ]
+    table = compare_publications(earlier, adsl, survival_analysis.survival_summary)
+    shown = {"previous cut": previous or "none", "superseded version": superseded["version"] if superseded else "none"}
+    if table.is_empty():
+        yield dg.Output(table, metadata=shown)
         yield contract_result("cut_comparison", {})
         return
-    folder = settings.out_dir / previous
-    table = compare_cuts(
-        previous,
-        with_current_names(pl.read_parquet(folder / "adsl.parquet")),
-        pl.read_csv(folder / "survival_summary.csv", infer_schema_length=None),
-        adsl,
-        survival_analysis.survival_summary,
-    )
-    yield from published("cut_comparison", table, settings, {"cut_comparison.csv": table}, {"previous cut": previous})
+    yield from published("cut_comparison", table, settings, {"cut_comparison.csv": table}, shown)

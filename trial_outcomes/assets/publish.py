@@ -75,7 +75,10 @@ def compared_with(work: Path) -> str:
     table = work / "cut_comparison.csv"
     if not table.is_file():
         return "none"
-    previous = pl.read_csv(table, infer_schema=False)["previous_cut"].drop_nulls()
+    compared = pl.read_csv(table, infer_schema=False)
+    if "previous_version" in compared.columns:  # not the version of this cut it supersedes
+        compared = compared.filter(pl.col("previous_version").is_null())
+    previous = compared["previous_cut"].drop_nulls()
     return str(previous[0]) if previous.len() else "none"
 
 

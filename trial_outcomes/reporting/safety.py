@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from trial_outcomes import labels
-from trial_outcomes.analysis.cut_comparison import NEW_ITEMS
+from trial_outcomes.analysis.cut_comparison import NAMING_ITEMS, REVISED_ITEMS
 from trial_outcomes.analysis.deaths import (
     KEYWORD_RULE,
     REPORTED,
@@ -713,35 +713,88 @@ def stopping_section(inp: ReportInputs) -> Section:
     return Section("Stopping rules", "stopping", [table])
 
 
-def changes_section(inp: ReportInputs) -> Section | None:
+def _comparisons(inp: ReportInputs) -> list[tuple[str, str, pl.DataFrame]]:
+    """Each comparison of the cut comparison: what it is compared with (a table's words,
+    and its column's), and its rows. An earlier cut first, then the version of this cut
+    that this one supersedes."""
     if inp.comparison is None or inp.comparison.is_empty():
+        return []
+    found = []
+    versions = inp.comparison["previous_version"] if "previous_version" in inp.comparison.columns else None
+    for key, rows in inp.comparison.with_columns(
+        previous_version=versions if versions is not None else pl.lit(None, pl.String)
+    ).group_by("previous_cut", "previous_version", maintain_order=True):
+        cut, version = str(key[0]), key[1]
+        if version is None:
+            found.append((f"the interim analysis of {cut}", cut, rows))
+        else:
+            found.append((f"version {version} of this cut, which this version supersedes", f"{cut} {version}", rows))
+    return found
+
+
+def changes_section(inp: ReportInputs) -> Section | None:
+    comparisons = _comparisons(inp)
+    if not comparisons:
         return None
-    previous = inp.comparison["previous_cut"][0]
-    # the rows naming subjects (cut_comparison.NEW_ITEMS) give their count here and their
-    # subjects in a table of the closed report only: the open report names no subject
-    rows = [
-        [r["item"], r["previous"] or "", r["current"] or "", "" if r["item"] in NEW_ITEMS else r["change"] or ""]
-        for r in inp.comparison.iter_rows(named=True)
-    ]
-    table = Table(
-        f"Changes since the interim analysis of {previous}",
-        ["Item", previous, inp.cut, "Change"],
-        rows,
-        align=["left", "right", "right", "left"],
-        population="As in each table of the two reports; lost or withdrawn among the infused (the disposition "
-        "table's rows).",
-    )
-    named = [[r["item"], r["change"]] for r in inp.comparison.iter_rows(named=True) if r["item"] in NEW_ITEMS]
-    subjects = Table(
-        f"Subjects new since the interim analysis of {previous}",
-        ["Item", "Subjects"],
-        [row for row in named if row[1]],
-        align=["left", "left"],
-        subject_level=True,
-    )
-    return Section(
-        "Changes since the previous interim analysis", "changes", [table, *([subjects] if subjects.rows else [])]
-    )
+    blocks: list[Any] = []
+    for what, column, comparison in comparisons:
+        # the rows naming subjects (cut_comparison.NAMING_ITEMS) give their count here and their
+        # subjects in a table of the closed report only: the open report names no subject
+        rows = [
+            [r["item"], r["previous"] or "", r["current"] or "", "" if r["item"] in NAMING_ITEMS else r["change"] or ""]
+            for r in comparison.iter_rows(named=True)
+        ]
+        blocks.append(
+            Table(
+                f"Changes since {what}",
+                ["Item", column, "This version" if column.startswith(inp.cut) else inp.cut, "Change"],
+                rows,
+                align=["left", "right", "right", "left"],
+                population="As in each table of the two reports; lost or withdrawn among the infused (the "
+                "disposition table's rows).",
+                method="Withdrawn or re-dated: a subject, or a date or response by day 28, that the earlier "
+                "publication held and this one no longer holds (a later cut of the same export keeps each of "
+                "them): a correction in the export, or a rule of another code version.",
+            )
+        )
+        named = [[r["item"], r["change"]] for r in comparison.iter_rows(named=True) if r["item"] in NAMING_ITEMS]
+        subjects = Table(
+            f"Subjects new or revised since {what}",
+            ["Item", "Subjects"],
+            [row for row in named if row[1]],
+            align=["left", "left"],
+            subject_level=True,
+        )
+        blocks += [subjects] if subjects.rows else []
+    superseding = any(column.startswith(inp.cut) for _, column, _ in comparisons)
+    titles = ["the previous interim analysis"] if len(comparisons) > superseding else []
+    titles += ["the superseded version of this cut"] if superseding else []
+    title = "Changes since " + " and ".join(titles)
+    return Section(title, "changes", blocks)
+
+
+def revised_headline(inp: ReportInputs) -> list[tuple[str, str, str]]:
+    """Page 1's lines when facts an earlier publication held (the previous cut, or the
+    version this one supersedes) are withdrawn or re-dated in this one (a lost subject,
+    an infusion, relapse, HSCT or death date, a response by day 28): the counts beside
+    them hide it (a withdrawn relapse and a new one read "+0")."""
+    lines = []
+    for what, _, comparison in _comparisons(inp):
+        moved = [
+            f"{r['item'][:1].lower()}{r['item'][1:]}: {r['current']}"
+            for r in comparison.iter_rows(named=True)
+            if r["item"] in REVISED_ITEMS and (r["current"] or "0") != "0"
+        ]
+        if moved:
+            said = "; ".join(moved)
+            lines.append(
+                (
+                    f"Revised since {what}",
+                    said[:1].upper() + said[1:] + " (named in the section on changes)",
+                    "alert",
+                )
+            )
+    return lines
 
 
 def empty_statistics_note(inp: ReportInputs) -> Paragraph | None:

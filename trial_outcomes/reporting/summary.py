@@ -22,7 +22,7 @@ from trial_outcomes.formatting import (
 from trial_outcomes.io.validation import NEW_THERAPY_QUERIED_BEFORE_DAY
 from trial_outcomes.reporting.content import Facts, Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.inputs import ReportInputs
-from trial_outcomes.reporting.safety import death_query_titles, lookalike_headline
+from trial_outcomes.reporting.safety import death_query_titles, lookalike_headline, revised_headline
 
 #: an endpoint whose population is empty at the cut (before the first infusion or remission)
 NO_SUBJECTS = "no subjects in its population at the cut"
@@ -194,6 +194,7 @@ def executive_summary(inp: ReportInputs) -> Section:
                 "alert",
             )
         )
+    items += revised_headline(inp)
     enrolled, infused = adsl.height, int((adsl["SAFFL"] == "Y").sum())
     efficacy = int((adsl["EFFFL"] == "Y").sum())
     pending = int(((adsl["EFFFL"] == "Y") & (adsl["D28PNDFL"] == "Y")).sum())
