@@ -126,10 +126,12 @@ def spelling_key(text: str) -> str:
     """A term as matched: what it looks like (``skeleton``: NFKC, invisible characters
     removed, Cyrillic and Greek look-alike letters read as Latin, case folded), accents
     and other combining marks taken off, each run of characters that are neither letters
-    nor digits one space, trimmed. "СRS" with a Cyrillic С, "C\u200bRS", "CRŚ" and
-    "Cytokine-Release  Syndrome" are "crs", "crs", "crs" and "cytokine release syndrome"."""
+    nor digits one space, trimmed, an ampersand read as "and". "СRS" with a Cyrillic С,
+    "C\u200bRS", "CRŚ", "Cytokine-Release  Syndrome" and "Infections & infestations" are
+    "crs", "crs", "crs", "cytokine release syndrome" and "infections and infestations" (a
+    red team's SOC written with "&" lost every grade >= 3 infection)."""
     plain = "".join(c for c in unicodedata.normalize("NFKD", skeleton(text)) if not unicodedata.combining(c))
-    return re.sub(r"[\W_]+", " ", plain).strip()
+    return re.sub(r"[\W_]+", " ", plain.replace("&", " and ")).strip()
 
 
 def value_key(text: str) -> str:

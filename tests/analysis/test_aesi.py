@@ -140,3 +140,33 @@ def test_a_day_the_drop_does_not_show_is_not_seen():
     assert [(r["AESICAT"], r["CYTO28FL"]) for r in adae_rows(d)] == [("Prolonged cytopenia", "Y")]
     stale = derive_adae(d.records, day(60), seen_to=day(9))
     assert stale.select("AESICAT", "CYTO28FL").rows() == [(None, "N")]
+
+
+def test_the_categories_read_the_spellings_and_names_an_export_uses():
+    """A red team's export: an SOC written "Infections & infestations" (every grade >= 3
+    infection lost), an SOC that is none of MedDRA's ("Infectious disease") and no SOC at
+    all with a pathogen's name (CMV reactivation, herpes zoster, COVID-19, mucormycosis:
+    none was an infection), "Neutropaenia" (not a cytopenia), "TLS", "IgG decreased" and
+    "IEC-HS". Each, grade 3 from day 2 (resolved day 50 where a cytopenia), is its
+    category; "Infusion site pain" with no SOC, and a grade-3 pneumonia coded to another
+    MedDRA SOC, are none (a coded SOC decides)."""
+    infection = "Grade >= 3 infection"
+    cases = [
+        ("Pneumonia", "Infections & infestations", infection),
+        ("Pneumonia", "Infectious disease", infection),
+        ("CMV reactivation", None, infection),
+        ("Herpes zoster", None, infection),
+        ("COVID-19", None, infection),
+        ("Mucormycosis", None, infection),
+        ("Infusion site pain", None, None),
+        ("Pneumonia", "Respiratory, thoracic and mediastinal disorders", None),
+        ("Neutropaenia", None, "Prolonged cytopenia"),
+        ("TLS", None, "Tumour lysis syndrome"),
+        ("IgG decreased", None, "Hypogammaglobulinaemia"),
+        ("IEC-HS", None, "IEC-associated HLH/MAS"),
+    ]
+    t = Trial().enrol("S1").infuse("S1")
+    for term, soc, _ in cases:
+        t.ae("S1", term, 2, 3, resolved=50, soc=soc)
+    found = sorted((row[0], row[1] or "none") for row in _aesi(t))
+    assert found == sorted((term, category or "none") for term, _, category in cases)

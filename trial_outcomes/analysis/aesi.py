@@ -10,11 +10,30 @@ from __future__ import annotations
 import polars as pl
 
 from trial_outcomes.analysis.terms import is_crs, is_icans
+from trial_outcomes.schema import MEDDRA_SOCS
+from trial_outcomes.text import spelling_key
 
 INFECTIONS_SOC = "Infections and infestations"
-#: without a coded SOC, an infection is recognised by its term
-INFECTION_TERMS = r"(?i)infect|sepsis|septic|pneumonia|bacter|fung|viral|virus|cellulitis|abscess|candid|aspergill"
-CYTOPENIA_TERMS = ("neutrophil count decreased", "neutropenia", "platelet count decreased", "thrombocytopenia")
+#: without a coded SOC (or with one that is none of MedDRA's), an infection is recognised by
+#: its term: the words of infection, and the pathogens usual after CAR-T (a red team's CMV
+#: reactivation, herpes zoster, COVID-19, mucormycosis and influenza were none)
+INFECTION_TERMS = (
+    r"(?i)infect|sepsis|septic|pneumonia|bacter|fung|viral|virus|cellulitis|abscess|candid|aspergill"
+    r"|\bcmv\b|cytomegalo|herpe|zoster|varicella|covid|sars cov|influenza|\brsv\b|syncytial|mycos|mucor"
+    r"|viraem|virem|bacteraem|bacterem|adeno ?vir|\bebv\b|epstein barr|pneumocyst|clostridi|tubercul"
+    r"|\bbk vir|polyoma"
+)
+#: grade >= 3 cytopenias, in either spelling (a red team's "Neutropaenia" was none)
+CYTOPENIA_TERMS = (
+    "neutrophil count decreased",
+    "neutropenia",
+    "neutropaenia",
+    "platelet count decreased",
+    "thrombocytopenia",
+    "thrombocytopaenia",
+)
+#: MedDRA's system organ classes as ``words`` reads them
+_SOC_WORDS = tuple(spelling_key(soc) for soc in MEDDRA_SOCS)
 PROLONGED_DAYS = (28, 90)
 
 CRS, ICANS = "CRS", "ICANS"
@@ -34,7 +53,9 @@ def words(text: pl.Expr) -> pl.Expr:
     that are neither letters nor digits one space, trimmed ("Neutrophil count decreased."
     and "Tumour-lysis syndrome" are "neutrophil count decreased" and "tumour lysis
     syndrome": a drop writing them so lost the AESI every event counted under them)."""
-    return text.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+    return (
+        text.str.to_lowercase().str.replace_all("&", " and ").str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+    )
 
 
 def is_cytopenia(term: pl.Expr) -> pl.Expr:
@@ -57,10 +78,11 @@ def prolonged_cytopenia(day: int, seen_day: pl.Expr) -> pl.Expr:
 
 
 def is_infection(soc: pl.Expr, term: pl.Expr) -> pl.Expr:
-    """SOC ``Infections and infestations`` in any case or spacing (an SOC in capitals
-    lost the AESI its events); without a coded SOC, the term's words."""
+    """SOC ``Infections and infestations`` in any case, spacing or "&" for "and" (an SOC
+    in capitals lost the AESI its events); without a coded SOC, or with one that is none
+    of MedDRA's ("Infectious disease"), the term's words."""
     return (
-        pl.when(soc.is_not_null())
+        pl.when(words(soc).is_in(_SOC_WORDS))
         .then(words(soc) == INFECTIONS_SOC.lower())
         .otherwise(term.str.contains(INFECTION_TERMS))
     )
@@ -75,10 +97,13 @@ def aesi_rules(seen_day: pl.Expr) -> dict[str, pl.Expr]:
         ICANS: is_icans(term),
         "Prolonged cytopenia": prolonged_cytopenia(PROLONGED_DAYS[0], seen_day),
         "Grade >= 3 infection": is_infection(pl.col("AESOCRAW"), said) & (pl.col("AETOXGR") >= 3),
-        "Hypogammaglobulinaemia": said.str.contains(r"hypogammaglobulin|immunoglobulin.{0,3} decreased"),
-        "Tumour lysis syndrome": said.str.contains(r"tumou?r lysis"),
+        "Hypogammaglobulinaemia": said.str.contains(
+            r"hypogammaglobulin|immunoglobulin.{0,3} decreased|\big[gam]? decreased|\blow ig[gam]?\b"
+        ),
+        "Tumour lysis syndrome": said.str.contains(r"tumou?r lysis|\btls\b"),
+        # IEC-HS: ASTCT's 2023 name for it (immune effector cell-associated HLH-like syndrome)
         "IEC-associated HLH/MAS": said.str.contains(
-            r"ha?emophagocytic|lymphohistiocytosis|macrophage activation|\bhlh\b|\bmas\b"
+            r"ha?emophagocytic|lymphohistiocytosis|macrophage activation|\bhlh\b|\bmas\b|\biec hs\b|hlh like"
         ),
     }
 

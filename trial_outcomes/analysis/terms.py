@@ -59,6 +59,10 @@ ICANS_SPELLINGS = frozenset(
         "car t cell related encephalopathy syndrome",
         "car t related encephalopathy syndrome",
         "cres",
+        # the "E" of the ICE score: a red team's "Immune effector cell-associated encephalopathy
+        # syndrome" was neither counted nor queried, and the safety rule lost a grade 4
+        "immune effector cell associated encephalopathy syndrome",
+        "immune effector cell associated encephalopathy",
     }
 )
 
@@ -186,6 +190,10 @@ _HINTS = {
         r"^(?!.*peripheral).*neuro ?tox",
         r"neurolog\w* tox",
         r"^(acute |toxic )?encephalopathy$",
+        # any other immune-effector-cell term, but IEC-HS (the HLH-like syndrome, its own AESI)
+        r"^(?!.*(hlh|ha?emophagocyt|macrophage|\bhs\b)).*immune effector",
+        # an encephalopathy syndrome, but PRES
+        r"^(?!.*reversible).*encephalopathy syndrome",
     ),
 }
 #: a term this close to a spelling (difflib's ratio) is taken for a misspelling of it
