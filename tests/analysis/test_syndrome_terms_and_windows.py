@@ -185,3 +185,44 @@ def test_a_death_from_crs_after_a_transplant_is_not_a_grade_5_crs_of_car_t():
     t.event("S1", 50, "HSCT", "Donor").event("S1", 80, "DEATH", "Cytokine release syndrome", "CRS")
     subject = adsl_row(t.derive())
     assert (subject["CRSGRDV"], subject["CRSGRAJ"]) == (2, 2)
+
+
+def test_the_encephalopathy_of_the_ice_score_is_icans_and_other_immune_effector_terms_are_queried():
+    """ "Immune effector cell-associated encephalopathy syndrome" (the E of the ICE score) is
+    ICANS: a red team's grade 4 under it was neither counted nor queried. Any other term
+    naming immune effector cells, or an encephalopathy syndrome, resembles ICANS (a query),
+    but IEC-HS (the HLH-like syndrome, its own AESI) and PRES do not."""
+    from trial_outcomes.analysis.terms import resembles, syndrome_of
+
+    assert syndrome_of("Immune effector cell-associated encephalopathy syndrome") == "ICANS"
+    assert syndrome_of("Immune Effector Cell Associated Encephalopathy") == "ICANS"
+    assert resembles("Immune effector cell toxicity") == "ICANS"
+    assert resembles("CAR-T associated encephalopathy syndrome") == "ICANS"
+    assert resembles("Immune effector cell-associated HLH-like syndrome") is None
+    assert resembles("Posterior reversible encephalopathy syndrome") is None
+
+
+def test_a_syndrome_reported_before_the_infusion_is_no_grade_and_is_listed():
+    """A red team's grade-4 ICANS reported on day -3 (lymphodepletion from day -5, the
+    cells on day 0) moved the safety rule from 2 to 3 of 11. S1: ICANS grade 4 on day -3
+    only: treatment-emergent (from lymphodepletion) but no ICANS grade (ICANGR and the
+    adjudicated grade empty), and listed by ``before_infusion``. S2: ICANS grade 3 on day
+    5: graded 3, not listed. S3: CRS grade 2 on day -1 and grade 1 on day 2: CRSGR 1 (the
+    day-2 AE alone), onset day 2; the day -1 AE listed."""
+    from trial_outcomes.analysis.syndromes import before_infusion
+
+    t = Trial()
+    for sid in ("S1", "S2", "S3"):
+        t.enrol(sid).infuse(sid)
+    t.ae("S1", "ICANS", -3, 4, resolved=2).ae("S2", "ICANS", 5, 3, resolved=9)
+    t.ae("S3", "Cytokine release syndrome", -1, 2, resolved=1).ae("S3", "Cytokine release syndrome", 2, 1, resolved=4)
+    derived = t.derive(200)
+    adsl = derived.adsl.sort("USUBJID")
+    assert adsl.select("USUBJID", "ICANGR", "ICANGRAJ", "CRSGR", "CRSONDY").rows() == [
+        ("S1", None, None, None, None),
+        ("S2", 3, 3, None, None),
+        ("S3", None, None, 1, 2),
+    ]
+    assert derived.adae.filter(pl.col("USUBJID") == "S1")["TRTEMFL"].to_list() == ["Y"]
+    listed = before_infusion(derived.adae)
+    assert listed.select("USUBJID", "ASTDY", "AETOXGR").rows() == [("S1", -3, 4), ("S3", -1, 2)]

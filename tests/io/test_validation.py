@@ -1244,3 +1244,50 @@ def test_repeated_keys_are_the_rows_whose_key_another_row_holds(rows):
     for key in (["subject_id", "day"], ["subject_id", "day", "response"]):
         expected = frame.filter(pl.struct(key).is_duplicated())
         assert repeated_keys(frame, key).equals(expected), key
+
+
+def test_a_malignancy_coded_as_a_new_disorder_is_queried():
+    """A red team's "CAR-positive T-cell lymphoma (CAR+ PTCL)" coded NEW_HEMATOLOGIC left
+    page 1 at "0 with a T-cell malignancy". long_term_followup rows: 2, that detail as
+    NEW_HEMATOLOGIC: queried, T-cell; 3, "Therapy-related myelodysplastic syndrome" as
+    NEW_HEMATOLOGIC: a malignancy; 4, "Papillary thyroid carcinoma" as NEW_AUTOIMMUNE: a
+    malignancy; 5, "Aplastic anaemia" and 6, "Immune thrombocytopenia" (NEW_HEMATOLOGIC,
+    NEW_AUTOIMMUNE): not; 7, "Peripheral neuropathy" (NEW_NEUROLOGIC): not."""
+    coded = [
+        ("NEW_HEMATOLOGIC", "CAR-positive T-cell lymphoma (CAR+ PTCL)"),
+        ("NEW_HEMATOLOGIC", "Therapy-related myelodysplastic syndrome"),
+        ("NEW_AUTOIMMUNE", "Papillary thyroid carcinoma"),
+        ("NEW_HEMATOLOGIC", "Aplastic anaemia"),
+        ("NEW_AUTOIMMUNE", "Immune thrombocytopenia"),
+        ("NEW_NEUROLOGIC", "Peripheral neuropathy"),
+    ]
+    rows = [
+        dict(subject_id="S1", event_date=D(2022, 1, 1) + dt.timedelta(days=i), event=e, detail=d)
+        for i, (e, d) in enumerate(coded)
+    ]
+    found = malignancy_category_queried(_records(long_term_followup=rows))
+    assert found.select("file", "row", "column", "value", "subject").rows() == [
+        ("long_term_followup.csv", 2, "event", "NEW_HEMATOLOGIC", "S1"),
+        ("long_term_followup.csv", 3, "event", "NEW_HEMATOLOGIC", "S1"),
+        ("long_term_followup.csv", 4, "event", "NEW_AUTOIMMUNE", "S1"),
+    ]
+    rules = found["rule"].to_list()
+    assert rules[0].startswith("a NEW_HEMATOLOGIC whose detail names a T-cell malignancy")
+    assert rules[1].startswith("a NEW_HEMATOLOGIC whose detail names a malignancy: the report counts SECONDARY")
+    assert rules[2].startswith("a NEW_AUTOIMMUNE whose detail names a malignancy")
+
+
+def test_an_ae_before_consent_is_refused():
+    """A red team dated a grade-4 ICANS a year before consent (2020-07-07 to 2019-07-07):
+    it left the safety rule as a pre-treatment AE, without a word. S1 consented on
+    2021-01-08: an AE from 2021-01-07 is refused, naming adverse_events.csv row 3,
+    onset_date, S1; one on the day of consent (2021-01-08) is not."""
+    aes = [
+        dict(subject_id="S1", ae_id="AE1", onset_date=D(2021, 1, 8), resolution_date=D(2021, 1, 9)),
+        dict(subject_id="S1", ae_id="AE2", onset_date=D(2021, 1, 7), resolution_date=D(2021, 1, 9)),
+    ]
+    found = date_order(_records(adverse_events=aes))
+    assert found.select("file", "row", "column", "value", "subject").rows() == [
+        ("adverse_events.csv", 3, "onset_date", "2021-01-07", "S1")
+    ]
+    assert found["rule"][0].startswith("AE onset is before consent")

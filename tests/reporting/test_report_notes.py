@@ -333,8 +333,8 @@ def test_a_secondary_malignancy_naming_a_t_cell_one_is_said_on_page_1s_long_term
     )
     text, style = line((DropQuery("malignancy_category_plausible", "1 long-term event(s) ..."),))
     assert style == "alert" and text.endswith(
-        ". A secondary malignancy's text names a T-cell malignancy or the trial's own leukaemia: counted as coded "
-        "until the data query is answered"
+        ". A long-term event's text names a malignancy of another category (a T-cell malignancy, the trial's own "
+        "leukaemia, a malignancy coded as a new disorder): counted as coded until the data query is answered"
     )
 
 
@@ -476,3 +476,28 @@ def test_page_1_says_what_an_earlier_publication_held_and_this_one_revises():
     # a publication that revises nothing says nothing on page 1
     quiet = comparison.with_columns(current=pl.lit("0"), change=pl.lit(""))
     assert revised_headline(SimpleNamespace(comparison=quiet, cut="2021-06-30")) == []
+
+
+def test_page_1_says_a_crs_or_icans_reported_before_the_infusion_is_not_counted():
+    """Two ICANS AEs before the cells (days -3 and -1, grades 4 and 2) in one subject, and a
+    CRS on day 2 (counted): page 1 says 2 AEs in 1 subject, worst grade 4, days -3 to -1,
+    in the alert style (grade 4 >= 3); no line when only the day-2 CRS is there."""
+    from trial_outcomes.reporting.safety import before_infusion_headline
+
+    adae = pl.DataFrame(
+        {
+            "USUBJID": ["S1", "S1", "S2"],
+            "AESPID": ["AE1", "AE2", "AE3"],
+            "AETERM": ["ICANS", "ICANS", "CRS"],
+            "ASTDY": [-3, -1, 2],
+            "AETOXGR": [4, 2, 3],
+            "TRTEMFL": ["Y", "Y", "Y"],
+            "CRSFL": ["N", "N", "Y"],
+            "ICANSFL": ["Y", "Y", "N"],
+        }
+    )
+    title, text, style = before_infusion_headline(adae)  # type: ignore[misc]
+    assert title == "CRS or ICANS reported before the infusion, not counted"
+    assert text.startswith("2 AE(s) in 1 subject(s), worst grade 4, with onset on days -3 to -1, before the cells")
+    assert style == "alert"
+    assert before_infusion_headline(adae.filter(pl.col("USUBJID") == "S2")) is None

@@ -47,13 +47,37 @@ class SyndromeGrading:
 
 
 #: the ADAE columns a grading reads (``reported_grade``)
-REPORTED_COLUMNS = ("USUBJID", "TRTEMFL", "AETOXGR", "CRSFL", "ICANSFL")
+REPORTED_COLUMNS = ("USUBJID", "TRTEMFL", "ASTDY", "AETOXGR", "CRSFL", "ICANSFL")
+
+
+def counted_syndrome(flag: str) -> pl.Expr:
+    """An AE of the syndrome (``flag`` = CRSFL or ICANSFL) that its grades count:
+    treatment-emergent, and on or after the first infusion (day 0: the syndromes are the
+    infused cells', as for the monitoring days graded). A red team's grade-4 ICANS
+    reported on day -3, during lymphodepletion, counted in the safety rule; such an AE
+    stays in ADAE and is a warning (``before_infusion``)."""
+    return (pl.col(flag) == "Y") & (pl.col("TRTEMFL") == "Y") & (pl.col("ASTDY") >= 0)
+
+
+def before_infusion(adae: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """The treatment-emergent CRS and ICANS AEs with onset before the first infusion
+    (during lymphodepletion), which no grade counts (``counted_syndrome``): ``USUBJID,
+    AESPID, AETERM, ASTDY, AETOXGR``, by subject and day."""
+    syndrome = (pl.col("CRSFL") == "Y") | (pl.col("ICANSFL") == "Y")
+    return (
+        adae.lazy()
+        .filter(syndrome & (pl.col("TRTEMFL") == "Y") & (pl.col("ASTDY") < 0))
+        .select("USUBJID", "AESPID", "AETERM", "ASTDY", "AETOXGR")
+        .sort("USUBJID", "ASTDY", "AESPID")
+        .collect()
+    )
 
 
 def reported_grade(adae: pl.DataFrame, flag: str, name: str) -> pl.DataFrame:
-    """Worst treatment-emergent grade reported for the syndrome, per subject."""
+    """Worst grade reported for the syndrome, per subject, over the AEs its grades count
+    (``counted_syndrome``)."""
     return (
-        adae.filter((pl.col(flag) == "Y") & (pl.col("TRTEMFL") == "Y"))
+        adae.filter(counted_syndrome(flag))
         .group_by("USUBJID")
         .agg(pl.col("AETOXGR").max().cast(pl.Int8).alias(name))
         .rename({"USUBJID": "subject_id"})
@@ -133,18 +157,18 @@ def grade_icans(records: Records, adae: pl.DataFrame, monitored: bool = True) ->
 
 
 #: the ADAE columns ``syndrome_variables`` reads (ADSL's per-syndrome variables)
-DETAIL_COLUMNS = (*REPORTED_COLUMNS, "ASTDY", "AEONGO", "ADURN", "AETOCI", "AESTER")
+DETAIL_COLUMNS = (*REPORTED_COLUMNS, "AEONGO", "ADURN", "AETOCI", "AESTER")
 
 
 def syndrome_details(adae: pl.DataFrame, flag: str, prefix: str) -> pl.DataFrame:
-    """Per subject with the syndrome (``flag`` = CRSFL or ICANSFL), treatment-emergent:
-    reported worst grade, onset day of the first episode, total duration (empty if
+    """Per subject with the syndrome (``flag`` = CRSFL or ICANSFL) in an AE its grades
+    count (``counted_syndrome``): reported worst grade, onset day of the first episode, total duration (empty if
     any episode is ongoing), tocilizumab and corticosteroid use.
 
     The duration counts each day once: the days of the union of the episodes (days 2-9
     and a copy of it are 8 days, not 16, as a red team's duplicated CRS row made them;
     days 2-9 and 6-12 are 11)."""
-    rows = adae.filter((pl.col(flag) == "Y") & (pl.col("TRTEMFL") == "Y"))
+    rows = adae.filter(counted_syndrome(flag))
     end = (pl.col("ASTDY") + pl.col("ADURN") - 1).alias("_end")
     ordered = rows.with_columns(end).sort("USUBJID", "ASTDY", "_end")
     # the latest day an earlier episode covers, a column of its own: written inside the block's

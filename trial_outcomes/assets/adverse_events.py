@@ -8,7 +8,13 @@ import polars as pl
 
 from trial_outcomes.analysis.adae import derive_adae
 from trial_outcomes.analysis.frames import scan
-from trial_outcomes.analysis.syndromes import REPORTED_COLUMNS, SyndromeGrading, grade_crs, grade_icans
+from trial_outcomes.analysis.syndromes import (
+    REPORTED_COLUMNS,
+    SyndromeGrading,
+    before_infusion,
+    grade_crs,
+    grade_icans,
+)
 from trial_outcomes.analysis.terms import (
     CRS_QUERIED_FROM,
     crs_absence_query,
@@ -44,6 +50,13 @@ VERSION = code_version("assets/adverse_events.py")
             blocking=False,
             description="No AE term left uncounted resembles CRS or ICANS (a misspelling, a grade in the term, "
             '"Neurotoxicity"): each one is a query for the data manager',
+        ),
+        dg.AssetCheckSpec(
+            "syndromes_after_infusion",
+            asset="adae",
+            blocking=False,
+            description="No CRS or ICANS is reported before the first infusion (during lymphodepletion): the "
+            "syndromes are the infused cells', so no grade counts such an AE; each one is a query",
         ),
     ],
 )
@@ -98,6 +111,15 @@ def adae(settings: Run, cut_records: TrialDrop) -> Iterator[Any]:
             "AEs with such a term": int(lookalikes["n"].sum()) if lookalikes.height else 0,
             "terms": "; ".join(queried) or "none",
         },
+    )
+    early = before_infusion(table)
+    yield listing_check(
+        "syndromes_after_infusion",
+        early,
+        f"{early.height} CRS or ICANS AE(s) reported before the first infusion, counted by no grade and no "
+        "stopping rule: query the onset date or the term with the data manager"
+        if early.height
+        else "no CRS or ICANS reported before the first infusion",
     )
 
 

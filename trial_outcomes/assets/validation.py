@@ -82,8 +82,8 @@ WARNINGS = {
         "recorded to say why (pending, out of the intention-to-treat denominator)"
     ),
     "malignancy_category_plausible": (
-        "long-term events coded SECONDARY_MALIGNANCY whose detail names a T-cell malignancy or the trial's own "
-        "leukaemia coming back"
+        "long-term events whose detail names a malignancy of another category (a SECONDARY_MALIGNANCY naming a T-cell "
+        "malignancy or the trial's own leukaemia coming back, a new disorder naming a malignancy)"
     ),
     "lab_units_plausible": "lab tests whose median reads in a unit lower than the contract's",
     "transgene_after_infusion": "CAR transgene quantified in a subject never infused or before the first infusion",

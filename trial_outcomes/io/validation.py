@@ -188,7 +188,7 @@ def _order(frame: pl.DataFrame, earlier: str, later: str, column: str, rule: str
 
 def date_order(records: Records) -> pl.DataFrame:
     """Consent <= enrolment <= lymphodepletion <= infusion; diagnosis <= enrolment;
-    assessments after the first infusion; AE resolution >= onset; follow-up events
+    assessments after the first infusion; AE onset >= consent, resolution >= onset; follow-up events
     not before consent (death), enrolment (any) or the first infusion (HSCT, new
     therapy) of an infused subject; and nothing but the death itself dated after a
     death."""
@@ -212,6 +212,17 @@ def date_order(records: Records) -> pl.DataFrame:
             "resolution_date",
             "resolution_date",
             "AE resolves before its onset",
+        ),
+        # a red team's grade-4 ICANS dated a year before consent left the safety rule without a word
+        _order(
+            _narrow(records["adverse_events"], "onset_date").join(
+                enr.select("subject_id", "consent_date"), on="subject_id", how="left"
+            ),
+            "consent_date",
+            "onset_date",
+            "onset_date",
+            "AE onset is before consent (adverse events are collected from consent; an earlier condition is "
+            "medical history)",
         ),
     ]
     assess = _narrow(records["assessments"], "assessment_date").join(first_inf, on="subject_id", how="left")
@@ -1308,7 +1319,8 @@ OWN_LEUKAEMIA_WORDS = (r"\brelapse[ds]?\b", r"\brecurren(ce|t)\b", r"\bb (all|lb
 
 def malignancy_category_queried(records: Records) -> pl.DataFrame:
     """The long-term ``SECONDARY_MALIGNANCY`` rows whose ``detail`` names a T-cell
-    malignancy (``T_CELL_WORDS``: counted apart, and an alert, when coded
+    malignancy (and a new disorder's whose detail names a malignancy:
+    ``_malignancy_as_new_disorder``) (``T_CELL_WORDS``: counted apart, and an alert, when coded
     ``T_CELL_MALIGNANCY``) or the trial's own leukaemia coming back (``OWN_LEUKAEMIA_WORDS``:
     a relapse, an efficacy event, not a second cancer). A red team's "CAR-positive T-cell
     lymphoma (CAR+ PTCL)" coded ``SECONDARY_MALIGNANCY`` read "0 with a T-cell malignancy"
@@ -1320,6 +1332,65 @@ def malignancy_category_queried(records: Records) -> pl.DataFrame:
     ltfu = records.get("long_term_followup")
     if ltfu is None or ltfu.is_empty():
         return empty_problems()
+    return _concat([_secondary_malignancy_queried(ltfu), _malignancy_as_new_disorder(ltfu)])
+
+
+#: words of a malignancy in a long-term event's detail (``spelling_key``)
+MALIGNANCY_WORDS = (
+    r"lymphoma",
+    r"leuka?emia",
+    r"myelodysplas",
+    r"\bmds\b",
+    r"carcinoma",
+    r"sarcoma",
+    r"malignan",
+    r"neoplas",
+    r"cancer",
+    r"blastoma",
+    r"myeloma",
+    r"\bptcl\b",
+    r"\bt (all|lbl)\b",
+    r"\bt lymphoblastic\b",
+)
+#: the long-term events that are new disorders, not malignancies (data-contract.md)
+NEW_DISORDERS = ("NEW_AUTOIMMUNE", "NEW_NEUROLOGIC", "NEW_HEMATOLOGIC")
+
+
+def _malignancy_as_new_disorder(ltfu: pl.DataFrame) -> pl.DataFrame:
+    """A new disorder (``NEW_DISORDERS``) whose ``detail`` names a malignancy
+    (``MALIGNANCY_WORDS``): a red team's "CAR-positive T-cell lymphoma (CAR+ PTCL)" coded
+    ``NEW_HEMATOLOGIC`` left page 1 at "0 with a T-cell malignancy", and a therapy-related
+    MDS so coded was no secondary malignancy, without a word. Worked example (test): "CAR+
+    PTCL" as NEW_HEMATOLOGIC queried as T-cell, "Therapy-related myelodysplastic syndrome"
+    as a malignancy, "Aplastic anaemia" and "Immune thrombocytopenia" not."""
+    coded = _narrow(ltfu.filter(pl.col("event").is_in(NEW_DISORDERS)), "event", "detail")
+    keys = {d: spelling_key(d) for d in coded["detail"].drop_nulls().unique().to_list()}
+    malignant = {d for d, k in keys.items() if any(re.search(w, k) for w in MALIGNANCY_WORDS)}
+    t_cell = {d for d in malignant if any(re.search(w, keys[d]) for w in T_CELL_WORDS)}
+    found = coded.filter(pl.col("detail").is_in(list(malignant)))
+    event = pl.col("event")
+    rule = (
+        pl.when(pl.col("detail").is_in(list(t_cell)))
+        .then(
+            pl.format(
+                "a {} whose detail names a T-cell malignancy: the report counts T_CELL_MALIGNANCY apart, an alert "
+                "to the board (endpoints.md, Long-term safety); code it so, or confirm",
+                event,
+            )
+        )
+        .otherwise(
+            pl.format(
+                "a {} whose detail names a malignancy: the report counts SECONDARY_MALIGNANCY apart (endpoints.md, "
+                "Long-term safety); code it so, or confirm",
+                event,
+            )
+        )
+    )
+    return _problems(found, "event", event, rule)
+
+
+def _secondary_malignancy_queried(ltfu: pl.DataFrame) -> pl.DataFrame:
+    """``malignancy_category_queried``'s SECONDARY_MALIGNANCY rows."""
     coded = _narrow(ltfu.filter(pl.col("event") == "SECONDARY_MALIGNANCY"), "event", "detail")
     # each distinct detail read once
     keys = {d: spelling_key(d) for d in coded["detail"].drop_nulls().unique().to_list()}
@@ -1341,7 +1412,7 @@ def malignancy_category_queried(records: Records) -> pl.DataFrame:
             )
         )
     )
-    return _concat([_problems(found, "event", pl.col("event"), rule)])
+    return _problems(found, "event", pl.col("event"), rule)
 
 
 def adverse_events_current(records: Records, seen_to: dt.date) -> pl.DataFrame:
@@ -1554,9 +1625,11 @@ def _awaiting_sentence(found: pl.DataFrame) -> str:
 
 def _malignancy_sentence(found: pl.DataFrame) -> str:
     return (
-        f"{found.height} long-term event(s) coded SECONDARY_MALIGNANCY whose detail names a T-cell malignancy or "
-        f"the trial's own leukaemia coming back ({rows_named(found)}): the report counts a T-cell malignancy apart, "
-        "an alert to the board, and a relapse is an efficacy event, not a second cancer"
+        f"{found.height} long-term event(s) whose detail names a malignancy of another category: a "
+        "SECONDARY_MALIGNANCY naming a T-cell malignancy or the trial's own leukaemia coming back, or a new disorder "
+        f"naming a malignancy ({rows_named(found)}): the report counts a T-cell malignancy apart, an alert to the "
+        "board, a secondary malignancy apart from new disorders, and a relapse is an efficacy event, not a second "
+        "cancer"
     )
 
 

@@ -17,6 +17,7 @@ from trial_outcomes.analysis.deaths import (
     cause_category_from_text,
 )
 from trial_outcomes.analysis.listings import AESI, GRADE3, REPORT_EVENTS, REPORT_NARRATIVES, SAE
+from trial_outcomes.analysis.syndromes import before_infusion
 from trial_outcomes.analysis.terms import crs_absence_query, lookalike_terms, lookalike_text, oddity
 from trial_outcomes.formatting import count_pct, median_range, pct_ci
 from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
@@ -179,6 +180,26 @@ def lookalike_headline(adae: pl.DataFrame | pl.LazyFrame) -> tuple[str, str, str
         "ICANS table)"
     )
     return "AE terms resembling CRS or ICANS, not counted", text, "alert" if (worst or 0) >= 3 else "normal"
+
+
+def before_infusion_headline(adae: pl.DataFrame | pl.LazyFrame) -> tuple[str, str, str] | None:
+    """Page 1's line on CRS and ICANS AEs reported before the first infusion (during
+    lymphodepletion), which no grade counts (``syndromes.counted_syndrome``): a red
+    team's grade-4 ICANS on day -3 had moved the safety rule. An alert from grade 3 on.
+    None without any."""
+    early = before_infusion(adae)
+    if early.is_empty():
+        return None
+    worst, first, last = early.select(
+        pl.col("AETOXGR").max(), pl.col("ASTDY").min().alias("first"), pl.col("ASTDY").max().alias("last")
+    ).row(0)
+    days = f"day {first}" if first == last else f"days {first} to {last}"
+    text = (
+        f"{early.height} AE(s) in {early['USUBJID'].n_unique()} subject(s), worst grade {worst}, with onset on "
+        f"{days}, before the cells were infused: counted neither in the rates above nor by the safety stopping "
+        "rule (the syndromes are the infused cells'); a data query on the onset date or the term"
+    )
+    return "CRS or ICANS reported before the infusion, not counted", text, "alert" if (worst or 0) >= 3 else "normal"
 
 
 def _term_shown(term: str, n: int) -> str:

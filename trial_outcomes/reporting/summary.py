@@ -22,7 +22,12 @@ from trial_outcomes.formatting import (
 from trial_outcomes.io.validation import NEW_THERAPY_QUERIED_BEFORE_DAY
 from trial_outcomes.reporting.content import Facts, Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.inputs import ReportInputs
-from trial_outcomes.reporting.safety import death_query_titles, lookalike_headline, revised_headline
+from trial_outcomes.reporting.safety import (
+    before_infusion_headline,
+    death_query_titles,
+    lookalike_headline,
+    revised_headline,
+)
 
 #: an endpoint whose population is empty at the cut (before the first infusion or remission)
 NO_SUBJECTS = "no subjects in its population at the cut"
@@ -155,7 +160,8 @@ def dsmb_package_items(inp: ReportInputs) -> list[tuple[str, str, str]]:
                 f"{by_event['SECONDARY_MALIGNANCY']['n_subjects']} subject(s) with a secondary malignancy, {t_cell} "
                 f"with a T-cell malignancy; RCL positive in {positive} of {tested} subject(s) tested"
                 + (
-                    ". A secondary malignancy's text names a T-cell malignancy or the trial's own leukaemia: "
+                    ". A long-term event's text names a malignancy of another category (a T-cell malignancy, "
+                    "the trial's own leukaemia, a malignancy coded as a new disorder): "
                     "counted as coded until the data query is answered"
                     if queried
                     else ""
@@ -262,6 +268,9 @@ def executive_summary(inp: ReportInputs) -> Section:
     queried = lookalike_headline(inp.adae)
     if queried is not None:
         items.append(queried)
+    early = before_infusion_headline(inp.adae)
+    if early is not None:
+        items.append(early)
     items += dsmb_package_items(inp)
     deaths = adsl.filter(pl.col("DTHDT").is_not_null())
     d30 = int((adsl["DTH30FL"] == "Y").sum())
@@ -322,8 +331,8 @@ QUERY_TITLES = {
     "from CRS or ICANS after a first HSCT or new therapy, counted by no stopping rule",
     "awaiting_infusion_plausible": "subjects awaiting infusion for months with nothing recorded to say why, out of "
     "the intention-to-treat denominator",
-    "malignancy_category_plausible": "secondary malignancies whose text names a T-cell malignancy or the trial's "
-    "own leukaemia coming back",
+    "malignancy_category_plausible": "long-term events whose text names a malignancy of another category (a T-cell "
+    "malignancy, the trial's own leukaemia coming back, a malignancy coded as a new disorder)",
     "lab_units_plausible": "laboratory values that may be in a unit reading lower than the contract's",
     "transgene_after_infusion": "CAR transgene quantified in a subject never infused or before the first infusion",
     "not_infused_death_recorded": "deaths given by the apheresis file as the reason not infused, with no death in "
