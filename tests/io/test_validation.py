@@ -13,6 +13,7 @@ from tests.helpers import examples
 from trial_outcomes.analysis.terms import counted_spellings, is_crs, is_icans
 from trial_outcomes.io.validation import (
     adverse_events_current,
+    ae_entered_twice,
     assessments_after_withdrawal,
     awaiting_infusion_queried,
     case_twins,
@@ -1291,3 +1292,28 @@ def test_an_ae_before_consent_is_refused():
         ("adverse_events.csv", 3, "onset_date", "2021-01-07", "S1")
     ]
     assert found["rule"][0].startswith("AE onset is before consent")
+
+
+def test_an_adverse_event_entered_twice_is_queried():
+    """A red team copied a CRS under a new id: the AESI's CRS events went 33 to 34 without
+    a word. S1's rows: 2, AE1 "CRS" grade 2 on 2021-01-22; 3, AE2 "CRS" grade 3 that day
+    (another grade: not); 4, AE3 "crs " grade 2 that day (the same as AE1 but for case and
+    spacing: queried, naming AE1 at row 2); 5, AE4 "CRS" grade 2 the next day (not); 6,
+    AE5, AE1 again (queried)."""
+    rows = [
+        ("AE1", "CRS", D(2021, 1, 22), 2),
+        ("AE2", "CRS", D(2021, 1, 22), 3),
+        ("AE3", "crs ", D(2021, 1, 22), 2),
+        ("AE4", "CRS", D(2021, 1, 23), 2),
+        ("AE5", "CRS", D(2021, 1, 22), 2),
+    ]
+    aes = [dict(subject_id="S1", ae_id=i, term=t, onset_date=d, grade=g) for i, t, d, g in rows]
+    found = ae_entered_twice(_records(adverse_events=aes))
+    assert found.select("file", "row", "column", "value", "subject").rows() == [
+        ("adverse_events.csv", 4, "ae_id", "AE3", "S1"),
+        ("adverse_events.csv", 6, "ae_id", "AE5", "S1"),
+    ]
+    assert found["rule"][0].startswith("the same subject, term, onset date and grade as ae_id AE1 at row 2")
+    assert ae_entered_twice(_records()).is_empty()
+    (query,) = drop_queries([], {}, {"ae_entered_once": found})
+    assert query.finding.startswith("2 adverse event(s) the same as another") and "rows 4 and 6" in query.finding

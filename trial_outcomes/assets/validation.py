@@ -89,6 +89,8 @@ WARNINGS = {
     "transgene_after_infusion": "CAR transgene quantified in a subject never infused or before the first infusion",
     "not_infused_death_recorded": "subjects not infused because of death by the apheresis file, with no death in "
     "follow-up",
+    "ae_entered_once": "adverse events the same as another in subject, term, onset date and grade under another "
+    "ae_id (both counted)",
 }
 
 
@@ -234,6 +236,13 @@ WARNINGS = {
             description="A subject the apheresis file says was not infused because of death has the death in "
             "follow-up, with its date and cause (the deaths table counts no other)",
         ),
+        dg.AssetCheckSpec(
+            "ae_entered_once",
+            asset=DROP_KEY,
+            blocking=False,
+            description="No adverse event is the same as another in subject, term, onset date and grade under "
+            "another ae_id (entered twice, both would be counted)",
+        ),
     ],
 )
 def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords) -> Iterator[Any]:
@@ -338,6 +347,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         "lab_units_plausible": validation.lab_units_queried(records),
         "transgene_after_infusion": validation.transgene_before_infusion(records),
         "not_infused_death_recorded": validation.death_only_in_apheresis(records),
+        "ae_entered_once": validation.ae_entered_twice(records),
     }
     drop = TrialDrop(
         records=records,

@@ -80,6 +80,36 @@ def duplicate_keys(records: Records) -> pl.DataFrame:
     return _concat(out)
 
 
+def ae_entered_twice(records: Records) -> pl.DataFrame:
+    """Each adverse event the same as an earlier row of the file in subject, term (its
+    case, spacing and punctuation aside), onset date and grade, under another ``ae_id``:
+    the same event entered twice, or two events the data manager should confirm. Both
+    are counted (the event counts, a syndrome's duration, the listings): a red team's
+    copy of a CRS under a new id made the AESI's CRS events 33 to 34 without a word.
+    Worked example (test): S1's "CRS" grade 2 on 2021-01-22 as AE1, "crs" grade 2 that
+    day as AE3: AE3 queried, naming AE1 and its row; a grade 3 that day, or the next
+    day, is another event."""
+    aes = records["adverse_events"]
+    term = pl.col("term").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+    keyed = _narrow(aes, "ae_id", "term", "onset_date", "grade").with_columns(term.alias("_term"))
+    key = ["subject_id", "_term", "onset_date", "grade"]
+    repeated = repeated_keys(keyed.drop_nulls(key), key)
+    if repeated.is_empty():
+        return empty_problems()
+    first = pl.col("_source_row").min().over(key)
+    marked = repeated.with_columns(
+        first.alias("_first"), pl.col("ae_id").sort_by("_source_row").first().over(key).alias("_first_id")
+    )
+    again = marked.filter(pl.col("_source_row") != pl.col("_first"))
+    rule = pl.format(
+        "the same subject, term, onset date and grade as ae_id {} at row {}: entered twice, or two events to "
+        "confirm; both are counted (event counts, durations, listings)",
+        pl.col("_first_id"),
+        pl.col("_first"),
+    )
+    return _problems(again.sort("_source_row"), "ae_id", pl.col("ae_id"), rule)
+
+
 def repeated_keys(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
     """The rows of ``frame`` whose ``key`` another row also holds. The keys' 64-bit hashes
     are sorted and neighbours compared; only rows whose hash repeats are compared by
@@ -1648,6 +1678,14 @@ def _transgene_sentence(found: pl.DataFrame) -> str:
     )
 
 
+def _twice_sentence(found: pl.DataFrame) -> str:
+    return (
+        f"{found.height} adverse event(s) the same as another of the file in subject, term, onset date and grade, "
+        f"under another ae_id ({rows_named(found)}): each is counted, in the event counts, the durations and the "
+        "listings, until the data manager removes the copy or confirms two events"
+    )
+
+
 def _first_rule(found: pl.DataFrame) -> str:
     return f"{found['rule'][0]} ({rows_named(found)})"
 
@@ -1670,6 +1708,7 @@ QUERY_SENTENCES: dict[str, Callable[[pl.DataFrame], str]] = {
     "lab_units_plausible": lambda found: "; ".join(found["rule"].to_list()),  # lab_units_queried
     "transgene_after_infusion": _transgene_sentence,  # transgene_before_infusion
     "not_infused_death_recorded": _death_only_in_apheresis_sentence,  # death_only_in_apheresis
+    "ae_entered_once": _twice_sentence,  # ae_entered_twice
 }
 
 

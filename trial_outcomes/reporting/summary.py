@@ -337,6 +337,7 @@ QUERY_TITLES = {
     "transgene_after_infusion": "CAR transgene quantified in a subject never infused or before the first infusion",
     "not_infused_death_recorded": "deaths given by the apheresis file as the reason not infused, with no death in "
     "follow-up (missing from the deaths table)",
+    "ae_entered_once": "adverse events entered twice under two ids, or two events to confirm (both counted)",
 }
 
 
