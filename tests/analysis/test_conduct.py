@@ -77,3 +77,25 @@ def test_a_visit_labelled_in_another_case_or_with_spaces_is_that_visit():
     cut = dt.date(2021, 1, 1) + dt.timedelta(days=300)
     due = overdue_assessments(d.adsl, d.adrs, cut)
     assert due.filter(pl.col("overdue")).select("USUBJID", "visit").rows() == [("S4", "M6")]
+
+
+def test_a_visit_labelled_before_its_window_opens_is_not_that_visit():
+    """A red team's assessment labelled D28 on day 20 made D28 done here while the day-28
+    response (days 21-42) was NE. Cut day 100. S1: "D28" on day 20, before D28's window
+    (28 - 7 = day 21): D28 overdue (nothing else from day 21 to 35). S2: "D28" on day 21,
+    the window's first day: done. S3: "M2" on day 80, late (61 + 14 = day 75): done, a late
+    visit was still done. Each subject's D14 on day 14 is done."""
+    t = Trial()
+    for sid, day, visit in (("S1", 20, "D28"), ("S2", 21, "D28"), ("S3", 80, "M2")):
+        t.enrol(sid).infuse(sid).assess(sid, 14, "CR", 0.0, visit="D14").assess(sid, day, "CR", 0.0, visit=visit)
+    d = t.derive(cut_day=100)
+    cut = dt.date(2021, 1, 1) + dt.timedelta(days=100)
+    due = overdue_assessments(d.adsl, d.adrs, cut).filter(pl.col("visit").is_in(["D28", "M2"]))
+    assert due.select("USUBJID", "visit", "overdue").rows() == [
+        ("S1", "D28", True),
+        ("S1", "M2", True),
+        ("S2", "D28", False),
+        ("S2", "M2", True),
+        ("S3", "D28", True),
+        ("S3", "M2", False),
+    ]

@@ -11,8 +11,9 @@ Choices made (docs/endpoints.md, Trial conduct):
   still on the response schedule at the cut: alive, not withdrawn or lost, and not
   relapsed (a relapse ends the response schedule). It is overdue when its day plus its
   window (``WINDOW_DAYS``: 7 days for D14 and D28, 14 for M2 and M3, 30 after) has passed
-  by the cut and the subject has no assessment labelled with that visit nor any
-  assessment inside that window around the visit's day.
+  by the cut and the subject has no assessment labelled with that visit from the
+  window's first day on (late, the visit was done; early, it was not the visit) nor
+  any assessment inside that window around the visit's day.
 - MRD is expected at every CR/CRi assessment (MRD-negativity defines the remissions of
   MRD-persistent entrants and ``MRDNEGFL``); a CR/CRi assessment without ``mrd_pct`` is
   missing MRD.
@@ -139,8 +140,16 @@ def overdue_assessments(adsl: pl.DataFrame, adrs: pl.DataFrame, cut: dt.date) ->
     # a label in another case or with spaces is the visit's ("m6", " M 6"): a red team's
     # assessment labelled "m6" left its subject overdue for M6
     label = pl.col("visit").str.to_uppercase().str.replace_all(r"[\s\p{Z}]+", "")
-    labelled = (
-        seen.select("USUBJID", label.alias("visit")).drop_nulls().unique().with_columns(pl.lit(True).alias("_labelled"))
+    # a label counts from its window's first day on (late, it was still done; early, it is not
+    # the visit: a red team's "D28" on day 20 was done here while the day-28 response was NE)
+    labelled = streamed(
+        due.lazy()
+        .select("USUBJID", "visit", "target_day", "_window", "TRTSDT")
+        .join(seen.lazy().select("USUBJID", label.alias("visit"), "ADT").drop_nulls("visit"), on=["USUBJID", "visit"])
+        .filter((pl.col("ADT") - pl.col("TRTSDT")).dt.total_days() >= pl.col("target_day") - pl.col("_window"))
+        .select("USUBJID", "visit")
+        .unique()
+        .with_columns(pl.lit(True).alias("_labelled"))
     )
     # each due visit beside each of the subject's assessments is tens of millions of rows at a
     # million subjects: streamed, they are filtered batch by batch and never held
