@@ -184,7 +184,7 @@ class ADSL(dy.Schema):
     LSTALVDT = _d("Date last known alive")
     FASDT = _d("Date of first disease assessment")
     LSTASDT = _d("Date of last disease assessment")
-    DOSE = _f("CAR+ T cells per kg (first infusion)")
+    DOSE = _f("CAR+ T cells per kg (first infusion)", method="a split dose's fractions within 7 days summed")
     LDREGIM = _subgroup(_s("Lymphodepletion regimen"))
     BRIDGING = _s("Bridging therapy as reported")
     BRIDGFL = _subgroup(_flag("Bridging therapy given", nullable=True))

@@ -179,3 +179,23 @@ def test_subjects_infused_more_than_once_are_counted_from_their_first_infusion()
     table = exposure_summary(adsl).filter(pl.col("measure") == INFUSIONS)
     assert table.select("category", "n", "population_n").rows() == [("1", 1, 3), ("2", 1, 3), ("3 or more", 1, 3)]
     assert table["pct"].round(1).to_list() == [33.3, 33.3, 33.3]
+
+
+def test_a_split_dose_is_dosed_by_its_fractions_summed():
+    """A red team's 10/30/60 % split over days 0-2 (0.1, 0.3 and 0.6 x 10^6/kg) was dosed by
+    its first fraction, "below the range". S1: that split: DOSE 1.0 x 10^6 (within 0.2-5.0),
+    NINFUS 3. S2: 1 x 10^6 on day 0 and 3 x 10^6 on day 8 (more than 7 days: a re-infusion,
+    as the kinetics take it): DOSE 1 x 10^6. S3: 0.1 x 10^6 on day 0 and 0.2 x 10^6 on day 7
+    (within 7 days: one dose): DOSE 0.3 x 10^6."""
+    from trial_outcomes.analysis.exposure import DOSE_CATEGORIES, dose_category
+
+    t = Trial()
+    for sid in ("S1", "S2", "S3"):
+        t.enrol(sid)
+    t.infuse("S1", dose=0.1e6).infuse("S1", at=1, dose=0.3e6).infuse("S1", at=2, dose=0.6e6)
+    t.infuse("S2", dose=1e6).infuse("S2", at=8, dose=3e6)
+    t.infuse("S3", dose=0.1e6).infuse("S3", at=7, dose=0.2e6)
+    adsl = t.derive(cut_day=120).adsl.sort("USUBJID")
+    assert adsl.select("USUBJID", "DOSE", "NINFUS").rows() == [("S1", 1e6, 3), ("S2", 1e6, 2), ("S3", 0.3e6, 2)]
+    ranges = adsl.select(dose_category(pl.col("DOSE"), 0.2e6, 5.0e6).alias("c"))["c"].to_list()
+    assert ranges == [DOSE_CATEGORIES[1], DOSE_CATEGORIES[1], DOSE_CATEGORIES[1]]  # each within the range

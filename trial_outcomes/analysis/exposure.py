@@ -9,6 +9,7 @@ from trial_outcomes import labels
 from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.flags import yn_flag
 from trial_outcomes.analysis.frames import require
+from trial_outcomes.analysis.kinetics import SPLIT_DOSE_DAYS
 
 #: free text that records no bridging therapy ("None" made BRIDGFL = Y for every subject)
 NO_BRIDGING = ("none", "no", "nil", "n/a", "na", "-", "no bridging", "not given", "not applicable")
@@ -35,16 +36,24 @@ EXPOSURE_COLUMNS = {
 
 
 def exposure_variables(records: Records) -> pl.DataFrame:
-    """Per infused subject, from the first infusion: ``DOSE`` (CAR+ T cells/kg),
-    ``LDREGIM``, ``BRIDGING`` (text; null when none or not collected) and
-    ``BRIDGFL`` (Y when bridging therapy is recorded)."""
+    """Per infused subject, from the first infusion: ``DOSE`` (CAR+ T cells/kg: the
+    first dose, a split dose's fractions within ``SPLIT_DOSE_DAYS`` of the first
+    infusion summed, as the kinetics take them for one product: a red team's 10/30/60 %
+    over three days was dosed by its 10 %, "below the range"), ``LDREGIM``,
+    ``BRIDGING`` (text; null when none or not collected) and ``BRIDGFL`` (Y when
+    bridging therapy is recorded)."""
     infusion = require(
         records["infusion"], "infusion", "subject_id", "infusion_date", "dose_cells_per_kg", "ld_regimen", "bridging"
     )
-    first = infusion.sort("subject_id", "infusion_date").group_by("subject_id", maintain_order=True).first()
+    ordered = infusion.sort("subject_id", "infusion_date")
+    split = pl.col("infusion_date") <= pl.col("infusion_date").first() + pl.duration(days=SPLIT_DOSE_DAYS)
+    dose = ordered.group_by("subject_id", maintain_order=True).agg(
+        pl.col("dose_cells_per_kg").filter(split).sum().alias("_dose")
+    )
+    first = ordered.group_by("subject_id", maintain_order=True).first().join(dose, on="subject_id", how="left")
     return first.select(
         "subject_id",
-        pl.col("dose_cells_per_kg").alias("DOSE"),
+        pl.col("_dose").alias("DOSE"),
         pl.col("ld_regimen").alias("LDREGIM"),
         pl.col("bridging").alias("BRIDGING"),
         yn_flag(bridging_given(pl.col("bridging"))).alias("BRIDGFL"),
