@@ -182,7 +182,7 @@ MEDDRA_SOCS = (
 )
 
 #: the free text counted by its value (record, column, the spellings a dictionary gives):
-#: spellings of one value that differ in case, spacing, punctuation or accents are counted
+#: spellings of one value that differ in case, spacing, punctuation, accents or British/American English are counted
 #: under one (``text.one_spelling``; ``analysis.terms.counted_spellings``)
 COUNTED_TEXT: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("adverse_events", "term", (CRS_TERM, ICANS_TERM)),

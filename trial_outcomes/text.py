@@ -140,12 +140,33 @@ def value_key(text: str) -> str:
     spaces and punctuation (dashes, full stops, commas, brackets, quotes, slashes) one
     space, trimmed; signs and symbols stay ("CD19+ relapse" is not "CD19- relapse", "<20"
     is not ">20"), as do superscripts ("10⁹/L" is not "109/L"): ``spelling_key`` erases
-    them, which merged a reviewer's CD19-positive and CD19-negative relapses."""
+    them, which merged a reviewer's CD19-positive and CD19-negative relapses. British and
+    American spellings of medical words are one (``BRITISH``: "Anaemia" is "anemia",
+    "Oedema" "edema", "Diarrhoea" "diarrhea", "Tumour" "tumor"): a red team's export
+    split Anaemia into two rows of the AE table, 11 and 10 subjects, for 21."""
     plain = unicodedata.normalize("NFD", _INVISIBLE.sub("", text).translate(CONFUSABLES).casefold())
     kept = (
         " " if (unicodedata.category(c)[0] in "PZC" and c != "%") else c for c in plain if not unicodedata.combining(c)
     )
-    return " ".join("".join(kept).split())
+    key = " ".join("".join(kept).split())
+    for british, american in BRITISH:
+        key = british.sub(american, key)
+    return key
+
+
+#: British spellings of medical words, as American ones (``value_key``): -aemia and haem-,
+#: oe- (oedema, oesophagitis), -oea (diarrhoea, dyspnoea), tumour, paed-, -isation
+BRITISH = tuple(
+    (re.compile(pattern), american)
+    for pattern, american in (
+        (r"aem", "em"),
+        (r"\boe", "e"),
+        (r"oea\b", "ea"),
+        (r"tumour", "tumor"),
+        (r"paed", "ped"),
+        (r"isation\b", "ization"),
+    )
+)
 
 
 def _as_written(spelling: str) -> tuple[int, int]:

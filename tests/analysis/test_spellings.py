@@ -108,3 +108,19 @@ def test_the_aesi_rules_read_a_term_counted_under_a_punctuated_spelling():
     rows = {r["category"]: r for r in aesi_summary(d.adae, d.adsl).iter_rows(named=True)}
     assert rows["Prolonged cytopenia"]["n_any"] == 1
     assert rows["Tumour lysis syndrome"]["n_any"] == 3
+
+
+def test_british_and_american_spellings_are_one_term():
+    """A red team's export wrote "Anaemia" for half its subjects and "Anemia" for the rest:
+    the AE table had two rows, 11 and 10 subjects, for 21. Each pair is one value, counted
+    under the spelling of the most rows; words that only look alike are not merged."""
+    assert one_spelling({"Anaemia": 11, "Anemia": 10}) == {"Anemia": "Anaemia"}
+    assert one_spelling({"Oedema peripheral": 1, "Edema peripheral": 2}) == {"Oedema peripheral": "Edema peripheral"}
+    assert one_spelling({"Diarrhoea": 3, "Diarrhea": 1, "Haemorrhage": 1, "Hemorrhage": 2}) == {
+        "Diarrhea": "Diarrhoea",
+        "Haemorrhage": "Hemorrhage",
+    }
+    assert one_spelling({"Tumour lysis syndrome": 2, "Tumor lysis syndrome": 1}) == {
+        "Tumor lysis syndrome": "Tumour lysis syndrome"
+    }
+    assert one_spelling({"Toe pain": 1, "Te pain": 1, "Hypokalaemia": 1, "Hyperkalemia": 1}) == {}

@@ -140,7 +140,7 @@ WARNINGS = {
             asset=DROP_KEY,
             blocking=False,
             description="Each AE term and SOC is written one way: rows whose value differs from another only in "
-            "case, spacing, punctuation or accents are listed, and counted under one spelling",
+            "case, spacing, punctuation, accents or British English are listed, and counted under one spelling",
         ),
         dg.AssetCheckSpec(
             "adverse_events_current",

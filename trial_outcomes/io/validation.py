@@ -1537,8 +1537,9 @@ def spellings_finding(variants: pl.DataFrame) -> str:
     for (column, value, rule), part in ordered.group_by("column", "value", "rule", maintain_order=True):
         parts.append(f"{column} '{printable(value)}' {rule} ({rows_named(part, shown=4)})")
     return (
-        f"{variants.height} AE row(s) whose term or SOC is another spelling (case, spacing, punctuation or "
-        f"accents) of a value written otherwise, counted under one spelling so that the tables count it once: "
+        f"{variants.height} AE row(s) whose term or SOC is another spelling (case, spacing, punctuation, "
+        "accents or British English) of a value written otherwise, counted under one spelling so that the tables "
+        "count it once: "
         + "; ".join(parts[:NAMES_LISTED])
         + (f"; and {len(parts) - NAMES_LISTED} more spelling(s)" if len(parts) > NAMES_LISTED else "")
     )
