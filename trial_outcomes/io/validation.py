@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -1055,6 +1055,18 @@ SUPPORTIVE_CARE_WORDS = (
 TRANSPLANT_WORDS = (r"\bhsct\b", r"\ballo ?sct\b", r"\bbmt\b", r"\btransplant(ation)?\b", r"\bstem cells?\b")
 
 
+def _names(key: str, words: Iterable[str]) -> bool:
+    """Whether a text read as ``spelling_key`` (``key``) holds any of ``words`` (patterns)."""
+    return any(re.search(w, key) for w in words)
+
+
+def details_naming(details: pl.Series, words: Iterable[str]) -> set[str]:
+    """The distinct values of ``details`` that name any of ``words`` (patterns), each read
+    once as ``spelling_key``: the free text of a few thousand distinct details, not of
+    every row."""
+    return {d for d in details.drop_nulls().unique().to_list() if _names(spelling_key(d), words)}
+
+
 def _therapy_reading(detail: str | None) -> str | None:
     """What a new therapy's detail names instead of anti-leukaemia therapy: ``"crs"`` (a word
     of ``CRS_ICANS_TREATMENTS``: "Tocilizumab 8 mg/kg", "IV methylprednisolone"),
@@ -1066,9 +1078,9 @@ def _therapy_reading(detail: str | None) -> str | None:
     key = spelling_key(detail)
     if not CRS_ICANS_TREATMENTS.isdisjoint(key.split()):
         return "crs"
-    if any(re.search(w, key) for w in TRANSPLANT_WORDS):
+    if _names(key, TRANSPLANT_WORDS):
         return "transplant"
-    if any(re.search(w, key) for w in SUPPORTIVE_CARE_WORDS):
+    if _names(key, SUPPORTIVE_CARE_WORDS):
         return "supportive"
     return None
 
@@ -1159,11 +1171,7 @@ def relapse_named_in_therapy(records: Records, seen_to: dt.date) -> pl.DataFrame
         "event_date",
         "detail",
     )
-    named = {
-        d: any(re.search(w, spelling_key(d)) for w in RELAPSE_WORDS)
-        for d in therapies["detail"].drop_nulls().unique().to_list()
-    }
-    therapies = therapies.filter(pl.col("detail").replace_strict(named, default=False, return_dtype=pl.Boolean))
+    therapies = therapies.filter(pl.col("detail").is_in(list(details_naming(therapies["detail"], RELAPSE_WORDS))))
     relapses = (
         _scan(records, "assessments")
         .filter(pl.col("response") == "RELAPSE")
@@ -1394,9 +1402,8 @@ def _malignancy_as_new_disorder(ltfu: pl.DataFrame) -> pl.DataFrame:
     PTCL" as NEW_HEMATOLOGIC queried as T-cell, "Therapy-related myelodysplastic syndrome"
     as a malignancy, "Aplastic anaemia" and "Immune thrombocytopenia" not."""
     coded = _narrow(ltfu.filter(pl.col("event").is_in(NEW_DISORDERS)), "event", "detail")
-    keys = {d: spelling_key(d) for d in coded["detail"].drop_nulls().unique().to_list()}
-    malignant = {d for d, k in keys.items() if any(re.search(w, k) for w in MALIGNANCY_WORDS)}
-    t_cell = {d for d in malignant if any(re.search(w, keys[d]) for w in T_CELL_WORDS)}
+    malignant = details_naming(coded["detail"], MALIGNANCY_WORDS)
+    t_cell = malignant & details_naming(coded["detail"], T_CELL_WORDS)
     found = coded.filter(pl.col("detail").is_in(list(malignant)))
     event = pl.col("event")
     rule = (
@@ -1422,10 +1429,8 @@ def _malignancy_as_new_disorder(ltfu: pl.DataFrame) -> pl.DataFrame:
 def _secondary_malignancy_queried(ltfu: pl.DataFrame) -> pl.DataFrame:
     """``malignancy_category_queried``'s SECONDARY_MALIGNANCY rows."""
     coded = _narrow(ltfu.filter(pl.col("event") == "SECONDARY_MALIGNANCY"), "event", "detail")
-    # each distinct detail read once
-    keys = {d: spelling_key(d) for d in coded["detail"].drop_nulls().unique().to_list()}
-    t_cell = {d for d, k in keys.items() if any(re.search(w, k) for w in T_CELL_WORDS)}
-    own = {d for d, k in keys.items() if d not in t_cell and any(re.search(w, k) for w in OWN_LEUKAEMIA_WORDS)}
+    t_cell = details_naming(coded["detail"], T_CELL_WORDS)
+    own = details_naming(coded["detail"], OWN_LEUKAEMIA_WORDS) - t_cell
     found = coded.filter(pl.col("detail").is_in(list(t_cell | own)))
     rule = (
         pl.when(pl.col("detail").is_in(list(t_cell)))
