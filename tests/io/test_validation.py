@@ -1317,3 +1317,27 @@ def test_an_adverse_event_entered_twice_is_queried():
     assert ae_entered_twice(_records()).is_empty()
     (query,) = drop_queries([], {}, {"ae_entered_once": found})
     assert query.finding.startswith("2 adverse event(s) the same as another") and "rows 4 and 6" in query.finding
+
+
+def test_igg_in_g_dl_and_a_neutrophil_percentage_are_queried_by_their_medians():
+    """A red team's IgG in g/dL (every value a tenth: 37 of 37 hypogammaglobulinaemic) and
+    ANC exported as a neutrophil percentage (median 54: no subject below 0.5, no early
+    ICAHT). IGG 20 values 0.30, 0.35, ..., 1.25 (median (0.75 + 0.80) / 2 = 0.775, below
+    1.5 g/L): queried at its first row; ANC 20 values 40, 41, ..., 59 (median 49.5, above
+    15 x 10^9/L): queried. IGG at 5 g/L and ANC at 1.5: neither. ANC at exactly 15: not
+    (the bound passes)."""
+
+    def labs(igg: list[float], anc: list[float]) -> dict[str, pl.DataFrame]:
+        day = [D(2021, 1, 20) + dt.timedelta(days=i) for i in range(40)]
+        rows = [dict(subject_id="S1", sample_date=day[i], test="IGG", value=v) for i, v in enumerate(igg)]
+        rows += [dict(subject_id="S1", sample_date=day[i], test="ANC", value=v) for i, v in enumerate(anc)]
+        return _records(labs=rows)
+
+    igg = [round(0.30 + 0.05 * i, 2) for i in range(20)]
+    anc = [40.0 + i for i in range(20)]
+    found = lab_units_queried(labs(igg, anc))
+    assert found.select("row", "value").rows() == [(2, "0.78"), (22, "49.5")]  # by row
+    assert found["rule"][0].startswith("the median of the file's 20 IGG values is 0.78, below 1.5 g/L: values in a")
+    assert found["rule"][1].startswith("the median of the file's 20 ANC values is 49.5, above 15.0 10^9/L: another")
+    assert lab_units_queried(labs([5.0] * 20, [1.5] * 20)).is_empty()
+    assert lab_units_queried(labs([5.0] * 20, [15.0] * 20)).is_empty()

@@ -219,9 +219,12 @@ WARNINGS = {
             "lab_units_plausible",
             asset=DROP_KEY,
             blocking=False,
-            description="The median of the labs file's haemoglobin and platelet values is at least "
-            + " and ".join(f"{v:g} ({t})" for t, v in validation.LAB_MEDIAN_LEAST.items())
-            + " in the contract's units: lower, the file may be in a unit that reads lower (mmol/L, 10^4/uL)",
+            description="The median of the labs file's values of a test is at least "
+            + ", ".join(f"{v:g} ({t})" for t, v in validation.LAB_MEDIAN_LEAST.items())
+            + " and at most "
+            + ", ".join(f"{v:g} ({t})" for t, v in validation.LAB_MEDIAN_MOST.items())
+            + " in the contract's units: lower, the file may be in a unit that reads lower (mmol/L, 10^4/uL, g/dL); "
+            "higher, another measure (a neutrophil percentage)",
         ),
         dg.AssetCheckSpec(
             "transgene_after_infusion",

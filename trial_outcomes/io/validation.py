@@ -556,21 +556,28 @@ def _labs_above(labs: pl.DataFrame, bounds: dict[str, float], why: str) -> pl.Da
 #: 10^4/uL a tenth of 10^9/L (37 of 37 below 50 and none recovered). Transfusion keeps
 #: haemoglobin above 7 g/dL, and a file's platelets, recovery included, are far above 20
 #: (the synthetic drops' medians: 10.5 g/dL and about 100 x 10^9/L). A unit that reads
-#: higher is refused instead (``LAB_MOST``)
-LAB_MEDIAN_LEAST = {"HGB": 7.0, "PLT": 20.0}
+#: higher is refused instead (``LAB_MOST``). IgG in g/dL reads a tenth of g/L (a red team's
+#: file made 37 of 37 subjects hypogammaglobulinaemic, median 0.5): replacement keeps a
+#: file's IgG far above 1.5 g/L (the synthetic drops' median: about 5)
+LAB_MEDIAN_LEAST = {"HGB": 7.0, "PLT": 20.0, "IGG": 1.5}
+#: the most the median can be: a neutrophil percentage exported as the absolute count (a
+#: red team's file, median 54, left no subject with an ANC below 0.5 and none with early
+#: ICAHT) passes every single-value bound (the synthetic drops' median: about 1.5 x 10^9/L)
+LAB_MEDIAN_MOST = {"ANC": 15.0}
 LAB_MEDIAN_VALUES = 20
 
 
 def lab_units_queried(records: Records) -> pl.DataFrame:
     """The tests of ``LAB_MEDIAN_LEAST`` whose values' median over the labs file is below
-    its bound: the sign of a unit that reads lower than the contract's, which no bound on
-    a single value can see. One finding a test, at its first row. Worked example: HGB
+    its bound, and of ``LAB_MEDIAN_MOST`` above it: the sign of a unit that reads lower
+    than the contract's, or of another measure, which no bound on a single value can see.
+    One finding a test, at its first row. Worked example: HGB
     values 5.0-8.0 (median 6.5) over 20 rows: queried; the same over 19 rows, or with a
     median of 7.0: not. A query, not a refusal: a file of early samples may be that low."""
     labs = records.get("labs")
     if labs is None or labs.is_empty():
         return empty_problems()
-    tests = list(LAB_MEDIAN_LEAST)
+    tests = [*LAB_MEDIAN_LEAST, *LAB_MEDIAN_MOST]
     found = (
         _narrow(labs, "test", "value")
         .filter(pl.col("test").is_in(tests))
@@ -583,19 +590,43 @@ def lab_units_queried(records: Records) -> pl.DataFrame:
             pl.col("_source_file").first(),
             pl.col("_source_row").first(),
         )
-        .with_columns(pl.col("test").replace_strict(LAB_MEDIAN_LEAST, return_dtype=pl.Float64).alias("_least"))
-        .filter((pl.col("_n") >= LAB_MEDIAN_VALUES) & (pl.col("_median") < pl.col("_least")))
+        .with_columns(
+            pl.col("test").replace_strict(LAB_MEDIAN_LEAST, default=None, return_dtype=pl.Float64).alias("_least"),
+            pl.col("test").replace_strict(LAB_MEDIAN_MOST, default=None, return_dtype=pl.Float64).alias("_most"),
+        )
+        .filter(
+            (pl.col("_n") >= LAB_MEDIAN_VALUES)
+            & ((pl.col("_median") < pl.col("_least")) | (pl.col("_median") > pl.col("_most"))).fill_null(False)
+        )
         .sort("test")
     )
-    rule = pl.format(
-        "the median of the file's {} {} values is {}, below {} {}: values in a unit that reads lower than the "
-        "contract's (haemoglobin in mmol/L, platelets in 10^4/uL)? Every grade and recovery of the test would be "
-        "wrong; convert the file, or confirm",
-        pl.col("_n"),
-        pl.col("test"),
-        pl.col("_median").round(2),
-        pl.col("_least"),
-        pl.col("test").replace_strict(LAB_UNITS, default="", return_dtype=pl.String),
+    unit = pl.col("test").replace_strict(LAB_UNITS, default="", return_dtype=pl.String)
+    rule = (
+        pl.when(pl.col("_least").is_not_null())
+        .then(
+            pl.format(
+                "the median of the file's {} {} values is {}, below {} {}: values in a unit that reads lower than the "
+                "contract's (haemoglobin in mmol/L, platelets in 10^4/uL, IgG in g/dL)? Every grade and recovery of "
+                "the test would be wrong; convert the file, or confirm",
+                pl.col("_n"),
+                pl.col("test"),
+                pl.col("_median").round(2),
+                pl.col("_least"),
+                unit,
+            )
+        )
+        .otherwise(
+            pl.format(
+                "the median of the file's {} {} values is {}, above {} {}: another measure or unit (a neutrophil "
+                "percentage for the absolute count)? Every grade, ICAHT and recovery of the test would be wrong; "
+                "convert the file, or confirm",
+                pl.col("_n"),
+                pl.col("test"),
+                pl.col("_median").round(2),
+                pl.col("_most"),
+                unit,
+            )
+        )
     )
     return _concat([_problems(found, "value", pl.col("_median").round(2), rule)])
 
