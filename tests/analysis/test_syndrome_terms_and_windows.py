@@ -4,6 +4,8 @@ windows; issue 20). Worked examples in study days (tests/builders.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import pytest
 
@@ -226,3 +228,38 @@ def test_a_syndrome_reported_before_the_infusion_is_no_grade_and_is_listed():
     assert derived.adae.filter(pl.col("USUBJID") == "S1")["TRTEMFL"].to_list() == ["Y"]
     listed = before_infusion(derived.adae)
     assert listed.select("USUBJID", "ASTDY", "AETOXGR").rows() == [("S1", -3, 4), ("S3", -1, 2)]
+
+
+def test_organ_support_without_fever_is_queried_not_graded():
+    """A red team's day on several vasopressors and positive pressure at 37.7 C, inside an
+    untreated grade-1 CRS, was graded 0 and no one was told. S1's days: 1, 37.7 C, several
+    vasopressors, positive pressure: queried (grade 0); 2, 37.5 C, one vasopressor: queried;
+    3, 37.5 C, fluids and low-flow oxygen: not (a grade-2 support); 4, 38.5 C, several
+    vasopressors: not (fever: graded 4). S2's day 1, 37.0 C on high-flow oxygen inside its
+    CRS treated with tocilizumab (days 0-3): not (masked: graded 3)."""
+    from trial_outcomes.analysis.crs import astct_daily_grade, support_without_fever
+
+    days = [
+        ("S1", 1, 37.7, "MULTI_VASOPRESSOR", "POSITIVE_PRESSURE"),
+        ("S1", 2, 37.5, "ONE_VASOPRESSOR", "NONE"),
+        ("S1", 3, 37.5, "FLUIDS", "LOW_FLOW"),
+        ("S1", 4, 38.5, "MULTI_VASOPRESSOR", "NONE"),
+        ("S2", 1, 37.0, "NONE", "HIGH_FLOW"),
+    ]
+    base = dt.date(2021, 1, 1)
+    monitoring = pl.DataFrame(
+        [
+            {"subject_id": s, "obs_date": base + dt.timedelta(days=d), "max_temp_c": t, "hypotension": h, "oxygen": o}
+            for s, d, t, h, o in days
+        ]
+    )
+    treated = pl.DataFrame(
+        {"subject_id": ["S2"], "onset_date": [base], "resolution_date": [base + dt.timedelta(days=3)]}
+    )
+    daily = astct_daily_grade(monitoring, treated)
+    assert daily["ASTCT_GRADE"].to_list() == [0, 0, 0, 4, 3]
+    queried = support_without_fever(daily)
+    assert queried.select("subject_id", "obs_date").rows() == [
+        ("S1", base + dt.timedelta(days=1)),
+        ("S1", base + dt.timedelta(days=2)),
+    ]

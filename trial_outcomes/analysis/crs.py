@@ -74,6 +74,27 @@ def astct_daily_grade(monitoring: pl.DataFrame, crs_treated: pl.DataFrame) -> pl
     )
 
 
+#: organ support that, with fever, is a CRS grade 3 or more
+SUPPORT_QUERIED_FROM = 3
+
+
+def support_without_fever(daily: pl.DataFrame) -> pl.DataFrame:
+    """The graded monitoring days (``astct_daily_grade``) that needed a vasopressor,
+    high-flow oxygen or more, graded 0 for want of fever outside a treated CRS: ASTCT
+    also grades a CRS whose fever antipyretics mask, which the monitoring cannot show. A
+    red team's day on several vasopressors and positive pressure at 37.7 C, inside an
+    untreated grade-1 CRS, left the derived grade 1 and the safety rule without it. A
+    query (the adverse event's grade is the investigator's), never a grade: ``subject_id,
+    obs_date, max_temp_c, hypotension, oxygen``."""
+    organ = pl.max_horizontal(
+        pl.col("hypotension").replace_strict(HYPOTENSION_GRADE, return_dtype=pl.Int8),
+        pl.col("oxygen").replace_strict(OXYGEN_GRADE, return_dtype=pl.Int8),
+    )
+    return daily.filter(~pl.col("CRS_DAY") & (organ >= SUPPORT_QUERIED_FROM)).select(
+        "subject_id", "obs_date", "max_temp_c", "hypotension", "oxygen"
+    )
+
+
 def derived_grade(daily: pl.DataFrame, deaths: pl.DataFrame, death_category: str, name: str) -> pl.DataFrame:
     """Worst derived grade per monitored subject; 5 when the subject died of the
     syndrome (``deaths``: ``subject_id, DTHCAT`` with ``death_category``), monitored or

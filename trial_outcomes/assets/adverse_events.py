@@ -1,12 +1,13 @@
 """Adverse events: ADAE, and ASTCT CRS and ICANS grading from daily monitoring."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import dagster as dg
 import polars as pl
 
 from trial_outcomes.analysis.adae import derive_adae
+from trial_outcomes.analysis.crs import support_without_fever
 from trial_outcomes.analysis.frames import scan
 from trial_outcomes.analysis.syndromes import (
     REPORTED_COLUMNS,
@@ -123,7 +124,19 @@ def adae(settings: Run, cut_records: TrialDrop) -> Iterator[Any]:
     )
 
 
-def _grading_asset(syndrome: str, record: str, grade: Any) -> dg.AssetsDefinition:
+#: the CRS grading's query on organ support without fever (``crs.support_without_fever``)
+SUPPORT_CHECK = dg.AssetCheckSpec(
+    "organ_support_has_fever",
+    asset="crs_grading",
+    blocking=False,
+    description="No graded monitoring day needs a vasopressor or high-flow oxygen or more without fever outside a "
+    "treated CRS: graded 0, such a day may be a CRS whose fever antipyretics mask (a query, never a grade)",
+)
+
+
+def _grading_asset(
+    syndrome: str, record: str, grade: Any, queried: Callable[[pl.DataFrame], pl.DataFrame] | None = None
+) -> dg.AssetsDefinition:
     name = f"{syndrome.lower()}_grading"
     file = f"{syndrome.lower()}_grade_discrepancies.csv"
 
@@ -147,6 +160,7 @@ def _grading_asset(syndrome: str, record: str, grade: Any) -> dg.AssetsDefinitio
                 blocking=False,
                 description=f"Reported worst {syndrome} grade equals the ASTCT grade derived from daily monitoring",
             ),
+            *([SUPPORT_CHECK] if queried is not None else []),
         ],
     )
     def grading(settings: Run, cut_records: TrialDrop, adae: pl.DataFrame) -> Iterator[Any]:
@@ -172,9 +186,20 @@ def _grading_asset(syndrome: str, record: str, grade: Any) -> dg.AssetsDefinitio
             else f"not checked: the drop has no {record} file"
         )
         yield listing_check("reported_grade_matches_monitoring", listing, text)
+        if queried is not None:
+            days = queried(result.daily)
+            yield listing_check(
+                SUPPORT_CHECK.name,
+                days,
+                f"{days.height} monitoring day(s) in {days['subject_id'].n_unique()} subject(s) on a vasopressor or "
+                "high-flow oxygen or more without fever, graded 0: a CRS whose fever antipyretics mask? Query the "
+                "day's temperature and the CRS's grade"
+                if days.height
+                else "every graded day needing a vasopressor or high-flow oxygen has fever or a treated CRS",
+            )
 
     return grading
 
 
-crs_grading = _grading_asset("CRS", "crs_monitoring", grade_crs)
+crs_grading = _grading_asset("CRS", "crs_monitoring", grade_crs, support_without_fever)
 icans_grading = _grading_asset("ICANS", "icans_monitoring", grade_icans)

@@ -93,6 +93,9 @@ class ReportInputs:
     long_term: pl.DataFrame | None = None  # long_term_safety.csv (optional long_term_followup file)
     long_term_events: pl.DataFrame | None = None  # long_term_events.csv: the closed report's listing
     lost_remission: int = 0  # subjects who lost a CR/CRi without a relapse record (response.remission_lost_...)
+    unfevered_support: pl.DataFrame | None = (
+        None  # graded CRS monitoring days of support without fever (crs.support_...)
+    )
     queries: tuple[DropQuery, ...] = ()  # the warnings raised on the whole drop (``TrialDrop.queries``)
 
     def table(self, name: str) -> pl.DataFrame:

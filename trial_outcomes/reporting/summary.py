@@ -271,6 +271,19 @@ def executive_summary(inp: ReportInputs) -> Section:
     early = before_infusion_headline(inp.adae)
     if early is not None:
         items.append(early)
+    support = inp.unfevered_support
+    if support is not None and support.height:
+        # the monitoring cannot show a fever antipyretics mask: said beside the safety rule's rates
+        items.append(
+            (
+                "CRS monitoring: organ support without fever, graded 0",
+                f"{support.height} day(s) in {support['subject_id'].n_unique()} subject(s) on a vasopressor or "
+                "high-flow oxygen or more, without fever outside a treated CRS: a CRS grade 3 or 4 if antipyretics "
+                "masked the fever, counted by neither the rates above nor the safety stopping rule until the query "
+                "is answered (check crs_grading:organ_support_has_fever)",
+                "alert",
+            )
+        )
     items += dsmb_package_items(inp)
     deaths = adsl.filter(pl.col("DTHDT").is_not_null())
     d30 = int((adsl["DTH30FL"] == "Y").sum())
