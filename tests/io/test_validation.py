@@ -1341,3 +1341,34 @@ def test_igg_in_g_dl_and_a_neutrophil_percentage_are_queried_by_their_medians():
     assert found["rule"][1].startswith("the median of the file's 20 ANC values is 49.5, above 15.0 10^9/L: another")
     assert lab_units_queried(labs([5.0] * 20, [1.5] * 20)).is_empty()
     assert lab_units_queried(labs([5.0] * 20, [15.0] * 20)).is_empty()
+
+
+def test_a_unit_that_changes_partway_through_the_labs_file_is_queried_by_quarter():
+    """A red team put platelets and haemoglobin in other units from 2022-03 on (220 of 464
+    rows): the file's medians stayed above the bounds. S1 infused 2021-01-20. HGB 25 values
+    of 11.0 g/dL from 2021-04-01 (day 71 on, Q2) and 25 of 6.5 (mmol/L read as g/dL) from
+    2021-07-01 (Q3): the file's median (11.0 + 6.5) / 2 = 8.75 is above 7, but Q3's, of
+    values drawn 60 days or more after infusion, is 6.5: queried at Q3's first row (27).
+    Platelets of 8.0 on days 1-25 (a nadir, before day 60) and 30 of 150 from day 71: the
+    file's median is 150, and no quarter of settled values is low: not queried."""
+    start_q2, start_q3 = D(2021, 4, 1), D(2021, 7, 1)
+    hgb = [
+        dict(subject_id="S1", sample_date=start_q2 + dt.timedelta(days=i), test="HGB", value=11.0) for i in range(25)
+    ]
+    hgb += [
+        dict(subject_id="S1", sample_date=start_q3 + dt.timedelta(days=i), test="HGB", value=6.5) for i in range(25)
+    ]
+    found = lab_units_queried(_records(labs=hgb))
+    assert found.select("row", "value").rows() == [(27, "6.5")]
+    assert found["rule"][0].startswith(
+        "the median of the 25 HGB values from the quarter of 2021-07-01 on, drawn 60 days or more after infusion, is "
+        "6.5, below 7.0 g/dL"
+    )
+    nadir = [
+        dict(subject_id="S1", sample_date=D(2021, 1, 21) + dt.timedelta(days=i), test="PLT", value=8.0)
+        for i in range(25)
+    ]
+    later = [
+        dict(subject_id="S1", sample_date=start_q2 + dt.timedelta(days=i), test="PLT", value=150.0) for i in range(30)
+    ]
+    assert lab_units_queried(_records(labs=nadir + later)).is_empty()

@@ -567,22 +567,12 @@ LAB_MEDIAN_MOST = {"ANC": 15.0}
 LAB_MEDIAN_VALUES = 20
 
 
-def lab_units_queried(records: Records) -> pl.DataFrame:
-    """The tests of ``LAB_MEDIAN_LEAST`` whose values' median over the labs file is below
-    its bound, and of ``LAB_MEDIAN_MOST`` above it: the sign of a unit that reads lower
-    than the contract's, or of another measure, which no bound on a single value can see.
-    One finding a test, at its first row. Worked example: HGB
-    values 5.0-8.0 (median 6.5) over 20 rows: queried; the same over 19 rows, or with a
-    median of 7.0: not. A query, not a refusal: a file of early samples may be that low."""
-    labs = records.get("labs")
-    if labs is None or labs.is_empty():
-        return empty_problems()
-    tests = [*LAB_MEDIAN_LEAST, *LAB_MEDIAN_MOST]
-    found = (
-        _narrow(labs, "test", "value")
-        .filter(pl.col("test").is_in(tests))
-        .sort("_source_row")
-        .group_by("test", maintain_order=True)
+def _medians_beyond(labs: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """The groups (``by``, the test among them) of at least ``LAB_MEDIAN_VALUES`` values
+    whose median is beyond the test's bound, each with its first row."""
+    return (
+        labs.sort("_source_row")
+        .group_by(by, maintain_order=True)
         .agg(
             pl.col("value").median().alias("_median"),
             pl.len().alias("_n"),
@@ -598,18 +588,107 @@ def lab_units_queried(records: Records) -> pl.DataFrame:
             (pl.col("_n") >= LAB_MEDIAN_VALUES)
             & ((pl.col("_median") < pl.col("_least")) | (pl.col("_median") > pl.col("_most"))).fill_null(False)
         )
-        .sort("test")
     )
+
+
+def _changed_from(settled: pl.DataFrame) -> pl.DataFrame:
+    """Per test, the first calendar quarter (``_quarter``) from which the settled values
+    beyond the test's bound are most: most of its own, and most of its and the later
+    quarters' together, at least ``LAB_MEDIAN_VALUES`` of them, so that their median is
+    beyond it (counted, not sorted: the quarters' values are millions at 100,000
+    subjects). ``_median`` is the median of the values from that quarter on; the row is
+    the quarter's first."""
+    least = pl.col("test").replace_strict(LAB_MEDIAN_LEAST, default=None, return_dtype=pl.Float64)
+    most = pl.col("test").replace_strict(LAB_MEDIAN_MOST, default=None, return_dtype=pl.Float64)
+    beyond = ((pl.col("value") < least) | (pl.col("value") > most)).fill_null(False)
+    by_quarter = (
+        settled.sort("_source_row")
+        .group_by("test", "_quarter")
+        .agg(
+            pl.len().alias("_in"),
+            beyond.sum().alias("_beyond_in"),
+            pl.col("subject_id").first(),
+            pl.col("_source_file").first(),
+            pl.col("_source_row").first(),
+        )
+        .sort("test", "_quarter", descending=[False, True])
+        .with_columns(
+            pl.col("_in").cum_sum().over("test").alias("_n"),
+            pl.col("_beyond_in").cum_sum().over("test").alias("_beyond"),
+        )
+    )
+    first = (
+        by_quarter.filter(
+            (pl.col("_n") >= LAB_MEDIAN_VALUES)
+            & (2 * pl.col("_beyond") > pl.col("_n"))
+            & (2 * pl.col("_beyond_in") > pl.col("_in"))
+        )
+        .sort("_quarter")
+        .unique("test", keep="first")
+    )
+    medians = (
+        settled.join(first.select("test", pl.col("_quarter").alias("_from")), on="test")
+        .filter(pl.col("_quarter") >= pl.col("_from"))
+        .group_by("test")
+        .agg(pl.col("value").median().alias("_median"))
+    )
+    return first.join(medians, on="test").with_columns(least.alias("_least"), most.alias("_most"))
+
+
+#: from this day after the first infusion a subject's counts have settled (no nadir), and a
+#: calendar quarter's median of them shows a unit that changed partway through the file
+LAB_SETTLED_DAY = 60
+
+
+def lab_units_queried(records: Records) -> pl.DataFrame:
+    """The tests of ``LAB_MEDIAN_LEAST`` whose values' median over the labs file is below
+    its bound, and of ``LAB_MEDIAN_MOST`` above it: the sign of a unit that reads lower
+    than the contract's, or of another measure, which no bound on a single value can see.
+    Else, the first calendar quarter from which the samples drawn ``LAB_SETTLED_DAY`` days
+    or more after the subject's first infusion have such a median (``_changed_from``):
+    a unit that changed partway
+    (a red team's platelets in 10^4/uL and haemoglobin in mmol/L from 2022-03 on, 220 of
+    464 rows, left the file's medians above the bounds and doubled the grade-4 platelets).
+    One finding a test, at its first row (the quarter's). Worked example: HGB values
+    5.0-8.0 (median 6.5) over 20 rows: queried; the same over 19 rows, or with a median
+    of 7.0: not. A query, not a refusal: a file of early samples may be that low."""
+    labs = records.get("labs")
+    if labs is None or labs.is_empty():
+        return empty_problems()
+    tests = [*LAB_MEDIAN_LEAST, *LAB_MEDIAN_MOST]
+    values = _narrow(labs, "test", "value", "sample_date").filter(pl.col("test").is_in(tests))
+    whole = _medians_beyond(values, ["test"]).with_columns(pl.lit(None, pl.Date).alias("_quarter"))
+    day0 = records["infusion"].group_by("subject_id").agg(pl.col("infusion_date").min().alias("_day0"))
+    settled = (
+        values.filter(~pl.col("test").is_in(whole["test"].to_list()))
+        .join(day0, on="subject_id", how="inner")
+        .filter((pl.col("sample_date") - pl.col("_day0")).dt.total_days() >= LAB_SETTLED_DAY)
+        .with_columns(pl.col("sample_date").dt.truncate("1q").alias("_quarter"))
+    )
+    quarters = _changed_from(settled)
+    found = pl.concat([whole, quarters.select(whole.columns)]).sort("test")
     unit = pl.col("test").replace_strict(LAB_UNITS, default="", return_dtype=pl.String)
+    among = (
+        pl.when(pl.col("_quarter").is_null())
+        .then(pl.format("the file's {} {} values", pl.col("_n"), pl.col("test")))
+        .otherwise(
+            pl.format(
+                "the {} {} values from the quarter of {} on, drawn {} days or more after infusion,",
+                pl.col("_n"),
+                pl.col("test"),
+                pl.col("_quarter"),
+                pl.lit(LAB_SETTLED_DAY),
+            )
+        )
+    )
     rule = (
         pl.when(pl.col("_least").is_not_null())
         .then(
             pl.format(
-                "the median of the file's {} {} values is {}, below {} {}: values in a unit that reads lower than the "
-                "contract's (haemoglobin in mmol/L, platelets in 10^4/uL, IgG in g/dL)? Every grade and recovery of "
-                "the test would be wrong; convert the file, or confirm",
-                pl.col("_n"),
-                pl.col("test"),
+                "the median of {} is {}, below {} {}: values in a unit that reads lower than the contract's "
+                "(haemoglobin in mmol/L, platelets in 10^4/uL, IgG in g/dL)? Every grade and recovery of the test "
+                "would be wrong; convert the file, or confirm",
+                among,
                 pl.col("_median").round(2),
                 pl.col("_least"),
                 unit,
@@ -617,11 +696,10 @@ def lab_units_queried(records: Records) -> pl.DataFrame:
         )
         .otherwise(
             pl.format(
-                "the median of the file's {} {} values is {}, above {} {}: another measure or unit (a neutrophil "
-                "percentage for the absolute count)? Every grade, ICAHT and recovery of the test would be wrong; "
-                "convert the file, or confirm",
-                pl.col("_n"),
-                pl.col("test"),
+                "the median of {} is {}, above {} {}: another measure or unit (a neutrophil percentage for the "
+                "absolute count)? Every grade, ICAHT and recovery of the test would be wrong; convert the file, or "
+                "confirm",
+                among,
                 pl.col("_median").round(2),
                 pl.col("_most"),
                 unit,
