@@ -16,6 +16,7 @@ from trial_outcomes.io.validation import (
     ae_entered_twice,
     assessments_after_withdrawal,
     awaiting_infusion_queried,
+    blank_flags,
     case_twins,
     crs_left_open,
     cut_in_drop,
@@ -1372,3 +1373,16 @@ def test_a_unit_that_changes_partway_through_the_labs_file_is_queried_by_quarter
         dict(subject_id="S1", sample_date=start_q2 + dt.timedelta(days=i), test="PLT", value=150.0) for i in range(30)
     ]
     assert lab_units_queried(_records(labs=nadir + later)).is_empty()
+
+
+def test_an_optional_flag_blank_on_every_row_is_taken_as_absent():
+    """A red team blanked labs.below_lloq: the 60 values below the limit, written at the
+    limit, were quantified, and the note on a drop without the column was not said. Two
+    transgene rows with below_lloq blank: labs lacks it; one of them marked Y: it does not."""
+    rows = [
+        dict(subject_id="S1", sample_date=D(2021, 1, 21), test="CAR_TRANSGENE", value=50.0),
+        dict(subject_id="S1", sample_date=D(2021, 1, 28), test="CAR_TRANSGENE", value=900.0),
+    ]
+    assert blank_flags(_records(labs=rows)) == {"labs": ("below_lloq",)}
+    rows[0]["below_lloq"] = True
+    assert blank_flags(_records(labs=rows)) == {}

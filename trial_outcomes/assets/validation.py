@@ -314,6 +314,8 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
                 allow_retries=False,
             )
     absent = {record: r.absent_columns for record, r in raw.items() if r.absent_columns}
+    for record, blank in validation.blank_flags(records).items():  # blank on every row: as if absent
+        absent[record] = (*absent.get(record, ()), *blank)
     unread = validation.unknown_files(settings.data_dir)
     dropped = {r.file or record: r.dropped_columns for record, r in raw.items() if r.dropped_columns}
     spellings = counted_spellings(records)

@@ -567,6 +567,26 @@ LAB_MEDIAN_MOST = {"ANC": 15.0}
 LAB_MEDIAN_VALUES = 20
 
 
+def blank_flags(records: Records) -> dict[str, tuple[str, ...]]:
+    """The optional yes/no columns present but blank on every row of their file, as if
+    absent (file -> columns): a red team's blank ``below_lloq`` took the 60 values below
+    the limit, written at the limit, as quantified, and the report's note on a drop
+    without the column was not said."""
+    found = {}
+    for record, frame in records.items():
+        schema = SCHEMAS.get(record)
+        if schema is None or frame.is_empty():
+            continue
+        blank = tuple(
+            c.name
+            for c in schema.columns
+            if c.kind == "yn" and c.optional and c.name in frame.columns and frame[c.name].null_count() == frame.height
+        )
+        if blank:
+            found[record] = blank
+    return found
+
+
 def _medians_beyond(labs: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     """The groups (``by``, the test among them) of at least ``LAB_MEDIAN_VALUES`` values
     whose median is beyond the test's bound, each with its first row."""

@@ -418,7 +418,8 @@ def absent_notes(inp: ReportInputs) -> list[str]:
         absent.append("infusion has no bridging column: bridging therapy is not reported.")
     if inp.lacks("labs", "below_lloq") and not inp.lacks("labs"):
         absent.append(
-            "labs has no below_lloq column: every CAR transgene value is taken as quantified (none below the limit "
+            "labs has no below_lloq column, or leaves it blank: every CAR transgene value is taken as quantified "
+            "(none below the limit "
             "of quantification), so Tlast and AUC0-28d use them as measured."
         )
     for record, name in (("crs_monitoring", "CRS"), ("icans_monitoring", "ICANS")):
