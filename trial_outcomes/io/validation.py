@@ -590,15 +590,15 @@ def blank_flags(records: Records) -> dict[str, tuple[str, ...]]:
 def _medians_beyond(labs: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     """The groups (``by``, the test among them) of at least ``LAB_MEDIAN_VALUES`` values
     whose median is beyond the test's bound, each with its first row."""
+    first = pl.col("_source_row").arg_min()  # the group's first row, without sorting millions of rows
     return (
-        labs.sort("_source_row")
-        .group_by(by, maintain_order=True)
+        labs.group_by(by)
         .agg(
             pl.col("value").median().alias("_median"),
             pl.len().alias("_n"),
-            pl.col("subject_id").first(),
-            pl.col("_source_file").first(),
-            pl.col("_source_row").first(),
+            pl.col("subject_id").get(first),
+            pl.col("_source_file").get(first),
+            pl.col("_source_row").min(),
         )
         .with_columns(
             pl.col("test").replace_strict(LAB_MEDIAN_LEAST, default=None, return_dtype=pl.Float64).alias("_least"),
@@ -621,15 +621,15 @@ def _changed_from(settled: pl.DataFrame) -> pl.DataFrame:
     least = pl.col("test").replace_strict(LAB_MEDIAN_LEAST, default=None, return_dtype=pl.Float64)
     most = pl.col("test").replace_strict(LAB_MEDIAN_MOST, default=None, return_dtype=pl.Float64)
     beyond = ((pl.col("value") < least) | (pl.col("value") > most)).fill_null(False)
+    first = pl.col("_source_row").arg_min()
     by_quarter = (
-        settled.sort("_source_row")
-        .group_by("test", "_quarter")
+        settled.group_by("test", "_quarter")
         .agg(
             pl.len().alias("_in"),
             beyond.sum().alias("_beyond_in"),
-            pl.col("subject_id").first(),
-            pl.col("_source_file").first(),
-            pl.col("_source_row").first(),
+            pl.col("subject_id").get(first),
+            pl.col("_source_file").get(first),
+            pl.col("_source_row").min(),
         )
         .sort("test", "_quarter", descending=[False, True])
         .with_columns(
