@@ -621,14 +621,14 @@ def _changed_from(settled: pl.DataFrame) -> pl.DataFrame:
     least = pl.col("test").replace_strict(LAB_MEDIAN_LEAST, default=None, return_dtype=pl.Float64)
     most = pl.col("test").replace_strict(LAB_MEDIAN_MOST, default=None, return_dtype=pl.Float64)
     beyond = ((pl.col("value") < least) | (pl.col("value") > most)).fill_null(False)
-    first = pl.col("_source_row").arg_min()
+    earliest = pl.col("_source_row").arg_min()
     by_quarter = (
         settled.group_by("test", "_quarter")
         .agg(
             pl.len().alias("_in"),
             beyond.sum().alias("_beyond_in"),
-            pl.col("subject_id").get(first),
-            pl.col("_source_file").get(first),
+            pl.col("subject_id").get(earliest),
+            pl.col("_source_file").get(earliest),
             pl.col("_source_row").min(),
         )
         .sort("test", "_quarter", descending=[False, True])
