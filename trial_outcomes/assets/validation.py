@@ -85,7 +85,8 @@ WARNINGS = {
         "long-term events whose detail names a malignancy of another category (a SECONDARY_MALIGNANCY naming a T-cell "
         "malignancy or the trial's own leukaemia coming back, a new disorder naming a malignancy)"
     ),
-    "lab_units_plausible": "lab tests whose median reads in a unit lower than the contract's",
+    "lab_units_plausible": "lab tests whose median, over the file or from a quarter on, reads in another unit or "
+    "measure than the contract's",
     "transgene_after_infusion": "CAR transgene quantified in a subject never infused or before the first infusion",
     "not_infused_death_recorded": "subjects not infused because of death by the apheresis file, with no death in "
     "follow-up",

@@ -346,7 +346,7 @@ QUERY_TITLES = {
     "the intention-to-treat denominator",
     "malignancy_category_plausible": "long-term events whose text names a malignancy of another category (a T-cell "
     "malignancy, the trial's own leukaemia coming back, a malignancy coded as a new disorder)",
-    "lab_units_plausible": "laboratory values that may be in a unit reading lower than the contract's",
+    "lab_units_plausible": "laboratory values that may be in another unit or measure than the contract's",
     "transgene_after_infusion": "CAR transgene quantified in a subject never infused or before the first infusion",
     "not_infused_death_recorded": "deaths given by the apheresis file as the reason not infused, with no death in "
     "follow-up (missing from the deaths table)",
