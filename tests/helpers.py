@@ -86,7 +86,9 @@ def finish(process: subprocess.Popen[str], timeout: float) -> int:
     return process.returncode
 
 
-def cli_process(*args: str, home: Path) -> subprocess.Popen[str]:
+def cli_process(*args: str, home: Path, own_group: bool = False) -> subprocess.Popen[str]:
+    """The CLI as a user runs it; ``own_group``: in a process group of its own (a terminal's
+    job), which a test can sweep as a terminal does."""
     return subprocess.Popen(
         [sys.executable, "-m", "trial_outcomes.cli", *args],
         cwd=ROOT,
@@ -94,6 +96,7 @@ def cli_process(*args: str, home: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=own_group,
     )
 
 

@@ -27,7 +27,7 @@ OK = (0, 3)  # done, or done with a stopping boundary crossed
 
 
 def _cli(*args: str) -> subprocess.Popen:
-    return cli_process(*args, "--quiet", home=Path(os.environ["DAGSTER_HOME"]))
+    return cli_process(*args, "--quiet", home=Path(os.environ["DAGSTER_HOME"]), own_group=True)
 
 
 def _complete_and_consistent(folder: Path) -> dict:
@@ -41,11 +41,29 @@ def _complete_and_consistent(folder: Path) -> dict:
 
 
 def _children(pid: int) -> list[int]:
+    """The run's own child processes (its figure workers), not Dagster's compute-log mirror
+    (``tail -F``, which Dagster's watcher ends, ``_sweep``)."""
     found = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
         with contextlib.suppress(OSError):  # the process ended meanwhile
             found += [int(c) for c in (task / "children").read_text().split()]
-    return found
+    return [c for c in found if _command(c) != "tail"]
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _sweep(run: subprocess.Popen) -> None:
+    """End what is left of a killed run's process group, as a terminal ends a job: Dagster
+    mirrors a step's output through ``tail -F``, babysat by a watcher started just after
+    it, and a SIGKILL landing between the two starts leaves the tail holding the run's
+    pipes for ever (seen once in CI under load: the wait for the pipes timed out)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(run.pid, signal.SIGKILL)
 
 
 def _all_gone(pids: list[int], within: float = 10.0) -> bool:
@@ -82,8 +100,10 @@ def test_killed_runs_leave_the_previous_outputs_intact_and_a_rerun_is_idempotent
         time.sleep(delay)
         workers = _children(run.pid)  # the figure workers start with the run
         run.send_signal(signal.SIGKILL)
-        finish(run, 60)
+        run.wait(60)
         assert _all_gone(workers), "a killed run left processes behind"
+        _sweep(run)
+        finish(run, 60)
         seen.append(_complete_and_consistent(out / CUT))
 
     rerun = _cli("run", "--data", str(drop), "--cut", CUT, "--out", str(out), *supersede)
