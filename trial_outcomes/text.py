@@ -28,6 +28,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
+import polars as pl
+
 #: Cyrillic and Greek letters drawn like Latin ones (Unicode's confusables, the common part)
 CONFUSABLES = str.maketrans(
     {
@@ -196,3 +198,14 @@ def one_spelling(counts: Mapping[str, int], preferred: Iterable[str] = ()) -> di
         chosen = standard.get(key) or min(spellings, key=lambda s: (-counts[s], *_as_written(s), s))
         out.update({s: chosen for s in spellings if s != chosen})
     return out
+
+
+def term_words(text: pl.Expr) -> pl.Expr:
+    """A term's words, column-wise: small letters, "&" read as "and", each run of
+    characters that are neither letters nor digits one space, trimmed ("Neutrophil count
+    decreased." and "Tumour-lysis syndrome" are "neutrophil count decreased" and "tumour
+    lysis syndrome"). ``spelling_key`` for a whole column at once, without its look-alike
+    letters and accents (a value at a time)."""
+    return (
+        text.str.to_lowercase().str.replace_all("&", " and ").str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+    )

@@ -11,7 +11,7 @@ import polars as pl
 
 from trial_outcomes.analysis.terms import is_crs, is_icans
 from trial_outcomes.schema import MEDDRA_SOCS
-from trial_outcomes.text import spelling_key
+from trial_outcomes.text import spelling_key, term_words
 
 INFECTIONS_SOC = "Infections and infestations"
 #: without a coded SOC (or with one that is none of MedDRA's), an infection is recognised by
@@ -52,10 +52,9 @@ def words(text: pl.Expr) -> pl.Expr:
     """A term's words as the AESI rules read them: small letters, each run of characters
     that are neither letters nor digits one space, trimmed ("Neutrophil count decreased."
     and "Tumour-lysis syndrome" are "neutrophil count decreased" and "tumour lysis
-    syndrome": a drop writing them so lost the AESI every event counted under them)."""
-    return (
-        text.str.to_lowercase().str.replace_all("&", " and ").str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
-    )
+    syndrome": a drop writing them so lost the AESI every event counted under them):
+    ``text.term_words``."""
+    return term_words(text)
 
 
 def is_cytopenia(term: pl.Expr) -> pl.Expr:

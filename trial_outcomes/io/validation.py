@@ -22,7 +22,7 @@ from trial_outcomes.io.parse import empty_problems
 from trial_outcomes.io.readers import EXTENSIONS
 from trial_outcomes.io.records import DropQuery, Frames
 from trial_outcomes.schema import LAB_UNITS, SCHEMAS
-from trial_outcomes.text import first_of, printable, skeleton, spelling_key
+from trial_outcomes.text import first_of, printable, skeleton, spelling_key, term_words
 
 Records = Mapping[str, pl.DataFrame]
 
@@ -90,8 +90,7 @@ def ae_entered_twice(records: Records) -> pl.DataFrame:
     day as AE3: AE3 queried, naming AE1 and its row; a grade 3 that day, or the next
     day, is another event."""
     aes = records["adverse_events"]
-    term = pl.col("term").str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
-    keyed = _narrow(aes, "ae_id", "term", "onset_date", "grade").with_columns(term.alias("_term"))
+    keyed = _narrow(aes, "ae_id", "term", "onset_date", "grade").with_columns(term_words(pl.col("term")).alias("_term"))
     key = ["subject_id", "_term", "onset_date", "grade"]
     repeated = repeated_keys(keyed.drop_nulls(key), key)
     if repeated.is_empty():
@@ -587,6 +586,11 @@ def blank_flags(records: Records) -> dict[str, tuple[str, ...]]:
     return found
 
 
+def _bound(bounds: Mapping[str, float]) -> pl.Expr:
+    """Each row's test's bound in ``bounds`` (``LAB_MEDIAN_LEAST`` or ``LAB_MEDIAN_MOST``), null without one."""
+    return pl.col("test").replace_strict(bounds, default=None, return_dtype=pl.Float64)
+
+
 def _medians_beyond(labs: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     """The groups (``by``, the test among them) of at least ``LAB_MEDIAN_VALUES`` values
     whose median is beyond the test's bound, each with its first row."""
@@ -600,10 +604,7 @@ def _medians_beyond(labs: pl.DataFrame, by: list[str]) -> pl.DataFrame:
             pl.col("_source_file").get(first),
             pl.col("_source_row").min(),
         )
-        .with_columns(
-            pl.col("test").replace_strict(LAB_MEDIAN_LEAST, default=None, return_dtype=pl.Float64).alias("_least"),
-            pl.col("test").replace_strict(LAB_MEDIAN_MOST, default=None, return_dtype=pl.Float64).alias("_most"),
-        )
+        .with_columns(_bound(LAB_MEDIAN_LEAST).alias("_least"), _bound(LAB_MEDIAN_MOST).alias("_most"))
         .filter(
             (pl.col("_n") >= LAB_MEDIAN_VALUES)
             & ((pl.col("_median") < pl.col("_least")) | (pl.col("_median") > pl.col("_most"))).fill_null(False)
@@ -618,8 +619,7 @@ def _changed_from(settled: pl.DataFrame) -> pl.DataFrame:
     beyond it (counted, not sorted: the quarters' values are millions at 100,000
     subjects). ``_median`` is the median of the values from that quarter on; the row is
     the quarter's first."""
-    least = pl.col("test").replace_strict(LAB_MEDIAN_LEAST, default=None, return_dtype=pl.Float64)
-    most = pl.col("test").replace_strict(LAB_MEDIAN_MOST, default=None, return_dtype=pl.Float64)
+    least, most = _bound(LAB_MEDIAN_LEAST), _bound(LAB_MEDIAN_MOST)
     beyond = ((pl.col("value") < least) | (pl.col("value") > most)).fill_null(False)
     earliest = pl.col("_source_row").arg_min()
     by_quarter = (
