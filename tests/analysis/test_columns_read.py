@@ -93,6 +93,17 @@ def test_the_ae_tables_listings_and_stopping_rules(derived):
     assert _same(rules.table(), whole.table()) and rules.to_json() == whole.to_json()
 
 
+def test_the_crs_grading_carries_the_days_its_query_lists(derived):
+    """The organ-support check and the report's page-1 line read these days from the CRS
+    grading (``SyndromeGrading.queried``), computed once where the days are graded; the
+    ICANS grading has no such query."""
+    from trial_outcomes.analysis.crs import support_without_fever
+
+    d, _, _ = derived
+    assert d.crs.queried is not None and _same(d.crs.queried, support_without_fever(d.crs.daily))
+    assert d.icans.queried is None
+
+
 def test_the_gradings_adsl_adrs_adtte_and_conduct(derived):
     d, cut, plan = derived
     reported = _read(d.adae, syndromes.REPORTED_COLUMNS)

@@ -16,13 +16,19 @@ the safety rule counted (a red team's)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
 
 from trial_outcomes.analysis.adae import treatment_emergent
-from trial_outcomes.analysis.crs import astct_daily_grade, crs_treated_episodes, derived_grade, grade_discrepancies
+from trial_outcomes.analysis.crs import (
+    astct_daily_grade,
+    crs_treated_episodes,
+    derived_grade,
+    grade_discrepancies,
+    support_without_fever,
+)
 from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.deaths import death_details
 from trial_outcomes.analysis.flags import yn_flag
@@ -40,6 +46,9 @@ class SyndromeGrading:
     discrepancies: pl.DataFrame  # USUBJID, <syndrome>GR_REPORTED, <syndrome>GR_DERIVED
     monitored: bool  # the drop has the monitoring file
     outside: pl.DataFrame | None = None  # monitoring days outside the grading window, listed apart
+    #: graded days that are a data query, never a grade (CRS: organ support without fever,
+    #: ``crs.support_without_fever``); None for a syndrome without such a query
+    queried: pl.DataFrame | None = None
 
     @property
     def flag(self) -> str:
@@ -136,9 +145,10 @@ def grade_crs(records: Records, adae: pl.DataFrame, monitored: bool = True) -> S
     team's drop graded a grade-2 CRS 4, and the safety rule counted it)."""
     events = records["adverse_events"]
     treated = crs_treated_episodes(events.filter(in_treatment_window(events, "onset_date", treatment_window(records))))
-    return _grading(
+    grading = _grading(
         "CRS", records["crs_monitoring"], lambda days: astct_daily_grade(days, treated), adae, records, monitored
     )
+    return replace(grading, queried=support_without_fever(grading.daily))
 
 
 def grade_icans(records: Records, adae: pl.DataFrame, monitored: bool = True) -> SyndromeGrading:

@@ -1,13 +1,12 @@
 """Adverse events: ADAE, and ASTCT CRS and ICANS grading from daily monitoring."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
 import polars as pl
 
 from trial_outcomes.analysis.adae import derive_adae
-from trial_outcomes.analysis.crs import support_without_fever
 from trial_outcomes.analysis.frames import scan
 from trial_outcomes.analysis.syndromes import (
     REPORTED_COLUMNS,
@@ -135,8 +134,10 @@ SUPPORT_CHECK = dg.AssetCheckSpec(
 
 
 def _grading_asset(
-    syndrome: str, record: str, grade: Any, queried: Callable[[pl.DataFrame], pl.DataFrame] | None = None
+    syndrome: str, record: str, grade: Any, query: dg.AssetCheckSpec | None = None
 ) -> dg.AssetsDefinition:
+    """The grading asset of one syndrome; ``query`` is the check on the days its grading
+    queries (``SyndromeGrading.queried``), for a syndrome that has one."""
     name = f"{syndrome.lower()}_grading"
     file = f"{syndrome.lower()}_grade_discrepancies.csv"
 
@@ -160,7 +161,7 @@ def _grading_asset(
                 blocking=False,
                 description=f"Reported worst {syndrome} grade equals the ASTCT grade derived from daily monitoring",
             ),
-            *([SUPPORT_CHECK] if queried is not None else []),
+            *([query] if query is not None else []),
         ],
     )
     def grading(settings: Run, cut_records: TrialDrop, adae: pl.DataFrame) -> Iterator[Any]:
@@ -186,10 +187,10 @@ def _grading_asset(
             else f"not checked: the drop has no {record} file"
         )
         yield listing_check("reported_grade_matches_monitoring", listing, text)
-        if queried is not None:
-            days = queried(result.daily)
+        if query is not None and result.queried is not None:
+            days = result.queried
             yield listing_check(
-                SUPPORT_CHECK.name,
+                query.name,
                 days,
                 f"{days.height} monitoring day(s) in {days['subject_id'].n_unique()} subject(s) on a vasopressor or "
                 "high-flow oxygen or more without fever, graded 0: a CRS whose fever antipyretics mask? Query the "
@@ -201,5 +202,5 @@ def _grading_asset(
     return grading
 
 
-crs_grading = _grading_asset("CRS", "crs_monitoring", grade_crs, support_without_fever)
+crs_grading = _grading_asset("CRS", "crs_monitoring", grade_crs, SUPPORT_CHECK)
 icans_grading = _grading_asset("ICANS", "icans_monitoring", grade_icans)

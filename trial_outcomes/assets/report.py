@@ -8,7 +8,6 @@ import dagster as dg
 import polars as pl
 
 from trial_outcomes.analysis.conduct import ConductTables
-from trial_outcomes.analysis.crs import support_without_fever
 from trial_outcomes.analysis.kinetics import KineticsTables
 from trial_outcomes.analysis.labs import LabTables
 from trial_outcomes.analysis.listings import ListingTables
@@ -225,7 +224,7 @@ def report(
         long_term=long_term_safety.incidence,
         long_term_events=long_term_safety.events,
         lost_remission=remission_lost_without_relapse(adrs).height,
-        unfevered_support=support_without_fever(crs_grading.daily),
+        unfevered_support=crs_grading.queried,
         queries=drop_identity.queries,
     )
     doc = build_document(inputs)
