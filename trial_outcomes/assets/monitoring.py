@@ -180,10 +180,14 @@ def cut_comparison(
         .manifest_entry()
         .get("supersedes")
     )
+    superseded_shown = "none"
     if superseded:  # this version's, or (a re-run of the same drop) the one it re-publishes
         folder = settings.out_dir / ".versions" / settings.cut_key / str(superseded["version"])
+        superseded_shown = str(superseded["version"])
         if (folder / "adsl.parquet").is_file() and (folder / "survival_summary.csv").is_file():
             compared.append((settings.cut_key, str(superseded["version"]), folder))
+        else:  # said, not quietly left out
+            superseded_shown += f" (not compared: its adsl.parquet or survival_summary.csv is gone from {folder})"
     earlier = [
         (
             cut,
@@ -194,7 +198,7 @@ def cut_comparison(
         for cut, version, folder in compared
     ]
     table = compare_publications(earlier, adsl, survival_analysis.survival_summary)
-    shown = {"previous cut": previous or "none", "superseded version": superseded["version"] if superseded else "none"}
+    shown = {"previous cut": previous or "none", "superseded version": superseded_shown}
     if table.is_empty():
         yield dg.Output(table, metadata=shown)
         yield contract_result("cut_comparison", {})
