@@ -607,8 +607,8 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
   k <- pipeline_table("kinetics.csv")
   differ <- character(0)
   # the first product's samples: from day 0, before the first HSCT or new therapy (ATTRENDT)
-  # or a second infusion (TR02SDT), whichever is first
-  # a second infusion within 7 days of the first is one split dose, not a re-infusion
+  # or a re-infusion (TR02SDT), whichever is first
+  # an infusion within 7 days of the first is a split dose's fraction, not a re-infusion
   own_end <- adsl$ATTRENDT
   if ("TR02SDT" %in% names(adsl)) {
     again <- adsl$TR02SDT

@@ -167,7 +167,7 @@ class ADSL(dy.Schema):
     TRTSDT = _d("Date of first CAR-T infusion (day 0)")
     LDSTDT = _d("Date lymphodepletion started")
     NINFUS = _i("Number of CAR-T infusions")
-    TR02SDT = _d("Date of second CAR-T infusion")
+    TR02SDT = _d("Date of CAR-T re-infusion (2nd product)")
     HSCTDT = _d("Date of first consolidative HSCT")
     HSCTDSC = _s("Consolidative HSCT: detail as reported")
     NTHERDT = _d("Date of first new anti-leukemia therapy")

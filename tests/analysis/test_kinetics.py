@@ -62,6 +62,10 @@ def test_cmax_tmax_auc_and_tlast_worked_example():
         ("NEW_THERAPY", ("S1", "No CR/CRi by day 28", 2, 3, None, None, None, 7, None)),
         # a second infusion on day 1 (a split dose) is the first product's: nothing set aside
         ("split", ("S1", "CR/CRi by day 28", 5, 0, 4000.0, 14, 52500.0, 90, False)),
+        # a split dose (days 0 and 1) and a re-infusion on day 60: the day-90 sample is the new
+        # product's (until 2026-12-06 TR02SDT was day 1, the split's fraction, so the re-infusion
+        # was never seen: a red team's Tlast day 730 for 180; here it would be 90, nothing set aside)
+        ("split+reinfusion", ("S1", "CR/CRi by day 28", 4, 1, 4000.0, 14, 52500.0, 28, False)),
         # HSCT on day 0 (before the day-0 sample: ATTRENDT is exclusive) sets every sample aside:
         # the subject is listed with none used
         ("HSCT0", ("S1", "No CR/CRi by day 28", 0, 5, None, None, None, None, None)),
@@ -69,7 +73,8 @@ def test_cmax_tmax_auc_and_tlast_worked_example():
 )
 def test_the_kinetics_are_the_first_products_until_hsct_new_therapy_or_a_second_infusion(therapy, expected):
     """S1 of ``_trial`` (0, 1000, 4000, 500 copies on days 0, 7, 14, 28; 50 on day 90).
-    A sample on or after the first HSCT, new anti-leukaemia therapy or a second infusion
+    A sample on or after the first HSCT, new anti-leukaemia therapy or a re-infusion (an
+    infusion more than 7 days after day 0; one within 7 days is a split dose's fraction)
     is not the first product's: it is counted (``n_set_aside``) and not used. Until
     2026-12-01 the day-90 sample after an HSCT on day 60 made Tlast 90 (49 of the sample's
     subjects had a Tlast after HSCT or new therapy). Cut on day 200; for new therapy, also
@@ -77,8 +82,9 @@ def test_the_kinetics_are_the_first_products_until_hsct_new_therapy_or_a_second_
     t = Trial()
     t.enrol("S1").infuse("S1").assess("S1", 28, "CR", 0.0)
     t.lab("S1", "CAR_TRANSGENE", (0, 0.0), (7, 1000), (14, 4000), (28, 500), (90, 50), blq=False)
-    if therapy in ("reinfusion", "split"):
-        t.infuse("S1", at=60 if therapy == "reinfusion" else 1)
+    if therapy in ("reinfusion", "split", "split+reinfusion"):
+        for at in {"reinfusion": (60,), "split": (1,), "split+reinfusion": (1, 60)}[therapy]:
+            t.infuse("S1", at=at)
     else:
         t.event("S1", {"HSCT": 60, "HSCT0": 0, "NEW_THERAPY": 14}[therapy], therapy.rstrip("0"), "detail")
     for cut_day in (200, 20) if therapy == "NEW_THERAPY" else (200,):
@@ -86,8 +92,9 @@ def test_the_kinetics_are_the_first_products_until_hsct_new_therapy_or_a_second_
         adpc = kinetics.derive_adpc(labs.derive_adlb(d.records["labs"], d.adsl, labs.Limits()))
         params = kinetics.parameters(adpc, d.adsl, day(cut_day))
         assert params.rows() == [expected if cut_day == 200 else (*expected[:2], 2, 1, *expected[4:])]
-    if therapy == "split":
-        assert d.adsl["TR02SDT"].to_list() == [day(1)]  # ADSL keeps the second infusion's date
+    if therapy.startswith("split"):  # TR02SDT is the re-infusion (the second product), not a split's fraction
+        assert d.adsl["TR02SDT"].to_list() == [day(60) if therapy == "split+reinfusion" else None]
+        assert d.adsl["NINFUS"].to_list() == [3 if therapy == "split+reinfusion" else 2]  # every infusion
 
 
 def test_a_cri_by_day_28_is_in_the_cr_cri_group():
@@ -251,14 +258,11 @@ def test_a_withdrawal_before_day_28_leaves_the_kinetics_window_unseen():
 # the parameters as they were computed subject by subject (until 2026-12-02: a loop over
 # 100,000 subjects took 3.8 s), the reference the column expressions are held to
 def _ref_parameters(adpc, adsl, cut):
-    import datetime as dt
 
     out = []
     for r in adsl.filter(pl.col("SAFFL") == "Y").sort("USUBJID").iter_rows(named=True):
-        reinfused = (
-            r["TR02SDT"] if r["TR02SDT"] is not None and r["TR02SDT"] > r["TRTSDT"] + dt.timedelta(days=7) else None
-        )
-        end = min((d for d in (r["ATTRENDT"], reinfused) if d is not None), default=None)
+        # TR02SDT is the re-infusion (ADSL takes a split dose's fractions as the first product)
+        end = min((d for d in (r["ATTRENDT"], r["TR02SDT"]) if d is not None), default=None)
         left = min((d for d in (r["WDDT"], r["LOSTDT"]) if d is not None), default=None)
         mine = sorted(
             (s["ADY"], s["ADT"], s["AVAL"], s["BLQFL"])

@@ -186,7 +186,7 @@ def test_a_split_dose_is_dosed_by_its_fractions_summed():
     its first fraction, "below the range". S1: that split: DOSE 1.0 x 10^6 (within 0.2-5.0),
     NINFUS 3. S2: 1 x 10^6 on day 0 and 3 x 10^6 on day 8 (more than 7 days: a re-infusion,
     as the kinetics take it): DOSE 1 x 10^6. S3: 0.1 x 10^6 on day 0 and 0.2 x 10^6 on day 7
-    (within 7 days: one dose): DOSE 0.3 x 10^6."""
+    (within 7 days: one dose): DOSE 0.3 x 10^6. TR02SDT, the re-infusion: none, day 8, none."""
     from trial_outcomes.analysis.exposure import DOSE_CATEGORIES, dose_category
 
     t = Trial()
@@ -197,5 +197,6 @@ def test_a_split_dose_is_dosed_by_its_fractions_summed():
     t.infuse("S3", dose=0.1e6).infuse("S3", at=7, dose=0.2e6)
     adsl = t.derive(cut_day=120).adsl.sort("USUBJID")
     assert adsl.select("USUBJID", "DOSE", "NINFUS").rows() == [("S1", 1e6, 3), ("S2", 1e6, 2), ("S3", 0.3e6, 2)]
+    assert adsl["TR02SDT"].to_list() == [None, day(8), None]
     ranges = adsl.select(dose_category(pl.col("DOSE"), 0.2e6, 5.0e6).alias("c"))["c"].to_list()
     assert ranges == [DOSE_CATEGORIES[1], DOSE_CATEGORIES[1], DOSE_CATEGORIES[1]]  # each within the range

@@ -9,7 +9,7 @@ from trial_outcomes import labels
 from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.flags import yn_flag
 from trial_outcomes.analysis.frames import require
-from trial_outcomes.analysis.kinetics import SPLIT_DOSE_DAYS
+from trial_outcomes.analysis.timeline import SPLIT_DOSE_DAYS
 
 #: free text that records no bridging therapy ("None" made BRIDGFL = Y for every subject)
 NO_BRIDGING = ("none", "no", "nil", "n/a", "na", "-", "no bridging", "not given", "not applicable")

@@ -88,18 +88,14 @@ def trapezoid(days: list[int], values: list[float]) -> float:
 ADSL_COLUMNS = ("USUBJID", "SAFFL", "TRTSDT", "DTHDT", "CRFL", "D28PNDFL", "ATTRENDT", "TR02SDT", "WDDT", "LOSTDT")
 
 
-#: infusions within this many days of the first are one fractionated dose, not a re-infusion
-SPLIT_DOSE_DAYS = 7
-
-
 def _first_product_end() -> pl.Expr:
     """The day the first product's kinetics stop being its own: the first HSCT or new
     anti-leukaemia therapy (``ATTRENDT``: conditioning or another therapy acts on the
-    cells) or a re-infusion (``TR02SDT`` more than ``SPLIT_DOSE_DAYS`` after day 0: its
-    expansion is the new product's; a second infusion on day 1, a split dose, is the
-    first product's, which a red team's drop lost whole), the earlier; null when neither."""
-    reinfused = pl.when(pl.col("TR02SDT") > pl.col("TRTSDT") + pl.duration(days=SPLIT_DOSE_DAYS)).then("TR02SDT")
-    return pl.min_horizontal("ATTRENDT", reinfused)
+    cells) or a re-infusion (``TR02SDT``, the first infusion more than
+    ``timeline.SPLIT_DOSE_DAYS`` after day 0: its expansion is the new product's; a split
+    dose's fraction on day 1 is the first product's, which a red team's drop lost whole),
+    the earlier; null when neither."""
+    return pl.min_horizontal("ATTRENDT", "TR02SDT")
 
 
 def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = None) -> pl.DataFrame:

@@ -32,16 +32,30 @@ def followed_for(days: int, cut: dt.date) -> pl.Expr:
     return ((reached <= cut) & (left.is_null() | (left >= reached))).fill_null(False)
 
 
+#: infusions within this many days of the first are one fractionated (split) dose, not a
+#: re-infusion: its fractions are one product
+SPLIT_DOSE_DAYS = 7
+
+
 def treatment_dates(records: Records) -> pl.DataFrame:
     """``TRTSDT``: the first infusion (day 0); ``LDSTDT``: the first lymphodepletion
-    start; ``NINFUS``; ``TR02SDT``: the second infusion, if any (its kinetics are not the
-    first product's: ``kinetics.parameters``)."""
+    start; ``NINFUS`` (every infusion, a split dose's fractions each); ``TR02SDT``: the
+    re-infusion, if any: the first infusion more than ``SPLIT_DOSE_DAYS`` after day 0, the
+    start of the second product (treatment period 2; its kinetics are not the first
+    product's: ``kinetics.parameters``). Until 2026-12-06 it was the second infusion date,
+    a split dose's second fraction on day 1 when there was one, so a red team's re-infusion
+    on day 301 after a split dose was never seen, and its expansion was the first
+    product's persistence (Tlast day 730 for 180)."""
     infusion = require(records["infusion"], "infusion", "subject_id", "infusion_date", "ld_start_date")
+    first = pl.col("infusion_date").min()
     return infusion.group_by("subject_id").agg(
-        pl.col("infusion_date").min().alias("TRTSDT"),
+        first.alias("TRTSDT"),
         pl.col("ld_start_date").min().alias("LDSTDT"),
         pl.len().cast(pl.Int64).alias("NINFUS"),
-        pl.col("infusion_date").unique().sort().slice(1, 1).first().alias("TR02SDT"),
+        pl.col("infusion_date")
+        .filter(pl.col("infusion_date") > first + pl.duration(days=SPLIT_DOSE_DAYS))
+        .min()
+        .alias("TR02SDT"),
     )
 
 
