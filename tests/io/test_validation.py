@@ -22,6 +22,7 @@ from trial_outcomes.io.validation import (
     cut_in_drop,
     date_order,
     dates_after_extraction,
+    death_named_in_long_term,
     death_only_in_apheresis,
     dependent_values,
     drop_queries,
@@ -37,6 +38,7 @@ from trial_outcomes.io.validation import (
     new_therapy_queried,
     orphan_records,
     relapse_named_in_therapy,
+    relapse_not_assessed,
     rows_named,
     spelling_variants,
     toxicity_after_other_therapy,
@@ -884,6 +886,65 @@ def test_a_relapse_named_only_in_a_new_therapys_text_is_queried():
     (query,) = drop_queries([], {}, {"relapse_recorded": found})
     assert query.check == "relapse_recorded" and "(followup.csv rows 2 and 5)" in query.finding
     assert "S1" not in query.finding
+
+
+def test_a_relapse_or_a_death_named_only_in_long_term_follow_up_is_queried():
+    """A red team's "CD19-negative B-ALL relapse" coded NEW_HEMATOLOGIC was a new disorder
+    and no relapse, and its "Fatal progressive multifocal leukoencephalopathy; patient
+    died" left the subject alive in overall survival, neither said. S1-S5 infused
+    2021-01-20 (day 0), in CR on day 28; cut on day 730. long_term_followup rows: 2, S1's
+    NEW_HEMATOLOGIC "CD19-negative B-ALL relapse" on day 500, no relapse assessed: queried
+    (relapse); 3, S2's the same on day 500 after its RELAPSE assessment on day 400: not; 4,
+    S3's NEW_HEMATOLOGIC "Pancytopenia": not; 5, S4's SECONDARY_MALIGNANCY "B-ALL relapse":
+    not here (the malignancy query's); 6, S5's NEW_NEUROLOGIC "Fatal progressive multifocal
+    leukoencephalopathy", no death in follow-up: queried (death; "progressive" names no
+    relapse there); 7, S2's "Fatal PML" with S2's follow-up death:
+    not; 8, S3's "Non-fatal cerebral venous thrombosis": not; 9, S1's "Relapse" on day 800, after
+    the cut: not."""
+    day0 = D(2021, 1, 20)
+
+    def on(n: int) -> dt.date:
+        return day0 + dt.timedelta(days=n)
+
+    subjects = ("S1", "S2", "S3", "S4", "S5")
+    enrolled = [
+        dict(subject_id=sid, consent_date=D(2021, 1, 8), enrol_date=D(2021, 1, 10), diagnosis_date=D(2019, 5, 1))
+        for sid in subjects
+    ]
+    infused = [dict(subject_id=sid, ld_start_date=D(2021, 1, 15), infusion_date=day0) for sid in subjects]
+    assessments = [dict(subject_id=sid, assessment_date=on(28), visit="D28", response="CR") for sid in subjects] + [
+        dict(subject_id="S2", assessment_date=on(400), visit="UNSCHED", response="RELAPSE")
+    ]
+    followup = [dict(subject_id="S2", event_date=on(600), event="DEATH", detail="PML")]
+    hem, neuro = "NEW_HEMATOLOGIC", "NEW_NEUROLOGIC"
+    ltfu = [
+        dict(subject_id="S1", event_date=on(500), event=hem, detail="CD19-negative B-ALL relapse"),
+        dict(subject_id="S2", event_date=on(500), event=hem, detail="CD19-negative B-ALL relapse"),
+        dict(subject_id="S3", event_date=on(500), event=hem, detail="Pancytopenia"),
+        dict(subject_id="S4", event_date=on(500), event="SECONDARY_MALIGNANCY", detail="B-ALL relapse"),
+        dict(
+            subject_id="S5", event_date=on(500), event=neuro, detail="Fatal progressive multifocal leukoencephalopathy"
+        ),
+        dict(subject_id="S2", event_date=on(590), event=neuro, detail="Fatal PML"),
+        dict(subject_id="S3", event_date=on(520), event=neuro, detail="Non-fatal cerebral venous thrombosis"),
+        dict(subject_id="S1", event_date=on(800), event=hem, detail="Relapse"),
+    ]
+    records = _records(
+        enrolment=enrolled, infusion=infused, assessments=assessments, followup=followup, long_term_followup=ltfu
+    )
+    relapses = relapse_not_assessed(records, on(730))
+    assert relapses.select("file", "row", "column", "subject").rows() == [("long_term_followup.csv", 2, "detail", "S1")]
+    assert relapses["rule"][0].startswith("a long-term NEW_HEMATOLOGIC whose detail names a relapse, with no RELAPSE")
+    deaths = death_named_in_long_term(records, on(730))
+    assert deaths.select("file", "row", "column", "subject").rows() == [("long_term_followup.csv", 6, "detail", "S5")]
+    assert deaths["rule"][0].startswith("a long-term NEW_NEUROLOGIC whose detail names a death, with no DEATH")
+    assert (
+        relapse_not_assessed(_records(), on(730)).is_empty()
+        and death_named_in_long_term(_records(), on(730)).is_empty()
+    )
+    told = drop_queries([], {}, {"relapse_recorded": relapses, "death_recorded": deaths})
+    assert [q.check for q in told] == ["relapse_recorded", "death_recorded"]
+    assert "(long_term_followup.csv row 2)" in told[0].finding and "(long_term_followup.csv row 6)" in told[1].finding
 
 
 def test_an_hsct_before_day_21_is_queried():

@@ -70,8 +70,8 @@ WARNINGS = {
         "HSCTs before the day-28 response window (each ends response attribution: the subject is a non-responder)"
     ),
     "relapse_recorded": (
-        "new therapies whose text names a relapse for a subject with no RELAPSE assessment (counted by no relapse "
-        "endpoint)"
+        "new therapies or long-term events whose text names a relapse for a subject with no RELAPSE assessment "
+        "(counted by no relapse endpoint)"
     ),
     "rule_toxicity_before_other_therapy": (
         "grade >= 4 CRS or ICANS, related fatal adverse events or deaths from CRS or ICANS on or after a first HSCT "
@@ -90,6 +90,7 @@ WARNINGS = {
     "transgene_after_infusion": "CAR transgene quantified in a subject never infused or before the first infusion",
     "not_infused_death_recorded": "subjects not infused because of death by the apheresis file, with no death in "
     "follow-up",
+    "death_recorded": "long-term events whose text names a death, for a subject with no death in follow-up",
     "ae_entered_once": "adverse events the same as another in subject, term, onset date and grade under another "
     "ae_id (both counted)",
 }
@@ -189,8 +190,8 @@ WARNINGS = {
             "relapse_recorded",
             asset=DROP_KEY,
             blocking=False,
-            description="A new therapy whose detail names a relapse follows a RELAPSE assessment of its subject: the "
-            "relapse endpoints take a relapse from a RELAPSE assessment only",
+            description="A new therapy or a long-term event whose detail names a relapse follows a RELAPSE "
+            "assessment of its subject: the relapse endpoints take a relapse from a RELAPSE assessment only",
         ),
         dg.AssetCheckSpec(
             "rule_toxicity_before_other_therapy",
@@ -239,6 +240,13 @@ WARNINGS = {
             blocking=False,
             description="A subject the apheresis file says was not infused because of death has the death in "
             "follow-up, with its date and cause (the deaths table counts no other)",
+        ),
+        dg.AssetCheckSpec(
+            "death_recorded",
+            asset=DROP_KEY,
+            blocking=False,
+            description="A long-term event whose detail names a death is of a subject whose death follow-up records, "
+            "with its date and cause (overall survival and the deaths table count no other)",
         ),
         dg.AssetCheckSpec(
             "ae_entered_once",
@@ -340,7 +348,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         "crs_resolved": validation.crs_left_open(records, seen_to, is_crs),
         "new_therapy_plausible": validation.new_therapy_queried(records, seen_to),
         "hsct_plausible": validation.early_hsct_queried(records, seen_to),
-        "relapse_recorded": validation.relapse_named_in_therapy(records, seen_to),
+        "relapse_recorded": validation.relapse_not_assessed(records, seen_to),
         "rule_toxicity_before_other_therapy": validation.toxicity_after_other_therapy(
             records,
             seen_to,
@@ -353,6 +361,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         "lab_units_plausible": validation.lab_units_queried(records),
         "transgene_after_infusion": validation.transgene_before_infusion(records),
         "not_infused_death_recorded": validation.death_only_in_apheresis(records),
+        "death_recorded": validation.death_named_in_long_term(records, seen_to),
         "ae_entered_once": validation.ae_entered_twice(records),
     }
     drop = TrialDrop(

@@ -1283,6 +1283,21 @@ def new_therapy_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
 RELAPSE_WORDS = (r"\brelapse[ds]?\b", r"\brecurren(ce|t)\b", r"\bprogressi(on|ve)\b")
 
 
+def _unassessed(rows: pl.DataFrame, records: Records) -> pl.DataFrame:
+    """The ``rows`` (``subject_id, event_date``) of a subject with no ``RELAPSE``
+    assessment on or before the row's date."""
+    relapses = (
+        _scan(records, "assessments")
+        .filter(pl.col("response") == "RELAPSE")
+        .group_by("subject_id")
+        .agg(pl.col("assessment_date").min().alias("_relapse"))
+        .collect()
+    )
+    return rows.join(relapses, on="subject_id", how="left").filter(
+        pl.col("_relapse").is_null() | (pl.col("_relapse") > pl.col("event_date"))
+    )
+
+
 def relapse_named_in_therapy(records: Records, seen_to: dt.date) -> pl.DataFrame:
     """The ``NEW_THERAPY`` rows by ``seen_to`` whose detail names a relapse (``RELAPSE_WORDS``)
     for a subject with no ``RELAPSE`` assessment on or before the therapy's date. A relapse
@@ -1301,22 +1316,93 @@ def relapse_named_in_therapy(records: Records, seen_to: dt.date) -> pl.DataFrame
         "detail",
     )
     therapies = therapies.filter(pl.col("detail").is_in(list(details_naming(therapies["detail"], RELAPSE_WORDS))))
-    relapses = (
-        _scan(records, "assessments")
-        .filter(pl.col("response") == "RELAPSE")
-        .group_by("subject_id")
-        .agg(pl.col("assessment_date").min().alias("_relapse"))
-        .collect()
-    )
-    found = therapies.join(relapses, on="subject_id", how="left").filter(
-        pl.col("_relapse").is_null() | (pl.col("_relapse") > pl.col("event_date"))
-    )
+    found = _unassessed(therapies, records)
     rule = (
         "a new therapy whose detail names a relapse, with no RELAPSE assessment on or before its date: every relapse "
         "endpoint (EFS, DFS, CIR, DOR) takes a relapse from a RELAPSE assessment only; enter the assessment of the "
         "relapse, or correct the text"
     )
     return _concat([_problems(found, "detail", pl.col("detail"), rule)])
+
+
+def _long_term_naming(records: Records, seen_to: dt.date, words: Iterable[str]) -> pl.DataFrame | None:
+    """The long-term follow-up rows by ``seen_to`` whose detail names any of ``words``
+    (``details_naming``), narrowed to ``event_date, event, detail``; None without the file."""
+    ltfu = records.get("long_term_followup")
+    if ltfu is None or ltfu.is_empty():
+        return None
+    rows = _narrow(ltfu.filter(pl.col("event_date") <= seen_to), "event_date", "event", "detail")
+    return rows.filter(pl.col("detail").is_in(list(details_naming(rows["detail"], words))))
+
+
+#: words of a long-term event's detail (``spelling_key``) that name a relapse:
+#: ``RELAPSE_WORDS`` without "progressive" alone, which names neurological disorders
+#: there ("progressive multifocal leukoencephalopathy")
+LONG_TERM_RELAPSE_WORDS = (
+    r"\brelapse[ds]?\b",
+    r"\brecurren(ce|t)\b",
+    r"\b(disease|leuka?emia|all) progression\b",
+    r"\bprogressi(on|ve) of (the )?(disease|leuka?emia|all)\b",
+    r"\bprogressive (disease|leuka?emia|all)\b",
+)
+
+
+def relapse_named_in_long_term(records: Records, seen_to: dt.date) -> pl.DataFrame:
+    """The long-term follow-up rows by ``seen_to``, but a ``SECONDARY_MALIGNANCY`` (queried
+    as such: ``malignancy_category_queried``), whose detail names a relapse
+    (``LONG_TERM_RELAPSE_WORDS``) for a subject with no ``RELAPSE`` assessment on or before the
+    row's date. A red team's "CD19-negative B-ALL relapse" coded ``NEW_HEMATOLOGIC`` was
+    counted as a new disorder, and by no relapse endpoint, without a word. Worked example
+    (test): S1's NEW_HEMATOLOGIC "CD19-negative B-ALL relapse" on day 500, no relapse
+    assessed: queried; S2's the same after a RELAPSE assessment on day 400: not; S3's
+    NEW_HEMATOLOGIC "Pancytopenia": not; S4's SECONDARY_MALIGNANCY "B-ALL relapse": not
+    here (the malignancy query's). A query, not a refusal."""
+    named = _long_term_naming(records, seen_to, LONG_TERM_RELAPSE_WORDS)
+    if named is None:
+        return empty_problems()
+    named = named.filter(pl.col("event") != "SECONDARY_MALIGNANCY")
+    found = _unassessed(named, records)
+    rule = pl.format(
+        "a long-term {} whose detail names a relapse, with no RELAPSE assessment on or before its date: every "
+        "relapse endpoint (EFS, DFS, CIR, DOR) takes a relapse from a RELAPSE assessment only; enter the assessment "
+        "of the relapse, or correct the text",
+        pl.col("event"),
+    )
+    return _problems(found, "detail", pl.col("detail"), rule)
+
+
+def relapse_not_assessed(records: Records, seen_to: dt.date) -> pl.DataFrame:
+    """The check ``relapse_recorded``'s findings: a relapse named in a new therapy's text
+    (``relapse_named_in_therapy``) or a long-term event's (``relapse_named_in_long_term``)
+    that no ``RELAPSE`` assessment records."""
+    return _concat([relapse_named_in_therapy(records, seen_to), relapse_named_in_long_term(records, seen_to)])
+
+
+#: words of a long-term event's detail (``spelling_key``) that name the subject's death
+DEATH_WORDS = (r"\bdied\b", r"\bdies\b", r"\bdeath\b", r"\bdeceased\b", r"(?<!\bnon )\bfatal\b")
+
+
+def death_named_in_long_term(records: Records, seen_to: dt.date) -> pl.DataFrame:
+    """The long-term follow-up rows by ``seen_to`` whose detail names a death
+    (``DEATH_WORDS``) for a subject whose follow-up records no ``DEATH`` on any date. A
+    death is dated and caused only in follow-up: a red team's "Fatal progressive
+    multifocal leukoencephalopathy; patient died" left the subject alive in overall
+    survival, the deaths table and non-relapse mortality, without a word. Worked example
+    (test): S5's "Fatal progressive multifocal leukoencephalopathy", no death in follow-up:
+    queried; S2's "Fatal PML" with a follow-up death: not; S3's "Non-fatal cerebral venous
+    thrombosis": not. A query, not a refusal: the text may name another's death."""
+    named = _long_term_naming(records, seen_to, DEATH_WORDS)
+    if named is None:
+        return empty_problems()
+    died = _scan(records, "followup").filter(pl.col("event") == "DEATH").select("subject_id").unique().collect()
+    found = named.join(died, on="subject_id", how="anti")
+    rule = pl.format(
+        "a long-term {} whose detail names a death, with no DEATH in followup on any date: overall survival, the "
+        "deaths table and non-relapse mortality count the subject alive; enter the date and cause of death in "
+        "followup, or correct the text",
+        pl.col("event"),
+    )
+    return _problems(found, "detail", pl.col("detail"), rule)
 
 
 def early_hsct_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
@@ -1763,9 +1849,17 @@ def _early_hsct_sentence(found: pl.DataFrame) -> str:
 
 def _relapse_in_therapy_sentence(found: pl.DataFrame) -> str:
     return (
-        f"{found.height} new therapy record(s) whose detail names a relapse, for a subject with no RELAPSE assessment "
-        f"on or before it ({rows_named(found)}): EFS, DFS, CIR and DOR take a relapse from a RELAPSE assessment "
-        "only, so they count none"
+        f"{found.height} new therapy or long-term follow-up record(s) whose detail names a relapse, for a subject "
+        f"with no RELAPSE assessment on or before it ({rows_named(found)}): EFS, DFS, CIR and DOR take a relapse "
+        "from a RELAPSE assessment only, so they count none"
+    )
+
+
+def _death_in_long_term_sentence(found: pl.DataFrame) -> str:
+    return (
+        f"{found.height} long-term follow-up record(s) whose detail names a death, for a subject with no death in "
+        f"follow-up ({rows_named(found)}): overall survival, the deaths table and non-relapse mortality count the "
+        "subject alive; a death is dated and caused only in follow-up"
     )
 
 
@@ -1836,13 +1930,14 @@ QUERY_SENTENCES: dict[str, Callable[[pl.DataFrame], str]] = {
     "crs_resolved": _open_crs_sentence,  # crs_left_open
     "new_therapy_plausible": _new_therapy_sentence,  # new_therapy_queried
     "hsct_plausible": _early_hsct_sentence,  # early_hsct_queried
-    "relapse_recorded": _relapse_in_therapy_sentence,  # relapse_named_in_therapy
+    "relapse_recorded": _relapse_in_therapy_sentence,  # relapse_not_assessed
     "rule_toxicity_before_other_therapy": _after_therapy_sentence,  # toxicity_after_other_therapy
     "awaiting_infusion_plausible": _awaiting_sentence,  # awaiting_infusion_queried
     "malignancy_category_plausible": _malignancy_sentence,  # malignancy_category_queried
     "lab_units_plausible": lambda found: "; ".join(found["rule"].to_list()),  # lab_units_queried
     "transgene_after_infusion": _transgene_sentence,  # transgene_before_infusion
     "not_infused_death_recorded": _death_only_in_apheresis_sentence,  # death_only_in_apheresis
+    "death_recorded": _death_in_long_term_sentence,  # death_named_in_long_term
     "ae_entered_once": _twice_sentence,  # ae_entered_twice
 }
 
