@@ -66,6 +66,8 @@ class Column:
     grade_words: bool = False
     #: a percentage: may also be written with its sign ("0.005%")
     percent: bool = False
+    #: what a value out of ``low``-``high`` most likely is, said with the refusal
+    range_why: str = ""
 
     def code_lookup(self) -> dict[str, str]:
         """Each accepted spelling's ``code_key`` -> the canonical code. Two spellings
@@ -238,7 +240,16 @@ INFUSION = RecordSchema(
         Column("ld_regimen", "text"),
         Column("ld_start_date", "date"),
         Column("infusion_date", "date"),
-        Column("dose_cells_per_kg", "number", low=0, low_exclusive=True, high=1e9),  # 6e30 was accepted
+        # 6e30 was accepted; so was a red team's 1.463, a dose of 1.463 x 10^6/kg written in
+        # 10^6 cells/kg, "below the range" in the exposure table (the protocol's least is 200,000)
+        Column(
+            "dose_cells_per_kg",
+            "number",
+            low=1e3,
+            high=1e9,
+            range_why="the contract's unit is cells/kg, and a dose below 1,000 cells/kg is one written in 10^6 "
+            "cells/kg, 1.5 for 1.5 x 10^6/kg; write the cells per kg",
+        ),
         Column("product_lot", "text", nullable=True),
         Column("bridging", "text", nullable=True, optional=True),
     ),

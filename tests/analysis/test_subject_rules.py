@@ -121,6 +121,9 @@ def test_exposure_variables_from_the_first_infusion():
         "Hydroxyurea",
         "Y",
     )
+    # "None given" records no bridging: no text (the exposure table's "None"), BRIDGFL N
+    none = adsl_row(Trial().enrol("S1").infuse("S1", dose=2.5e6, bridging="None given").derive())
+    assert (none["BRIDGING"], none["BRIDGFL"]) == (None, "N")
 
 
 def test_a_fatal_ae_whose_death_is_after_the_cut_is_grade_4_ongoing_at_the_cut():

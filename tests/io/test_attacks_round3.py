@@ -363,11 +363,17 @@ def test_a_relapse_before_any_remission_is_refused(drop):
 
 
 def test_bridging_written_as_none_is_no_bridging(drop):
-    """'None' in bridging made BRIDGFL = Y for all 113 infused subjects."""
+    """'None' in bridging made BRIDGFL = Y for all 113 infused subjects, and a later red
+    team's "None given", "No bridging therapy", "None." and "Not required" made four more
+    bridging therapies. Each word for none below is no bridging; each therapy is one
+    (a regimen that starts "No" as a word does not: "Nelarabine", "Nilotinib")."""
     from trial_outcomes.analysis.exposure import bridging_given
 
-    texts = pl.DataFrame({"b": ["None", " none ", "N/A", "-", "", None, "Hydroxyurea"]})
-    assert texts.select(bridging_given(pl.col("b")))["b"].to_list() == [False] * 6 + [True]
+    none = ["None", " none ", "N/A", "-", "", None, "None given", "No bridging therapy", "None.", "Not required"]
+    none += ["NIL", "No bridging chemotherapy given", "no treatment", "Not applicable", "not  given"]
+    given = ["Hydroxyurea", "Nelarabine", "Nilotinib", "Vincristine, dexamethasone", "Inotuzumab; none after"]
+    texts = pl.DataFrame({"b": none + given})
+    assert texts.select(bridging_given(pl.col("b")))["b"].to_list() == [False] * len(none) + [True] * len(given)
 
 
 def test_an_impossible_dose_and_a_cut_in_full_width_digits_are_refused(drop):
@@ -381,9 +387,33 @@ def test_an_impossible_dose_and_a_cut_in_full_width_digits_are_refused(drop):
     )
     frame.write_csv(drop / "infusion.csv")
     _, problems = parse_records(read_raw(drop / "infusion.csv", INFUSION).frame, INFUSION)
-    assert "out of range: must be > 0 and <= 1e+09" in problems["rule"].to_list()
+    assert any(r.startswith("out of range: must be >= 1000 and <= 1e+09 (") for r in problems["rule"].to_list())
     with pytest.raises(ValueError, match="is not written YYYY-MM-DD"):
         parse_cut("\uff12\uff10\uff12\uff14-\uff10\uff14-\uff10\uff11")
+
+
+def test_a_dose_written_in_millions_per_kg_is_refused(drop):
+    """A red team's 1.463 (a dose of 1.463 x 10^6/kg written in 10^6 cells/kg) was published
+    as 1.463 cells/kg, "below the range", with no word. The first row's 1.463 is refused
+    with the unit said, the second's 999 too, the third's 1000 (the bound) is kept."""
+    frame = pl.read_csv(drop / "infusion.csv", infer_schema=False)
+    first = frame["subject_id"][0]
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit("1.463"))
+        .when(pl.int_range(pl.len()) == 1)
+        .then(pl.lit("999"))
+        .when(pl.int_range(pl.len()) == 2)
+        .then(pl.lit("1000"))
+        .otherwise(pl.col("dose_cells_per_kg"))
+        .alias("dose_cells_per_kg")
+    )
+    frame.write_csv(drop / "infusion.csv")
+    _, problems = parse_records(read_raw(drop / "infusion.csv", INFUSION).frame, INFUSION)
+    dose = problems.filter(pl.col("column") == "dose_cells_per_kg")
+    assert dose.select("row", "value").rows() == [(2, "1.463"), (3, "999")]
+    assert dose["subject"][0] == first
+    assert "a dose below 1,000 cells/kg is one written in 10^6 cells/kg" in dose["rule"][0]
 
 
 def test_an_absurd_baseline_number_is_refused_before_it_reaches_adsl_and_its_xpt(drop):

@@ -11,14 +11,22 @@ from trial_outcomes.analysis.flags import yn_flag
 from trial_outcomes.analysis.frames import require
 from trial_outcomes.analysis.timeline import SPLIT_DOSE_DAYS
 
-#: free text that records no bridging therapy ("None" made BRIDGFL = Y for every subject)
-NO_BRIDGING = ("none", "no", "nil", "n/a", "na", "-", "no bridging", "not given", "not applicable")
+#: free text that records no bridging therapy, in lower case with every run of other
+#: characters than letters and digits one space ("None" made BRIDGFL = Y for every
+#: subject; a red team's "None given", "No bridging therapy", "None." and "Not required"
+#: were four more "bridging therapies" until 2026-12-06): a word for none, alone or
+#: followed by what was not given, then by "given", "required" and the like
+NO_BRIDGING = (
+    r"^(?:none|nil|no|na|n a|not applicable|no bridging|no bridging (?:therapy|chemotherapy|treatment)|"
+    r"no (?:therapy|chemotherapy|treatment)|not)(?: (?:given|required|needed|indicated|received|administered|done))?$"
+)
 
 
 def bridging_given(text: pl.Expr) -> pl.Expr:
-    """Bridging therapy was given: a recorded therapy, not blank and not a word for none."""
-    cleaned = text.str.strip_chars().str.to_lowercase()
-    return text.is_not_null() & (cleaned != "") & ~cleaned.is_in(NO_BRIDGING)
+    """Bridging therapy was given: a recorded therapy, not blank and not a word for none
+    (``NO_BRIDGING``)."""
+    cleaned = text.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
+    return text.is_not_null() & (cleaned != "") & ~cleaned.str.contains(NO_BRIDGING)
 
 
 NOT_INFUSED = labels.NOT_INFUSED  # code -> label; the codes are NINFCAT's values
@@ -40,7 +48,8 @@ def exposure_variables(records: Records) -> pl.DataFrame:
     first dose, a split dose's fractions within ``SPLIT_DOSE_DAYS`` of the first
     infusion summed, as the kinetics take them for one product: a red team's 10/30/60 %
     over three days was dosed by its 10 %, "below the range"), ``LDREGIM``,
-    ``BRIDGING`` (text; null when none or not collected) and ``BRIDGFL`` (Y when
+    ``BRIDGING`` (text; null when none, in any of ``NO_BRIDGING``'s words, or not
+    collected: the exposure table's "None") and ``BRIDGFL`` (Y when
     bridging therapy is recorded)."""
     infusion = require(
         records["infusion"], "infusion", "subject_id", "infusion_date", "dose_cells_per_kg", "ld_regimen", "bridging"
@@ -55,7 +64,7 @@ def exposure_variables(records: Records) -> pl.DataFrame:
         "subject_id",
         pl.col("_dose").alias("DOSE"),
         pl.col("ld_regimen").alias("LDREGIM"),
-        pl.col("bridging").alias("BRIDGING"),
+        pl.when(bridging_given(pl.col("bridging"))).then(pl.col("bridging")).alias("BRIDGING"),
         yn_flag(bridging_given(pl.col("bridging"))).alias("BRIDGFL"),
     )
 

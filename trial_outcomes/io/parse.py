@@ -241,7 +241,8 @@ def _column_problems(col: Column, latest: dt.date) -> list[tuple[pl.Expr, str]]:
             bad = bad | ((typed <= col.low) if col.low_exclusive else (typed < col.low))
         if col.high is not None:
             bad = bad | (typed > col.high)
-        checks.append((typed.is_not_null() & bad, f"out of range: must be {col.range_text()}"))
+        why = f" ({col.range_why})" if col.range_why else ""
+        checks.append((typed.is_not_null() & bad, f"out of range: must be {col.range_text()}{why}"))
     return checks
 
 
