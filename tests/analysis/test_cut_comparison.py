@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from trial_outcomes.analysis.cut_comparison import REVISED_ITEMS, _side_by_side, compare_cuts, revised
@@ -28,13 +30,14 @@ def _adsl(rows: list[dict]) -> pl.DataFrame:
         "D28PNDFL": "N",
         "BOR28": "NR",
         "DISPSTAT": "ONGOING",
+        "ENRLDT": "2019-12-01",
         "TRTSDT": "2020-01-01",
         "RELDT": None,
         "HSCTDT": None,
         "DTHDT": None,
     }
     frame = pl.DataFrame([{**base, **r} for r in rows], infer_schema_length=None)
-    return frame.with_columns(pl.col("TRTSDT", "RELDT", "HSCTDT", "DTHDT").cast(pl.String).str.to_date())
+    return frame.with_columns(pl.col("ENRLDT", "TRTSDT", "RELDT", "HSCTDT", "DTHDT").cast(pl.String).str.to_date())
 
 
 PREVIOUS = [
@@ -61,7 +64,8 @@ def test_what_the_previous_cut_published_and_this_one_withdraws_or_re_dates_is_n
     subject gone (D), one infusion re-dated (C, 2020-01-01 to 2020-01-03), one response
     no longer counted (B, now NR), one relapse withdrawn (A, 2020-05-01 to none), no
     HSCT, one death re-dated (B, 2020-06-01 to 2020-06-08)."""
-    rows = {r["item"]: (r["current"], r["change"]) for r in revised(_adsl(PREVIOUS), _adsl(CURRENT))}
+    cut = dt.date(2020, 6, 30)  # the earlier publication's cut
+    rows = {r["item"]: (r["current"], r["change"]) for r in revised(_adsl(PREVIOUS), _adsl(CURRENT), cut)}
     assert rows == {
         "Subjects no longer in the data": ("1", "D"),
         "Infusions withdrawn or re-dated": ("1", "C (2020-01-01 to 2020-01-03)"),
@@ -69,10 +73,50 @@ def test_what_the_previous_cut_published_and_this_one_withdraws_or_re_dates_is_n
         "Relapses withdrawn or re-dated": ("1", "A (2020-05-01 to none)"),
         "Consolidative HSCT withdrawn or re-dated": ("0", ""),
         "Deaths withdrawn or re-dated": ("1", "B (2020-06-01 to 2020-06-08)"),
+        # E is new and was enrolled 2019-12-01, by the earlier cut: a late entry
+        "Subjects enrolled by the earlier cut, not in its publication": ("1", "E (2019-12-01)"),
+        "Infusions dated by the earlier cut, not in its publication": ("0", ""),
+        "Responses by day 28 newly counted": ("0", ""),
+        "Relapses dated by the earlier cut, not in its publication": ("0", ""),
+        "Consolidative HSCT dated by the earlier cut, not in its publication": ("0", ""),
+        "Deaths dated by the earlier cut, not in its publication": ("0", ""),
     }
     assert list(rows) == list(REVISED_ITEMS)
     # the same publication again revises nothing
-    assert {r["current"] for r in revised(_adsl(CURRENT), _adsl(CURRENT))} == {"0"}
+    assert {r["current"] for r in revised(_adsl(CURRENT), _adsl(CURRENT), cut)} == {"0"}
+
+
+def test_what_the_earlier_publication_should_have_held_is_named():
+    """A red team re-read BR-009's assessment of 2021-03-30 as a relapse in a later export:
+    the 2021-09-30 cut listed it among "New relapses", as if after the 2021-03-31 interim,
+    whose CIR, DFS and EFS had missed it. Earlier cut 2021-03-31. Earlier publication: F a
+    day-28 responder in remission; G a day-28 non-responder (NR), alive; H a responder,
+    alive, no HSCT; K pending at day 28. This one: F relapsed 2021-03-30 (by the earlier
+    cut: named); G a responder (CR) now (newly counted: named); H transplanted 2021-04-15
+    and dead 2021-03-31 (the death by the cut: named; the HSCT after it: a new fact, not
+    named); K a responder (was pending: not named); L new, enrolled 2021-05-01 (after the
+    cut: not named). By hand: one relapse, one response, one death; nothing else."""
+    cut = dt.date(2021, 3, 31)
+    earlier = [
+        {"USUBJID": "F", "CRFL": "Y", "BOR28": "CR"},
+        {"USUBJID": "G", "BOR28": "NR"},
+        {"USUBJID": "H", "CRFL": "Y", "BOR28": "CR"},
+        {"USUBJID": "K", "D28PNDFL": "Y", "BOR28": None},
+    ]
+    now = [
+        {"USUBJID": "F", "CRFL": "Y", "BOR28": "CR", "RELDT": "2021-03-30"},
+        {"USUBJID": "G", "CRFL": "Y", "BOR28": "CR"},
+        {"USUBJID": "H", "CRFL": "Y", "BOR28": "CR", "HSCTDT": "2021-04-15", "DTHDT": "2021-03-31"},
+        {"USUBJID": "K", "CRFL": "Y", "BOR28": "CR"},
+        {"USUBJID": "L", "ENRLDT": "2021-05-01"},
+    ]
+    rows = {r["item"]: (r["current"], r["change"]) for r in revised(_adsl(earlier), _adsl(now), cut)}
+    named = {item: said for item, said in rows.items() if said[0] != "0"}
+    assert named == {
+        "Responses by day 28 newly counted": ("1", "G (was best response by day 28 NR)"),
+        "Relapses dated by the earlier cut, not in its publication": ("1", "F (2021-03-30)"),
+        "Deaths dated by the earlier cut, not in its publication": ("1", "H (2021-03-31)"),
+    }
 
 
 def test_the_comparison_with_a_superseded_version_is_marked_as_such():

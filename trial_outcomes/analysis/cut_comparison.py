@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from trial_outcomes.contracts import CutComparison
@@ -13,7 +15,7 @@ COLUMNS = {name: col.dtype for name, col in CutComparison.columns().items()}
 NEW_ITEMS = ("New subjects", "New deaths", "New relapses")
 #: what the previous cut published that this cut no longer says (a lost record, an event
 #: withdrawn or re-dated by a corrected export): each names its subjects
-REVISED_ITEMS = (
+WITHDRAWN_ITEMS = (
     "Subjects no longer in the data",
     "Infusions withdrawn or re-dated",
     "Responses by day 28 no longer counted",
@@ -21,10 +23,28 @@ REVISED_ITEMS = (
     "Consolidative HSCT withdrawn or re-dated",
     "Deaths withdrawn or re-dated",
 )
+#: what the earlier publication should have held and did not: a subject, or an infusion,
+#: relapse, HSCT or death, dated on or before its cut and new here (a late entry or a
+#: correction), or a day-28 non-responder it counted who is a responder here (until
+#: 2026-12-06 a red team's relapse re-read a day before the earlier cut was only a "new
+#: relapse", as if after that interim, whose CIR, DFS and EFS had missed it)
+BACKDATED_ITEMS = (
+    "Subjects enrolled by the earlier cut, not in its publication",
+    "Infusions dated by the earlier cut, not in its publication",
+    "Responses by day 28 newly counted",
+    "Relapses dated by the earlier cut, not in its publication",
+    "Consolidative HSCT dated by the earlier cut, not in its publication",
+    "Deaths dated by the earlier cut, not in its publication",
+)
+#: every row that revises what an earlier publication held
+REVISED_ITEMS = WITHDRAWN_ITEMS + BACKDATED_ITEMS
 #: the rows whose ``change`` names subjects (closed report only)
 NAMING_ITEMS = NEW_ITEMS + REVISED_ITEMS
 #: the dated facts a corrected export may withdraw or re-date, by their REVISED_ITEMS row
-REVISED_DATES = dict(zip(REVISED_ITEMS[1:], ("TRTSDT", None, "RELDT", "HSCTDT", "DTHDT"), strict=True))
+DATED = ("TRTSDT", None, "RELDT", "HSCTDT", "DTHDT")
+REVISED_DATES = dict(zip(WITHDRAWN_ITEMS[1:], DATED, strict=True))
+#: the same facts new to this publication, dated on or before the earlier cut
+BACKDATED_DATES = dict(zip(BACKDATED_ITEMS[1:], DATED, strict=True))
 
 
 def responder(suffix: str = "") -> pl.Expr:
@@ -76,7 +96,7 @@ def compare_cuts(
         had = prev_adsl.filter(pl.col(col).is_not_null()).select("USUBJID")
         new = adsl.filter(pl.col(col).is_not_null()).join(had, on="USUBJID", how="anti")
         rows.append({"item": label, "previous": "", "current": str(new.height), "change": _ids(new)})
-    rows += revised(prev_adsl, adsl)
+    rows += revised(prev_adsl, adsl, dt.date.fromisoformat(previous_cut))
     overall = (pl.col("group_var") == "all") & (pl.col("analysis") == "primary")
     previous = {r["endpoint"]: r for r in prev_summary.filter(overall).iter_rows(named=True)}
     rates = [c for c in summary.columns if c.startswith("rate_") and c.endswith("m") and c in prev_summary.columns]
@@ -110,34 +130,73 @@ def _named(item: str, found: list[str]) -> dict[str, str]:
     return {"item": item, "previous": "", "current": str(len(found)), "change": first_of(found, 12)}
 
 
-def revised(prev_adsl: pl.DataFrame, adsl: pl.DataFrame) -> list[dict[str, str]]:
-    """What the previous cut published that this cut no longer says, subject by subject:
-    a subject gone from the data, an infusion, relapse, HSCT or death date withdrawn
-    (none now) or changed, a responder the day-28 rate no longer counts. A later cut of
-    the same data keeps every one of them (each is the first such date, or a response
-    by day 28, fixed once seen), so a row here is a correction in the export, or a rule
-    of another code version: the board is told which published facts moved, not only
-    the counts (a red team's withdrawn relapse left "Relapses +0" beside a new one).
-    Each row counts the subjects (``current``) and names them with the dates
-    (``change``: "BR-007 (2021-02-03 to none)")."""
+def _not_compared(item: str, why: str) -> dict[str, str]:
+    return {"item": item, "previous": "", "current": "", "change": f"not compared ({why})"}
+
+
+def revised(prev_adsl: pl.DataFrame, adsl: pl.DataFrame, previous_cut: dt.date) -> list[dict[str, str]]:
+    """What the previous publication (of ``previous_cut``) held that this one no longer
+    says, subject by subject: a subject gone from the data, an infusion, relapse, HSCT or
+    death date withdrawn (none now) or changed, a responder the day-28 rate no longer
+    counts; then what it should have held and did not (``BACKDATED_ITEMS``): a subject
+    enrolled, or an infusion, relapse, HSCT or death dated, on or before its cut and new
+    here, and a day-28 non-responder it counted who is a responder here. A later cut of
+    the same data keeps every one of the first (each is the first such date, or a
+    response by day 28, fixed once seen) and adds none of the second, so a row here is a
+    correction or a late entry in the export, or a rule of another code version: the
+    board is told which published facts moved, not only the counts (a red team's
+    withdrawn relapse left "Relapses +0" beside a new one; another's relapse re-read a
+    day before the earlier cut was a "new relapse"). Each row counts the subjects
+    (``current``) and names them with the dates (``change``: "BR-007 (2021-02-03 to
+    none)", "BR-009 (2021-03-30)")."""
     ids = adsl.select("USUBJID")
     gone = prev_adsl.join(ids, on="USUBJID", how="anti")["USUBJID"].sort().to_list()
     rows = [_named(REVISED_ITEMS[0], gone)]
     both = prev_adsl.join(adsl, on="USUBJID", how="inner", suffix="_now").sort("USUBJID")
+    day28 = ("EFFFL", "CRFL", "D28PNDFL")
     for item, col in REVISED_DATES.items():
         if col is None:
-            if any(c not in prev_adsl.columns for c in ("EFFFL", "CRFL", "D28PNDFL")):
-                rows.append({"item": item, "previous": "", "current": "", "change": "not compared (no day-28 flags)"})
+            if any(c not in prev_adsl.columns for c in day28):
+                rows.append(_not_compared(item, "no day-28 flags"))
                 continue
             lost = both.filter(responder().fill_null(False) & ~responder("_now").fill_null(False))
             found = [f"{r['USUBJID']} (now {_response_now(r)})" for r in lost.iter_rows(named=True)]
         elif col not in prev_adsl.columns:
-            rows.append({"item": item, "previous": "", "current": "", "change": f"not compared (no {col})"})
+            rows.append(_not_compared(item, f"no {col}"))
             continue
         else:
             was, now = pl.col(col), pl.col(f"{col}_now")
             moved = both.filter(was.is_not_null() & (now.is_null() | (was != now)))
             found = [f"{r['USUBJID']} ({r[col]} to {r[f'{col}_now'] or 'none'})" for r in moved.iter_rows(named=True)]
+        rows.append(_named(item, found))
+    new = adsl.join(prev_adsl.select("USUBJID"), on="USUBJID", how="anti").filter(
+        (pl.col("ENRLDT") <= previous_cut).fill_null(False)
+    )
+    rows.append(
+        _named(
+            BACKDATED_ITEMS[0], [f"{r['USUBJID']} ({r['ENRLDT']})" for r in new.sort("USUBJID").iter_rows(named=True)]
+        )
+    )
+    for item, col in BACKDATED_DATES.items():
+        if col is None:
+            if any(c not in prev_adsl.columns for c in day28):
+                rows.append(_not_compared(item, "no day-28 flags"))
+                continue
+            # a day-28 non-responder the earlier publication counted (in the efficacy set,
+            # not pending), a responder here
+            counted = (pl.col("EFFFL") == "Y") & (pl.col("D28PNDFL") != "Y") & ~responder()
+            gained = both.filter(counted.fill_null(False) & responder("_now").fill_null(False))
+            found = [
+                f"{r['USUBJID']} (was best response by day 28 {r.get('BOR28') or 'none'})"
+                for r in gained.iter_rows(named=True)
+            ]
+        elif col not in prev_adsl.columns:
+            rows.append(_not_compared(item, f"no {col}"))
+            continue
+        else:
+            now = pl.col(f"{col}_now")
+            added = both.filter(pl.col(col).is_null() & (now <= previous_cut).fill_null(False))
+            found = [f"{r['USUBJID']} ({r[f'{col}_now']})" for r in added.iter_rows(named=True)]
         rows.append(_named(item, found))
     return rows
 

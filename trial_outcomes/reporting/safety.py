@@ -774,8 +774,12 @@ def changes_section(inp: ReportInputs) -> Section | None:
                 population="As in each table of the two reports; lost or withdrawn among the infused (the "
                 "disposition table's rows).",
                 method="Withdrawn or re-dated: a subject, or a date or response by day 28, that the earlier "
-                "publication held and this one no longer holds (a later cut of the same export keeps each of "
-                "them): a correction in the export, or a rule of another code version.",
+                "publication held and this one no longer holds. Dated by the earlier cut, not in its publication "
+                "(and responses newly counted): a subject enrolled, or an infusion, relapse, HSCT or death dated, "
+                "on or before the earlier cut and new here, or a day-28 non-responder it counted who is a "
+                "responder here, which its figures missed. A later cut of the same export keeps the first and "
+                "adds none of the second: each is a correction or a late entry in the export, or a rule of "
+                "another code version.",
             )
         )
         named = [[r["item"], r["change"]] for r in comparison.iter_rows(named=True) if r["item"] in NAMING_ITEMS]
@@ -797,8 +801,10 @@ def changes_section(inp: ReportInputs) -> Section | None:
 def revised_headline(inp: ReportInputs) -> list[tuple[str, str, str]]:
     """Page 1's lines when facts an earlier publication held (the previous cut, or the
     version this one supersedes) are withdrawn or re-dated in this one (a lost subject,
-    an infusion, relapse, HSCT or death date, a response by day 28): the counts beside
-    them hide it (a withdrawn relapse and a new one read "+0")."""
+    an infusion, relapse, HSCT or death date, a response by day 28), or facts dated by
+    its cut are new in this one (``cut_comparison.BACKDATED_ITEMS``): the counts beside
+    them hide it (a withdrawn relapse and a new one read "+0"; a relapse dated before the
+    earlier cut reads as a new one)."""
     lines = []
     for what, _, comparison in _comparisons(inp):
         moved = [
