@@ -29,6 +29,7 @@ def _adsl(rows: list[dict]) -> pl.DataFrame:
         "CRFL": "N",
         "D28PNDFL": "N",
         "BOR28": "NR",
+        "MRDNEGFL": "N",
         "DISPSTAT": "ONGOING",
         "ENRLDT": "2019-12-01",
         "TRTSDT": "2020-01-01",
@@ -41,13 +42,13 @@ def _adsl(rows: list[dict]) -> pl.DataFrame:
 
 
 PREVIOUS = [
-    {"USUBJID": "A", "CRFL": "Y", "BOR28": "CR", "RELDT": "2020-05-01"},
-    {"USUBJID": "B", "CRFL": "Y", "BOR28": "CR", "DTHDT": "2020-06-01"},
+    {"USUBJID": "A", "CRFL": "Y", "BOR28": "CR", "MRDNEGFL": "Y", "RELDT": "2020-05-01"},
+    {"USUBJID": "B", "CRFL": "Y", "BOR28": "CR", "MRDNEGFL": "Y", "DTHDT": "2020-06-01"},
     {"USUBJID": "C", "HSCTDT": "2020-04-01"},
     {"USUBJID": "D", "CRFL": "Y", "BOR28": "CRi"},
 ]
 CURRENT = [
-    {"USUBJID": "A", "CRFL": "Y", "BOR28": "CR"},
+    {"USUBJID": "A", "CRFL": "Y", "BOR28": "CR", "MRDNEGFL": "Y"},
     {"USUBJID": "B", "BOR28": "NR", "DTHDT": "2020-06-08"},
     {"USUBJID": "C", "HSCTDT": "2020-04-01", "TRTSDT": "2020-01-03"},
     {"USUBJID": "E", "RELDT": "2020-07-01"},
@@ -70,6 +71,7 @@ def test_what_the_previous_cut_published_and_this_one_withdraws_or_re_dates_is_n
         "Subjects no longer in the data": ("1", "D"),
         "Infusions withdrawn or re-dated": ("1", "C (2020-01-01 to 2020-01-03)"),
         "Responses by day 28 no longer counted": ("1", "B (now best response by day 28 NR)"),
+        "MRD-negative remissions by day 28 no longer counted": ("1", "B (now best response by day 28 NR)"),
         "Relapses withdrawn or re-dated": ("1", "A (2020-05-01 to none)"),
         "Consolidative HSCT withdrawn or re-dated": ("0", ""),
         "Deaths withdrawn or re-dated": ("1", "B (2020-06-01 to 2020-06-08)"),
@@ -77,6 +79,7 @@ def test_what_the_previous_cut_published_and_this_one_withdraws_or_re_dates_is_n
         "Subjects enrolled by the earlier cut, not in its publication": ("1", "E (2019-12-01)"),
         "Infusions dated by the earlier cut, not in its publication": ("0", ""),
         "Responses by day 28 newly counted": ("0", ""),
+        "MRD-negative remissions by day 28 newly counted": ("0", ""),
         "Relapses dated by the earlier cut, not in its publication": ("0", ""),
         "Consolidative HSCT dated by the earlier cut, not in its publication": ("0", ""),
         "Deaths dated by the earlier cut, not in its publication": ("0", ""),
@@ -95,17 +98,24 @@ def test_what_the_earlier_publication_should_have_held_is_named():
     cut: named); G a responder (CR) now (newly counted: named); H transplanted 2021-04-15
     and dead 2021-03-31 (the death by the cut: named; the HSCT after it: a new fact, not
     named); K a responder (was pending: not named); L new, enrolled 2021-05-01 (after the
-    cut: not named). By hand: one relapse, one response, one death; nothing else."""
+    cut: not named). And MRD (a red team's re-read MRD moved the MRD-negative rate with no
+    subject named): F MRD-negative before, not now (named, no longer counted); G
+    MRD-negative now (named, newly counted, as its response); M a responder in CR not
+    MRD-negative before, MRD-negative now (named, newly counted; its response not). By
+    hand: one relapse, one response, one death, one MRD-negative remission lost and two
+    gained; nothing else."""
     cut = dt.date(2021, 3, 31)
     earlier = [
-        {"USUBJID": "F", "CRFL": "Y", "BOR28": "CR"},
+        {"USUBJID": "F", "CRFL": "Y", "BOR28": "CR", "MRDNEGFL": "Y"},
         {"USUBJID": "G", "BOR28": "NR"},
+        {"USUBJID": "M", "CRFL": "Y", "BOR28": "CR"},
         {"USUBJID": "H", "CRFL": "Y", "BOR28": "CR"},
         {"USUBJID": "K", "D28PNDFL": "Y", "BOR28": None},
     ]
     now = [
         {"USUBJID": "F", "CRFL": "Y", "BOR28": "CR", "RELDT": "2021-03-30"},
-        {"USUBJID": "G", "CRFL": "Y", "BOR28": "CR"},
+        {"USUBJID": "G", "CRFL": "Y", "BOR28": "CR", "MRDNEGFL": "Y"},
+        {"USUBJID": "M", "CRFL": "Y", "BOR28": "CR", "MRDNEGFL": "Y"},
         {"USUBJID": "H", "CRFL": "Y", "BOR28": "CR", "HSCTDT": "2021-04-15", "DTHDT": "2021-03-31"},
         {"USUBJID": "K", "CRFL": "Y", "BOR28": "CR"},
         {"USUBJID": "L", "ENRLDT": "2021-05-01"},
@@ -113,7 +123,15 @@ def test_what_the_earlier_publication_should_have_held_is_named():
     rows = {r["item"]: (r["current"], r["change"]) for r in revised(_adsl(earlier), _adsl(now), cut)}
     named = {item: said for item, said in rows.items() if said[0] != "0"}
     assert named == {
+        "MRD-negative remissions by day 28 no longer counted": (
+            "1",
+            "F (now best response by day 28 CR, not MRD-negative)",
+        ),
         "Responses by day 28 newly counted": ("1", "G (was best response by day 28 NR)"),
+        "MRD-negative remissions by day 28 newly counted": (
+            "2",
+            "G (was best response by day 28 NR), M (was best response by day 28 CR, not MRD-negative)",
+        ),
         "Relapses dated by the earlier cut, not in its publication": ("1", "F (2021-03-30)"),
         "Deaths dated by the earlier cut, not in its publication": ("1", "H (2021-03-31)"),
     }

@@ -19,19 +19,22 @@ WITHDRAWN_ITEMS = (
     "Subjects no longer in the data",
     "Infusions withdrawn or re-dated",
     "Responses by day 28 no longer counted",
+    "MRD-negative remissions by day 28 no longer counted",
     "Relapses withdrawn or re-dated",
     "Consolidative HSCT withdrawn or re-dated",
     "Deaths withdrawn or re-dated",
 )
 #: what the earlier publication should have held and did not: a subject, or an infusion,
 #: relapse, HSCT or death, dated on or before its cut and new here (a late entry or a
-#: correction), or a day-28 non-responder it counted who is a responder here (until
-#: 2026-12-06 a red team's relapse re-read a day before the earlier cut was only a "new
-#: relapse", as if after that interim, whose CIR, DFS and EFS had missed it)
+#: correction), or a day-28 non-responder (or a remission not MRD-negative) it counted
+#: that is one here (until 2026-12-06 a red team's relapse re-read a day before the
+#: earlier cut was only a "new relapse", as if after that interim, whose CIR, DFS and EFS
+#: had missed it)
 BACKDATED_ITEMS = (
     "Subjects enrolled by the earlier cut, not in its publication",
     "Infusions dated by the earlier cut, not in its publication",
     "Responses by day 28 newly counted",
+    "MRD-negative remissions by day 28 newly counted",
     "Relapses dated by the earlier cut, not in its publication",
     "Consolidative HSCT dated by the earlier cut, not in its publication",
     "Deaths dated by the earlier cut, not in its publication",
@@ -40,17 +43,28 @@ BACKDATED_ITEMS = (
 REVISED_ITEMS = WITHDRAWN_ITEMS + BACKDATED_ITEMS
 #: the rows whose ``change`` names subjects (closed report only)
 NAMING_ITEMS = NEW_ITEMS + REVISED_ITEMS
-#: the dated facts a corrected export may withdraw or re-date, by their REVISED_ITEMS row
-DATED = ("TRTSDT", None, "RELDT", "HSCTDT", "DTHDT")
-REVISED_DATES = dict(zip(WITHDRAWN_ITEMS[1:], DATED, strict=True))
-#: the same facts new to this publication, dated on or before the earlier cut
-BACKDATED_DATES = dict(zip(BACKDATED_ITEMS[1:], DATED, strict=True))
+#: the day-28 rates' numerators a pair of rows compares (``responder``, ``mrd_negative``)
+RESPONSE, MRD_NEGATIVE = "responder by day 28", "MRD-negative remission by day 28"
+#: the facts each pair of rows (withdrawn, backdated) compares: a date column of ADSL, or
+#: a day-28 rate's numerator
+FACTS = ("TRTSDT", RESPONSE, MRD_NEGATIVE, "RELDT", "HSCTDT", "DTHDT")
 
 
 def responder(suffix: str = "") -> pl.Expr:
     """The responders the table counts (its "CR/CRi by day 28" row), from the columns
     named with ``suffix`` (a joined frame's ``_now``)."""
     return (pl.col(f"EFFFL{suffix}") == "Y") & (pl.col(f"CRFL{suffix}") == "Y") & (pl.col(f"D28PNDFL{suffix}") != "Y")
+
+
+def mrd_negative(suffix: str = "") -> pl.Expr:
+    """The MRD-negative remissions by day 28 (the response table's "MRD-negative CR/CRi
+    by day 28" numerator): responders (``responder``) whose remission is MRD-negative."""
+    return responder(suffix) & (pl.col(f"MRDNEGFL{suffix}") == "Y")
+
+
+def _evaluable(suffix: str = "") -> pl.Expr:
+    """In the efficacy set and not pending at day 28: counted by the day-28 rates."""
+    return (pl.col(f"EFFFL{suffix}") == "Y") & (pl.col(f"D28PNDFL{suffix}") != "Y")
 
 
 def _count(adsl: pl.DataFrame, expr: pl.Expr) -> int:
@@ -136,77 +150,85 @@ def _not_compared(item: str, why: str) -> dict[str, str]:
 
 def revised(prev_adsl: pl.DataFrame, adsl: pl.DataFrame, previous_cut: dt.date) -> list[dict[str, str]]:
     """What the previous publication (of ``previous_cut``) held that this one no longer
-    says, subject by subject: a subject gone from the data, an infusion, relapse, HSCT or
-    death date withdrawn (none now) or changed, a responder the day-28 rate no longer
-    counts; then what it should have held and did not (``BACKDATED_ITEMS``): a subject
-    enrolled, or an infusion, relapse, HSCT or death dated, on or before its cut and new
-    here, and a day-28 non-responder it counted who is a responder here. A later cut of
-    the same data keeps every one of the first (each is the first such date, or a
+    says (``WITHDRAWN_ITEMS``), subject by subject: a subject gone from the data, an
+    infusion, relapse, HSCT or death date withdrawn (none now) or changed, a responder
+    (or an MRD-negative remission) the day-28 rates no longer count; then what it should
+    have held and did not (``BACKDATED_ITEMS``): a subject enrolled, or an infusion,
+    relapse, HSCT or death dated, on or before its cut and new here, and a day-28
+    non-responder (or a remission not MRD-negative) it counted that is one here. A later
+    cut of the same data keeps every one of the first (each is the first such date, or a
     response by day 28, fixed once seen) and adds none of the second, so a row here is a
     correction or a late entry in the export, or a rule of another code version: the
     board is told which published facts moved, not only the counts (a red team's
     withdrawn relapse left "Relapses +0" beside a new one; another's relapse re-read a
-    day before the earlier cut was a "new relapse"). Each row counts the subjects
-    (``current``) and names them with the dates (``change``: "BR-007 (2021-02-03 to
-    none)", "BR-009 (2021-03-30)")."""
-    ids = adsl.select("USUBJID")
-    gone = prev_adsl.join(ids, on="USUBJID", how="anti")["USUBJID"].sort().to_list()
-    rows = [_named(REVISED_ITEMS[0], gone)]
-    both = prev_adsl.join(adsl, on="USUBJID", how="inner", suffix="_now").sort("USUBJID")
-    day28 = ("EFFFL", "CRFL", "D28PNDFL")
-    for item, col in REVISED_DATES.items():
-        if col is None:
-            if any(c not in prev_adsl.columns for c in day28):
-                rows.append(_not_compared(item, "no day-28 flags"))
-                continue
-            lost = both.filter(responder().fill_null(False) & ~responder("_now").fill_null(False))
-            found = [f"{r['USUBJID']} (now {_response_now(r)})" for r in lost.iter_rows(named=True)]
-        elif col not in prev_adsl.columns:
-            rows.append(_not_compared(item, f"no {col}"))
-            continue
-        else:
-            was, now = pl.col(col), pl.col(f"{col}_now")
-            moved = both.filter(was.is_not_null() & (now.is_null() | (was != now)))
-            found = [f"{r['USUBJID']} ({r[col]} to {r[f'{col}_now'] or 'none'})" for r in moved.iter_rows(named=True)]
-        rows.append(_named(item, found))
+    day before the earlier cut was a "new relapse", and its MRD re-read moved the
+    MRD-negative rate with no subject named). Each row counts the subjects (``current``)
+    and names them with the dates (``change``: "BR-007 (2021-02-03 to none)", "BR-009
+    (2021-03-30)")."""
+    gone = prev_adsl.join(adsl.select("USUBJID"), on="USUBJID", how="anti")["USUBJID"].sort().to_list()
     new = adsl.join(prev_adsl.select("USUBJID"), on="USUBJID", how="anti").filter(
         (pl.col("ENRLDT") <= previous_cut).fill_null(False)
     )
-    rows.append(
-        _named(
-            BACKDATED_ITEMS[0], [f"{r['USUBJID']} ({r['ENRLDT']})" for r in new.sort("USUBJID").iter_rows(named=True)]
-        )
-    )
-    for item, col in BACKDATED_DATES.items():
-        if col is None:
-            if any(c not in prev_adsl.columns for c in day28):
-                rows.append(_not_compared(item, "no day-28 flags"))
+    enrolled = [f"{r['USUBJID']} ({r['ENRLDT']})" for r in new.sort("USUBJID").iter_rows(named=True)]
+    both = prev_adsl.join(adsl, on="USUBJID", how="inner", suffix="_now").sort("USUBJID")
+    withdrawn, backdated = [_named(WITHDRAWN_ITEMS[0], gone)], [_named(BACKDATED_ITEMS[0], enrolled)]
+    for lost, added, fact in zip(WITHDRAWN_ITEMS[1:], BACKDATED_ITEMS[1:], FACTS, strict=True):
+        if fact in (RESPONSE, MRD_NEGATIVE):
+            mrd = fact == MRD_NEGATIVE
+            needed = ("EFFFL", "CRFL", "D28PNDFL", *(("MRDNEGFL",) if mrd else ()))
+            if any(c not in prev_adsl.columns for c in needed):
+                withdrawn.append(_not_compared(lost, "no day-28 flags"))
+                backdated.append(_not_compared(added, "no day-28 flags"))
                 continue
-            # a day-28 non-responder the earlier publication counted (in the efficacy set,
-            # not pending), a responder here
-            counted = (pl.col("EFFFL") == "Y") & (pl.col("D28PNDFL") != "Y") & ~responder()
-            gained = both.filter(counted.fill_null(False) & responder("_now").fill_null(False))
-            found = [
-                f"{r['USUBJID']} (was best response by day 28 {r.get('BOR28') or 'none'})"
-                for r in gained.iter_rows(named=True)
-            ]
-        elif col not in prev_adsl.columns:
-            rows.append(_not_compared(item, f"no {col}"))
-            continue
+            counted = mrd_negative if mrd else responder
+            was, now = counted().fill_null(False), counted("_now").fill_null(False)
+            dropped = both.filter(was & ~now).iter_rows(named=True)
+            gained = both.filter(_evaluable().fill_null(False) & ~was & now).iter_rows(named=True)
+            withdrawn.append(_named(lost, [f"{r['USUBJID']} (now {_response_now(r, mrd)})" for r in dropped]))
+            backdated.append(_named(added, [f"{r['USUBJID']} (was {_response_was(r, mrd)})" for r in gained]))
+        elif fact not in prev_adsl.columns:
+            withdrawn.append(_not_compared(lost, f"no {fact}"))
+            backdated.append(_not_compared(added, f"no {fact}"))
         else:
-            now = pl.col(f"{col}_now")
-            added = both.filter(pl.col(col).is_null() & (now <= previous_cut).fill_null(False))
-            found = [f"{r['USUBJID']} ({r[f'{col}_now']})" for r in added.iter_rows(named=True)]
-        rows.append(_named(item, found))
-    return rows
+            was, now = pl.col(fact), pl.col(f"{fact}_now")
+            moved = both.filter(was.is_not_null() & (now.is_null() | (was != now)))
+            withdrawn.append(
+                _named(
+                    lost,
+                    [
+                        f"{r['USUBJID']} ({r[fact]} to {r[f'{fact}_now'] or 'none'})"
+                        for r in moved.iter_rows(named=True)
+                    ],
+                )
+            )
+            appeared = both.filter(was.is_null() & (now <= previous_cut).fill_null(False))
+            backdated.append(
+                _named(added, [f"{r['USUBJID']} ({r[f'{fact}_now']})" for r in appeared.iter_rows(named=True)])
+            )
+    return withdrawn + backdated
 
 
-def _response_now(r: dict[str, object]) -> str:
+def _response_now(r: dict[str, object], mrd: bool = False) -> str:
     if r.get("EFFFL_now") != "Y":
         return "not in the efficacy set"
     if r.get("D28PNDFL_now") == "Y":
         return "pending"
-    return f"best response by day 28 {r.get('BOR28_now') or 'none'}"
+    return _response(r, "_now", mrd)
+
+
+def _response_was(r: dict[str, object], mrd: bool = False) -> str:
+    return _response(r, "", mrd)
+
+
+def _response(r: dict[str, object], suffix: str, mrd: bool) -> str:
+    """The best response by day 28 of a row of two joined ADSLs, from its columns named
+    with ``suffix``, and with ``mrd`` whether the remission is MRD-negative (``MRDNEGFL``:
+    at any CR/CRi of the window, not only the best response's)."""
+    said = f"best response by day 28 {r.get(f'BOR28{suffix}') or 'none'}"
+    if not mrd or r.get(f"CRFL{suffix}") != "Y":
+        return said
+    flag = r.get(f"MRDNEGFL{suffix}")
+    return said + {"Y": ", MRD-negative", "N": ", not MRD-negative"}.get(str(flag), ", MRD not known")
 
 
 def _shown_difference(old: str, new: str, exact: float) -> float:

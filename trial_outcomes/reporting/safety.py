@@ -773,11 +773,12 @@ def changes_section(inp: ReportInputs) -> Section | None:
                 align=["left", "right", "right", "left"],
                 population="As in each table of the two reports; lost or withdrawn among the infused (the "
                 "disposition table's rows).",
-                method="Withdrawn or re-dated: a subject, or a date or response by day 28, that the earlier "
-                "publication held and this one no longer holds. Dated by the earlier cut, not in its publication "
-                "(and responses newly counted): a subject enrolled, or an infusion, relapse, HSCT or death dated, "
-                "on or before the earlier cut and new here, or a day-28 non-responder it counted who is a "
-                "responder here, which its figures missed. A later cut of the same export keeps the first and "
+                method="Withdrawn or re-dated (no longer counted): a subject, or a date, a response or an "
+                "MRD-negative remission by day 28, that the earlier publication held and this one no longer "
+                "holds. Dated by the earlier cut, not in its publication (newly counted): a subject enrolled, or "
+                "an infusion, relapse, HSCT or death dated, on or before the earlier cut and new here, or a "
+                "day-28 non-responder (or a remission not MRD-negative) it counted that is one here, which its "
+                "figures missed. A later cut of the same export keeps the first and "
                 "adds none of the second: each is a correction or a late entry in the export, or a rule of "
                 "another code version.",
             )
