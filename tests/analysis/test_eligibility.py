@@ -78,6 +78,35 @@ def test_subject_flags():
     assert flags.rows() == [("S1", True, False), ("S2", False, True)]
 
 
+def test_a_criterion_the_data_cannot_compute_is_taken_from_the_checklist():
+    """protocol.md takes the checklist as reported for the criteria the data cannot
+    compute; a red team's subject whose checklist said an uncontrolled infection applied
+    (EX07), or whose checklist was missing whole, stayed per-protocol. S1: EX07 applies
+    on the checklist: not eligible. S2: no checklist row for EX16 (not computable): not
+    shown eligible. S3: no checklist rows at all: not eligible. S4: the checklist fails
+    IN02 (computable) while the data say age 9 passes: the data win, eligible (the
+    disagreement is listed). S5: every criterion met: eligible. Each of S1-S4 has a
+    deviation listed."""
+    subjects = ("S1", "S2", "S3", "S4", "S5")
+    enrol = pl.DataFrame([{**OK, "subject_id": s} for s in subjects])
+    checklist = pl.concat(
+        [
+            _checklist("S1", EX07=True),
+            _checklist("S2").filter(pl.col("criterion") != "EX16"),
+            _checklist("S4", IN02=False),
+            _checklist("S5"),
+        ]
+    )
+    flags = subject_eligibility(enrol, eligibility_deviations(enrol, checklist)).sort("subject_id")
+    assert flags.rows() == [
+        ("S1", False, True),
+        ("S2", False, True),
+        ("S3", False, True),
+        ("S4", True, True),
+        ("S5", True, False),
+    ]
+
+
 def _by_the_grid(enrolment: pl.DataFrame, checklist: pl.DataFrame) -> list[tuple]:
     """The definition read literally, in Python: every enrolled subject and every
     protocol criterion, the checklist's row(s) for it (none: missing), and a finding

@@ -60,14 +60,16 @@ def baseline(enrolment: pl.DataFrame) -> pl.DataFrame:
 
 def populations(adsl: pl.DataFrame) -> pl.DataFrame:
     """``ENRLFL`` enrolled; ``SAFFL`` infused; ``EFFFL`` infused unless withdrawn before
-    any assessment; ``PPROTFL`` infused and meeting every computable criterion."""
+    any assessment; ``PPROTFL`` infused and eligible (``eligibility.subject_eligibility``:
+    every computable criterion met by the data, the others by the investigator's
+    checklist)."""
     infused = pl.col("TRTSDT").is_not_null()
     withdrawn_first = pl.col("WDDT").is_not_null() & (pl.col("FASDT").is_null() | (pl.col("WDDT") < pl.col("FASDT")))
     return adsl.with_columns(
         yn_flag(pl.lit(True)).alias("ENRLFL"),
         yn_flag(infused).alias("SAFFL"),
         yn_flag(infused & ~withdrawn_first).alias("EFFFL"),
-        yn_flag(infused & pl.col("eligible_computed").fill_null(False)).alias("PPROTFL"),
+        yn_flag(infused & pl.col("eligible").fill_null(False)).alias("PPROTFL"),
     )
 
 
@@ -142,6 +144,6 @@ def derive_adsl(
         adsl = adsl.with_columns(pl.lit(None, pl.String).alias("APHNINF"))
     adsl = early_death_flags(not_infused_reason(vein_to_vein(time_to_infusion(disposition(populations(adsl))))))
     adsl = adsl.with_columns(yn_flag(pl.col("eligibility_deviation")).alias("ELIGDVFL"))
-    rows = [adsl.drop("eligibility_deviation", "eligible_computed")]
+    rows = [adsl.drop("eligibility_deviation", "eligible")]
     del adsl
     return with_study(sorted_taking(rows, "USUBJID"))  # a column at a time: ADSL is not held twice

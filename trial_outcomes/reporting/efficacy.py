@@ -193,8 +193,10 @@ def eligibility_section(inp: ReportInputs) -> Section:
                 },
                 population="Subjects enrolled by the cut.",
                 source="eligibility_deviations.csv",
-                method="The protocol's criteria IN01-IN03, EX06 and EX11-EX13 computed from enrolment; subjects "
-                "infused despite a failed criterion stay in the safety set and leave the per-protocol set.",
+                method="The protocol's criteria IN01-IN03, EX06 and EX11-EX13 computed from enrolment, the others "
+                "taken from the checklist as reported; subjects infused despite a failed criterion, by the data or "
+                "(where the data cannot compute it) by the checklist, or with a criterion missing from the "
+                "checklist, stay in the safety set and leave the per-protocol set.",
             )
         ],
     )
