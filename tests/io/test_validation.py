@@ -30,6 +30,7 @@ from trial_outcomes.io.validation import (
     early_deaths_without_fatal_ae,
     early_hsct_queried,
     empty_required_files,
+    enrolment_queried,
     isolated_latest_date,
     lab_units_queried,
     latest_record,
@@ -1447,3 +1448,65 @@ def test_an_optional_flag_blank_on_every_row_is_taken_as_absent():
     assert blank_flags(_records(labs=rows)) == {"labs": ("below_lloq",)}
     rows[0]["below_lloq"] = True
     assert blank_flags(_records(labs=rows)) == {}
+
+
+def _enrolled(sid: str, **change) -> dict:
+    base = dict(
+        subject_id=sid,
+        consent_date=D(2021, 1, 8),
+        enrol_date=D(2021, 1, 10),
+        diagnosis_date=D(2019, 5, 1),
+        age_years=6.5,
+        disease_status="relapsed",
+        bm_blast_pct=0.5,
+    )
+    return {**base, **change}
+
+
+def test_a_child_registered_twice_is_queried():
+    """A red team's BR-041, a copy of BR-040 in every enrolment value, was counted twice
+    (ITT 27/41 for 27/40). Rows: 2, S1; 3, S2 the same as S1 but the id: both queried,
+    each naming the other's row; 4, S3 the same but one day older at diagnosis: not; 5, S4 with
+    S1's values but age 6.6: not. Marrow blasts (0.5) are read over four subjects only, too
+    few to query as fractions."""
+    rows = [
+        _enrolled("S1"),
+        _enrolled("S2"),
+        _enrolled("S3", diagnosis_date=D(2019, 4, 30)),
+        _enrolled("S4", age_years=6.6),
+    ]
+    found = enrolment_queried(_records(enrolment=rows))
+    assert found.select("file", "row", "column", "subject").rows() == [
+        ("enrolment.csv", 2, "subject_id", "S1"),
+        ("enrolment.csv", 3, "subject_id", "S2"),
+    ]
+    # the twin is named by its row: the sentence goes into the open report, which names no subject
+    assert found["rule"][0].startswith("the same in every enrolment value but the id as row 3: one child registered")
+    assert found["rule"][1].startswith("the same in every enrolment value but the id as row 2:")
+    (query,) = drop_queries([], {}, {"enrolment_plausible": found})
+    assert query.check == "enrolment_plausible" and "(enrolment.csv rows 2 and 3)" in query.finding
+
+
+def test_marrow_blasts_written_as_fractions_are_queried():
+    """A red team divided every marrow blast percentage by 100 (76.9 to 0.769): the
+    baseline median read 0.4 % and marrow blasts left every model, without a word. Ten
+    relapsed subjects with 0.1, 0.2, ... 0.9 and 1.0 (each its own age, so no twins):
+    median (0.5 + 0.6) / 2 = 0.55, at or below 1: each row queried. The same nine (0.1-0.9):
+    too few, not. Ten with one at 35 in place of 1.0: median still 0.55, queried. Ten with
+    values 10-100: median 55, not. MRD-persistent subjects (few blasts by definition) are
+    not read."""
+
+    def drop(values, status="relapsed"):
+        rows = [
+            _enrolled(f"S{i}", age_years=1.0 + i, bm_blast_pct=v, disease_status=status) for i, v in enumerate(values)
+        ]
+        return _records(enrolment=rows)
+
+    tenths = [round(0.1 * k, 1) for k in range(1, 11)]
+    found = enrolment_queried(drop(tenths))
+    assert found.height == 10 and set(found["column"]) == {"bm_blast_pct"}
+    assert "is 0.55, at or below 1: percentages written as fractions" in found["rule"][0]
+    assert enrolment_queried(drop(tenths[:9])).is_empty()
+    assert enrolment_queried(drop([*tenths[:9], 35.0])).height == 10
+    assert enrolment_queried(drop([10.0 * k for k in range(1, 11)])).is_empty()
+    assert enrolment_queried(drop(tenths, status="mrd_persistent")).is_empty()

@@ -91,6 +91,8 @@ WARNINGS = {
     "not_infused_death_recorded": "subjects not infused because of death by the apheresis file, with no death in "
     "follow-up",
     "death_recorded": "long-term events whose text names a death, for a subject with no death in follow-up",
+    "enrolment_plausible": "enrolment rows the same as another subject's but for the id, or percentages that read "
+    "as fractions",
     "ae_entered_once": "adverse events the same as another in subject, term, onset date and grade under another "
     "ae_id (both counted)",
 }
@@ -249,6 +251,16 @@ WARNINGS = {
             "with its date and cause (overall survival and the deaths table count no other)",
         ),
         dg.AssetCheckSpec(
+            "enrolment_plausible",
+            asset=DROP_KEY,
+            blocking=False,
+            description="No enrolment row is the same as another subject's in every value but the id (one child "
+            "registered twice), and the marrow blast percentage's median over the subjects enrolled with "
+            f"morphologic disease (at least {validation.FRACTION_MEDIAN_SUBJECTS}) is above "
+            + ", ".join(f"{v:g} ({c})" for c, v in validation.FRACTION_MEDIAN_LEAST.items())
+            + " (else percentages written as fractions)",
+        ),
+        dg.AssetCheckSpec(
             "ae_entered_once",
             asset=DROP_KEY,
             blocking=False,
@@ -362,6 +374,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         "transgene_after_infusion": validation.transgene_before_infusion(records),
         "not_infused_death_recorded": validation.death_only_in_apheresis(records),
         "death_recorded": validation.death_named_in_long_term(records, seen_to),
+        "enrolment_plausible": validation.enrolment_queried(records),
         "ae_entered_once": validation.ae_entered_twice(records),
     }
     drop = TrialDrop(
