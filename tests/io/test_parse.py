@@ -273,7 +273,8 @@ def test_a_large_file_is_typed_by_its_distinct_values_with_every_problem_on_its_
     ]
     assert [rule.split(":")[0] for rule in problems["rule"]] == [
         "out of range",
-        "not a valid date (YYYY-MM-DD, a date-time that starts with one, or DDMONYYYY; a real calendar day)",
+        "not a valid date (YYYY-MM-DD, a date-time that starts with one, the year first as 2020/6/18, or "
+        "DDMONYYYY as 18JUN2020 or 18-Jun-2020, a four-digit year; a real calendar day)",
         "required value is blank",
         "a date-time with a time zone (Z or an offset)",
         "not a Y/N value (Y/N, Yes/No, 1/0, true/false)",

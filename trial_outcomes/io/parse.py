@@ -153,7 +153,8 @@ def typed_value(col: Column) -> pl.Expr:
 
 def _type_rule(col: Column) -> str:
     return {
-        "date": "not a valid date (YYYY-MM-DD, a date-time that starts with one, or DDMONYYYY; a real calendar day)",
+        "date": "not a valid date (YYYY-MM-DD, a date-time that starts with one, the year first as 2020/6/18, or "
+        "DDMONYYYY as 18JUN2020 or 18-Jun-2020, a four-digit year; a real calendar day)",
         "number": "not a number",
         "integer": "not a whole number"
         + (' (a grade may read "Grade 3", "G3" or "3 - Severe", its word the number\'s)' if col.grade_words else ""),
