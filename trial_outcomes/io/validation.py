@@ -766,8 +766,9 @@ def _percent_as_fraction(enrolment: pl.DataFrame) -> pl.DataFrame:
     ``FRACTION_MEDIAN_SUBJECTS``) is at or below its bound: a red team's marrow blasts
     divided by 100 (76.9 to 0.769) gave a baseline median of 0.4 % and left marrow blasts
     out of every model, without a word. Worked example (test): ten relapsed subjects with
-    0.1-0.9 (median 0.55): queried; the same nine: not; one at 35 among them: the median
-    is 0.6, queried."""
+    0.1, 0.2, ..., 1.0 (median 0.55): queried; the first nine: too few, not; 35 for the
+    1.0: the median still 0.55, queried; ten with 10-100: not; ten MRD-persistent
+    entrants with 0.1-1.0: not read."""
     morphologic = enrolment.filter(pl.col("disease_status").is_in(["relapsed", "primary_refractory"]))
     out = []
     for column, least in FRACTION_MEDIAN_LEAST.items():
