@@ -189,6 +189,9 @@ MEDDRA_SOCS = (
 COUNTED_TEXT: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("adverse_events", "term", (CRS_TERM, ICANS_TERM)),
     ("adverse_events", "soc", MEDDRA_SOCS),
+    # a site written two ways was two sites in the conduct table (a red team's "Boren" beside
+    # "BOREN") and two strata wherever a plan reads SITEID
+    ("enrolment", "site", ()),
 )
 
 ENROLMENT = RecordSchema(

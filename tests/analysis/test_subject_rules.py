@@ -200,3 +200,22 @@ def test_followed_for_a_window_needs_the_cut_past_it_and_no_withdrawal_or_loss_b
     at = lambda cut: subjects.select(followed_for(30, cut)).to_series().to_list()  # noqa: E731
     assert at(jan(31)) == [True, False, True, False]
     assert at(jan(30)) == [False, False, False, False]
+
+
+def test_a_site_written_two_ways_is_one_site():
+    """A red team's "Boren" beside "BOREN" split one site into two rows of the conduct
+    table (39/37 and 1/1), and would split a SITEID stratum, without a word. S1 and S2 at
+    "BOREN", S3 at "Boren ": one site, written as most rows write it (BOREN); the spelling
+    query lists S3's row, counted as 'BOREN'."""
+    from trial_outcomes.analysis.terms import counted_spellings
+    from trial_outcomes.io.validation import spelling_variants
+
+    t = Trial().enrol("S1", site="BOREN").enrol("S2", site="BOREN").enrol("S3", site="Boren ")
+    for sid in ("S1", "S2", "S3"):
+        t.infuse(sid)
+    d = t.derive()
+    assert d.adsl.sort("USUBJID")["SITEID"].to_list() == ["BOREN", "BOREN", "BOREN"]
+    found = spelling_variants(t.records(), counted_spellings(t.records()))
+    assert found.select("file", "row", "column", "value", "rule").rows() == [
+        ("enrolment.csv", 4, "site", "Boren ", "counted as 'BOREN'")
+    ]

@@ -231,13 +231,15 @@ def test_the_drop_queries_are_on_page_1_and_stated_under_about():
         SimpleNamespace(queries=spelt, adsl=_NO_DEATHS, adae=_NO_FATAL_AE)  # type: ignore[arg-type]
     )
     assert text.startswith(
-        "1 open, none blocking: AE terms or SOCs written more than one way, each counted under one spelling. "
-        "The numbers use the drop as exported, except that an AE term or SOC written several ways is counted "
+        "1 open, none blocking: AE terms, SOCs or sites written more than one way, each counted under one spelling. "
+        "The numbers use the drop as exported, except that an AE term, SOC or site written several ways is counted "
         "once, under one spelling;"
     )
     spelt_table = data_queries_table(SimpleNamespace(queries=spelt))  # type: ignore[arg-type]
     assert "counted once" in (spelt_table.method or "")
-    assert spelt_table.rows[0][0] == "AE terms or SOCs written more than one way, each counted under one spelling"
+    assert (
+        spelt_table.rows[0][0] == "AE terms, SOCs or sites written more than one way, each counted under one spelling"
+    )
 
 
 def test_subjects_named_finds_identifiers_as_words_not_inside_others():

@@ -9,6 +9,7 @@ The asset ``adsl`` and the test builders call exactly this.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import polars as pl
 
@@ -41,12 +42,15 @@ def age_group(age: pl.Expr) -> pl.Expr:
     return pl.when(age < 10).then(pl.lit("<10")).otherwise(pl.lit(">=10"))
 
 
-def baseline(enrolment: pl.DataFrame) -> pl.DataFrame:
+def baseline(enrolment: pl.DataFrame, sites: Mapping[str, str] | None = None) -> pl.DataFrame:
     """Enrolment as recorded under its ADaM names (``contracts.BASELINE_NAMES``), Y/N
     variables as ``Y``/``N``, with ``AGEU``, ``AGEGR1`` and ``STRATUM``
-    (``response.disease_stratum``)."""
+    (``response.disease_stratum``); a site written several ways under the one spelling
+    ``sites`` gives it (``terms.counted_spellings``' ``enrolment.site``: "Boren" is
+    "BOREN")."""
     return (
         enrolment.with_columns(
+            pl.col("site").replace(dict(sites or {})),
             yn_value(pl.col("prior_hsct")),
             yn_value(pl.col("emd")),
             pl.lit("YEARS").alias("AGEU"),
@@ -95,6 +99,7 @@ def derive_adsl(
     gradings: tuple[SyndromeGrading, ...],
     seen_to: dt.date | None = None,
     reasons_seen: bool = True,
+    spellings: Mapping[str, Mapping[str, str]] | None = None,
 ) -> pl.DataFrame:
     """ADSL from the records at the cut, the eligibility deviations
     (``eligibility.eligibility_deviations``), ADAE and the CRS/ICANS gradings
@@ -103,10 +108,12 @@ def derive_adsl(
     treatment failure's) close by ``seen_to``, the last day the drop shows
     (``TrialDrop.seen_to``; the cut by default), as the stopping rules' do. The apheresis
     file's undated reasons for not infusing count only at a cut that sees the whole drop
-    (``reasons_seen``: ``exposure.not_infused_reason``)."""
+    (``reasons_seen``: ``exposure.not_infused_reason``). ``spellings``: the values of
+    the whole drop written several ways and the spelling each is counted under
+    (``terms.counted_spellings``), the sites' read here."""
     syndromes = syndrome_variables(adae, gradings)
     enrolment = require(records["enrolment"], "enrolment", "subject_id", "disease_status", "age_years")
-    adsl = baseline(enrolment)
+    adsl = baseline(enrolment, (spellings or {}).get("enrolment.site"))
     dates = treatment_dates(records)
     therapy = attribution_end(followup_dates(records))
     deaths = death_details(records)

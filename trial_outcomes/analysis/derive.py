@@ -52,11 +52,14 @@ def derive_all(
     monitored = monitored or {"CRS": True, "ICANS": True}
     at_cut = apply_cut(records, cut)
     deviations = eligibility_deviations(at_cut["enrolment"], at_cut["eligibility"])
-    adae = derive_adae(at_cut, cut, counted_spellings(records))
+    spellings = counted_spellings(records)
+    adae = derive_adae(at_cut, cut, spellings)
     crs = grade_crs(at_cut, adae, monitored["CRS"])
     icans = grade_icans(at_cut, adae, monitored["ICANS"])
     latest = _latest_date(records)
-    adsl = derive_adsl(at_cut, cut, deviations, adae, (crs, icans), reasons_seen=latest is None or latest <= cut)
+    adsl = derive_adsl(
+        at_cut, cut, deviations, adae, (crs, icans), reasons_seen=latest is None or latest <= cut, spellings=spellings
+    )
     adrs = derive_adrs(at_cut, adsl)
     adtte = derive_adtte(adsl, subgroups)
     return Derived(at_cut, deviations, adae, crs, icans, adsl, adrs, adtte, monitored)

@@ -49,7 +49,7 @@ RULES: dict[str, tuple[Rule, str]] = {
 WARNINGS = {
     "no_assessment_after_withdrawal": "assessments after a withdrawal or a loss to follow-up",
     "latest_date_plausible": "the drop's latest date",
-    "one_spelling_per_value": "AE terms and SOCs written more than one way, each counted under one spelling",
+    "one_spelling_per_value": "AE terms, SOCs and sites written more than one way, each counted under one spelling",
     "adverse_events_current": (
         "infusions followed 30 days, or dead, with no adverse event since (an AE export older than the others?)"
     ),
@@ -143,7 +143,7 @@ WARNINGS = {
             "one_spelling_per_value",
             asset=DROP_KEY,
             blocking=False,
-            description="Each AE term and SOC is written one way: rows whose value differs from another only in "
+            description="Each AE term, SOC and site is written one way: rows whose value differs from another only in "
             "case, spacing, punctuation, accents or British English are listed, and counted under one spelling",
         ),
         dg.AssetCheckSpec(

@@ -1804,7 +1804,7 @@ def adverse_events_current(records: Records, seen_to: dt.date) -> pl.DataFrame:
 
 
 def spelling_variants(records: Records, spellings: Mapping[str, Mapping[str, str]]) -> pl.DataFrame:
-    """The rows whose AE term or SOC is counted under another spelling
+    """The rows whose AE term, SOC or site is counted under another spelling
     (``spellings``: ``analysis.terms.counted_spellings``), as findings naming the spelling
     and the one it is counted under. Read by a query for those spellings alone."""
     out = []
@@ -1825,7 +1825,7 @@ def spellings_finding(variants: pl.DataFrame) -> str:
     for (column, value, rule), part in ordered.group_by("column", "value", "rule", maintain_order=True):
         parts.append(f"{column} '{printable(value)}' {rule} ({rows_named(part, shown=4)})")
     return (
-        f"{variants.height} AE row(s) whose term or SOC is another spelling (case, spacing, punctuation, "
+        f"{variants.height} row(s) whose AE term, SOC or site is another spelling (case, spacing, punctuation, "
         "accents or British English) of a value written otherwise, counted under one spelling so that the tables "
         "count it once: "
         + "; ".join(parts[:NAMES_LISTED])

@@ -330,7 +330,7 @@ QUERY_TITLES = {
     "known_columns": "columns outside the data contract dropped unread",
     "no_assessment_after_withdrawal": "disease assessments after a withdrawal or a loss to follow-up",
     "latest_date_plausible": "a latest date far from every other",
-    "one_spelling_per_value": "AE terms or SOCs written more than one way, each counted under one spelling",
+    "one_spelling_per_value": "AE terms, SOCs or sites written more than one way, each counted under one spelling",
     "adverse_events_current": "an AE export that may be older than the others",
     "early_deaths_have_fatal_ae": "early deaths with no treatment-emergent grade-5 adverse event, counted by no "
     "stopping rule",
@@ -359,7 +359,7 @@ QUERY_TITLES = {
 
 
 #: how the numbers read a drop with the query ``one_spelling_per_value``
-SPELLINGS_NOTE = ", except that an AE term or SOC written several ways is counted once, under one spelling"
+SPELLINGS_NOTE = ", except that an AE term, SOC or site written several ways is counted once, under one spelling"
 
 
 def _first_capital(title: str) -> str:
