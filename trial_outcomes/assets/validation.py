@@ -257,8 +257,8 @@ WARNINGS = {
             description="No enrolment row is the same as another subject's in every value but the id (one child "
             "registered twice), and the marrow blast percentage's median over the subjects enrolled with "
             f"morphologic disease (at least {validation.FRACTION_MEDIAN_SUBJECTS}) is above "
-            + ", ".join(f"{v:g} ({c})" for c, v in validation.FRACTION_MEDIAN_LEAST.items())
-            + " (else percentages written as fractions)",
+            + ", ".join(f"{v:g} % ({c})" for c, v in validation.FRACTION_MEDIAN_LEAST.items())
+            + ": at or below, the percentages may be written as fractions",
         ),
         dg.AssetCheckSpec(
             "ae_entered_once",
