@@ -91,8 +91,8 @@ WARNINGS = {
     "not_infused_death_recorded": "subjects not infused because of death by the apheresis file, with no death in "
     "follow-up",
     "death_recorded": "long-term events whose text names a death, for a subject with no death in follow-up",
-    "enrolment_plausible": "enrolment rows the same as another subject's but for the id, or percentages that read "
-    "as fractions",
+    "enrolment_plausible": "enrolment rows the same as another subject's but for the id, or relapsed or refractory "
+    "entrants with marrow blasts below 5 % (percentages written as fractions?)",
     "ae_entered_once": "adverse events the same as another in subject, term, onset date and grade under another "
     "ae_id (both counted)",
 }
@@ -255,10 +255,9 @@ WARNINGS = {
             asset=DROP_KEY,
             blocking=False,
             description="No enrolment row is the same as another subject's in every value but the id (one child "
-            "registered twice), and the marrow blast percentage's median over the subjects enrolled with "
-            f"morphologic disease (at least {validation.FRACTION_MEDIAN_SUBJECTS}) is above "
-            + ", ".join(f"{v:g} % ({c})" for c, v in validation.FRACTION_MEDIAN_LEAST.items())
-            + ": at or below, the percentages may be written as fractions",
+            "registered twice), and every subject enrolled relapsed or refractory without extramedullary disease "
+            f"has marrow blasts of {validation.MORPHOLOGIC_BLASTS_LEAST:g} % or more (below, a percentage written as "
+            "a fraction, or an MRD-persistent entrant)",
         ),
         dg.AssetCheckSpec(
             "ae_entered_once",

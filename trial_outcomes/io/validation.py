@@ -751,42 +751,39 @@ def _registered_twice(enrolment: pl.DataFrame) -> pl.DataFrame:
     return _problems(found, "subject_id", pl.col("subject_id"), rule)
 
 
-#: enrolment percentages a file may hold as fractions (0.35 for 35 %), and the least the
-#: median over the subjects enrolled with morphologic disease (relapsed or refractory,
-#: which needs 5 % marrow blasts or more) can be: the synthetic drops' marrow median is
-#: about 35
-FRACTION_MEDIAN_LEAST = {"bm_blast_pct": 1.0}
-#: the fewest such subjects a median is read over
-FRACTION_MEDIAN_SUBJECTS = 10
+#: the least marrow blast percentage of morphologic disease (relapsed or refractory B-ALL:
+#: 5 % blasts or more, or extramedullary disease)
+MORPHOLOGIC_BLASTS_LEAST = 5.0
 
 
 def _percent_as_fraction(enrolment: pl.DataFrame) -> pl.DataFrame:
-    """Each row of a subject enrolled with morphologic disease, for a percentage of
-    ``FRACTION_MEDIAN_LEAST`` whose median over those subjects (at least
-    ``FRACTION_MEDIAN_SUBJECTS``) is at or below its bound: a red team's marrow blasts
-    divided by 100 (76.9 to 0.769) gave a baseline median of 0.4 % and left marrow blasts
-    out of every model, without a word. Worked example (test): ten relapsed subjects with
-    0.1, 0.2, ..., 1.0 (median 0.55): queried; the first nine: too few, not; 35 for the
-    1.0: the median still 0.55, queried; ten with 10-100: not; ten MRD-persistent
-    entrants with 0.1-1.0: not read."""
-    morphologic = enrolment.filter(pl.col("disease_status").is_in(["relapsed", "primary_refractory"]))
-    out = []
-    for column, least in FRACTION_MEDIAN_LEAST.items():
-        if column not in morphologic.columns:
-            continue
-        values = morphologic.filter(pl.col(column).is_not_null())
-        if values.height < FRACTION_MEDIAN_SUBJECTS:
-            continue
-        median = float(values[column].median())  # type: ignore[arg-type]
-        if median > least:
-            continue
-        rule = (
-            f"the median of {column} over the {values.height} subjects enrolled with morphologic disease is "
-            f"{median:g}, at or below {least:g}: percentages written as fractions (0.35 for 35 %)? The baseline "
-            "table and every model reading it would be wrong; convert the file, or confirm"
-        )
-        out.append(_problems(_narrow(values, column), column, pl.col(column).cast(pl.String), rule))
-    return _concat(out)
+    """Each subject enrolled with morphologic disease (relapsed or primary refractory)
+    without extramedullary disease whose marrow blast percentage is below
+    ``MORPHOLOGIC_BLASTS_LEAST``: a percentage written as a fraction (0.35 for 35 %), or
+    an MRD-persistent entrant coded otherwise. A red team's marrow blasts divided by 100
+    (76.9 to 0.769) gave a baseline median of 0.4 % and left marrow blasts out of every
+    model, without a word; a second divided only some subjects' (those entered before a
+    change of EDC), which a median over the file did not see. Worked example (test): S1
+    relapsed, 0.769, no EMD: queried; S2 relapsed, 4.9: queried; S3 relapsed, 5.0: not;
+    S4 relapsed, 0.5, with EMD (an isolated CNS relapse): not; S5 MRD-persistent, 0.01:
+    not."""
+    if "bm_blast_pct" not in enrolment.columns:
+        return empty_problems()
+    emd = (pl.col("emd") == True) if "emd" in enrolment.columns else pl.lit(False)  # noqa: E712
+    found = _narrow(
+        enrolment.filter(
+            pl.col("disease_status").is_in(["relapsed", "primary_refractory"])
+            & (pl.col("bm_blast_pct") < MORPHOLOGIC_BLASTS_LEAST)
+            & ~emd.fill_null(False)
+        ),
+        "bm_blast_pct",
+    )
+    rule = (
+        f"relapsed or refractory without extramedullary disease, with marrow blasts below {MORPHOLOGIC_BLASTS_LEAST:g} "
+        "%: a percentage written as a fraction (0.35 for 35 %), or an MRD-persistent entrant? The baseline table and "
+        "every model reading marrow blasts would be wrong; correct the value or the disease status, or confirm"
+    )
+    return _problems(found, "bm_blast_pct", pl.col("bm_blast_pct").cast(pl.String), rule)
 
 
 def enrolment_queried(records: Records) -> pl.DataFrame:

@@ -353,7 +353,8 @@ QUERY_TITLES = {
     "follow-up (missing from the deaths table)",
     "death_recorded": "deaths named only in a long-term event's text, with no death in follow-up (the subject "
     "counted alive)",
-    "enrolment_plausible": "subjects that may be one child registered twice, or percentages written as fractions",
+    "enrolment_plausible": "subjects that may be one child registered twice, or marrow blasts that may be written "
+    "as fractions",
     "ae_entered_once": "adverse events entered twice under two ids, or two events to confirm (both counted)",
 }
 
