@@ -371,6 +371,9 @@ def test_bridging_written_as_none_is_no_bridging(drop):
 
     none = ["None", " none ", "N/A", "-", "", None, "None given", "No bridging therapy", "None.", "Not required"]
     none += ["NIL", "No bridging chemotherapy given", "no treatment", "Not applicable", "not  given"]
+    # a second red team's wordings
+    none += ["Not bridged", "None - in CR", "No bridging was given", "Bridging not given", "Not applicable (MRD only)"]
+    none += ["Nothing", "None (low disease burden)", "No bridging therapy, MRD only", "Without bridging", "0"]
     given = ["Hydroxyurea", "Nelarabine", "Nilotinib", "Vincristine, dexamethasone", "Inotuzumab; none after"]
     texts = pl.DataFrame({"b": none + given})
     assert texts.select(bridging_given(pl.col("b")))["b"].to_list() == [False] * len(none) + [True] * len(given)

@@ -12,13 +12,17 @@ from trial_outcomes.analysis.frames import require
 from trial_outcomes.analysis.timeline import SPLIT_DOSE_DAYS
 
 #: free text that records no bridging therapy, in lower case with every run of other
-#: characters than letters and digits one space ("None" made BRIDGFL = Y for every
-#: subject; a red team's "None given", "No bridging therapy", "None." and "Not required"
-#: were four more "bridging therapies" until 2026-12-06): a word for none, alone or
-#: followed by what was not given, then by "given", "required" and the like
+#: characters than letters and digits one space: a word for none first, whatever follows
+#: ("None - in CR", "Nil", "No bridging was given", "Not bridged", "Without bridging"), or
+#: bridging said not given ("Bridging not given"). "None" made BRIDGFL = Y for every
+#: subject; until 2026-12-06 only a few exact spellings were read, and two red teams' 13
+#: other wordings were each a "bridging therapy"
 NO_BRIDGING = (
-    r"^(?:none|nil|no|na|n a|not applicable|no bridging|no bridging (?:therapy|chemotherapy|treatment)|"
-    r"no (?:therapy|chemotherapy|treatment)|not)(?: (?:given|required|needed|indicated|received|administered|done))?$"
+    r"^(none|nil|nothing|na|n a|0)\b",
+    r"^no\b",
+    r"^not (bridged|given|required|needed|applicable|indicated|received|administered|done|planned)\b",
+    r"^without\b",
+    r"^bridg(e|ing)( therapy| chemotherapy| treatment)? (not|none)\b",
 )
 
 
@@ -26,7 +30,7 @@ def bridging_given(text: pl.Expr) -> pl.Expr:
     """Bridging therapy was given: a recorded therapy, not blank and not a word for none
     (``NO_BRIDGING``)."""
     cleaned = text.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
-    return text.is_not_null() & (cleaned != "") & ~cleaned.str.contains(NO_BRIDGING)
+    return text.is_not_null() & (cleaned != "") & ~pl.any_horizontal(cleaned.str.contains(p) for p in NO_BRIDGING)
 
 
 NOT_INFUSED = labels.NOT_INFUSED  # code -> label; the codes are NINFCAT's values
