@@ -1507,3 +1507,58 @@ def test_marrow_blasts_written_as_fractions_are_queried():
         (3, "bm_blast_pct", "4.9", "S2"),
     ]
     assert "with marrow blasts below 5 %: a percentage written as a fraction" in found["rule"][0]
+
+
+RELAPSE_NAMED = [
+    "CD19-negative B-ALL relapse",
+    "Relapsing CD19-negative B-ALL",
+    "Leukaemia recurred in marrow (CD19-negative)",
+    "ALL relapse",
+    "Relapse",
+    "Late isolated CNS relapse",
+    "Leukaemia returned",
+    "Disease progression",
+]
+RELAPSE_NOT_NAMED = [
+    "Relapse of nephrotic syndrome",
+    "Recurrent neutropenia",
+    "Recurrent seizures",
+    "Aplastic anaemia, no evidence of relapse on marrow",
+    "relapse-free",
+    "relapses of asthma",
+    "disease progression of neuropathy",
+    "Relapsing-remitting multiple sclerosis",
+    "Fatal progressive multifocal leukoencephalopathy",
+    "recurrence ruled out",
+    "All symptoms recurred",
+]
+DEATH_NAMED = ["PML; patient passed away", "Fatal PML", "expired", "Dead", "Fatality", "near-fatal sepsis; later died"]
+DEATH_NOT_NAMED = [
+    "Near-fatal status epilepticus",
+    "Bone marrow failure; risk of death discussed with family",
+    "Autoimmune hepatitis, not fatal",
+    "potentially fatal",
+    "Not deceased",
+    "mother died",
+    "death of sibling",
+    "Father passed away",
+    "Non-fatal cerebral venous thrombosis",
+]
+
+
+def test_a_long_term_text_names_the_leukaemia_coming_back_or_the_subjects_death_by_its_words():
+    """A second red team's "PML; patient passed away" and "Relapsing CD19-negative B-ALL"
+    were not read, and its "Recurrent seizures", "Relapse of nephrotic syndrome", "no
+    evidence of relapse", "Near-fatal status epilepticus", "risk of death discussed" and
+    "mother died" were queried. A relapse word counts with a word of the leukaemia (B-ALL,
+    leukaemia, lymphoblastic, blasts, CD19, MRD) or in a text of relapse words alone, and
+    not where the text says there was none; a death word counts once a death that is not
+    the subject's, or none (near-, not, potentially, risk of, a relative's), is taken out.
+    Each text below is read as the lists say."""
+    from trial_outcomes.io.validation import names_death, names_own_relapse
+    from trial_outcomes.text import spelling_key
+
+    assert [names_own_relapse(spelling_key(t)) for t in RELAPSE_NAMED] == [True] * len(RELAPSE_NAMED)
+    assert [names_own_relapse(spelling_key(t)) for t in RELAPSE_NOT_NAMED] == [False] * len(RELAPSE_NOT_NAMED)
+    assert [names_death(spelling_key(t)) for t in DEATH_NAMED] == [True] * len(DEATH_NAMED)
+    assert [names_death(spelling_key(t)) for t in DEATH_NOT_NAMED] == [False] * len(DEATH_NOT_NAMED)

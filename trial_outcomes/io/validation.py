@@ -1390,39 +1390,70 @@ def relapse_named_in_therapy(records: Records, seen_to: dt.date) -> pl.DataFrame
     return _concat([_problems(found, "detail", pl.col("detail"), rule)])
 
 
-def _long_term_naming(records: Records, seen_to: dt.date, words: Iterable[str]) -> pl.DataFrame | None:
-    """The long-term follow-up rows by ``seen_to`` whose detail names any of ``words``
-    (``details_naming``), narrowed to ``event_date, event, detail``; None without the file."""
+def _long_term_naming(records: Records, seen_to: dt.date, names: Callable[[str], bool]) -> pl.DataFrame | None:
+    """The long-term follow-up rows by ``seen_to`` whose detail, read as ``spelling_key``,
+    ``names`` (each distinct detail read once), narrowed to ``event_date, event,
+    detail``; None without the file."""
     ltfu = records.get("long_term_followup")
     if ltfu is None or ltfu.is_empty():
         return None
     rows = _narrow(ltfu.filter(pl.col("event_date") <= seen_to), "event_date", "event", "detail")
-    return rows.filter(pl.col("detail").is_in(list(details_naming(rows["detail"], words))))
+    named = [d for d in rows["detail"].drop_nulls().unique().to_list() if names(spelling_key(d))]
+    return rows.filter(pl.col("detail").is_in(named))
 
 
-#: words of a long-term event's detail (``spelling_key``) that name a relapse:
-#: ``RELAPSE_WORDS`` without "progressive" alone, which names neurological disorders
-#: there ("progressive multifocal leukoencephalopathy")
+#: a long-term event's words (``spelling_key``) that name a relapse, recurrence or
+#: progression; "progressive" alone names neurological disorders there ("progressive
+#: multifocal leukoencephalopathy")
 LONG_TERM_RELAPSE_WORDS = (
-    r"\brelapse[ds]?\b",
-    r"\brecurren(ce|t)\b",
-    r"\b(disease|leuka?emia|all) progression\b",
-    r"\bprogressi(on|ve) of (the )?(disease|leuka?emia|all)\b",
-    r"\bprogressive (disease|leuka?emia|all)\b",
+    r"\brelaps(e|es|ed|ing)\b",
+    r"\brecurr(ence|ent|ed)\b",
+    r"\b(returned|came back)\b",
+    r"\bprogression\b",
+    r"\bprogressive disease\b",
 )
+#: words that make such a text the trial's leukaemia's: without one, "Recurrent seizures"
+#: or "Relapse of nephrotic syndrome" is another disease's (a second red team's false
+#: alarms); "all" alone is an English word, so "ALL" counts only in a text of relapse
+#: words alone (``RELAPSE_ALONE``)
+OWN_DISEASE_WORDS = (r"leuka?emia", r"\bb all\b", r"lymphoblastic", r"\bblasts?\b", r"\bcd19\b", r"\bmrd\b")
+#: the words of a text that is a relapse and nothing else ("Relapse", "Late bone marrow
+#: relapse", "ALL relapse", "Disease progression")
+_RELAPSE_ALONE_WORDS = """relapse relapses relapsed relapsing recurrence recurred recurrent progression progressive
+disease late early very second third first isolated combined bone marrow cns testicular extramedullary medullary all
+b of the in with cd19 negative positive"""
+RELAPSE_ALONE = frozenset(_RELAPSE_ALONE_WORDS.split())
+#: what says there was none: "no evidence of relapse", "relapse-free", "recurrence ruled out"
+NO_RELAPSE = (
+    r"\bno (evidence of |sign of |signs of )?(relapse|recurrence|progression)\b",
+    r"\b(relapse|recurrence|progression) free\b",
+    r"\bwithout (relapse|recurrence|progression)\b",
+    r"\bruled out\b",
+    r"\bnot (relapsed|recurred)\b",
+)
+
+
+def names_own_relapse(key: str) -> bool:
+    """Whether a long-term event's detail (``key``: ``spelling_key``) names the trial's
+    leukaemia coming back: a relapse word (``LONG_TERM_RELAPSE_WORDS``), not said to be
+    absent (``NO_RELAPSE``), with a word of the leukaemia (``OWN_DISEASE_WORDS``) or
+    nothing but relapse words (``RELAPSE_ALONE``)."""
+    if not _names(key, LONG_TERM_RELAPSE_WORDS) or _names(key, NO_RELAPSE):
+        return False
+    return _names(key, OWN_DISEASE_WORDS) or set(key.split()) <= RELAPSE_ALONE
 
 
 def relapse_named_in_long_term(records: Records, seen_to: dt.date) -> pl.DataFrame:
     """The long-term follow-up rows by ``seen_to``, but a ``SECONDARY_MALIGNANCY`` (queried
-    as such: ``malignancy_category_queried``), whose detail names a relapse
-    (``LONG_TERM_RELAPSE_WORDS``) for a subject with no ``RELAPSE`` assessment on or before the
+    as such: ``malignancy_category_queried``), whose detail names the leukaemia coming
+    back (``names_own_relapse``) for a subject with no ``RELAPSE`` assessment on or before the
     row's date. A red team's "CD19-negative B-ALL relapse" coded ``NEW_HEMATOLOGIC`` was
     counted as a new disorder, and by no relapse endpoint, without a word. Worked example
     (test): S1's NEW_HEMATOLOGIC "CD19-negative B-ALL relapse" on day 500, no relapse
     assessed: queried; S2's the same after a RELAPSE assessment on day 400: not; S3's
     NEW_HEMATOLOGIC "Pancytopenia": not; S4's SECONDARY_MALIGNANCY "B-ALL relapse": not
     here (the malignancy query's). A query, not a refusal."""
-    named = _long_term_naming(records, seen_to, LONG_TERM_RELAPSE_WORDS)
+    named = _long_term_naming(records, seen_to, names_own_relapse)
     if named is None:
         return empty_problems()
     named = named.filter(pl.col("event") != "SECONDARY_MALIGNANCY")
@@ -1443,20 +1474,49 @@ def relapse_not_assessed(records: Records, seen_to: dt.date) -> pl.DataFrame:
     return _concat([relapse_named_in_therapy(records, seen_to), relapse_named_in_long_term(records, seen_to)])
 
 
-#: words of a long-term event's detail (``spelling_key``) that name the subject's death
-DEATH_WORDS = (r"\bdied\b", r"\bdies\b", r"\bdeath\b", r"\bdeceased\b", r"(?<!\bnon )\bfatal\b")
+#: words of a long-term event's detail (``spelling_key``) that name a death (a second red
+#: team's "passed away" and "expired" were not read)
+DEATH_WORDS = (
+    r"\bdie[ds]\b",
+    r"\bdeaths?\b",
+    r"\bdeceased\b",
+    r"\bdead\b",
+    r"\bfatal(ly|ity)?\b",
+    r"\bpassed away\b",
+    r"\bexpired\b",
+    r"\bdemise\b",
+)
+#: a death the words name that is not the subject's, or none: "near-fatal", "not fatal",
+#: "risk of death discussed", "mother died", "death of sibling" (a second red team's false
+#: alarms), taken out of the text before ``DEATH_WORDS`` are read
+_KIN = r"(mother|father|parents?|siblings?|brother|sister|grand(mother|father|parents?)|aunt|uncle|cousin|twin|friend)"
+NOT_THE_SUBJECTS_DEATH = (
+    r"\b(not|non|no|near|nearly|almost|potentially|possibly|possible|risk of|fear of)( a)? "
+    r"(fatal|death|died|dead|deceased)\b",
+    rf"\b{_KIN}( s)? (died|dies|death|deceased|passed away|is dead)\b",
+    rf"\b(death|loss|demise) of (a |the |his |her |their )?{_KIN}\b",
+)
+
+
+def names_death(key: str) -> bool:
+    """Whether a long-term event's detail (``key``: ``spelling_key``) names the subject's
+    death: a word of ``DEATH_WORDS`` once ``NOT_THE_SUBJECTS_DEATH``'s phrases are taken
+    out."""
+    for phrase in NOT_THE_SUBJECTS_DEATH:
+        key = re.sub(phrase, " ", key)
+    return _names(key, DEATH_WORDS)
 
 
 def death_named_in_long_term(records: Records, seen_to: dt.date) -> pl.DataFrame:
-    """The long-term follow-up rows by ``seen_to`` whose detail names a death
-    (``DEATH_WORDS``) for a subject whose follow-up records no ``DEATH`` on any date. A
+    """The long-term follow-up rows by ``seen_to`` whose detail names the subject's death
+    (``names_death``) for a subject whose follow-up records no ``DEATH`` on any date. A
     death is dated and caused only in follow-up: a red team's "Fatal progressive
     multifocal leukoencephalopathy; patient died" left the subject alive in overall
     survival, the deaths table and non-relapse mortality, without a word. Worked example
     (test): S5's "Fatal progressive multifocal leukoencephalopathy", no death in follow-up:
     queried; S2's "Fatal PML" with a follow-up death: not; S3's "Non-fatal cerebral venous
     thrombosis": not. A query, not a refusal: the text may name another's death."""
-    named = _long_term_naming(records, seen_to, DEATH_WORDS)
+    named = _long_term_naming(records, seen_to, names_death)
     if named is None:
         return empty_problems()
     died = _scan(records, "followup").filter(pl.col("event") == "DEATH").select("subject_id").unique().collect()
