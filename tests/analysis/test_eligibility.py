@@ -105,6 +105,10 @@ def test_a_criterion_the_data_cannot_compute_is_taken_from_the_checklist():
         ("S4", True, True),
         ("S5", True, False),
     ]
+    # no checklist at all (declared empty): the computable criteria alone, so each eligible
+    none = checklist.clear()
+    flags = subject_eligibility(enrol, eligibility_deviations(enrol, none), checklist_collected=False)
+    assert flags["eligible"].to_list() == [True] * 5
 
 
 def _by_the_grid(enrolment: pl.DataFrame, checklist: pl.DataFrame) -> list[tuple]:

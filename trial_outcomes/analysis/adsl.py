@@ -133,7 +133,7 @@ def derive_adsl(
         last_disease_assessment(records),
         exposure_variables(records),
         product_variables(records),
-        subject_eligibility(enrolment, deviations),
+        subject_eligibility(enrolment, deviations, scan(records, "eligibility").select(pl.len()).collect().item() > 0),
         response,
     ]
     del response

@@ -126,21 +126,27 @@ def _flagged(rows: pl.LazyFrame, wide: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def subject_eligibility(enrolment: pl.DataFrame, deviations: pl.DataFrame) -> pl.DataFrame:
+def subject_eligibility(
+    enrolment: pl.DataFrame, deviations: pl.DataFrame, checklist_collected: bool = True
+) -> pl.DataFrame:
     """Per subject: ``eligible`` (every computable criterion passes by the data, and no
     other criterion fails on, or is missing from, the investigator's checklist, which
     protocol.md takes as reported for them) and ``eligibility_deviation`` (any finding
     in ``deviations``, the table of ``eligibility_deviations``). Until 2026-12-06 only
     the computable criteria counted: a red team's subject whose checklist said an
     uncontrolled infection (EX07) applied, or whose checklist was missing whole, stayed
-    in the per-protocol set."""
+    in the per-protocol set. A drop with no checklist at all (``checklist_collected``
+    false: declared empty, as the public data sets' are) is read by the computable
+    criteria alone: it reports no criterion, so none fails (a second red team's drop
+    read "per-protocol 0 of 40")."""
     # each computable criterion passes (or cannot be computed), read across the subject's row:
     # one row per subject and criterion was 7 million rows at a million subjects
     passes = [(~_fails(pl.lit(code), expr)).fill_null(True) for code, (expr, _) in COMPUTABLE.items()]
     comp = enrolment.select("subject_id", pl.all_horizontal(passes).alias("_computed"))
     # a criterion the data cannot compute is flagged only when the checklist fails it or
     # lacks it (``_flagged``)
-    unshown = deviations.filter(~pl.col("criterion").is_in(list(COMPUTABLE))).select("subject_id").unique()
+    unshown = deviations.filter(~pl.col("criterion").is_in(list(COMPUTABLE)) & pl.lit(checklist_collected))
+    unshown = unshown.select("subject_id").unique()
     dev = deviations.select("subject_id").unique().with_columns(pl.lit(True).alias("eligibility_deviation"))
     return (
         comp.join(dev, on="subject_id", how="left")
