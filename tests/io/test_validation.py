@@ -1316,7 +1316,10 @@ def test_a_malignancy_coded_as_a_new_disorder_is_queried():
     NEW_HEMATOLOGIC: queried, T-cell; 3, "Therapy-related myelodysplastic syndrome" as
     NEW_HEMATOLOGIC: a malignancy; 4, "Papillary thyroid carcinoma" as NEW_AUTOIMMUNE: a
     malignancy; 5, "Aplastic anaemia" and 6, "Immune thrombocytopenia" (NEW_HEMATOLOGIC,
-    NEW_AUTOIMMUNE): not; 7, "Peripheral neuropathy" (NEW_NEUROLOGIC): not."""
+    NEW_AUTOIMMUNE): not; 7, "Peripheral neuropathy" (NEW_NEUROLOGIC): not; 8, "Leukaemia
+    recurred in marrow (CD19-negative)" (NEW_HEMATOLOGIC): not here, a relapse, not a second
+    malignancy to code so (the relapse query's: a second red team's was told to code it
+    SECONDARY_MALIGNANCY)."""
     coded = [
         ("NEW_HEMATOLOGIC", "CAR-positive T-cell lymphoma (CAR+ PTCL)"),
         ("NEW_HEMATOLOGIC", "Therapy-related myelodysplastic syndrome"),
@@ -1324,6 +1327,7 @@ def test_a_malignancy_coded_as_a_new_disorder_is_queried():
         ("NEW_HEMATOLOGIC", "Aplastic anaemia"),
         ("NEW_AUTOIMMUNE", "Immune thrombocytopenia"),
         ("NEW_NEUROLOGIC", "Peripheral neuropathy"),
+        ("NEW_HEMATOLOGIC", "Leukaemia recurred in marrow (CD19-negative)"),
     ]
     rows = [
         dict(subject_id="S1", event_date=D(2022, 1, 1) + dt.timedelta(days=i), event=e, detail=d)

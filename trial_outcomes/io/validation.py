@@ -1742,7 +1742,10 @@ def _malignancy_as_new_disorder(ltfu: pl.DataFrame) -> pl.DataFrame:
     PTCL" as NEW_HEMATOLOGIC queried as T-cell, "Therapy-related myelodysplastic syndrome"
     as a malignancy, "Aplastic anaemia" and "Immune thrombocytopenia" not."""
     coded = _narrow(ltfu.filter(pl.col("event").is_in(NEW_DISORDERS)), "event", "detail")
-    malignant = details_naming(coded["detail"], MALIGNANCY_WORDS)
+    # the leukaemia coming back is a relapse (``relapse_named_in_long_term``), not a second
+    # malignancy to code so: a second red team's "Leukaemia recurred in marrow" was told so
+    relapses = {d for d in coded["detail"].drop_nulls().unique().to_list() if names_own_relapse(spelling_key(d))}
+    malignant = details_naming(coded["detail"], MALIGNANCY_WORDS) - relapses
     t_cell = malignant & details_naming(coded["detail"], T_CELL_WORDS)
     found = coded.filter(pl.col("detail").is_in(list(malignant)))
     event = pl.col("event")
