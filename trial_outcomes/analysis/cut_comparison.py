@@ -185,7 +185,7 @@ def revised(prev_adsl: pl.DataFrame, adsl: pl.DataFrame, previous_cut: dt.date) 
             dropped = both.filter(was & ~now).iter_rows(named=True)
             gained = both.filter(_evaluable().fill_null(False) & ~was & now).iter_rows(named=True)
             withdrawn.append(_named(lost, [f"{r['USUBJID']} (now {_response_now(r, mrd)})" for r in dropped]))
-            backdated.append(_named(added, [f"{r['USUBJID']} (was {_response_was(r, mrd)})" for r in gained]))
+            backdated.append(_named(added, [f"{r['USUBJID']} (was {_response(r, '', mrd)})" for r in gained]))
         elif fact not in prev_adsl.columns:
             withdrawn.append(_not_compared(lost, f"no {fact}"))
             backdated.append(_not_compared(added, f"no {fact}"))
@@ -214,10 +214,6 @@ def _response_now(r: dict[str, object], mrd: bool = False) -> str:
     if r.get("D28PNDFL_now") == "Y":
         return "pending"
     return _response(r, "_now", mrd)
-
-
-def _response_was(r: dict[str, object], mrd: bool = False) -> str:
-    return _response(r, "", mrd)
 
 
 def _response(r: dict[str, object], suffix: str, mrd: bool) -> str:

@@ -769,7 +769,7 @@ def _percent_as_fraction(enrolment: pl.DataFrame) -> pl.DataFrame:
     not."""
     if "bm_blast_pct" not in enrolment.columns:
         return empty_problems()
-    emd = (pl.col("emd") == True) if "emd" in enrolment.columns else pl.lit(False)  # noqa: E712
+    emd = pl.col("emd") if "emd" in enrolment.columns else pl.lit(False)
     found = _narrow(
         enrolment.filter(
             pl.col("disease_status").is_in(["relapsed", "primary_refractory"])
@@ -836,7 +836,7 @@ def death_only_in_apheresis(records: Records) -> pl.DataFrame:
     if aph is None or aph.is_empty():
         return empty_problems()
     stated = _narrow(aph.filter(pl.col("not_infused_reason") == "DEATH"), "not_infused_reason")
-    died = _scan(records, "followup").filter(pl.col("event") == "DEATH").select("subject_id").unique().collect()
+    died = _deaths(records).select("subject_id")
     found = stated.join(died, on="subject_id", how="anti")
     rule = (
         "not infused for DEATH by the apheresis file, with no DEATH in followup on any date: the deaths table counts "
@@ -1254,11 +1254,16 @@ def _names(key: str, words: Iterable[str]) -> bool:
     return any(re.search(w, key) for w in words)
 
 
+def details_where(details: pl.Series, names: Callable[[str], bool]) -> set[str]:
+    """The distinct values of ``details`` that ``names`` holds of, each read once as
+    ``spelling_key``: the free text of a few thousand distinct details, not of every row."""
+    return {d for d in details.drop_nulls().unique().to_list() if names(spelling_key(d))}
+
+
 def details_naming(details: pl.Series, words: Iterable[str]) -> set[str]:
-    """The distinct values of ``details`` that name any of ``words`` (patterns), each read
-    once as ``spelling_key``: the free text of a few thousand distinct details, not of
-    every row."""
-    return {d for d in details.drop_nulls().unique().to_list() if _names(spelling_key(d), words)}
+    """The distinct values of ``details`` that name any of ``words`` (patterns)
+    (``details_where``)."""
+    return details_where(details, lambda key: _names(key, words))
 
 
 def _therapy_reading(detail: str | None) -> str | None:
@@ -1398,8 +1403,7 @@ def _long_term_naming(records: Records, seen_to: dt.date, names: Callable[[str],
     if ltfu is None or ltfu.is_empty():
         return None
     rows = _narrow(ltfu.filter(pl.col("event_date") <= seen_to), "event_date", "event", "detail")
-    named = [d for d in rows["detail"].drop_nulls().unique().to_list() if names(spelling_key(d))]
-    return rows.filter(pl.col("detail").is_in(named))
+    return rows.filter(pl.col("detail").is_in(list(details_where(rows["detail"], names))))
 
 
 #: a long-term event's words (``spelling_key``) that name a relapse, recurrence or
@@ -1519,7 +1523,7 @@ def death_named_in_long_term(records: Records, seen_to: dt.date) -> pl.DataFrame
     named = _long_term_naming(records, seen_to, names_death)
     if named is None:
         return empty_problems()
-    died = _scan(records, "followup").filter(pl.col("event") == "DEATH").select("subject_id").unique().collect()
+    died = _deaths(records).select("subject_id")
     found = named.join(died, on="subject_id", how="anti")
     rule = pl.format(
         "a long-term {} whose detail names a death, with no DEATH in followup on any date: overall survival, the "
@@ -1744,8 +1748,7 @@ def _malignancy_as_new_disorder(ltfu: pl.DataFrame) -> pl.DataFrame:
     coded = _narrow(ltfu.filter(pl.col("event").is_in(NEW_DISORDERS)), "event", "detail")
     # the leukaemia coming back is a relapse (``relapse_named_in_long_term``), not a second
     # malignancy to code so: a second red team's "Leukaemia recurred in marrow" was told so
-    relapses = {d for d in coded["detail"].drop_nulls().unique().to_list() if names_own_relapse(spelling_key(d))}
-    malignant = details_naming(coded["detail"], MALIGNANCY_WORDS) - relapses
+    malignant = details_naming(coded["detail"], MALIGNANCY_WORDS) - details_where(coded["detail"], names_own_relapse)
     t_cell = malignant & details_naming(coded["detail"], T_CELL_WORDS)
     found = coded.filter(pl.col("detail").is_in(list(malignant)))
     event = pl.col("event")
