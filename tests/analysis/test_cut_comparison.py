@@ -36,6 +36,10 @@ def _adsl(rows: list[dict]) -> pl.DataFrame:
         "RELDT": None,
         "HSCTDT": None,
         "DTHDT": None,
+        "CRSGRAJ": None,
+        "CRSONDY": None,
+        "ICANGRAJ": None,
+        "ICANONDY": None,
     }
     frame = pl.DataFrame([{**base, **r} for r in rows], infer_schema_length=None)
     return frame.with_columns(pl.col("ENRLDT", "TRTSDT", "RELDT", "HSCTDT", "DTHDT").cast(pl.String).str.to_date())
@@ -83,6 +87,8 @@ def test_what_the_previous_cut_published_and_this_one_withdraws_or_re_dates_is_n
         "Relapses dated by the earlier cut, not in its publication": ("0", ""),
         "Consolidative HSCT dated by the earlier cut, not in its publication": ("0", ""),
         "Deaths dated by the earlier cut, not in its publication": ("0", ""),
+        "Grade >= 4 CRS or ICANS no longer recorded": ("0", ""),
+        "Grade >= 4 CRS or ICANS with onset by the earlier cut, not in its publication": ("0", ""),
     }
     assert list(rows) == list(REVISED_ITEMS)
     # the same publication again revises nothing
@@ -135,6 +141,45 @@ def test_what_the_earlier_publication_should_have_held_is_named():
         "Relapses dated by the earlier cut, not in its publication": ("1", "F (2021-03-30)"),
         "Deaths dated by the earlier cut, not in its publication": ("1", "H (2021-03-31)"),
     }
+
+
+def test_a_stopping_rule_toxicity_re_graded_or_backdated_is_named():
+    """The safety rule counts a grade >= 4 CRS or ICANS (worst adjudicated grade); a
+    corrected export re-grading one to 2 moved its count with no subject named. Earlier
+    cut 2020-03-31, everyone infused 2020-01-01. Earlier publication: P CRS grade 4 (onset
+    day 3); Q ICANS grade 4 (day 5); R CRS grade 2 (day 2); S none; T CRS grade 4 (day 1).
+    This one: P CRS grade 2 (re-graded: named, "4 to 2"); Q no ICANS at all (withdrawn:
+    "4 to none"); R CRS grade 4, onset day 2 = 2020-01-03, by the cut (named); S ICANS
+    grade 4, onset day 120 = 2020-04-30, after the cut (a new event: not named); T CRS
+    grade 5 (still >= 4: not named). By hand: two no longer counted, one backdated."""
+    cut = dt.date(2020, 3, 31)
+    earlier = [
+        {"USUBJID": "P", "CRSGRAJ": 4, "CRSONDY": 3},
+        {"USUBJID": "Q", "ICANGRAJ": 4, "ICANONDY": 5},
+        {"USUBJID": "R", "CRSGRAJ": 2, "CRSONDY": 2},
+        {"USUBJID": "S"},
+        {"USUBJID": "T", "CRSGRAJ": 4, "CRSONDY": 1},
+    ]
+    now = [
+        {"USUBJID": "P", "CRSGRAJ": 2, "CRSONDY": 3},
+        {"USUBJID": "Q"},
+        {"USUBJID": "R", "CRSGRAJ": 4, "CRSONDY": 2},
+        {"USUBJID": "S", "ICANGRAJ": 4, "ICANONDY": 120},
+        {"USUBJID": "T", "CRSGRAJ": 5, "CRSONDY": 1},
+    ]
+    rows = {r["item"]: (r["current"], r["change"]) for r in revised(_adsl(earlier), _adsl(now), cut)}
+    named = {item: said for item, said in rows.items() if said[0] != "0"}
+    assert named == {
+        "Grade >= 4 CRS or ICANS no longer recorded": ("2", "P (CRS grade 4 to 2), Q (ICANS grade 4 to none)"),
+        "Grade >= 4 CRS or ICANS with onset by the earlier cut, not in its publication": (
+            "1",
+            "R (CRS grade 4, onset 2020-01-03)",
+        ),
+    }
+    # an earlier publication without the grades is said not to be compared, not read as none
+    older = _adsl(earlier).drop("CRSGRAJ", "ICANGRAJ")
+    rows = {r["item"]: r["change"] for r in revised(older, _adsl(now), cut)}
+    assert rows["Grade >= 4 CRS or ICANS no longer recorded"] == "not compared (no adjudicated CRS and ICANS grades)"
 
 
 def test_the_comparison_with_a_superseded_version_is_marked_as_such():

@@ -23,6 +23,7 @@ WITHDRAWN_ITEMS = (
     "Relapses withdrawn or re-dated",
     "Consolidative HSCT withdrawn or re-dated",
     "Deaths withdrawn or re-dated",
+    "Grade >= 4 CRS or ICANS no longer recorded",
 )
 #: what the earlier publication should have held and did not: a subject, or an infusion,
 #: relapse, HSCT or death, dated on or before its cut and new here (a late entry or a
@@ -38,6 +39,7 @@ BACKDATED_ITEMS = (
     "Relapses dated by the earlier cut, not in its publication",
     "Consolidative HSCT dated by the earlier cut, not in its publication",
     "Deaths dated by the earlier cut, not in its publication",
+    "Grade >= 4 CRS or ICANS with onset by the earlier cut, not in its publication",
 )
 #: every row that revises what an earlier publication held
 REVISED_ITEMS = WITHDRAWN_ITEMS + BACKDATED_ITEMS
@@ -45,9 +47,13 @@ REVISED_ITEMS = WITHDRAWN_ITEMS + BACKDATED_ITEMS
 NAMING_ITEMS = NEW_ITEMS + REVISED_ITEMS
 #: the day-28 rates' numerators a pair of rows compares (``responder``, ``mrd_negative``)
 RESPONSE, MRD_NEGATIVE = "responder by day 28", "MRD-negative remission by day 28"
-#: the facts each pair of rows (withdrawn, backdated) compares: a date column of ADSL, or
-#: a day-28 rate's numerator
-FACTS = ("TRTSDT", RESPONSE, MRD_NEGATIVE, "RELDT", "HSCTDT", "DTHDT")
+#: the safety stopping rule's toxicities a pair of rows compares (``severe_syndromes``)
+SEVERE = "grade >= 4 CRS or ICANS"
+#: the facts each pair of rows (withdrawn, backdated) compares: a date column of ADSL, a
+#: day-28 rate's numerator, or the stopping rule's toxicities
+FACTS = ("TRTSDT", RESPONSE, MRD_NEGATIVE, "RELDT", "HSCTDT", "DTHDT", SEVERE)
+#: the ADSL prefixes of the syndromes ``SEVERE`` reads (worst adjudicated grade, onset day)
+SYNDROMES = {"CRS": "CRS", "ICANS": "ICAN"}
 
 
 def responder(suffix: str = "") -> pl.Expr:
@@ -152,10 +158,12 @@ def revised(prev_adsl: pl.DataFrame, adsl: pl.DataFrame, previous_cut: dt.date) 
     """What the previous publication (of ``previous_cut``) held that this one no longer
     says (``WITHDRAWN_ITEMS``), subject by subject: a subject gone from the data, an
     infusion, relapse, HSCT or death date withdrawn (none now) or changed, a responder
-    (or an MRD-negative remission) the day-28 rates no longer count; then what it should
+    (or an MRD-negative remission) the day-28 rates no longer count, a grade >= 4 CRS or
+    ICANS the safety rule no longer counts (``severe_syndromes``); then what it should
     have held and did not (``BACKDATED_ITEMS``): a subject enrolled, or an infusion,
     relapse, HSCT or death dated, on or before its cut and new here, and a day-28
-    non-responder (or a remission not MRD-negative) it counted that is one here. A later
+    non-responder (or a remission not MRD-negative) it counted that is one here, and a
+    grade >= 4 CRS or ICANS with onset by its cut that it did not count. A later
     cut of the same data keeps every one of the first (each is the first such date, or a
     response by day 28, fixed once seen) and adds none of the second, so a row here is a
     correction or a late entry in the export, or a rule of another code version: the
@@ -186,6 +194,15 @@ def revised(prev_adsl: pl.DataFrame, adsl: pl.DataFrame, previous_cut: dt.date) 
             gained = both.filter(_evaluable().fill_null(False) & ~was & now).iter_rows(named=True)
             withdrawn.append(_named(lost, [f"{r['USUBJID']} (now {_response_now(r, mrd)})" for r in dropped]))
             backdated.append(_named(added, [f"{r['USUBJID']} (was {_response(r, '', mrd)})" for r in gained]))
+        elif fact == SEVERE:
+            graded = [f"{prefix}{column}" for prefix in SYNDROMES.values() for column in ("GRAJ", "ONDY")]
+            if any(c not in prev_adsl.columns for c in graded):
+                withdrawn.append(_not_compared(lost, "no adjudicated CRS and ICANS grades"))
+                backdated.append(_not_compared(added, "no adjudicated CRS and ICANS grades"))
+                continue
+            lowered, raised = severe_syndromes(both, previous_cut)
+            withdrawn.append(_named(lost, lowered))
+            backdated.append(_named(added, raised))
         elif fact not in prev_adsl.columns:
             withdrawn.append(_not_compared(lost, f"no {fact}"))
             backdated.append(_not_compared(added, f"no {fact}"))
@@ -206,6 +223,32 @@ def revised(prev_adsl: pl.DataFrame, adsl: pl.DataFrame, previous_cut: dt.date) 
                 _named(added, [f"{r['USUBJID']} ({r[f'{fact}_now']})" for r in appeared.iter_rows(named=True)])
             )
     return withdrawn + backdated
+
+
+def severe_syndromes(both: pl.DataFrame, previous_cut: dt.date) -> tuple[list[str], list[str]]:
+    """The safety stopping rule's grade >= 4 CRS or ICANS (the worst adjudicated grade,
+    ``CRSGRAJ``, ``ICANGRAJ``) in two joined ADSLs (``both``: the earlier publication's
+    columns, and this one's suffixed ``_now``): the subjects the earlier publication counted
+    that this one does not (a re-grade below 4 or a withdrawn record: "BR-007 (CRS grade 4
+    to 2)"), and those it did not count that this one does with the syndrome's onset
+    (``TRTSDT`` + ``CRSONDY``) on or before its cut ("BR-009 (ICANS grade 4, onset
+    2021-03-02)"; a syndrome begun before the cut that first reached grade 4 after it is
+    named too: the daily grades are not in ADSL). A new grade >= 4 after the cut is neither.
+    Until 2026-12-06 a grade-4 CRS re-graded to 2 in a corrected export moved the safety
+    rule's count with no subject named."""
+    lowered: list[str] = []
+    raised: list[str] = []
+    for name, prefix in SYNDROMES.items():
+        grade, onset_day = f"{prefix}GRAJ", f"{prefix}ONDY"
+        was = (pl.col(grade).cast(pl.Int64) >= 4).fill_null(False)
+        now = (pl.col(f"{grade}_now").cast(pl.Int64) >= 4).fill_null(False)
+        onset = pl.col("TRTSDT_now") + pl.duration(days=pl.col(f"{onset_day}_now").cast(pl.Int64))
+        for r in both.filter(was & ~now).iter_rows(named=True):
+            lowered.append(f"{r['USUBJID']} ({name} grade {r[grade]} to {r[f'{grade}_now'] or 'none'})")
+        for r in both.filter(~was & now & (onset <= previous_cut).fill_null(False)).iter_rows(named=True):
+            start = r["TRTSDT_now"] + dt.timedelta(days=r[f"{onset_day}_now"])
+            raised.append(f"{r['USUBJID']} ({name} grade {r[f'{grade}_now']}, onset {start})")
+    return sorted(lowered), sorted(raised)
 
 
 def _response_now(r: dict[str, object], mrd: bool = False) -> str:
