@@ -848,7 +848,8 @@ def test_a_new_therapy_naming_a_crs_treatment_or_before_day_21_is_queried():
     assert query.finding.startswith(
         "8 new therapy record(s) naming a treatment of CRS or ICANS (tocilizumab, siltuximab, anakinra, "
         "corticosteroids), other supportive care (immunoglobulin, a growth factor, prophylaxis, a transfusion, an "
-        "anti-infective) or a transplant, or dated before day 21 (followup.csv rows 2, 3, 5, 8, 11, 14, 15 and 16)"
+        "anti-infective, a treatment of IEC-HS or HLH) or a transplant, or dated before day 21 (followup.csv rows 2, "
+        "3, 5, 8, 11, 14, 15 and 16)"
     )
     assert "S1" not in query.finding
 
@@ -889,6 +890,24 @@ def test_a_relapse_named_only_in_a_new_therapys_text_is_queried():
     assert "S1" not in query.finding
 
 
+def _in_remission(subjects: tuple[str, ...], day0: dt.date, relapsed: dict[str, dt.date]) -> tuple[list, list, list]:
+    """Enrolment, infusion (on ``day0``) and assessment rows of ``subjects`` in CR on day 28,
+    with a RELAPSE assessment on the date ``relapsed`` gives a subject."""
+    enrolled = [
+        dict(subject_id=sid, consent_date=D(2021, 1, 8), enrol_date=D(2021, 1, 10), diagnosis_date=D(2019, 5, 1))
+        for sid in subjects
+    ]
+    infused = [dict(subject_id=sid, ld_start_date=D(2021, 1, 15), infusion_date=day0) for sid in subjects]
+    assessed = [
+        dict(subject_id=sid, assessment_date=day0 + dt.timedelta(days=28), visit="D28", response="CR")
+        for sid in subjects
+    ]
+    assessed += [
+        dict(subject_id=sid, assessment_date=on, visit="UNSCHED", response="RELAPSE") for sid, on in relapsed.items()
+    ]
+    return enrolled, infused, assessed
+
+
 def test_a_relapse_or_a_death_named_only_in_long_term_follow_up_is_queried():
     """A red team's "CD19-negative B-ALL relapse" coded NEW_HEMATOLOGIC was a new disorder
     and no relapse, and its "Fatal progressive multifocal leukoencephalopathy; patient
@@ -907,15 +926,7 @@ def test_a_relapse_or_a_death_named_only_in_long_term_follow_up_is_queried():
     def on(n: int) -> dt.date:
         return day0 + dt.timedelta(days=n)
 
-    subjects = ("S1", "S2", "S3", "S4", "S5")
-    enrolled = [
-        dict(subject_id=sid, consent_date=D(2021, 1, 8), enrol_date=D(2021, 1, 10), diagnosis_date=D(2019, 5, 1))
-        for sid in subjects
-    ]
-    infused = [dict(subject_id=sid, ld_start_date=D(2021, 1, 15), infusion_date=day0) for sid in subjects]
-    assessments = [dict(subject_id=sid, assessment_date=on(28), visit="D28", response="CR") for sid in subjects] + [
-        dict(subject_id="S2", assessment_date=on(400), visit="UNSCHED", response="RELAPSE")
-    ]
+    enrolled, infused, assessments = _in_remission(("S1", "S2", "S3", "S4", "S5"), day0, {"S2": on(400)})
     followup = [dict(subject_id="S2", event_date=on(600), event="DEATH", detail="PML")]
     hem, neuro = "NEW_HEMATOLOGIC", "NEW_NEUROLOGIC"
     ltfu = [
@@ -1566,3 +1577,103 @@ def test_a_long_term_text_names_the_leukaemia_coming_back_or_the_subjects_death_
     assert [names_own_relapse(spelling_key(t)) for t in RELAPSE_NOT_NAMED] == [False] * len(RELAPSE_NOT_NAMED)
     assert [names_death(spelling_key(t)) for t in DEATH_NAMED] == [True] * len(DEATH_NAMED)
     assert [names_death(spelling_key(t)) for t in DEATH_NOT_NAMED] == [False] * len(DEATH_NOT_NAMED)
+
+
+def test_a_death_or_a_relapse_named_in_a_follow_up_record_is_queried():
+    """A second red team wrote deaths into follow-up rows that are not DEATH ("Family reports
+    the child died abroad" coded LOST, a WITHDRAWAL whose detail is "Death", a CONTACT
+    "patient passed away at home") and a relapse into a contact ("Relapse of B-ALL
+    diagnosed at local hospital"): three children alive in overall survival and a relapse
+    counted by no endpoint, without a word. S1-S4 infused 2021-01-20, in CR on day 28; cut
+    on day 730. followup rows: 2, S1's LOST "Family reports the child died abroad" on day
+    300, no DEATH: queried (death); 3, S2's WITHDRAWAL "Death" on day 310, S2's DEATH on
+    day 305 (row 4): not; 5, S3's CONTACT "Mother died last month": not (a relative's); 6,
+    S1's CONTACT "Relapse of B-ALL diagnosed at local hospital" on day 200, no RELAPSE
+    assessed: queried (relapse); 7, S4's CONTACT the same on day 200 after its RELAPSE
+    assessment on day 190: not; 8, S3's CONTACT "Well, no evidence of relapse": not; 9,
+    S4's DEATH "Relapsed leukaemia" (a death's cause: CIR counts it already): not; 10, S3's
+    CONTACT "Patient died" on day 800, after the cut: not."""
+    from trial_outcomes.io.validation import death_not_recorded
+
+    day0 = D(2021, 1, 20)
+
+    def on(n: int) -> dt.date:
+        return day0 + dt.timedelta(days=n)
+
+    enrolled, infused, assessments = _in_remission(("S1", "S2", "S3", "S4"), day0, {"S4": on(190)})
+    relapse = "Relapse of B-ALL diagnosed at local hospital"
+    followup = [
+        dict(subject_id="S1", event_date=on(300), event="LOST", detail="Family reports the child died abroad"),
+        dict(subject_id="S2", event_date=on(310), event="WITHDRAWAL", detail="Death"),
+        dict(subject_id="S2", event_date=on(305), event="DEATH", detail="Sepsis"),
+        dict(subject_id="S3", event_date=on(100), event="CONTACT", detail="Mother died last month"),
+        dict(subject_id="S1", event_date=on(200), event="CONTACT", detail=relapse),
+        dict(subject_id="S4", event_date=on(200), event="CONTACT", detail=relapse),
+        dict(subject_id="S3", event_date=on(150), event="CONTACT", detail="Well, no evidence of relapse"),
+        dict(subject_id="S4", event_date=on(400), event="DEATH", detail="Relapsed leukaemia"),
+        dict(subject_id="S3", event_date=on(800), event="CONTACT", detail="Patient died"),
+    ]
+    records = _records(enrolment=enrolled, infusion=infused, assessments=assessments, followup=followup)
+    deaths = death_not_recorded(records, on(730))
+    assert deaths.select("file", "row", "column", "subject").rows() == [("followup.csv", 2, "detail", "S1")]
+    assert deaths["rule"][0].startswith("a follow-up LOST whose detail names a death, with no DEATH in followup")
+    relapses = relapse_not_assessed(records, on(730))
+    assert relapses.select("file", "row", "column", "subject").rows() == [("followup.csv", 6, "detail", "S1")]
+    assert relapses["rule"][0].startswith("a follow-up CONTACT whose detail names a relapse, with no RELAPSE")
+    told = drop_queries([], {}, {"relapse_recorded": relapses, "death_recorded": deaths})
+    assert "(followup.csv row 6)" in told[0].finding and "(followup.csv row 2)" in told[1].finding
+    assert "S1" not in told[0].finding + told[1].finding
+
+
+def test_a_contact_after_a_loss_to_follow_up_is_named():
+    """A second red team's subject lost 2023-08-15 and in contact to 2023-12-14 kept the
+    loss: four months of visits due and of the windows followed gone, without a word. S1
+    lost 2021-03-01 (row 3), a CONTACT on 2021-06-01 (row 2) and an HSCT on 2021-05-01 (row
+    4) after it: both named with the loss's date; a DEATH after the loss (row 5: learned
+    from a registry) is not; a contact after a WITHDRAWAL is not (vital status is followed)."""
+    records = _records(
+        assessments=[],
+        followup=[
+            dict(subject_id="S1", event_date=D(2021, 6, 1), event="CONTACT"),
+            dict(subject_id="S1", event_date=D(2021, 3, 1), event="LOST"),
+            dict(subject_id="S1", event_date=D(2021, 5, 1), event="HSCT"),
+            dict(subject_id="S1", event_date=D(2021, 7, 1), event="DEATH"),
+        ],
+    )
+    found = assessments_after_withdrawal(records)
+    after = "after the subject's loss to follow-up on 2021-03-01"
+    assert found.select("row", "column", "value", "subject", "rule").sort("row").rows() == [
+        (2, "event_date", "2021-06-01", "S1", f"a follow-up CONTACT {after}"),
+        (4, "event_date", "2021-05-01", "S1", f"a follow-up HSCT {after}"),
+    ]
+    (query,) = drop_queries([], {}, {"no_assessment_after_withdrawal": found})
+    assert query.finding.startswith("2 follow-up contact(s), HSCT(s) or new therapies dated after the subject's loss")
+    withdrawn = _records(
+        assessments=[],
+        followup=[
+            dict(subject_id="S1", event_date=D(2021, 3, 1), event="WITHDRAWAL"),
+            dict(subject_id="S1", event_date=D(2021, 6, 1), event="CONTACT"),
+        ],
+    )
+    assert assessments_after_withdrawal(withdrawn).is_empty()
+
+
+@pytest.mark.parametrize(
+    ("detail", "reading"),
+    [
+        # a CAR-T toxicity's treatment other than CRS's or ICANS's is supportive care (a second
+        # red team's "Emapalumab for IEC-HS" on day 26 took a CR out of the futility rule)
+        ("Emapalumab for IEC-HS", "supportive"),
+        ("Etoposide for HLH", "supportive"),
+        ("Ruxolitinib", "supportive"),
+        ("Anakinra for MAS", "crs"),
+        ("Defibrotide for VOD", "supportive"),
+        ("Rasburicase", "supportive"),
+        ("Etoposide-based salvage", None),
+        ("Blinatumomab", None),
+    ],
+)
+def test_a_new_therapy_treating_a_car_t_toxicity_reads_as_supportive_care(detail, reading):
+    from trial_outcomes.io.validation import _therapy_reading
+
+    assert _therapy_reading(detail) == reading

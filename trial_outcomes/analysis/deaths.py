@@ -180,6 +180,15 @@ _NOT_IN_REMISSION = (
     r"(?i)\b(?:not|never)\s+(?:\w+\s+)?in\s+(?:\w+\s+)?remission\b"
     r"|\b(?:after|following)\s+(?:[\w-]+\s+){0,3}in\s+(?:\w+\s+)?(?:CR\d?|remission)\b"
 )
+#: a text saying the cause is not known ("Unknown", "Cause of death not reported", "Pending
+#: autopsy", "N/K"): a data query (``UNKNOWN``) when it names no cause; OTHER until 2026-12-06
+#: (a red team's "Unknown" was counted among the deaths of another known cause)
+_NOT_KNOWN = (
+    r"(?i)\bun(?:known|clear|determined|specified|certain|confirmed)\b"
+    r"|\bnot\s+(?:yet\s+)?(?:known|reported|specified|determined|available|recorded|given|documented|confirmed|clear)\b"
+    r"|\b(?:pending|awaiting|under\s+investigation|to\s+be\s+(?:determined|confirmed))\b"
+    r"|^\W*(?:unk|n\W?k|n\W?a|tbd|tbc|\?+)\W*$"
+)
 REPORTED, KEYWORD_RULE = "Reported (cause_category)", "Keyword rule on the cause text"
 #: the three death categories of endpoints.md version 3 (``DTHCGR1``): never overlapping, summing to all deaths
 DEATH_GROUPS = ("LEUKEMIA", "NRM", "NOT_IN_REMISSION")
@@ -192,7 +201,8 @@ def cause_category_from_text(text: pl.Expr) -> pl.Expr:
     progressive disease means ``LEUKEMIA``; then CRS, ICANS, transplant and infection) and
     has no negation (``NEGATION``). A text with a negation or naming several
     categories is ``UNKNOWN``, listed in the report as a data query; a blank cause
-    is ``UNKNOWN``; a text naming none is ``OTHER``, unless it may name one that counts
+    is ``UNKNOWN``, as is one naming none that says the cause is not known ("Unknown",
+    "Pending autopsy": ``_NOT_KNOWN``); a text naming none is ``OTHER``, unless it may name one that counts
     ("Brain herniation": ``UNKNOWN``); "Treatment failure" is ``UNKNOWN`` with or without
     another cause beside it. Worked examples: "Relapsed
     leukemia" -> LEUKEMIA; "Septic shock" -> INFECTION; "Sepsis; in continuing
@@ -216,7 +226,7 @@ def cause_category_from_text(text: pl.Expr) -> pl.Expr:
     other_brain = names["ICANS"] & text.str.contains(_OTHER_BRAIN_CAUSE).fill_null(False)
     mimic = names["CRS"] & text.str.contains(_CRS_MIMIC).fill_null(False)
     unclear = text.str.replace_all(_ANTI_INFECTIVE_FAILURE, "").str.contains(_TREATMENT_FAILURE) | (
-        (named == 0) & text.str.contains(_HERNIATION)
+        (named == 0) & (text.str.contains(_HERNIATION) | text.str.contains(_NOT_KNOWN))
     )
     ambiguous = negated.fill_null(False) | (named > 1) | other_brain | mimic | unclear.fill_null(False)
     blank = text.is_null() | (text.str.strip_chars() == "")

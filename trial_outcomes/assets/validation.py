@@ -47,7 +47,7 @@ RULES: dict[str, tuple[Rule, str]] = {
 
 #: the drop's warnings (queries, never refusals), each check's finding said by this text, in this order
 WARNINGS = {
-    "no_assessment_after_withdrawal": "assessments after a withdrawal or a loss to follow-up",
+    "no_assessment_after_withdrawal": "assessments after a withdrawal or a loss to follow-up, contacts after a loss",
     "latest_date_plausible": "the drop's latest date",
     "one_spelling_per_value": "AE terms, SOCs and sites written more than one way, each counted under one spelling",
     "adverse_events_current": (
@@ -70,8 +70,8 @@ WARNINGS = {
         "HSCTs before the day-28 response window (each ends response attribution: the subject is a non-responder)"
     ),
     "relapse_recorded": (
-        "new therapies or long-term events whose text names a relapse for a subject with no RELAPSE assessment "
-        "(counted by no relapse endpoint)"
+        "follow-up records (a new therapy, a contact, a loss, a withdrawal, an HSCT) or long-term events whose text "
+        "names a relapse for a subject with no RELAPSE assessment (counted by no relapse endpoint)"
     ),
     "rule_toxicity_before_other_therapy": (
         "grade >= 4 CRS or ICANS, related fatal adverse events or deaths from CRS or ICANS on or after a first HSCT "
@@ -90,7 +90,8 @@ WARNINGS = {
     "transgene_after_infusion": "CAR transgene quantified in a subject never infused or before the first infusion",
     "not_infused_death_recorded": "subjects not infused because of death by the apheresis file, with no death in "
     "follow-up",
-    "death_recorded": "long-term events whose text names a death, for a subject with no death in follow-up",
+    "death_recorded": "follow-up records other than a death, or long-term events, whose text names a death, for a "
+    "subject with no death in follow-up",
     "enrolment_plausible": "enrolment rows the same as another subject's but for the id, or relapsed or refractory "
     "entrants with marrow blasts below 5 % (percentages written as fractions?)",
     "ae_entered_once": "adverse events the same as another in subject, term, onset date and grade under another "
@@ -130,7 +131,8 @@ WARNINGS = {
             asset=DROP_KEY,
             blocking=False,
             description="No disease assessment after the subject's withdrawal or loss to follow-up (a "
-            "withdrawal dated too early takes an assessed subject out of the efficacy set)",
+            "withdrawal dated too early takes an assessed subject out of the efficacy set), and no contact after a "
+            "loss (the subject was not lost)",
         ),
         dg.AssetCheckSpec(
             "latest_date_plausible",
@@ -372,7 +374,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         "lab_units_plausible": validation.lab_units_queried(records),
         "transgene_after_infusion": validation.transgene_before_infusion(records),
         "not_infused_death_recorded": validation.death_only_in_apheresis(records),
-        "death_recorded": validation.death_named_in_long_term(records, seen_to),
+        "death_recorded": validation.death_not_recorded(records, seen_to),
         "enrolment_plausible": validation.enrolment_queried(records),
         "ae_entered_once": validation.ae_entered_twice(records),
     }

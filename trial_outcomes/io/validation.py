@@ -978,7 +978,9 @@ def assessments_after_withdrawal(records: Records) -> pl.DataFrame:
     before any assessment, and a withdrawal typed too early takes an assessed subject
     out of every response rate (a red team's withdrawal on day 5 before assessments on
     days 14 and 28). A query for the data manager, not a refusal: vital status may be
-    followed after a withdrawal, and is not named here."""
+    followed after a withdrawal, and is not named here; a contact, HSCT or new therapy
+    after a loss is (``CONTACT_EVENTS``): the subject was not lost, and the loss
+    (``LOSTDT``) ends the visits due and the windows followed."""
     followup, assessments = records["followup"], records["assessments"]
     out = []
     # a loss to follow-up too: a red team's subject lost on day 25 and assessed CR on day 28
@@ -999,7 +1001,29 @@ def assessments_after_withdrawal(records: Records) -> pl.DataFrame:
         )
         rule = pl.format(f"a disease assessment after {words} on {{}}", pl.col("_left"))
         out.append(_problems(late, "assessment_date", pl.col("assessment_date"), rule))
+    # a contact after a loss: a second red team's subject lost in August and seen to December
+    # lost four months of visits due and of the windows followed, without a word
+    lost = (
+        followup.lazy()
+        .filter(pl.col("event") == "LOST")
+        .group_by("subject_id")
+        .agg(pl.col("event_date").min().alias("_left"))
+    )
+    seen = (
+        _narrow(followup.filter(pl.col("event").is_in(CONTACT_EVENTS)), "event_date", "event")
+        .lazy()
+        .join(lost, on="subject_id", how="inner")
+        .filter(pl.col("event_date") > pl.col("_left"))
+        .collect()
+    )
+    rule = pl.format("a follow-up {} after the subject's loss to follow-up on {}", pl.col("event"), pl.col("_left"))
+    out.append(_problems(seen, "event_date", pl.col("event_date"), rule))
     return _concat(out)
+
+
+#: the follow-up events that are the site's contact with the subject: one after a loss to
+#: follow-up says the subject was not lost (a death may be learned from a registry)
+CONTACT_EVENTS = ("CONTACT", "HSCT", "NEW_THERAPY")
 
 
 #: the days after an infusion in which nearly every CAR-T recipient has an adverse event
@@ -1243,6 +1267,20 @@ SUPPORTIVE_CARE_WORDS = (
     r"\bprophyla(xis|ctic)\b",
     r"\btransfusions?\b",
     r"\banti ?(biotics?|fungals?|virals?|infectives?)\b",
+    # a CAR-T toxicity's treatment other than CRS's and ICANS's (a second red team's
+    # "Emapalumab for IEC-HS" on day 26 took a CR out of the futility rule): IEC-HS, HLH, MAS,
+    # veno-occlusive disease, tumour lysis
+    r"\biec ?hs\b",
+    r"\bhlh\b",
+    r"\bh(a)?emophagocytic\b",
+    r"\bmacrophage activation\b",
+    r"\bemapalumab\b",
+    r"\bgamifant\b",
+    r"\bruxolitinib\b",
+    r"\bjakafi\b",
+    r"\bdefibrotide\b",
+    r"\brasburicase\b",
+    r"\btumou?r lysis\b",
 )
 #: words of a transplant, which is coded HSCT, not NEW_THERAPY (a red team's "Allogeneic HSCT"
 #: coded NEW_THERAPY moved a subject out of the HSCT landmark group: OS log-rank p 0.041 to 0.020)
@@ -1329,8 +1367,8 @@ def new_therapy_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
         .when(pl.col("_reads") == "supportive")
         .then(
             pl.lit(
-                "its detail names supportive care (immunoglobulin, a growth factor, prophylaxis, a transfusion or an "
-                "anti-infective), not new anti-leukaemia therapy"
+                "its detail names supportive care (immunoglobulin, a growth factor, prophylaxis, a transfusion, an "
+                "anti-infective, or a treatment of IEC-HS, HLH or another toxicity), not new anti-leukaemia therapy"
             )
         )
         .when(pl.col("_reads") == "transplant")
@@ -1471,11 +1509,57 @@ def relapse_named_in_long_term(records: Records, seen_to: dt.date) -> pl.DataFra
     return _problems(found, "detail", pl.col("detail"), rule)
 
 
+#: the follow-up events whose detail is read for a relapse by ``relapse_named_in_followup``
+#: (a new therapy's by ``relapse_named_in_therapy``; a death's detail is its cause, and a
+#: death from leukaemia without a recorded relapse is counted by CIR already)
+FOLLOWUP_TEXT_EVENTS = ("CONTACT", "LOST", "WITHDRAWAL", "HSCT")
+
+
+def _followup_naming(records: Records, seen_to: dt.date, which: pl.Expr, names: Callable[[str], bool]) -> pl.DataFrame:
+    """The follow-up rows ``which`` selects by ``seen_to`` whose detail, read as
+    ``spelling_key``, ``names`` (each distinct detail read once), narrowed to
+    ``event_date, event, detail``."""
+    rows = _narrow(
+        _scan(records, "followup")
+        .filter(which & (pl.col("event_date") <= seen_to) & pl.col("detail").is_not_null())
+        .collect(),
+        "event_date",
+        "event",
+        "detail",
+    )
+    return rows.filter(pl.col("detail").is_in(list(details_where(rows["detail"], names))))
+
+
+def relapse_named_in_followup(records: Records, seen_to: dt.date) -> pl.DataFrame:
+    """The follow-up rows of ``FOLLOWUP_TEXT_EVENTS`` by ``seen_to`` whose detail names
+    the leukaemia coming back (``names_own_relapse``) for a subject with no ``RELAPSE``
+    assessment on or before the row's date. A second red team's contact "Relapse of B-ALL
+    diagnosed at local hospital" left DFS, CIR and EFS censored in remission, without a
+    word. Worked example (test): S1's CONTACT "Relapse of B-ALL diagnosed at local hospital",
+    no relapse assessed: queried; S2's the same after a RELAPSE assessment: not; S3's
+    CONTACT "Well, no evidence of relapse": not. A query, not a refusal."""
+    named = _followup_naming(records, seen_to, pl.col("event").is_in(FOLLOWUP_TEXT_EVENTS), names_own_relapse)
+    rule = pl.format(
+        "a follow-up {} whose detail names a relapse, with no RELAPSE assessment on or before its date: every "
+        "relapse endpoint (EFS, DFS, CIR, DOR) takes a relapse from a RELAPSE assessment only; enter the assessment "
+        "of the relapse, or correct the text",
+        pl.col("event"),
+    )
+    return _problems(_unassessed(named, records), "detail", pl.col("detail"), rule)
+
+
 def relapse_not_assessed(records: Records, seen_to: dt.date) -> pl.DataFrame:
     """The check ``relapse_recorded``'s findings: a relapse named in a new therapy's text
-    (``relapse_named_in_therapy``) or a long-term event's (``relapse_named_in_long_term``)
-    that no ``RELAPSE`` assessment records."""
-    return _concat([relapse_named_in_therapy(records, seen_to), relapse_named_in_long_term(records, seen_to)])
+    (``relapse_named_in_therapy``), another follow-up record's (``relapse_named_in_followup``)
+    or a long-term event's (``relapse_named_in_long_term``) that no ``RELAPSE`` assessment
+    records."""
+    return _concat(
+        [
+            relapse_named_in_therapy(records, seen_to),
+            relapse_named_in_followup(records, seen_to),
+            relapse_named_in_long_term(records, seen_to),
+        ]
+    )
 
 
 #: words of a long-term event's detail (``spelling_key``) that name a death (a second red
@@ -1521,17 +1605,40 @@ def death_named_in_long_term(records: Records, seen_to: dt.date) -> pl.DataFrame
     queried; S2's "Fatal PML" with a follow-up death: not; S3's "Non-fatal cerebral venous
     thrombosis": not. A query, not a refusal: the text may name another's death."""
     named = _long_term_naming(records, seen_to, names_death)
-    if named is None:
-        return empty_problems()
-    died = _deaths(records).select("subject_id")
-    found = named.join(died, on="subject_id", how="anti")
+    return empty_problems() if named is None else _death_unrecorded(named, records, "long-term")
+
+
+def _death_unrecorded(named: pl.DataFrame, records: Records, kind: str) -> pl.DataFrame:
+    """The rows of ``named`` (a ``kind`` of record whose detail names a death) of a subject
+    whose follow-up has no ``DEATH`` on any date, as findings."""
+    found = named.join(_deaths(records).select("subject_id"), on="subject_id", how="anti")
     rule = pl.format(
-        "a long-term {} whose detail names a death, with no DEATH in followup on any date: overall survival, the "
+        f"a {kind} {{}} whose detail names a death, with no DEATH in followup on any date: overall survival, the "
         "deaths table and non-relapse mortality count the subject alive; enter the date and cause of death in "
         "followup, or correct the text",
         pl.col("event"),
     )
     return _problems(found, "detail", pl.col("detail"), rule)
+
+
+def death_named_in_followup(records: Records, seen_to: dt.date) -> pl.DataFrame:
+    """The follow-up rows other than ``DEATH`` by ``seen_to`` whose detail names the
+    subject's death (``names_death``) for a subject whose follow-up records no ``DEATH`` on
+    any date. A second red team's "Family reports the child died abroad" coded ``LOST``, a
+    withdrawal whose reason was "Death" and a contact "patient passed away at home" left
+    three children alive in overall survival, one censored on the day of the record saying
+    so. Worked example (test): S1's LOST "Family reports the child died abroad", no death:
+    queried; S2's WITHDRAWAL "Death" with a DEATH row: not; S3's CONTACT "Mother died last
+    month": not. A query, not a refusal."""
+    named = _followup_naming(records, seen_to, pl.col("event") != "DEATH", names_death)
+    return _death_unrecorded(named, records, "follow-up")
+
+
+def death_not_recorded(records: Records, seen_to: dt.date) -> pl.DataFrame:
+    """The check ``death_recorded``'s findings: a death named in a follow-up record's text
+    (``death_named_in_followup``) or a long-term event's (``death_named_in_long_term``)
+    for a subject whose follow-up has no ``DEATH``."""
+    return _concat([death_named_in_followup(records, seen_to), death_named_in_long_term(records, seen_to)])
 
 
 def early_hsct_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
@@ -1933,11 +2040,23 @@ def dropped_columns_finding(file: str, columns: Sequence[str]) -> str:
 
 
 def _withdrawal_sentence(found: pl.DataFrame) -> str:
-    return (
-        f"{found.height} disease assessment(s) dated after the subject's withdrawal or loss to follow-up, in "
-        f"{found['subject'].n_unique()} subject(s) ({rows_named(found)}): the efficacy set leaves out a subject "
-        "withdrawn before any assessment, and a subject assessed after being lost was not lost"
-    )
+    assessed = found.filter(pl.col("column") == "assessment_date")
+    contacted = found.filter(pl.col("column") != "assessment_date")
+    said = []
+    if assessed.height:
+        said.append(
+            f"{assessed.height} disease assessment(s) dated after the subject's withdrawal or loss to follow-up, in "
+            f"{assessed['subject'].n_unique()} subject(s) ({rows_named(assessed)}): the efficacy set leaves out a "
+            "subject withdrawn before any assessment, and a subject assessed after being lost was not lost"
+        )
+    if contacted.height:
+        said.append(
+            f"{contacted.height} follow-up contact(s), HSCT(s) or new therapies dated after the subject's loss to "
+            f"follow-up, in {contacted['subject'].n_unique()} subject(s) ({rows_named(contacted)}): a subject in "
+            "contact was not lost, and the loss ends the visits due and the windows followed (the 30- and 100-day "
+            "death rates, the safety rule's evaluable set)"
+        )
+    return "; ".join(said)
 
 
 def _early_deaths_sentence(found: pl.DataFrame) -> str:
@@ -1963,10 +2082,11 @@ def _new_therapy_sentence(found: pl.DataFrame) -> str:
     return (
         f"{found.height} new therapy record(s) naming a treatment of CRS or ICANS (tocilizumab, siltuximab, "
         "anakinra, corticosteroids), other supportive care (immunoglobulin, a growth factor, prophylaxis, a "
-        f"transfusion, an anti-infective) or a transplant, or dated before day {NEW_THERAPY_QUERIED_BEFORE_DAY} "
-        f"({rows_named(found)}): a new therapy ends the treatment-emergent window and response attribution on its "
-        "day, so an adverse event after it is counted by no stopping rule and a remission after it is not the "
-        "CAR-T's; supportive care is a concomitant medication and a transplant an HSCT, not new therapy"
+        "transfusion, an anti-infective, a treatment of IEC-HS or HLH) or a transplant, or dated before day "
+        f"{NEW_THERAPY_QUERIED_BEFORE_DAY} ({rows_named(found)}): a new therapy ends the treatment-emergent window "
+        "and response attribution on its day, so an adverse event after it is counted by no stopping rule and a "
+        "remission after it is not the CAR-T's; supportive care is a concomitant medication and a transplant an "
+        "HSCT, not new therapy"
     )
 
 
@@ -1980,7 +2100,7 @@ def _early_hsct_sentence(found: pl.DataFrame) -> str:
 
 def _relapse_in_therapy_sentence(found: pl.DataFrame) -> str:
     return (
-        f"{found.height} new therapy or long-term follow-up record(s) whose detail names a relapse, for a subject "
+        f"{found.height} follow-up or long-term follow-up record(s) whose detail names a relapse, for a subject "
         f"with no RELAPSE assessment on or before it ({rows_named(found)}): EFS, DFS, CIR and DOR take a relapse "
         "from a RELAPSE assessment only, so they count none"
     )
@@ -1988,7 +2108,8 @@ def _relapse_in_therapy_sentence(found: pl.DataFrame) -> str:
 
 def _death_in_long_term_sentence(found: pl.DataFrame) -> str:
     return (
-        f"{found.height} long-term follow-up record(s) whose detail names a death, for a subject with no death in "
+        f"{found.height} follow-up or long-term follow-up record(s) whose detail names a death, for a subject with "
+        "no death in "
         f"follow-up ({rows_named(found)}): overall survival, the deaths table and non-relapse mortality count the "
         "subject alive; a death is dated and caused only in follow-up"
     )
@@ -2085,7 +2206,7 @@ QUERY_SENTENCES: dict[str, Callable[[pl.DataFrame], str]] = {
     "lab_units_plausible": lambda found: "; ".join(found["rule"].to_list()),  # lab_units_queried
     "transgene_after_infusion": _transgene_sentence,  # transgene_before_infusion
     "not_infused_death_recorded": _death_only_in_apheresis_sentence,  # death_only_in_apheresis
-    "death_recorded": _death_in_long_term_sentence,  # death_named_in_long_term
+    "death_recorded": _death_in_long_term_sentence,  # death_not_recorded
     "enrolment_plausible": _enrolment_sentence,  # enrolment_queried
     "ae_entered_once": _twice_sentence,  # ae_entered_twice
 }

@@ -328,7 +328,8 @@ def executive_summary(inp: ReportInputs) -> Section:
 QUERY_TITLES = {
     "known_files": "files in the drop folder never read",
     "known_columns": "columns outside the data contract dropped unread",
-    "no_assessment_after_withdrawal": "disease assessments after a withdrawal or a loss to follow-up",
+    "no_assessment_after_withdrawal": "disease assessments after a withdrawal or a loss to follow-up, or contacts "
+    "after a loss",
     "latest_date_plausible": "a latest date far from every other",
     "one_spelling_per_value": "AE terms, SOCs or sites written more than one way, each counted under one spelling",
     "adverse_events_current": "an AE export that may be older than the others",
@@ -339,8 +340,8 @@ QUERY_TITLES = {
     "new_therapy_plausible": "new therapies that may be supportive care or a transplant, or come before the day-28 "
     "response window (each ends the treatment-emergent window and response attribution)",
     "hsct_plausible": "HSCTs before the day-28 response window (each subject a non-responder)",
-    "relapse_recorded": "relapses named only in a new therapy's or a long-term event's text, counted by no relapse "
-    "endpoint",
+    "relapse_recorded": "relapses named only in a follow-up record's or a long-term event's text, counted by no "
+    "relapse endpoint",
     "rule_toxicity_before_other_therapy": "grade-4 or grade-5 CRS or ICANS, related fatal adverse events or deaths "
     "from CRS or ICANS after a first HSCT or new therapy, counted by no stopping rule",
     "awaiting_infusion_plausible": "subjects awaiting infusion for months with nothing recorded to say why, out of "
@@ -351,8 +352,8 @@ QUERY_TITLES = {
     "transgene_after_infusion": "CAR transgene quantified in a subject never infused or before the first infusion",
     "not_infused_death_recorded": "deaths given by the apheresis file as the reason not infused, with no death in "
     "follow-up (missing from the deaths table)",
-    "death_recorded": "deaths named only in a long-term event's text, with no death in follow-up (the subject "
-    "counted alive)",
+    "death_recorded": "deaths named only in the text of a follow-up record or a long-term event, with no death in "
+    "follow-up (the subject counted alive)",
     "enrolment_plausible": "subjects that may be one child registered twice, or marrow blasts that may be written "
     "as fractions",
     "ae_entered_once": "adverse events entered twice under two ids, or two events to confirm (both counted)",
