@@ -167,6 +167,7 @@ class ADSL(dy.Schema):
     TRTSDT = _d("Date of first CAR-T infusion (day 0)")
     LDSTDT = _d("Date lymphodepletion started")
     NINFUS = _i("Number of CAR-T infusions")
+    NDOSE = _i("Number of CAR-T doses", method="a split dose's fractions within 7 days of its first are one dose")
     TR02SDT = _d("Date of CAR-T re-infusion (2nd product)")
     HSCTDT = _d("Date of first consolidative HSCT")
     HSCTDSC = _s("Consolidative HSCT: detail as reported")

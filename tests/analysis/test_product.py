@@ -173,6 +173,7 @@ def test_subjects_infused_more_than_once_are_counted_from_their_first_infusion()
     t.infuse("S1").infuse("S1", at=60, dose=3e6).infuse("S2").infuse("S3").infuse("S3", at=40).infuse("S3", at=70)
     adsl = t.derive(cut_day=120).adsl.sort("USUBJID")
     assert adsl.select("USUBJID", "NINFUS").rows() == [("S1", 2), ("S2", 1), ("S3", 3), ("S4", None)]
+    assert adsl["NDOSE"].to_list() == [2, 1, 3, None]  # each infusion more than 7 days after the one before
     assert adsl["TR02SDT"].to_list() == [day(60), None, day(40), None]  # the second infusion
     s1 = adsl.row(0, named=True)
     assert (s1["TRTSDT"], s1["DOSE"]) == (day(0), 1e6)
@@ -197,6 +198,34 @@ def test_a_split_dose_is_dosed_by_its_fractions_summed():
     t.infuse("S3", dose=0.1e6).infuse("S3", at=7, dose=0.2e6)
     adsl = t.derive(cut_day=120).adsl.sort("USUBJID")
     assert adsl.select("USUBJID", "DOSE", "NINFUS").rows() == [("S1", 1e6, 3), ("S2", 1e6, 2), ("S3", 0.3e6, 2)]
+    assert adsl["NDOSE"].to_list() == [1, 2, 1]  # the split doses one each, the re-infusion a second
     assert adsl["TR02SDT"].to_list() == [None, day(8), None]
     ranges = adsl.select(dose_category(pl.col("DOSE"), 0.2e6, 5.0e6).alias("c"))["c"].to_list()
     assert ranges == [DOSE_CATEGORIES[1], DOSE_CATEGORIES[1], DOSE_CATEGORIES[1]]  # each within the range
+
+
+def test_doses_are_counted_with_a_split_doses_fractions_as_one():
+    """Worked by hand (SPLIT_DOSE_DAYS 7): a dose starts at the first infusion more than 7
+    days after the start of the one before. Days 0, 1, 2 (a 10/30/60 % split): one dose;
+    0, 1, 2, 40, 45: two (40 > 0 + 7, 45 <= 40 + 7); 0, 5, 10: two (10 > 0 + 7);
+    0, 40, 70: three; 0, 7: one (7 is not more than 7); 0, 8, 16: three."""
+    from trial_outcomes.analysis.timeline import dose_count
+
+    def doses(*days: int) -> int:
+        return dose_count([day(n) for n in days])
+
+    assert [
+        doses(0, 1, 2),
+        doses(0, 1, 2, 40, 45),
+        doses(0, 5, 10),
+        doses(0, 40, 70),
+        doses(0, 7),
+        doses(0, 8, 16),
+    ] == [
+        1,
+        2,
+        2,
+        3,
+        1,
+        3,
+    ]

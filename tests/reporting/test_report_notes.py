@@ -1,5 +1,5 @@
 """Notes the report puts under a table for the board or the data manager: subjects
-infused more than once (the exposure table) and AE terms that resemble CRS or ICANS
+given more than one dose (the exposure table) and AE terms that resemble CRS or ICANS
 without being counted (the CRS and ICANS table)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import polars as pl
 
-from tests.builders import Trial
+from tests.builders import Trial, day
 from trial_outcomes.analysis.exposure import exposure_summary
 from trial_outcomes.reporting.efficacy import exposure_table, reinfused_listing
 from trial_outcomes.reporting.safety import syndrome_term_notes
@@ -21,26 +21,29 @@ def _inputs(adsl: pl.DataFrame) -> SimpleNamespace:
     return SimpleNamespace(adsl=adsl, plan=plan, table=tables.__getitem__, lacks=lambda *_: False)
 
 
-def test_the_exposure_table_names_the_subjects_infused_more_than_once():
-    """S2 infused on days 0 and 50: named with its 2 infusions; S1 once: not named.
-    The table's rows for infusions per subject read 1 (50.0 %) and 2 (50.0 %)."""
-    t = Trial().enrol("S1").enrol("S2").infuse("S1").infuse("S2").infuse("S2", at=50)
+def test_the_exposure_table_names_the_subjects_given_more_than_one_dose():
+    """S2 infused on days 0 and 50: named with its 2 doses (2 infusions, the second on day
+    50 = 2021-03-11); S1 once: not named; S3 a split dose on days 0, 1 and 2 (3 infusions,
+    one dose: a red team's 10/30/60 % split read "infused 3 or more times"): not named.
+    The table's rows for doses per subject read 1 (66.7 %) and 2 (33.3 %)."""
+    t = Trial().enrol("S1").enrol("S2").enrol("S3").infuse("S1").infuse("S2").infuse("S2", at=50)
+    t.infuse("S3").infuse("S3", at=1).infuse("S3", at=2)
     inputs = _inputs(t.derive(cut_day=90).adsl)
     table = exposure_table(inputs)  # type: ignore[arg-type]
-    (note,) = [n for n in table.notes if n.startswith("Infused more than once")]
+    (note,) = [n for n in table.notes if n.startswith("Given more than one dose")]
     # the note is printed in the open report too: a count, no subject; the closed report lists them
-    assert note.startswith("Infused more than once by the cut: 1 subject(s)") and "S2" not in note
+    assert note.startswith("Given more than one dose by the cut: 1 subject(s)") and "S2" not in note
     listed = reinfused_listing(inputs)  # type: ignore[arg-type]
-    assert listed is not None and listed.subject_level and listed.rows == [["S2", "2"]]
+    assert listed is not None and listed.subject_level and listed.rows == [["S2", "2", "2", str(day(50))]]
     rows = [r for r in table.rows if r[0].strip() in ("1", "2", "3 or more")]
-    assert rows == [["   1", "1", "50.0%"], ["   2", "1", "50.0%"], ["   3 or more", "0", "0.0%"]]
+    assert rows == [["   1", "2", "66.7%"], ["   2", "1", "33.3%"], ["   3 or more", "0", "0.0%"]]
 
 
 def test_no_note_when_every_subject_was_infused_once():
     t = Trial().enrol("S1").infuse("S1")
     inputs = _inputs(t.derive(cut_day=90).adsl)
     table = exposure_table(inputs)  # type: ignore[arg-type]
-    assert not [n for n in table.notes if n.startswith("Infused more than once")]
+    assert not [n for n in table.notes if n.startswith("Given more than one dose")]
     assert reinfused_listing(inputs) is None  # type: ignore[arg-type]
 
 

@@ -219,13 +219,15 @@ def dose_category(dose: pl.Expr, low: float, high: float) -> pl.Expr:
 
 
 #: the ADSL columns ``exposure_summary`` reads
-SUMMARY_COLUMNS = ("SAFFL", "DOSE", "LDREGIM", "BRIDGING", "ENRINFDY", "LDINFDY", "NINFCAT", "NINFUS")
-INFUSIONS = "CAR-T infusions per subject"
+SUMMARY_COLUMNS = ("SAFFL", "DOSE", "LDREGIM", "BRIDGING", "ENRINFDY", "LDINFDY", "NINFCAT", "NDOSE")
+#: the doses by the cut, a split dose's fractions one (``timeline.dose_count``): until
+#: 2026-12-06 the infusions, so a red team's 10/30/60 % split read "3 or more"
+INFUSIONS = "CAR-T doses per subject (a split dose's fractions one)"
 INFUSION_CATEGORIES = ["1", "2", "3 or more"]
 
 
 def infusion_count(n: pl.Expr) -> pl.Expr:
-    """The count of a subject's infusions by the cut as the exposure table's category."""
+    """The count of a subject's doses by the cut (``NDOSE``) as the exposure table's category."""
     return pl.when(n >= 3).then(pl.lit(INFUSION_CATEGORIES[2])).otherwise(n.cast(pl.String))
 
 
@@ -234,7 +236,7 @@ def exposure_summary(adsl: pl.DataFrame, dose_range: tuple[float, float] = (0.2e
     the protocol's weight-based range (the plan's ``[labs]`` dose_low_per_kg and
     dose_high_per_kg, bounds within), days from
     enrolment to infusion and from lymphodepletion to infusion, LD regimen,
-    bridging therapy and the CAR-T infusions per subject by the cut (a re-infusion
+    bridging therapy and the CAR-T doses per subject by the cut (a re-infusion
     is exposure, not a new day 0; counts and % of the safety set); over the enrolled subjects
     not infused, the reasons (manufacturing failure, death, withdrawal, lost,
     awaiting)."""
@@ -252,9 +254,7 @@ def exposure_summary(adsl: pl.DataFrame, dose_range: tuple[float, float] = (0.2e
         _continuous("Days from lymphodepletion start to infusion", safety["LDINFDY"], n),
         *_categories("Lymphodepletion regimen", safety["LDREGIM"], n),
         *_categories("Bridging therapy", safety["BRIDGING"], n),
-        *_categories(
-            INFUSIONS, safety.select(infusion_count(pl.col("NINFUS")).alias("k"))["k"], n, INFUSION_CATEGORIES
-        ),
+        *_categories(INFUSIONS, safety.select(infusion_count(pl.col("NDOSE")).alias("k"))["k"], n, INFUSION_CATEGORIES),
     ]
     not_infused = adsl.filter(pl.col("SAFFL") == "N")
     rows += _categories("Enrolled, not infused", not_infused["NINFCAT"], not_infused.height, list(NOT_INFUSED))

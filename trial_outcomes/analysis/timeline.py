@@ -39,7 +39,8 @@ SPLIT_DOSE_DAYS = 7
 
 def treatment_dates(records: Records) -> pl.DataFrame:
     """``TRTSDT``: the first infusion (day 0); ``LDSTDT``: the first lymphodepletion
-    start; ``NINFUS`` (every infusion, a split dose's fractions each); ``TR02SDT``: the
+    start; ``NINFUS`` (every infusion, a split dose's fractions each); ``NDOSE`` (the
+    doses: a split dose's fractions one, ``dose_count``); ``TR02SDT``: the
     re-infusion, if any: the first infusion more than ``SPLIT_DOSE_DAYS`` after day 0, the
     start of the second product (treatment period 2; its kinetics are not the first
     product's: ``kinetics.parameters``). Until 2026-12-06 it was the second infusion date,
@@ -48,15 +49,39 @@ def treatment_dates(records: Records) -> pl.DataFrame:
     product's persistence (Tlast day 730 for 180)."""
     infusion = require(records["infusion"], "infusion", "subject_id", "infusion_date", "ld_start_date")
     first = pl.col("infusion_date").min()
-    return infusion.group_by("subject_id").agg(
+    later = pl.col("infusion_date").filter(pl.col("infusion_date") > first + pl.duration(days=SPLIT_DOSE_DAYS))
+    dates = infusion.group_by("subject_id").agg(
         first.alias("TRTSDT"),
         pl.col("ld_start_date").min().alias("LDSTDT"),
         pl.len().cast(pl.Int64).alias("NINFUS"),
-        pl.col("infusion_date")
-        .filter(pl.col("infusion_date") > first + pl.duration(days=SPLIT_DOSE_DAYS))
-        .min()
-        .alias("TR02SDT"),
+        later.min().alias("TR02SDT"),
+        later.sort().alias("_later"),
     )
+    # the few subjects given more than one dose, each read once (a million subjects: a few rows)
+    again = dates.filter(pl.col("_later").list.len() > 0).select("subject_id", "_later")
+    more = pl.DataFrame(
+        {"subject_id": again["subject_id"], "_more": [dose_count(d) for d in again["_later"].to_list()]},
+        schema={"subject_id": dates.schema["subject_id"], "_more": pl.Int64},
+    )
+    return (
+        dates.join(more, on="subject_id", how="left")
+        .with_columns((1 + pl.col("_more").fill_null(0)).alias("NDOSE"))
+        .select("subject_id", "TRTSDT", "LDSTDT", "NINFUS", "NDOSE", "TR02SDT")
+    )
+
+
+def dose_count(dates: list[dt.date]) -> int:
+    """The doses among infusion ``dates`` (sorted): each starts at the first infusion more
+    than ``SPLIT_DOSE_DAYS`` after the start of the one before; the infusions within
+    that many days of a dose's start are its fractions. Worked example: days 0, 1, 2 (a
+    10/30/60 % split), 40 and 45 are two doses; days 0, 5 and 10 are two (day 10 is more
+    than 7 days after day 0); days 0, 40 and 70 three. Until 2026-12-06 the exposure table
+    counted infusions, so a split dose's three fractions read "infused 3 or more times"."""
+    count, start = 0, None
+    for when in dates:
+        if start is None or when > start + dt.timedelta(days=SPLIT_DOSE_DAYS):
+            count, start = count + 1, when
+    return count
 
 
 def _first_event(event: str, date_name: str, detail_name: str | None = None) -> list[pl.Expr]:

@@ -96,23 +96,24 @@ def baseline_table(inp: ReportInputs) -> Table:
 
 
 def _reinfused(inp: ReportInputs) -> pl.DataFrame:
-    return inp.adsl.filter((pl.col("SAFFL") == "Y") & (pl.col("NINFUS") > 1)).sort("USUBJID")
+    return inp.adsl.filter((pl.col("SAFFL") == "Y") & (pl.col("NDOSE") > 1)).sort("USUBJID")
 
 
 def reinfused_listing(inp: ReportInputs) -> Table | None:
-    """The subjects infused more than once, with their infusions: the closed report's
+    """The subjects given more than one dose (a split dose's fractions one), with their
+    doses, infusions and second dose's date: the closed report's
     listing beside the exposure table's note (printed in the open report too, it gives
     their number only). None without any."""
     again = _reinfused(inp)
     if not again.height:
         return None
     return Table(
-        "Listing: subjects infused more than once by the cut",
-        [SUBJECT_COLUMN, "Infusions"],
-        [[r["USUBJID"], str(r["NINFUS"])] for r in again.iter_rows(named=True)],
-        align=["left", "right"],
+        "Listing: subjects given more than one CAR-T dose by the cut",
+        [SUBJECT_COLUMN, "Doses", "Infusions", "Second dose"],
+        [[r["USUBJID"], str(r["NDOSE"]), str(r["NINFUS"]), str(r["TR02SDT"])] for r in again.iter_rows(named=True)],
+        align=["left", "right", "right", "left"],
         population="Safety set.",
-        method="ADSL NINFUS.",
+        method="ADSL NDOSE (a split dose's fractions within 7 days of its first one dose), NINFUS, TR02SDT.",
     )
 
 
@@ -136,8 +137,8 @@ def exposure_table(inp: ReportInputs) -> Table:
     again = _reinfused(inp)
     if again.height:
         notes.append(
-            f"Infused more than once by the cut: {again.height} subject(s) (the closed report lists them). Day 0 "
-            "is the first infusion; a later one does not end the attribution of response or the treatment-emergent "
+            f"Given more than one dose by the cut: {again.height} subject(s) (the closed report lists them). Day 0 "
+            "is the first infusion; a later dose does not end the attribution of response or the treatment-emergent "
             "window (only HSCT or a new anti-leukemia therapy does), so a response after a re-infusion counts as a "
             "response to CAR-T."
         )

@@ -46,7 +46,9 @@ ADSL_COLUMNS = (
     "APHNINF",
     "NINFCAT",
     "V2VDY",
-    "NINFUS",  # subjects infused more than once (``efficacy.exposure_table``)
+    "NINFUS",  # subjects given more than one dose (``efficacy.reinfused_listing``)
+    "NDOSE",
+    "TR02SDT",
     # response and relapse
     "BOR28",
     "CRFL",
