@@ -553,10 +553,11 @@ def _ref_lab_subjects(adlb, adsl, cut, limits):
             early = [(0, before[-1][1]), *early]
         d500 = _ref_days_below([d for d, _ in early], [v for _, v in early], end, 0.5) if evaluable else None
         d100 = _ref_days_below([d for d, _ in early], [v for _, v in early], end, 0.1) if evaluable else None
+        relapse_day = None if r["RELDT"] is None else (r["RELDT"] - day0).days
         grades = sorted(
             (4 if v <= 0.1 else 3 if v <= 0.5 else 2 if v <= 1.0 else 1 if v <= 1.5 else 0)
             for d, v in zip(days, values, strict=True)
-            if d > 30
+            if d > 30 and (relapse_day is None or d < relapse_day)  # late ICAHT: before a relapse
         )[::-1]
         anc_rec, anc_low = _ref_recovery(days, values, labs.ANC_RECOVERED)
         pdays, pvalues = _ref_series(adlb, sid, "PLT")
@@ -681,3 +682,22 @@ def test_lab_subjects_follows_the_rules_subject_by_subject(samples, dates, start
     got = labs.lab_subjects(adlb, adsl, cut, LIMITS)
     assert got.columns == list(labs.LAB_SUBJECT_SCHEMA)
     assert got.rows() == _ref_lab_subjects(adlb, adsl, cut, LIMITS)
+
+
+def test_late_icaht_is_graded_before_a_relapse():
+    """A marrow relapse's cytopenia is the leukaemia's, not the CAR-T's. S1 in CR on day
+    28, relapsed on day 80: ANC 0.19 on day 60 (before it), 0.05 on day 85 and 0.08 on day
+    90 (after it): one late sample before the relapse, not evaluable (until 2026-12-06
+    grade 4, the second-worst of 0.19, 0.05 and 0.08). S2 in CR, relapsed on day 100: ANC
+    1.2 on day 60 and 1.3 on day 70 (grade 1 each: <= 1.5), 0.05 on day 110 and 0.08 on
+    day 120 after it: grade 1 (it was 4). S3 the same counts, never relapsed: grade 4."""
+    t = Trial()
+    for sid in ("S1", "S2", "S3"):
+        t.enrol(sid).infuse(sid).assess(sid, 28, "CR")
+    t.assess("S1", 80, "RELAPSE").assess("S2", 100, "RELAPSE")
+    t.lab("S1", "ANC", (1, 2.0), (60, 0.19), (85, 0.05), (90, 0.08))
+    for sid in ("S2", "S3"):
+        t.lab(sid, "ANC", (1, 2.0), (60, 1.2), (70, 1.3), (110, 0.05), (120, 0.08))
+    adlb, adsl = _adlb(t)
+    subjects = labs.lab_subjects(adlb, adsl, day(700), LIMITS)
+    assert subjects.select("USUBJID", "late_icaht").rows() == [("S1", None), ("S2", 1), ("S3", 4)]

@@ -353,11 +353,19 @@ def lab_subjects(
     anc = _series(adlb, "ANC")
     anc_low, anc_recovery = _recovery(ANC_RECOVERED)
     is_early = pl.col("ADY") <= EARLY_ICAHT_DAYS
-    anc_by_subject = anc.group_by("USUBJID").agg(
-        pl.col("ADY").filter(is_early).min().alias("_first_early"),
-        _late_icaht_grade(pl.col("AVAL").filter(~is_early)).alias("late_icaht"),
-        anc_low.alias("anc_below_05"),
-        anc_recovery.alias("anc_recovery_day"),
+    # late ICAHT is graded before a relapse: a marrow relapse's cytopenia is the leukaemia's,
+    # not the CAR-T's (until 2026-12-06 a count after it was graded)
+    relapse_day = windows.filter(pl.col("_relapse_day").is_not_null()).select("USUBJID", "_relapse_day")
+    before_relapse = pl.col("_relapse_day").is_null() | (pl.col("ADY") < pl.col("_relapse_day"))
+    anc_by_subject = (
+        anc.join(relapse_day, on="USUBJID", how="left")
+        .group_by("USUBJID")
+        .agg(
+            pl.col("ADY").filter(is_early).min().alias("_first_early"),
+            _late_icaht_grade(pl.col("AVAL").filter(~is_early & before_relapse)).alias("late_icaht"),
+            anc_low.alias("anc_below_05"),
+            anc_recovery.alias("anc_recovery_day"),
+        )
     )
     windows = windows.join(anc_by_subject, on="USUBJID", how="left", maintain_order="left").with_columns(
         # evaluable: an ANC after the infusion in days 0-30, and the window closed at the cut;
