@@ -506,3 +506,15 @@ def test_the_day_28_window_closes_by_the_last_day_the_drop_shows():
     assert (at_cut["BOR28"], at_cut["D28PNDFL"]) == ("NE", "N")
     stale = derive_adsl(d.records, day(60), d.deviations, d.adae, (d.crs, d.icans), seen_to=day(30))
     assert stale.select("BOR28", "D28PNDFL").row(0) == ("PENDING", "Y")
+
+
+def test_a_relapse_without_its_site_is_counted_as_not_recorded():
+    """A red team's marrow relapse with the site left blank was counted under OTHER. S1 in
+    CR on day 28, relapsed on day 100 with no site and no CD19 status: site UNKNOWN ("Not
+    recorded" in the report), CD19 UNKNOWN; OTHER 0; all sites 1."""
+    from trial_outcomes.analysis.relapse import relapse_summary
+
+    d = Trial().enrol("S1").infuse("S1").assess("S1", 28, "CR", 0.0).assess("S1", 100, "RELAPSE").derive()
+    table = relapse_summary(d.adsl, (6,)).summary.filter(pl.col("section") == "site_by_cd19")
+    counts = {(r["site"], r["cd19"]): r["n"] for r in table.iter_rows(named=True)}
+    assert (counts[("UNKNOWN", "UNKNOWN")], counts[("OTHER", "All")], counts[("All", "All")]) == (1, 0, 1)

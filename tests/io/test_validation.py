@@ -848,8 +848,8 @@ def test_a_new_therapy_naming_a_crs_treatment_or_before_day_21_is_queried():
     assert query.finding.startswith(
         "8 new therapy record(s) naming a treatment of CRS or ICANS (tocilizumab, siltuximab, anakinra, "
         "corticosteroids), other supportive care (immunoglobulin, a growth factor, prophylaxis, a transfusion, an "
-        "anti-infective, a treatment of IEC-HS or HLH) or a transplant, or dated before day 21 (followup.csv rows 2, "
-        "3, 5, 8, 11, 14, 15 and 16)"
+        "anti-infective, a treatment of IEC-HS or HLH) or a transplant, or dated before day 21 or on or before a "
+        "disease assessment of the day-28 response window (followup.csv rows 2, 3, 5, 8, 11, 14, 15 and 16)"
     )
     assert "S1" not in query.finding
 
@@ -1677,3 +1677,112 @@ def test_a_new_therapy_treating_a_car_t_toxicity_reads_as_supportive_care(detail
     from trial_outcomes.io.validation import _therapy_reading
 
     assert _therapy_reading(detail) == reading
+
+
+def test_a_therapy_on_or_before_an_assessment_of_the_day_28_window_is_queried():
+    """Only assessments before the first HSCT or new therapy count (endpoints.md). A second
+    red team's "Blinatumomab consolidation" on the day of a day-28 CR, and an HSCT on day 24
+    before a CR on day 27, each made a responder "not evaluable" and crossed the futility
+    rule, without a word. All infused 2021-01-20 (day 0). S1: CR on day 27, a new therapy
+    that day: queried, naming day 27. S2: CR on day 14 and 27, an HSCT on day 24: queried,
+    naming day 27. S3: NR on day 28, salvage on day 30, no later assessment in the window:
+    not. S4: CR on day 28, HSCT on day 60: not (after the window). S5: NR day 28, a new
+    therapy on day 35, CR on day 40: queried (day 40; its remission is not the CAR-T's, the
+    board is asked to confirm)."""
+    day0 = D(2021, 1, 20)
+
+    def on(n: int) -> dt.date:
+        return day0 + dt.timedelta(days=n)
+
+    subjects = ("S1", "S2", "S3", "S4", "S5")
+    enrolled, infused, _ = _in_remission(subjects, day0, {})
+    assessed = [
+        ("S1", 27, "CR"), ("S2", 14, "CR"), ("S2", 27, "CR"), ("S3", 28, "NR"), ("S4", 28, "CR"), ("S5", 28, "NR"),
+        ("S5", 40, "CR"),
+    ]  # fmt: skip
+    assessments = [dict(subject_id=s, assessment_date=on(d), visit="UNSCHED", response=r) for s, d, r in assessed]
+    followup = [
+        dict(subject_id="S1", event_date=on(27), event="NEW_THERAPY", detail="Blinatumomab consolidation"),
+        dict(subject_id="S2", event_date=on(24), event="HSCT", detail="Matched sibling donor"),
+        dict(subject_id="S3", event_date=on(30), event="NEW_THERAPY", detail="Salvage chemotherapy"),
+        dict(subject_id="S4", event_date=on(60), event="HSCT", detail="Matched sibling donor"),
+        dict(subject_id="S5", event_date=on(35), event="NEW_THERAPY", detail="Inotuzumab ozogamicin"),
+    ]
+    records = _records(enrolment=enrolled, infusion=infused, assessments=assessments, followup=followup)
+    therapies = new_therapy_queried(records, on(200))
+    assert therapies.select("row", "subject").rows() == [(2, "S1"), (6, "S5")]
+    assert (
+        "(on or before the subject's disease assessment of day 27 in the day-28 response window"
+        in (therapies["rule"][0])
+    )
+    hscts = early_hsct_queried(records, on(200))
+    assert hscts.select("row", "subject").rows() == [(3, "S2")]
+    assert hscts["rule"][0].startswith(
+        "an HSCT on day 24 after the first infusion, on or before the subject's disease assessment of day 27"
+    )
+    (query,) = drop_queries([], {}, {"hsct_plausible": hscts})
+    assert "or on or before a disease assessment of the day-28 response window (followup.csv row 3)" in query.finding
+
+
+def test_an_assessment_out_of_place_or_contradicting_its_response_is_queried():
+    """A second red team's D28 CR typed two months late (day 91, after the subject's M2 and
+    M3) crossed the futility rule; its isolated CNS relapse written on a CR row, its relapse
+    coded CR with MRD 62 %, and its MRD written as fractions (a marrow relapse 0.743) were
+    each counted wrong, without a word. All infused 2021-01-20 (day 0). Rows: S1's D14 day
+    14 (2), M2 day 64 (3), M3 day 84 (4), D28 day 91 (5): row 5 queried (after M3's target
+    day 91); S2's "Day 28" on day 44 (6): queried, outside days 21-42; S3's D28 day 30 (7),
+    an unscheduled day 20 (8): not; S4's M6 CR with relapse site CNS (9): queried; S5's M3
+    CR with MRD 62 (10): queried; S6's BM RELAPSE with MRD 0.743 (11): queried; S7's BM
+    RELAPSE MRD 74.3 (12), CR MRD 0.004 (13), NR MRD 30 (14): not."""
+    from trial_outcomes.io.validation import assessments_queried
+
+    day0 = D(2021, 1, 20)
+    subjects = tuple(f"S{i}" for i in range(1, 8))
+    enrolled, infused, _ = _in_remission(subjects, day0, {})
+    rows = [
+        ("S1", 14, "D14", "CR", None, None),
+        ("S1", 64, "M2", "CR", None, None),
+        ("S1", 84, "M3", "CR", None, None),
+        ("S1", 91, "D28", "CR", None, None),
+        ("S2", 44, "Day 28", "CR", None, None),
+        ("S3", 30, "D28", "CR", None, None),
+        ("S3", 20, "UNSCHED", "CR", None, None),
+        ("S4", 183, "M6", "CR", None, "CNS"),
+        ("S5", 91, "M3", "CR", 62.0, None),
+        ("S6", 200, "UNSCHED", "RELAPSE", 0.743, "BM"),
+        ("S7", 200, "UNSCHED", "RELAPSE", 74.3, "BM"),
+        ("S7", 28, "D28", "CR", 0.004, None),
+        ("S7", 14, "D14", "NR", 30.0, None),
+    ]
+    assessments = [
+        dict(
+            subject_id=s,
+            assessment_date=day0 + dt.timedelta(days=d),
+            visit=v,
+            response=r,
+            mrd_pct=m,
+            relapse_site=site,
+        )
+        for s, d, v, r, m, site in rows
+    ]
+    records = _records(enrolment=enrolled, infusion=infused, assessments=assessments, followup=[])
+    found = assessments_queried(records).sort("row")
+    assert found.select("row", "column", "subject").rows() == [
+        (5, "assessment_date", "S1"),
+        (6, "assessment_date", "S2"),
+        (9, "relapse_site", "S4"),
+        (10, "mrd_pct", "S5"),
+        (11, "mrd_pct", "S6"),
+    ]
+    rules = found["rule"].to_list()
+    assert rules[0].startswith("a D28 assessment on day 91, dated after an assessment of a later visit (target day 91)")
+    assert rules[1].startswith("a Day 28 assessment on day 44, outside the day-28 response window (days 21-42)")
+    assert rules[2].startswith("a relapse site or CD19 status at relapse on a CR assessment")
+    assert rules[3].startswith("an MRD of 62.0 % on a CR assessment")
+    assert rules[4].startswith("an MRD of 0.743 % at a marrow relapse")
+    (query,) = drop_queries([], {}, {"assessments_plausible": found})
+    assert query.finding.startswith(
+        "5 disease assessment(s) whose date or values contradict the visit or the response (assessments.csv rows 5, "
+        "6, 9, 10 and 11): 1 dated after a later visit's, 1 day-28 visits outside days 21-42"
+    )
+    assert "S1" not in query.finding

@@ -13,7 +13,9 @@ from trial_outcomes.analysis.competing import fit_cif
 from trial_outcomes.contracts import RelapseSummary
 from trial_outcomes.dates import DAYS_PER_MONTH
 
-SITES = ("BM", "CNS", "TESTIS", "OTHER")
+#: relapse sites; a relapse without its site is UNKNOWN (until 2026-12-06 OTHER: a red team's
+#: marrow relapse with the site left blank was counted as another site's)
+SITES = ("BM", "CNS", "TESTIS", "OTHER", "UNKNOWN")
 CD19 = ("POS", "NEG", "UNKNOWN")
 
 
@@ -59,7 +61,8 @@ def relapse_summary(adsl: pl.DataFrame, landmark_months: tuple[int, ...]) -> Rel
     the CD19-negative relapse incidence at each landmark month (Aalen-Johansen,
     log-log CI)."""
     relapsed = adsl.filter(pl.col("RLAPDT").is_not_null()).select(
-        pl.col("RLAPSITE").fill_null("OTHER").alias("RELSITE"), pl.col("RLAPCD19").fill_null("UNKNOWN").alias("RELCD19")
+        pl.col("RLAPSITE").fill_null("UNKNOWN").alias("RELSITE"),
+        pl.col("RLAPCD19").fill_null("UNKNOWN").alias("RELCD19"),
     )
     rows = []
     for site in (*SITES, "All"):

@@ -63,11 +63,12 @@ WARNINGS = {
     ),
     "new_therapy_plausible": (
         "new therapies naming supportive care (a treatment of CRS or ICANS, immunoglobulin, a growth factor, "
-        "prophylaxis, a transfusion, an anti-infective) or a transplant, or before the day-28 response window (each "
-        "ends the treatment-emergent window and response attribution)"
+        "prophylaxis, a transfusion, an anti-infective) or a transplant, or before the day-28 response window or one "
+        "of its assessments (each ends the treatment-emergent window and response attribution)"
     ),
     "hsct_plausible": (
-        "HSCTs before the day-28 response window (each ends response attribution: the subject is a non-responder)"
+        "HSCTs before the day-28 response window or one of its assessments (each ends response attribution: the "
+        "subject's day-28 response counts for nothing)"
     ),
     "relapse_recorded": (
         "follow-up records (a new therapy, a contact, a loss, a withdrawal, an HSCT) or long-term events whose text "
@@ -96,6 +97,9 @@ WARNINGS = {
     "entrants with marrow blasts below 5 % (percentages written as fractions?)",
     "ae_entered_once": "adverse events the same as another in subject, term, onset date and grade under another "
     "ae_id (both counted)",
+    "assessments_plausible": "disease assessments whose date contradicts the visit schedule or the day-28 window, or "
+    "whose values contradict the response (relapse values on a remission, a remission with 5 % MRD or more, a marrow "
+    "relapse with less)",
 }
 
 
@@ -268,6 +272,14 @@ WARNINGS = {
             description="No adverse event is the same as another in subject, term, onset date and grade under "
             "another ae_id (entered twice, both would be counted)",
         ),
+        dg.AssetCheckSpec(
+            "assessments_plausible",
+            asset=DROP_KEY,
+            blocking=False,
+            description="Every scheduled visit's assessment is dated in the order of the schedule and a day-28 "
+            "visit within the day-28 response window; no relapse values on an assessment that is no relapse, no "
+            "remission with an MRD of 5 % or more, no marrow relapse with an MRD below it (fractions?)",
+        ),
     ],
 )
 def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords) -> Iterator[Any]:
@@ -377,6 +389,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
         "death_recorded": validation.death_not_recorded(records, seen_to),
         "enrolment_plausible": validation.enrolment_queried(records),
         "ae_entered_once": validation.ae_entered_twice(records),
+        "assessments_plausible": validation.assessments_queried(records),
     }
     drop = TrialDrop(
         records=records,

@@ -794,6 +794,130 @@ def enrolment_queried(records: Records) -> pl.DataFrame:
     return _concat([_registered_twice(enrolment), _percent_as_fraction(enrolment)])
 
 
+#: days in a month for a visit labelled by months ("M3": day 91), as ``analysis.conduct``
+VISIT_MONTH_DAYS = 30.4375
+
+
+def _nominal_day(visit: pl.Expr) -> pl.Expr:
+    """The target day from infusion a visit label names: "D28", "Day 28", "DAY_28" is 28;
+    "M3", "Month 3" 91 (months of ``VISIT_MONTH_DAYS``); any other label (an unscheduled
+    visit, "EOT", "Screening") none."""
+    key = visit.str.to_uppercase().str.replace_all(r"[\s_-]+", "")
+    number = key.str.extract(r"^(?:D|DAY|M|MONTH)(\d{1,3})$").cast(pl.Int64)
+    in_months = key.str.starts_with("M")
+    return pl.when(in_months).then((number * VISIT_MONTH_DAYS).round().cast(pl.Int64)).otherwise(number)
+
+
+def _visits_out_of_place(assessments: pl.DataFrame, records: Records) -> pl.DataFrame:
+    """Each assessment of a scheduled visit (``_nominal_day``) dated after an assessment of
+    a later visit of the same subject (a D28 dated after the subject's M3), and each day-28
+    visit's assessment outside the day-28 response window (days
+    ``NEW_THERAPY_QUERIED_BEFORE_DAY`` to ``RESPONSE_WINDOW_LAST_DAY``), which the best
+    response by day 28 does not read. A second red team's D28 CR typed two months late
+    (day 91, after the subject's M2 and M3) made the subject not evaluable and crossed the
+    futility rule, without a word. Worked example (test): S1's D14 on day 14, M2 on day 64,
+    M3 on day 84, D28 on day 91: the D28 queried (after M3, and outside the window); S2's
+    D28 on day 44 (late): queried, outside the window; S3's D28 on day 30 and an unscheduled
+    assessment on day 20: not."""
+    day = (pl.col("assessment_date") - pl.col("infusion_date")).dt.total_days()
+    rows = (
+        _narrow(assessments, "assessment_date", "visit")
+        .with_columns(_nominal_day(pl.col("visit")).alias("_nominal"))
+        .filter(pl.col("_nominal").is_not_null())
+        .join(_first_infusions(records).select("subject_id", "infusion_date"), on="subject_id", how="inner")
+        .with_columns(day.alias("_day"))
+        .sort("subject_id", "assessment_date")
+        .with_columns(pl.col("_nominal").cum_max().shift(1).over("subject_id").alias("_later"))
+    )
+    early = rows.filter(pl.col("_nominal") < pl.col("_later"))
+    out_of_order = pl.format(
+        "a {} assessment on day {}, dated after an assessment of a later visit (target day {}): its date or a visit "
+        "label is wrong; correct it, or confirm",
+        pl.col("visit"),
+        pl.col("_day"),
+        pl.col("_later"),
+    )
+    window = rows.filter(
+        (pl.col("_nominal") == 28)
+        & ((pl.col("_day") < NEW_THERAPY_QUERIED_BEFORE_DAY) | (pl.col("_day") > RESPONSE_WINDOW_LAST_DAY))
+    )
+    outside = pl.format(
+        f"a {{}} assessment on day {{}}, outside the day-28 response window (days {NEW_THERAPY_QUERIED_BEFORE_DAY}-"
+        f"{RESPONSE_WINDOW_LAST_DAY}): the best response by day 28 and the futility rule read none of it; correct "
+        "the date, or confirm",
+        pl.col("visit"),
+        pl.col("_day"),
+    )
+    return _concat(
+        [
+            _problems(early, "assessment_date", pl.col("assessment_date"), out_of_order),
+            _problems(window, "assessment_date", pl.col("assessment_date"), outside),
+        ]
+    ).unique(["file", "row"], keep="first", maintain_order=True)
+
+
+#: a morphologic remission has fewer marrow blasts than this (%), and a marrow relapse this many or more
+MORPHOLOGIC_REMISSION_BELOW = 5.0
+
+
+def _assessment_values_queried(assessments: pl.DataFrame) -> pl.DataFrame:
+    """An assessment whose values contradict its response: a relapse site or a CD19 status
+    at relapse on an assessment that is not a ``RELAPSE`` (no relapse endpoint reads it: a
+    second red team's isolated CNS relapse written on a marrow CR row was counted by none);
+    an MRD of ``MORPHOLOGIC_REMISSION_BELOW`` % or more on a CR or CRi (a morphologic
+    remission has fewer blasts: a relapse coded CR, the subject censored in remission); a
+    marrow relapse with an MRD below it (MRD written as a fraction, 0.0001 for 0.01 %, reads
+    every remission MRD-negative). Worked example (test): S1's CR with relapse site CNS:
+    queried; S2's CR with MRD 62: queried; S3's BM RELAPSE with MRD 0.743: queried; S4's
+    BM RELAPSE with MRD 74.3, CR with MRD 0.004, NR with MRD 30: not."""
+    site = pl.col("relapse_site").is_not_null() | pl.col("cd19_at_relapse").is_in(["POS", "NEG"])
+    not_relapse = pl.col("response") != "RELAPSE"
+    named = _narrow(assessments.filter(not_relapse & site), "response", "relapse_site", "cd19_at_relapse")
+    named_rule = pl.format(
+        "a relapse site or CD19 status at relapse on a {} assessment: only a RELAPSE assessment records a relapse, so "
+        "no relapse endpoint (EFS, DFS, CIR, DOR) counts this one; code the relapse, or clear the relapse values",
+        pl.col("response"),
+    )
+    mrd = pl.col("mrd_pct")
+    high = _narrow(
+        assessments.filter(pl.col("response").is_in(["CR", "CRi"]) & (mrd >= MORPHOLOGIC_REMISSION_BELOW)),
+        "response",
+        "mrd_pct",
+    )
+    high_rule = pl.format(
+        "an MRD of {} % on a {} assessment: a morphologic remission has fewer than "
+        f"{MORPHOLOGIC_REMISSION_BELOW:g} % blasts, so this may be a relapse coded as a remission (the subject is "
+        "counted in remission); correct the response or the MRD, or confirm",
+        mrd,
+        pl.col("response"),
+    )
+    marrow = (pl.col("response") == "RELAPSE") & (pl.col("relapse_site") == "BM") & (mrd < MORPHOLOGIC_REMISSION_BELOW)
+    low = _narrow(assessments.filter(marrow), "mrd_pct")
+    low_rule = pl.format(
+        f"an MRD of {{}} % at a marrow relapse, which has {MORPHOLOGIC_REMISSION_BELOW:g} % blasts or more: MRD "
+        "written as a fraction (0.0001 for 0.01 %)? Every remission would read MRD-negative (below 0.01 %); correct "
+        "the values, or confirm",
+        mrd,
+    )
+    return _concat(
+        [
+            _problems(
+                named, "relapse_site", pl.coalesce(pl.col("relapse_site"), pl.col("cd19_at_relapse")), named_rule
+            ),
+            _problems(high, "mrd_pct", mrd, high_rule),
+            _problems(low, "mrd_pct", mrd, low_rule),
+        ]
+    )
+
+
+def assessments_queried(records: Records) -> pl.DataFrame:
+    """The check ``assessments_plausible``'s findings: a visit's date out of place
+    (``_visits_out_of_place``) and values contradicting the response
+    (``_assessment_values_queried``). Queries, not refusals: the data manager decides."""
+    assessments = records["assessments"]
+    return _concat([_visits_out_of_place(assessments, records), _assessment_values_queried(assessments)])
+
+
 def transgene_before_infusion(records: Records) -> pl.DataFrame:
     """CAR transgene quantified (a value above zero, not below the limit of
     quantification) in a subject never infused, or sampled before the first infusion: the
@@ -1250,6 +1374,8 @@ CRS_ICANS_TREATMENTS = frozenset(
 #: the day the day-28 response window opens (``analysis.response.WINDOW_FIRST_DAY``): a new
 #: therapy before it ends attribution before any day-28 response can be assessed
 NEW_THERAPY_QUERIED_BEFORE_DAY = 21
+#: the day the day-28 response window closes (``analysis.response.WINDOW_LAST_DAY``)
+RESPONSE_WINDOW_LAST_DAY = 42
 
 
 #: words (as ``text.spelling_key`` leaves them) of supportive care other than a treatment of
@@ -1341,6 +1467,37 @@ def _ending_attribution(records: Records, event: str, seen_to: dt.date, *columns
     )
 
 
+def _window_assessment(found: pl.DataFrame, records: Records) -> pl.DataFrame:
+    """``found`` (each subject's first therapy ending attribution, ``_ending_attribution``)
+    with ``_assessed``: the day of the subject's first disease assessment in the day-28
+    response window (days ``NEW_THERAPY_QUERIED_BEFORE_DAY`` to ``RESPONSE_WINDOW_LAST_DAY``)
+    on or after the therapy's date, which counts toward no CAR-T response (only assessments
+    before the therapy do, endpoints.md); null without one. A second red team's new therapy
+    on the day of a day-28 CR, and an HSCT on day 24 before one on day 27, each made a
+    responder a non-responder and crossed the futility rule, without a word."""
+    assessed = _scan(records, "assessments").select("subject_id", "assessment_date").collect()
+    day = (pl.col("assessment_date") - pl.col("infusion_date")).dt.total_days()
+    hits = (
+        found.select("subject_id", "event_date", "infusion_date")
+        .join(assessed, on="subject_id", how="inner")
+        .filter(
+            (day >= NEW_THERAPY_QUERIED_BEFORE_DAY)
+            & (day <= RESPONSE_WINDOW_LAST_DAY)
+            & (pl.col("assessment_date") >= pl.col("event_date"))
+        )
+        .group_by("subject_id")
+        .agg(day.min().alias("_assessed"))
+    )
+    return found.join(hits, on="subject_id", how="left")
+
+
+#: why a therapy ending attribution on or before a day-28 window's assessment is queried
+_BEFORE_ASSESSMENT = (
+    "on or before the subject's disease assessment of day {} in the day-28 response window: only assessments "
+    "before the first HSCT or new therapy count, so it counts toward no CAR-T response"
+)
+
+
 def new_therapy_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
     """Each subject's first ``NEW_THERAPY`` by ``seen_to``, when it ends the treatment-
     emergent window and response attribution (no HSCT before it, on or after the first
@@ -1354,12 +1511,14 @@ def new_therapy_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
     "Blinatumomab" on 02-25 (day 36) is not, "Dexamethasone" on 02-25 is, and a
     "Tocilizumab" after an HSCT is not (the HSCT ended both already). A query, not a
     refusal: an early salvage may be true, and corticosteroids treat the leukaemia too."""
-    found = _ending_attribution(records, "NEW_THERAPY", seen_to, "detail")
+    found = _window_assessment(_ending_attribution(records, "NEW_THERAPY", seen_to, "detail"), records)
     # each distinct detail read once (an export writes a few therapies over many subjects)
     named = {detail: _therapy_reading(detail) for detail in found["detail"].unique().to_list()}
     readings = pl.Series([named[detail] for detail in found["detail"].to_list()], dtype=pl.String)
     found = found.with_columns(readings.alias("_reads")).filter(
-        pl.col("_reads").is_not_null() | (pl.col("_day") < NEW_THERAPY_QUERIED_BEFORE_DAY)
+        pl.col("_reads").is_not_null()
+        | (pl.col("_day") < NEW_THERAPY_QUERIED_BEFORE_DAY)
+        | pl.col("_assessed").is_not_null()
     )
     why = (
         pl.when(pl.col("_reads") == "crs")
@@ -1373,7 +1532,9 @@ def new_therapy_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
         )
         .when(pl.col("_reads") == "transplant")
         .then(pl.lit("its detail names a transplant, which is coded HSCT and counted in the HSCT analyses"))
-        .otherwise(pl.lit(f"before day {NEW_THERAPY_QUERIED_BEFORE_DAY}, when the day-28 response window opens"))
+        .when(pl.col("_day") < NEW_THERAPY_QUERIED_BEFORE_DAY)
+        .then(pl.lit(f"before day {NEW_THERAPY_QUERIED_BEFORE_DAY}, when the day-28 response window opens"))
+        .otherwise(pl.format(_BEFORE_ASSESSMENT, pl.col("_assessed")))
     )
     rule = pl.format(
         "a new therapy on day {} after the first infusion ({}): it ends the treatment-emergent window (an adverse "
@@ -1650,14 +1811,23 @@ def early_hsct_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
     EFS treatment failure, without a word, where a new therapy on that day is queried
     (``new_therapy_queried``). Worked example: infused 2021-01-20, an HSCT on 2021-02-09 (day
     20) is queried, on 02-10 (day 21) not, and one after a new therapy not (the therapy ended
-    attribution first, and is queried itself). A query, not a refusal."""
-    found = _ending_attribution(records, "HSCT", seen_to).filter(pl.col("_day") < NEW_THERAPY_QUERIED_BEFORE_DAY)
-    rule = pl.format(
+    attribution first, and is queried itself); so is one on or before a disease assessment
+    of the day-28 window (``_window_assessment``). A query, not a refusal."""
+    found = _window_assessment(_ending_attribution(records, "HSCT", seen_to), records).filter(
+        (pl.col("_day") < NEW_THERAPY_QUERIED_BEFORE_DAY) | pl.col("_assessed").is_not_null()
+    )
+    early = pl.format(
         f"an HSCT on day {{}} after the first infusion, before day {NEW_THERAPY_QUERIED_BEFORE_DAY} when the "
         "day-28 response window opens: it ends response attribution (the subject is a non-responder, an EFS "
         "treatment failure) and the treatment-emergent window; confirm the date",
         pl.col("_day"),
     )
+    before = pl.format(
+        f"an HSCT on day {{}} after the first infusion, {_BEFORE_ASSESSMENT}; confirm the dates",
+        pl.col("_day"),
+        pl.col("_assessed"),
+    )
+    rule = pl.when(pl.col("_day") < NEW_THERAPY_QUERIED_BEFORE_DAY).then(early).otherwise(before)
     return _concat([_problems(found, "event_date", pl.col("event_date"), rule)])
 
 
@@ -2083,7 +2253,8 @@ def _new_therapy_sentence(found: pl.DataFrame) -> str:
         f"{found.height} new therapy record(s) naming a treatment of CRS or ICANS (tocilizumab, siltuximab, "
         "anakinra, corticosteroids), other supportive care (immunoglobulin, a growth factor, prophylaxis, a "
         "transfusion, an anti-infective, a treatment of IEC-HS or HLH) or a transplant, or dated before day "
-        f"{NEW_THERAPY_QUERIED_BEFORE_DAY} ({rows_named(found)}): a new therapy ends the treatment-emergent window "
+        f"{NEW_THERAPY_QUERIED_BEFORE_DAY} or on or before a disease assessment of the day-28 response window "
+        f"({rows_named(found)}): a new therapy ends the treatment-emergent window "
         "and response attribution on its day, so an adverse event after it is counted by no stopping rule and a "
         "remission after it is not the CAR-T's; supportive care is a concomitant medication and a transplant an "
         "HSCT, not new therapy"
@@ -2092,9 +2263,11 @@ def _new_therapy_sentence(found: pl.DataFrame) -> str:
 
 def _early_hsct_sentence(found: pl.DataFrame) -> str:
     return (
-        f"{found.height} HSCT(s) before day {NEW_THERAPY_QUERIED_BEFORE_DAY} after the first infusion, ending response "
-        f"attribution before the day-28 response window opens ({rows_named(found)}): each subject is a "
-        "non-responder and an EFS treatment failure; a consolidating transplant follows the day-28 assessment"
+        f"{found.height} HSCT(s) before day {NEW_THERAPY_QUERIED_BEFORE_DAY} after the first infusion, or on or "
+        f"before a disease assessment of the day-28 response window ({rows_named(found)}): each ends response "
+        "attribution before the day-28 response is assessed, so the subject's response there counts for nothing "
+        "(a non-responder, an EFS treatment failure without an earlier remission); a consolidating transplant "
+        "follows the day-28 assessment"
     )
 
 
@@ -2176,6 +2349,30 @@ def _enrolment_sentence(found: pl.DataFrame) -> str:
     return "; ".join(said)
 
 
+#: the kinds of ``assessments_queried``'s findings: a phrase of each rule, and what the
+#: sentence says of its rows
+_ASSESSMENT_KINDS = (
+    ("dated after an assessment of a later visit", "dated after a later visit's"),
+    ("outside the day-28 response window", "day-28 visits outside days 21-42 (read by no day-28 response)"),
+    ("a relapse site or CD19 status", "relapse values on an assessment that is no relapse (counted by no relapse "
+     "endpoint)"),
+    ("a morphologic remission has fewer", "remissions with an MRD of 5 % or more (relapses coded as remissions?)"),
+    ("at a marrow relapse", "marrow relapses with an MRD below 5 % (MRD written as fractions?)"),
+)  # fmt: skip
+
+
+def _assessments_sentence(found: pl.DataFrame) -> str:
+    parts = []
+    for phrase, said in _ASSESSMENT_KINDS:
+        n = found.filter(pl.col("rule").str.contains(phrase, literal=True)).height
+        if n:
+            parts.append(f"{n} {said}")
+    return (
+        f"{found.height} disease assessment(s) whose date or values contradict the visit or the response "
+        f"({rows_named(found)}): " + ", ".join(parts)
+    )
+
+
 def _twice_sentence(found: pl.DataFrame) -> str:
     return (
         f"{found.height} adverse event(s) the same as another of the file in subject, term, onset date and grade, "
@@ -2209,6 +2406,7 @@ QUERY_SENTENCES: dict[str, Callable[[pl.DataFrame], str]] = {
     "death_recorded": _death_in_long_term_sentence,  # death_not_recorded
     "enrolment_plausible": _enrolment_sentence,  # enrolment_queried
     "ae_entered_once": _twice_sentence,  # ae_entered_twice
+    "assessments_plausible": _assessments_sentence,  # assessments_queried
 }
 
 

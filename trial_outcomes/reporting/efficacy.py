@@ -617,11 +617,20 @@ def relapse_section(inp: ReportInputs) -> Section:
     counts = table.filter(pl.col("section") == "site_by_cd19")
     cd19 = ("POS", "NEG", "UNKNOWN", "All")
     rows = []
-    for site in ("BM", "CNS", "TESTIS", "OTHER", "All"):
+    for site in ("BM", "CNS", "TESTIS", "OTHER", "UNKNOWN", "All"):
         part = {r["cd19"]: r["n"] for r in counts.filter(pl.col("site") == site).iter_rows(named=True)}
+        if site == "UNKNOWN" and not part.get("All"):
+            continue  # a row only when a relapse's site is not recorded
         rows.append(
             [
-                {"BM": "Bone marrow", "CNS": "CNS", "TESTIS": "Testis", "OTHER": "Other", "All": "All sites"}[site],
+                {
+                    "BM": "Bone marrow",
+                    "CNS": "CNS",
+                    "TESTIS": "Testis",
+                    "OTHER": "Other",
+                    "UNKNOWN": "Not recorded",
+                    "All": "All sites",
+                }[site],
                 *[str(part.get(c, 0)) for c in cd19],
             ]
         )

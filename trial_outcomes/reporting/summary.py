@@ -338,8 +338,9 @@ QUERY_TITLES = {
     "crs_resolved": "CRS adverse events lasting, or left open, for weeks (a treated one masks fever in the CRS "
     "grading)",
     "new_therapy_plausible": "new therapies that may be supportive care or a transplant, or come before the day-28 "
-    "response window (each ends the treatment-emergent window and response attribution)",
-    "hsct_plausible": "HSCTs before the day-28 response window (each subject a non-responder)",
+    "response window or one of its assessments (each ends the treatment-emergent window and response attribution)",
+    "hsct_plausible": "HSCTs before the day-28 response window or one of its assessments (its response not the "
+    "CAR-T's)",
     "relapse_recorded": "relapses named only in a follow-up record's or a long-term event's text, counted by no "
     "relapse endpoint",
     "rule_toxicity_before_other_therapy": "grade-4 or grade-5 CRS or ICANS, related fatal adverse events or deaths "
@@ -357,6 +358,8 @@ QUERY_TITLES = {
     "enrolment_plausible": "subjects that may be one child registered twice, or marrow blasts that may be written "
     "as fractions",
     "ae_entered_once": "adverse events entered twice under two ids, or two events to confirm (both counted)",
+    "assessments_plausible": "disease assessments whose date or values contradict the visit or the response (a "
+    "day-28 visit outside its window, a relapse written on a remission, MRD that may be fractions)",
 }
 
 
