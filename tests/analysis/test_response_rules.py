@@ -518,3 +518,18 @@ def test_a_relapse_without_its_site_is_counted_as_not_recorded():
     table = relapse_summary(d.adsl, (6,)).summary.filter(pl.col("section") == "site_by_cd19")
     counts = {(r["site"], r["cd19"]): r["n"] for r in table.iter_rows(named=True)}
     assert (counts[("UNKNOWN", "UNKNOWN")], counts[("OTHER", "All")], counts[("All", "All")]) == (1, 0, 1)
+
+
+def test_a_first_relapse_before_the_window_is_the_best_response_by_day_28():
+    """A red team's relapse on day 19, assessed again on day 31, read "not evaluable: no
+    assessment in days 21-42". S1: CR day 14, RELAPSE day 19, RELAPSE day 31: BOR28
+    RELAPSE dated day 19, not a responder. S2: CR day 14, nothing after: NE. S3: CR day 14,
+    RELAPSE day 19, CR day 35 (after the relapse: counts for nothing): RELAPSE."""
+    t = Trial()
+    for sid in ("S1", "S2", "S3"):
+        t.enrol(sid).infuse(sid).assess(sid, 14, "CR", 0.0)
+    t.assess("S1", 19, "RELAPSE", site="BM", cd19="POS").assess("S1", 31, "RELAPSE", site="BM", cd19="POS")
+    t.assess("S3", 19, "RELAPSE", site="BM", cd19="POS").assess("S3", 35, "CR", 0.0)
+    d = t.derive(cut_day=200)
+    got = [(adsl_row(d, s)["BOR28"], adsl_row(d, s)["BORDY"], adsl_row(d, s)["CRFL"]) for s in ("S1", "S2", "S3")]
+    assert got == [("RELAPSE", 19, "N"), ("NE", None, "N"), ("RELAPSE", 19, "N")]

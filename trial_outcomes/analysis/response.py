@@ -136,7 +136,8 @@ def best_response_day28(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.
     MRD-positive one); ``PENDING`` while the window is open at the
     cut, responder so far or not (version 3: the symmetric evaluable set; version 2
     left out only pending non-responders, which enriched an interim rate for
-    responders); ``NE`` when it closed with no assessment in it.
+    responders); ``RELAPSE`` after a first relapse before the window (whose assessments then
+    count for nothing), else ``NE`` when it closed with no assessment in it.
     ``BORDT``/``BORDY``/``BORMRD``: the first assessment giving it. Flags: ``CRFL``
     remission, ``CR28FL`` CR, ``MRDNEGFL`` MRD-negative remission at any attributable
     CR/CRi in the window (version 3: version 2 looked only at the assessment giving
@@ -145,13 +146,21 @@ def best_response_day28(assessed: pl.DataFrame, subjects: pl.DataFrame, cut: dt.
     remission (an early responder, shown apart as information) and ``D28CLSDT`` the
     date the window closes."""
     rank = {r: i for i, r in enumerate(RESPONSE_ORDER)}
-    window = until_first_relapse(assessed).filter(
+    to_relapse = until_first_relapse(assessed)
+    window = to_relapse.filter(
         pl.col("_attributable")
         & pl.col("ADY").is_between(WINDOW_FIRST_DAY, WINDOW_LAST_DAY)
         & pl.col("response").is_in(RESPONSE_ORDER)
     )
+    # a first relapse before the window: the window's assessments come after it and count for
+    # nothing, so the best response by day 28 is that relapse (until 2026-12-06 NE, "no
+    # assessment in days 21-42", for a red team's relapse on day 19 assessed again on day 31)
+    relapsed_before = to_relapse.filter(
+        pl.col("_attributable") & (pl.col("response") == "RELAPSE") & (pl.col("ADY") < WINDOW_FIRST_DAY)
+    )
     best = (
-        window.with_columns(pl.col("response").replace_strict(rank, return_dtype=pl.Int32).alias("_rank"))
+        pl.concat([window, relapsed_before.join(window, on="subject_id", how="anti")])
+        .with_columns(pl.col("response").replace_strict(rank, return_dtype=pl.Int32).alias("_rank"))
         .sort("subject_id", "REMISSION", "_rank", "assessment_date", descending=[False, True, False, False])
         .group_by("subject_id", maintain_order=True)
         .first()
