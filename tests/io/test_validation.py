@@ -849,7 +849,7 @@ def test_a_new_therapy_naming_a_crs_treatment_or_before_day_21_is_queried():
         "8 new therapy record(s) naming a treatment of CRS or ICANS (tocilizumab, siltuximab, anakinra, "
         "corticosteroids), other supportive care (immunoglobulin, a growth factor, prophylaxis, a transfusion, an "
         "anti-infective, a treatment of IEC-HS or HLH) or a transplant, or dated before day 21 or on or before a "
-        "disease assessment of the day-28 response window (followup.csv rows 2, 3, 5, 8, 11, 14, 15 and 16)"
+        "remission assessed in the day-28 response window (followup.csv rows 2, 3, 5, 8, 11, 14, 15 and 16)"
     )
     assert "S1" not in query.finding
 
@@ -1688,17 +1688,18 @@ def test_a_therapy_on_or_before_an_assessment_of_the_day_28_window_is_queried():
     naming day 27. S3: NR on day 28, salvage on day 30, no later assessment in the window:
     not. S4: CR on day 28, HSCT on day 60: not (after the window). S5: NR day 28, a new
     therapy on day 35, CR on day 40: queried (day 40; its remission is not the CAR-T's, the
-    board is asked to confirm)."""
+    board is asked to confirm). S6: NR day 28, salvage day 30, NR day 42: not (an NR after a
+    salvage changes no response)."""
     day0 = D(2021, 1, 20)
 
     def on(n: int) -> dt.date:
         return day0 + dt.timedelta(days=n)
 
-    subjects = ("S1", "S2", "S3", "S4", "S5")
+    subjects = ("S1", "S2", "S3", "S4", "S5", "S6")
     enrolled, infused, _ = _in_remission(subjects, day0, {})
     assessed = [
         ("S1", 27, "CR"), ("S2", 14, "CR"), ("S2", 27, "CR"), ("S3", 28, "NR"), ("S4", 28, "CR"), ("S5", 28, "NR"),
-        ("S5", 40, "CR"),
+        ("S5", 40, "CR"), ("S6", 28, "NR"), ("S6", 42, "NR"),
     ]  # fmt: skip
     assessments = [dict(subject_id=s, assessment_date=on(d), visit="UNSCHED", response=r) for s, d, r in assessed]
     followup = [
@@ -1707,21 +1708,22 @@ def test_a_therapy_on_or_before_an_assessment_of_the_day_28_window_is_queried():
         dict(subject_id="S3", event_date=on(30), event="NEW_THERAPY", detail="Salvage chemotherapy"),
         dict(subject_id="S4", event_date=on(60), event="HSCT", detail="Matched sibling donor"),
         dict(subject_id="S5", event_date=on(35), event="NEW_THERAPY", detail="Inotuzumab ozogamicin"),
+        dict(subject_id="S6", event_date=on(30), event="NEW_THERAPY", detail="Salvage chemotherapy"),
     ]
     records = _records(enrolment=enrolled, infusion=infused, assessments=assessments, followup=followup)
     therapies = new_therapy_queried(records, on(200))
     assert therapies.select("row", "subject").rows() == [(2, "S1"), (6, "S5")]
     assert (
-        "(on or before the subject's disease assessment of day 27 in the day-28 response window"
+        "(on or before the subject's remission assessed on day 27 in the day-28 response window"
         in (therapies["rule"][0])
     )
     hscts = early_hsct_queried(records, on(200))
     assert hscts.select("row", "subject").rows() == [(3, "S2")]
     assert hscts["rule"][0].startswith(
-        "an HSCT on day 24 after the first infusion, on or before the subject's disease assessment of day 27"
+        "an HSCT on day 24 after the first infusion, on or before the subject's remission assessed on day 27"
     )
     (query,) = drop_queries([], {}, {"hsct_plausible": hscts})
-    assert "or on or before a disease assessment of the day-28 response window (followup.csv row 3)" in query.finding
+    assert "or on or before a remission assessed in the day-28 response window (followup.csv row 3)" in query.finding
 
 
 def test_an_assessment_out_of_place_or_contradicting_its_response_is_queried():

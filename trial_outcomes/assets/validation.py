@@ -63,12 +63,12 @@ WARNINGS = {
     ),
     "new_therapy_plausible": (
         "new therapies naming supportive care (a treatment of CRS or ICANS, immunoglobulin, a growth factor, "
-        "prophylaxis, a transfusion, an anti-infective) or a transplant, or before the day-28 response window or one "
-        "of its assessments (each ends the treatment-emergent window and response attribution)"
+        "prophylaxis, a transfusion, an anti-infective) or a transplant, or before the day-28 response window or a "
+        "remission assessed in it (each ends the treatment-emergent window and response attribution)"
     ),
     "hsct_plausible": (
-        "HSCTs before the day-28 response window or one of its assessments (each ends response attribution: the "
-        "subject's day-28 response counts for nothing)"
+        "HSCTs before the day-28 response window or a remission assessed in it (each ends response attribution: "
+        "the remission counts for nothing)"
     ),
     "relapse_recorded": (
         "follow-up records (a new therapy, a contact, a loss, a withdrawal, an HSCT) or long-term events whose text "

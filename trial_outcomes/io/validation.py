@@ -1469,13 +1469,19 @@ def _ending_attribution(records: Records, event: str, seen_to: dt.date, *columns
 
 def _window_assessment(found: pl.DataFrame, records: Records) -> pl.DataFrame:
     """``found`` (each subject's first therapy ending attribution, ``_ending_attribution``)
-    with ``_assessed``: the day of the subject's first disease assessment in the day-28
-    response window (days ``NEW_THERAPY_QUERIED_BEFORE_DAY`` to ``RESPONSE_WINDOW_LAST_DAY``)
-    on or after the therapy's date, which counts toward no CAR-T response (only assessments
-    before the therapy do, endpoints.md); null without one. A second red team's new therapy
+    with ``_assessed``: the day of the subject's first remission (CR or CRi) assessed in the
+    day-28 response window (days ``NEW_THERAPY_QUERIED_BEFORE_DAY`` to
+    ``RESPONSE_WINDOW_LAST_DAY``) on or after the therapy's date, which counts toward no
+    CAR-T response (only assessments before the therapy do, endpoints.md); null without
+    one (an NR after a salvage changes nothing). A second red team's new therapy
     on the day of a day-28 CR, and an HSCT on day 24 before one on day 27, each made a
     responder a non-responder and crossed the futility rule, without a word."""
-    assessed = _scan(records, "assessments").select("subject_id", "assessment_date").collect()
+    assessed = (
+        _scan(records, "assessments")
+        .filter(pl.col("response").is_in(["CR", "CRi"]))
+        .select("subject_id", "assessment_date")
+        .collect()
+    )
     day = (pl.col("assessment_date") - pl.col("infusion_date")).dt.total_days()
     hits = (
         found.select("subject_id", "event_date", "infusion_date")
@@ -1493,7 +1499,7 @@ def _window_assessment(found: pl.DataFrame, records: Records) -> pl.DataFrame:
 
 #: why a therapy ending attribution on or before a day-28 window's assessment is queried
 _BEFORE_ASSESSMENT = (
-    "on or before the subject's disease assessment of day {} in the day-28 response window: only assessments "
+    "on or before the subject's remission assessed on day {} in the day-28 response window: only assessments "
     "before the first HSCT or new therapy count, so it counts toward no CAR-T response"
 )
 
@@ -1811,8 +1817,8 @@ def early_hsct_queried(records: Records, seen_to: dt.date) -> pl.DataFrame:
     EFS treatment failure, without a word, where a new therapy on that day is queried
     (``new_therapy_queried``). Worked example: infused 2021-01-20, an HSCT on 2021-02-09 (day
     20) is queried, on 02-10 (day 21) not, and one after a new therapy not (the therapy ended
-    attribution first, and is queried itself); so is one on or before a disease assessment
-    of the day-28 window (``_window_assessment``). A query, not a refusal."""
+    attribution first, and is queried itself); so is one on or before a remission assessed
+    in the day-28 window (``_window_assessment``). A query, not a refusal."""
     found = _window_assessment(_ending_attribution(records, "HSCT", seen_to), records).filter(
         (pl.col("_day") < NEW_THERAPY_QUERIED_BEFORE_DAY) | pl.col("_assessed").is_not_null()
     )
@@ -2253,7 +2259,7 @@ def _new_therapy_sentence(found: pl.DataFrame) -> str:
         f"{found.height} new therapy record(s) naming a treatment of CRS or ICANS (tocilizumab, siltuximab, "
         "anakinra, corticosteroids), other supportive care (immunoglobulin, a growth factor, prophylaxis, a "
         "transfusion, an anti-infective, a treatment of IEC-HS or HLH) or a transplant, or dated before day "
-        f"{NEW_THERAPY_QUERIED_BEFORE_DAY} or on or before a disease assessment of the day-28 response window "
+        f"{NEW_THERAPY_QUERIED_BEFORE_DAY} or on or before a remission assessed in the day-28 response window "
         f"({rows_named(found)}): a new therapy ends the treatment-emergent window "
         "and response attribution on its day, so an adverse event after it is counted by no stopping rule and a "
         "remission after it is not the CAR-T's; supportive care is a concomitant medication and a transplant an "
@@ -2264,7 +2270,7 @@ def _new_therapy_sentence(found: pl.DataFrame) -> str:
 def _early_hsct_sentence(found: pl.DataFrame) -> str:
     return (
         f"{found.height} HSCT(s) before day {NEW_THERAPY_QUERIED_BEFORE_DAY} after the first infusion, or on or "
-        f"before a disease assessment of the day-28 response window ({rows_named(found)}): each ends response "
+        f"before a remission assessed in the day-28 response window ({rows_named(found)}): each ends response "
         "attribution before the day-28 response is assessed, so the subject's response there counts for nothing "
         "(a non-responder, an EFS treatment failure without an earlier remission); a consolidating transplant "
         "follows the day-28 assessment"

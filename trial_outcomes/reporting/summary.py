@@ -338,8 +338,9 @@ QUERY_TITLES = {
     "crs_resolved": "CRS adverse events lasting, or left open, for weeks (a treated one masks fever in the CRS "
     "grading)",
     "new_therapy_plausible": "new therapies that may be supportive care or a transplant, or come before the day-28 "
-    "response window or one of its assessments (each ends the treatment-emergent window and response attribution)",
-    "hsct_plausible": "HSCTs before the day-28 response window or one of its assessments (its response not the "
+    "response window or a remission assessed in it (each ends the treatment-emergent window and response "
+    "attribution)",
+    "hsct_plausible": "HSCTs before the day-28 response window or a remission assessed in it (the remission not the "
     "CAR-T's)",
     "relapse_recorded": "relapses named only in a follow-up record's or a long-term event's text, counted by no "
     "relapse endpoint",
