@@ -1546,8 +1546,55 @@ RELAPSE_NOT_NAMED = [
     "Fatal progressive multifocal leukoencephalopathy",
     "recurrence ruled out",
     "All symptoms recurred",
+    # a third red team's false alarms
+    "MRD-negative, no leukaemia relapse",
+    "No sign of leukaemia recurrence",
+    "B-ALL relapse not detected pre-HSCT",
+    "Relapse negative",
+    "MRD came back negative",
+    "Blast count returned to normal",
+    "No B-ALL relapse",
+    "Relapse unlikely, MRD negative",
+    "Relapse screening: MRD negative",
+    "CD19 returned (B-cell recovery)",
+    "HSCT to prevent relapse",
+    "Parents informed of risk of relapse",
+    "Molecular relapse",
 ]
-DEATH_NAMED = ["PML; patient passed away", "Fatal PML", "expired", "Dead", "Fatality", "near-fatal sepsis; later died"]
+#: a follow-up record's text: the trial's leukaemia by a relapse word alone (a third red team's)
+FOLLOWUP_RELAPSE_NAMED = [
+    "Relapsed at local hospital, family moved",
+    "Withdrew: relapsed",
+    "HSCT for relapse",
+    "Leukaemic recurrence",
+    "Leukaemia has come back",
+    "Disease came back",
+    "Relapse post CAR-T",
+    "Loss of remission",
+    "Rechute",
+    "复发",
+    "Relapse of B-ALL diagnosed at local hospital",
+]
+FOLLOWUP_RELAPSE_NOT_NAMED = [*RELAPSE_NOT_NAMED, "Mother relapsed (depression)", "Relapsing fever", "Seen in clinic"]
+DEATH_NAMED = [
+    "PML; patient passed away",
+    "Fatal PML",
+    "expired",
+    "Dead",
+    "Fatality",
+    "near-fatal sepsis; later died",
+    # a third red team's misses
+    "Per mother, died abroad",
+    "Informed by father: died at home",
+    "Per parents deceased",
+    "Mother reports child died",
+    "Patient passed on",
+    "Succumbed to disease at home",
+    "Killed in road accident",
+    "No longer alive",
+    "Fallecido en su domicilio",
+    "死亡",
+]
 DEATH_NOT_NAMED = [
     "Near-fatal status epilepticus",
     "Bone marrow failure; risk of death discussed with family",
@@ -1558,6 +1605,23 @@ DEATH_NOT_NAMED = [
     "death of sibling",
     "Father passed away",
     "Non-fatal cerebral venous thrombosis",
+    # a third red team's false alarms
+    "Mum died in March",
+    "Stepfather died",
+    "Grandpa died",
+    "Granny passed away",
+    "Legal guardian deceased; now in foster care",
+    "Sudden death of classmate",
+    "Father is deceased",
+    "Mother recently died",
+    "Family pet died",
+    "Death in family",
+    "Consent expired, reconsented",
+    "Insurance expired",
+    "Checked death registry - alive",
+    "National death index: no match",
+    "No deaths",
+    "Not known to have died",
 ]
 
 
@@ -1577,6 +1641,20 @@ def test_a_long_term_text_names_the_leukaemia_coming_back_or_the_subjects_death_
     assert [names_own_relapse(spelling_key(t)) for t in RELAPSE_NOT_NAMED] == [False] * len(RELAPSE_NOT_NAMED)
     assert [names_death(spelling_key(t)) for t in DEATH_NAMED] == [True] * len(DEATH_NAMED)
     assert [names_death(spelling_key(t)) for t in DEATH_NOT_NAMED] == [False] * len(DEATH_NOT_NAMED)
+
+
+def test_a_follow_up_text_names_the_leukaemia_coming_back_by_a_relapse_word_alone():
+    """In the trial's own follow-up file a relapse word is the leukaemia's unless the text
+    says there was none or names another's or another disease's (a third red team's
+    "Withdrew: relapsed" and "HSCT for relapse" were not read by the long-term reader, which
+    wants a word of the leukaemia). Each text below is read as the lists say."""
+    from trial_outcomes.io.validation import names_relapse_in_followup
+    from trial_outcomes.text import spelling_key
+
+    named = [names_relapse_in_followup(spelling_key(t)) for t in FOLLOWUP_RELAPSE_NAMED]
+    assert named == [True] * len(FOLLOWUP_RELAPSE_NAMED)
+    not_named = [names_relapse_in_followup(spelling_key(t)) for t in FOLLOWUP_RELAPSE_NOT_NAMED]
+    assert not_named == [False] * len(FOLLOWUP_RELAPSE_NOT_NAMED)
 
 
 def test_a_death_or_a_relapse_named_in_a_follow_up_record_is_queried():
@@ -1630,7 +1708,10 @@ def test_a_contact_after_a_loss_to_follow_up_is_named():
     loss: four months of visits due and of the windows followed gone, without a word. S1
     lost 2021-03-01 (row 3), a CONTACT on 2021-06-01 (row 2) and an HSCT on 2021-05-01 (row
     4) after it: both named with the loss's date; a DEATH after the loss (row 5: learned
-    from a registry) is not; a contact after a WITHDRAWAL is not (vital status is followed)."""
+    from a registry) is not; a contact after a WITHDRAWAL is not (vital status is followed).
+    A third red team's: a CONTACT "Phone call attempted, no answer" after the loss (row 6)
+    reached no one: not named; lab samples on 2021-04-01 and 2021-05-01 (labs rows 2 and
+    3) after it: the first named (the subject was seen)."""
     records = _records(
         assessments=[],
         followup=[
@@ -1638,16 +1719,22 @@ def test_a_contact_after_a_loss_to_follow_up_is_named():
             dict(subject_id="S1", event_date=D(2021, 3, 1), event="LOST"),
             dict(subject_id="S1", event_date=D(2021, 5, 1), event="HSCT"),
             dict(subject_id="S1", event_date=D(2021, 7, 1), event="DEATH"),
+            dict(subject_id="S1", event_date=D(2021, 7, 2), event="CONTACT", detail="Phone call attempted, no answer"),
+        ],
+        labs=[
+            dict(subject_id="S1", sample_date=D(2021, 5, 1), test="ANC", value=2.0),
+            dict(subject_id="S1", sample_date=D(2021, 4, 1), test="ANC", value=1.0),
         ],
     )
     found = assessments_after_withdrawal(records)
     after = "after the subject's loss to follow-up on 2021-03-01"
     assert found.select("row", "column", "value", "subject", "rule").sort("row").rows() == [
         (2, "event_date", "2021-06-01", "S1", f"a follow-up CONTACT {after}"),
+        (3, "sample_date", "2021-04-01", "S1", f"a laboratory sample {after}"),
         (4, "event_date", "2021-05-01", "S1", f"a follow-up HSCT {after}"),
     ]
     (query,) = drop_queries([], {}, {"no_assessment_after_withdrawal": found})
-    assert query.finding.startswith("2 follow-up contact(s), HSCT(s) or new therapies dated after the subject's loss")
+    assert query.finding.startswith("3 contact(s) dated after the subject's loss to follow-up (a follow-up contact")
     withdrawn = _records(
         assessments=[],
         followup=[
@@ -1665,7 +1752,10 @@ def test_a_contact_after_a_loss_to_follow_up_is_named():
         # red team's "Emapalumab for IEC-HS" on day 26 took a CR out of the futility rule)
         ("Emapalumab for IEC-HS", "supportive"),
         ("Etoposide for HLH", "supportive"),
-        ("Ruxolitinib", "supportive"),
+        ("Ruxolitinib for HLH", "supportive"),
+        ("Allopurinol for TLS", "supportive"),
+        # a third red team's false alarm: ruxolitinib treats Ph-like ALL too
+        ("Ruxolitinib + chemotherapy (CRLF2-r Ph-like ALL)", None),
         ("Anakinra for MAS", "crs"),
         ("Defibrotide for VOD", "supportive"),
         ("Rasburicase", "supportive"),
@@ -1788,3 +1878,38 @@ def test_an_assessment_out_of_place_or_contradicting_its_response_is_queried():
         "6, 9, 10 and 11): 1 dated after a later visit's, 1 day-28 visits outside days 21-42"
     )
     assert "S1" not in query.finding
+
+
+@pytest.mark.parametrize(
+    ("label", "target"),
+    [
+        ("D28", 28), ("Day 28", 28), ("DAY_28", 28), ("Day +28", 28), ("D+28", 28), ("Day 28 +/- 7", 28),
+        ("D28 repeat", 28), ("D28R", 28), ("M3", 91), ("Mo 3", 91), ("Month 3", 91), ("Week 4", 28), ("Year 1", 365),
+        ("M12", 365), ("Day -5", None), ("EOT", None), ("Screening", None), ("Month 12 LTFU", None), ("UNSCHED", None),
+    ],
+)  # fmt: skip
+def test_a_visit_label_names_its_target_day(label, target):
+    """By hand: a day number, weeks of 7 days, months of 30.4375 days (3 months 91.3 -> 91,
+    12 months 365.25 -> 365), years of 365.25; a third red team's "Day +28" and "Mo 3" were
+    not read, and "Day -5" was read as day 5."""
+    from trial_outcomes.io.validation import _nominal_day
+
+    frame = pl.DataFrame({"v": [label]})
+    assert frame.select(_nominal_day(pl.col("v"))).item() == target
+
+
+def test_a_cd19_negative_marrow_relapse_with_low_mrd_is_not_queried():
+    """A CD19-gated MRD panel reads a CD19-negative relapse's blasts low (a third red team's
+    false alarm): S1's BM RELAPSE, CD19 NEG, MRD 2.1: not queried; S2's the same CD19 POS:
+    queried."""
+    from trial_outcomes.io.validation import assessments_queried
+
+    day0 = D(2021, 1, 20)
+    enrolled, infused, _ = _in_remission(("S1", "S2"), day0, {})
+    relapse = dict(assessment_date=day0 + dt.timedelta(days=200), visit="UNSCHED", response="RELAPSE", mrd_pct=2.1)
+    assessments = [
+        dict(subject_id="S1", relapse_site="BM", cd19_at_relapse="NEG", **relapse),
+        dict(subject_id="S2", relapse_site="BM", cd19_at_relapse="POS", **relapse),
+    ]
+    records = _records(enrolment=enrolled, infusion=infused, assessments=assessments, followup=[])
+    assert assessments_queried(records)["subject"].to_list() == ["S2"]

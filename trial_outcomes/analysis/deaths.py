@@ -181,17 +181,35 @@ _NOT_IN_REMISSION = (
     r"|\b(?:after|following)\s+(?:[\w-]+\s+){0,3}in\s+(?:\w+\s+)?(?:CR\d?|remission)\b"
 )
 #: a text saying the cause is not known ("Unknown", "Cause of death not reported", "Pending
-#: autopsy", "N/K"): a data query (``UNKNOWN``) when it names no cause; OTHER until 2026-12-06
-#: (a red team's "Unknown" was counted among the deaths of another known cause)
+#: autopsy", "N/K", "Desconocida", "原因不明"): a data query (``UNKNOWN``) when nothing but these
+#: words and ``_NOT_KNOWN_FILLER`` is left ("Road traffic accident, pending inquest" and
+#: "Haemorrhage of unknown origin" name their cause: OTHER, a third red team's false alarms);
+#: OTHER until 2026-12-06 (a red team's "Unknown" was counted among the other known causes)
 _NOT_KNOWN = (
-    r"(?i)\bun(?:known|clear|determined|specified|certain|confirmed)\b"
-    r"|\bnot\s+(?:yet\s+)?(?:known|reported|specified|determined|available|recorded|given|documented|confirmed|clear)\b"
-    r"|\b(?:pending|awaiting|under\s+investigation|to\s+be\s+(?:determined|confirmed))\b"
-    r"|^\W*(?:unk|n\W?k|n\W?a|tbd|tbc|\?+)\W*$"
+    r"(?i)\bun(?:known|clear|determined|specified|certain|confirmed|explained|diagnosed|reported|available)\b"
+    r"|\bindeterminate\b"
+    r"|\bnot\s+(?:yet\s+)?(?:known|reported|specified|determined|available|recorded|given|documented|confirmed|clear"
+    r"|stated|provided)\b"
+    r"|\bno\s+(?:information|info|data|details)\b|\bmissing\b"
+    r"|\b(?:pending|awaiting|ongoing|under\s+investigation|to\s+be\s+(?:determined|confirmed))\b"
+    r"|\b(?:unk|u\W?k|n\W?k|n\W?a|tbd|tbc)\b|\?+"
+    r"|\b(?:desconocid[oa]|inconnue?|unbekannt)\b|原因不明|不明|未知"
+)
+#: the words a not-known text says beside them, none of them a cause
+_NOT_KNOWN_FILLER = (
+    r"(?i)\b(?:cause|causes|of|death|died|dies|dead|the|a|sudden|suddenly|details?|origin|autopsy|post\W?mortem|necropsy"
+    r"|inquest|coroner|s|reports?|results?|patient|pt|at|home|in|hospital|and|investigation|yet|reason|still|is|was)\b"
 )
 REPORTED, KEYWORD_RULE = "Reported (cause_category)", "Keyword rule on the cause text"
 #: the three death categories of endpoints.md version 3 (``DTHCGR1``): never overlapping, summing to all deaths
 DEATH_GROUPS = ("LEUKEMIA", "NRM", "NOT_IN_REMISSION")
+
+
+def _says_not_known(text: pl.Expr) -> pl.Expr:
+    """Whether a cause text says only that the cause is not known (``_NOT_KNOWN``): nothing
+    but those words and ``_NOT_KNOWN_FILLER`` ("Sudden death, pending autopsy")."""
+    rest = text.str.replace_all(_NOT_KNOWN, " ").str.replace_all(_NOT_KNOWN_FILLER, " ")
+    return text.str.contains(_NOT_KNOWN) & (rest.str.replace_all(r"[^\p{L}]+", "").str.len_chars() == 0)
 
 
 def cause_category_from_text(text: pl.Expr) -> pl.Expr:
@@ -226,7 +244,7 @@ def cause_category_from_text(text: pl.Expr) -> pl.Expr:
     other_brain = names["ICANS"] & text.str.contains(_OTHER_BRAIN_CAUSE).fill_null(False)
     mimic = names["CRS"] & text.str.contains(_CRS_MIMIC).fill_null(False)
     unclear = text.str.replace_all(_ANTI_INFECTIVE_FAILURE, "").str.contains(_TREATMENT_FAILURE) | (
-        (named == 0) & (text.str.contains(_HERNIATION) | text.str.contains(_NOT_KNOWN))
+        (named == 0) & (text.str.contains(_HERNIATION) | _says_not_known(text))
     )
     ambiguous = negated.fill_null(False) | (named > 1) | other_brain | mimic | unclear.fill_null(False)
     blank = text.is_null() | (text.str.strip_chars() == "")

@@ -799,13 +799,19 @@ VISIT_MONTH_DAYS = 30.4375
 
 
 def _nominal_day(visit: pl.Expr) -> pl.Expr:
-    """The target day from infusion a visit label names: "D28", "Day 28", "DAY_28" is 28;
-    "M3", "Month 3" 91 (months of ``VISIT_MONTH_DAYS``); any other label (an unscheduled
-    visit, "EOT", "Screening") none."""
-    key = visit.str.to_uppercase().str.replace_all(r"[\s_-]+", "")
-    number = key.str.extract(r"^(?:D|DAY|M|MONTH)(\d{1,3})$").cast(pl.Int64)
-    in_months = key.str.starts_with("M")
-    return pl.when(in_months).then((number * VISIT_MONTH_DAYS).round().cast(pl.Int64)).otherwise(number)
+    """The target day from infusion a visit label names: "D28", "Day 28", "Day +28", "D28
+    repeat", "Day 28 +/- 7" are 28; "M3", "Mo 3", "Month 3" 91 (months of
+    ``VISIT_MONTH_DAYS``); "Week 4" 28; "Year 1" 365; any other label (an unscheduled visit,
+    "EOT", "Screening", "Day -5", "Month 12 LTFU") none (a third red team's "Day +28" and
+    "Mo 3" were not read, and "Day -5" was read as day 5)."""
+    key = visit.str.to_uppercase().str.replace_all(r"[\s_]+", "")
+    tail = r"(?:(?:\+/?-|±)\d+)?(?:R|REPEAT|REP)?$"
+    units = {r"D|DAY": 1.0, r"W|WK|WEEK": 7.0, r"M|MO|MTH|MONTH": VISIT_MONTH_DAYS, r"Y|YR|YEAR": 365.25}
+    day: pl.Expr = pl.lit(None, pl.Int64)
+    for unit, days in reversed(units.items()):
+        number = key.str.extract(rf"^(?:{unit})\+?(\d{{1,3}}){tail}").cast(pl.Float64)
+        day = pl.when(number.is_not_null()).then((number * days).round().cast(pl.Int64)).otherwise(day)
+    return day
 
 
 def _visits_out_of_place(assessments: pl.DataFrame, records: Records) -> pl.DataFrame:
@@ -891,7 +897,13 @@ def _assessment_values_queried(assessments: pl.DataFrame) -> pl.DataFrame:
         mrd,
         pl.col("response"),
     )
-    marrow = (pl.col("response") == "RELAPSE") & (pl.col("relapse_site") == "BM") & (mrd < MORPHOLOGIC_REMISSION_BELOW)
+    # not a CD19-negative relapse: a CD19-gated panel reads its blasts low (a third red team's)
+    marrow = (
+        (pl.col("response") == "RELAPSE")
+        & (pl.col("relapse_site") == "BM")
+        & (pl.col("cd19_at_relapse") != "NEG").fill_null(True)
+        & (mrd < MORPHOLOGIC_REMISSION_BELOW)
+    )
     low = _narrow(assessments.filter(marrow), "mrd_pct")
     low_rule = pl.format(
         f"an MRD of {{}} % at a marrow relapse, which has {MORPHOLOGIC_REMISSION_BELOW:g} % blasts or more: MRD "
@@ -1133,16 +1145,42 @@ def assessments_after_withdrawal(records: Records) -> pl.DataFrame:
         .group_by("subject_id")
         .agg(pl.col("event_date").min().alias("_left"))
     )
-    seen = (
-        _narrow(followup.filter(pl.col("event").is_in(CONTACT_EVENTS)), "event_date", "event")
-        .lazy()
-        .join(lost, on="subject_id", how="inner")
-        .filter(pl.col("event_date") > pl.col("_left"))
-        .collect()
-    )
-    rule = pl.format("a follow-up {} after the subject's loss to follow-up on {}", pl.col("event"), pl.col("_left"))
-    out.append(_problems(seen, "event_date", pl.col("event_date"), rule))
+    contacts = followup.filter(pl.col("event").is_in(CONTACT_EVENTS))
+    # an attempt that reached no one is no contact ("Phone call attempted, no answer")
+    tried = details_where(contacts["detail"], lambda key: _names(key, NO_CONTACT))
+    contacts = contacts.filter(~pl.col("detail").is_in(list(tried)) | pl.col("detail").is_null())
+    sources: list[tuple[pl.LazyFrame, str, pl.Expr, bool]] = [
+        (
+            _narrow(contacts, "event_date", "event").lazy(),
+            "event_date",
+            pl.format("a follow-up {}", pl.col("event")),
+            False,
+        )
+    ]
+    # a sample or a long-term event after the loss says the subject was seen too (a third red
+    # team's RCL test and labs two months after a loss): a query of the stored file, not loaded
+    for record, column, said in (
+        ("labs", "sample_date", "a laboratory sample"),
+        ("long_term_followup", "event_date", "a long-term follow-up event"),
+    ):
+        if record in records:
+            scanned = _scan(records, record).select("subject_id", column, "_source_file", "_source_row")
+            sources.append((scanned, column, pl.lit(said), True))
+    for rows, column, what, first_only in sources:
+        seen = rows.join(lost, on="subject_id", how="inner").filter(pl.col(column) > pl.col("_left"))
+        if first_only:  # a subject's first sample after the loss, not each of hundreds
+            seen = seen.sort(column).unique("subject_id", keep="first")
+        rule = pl.format("{} after the subject's loss to follow-up on {}", what, pl.col("_left"))
+        out.append(_problems(seen.collect(), column, pl.col(column), rule))
     return _concat(out)
+
+
+#: a contact note saying no one was reached: not a contact
+NO_CONTACT = (
+    r"\b(attempted|attempts?|tried|unable|unsuccessful|unreachable|could not|couldn t|cannot|can t)\b",
+    r"\bno (answer|response|reply|contact)\b",
+    r"\b(voicemail|voice mail|message left|left (a )?message)\b",
+)
 
 
 #: the follow-up events that are the site's contact with the subject: one after a loss to
@@ -1395,18 +1433,20 @@ SUPPORTIVE_CARE_WORDS = (
     r"\banti ?(biotics?|fungals?|virals?|infectives?)\b",
     # a CAR-T toxicity's treatment other than CRS's and ICANS's (a second red team's
     # "Emapalumab for IEC-HS" on day 26 took a CR out of the futility rule): IEC-HS, HLH, MAS,
-    # veno-occlusive disease, tumour lysis
+    # veno-occlusive disease, tumour lysis (TLS)
     r"\biec ?hs\b",
     r"\bhlh\b",
     r"\bh(a)?emophagocytic\b",
     r"\bmacrophage activation\b",
     r"\bemapalumab\b",
     r"\bgamifant\b",
-    r"\bruxolitinib\b",
-    r"\bjakafi\b",
     r"\bdefibrotide\b",
     r"\brasburicase\b",
+    r"\ballopurinol\b",
     r"\btumou?r lysis\b",
+    r"\btls\b",
+    # not ruxolitinib alone: it treats Ph-like ALL too (a third red team's "Ruxolitinib +
+    # chemotherapy (CRLF2-r Ph-like ALL)"); for IEC-HS or HLH the text names the syndrome
 )
 #: words of a transplant, which is coded HSCT, not NEW_THERAPY (a red team's "Allogeneic HSCT"
 #: coded NEW_THERAPY moved a subject out of the HSCT landmark group: OS log-rank p 0.041 to 0.020)
@@ -1617,15 +1657,18 @@ def _long_term_naming(records: Records, seen_to: dt.date, names: Callable[[str],
 LONG_TERM_RELAPSE_WORDS = (
     r"\brelaps(e|es|ed|ing)\b",
     r"\brecurr(ence|ent|ed)\b",
-    r"\b(returned|came back)\b",
     r"\bprogression\b",
     r"\bprogressive disease\b",
 )
+#: the leukaemia said to be back in other words: "leukaemia has come back", "disease came
+#: back" (its own relapse); "MRD came back negative" or "blast count returned to normal" is
+#: not (a third red team's false alarms: "returned" and "came back" alone were read)
+DISEASE_CAME_BACK = (r"\b(leuka?emia|disease|b all|blasts|cancer)( has| have| had)? (returned|come back|came back)\b",)
 #: words that make such a text the trial's leukaemia's: without one, "Recurrent seizures"
 #: or "Relapse of nephrotic syndrome" is another disease's (a second red team's false
 #: alarms); "all" alone is an English word, so "ALL" counts only in a text of relapse
 #: words alone (``RELAPSE_ALONE``)
-OWN_DISEASE_WORDS = (r"leuka?emia", r"\bb all\b", r"lymphoblastic", r"\bblasts?\b", r"\bcd19\b", r"\bmrd\b")
+OWN_DISEASE_WORDS = (r"leuka?emi", r"\bb all\b", r"lymphoblastic", r"\bblasts?\b", r"\bcd19\b", r"\bmrd\b")
 #: the words of a text that is a relapse and nothing else ("Relapse", "Late bone marrow
 #: relapse", "ALL relapse", "Disease progression")
 _RELAPSE_ALONE_WORDS = """relapse relapses relapsed relapsing recurrence recurred recurrent progression progressive
@@ -1634,11 +1677,19 @@ b of the in with cd19 negative positive"""
 RELAPSE_ALONE = frozenset(_RELAPSE_ALONE_WORDS.split())
 #: what says there was none: "no evidence of relapse", "relapse-free", "recurrence ruled out"
 NO_RELAPSE = (
-    r"\bno (evidence of |sign of |signs of )?(relapse|recurrence|progression)\b",
+    r"\bno( \w+){0,3} (relapse|recurrence|progression)\b",
     r"\b(relapse|recurrence|progression) free\b",
-    r"\bwithout (relapse|recurrence|progression)\b",
+    r"\bwithout( \w+){0,2} (relapse|recurrence|progression)\b",
     r"\bruled out\b",
     r"\bnot (relapsed|recurred)\b",
+    # a third red team's false alarms: "B-ALL relapse not detected", "Relapse negative",
+    # "Relapse unlikely", "Relapse screening", "HSCT to prevent relapse", "molecular relapse"
+    # (MRD alone is no relapse, endpoints.md)
+    r"\b(relapse|recurrence|progression)( \w+){0,2} (not detected|not seen|not found|negative|unlikely|excluded)\b",
+    r"\b(relapse|recurrence) (screening|surveillance|risk|prevention|prophylaxis)\b",
+    r"\b(prevent|prevents|preventing|prevention of|risk of|reduce|reducing|avoid|against|prophylaxis)( \w+){0,2} "
+    r"(relapse|recurrence)\b",
+    r"\b(molecular|mrd) (relapse|recurrence)\b",
 )
 
 
@@ -1647,9 +1698,52 @@ def names_own_relapse(key: str) -> bool:
     leukaemia coming back: a relapse word (``LONG_TERM_RELAPSE_WORDS``), not said to be
     absent (``NO_RELAPSE``), with a word of the leukaemia (``OWN_DISEASE_WORDS``) or
     nothing but relapse words (``RELAPSE_ALONE``)."""
-    if not _names(key, LONG_TERM_RELAPSE_WORDS) or _names(key, NO_RELAPSE):
+    if _names(key, NO_RELAPSE):
+        return False
+    if _names(key, DISEASE_CAME_BACK):
+        return True
+    if not _names(key, LONG_TERM_RELAPSE_WORDS):
         return False
     return _names(key, OWN_DISEASE_WORDS) or set(key.split()) <= RELAPSE_ALONE
+
+
+#: a relative, or another not the subject, whose death or relapse a text may name
+_KIN = (
+    r"(mother|father|mum|mom|mummy|mommy|dad|daddy|step ?(mother|father|parents?|brother|sister)|parents?|siblings?|"
+    r"brother|sister|grand(mother|father|parents?|ma|pa|mum|mom|dad)|granny|gran|nan|nana|grandad|aunt|uncle|cousin|"
+    r"twin|friend|guardian|legal guardian|teacher|classmate|pet|dog|cat|family member|relative)"
+)
+
+#: another's relapse, or another disease's, in a follow-up record's text: "mother relapsed
+#: (depression)", "relapse of nephrotic syndrome", "recurrent seizures"
+_OWN = r"(the )?(b all|all|leuka?emi\w*|disease|cd19\w*|cancer|lymphoblastic|blasts?|marrow|cns)"
+NOT_OWN_RELAPSE = (
+    rf"\b{_KIN}( \w+){{0,2}} (relaps|recurr)",
+    rf"\b(relapses?|recurrences?) of (?!{_OWN}\b)",
+    rf"\b(relapsing|recurrent) (?!{_OWN}\b)\w+",
+)
+#: a relapse in a follow-up record's words: the trial's leukaemia by default (the trial's own
+#: file, unlike long-term follow-up's, where other diseases recur), and in other languages
+FOLLOWUP_RELAPSE_WORDS = (
+    r"\brelaps\w*",
+    r"\brecurren\w*",
+    r"\bloss of (complete )?remission\b",
+    r"\brechute\b",
+    r"\breca[ií]da\b",
+    r"复发",
+)
+
+
+def names_relapse_in_followup(key: str) -> bool:
+    """Whether a follow-up record's detail (``key``: ``spelling_key``) names the leukaemia
+    coming back: as a long-term text does (``names_own_relapse``), or by a relapse word
+    alone (``FOLLOWUP_RELAPSE_WORDS``: "HSCT for relapse", "Withdrew: relapsed"), unless the
+    text says there was none (``NO_RELAPSE``) or names another's or another disease's
+    (``NOT_OWN_RELAPSE``). A third red team's "Relapsed at local hospital, family moved" was
+    read by the long-term reader, which wants a word of the leukaemia, as no relapse."""
+    if names_own_relapse(key):
+        return True
+    return _names(key, FOLLOWUP_RELAPSE_WORDS) and not _names(key, NO_RELAPSE) and not _names(key, NOT_OWN_RELAPSE)
 
 
 def relapse_named_in_long_term(records: Records, seen_to: dt.date) -> pl.DataFrame:
@@ -1699,13 +1793,13 @@ def _followup_naming(records: Records, seen_to: dt.date, which: pl.Expr, names: 
 
 def relapse_named_in_followup(records: Records, seen_to: dt.date) -> pl.DataFrame:
     """The follow-up rows of ``FOLLOWUP_TEXT_EVENTS`` by ``seen_to`` whose detail names
-    the leukaemia coming back (``names_own_relapse``) for a subject with no ``RELAPSE``
+    the leukaemia coming back (``names_relapse_in_followup``) for a subject with no ``RELAPSE``
     assessment on or before the row's date. A second red team's contact "Relapse of B-ALL
     diagnosed at local hospital" left DFS, CIR and EFS censored in remission, without a
     word. Worked example (test): S1's CONTACT "Relapse of B-ALL diagnosed at local hospital",
     no relapse assessed: queried; S2's the same after a RELAPSE assessment: not; S3's
     CONTACT "Well, no evidence of relapse": not. A query, not a refusal."""
-    named = _followup_naming(records, seen_to, pl.col("event").is_in(FOLLOWUP_TEXT_EVENTS), names_own_relapse)
+    named = _followup_naming(records, seen_to, pl.col("event").is_in(FOLLOWUP_TEXT_EVENTS), names_relapse_in_followup)
     rule = pl.format(
         "a follow-up {} whose detail names a relapse, with no RELAPSE assessment on or before its date: every "
         "relapse endpoint (EFS, DFS, CIR, DOR) takes a relapse from a RELAPSE assessment only; enter the assessment "
@@ -1737,19 +1831,40 @@ DEATH_WORDS = (
     r"\bdeceased\b",
     r"\bdead\b",
     r"\bfatal(ly|ity)?\b",
-    r"\bpassed away\b",
+    r"\bpassed (away|on)\b",
     r"\bexpired\b",
     r"\bdemise\b",
+    # a third red team's misses: "succumbed to disease", "killed in a road accident", "no
+    # longer alive", and the words of a Spanish, French, German or Chinese export
+    r"\bsuccumbed\b",
+    r"\bkilled\b",
+    r"\bno longer alive\b",
+    r"\bfallecid[oa]\b",
+    r"\bfalleci[oó]\b",
+    r"\bd[eé]c[eé]d[eé]e?\b",
+    r"\bverstorben\b",
+    r"死亡|去世|病逝|身故",
 )
+#: the words before a relative's name that make the relative the teller, not the dead: "per
+#: mother, died abroad", "informed by father: died at home" (a third red team's misses)
+_TELLER = r"(?<!\bper )(?<!\bby )(?<!\bfrom )(?<!\bto )"
+#: the words of the subject between a relative and a death: "mother reports child died"
+_SUBJECT = r"(child|patient|pt|subject|son|daughter|boy|girl|he|she|baby|infant)"
 #: a death the words name that is not the subject's, or none: "near-fatal", "not fatal",
 #: "risk of death discussed", "mother died", "death of sibling" (a second red team's false
 #: alarms), taken out of the text before ``DEATH_WORDS`` are read
-_KIN = r"(mother|father|parents?|siblings?|brother|sister|grand(mother|father|parents?)|aunt|uncle|cousin|twin|friend)"
 NOT_THE_SUBJECTS_DEATH = (
-    r"\b(not|non|no|near|nearly|almost|potentially|possibly|possible|risk of|fear of)( a)? "
-    r"(fatal|death|died|dead|deceased)\b",
-    rf"\b{_KIN}( s)? (died|dies|death|deceased|passed away|is dead)\b",
-    rf"\b(death|loss|demise) of (a |the |his |her |their )?{_KIN}\b",
+    r"\b(not|non|no|near|nearly|almost|potentially|possibly|possible|risk of|fear of)( a| known to have)? "
+    r"(fatal|deaths?|died|dead|deceased)\b",
+    rf"{_TELLER}\b{_KIN}( s)?( (?!{_SUBJECT}\b)\w+){{0,2}} (died|dies|death|deceased|passed away|is dead)\b",
+    rf"\b(death|loss|demise) (of|in) (a |the |his |her |their |our )?({_KIN}|family)\b",
+    # a death registry or index searched, whatever it found (a found death says "died")
+    r"\bdeath (registry|register|index|search|record check)\b",
+    r"\bdeath certificate requested\b",
+    # paperwork that expired ("consent expired, reconsented"), not a subject
+    r"\b(consent|icf|insurance|visa|passport|documents?|prescriptions?|licen[cs]e|card|medications?|drugs?|"
+    r"products?|forms?|permit|contract|coverage|authori[sz]ation)( \w+)? expired\b",
+    r"\bexpired (consent|insurance|visa|passport|documents?|prescriptions?|medications?|products?|forms?)\b",
 )
 
 
@@ -2227,8 +2342,9 @@ def _withdrawal_sentence(found: pl.DataFrame) -> str:
         )
     if contacted.height:
         said.append(
-            f"{contacted.height} follow-up contact(s), HSCT(s) or new therapies dated after the subject's loss to "
-            f"follow-up, in {contacted['subject'].n_unique()} subject(s) ({rows_named(contacted)}): a subject in "
+            f"{contacted.height} contact(s) dated after the subject's loss to follow-up (a follow-up contact, HSCT or "
+            "new therapy, a laboratory sample or a long-term follow-up event), in "
+            f"{contacted['subject'].n_unique()} subject(s) ({rows_named(contacted)}): a subject in "
             "contact was not lost, and the loss ends the visits due and the windows followed (the 30- and 100-day "
             "death rates, the safety rule's evaluable set)"
         )
