@@ -136,3 +136,27 @@ def test_an_efficacy_rule_without_a_design_in_the_target_enrolment_is_refused(tm
     with pytest.raises(PlanError) as caught:
         load_plan(path)
     assert "stopping.efficacy: no Simon optimal design with n <= 90 for p0 0.4, p1 0.55" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        # monitoring would never start: 1000 evaluable of 120 planned
+        ("min_evaluable = 6", "min_evaluable = 1000", "min_evaluable 1000 is above conduct.target_enrolment 120"),
+        # by hand: 120 events of 120 under Beta(0.5, 1000) is Beta(120.5, 1000), mean 0.1075 and sd 0.0093, so
+        # P(rate > 0.2) is nil, never above 0.90
+        ("prior_b = 4.5", "prior_b = 1000", "stopping.safety: the rule can never stop"),
+        # Beta(120.5, 4.5) puts almost no mass above 0.999 (its density near 1 goes as (1 - x)^3.5)
+        ("threshold = 0.20", "threshold = 0.999", "stopping.safety: the rule can never stop"),
+        # a range written in 10^6/kg, and a B-cell limit in cells/L: every dose above the range,
+        # every subject aplastic (a red team's)
+        ("dose_low_per_kg = 0.2e6", "dose_low_per_kg = 0.2", "labs.dose_low_per_kg: Input should be greater than"),
+        ("bcell_aplasia_below = 50.0", "bcell_aplasia_below = 5e7", "labs.bcell_aplasia_below: Input should be less"),
+    ],
+)
+def test_a_safety_rule_that_can_never_stop_or_a_limit_in_another_unit_is_refused(tmp_path, old, new, message):
+    """A red team's plans published a safety rule that could never stop, read as active, and
+    limits in another unit that put every subject on one side; each is refused at load."""
+    with pytest.raises(PlanError) as caught:
+        load_plan(_plan(tmp_path, old, new))
+    assert message in str(caught.value)

@@ -306,10 +306,13 @@ class Labs(_Strict):
     anc_lln: float = Field(default=1.5, gt=0, le=10)  # 10^9/L: CTCAE grade 1 starts below it
     plt_lln: float = Field(default=150.0, gt=0, le=1000)  # 10^9/L
     hgb_lln: float = Field(default=11.0, gt=0, le=25)  # g/dL
-    bcell_aplasia_below: float = Field(default=50.0, gt=0)  # CD19+ B cells/uL
+    # bounded, as the other limits are: a red team's 5e7 read every subject aplastic
+    bcell_aplasia_below: float = Field(default=50.0, gt=0, le=1000)  # CD19+ B cells/uL
     igg_low: float = Field(default=4.0, gt=0, le=30)  # g/L: hypogammaglobulinaemia below it
-    dose_low_per_kg: float = Field(default=0.2e6, gt=0)  # CAR+ T cells/kg: the protocol's range
-    dose_high_per_kg: float = Field(default=5.0e6, gt=0)
+    # CAR+ T cells/kg: the protocol's range; bounded so that a range written in 10^6/kg (0.2 to
+    # 5.0, a red team's, read every dose "above the range") is refused
+    dose_low_per_kg: float = Field(default=0.2e6, ge=1e3, le=1e10)
+    dose_high_per_kg: float = Field(default=5.0e6, ge=1e3, le=1e10)
 
     @model_validator(mode="after")
     def _range(self) -> Labs:
@@ -328,6 +331,29 @@ class _PlanFile(_Strict):
     models: Models = Field(default_factory=Models)
     conduct: Conduct = Field(default_factory=Conduct)
     labs: Labs = Field(default_factory=Labs)
+
+    @model_validator(mode="after")
+    def _the_safety_rule_can_stop(self) -> _PlanFile:
+        """The safety rule can cross within the target enrolment: monitoring starts by then,
+        and with every planned subject evaluable and with an event, P(rate > threshold)
+        passes the boundary. A red team's min_evaluable 1000 (of 120), prior_b 1000 and
+        threshold 0.999 each published a rule that could never stop, read as active."""
+        from scipy.stats import beta
+
+        rule, target = self.stopping.safety, self.conduct.target_enrolment
+        if rule.min_evaluable > target:
+            raise ValueError(
+                f"stopping.safety: min_evaluable {rule.min_evaluable} is above conduct.target_enrolment {target}: "
+                "monitoring would never start"
+            )
+        most = float(beta.sf(rule.threshold, rule.prior_a + target, rule.prior_b))
+        if not most > rule.probability:
+            raise ValueError(
+                f"stopping.safety: the rule can never stop: even with all {target} planned subjects (conduct."
+                f"target_enrolment) evaluable and with an event, P(rate > {rule.threshold:g}) = {most:.3g}, not above "
+                f"probability {rule.probability:g}; lower prior_b or threshold, or raise the enrolment"
+            )
+        return self
 
     @model_validator(mode="after")
     def _a_simon_design_exists(self) -> _PlanFile:

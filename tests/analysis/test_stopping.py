@@ -362,3 +362,23 @@ def test_the_last_day_a_drop_shows():
     assert drop(latest_record=earlier).seen_to == earlier
     assert drop(latest_record=later).seen_to == cut
     assert drop(latest_record=earlier, extracted_on=cut).seen_to == cut
+
+
+def test_a_simon_design_restricted_by_the_target_enrolment_says_so():
+    """p0 0.6, p1 0.8, alpha 0.05, beta 0.2: Simon's optimal design is 7/11, 30/43 (his
+    table); restricted to n <= 35 it is 8/13, 25/35 (R, qc/qc.R's ``simon_optimal`` with
+    n_max 35: r1 8, n1 13, r 25, n 35, EN0 20.77). A red team's target enrolment of 35 read
+    "Simon optimal" for the restricted design; the boundary now says which design it is.
+    With the target 120 the design is the unrestricted one, and nothing is added."""
+    rule = EfficacyRule(p0=0.6, p1=0.8, alpha=0.05, beta=0.20)
+    adsl = _efficacy_set(13, [True] * 13, [True] * 13)
+    restricted = evaluate_simon(adsl, rule, CUT, target_enrolment=35).boundary
+    assert restricted == (
+        "Simon optimal two-stage (p0 0.6, p1 0.8, alpha 0.05, beta 0.2; restricted to n <= 35, the plan's target "
+        "enrolment: the unrestricted optimal design is 7/11, 30/43): stop for futility if <= 8 of the first 13 "
+        "respond; promising if > 25 of 35"
+    )
+    assert evaluate_simon(adsl, rule, CUT, target_enrolment=120).boundary == (
+        "Simon optimal two-stage (p0 0.6, p1 0.8, alpha 0.05, beta 0.2): stop for futility if <= 7 of the first 11 "
+        "respond; promising if > 30 of 43"
+    )

@@ -249,9 +249,17 @@ def evaluate_simon(
     complete = evaluated == design.n1
     certain = not complete and k + still <= design.r1
     crossed = (complete and k <= design.r1) or certain
+    free = simon_design(rule.p0, rule.p1, rule.alpha, rule.beta, SEARCHED_UP_TO)
+    restricted = (
+        ""
+        if (free.r1, free.n1, free.r, free.n) == (design.r1, design.n1, design.r, design.n)
+        else f"; restricted to n <= {search_limit(target_enrolment)}, the plan's target enrolment: the unrestricted "
+        f"optimal design is {free.r1}/{free.n1}, {free.r}/{free.n}"
+    )
     boundary = (
-        f"Simon optimal two-stage (p0 {rule.p0:g}, p1 {rule.p1:g}, alpha {rule.alpha:g}, beta {rule.beta:g}): "
-        f"stop for futility if <= {design.r1} of the first {design.n1} respond; promising if > {design.r} of {design.n}"
+        f"Simon optimal two-stage (p0 {rule.p0:g}, p1 {rule.p1:g}, alpha {rule.alpha:g}, beta {rule.beta:g}"
+        f"{restricted}): stop for futility if <= {design.r1} of the first {design.n1} respond; promising if > "
+        f"{design.r} of {design.n}"
     )
     waiting = design.n1 - infused
     open_ = infused - evaluated
