@@ -1913,3 +1913,21 @@ def test_a_cd19_negative_marrow_relapse_with_low_mrd_is_not_queried():
     ]
     records = _records(enrolment=enrolled, infusion=infused, assessments=assessments, followup=[])
     assert assessments_queried(records)["subject"].to_list() == ["S2"]
+
+
+def test_an_extraction_date_long_after_the_latest_record_is_queried():
+    """drop_info.toml's extracted_on makes the export complete to the cut: a red team's drop
+    truncated at 2023-03-20 with extracted_on 2023-09-30 counted a subject infused six days
+    before as followed 30 days, event-free, without a word. The one subject's latest record
+    is its CONTACT of 2021-06-01 (followup row 2): extracted_on 2021-09-01 (92 days after)
+    is queried, naming that row; 2021-08-30 (90 days) is not; none without extracted_on."""
+    from trial_outcomes.io.validation import latest_date_queried
+
+    records = _records()
+    found = latest_date_queried(records, D(2021, 9, 1))
+    assert found.select("file", "row", "column").rows() == [("followup.csv", 2, "event_date")]
+    assert found["rule"][0].startswith(
+        "drop_info.toml extracted_on 2021-09-01 is 92 days after the drop's latest record, 2021-06-01"
+    )
+    assert latest_date_queried(records, D(2021, 8, 30)).is_empty()
+    assert latest_date_queried(records, None).is_empty()

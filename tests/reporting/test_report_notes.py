@@ -74,8 +74,10 @@ def test_the_data_cut_line_says_what_a_later_export_can_still_tell_the_cut():
     the cut counted at it). A planned cut after the latest record gives the gap instead."""
     from trial_outcomes.reporting.summary import data_cut_text
 
-    def line(latest: str, gap: int) -> str:
-        inp = SimpleNamespace(cut="2020-06-23", latest_record=latest, days_after_latest_record=gap, extracted_on=None)
+    def line(latest: str, gap: int, extracted_on: str | None = None) -> str:
+        inp = SimpleNamespace(
+            cut="2020-06-23", latest_record=latest, days_after_latest_record=gap, extracted_on=extracted_on
+        )
         return data_cut_text(inp)  # type: ignore[arg-type]
 
     later = line("2024-03-31", 0)
@@ -83,6 +85,11 @@ def test_the_data_cut_line_says_what_a_later_export_can_still_tell_the_cut():
     assert "keeps the grade, seriousness and treatment the export gives it, short of a death after the cut" in later
     assert line("2020-06-23", 0) == "2020-06-23"
     assert "planned cut: 3 days after" in line("2020-06-20", 3)
+    assert "the stopping rules' and safety rates' windows close by that record" in line("2020-06-20", 3)
+    # an extraction date makes the export complete to the cut (a red team's page 1 said otherwise)
+    stated = line("2020-06-20", 3, "2020-06-23")
+    assert "counted free of events in the stopping rules' and safety rates' windows to the cut" in stated
+    assert "close by that record" not in stated and stated.endswith("; drop extracted on 2020-06-23")
 
 
 def test_a_term_read_as_crs_through_a_lookalike_letter_says_so():

@@ -48,7 +48,7 @@ RULES: dict[str, tuple[Rule, str]] = {
 #: the drop's warnings (queries, never refusals), each check's finding said by this text, in this order
 WARNINGS = {
     "no_assessment_after_withdrawal": "assessments after a withdrawal or a loss to follow-up, contacts after a loss",
-    "latest_date_plausible": "the drop's latest date",
+    "latest_date_plausible": "the drop's latest date, and its extraction date",
     "one_spelling_per_value": "AE terms, SOCs and sites written more than one way, each counted under one spelling",
     "adverse_events_current": (
         "infusions followed 30 days, or dead, with no adverse event since (an AE export older than the others?)"
@@ -143,7 +143,8 @@ WARNINGS = {
             asset=DROP_KEY,
             blocking=False,
             description=f"The drop's latest date is within {validation.ISOLATED_LATEST_DAYS} days of the next "
-            "latest (one mistyped year would move a default cut)",
+            "latest (one mistyped year would move a default cut), and drop_info.toml's extracted_on within "
+            f"{validation.EXTRACTION_GAP_DAYS} days after it (it makes the export complete to the cut)",
         ),
         dg.AssetCheckSpec(
             "one_spelling_per_value",
@@ -362,7 +363,7 @@ def trial_drop(context: AssetExecutionContext, settings: Run, **raw: RawRecords)
     window = settings.plan.safety.window_days
     warned = {  # the drop's warning checks (validation.QUERY_SENTENCES, WARNINGS) and their findings
         "no_assessment_after_withdrawal": validation.assessments_after_withdrawal(records),
-        "latest_date_plausible": validation.isolated_latest_date(records),
+        "latest_date_plausible": validation.latest_date_queried(records, info.extracted_on),
         "one_spelling_per_value": validation.spelling_variants(records, spellings),
         "adverse_events_current": (  # a drop saying it has no AEs (drop_info.toml empty_files) is taken at its word
             validation.adverse_events_current(records, seen_to)

@@ -1101,11 +1101,45 @@ def isolated_latest_date(records: Records) -> pl.DataFrame:
         f"{previous}): a mistyped year would move a default cut; check it, or state the cut (--cut) or "
         "drop_info.toml extracted_on"
     )
+    return _latest_rows(records, latest, rule)
+
+
+#: days from the drop's latest record to its stated extraction date past which the export
+#: looks older than it says (a trial in follow-up has contacts, samples or AEs every quarter)
+EXTRACTION_GAP_DAYS = 90
+
+
+def _latest_rows(records: Records, latest: dt.date, rule: str) -> pl.DataFrame:
+    """The records holding the date ``latest``, as findings of ``rule``."""
     out = []
     for query, columns in _date_queries(records):
         rows = query.filter(pl.any_horizontal(pl.col(c) == latest for c in columns)).collect()
         out += [_problems(rows.filter(pl.col(c) == latest), c, pl.col(c), rule) for c in columns]
     return _concat(out)
+
+
+def latest_date_queried(records: Records, extracted_on: dt.date | None) -> pl.DataFrame:
+    """The check ``latest_date_plausible``'s findings: an isolated latest date
+    (``isolated_latest_date``), and a ``drop_info.toml`` ``extracted_on`` more than
+    ``EXTRACTION_GAP_DAYS`` after the drop's latest record. The extraction date makes the
+    export complete to the cut (``TrialDrop.seen_to``): a subject without news since is
+    free of events in every window. A red team's drop truncated six months before its
+    extracted_on counted a subject infused six days before the last record as followed 30
+    days without a toxicity, and a day-28 non-responder (the whole drop: CR), without a
+    word. Worked example (test): latest record 2023-03-20, extracted_on 2023-09-30 (194
+    days): queried; extracted_on 2023-06-18 (90 days): not."""
+    latest = latest_record(records)
+    found = [isolated_latest_date(records)]
+    if extracted_on is not None and latest is not None and (extracted_on - latest).days > EXTRACTION_GAP_DAYS:
+        rule = (
+            f"drop_info.toml extracted_on {extracted_on} is {(extracted_on - latest).days} days after the drop's "
+            f"latest record, {latest}: the export is taken as complete to the cut, so a subject without news since "
+            "is counted free of events in the stopping rules' and safety rates' windows, where an export current to "
+            "that date would hold later contacts, assessments or samples; check the date, or leave extracted_on out "
+            "(the windows then close by the latest record)"
+        )
+        found.append(_latest_rows(records, latest, rule))
+    return _concat(found)
 
 
 def assessments_after_withdrawal(records: Records) -> pl.DataFrame:

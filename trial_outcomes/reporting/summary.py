@@ -120,7 +120,16 @@ def data_cut_text(inp: ReportInputs) -> str:
     what of the export can still reach it: an AE's attributes are as exported."""
     text = inp.cut
     gap = inp.days_after_latest_record
-    if gap:
+    if gap and inp.extracted_on:
+        # the extraction date makes the export complete to the cut (TrialDrop.seen_to): a red
+        # team's page 1 said the windows closed by the latest record, where they closed by the cut
+        text += (
+            f" (planned cut: {gap} day{'s' if gap != 1 else ''} after the drop's latest record, "
+            f"{inp.latest_record}; the drop's extraction date makes the export complete to the cut: subjects "
+            "without later news are censored at their last contact, and counted free of events in the stopping "
+            "rules' and safety rates' windows to the cut)"
+        )
+    elif gap:
         text += (
             f" (planned cut: {gap} day{'s' if gap != 1 else ''} after the drop's latest record, "
             f"{inp.latest_record}; subjects without later news are censored at their last contact, and the "
@@ -330,7 +339,7 @@ QUERY_TITLES = {
     "known_columns": "columns outside the data contract dropped unread",
     "no_assessment_after_withdrawal": "disease assessments after a withdrawal or a loss to follow-up, or contacts "
     "after a loss",
-    "latest_date_plausible": "a latest date far from every other",
+    "latest_date_plausible": "a latest date far from every other, or an extraction date long after it",
     "one_spelling_per_value": "AE terms, SOCs or sites written more than one way, each counted under one spelling",
     "adverse_events_current": "an AE export that may be older than the others",
     "early_deaths_have_fatal_ae": "early deaths with no treatment-emergent grade-5 adverse event, counted by no "
