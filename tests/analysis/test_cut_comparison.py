@@ -196,3 +196,24 @@ def test_the_comparison_with_a_superseded_version_is_marked_as_such():
     assert list(by_item).index("Subjects no longer in the data") == list(by_item).index("New relapses") + 1
     earlier = compare_cuts("2021-03-31", _adsl(PREVIOUS), summary, _adsl(CURRENT), summary)
     assert earlier["previous_version"].null_count() == earlier.height
+
+
+def test_a_change_of_analysis_plan_between_publications_is_the_first_row():
+    """A plan red team's second cut under another plan moved the safety rule's P from 0.10
+    to 0.007 on the same data, and the changes table said nothing had changed. The first
+    row gives each publication's plan (SHA-256, 12 characters) and "changed"; the same
+    plan, nothing; an earlier manifest without one, "not recorded"; no plans given, no row."""
+    from trial_outcomes.analysis.cut_comparison import PLAN_ITEM
+
+    summary = pl.DataFrame(schema={"endpoint": pl.String, "group_var": pl.String, "analysis": pl.String})
+    a, b = "a" * 64, "b" * 64
+
+    def first(plans):
+        return compare_cuts("2021-03-31", _adsl(PREVIOUS), summary, _adsl(CURRENT), summary, None, plans).row(
+            0, named=True
+        )
+
+    row = first((a, b))
+    assert (row["item"], row["previous"], row["current"], row["change"]) == (PLAN_ITEM, "a" * 12, "b" * 12, "changed")
+    assert first((b, b))["change"] == "" and first((None, b))["change"] == "not recorded"
+    assert first(None)["item"] == "Enrolled"

@@ -490,6 +490,17 @@ def test_page_1_says_what_an_earlier_publication_held_and_this_one_revises():
     # a publication that revises nothing says nothing on page 1
     quiet = comparison.with_columns(current=pl.lit("0"), change=pl.lit(""))
     assert revised_headline(SimpleNamespace(comparison=quiet, cut="2021-06-30")) == []
+    # another analysis plan than the earlier publication's is said on page 1 (a plan red team's
+    # safety rule moved from P 0.10 to 0.007 on the same data, unsaid)
+    from trial_outcomes.analysis.cut_comparison import PLAN_ITEM
+
+    plan_row = {"item": PLAN_ITEM, "previous": "aaaaaaaaaaaa", "current": "bbbbbbbbbbbb", "change": "changed"}
+    planned = pl.concat(
+        [pl.DataFrame([{**plan_row, "previous_cut": "2021-03-31", "previous_version": None}], schema=COLUMNS), quiet]
+    )
+    (line,) = revised_headline(SimpleNamespace(comparison=planned, cut="2021-06-30"))
+    assert line[0] == "Analysis plan changed since the interim analysis of 2021-03-31"
+    assert line[1].startswith("That publication read the plan aaaaaaaaaaaa, this one bbbbbbbbbbbb (SHA-256)")
 
 
 def test_page_1_says_a_crs_or_icans_reported_before_the_infusion_is_not_counted():

@@ -13,6 +13,10 @@ from trial_outcomes.text import first_of
 
 COLUMNS = {name: col.dtype for name, col in CutComparison.columns().items()}
 NEW_ITEMS = ("New subjects", "New deaths", "New relapses")
+#: the row saying whether the earlier publication read the same analysis plan (its SHA-256):
+#: a plan red team's second cut under another plan moved the safety rule's P from 0.10 to
+#: 0.007 on the same data, and the table said nothing had changed
+PLAN_ITEM = "Analysis plan (SHA-256)"
 #: what the previous cut published that this cut no longer says (a lost record, an event
 #: withdrawn or re-dated by a corrected export): each names its subjects
 WITHDRAWN_ITEMS = (
@@ -88,12 +92,19 @@ def compare_cuts(
     adsl: pl.DataFrame,
     summary: pl.DataFrame,
     previous_version: str | None = None,
+    plans: tuple[str | None, str] | None = None,
 ) -> pl.DataFrame:
     """Counts, new subjects and events, what was revised, and overall primary estimates
     side by side. ``change`` is current minus previous for counts; the subjects' ids
     otherwise. ``previous_version``: the version of this same cut compared with (the one
-    a superseding version replaces: ``previous_cut`` is then this cut)."""
+    a superseding version replaces: ``previous_cut`` is then this cut). ``plans``: the
+    SHA-256 of the analysis plan the earlier publication read (None when its manifest
+    says none) and of this one's, the first row (``PLAN_ITEM``) when given."""
     rows = []
+    if plans is not None:
+        read, reads = plans
+        change = "not recorded" if read is None else "" if read == reads else "changed"
+        rows.append({"item": PLAN_ITEM, "previous": (read or "")[:12], "current": reads[:12], "change": change})
     counts = {
         "Enrolled": pl.col("USUBJID").is_not_null(),
         "Infused (safety set)": pl.col("SAFFL") == "Y",
@@ -138,11 +149,18 @@ def compare_cuts(
 
 
 def compare_publications(
-    earlier: list[tuple[str, str | None, pl.DataFrame, pl.DataFrame]], adsl: pl.DataFrame, summary: pl.DataFrame
+    earlier: list[tuple[str, str | None, pl.DataFrame, pl.DataFrame, str | None]],
+    adsl: pl.DataFrame,
+    summary: pl.DataFrame,
+    plan: str | None = None,
 ) -> pl.DataFrame:
     """``compare_cuts`` with each earlier publication in turn (its cut, its version when it
-    is a version of this cut, its ADSL, its survival summary), one table; empty with none."""
-    tables = [compare_cuts(cut, before, was, adsl, summary, version) for cut, version, before, was in earlier]
+    is a version of this cut, its ADSL, its survival summary, the SHA-256 of its analysis
+    plan), one table; empty with none. ``plan``: this run's plan's SHA-256."""
+    tables = [
+        compare_cuts(cut, before, was, adsl, summary, version, None if plan is None else (sha, plan))
+        for cut, version, before, was, sha in earlier
+    ]
     return pl.concat(tables) if tables else pl.DataFrame(schema=COLUMNS)
 
 

@@ -24,7 +24,7 @@ from trial_outcomes.assets.shared import (
     reading,
 )
 from trial_outcomes.contracts import with_current_names
-from trial_outcomes.io.publishing import plan_publication, published_cuts
+from trial_outcomes.io.publishing import plan_publication, plan_sha256, published_cuts
 from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.runspec import RunSpec
 
@@ -194,10 +194,11 @@ def cut_comparison(
             version,
             with_current_names(pl.read_parquet(folder / "adsl.parquet")),
             pl.read_csv(folder / "survival_summary.csv", infer_schema_length=None),
+            plan_sha256(folder),
         )
         for cut, version, folder in compared
     ]
-    table = compare_publications(earlier, adsl, survival_analysis.survival_summary)
+    table = compare_publications(earlier, adsl, survival_analysis.survival_summary, settings.plan.sha256)
     shown = {"previous cut": previous or "none", "superseded version": superseded_shown}
     if table.is_empty():
         yield dg.Output(table, metadata=shown)

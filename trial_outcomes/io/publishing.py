@@ -478,6 +478,18 @@ def interrupts_deferred() -> Iterator[list[int]]:
             signal.signal(s, handler)
 
 
+def plan_sha256(folder: Path) -> str | None:
+    """The SHA-256 of the analysis plan a publication (``folder``: a cut's or a version's)
+    read, from its ``manifest.json``; None when the manifest is missing, unreadable or
+    names none."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    sha = manifest.get("analysis_plan", {}).get("sha256") if isinstance(manifest, dict) else None
+    return sha if isinstance(sha, str) else None
+
+
 def publish(out_dir: Path, cut: str, files: list[Path], manifest_outputs: dict[str, str]) -> tuple[Path, bool]:
     """Make ``<out>/<cut>`` show exactly ``files`` (files or folders) as a new version,
     in one atomic step, unless the current version holds the same outputs (then

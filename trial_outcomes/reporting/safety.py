@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from trial_outcomes import labels
-from trial_outcomes.analysis.cut_comparison import NAMING_ITEMS, REVISED_ITEMS
+from trial_outcomes.analysis.cut_comparison import NAMING_ITEMS, PLAN_ITEM, REVISED_ITEMS
 from trial_outcomes.analysis.deaths import (
     KEYWORD_RULE,
     REPORTED,
@@ -805,9 +805,22 @@ def revised_headline(inp: ReportInputs) -> list[tuple[str, str, str]]:
     an infusion, relapse, HSCT or death date, a response by day 28), or facts dated by
     its cut are new in this one (``cut_comparison.BACKDATED_ITEMS``): the counts beside
     them hide it (a withdrawn relapse and a new one read "+0"; a relapse dated before the
-    earlier cut reads as a new one)."""
+    earlier cut reads as a new one); and when it read another analysis plan (a plan red
+    team's safety rule moved from P 0.10 to 0.007 on the same data, unsaid)."""
     lines = []
     for what, _, comparison in _comparisons(inp):
+        for r in comparison.filter((pl.col("item") == PLAN_ITEM) & (pl.col("change") == "changed")).iter_rows(
+            named=True
+        ):
+            lines.append(
+                (
+                    f"Analysis plan changed since {what}",
+                    f"That publication read the plan {r['previous']}, this one {r['current']} (SHA-256): the "
+                    "stopping rules and analyses of each cut follow its own plan, so a change between them may be "
+                    "the plan's, not the data's",
+                    "alert",
+                )
+            )
         moved = [
             f"{r['item'][:1].lower()}{r['item'][1:]}: {r['current']}"
             for r in comparison.iter_rows(named=True)
