@@ -1592,6 +1592,7 @@ DEATH_NAMED = [
     "Succumbed to disease at home",
     "Killed in road accident",
     "No longer alive",
+    "Death certificate received",
     "Fallecido en su domicilio",
     "死亡",
 ]
@@ -1622,6 +1623,7 @@ DEATH_NOT_NAMED = [
     "National death index: no match",
     "No deaths",
     "Not known to have died",
+    "Death certificate requested for father",
 ]
 
 

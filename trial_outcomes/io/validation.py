@@ -1894,7 +1894,7 @@ NOT_THE_SUBJECTS_DEATH = (
     rf"\b(death|loss|demise) (of|in) (a |the |his |her |their |our )?({_KIN}|family)\b",
     # a death registry or index searched, whatever it found (a found death says "died")
     r"\bdeath (registry|register|index|search|record check)\b",
-    r"\bdeath certificate requested\b",
+    rf"\bdeath certificate( \w+){{0,2}} (for|of) (a |the |his |her |their )?{_KIN}\b",
     # paperwork that expired ("consent expired, reconsented"), not a subject
     r"\b(consent|icf|insurance|visa|passport|documents?|prescriptions?|licen[cs]e|card|medications?|drugs?|"
     r"products?|forms?|permit|contract|coverage|authori[sz]ation)( \w+)? expired\b",
