@@ -221,7 +221,10 @@ def test_a_toxicity_after_a_new_therapy_and_a_subject_left_awaiting_infusion_are
     run warns (``trial_drop:rule_toxicity_before_other_therapy`` and
     ``trial_drop:awaiting_infusion_plausible``, with file, row, value and subject), the
     manifest lists both queries, and page 1 of both reports counts them, says the first
-    beside the stopping rules, and names rows, not subjects, in the About table."""
+    beside the stopping rules, and names rows, not subjects, in the About table. The
+    therapy on day 24 comes before the subject's day-28 remission, which it takes from the
+    CAR-T: queried too (``trial_drop:new_therapy_plausible``, since the thirty-ninth
+    session)."""
     cut = dt.date.fromisoformat(CUT)
     enrolment = pl.read_csv(drop / "enrolment.csv", infer_schema=False)
     infusion = pl.read_csv(drop / "infusion.csv", infer_schema=False)
@@ -281,13 +284,14 @@ def test_a_toxicity_after_a_new_therapy_and_a_subject_left_awaiting_infusion_are
     assert f"subject {subject}" in warned and f"subject {waiting['subject_id']}" in warned
     manifest = json.loads((out / CUT / "manifest.json").read_text())
     assert [q["check"] for q in manifest["data_drop"]["data_queries"]] == [
+        "new_therapy_plausible",
         "rule_toxicity_before_other_therapy",
         "awaiting_infusion_plausible",
     ]
     waiting_row = enrolment["subject_id"].to_list().index(waiting["subject_id"]) + 2
     for stem in ("report", "report_open"):
         html = (out / CUT / f"{stem}.html").read_text(encoding="utf-8")
-        assert "Data queries on this drop" in html and "2 open, none blocking" in html
+        assert "Data queries on this drop" in html and "3 open, none blocking" in html
         assert "falls on or after its subject&#39;s first HSCT or new therapy" in html or (
             "falls on or after its subject's first HSCT or new therapy" in html
         )
