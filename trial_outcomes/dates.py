@@ -20,6 +20,9 @@ CUT_FORMAT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: \d took 
 #: without a date reads as its epoch day (1899-12-30, or 1904-01-01 in a 1904 workbook)
 EARLIEST_DATE = dt.date(1950, 1, 1)
 DAYS_PER_MONTH = 30.4375  # endpoints: a month is 30.4375 days (365.25 / 12), everywhere
+#: endpoints: the day-28 response window, days 21 to 42 from infusion (read by the best
+#: response, ``analysis.response``, and by the drop's window queries, ``io.validation``)
+RESPONSE_WINDOW_FIRST_DAY, RESPONSE_WINDOW_LAST_DAY = 21, 42
 
 
 def parse_cut(text: str) -> dt.date:

@@ -5,7 +5,7 @@ run that stops at its stopping rules with nothing published) and the efficacy ru
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -30,6 +30,9 @@ class SimonDesign:
     pet0: float
     alpha: float  # attained
     power: float  # attained
+    #: the search ended before its ``n_max``, past three times the best expected size: a
+    #: larger limit finds the same design (``unrestricted_design`` needs no second search)
+    ended_early: bool = False
 
 
 @lru_cache(maxsize=32)
@@ -57,7 +60,7 @@ def simon_design(p0: float, p1: float, alpha: float, beta: float, n_max: int = S
         for first in range(1, n, step):
             best = _better(n, np.arange(first, min(first + step, n)), tables, (p0, p1, alpha, beta), best)
         if best is not None and n > best.expected_n0 * 3:
-            break
+            return replace(best, ended_early=True)
     if best is None:
         raise ValueError(
             f"no Simon optimal design with n <= {n_max} for p0 {p0:g}, p1 {p1:g}, alpha {alpha:g}, beta {beta:g}"
@@ -121,3 +124,11 @@ def _better(
         float(rejection[p0][i, r1, rr]),
         float(rejection[p1][i, r1, rr]),
     )
+
+
+def unrestricted_design(design: SimonDesign, p0: float, p1: float, alpha: float, beta: float) -> SimonDesign:
+    """The optimal design searched to ``SEARCHED_UP_TO``, for a ``design`` found with these
+    parameters under a smaller limit (the plan's target enrolment): that design itself when
+    its search ended early, without searching again (a second search, 0.1 s of every run with the
+    packaged plan, until 2026-12-06)."""
+    return design if design.ended_early else simon_design(p0, p1, alpha, beta, SEARCHED_UP_TO)

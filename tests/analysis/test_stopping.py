@@ -9,6 +9,7 @@ import pytest
 
 from trial_outcomes.analysis.safety_summary import safety_headline
 from trial_outcomes.analysis.stopping import evaluate_safety, evaluate_simon, safety_events, simon_design
+from trial_outcomes.designs import unrestricted_design
 from trial_outcomes.plan import EfficacyRule, SafetyRule
 
 CUT = dt.date(2022, 1, 1)
@@ -382,3 +383,19 @@ def test_a_simon_design_restricted_by_the_target_enrolment_says_so():
         "Simon optimal two-stage (p0 0.6, p1 0.8, alpha 0.05, beta 0.2): stop for futility if <= 7 of the first 11 "
         "respond; promising if > 30 of 43"
     )
+
+
+def test_the_unrestricted_design_is_searched_again_only_when_the_target_cut_the_search_short():
+    """p0 0.6, p1 0.8, alpha 0.05, beta 0.2 (the design of the test above): the search to
+    120 ends past three times the expected size 20.48 (n 62 > 61.4), before 120, so the
+    unrestricted design is the same one, not searched again; the search to 35 reaches its
+    limit, and the unrestricted one is 7/11, 30/43 (Simon's table)."""
+    within_120 = simon_design(0.6, 0.8, 0.05, 0.20, 120)
+    assert within_120.ended_early
+    assert unrestricted_design(within_120, 0.6, 0.8, 0.05, 0.20) is within_120
+    searched = simon_design(0.6, 0.8, 0.05, 0.20, 300)
+    assert (searched.r1, searched.n1, searched.r, searched.n) == (within_120.r1, within_120.n1, 30, 43)
+    within_35 = simon_design(0.6, 0.8, 0.05, 0.20, 35)
+    assert not within_35.ended_early
+    free = unrestricted_design(within_35, 0.6, 0.8, 0.05, 0.20)
+    assert (free.r1, free.n1, free.r, free.n) == (7, 11, 30, 43)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
 import polars as pl
 
+from trial_outcomes.analysis.syndromes import ADSL_STEM, adsl_variable
 from trial_outcomes.contracts import CutComparison
 from trial_outcomes.dates import DAYS_PER_MONTH
 from trial_outcomes.formatting import months, number, pct, signed
@@ -56,8 +58,8 @@ SEVERE = "grade >= 4 CRS or ICANS"
 #: the facts each pair of rows (withdrawn, backdated) compares: a date column of ADSL, a
 #: day-28 rate's numerator, or the stopping rule's toxicities
 FACTS = ("TRTSDT", RESPONSE, MRD_NEGATIVE, "RELDT", "HSCTDT", "DTHDT", SEVERE)
-#: the ADSL prefixes of the syndromes ``SEVERE`` reads (worst adjudicated grade, onset day)
-SYNDROMES = {"CRS": "CRS", "ICANS": "ICAN"}
+#: the syndromes ``SEVERE`` reads (their worst adjudicated grade and onset day in ADSL)
+SYNDROMES = tuple(ADSL_STEM)
 
 
 def responder(suffix: str = "") -> pl.Expr:
@@ -148,18 +150,34 @@ def compare_cuts(
     )
 
 
+class Publication(NamedTuple):
+    """An earlier publication compared with this run's."""
+
+    cut: str
+    #: its version, when it is a version of this cut (the one a superseding version replaces)
+    version: str | None
+    adsl: pl.DataFrame
+    survival_summary: pl.DataFrame
+    #: the SHA-256 of the analysis plan it read (None when it published none)
+    plan_sha256: str | None
+
+
 def compare_publications(
-    earlier: list[tuple[str, str | None, pl.DataFrame, pl.DataFrame, str | None]],
-    adsl: pl.DataFrame,
-    summary: pl.DataFrame,
-    plan: str | None = None,
+    earlier: list[Publication], adsl: pl.DataFrame, summary: pl.DataFrame, plan: str | None = None
 ) -> pl.DataFrame:
-    """``compare_cuts`` with each earlier publication in turn (its cut, its version when it
-    is a version of this cut, its ADSL, its survival summary, the SHA-256 of its analysis
-    plan), one table; empty with none. ``plan``: this run's plan's SHA-256."""
+    """``compare_cuts`` with each earlier publication in turn, one table; empty with none.
+    ``plan``: this run's plan's SHA-256."""
     tables = [
-        compare_cuts(cut, before, was, adsl, summary, version, None if plan is None else (sha, plan))
-        for cut, version, before, was, sha in earlier
+        compare_cuts(
+            p.cut,
+            p.adsl,
+            p.survival_summary,
+            adsl,
+            summary,
+            p.version,
+            None if plan is None else (p.plan_sha256, plan),
+        )
+        for p in earlier
     ]
     return pl.concat(tables) if tables else pl.DataFrame(schema=COLUMNS)
 
@@ -213,7 +231,7 @@ def revised(prev_adsl: pl.DataFrame, adsl: pl.DataFrame, previous_cut: dt.date) 
             withdrawn.append(_named(lost, [f"{r['USUBJID']} (now {_response_now(r, mrd)})" for r in dropped]))
             backdated.append(_named(added, [f"{r['USUBJID']} (was {_response(r, '', mrd)})" for r in gained]))
         elif fact == SEVERE:
-            graded = [f"{prefix}{column}" for prefix in SYNDROMES.values() for column in ("GRAJ", "ONDY")]
+            graded = [adsl_variable(name, suffix) for name in SYNDROMES for suffix in ("GRADJ", "ONDY")]
             if any(c not in prev_adsl.columns for c in graded):
                 withdrawn.append(_not_compared(lost, "no adjudicated CRS and ICANS grades"))
                 backdated.append(_not_compared(added, "no adjudicated CRS and ICANS grades"))
@@ -256,8 +274,8 @@ def severe_syndromes(both: pl.DataFrame, previous_cut: dt.date) -> tuple[list[st
     rule's count with no subject named."""
     lowered: list[str] = []
     raised: list[str] = []
-    for name, prefix in SYNDROMES.items():
-        grade, onset_day = f"{prefix}GRAJ", f"{prefix}ONDY"
+    for name in SYNDROMES:
+        grade, onset_day = adsl_variable(name, "GRADJ"), adsl_variable(name, "ONDY")
         was = (pl.col(grade).cast(pl.Int64) >= 4).fill_null(False)
         now = (pl.col(f"{grade}_now").cast(pl.Int64) >= 4).fill_null(False)
         onset = pl.col("TRTSDT_now") + pl.duration(days=pl.col(f"{onset_day}_now").cast(pl.Int64))

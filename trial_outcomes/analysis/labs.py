@@ -355,10 +355,10 @@ def lab_subjects(
     is_early = pl.col("ADY") <= EARLY_ICAHT_DAYS
     # late ICAHT is graded before a relapse: a marrow relapse's cytopenia is the leukaemia's,
     # not the CAR-T's (until 2026-12-06 a count after it was graded)
-    relapse_day = windows.filter(pl.col("_relapse_day").is_not_null()).select("USUBJID", "_relapse_day")
+    relapsed = windows.filter(pl.col("_relapse_day").is_not_null()).select("USUBJID", "_relapse_day")
     before_relapse = pl.col("_relapse_day").is_null() | (pl.col("ADY") < pl.col("_relapse_day"))
     anc_by_subject = (
-        anc.join(relapse_day, on="USUBJID", how="left")
+        anc.join(relapsed, on="USUBJID", how="left")
         .group_by("USUBJID")
         .agg(
             pl.col("ADY").filter(is_early).min().alias("_first_early"),
@@ -407,7 +407,6 @@ def lab_subjects(
     )
     # the count before a relapse is read whatever came between (a relapse after an HSCT was
     # given a count from before the HSCT, 90 days old, labelled "aplasia at relapse")
-    relapsed = windows.filter(pl.col("_relapse_day").is_not_null()).select("USUBJID", "_relapse_day")
     at_relapse = (
         _series(adlb, "BCELL", on_treatment_from=1, attributed_only=False)
         .join(relapsed, on="USUBJID")

@@ -36,6 +36,7 @@ import polars as pl
 from trial_outcomes.analysis.flags import yn_flag
 from trial_outcomes.analysis.frames import require, streamed
 from trial_outcomes.analysis.timeline import study_day
+from trial_outcomes.dates import RESPONSE_WINDOW_FIRST_DAY, RESPONSE_WINDOW_LAST_DAY
 
 REMISSION = ("CR", "CRi")
 #: best first; RELAPSE (in the window, after an earlier remission) is no response, but an
@@ -43,7 +44,7 @@ REMISSION = ("CR", "CRi")
 #: relapses after a day-14 CR tabulated as "Not evaluable")
 RESPONSE_ORDER = ("CR", "CRi", "PR", "NR", "RELAPSE", "NE")
 MRD_NEGATIVE_BELOW = 0.01  # % of nucleated cells
-WINDOW_FIRST_DAY, WINDOW_LAST_DAY = 21, 42  # day-28 response window
+WINDOW_FIRST_DAY, WINDOW_LAST_DAY = RESPONSE_WINDOW_FIRST_DAY, RESPONSE_WINDOW_LAST_DAY  # day-28 response window
 ORR3M_LAST_DAY, ORR3M_MAINTAINED_DAYS = 91, 28
 PENDING = "PENDING"
 MORPHOLOGIC, MRD_PERSISTENT = "morphologic", "mrd_persistent"

@@ -18,7 +18,7 @@ import polars as pl
 
 from trial_outcomes.analysis.adae import treatment_emergent
 from trial_outcomes.analysis.timeline import followed_for
-from trial_outcomes.designs import SEARCHED_UP_TO, search_limit, simon_design
+from trial_outcomes.designs import SEARCHED_UP_TO, search_limit, simon_design, unrestricted_design
 from trial_outcomes.plan import AnalysisPlan, EfficacyRule, SafetyRule
 
 SAFETY, EFFICACY_FUTILITY = "safety", "efficacy_futility"
@@ -249,7 +249,7 @@ def evaluate_simon(
     complete = evaluated == design.n1
     certain = not complete and k + still <= design.r1
     crossed = (complete and k <= design.r1) or certain
-    free = simon_design(rule.p0, rule.p1, rule.alpha, rule.beta, SEARCHED_UP_TO)
+    free = unrestricted_design(design, rule.p0, rule.p1, rule.alpha, rule.beta)
     restricted = (
         ""
         if (free.r1, free.n1, free.r, free.n) == (design.r1, design.n1, design.r, design.n)

@@ -10,7 +10,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from trial_outcomes.analysis import stopping
-from trial_outcomes.analysis.cut_comparison import compare_publications
+from trial_outcomes.analysis.cut_comparison import Publication, compare_publications
 from trial_outcomes.analysis.stopping import CHECK_NAMES, RULES, StoppingResult, check_name
 from trial_outcomes.analysis.survival_results import SurvivalResults
 from trial_outcomes.assets.files import contract_check_spec, contract_result, published
@@ -189,7 +189,7 @@ def cut_comparison(
         else:  # said, not quietly left out
             superseded_shown += f" (not compared: its adsl.parquet or survival_summary.csv is gone from {folder})"
     earlier = [
-        (
+        Publication(
             cut,
             version,
             with_current_names(pl.read_parquet(folder / "adsl.parquet")),

@@ -17,7 +17,14 @@ from pathlib import Path
 
 import polars as pl
 
-from trial_outcomes.dates import ICE_FROM_AGE, age_bounds, written_in_completed_years
+from trial_outcomes.dates import (
+    DAYS_PER_MONTH,
+    ICE_FROM_AGE,
+    RESPONSE_WINDOW_FIRST_DAY,
+    RESPONSE_WINDOW_LAST_DAY,
+    age_bounds,
+    written_in_completed_years,
+)
 from trial_outcomes.io.parse import empty_problems
 from trial_outcomes.io.readers import EXTENSIONS
 from trial_outcomes.io.records import DropQuery, Frames
@@ -794,19 +801,15 @@ def enrolment_queried(records: Records) -> pl.DataFrame:
     return _concat([_registered_twice(enrolment), _percent_as_fraction(enrolment)])
 
 
-#: days in a month for a visit labelled by months ("M3": day 91), as ``analysis.conduct``
-VISIT_MONTH_DAYS = 30.4375
-
-
 def _nominal_day(visit: pl.Expr) -> pl.Expr:
     """The target day from infusion a visit label names: "D28", "Day 28", "Day +28", "D28
     repeat", "Day 28 +/- 7" are 28; "M3", "Mo 3", "Month 3" 91 (months of
-    ``VISIT_MONTH_DAYS``); "Week 4" 28; "Year 1" 365; any other label (an unscheduled visit,
+    ``DAYS_PER_MONTH``); "Week 4" 28; "Year 1" 365; any other label (an unscheduled visit,
     "EOT", "Screening", "Day -5", "Month 12 LTFU") none (a third red team's "Day +28" and
     "Mo 3" were not read, and "Day -5" was read as day 5)."""
     key = visit.str.to_uppercase().str.replace_all(r"[\s_]+", "")
     tail = r"(?:(?:\+/?-|±)\d+)?(?:R|REPEAT|REP)?$"
-    units = {r"D|DAY": 1.0, r"W|WK|WEEK": 7.0, r"M|MO|MTH|MONTH": VISIT_MONTH_DAYS, r"Y|YR|YEAR": 365.25}
+    units = {r"D|DAY": 1.0, r"W|WK|WEEK": 7.0, r"M|MO|MTH|MONTH": DAYS_PER_MONTH, r"Y|YR|YEAR": 365.25}
     day: pl.Expr = pl.lit(None, pl.Int64)
     for unit, days in reversed(units.items()):
         number = key.str.extract(rf"^(?:{unit})\+?(\d{{1,3}}){tail}").cast(pl.Float64)
@@ -1453,11 +1456,9 @@ CRS_ICANS_TREATMENTS = frozenset(
         "corticosteroids",
     }
 )
-#: the day the day-28 response window opens (``analysis.response.WINDOW_FIRST_DAY``): a new
-#: therapy before it ends attribution before any day-28 response can be assessed
-NEW_THERAPY_QUERIED_BEFORE_DAY = 21
-#: the day the day-28 response window closes (``analysis.response.WINDOW_LAST_DAY``)
-RESPONSE_WINDOW_LAST_DAY = 42
+#: the day the day-28 response window opens: a new therapy before it ends attribution
+#: before any day-28 response can be assessed
+NEW_THERAPY_QUERIED_BEFORE_DAY = RESPONSE_WINDOW_FIRST_DAY
 
 
 #: words (as ``text.spelling_key`` leaves them) of supportive care other than a treatment of

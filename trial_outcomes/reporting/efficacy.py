@@ -12,6 +12,7 @@ from trial_outcomes import labels
 from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER, POPULATION
 from trial_outcomes.analysis.rates import EFFICACY_POPULATION, ITT_POPULATION
 from trial_outcomes.analysis.survival_summary import NO_CI
+from trial_outcomes.analysis.timeline import SPLIT_DOSE_DAYS
 from trial_outcomes.formatting import (
     FEW_AT_RISK_NOTE,
     count_pct,
@@ -113,7 +114,8 @@ def reinfused_listing(inp: ReportInputs) -> Table | None:
         [[r["USUBJID"], str(r["NDOSE"]), str(r["NINFUS"]), str(r["TR02SDT"])] for r in again.iter_rows(named=True)],
         align=["left", "right", "right", "left"],
         population="Safety set.",
-        method="ADSL NDOSE (a split dose's fractions within 7 days of its first one dose), NINFUS, TR02SDT.",
+        method=f"ADSL NDOSE (a split dose's fractions within {SPLIT_DOSE_DAYS} days of its first one dose), NINFUS, "
+        "TR02SDT.",
     )
 
 
@@ -152,7 +154,8 @@ def exposure_table(inp: ReportInputs) -> Table:
         method=f"Dose of the first infusion, against the protocol's weight-based range of "
         f"{inp.plan.labs.dose_low_per_kg / 1e6:g}-{inp.plan.labs.dose_high_per_kg / 1e6:g} x 10^6 CAR+ T cells/kg "
         "(bounds within; analysis plan [labs]); days from enrolment and from the start of lymphodepletion to the "
-        "first infusion (vein-to-vein time from leukapheresis: the disposition's product table).",
+        "first infusion (vein-to-vein time from leukapheresis: the disposition's product table); CAR-T doses by the "
+        f"cut, a split dose's fractions within {SPLIT_DOSE_DAYS} days of its first one dose (ADSL NDOSE).",
     )
 
 
