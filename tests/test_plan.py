@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from trial_outcomes.plan import DEFAULT_PLAN, PlanError, load_plan
+from trial_outcomes.plan import DEFAULT_PLAN, PlanError, cron_ever_fires, load_plan
 
 
 def _plan(tmp_path: Path, old: str, new: str) -> Path:
@@ -56,6 +56,9 @@ def test_the_packaged_plan_loads_with_its_defaults():
         ('cron = "0 6 1 * *"', 'cron = "a b c d e"', "schedule.cron: 'a b c d e' is not a cron string"),
         ('cron = "0 6 1 * *"', 'cron = "0 25 1 * *"', "schedule.cron: '0 25 1 * *' is not a cron string"),
         ('cron = "0 6 1 * *"', 'cron = "0 6 1 * MON-SUX"', "is not a cron string"),
+        # the plan red team's February 31: a schedule that never runs (the 31st of April and June too)
+        ('cron = "0 6 1 * *"', 'cron = "0 6 31 2 *"', "'0 6 31 2 *' names no day that exists"),
+        ('cron = "0 6 1 * *"', 'cron = "0 6 31 4,6 *"', "names no day that exists (day of the month 31 in month 4,6)"),
         (
             'previous_cut = "auto"',
             'previous_cut = "2024-W05-3"',
@@ -160,3 +163,21 @@ def test_a_safety_rule_that_can_never_stop_or_a_limit_in_another_unit_is_refused
     with pytest.raises(PlanError) as caught:
         load_plan(_plan(tmp_path, old, new))
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("cron", "fires"),
+    [
+        ("0 6 29 2 *", True),  # February 29 comes in a leap year
+        ("0 6 31 4,7 *", True),  # July 31
+        ("0 6 31 2/2 *", True),  # months 2, 4, ..., 12: August 31
+        ("0 6 31 4/3 *", True),  # months 4, 7, 10: July 31
+        ("0 6 31 2 MON", True),  # day or weekday: every Monday of February
+        ("0 6 31 2 *", False),
+        ("0 6 31 4,6,9,11 *", False),
+        ("0 6 30 FEB *", False),
+    ],
+)
+def test_a_cron_that_names_no_real_day_is_told_apart(cron, fires):
+    """Month lengths: 30 days in April, June, September, November; February at most 29."""
+    assert cron_ever_fires(cron.split()) is fires

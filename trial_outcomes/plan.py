@@ -70,6 +70,40 @@ def cron_field_ok(text: str, position: int) -> bool:
     return True
 
 
+#: the most days each month has (February 29 in a leap year)
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _cron_values(text: str, position: int) -> set[int]:
+    """The values a valid cron field (``cron_field_ok``) names."""
+    low, high, names = _CRON_FIELDS[position]
+
+    def value(v: str) -> int:
+        return int(v) if v.isdigit() else low + names.index(v.upper())
+
+    out: set[int] = set()
+    for part in text.split(","):
+        base, _, step = part.partition("/")
+        first, _, last = base.partition("-")
+        a, b = (low, high) if base == "*" else (value(first), value(last) if last else value(first))
+        if step and base != "*" and not last:  # "5/10": from 5 to the field's end
+            b = high
+        out.update(range(a, b + 1, int(step) if step else 1))
+    return out
+
+
+def cron_ever_fires(fields: list[str]) -> bool:
+    """Whether five valid cron fields name a day that exists: a day of the month past
+    every named month's length ("0 6 31 2 *", February 31) never comes, and the interim
+    analyses' schedule would never run, with no error (a red team's plan loaded so).
+    With both the day of the month and the weekday restricted, cron runs on either, and a
+    weekday comes every month."""
+    if fields[4] != "*" and fields[2] != "*":
+        return True
+    days, months = _cron_values(fields[2], 2), _cron_values(fields[3], 3)
+    return any(day <= _MONTH_DAYS[month - 1] for day in days for month in months)
+
+
 class PlanError(ValueError):
     """An analysis plan that cannot be used; the message names the file and key."""
 
@@ -156,6 +190,11 @@ class _Schedule(_Strict):
             raise ValueError(
                 f"{value!r} is not a cron string of five fields (minute 0-59, hour 0-23, day 1-31, month 1-12 "
                 "or JAN-DEC, weekday 0-7 or SUN-SAT; *, lists, ranges and steps)"
+            )
+        if not cron_ever_fires(fields):
+            raise ValueError(
+                f"{value!r} names no day that exists (day of the month {fields[2]} in month {fields[3]}): the "
+                "scheduled interim analyses would never run"
             )
         return value
 
