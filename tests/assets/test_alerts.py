@@ -174,6 +174,15 @@ def test_the_alert_names_the_drops_open_data_queries(tmp_path):
     assert webhook_payload(alert, "generic")["data_queries"] == found
     assert "1 open data query;" in Alert("c", "r", ["x"], queries=found[:1]).text
     assert "open data" not in Alert("c", "r", ["x"]).text
+    # the Deaths section's queries, which page 1 counts too, after the drop's (a red team's
+    # alert said "no data queries" beside page 1's "2 death(s) whose cause is uncategorised")
+    deaths = [
+        "2 death(s) whose cause is uncategorised (coded UNKNOWN, blank or unclassifiable) or coded against its text"
+    ]
+    (folder / "manifest.json").write_text(json.dumps({"data_drop": {"death_queries": deaths}}))
+    assert published_queries(folder) == deaths
+    (folder / "manifest.json").write_text(json.dumps({"data_drop": {"data_queries": queries, "death_queries": deaths}}))
+    assert published_queries(folder) == [*found, *deaths]
     (folder / "manifest.json").write_text('{"data_drop": {"data_queries": null}}')
     assert published_queries(folder) == []
     (folder / "manifest.json").write_text("{ not json")

@@ -300,3 +300,30 @@ def test_a_toxicity_after_a_new_therapy_and_a_subject_left_awaiting_infusion_are
         assert f"adverse_events.csv row {events.height + 2}" in query
         assert f"enrolment.csv row {waiting_row}" in query
         assert subject not in query and waiting["subject_id"] not in query
+
+
+def test_the_deaths_queries_page_1_counts_are_in_the_manifest_and_the_alert(drop, tmp_path, webhook):
+    """A red team's seed-23 drop: page 1 said "1 open" data query, two deaths whose cause
+    was coded UNKNOWN beside the text "Relapsed leukemia", while the manifest had no
+    query, and a boundary alert, which reads the manifest, would have said none. One death
+    of the small drop coded UNKNOWN: page 1 counts 1 death's query; the manifest lists it
+    beside the drop's (none) under ``death_queries``, in page 1's words, and the alert of a
+    boundary crossed (a strict futility rule, as above) names it."""
+    followup = pl.read_csv(drop / "followup.csv", infer_schema=False)
+    death = followup.with_row_index().filter(pl.col("event") == "DEATH").row(0, named=True)["index"]
+    coded = pl.Series(["UNKNOWN" if i == death else c for i, c in enumerate(followup["cause_category"])])
+    followup.with_columns(coded.alias("cause_category")).write_csv(drop / "followup.csv")
+    url, posts = webhook
+    plan = plan_with_notify(tmp_path / "plan.toml", url)
+    plan.write_text(plan.read_text().replace("p0 = 0.60", "p0 = 0.90").replace("p1 = 0.80", "p1 = 0.98"))
+    out = tmp_path / "out"
+    outcome = run_pipeline(drop, out, CUT, plan=str(plan))
+    assert outcome.success, outcome.failures
+    title = "1 death(s) whose cause is uncategorised (coded UNKNOWN, blank or unclassifiable) or coded against its text"
+    manifest = json.loads((out / CUT / "manifest.json").read_text())
+    assert manifest["data_drop"].get("data_queries") is None
+    assert manifest["data_drop"]["death_queries"] == [title]
+    html = (out / CUT / "report.html").read_text(encoding="utf-8")
+    assert f"1 open, none blocking: {title}" in html
+    assert len(posts) == 1 and "The drop has 1 open data query" in posts[0]["text"]
+    assert f"- {title}" in posts[0]["text"]

@@ -12,7 +12,14 @@ import polars as pl
 from dagster import AssetExecutionContext
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 
-from trial_outcomes.assets.shared import FAILED_CHECKS_TAG, PUBLISHED_FOLDER_TAG, code_version, cut_asset
+from trial_outcomes.assets.shared import (
+    FAILED_CHECKS_TAG,
+    PUBLISHED_FOLDER_TAG,
+    code_version,
+    cut_asset,
+    reading,
+    scanning,
+)
 from trial_outcomes.contracts import ADAM_DATASETS, DEFINE_XML, OPTIONAL_OUTPUTS, OUTPUT_BY_FILE, OUTPUTS, RULES_DOC
 from trial_outcomes.io.publishing import (
     PublishRefused,
@@ -29,6 +36,7 @@ from trial_outcomes.io.store import OutputStore
 from trial_outcomes.provenance import code_version as git_version
 from trial_outcomes.provenance import environment, sha256_file, short_version
 from trial_outcomes.reporting.define_xml import build_define
+from trial_outcomes.reporting.safety import DEATH_QUERY_ADAE, DEATH_QUERY_ADSL, death_query_titles, deaths_queried
 from trial_outcomes.runspec import RunSpec
 
 PLAN_COPY = "analysis_plan.toml"
@@ -83,11 +91,17 @@ def compared_with(work: Path) -> str:
 
 
 def build_manifest(
-    settings: RunSpec, drop: TrialDrop, files: list[Path], work: Path, publication: dict[str, Any]
+    settings: RunSpec,
+    drop: TrialDrop,
+    files: list[Path],
+    work: Path,
+    publication: dict[str, Any],
+    death_queries: Sequence[str] = (),
 ) -> dict[str, Any]:
     """What produced this cut: input hashes, cut, code and environment, plan, the
     version it supersedes (if any), output hashes. No timestamp and no absolute
-    path, so the same inputs give the same bytes."""
+    path, so the same inputs give the same bytes. ``death_queries``: the Deaths
+    section's open data queries as page 1 names them (``safety.death_query_titles``)."""
     plan = settings.plan
     outputs = {}
     for path in files:
@@ -104,8 +118,10 @@ def build_manifest(
             "latest_record": drop.latest_record.isoformat() if drop.latest_record else None,
             # the last day the drop can show: windows close by it (``TrialDrop.seen_to``)
             "seen_to": drop.seen_to.isoformat(),
-            # the warnings on the whole drop, as page 1 of the report counts them (none: no key)
+            # the warnings on the whole drop (none: no key), and the Deaths section's queries on
+            # causes of death: page 1 of the report counts both
             **({"data_queries": [asdict(q) for q in drop.queries]} if drop.queries else {}),
+            **({"death_queries": list(death_queries)} if death_queries else {}),
         },
         "code": git_version(),
         "compared_with": compared_with(work),
@@ -165,16 +181,24 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey], steps: Sequence[st
     """``published_cut``, after every asset that writes a published file (the assets
     tagged ``trial/output``, found by the definitions)."""
 
+    read = {**reading(adsl=DEATH_QUERY_ADSL), **scanning(adae=DEATH_QUERY_ADAE)}
+    keys = {dg.AssetKey(name) for name in read}
+
     @cut_asset(
         group="report",
         version=code_version("assets/publish.py"),
-        deps=list(output_assets),
+        deps=[key for key in output_assets if key not in keys],
+        ins=read,
         kinds={"json"},
         domain="report",
         published=False,
     )
     def published_cut(
-        context: AssetExecutionContext, output_store: dg.ResourceParam[OutputStore], drop_identity: TrialDrop
+        context: AssetExecutionContext,
+        output_store: dg.ResourceParam[OutputStore],
+        drop_identity: TrialDrop,
+        adsl: pl.DataFrame,
+        adae: pl.LazyFrame,
     ) -> dg.MaterializeResult:
         """Publish `<out>/<cut>`: the run's files are checked complete and the drop's
         files unchanged since the run read them; `manifest.json` and a copy of the
@@ -227,10 +251,11 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey], steps: Sequence[st
             raise dg.Failure(description=str(exc), allow_retries=False) from None
 
         def manifest_for(files: list[Path], folder: Path) -> dict[str, Any]:
-            manifest = build_manifest(settings, drop_identity, files, folder, publication.manifest_entry())
+            manifest = build_manifest(settings, drop_identity, files, folder, publication.manifest_entry(), deaths)
             revised = revision(readable(settings.out_dir, cut), manifest, version_outputs(settings.out_dir, cut))
             return {**manifest, "revises": revised} if revised else manifest
 
+        deaths = death_query_titles(*deaths_queried(adsl, adae))
         extra = {
             PLAN_COPY: settings.plan.text.encode("utf-8"),
             DEFINE_XML: define_xml(work, settings),

@@ -238,15 +238,16 @@ def announce_run(
 
 def published_queries(folder: Path) -> list[str]:
     """The open data queries on the drop of the cut published in ``folder``, as the report's
-    page 1 names them (from its ``manifest.json``); none when it cannot be read (the alert
-    still goes: it is never held back by its extras)."""
+    page 1 names them (from its ``manifest.json``: the drop's, then the Deaths section's);
+    none when it cannot be read (the alert still goes: it is never held back by its extras)."""
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        queries = manifest["data_drop"]["data_queries"] or []
-        checks = [str(query["check"]) for query in queries]
-    except (OSError, ValueError, KeyError, TypeError):
+        drop = manifest["data_drop"]
+        checks = [str(query["check"]) for query in drop.get("data_queries") or []]
+        deaths = [str(title) for title in drop.get("death_queries") or []]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return []
-    return [QUERY_TITLES.get(check, check) for check in dict.fromkeys(checks)]
+    return [QUERY_TITLES.get(check, check) for check in dict.fromkeys(checks)] + deaths
 
 
 def _run_config(run: dg.DagsterRun) -> dict[str, Any]:

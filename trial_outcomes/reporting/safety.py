@@ -496,21 +496,33 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
     return tables
 
 
-def death_queries(inp: ReportInputs) -> tuple[pl.DataFrame, pl.DataFrame]:
+#: the ADSL and ADAE columns the Deaths section's data queries read (``deaths_queried``)
+DEATH_QUERY_ADSL = ("USUBJID", "DTHDT", "DTHCAUS", "DTHCAT", "DTHCATSR")
+DEATH_QUERY_ADAE = ("USUBJID", "AETOXGR", "CRSFL", "ICANSFL")
+
+
+def deaths_queried(adsl: pl.DataFrame, adae: pl.DataFrame | pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The Deaths section's two data queries, each a frame of ADSL rows by subject: the
     deaths whose cause is UNKNOWN or coded against its text (``coded_against_text``),
     and the deaths whose cause and a fatal CRS or ICANS event disagree
-    (``cause_and_fatal_syndrome_disagree``, with ``QUERY``). Page 1 counts both."""
-    died = inp.adsl.filter(pl.col("DTHDT").is_not_null())
+    (``cause_and_fatal_syndrome_disagree``, with ``QUERY``). Page 1 counts both, and so
+    does the manifest (``death_query_titles``)."""
+    died = adsl.filter(pl.col("DTHDT").is_not_null())
     unknown = died.filter((pl.col("DTHCAT") == "UNKNOWN") | coded_against_text()).sort("USUBJID")
-    disagree = cause_and_fatal_syndrome_disagree(died.select("USUBJID", "DTHDT", "DTHCAUS", "DTHCAT"), inp.adae)
+    disagree = cause_and_fatal_syndrome_disagree(died.select("USUBJID", "DTHDT", "DTHCAUS", "DTHCAT"), adae)
     return unknown, disagree
 
 
-def death_query_titles(inp: ReportInputs) -> list[str]:
-    """Page 1's names for the Deaths section's data queries that are open, each with
-    its number of deaths."""
-    unknown, disagree = death_queries(inp)
+def death_queries(inp: ReportInputs) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``deaths_queried`` of the report's ADSL and ADAE."""
+    return deaths_queried(inp.adsl, inp.adae)
+
+
+def death_query_titles(unknown: pl.DataFrame, disagree: pl.DataFrame) -> list[str]:
+    """Page 1's names for the Deaths section's data queries that are open (``deaths_queried``),
+    each with its number of deaths: the manifest lists them beside the drop's queries (until
+    2026-12-06 it listed the drop's alone, and a boundary alert, which reads it, said "no
+    data queries" beside page 1's two deaths of uncategorised cause; a red team's)."""
     return [
         f"{frame.height} death(s) {title}"
         for frame, title in (

@@ -24,6 +24,7 @@ from trial_outcomes.reporting.content import Facts, Figure, Paragraph, Section, 
 from trial_outcomes.reporting.inputs import ReportInputs
 from trial_outcomes.reporting.safety import (
     before_infusion_headline,
+    death_queries,
     death_query_titles,
     lookalike_headline,
     revised_headline,
@@ -390,7 +391,7 @@ def data_queries_headline(inp: ReportInputs) -> list[tuple[str, str, str]]:
     knowing the drop had them. The count is of the kinds of query named, each once (a
     query on the columns of several files is one), the deaths' each with its deaths."""
     named = list(dict.fromkeys(QUERY_TITLES.get(q.check, q.check) for q in inp.queries))
-    deaths = death_query_titles(inp)
+    deaths = death_query_titles(*death_queries(inp))
     if not named and not deaths:
         return []
     where = (['"About this report"'] if named else []) + (['"Deaths" (the causes of death)'] if deaths else [])
