@@ -263,3 +263,36 @@ def test_organ_support_without_fever_is_queried_not_graded():
         ("S1", base + dt.timedelta(days=1)),
         ("S1", base + dt.timedelta(days=2)),
     ]
+
+
+def test_a_severe_monitoring_day_outside_the_grading_window_is_queried():
+    """A red team's grade-4 CRS and ICANS days of a subject with no infusion row, a grade-4
+    CRS the days after a new therapy dated day 25, and one on day -1 were each left out of
+    the safety rule without a word. Safety window 30 days; ASTCT: 39.5 C on several
+    vasopressors is grade 4, 39.0 C on high-flow oxygen grade 3, 38.6 C with fluids grade
+    2. S1 (infused day 0): grade 4 on day -1: queried. S2: grade 2 on day -1: not. S3: HSCT
+    on day 18, grade 3 on day 20: queried; grade 4 on day 45: not (past the rule's 30
+    days). S4 (never infused): grade 4 on day 5: queried, with no day from infusion."""
+    from trial_outcomes.analysis.syndromes import (
+        AFTER_OTHER_THERAPY,
+        BEFORE_INFUSION,
+        NOT_INFUSED,
+        outside_queried,
+    )
+
+    t = Trial()
+    for sid in ("S1", "S2", "S3"):
+        t.enrol(sid).infuse(sid)
+    t.enrol("S4")
+    t.crs("S1", -1, 39.5, hypotension="MULTI_VASOPRESSOR").crs("S2", -1, 38.6, hypotension="FLUIDS")
+    t.event("S3", 18, "HSCT", "Sibling donor")
+    t.crs("S3", 20, 39.0, oxygen="HIGH_FLOW").crs("S3", 45, 39.5, hypotension="MULTI_VASOPRESSOR")
+    t.crs("S4", 5, 39.5, hypotension="MULTI_VASOPRESSOR")
+    d = t.derive(cut_day=200)
+    queried = outside_queried(d.crs, 30)
+    assert queried.select("subject_id", "obs_date", "ADY", "ASTCT_GRADE", "WHERE").rows() == [
+        ("S1", day(-1), -1, 4, BEFORE_INFUSION),
+        ("S3", day(20), 20, 3, AFTER_OTHER_THERAPY),
+        ("S4", day(5), None, 4, NOT_INFUSED),
+    ]
+    assert d.adsl.filter(pl.col("USUBJID") == "S1")["CRSGRDV"].to_list() == [None]  # no grade counts day -1

@@ -45,7 +45,9 @@ class SyndromeGrading:
     derived: pl.DataFrame  # subject_id, <syndrome>GRDRV: worst derived grade per monitored subject
     discrepancies: pl.DataFrame  # USUBJID, <syndrome>GR_REPORTED, <syndrome>GR_DERIVED
     monitored: bool  # the drop has the monitoring file
-    outside: pl.DataFrame | None = None  # monitoring days outside the grading window, listed apart
+    #: monitoring days outside the grading window, listed apart, with the grade each would have
+    #: (``ASTCT_GRADE``; ``outside_queried``)
+    outside: pl.DataFrame | None = None
     #: graded days that are a data query, never a grade (CRS: organ support without fever,
     #: ``crs.support_without_fever``); None for a syndrome without such a query
     queried: pl.DataFrame | None = None
@@ -128,12 +130,61 @@ def _grading(
     window = treatment_window(records)
     inside = in_grading_window(monitoring, "obs_date", window)
     daily = daily_grade(monitoring.filter(inside))
+    outside = _outside(daily_grade(monitoring.filter(~inside)), window)
     deaths = death_details(records)
     deaths = deaths.filter(in_treatment_window(deaths, "DTHDT", window))
     derived = derived_grade(daily, deaths, syndrome, f"{syndrome}GRDRV")
     reported = reported_grade(adae, f"{syndrome}FL", f"{syndrome}GR")
     discrepancies = grade_discrepancies(reported, derived, f"{syndrome}GR")
-    return SyndromeGrading(syndrome, daily, derived, discrepancies, monitored, monitoring.filter(~inside))
+    return SyndromeGrading(syndrome, daily, derived, discrepancies, monitored, outside)
+
+
+def _outside(graded: pl.DataFrame, window: pl.DataFrame) -> pl.DataFrame:
+    """Monitoring days outside the grading window, graded as if inside it: ``subject_id``,
+    ``obs_date``, ``ADY`` (from the first infusion; null without one), ``ASTCT_GRADE`` and
+    ``WHERE`` (no infusion, before the first infusion, or from the first HSCT or new
+    therapy on)."""
+    joined = graded.select("subject_id", "obs_date", "ASTCT_GRADE").join(
+        window.select("subject_id", "TRTSDT"), on="subject_id", how="left", maintain_order="left"
+    )
+    day = (pl.col("obs_date") - pl.col("TRTSDT")).dt.total_days()
+    where = (
+        pl.when(pl.col("TRTSDT").is_null())
+        .then(pl.lit(NOT_INFUSED))
+        .when(day < 0)
+        .then(pl.lit(BEFORE_INFUSION))
+        .otherwise(pl.lit(AFTER_OTHER_THERAPY))
+    )
+    return joined.select("subject_id", "obs_date", day.alias("ADY"), "ASTCT_GRADE", where.alias("WHERE"))
+
+
+#: why a monitoring day is outside the grading window (``SyndromeGrading.outside``)
+NOT_INFUSED, BEFORE_INFUSION, AFTER_OTHER_THERAPY = (
+    "no infusion recorded",
+    "before the first infusion",
+    "on or after the first HSCT or new therapy",
+)
+#: the grade from which a monitoring day outside the grading window is a data query
+OUTSIDE_QUERIED_FROM_GRADE = 3
+
+
+def outside_queried(grading: SyndromeGrading, rule_days: int) -> pl.DataFrame:
+    """The monitoring days outside the grading window that would grade
+    ``OUTSIDE_QUERIED_FROM_GRADE`` or more: of a subject with no infusion, before the
+    first infusion, or from the first HSCT or new therapy on up to day ``rule_days`` (the
+    safety rule's window). No grade and no stopping rule counts them, as the grading
+    window says (endpoints.md), but such a day is more often a date or a record wrong
+    than a syndrome of another cause: a red team's grade-4 CRS and ICANS days of a subject
+    with no infusion row, a grade-4 CRS on days 26-27 after a new therapy dated day 25,
+    and one on day -1 were each left out of the safety rule without a word, where the
+    same syndrome reported as an AE is queried. Worked example (rule_days 30): grade 4
+    on day -1, grade 3 on day 20 after an HSCT on day 18, grade 4 of a subject not
+    infused: queried; grade 2 on day -1, grade 4 on day 45 after the HSCT: not."""
+    outside = grading.outside
+    if outside is None:
+        return pl.DataFrame()
+    late = (pl.col("WHERE") == AFTER_OTHER_THERAPY) & (pl.col("ADY") > rule_days)
+    return outside.filter((pl.col("ASTCT_GRADE") >= OUTSIDE_QUERIED_FROM_GRADE) & ~late).sort("subject_id", "obs_date")
 
 
 def grade_crs(records: Records, adae: pl.DataFrame, monitored: bool = True) -> SyndromeGrading:

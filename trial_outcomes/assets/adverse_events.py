@@ -9,11 +9,13 @@ import polars as pl
 from trial_outcomes.analysis.adae import derive_adae
 from trial_outcomes.analysis.frames import scan
 from trial_outcomes.analysis.syndromes import (
+    OUTSIDE_QUERIED_FROM_GRADE,
     REPORTED_COLUMNS,
     SyndromeGrading,
     before_infusion,
     grade_crs,
     grade_icans,
+    outside_queried,
 )
 from trial_outcomes.analysis.terms import (
     CRS_QUERIED_FROM,
@@ -26,6 +28,7 @@ from trial_outcomes.assets.files import contract_check_spec, published
 from trial_outcomes.assets.metadata import listing_check
 from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading
 from trial_outcomes.io.records import TrialDrop
+from trial_outcomes.text import first_of
 
 VERSION = code_version("assets/adverse_events.py")
 
@@ -133,6 +136,18 @@ SUPPORT_CHECK = dg.AssetCheckSpec(
 )
 
 
+#: the grading's query on severe monitoring days outside its window (``syndromes.outside_queried``)
+OUTSIDE_CHECK = "no_severe_day_outside_grading"
+
+
+def _outside_counts(days: pl.DataFrame) -> str:
+    """ "2 before the first infusion; 1 no infusion recorded: BR-043 2021-06-20 grade 4, ...":
+    the days by why they are outside, and the first five by subject, date and grade."""
+    counts = days["WHERE"].value_counts(sort=True).iter_rows()
+    named = [f"{r['subject_id']} {r['obs_date']} grade {r['ASTCT_GRADE']}" for r in days.iter_rows(named=True)]
+    return "; ".join(f"{n} {where}" for where, n in counts) + ": " + first_of(named, 5)
+
+
 def _grading_asset(
     syndrome: str, record: str, grade: Any, query: dg.AssetCheckSpec | None = None
 ) -> dg.AssetsDefinition:
@@ -162,6 +177,15 @@ def _grading_asset(
                 description=f"Reported worst {syndrome} grade equals the ASTCT grade derived from daily monitoring",
             ),
             *([query] if query is not None else []),
+            dg.AssetCheckSpec(
+                OUTSIDE_CHECK,
+                asset=name,
+                blocking=False,
+                description=f"No monitoring day outside the {syndrome} grading window (of a subject with no infusion, "
+                "before the first infusion, or from the first HSCT or new therapy on within the safety rule's window) "
+                f"would grade {OUTSIDE_QUERIED_FROM_GRADE} or more: no grade and no stopping rule counts such a day, "
+                "more often a date or record wrong than another cause's syndrome",
+            ),
         ],
     )
     def grading(settings: Run, cut_records: TrialDrop, adae: pl.DataFrame) -> Iterator[Any]:
@@ -187,6 +211,17 @@ def _grading_asset(
             else f"not checked: the drop has no {record} file"
         )
         yield listing_check("reported_grade_matches_monitoring", listing, text)
+        severe = outside_queried(result, settings.plan.safety.window_days)
+        yield listing_check(
+            OUTSIDE_CHECK,
+            severe,
+            f"{severe.height} monitoring day(s) in {severe['subject_id'].n_unique()} subject(s) outside the grading "
+            f"window would grade {OUTSIDE_QUERIED_FROM_GRADE} or more ({_outside_counts(severe)}): no {syndrome} "
+            "grade and no stopping rule counts them. Query the infusion, HSCT and new-therapy dates and the days' "
+            "dates with the data manager"
+            if severe.height
+            else f"no monitoring day outside the grading window would grade {OUTSIDE_QUERIED_FROM_GRADE} or more",
+        )
         if query is not None and result.queried is not None:
             days = result.queried
             yield listing_check(
