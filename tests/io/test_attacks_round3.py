@@ -320,6 +320,34 @@ def test_an_xlsx_percentage_cell_is_refused(drop):
     _refused(drop / "assessments.xlsx", ASSESSMENTS, "formatted as a percentage", "100 times too small")
 
 
+@pytest.mark.parametrize("num_format", ['"BR-"000', "000"])
+def test_an_xlsx_number_shown_as_an_id_is_refused(drop, num_format):
+    """A red team's subject ids stored as the numbers 1 to 120 and formatted "BR-"000
+    (Excel shows BR-001) were published as USUBJID 1 to 120, and a site stored 1 formatted
+    000 (shows 001) as SITEID 1. A number formatted 0.00 in a number column reads as stored."""
+    frame = pl.read_csv(drop / "enrolment.csv", infer_schema=False)
+    book = xlsxwriter.Workbook(str(drop / "enrolment.xlsx"))
+    sheet = book.add_worksheet()
+    shown = book.add_format({"num_format": num_format})
+    two_places = book.add_format({"num_format": "0.00"})
+    for r, row in enumerate(_rows(frame)):
+        for c, value in enumerate(row):
+            if value is None:
+                continue
+            if r and frame.columns[c] == "subject_id":
+                sheet.write_number(r, c, r, shown)
+            elif r and frame.columns[c] == "age_years":
+                sheet.write_number(r, c, float(value), two_places)
+            else:
+                sheet.write(r, c, value)
+    book.close()
+    (drop / "enrolment.csv").unlink()
+    from trial_outcomes.schema import ENROLMENT
+
+    message = _refused(drop / "enrolment.xlsx", ENROLMENT, "formatted to show text or leading zeros they do not hold")
+    assert f"({num_format})" in message and "row 2, column A (Excel column), value '1'" in message
+
+
 def test_a_file_name_in_another_letter_case_is_refused_not_missed(drop):
     """CRS_Monitoring.csv: the report said the drop had no crs_monitoring file (grade >= 3 CRS 20 -> 18)."""
     from trial_outcomes.io.readers import find_file

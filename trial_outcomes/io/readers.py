@@ -222,7 +222,8 @@ def read_raw(path: Path, schema: RecordSchema) -> RawFile:
         _refuse_too_many_lines(data, name)
         frame, encoding = _read_csv(data, name)
     elif ext == "xlsx":
-        (frame, header_row), encoding = _read_xlsx(data, name, schema.column_names), "xlsx"
+        textual = [c.name for c in schema.columns if c.kind in ("id", "text", "code")]
+        (frame, header_row), encoding = _read_xlsx(data, name, schema.column_names, textual), "xlsx"
     else:
         frame, encoding, header_row = _read_parquet(data, name, schema.column_names), "parquet", None
     if frame.height > MAX_ROWS:
@@ -686,9 +687,13 @@ class _Workbook:
     percent_styles: frozenset[int] = frozenset()  # cell styles that show a number as a percentage
     #: cell styles that show a number as a date without its day (``mmm-yyyy``): their format code
     partial_date_styles: dict[int, str] = field(default_factory=dict)
+    #: cell styles that show a number with text or leading zeros it does not hold (``"BR-"000``)
+    decorated_styles: dict[int, str] = field(default_factory=dict)
 
 
-def _read_xlsx(data: bytes, name: str, known: Sequence[str] = ()) -> tuple[pl.DataFrame, int]:
+def _read_xlsx(
+    data: bytes, name: str, known: Sequence[str] = (), textual: Sequence[str] = ()
+) -> tuple[pl.DataFrame, int]:
     """One XLSX policy (issue 21): the workbook holds one sheet; its first row with a
     value is the header, named by its Excel row; no formula without a computed value
     (nor any formula in a workbook that asks Excel to recalculate on opening, whose
@@ -707,7 +712,12 @@ def _read_xlsx(data: bytes, name: str, known: Sequence[str] = ()) -> tuple[pl.Da
     header_row, first_column, formatted = 1, 0, _FormattedCells([], [])
     if book.sheet_xml is not None:
         header_row, first_column, formatted = _check_sheet_cells(
-            book.sheet_xml, name, book.recalculate_on_open, book.percent_styles, book.partial_date_styles
+            book.sheet_xml,
+            name,
+            book.recalculate_on_open,
+            book.percent_styles,
+            book.partial_date_styles,
+            book.decorated_styles,
         )
     try:
         frame = pl.read_excel(
@@ -745,7 +755,9 @@ def _read_xlsx(data: bytes, name: str, known: Sequence[str] = ()) -> tuple[pl.Da
             continue  # Excel's trailing empty columns: nothing in them
         keep.append((column, title))
     _check_header([title for _, title in keep], name, row=header_row)
-    _refuse_formatted(formatted, name, {_excel_column(i + first_column): t for i, t in enumerate(header)}, known)
+    _refuse_formatted(
+        formatted, name, {_excel_column(i + first_column): t for i, t in enumerate(header)}, known, textual
+    )
     body = body.select([pl.col(c).alias(t) for c, t in keep]).with_row_index("_source_row", offset=header_row + 1)
     values = [pl.col(t).is_not_null() & (pl.col(t).str.strip_chars() != "") for _, t in keep]
     body = body.filter(pl.any_horizontal(values)) if values else body.clear()
@@ -812,7 +824,7 @@ def _inspect_xlsx(data: bytes, name: str) -> _Workbook:
         calc = workbook.find(f"{_NS_MAIN}calcPr")
         recalc = calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
         try:
-            percent, partial = _number_styles(archive)
+            percent, partial, decorated = _number_styles(archive)
         except _ZIP_ERRORS as exc:
             raise _refuse(name, f"not a readable XLSX file ({_short(exc)})") from None
         if not sheets:
@@ -824,7 +836,7 @@ def _inspect_xlsx(data: bytes, name: str) -> _Workbook:
             xml = None
         except _ZIP_ERRORS as exc:
             raise _refuse(name, f"not a readable XLSX file ({_short(exc)})") from None
-        return _Workbook(listed, xml, recalc, percent, partial)
+        return _Workbook(listed, xml, recalc, percent, partial, decorated)
 
 
 #: Excel's built-in number formats ``d-mmm`` and ``mmm-yy``: a date shown without its year,
@@ -852,29 +864,49 @@ def _date_part_missing(code: str) -> str | None:
     return "year" if "d" in plain or "m" in plain else None
 
 
-def _number_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], dict[int, str]]:
+def _decorates(code: str) -> bool:
+    """Whether a number format shows a number with text or leading zeros it does not hold:
+    a number's format (digit placeholders ``0``, ``#``, ``?``) with quoted text or an
+    escaped character (``"BR-"000``, ``\\B\\R-000``), or with two or more zeros before its
+    decimal point (``000``: 1 shows as 001). ``0.00``, ``#,##0`` and a date's format
+    (``dd"/"mm"/"yyyy``: no digit placeholder) do not."""
+    first = code.split(";", maxsplit=1)[0]
+    plain = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", first).lower().replace("general", "")
+    if not any(ch in plain for ch in "0#?"):
+        return False
+    literal = re.search(r'"[^"]+"|\\[^ ,.]', first) is not None
+    padded = re.search(r"(?<![#?0-9.])0{2,}", plain.split(".")[0]) is not None
+    return literal or padded
+
+
+def _number_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], dict[int, str], dict[int, str]]:
     """The cell styles (indexes into ``cellXfs``) whose number format is a percentage (the
-    built-in formats 9 and 10, ``0%`` and ``0.00%``, and any custom one with ``%``), and
-    those whose format is a date without its day, with its format code."""
+    built-in formats 9 and 10, ``0%`` and ``0.00%``, and any custom one with ``%``), those
+    whose format is a date without its day, and those whose format shows text or leading
+    zeros (``_decorates``), with their format code."""
     try:
         styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
     except (KeyError, ElementTree.ParseError):
-        return frozenset(), {}
+        return frozenset(), {}, {}
     percent_ids = {9, 10}
     partial_ids = dict(_BUILTIN_PARTIAL_DATES)
+    decorated_ids: dict[int, str] = {}
     for fmt in styles.iter(f"{_NS_MAIN}numFmt"):
         code = fmt.get("formatCode", "")
         if "%" in code.replace("\\%", "").replace('"%"', ""):
             percent_ids.add(int(fmt.get("numFmtId", "-1")))
         if _date_part_missing(code):
             partial_ids[int(fmt.get("numFmtId", "-1"))] = code
+        if _decorates(code):
+            decorated_ids[int(fmt.get("numFmtId", "-1"))] = code
     xfs = styles.find(f"{_NS_MAIN}cellXfs")
     if xfs is None:
-        return frozenset(), {}
+        return frozenset(), {}, {}
     formats = [int(xf.get("numFmtId", "0")) for xf in xfs.findall(f"{_NS_MAIN}xf")]
     return (
         frozenset(i for i, f in enumerate(formats) if f in percent_ids),
         {i: partial_ids[f] for i, f in enumerate(formats) if f in partial_ids},
+        {i: decorated_ids[f] for i, f in enumerate(formats) if f in decorated_ids},
     )
 
 
@@ -904,16 +936,42 @@ class _FormattedCells:
 
     percent: list[tuple[str, str]]
     partial: list[tuple[str, str]]
+    #: (cell, value, format) shown with text or leading zeros the number does not hold
+    decorated: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def _refuse_formatted(cells: _FormattedCells, name: str, columns: Mapping[str, str], known: Sequence[str]) -> None:
+def _refuse_formatted(
+    cells: _FormattedCells,
+    name: str,
+    columns: Mapping[str, str],
+    known: Sequence[str],
+    textual: Sequence[str] = (),
+) -> None:
     """Refuse a percentage or a day-less date in a column of the contract (``columns``: the
-    Excel column letter of each header); a column outside it is dropped unread, whatever its
-    format (a reviewer's ``diagnosis_month`` formatted mmm-yyyy refused the file)."""
+    Excel column letter of each header), and a number shown with text or leading zeros it
+    does not hold in one of its text columns (``textual``: ids, texts and codes); a column
+    outside it is dropped unread, whatever its format (a reviewer's ``diagnosis_month``
+    formatted mmm-yyyy refused the file)."""
+
+    def column_of(ref: str) -> str:
+        return normalise_name(columns.get("".join(ch for ch in ref if ch.isalpha()), ""))
 
     def ours(ref: str) -> bool:
-        letters = "".join(ch for ch in ref if ch.isalpha())
-        return normalise_name(columns.get(letters, "")) in known
+        return column_of(ref) in known
+
+    decorated = [(r, v, c) for r, v, c in cells.decorated if column_of(r) in textual]
+    if decorated:
+        ref, value, code = decorated[0]
+        raise _refuse(
+            name,
+            f"number cell(s) formatted to show text or leading zeros they do not hold ({code}): "
+            f"{_cells([r for r, _, _ in decorated])}; Excel shows the number {value} through the format, but the "
+            f"cell stores {value} alone, which would be "
+            'read (a red team\'s subject ids 1 to 120 formatted "BR-"000 were published as 1 to 120): enter the '
+            "text as shown, in cells formatted as text",
+            **_where(ref),
+            value=value,
+        )
 
     percent = [(r, v) for r, v in cells.percent if ours(r)]
     partial = [(r, c) for r, c in cells.partial if ours(r)]
@@ -955,6 +1013,7 @@ def _check_sheet_cells(
     recalculate_on_open: bool,
     percent_styles: frozenset[int] = frozenset(),
     partial_date_styles: Mapping[int, str] | None = None,
+    decorated_styles: Mapping[int, str] | None = None,
 ) -> tuple[int, int, _FormattedCells]:
     """Refuse what the cell engine would read silently wrong, naming the cells; return
     the Excel row of the header (the first row holding a value), the index of the first
@@ -962,6 +1021,8 @@ def _check_sheet_cells(
     whose number format hides their value (refused in a contract column only:
     ``_refuse_formatted``)."""
     partial_date_styles = partial_date_styles or {}
+    decorated_styles = decorated_styles or {}
+    decorated: list[tuple[str, str, str]] = []
     partial: list[tuple[str, str]] = []
     percent: list[tuple[str, str]] = []
     uncomputed: list[str] = []
@@ -993,6 +1054,8 @@ def _check_sheet_cells(
                     percent.append((ref, text))
                 elif text and element.get("t") in (None, "n") and int(element.get("s", "0")) in partial_date_styles:
                     partial.append((ref, partial_date_styles[int(element.get("s", "0"))]))
+                elif text and element.get("t") in (None, "n") and int(element.get("s", "0")) in decorated_styles:
+                    decorated.append((ref, text, decorated_styles[int(element.get("s", "0"))]))
                 if text or inline is not None:
                     letters = ref.rstrip("0123456789")  # a reference: its column's letters, then its row
                     digits = ref[len(letters) :]
@@ -1057,7 +1120,7 @@ def _check_sheet_cells(
             column=None if rows else f"{_excel_column(columns[0])} (Excel column)",
         )
     first_column = min(valued_columns, default=0)
-    return header_row or 1, first_column, _FormattedCells(percent, partial)
+    return header_row or 1, first_column, _FormattedCells(percent, partial, decorated)
 
 
 def _unseen(element: ElementTree.Element, size: str) -> bool:
