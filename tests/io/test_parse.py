@@ -129,6 +129,25 @@ def test_nan_and_infinity_are_not_numbers():
     assert problems["rule"].to_list() == ["not a number"]
 
 
+def test_an_identifier_past_the_transport_files_200_bytes_is_refused():
+    """A red team's two subject ids of "BR-", 50 four-byte characters (U+20000) and A or B
+    (54 characters, within the 64 allowed; 3 + 200 + 1 = 204 bytes) were cut to the same
+    199 bytes in every XPT, merging two children's records there. 204 bytes: refused; 49
+    of them and A (3 + 196 + 1 = 200 bytes): taken."""
+    for middle, refused in ((50, True), (49, False)):
+        subject = "BR-" + "\U00020000" * middle + "A"
+        _, problems = parse_records(_raw(ENROLMENT, subject_id=subject), ENROLMENT)
+        found = problems.filter(pl.col("column") == "subject_id")
+        if refused:
+            assert found["rule"].to_list() == [
+                "longer than 200 bytes in UTF-8: the SAS transport files keep 200 bytes of a value, so two "
+                "identifiers alike in those would be one subject or event there (a red team's two ids of 54 "
+                "four-byte characters were); use a shorter identifier"
+            ]
+        else:
+            assert found.is_empty(), found
+
+
 def test_a_nonzero_number_too_small_to_be_a_measurement_is_refused():
     """A red team's MRD of 1e-90 (and a lab value of 1e-100) passed the checks and read
     back 0 from the XPT. 1e-31 and 1E-40 are refused on their row; 0, 1e-30 (the floor)

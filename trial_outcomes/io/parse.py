@@ -30,6 +30,7 @@ import datetime as dt
 import polars as pl
 
 from trial_outcomes.dates import EARLIEST_DATE, today
+from trial_outcomes.io.xpt import MAX_TEXT_BYTES
 from trial_outcomes.schema import CTCAE_WORDS, NO_VALUES, YES_VALUES, Column, RecordSchema
 from trial_outcomes.text import SEPARATOR_RUN, UNSAFE_TEXT
 
@@ -195,6 +196,15 @@ def _column_problems(col: Column, latest: dt.date) -> list[tuple[pl.Expr, str]]:
             (
                 raw.str.len_chars() > col.max_length,
                 f"longer than {col.max_length} characters (the limit for this column)",
+            )
+        )
+    if col.kind == "id":
+        checks.append(
+            (
+                (raw.str.len_chars() <= col.max_length) & (raw.str.len_bytes() > MAX_TEXT_BYTES),
+                f"longer than {MAX_TEXT_BYTES} bytes in UTF-8: the SAS transport files keep {MAX_TEXT_BYTES} bytes of "
+                "a value, so two identifiers alike in those would be one subject or event there (a red team's two "
+                "ids of 54 four-byte characters were); use a shorter identifier",
             )
         )
     if col.kind in ("text", "id"):
