@@ -126,6 +126,22 @@ def test_exposure_variables_from_the_first_infusion():
     assert (none["BRIDGING"], none["BRIDGFL"]) == (None, "N")
 
 
+def test_bridging_not_collected_is_no_flag_and_not_none():
+    """A red team's drop without the optional bridging column exported BRIDGFL = N (not
+    given) for all 113 infused subjects in ADSL's XPT, and the exposure table read "None
+    113 (100.0%)" beside "Bridging therapy is not collected". With the column blank on
+    every row (as absent), BRIDGFL is empty and the table's one category is "Not
+    collected", 2 of 2; with one subject's bridging recorded, the other's blank is N."""
+    from trial_outcomes.analysis.exposure import NOT_COLLECTED, exposure_summary
+
+    blank = Trial().enrol("S1").infuse("S1").enrol("S2").infuse("S2").derive()
+    assert blank.adsl["BRIDGFL"].to_list() == [None, None]
+    table = exposure_summary(blank.adsl).filter(pl.col("measure") == "Bridging therapy")
+    assert table.select("category", "n", "pct").rows() == [(NOT_COLLECTED, 2, 100.0)]
+    one = Trial().enrol("S1").infuse("S1", bridging="Hydroxyurea").enrol("S2").infuse("S2").derive()
+    assert one.adsl.sort("USUBJID")["BRIDGFL"].to_list() == ["Y", "N"]
+
+
 def test_a_fatal_ae_whose_death_is_after_the_cut_is_grade_4_ongoing_at_the_cut():
     """Sepsis from day 96, grade 5, death on day 108; cut on day 100: at the cut the AE
     is grade 4 and ongoing, no death, no fatal TEAE (the red team's drop counted 7

@@ -54,10 +54,14 @@ def exposure_variables(records: Records) -> pl.DataFrame:
     over three days was dosed by its 10 %, "below the range"), ``LDREGIM``,
     ``BRIDGING`` (text; null when none, in any of ``NO_BRIDGING``'s words, or not
     collected: the exposure table's "None") and ``BRIDGFL`` (Y when
-    bridging therapy is recorded)."""
+    bridging therapy is recorded; empty when the drop does not collect it: the column
+    absent, or blank on every row, as an optional column blank throughout is taken.
+    Until 2026-12-06 it was N, and a red team's drop without the column exported "not
+    given" for every subject in ADSL's XPT, a pooled analysis's factor)."""
     infusion = require(
         records["infusion"], "infusion", "subject_id", "infusion_date", "dose_cells_per_kg", "ld_regimen", "bridging"
     )
+    collected = bool(infusion["bridging"].is_not_null().any())
     ordered = infusion.sort("subject_id", "infusion_date")
     split = pl.col("infusion_date") <= pl.col("infusion_date").first() + pl.duration(days=SPLIT_DOSE_DAYS)
     dose = ordered.group_by("subject_id", maintain_order=True).agg(
@@ -69,7 +73,7 @@ def exposure_variables(records: Records) -> pl.DataFrame:
         pl.col("_dose").alias("DOSE"),
         pl.col("ld_regimen").alias("LDREGIM"),
         pl.when(bridging_given(pl.col("bridging"))).then(pl.col("bridging")).alias("BRIDGING"),
-        yn_flag(bridging_given(pl.col("bridging"))).alias("BRIDGFL"),
+        (yn_flag(bridging_given(pl.col("bridging"))) if collected else pl.lit(None, pl.String)).alias("BRIDGFL"),
     )
 
 
@@ -219,7 +223,10 @@ def dose_category(dose: pl.Expr, low: float, high: float) -> pl.Expr:
 
 
 #: the ADSL columns ``exposure_summary`` reads
-SUMMARY_COLUMNS = ("SAFFL", "DOSE", "LDREGIM", "BRIDGING", "ENRINFDY", "LDINFDY", "NINFCAT", "NDOSE")
+SUMMARY_COLUMNS = ("SAFFL", "DOSE", "LDREGIM", "BRIDGING", "BRIDGFL", "ENRINFDY", "LDINFDY", "NINFCAT", "NDOSE")
+#: the bridging therapy's category when the drop does not collect it (``BRIDGFL`` empty):
+#: until 2026-12-06 "None", every subject, beside the note saying it was not collected
+NOT_COLLECTED = "Not collected"
 #: the doses by the cut, a split dose's fractions one (``timeline.dose_count``): until
 #: 2026-12-06 the infusions, so a red team's 10/30/60 % split read "3 or more" (the
 #: report's method line says how a split dose counts: the label had wrapped in the table)
@@ -254,7 +261,13 @@ def exposure_summary(adsl: pl.DataFrame, dose_range: tuple[float, float] = (0.2e
         _continuous("Days from enrolment to infusion", safety["ENRINFDY"], n),
         _continuous("Days from lymphodepletion start to infusion", safety["LDINFDY"], n),
         *_categories("Lymphodepletion regimen", safety["LDREGIM"], n),
-        *_categories("Bridging therapy", safety["BRIDGING"], n),
+        *_categories(
+            "Bridging therapy",
+            safety["BRIDGING"]
+            if safety["BRIDGFL"].is_not_null().any()
+            else pl.Series("BRIDGING", [NOT_COLLECTED] * n, dtype=pl.String),
+            n,
+        ),
         *_categories(INFUSIONS, safety.select(infusion_count(pl.col("NDOSE")).alias("k"))["k"], n, INFUSION_CATEGORIES),
     ]
     not_infused = adsl.filter(pl.col("SAFFL") == "N")
