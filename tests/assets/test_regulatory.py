@@ -170,6 +170,15 @@ def test_the_xpt_holds_what_version_5_can_and_says_what_it_cut(tmp_path):
     (aeterm,) = [i for i in ET.fromstring(xml).iter(f"{ODM}ItemDef") if i.get("Name") == "AETERM"]
     assert aeterm.get("Length") == "199"
     assert _xpt_lengths(tmp_path / "a.xpt")["AETERM"] == 199
+    # the "é" is outside ASCII: the XPT holds its UTF-8 bytes, with no encoding recorded, and
+    # define.xml says so (a red team's accented and Chinese texts were unmarked); an
+    # ASCII-only variable has no comment
+    assert "1 value(s) hold characters outside ASCII, written in the XPT as UTF-8 bytes" in xml
+    ascii_only = build_define({"ADAE": frame.with_columns(pl.lit("Fever").alias("AETERM"))}, {"ADAE": ADAE}, cut, "t")
+    assert b"CommentDef" not in ascii_only
+    accented = frame.with_columns(pl.Series("AETERM", ["Fièvre", "发热"]))
+    xml = build_define({"ADAE": accented}, {"ADAE": ADAE}, cut, "test").decode()
+    assert "2 value(s) hold characters outside ASCII" in xml and "longer than 200 bytes" not in xml
 
     with pytest.raises(ValueError, match="name longer than 8"):
         write_xpt(frame.rename({"AETERM": "AETERMLONG"}), ADAE, "ADAE", "x", tmp_path / "c.xpt", cut)

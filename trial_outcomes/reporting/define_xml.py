@@ -242,10 +242,11 @@ def build_define(
                 values = frame.select(name).collect().to_series()
                 longest = longest_bytes(values)
                 attrs["Length"] = str(xpt_length(values))  # the XPT's own: a cut text can be 199 bytes
-                if longest > MAX_TEXT_BYTES:
+                non_ascii = int(values.str.contains(r"[^\x00-\x7F]").fill_null(False).sum())
+                if longest > MAX_TEXT_BYTES or non_ascii:
                     cut_values = int((values.str.len_bytes() > MAX_TEXT_BYTES).sum())
                     attrs[f"{{{DEF}}}CommentOID"] = f"COM.{adam.name}.{name}"
-                    comments.append(_comment(adam.name, name, cut_values, longest))
+                    comments.append(_comment(adam.name, name, cut_values, longest, non_ascii))
             else:
                 attrs["Length"] = "8"
             if display:
@@ -327,12 +328,24 @@ def _method(dataset: str, name: str, column: dy.Column) -> ET.Element:
     return method
 
 
-def _comment(dataset: str, name: str, values: int, longest: int) -> ET.Element:
+def _comment(dataset: str, name: str, values: int, longest: int, non_ascii: int = 0) -> ET.Element:
+    """What the XPT does to a text variable's values: ``values`` cut (the longest
+    ``longest`` bytes), and ``non_ascii`` holding characters outside ASCII, written as
+    UTF-8 bytes with no encoding recorded (a red team's accented and Chinese texts read
+    garbled in a Latin-1 SAS session, and nothing said which encoding they were in)."""
     comment = ET.Element(f"{{{DEF}}}CommentDef", {"OID": f"COM.{dataset}.{name}"})
-    _described(
-        comment,
-        f"{values} value(s) longer than {MAX_TEXT_BYTES} bytes (the longest {longest}) are cut to at most "
-        f"{MAX_TEXT_BYTES} bytes, on a character boundary, in the XPT (SAS transport version 5); the Parquet "
-        "keeps the whole text.",
-    )
+    said = []
+    if values:
+        said.append(
+            f"{values} value(s) longer than {MAX_TEXT_BYTES} bytes (the longest {longest}) are cut to at most "
+            f"{MAX_TEXT_BYTES} bytes, on a character boundary, in the XPT (SAS transport version 5); the Parquet "
+            "keeps the whole text."
+        )
+    if non_ascii:
+        said.append(
+            f"{non_ascii} value(s) hold characters outside ASCII, written in the XPT as UTF-8 bytes (SAS transport "
+            "version 5 records no encoding: read it as UTF-8, as a session in Latin-1 shows them garbled); the "
+            "Parquet holds the same text."
+        )
+    _described(comment, " ".join(said))
     return comment
