@@ -208,7 +208,11 @@ def test_supportive_care_coded_as_new_therapy_is_a_query_on_page_1_and_in_the_al
         assert "new therapies that may be supportive care or a transplant" in html
         query = html[html.index("Data queries raised on this drop") :]
         query = query[: query.index("</table>")]
-        assert f"followup.csv row {followup.height + 2}" in query and subject not in query
+        assert subject not in query
+        # the open report names the file without its row, which a holder of the drop could
+        # trace to the subject (a red team's)
+        row = f"followup.csv row {followup.height + 2}"
+        assert (row in query) == (stem == "report") and "followup.csv" in query
 
 
 def test_a_toxicity_after_a_new_therapy_and_a_subject_left_awaiting_infusion_are_queries_on_page_1(drop, tmp_path):
@@ -297,8 +301,9 @@ def test_a_toxicity_after_a_new_therapy_and_a_subject_left_awaiting_infusion_are
         )
         query = html[html.index("Data queries raised on this drop") :]
         query = query[: query.index("</table>")]
-        assert f"adverse_events.csv row {events.height + 2}" in query
-        assert f"enrolment.csv row {waiting_row}" in query
+        closed = stem == "report"  # the open report names the files without their rows
+        assert (f"adverse_events.csv row {events.height + 2}" in query) == closed and "adverse_events.csv" in query
+        assert (f"enrolment.csv row {waiting_row}" in query) == closed and "enrolment.csv" in query
         assert subject not in query and waiting["subject_id"] not in query
 
 

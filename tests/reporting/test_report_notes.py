@@ -526,3 +526,26 @@ def test_page_1_says_a_crs_or_icans_reported_before_the_infusion_is_not_counted(
     assert text.startswith("2 AE(s) in 1 subject(s), worst grade 4, with onset on days -3 to -1, before the cells")
     assert style == "alert"
     assert before_infusion_headline(adae.filter(pl.col("USUBJID") == "S2")) is None
+
+
+def test_the_open_report_names_a_querys_files_without_their_rows():
+    """A red team: the open report's data-query table printed "(followup.csv row 484)",
+    which anyone holding the drop could trace to the child. The closed report keeps the
+    rows; the open one names the file alone: "followup.csv row 337", "assessments.csv rows
+    41, 42 and 57", "followup.csv rows 5, 7 and 4 more" lose their rows, and a finding
+    naming columns keeps its words."""
+    from trial_outcomes.io.records import DropQuery
+    from trial_outcomes.reporting.content import Document, Section
+    from trial_outcomes.reporting.summary import data_queries_table, without_file_rows
+
+    assert without_file_rows("1 record(s) (followup.csv row 337): x") == "1 record(s) (followup.csv): x"
+    assert without_file_rows("(assessments.csv rows 41, 42 and 57; labs.csv row 3)") == "(assessments.csv; labs.csv)"
+    assert without_file_rows("(followup.csv rows 5, 7 and 4 more)") == "(followup.csv)"
+    kept = "enrolment.csv: 1 column(s) outside the data contract, dropped unread: note"
+    assert without_file_rows(kept) == kept
+    queries = (DropQuery("new_therapy_plausible", "1 new therapy record(s) (followup.csv row 337) name care"),)
+    table = data_queries_table(SimpleNamespace(queries=queries))  # type: ignore[arg-type]
+    document = Document("t", "s", "2024-03-31", "v", [Section("About", "about", [table])])
+    assert table.rows[0][1] == "1 new therapy record(s) (followup.csv row 337) name care"
+    (opened,) = document.open_report().sections[0].blocks
+    assert isinstance(opened, type(table)) and opened.rows[0][1] == "1 new therapy record(s) (followup.csv) name care"

@@ -30,6 +30,9 @@ class Table:
     number: int = 0
     kind: str = "table"
     subject_level: bool = False  # closed report only (a table with a Subject column is, always)
+    #: the open report's rows, where they differ from the closed report's (the data queries'
+    #: findings without their file rows, which a holder of the drop could trace to a subject)
+    open_rows: list[list[str]] | None = None
 
     def __post_init__(self) -> None:
         if not self.align:
@@ -103,6 +106,13 @@ def subjects_named(text: str, subjects: Iterable[str]) -> list[str]:
     return sorted(s for s in set(subjects) if searchable(s) and (s in words if word.fullmatch(s) else s in text))
 
 
+def _opened(block: Block) -> Block:
+    """A copy of ``block`` as the open report shows it: a table with its open rows."""
+    if isinstance(block, Table) and block.open_rows is not None:
+        return replace(block, rows=block.open_rows, open_rows=None)
+    return replace(block)
+
+
 def _subject_level(block: Block) -> bool:
     return isinstance(block, Table | Figure | Paragraph) and block.subject_level
 
@@ -143,7 +153,7 @@ class Document:
         paragraph left out (a section left empty says where they are), renumbered."""
         sections = []
         for section in self.sections:
-            kept: list[Block] = [replace(b) for b in section.blocks if not _subject_level(b)]
+            kept: list[Block] = [_opened(b) for b in section.blocks if not _subject_level(b)]
             if len(kept) < len(section.blocks) and not any(isinstance(b, Table | Figure | Facts) for b in kept):
                 kept.append(Paragraph(CLOSED_ONLY, "note"))
             sections.append(replace(section, blocks=kept))

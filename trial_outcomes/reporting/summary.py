@@ -3,6 +3,7 @@ the report was made from)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import polars as pl
@@ -407,11 +408,25 @@ def data_queries_headline(inp: ReportInputs) -> list[tuple[str, str, str]]:
     ]
 
 
+#: a finding's file rows ("followup.csv rows 41, 42 and 3 more"), which the open report leaves out
+_FILE_ROWS = re.compile(r"(\b[\w.-]+\.(?:csv|xlsx|parquet)) rows? \d+(?:(?:, | and )\d+(?! more))*(?: and \d+ more)?")
+
+
+def without_file_rows(finding: str) -> str:
+    """A finding as the open report states it: each file named without its rows
+    ("(followup.csv row 484)" is "(followup.csv)"). No subject is named in either, but a
+    red team noted that anyone holding the drop could trace a row to its child, and learn
+    which child was given tocilizumab coded as a new therapy on day 33."""
+    return _FILE_ROWS.sub(r"\1", finding)
+
+
 def data_queries_table(inp: ReportInputs) -> Table:
+    titles = [_first_capital(QUERY_TITLES.get(q.check, q.check)) for q in inp.queries]
     return Table(
         "Data queries raised on this drop",
         ["Query", "What the validation found"],
-        [[_first_capital(QUERY_TITLES.get(q.check, q.check)), q.finding] for q in inp.queries],
+        [[title, q.finding] for title, q in zip(titles, inp.queries, strict=True)],
+        open_rows=[[title, without_file_rows(q.finding)] for title, q in zip(titles, inp.queries, strict=True)],
         align=["left", "left"],
         method="Warnings of the drop's validation (the run's checks trial_drop and raw/*:known_columns), "
         "not refusals: the analysis uses the drop as exported"
