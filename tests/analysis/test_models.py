@@ -51,6 +51,19 @@ def test_a_covariate_with_one_level_is_left_out_with_the_reason():
     assert d.dropped == {"g": "g: one level only, left out of the model"}
 
 
+def test_a_covariate_not_collected_is_left_out_not_every_subject():
+    """A red team's plan with BRIDGFL among the covariates, on a drop without the bridging
+    column (BRIDGFL empty for every subject): every model had 0 subjects, each covariate
+    "one level only". Now the empty covariate alone is left out, said so, and the model
+    keeps its three subjects and CD19PCT."""
+    rows = frame([("1", 5.0, 1, None, 1.0), ("2", 8.0, 1, None, 2.0), ("3", 3.0, 0, None, 0.5)])
+    rows = rows.with_columns(pl.col("g").cast(pl.String))
+    d = design(rows, ("g", "CD19PCT"), {}, "_event")
+    assert d.columns == [("CD19PCT", "per unit")]
+    assert d.dropped == {"g": "g: not collected (no subject has a value), left out of the model"}
+    assert d.frame.height == 3 and d.notes == ["g: not collected (no subject has a value), left out of the model"]
+
+
 def test_the_reference_level_without_events_drops_the_covariate():
     rows = frame([("1", 5.0, 0, "a", 1.0), ("2", 8.0, 0, "a", 2.0), ("3", 3.0, 1, "b", 0.5), ("4", 4.0, 1, "b", 1.0)])
     d = design(rows, ("g",), {"g": "a"}, "_event")

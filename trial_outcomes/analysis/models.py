@@ -139,12 +139,19 @@ def design(rows: pl.DataFrame, covariates: tuple[str, ...], preferred: dict[str,
     """The model of ``rows`` (with the covariate columns and the 0/1 column ``event``)
     after the rules of the module docstring."""
     notes: list[str] = []
-    missing = rows.filter(pl.any_horizontal(pl.col(c).is_null() for c in covariates))
+    dropped: dict[str, str] = {}
+    # a covariate with no value at all is not collected: left out, not every subject (a red
+    # team's BRIDGFL, empty without the bridging column, left every model with 0 subjects)
+    for name in [c for c in covariates if rows.height and rows[c].null_count() == rows.height]:
+        dropped[name] = f"{name}: not collected (no subject has a value), left out of the model"
+        notes.append(dropped[name])
+    covariates = tuple(c for c in covariates if c not in dropped)
+    complete = pl.all_horizontal(pl.col(c).is_not_null() for c in covariates) if covariates else pl.lit(True)
+    missing = rows.filter(~complete)
     if missing.height:
         notes.append(f"{missing.height} subject(s) without a value of a covariate left out")
-    data = rows.filter(pl.all_horizontal(pl.col(c).is_not_null() for c in covariates))
+    data = rows.filter(complete)
     kept = list(covariates)
-    dropped: dict[str, str] = {}
     empty: dict[tuple[str, str], str] = {}
     reference: dict[str, str] = {}
     while True:  # dropping subjects can leave another covariate with one level: repeat until stable
