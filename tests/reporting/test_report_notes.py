@@ -541,6 +541,11 @@ def test_the_open_report_names_a_querys_files_without_their_rows():
     assert without_file_rows("1 record(s) (followup.csv row 337): x") == "1 record(s) (followup.csv): x"
     assert without_file_rows("(assessments.csv rows 41, 42 and 57; labs.csv row 3)") == "(assessments.csv; labs.csv)"
     assert without_file_rows("(followup.csv rows 5, 7 and 4 more)") == "(followup.csv)"
+    # a count of two digits (a third red team's "followup.csv rows 870, ..., 877 and 13 more" read "followup.csv3 more")
+    assert (
+        without_file_rows("(followup.csv rows 870, 871 and 13 more; labs.csv rows 2 and 9)")
+        == "(followup.csv; labs.csv)"
+    )
     kept = "enrolment.csv: 1 column(s) outside the data contract, dropped unread: note"
     assert without_file_rows(kept) == kept
     queries = (DropQuery("new_therapy_plausible", "1 new therapy record(s) (followup.csv row 337) name care"),)

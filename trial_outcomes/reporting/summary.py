@@ -409,7 +409,7 @@ def data_queries_headline(inp: ReportInputs) -> list[tuple[str, str, str]]:
 
 
 #: a finding's file rows ("followup.csv rows 41, 42 and 3 more"), which the open report leaves out
-_FILE_ROWS = re.compile(r"(\b[\w.-]+\.(?:csv|xlsx|parquet)) rows? \d+(?:(?:, | and )\d+(?! more))*(?: and \d+ more)?")
+_FILE_ROWS = re.compile(r"(\b[\w.-]+\.(?:csv|xlsx|parquet)) rows? \d+(?:, \d+)*(?: and \d+ more| and \d+)?")
 
 
 def without_file_rows(finding: str) -> str:
