@@ -272,7 +272,8 @@ def test_a_severe_monitoring_day_outside_the_grading_window_is_queried():
     vasopressors is grade 4, 39.0 C on high-flow oxygen grade 3, 38.6 C with fluids grade
     2. S1 (infused day 0): grade 4 on day -1: queried. S2: grade 2 on day -1: not. S3: HSCT
     on day 18, grade 3 on day 20: queried; grade 4 on day 45: not (past the rule's 30
-    days). S4 (never infused): grade 4 on day 5: queried, with no day from infusion."""
+    days). S4 (never infused): grade 4 on day 5: queried, with no day from infusion. S5:
+    below."""
     from trial_outcomes.analysis.syndromes import (
         AFTER_OTHER_THERAPY,
         BEFORE_INFUSION,
@@ -288,11 +289,22 @@ def test_a_severe_monitoring_day_outside_the_grading_window_is_queried():
     t.event("S3", 18, "HSCT", "Sibling donor")
     t.crs("S3", 20, 39.0, oxygen="HIGH_FLOW").crs("S3", 45, 39.5, hypotension="MULTI_VASOPRESSOR")
     t.crs("S4", 5, 39.5, hypotension="MULTI_VASOPRESSOR")
+    # S5: new therapy on day 40, re-infused on day 90, grade 4 on day 92 (2 days after the
+    # re-infusion, 92 after the first): queried (a third red team's; the 30 days count from
+    # the latest infusion)
+    t.enrol("S5").infuse("S5").event("S5", 40, "NEW_THERAPY", "Blinatumomab").infuse("S5", at=90)
+    t.crs("S5", 92, 39.5, hypotension="MULTI_VASOPRESSOR")
+    # S6: new therapy on day 25, day 26 at 37.1 C on several vasopressors (grade 0 for want
+    # of fever, as inside the window's organ-support query): queried (a third red team's)
+    t.enrol("S6").infuse("S6").event("S6", 25, "NEW_THERAPY", "Blinatumomab")
+    t.crs("S6", 26, 37.1, hypotension="MULTI_VASOPRESSOR")
     d = t.derive(cut_day=200)
     queried = outside_queried(d.crs, 30)
-    assert queried.select("subject_id", "obs_date", "ADY", "ASTCT_GRADE", "WHERE").rows() == [
-        ("S1", day(-1), -1, 4, BEFORE_INFUSION),
-        ("S3", day(20), 20, 3, AFTER_OTHER_THERAPY),
-        ("S4", day(5), None, 4, NOT_INFUSED),
+    assert queried.select("subject_id", "obs_date", "ADY", "INFDY", "ASTCT_GRADE", "WHERE").rows() == [
+        ("S1", day(-1), -1, None, 4, BEFORE_INFUSION),
+        ("S3", day(20), 20, 20, 3, AFTER_OTHER_THERAPY),
+        ("S4", day(5), None, None, 4, NOT_INFUSED),
+        ("S5", day(92), 92, 2, 4, AFTER_OTHER_THERAPY),
+        ("S6", day(26), 26, 26, 0, AFTER_OTHER_THERAPY),
     ]
     assert d.adsl.filter(pl.col("USUBJID") == "S1")["CRSGRDV"].to_list() == [None]  # no grade counts day -1

@@ -130,7 +130,7 @@ def _grading(
     window = treatment_window(records)
     inside = in_grading_window(monitoring, "obs_date", window)
     daily = daily_grade(monitoring.filter(inside))
-    outside = _outside(daily_grade(monitoring.filter(~inside)), window)
+    outside = _outside(daily_grade(monitoring.filter(~inside)), window, records["infusion"])
     deaths = death_details(records)
     deaths = deaths.filter(in_treatment_window(deaths, "DTHDT", window))
     derived = derived_grade(daily, deaths, syndrome, f"{syndrome}GRDRV")
@@ -139,13 +139,24 @@ def _grading(
     return SyndromeGrading(syndrome, daily, derived, discrepancies, monitored, outside)
 
 
-def _outside(graded: pl.DataFrame, window: pl.DataFrame) -> pl.DataFrame:
+def _outside(graded: pl.DataFrame, window: pl.DataFrame, infusions: pl.DataFrame) -> pl.DataFrame:
     """Monitoring days outside the grading window, graded as if inside it: ``subject_id``,
-    ``obs_date``, ``ADY`` (from the first infusion; null without one), ``ASTCT_GRADE`` and
+    ``obs_date``, ``ADY`` (from the first infusion; null without one), ``INFDY`` (from the
+    latest infusion on or before the day, a re-infusion's too), ``ASTCT_GRADE`` and
     ``WHERE`` (no infusion, before the first infusion, or from the first HSCT or new
-    therapy on)."""
-    joined = graded.select("subject_id", "obs_date", "ASTCT_GRADE").join(
-        window.select("subject_id", "TRTSDT"), on="subject_id", how="left", maintain_order="left"
+    therapy on), then the daily grade's other columns."""
+    latest = (
+        infusions.select("subject_id", pl.col("infusion_date").alias("_infused"))
+        .drop_nulls()
+        .unique()
+        .sort("subject_id", "_infused")
+    )
+    joined = (
+        graded.with_row_index("_order")
+        .sort("subject_id", "obs_date")
+        .join_asof(latest, left_on="obs_date", right_on="_infused", by="subject_id", strategy="backward")
+        .sort("_order")
+        .join(window.select("subject_id", "TRTSDT"), on="subject_id", how="left", maintain_order="left")
     )
     day = (pl.col("obs_date") - pl.col("TRTSDT")).dt.total_days()
     where = (
@@ -155,7 +166,10 @@ def _outside(graded: pl.DataFrame, window: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit(BEFORE_INFUSION))
         .otherwise(pl.lit(AFTER_OTHER_THERAPY))
     )
-    return joined.select("subject_id", "obs_date", day.alias("ADY"), "ASTCT_GRADE", where.alias("WHERE"))
+    since = (pl.col("obs_date") - pl.col("_infused")).dt.total_days().alias("INFDY")
+    shown: list[pl.Expr] = [day.alias("ADY"), since, pl.col("ASTCT_GRADE"), where.alias("WHERE")]
+    rest = [c for c in graded.columns if c not in ("subject_id", "obs_date", "ASTCT_GRADE")]
+    return joined.select("subject_id", "obs_date", *shown, *rest)
 
 
 #: why a monitoring day is outside the grading window (``SyndromeGrading.outside``)
@@ -171,8 +185,10 @@ OUTSIDE_QUERIED_FROM_GRADE = 3
 def outside_queried(grading: SyndromeGrading, rule_days: int) -> pl.DataFrame:
     """The monitoring days outside the grading window that would grade
     ``OUTSIDE_QUERIED_FROM_GRADE`` or more: of a subject with no infusion, before the
-    first infusion, or from the first HSCT or new therapy on up to day ``rule_days`` (the
-    safety rule's window). No grade and no stopping rule counts them, as the grading
+    first infusion, or from the first HSCT or new therapy on up to ``rule_days`` (the
+    safety rule's window) after the latest infusion (a re-infusion after a new therapy
+    starts its own days: a third red team's grade-4 CRS two days after a re-infusion on
+    day 92 was neither graded nor queried). No grade and no stopping rule counts them, as the grading
     window says (endpoints.md), but such a day is more often a date or a record wrong
     than a syndrome of another cause: a red team's grade-4 CRS and ICANS days of a subject
     with no infusion row, a grade-4 CRS on days 26-27 after a new therapy dated day 25,
@@ -183,8 +199,15 @@ def outside_queried(grading: SyndromeGrading, rule_days: int) -> pl.DataFrame:
     outside = grading.outside
     if outside is None:
         return pl.DataFrame()
-    late = (pl.col("WHERE") == AFTER_OTHER_THERAPY) & (pl.col("ADY") > rule_days)
-    return outside.filter((pl.col("ASTCT_GRADE") >= OUTSIDE_QUERIED_FROM_GRADE) & ~late).sort("subject_id", "obs_date")
+    late = (pl.col("WHERE") == AFTER_OTHER_THERAPY) & (pl.col("INFDY") > rule_days)
+    severe = pl.col("ASTCT_GRADE") >= OUTSIDE_QUERIED_FROM_GRADE
+    if "SUPPORT" in outside.columns:  # CRS: organ support without fever, as inside (``crs.support_without_fever``)
+        severe = severe | pl.col("SUPPORT")
+    return (
+        outside.filter(severe & ~late)
+        .select("subject_id", "obs_date", "ADY", "INFDY", "ASTCT_GRADE", "WHERE")
+        .sort("subject_id", "obs_date")
+    )
 
 
 def grade_crs(records: Records, adae: pl.DataFrame, monitored: bool = True) -> SyndromeGrading:
@@ -199,7 +222,12 @@ def grade_crs(records: Records, adae: pl.DataFrame, monitored: bool = True) -> S
     grading = _grading(
         "CRS", records["crs_monitoring"], lambda days: astct_daily_grade(days, treated), adae, records, monitored
     )
-    return replace(grading, queried=support_without_fever(grading.daily))
+    outside = grading.outside
+    if outside is not None:  # the same query on the days outside (a third red team's masked fever)
+        support = support_without_fever(outside).select("subject_id", "obs_date", pl.lit(True).alias("SUPPORT"))
+        outside = outside.join(support.unique(), on=["subject_id", "obs_date"], how="left", maintain_order="left")
+        outside = outside.with_columns(pl.col("SUPPORT").fill_null(False))
+    return replace(grading, queried=support_without_fever(grading.daily), outside=outside)
 
 
 def grade_icans(records: Records, adae: pl.DataFrame, monitored: bool = True) -> SyndromeGrading:

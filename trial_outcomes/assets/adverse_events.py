@@ -183,8 +183,9 @@ def _grading_asset(
                 blocking=False,
                 description=f"No monitoring day outside the {syndrome} grading window (of a subject with no infusion, "
                 "before the first infusion, or from the first HSCT or new therapy on within the safety rule's window) "
-                f"would grade {OUTSIDE_QUERIED_FROM_GRADE} or more: no grade and no stopping rule counts such a day, "
-                "more often a date or record wrong than another cause's syndrome",
+                f"would grade {OUTSIDE_QUERIED_FROM_GRADE} or more (CRS: or needs a vasopressor or high-flow oxygen "
+                "without fever): no grade and no stopping rule counts such a day, more often a date or record wrong "
+                "than another cause's syndrome",
             ),
         ],
     )
@@ -216,11 +217,13 @@ def _grading_asset(
             OUTSIDE_CHECK,
             severe,
             f"{severe.height} monitoring day(s) in {severe['subject_id'].n_unique()} subject(s) outside the grading "
-            f"window would grade {OUTSIDE_QUERIED_FROM_GRADE} or more ({_outside_counts(severe)}): no {syndrome} "
+            f"window would grade {OUTSIDE_QUERIED_FROM_GRADE} or more, or need organ support without fever "
+            f"({_outside_counts(severe)}): no {syndrome} "
             "grade and no stopping rule counts them. Query the infusion, HSCT and new-therapy dates and the days' "
             "dates with the data manager"
             if severe.height
-            else f"no monitoring day outside the grading window would grade {OUTSIDE_QUERIED_FROM_GRADE} or more",
+            else f"no monitoring day outside the grading window would grade {OUTSIDE_QUERIED_FROM_GRADE} or more, nor "
+            "needs organ support without fever",
         )
         if query is not None and result.queried is not None:
             days = result.queried
