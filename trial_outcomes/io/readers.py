@@ -864,19 +864,32 @@ def _date_part_missing(code: str) -> str | None:
     return "year" if "d" in plain or "m" in plain else None
 
 
+#: a format's sections: split on the semicolons outside quoted text ("BR;"000 is one section)
+_SECTIONS = re.compile(r';(?=(?:[^"]*"[^"]*")*[^"]*$)')
+#: text a format shows beside the value: quoted, an escaped character, or a currency's
+#: symbol (``[$BR-]``; ``[$-409]`` is a locale alone)
+_LITERAL = re.compile(r'"[^"]+"|\\[^ ,.]|\[\$[^\]-]+')
+
+
 def _decorates(code: str) -> bool:
-    """Whether a number format shows a number with text or leading zeros it does not hold:
-    a number's format (digit placeholders ``0``, ``#``, ``?``) with quoted text or an
-    escaped character (``"BR-"000``, ``\\B\\R-000``), or with two or more zeros before its
-    decimal point (``000``: 1 shows as 001). ``0.00``, ``#,##0`` and a date's format
-    (``dd"/"mm"/"yyyy``: no digit placeholder) do not."""
-    first = code.split(";", maxsplit=1)[0]
+    """Whether a format shows a value with text or leading zeros the cell does not hold:
+    a number's format (its first section with digit placeholders ``0``, ``#``, ``?``) with
+    literal text (``"BR-"000``, ``\\B\\R-000``, ``[$BR-]#000``, ``"BR;"000``) or two or
+    more zeros before its decimal point (``000``, ``#000``: 1 shows as 001), or a text
+    format (``@``) with literal text (``"BR-"@``: the text 001 shows as BR-001). ``0.00``,
+    ``#,##0``, ``@`` and a date's format (``dd"/"mm"/"yyyy``: no digit placeholder) do
+    not. A third red team's ``#000``, ``[$BR-]-#000``, ``"BR;"000`` and ``"BR-"@`` passed
+    the first version."""
+    sections = _SECTIONS.split(code)
+    text = next((section for section in sections if "@" in re.sub(r'"[^"]*"|\\.', "", section)), None)
+    if text is not None and _LITERAL.search(text):
+        return True
+    first = sections[0]
     plain = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", first).lower().replace("general", "")
     if not any(ch in plain for ch in "0#?"):
         return False
-    literal = re.search(r'"[^"]+"|\\[^ ,.]', first) is not None
-    padded = re.search(r"(?<![#?0-9.])0{2,}", plain.split(".")[0]) is not None
-    return literal or padded
+    padded = re.search(r"0{2,}", plain.split(".")[0]) is not None
+    return _LITERAL.search(first) is not None or padded
 
 
 def _number_styles(archive: zipfile.ZipFile) -> tuple[frozenset[int], dict[int, str], dict[int, str]]:
@@ -964,13 +977,12 @@ def _refuse_formatted(
         ref, value, code = decorated[0]
         raise _refuse(
             name,
-            f"number cell(s) formatted to show text or leading zeros they do not hold ({code}): "
-            f"{_cells([r for r, _, _ in decorated])}; Excel shows the number {value} through the format, but the "
-            f"cell stores {value} alone, which would be "
-            'read (a red team\'s subject ids 1 to 120 formatted "BR-"000 were published as 1 to 120): enter the '
-            "text as shown, in cells formatted as text",
+            f"cell(s) formatted to show text or leading zeros they do not hold ({code}): "
+            f"{_cells([r for r, _, _ in decorated])}; Excel shows the value through the format, but the cell "
+            'stores the value alone, which would be read (a red team\'s subject ids 1 to 120 formatted "BR-"000 '
+            "were published as 1 to 120): enter the text as shown, in cells formatted as text",
             **_where(ref),
-            value=value,
+            value=value or None,
         )
 
     percent = [(r, v) for r, v in cells.percent if ours(r)]
@@ -1054,8 +1066,9 @@ def _check_sheet_cells(
                     percent.append((ref, text))
                 elif text and element.get("t") in (None, "n") and int(element.get("s", "0")) in partial_date_styles:
                     partial.append((ref, partial_date_styles[int(element.get("s", "0"))]))
-                elif text and element.get("t") in (None, "n") and int(element.get("s", "0")) in decorated_styles:
-                    decorated.append((ref, text, decorated_styles[int(element.get("s", "0"))]))
+                elif (text or inline is not None) and int(element.get("s", "0")) in decorated_styles:
+                    shown = text if element.get("t") in (None, "n") else ""  # a text cell's is a string index
+                    decorated.append((ref, shown, decorated_styles[int(element.get("s", "0"))]))
                 if text or inline is not None:
                     letters = ref.rstrip("0123456789")  # a reference: its column's letters, then its row
                     digits = ref[len(letters) :]
