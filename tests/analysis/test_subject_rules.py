@@ -131,13 +131,22 @@ def test_bridging_not_collected_is_no_flag_and_not_none():
     given) for all 113 infused subjects in ADSL's XPT, and the exposure table read "None
     113 (100.0%)" beside "Bridging therapy is not collected". With the column blank on
     every row (as absent), BRIDGFL is empty and the table's one category is "Not
-    collected", 2 of 2; with one subject's bridging recorded, the other's blank is N."""
-    from trial_outcomes.analysis.exposure import NOT_COLLECTED, exposure_summary
+    collected", 2 of 2. With the column, a blank is none: N ("None" in the table), as at an
+    early cut whose subjects had none (a third red team's); one subject's recorded, Y."""
+    from trial_outcomes.analysis.exposure import NOT_COLLECTED, exposure_summary, exposure_variables
 
-    blank = Trial().enrol("S1").infuse("S1").enrol("S2").infuse("S2").derive()
-    assert blank.adsl["BRIDGFL"].to_list() == [None, None]
-    table = exposure_summary(blank.adsl).filter(pl.col("measure") == "Bridging therapy")
+    trial = Trial().enrol("S1").infuse("S1").enrol("S2").infuse("S2")
+    records = trial.records()
+    variables = exposure_variables(records, collected=False)
+    assert variables["BRIDGFL"].to_list() == [None, None]
+    adsl = (
+        trial.derive()
+        .adsl.drop("BRIDGFL", "BRIDGING")
+        .join(variables.select(pl.col("subject_id").alias("USUBJID"), "BRIDGING", "BRIDGFL"), on="USUBJID")
+    )
+    table = exposure_summary(adsl).filter(pl.col("measure") == "Bridging therapy")
     assert table.select("category", "n", "pct").rows() == [(NOT_COLLECTED, 2, 100.0)]
+    assert exposure_variables(records)["BRIDGFL"].to_list() == ["N", "N"]
     one = Trial().enrol("S1").infuse("S1", bridging="Hydroxyurea").enrol("S2").infuse("S2").derive()
     assert one.adsl.sort("USUBJID")["BRIDGFL"].to_list() == ["Y", "N"]
 

@@ -100,6 +100,7 @@ def derive_adsl(
     seen_to: dt.date | None = None,
     reasons_seen: bool = True,
     spellings: Mapping[str, Mapping[str, str]] | None = None,
+    bridging_collected: bool = True,
 ) -> pl.DataFrame:
     """ADSL from the records at the cut, the eligibility deviations
     (``eligibility.eligibility_deviations``), ADAE and the CRS/ICANS gradings
@@ -110,7 +111,8 @@ def derive_adsl(
     file's undated reasons for not infusing count only at a cut that sees the whole drop
     (``reasons_seen``: ``exposure.not_infused_reason``). ``spellings``: the values of
     the whole drop written several ways and the spelling each is counted under
-    (``terms.counted_spellings``), the sites' read here."""
+    (``terms.counted_spellings``), the sites' read here. ``bridging_collected``: the drop's
+    infusion file has the optional bridging column (``exposure.exposure_variables``)."""
     syndromes = syndrome_variables(adae, gradings)
     enrolment = require(records["enrolment"], "enrolment", "subject_id", "disease_status", "age_years")
     adsl = baseline(enrolment, (spellings or {}).get("enrolment.site"))
@@ -131,7 +133,7 @@ def derive_adsl(
     parts += [
         last_known_alive_date(records),
         last_disease_assessment(records),
-        exposure_variables(records),
+        exposure_variables(records, bridging_collected),
         product_variables(records),
         subject_eligibility(enrolment, deviations, scan(records, "eligibility").select(pl.len()).collect().item() > 0),
         response,

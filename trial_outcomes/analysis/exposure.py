@@ -47,21 +47,21 @@ EXPOSURE_COLUMNS = {
 }
 
 
-def exposure_variables(records: Records) -> pl.DataFrame:
+def exposure_variables(records: Records, collected: bool = True) -> pl.DataFrame:
     """Per infused subject, from the first infusion: ``DOSE`` (CAR+ T cells/kg: the
     first dose, a split dose's fractions within ``SPLIT_DOSE_DAYS`` of the first
     infusion summed, as the kinetics take them for one product: a red team's 10/30/60 %
     over three days was dosed by its 10 %, "below the range"), ``LDREGIM``,
     ``BRIDGING`` (text; null when none, in any of ``NO_BRIDGING``'s words, or not
     collected: the exposure table's "None") and ``BRIDGFL`` (Y when
-    bridging therapy is recorded; empty when the drop does not collect it: the column
-    absent, or blank on every row, as an optional column blank throughout is taken.
-    Until 2026-12-06 it was N, and a red team's drop without the column exported "not
-    given" for every subject in ADSL's XPT, a pooled analysis's factor)."""
+    bridging therapy is recorded; empty when the drop does not collect it, ``collected``
+    false: the infusion file has no bridging column. A blank is "none" in a file that has
+    the column, as at an early cut whose few subjects had none. Until 2026-12-06 it was
+    N without the column, and a red team's drop exported "not given" for every subject in
+    ADSL's XPT, a pooled analysis's factor)."""
     infusion = require(
         records["infusion"], "infusion", "subject_id", "infusion_date", "dose_cells_per_kg", "ld_regimen", "bridging"
     )
-    collected = bool(infusion["bridging"].is_not_null().any())
     ordered = infusion.sort("subject_id", "infusion_date")
     split = pl.col("infusion_date") <= pl.col("infusion_date").first() + pl.duration(days=SPLIT_DOSE_DAYS)
     dose = ordered.group_by("subject_id", maintain_order=True).agg(

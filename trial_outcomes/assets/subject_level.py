@@ -105,6 +105,7 @@ def adsl(
         seen_to=cut_records.seen_to,
         reasons_seen=cut_records.sees_whole_drop,
         spellings=cut_records.spellings,
+        bridging_collected=cut_records.has("infusion", "bridging"),
     )
     counts = {f"n {flag}": int((table[flag] == "Y").sum()) for flag in ("ENRLFL", "SAFFL", "EFFFL", "PPROTFL")}
     yield from published("adsl", table, settings, {"adsl.parquet": table}, counts)
