@@ -169,6 +169,14 @@ _NO_FATAL_AE = pl.DataFrame(
 )
 
 
+def _with_deaths(queries: tuple, adsl: pl.DataFrame, adae: pl.DataFrame) -> SimpleNamespace:
+    """Report inputs with the drop's queries and the Deaths section's, made from ``adsl``
+    and ``adae`` as ``ReportInputs.death_query_titles`` makes them."""
+    from trial_outcomes.analysis.deaths import death_query_titles, deaths_queried
+
+    return SimpleNamespace(queries=queries, death_query_titles=death_query_titles(*deaths_queried(adsl, adae)))
+
+
 def test_page_1_counts_the_queries_on_causes_of_death():
     """Three deaths, causes coded (``DTHCATSR`` reported): S1 "Cytokine release syndrome"
     coded LEUKEMIA (the text reads CRS: coded against its text); S2 "Refractory leukemia"
@@ -192,7 +200,7 @@ def test_page_1_counts_the_queries_on_causes_of_death():
         }
     )
     adae = pl.DataFrame({"USUBJID": ["S3"], "AETOXGR": [3], "CRSFL": ["Y"], "ICANSFL": ["N"]})
-    [(label, text, style)] = data_queries_headline(SimpleNamespace(queries=(), adsl=adsl, adae=adae))  # type: ignore[arg-type]
+    [(label, text, style)] = data_queries_headline(_with_deaths((), adsl, adae))  # type: ignore[arg-type]
     assert (label, style) == ("Data queries on this drop", "alert")
     assert text == (
         "2 open, none blocking: 1 death(s) whose cause is uncategorised (coded UNKNOWN, blank or unclassifiable) "
@@ -201,15 +209,15 @@ def test_page_1_counts_the_queries_on_causes_of_death():
         'under "Deaths" (the causes of death).'
     )
     files = (DropQuery("known_files", "1 file(s) in the drop folder outside the data contract, never read: x.csv"),)
-    [(_, text, _)] = data_queries_headline(SimpleNamespace(queries=files, adsl=adsl, adae=adae))  # type: ignore[arg-type]
+    [(_, text, _)] = data_queries_headline(_with_deaths(files, adsl, adae))  # type: ignore[arg-type]
     assert text.startswith("3 open, none blocking: files in the drop folder never read; 1 death(s) whose cause")
     assert text.endswith('stated under "About this report" and "Deaths" (the causes of death).')
-    assert data_queries_headline(SimpleNamespace(queries=(), adsl=_NO_DEATHS, adae=_NO_FATAL_AE)) == []  # type: ignore[arg-type]
+    assert data_queries_headline(_with_deaths((), _NO_DEATHS, _NO_FATAL_AE)) == []  # type: ignore[arg-type]
     columns = (
         DropQuery("known_columns", "enrolment.csv: 1 column(s) outside the data contract, dropped unread: note"),
         DropQuery("known_columns", "infusion.csv: 1 column(s) outside the data contract, dropped unread: site"),
     )
-    [(_, text, _)] = data_queries_headline(SimpleNamespace(queries=columns, adsl=_NO_DEATHS, adae=_NO_FATAL_AE))  # type: ignore[arg-type]
+    [(_, text, _)] = data_queries_headline(_with_deaths(columns, _NO_DEATHS, _NO_FATAL_AE))  # type: ignore[arg-type]
     assert text.startswith("1 open, none blocking: columns outside the data contract dropped unread. ")
 
 
@@ -223,7 +231,7 @@ def test_the_drop_queries_are_on_page_1_and_stated_under_about():
         DropQuery("known_files", "1 file(s) in the drop folder outside the data contract, never read: x.csv"),
         DropQuery("known_columns", "enrolment.csv: 1 column(s) outside the data contract, dropped unread: note"),
     )
-    inp = SimpleNamespace(queries=queries, adsl=_NO_DEATHS, adae=_NO_FATAL_AE)
+    inp = _with_deaths(queries, _NO_DEATHS, _NO_FATAL_AE)
     [(label, text, style)] = data_queries_headline(inp)  # type: ignore[arg-type]
     assert (label, style) == ("Data queries on this drop", "alert")
     assert text.startswith(
@@ -238,7 +246,7 @@ def test_the_drop_queries_are_on_page_1_and_stated_under_about():
     # a term spelt several ways is counted once: page 1 and the table say that the numbers do
     spelt = (DropQuery("one_spelling_per_value", "2 AE row(s) whose term or SOC is another spelling ..."),)
     [(_, text, _)] = data_queries_headline(
-        SimpleNamespace(queries=spelt, adsl=_NO_DEATHS, adae=_NO_FATAL_AE)  # type: ignore[arg-type]
+        _with_deaths(spelt, _NO_DEATHS, _NO_FATAL_AE)  # type: ignore[arg-type]
     )
     assert text.startswith(
         "1 open, none blocking: AE terms, SOCs or sites written more than one way, each counted under one spelling. "
@@ -531,26 +539,46 @@ def test_page_1_says_a_crs_or_icans_reported_before_the_infusion_is_not_counted(
 def test_the_open_report_names_a_querys_files_without_their_rows():
     """A red team: the open report's data-query table printed "(followup.csv row 484)",
     which anyone holding the drop could trace to the child. The closed report keeps the
-    rows; the open one names the file alone: "followup.csv row 337", "assessments.csv rows
-    41, 42 and 57", "followup.csv rows 5, 7 and 4 more" lose their rows, and a finding
-    naming columns keeps its words."""
+    rows; the open one states the same sentence made with the rows withheld
+    (``DropQuery.open_finding``), so each file is named alone: rows 41, 42 and 57 of
+    assessments.csv and row 3 of labs.csv read "assessments.csv rows 41, 42 and 57;
+    labs.csv row 3" closed and "assessments.csv; labs.csv" open; ten rows of followup.csv
+    (shown 8) read "rows 1, 2, 3, 4, 5, 6, 7, 8 and 2 more" closed. A finding naming no
+    row (columns dropped unread) is the same in both."""
     from trial_outcomes.io.records import DropQuery
+    from trial_outcomes.io.validation import drop_queries, rows_named, rows_withheld
     from trial_outcomes.reporting.content import Document, Section
-    from trial_outcomes.reporting.summary import data_queries_table, without_file_rows
+    from trial_outcomes.reporting.summary import data_queries_table
 
-    assert without_file_rows("1 record(s) (followup.csv row 337): x") == "1 record(s) (followup.csv): x"
-    assert without_file_rows("(assessments.csv rows 41, 42 and 57; labs.csv row 3)") == "(assessments.csv; labs.csv)"
-    assert without_file_rows("(followup.csv rows 5, 7 and 4 more)") == "(followup.csv)"
-    # a count of two digits (a third red team's "followup.csv rows 870, ..., 877 and 13 more" read "followup.csv3 more")
-    assert (
-        without_file_rows("(followup.csv rows 870, 871 and 13 more; labs.csv rows 2 and 9)")
-        == "(followup.csv; labs.csv)"
+    found = pl.DataFrame(
+        {
+            "file": ["labs.csv", "assessments.csv", "assessments.csv", "assessments.csv"],
+            "row": [3, 57, 41, 42],
+            "subject": ["S1", "S2", "S2", "S3"],
+            "rule": ["r"] * 4,
+        }
     )
-    kept = "enrolment.csv: 1 column(s) outside the data contract, dropped unread: note"
-    assert without_file_rows(kept) == kept
-    queries = (DropQuery("new_therapy_plausible", "1 new therapy record(s) (followup.csv row 337) name care"),)
+    assert rows_named(found) == "assessments.csv rows 41, 42 and 57; labs.csv row 3"
+    assert rows_named(rows_withheld(found)) == "assessments.csv; labs.csv"
+    ten = pl.DataFrame({"file": ["followup.csv"] * 10, "row": list(range(10, 0, -1))})
+    assert rows_named(ten) == "followup.csv rows 1, 2, 3, 4, 5, 6, 7, 8 and 2 more"
+    assert rows_named(rows_withheld(ten)) == "followup.csv"
+
+    finding = pl.DataFrame({"file": ["adverse_events.csv"], "row": [337], "subject": ["S1"], "rule": ["stale"]})
+    (query,) = drop_queries([], {}, {"adverse_events_current": finding})
+    assert (query.finding, query.open_text) == ("stale (adverse_events.csv row 337)", "stale (adverse_events.csv)")
+    (dropped,) = drop_queries([], {"enrolment.csv": ("note",)}, {})
+    assert dropped.open_text == dropped.finding
+
+    queries = (
+        DropQuery(
+            "new_therapy_plausible",
+            "1 record(s) (followup.csv row 337) name care",
+            "1 record(s) (followup.csv) name care",
+        ),
+    )
     table = data_queries_table(SimpleNamespace(queries=queries))  # type: ignore[arg-type]
     document = Document("t", "s", "2024-03-31", "v", [Section("About", "about", [table])])
-    assert table.rows[0][1] == "1 new therapy record(s) (followup.csv row 337) name care"
+    assert table.rows[0][1] == "1 record(s) (followup.csv row 337) name care"
     (opened,) = document.open_report().sections[0].blocks
-    assert isinstance(opened, type(table)) and opened.rows[0][1] == "1 new therapy record(s) (followup.csv) name care"
+    assert isinstance(opened, type(table)) and opened.rows[0][1] == "1 record(s) (followup.csv) name care"

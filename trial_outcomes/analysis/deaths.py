@@ -361,3 +361,55 @@ def cause_and_fatal_syndrome_disagree(died: pl.DataFrame, adae: pl.DataFrame | p
         .drop(f"_{c}" for c in SYNDROME_CAUSES)
         .sort("USUBJID")
     )
+
+
+#: the ADSL and ADAE columns the Deaths section's data queries read (``deaths_queried``)
+DEATH_QUERY_ADSL = ("USUBJID", "DTHDT", "DTHCAUS", "DTHCAT", "DTHCATSR")
+DEATH_QUERY_ADAE = ("USUBJID", "AETOXGR", "CRSFL", "ICANSFL")
+
+
+def deaths_queried(adsl: pl.DataFrame, adae: pl.DataFrame | pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The Deaths section's two data queries, each a frame of ADSL rows by subject: the
+    deaths whose cause is UNKNOWN or coded against its text (``coded_against_text``),
+    and the deaths whose cause and a fatal CRS or ICANS event disagree
+    (``cause_and_fatal_syndrome_disagree``, with ``QUERY``). Page 1 counts both, and so
+    does the manifest (``death_query_titles``)."""
+    died = adsl.filter(pl.col("DTHDT").is_not_null())
+    unknown = died.filter((pl.col("DTHCAT") == "UNKNOWN") | coded_against_text()).sort("USUBJID")
+    disagree = cause_and_fatal_syndrome_disagree(died.select("USUBJID", "DTHDT", "DTHCAUS", "DTHCAT"), adae)
+    return unknown, disagree
+
+
+def death_query_titles(unknown: pl.DataFrame, disagree: pl.DataFrame) -> list[str]:
+    """Page 1's names for the Deaths section's data queries that are open (``deaths_queried``),
+    each with its number of deaths: the manifest lists them beside the drop's queries (until
+    2026-12-06 it listed the drop's alone, and a boundary alert, which reads it, said "no
+    data queries" beside page 1's two deaths of uncategorised cause; a red team's)."""
+    return [
+        f"{frame.height} death(s) {title}"
+        for frame, title in (
+            (
+                unknown,
+                "whose cause is uncategorised (coded UNKNOWN, blank or unclassifiable) or coded against its text",
+            ),
+            (disagree, "whose cause and a fatal CRS or ICANS event disagree"),
+        )
+        if frame.height
+    ]
+
+
+def coded_against_text() -> pl.Expr:
+    """A coded cause whose text the keyword rule reads as another category: UNKNOWN coded
+    beside a text that names one, or one category coded beside a text naming another (a
+    red team's "Cytokine release syndrome" coded LEUKEMIA: outside the safety rule, with
+    no word but the listing's). A text naming nothing (OTHER) does not disagree with a
+    category."""
+    text_reads = cause_category_from_text(pl.col("DTHCAUS"))
+    coded = pl.col("DTHCAT")
+    return (
+        (pl.col("DTHCATSR") == REPORTED)
+        & text_reads.is_not_null()
+        & (text_reads != "UNKNOWN")
+        & (text_reads != coded)
+        & ((text_reads != "OTHER") | (coded == "UNKNOWN"))
+    ).fill_null(False)

@@ -17,8 +17,6 @@ from trial_outcomes.assets.shared import (
     PUBLISHED_FOLDER_TAG,
     code_version,
     cut_asset,
-    reading,
-    scanning,
 )
 from trial_outcomes.contracts import ADAM_DATASETS, DEFINE_XML, OPTIONAL_OUTPUTS, OUTPUT_BY_FILE, OUTPUTS, RULES_DOC
 from trial_outcomes.io.publishing import (
@@ -36,7 +34,7 @@ from trial_outcomes.io.store import OutputStore
 from trial_outcomes.provenance import code_version as git_version
 from trial_outcomes.provenance import environment, sha256_file, short_version
 from trial_outcomes.reporting.define_xml import build_define
-from trial_outcomes.reporting.safety import DEATH_QUERY_ADAE, DEATH_QUERY_ADSL, death_query_titles, deaths_queried
+from trial_outcomes.reporting.report import ReportMade
 from trial_outcomes.runspec import RunSpec
 
 PLAN_COPY = "analysis_plan.toml"
@@ -181,7 +179,7 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey], steps: Sequence[st
     """``published_cut``, after every asset that writes a published file (the assets
     tagged ``trial/output``, found by the definitions)."""
 
-    read = {**reading(adsl=DEATH_QUERY_ADSL), **scanning(adae=DEATH_QUERY_ADAE)}
+    read = {"report": dg.AssetIn()}  # its value: the Deaths section's queries for the manifest
     keys = {dg.AssetKey(name) for name in read}
 
     @cut_asset(
@@ -197,8 +195,7 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey], steps: Sequence[st
         context: AssetExecutionContext,
         output_store: dg.ResourceParam[OutputStore],
         drop_identity: TrialDrop,
-        adsl: pl.DataFrame,
-        adae: pl.LazyFrame,
+        report: ReportMade,
     ) -> dg.MaterializeResult:
         """Publish `<out>/<cut>`: the run's files are checked complete and the drop's
         files unchanged since the run read them; `manifest.json` and a copy of the
@@ -255,7 +252,7 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey], steps: Sequence[st
             revised = revision(readable(settings.out_dir, cut), manifest, version_outputs(settings.out_dir, cut))
             return {**manifest, "revises": revised} if revised else manifest
 
-        deaths = death_query_titles(*deaths_queried(adsl, adae))
+        deaths = report.death_queries
         extra = {
             PLAN_COPY: settings.plan.text.encode("utf-8"),
             DEFINE_XML: define_xml(work, settings),

@@ -174,7 +174,7 @@ def report(
     since the previous cut and the provenance. Tables and figures are numbered."""
     from trial_outcomes.reporting.inputs import ReportInputs
     from trial_outcomes.reporting.render import render_html, render_pdf
-    from trial_outcomes.reporting.report import build_document
+    from trial_outcomes.reporting.report import ReportMade, build_document
 
     plan = settings.plan
     publication = plan_publication(
@@ -243,7 +243,7 @@ def report(
     from trial_outcomes.assets.metadata import records_table
 
     yield dg.Output(
-        ToPublish([s.title for s in doc.sections], files=files),
+        ToPublish(ReportMade([s.title for s in doc.sections], inputs.death_query_titles), files=files),
         metadata={
             "executive summary": records_table(rows, ["item", "value"]),
             "sections": dg.MetadataValue.md("\n".join(f"1. {s.title}" for s in doc.sections)),

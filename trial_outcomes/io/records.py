@@ -149,10 +149,18 @@ def drop_fingerprint(files: dict[str, str]) -> str:
 class DropQuery:
     """A non-blocking finding on the whole drop (a warning check of ``trial_drop`` or of a
     raw file), as the report states it: the check and what it found, naming files, rows
-    and columns but no subject (the open report prints it too)."""
+    and columns but no subject; and what the open report prints, the same sentence made
+    with the rows withheld (``open_finding``: the files alone, none when it names no
+    row). A row could be traced to its child by anyone holding the drop (a red team's)."""
 
     check: str
     finding: str
+    open_finding: str | None = None
+
+    @property
+    def open_text(self) -> str:
+        """The finding as the open report prints it."""
+        return self.finding if self.open_finding is None else self.open_finding
 
 
 @dataclass(frozen=True)

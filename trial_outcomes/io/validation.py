@@ -2341,10 +2341,14 @@ def spellings_finding(variants: pl.DataFrame) -> str:
 
 def rows_named(problems: pl.DataFrame, shown: int = 8) -> str:
     """The file rows a finding names, file by file, without its subjects: ``assessments.csv
-    rows 41, 42 and 57`` (the first ``shown`` of each file, then how many more)."""
+    rows 41, 42 and 57`` (the first ``shown`` of each file, then how many more). Rows
+    withheld (null, ``rows_withheld``) name the file alone: ``assessments.csv``."""
     parts = []
     for (file,), part in problems.sort("file", "row").group_by("file", maintain_order=True):
-        rows = [str(r) for r in part["row"].to_list()]
+        rows = [str(r) for r in part["row"].drop_nulls().to_list()]
+        if not rows:
+            parts.append(str(file))
+            continue
         if len(rows) > shown:
             listed = first_of(rows, shown)
         else:
@@ -2577,6 +2581,12 @@ QUERY_SENTENCES: dict[str, Callable[[pl.DataFrame], str]] = {
 }
 
 
+def rows_withheld(found: pl.DataFrame) -> pl.DataFrame:
+    """``found`` with its file rows withheld: the finding its sentence makes names each
+    file without rows, as the open report states it (``DropQuery.open_finding``)."""
+    return found.with_columns(pl.lit(None, pl.Int64).alias("row"))
+
+
 def drop_queries(
     unread: list[str], dropped: Mapping[str, tuple[str, ...]], findings: Mapping[str, pl.DataFrame]
 ) -> tuple[DropQuery, ...]:
@@ -2594,7 +2604,7 @@ def drop_queries(
     for check, sentence in QUERY_SENTENCES.items():
         found = findings.get(check)
         if found is not None and found.height:
-            queries.append(DropQuery(check, sentence(found)))
+            queries.append(DropQuery(check, sentence(found), sentence(rows_withheld(found))))
     return tuple(queries)
 
 

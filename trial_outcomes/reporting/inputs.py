@@ -4,10 +4,12 @@ and what the run knows about the drop, the plan and the publication."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import polars as pl
 
 from trial_outcomes.analysis.conduct import ConductTables
+from trial_outcomes.analysis.deaths import death_query_titles, deaths_queried
 from trial_outcomes.analysis.kinetics import KineticsTables
 from trial_outcomes.analysis.labs import LabTables
 from trial_outcomes.analysis.listings import ListingTables
@@ -102,6 +104,18 @@ class ReportInputs:
 
     def table(self, name: str) -> pl.DataFrame:
         return self.tables[name]
+
+    @cached_property
+    def death_queries(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The Deaths section's two data queries (``deaths.deaths_queried``), made once for
+        the section's listings, page 1 and the manifest (``death_query_titles``)."""
+        return deaths_queried(self.adsl, self.adae)
+
+    @property
+    def death_query_titles(self) -> list[str]:
+        """Page 1's names for the open Deaths queries, each with its deaths; the report
+        step hands them to ``published_cut`` for the manifest."""
+        return death_query_titles(*self.death_queries)
 
     def lacks(self, record: str, column: str | None = None) -> bool:
         """Whether the drop lacks an optional file (``column`` None) or column."""

@@ -5,6 +5,8 @@ and the provenance. Tables and figures are numbered in reading order."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from trial_outcomes.reporting.content import Document, Section
 from trial_outcomes.reporting.efficacy import efficacy_sections, subject_sections
 from trial_outcomes.reporting.inputs import ReportInputs
@@ -17,6 +19,17 @@ from trial_outcomes.reporting.safety import (
     stopping_section,
 )
 from trial_outcomes.reporting.summary import about, executive_summary
+
+
+class ReportMade(NamedTuple):
+    """What the report step hands on (its files go to the cut's folder): its sections'
+    titles, and the Deaths section's open data queries in page 1's words
+    (``ReportInputs.death_query_titles``), which ``published_cut`` writes to the manifest
+    as they were counted, not counted again (until 2026-12-06 both steps computed them)."""
+
+    sections: list[str]
+    death_queries: list[str]
+
 
 TITLE = "NCT04325841: anti-CD19 CAR-T in children with relapsed or refractory B-ALL"
 

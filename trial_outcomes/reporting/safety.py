@@ -13,8 +13,8 @@ from trial_outcomes.analysis.cut_comparison import NAMING_ITEMS, PLAN_ITEM, REVI
 from trial_outcomes.analysis.deaths import (
     KEYWORD_RULE,
     REPORTED,
-    cause_and_fatal_syndrome_disagree,
     cause_category_from_text,
+    coded_against_text,
 )
 from trial_outcomes.analysis.listings import AESI, GRADE3, REPORT_EVENTS, REPORT_NARRATIVES, SAE
 from trial_outcomes.analysis.syndromes import before_infusion
@@ -439,7 +439,7 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
         method="Day from infusion (empty if never infused).",
     )
     tables = [by_group, summary, listed]
-    queries, disagree = death_queries(inp)
+    queries, disagree = inp.death_queries
     if queries.height:
         tables.append(
             listing(
@@ -494,63 +494,6 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
             )
         )
     return tables
-
-
-#: the ADSL and ADAE columns the Deaths section's data queries read (``deaths_queried``)
-DEATH_QUERY_ADSL = ("USUBJID", "DTHDT", "DTHCAUS", "DTHCAT", "DTHCATSR")
-DEATH_QUERY_ADAE = ("USUBJID", "AETOXGR", "CRSFL", "ICANSFL")
-
-
-def deaths_queried(adsl: pl.DataFrame, adae: pl.DataFrame | pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The Deaths section's two data queries, each a frame of ADSL rows by subject: the
-    deaths whose cause is UNKNOWN or coded against its text (``coded_against_text``),
-    and the deaths whose cause and a fatal CRS or ICANS event disagree
-    (``cause_and_fatal_syndrome_disagree``, with ``QUERY``). Page 1 counts both, and so
-    does the manifest (``death_query_titles``)."""
-    died = adsl.filter(pl.col("DTHDT").is_not_null())
-    unknown = died.filter((pl.col("DTHCAT") == "UNKNOWN") | coded_against_text()).sort("USUBJID")
-    disagree = cause_and_fatal_syndrome_disagree(died.select("USUBJID", "DTHDT", "DTHCAUS", "DTHCAT"), adae)
-    return unknown, disagree
-
-
-def death_queries(inp: ReportInputs) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``deaths_queried`` of the report's ADSL and ADAE."""
-    return deaths_queried(inp.adsl, inp.adae)
-
-
-def death_query_titles(unknown: pl.DataFrame, disagree: pl.DataFrame) -> list[str]:
-    """Page 1's names for the Deaths section's data queries that are open (``deaths_queried``),
-    each with its number of deaths: the manifest lists them beside the drop's queries (until
-    2026-12-06 it listed the drop's alone, and a boundary alert, which reads it, said "no
-    data queries" beside page 1's two deaths of uncategorised cause; a red team's)."""
-    return [
-        f"{frame.height} death(s) {title}"
-        for frame, title in (
-            (
-                unknown,
-                "whose cause is uncategorised (coded UNKNOWN, blank or unclassifiable) or coded against its text",
-            ),
-            (disagree, "whose cause and a fatal CRS or ICANS event disagree"),
-        )
-        if frame.height
-    ]
-
-
-def coded_against_text() -> pl.Expr:
-    """A coded cause whose text the keyword rule reads as another category: UNKNOWN coded
-    beside a text that names one, or one category coded beside a text naming another (a
-    red team's "Cytokine release syndrome" coded LEUKEMIA: outside the safety rule, with
-    no word but the listing's). A text naming nothing (OTHER) does not disagree with a
-    category."""
-    text_reads = cause_category_from_text(pl.col("DTHCAUS"))
-    coded = pl.col("DTHCAT")
-    return (
-        (pl.col("DTHCATSR") == REPORTED)
-        & text_reads.is_not_null()
-        & (text_reads != "UNKNOWN")
-        & (text_reads != coded)
-        & ((text_reads != "OTHER") | (coded == "UNKNOWN"))
-    ).fill_null(False)
 
 
 def unknown_cause_query() -> pl.Expr:

@@ -3,7 +3,6 @@ the report was made from)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import polars as pl
@@ -25,8 +24,6 @@ from trial_outcomes.reporting.content import Facts, Figure, Paragraph, Section, 
 from trial_outcomes.reporting.inputs import ReportInputs
 from trial_outcomes.reporting.safety import (
     before_infusion_headline,
-    death_queries,
-    death_query_titles,
     lookalike_headline,
     revised_headline,
 )
@@ -392,7 +389,7 @@ def data_queries_headline(inp: ReportInputs) -> list[tuple[str, str, str]]:
     knowing the drop had them. The count is of the kinds of query named, each once (a
     query on the columns of several files is one), the deaths' each with its deaths."""
     named = list(dict.fromkeys(QUERY_TITLES.get(q.check, q.check) for q in inp.queries))
-    deaths = death_query_titles(*death_queries(inp))
+    deaths = inp.death_query_titles
     if not named and not deaths:
         return []
     where = (['"About this report"'] if named else []) + (['"Deaths" (the causes of death)'] if deaths else [])
@@ -408,25 +405,13 @@ def data_queries_headline(inp: ReportInputs) -> list[tuple[str, str, str]]:
     ]
 
 
-#: a finding's file rows ("followup.csv rows 41, 42 and 3 more"), which the open report leaves out
-_FILE_ROWS = re.compile(r"(\b[\w.-]+\.(?:csv|xlsx|parquet)) rows? \d+(?:, \d+)*(?: and \d+ more| and \d+)?")
-
-
-def without_file_rows(finding: str) -> str:
-    """A finding as the open report states it: each file named without its rows
-    ("(followup.csv row 484)" is "(followup.csv)"). No subject is named in either, but a
-    red team noted that anyone holding the drop could trace a row to its child, and learn
-    which child was given tocilizumab coded as a new therapy on day 33."""
-    return _FILE_ROWS.sub(r"\1", finding)
-
-
 def data_queries_table(inp: ReportInputs) -> Table:
     titles = [_first_capital(QUERY_TITLES.get(q.check, q.check)) for q in inp.queries]
     return Table(
         "Data queries raised on this drop",
         ["Query", "What the validation found"],
         [[title, q.finding] for title, q in zip(titles, inp.queries, strict=True)],
-        open_rows=[[title, without_file_rows(q.finding)] for title, q in zip(titles, inp.queries, strict=True)],
+        open_rows=[[title, q.open_text] for title, q in zip(titles, inp.queries, strict=True)],
         align=["left", "left"],
         method="Warnings of the drop's validation (the run's checks trial_drop and raw/*:known_columns), "
         "not refusals: the analysis uses the drop as exported"
