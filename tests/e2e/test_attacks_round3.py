@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from tests.helpers import file_hashes, plan_with_notify
-from trial_outcomes.pipelines.runner import run_pipeline
+from trial_outcomes.pipelines.runner import RunOutcome, run_pipeline
 
 pytestmark = pytest.mark.slow
 CUT = "2023-12-31"
@@ -164,6 +164,17 @@ def test_the_drops_warnings_reach_the_report_without_a_subject(drop, tmp_path):
         assert subject not in query
 
 
+def _strict_futility_run(drop: Path, out: Path, url: str) -> RunOutcome:
+    """The cut published into ``out`` under a strict futility rule (p0 0.90, p1 0.98: the
+    small drop's responders are far fewer, so the boundary is crossed) whose alert goes
+    to the webhook at ``url``; the run succeeded."""
+    plan = plan_with_notify(out.with_name("plan.toml"), url)
+    plan.write_text(plan.read_text().replace("p0 = 0.60", "p0 = 0.90").replace("p1 = 0.80", "p1 = 0.98"))
+    outcome = run_pipeline(drop, out, CUT, plan=str(plan))
+    assert outcome.success, outcome.failures
+    return outcome
+
+
 def test_supportive_care_coded_as_new_therapy_is_a_query_on_page_1_and_in_the_alert(drop, tmp_path, webhook):
     """A red team's "Tocilizumab" coded NEW_THERAPY four days after a subject's first
     infusion ended that subject's treatment-emergent window and response attribution,
@@ -189,11 +200,8 @@ def test_supportive_care_coded_as_new_therapy_is_a_query_on_page_1_and_in_the_al
         drop / "followup.csv"
     )
     url, posts = webhook
-    plan = plan_with_notify(tmp_path / "plan.toml", url)
-    plan.write_text(plan.read_text().replace("p0 = 0.60", "p0 = 0.90").replace("p1 = 0.80", "p1 = 0.98"))
     out = tmp_path / "out"
-    outcome = run_pipeline(drop, out, CUT, plan=str(plan))
-    assert outcome.success, outcome.failures
+    outcome = _strict_futility_run(drop, out, url)
     assert len(posts) == 1 and "BOUNDARY CROSSED" in posts[0]["text"]
     assert "The drop has 1 open data query" in posts[0]["text"]
     assert "- new therapies that may be supportive care or a transplant" in posts[0]["text"]
@@ -319,11 +327,8 @@ def test_the_deaths_queries_page_1_counts_are_in_the_manifest_and_the_alert(drop
     coded = pl.Series(["UNKNOWN" if i == death else c for i, c in enumerate(followup["cause_category"])])
     followup.with_columns(coded.alias("cause_category")).write_csv(drop / "followup.csv")
     url, posts = webhook
-    plan = plan_with_notify(tmp_path / "plan.toml", url)
-    plan.write_text(plan.read_text().replace("p0 = 0.60", "p0 = 0.90").replace("p1 = 0.80", "p1 = 0.98"))
     out = tmp_path / "out"
-    outcome = run_pipeline(drop, out, CUT, plan=str(plan))
-    assert outcome.success, outcome.failures
+    _strict_futility_run(drop, out, url)
     title = "1 death(s) whose cause is uncategorised (coded UNKNOWN, blank or unclassifiable) or coded against its text"
     manifest = json.loads((out / CUT / "manifest.json").read_text())
     assert manifest["data_drop"].get("data_queries") is None

@@ -34,6 +34,7 @@ from trial_outcomes.analysis.deaths import death_details
 from trial_outcomes.analysis.flags import yn_flag
 from trial_outcomes.analysis.icans import icans_daily_grade
 from trial_outcomes.analysis.timeline import attribution_end, followup_dates, treatment_dates
+from trial_outcomes.text import first_of
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,16 @@ def _outside(graded: pl.DataFrame, window: pl.DataFrame, infusions: pl.DataFrame
     joined = (
         graded.with_row_index("_order")
         .sort("subject_id", "obs_date")
-        .join_asof(latest, left_on="obs_date", right_on="_infused", by="subject_id", strategy="backward")
+        # both sorted by subject then date just above: polars cannot check that with ``by`` and
+        # warned on every run (to a user's terminal, until 2026-12-06)
+        .join_asof(
+            latest,
+            left_on="obs_date",
+            right_on="_infused",
+            by="subject_id",
+            strategy="backward",
+            check_sortedness=False,
+        )
         .sort("_order")
         .join(window.select("subject_id", "TRTSDT"), on="subject_id", how="left", maintain_order="left")
     )
@@ -207,6 +217,27 @@ def outside_queried(grading: SyndromeGrading, rule_days: int) -> pl.DataFrame:
         outside.filter(severe & ~late)
         .select("subject_id", "obs_date", "ADY", "INFDY", "ASTCT_GRADE", "WHERE")
         .sort("subject_id", "obs_date")
+    )
+
+
+def outside_finding(days: pl.DataFrame, syndrome: str) -> str:
+    """What check ``no_severe_day_outside_grading`` says of ``outside_queried``'s days:
+    how many, in how many subjects, by why each is outside (most first), and the first
+    five by subject, date and grade: "3 monitoring day(s) in 2 subject(s) ... (2 before
+    the first infusion; 1 no infusion recorded: BR-043 2021-06-20 grade 4, ...)"."""
+    if not days.height:
+        return (
+            f"no monitoring day outside the grading window would grade {OUTSIDE_QUERIED_FROM_GRADE} or more, nor "
+            "needs organ support without fever"
+        )
+    counts = days["WHERE"].value_counts().sort("count", "WHERE", descending=[True, False]).iter_rows()
+    named = [f"{r['subject_id']} {r['obs_date']} grade {r['ASTCT_GRADE']}" for r in days.iter_rows(named=True)]
+    return (
+        f"{days.height} monitoring day(s) in {days['subject_id'].n_unique()} subject(s) outside the grading window "
+        f"would grade {OUTSIDE_QUERIED_FROM_GRADE} or more, or need organ support without fever "
+        f"({'; '.join(f'{n} {where}' for where, n in counts)}: {first_of(named, 5)}): no {syndrome} grade and no "
+        "stopping rule counts them. Query the infusion, HSCT and new-therapy dates and the days' dates with the data "
+        "manager"
     )
 
 

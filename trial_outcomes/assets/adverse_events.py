@@ -15,6 +15,7 @@ from trial_outcomes.analysis.syndromes import (
     before_infusion,
     grade_crs,
     grade_icans,
+    outside_finding,
     outside_queried,
 )
 from trial_outcomes.analysis.terms import (
@@ -28,7 +29,6 @@ from trial_outcomes.assets.files import contract_check_spec, published
 from trial_outcomes.assets.metadata import listing_check
 from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading
 from trial_outcomes.io.records import TrialDrop
-from trial_outcomes.text import first_of
 
 VERSION = code_version("assets/adverse_events.py")
 
@@ -140,14 +140,6 @@ SUPPORT_CHECK = dg.AssetCheckSpec(
 OUTSIDE_CHECK = "no_severe_day_outside_grading"
 
 
-def _outside_counts(days: pl.DataFrame) -> str:
-    """ "2 before the first infusion; 1 no infusion recorded: BR-043 2021-06-20 grade 4, ...":
-    the days by why they are outside, and the first five by subject, date and grade."""
-    counts = days["WHERE"].value_counts(sort=True).iter_rows()
-    named = [f"{r['subject_id']} {r['obs_date']} grade {r['ASTCT_GRADE']}" for r in days.iter_rows(named=True)]
-    return "; ".join(f"{n} {where}" for where, n in counts) + ": " + first_of(named, 5)
-
-
 def _grading_asset(
     syndrome: str, record: str, grade: Any, query: dg.AssetCheckSpec | None = None
 ) -> dg.AssetsDefinition:
@@ -213,18 +205,7 @@ def _grading_asset(
         )
         yield listing_check("reported_grade_matches_monitoring", listing, text)
         severe = outside_queried(result, settings.plan.safety.window_days)
-        yield listing_check(
-            OUTSIDE_CHECK,
-            severe,
-            f"{severe.height} monitoring day(s) in {severe['subject_id'].n_unique()} subject(s) outside the grading "
-            f"window would grade {OUTSIDE_QUERIED_FROM_GRADE} or more, or need organ support without fever "
-            f"({_outside_counts(severe)}): no {syndrome} "
-            "grade and no stopping rule counts them. Query the infusion, HSCT and new-therapy dates and the days' "
-            "dates with the data manager"
-            if severe.height
-            else f"no monitoring day outside the grading window would grade {OUTSIDE_QUERIED_FROM_GRADE} or more, nor "
-            "needs organ support without fever",
-        )
+        yield listing_check(OUTSIDE_CHECK, severe, outside_finding(severe, syndrome))
         if query is not None and result.queried is not None:
             days = result.queried
             yield listing_check(

@@ -979,8 +979,8 @@ def _refuse_formatted(
             name,
             f"cell(s) formatted to show text or leading zeros they do not hold ({code}): "
             f"{_cells([r for r, _, _ in decorated])}; Excel shows the value through the format, but the cell "
-            'stores the value alone, which would be read (a red team\'s subject ids 1 to 120 formatted "BR-"000 '
-            "were published as 1 to 120): enter the text as shown, in cells formatted as text",
+            "stores the value alone, which would be read (an id shown as BR-001 read as 1): enter the text as "
+            "shown, in cells formatted as text",
             **_where(ref),
             value=value or None,
         )
