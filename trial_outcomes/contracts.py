@@ -1175,7 +1175,8 @@ class PooledTests(dy.Schema):
     hr = _f("Hazard ratio", min=0)
     hr_lcl = _f("Hazard ratio lower 95% limit", min=0)
     hr_ucl = _f("Hazard ratio upper 95% limit", min=0)
-    note = _s("Why a value is empty")
+    note = _s("Why a value is empty, or who is left out")
+    n_unrecorded = _i("Subjects without the factor recorded, left out (factor tests)", min=0)
 
 
 class PooledForest(dy.Schema):
@@ -1194,7 +1195,8 @@ class PooledForest(dy.Schema):
     q_df = _i("Q degrees of freedom", min=0)
     q_p = _f("Q p-value", min=0, max=1)
     i2 = _f("I-squared, %", min=0, max=100)
-    note = _s("Why a value is empty")
+    note = _s("Why a value is empty, or who is left out")
+    n_unrecorded = _i("Subjects without the factor recorded, left out", nullable=False, min=0)
 
 
 class PooledSafety(dy.Schema):

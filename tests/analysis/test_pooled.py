@@ -157,3 +157,45 @@ def test_a_third_level_is_left_out_of_a_comparison_with_the_reference(adtte: pl.
     plain = forest(adtte.filter(~pl.col("USUBJID").is_in(["S0", "S1", "S2"])), "SEX", "F", "M", TRIALS)
     with_odd = forest(odd, "SEX", "F", "M", TRIALS)
     assert with_odd["hr"].to_list() == plain["hr"].to_list()
+
+
+def test_a_trial_that_did_not_record_the_factor_is_said_to_be_left_out(adtte: pl.DataFrame) -> None:
+    """A red team's trial whose drop did not collect bridging therapy (BRIDGFL empty for
+    its 114 subjects) was left out of the stratified tests without a word, and its forest
+    row read "n=0, 0 events: no events". Here trial c records no SEX and one subject of a
+    has none: every comparison is the one of the subjects with SEX (as R's coxph and
+    survdiff drop a missing covariate's rows), and each table says who is left out."""
+    a_first = adtte.filter(pl.col("TRIAL") == "a")["USUBJID"][0]
+    unrecorded = adtte.with_columns(
+        pl.when((pl.col("TRIAL") == "c") | (pl.col("USUBJID") == a_first))
+        .then(None)
+        .otherwise(pl.col("SEX"))
+        .alias("SEX")
+    )
+    recorded = unrecorded.filter(pl.col("SEX").is_not_null())
+    n_a = adtte.filter((pl.col("TRIAL") == "a") & (pl.col("PARAMCD") == "OS")).height
+    n_c = adtte.filter((pl.col("TRIAL") == "c") & (pl.col("PARAMCD") == "OS")).height
+    left_out = (
+        f"{n_c + 1} subject(s) without SEX recorded are left out: a (1 of {n_a}), c (not recorded for any of its {n_c})"
+    )
+
+    rows = forest(unrecorded, "SEX", "F", "M", TRIALS).filter(pl.col("endpoint") == "OS")
+    same = forest(recorded, "SEX", "F", "M", ["a", "b"]).filter(pl.col("endpoint") == "OS")
+    by_trial = {r["trial"]: r for r in rows.iter_rows(named=True)}
+    assert (by_trial["c"]["n"], by_trial["c"]["n_unrecorded"], by_trial["c"]["hr"]) == (0, n_c, None)
+    assert by_trial["c"]["note"] == "SEX not recorded: not in the pooled estimate"
+    assert (by_trial["a"]["n"], by_trial["a"]["n_unrecorded"]) == (n_a - 1, 1)
+    assert by_trial["a"]["note"] == "1 subject(s) without SEX left out"
+    pooled, expected = by_trial[POOLED], same.filter(pl.col("trial") == POOLED).row(0, named=True)
+    assert pooled["hr"] == expected["hr"] and pooled["n"] == expected["n"] and pooled["n_unrecorded"] == n_c + 1
+    assert pooled["note"] == f"stratified by trial; 2 trials in Q; {left_out}"
+
+    tests = pooled_tests(unrecorded, "SEX", "M", ["F"]).filter(pl.col("endpoint") == "OS")
+    plain = pooled_tests(recorded, "SEX", "M", ["F"]).filter(pl.col("endpoint") == "OS")
+    for test in ("stratified log-rank", "stratified Cox"):
+        row = tests.filter(pl.col("test") == test).row(0, named=True)
+        base = plain.filter(pl.col("test") == test).row(0, named=True)
+        assert (row["p"], row["n"], row["n_unrecorded"]) == (base["p"], base["n"], n_c + 1)
+        assert row["note"] == left_out
+    across = tests.filter(pl.col("test") == "log-rank across trials").row(0, named=True)
+    assert across["n"] == adtte.filter(pl.col("PARAMCD") == "OS").height and across["n_unrecorded"] is None

@@ -95,3 +95,41 @@ def test_trials_pooled_at_different_cuts_are_not_headed_with_one_cut(tables) -> 
     )
     doc = build_pooled_document(replace(pooled, trials=trials), {}, [], "portfolio.toml", "test")
     assert doc.cut == "by trial, 2023-12-31 and 2024-03-31"
+
+
+def test_a_trial_without_the_factor_is_said_to_be_left_out() -> None:
+    """A red team's trial that did not collect bridging therapy read "(n=0, 0 events) NE:
+    no events" on the forest plot beside its OS table's subjects and deaths. The sample
+    split in two, "south" without BRIDGFL: its forest row says the factor was not
+    recorded for its subjects (the infused half of the sample), and the survival table's
+    stratified tests say who they leave out."""
+    derived = derive_sample()
+    adsl, adtte = derived.adsl, derived.adtte
+    subjects = sorted(adsl["USUBJID"].to_list())
+    trials = []
+    for trial, ids in {"north": subjects[0::2], "south": subjects[1::2]}.items():
+        part = adsl.filter(pl.col("USUBJID").is_in(ids))
+        if trial == "south":
+            part = part.with_columns(pl.lit(None, pl.String).alias("BRIDGFL"))
+        trials.append(
+            TrialCut(
+                trial,
+                f"Trial {trial}",
+                dt.date(2024, 3, 31),
+                "v001",
+                "0" * 64,
+                part,
+                adtte.filter(pl.col("USUBJID").is_in(ids)),
+            )
+        )
+    pooled = pooled_analysis(trials, "BRIDGFL")
+    south = adsl.filter(pl.col("USUBJID").is_in(subjects[1::2]) & (pl.col("SAFFL") == "Y")).height
+    specs = figure_specs(pooled, {"north": "Trial north", "south": "Trial south"})
+    forest_rows = next(spec for name, spec in specs.items() if name.startswith("pooled_OS_forest")).rows  # type: ignore[attr-defined]
+    (row,) = [r for r in forest_rows if r.label.startswith("Trial south")]
+    assert row.label == f"Trial south (Bridging therapy not recorded for its {south} subjects)"
+    assert row.right == "NE: BRIDGFL not recorded: not in the pooled estimate"
+    html = render_html(build_pooled_document(pooled, {}, [], "portfolio.toml", "test"), {})
+    assert (
+        f"{south} subject(s) without BRIDGFL recorded are left out: south (not recorded for any of its {south})" in html
+    )

@@ -189,7 +189,9 @@ def _cox(rows: pl.DataFrame, factor: str, level: str, reference: str, strata: bo
     rows = rows.filter(pl.col(factor).is_in([level, reference]))
     time, event = _arrays(rows)
     x = (rows[factor] == level).to_numpy().astype(float)
-    if rows.height == 0 or not event.any():
+    if rows.height == 0:
+        return empty(f"no subject with {factor} {level} or {reference}")
+    if not event.any():
         return empty("no events")
     if x.min() == x.max():
         return empty("one group only")
@@ -243,29 +245,62 @@ def pooled_tests(adtte: pl.DataFrame, factor: str, reference: str, others: list[
         known = rows.filter(pl.col(factor).is_not_null())
         t2, e2 = _arrays(known)
         strat = logrank_test(t2, e2, known[factor].to_numpy(), known["TRIAL"].to_numpy())
+        factored = base | {"n": known.height, "n_events": int(e2.sum()), "n_unrecorded": rows.height - known.height}
+        left_out = unrecorded_note(rows, factor)
         out.append(
-            base
-            | {"n": known.height, "n_events": int(e2.sum())}
+            factored
             | {"test": "stratified log-rank", "factor": factor, "level": "all", "strata": "TRIAL"}
-            | {"statistic": strat.statistic, "df": strat.df, "p": strat.p_value, "note": strat.remark}
+            | {"statistic": strat.statistic, "df": strat.df, "p": strat.p_value}
+            | {"note": _joined(strat.remark, left_out)}
         )
         if not others:
             out.append(
-                base
-                | {"n": known.height, "n_events": int(e2.sum())}
+                factored
                 | {"test": "stratified Cox", "factor": factor, "level": "none", "strata": "TRIAL"}
-                | {"note": f"no level of {factor} other than the reference ({reference}) was recorded"}
+                | {
+                    "note": _joined(
+                        f"no level of {factor} other than the reference ({reference}) was recorded", left_out
+                    )
+                }
             )
         for level in others:
             fit = _cox(known, factor, level, reference, strata=True)
             out.append(
-                base
-                | {"n": known.height, "n_events": int(e2.sum())}
+                factored
                 | {"test": "stratified Cox", "factor": factor, "level": level, "strata": "TRIAL"}
-                | {"statistic": None, "df": None, "p": fit.p, "note": fit.note}
+                | {"statistic": None, "df": None, "p": fit.p, "note": _joined(fit.note, left_out)}
                 | {"hr": fit.hr, "hr_lcl": fit.lcl, "hr_ucl": fit.ucl}
             )
     return pl.DataFrame(out, schema=TESTS_SCHEMA)
+
+
+def _joined(*parts: str | None) -> str | None:
+    return "; ".join(p for p in parts if p) or None
+
+
+def unrecorded_note(rows: pl.DataFrame, factor: str) -> str | None:
+    """What a comparison of ``factor`` leaves out of ``rows`` (one endpoint's pooled
+    ADTTE): the subjects without it recorded, trial by trial, a trial that recorded it for
+    none named as such; None when every subject has it. Until 2026-12-06 a trial whose
+    drop did not collect bridging therapy (``BRIDGFL`` empty) was left out of the
+    stratified tests without a word, and its forest row read "n=0, 0 events: no events"
+    beside its 114 subjects and 34 deaths (a red team's). Worked example: trial A 3
+    subjects, none with the factor; trial B 4 subjects, 1 without: "4 subject(s) without
+    F recorded are left out: A (not recorded for any of its 3), B (1 of 4)"."""
+    missing = (
+        rows.group_by("TRIAL", maintain_order=True)
+        .agg(pl.len().alias("n"), pl.col(factor).is_null().sum().alias("missing"))
+        .filter(pl.col("missing") > 0)
+    )
+    if not missing.height:
+        return None
+    parts = [
+        f"{r['TRIAL']} (not recorded for any of its {r['n']})"
+        if r["missing"] == r["n"]
+        else f"{r['TRIAL']} ({r['missing']} of {r['n']})"
+        for r in missing.iter_rows(named=True)
+    ]
+    return f"{int(missing['missing'].sum())} subject(s) without {factor} recorded are left out: " + ", ".join(parts)
 
 
 TESTS_SCHEMA = {
@@ -283,6 +318,7 @@ TESTS_SCHEMA = {
     "hr_lcl": pl.Float64,
     "hr_ucl": pl.Float64,
     "note": pl.String,
+    "n_unrecorded": pl.Int64,
 }
 
 
@@ -309,20 +345,32 @@ def forest(adtte: pl.DataFrame, factor: str, level: str, reference: str, trial_i
     pooled one, and the trials' heterogeneity (Cochran's Q, I^2) on the pooled row."""
     out: list[dict[str, object]] = []
     for endpoint in POOLED_ENDPOINTS:
-        rows = adtte.filter((pl.col("PARAMCD") == endpoint) & pl.col(factor).is_not_null())
+        every = adtte.filter(pl.col("PARAMCD") == endpoint)
+        rows = every.filter(pl.col(factor).is_not_null())
         estimates = []
         for trial in trial_ids:
             part = rows.filter(pl.col("TRIAL") == trial)
-            fit = _cox(part, factor, level, reference, strata=False)
+            unrecorded = every.filter(pl.col("TRIAL") == trial).height - part.height
+            if unrecorded and not part.height:  # the trial did not record the factor: not "no events"
+                fit = _Cox(None, None, None, None, None, None, f"{factor} not recorded: not in the pooled estimate")
+            else:
+                fit = _cox(part, factor, level, reference, strata=False)
             if fit.log_hr is not None and fit.se is not None:
                 estimates.append((fit.log_hr, fit.se))
-            out.append(_forest_row(endpoint, trial, factor, level, part, fit))
+            row = _forest_row(endpoint, trial, factor, level, part, fit) | {"n_unrecorded": unrecorded}
+            if unrecorded and part.height:
+                row["note"] = _joined(fit.note, f"{unrecorded} subject(s) without {factor} left out")
+            out.append(row)
         pooled = _cox(rows, factor, level, reference, strata=True)
         q, df, p_q, i2 = cochran_q([e[0] for e in estimates], [e[1] for e in estimates])
         out.append(
             _forest_row(endpoint, POOLED, factor, level, rows, pooled)
-            | {"q": q, "q_df": df, "q_p": p_q, "i2": i2}
-            | ({"note": pooled.note} if pooled.note else {"note": f"stratified by trial; {len(estimates)} trials in Q"})
+            | {"q": q, "q_df": df, "q_p": p_q, "i2": i2, "n_unrecorded": every.height - rows.height}
+            | {
+                "note": _joined(
+                    pooled.note or f"stratified by trial; {len(estimates)} trials in Q", unrecorded_note(every, factor)
+                )
+            }
         )
     return pl.DataFrame(out, schema=FOREST_SCHEMA)
 
@@ -362,6 +410,7 @@ FOREST_SCHEMA = {
     "q_p": pl.Float64,
     "i2": pl.Float64,
     "note": pl.String,
+    "n_unrecorded": pl.Int64,
 }
 
 #: the pooled safety measures: label -> the ADSL condition (of the safety set)

@@ -5,6 +5,8 @@ trials' heterogeneity. The same content model, HTML and PDF as a trial's report
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import polars as pl
 
@@ -75,7 +77,7 @@ def figure_specs(tables: PooledTables, titles: dict[str, str]) -> dict[str, obje
                     label=(
                         "Pooled, stratified by trial" if r["trial"] == POOLED else titles.get(r["trial"], r["trial"])
                     )
-                    + f" (n={r['n']}, {r['n_events']} events)",
+                    + _forest_counts(r),
                     estimate=r["hr"],
                     lcl=r["hr_lcl"],
                     ucl=r["hr_ucl"],
@@ -118,6 +120,16 @@ def _trials_table(tables: PooledTables) -> Table:
     )
 
 
+def _forest_counts(r: dict[str, Any]) -> str:
+    """A forest row's subjects and events, with those left out for want of the factor: a
+    trial that did not record it is said so, not "n=0, 0 events" (a red team's)."""
+    factor, unrecorded = labels.variable(r["factor"]), r.get("n_unrecorded") or 0
+    if unrecorded and not r["n"]:
+        return f" ({factor} not recorded for its {unrecorded} subjects)"
+    left_out = f"; {unrecorded} without {factor}, left out" if unrecorded else ""
+    return f" (n={r['n']}, {r['n_events']} events{left_out})"
+
+
 def _survival_table(tables: PooledTables, endpoint: str, titles: dict[str, str]) -> Table:
     rows = []
     for r in tables.survival.filter(pl.col("endpoint") == endpoint).iter_rows(named=True):
@@ -138,10 +150,12 @@ def _survival_table(tables: PooledTables, endpoint: str, titles: dict[str, str])
                 ratio_ci(t["hr"], t["hr_lcl"], t["hr_ucl"]) if t["hr"] is not None else f"not estimable ({t['note']})"
             )
             what = f"{labels.variable(t['factor'])} {t['level']}, strata: trial"
-            notes.append(f"{t['test']} ({what}): HR {value}, p {p_value(t['p'])}")
+            caveat = f"; {t['note']}" if t["hr"] is not None and t["note"] else ""
+            notes.append(f"{t['test']} ({what}): HR {value}, p {p_value(t['p'])}{caveat}")
         else:
             stat = (
                 f"chi-square {fmt(t['statistic'], 2)} on {t['df']} df, p {p_value(t['p'])}"
+                + (f"; {t['note']}" if t["note"] else "")
                 if t["p"] is not None
                 else t["note"]
             )

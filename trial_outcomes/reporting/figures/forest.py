@@ -42,6 +42,10 @@ def tick_label(t: float) -> str:
     return f"{t:g}" if t >= 0.25 else f"1/{round(1 / t)}"
 
 
+#: the characters of a row's label on one line at the left of the plot (0.40 of 7.4 inches)
+LABEL_WIDTH = 46
+
+
 def draw(spec: ForestSpec) -> bytes:
     n = max(len(spec.rows), 1)
     height = 1.2 + 0.24 * n
@@ -65,14 +69,18 @@ def draw(spec: ForestSpec) -> bytes:
     y = np.arange(len(spec.rows))[::-1]
     for yi, row in zip(y, spec.rows, strict=True):
         weight = "bold" if row.heading else "normal"
+        # a label longer than the left margin holds (about 46 characters at 7.5 pt) is two
+        # smaller lines: a pooled trial's title with its counts ran off the page's left edge
+        left = textwrap.wrap(row.label, LABEL_WIDTH, max_lines=2, placeholder="...") or [""]
         ax.text(
             -0.03,
             yi,
-            row.label,
+            "\n".join(left),
             transform=ax.get_yaxis_transform(),
             ha="right",
             va="center",
-            fontsize=7.5,
+            fontsize=7.5 if len(left) == 1 else 6,
+            **({"linespacing": 1.0} if len(left) > 1 else {}),  # one line placed as before
             fontweight=weight,
             clip_on=False,
         )
