@@ -714,7 +714,11 @@ class AeListings(dy.Schema):
     AETOXGR = _i("Grade", nullable=False, min=1, max=5)
     AESER = _flag("Serious")
     AEREL = _flag("Related to CAR-T (investigator)")
-    outcome = _s("Outcome at the cut (resolved, ongoing, fatal)", nullable=False, regex="^(Resolved|Ongoing|Fatal)$")
+    outcome = _s(
+        "Outcome at the cut (resolved, ongoing, not resolved at death, fatal)",
+        nullable=False,
+        regex="^(Resolved|Ongoing|Not resolved at death|Fatal)$",
+    )
     NEWFL = _flag("New since the previous published cut (empty: none to compare)", nullable=True)
 
 

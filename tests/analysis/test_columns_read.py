@@ -85,7 +85,7 @@ def test_the_ae_tables_listings_and_stopping_rules(derived):
         assert _same(table(adae, safety_set), table(d.adae, d.adsl)), table.__name__
     listed = _read(d.adae, listings.ADAE_COLUMNS)
     told = _read(d.adsl, listings.NARRATIVE_FIELDS)
-    assert _same(listings.ae_listings(listed, None), listings.ae_listings(d.adae, None))
+    assert _same(listings.ae_listings(listed, None, d.adsl), listings.ae_listings(d.adae, None, d.adsl))
     assert _same(listings.narratives(told, listed), listings.narratives(d.adsl, d.adae))
     read_adsl, read_adae = _read(d.adsl, stopping.ADSL_COLUMNS), _read(d.adae, stopping.ADAE_COLUMNS)
     rules = stopping.evaluate_rules(read_adsl, read_adae, cut, plan)

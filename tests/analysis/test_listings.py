@@ -9,6 +9,9 @@ from tests.builders import Trial
 from trial_outcomes.analysis.listings import AESI, GRADE3, NARRATIVE_FIELDS, SAE, ae_listings, narratives
 from trial_outcomes.contracts import ADAE, ADSL
 
+#: ADSL's death dates of subjects alive at the cut
+NO_DEATHS = pl.DataFrame(schema={"USUBJID": pl.String, "DTHDT": pl.Date})
+
 
 def _trial() -> Trial:
     """S1: sepsis day 20 grade 4 serious, resolved day 30; rash day 5 grade 1 (in no
@@ -29,21 +32,22 @@ def _trial() -> Trial:
 
 def test_each_emergent_event_is_in_every_listing_it_belongs_to_with_its_outcome():
     """Serious: S1 sepsis (resolved), S2 pneumonia (fatal). Grade >= 3: the same two and
-    S2's lung infection (ongoing at the cut). AESI (endpoints.md: CRS, and grade >= 3
+    S2's lung infection (unresolved when S2 died on day 40: "Not resolved at death", not
+    "Ongoing" at the cut of day 60, as it read until 2026-12-06). AESI (endpoints.md: CRS, and grade >= 3
     infections): S2's CRS and the three infections. The rash is in none. Without a
     previous cut NEWFL is empty."""
     d = _trial().derive(cut_day=60)
-    table = ae_listings(d.adae, None)
+    table = ae_listings(d.adae, None, d.adsl)
     got = {(r["listing"], r["USUBJID"], r["AETERM"], r["outcome"]) for r in table.iter_rows(named=True)}
     assert got == {
         (SAE, "S1", "Sepsis", "Resolved"),
         (SAE, "S2", "Pneumonia", "Fatal"),
         (GRADE3, "S1", "Sepsis", "Resolved"),
-        (GRADE3, "S2", "Lung infection", "Ongoing"),
+        (GRADE3, "S2", "Lung infection", "Not resolved at death"),
         (GRADE3, "S2", "Pneumonia", "Fatal"),
         (AESI, "S2", "Cytokine release syndrome", "Resolved"),
         (AESI, "S1", "Sepsis", "Resolved"),
-        (AESI, "S2", "Lung infection", "Ongoing"),
+        (AESI, "S2", "Lung infection", "Not resolved at death"),
         (AESI, "S2", "Pneumonia", "Fatal"),
     }
     assert table["NEWFL"].is_null().all()
@@ -55,7 +59,7 @@ def test_an_event_not_in_the_previous_cut_is_marked_new():
     at day 60 sepsis and pneumonia are new, those two are not."""
     t = _trial()
     before, now = t.derive(cut_day=15).adae, t.derive(cut_day=60).adae
-    table = ae_listings(now, before.select("USUBJID", "AESPID"))
+    table = ae_listings(now, before.select("USUBJID", "AESPID"), NO_DEATHS)
     new = {(r["AETERM"], r["NEWFL"]) for r in table.iter_rows(named=True)}
     assert new == {("Sepsis", "Y"), ("Pneumonia", "Y"), ("Lung infection", "N"), ("Cytokine release syndrome", "N")}
 
@@ -121,9 +125,9 @@ def test_a_scan_of_the_stored_adae_gives_the_same_listings_and_narratives(tmp_pa
     scanned = pl.scan_ipc(tmp_path / "adae.arrow")
     before = d.adae.filter(pl.col("AETERM") != "Pneumonia").select("USUBJID", "AESPID")
     for keys in (None, before):
-        assert ae_listings(scanned, keys).equals(ae_listings(d.adae, keys))
+        assert ae_listings(scanned, keys, d.adsl).equals(ae_listings(d.adae, keys, d.adsl))
     assert (
-        ae_listings(scanned, before)["NEWFL"].to_list().count("Y") == 3
+        ae_listings(scanned, before, d.adsl)["NEWFL"].to_list().count("Y") == 3
     )  # the pneumonia: serious, grade 5, an infection
     assert narratives(d.adsl, scanned).equals(narratives(d.adsl, d.adae))
 
@@ -148,12 +152,12 @@ def test_an_event_new_to_a_listing_is_new_there():
     listing (it was not there), not in the grade >= 3 listing. Known only by the previous
     ADAE's keys (a cut published before the listings' keys were read), it is new nowhere."""
     t = Trial().enrol("S1").infuse("S1").ae("S1", "Neutrophil count decreased", 5, 4, serious=False)
-    before = ae_listings(t.derive(cut_day=20).adae, None)
+    before = ae_listings(t.derive(cut_day=20).adae, None, NO_DEATHS)
     assert before.select("listing", "NEWFL").rows() == [(GRADE3, None)]
     now = t.derive(cut_day=60).adae
-    listed = ae_listings(now, before.select("listing", "USUBJID", "AESPID"))
+    listed = ae_listings(now, before.select("listing", "USUBJID", "AESPID"), NO_DEATHS)
     assert listed.select("listing", "NEWFL").rows() == [(GRADE3, "N"), (AESI, "Y")]
-    by_event = ae_listings(now, t.derive(cut_day=20).adae.select("USUBJID", "AESPID"))
+    by_event = ae_listings(now, t.derive(cut_day=20).adae.select("USUBJID", "AESPID"), NO_DEATHS)
     assert by_event.select("listing", "NEWFL").rows() == [(GRADE3, "N"), (AESI, "N")]
 
 
@@ -171,3 +175,30 @@ def test_a_death_narratives_course_is_in_date_order_with_the_new_therapy():
         " Course: first remission on day 28; HSCT on 2021-03-25; relapse on 2021-08-29; new anti-leukaemia "
         "therapy (Inotuzumab) on 2021-09-19. Died on day 300" in text
     )
+
+
+def test_a_narrative_says_an_event_was_unresolved_at_death_and_names_a_re_infusion():
+    """A red team's BR-008: a serious grade-4 ICANS without a resolution date read
+    "ongoing at the cut" beside "Died on day 122", and BR-017's second CAR-T infusion on
+    day 35 was in no narrative. Day 0 = 2021-01-01. S1: serious ICANS grade 4 on day 8,
+    never resolved; death on day 122 (2021-05-03) from relapse. S2: infused on day 0 and
+    again on day 35 (2021-02-05: past the 7 days of a split dose, so a second dose), a
+    serious sepsis on day 40 resolved on day 45; alive at the cut (day 200)."""
+    t = Trial().enrol("S1").infuse("S1").ae("S1", "Immune effector cell-associated neurotoxicity syndrome", 8, 4)
+    t.event("S1", 122, "DEATH", "Relapsed leukaemia", "LEUKEMIA")
+    t.enrol("S2").infuse("S2").infuse("S2", at=35).ae("S2", "Sepsis", 40, 3, resolved=45, serious=True)
+    d = t.derive(cut_day=200)
+    told = narratives(d.adsl, d.adae)
+    sae = told.filter((pl.col("kind") == "SAE") & (pl.col("USUBJID") == "S1"))["text"].item()
+    assert sae.endswith(
+        "On day 8 (2021-01-09): Immune effector cell-associated neurotoxicity syndrome, grade 4, serious, related "
+        "to CAR-T by the investigator; not resolved at death (2021-05-03)."
+    )
+    assert "ongoing at the cut" not in sae
+    again = told.filter(pl.col("USUBJID") == "S2")["text"].item()
+    assert (
+        "infused on 2021-01-01 (day 0; 1.00 x 10^6 CAR+ T cells/kg, lymphodepletion FC). Re-infused on day 35 "
+        "(2021-02-05). Best response by day 28" in again
+    )
+    listed = ae_listings(d.adae, None, d.adsl).filter(pl.col("USUBJID") == "S1")
+    assert set(listed["outcome"].to_list()) == {"Not resolved at death"}

@@ -100,20 +100,36 @@ class ListingTables(NamedTuple):
         return self.narratives.height if self.narrated is None else self.narrated
 
 
-def outcome(grade: pl.Expr, ongoing: pl.Expr) -> pl.Expr:
-    """``Fatal`` (grade 5), ``Ongoing`` at the cut, else ``Resolved``."""
+#: the outcome of an AE unresolved when its subject died of something else
+NOT_RESOLVED_AT_DEATH = "Not resolved at death"
+
+
+def outcome(grade: pl.Expr, ongoing: pl.Expr, died: pl.Expr) -> pl.Expr:
+    """``Fatal`` (grade 5), ``Not resolved at death`` (no resolution, and the subject died
+    by the cut: ``died`` is the death date), ``Ongoing`` at the cut, else ``Resolved``.
+    Until 2026-12-06 an AE of a child who died years before the cut read "Ongoing", and a
+    narrative "ongoing at the cut" beside "Died on day 122" (a red team's)."""
     return (
         pl.when(grade == 5)
         .then(pl.lit("Fatal"))
+        .when((ongoing == "Y") & died.is_not_null())
+        .then(pl.lit(NOT_RESOLVED_AT_DEATH))
         .when(ongoing == "Y")
         .then(pl.lit("Ongoing"))
         .otherwise(pl.lit("Resolved"))
     )
 
 
-def ae_listings(adae: AnyFrame, previous_keys: pl.DataFrame | None) -> pl.DataFrame:
+def _with_death(events: pl.DataFrame, deaths: pl.DataFrame) -> pl.DataFrame:
+    """``events`` with their subject's death date (``DTHDT``, null when alive at the cut)."""
+    died = deaths.select("USUBJID", "DTHDT").filter(pl.col("DTHDT").is_not_null())
+    return events.join(died, on="USUBJID", how="left", maintain_order="left")
+
+
+def ae_listings(adae: AnyFrame, previous_keys: pl.DataFrame | None, deaths: pl.DataFrame) -> pl.DataFrame:
     """Every treatment-emergent AE in each listing it belongs to (an event may be in
-    several), by listing, subject and onset. ``previous_keys``: ``listing, USUBJID,
+    several), by listing, subject and onset; ``deaths``: ADSL's ``USUBJID, DTHDT`` (the
+    outcome of an event unresolved at death). ``previous_keys``: ``listing, USUBJID,
     AESPID`` of the previous published cut's listings (``NEWFL`` Y: not in that listing
     then), or ``USUBJID, AESPID`` of its ADAE (Y: not in ADAE then), or None when there is
     none (``NEWFL`` empty).
@@ -124,10 +140,10 @@ def ae_listings(adae: AnyFrame, previous_keys: pl.DataFrame | None) -> pl.DataFr
     # column at a time (``frames.stacked``): sorting them together held the 4.7 million listed
     # events of a million subjects three times, and a frame left in three pieces was copied
     # whole into one by each later reader (the contract's check, the UI's preview, the writer)
-    return stacked(_listed(adae.lazy(), previous_keys))
+    return stacked(_listed(adae.lazy(), previous_keys, deaths))
 
 
-def _listed(adae: pl.LazyFrame, previous_keys: pl.DataFrame | None) -> list[pl.DataFrame]:
+def _listed(adae: pl.LazyFrame, previous_keys: pl.DataFrame | None, deaths: pl.DataFrame) -> list[pl.DataFrame]:
     """Each listing of ``ae_listings`` in ``LISTINGS`` order, by subject and onset.
 
     The events any listing holds are read once, with the columns a listing shows, in
@@ -139,7 +155,7 @@ def _listed(adae: pl.LazyFrame, previous_keys: pl.DataFrame | None) -> list[pl.D
     # only the columns a listing shows, the one its outcome needs and the listings' rules read
     names = adae.collect_schema().names()
     columns = list(dict.fromkeys([c for c in LISTING_COLUMNS if c in names] + ["AEONGO", "AESIFL"]))
-    shown = adae.filter(listed).select(columns).collect()
+    shown = _with_death(adae.filter(listed).select(columns).collect(), deaths)
     # an event is once in a listing (AESPID is unique within a subject): this order is total
     order = (
         shown.lazy()
@@ -161,7 +177,8 @@ def _listed(adae: pl.LazyFrame, previous_keys: pl.DataFrame | None) -> list[pl.D
     parts = []
     for name in LISTINGS:
         part = shown[order.filter(pl.col(name)).get_column("_row")].with_columns(
-            outcome(pl.col("AETOXGR"), pl.col("AEONGO")).alias("outcome"), pl.lit(name).alias("listing")
+            outcome(pl.col("AETOXGR"), pl.col("AEONGO"), pl.col("DTHDT")).alias("outcome"),
+            pl.lit(name).alias("listing"),
         )
         if seen is None:
             part = part.with_columns(pl.lit(None, dtype=pl.String).alias("NEWFL"))
@@ -201,9 +218,15 @@ def _profile(s: dict[str, Any]) -> str:
     if s.get("TRTSDT") is None:
         return f"{s['USUBJID']}: {age} {sex} ({status}), not infused ({_text(s.get('NINFREAS'))})."
     dose = f"{s['DOSE'] / 1e6:.2f} x 10^6 CAR+ T cells/kg" if s.get("DOSE") is not None else "dose not recorded"
+    again = ""
+    if s.get("TR02SDT") is not None:  # a re-infusion (a split dose's fractions are one dose)
+        doses = s.get("NDOSE") or 2
+        again = f" Re-infused on {_day((s['TR02SDT'] - s['TRTSDT']).days, s['TR02SDT'])}" + (
+            f" ({doses} doses in all)." if doses > 2 else "."
+        )
     return (
         f"{s['USUBJID']}: {age} {sex} ({status}), infused on {s['TRTSDT']} (day 0; {dose}, "
-        f"lymphodepletion {_text(s.get('LDREGIM'))}). Best response by day 28: {_text(s.get('BOR28'))}."
+        f"lymphodepletion {_text(s.get('LDREGIM'))}).{again} Best response by day 28: {_text(s.get('BOR28'))}."
     )
 
 
@@ -214,6 +237,7 @@ def _event_sentence(e: dict[str, Any]) -> str:
     ending = {
         "Fatal": "fatal",
         "Ongoing": "ongoing at the cut",
+        NOT_RESOLVED_AT_DEATH: f"not resolved at death ({e.get('DTHDT')})",
         "Resolved": f"resolved on {_day(e.get('AENDY'), e.get('AENDT'))}",
     }[e["outcome"]]
     serious = "serious" if e["AESER"] == "Y" else "not serious"
@@ -239,6 +263,8 @@ NARRATIVE_FIELDS = [
     "SEX",
     "DISSTAT",
     "TRTSDT",
+    "TR02SDT",
+    "NDOSE",
     "DOSE",
     "LDREGIM",
     "BOR28",
@@ -282,14 +308,14 @@ def narratives(adsl: pl.DataFrame, adae: AnyFrame) -> pl.DataFrame:
     they received and their day-28 response; the event; the death when there was one."""
     names = adae.collect_schema().names()
     read = [c for c in (*NARRATIVE_FIELDS, "TRTEMFL") if c in names]
-    serious = (
+    serious = _with_death(
         adae.lazy()
         .select(read)
         .filter((pl.col("TRTEMFL") == "Y") & (pl.col("AESER") == "Y"))
-        .with_columns(outcome(pl.col("AETOXGR"), pl.col("AEONGO")).alias("outcome"))
         .sort("USUBJID", "ASTDT", "AESPID")
-        .collect()
-    )
+        .collect(),
+        adsl,
+    ).with_columns(outcome(pl.col("AETOXGR"), pl.col("AEONGO"), pl.col("DTHDT")).alias("outcome"))
     # only what a narrative reads (ADSL has a hundred columns)
     adsl = adsl.select(c for c in NARRATIVE_FIELDS if c in adsl.columns)
     rows: list[dict[str, object]] = []

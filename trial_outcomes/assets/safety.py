@@ -181,7 +181,7 @@ def listings(settings: Run, adsl: pl.DataFrame, adae: pl.LazyFrame) -> Iterator[
     a narrative per death and per serious AE from the subject's records."""
     previous = previous_cut(settings)
     keys = None if previous is None else _previously_listed(settings.out_dir / previous)
-    listed = listing_rules.ae_listings(adae, keys)
+    listed = listing_rules.ae_listings(adae, keys, adsl)
     told = listing_rules.narratives(adsl, adae)
     new = int((listed["NEWFL"] == "Y").sum())
     yield from published(
