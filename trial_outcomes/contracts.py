@@ -1018,7 +1018,11 @@ OUTPUT_BY_FILE = {o.file: o for o in OUTPUTS}
 @dataclass(frozen=True)
 class AdamDataset:
     """An ADaM dataset as a regulator receives it: SAS transport beside the Parquet, and
-    its entry in define.xml (name, label of at most 40 characters, class, structure, keys)."""
+    its entry in define.xml (name, label of at most 40 characters, class, structure, keys).
+    The keys are unique and give the XPT's row order (define.xml's ``KeySequence``);
+    ``in_key_order``: the derivation writes its rows so (the XPT is then written as the
+    Parquet is; otherwise it is sorted by the keys: ADTTE is derived parameter by
+    parameter). ``tests/io/test_xpt.py`` holds each declaration to the sample's datasets."""
 
     output: str  # the Parquet file in OUTPUTS
     name: str
@@ -1026,6 +1030,7 @@ class AdamDataset:
     adam_class: str
     structure: str
     keys: tuple[str, ...]
+    in_key_order: bool = True
 
     @property
     def xpt(self) -> str:
@@ -1056,6 +1061,7 @@ ADAM_DATASETS: tuple[AdamDataset, ...] = (
         "BASIC DATA STRUCTURE",
         "One record per subject, parameter and analysis",
         ("USUBJID", "PARAMCD", "ANALYSIS"),
+        in_key_order=False,
     ),
     AdamDataset(
         "adae.parquet",
@@ -1063,7 +1069,9 @@ ADAM_DATASETS: tuple[AdamDataset, ...] = (
         "Adverse Events Analysis Dataset",
         "OCCURRENCE DATA STRUCTURE",
         "One record per subject and adverse event",
-        ("USUBJID", "AESPID"),
+        # in onset order, as derived (until 2026-12-06 the keys were USUBJID and AESPID alone,
+        # which the rows did not follow)
+        ("USUBJID", "ASTDT", "AESPID"),
     ),
     AdamDataset(
         "adlb.parquet",

@@ -9,6 +9,7 @@ odmlib ships) and through odmlib's own Define-XML model."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import subprocess
 import xml.etree.ElementTree as ET
@@ -22,7 +23,8 @@ import xmlschema
 from odmlib import define_loader
 
 from tests.helpers import ROOT, needs_r
-from trial_outcomes.contracts import ADAM_DATASETS, DEFINE_XML, OUTPUT_BY_FILE
+from trial_outcomes.contracts import ADAM_DATASETS, DEFINE_XML, OUTPUT_BY_FILE, AdamDataset
+from trial_outcomes.io.outputs import in_key_order
 from trial_outcomes.io.qc import QC_REPORT
 from trial_outcomes.io.xpt import read_xpt
 
@@ -40,10 +42,33 @@ def _as_xpt_holds(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _in_xpt_order(parquet: pl.DataFrame, adam: AdamDataset) -> pl.DataFrame:
+    """The Parquet's rows in the XPT's order: as derived, or sorted by the keys."""
+    return parquet if adam.in_key_order else in_key_order(parquet, adam.keys)
+
+
+def test_each_xpt_is_in_the_order_of_its_keys_which_are_unique(materialized):
+    """define.xml's KeySequence states each dataset's keys, which are unique and give its
+    row order: a reviewer sorts by them, and a validator checks the order. Until
+    2026-12-06 ADTTE's XPT was in the order of its derivation (OS for every subject, then
+    EFS, ...) and ADAE's by onset, against keys USUBJID, PARAMCD, ANALYSIS and USUBJID,
+    AESPID. Each XPT read back: its key tuples, compared as Python compares them (text by
+    code point, dates and numbers by value), are strictly increasing; a dataset declared
+    in key order has its Parquet in the same order (no sort needed when writing)."""
+    folder = materialized.folder
+    for adam in ADAM_DATASETS:
+        back, _ = read_xpt(folder / adam.xpt)
+        rows = back.select(adam.keys).rows()
+        assert all(a < b for a, b in itertools.pairwise(rows)), adam.name
+        if adam.in_key_order:
+            parquet = pl.read_parquet(folder / adam.output, columns=list(adam.keys))
+            assert _as_xpt_holds(parquet).rows() == rows, adam.name
+
+
 def test_each_adam_dataset_is_published_as_xpt_equal_to_its_parquet(materialized):
     folder = materialized.folder
     for adam in ADAM_DATASETS:
-        parquet = pl.read_parquet(folder / adam.output)
+        parquet = _in_xpt_order(pl.read_parquet(folder / adam.output), adam)
         back, labels = read_xpt(folder / adam.xpt)
         assert back.columns == parquet.columns, adam.name
         assert back.equals(_as_xpt_holds(parquet)), adam.name
@@ -67,7 +92,7 @@ def test_the_xpt_files_read_back_in_r_equal_the_parquet(materialized, tmp_path):
     for adam in ADAM_DATASETS:
         values, meta = tmp_path / f"{adam.name}.csv", tmp_path / f"{adam.name}.meta.csv"
         subprocess.run(["Rscript", str(script), str(folder / adam.xpt), str(values), str(meta)], check=True)
-        parquet = _as_xpt_holds(pl.read_parquet(folder / adam.output))
+        parquet = _as_xpt_holds(_in_xpt_order(pl.read_parquet(folder / adam.output), adam))
         dates = [c for c, t in parquet.schema.items() if t == pl.Date]
         expected = parquet.with_columns(
             (pl.col(c) - pl.date(1960, 1, 1)).dt.total_days().cast(pl.Float64) for c in dates

@@ -8,6 +8,7 @@ order, CSV neutralised against formulas or Parquet, and the SAS transport file
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,9 +51,18 @@ def write_table(folder: Path, file: str, table: Table, cut: dt.date) -> list[Pat
     written = [path]
     adam = ADAM_BY_OUTPUT.get(file)
     if adam is not None and not table.problems:
-        write_xpt(frame, table.schema, adam.name, adam.label, path.with_name(adam.xpt), cut)
+        ordered = frame if adam.in_key_order else in_key_order(frame, adam.keys)
+        write_xpt(ordered, table.schema, adam.name, adam.label, path.with_name(adam.xpt), cut)
         written.append(path.with_name(adam.xpt))
     return written
+
+
+def in_key_order(frame: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
+    """``frame`` sorted by ``keys`` as the XPT's reader sorts them: a coded column held as
+    a category by its text, not by its codes' order of arrival (ADTTE's PARAMCD)."""
+    coded = (pl.Categorical, pl.Enum)
+    by = [pl.col(k).cast(pl.String) if isinstance(frame.schema[k], coded) else pl.col(k) for k in keys]
+    return frame.sort(by, maintain_order=True)
 
 
 def write_published(folder: Path, bundle: ToPublish, cut: dt.date) -> list[Path]:
