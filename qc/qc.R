@@ -631,7 +631,7 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
     v <- by_subject[[who]]
     if (is.null(v)) v <- early[0, ]
     v <- v[order(v$ADY), ]
-    y <- ifelse(v$BLQFL == "Y", 0, v$AVAL)
+    y <- ifelse(v$BLQFL %in% "Y", 0, v$AVAL)  # empty: below_lloq not collected, quantified
     auc <- if (nrow(v) >= 2) sum(diff(v$ADY) * (head(y, -1) + tail(y, -1)) / 2) else NA
     cmax <- if (length(y) && max(y) > 0) max(y) else NA
     # day 28 after the cut (the window open), or the first product's end by day 28 (the
@@ -655,7 +655,7 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
   add("kinetics", "CAR_TRANSGENE", "every subject", "subjects whose no-expansion flag differs", 0,
     length(not_expanded), 0,
     note = if (length(not_expanded)) paste("e.g.", paste(head(not_expanded, 5), collapse = " ")) else "")
-  quantified <- own[own$BLQFL != "Y" & own$AVAL > 0, ]
+  quantified <- own[!(own$BLQFL %in% "Y") & own$AVAL > 0, ]
   tlast <- tapply(quantified$ADY, quantified$USUBJID, max)
   mine <- as.numeric(tlast[k$USUBJID])
   moved <- k$USUBJID[!mapply(agree, as.numeric(k$tlast_day), mine, MoreArgs = list(tol = 0))]

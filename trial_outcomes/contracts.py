@@ -750,7 +750,11 @@ class ADLB(dy.Schema):
     )
     AVAL = _f("Analysis value", nullable=False, min=0)
     AVALU = _s("Analysis value unit", nullable=False)
-    BLQFL = _flag("Below the lower limit of quantification")
+    BLQFL = _flag(
+        "Below the lower limit of quantification",
+        nullable=True,
+        method="the labs file's below_lloq; empty when the drop does not collect it (every value quantified)",
+    )
     ABLFL = _flag(
         "Baseline record flag", method="the last value on or before the day lymphodepletion started (per test)"
     )
@@ -774,7 +778,11 @@ class ADPC(dy.Schema):
     ADY = _i("Analysis day from infusion (day 0)")
     AVAL = _f("Analysis value", nullable=False, min=0)
     AVALU = _s("Analysis value unit", nullable=False)
-    BLQFL = _flag("Below the lower limit of quantification")
+    BLQFL = _flag(
+        "Below the lower limit of quantification",
+        nullable=True,
+        method="the labs file's below_lloq; empty when the drop does not collect it (every value quantified)",
+    )
 
 
 class LabShifts(dy.Schema):

@@ -395,3 +395,19 @@ def test_areas_are_added_one_after_the_other(groups):
         for v in values:
             total += v
         assert got[f"S{i}"] == total
+
+
+def test_blqfl_is_empty_when_the_drop_does_not_collect_below_lloq():
+    """A labs file without ``below_lloq`` states no value below the limit of
+    quantification: ADLB's BLQFL is empty, not N ("quantified", as if recorded so), and
+    each value counts as itself. S2's day-0, 28 and 90 values (50 copies) then count as
+    50, not as zero: AUC0-28 = 7 (50 + 800)/2 + 7 (800 + 300)/2 + 14 (300 + 50)/2 =
+    2975 + 3850 + 2450 = 9275; Tlast 90 (the last quantified value)."""
+    d = _trial().derive(cut_day=200)
+    adlb = labs.derive_adlb(d.records["labs"], d.adsl, labs.Limits(), blq_collected=False)
+    assert adlb["BLQFL"].null_count() == adlb.height
+    params = kinetics.parameters(kinetics.derive_adpc(adlb), d.adsl)
+    s2 = params.filter(pl.col("USUBJID") == "S2").row(0)
+    assert s2[4:8] == (800.0, 7, 9275.0, 90)
+    collected = labs.derive_adlb(d.records["labs"], d.adsl, labs.Limits())
+    assert set(collected["BLQFL"].to_list()) == {"Y", "N"}

@@ -105,13 +105,17 @@ TOXICITY_ADSL_COLUMNS = (
 )
 
 
-def derive_adlb(labs: pl.DataFrame, adsl: pl.DataFrame, limits: Limits) -> pl.DataFrame:
+def derive_adlb(labs: pl.DataFrame, adsl: pl.DataFrame, limits: Limits, blq_collected: bool = True) -> pl.DataFrame:
     """ADLB: a row per subject, date and test at the cut, with the study day, the BLQ
     flag, the baseline (``ABLFL``: the last value on or before the day lymphodepletion
     started), CTCAE grades of the value and of the baseline, and ``ONTRTFL``: after the
-    infusion (day >= 1) and before the end of attribution."""
+    infusion (day >= 1) and before the end of attribution. ``blq_collected``: the drop's
+    labs file has a ``below_lloq`` column (``TrialDrop.has``); without it ``BLQFL`` is
+    empty, every value taken as quantified (until 2026-12-06 it read N, "quantified", as
+    if recorded so; a blank on a row of a file with the column is N)."""
     subjects = adsl.lazy().select("USUBJID", "TRTSDT", "LDSTDT", "ATTRENDT")
     blq = pl.col("below_lloq") if "below_lloq" in labs.columns else pl.lit(None, pl.Boolean)
+    flag = pl.when(blq.fill_null(False)).then(pl.lit("Y")).otherwise(pl.lit("N"))
     # the baseline by windows over (subject, test) of the rows sorted once, not by joins of
     # the whole table to itself: at 100,000 subjects (7.6 million lab rows) the joins and
     # the second sort held 3.8 GB, the peak of the run. The rows sorted, each (subject, test)
@@ -134,7 +138,7 @@ def derive_adlb(labs: pl.DataFrame, adsl: pl.DataFrame, limits: Limits) -> pl.Da
             pl.col("test").alias("PARAMCD"),
             pl.col("sample_date").alias("ADT"),
             pl.col("value").cast(pl.Float64).alias("AVAL"),
-            pl.when(blq.fill_null(False)).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("BLQFL"),
+            (flag if blq_collected else pl.lit(None, pl.String)).alias("BLQFL"),
         )
         .join(subjects, on="USUBJID", how="left")
         .sort("USUBJID", "PARAMCD", "ADT")  # the key is unique: one order, the same bytes

@@ -45,7 +45,9 @@ def adlb(settings: Run, cut_records: TrialDrop, adsl: pl.DataFrame) -> Iterator[
     (the last value on or before lymphodepletion), CTCAE v5 grade (ANC, platelets,
     haemoglobin) and the on-treatment flag (day 1 to the end of attribution). No rows
     without the optional labs file."""
-    table = lab_rules.derive_adlb(cut_records["labs"], adsl, _limits(settings))
+    table = lab_rules.derive_adlb(
+        cut_records["labs"], adsl, _limits(settings), blq_collected=cut_records.has("labs", "below_lloq")
+    )
     yield from published("adlb", table, settings, {"adlb.parquet": table}, {"subjects": table["USUBJID"].n_unique()})
 
 

@@ -405,7 +405,7 @@ def kinetics_spec(adpc: pl.DataFrame, params: pl.DataFrame) -> SpaghettiSpec:
                 groups.index(group),
                 own["ADY"].cast(pl.Float64).to_list(),
                 own["AVAL"].to_list(),
-                (own["BLQFL"] == "Y").to_list(),
+                (own["BLQFL"] == "Y").fill_null(False).to_list(),  # empty: not collected, quantified
             )
         )
     drawn = sorted({p.group for p in profiles})
