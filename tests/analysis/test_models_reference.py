@@ -191,3 +191,33 @@ def test_the_sample_stratified_logrank_equals_survdiff(sample):
 if __name__ == "__main__":  # regenerate the sample's frame (module docstring)
     sample_frame().write_csv(HERE / "sample_models.csv")
     print(f"wrote {HERE / 'sample_models.csv'}")
+
+
+def test_a_stratified_logrank_with_one_level_per_stratum_is_not_testable():
+    """Two strata, each holding one level (days 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, an event
+    on all but the first and the seventh; level Y in stratum a, the same rows at level N in
+    stratum b): no two levels are ever at risk together, so the test compares nothing.
+    Each time's variance terms cancel exactly in arithmetic (n_g = n: d (n - d)/(n - 1)
+    (1 - 1) = 0), but in floating point these days left 8.9e-16 on each diagonal, and a
+    red team's pooled trials, one level of the factor each, read "chi-square 0.00 on 2 df,
+    p 1.000" for a two-level factor. Not testable, with the reason; and with lung's
+    ph.ecog 1 as a stratum holding both sexes beside them, the test is that stratum's
+    alone: the same statistic, on 1 df (strata with one level add nothing to O - E or V)."""
+    days = np.repeat(np.arange(1.0, 6.0), 2)
+    events = np.array([0, 1, 1, 1, 1, 1, 0, 1, 1, 1])
+    time, status = np.concatenate([days, days]), np.concatenate([events, events])
+    level, stratum = np.array(["Y"] * 10 + ["N"] * 10), np.array(["a"] * 10 + ["b"] * 10)
+    test = logrank_test(time, status, level, stratum)
+    assert (test.statistic, test.df, test.p_value) == (None, 0, None)
+    assert test.reason == "not testable: no two groups are at risk at an event time within a stratum"
+    d = pl.read_csv(HERE / "lung_models.csv")
+    ecog1 = (d["ph.ecog"] == 1).to_numpy()
+    sex = d["sex"].to_numpy().astype(str)
+    alone = logrank_test(d["time"].to_numpy()[ecog1], d["status"].to_numpy()[ecog1], sex[ecog1])
+    mixed = logrank_test(
+        np.concatenate([d["time"].to_numpy()[ecog1], time]),
+        np.concatenate([d["status"].to_numpy()[ecog1], status]),
+        np.concatenate([sex[ecog1], np.where(level == "Y", "1", "2")]),
+        np.concatenate([np.array(["both"] * int(ecog1.sum())), stratum]),
+    )
+    assert mixed.df == 1 and mixed.statistic == pytest.approx(alone.statistic, rel=1e-12)

@@ -56,8 +56,13 @@ def _logrank_parts(
     d = deaths.sum(axis=1)
     observed = deaths.sum(axis=0)
     expected = (at_risk * (d / n)[:, None]).sum(axis=0)
+    # a time with one group at risk adds nothing to V: its terms cancel exactly in arithmetic,
+    # but not in floating point, and a red team's pooled trials, each with one level of the
+    # factor, summed that rounding into a V of rank 2 ("chi-square 0.00 on 2 df, p 1.000"
+    # for a two-level factor never compared)
+    compared = (at_risk > 0).sum(axis=1) > 1
     with np.errstate(divide="ignore", invalid="ignore"):
-        w = np.where(n > 1, d * (n - d) / (n - 1) / n**2, 0.0)  # d (n - d) / ((n - 1) n^2)
+        w = np.where((n > 1) & compared, d * (n - d) / (n - 1) / n**2, 0.0)  # d (n - d) / ((n - 1) n^2)
     variance = np.diag((w * n) @ at_risk) - (at_risk * w[:, None]).T @ at_risk
     return observed - expected, variance, expected
 
