@@ -199,3 +199,21 @@ def test_a_trial_that_did_not_record_the_factor_is_said_to_be_left_out(adtte: pl
         assert row["note"] == left_out
     across = tests.filter(pl.col("test") == "log-rank across trials").row(0, named=True)
     assert across["n"] == adtte.filter(pl.col("PARAMCD") == "OS").height and across["n_unrecorded"] is None
+
+
+def test_a_factor_recorded_in_no_trial_says_so(adtte: pl.DataFrame) -> None:
+    """A red team's portfolio whose three drops had no bridging column: the Cox row said
+    "no level of BRIDGFL other than the reference (N) was recorded", as if N had been.
+    Every subject without SEX: both factor tests are not testable, saying SEX was recorded
+    for no subject, and name every subject left out; no forest row is made (no level)."""
+    unrecorded = adtte.with_columns(pl.lit(None, pl.String).alias("SEX"))
+    n = adtte.filter(pl.col("PARAMCD") == "OS").height
+    by_trial = adtte.filter(pl.col("PARAMCD") == "OS").group_by("TRIAL").len().sort("TRIAL").rows()
+    tests = pooled_tests(unrecorded, "SEX", "M", []).filter(pl.col("endpoint") == "OS")
+    left_out = f"{n} subject(s) without SEX recorded are left out: " + ", ".join(
+        f"{t} (not recorded for any of its {k})" for t, k in by_trial
+    )
+    for test in ("stratified log-rank", "stratified Cox"):
+        row = tests.filter(pl.col("test") == test).row(0, named=True)
+        assert (row["n"], row["n_unrecorded"], row["p"]) == (0, n, None)
+        assert row["note"] == f"not testable: SEX was recorded for no subject; {left_out}"

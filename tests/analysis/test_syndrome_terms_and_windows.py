@@ -310,12 +310,15 @@ def test_a_severe_monitoring_day_outside_the_grading_window_is_queried():
     ]
     assert d.adsl.filter(pl.col("USUBJID") == "S1")["CRSGRDV"].to_list() == [None]  # no grade counts day -1
     # the check's words: 5 days in 5 subjects, by why outside (3 after another therapy, then
-    # the two single ones in alphabetical order), the five named in subject order
+    # the two single ones in alphabetical order), the five named in subject order, each with
+    # its grade (S6's 37.1 C on vasopressors: organ support without fever) and why outside
     assert outside_finding(queried, "CRS") == (
         "5 monitoring day(s) in 5 subject(s) outside the grading window would grade 3 or more, or need organ "
-        "support without fever (3 on or after the first HSCT or new therapy; 1 before the first infusion; 1 no "
-        f"infusion recorded: S1 {day(-1)} grade 4, S3 {day(20)} grade 3, S4 {day(5)} grade 4, S5 {day(92)} grade 4, "
-        f"S6 {day(26)} grade 0): no CRS grade and no stopping rule counts them. Query the infusion, HSCT and "
-        "new-therapy dates and the days' dates with the data manager"
+        "support without fever (3 on or after the first HSCT or new therapy, 1 before the first infusion, 1 no "
+        "infusion recorded): no CRS grade and no stopping rule counts them "
+        f"(S1 {day(-1)} grade 4 (before the first infusion), S3 {day(20)} grade 3 (on or after the first HSCT or new "
+        f"therapy), S4 {day(5)} grade 4 (no infusion recorded), S5 {day(92)} grade 4 (on or after the first HSCT or "
+        f"new therapy), S6 {day(26)} organ support without fever (on or after the first HSCT or new therapy)). "
+        "Query the infusion, HSCT and new-therapy dates and the days' dates with the data manager"
     )
     assert outside_finding(queried.clear(), "ICANS").startswith("no monitoring day outside the grading window")

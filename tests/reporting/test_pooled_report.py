@@ -133,3 +133,20 @@ def test_a_trial_without_the_factor_is_said_to_be_left_out() -> None:
     assert (
         f"{south} subject(s) without BRIDGFL recorded are left out: south (not recorded for any of its {south})" in html
     )
+
+
+def test_long_trial_titles_are_told_apart_in_the_figures(tables) -> None:
+    """A red team's three titles alike in their first 90 characters ("A phase II
+    multicentre study of ... cohort A (Europe)") were cut to one label on the three forest
+    rows, and ran off the survival legend. A title longer than 32 characters is named by
+    the trial's portfolio id in the figures (table 1 gives both)."""
+    from trial_outcomes.reporting.pooled import figure_name
+
+    pooled, _ = tables
+    long = {t: f"A phase II multicentre study of CD19 CAR-T in children, cohort {t}" for t in ("north", "south")}
+    assert figure_name("north", long) == "north" and figure_name("north", {"north": "Trial north"}) == "Trial north"
+    specs = figure_specs(pooled, long)
+    forest_rows = next(spec for name, spec in specs.items() if "forest" in name).rows  # type: ignore[attr-defined]
+    assert [r.label.split(" (")[0] for r in forest_rows] == ["north", "south", "Pooled, stratified by trial"]
+    curves = specs["pooled_OS_by_trial.svg"].curves  # type: ignore[attr-defined]
+    assert [c.label.split(" (")[0] for c in curves] == ["north", "south"]

@@ -251,17 +251,22 @@ def pooled_tests(adtte: pl.DataFrame, factor: str, reference: str, others: list[
             factored
             | {"test": "stratified log-rank", "factor": factor, "level": "all", "strata": "TRIAL"}
             | {"statistic": strat.statistic, "df": strat.df, "p": strat.p_value}
-            | {"note": _joined(strat.remark, left_out)}
+            | {
+                "note": _joined(
+                    strat.remark if known.height else f"not testable: {factor} was recorded for no subject", left_out
+                )
+            }
         )
         if not others:
+            none = (
+                f"not testable: {factor} was recorded for no subject"
+                if not known.height
+                else f"no level of {factor} other than the reference ({reference}) was recorded"
+            )
             out.append(
                 factored
                 | {"test": "stratified Cox", "factor": factor, "level": "none", "strata": "TRIAL"}
-                | {
-                    "note": _joined(
-                        f"no level of {factor} other than the reference ({reference}) was recorded", left_out
-                    )
-                }
+                | {"note": _joined(none, left_out)}
             )
         for level in others:
             fit = _cox(known, factor, level, reference, strata=True)

@@ -223,20 +223,32 @@ def outside_queried(grading: SyndromeGrading, rule_days: int) -> pl.DataFrame:
 def outside_finding(days: pl.DataFrame, syndrome: str) -> str:
     """What check ``no_severe_day_outside_grading`` says of ``outside_queried``'s days:
     how many, in how many subjects, by why each is outside (most first), and the first
-    five by subject, date and grade: "3 monitoring day(s) in 2 subject(s) ... (2 before
-    the first infusion; 1 no infusion recorded: BR-043 2021-06-20 grade 4, ...)"."""
+    five by subject and date, each with its grade (or "organ support without fever", a
+    day queried below grade 3) and why it is outside: "3 monitoring day(s) in 2 subject(s)
+    ... (2 before the first infusion, 1 no infusion recorded) ...: BR-043 2021-06-20 grade 4
+    (no infusion recorded), ..." (until 2026-12-06 the days followed the last count, as if
+    all were of it, and a day of support without fever read "grade 0"; a red team's)."""
     if not days.height:
         return (
             f"no monitoring day outside the grading window would grade {OUTSIDE_QUERIED_FROM_GRADE} or more, nor "
             "needs organ support without fever"
         )
     counts = days["WHERE"].value_counts().sort("count", "WHERE", descending=[True, False]).iter_rows()
-    named = [f"{r['subject_id']} {r['obs_date']} grade {r['ASTCT_GRADE']}" for r in days.iter_rows(named=True)]
+    named = [
+        f"{r['subject_id']} {r['obs_date']} "
+        + (
+            f"grade {r['ASTCT_GRADE']}"
+            if r["ASTCT_GRADE"] >= OUTSIDE_QUERIED_FROM_GRADE
+            else "organ support without fever"
+        )
+        + f" ({r['WHERE']})"
+        for r in days.iter_rows(named=True)
+    ]
     return (
         f"{days.height} monitoring day(s) in {days['subject_id'].n_unique()} subject(s) outside the grading window "
         f"would grade {OUTSIDE_QUERIED_FROM_GRADE} or more, or need organ support without fever "
-        f"({'; '.join(f'{n} {where}' for where, n in counts)}: {first_of(named, 5)}): no {syndrome} grade and no "
-        "stopping rule counts them. Query the infusion, HSCT and new-therapy dates and the days' dates with the data "
+        f"({', '.join(f'{n} {where}' for where, n in counts)}): no {syndrome} grade and no stopping rule counts them "
+        f"({first_of(named, 5)}). Query the infusion, HSCT and new-therapy dates and the days' dates with the data "
         "manager"
     )
 

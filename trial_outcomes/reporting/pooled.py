@@ -43,6 +43,21 @@ def _curve(label: str, rows: pl.DataFrame, ticks: list[float]) -> survival.Curve
     )
 
 
+#: a trial's title in a figure's legend or row label at most (else its portfolio id)
+FIGURE_TITLE = 32
+
+
+def figure_name(trial: str, titles: dict[str, str]) -> str:
+    """A trial as a figure names it: its title, or, when the title is longer than a label
+    holds, its portfolio id (table 1 gives both). A red team's three titles alike in their
+    first 90 characters ("A phase II multicentre study of ..., cohort A") were cut to one
+    label on three forest rows, and ran off the survival legend."""
+    title = titles.get(trial, trial)
+    if len(title) <= FIGURE_TITLE:
+        return title
+    return trial if len(trial) <= FIGURE_TITLE else trial[: FIGURE_TITLE - 1] + "\u2026"
+
+
 def figure_specs(tables: PooledTables, titles: dict[str, str]) -> dict[str, object]:
     """Kaplan-Meier by trial and the forest plot by trial, per endpoint."""
     specs: dict[str, object] = {}
@@ -54,7 +69,7 @@ def figure_specs(tables: PooledTables, titles: dict[str, str]) -> dict[str, obje
         across = tables.tests.filter((pl.col("endpoint") == endpoint) & (pl.col("test") == "log-rank across trials"))
         p = across["p"][0] if across.height else None
         curves = [
-            _curve(titles[trial], rows.filter(pl.col("TRIAL") == trial), ticks)
+            _curve(figure_name(trial, titles), rows.filter(pl.col("TRIAL") == trial), ticks)
             for trial in titles
             if rows.filter(pl.col("TRIAL") == trial).height
         ]
@@ -74,9 +89,7 @@ def figure_specs(tables: PooledTables, titles: dict[str, str]) -> dict[str, obje
             reference = REFERENCE.get(factor, "the reference")
             rows_out = [
                 forest.ForestRow(
-                    label=(
-                        "Pooled, stratified by trial" if r["trial"] == POOLED else titles.get(r["trial"], r["trial"])
-                    )
+                    label=("Pooled, stratified by trial" if r["trial"] == POOLED else figure_name(r["trial"], titles))
                     + _forest_counts(r),
                     estimate=r["hr"],
                     lcl=r["hr_lcl"],
@@ -149,9 +162,13 @@ def _survival_table(tables: PooledTables, endpoint: str, titles: dict[str, str])
             value = (
                 ratio_ci(t["hr"], t["hr_lcl"], t["hr_ucl"]) if t["hr"] is not None else f"not estimable ({t['note']})"
             )
-            what = f"{labels.variable(t['factor'])} {t['level']}, strata: trial"
-            caveat = f"; {t['note']}" if t["hr"] is not None and t["note"] else ""
-            notes.append(f"{t['test']} ({what}): HR {value}, p {p_value(t['p'])}{caveat}")
+            level = "" if t["level"] == "none" else f" {t['level']}"
+            what = f"{labels.variable(t['factor'])}{level}, strata: trial"
+            if t["hr"] is None:  # no p either: the reason alone (a "p" with nothing after it was printed)
+                notes.append(f"{t['test']} ({what}): HR {value}")
+            else:
+                caveat = f"; {t['note']}" if t["note"] else ""
+                notes.append(f"{t['test']} ({what}): HR {value}, p {p_value(t['p'])}{caveat}")
         else:
             stat = (
                 f"chi-square {fmt(t['statistic'], 2)} on {t['df']} df, p {p_value(t['p'])}"
@@ -235,9 +252,15 @@ def build_pooled_document(
             [
                 _trials_table(tables),
                 Paragraph(
-                    "Each trial keeps its own baseline: comparisons are stratified by trial, and the forest plot shows "
-                    "each trial's estimate beside the stratified one. A crude pooled proportion or curve adds subjects "
-                    "across trials of different populations and follow-up; read it with the heterogeneity below.",
+                    "Each trial keeps its own baseline: comparisons are stratified by trial"
+                    + (
+                        ", and the forest plot shows each trial's estimate beside the stratified one"
+                        if tables.forest.height
+                        else "; there is no forest plot: no level of the comparison factor but the reference was "
+                        "recorded, or none was"
+                    )
+                    + ". A crude pooled proportion or curve adds subjects across trials of different populations and "
+                    "follow-up; read it with the heterogeneity below.",
                     "note",
                 ),
             ],
