@@ -188,8 +188,13 @@ def test_a_trial_that_did_not_record_the_factor_is_said_to_be_left_out(adtte: pl
     assert by_trial["a"]["note"] == "1 subject(s) without SEX left out"
     pooled, expected = by_trial[POOLED], same.filter(pl.col("trial") == POOLED).row(0, named=True)
     assert pooled["hr"] == expected["hr"] and pooled["n"] == expected["n"] and pooled["n_unrecorded"] == n_c + 1
-    assert pooled["note"] == f"stratified by trial; 2 trials in Q; {left_out}"
+    assert pooled["note"] == f"stratified by trial; 2 trial(s) in Q; {left_out}"
 
+    only_b = unrecorded.with_columns(pl.when(pl.col("TRIAL") != "b").then(None).otherwise(pl.col("SEX")).alias("SEX"))
+    alone = forest(only_b, "SEX", "F", "M", TRIALS).filter((pl.col("endpoint") == "OS") & (pl.col("trial") == POOLED))
+    assert alone["note"][0].startswith(
+        "stratified by trial; b alone records the factor: the estimate is that trial's; "
+    )
     tests = pooled_tests(unrecorded, "SEX", "M", ["F"]).filter(pl.col("endpoint") == "OS")
     plain = pooled_tests(recorded, "SEX", "M", ["F"]).filter(pl.col("endpoint") == "OS")
     for test in ("stratified log-rank", "stratified Cox"):

@@ -371,13 +371,19 @@ def forest(adtte: pl.DataFrame, factor: str, level: str, reference: str, trial_i
         out.append(
             _forest_row(endpoint, POOLED, factor, level, rows, pooled)
             | {"q": q, "q_df": df, "q_p": p_q, "i2": i2, "n_unrecorded": every.height - rows.height}
-            | {
-                "note": _joined(
-                    pooled.note or f"stratified by trial; {len(estimates)} trials in Q", unrecorded_note(every, factor)
-                )
-            }
+            | {"note": _joined(pooled.note or _pooled_note(rows, len(estimates)), unrecorded_note(every, factor))}
         )
     return pl.DataFrame(out, schema=FOREST_SCHEMA)
+
+
+def _pooled_note(rows: pl.DataFrame, in_q: int) -> str:
+    """The pooled row's note: the trials in Cochran's Q, and when one trial alone holds
+    the factor, that the stratified estimate is that trial's (a red team's "pooled" hazard
+    ratio of one trial, the others without the factor)."""
+    holding = rows["TRIAL"].unique(maintain_order=True).to_list()
+    if len(holding) == 1:
+        return f"stratified by trial; {holding[0]} alone records the factor: the estimate is that trial's"
+    return f"stratified by trial; {in_q} trial(s) in Q"
 
 
 def _forest_row(endpoint: str, trial: str, factor: str, level: str, rows: pl.DataFrame, fit: _Cox) -> dict[str, object]:
