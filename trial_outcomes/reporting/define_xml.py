@@ -34,7 +34,7 @@ from trial_outcomes.contracts import (
     AdamDataset,
     is_category,
 )
-from trial_outcomes.io.xpt import DATE_FORMAT, MAX_TEXT_BYTES, longest_bytes, xpt_length
+from trial_outcomes.io.xpt import DATE_FORMAT, MAX_TEXT_BYTES, xpt_length
 from trial_outcomes.labels import LEVELS
 
 ODM = "http://www.cdisc.org/ns/odm/v1.3"
@@ -167,6 +167,28 @@ def _codelist_of(name: str, column: dy.Column, frame: pl.LazyFrame) -> dict[str,
     return None
 
 
+def _text_lengths(frame: pl.LazyFrame, name: str) -> tuple[int, int, int, int]:
+    """Of text column ``name``: the XPT variable's length (``xpt.xpt_length``), how many
+    values are above 200 bytes, the longest in bytes, and how many hold characters outside
+    ASCII, in one query of the column streamed from its file (until 2026-12-06 the column
+    was loaded and passed over five times, and searched with a regular expression: 2.9 s of
+    define.xml's 3 s at 100,000 subjects).
+    The values above 200 bytes, if any, are read apart: each is cut on a character boundary."""
+    text = pl.col(name).cast(pl.String)
+    size = text.str.len_bytes()
+    facts = frame.select(
+        size.filter(size <= MAX_TEXT_BYTES).max().alias("fitting"),
+        (size > MAX_TEXT_BYTES).sum().alias("over"),
+        size.max().alias("longest"),
+        (size != text.str.len_chars()).sum().alias("non_ascii"),  # a character outside ASCII is 2-4 bytes
+    ).collect(engine="streaming")
+    fitting, over, longest, non_ascii = (int(v or 0) for v in facts.row(0))
+    length = max(1, fitting)
+    if over:
+        length = max(length, xpt_length(frame.select(text).filter(size > MAX_TEXT_BYTES).unique().collect()[name]))
+    return length, over, longest, non_ascii
+
+
 def build_define(
     frames: Mapping[str, pl.DataFrame] | Mapping[str, pl.LazyFrame],
     schemas: Mapping[str, type[dy.Schema]],
@@ -239,12 +261,9 @@ def build_define(
             data_type, display = _data_type(types[name])
             attrs = {"OID": oid, "Name": name, "DataType": data_type, "SASFieldName": name}
             if data_type == "text":
-                values = frame.select(name).collect().to_series()
-                longest = longest_bytes(values)
-                attrs["Length"] = str(xpt_length(values))  # the XPT's own: a cut text can be 199 bytes
-                non_ascii = int(values.str.contains(r"[^\x00-\x7F]").fill_null(False).sum())
+                length, cut_values, longest, non_ascii = _text_lengths(frame, name)
+                attrs["Length"] = str(length)  # the XPT's own: a cut text can be 199 bytes
                 if longest > MAX_TEXT_BYTES or non_ascii:
-                    cut_values = int((values.str.len_bytes() > MAX_TEXT_BYTES).sum())
                     attrs[f"{{{DEF}}}CommentOID"] = f"COM.{adam.name}.{name}"
                     comments.append(_comment(adam.name, name, cut_values, longest, non_ascii))
             else:
