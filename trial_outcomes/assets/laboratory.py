@@ -15,7 +15,7 @@ from trial_outcomes.analysis import long_term
 from trial_outcomes.analysis.kinetics import KineticsTables
 from trial_outcomes.analysis.labs import LabTables, Limits
 from trial_outcomes.assets.files import contract_check_spec, published
-from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading
+from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading, scanning
 from trial_outcomes.io.records import TrialDrop
 
 VERSION = code_version("assets/laboratory.py")
@@ -51,8 +51,8 @@ def adlb(settings: Run, cut_records: TrialDrop, adsl: pl.DataFrame) -> Iterator[
     yield from published("adlb", table, settings, {"adlb.parquet": table}, {"subjects": table["USUBJID"].n_unique()})
 
 
-@_asset("adpc", ["adpc.parquet"], {"polars", "parquet"})
-def adpc(settings: Run, adlb: pl.DataFrame) -> Iterator[Any]:
+@_asset("adpc", ["adpc.parquet"], {"polars", "parquet"}, ins=scanning(adlb=kinetics_rules.ADPC_ADLB_COLUMNS))
+def adpc(settings: Run, adlb: pl.LazyFrame) -> Iterator[Any]:
     """ADPC: the CAR transgene samples of ADLB (cellular kinetics)."""
     table = kinetics_rules.derive_adpc(adlb)
     yield from published("adpc", table, settings, {"adpc.parquet": table})
