@@ -24,7 +24,7 @@ from odmlib import define_loader
 
 from tests.helpers import ROOT, needs_r
 from trial_outcomes.contracts import ADAM_DATASETS, DEFINE_XML, OUTPUT_BY_FILE, AdamDataset
-from trial_outcomes.io.outputs import in_key_order
+from trial_outcomes.io.outputs import sorted_by_keys
 from trial_outcomes.io.qc import QC_REPORT
 from trial_outcomes.io.xpt import read_xpt
 
@@ -44,7 +44,7 @@ def _as_xpt_holds(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _in_xpt_order(parquet: pl.DataFrame, adam: AdamDataset) -> pl.DataFrame:
     """The Parquet's rows in the XPT's order: as derived, or sorted by the keys."""
-    return parquet if adam.in_key_order else in_key_order(parquet, adam.keys)
+    return parquet if adam.in_key_order else sorted_by_keys(parquet, adam.keys)
 
 
 def test_each_xpt_is_in_the_order_of_its_keys_which_are_unique(materialized):

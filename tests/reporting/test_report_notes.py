@@ -208,14 +208,22 @@ def test_page_1_counts_the_queries_on_causes_of_death():
         "cause and a fatal CRS or ICANS event disagree. The numbers use the drop as exported; each query is stated "
         'under "Deaths" (the causes of death).'
     )
-    files = (DropQuery("known_files", "1 file(s) in the drop folder outside the data contract, never read: x.csv"),)
+    files = (
+        DropQuery.naming_no_row(
+            "known_files", "1 file(s) in the drop folder outside the data contract, never read: x.csv"
+        ),
+    )
     [(_, text, _)] = data_queries_headline(_with_deaths(files, adsl, adae))  # type: ignore[arg-type]
     assert text.startswith("3 open, none blocking: files in the drop folder never read; 1 death(s) whose cause")
     assert text.endswith('stated under "About this report" and "Deaths" (the causes of death).')
     assert data_queries_headline(_with_deaths((), _NO_DEATHS, _NO_FATAL_AE)) == []  # type: ignore[arg-type]
     columns = (
-        DropQuery("known_columns", "enrolment.csv: 1 column(s) outside the data contract, dropped unread: note"),
-        DropQuery("known_columns", "infusion.csv: 1 column(s) outside the data contract, dropped unread: site"),
+        DropQuery.naming_no_row(
+            "known_columns", "enrolment.csv: 1 column(s) outside the data contract, dropped unread: note"
+        ),
+        DropQuery.naming_no_row(
+            "known_columns", "infusion.csv: 1 column(s) outside the data contract, dropped unread: site"
+        ),
     )
     [(_, text, _)] = data_queries_headline(_with_deaths(columns, _NO_DEATHS, _NO_FATAL_AE))  # type: ignore[arg-type]
     assert text.startswith("1 open, none blocking: columns outside the data contract dropped unread. ")
@@ -228,8 +236,12 @@ def test_the_drop_queries_are_on_page_1_and_stated_under_about():
     from trial_outcomes.reporting.summary import data_queries_headline, data_queries_table
 
     queries = (
-        DropQuery("known_files", "1 file(s) in the drop folder outside the data contract, never read: x.csv"),
-        DropQuery("known_columns", "enrolment.csv: 1 column(s) outside the data contract, dropped unread: note"),
+        DropQuery.naming_no_row(
+            "known_files", "1 file(s) in the drop folder outside the data contract, never read: x.csv"
+        ),
+        DropQuery.naming_no_row(
+            "known_columns", "enrolment.csv: 1 column(s) outside the data contract, dropped unread: note"
+        ),
     )
     inp = _with_deaths(queries, _NO_DEATHS, _NO_FATAL_AE)
     [(label, text, style)] = data_queries_headline(inp)  # type: ignore[arg-type]
@@ -244,7 +256,9 @@ def test_the_drop_queries_are_on_page_1_and_stated_under_about():
     ]
     assert "counted once" not in text and "counted once" not in (table.method or "")
     # a term spelt several ways is counted once: page 1 and the table say that the numbers do
-    spelt = (DropQuery("one_spelling_per_value", "2 AE row(s) whose term or SOC is another spelling ..."),)
+    spelt = (
+        DropQuery.naming_no_row("one_spelling_per_value", "2 AE row(s) whose term or SOC is another spelling ..."),
+    )
     [(_, text, _)] = data_queries_headline(
         _with_deaths(spelt, _NO_DEATHS, _NO_FATAL_AE)  # type: ignore[arg-type]
     )
@@ -302,25 +316,27 @@ def test_a_possibly_stale_ae_export_is_said_beside_the_stopping_rules():
         return [(b.text, b.style) for b in stopping_blocks(inp) if isinstance(b, Paragraph)]  # type: ignore[arg-type]
 
     assert texts(()) == [("No stopping boundary crossed at this cut.", "ok")]
-    stale = (DropQuery("adverse_events_current", "the adverse-event export's latest onset is ..."),)
+    stale = (DropQuery.naming_no_row("adverse_events_current", "the adverse-event export's latest onset is ..."),)
     (_, (said, style)) = texts(stale)
     assert style == "alert" and "the safety rule counts only the events it holds" in said
-    early = (DropQuery("early_deaths_have_fatal_ae", "2 death(s) within the safety rule's window ..."),)
+    early = (DropQuery.naming_no_row("early_deaths_have_fatal_ae", "2 death(s) within the safety rule's window ..."),)
     (_, (said, style)) = texts(early)
     assert style == "alert" and said.startswith(
         "Deaths within the safety rule's window have no treatment-emergent grade-5"
     )
     assert len(texts(stale + early)) == 3
-    therapy = (DropQuery("new_therapy_plausible", "1 new therapy record(s) naming a treatment of CRS ..."),)
+    therapy = (
+        DropQuery.naming_no_row("new_therapy_plausible", "1 new therapy record(s) naming a treatment of CRS ..."),
+    )
     (_, (said, style)) = texts(therapy)
     assert style == "alert" and said.startswith("A new therapy may be supportive care or a transplant")
     assert "ends its subject's treatment-emergent window and response attribution" in said
     assert len(texts(stale + early + therapy)) == 4
-    after = (DropQuery("rule_toxicity_before_other_therapy", "1 grade-4 or grade-5 CRS or ICANS ..."),)
+    after = (DropQuery.naming_no_row("rule_toxicity_before_other_therapy", "1 grade-4 or grade-5 CRS or ICANS ..."),)
     (_, (said, style)) = texts(after)
     assert style == "alert" and said.startswith("A grade-4 or grade-5 CRS or ICANS, a related fatal adverse event")
     assert "keeps each subject in its denominator without an event" in said
-    awaiting = (DropQuery("awaiting_infusion_plausible", "1 subject(s) enrolled more than 120 days ..."),)
+    awaiting = (DropQuery.naming_no_row("awaiting_infusion_plausible", "1 subject(s) enrolled more than 120 days ..."),)
     assert len(texts(awaiting)) == 1  # the rates' denominator, not a rule's: on page 1's query line only
 
 
@@ -351,7 +367,7 @@ def test_a_secondary_malignancy_naming_a_t_cell_one_is_said_on_page_1s_long_term
         "tested",
         "normal",
     )
-    text, style = line((DropQuery("malignancy_category_plausible", "1 long-term event(s) ..."),))
+    text, style = line((DropQuery.naming_no_row("malignancy_category_plausible", "1 long-term event(s) ..."),))
     assert style == "alert" and text.endswith(
         ". A long-term event's text names a malignancy of another category (a T-cell malignancy, the trial's own "
         "leukaemia, a malignancy coded as a new disorder): counted as coded until the data query is answered"
@@ -566,9 +582,9 @@ def test_the_open_report_names_a_querys_files_without_their_rows():
 
     finding = pl.DataFrame({"file": ["adverse_events.csv"], "row": [337], "subject": ["S1"], "rule": ["stale"]})
     (query,) = drop_queries([], {}, {"adverse_events_current": finding})
-    assert (query.finding, query.open_text) == ("stale (adverse_events.csv row 337)", "stale (adverse_events.csv)")
+    assert (query.finding, query.open_finding) == ("stale (adverse_events.csv row 337)", "stale (adverse_events.csv)")
     (dropped,) = drop_queries([], {"enrolment.csv": ("note",)}, {})
-    assert dropped.open_text == dropped.finding
+    assert dropped.open_finding == dropped.finding
 
     queries = (
         DropQuery(

@@ -51,13 +51,13 @@ def write_table(folder: Path, file: str, table: Table, cut: dt.date) -> list[Pat
     written = [path]
     adam = ADAM_BY_OUTPUT.get(file)
     if adam is not None and not table.problems:
-        ordered = frame if adam.in_key_order else in_key_order(frame, adam.keys)
+        ordered = frame if adam.in_key_order else sorted_by_keys(frame, adam.keys)
         write_xpt(ordered, table.schema, adam.name, adam.label, path.with_name(adam.xpt), cut)
         written.append(path.with_name(adam.xpt))
     return written
 
 
-def in_key_order(frame: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
+def sorted_by_keys(frame: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
     """``frame`` sorted by ``keys`` as the XPT's reader sorts them: a coded column held as
     a category by its text, not by its codes' order of arrival (ADTTE's PARAMCD)."""
     coded = (pl.Categorical, pl.Enum)

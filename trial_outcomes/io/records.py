@@ -150,17 +150,19 @@ class DropQuery:
     """A non-blocking finding on the whole drop (a warning check of ``trial_drop`` or of a
     raw file), as the report states it: the check and what it found, naming files, rows
     and columns but no subject; and what the open report prints, the same sentence made
-    with the rows withheld (``open_finding``: the files alone, none when it names no
-    row). A row could be traced to its child by anyone holding the drop (a red team's)."""
+    with the rows withheld (``open_finding``: the files alone; ``naming_no_row`` makes a
+    query whose finding names no row, the two the same). A row could be traced to its
+    child by anyone holding the drop (a red team's)."""
 
     check: str
     finding: str
-    open_finding: str | None = None
+    open_finding: str
 
-    @property
-    def open_text(self) -> str:
-        """The finding as the open report prints it."""
-        return self.finding if self.open_finding is None else self.open_finding
+    @classmethod
+    def naming_no_row(cls, check: str, finding: str) -> DropQuery:
+        """A query whose finding names files or columns but no row: printed whole in both
+        reports."""
+        return cls(check, finding, finding)
 
 
 @dataclass(frozen=True)

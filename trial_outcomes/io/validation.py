@@ -2599,8 +2599,10 @@ def drop_queries(
         raise ValueError(f"no sentence for the drop queries {sorted(unknown)}")
     queries = []
     if unread:
-        queries.append(DropQuery("known_files", unread_files_finding(unread)))
-    queries += [DropQuery("known_columns", dropped_columns_finding(f, c)) for f, c in sorted(dropped.items())]
+        queries.append(DropQuery.naming_no_row("known_files", unread_files_finding(unread)))
+    queries += [
+        DropQuery.naming_no_row("known_columns", dropped_columns_finding(f, c)) for f, c in sorted(dropped.items())
+    ]
     for check, sentence in QUERY_SENTENCES.items():
         found = findings.get(check)
         if found is not None and found.height:

@@ -411,7 +411,7 @@ def data_queries_table(inp: ReportInputs) -> Table:
         "Data queries raised on this drop",
         ["Query", "What the validation found"],
         [[title, q.finding] for title, q in zip(titles, inp.queries, strict=True)],
-        open_rows=[[title, q.open_text] for title, q in zip(titles, inp.queries, strict=True)],
+        open_rows=[[title, q.open_finding] for title, q in zip(titles, inp.queries, strict=True)],
         align=["left", "left"],
         method="Warnings of the drop's validation (the run's checks trial_drop and raw/*:known_columns), "
         "not refusals: the analysis uses the drop as exported"
