@@ -163,8 +163,9 @@ def test_a_trial_that_did_not_record_the_factor_is_said_to_be_left_out(adtte: pl
     """A red team's trial whose drop did not collect bridging therapy (BRIDGFL empty for
     its 114 subjects) was left out of the stratified tests without a word, and its forest
     row read "n=0, 0 events: no events". Here trial c records no SEX and one subject of a
-    has none: every comparison is the one of the subjects with SEX (as R's coxph and
-    survdiff drop a missing covariate's rows), and each table says who is left out."""
+    has none: every comparison is R's on the subjects with SEX (``unrecorded`` in
+    make_pooled.R: coxph and survdiff leave a missing covariate's rows out, 139 subjects,
+    72 of them in a), and each table says who is left out."""
     a_first = adtte.filter(pl.col("TRIAL") == "a")["USUBJID"][0]
     unrecorded = adtte.with_columns(
         pl.when((pl.col("TRIAL") == "c") | (pl.col("USUBJID") == a_first))
@@ -179,15 +180,22 @@ def test_a_trial_that_did_not_record_the_factor_is_said_to_be_left_out(adtte: pl
         f"{n_c + 1} subject(s) without SEX recorded are left out: a (1 of {n_a}), c (not recorded for any of its {n_c})"
     )
 
+    want = R["unrecorded"]
+    assert recorded.filter(pl.col("PARAMCD") == "OS").height == want["n"]
+
     rows = forest(unrecorded, "SEX", "F", "M", TRIALS).filter(pl.col("endpoint") == "OS")
-    same = forest(recorded, "SEX", "F", "M", ["a", "b"]).filter(pl.col("endpoint") == "OS")
     by_trial = {r["trial"]: r for r in rows.iter_rows(named=True)}
     assert (by_trial["c"]["n"], by_trial["c"]["n_unrecorded"], by_trial["c"]["hr"]) == (0, n_c, None)
     assert by_trial["c"]["note"] == "SEX not recorded: not in the pooled estimate"
-    assert (by_trial["a"]["n"], by_trial["a"]["n_unrecorded"]) == (n_a - 1, 1)
-    assert by_trial["a"]["note"] == "1 subject(s) without SEX left out"
-    pooled, expected = by_trial[POOLED], same.filter(pl.col("trial") == POOLED).row(0, named=True)
-    assert pooled["hr"] == expected["hr"] and pooled["n"] == expected["n"] and pooled["n_unrecorded"] == n_c + 1
+    a = by_trial["a"]
+    assert (a["n"], a["n_unrecorded"]) == (want["n_a"], 1) and a["n"] == n_a - 1
+    assert close(a["hr"], want["a"]["hr"]) and close(a["hr_lcl"], want["a"]["lcl"], 1e-5)
+    assert close(a["hr_ucl"], want["a"]["ucl"], 1e-5) and close(a["p"], want["a"]["p"], 1e-4)
+    assert a["note"] == "1 subject(s) without SEX left out"
+    pooled = by_trial[POOLED]
+    assert close(pooled["hr"], want["cox"]["hr"]) and pooled["n"] == want["n"] and pooled["n_unrecorded"] == n_c + 1
+    assert close(pooled["q"], want["q"]["q"], 1e-5) and pooled["q_df"] == 1
+    assert close(pooled["q_p"], want["q"]["p"], 1e-5)
     assert pooled["note"] == f"stratified by trial; 2 trial(s) in Q; {left_out}"
 
     only_b = unrecorded.with_columns(pl.when(pl.col("TRIAL") != "b").then(None).otherwise(pl.col("SEX")).alias("SEX"))
@@ -196,12 +204,13 @@ def test_a_trial_that_did_not_record_the_factor_is_said_to_be_left_out(adtte: pl
         "stratified by trial; b alone records the factor: the estimate is that trial's; "
     )
     tests = pooled_tests(unrecorded, "SEX", "M", ["F"]).filter(pl.col("endpoint") == "OS")
-    plain = pooled_tests(recorded, "SEX", "M", ["F"]).filter(pl.col("endpoint") == "OS")
-    for test in ("stratified log-rank", "stratified Cox"):
-        row = tests.filter(pl.col("test") == test).row(0, named=True)
-        base = plain.filter(pl.col("test") == test).row(0, named=True)
-        assert (row["p"], row["n"], row["n_unrecorded"]) == (base["p"], base["n"], n_c + 1)
-        assert row["note"] == left_out
+    strat = tests.filter(pl.col("test") == "stratified log-rank").row(0, named=True)
+    assert close(strat["statistic"], want["stratified"]["chisq"]) and close(strat["p"], want["stratified"]["p"])
+    cox = tests.filter(pl.col("test") == "stratified Cox").row(0, named=True)
+    assert close(cox["hr"], want["cox"]["hr"]) and close(cox["hr_lcl"], want["cox"]["lcl"], 1e-5)
+    assert close(cox["hr_ucl"], want["cox"]["ucl"], 1e-5) and close(cox["p"], want["cox"]["p"], 1e-4)
+    for row in (strat, cox):
+        assert (row["n"], row["n_unrecorded"], row["note"]) == (want["n"], n_c + 1, left_out)
     across = tests.filter(pl.col("test") == "log-rank across trials").row(0, named=True)
     assert across["n"] == adtte.filter(pl.col("PARAMCD") == "OS").height and across["n_unrecorded"] is None
 

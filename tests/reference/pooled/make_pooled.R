@@ -31,6 +31,25 @@ km <- lapply(c("a", "b", "c", "all"), function(t) {
        rate = s$surv, rate_lcl = s$lower, rate_ucl = s$upper)
 })
 names(km) <- c("a", "b", "c", "all")
+# Trial c records no SEX and the first subject of a has none: R's default na.action
+# leaves their rows out of each model (the pooled analysis's n_unrecorded).
+u <- d
+u$SEX[u$TRIAL == "c" | seq_len(nrow(u)) == which(u$TRIAL == "a")[1]] <- NA
+u$female <- as.numeric(u$SEX == "F")
+u_strat <- survdiff(Surv(time, event) ~ SEX + strata(TRIAL), u)
+u_cox <- summary(coxph(Surv(time, event) ~ female + strata(TRIAL), u))
+u_a <- summary(coxph(Surv(time, event) ~ female, u[u$TRIAL == "a", ]))
+u_trials <- lapply(c("a", "b"), function(t) summary(coxph(Surv(time, event) ~ female, u[u$TRIAL == t, ]))$coefficients[1, ])
+u_b <- sapply(u_trials, function(x) x[1]); u_se <- sapply(u_trials, function(x) x[3])
+u_w <- 1 / u_se^2; u_q <- sum(u_w * (u_b - sum(u_w * u_b) / sum(u_w))^2)
+unrecorded <- list(
+  n = u_cox$n, n_a = u_a$n,
+  stratified = list(chisq = u_strat$chisq, p = pchisq(u_strat$chisq, 1, lower.tail = FALSE)),
+  cox = list(hr = u_cox$conf.int[1, 1], lcl = u_cox$conf.int[1, 3], ucl = u_cox$conf.int[1, 4],
+             p = u_cox$coefficients[1, 5]),
+  a = list(hr = u_a$conf.int[1, 1], lcl = u_a$conf.int[1, 3], ucl = u_a$conf.int[1, 4], p = u_a$coefficients[1, 5]),
+  q = list(q = u_q, p = pchisq(u_q, 1, lower.tail = FALSE))
+)
 pt <- suppressWarnings(prop.test(c(5, 9, 14), c(40, 50, 45), correct = FALSE))
 cp <- binom.test(9, 50)$conf.int
 out <- list(
@@ -41,6 +60,7 @@ out <- list(
   q = list(q = q, p = pchisq(q, 2, lower.tail = FALSE), i2 = 100 * max(0, (q - 2) / q)),
   km = km,
   prop_test = list(chisq = unname(pt$statistic), p = pt$p.value),
-  clopper_pearson = list(lcl = cp[1], ucl = cp[2])
+  clopper_pearson = list(lcl = cp[1], ucl = cp[2]),
+  unrecorded = unrecorded
 )
 writeLines(to_json(out), "pooled.json")
