@@ -200,5 +200,8 @@ def test_a_narrative_says_an_event_was_unresolved_at_death_and_names_a_re_infusi
         "infused on 2021-01-01 (day 0; 1.00 x 10^6 CAR+ T cells/kg, lymphodepletion FC). Re-infused on day 35 "
         "(2021-02-05). Best response by day 28" in again
     )
+    thrice = d.adsl.filter(pl.col("USUBJID") == "S2").with_columns(pl.lit(3).alias("NDOSE"))
+    [thrice_text] = narratives(thrice, d.adae.filter(pl.col("USUBJID") == "S2"))["text"]
+    assert "lymphodepletion FC). First re-infused on day 35 (2021-02-05); 3 doses in all. Best response" in thrice_text
     listed = ae_listings(d.adae, None, d.adsl).filter(pl.col("USUBJID") == "S1")
     assert set(listed["outcome"].to_list()) == {"Not resolved at death"}

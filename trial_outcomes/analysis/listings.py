@@ -220,10 +220,8 @@ def _profile(s: dict[str, Any]) -> str:
     dose = f"{s['DOSE'] / 1e6:.2f} x 10^6 CAR+ T cells/kg" if s.get("DOSE") is not None else "dose not recorded"
     again = ""
     if s.get("TR02SDT") is not None:  # a re-infusion (a split dose's fractions are one dose)
-        doses = s.get("NDOSE") or 2
-        again = f" Re-infused on {_day((s['TR02SDT'] - s['TRTSDT']).days, s['TR02SDT'])}" + (
-            f" ({doses} doses in all)." if doses > 2 else "."
-        )
+        doses, first = s.get("NDOSE") or 2, _day((s["TR02SDT"] - s["TRTSDT"]).days, s["TR02SDT"])
+        again = f" First re-infused on {first}; {doses} doses in all." if doses > 2 else f" Re-infused on {first}."
     return (
         f"{s['USUBJID']}: {age} {sex} ({status}), infused on {s['TRTSDT']} (day 0; {dose}, "
         f"lymphodepletion {_text(s.get('LDREGIM'))}).{again} Best response by day 28: {_text(s.get('BOR28'))}."
