@@ -70,3 +70,70 @@ def test_a_run_of_one_cell_carries_both_keys() -> None:
         "dagster/partition/trial": "a",
         "dagster/partition/cut": "2024-03-31",
     }
+
+
+def _publish(out: Path, cut: str, manifest: dict) -> str:
+    """A publication of ``cut`` in ``out`` holding ``manifest`` alone (its version's name)."""
+    import json
+
+    from trial_outcomes.io.publishing import publish
+
+    work = out / ".work" / cut / f"w{len(list((out / '.versions' / cut).glob('v*')))}"
+    work.mkdir(parents=True)
+    (work / "manifest.json").write_text(json.dumps(manifest))
+    link, new = publish(out, cut, [work / "manifest.json"], {"manifest": json.dumps(manifest)})
+    assert new
+    return link.resolve().name
+
+
+def test_the_pooled_analysis_runs_again_when_a_pooled_cut_is_superseded(tmp_path: Path) -> None:
+    """A red team's trial cut superseded by ``trial-outcomes run --supersede`` left the
+    published pooled report of its earlier version, with nothing to say so. The sensor
+    skips before a first pooled analysis and while a run of the portfolio is under way;
+    then, when a pooled cut is superseded or a later one published, it requests the
+    pooled job once for that state, naming what changed; an unchanged state asks nothing."""
+    from trial_outcomes.pipelines.portfolio import POOLED_STALE_TAG
+    from trial_outcomes.portfolio import load_portfolio
+
+    defs = _defs(tmp_path)
+    portfolio = load_portfolio(tmp_path / "portfolio.toml")
+    sensor = defs.resolve_sensor_def("pooled_inputs_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    a, b = (t.out for t in portfolio.trials)
+    v_a = _publish(a, "2024-03-31", {"data_drop": {"sha256": "a1"}})
+    v_b = _publish(b, "2024-03-31", {"data_drop": {"sha256": "b1"}})
+
+    def evaluate(instance: dg.DagsterInstance) -> list:
+        result = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs))
+        return result.run_requests or [result.skip_message]
+
+    with dg.instance_for_test() as instance:
+        assert evaluate(instance) == [
+            "no pooled analysis is published yet (trial-outcomes portfolio run makes the first)"
+        ]
+        from trial_outcomes.io.pooled import pooled_input
+
+        inputs = [pooled_input(t.id, t.out, None) for t in portfolio.trials]
+        assert [(i["data_cut"], i["version"]) for i in inputs] == [("2024-03-31", v_a), ("2024-03-31", v_b)]
+        pooled_manifest = {
+            "pooled": {"factor": portfolio.pooled.factor, "trials": inputs},
+            "data_drop": {"sha256": "p"},
+        }
+        _publish(portfolio.pooled.out, "pooled", pooled_manifest)
+        assert evaluate(instance) == ["the published pooled analysis is of the trials' current publications"]
+
+        superseding = _publish(b, "2024-03-31", {"data_drop": {"sha256": "b2"}, "supersedes": v_b})
+        [request] = evaluate(instance)
+        assert request.tags[POOLED_STALE_TAG] == f"trial b: cut 2024-03-31 is now version {superseding} (pooled: {v_b})"
+        assert evaluate(instance)[0].run_key == request.run_key  # one request per state
+
+        _publish(a, "2024-06-30", {"data_drop": {"sha256": "a2"}})
+        [later] = evaluate(instance)
+        assert later.run_key != request.run_key
+        assert later.tags[POOLED_STALE_TAG] == (
+            f"trial a: cut 2024-06-30 is to be pooled (pooled: 2024-03-31); "
+            f"trial b: cut 2024-03-31 is now version {superseding} (pooled: {v_b})"
+        )
+
+        run = instance.create_run_for_job(defs.resolve_job_def(POOLED_JOB), status=dg.DagsterRunStatus.STARTED)
+        assert evaluate(instance) == [f"run {run.run_id[:8]} of the portfolio is under way: checked when none is"]

@@ -4,12 +4,15 @@ is pooled: a cut that failed, or is still being written, is not there to read.""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
-from trial_outcomes.io.publishing import PublishRefused, current, published_cuts
+from trial_outcomes.io.publishing import Published, PublishRefused, current, published_cuts
 from trial_outcomes.provenance import sha256_file
 from trial_outcomes.text import first_of
 
@@ -36,6 +39,35 @@ class PublishedCut:
 
 def read_published_cut(trial: str, out_dir: Path, cut: str | None) -> PublishedCut:
     """``cut`` of the trial published in ``out_dir`` (None: its latest published cut)."""
+    folder, shown = _published_folder(trial, out_dir, cut)
+    missing = [name for name in POOLED_INPUTS if not (folder / name).is_file()]
+    if missing:
+        raise PooledInputError(f"trial {trial}: {folder} has no {', '.join(missing)}")
+    return PublishedCut(
+        cut=folder.parent.name,
+        version=folder.name,
+        manifest_sha256=sha256_file(folder / "manifest.json"),
+        drop_sha256=shown.drop_sha256,
+        adsl=pl.read_parquet(folder / "adsl.parquet"),
+        adtte=pl.read_parquet(folder / "adtte.parquet"),
+    )
+
+
+def pooled_input(trial: str, out_dir: Path, cut: str | None) -> dict[str, str]:
+    """The trial's cut the pooled analysis would read now, as the pooled manifest records
+    it (``trial``, ``data_cut``, ``version``, ``manifest_sha256``), its frames unread."""
+    folder, _ = _published_folder(trial, out_dir, cut)
+    return {
+        "trial": trial,
+        "data_cut": folder.parent.name,
+        "version": folder.name,
+        "manifest_sha256": sha256_file(folder / "manifest.json"),
+    }
+
+
+def _published_folder(trial: str, out_dir: Path, cut: str | None) -> tuple[Path, Published]:
+    """The version folder ``<out>/.versions/<cut>/vNNN`` that the link of ``cut`` shows now
+    (None: the trial's latest published cut), resolved once, and its publication."""
     cuts = published_cuts(out_dir)
     if cut is None:
         if not cuts:
@@ -50,18 +82,45 @@ def read_published_cut(trial: str, out_dir: Path, cut: str | None) -> PublishedC
             f"trial {trial}: data cut {cut} is not published in {out_dir} (published: {', '.join(cuts) or 'none'})"
         )
     # the version the link shows now, resolved once: a publication meanwhile cannot mix two versions
-    folder = (out_dir / cut).resolve()
-    missing = [name for name in POOLED_INPUTS if not (folder / name).is_file()]
-    if missing:
-        raise PooledInputError(f"trial {trial}: {folder} has no {', '.join(missing)}")
-    return PublishedCut(
-        cut=cut,
-        version=folder.name,
-        manifest_sha256=sha256_file(folder / "manifest.json"),
-        drop_sha256=shown.drop_sha256,
-        adsl=pl.read_parquet(folder / "adsl.parquet"),
-        adtte=pl.read_parquet(folder / "adtte.parquet"),
-    )
+    return (out_dir / cut).resolve(), shown
+
+
+def published_pooled(out_dir: Path, name: str) -> dict[str, Any] | None:
+    """The ``pooled`` block of the pooled analysis's published manifest (its portfolio,
+    factor and the trials' cuts it read), None when none is published or it is unreadable."""
+    try:
+        manifest = json.loads((out_dir / name / "manifest.json").read_text(encoding="utf-8"))
+        pooled = manifest["pooled"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return pooled if isinstance(pooled, dict) else None
+
+
+def pooled_inputs_changed(published: Mapping[str, Any], factor: str, now: Sequence[Mapping[str, str]]) -> list[str]:
+    """What differs between the inputs of the published pooled analysis (``published``:
+    its manifest's ``pooled`` block) and the trials' cuts it would read now (``now``:
+    ``pooled_input`` of each trial), a sentence each; empty when it is current. A trial
+    cut superseded by ``trial-outcomes run --supersede``, a later cut published, a trial
+    added or the factor changed each leave the pooled report stale."""
+    changes = []
+    if published.get("factor") != factor:
+        changes.append(f"the comparison factor is now {factor} (pooled: {published.get('factor')})")
+    before = {t.get("trial"): t for t in published.get("trials") or [] if isinstance(t, dict)}
+    for trial in now:
+        was = before.pop(trial["trial"], None)
+        if was is None:
+            changes.append(f"trial {trial['trial']} is not in the published pooled analysis")
+        elif was.get("data_cut") != trial["data_cut"]:
+            changes.append(
+                f"trial {trial['trial']}: cut {trial['data_cut']} is to be pooled (pooled: {was.get('data_cut')})"
+            )
+        elif (was.get("version"), was.get("manifest_sha256")) != (trial["version"], trial["manifest_sha256"]):
+            changes.append(
+                f"trial {trial['trial']}: cut {trial['data_cut']} is now version {trial['version']} "
+                f"(pooled: {was.get('version')})"
+            )
+    changes += [f"trial {t} is pooled but no longer in the portfolio" for t in before]
+    return changes
 
 
 #: what makes two ADSL rows of two trials one child: the identifier, consent, enrolment and age

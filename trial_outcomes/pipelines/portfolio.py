@@ -21,6 +21,8 @@ chart's user deployment; celery workers reconstruct the jobs from this module.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from functools import cache
 from pathlib import Path
@@ -28,7 +30,7 @@ from typing import Any
 
 import dagster as dg
 
-from trial_outcomes.assets.pooled import POOLED_IO, POOLED_STORE, PORTFOLIO, pooled_analysis_asset
+from trial_outcomes.assets.pooled import POOLED_IO, POOLED_KEY, POOLED_STORE, PORTFOLIO, pooled_analysis_asset
 from trial_outcomes.assets.shared import (
     CUT_DIMENSION,
     FIGURE_WORKERS,
@@ -41,9 +43,11 @@ from trial_outcomes.assets.shared import (
     repartitioned,
     shared_output_store,
 )
+from trial_outcomes.io.pooled import PooledInputError, pooled_input, pooled_inputs_changed, published_pooled
 from trial_outcomes.io.store import PooledStore
 from trial_outcomes.pipelines.definitions import trial_assets
 from trial_outcomes.pipelines.sensors import (
+    SENSOR_INTERVAL_SECONDS,
     AlertTarget,
     build_alert_retry_sensor,
     build_boundary_sensor,
@@ -54,6 +58,8 @@ from trial_outcomes.plan import Notify, PlanError, load_plan
 from trial_outcomes.portfolio import Portfolio, load_portfolio
 
 PORTFOLIO_ENV = "TRIAL_PORTFOLIO"
+#: the tag of a pooled run requested because the published one was stale: what changed
+POOLED_STALE_TAG = "trial_outcomes/pooled_inputs_changed"
 TRIALS_JOB = "portfolio_trials"
 POOLED_JOB = "pooled_analysis_job"
 #: celery settings of the tested setup (deploy/ keeps the cluster's in step): one task at a time per
@@ -100,6 +106,60 @@ def portfolio_alert_target(portfolio: Portfolio) -> AlertTarget:
     return target
 
 
+#: a run in one of these states may publish a trial's cut or the pooled analysis
+IN_PROGRESS = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+
+def build_pooled_inputs_sensor(portfolio: Portfolio) -> dg.SensorDefinition:
+    """The sensor that keeps the published pooled analysis of the trials' current
+    publications (``pooled_inputs_changed``)."""
+
+    @dg.sensor(
+        name="pooled_inputs_sensor",
+        job_name=POOLED_JOB,
+        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Runs the pooled analysis again when a trial's cut it pooled has been superseded (trial-outcomes "
+        "run --supersede, outside the portfolio's runs), a later cut of a trial is published, a trial is added "
+        "or the factor changed; never while a run of the portfolio is under way, never before a first pooled "
+        "analysis is published, once for each new state of the trials' publications.",
+    )
+    def pooled_inputs_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        busy = [
+            run
+            for run in context.instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS), limit=200)
+            if run.job_name == POOLED_JOB
+            or f"dagster/partition/{TRIAL_DIMENSION}" in run.tags
+            or POOLED_KEY in (run.asset_selection or ())
+        ]
+        if busy:
+            return dg.SkipReason(f"run {busy[0].run_id[:8]} of the portfolio is under way: checked when none is")
+        published = published_pooled(portfolio.pooled.out, PooledStore(portfolio.pooled.out).name)
+        if published is None:
+            return dg.SkipReason("no pooled analysis is published yet (trial-outcomes portfolio run makes the first)")
+        try:
+            now = [pooled_input(t.id, t.out, portfolio.pooled.cuts.get(t.id)) for t in portfolio.trials]
+        except PooledInputError as exc:
+            return dg.SkipReason(f"the pooled analysis cannot be made now: {exc}")
+        changes = pooled_inputs_changed(published, portfolio.pooled.factor, now)
+        if not changes:
+            return dg.SkipReason("the published pooled analysis is of the trials' current publications")
+        context.log.info("the published pooled analysis is stale: " + "; ".join(changes))
+        state = json.dumps({"factor": portfolio.pooled.factor, "trials": now}, sort_keys=True)
+        return dg.RunRequest(
+            run_key=hashlib.sha256(state.encode()).hexdigest(),
+            tags={POOLED_STALE_TAG: "; ".join(changes)[:4000]},
+        )
+
+    return pooled_inputs_sensor
+
+
 def build_portfolio_definitions(portfolio: Portfolio | str | Path) -> dg.Definitions:
     """The portfolio's assets, jobs and resources."""
     if not isinstance(portfolio, Portfolio):
@@ -130,6 +190,7 @@ def build_portfolio_definitions(portfolio: Portfolio | str | Path) -> dg.Definit
         sensors=[
             build_boundary_sensor(TRIALS_JOB, portfolio_alert_target(portfolio), portfolio=True),
             build_alert_retry_sensor(TRIALS_JOB, portfolio_alert_target(portfolio), portfolio=True),
+            build_pooled_inputs_sensor(portfolio),
         ],
         resources={
             SETTINGS: PortfolioSettings(portfolio=str(portfolio.path)),
