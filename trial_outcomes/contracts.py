@@ -1135,6 +1135,7 @@ class PooledTrials(dy.Schema):
     data_cut = _d("Data cut pooled", nullable=False)
     version = _s("Published version of that cut", nullable=False)
     manifest_sha256 = _s("SHA-256 of that version's manifest.json", nullable=False)
+    code = _s("Code version that made that cut (its manifest's; 'not recorded' when it names none)", nullable=False)
     enrolled = _i("Enrolled", nullable=False, min=0)
     infused = _i("Infused (safety set)", nullable=False, min=0)
 

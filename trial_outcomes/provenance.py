@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import subprocess
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -70,10 +71,33 @@ def short_version() -> str:
     or outside a git checkout (a pip install, an unpacked archive) the package's version and
     the first 12 hex digits of ``source_sha256``: never "unknown" (a reviewer's snapshot
     printed "Code version unknown" on every page)."""
-    v = code_version()
-    if v["git_commit"] == "unknown":
-        return f"{v['package_version'] or 'source'} sha256:{str(v['source_sha256'])[:12]}"
-    return str(v["git_commit"])[:10] + ("-dirty" if v["dirty"] else "")
+    return code_label(code_version())
+
+
+def same_code(made: Mapping[str, Any] | None, makes: Mapping[str, Any]) -> bool:
+    """Whether a publication's code (its manifest's ``code``: ``git_commit``, ``dirty``,
+    ``source_sha256``) is this run's: the source's SHA-256 when both have it (it sees an
+    uncommitted edit, and code outside a checkout), else the commit, clean in both."""
+    if made is None:
+        return False
+    if made.get("source_sha256") and makes.get("source_sha256"):
+        return bool(made["source_sha256"] == makes["source_sha256"])
+    return bool(
+        made.get("git_commit") not in (None, "unknown")
+        and made.get("git_commit") == makes.get("git_commit")
+        and not made.get("dirty")
+        and not makes.get("dirty")
+    )
+
+
+def code_label(code: Mapping[str, Any]) -> str:
+    """A manifest's ``code`` (``code_version``) as the report's pages print it:
+    the commit's first 10 digits (``-dirty`` with uncommitted edits), else the package's
+    version and the source's SHA-256."""
+    commit = str(code.get("git_commit") or "unknown")
+    if commit == "unknown":
+        return f"{code.get('package_version') or 'source'} sha256:{str(code.get('source_sha256') or '')[:12]}"
+    return commit[:10] + ("-dirty" if code.get("dirty") else "")
 
 
 def _version(name: str) -> str | None:

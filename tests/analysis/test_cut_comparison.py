@@ -217,3 +217,43 @@ def test_a_change_of_analysis_plan_between_publications_is_the_first_row():
     assert (row["item"], row["previous"], row["current"], row["change"]) == (PLAN_ITEM, "a" * 12, "b" * 12, "changed")
     assert first((b, b))["change"] == "" and first((None, b))["change"] == "not recorded"
     assert first(None)["item"] == "Enrolled"
+
+
+def test_a_publication_made_by_other_code_says_so_in_a_row():
+    """An upgrade red team's CNS relapse on day 21, before a day-25 CR: the code that made
+    the first cut counted the CR, the upgraded code did not, and the changes table read
+    "Responses by day 28 no longer counted: BR-004" with nothing to say the code had
+    changed. A row ``Code version`` gives each publication's commit (10 characters, as the
+    report's pages print it, -dirty with uncommitted edits) when the code differs, by the
+    source's SHA-256 when both manifests have it, else by a clean commit; "not recorded"
+    when the earlier manifest names none; no row for the same code (a re-run of the same
+    code stays byte-identical)."""
+    from trial_outcomes.analysis.cut_comparison import CODE_ITEM
+    from trial_outcomes.provenance import same_code
+
+    summary = pl.DataFrame(schema={"endpoint": pl.String, "group_var": pl.String, "analysis": pl.String})
+    old = {"git_commit": "59dcd35302" + "0" * 30, "dirty": False, "source_sha256": "1" * 64}
+    new = {"git_commit": "472f2ffdb3" + "0" * 30, "dirty": False, "source_sha256": "2" * 64}
+    edited = {**old, "dirty": True, "source_sha256": "3" * 64}
+
+    def code_rows(codes):
+        table = compare_cuts("2021-03-31", _adsl(PREVIOUS), summary, _adsl(CURRENT), summary, None, None, codes)
+        return [r for r in table.iter_rows(named=True) if r["item"] == CODE_ITEM]
+
+    [row] = code_rows((old, new))
+    assert (row["previous"], row["current"], row["change"]) == ("59dcd35302", "472f2ffdb3", "changed")
+    [row] = code_rows((old, edited))
+    assert (row["previous"], row["current"], row["change"]) == ("59dcd35302", "59dcd35302-dirty", "changed")
+    [row] = code_rows((None, new))
+    assert (row["previous"], row["change"]) == ("", "not recorded")
+    assert code_rows((old, dict(old))) == [] and code_rows(None) == []
+    # without the source's hash, a clean commit alike is the same code, an edited one is not
+    bare = {"git_commit": old["git_commit"], "dirty": False}
+    assert same_code(bare, {**bare}) and not same_code({**bare, "dirty": True}, bare)
+    assert not same_code({"git_commit": "unknown"}, {"git_commit": "unknown"})
+    assert (
+        code_rows((bare, {"git_commit": "unknown", "package_version": "0.1.0", "source_sha256": "4" * 64}))[0][
+            "current"
+        ]
+        == "0.1.0 sha256:444444444444"
+    )

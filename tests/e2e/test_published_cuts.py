@@ -63,7 +63,7 @@ def test_another_drop_for_a_published_cut_is_refused_unless_superseded_with_a_re
     revised = comparison.filter(pl.col("item").is_in(REVISED_ITEMS))
     assert revised.height == len(REVISED_ITEMS) and set(revised["current"]) == {"0"}
     assert manifest["compared_with"] == "none"
-    assert "Changes since version v001 of this cut, which this version supersedes" in html
+    assert "Changes since version v001 of this cut, which this version replaces" in html
     assert "Revised since" not in html
 
 
@@ -350,3 +350,41 @@ def test_an_open_report_naming_a_subject_stops_the_run_before_publication(drop, 
     said = "\n".join(outcome.failures)
     assert "open_report_names_no_subject" in said and f"the open report names 1 subject(s) ({subject})" in said
     assert not (out / CUT).exists()
+
+
+def test_a_cut_made_by_other_code_is_said_so_and_a_revision_compares_with_what_it_revises(drop, tmp_path, monkeypatch):
+    """An upgrade red team published a cut with older code, then the next cut, and then the
+    first again, with the new: a changed rule withdrew a day-28 response and crossed the
+    futility boundary, told as a withdrawn response, and the re-run's report compared with
+    nothing. Here the first cut is made by "older code" (the manifest's code, patched): the
+    next cut's comparison has a Code version row and page 1 says the code changed; the
+    first cut run again with this code revises v001 and compares with it, saying so; run
+    once more it publishes nothing new (it compares with v001 again: idempotent)."""
+    import trial_outcomes.assets.publish as publish_step
+    from trial_outcomes import provenance
+
+    real = provenance.code_version()
+    older = {**real, "git_commit": "0123456789" + "a" * 30, "dirty": False, "source_sha256": "e" * 64}
+    out = tmp_path / "out"
+    with monkeypatch.context() as patched:
+        patched.setattr(provenance, "code_version", lambda: older)
+        patched.setattr(publish_step, "git_version", lambda: older)
+        assert run_pipeline(drop, out, CUT).success
+    assert _manifest(out)["code"]["git_commit"] == older["git_commit"]
+
+    assert run_pipeline(drop, out, "2024-03-31").success
+    comparison = pl.read_csv(out / "2024-03-31" / "cut_comparison.csv", infer_schema=False)
+    [row] = comparison.filter(pl.col("item") == "Code version").iter_rows(named=True)
+    this = provenance.short_version()
+    assert (row["previous"], row["current"], row["change"]) == ("0123456789", this, "changed")
+    html = (out / "2024-03-31" / "report.html").read_text()
+    assert f"That publication was made by code 0123456789, this one by code {this}" in html
+
+    assert run_pipeline(drop, out, CUT).success
+    assert _manifest(out)["revises"]["version"] == "v001"
+    comparison = pl.read_csv(out / CUT / "cut_comparison.csv", infer_schema=False)
+    assert set(comparison["previous_version"]) == {"v001"} and "Code version" in comparison["item"].to_list()
+    html = (out / CUT / "report.html").read_text()
+    assert "Code changed since version v001 of this cut, which this version replaces" in html
+    assert run_pipeline(drop, out, CUT).success
+    assert sorted(p.name for p in (out / ".versions" / CUT).iterdir()) == ["v001", "v002"]

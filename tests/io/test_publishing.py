@@ -410,3 +410,43 @@ def test_a_failed_folder_sync_leaves_no_hidden_version_and_says_what_the_cut_sho
     with pytest.raises(OSError, match=f"data cut {CUT} shows its new version v002"):
         _version(tmp_path, out, "c", "d1", "three")
     assert (out / CUT / "table.csv").read_text() == "three"
+
+
+def test_a_run_with_other_code_or_plan_revises_the_version_the_cut_shows(tmp_path):
+    """An upgrade red team's re-run of a published cut with new code flipped its futility
+    boundary, and the new version's report compared it with nothing. ``revised_version``
+    names the version of this drop that the run revises when its code or plan differ from
+    the run's (v001, made by other code; then v002, read under another plan); when the
+    version the cut shows is the run's own code and plan, the one that version revised (the
+    re-run publishes the same comparison again: idempotent); none for another drop, for a
+    cut never published, or when nothing differs from the start."""
+    from trial_outcomes.io.publishing import revised_version
+
+    out = tmp_path / "out"
+    old = {"git_commit": "a" * 40, "dirty": False, "source_sha256": "1" * 64}
+    new = {"git_commit": "b" * 40, "dirty": False, "source_sha256": "2" * 64}
+
+    def version(name: str, code: dict, plan: str, revises: str | None = None) -> None:
+        folder = tmp_path / name
+        folder.mkdir()
+        manifest = {
+            "data_drop": {"sha256": "d1"},
+            "code": code,
+            "analysis_plan": {"sha256": plan},
+            "outputs": {"x": name},
+            **({"revises": {"version": revises}} if revises else {}),
+        }
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        publish(out, CUT, [folder / "manifest.json"], manifest["outputs"])
+
+    def revised(code: dict, plan: str, drop: str = "d1", reason: str = "") -> str | None:
+        return revised_version(out, CUT, plan_publication(out, CUT, drop, reason), plan, code)
+
+    assert revised(new, "p") is None  # nothing published
+    version("a", old, "p")
+    assert revised(old, "p") is None  # the same code and plan
+    assert revised(new, "p") == "v001" and revised(old, "q") == "v001"
+    version("b", new, "p", revises="v001")
+    assert revised(new, "p") == "v001"  # the re-run compares with what v002 revised
+    assert revised(new, "q") == "v002"  # another plan revises v002 itself
+    assert revised(new, "p", drop="d2", reason="corrected export") is None  # another drop supersedes

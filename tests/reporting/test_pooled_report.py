@@ -97,6 +97,34 @@ def test_trials_pooled_at_different_cuts_are_not_headed_with_one_cut(tables) -> 
     assert doc.cut == "by trial, 2023-12-31 and 2024-03-31"
 
 
+def test_trials_made_by_other_code_than_the_pooling_are_said_so(tables) -> None:
+    """An upgrade red team's pooled report said "Code 472f2ffdb3" over trial-1 published by
+    it and trial-2 and trial-3 by 59dcd35302, whose endpoint rules differ. Each trial's
+    row gives its code; when one differs from the pooling's, an alert names each code with
+    its trials; all alike, no alert."""
+    from dataclasses import replace
+
+    from trial_outcomes.reporting.content import Paragraph
+
+    pooled, _ = tables
+    assert pooled.trials["code"].to_list() == ["not recorded", "not recorded"]  # a TrialCut without one
+    alike = replace(pooled, trials=pooled.trials.with_columns(code=pl.lit("472f2ffdb3")))
+    doc = build_pooled_document(alike, {}, [], "portfolio.toml", "472f2ffdb3")
+    first = doc.sections[0].blocks
+    assert first[0].rows[0][4] == "472f2ffdb3" and not any(
+        isinstance(b, Paragraph) and b.style == "alert" for b in first
+    )
+    mixed = alike.trials.with_columns(
+        code=pl.when(pl.col("trial") == "south").then(pl.lit("59dcd35302")).otherwise(pl.col("code"))
+    )
+    doc = build_pooled_document(replace(pooled, trials=mixed), {}, [], "portfolio.toml", "472f2ffdb3")
+    [alert] = [b for b in doc.sections[0].blocks if isinstance(b, Paragraph) and b.style == "alert"]
+    assert alert.text.startswith(
+        "The trials' cuts were not all made by this analysis's code (472f2ffdb3): 472f2ffdb3: north; 59dcd35302: "
+        "south. A rule that changed"
+    )
+
+
 def test_a_trial_without_the_factor_is_said_to_be_left_out() -> None:
     """A red team's trial that did not collect bridging therapy read "(n=0, 0 events) NE:
     no events" on the forest plot beside its OS table's subjects and deaths. The sample

@@ -477,7 +477,11 @@ def test_page_1_says_what_an_earlier_publication_held_and_this_one_revises():
         + rows(
             "2021-06-30",
             "v001",
-            {"Subjects no longer in the data": "BR-010", "Deaths withdrawn or re-dated": "BR-004 (2021-01-02 to none)"},
+            {
+                "Subjects no longer in the data": "BR-010",
+                "MRD-negative remissions by day 28 no longer counted": "BR-005 (now best response by day 28 NR)",
+                "Deaths withdrawn or re-dated": "BR-004 (2021-01-02 to none)",
+            },
         ),
         schema=COLUMNS,
     )
@@ -489,8 +493,9 @@ def test_page_1_says_what_an_earlier_publication_held_and_this_one_revises():
             "alert",
         ),
         (
-            "Revised since version v001 of this cut, which this version supersedes",
-            "Subjects no longer in the data: 1; deaths withdrawn or re-dated: 1 (named in the section on changes)",
+            "Revised since version v001 of this cut, which this version replaces",
+            "Subjects no longer in the data: 1; MRD-negative remissions by day 28 no longer counted: 1; deaths "
+            "withdrawn or re-dated: 1 (named in the section on changes)",
             "alert",
         ),
     ]
@@ -501,14 +506,15 @@ def test_page_1_says_what_an_earlier_publication_held_and_this_one_revises():
     assert [t[0] for t in tables] == [
         "Changes since the interim analysis of 2021-03-31",
         "Subjects new or revised since the interim analysis of 2021-03-31",
-        "Changes since version v001 of this cut, which this version supersedes",
-        "Subjects new or revised since version v001 of this cut, which this version supersedes",
+        "Changes since version v001 of this cut, which this version replaces",
+        "Subjects new or revised since version v001 of this cut, which this version replaces",
     ]
     assert tables[0][1] == ["Item", "2021-03-31", "2021-06-30", "Change"]
     assert tables[2][1] == ["Item", "2021-06-30 v001", "This version", "Change"]
     assert [t[2] for t in tables] == [False, True, False, True]
     assert section.blocks[3].rows == [
         ["Subjects no longer in the data", "BR-010"],
+        ["MRD-negative remissions by day 28 no longer counted", "BR-005 (now best response by day 28 NR)"],
         ["Deaths withdrawn or re-dated", "BR-004 (2021-01-02 to none)"],
     ]
     # a publication that revises nothing says nothing on page 1
@@ -525,6 +531,20 @@ def test_page_1_says_what_an_earlier_publication_held_and_this_one_revises():
     (line,) = revised_headline(SimpleNamespace(comparison=planned, cut="2021-06-30"))
     assert line[0] == "Analysis plan changed since the interim analysis of 2021-03-31"
     assert line[1].startswith("That publication read the plan aaaaaaaaaaaa, this one bbbbbbbbbbbb (SHA-256)")
+    # and other code (an upgrade red team's changed rule withdrew a response, unsaid)
+    from trial_outcomes.analysis.cut_comparison import CODE_ITEM
+
+    code_row = {"item": CODE_ITEM, "previous": "59dcd35302", "current": "472f2ffdb3", "change": "changed"}
+    coded = pl.concat(
+        [pl.DataFrame([{**code_row, "previous_cut": "2021-06-30", "previous_version": "v001"}], schema=COLUMNS), quiet]
+    )
+    (line,) = revised_headline(SimpleNamespace(comparison=coded, cut="2021-06-30"))
+    assert line == (
+        "Code changed since version v001 of this cut, which this version replaces",
+        "That publication was made by code 59dcd35302, this one by code 472f2ffdb3: a rule that changed between "
+        "them moves a number with no change in the data, so a change below may be the code's, not the export's",
+        "alert",
+    )
 
 
 def test_page_1_says_a_crs_or_icans_reported_before_the_infusion_is_not_counted():

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -11,6 +12,7 @@ from trial_outcomes.analysis.syndromes import ADSL_STEM, adsl_variable
 from trial_outcomes.contracts import CutComparison
 from trial_outcomes.dates import DAYS_PER_MONTH
 from trial_outcomes.formatting import months, number, pct, signed
+from trial_outcomes.provenance import code_label, same_code
 from trial_outcomes.text import first_of
 
 COLUMNS = {name: col.dtype for name, col in CutComparison.columns().items()}
@@ -19,6 +21,10 @@ NEW_ITEMS = ("New subjects", "New deaths", "New relapses")
 #: a plan red team's second cut under another plan moved the safety rule's P from 0.10 to
 #: 0.007 on the same data, and the table said nothing had changed
 PLAN_ITEM = "Analysis plan (SHA-256)"
+#: the row, when the earlier publication was made by other code (or its manifest names none):
+#: an upgrade's changed rule withdrew a day-28 response and crossed the futility boundary on
+#: the same export, and the table told it as a withdrawn response (an upgrade red team's)
+CODE_ITEM = "Code version"
 #: what the previous cut published that this cut no longer says (a lost record, an event
 #: withdrawn or re-dated by a corrected export): each names its subjects
 WITHDRAWN_ITEMS = (
@@ -95,18 +101,31 @@ def compare_cuts(
     summary: pl.DataFrame,
     previous_version: str | None = None,
     plans: tuple[str | None, str] | None = None,
+    codes: tuple[Mapping[str, Any] | None, Mapping[str, Any]] | None = None,
 ) -> pl.DataFrame:
     """Counts, new subjects and events, what was revised, and overall primary estimates
     side by side. ``change`` is current minus previous for counts; the subjects' ids
     otherwise. ``previous_version``: the version of this same cut compared with (the one
     a superseding version replaces: ``previous_cut`` is then this cut). ``plans``: the
     SHA-256 of the analysis plan the earlier publication read (None when its manifest
-    says none) and of this one's, the first row (``PLAN_ITEM``) when given."""
+    says none) and of this one's, the first row (``PLAN_ITEM``) when given. ``codes``: the
+    ``code`` of the earlier publication's manifest (None: none) and this run's; a row
+    (``CODE_ITEM``) when they differ (``same_code``)."""
     rows = []
     if plans is not None:
         read, reads = plans
         change = "not recorded" if read is None else "" if read == reads else "changed"
         rows.append({"item": PLAN_ITEM, "previous": (read or "")[:12], "current": reads[:12], "change": change})
+    if codes is not None and not same_code(*codes):
+        made, makes = codes
+        rows.append(
+            {
+                "item": CODE_ITEM,
+                "previous": "" if made is None else code_label(made),
+                "current": code_label(makes),
+                "change": "not recorded" if made is None else "changed",
+            }
+        )
     counts = {
         "Enrolled": pl.col("USUBJID").is_not_null(),
         "Infused (safety set)": pl.col("SAFFL") == "Y",
@@ -160,13 +179,19 @@ class Publication(NamedTuple):
     survival_summary: pl.DataFrame
     #: the SHA-256 of the analysis plan it read (None when it published none)
     plan_sha256: str | None
+    #: its manifest's ``code`` (None when it has none)
+    code: Mapping[str, Any] | None = None
 
 
 def compare_publications(
-    earlier: list[Publication], adsl: pl.DataFrame, summary: pl.DataFrame, plan: str | None = None
+    earlier: list[Publication],
+    adsl: pl.DataFrame,
+    summary: pl.DataFrame,
+    plan: str | None = None,
+    code: Mapping[str, Any] | None = None,
 ) -> pl.DataFrame:
     """``compare_cuts`` with each earlier publication in turn, one table; empty with none.
-    ``plan``: this run's plan's SHA-256."""
+    ``plan``: this run's plan's SHA-256; ``code``: this run's code (``provenance.code_version``)."""
     tables = [
         compare_cuts(
             p.cut,
@@ -176,6 +201,7 @@ def compare_publications(
             summary,
             p.version,
             None if plan is None else (p.plan_sha256, plan),
+            None if code is None else (p.code, code),
         )
         for p in earlier
     ]

@@ -75,6 +75,8 @@ class TrialCut:
     manifest_sha256: str
     adsl: pl.DataFrame
     adtte: pl.DataFrame
+    #: the code that made the cut, as its report's pages print it (``provenance.code_label``)
+    code: str = "not recorded"
 
 
 @dataclass(frozen=True)
@@ -505,7 +507,8 @@ SAFETY_SCHEMA = {
 
 
 def trials_table(trials: list[TrialCut]) -> pl.DataFrame:
-    """What was pooled: each trial's cut, published version and manifest hash, and counts."""
+    """What was pooled: each trial's cut, published version, manifest hash and the code
+    that made it, and counts."""
     return pl.DataFrame(
         [
             {
@@ -514,6 +517,7 @@ def trials_table(trials: list[TrialCut]) -> pl.DataFrame:
                 "data_cut": t.cut,
                 "version": t.version,
                 "manifest_sha256": t.manifest_sha256,
+                "code": t.code,
                 "enrolled": t.adsl.height,
                 "infused": int((t.adsl["SAFFL"] == "Y").sum()),
             }
@@ -525,6 +529,7 @@ def trials_table(trials: list[TrialCut]) -> pl.DataFrame:
             "data_cut": pl.Date,
             "version": pl.String,
             "manifest_sha256": pl.String,
+            "code": pl.String,
             "enrolled": pl.Int64,
             "infused": pl.Int64,
         },

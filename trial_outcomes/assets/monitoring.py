@@ -24,7 +24,13 @@ from trial_outcomes.assets.shared import (
     reading,
 )
 from trial_outcomes.contracts import with_current_names
-from trial_outcomes.io.publishing import plan_publication, plan_sha256, published_cuts
+from trial_outcomes.io.publishing import (
+    plan_publication,
+    plan_sha256,
+    published_code,
+    published_cuts,
+    revised_version,
+)
 from trial_outcomes.io.records import TrialDrop
 from trial_outcomes.runspec import RunSpec
 
@@ -169,25 +175,39 @@ def cut_comparison(
     medians and rates): the cut named by the run or the plan (``[comparison]
     previous_cut``; auto: the latest earlier published cut), and, for a version that
     supersedes another of this cut (another drop, ``--supersede``), that version too: a
-    corrected export's changes were told only against the previous cut. Empty, and no
-    file, when there is neither."""
+    corrected export's changes were told only against the previous cut; and the version
+    of this cut from this same drop that this run revises with other code or another plan
+    (``revised_version``). Each comparison says when the two publications were made by
+    other code (an upgrade's changed rule read as a withdrawn response). Empty, and no
+    file, when there is none."""
+    from trial_outcomes.provenance import code_version
+
+    code = code_version()
     compared: list[tuple[str, str | None, Path]] = []
     previous = previous_cut(settings)
     if previous is not None:
         compared.append((previous, None, settings.out_dir / previous))
-    superseded = (
-        plan_publication(settings.out_dir, settings.cut_key, drop_identity.fingerprint, settings.supersede_reason)
-        .manifest_entry()
-        .get("supersedes")
+    publication = plan_publication(
+        settings.out_dir, settings.cut_key, drop_identity.fingerprint, settings.supersede_reason
     )
-    superseded_shown = "none"
-    if superseded:  # this version's, or (a re-run of the same drop) the one it re-publishes
-        folder = settings.out_dir / ".versions" / settings.cut_key / str(superseded["version"])
-        superseded_shown = str(superseded["version"])
+    versions = settings.out_dir / ".versions" / settings.cut_key
+    shown = {"previous cut": previous or "none"}
+    for label, version in (
+        ("superseded version", (publication.manifest_entry().get("supersedes") or {}).get("version")),
+        (
+            "revised version",
+            revised_version(settings.out_dir, settings.cut_key, publication, settings.plan.sha256, code),
+        ),
+    ):
+        # superseded: this version's, or (a re-run of the same drop) the one it re-publishes
+        shown[label] = "none" if version is None else str(version)
+        if version is None:
+            continue
+        folder = versions / str(version)
         if (folder / "adsl.parquet").is_file() and (folder / "survival_summary.csv").is_file():
-            compared.append((settings.cut_key, str(superseded["version"]), folder))
+            compared.append((settings.cut_key, str(version), folder))
         else:  # said, not quietly left out
-            superseded_shown += f" (not compared: its adsl.parquet or survival_summary.csv is gone from {folder})"
+            shown[label] += f" (not compared: its adsl.parquet or survival_summary.csv is gone from {folder})"
     earlier = [
         Publication(
             cut,
@@ -195,11 +215,11 @@ def cut_comparison(
             with_current_names(pl.read_parquet(folder / "adsl.parquet")),
             pl.read_csv(folder / "survival_summary.csv", infer_schema_length=None),
             plan_sha256(folder),
+            published_code(folder),
         )
         for cut, version, folder in compared
     ]
-    table = compare_publications(earlier, adsl, survival_analysis.survival_summary, settings.plan.sha256)
-    shown = {"previous cut": previous or "none", "superseded version": superseded_shown}
+    table = compare_publications(earlier, adsl, survival_analysis.survival_summary, settings.plan.sha256, code)
     if table.is_empty():
         yield dg.Output(table, metadata=shown)
         yield contract_result("cut_comparison", {})

@@ -42,6 +42,7 @@ def read_trials(portfolio: Portfolio) -> list[TrialCut]:
                 manifest_sha256=cut.manifest_sha256,
                 adsl=cut.adsl,
                 adtte=cut.adtte,
+                code=cut.code,
             )
         )
     return out
@@ -105,7 +106,13 @@ def pooled_analysis_asset(
             "portfolio": portfolio.path.name,
             "factor": factor,
             "trials": [
-                {"trial": t.trial, "data_cut": str(t.cut), "version": t.version, "manifest_sha256": t.manifest_sha256}
+                {
+                    "trial": t.trial,
+                    "data_cut": str(t.cut),
+                    "version": t.version,
+                    "manifest_sha256": t.manifest_sha256,
+                    "code": t.code,
+                }
                 for t in trials
             ],
         },

@@ -28,14 +28,14 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from trial_outcomes.io.writers import dir_mode, make_dirs, sync_files, sync_folder
-from trial_outcomes.provenance import changed_since_publication
+from trial_outcomes.provenance import changed_since_publication, same_code
 from trial_outcomes.text import first_of
 
 VERSION = re.compile(r"^v(\d{3,})$")
@@ -379,6 +379,32 @@ def plan_publication(out_dir: Path, cut: str, drop_sha256: str, supersede_reason
     return Publication(cut, drop_sha256, published.version, published.drop_sha256, supersede_reason.strip())
 
 
+def revised_version(
+    out_dir: Path, cut: str, publication: Publication, plan: str, code: Mapping[str, Any]
+) -> str | None:
+    """The version of ``cut``, published from this same drop, that this run revises with
+    other code or another plan (``plan``: this run's plan's SHA-256; ``code``: its
+    ``provenance.code_version``): the version the cut shows when its code or plan differ,
+    else the one that version revised with other code or plan (a re-run then stays
+    idempotent); None when neither, or another drop is published. An upgrade's re-run of
+    a published cut flipped its futility boundary, and its report did not say it revised
+    the version the board had read (an upgrade red team's)."""
+    if publication.previous_version is None or publication.supersedes:
+        return None
+    versions = out_dir / ".versions" / cut
+
+    def differs(version: str) -> bool:
+        folder = versions / version
+        return folder.is_dir() and (plan_sha256(folder) != plan or not same_code(published_code(folder), code))
+
+    shown = publication.previous_version
+    if differs(shown):
+        return shown
+    earlier = _manifest(versions / shown).get("revises")
+    version = earlier.get("version") if isinstance(earlier, dict) else None
+    return version if isinstance(version, str) and version != shown and differs(version) else None
+
+
 def version_outputs(out_dir: Path, cut: str) -> dict[str, dict[str, str]]:
     """Every published version of ``cut`` (``vNNN``) and the outputs its manifest records."""
     found = {}
@@ -478,16 +504,30 @@ def interrupts_deferred() -> Iterator[list[int]]:
             signal.signal(s, handler)
 
 
+def _manifest(folder: Path) -> dict[str, Any]:
+    """A publication's ``manifest.json`` (``folder``: a cut's or a version's); empty when it
+    is missing or unreadable."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
 def plan_sha256(folder: Path) -> str | None:
     """The SHA-256 of the analysis plan a publication (``folder``: a cut's or a version's)
     read, from its ``manifest.json``; None when the manifest is missing, unreadable or
     names none."""
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    sha = manifest.get("analysis_plan", {}).get("sha256") if isinstance(manifest, dict) else None
+    plan = _manifest(folder).get("analysis_plan")
+    sha = plan.get("sha256") if isinstance(plan, dict) else None
     return sha if isinstance(sha, str) else None
+
+
+def published_code(folder: Path) -> dict[str, Any] | None:
+    """The code that made a publication (its manifest's ``code``: ``git_commit``, ``dirty``,
+    ``source_sha256``...); None when the manifest is missing, unreadable or names none."""
+    code = _manifest(folder).get("code")
+    return code if isinstance(code, dict) else None
 
 
 def publish(out_dir: Path, cut: str, files: list[Path], manifest_outputs: dict[str, str]) -> tuple[Path, bool]:

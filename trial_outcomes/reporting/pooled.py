@@ -116,13 +116,14 @@ def figure_specs(tables: PooledTables, titles: dict[str, str]) -> dict[str, obje
 def _trials_table(tables: PooledTables) -> Table:
     return Table(
         "Trials pooled",
-        ["Trial", "Title", "Data cut", "Version", "Enrolled", "Infused", "Manifest SHA-256"],
+        ["Trial", "Title", "Data cut", "Version", "Code", "Enrolled", "Infused", "Manifest SHA-256"],
         [
             [
                 r["trial"],
                 r["title"],
                 str(r["data_cut"]),
                 r["version"],
+                r["code"],
                 str(r["enrolled"]),
                 str(r["infused"]),
                 r["manifest_sha256"][:16] + "...",
@@ -131,6 +132,27 @@ def _trials_table(tables: PooledTables) -> Table:
         ],
         population="Each trial's published cut, as the portfolio file names it (or its latest)",
     )
+
+
+def _code_notes(tables: PooledTables, code_version: str) -> list[Paragraph]:
+    """A warning when the trials' cuts were made by other code than each other's or this
+    analysis's: an upgrade red team's pooled report said "Code 472f2ffdb3" over a trial
+    published by it and two by 59dcd35302, whose endpoint rules differ."""
+    made = tables.trials.select("trial", "code").rows()
+    if all(code == code_version for _, code in made):
+        return []
+    by_code: dict[str, list[str]] = {}
+    for trial, code in made:
+        by_code.setdefault(code, []).append(trial)
+    shown = "; ".join(f"{code}: {', '.join(trials)}" for code, trials in by_code.items())
+    return [
+        Paragraph(
+            f"The trials' cuts were not all made by this analysis's code ({code_version}): {shown}. A rule that "
+            "changed between code versions is applied differently to the trials pooled; to pool them alike, run "
+            "each cut again with one code version (a new version of the same drop) before pooling.",
+            "alert",
+        )
+    ]
 
 
 def _forest_counts(r: dict[str, Any]) -> str:
@@ -251,6 +273,7 @@ def build_pooled_document(
             "pooled-inputs",
             [
                 _trials_table(tables),
+                *_code_notes(tables, code_version),
                 Paragraph(
                     "Each trial keeps its own baseline: comparisons are stratified by trial"
                     + (

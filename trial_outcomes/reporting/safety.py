@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from trial_outcomes import labels
-from trial_outcomes.analysis.cut_comparison import NAMING_ITEMS, PLAN_ITEM, REVISED_ITEMS
+from trial_outcomes.analysis.cut_comparison import CODE_ITEM, NAMING_ITEMS, PLAN_ITEM, REVISED_ITEMS
 from trial_outcomes.analysis.deaths import (
     KEYWORD_RULE,
     REPORTED,
@@ -704,7 +704,7 @@ def _comparisons(inp: ReportInputs) -> list[tuple[str, str, pl.DataFrame]]:
         if version is None:
             found.append((f"the interim analysis of {cut}", cut, rows))
         else:
-            found.append((f"version {version} of this cut, which this version supersedes", f"{cut} {version}", rows))
+            found.append((f"version {version} of this cut, which this version replaces", f"{cut} {version}", rows))
     return found
 
 
@@ -776,8 +776,19 @@ def revised_headline(inp: ReportInputs) -> list[tuple[str, str, str]]:
                     "alert",
                 )
             )
+        for r in comparison.filter(pl.col("item") == CODE_ITEM).iter_rows(named=True):
+            made = f"code {r['previous']}" if r["previous"] else "code its manifest does not name"
+            lines.append(
+                (
+                    f"Code changed since {what}",
+                    f"That publication was made by {made}, this one by code {r['current']}: a rule that changed "
+                    "between them moves a number with no change in the data, so a change below may be the code's, "
+                    "not the export's",
+                    "alert",
+                )
+            )
         moved = [
-            f"{r['item'][:1].lower()}{r['item'][1:]}: {r['current']}"
+            f"{labels.in_sentence(r['item'])}: {r['current']}"
             for r in comparison.iter_rows(named=True)
             if r["item"] in REVISED_ITEMS and (r["current"] or "0") != "0"
         ]
