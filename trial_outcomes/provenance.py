@@ -51,13 +51,21 @@ def code_version() -> dict[str, Any]:
     }
 
 
+#: the kinds of file of the package that make its outputs (its Python, the packaged plan and
+#: the report's templates); an editor's backup or a patch's leftover (``x.py.orig``) is not one:
+#: a red team's untracked ``.orig`` made the same commit read as other code
+SOURCE_SUFFIXES = frozenset({".py", ".toml", ".typ", ".j2"})
+
+
 def source_sha256() -> str:
-    """One SHA-256 of the code that makes the numbers: every file of the package (its
-    Python, the packaged plan and templates) and the R QC program, by path and bytes.
+    """One SHA-256 of the code that makes the numbers: every file of the package of the
+    kinds in ``SOURCE_SUFFIXES`` and the R QC program, by path and bytes.
     Outside a git checkout (a pip install) or with uncommitted edits, the commit alone
     does not say the code changed; this does."""
     package = Path(__file__).resolve().parent
-    files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    files = sorted(
+        p for p in package.rglob("*") if p.is_file() and p.suffix in SOURCE_SUFFIXES and "__pycache__" not in p.parts
+    )
     qc = ROOT / "qc" / "qc.R"
     digest = hashlib.sha256()
     for path in [*files, *([qc] if qc.is_file() else [])]:
@@ -90,14 +98,16 @@ def same_code(made: Mapping[str, Any] | None, makes: Mapping[str, Any]) -> bool:
     )
 
 
-def code_label(code: Mapping[str, Any]) -> str:
+def code_label(code: Mapping[str, Any], source: bool = False) -> str:
     """A manifest's ``code`` (``code_version``) as the report's pages print it:
     the commit's first 10 digits (``-dirty`` with uncommitted edits), else the package's
-    version and the source's SHA-256."""
+    version and the source's SHA-256; ``source``: with the source's SHA-256 after a commit
+    too (two edits of one commit print alike without it)."""
     commit = str(code.get("git_commit") or "unknown")
+    sha = str(code.get("source_sha256") or "")[:12]
     if commit == "unknown":
-        return f"{code.get('package_version') or 'source'} sha256:{str(code.get('source_sha256') or '')[:12]}"
-    return commit[:10] + ("-dirty" if code.get("dirty") else "")
+        return f"{code.get('package_version') or 'source'} sha256:{sha}"
+    return commit[:10] + ("-dirty" if code.get("dirty") else "") + (f" (source {sha})" if source and sha else "")
 
 
 def _version(name: str) -> str | None:

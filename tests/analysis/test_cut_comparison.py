@@ -247,6 +247,13 @@ def test_a_publication_made_by_other_code_says_so_in_a_row():
     [row] = code_rows((None, new))
     assert (row["previous"], row["change"]) == ("", "not recorded")
     assert code_rows((old, dict(old))) == [] and code_rows(None) == []
+    # two edits of one commit print alike: each with its source's SHA-256 (a red team's
+    # "made by code 7caf042287, this one by code 7caf042287")
+    [row] = code_rows((edited, {**edited, "source_sha256": "4" * 64}))
+    assert (row["previous"], row["current"]) == (
+        "59dcd35302-dirty (source 333333333333)",
+        "59dcd35302-dirty (source 444444444444)",
+    )
     # without the source's hash, a clean commit alike is the same code, an edited one is not
     bare = {"git_commit": old["git_commit"], "dirty": False}
     assert same_code(bare, {**bare}) and not same_code({**bare, "dirty": True}, bare)

@@ -126,13 +126,21 @@ def test_the_pooled_analysis_runs_again_when_a_pooled_cut_is_superseded(tmp_path
         [request] = evaluate(instance)
         assert request.tags[POOLED_STALE_TAG] == f"trial b: cut 2024-03-31 is now version {superseding} (pooled: {v_b})"
         assert evaluate(instance)[0].run_key == request.run_key  # one request per state
+        # the same inputs found stale again, after a pooled analysis under another factor (a
+        # --pooled-only run of another portfolio file): requested again, not under the first
+        # request's key, which the daemon never runs twice (a red team's factor changed and back)
+        now = [pooled_input(t.id, t.out, None) for t in portfolio.trials]
+        _publish(portfolio.pooled.out, "pooled", {"pooled": {"factor": "SEX", "trials": now}, "data_drop": {}})
+        [back] = evaluate(instance)
+        assert back.run_key != request.run_key
+        assert back.tags[POOLED_STALE_TAG] == f"the comparison factor is now {portfolio.pooled.factor} (pooled: SEX)"
 
         _publish(a, "2024-06-30", {"data_drop": {"sha256": "a2"}})
         [later] = evaluate(instance)
-        assert later.run_key != request.run_key
+        assert later.run_key not in (request.run_key, back.run_key)
         assert later.tags[POOLED_STALE_TAG] == (
-            f"trial a: cut 2024-06-30 is to be pooled (pooled: 2024-03-31); "
-            f"trial b: cut 2024-03-31 is now version {superseding} (pooled: {v_b})"
+            f"the comparison factor is now {portfolio.pooled.factor} (pooled: SEX); "
+            "trial a: cut 2024-06-30 is to be pooled (pooled: 2024-03-31)"
         )
 
         run = instance.create_run_for_job(defs.resolve_job_def(POOLED_JOB), status=dg.DagsterRunStatus.STARTED)

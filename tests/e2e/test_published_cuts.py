@@ -264,8 +264,9 @@ def test_a_cut_re_analysed_under_another_plan_records_what_it_revises(drop, tmp_
     """The same drop and cut, published, then run again under a plan with other
     landmarks: a new version whose manifest revises the first, naming the plan's change
     and the files that differ; the CLI says so; the UI's table of published cuts too.
-    The same run again publishes nothing new; the packaged plan again makes v003,
-    whose outputs are v001's, which its record says."""
+    The same run again publishes nothing new; the packaged plan again makes v003, which
+    revises v002 and is compared with it (since 2026-12-06 a version of the same drop under
+    another plan or code is compared with the one it replaces: its outputs are not v001's)."""
     from trial_outcomes.assets.publish import published_cuts_table
     from trial_outcomes.cli import main
     from trial_outcomes.plan import DEFAULT_PLAN
@@ -283,14 +284,20 @@ def test_a_cut_re_analysed_under_another_plan_records_what_it_revises(drop, tmp_
     assert "published v002 (the previous, v001, is kept); it revises v001 of the same drop: analysis plan" in said
     revised = _manifest(out)["revises"]
     assert revised["version"] == "v001" and revised["changed"][0].startswith("analysis plan (SHA-256 ")
-    assert "output file(s): analysis_plan.toml, plots/" in revised["changed"][-1]  # the plan copy and figures first
+    # the plan copy, the comparison with v001 and the figures first
+    assert "output file(s): analysis_plan.toml, cut_comparison.csv, plots/" in revised["changed"][-1]
+    comparison = pl.read_csv(out / CUT / "cut_comparison.csv", infer_schema=False)
+    assert set(comparison["previous_version"]) == {"v001"} and comparison["change"][0] == "changed"
+    assert "Analysis plan changed since version v001 of this cut" in (out / CUT / "report.html").read_text()
     assert "| v002 |" in published_cuts_table(out) and "| v001: analysis plan |" in published_cuts_table(out)
     assert main(args) == status
     assert "no new version: v002 already holds these outputs" in capsys.readouterr().out
-    # the plan put back: v003, whose outputs are v001's, and it says so
+    # the plan put back: v003, compared with v002 (the version the board read last)
     assert main(["run", "--data", str(drop), "--cut", CUT, "--out", str(out), "--quiet"]) == status
     assert "published v003" in capsys.readouterr().out
-    assert _manifest(out)["revises"]["same_outputs_as"] == "v001"
+    assert _manifest(out)["revises"]["version"] == "v002"
+    comparison = pl.read_csv(out / CUT / "cut_comparison.csv", infer_schema=False)
+    assert set(comparison["previous_version"]) == {"v002"}
 
 
 def test_the_changes_since_the_previous_cut_name_no_subject_in_the_open_report(drop, tmp_path):

@@ -291,6 +291,35 @@ def test_the_code_version_outside_a_checkout_is_the_source_hash(monkeypatch):
     assert provenance.short_version() == "0.3.0 sha256:abababababab"
 
 
+def test_the_source_hash_reads_every_file_the_package_ships_and_no_leftover(tmp_path, monkeypatch):
+    """A red team's untracked ``cut_comparison.py.orig`` beside the same commit changed the
+    source's SHA-256, and the cut comparison said the code had changed. Every file git
+    tracks in the package is of a kind ``SOURCE_SUFFIXES`` reads (a new kind would change
+    the outputs unseen); a copy of the package with an editor's leftovers beside its files
+    hashes as the package does, and an edited file does not."""
+    import shutil
+    import subprocess
+
+    from trial_outcomes import provenance
+
+    root = Path(provenance.__file__).resolve().parents[1]
+    listed = subprocess.run(["git", "-C", str(root), "ls-files", "trial_outcomes"], capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    assert {Path(f).suffix for f in listed.stdout.split()} <= provenance.SOURCE_SUFFIXES
+    copy = tmp_path / "trial_outcomes"
+    shutil.copytree(root / "trial_outcomes", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(provenance, "__file__", str(copy / "provenance.py"))
+    monkeypatch.setattr(provenance, "ROOT", root)  # the R QC program read where it is
+    clean = provenance.source_sha256()
+    (copy / "analysis" / "cut_comparison.py.orig").write_text("old")
+    (copy / ".DS_Store").write_bytes(b"\0")
+    assert provenance.source_sha256() == clean
+    with (copy / "analysis" / "cut_comparison.py").open("a") as handle:
+        handle.write("# edited\n")
+    assert provenance.source_sha256() != clean
+
+
 def test_a_parquet_file_has_the_same_bytes_however_its_frame_is_chunked(tmp_path):
     """600,000 rows written whole, and as two chunks of 300,000 or of 100,000 and
     500,000 (a lazy query's result and a join's are chunked differently): one file.
@@ -450,3 +479,10 @@ def test_a_run_with_other_code_or_plan_revises_the_version_the_cut_shows(tmp_pat
     assert revised(new, "p") == "v001"  # the re-run compares with what v002 revised
     assert revised(new, "q") == "v002"  # another plan revises v002 itself
     assert revised(new, "p", drop="d2", reason="corrected export") is None  # another drop supersedes
+    # a revision for another reason (a comparison changed) by the same code and plan: the chain is
+    # followed back to the version of other code (a second red team's v004 lost v001's comparison)
+    version("c", new, "q", revises="v002")
+    version("d", new, "q", revises="v003")
+    assert revised(new, "q") == "v002"
+    version("e", old, "p")  # no record of what it revises, its code and plan v001's
+    assert revised(old, "p") is None

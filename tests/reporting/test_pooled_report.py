@@ -5,6 +5,7 @@ survival figures, pooled safety with heterogeneity; no subject identifier anywhe
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 
 import polars as pl
 import pytest
@@ -16,26 +17,30 @@ from trial_outcomes.reporting.pooled import build_pooled_document, figure_specs
 from trial_outcomes.reporting.render import render_html, render_pdf
 
 
-@pytest.fixture(scope="module")
-def tables():
+@cache
+def _trial_cuts() -> tuple[TrialCut, ...]:
+    """The sample's subjects in two trials, alternately."""
     derived = derive_sample()
     adsl, adtte = derived.adsl, derived.adtte
     subjects = sorted(adsl["USUBJID"].to_list())
     halves = {"north": subjects[0::2], "south": subjects[1::2]}
-    trials = []
-    for trial, ids in halves.items():
-        trials.append(
-            TrialCut(
-                trial=trial,
-                label=f"Trial {trial}",
-                cut=dt.date(2024, 3, 31),
-                version="v001",
-                manifest_sha256="0" * 64,
-                adsl=adsl.filter(pl.col("USUBJID").is_in(ids)),
-                adtte=adtte.filter(pl.col("USUBJID").is_in(ids)),
-            )
+    return tuple(
+        TrialCut(
+            trial=trial,
+            label=f"Trial {trial}",
+            cut=dt.date(2024, 3, 31),
+            version="v001",
+            manifest_sha256="0" * 64,
+            adsl=adsl.filter(pl.col("USUBJID").is_in(ids)),
+            adtte=adtte.filter(pl.col("USUBJID").is_in(ids)),
         )
-    return pooled_analysis(trials, "PRHSCTFL"), adsl
+        for trial, ids in halves.items()
+    )
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return pooled_analysis(list(_trial_cuts()), "PRHSCTFL"), derive_sample().adsl
 
 
 def test_the_pool_adds_up(tables) -> None:
@@ -108,16 +113,22 @@ def test_trials_made_by_other_code_than_the_pooling_are_said_so(tables) -> None:
 
     pooled, _ = tables
     assert pooled.trials["code"].to_list() == ["not recorded", "not recorded"]  # a TrialCut without one
-    alike = replace(pooled, trials=pooled.trials.with_columns(code=pl.lit("472f2ffdb3")))
+    assert pooled.other_code == ()  # no code given to compare with
+    new = {"git_commit": "472f2ffdb3" + "0" * 30, "dirty": False, "source_sha256": "2" * 64}
+    old = {"git_commit": "59dcd35302" + "0" * 30, "dirty": False, "source_sha256": "1" * 64}
+    # the same source outside git (a git archive): another label, the same code (a red team's false alarm)
+    archived = {"git_commit": "unknown", "package_version": "0.1.0", "source_sha256": "2" * 64}
+    cuts = [replace(t, code=new if t.trial == "north" else archived) for t in _trial_cuts()]
+    alike = pooled_analysis(cuts, "PRHSCTFL", new)
+    assert alike.other_code == () and alike.trials["code"].to_list() == ["472f2ffdb3", "0.1.0 sha256:222222222222"]
     doc = build_pooled_document(alike, {}, [], "portfolio.toml", "472f2ffdb3")
     first = doc.sections[0].blocks
     assert first[0].rows[0][4] == "472f2ffdb3" and not any(
         isinstance(b, Paragraph) and b.style == "alert" for b in first
     )
-    mixed = alike.trials.with_columns(
-        code=pl.when(pl.col("trial") == "south").then(pl.lit("59dcd35302")).otherwise(pl.col("code"))
-    )
-    doc = build_pooled_document(replace(pooled, trials=mixed), {}, [], "portfolio.toml", "472f2ffdb3")
+    mixed = pooled_analysis([replace(t, code=old if t.trial == "south" else new) for t in cuts], "PRHSCTFL", new)
+    assert mixed.other_code == ("south",)
+    doc = build_pooled_document(mixed, {}, [], "portfolio.toml", "472f2ffdb3")
     [alert] = [b for b in doc.sections[0].blocks if isinstance(b, Paragraph) and b.style == "alert"]
     assert alert.text.startswith(
         "The trials' cuts were not all made by this analysis's code (472f2ffdb3): 472f2ffdb3: north; 59dcd35302: "

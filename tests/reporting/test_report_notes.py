@@ -501,7 +501,7 @@ def test_page_1_says_what_an_earlier_publication_held_and_this_one_revises():
     ]
     section = changes_section(inp)
     assert section is not None
-    assert section.title == "Changes since the previous interim analysis and the superseded version of this cut"
+    assert section.title == "Changes since the previous interim analysis and the version of this cut it replaces"
     tables = [(b.title, b.columns, getattr(b, "subject_level", False)) for b in section.blocks]
     assert [t[0] for t in tables] == [
         "Changes since the interim analysis of 2021-03-31",

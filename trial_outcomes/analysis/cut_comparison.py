@@ -118,11 +118,13 @@ def compare_cuts(
         rows.append({"item": PLAN_ITEM, "previous": (read or "")[:12], "current": reads[:12], "change": change})
     if codes is not None and not same_code(*codes):
         made, makes = codes
+        # alike as printed (one commit, edited twice): each with its source's SHA-256
+        source = made is not None and code_label(made) == code_label(makes)
         rows.append(
             {
                 "item": CODE_ITEM,
-                "previous": "" if made is None else code_label(made),
-                "current": code_label(makes),
+                "previous": "" if made is None else code_label(made, source),
+                "current": code_label(makes, source),
                 "change": "not recorded" if made is None else "changed",
             }
         )

@@ -33,7 +33,9 @@ Every undefined statistic is empty with a note; nothing here stops a run.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -42,6 +44,7 @@ from trial_outcomes.analysis.comparisons import logrank_test
 from trial_outcomes.analysis.cox import fit_cox
 from trial_outcomes.analysis.km import fit_km
 from trial_outcomes.analysis.rates import clopper_pearson
+from trial_outcomes.provenance import code_label, same_code
 
 POOLED = "Pooled"
 POOLED_ENDPOINTS = ("OS", "EFS")
@@ -75,8 +78,8 @@ class TrialCut:
     manifest_sha256: str
     adsl: pl.DataFrame
     adtte: pl.DataFrame
-    #: the code that made the cut, as its report's pages print it (``provenance.code_label``)
-    code: str = "not recorded"
+    #: the code that made the cut (its manifest's ``code``; None when it names none)
+    code: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ class PooledTables:
     tests: pl.DataFrame
     forest: pl.DataFrame
     safety: pl.DataFrame
+    #: the trials whose cut was made by other code than the pooling's (``provenance.same_code``)
+    other_code: tuple[str, ...] = ()
 
 
 def pool_adsl(trials: list[TrialCut]) -> pl.DataFrame:
@@ -506,6 +511,11 @@ SAFETY_SCHEMA = {
 }
 
 
+def trial_code(trial: TrialCut) -> str:
+    """The code that made a trial's cut as its report's pages print it, or "not recorded"."""
+    return "not recorded" if trial.code is None else code_label(trial.code)
+
+
 def trials_table(trials: list[TrialCut]) -> pl.DataFrame:
     """What was pooled: each trial's cut, published version, manifest hash and the code
     that made it, and counts."""
@@ -517,7 +527,7 @@ def trials_table(trials: list[TrialCut]) -> pl.DataFrame:
                 "data_cut": t.cut,
                 "version": t.version,
                 "manifest_sha256": t.manifest_sha256,
-                "code": t.code,
+                "code": trial_code(t),
                 "enrolled": t.adsl.height,
                 "infused": int((t.adsl["SAFFL"] == "Y").sum()),
             }
@@ -536,8 +546,9 @@ def trials_table(trials: list[TrialCut]) -> pl.DataFrame:
     )
 
 
-def pooled_analysis(trials: list[TrialCut], factor: str) -> PooledTables:
-    """Every pooled table of ``trials`` (in the portfolio's order) for the comparison ``factor``."""
+def pooled_analysis(trials: list[TrialCut], factor: str, code: Mapping[str, Any] | None = None) -> PooledTables:
+    """Every pooled table of ``trials`` (in the portfolio's order) for the comparison ``factor``;
+    ``code``: the pooling's (``provenance.code_version``), to name the trials made by other code."""
     ids = [t.trial for t in trials]
     adsl = pool_adsl(trials)
     adtte = pool_adtte(trials, adsl)
@@ -551,4 +562,5 @@ def pooled_analysis(trials: list[TrialCut], factor: str) -> PooledTables:
         tests=pooled_tests(adtte, factor, reference, others),
         forest=pl.concat(forests) if forests else pl.DataFrame(schema=FOREST_SCHEMA),
         safety=pooled_safety(adsl, ids),
+        other_code=() if code is None else tuple(t.trial for t in trials if not same_code(t.code, code)),
     )

@@ -8,7 +8,7 @@ import datetime as dt
 
 import dagster as dg
 
-from trial_outcomes.analysis.pooled import TrialCut, pooled_analysis
+from trial_outcomes.analysis.pooled import TrialCut, pooled_analysis, trial_code
 from trial_outcomes.assets.files import contract_problems
 from trial_outcomes.assets.shared import OWNERS, code_version
 from trial_outcomes.contracts import POOLED_OUTPUTS
@@ -75,7 +75,7 @@ def pooled_analysis_asset(
     except PooledInputError as exc:
         raise dg.Failure(description=f"nothing was pooled: {exc}", allow_retries=False) from None
     factor = portfolio.pooled.factor
-    tables = pooled_analysis(trials, factor)
+    tables = pooled_analysis(trials, factor, git_version())
     frames = {
         "pooled_trials.csv": tables.trials,
         "pooled_adsl.parquet": tables.adsl,
@@ -111,7 +111,7 @@ def pooled_analysis_asset(
                     "data_cut": str(t.cut),
                     "version": t.version,
                     "manifest_sha256": t.manifest_sha256,
-                    "code": t.code,
+                    "code": trial_code(t),
                 }
                 for t in trials
             ],

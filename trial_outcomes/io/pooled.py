@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from trial_outcomes.io.publishing import Published, PublishRefused, current, published_cuts
-from trial_outcomes.provenance import code_label, sha256_file
+from trial_outcomes.provenance import sha256_file
 from trial_outcomes.text import first_of
 
 #: the files of a published cut the pooled analysis reads
@@ -35,8 +35,8 @@ class PublishedCut:
     drop_sha256: str
     adsl: pl.DataFrame
     adtte: pl.DataFrame
-    #: the code that made it, as its pages print it; "not recorded" when its manifest names none
-    code: str = "not recorded"
+    #: the code that made it (its manifest's ``code``; None when it names none)
+    code: dict[str, Any] | None = None
 
 
 def read_published_cut(trial: str, out_dir: Path, cut: str | None) -> PublishedCut:
@@ -52,7 +52,7 @@ def read_published_cut(trial: str, out_dir: Path, cut: str | None) -> PublishedC
         drop_sha256=shown.drop_sha256,
         adsl=pl.read_parquet(folder / "adsl.parquet"),
         adtte=pl.read_parquet(folder / "adtte.parquet"),
-        code=code_label(shown.manifest["code"]) if isinstance(shown.manifest.get("code"), dict) else "not recorded",
+        code=shown.manifest["code"] if isinstance(shown.manifest.get("code"), dict) else None,
     )
 
 

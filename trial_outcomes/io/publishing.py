@@ -385,24 +385,25 @@ def revised_version(
     """The version of ``cut``, published from this same drop, that this run revises with
     other code or another plan (``plan``: this run's plan's SHA-256; ``code``: its
     ``provenance.code_version``): the version the cut shows when its code or plan differ,
-    else the one that version revised with other code or plan (a re-run then stays
-    idempotent); None when neither, or another drop is published. An upgrade's re-run of
-    a published cut flipped its futility boundary, and its report did not say it revised
-    the version the board had read (an upgrade red team's)."""
+    else the first along the versions each revised (``revises``) whose code or plan differ
+    (a re-run then compares with it again: idempotent, even after a revision for another
+    reason, a comparison or a file changed on disk: a second red team's); None when none,
+    or another drop is published. An upgrade's re-run of a published cut flipped its
+    futility boundary, and its report did not say it revised the version the board had
+    read (an upgrade red team's)."""
     if publication.previous_version is None or publication.supersedes:
         return None
     versions = out_dir / ".versions" / cut
-
-    def differs(version: str) -> bool:
+    version: object = publication.previous_version
+    seen: set[str] = set()
+    while isinstance(version, str) and version not in seen and (versions / version).is_dir():
+        seen.add(version)
         folder = versions / version
-        return folder.is_dir() and (plan_sha256(folder) != plan or not same_code(published_code(folder), code))
-
-    shown = publication.previous_version
-    if differs(shown):
-        return shown
-    earlier = _manifest(versions / shown).get("revises")
-    version = earlier.get("version") if isinstance(earlier, dict) else None
-    return version if isinstance(version, str) and version != shown and differs(version) else None
+        if plan_sha256(folder) != plan or not same_code(published_code(folder), code):
+            return version
+        earlier = _manifest(folder).get("revises")
+        version = earlier.get("version") if isinstance(earlier, dict) else None
+    return None
 
 
 def version_outputs(out_dir: Path, cut: str) -> dict[str, dict[str, str]]:
@@ -437,10 +438,12 @@ def revision(
         why = f"{published.version}'s files changed since publication ({first_of(tampered, 6)}): published again"
         return {"version": published.version, "changed": [why], "files": tampered}
     changed = []
-    plans = (published.manifest.get("analysis_plan", {}).get("sha256", ""), manifest["analysis_plan"]["sha256"])
+    read = published.manifest.get("analysis_plan")
+    plans = (str(read.get("sha256", "")) if isinstance(read, dict) else "", manifest["analysis_plan"]["sha256"])
     if plans[0] != plans[1]:
         changed.append(f"analysis plan (SHA-256 {plans[0][:12]} to {plans[1][:12]})")
-    was, now = published.manifest.get("code", {}), manifest["code"]
+    made = published.manifest.get("code")  # not a mapping: a manifest edited by hand (a red team's crash)
+    was, now = made if isinstance(made, dict) else {}, manifest["code"]
     if any(was.get(k) != now.get(k) for k in ("git_commit", "dirty", "source_sha256")):
         changed.append(f"code ({_code_text(was)} to {_code_text(now)})")
     compared = (published.manifest.get("compared_with", "unknown"), manifest.get("compared_with", "unknown"))

@@ -128,7 +128,7 @@ def build_pooled_inputs_sensor(portfolio: Portfolio) -> dg.SensorDefinition:
         description="Runs the pooled analysis again when a trial's cut it pooled has been superseded (trial-outcomes "
         "run --supersede, outside the portfolio's runs), a later cut of a trial is published, a trial is added "
         "or the factor changed; never while a run of the portfolio is under way, never before a first pooled "
-        "analysis is published, once for each new state of the trials' publications.",
+        "analysis is published, once for each state of the trials' publications and published pooled version.",
     )
     def pooled_inputs_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         busy = [
@@ -140,7 +140,8 @@ def build_pooled_inputs_sensor(portfolio: Portfolio) -> dg.SensorDefinition:
         ]
         if busy:
             return dg.SkipReason(f"run {busy[0].run_id[:8]} of the portfolio is under way: checked when none is")
-        published = published_pooled(portfolio.pooled.out, PooledStore(portfolio.pooled.out).name)
+        store = PooledStore(portfolio.pooled.out)
+        published = published_pooled(store.out_dir, store.name)
         if published is None:
             return dg.SkipReason("no pooled analysis is published yet (trial-outcomes portfolio run makes the first)")
         try:
@@ -151,7 +152,10 @@ def build_pooled_inputs_sensor(portfolio: Portfolio) -> dg.SensorDefinition:
         if not changes:
             return dg.SkipReason("the published pooled analysis is of the trials' current publications")
         context.log.info("the published pooled analysis is stale: " + "; ".join(changes))
-        state = json.dumps({"factor": portfolio.pooled.factor, "trials": now}, sort_keys=True)
+        # with the pooled version it finds stale: a state that comes back (a factor changed and
+        # changed back) is requested again (a red team's: Dagster runs a run key once, ever)
+        stale = (store.out_dir / store.name).resolve().name
+        state = json.dumps({"factor": portfolio.pooled.factor, "trials": now, "stale": stale}, sort_keys=True)
         return dg.RunRequest(
             run_key=hashlib.sha256(state.encode()).hexdigest(),
             tags={POOLED_STALE_TAG: "; ".join(changes)[:4000]},

@@ -135,12 +135,14 @@ def _trials_table(tables: PooledTables) -> Table:
 
 
 def _code_notes(tables: PooledTables, code_version: str) -> list[Paragraph]:
-    """A warning when the trials' cuts were made by other code than each other's or this
-    analysis's: an upgrade red team's pooled report said "Code 472f2ffdb3" over a trial
-    published by it and two by 59dcd35302, whose endpoint rules differ."""
-    made = tables.trials.select("trial", "code").rows()
-    if all(code == code_version for _, code in made):
+    """A warning when a trial's cut was made by other code than this analysis's
+    (``PooledTables.other_code``, by the source's SHA-256, not the printed label: a copy of
+    the same commit outside git prints another): an upgrade red team's pooled report said
+    "Code 472f2ffdb3" over a trial published by it and two by 59dcd35302, whose endpoint
+    rules differ."""
+    if not tables.other_code:
         return []
+    made = tables.trials.select("trial", "code").rows()
     by_code: dict[str, list[str]] = {}
     for trial, code in made:
         by_code.setdefault(code, []).append(trial)

@@ -747,9 +747,10 @@ def changes_section(inp: ReportInputs) -> Section | None:
             subject_level=True,
         )
         blocks += [subjects] if subjects.rows else []
-    superseding = any(column.startswith(inp.cut) for _, column, _ in comparisons)
-    titles = ["the previous interim analysis"] if len(comparisons) > superseding else []
-    titles += ["the superseded version of this cut"] if superseding else []
+    # a version of this cut: another drop's (superseded) or this drop's by other code or plan (revised)
+    versions = sum(1 for _, column, _ in comparisons if column.startswith(inp.cut))
+    titles = ["the previous interim analysis"] if len(comparisons) > versions else []
+    titles += [f"the {'version' if versions == 1 else 'versions'} of this cut it replaces"] if versions else []
     title = "Changes since " + " and ".join(titles)
     return Section(title, "changes", blocks)
 
