@@ -322,3 +322,26 @@ def test_a_severe_monitoring_day_outside_the_grading_window_is_queried():
         "Query the infusion, HSCT and new-therapy dates and the days' dates with the data manager"
     )
     assert outside_finding(queried.clear(), "ICANS").startswith("no monitoring day outside the grading window")
+    # page 1 says them (a run warning and a Dagster check did, and no page a board reads), and
+    # the closed report lists them, a row a day; a syndrome without such a day says nothing
+    from types import SimpleNamespace
+
+    from trial_outcomes.reporting.safety import outside_window_listings
+    from trial_outcomes.reporting.summary import outside_window_items
+
+    inp = SimpleNamespace(outside_window={"CRS": queried, "ICANS": queried.clear()})
+    assert outside_window_items(inp) == [  # type: ignore[arg-type]
+        (
+            "CRS monitoring outside the grading window",
+            "5 day(s) in 5 subject(s) at grade 3 or more, or on organ support without fever (3 on or after the "
+            "first HSCT or new therapy, 1 before the first infusion, 1 no infusion recorded): counted by no rate "
+            "and no stopping rule, as the grading window says, but more often a date or a record wrong than a CRS "
+            'of another cause: queried (the closed report lists them under "Listings"; check '
+            "crs_grading:no_severe_day_outside_grading)",
+            "alert",
+        )
+    ]
+    [table] = outside_window_listings(inp)  # type: ignore[arg-type]
+    assert table.subject_level and table.title == "CRS: monitoring days outside the grading window, queried"
+    assert table.rows[0] == ["S1", str(day(-1)), "-1", "", "4", BEFORE_INFUSION]
+    assert table.rows[-1] == ["S6", str(day(26)), "26", "26", "0 (organ support without fever)", AFTER_OTHER_THERAPY]

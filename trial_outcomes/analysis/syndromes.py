@@ -190,6 +190,8 @@ NOT_INFUSED, BEFORE_INFUSION, AFTER_OTHER_THERAPY = (
 )
 #: the grade from which a monitoring day outside the grading window is a data query
 OUTSIDE_QUERIED_FROM_GRADE = 3
+#: the check (of ``crs_grading`` and ``icans_grading``) that queries those days; page 1 names it
+OUTSIDE_CHECK = "no_severe_day_outside_grading"
 
 
 def outside_queried(grading: SyndromeGrading, rule_days: int) -> pl.DataFrame:
@@ -220,6 +222,13 @@ def outside_queried(grading: SyndromeGrading, rule_days: int) -> pl.DataFrame:
     )
 
 
+def outside_counts(days: pl.DataFrame) -> str:
+    """``outside_queried``'s days by why each is outside, most first: "3 on or after the first
+    HSCT or new therapy, 1 before the first infusion"."""
+    counts = days["WHERE"].value_counts().sort("count", "WHERE", descending=[True, False]).iter_rows()
+    return ", ".join(f"{n} {where}" for where, n in counts)
+
+
 def outside_finding(days: pl.DataFrame, syndrome: str) -> str:
     """What check ``no_severe_day_outside_grading`` says of ``outside_queried``'s days:
     how many, in how many subjects, by why each is outside (most first), and the first
@@ -233,7 +242,6 @@ def outside_finding(days: pl.DataFrame, syndrome: str) -> str:
             f"no monitoring day outside the grading window would grade {OUTSIDE_QUERIED_FROM_GRADE} or more, nor "
             "needs organ support without fever"
         )
-    counts = days["WHERE"].value_counts().sort("count", "WHERE", descending=[True, False]).iter_rows()
     named = [
         f"{r['subject_id']} {r['obs_date']} "
         + (
@@ -247,7 +255,7 @@ def outside_finding(days: pl.DataFrame, syndrome: str) -> str:
     return (
         f"{days.height} monitoring day(s) in {days['subject_id'].n_unique()} subject(s) outside the grading window "
         f"would grade {OUTSIDE_QUERIED_FROM_GRADE} or more, or need organ support without fever "
-        f"({', '.join(f'{n} {where}' for where, n in counts)}): no {syndrome} grade and no stopping rule counts them "
+        f"({outside_counts(days)}): no {syndrome} grade and no stopping rule counts them "
         f"({first_of(named, 5)}). Query the infusion, HSCT and new-therapy dates and the days' dates with the data "
         "manager"
     )

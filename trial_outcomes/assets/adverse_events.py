@@ -9,6 +9,7 @@ import polars as pl
 from trial_outcomes.analysis.adae import derive_adae
 from trial_outcomes.analysis.frames import scan
 from trial_outcomes.analysis.syndromes import (
+    OUTSIDE_CHECK,
     OUTSIDE_QUERIED_FROM_GRADE,
     REPORTED_COLUMNS,
     SyndromeGrading,
@@ -137,7 +138,6 @@ SUPPORT_CHECK = dg.AssetCheckSpec(
 
 
 #: the grading's query on severe monitoring days outside its window (``syndromes.outside_queried``)
-OUTSIDE_CHECK = "no_severe_day_outside_grading"
 
 
 def _grading_asset(

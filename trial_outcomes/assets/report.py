@@ -16,7 +16,7 @@ from trial_outcomes.analysis.relapse import RelapseTables
 from trial_outcomes.analysis.response import remission_lost_without_relapse
 from trial_outcomes.analysis.stopping import StoppingResult
 from trial_outcomes.analysis.survival_results import SurvivalResults
-from trial_outcomes.analysis.syndromes import SyndromeGrading
+from trial_outcomes.analysis.syndromes import SyndromeGrading, outside_queried
 from trial_outcomes.assets.shared import Run, code_version, cut_asset, reading, scanning
 from trial_outcomes.io.outputs import ToPublish
 from trial_outcomes.io.publishing import plan_publication
@@ -226,6 +226,10 @@ def report(
         lost_remission=remission_lost_without_relapse(adrs).height,
         unfevered_support=crs_grading.queried,
         queries=drop_identity.queries,
+        outside_window={
+            grading.syndrome: outside_queried(grading, plan.safety.window_days)
+            for grading in (crs_grading, icans_grading)
+        },
     )
     doc = build_document(inputs)
     # the closed report (every section, subject listings and narratives) and the open one

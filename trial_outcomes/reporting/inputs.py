@@ -101,6 +101,9 @@ class ReportInputs:
         None  # graded CRS monitoring days of support without fever (crs.support_...)
     )
     queries: tuple[DropQuery, ...] = ()  # the warnings raised on the whole drop (``TrialDrop.queries``)
+    # syndrome -> its monitoring days outside the grading window that would grade 3 or more, or
+    # need organ support without fever (``syndromes.outside_queried``): page 1 and a listing
+    outside_window: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     def table(self, name: str) -> pl.DataFrame:
         return self.tables[name]

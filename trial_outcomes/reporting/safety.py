@@ -17,7 +17,7 @@ from trial_outcomes.analysis.deaths import (
     coded_against_text,
 )
 from trial_outcomes.analysis.listings import AESI, GRADE3, REPORT_EVENTS, REPORT_NARRATIVES, SAE
-from trial_outcomes.analysis.syndromes import before_infusion
+from trial_outcomes.analysis.syndromes import OUTSIDE_CHECK, OUTSIDE_QUERIED_FROM_GRADE, before_infusion
 from trial_outcomes.analysis.terms import crs_absence_query, lookalike_terms, lookalike_text, oddity
 from trial_outcomes.formatting import count_pct, median_range, pct_ci
 from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
@@ -542,6 +542,46 @@ def after_window_listing(inp: ReportInputs) -> Table:
     )
 
 
+def outside_window_listings(inp: ReportInputs) -> list[Table]:
+    """Each syndrome's monitoring days outside the grading window that page 1 says are
+    queried (``ReportInputs.outside_window``), one row a day: the closed report only (a
+    subject's column)."""
+    out = []
+    for syndrome, days in inp.outside_window.items():
+        if not days.height:
+            continue
+        shown = days.with_columns(
+            pl.when(pl.col("ASTCT_GRADE") >= OUTSIDE_QUERIED_FROM_GRADE)
+            .then(pl.col("ASTCT_GRADE").cast(pl.String))
+            .otherwise(pl.format("{} (organ support without fever)", pl.col("ASTCT_GRADE")))
+            .alias("ASTCT_GRADE"),
+            pl.col("obs_date").cast(pl.String),
+            pl.col("ADY").cast(pl.String),
+            pl.col("INFDY").cast(pl.String),
+        )
+        out.append(
+            listing(
+                shown,
+                f"{syndrome}: monitoring days outside the grading window, queried",
+                {
+                    "subject_id": "Subject",
+                    "obs_date": "Date",
+                    "ADY": "Day",
+                    "INFDY": "Days after the latest infusion",
+                    "ASTCT_GRADE": "Grade as if inside",
+                    "WHERE": "Why outside the window",
+                },
+                population=f"Monitored subjects with a day that would grade {OUTSIDE_QUERIED_FROM_GRADE} or more"
+                + (", or needs organ support without fever" if syndrome == "CRS" else "")
+                + ", outside the grading window.",
+                source=f"{syndrome.lower()}_monitoring (check {syndrome.lower()}_grading:{OUTSIDE_CHECK})",
+                method="Graded by ASTCT as if inside the window; counted by no rate and no stopping rule (the window "
+                "closes at the first HSCT or new therapy and opens at the first infusion): query the dates.",
+            )
+        )
+    return out
+
+
 def discrepancy_listings(inp: ReportInputs) -> list[Table]:
     out = []
     for syndrome, record in (("CRS", "crs_monitoring"), ("ICANS", "icans_monitoring")):
@@ -576,7 +616,7 @@ def safety_sections(inp: ReportInputs) -> list[Section]:
         Section(
             "Listings: grade discrepancies and events outside the window",
             "listings",
-            [*discrepancy_listings(inp), after_window_listing(inp)],
+            [*discrepancy_listings(inp), *outside_window_listings(inp), after_window_listing(inp)],
             new_page=True,
         ),
         listings_section(inp),

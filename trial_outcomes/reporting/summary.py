@@ -9,6 +9,7 @@ import polars as pl
 
 from trial_outcomes import labels
 from trial_outcomes.analysis.rates import EFFICACY_POPULATION, ITT_POPULATION
+from trial_outcomes.analysis.syndromes import OUTSIDE_CHECK, OUTSIDE_QUERIED_FROM_GRADE, outside_counts
 from trial_outcomes.formatting import (
     ENDED_NOTE,
     FEW_AT_RISK,
@@ -292,6 +293,7 @@ def executive_summary(inp: ReportInputs) -> Section:
                 "alert",
             )
         )
+    items += outside_window_items(inp)
     items += dsmb_package_items(inp)
     deaths = adsl.filter(pl.col("DTHDT").is_not_null())
     d30 = int((adsl["DTH30FL"] == "Y").sum())
@@ -380,6 +382,31 @@ def _first_capital(title: str) -> str:
     """A title with its first letter a capital and the rest as written ("AE terms", not
     ``str.capitalize``'s "Ae terms")."""
     return title[:1].upper() + title[1:]
+
+
+def outside_window_items(inp: ReportInputs) -> list[tuple[str, str, str]]:
+    """Page 1's line for each syndrome's monitoring days outside the grading window that
+    would grade 3 or more, or need organ support without fever (``outside_window``): until
+    2026-12-06 a run warning and a Dagster check said them, and no page a board reads, though
+    no rate and no stopping rule counts them (a red team's grade-4 CRS days of a subject with
+    no infusion row)."""
+    items = []
+    for syndrome, days in inp.outside_window.items():
+        if not days.height:
+            continue
+        support = ", or on organ support without fever" if syndrome == "CRS" else ""
+        items.append(
+            (
+                f"{syndrome} monitoring outside the grading window",
+                f"{days.height} day(s) in {days['subject_id'].n_unique()} subject(s) at grade "
+                f"{OUTSIDE_QUERIED_FROM_GRADE} or more{support} ({outside_counts(days)}): counted by no rate and "
+                "no stopping rule, as the grading window says, but more often a date or a record wrong than a "
+                f'{syndrome} of another cause: queried (the closed report lists them under "Listings"; check '
+                f"{syndrome.lower()}_grading:{OUTSIDE_CHECK})",
+                "alert",
+            )
+        )
+    return items
 
 
 def data_queries_headline(inp: ReportInputs) -> list[tuple[str, str, str]]:
