@@ -125,6 +125,7 @@ def test_the_pooled_analysis_runs_again_when_a_pooled_cut_is_superseded(tmp_path
         superseding = _publish(b, "2024-03-31", {"data_drop": {"sha256": "b2"}, "supersedes": v_b})
         [request] = evaluate(instance)
         assert request.tags[POOLED_STALE_TAG] == f"trial b: cut 2024-03-31 is now version {superseding} (pooled: {v_b})"
+        assert request.tags["trial/trigger"] == "sensor"
         assert evaluate(instance)[0].run_key == request.run_key  # one request per state
         # the same inputs found stale again, after a pooled analysis under another factor (a
         # --pooled-only run of another portfolio file): requested again, not under the first

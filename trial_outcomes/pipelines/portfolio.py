@@ -37,6 +37,7 @@ from trial_outcomes.assets.shared import (
     OUTPUT_STORE,
     SETTINGS,
     TRIAL_DIMENSION,
+    TRIGGER_TAG,
     PortfolioSettings,
     figure_workers,
     portfolio_partitions,
@@ -59,7 +60,7 @@ from trial_outcomes.portfolio import Portfolio, load_portfolio
 
 PORTFOLIO_ENV = "TRIAL_PORTFOLIO"
 #: the tag of a pooled run requested because the published one was stale: what changed
-POOLED_STALE_TAG = "trial_outcomes/pooled_inputs_changed"
+POOLED_STALE_TAG = "trial/pooled_inputs_changed"
 TRIALS_JOB = "portfolio_trials"
 POOLED_JOB = "pooled_analysis_job"
 #: celery settings of the tested setup (deploy/ keeps the cluster's in step): one task at a time per
@@ -158,7 +159,7 @@ def build_pooled_inputs_sensor(portfolio: Portfolio) -> dg.SensorDefinition:
         state = json.dumps({"factor": portfolio.pooled.factor, "trials": now, "stale": stale}, sort_keys=True)
         return dg.RunRequest(
             run_key=hashlib.sha256(state.encode()).hexdigest(),
-            tags={POOLED_STALE_TAG: "; ".join(changes)[:4000]},
+            tags={POOLED_STALE_TAG: "; ".join(changes)[:4000], TRIGGER_TAG: "sensor"},
         )
 
     return pooled_inputs_sensor
