@@ -33,6 +33,7 @@ import dagster as dg
 import pytest
 
 from trial_outcomes.io.publishing import lease_holder, published_cuts
+from trial_outcomes.pipelines.portfolio import build_portfolio_definitions
 from trial_outcomes.synth.portfolio import write_portfolio
 
 pytestmark = pytest.mark.slow
@@ -215,6 +216,15 @@ def test_four_trials_two_cuts_and_the_pool_on_celery_equal_the_in_process_run(po
         for cut in CUTS:
             _same_tree(celery_out / trial / cut, process_out / trial / cut)
     _same_tree(celery_out / "pooled" / "pooled", process_out / "pooled" / "pooled")
+    # the pooled sensor reads a real pooled publication as current (its own test builds the
+    # manifests by hand): the manifest's inputs are each trial's ``pooled_input`` now
+    for portfolio in (portfolios["celery"], portfolios["in_process"]):
+        defs = build_portfolio_definitions(portfolio)
+        sensor = defs.resolve_sensor_def("pooled_inputs_sensor")
+        with dg.instance_for_test() as instance:
+            tick = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs))
+        assert not tick.run_requests
+        assert tick.skip_message == "the published pooled analysis is of the trials' current publications"
 
     # steps ran on both workers, and steps of different runs at the same time
     steps = _step_records(portfolios["celery_home"])

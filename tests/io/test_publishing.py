@@ -263,7 +263,7 @@ def test_a_new_version_of_the_same_drop_says_what_it_revises():
     # the same commit with edited source (a pip install has no commit), another comparison
     edited = manifest("D" * 64, "P" * 64, rerun["outputs"], source="T", compared="2021-06-30")
     assert revision(v001, edited)["changed"] == [
-        "code (abc1234, source SSSSSSSSSSSS to abc1234, source TTTTTTTTTTTT)",
+        "code (abc1234 (source SSSSSSSSSSSS) to abc1234 (source TTTTTTTTTTTT))",
         "comparison (with none to with 2021-06-30)",
         "2 output file(s): b.csv, c.csv",
     ]

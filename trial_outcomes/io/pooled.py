@@ -4,7 +4,6 @@ is pooled: a cut that failed, or is still being written, is not there to read.""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from trial_outcomes.io.publishing import Published, PublishRefused, current, published_cuts
+from trial_outcomes.io.publishing import Published, PublishRefused, current, manifest_of, published_cuts
 from trial_outcomes.provenance import sha256_file
 from trial_outcomes.text import first_of
 
@@ -91,11 +90,7 @@ def _published_folder(trial: str, out_dir: Path, cut: str | None) -> tuple[Path,
 def published_pooled(out_dir: Path, name: str) -> dict[str, Any] | None:
     """The ``pooled`` block of the pooled analysis's published manifest (its portfolio,
     factor and the trials' cuts it read), None when none is published or it is unreadable."""
-    try:
-        manifest = json.loads((out_dir / name / "manifest.json").read_text(encoding="utf-8"))
-        pooled = manifest["pooled"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    pooled = manifest_of(out_dir / name).get("pooled")
     return pooled if isinstance(pooled, dict) else None
 
 

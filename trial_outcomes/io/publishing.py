@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from trial_outcomes.io.writers import dir_mode, make_dirs, sync_files, sync_folder
-from trial_outcomes.provenance import changed_since_publication, same_code
+from trial_outcomes.provenance import changed_since_publication, code_label, same_code
 from trial_outcomes.text import first_of
 
 VERSION = re.compile(r"^v(\d{3,})$")
@@ -398,10 +398,10 @@ def revised_version(
     seen: set[str] = set()
     while isinstance(version, str) and version not in seen and (versions / version).is_dir():
         seen.add(version)
-        folder = versions / version
-        if plan_sha256(folder) != plan or not same_code(published_code(folder), code):
+        manifest = manifest_of(versions / version)  # read once: its plan, its code, what it revised
+        if _plan_of(manifest) != plan or not same_code(_code_of(manifest), code):
             return version
-        earlier = _manifest(folder).get("revises")
+        earlier = manifest.get("revises")
         version = earlier.get("version") if isinstance(earlier, dict) else None
     return None
 
@@ -445,7 +445,7 @@ def revision(
     made = published.manifest.get("code")  # not a mapping: a manifest edited by hand (a red team's crash)
     was, now = made if isinstance(made, dict) else {}, manifest["code"]
     if any(was.get(k) != now.get(k) for k in ("git_commit", "dirty", "source_sha256")):
-        changed.append(f"code ({_code_text(was)} to {_code_text(now)})")
+        changed.append(f"code ({code_label(was, source=True)} to {code_label(now, source=True)})")
     compared = (published.manifest.get("compared_with", "unknown"), manifest.get("compared_with", "unknown"))
     if compared[0] != compared[1]:
         changed.append(f"comparison (with {compared[0]} to with {compared[1]})")
@@ -458,13 +458,6 @@ def revision(
         entry["same_outputs_as"] = same[0]
         changed.append(f"its outputs are those of {same[0]}")
     return entry
-
-
-def _code_text(code: dict[str, Any]) -> str:
-    """A code version in a line: its commit, whether edited, and its source's SHA-256."""
-    commit = str(code.get("git_commit") or "unknown")[:10] + ("-dirty" if code.get("dirty") else "")
-    source = str(code.get("source_sha256") or "")[:12]
-    return f"{commit}, source {source}" if source else commit
 
 
 def _next_version(versions: Path) -> str:
@@ -507,7 +500,7 @@ def interrupts_deferred() -> Iterator[list[int]]:
             signal.signal(s, handler)
 
 
-def _manifest(folder: Path) -> dict[str, Any]:
+def manifest_of(folder: Path) -> dict[str, Any]:
     """A publication's ``manifest.json`` (``folder``: a cut's or a version's); empty when it
     is missing or unreadable."""
     try:
@@ -521,7 +514,11 @@ def plan_sha256(folder: Path) -> str | None:
     """The SHA-256 of the analysis plan a publication (``folder``: a cut's or a version's)
     read, from its ``manifest.json``; None when the manifest is missing, unreadable or
     names none."""
-    plan = _manifest(folder).get("analysis_plan")
+    return _plan_of(manifest_of(folder))
+
+
+def _plan_of(manifest: Mapping[str, Any]) -> str | None:
+    plan = manifest.get("analysis_plan")
     sha = plan.get("sha256") if isinstance(plan, dict) else None
     return sha if isinstance(sha, str) else None
 
@@ -529,7 +526,11 @@ def plan_sha256(folder: Path) -> str | None:
 def published_code(folder: Path) -> dict[str, Any] | None:
     """The code that made a publication (its manifest's ``code``: ``git_commit``, ``dirty``,
     ``source_sha256``...); None when the manifest is missing, unreadable or names none."""
-    code = _manifest(folder).get("code")
+    return _code_of(manifest_of(folder))
+
+
+def _code_of(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
+    code = manifest.get("code")
     return code if isinstance(code, dict) else None
 
 
