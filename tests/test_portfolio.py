@@ -4,10 +4,13 @@ file's folder, and each mistake refused in one line naming the file and the key.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 
 import pytest
 
+from trial_outcomes.pipelines.portfolio import TRIALS_JOB, build_portfolio_definitions
+from trial_outcomes.pipelines.portfolio_runner import partition_tags
 from trial_outcomes.portfolio import PortfolioError, load_portfolio
 
 GOOD = """
@@ -131,6 +134,61 @@ def test_release_frees_a_cut_held_by_a_run_that_died(tmp_path: Path, monkeypatch
     assert lease_holder(out, "2024-03-31") is None
     with open_instance() as instance:
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE  # type: ignore[union-attr]
+        # a run killed after it published (the lease given back) stays STARTED: a red team's
+        # held the pooled sensor back for good, and release said "no run holds it"
+        published = instance.create_run_for_job(
+            build_portfolio_definitions(portfolio).resolve_job_def(TRIALS_JOB),
+            status=dg.DagsterRunStatus.STARTED,
+            tags=partition_tags("ped-ball", "2024-03-31"),
+        )
+        other = instance.create_run_for_job(
+            build_portfolio_definitions(portfolio).resolve_job_def(TRIALS_JOB),
+            status=dg.DagsterRunStatus.STARTED,
+            tags=partition_tags("ped-ball", "2023-12-31"),
+        )
+    said = release_cut(portfolio, "ped-ball", "2024-03-31")
+    assert said == (
+        f"trial ped-ball at 2024-03-31: no run holds it; marked failed, as unfinished: {published.run_id} (was started)"
+    )
+    with open_instance() as instance:
+        assert instance.get_run_by_id(published.run_id).status == dg.DagsterRunStatus.FAILURE  # type: ignore[union-attr]
+        assert instance.get_run_by_id(other.run_id).status == dg.DagsterRunStatus.STARTED  # type: ignore[union-attr]
+
+
+def test_a_failed_step_says_its_innermost_cause() -> None:
+    """A red team's second run of a cut on celery printed "Error executing resource_fn on
+    ResourceDefinition output_store", its cause (the run writing the cut) in the worker's
+    log alone: the step's error now carries the first exception of the chain, taken from
+    the worker's traceback (``celery.first_cause``), and the run's line says the cause
+    (``portfolio_runner.error_text``)."""
+    import traceback
+
+    from dagster._utils.error import serializable_error_info_from_exc_info
+
+    from trial_outcomes.pipelines.celery import first_cause
+    from trial_outcomes.pipelines.portfolio_runner import error_text
+
+    class CutBusy(RuntimeError):
+        pass
+
+    busy = "data cut 2024-03-31 is being written to /out by run 604fb992; wait for that run to end"
+    try:
+        try:
+            raise CutBusy(busy)
+        except CutBusy as exc:
+            raise ValueError("Error executing resource_fn on ResourceDefinition output_store") from exc
+    except ValueError:
+        chained, error = traceback.format_exc(), serializable_error_info_from_exc_info(sys.exc_info())
+    assert first_cause(chained) == busy
+    said = error_text(error)  # Dagster's message: the class, then the text
+    assert said.startswith("ValueError: Error executing resource_fn on ResourceDefinition output_store (cause: ")
+    assert said.endswith(f"CutBusy: {busy})")
+    assert first_cause("") == "" and first_cause("KeyError") == "KeyError"
+    try:
+        raise CutBusy(busy)
+    except CutBusy:
+        alone, text = serializable_error_info_from_exc_info(sys.exc_info()), traceback.format_exc()
+    assert first_cause(text) == busy and error_text(alone) == alone.message.strip()  # no cause: its own line
 
 
 def test_two_trials_published_from_one_drop_are_not_pooled() -> None:
@@ -200,3 +258,32 @@ def test_a_run_keeps_the_plan_it_started_with(tmp_path: Path) -> None:
     with pytest.raises(dg.Failure, match="changed while the run was under way") as refused:
         settings.create_resource(context)  # type: ignore[arg-type]
     assert first.plan_sha256[:16] in str(refused.value.description)
+
+
+@pytest.mark.parametrize("extra", [["--no-pooled"], ["--cut", "2024-03-31"], ["--trial", "ped-ball"]])
+def test_pooled_only_with_what_it_never_runs_is_a_usage_error(tmp_path: Path, extra: list[str], capsys) -> None:
+    """A red team's ``--pooled-only --no-pooled`` ran nothing and said "0 of 0 runs
+    published", exit 0; ``--pooled-only --cut`` ignored the cut without a word."""
+    from trial_outcomes.cli import main
+
+    path = write(tmp_path, GOOD)
+    assert main(["portfolio", "run", "--portfolio", str(path), "--pooled-only", *extra]) == 2
+    assert "--pooled-only runs the pooled analysis alone" in capsys.readouterr().err
+
+
+def test_a_failed_trial_run_says_the_pooled_analysis_was_not_run(tmp_path: Path, monkeypatch, capsys) -> None:
+    """The pooled analysis never follows a failed trial run; the output said nothing of
+    it, as if the published pooled report were current (a red team's)."""
+    from trial_outcomes.cli import main
+    from trial_outcomes.pipelines import portfolio_runner
+    from trial_outcomes.pipelines.portfolio_runner import PortfolioRun
+
+    failed = [PortfolioRun("ped-ball", "2024-03-31", "abcdef123456", False, "report: it broke")]
+    monkeypatch.setattr(portfolio_runner, "run_portfolio", lambda *args: failed)
+    path = write(tmp_path, GOOD)
+    assert main(["portfolio", "run", "--portfolio", str(path), "--cut", "2024-03-31"]) == 1
+    out = capsys.readouterr().out
+    assert "trial ped-ball at 2024-03-31: FAILED (report: it broke)" in out
+    assert "pooled analysis: not run, as a trial's run failed" in out
+    assert main(["portfolio", "run", "--portfolio", str(path), "--cut", "2024-03-31", "--no-pooled"]) == 1
+    assert "pooled analysis" not in capsys.readouterr().out

@@ -348,6 +348,12 @@ def cmd_portfolio_run(args: argparse.Namespace) -> int:
         portfolio = _portfolio(args.portfolio)
         if not args.cut and not args.pooled_only:
             raise UsageError("give at least one --cut (or --pooled-only)")
+        if args.pooled_only and (args.cut or args.trial or args.no_pooled):
+            # a red team's --pooled-only --no-pooled ran nothing and said "0 of 0 runs published", exit 0
+            raise UsageError(
+                "--pooled-only runs the pooled analysis alone, of what is published: it takes no --cut, --trial "
+                "or --no-pooled (the portfolio file's [pooled] cuts name the cuts it pools)"
+            )
         started = time.perf_counter()
         runs = run_portfolio(portfolio, [] if args.pooled_only else args.cut, args.trial or None, not args.no_pooled)
     except (UsageError, PortfolioError, ValueError) as exc:
@@ -357,6 +363,11 @@ def cmd_portfolio_run(args: argparse.Namespace) -> int:
         state = "published" if r.success else f"FAILED ({r.error or 'see the run in the UI'})"
         print(f"  {what}: {state} (run {r.run_id[:8]})")
     failed = [r for r in runs if not r.success]
+    if failed and not args.no_pooled and all(r.trial for r in runs):  # the pool never follows a failed run
+        print(
+            "  pooled analysis: not run, as a trial's run failed: the published pooled analysis, if any, is of the "
+            "trials' earlier publications (portfolio run --pooled-only once they are published)"
+        )
     print(
         f"{len(runs) - len(failed)} of {len(runs)} runs published with the {portfolio.execution.executor} executor "
         f"in {time.perf_counter() - started:.1f} s"

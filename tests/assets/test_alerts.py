@@ -417,3 +417,52 @@ def test_a_retry_tells_the_plan_of_the_version_the_run_published(tmp_path, monke
     assert not sensors.alert_pending(
         {**tags, **tagged}, __import__("datetime").datetime.now(__import__("datetime").UTC)
     )
+
+
+def test_a_cut_published_by_a_run_that_never_succeeded_is_announced_once_its_process_is_quiet(tmp_path, monkeypatch):
+    """A red team killed ``portfolio run`` once its publishing step had started: the worker
+    published the cut, whose safety boundary was crossed, and the run stayed STARTED, so
+    no sensor (they read successful runs) and no process told anyone. The retry sensor
+    now announces such a run (STARTED, FAILURE or CANCELED, with the published folder's
+    tag) once nothing has changed it for ``STALE_SENDING`` (ten minutes): not at once,
+    which leaves a live process the time to announce it itself; once; never a run that
+    crossed a boundary but published nothing (killed before publishing)."""
+    from trial_outcomes.assets.shared import PUBLISHED_FOLDER_TAG
+    from trial_outcomes.pipelines import sensors
+    from trial_outcomes.pipelines.coordinator import OUT_FOLDER_TAG
+    from trial_outcomes.pipelines.definitions import ALL_JOB
+
+    out = tmp_path / "out"
+    version = out / ".versions" / CUT / "v001"
+    version.mkdir(parents=True)
+    plan_with_notify(version / "analysis_plan.toml", "http://127.0.0.1:9/board")
+    (version / "report.pdf").write_bytes(b"%PDF v001")
+    (out / CUT).symlink_to(Path(".versions") / CUT / "v001")
+    told: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        sensors,
+        "announce",
+        lambda notify, alert, channels: told.append((notify.webhook_url, alert.cut)) or [f"{channels[0]}: sent"],
+    )
+    defs = build_definitions(DropSettings(out_dir=str(tmp_path / "the-uis-out")))
+    retry = defs.resolve_sensor_def("stopping_boundary_alert_retry")
+    crossed = {"dagster/partition": CUT, STOPPING_TAG: "BOUNDARY CROSSED: safety", OUT_FOLDER_TAG: str(out.resolve())}
+    with dg.instance_for_test() as instance:
+        job = defs.resolve_job_def(ALL_JOB)
+        published = {**crossed, PUBLISHED_FOLDER_TAG: str(version.resolve())}
+        killed = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED, tags=published)
+        failed = instance.create_run_for_job(job, status=dg.DagsterRunStatus.FAILURE, tags=published)
+        unpublished = instance.create_run_for_job(job, status=dg.DagsterRunStatus.FAILURE, tags=crossed)
+
+        def tick() -> str:
+            with dg.build_sensor_context(instance=instance, definitions=defs) as context:
+                return retry(context).skip_message
+
+        assert tick() == "no alert owed" and told == []  # changed just now: its process may announce it
+        monkeypatch.setattr(sensors, "STALE_SENDING", dt.timedelta(0))
+        assert tick() == "2 alert(s) retried"
+        assert told == [("http://127.0.0.1:9/board", CUT)] * 2
+        for run in (killed, failed):
+            assert instance.get_run_by_id(run.run_id).tags[ANNOUNCED_TAG] == "webhook: sent"
+        assert ANNOUNCED_TAG not in instance.get_run_by_id(unpublished.run_id).tags
+        assert tick() == "no alert owed" and len(told) == 2  # once

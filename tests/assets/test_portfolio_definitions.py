@@ -4,6 +4,7 @@ the executor from the portfolio file."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import dagster as dg
@@ -86,7 +87,7 @@ def _publish(out: Path, cut: str, manifest: dict) -> str:
     return link.resolve().name
 
 
-def test_the_pooled_analysis_runs_again_when_a_pooled_cut_is_superseded(tmp_path: Path) -> None:
+def test_the_pooled_analysis_runs_again_when_a_pooled_cut_is_superseded(tmp_path: Path, monkeypatch) -> None:
     """A red team's trial cut superseded by ``trial-outcomes run --supersede`` left the
     published pooled report of its earlier version, with nothing to say so. The sensor
     skips before a first pooled analysis and while a run of the portfolio is under way;
@@ -146,3 +147,10 @@ def test_the_pooled_analysis_runs_again_when_a_pooled_cut_is_superseded(tmp_path
 
         run = instance.create_run_for_job(defs.resolve_job_def(POOLED_JOB), status=dg.DagsterRunStatus.STARTED)
         assert evaluate(instance) == [f"run {run.run_id[:8]} of the portfolio is under way: checked when none is"]
+        # a run whose process died, left STARTED, holds it back no longer once it has recorded
+        # nothing for QUIET_RUN (a red team's killed run held it back for good)
+        from trial_outcomes.pipelines import portfolio as module
+
+        monkeypatch.setattr(module, "QUIET_RUN", dt.timedelta(0))
+        [after] = evaluate(instance)
+        assert after.run_key == later.run_key

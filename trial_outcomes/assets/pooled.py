@@ -13,7 +13,14 @@ from trial_outcomes.assets.files import contract_problems
 from trial_outcomes.assets.shared import OWNERS, code_version
 from trial_outcomes.contracts import POOLED_OUTPUTS
 from trial_outcomes.io.outputs import Table, ToPublish
-from trial_outcomes.io.pooled import PooledInputError, read_published_cut, refuse_counting_twice
+from trial_outcomes.io.pooled import (
+    PooledInputError,
+    pooled_input,
+    pooled_inputs_changed,
+    read_published_cut,
+    refuse_counting_twice,
+)
+from trial_outcomes.io.publishing import PublishRefused
 from trial_outcomes.io.store import PooledStore
 from trial_outcomes.portfolio import Portfolio
 from trial_outcomes.provenance import code_version as git_version
@@ -119,7 +126,21 @@ def pooled_analysis_asset(
         "code": git_version(),
         "environment": environment(),
     }
-    final, new, written = pooled_store.publish(context.run.run_id, ToPublish(None, checked, files), latest, manifest)
+
+    def moved() -> list[str]:
+        """What differs between the trials' cuts this run read and those it would read now."""
+        try:
+            now = [pooled_input(t.id, t.out, portfolio.pooled.cuts.get(t.id)) for t in portfolio.trials]
+        except PooledInputError as exc:
+            return [str(exc)]
+        return pooled_inputs_changed(manifest["pooled"], factor, now)
+
+    try:
+        final, new, written = pooled_store.publish(
+            context.run.run_id, ToPublish(None, checked, files), latest, manifest, moved
+        )
+    except PublishRefused as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
     return dg.MaterializeResult(
         metadata={
             "folder": dg.MetadataValue.path(str(final.absolute())),

@@ -83,8 +83,9 @@ def _published_folder(trial: str, out_dir: Path, cut: str | None) -> tuple[Path,
         raise PooledInputError(
             f"trial {trial}: data cut {cut} is not published in {out_dir} (published: {', '.join(cuts) or 'none'})"
         )
-    # the version the link shows now, resolved once: a publication meanwhile cannot mix two versions
-    return (out_dir / cut).resolve(), shown
+    # the version the link showed when its manifest was read (``current`` resolves it once): a
+    # publication meanwhile cannot mix two versions (a second resolve here could: a red team's)
+    return shown.folder or (out_dir / cut).resolve(), shown
 
 
 def published_pooled(out_dir: Path, name: str) -> dict[str, Any] | None:

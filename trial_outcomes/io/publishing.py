@@ -290,8 +290,11 @@ def current(out_dir: Path, cut: str) -> Published | None:
                 f"{out_dir / '.versions'}); move it away or choose another --out: it is left untouched"
             )
         return None
-    manifest_path = final / "manifest.json"
-    version = Path(os.readlink(final)).name
+    # resolved once: a publication meanwhile cannot give this version another's manifest
+    # (a red team's pooled manifest named one version's drop and code, and read another's files)
+    folder = final.resolve()
+    manifest_path = folder / "manifest.json"
+    version = folder.name
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         drop = manifest["data_drop"]["sha256"]
@@ -307,7 +310,7 @@ def current(out_dir: Path, cut: str) -> Published | None:
             "one is kept)",
             version,
         ) from None
-    return Published(version, drop, manifest, final.resolve())
+    return Published(version, drop, manifest, folder)
 
 
 def readable(out_dir: Path, cut: str) -> Published | None:

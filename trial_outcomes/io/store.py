@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from trial_outcomes.io.outputs import ToPublish, write_published
-from trial_outcomes.io.publishing import clear_work, cut_lock, leased_publication, publish, run_work_dir, take_lease
+from trial_outcomes.io.publishing import (
+    PublishRefused,
+    clear_work,
+    cut_lock,
+    leased_publication,
+    publish,
+    run_work_dir,
+    take_lease,
+)
 from trial_outcomes.io.writers import atomic_write_bytes, syncing_later
 from trial_outcomes.runspec import RunSpec
 
@@ -100,12 +108,28 @@ class PooledStore:
     name: str = "pooled"
 
     def publish(
-        self, run_id: str, bundle: ToPublish, when: dt.date, manifest: dict[str, Any]
+        self,
+        run_id: str,
+        bundle: ToPublish,
+        when: dt.date,
+        manifest: dict[str, Any],
+        moved: Callable[[], list[str]] | None = None,
     ) -> tuple[Path, bool, dict[str, Any]]:
-        """Write ``bundle`` and ``manifest`` (with the outputs' hashes added) and publish them."""
+        """Write ``bundle`` and ``manifest`` (with the outputs' hashes added) and publish them.
+        ``moved``: what changed in the inputs since they were read (a trial's cut superseded
+        or a later one published while the analysis ran), asked under the lock; anything
+        there refuses the publication (``PublishRefused``): a red team's pooled run that read
+        a trial's v001, held while v002 superseded it and a second pooled run pooled v002,
+        then published v001's numbers as the current pooled analysis, with nothing to say so."""
         from trial_outcomes.provenance import sha256_file
 
         with cut_lock(self.out_dir, self.name, f"pooled run {run_id[:8]} (process {os.getpid()})"):
+            changed = moved() if moved is not None else []
+            if changed:
+                raise PublishRefused(
+                    "the trials' publications changed while this run pooled them (" + "; ".join(changed) + "): "
+                    "nothing was published; run it again (trial-outcomes portfolio run --pooled-only)"
+                )
             clear_work(self.out_dir, self.name)
             work = run_work_dir(self.out_dir, self.name, run_id)
             write_published(work, bundle, when)

@@ -83,6 +83,9 @@ class _StepResult:
             error = serializable_error_info_from_exc_info(sys.exc_info())
             lost = type(exc).__name__ == "WorkerLostError"
             why = "its celery worker process was lost" if lost else "its celery task failed"
+            cause = first_cause(getattr(self._result, "traceback", None))
+            if cause and cause not in error.message:  # the worker's cause, which celery's error drops
+                return [self._failure(f"{why} ({error.message.strip()}; cause: {cause})", None)]
             return [self._failure(f"{why} ({error.message.strip()})", error)]
 
     def _failure(self, why: str, error: Any) -> str:
@@ -97,6 +100,31 @@ class _StepResult:
             message=f'step "{self._step.key}" failed: {why}',
         )
         return str(serialize_value(failure))
+
+
+#: the lines by which Python's traceback joins a chained exception to the one it caused
+_CHAINED = (
+    "The above exception was the direct cause of the following exception:",
+    "During handling of the above exception, another exception occurred:",
+)
+
+
+def first_cause(traceback: str | None) -> str:
+    """The first exception of a chain, as a worker's traceback (celery's ``traceback`` of a
+    failed task) prints it: its message, without its class's module ("data cut ... is being
+    written to ... by run ..."); empty when there is none. Celery sends the task's last
+    exception alone: a red team's second run of a cut failed with "Error executing
+    resource_fn on ResourceDefinition output_store", the cause in the worker's log only."""
+    if not traceback:
+        return ""
+    first = traceback
+    for marker in _CHAINED:
+        first = first.split(marker)[0]
+    lines = first.strip().splitlines()
+    frames = [i for i, line in enumerate(lines) if line.startswith((" ", "Traceback"))]
+    text = "\n".join(lines[frames[-1] + 1 :] if frames else lines).strip()
+    name, sep, message = text.partition(": ")
+    return message.strip() if sep and " " not in name else text
 
 
 def _submit(app: Any, plan_context: Any, step: Any, queue: str, priority: int, known_state: Any) -> _StepResult:

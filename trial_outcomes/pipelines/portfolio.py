@@ -21,6 +21,7 @@ chart's user deployment; celery workers reconstruct the jobs from this module.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -49,6 +50,7 @@ from trial_outcomes.io.store import PooledStore
 from trial_outcomes.pipelines.definitions import trial_assets
 from trial_outcomes.pipelines.sensors import (
     SENSOR_INTERVAL_SECONDS,
+    UNFINISHED,
     AlertTarget,
     build_alert_retry_sensor,
     build_boundary_sensor,
@@ -107,14 +109,27 @@ def portfolio_alert_target(portfolio: Portfolio) -> AlertTarget:
     return target
 
 
-#: a run in one of these states may publish a trial's cut or the pooled analysis
-IN_PROGRESS = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-]
+#: a run in progress that has recorded no event for this long is taken as one whose process
+#: died (killed with no daemon's run monitoring to mark it failed): it no longer holds the
+#: pooled sensor back (a red team's killed run left it skipping, "under way", for good)
+QUIET_RUN = dt.timedelta(hours=1)
+
+
+def run_quiet(instance: dg.DagsterInstance, run_id: str, now: dt.datetime) -> bool:
+    """Whether the run's last event (or its creation, before any) is older than ``QUIET_RUN``."""
+    records = instance.get_records_for_run(run_id, ascending=False, limit=1).records
+    if records:
+        last = dt.datetime.fromtimestamp(records[0].event_log_entry.timestamp, dt.UTC)
+    else:
+        record = instance.get_run_record_by_id(run_id)
+        if record is None:
+            return True
+        last = (
+            record.create_timestamp
+            if record.create_timestamp.tzinfo
+            else record.create_timestamp.replace(tzinfo=dt.UTC)
+        )
+    return now - last > QUIET_RUN
 
 
 def build_pooled_inputs_sensor(portfolio: Portfolio) -> dg.SensorDefinition:
@@ -128,19 +143,28 @@ def build_pooled_inputs_sensor(portfolio: Portfolio) -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Runs the pooled analysis again when a trial's cut it pooled has been superseded (trial-outcomes "
         "run --supersede, outside the portfolio's runs), a later cut of a trial is published, a trial is added "
-        "or the factor changed; never while a run of the portfolio is under way, never before a first pooled "
+        "or the factor changed; never while a run of the portfolio is under way (one that has recorded nothing "
+        "for an hour is taken as one whose process died), never before a first pooled "
         "analysis is published, once for each state of the trials' publications and published pooled version.",
     )
     def pooled_inputs_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-        busy = [
+        ours = [
             run
-            for run in context.instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS), limit=200)
+            for run in context.instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED), limit=200)
             if run.job_name == POOLED_JOB
             or f"dagster/partition/{TRIAL_DIMENSION}" in run.tags
             or POOLED_KEY in (run.asset_selection or ())
         ]
+        quiet = [run for run in ours if run_quiet(context.instance, run.run_id, dt.datetime.now(dt.UTC))]
+        busy = [run for run in ours if run not in quiet]
         if busy:
             return dg.SkipReason(f"run {busy[0].run_id[:8]} of the portfolio is under way: checked when none is")
+        for run in quiet:
+            context.log.warning(
+                f"run {run.run_id[:8]} is {run.status.value} but has recorded nothing for "
+                f"{QUIET_RUN.total_seconds() / 3600:.0f} hour(s): taken as a run whose process died (trial-outcomes "
+                "portfolio release marks it failed)"
+            )
         store = PooledStore(portfolio.pooled.out)
         published = published_pooled(store.out_dir, store.name)
         if published is None:

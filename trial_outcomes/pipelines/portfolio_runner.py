@@ -13,6 +13,7 @@ import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 
@@ -27,7 +28,7 @@ from trial_outcomes.assets.shared import (
 from trial_outcomes.dates import parse_cut
 from trial_outcomes.errors import UsageError
 from trial_outcomes.pipelines.instance import open_instance
-from trial_outcomes.pipelines.sensors import announce_run, stopping_result
+from trial_outcomes.pipelines.sensors import UNFINISHED, announce_run, stopping_result
 from trial_outcomes.plan import PlanError
 from trial_outcomes.portfolio import Portfolio, PortfolioError, load_portfolio
 
@@ -63,8 +64,22 @@ def _first_error(instance: dg.DagsterInstance, run_id: str) -> str:
         if event is not None and event.event_type_value in ("STEP_FAILURE", "RUN_FAILURE"):
             data = event.event_specific_data
             error = getattr(data, "error", None)
-            return f"{event.step_key or 'run'}: {error.message.strip() if error else event.message or ''}"
+            return f"{event.step_key or 'run'}: {error_text(error) if error else event.message or ''}"
     return ""
+
+
+def error_text(error: Any) -> str:
+    """A step's error (Dagster's ``SerializableErrorInfo``) in a line: its message and, when it
+    wraps another, the innermost cause's, which says what happened (a red team's second run
+    of a cut printed only "Error executing resource_fn on ResourceDefinition output_store",
+    where the cause said which run was writing the cut)."""
+    text = error.message.strip()
+    inner = error
+    while getattr(inner, "cause", None) is not None:
+        inner = inner.cause
+    if inner is not error and inner.message.strip() not in text:
+        text += f" (cause: {inner.message.strip()})"
+    return text
 
 
 def _plan_pinned(portfolio_path: str, trial: str, cut: str) -> dict[str, str]:
@@ -224,8 +239,13 @@ def retry_run(portfolio: Portfolio | str, run_id: str) -> PortfolioRun:
 def release_cut(portfolio: Portfolio | str, trial: str, cut: str) -> str:
     """Free a trial's cut held by a run that died without ending (its process killed
     where no daemon's run monitoring marks it failed): the run is marked failed in the
-    instance and its lease removed. Refused while the run's process may still be
-    working: only a run whose steps have all stopped is released. Returns what was done."""
+    instance and its lease removed. Whether the process died is the caller's to say:
+    nothing here can tell a live run on another machine from a dead one (until 2026-12-07
+    this docstring said a live run was refused, which the code never did, a red team
+    found); a run released while it still works publishes nothing (its lease is gone:
+    ``io.publishing.leased_publication`` fences it). With no lease held, the runs of the
+    cut left unfinished are marked failed (a process killed after publishing, or before
+    taking the lease: a red team's run stayed STARTED for good). Returns what was done."""
     from trial_outcomes.io.publishing import lease_holder, release_lease
 
     if not isinstance(portfolio, Portfolio):
@@ -234,7 +254,17 @@ def release_cut(portfolio: Portfolio | str, trial: str, cut: str) -> str:
     parse_cut(cut)
     holder = lease_holder(out, cut)
     if holder is None:
-        return f"trial {trial} at {cut}: no run holds it"
+        cell = partition_tags(trial, cut)
+        with open_instance() as instance:
+            left = instance.get_runs(filters=dg.RunsFilter(tags=cell, statuses=UNFINISHED), limit=100)
+            for stuck in left:
+                instance.report_run_failed(
+                    stuck, message="released by trial-outcomes portfolio release: its process died"
+                )
+        if not left:
+            return f"trial {trial} at {cut}: no run holds it"
+        shown = ", ".join(f"{stuck.run_id} (was {stuck.status.value.lower()})" for stuck in left)
+        return f"trial {trial} at {cut}: no run holds it; marked failed, as unfinished: {shown}"
     with open_instance() as instance:
         run = instance.get_run_by_id(holder)
         state = "not in this Dagster instance" if run is None else f"was {run.status.value.lower()}"

@@ -139,6 +139,44 @@ def _sending_since(tag: str) -> dt.datetime | None:
         return dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
+#: the statuses of a run that has not ended: it may yet publish a trial's cut or the pooled analysis
+UNFINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+#: the statuses of a run that may have published a cut and not announced it: one whose process
+#: died after the publishing step (left STARTED), or that failed or was cancelled after it
+NOT_SUCCEEDED = [
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.FAILURE,
+    dg.DagsterRunStatus.CANCELED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+
+def published_unannounced(record: Any, now: dt.datetime) -> bool:
+    """Whether a run that did not succeed (``record``: its ``RunRecord``) published a cut
+    that crossed a boundary (its ``trial/published_folder`` and ``trial/stopping_boundary``
+    tags) and still owes its alert: a delivery that failed (retried as a successful run's
+    is), or nothing announced ``STALE_SENDING`` after the run's last change of status or
+    tags, its process then taken as gone (a red team's ``portfolio run`` killed once its
+    publishing step had started: the worker published the crossed safety boundary, the run
+    stayed STARTED, and no one was told; the sensors looked at successful runs alone). The
+    wait leaves a live process the time to announce it itself."""
+    tags = dict(record.dagster_run.tags)
+    if PUBLISHED_FOLDER_TAG not in tags or not alert_pending(tags, now):
+        return False
+    if ANNOUNCED_TAG in tags:
+        return True
+    changed = record.update_timestamp
+    if changed.tzinfo is None:
+        changed = changed.replace(tzinfo=dt.UTC)
+    return now - changed > STALE_SENDING
+
+
 def alert_pending(tags: dict[str, str], now: dt.datetime) -> bool:
     """Whether a run that crossed a boundary still owes an alert: never tried, a channel
     FAILED in the last round (and the rounds are not spent), or a "sending" state left
@@ -344,12 +382,16 @@ def build_alert_retry_sensor(job_name: str, target: AlertTarget, portfolio: bool
         minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Retries every crossed-boundary alert whose delivery failed (or whose sender died), "
-        f"up to {MAX_ALERT_ROUNDS} rounds per run; the run's trial/boundary_announced tag says where it stands.",
+        f"up to {MAX_ALERT_ROUNDS} rounds per run; the run's trial/boundary_announced tag says where it stands. "
+        "Announces too the crossed boundary of a cut published by a run that then failed, or whose process died "
+        f"(left STARTED), once nothing has announced it for {int(STALE_SENDING.total_seconds() // 60)} minutes.",
     )
     def stopping_boundary_alert_retry(context: dg.SensorEvaluationContext) -> dg.SkipReason:
         now = dt.datetime.now(dt.UTC)
         runs = context.instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.SUCCESS]), limit=200)
         owed = [r for r in runs if ours(r) and alert_pending(dict(r.tags), now) and ANNOUNCED_TAG in r.tags]
+        unfinished = context.instance.get_run_records(filters=dg.RunsFilter(statuses=NOT_SUCCEEDED), limit=200)
+        owed += [r.dagster_run for r in unfinished if ours(r.dagster_run) and published_unannounced(r, now)]
         for run in owed:
             _log_lines(context, announce_run(context.instance, run, *target(run)))
         return dg.SkipReason(f"{len(owed)} alert(s) retried" if owed else "no alert owed")
