@@ -155,18 +155,18 @@ def test_release_frees_a_cut_held_by_a_run_that_died(tmp_path: Path, monkeypatch
         assert instance.get_run_by_id(other.run_id).status == dg.DagsterRunStatus.STARTED  # type: ignore[union-attr]
 
 
-def test_a_failed_step_says_its_innermost_cause() -> None:
+def test_a_failed_step_says_its_innermost_cause(tmp_path: Path) -> None:
     """A red team's second run of a cut on celery printed "Error executing resource_fn on
-    ResourceDefinition output_store", its cause (the run writing the cut) in the worker's
-    log alone: the step's error now carries the first exception of the chain, taken from
-    the worker's traceback (``celery.first_cause``), and the run's line says the cause
-    (``portfolio_runner.error_text``)."""
-    import traceback
-
+    ResourceDefinition output_store": celery sends the task's last exception alone, and
+    the cause (the run writing the cut) was in the worker's log and in the instance's
+    RESOURCE_INIT_FAILURE event only. The step's failure now takes that event's innermost
+    cause (``instance.resource_failure``: the celery executor's, the latest of the step's
+    or of none), and the run's line says a chained error's cause (``error_text``)."""
+    import dagster as dg
+    from dagster._core.events import DagsterEvent, DagsterEventType, EngineEventData
     from dagster._utils.error import serializable_error_info_from_exc_info
 
-    from trial_outcomes.pipelines.celery import first_cause
-    from trial_outcomes.pipelines.portfolio_runner import error_text
+    from trial_outcomes.pipelines.instance import error_text, resource_failure
 
     class CutBusy(RuntimeError):
         pass
@@ -178,17 +178,33 @@ def test_a_failed_step_says_its_innermost_cause() -> None:
         except CutBusy as exc:
             raise ValueError("Error executing resource_fn on ResourceDefinition output_store") from exc
     except ValueError:
-        chained, error = traceback.format_exc(), serializable_error_info_from_exc_info(sys.exc_info())
-    assert first_cause(chained) == busy
+        error = serializable_error_info_from_exc_info(sys.exc_info())
     said = error_text(error)  # Dagster's message: the class, then the text
     assert said.startswith("ValueError: Error executing resource_fn on ResourceDefinition output_store (cause: ")
     assert said.endswith(f"CutBusy: {busy})")
-    assert first_cause("") == "" and first_cause("KeyError") == "KeyError"
     try:
         raise CutBusy(busy)
     except CutBusy:
-        alone, text = serializable_error_info_from_exc_info(sys.exc_info()), traceback.format_exc()
-    assert first_cause(text) == busy and error_text(alone) == alone.message.strip()  # no cause: its own line
+        alone = serializable_error_info_from_exc_info(sys.exc_info())
+    assert error_text(alone) == alone.message.strip()  # no cause: its own line
+
+    portfolio = load_portfolio(write(tmp_path, GOOD))
+    job = build_portfolio_definitions(portfolio).resolve_job_def(TRIALS_JOB)
+    with dg.instance_for_test() as instance:
+        run = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
+        assert resource_failure(instance, run.run_id, "raw__apheresis") == ""
+        for step, why in (("raw__enrolment", "another step's"), ("raw__apheresis", None)):
+            failure = error if why is None else alone._replace(message=why, cause=None)
+            event = DagsterEvent(
+                event_type_value=DagsterEventType.RESOURCE_INIT_FAILURE.value,
+                job_name=job.name,
+                step_key=step,
+                message="Initialization of resources [output_store] failed.",
+                event_specific_data=EngineEventData(metadata={}, error=failure),
+            )
+            instance.report_dagster_event(event, run.run_id)
+        assert resource_failure(instance, run.run_id, "raw__apheresis").endswith(f"CutBusy: {busy}")
+        assert resource_failure(instance, run.run_id, "raw__enrolment") == "another step's"
 
 
 def test_two_trials_published_from_one_drop_are_not_pooled() -> None:

@@ -233,6 +233,27 @@ def test_four_trials_two_cuts_and_the_pool_on_celery_equal_the_in_process_run(po
     assert overlapping, "no two steps of different runs overlapped in time"
 
 
+def test_a_second_run_of_a_cut_being_written_says_which_run_writes_it(portfolios: dict[str, Any]) -> None:
+    """Two runs of one (trial, cut) at once: one publishes, the other fails at its first
+    step naming the run that writes the cut (a red team's loser said only "Error executing
+    resource_fn on ResourceDefinition output_store": celery drops the cause, which the
+    worker records in the instance, ``instance.resource_failure``)."""
+    args = ["--trial", "trial-4", "--cut", "2023-11-30", "--no-pooled"]
+    command = [sys.executable, "-m", "trial_outcomes.cli", "portfolio", "run", "--portfolio", str(portfolios["celery"])]
+    env = _env(portfolios["celery_home"])
+    first = subprocess.Popen([*command, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    second = subprocess.Popen([*command, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    said = [process.communicate(timeout=900) for process in (first, second)]
+    codes = sorted(process.returncode for process in (first, second))
+    outputs = [out + err[-2000:] for out, err in said]
+    assert codes[0] in PUBLISHED and codes[1] == 1, outputs
+    [lost] = [out for out, process in zip(said, (first, second), strict=True) if process.returncode == 1]
+    assert "trial trial-4 at 2023-11-30: FAILED (" in lost[0], outputs
+    assert "data cut 2023-11-30 is being written to" in lost[0] and "by run " in lost[0], outputs
+    assert published_cuts(portfolios["celery"].parent / "published" / "trial-4")[0] == "2023-11-30"
+
+
 def _pool_child(worker_pid: int) -> int:
     children = subprocess.run(["pgrep", "-P", str(worker_pid)], capture_output=True, text=True, check=False)
     pids = [int(p) for p in children.stdout.split()]

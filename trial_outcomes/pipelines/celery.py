@@ -26,6 +26,8 @@ from dagster._utils.error import serializable_error_info_from_exc_info
 from dagster_celery.core_execution_loop import core_celery_execution_loop
 from dagster_celery.executor import CeleryExecutor, _submit_task, celery_executor
 
+from trial_outcomes.pipelines.instance import resource_failure
+
 #: how often a running step's worker is pinged, and how many missed pings make it lost
 PING_EVERY_SECONDS = 20.0
 MISSED_PINGS = 3
@@ -83,8 +85,15 @@ class _StepResult:
             error = serializable_error_info_from_exc_info(sys.exc_info())
             lost = type(exc).__name__ == "WorkerLostError"
             why = "its celery worker process was lost" if lost else "its celery task failed"
-            cause = first_cause(getattr(self._result, "traceback", None))
-            if cause and cause not in error.message:  # the worker's cause, which celery's error drops
+            # celery sends the task's last exception alone, its cause dropped (a red team's second
+            # run of a cut said "Error executing resource_fn on ResourceDefinition output_store",
+            # not which run was writing the cut); the worker recorded the cause in the instance
+            try:
+                run_id = self._plan_context.dagster_run.run_id
+                cause = resource_failure(self._plan_context.instance, run_id, self._step.key)
+            except Exception:  # the instance unreadable: the failure is still the step's, as before
+                cause = ""
+            if cause and cause not in error.message:
                 return [self._failure(f"{why} ({error.message.strip()}; cause: {cause})", None)]
             return [self._failure(f"{why} ({error.message.strip()})", error)]
 
@@ -100,31 +109,6 @@ class _StepResult:
             message=f'step "{self._step.key}" failed: {why}',
         )
         return str(serialize_value(failure))
-
-
-#: the lines by which Python's traceback joins a chained exception to the one it caused
-_CHAINED = (
-    "The above exception was the direct cause of the following exception:",
-    "During handling of the above exception, another exception occurred:",
-)
-
-
-def first_cause(traceback: str | None) -> str:
-    """The first exception of a chain, as a worker's traceback (celery's ``traceback`` of a
-    failed task) prints it: its message, without its class's module ("data cut ... is being
-    written to ... by run ..."); empty when there is none. Celery sends the task's last
-    exception alone: a red team's second run of a cut failed with "Error executing
-    resource_fn on ResourceDefinition output_store", the cause in the worker's log only."""
-    if not traceback:
-        return ""
-    first = traceback
-    for marker in _CHAINED:
-        first = first.split(marker)[0]
-    lines = first.strip().splitlines()
-    frames = [i for i, line in enumerate(lines) if line.startswith((" ", "Traceback"))]
-    text = "\n".join(lines[frames[-1] + 1 :] if frames else lines).strip()
-    name, sep, message = text.partition(": ")
-    return message.strip() if sep and " " not in name else text
 
 
 def _submit(app: Any, plan_context: Any, step: Any, queue: str, priority: int, known_state: Any) -> _StepResult:

@@ -298,3 +298,40 @@ def open_instance() -> Iterator[dg.DagsterInstance]:
     ref = InstanceRef.from_dir(str(path), overrides={} if config.get("instance_class") else ours)
     with dg.DagsterInstance.from_ref(ref) as instance:
         yield instance
+
+
+#: how Dagster's error info begins the message of a ``dg.Failure``
+FAILURE_PREFIX = "dagster._core.definitions.events.Failure: "
+
+
+def innermost(error: Any) -> Any:
+    """The first exception of a Dagster error's chain (``SerializableErrorInfo.cause``)."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return error
+
+
+def error_text(error: Any) -> str:
+    """A step's error (Dagster's ``SerializableErrorInfo``) in a line: its message and, when it
+    wraps another, the innermost cause's, which says what happened (a red team's second run
+    of a cut printed only "Error executing resource_fn on ResourceDefinition output_store",
+    where the cause said which run was writing the cut)."""
+    text = error.message.strip()
+    cause = innermost(error).message.strip()
+    return text if cause in text else f"{text} (cause: {cause})"
+
+
+def resource_failure(instance: dg.DagsterInstance, run_id: str, step_key: str) -> str:
+    """The innermost cause of the failed initialisation of a step's resources, as the
+    process that ran the step recorded it (``RESOURCE_INIT_FAILURE``), the latest; empty
+    when none. A celery worker records it in the instance before its task fails, and
+    celery's task error drops it."""
+    from dagster._core.events import DagsterEventType
+
+    records = instance.all_logs(run_id, of_type=DagsterEventType.RESOURCE_INIT_FAILURE)
+    for record in reversed(records):
+        event = record.dagster_event
+        error = getattr(event.event_specific_data, "error", None) if event is not None else None
+        if event is not None and event.step_key in (step_key, None) and error is not None:
+            return innermost(error).message.strip().removeprefix(FAILURE_PREFIX)
+    return ""

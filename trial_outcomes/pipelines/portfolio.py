@@ -115,21 +115,17 @@ def portfolio_alert_target(portfolio: Portfolio) -> AlertTarget:
 QUIET_RUN = dt.timedelta(hours=1)
 
 
-def run_quiet(instance: dg.DagsterInstance, run_id: str, now: dt.datetime) -> bool:
-    """Whether the run's last event (or its creation, before any) is older than ``QUIET_RUN``."""
+def last_recorded(instance: dg.DagsterInstance, run_id: str) -> dt.datetime:
+    """When the run last recorded an event (its creation, before any; the epoch when the
+    instance has no such run)."""
     records = instance.get_records_for_run(run_id, ascending=False, limit=1).records
     if records:
-        last = dt.datetime.fromtimestamp(records[0].event_log_entry.timestamp, dt.UTC)
-    else:
-        record = instance.get_run_record_by_id(run_id)
-        if record is None:
-            return True
-        last = (
-            record.create_timestamp
-            if record.create_timestamp.tzinfo
-            else record.create_timestamp.replace(tzinfo=dt.UTC)
-        )
-    return now - last > QUIET_RUN
+        return dt.datetime.fromtimestamp(records[0].event_log_entry.timestamp, dt.UTC)
+    record = instance.get_run_record_by_id(run_id)
+    if record is None:
+        return dt.datetime.fromtimestamp(0, dt.UTC)
+    made = record.create_timestamp
+    return made if made.tzinfo else made.replace(tzinfo=dt.UTC)
 
 
 def build_pooled_inputs_sensor(portfolio: Portfolio) -> dg.SensorDefinition:
@@ -155,15 +151,16 @@ def build_pooled_inputs_sensor(portfolio: Portfolio) -> dg.SensorDefinition:
             or f"dagster/partition/{TRIAL_DIMENSION}" in run.tags
             or POOLED_KEY in (run.asset_selection or ())
         ]
-        quiet = [run for run in ours if run_quiet(context.instance, run.run_id, dt.datetime.now(dt.UTC))]
-        busy = [run for run in ours if run not in quiet]
+        clock = dt.datetime.now(dt.UTC)
+        last = {run.run_id: last_recorded(context.instance, run.run_id) for run in ours}
+        busy = [run for run in ours if clock - last[run.run_id] <= QUIET_RUN]
         if busy:
             return dg.SkipReason(f"run {busy[0].run_id[:8]} of the portfolio is under way: checked when none is")
-        for run in quiet:
+        for run in ours:
             context.log.warning(
-                f"run {run.run_id[:8]} is {run.status.value} but has recorded nothing for "
-                f"{QUIET_RUN.total_seconds() / 3600:.0f} hour(s): taken as a run whose process died (trial-outcomes "
-                "portfolio release marks it failed)"
+                f"run {run.run_id[:8]} is {run.status.value} but has recorded nothing since "
+                f"{last[run.run_id]:%Y-%m-%d %H:%M} UTC: taken as a run whose process died (end it with trial-outcomes "
+                "portfolio release TRIAL CUT, or a pooled run with Terminate, forced, on its page)"
             )
         store = PooledStore(portfolio.pooled.out)
         published = published_pooled(store.out_dir, store.name)

@@ -13,7 +13,6 @@ import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import dagster as dg
 
@@ -27,7 +26,7 @@ from trial_outcomes.assets.shared import (
 )
 from trial_outcomes.dates import parse_cut
 from trial_outcomes.errors import UsageError
-from trial_outcomes.pipelines.instance import open_instance
+from trial_outcomes.pipelines.instance import error_text, open_instance
 from trial_outcomes.pipelines.sensors import UNFINISHED, announce_run, stopping_result
 from trial_outcomes.plan import PlanError
 from trial_outcomes.portfolio import Portfolio, PortfolioError, load_portfolio
@@ -66,20 +65,6 @@ def _first_error(instance: dg.DagsterInstance, run_id: str) -> str:
             error = getattr(data, "error", None)
             return f"{event.step_key or 'run'}: {error_text(error) if error else event.message or ''}"
     return ""
-
-
-def error_text(error: Any) -> str:
-    """A step's error (Dagster's ``SerializableErrorInfo``) in a line: its message and, when it
-    wraps another, the innermost cause's, which says what happened (a red team's second run
-    of a cut printed only "Error executing resource_fn on ResourceDefinition output_store",
-    where the cause said which run was writing the cut)."""
-    text = error.message.strip()
-    inner = error
-    while getattr(inner, "cause", None) is not None:
-        inner = inner.cause
-    if inner is not error and inner.message.strip() not in text:
-        text += f" (cause: {inner.message.strip()})"
-    return text
 
 
 def _plan_pinned(portfolio_path: str, trial: str, cut: str) -> dict[str, str]:

@@ -39,7 +39,7 @@ from trial_outcomes.pipelines.definitions import (
     REPOSITORY,
     build_definitions,
 )
-from trial_outcomes.pipelines.instance import open_instance, partitions_remembered
+from trial_outcomes.pipelines.instance import FAILURE_PREFIX, open_instance, partitions_remembered
 from trial_outcomes.pipelines.sensors import announce_run, stopping_result
 from trial_outcomes.plan import AnalysisPlan, PlanError
 from trial_outcomes.runspec import RunSpec
@@ -392,7 +392,7 @@ def _resource_failure(instance: dg.DagsterInstance, run_id: str) -> str | None:
         error = getattr(event.event_specific_data, "error", None)
         while error is not None:
             if "Failure" in (error.cls_name or "") and error.message:
-                return error.message.split("\n")[0].removeprefix("dagster._core.definitions.events.Failure: ")
+                return error.message.split("\n")[0].removeprefix(FAILURE_PREFIX)
             error = error.cause
     return None
 

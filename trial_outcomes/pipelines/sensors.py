@@ -390,8 +390,8 @@ def build_alert_retry_sensor(job_name: str, target: AlertTarget, portfolio: bool
         now = dt.datetime.now(dt.UTC)
         runs = context.instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.SUCCESS]), limit=200)
         owed = [r for r in runs if ours(r) and alert_pending(dict(r.tags), now) and ANNOUNCED_TAG in r.tags]
-        unfinished = context.instance.get_run_records(filters=dg.RunsFilter(statuses=NOT_SUCCEEDED), limit=200)
-        owed += [r.dagster_run for r in unfinished if ours(r.dagster_run) and published_unannounced(r, now)]
+        others = context.instance.get_run_records(filters=dg.RunsFilter(statuses=NOT_SUCCEEDED), limit=200)
+        owed += [r.dagster_run for r in others if ours(r.dagster_run) and published_unannounced(r, now)]
         for run in owed:
             _log_lines(context, announce_run(context.instance, run, *target(run)))
         return dg.SkipReason(f"{len(owed)} alert(s) retried" if owed else "no alert owed")
