@@ -372,3 +372,54 @@ def test_a_whole_worker_lost_fails_its_step_and_the_other_worker_retries(portfol
     assert status == 1, output
     assert f"{host}@" in output and "stopped answering" in output, output
     _failed_cleanly_then_retried(portfolios, "trial-2", failed_run)
+
+
+def test_a_pooled_run_whose_trial_cut_is_superseded_while_it_runs_publishes_nothing(
+    portfolios: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pooled asset's own wiring of the check under the pooled lock (a578a0f; its store's
+    hook has a test of its own, tests/io/test_pooled_store.py): a red team's pooled run read
+    a trial's v001, was held while v002 superseded it, then published v001's numbers as the
+    current pooled analysis. Here trial-1's latest cut is superseded (a copy of its version
+    published as the next one) while the pooled run draws its PDF, in process: the run
+    fails naming the cut that moved, and the pooled publication stays as it was; the next
+    pooled run pools the new version. Last in this file: it leaves trial-1's cut superseded."""
+    from trial_outcomes.io.pooled import published_pooled
+    from trial_outcomes.io.publishing import current, publish
+    from trial_outcomes.pipelines.portfolio_runner import run_portfolio
+    from trial_outcomes.reporting import render
+
+    home, path = portfolios["process_home"], portfolios["in_process"]
+    published, trial_out = path.parent / "published", path.parent / "published" / "trial-1"
+    if published_pooled(published / "pooled", "pooled") is None:  # this test run alone
+        first = _cli("portfolio", "run", "--portfolio", str(path), "--cut", CUTS[-1], home=home)
+        assert first.returncode in PUBLISHED, first.stdout + first.stderr[-3000:]
+    pooled_before = _published(published / "pooled" / "pooled")
+    cut = published_cuts(trial_out)[-1]
+    shown = current(trial_out, cut)
+    assert shown is not None
+    read = shown.folder.name
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("TRIAL_RSCRIPT", str(home / "no-rscript"))
+    real_render = render.render_pdf  # the pooled asset imports it when it runs
+
+    def render_while_superseded(*args: Any, **kwargs: Any) -> bytes:
+        pdf = real_render(*args, **kwargs)
+        if current(trial_out, cut).folder.name == read:  # type: ignore[union-attr]
+            copy = sorted(shown.folder.iterdir())
+            publish(trial_out, cut, copy, {"superseded by": "this test"})
+        return pdf
+
+    monkeypatch.setattr(render, "render_pdf", render_while_superseded)
+    [refused] = run_portfolio(path, [], pooled=True)
+    assert not refused.success
+    assert "changed while this run pooled them" in refused.error, refused.error
+    now = current(trial_out, cut).folder.name  # type: ignore[union-attr]
+    assert now != read
+    assert f"trial trial-1: cut {cut} is now version {now} (read: {read})" in refused.error, refused.error
+    assert _published(published / "pooled" / "pooled") == pooled_before  # nothing published
+
+    [pooled] = run_portfolio(path, [], pooled=True)  # the superseding version is now what is read
+    assert pooled.success, pooled.error
+    trials = {t["trial"]: t for t in published_pooled(published / "pooled", "pooled")["trials"]}  # type: ignore[index]
+    assert trials["trial-1"]["version"] == now

@@ -133,7 +133,7 @@ def pooled_analysis_asset(
             now = [pooled_input(t.id, t.out, portfolio.pooled.cuts.get(t.id)) for t in portfolio.trials]
         except PooledInputError as exc:
             return [str(exc)]
-        return pooled_inputs_changed(manifest["pooled"], factor, now)
+        return pooled_inputs_changed(manifest["pooled"], factor, now, was="read")
 
     try:
         final, new, written = pooled_store.publish(

@@ -95,28 +95,35 @@ def published_pooled(out_dir: Path, name: str) -> dict[str, Any] | None:
     return pooled if isinstance(pooled, dict) else None
 
 
-def pooled_inputs_changed(published: Mapping[str, Any], factor: str, now: Sequence[Mapping[str, str]]) -> list[str]:
+def pooled_inputs_changed(
+    published: Mapping[str, Any], factor: str, now: Sequence[Mapping[str, str]], was: str = "pooled"
+) -> list[str]:
     """What differs between the inputs of the published pooled analysis (``published``:
     its manifest's ``pooled`` block) and the trials' cuts it would read now (``now``:
     ``pooled_input`` of each trial), a sentence each; empty when it is current. A trial
     cut superseded by ``trial-outcomes run --supersede``, a later cut published, a trial
-    added or the factor changed each leave the pooled report stale."""
+    added or the factor changed each leave the pooled report stale. ``was`` names the
+    earlier value in the sentence: "pooled" for a published analysis, "read" for the
+    inputs of a run about to publish."""
     changes = []
     if published.get("factor") != factor:
-        changes.append(f"the comparison factor is now {factor} (pooled: {published.get('factor')})")
+        changes.append(f"the comparison factor is now {factor} ({was}: {published.get('factor')})")
     before = {t.get("trial"): t for t in published.get("trials") or [] if isinstance(t, dict)}
     for trial in now:
-        was = before.pop(trial["trial"], None)
-        if was is None:
+        before_cut = before.pop(trial["trial"], None)
+        if before_cut is None:
             changes.append(f"trial {trial['trial']} is not in the published pooled analysis")
-        elif was.get("data_cut") != trial["data_cut"]:
+        elif before_cut.get("data_cut") != trial["data_cut"]:
             changes.append(
-                f"trial {trial['trial']}: cut {trial['data_cut']} is to be pooled (pooled: {was.get('data_cut')})"
+                f"trial {trial['trial']}: cut {trial['data_cut']} is to be pooled ({was}: {before_cut.get('data_cut')})"
             )
-        elif (was.get("version"), was.get("manifest_sha256")) != (trial["version"], trial["manifest_sha256"]):
+        elif (before_cut.get("version"), before_cut.get("manifest_sha256")) != (
+            trial["version"],
+            trial["manifest_sha256"],
+        ):
             changes.append(
                 f"trial {trial['trial']}: cut {trial['data_cut']} is now version {trial['version']} "
-                f"(pooled: {was.get('version')})"
+                f"({was}: {before_cut.get('version')})"
             )
     changes += [f"trial {t} is pooled but no longer in the portfolio" for t in before]
     return changes

@@ -1,4 +1,5 @@
-"""Dagster's celery executor, with one fix: a step whose worker process died.
+"""Dagster's celery executor, with two fixes: a step whose worker process died, and
+a step's failure that lost its cause.
 
 ``dagster_celery`` reads a step's events from its task's result. When the worker
 process running the step is killed (the kernel's OOM killer, a node lost), the task
@@ -8,7 +9,10 @@ will never submit, and the run hangs as STARTED with its cut's lease held (seen
 here: tests/e2e/test_celery_portfolio.py). This executor reports such a step as
 failed, with the worker's error, from the run's own process: the steps that depend
 on it are skipped, the run fails, nothing is published, and the lease is free for a
-re-execution. Everything else is dagster-celery's own code.
+re-execution. A step whose resources failed on the worker carries the cause the worker
+recorded in the instance (celery's task error drops the chain: a second run of a cut
+said only "Error executing resource_fn", not which run was writing the cut).
+Everything else is dagster-celery's own code.
 """
 
 from __future__ import annotations
