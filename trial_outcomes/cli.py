@@ -29,6 +29,7 @@ from trial_outcomes.errors import UsageError, disk_full
 from trial_outcomes.text import first_of, printable
 
 if TYPE_CHECKING:
+    from trial_outcomes.pipelines.runner import RunOutcome
     from trial_outcomes.plan import AnalysisPlan
 
 INTERRUPTED = 130  # the shell's code for a command stopped by SIGINT
@@ -140,10 +141,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     for line in outcome.warnings:
         print(f"warning: {printable(line)}", file=sys.stderr)
     if not outcome.success:
-        print("trial-outcomes run FAILED; nothing was published, earlier outputs are untouched.", file=sys.stderr)
+        if outcome.published:  # a step failed after the cut was published: both are said
+            print(
+                f"trial-outcomes run FAILED after data cut {outcome.cut} was published: {outcome.published} shows "
+                f"the new version ({outcome.publication}); what failed came after it.",
+                file=sys.stderr,
+            )
+        else:
+            print("trial-outcomes run FAILED; nothing was published, earlier outputs are untouched.", file=sys.stderr)
         for line in outcome.failures:
             print(f"\n{printable(line)}", file=sys.stderr)
-        return 1
+        # a boundary crossed by the published cut before a failure's 1, as ``portfolio run`` says it
+        return BOUNDARY_CROSSED if _say_boundaries(outcome) else 1
     print(f"data cut {outcome.cut}: outputs in {outcome.published}")
     if outcome.publication:
         print(f"  {outcome.publication}")
@@ -159,14 +168,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"\nINDEPENDENT QC DISAGREES (see qc_report.csv and page 1): {printable(line)}", file=sys.stderr)
     for line in outcome.qc_failures:
         print(f"\nINDEPENDENT QC FAILED TO FINISH (page 1 says why): {printable(line)}", file=sys.stderr)
-    if outcome.boundaries:
-        print("\nSTOPPING BOUNDARY CROSSED (see report.pdf, page 1):", file=sys.stderr)
-        for line in outcome.boundaries:
-            print(f"  {printable(line)}", file=sys.stderr)
-        for line in outcome.announcements:
-            print(f"  {printable(line)}", file=sys.stderr)
+    if _say_boundaries(outcome):
         return BOUNDARY_CROSSED
     return QC_DISAGREES if outcome.qc_disagreements else QC_FAILED if outcome.qc_failures else 0
+
+
+def _say_boundaries(outcome: RunOutcome) -> bool:
+    """Say a published cut's crossed stopping boundaries and who was told; whether any was."""
+    if not outcome.boundaries or not outcome.published:
+        return False
+    print("\nSTOPPING BOUNDARY CROSSED (see report.pdf, page 1):", file=sys.stderr)
+    for line in outcome.boundaries:
+        print(f"  {printable(line)}", file=sys.stderr)
+    for line in outcome.announcements:
+        print(f"  {printable(line)}", file=sys.stderr)
+    return True
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -360,7 +376,13 @@ def cmd_portfolio_run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     for r in runs:
         what = f"trial {r.trial} at {r.cut}" if r.trial else "pooled analysis"
-        state = "published" if r.success else f"FAILED ({r.error or 'see the run in the UI'})"
+        state = (
+            "published"
+            if r.success
+            else f"FAILED after publishing its cut ({r.error or 'see the run in the UI'})"
+            if r.published
+            else f"FAILED ({r.error or 'see the run in the UI'})"
+        )
         print(f"  {what}: {state} (run {r.run_id[:8]})")
     failed = [r for r in runs if not r.success]
     if failed and not args.no_pooled and all(r.trial for r in runs):  # the pool never follows a failed run
@@ -402,7 +424,8 @@ def cmd_portfolio_retry(args: argparse.Namespace) -> int:
     except (UsageError, PortfolioError) as exc:
         return _fail(str(exc))
     what = f"trial {run.trial} at {run.cut}" if run.trial else "pooled analysis"
-    print(f"  {what}: {'published' if run.success else 'FAILED (' + run.error + ')'} (run {run.run_id[:8]})")
+    state = "published" if run.success else ("FAILED after publishing its cut (" if run.published else "FAILED (")
+    print(f"  {what}: {state}{'' if run.success else run.error + ')'} (run {run.run_id[:8]})")
     return _portfolio_boundaries([run]) or (0 if run.success else 1)
 
 

@@ -121,6 +121,57 @@ def test_a_cli_run_announces_its_own_crossed_boundary_once(toxic_drop, tmp_path,
     assert "announced already" in str(skipped) and len(posts) == 1
 
 
+def _toxic_portfolio(tmp_path: Path, toxic_drop: Path, webhook_url: str) -> Path:
+    """A portfolio of one trial, the toxic drop, whose plan tells the test's webhook."""
+    plan_with_notify(tmp_path / "plan.toml", webhook_url)
+    path = tmp_path / "portfolio.toml"
+    path.write_text(
+        f'[[trials]]\nid = "toxic"\ndata = "{toxic_drop}"\nout = "published/toxic"\nplan = "plan.toml"\n\n'
+        '[pooled]\nout = "published/pooled"\n'
+    )
+    return path
+
+
+def _break_file_links(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the publishing step fail after the cut's link moved: it links the report's
+    files (``file_url``) once the cut is published."""
+    from trial_outcomes.io import file_server
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the file server's address could not be read")
+
+    monkeypatch.setattr(file_server, "file_url", broken)
+
+
+@pytest.mark.slow  # a whole run (30 s)
+def test_a_run_that_fails_after_publishing_its_cut_says_both_and_announces_it(
+    toxic_drop, tmp_path, webhook, monkeypatch, capsys
+):
+    """A step failing after the cut's link moved (here the report's file links, read after
+    publication) used to print "FAILED; nothing was published" over a published cut whose
+    safety boundary was crossed, and told no one: only the retry sensor, with a daemon,
+    would have. The run now says the cut is published and what failed after, tells the
+    plan's people once, and exits 3 (the boundary before the failure, as portfolio run)."""
+    from trial_outcomes.cli import main
+
+    url, posts = webhook
+    plan = plan_with_notify(tmp_path / "plan.toml", url)
+    monkeypatch.setenv("TRIAL_RSCRIPT", str(tmp_path / "no-rscript"))
+    _break_file_links(monkeypatch)
+    out = tmp_path / "out"
+    args = ["run", "--data", str(toxic_drop), "--out", str(out), "--cut", CUT, "--plan", str(plan), "--quiet"]
+    assert main(args) == 3
+    err = capsys.readouterr().err
+    assert f"trial-outcomes run FAILED after data cut {CUT} was published: {out / CUT} shows the new version" in err
+    assert "nothing was published" not in err and "the file server's address could not be read" in err
+    assert "STOPPING BOUNDARY CROSSED" in err
+    assert f"[DSMB] Stopping boundary crossed at data cut {CUT}: webhook: sent" in err
+    assert len(posts) == 1 and (out / CUT / "report.pdf").is_file()
+    with dg.DagsterInstance.get() as instance:
+        [run] = instance.get_runs(limit=1)
+    assert run.status == dg.DagsterRunStatus.FAILURE and run.tags[ANNOUNCED_TAG] == "webhook: sent"
+
+
 def test_webhook_payloads_for_slack_teams_and_plain_json():
     alert = Alert("2024-03-31", "abcdef123456", ["BOUNDARY CROSSED at cut 2024-03-31: 6 of 10 ..."], "/r/report.pdf")
     assert webhook_payload(alert, "slack")["text"].startswith("*[DSMB] Stopping boundary crossed")
@@ -345,12 +396,7 @@ def test_portfolio_run_announces_a_crossed_boundary_and_exits_3(toxic_drop, tmp_
     from trial_outcomes.cli import main
 
     url, posts = webhook
-    plan_with_notify(tmp_path / "plan.toml", url)
-    path = tmp_path / "portfolio.toml"
-    path.write_text(
-        f'[[trials]]\nid = "toxic"\ndata = "{toxic_drop}"\nout = "published/toxic"\nplan = "plan.toml"\n\n'
-        '[pooled]\nout = "published/pooled"\n'
-    )
+    path = _toxic_portfolio(tmp_path, toxic_drop, url)
     status = main(["portfolio", "run", "--portfolio", str(path), "--cut", CUT, "--no-pooled"])
     err = capsys.readouterr().err
     assert status == 3
@@ -361,6 +407,31 @@ def test_portfolio_run_announces_a_crossed_boundary_and_exits_3(toxic_drop, tmp_
         runs = instance.get_runs(filters=dg.RunsFilter(job_name="portfolio_trials"))
         assert [r.tags.get(ANNOUNCED_TAG) for r in runs] == ["webhook: sent"]
         assert runs[0].tags[TRIGGER_TAG] == "portfolio"
+
+
+@pytest.mark.slow  # a whole run of one trial (35 s); after the test above, which counts the instance's runs
+def test_a_portfolio_run_that_fails_after_publishing_announces_its_cut(
+    toxic_drop, tmp_path, webhook, monkeypatch, capsys
+):
+    """A step failing after the trial's cut was published (the report's file links): the
+    run's line said "FAILED (...)" and the crossed boundary of its published cut was told to
+    no one by `portfolio run` (only the retry sensor, with a daemon, ten minutes later).
+    It now says the cut is published, and announces it, exit 3."""
+    from trial_outcomes.cli import main
+
+    url, posts = webhook
+    path = _toxic_portfolio(tmp_path, toxic_drop, url)
+    _break_file_links(monkeypatch)
+    status = main(["portfolio", "run", "--portfolio", str(path), "--cut", CUT])
+    out, err = capsys.readouterr()
+    assert status == 3
+    assert f"trial toxic at {CUT}: FAILED after publishing its cut (" in out
+    assert "the file server's address could not be read" in out and "pooled analysis: not run" in out
+    assert f"[DSMB] Stopping boundary crossed at data cut {CUT}: webhook: sent" in err
+    assert len(posts) == 1 and (tmp_path / "published" / "toxic" / CUT / "report.pdf").is_file()
+    with dg.DagsterInstance.get() as instance:
+        [run] = instance.get_runs(filters=dg.RunsFilter(job_name="portfolio_trials"), limit=1)
+    assert run.status == dg.DagsterRunStatus.FAILURE and run.tags[ANNOUNCED_TAG] == "webhook: sent"
 
 
 def test_a_retry_tells_the_plan_of_the_version_the_run_published(tmp_path, monkeypatch):

@@ -20,6 +20,7 @@ from trial_outcomes.assets.shared import (
     CUT_DIMENSION,
     PLAN_TAG,
     PORTFOLIO_CUT_PARTITIONS,
+    PUBLISHED_FOLDER_TAG,
     STOPPING_TAG,
     TRIAL_DIMENSION,
     TRIGGER_TAG,
@@ -45,6 +46,7 @@ class PortfolioRun:
     error: str = ""
     boundaries: tuple[str, ...] = ()  # the stopping rules the cut crossed, a line each
     announcements: tuple[str, ...] = ()  # who was told of them, and how
+    published: bool = False  # the cut published (by a run that may have failed after)
 
 
 def partition_tags(trial: str, cut: str) -> dict[str, str]:
@@ -94,8 +96,16 @@ def _execute(portfolio_path: str, trial: str, cut: str) -> PortfolioRun:
             raise_on_error=False,
         )
         error = "" if result.success else _first_error(instance, result.run_id)
-        boundaries, told = _announced(instance, portfolio_path, result.run_id) if trial and result.success else ((), ())
-    return PortfolioRun(trial, cut, result.run_id, result.success, error, boundaries, told)
+        published = bool(trial) and (result.success or _published_by(instance, result.run_id))
+        boundaries, told = _announced(instance, portfolio_path, result.run_id) if published else ((), ())
+    return PortfolioRun(trial, cut, result.run_id, result.success, error, boundaries, told, published)
+
+
+def _published_by(instance: dg.DagsterInstance, run_id: str) -> bool:
+    """Whether a run published its cut (its folder is on its tags), whether or not it then
+    failed: a step failing after publication leaves a cut published that is announced."""
+    run = instance.get_run_by_id(run_id)
+    return run is not None and PUBLISHED_FOLDER_TAG in run.tags
 
 
 def _announced(
@@ -216,9 +226,10 @@ def retry_run(portfolio: Portfolio | str, run_id: str) -> PortfolioRun:
             raise_on_error=False,
         )
         error = "" if result.success else _first_error(instance, result.run_id)
-        boundaries, told = _announced(instance, portfolio, result.run_id) if trial and result.success else ((), ())
+        published = bool(trial) and (result.success or _published_by(instance, result.run_id))
+        boundaries, told = _announced(instance, portfolio, result.run_id) if published else ((), ())
     cut = failed.tags.get(f"dagster/partition/{CUT_DIMENSION}", "")
-    return PortfolioRun(trial, cut, result.run_id, result.success, error, boundaries, told)
+    return PortfolioRun(trial, cut, result.run_id, result.success, error, boundaries, told, published)
 
 
 def release_cut(portfolio: Portfolio | str, trial: str, cut: str) -> str:

@@ -25,7 +25,13 @@ from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
 from trial_outcomes.analysis.stopping import check_name
 from trial_outcomes.assets.qc import CHECK as QC_CHECK
-from trial_outcomes.assets.shared import DATA_CUT_PARTITIONS, DROP_FINGERPRINT_TAG, TRIGGER_TAG, DropSettings
+from trial_outcomes.assets.shared import (
+    DATA_CUT_PARTITIONS,
+    DROP_FINGERPRINT_TAG,
+    PUBLISHED_FOLDER_TAG,
+    TRIGGER_TAG,
+    DropSettings,
+)
 from trial_outcomes.errors import DataDropError, Problem
 from trial_outcomes.io.publishing import PublishRefused, current
 from trial_outcomes.io.qc import FAILED as QC_FAILED
@@ -301,11 +307,15 @@ def _execute(
                 "the interrupt stopped only what came after"
             )
             outcome.interrupted, outcome.success, outcome.failures = False, True, []
-        if result.success or moved:
+        # a step that failed after this run published the cut (its folder is on the run's tags):
+        # the run failed, and the cut is published, with its alert (until 2026-12-07 it said
+        # "nothing was published" and told no one; only the retry sensor, with a daemon, did)
+        failed_after = not result.success and not moved and run is not None and PUBLISHED_FOLDER_TAG in run.tags
+        if result.success or moved or failed_after:
             outcome.cut = cut
             outcome.published = str(settings.out_path / cut)
             outcome.publication = _publication_line(settings.out_path, cut, published)
-        if (result.success or moved) and outcome.boundaries and run is not None:
+        if (result.success or moved or failed_after) and outcome.boundaries and run is not None:
             try:  # the cut is published: no failure of an alert may turn that into exit 1
                 outcome.announcements = announce_run(instance, run, spec.plan.notify, spec.out_dir)
             except Exception as exc:  # announce_run reports delivery itself; this guards the instance calls
