@@ -143,8 +143,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not outcome.success:
         if outcome.published:  # a step failed after the cut was published: both are said
             print(
-                f"trial-outcomes run FAILED after data cut {outcome.cut} was published: {outcome.published} shows "
-                f"the new version ({outcome.publication}); what failed came after it.",
+                f"trial-outcomes run FAILED after data cut {outcome.cut} was published in {outcome.published} "
+                f"({outcome.publication or 'see its manifest.json'}); what failed came after it.",
                 file=sys.stderr,
             )
         else:
@@ -605,7 +605,8 @@ class _Parser(argparse.ArgumentParser):
 
 EXIT_STATUSES = """exit statuses:
   0    published (or already published with the same outputs)
-  1    refused or failed: nothing was published, earlier outputs are untouched
+  1    refused or failed: nothing was published, earlier outputs are untouched (unless the run says it
+       failed after publishing the cut: then the cut is published, and a crossed boundary makes it 3)
   2    a usage error (an option, a folder, the analysis plan)
   3    published, and a stopping boundary was crossed (see page 1 of the report)
   5    published, and the independent QC in R disagrees with a number (qc_report.csv)
@@ -747,7 +748,8 @@ def _portfolio_parsers(sub: Any, fmt: Any) -> None:
         "run",
         help="run each trial at each cut, then the pooled analysis",
         formatter_class=fmt,
-        epilog="exit statuses:\n  0    every run published\n  1    a run failed (retry it)\n  2    a usage error",
+        epilog="exit statuses:\n  0    every run published\n  1    a run failed (retry it)\n  2    a usage error\n"
+        "  3    a published cut crossed a stopping boundary (named on stderr; 3 even when another run failed)",
     )
     run.add_argument("--portfolio", required=True, help="the portfolio file (portfolio.toml)")
     run.add_argument("--cut", action="append", default=[], help="data cut YYYY-MM-DD (repeat for several)")

@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 
 from tests.helpers import materialize_cut, plan_with_notify
-from trial_outcomes.assets.shared import ANNOUNCED_TAG, STOPPING_TAG, TRIGGER_TAG, DropSettings
+from trial_outcomes.assets.shared import ANNOUNCED_TAG, PUBLISHED_FOLDER_TAG, STOPPING_TAG, TRIGGER_TAG, DropSettings
 from trial_outcomes.pipelines.definitions import build_definitions
 from trial_outcomes.pipelines.notify import Alert, announce, webhook_payload
 from trial_outcomes.pipelines.runner import run_pipeline
@@ -162,7 +162,7 @@ def test_a_run_that_fails_after_publishing_its_cut_says_both_and_announces_it(
     args = ["run", "--data", str(toxic_drop), "--out", str(out), "--cut", CUT, "--plan", str(plan), "--quiet"]
     assert main(args) == 3
     err = capsys.readouterr().err
-    assert f"trial-outcomes run FAILED after data cut {CUT} was published: {out / CUT} shows the new version" in err
+    assert f"trial-outcomes run FAILED after data cut {CUT} was published in {out / CUT} (published v001)" in err
     assert "nothing was published" not in err and "the file server's address could not be read" in err
     assert "STOPPING BOUNDARY CROSSED" in err
     assert f"[DSMB] Stopping boundary crossed at data cut {CUT}: webhook: sent" in err
@@ -433,6 +433,16 @@ def test_a_portfolio_run_that_fails_after_publishing_announces_its_cut(
         [run] = instance.get_runs(filters=dg.RunsFilter(job_name="portfolio_trials"), limit=1)
     assert run.status == dg.DagsterRunStatus.FAILURE and run.tags[ANNOUNCED_TAG] == "webhook: sent"
 
+    # its retry finds the first attempt's files published and fails before publishing: it says so,
+    # not "after publishing" (a reviewer's retry carried the parent's folder and claimed it), exit 1
+    assert main(["portfolio", "retry", run.run_id, "--portfolio", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert f"trial toxic at {CUT}: FAILED (" in out and "after publishing" not in out
+    assert "STOPPING BOUNDARY CROSSED" not in err and len(posts) == 1
+    with dg.DagsterInstance.get() as instance:
+        [retried] = instance.get_runs(filters=dg.RunsFilter(job_name="portfolio_trials"), limit=1)
+    assert retried.parent_run_id == run.run_id and PUBLISHED_FOLDER_TAG not in retried.tags
+
 
 def test_a_retry_tells_the_plan_of_the_version_the_run_published(tmp_path, monkeypatch):
     """A CLI run published v001 of the cut under plan A (webhook A), its alert FAILED;
@@ -444,7 +454,6 @@ def test_a_retry_tells_the_plan_of_the_version_the_run_published(tmp_path, monke
     team's sensor said "retried" every minute, sending nothing)."""
     from types import SimpleNamespace
 
-    from trial_outcomes.assets.shared import PUBLISHED_FOLDER_TAG
     from trial_outcomes.pipelines import sensors
     from trial_outcomes.pipelines.coordinator import OUT_FOLDER_TAG
 
@@ -497,8 +506,8 @@ def test_a_cut_published_by_a_run_that_never_succeeded_is_announced_once_its_pro
     now announces such a run (STARTED, FAILURE or CANCELED, with the published folder's
     tag) once nothing has changed it for ``STALE_SENDING`` (ten minutes): not at once,
     which leaves a live process the time to announce it itself; once; never a run that
-    crossed a boundary but published nothing (killed before publishing)."""
-    from trial_outcomes.assets.shared import PUBLISHED_FOLDER_TAG
+    crossed a boundary but published nothing (killed before publishing), nor a re-execution
+    carrying its parent's folder (a reviewer's: the UI's re-execution copies every tag)."""
     from trial_outcomes.pipelines import sensors
     from trial_outcomes.pipelines.coordinator import OUT_FOLDER_TAG
     from trial_outcomes.pipelines.definitions import ALL_JOB
@@ -524,6 +533,14 @@ def test_a_cut_published_by_a_run_that_never_succeeded_is_announced_once_its_pro
         killed = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED, tags=published)
         failed = instance.create_run_for_job(job, status=dg.DagsterRunStatus.FAILURE, tags=published)
         unpublished = instance.create_run_for_job(job, status=dg.DagsterRunStatus.FAILURE, tags=crossed)
+        # a re-execution of ``failed`` from the UI carries its tags, the folder too: the parent owes the alert
+        again = instance.create_run_for_job(
+            job,
+            status=dg.DagsterRunStatus.FAILURE,
+            tags=published,
+            parent_run_id=failed.run_id,
+            root_run_id=failed.run_id,
+        )
 
         def tick() -> str:
             with dg.build_sensor_context(instance=instance, definitions=defs) as context:
@@ -536,4 +553,5 @@ def test_a_cut_published_by_a_run_that_never_succeeded_is_announced_once_its_pro
         for run in (killed, failed):
             assert instance.get_run_by_id(run.run_id).tags[ANNOUNCED_TAG] == "webhook: sent"
         assert ANNOUNCED_TAG not in instance.get_run_by_id(unpublished.run_id).tags
+        assert ANNOUNCED_TAG not in instance.get_run_by_id(again.run_id).tags  # one publication, told once
         assert tick() == "no alert owed" and len(told) == 2  # once

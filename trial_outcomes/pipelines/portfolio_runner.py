@@ -28,7 +28,13 @@ from trial_outcomes.assets.shared import (
 from trial_outcomes.dates import parse_cut
 from trial_outcomes.errors import UsageError
 from trial_outcomes.pipelines.instance import error_text, open_instance
-from trial_outcomes.pipelines.sensors import UNFINISHED, announce_run, stopping_result
+from trial_outcomes.pipelines.sensors import (
+    OWN_RUN_TAGS,
+    UNFINISHED,
+    announce_run,
+    inherited_publication,
+    stopping_result,
+)
 from trial_outcomes.plan import PlanError
 from trial_outcomes.portfolio import Portfolio, PortfolioError, load_portfolio
 
@@ -103,9 +109,10 @@ def _execute(portfolio_path: str, trial: str, cut: str) -> PortfolioRun:
 
 def _published_by(instance: dg.DagsterInstance, run_id: str) -> bool:
     """Whether a run published its cut (its folder is on its tags), whether or not it then
-    failed: a step failing after publication leaves a cut published that is announced."""
+    failed: a step failing after publication leaves a cut published that is announced. A
+    folder its parent run published too is the parent's (``inherited_publication``)."""
     run = instance.get_run_by_id(run_id)
-    return run is not None and PUBLISHED_FOLDER_TAG in run.tags
+    return run is not None and PUBLISHED_FOLDER_TAG in run.tags and not inherited_publication(instance, run)
 
 
 def _announced(
@@ -214,7 +221,14 @@ def retry_run(portfolio: Portfolio | str, run_id: str) -> PortfolioRun:
         if failed.status not in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
             raise UsageError(f"run {run_id} is {failed.status.value.lower()}: only a failed or canceled run is retried")
         root = failed.root_run_id or failed.run_id
-        kept = {k: v for k, v in failed.tags.items() if k.startswith("dagster/partition") or k.startswith("trial/")}
+        # what the failed run published (and its failed checks) is not the retry's: a failed retry of
+        # a run that failed after publishing said it had published (a reviewer's); the alert's state
+        # is kept, so a publication announced once is not announced again
+        kept = {
+            k: v
+            for k, v in failed.tags.items()
+            if (k.startswith("dagster/partition") or k.startswith("trial/")) and k not in OWN_RUN_TAGS
+        }
         tags = {**kept, "dagster/parent_run_id": failed.run_id, "dagster/root_run_id": root}
         trial = failed.tags.get(f"dagster/partition/{TRIAL_DIMENSION}", "")
         result = dg.execute_job(

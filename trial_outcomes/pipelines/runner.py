@@ -310,7 +310,15 @@ def _execute(
         # a step that failed after this run published the cut (its folder is on the run's tags):
         # the run failed, and the cut is published, with its alert (until 2026-12-07 it said
         # "nothing was published" and told no one; only the retry sensor, with a daemon, did)
-        failed_after = not result.success and not moved and run is not None and PUBLISHED_FOLDER_TAG in run.tags
+        # (an interrupt's run that tagged a folder whose link did not move published nothing new:
+        # it is said as interrupted, and announces nothing)
+        failed_after = (
+            not result.success
+            and not moved
+            and not outcome.interrupted
+            and run is not None
+            and PUBLISHED_FOLDER_TAG in run.tags
+        )
         if result.success or moved or failed_after:
             outcome.cut = cut
             outcome.published = str(settings.out_path / cut)

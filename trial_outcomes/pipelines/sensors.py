@@ -17,6 +17,7 @@ from trial_outcomes.assets.shared import (
     DATA_CUT_PARTITIONS,
     DATA_CUTS,
     DROP_FINGERPRINT_TAG,
+    FAILED_CHECKS_TAG,
     PUBLISHED_FOLDER_TAG,
     RESULT_TAG,
     STOPPING_TAG,
@@ -155,6 +156,23 @@ NOT_SUCCEEDED = [
     dg.DagsterRunStatus.CANCELED,
     dg.DagsterRunStatus.CANCELING,
 ]
+
+
+#: the tags of what one run did itself, never carried to its re-execution by ``portfolio retry``
+#: (a re-execution launched from the UI carries every tag of its parent: ``inherited_publication``)
+OWN_RUN_TAGS = frozenset({PUBLISHED_FOLDER_TAG, FAILED_CHECKS_TAG})
+
+
+def inherited_publication(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
+    """Whether the cut's folder on ``run``'s tags is its parent's too (a re-execution from the
+    UI carries its parent's tags, and one that published the same outputs again shows the same
+    folder): the parent published it, and owes its alert. A reviewer's failed re-execution of a
+    run that failed after publishing was taken for a second publisher, announced twice."""
+    folder = run.tags.get(PUBLISHED_FOLDER_TAG)
+    if folder is None or run.parent_run_id is None:
+        return False
+    parent = instance.get_run_by_id(run.parent_run_id)
+    return parent is not None and parent.tags.get(PUBLISHED_FOLDER_TAG) == folder
 
 
 def published_unannounced(record: Any, now: dt.datetime) -> bool:
@@ -392,6 +410,8 @@ def build_alert_retry_sensor(job_name: str, target: AlertTarget, portfolio: bool
         owed = [r for r in runs if ours(r) and alert_pending(dict(r.tags), now) and ANNOUNCED_TAG in r.tags]
         others = context.instance.get_run_records(filters=dg.RunsFilter(statuses=NOT_SUCCEEDED), limit=200)
         owed += [r.dagster_run for r in others if ours(r.dagster_run) and published_unannounced(r, now)]
+        # a publication is owed once, by the run that made it, not by each re-execution carrying its tags
+        owed = [r for r in owed if not inherited_publication(context.instance, r)]
         for run in owed:
             _log_lines(context, announce_run(context.instance, run, *target(run)))
         return dg.SkipReason(f"{len(owed)} alert(s) retried" if owed else "no alert owed")
