@@ -385,17 +385,20 @@ def cmd_portfolio_run(args: argparse.Namespace) -> int:
         )
         print(f"  {what}: {state} (run {r.run_id[:8]})")
     failed = [r for r in runs if not r.success]
+    published = [r for r in runs if r.success or r.published]  # a run may fail after publishing its cut
+    retried = [r for r in failed if not r.published]  # such a run has nothing to retry
     if failed and not args.no_pooled and all(r.trial for r in runs):  # the pool never follows a failed run
         print(
             "  pooled analysis: not run, as a trial's run failed: the published pooled analysis, if any, is of the "
             "trials' earlier publications (portfolio run --pooled-only once they are published)"
         )
     print(
-        f"{len(runs) - len(failed)} of {len(runs)} runs published with the {portfolio.execution.executor} executor "
+        f"{len(published)} of {len(runs)} runs published with the {portfolio.execution.executor} executor "
         f"in {time.perf_counter() - started:.1f} s"
+        + (f", {len(failed)} failed" if failed else "")
         + (
             f"; retry a failed run with: trial-outcomes portfolio retry RUN_ID --portfolio {args.portfolio}"
-            if failed
+            if retried
             else ""
         )
     )
@@ -761,7 +764,9 @@ def _portfolio_parsers(sub: Any, fmt: Any) -> None:
         "retry",
         help="re-execute a failed run from its failure",
         formatter_class=fmt,
-        epilog="exit statuses:\n  0    published\n  1    failed again\n  2    a usage error",
+        epilog="exit statuses:\n  0    published\n  1    failed again\n  2    a usage error (a run that "
+        "published its cut before it failed has nothing to retry)\n"
+        "  3    published, and a stopping boundary was crossed",
     )
     retry.add_argument("run_id", help="the failed run's id (printed by portfolio run, shown in the UI)")
     retry.add_argument("--portfolio", required=True, help="the portfolio file")

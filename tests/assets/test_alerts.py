@@ -433,15 +433,19 @@ def test_a_portfolio_run_that_fails_after_publishing_announces_its_cut(
         [run] = instance.get_runs(filters=dg.RunsFilter(job_name="portfolio_trials"), limit=1)
     assert run.status == dg.DagsterRunStatus.FAILURE and run.tags[ANNOUNCED_TAG] == "webhook: sent"
 
-    # its retry finds the first attempt's files published and fails before publishing: it says so,
-    # not "after publishing" (a reviewer's retry carried the parent's folder and claimed it), exit 1
-    assert main(["portfolio", "retry", run.run_id, "--portfolio", str(path)]) == 1
+    assert "1 of 1 runs published with the in_process executor" in out and ", 1 failed" in out
+    assert "portfolio retry" not in out  # nothing to retry: the cut is published
+
+    # a retry of it is refused: its publishing step would run again, its working files now in the
+    # published version (a reviewer's retry listed 60 files "missing", and, carrying the run's
+    # folder, said it had published, exit 3), exit 2, nothing sent
+    assert main(["portfolio", "retry", run.run_id, "--portfolio", str(path)]) == 2
     out, err = capsys.readouterr()
-    assert f"trial toxic at {CUT}: FAILED (" in out and "after publishing" not in out
+    assert f"published data cut {CUT} (v001) before it failed: the cut is published" in err
     assert "STOPPING BOUNDARY CROSSED" not in err and len(posts) == 1
     with dg.DagsterInstance.get() as instance:
-        [retried] = instance.get_runs(filters=dg.RunsFilter(job_name="portfolio_trials"), limit=1)
-    assert retried.parent_run_id == run.run_id and PUBLISHED_FOLDER_TAG not in retried.tags
+        [latest] = instance.get_runs(filters=dg.RunsFilter(job_name="portfolio_trials"), limit=1)
+    assert latest.run_id == run.run_id  # no retry run was made
 
 
 def test_a_retry_tells_the_plan_of_the_version_the_run_published(tmp_path, monkeypatch):

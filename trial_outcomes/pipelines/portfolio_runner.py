@@ -13,6 +13,7 @@ import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 
@@ -220,6 +221,15 @@ def retry_run(portfolio: Portfolio | str, run_id: str) -> PortfolioRun:
             raise UsageError(f"no run {run_id} in the Dagster instance {instance.root_directory}")
         if failed.status not in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
             raise UsageError(f"run {run_id} is {failed.status.value.lower()}: only a failed or canceled run is retried")
+        if PUBLISHED_FOLDER_TAG in failed.tags and not inherited_publication(instance, failed):
+            # its publishing step moved the link, then failed: a retry re-runs that step, whose working
+            # files are in the published version now, and failed listing 60 files "missing" (a reviewer's)
+            folder = Path(failed.tags[PUBLISHED_FOLDER_TAG])
+            raise UsageError(
+                f"run {run_id} published data cut {folder.parent.name} ({folder.name}) before it failed: the cut is "
+                "published, and what failed came after it; there is nothing to retry (portfolio run publishes the "
+                "cut anew, when its outputs differ)"
+            )
         root = failed.root_run_id or failed.run_id
         # what the failed run published (and its failed checks) is not the retry's: a failed retry of
         # a run that failed after publishing said it had published (a reviewer's); the alert's state
