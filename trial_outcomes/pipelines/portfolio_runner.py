@@ -33,7 +33,7 @@ from trial_outcomes.pipelines.sensors import (
     OWN_RUN_TAGS,
     UNFINISHED,
     announce_run,
-    inherited_publication,
+    published_itself,
     stopping_result,
 )
 from trial_outcomes.plan import PlanError
@@ -109,11 +109,8 @@ def _execute(portfolio_path: str, trial: str, cut: str) -> PortfolioRun:
 
 
 def _published_by(instance: dg.DagsterInstance, run_id: str) -> bool:
-    """Whether a run published its cut (its folder is on its tags), whether or not it then
-    failed: a step failing after publication leaves a cut published that is announced. A
-    folder its parent run published too is the parent's (``inherited_publication``)."""
     run = instance.get_run_by_id(run_id)
-    return run is not None and PUBLISHED_FOLDER_TAG in run.tags and not inherited_publication(instance, run)
+    return run is not None and published_itself(instance, run)
 
 
 def _announced(
@@ -221,7 +218,7 @@ def retry_run(portfolio: Portfolio | str, run_id: str) -> PortfolioRun:
             raise UsageError(f"no run {run_id} in the Dagster instance {instance.root_directory}")
         if failed.status not in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
             raise UsageError(f"run {run_id} is {failed.status.value.lower()}: only a failed or canceled run is retried")
-        if PUBLISHED_FOLDER_TAG in failed.tags and not inherited_publication(instance, failed):
+        if published_itself(instance, failed):
             # its publishing step moved the link, then failed: a retry re-runs that step, whose working
             # files are in the published version now, and failed listing 60 files "missing" (a reviewer's)
             folder = Path(failed.tags[PUBLISHED_FOLDER_TAG])

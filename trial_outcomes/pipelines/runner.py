@@ -28,7 +28,6 @@ from trial_outcomes.assets.qc import CHECK as QC_CHECK
 from trial_outcomes.assets.shared import (
     DATA_CUT_PARTITIONS,
     DROP_FINGERPRINT_TAG,
-    PUBLISHED_FOLDER_TAG,
     TRIGGER_TAG,
     DropSettings,
 )
@@ -46,7 +45,7 @@ from trial_outcomes.pipelines.definitions import (
     build_definitions,
 )
 from trial_outcomes.pipelines.instance import FAILURE_PREFIX, open_instance, partitions_remembered
-from trial_outcomes.pipelines.sensors import announce_run, stopping_result
+from trial_outcomes.pipelines.sensors import announce_run, published_itself, stopping_result
 from trial_outcomes.plan import AnalysisPlan, PlanError
 from trial_outcomes.runspec import RunSpec
 
@@ -317,7 +316,7 @@ def _execute(
             and not moved
             and not outcome.interrupted
             and run is not None
-            and PUBLISHED_FOLDER_TAG in run.tags
+            and published_itself(instance, run)
         )
         if result.success or moved or failed_after:
             outcome.cut = cut

@@ -175,6 +175,14 @@ def inherited_publication(instance: dg.DagsterInstance, run: dg.DagsterRun) -> b
     return parent is not None and parent.tags.get(PUBLISHED_FOLDER_TAG) == folder
 
 
+def published_itself(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
+    """Whether ``run`` published its cut itself, whether or not it then failed: its publishing
+    step tagged the folder, and the folder is not one its parent's tags show too
+    (``inherited_publication``). One answer for ``trial-outcomes run``, ``portfolio run`` and
+    ``portfolio retry``."""
+    return PUBLISHED_FOLDER_TAG in run.tags and not inherited_publication(instance, run)
+
+
 def published_unannounced(record: Any, now: dt.datetime) -> bool:
     """Whether a run that did not succeed (``record``: its ``RunRecord``) published a cut
     that crossed a boundary (its ``trial/published_folder`` and ``trial/stopping_boundary``
