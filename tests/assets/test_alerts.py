@@ -559,3 +559,125 @@ def test_a_cut_published_by_a_run_that_never_succeeded_is_announced_once_its_pro
         assert ANNOUNCED_TAG not in instance.get_run_by_id(unpublished.run_id).tags
         assert ANNOUNCED_TAG not in instance.get_run_by_id(again.run_id).tags  # one publication, told once
         assert tick() == "no alert owed" and len(told) == 2  # once
+
+
+def test_a_re_execution_from_the_ui_owes_the_alert_of_what_it_published_not_its_parents(tmp_path, monkeypatch):
+    """The UI's re-execution copies every tag of its parent, its alert state too. A reviewer's
+    case: the parent's crossed cut was announced ("webhook: sent"); its re-execution published
+    a new version (v002) of the crossed cut and, carrying "sent", was never announced. The
+    alert state names the run it belongs to (``trial/boundary_announced_by``), so a state
+    carried from the parent is not the child's: v002 is announced, once. A re-execution that
+    published the parent's own version owes nothing, even when the parent's delivery FAILED
+    (the parent's alert is retried; the child announced too before), and a re-execution whose
+    own stopping rules were not crossed (its tag written over: "not crossed") tells no one."""
+    from trial_outcomes.pipelines import sensors
+    from trial_outcomes.pipelines.coordinator import OUT_FOLDER_TAG
+    from trial_outcomes.pipelines.definitions import ALL_JOB
+
+    out = tmp_path / "out"
+    versions = {}
+    for name in ("v001", "v002"):
+        versions[name] = out / ".versions" / CUT / name
+        versions[name].mkdir(parents=True)
+        plan_with_notify(versions[name] / "analysis_plan.toml", "http://127.0.0.1:9/board")
+        (versions[name] / "report.pdf").write_bytes(f"%PDF {name}".encode())
+    (out / CUT).symlink_to(Path(".versions") / CUT / "v002")
+    told: list[str] = []
+    delivered = {"ok": True}
+
+    def deliver(notify, alert, channels):
+        told.append(alert.report)
+        return [f"{c}: sent" if delivered["ok"] else f"{c}: FAILED (down)" for c in channels]
+
+    monkeypatch.setattr(sensors, "announce", deliver)
+    defs = build_definitions(DropSettings(out_dir=str(tmp_path / "the-uis-out")))
+    status_sensor = defs.resolve_sensor_def("stopping_boundary_alert")
+    retry = defs.resolve_sensor_def("stopping_boundary_alert_retry")
+    crossed = {"dagster/partition": CUT, STOPPING_TAG: "BOUNDARY CROSSED: safety", OUT_FOLDER_TAG: str(out.resolve())}
+    v001 = {**crossed, PUBLISHED_FOLDER_TAG: str(versions["v001"].resolve())}
+    success = dg.DagsterEvent(event_type_value=dg.DagsterEventType.RUN_SUCCESS.value, job_name=ALL_JOB)
+    with dg.instance_for_test() as instance:
+        job = defs.resolve_job_def(ALL_JOB)
+
+        def reexecute(parent: dg.DagsterRun, **tags: str) -> dg.DagsterRun:
+            copied = {**instance.get_run_by_id(parent.run_id).tags, **tags}  # as the UI does: every tag
+            return instance.create_run_for_job(
+                job,
+                status=dg.DagsterRunStatus.SUCCESS,
+                tags=copied,
+                parent_run_id=parent.run_id,
+                root_run_id=parent.run_id,
+            )
+
+        def on_success(run: dg.DagsterRun) -> str:
+            with dg.build_run_status_sensor_context(
+                sensor_name=status_sensor.name,
+                dagster_instance=instance,
+                dagster_run=instance.get_run_by_id(run.run_id),
+                dagster_event=success,
+            ) as context:
+                return str(status_sensor(context) or "announced")
+
+        def tick() -> str:
+            with dg.build_sensor_context(instance=instance, definitions=defs) as context:
+                return retry(context).skip_message
+
+        parent = instance.create_run_for_job(job, status=dg.DagsterRunStatus.SUCCESS, tags=v001)
+        assert on_success(parent) == "announced" and told == [str(versions["v001"].resolve() / "report.pdf")]
+        state = instance.get_run_by_id(parent.run_id).tags
+        assert state[ANNOUNCED_TAG] == "webhook: sent" and state[sensors.ALERT_OWNER_TAG] == parent.run_id
+
+        newer = reexecute(parent, **{PUBLISHED_FOLDER_TAG: str(versions["v002"].resolve())})
+        assert instance.get_run_by_id(newer.run_id).tags[ANNOUNCED_TAG] == "webhook: sent"  # the parent's, carried
+        assert on_success(newer) == "announced"
+        assert told[1:] == [str(out.resolve() / CUT / "report.pdf")]  # the cut shows v002: its link
+        state = instance.get_run_by_id(newer.run_id).tags
+        assert state[ANNOUNCED_TAG] == "webhook: sent" and state[sensors.ALERT_OWNER_TAG] == newer.run_id
+        assert "announced already" in on_success(newer) and len(told) == 2  # once
+        assert tick() == "no alert owed"
+
+        delivered["ok"] = False
+        failing = instance.create_run_for_job(job, status=dg.DagsterRunStatus.SUCCESS, tags=v001)
+        assert on_success(failing) == "announced" and len(told) == 3
+        assert "will retry" in instance.get_run_by_id(failing.run_id).tags[ANNOUNCED_TAG]
+        same = reexecute(failing)  # published no new version: v001 again, the parent's folder
+        assert "its parent published this version" in on_success(same) and len(told) == 3
+        delivered["ok"] = True
+        assert tick() == "1 alert(s) retried" and len(told) == 4
+        assert instance.get_run_by_id(failing.run_id).tags[ANNOUNCED_TAG] == "webhook: sent"
+        assert tick() == "no alert owed" and len(told) == 4
+
+        calmer = reexecute(
+            parent, **{STOPPING_TAG: "not crossed (this run's own stopping rules)", PUBLISHED_FOLDER_TAG: "/elsewhere"}
+        )
+        assert "no boundary crossed" in on_success(calmer) and len(told) == 4
+        assert tick() == "no alert owed"
+
+
+@pytest.mark.slow  # a whole run (20 s)
+def test_a_re_execution_whose_own_rules_are_not_crossed_says_so_over_its_parents_crossing(tmp_path):
+    """A re-execution from the UI carries its parent's ``trial/stopping_boundary`` (tags can be
+    written over, never removed). The sample drop crosses no rule: its run, launched carrying a
+    parent's crossing, writes "not crossed" and its own result over it, so no alert claims a
+    crossing it did not make (the plan may have changed between the two runs). The sample
+    drop at its default cut crosses neither rule (its report's page 1 says so)."""
+    from tests.helpers import ROOT
+    from trial_outcomes.assets.shared import DATA_CUT_PARTITIONS, RESULT_TAG, boundary_crossed
+    from trial_outcomes.pipelines.definitions import ALL_JOB
+    from trial_outcomes.pipelines.runner import default_cut
+    from trial_outcomes.pipelines.sensors import stopping_result
+
+    sample = ROOT / "data" / "sample"
+    cut = default_cut(sample).isoformat()
+    defs = build_definitions(DropSettings(data_dir=str(sample), out_dir=str(tmp_path / "out")))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(DATA_CUT_PARTITIONS, [cut])
+        carried = {STOPPING_TAG: "BOUNDARY CROSSED: safety", RESULT_TAG: "{}", ANNOUNCED_TAG: "webhook: sent"}
+        result = defs.resolve_job_def(ALL_JOB).execute_in_process(
+            instance=instance, partition_key=cut, tags=carried, raise_on_error=False
+        )
+        assert result.success
+        tags = instance.get_run_by_id(result.run_id).tags
+    assert tags[STOPPING_TAG].startswith("not crossed") and not boundary_crossed(tags)
+    verdict = stopping_result(dict(tags))
+    assert verdict is not None and not verdict.crossed and verdict.statuses

@@ -16,6 +16,7 @@ from trial_outcomes.analysis.survival_results import SurvivalResults
 from trial_outcomes.assets.files import contract_check_spec, contract_result, published
 from trial_outcomes.assets.metadata import records_table
 from trial_outcomes.assets.shared import (
+    NOT_CROSSED,
     RESULT_TAG,
     STOPPING_TAG,
     Run,
@@ -66,12 +67,16 @@ def stopping_rules(
     grade >= 4 CRS/ICANS (adjudicated) or treatment-related death within 30 days,
     and Simon's two-stage futility rule on the day-28 CR/CRi rate with symmetric
     evaluability. A crossed boundary fails its (non-blocking) check, tags the run
-    and is announced by the boundary sensor."""
+    and is announced by the boundary sensor. A run that carried its parent's crossing
+    (a re-execution from the UI copies every tag) and does not cross says so over it."""
     from trial_outcomes.analysis.stopping import evaluate_rules  # numpy/scipy: load when run
 
     result = evaluate_rules(adsl, adae, cut_records.cut, settings.plan, cut_records.seen_to)
     if result.crossed:
         context.instance.add_run_tags(context.run.run_id, {STOPPING_TAG: result.tag(), RESULT_TAG: result.to_json()})
+    elif STOPPING_TAG in context.run.tags:  # its parent's crossing, copied by a re-execution: this run's word
+        verdict = f"{NOT_CROSSED} (this run's own stopping rules; the crossing it carried was its parent's)"
+        context.instance.add_run_tags(context.run.run_id, {STOPPING_TAG: verdict, RESULT_TAG: result.to_json()})
     rows = [
         {"rule": s.rule, "status": "BOUNDARY CROSSED" if s.crossed else "not crossed", "data": s.data}
         for s in result.statuses

@@ -28,8 +28,22 @@ DROP_FINGERPRINT_TAG = "trial/drop_sha256"
 STOPPING_TAG = "trial/stopping_boundary"
 #: run tag holding the crossed cut's stopping rules as a typed value (``analysis.stopping.StoppingResult``, JSON)
 RESULT_TAG = "trial/stopping_result"
+#: how ``trial/stopping_boundary`` starts on a run whose own stopping rules were not crossed
+#: though it carried a crossed tag: its parent's, copied by a re-execution launched from the UI
+#: (Dagster copies every tag of the parent; tags cannot be removed, only written over)
+NOT_CROSSED = "not crossed"
 #: run tag set once the people the plan names were told of a crossed boundary
 ANNOUNCED_TAG = "trial/boundary_announced"
+
+
+def boundary_crossed(tags: Mapping[str, str]) -> bool:
+    """Whether a run's tags say it crossed a stopping boundary: its ``trial/stopping_boundary``
+    tag, unless its own stopping rules, evaluated again, wrote "not crossed" over the tag its
+    parent's re-execution carried."""
+    tag = tags.get(STOPPING_TAG, "")
+    return bool(tag) and not tag.startswith(NOT_CROSSED)
+
+
 #: run tag saying who started the run (cli, ui, sensor, schedule)
 TRIGGER_TAG = "trial/trigger"
 #: the run's failed checks, one line at the top of its page (published_cut sets it)

@@ -25,6 +25,7 @@ from trial_outcomes.assets.shared import (
     STOPPING_TAG,
     TRIAL_DIMENSION,
     TRIGGER_TAG,
+    boundary_crossed,
 )
 from trial_outcomes.dates import parse_cut
 from trial_outcomes.errors import UsageError
@@ -123,7 +124,7 @@ def _announced(
     from trial_outcomes.pipelines.portfolio import portfolio_alert_target
 
     run = instance.get_run_by_id(run_id)
-    if run is None or STOPPING_TAG not in run.tags:
+    if run is None or not boundary_crossed(run.tags):
         return (), ()
     stopping = stopping_result(dict(run.tags))
     boundaries = tuple(stopping.alert_lines() if stopping else [run.tags[STOPPING_TAG]])

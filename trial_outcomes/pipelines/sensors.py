@@ -24,6 +24,7 @@ from trial_outcomes.assets.shared import (
     TRIAL_DIMENSION,
     TRIGGER_TAG,
     DropSettings,
+    boundary_crossed,
 )
 from trial_outcomes.errors import DataDropError
 from trial_outcomes.io.readers import EXTENSIONS, latest_date_in_drop
@@ -127,6 +128,9 @@ def stopping_result(tags: dict[str, str]) -> StoppingResult | None:
 
 
 ALERT_ROUNDS_TAG = "trial/boundary_alert_rounds"
+#: the run whose alert ``trial/boundary_announced`` and ``trial/boundary_alert_rounds`` describe,
+#: written with them: a re-execution from the UI copies every tag of its parent, its alert state too
+ALERT_OWNER_TAG = "trial/boundary_announced_by"
 MAX_ALERT_ROUNDS = 10  # rounds of delivery (each with the plan's retries) before giving up, said in the tag
 STALE_SENDING = dt.timedelta(minutes=10)  # a "sending" state older than this was a process that died
 
@@ -183,6 +187,20 @@ def published_itself(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
     return PUBLISHED_FOLDER_TAG in run.tags and not inherited_publication(instance, run)
 
 
+def alert_state(run: dg.DagsterRun) -> dict[str, str]:
+    """``run``'s tags, less an alert state that is another run's: a re-execution launched from
+    the UI carries its parent's ``trial/boundary_announced`` (its owner tag names the parent),
+    which says nothing of what the re-execution published. A reviewer's case: a re-execution
+    that published a new version of a crossed cut carried "webhook: sent" and was never
+    announced. A state written before its owner was (no owner tag) is the run's own, as before."""
+    tags = dict(run.tags)
+    owner = tags.get(ALERT_OWNER_TAG)
+    if owner is not None and owner != run.run_id:
+        for key in (ANNOUNCED_TAG, ALERT_ROUNDS_TAG, ALERT_OWNER_TAG):
+            tags.pop(key, None)
+    return tags
+
+
 def published_unannounced(record: Any, now: dt.datetime) -> bool:
     """Whether a run that did not succeed (``record``: its ``RunRecord``) published a cut
     that crossed a boundary (its ``trial/published_folder`` and ``trial/stopping_boundary``
@@ -192,7 +210,7 @@ def published_unannounced(record: Any, now: dt.datetime) -> bool:
     publishing step had started: the worker published the crossed safety boundary, the run
     stayed STARTED, and no one was told; the sensors looked at successful runs alone). The
     wait leaves a live process the time to announce it itself."""
-    tags = dict(record.dagster_run.tags)
+    tags = alert_state(record.dagster_run)
     if PUBLISHED_FOLDER_TAG not in tags or not alert_pending(tags, now):
         return False
     if ANNOUNCED_TAG in tags:
@@ -207,7 +225,7 @@ def alert_pending(tags: dict[str, str], now: dt.datetime) -> bool:
     """Whether a run that crossed a boundary still owes an alert: never tried, a channel
     FAILED in the last round (and the rounds are not spent), or a "sending" state left
     by a process that died (version 2 tagged "sending" and never tried again)."""
-    if STOPPING_TAG not in tags:
+    if not boundary_crossed(tags):
         return False
     tag = tags.get(ANNOUNCED_TAG)
     if tag is None:
@@ -256,7 +274,7 @@ def announce_run(
     to ``MAX_ALERT_ROUNDS`` rounds, each with the plan's retries; a channel already
     sent is never sent twice. Never raises: a delivery problem is a line returned."""
     now = now or dt.datetime.now(dt.UTC)
-    tags = dict(run.tags)
+    tags = alert_state(run)
     if not alert_pending(tags, now):
         return []
     # a portfolio run's partition is (trial, cut): its cut is the cut dimension's key
@@ -275,7 +293,8 @@ def announce_run(
                 run.run_id,
                 {
                     ANNOUNCED_TAG: tags[ANNOUNCED_TAG].split("; round")[0] + "; GAVE UP: the plan this run "
-                    "published was not found (its output folder moved?) and the plan at hand names no one"
+                    "published was not found (its output folder moved?) and the plan at hand names no one",
+                    ALERT_OWNER_TAG: run.run_id,
                 },
             )
         return [f"{alert.subject}: no one to tell ([notify] in the analysis plan is empty)"]
@@ -284,7 +303,8 @@ def announce_run(
     pending = [c for c in configured_channels(notify) if f"{c}: sent" not in sent]
     rounds = int(tags.get(ALERT_ROUNDS_TAG, "0") or 0) + 1
     instance.add_run_tags(
-        run.run_id, {ANNOUNCED_TAG: f"sending since {now.isoformat()}", ALERT_ROUNDS_TAG: str(rounds)}
+        run.run_id,
+        {ANNOUNCED_TAG: f"sending since {now.isoformat()}", ALERT_ROUNDS_TAG: str(rounds), ALERT_OWNER_TAG: run.run_id},
     )
     try:
         results = announce(notify, alert, pending)
@@ -296,7 +316,7 @@ def announce_run(
         state.append(f"GAVE UP after {rounds} rounds")
     elif failed:
         state.append(f"round {rounds} of {MAX_ALERT_ROUNDS}: will retry")
-    instance.add_run_tags(run.run_id, {ANNOUNCED_TAG: "; ".join(state)})
+    instance.add_run_tags(run.run_id, {ANNOUNCED_TAG: "; ".join(state), ALERT_OWNER_TAG: run.run_id})
     return [f"{alert.subject}: {result}" for result in results]
 
 
@@ -390,10 +410,13 @@ def build_boundary_sensor(job_name: str, target: AlertTarget, portfolio: bool = 
     )
     def stopping_boundary_alert(context: dg.RunStatusSensorContext) -> dg.SkipReason | None:
         run = context.dagster_run
-        if not ours(run) or STOPPING_TAG not in run.tags:
+        tags = alert_state(run)
+        if not ours(run) or not boundary_crossed(tags):
             return dg.SkipReason(f"run {run.run_id[:8]}: no boundary crossed")
-        if not alert_pending(dict(run.tags), dt.datetime.now(dt.UTC)):
-            return dg.SkipReason(f"run {run.run_id[:8]}: announced already ({run.tags[ANNOUNCED_TAG]})")
+        if inherited_publication(context.instance, run):
+            return dg.SkipReason(f"run {run.run_id[:8]}: its parent published this version and owes its alert")
+        if not alert_pending(tags, dt.datetime.now(dt.UTC)):
+            return dg.SkipReason(f"run {run.run_id[:8]}: announced already ({tags[ANNOUNCED_TAG]})")
         _log_lines(context, announce_run(context.instance, run, *target(run)))
         return None
 
@@ -415,7 +438,7 @@ def build_alert_retry_sensor(job_name: str, target: AlertTarget, portfolio: bool
     def stopping_boundary_alert_retry(context: dg.SensorEvaluationContext) -> dg.SkipReason:
         now = dt.datetime.now(dt.UTC)
         runs = context.instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.SUCCESS]), limit=200)
-        owed = [r for r in runs if ours(r) and alert_pending(dict(r.tags), now) and ANNOUNCED_TAG in r.tags]
+        owed = [r for r in runs if ours(r) and ANNOUNCED_TAG in alert_state(r) and alert_pending(alert_state(r), now)]
         others = context.instance.get_run_records(filters=dg.RunsFilter(statuses=NOT_SUCCEEDED), limit=200)
         owed += [r.dagster_run for r in others if ours(r.dagster_run) and published_unannounced(r, now)]
         # a publication is owed once, by the run that made it, not by each re-execution carrying its tags
