@@ -97,7 +97,8 @@ def test_a_crossed_boundary_is_in_the_check_the_run_tags_and_the_alerts(toxic_dr
 @pytest.mark.slow  # a whole CLI run
 def test_a_cli_run_announces_its_own_crossed_boundary_once(toxic_drop, tmp_path, webhook):
     """Nobody need run the daemon: `trial-outcomes run` tells the plan's people itself,
-    and tags the run, so the boundary sensor (when a daemon runs) does not say it twice."""
+    and tags the run, so the boundary sensor (when a daemon runs) does not say it twice;
+    nor does a second run of the same drop, which publishes the same version again."""
     url, posts = webhook
     plan = plan_with_notify(tmp_path / "plan.toml", url)
     outcome = run_pipeline(toxic_drop, tmp_path / "out", CUT, plan=str(plan))
@@ -119,6 +120,14 @@ def test_a_cli_run_announces_its_own_crossed_boundary_once(toxic_drop, tmp_path,
         ) as context:
             skipped = sensor(context)
     assert "announced already" in str(skipped) and len(posts) == 1
+    # the same drop run again publishes no new version: the board is not told of it twice
+    again = run_pipeline(toxic_drop, tmp_path / "out", CUT, plan=str(plan))
+    assert again.success and again.boundaries and again.publication.startswith("no new version: v001")
+    assert again.announcements == [
+        f"[DSMB] Stopping boundary crossed at data cut {CUT}: not sent: this version's alert is run "
+        f"{outcome.run_id[:8]}'s (webhook: sent)"
+    ]
+    assert len(posts) == 1
 
 
 def _toxic_portfolio(tmp_path: Path, toxic_drop: Path, webhook_url: str) -> Path:
@@ -478,7 +487,7 @@ def test_a_retry_tells_the_plan_of_the_version_the_run_published(tmp_path, monke
     }
     run = SimpleNamespace(run_id="r1", tags=tags, run_config={})
     tagged: dict[str, str] = {}
-    instance = SimpleNamespace(add_run_tags=lambda _id, t: tagged.update(t))
+    instance = SimpleNamespace(add_run_tags=lambda _id, t: tagged.update(t), get_runs=lambda **_: [run])
     told: list[tuple[str, str]] = []
     monkeypatch.setattr(
         sensors, "announce", lambda notify, alert, channels: told.append((notify.webhook_url, alert.report)) or []
@@ -553,12 +562,13 @@ def test_a_cut_published_by_a_run_that_never_succeeded_is_announced_once_its_pro
         assert tick() == "no alert owed" and told == []  # changed just now: its process may announce it
         monkeypatch.setattr(sensors, "STALE_SENDING", dt.timedelta(0))
         assert tick() == "2 alert(s) retried"
-        assert told == [("http://127.0.0.1:9/board", CUT)] * 2
-        for run in (killed, failed):
-            assert instance.get_run_by_id(run.run_id).tags[ANNOUNCED_TAG] == "webhook: sent"
+        # one version, one alert: the two runs that published v001 (one of them no new version)
+        assert told == [("http://127.0.0.1:9/board", CUT)]
+        states = sorted(instance.get_run_by_id(run.run_id).tags[ANNOUNCED_TAG] for run in (killed, failed))
+        assert states[0].startswith("not sent: this version's alert is run") and states[1] == "webhook: sent"
         assert ANNOUNCED_TAG not in instance.get_run_by_id(unpublished.run_id).tags
         assert ANNOUNCED_TAG not in instance.get_run_by_id(again.run_id).tags  # one publication, told once
-        assert tick() == "no alert owed" and len(told) == 2  # once
+        assert tick() == "no alert owed" and len(told) == 1  # once
 
 
 def test_a_re_execution_from_the_ui_owes_the_alert_of_what_it_published_not_its_parents(tmp_path, monkeypatch):
@@ -569,14 +579,16 @@ def test_a_re_execution_from_the_ui_owes_the_alert_of_what_it_published_not_its_
     carried from the parent is not the child's: v002 is announced, once. A re-execution that
     published the parent's own version owes nothing, even when the parent's delivery FAILED
     (the parent's alert is retried; the child announced too before), and a re-execution whose
-    own stopping rules were not crossed (its tag written over: "not crossed") tells no one."""
+    own stopping rules were not crossed (its tag written over: "not crossed") tells no one.
+    One version, one alert: a second run that published the same outputs again (the same
+    folder) sends nothing, and says whose alert it is."""
     from trial_outcomes.pipelines import sensors
     from trial_outcomes.pipelines.coordinator import OUT_FOLDER_TAG
     from trial_outcomes.pipelines.definitions import ALL_JOB
 
     out = tmp_path / "out"
     versions = {}
-    for name in ("v001", "v002"):
+    for name in ("v001", "v002", "v003"):
         versions[name] = out / ".versions" / CUT / name
         versions[name].mkdir(parents=True)
         plan_with_notify(versions[name] / "analysis_plan.toml", "http://127.0.0.1:9/board")
@@ -637,11 +649,15 @@ def test_a_re_execution_from_the_ui_owes_the_alert_of_what_it_published_not_its_
         assert tick() == "no alert owed"
 
         delivered["ok"] = False
-        failing = instance.create_run_for_job(job, status=dg.DagsterRunStatus.SUCCESS, tags=v001)
+        v003 = {**crossed, PUBLISHED_FOLDER_TAG: str(versions["v003"].resolve())}
+        failing = instance.create_run_for_job(job, status=dg.DagsterRunStatus.SUCCESS, tags=v003)
         assert on_success(failing) == "announced" and len(told) == 3
         assert "will retry" in instance.get_run_by_id(failing.run_id).tags[ANNOUNCED_TAG]
-        same = reexecute(failing)  # published no new version: v001 again, the parent's folder
-        assert "its parent published this version" in on_success(same) and len(told) == 3
+        same = reexecute(failing)  # published no new version: v003 again, the parent's folder
+        assert on_success(same) == "announced" and len(told) == 3  # looked at, and nothing sent
+        assert instance.get_run_by_id(same.run_id).tags[ANNOUNCED_TAG] == (
+            f"not sent: this version's alert is run {failing.run_id[:8]}'s"
+        )
         delivered["ok"] = True
         assert tick() == "1 alert(s) retried" and len(told) == 4
         assert instance.get_run_by_id(failing.run_id).tags[ANNOUNCED_TAG] == "webhook: sent"
@@ -652,6 +668,11 @@ def test_a_re_execution_from_the_ui_owes_the_alert_of_what_it_published_not_its_
         )
         assert "no boundary crossed" in on_success(calmer) and len(told) == 4
         assert tick() == "no alert owed"
+
+        again = instance.create_run_for_job(job, status=dg.DagsterRunStatus.SUCCESS, tags=v001)  # no new version
+        assert on_success(again) == "announced" and len(told) == 4
+        assert instance.get_run_by_id(again.run_id).tags[ANNOUNCED_TAG].startswith("not sent: this version's alert")
+        assert tick() == "no alert owed" and len(told) == 4
 
 
 @pytest.mark.slow  # a whole run (20 s)

@@ -131,6 +131,8 @@ ALERT_ROUNDS_TAG = "trial/boundary_alert_rounds"
 #: the run whose alert ``trial/boundary_announced`` and ``trial/boundary_alert_rounds`` describe,
 #: written with them: a re-execution from the UI copies every tag of its parent, its alert state too
 ALERT_OWNER_TAG = "trial/boundary_announced_by"
+#: how the alert state of a run starts when another run's alert is about the same version
+NOT_SENT = "not sent: "
 MAX_ALERT_ROUNDS = 10  # rounds of delivery (each with the plan's retries) before giving up, said in the tag
 STALE_SENDING = dt.timedelta(minutes=10)  # a "sending" state older than this was a process that died
 
@@ -199,6 +201,23 @@ def alert_state(run: dg.DagsterRun) -> dict[str, str]:
         for key in (ANNOUNCED_TAG, ALERT_ROUNDS_TAG, ALERT_OWNER_TAG):
             tags.pop(key, None)
     return tags
+
+
+def announced_elsewhere(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dg.DagsterRun | None:
+    """Another run whose own alert is about the version ``run`` published (the same
+    ``trial/published_folder``) and did not give up: that run announces it, once. A run that
+    published no new version (the same outputs again: its folder is the earlier run's) or
+    carries its parent's folder (the UI's re-execution copies it) owes nothing new; until
+    2026-12-07 a second CLI run of a published drop, or an interrupted one that the retry
+    sensor found ten minutes later, told the board of the same version again."""
+    folder = run.tags.get(PUBLISHED_FOLDER_TAG)
+    if not folder:
+        return None
+    for other in instance.get_runs(filters=dg.RunsFilter(tags={PUBLISHED_FOLDER_TAG: folder}), limit=50):
+        state = alert_state(other).get(ANNOUNCED_TAG, "")
+        if other.run_id != run.run_id and state and not state.startswith(NOT_SENT) and "GAVE UP" not in state:
+            return other
+    return None
 
 
 def published_unannounced(record: Any, now: dt.datetime) -> bool:
@@ -287,6 +306,11 @@ def announce_run(
         report = version / "report.pdf"
     queries = published_queries(report.parent)
     alert = Alert(cut, run.run_id, rules, str(report) if report.is_file() else "", queries=queries)
+    other = announced_elsewhere(instance, run)
+    if other is not None:  # one version, one alert: written down, so no sensor comes back to it
+        theirs = f"{NOT_SENT}this version's alert is run {other.run_id[:8]}'s"
+        instance.add_run_tags(run.run_id, {ANNOUNCED_TAG: theirs, ALERT_OWNER_TAG: run.run_id})
+        return [f"{alert.subject}: {theirs} ({alert_state(other)[ANNOUNCED_TAG]})"]
     if not notify.enabled:
         if "FAILED" in tags.get(ANNOUNCED_TAG, ""):  # a retry that finds no one: said, and no more rounds
             instance.add_run_tags(
@@ -413,8 +437,6 @@ def build_boundary_sensor(job_name: str, target: AlertTarget, portfolio: bool = 
         tags = alert_state(run)
         if not ours(run) or not boundary_crossed(tags):
             return dg.SkipReason(f"run {run.run_id[:8]}: no boundary crossed")
-        if inherited_publication(context.instance, run):
-            return dg.SkipReason(f"run {run.run_id[:8]}: its parent published this version and owes its alert")
         if not alert_pending(tags, dt.datetime.now(dt.UTC)):
             return dg.SkipReason(f"run {run.run_id[:8]}: announced already ({tags[ANNOUNCED_TAG]})")
         _log_lines(context, announce_run(context.instance, run, *target(run)))
