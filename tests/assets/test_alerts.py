@@ -581,7 +581,8 @@ def test_a_re_execution_from_the_ui_owes_the_alert_of_what_it_published_not_its_
     (the parent's alert is retried; the child announced too before), and a re-execution whose
     own stopping rules were not crossed (its tag written over: "not crossed") tells no one.
     One version, one alert: a second run that published the same outputs again (the same
-    folder) sends nothing, and says whose alert it is."""
+    folder) sends nothing, and says whose alert it is; if that run then gives up, the
+    second announces it (a version is never left unannounced by a run that stood aside)."""
     from trial_outcomes.pipelines import sensors
     from trial_outcomes.pipelines.coordinator import OUT_FOLDER_TAG
     from trial_outcomes.pipelines.definitions import ALL_JOB
@@ -673,6 +674,22 @@ def test_a_re_execution_from_the_ui_owes_the_alert_of_what_it_published_not_its_
         assert on_success(again) == "announced" and len(told) == 4
         assert instance.get_run_by_id(again.run_id).tags[ANNOUNCED_TAG].startswith("not sent: this version's alert")
         assert tick() == "no alert owed" and len(told) == 4
+
+        # the run a second publisher stood aside for gives up: the version is the second's to announce
+        delivered["ok"] = False
+        v002 = {**crossed, PUBLISHED_FOLDER_TAG: str(versions["v002"].resolve())}
+        first = instance.create_run_for_job(job, status=dg.DagsterRunStatus.SUCCESS, tags=v002)
+        second = instance.create_run_for_job(job, status=dg.DagsterRunStatus.SUCCESS, tags=v002)
+        instance.add_run_tags(newer.run_id, {ANNOUNCED_TAG: "webhook: FAILED (old); GAVE UP after 10 rounds"})
+        assert on_success(first) == "announced" and on_success(second) == "announced" and len(told) == 5
+        assert instance.get_run_by_id(second.run_id).tags[ANNOUNCED_TAG] == (
+            f"not sent: this version's alert is run {first.run_id[:8]}'s"
+        )
+        instance.add_run_tags(first.run_id, {ANNOUNCED_TAG: "webhook: FAILED (down); GAVE UP after 10 rounds"})
+        delivered["ok"] = True
+        assert tick() == "1 alert(s) retried" and len(told) == 6
+        assert instance.get_run_by_id(second.run_id).tags[ANNOUNCED_TAG] == "webhook: sent"
+        assert tick() == "no alert owed" and len(told) == 6
 
 
 @pytest.mark.slow  # a whole run (20 s)

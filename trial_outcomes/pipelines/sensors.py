@@ -220,6 +220,14 @@ def announced_elsewhere(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dg.
     return None
 
 
+def left_to_us(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
+    """Whether ``run`` left its version's alert to another run ("not sent: ...") that no longer
+    carries it: it GAVE UP, or its state is gone. The alert is ``run``'s again, so a version
+    is never left unannounced by the run that stood aside for it."""
+    state = alert_state(run).get(ANNOUNCED_TAG, "")
+    return state.startswith(NOT_SENT) and boundary_crossed(run.tags) and announced_elsewhere(instance, run) is None
+
+
 def published_unannounced(record: Any, now: dt.datetime) -> bool:
     """Whether a run that did not succeed (``record``: its ``RunRecord``) published a cut
     that crossed a boundary (its ``trial/published_folder`` and ``trial/stopping_boundary``
@@ -294,6 +302,8 @@ def announce_run(
     sent is never sent twice. Never raises: a delivery problem is a line returned."""
     now = now or dt.datetime.now(dt.UTC)
     tags = alert_state(run)
+    if left_to_us(instance, run):  # the run it stood aside for gave up: this run tries, from round 1
+        tags = {k: v for k, v in tags.items() if k not in (ANNOUNCED_TAG, ALERT_ROUNDS_TAG)}
     if not alert_pending(tags, now):
         return []
     # a portfolio run's partition is (trial, cut): its cut is the cut dimension's key
@@ -463,6 +473,8 @@ def build_alert_retry_sensor(job_name: str, target: AlertTarget, portfolio: bool
         owed = [r for r in runs if ours(r) and ANNOUNCED_TAG in alert_state(r) and alert_pending(alert_state(r), now)]
         others = context.instance.get_run_records(filters=dg.RunsFilter(statuses=NOT_SUCCEEDED), limit=200)
         owed += [r.dagster_run for r in others if ours(r.dagster_run) and published_unannounced(r, now)]
+        stood_aside = [r for r in (*runs, *(o.dagster_run for o in others)) if ours(r) and r not in owed]
+        owed += [r for r in stood_aside if left_to_us(context.instance, r)]
         # a publication is owed once, by the run that made it, not by each re-execution carrying its tags
         owed = [r for r in owed if not inherited_publication(context.instance, r)]
         for run in owed:
