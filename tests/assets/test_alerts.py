@@ -561,7 +561,7 @@ def test_a_cut_published_by_a_run_that_never_succeeded_is_announced_once_its_pro
 
         assert tick() == "no alert owed" and told == []  # changed just now: its process may announce it
         monkeypatch.setattr(sensors, "STALE_SENDING", dt.timedelta(0))
-        assert tick() == "2 alert(s) retried"
+        assert tick() == "2 alert(s) owed, 1 delivered"
         # one version, one alert: the two runs that published v001 (one of them no new version)
         assert told == [("http://127.0.0.1:9/board", CUT)]
         states = sorted(instance.get_run_by_id(run.run_id).tags[ANNOUNCED_TAG] for run in (killed, failed))
@@ -660,7 +660,7 @@ def test_a_re_execution_from_the_ui_owes_the_alert_of_what_it_published_not_its_
             f"not sent: this version's alert is run {failing.run_id[:8]}'s"
         )
         delivered["ok"] = True
-        assert tick() == "1 alert(s) retried" and len(told) == 4
+        assert tick() == "1 alert(s) owed, 1 delivered" and len(told) == 4
         assert instance.get_run_by_id(failing.run_id).tags[ANNOUNCED_TAG] == "webhook: sent"
         assert tick() == "no alert owed" and len(told) == 4
 
@@ -687,7 +687,7 @@ def test_a_re_execution_from_the_ui_owes_the_alert_of_what_it_published_not_its_
         )
         instance.add_run_tags(first.run_id, {ANNOUNCED_TAG: "webhook: FAILED (down); GAVE UP after 10 rounds"})
         delivered["ok"] = True
-        assert tick() == "1 alert(s) retried" and len(told) == 6
+        assert tick() == "1 alert(s) owed, 1 delivered" and len(told) == 6
         assert instance.get_run_by_id(second.run_id).tags[ANNOUNCED_TAG] == "webhook: sent"
         assert tick() == "no alert owed" and len(told) == 6
 
@@ -719,3 +719,96 @@ def test_a_re_execution_whose_own_rules_are_not_crossed_says_so_over_its_parents
     assert tags[STOPPING_TAG].startswith("not crossed") and not boundary_crossed(tags)
     verdict = stopping_result(dict(tags))
     assert verdict is not None and not verdict.crossed and verdict.statuses
+
+
+def test_a_versions_alert_is_never_lost_between_its_runs_nor_sent_twice_on_a_channel(tmp_path, monkeypatch):
+    """A reviewer's sequences, each with the runs that published one version (v001):
+    - a run failed after publishing (no alert yet: its process is given ten minutes); its
+      re-execution from the UI, which did not publish again (its folder is the parent's),
+      succeeded and announced the version, and the webhook was down: the retry sensor retries
+      the re-execution (it used to pass over it for carrying its parent's folder, while the
+      parent stood aside for it: no one was ever told), and the parent stays aside;
+    - a run sent the webhook and gave up on the e-mail: a second run of the version sends the
+      e-mail alone (it sent both);
+    - a plan that names no one is said once, in the run's tags, not every minute;
+    - a parent's alert state from before owners were named is the parent's, once its
+      re-execution publishes (``carried_alert``)."""
+    from trial_outcomes.assets.shared import ALERT_OWNER_TAG, carried_alert
+    from trial_outcomes.pipelines import sensors
+    from trial_outcomes.pipelines.coordinator import OUT_FOLDER_TAG
+    from trial_outcomes.pipelines.definitions import ALL_JOB
+
+    out = tmp_path / "out"
+    version = out / ".versions" / CUT / "v001"
+    version.mkdir(parents=True)
+    plan_with_notify(version / "analysis_plan.toml", "http://127.0.0.1:9/board", smtp_port=9)
+    (version / "report.pdf").write_bytes(b"%PDF v001")
+    (out / CUT).symlink_to(Path(".versions") / CUT / "v001")
+    sent: list[tuple[str, str]] = []
+    up = {"webhook": False, "e-mail": True}
+
+    def deliver(notify, alert, channels):
+        sent.extend((alert.run_id, c) for c in channels if up[c])
+        return [f"{c}: sent" if up[c] else f"{c}: FAILED (down)" for c in channels]
+
+    monkeypatch.setattr(sensors, "announce", deliver)
+    defs = build_definitions(DropSettings(out_dir=str(tmp_path / "the-uis-out")))
+    retry = defs.resolve_sensor_def("stopping_boundary_alert_retry")
+    v001 = {
+        "dagster/partition": CUT,
+        STOPPING_TAG: "BOUNDARY CROSSED: safety",
+        OUT_FOLDER_TAG: str(out.resolve()),
+        PUBLISHED_FOLDER_TAG: str(version.resolve()),
+    }
+    with dg.instance_for_test() as instance:
+        job = defs.resolve_job_def(ALL_JOB)
+
+        def tick() -> str:
+            with dg.build_sensor_context(instance=instance, definitions=defs) as context:
+                return retry(context).skip_message
+
+        parent = instance.create_run_for_job(job, status=dg.DagsterRunStatus.FAILURE, tags=v001)
+        child = instance.create_run_for_job(
+            job,
+            status=dg.DagsterRunStatus.SUCCESS,
+            tags=v001,
+            parent_run_id=parent.run_id,
+            root_run_id=parent.run_id,
+        )
+        target = sensors.drop_alert_target(DropSettings(out_dir=str(tmp_path / "the-uis-out")))
+        lines = sensors.announce_run(instance, instance.get_run_by_id(child.run_id), *target(child))
+        assert lines[0].endswith("webhook: FAILED (down)") and sent == [(child.run_id, "e-mail")]
+        up["webhook"] = True
+        assert tick() == "1 alert(s) owed, 1 delivered"  # the parent is not owed yet (ten quiet minutes)
+        assert sent[1:] == [(child.run_id, "webhook")]
+        monkeypatch.setattr(sensors, "STALE_SENDING", dt.timedelta(0))
+        assert tick() == "1 alert(s) owed, 0 delivered"  # the parent, now owed: the child told everyone
+        assert instance.get_run_by_id(parent.run_id).tags[ANNOUNCED_TAG].startswith("not sent: this version's")
+        assert tick() == "no alert owed" and len(sent) == 2
+
+        # the webhook sent, the e-mail given up: a run published the version again later
+        instance.add_run_tags(
+            child.run_id, {ANNOUNCED_TAG: "webhook: sent; e-mail: FAILED (x); GAVE UP after 10 rounds"}
+        )
+        again = instance.create_run_for_job(job, status=dg.DagsterRunStatus.SUCCESS, tags=v001)
+        lines = sensors.announce_run(instance, instance.get_run_by_id(again.run_id), *target(again))
+        assert lines == [f"[DSMB] Stopping boundary crossed at data cut {CUT}: e-mail: sent"]
+        assert sent[2:] == [(again.run_id, "e-mail")]
+        # the parent, which stood aside for the child, does not take the version back: it is told
+        assert tick() == "no alert owed" and len(sent) == 3
+
+        # a plan that names no one: said once
+        elsewhere = tmp_path / "elsewhere" / ".versions" / CUT / "v001"
+        elsewhere.mkdir(parents=True)
+        quiet = {**v001, PUBLISHED_FOLDER_TAG: str(elsewhere.resolve()), OUT_FOLDER_TAG: str(elsewhere.parents[2])}
+        nobody = instance.create_run_for_job(job, status=dg.DagsterRunStatus.FAILURE, tags=quiet)
+        assert tick() == "1 alert(s) owed, 0 delivered"
+        assert (
+            instance.get_run_by_id(nobody.run_id).tags[ANNOUNCED_TAG] == "no one to tell: the plan's [notify] is empty"
+        )
+        assert tick() == "no alert owed"
+
+    assert carried_alert({ANNOUNCED_TAG: "webhook: sent"}, "p") == {ALERT_OWNER_TAG: "p"}  # a parent's, unnamed
+    assert carried_alert({ANNOUNCED_TAG: "webhook: sent", ALERT_OWNER_TAG: "p"}, "p") == {}  # named already
+    assert carried_alert({ANNOUNCED_TAG: "webhook: sent"}, None) == {}  # a run's own (not a re-execution)
+    assert carried_alert({}, "p") == {}

@@ -11,7 +11,8 @@
 8. the published report opens in one click from ``published_cut`` (served read-only by
    ``ui`` beside the UI);
 9. a cut added with a bad key (``2024-4-1``) is refused when its run is submitted, in one
-   line, and the ``data_cut_keys`` sensor removes the junk partition.
+   line, and the ``data_cut_keys`` sensor removes the junk partition;
+10. the crossed cut's run, re-executed as the run page does it, tells the board nothing twice.
 
 Screenshots of each step are written to the test's folder (``TRIAL_UI_SHOTS`` keeps
 them elsewhere) for a person to look at.
@@ -322,7 +323,67 @@ def test_7_a_cut_that_is_not_a_date_is_refused_before_it_runs_and_removed(page, 
             time.sleep(5)
 
 
-def test_8_the_ui_console_stayed_quiet_through_the_day(project):
+REEXECUTE = """
+mutation Reexecute($params: ReexecutionParams) {
+  launchRunReexecution(reexecutionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+def test_8_re_executing_the_crossed_run_from_the_ui_does_not_tell_the_board_twice(page, project):
+    """The run page's "Re-execute all" (the GraphQL mutation the UI sends; Dagster copies every
+    tag of the parent into the new run, its alert state too) of the crossed cut launched from
+    the UI: the re-execution publishes the same outputs again (no new version), so the board
+    is not told again, and the run's own alert state says whose alert the version is. Until
+    2026-12-07 the copied "webhook: sent" was taken for the re-execution's own, so a new
+    version published by a re-execution was never announced."""
+    import json
+
+    from dagster import DagsterInstance
+
+    from trial_outcomes.assets.shared import ALERT_OWNER_TAG, ANNOUNCED_TAG
+
+    home = str(project.folder / ".dagster_home")
+    with DagsterInstance.from_config(home) as instance:
+        parent = next(
+            r
+            for r in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.SUCCESS]), limit=50)
+            if r.tags.get("dagster/partition") == UI_CUT
+        )
+    assert parent.tags[ANNOUNCED_TAG] == "webhook: sent" and parent.tags[ALERT_OWNER_TAG] == parent.run_id
+    body = json.dumps(
+        {"query": REEXECUTE, "variables": {"params": {"parentRunId": parent.run_id, "strategy": "ALL_STEPS"}}}
+    )
+    request = urllib.request.Request(
+        f"{project.url}/graphql", data=body.encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        launched = json.loads(response.read())["data"]["launchRunReexecution"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    deadline = time.monotonic() + 600
+    with DagsterInstance.from_config(home) as instance:
+        while True:
+            run = instance.get_run_by_id(run_id)
+            assert run is not None
+            if run.is_finished and (run.tags.get(ALERT_OWNER_TAG) == run_id or not run.is_success):
+                break
+            assert time.monotonic() < deadline, f"the re-execution {run.status} had no alert state within 10 minutes"
+            time.sleep(3)
+    assert run.is_success, run.status
+    assert run.tags[ANNOUNCED_TAG] == f"not sent: this version's alert is run {parent.run_id[:8]}'s"
+    assert run.tags["trial/published_folder"] == parent.tags["trial/published_folder"]  # no new version
+    assert sum(UI_CUT in str(post) for post in project.posts) == 1  # told once, by the parent
+    _goto(page, f"{project.url}/runs")  # the run list shows a run's tags (its page hides them behind a button)
+    page.get_by_text("trial/boundary_announced: not sent: this version's alert is run").first.wait_for()
+    page.screenshot(path=str(project.shots / "9-re-execution-not-sent-twice.png"))
+
+
+def test_9_the_ui_console_stayed_quiet_through_the_day(project):
     """The runs launched from the UI printed no DEBUG line on the `ui` console (their events
     are on the run pages), and no traceback (a browser closing the report mid-file was
     one): the console holds what a person should read, such as the junk cut removed."""

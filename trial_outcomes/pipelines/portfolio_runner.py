@@ -231,7 +231,8 @@ def retry_run(portfolio: Portfolio | str, run_id: str) -> PortfolioRun:
         root = failed.root_run_id or failed.run_id
         # what the failed run published (and its failed checks) is not the retry's: a failed retry of
         # a run that failed after publishing said it had published (a reviewer's); the alert's state
-        # is kept, so a publication announced once is not announced again
+        # comes along but is the failed run's (trial/boundary_announced_by): the retry owes the alert
+        # of what it publishes, once a version (sensors.alert_state, announced_elsewhere)
         kept = {
             k: v
             for k, v in failed.tags.items()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from trial_outcomes.assets.shared import (
+    ALERT_OWNER_TAG,
     ANNOUNCED_TAG,
     CUT_DIMENSION,
     DATA_CUT_PARTITIONS,
@@ -128,11 +129,10 @@ def stopping_result(tags: dict[str, str]) -> StoppingResult | None:
 
 
 ALERT_ROUNDS_TAG = "trial/boundary_alert_rounds"
-#: the run whose alert ``trial/boundary_announced`` and ``trial/boundary_alert_rounds`` describe,
-#: written with them: a re-execution from the UI copies every tag of its parent, its alert state too
-ALERT_OWNER_TAG = "trial/boundary_announced_by"
 #: how the alert state of a run starts when another run's alert is about the same version
 NOT_SENT = "not sent: "
+#: the final alert state of a run whose plan names no one ([notify] empty)
+NO_ONE = "no one to tell"
 MAX_ALERT_ROUNDS = 10  # rounds of delivery (each with the plan's retries) before giving up, said in the tag
 STALE_SENDING = dt.timedelta(minutes=10)  # a "sending" state older than this was a process that died
 
@@ -203,21 +203,43 @@ def alert_state(run: dg.DagsterRun) -> dict[str, str]:
     return tags
 
 
-def announced_elsewhere(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dg.DagsterRun | None:
-    """Another run whose own alert is about the version ``run`` published (the same
-    ``trial/published_folder``) and did not give up: that run announces it, once. A run that
-    published no new version (the same outputs again: its folder is the earlier run's) or
-    carries its parent's folder (the UI's re-execution copies it) owes nothing new; until
-    2026-12-07 a second CLI run of a published drop, or an interrupted one that the retry
-    sensor found ten minutes later, told the board of the same version again."""
+def _same_version(instance: dg.DagsterInstance, run: dg.DagsterRun) -> list[dg.DagsterRun]:
+    """The other runs whose ``trial/published_folder`` is ``run``'s: the runs that published
+    the same version (one made it, the others published the same outputs again, or carry
+    their parent's folder)."""
     folder = run.tags.get(PUBLISHED_FOLDER_TAG)
     if not folder:
-        return None
-    for other in instance.get_runs(filters=dg.RunsFilter(tags={PUBLISHED_FOLDER_TAG: folder}), limit=50):
-        state = alert_state(other).get(ANNOUNCED_TAG, "")
-        if other.run_id != run.run_id and state and not state.startswith(NOT_SENT) and "GAVE UP" not in state:
-            return other
-    return None
+        return []
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={PUBLISHED_FOLDER_TAG: folder}))
+    return [other for other in runs if other.run_id != run.run_id]
+
+
+def _carries(state: str) -> bool:
+    """Whether a run's own alert state stands for its version: sending, sent, or to be
+    retried; not one that stood aside, gave up or found no one to tell."""
+    return bool(state) and not state.startswith((NOT_SENT, NO_ONE)) and "GAVE UP" not in state
+
+
+def announced_elsewhere(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dg.DagsterRun | None:
+    """Another run whose own alert is about the version ``run`` published (the same
+    ``trial/published_folder``) and stands (``_carries``): that run announces it, once. A run
+    that published no new version (the same outputs again: its folder is the earlier run's)
+    or carries its parent's folder (the UI's re-execution copies it) owes nothing new; until
+    2026-12-07 a second CLI run of a published drop, or an interrupted one that the retry
+    sensor found ten minutes later, told the board of the same version again."""
+    return next((o for o in _same_version(instance, run) if _carries(alert_state(o).get(ANNOUNCED_TAG, ""))), None)
+
+
+def sent_elsewhere(instance: dg.DagsterInstance, run: dg.DagsterRun) -> set[str]:
+    """The channels another run already told of the version ``run`` published, whatever that
+    run's state became (a run that sent the webhook and gave up on the e-mail leaves the e-mail
+    alone to send: a reviewer's second run sent both)."""
+    return {
+        line.removesuffix(": sent")
+        for other in _same_version(instance, run)
+        for line in alert_state(other).get(ANNOUNCED_TAG, "").split("; ")
+        if line.endswith(": sent")
+    }
 
 
 def left_to_us(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
@@ -319,7 +341,7 @@ def announce_run(
     other = announced_elsewhere(instance, run)
     if other is not None:  # one version, one alert: written down, so no sensor comes back to it
         theirs = f"{NOT_SENT}this version's alert is run {other.run_id[:8]}'s"
-        instance.add_run_tags(run.run_id, {ANNOUNCED_TAG: theirs, ALERT_OWNER_TAG: run.run_id})
+        instance.add_run_tags(run.run_id, {ANNOUNCED_TAG: theirs, ALERT_ROUNDS_TAG: "0", ALERT_OWNER_TAG: run.run_id})
         return [f"{alert.subject}: {theirs} ({alert_state(other)[ANNOUNCED_TAG]})"]
     if not notify.enabled:
         if "FAILED" in tags.get(ANNOUNCED_TAG, ""):  # a retry that finds no one: said, and no more rounds
@@ -331,10 +353,19 @@ def announce_run(
                     ALERT_OWNER_TAG: run.run_id,
                 },
             )
-        return [f"{alert.subject}: no one to tell ([notify] in the analysis plan is empty)"]
+        else:  # said once, in the run's tags: no sensor comes back to it every minute
+            instance.add_run_tags(
+                run.run_id, {ANNOUNCED_TAG: f"{NO_ONE}: the plan's [notify] is empty", ALERT_OWNER_TAG: run.run_id}
+            )
+        return [f"{alert.subject}: {NO_ONE} ([notify] in the analysis plan is empty)"]
     previous = tags.get(ANNOUNCED_TAG, "")
     sent = [line for line in previous.split("; ") if line.endswith(": sent")]
-    pending = [c for c in configured_channels(notify) if f"{c}: sent" not in sent]
+    told = sent_elsewhere(instance, run)  # one version, each channel once
+    pending = [c for c in configured_channels(notify) if f"{c}: sent" not in sent and c not in told]
+    if not pending and not sent:  # runs that gave up between them told every channel
+        everyone = "every channel was told of this version by other runs"
+        instance.add_run_tags(run.run_id, {ANNOUNCED_TAG: everyone, ALERT_OWNER_TAG: run.run_id})
+        return [f"{alert.subject}: {everyone}"]
     rounds = int(tags.get(ALERT_ROUNDS_TAG, "0") or 0) + 1
     instance.add_run_tags(
         run.run_id,
@@ -475,11 +506,17 @@ def build_alert_retry_sensor(job_name: str, target: AlertTarget, portfolio: bool
         owed += [r.dagster_run for r in others if ours(r.dagster_run) and published_unannounced(r, now)]
         stood_aside = [r for r in (*runs, *(o.dagster_run for o in others)) if ours(r) and r not in owed]
         owed += [r for r in stood_aside if left_to_us(context.instance, r)]
-        # a publication is owed once, by the run that made it, not by each re-execution carrying its tags
-        owed = [r for r in owed if not inherited_publication(context.instance, r)]
+        # a publication is owed once, by the run that made it, not by each re-execution carrying its
+        # folder; but a run that holds an alert of its own is retried, whatever its folder (a
+        # reviewer's re-execution announced its parent's version, failed to deliver, and was
+        # never tried again while the parent stood aside for it)
+        owed = [r for r in owed if ANNOUNCED_TAG in alert_state(r) or not inherited_publication(context.instance, r)]
+        delivered = 0
         for run in owed:
-            _log_lines(context, announce_run(context.instance, run, *target(run)))
-        return dg.SkipReason(f"{len(owed)} alert(s) retried" if owed else "no alert owed")
+            lines = announce_run(context.instance, run, *target(run))
+            delivered += any(line.endswith(": sent") for line in lines)
+            _log_lines(context, lines)
+        return dg.SkipReason(f"{len(owed)} alert(s) owed, {delivered} delivered" if owed else "no alert owed")
 
     return stopping_boundary_alert_retry
 
