@@ -485,7 +485,7 @@ def test_a_retry_tells_the_plan_of_the_version_the_run_published(tmp_path, monke
         OUT_FOLDER_TAG: str(out.resolve()),
         PUBLISHED_FOLDER_TAG: str((versions / "v001").resolve()),
     }
-    run = SimpleNamespace(run_id="r1", tags=tags, run_config={})
+    run = SimpleNamespace(run_id="r1", tags=tags, run_config={}, parent_run_id=None)
     tagged: dict[str, str] = {}
     instance = SimpleNamespace(add_run_tags=lambda _id, t: tagged.update(t), get_runs=lambda **_: [run])
     told: list[tuple[str, str]] = []
@@ -730,10 +730,16 @@ def test_a_versions_alert_is_never_lost_between_its_runs_nor_sent_twice_on_a_cha
       parent stood aside for it: no one was ever told), and the parent stays aside;
     - a run sent the webhook and gave up on the e-mail: a second run of the version sends the
       e-mail alone (it sent both);
-    - a plan that names no one is said once, in the run's tags, not every minute;
-    - a parent's alert state from before owners were named is the parent's, once its
-      re-execution publishes (``carried_alert``)."""
-    from trial_outcomes.assets.shared import ALERT_OWNER_TAG, carried_alert
+    - two runs of the version each sent one channel and failed the other, at one tick: the
+      one that stands aside keeps what it sent in its state, and no channel goes twice (a
+      second reviewer's: standing aside erased "e-mail: sent", and the other sent it again);
+    - a process that died while sending ("sending since", ten minutes stale) had sent the
+      webhook in an earlier round: the retry sends the e-mail alone;
+    - a plan that names no one is said once, in the run's tags, not every minute; but not
+      when the plan the run published is not found (looked for again at the next tick);
+    - a parent's alert state from before owners were named is the parent's on its
+      re-execution (``alert_state``), and a run's own when it has no parent."""
+    from trial_outcomes.assets.shared import ALERT_OWNER_TAG
     from trial_outcomes.pipelines import sensors
     from trial_outcomes.pipelines.coordinator import OUT_FOLDER_TAG
     from trial_outcomes.pipelines.definitions import ALL_JOB
@@ -760,6 +766,7 @@ def test_a_versions_alert_is_never_lost_between_its_runs_nor_sent_twice_on_a_cha
         OUT_FOLDER_TAG: str(out.resolve()),
         PUBLISHED_FOLDER_TAG: str(version.resolve()),
     }
+    success = dg.DagsterRunStatus.SUCCESS
     with dg.instance_for_test() as instance:
         job = defs.resolve_job_def(ALL_JOB)
 
@@ -797,9 +804,52 @@ def test_a_versions_alert_is_never_lost_between_its_runs_nor_sent_twice_on_a_cha
         # the parent, which stood aside for the child, does not take the version back: it is told
         assert tick() == "no alert owed" and len(sent) == 3
 
+        def version_run(name: str, state: str, status: dg.DagsterRunStatus) -> dg.DagsterRun:
+            folder = out / ".versions" / CUT / name
+            folder.mkdir(exist_ok=True)
+            plan_with_notify(folder / "analysis_plan.toml", "http://127.0.0.1:9/board", smtp_port=9)
+            run = instance.create_run_for_job(
+                job, status=status, tags={**v001, PUBLISHED_FOLDER_TAG: str(folder.resolve())}
+            )
+            instance.add_run_tags(run.run_id, {ANNOUNCED_TAG: state, ALERT_OWNER_TAG: run.run_id})
+            return run
+
+        # two runs of v002, each half sent, retried at one tick: each channel once
+        up["webhook"] = True
+        half = version_run("v002", "webhook: sent; e-mail: FAILED (x); round 1 of 10: will retry", success)
+        other_half = version_run("v002", "e-mail: sent; webhook: FAILED (x); round 1 of 10: will retry", success)
+        assert tick() == "2 alert(s) owed, 0 delivered" and len(sent) == 3  # nothing was left to send
+        states = {run.run_id: instance.get_run_by_id(run.run_id).tags[ANNOUNCED_TAG] for run in (half, other_half)}
+        assert states[other_half.run_id] == f"not sent: this version's alert is run {half.run_id[:8]}'s; e-mail: sent"
+        assert states[half.run_id] == "webhook: sent"
+        assert tick() == "no alert owed" and len(sent) == 3
+
+        # a process dies while sending round 2, having sent the webhook in round 1: the e-mail alone
+        died = version_run("v003", "webhook: sent; e-mail: FAILED (x); round 1 of 10: will retry", success)
+
+        def dying(notify, alert, channels):
+            raise KeyboardInterrupt  # the process is killed mid-send
+
+        monkeypatch.setattr(sensors, "announce", dying)
+        with pytest.raises(KeyboardInterrupt):
+            sensors.announce_run(instance, instance.get_run_by_id(died.run_id), *target(died))
+        state = instance.get_run_by_id(died.run_id).tags[ANNOUNCED_TAG]
+        assert state.startswith("sending since ") and state.endswith("; webhook: sent")  # what it had sent, kept
+        monkeypatch.setattr(sensors, "announce", deliver)
+        assert tick() == "1 alert(s) owed, 1 delivered" and sent[3:] == [(died.run_id, "e-mail")]
+        assert instance.get_run_by_id(died.run_id).tags[ANNOUNCED_TAG] == "webhook: sent; e-mail: sent"
+
         # a plan that names no one: said once
         elsewhere = tmp_path / "elsewhere" / ".versions" / CUT / "v001"
         elsewhere.mkdir(parents=True)
+        moved = {**v001, PUBLISHED_FOLDER_TAG: str(elsewhere / "gone"), OUT_FOLDER_TAG: str(elsewhere.parents[2])}
+        lost = instance.create_run_for_job(job, status=dg.DagsterRunStatus.FAILURE, tags=moved)  # its plan: not found
+        assert (
+            tick() == "1 alert(s) owed, 0 delivered" and ANNOUNCED_TAG not in instance.get_run_by_id(lost.run_id).tags
+        )
+        assert tick() == "1 alert(s) owed, 0 delivered"  # looked for again
+        instance.add_run_tags(lost.run_id, {STOPPING_TAG: "not crossed (this run's own stopping rules)"})
+        plan_with_notify(elsewhere / "analysis_plan.toml", "")  # the packaged plan: [notify] empty
         quiet = {**v001, PUBLISHED_FOLDER_TAG: str(elsewhere.resolve()), OUT_FOLDER_TAG: str(elsewhere.parents[2])}
         nobody = instance.create_run_for_job(job, status=dg.DagsterRunStatus.FAILURE, tags=quiet)
         assert tick() == "1 alert(s) owed, 0 delivered"
@@ -808,7 +858,14 @@ def test_a_versions_alert_is_never_lost_between_its_runs_nor_sent_twice_on_a_cha
         )
         assert tick() == "no alert owed"
 
-    assert carried_alert({ANNOUNCED_TAG: "webhook: sent"}, "p") == {ALERT_OWNER_TAG: "p"}  # a parent's, unnamed
-    assert carried_alert({ANNOUNCED_TAG: "webhook: sent", ALERT_OWNER_TAG: "p"}, "p") == {}  # named already
-    assert carried_alert({ANNOUNCED_TAG: "webhook: sent"}, None) == {}  # a run's own (not a re-execution)
-    assert carried_alert({}, "p") == {}
+        # states from before owners were named: a re-execution's is its parent's, a run's own is its own
+        legacy = instance.create_run_for_job(job, status=success, tags={**v001, ANNOUNCED_TAG: "webhook: sent"})
+        copied = instance.create_run_for_job(
+            job,
+            status=success,
+            tags=dict(legacy.tags),
+            parent_run_id=legacy.run_id,
+            root_run_id=legacy.run_id,
+        )
+        assert sensors.alert_state(legacy)[ANNOUNCED_TAG] == "webhook: sent"
+        assert ANNOUNCED_TAG not in sensors.alert_state(copied)

@@ -15,7 +15,6 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetC
 from trial_outcomes.assets.shared import (
     FAILED_CHECKS_TAG,
     PUBLISHED_FOLDER_TAG,
-    carried_alert,
     code_version,
     cut_asset,
 )
@@ -261,9 +260,7 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey], steps: Sequence[st
         }
         with interrupts_deferred() as interrupts:  # published, and said so, or neither
             final, new, manifest = output_store.publish(extra, manifest_for)
-            # the run's tags as it was launched: a re-execution's alert state is its parent's
-            carried = carried_alert(context.run.tags, context.run.parent_run_id)
-            context.instance.add_run_tags(context.run.run_id, {PUBLISHED_FOLDER_TAG: str(final.resolve()), **carried})
+            context.instance.add_run_tags(context.run.run_id, {PUBLISHED_FOLDER_TAG: str(final.resolve())})
             failed = failed_checks(context.instance, context.run.run_id)
             if failed:  # the run's page leads with what failed (issue 22); the checks hold why
                 context.instance.add_run_tags(

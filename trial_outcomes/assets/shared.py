@@ -39,16 +39,6 @@ ANNOUNCED_TAG = "trial/boundary_announced"
 ALERT_OWNER_TAG = "trial/boundary_announced_by"
 
 
-def carried_alert(tags: Mapping[str, str], parent_run_id: str | None) -> dict[str, str]:
-    """The tag to write as a run publishes, naming its parent as the owner of an alert state
-    the run was launched with (a re-execution copies its parent's tags) when the parent wrote
-    it before owners were named (``trial/boundary_announced_by``, 2026-12-07): the parent's
-    "webhook: sent" is not this run's, which may publish a new version (a reviewer's)."""
-    if parent_run_id and ANNOUNCED_TAG in tags and ALERT_OWNER_TAG not in tags:
-        return {ALERT_OWNER_TAG: parent_run_id}
-    return {}
-
-
 def boundary_crossed(tags: Mapping[str, str]) -> bool:
     """Whether a run's tags say it crossed a stopping boundary: its ``trial/stopping_boundary``
     tag, unless its own stopping rules, evaluated again, wrote "not crossed" over the tag its

@@ -140,8 +140,8 @@ STALE_SENDING = dt.timedelta(minutes=10)  # a "sending" state older than this wa
 def _sending_since(tag: str) -> dt.datetime | None:
     if not tag.startswith("sending since "):
         return None
-    try:
-        return dt.datetime.fromisoformat(tag.removeprefix("sending since "))
+    try:  # "sending since <time>", then the channels sent in earlier rounds
+        return dt.datetime.fromisoformat(tag.split("; ", maxsplit=1)[0].removeprefix("sending since "))
     except ValueError:
         return dt.datetime.min.replace(tzinfo=dt.UTC)
 
@@ -194,10 +194,11 @@ def alert_state(run: dg.DagsterRun) -> dict[str, str]:
     the UI carries its parent's ``trial/boundary_announced`` (its owner tag names the parent),
     which says nothing of what the re-execution published. A reviewer's case: a re-execution
     that published a new version of a crossed cut carried "webhook: sent" and was never
-    announced. A state written before its owner was (no owner tag) is the run's own, as before."""
+    announced. A state written before owners were named (no owner tag) is the run's own, or,
+    on a re-execution, its parent's (copied with the other tags)."""
     tags = dict(run.tags)
     owner = tags.get(ALERT_OWNER_TAG)
-    if owner is not None and owner != run.run_id:
+    if owner != run.run_id and (owner is not None or run.parent_run_id is not None):
         for key in (ANNOUNCED_TAG, ALERT_ROUNDS_TAG, ALERT_OWNER_TAG):
             tags.pop(key, None)
     return tags
@@ -230,6 +231,11 @@ def announced_elsewhere(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dg.
     return next((o for o in _same_version(instance, run) if _carries(alert_state(o).get(ANNOUNCED_TAG, ""))), None)
 
 
+def _sent_lines(state: str) -> list[str]:
+    """The channels an alert state says were sent ("webhook: sent"), whatever else it says."""
+    return [line for line in state.split("; ") if line.endswith(": sent")]
+
+
 def sent_elsewhere(instance: dg.DagsterInstance, run: dg.DagsterRun) -> set[str]:
     """The channels another run already told of the version ``run`` published, whatever that
     run's state became (a run that sent the webhook and gave up on the e-mail leaves the e-mail
@@ -237,8 +243,7 @@ def sent_elsewhere(instance: dg.DagsterInstance, run: dg.DagsterRun) -> set[str]
     return {
         line.removesuffix(": sent")
         for other in _same_version(instance, run)
-        for line in alert_state(other).get(ANNOUNCED_TAG, "").split("; ")
-        if line.endswith(": sent")
+        for line in _sent_lines(alert_state(other).get(ANNOUNCED_TAG, ""))
     }
 
 
@@ -325,8 +330,9 @@ def announce_run(
     now = now or dt.datetime.now(dt.UTC)
     tags = alert_state(run)
     if left_to_us(instance, run):  # the run it stood aside for gave up: this run tries, from round 1
-        tags = {k: v for k, v in tags.items() if k not in (ANNOUNCED_TAG, ALERT_ROUNDS_TAG)}
-    if not alert_pending(tags, now):
+        tags = {k: v for k, v in tags.items() if k != ALERT_ROUNDS_TAG}
+        tags[ANNOUNCED_TAG] = "; ".join(_sent_lines(tags[ANNOUNCED_TAG]))  # what it had sent itself
+    elif not alert_pending(tags, now):
         return []
     # a portfolio run's partition is (trial, cut): its cut is the cut dimension's key
     cut = tags.get(f"dagster/partition/{CUT_DIMENSION}") or tags.get("dagster/partition", "?")
@@ -338,13 +344,16 @@ def announce_run(
         report = version / "report.pdf"
     queries = published_queries(report.parent)
     alert = Alert(cut, run.run_id, rules, str(report) if report.is_file() else "", queries=queries)
+    previous = tags.get(ANNOUNCED_TAG, "")
+    sent = _sent_lines(previous)
     other = announced_elsewhere(instance, run)
-    if other is not None:  # one version, one alert: written down, so no sensor comes back to it
+    if other is not None:  # one version, one alert: written down (with what this run sent), for good
         theirs = f"{NOT_SENT}this version's alert is run {other.run_id[:8]}'s"
-        instance.add_run_tags(run.run_id, {ANNOUNCED_TAG: theirs, ALERT_ROUNDS_TAG: "0", ALERT_OWNER_TAG: run.run_id})
+        aside = "; ".join([theirs, *sent])
+        instance.add_run_tags(run.run_id, {ANNOUNCED_TAG: aside, ALERT_ROUNDS_TAG: "0", ALERT_OWNER_TAG: run.run_id})
         return [f"{alert.subject}: {theirs} ({alert_state(other)[ANNOUNCED_TAG]})"]
     if not notify.enabled:
-        if "FAILED" in tags.get(ANNOUNCED_TAG, ""):  # a retry that finds no one: said, and no more rounds
+        if "FAILED" in previous:  # a retry that finds no one: said, and no more rounds
             instance.add_run_tags(
                 run.run_id,
                 {
@@ -353,13 +362,11 @@ def announce_run(
                     ALERT_OWNER_TAG: run.run_id,
                 },
             )
-        else:  # said once, in the run's tags: no sensor comes back to it every minute
+        elif version is not None and (version / "analysis_plan.toml").is_file():  # its own plan names no one
             instance.add_run_tags(
                 run.run_id, {ANNOUNCED_TAG: f"{NO_ONE}: the plan's [notify] is empty", ALERT_OWNER_TAG: run.run_id}
             )
         return [f"{alert.subject}: {NO_ONE} ([notify] in the analysis plan is empty)"]
-    previous = tags.get(ANNOUNCED_TAG, "")
-    sent = [line for line in previous.split("; ") if line.endswith(": sent")]
     told = sent_elsewhere(instance, run)  # one version, each channel once
     pending = [c for c in configured_channels(notify) if f"{c}: sent" not in sent and c not in told]
     if not pending and not sent:  # runs that gave up between them told every channel
@@ -369,7 +376,11 @@ def announce_run(
     rounds = int(tags.get(ALERT_ROUNDS_TAG, "0") or 0) + 1
     instance.add_run_tags(
         run.run_id,
-        {ANNOUNCED_TAG: f"sending since {now.isoformat()}", ALERT_ROUNDS_TAG: str(rounds), ALERT_OWNER_TAG: run.run_id},
+        {
+            ANNOUNCED_TAG: "; ".join([f"sending since {now.isoformat()}", *sent]),  # a death keeps what was sent
+            ALERT_ROUNDS_TAG: str(rounds),
+            ALERT_OWNER_TAG: run.run_id,
+        },
     )
     try:
         results = announce(notify, alert, pending)
