@@ -737,9 +737,10 @@ def test_a_versions_alert_is_never_lost_between_its_runs_nor_sent_twice_on_a_cha
       webhook in an earlier round: the retry sends the e-mail alone;
     - a plan that names no one is said once, in the run's tags, not every minute; but not
       when the plan the run published is not found (looked for again at the next tick);
-    - a parent's alert state from before owners were named is the parent's on its
-      re-execution (``alert_state``), and a run's own when it has no parent."""
-    from trial_outcomes.assets.shared import ALERT_OWNER_TAG
+    - an alert state from before owners were named stays its run's own (a third reviewer's:
+      reading a re-execution's as its parent's sent old alerts again at the upgrade), until a
+      re-execution publishes a version of its own (``carried_alert``)."""
+    from trial_outcomes.assets.shared import ALERT_OWNER_TAG, carried_alert
     from trial_outcomes.pipelines import sensors
     from trial_outcomes.pipelines.coordinator import OUT_FOLDER_TAG
     from trial_outcomes.pipelines.definitions import ALL_JOB
@@ -858,7 +859,8 @@ def test_a_versions_alert_is_never_lost_between_its_runs_nor_sent_twice_on_a_cha
         )
         assert tick() == "no alert owed"
 
-        # states from before owners were named: a re-execution's is its parent's, a run's own is its own
+        # states from before owners were named are their runs' own (no alert of an old run is sent
+        # again, or dropped, by the upgrade) ...
         legacy = instance.create_run_for_job(job, status=success, tags={**v001, ANNOUNCED_TAG: "webhook: sent"})
         copied = instance.create_run_for_job(
             job,
@@ -868,4 +870,13 @@ def test_a_versions_alert_is_never_lost_between_its_runs_nor_sent_twice_on_a_cha
             root_run_id=legacy.run_id,
         )
         assert sensors.alert_state(legacy)[ANNOUNCED_TAG] == "webhook: sent"
-        assert ANNOUNCED_TAG not in sensors.alert_state(copied)
+        assert sensors.alert_state(copied)[ANNOUNCED_TAG] == "webhook: sent"
+
+    # ... until a re-execution publishes a version of its own: then what it carries is its parent's
+    v2 = str(version.parent / "v002")
+    carried = {ANNOUNCED_TAG: "webhook: sent", PUBLISHED_FOLDER_TAG: str(version.resolve())}
+    assert carried_alert(carried, "p", v2) == {ALERT_OWNER_TAG: "p"}  # a new version: the state is the parent's
+    assert carried_alert({**carried, ALERT_OWNER_TAG: "c"}, "p", v2) == {ALERT_OWNER_TAG: "p"}  # sent while it ran
+    assert carried_alert(carried, "p", str(version.resolve())) == {}  # the parent's version again: as it stands
+    assert carried_alert(carried, None, v2) == {}  # not a re-execution: its own
+    assert carried_alert({PUBLISHED_FOLDER_TAG: v2}, "p", v2) == {}  # nothing carried

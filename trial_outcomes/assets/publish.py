@@ -15,6 +15,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetC
 from trial_outcomes.assets.shared import (
     FAILED_CHECKS_TAG,
     PUBLISHED_FOLDER_TAG,
+    carried_alert,
     code_version,
     cut_asset,
 )
@@ -260,7 +261,10 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey], steps: Sequence[st
         }
         with interrupts_deferred() as interrupts:  # published, and said so, or neither
             final, new, manifest = output_store.publish(extra, manifest_for)
-            context.instance.add_run_tags(context.run.run_id, {PUBLISHED_FOLDER_TAG: str(final.resolve())})
+            folder = str(final.resolve())
+            run = context.instance.get_run_by_id(context.run.run_id) or context.run  # its tags as they stand
+            carried = carried_alert(run.tags, run.parent_run_id, folder)  # about its parent's version, not this
+            context.instance.add_run_tags(context.run.run_id, {PUBLISHED_FOLDER_TAG: folder, **carried})
             failed = failed_checks(context.instance, context.run.run_id)
             if failed:  # the run's page leads with what failed (issue 22); the checks hold why
                 context.instance.add_run_tags(

@@ -39,6 +39,18 @@ ANNOUNCED_TAG = "trial/boundary_announced"
 ALERT_OWNER_TAG = "trial/boundary_announced_by"
 
 
+def carried_alert(tags: Mapping[str, str], parent_run_id: str | None, folder: str) -> dict[str, str]:
+    """The owner tag a re-execution writes as it publishes ``folder``, a version other than the
+    one it was launched carrying (its parent's ``trial/published_folder``): the alert state it
+    carries, copied from its parent or written while it ran, is about that other version, never
+    this one. Two reviewers' cases: a parent's state from before owners were named, read as the
+    re-execution's own; a re-execution that announced its parent's version while it ran, whose
+    state then stood for the new version. Either way the new version went unannounced."""
+    if parent_run_id and ANNOUNCED_TAG in tags and tags.get(PUBLISHED_FOLDER_TAG) != folder:
+        return {ALERT_OWNER_TAG: parent_run_id}
+    return {}
+
+
 def boundary_crossed(tags: Mapping[str, str]) -> bool:
     """Whether a run's tags say it crossed a stopping boundary: its ``trial/stopping_boundary``
     tag, unless its own stopping rules, evaluated again, wrote "not crossed" over the tag its

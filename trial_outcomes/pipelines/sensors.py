@@ -194,11 +194,12 @@ def alert_state(run: dg.DagsterRun) -> dict[str, str]:
     the UI carries its parent's ``trial/boundary_announced`` (its owner tag names the parent),
     which says nothing of what the re-execution published. A reviewer's case: a re-execution
     that published a new version of a crossed cut carried "webhook: sent" and was never
-    announced. A state written before owners were named (no owner tag) is the run's own, or,
-    on a re-execution, its parent's (copied with the other tags)."""
+    announced. A state written before owners were named (no owner tag) is the run's own, as
+    before (a re-execution's, once it publishes a version of its own, is named its parent's by
+    the publishing step: ``carried_alert``)."""
     tags = dict(run.tags)
     owner = tags.get(ALERT_OWNER_TAG)
-    if owner != run.run_id and (owner is not None or run.parent_run_id is not None):
+    if owner is not None and owner != run.run_id:
         for key in (ANNOUNCED_TAG, ALERT_ROUNDS_TAG, ALERT_OWNER_TAG):
             tags.pop(key, None)
     return tags
