@@ -222,14 +222,14 @@ def _carries(state: str) -> bool:
     return bool(state) and not state.startswith((NOT_SENT, NO_ONE)) and "GAVE UP" not in state
 
 
-def announced_elsewhere(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dg.DagsterRun | None:
-    """Another run whose own alert is about the version ``run`` published (the same
-    ``trial/published_folder``) and stands (``_carries``): that run announces it, once. A run
+def announced_elsewhere(others: list[dg.DagsterRun]) -> dg.DagsterRun | None:
+    """Among ``others`` (``_same_version``: the other runs of the version a run published,
+    read once by ``announce_run``), the run whose own alert stands (``_carries``): that run announces it, once. A run
     that published no new version (the same outputs again: its folder is the earlier run's)
     or carries its parent's folder (the UI's re-execution copies it) owes nothing new; until
     2026-12-07 a second CLI run of a published drop, or an interrupted one that the retry
     sensor found ten minutes later, told the board of the same version again."""
-    return next((o for o in _same_version(instance, run) if _carries(alert_state(o).get(ANNOUNCED_TAG, ""))), None)
+    return next((o for o in others if _carries(alert_state(o).get(ANNOUNCED_TAG, ""))), None)
 
 
 def _sent_lines(state: str) -> list[str]:
@@ -237,13 +237,13 @@ def _sent_lines(state: str) -> list[str]:
     return [line for line in state.split("; ") if line.endswith(": sent")]
 
 
-def sent_elsewhere(instance: dg.DagsterInstance, run: dg.DagsterRun) -> set[str]:
-    """The channels another run already told of the version ``run`` published, whatever that
+def sent_elsewhere(others: list[dg.DagsterRun]) -> set[str]:
+    """The channels ``others`` (the other runs of a version) already told of it, whatever that
     run's state became (a run that sent the webhook and gave up on the e-mail leaves the e-mail
     alone to send: a reviewer's second run sent both)."""
     return {
         line.removesuffix(": sent")
-        for other in _same_version(instance, run)
+        for other in others
         for line in _sent_lines(alert_state(other).get(ANNOUNCED_TAG, ""))
     }
 
@@ -252,8 +252,12 @@ def left_to_us(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
     """Whether ``run`` left its version's alert to another run ("not sent: ...") that no longer
     carries it: it GAVE UP, or its state is gone. The alert is ``run``'s again, so a version
     is never left unannounced by the run that stood aside for it."""
-    state = alert_state(run).get(ANNOUNCED_TAG, "")
-    return state.startswith(NOT_SENT) and boundary_crossed(run.tags) and announced_elsewhere(instance, run) is None
+    return _stood_aside(run) and announced_elsewhere(_same_version(instance, run)) is None
+
+
+def _stood_aside(run: dg.DagsterRun) -> bool:
+    """Whether ``run`` crossed a boundary and left its version's alert to another run."""
+    return alert_state(run).get(ANNOUNCED_TAG, "").startswith(NOT_SENT) and boundary_crossed(run.tags)
 
 
 def published_unannounced(record: Any, now: dt.datetime) -> bool:
@@ -330,7 +334,9 @@ def announce_run(
     sent is never sent twice. Never raises: a delivery problem is a line returned."""
     now = now or dt.datetime.now(dt.UTC)
     tags = alert_state(run)
-    if left_to_us(instance, run):  # the run it stood aside for gave up: this run tries, from round 1
+    others = _same_version(instance, run)  # read once: who else published this version, and told whom
+    standing = announced_elsewhere(others)
+    if _stood_aside(run) and standing is None:  # the run it stood aside for gave up: this run tries, round 1
         tags = {k: v for k, v in tags.items() if k != ALERT_ROUNDS_TAG}
         tags[ANNOUNCED_TAG] = "; ".join(_sent_lines(tags[ANNOUNCED_TAG]))  # what it had sent itself
     elif not alert_pending(tags, now):
@@ -347,12 +353,11 @@ def announce_run(
     alert = Alert(cut, run.run_id, rules, str(report) if report.is_file() else "", queries=queries)
     previous = tags.get(ANNOUNCED_TAG, "")
     sent = _sent_lines(previous)
-    other = announced_elsewhere(instance, run)
-    if other is not None:  # one version, one alert: written down (with what this run sent), for good
-        theirs = f"{NOT_SENT}this version's alert is run {other.run_id[:8]}'s"
+    if standing is not None:  # one version, one alert: written down (with what this run sent), for good
+        theirs = f"{NOT_SENT}this version's alert is run {standing.run_id[:8]}'s"
         aside = "; ".join([theirs, *sent])
         instance.add_run_tags(run.run_id, {ANNOUNCED_TAG: aside, ALERT_ROUNDS_TAG: "0", ALERT_OWNER_TAG: run.run_id})
-        return [f"{alert.subject}: {theirs} ({alert_state(other)[ANNOUNCED_TAG]})"]
+        return [f"{alert.subject}: {theirs} ({alert_state(standing)[ANNOUNCED_TAG]})"]
     if not notify.enabled:
         if "FAILED" in previous:  # a retry that finds no one: said, and no more rounds
             instance.add_run_tags(
@@ -368,7 +373,7 @@ def announce_run(
                 run.run_id, {ANNOUNCED_TAG: f"{NO_ONE}: the plan's [notify] is empty", ALERT_OWNER_TAG: run.run_id}
             )
         return [f"{alert.subject}: {NO_ONE} ([notify] in the analysis plan is empty)"]
-    told = sent_elsewhere(instance, run)  # one version, each channel once
+    told = sent_elsewhere(others)  # one version, each channel once
     pending = [c for c in configured_channels(notify) if f"{c}: sent" not in sent and c not in told]
     if not pending and not sent:  # runs that gave up between them told every channel
         everyone = "every channel was told of this version by other runs"
@@ -513,7 +518,7 @@ def build_alert_retry_sensor(job_name: str, target: AlertTarget, portfolio: bool
     def stopping_boundary_alert_retry(context: dg.SensorEvaluationContext) -> dg.SkipReason:
         now = dt.datetime.now(dt.UTC)
         runs = context.instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.SUCCESS]), limit=200)
-        owed = [r for r in runs if ours(r) and ANNOUNCED_TAG in alert_state(r) and alert_pending(alert_state(r), now)]
+        owed = [r for r in runs if ours(r) and ANNOUNCED_TAG in (own := alert_state(r)) and alert_pending(own, now)]
         others = context.instance.get_run_records(filters=dg.RunsFilter(statuses=NOT_SUCCEEDED), limit=200)
         owed += [r.dagster_run for r in others if ours(r.dagster_run) and published_unannounced(r, now)]
         stood_aside = [r for r in (*runs, *(o.dagster_run for o in others)) if ours(r) and r not in owed]
