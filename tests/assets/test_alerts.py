@@ -487,7 +487,9 @@ def test_a_retry_tells_the_plan_of_the_version_the_run_published(tmp_path, monke
     }
     run = SimpleNamespace(run_id="r1", tags=tags, run_config={}, parent_run_id=None)
     tagged: dict[str, str] = {}
-    instance = SimpleNamespace(add_run_tags=lambda _id, t: tagged.update(t), get_runs=lambda **_: [run])
+    instance = SimpleNamespace(
+        add_run_tags=lambda _id, t: tagged.update(t), get_runs=lambda **_: [run], get_run_by_id=lambda _id: run
+    )
     told: list[tuple[str, str]] = []
     monkeypatch.setattr(
         sensors, "announce", lambda notify, alert, channels: told.append((notify.webhook_url, alert.report)) or []
@@ -880,3 +882,75 @@ def test_a_versions_alert_is_never_lost_between_its_runs_nor_sent_twice_on_a_cha
     assert carried_alert(carried, "p", str(version.resolve())) == {}  # the parent's version again: as it stands
     assert carried_alert(carried, None, v2) == {}  # not a re-execution: its own
     assert carried_alert({PUBLISHED_FOLDER_TAG: v2}, "p", v2) == {}  # nothing carried
+
+
+def test_two_processes_at_one_instant_tell_the_board_once(tmp_path, monkeypatch):
+    """The race an earlier note left open: the CLI right after its run and a sensor (the same
+    run), or two runs of one version at one tick, each read the version's alert unclaimed
+    before either wrote "sending since", and both sent. Here each process is a thread, and
+    each pauses half a second after reading who announced the version (where a loaded machine
+    pauses): without the cut's alert lock both send; with it one sends, and the
+    other finds the first's state: the same run says nothing, the other run stands aside."""
+    import threading
+    import time
+
+    from trial_outcomes.pipelines import sensors
+    from trial_outcomes.pipelines.coordinator import OUT_FOLDER_TAG
+    from trial_outcomes.pipelines.definitions import ALL_JOB
+
+    out = tmp_path / "out"
+    version = out / ".versions" / CUT / "v001"
+    version.mkdir(parents=True)
+    (version / "report.pdf").write_bytes(b"%PDF v001")
+    (out / CUT).symlink_to(Path(".versions") / CUT / "v001")
+    posts: list[str] = []
+    monkeypatch.setattr(
+        sensors, "announce", lambda notify, alert, channels: posts.append(alert.run_id) or ["webhook: sent"]
+    )
+    read = sensors._same_version
+
+    def slow_read(instance, run):
+        others = read(instance, run)
+        time.sleep(0.5)
+        return others
+
+    monkeypatch.setattr(sensors, "_same_version", slow_read)
+    notify = Notify(webhook_url="http://127.0.0.1:9/board")
+    tags = {
+        "dagster/partition": CUT,
+        STOPPING_TAG: "BOUNDARY CROSSED: safety",
+        OUT_FOLDER_TAG: str(out.resolve()),
+        PUBLISHED_FOLDER_TAG: str(version.resolve()),
+    }
+    defs = build_definitions(DropSettings(out_dir=str(out)))
+    with dg.instance_for_test() as instance:
+        job = defs.resolve_job_def(ALL_JOB)
+        first, second = (
+            instance.create_run_for_job(job, status=dg.DagsterRunStatus.SUCCESS, tags=tags) for _ in range(2)
+        )
+        said: dict[str, list[str]] = {}
+
+        def race(*runs: dg.DagsterRun) -> None:
+            threads = [
+                threading.Thread(
+                    target=lambda i=i, r=r: said.__setitem__(f"{i}", sensors.announce_run(instance, r, notify, out))
+                )
+                for i, r in enumerate(runs)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+
+        race(first, first)  # the CLI and the boundary sensor, one run
+        assert posts == [first.run_id]
+        assert sorted(len(lines) for lines in said.values()) == [0, 1]  # the second found it announced
+        assert instance.get_run_by_id(first.run_id).tags[ANNOUNCED_TAG] == "webhook: sent"
+
+        instance.add_run_tags(first.run_id, {ANNOUNCED_TAG: "webhook: FAILED (x); GAVE UP after 10 rounds"})
+        third = instance.create_run_for_job(job, status=dg.DagsterRunStatus.SUCCESS, tags=tags)
+        posts.clear()
+        race(second, third)  # two runs of the version, at one tick
+        assert len(posts) == 1
+        states = sorted(instance.get_run_by_id(r.run_id).tags[ANNOUNCED_TAG] for r in (second, third))
+        assert states[0].startswith("not sent: this version's alert is run") and states[1] == "webhook: sent"

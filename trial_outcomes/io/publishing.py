@@ -6,7 +6,9 @@ Layout of an output folder:
 * ``<out>/.versions/<cut>/v001/``, ``v002/``, ...: every version ever published,
   each complete with its ``manifest.json``; none is ever deleted;
 * ``<out>/.work/<cut>/<run id>/``: the files of one run, empty when the run starts;
-* ``<out>/.locks/<cut>.lock``: held by the run of the cut (one at a time).
+* ``<out>/.locks/<cut>.lock``: held by the run of the cut (one at a time);
+* ``<out>/.locks/<cut>.alert.lock``: held for a moment by a process deciding whether it
+  announces a crossed boundary of the cut (``alert_lock``).
 
 A published cut is identified by its date and its drop (the drop's SHA-256 in
 the manifest). Running the same drop and cut again is idempotent: identical
@@ -119,6 +121,42 @@ def cut_lock(out_dir: Path, cut: str, holder: str = "", running: Callable[[str],
         finally:
             handle.truncate(0)
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+#: how long a process waits for another's look at a cut's alerts before it goes on without the lock
+ALERT_LOCK_WAIT_SECONDS = 30.0
+
+
+@contextmanager
+def alert_lock(out_dir: Path, cut: str) -> Iterator[bool]:
+    """Hold ``<out>/.locks/<cut>.alert.lock`` (an advisory ``flock``, released by the kernel
+    when the holder exits) while a process reads which runs announced a version of ``cut``
+    and writes that it is sending: two processes (the CLI after its run and a sensor, or two
+    runs of one version at the same tick) then never both find the alert unclaimed and both
+    send. Held for a moment: never while sending. Yields whether it is held: not when the
+    folder takes no lock file (read-only, or ``.locks`` is not the pipeline's) or another
+    process held it ``ALERT_LOCK_WAIT_SECONDS``; the alert then goes without it, as a board
+    told twice is better than one not told."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", cut) or "_"
+    try:
+        handle = open(_lock_path(out_dir, f"{name}.alert"), "a+")  # noqa: SIM115 (closed below)
+    except (OSError, CutBusy):
+        yield False
+        return
+    with handle:
+        deadline = time.monotonic() + ALERT_LOCK_WAIT_SECONDS
+        held = False
+        while not held and time.monotonic() < deadline:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+            except BlockingIOError:
+                time.sleep(0.02)
+        try:
+            yield held
+        finally:
+            if held:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 #: the lock file's words while a run executed step by step in several processes holds the cut:

@@ -28,6 +28,7 @@ from trial_outcomes.assets.shared import (
     boundary_crossed,
 )
 from trial_outcomes.errors import DataDropError
+from trial_outcomes.io.publishing import alert_lock
 from trial_outcomes.io.readers import EXTENSIONS, latest_date_in_drop
 from trial_outcomes.io.records import drop_files, drop_fingerprint
 from trial_outcomes.pipelines.coordinator import OUT_FOLDER_TAG
@@ -326,13 +327,46 @@ def announce_run(
     out_dir: Path,
     now: dt.datetime | None = None,
 ) -> list[str]:
-    """Tell the people the plan names that ``run`` crossed a stopping boundary. The
-    state is durable, in the run's tags: ``sending since <time>`` before anything is
-    sent (so the CLI, right after its run, and the sensors never both send), then one
-    result per channel. A channel that FAILED is tried again by the retry sensor, up
-    to ``MAX_ALERT_ROUNDS`` rounds, each with the plan's retries; a channel already
-    sent is never sent twice. Never raises: a delivery problem is a line returned."""
+    """Tell the people the plan names that ``run`` crossed a stopping boundary; one
+    published version, one alert. The state is durable, in the run's tags:
+    ``sending since <time>`` before anything is sent, then one result per channel. The
+    decision (this run's alert, another run's of the same version, no one to tell) and
+    that first write are made under the cut's alert lock (``alert_lock``), on the run's
+    tags read again under it: the CLI right after its run and a sensor, or two runs of
+    one version at one tick, never both send (until 2026-12-07 both could read the alert
+    unclaimed at the same instant). A channel that FAILED is tried again by the retry
+    sensor, up to ``MAX_ALERT_ROUNDS`` rounds, each with the plan's retries; a channel
+    already sent is never sent twice. Never raises: a delivery problem is a line returned."""
     now = now or dt.datetime.now(dt.UTC)
+    cut = run.tags.get(f"dagster/partition/{CUT_DIMENSION}") or run.tags.get("dagster/partition", "?")
+    with alert_lock(out_dir, cut) as held:
+        run = instance.get_run_by_id(run.run_id) or run  # what another process wrote before the lock was ours
+        claim = _claim_alert(instance, run, notify, out_dir, now)
+    if isinstance(claim, list):
+        return claim
+    alert, pending, sent, rounds = claim
+    try:
+        results = announce(notify, alert, pending)
+    except Exception as exc:  # announce catches per channel; this is the last guard
+        results = [f"{c}: FAILED ({type(exc).__name__}: {exc})" for c in pending]
+    state = sent + results
+    failed = any("FAILED" in r for r in results)
+    if failed and rounds >= MAX_ALERT_ROUNDS:
+        state.append(f"GAVE UP after {rounds} rounds")
+    elif failed:
+        state.append(f"round {rounds} of {MAX_ALERT_ROUNDS}: will retry")
+    instance.add_run_tags(run.run_id, {ANNOUNCED_TAG: "; ".join(state), ALERT_OWNER_TAG: run.run_id})
+    unlocked = [] if held else [f"{alert.subject}: decided without the cut's alert lock (none taken in {out_dir})"]
+    return [f"{alert.subject}: {result}" for result in results] + unlocked
+
+
+def _claim_alert(
+    instance: dg.DagsterInstance, run: dg.DagsterRun, notify: Notify, out_dir: Path, now: dt.datetime
+) -> list[str] | tuple[Alert, list[str], list[str], int]:
+    """``announce_run``'s decision, under the cut's alert lock: the lines to return when
+    ``run`` sends nothing (its state written: another run's alert, no one to tell, every
+    channel told), else the alert, the channels to send, the ones it sent before and the
+    round, its state written "sending since"."""
     tags = alert_state(run)
     others = _same_version(instance, run)  # read once: who else published this version, and told whom
     standing = announced_elsewhere(others)
@@ -388,18 +422,7 @@ def announce_run(
             ALERT_OWNER_TAG: run.run_id,
         },
     )
-    try:
-        results = announce(notify, alert, pending)
-    except Exception as exc:  # announce catches per channel; this is the last guard
-        results = [f"{c}: FAILED ({type(exc).__name__}: {exc})" for c in pending]
-    state = sent + results
-    failed = any("FAILED" in r for r in results)
-    if failed and rounds >= MAX_ALERT_ROUNDS:
-        state.append(f"GAVE UP after {rounds} rounds")
-    elif failed:
-        state.append(f"round {rounds} of {MAX_ALERT_ROUNDS}: will retry")
-    instance.add_run_tags(run.run_id, {ANNOUNCED_TAG: "; ".join(state), ALERT_OWNER_TAG: run.run_id})
-    return [f"{alert.subject}: {result}" for result in results]
+    return alert, pending, sent, rounds
 
 
 def published_queries(folder: Path) -> list[str]:
