@@ -188,11 +188,17 @@ def one_spelling(counts: Mapping[str, int], preferred: Iterable[str] = ()) -> di
     the most rows, then as a dictionary writes (``_as_written``), then the first in
     code-point order. ``counts``: spelling -> rows. An AE table once gave "Febrile
     neutropenia" four rows, one per capitalisation, and the infections AESI lost every
-    event whose SOC was in capitals."""
+    event whose SOC was in capitals. An "&" is "and" where it makes a value a ``preferred``
+    spelling (data-contract.md): a red team's "Blood & lymphatic system disorders" was an
+    SOC of its own, beside MedDRA's, and took a grade 3 febrile neutropenia from it
+    (2026-12-07); elsewhere "&" stays a sign."""
     standard = {value_key(p): p for p in preferred}
     groups: dict[str, list[str]] = {}
     for spelling in counts:
-        groups.setdefault(value_key(spelling), []).append(spelling)
+        key = value_key(spelling)
+        if "&" in spelling and (anded := value_key(spelling.replace("&", " and "))) in standard:
+            key = anded
+        groups.setdefault(key, []).append(spelling)
     out = {}
     for key, spellings in groups.items():
         chosen = standard.get(key) or min(spellings, key=lambda s: (-counts[s], *_as_written(s), s))

@@ -66,7 +66,9 @@ def test_a_visit_labelled_in_another_case_or_with_spaces_is_that_visit():
     """A red team's drop: an assessment labelled "m6" on day 220, outside M6's window
     (183 +/- 30 = days 153-213), left its subject overdue for M6 while one labelled "M6"
     on day 218 did not. Cut day 300: S1 labelled "m6", S2 " M 6", S3 "M6" (the control)
-    are not overdue for M6; S4, assessed on day 220 with the label "UNSCHED", is."""
+    are not overdue for M6; S4, assessed on day 220 with the label "UNSCHED", is. ADRS's
+    ``AVISIT`` is the schedule's label, "M6" for S1-S3, and S4's as written (a second red
+    team's ADRS published "d14" and "m2" beside "D14" and "M2")."""
     t = Trial()
     for sid, label in (("S1", "m6"), ("S2", " M 6"), ("S3", "M6"), ("S4", "UNSCHED")):
         t.enrol(sid).infuse(sid)
@@ -77,6 +79,10 @@ def test_a_visit_labelled_in_another_case_or_with_spaces_is_that_visit():
     cut = dt.date(2021, 1, 1) + dt.timedelta(days=300)
     due = overdue_assessments(d.adsl, d.adrs, cut)
     assert due.filter(pl.col("overdue")).select("USUBJID", "visit").rows() == [("S4", "M6")]
+    last = (
+        d.adrs.filter(pl.col("PARAMCD") == "OVRLRESP").group_by("USUBJID").agg(pl.col("AVISIT").sort_by("ADT").last())
+    )
+    assert sorted(last.rows()) == [("S1", "M6"), ("S2", "M6"), ("S3", "M6"), ("S4", "UNSCHED")]
 
 
 def test_a_visit_labelled_before_its_window_opens_is_not_that_visit():

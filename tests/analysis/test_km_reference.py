@@ -227,6 +227,18 @@ def test_group_hazard_ratio_is_empty_with_its_reason_where_no_model_can_be_fitte
     assert group_hazard_ratio(frame, "t", "e", "x").reason.startswith("not estimable: no event in one")
     assert group_hazard_ratio(frame.with_columns(pl.lit(0).alias("e")), "t", "e", "x").reason == "no events"
     assert group_hazard_ratio(frame.with_columns(pl.lit(1).alias("x")), "t", "e", "x").reason == "one group only"
+    # a red team's HSCT landmark (seed 5, 25 subjects): the one subject of its group censored on
+    # day 251, before the first event (day 371): the group is at risk at no event time, so the
+    # information is 0 and R's coxph gives NA; the fit left 5e8 from rounding, and exp(beta +
+    # 1.96 x 5e8) overflowed with a RuntimeWarning (an error under the tests' warning filter)
+    landmark = pl.DataFrame(
+        {
+            "t": [234.0, 251, 338, 371, 395, 420, 500, 685, 836, 949, 982, 1194, 600],
+            "e": [0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0],
+            "x": [0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        }
+    )
+    assert group_hazard_ratio(landmark, "t", "e", "x").reason.startswith("not estimable: no event in one")
     data, ref = load("aml")
     aml = data.with_columns((pl.col("x") == "Nonmaintained").cast(pl.Int8).alias("xNonmaintained"))
     fit = group_hazard_ratio(aml, "time", "status", "xNonmaintained")

@@ -35,6 +35,29 @@ def test_the_spelling_counted_is_the_dictionarys_else_the_most_written():
     assert one_spelling({"Febrile neutropenic episode": 1, FN: 1}) == {}
 
 
+def test_an_ampersand_is_and_where_it_makes_an_soc_meddras():
+    """A red team's export wrote one febrile neutropenia's SOC "Blood & lymphatic system
+    disorders" (another wrote "Blood &lymphatic ..."): each was an SOC of its own in the SOC
+    table, and MedDRA's lost a grade 3 row (3 subjects -> 2). An "&" is "and" where a value
+    is matched to a MedDRA name (data-contract.md); elsewhere it stays a sign ("Nausea &
+    vomiting" is not "Nausea and vomiting": no dictionary name is at stake). By hand, with
+    ``_trial``'s S1-S3 febrile neutropenia under MedDRA's spelling and S4's written with
+    "&": one blood SOC row of 4 subjects."""
+    blood = "Blood and lymphatic system disorders"
+    socs = {blood: 12, "Blood & lymphatic system disorders": 1, "Blood &lymphatic system disorders": 1}
+    assert one_spelling(socs, (blood,)) == {
+        "Blood & lymphatic system disorders": blood,
+        "Blood &lymphatic system disorders": blood,
+    }
+    assert one_spelling({"Nausea & vomiting": 1, "Nausea and vomiting": 1}) == {}
+    t = _trial()
+    t.ae("S4", FN, 8, 3, resolved=9, soc="Blood & lymphatic system disorders")
+    d = t.derive()
+    socs_table = ae_soc_summary(d.adae, d.adsl).filter((pl.col("row_type") == "soc") & (pl.col("table") == "All TEAEs"))
+    assert socs_table.filter(pl.col("soc").str.contains("&")).height == 0
+    assert socs_table.filter(pl.col("soc") == blood)["n_any"].to_list() == [4]
+
+
 def _trial() -> Trial:
     """S1-S4 infused. Grade 3 febrile neutropenia: S1 "Febrile neutropenia", S2 "FEBRILE
     NEUTROPENIA", S3 "febrile neutropenia" and S1 again "Febrile Neutropenia" (grade 4).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from trial_outcomes.analysis.conduct import scheduled_visit
 from trial_outcomes.analysis.cut import Records
 from trial_outcomes.analysis.flags import yn_flag
 from trial_outcomes.analysis.frames import require, scan, sorted_taking, stacked
@@ -95,7 +96,7 @@ def _visits(records: Records, subjects: pl.DataFrame) -> pl.DataFrame:
         pl.col("subject_id").alias("USUBJID"),
         pl.lit("OVRLRESP").alias("PARAMCD"),
         pl.lit("Overall response by visit").alias("PARAM"),
-        pl.col("visit").alias("AVISIT"),
+        scheduled_visit(pl.col("visit")).alias("AVISIT"),
         pl.col("assessment_date").alias("ADT"),
         "ADY",
         pl.col("response").alias("AVALC"),

@@ -203,6 +203,11 @@ def group_hazard_ratio(frame: pl.DataFrame, duration: str, event: str, in_group:
         return empty("no events")
     if not 0 < frame[in_group].sum() < frame.height:
         return empty("one group only")
+    if not 0 < frame.filter(pl.col(in_group) == 1)[event].sum() < frame[event].sum():
+        # asked before fitting, as the pooled analysis does: a group without events has no finite
+        # estimate, and one never at risk at an event time left a standard error of 5e8 from
+        # rounding, whose CI overflowed (a red team's landmark, one HSCT subject censored first)
+        return empty("not estimable: no event in one of the groups (monotone likelihood)")
     try:
         (fit,) = cox_hazard_ratios(frame, duration, event, [in_group])
     except ValueError:

@@ -52,6 +52,19 @@ def visit_schedule(last_day: int) -> dict[str, int]:
     return out
 
 
+def scheduled_visit(label: pl.Expr) -> pl.Expr:
+    """A visit label as the schedule writes it where, in capitals and without spaces, it is
+    one of the schedule's (``VISIT_DAYS``, then every ``LONG_TERM_EVERY_MONTHS`` months from
+    M18): "m6" and " M 6" are "M6" (data-contract.md: labels are matched to the schedule
+    whatever their case and spaces); any other label as written ("Unscheduled", "Day 28").
+    ADRS's ``AVISIT`` and the conduct table read it: a red team's drop labelled some visits
+    "d14" and "m2", which ADRS published beside "D14" and "M2" (2026-12-07)."""
+    key = label.str.to_uppercase().str.replace_all(r"[\s\p{Z}]+", "")
+    month = key.str.extract(r"^M(\d{1,4})$").cast(pl.Int64)
+    later = (month >= 12 + LONG_TERM_EVERY_MONTHS) & ((month - 12) % LONG_TERM_EVERY_MONTHS == 0)
+    return pl.when(key.is_in(list(VISIT_DAYS)) | later.fill_null(False)).then(key).otherwise(label)
+
+
 def window_days(visit: str) -> int:
     """The days either side of a visit's target day in which an assessment counts for it."""
     return 7 if visit in ("D14", "D28") else 14 if visit in ("M2", "M3") else 30
@@ -138,8 +151,9 @@ def overdue_assessments(adsl: pl.DataFrame, adrs: pl.DataFrame, cut: dt.date) ->
     due = subjects.join(schedule, how="cross").filter(pl.col("target_day") + pl.col("_window") <= pl.col("_last"))
     seen = _responses(adrs).select("USUBJID", "ADT", pl.col("AVISIT").alias("visit"))
     # a label in another case or with spaces is the visit's ("m6", " M 6"): a red team's
-    # assessment labelled "m6" left its subject overdue for M6
-    label = pl.col("visit").str.to_uppercase().str.replace_all(r"[\s\p{Z}]+", "")
+    # assessment labelled "m6" left its subject overdue for M6 (ADRS's AVISIT is the schedule's
+    # label since 2026-12-07; the label of an ADRS made before is read again here)
+    label = scheduled_visit(pl.col("visit"))
     # a label counts from its window's first day on (late, it was still done; early, it is not
     # the visit: a red team's "D28" on day 20 was done here while the day-28 response was NE)
     labelled = streamed(

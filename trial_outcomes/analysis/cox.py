@@ -37,13 +37,15 @@ class CoxFit:
     var: np.ndarray | None = None  # the inverse information (model-based variance)
 
     def hazard_ratios(self, z: float = Z95) -> list[tuple[float, float, float, float]]:
-        """(HR, lower, upper, Wald p) per covariate."""
+        """(HR, lower, upper, Wald p) per covariate; a limit past the floating-point range is
+        infinite, without a warning (the callers empty a ratio with a limit not finite)."""
         from scipy.stats import norm
 
         out = []
         for b, s in zip(self.beta, self.se, strict=True):
             p = float(2 * norm.sf(abs(b / s))) if s > 0 and np.isfinite(s) else float("nan")
-            out.append((float(np.exp(b)), float(np.exp(b - z * s)), float(np.exp(b + z * s)), p))
+            with np.errstate(over="ignore"):
+                out.append((float(np.exp(b)), float(np.exp(b - z * s)), float(np.exp(b + z * s)), p))
         return out
 
 

@@ -151,7 +151,8 @@ WARNINGS = {
             asset=DROP_KEY,
             blocking=False,
             description="Each AE term, SOC and site is written one way: rows whose value differs from another only in "
-            "case, spacing, punctuation, accents or British English are listed, and counted under one spelling",
+            "case, spacing, punctuation, accents, British English or '&' for 'and' in a MedDRA name are listed, "
+            "and counted under one spelling",
         ),
         dg.AssetCheckSpec(
             "adverse_events_current",

@@ -2332,8 +2332,8 @@ def spellings_finding(variants: pl.DataFrame) -> str:
         parts.append(f"{column} '{printable(value)}' {rule} ({rows_named(part, shown=4)})")
     return (
         f"{variants.height} row(s) whose AE term, SOC or site is another spelling (case, spacing, punctuation, "
-        "accents or British English) of a value written otherwise, counted under one spelling so that the tables "
-        "count it once: "
+        "accents, British English, or '&' for 'and' in a MedDRA name) of a value written otherwise, counted under "
+        "one spelling so that the tables count it once: "
         + "; ".join(parts[:NAMES_LISTED])
         + (f"; and {len(parts) - NAMES_LISTED} more spelling(s)" if len(parts) > NAMES_LISTED else "")
     )
