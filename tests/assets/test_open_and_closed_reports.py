@@ -75,3 +75,31 @@ def test_the_sample_has_every_section_of_the_dsmb_package(materialized):
     assert "CAR transgene in peripheral blood by day-28 response" in closed
     assert "CAR transgene in peripheral blood by day-28 response" not in opened
     assert "Duration of B-cell aplasia" in opened
+
+
+def test_page_one_gives_relapse_at_the_landmarks_it_gives_survival(materialized):
+    """The executive summary shows the plan's first two landmarks (endpoints.md v3): for CIR
+    too, as for OS, EFS and DFS (a statistician's re-derivation found CIR at 6 months alone
+    beside the others' 6 and 12). Each CIR rate is survival_summary.csv's, with its number
+    at risk from survival_details.csv (both held to R's cuminc by the QC), printed as
+    ``formatting.landmark_rate`` prints it (0.8 with limits 0.7 and 0.9 is "80.0% (70.0-90.0)")."""
+    import html
+
+    import polars as pl
+
+    folder = materialized.folder
+    text = html.unescape((folder / "report.html").read_text())
+    page_one = text[text.index("Executive summary") :]
+    line = page_one[page_one.index("Cumulative incidence of relapse (CIR): rates") :]
+    line = line[: line.index("</tr>")]
+    summary = pl.read_csv(folder / "survival_summary.csv").filter(
+        (pl.col("endpoint") == "CIR") & (pl.col("analysis") == "primary") & (pl.col("group_var") == "all")
+    )
+    details = pl.read_csv(folder / "survival_details.csv").filter(
+        (pl.col("endpoint") == "CIR") & (pl.col("analysis") == "primary") & (pl.col("group_var") == "all")
+    )
+    row, risk = summary.row(0, named=True), details.row(0, named=True)
+    for m in (6, 12):
+        rate, lcl, ucl = (100 * row[f"rate_{m}m{part}"] for part in ("", "_lcl", "_ucl"))
+        expected = f"{m} mo {rate:.1f}% ({lcl:.1f}-{ucl:.1f}); {risk[f'nrisk_{m}m']} at risk"
+        assert expected in line, (expected, line)

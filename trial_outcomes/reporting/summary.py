@@ -256,13 +256,13 @@ def executive_summary(inp: ReportInputs) -> Section:
         )
     cir = _row(survival, endpoint="CIR", analysis="primary", group_var="all")
     if cir is not None and shown:
-        m = shown[0]
+        # the same landmarks as the survival endpoints' (until 2026-12-07 the first alone: a
+        # statistician's re-derivation found CIR at 6 months beside OS, EFS and DFS at 6 and 12)
+        d = _row(details, endpoint="CIR", analysis="primary", group_var="all") or {}
         items.append(
             (
-                f"Cumulative incidence of relapse at {m} months",
-                NO_SUBJECTS
-                if not cir["n"]
-                else landmark_rate(cir, _row(details, endpoint="CIR", analysis="primary", group_var="all") or {}, m),
+                f"{labels.endpoint('CIR')} (CIR): rates",
+                NO_SUBJECTS if not cir["n"] else "; ".join(f"{m} mo {landmark_rate(cir, d, m)}" for m in shown),
                 "normal",
             )
         )
