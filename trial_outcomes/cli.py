@@ -525,7 +525,7 @@ def cmd_open(args: argparse.Namespace) -> int:
 
 
 def cmd_qc(args: argparse.Namespace) -> int:
-    from trial_outcomes.io.qc import AGREE, DISAGREE, qc_parameters, run_qc
+    from trial_outcomes.io.qc import AGREE, DISAGREE, qc_parameters, report_refusal, run_qc
     from trial_outcomes.io.records import drop_files
     from trial_outcomes.provenance import changed_since_publication
 
@@ -535,9 +535,23 @@ def cmd_qc(args: argparse.Namespace) -> int:
     except UsageError as exc:
         return _fail(str(exc))
     folder = (out / cut).resolve()
-    manifest = json.loads((folder / "manifest.json").read_text())
+    refused = report_refusal(Path(args.report), out, Path(args.data)) if args.report else None
+    if refused is not None:
+        return _fail(refused)
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        published_from, outputs = manifest["data_drop"]["files"], manifest["outputs"]
+        seen = manifest["data_drop"].get("seen_to")  # a cut published before 2026-12-01 has none: the cut
+        parameters = qc_parameters(manifest["analysis_plan"]["parameters"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        print(
+            f"published files changed since publication: {folder / 'manifest.json'} is missing or unreadable "
+            f"({type(exc).__name__}), so the cut's files cannot be checked; re-publish the cut "
+            "(trial-outcomes run --supersede REASON), never edit it",
+            file=sys.stderr,
+        )
+        return 1
     drop: Path | None = Path(args.data)
-    published_from = manifest["data_drop"]["files"]
     if drop is not None and (not drop.is_dir() or drop_files(drop) != published_from):
         why = f"no such folder: {drop.resolve()}" if not drop.is_dir() else "its files differ from the manifest's"
         print(
@@ -546,18 +560,16 @@ def cmd_qc(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         drop = None
-    changed = changed_since_publication(folder, manifest["outputs"])
+    changed = changed_since_publication(folder, outputs)
     if changed:  # the R QC checks the key numbers; the manifest's hashes check every byte
         shown = first_of(changed, 8)
         print(
-            f"published files changed since publication: {len(changed)} of the {len(manifest['outputs'])} files "
+            f"published files changed since publication: {len(changed)} of the {len(outputs)} files "
             f"manifest.json recorded are edited, deleted or (+) added ({shown}); re-publish the cut, never edit it",
             file=sys.stderr,
         )
     report = Path(args.report) if args.report else out / ".qc" / f"{cut}-{folder.name}.csv"
     report.parent.mkdir(parents=True, exist_ok=True)
-    seen = manifest["data_drop"].get("seen_to")  # a cut published before 2026-12-01 has none: the cut
-    parameters = qc_parameters(manifest["analysis_plan"]["parameters"])
     result = run_qc(folder, parse_cut(cut), drop, report, parameters, parse_cut(seen) if seen else None)
     print(result.summary)
     if result.ran:

@@ -78,3 +78,61 @@ def test_the_plans_numbers_reach_the_r_program_as_params(tmp_path, monkeypatch):
     monkeypatch.setenv("TRIAL_RSCRIPT", str(_rscript(tmp_path, body)))
     run_qc(tmp_path, CUT, None, tmp_path / "qc_report.csv", {"efficacy.p0": 0.6, "safety.window_days": 30.0})
     assert "--param efficacy.p0=0.6 --param safety.window_days=30.0" in args.read_text()
+
+
+def _published(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """An output folder with one published cut (v001, a manifest and a table) and a drop."""
+    import json
+
+    out, drop = tmp_path / "out", tmp_path / "drop"
+    version = out / ".versions" / CUT.isoformat() / "v001"
+    version.mkdir(parents=True)
+    import hashlib
+
+    (version / "survival_summary.csv").write_text("endpoint\nOS\n")
+    digest = hashlib.sha256(b"endpoint\nOS\n").hexdigest()
+    manifest = {"data_drop": {"files": {}}, "outputs": {"survival_summary.csv": digest}}
+    (version / "manifest.json").write_text(json.dumps({**manifest, "analysis_plan": {"parameters": {}}}))
+    (out / CUT.isoformat()).symlink_to(Path(".versions") / CUT.isoformat() / "v001")
+    drop.mkdir()
+    (drop / "enrolment.csv").write_text("subject_id\nS1\n")
+    return out, drop, version
+
+
+def test_the_qc_report_never_replaces_a_published_file_the_drop_or_another_file(tmp_path, monkeypatch, capsys):
+    """A red team's ``qc --report <out>/<cut>/manifest.json`` replaced the published manifest
+    with the QC's CSV (exit 0; the cut was unreadable to every later run), and ``--report``
+    on a published table deleted it. Refused, before anything is deleted (exit 2, the bytes
+    unchanged): a path into the published cut (through its link or ``.versions``), into the
+    pipeline's own folders, into the drop, and a file already there that is not a QC report.
+    A new path, or an earlier QC report, is accepted (the QC then says R is not here: 4). A
+    manifest that cannot be read is said in one line, exit 1, not a traceback."""
+    from trial_outcomes.cli import main
+
+    monkeypatch.setenv("TRIAL_RSCRIPT", str(tmp_path / "no-such-Rscript"))
+    out, drop, version = _published(tmp_path)
+    notes = tmp_path / "notes.csv"
+    notes.write_text("my own notes\n")
+    earlier = tmp_path / "earlier-qc.csv"
+    earlier.write_text('"check","endpoint","group","statistic","pipeline","r","agrees","note"\n')
+    refused = [
+        out / CUT.isoformat() / "manifest.json",
+        out / CUT.isoformat() / "survival_summary.csv",
+        version / "qc_report.csv",
+        out / ".work" / "x.csv",
+        drop / "enrolment.csv",
+        notes,
+    ]
+    for path in refused:
+        before = path.read_bytes() if path.exists() else None
+        code = main(["qc", CUT.isoformat(), "--out", str(out), "--data", str(drop), "--report", str(path)])
+        assert code == 2, path
+        assert (path.read_bytes() if path.exists() else None) == before, path
+        assert f"--report {path} " in capsys.readouterr().err
+    for path in (tmp_path / "new" / "qc.csv", earlier):
+        assert main(["qc", CUT.isoformat(), "--out", str(out), "--data", str(drop), "--report", str(path)]) == 4
+        assert "Rscript not found" in capsys.readouterr().out
+    (version / "manifest.json").write_text("check,endpoint\n")  # as the red team's run left it
+    assert main(["qc", CUT.isoformat(), "--out", str(out), "--data", str(drop)]) == 1
+    said = capsys.readouterr().err
+    assert "manifest.json is missing or unreadable (JSONDecodeError)" in said and "Traceback" not in said

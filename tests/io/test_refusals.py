@@ -263,6 +263,13 @@ def test_drop_info_declares_empty_files_and_nothing_else(tmp_path):
     (tmp_path / "drop_info.toml").write_text('empty_files = ["enrolment"]\n')
     with pytest.raises(DataDropError, match="enrolment never may"):
         read_drop_info(tmp_path)
+    # a red team's two misspelt keys were named one at a time, and a misspelt record without the names
+    (tmp_path / "drop_info.toml").write_text('empty_file = ["labs"]\nextracted_om = 2024-04-02\n')
+    with pytest.raises(DataDropError, match="key empty_file: unknown keys, also extracted_om; the keys are"):
+        read_drop_info(tmp_path)
+    (tmp_path / "drop_info.toml").write_text('empty_files = ["lab"]\n')
+    with pytest.raises(DataDropError, match=r"value 'lab'.*the records are adverse_events, apheresis, .*labs"):
+        read_drop_info(tmp_path)
 
 
 def test_infusion_bridging_with_commas_is_one_value(tmp_path):

@@ -379,6 +379,19 @@ def test_an_optional_file_the_drop_has_with_no_rows_is_refused_an_absent_one_is_
     assert empty_required_files(records, {"apheresis": None}, ("eligibility",)).is_empty()
 
 
+def test_an_optional_file_declared_empty_must_be_there_with_its_header():
+    """A red team's ``empty_files = ["labs"]`` without a labs file published "the drop has
+    none" (labs not collected), while the same declaration beside a header-only labs.csv
+    gave tables of subjects without samples: one declaration, two reports. Declared empty
+    and absent is refused, naming the file and both ways out; declared empty with the
+    header alone is accepted."""
+    records = _records(labs=[])
+    found = empty_required_files(records, {"labs": None}, ("eligibility", "labs"))
+    assert found.select("file", "subject").rows() == [("labs.csv", None)]
+    assert found["rule"][0].startswith("drop_info.toml lists labs in empty_files, but the drop has no labs file")
+    assert empty_required_files(records, {"labs": "labs.csv"}, ("eligibility", "labs")).is_empty()
+
+
 def test_an_apheresis_file_declared_empty_is_refused_while_a_subject_was_infused():
     """A red team declared apheresis.csv empty (drop_info.toml) beside infused subjects:
     "Leukapheresis 0 (0.0%)" beside "Infused 56". S1 is infused: refused, naming S1, with
@@ -388,7 +401,7 @@ def test_an_apheresis_file_declared_empty_is_refused_while_a_subject_was_infused
     records = _records()
     declared = ("eligibility", "apheresis")
     for files in ({"apheresis": "apheresis.csv"}, {"apheresis": None}):
-        found = empty_required_files(records, files, declared)
+        found = empty_required_files(records, files, declared).filter(pl.col("subject").is_not_null())
         assert found.select("file", "subject").rows() == [("apheresis.csv", "S1")]
         assert "while 1 subject(s) were infused (S1), though drop_info.toml lists it" in found["rule"][0]
     assert empty_required_files(records, {"apheresis": None}, declared[:1]).is_empty()
@@ -1232,6 +1245,8 @@ def test_one_late_ae_row_does_not_hide_an_old_ae_export():
         (12.5, 15, "capd", "CAPD for a subject aged 12.49 to 12.59 at the observation"),
         (11.0, 15, "capd", None),  # 11.04 to 12.04: either
         (12.0, 15, "capd", "CAPD for a subject aged 12.04 to 13.04 at the observation"),
+        # a red team's unable_capd = Y without a CAPD score was named as column capd_score, no value
+        (12.5, 15, "unable", "'unable to perform the CAPD' for a subject aged 12.49 to 12.59 at the observation"),
     ],
 )
 def test_an_icans_instrument_is_refused_only_where_the_written_age_rules_it_out(age, days, instrument, refused):
@@ -1240,7 +1255,7 @@ def test_an_icans_instrument_is_refused_only_where_the_written_age_rules_it_out(
     the enrolment date and the days since (it said "aged 12.0 ... under 12" before)."""
     enrolled = D(2020, 6, 4)
     enrol = [dict(subject_id="S1", consent_date=D(2020, 6, 1), enrol_date=enrolled, age_years=age)]
-    score = {"ice_score": 5} if instrument == "ice" else {"capd_score": 9}
+    score = {"ice": {"ice_score": 5}, "capd": {"capd_score": 9}, "unable": {"unable_capd": True}}[instrument]
     icans = [dict(subject_id="S1", obs_date=enrolled + dt.timedelta(days=days), consciousness="AWAKE", **score)]
     found = dependent_values(_records(enrolment=enrol, icans_monitoring=icans))
     if refused is None:
@@ -1248,6 +1263,10 @@ def test_an_icans_instrument_is_refused_only_where_the_written_age_rules_it_out(
     else:
         (rule,) = found["rule"].to_list()
         assert rule.startswith(refused) and f"years at enrolment on 2020-06-04, {days} days before" in rule
+        column, value = {"ice": ("ice_score", "5"), "capd": ("capd_score", "9"), "unable": ("unable_capd", "Y")}[
+            instrument
+        ]
+        assert found.select("column", "value").rows() == [(column, value)]
 
 
 def test_an_age_is_read_to_the_precision_the_drop_writes_ages():

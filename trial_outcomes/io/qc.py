@@ -23,6 +23,10 @@ import polars as pl
 from trial_outcomes.provenance import ROOT
 
 QC_REPORT = "qc_report.csv"
+#: the first line of a QC report: qc.R's columns (R quotes each name)
+REPORT_HEADER = "check,endpoint,group,statistic,pipeline,r,agrees,note"
+#: the output folder's own folders, which ``trial-outcomes qc --report`` never writes into
+PIPELINE_FOLDERS = (".versions", ".work", ".storage", ".locks")
 PROGRAM = ROOT / "qc" / "qc.R"
 TIMEOUT_SECONDS = 600
 AGREE, DISAGREE, NOT_RUN, FAILED = "agree", "disagree", "not run", "failed"
@@ -71,6 +75,33 @@ def qc_parameters(parameters: Mapping[str, Any]) -> dict[str, float]:
         for key, value in sorted(parameters.get(section, {}).items())
         if isinstance(value, int | float) and not isinstance(value, bool)
     }
+
+
+def report_refusal(report: Path, out: Path, drop: Path | None) -> str | None:
+    """Why ``report`` (``trial-outcomes qc --report``) may not be written, or None. A QC run
+    deletes the file first and R writes its CSV there: a red team's ``--report
+    <out>/<cut>/manifest.json`` replaced a published manifest (the cut was then unreadable to
+    every later run) and another deleted a published table, each with exit 0. Refused: a path
+    inside the output folder's own folders (``PIPELINE_FOLDERS``: the published versions,
+    which ``<out>/<cut>`` links into, the runs' work, the stored values, the locks) or inside
+    the drop, and a file already there that is not a QC report."""
+    target = report.resolve()
+    kept = [out.resolve() / name for name in PIPELINE_FOLDERS] + ([drop.resolve()] if drop is not None else [])
+    for folder in kept:
+        if target.is_relative_to(folder):
+            return (
+                f"--report {report} is inside {folder}, which the QC never writes into (published cuts, the drop "
+                "and the pipeline's own files are never changed): give a path elsewhere, or none (<out>/.qc/)"
+            )
+    if target.exists():
+        try:
+            with target.open(encoding="utf-8", errors="replace") as handle:
+                first = handle.readline().strip() if target.is_file() else ""
+        except OSError as exc:
+            return f"--report {report} cannot be read ({exc.strerror}): give another path"
+        if first.replace('"', "") != REPORT_HEADER:
+            return f"--report {report} is there and is not a QC report, which the QC would replace: give a new path"
+    return None
 
 
 def run_qc(

@@ -1361,15 +1361,20 @@ def read_drop_info(data_dir: Path) -> DropInfo:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise _refuse(DROP_INFO_FILE, f"not valid TOML: {exc}") from None
     unknown = sorted(set(raw) - set(DROP_INFO_KEYS))
-    if unknown:
-        raise _refuse(DROP_INFO_FILE, f"unknown key; the keys are {', '.join(DROP_INFO_KEYS)}", column=unknown[0])
+    if unknown:  # each named (a red team's two misspelt keys were named one at a time)
+        named = "unknown key" + (f"s, also {', '.join(unknown[1:])}" if len(unknown) > 1 else "")
+        raise _refuse(DROP_INFO_FILE, f"{named}; the keys are {', '.join(DROP_INFO_KEYS)}", column=unknown[0])
     empty = raw.get("empty_files", [])
     if not isinstance(empty, list) or not all(isinstance(x, str) for x in empty):
         raise _refuse(DROP_INFO_FILE, "empty_files must be a list of record names", column="empty_files")
     bad = [x for x in empty if x not in SCHEMAS or x == "enrolment"]
     if bad:
+        may = ", ".join(sorted(r for r in SCHEMAS if r != "enrolment"))
         raise _refuse(
-            DROP_INFO_FILE, "not a record that may be empty (enrolment never may)", column="empty_files", value=bad[0]
+            DROP_INFO_FILE,
+            f"not a record that may be empty (enrolment never may; the records are {may})",
+            column="empty_files",
+            value=bad[0],
         )
     return DropInfo(tuple(empty), _extraction_date(raw.get("extracted_on")))
 

@@ -185,7 +185,16 @@ def empty_required_files(
         )
 
     for record in declared_empty:
-        if records[record].height:
+        if not SCHEMAS[record].required_file and files.get(record) is None:
+            # a red team's empty_files = ["labs"] without a labs file published "the drop has none"
+            # (not collected), where a header-only file gave tables of subjects without samples
+            whole_file(
+                record,
+                f"drop_info.toml lists {record} in empty_files, but the drop has no {record} file: a record "
+                f"collected without rows is its file with a header alone; if {record} is not collected, take it "
+                "out of empty_files",
+            )
+        elif records[record].height:
             whole_file(
                 record,
                 f"drop_info.toml lists {record} in empty_files, but the file has {records[record].height} row(s): "
@@ -489,15 +498,23 @@ def dependent_values(records: Records) -> pl.DataFrame:
             pl.format("ICE score for a child {}; under 12 the CAPD is used", aged),
         )
     )
+    teen = icans.filter(pl.col("_youngest") >= ICE_FROM_AGE)
     out.append(
         _problems(
-            icans.filter(
-                (pl.col("_youngest") >= ICE_FROM_AGE)
-                & (pl.col("capd_score").is_not_null() | pl.col("unable_capd").fill_null(False))
-            ),
+            teen.filter(pl.col("capd_score").is_not_null()),
             "capd_score",
             pl.col("capd_score"),
             pl.format("CAPD for a subject {}; from 12 the ICE score is used", aged),
+        )
+    )
+    # the cell at fault named, with its value: a red team's unable_capd = Y (no CAPD score) was
+    # named as column capd_score, without a value
+    out.append(
+        _problems(
+            teen.filter(pl.col("capd_score").is_null() & pl.col("unable_capd").fill_null(False)),
+            "unable_capd",
+            pl.lit("Y"),
+            pl.format("'unable to perform the CAPD' for a subject {}; from 12 the ICE score is used", aged),
         )
     )
     return _concat(out)
