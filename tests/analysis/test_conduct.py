@@ -85,6 +85,19 @@ def test_a_visit_labelled_in_another_case_or_with_spaces_is_that_visit():
     assert sorted(last.rows()) == [("S1", "M6"), ("S2", "M6"), ("S3", "M6"), ("S4", "UNSCHED")]
 
 
+def test_a_label_is_the_schedules_where_only_its_case_and_spaces_differ():
+    """data-contract.md: labels are matched to the schedule whatever their case and spaces.
+    "d14", " m 2", "m\u00a024" (a no-break space) and "M 30" are D14, M2, M24 and M30 (M18,
+    M24, ... every 6 months after M12); "Day 28", "Unscheduled", "M5" (no visit of the
+    schedule), "M06" and "m 018" (a leading zero, as a re-verifier wrote it: "M018" before) stay
+    as written."""
+    from trial_outcomes.analysis.conduct import scheduled_visit
+
+    written = ["d14", " m 2", "m\u00a024", "M 30", "Day 28", "Unscheduled", "M5", "M06", "m 018", None]
+    got = pl.DataFrame({"v": written}).select(scheduled_visit(pl.col("v")))["v"].to_list()
+    assert got == ["D14", "M2", "M24", "M30", "Day 28", "Unscheduled", "M5", "M06", "m 018", None]
+
+
 def test_a_visit_labelled_before_its_window_opens_is_not_that_visit():
     """A red team's assessment labelled D28 on day 20 made D28 done here while the day-28
     response (days 21-42) was NE. Cut day 100. S1: "D28" on day 20, before D28's window

@@ -115,7 +115,14 @@ def test_the_qc_report_never_replaces_a_published_file_the_drop_or_another_file(
     notes.write_text("my own notes\n")
     earlier = tmp_path / "earlier-qc.csv"
     earlier.write_text('"check","endpoint","group","statistic","pipeline","r","agrees","note"\n')
+    # another output folder's published QC report (a re-verifier's: a QC report's header, so taken for one)
+    other = tmp_path / "other" / ".versions" / CUT.isoformat() / "v001"
+    other.mkdir(parents=True)
+    (other / "qc_report.csv").write_bytes(earlier.read_bytes())
+    (tmp_path / "other" / CUT.isoformat()).symlink_to(Path(".versions") / CUT.isoformat() / "v001")
     refused = [
+        tmp_path / "other" / CUT.isoformat() / "qc_report.csv",
+        other / "qc_report.csv",
         out / CUT.isoformat() / "manifest.json",
         out / CUT.isoformat() / "survival_summary.csv",
         version / "qc_report.csv",

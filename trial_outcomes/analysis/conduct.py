@@ -60,7 +60,7 @@ def scheduled_visit(label: pl.Expr) -> pl.Expr:
     ADRS's ``AVISIT`` and the conduct table read it: a red team's drop labelled some visits
     "d14" and "m2", which ADRS published beside "D14" and "M2" (2026-12-07)."""
     key = label.str.to_uppercase().str.replace_all(r"[\s\p{Z}]+", "")
-    month = key.str.extract(r"^M(\d{1,4})$").cast(pl.Int64)
+    month = key.str.extract(r"^M([1-9]\d{0,3})$").cast(pl.Int64)  # "M018", like "M06", is not the schedule's
     later = (month >= 12 + LONG_TERM_EVERY_MONTHS) & ((month - 12) % LONG_TERM_EVERY_MONTHS == 0)
     return pl.when(key.is_in(list(VISIT_DAYS)) | later.fill_null(False)).then(key).otherwise(label)
 

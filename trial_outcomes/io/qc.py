@@ -82,17 +82,22 @@ def report_refusal(report: Path, out: Path, drop: Path | None) -> str | None:
     deletes the file first and R writes its CSV there: a red team's ``--report
     <out>/<cut>/manifest.json`` replaced a published manifest (the cut was then unreadable to
     every later run) and another deleted a published table, each with exit 0. Refused: a path
-    inside the output folder's own folders (``PIPELINE_FOLDERS``: the published versions,
-    which ``<out>/<cut>`` links into, the runs' work, the stored values, the locks) or inside
-    the drop, and a file already there that is not a QC report."""
+    inside an output folder's own folders (``PIPELINE_FOLDERS``: the published versions,
+    which ``<out>/<cut>`` links into, the runs' work, the stored values, the locks; of
+    ``out`` or of any other output folder) or inside the drop, and a file already there that
+    is not a QC report."""
     target = report.resolve()
     kept = [out.resolve() / name for name in PIPELINE_FOLDERS] + ([drop.resolve()] if drop is not None else [])
-    for folder in kept:
-        if target.is_relative_to(folder):
-            return (
-                f"--report {report} is inside {folder}, which the QC never writes into (published cuts, the drop "
-                "and the pipeline's own files are never changed): give a path elsewhere, or none (<out>/.qc/)"
-            )
+    # any output folder's own folders, not only --out's (a re-verifier's --report into another
+    # output folder's published qc_report.csv replaced it: a QC report's header, so taken for one)
+    inside = next((f for f in kept if target.is_relative_to(f)), None) or next(
+        (Path(*target.parts[: i + 1]) for i, part in enumerate(target.parts) if part in PIPELINE_FOLDERS), None
+    )
+    if inside is not None:
+        return (
+            f"--report {report} is inside {inside}, which the QC never writes into (published cuts, the drop "
+            "and the pipeline's own files are never changed): give a path elsewhere, or none (<out>/.qc/)"
+        )
     if target.exists():
         try:
             with target.open(encoding="utf-8", errors="replace") as handle:

@@ -324,8 +324,9 @@ def executive_summary(inp: ReportInputs) -> Section:
         Paragraph(
             "Rates are over evaluable subjects with exact Clopper-Pearson 95% CIs; subjects whose "
             "response window is open at the cut are pending, responders so far or not, in neither numerator "
-            "nor denominator (the futility rule's set). Medians and landmark rates are Kaplan-Meier with "
-            "log-log 95% CIs (NR: not reached; NE: not estimable), each rate with its number at risk "
+            "nor denominator (the futility rule's set). Medians and landmark rates are Kaplan-Meier (CIR: "
+            "Aalen-Johansen, death in remission competing) with log-log 95% CIs (NR: not reached; NE: not "
+            "estimable), each rate with its number at risk "
             f"({FEW_AT_RISK_MARK}: fewer than {FEW_AT_RISK}; {ENDED_NOTE}). Grades "
             "are ASTCT 2019, adjudicated as the higher of the reported and the derived grade.",
             "note",
