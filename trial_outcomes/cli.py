@@ -535,7 +535,7 @@ def cmd_qc(args: argparse.Namespace) -> int:
     except UsageError as exc:
         return _fail(str(exc))
     folder = (out / cut).resolve()
-    refused = report_refusal(Path(args.report), out, Path(args.data)) if args.report else None
+    refused = report_refusal(Path(args.report), Path(args.data)) if args.report else None
     if refused is not None:
         return _fail(refused)
     try:

@@ -210,8 +210,8 @@ def group_hazard_ratio(frame: pl.DataFrame, duration: str, event: str, in_group:
         return empty("not estimable: no event in one of the groups (monotone likelihood)")
     try:
         (fit,) = cox_hazard_ratios(frame, duration, event, [in_group])
-    except ValueError:
-        return empty("not estimable: no event in one of the groups (monotone likelihood)")
+    except ValueError:  # each group has events (asked above), yet the coefficient runs off
+        return empty("not estimable: monotone likelihood")
     except np.linalg.LinAlgError:
         return empty("not estimable: singular information matrix")
     return fit

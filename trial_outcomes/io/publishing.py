@@ -123,6 +123,20 @@ def cut_lock(out_dir: Path, cut: str, holder: str = "", running: Callable[[str],
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _flock_within(handle: IO[str], seconds: float) -> bool:
+    """Take ``handle``'s ``flock``, waiting up to ``seconds`` for another holder's short
+    look; whether it was taken (``_flocked``, ``alert_lock``)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
+
 #: how long a process waits for another's look at a cut's alerts before it goes on without the lock
 ALERT_LOCK_WAIT_SECONDS = 30.0
 
@@ -144,14 +158,7 @@ def alert_lock(out_dir: Path, cut: str) -> Iterator[bool]:
         yield False
         return
     with handle:
-        deadline = time.monotonic() + ALERT_LOCK_WAIT_SECONDS
-        held = False
-        while not held and time.monotonic() < deadline:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                held = True
-            except BlockingIOError:
-                time.sleep(0.02)
+        held = _flock_within(handle, ALERT_LOCK_WAIT_SECONDS)
         try:
             yield held
         finally:
@@ -193,16 +200,9 @@ def _flocked(out_dir: Path, cut: str) -> Iterator[IO[str]]:
     """The lock file under its ``flock`` for a short look (waiting up to
     ``LEASE_WAIT_SECONDS`` for another step's look; ``CutBusy`` naming the holder when a
     run of ``trial-outcomes run`` holds it for its whole run)."""
-    deadline = time.monotonic() + LEASE_WAIT_SECONDS
     with open(_lock_path(out_dir, cut), "a+") as handle:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    _try_lock(handle, out_dir, cut)  # raises CutBusy naming the holder
-                time.sleep(0.05)
+        if not _flock_within(handle, LEASE_WAIT_SECONDS):
+            _try_lock(handle, out_dir, cut)  # raises CutBusy naming the holder (or has it, freed just now)
         try:
             yield handle
         finally:

@@ -77,7 +77,7 @@ def qc_parameters(parameters: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
-def report_refusal(report: Path, out: Path, drop: Path | None) -> str | None:
+def report_refusal(report: Path, drop: Path | None) -> str | None:
     """Why ``report`` (``trial-outcomes qc --report``) may not be written, or None. A QC run
     deletes the file first and R writes its CSV there: a red team's ``--report
     <out>/<cut>/manifest.json`` replaced a published manifest (the cut was then unreadable to
@@ -86,13 +86,14 @@ def report_refusal(report: Path, out: Path, drop: Path | None) -> str | None:
     which ``<out>/<cut>`` links into, the runs' work, the stored values, the locks; of
     ``out`` or of any other output folder) or inside the drop, and a file already there that
     is not a QC report."""
-    target = report.resolve()
-    kept = [out.resolve() / name for name in PIPELINE_FOLDERS] + ([drop.resolve()] if drop is not None else [])
+    target = report.resolve()  # through links: <out>/<cut> is one into .versions
     # any output folder's own folders, not only --out's (a re-verifier's --report into another
     # output folder's published qc_report.csv replaced it: a QC report's header, so taken for one)
-    inside = next((f for f in kept if target.is_relative_to(f)), None) or next(
+    inside = next(
         (Path(*target.parts[: i + 1]) for i, part in enumerate(target.parts) if part in PIPELINE_FOLDERS), None
     )
+    if inside is None and drop is not None and target.is_relative_to(drop.resolve()):
+        inside = drop.resolve()
     if inside is not None:
         return (
             f"--report {report} is inside {inside}, which the QC never writes into (published cuts, the drop "

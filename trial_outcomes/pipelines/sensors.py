@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -338,8 +338,7 @@ def announce_run(
     sensor, up to ``MAX_ALERT_ROUNDS`` rounds, each with the plan's retries; a channel
     already sent is never sent twice. Never raises: a delivery problem is a line returned."""
     now = now or dt.datetime.now(dt.UTC)
-    cut = run.tags.get(f"dagster/partition/{CUT_DIMENSION}") or run.tags.get("dagster/partition", "?")
-    with alert_lock(out_dir, cut) as held:
+    with alert_lock(out_dir, _cut_of(run.tags)) as held:
         run = instance.get_run_by_id(run.run_id) or run  # what another process wrote before the lock was ours
         claim = _claim_alert(instance, run, notify, out_dir, now)
     if isinstance(claim, list):
@@ -360,6 +359,11 @@ def announce_run(
     return [f"{alert.subject}: {result}" for result in results] + unlocked
 
 
+def _cut_of(tags: Mapping[str, str]) -> str:
+    """A run's cut: a portfolio run's partition is (trial, cut), its cut the cut dimension's key."""
+    return tags.get(f"dagster/partition/{CUT_DIMENSION}") or tags.get("dagster/partition", "?")
+
+
 def _claim_alert(
     instance: dg.DagsterInstance, run: dg.DagsterRun, notify: Notify, out_dir: Path, now: dt.datetime
 ) -> list[str] | tuple[Alert, list[str], list[str], int]:
@@ -375,8 +379,7 @@ def _claim_alert(
         tags[ANNOUNCED_TAG] = "; ".join(_sent_lines(tags[ANNOUNCED_TAG]))  # what it had sent itself
     elif not alert_pending(tags, now):
         return []
-    # a portfolio run's partition is (trial, cut): its cut is the cut dimension's key
-    cut = tags.get(f"dagster/partition/{CUT_DIMENSION}") or tags.get("dagster/partition", "?")
+    cut = _cut_of(tags)
     result = stopping_result(tags)
     rules = (result.alert_lines() if result is not None else []) or [tags.get(STOPPING_TAG, "crossed")]
     report = out_dir.resolve() / cut / "report.pdf"
