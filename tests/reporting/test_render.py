@@ -118,3 +118,34 @@ def test_cjk_text_uses_a_cjk_font_or_says_on_page_1_that_there_is_none(image_roo
     }
     assert any("WenQuanYi" in f or "Noto" in f or "UMing" in f for f in fonts), fonts
     assert "患者-035" in " ".join(page.extract_text() for page in pdf.pages)
+
+
+def test_pdf_contents_are_page_2_with_each_numbered_section_and_its_page(image_root):
+    """The contents were a wrapped line at the foot of page 1 that ran onto page 2 and left
+    it blank. They are now page 2: every section after the summary, numbered as the HTML's
+    list numbers it (2, 3, ...), with the page its numbered heading is on."""
+    from pypdf import PdfReader
+
+    filler = [Paragraph(f"Line {i} of a long section.") for i in range(90)]
+    sections = [
+        Section("Executive summary", "summary", [Paragraph("The summary.")]),
+        Section("Disposition", "disposition", filler, new_page=True),
+        Section("Deaths", "deaths", [Paragraph("No deaths.")]),
+        Section("Stopping rules", "stopping", [Paragraph("Not crossed.")], new_page=True),
+    ]
+    doc = Document(title="Interim report", subtitle="s", cut="2024-01-01", code_version="abc", sections=sections)
+    pages = [
+        " ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(render_pdf(doc.number(), image_root[1]))).pages
+    ]
+    assert "Contents" not in pages[0] and "Contents 1. Executive summary" in pages[1]
+    listed = re.findall(r"(\d+)\. (Executive summary|Disposition|Deaths|Stopping rules) [. ]*(\d+)", pages[1])
+    assert [(n, t) for n, t, _ in listed] == [
+        ("1", "Executive summary"),
+        ("2", "Disposition"),
+        ("3", "Deaths"),
+        ("4", "Stopping rules"),
+    ]
+    for number, title, page in listed:
+        assert f"{number}. {title}" in pages[int(page) - 1]
+    # the long section runs over a page: Deaths follows it, Stopping rules starts a page
+    assert [int(p) for _, _, p in listed] == [1, 3, 4, 5]
