@@ -86,16 +86,34 @@ def test_a_visit_labelled_in_another_case_or_with_spaces_is_that_visit():
 
 
 def test_a_label_is_the_schedules_where_only_its_case_and_spaces_differ():
-    """data-contract.md: labels are matched to the schedule whatever their case and spaces.
-    "d14", " m 2", "m\u00a024" (a no-break space) and "M 30" are D14, M2, M24 and M30 (M18,
-    M24, ... every 6 months after M12); "Day 28", "Unscheduled", "M5" (no visit of the
-    schedule), "M06" and "m 018" (a leading zero, as a re-verifier wrote it: "M018" before) stay
-    as written."""
+    """data-contract.md: labels are matched to the schedule whatever their case, spaces and
+    unit's spelling. "d14", " m 2", "m\u00a024" (a no-break space) and "M 30" are D14, M2, M24
+    and M30 (M18, M24, ... every 6 months after M12); "Day 28", "day +14", "D+28", "Month 6",
+    "Mo 3", "mth 12" and "Month 18" are D28, D14, D28, M6, M3, M12 and M18. "Unscheduled",
+    "M5" and "Month 5" (no visit of the schedule), "Week 4" (not a unit of the schedule),
+    "Day 28 repeat", "Monthly", "M06" and "m 018" (a leading zero, as a re-verifier wrote it:
+    "M018" before) stay as written."""
     from trial_outcomes.analysis.conduct import scheduled_visit
 
-    written = ["d14", " m 2", "m\u00a024", "M 30", "Day 28", "Unscheduled", "M5", "M06", "m 018", None]
+    pairs = {
+        "d14": "D14",
+        " m 2": "M2",
+        "m\u00a024": "M24",
+        "M 30": "M30",
+        "Day 28": "D28",
+        "day +14": "D14",
+        "D+28": "D28",
+        "Month 6": "M6",
+        "Mo 3": "M3",
+        "mth 12": "M12",
+        "Month 18": "M18",
+    }
+    pairs |= {
+        kept: kept for kept in ("Unscheduled", "M5", "Month 5", "Week 4", "Day 28 repeat", "Monthly", "M06", "m 018")
+    }
+    written = [*pairs, None]
     got = pl.DataFrame({"v": written}).select(scheduled_visit(pl.col("v")))["v"].to_list()
-    assert got == ["D14", "M2", "M24", "M30", "Day 28", "Unscheduled", "M5", "M06", "m 018", None]
+    assert got == [*pairs.values(), None]
 
 
 def test_a_visit_labelled_before_its_window_opens_is_not_that_visit():

@@ -53,13 +53,23 @@ def visit_schedule(last_day: int) -> dict[str, int]:
 
 
 def scheduled_visit(label: pl.Expr) -> pl.Expr:
-    """A visit label as the schedule writes it where, in capitals and without spaces, it is
-    one of the schedule's (``VISIT_DAYS``, then every ``LONG_TERM_EVERY_MONTHS`` months from
-    M18): "m6" and " M 6" are "M6" (data-contract.md: labels are matched to the schedule
-    whatever their case and spaces); any other label as written ("Unscheduled", "Day 28").
+    """A visit label as the schedule writes it where, in capitals and without spaces, and
+    with its unit written in full or short ("Day", "Mo", "Mth", "Month"), it is one of the
+    schedule's (``VISIT_DAYS``, then every ``LONG_TERM_EVERY_MONTHS`` months from M18): "m6",
+    " M 6", "Month 6" and "Day +28" are "M6" and "D28" (data-contract.md: labels are matched
+    to the schedule whatever their case, spaces and unit's spelling, as the date-out-of-place
+    query reads them); any other label as written ("Unscheduled", "Week 4", "Day 28 repeat").
     ADRS's ``AVISIT`` and the conduct table read it: a red team's drop labelled some visits
-    "d14" and "m2", which ADRS published beside "D14" and "M2" (2026-12-07)."""
-    key = label.str.to_uppercase().str.replace_all(r"[\s\p{Z}]+", "")
+    "d14" and "m2", which ADRS published beside "D14" and "M2" (2026-12-07); "Day 28" and
+    "Month 6", an EDC's other spelling of the schedule, were kept as written until
+    2026-12-07's forty-seventh session."""
+    key = (
+        label.str.to_uppercase()
+        .str.replace_all(r"[\s\p{Z}]+", "")
+        .str.replace(r"^DAY\+?(\d)", "D$1")
+        .str.replace(r"^D\+(\d)", "D$1")
+        .str.replace(r"^(?:MONTH|MTH|MO)(\d)", "M$1")
+    )
     month = key.str.extract(r"^M([1-9]\d{0,3})$").cast(pl.Int64)  # "M018", like "M06", is not the schedule's
     later = (month >= 12 + LONG_TERM_EVERY_MONTHS) & ((month - 12) % LONG_TERM_EVERY_MONTHS == 0)
     return pl.when(key.is_in(list(VISIT_DAYS)) | later.fill_null(False)).then(key).otherwise(label)
