@@ -675,10 +675,13 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
   moved <- k$USUBJID[!mapply(agree, as.numeric(k$tlast_day), mine, MoreArgs = list(tol = 0))]
   add("kinetics", "CAR_TRANSGENE", "every subject", "subjects whose last quantifiable day differs", 0,
     length(moved), 0, note = if (length(moved)) paste("e.g.", paste(head(moved, 5), collapse = " ")) else "")
-  # each subject's day-28 response group, from the CR/CRi by day 28 derived above
+  # each subject's day-28 response group, from the CR/CRi by day 28 derived above; a subject
+  # outside the efficacy set (withdrawn before any assessment) is not evaluable for response,
+  # not a non-responder (endpoints.md, Cellular kinetics: 2026-12-07)
   at_subj <- match(k$USUBJID, subj$USUBJID)
-  group_r <- ifelse(pending_28[at_subj], "Pending",
-    ifelse(responder_28[at_subj], "CR/CRi by day 28", "No CR/CRi by day 28"))
+  group_r <- ifelse(!(subj$EFFFL[at_subj] %in% "Y"), "Not evaluable for response",
+    ifelse(pending_28[at_subj], "Pending",
+      ifelse(responder_28[at_subj], "CR/CRi by day 28", "No CR/CRi by day 28")))
   regrouped <- k$USUBJID[is.na(group_r) | k$response != group_r]
   add("kinetics", "CAR_TRANSGENE", "every subject", "subjects whose day-28 response group differs", 0,
     length(regrouped), 0, note = if (length(regrouped)) paste("e.g.", paste(head(regrouped, 5), collapse = " ")) else "")

@@ -253,6 +253,18 @@ def test_a_withdrawal_before_day_28_leaves_the_kinetics_window_unseen():
         ("S1", None, None, None, None),
         ("S2", 2000.0, 14, 28000.0, False),
     ]
+    # S1, withdrawn before any assessment, is outside the efficacy set: not a non-responder (a
+    # DSMB reviewer's sample counted 31 "No CR/CRi by day 28" where the response tables had 29:
+    # two such subjects). S2, lost, not withdrawn, is in it, with no response: a non-responder.
+    assert d.adsl.sort("USUBJID")["EFFFL"].to_list() == ["N", "Y"]
+    assert params["response"].to_list() == ["Not evaluable for response", "No CR/CRi by day 28"]
+    groups = kinetics.summary(params).filter(pl.col("parameter") == "Cmax")
+    assert groups.select("response", "n_subjects").rows() == [
+        ("CR/CRi by day 28", 0),
+        ("No CR/CRi by day 28", 1),
+        ("Not evaluable for response", 1),
+        ("All", 2),
+    ]
 
 
 # the parameters as they were computed subject by subject (until 2026-12-02: a loop over
@@ -289,7 +301,13 @@ def _ref_parameters(adpc, adsl, cut):
         whole = not (window_open or cut_short or not own)
         if not whole:
             peak, tmax, auc = 0.0, None, None
-        group = "Pending" if r["D28PNDFL"] == "Y" else kinetics.RESPONSE_GROUPS[0 if r["CRFL"] == "Y" else 1]
+        group = (
+            "Not evaluable for response"
+            if r["EFFFL"] != "Y"
+            else "Pending"
+            if r["D28PNDFL"] == "Y"
+            else kinetics.RESPONSE_GROUPS[0 if r["CRFL"] == "Y" else 1]
+        )
         no_expansion = (bool(early) and peak == 0) if whole else None
         out.append(
             (
@@ -325,7 +343,9 @@ _KIN_DAY = st.one_of(st.none(), st.sampled_from([0, 27, 28, 29]), st.integers(0,
         unique_by=lambda s: s[:2],
     ),
     subjects=st.lists(
-        st.tuples(st.booleans(), st.booleans(), st.booleans(), _KIN_DAY, _KIN_DAY, _KIN_DAY, _KIN_DAY, _KIN_DAY),
+        st.tuples(
+            st.booleans(), st.booleans(), st.booleans(), _KIN_DAY, _KIN_DAY, _KIN_DAY, _KIN_DAY, _KIN_DAY, st.booleans()
+        ),
         min_size=3,
         max_size=3,
     ),
@@ -362,12 +382,13 @@ def test_parameters_follow_the_rules_subject_by_subject(samples, subjects, start
         {
             "USUBJID": _KIN_SUBJECTS,
             "SAFFL": ["Y" if s[0] else "N" for s in subjects],
+            "EFFFL": ["Y" if s[0] and s[8] else "N" for s in subjects],
             "CRFL": ["Y" if s[1] else "N" for s in subjects],
             "D28PNDFL": ["Y" if s[2] else None for s in subjects],
             "TRTSDT": [on(start) for start in starts],
             **{name: [on(s[3 + i]) for s in subjects] for i, name in enumerate(dates)},
         },
-        schema={"USUBJID": pl.String, "SAFFL": pl.String, "CRFL": pl.String, "D28PNDFL": pl.String}
+        schema={"USUBJID": pl.String, "SAFFL": pl.String, "EFFFL": pl.String, "CRFL": pl.String, "D28PNDFL": pl.String}
         | dict.fromkeys(("TRTSDT", *dates), pl.Date),
     )[[_KIN_SUBJECTS.index(s) for s in order]]
     cut = on(cut_day)

@@ -157,7 +157,13 @@ def test_a_design_stopped_at_stage_one_does_not_claim_efficacy_at_its_final_n():
     assert "efficacy shown" not in stopped.data
     assert "8 of the first 17 responded (descriptive only: the design stops at stage 1" in stopped.data
     going = evaluate_simon(_efficacy_set(17, [True] * 17, [i >= 8 for i in range(17)]), rule, CUT)
-    assert not going.crossed and going.data.endswith("; efficacy shown at n = 17")
+    assert not going.crossed and going.data.endswith(
+        "; 9 of the first 17 responded: efficacy shown at n = 17 (> 2 needed)"
+    )
+    # 2 of the first 17 (one of the first 9, one after): not more than 2, one short
+    short = evaluate_simon(_efficacy_set(17, [True] * 17, [i in (3, 12) for i in range(17)]), rule, CUT)
+    assert not short.crossed
+    assert short.data.endswith("; 2 of the first 17 responded: efficacy not shown at n = 17 (> 2 needed)")
 
 
 def test_simon_evaluability_is_symmetric():

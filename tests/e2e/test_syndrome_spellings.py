@@ -61,8 +61,8 @@ def test_capitalised_and_abbreviated_syndromes_count_the_same(small_drop_master,
     )
     assert crs["n"].item() > 0
     report = html.unescape((outputs["exported"] / "report.html").read_text())
-    assert 'AE terms counted as CRS: "Cytokine Release Syndrome"' in report
-    assert 'AE terms counted as ICANS: "ICANS"' in report
+    assert 'AE terms counted as CRS (AE rows, treatment-emergent or not): "Cytokine Release Syndrome"' in report
+    assert 'AE terms counted as ICANS (AE rows, treatment-emergent or not): "ICANS"' in report
     assert "AE terms resembling CRS or ICANS, not counted" in report  # page 1
     assert 'QUERY: AE terms not counted as CRS or ICANS that resemble them: "Cytokine relase syndrome" (like CRS' in (
         " ".join(report.split())

@@ -59,7 +59,7 @@ def test_a_term_that_resembles_crs_is_a_query_under_the_syndrome_table():
         }
     )
     notes = syndrome_term_notes(adae, infused=3)
-    assert notes[0] == 'AE terms counted as CRS: "CRS" (1).'
+    assert notes[0] == 'AE terms counted as CRS (AE rows, treatment-emergent or not): "CRS" (1).'
     (query,) = [n for n in notes if n.startswith("QUERY")]
     assert '"CRS grade 3" (like CRS: 2 AE(s) in 2 subject(s))' in query  # printed in the open report too
     assert "S2" not in query and "closed report lists their subjects" in query
@@ -351,9 +351,9 @@ def test_a_secondary_malignancy_naming_a_t_cell_one_is_said_on_page_1s_long_term
 
     long_term = pl.DataFrame(
         {
-            "event": ["SECONDARY_MALIGNANCY", "T_CELL_MALIGNANCY", "RCL_POSITIVE"],
-            "n_subjects": [2, 0, 0],
-            "n_population": [30, 30, 12],
+            "event": ["SECONDARY_MALIGNANCY", "T_CELL_MALIGNANCY", "RCL_POSITIVE", "RCL_PENDING"],
+            "n_subjects": [2, 0, 0, 0],
+            "n_population": [30, 30, 12, 12],
         }
     )
 
@@ -364,9 +364,17 @@ def test_a_secondary_malignancy_naming_a_t_cell_one_is_said_on_page_1s_long_term
 
     assert line(()) == (
         "2 subject(s) with a secondary malignancy, 0 with a T-cell malignancy; RCL positive in 0 of 12 subject(s) "
-        "tested",
+        "with an assay",
         "normal",
     )
+    # one of the 12 with a pending assay: said (a DSMB reviewer's "of 102 tested" held one with a
+    # pending assay and no result)
+    pending = long_term.with_columns(
+        pl.when(pl.col("event") == "RCL_PENDING").then(1).otherwise(pl.col("n_subjects")).alias("n_subjects")
+    )
+    inp = SimpleNamespace(labs=None, long_term=pending, lacks=lambda *_: False, queries=())
+    ((_, text, _),) = dsmb_package_items(inp)  # type: ignore[arg-type]
+    assert text.endswith("RCL positive in 0 of 12 subject(s) with an assay (1 with a result pending)")
     text, style = line((DropQuery.naming_no_row("malignancy_category_plausible", "1 long-term event(s) ..."),))
     assert style == "alert" and text.endswith(
         ". A long-term event's text names a malignancy of another category (a T-cell malignancy, the trial's own "

@@ -27,6 +27,10 @@ AUC_END_DAY = 28
 RESPONSE_GROUPS = ("CR/CRi by day 28", "No CR/CRi by day 28", "All")
 #: the subjects whose day-28 response is still pending at the cut (their own rows of the summary)
 PENDING = "Pending"
+#: infused, withdrawn before any assessment (``EFFFL`` N): no day-28 response, responder or not
+#: (a DSMB reviewer found two such subjects among "No CR/CRi by day 28", 31 where the response
+#: tables had 29 non-responders: 2026-12-07)
+NOT_EVALUABLE = "Not evaluable for response"
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,19 @@ def trapezoid(days: list[int], values: list[float]) -> float:
 
 
 #: the ADSL columns ``parameters`` reads
-ADSL_COLUMNS = ("USUBJID", "SAFFL", "TRTSDT", "DTHDT", "CRFL", "D28PNDFL", "ATTRENDT", "TR02SDT", "WDDT", "LOSTDT")
+ADSL_COLUMNS = (
+    "USUBJID",
+    "SAFFL",
+    "EFFFL",
+    "TRTSDT",
+    "DTHDT",
+    "CRFL",
+    "D28PNDFL",
+    "ATTRENDT",
+    "TR02SDT",
+    "WDDT",
+    "LOSTDT",
+)
 
 
 def _first_product_end() -> pl.Expr:
@@ -120,9 +136,10 @@ def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = Non
     quantifiable day after an HSCT or a new therapy): Cmax and Tmax over days 0-28 (the
     first day of the largest quantifiable value), AUC from day 0 to the last sample on or
     before day 28 (no extrapolation; empty with fewer than two samples) and the last
-    quantifiable day at the cut, with the day-28 response
-    (CR or CRi by day 28, ``CRFL``: until 2026-11-30 ``CR28FL``, CR alone, which put a
-    CRi among the non-responders under the label "CR/CRi by day 28").
+    quantifiable day at the cut, with the day-28 response (outside the efficacy set:
+    ``NOT_EVALUABLE``; else pending, or CR or CRi by day 28, ``CRFL``: until 2026-11-30
+    ``CR28FL``, CR alone, which put a CRi among the non-responders under the label "CR/CRi
+    by day 28").
     A subject alive whose day 28 is after the cut, the window not closed by the end above,
     has no Cmax, Tmax or AUC yet (a partial window would understate them); nor has one
     whose end above falls on or before day 28 (a new therapy on day 8 left an AUC of days
@@ -133,6 +150,7 @@ def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = Non
     and with every sample BLQ was called a non-expander)."""
     infused = adsl.filter(pl.col("SAFFL") == "Y").select(
         "USUBJID",
+        "EFFFL",
         "CRFL",
         "D28PNDFL",
         "TRTSDT",
@@ -188,7 +206,9 @@ def parameters(adpc: pl.DataFrame, adsl: pl.DataFrame, cut: dt.date | None = Non
     whole = ~(window_open | cut_short | (pl.col("n_samples") == 0))
     peak_whole = pl.when(whole).then(pl.col("_peak").fill_null(0.0)).otherwise(0.0)
     group = (
-        pl.when(pl.col("D28PNDFL") == "Y")
+        pl.when(pl.col("EFFFL") != "Y")
+        .then(pl.lit(NOT_EVALUABLE))
+        .when(pl.col("D28PNDFL") == "Y")
         .then(pl.lit(PENDING))
         .when(pl.col("CRFL") == "Y")
         .then(pl.lit(RESPONSE_GROUPS[0]))
@@ -240,8 +260,9 @@ def geometric(values: list[float]) -> tuple[float | None, float | None]:
 
 
 def summary(params: pl.DataFrame) -> pl.DataFrame:
-    """``kinetics_summary.csv``: by day-28 response (CR/CRi, not, and pending when any
-    subject's response is pending at the cut) and over all: subjects, geometric mean and
+    """``kinetics_summary.csv``: by day-28 response (CR/CRi, not, pending when any
+    subject's response is pending at the cut, and not evaluable when an infused subject
+    withdrew before any assessment, ``NOT_EVALUABLE``) and over all: subjects, geometric mean and
     geometric CV% of Cmax and AUC0-28d, median and range of Tmax and of the last
     quantifiable day. The groups add up to All (a reviewer's early cut counted 15 pending
     subjects in All and in no group: 20 + 11 of 38). ``n_subjects`` is the group's
@@ -249,8 +270,8 @@ def summary(params: pl.DataFrame) -> pl.DataFrame:
     (``no_expansion``), whom a geometric mean over positive values leaves out (a red team's non-expander
     left the table, its group's n 13 -> 12, without a word)."""
     rows = []
-    pending = params.filter(pl.col("response") == PENDING).height > 0
-    groups = (*RESPONSE_GROUPS[:2], PENDING, RESPONSE_GROUPS[2]) if pending else RESPONSE_GROUPS
+    present = set(params["response"].to_list())
+    groups = (*RESPONSE_GROUPS[:2], *[g for g in (PENDING, NOT_EVALUABLE) if g in present], RESPONSE_GROUPS[2])
     for group in groups:
         part = params if group == "All" else params.filter(pl.col("response") == group)
         for name, column in (("Cmax", "cmax"), ("AUC0-28d", "auc_0_28"), ("Tmax", "tmax_day"), ("Tlast", "tlast_day")):

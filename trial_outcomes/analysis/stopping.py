@@ -284,7 +284,10 @@ def evaluate_simon(
             f"for futility, so its stage-2 comparison, > {design.r} of {design.n}, does not apply)"
         )
     elif evaluated_n == design.n:
-        data += "; " + ("efficacy shown" if k_n > design.r else "efficacy not shown") + f" at n = {design.n}"
+        # the count beside the conclusion: a DSMB reviewer's "efficacy not shown at n = 43" was
+        # 30 of 43 where more than 30 were needed, one responder short (2026-12-07)
+        shown = "efficacy shown" if k_n > design.r else "efficacy not shown"
+        data += f"; {k_n} of the first {design.n} responded: {shown} at n = {design.n} (> {design.r} needed)"
     return RuleStatus(EFFICACY_FUTILITY, data, boundary, crossed, float(k), float(design.r1))
 
 

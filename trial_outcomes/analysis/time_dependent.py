@@ -87,7 +87,10 @@ def hsct_time_dependent(adtte: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame
         note = None
         fit = None
         if transplanted == 0:
-            note = "no subject transplanted during follow-up"
+            # a transplant on the last day followed is counted in the disposition table, with no
+            # time after it here: "no subject transplanted" beside its 1 read as a contradiction
+            # (a DSMB reviewer's early cut, 2026-12-07)
+            note = "no subject with follow-up after a transplant (one on the last day followed has none)"
         elif events < MIN_EVENTS:
             note = f"fewer than {MIN_EVENTS} events"
         elif events_after in (0, events):

@@ -254,7 +254,7 @@ def best_response_table(inp: ReportInputs) -> Table:
     rows.append([labels.RESPONSES["PENDING"], *[str(int((p["D28PNDFL"] == "Y").sum())) for _, p in strata]])
     rows.append(
         [
-            "   of which already in remission (information only)",
+            "   of which already in remission on day 21-42 (information only)",
             *[str(int((p["D28ERLFL"] == "Y").sum())) for _, p in strata],
         ]
     )
@@ -269,7 +269,9 @@ def best_response_table(inp: ReportInputs) -> Table:
         "CR > CRi > PR > NR > relapse; no assessment in a closed window is NE. The window closes on day 42, "
         "or earlier at death, HSCT or new therapy; a withdrawal or loss does not close it (an assessment "
         "can follow one), so such a subject is pending to day 42. For MRD-persistent entrants (in "
-        "morphologic remission at entry) the response is MRD conversion (MRD < 0.01% at a CR/CRi).",
+        "morphologic remission at entry) the response is MRD conversion (MRD < 0.01% at a CR/CRi). A pending "
+        "subject in remission before day 21 only is not yet a day-28 response, and not counted as already in "
+        "remission here (it is in the remission endpoints: DFS, CIR, DOR).",
     )
 
 
@@ -288,22 +290,46 @@ def response_rates_table(inp: ReportInputs) -> Table:
         (r["parameter"], r["group_var"], r["group"]): r
         for r in everyone.filter(pl.col("population") == ITT_POPULATION).iter_rows(named=True)
     }
+    # a group with ITT subjects and none in the efficacy set (its entrants all never infused) has
+    # an ITT row alone, after its kind's last efficacy row: a DSMB reviewer's early cut left
+    # out "MRD-persistent 0/2", and the ITT groups no longer added up to the ITT total (2026-12-07)
+    efficacy_keys = {(r["parameter"], r["group_var"], r["group"]) for r in table.iter_rows(named=True)}
+    itt_only: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for key, alone in itt.items():
+        if key not in efficacy_keys:
+            itt_only.setdefault((key[0], key[1]), []).append(alone)
+    listed = list(table.iter_rows(named=True))
+    ordered: list[tuple[dict[str, Any] | None, dict[str, Any] | None]] = []
+    for n, here in enumerate(listed):
+        ordered.append((here, itt.get((here["parameter"], here["group_var"], here["group"]))))
+        kind = (here["parameter"], here["group_var"])
+        following = listed[n + 1] if n + 1 < len(listed) else None
+        if following is None or (following["parameter"], following["group_var"]) != kind:
+            ordered.extend((None, i) for i in itt_only.pop(kind, []))
+    ordered.extend((None, i) for left in itt_only.values() for i in left)
     rows: list[list[str]] = []
     bold: list[int] = []
     last = None
-    for r in table.iter_rows(named=True):
-        if r["parameter"] != last:
+    for r, i in ordered:
+        named: dict[str, Any] = r if r is not None else i or {}
+        if named["parameter"] != last:
             bold.append(len(rows))
-            rows.append([r["parameter"], "", "", "", "", ""])
-            last = r["parameter"]
-        i = itt.get((r["parameter"], r["group_var"], r["group"]))
-        rows.append(
-            [
-                f"   {labels.group(r['group_var'], r['group'])}",
+            rows.append([str(named["parameter"]), "", "", "", "", ""])
+            last = named["parameter"]
+        efficacy = (
+            ["0", "0", "no subject in the efficacy set", "0"]
+            if r is None
+            else [
                 str(r["n"]),
                 str(r["responders"]),
                 pct_ci(r["rate"], r["rate_lcl"], r["rate_ucl"]),
                 f"{r['n_pending']} ({r['n_pending_responders']})" if r["n_pending_responders"] else str(r["n_pending"]),
+            ]
+        )
+        rows.append(
+            [
+                f"   {labels.group(str(named['group_var']), str(named['group']))}",
+                *efficacy,
                 "" if i is None else f"{i['responders']}/{i['n']}, {pct_ci(i['rate'], i['rate_lcl'], i['rate_ucl'])}",
             ]
         )

@@ -57,6 +57,7 @@ ADSL_COLUMNS = (
     "D28PNDFL",
     "D28ERLFL",
     "RELDT",
+    "FRMDT",  # a leukaemia death in remission without a relapse record is named (``safety.deaths_tables``)
     # deaths
     "DTHDT",
     "DTHDY",

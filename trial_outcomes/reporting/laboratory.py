@@ -225,11 +225,14 @@ def bcell_section(inp: ReportInputs) -> Section:
             ]
             or [["(no IgG values)", "", "", ""]],
             population="Subjects with an IgG value in the window; after infusion, each subject's lowest value in it.",
+            # "with an IgG value" read as the baseline row's subjects, more than those measured after
+            # infusion, and beside the AE tables' smaller count (a DSMB reviewer: 2026-12-07)
             method="Immunoglobulin replacement is not in the drop: values after replacement are shown as measured.",
             notes=[
                 f"Hypogammaglobulinaemia (IgG < {inp.plan.labs.igg_low:g} g/L at any time after infusion): "
                 f"{count_pct(int(measured['igg_low'].sum()), measured.height)} of the infused subjects with an "
-                "IgG value."
+                "IgG value after infusion, by the laboratory value; the AE tables count hypogammaglobulinaemia "
+                "reported as an adverse event, which can differ."
             ],
         )
     )
@@ -282,7 +285,8 @@ def kinetics_section(inp: ReportInputs) -> Section:
                 rows,
                 align=["left", "left", "right", "right"],
                 population="Infused subjects with a transgene sample on day 0 or later, before an HSCT, a new "
-                "therapy or a second infusion; pending: the day-28 response window (days 21-42) open at the cut. "
+                "therapy or a second infusion; pending: the day-28 response window (days 21-42) open at the cut; "
+                "not evaluable for response: withdrawn before any assessment (outside the efficacy set). "
                 f"No measurable expansion (no quantifiable sample in days 0-28): {_no_expansion(summary)}.",
                 method="Cmax and Tmax over days 0-28; AUC0-28d by the linear trapezoid from the first sample "
                 "on or after day 0 to the last on or before day 28 (no extrapolation); Tlast: the last day with "

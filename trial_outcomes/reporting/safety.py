@@ -38,6 +38,27 @@ AS_REPORTED = (
 )
 
 
+def _unrecorded_relapse_note(died: pl.DataFrame) -> str:
+    """The deaths from leukaemia of subjects in a CAR-T remission with no relapse recorded
+    before them, named: CIR and DOR count each as a relapse on its day (endpoints.md: the
+    relapse was not assessed before death), while the listing says "After relapse: N" (a
+    DSMB reviewer counted 42 CIR events beside 40 relapses, and found no word why: 2026-12-07)."""
+    unrecorded = died.filter(
+        (pl.col("DTHCAT") == "LEUKEMIA")
+        & pl.col("DTHDY").is_not_null()  # infused
+        & pl.col("FRMDT").is_not_null()
+        & (pl.col("RELDT").is_null() | (pl.col("RELDT") > pl.col("DTHDT")))
+    )
+    if not unrecorded.height:
+        return ""
+    names = ", ".join(sorted(unrecorded["USUBJID"].to_list()))
+    return (
+        f" {unrecorded.height} death(s) from leukaemia in remission with no relapse recorded ({names}): CIR and "
+        "DOR count each as a relapse on the day of death (the relapse not assessed before it), so they have "
+        "more relapse events than the relapses listed; please confirm whether a relapse assessment is missing."
+    )
+
+
 def headline_table(inp: ReportInputs) -> Table:
     rows = [
         [r["measure"], f"{r['n_events']}/{r['n']}", pct_ci(r["rate"], r["rate_lcl"], r["rate_ucl"])]
@@ -51,8 +72,9 @@ def headline_table(inp: ReportInputs) -> Table:
         method="Exact Clopper-Pearson 95% CIs. CRS and ICANS by ASTCT 2019; adjudicated grade: the higher of "
         "the investigator's and the grade derived from daily monitoring. N is the subjects each rate can be known "
         f"for at the cut: grade >= 3 CRS and ICANS, those infused {inp.plan.safety.window_days} days "
-        "before it (the safety rule's window) or with the event; deaths within 30 and 100 days, those infused "
-        "that long before it or dead within it. NRM: the safety set. An event counts as soon as it occurs, "
+        "before it (the safety rule's window) and not withdrawn or lost to follow-up within it, or with the "
+        "event; deaths within 30 and 100 days, those infused that long before it and not withdrawn or lost "
+        "within it, or dead within it. NRM: the safety set. An event counts as soon as it occurs, "
         "before its subject completes the window: at an early cut a rate leans high, the cautious side for "
         "safety (the efficacy rule's symmetric set keeps a response rate from leaning high).",
     )
@@ -224,7 +246,9 @@ def syndrome_term_notes(adae: pl.DataFrame | pl.LazyFrame, infused: int) -> list
             crs = int(terms["len"].sum())
         if terms.height:
             listed = ", ".join(_term_shown(t, n) for t, n in terms.iter_rows())
-            notes.append(f"AE terms counted as {name}: {listed}.")
+            # the count is every AE row of the term, the tables' the treatment-emergent ones: a
+            # DSMB reviewer read 94 here beside 91 CRS events (3 after an HSCT: 2026-12-07)
+            notes.append(f"AE terms counted as {name} (AE rows, treatment-emergent or not): {listed}.")
     query = crs_absence_query(crs, infused)
     if query:
         notes.append(f"WARNING: {query}.")
@@ -436,7 +460,7 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
         },
         population="All enrolled subjects who died by the cut.",
         source="adsl.parquet (DTHDT, DTHCAUS, DTHCAT, DTHCGR1)",
-        method="Day from infusion (empty if never infused).",
+        method="Day from infusion (empty if never infused)." + _unrecorded_relapse_note(died),
     )
     tables = [by_group, summary, listed]
     queries, disagree = inp.death_queries
@@ -703,8 +727,9 @@ def course_section(inp: ReportInputs) -> Section:
             f"plots/{name}",
             "Course of each infused subject",
             "From day 0 to death or the last date known alive: first remission, HSCT, new therapy, "
-            "relapse, death; arrows: ongoing at the cut. The 180 most recently infused subjects at most, "
-            "in order of follow-up, the longest at the top.",
+            "relapse, death; arrows: ongoing at the cut; a grey stroke: withdrawn or lost to follow-up. The "
+            "180 most recently infused subjects at most, in order of follow-up, the longest first (at the top "
+            "of the first page).",
             subject_level=True,
         )
         for name in names

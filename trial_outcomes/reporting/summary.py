@@ -161,13 +161,17 @@ def dsmb_package_items(inp: ReportInputs) -> list[tuple[str, str, str]]:
         t_cell = by_event["T_CELL_MALIGNANCY"]["n_subjects"]
         positive = by_event["RCL_POSITIVE"]["n_subjects"]
         tested = by_event["RCL_POSITIVE"]["n_population"]
+        # subjects with an assay, a pending one included: said so (a DSMB reviewer's "of 102
+        # tested" held a subject with one pending assay and no result: 2026-12-07)
+        pending = by_event["RCL_PENDING"]["n_subjects"]
         # a secondary malignancy whose text names a T-cell one is said here, where the board reads the count
         queried = any(q.check == "malignancy_category_plausible" for q in inp.queries)
         items.append(
             (
                 "Long-term safety: secondary malignancies; RCL",
                 f"{by_event['SECONDARY_MALIGNANCY']['n_subjects']} subject(s) with a secondary malignancy, {t_cell} "
-                f"with a T-cell malignancy; RCL positive in {positive} of {tested} subject(s) tested"
+                f"with a T-cell malignancy; RCL positive in {positive} of {tested} subject(s) with an assay"
+                + (f" ({pending} with a result pending)" if pending else "")
                 + (
                     ". A long-term event's text names a malignancy of another category (a T-cell malignancy, "
                     "the trial's own leukaemia, a malignancy coded as a new disorder): "
@@ -518,11 +522,17 @@ def disposition_table(inp: ReportInputs) -> Table:
     adsl = inp.adsl
     safety = adsl.filter(pl.col("SAFFL") == "Y")
     n = safety.height
+    evaluable, protocol = adsl["EFFFL"] == "Y", adsl["PPROTFL"] == "Y"
+    # the two analysis sets are each a part of the safety set, and the status rows add up to
+    # it: all three indented under it (a DSMB reviewer read the status rows, indented under
+    # the per-protocol set, as a part of it: 2026-12-07)
     rows = [
         ["Enrolled", str(adsl.height)],
         ["Infused (safety set)", str(n)],
-        ["Evaluable for response (efficacy set)", count_pct(int((adsl["EFFFL"] == "Y").sum()), n)],
-        ["Per-protocol set", count_pct(int((adsl["PPROTFL"] == "Y").sum()), n)],
+        ["   Evaluable for response (efficacy set)", count_pct(int(evaluable.sum()), n)],
+        ["   Per-protocol set (infused and eligible)", count_pct(int(protocol.sum()), n)],
+        ["   In both the efficacy and per-protocol sets", count_pct(int((evaluable & protocol).sum()), n)],
+        ["Status of the infused at the data cut", ""],
     ]
     for status, text in (
         ("ONGOING", "Ongoing at the cut"),
@@ -538,4 +548,8 @@ def disposition_table(inp: ReportInputs) -> Table:
         ["Subjects", "n (% of infused)"],
         rows,
         population="All enrolled subjects; percentages of the safety set.",
+        notes=[
+            "The efficacy set leaves out the infused withdrawn before any assessment; the per-protocol set, the "
+            "infused not shown eligible. Ongoing, died, withdrawn and lost add up to the safety set."
+        ],
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,13 +18,19 @@ class ConsortSpec:
     per_protocol: int
     not_infused: list[tuple[str, int]]  # reason, subjects
     status: dict[str, int]  # ongoing, died, withdrawn, lost (infused subjects)
+    evaluable_and_per_protocol: int = 0  # in both analysis sets
 
 
 def draw_consort(spec: ConsortSpec) -> bytes:
-    fig = new_figure(7.4, 4.9)
+    """Enrolled, then the infused (the safety set) or not infused with the reasons; below the
+    safety set, side by side, its two analysis sets and its subjects' status at the cut. The
+    efficacy and per-protocol sets are each a part of the safety set, not one of the other (a
+    DSMB reviewer read the per-protocol set, drawn under the efficacy set, and the status box,
+    drawn under the per-protocol set, as parts of them: 2026-12-07)."""
+    fig = new_figure(7.4, 3.75)
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
     ax.set_xlim(0, 10)
-    ax.set_ylim(0, 10)
+    ax.set_ylim(2.4, 10)
     ax.axis("off")
 
     def box(x: float, y: float, text: str, w: float = 3.6, h: float = 1.1) -> None:
@@ -42,25 +48,37 @@ def draw_consort(spec: ConsortSpec) -> bytes:
 
     box(3, 9.2, f"Enrolled (consented)\nn = {spec.enrolled}")
     box(3, 6.9, f"Infused: safety set\nn = {spec.infused}")
-    box(3, 4.6, f"Evaluable: efficacy set\nn = {spec.evaluable}")
-    s = spec.status
-    box(
-        3,
-        2.0,
-        f"Status at the data cut\nongoing {s.get('ONGOING', 0)}   died {s.get('DIED', 0)}\n"
-        f"withdrawn {s.get('WITHDRAWN', 0)}   lost {s.get('LOST', 0)}",
-        h=1.5,
-    )
     lines = [textwrap.fill(f"{reason}: {n}", 34, subsequent_indent="  ") for reason, n in spec.not_infused if n]
     reasons = "\n".join(lines) or "none"
     n_lines = reasons.count("\n") + 2
     box(7.5, 8.05, f"Not infused: n = {spec.enrolled - spec.infused}\n{reasons}", w=4.6, h=0.3 + 0.36 * n_lines)
     arrow(3, 8.65, 3, 7.45)
-    arrow(3, 6.35, 3, 5.15)
-    arrow(3, 4.05, 3, 2.75)
     arrow(3, 8.05, 5.2, 8.05)
-    ax.text(3.15, 5.75, f"withdrawn before any assessment: {spec.infused - spec.evaluable}", fontsize=7.5, color=GREY)
-    ax.text(3.15, 3.45, f"per-protocol set: {spec.per_protocol}", fontsize=7.5, color=GREY)
+    # the safety set's three parts, side by side
+    s = spec.status
+    parts = [
+        (
+            1.65,
+            f"Efficacy set: n = {spec.evaluable}\n(infused, not withdrawn\nbefore any assessment;\n"
+            f"withdrawn before: {spec.infused - spec.evaluable})",
+        ),
+        (
+            5.0,
+            f"Per-protocol set: n = {spec.per_protocol}\n(infused and eligible;\n"
+            f"not shown eligible: {spec.infused - spec.per_protocol})\n"
+            f"in both sets: {spec.evaluable_and_per_protocol}",
+        ),
+        (
+            8.35,
+            f"Status at the data cut\nongoing {s.get('ONGOING', 0)}   died {s.get('DIED', 0)}\n"
+            f"withdrawn {s.get('WITHDRAWN', 0)}   lost {s.get('LOST', 0)}",
+        ),
+    ]
+    ax.plot([3, 3], [6.35, 5.6], color=GREY, lw=0.9)
+    ax.plot([parts[0][0], parts[-1][0]], [5.6, 5.6], color=GREY, lw=0.9)
+    for x, text in parts:
+        box(x, 3.7, text, w=3.2, h=2.2)
+        arrow(x, 5.6, x, 4.8)
     return figure_bytes(fig)
 
 
@@ -76,6 +94,9 @@ class SwimmerSpec:
     ongoing: list[bool]
     title: str
     max_months: float = 0.0  # the time axis of every page of the set (0: this page's own)
+    #: withdrawn or lost to follow-up: the bar's end marked (a DSMB reviewer found three bars
+    #: that simply stopped, 2026-12-07)
+    left: list[bool] = field(default_factory=list)
 
 
 def draw_swimmer(spec: SwimmerSpec) -> bytes:
@@ -116,6 +137,17 @@ def draw_swimmer(spec: SwimmerSpec) -> bytes:
         color="#1f4e79",
         label="Ongoing at the cut",
     )
+    gone = [i for i, o in enumerate(spec.left) if o]
+    ax.plot(
+        [spec.end[i] for i in gone],
+        [y[i] for i in gone],
+        linestyle="none",
+        marker="|",
+        markersize=7,
+        markeredgewidth=1.8,
+        color=GREY,
+        label="Withdrawn or lost",
+    )
     ax.set_yticks(y)
     ax.set_yticklabels(spec.ids, fontsize=6.5)
     ax.set_ylim(-0.8, n - 0.2)
@@ -125,10 +157,10 @@ def draw_swimmer(spec: SwimmerSpec) -> bytes:
     fig.legend(
         loc="upper center",
         bbox_to_anchor=(0.55, 1 - 0.36 / height),
-        ncol=6,
+        ncol=7,
         fontsize=7,
         frameon=False,
-        handletextpad=0.3,
-        columnspacing=1.2,
+        handletextpad=0.2,
+        columnspacing=0.9,
     )
     return figure_bytes(fig)

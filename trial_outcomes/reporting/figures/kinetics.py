@@ -70,8 +70,12 @@ def draw(spec: SpaghettiSpec) -> bytes:
     late.set_xlabel("Months from infusion (persistence, from day 28)")
     late.tick_params(labelleft=False)
     legend = [(f"\u2014 {name} (n={counts[k]})", COLOURS[k % len(COLOURS)]) for k, name in enumerate(spec.groups)]
-    for k, (text, colour) in enumerate([*legend, ("\u25cb below the LLOQ", GREY)]):
-        fig.text(0.12 + 0.25 * k, 0.81, text, color=colour, fontsize=7.5)
+    entries = [*legend, ("\u25cb below the LLOQ", GREY)]
+    # four short entries in a row; more, or a long one ("Not evaluable for response"), three a row
+    per_row = 4 if len(entries) <= 4 and all(len(text) <= 30 for text, _ in entries) else 3
+    for k, (text, colour) in enumerate(entries):
+        row, column = divmod(k, per_row)
+        fig.text(0.12 + (0.25 if per_row == 4 else 0.3) * column, 0.83 - 0.045 * row, text, color=colour, fontsize=7.5)
     if not spec.profiles:
         early.text(0.5, 0.5, "No transgene samples", transform=early.transAxes, ha="center", color=GREY)
     return figure_bytes(fig)

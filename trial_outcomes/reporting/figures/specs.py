@@ -12,7 +12,7 @@ import polars as pl
 
 from trial_outcomes import labels
 from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER
-from trial_outcomes.analysis.kinetics import KineticsTables
+from trial_outcomes.analysis.kinetics import NOT_EVALUABLE, PENDING, RESPONSE_GROUPS, KineticsTables
 from trial_outcomes.analysis.labs import LabTables, bcell_recovery_fit
 from trial_outcomes.analysis.models import PH_REJECTS, is_number
 from trial_outcomes.analysis.rates import EFFICACY_POPULATION
@@ -287,7 +287,8 @@ def consort_spec(adsl: pl.DataFrame) -> ConsortSpec:
     reasons = [(label, int((not_infused["NINFCAT"] == code).sum())) for code, label in NOT_INFUSED.items()]
     safety = adsl.filter(pl.col("SAFFL") == "Y")
     status = {s: int((safety["DISPSTAT"] == s).sum()) for s in ("ONGOING", "DIED", "WITHDRAWN", "LOST")}
-    return ConsortSpec(adsl.height, flag("SAFFL"), flag("EFFFL"), flag("PPROTFL"), reasons, status)
+    both = int(((adsl["EFFFL"] == "Y") & (adsl["PPROTFL"] == "Y")).sum())
+    return ConsortSpec(adsl.height, flag("SAFFL"), flag("EFFFL"), flag("PPROTFL"), reasons, status, both)
 
 
 def swimmer_specs(adsl: pl.DataFrame) -> dict[str, SwimmerSpec]:
@@ -307,12 +308,14 @@ def swimmer_specs(adsl: pl.DataFrame) -> dict[str, SwimmerSpec]:
         months("NTHERDT"),
         months("RELDT"),
         months("DTHDT"),
-    ).sort("_end", "USUBJID")
+    ).sort("_end", "USUBJID", descending=True, nulls_last=True)
     specs = {}
     longest = _largest(lanes["_end"])  # one time axis for every page
     chunks = max(1, -(-lanes.height // SWIMMER_LANES))
     for k in range(chunks):
-        part = lanes.slice(k * SWIMMER_LANES, SWIMMER_LANES)
+        # the longest follow-up first: on page 1, and at the top of each page (lanes are drawn
+        # bottom up); page 1 held the shortest until 2026-12-07, against the caption
+        part = lanes.slice(k * SWIMMER_LANES, SWIMMER_LANES).reverse()
         title = "Course of each infused subject" + (f" ({k + 1} of {chunks})" if chunks > 1 else "")
         specs[f"swimmer_{k + 1}.svg"] = SwimmerSpec(
             part["USUBJID"].to_list(),
@@ -325,6 +328,7 @@ def swimmer_specs(adsl: pl.DataFrame) -> dict[str, SwimmerSpec]:
             (part["DISPSTAT"] == "ONGOING").to_list(),
             title,
             longest,
+            part["DISPSTAT"].is_in(["WITHDRAWN", "LOST"]).to_list(),
         )
     return specs
 
@@ -385,7 +389,7 @@ def kinetics_spec(adpc: pl.DataFrame, params: pl.DataFrame) -> SpaghettiSpec:
     figure says so; the kinetics table has them all). A subject's samples are those its
     parameters use: from day 0, the first ``n_samples`` in day order (the later ones, from
     an HSCT, a new therapy or a second infusion on, are not the first product's)."""
-    groups = ["CR/CRi by day 28", "No CR/CRi by day 28", "Pending"]
+    groups = [*RESPONSE_GROUPS[:2], PENDING, NOT_EVALUABLE]
     response = dict(params.select("USUBJID", "response").iter_rows())
     used = dict(params.select("USUBJID", "n_samples").iter_rows())
     subjects = sorted(response)
