@@ -256,7 +256,19 @@ def main() -> None:
             synth = {"wall": float("nan"), "rss_mb": float("nan")}
         else:
             synth = measure(
-                [PY, "-m", "trial_outcomes.cli", "synth", "--subjects", str(n), "--seed", "1", "--out", str(drop)]
+                [
+                    PY,
+                    "-m",
+                    "trial_outcomes.cli",
+                    "synth",
+                    "--subjects",
+                    str(n),
+                    "--seed",
+                    "1",
+                    "--out",
+                    str(drop),
+                    "--overwrite",
+                ]
                 + (["--without-dsmb-files"] if args.without_dsmb_files else [])
             )
         bare = bare_read_seconds(drop)

@@ -86,6 +86,23 @@ def test_every_rename_is_recorded_in_the_data_contract():
         assert f"| `{old}` | `{new}` |" in doc, old
 
 
+def test_the_data_contract_lists_every_input_column_as_the_schema_declares_it():
+    """A newcomer could not write a drop from docs/data-contract.md: it named no input
+    column, and three runs were refused before one published (ld_regimen, tocilizumab,
+    cd19_at_relapse's codes). Its appendix is ``schema.columns_markdown()``, whole; and
+    each column the readers require appears in it, with its file."""
+    from tests.helpers import ROOT
+    from trial_outcomes.schema import SCHEMAS, columns_markdown
+
+    doc = (ROOT / "docs" / "data-contract.md").read_text()
+    begin, end = "<!-- columns: begin (generated; edit schema.py, not this) -->\n", "<!-- columns: end -->"
+    listed = doc[doc.index(begin) + len(begin) : doc.index(end)]
+    assert listed == columns_markdown(), "regenerate the appendix: see schema.columns_markdown's docstring"
+    for schema in SCHEMAS.values():
+        part = listed[listed.index(f"### `{schema.record}`") :].split("\n### ")[0]
+        assert all(f"| `{name}` |" in part for name in schema.required_columns), schema.record
+
+
 def test_a_cut_published_before_the_renames_is_still_compared_with():
     """A previous cut's ADSL under the names of contract version 3 (D28PENDFL, sex, ...)
     reads under today's names, so a new cut compares with it (cut_comparison)."""

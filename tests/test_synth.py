@@ -181,3 +181,33 @@ def test_a_record_simulated_without_rows_is_declared_empty(tmp_path):
     (hand / "drop_info.toml").write_text('extracted_on = "2024-04-02"\n')
     generate(hand, 2, 1)
     assert (hand / "drop_info.toml").read_text() == 'extracted_on = "2024-04-02"\n'
+
+
+def test_synth_never_replaces_a_drop_without_overwrite(tmp_path, capsys):
+    """A newcomer's synth into data/sample replaced the sample without a word, and one into a
+    folder of xlsx files left followup.csv beside followup.xlsx. A folder holding a drop's
+    files is refused (exit 2, the files named, nothing touched); --overwrite replaces them
+    all, the other format's included; a folder of other files only is written into."""
+    from trial_outcomes.cli import build_parser
+
+    def synth(out, *more):
+        args = build_parser().parse_args(
+            ["synth", "--subjects", "3", "--seed", "1", "--quiet", "--out", str(out), *more]
+        )
+        return args.func(args)
+
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "followup.xlsx").write_bytes(b"the site's export")
+    (export / "notes.txt").write_text("kept")
+    assert synth(export) == 2
+    assert "already holds a drop's files (followup.xlsx)" in capsys.readouterr().err
+    assert sorted(p.name for p in export.iterdir()) == ["followup.xlsx", "notes.txt"]
+    assert (export / "followup.xlsx").read_bytes() == b"the site's export"
+    assert synth(export, "--overwrite") == 0
+    assert not (export / "followup.xlsx").exists() and (export / "followup.csv").is_file()
+    assert (export / "notes.txt").read_text() == "kept"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("kept")
+    assert synth(other) == 0 and (other / "enrolment.csv").is_file()

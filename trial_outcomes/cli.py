@@ -185,6 +185,15 @@ def _say_boundaries(outcome: RunOutcome) -> bool:
     return True
 
 
+def _drop_files(folder: Path) -> list[str]:
+    """The files of a drop's records (any format) and its ``drop_info.toml`` in ``folder``."""
+    from trial_outcomes.io.readers import EXTENSIONS
+    from trial_outcomes.schema import DROP_INFO_FILE, RECORDS
+
+    names = {f"{r}.{ext}" for r in RECORDS for ext in EXTENSIONS} | {DROP_INFO_FILE}
+    return sorted(p.name for p in folder.iterdir() if p.name in names) if folder.is_dir() else []
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from trial_outcomes.synth.generator import generate
 
@@ -194,6 +203,19 @@ def cmd_synth(args: argparse.Namespace) -> int:
         writable_folder(Path(args.out), "--out")
     except UsageError as exc:
         return _fail(str(exc))
+    held = _drop_files(Path(args.out)) if not args.portfolio else []
+    if held and not args.overwrite:
+        # a newcomer's synth into data/sample replaced the sample without a word; into a folder of
+        # xlsx files it left followup.csv beside followup.xlsx (2026-12-07): an EDC export at --out
+        # would be lost the same way
+        shown = ", ".join(held[:4]) + (f" and {len(held) - 4} more" if len(held) > 4 else "")
+        return _fail(
+            f"--out {args.out} already holds a drop's files ({shown}): a synthetic drop would replace or mix with "
+            "them; give another folder, or --overwrite to replace them"
+        )
+    if args.overwrite:
+        for name in held:
+            (Path(args.out) / name).unlink()
     started = time.perf_counter()
     if args.portfolio:
         from trial_outcomes.synth.portfolio import write_portfolio
@@ -644,7 +666,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Help,
         epilog="examples:\n  trial-outcomes run\n  trial-outcomes ui\n  trial-outcomes open --format html\n"
         "  trial-outcomes qc 2024-03-31\n"
-        "  trial-outcomes synth --subjects 120 --seed 7 --out data/sample\n\n" + EXIT_STATUSES,
+        "  trial-outcomes synth --subjects 120 --seed 7 --out data/sample --overwrite\n\n" + EXIT_STATUSES,
     )
     sub = parser.add_subparsers(dest="command", required=True)
     fmt = _Help
@@ -682,7 +704,12 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=20201, help="random seed: the same seed gives the same bytes")
     synth.add_argument("--out", required=True, help="folder to write the drop into")
     synth.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv", help="file format")
-    synth.add_argument("--quiet", action="store_true", help="no progress bar")
+    synth.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
+    synth.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the drop files already in --out (refused without it: an export there would be lost)",
+    )
     synth.add_argument(
         "--without-dsmb-files",
         action="store_true",

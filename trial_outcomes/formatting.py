@@ -80,6 +80,14 @@ def at_risk(text: str, n_risk: int | None, short: bool = False) -> str:
     return f"{text} [{n_risk}]{mark}" if short else f"{text}; {n_risk} at risk{mark}"
 
 
+def day_count(days: float) -> str:
+    """A count of days as it is: ``78``, and a median between two days ``77.5`` (rounded to
+    whole days, Python's half-to-even gave 77.5 -> 78 beside 74.5 -> 74 in one table, which
+    a DSMB reviewer read as an error: 2026-12-07); other fractions to one decimal."""
+    text = f"{days:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
 def months(days: float | None) -> str:
     """Days as months with one decimal (``13.3``); under 1.5 days, where that would
     read ``0.0``, the days themselves (``1 d``); NE when missing."""
@@ -95,7 +103,7 @@ def median_months_days(median: float | None, lcl: float | None, ucl: float | Non
     if median is None:
         lower = "" if lcl is None else f"; 95% CI {months(lcl)}-NE mo"
         return "NR" + lower
-    return f"{months(median)} mo ({median:.0f} d); 95% CI {months(lcl)}-{months(ucl)} mo"
+    return f"{months(median)} mo ({day_count(median)} d); 95% CI {months(lcl)}-{months(ucl)} mo"
 
 
 def median_ci_months(median: float | None, lcl: float | None, ucl: float | None) -> str:

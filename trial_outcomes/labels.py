@@ -109,6 +109,27 @@ def variable(name: str) -> str:
     return VARIABLES.get(name, name)
 
 
+def in_note(text: str, var: str | None = None) -> str:
+    """A table's note written with the data's codes, in the report's words: a variable's
+    code as its label (``SEX`` -> Sex, ``AGEGR1`` -> Age), a level's code in brackets as its
+    label (``(M)`` -> (Male), ``(>=10)`` -> (>= 10 years)), and a level's code written with
+    an underscore as its label wherever it stands (``mrd_persistent`` -> MRD-persistent);
+    the levels of ``var`` when the row names its variable, else of any. A DSMB reviewer read
+    "SEX: no events in the reference level (M)" and "mrd_persistent never at risk together
+    with another level" in the report (2026-12-07); the published CSVs keep the codes."""
+    import re
+
+    for code, label in VARIABLES.items():
+        if code.isupper() or any(c.isdigit() for c in code):
+            text = re.sub(rf"(?<![\w]){re.escape(code)}(?![\w])", label, text)
+    for name in [var] if var in LEVELS else list(LEVELS):
+        for code, label in LEVELS[name].items():
+            text = text.replace(f"({code})", f"({label})")
+            if "_" in code:
+                text = re.sub(rf"(?<![\w]){re.escape(code)}(?![\w])", label, text)
+    return text
+
+
 def in_sentence(label: str) -> str:
     """A label inside a sentence: the first letter lower-cased unless the first word is
     an abbreviation (``Prior HSCT`` -> ``prior HSCT``, ``ECOG`` stays ``ECOG``;

@@ -394,3 +394,43 @@ RECORDS: tuple[str, ...] = tuple(SCHEMAS)
 
 #: an optional file of the drop that says which required files are empty on purpose
 DROP_INFO_FILE = "drop_info.toml"
+
+
+#: how data-contract.md names each kind of column
+_KIND_WORDS = {
+    "id": "identifier",
+    "text": "text",
+    "date": "date",
+    "number": "number",
+    "integer": "integer",
+    "code": "code",
+    "yn": "Y/N",
+}
+
+
+def columns_markdown() -> str:
+    """The input files' columns as data-contract.md lists them (its appendix, kept equal to
+    this by ``tests/test_contracts.py``): per file, each column's kind, whether the header
+    must have it and the cells must be filled, and its codes or range. A newcomer could not
+    write a drop from the document: the columns were only in this module and the UI
+    (2026-12-07). Regenerate with ``python -c "from trial_outcomes.schema import
+    columns_markdown; print(columns_markdown())"``."""
+    lines = []
+    for schema in SCHEMAS.values():
+        key = ", ".join(f"`{k}`" for k in schema.key) or "none"
+        needed = "required" if schema.required_file else "optional"
+        lines += ["", f"### `{schema.record}` ({needed} file; one row per {key})", ""]
+        lines += ["| column | kind | in the header | blank cells | values |", "|---|---|---|---|---|"]
+        for c in schema.columns:
+            values = ", ".join(f"`{code}`" for code in c.codes) if c.codes else c.range_text()
+            if c.kind == "yn":
+                values = "`Y`, `N` (also yes/no, 1/0, true/false)"
+            if c.grade_words:
+                values += " (also `Grade 3`, `G3`, `3 - Severe`)"
+            if c.percent:
+                values += " (may end with `%`)"
+            lines.append(
+                f"| `{c.name}` | {_KIND_WORDS[c.kind]} | {'optional' if c.optional else 'required'} | "
+                f"{'allowed' if c.nullable else 'refused'} | {values} |"
+            )
+    return "\n".join(lines[1:]) + "\n"

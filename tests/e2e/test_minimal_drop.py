@@ -55,8 +55,8 @@ def test_a_drop_without_the_optional_files_and_columns_runs_and_says_what_it_lac
         "adverse_events has no soc column",
         "followup has no cause_category column",
         "infusion has no bridging column",
-        "the drop has no crs_monitoring file",
-        "the drop has no icans_monitoring file",
+        "The drop has no crs_monitoring file",
+        "The drop has no icans_monitoring file",
     ):
         assert said in html, said
     for table in (

@@ -486,3 +486,30 @@ def test_a_run_with_other_code_or_plan_revises_the_version_the_cut_shows(tmp_pat
     assert revised(new, "q") == "v002"
     version("e", old, "p")  # no record of what it revises, its code and plan v001's
     assert revised(old, "p") is None
+
+
+def test_a_rerun_without_r_never_replaces_a_version_with_its_qc(tmp_path):
+    """A newcomer ran the sample again on a machine without R: v002 replaced v001, whose
+    outputs differed only by qc_report.csv and the reports (page 1: "Not run"), and the
+    board's current report lost its QC. The same outputs less the QC publish nothing; any
+    other output changed, or a QC present in both, is a new version as before."""
+    out = tmp_path / "out"
+
+    def run(name: str, files: dict[str, str]):
+        folder = tmp_path / name
+        folder.mkdir()
+        for f, content in files.items():
+            (folder / f).write_text(content)
+        outputs = {f: hashlib.sha256(c.encode()).hexdigest() for f, c in files.items()}
+        (folder / "manifest.json").write_text(json.dumps({"data_drop": {"sha256": "d1"}, "outputs": outputs}))
+        return publish(out, CUT, [*(folder / f for f in files), folder / "manifest.json"], outputs)[1]
+
+    with_qc = {"adsl.csv": "1", "report.pdf": "QC: all agree", "qc_report.csv": "agrees"}
+    assert run("a", with_qc)
+    assert not run("b", {"adsl.csv": "1", "report.pdf": "QC: not run"})  # only the QC missing: kept
+    assert (out / CUT / "qc_report.csv").read_text() == "agrees"
+    assert run("c", {"adsl.csv": "2", "report.pdf": "QC: not run"})  # a number changed: published, QC or not
+    assert not (out / CUT / "qc_report.csv").exists()
+    assert run("d", {"adsl.csv": "2", "report.pdf": "QC: all agree", "qc_report.csv": "agrees"})
+    assert run("e", {"adsl.csv": "2", "report.pdf": "QC: one differs", "qc_report.csv": "differs"})
+    assert sorted(p.name for p in (out / ".versions" / CUT).iterdir()) == ["v001", "v002", "v003", "v004"]

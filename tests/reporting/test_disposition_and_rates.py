@@ -148,3 +148,18 @@ def test_the_swimmer_pages_run_from_the_longest_follow_up_down_and_mark_who_left
     assert list(pages) == ["swimmer_1.svg", "swimmer_2.svg", "swimmer_3.svg"]
     assert [pages[f"swimmer_{k}.svg"].ids for k in (1, 2, 3)] == [["S2", "S4"], ["S3", "S5"], ["S1"]]
     assert [pages[f"swimmer_{k}.svg"].left for k in (1, 2, 3)] == [[False, False], [True, False], [True]]
+
+
+def test_a_later_visit_every_due_subject_missed_is_said():
+    """A reviewer's drop: M30 19 of 19 and M42 2 of 2 overdue (sites assessing yearly after
+    M24), read as a conduct failure with no word on the schedule. M30 and M42 are named; M24
+    (3 of 10), M6 (all of 1: one subject is not a pattern) and D28 (an early visit, 2 of 2, is
+    a missed visit) are not."""
+    from trial_outcomes.reporting.efficacy import _all_overdue_note
+
+    visits = pl.DataFrame(
+        {"group": ["D28", "M6", "M24", "M30", "M42"], "n": [2, 1, 10, 19, 2], "count": [2, 1, 3, 19, 2]}
+    )
+    (note,) = _all_overdue_note(visits)
+    assert note.startswith("Every subject due for M30, M42 is overdue")
+    assert _all_overdue_note(visits.filter(pl.col("group") != "M30").filter(pl.col("group") != "M42")) == []

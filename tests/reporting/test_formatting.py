@@ -9,8 +9,10 @@ from trial_outcomes.analysis.adtte import event_counts
 from trial_outcomes.analysis.stopping import stopping_history
 from trial_outcomes.formatting import (
     at_risk,
+    day_count,
     dose,
     landmark_rate,
+    median_months_days,
     median_range,
     months,
     pct,
@@ -178,3 +180,33 @@ def test_the_risk_tables_group_labels_end_before_a_count_of_seven_digits(monkeyp
     assert max(box.x1 for box in labels) < min(box.x0 for box in column)
     labels, column = labels_and_first_column([316, 141])
     assert max(box.x1 for box in labels) < min(box.x0 for box in column)
+
+
+def test_a_median_between_two_days_is_shown_as_it_is():
+    """Two medians of one table, midpoints 77.5 and 74.5 days, read 78 and 74 rounded half to
+    even (a DSMB reviewer took it for an error). Days are shown as they are: 78, 77.5, 74.5;
+    805.5 (a midpoint of 504 and 1107); a whole 0 is 0. 77.5 days are 77.5 / 30.4375 = 2.546
+    months, shown 2.5 (2.546 to one decimal)."""
+    assert [day_count(d) for d in (78.0, 77.5, 74.5, 805.5, 0.0)] == ["78", "77.5", "74.5", "805.5", "0"]
+    assert median_months_days(77.5, 62.0, None) == "2.5 mo (77.5 d); 95% CI 2.0-NE mo"
+
+
+def test_a_note_written_with_codes_reads_in_the_reports_words():
+    """A DSMB reviewer read "SEX: no events in the reference level (M)", "AGEGR1 ... (>=10)"
+    and "mrd_persistent never at risk together with another level" in the report."""
+    from trial_outcomes.labels import in_note
+
+    assert in_note("SEX: no events in the reference level (M), left out of the model") == (
+        "Sex: no events in the reference level (Male), left out of the model"
+    )
+    assert in_note("not estimable: no events in the reference level (>=10)", "AGEGR1") == (
+        "not estimable: no events in the reference level (>= 10 years)"
+    )
+    assert in_note("mrd_persistent never at risk together with another level, so compared with none", "STRATUM") == (
+        "MRD-persistent never at risk together with another level, so compared with none"
+    )
+    # a word that only looks like a code is left alone; a note without codes is unchanged
+    assert (
+        in_note("fewer than 5 events (SEXTANT); AGE per year", "SEX")
+        == "fewer than 5 events (SEXTANT); Age, per year per year"
+    )

@@ -575,15 +575,36 @@ def _code_of(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
     return code if isinstance(code, dict) else None
 
 
+#: the independent QC's report, and the reports whose page 1 states the QC's result
+QC_STATED = ("qc_report.csv", "report.pdf", "report.html", "report_open.pdf", "report_open.html")
+
+
+def only_its_qc_missing(published: dict[str, str], outputs: dict[str, str]) -> bool:
+    """Whether ``outputs`` are the published ``outputs`` less their independent QC: the
+    published version has ``qc_report.csv``, these have none, and every other output has
+    the same SHA-256 but the reports, whose page 1 says whether the QC ran. A newcomer's
+    run on a machine without R replaced a QC'd version with one that said "not run", and
+    the board's current report lost its double programming (2026-12-07)."""
+    if QC_STATED[0] not in published or QC_STATED[0] in outputs:
+        return False
+
+    def rest(o: dict[str, str]) -> dict[str, str]:
+        return {k: v for k, v in o.items() if k not in QC_STATED}
+
+    return rest(published) == rest(outputs)
+
+
 def publish(out_dir: Path, cut: str, files: list[Path], manifest_outputs: dict[str, str]) -> tuple[Path, bool]:
     """Make ``<out>/<cut>`` show exactly ``files`` (files or folders) as a new version,
-    in one atomic step, unless the current version holds the same outputs (then
-    nothing changes: a re-run is idempotent). Returns the link and whether a new
-    version was published. Earlier versions are kept."""
+    in one atomic step, unless the current version holds the same outputs, or the same
+    outputs and its independent QC where these have none (``only_its_qc_missing``): then
+    nothing changes (a re-run is idempotent, and never undoes a QC). Returns the link and
+    whether a new version was published. Earlier versions are kept."""
     published = readable(out_dir, cut)
+    held = {} if published is None else published.manifest.get("outputs") or {}
     if (
         published is not None
-        and published.manifest.get("outputs") == manifest_outputs
+        and (held == manifest_outputs or only_its_qc_missing(held, manifest_outputs))
         and not published.changed_on_disk()  # a file edited or deleted in it is published again, whole
     ):
         _remove_leftovers(out_dir, cut)  # an attacker's killed run left a staging folder no re-run removed

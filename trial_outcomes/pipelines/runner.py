@@ -72,8 +72,8 @@ class RunOutcome:
 
 
 def default_cut(data_dir: Path) -> dt.date:
-    """The latest plausible date in the drop (data-contract.md section 2; a date after
-    today never moves it)."""
+    """The latest date in the drop (data-contract.md section 2; a date after today never
+    moves it; an isolated one does, and the check ``latest_date_plausible`` warns)."""
     latest = latest_date_in_drop(data_dir)
     if latest is None:
         raise DataDropError(
@@ -375,6 +375,8 @@ def _publication_line(out_dir: Path, cut: str, before: Any) -> str:
         return ""
     if before is not None and before.version == after.version:
         line = f"no new version: {after.version} already holds these outputs"
+        if "qc_report.csv" in (after.manifest.get("outputs") or {}):
+            line += ", with its independent QC in R"
     elif before is None:
         line = f"published {after.version}"
     else:

@@ -16,6 +16,7 @@ from trial_outcomes.analysis.timeline import SPLIT_DOSE_DAYS
 from trial_outcomes.formatting import (
     FEW_AT_RISK_NOTE,
     count_pct,
+    day_count,
     fmt,
     landmark_rate,
     median_ci_months,
@@ -399,7 +400,7 @@ def _endpoint_rows(
             row += ["NE", "NE"]
         elif not competing:
             row.append(median_ci_months(r["median_days"], r["median_lcl_days"], r["median_ucl_days"]))
-            row.append("NR" if r["median_days"] is None else f"{r['median_days']:.0f}")
+            row.append("NR" if r["median_days"] is None else day_count(r["median_days"]))
         row += [landmark_rate(r, d, m, short=True) for m in landmarks]
         test = "" if r["logrank_p"] is None else f"{r['logrank_chisq']:.2f} / {p_value(r['logrank_p'])}"
         row.append(test)
@@ -557,7 +558,7 @@ def subgroup_section(inp: ReportInputs) -> Section:
             str(r["n_events"]),
             ratio_ci(r["hr"], r["hr_lcl"], r["hr_ucl"]),
             p_value(r["p"]),
-            r["note"] or "",
+            labels.in_note(r["note"] or "", r["group_var"]),
         ]
         for r in cox.iter_rows(named=True)
     ]
@@ -588,7 +589,7 @@ def subgroup_section(inp: ReportInputs) -> Section:
         ]
         for r in landmark.iter_rows(named=True)
     ]
-    notes = sorted({r["note"] for r in landmark.iter_rows(named=True) if r["note"]})
+    notes = sorted({labels.in_note(r["note"]) for r in landmark.iter_rows(named=True) if r["note"]})
     blocks.append(
         Table(
             f"Consolidative HSCT: landmark analysis at day {day}",
@@ -623,7 +624,7 @@ def hsct_time_dependent_table(inp: ReportInputs) -> Table:
             str(r["n_events_after_hsct"]),
             ratio_ci(r["hr"], r["hr_lcl"], r["hr_ucl"]),
             p_value(r["p"]),
-            r["note"] or "",
+            labels.in_note(r["note"] or ""),
         ]
         for r in table.iter_rows(named=True)
     ]
@@ -737,6 +738,27 @@ def subject_sections(inp: ReportInputs) -> list[Section]:
     return [disposition, baseline, eligibility_section(inp), conduct_section(inp)]
 
 
+def _all_overdue_note(visits: pl.DataFrame) -> list[str]:
+    """A later visit every due subject missed (M30 and M42 in a drop whose sites assess yearly
+    after M24) is said to be so, and why it may be: a DSMB reviewer read "M30 19 of 19
+    overdue" as a conduct failure, with no word on the schedule (2026-12-07)."""
+    later = [
+        r["group"]
+        for r in visits.iter_rows(named=True)
+        if r["n"] >= 2
+        and r["count"] == r["n"]
+        and str(r["group"]).startswith("M")
+        and str(r["group"])[1:].isdigit()
+        and int(str(r["group"])[1:]) > 12
+    ]
+    if not later:
+        return []
+    return [
+        f"Every subject due for {', '.join(later)} is overdue: the sites may assess less often than the schedule's "
+        "every 6 months after M12 (yearly, say); a question for the sites, as the schedule is the plan's."
+    ]
+
+
 def conduct_section(inp: ReportInputs) -> Section:
     """Trial conduct and data currency: accrual against the plan, sites, overdue
     assessments, missing MRD; the subjects with an overdue visit in the closed report."""
@@ -763,7 +785,9 @@ def conduct_section(inp: ReportInputs) -> Section:
                 r["group"],
                 str(r["n"]),
                 str(r["count"]),
-                "" if r["median_days"] is None else f"{r['median_days']:.0f} ({r['min_days']:.0f}-{r['max_days']:.0f})",
+                ""
+                if r["median_days"] is None
+                else f"{day_count(r['median_days'])} ({r['min_days']:.0f}-{r['max_days']:.0f})",
             ]
             for r in part["site"].iter_rows(named=True)
         ],
@@ -781,6 +805,7 @@ def conduct_section(inp: ReportInputs) -> Section:
         method="Schedule D14, D28, M2, M3, M6, M9, M12, then every 6 months (days from infusion); overdue: the visit "
         "day plus its window (7 days for D14 and D28, 14 for M2 and M3, 30 after) passed by the cut with no "
         "assessment labelled with the visit or inside the window.",
+        notes=_all_overdue_note(part["visit"]),
     )
     mrd = part["mrd"].row(0, named=True)
     blocks: list[Any] = [

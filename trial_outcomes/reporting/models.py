@@ -34,7 +34,7 @@ def _covariate_row(r: dict[str, Any]) -> tuple[str, str]:
 
 
 def _notes(frame: pl.DataFrame) -> list[str]:
-    return sorted({n for n in frame["note"].drop_nulls().to_list() for n in n.split("; ")})
+    return sorted({labels.in_note(n) for n in frame["note"].drop_nulls().to_list() for n in n.split("; ")})
 
 
 def model_table(models: pl.DataFrame, model: str, title: str, method: str, population: str) -> Table:
@@ -132,7 +132,7 @@ def fine_gray_table(inp: ReportInputs) -> Table:
             f"{r['n']} / {r['n_events']} / {r['n_competing']}",
             ratio_ci(r["shr"], r["shr_lcl"], r["shr_ucl"]),
             p_value(r["p"]),
-            r["note"] or "",
+            labels.in_note(r["note"] or "", r["group_var"]),
         ]
         for r in table.iter_rows(named=True)
     ]
@@ -162,7 +162,7 @@ def logrank_table(inp: ReportInputs) -> Table | None:
             "" if r["chisq"] is None else f"{r['chisq']:.2f}",
             str(r["df"]),
             p_value(r["p"]),
-            r["note"] or "",
+            labels.in_note(r["note"] or "", r["group_var"]),
         ]
         for r in table.iter_rows(named=True)
     ]

@@ -107,7 +107,9 @@ def stopping_blocks(inp: ReportInputs) -> list[Any]:
                 "against its boundary (dashed; a cut published under another plan against its own); a red "
                 "point crossed it; a hollow one is past the line but was not yet judged (fewer evaluable "
                 "subjects than the safety rule needs, or Simon's stage 1 not complete).",
-                width=62,  # page 1 holds the headline results and the contents with it
+                # page 1 holds the headline results beside it (62 % until the contents moved to page 2,
+                # 2026-12-07: a DSMB reviewer found its text about 5 pt, too small to read)
+                width=80,
             )
         )
     return blocks
@@ -477,7 +479,7 @@ def absent_notes(inp: ReportInputs) -> list[str]:
     for record, name in (("crs_monitoring", "CRS"), ("icans_monitoring", "ICANS")):
         if inp.lacks(record):
             absent.append(
-                f"the drop has no {record} file: the {name} grade is the reported one only (no derived "
+                f"The drop has no {record} file: the {name} grade is the reported one only (no derived "
                 "grade, no discrepancy listing)."
             )
     return absent
