@@ -559,7 +559,7 @@ raw_endpoints <- function() {
 }
 # a drop the QC cannot read (not CSV, dates in another form) is "not run"; any other error
 # in this part is the QC failing, never a silent skip
-raw <- if (is.na(drop_dir)) "no drop given that the cut was published from (its files checked against the manifest)" else tryCatch(
+raw <- if (is.na(drop_dir)) "no drop given, or not the one the cut was published from (its files checked against the manifest)" else tryCatch(
   raw_endpoints(),
   qc_not_run = function(e) conditionMessage(e),
   error = function(e) stop_qc("the raw-drop part failed: ", conditionMessage(e))
@@ -722,7 +722,7 @@ if (file.exists(file.path(cut_dir, "adlb.xpt"))) {
     add("long-term safety", "every event", "infused", "rows without the long_term_followup file", nrow(long), 0, 0)
   } else {
     # a file the QC cannot read (XLSX, Parquet) or no drop: said, never a silent skip
-    why <- if (is.na(drop_dir)) "no drop given that the cut was published from" else if (!is.null(ltfu_why))
+    why <- if (is.na(drop_dir)) "no drop given, or not the one the cut was published from" else if (!is.null(ltfu_why))
       ltfu_why else "the long_term_followup file is not CSV (the QC reads CSV drops)"
     add("long-term safety", "every event", "infused", "incidence from the raw long_term_followup", NA, NA,
       note = paste("long-term safety from the raw drop not run:", why), ran = FALSE)
