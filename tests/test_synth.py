@@ -211,3 +211,10 @@ def test_synth_never_replaces_a_drop_without_overwrite(tmp_path, capsys):
     other.mkdir()
     (other / "notes.txt").write_text("kept")
     assert synth(other) == 0 and (other / "enrolment.csv").is_file()
+    # a portfolio's folder too (a re-verifier's second --portfolio rewrote the first's drops)
+    portfolio = tmp_path / "portfolio"
+    portfolio.mkdir()
+    (portfolio / "portfolio.toml").write_text("# the first portfolio")
+    assert synth(portfolio, "--portfolio", "1") == 2
+    assert "already holds a drop's files (portfolio.toml)" in capsys.readouterr().err
+    assert (portfolio / "portfolio.toml").read_text() == "# the first portfolio"

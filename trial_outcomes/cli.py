@@ -203,7 +203,12 @@ def cmd_synth(args: argparse.Namespace) -> int:
         writable_folder(Path(args.out), "--out")
     except UsageError as exc:
         return _fail(str(exc))
-    held = _drop_files(Path(args.out)) if not args.portfolio else []
+    out = Path(args.out)
+    held = (
+        _drop_files(out)
+        if not args.portfolio
+        else [p.name for p in (out / "portfolio.toml", out / "drops") if p.exists()]
+    )
     if held and not args.overwrite:
         # a newcomer's synth into data/sample replaced the sample without a word; into a folder of
         # xlsx files it left followup.csv beside followup.xlsx (2026-12-07): an EDC export at --out
@@ -213,9 +218,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
             f"--out {args.out} already holds a drop's files ({shown}): a synthetic drop would replace or mix with "
             "them; give another folder, or --overwrite to replace them"
         )
-    if args.overwrite:
+    if args.overwrite and not args.portfolio:  # a portfolio's files are written over where they are
         for name in held:
-            (Path(args.out) / name).unlink()
+            (out / name).unlink()
     started = time.perf_counter()
     if args.portfolio:
         from trial_outcomes.synth.portfolio import write_portfolio

@@ -507,6 +507,8 @@ def test_a_rerun_without_r_never_replaces_a_version_with_its_qc(tmp_path):
     with_qc = {"adsl.csv": "1", "report.pdf": "QC: all agree", "qc_report.csv": "agrees"}
     assert run("a", with_qc)
     assert not run("b", {"adsl.csv": "1", "report.pdf": "QC: not run"})  # only the QC missing: kept
+    # define.xml names the code's commit: a commit of documents alone changed it (a re-verifier's)
+    assert not run("b2", {"adsl.csv": "1", "report.pdf": "QC: not run", "define.xml": "code fe99858"})
     assert (out / CUT / "qc_report.csv").read_text() == "agrees"
     assert run("c", {"adsl.csv": "2", "report.pdf": "QC: not run"})  # a number changed: published, QC or not
     assert not (out / CUT / "qc_report.csv").exists()

@@ -575,8 +575,10 @@ def _code_of(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
     return code if isinstance(code, dict) else None
 
 
-#: the independent QC's report, and the reports whose page 1 states the QC's result
-QC_STATED = ("qc_report.csv", "report.pdf", "report.html", "report_open.pdf", "report_open.html")
+#: the independent QC's report, the reports whose page 1 states the QC's result, and
+#: define.xml, which names the code's commit (a commit of documents alone changes it: a
+#: re-verifier's run without R replaced the QC'd version so)
+QC_STATED = ("qc_report.csv", "report.pdf", "report.html", "report_open.pdf", "report_open.html", "define.xml")
 
 
 def only_its_qc_missing(published: dict[str, str], outputs: dict[str, str]) -> bool:

@@ -229,9 +229,10 @@ def bcell_section(inp: ReportInputs) -> Section:
             # infusion, and beside the AE tables' smaller count (a DSMB reviewer: 2026-12-07)
             method="Immunoglobulin replacement is not in the drop: values after replacement are shown as measured.",
             notes=[
-                f"Hypogammaglobulinaemia (IgG < {inp.plan.labs.igg_low:g} g/L at any time after infusion): "
+                f"Hypogammaglobulinaemia (IgG < {inp.plan.labs.igg_low:g} g/L on a value from day 1 to an HSCT or "
+                "new therapy): "
                 f"{count_pct(int(measured['igg_low'].sum()), measured.height)} of the infused subjects with an "
-                "IgG value after infusion, by the laboratory value; the AE tables count hypogammaglobulinaemia "
+                "IgG value in that time, by the laboratory value; the AE tables count hypogammaglobulinaemia "
                 "reported as an adverse event, which can differ."
             ],
         )

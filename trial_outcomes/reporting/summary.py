@@ -107,9 +107,9 @@ def stopping_blocks(inp: ReportInputs) -> list[Any]:
                 "against its boundary (dashed; a cut published under another plan against its own); a red "
                 "point crossed it; a hollow one is past the line but was not yet judged (fewer evaluable "
                 "subjects than the safety rule needs, or Simon's stage 1 not complete).",
-                # page 1 holds the headline results beside it (62 % until the contents moved to page 2,
-                # 2026-12-07: a DSMB reviewer found its text about 5 pt, too small to read)
-                width=80,
+                # page 1 holds the headline results beside it, and at an interim cut the data cut's note
+                # (80 % ran page 1 onto a second page there, a re-verifier's: 2026-12-07)
+                width=64,
             )
         )
     return blocks

@@ -134,7 +134,7 @@ def hazard_ratio_spec(cox: pl.DataFrame, endpoint: str) -> ForestSpec:
         # levels only): a count on the heading would read as the model's and was wrong for 3+ levels
         rows.append(ForestRow(f"{labels.variable(var)} (vs {reference})", None, None, None, "", heading=True))
         for r in sub.iter_rows(named=True):
-            right = forest_right(r["hr"], r["hr_lcl"], r["hr_ucl"], r["note"])
+            right = forest_right(r["hr"], r["hr_lcl"], r["hr_ucl"], r["note"] and labels.in_note(r["note"], var))
             rows.append(
                 ForestRow(
                     f"   {labels.level(var, r['group'])}",
@@ -182,7 +182,7 @@ def model_forest_spec(models: pl.DataFrame, model: str, endpoint: str) -> Forest
             reference = labels.level(covariate, sub["reference"][0])
             rows.append(ForestRow(f"{labels.variable(covariate)} (vs {reference})", None, None, None, "", heading=True))
         for r in sub.iter_rows(named=True):
-            right = forest_right(r["estimate"], r["lcl"], r["ucl"], r["note"])
+            right = forest_right(r["estimate"], r["lcl"], r["ucl"], r["note"] and labels.in_note(r["note"], covariate))
             rows.append(ForestRow(model_term_label(covariate, r["level"]), r["estimate"], r["lcl"], r["ucl"], right))
     what = "subdistribution hazard ratios (Fine-Gray)" if model == "Fine-Gray" else "hazard ratios (Cox, Efron ties)"
     name = "Relapse" if endpoint == "CIR" else labels.endpoint(endpoint)
