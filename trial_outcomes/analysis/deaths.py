@@ -275,6 +275,14 @@ def death_details(records: Records) -> pl.DataFrame:
     )
 
 
+def in_remission_at_death() -> pl.Expr:
+    """A CAR-T remission reached (``FRMDT``) and no relapse recorded before the death:
+    ``death_group``'s NRM, and the report's leukaemia deaths counted as relapses without a
+    relapse record (``reporting.safety``)."""
+    not_relapsed = pl.col("RELDT").is_null() | (pl.col("RELDT") > pl.col("DTHDT"))
+    return pl.col("FRMDT").is_not_null() & not_relapsed
+
+
 def death_group(died: pl.Expr) -> pl.Expr:
     """``DTHCGR1``, the three death categories of endpoints.md version 3, which never
     overlap and sum to all deaths: ``LEUKEMIA`` (category leukaemia: relapse,
@@ -286,8 +294,7 @@ def death_group(died: pl.Expr) -> pl.Expr:
     without relapse that was not leukaemia "non-relapse" (8 in the sample where the
     NRM endpoint had 3 events)."""
     leukaemia = pl.col("DTHCAT") == "LEUKEMIA"
-    not_relapsed = pl.col("RELDT").is_null() | (pl.col("RELDT") > pl.col("DTHDT"))
-    in_remission = pl.col("TRTSDT").is_not_null() & pl.col("FRMDT").is_not_null() & not_relapsed
+    in_remission = pl.col("TRTSDT").is_not_null() & in_remission_at_death()
     return (
         pl.when(~died)
         .then(None)

@@ -15,6 +15,7 @@ from trial_outcomes.analysis.deaths import (
     REPORTED,
     cause_category_from_text,
     coded_against_text,
+    in_remission_at_death,
 )
 from trial_outcomes.analysis.listings import AESI, GRADE3, REPORT_EVENTS, REPORT_NARRATIVES, SAE
 from trial_outcomes.analysis.syndromes import OUTSIDE_CHECK, OUTSIDE_QUERIED_FROM_GRADE, before_infusion
@@ -46,8 +47,7 @@ def _unrecorded_relapse_note(died: pl.DataFrame) -> str:
     unrecorded = died.filter(
         (pl.col("DTHCAT") == "LEUKEMIA")
         & pl.col("DTHDY").is_not_null()  # infused
-        & pl.col("FRMDT").is_not_null()
-        & (pl.col("RELDT").is_null() | (pl.col("RELDT") > pl.col("DTHDT")))
+        & in_remission_at_death()
     )
     if not unrecorded.height:
         return ""
