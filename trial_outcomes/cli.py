@@ -24,7 +24,7 @@ import webbrowser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from trial_outcomes.dates import parse_cut
+from trial_outcomes.dates import cut_in_the_future, parse_cut
 from trial_outcomes.errors import UsageError, disk_full
 from trial_outcomes.text import first_of, printable
 
@@ -68,6 +68,8 @@ def _check_run_arguments(args: argparse.Namespace) -> tuple[dt.date | None, Anal
     from trial_outcomes.plan import load_plan
     from trial_outcomes.runspec import comparison_refusal
 
+    if Path(args.data).is_file():
+        raise UsageError(f"--data {args.data} is a file, not a folder: give the folder that holds the drop's files")
     if not Path(args.data).is_dir():
         raise UsageError(f"--data {args.data}: no such folder")
     cut = None
@@ -76,6 +78,9 @@ def _check_run_arguments(args: argparse.Namespace) -> tuple[dt.date | None, Anal
             cut = parse_cut(args.cut)
         except ValueError as exc:
             raise UsageError(f"--cut: {exc}") from None
+        future = cut_in_the_future(cut)  # no drop can show it: said before anything runs
+        if future:
+            raise UsageError(f"--cut: {future}")
     writable_folder(Path(args.out), "--out")
     plan = load_plan(args.plan or None)
     if args.compare not in ("", "auto", "none"):

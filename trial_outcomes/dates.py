@@ -40,6 +40,14 @@ def today() -> dt.date:
     return dt.date.today()
 
 
+def cut_in_the_future(when: dt.date) -> str | None:
+    """Why a cut cannot be taken when it is after today (no drop can show it), or None:
+    read by the CLI before a run starts and by the drop's check of its cut."""
+    if when > today():
+        return f"data cut {when.isoformat()} is after today ({today()}): a cut cannot be in the future"
+    return None
+
+
 #: ASTCT's instruments: the ICE score from age 12, the CAPD under it
 ICE_FROM_AGE = 12
 #: how far a written age with decimals may be from the child's age: rounded to a tenth

@@ -331,6 +331,8 @@ def test_the_cli_says_what_is_wrong_in_one_line_and_exits_2(drop, tmp_path):
         (["run", "--data", str(drop), "--out", str(as_file)], "is a file, not a folder"),
         (["run", "--data", str(drop), "--cut", "2024-W13-5", "--out", str(tmp_path / "o")], "not written YYYY-MM-DD"),
         (["run", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")], "no such folder"),
+        (["run", "--data", str(as_file), "--out", str(tmp_path / "o")], "is a file, not a folder"),
+        (["run", "--data", str(drop), "--cut", "2999-01-01", "--out", str(tmp_path / "o")], "is after today"),
     ]
     if not os.access("/sys", os.W_OK):
         cases.append((["run", "--data", str(drop), "--out", "/sys/trial_outputs"], "cannot be written"))

@@ -2673,7 +2673,7 @@ def cut_in_drop(when: dt.date, records: Records, extracted_on: dt.date | None = 
     what happened after it), or after today. A planned cut later than the drop's
     latest record is accepted (endpoints.md, Time and populations: no visit need
     fall on the cut); the report states the gap."""
-    from trial_outcomes.dates import today
+    from trial_outcomes.dates import cut_in_the_future
 
     cut = when.isoformat()
     earliest = records["enrolment"]["enrol_date"].min()
@@ -2685,6 +2685,4 @@ def cut_in_drop(when: dt.date, records: Records, extracted_on: dt.date | None = 
             f"data cut {cut} is after the drop's extraction date ({extracted_on}, drop_info.toml extracted_on): "
             "the drop cannot show what happened after it was extracted; take a cut on or before it"
         )
-    if when > today():
-        return f"data cut {cut} is after today ({today()}): a cut cannot be in the future"
-    return None
+    return cut_in_the_future(when)

@@ -34,6 +34,7 @@ from trial_outcomes.assets.shared import (
 from trial_outcomes.errors import DataDropError, Problem
 from trial_outcomes.io.publishing import PublishRefused, current
 from trial_outcomes.io.qc import FAILED as QC_FAILED
+from trial_outcomes.io.qc import QC_REPORT
 from trial_outcomes.io.readers import latest_date_in_drop
 from trial_outcomes.io.records import drop_files, drop_fingerprint
 from trial_outcomes.pipelines.coordinator import OUT_FOLDER_TAG
@@ -375,7 +376,7 @@ def _publication_line(out_dir: Path, cut: str, before: Any) -> str:
         return ""
     if before is not None and before.version == after.version:
         line = f"no new version: {after.version} already holds these outputs"
-        if "qc_report.csv" in (after.manifest.get("outputs") or {}):
+        if QC_REPORT in (after.manifest.get("outputs") or {}):
             line += ", with its independent QC in R"
     elif before is None:
         line = f"published {after.version}"
