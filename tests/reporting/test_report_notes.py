@@ -401,7 +401,7 @@ def test_the_long_term_events_are_listed_in_the_closed_report_only_and_a_long_li
             "detail": ["CAR-positive peripheral T-cell lymphoma", None],
         }
     )
-    (table,) = laboratory._long_term_listing(events)
+    (table,) = laboratory._long_term_listing(events, "2024-03-31")
     assert table.subject_level and table.columns == ["Subject", "Event", "Date", "Day", "Result", "Detail"]
     assert table.rows == [
         ["BR-001", "T-cell malignancy", "2023-01-05", "400", "", "CAR-positive peripheral T-cell lymphoma"],
@@ -409,9 +409,38 @@ def test_the_long_term_events_are_listed_in_the_closed_report_only_and_a_long_li
     ]
     assert table.population.startswith("2 event(s) in 2 subject(s)") and not table.notes
     monkeypatch.setattr(laboratory, "REPORT_EVENTS", 1)
-    (cut,) = laboratory._long_term_listing(events)
+    (cut,) = laboratory._long_term_listing(events, "2024-03-31")
     assert len(cut.rows) == 1 and cut.notes == ["First 1 of 2 events; all in long_term_events.csv."]
-    assert laboratory._long_term_listing(events.head(0)) == [] and laboratory._long_term_listing(None) == []
+    assert laboratory._long_term_listing(events.head(0), "2024-03-31") == []
+    assert laboratory._long_term_listing(None, "2024-03-31") == []
+
+
+def test_rcl_assays_pending_at_the_cut_are_counted_with_the_oldest_wait():
+    """Three pending assays in two subjects, sampled 2023-06-01 (BR-004), 2023-12-01
+    (BR-003) and 2024-01-15 (BR-003), and one positive: at the cut 2024-03-31 the oldest
+    waited 30 days to 1 July, 184 more to 1 January, 60 to 1 March (2024 a leap year) and
+    30 to 31 March: 304 days. None pending: no note."""
+    import datetime as dt
+
+    from trial_outcomes.reporting import laboratory
+
+    events = pl.DataFrame(
+        {
+            "USUBJID": ["BR-003", "BR-003", "BR-004", "BR-005"],
+            "event": ["RCL_TEST"] * 4,
+            "ADT": [dt.date(2024, 1, 15), dt.date(2023, 12, 1), dt.date(2023, 6, 1), dt.date(2023, 2, 1)],
+            "ADY": [400, 355, 200, 100],
+            "result": ["PENDING", "PENDING", "PENDING", "POSITIVE"],
+            "detail": [None] * 4,
+        }
+    )
+    (table,) = laboratory._long_term_listing(events, "2024-03-31")
+    assert table.notes == [
+        "3 RCL assay(s) in 2 subject(s) without a result at the cut; the oldest, BR-004's of 2023-06-01, was "
+        "sampled 304 days before it: a result to ask the laboratory for."
+    ]
+    (none_pending,) = laboratory._long_term_listing(events.filter(pl.col("result") == "POSITIVE"), "2024-03-31")
+    assert none_pending.notes == []
 
 
 def test_a_labs_file_without_below_lloq_is_said_in_what_the_drop_does_not_have():

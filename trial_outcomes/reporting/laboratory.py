@@ -4,6 +4,7 @@ gene-therapy safety. Each says what it would need when the drop lacks its file."
 
 from __future__ import annotations
 
+import datetime as dt
 import statistics
 from typing import Any
 
@@ -393,18 +394,36 @@ def long_term_section(inp: ReportInputs) -> Section:
             population=f"Subjects with an RCL assay (N = {tested}).",
         )
     )
-    blocks += _long_term_listing(inp.long_term_events)
+    blocks += _long_term_listing(inp.long_term_events, inp.cut)
     return Section(title, "long-term", blocks, new_page=True)
 
 
-def _long_term_listing(events: pl.DataFrame | None) -> list[Table]:
+def _pending_assays_note(events: pl.DataFrame, cut: str) -> list[str]:
+    """The RCL assays still without a result at the cut, counted, with the oldest named
+    and how long it has waited: a result the board expects and the laboratory owes (a
+    DSMB reader found an assay pending since day 90, listed among the others unremarked)."""
+    pending = events.filter((pl.col("event") == "RCL_TEST") & (pl.col("result") == "PENDING")).sort("ADT", "USUBJID")
+    if not pending.height:
+        return []
+    oldest = pending.row(0, named=True)
+    waited = (dt.date.fromisoformat(cut) - oldest["ADT"]).days
+    return [
+        f"{pending.height} RCL assay(s) in {pending['USUBJID'].n_unique()} subject(s) without a result at the cut; "
+        f"the oldest, {oldest['USUBJID']}'s of {oldest['ADT']}, was sampled {waited} days before it: a result "
+        "to ask the laboratory for."
+    ]
+
+
+def _long_term_listing(events: pl.DataFrame | None, cut: str) -> list[Table]:
     """The closed report's listing of the long-term events (``long_term_events.csv``):
     each malignancy and new disorder with the detail as recorded, and each RCL assay not
-    found negative; the first ``REPORT_EVENTS`` (as the AE listings), the file holding all."""
+    found negative; the first ``REPORT_EVENTS`` (as the AE listings), the file holding all;
+    the assays still pending at the cut counted under it, with the oldest's wait."""
     if events is None or not events.height:
         return []
     limit = REPORT_EVENTS
     notes = [] if events.height <= limit else [f"First {limit} of {events.height} events; all in long_term_events.csv."]
+    notes += _pending_assays_note(events, cut)
     return [
         Table(
             "Listing: long-term events",
