@@ -518,6 +518,7 @@ class SurvivalDetails(dy.Schema):
     n_competing = _i("Competing events (CIR, NRM)")
     last_day = _f("Last observed day")
     notes = _s("Why a statistic is empty")
+    median_nrisk = _i("Number at risk at the median", min=0)
 
 
 def survival_details_schema(landmark_months: tuple[int, ...], subgroups: tuple[str, ...] = ()) -> type[dy.Schema]:

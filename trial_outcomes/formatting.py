@@ -26,8 +26,8 @@ ENDED_NOTE = (
     "rate is final, however few it rests on; past the last follow-up a rate is otherwise NE"
 )
 FEW_AT_RISK_NOTE = (
-    f"[n]: subjects at risk at the landmark; {FEW_AT_RISK_MARK} fewer than {FEW_AT_RISK}: the estimate is imprecise; "
-    f"{ENDED_NOTE}."
+    f"[n]: subjects at risk at the landmark, and at a median reached with fewer than {FEW_AT_RISK} at risk; "
+    f"{FEW_AT_RISK_MARK} fewer than {FEW_AT_RISK}: the estimate is imprecise; {ENDED_NOTE}."
 )
 
 
@@ -78,6 +78,17 @@ def at_risk(text: str, n_risk: int | None, short: bool = False) -> str:
         return text
     mark = FEW_AT_RISK_MARK if n_risk < FEW_AT_RISK else ""
     return f"{text} [{n_risk}]{mark}" if short else f"{text}; {n_risk} at risk{mark}"
+
+
+def few_at_median(text: str, n_risk: int | None, short: bool = False) -> str:
+    """A median with its number at risk when fewer than ``FEW_AT_RISK`` are followed at it
+    (``5.2 (1.1-NE) [3]*``, or ``...; 3 at risk at the median*``): a median one or two events
+    decide is marked as the landmarks are; one with enough at risk, or not reached, as it is."""
+    if n_risk is None or n_risk >= FEW_AT_RISK:
+        return text
+    return (
+        f"{text} [{n_risk}]{FEW_AT_RISK_MARK}" if short else f"{text}; {n_risk} at risk at the median{FEW_AT_RISK_MARK}"
+    )
 
 
 def day_count(days: float) -> str:

@@ -121,6 +121,29 @@ def test_details_say_why_a_statistic_is_empty():
     ]
 
 
+def test_a_median_carries_the_number_followed_at_it():
+    """aml (weeks), R's ``summary(fit, times = median)$n.risk``. Maintained: 9, 13, 13+,
+    18, 23, 28+, 31, 34, 45+, 48, 161+, median 31, still followed there 31, 34, 45+, 48 and
+    161+: 5. Nonmaintained: 5, 5, 8, 8, 12, 16+, 23, 27, 30, 33, 43, 45, median 23, followed
+    there 23, 27, 30, 33, 43, 45: 6. All 23: median 27, followed there those 5 less 23, and
+    28+, 31, 34, 45+, 48, 161+: 11 (R: 7 at 23 and 5 at 31 for Maintained, 6 at 23 for
+    Nonmaintained, 11 at 27 for all). A median not reached, or a competing endpoint's
+    incidence, has none."""
+    data, _ = load("aml")
+    tables = summarise_survival(_as_adtte(data, "OS", "x"), ("grp",), LANDMARKS)
+    medians = dict(zip(tables.summary["group"], tables.summary["median_days"], strict=True))
+    at_median = dict(zip(tables.details["group"], tables.details["median_nrisk"], strict=True))
+    assert medians == {"all": 27, "Maintained": 31, "Nonmaintained": 23}
+    assert at_median == {"all": 11, "Maintained": 5, "Nonmaintained": 6}
+    alive = fit_km(np.array([10.0, 20, 30]), np.array([1, 0, 0]))
+    assert alive.median()[0] is None
+    followed = pl.DataFrame({"time": [10.0, 20, 30], "status": [1, 0, 0], "g": ["a"] * 3})
+    assert summarise_survival(_as_adtte(followed, "OS", "g"), (), LANDMARKS).details["median_nrisk"].to_list() == [None]
+    competing, _ = load("competing")
+    cir = summarise_survival(_as_adtte(competing, "CIR", "group"), (), LANDMARKS)
+    assert cir.details["median_nrisk"].to_list() == [None]
+
+
 def test_hazard_ratios_use_the_largest_group_or_the_plans_reference():
     """lung: 138 men and 90 women. Default reference: the largest group (M), so the row
     is F vs M, HR = 1 / R's M-vs-F HR; with the plan's reference F the row is M vs F."""

@@ -210,3 +210,15 @@ def test_a_note_written_with_codes_reads_in_the_reports_words():
         in_note("fewer than 5 events (SEXTANT); AGE per year", "SEX")
         == "fewer than 5 events (SEXTANT); Age, per year per year"
     )
+
+
+def test_a_median_is_given_its_number_at_risk_only_when_few_are_followed_at_it():
+    """FEW_AT_RISK is 10: 9 at the median marks it, in a table and in a sentence; 10, or a
+    median not reached (no number), leaves it as it is."""
+    from trial_outcomes.formatting import FEW_AT_RISK, few_at_median
+
+    assert FEW_AT_RISK == 10
+    assert few_at_median("5.2 (1.1-NE)", 9, short=True) == "5.2 (1.1-NE) [9]*"
+    assert few_at_median("5.2 mo (158 d)", 1) == "5.2 mo (158 d); 1 at risk at the median*"
+    assert few_at_median("5.2 (1.1-NE)", 10, short=True) == "5.2 (1.1-NE)"
+    assert few_at_median("NR (1.1-NE)", None, short=True) == "NR (1.1-NE)"

@@ -49,3 +49,38 @@ def test_an_endpoint_nobody_is_in_yet_has_its_row_saying_so():
     rows, notes = _endpoint_rows(tables.summary, tables.details, "OS", (6, 12))
     assert rows == [["All subjects", "0", "0", "0", "NE", "NE", "NE", "NE", ""]]
     assert "All subjects: no subjects." in notes
+
+
+def test_a_median_few_are_followed_at_is_marked_with_its_number_at_risk():
+    """The DSMB reader's case: four subjects, one death on day 100 after two were censored
+    on days 30 and 60, the fourth followed to day 400. S falls 1 -> 1/2 on day 100 (2 at
+    risk, 1 death) and stays 1/2 to the last follow-up, so the median is the midpoint
+    (100 + 400) / 2 = 250 days (R's ``quantile(fit, 0.5)``; endpoints.md's rule), decided by
+    one death, with 1 followed at it (day 400): the table shows "[1]*" beside it (R:
+    ``summary(fit, times = 250)$n.risk`` is 1). Twenty subjects, deaths on days 10, 20, ..., 110 and
+    nine followed to day 400: S = 10/20 = 1/2 from day 100 to 110, so the median is
+    (100 + 110) / 2 = 105 days (R's midpoint), where the death of day 110 and the nine are
+    followed: 10, not fewer than ten, so no mark (R: ``summary(fit, times = 105)$n.risk``
+    is 10)."""
+
+    def os(days: list[float], dead: list[int]) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "PARAMCD": ["OS"] * len(days),
+                "ANALYSIS": ["primary"] * len(days),
+                "AVAL": days,
+                "CNSR": [1 - d for d in dead],
+                "EVNTTYPE": dead,
+            }
+        )
+
+    few = summarise_survival(os([30.0, 60, 100, 400], [0, 0, 1, 0]), (), (6,))
+    assert few.summary["median_days"].to_list() == [250.0]
+    assert few.details["median_nrisk"].to_list() == [1]
+    rows, _ = _endpoint_rows(few.summary, few.details, "OS", (6,))
+    assert rows[0][4].endswith(" [1]*") and rows[0][5] == "250"
+    enough = summarise_survival(os([10.0 * k for k in range(1, 12)] + [400.0] * 9, [1] * 11 + [0] * 9), (), (6,))
+    assert enough.summary["median_days"].to_list() == [105.0]
+    assert enough.details["median_nrisk"].to_list() == [10]
+    rows, _ = _endpoint_rows(enough.summary, enough.details, "OS", (6,))
+    assert "[" not in rows[0][4] and rows[0][5] == "105"

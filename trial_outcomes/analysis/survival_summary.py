@@ -114,6 +114,9 @@ def _summarise(
             if median[2] is None:
                 notes.append(f"median CI upper bound {'not estimable' if fit.ended_in_events else 'not reached'}")
     summary.update(median_days=median[0], median_lcl_days=median[1], median_ucl_days=median[2])
+    # those still followed at the median (R: summary(fit, median)$n.risk): a median reached with
+    # a few at risk rests on one or two events (a DSMB reader's four subjects, one death)
+    median_nrisk = None if median[0] is None else int((time >= median[0]).sum())
     last_day = float(time.max()) if len(time) else None
     nrisk: dict[str, int] = {}
     for months in landmark_months:
@@ -139,6 +142,7 @@ def _summarise(
         "n_competing": int((status == 2).sum()) if endpoint in COMPETING else None,
         "last_day": last_day,
         "notes": "; ".join(notes) or None,
+        "median_nrisk": median_nrisk,
         **nrisk,
     }
     return _Row(summary, details)

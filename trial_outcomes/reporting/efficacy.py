@@ -17,6 +17,7 @@ from trial_outcomes.formatting import (
     FEW_AT_RISK_NOTE,
     count_pct,
     day_count,
+    few_at_median,
     fmt,
     landmark_rate,
     median_ci_months,
@@ -399,7 +400,8 @@ def _endpoint_rows(
         if not competing and not r["n"]:  # nobody in the population: not estimable, never "not reached"
             row += ["NE", "NE"]
         elif not competing:
-            row.append(median_ci_months(r["median_days"], r["median_lcl_days"], r["median_ucl_days"]))
+            median = median_ci_months(r["median_days"], r["median_lcl_days"], r["median_ucl_days"])
+            row.append(few_at_median(median, d.get("median_nrisk"), short=True))
             row.append("NR" if r["median_days"] is None else day_count(r["median_days"]))
         row += [landmark_rate(r, d, m, short=True) for m in landmarks]
         test = "" if r["logrank_p"] is None else f"{r['logrank_chisq']:.2f} / {p_value(r['logrank_p'])}"

@@ -15,6 +15,7 @@ from trial_outcomes.formatting import (
     FEW_AT_RISK,
     FEW_AT_RISK_MARK,
     count_pct,
+    few_at_median,
     landmark_rate,
     median_months_days,
     months,
@@ -255,7 +256,10 @@ def executive_summary(inp: ReportInputs) -> Section:
                 f"{labels.endpoint(endpoint)} ({endpoint}): median; rates",
                 NO_SUBJECTS
                 if not r["n"]
-                else f"{median_months_days(r['median_days'], r['median_lcl_days'], r['median_ucl_days'])}"
+                else few_at_median(
+                    median_months_days(r["median_days"], r["median_lcl_days"], r["median_ucl_days"]),
+                    d.get("median_nrisk"),
+                )
                 + (f"; {rates}" if rates else ""),
                 "normal",
             )
@@ -332,8 +336,8 @@ def executive_summary(inp: ReportInputs) -> Section:
             "response window is open at the cut are pending, responders so far or not, in neither numerator "
             "nor denominator (the futility rule's set). Medians and landmark rates are Kaplan-Meier (CIR: "
             "Aalen-Johansen, death in remission competing) with log-log 95% CIs (NR: not reached; NE: not "
-            "estimable), each rate with its number at risk "
-            f"({FEW_AT_RISK_MARK}: fewer than {FEW_AT_RISK}; {ENDED_NOTE}). Grades "
+            "estimable), each rate with its number at risk, and a median with its own when fewer than "
+            f"{FEW_AT_RISK} are followed at it ({FEW_AT_RISK_MARK}: fewer than {FEW_AT_RISK}; {ENDED_NOTE}). Grades "
             "are ASTCT 2019, adjudicated as the higher of the reported and the derived grade.",
             "note",
         )
