@@ -306,6 +306,7 @@ for (rr in rate_rows) {
 
 # --- time to event (endpoints.md, Estimation) -----------------------------------------------------
 survival_summary <- pipeline_table("survival_summary.csv")
+survival_details <- pipeline_table("survival_details.csv")
 landmarks <- as.integer(sub("^rate_([0-9]+)m$", "\\1", grep("^rate_[0-9]+m$", names(survival_summary), value = TRUE)))
 primary <- function(endpoint) adtte[adtte$PARAMCD == endpoint & adtte$ANALYSIS == "primary", ]
 summary_row <- function(endpoint) {
@@ -337,6 +338,14 @@ for (endpoint in c("OS", "EFS", "DFS")) {
   add("kaplan-meier", endpoint, "all", "median (days)", s$median_days, unname(q$quantile), 0)
   add("kaplan-meier", endpoint, "all", "median 95% CI lower", s$median_lcl_days, unname(q$lower), 0)
   add("kaplan-meier", endpoint, "all", "median 95% CI upper", s$median_ucl_days, unname(q$upper), 0)
+  # the number still followed at the median (a cut published before 2026-12-07 has no column)
+  if ("median_nrisk" %in% names(survival_details)) {
+    sd <- survival_details[survival_details$endpoint == endpoint & survival_details$analysis == "primary" &
+      survival_details$group_var == "all", ]
+    med <- unname(q$quantile)
+    add("kaplan-meier", endpoint, "all", "number at risk at the median", sd$median_nrisk,
+      if (is.na(med)) NA else summary(fit, times = med)$n.risk, 0)
+  }
   for (m in landmarks) {
     at <- m * MONTH
     if (at > max(d$AVAL)) {
