@@ -96,7 +96,7 @@ def test_an_itt_group_with_nobody_in_the_efficacy_set_keeps_its_itt_row():
 
 def test_a_leukaemia_death_in_remission_without_a_relapse_record_is_named():
     """CIR and DOR count a leukaemia death in remission with no relapse recorded as a relapse
-    (endpoints.md); the listing's "After relapse" says N. S1: leukaemia, remission on day 28,
+    (endpoints.md); the listing's "After relapse from remission" says N. S1: leukaemia, remission on day 28,
     no relapse: named. S2: leukaemia after a relapse; S3: leukaemia, never in remission; S4:
     CRS in remission; S5: leukaemia, never infused (no day of death from infusion); S6:
     leukaemia in remission, its relapse recorded after the death (not before it): named."""

@@ -428,7 +428,7 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
             "Before infusion",
             "<= 30 days",
             "<= 100 days",
-            "After relapse",
+            "After relapse from remission",
             "NRM",
             "Other, not in remission",
         ],
@@ -437,7 +437,9 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
         population="All enrolled subjects.",
         method=f"Category from {source}. NRM and 'other, not in remission' as in the table of three categories "
         "(with leukaemia, they add up to the deaths); the other columns overlap them and each other (a death "
-        "after relapse is from leukaemia or other, not in remission).",
+        "after relapse is from leukaemia or other, not in remission). After relapse from remission: a relapse "
+        "after a CR/CRi reached on CAR-T (ADSL RELDT); a subject never in remission whose disease progressed is "
+        "not counted there.",
     )
     deaths = died.sort("DTHDT", "USUBJID").with_columns(
         pl.col("DTHDT").cast(pl.String),
@@ -456,7 +458,7 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
             "DTHCAT": "Category",
             "DTH30FL": "<= 30 d",
             "NRMFL": "NRM",
-            "RELAPSED": "After relapse",
+            "RELAPSED": "After relapse from remission",
         },
         population="All enrolled subjects who died by the cut.",
         source="adsl.parquet (DTHDT, DTHCAUS, DTHCAT, DTHCGR1)",
