@@ -675,6 +675,7 @@ class StoppingRules(dy.Schema):
     crossed = dy.Bool(description="Boundary crossed")
     statistic = _f("Statistic")
     boundary_value = _f("The statistic's boundary")
+    conclusion = _s("The design's conclusion once its last stage is complete")
 
 
 class StoppingHistory(dy.Schema):

@@ -89,7 +89,7 @@ NOT_INFUSED = {
 DEATH_GROUPS = {
     "LEUKEMIA": "Death from leukaemia (relapse, progression or refractory disease)",
     "NRM": "Non-relapse mortality (another cause, in remission, no relapse)",
-    "NOT_IN_REMISSION": "Death of another cause, not in remission (never reached or after relapse)",
+    "NOT_IN_REMISSION": "Death of another cause, not in remission (before any remission, or after relapse)",
 }
 
 LD_REGIMENS = {"FC": "Fludarabine + cyclophosphamide"}

@@ -365,3 +365,32 @@ def test_a_death_cause_and_a_fatal_syndrome_event_that_disagree_are_queried():
         ("S4", "cause ICANS, but no grade-5 ICANS adverse event; a grade-5 CRS adverse event, but the cause is ICANS"),
     ]
     assert cause_and_fatal_syndrome_disagree(died.filter(pl.col("USUBJID") == "S1"), adae).is_empty()
+
+
+def test_deaths_attributed_to_the_treatment_whatever_their_category():
+    """S1 died of sepsis with a related treatment-emergent grade-5 AE (a DSMB reader's day-22
+    death in aplasia, "another cause, not in remission" on page 1): attributed. S2 died of CRS,
+    no AE: attributed. S3's grade-5 AE is not related, S4's related one is not treatment-emergent
+    (after an HSCT): neither. S5 is alive with a related grade-3 AE: not a death. S1 and S2."""
+    import datetime as dt
+
+    from trial_outcomes.analysis.deaths import treatment_related_deaths
+
+    day = dt.date(2022, 1, 1)
+    adsl = pl.DataFrame(
+        {
+            "USUBJID": ["S1", "S2", "S3", "S4", "S5"],
+            "DTHDT": [day, day, day, day, None],
+            "DTHCAT": ["INFECTION", "CRS", "INFECTION", "OTHER", None],
+        }
+    )
+    adae = pl.DataFrame(
+        {
+            "USUBJID": ["S1", "S3", "S4", "S5"],
+            "AETOXGR": [5, 5, 5, 3],
+            "AEREL": ["Y", "N", "Y", "Y"],
+            "TRTEMFL": ["Y", "Y", "N", "Y"],
+        }
+    )
+    assert treatment_related_deaths(adsl, adae) == ["S1", "S2"]
+    assert treatment_related_deaths(adsl, adae.lazy()) == ["S1", "S2"]

@@ -76,7 +76,7 @@ def test_narratives_follow_the_template_word_for_word():
     )
     death = (
         "Died on day 40 (2021-02-10); cause as reported: Pneumonia (category INFECTION; counted as "
-        "Death of another cause, not in remission (never reached or after relapse))."
+        "Death of another cause, not in remission (before any remission, or after relapse))."
     )
     assert told["text"][0] == f"{s2} {death}"
     assert told["text"][1] == (

@@ -150,20 +150,32 @@ def test_a_design_stopped_at_stage_one_does_not_claim_efficacy_at_its_final_n():
     stage 2 never opens once stage 1 fails, so the report must not print "efficacy
     shown" beside the crossed futility boundary (a reviewer's drop, seed 4242, showed
     both on page 1). With one responder among the first 9 the design continues, and
-    9 of 17 is "efficacy shown" as before."""
+    9 of 17 rejects H0 (a response rate of 0.05 or less) at the design's final analysis, the
+    conclusion page 1 gives first; 2 of 17 does not; a trial that enrolled 20 says it is
+    past the design's 17; with only the first 9 no conclusion is drawn."""
     rule = EfficacyRule(p0=0.05, p1=0.25, alpha=0.05, beta=0.20)
     stopped = evaluate_simon(_efficacy_set(17, [True] * 17, [i >= 9 for i in range(17)]), rule, CUT)
     assert stopped.crossed
-    assert "efficacy shown" not in stopped.data
+    assert "rejected" not in stopped.data and stopped.conclusion is None
     assert "8 of the first 17 responded (descriptive only: the design stops at stage 1" in stopped.data
     going = evaluate_simon(_efficacy_set(17, [True] * 17, [i >= 8 for i in range(17)]), rule, CUT)
-    assert not going.crossed and going.data.endswith(
-        "; 9 of the first 17 responded: efficacy shown at n = 17 (> 2 needed)"
+    said = (
+        "9 of the first 17 responded: H0 (response rate <= 0.05) rejected at the design's final analysis "
+        "(> 2 needed; one-sided alpha 0.05)"
     )
+    assert not going.crossed and going.data.endswith(f"; {said}") and going.conclusion == said
     # 2 of the first 17 (one of the first 9, one after): not more than 2, one short
     short = evaluate_simon(_efficacy_set(17, [True] * 17, [i in (3, 12) for i in range(17)]), rule, CUT)
     assert not short.crossed
-    assert short.data.endswith("; 2 of the first 17 responded: efficacy not shown at n = 17 (> 2 needed)")
+    assert short.conclusion == (
+        "2 of the first 17 responded: H0 (response rate <= 0.05) not rejected at the design's final analysis "
+        "(> 2 needed; one-sided alpha 0.05)"
+    )
+    # a trial that enrolled past the design's n says so: 20 in the efficacy set, 17 in the design
+    past = evaluate_simon(_efficacy_set(20, [True] * 20, [i >= 8 for i in range(20)]), rule, CUT)
+    assert past.conclusion == f"{said}; the efficacy set holds 20, past the design's 17"
+    # stage 1 not complete: no conclusion yet
+    assert evaluate_simon(_efficacy_set(9, [True] * 9, [True] * 9), rule, CUT).conclusion is None
 
 
 def test_simon_evaluability_is_symmetric():

@@ -163,3 +163,22 @@ def test_a_later_visit_every_due_subject_missed_is_said():
     (note,) = _all_overdue_note(visits)
     assert note.startswith("Every subject due for M30, M42 is overdue")
     assert _all_overdue_note(visits.filter(pl.col("group") != "M30").filter(pl.col("group") != "M42")) == []
+
+
+def test_the_swimmer_caption_says_who_is_drawn(monkeypatch):
+    """Three infused of four enrolled: "All 3 infused subjects", in order of follow-up. With
+    the limit at 2: "The 2 most recently infused of the 3 infused subjects" (a DSMB reader of
+    a trial of 59 read "the 180 most recently infused at most" against "longest first")."""
+    from types import SimpleNamespace
+
+    from trial_outcomes.reporting import safety
+
+    inp = SimpleNamespace(
+        figures={"swimmer_1.svg": b""},
+        adsl=pl.DataFrame({"USUBJID": ["S1", "S2", "S3", "S4"], "SAFFL": ["Y", "Y", "N", "Y"]}),
+    )
+    (figure,) = safety.course_section(inp).blocks  # type: ignore[arg-type]
+    assert "All 3 infused subjects, in order of follow-up, the longest first" in figure.footnote
+    monkeypatch.setattr(safety, "SWIMMER_LIMIT", 2)
+    (figure,) = safety.course_section(inp).blocks  # type: ignore[arg-type]
+    assert "The 2 most recently infused of the 3 infused subjects (all are in ADSL), in order" in figure.footnote

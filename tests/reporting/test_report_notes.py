@@ -340,6 +340,39 @@ def test_a_possibly_stale_ae_export_is_said_beside_the_stopping_rules():
     assert len(texts(awaiting)) == 1  # the rates' denominator, not a rule's: on page 1's query line only
 
 
+def test_a_design_whose_final_analysis_is_complete_says_its_result_under_the_boundaries():
+    """A DSMB reader found "35 of the first 43 responded: efficacy shown" inside the
+    efficacy rule's data, under "No stopping boundary crossed": the conclusion (a column of
+    stopping_rules.csv since 2026-12-07) is a paragraph of its own, green when H0 is
+    rejected, red when it is not; a rule without one (the safety rule, a design at stage 1,
+    a cut published before the column) adds nothing."""
+    from trial_outcomes.reporting.content import Paragraph
+    from trial_outcomes.reporting.summary import stopping_blocks
+
+    def texts(conclusions: list[str | None]) -> list[tuple[str, str]]:
+        rules = pl.DataFrame(
+            {
+                "rule": ["Safety", "Efficacy (Simon two-stage, CR/CRi by day 28)"],
+                "crossed": [False, False],
+                "data": ["d", "d"],
+                "boundary": ["b", "b"],
+                "conclusion": conclusions,
+            },
+            schema_overrides={"conclusion": pl.String},
+        )
+        inp = SimpleNamespace(queries=(), table=lambda name: rules, figures={})
+        return [(b.text, b.style) for b in stopping_blocks(inp) if isinstance(b, Paragraph)]  # type: ignore[arg-type]
+
+    shown = "35 of the first 43 responded: H0 (response rate <= 0.6) rejected at the design's final analysis"
+    assert texts([None, shown]) == [
+        ("No stopping boundary crossed at this cut.", "ok"),
+        (f"Efficacy (Simon two-stage, CR/CRi by day 28): {shown}.", "ok"),
+    ]
+    short = "30 of the first 43 responded: H0 (response rate <= 0.6) not rejected at the design's final analysis"
+    assert texts([None, short])[1][1] == "alert"
+    assert texts([None, None]) == [("No stopping boundary crossed at this cut.", "ok")]
+
+
 def test_a_secondary_malignancy_naming_a_t_cell_one_is_said_on_page_1s_long_term_line():
     """Page 1's long-term line counts the events as coded; with the query
     ``malignancy_category_plausible`` open it says a secondary malignancy's text names a
@@ -655,3 +688,15 @@ def test_the_open_report_names_a_querys_files_without_their_rows():
     assert table.rows[0][1] == "1 record(s) (followup.csv row 337) name care"
     (opened,) = document.open_report().sections[0].blocks
     assert isinstance(opened, type(table)) and opened.rows[0][1] == "1 record(s) (followup.csv) name care"
+
+
+def test_page_1s_itt_rate_names_its_pending_subjects_among_the_enrolled():
+    """Early cut of seed 73: 34 enrolled, 4 with the day-28 window open, 25 responders among
+    the 30 others: "25/30, 83.3% (...) (4 of 34 enrolled pending)"; nobody pending, nothing
+    added (a DSMB reader read "all enrolled (ITT) 25/30" beside 34 enrolled)."""
+    from trial_outcomes.reporting.summary import _itt_rate
+
+    row = {"responders": 25, "n": 30, "rate": 25 / 30, "rate_lcl": 0.6528, "rate_ucl": 0.9436, "n_pending": 4}
+    assert _itt_rate(row).startswith("25/30, 83.3% (65.3-94.4)")
+    assert _itt_rate(row).endswith(" (4 of 34 enrolled pending)")
+    assert "pending" not in _itt_rate({**row, "n_pending": 0})

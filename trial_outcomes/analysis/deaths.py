@@ -306,6 +306,29 @@ def death_group(died: pl.Expr) -> pl.Expr:
     )
 
 
+def related_fatal_events(adae: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """The subjects (``USUBJID``, once each) with a treatment-emergent grade-5 adverse event
+    the investigator related to the treatment: read by the safety rule and by page 1."""
+    return (
+        adae.lazy()
+        .filter((pl.col("AETOXGR") == 5) & (pl.col("AEREL") == "Y") & (pl.col("TRTEMFL") == "Y"))
+        .select("USUBJID")
+        .unique()
+        .collect()
+    )
+
+
+def treatment_related_deaths(adsl: pl.DataFrame, adae: pl.DataFrame | pl.LazyFrame) -> list[str]:
+    """The deaths the data attribute to the treatment, in whichever category their cause puts
+    them: a related treatment-emergent grade-5 adverse event, or CRS or ICANS as the cause of
+    death. A DSMB reader's sepsis in aplasia on day 22, related and counted by the safety
+    rule, was on page 1 only as "another cause, not in remission" (2026-12-07)."""
+    died = adsl.filter(pl.col("DTHDT").is_not_null())
+    related = related_fatal_events(adae)["USUBJID"]
+    attributed = pl.col("USUBJID").is_in(related.implode()) | pl.col("DTHCAT").is_in(["CRS", "ICANS"])
+    return sorted(died.filter(attributed)["USUBJID"].to_list())
+
+
 def early_death_flags(adsl: pl.DataFrame) -> pl.DataFrame:
     """``DTHDY`` (study day of death), ``DTH30FL``/``DTH100FL`` (death within 30/100
     days of infusion, day <= 30/100), ``DTHCGR1`` (``death_group``) and ``NRMFL``:

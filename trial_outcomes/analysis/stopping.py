@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from trial_outcomes.analysis.adae import treatment_emergent
+from trial_outcomes.analysis.deaths import related_fatal_events
 from trial_outcomes.analysis.timeline import followed_for
 from trial_outcomes.designs import SEARCHED_UP_TO, search_limit, simon_design, unrestricted_design
 from trial_outcomes.plan import AnalysisPlan, EfficacyRule, SafetyRule
@@ -36,6 +37,8 @@ class RuleStatus:
     statistic: float | None
     #: the statistic's boundary: the safety rule crosses above it, the futility rule at or below it
     boundary_value: float | None = None
+    #: the design's conclusion once its last stage is complete (Simon's stage 2), else None
+    conclusion: str | None = None
 
     @property
     def rule(self) -> str:
@@ -50,6 +53,7 @@ class RuleStatus:
             "crossed": self.crossed,
             "statistic": self.statistic,
             "boundary_value": self.boundary_value,
+            "conclusion": self.conclusion,
         }
 
 
@@ -89,6 +93,7 @@ class StoppingResult:
                 "crossed": pl.Boolean,
                 "statistic": pl.Float64,
                 "boundary_value": pl.Float64,
+                "conclusion": pl.String,
             },
         )
 
@@ -124,6 +129,7 @@ class StoppingResult:
                 crossed=bool(r["crossed"]),
                 statistic=r["statistic"],
                 boundary_value=r["boundary_value"],
+                conclusion=r.get("conclusion"),
             )
             for r in data["statuses"]
         )
@@ -160,12 +166,7 @@ def safety_events(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, window_d
     from CRS after the first HSCT or new therapy is outside the window and never an
     event (endpoints v3; before, any death coded CRS within 30 days counted, a red
     team's CRS death after blinatumomab among them)."""
-    related_fatal = (
-        adae.filter((pl.col("AETOXGR") == 5) & (pl.col("AEREL") == "Y") & (pl.col("TRTEMFL") == "Y"))
-        .select("USUBJID")
-        .unique()
-        .with_columns(pl.lit(True).alias("_related_death"))
-    )
+    related_fatal = related_fatal_events(adae).with_columns(pl.lit(True).alias("_related_death"))
     safety = adsl.filter(pl.col("SAFFL") == "Y").join(related_fatal, on="USUBJID", how="left")
     early_death = pl.col("DTHDY").is_not_null() & (pl.col("DTHDY") <= window_days)
     in_window = treatment_emergent(pl.col("DTHDT"), pl.col("LDSTDT"), pl.col("ATTRENDT"))
@@ -277,6 +278,7 @@ def evaluate_simon(
     all_closed = eff.select(closed.sum().alias("c"), responded.sum().alias("k")).row(0)
     data += f"; {all_closed[1]} of {all_closed[0]} evaluable overall"
     k_n, evaluated_n, _ = counts(design.n)
+    conclusion = None
     if evaluated_n == design.n and crossed:
         # a design stopped at stage 1 has no stage 2: its comparison would read as a result
         data += (
@@ -286,9 +288,17 @@ def evaluate_simon(
     elif evaluated_n == design.n:
         # the count beside the conclusion: a DSMB reviewer's "efficacy not shown at n = 43" was
         # 30 of 43 where more than 30 were needed, one responder short (2026-12-07)
-        shown = "efficacy shown" if k_n > design.r else "efficacy not shown"
-        data += f"; {k_n} of the first {design.n} responded: {shown} at n = {design.n} (> {design.r} needed)"
-    return RuleStatus(EFFICACY_FUTILITY, data, boundary, crossed, float(k), float(design.r1))
+        # "efficacy shown" overstated a single-arm phase II result to a DSMB reader: the design
+        # tests H0, a response rate of p0 or less (2026-12-07)
+        rejected = "rejected" if k_n > design.r else "not rejected"
+        conclusion = (
+            f"{k_n} of the first {design.n} responded: H0 (response rate <= {rule.p0:g}) {rejected} at the "
+            f"design's final analysis (> {design.r} needed; one-sided alpha {rule.alpha:g})"
+        )
+        data += f"; {conclusion}"
+        if eff.height > design.n:
+            conclusion += f"; the efficacy set holds {eff.height}, past the design's {design.n}"
+    return RuleStatus(EFFICACY_FUTILITY, data, boundary, crossed, float(k), float(design.r1), conclusion)
 
 
 #: what each rule's ``statistic`` is, for its plot across cuts

@@ -259,6 +259,15 @@ def _set_aside(params: pl.DataFrame) -> list[Paragraph]:
     ]
 
 
+#: each kinetic parameter with its unit (a DSMB reader found Cmax and the AUC without one)
+KINETIC_UNITS = {
+    "Cmax": "Cmax, copies/ug gDNA",
+    "AUC0-28d": "AUC0-28d, copies/ug gDNA x days",
+    "Tmax": "Tmax, days",
+    "Tlast": "Tlast, days",
+}
+
+
 def kinetics_section(inp: ReportInputs) -> Section:
     title = "Cellular kinetics"
     if _lacks_labs(inp) or inp.kinetics is None:
@@ -271,19 +280,20 @@ def kinetics_section(inp: ReportInputs) -> Section:
     rows = []
     for r in summary.iter_rows(named=True):
         n = f"{r['n']} of {r['n_subjects']}"
+        shown = KINETIC_UNITS.get(r["parameter"], r["parameter"])
         if r["parameter"] in ("Cmax", "AUC0-28d"):
             value = "-" if r["centre"] is None else f"{r['centre']:,.0f}"
             cv = "-" if r["geo_cv_pct"] is None else f"{r['geo_cv_pct']:.1f}"
-            rows.append([r["response"], r["parameter"], n, f"{value} ({cv})"])
+            rows.append([r["response"], shown, n, f"{value} ({cv})"])
         else:
-            rows.append([r["response"], r["parameter"], n, median_range(r["centre"], r["low"], r["high"])])
+            rows.append([r["response"], shown, n, median_range(r["centre"], r["low"], r["high"])])
     return Section(
         title,
         "kinetics",
         [
             Table(
                 "CAR transgene kinetic parameters by day-28 response",
-                ["Response", "Parameter", "n of N", "Geometric mean (geo. CV%) or median (range), days"],
+                ["Response", "Parameter", "n of N", "Geometric mean (geo. CV%) or median (range)"],
                 rows,
                 align=["left", "left", "right", "right"],
                 population="Infused subjects with a transgene sample on day 0 or later, before an HSCT, a new "

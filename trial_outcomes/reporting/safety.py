@@ -16,6 +16,7 @@ from trial_outcomes.analysis.deaths import (
     cause_category_from_text,
     coded_against_text,
     in_remission_at_death,
+    treatment_related_deaths,
 )
 from trial_outcomes.analysis.listings import AESI, GRADE3, REPORT_EVENTS, REPORT_NARRATIVES, SAE
 from trial_outcomes.analysis.syndromes import OUTSIDE_CHECK, OUTSIDE_QUERIED_FROM_GRADE, before_infusion
@@ -23,6 +24,7 @@ from trial_outcomes.analysis.terms import crs_absence_query, lookalike_terms, lo
 from trial_outcomes.formatting import count_pct, median_range, pct_ci
 from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.efficacy import listing
+from trial_outcomes.reporting.figures.specs import SWIMMER_LIMIT
 from trial_outcomes.reporting.inputs import ReportInputs
 from trial_outcomes.text import printable
 
@@ -164,6 +166,7 @@ ADAE_COLUMNS = (
     "ASTDT",
     "ASTDY",
     "AETOXGR",
+    "AEREL",  # page 1's deaths attributed to the treatment (``deaths.treatment_related_deaths``)
     "TRTEMFL",
     "TRTEMRSN",
     "CRSFL",
@@ -446,6 +449,10 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
         pl.col("DTHDY").cast(pl.String),
         pl.col("DTHCAT").replace_strict(labels.CAUSES, default=pl.col("DTHCAT")),
         pl.col("RELDT").is_not_null().replace_strict({True: "Y", False: "N"}).alias("RELAPSED"),
+        pl.col("USUBJID")
+        .is_in(treatment_related_deaths(inp.adsl, inp.adae))
+        .replace_strict({True: "Y", False: "N"})
+        .alias("RELATED"),
     )
     listed = listing(
         deaths,
@@ -459,10 +466,13 @@ def deaths_tables(inp: ReportInputs) -> list[Table]:
             "DTH30FL": "<= 30 d",
             "NRMFL": "NRM",
             "RELAPSED": "After relapse from remission",
+            "RELATED": "Attributed to treatment",
         },
         population="All enrolled subjects who died by the cut.",
-        source="adsl.parquet (DTHDT, DTHCAUS, DTHCAT, DTHCGR1)",
-        method="Day from infusion (empty if never infused)." + _unrecorded_relapse_note(died),
+        source="adsl.parquet (DTHDT, DTHCAUS, DTHCAT, DTHCGR1), adae.parquet (AETOXGR, AEREL, TRTEMFL)",
+        method="Day from infusion (empty if never infused). Attributed to treatment: a treatment-emergent "
+        "grade-5 adverse event related to the treatment, or CRS or ICANS as the cause, in any category."
+        + _unrecorded_relapse_note(died),
     )
     tables = [by_group, summary, listed]
     queries, disagree = inp.death_queries
@@ -724,14 +734,21 @@ def listings_section(inp: ReportInputs) -> Section:
 
 def course_section(inp: ReportInputs) -> Section:
     names = sorted(n for n in inp.figures if n.startswith("swimmer_"))
+    infused = int((inp.adsl["SAFFL"] == "Y").sum())
+    # who is drawn, said as it is: "the 180 most recently infused at most" read as a contradiction
+    # of "longest first" to a DSMB reader of a trial of 59 (2026-12-07)
+    drawn = (
+        f"All {infused} infused subjects"
+        if infused <= SWIMMER_LIMIT
+        else f"The {SWIMMER_LIMIT} most recently infused of the {infused} infused subjects (all are in ADSL)"
+    )
     blocks: list[Any] = [
         Figure(
             f"plots/{name}",
             "Course of each infused subject",
             "From day 0 to death or the last date known alive: first remission, HSCT, new therapy, "
-            "relapse, death; arrows: ongoing at the cut; a grey stroke: withdrawn or lost to follow-up. The "
-            "180 most recently infused subjects at most, in order of follow-up, the longest first (at the top "
-            "of the first page).",
+            f"relapse, death; arrows: ongoing at the cut; a grey stroke: withdrawn or lost to follow-up. {drawn}, "
+            "in order of follow-up, the longest first (at the top of the first page).",
             subject_level=True,
         )
         for name in names

@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 
 from trial_outcomes import labels
+from trial_outcomes.analysis.deaths import treatment_related_deaths
 from trial_outcomes.analysis.rates import EFFICACY_POPULATION, ITT_POPULATION
 from trial_outcomes.analysis.syndromes import OUTSIDE_CHECK, OUTSIDE_QUERIED_FROM_GRADE, outside_counts
 from trial_outcomes.formatting import (
@@ -47,6 +48,13 @@ def _rate(r: dict[str, Any] | None, x: str = "responders", n: str = "n") -> str:
     return f"{r[x]}/{r[n]}, {pct_ci(r['rate'], r['rate_lcl'], r['rate_ucl'])}"
 
 
+def _itt_rate(r: dict[str, Any]) -> str:
+    """The intention-to-treat rate, its pending subjects named with the enrolled they are
+    of: a DSMB reader read "all enrolled (ITT) 25/30" beside 34 enrolled (4 pending)."""
+    pending = r.get("n_pending") or 0
+    return _rate(r) + (f" ({pending} of {r['n'] + pending} enrolled pending)" if pending else "")
+
+
 HEADLINE = "Headline results"
 
 
@@ -83,6 +91,12 @@ def stopping_blocks(inp: ReportInputs) -> list[Any]:
         )
     if crossed.is_empty():
         blocks.append(Paragraph("No stopping boundary crossed at this cut.", "ok"))
+    # a design whose last stage is complete says its result first: a DSMB reader found "35 of the
+    # first 43 responded" inside the rule's data, under "No stopping boundary crossed" (2026-12-07)
+    concluded = rules.filter(pl.col("conclusion").is_not_null()) if "conclusion" in rules.columns else rules.head(0)
+    for r in concluded.iter_rows(named=True):
+        said = f"{r['rule']}: {r['conclusion']}."
+        blocks.append(Paragraph(said, "alert" if "not rejected" in r["conclusion"] else "ok"))
     checks = {q.check for q in inp.queries}
     blocks += [Paragraph(said, "alert") for check, said in BESIDE_THE_RULES.items() if check in checks]
     blocks.append(
@@ -235,12 +249,12 @@ def executive_summary(inp: ReportInputs) -> Section:
     cr_itt = _row(itt, parameter="CR/CRi by day 28", group_var="all")
     orr_itt = _row(itt, parameter="ORR3M: CR/CRi within 3 months, maintained 28 days", group_var="all")
     items.append(
-        ("CR/CRi by day 28", _rate(cr) + (f"; all enrolled (ITT) {_rate(cr_itt)}" if cr_itt else ""), "normal")
+        ("CR/CRi by day 28", _rate(cr) + (f"; all enrolled (ITT) {_itt_rate(cr_itt)}" if cr_itt else ""), "normal")
     )
     items.append(
         (
             "ORR3M (CR/CRi within 3 months, maintained 28 days)",
-            _rate(orr) + (f"; all enrolled (ITT) {_rate(orr_itt)}" if orr_itt else ""),
+            _rate(orr) + (f"; all enrolled (ITT) {_itt_rate(orr_itt)}" if orr_itt else ""),
             "normal",
         )
     )
@@ -311,13 +325,16 @@ def executive_summary(inp: ReportInputs) -> Section:
     group = {g: int((adsl["DTHCGR1"] == g).sum()) for g in labels.DEATH_GROUPS}
     # an unknown cause in remission counts as NRM (endpoints.md v3, as registries count it): say how many
     unknown = int(((adsl["DTHCGR1"] == "NRM") & (adsl["DTHCAT"] == "UNKNOWN")).sum())
+    related = treatment_related_deaths(adsl, inp.adae)
     items.append(
         (
             "Deaths",
             f"{deaths.height} of {enrolled} enrolled ({d30} within 30 days of infusion; {d100} within 100 days, "
             f"those included): {group['LEUKEMIA']} from leukaemia, {group['NRM']} non-relapse mortality (in "
             "remission, no relapse recorded" + (f"; {unknown} of unknown cause, queried" if unknown else "") + "), "
-            f"{group['NOT_IN_REMISSION']} of another cause not in remission",
+            f"{group['NOT_IN_REMISSION']} of another cause not in remission (before any remission, or after "
+            f"relapse); {len(related)} attributed to the treatment (a related grade-5 adverse event, or CRS or "
+            "ICANS as the cause), in whichever of these groups",
             "normal",
         )
     )
