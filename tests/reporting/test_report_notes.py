@@ -81,8 +81,8 @@ def test_the_data_cut_line_says_what_a_later_export_can_still_tell_the_cut():
         return data_cut_text(inp)  # type: ignore[arg-type]
 
     later = line("2024-03-31", 0)
-    assert later.startswith("2020-06-23 (the export runs to 2024-03-31: records dated after the cut are left out")
-    assert "keeps the grade, seriousness and treatment the export gives it, short of a death after the cut" in later
+    assert later.startswith("2020-06-23 (the export runs to 2024-03-31: records after the cut are left out")
+    assert "keeps the export's grade, seriousness and treatment, but a grade 5 by a death after the cut" in later
     assert line("2020-06-23", 0) == "2020-06-23"
     assert "planned cut: 3 days after" in line("2020-06-20", 3)
     assert "the stopping rules' and safety rates' windows close by that record" in line("2020-06-20", 3)
@@ -692,11 +692,25 @@ def test_the_open_report_names_a_querys_files_without_their_rows():
 
 def test_page_1s_itt_rate_names_its_pending_subjects_among_the_enrolled():
     """Early cut of seed 73: 34 enrolled, 4 with the day-28 window open, 25 responders among
-    the 30 others: "25/30, 83.3% (...) (4 of 34 enrolled pending)"; nobody pending, nothing
+    the 30 others: "25/30, 83.3% (...) (4 of 34 pending)"; nobody pending, nothing
     added (a DSMB reader read "all enrolled (ITT) 25/30" beside 34 enrolled)."""
     from trial_outcomes.reporting.summary import _itt_rate
 
     row = {"responders": 25, "n": 30, "rate": 25 / 30, "rate_lcl": 0.6528, "rate_ucl": 0.9436, "n_pending": 4}
     assert _itt_rate(row).startswith("25/30, 83.3% (65.3-94.4)")
-    assert _itt_rate(row).endswith(" (4 of 34 enrolled pending)")
+    assert _itt_rate(row).endswith(" (4 of 34 pending)")
     assert "pending" not in _itt_rate({**row, "n_pending": 0})
+
+
+def test_page_1s_note_says_what_0_at_risk_means_only_where_a_rate_shows_it():
+    """A 12-month rate with 0 at risk on page 1: the note explains it (the curve ended with
+    an event for every subject at risk); rates with subjects at risk only: it does not."""
+    from trial_outcomes.formatting import ENDED_NOTE
+    from trial_outcomes.reporting.summary import summary_note
+
+    ended = [
+        ("Overall survival (OS): median; rates", "NR; 6 mo 50.0% (1.2-91.0); 2 at risk*; 12 mo 0.0; 0 at risk*", "")
+    ]
+    assert ENDED_NOTE in summary_note(ended)
+    followed = [("Overall survival (OS): median; rates", "NR; 6 mo 87.4% (79.6-92.3); 95 at risk", "")]
+    assert ENDED_NOTE not in summary_note(followed) and "(*: fewer than 10)" in summary_note(followed)

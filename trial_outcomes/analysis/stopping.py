@@ -292,12 +292,12 @@ def evaluate_simon(
         # tests H0, a response rate of p0 or less (2026-12-07)
         rejected = "rejected" if k_n > design.r else "not rejected"
         conclusion = (
-            f"{k_n} of the first {design.n} responded: H0 (response rate <= {rule.p0:g}) {rejected} at the "
-            f"design's final analysis (> {design.r} needed; one-sided alpha {rule.alpha:g})"
+            f"{k_n} of the first {design.n} responded (> {design.r} needed): H0 (response rate <= {rule.p0:g}) "
+            f"{rejected} at the design's final analysis, one-sided alpha {rule.alpha:g}"
         )
         data += f"; {conclusion}"
         if eff.height > design.n:
-            conclusion += f"; the efficacy set holds {eff.height}, past the design's {design.n}"
+            data += f"; the efficacy set holds {eff.height}, past the design's {design.n}"
     return RuleStatus(EFFICACY_FUTILITY, data, boundary, crossed, float(k), float(design.r1), conclusion)
 
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 SUBJECT_COLUMN = "Subject"
-OPEN_SUFFIX = " - OPEN REPORT: aggregate tables only"
+OPEN_SUFFIX = " - OPEN REPORT"  # one line with the subtitle: page 1 is one page
 CLOSED_ONLY = "Subject-level listings, narratives and figures are in the closed report only."
 
 

@@ -52,7 +52,7 @@ def _itt_rate(r: dict[str, Any]) -> str:
     """The intention-to-treat rate, its pending subjects named with the enrolled they are
     of: a DSMB reader read "all enrolled (ITT) 25/30" beside 34 enrolled (4 pending)."""
     pending = r.get("n_pending") or 0
-    return _rate(r) + (f" ({pending} of {r['n'] + pending} enrolled pending)" if pending else "")
+    return _rate(r) + (f" ({pending} of {r['n'] + pending} pending)" if pending else "")
 
 
 HEADLINE = "Headline results"
@@ -77,6 +77,12 @@ BESIDE_THE_RULES = {
     "therapy ends the treatment-emergent window, so the safety rule counts none of them, and keeps each subject in "
     "its denominator without an event.",
 }
+
+
+def _without_conclusion(rule: dict[str, Any]) -> str:
+    """A rule's data without the conclusion page 1 says above it (page 1 is one page)."""
+    conclusion = rule.get("conclusion")
+    return rule["data"].replace(f"; {conclusion}", "") if conclusion else rule["data"]
 
 
 def stopping_blocks(inp: ReportInputs) -> list[Any]:
@@ -105,7 +111,7 @@ def stopping_blocks(inp: ReportInputs) -> list[Any]:
             [
                 (
                     f"{r['rule']}: {'BOUNDARY CROSSED' if r['crossed'] else 'not crossed'}",
-                    f"{r['data']}. Rule: {r['boundary']}.",
+                    f"{_without_conclusion(r)}. Rule: {r['boundary']}.",
                     "alert" if r["crossed"] else "normal",
                 )
                 for r in rules.iter_rows(named=True)
@@ -118,10 +124,9 @@ def stopping_blocks(inp: ReportInputs) -> list[Any]:
             Figure(
                 "plots/stopping_history.svg",
                 "Stopping rules across the published cuts",
-                f"Each rule's statistic at the {cuts} cut(s) published in this output folder up to this one, "
-                "against its boundary (dashed; a cut published under another plan against its own); a red "
-                "point crossed it; a hollow one is past the line but was not yet judged (fewer evaluable "
-                "subjects than the safety rule needs, or Simon's stage 1 not complete).",
+                f"Each rule's statistic at the {cuts} cut(s) published here up to this one, against its boundary "
+                "(dashed; under another plan, its own); red: crossed; hollow: past the line, not yet judged "
+                "(too few evaluable for the safety rule, or Simon's stage 1 not complete).",
                 # page 1 holds the headline results beside it, and at an interim cut the data cut's note
                 # (80 % ran page 1 onto a second page there, a re-verifier's: 2026-12-07)
                 width=64,
@@ -154,9 +159,9 @@ def data_cut_text(inp: ReportInputs) -> str:
         )
     elif inp.latest_record and inp.latest_record > inp.cut:
         text += (
-            f" (the export runs to {inp.latest_record}: records dated after the cut are left out, but an adverse "
-            "event begun by the cut keeps the grade, seriousness and treatment the export gives it, short of a "
-            "death after the cut: a grade 5 then reads 4, ongoing)"
+            f" (the export runs to {inp.latest_record}: records after the cut are left out; an AE begun by the "
+            "cut keeps the export's grade, seriousness and treatment, but a grade 5 by a death after the cut reads "
+            "4, ongoing)"
         )
     if inp.extracted_on:
         text += f"; drop extracted on {inp.extracted_on}"
@@ -200,6 +205,20 @@ def dsmb_package_items(inp: ReportInputs) -> list[tuple[str, str, str]]:
             )
         )
     return items
+
+
+def summary_note(items: list[tuple[str, str, str]]) -> str:
+    """The note under page 1's headline results; what "0 at risk" means only where one of
+    them shows it (page 1 is one page, and an interim cut's ran over by the note's last lines)."""
+    ended = f"; {ENDED_NOTE}" if any("; 0 at risk" in value for _, value, _ in items) else ""
+    return (
+        "Rates over evaluable subjects, exact Clopper-Pearson 95% CIs; a subject whose response window is "
+        "open at the cut is pending, responder so far or not, in neither numerator nor denominator (the "
+        "futility rule's set). Medians and rates: Kaplan-Meier (CIR: Aalen-Johansen, death in remission "
+        "competing), log-log 95% CIs (NR: not reached; NE: not estimable); each rate, and a median with "
+        f"fewer than {FEW_AT_RISK} followed at it, with its number at risk ({FEW_AT_RISK_MARK}: fewer than "
+        f"{FEW_AT_RISK}{ended}). Grades: ASTCT 2019, the higher of the reported and the derived."
+    )
 
 
 def executive_summary(inp: ReportInputs) -> Section:
@@ -329,12 +348,11 @@ def executive_summary(inp: ReportInputs) -> Section:
     items.append(
         (
             "Deaths",
-            f"{deaths.height} of {enrolled} enrolled ({d30} within 30 days of infusion; {d100} within 100 days, "
-            f"those included): {group['LEUKEMIA']} from leukaemia, {group['NRM']} non-relapse mortality (in "
-            "remission, no relapse recorded" + (f"; {unknown} of unknown cause, queried" if unknown else "") + "), "
-            f"{group['NOT_IN_REMISSION']} of another cause not in remission (before any remission, or after "
-            f"relapse); {len(related)} attributed to the treatment (a related grade-5 adverse event, or CRS or "
-            "ICANS as the cause), in whichever of these groups",
+            f"{deaths.height} of {enrolled} enrolled ({d30} within 30 days of infusion, {d100} within 100): "
+            f"{group['LEUKEMIA']} from leukaemia, {group['NRM']} non-relapse mortality (in remission, no relapse "
+            "recorded" + (f"; {unknown} of unknown cause, queried" if unknown else "") + "), "
+            f"{group['NOT_IN_REMISSION']} of another cause not in remission (before any, or after relapse); "
+            f"{len(related)} of them attributed to the treatment (a related grade-5 AE, or CRS or ICANS the cause)",
             "normal",
         )
     )
@@ -346,19 +364,7 @@ def executive_summary(inp: ReportInputs) -> Section:
             "normal",
         )
     )
-    blocks: list[Any] = [*stopping_blocks(inp), Facts(HEADLINE, items)]
-    blocks.append(
-        Paragraph(
-            "Rates are over evaluable subjects with exact Clopper-Pearson 95% CIs; subjects whose "
-            "response window is open at the cut are pending, responders so far or not, in neither numerator "
-            "nor denominator (the futility rule's set). Medians and landmark rates are Kaplan-Meier (CIR: "
-            "Aalen-Johansen, death in remission competing) with log-log 95% CIs (NR: not reached; NE: not "
-            "estimable), each rate with its number at risk, and a median with its own when fewer than "
-            f"{FEW_AT_RISK} are followed at it ({FEW_AT_RISK_MARK}: fewer than {FEW_AT_RISK}; {ENDED_NOTE}). Grades "
-            "are ASTCT 2019, adjudicated as the higher of the reported and the derived grade.",
-            "note",
-        )
-    )
+    blocks: list[Any] = [*stopping_blocks(inp), Facts(HEADLINE, items), Paragraph(summary_note(items), "note")]
     return Section("Executive summary", "summary", blocks)
 
 
