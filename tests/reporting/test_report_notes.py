@@ -714,3 +714,25 @@ def test_page_1s_note_says_what_0_at_risk_means_only_where_a_rate_shows_it():
     assert ENDED_NOTE in summary_note(ended)
     followed = [("Overall survival (OS): median; rates", "NR; 6 mo 87.4% (79.6-92.3); 95 at risk", "")]
     assert ENDED_NOTE not in summary_note(followed) and "(*: fewer than 10)" in summary_note(followed)
+
+
+def test_a_crossed_rule_is_stated_once_on_page_1():
+    """A crossed rule's data and boundary are in the red box; its row in "Stopping rules at
+    this cut" says so instead of repeating them (seed 102's page 1 ran onto page 2 by the
+    repeat); a rule not crossed keeps its data and boundary there."""
+    from trial_outcomes.reporting.content import Facts
+    from trial_outcomes.reporting.summary import stopping_blocks
+
+    rules = pl.DataFrame(
+        {
+            "rule": ["Safety", "Efficacy"],
+            "crossed": [True, False],
+            "data": ["6 of 10", "8 of 11"],
+            "boundary": ["b", "c"],
+        }
+    )
+    inp = SimpleNamespace(queries=(), table=lambda name: rules, figures={})
+    blocks = stopping_blocks(inp)  # type: ignore[arg-type]
+    assert blocks[0].text == "STOPPING BOUNDARY CROSSED - Safety: 6 of 10. Rule: b."
+    (facts,) = [b for b in blocks if isinstance(b, Facts)]
+    assert [value for _, value, _ in facts.rows] == ["As stated above.", "8 of 11. Rule: c."]

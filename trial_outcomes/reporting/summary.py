@@ -111,7 +111,8 @@ def stopping_blocks(inp: ReportInputs) -> list[Any]:
             [
                 (
                     f"{r['rule']}: {'BOUNDARY CROSSED' if r['crossed'] else 'not crossed'}",
-                    f"{_without_conclusion(r)}. Rule: {r['boundary']}.",
+                    # a crossed rule's data and boundary are the red box's above: not said twice
+                    "As stated above." if r["crossed"] else f"{_without_conclusion(r)}. Rule: {r['boundary']}.",
                     "alert" if r["crossed"] else "normal",
                 )
                 for r in rules.iter_rows(named=True)
