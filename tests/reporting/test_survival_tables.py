@@ -84,3 +84,26 @@ def test_a_median_few_are_followed_at_is_marked_with_its_number_at_risk():
     assert enough.details["median_nrisk"].to_list() == [10]
     rows, _ = _endpoint_rows(enough.summary, enough.details, "OS", (6,))
     assert "[" not in rows[0][4] and rows[0][5] == "105"
+
+
+def test_a_kaplan_meier_legend_gives_a_median_few_are_followed_at_its_number():
+    """The four subjects above: median 250 days, 8.2 months (250 / 30.4375 = 8.21), with 1
+    followed at it: the figure's legend reads "median 8.2 mo (1 at risk)"; twenty subjects
+    with the median at 105 days (3.4 months) and 10 followed there: no number."""
+    from trial_outcomes.reporting.figures.specs import survival_specs
+
+    def legend(days: list[float], dead: list[int]) -> str:
+        adtte = pl.DataFrame(
+            {
+                "PARAMCD": ["OS"] * len(days),
+                "ANALYSIS": ["primary"] * len(days),
+                "AVAL": days,
+                "CNSR": [1 - d for d in dead],
+                "EVNTTYPE": dead,
+            }
+        )
+        t = summarise_survival(adtte, (), (6,))
+        return survival_specs(t.summary, t.details, t.curves, (6,))["OS_primary_all.svg"].curves[0].label
+
+    assert legend([30.0, 60, 100, 400], [0, 0, 1, 0]) == "All (n=4, 1 event; median 8.2 mo (1 at risk))"
+    assert legend([10.0 * k for k in range(1, 12)] + [400.0] * 9, [1] * 11 + [0] * 9).endswith("median 3.4 mo)")

@@ -368,7 +368,10 @@ def response_section(inp: ReportInputs) -> Section:
 
 
 #: the report's one line for survival_details' rates without limits (``NO_CI``)
-NO_CI_NOTE = "NE-NE: no confidence interval where the estimate is 0 or 100 % (R gives none either)."
+NO_CI_NOTE = (
+    "NE-NE: no confidence interval where the estimate is 0 or 100 % from an observed time on (R gives none "
+    "either); a rate before a group's first observed time is 100.0 (100.0-100.0), as R's summary gives it."
+)
 
 
 def _endpoint_rows(

@@ -19,7 +19,7 @@ from trial_outcomes.analysis.rates import EFFICACY_POPULATION
 from trial_outcomes.analysis.stopping import RULES, SAFETY, STATISTICS
 from trial_outcomes.analysis.survival_results import SurvivalResults
 from trial_outcomes.dates import DAYS_PER_MONTH
-from trial_outcomes.formatting import landmark_rate, months, p_stated, ratio_ci
+from trial_outcomes.formatting import FEW_AT_RISK, landmark_rate, months, p_stated, ratio_ci
 from trial_outcomes.reporting.figures.flow import ConsortSpec, SwimmerSpec
 from trial_outcomes.reporting.figures.forest import ForestRow, ForestSpec
 from trial_outcomes.reporting.figures.kinetics import Profile, SpaghettiSpec
@@ -63,6 +63,11 @@ def _curve(
     if not cumulative:
         median = summary["median_days"]
         counts += f"; median {'NR' if median is None else months(median) + ' mo'}"
+        # a median few are followed at says so in the legend, as in its table (a DSMB reader's
+        # "median 11.1 mo" on 1 event with 1 at risk: 2026-12-07)
+        followed = details.get("median_nrisk")
+        if median is not None and followed is not None and followed < FEW_AT_RISK:
+            counts += f" ({followed} at risk)"
     return Curve(
         label=f"{label} ({counts})",
         time=list(t / DAYS_PER_MONTH),
