@@ -120,24 +120,35 @@ def test_cjk_text_uses_a_cjk_font_or_says_on_page_1_that_there_is_none(image_roo
     assert "患者-035" in " ".join(page.extract_text() for page in pdf.pages)
 
 
-def test_pdf_contents_are_page_2_with_each_numbered_section_and_its_page(image_root):
-    """The contents were a wrapped line at the foot of page 1 that ran onto page 2 and left
-    it blank. They are now page 2: every section after the summary, numbered as the HTML's
-    list numbers it (2, 3, ...), with the page its numbered heading is on."""
+def _pages(doc: Document, image_root) -> list[str]:
     from pypdf import PdfReader
 
+    pdf = render_pdf(doc.number(), image_root[1])
+    return [" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def test_pdf_contents_follow_the_summary_whole_with_each_numbered_section_and_its_page(image_root):
+    """The contents were a wrapped line at the foot of page 1 that ran onto page 2 and left
+    it blank; then a page of their own, which a summary running a few lines over page 1 left
+    nearly blank (page 2 its last lines, the contents page 3). Now they follow the summary,
+    never split: a summary filling page 1 puts them at the top of page 2, every section after
+    the summary numbered as the HTML's list numbers it (2, 3, ...), with the page its heading
+    is on; a summary running over puts them under its last lines on page 2."""
     filler = [Paragraph(f"Line {i} of a long section.") for i in range(90)]
-    sections = [
-        Section("Executive summary", "summary", [Paragraph("The summary.")]),
-        Section("Disposition", "disposition", filler, new_page=True),
-        Section("Deaths", "deaths", [Paragraph("No deaths.")]),
-        Section("Stopping rules", "stopping", [Paragraph("Not crossed.")], new_page=True),
-    ]
-    doc = Document(title="Interim report", subtitle="s", cut="2024-01-01", code_version="abc", sections=sections)
-    pages = [
-        " ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(render_pdf(doc.number(), image_root[1]))).pages
-    ]
-    assert "Contents" not in pages[0] and "Contents 1. Executive summary" in pages[1]
+
+    def doc(summary_lines: int) -> Document:
+        summary = [Paragraph(f"Summary line {i}.") for i in range(summary_lines)]
+        sections = [
+            Section("Executive summary", "summary", summary),
+            Section("Disposition", "disposition", filler, new_page=True),
+            Section("Deaths", "deaths", [Paragraph("No deaths.")]),
+            Section("Stopping rules", "stopping", [Paragraph("Not crossed.")], new_page=True),
+        ]
+        return Document(title="Interim report", subtitle="s", cut="2024-01-01", code_version="abc", sections=sections)
+
+    pages = _pages(doc(50), image_root)  # page 1 full: 50 lines of summary leave no room for the contents
+    assert "Summary line 49." in pages[0] and "Contents" not in pages[0]
+    assert pages[1].split("Data cut 2024-01-01 ")[1].startswith("Contents 1. Executive summary")
     listed = re.findall(r"(\d+)\. (Executive summary|Disposition|Deaths|Stopping rules) [. ]*(\d+)", pages[1])
     assert [(n, t) for n, t, _ in listed] == [
         ("1", "Executive summary"),
@@ -149,3 +160,6 @@ def test_pdf_contents_are_page_2_with_each_numbered_section_and_its_page(image_r
         assert f"{number}. {title}" in pages[int(page) - 1]
     # the long section runs over a page: Deaths follows it, Stopping rules starts a page
     assert [int(p) for _, _, p in listed] == [1, 3, 4, 5]
+    over = _pages(doc(70), image_root)  # 70 lines run onto page 2: the contents under them, whole
+    assert "Summary line 69." in over[1] and over[1].index("Summary line 69.") < over[1].index("Contents")
+    assert "4. Stopping rules" in over[1] and "Disposition Line 0" not in over[1]
