@@ -736,3 +736,39 @@ def test_a_crossed_rule_is_stated_once_on_page_1():
     assert blocks[0].text == "STOPPING BOUNDARY CROSSED - Safety: 6 of 10. Rule: b."
     (facts,) = [b for b in blocks if isinstance(b, Facts)]
     assert [value for _, value, _ in facts.rows] == ["As stated above.", "8 of 11. Rule: c."]
+
+
+def test_page_1_of_the_closed_report_names_each_malignancy_and_positive_rcl_assay():
+    """A DSMB reader's MDS after a lentiviral product was a count on page 1 and a row 60 pages
+    on. BR-027's secondary malignancy (day 261, its text) and BR-030's positive RCL assay
+    (day 365) are named, BR-030's in red; a new autoimmune disorder and a negative or pending
+    assay are not; the open report leaves the line out (subject-level). Nothing to name, or
+    no long-term file: no line."""
+    import datetime as dt
+
+    from trial_outcomes.reporting.content import CLOSED_ONLY, Document, Paragraph, Section
+    from trial_outcomes.reporting.summary import long_term_signals
+
+    day = dt.date(2023, 1, 1)
+    events = pl.DataFrame(
+        {
+            "USUBJID": ["BR-027", "BR-028", "BR-029", "BR-030", "BR-031"],
+            "event": ["SECONDARY_MALIGNANCY", "NEW_AUTOIMMUNE", "RCL_TEST", "RCL_TEST", "RCL_TEST"],
+            "ADT": [day] * 5,
+            "ADY": [261, 300, 365, 365, 365],
+            "result": [None, None, "NEGATIVE", "POSITIVE", "PENDING"],
+            "detail": ["Myelodysplastic syndrome", "Thyroiditis", None, None, None],
+        }
+    )
+    (line,) = long_term_signals(events)
+    assert line.text == (
+        "Long-term events named (closed report): BR-027, day 261: secondary malignancy (Myelodysplastic "
+        "syndrome); BR-030, day 365: positive RCL assay."
+    )
+    assert line.style == "alert" and line.subject_level
+    (quiet,) = long_term_signals(events.head(1))
+    assert quiet.style == "normal"
+    doc = Document("t", "s", "2024-01-01", "abc", [Section("Executive summary", "summary", [line])])
+    assert doc.open_report().sections[0].blocks == [Paragraph(CLOSED_ONLY, "note")]
+    assert long_term_signals(events.filter(pl.col("event") == "NEW_AUTOIMMUNE")) == []
+    assert long_term_signals(None) == []

@@ -208,6 +208,34 @@ def dsmb_package_items(inp: ReportInputs) -> list[tuple[str, str, str]]:
     return items
 
 
+#: the long-term events page 1 names one by one in the closed report
+SIGNALS = {"SECONDARY_MALIGNANCY": "secondary malignancy", "T_CELL_MALIGNANCY": "T-cell malignancy"}
+
+
+def long_term_signals(events: pl.DataFrame | None) -> list[Paragraph]:
+    """The closed report's page-1 line naming each malignancy and positive RCL assay of the
+    long-term listing: subject, day from infusion, what it was as the site wrote it (a DSMB
+    reader's myelodysplastic syndrome after a lentiviral product was "1 subject(s) with a
+    secondary malignancy" on page 1, its subject and type 60 pages on). Subject-level: the
+    open report keeps the counts of the headline line only."""
+    if events is None:
+        return []
+    shown = events.filter(
+        pl.col("event").is_in(list(SIGNALS)) | ((pl.col("event") == "RCL_TEST") & (pl.col("result") == "POSITIVE"))
+    )
+    if not shown.height:
+        return []
+    named = [
+        f"{r['USUBJID']}, day {r['ADY']}: {SIGNALS.get(r['event'], 'positive RCL assay')}"
+        + (f" ({r['detail']})" if r["detail"] else "")
+        for r in shown.head(10).iter_rows(named=True)
+    ]
+    more = f"; {shown.height - 10} more in the long-term listing" if shown.height > 10 else ""
+    signal = bool(shown.filter(pl.col("event") != "SECONDARY_MALIGNANCY").height)  # as the headline line's red
+    said = f"Long-term events named (closed report): {'; '.join(named)}{more}."
+    return [Paragraph(said, "alert" if signal else "normal", subject_level=True)]
+
+
 def summary_note(items: list[tuple[str, str, str]]) -> str:
     """The note under page 1's headline results; what "0 at risk" means only where one of
     them shows it (page 1 is one page, and an interim cut's ran over by the note's last lines)."""
@@ -365,7 +393,8 @@ def executive_summary(inp: ReportInputs) -> Section:
             "normal",
         )
     )
-    blocks: list[Any] = [*stopping_blocks(inp), Facts(HEADLINE, items), Paragraph(summary_note(items), "note")]
+    blocks: list[Any] = [*stopping_blocks(inp), Facts(HEADLINE, items), *long_term_signals(inp.long_term_events)]
+    blocks.append(Paragraph(summary_note(items), "note"))
     return Section("Executive summary", "summary", blocks)
 
 
