@@ -76,15 +76,21 @@ def at_risk(text: str, n_risk: int | None, short: bool = False) -> str:
     fewer than ``FEW_AT_RISK`` remain."""
     if n_risk is None or text == "NE":
         return text
-    mark = FEW_AT_RISK_MARK if n_risk < FEW_AT_RISK else ""
+    mark = FEW_AT_RISK_MARK if few_followed(n_risk) else ""
     return f"{text} [{n_risk}]{mark}" if short else f"{text}; {n_risk} at risk{mark}"
+
+
+def few_followed(n_risk: int | None) -> bool:
+    """Whether an estimate rests on fewer than ``FEW_AT_RISK`` subjects still followed (a
+    landmark rate, a median): the one threshold the tables, page 1 and the legends mark."""
+    return n_risk is not None and n_risk < FEW_AT_RISK
 
 
 def few_at_median(text: str, n_risk: int | None, short: bool = False) -> str:
     """A median with its number at risk when fewer than ``FEW_AT_RISK`` are followed at it
     (``5.2 (1.1-NE) [3]*``, or ``...; 3 at risk at the median*``): a median one or two events
     decide is marked as the landmarks are; one with enough at risk, or not reached, as it is."""
-    if n_risk is None or n_risk >= FEW_AT_RISK:
+    if not few_followed(n_risk):
         return text
     return (
         f"{text} [{n_risk}]{FEW_AT_RISK_MARK}" if short else f"{text}; {n_risk} at risk at the median{FEW_AT_RISK_MARK}"

@@ -19,7 +19,7 @@ from trial_outcomes.analysis.rates import EFFICACY_POPULATION
 from trial_outcomes.analysis.stopping import RULES, SAFETY, STATISTICS
 from trial_outcomes.analysis.survival_results import SurvivalResults
 from trial_outcomes.dates import DAYS_PER_MONTH
-from trial_outcomes.formatting import FEW_AT_RISK, landmark_rate, months, p_stated, ratio_ci
+from trial_outcomes.formatting import few_followed, landmark_rate, months, p_stated, ratio_ci
 from trial_outcomes.reporting.figures.flow import ConsortSpec, SwimmerSpec
 from trial_outcomes.reporting.figures.forest import ForestRow, ForestSpec
 from trial_outcomes.reporting.figures.kinetics import Profile, SpaghettiSpec
@@ -66,7 +66,7 @@ def _curve(
         # a median few are followed at says so in the legend, as in its table (a DSMB reader's
         # "median 11.1 mo" on 1 event with 1 at risk: 2026-12-07)
         followed = details.get("median_nrisk")
-        if median is not None and followed is not None and followed < FEW_AT_RISK:
+        if median is not None and few_followed(followed):
             counts += f" ({followed} at risk)"
     return Curve(
         label=f"{label} ({counts})",
