@@ -103,6 +103,25 @@ def test_within_a_run_a_found_partition_is_not_asked_for_again(tmp_path, monkeyp
         assert asked == ["2024-03-31", "2024-03-31"]
 
 
+def test_a_cli_run_captures_no_output_and_other_runs_do(tmp_path, monkeypatch):
+    """Inside ``output_to_terminal`` (the CLI's run) a ``TrialInstance`` captures nothing:
+    Dagster's capture starts a tail and a Python watcher per stream in the terminal's
+    process group, and Ctrl-C made each watcher print a traceback. Outside it (the UI,
+    the daemon, a sensor) the run's output is captured to the instance's compute logs."""
+    from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
+    from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
+
+    from trial_outcomes.pipelines.instance import open_instance, output_to_terminal
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    with open_instance() as instance:
+        assert isinstance(instance.compute_log_manager, LocalComputeLogManager)
+        with output_to_terminal():
+            assert isinstance(instance.compute_log_manager, NoOpComputeLogManager)
+        assert isinstance(instance.compute_log_manager, LocalComputeLogManager)
+
+
 def test_a_partition_deleted_during_a_run_is_found_gone_within_seconds(tmp_path, monkeypatch):
     """A found partition is remembered for ``REMEMBER_SECONDS``, not for the whole run: one
     deleted while a run goes on (from the UI) is asked again after that time, and its

@@ -26,7 +26,9 @@ from typing import Any
 import dagster as dg
 from dagster._core.events.log import EventLogEntry
 from dagster._core.instance.ref import InstanceRef
+from dagster._core.storage.compute_log_manager import ComputeLogManager
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
 from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy.engine import Connection, Engine
@@ -133,6 +135,8 @@ def check_database(path: Path, config: dict[str, Any]) -> None:
 _KNOWN_PARTITIONS: ContextVar[dict[tuple[int, str, str], float] | None] = ContextVar(
     "trial_known_partitions", default=None
 )
+#: set while ``output_to_terminal`` is open (the CLI's run, in this thread)
+_TO_TERMINAL: ContextVar[bool] = ContextVar("trial_output_to_terminal", default=False)
 #: how long a found partition is remembered: a partition deleted during a run still fails
 #: the run at a step that starts after this (as it did when every question went to storage)
 REMEMBER_SECONDS = 2.0
@@ -263,6 +267,17 @@ class TrialInstance(dg.DagsterInstance):
     def config_defaults(cls, base_dir: str) -> Any:
         return InstanceRef.config_defaults(base_dir)
 
+    @property
+    def compute_log_manager(self) -> ComputeLogManager:
+        """Dagster's, except inside ``output_to_terminal``: there a run's output is not
+        captured. Dagster captures a run's stdout and stderr by sending each to a file and
+        starting a ``tail -F`` of it, with a Python watcher beside each tail, all in the
+        terminal's process group: Ctrl-C reached the two watchers, which each printed a
+        KeyboardInterrupt traceback under the CLI's one line saying the run was stopped."""
+        if _TO_TERMINAL.get():
+            return _NOT_CAPTURED
+        return super().compute_log_manager
+
     def has_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> bool:
         known = _KNOWN_PARTITIONS.get()
         key = (id(self), partitions_def_name, partition_key)
@@ -286,6 +301,22 @@ def partitions_remembered() -> Iterator[None]:
         yield
     finally:
         _KNOWN_PARTITIONS.reset(token)
+
+
+_NOT_CAPTURED = NoOpComputeLogManager()
+
+
+@contextmanager
+def output_to_terminal() -> Iterator[None]:
+    """Within this block (a CLI run, in this thread), a ``TrialInstance`` captures no step's
+    stdout or stderr: they go to the terminal as they are, and the run has no compute logs
+    in the UI (its events and the CLI's lines say what each step did). A run from the UI,
+    the daemon or a sensor is captured as Dagster does."""
+    token = _TO_TERMINAL.set(True)
+    try:
+        yield
+    finally:
+        _TO_TERMINAL.reset(token)
 
 
 @contextmanager

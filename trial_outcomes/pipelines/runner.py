@@ -45,7 +45,12 @@ from trial_outcomes.pipelines.definitions import (
     REPOSITORY,
     build_definitions,
 )
-from trial_outcomes.pipelines.instance import FAILURE_PREFIX, open_instance, partitions_remembered
+from trial_outcomes.pipelines.instance import (
+    FAILURE_PREFIX,
+    open_instance,
+    output_to_terminal,
+    partitions_remembered,
+)
 from trial_outcomes.pipelines.sensors import announce_run, published_itself, stopping_result
 from trial_outcomes.plan import AnalysisPlan, PlanError
 from trial_outcomes.runspec import RunSpec
@@ -203,7 +208,9 @@ def execute_uncaptured(
     if ephemeral.partitions_def:
         with partition_loading_context(dynamic_partitions_store=instance) as context:
             ephemeral.validate_partition_key(partition_key=partition_key, selected_asset_keys=set(), context=context)
-    with partitions_remembered():  # the key was validated above: a found partition is remembered for 2 s
+    # the key was validated above: a found partition is remembered for 2 s; the steps'
+    # output goes to the terminal uncaptured (Ctrl-C reaches no watcher of a capture)
+    with partitions_remembered(), output_to_terminal():
         return core_execute_in_process(
             job=InMemoryJob(job_def=ephemeral),
             run_config=run_config,
