@@ -53,6 +53,29 @@ def test_a_visit_is_overdue_once_its_window_has_passed_without_an_assessment():
     assert table.filter(pl.col("section") == "mrd").select("n", "count").row(0) == (3, 1)
 
 
+def test_a_relapse_after_a_remission_on_another_therapy_takes_the_subject_off_the_schedule():
+    """A statistician's drop: a subject with no remission on CAR-T (NR at days 14 and 28),
+    salvage therapy on day 40, CR on day 70 and a RELAPSE assessment on day 90 has no
+    attributable remission, so no ``RELDT``, and was owed M3 to M12 as if on the schedule.
+    Cut day 400. S1 (that subject) and S2 (CR on days 14 and 28, RELAPSE on day 61: a
+    ``RELDT``) owe nothing; S3, assessed at D14 and D28 only, owes M2, M3, M6 and M9 (M12,
+    365 + 30 = 395 <= 400, too) and is the only subject with due visits."""
+    t = Trial()
+    t.enrol("S1").infuse("S1").assess("S1", 14, "NR", visit="D14").assess("S1", 28, "NR", visit="D28")
+    t.event("S1", 40, "NEW_THERAPY", "Blinatumomab").assess("S1", 70, "CR", 0.0).assess("S1", 90, "RELAPSE")
+    t.enrol("S2").infuse("S2").assess("S2", 14, "CR", 0.0, visit="D14").assess("S2", 28, "CR", 0.0, visit="D28")
+    t.assess("S2", 61, "RELAPSE", visit="M2")
+    t.enrol("S3").infuse("S3").assess("S3", 14, "CR", 0.0, visit="D14").assess("S3", 28, "CR", 0.0, visit="D28")
+    d = t.derive(cut_day=400)
+    assert d.adsl.filter(pl.col("USUBJID") == "S1")["RELDT"].item() is None  # no attributable remission
+    cut = dt.date(2021, 1, 1) + dt.timedelta(days=400)
+    due = overdue_assessments(d.adsl, d.adrs, cut)
+    assert due.filter(pl.col("overdue")).select("USUBJID", "visit").rows() == [
+        ("S3", v) for v in ("M2", "M3", "M6", "M9", "M12")
+    ]
+    assert set(due["USUBJID"]) == {"S3"}
+
+
 def test_accrual_by_quarter_against_a_linear_plan():
     """Enrolled 2021-01-05 and 2021-04-10, plan 4 subjects over 12 months from the first,
     cut 2021-06-30. Q1 ends 2021-03-31, 85 days = 2.79 months in: planned 4 x 2.79 / 12 =

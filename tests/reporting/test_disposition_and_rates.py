@@ -23,6 +23,7 @@ def _adsl() -> pl.DataFrame:
             "USUBJID": ["S1", "S2", "S3", "S4", "S5", "S6"],
             "SAFFL": ["Y", "Y", "Y", "Y", "Y", "N"],
             "EFFFL": ["Y", "N", "Y", "Y", "Y", "N"],
+            "D28PNDFL": ["N", None, "N", "Y", "N", None],
             "PPROTFL": ["Y", "Y", "N", "Y", "Y", "N"],
             "DISPSTAT": ["ONGOING", "WITHDRAWN", "DIED", "ONGOING", "LOST", None],
             "NINFCAT": [None, None, None, None, None, "DEATH"],
@@ -37,7 +38,9 @@ def test_the_analysis_sets_are_parts_of_the_safety_set_not_of_each_other():
     rows = {r[0]: r[1] for r in disposition_table(SimpleNamespace(adsl=_adsl())).rows}  # type: ignore[arg-type]
     assert rows["Infused (safety set)"] == "5"
     # indented under the safety set, side by side, with the overlap
-    assert rows["   Evaluable for response (efficacy set)"] == "4 (80.0%)"
+    assert rows["   Efficacy set (response analyses)"] == "4 (80.0%)"
+    # of whom the day-28 response rates leave out the one pending: 1 of 5 infused
+    assert rows["      Day-28 response pending at the cut"] == "1 (20.0%)"
     assert rows["   Per-protocol set (infused and eligible)"] == "4 (80.0%)"
     assert rows["   In both the efficacy and per-protocol sets"] == "3 (60.0%)"
     # the status rows under a row of their own: 2 + 1 + 1 + 1 = 5, the safety set
@@ -116,7 +119,7 @@ def test_a_leukaemia_death_in_remission_without_a_relapse_record_is_named():
         }
     )
     note = _unrecorded_relapse_note(died)
-    assert note.startswith(" 2 death(s) from leukaemia in remission with no relapse recorded (S1, S6)")
+    assert note.startswith(" 2 death(s) from leukaemia after a CAR-T remission with no relapse recorded (S1, S6)")
     assert _unrecorded_relapse_note(died.filter(pl.col("USUBJID").is_in(["S2", "S3", "S4", "S5"]))) == ""
 
 

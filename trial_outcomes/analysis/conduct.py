@@ -141,15 +141,19 @@ def _responses(adrs: pl.DataFrame) -> pl.DataFrame:
 def overdue_assessments(adsl: pl.DataFrame, adrs: pl.DataFrame, cut: dt.date) -> pl.DataFrame:
     """One row per due visit of each subject on the response schedule at the cut:
     ``USUBJID, visit, target_day, due_date, overdue`` (True: no assessment for it), from
-    ADRS's assessments (``OVRLRESP``)."""
+    ADRS's assessments (``OVRLRESP``). Off the schedule: the dead, withdrawn, lost and
+    relapsed at the cut, a relapse being any ``RELAPSE`` assessment: ``RELDT`` is only the
+    relapse from an attributable remission, and a statistician found two subjects who
+    relapsed from a remission after salvage therapy owing 13 visits at two cuts."""
     require(adsl, "ADSL", "USUBJID", "TRTSDT", "DTHDT", "WDDT", "LOSTDT", "RELDT")
+    relapsed = _responses(adrs).filter(pl.col("AVALC") == "RELAPSE").select("USUBJID").unique()
     on_schedule = adsl.filter(
         pl.col("TRTSDT").is_not_null()
         & pl.col("DTHDT").is_null()
         & pl.col("WDDT").is_null()
         & pl.col("LOSTDT").is_null()
         & pl.col("RELDT").is_null()
-    )
+    ).join(relapsed, on="USUBJID", how="anti")
     subjects = on_schedule.select("USUBJID", "TRTSDT", (pl.lit(cut) - pl.col("TRTSDT")).dt.total_days().alias("_last"))
     last = subjects["_last"].max()
     schedule = pl.DataFrame(

@@ -197,8 +197,10 @@ def evaluate_safety(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, rule: 
         f"{rule.prior_b:g}), from {rule.min_evaluable} evaluable subjects"
     )
     data = (
-        f"{x} of {n} evaluable subjects with grade >= 4 CRS/ICANS (treatment-emergent) or a treatment-related "
-        f"death by day {rule.window_days}; "
+        # the death first: "CRS/ICANS ... or a death by day 30" read as a 30-day limit on both
+        # (a statistician's; the CRS and ICANS count whenever treatment-emergent)
+        f"{x} of {n} evaluable subjects with a treatment-related death by day {rule.window_days} or a grade >= 4 "
+        "CRS/ICANS (any day, treatment-emergent); "
         f"P(rate > {rule.threshold:g}) = {shown_against(prob, rule.probability)}"
         + ("" if active else " (monitoring starts later)")
     )

@@ -725,8 +725,8 @@ def subject_sections(inp: ReportInputs) -> list[Section]:
                 inp,
                 "consort.svg",
                 "Flow of subjects at the data cut",
-                "Enrolled (consented), infused (safety set), evaluable (efficacy set: infused unless withdrawn before "
-                "any assessment); status of the infused subjects at the cut.",
+                "Enrolled (consented), infused (safety set), efficacy set (infused unless withdrawn before any "
+                "assessment), per-protocol set; status of the infused subjects at the cut.",
                 90,
             ),
             disposition_table(inp),
@@ -806,9 +806,10 @@ def conduct_section(inp: ReportInputs) -> Section:
             for r in part["visit"].iter_rows(named=True)
         ]
         or [["(none due)", "", "", ""]],
-        population="Infused subjects on the response schedule at the cut: alive, not withdrawn or lost, not relapsed.",
-        method="Schedule D14, D28, M2, M3, M6, M9, M12, then every 6 months (days from infusion); overdue: the visit "
-        "day plus its window (7 days for D14 and D28, 14 for M2 and M3, 30 after) passed by the cut with no "
+        population="Infused subjects on the response schedule at the cut: alive, not withdrawn or lost, with no "
+        "relapse assessment (after a remission on CAR-T or on a later therapy).",
+        method="Schedule D14, D28, M2, M3, M6, M9, M12, then every 6 months (days from infusion). Due: the visit day "
+        "plus its window (7 days for D14 and D28, 14 for M2 and M3, 30 after) passed by the cut; overdue: due, with no "
         "assessment labelled with the visit or inside the window.",
         notes=_all_overdue_note(part["visit"]),
     )
@@ -932,7 +933,8 @@ def product_block(inp: ReportInputs) -> Table | Paragraph:
         "Intention to treat: leukapheresis, product and infusion",
         ["", "n (%)"],
         rows,
-        population="All enrolled subjects; product percentages of those with leukapheresis.",
+        population="All enrolled subjects. Percentages: leukapheresis, infused and not infused of the enrolled; "
+        "products of those with leukapheresis; reasons not infused of the not infused.",
         method="Optional apheresis file; a product released after the cut is pending at the cut, and one "
         "still pending whose subject died, withdrew or was lost by the cut is not completed. A subject not "
         "infused without a reason in the apheresis file is counted by the follow-up's reason, as in the "

@@ -582,13 +582,17 @@ def disposition_table(inp: ReportInputs) -> Table:
     safety = adsl.filter(pl.col("SAFFL") == "Y")
     n = safety.height
     evaluable, protocol = adsl["EFFFL"] == "Y", adsl["PPROTFL"] == "Y"
+    pending = adsl["D28PNDFL"] == "Y"
     # the two analysis sets are each a part of the safety set, and the status rows add up to
     # it: all three indented under it (a DSMB reviewer read the status rows, indented under
     # the per-protocol set, as a part of it: 2026-12-07)
     rows = [
         ["Enrolled", str(adsl.height)],
         ["Infused (safety set)", str(n)],
-        ["   Evaluable for response (efficacy set)", count_pct(int(evaluable.sum()), n)],
+        ["   Efficacy set (response analyses)", count_pct(int(evaluable.sum()), n)],
+        # the day-28 rates' evaluable are the efficacy set less these: a statistician read 57
+        # "evaluable for response" here beside 51 evaluable in the response table (2026-12-07)
+        ["      Day-28 response pending at the cut", count_pct(int((evaluable & pending).sum()), n)],
         ["   Per-protocol set (infused and eligible)", count_pct(int(protocol.sum()), n)],
         ["   In both the efficacy and per-protocol sets", count_pct(int((evaluable & protocol).sum()), n)],
         ["Status of the infused at the data cut", ""],
@@ -608,7 +612,8 @@ def disposition_table(inp: ReportInputs) -> Table:
         rows,
         population="All enrolled subjects; percentages of the safety set.",
         notes=[
-            "The efficacy set leaves out the infused withdrawn before any assessment; the per-protocol set, the "
-            "infused not shown eligible. Ongoing, died, withdrawn and lost add up to the safety set."
+            "The efficacy set leaves out the infused withdrawn before any assessment; the day-28 response rates "
+            "count it less those pending (their day-42 window open at the cut). The per-protocol set leaves out "
+            "the infused not shown eligible. Ongoing, died, withdrawn and lost add up to the safety set."
         ],
     )
