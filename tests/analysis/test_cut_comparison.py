@@ -6,7 +6,14 @@ import datetime as dt
 
 import polars as pl
 
-from trial_outcomes.analysis.cut_comparison import REVISED_ITEMS, _side_by_side, compare_cuts, revised
+from trial_outcomes.analysis.cut_comparison import (
+    RESPONDERS_ITEM,
+    REVISED_ITEMS,
+    _responders,
+    _side_by_side,
+    compare_cuts,
+    revised,
+)
 
 
 def test_a_change_is_the_difference_of_the_printed_values():
@@ -19,6 +26,60 @@ def test_a_change_is_the_difference_of_the_printed_values():
     assert _side_by_side("n", 90, 120)["change"] == "+30"
     assert _side_by_side("rate_6m", None, 0.5)["change"] == ""
     assert _side_by_side("median_days", None, 321.0) == {"previous": "NR", "current": "10.5", "change": ""}
+
+
+def test_the_responders_row_gives_each_cut_its_denominator_and_rate():
+    """A statistician read "CR/CRi by day 28: 43 -> 58, +15" where the rate had fallen. With
+    the evaluable: 43 of 51 = 84.31% -> 84.3%, 58 of 72 = 80.56% -> 80.6%, change +15 and
+    80.6 - 84.3 = -3.7 pp. With none evaluable before, no rate to compare: "0 of 0", +3."""
+    assert _responders(43, 51, 58, 72) == {
+        "previous": "43 of 51 (84.3%)",
+        "current": "58 of 72 (80.6%)",
+        "change": "+15; rate -3.7 pp",
+    }
+    assert _responders(0, 0, 3, 4) == {"previous": "0 of 0", "current": "3 of 4 (75.0%)", "change": "+3"}
+    summary = pl.DataFrame(schema={"endpoint": pl.String, "analysis": pl.String, "group_var": pl.String})
+    table = compare_cuts("2020-12-31", _adsl(PREVIOUS), summary, _adsl(CURRENT), summary)
+    row = table.filter(pl.col("item") == RESPONDERS_ITEM).row(0, named=True)
+    # before: A, B, D responders of A-D (4 evaluable) = 75.0%; now: A of A, B, C, E (4) = 25.0%
+    assert (row["previous"], row["current"], row["change"]) == ("3 of 4 (75.0%)", "1 of 4 (25.0%)", "-2; rate -50.0 pp")
+
+
+def test_an_estimate_resting_on_few_at_risk_is_marked_in_either_cut():
+    """A statistician read the 24-month OS falling by 11.5 pp (83.1% to 71.6%) where the
+    earlier estimate had rested on 3 subjects at risk, unsaid. Earlier: 24-month 0.8311 with
+    3 at risk, median not reached; now: 0.7164 with 25 at risk (not marked: 10 or more), a
+    median of 400 days (400 / 30.4375 = 13.14 months) with 4 at risk. The change is that
+    of the printed rates, 71.6 - 83.1 = -11.5 pp, the mark aside. Without an earlier
+    ``survival_details`` (a publication made before) its side goes unmarked."""
+    keys = {"endpoint": "OS", "analysis": "primary", "group_var": "all"}
+
+    def summary(median: float | None, rate: float) -> pl.DataFrame:
+        return pl.DataFrame([{**keys, "n_events": 5, "median_days": median, "rate_24m": rate}])
+
+    def details(median_nrisk: int | None, nrisk: int) -> pl.DataFrame:
+        return pl.DataFrame([{**keys, "median_nrisk": median_nrisk, "nrisk_24m": nrisk}])
+
+    adsl = _adsl([{"USUBJID": "A"}])
+    table = compare_cuts(
+        "2022-09-30",
+        adsl,
+        summary(None, 0.8311),
+        adsl,
+        summary(400.0, 0.7164),
+        details=(details(None, 3), details(4, 25)),
+    )
+    rows = {r["item"]: (r["previous"], r["current"], r["change"]) for r in table.iter_rows(named=True)}
+    assert rows["OS 24-month estimate, %"] == ("83.1% [3]*", "71.6%", "-11.5 pp")
+    assert rows["OS median, months"] == ("NR", "13.1 [4]*", "")
+    # no estimate (a landmark past the last follow-up), nothing to mark, whatever is at risk
+    past = compare_cuts("2022-09-30", adsl, summary(None, None), adsl, summary(None, 0.5), details=(details(0, 0),) * 2)
+    assert past.filter(pl.col("item") == "OS 24-month estimate, %").row(0)[1:3] == ("NE", "50.0% [0]*")
+    assert rows["OS events"] == ("5", "5", "0")
+    unmarked = compare_cuts(
+        "2022-09-30", adsl, summary(None, 0.8311), adsl, summary(400.0, 0.7164), details=(None, details(4, 25))
+    )
+    assert unmarked.filter(pl.col("item") == "OS 24-month estimate, %")["previous"].item() == "83.1%"
 
 
 def _adsl(rows: list[dict]) -> pl.DataFrame:

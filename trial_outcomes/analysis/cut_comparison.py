@@ -11,7 +11,7 @@ import polars as pl
 from trial_outcomes.analysis.syndromes import ADSL_STEM, adsl_variable
 from trial_outcomes.contracts import CutComparison
 from trial_outcomes.dates import DAYS_PER_MONTH
-from trial_outcomes.formatting import months, number, pct, signed
+from trial_outcomes.formatting import few_at_median, months, number, pct, signed
 from trial_outcomes.provenance import code_label, same_code
 from trial_outcomes.text import first_of
 
@@ -68,6 +68,22 @@ FACTS = ("TRTSDT", RESPONSE, MRD_NEGATIVE, "RELDT", "HSCTDT", "DTHDT", SEVERE)
 SYNDROMES = tuple(ADSL_STEM)
 
 
+#: the day-28 responders' row: their count of the evaluable, with the rate (``_responders``)
+RESPONDERS_ITEM = "CR/CRi by day 28 (efficacy set, evaluable)"
+
+
+def _responders(before: int, of_before: int, now: int, of_now: int) -> dict[str, str]:
+    """The responders' row with its denominators and rates: "43 of 51 (84.3%)" to "58 of 72
+    (80.6%)", change "+15; rate -3.7 pp" (the change of the printed rates). A statistician
+    read "43 -> 58, +15" where the rate had fallen: the count alone grows with enrolment."""
+    shown = [f"{n} of {of}" + (f" ({pct(n / of)})" if of else "") for n, of in ((before, of_before), (now, of_now))]
+    change = signed(now - before, "", 0)
+    if of_before and of_now:
+        old, new = (text[text.index("(") + 1 : -1] for text in shown)
+        change += f"; rate {signed(_shown_difference(old, new, 100 * (now / of_now - before / of_before)), ' pp')}"
+    return {"previous": shown[0], "current": shown[1], "change": change}
+
+
 def responder(suffix: str = "") -> pl.Expr:
     """The responders the table counts (its "CR/CRi by day 28" row), from the columns
     named with ``suffix`` (a joined frame's ``_now``)."""
@@ -93,6 +109,22 @@ def _ids(frame: pl.DataFrame, limit: int = 12) -> str:
     return first_of(sorted(frame["USUBJID"].to_list()), limit)
 
 
+def _at_risk(details: pl.DataFrame | None) -> dict[str, dict[str, Any]]:
+    """Per endpoint, the overall primary row of a ``survival_details`` (its numbers at risk
+    at the landmarks and the median); none when the publication has no such table (one
+    made before 2026-12-07 has no ``median_nrisk``: its medians go unmarked)."""
+    if details is None or not {"endpoint", "analysis", "group_var"} <= set(details.columns):
+        return {}
+    overall = details.filter((pl.col("group_var") == "all") & (pl.col("analysis") == "primary"))
+    return {r["endpoint"]: r for r in overall.iter_rows(named=True)}
+
+
+def _nrisk_column(key: str) -> str:
+    """The ``survival_details`` column of a measure's number at risk (``rate_24m``:
+    ``nrisk_24m``; ``median_days``: ``median_nrisk``)."""
+    return "median_nrisk" if key == "median_days" else "nrisk_" + key.removeprefix("rate_")
+
+
 def compare_cuts(
     previous_cut: str,
     prev_adsl: pl.DataFrame,
@@ -102,6 +134,7 @@ def compare_cuts(
     previous_version: str | None = None,
     plans: tuple[str | None, str] | None = None,
     codes: tuple[Mapping[str, Any] | None, Mapping[str, Any]] | None = None,
+    details: tuple[pl.DataFrame | None, pl.DataFrame | None] = (None, None),
 ) -> pl.DataFrame:
     """Counts, new subjects and events, what was revised, and overall primary estimates
     side by side. ``change`` is current minus previous for counts; the subjects' ids
@@ -110,7 +143,11 @@ def compare_cuts(
     SHA-256 of the analysis plan the earlier publication read (None when its manifest
     says none) and of this one's, the first row (``PLAN_ITEM``) when given. ``codes``: the
     ``code`` of the earlier publication's manifest (None: none) and this run's; a row
-    (``CODE_ITEM``) when they differ (``same_code``)."""
+    (``CODE_ITEM``) when they differ (``same_code``). ``details``: the two publications'
+    ``survival_details`` (None: none), whose numbers at risk mark a landmark estimate or a
+    median resting on fewer than 10 (``formatting.few_at_median``), as the survival tables
+    do: a statistician read a 24-month OS falling by 11.5 pp from an estimate that had
+    rested on 3 subjects at risk, unsaid (2026-12-07)."""
     rows = []
     if plans is not None:
         read, reads = plans
@@ -131,7 +168,7 @@ def compare_cuts(
     counts = {
         "Enrolled": pl.col("USUBJID").is_not_null(),
         "Infused (safety set)": pl.col("SAFFL") == "Y",
-        "CR/CRi by day 28 (efficacy set, evaluable)": responder(),
+        RESPONDERS_ITEM: responder(),
         "Relapses": pl.col("RELDT").is_not_null(),
         "Consolidative HSCT": pl.col("HSCTDT").is_not_null(),
         "Deaths": pl.col("DTHDT").is_not_null(),
@@ -141,7 +178,10 @@ def compare_cuts(
     }
     for item, expr in counts.items():
         before, now = _count(prev_adsl, expr), _count(adsl, expr)
-        rows.append({"item": item, "previous": str(before), "current": str(now), "change": signed(now - before, "", 0)})
+        row = {"item": item, "previous": str(before), "current": str(now), "change": signed(now - before, "", 0)}
+        if item == RESPONDERS_ITEM:
+            row = {**row, **_responders(before, _count(prev_adsl, _evaluable()), now, _count(adsl, _evaluable()))}
+        rows.append(row)
     new_subjects = adsl.join(prev_adsl.select("USUBJID"), on="USUBJID", how="anti")
     rows.append(
         {"item": NEW_ITEMS[0], "previous": "", "current": str(new_subjects.height), "change": _ids(new_subjects)}
@@ -159,13 +199,20 @@ def compare_cuts(
         ("median_days", "median, months"),
         *[(c, f"{c.removeprefix('rate_').removesuffix('m')}-month estimate, %") for c in rates],
     ]
+    risk_before, risk_now = (_at_risk(d) for d in details)
     for r in summary.filter(overall).iter_rows(named=True):
         p = previous.get(r["endpoint"], {})
         for key, label in measures:
             if r["endpoint"] in ("CIR", "NRM") and key == "median_days":
                 continue
             old, new = p.get(key), r[key]
-            rows.append({"item": f"{r['endpoint']} {label}", **_side_by_side(key, old, new)})
+            row = _side_by_side(key, old, new)
+            if key != "n_events":
+                for side, risk in (("previous", risk_before), ("current", risk_now)):
+                    n_risk = risk.get(r["endpoint"], {}).get(_nrisk_column(key))
+                    if row[side] not in ("NE", "NR"):  # no estimate, nothing resting on the few
+                        row[side] = few_at_median(row[side], n_risk, short=True)
+            rows.append({"item": f"{r['endpoint']} {label}", **row})
     return pl.DataFrame(
         [{**r, "previous_cut": previous_cut, "previous_version": previous_version} for r in rows], schema=COLUMNS
     )
@@ -183,6 +230,8 @@ class Publication(NamedTuple):
     plan_sha256: str | None
     #: its manifest's ``code`` (None when it has none)
     code: Mapping[str, Any] | None = None
+    #: its ``survival_details`` (None when it published none)
+    survival_details: pl.DataFrame | None = None
 
 
 def compare_publications(
@@ -191,9 +240,11 @@ def compare_publications(
     summary: pl.DataFrame,
     plan: str | None = None,
     code: Mapping[str, Any] | None = None,
+    details: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``compare_cuts`` with each earlier publication in turn, one table; empty with none.
-    ``plan``: this run's plan's SHA-256; ``code``: this run's code (``provenance.code_version``)."""
+    ``plan``: this run's plan's SHA-256; ``code``: this run's code (``provenance.code_version``);
+    ``details``: this run's ``survival_details``."""
     tables = [
         compare_cuts(
             p.cut,
@@ -204,6 +255,7 @@ def compare_publications(
             p.version,
             None if plan is None else (p.plan_sha256, plan),
             None if code is None else (p.code, code),
+            (p.survival_details, details),
         )
         for p in earlier
     ]

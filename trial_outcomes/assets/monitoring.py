@@ -165,6 +165,12 @@ def previous_cut(settings: RunSpec) -> str | None:
         raise dg.Failure(description=str(exc)) from None
 
 
+def _details(folder: Path) -> pl.DataFrame | None:
+    """An earlier publication's ``survival_details.csv`` (its numbers at risk), or None."""
+    path = folder / "survival_details.csv"
+    return pl.read_csv(path, infer_schema_length=None) if path.is_file() else None
+
+
 @cut_asset(
     group="monitoring",
     version=VERSION,
@@ -221,10 +227,18 @@ def cut_comparison(
             pl.read_csv(folder / "survival_summary.csv", infer_schema_length=None),
             plan_sha256(folder),
             published_code(folder),
+            _details(folder),
         )
         for cut, version, folder in compared
     ]
-    table = compare_publications(earlier, adsl, survival_analysis.survival_summary, settings.plan.sha256, code)
+    table = compare_publications(
+        earlier,
+        adsl,
+        survival_analysis.survival_summary,
+        settings.plan.sha256,
+        code,
+        survival_analysis.survival_details,
+    )
     if table.is_empty():
         yield dg.Output(table, metadata=shown)
         yield contract_result("cut_comparison", {})

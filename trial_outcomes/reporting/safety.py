@@ -21,7 +21,7 @@ from trial_outcomes.analysis.deaths import (
 from trial_outcomes.analysis.listings import AESI, GRADE3, REPORT_EVENTS, REPORT_NARRATIVES, SAE
 from trial_outcomes.analysis.syndromes import OUTSIDE_CHECK, OUTSIDE_QUERIED_FROM_GRADE, before_infusion
 from trial_outcomes.analysis.terms import crs_absence_query, lookalike_terms, lookalike_text, oddity
-from trial_outcomes.formatting import count_pct, median_range, pct_ci
+from trial_outcomes.formatting import FEW_AT_RISK_MARK, FEW_AT_RISK_NOTE, count_pct, median_range, pct_ci
 from trial_outcomes.reporting.content import Figure, Paragraph, Section, Table
 from trial_outcomes.reporting.efficacy import listing
 from trial_outcomes.reporting.figures.specs import SWIMMER_LIMIT
@@ -42,10 +42,12 @@ AS_REPORTED = (
 
 
 def _unrecorded_relapse_note(died: pl.DataFrame) -> str:
-    """The deaths from leukaemia of subjects in a CAR-T remission with no relapse recorded
-    before them, named: CIR and DOR count each as a relapse on its day (endpoints.md: the
-    relapse was not assessed before death), while the listing says "After relapse: N" (a
-    DSMB reviewer counted 42 CIR events beside 40 relapses, and found no word why: 2026-12-07)."""
+    """The deaths from leukaemia of subjects who reached a CAR-T remission with no relapse
+    recorded before them, named ("in remission" until 2026-12-07: a statistician's subject
+    had lost the remission, NR at every assessment after day 14, without a relapse record):
+    CIR and DOR count each as a relapse on its day (endpoints.md: the relapse was not
+    assessed before death), while the listing says "After relapse: N" (a DSMB reviewer
+    counted 42 CIR events beside 40 relapses, and found no word why: 2026-12-07)."""
     unrecorded = died.filter(
         (pl.col("DTHCAT") == "LEUKEMIA")
         & pl.col("DTHDY").is_not_null()  # infused
@@ -55,9 +57,10 @@ def _unrecorded_relapse_note(died: pl.DataFrame) -> str:
         return ""
     names = ", ".join(sorted(unrecorded["USUBJID"].to_list()))
     return (
-        f" {unrecorded.height} death(s) from leukaemia in remission with no relapse recorded ({names}): CIR and "
-        "DOR count each as a relapse on the day of death (the relapse not assessed before it), so they have "
-        "more relapse events than the relapses listed; please confirm whether a relapse assessment is missing."
+        f" {unrecorded.height} death(s) from leukaemia after a CAR-T remission with no relapse recorded ({names}): "
+        "CIR and DOR count each as a relapse on the day of death (the relapse not assessed before it), so they "
+        "have more relapse events than the relapses listed; please confirm whether a relapse assessment is missing "
+        "(an assessment of no response after the remission is not a relapse record)."
     )
 
 
@@ -820,6 +823,7 @@ def changes_section(inp: ReportInputs) -> Section | None:
                 "figures missed. A later cut of the same export keeps the first and "
                 "adds none of the second: each is a correction or a late entry in the export, or a rule of "
                 "another code version.",
+                notes=[FEW_AT_RISK_NOTE] if any(f"]{FEW_AT_RISK_MARK}" in c for r in rows for c in r[1:3]) else [],
             )
         )
         named = [[r["item"], r["change"]] for r in comparison.iter_rows(named=True) if r["item"] in NAMING_ITEMS]
