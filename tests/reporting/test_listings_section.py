@@ -71,12 +71,48 @@ def test_the_overdue_assessments_listing_shows_the_longest_overdue_first_up_to_t
             "due_date": [dt.date(2020, 1, 1) + dt.timedelta(days=i) for i in range(1200)][::-1],
         }
     )
-    inp = SimpleNamespace(conduct=ConductTables(summary, overdue), plan=load_plan())
+    inp = SimpleNamespace(conduct=ConductTables(summary, overdue), plan=load_plan(), adsl=NO_TREATMENTS)
     section = conduct_section(inp)  # type: ignore[arg-type]
     table = next(b for b in section.blocks if isinstance(b, Table) and b.title.startswith("Listing: overdue"))
     assert len(table.rows) == OVERDUE_LIMIT == 1000
-    assert table.rows[0] == ["S00000", "M3", "2020-01-01"]
+    assert table.rows[0] == ["S00000", "M3", "2020-01-01", ""]
     assert table.notes[0].startswith("The 1000 longest overdue of 1200 assessments; the others are not listed")
+
+
+#: an ADSL whose subjects had no HSCT and no new therapy (none of the listed subjects in it)
+NO_TREATMENTS = pl.DataFrame(schema={"USUBJID": pl.String, "HSCTDT": pl.Date, "NTHERDT": pl.Date})
+
+
+def test_an_overdue_visit_after_an_hsct_or_new_therapy_is_marked_and_counted():
+    """A statistician found 22 of 52 overdue visits due after the subject's new therapy,
+    read as the sites' lapses. Three overdue M3 visits due 2021-04-01: S1 began new therapy
+    on 2021-03-01 (before: marked), S2 had its HSCT on 2021-05-01 (after the visit fell due:
+    not marked), S3 neither. The note says 1 of the 3."""
+    import datetime as dt
+
+    from trial_outcomes.analysis.conduct import ConductTables
+    from trial_outcomes.plan import load_plan
+    from trial_outcomes.reporting.efficacy import conduct_section
+
+    summary = pl.DataFrame(
+        {"section": ["mrd"], "group": ["all"], "n": [4], "count": [1], "planned": [None]},
+        schema_overrides={"planned": pl.Int64},
+    ).with_columns(median_days=pl.lit(None, pl.Float64), min_days=pl.lit(None, pl.Float64))
+    due = dt.date(2021, 4, 1)
+    overdue = pl.DataFrame({"USUBJID": ["S1", "S2", "S3"], "visit": ["M3"] * 3, "due_date": [due] * 3})
+    adsl = pl.DataFrame(
+        {
+            "USUBJID": ["S1", "S2", "S3"],
+            "HSCTDT": [None, dt.date(2021, 5, 1), None],
+            "NTHERDT": [dt.date(2021, 3, 1), None, None],
+        }
+    )
+    inp = SimpleNamespace(conduct=ConductTables(summary, overdue), plan=load_plan(), adsl=adsl)
+    section = conduct_section(inp)  # type: ignore[arg-type]
+    tables = {b.title: b for b in section.blocks if isinstance(b, Table)}
+    assert [r[3] for r in tables["Listing: overdue disease assessments"].rows] == ["Yes", "", ""]
+    notes = tables["Disease assessments due and overdue at the cut, by visit"].notes
+    assert any(n.startswith("1 of the 3 overdue visits fell due after the subject's consolidative HSCT") for n in notes)
 
 
 def test_the_excerpt_the_listings_step_keeps_gives_the_same_section():
@@ -139,16 +175,18 @@ def test_listings_of_events_or_visits_that_tie_on_the_day_are_in_one_order_whate
 
     def shown(events: pl.DataFrame, visits: pl.DataFrame) -> tuple[list, list]:
         late = after_window_listing(SimpleNamespace(adae=events.lazy()))  # type: ignore[arg-type]
-        section = conduct_section(SimpleNamespace(conduct=ConductTables(summary, visits), plan=plan))  # type: ignore[arg-type]
+        section = conduct_section(
+            SimpleNamespace(conduct=ConductTables(summary, visits), plan=plan, adsl=NO_TREATMENTS)  # type: ignore[arg-type]
+        )
         table = next(b for b in section.blocks if isinstance(b, Table) and b.title.startswith("Listing: overdue"))
         return late.rows, table.rows
 
     events, visits = shown(adae, overdue)
     assert [row[1] for row in events[:4]] == ["Graft versus host disease", "Sepsis"] * 2
     assert visits[:3] == [
-        ["S00000", "M3", "2020-01-01"],
-        ["S00001", "M3", "2020-01-01"],
-        ["S00002", "M3", "2020-01-02"],
+        ["S00000", "M3", "2020-01-01", ""],
+        ["S00001", "M3", "2020-01-01", ""],
+        ["S00002", "M3", "2020-01-02", ""],
     ]
     for seed in range(20):
         again = shown(

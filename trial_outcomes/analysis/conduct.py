@@ -205,6 +205,21 @@ def overdue_assessments(adsl: pl.DataFrame, adrs: pl.DataFrame, cut: dt.date) ->
     return out
 
 
+def after_other_treatment(overdue: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
+    """``overdue`` (``overdue_assessments``' rows) with ``after_treatment``: the visit fell
+    due after the subject's consolidative HSCT or new anti-leukaemia therapy (``HSCTDT``,
+    ``NTHERDT``), when its assessments may follow that treatment's schedule. The rule keeps
+    such a subject on the schedule; a statistician found 22 of 52 overdue visits so, read
+    as the sites' lapses with no word (2026-12-07)."""
+    require(adsl, "ADSL", "USUBJID", "HSCTDT", "NTHERDT")
+    started = adsl.select("USUBJID", pl.min_horizontal("HSCTDT", "NTHERDT").alias("_other"))
+    return (
+        overdue.join(started, on="USUBJID", how="left")
+        .with_columns((pl.col("_other") < pl.col("due_date")).fill_null(False).alias("after_treatment"))
+        .drop("_other")
+    )
+
+
 def missing_mrd(adrs: pl.DataFrame) -> tuple[int, int]:
     """CR/CRi assessments, and how many of them lack MRD."""
     remission = _responses(adrs).filter(pl.col("AVALC").is_in(["CR", "CRi"]))

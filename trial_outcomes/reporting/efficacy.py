@@ -10,6 +10,7 @@ import polars as pl
 
 from trial_outcomes import labels
 from trial_outcomes.analysis.adtte import COMPETING, ENDPOINT_ORDER, POPULATION
+from trial_outcomes.analysis.conduct import after_other_treatment
 from trial_outcomes.analysis.rates import EFFICACY_POPULATION, ITT_POPULATION
 from trial_outcomes.analysis.survival_summary import NO_CI
 from trial_outcomes.analysis.timeline import SPLIT_DOSE_DAYS
@@ -764,6 +765,19 @@ def _all_overdue_note(visits: pl.DataFrame) -> list[str]:
     ]
 
 
+def _after_treatment_note(overdue: pl.DataFrame) -> list[str]:
+    """How many overdue visits fell due after the subject's HSCT or new therapy
+    (``conduct.after_other_treatment``), when assessments may follow that treatment."""
+    after = int(overdue["after_treatment"].sum())
+    if not after:
+        return []
+    return [
+        f"{after} of the {overdue.height} overdue visits fell due after the subject's consolidative HSCT or new "
+        "anti-leukaemia therapy, when assessments may follow that treatment's schedule (marked in the closed "
+        "report's listing); the schedule keeps such subjects due."
+    ]
+
+
 def conduct_section(inp: ReportInputs) -> Section:
     """Trial conduct and data currency: accrual against the plan, sites, overdue
     assessments, missing MRD; the subjects with an overdue visit in the closed report."""
@@ -771,6 +785,7 @@ def conduct_section(inp: ReportInputs) -> Section:
         return Section("Trial conduct and data currency", "conduct", [Paragraph("Not derived at this cut.", "note")])
     table = inp.conduct.summary
     part = {s: table.filter(pl.col("section") == s) for s in ("accrual", "site", "visit", "mrd")}
+    overdue = after_other_treatment(inp.conduct.overdue, inp.adsl)
     accrual = Table(
         "Accrual by calendar quarter against the plan",
         ["Quarter", "Enrolled", "Cumulative", "Planned (cumulative)", "Ahead (+) / behind (-)"],
@@ -811,7 +826,7 @@ def conduct_section(inp: ReportInputs) -> Section:
         method="Schedule D14, D28, M2, M3, M6, M9, M12, then every 6 months (days from infusion). Due: the visit day "
         "plus its window (7 days for D14 and D28, 14 for M2 and M3, 30 after) passed by the cut; overdue: due, with no "
         "assessment labelled with the visit or inside the window.",
-        notes=_all_overdue_note(part["visit"]),
+        notes=_all_overdue_note(part["visit"]) + _after_treatment_note(overdue),
     )
     mrd = part["mrd"].row(0, named=True)
     blocks: list[Any] = [
@@ -823,17 +838,16 @@ def conduct_section(inp: ReportInputs) -> Section:
             "(MRD defines the remission of MRD-persistent entrants and MRD-negative CR/CRi).",
         ),
     ]
-    overdue = inp.conduct.overdue
     if overdue.height:
         blocks.append(
             Table(
                 "Listing: overdue disease assessments",
-                ["Subject", "Visit", "Due on"],
+                ["Subject", "Visit", "Due on", "After HSCT or new therapy"],
                 [
-                    [r["USUBJID"], r["visit"], str(r["due_date"])]
+                    [r["USUBJID"], r["visit"], str(r["due_date"]), "Yes" if r["after_treatment"] else ""]
                     for r in overdue.sort("due_date", "USUBJID", "visit").head(OVERDUE_LIMIT).iter_rows(named=True)
                 ],
-                align=["left", "left", "left"],
+                align=["left", "left", "left", "left"],
                 population="As above.",
                 notes=[]
                 if overdue.height <= OVERDUE_LIMIT
