@@ -708,7 +708,8 @@ def efficacy_sections(inp: ReportInputs) -> list[Section]:
         Paragraph(
             f"Median follow-up (reverse Kaplan-Meier of OS): {months(followup['median_followup_days'])} months "
             f"(95% CI {months(followup['median_followup_lcl_days'])}-{months(followup['median_followup_ucl_days'])}); "
-            f"range {months(followup['min_days'])}-{months(followup['max_days'])} months.",
+            f"range {months(followup['min_days'])}-{months(followup['max_days'])} months, each subject's time from "
+            "infusion to death or last contact (a death early in follow-up is its least).",
             "note",
         )
     )
