@@ -260,6 +260,8 @@ def test_gbk_file_with_an_invalid_code_names_the_row(drop, earlier_output):
         pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("死亡")).otherwise(pl.col("event")).alias("event")
     )
     (drop / "followup.csv").write_bytes(frame.write_csv().encode("gbk"))
+    info = drop / "drop_info.toml"  # a Chinese-locale export, declared (GB18030 is never guessed)
+    info.write_text((info.read_text() if info.exists() else "") + 'encoding = "gbk"\n')
     _refused(drop, earlier_output, "followup.csv, row 2, column event, value '死亡'", "unknown code")
 
 

@@ -237,7 +237,8 @@ def test_a_wrong_drop_info_key_is_named_as_a_key_not_a_column(drop):
     (drop / "drop_info.toml").write_text('Extracted_On = "2024-04-02"\n')
     with pytest.raises(DataDropError) as refused:
         read_drop_info(drop)
-    assert "drop_info.toml, key Extracted_On: unknown key; the keys are empty_files, extracted_on" in str(refused.value)
+    said = "drop_info.toml, key Extracted_On: unknown key; the keys are empty_files, extracted_on, encoding"
+    assert said in str(refused.value)
     (drop / "drop_info.toml").write_text('extracted_on = "2024-4-2"\n')
     with pytest.raises(DataDropError) as refused:
         read_drop_info(drop)

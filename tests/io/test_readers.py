@@ -31,6 +31,8 @@ def test_utf8_with_bom_reads_like_without(drop):
 def test_gb18030_text_is_decoded(drop):
     frame = _frame(drop, "followup").with_columns(pl.lit("复发后死亡").alias("detail"))
     (drop / "followup.csv").write_bytes(frame.write_csv().encode("gb18030"))
+    info = drop / "drop_info.toml"  # declared: GB18030 is never guessed (test_refusals.py)
+    info.write_text((info.read_text() if info.exists() else "") + 'encoding = "gb18030"\n')
     raw = read_raw(drop / "followup.csv", FOLLOWUP)
     assert raw.encoding == "gb18030"
     assert raw.frame["detail"].unique().to_list() == ["复发后死亡"]

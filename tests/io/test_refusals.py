@@ -80,11 +80,44 @@ def test_bytes_that_are_no_encoding_name_the_cell_and_the_subject(tmp_path):
     assert "column" not in message.split("neither")[0]
 
 
-def test_simplified_chinese_gbk_is_read(tmp_path):
+def test_simplified_chinese_gbk_is_read_when_the_drop_declares_it(tmp_path):
+    """A Chinese-locale export (GBK), with ``encoding = "GBK"`` in drop_info.toml: read.
+    Undeclared, the same bytes are refused, the line shown as GB18030 would read it and
+    the key to add named (a Korean export's bytes decode as GB18030 as well: below)."""
     path = tmp_path / "followup.csv"
     path.write_bytes((HEADER + "BR-001,2021-02-01,DEATH,复发后死亡（白血病）,LEUKEMIA\n").encode("gbk"))
+    message = _refused(path, FOLLOWUP, "followup.csv, row 2, column detail", "subject BR-001", "not UTF-8")
+    assert "复发后死亡（白血病）" in message and 'add encoding = "gb18030" to drop_info.toml' in message
+    (tmp_path / "drop_info.toml").write_text('encoding = "GBK"\n')
     raw = read_raw(path, FOLLOWUP)
     assert (raw.encoding, raw.frame["detail"][0]) == ("gb18030", "复发后死亡（白血病）")
+
+
+@pytest.mark.parametrize(
+    ("codec", "text"),
+    [
+        ("cp949", "서울대학교병원"),  # Korean Excel's "CSV (comma delimited)"
+        ("euc_jp", "東京大学医学部附属病院"),
+        ("cp1252", "Hospital da Conceição"),  # "çã": C3 E7 E3, two bytes a GB18030 pair
+    ],
+)
+def test_text_that_reads_as_chinese_only_by_accident_is_refused_undeclared(tmp_path, codec, text):
+    """A red team's Korean (CP949), Japanese (EUC-JP) and Portuguese Windows-1252 site
+    names decode as GB18030 into common simplified characters (서울대학교병원 as
+    '辑匡措切背捍盔'), and were published as such. Each byte is a valid GB2312 pair: no test
+    of the bytes tells them from Chinese, so GB18030 is read only when declared; here
+    none is, and each is refused naming the cell."""
+    assert bytes(text.encode(codec)).decode("gb18030") != text  # they do read as GB18030
+    path = tmp_path / "followup.csv"
+    path.write_bytes((HEADER + f"BR-001,2021-02-01,DEATH,{text},OTHER\n").encode(codec))
+    _refused(path, FOLLOWUP, "followup.csv, row 2, column detail", "subject BR-001", "not UTF-8")
+
+
+def test_a_bad_encoding_key_is_refused(tmp_path):
+    (tmp_path / "drop_info.toml").write_text('encoding = "latin-1"\n')
+    with pytest.raises(DataDropError) as refused:
+        read_drop_info(tmp_path)
+    assert "drop_info.toml, key encoding, value 'latin-1': encoding must be \"utf-8\"" in str(refused.value)
 
 
 def test_utf16_and_binary_files_are_refused(tmp_path):

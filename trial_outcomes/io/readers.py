@@ -40,7 +40,7 @@ import sys
 import tomllib
 import zipfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -52,6 +52,9 @@ from polars.exceptions import PanicException
 from trial_outcomes.errors import DataDropError, Problem
 from trial_outcomes.schema import DROP_INFO_FILE, SCHEMAS, Column, RecordSchema
 from trial_outcomes.text import char_name, first_of, header_key, lookalike_of, printable
+
+#: the encodings a CSV drop may be in (``drop_info.toml``'s ``encoding``; UTF-8 unless it says)
+UTF8, GB18030 = "utf-8", "gb18030"
 
 EXTENSIONS = ("csv", "xlsx", "parquet")
 PROVENANCE = ("_source_file", "_source_row", "_source_sha256")
@@ -220,7 +223,7 @@ def read_raw(path: Path, schema: RecordSchema) -> RawFile:
     header_row: int | None = 1  # a Parquet file has no header row: its row 1 is its first record
     if ext == "csv":
         _refuse_too_many_lines(data, name)
-        frame, encoding = _read_csv(data, name)
+        frame, encoding = _read_csv(data, name, path.parent)
     elif ext == "xlsx":
         textual = [c.name for c in schema.columns if c.kind in ("id", "text", "code")]
         (frame, header_row), encoding = _read_xlsx(data, name, schema.column_names, textual), "xlsx"
@@ -269,15 +272,21 @@ def _blank(data: bytes, probe: int = 1 << 16) -> bool:
     return not data[:probe].strip() and not data.strip()
 
 
-def decode_text(data: bytes, name: str) -> tuple[str, str]:
-    """The text of a CSV file: UTF-8 (with or without BOM), else GB18030/GBK.
+def decode_text(data: bytes, name: str, declared: Callable[[], str] | None = None) -> tuple[str, str]:
+    """The text of a CSV file: UTF-8 (with or without BOM), else GB18030/GBK when the
+    drop declares it (``declared()``: ``drop_info.toml``'s ``encoding``, asked only for a
+    file that is not UTF-8).
 
-    The whole file is decoded strictly. GB18030 is taken only when the bytes
-    round-trip and every non-ASCII character is in GB2312, the simplified
-    Chinese set a Chinese-locale Excel export uses: a Windows-1252 file
-    ("Décès" as bytes 44 E9 63 E8 73) also decodes as GB18030, but into rare
-    traditional characters outside GB2312 ("D閏鑣"), and is refused rather
-    than read as mojibake."""
+    The whole file is decoded strictly. GB18030 is taken only when declared, the bytes
+    round-trip and every non-ASCII character is in GB2312, the simplified Chinese set a
+    Chinese-locale Excel export uses: a Windows-1252 file ("Décès" as bytes 44 E9 63 E8
+    73) also decodes as GB18030, but into rare traditional characters outside GB2312
+    ("D閏鑣"), and is refused rather than read as mojibake. Until 2026-12-07 GB18030 was
+    taken undeclared: a red team's Korean export (CP949, as Korean Excel saves a CSV), an
+    EUC-JP one and a Windows-1252 "Conceição" each decode as GB18030 into common simplified
+    characters, and were published as Chinese gibberish without a word; no test of the
+    bytes tells those from Chinese. Undeclared, such a file is refused, showing the text a
+    GB18030 reading would give, so that a Chinese site's statistician declares it."""
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise _refuse(
@@ -295,6 +304,22 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
         text = body.decode("gb18030")
     except UnicodeDecodeError:
         text = None
+    chinese = text is not None and text.encode("gb18030") == body and all(c.isascii() or _in_gb2312(c) for c in text)
+    if chinese and (declared is None or declared() != GB18030):
+        line, column, subject = _place(body, first_bad)
+        start = body.rfind(b"\n", 0, first_bad) + 1
+        end = body.find(b"\n", first_bad)
+        read_as = body[start : len(body) if end < 0 else end].rstrip(b"\r").decode("gb18030")
+        raise _refuse(
+            name,
+            "text is not UTF-8; it would read as GB18030 (Chinese) only if the drop says so, and such bytes "
+            f"are also Korean, Japanese or Windows-1252 text (as GB18030 the line reads {read_as!r}): if it is "
+            f'Chinese, add encoding = "{GB18030}" to {DROP_INFO_FILE}; else export the file as UTF-8 CSV' + _AS_1252,
+            row=line,
+            column=column,
+            value=_as_1252(body, first_bad),
+            subject=subject,
+        )
     if text is None or text.encode("gb18030") != body:
         line, column, subject = _place(body, first_bad)
         raise _refuse(
@@ -361,8 +386,8 @@ def _in_gb2312(char: str) -> bool:
     return True
 
 
-def _read_csv(data: bytes, name: str) -> tuple[pl.DataFrame, str]:
-    body, encoding = _utf8_body(data, name)
+def _read_csv(data: bytes, name: str, folder: Path | None = None) -> tuple[pl.DataFrame, str]:
+    body, encoding = _utf8_body(data, name, folder)
     if b"\r" in body and b"\n" not in body:
         body = body.replace(b"\r", b"\n")  # classic Mac line endings (CR only): one line per record, as written
     fast = _read_simple_csv(body, name)
@@ -371,13 +396,14 @@ def _read_csv(data: bytes, name: str) -> tuple[pl.DataFrame, str]:
     return (fast if fast is not None else _read_quoted_csv(body.decode("utf-8"), name)), encoding
 
 
-def _utf8_body(data: bytes, name: str) -> tuple[bytes, str]:
+def _utf8_body(data: bytes, name: str, folder: Path | None = None) -> tuple[bytes, str]:
     """The file's text as UTF-8 bytes without a BOM, and the encoding it was read in
-    (``decode_text``'s rules). An ASCII file, the usual export, is its own bytes: it is
-    never held a second and third time as text (a million subjects' AEs are 0.4 GB)."""
+    (``decode_text``'s rules, with the encoding ``folder``'s ``drop_info.toml`` declares).
+    An ASCII file, the usual export, is its own bytes: it is never held a second and
+    third time as text (a million subjects' AEs are 0.4 GB)."""
     if b"\x00" not in data and data.isascii():
         return data, "utf-8"
-    text, encoding = decode_text(data, name)
+    text, encoding = decode_text(data, name, None if folder is None else lambda: read_drop_info(folder).encoding)
     if encoding == "gb18030":
         return text.encode("utf-8"), encoding
     return (data[3:] if encoding == "utf-8-sig" else data), encoding
@@ -1345,9 +1371,13 @@ class DropInfo:
 
     empty_files: tuple[str, ...] = field(default_factory=tuple)
     extracted_on: dt.date | None = None
+    #: the CSV files' encoding when not UTF-8: GB18030 (a Chinese-locale Excel's), declared
+    encoding: str = UTF8
 
 
-DROP_INFO_KEYS = ("empty_files", "extracted_on")
+DROP_INFO_KEYS = ("empty_files", "extracted_on", "encoding")
+#: ``encoding``'s spellings: UTF-8, and GB18030 with the older GB sets it extends
+ENCODINGS = {"utf-8": UTF8, "utf8": UTF8, "gb18030": GB18030, "gbk": GB18030, "gb2312": GB18030}
 
 
 def read_drop_info(data_dir: Path) -> DropInfo:
@@ -1376,7 +1406,15 @@ def read_drop_info(data_dir: Path) -> DropInfo:
             column="empty_files",
             value=bad[0],
         )
-    return DropInfo(tuple(empty), _extraction_date(raw.get("extracted_on")))
+    encoding = raw.get("encoding", UTF8)
+    if not isinstance(encoding, str) or encoding.strip().lower() not in ENCODINGS:
+        raise _refuse(
+            DROP_INFO_FILE,
+            f'encoding must be "{UTF8}" or "{GB18030}" (a Chinese-locale export; also written GBK or GB2312)',
+            column="encoding",
+            value=str(encoding),
+        )
+    return DropInfo(tuple(empty), _extraction_date(raw.get("extracted_on")), ENCODINGS[encoding.strip().lower()])
 
 
 def _extraction_date(value: object) -> dt.date | None:
