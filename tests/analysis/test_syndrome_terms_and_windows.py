@@ -41,6 +41,21 @@ from trial_outcomes.schema import CRS_TERM, ICANS_TERM
         ("Neurotoxicity", None),
         ("Pyrexia", None),
         ("CRP", None),
+        # the whole name in another language (a red team's French and Chinese CRS lost the
+        # safety rule every grade 4 so written): counted, accents and case as in English
+        ("Syndrome de relargage cytokinique", "CRS"),
+        ("Síndrome de liberación de citocinas", "CRS"),
+        ("SINDROME DE LIBERACAO DE CITOCINAS", "CRS"),
+        ("Zytokin-Freisetzungssyndrom", "CRS"),
+        ("Zytokinfreisetzungssyndrom", "CRS"),  # solid, as "C.R.S." is
+        ("Sindrome da rilascio di citochine", "CRS"),
+        ("细胞因子释放综合征", "CRS"),
+        ("サイトカイン放出症候群", "CRS"),
+        ("사이토카인 방출 증후군", "CRS"),
+        ("免疫效应细胞相关神经毒性综合征", "ICANS"),
+        ("Syndrome de neurotoxicité associé aux cellules effectrices immunitaires", "ICANS"),
+        ("Neurotoxicité", None),  # queried, as "Neurotoxicity" is
+        ("Fièvre", None),
     ],
 )
 def test_each_spelling_is_identified_exactly_after_normalisation(term, expected):
@@ -58,6 +73,20 @@ def test_a_capitalised_export_gives_the_same_grades_as_the_canonical_terms():
     assert rows["Cytokine Release Syndrome"]["AEDECOD"] == CRS_TERM
     assert rows["Cytokine Release Syndrome"]["CRSFL"] == "Y" and rows["Cytokine Release Syndrome"]["AESICAT"] == "CRS"
     assert rows["ICANS"]["AEDECOD"] == ICANS_TERM and rows["ICANS"]["ICANSFL"] == "Y"
+    subject = adsl_row(d)
+    assert (subject["CRSGR"], subject["CRSGRAJ"], subject["ICANGR"], subject["ICANGRAJ"]) == (4, 4, 3, 3)
+
+
+def test_an_export_in_another_language_gives_the_same_grades():
+    """A red team's drop with its grade-4 CRS written "Syndrome de relargage cytokinique"
+    (and no monitoring to derive a grade from) moved the safety rule from 13 to 5 subjects.
+    S1: that term grade 4 on day 2 and the Chinese ICANS grade 3 on day 5: the reported
+    and adjudicated grades are 4 and 3, the preferred terms the canonical ones."""
+    french, chinese = "Syndrome de relargage cytokinique", "免疫效应细胞相关神经毒性综合征"
+    t = Trial().enrol("S1").infuse("S1").ae("S1", french, 2, 4).ae("S1", chinese, 5, 3)
+    d = t.derive()
+    rows = {r["AETERM"]: r for r in adae_rows(d)}
+    assert (rows[french]["AEDECOD"], rows[chinese]["AEDECOD"]) == (CRS_TERM, ICANS_TERM)
     subject = adsl_row(d)
     assert (subject["CRSGR"], subject["CRSGRAJ"], subject["ICANGR"], subject["ICANGRAJ"]) == (4, 4, 3, 3)
 
@@ -108,6 +137,23 @@ def test_mapped_terms_lists_every_spelling_with_its_count():
         ("Peripheral neurotoxicity", None),  # a drug's neuropathy, not ICANS
         ("Crescendo", None),
         ("ALT increased", None),
+        # another language, not the whole name: queried (a red team's were neither)
+        ("SRC", "CRS"),  # the French abbreviation
+        ("SRC grade 4", "CRS"),
+        ("Sindrome da rilascio di citochine grado 4", "CRS"),
+        ("Síndrome de liberación de citoquinas grado 3", "CRS"),
+        ("细胞因子释放综合征 3级", "CRS"),
+        ("细胞因子释放", "CRS"),
+        ("サイトカイン放出症候群グレード4", "CRS"),
+        ("Neurotoxicité", "ICANS"),
+        ("Neurotoxicidad", "ICANS"),
+        ("Neurotossicità", "ICANS"),
+        ("Neurotoxizität", "ICANS"),
+        ("神经毒性", "ICANS"),
+        ("神経毒性", "ICANS"),
+        ("Fièvre", None),
+        ("Neuropathie périphérique", None),
+        ("Syndrome de lyse tumorale", None),
     ],
 )
 def test_a_term_left_uncounted_that_resembles_a_syndrome_is_found(term, expected):
