@@ -65,3 +65,38 @@ def test_a_step_that_fills_the_disk_fails_in_one_line():
 
         error = serializable_error_info_from_exc_info(sys.exc_info())
     assert _disk_full_text(error) == "OSError: [Errno 28] No space left on device"
+
+
+def test_a_step_that_may_not_write_its_folder_fails_in_one_line(tmp_path):
+    """A red team's read-only ``.versions`` folder ended the run in a 58-line traceback: a
+    step whose error says a file may not be written (read-only file system, permission
+    denied) fails in one line naming the path and what to check."""
+    import dagster as dg
+    from dagster._core.events import DagsterEventType, StepFailureData
+    from dagster._utils.error import serializable_error_info_from_exc_info
+
+    from trial_outcomes.pipelines.runner import _describe_failure
+
+    target = tmp_path / ".versions" / "2024-03-31"
+    try:
+        try:
+            raise OSError(errno.EROFS, "Read-only file system", str(target))
+        except OSError as exc:
+            raise RuntimeError("publishing the cut") from exc
+    except RuntimeError:
+        import sys
+
+        error = serializable_error_info_from_exc_info(sys.exc_info())
+    event = dg.DagsterEvent(
+        DagsterEventType.STEP_FAILURE.value,
+        "all_outcomes",
+        step_key="published_cut",
+        event_specific_data=StepFailureData(error=error, user_failure_data=None),
+    )
+    line = _describe_failure(event)
+    assert line == (
+        f"step published_cut failed: a file or folder may not be written or read (OSError: [Errno 30] Read-only "
+        f"file system: '{target}'); check its permissions, and that its file system is not mounted read-only, "
+        "and run again"
+    )
+    assert "\n" not in line

@@ -55,9 +55,19 @@ class UsageError(Exception):
 DISK_FULL = ("No space left on device", "database or disk is full")
 
 
+#: what the file system says when a file or folder may not be written or read (its
+#: permissions, or a file system mounted read-only)
+NOT_PERMITTED = ("Read-only file system", "Permission denied")
+
+
+def line_saying(text: str, markers: tuple[str, ...]) -> str | None:
+    """The first line of ``text`` holding one of ``markers``, or None."""
+    return next((line.strip() for line in text.splitlines() if any(m in line for m in markers)), None)
+
+
 def disk_full_line(text: str) -> str | None:
     """The line of ``text`` that says the disk is full (``DISK_FULL``), or None."""
-    return next((line.strip() for line in text.splitlines() if any(m in line for m in DISK_FULL)), None)
+    return line_saying(text, DISK_FULL)
 
 
 def disk_full(exc: BaseException) -> str | None:

@@ -31,7 +31,7 @@ from trial_outcomes.assets.shared import (
     TRIGGER_TAG,
     DropSettings,
 )
-from trial_outcomes.errors import DataDropError, Problem
+from trial_outcomes.errors import DISK_FULL, NOT_PERMITTED, DataDropError, Problem
 from trial_outcomes.io.publishing import PublishRefused, current
 from trial_outcomes.io.qc import FAILED as QC_FAILED
 from trial_outcomes.io.qc import QC_REPORT
@@ -165,21 +165,32 @@ def _describe_failure(event: dg.DagsterEvent) -> str | None:
     full = _disk_full_text(error)
     if full is not None:  # the machine, not the drop: one line, not a traceback
         return f"step {event.step_key} failed: the disk is full ({full}); free space and run again"
+    refused = _error_line(error, NOT_PERMITTED)
+    if refused is not None:  # a red team's read-only .versions folder ended in 58 lines of traceback
+        return (
+            f"step {event.step_key} failed: a file or folder may not be written or read ({refused}); check its "
+            "permissions, and that its file system is not mounted read-only, and run again"
+        )
     return f"step {event.step_key} failed: {error.to_string() if error else 'unknown error'}"
 
 
-def _disk_full_text(error: Any) -> str | None:
-    """The line of a step's error (or of what caused it) that says the disk is full."""
-    from trial_outcomes.errors import disk_full_line
+def _error_line(error: Any, markers: tuple[str, ...]) -> str | None:
+    """The line of a step's error (or of what caused it) holding one of ``markers``."""
+    from trial_outcomes.errors import line_saying
 
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
-        line = disk_full_line(error.message or "")
+        line = line_saying(error.message or "", markers)
         if line is not None:
             return line
         error = error.cause or error.context
     return None
+
+
+def _disk_full_text(error: Any) -> str | None:
+    """The line of a step's error (or of what caused it) that says the disk is full."""
+    return _error_line(error, DISK_FULL)
 
 
 def execute_uncaptured(
