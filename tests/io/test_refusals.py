@@ -113,6 +113,29 @@ def test_text_that_reads_as_chinese_only_by_accident_is_refused_undeclared(tmp_p
     _refused(path, FOLLOWUP, "followup.csv, row 2, column detail", "subject BR-001", "not UTF-8")
 
 
+@pytest.mark.parametrize(
+    ("above", "what"),
+    [("", "a blank line"), ("sep=,", "Excel's separator line"), ("Follow-up export 2024-04-02", "a title")],
+)
+def test_lines_above_the_header_are_named_as_such(tmp_path, above, what):
+    """A red team's blank first line, Excel's "sep=," line and a title above the header were
+    refused as "row 2: line has 5 fields but the header has 1": the refusal names line 1
+    and says the header is on line 2."""
+    path = tmp_path / "followup.csv"
+    path.write_text(above + "\n" + HEADER + "BR-001,2021-02-01,CONTACT,,\n")
+    message = _refused(path, FOLLOWUP, "followup.csv, row 1", "the header (the column names) is on line 2", what)
+    assert "fields but the header has" not in message
+
+
+def test_a_header_on_line_1_with_one_column_misnamed_is_not_taken_for_a_title(tmp_path):
+    """A first line naming some of the columns is the header (its other faults are named
+    as before): only a first line naming none of them is looked below."""
+    path = tmp_path / "followup.csv"
+    path.write_text(HEADER.replace("event_date", "evnt_date") + "BR-001,2021-02-01,CONTACT,,\n")
+    message = _refused(path, FOLLOWUP, "followup.csv")
+    assert "is on line" not in message
+
+
 def test_a_bad_encoding_key_is_refused(tmp_path):
     (tmp_path / "drop_info.toml").write_text('encoding = "latin-1"\n')
     with pytest.raises(DataDropError) as refused:

@@ -223,6 +223,7 @@ def read_raw(path: Path, schema: RecordSchema) -> RawFile:
     header_row: int | None = 1  # a Parquet file has no header row: its row 1 is its first record
     if ext == "csv":
         _refuse_too_many_lines(data, name)
+        _refuse_lines_above_the_header(data, name, schema)
         frame, encoding = _read_csv(data, name, path.parent)
     elif ext == "xlsx":
         textual = [c.name for c in schema.columns if c.kind in ("id", "text", "code")]
@@ -246,6 +247,38 @@ def read_raw(path: Path, schema: RecordSchema) -> RawFile:
 
 
 # --- CSV ---------------------------------------------------------------------------------------
+
+
+#: how many lines a CSV file's header is looked for in when its first line is none
+HEADER_SEARCH_LINES = 10
+
+
+def _refuse_lines_above_the_header(data: bytes, name: str, schema: RecordSchema) -> None:
+    """A first line naming none of the record's columns, with a line below it (among the
+    first ``HEADER_SEARCH_LINES``) naming most of them, is refused as lines above the
+    header: a blank line, Excel's ``sep=,`` line or a title. A red team's three such files
+    were refused as "line has 5 fields but the header has 1", which sent the data manager
+    to line 2, not line 1."""
+    head = data[:65_536].decode("utf-8", errors="replace").lstrip("\ufeff").splitlines()[:HEADER_SEARCH_LINES]
+    wanted = {normalise_name(c) for c in schema.column_names}
+
+    def named(line: str) -> int:
+        return len(wanted & {normalise_name(cell) for cell in line.split(",")})
+
+    if not head or named(head[0]):
+        return
+    below = next((i for i, line in enumerate(head[1:], start=2) if 2 * named(line) >= len(wanted)), None)
+    if below is not None:
+        first = head[0].strip()
+        excel = first.lower().startswith("sep=")
+        what = "a blank line" if not first else "Excel's separator line" if excel else "a title"
+        raise _refuse(
+            name,
+            f"the header (the column names) is on line {below}, not line 1: delete the line(s) above it ({what} "
+            "first); an export has its header on its first line",
+            row=1,
+            value=first or None,
+        )
 
 
 def _refuse_too_many_lines(data: bytes, name: str) -> None:
