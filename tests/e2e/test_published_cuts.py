@@ -180,6 +180,27 @@ def test_a_drop_changed_while_the_run_read_it_is_not_published(drop, tmp_path, m
     assert not (tmp_path / "out" / CUT).exists()
 
 
+def test_an_earlier_cut_published_while_the_run_went_on_is_said(drop, tmp_path, monkeypatch):
+    """A red team ran two cuts at once into one folder: the later was published without
+    the earlier in its history or comparison, saying nothing. Here the earlier cut is
+    published first, and then (as seen at the later cut's publication) a third,
+    2023-09-30, appears: the run publishes, and warns that its history and comparison
+    leave out 2023-09-30, and to run the cut again. Without it, no warning."""
+    from trial_outcomes.assets import publish as publish_module
+
+    out = tmp_path / "out"
+    assert run_pipeline(drop, out, "2023-06-30").success
+    outcome = run_pipeline(drop, out, CUT)
+    assert outcome.success and not [w for w in outcome.warnings if "earlier_cuts_included" in w]
+    real = publish_module.published_cuts
+    monkeypatch.setattr(publish_module, "published_cuts", lambda folder: sorted([*real(folder), "2023-09-30"]))
+    outcome = run_pipeline(drop, out, CUT)  # the same drop again: the same outputs, checked again
+    said = [w for w in outcome.warnings if "earlier_cuts_included" in w]
+    assert outcome.success and len(said) == 1, outcome.warnings
+    assert "data cut 2023-09-30 was published in this folder while this run went on" in said[0]
+    assert f"run data cut {CUT} again" in said[0]
+
+
 def test_a_cli_run_and_a_ui_run_of_the_same_cut_exclude_each_other(drop, tmp_path):
     """The run itself holds the cut's lock (the settings resource), whoever launched it:
     while it is held, a run launched as the daemon launches it fails before any

@@ -176,6 +176,22 @@ def not_in_this_run(run: dg.DagsterRun, steps: Sequence[str]) -> list[str]:
     return sorted(set(steps) - set(planned))
 
 
+#: the check that a cut's stopping history holds every earlier cut published by its end
+EARLIER_CUTS_CHECK = "earlier_cuts_included"
+
+
+def missed_earlier_cuts(folder: Path, published: Sequence[str], cut: str) -> list[str]:
+    """The cuts before ``cut`` among ``published`` (the output folder's, as this cut is
+    published) that the stopping history in ``folder`` does not hold: published by another
+    run while this one went on (a red team's two cuts run at once into one folder published
+    the later without the earlier, saying nothing). None without a history file."""
+    path = folder / "stopping_history.csv"
+    if not path.is_file():
+        return []
+    held = set(pl.read_csv(path, columns=["cut"], schema_overrides={"cut": pl.String})["cut"].to_list())
+    return [c for c in published if c < cut and c not in held]
+
+
 def build_published_cut(output_assets: Sequence[dg.AssetKey], steps: Sequence[str] = ()) -> dg.AssetsDefinition:
     """``published_cut``, after every asset that writes a published file (the assets
     tagged ``trial/output``, found by the definitions)."""
@@ -191,6 +207,15 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey], steps: Sequence[st
         kinds={"json"},
         domain="report",
         published=False,
+        check_specs=[
+            dg.AssetCheckSpec(
+                EARLIER_CUTS_CHECK,
+                asset="published_cut",
+                blocking=False,
+                description="The stopping history (and so the comparison) holds every cut published before this "
+                "one in the output folder when this one is published",
+            )
+        ],
     )
     def published_cut(
         context: AssetExecutionContext,
@@ -294,7 +319,20 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey], steps: Sequence[st
         for name in (*(d.xpt for d in ADAM_DATASETS), DEFINE_XML, QC_REPORT):
             if (final / name).is_file() and (url := file_url(cut, name, settings.out_dir)):
                 links[f"download {name}"] = dg.MetadataValue.url(url)
+        missed = missed_earlier_cuts(shown, published_cuts(settings.out_dir), cut)
         return dg.MaterializeResult(
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=EARLIER_CUTS_CHECK,
+                    passed=not missed,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    description="every earlier published cut is in the stopping history"
+                    if not missed
+                    else f"data cut {', '.join(missed)} was published in this folder while this run went on: this "
+                    f"cut's stopping history and comparison do not include it; run data cut {cut} again to publish "
+                    "a version that does",
+                )
+            ],
             metadata={
                 **links,  # one click from the asset page, served by `trial-outcomes ui` (issue 22)
                 # the cut's stable path (it always shows the latest version), not .versions/...
@@ -308,7 +346,7 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey], steps: Sequence[st
                 "code version": manifest["code"]["git_commit"],
                 "files": dg.MetadataValue.md("\n".join(f"- `{name}`" for name in manifest["outputs"])),
                 "published cuts": dg.MetadataValue.md(published_cuts_table(settings.out_dir)),
-            }
+            },
         )
 
     return published_cut
