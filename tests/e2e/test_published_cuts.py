@@ -182,19 +182,23 @@ def test_a_drop_changed_while_the_run_read_it_is_not_published(drop, tmp_path, m
 
 def test_an_earlier_cut_published_while_the_run_went_on_is_said(drop, tmp_path, monkeypatch):
     """A red team ran two cuts at once into one folder: the later was published without
-    the earlier in its history or comparison, saying nothing. Here the earlier cut is
-    published first, and then (as seen at the later cut's publication) a third,
-    2023-09-30, appears: the run publishes, and warns that its history and comparison
-    leave out 2023-09-30, and to run the cut again. Without it, no warning."""
-    from trial_outcomes.assets import publish as publish_module
+    the earlier in its history or comparison, saying nothing. Here 2023-06-30 and
+    2023-09-30 are published; a run of 2023-12-31 then does not warn. Another whose
+    history was made before 2023-09-30 was published (its steps shown the folder
+    without it, as a run that started first) publishes, and warns that its history and
+    comparison leave 2023-09-30 out, and to run the cut again."""
+    from trial_outcomes.assets import monitoring
 
     out = tmp_path / "out"
-    assert run_pipeline(drop, out, "2023-06-30").success
+    for cut in ("2023-06-30", "2023-09-30"):
+        assert run_pipeline(drop, out, cut).success
     outcome = run_pipeline(drop, out, CUT)
     assert outcome.success and not [w for w in outcome.warnings if "earlier_cuts_included" in w]
-    real = publish_module.published_cuts
-    monkeypatch.setattr(publish_module, "published_cuts", lambda folder: sorted([*real(folder), "2023-09-30"]))
-    outcome = run_pipeline(drop, out, CUT)  # the same drop again: the same outputs, checked again
+    real = monitoring.earlier_cuts
+    monkeypatch.setattr(
+        monitoring, "earlier_cuts", lambda folder, before: [c for c in real(folder, before) if c != "2023-09-30"]
+    )
+    outcome = run_pipeline(drop, out, CUT)
     said = [w for w in outcome.warnings if "earlier_cuts_included" in w]
     assert outcome.success and len(said) == 1, outcome.warnings
     assert "data cut 2023-09-30 was published in this folder while this run went on" in said[0]

@@ -180,16 +180,17 @@ def not_in_this_run(run: dg.DagsterRun, steps: Sequence[str]) -> list[str]:
 EARLIER_CUTS_CHECK = "earlier_cuts_included"
 
 
-def missed_earlier_cuts(folder: Path, published: Sequence[str], cut: str) -> list[str]:
-    """The cuts before ``cut`` among ``published`` (the output folder's, as this cut is
-    published) that the stopping history in ``folder`` does not hold: published by another
-    run while this one went on (a red team's two cuts run at once into one folder published
-    the later without the earlier, saying nothing). None without a history file."""
+def missed_earlier_cuts(folder: Path, out_dir: Path, published: Sequence[str], cut: str) -> list[str]:
+    """The cuts before ``cut`` among ``published`` (``out_dir``'s, as this cut is published)
+    with stopping rules that the stopping history in ``folder`` does not hold: published by
+    another run while this one went on (a red team's two cuts run at once into one folder
+    published the later without the earlier, saying nothing). None without a history
+    file; a cut published without ``stopping_rules.csv`` is in no history."""
     path = folder / "stopping_history.csv"
     if not path.is_file():
         return []
     held = set(pl.read_csv(path, columns=["cut"], schema_overrides={"cut": pl.String})["cut"].to_list())
-    return [c for c in published if c < cut and c not in held]
+    return [c for c in published if c < cut and c not in held and (out_dir / c / "stopping_rules.csv").is_file()]
 
 
 def build_published_cut(output_assets: Sequence[dg.AssetKey], steps: Sequence[str] = ()) -> dg.AssetsDefinition:
@@ -319,7 +320,7 @@ def build_published_cut(output_assets: Sequence[dg.AssetKey], steps: Sequence[st
         for name in (*(d.xpt for d in ADAM_DATASETS), DEFINE_XML, QC_REPORT):
             if (final / name).is_file() and (url := file_url(cut, name, settings.out_dir)):
                 links[f"download {name}"] = dg.MetadataValue.url(url)
-        missed = missed_earlier_cuts(shown, published_cuts(settings.out_dir), cut)
+        missed = missed_earlier_cuts(shown, settings.out_dir, published_cuts(settings.out_dir), cut)
         return dg.MaterializeResult(
             check_results=[
                 dg.AssetCheckResult(
