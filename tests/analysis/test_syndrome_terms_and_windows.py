@@ -56,6 +56,15 @@ from trial_outcomes.schema import CRS_TERM, ICANS_TERM
         ("Syndrome de neurotoxicité associé aux cellules effectrices immunitaires", "ICANS"),
         ("Neurotoxicité", None),  # queried, as "Neurotoxicity" is
         ("Fièvre", None),
+        # a re-verifier's: Taiwan's CRS, the Dutch ICANS, the Chinese CRES and encephalopathy
+        # syndrome, and CRS in Russian, Turkish and Greek
+        ("細胞激素釋放症候群", "CRS"),
+        ("Immuuneffectorcel-geassocieerd neurotoxiciteitssyndroom", "ICANS"),
+        ("免疫效应细胞相关脑病综合征", "ICANS"),
+        ("CAR-T细胞相关脑病综合征", "ICANS"),
+        ("Синдром высвобождения цитокинов", "CRS"),
+        ("Sitokin salınım sendromu", "CRS"),
+        ("Σύνδρομο απελευθέρωσης κυτοκινών", "CRS"),
     ],
 )
 def test_each_spelling_is_identified_exactly_after_normalisation(term, expected):
@@ -154,6 +163,20 @@ def test_mapped_terms_lists_every_spelling_with_its_count():
         ("Fièvre", None),
         ("Neuropathie périphérique", None),
         ("Syndrome de lyse tumorale", None),
+        # an abbreviation with Chinese letters beside it (no word's edge): neither, before
+        ("3级CRS", "CRS"),
+        ("重度CRS", "CRS"),
+        ("2级ICANS", "ICANS"),
+        # encephalopathy alone in other languages, and the encephalopathy of CAR-T in CJK
+        ("Encefalopatía", "ICANS"),
+        ("Encéphalopathie", "ICANS"),
+        ("Enzephalopathie", "ICANS"),
+        ("CAR-T細胞関連脳症", "ICANS"),
+        ("CAR-T 세포 관련 뇌병증", "ICANS"),
+        ("肝性脑病", None),  # hepatic encephalopathy
+        ("Encéphalopathie hépatique", None),
+        ("Leucoencefalopatía", None),
+        ("ocrs", None),
     ],
 )
 def test_a_term_left_uncounted_that_resembles_a_syndrome_is_found(term, expected):

@@ -58,7 +58,11 @@ CRS_TRANSLATIONS = (
     "cytokine-afgiftesyndroom",  # Dutch
     "细胞因子释放综合征",  # Chinese, simplified and traditional
     "細胞因子釋放綜合徵",
+    "細胞激素釋放症候群",  # Taiwan's
     "细胞因子风暴",
+    "синдром высвобождения цитокинов",  # Russian
+    "sitokin salınım sendromu",  # Turkish
+    "σύνδρομο απελευθέρωσης κυτοκινών",  # Greek
     "サイトカイン放出症候群",  # Japanese
     "사이토카인 방출 증후군",  # Korean
 )
@@ -69,8 +73,14 @@ ICANS_TRANSLATIONS = (
     "Immuneffektorzell-assoziiertes Neurotoxizitätssyndrom",  # German
     "sindrome da neurotossicità associata alle cellule effettrici immunitarie",  # Italian
     "syndrome de neurotoxicité associé aux cellules effectrices immunitaires",  # French
+    "Immuuneffectorcel-geassocieerd neurotoxiciteitssyndroom",  # Dutch
     "免疫效应细胞相关神经毒性综合征",  # Chinese, simplified and traditional
     "免疫效應細胞相關神經毒性綜合徵",
+    # the encephalopathy syndrome and CRES, as the English list counts them
+    "免疫效应细胞相关脑病综合征",
+    "免疫效應細胞相關腦病綜合徵",
+    "CAR-T细胞相关脑病综合征",
+    "CAR-T細胞相關腦病綜合徵",
     "免疫エフェクター細胞関連神経毒性症候群",  # Japanese
     "면역 효과기 세포 연관 신경독성 증후군",  # Korean
 )
@@ -220,24 +230,39 @@ def mapped_terms(adverse_events: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
 #: words or word stems that, in a term not mapped, suggest the syndrome
 _HINTS = {
     # the stems of cytokine in other languages, and the French and Spanish abbreviations
+    # (the abbreviations need no Latin letter beside them, not a word's edge: "3级CRS" and
+    # "重度CRS" have Chinese letters beside them, and were neither counted nor queried)
     "CRS": (
-        r"\bcrs\b",
+        r"(?<![a-z])crs(?![a-z])",
         r"^crs",
         r"cytokin",
         r"zytokin",
         r"citoc",
         r"citoq",
         r"citochin",
+        r"sitokin",
         r"\bsrc\b",
         r"\bslc\b",
-        *(re.escape(spelling_key(stem)) for stem in ("细胞因子", "細胞因子", "サイトカイン", "사이토카인")),
+        *(
+            re.escape(spelling_key(stem))
+            for stem in (
+                "细胞因子",
+                "細胞因子",
+                "细胞激素",
+                "細胞激素",
+                "サイトカイン",
+                "사이토카인",
+                "цитокин",
+                "κυτοκιν",
+            )
+        ),
     ),
     # neurotoxicity, but not a drug's peripheral neuropathy; "Encephalopathy" alone (a grade
     # after it aside), not hepatic encephalopathy, PRES or leukoencephalopathy
     "ICANS": (
-        r"\bicans\b",
+        r"(?<![a-z])icans(?![a-z])",
         r"^icans",
-        r"\bcres\b",
+        r"(?<![a-z])cres(?![a-z])",
         r"^(?!.*peripheral).*neuro ?tox",
         r"neurolog\w* tox",
         r"^(acute |toxic )?encephalopathy$",
@@ -248,6 +273,9 @@ _HINTS = {
         # neurotoxicity in Italian, Chinese, Japanese and Korean (the others spell "neurotox")
         r"neuro ?toss",
         *(re.escape(spelling_key(stem)) for stem in ("神经毒性", "神經毒性", "神経毒性", "신경독성")),
+        # encephalopathy in other languages, but hepatic encephalopathy, PRES or leukoencephalopathy
+        r"^(?!.*(hepat|epat|leu[ck]o|reversib|posterior)).*(encefalopat|encephalopathie|enzephalopath)",
+        *("^(?!.*(肝|肝性|白质)).*" + re.escape(spelling_key(stem)) for stem in ("脑病", "腦病", "脳症", "뇌병증")),
     ),
 }
 #: a term this close to a spelling (difflib's ratio) is taken for a misspelling of it
