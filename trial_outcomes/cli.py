@@ -140,6 +140,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    # the run is over, published or not: an interrupt now would only cut short what is said of
+    # it (a re-verifier's Ctrl-C after "done" ended a published run by the signal, without a word)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return _tell(outcome, args, started)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _tell(outcome: RunOutcome | None, args: argparse.Namespace, started: float) -> int:
+    """What a finished run says, and its exit status."""
     if outcome is None or outcome.interrupted:
         print("trial-outcomes run INTERRUPTED; nothing was published, earlier outputs are untouched.", file=sys.stderr)
         return INTERRUPTED
@@ -844,8 +855,18 @@ def _portfolio_parsers(sub: Any, fmt: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    """The command's exit status. An interrupt before a command's own handling (Ctrl-C while
+    the run loads its plan and its libraries: a re-verifier's 30-50 lines of traceback from
+    numpy's import) is one line and 130; a run catches its own from the start of its steps."""
+    words = sys.argv[1:] if argv is None else argv
+    command = next((w for w in words if not w.startswith("-")), "")
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        said = "; nothing was published, earlier outputs are untouched" if command == "run" else ""
+        print(f"trial-outcomes {command} INTERRUPTED{said}.".replace("  ", " "), file=sys.stderr)
+        return INTERRUPTED
 
 
 if __name__ == "__main__":
