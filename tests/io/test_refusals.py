@@ -136,6 +136,25 @@ def test_a_header_on_line_1_with_one_column_misnamed_is_not_taken_for_a_title(tm
     assert "is on line" not in message
 
 
+@pytest.mark.parametrize("declared", [False, True])
+def test_a_utf8_file_with_another_encodings_line_names_that_line(tmp_path, declared):
+    """A re-verifier's UTF-8 AE file with Windows-1252 rows appended was refused at a good
+    UTF-8 row (row 11, read as GB18030), and, declared GB18030, published whole as GB18030:
+    "Neutropénie fébrile" as "Neutrop茅nie f茅brile". Row 2 is UTF-8 "Éruption cutanée",
+    row 3 Windows-1252 "Conceição": refused at row 3, declared or not."""
+    path = tmp_path / "followup.csv"
+    good = (HEADER + "BR-001,2021-01-01,CONTACT,Éruption cutanée,\n").encode("utf-8")
+    path.write_bytes(good + "BR-002,2021-02-01,DEATH,Conceição,OTHER\n".encode("cp1252"))
+    if declared:
+        (tmp_path / "drop_info.toml").write_text('encoding = "gb18030"\n')
+    _refused(
+        path,
+        FOLLOWUP,
+        "followup.csv, row 3, column detail, value 'Conceição', subject BR-002",
+        "text is UTF-8 up to this line, which is not",
+    )
+
+
 def test_a_bad_encoding_key_is_refused(tmp_path):
     (tmp_path / "drop_info.toml").write_text('encoding = "latin-1"\n')
     with pytest.raises(DataDropError) as refused:

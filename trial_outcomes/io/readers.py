@@ -338,7 +338,8 @@ def decode_text(data: bytes, name: str, declared: Callable[[], str] | None = Non
     except UnicodeDecodeError:
         text = None
     chinese = text is not None and text.encode("gb18030") == body and all(c.isascii() or _in_gb2312(c) for c in text)
-    if chinese and (declared is None or declared() != GB18030):
+    is_declared = declared is not None and declared() == GB18030
+    if chinese and not is_declared:
         line, column, subject = _place(body, first_bad)
         start = body.rfind(b"\n", 0, first_bad) + 1
         end = body.find(b"\n", first_bad)
@@ -353,11 +354,19 @@ def decode_text(data: bytes, name: str, declared: Callable[[], str] | None = Non
             value=_as_1252(body, first_bad),
             subject=subject,
         )
-    if text is None or text.encode("gb18030") != body:
+    # undeclared, or a file that is UTF-8 up to a line that is not (its other lines read as
+    # GB18030 garble the good ones: a re-verifier's "Neutropénie fébrile" published as
+    # "Neutrop茅nie f茅brile"), the first byte that is not UTF-8 is the one to name (a
+    # re-verifier's mixed file was refused at a good UTF-8 line read as GB18030)
+    if text is None or text.encode("gb18030") != body or not is_declared or _utf8_before(body, first_bad):
         line, column, subject = _place(body, first_bad)
-        raise _refuse(
-            name, refusal + _AS_1252, row=line, column=column, value=_as_1252(body, first_bad), subject=subject
+        said = (
+            refusal
+            if not _utf8_before(body, first_bad)
+            else "text is UTF-8 up to this line, which is not (a file of one encoding is needed: another export's "
+            "rows pasted in?); export the file as UTF-8 CSV"
         )
+        raise _refuse(name, said + _AS_1252, row=line, column=column, value=_as_1252(body, first_bad), subject=subject)
     for offset, char in enumerate(text):
         if ord(char) > 0x7F and not _in_gb2312(char):
             at = len(text[:offset].encode("gb18030"))
@@ -375,6 +384,17 @@ def decode_text(data: bytes, name: str, declared: Callable[[], str] | None = Non
 
 
 _AS_1252 = "; the value is shown as Windows-1252 would read it"
+
+
+def _utf8_before(body: bytes, first_bad: int) -> bool:
+    """Whether ``body`` holds, on lines before the one of ``first_bad`` (its first byte that
+    is not UTF-8), UTF-8 letters beyond ASCII that are Latin ("é", "ç"): a UTF-8 file with
+    another encoding's lines in it. Chinese GB18030 text rarely reads as UTF-8 at all, and
+    then seldom as Latin letters, nor a whole line before its first byte that does not."""
+    line_start = body.rfind(b"\n", 0, first_bad) + 1
+    before = body[:line_start].decode("utf-8", errors="replace")
+    found = [c for c in before if not c.isascii()]
+    return bool(found) and all(0xC0 <= ord(c) <= 0x24F and c.isalpha() for c in found)
 
 
 def _as_1252(body: bytes, offset: int) -> str:
