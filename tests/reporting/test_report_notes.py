@@ -82,7 +82,7 @@ def test_the_data_cut_line_says_what_a_later_export_can_still_tell_the_cut():
 
     later = line("2024-03-31", 0)
     assert later.startswith("2020-06-23 (the export runs to 2024-03-31: records after the cut are left out")
-    assert "keeps the export's grade, seriousness and treatment, but a grade 5 by a death after the cut" in later
+    assert "keeps the export's grade, seriousness and treatment, but a grade 5 by a later death reads 4" in later
     assert line("2020-06-23", 0) == "2020-06-23"
     assert "planned cut: 3 days after" in line("2020-06-20", 3)
     assert "the stopping rules' and safety rates' windows close by that record" in line("2020-06-20", 3)

@@ -199,8 +199,8 @@ def evaluate_safety(adsl: pl.DataFrame, adae: pl.DataFrame, cut: dt.date, rule: 
     data = (
         # the death first: "CRS/ICANS ... or a death by day 30" read as a 30-day limit on both
         # (a statistician's; the CRS and ICANS count whenever treatment-emergent)
-        f"{x} of {n} evaluable subjects with a treatment-related death by day {rule.window_days} or a grade >= 4 "
-        "CRS/ICANS (any day, treatment-emergent); "
+        f"{x} of {n} evaluable with a treatment-related death by day {rule.window_days} or a grade >= 4 CRS/ICANS "
+        "(treatment-emergent); "
         f"P(rate > {rule.threshold:g}) = {shown_against(prob, rule.probability)}"
         + ("" if active else " (monitoring starts later)")
     )

@@ -161,8 +161,7 @@ def data_cut_text(inp: ReportInputs) -> str:
     elif inp.latest_record and inp.latest_record > inp.cut:
         text += (
             f" (the export runs to {inp.latest_record}: records after the cut are left out; an AE begun by the "
-            "cut keeps the export's grade, seriousness and treatment, but a grade 5 by a death after the cut reads "
-            "4, ongoing)"
+            "cut keeps the export's grade, seriousness and treatment, but a grade 5 by a later death reads 4)"
         )
     if inp.extracted_on:
         text += f"; drop extracted on {inp.extracted_on}"
@@ -378,10 +377,10 @@ def executive_summary(inp: ReportInputs) -> Section:
         (
             "Deaths",
             f"{deaths.height} of {enrolled} enrolled ({d30} within 30 days of infusion, {d100} within 100): "
-            f"{group['LEUKEMIA']} from leukaemia, {group['NRM']} non-relapse mortality (in remission, no relapse "
-            "recorded" + (f"; {unknown} of unknown cause, queried" if unknown else "") + "), "
-            f"{group['NOT_IN_REMISSION']} of another cause not in remission (before any, or after relapse); "
-            f"{len(related)} of them attributed to the treatment (a related grade-5 AE, or CRS or ICANS the cause)",
+            f"{group['LEUKEMIA']} from leukaemia, {group['NRM']} non-relapse mortality (in remission"
+            + (f"; {unknown} of unknown cause, queried" if unknown else "")
+            + f"), {group['NOT_IN_REMISSION']} of another cause out of remission; {len(related)} attributed to the "
+            "treatment (a related grade-5 AE, or CRS or ICANS the cause)",
             "normal",
         )
     )
