@@ -865,7 +865,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         said = "; nothing was published, earlier outputs are untouched" if command == "run" else ""
-        print(f"trial-outcomes {command} INTERRUPTED{said}.".replace("  ", " "), file=sys.stderr)
+        print(f"{f'trial-outcomes {command}'.strip()} INTERRUPTED{said}.", file=sys.stderr)
         return INTERRUPTED
 
 

@@ -86,15 +86,24 @@ def few_followed(n_risk: int | None) -> bool:
     return n_risk is not None and n_risk < FEW_AT_RISK
 
 
+def few_marked(text: str, n_risk: int | None) -> str:
+    """An estimate (a landmark rate, a median) with its number at risk and the mark when it
+    rests on fewer than ``FEW_AT_RISK`` (``5.2 (1.1-NE) [3]*``); as it is otherwise, and
+    when there is no estimate (NE, NR): nothing rests on the few."""
+    if not few_followed(n_risk) or text in ("NE", "NR"):
+        return text
+    return f"{text} [{n_risk}]{FEW_AT_RISK_MARK}"
+
+
 def few_at_median(text: str, n_risk: int | None, short: bool = False) -> str:
     """A median with its number at risk when fewer than ``FEW_AT_RISK`` are followed at it
     (``5.2 (1.1-NE) [3]*``, or ``...; 3 at risk at the median*``): a median one or two events
     decide is marked as the landmarks are; one with enough at risk, or not reached, as it is."""
+    if short:
+        return few_marked(text, n_risk)
     if not few_followed(n_risk):
         return text
-    return (
-        f"{text} [{n_risk}]{FEW_AT_RISK_MARK}" if short else f"{text}; {n_risk} at risk at the median{FEW_AT_RISK_MARK}"
-    )
+    return f"{text}; {n_risk} at risk at the median{FEW_AT_RISK_MARK}"
 
 
 def day_count(days: float) -> str:

@@ -146,7 +146,8 @@ def overdue_assessments(adsl: pl.DataFrame, adrs: pl.DataFrame, cut: dt.date) ->
     relapse from an attributable remission, and a statistician found two subjects who
     relapsed from a remission after salvage therapy owing 13 visits at two cuts."""
     require(adsl, "ADSL", "USUBJID", "TRTSDT", "DTHDT", "WDDT", "LOSTDT", "RELDT")
-    relapsed = _responses(adrs).filter(pl.col("AVALC") == "RELAPSE").select("USUBJID").unique()
+    responses = _responses(adrs)
+    relapsed = responses.filter(pl.col("AVALC") == "RELAPSE").select("USUBJID").unique()
     on_schedule = adsl.filter(
         pl.col("TRTSDT").is_not_null()
         & pl.col("DTHDT").is_null()
@@ -163,7 +164,7 @@ def overdue_assessments(adsl: pl.DataFrame, adrs: pl.DataFrame, cut: dt.date) ->
     )
     # every visit whose window has closed by the cut, for each subject on the schedule
     due = subjects.join(schedule, how="cross").filter(pl.col("target_day") + pl.col("_window") <= pl.col("_last"))
-    seen = _responses(adrs).select("USUBJID", "ADT", pl.col("AVISIT").alias("visit"))
+    seen = responses.select("USUBJID", "ADT", pl.col("AVISIT").alias("visit"))
     # a label in another case or with spaces is the visit's ("m6", " M 6"): a red team's
     # assessment labelled "m6" left its subject overdue for M6 (ADRS's AVISIT is the schedule's
     # label since 2026-12-07; the label of an ADRS made before is read again here)

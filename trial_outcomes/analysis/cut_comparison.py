@@ -11,7 +11,7 @@ import polars as pl
 from trial_outcomes.analysis.syndromes import ADSL_STEM, adsl_variable
 from trial_outcomes.contracts import CutComparison
 from trial_outcomes.dates import DAYS_PER_MONTH
-from trial_outcomes.formatting import few_at_median, months, number, pct, signed
+from trial_outcomes.formatting import few_marked, months, number, pct, signed
 from trial_outcomes.provenance import code_label, same_code
 from trial_outcomes.text import first_of
 
@@ -76,11 +76,13 @@ def _responders(before: int, of_before: int, now: int, of_now: int) -> dict[str,
     """The responders' row with its denominators and rates: "43 of 51 (84.3%)" to "58 of 72
     (80.6%)", change "+15; rate -3.7 pp" (the change of the printed rates). A statistician
     read "43 -> 58, +15" where the rate had fallen: the count alone grows with enrolment."""
-    shown = [f"{n} of {of}" + (f" ({pct(n / of)})" if of else "") for n, of in ((before, of_before), (now, of_now))]
+    sides = ((before, of_before), (now, of_now))
+    rates = [pct(n / of) if of else None for n, of in sides]
+    shown = [f"{n} of {of}" + (f" ({rate})" if rate else "") for (n, of), rate in zip(sides, rates, strict=True)]
     change = signed(now - before, "", 0)
-    if of_before and of_now:
-        old, new = (text[text.index("(") + 1 : -1] for text in shown)
-        change += f"; rate {signed(_shown_difference(old, new, 100 * (now / of_now - before / of_before)), ' pp')}"
+    if rates[0] and rates[1]:
+        exact = 100 * (now / of_now - before / of_before)
+        change += f"; rate {signed(_shown_difference(rates[0], rates[1], exact), ' pp')}"
     return {"previous": shown[0], "current": shown[1], "change": change}
 
 
@@ -209,9 +211,7 @@ def compare_cuts(
             row = _side_by_side(key, old, new)
             if key != "n_events":
                 for side, risk in (("previous", risk_before), ("current", risk_now)):
-                    n_risk = risk.get(r["endpoint"], {}).get(_nrisk_column(key))
-                    if row[side] not in ("NE", "NR"):  # no estimate, nothing resting on the few
-                        row[side] = few_at_median(row[side], n_risk, short=True)
+                    row[side] = few_marked(row[side], risk.get(r["endpoint"], {}).get(_nrisk_column(key)))
             rows.append({"item": f"{r['endpoint']} {label}", **row})
     return pl.DataFrame(
         [{**r, "previous_cut": previous_cut, "previous_version": previous_version} for r in rows], schema=COLUMNS

@@ -275,7 +275,7 @@ _HINTS = {
         *(re.escape(spelling_key(stem)) for stem in ("神经毒性", "神經毒性", "神経毒性", "신경독성")),
         # encephalopathy in other languages, but hepatic encephalopathy, PRES or leukoencephalopathy
         r"^(?!.*(hepat|epat|leu[ck]o|reversib|posterior)).*(encefalopat|encephalopathie|enzephalopath)",
-        *("^(?!.*(肝|肝性|白质)).*" + re.escape(spelling_key(stem)) for stem in ("脑病", "腦病", "脳症", "뇌병증")),
+        *("^(?!.*(肝|白质)).*" + re.escape(spelling_key(stem)) for stem in ("脑病", "腦病", "脳症", "뇌병증")),
     ),
 }
 #: a term this close to a spelling (difflib's ratio) is taken for a misspelling of it

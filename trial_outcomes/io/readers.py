@@ -358,11 +358,12 @@ def decode_text(data: bytes, name: str, declared: Callable[[], str] | None = Non
     # GB18030 garble the good ones: a re-verifier's "Neutropénie fébrile" published as
     # "Neutrop茅nie f茅brile"), the first byte that is not UTF-8 is the one to name (a
     # re-verifier's mixed file was refused at a good UTF-8 line read as GB18030)
-    if text is None or text.encode("gb18030") != body or not is_declared or _utf8_before(body, first_bad):
+    mixed = _utf8_before(body, first_bad)
+    if text is None or text.encode("gb18030") != body or not is_declared or mixed:
         line, column, subject = _place(body, first_bad)
         said = (
             refusal
-            if not _utf8_before(body, first_bad)
+            if not mixed
             else "text is UTF-8 up to this line, which is not (a file of one encoding is needed: another export's "
             "rows pasted in?); export the file as UTF-8 CSV"
         )

@@ -31,7 +31,7 @@ from trial_outcomes.assets.shared import (
     TRIGGER_TAG,
     DropSettings,
 )
-from trial_outcomes.errors import DISK_FULL, NOT_PERMITTED, DataDropError, Problem
+from trial_outcomes.errors import DISK_FULL, NOT_PERMITTED, DataDropError, Problem, line_saying
 from trial_outcomes.io.publishing import PublishRefused, current
 from trial_outcomes.io.qc import FAILED as QC_FAILED
 from trial_outcomes.io.qc import QC_REPORT
@@ -176,8 +176,6 @@ def _describe_failure(event: dg.DagsterEvent) -> str | None:
 
 def _error_line(error: Any, markers: tuple[str, ...]) -> str | None:
     """The line of a step's error (or of what caused it) holding one of ``markers``."""
-    from trial_outcomes.errors import line_saying
-
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
